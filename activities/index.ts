@@ -1,0 +1,2 @@
+export { defineTool, reportResource, type ToolDefinition, type ToolSpec } from './tool';
+export { currentScope } from './tool-context';

@@ -1,0 +1,85 @@
+/**
+ * defineTool: a tool is a Temporal activity with zod-checked input and output and
+ * the resources it touches declared up front. At run time a tool may report more
+ * resources through reportResource(); both end up on the attempt's CIM record.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import type { ResourceRef } from '../cim/schemas';
+import { ResourceRef as ResourceRefSchema } from '../cim/schemas';
+import type { ToolTypes } from '../workflows/tools';
+import { currentToolRun } from './tool-context';
+
+export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
+  name: string;
+  description?: string;
+  input: I;
+  output: O;
+  /** Resources every call touches, e.g. `{ uri: 'api:web-search', mode: 'read' }`. */
+  resources?: ResourceRef[];
+  /** Store the raw input/output next to their digests (off by default: payloads may be sensitive). */
+  recordPayloads?: boolean;
+}
+
+export interface ToolDefinition<I = unknown, O = unknown> extends ToolTypes<I, O> {
+  readonly spec: {
+    name: string;
+    description?: string;
+    resources: ResourceRef[];
+    recordPayloads: boolean;
+  };
+  /** The activity function registered under `spec.name`. */
+  readonly activity: (input: unknown) => Promise<O>;
+}
+
+const TOOL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export function defineTool<I extends z.ZodType, O extends z.ZodType>(
+  spec: ToolSpec<I, O>,
+  fn: (input: z.output<I>) => Promise<z.input<O>>,
+): ToolDefinition<z.input<I>, z.output<O>> {
+  if (!TOOL_NAME.test(spec.name)) {
+    throw new TypeError(`defineTool: invalid field "name": "${spec.name}" must be an identifier (a letter, then letters, digits or _)`);
+  }
+  const resources = (spec.resources ?? []).map((r, i) => {
+    const parsed = ResourceRefSchema.safeParse(r);
+    if (!parsed.success) {
+      throw new TypeError(`defineTool ${spec.name}: invalid field "resources.${i}": ${parsed.error.issues[0]?.message}`);
+    }
+    return parsed.data;
+  });
+  const activity = async (raw: unknown): Promise<z.output<O>> => {
+    const input = spec.input.safeParse(raw);
+    if (!input.success) throw invalid(spec.name, 'input', input.error);
+    const out = spec.output.safeParse(await fn(input.data));
+    if (!out.success) throw invalid(spec.name, 'output', out.error);
+    return out.data;
+  };
+  Object.defineProperty(activity, 'name', { value: spec.name });
+  return {
+    spec: { name: spec.name, description: spec.description, resources, recordPayloads: spec.recordPayloads ?? false },
+    activity,
+  };
+}
+
+/** Adds resources to the current tool attempt's record (e.g. the table a query actually read). */
+export function reportResource(resource: ResourceRef): void {
+  const run = currentToolRun();
+  if (!run) throw new Error('reportResource() can only be called while a tool runs');
+  const parsed = ResourceRefSchema.safeParse(resource);
+  if (!parsed.success) {
+    throw new TypeError(`reportResource: invalid field "${parsed.error.issues[0]?.path.join('.')}": ${parsed.error.issues[0]?.message}`);
+  }
+  run.resources.push(parsed.data);
+}
+
+function invalid(tool: string, side: 'input' | 'output', error: z.ZodError): ApplicationFailure {
+  const issue = error.issues[0];
+  const field = [side, ...(issue?.path ?? [])].join('.');
+  // Bad input will be just as bad on the next attempt, so retrying is pointless.
+  return ApplicationFailure.create({
+    type: side === 'input' ? 'InvalidToolInput' : 'InvalidToolOutput',
+    message: `tool ${tool}: invalid field "${field}": ${issue?.message ?? 'invalid'}`,
+    nonRetryable: true,
+  });
+}

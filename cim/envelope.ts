@@ -1,0 +1,41 @@
+/**
+ * Result envelopes. An agent's workflow result carries its rolled-up status so the
+ * delegator can fold it into its own roll-up without a store round trip; a tool's
+ * activity result carries the attempt that produced it so a retried-then-successful
+ * call is known to the workflow as a recovery. Both are unwrapped before user code
+ * sees the value.
+ */
+import type { ScopeStatus } from './schemas';
+
+export interface AgentMeta {
+  scopeId: string;
+  status: ScopeStatus;
+  recovered: boolean;
+}
+
+const AGENT_KEY = '$scopetrail';
+const TOOL_KEY = '$scopetrailTool';
+
+export function wrapAgentResult(value: unknown, meta: AgentMeta): unknown {
+  return { [AGENT_KEY]: meta, value };
+}
+
+export function unwrapAgentResult(result: unknown): { value: unknown; meta?: AgentMeta } {
+  if (result && typeof result === 'object' && AGENT_KEY in result) {
+    const r = result as { [AGENT_KEY]: AgentMeta; value: unknown };
+    return { value: r.value, meta: r[AGENT_KEY] };
+  }
+  return { value: result };
+}
+
+export function wrapToolResult(value: unknown, attempt: number): unknown {
+  return { [TOOL_KEY]: { attempt }, value };
+}
+
+export function unwrapToolResult(result: unknown): { value: unknown; attempt: number } {
+  if (result && typeof result === 'object' && TOOL_KEY in result) {
+    const r = result as { [TOOL_KEY]: { attempt: number }; value: unknown };
+    return { value: r.value, attempt: r[TOOL_KEY].attempt };
+  }
+  return { value: result, attempt: 1 };
+}

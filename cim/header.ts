@@ -1,0 +1,26 @@
+/**
+ * The `scopetrail-scope` header codec, shared by the workflow sandbox (which writes
+ * it) and the worker's activity interceptor (which reads it).
+ */
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ScopeContext } from './schemas';
+
+export const SCOPE_HEADER = 'scopetrail-scope';
+
+export function encodeScopeHeader(ctx: ScopeContext): Payload {
+  return defaultPayloadConverter.toPayload(ctx) as Payload;
+}
+
+export function decodeScopeHeader(payload: Payload | undefined): ScopeContext | undefined {
+  if (!payload) return undefined;
+  let value: unknown;
+  try {
+    value = defaultPayloadConverter.fromPayload(payload);
+  } catch {
+    return undefined;
+  }
+  const parsed = ScopeContext.safeParse(value);
+  // A malformed header is not trusted: the receiver acts as if it had none rather
+  // than claim a parent it cannot prove.
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,41 @@
+/**
+ * Deterministic identifiers. Scope and action ids are derived from values that are
+ * identical on every replay of a workflow (scope id, per-scope counters, activity id,
+ * attempt), so a replay that re-emits a record upserts the same row instead of adding one.
+ */
+
+/** The scope of a session's first run is the session itself. */
+export function rootScopeId(sessionId: string): string {
+  return sessionId;
+}
+
+/** The n-th child started by a scope (1-based); also the child workflow's id. */
+export function childScopeId(parentScopeId: string, n: number): string {
+  return `${parentScopeId}.${n}`;
+}
+
+/**
+ * A handoff keeps the workflow id and starts a new run; its scope id adds the
+ * position in that continue-as-new chain so each lateral scope stays distinct.
+ */
+export function handoffScopeId(workflowId: string, handoffIndex: number): string {
+  return `${workflowId}~${handoffIndex}`;
+}
+
+export function rootPath(scopeId: string): string {
+  return `/${scopeId}/`;
+}
+
+export function childPath(parentPath: string, scopeId: string): string {
+  return `${parentPath}${scopeId}/`;
+}
+
+/** Workflow-side actions (delegate, handoff, signal) are numbered per scope. */
+export function workflowActionId(scopeId: string, seq: number): string {
+  return `${scopeId}/w${seq}`;
+}
+
+/** One row per attempt of an activity (tool or LLM call). */
+export function activityActionId(scopeId: string, activityId: string, attempt: number): string {
+  return `${scopeId}/a${activityId}#${attempt}`;
+}

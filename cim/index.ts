@@ -1,0 +1,6 @@
+export * from './schemas';
+export * from './ids';
+export * from './status';
+export { canonicalJson } from './canonical-json';
+export * from './envelope';
+export * from './scope-tree';

@@ -1,0 +1,125 @@
+/**
+ * The common information model (CIM): every record scopetrail writes or reads is
+ * one of these schemas. This module is pure (zod only) so it can run inside the
+ * workflow sandbox, the worker, the store and the client alike.
+ */
+import { z } from 'zod';
+
+export const ResourceMode = z.enum(['read', 'write', 'share']);
+export type ResourceMode = z.infer<typeof ResourceMode>;
+
+/** A resource an action touched, e.g. `{ uri: 'api:web-search', mode: 'read' }`. */
+export const ResourceRef = z.object({
+  uri: z.string().min(1, 'resource uri must not be empty'),
+  mode: ResourceMode,
+});
+export type ResourceRef = z.infer<typeof ResourceRef>;
+
+export const ScopeKind = z.enum(['root', 'delegation', 'handoff']);
+export type ScopeKind = z.infer<typeof ScopeKind>;
+
+/** Lifecycle state of a scope; `handed_off` ends a scope that passed control sideways. */
+export const ScopeStatus = z.enum(['running', 'success', 'degraded', 'error', 'cancelled', 'handed_off']);
+export type ScopeStatus = z.infer<typeof ScopeStatus>;
+
+export const ActionKind = z.enum(['tool_call', 'llm_call', 'delegate', 'handoff', 'signal', 'denied']);
+export type ActionKind = z.infer<typeof ActionKind>;
+
+export const ActionStatus = z.enum(['running', 'success', 'error', 'cancelled', 'denied']);
+export type ActionStatus = z.infer<typeof ActionStatus>;
+
+const Identifier = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:~@-]+$/, 'use letters, digits and _ . : ~ @ - only');
+
+export const AgentName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'agent names are identifiers: a letter, then letters, digits or _');
+
+/** What an agent declares about itself; upserted into the store when a worker starts. */
+export const Manifest = z.object({
+  name: AgentName,
+  version: z.string().min(1).max(50),
+  description: z.string().max(2000).optional(),
+  tools: z.array(z.string().min(1)).default([]),
+  subAgents: z.array(AgentName).default([]),
+  /** Resource URIs (or prefixes ending in `*`) the agent may touch. */
+  resources: z.array(z.string().min(1)).default([]),
+});
+export type Manifest = z.infer<typeof Manifest>;
+export type ManifestInput = z.input<typeof Manifest>;
+
+/**
+ * The scope context that travels in the `scopetrail-scope` Temporal header from a
+ * delegator to its child workflow, from a workflow to each activity it schedules,
+ * and across continue-as-new for handoffs.
+ */
+export const ScopeContext = z.object({
+  sessionId: Identifier,
+  scopeId: Identifier,
+  parentScopeId: Identifier.nullable(),
+  handoffFromScopeId: Identifier.nullable(),
+  kind: ScopeKind,
+  agent: AgentName,
+  agentVersion: z.string().min(1),
+  delegatedBy: AgentName.nullable(),
+  objective: z.string().max(10_000).nullable(),
+  allowance: z.array(z.string()).nullable(),
+  depth: z.number().int().min(0),
+  /** Materialized path of scope ids from the top of this delegation tree, `/a/b/c/`. */
+  path: z.string().min(3),
+  /** Number of handoffs before this scope in its workflow's continue-as-new chain. */
+  handoffIndex: z.number().int().min(0),
+});
+export type ScopeContext = z.infer<typeof ScopeContext>;
+
+const IsoTime = z.string().datetime({ offset: true });
+
+export const ScopeRecord = ScopeContext.omit({ handoffIndex: true }).extend({
+  namespace: z.string().min(1),
+  status: ScopeStatus,
+  recovered: z.boolean(),
+  error: z.string().nullable(),
+  startedAt: IsoTime,
+  endedAt: IsoTime.nullable(),
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+});
+export type ScopeRecord = z.infer<typeof ScopeRecord>;
+
+export const ActionRecord = z.object({
+  actionId: z.string().min(1),
+  scopeId: Identifier,
+  sessionId: Identifier,
+  namespace: z.string().min(1),
+  agent: AgentName,
+  kind: ActionKind,
+  /** Tool name, target agent, or signal name. */
+  name: z.string().min(1),
+  attempt: z.number().int().min(1),
+  resources: z.array(ResourceRef),
+  inputDigest: z.string().nullable(),
+  outputDigest: z.string().nullable(),
+  status: ActionStatus,
+  error: z.string().nullable(),
+  startedAt: IsoTime,
+  endedAt: IsoTime.nullable(),
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+  activityId: z.string().nullable(),
+  /** Scope id this action created (a delegation's child scope, a handoff's target scope). */
+  targetScopeId: z.string().nullable(),
+});
+export type ActionRecord = z.infer<typeof ActionRecord>;
+
+/** Terminal statuses win over `running` when a replayed event arrives after the real end. */
+export function isTerminalScopeStatus(status: ScopeStatus): boolean {
+  return status !== 'running';
+}
+export function isTerminalActionStatus(status: ActionStatus): boolean {
+  return status !== 'running';
+}

@@ -1,0 +1,48 @@
+/**
+ * Builds a session's scope tree from its scope rows. Delegations nest under their
+ * delegator; a handoff scope has no parent, so it is attached beside the scope it
+ * took over from (`handoffs`), which keeps "who delegated" and "who passed control
+ * sideways" apart.
+ */
+import type { ScopeRecord } from './schemas';
+
+export interface ScopeNode {
+  scope: ScopeRecord;
+  /** Delegations made by this scope, in start order. */
+  children: ScopeNode[];
+  /** Scopes this one handed control to (normally at most one). */
+  handoffs: ScopeNode[];
+}
+
+export interface ScopeTree {
+  sessionId: string;
+  /** Scopes with neither a parent nor a known handoff origin: the session's root, normally one. */
+  roots: ScopeNode[];
+  size: number;
+}
+
+export function buildScopeTree(sessionId: string, scopes: readonly ScopeRecord[]): ScopeTree {
+  const nodes = new Map<string, ScopeNode>();
+  const ordered = [...scopes].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.scopeId.localeCompare(b.scopeId));
+  for (const scope of ordered) nodes.set(scope.scopeId, { scope, children: [], handoffs: [] });
+  const roots: ScopeNode[] = [];
+  for (const node of nodes.values()) {
+    const { parentScopeId, handoffFromScopeId } = node.scope;
+    const parent = parentScopeId ? nodes.get(parentScopeId) : undefined;
+    const from = handoffFromScopeId ? nodes.get(handoffFromScopeId) : undefined;
+    if (parent) parent.children.push(node);
+    else if (from) from.handoffs.push(node);
+    else roots.push(node);
+  }
+  return { sessionId, roots, size: nodes.size };
+}
+
+/** Depth-first walk over delegations and handoffs. */
+export function* walkTree(tree: ScopeTree): Generator<ScopeNode> {
+  const stack = [...tree.roots].reverse();
+  while (stack.length) {
+    const node = stack.pop()!;
+    yield node;
+    stack.push(...[...node.handoffs].reverse(), ...[...node.children].reverse());
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Status roll-up: how a scope's own outcome combines with the outcomes of the
+ * delegations it made and the tool calls it ran. Pure, so the workflow computes it
+ * deterministically when the scope ends and the client can recompute it from rows.
+ */
+import type { ScopeStatus } from './schemas';
+
+/** How the agent's own code ended. */
+export type OwnOutcome = 'success' | 'error' | 'cancelled' | 'handed_off';
+
+/** One attempt of a delegation. Attempts of the same `slot` are retries of one delegation. */
+export interface DelegationAttempt {
+  slot: string;
+  attempt: number;
+  status: ScopeStatus;
+  recovered: boolean;
+}
+
+/** The final attempt of a tool or LLM call as the workflow saw it. */
+export interface CallOutcome {
+  attempt: number;
+  status: 'success' | 'error' | 'cancelled' | 'denied';
+}
+
+export interface RollUpInput {
+  own: OwnOutcome;
+  delegations: readonly DelegationAttempt[];
+  calls: readonly CallOutcome[];
+}
+
+export interface RolledUpStatus {
+  status: ScopeStatus;
+  recovered: boolean;
+}
+
+const FAILED: ReadonlySet<ScopeStatus> = new Set(['error']);
+const SUCCEEDED: ReadonlySet<ScopeStatus> = new Set(['success', 'degraded']);
+
+/**
+ * Rules, in order:
+ * - the agent's own failure is `error`; its own cancellation is `cancelled`; a handoff is `handed_off`;
+ * - each delegation slot counts by its last attempt; a slot whose earlier attempt failed
+ *   and whose last succeeded is a recovery, not a failure;
+ * - some slots failed and some succeeded: `degraded`; every slot failed: `error`;
+ * - no slot failed but one came back `degraded`: `degraded` (partial failure propagates up);
+ * - cancelled delegations were stopped on purpose and count neither way;
+ * - `recovered` is true when a tool call succeeded after a failed attempt, a
+ *   delegation succeeded after a failed attempt, or a successful child was itself recovered.
+ */
+export function rollUpStatus(input: RollUpInput): RolledUpStatus {
+  const slots = finalAttemptPerSlot(input.delegations);
+  const recovered =
+    input.calls.some((c) => c.status === 'success' && c.attempt > 1) ||
+    slots.some((s) => SUCCEEDED.has(s.final.status) && (s.hadFailure || s.final.recovered));
+
+  if (input.own === 'error') return { status: 'error', recovered: false };
+  if (input.own === 'cancelled') return { status: 'cancelled', recovered: false };
+  if (input.own === 'handed_off') return { status: 'handed_off', recovered };
+
+  const failed = slots.filter((s) => FAILED.has(s.final.status)).length;
+  const succeeded = slots.filter((s) => SUCCEEDED.has(s.final.status)).length;
+  if (failed > 0 && succeeded === 0) return { status: 'error', recovered: false };
+  if (failed > 0) return { status: 'degraded', recovered };
+  if (slots.some((s) => s.final.status === 'degraded')) return { status: 'degraded', recovered };
+  return { status: 'success', recovered };
+}
+
+interface SlotSummary {
+  final: DelegationAttempt;
+  hadFailure: boolean;
+}
+
+function finalAttemptPerSlot(attempts: readonly DelegationAttempt[]): SlotSummary[] {
+  const bySlot = new Map<string, SlotSummary>();
+  for (const a of attempts) {
+    const seen = bySlot.get(a.slot);
+    if (!seen) {
+      bySlot.set(a.slot, { final: a, hadFailure: false });
+      continue;
+    }
+    const [earlier, later] = seen.final.attempt <= a.attempt ? [seen.final, a] : [a, seen.final];
+    bySlot.set(a.slot, { final: later, hadFailure: seen.hadFailure || FAILED.has(earlier.status) });
+  }
+  // A slot whose only attempt is still running is not an outcome yet.
+  return [...bySlot.values()].filter((s) => s.final.status !== 'running');
+}

@@ -1,0 +1,96 @@
+/** Human-readable renderings of scope trees and action lists (the CLI's default output). */
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { ScopeNode, ScopeTree } from '../cim/scope-tree';
+
+export interface RenderTreeOptions {
+  /** Actions per scope id; when given, each scope lists its actions. */
+  actions?: ReadonlyMap<string, ActionRecord[]>;
+}
+
+export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): string {
+  const lines: string[] = [];
+  const scopeCount = tree.size;
+  const actionCount = options.actions ? [...options.actions.values()].reduce((n, a) => n + a.length, 0) : undefined;
+  lines.push(
+    `Session ${tree.sessionId} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
+      (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`),
+  );
+  tree.roots.forEach((root, i) => renderNode(root, '', i === tree.roots.length - 1, 'root', lines, options));
+  return lines.join('\n');
+}
+
+function renderNode(
+  node: ScopeNode,
+  prefix: string,
+  last: boolean,
+  edge: 'root' | 'delegation' | 'handoff',
+  lines: string[],
+  options: RenderTreeOptions,
+): void {
+  const s = node.scope;
+  const branch = edge === 'root' ? '' : last ? '└─' : '├─';
+  const marker = edge === 'handoff' ? '⇢ ' : '';
+  lines.push(`${prefix}${branch}${marker}${scopeLine(s)}`);
+  const inner = edge === 'root' ? prefix : prefix + (last ? '  ' : '│ ');
+  const actions = options.actions?.get(s.scopeId) ?? [];
+  const kids: Array<{ node: ScopeNode; edge: 'delegation' | 'handoff' }> = [
+    ...node.children.map((n) => ({ node: n, edge: 'delegation' as const })),
+    ...node.handoffs.map((n) => ({ node: n, edge: 'handoff' as const })),
+  ];
+  const actionPrefix = inner + (kids.length ? '│   ' : '    ');
+  for (const a of actions) lines.push(`${actionPrefix}· ${actionLine(a)}`);
+  kids.forEach((k, i) => renderNode(k.node, inner, i === kids.length - 1, k.edge, lines, options));
+}
+
+export function scopeLine(s: ScopeRecord): string {
+  const status = s.recovered ? `${s.status} (recovered)` : s.status;
+  const how =
+    s.kind === 'delegation'
+      ? `delegated by ${s.delegatedBy}`
+      : s.kind === 'handoff'
+        ? `handoff from ${s.handoffFromScopeId}`
+        : 'root';
+  const objective = s.objective ? ` "${truncate(s.objective, 60)}"` : '';
+  return `[${s.scopeId}] ${s.agent}@${s.agentVersion} · ${how} · ${status}${objective}${duration(s.startedAt, s.endedAt)}`;
+}
+
+export function actionLine(a: ActionRecord): string {
+  const attempt = a.kind === 'tool_call' || a.kind === 'llm_call' ? ` #${a.attempt}` : '';
+  const target = a.targetScopeId ? ` → ${a.targetScopeId}` : '';
+  const resources = a.resources.length ? ` {${a.resources.map((r) => `${r.mode} ${r.uri}`).join(', ')}}` : '';
+  const error = a.error ? ` — ${truncate(a.error, 80)}` : '';
+  return `${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${duration(a.startedAt, a.endedAt)}${error}`;
+}
+
+/** A fixed-width table; `rows` are already strings. */
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function renderActions(actions: readonly ActionRecord[]): string {
+  return renderTable(
+    ['started', 'scope', 'agent', 'kind', 'name', 'try', 'status', 'resources'],
+    actions.map((a) => [
+      a.startedAt.slice(11, 23),
+      a.scopeId,
+      a.agent,
+      a.kind,
+      a.name,
+      String(a.attempt),
+      a.status,
+      a.resources.map((r) => `${r.mode}:${r.uri}`).join(' '),
+    ]),
+  );
+}
+
+function duration(start: string, end: string | null): string {
+  if (!end) return '';
+  const ms = Date.parse(end) - Date.parse(start);
+  return ms >= 1000 ? ` (${(ms / 1000).toFixed(2)} s)` : ` (${ms} ms)`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

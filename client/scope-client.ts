@@ -1,0 +1,136 @@
+/**
+ * ScopeClient: start sessions (run a root agent) and answer questions about them
+ * from the CIM store. Every argument is validated with zod before it reaches
+ * Temporal or the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { unwrapAgentResult } from '../cim/envelope';
+import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
+import { ActionKind as ActionKindSchema } from '../cim/schemas';
+import type { Store } from '../store/types';
+import { OBJECTIVE_MEMO } from '../workflows/sinks';
+import type { AgentWorkflow } from '../workflows/agent';
+import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
+
+const Id = z.string().min(1).max(1000);
+
+export const ConnectOptions = z.object({
+  address: z.string().min(1).optional(),
+  namespace: z.string().min(1).default('default'),
+  taskQueue: z.string().min(1).max(200),
+});
+
+export const StartSessionOptions = z.object({
+  input: z.unknown(),
+  objective: z.string().max(10_000).optional(),
+  sessionId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,150}$/, 'use 1-150 letters, digits and _ . : @ - (no ~, which marks handoff scopes)')
+    .optional(),
+});
+
+export const ActionsUnderArgs = z.object({
+  scopeId: Id,
+  descendants: z.boolean().default(false),
+  kinds: z.array(ActionKindSchema).optional(),
+  tool: z.string().min(1).optional(),
+});
+
+export class UnknownIdError extends Error {
+  constructor(what: 'session' | 'scope', id: string) {
+    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`);
+    this.name = 'UnknownIdError';
+  }
+}
+
+export class InvalidArgumentError extends Error {
+  constructor(method: string, error: z.ZodError) {
+    const issue = error.issues[0];
+    super(`${method}: invalid field "${issue?.path.join('.') || '(arguments)'}": ${issue?.message}`);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+function parse<T extends z.ZodType>(method: string, schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error);
+  return parsed.data;
+}
+
+export interface SessionHandle<O> {
+  sessionId: string;
+  /** The root agent's result (the final run's, after any handoffs). */
+  result(): Promise<O>;
+}
+
+export class ScopeClient {
+  private constructor(
+    readonly temporal: Client,
+    readonly store: Store,
+    readonly taskQueue: string,
+    private readonly ownConnection: Connection | undefined,
+  ) {}
+
+  static async connect(options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection }): Promise<ScopeClient> {
+    const o = parse('ScopeClient.connect', ConnectOptions, options);
+    const own = options.connection
+      ? undefined
+      : await Connection.connect({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+    const connection = options.connection ?? own!;
+    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own);
+  }
+
+  async startSession<I, O>(
+    agent: AgentWorkflow<I, O> | string,
+    options: { input: I; objective?: string; sessionId?: string },
+  ): Promise<SessionHandle<O>> {
+    const o = parse('startSession', StartSessionOptions, options);
+    const agentName = typeof agent === 'string' ? agent : agent.manifest.name;
+    const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
+    const handle = await this.temporal.workflow.start(agentName, {
+      workflowId: sessionId,
+      taskQueue: this.taskQueue,
+      args: [options.input],
+      memo: o.objective ? { [OBJECTIVE_MEMO]: o.objective } : undefined,
+    });
+    return {
+      sessionId,
+      result: async () => unwrapAgentResult(await handle.result()).value as O,
+    };
+  }
+
+  /** Every scope of a session as a tree: delegations nest, handoffs sit beside the scope they came from. */
+  async scopeTree(sessionId: string): Promise<ScopeTree> {
+    const id = parse('scopeTree', Id, sessionId);
+    const scopes = await this.store.scopesOfSession(id);
+    if (scopes.length === 0) throw new UnknownIdError('session', id);
+    return buildScopeTree(id, scopes);
+  }
+
+  async scope(scopeId: string): Promise<ScopeRecord> {
+    const id = parse('scope', Id, scopeId);
+    const scope = await this.store.getScope(id);
+    if (!scope) throw new UnknownIdError('scope', id);
+    return scope;
+  }
+
+  /** Actions done under a scope, and with `descendants` under every scope it delegated to, transitively. */
+  async actionsUnder(
+    scopeId: string,
+    options: { descendants?: boolean; kinds?: ActionKind[]; tool?: string } = {},
+  ): Promise<ActionRecord[]> {
+    const o = parse('actionsUnder', ActionsUnderArgs, { scopeId, ...options });
+    await this.scope(o.scopeId);
+    return this.store.actionsUnder(o.scopeId, { descendants: o.descendants, kinds: o.kinds, tool: o.tool });
+  }
+
+  async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
+    return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId));
+  }
+
+  async close(): Promise<void> {
+    await this.ownConnection?.close();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Choosing a store: DATABASE_URL (or `url`) selects a Postgres server; without one
+ * the embedded PGlite store is used, in a file under the user's data directory or,
+ * with `memory: true`, in memory.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { openPgliteStore } from './pglite';
+import { openPostgresStore } from './postgres';
+import type { Store } from './types';
+
+export const OpenStoreOptions = z.object({
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  memory: z.boolean().optional(),
+  dataDir: z.string().min(1).optional(),
+  schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier').optional(),
+  namespace: z.string().min(1).optional(),
+  migrate: z.boolean().optional(),
+});
+export type OpenStoreOptions = z.input<typeof OpenStoreOptions>;
+
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'scopetrail', 'pglite');
+}
+
+export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
+  const parsed = OpenStoreOptions.safeParse({ url: process.env.DATABASE_URL || undefined, ...input });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TypeError(`openStore: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+  }
+  const o = parsed.data;
+  const opts = { schema: o.schema, namespace: o.namespace };
+  const store = o.url
+    ? openPostgresStore(o.url, opts)
+    : openPgliteStore(o.memory ? undefined : (o.dataDir ?? defaultDataDir()), opts);
+  if (o.migrate !== false) {
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw new Error(`could not prepare the store (${store.description}): ${(err as Error).message}`);
+    }
+  }
+  return store;
+}

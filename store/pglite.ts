@@ -1,0 +1,25 @@
+/** The embedded backend: PGlite (Postgres compiled to WASM), for a newcomer with no Postgres server. */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
+
+export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = new PGlite(dataDir);
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>) => ({
+    query: async (sql: string, params?: unknown[]) => (await q.query(sql, params as unknown[])) as never,
+    exec: async (sql: string) => {
+      await q.exec(sql);
+    },
+  });
+  return {
+    ...wrap(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx as never))),
+    close: () => db.close(),
+  };
+}
+
+/** `dataDir` undefined keeps everything in memory. */
+export function openPgliteStore(dataDir: string | undefined, options: SqlStoreOptions = {}): SqlStore {
+  return new SqlStore(pgliteExecutor(dataDir), dataDir ? `embedded PGlite at ${dataDir}` : 'embedded PGlite (in memory)', options);
+}

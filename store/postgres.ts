@@ -1,0 +1,49 @@
+/** The Postgres backend (node-postgres pool). */
+import pg from 'pg';
+import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
+
+export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return {
+    query: async (sql, params) => (await pool.query(sql, params as unknown[])) as never,
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          query: async (sql, params) => (await client.query(sql, params as unknown[])) as never,
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres (unparseable DATABASE_URL)';
+  }
+}
+
+export function openPostgresStore(url: string, options: SqlStoreOptions = {}): SqlStore {
+  return new SqlStore(postgresExecutor(url), `postgres ${redactUrl(url)}`, options);
+}

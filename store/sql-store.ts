@@ -1,0 +1,325 @@
+/**
+ * One SQL implementation of the Store for both backends: node-postgres and PGlite
+ * speak the same dialect and the same `$n` parameters, so only the executor differs.
+ * Every value reaches the database as a parameter; identifiers (the schema name) are
+ * validated before they are spliced in.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+import type { ActionsUnderOptions, PayloadRecord, Store } from './types';
+
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /** Runs several statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  transaction<T>(fn: (tx: Pick<SqlExecutor, 'query' | 'exec'>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqlStoreOptions {
+  schema?: string;
+  /** Temporal namespace whose records reads return. */
+  namespace?: string;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+const MIGRATIONS_DIR = join(__dirname, 'migrations');
+/** Postgres caps bind parameters at 65535 per statement. */
+const MAX_PARAMS = 60_000;
+
+const SCOPE_COLUMNS = [
+  'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
+  'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
+  'started_at', 'ended_at', 'workflow_id', 'run_id',
+] as const;
+
+const ACTION_COLUMNS = [
+  'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
+  'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
+  'activity_id', 'target_scope_id',
+] as const;
+
+export class SqlStore implements Store {
+  readonly schema: string;
+  readonly namespace: string;
+
+  constructor(
+    protected readonly db: SqlExecutor,
+    readonly description: string,
+    options: SqlStoreOptions = {},
+  ) {
+    this.schema = options.schema ?? 'scopetrail';
+    this.namespace = options.namespace ?? 'default';
+    if (!IDENT.test(this.schema)) {
+      throw new TypeError(`store: invalid field "schema": "${this.schema}" must be a lowercase SQL identifier`);
+    }
+  }
+
+  protected t(table: string): string {
+    return `"${this.schema}".${table}`;
+  }
+
+  async migrate(): Promise<void> {
+    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+    await this.db.transaction(async (tx) => {
+      // Serialize concurrent migrators (two workers starting at once).
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`scopetrail-migrate:${this.schema}`]);
+      await tx.exec(`CREATE SCHEMA IF NOT EXISTS "${this.schema}";
+        CREATE TABLE IF NOT EXISTS ${this.t('migrations')} (
+          version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());`);
+      const { rows } = await tx.query<{ version: number }>(`SELECT version FROM ${this.t('migrations')}`);
+      const applied = new Set(rows.map((r) => Number(r.version)));
+      for (const file of files) {
+        const version = Number(file.split('_')[0]);
+        if (applied.has(version)) continue;
+        const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8').replaceAll('{{schema}}', `"${this.schema}"`);
+        await tx.exec(sql);
+        await tx.query(`INSERT INTO ${this.t('migrations')} (version, name) VALUES ($1, $2)`, [version, file]);
+      }
+    });
+  }
+
+  async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, laterScope);
+    const update = SCOPE_COLUMNS.filter((c) => c !== 'scope_id' && c !== 'namespace' && c !== 'started_at')
+      .map((c) => `${c} = ${keepTerminal('scopes', c)}`)
+      .join(', ');
+    for (const chunk of chunks(rows, SCOPE_COLUMNS.length)) {
+      const { text, params } = valuesClause(chunk.map(scopeRow), SCOPE_COLUMNS.length);
+      await this.db.query(
+        `INSERT INTO ${this.t('scopes')} AS scopes (${SCOPE_COLUMNS.join(', ')}) VALUES ${text}
+         ON CONFLICT (namespace, scope_id) DO UPDATE SET ${update},
+           started_at = LEAST(scopes.started_at, excluded.started_at)`,
+        params,
+      );
+    }
+  }
+
+  async upsertActions(records: readonly ActionRecord[]): Promise<void> {
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, laterAction);
+    const update = ACTION_COLUMNS.filter((c) => c !== 'action_id' && c !== 'namespace')
+      .map((c) => `${c} = ${keepTerminal('actions', c)}`)
+      .join(', ');
+    for (const chunk of chunks(rows, ACTION_COLUMNS.length)) {
+      const { text, params } = valuesClause(chunk.map(actionRow), ACTION_COLUMNS.length);
+      await this.db.query(
+        `INSERT INTO ${this.t('actions')} AS actions (${ACTION_COLUMNS.join(', ')}) VALUES ${text}
+         ON CONFLICT (namespace, action_id) DO UPDATE SET ${update}`,
+        params,
+      );
+    }
+  }
+
+  async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
+    for (const chunk of chunks(rows, 4)) {
+      const { text, params } = valuesClause(
+        chunk.map((r) => [r.namespace, r.actionId, r.side, JSON.stringify(r.body ?? null)]),
+        4,
+      );
+      await this.db.query(
+        `INSERT INTO ${this.t('payloads')} (namespace, action_id, side, body) VALUES ${text}
+         ON CONFLICT (namespace, action_id, side) DO UPDATE SET body = excluded.body`,
+        params,
+      );
+    }
+  }
+
+  async upsertManifests(manifests: readonly Manifest[]): Promise<void> {
+    const rows = dedupe(manifests, (m) => `${m.name}\u0000${m.version}`, (_a, b) => b);
+    for (const chunk of chunks(rows, 3)) {
+      const { text, params } = valuesClause(chunk.map((m) => [m.name, m.version, JSON.stringify(m)]), 3);
+      await this.db.query(
+        `INSERT INTO ${this.t('manifests')} (agent, version, manifest) VALUES ${text}
+         ON CONFLICT (agent, version) DO UPDATE SET manifest = excluded.manifest, updated_at = now()`,
+        params,
+      );
+    }
+  }
+
+  async getScope(scopeId: string): Promise<ScopeRecord | undefined> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+      [this.namespace, scopeId],
+    );
+    return rows[0] ? readScope(rows[0]) : undefined;
+  }
+
+  async scopesOfSession(sessionId: string): Promise<ScopeRecord[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, scope_id`,
+      [this.namespace, sessionId],
+    );
+    return rows.map(readScope);
+  }
+
+  async actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]> {
+    const params: unknown[] = [this.namespace];
+    let where: string;
+    if (options.descendants) {
+      const scope = await this.getScope(scopeId);
+      if (!scope) return [];
+      // A literal prefix (not one computed in SQL) lets the planner use the path index.
+      params.push(`${escapeLike(scope.path)}%`);
+      where = `a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d WHERE d.namespace = $1 AND d.path LIKE $${params.length})`;
+    } else {
+      params.push(scopeId);
+      where = `a.scope_id = $${params.length}`;
+    }
+    if (options.kinds?.length) {
+      params.push(options.kinds);
+      where += ` AND a.kind = ANY($${params.length}::text[])`;
+    }
+    if (options.tool) {
+      params.push(options.tool);
+      where += ` AND a.name = $${params.length}`;
+    }
+    const { rows } = await this.db.query(
+      `SELECT a.* FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where}
+       ORDER BY a.started_at, a.action_id`,
+      params,
+    );
+    return rows.map(readAction);
+  }
+
+  async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, action_id`,
+      [this.namespace, sessionId],
+    );
+    return rows.map(readAction);
+  }
+
+  async manifests(): Promise<Manifest[]> {
+    const { rows } = await this.db.query<{ manifest: unknown }>(
+      `SELECT manifest FROM ${this.t('manifests')} ORDER BY agent, version`,
+    );
+    return rows.map((r) => Manifest.parse(typeof r.manifest === 'string' ? JSON.parse(r.manifest) : r.manifest));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/**
+ * Replays re-send records that may already be terminal: a late `running` copy must
+ * not overwrite the finished row, so every column keeps its stored value when the
+ * stored row has ended and the incoming one has not.
+ */
+function keepTerminal(table: 'scopes' | 'actions', column: string): string {
+  return `CASE WHEN ${table}.status <> 'running' AND excluded.status = 'running' THEN ${table}.${column} ELSE excluded.${column} END`;
+}
+
+function laterScope(a: ScopeRecord, b: ScopeRecord): ScopeRecord {
+  return a.status !== 'running' && b.status === 'running' ? a : b;
+}
+function laterAction(a: ActionRecord, b: ActionRecord): ActionRecord {
+  return a.status !== 'running' && b.status === 'running' ? a : b;
+}
+
+/** One statement may not touch a row twice, so a batch keeps one record per key. */
+function dedupe<T>(records: readonly T[], key: (r: T) => string, merge: (a: T, b: T) => T): T[] {
+  const byKey = new Map<string, T>();
+  for (const r of records) {
+    const k = key(r);
+    const seen = byKey.get(k);
+    byKey.set(k, seen === undefined ? r : merge(seen, r));
+  }
+  return [...byKey.values()];
+}
+
+function* chunks<T>(rows: T[], columns: number): Generator<T[]> {
+  const size = Math.max(1, Math.floor(MAX_PARAMS / columns));
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+function valuesClause(rows: unknown[][], columns: number): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const start = params.length;
+    params.push(...row);
+    return `(${Array.from({ length: columns }, (_, i) => `$${start + i + 1}`).join(', ')})`;
+  });
+  return { text: tuples.join(', '), params };
+}
+
+function scopeRow(r: ScopeRecord): unknown[] {
+  return [
+    r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
+    r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
+    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
+  ];
+}
+
+function actionRow(r: ActionRecord): unknown[] {
+  return [
+    r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
+    JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
+    r.workflowId, r.runId, r.activityId, r.targetScopeId,
+  ];
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function iso(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}
+
+function json(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
+
+/** Rows read back are validated like any other input: a corrupted row is an error, not a guess. */
+export function readScope(row: Record<string, unknown>): ScopeRecord {
+  return ScopeRecord.parse({
+    scopeId: row.scope_id,
+    sessionId: row.session_id,
+    namespace: row.namespace,
+    parentScopeId: row.parent_scope_id,
+    handoffFromScopeId: row.handoff_from_scope_id,
+    kind: row.kind,
+    agent: row.agent,
+    agentVersion: row.agent_version,
+    delegatedBy: row.delegated_by,
+    objective: row.objective,
+    allowance: json(row.allowance) ?? null,
+    depth: Number(row.depth),
+    path: row.path,
+    status: row.status,
+    recovered: row.recovered,
+    error: row.error,
+    startedAt: iso(row.started_at),
+    endedAt: iso(row.ended_at),
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+  });
+}
+
+export function readAction(row: Record<string, unknown>): ActionRecord {
+  return ActionRecord.parse({
+    actionId: row.action_id,
+    scopeId: row.scope_id,
+    sessionId: row.session_id,
+    namespace: row.namespace,
+    agent: row.agent,
+    kind: row.kind,
+    name: row.name,
+    attempt: Number(row.attempt),
+    resources: json(row.resources),
+    inputDigest: row.input_digest,
+    outputDigest: row.output_digest,
+    status: row.status,
+    error: row.error,
+    startedAt: iso(row.started_at),
+    endedAt: iso(row.ended_at),
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+    activityId: row.activity_id,
+    targetScopeId: row.target_scope_id,
+  });
+}

@@ -1,0 +1,32 @@
+/** The store interface every backend (Postgres, embedded PGlite) implements. */
+import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+
+export interface PayloadRecord {
+  namespace: string;
+  actionId: string;
+  side: 'input' | 'output';
+  body: unknown;
+}
+
+export interface ActionsUnderOptions {
+  descendants: boolean;
+  kinds?: ActionKind[];
+  tool?: string;
+}
+
+export interface Store {
+  /** Where the data lives, for messages (never includes a password). */
+  readonly description: string;
+  migrate(): Promise<void>;
+  /** Idempotent: upserting the same record twice leaves one row; a terminal status is never regressed to `running`. */
+  upsertScopes(records: readonly ScopeRecord[]): Promise<void>;
+  upsertActions(records: readonly ActionRecord[]): Promise<void>;
+  upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
+  upsertManifests(manifests: readonly Manifest[]): Promise<void>;
+  getScope(scopeId: string): Promise<ScopeRecord | undefined>;
+  scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;
+  actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]>;
+  actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
+  manifests(): Promise<Manifest[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Activity inbound interceptor (worker process). It reads the scope context from the
+ * `scopetrail-scope` header and records each attempt of each tool call as one CIM
+ * action, committed before the activity reports its result, so an attempt Temporal
+ * knows about is an attempt the store knows about.
+ */
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
+import { activityActionId } from '../cim/ids';
+import { wrapToolResult } from '../cim/envelope';
+import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
+import { runWithToolRun, type ToolRun } from '../activities/tool-context';
+import type { PayloadRecord } from '../store/types';
+import { digest } from './digest';
+import type { Recorder } from './recorder';
+
+export interface RegisteredTool {
+  name: string;
+  kind: Extract<ActionKind, 'tool_call' | 'llm_call'>;
+  resources: ResourceRef[];
+  recordPayloads: boolean;
+}
+
+export function scopeActivityInterceptor(
+  recorder: Recorder,
+  tools: ReadonlyMap<string, RegisteredTool>,
+): ActivityInterceptorsFactory {
+  return (ctx: Context) => {
+    const inbound: ActivityInboundCallsInterceptor = {
+      async execute(input, next) {
+        const scope = decodeScopeHeader(input.headers[SCOPE_HEADER]);
+        const info = ctx.info;
+        const execution = info.workflowExecution;
+        // Activities started outside a scopetrail agent run unrecorded.
+        if (!scope || !execution) return next(input);
+        const tool = tools.get(info.activityType);
+        const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])] };
+        const startedAt = new Date().toISOString();
+        const base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'> = {
+          actionId: activityActionId(scope.scopeId, info.activityId, info.attempt),
+          scopeId: scope.scopeId,
+          sessionId: scope.sessionId,
+          namespace: info.workflowNamespace ?? info.namespace,
+          agent: scope.agent,
+          kind: tool?.kind ?? 'tool_call',
+          name: info.activityType,
+          attempt: info.attempt,
+          resources: run.resources,
+          inputDigest: digest(input.args[0]),
+          startedAt,
+          workflowId: execution.workflowId,
+          runId: execution.runId,
+          activityId: info.activityId,
+          targetScopeId: null,
+        };
+        let output: unknown;
+        try {
+          output = await runWithToolRun(run, () => next(input));
+        } catch (err) {
+          await recordAttempt(recorder, tool, base, input.args[0], undefined, {
+            status: err instanceof CancelledFailure ? 'cancelled' : 'error',
+            error: err instanceof Error ? err.message : String(err),
+          });
+          throw err;
+        }
+        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null });
+        return wrapToolResult(output, info.attempt);
+      },
+    };
+    return { inbound };
+  };
+}
+
+async function recordAttempt(
+  recorder: Recorder,
+  tool: RegisteredTool | undefined,
+  base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>,
+  input: unknown,
+  output: unknown,
+  outcome: Pick<ActionRecord, 'status' | 'error'>,
+): Promise<void> {
+  const action: ActionRecord = {
+    ...base,
+    ...outcome,
+    resources: dedupeResources(base.resources),
+    outputDigest: outcome.status === 'success' ? digest(output) : null,
+    endedAt: new Date().toISOString(),
+  };
+  const payloads: PayloadRecord[] = [];
+  if (tool?.recordPayloads) {
+    payloads.push({ namespace: action.namespace, actionId: action.actionId, side: 'input', body: input ?? null });
+    if (outcome.status === 'success') {
+      payloads.push({ namespace: action.namespace, actionId: action.actionId, side: 'output', body: output ?? null });
+    }
+  }
+  await recorder.write({ actions: [action], payloads });
+}
+
+function dedupeResources(resources: ResourceRef[]): ResourceRef[] {
+  const seen = new Map<string, ResourceRef>();
+  for (const r of resources) seen.set(`${r.mode} ${r.uri}`, r);
+  return [...seen.values()];
+}

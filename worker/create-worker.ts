@@ -1,0 +1,155 @@
+/**
+ * createWorker: wires agents (workflows), tools (activities), the scope interceptors
+ * and the recorder into one Temporal worker, and registers the agents' manifests in
+ * the store so roles and drift can be computed later.
+ */
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { z } from 'zod';
+import type { Manifest } from '../cim/schemas';
+import type { Store } from '../store/types';
+import type { ToolDefinition } from '../activities/tool';
+import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
+import { Recorder, type RecorderOptions } from './recorder';
+import { scopetrailSinks } from './sinks';
+
+const INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
+
+export const WorkerOptionsSchema = z.object({
+  agents: z.string().min(1, 'give the path of the module that exports your agents'),
+  taskQueue: z.string().min(1).max(200),
+  namespace: z.string().min(1).default('default'),
+  address: z.string().min(1).optional(),
+  maxCachedWorkflows: z.number().int().min(0).optional(),
+  maxConcurrentActivityTaskExecutions: z.number().int().min(1).optional(),
+});
+
+export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema> {
+  tools: ToolDefinition<any, any>[];
+  /** Activities that are LLM calls rather than tool calls (recorded as `llm_call`). */
+  llm?: ToolDefinition<any, any>[];
+  store: Store;
+  connection?: NativeConnection;
+  /** A pre-built bundle of `agents` (see bundleAgents), to skip bundling per worker. */
+  workflowBundle?: WorkflowBundle;
+  recorder?: RecorderOptions;
+}
+
+export interface ScopetrailWorker {
+  readonly worker: Worker;
+  readonly manifests: Manifest[];
+  readonly recorder: Recorder;
+  run(): Promise<void>;
+  /** Stops polling, waits for running tasks and for every record to be committed. */
+  shutdown(): Promise<void>;
+}
+
+export async function createWorker(options: CreateWorkerOptions): Promise<ScopetrailWorker> {
+  const parsed = WorkerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TypeError(`createWorker: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+  }
+  const o = parsed.data;
+  const manifests = loadManifests(o.agents);
+  const registered = registerTools(options.tools, options.llm ?? []);
+  await options.store.upsertManifests(manifests);
+
+  const recorder = new Recorder(options.store, {
+    onError: (err, attempt) => console.error(`scopetrail: store write failed (attempt ${attempt}): ${err.message}`),
+    ...options.recorder,
+  });
+  const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
+  const connection = options.connection ?? ownConnection!;
+  const activities = Object.fromEntries(
+    [...options.tools, ...(options.llm ?? [])].map((t) => [t.spec.name, t.activity]),
+  );
+  const worker = await Worker.create({
+    connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: o.agents }),
+    activities,
+    interceptors: {
+      workflowModules: [INTERCEPTORS_MODULE],
+      activity: [scopeActivityInterceptor(recorder, registered)],
+    },
+    sinks: scopetrailSinks(recorder, (msg, err) => console.error(`scopetrail: ${msg}`, err)),
+    maxCachedWorkflows: o.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
+  });
+
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    manifests,
+    recorder,
+    run() {
+      running ??= worker.run();
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await recorder.drain();
+      await ownConnection?.close();
+    },
+  };
+}
+
+/** Bundles the agents module once, e.g. for several workers in one test run. */
+export function bundleAgents(agentsPath: string): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath: agentsPath,
+    workflowInterceptorModules: [INTERCEPTORS_MODULE],
+    logger: quietBundlerLogger,
+  });
+}
+
+export function defaultAddress(): string {
+  return process.env.TEMPORAL_ADDRESS || 'localhost:7233';
+}
+
+/**
+ * The agents module is also loaded in the worker process (outside the sandbox) to
+ * read the manifests. The workflow type Temporal registers is the export name, so an
+ * agent exported under another name than its manifest's would be unreachable by name.
+ */
+export function loadManifests(agentsPath: string): Manifest[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(agentsPath) as Record<string, unknown>;
+  const manifests: Manifest[] = [];
+  for (const [exportName, value] of Object.entries(mod)) {
+    const manifest = (value as { manifest?: Manifest } | undefined)?.manifest;
+    if (typeof value !== 'function' || !manifest) continue;
+    if (manifest.name !== exportName) {
+      throw new TypeError(
+        `agents module ${agentsPath}: agent "${manifest.name}" is exported as "${exportName}"; export it under its manifest name`,
+      );
+    }
+    manifests.push(manifest);
+  }
+  if (manifests.length === 0) {
+    throw new TypeError(`agents module ${agentsPath} exports no agent made with defineAgent()`);
+  }
+  return manifests;
+}
+
+function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<any, any>[]): Map<string, RegisteredTool> {
+  const map = new Map<string, RegisteredTool>();
+  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind']) => {
+    if (map.has(t.spec.name)) throw new TypeError(`createWorker: two tools are named "${t.spec.name}"`);
+    map.set(t.spec.name, { name: t.spec.name, kind, resources: t.spec.resources, recordPayloads: t.spec.recordPayloads });
+  };
+  tools.forEach((t) => add(t, 'tool_call'));
+  llm.forEach((t) => add(t, 'llm_call'));
+  return map;
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (msg: string, meta?: unknown) => console.warn(msg, meta ?? ''),
+  error: (msg: string, meta?: unknown) => console.error(msg, meta ?? ''),
+  log: () => undefined,
+} as never;

@@ -1,0 +1,44 @@
+/**
+ * The worker end of the workflow sink. Called with `callDuringReplay: true`: the SDK
+ * awaits sink calls before it completes the workflow task, so a worker that dies
+ * before a record is committed leaves the task uncompleted, the task is replayed,
+ * and the replay re-emits the record under the same deterministic id.
+ */
+import type { InjectedSinks } from '@temporalio/worker';
+import { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
+import type { PayloadRecord } from '../store/types';
+import { digest } from './digest';
+import type { Recorder } from './recorder';
+
+export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unknown) => void): InjectedSinks<ScopetrailSinks> {
+  return {
+    scopetrail: {
+      record: {
+        callDuringReplay: true,
+        fn: async (_info, events: SinkEvent[]) => {
+          const scopes: ScopeRecord[] = [];
+          const actions: ActionRecord[] = [];
+          const payloads: PayloadRecord[] = [];
+          for (const event of events) {
+            if (event.type === 'scope') {
+              const parsed = ScopeRecord.safeParse(event.record);
+              if (parsed.success) scopes.push(parsed.data);
+              else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
+            } else {
+              const { input, output, ...rest } = event.record;
+              const parsed = ActionRecord.safeParse({
+                ...rest,
+                inputDigest: input === undefined ? null : digest(input),
+                outputDigest: output === undefined ? null : digest(output),
+              });
+              if (parsed.success) actions.push(parsed.data);
+              else log(`dropping malformed action record ${rest.actionId}`, parsed.error);
+            }
+          }
+          await recorder.write({ scopes, actions, payloads });
+        },
+      },
+    },
+  };
+}

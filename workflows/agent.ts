@@ -1,0 +1,108 @@
+/**
+ * defineAgent: an agent is a Temporal workflow whose every run is one delegation
+ * scope. The wrapper establishes the scope (from the incoming header, or as a root),
+ * records its start and end, and returns the agent's result in an envelope that
+ * carries the rolled-up status to the delegator.
+ */
+import {
+  ApplicationFailure,
+  ContinueAsNew,
+  TemporalFailure,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { Manifest, type ManifestInput, type ScopeContext } from '../cim/schemas';
+import { rootPath, rootScopeId } from '../cim/ids';
+import { rollUpStatus, type OwnOutcome } from '../cim/status';
+import { wrapAgentResult } from '../cim/envelope';
+import { OBJECTIVE_MEMO } from './sinks';
+import { emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
+
+export interface AgentWorkflow<I = unknown, O = unknown> {
+  (input: I): Promise<unknown>;
+  readonly manifest: Manifest;
+  /** Phantom marker carrying the agent's input and output types to delegate() and the client. */
+  readonly __types?: { input: I; output: O };
+}
+
+export type AgentInput<A> = A extends AgentWorkflow<infer I, unknown> ? I : never;
+export type AgentOutput<A> = A extends AgentWorkflow<unknown, infer O> ? O : never;
+
+export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
+  const parsed = Manifest.safeParse(manifestInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TypeError(`defineAgent: invalid manifest field "${issue?.path.join('.') || '(root)'}": ${issue?.message}`);
+  }
+  const manifest = parsed.data;
+
+  const agent = async (input: I): Promise<unknown> => {
+    const st = beginScope(manifest);
+    let value: O;
+    try {
+      value = await fn(input);
+    } catch (err) {
+      throw endWithError(st, err);
+    }
+    const rolled = endScope(st, 'success', null);
+    return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled });
+  };
+  // The workflow type is the export name in the bundle; the function name helps stack traces.
+  Object.defineProperty(agent, 'name', { value: manifest.name });
+  return Object.assign(agent, { manifest }) as AgentWorkflow<I, O>;
+}
+
+function beginScope(manifest: Manifest): ScopeState {
+  const info = workflowInfo();
+  const incoming = incomingContext();
+  let ctx: ScopeContext;
+  if (incoming) {
+    ctx = { ...incoming, agent: manifest.name, agentVersion: manifest.version };
+  } else {
+    const sessionId = info.workflowId;
+    const scopeId = rootScopeId(sessionId);
+    const objective = info.memo?.[OBJECTIVE_MEMO];
+    ctx = {
+      sessionId,
+      scopeId,
+      parentScopeId: null,
+      handoffFromScopeId: null,
+      kind: 'root',
+      agent: manifest.name,
+      agentVersion: manifest.version,
+      delegatedBy: null,
+      objective: typeof objective === 'string' ? objective : null,
+      allowance: manifest.resources,
+      depth: 0,
+      path: rootPath(scopeId),
+      handoffIndex: 0,
+    };
+  }
+  const st = startState(ctx);
+  emitScope(scopeRecord(st, 'running'));
+  return st;
+}
+
+function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {
+  const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls });
+  emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt: now() }));
+  return rolled;
+}
+
+/** Records how the scope ended and returns the error Temporal should see. */
+function endWithError(st: ScopeState, err: unknown): unknown {
+  if (err instanceof ContinueAsNew) {
+    endScope(st, 'handed_off', null);
+    return err;
+  }
+  if (isCancellation(err)) {
+    endScope(st, 'cancelled', errorMessage(err));
+    return err;
+  }
+  endScope(st, 'error', errorMessage(err));
+  if (err instanceof TemporalFailure) return err;
+  // A plain Error would fail only the workflow task and be retried forever; for an
+  // agent a thrown error is an outcome of its mandate, so the run fails with it.
+  const e = err instanceof Error ? err : new Error(String(err));
+  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
+}

@@ -1,0 +1,76 @@
+/**
+ * delegate(): a transfer of authority to another agent. It starts a child workflow
+ * whose id is the new scope's id; the delegator waits for the result and stays in
+ * control. The scope's context reaches the child through the outbound interceptor.
+ */
+import { ApplicationFailure, executeChild, isCancellation, type ChildWorkflowOptions } from '@temporalio/workflow';
+import { childScopeId } from '../cim/ids';
+import { unwrapAgentResult } from '../cim/envelope';
+import type { AgentWorkflow } from './agent';
+import { errorMessage, requireState } from './scope-state';
+
+export interface DelegateOptions<I> {
+  /** What the delegate is asked to achieve; stored on its scope. */
+  objective: string;
+  input: I;
+  /** Narrow the delegate's allowance further than the delegator's own. */
+  allowance?: string[];
+  /** Re-delegate after a failure, each attempt a new scope of the same slot. Default 1 (no retry). */
+  attempts?: number;
+  /** Extra child workflow options (task queue, timeouts, cancellation type). */
+  workflowOptions?: Omit<ChildWorkflowOptions, 'workflowId' | 'args'>;
+}
+
+/** A delegation that failed after all its attempts; catch it to degrade gracefully. */
+export class DelegationError extends ApplicationFailure {
+  constructor(
+    readonly agent: string,
+    readonly scopeId: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `delegation to ${agent} (scope ${scopeId}) failed after ${attempts} attempt(s): ${errorMessage(cause)}`,
+      'DelegationError',
+      true,
+      [{ agent, scopeId, attempts }],
+      cause instanceof Error ? cause : undefined,
+    );
+  }
+}
+
+export async function delegate<I, O>(
+  agent: AgentWorkflow<I, O> | string,
+  options: DelegateOptions<I>,
+): Promise<O> {
+  const st = requireState('delegate()');
+  const agentName = typeof agent === 'string' ? agent : agent.manifest.name;
+  const attempts = Math.max(1, Math.floor(options.attempts ?? 1));
+  st.slotSeq += 1;
+  const slot = `d${st.slotSeq}`;
+  let lastError: unknown;
+  let lastScopeId = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    st.childSeq += 1;
+    const scopeId = childScopeId(st.ctx.scopeId, st.childSeq);
+    lastScopeId = scopeId;
+    st.pendingChildren.set(scopeId, {
+      objective: options.objective,
+      allowance: options.allowance ?? null,
+      slot,
+      attempt,
+    });
+    try {
+      const result = await executeChild(agentName, {
+        ...options.workflowOptions,
+        workflowId: scopeId,
+        args: [options.input],
+      });
+      return unwrapAgentResult(result).value as O;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      lastError = err;
+    }
+  }
+  throw new DelegationError(agentName, lastScopeId, attempts, lastError);
+}

@@ -1,0 +1,4 @@
+/** The sandbox-safe API agents are written with. Nothing here performs I/O. */
+export { defineAgent, type AgentWorkflow, type AgentInput, type AgentOutput } from './agent';
+export { delegate, DelegationError, type DelegateOptions } from './delegate';
+export { useTools, type ToolCallers, type UseToolsOptions, type ToolTypes } from './tools';

@@ -1,0 +1,164 @@
+/**
+ * Workflow interceptors (sandbox side). They carry the scope context across every
+ * border Temporal offers — child workflow start, activity schedule, continue-as-new,
+ * signal — in the `scopetrail-scope` header, and record delegations and signals as
+ * CIM actions. Registered on the worker through `interceptors.workflowModules`.
+ */
+import {
+  isCancellation,
+  type ActivityInput,
+  type ContinueAsNewInput,
+  type Next,
+  type SignalInput,
+  type SignalWorkflowInput,
+  type StartChildWorkflowExecutionInput,
+  type WorkflowExecuteInput,
+  type WorkflowInboundCallsInterceptor,
+  type WorkflowInterceptorsFactory,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import type { Payload } from '@temporalio/common';
+import type { ScopeContext } from '../cim/schemas';
+import { childPath } from '../cim/ids';
+import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
+import { unwrapAgentResult } from '../cim/envelope';
+import {
+  actionRecord,
+  currentState,
+  emitAction,
+  errorMessage,
+  nextActionId,
+  now,
+  setIncomingContext,
+  type ScopeState,
+} from './scope-state';
+
+class ScopeInbound implements WorkflowInboundCallsInterceptor {
+  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    setIncomingContext(decodeScopeHeader(input.headers[SCOPE_HEADER]));
+    return next(input);
+  }
+
+  async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
+    const st = currentState();
+    if (st && !input.signalName.startsWith('__')) {
+      const sender = decodeScopeHeader(input.headers[SCOPE_HEADER]);
+      emitAction(
+        actionRecord(st, nextActionId(st), {
+          kind: 'signal',
+          name: input.signalName,
+          status: 'success',
+          endedAt: now(),
+          input: { args: input.args, from: sender?.scopeId ?? null },
+        }),
+      );
+    }
+    return next(input);
+  }
+}
+
+class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
+  async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
+    return next(withScopeHeader(input, currentState()?.ctx));
+  }
+
+  async scheduleLocalActivity(input: any, next: any) {
+    return next(withScopeHeader(input, currentState()?.ctx));
+  }
+
+  async signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>) {
+    return next(withScopeHeader(input, currentState()?.ctx));
+  }
+
+  async continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
+    // handoff() puts the next scope's context in the header itself; a plain
+    // continue-as-new keeps the scope it is in.
+    if (input.headers[SCOPE_HEADER]) return next(input);
+    return next(withScopeHeader(input, currentState()?.ctx));
+  }
+
+  async startChildWorkflowExecution(
+    input: StartChildWorkflowExecutionInput,
+    next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
+  ): Promise<[Promise<string>, Promise<unknown>]> {
+    const st = currentState();
+    if (!st) return next(input);
+    const childId = input.options.workflowId;
+    const pending = st.pendingChildren.get(childId);
+    st.pendingChildren.delete(childId);
+    const slot = pending?.slot ?? `c:${childId}`;
+    const attempt = pending?.attempt ?? 1;
+    const child: ScopeContext = {
+      sessionId: st.ctx.sessionId,
+      scopeId: childId,
+      parentScopeId: st.ctx.scopeId,
+      handoffFromScopeId: null,
+      kind: 'delegation',
+      agent: input.workflowType,
+      // The child states its own version when it starts; this is what the parent knows.
+      agentVersion: 'unknown',
+      delegatedBy: st.ctx.agent,
+      objective: pending?.objective ?? null,
+      allowance: pending?.allowance ?? st.ctx.allowance,
+      depth: st.ctx.depth + 1,
+      path: childPath(st.ctx.path, childId),
+      handoffIndex: 0,
+    };
+    const actionId = nextActionId(st);
+    const base = actionRecord(st, actionId, {
+      kind: 'delegate',
+      name: input.workflowType,
+      status: 'running',
+      attempt,
+      targetScopeId: childId,
+    });
+    emitAction({ ...base, input: input.options.args?.[0] ?? null });
+    st.delegations.push({ slot, attempt, status: 'running', recovered: false });
+
+    const [started, completed] = await next(withScopeHeader(input, child));
+    const tracked = completed.then(
+      (result) => {
+        const { meta } = unwrapAgentResult(result);
+        settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
+        emitAction({ ...base, status: 'success', endedAt: now() });
+        return result;
+      },
+      (err: unknown) => {
+        const cancelled = isCancellation(err);
+        settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
+        emitAction({
+          ...base,
+          status: cancelled ? 'cancelled' : 'error',
+          error: errorMessage(err),
+          endedAt: now(),
+        });
+        throw err;
+      },
+    );
+    return [started, tracked];
+  }
+}
+
+function settleDelegation(
+  st: ScopeState,
+  slot: string,
+  attempt: number,
+  status: ScopeState['delegations'][number]['status'],
+  recovered: boolean,
+): void {
+  const entry = st.delegations.find((d) => d.slot === slot && d.attempt === attempt);
+  if (entry) {
+    entry.status = status;
+    entry.recovered = recovered;
+  }
+}
+
+function withScopeHeader<T extends { headers: Record<string, Payload> }>(input: T, ctx: ScopeContext | undefined): T {
+  if (!ctx) return input;
+  return { ...input, headers: { ...input.headers, [SCOPE_HEADER]: encodeScopeHeader(ctx) } };
+}
+
+export const interceptors: WorkflowInterceptorsFactory = () => ({
+  inbound: [new ScopeInbound()],
+  outbound: [new ScopeOutbound()],
+});

@@ -1,0 +1,138 @@
+/**
+ * The scope a workflow run is executing under, and the counters that make every id
+ * it emits deterministic. Module state in the workflow bundle is private to one
+ * workflow execution (the SDK isolates it), so this is per-run state.
+ */
+import { proxySinks, workflowInfo } from '@temporalio/workflow';
+import type { ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
+import type { CallOutcome, DelegationAttempt } from '../cim/status';
+import { workflowActionId } from '../cim/ids';
+import type { ScopetrailSinks, WorkflowActionRecord } from './sinks';
+
+export interface PendingChild {
+  objective: string | null;
+  allowance: string[] | null;
+  slot: string;
+  attempt: number;
+}
+
+export interface ScopeState {
+  ctx: ScopeContext;
+  startedAt: string;
+  actionSeq: number;
+  childSeq: number;
+  slotSeq: number;
+  delegations: DelegationAttempt[];
+  calls: CallOutcome[];
+  pendingChildren: Map<string, PendingChild>;
+}
+
+const { scopetrail } = proxySinks<ScopetrailSinks>();
+
+let incoming: ScopeContext | undefined;
+let state: ScopeState | undefined;
+
+/** Set by the inbound interceptor from the `scopetrail-scope` header, before the agent runs. */
+export function setIncomingContext(ctx: ScopeContext | undefined): void {
+  incoming = ctx;
+}
+
+export function incomingContext(): ScopeContext | undefined {
+  return incoming;
+}
+
+export function startState(ctx: ScopeContext): ScopeState {
+  state = {
+    ctx,
+    startedAt: now(),
+    actionSeq: 0,
+    childSeq: 0,
+    slotSeq: 0,
+    delegations: [],
+    calls: [],
+    pendingChildren: new Map(),
+  };
+  return state;
+}
+
+/** The current scope, or undefined in a workflow that is not a scopetrail agent. */
+export function currentState(): ScopeState | undefined {
+  return state;
+}
+
+export function requireState(what: string): ScopeState {
+  if (!state) throw new Error(`${what} can only be called inside an agent defined with defineAgent()`);
+  return state;
+}
+
+export function now(): string {
+  // Date in the workflow sandbox is the workflow task's time: identical on replay.
+  return new Date().toISOString();
+}
+
+export function nextActionId(st: ScopeState): string {
+  st.actionSeq += 1;
+  return workflowActionId(st.ctx.scopeId, st.actionSeq);
+}
+
+export function scopeRecord(
+  st: ScopeState,
+  status: ScopeStatus,
+  extra: { recovered?: boolean; error?: string | null; endedAt?: string | null } = {},
+): ScopeRecord {
+  const info = workflowInfo();
+  const { handoffIndex: _ignored, ...ctx } = st.ctx;
+  return {
+    ...ctx,
+    namespace: info.namespace,
+    status,
+    recovered: extra.recovered ?? false,
+    error: extra.error ?? null,
+    startedAt: st.startedAt,
+    endedAt: extra.endedAt ?? null,
+    workflowId: info.workflowId,
+    runId: info.runId,
+  };
+}
+
+type ActionFields = Pick<WorkflowActionRecord, 'kind' | 'name' | 'status'> &
+  Partial<Omit<WorkflowActionRecord, 'kind' | 'name' | 'status'>>;
+
+export function actionRecord(st: ScopeState, actionId: string, fields: ActionFields): WorkflowActionRecord {
+  const info = workflowInfo();
+  return {
+    actionId,
+    scopeId: st.ctx.scopeId,
+    sessionId: st.ctx.sessionId,
+    namespace: info.namespace,
+    agent: st.ctx.agent,
+    attempt: 1,
+    resources: [],
+    error: null,
+    startedAt: now(),
+    endedAt: null,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    activityId: null,
+    targetScopeId: null,
+    ...fields,
+  };
+}
+
+export function emitScope(record: ScopeRecord): void {
+  scopetrail.record([{ type: 'scope', record }]);
+}
+
+export function emitAction(record: WorkflowActionRecord): void {
+  scopetrail.record([{ type: 'action', record }]);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error && cause.message && cause.message !== err.message
+      ? `${err.message}: ${errorMessage(cause)}`
+      : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,23 @@
+/**
+ * The one path from the workflow sandbox to the outside world. Workflow code never
+ * writes anything itself: it hands CIM records to this sink, and the worker writes
+ * them (see worker/sinks.ts). Raw delegation inputs travel here so the worker, which
+ * has node:crypto, can digest them.
+ */
+import type { Sinks } from '@temporalio/workflow';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+
+export type WorkflowActionRecord = Omit<ActionRecord, 'inputDigest' | 'outputDigest'> & {
+  input?: unknown;
+  output?: unknown;
+};
+
+export type SinkEvent = { type: 'scope'; record: ScopeRecord } | { type: 'action'; record: WorkflowActionRecord };
+
+export interface ScopetrailSinks extends Sinks {
+  scopetrail: {
+    record(events: SinkEvent[]): void;
+  };
+}
+
+export const OBJECTIVE_MEMO = 'scopetrail.objective';

@@ -1,0 +1,53 @@
+/**
+ * useTools(): the workflow-side handle on tools. Each tool is an activity; this
+ * proxy schedules it (the outbound interceptor adds the scope header), unwraps the
+ * attempt envelope the activity interceptor adds, and remembers the outcome for the
+ * scope's status roll-up.
+ */
+import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
+import { unwrapToolResult } from '../cim/envelope';
+import { requireState } from './scope-state';
+
+/** The shape defineTool() gives a tool; only its types cross into the sandbox. */
+export interface ToolTypes<I, O> {
+  readonly __toolTypes?: { input: I; output: O };
+}
+
+export type ToolCallers<T> = {
+  [K in keyof T]: T[K] extends ToolTypes<infer I, infer O> ? (input: I) => Promise<O> : never;
+};
+
+export interface UseToolsOptions extends Partial<ActivityOptions> {
+  /** Per-tool overrides, e.g. a tighter timeout or retry policy for one tool. */
+  perTool?: Record<string, Partial<ActivityOptions>>;
+}
+
+const DEFAULTS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3, initialInterval: '200ms', backoffCoefficient: 2 },
+};
+
+export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
+  const { perTool = {}, ...common } = options;
+  return new Proxy({} as ToolCallers<T>, {
+    get(_target, name) {
+      if (typeof name !== 'string') return undefined;
+      const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>({
+        ...DEFAULTS,
+        ...common,
+        ...perTool[name],
+      })[name]!;
+      return async (input: unknown) => {
+        const st = requireState(`tool ${name}`);
+        try {
+          const { value, attempt } = unwrapToolResult(await activity(input));
+          st.calls.push({ attempt, status: 'success' });
+          return value;
+        } catch (err) {
+          st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
+          throw err;
+        }
+      };
+    },
+  });
+}
