@@ -1,0 +1,113 @@
+/**
+ * `npm test`: starts what the integration tests need once — a real Temporal dev
+ * server (built from Go modules on first use) and a reachable Postgres — then runs
+ * every test file with Node's test runner and prints a one-line summary.
+ *
+ *   npm test                    unit + integration
+ *   npm test -- unit            only test/unit
+ *   npm test -- test/integration/interleaving.test.ts
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import pg from 'pg';
+import { ensureTemporal } from '../devserver/dev-server';
+import { TEST_DATABASE_URL } from './helpers/runtime';
+
+const ROOT = join(__dirname, '..');
+
+function testFiles(filter: string[]): string[] {
+  const all = ['unit', 'integration'].flatMap((dir) =>
+    readdirSync(join(__dirname, dir))
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => relative(ROOT, join(__dirname, dir, f))),
+  );
+  if (filter.length === 0) return all;
+  return all.filter((f) => filter.some((want) => f.includes(want)));
+}
+
+async function postgresReachable(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function main(): Promise<number> {
+  const files = testFiles(process.argv.slice(2));
+  if (files.length === 0) {
+    console.error(`no test file matches ${process.argv.slice(2).join(' ')}`);
+    return 2;
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const needsServers = files.some((f) => f.includes('integration'));
+  let stop = async () => undefined as void;
+  if (needsServers) {
+    const pgError = await postgresReachable(TEST_DATABASE_URL);
+    if (pgError) {
+      const strict = process.env.CI || process.env.SCOPETRAIL_REQUIRE_POSTGRES;
+      console.error(`Postgres at ${TEST_DATABASE_URL} is not reachable: ${pgError}`);
+      if (strict) {
+        console.error('Start Postgres or set DATABASE_URL (CI and SCOPETRAIL_REQUIRE_POSTGRES need a real server).');
+        return 1;
+      }
+      console.error('!! Falling back to the embedded PGlite store for the integration tests. Set DATABASE_URL to test against Postgres.');
+      env.SCOPETRAIL_TEST_STORE = 'pglite';
+    } else {
+      env.DATABASE_URL = TEST_DATABASE_URL;
+      console.error(`Postgres: ${TEST_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}`);
+    }
+    const started = Date.now();
+    const temporal = await ensureTemporal({ log: (l) => console.error(l) });
+    const cli = temporal.cli;
+    console.error(
+      `Temporal: ${temporal.description}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+        (cli?.buildSeconds !== undefined ? ` (Temporal CLI build took ${cli.buildSeconds.toFixed(1)} s)` : ''),
+    );
+    env.TEMPORAL_ADDRESS = temporal.address;
+    stop = temporal.stop;
+  }
+
+  const tapFile = join(mkdtempSync(join(tmpdir(), 'scopetrail-test-')), 'results.tap');
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import', 'tsx',
+        '--test',
+        '--test-reporter=spec', '--test-reporter-destination=stdout',
+        '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+        ...files,
+      ],
+      { cwd: ROOT, env, stdio: 'inherit' },
+    );
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  await stop();
+  const tap = readFileSync(tapFile, 'utf8');
+  const count = (key: string) => Number(tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
+  const passed = count('pass');
+  const failed = count('fail') + count('cancelled');
+  if (passed + failed === 0) {
+    console.log('0 passed, 0 failed');
+    return 1;
+  }
+  console.log(`${passed} passed, ${failed} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`);
+  return code === 0 && failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`test run failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
