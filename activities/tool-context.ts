@@ -6,6 +6,8 @@ export interface ToolRun {
   scope: ScopeContext;
   attempt: number;
   resources: ResourceRef[];
+  /** Facts the activity reports about itself (an LLM call's model and token usage). */
+  attributes: Record<string, string | number | boolean | null>;
 }
 
 const storage = new AsyncLocalStorage<ToolRun>();

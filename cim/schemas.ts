@@ -18,8 +18,8 @@ export type ResourceRef = z.infer<typeof ResourceRef>;
 export const ScopeKind = z.enum(['root', 'delegation', 'handoff']);
 export type ScopeKind = z.infer<typeof ScopeKind>;
 
-/** Lifecycle state of a scope; `handed_off` ends a scope that passed control sideways. */
-export const ScopeStatus = z.enum(['running', 'success', 'degraded', 'error', 'cancelled', 'handed_off']);
+/** Lifecycle state of a scope (a scope that handed off is judged by its own work, like any other). */
+export const ScopeStatus = z.enum(['running', 'success', 'degraded', 'error', 'cancelled']);
 export type ScopeStatus = z.infer<typeof ScopeStatus>;
 
 export const ActionKind = z.enum(['tool_call', 'llm_call', 'delegate', 'handoff', 'signal', 'denied']);
@@ -74,12 +74,14 @@ export const ScopeContext = z.object({
   path: z.string().min(3),
   /** Number of handoffs before this scope in its workflow's continue-as-new chain. */
   handoffIndex: z.number().int().min(0),
+  /** Whether the server has scopetrail's search attributes, so scopes may set them. */
+  visibility: z.boolean().default(false),
 });
 export type ScopeContext = z.infer<typeof ScopeContext>;
 
 const IsoTime = z.string().datetime({ offset: true });
 
-export const ScopeRecord = ScopeContext.omit({ handoffIndex: true }).extend({
+export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true }).extend({
   namespace: z.string().min(1),
   status: ScopeStatus,
   recovered: z.boolean(),
@@ -113,6 +115,8 @@ export const ActionRecord = z.object({
   activityId: z.string().nullable(),
   /** Scope id this action created (a delegation's child scope, a handoff's target scope). */
   targetScopeId: z.string().nullable(),
+  /** Kind-specific facts, e.g. an LLM call's model and token counts. */
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
 
@@ -123,3 +127,13 @@ export function isTerminalScopeStatus(status: ScopeStatus): boolean {
 export function isTerminalActionStatus(status: ActionStatus): boolean {
   return status !== 'running';
 }
+
+/** What a `handoff` signal carries: which agent should take over, why, and with what input. */
+export const HandoffRequest = z.object({
+  to: AgentName,
+  reason: z.string().min(1, 'say why control is handed off').max(2000),
+  input: z.unknown().optional(),
+});
+export type HandoffRequest = z.infer<typeof HandoffRequest>;
+
+export const HANDOFF_SIGNAL = 'scopetrail.handoff';

@@ -34,7 +34,24 @@ export function buildScopeTree(sessionId: string, scopes: readonly ScopeRecord[]
     else if (from) from.handoffs.push(node);
     else roots.push(node);
   }
+  for (const node of nodes.values()) node.children.sort((a, b) => naturalCompare(a.scope.scopeId, b.scope.scopeId));
   return { sessionId, roots, size: nodes.size };
+}
+
+/** `s.2` before `s.10`: siblings appear in the order they were delegated. */
+export function naturalCompare(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const nx = Number(x);
+    const ny = Number(y);
+    if (i % 2 === 1 && Number.isFinite(nx) && Number.isFinite(ny)) return nx - ny;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
 }
 
 /** Depth-first walk over delegations and handoffs. */

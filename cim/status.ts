@@ -5,7 +5,10 @@
  */
 import type { ScopeStatus } from './schemas';
 
-/** How the agent's own code ended. */
+/**
+ * How the agent's own code ended. A handoff is a normal end of the scope's own work:
+ * it rolls up like `success`, so a degraded scope that hands off stays `degraded`.
+ */
 export type OwnOutcome = 'success' | 'error' | 'cancelled' | 'handed_off';
 
 /** One attempt of a delegation. Attempts of the same `slot` are retries of one delegation. */
@@ -38,7 +41,7 @@ const SUCCEEDED: ReadonlySet<ScopeStatus> = new Set(['success', 'degraded']);
 
 /**
  * Rules, in order:
- * - the agent's own failure is `error`; its own cancellation is `cancelled`; a handoff is `handed_off`;
+ * - the agent's own failure is `error`; its own cancellation is `cancelled`; a handoff rolls up like success;
  * - each delegation slot counts by its last attempt; a slot whose earlier attempt failed
  *   and whose last succeeded is a recovery, not a failure;
  * - some slots failed and some succeeded: `degraded`; every slot failed: `error`;
@@ -55,7 +58,6 @@ export function rollUpStatus(input: RollUpInput): RolledUpStatus {
 
   if (input.own === 'error') return { status: 'error', recovered: false };
   if (input.own === 'cancelled') return { status: 'cancelled', recovered: false };
-  if (input.own === 'handed_off') return { status: 'handed_off', recovered };
 
   const failed = slots.filter((s) => FAILED.has(s.final.status)).length;
   const succeeded = slots.filter((s) => SUCCEEDED.has(s.final.status)).length;

@@ -8,9 +8,10 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
-import { ActionKind as ActionKindSchema } from '../cim/schemas';
+import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest } from '../cim/schemas';
 import type { Store } from '../store/types';
-import { OBJECTIVE_MEMO } from '../workflows/sinks';
+import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../workflows/sinks';
+import { SEARCH_ATTRIBUTES } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
 
@@ -71,6 +72,8 @@ export class ScopeClient {
     readonly store: Store,
     readonly taskQueue: string,
     private readonly ownConnection: Connection | undefined,
+    /** The server has scopetrail's search attributes, so sessions publish their scopes to visibility. */
+    readonly visibility: boolean,
   ) {}
 
   static async connect(options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection }): Promise<ScopeClient> {
@@ -79,7 +82,8 @@ export class ScopeClient {
       ? undefined
       : await Connection.connect({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
     const connection = options.connection ?? own!;
-    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own);
+    const visibility = await hasSearchAttributes(connection, o.namespace);
+    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own, visibility);
   }
 
   async startSession<I, O>(
@@ -93,7 +97,7 @@ export class ScopeClient {
       workflowId: sessionId,
       taskQueue: this.taskQueue,
       args: [options.input],
-      memo: o.objective ? { [OBJECTIVE_MEMO]: o.objective } : undefined,
+      memo: { ...(o.objective ? { [OBJECTIVE_MEMO]: o.objective } : {}), [VISIBILITY_MEMO]: this.visibility },
     });
     return {
       sessionId,
@@ -130,7 +134,29 @@ export class ScopeClient {
     return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId));
   }
 
+  /**
+   * Asks a running agent to hand control to a peer at its next safe point. The
+   * agent decides when (see checkpoint()); the signal itself is recorded as an action.
+   * `workflowId` is the session id for the root chain, or a delegated scope's id.
+   */
+  async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<void> {
+    const id = parse('requestHandoff', Id, workflowId);
+    const req = parse('requestHandoff', HandoffRequest, request);
+    await this.temporal.workflow.getHandle(id).signal(HANDOFF_SIGNAL, req);
+  }
+
   async close(): Promise<void> {
     await this.ownConnection?.close();
+  }
+}
+
+async function hasSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
+  try {
+    const res = await connection.operatorService.listSearchAttributes({ namespace });
+    const custom = res.customAttributes ?? {};
+    return SEARCH_ATTRIBUTES.every((name) => name in custom);
+  } catch {
+    // Cloud namespaces may not allow the operator API; then scopes skip visibility.
+    return false;
   }
 }

@@ -9,7 +9,9 @@ import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli, type ResolvedCli } from './temporal-cli';
 
-export const SEARCH_ATTRIBUTES = ['ScopetrailSession', 'ScopetrailScope', 'ScopetrailAgent'] as const;
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+
+export { SEARCH_ATTRIBUTES };
 
 export interface TemporalEndpoint {
   address: string;

@@ -1,13 +1,18 @@
 /**
- * The example multi-agent system: an orchestrator delegates research and risk
- * analysis to two sub-agents in parallel; both call the same `search` tool at the
- * same moments; the researcher delegates claim verification further.
+ * The example multi-agent system. An orchestrator delegates, in parallel, research
+ * (which delegates claim verification further), risk analysis (whose page fetch
+ * fails once and recovers) and translation (which fails for good: the orchestrator
+ * carries on degraded). Both the researcher and the analyst call `search` at the
+ * same moments. The orchestrator then summarizes with an LLM and hands off to a
+ * reviewer, a peer that finishes the session.
  * This module runs in the workflow sandbox: it imports no I/O.
  */
-import { defineAgent, delegate, useTools } from '../workflows';
+import { DelegationError, checkpoint, defineAgent, delegate, handoff, llm, useTools } from '../workflows';
 import type { ExampleTools } from './tools';
 
-const tools = useTools<ExampleTools>();
+const tools = useTools<ExampleTools>({
+  retry: { maximumAttempts: 3, initialInterval: '100ms', backoffCoefficient: 1 },
+});
 
 export const verifier = defineAgent(
   { name: 'verifier', version: '1.0.0', tools: ['search'], resources: ['api:web-search'] },
@@ -30,10 +35,37 @@ export const researcher = defineAgent(
 );
 
 export const analyst = defineAgent(
-  { name: 'analyst', version: '1.0.0', tools: ['search'], resources: ['api:web-search'] },
+  {
+    name: 'analyst',
+    version: '1.0.0',
+    tools: ['search', 'fetchPage'],
+    resources: ['api:web-search', 'api:http-fetch', 'web:*'],
+  },
   async (input: { topic: string }) => {
     const hits = await tools.search({ query: `risks: ${input.topic}`, limit: 2 });
-    return { topic: input.topic, risks: hits.map((h) => h.title) };
+    const page = await tools.fetchPage({ url: hits[0]!.url });
+    return { topic: input.topic, risks: hits.map((h) => h.title), read: page.bytes };
+  },
+);
+
+export const translator = defineAgent(
+  { name: 'translator', version: '1.0.0', tools: ['translate'], resources: ['api:translation'] },
+  async (input: { text: string; to: string }) => {
+    return tools.translate({ text: input.text, to: input.to });
+  },
+);
+
+export const reviewer = defineAgent(
+  { name: 'reviewer', version: '1.0.0', tools: ['saveNote', 'llm'], resources: ['db:notes*', 'llm:*'] },
+  async (input: { question: string; draft: string }) => {
+    const review = await llm({
+      messages: [
+        { role: 'system', content: 'You review answers for accuracy.' },
+        { role: 'user', content: input.draft },
+      ],
+    });
+    const note = await tools.saveNote({ title: input.question, body: review.text });
+    return { question: input.question, answer: review.text, note: note.id };
   },
 );
 
@@ -41,20 +73,37 @@ export const orchestrator = defineAgent(
   {
     name: 'orchestrator',
     version: '1.0.0',
-    description: 'Answers a question by delegating research and risk analysis',
-    tools: ['saveNote'],
-    subAgents: ['researcher', 'analyst'],
-    resources: ['api:web-search', 'db:notes*'],
+    description: 'Answers a question by delegating research, risk analysis and translation',
+    tools: ['llm'],
+    subAgents: ['researcher', 'analyst', 'translator'],
+    resources: ['api:web-search', 'api:http-fetch', 'web:*', 'api:translation', 'db:notes*', 'llm:*'],
   },
-  async (input: { question: string }) => {
-    const [research, risks] = await Promise.all([
+  async (input: { question: string; language?: string }) => {
+    const [research, risks, translation] = await Promise.all([
       delegate(researcher, { objective: `research: ${input.question}`, input: { topic: input.question } }),
       delegate(analyst, { objective: `analyse the risks of: ${input.question}`, input: { topic: input.question } }),
+      delegate(translator, {
+        objective: `translate the question into ${input.language ?? 'de'}`,
+        input: { text: input.question, to: input.language ?? 'de' },
+      }).catch((err: unknown) => {
+        // A failed delegation is an outcome the orchestrator can live with: the session degrades.
+        if (err instanceof DelegationError) return undefined;
+        throw err;
+      }),
     ]);
-    const note = await tools.saveNote({
-      title: input.question,
-      body: [...research.findings, ...risks.risks].join('\n'),
+    const summary = await llm({
+      messages: [
+        { role: 'system', content: 'Summarize findings for the user.' },
+        { role: 'user', content: [...research.findings, ...risks.risks].join('\n') },
+      ],
     });
-    return { question: input.question, verified: research.verified, risks: risks.risks.length, note: note.id };
+    await checkpoint();
+    return handoff(reviewer, {
+      reason: 'final review before answering',
+      input: {
+        question: input.question,
+        draft: `${summary.text}${translation ? `\n(${translation.text})` : ''}${research.verified ? '' : ' [unverified]'}`,
+      },
+    });
   },
 );

@@ -11,11 +11,15 @@ import { walkTree } from '../cim/scope-tree';
 import type { ActionRecord } from '../cim/schemas';
 import { createExampleTools } from './tools';
 import { orchestrator } from './agents';
+import { exampleLlm } from './llm-script';
+import { quietTemporalLogs } from '../worker/runtime-logging';
 
 const step = (msg: string) => console.error(`» ${msg}`);
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Tool failures are part of the example; the tree shows them, the log need not.
+  quietTemporalLogs('ERROR');
   step('Starting Temporal…');
   const temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
   step(`Temporal: ${temporal.description}`);
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
   const worker = await createWorker({
     agents: require.resolve('./agents'),
     tools: Object.values(tools),
+    llm: exampleLlm(),
     store,
     taskQueue,
     address: temporal.address,
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
       console.log(`\nForensic query — every action under scope ${id} (researcher) and its descendants:`);
       console.log(`  scopetrail actions ${id} --descendants\n`);
       console.log(renderActions(await client.actionsUnder(id, { descendants: true })));
-      const searches = await client.actionsUnder(session.sessionId, { descendants: true, tool: 'search' });
+      const searches = (await client.actionsOfSession(session.sessionId)).filter((a) => a.name === 'search');
       console.log(`\n${searches.length} search calls in the session, each bound to its own scope:`);
       for (const s of searches) console.log(`  ${s.scopeId.padEnd(24)} ${s.agent.padEnd(12)} ${s.inputDigest?.slice(0, 23)}…`);
     }

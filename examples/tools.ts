@@ -80,7 +80,35 @@ export function createExampleTools(options: ExampleToolOptions = {}) {
     },
   );
 
-  return { tools: { search, saveNote }, searchLog };
+  const fetchPage = defineTool(
+    {
+      name: 'fetchPage',
+      description: 'Fetch a page; the first attempt of every call times out (a flaky upstream)',
+      input: z.object({ url: z.string().url() }),
+      output: z.object({ url: z.string(), bytes: z.number() }),
+      resources: [{ uri: 'api:http-fetch', mode: 'read' }],
+    },
+    async ({ url }) => {
+      if (Context.current().info.attempt === 1) throw new Error(`upstream timeout fetching ${url}`);
+      reportResource({ uri: `web:${new URL(url).hostname}`, mode: 'read' });
+      return { url, bytes: 4096 };
+    },
+  );
+
+  const translate = defineTool(
+    {
+      name: 'translate',
+      description: 'Machine translation; the service is down in this example',
+      input: z.object({ text: z.string(), to: z.string().length(2) }),
+      output: z.object({ text: z.string() }),
+      resources: [{ uri: 'api:translation', mode: 'share' }],
+    },
+    async ({ to }) => {
+      throw new Error(`translation service unavailable for "${to}" (quota exceeded)`);
+    },
+  );
+
+  return { tools: { search, saveNote, fetchPage, translate }, searchLog };
 }
 
 export type ExampleTools = ReturnType<typeof createExampleTools>['tools'];

@@ -37,7 +37,7 @@ const SCOPE_COLUMNS = [
 const ACTION_COLUMNS = [
   'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
   'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
-  'activity_id', 'target_scope_id',
+  'activity_id', 'target_scope_id', 'attributes',
 ] as const;
 
 export class SqlStore implements Store {
@@ -257,7 +257,7 @@ function actionRow(r: ActionRecord): unknown[] {
   return [
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
-    r.workflowId, r.runId, r.activityId, r.targetScopeId,
+    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}),
   ];
 }
 
@@ -321,5 +321,6 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     runId: row.run_id,
     activityId: row.activity_id,
     targetScopeId: row.target_scope_id,
+    attributes: json(row.attributes) ?? {},
   });
 }

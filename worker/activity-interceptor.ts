@@ -36,7 +36,7 @@ export function scopeActivityInterceptor(
         // Activities started outside a scopetrail agent run unrecorded.
         if (!scope || !execution) return next(input);
         const tool = tools.get(info.activityType);
-        const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])] };
+        const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])], attributes: {} };
         const startedAt = new Date().toISOString();
         const base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'> = {
           actionId: activityActionId(scope.scopeId, info.activityId, info.attempt),
@@ -54,6 +54,7 @@ export function scopeActivityInterceptor(
           runId: execution.runId,
           activityId: info.activityId,
           targetScopeId: null,
+          attributes: run.attributes,
         };
         let output: unknown;
         try {

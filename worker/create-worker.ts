@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
+import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
 import { scopetrailSinks } from './sinks';
@@ -25,8 +26,8 @@ export const WorkerOptionsSchema = z.object({
 
 export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema> {
   tools: ToolDefinition<any, any>[];
-  /** Activities that are LLM calls rather than tool calls (recorded as `llm_call`). */
-  llm?: ToolDefinition<any, any>[];
+  /** The provider behind the `llm` activity; the scripted provider by default. */
+  llm?: LlmProvider;
   store: Store;
   connection?: NativeConnection;
   /** A pre-built bundle of `agents` (see bundleAgents), to skip bundling per worker. */
@@ -51,7 +52,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   }
   const o = parsed.data;
   const manifests = loadManifests(o.agents);
-  const registered = registerTools(options.tools, options.llm ?? []);
+  const llmTool = defineLlm(options.llm ?? new ScriptedProvider());
+  const registered = registerTools(options.tools, [llmTool]);
   await options.store.upsertManifests(manifests);
 
   const recorder = new Recorder(options.store, {
@@ -61,7 +63,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = options.connection ?? ownConnection!;
   const activities = Object.fromEntries(
-    [...options.tools, ...(options.llm ?? [])].map((t) => [t.spec.name, t.activity]),
+    [...options.tools, llmTool].map((t) => [t.spec.name, t.activity]),
   );
   const worker = await Worker.create({
     connection,

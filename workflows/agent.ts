@@ -9,13 +9,18 @@ import {
   ContinueAsNew,
   TemporalFailure,
   isCancellation,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
+  defineSignal,
 } from '@temporalio/workflow';
-import { Manifest, type ManifestInput, type ScopeContext } from '../cim/schemas';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { HANDOFF_SIGNAL, HandoffRequest, Manifest, type ManifestInput, type ScopeContext } from '../cim/schemas';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
-import { OBJECTIVE_MEMO } from './sinks';
+import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
@@ -62,6 +67,7 @@ function beginScope(manifest: Manifest): ScopeState {
     const sessionId = info.workflowId;
     const scopeId = rootScopeId(sessionId);
     const objective = info.memo?.[OBJECTIVE_MEMO];
+    const visibility = info.memo?.[VISIBILITY_MEMO] === true;
     ctx = {
       sessionId,
       scopeId,
@@ -76,11 +82,47 @@ function beginScope(manifest: Manifest): ScopeState {
       depth: 0,
       path: rootPath(scopeId),
       handoffIndex: 0,
+      visibility,
     };
   }
   const st = startState(ctx);
+  if (ctx.visibility) publishToVisibility(ctx);
+  setHandler(handoffSignal, (raw: unknown) => {
+    const req = HandoffRequest.safeParse(raw);
+    // The interceptor has already recorded the signal, with the validation error if any.
+    if (req.success && !st.requestedHandoff) {
+      st.requestedHandoff = { to: req.data.to, reason: req.data.reason, input: req.data.input };
+    }
+  });
   emitScope(scopeRecord(st, 'running'));
   return st;
+}
+
+const handoffSignal = defineSignal<[unknown]>(HANDOFF_SIGNAL);
+const SESSION_KEY = defineSearchAttributeKey('ScopetrailSession', SearchAttributeType.KEYWORD);
+const SCOPE_KEY = defineSearchAttributeKey('ScopetrailScope', SearchAttributeType.KEYWORD);
+const AGENT_KEY = defineSearchAttributeKey('ScopetrailAgent', SearchAttributeType.KEYWORD);
+
+/** Lets Temporal's own visibility (`temporal workflow list --query`) find a session's runs. */
+function publishToVisibility(ctx: ScopeContext): void {
+  upsertSearchAttributes([
+    { key: SESSION_KEY, value: ctx.sessionId },
+    { key: SCOPE_KEY, value: ctx.scopeId },
+    { key: AGENT_KEY, value: ctx.agent },
+  ]);
+  upsertMemo({
+    [SCOPE_MEMO]: {
+      sessionId: ctx.sessionId,
+      scopeId: ctx.scopeId,
+      kind: ctx.kind,
+      parentScopeId: ctx.parentScopeId,
+      handoffFromScopeId: ctx.handoffFromScopeId,
+      agent: ctx.agent,
+      agentVersion: ctx.agentVersion,
+      delegatedBy: ctx.delegatedBy,
+      objective: ctx.objective,
+    },
+  });
 }
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {

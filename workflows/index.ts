@@ -2,3 +2,5 @@
 export { defineAgent, type AgentWorkflow, type AgentInput, type AgentOutput } from './agent';
 export { delegate, DelegationError, type DelegateOptions } from './delegate';
 export { useTools, type ToolCallers, type UseToolsOptions, type ToolTypes } from './tools';
+export { handoff, checkpoint, requestedHandoff, type HandoffOptions } from './handoff';
+export { llm, type LlmMessage, type LlmCallOptions } from './llm';

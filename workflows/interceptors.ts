@@ -18,7 +18,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import type { Payload } from '@temporalio/common';
-import type { ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL, HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { childPath } from '../cim/ids';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
 import { unwrapAgentResult } from '../cim/envelope';
@@ -43,11 +43,22 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
     const st = currentState();
     if (st && !input.signalName.startsWith('__')) {
       const sender = decodeScopeHeader(input.headers[SCOPE_HEADER]);
+      let error: string | null = null;
+      if (input.signalName === HANDOFF_SIGNAL) {
+        const req = HandoffRequest.safeParse(input.args[0]);
+        if (!req.success) {
+          const issue = req.error.issues[0];
+          error = `invalid handoff request field "${issue?.path.join('.')}": ${issue?.message}`;
+        } else if (st.requestedHandoff) {
+          error = 'a handoff is already pending; this request was ignored';
+        }
+      }
       emitAction(
         actionRecord(st, nextActionId(st), {
           kind: 'signal',
           name: input.signalName,
-          status: 'success',
+          status: error ? 'error' : 'success',
+          error,
           endedAt: now(),
           input: { args: input.args, from: sender?.scopeId ?? null },
         }),
@@ -71,10 +82,9 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   }
 
   async continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
-    // handoff() puts the next scope's context in the header itself; a plain
-    // continue-as-new keeps the scope it is in.
-    if (input.headers[SCOPE_HEADER]) return next(input);
-    return next(withScopeHeader(input, currentState()?.ctx));
+    // A handoff carries the next scope's context; a plain continue-as-new keeps the scope it is in.
+    const st = currentState();
+    return next(withScopeHeader(input, st?.pendingHandoff ?? st?.ctx));
   }
 
   async startChildWorkflowExecution(
@@ -103,6 +113,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       depth: st.ctx.depth + 1,
       path: childPath(st.ctx.path, childId),
       handoffIndex: 0,
+      visibility: st.ctx.visibility,
     };
     const actionId = nextActionId(st);
     const base = actionRecord(st, actionId, {

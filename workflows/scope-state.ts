@@ -25,6 +25,11 @@ export interface ScopeState {
   delegations: DelegationAttempt[];
   calls: CallOutcome[];
   pendingChildren: Map<string, PendingChild>;
+  /** The next scope's context while a handoff's continue-as-new is on its way out. */
+  pendingHandoff?: ScopeContext;
+  /** A handoff asked for by signal, performed at the agent's next safe point. */
+  requestedHandoff?: { to: string; reason: string; input: unknown };
+  llmTurns: number;
 }
 
 const { scopetrail } = proxySinks<ScopetrailSinks>();
@@ -51,6 +56,7 @@ export function startState(ctx: ScopeContext): ScopeState {
     delegations: [],
     calls: [],
     pendingChildren: new Map(),
+    llmTurns: 0,
   };
   return state;
 }
@@ -81,7 +87,7 @@ export function scopeRecord(
   extra: { recovered?: boolean; error?: string | null; endedAt?: string | null } = {},
 ): ScopeRecord {
   const info = workflowInfo();
-  const { handoffIndex: _ignored, ...ctx } = st.ctx;
+  const { handoffIndex: _index, visibility: _visibility, ...ctx } = st.ctx;
   return {
     ...ctx,
     namespace: info.namespace,
@@ -115,6 +121,7 @@ export function actionRecord(st: ScopeState, actionId: string, fields: ActionFie
     runId: info.runId,
     activityId: null,
     targetScopeId: null,
+    attributes: {},
     ...fields,
   };
 }

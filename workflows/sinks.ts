@@ -21,3 +21,5 @@ export interface ScopetrailSinks extends Sinks {
 }
 
 export const OBJECTIVE_MEMO = 'scopetrail.objective';
+export const VISIBILITY_MEMO = 'scopetrail.visibility';
+export const SCOPE_MEMO = 'scopetrail.scope';

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.actions (
   run_id          text NOT NULL,
   activity_id     text,
   target_scope_id text,
+  attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
   PRIMARY KEY (namespace, action_id)
 );
 CREATE INDEX IF NOT EXISTS actions_scope_idx ON {{schema}}.actions (namespace, scope_id, started_at);

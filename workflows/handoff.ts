@@ -1,0 +1,73 @@
+/**
+ * handoff(): control passes sideways. The current scope ends as `handed_off` and the
+ * workflow continues-as-new as the target agent's workflow type, keeping its
+ * workflow id: the new run is a new scope of kind `handoff` in the same session,
+ * with `handoffFromScopeId` set and no parent — neither agent is the other's parent.
+ */
+import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
+import { HandoffRequest, type ScopeContext } from '../cim/schemas';
+import { handoffScopeId, rootPath } from '../cim/ids';
+import type { AgentWorkflow } from './agent';
+import { actionRecord, emitAction, nextActionId, now, requireState } from './scope-state';
+
+export interface HandoffOptions<I> {
+  reason: string;
+  input: I;
+}
+
+export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, options: HandoffOptions<I>): Promise<never> {
+  const st = requireState('handoff()');
+  const to = typeof agent === 'string' ? agent : agent.manifest.name;
+  const request = HandoffRequest.safeParse({ to, reason: options.reason, input: options.input });
+  if (!request.success) {
+    const issue = request.error.issues[0];
+    throw new TypeError(`handoff: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+  }
+  const info = workflowInfo();
+  const handoffIndex = st.ctx.handoffIndex + 1;
+  const scopeId = handoffScopeId(info.workflowId, handoffIndex);
+  const next: ScopeContext = {
+    sessionId: st.ctx.sessionId,
+    scopeId,
+    parentScopeId: null,
+    handoffFromScopeId: st.ctx.scopeId,
+    kind: 'handoff',
+    agent: to,
+    agentVersion: 'unknown',
+    delegatedBy: null,
+    objective: options.reason,
+    // Control moves sideways, authority does not grow: the next agent inherits this scope's allowance.
+    allowance: st.ctx.allowance,
+    depth: st.ctx.depth,
+    path: rootPath(scopeId),
+    handoffIndex,
+    visibility: st.ctx.visibility,
+  };
+  emitAction(
+    actionRecord(st, nextActionId(st), {
+      kind: 'handoff',
+      name: to,
+      status: 'success',
+      endedAt: now(),
+      targetScopeId: scopeId,
+      input: { reason: options.reason, input: options.input ?? null },
+    }),
+  );
+  st.pendingHandoff = next;
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to })(options.input);
+}
+
+/** The handoff a router or a person asked for by signal, if any is waiting. */
+export function requestedHandoff(): { to: string; reason: string; input: unknown } | undefined {
+  const req = requireState('requestedHandoff()').requestedHandoff;
+  return req ? { to: req.to, reason: req.reason, input: req.input } : undefined;
+}
+
+/**
+ * A safe point: if a handoff was requested by signal, perform it now (this call
+ * then never returns); otherwise return at once. Agents call it between steps.
+ */
+export async function checkpoint(): Promise<void> {
+  const req = requireState('checkpoint()').requestedHandoff;
+  if (req) await handoff(req.to, { reason: req.reason, input: req.input });
+}

@@ -1,0 +1,47 @@
+/**
+ * llm(): a model call from inside an agent. It runs as the `llm` activity (so it is
+ * retried, timed and recorded like a tool, as an `llm_call`), and passes the scope's
+ * turn number so a scripted provider answers deterministically.
+ */
+import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
+import { unwrapToolResult } from '../cim/envelope';
+import { requireState } from './scope-state';
+
+export interface LlmMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface LlmCallOptions {
+  messages: LlmMessage[];
+  model?: string;
+  activity?: Partial<ActivityOptions>;
+}
+
+export interface LlmResult {
+  text: string;
+  model: string;
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
+export const LLM_ACTIVITY = 'llm';
+
+export async function llm(options: LlmCallOptions): Promise<LlmResult> {
+  const st = requireState('llm()');
+  const turn = st.llmTurns;
+  st.llmTurns += 1;
+  const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>({
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+    ...options.activity,
+  })[LLM_ACTIVITY]!;
+  try {
+    const { value, attempt } = unwrapToolResult(await activity({ messages: options.messages, model: options.model, turn }));
+    st.calls.push({ attempt, status: 'success' });
+    return value as LlmResult;
+  } catch (err) {
+    st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
+    throw err;
+  }
+}
