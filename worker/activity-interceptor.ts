@@ -56,6 +56,12 @@ export function scopeActivityInterceptor(
           targetScopeId: null,
           attributes: run.attributes,
         };
+        // The start is recorded without waiting (the tool should not pay for it); the
+        // end is awaited. Should the worker die mid-attempt, the `running` row shows
+        // which tool was in flight; the terminal record always wins over it.
+        recorder
+          .write({ actions: [{ ...base, status: 'running', error: null, endedAt: null, outputDigest: null }] })
+          .catch(() => undefined);
         let output: unknown;
         try {
           output = await runWithToolRun(run, () => next(input));

@@ -1,0 +1,103 @@
+/** Delegation in full: nesting, fan-out, failure, retry by the delegator, cancellation. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { createFixtureTools } from '../fixtures/tools';
+import { canceller, deep, fanout, retrier } from '../fixtures/agents';
+
+let rt: TestRuntime;
+before(async () => {
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools()) });
+});
+after(async () => rt?.stop());
+
+test('nested delegation to depth 5 forms a chain of scopes with paths, depths and delegators', async () => {
+  const s = await rt.client.startSession(deep, { input: { depth: 5 } });
+  assert.equal(await s.result(), 5);
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scopes.length, 6);
+  let id = s.sessionId;
+  for (let depth = 0; depth <= 5; depth++) {
+    const scope = rows.scopes.find((x) => x.scopeId === id)!;
+    assert.equal(scope.depth, depth);
+    assert.equal(scope.kind, depth === 0 ? 'root' : 'delegation');
+    assert.equal(scope.parentScopeId, depth === 0 ? null : id.slice(0, id.lastIndexOf('.')));
+    assert.equal(scope.delegatedBy, depth === 0 ? null : 'deep');
+    assert.equal(scope.status, 'success');
+    assert.ok(scope.path.endsWith(`/${id}/`));
+    assert.equal(scope.path.split('/').filter(Boolean).length, depth + 1);
+    const kinds = rows.actionsOf(id).map((a) => a.kind).sort();
+    assert.deepEqual(kinds, depth === 5 ? ['tool_call'] : ['delegate', 'tool_call']);
+    id = `${id}.1`;
+  }
+  const under = await rt.client.actionsUnder(`${s.sessionId}.1.1.1`, { descendants: true });
+  assert.equal(under.length, 3 + 2, 'three echo calls at depths 3-5 and two delegations');
+});
+
+test('parallel fan-out: some delegates fail, the delegator catches the typed error and ends degraded', async () => {
+  const s = await rt.client.startSession(fanout, { input: { n: 5, failing: [1, 3] } });
+  const results = (await s.result()) as Array<{ ok: boolean; scopeId?: string; message?: string }>;
+  assert.deepEqual(results.map((r) => r.ok), [true, false, true, false, true]);
+  assert.equal(results[1]!.scopeId, `${s.sessionId}.2`);
+  assert.match(results[1]!.message!, /leaf refused: t1/);
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scope('').status, 'degraded');
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((i) => rows.scope(`.${i}`).status),
+    ['success', 'error', 'success', 'error', 'success'],
+  );
+  const delegates = rows.actionsOf(s.sessionId).filter((a) => a.kind === 'delegate');
+  assert.equal(delegates.length, 5);
+  assert.deepEqual(
+    delegates.map((a) => `${a.targetScopeId?.slice(s.sessionId.length)}:${a.status}`).sort(),
+    ['.1:success', '.2:error', '.3:success', '.4:error', '.5:success'],
+  );
+});
+
+test('when every delegate fails the delegator ends in error even though its own code returned', async () => {
+  const s = await rt.client.startSession(fanout, { input: { n: 2, failing: [0, 1] } });
+  await s.result();
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scope('').status, 'error');
+});
+
+test('a delegate retried by the delegator: failed attempts are scopes of their own, the slot recovers', async () => {
+  const s = await rt.client.startSession(retrier, { input: { attempts: 3, failFirst: 2 } });
+  assert.equal(await s.result(), 'succeeded on attempt 3');
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(['.1', '.2', '.3'].map((x) => rows.scope(x).status), ['error', 'error', 'success']);
+  const root = rows.scope('');
+  assert.equal(root.status, 'success');
+  assert.equal(root.recovered, true);
+  const delegates = rows.actionsOf(s.sessionId).filter((a) => a.kind === 'delegate');
+  assert.deepEqual(delegates.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error'], [3, 'success']]);
+});
+
+test('a delegate that fails on every attempt surfaces as DelegationError and the delegator fails', async () => {
+  const s = await rt.client.startSession(retrier, { input: { attempts: 2, failFirst: 5 } });
+  await assert.rejects(s.result(), (err: Error) => {
+    const cause = err.cause as Error & { type?: string };
+    assert.equal(cause.type, 'DelegationError');
+    assert.match(cause.message, /delegation to unreliable \(scope .*\.2\) failed after 2 attempt/);
+    return true;
+  });
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scope('').status, 'error');
+  assert.match(rows.scope('').error ?? '', /DelegationError|delegation to unreliable/);
+});
+
+test('cancelling a delegate ends its scope as cancelled and records the delegation as cancelled', async () => {
+  const s = await rt.client.startSession(canceller, { input: {} });
+  assert.equal(await s.result(), 'cancelled');
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scope('.1').status, 'cancelled');
+  const [del] = rows.actionsOf(s.sessionId).filter((a) => a.kind === 'delegate');
+  assert.equal(del?.status, 'cancelled');
+  assert.equal(rows.scope('').status, 'success', 'a deliberate cancellation is not a failure');
+  // The activity learns of the cancellation at its next heartbeat, after the parent has returned.
+  const slowStatus = async () =>
+    (await rt.client.actionsUnder(`${s.sessionId}.1`)).find((a) => a.name === 'slow')?.status;
+  for (let i = 0; i < 100 && (await slowStatus()) !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await slowStatus(), 'cancelled');
+});
