@@ -1,0 +1,77 @@
+/** Handoffs: control passes sideways through continue-as-new, by call or by signal. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { createFixtureTools } from '../fixtures/tools';
+import { chainA, waiter } from '../fixtures/agents';
+
+let rt: TestRuntime;
+before(async () => {
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools()) });
+});
+after(async () => rt?.stop());
+
+test('a handoff chain A → B → C is three lateral scopes in one session, none the parent of another', async () => {
+  const s = await rt.client.startSession(chainA, { input: { hops: [] } });
+  assert.deepEqual(await s.result(), ['A', 'B', 'C']);
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scopes.length, 3);
+  const [a, b, c] = [rows.scope(''), rows.scope('~1'), rows.scope('~2')];
+  assert.deepEqual([a.agent, b.agent, c.agent], ['chainA', 'chainB', 'chainC']);
+  assert.deepEqual([a.kind, b.kind, c.kind], ['root', 'handoff', 'handoff']);
+  assert.deepEqual([a.parentScopeId, b.parentScopeId, c.parentScopeId], [null, null, null]);
+  assert.deepEqual([b.handoffFromScopeId, c.handoffFromScopeId], [a.scopeId, b.scopeId]);
+  assert.equal(b.agentVersion, '2.0.0', 'the target states its own version');
+  assert.equal(b.objective, 'B handles billing');
+  assert.ok(a.workflowId === b.workflowId && b.workflowId === c.workflowId, 'same workflow id');
+  assert.equal(new Set([a.runId, b.runId, c.runId]).size, 3, 'each scope is its own run');
+  assert.ok([a, b, c].every((x) => x.status === 'success' && x.endedAt));
+  const handoffs = rows.actions.filter((x) => x.kind === 'handoff');
+  assert.deepEqual(handoffs.map((h) => [h.scopeId, h.name, h.targetScopeId]), [
+    [a.scopeId, 'chainB', b.scopeId],
+    [b.scopeId, 'chainC', c.scopeId],
+  ]);
+  // Each scope's echo stays its own: no scope is another's descendant.
+  for (const x of [a, b, c]) {
+    const under = await rt.client.actionsUnder(x.scopeId, { descendants: true });
+    assert.ok(under.every((u) => u.scopeId === x.scopeId));
+  }
+  const tree = await rt.client.scopeTree(s.sessionId);
+  assert.equal(tree.roots.length, 1);
+  assert.equal(tree.roots[0]!.handoffs[0]!.scope.scopeId, b.scopeId);
+  assert.equal(tree.roots[0]!.handoffs[0]!.handoffs[0]!.scope.scopeId, c.scopeId);
+});
+
+test('a handoff requested by signal happens at the agent\'s next safe point and the signal is recorded', async () => {
+  const s = await rt.client.startSession(waiter, { input: { steps: 100 } });
+  await new Promise((r) => setTimeout(r, 700));
+  await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+  assert.deepEqual(await s.result(), ['router', 'C']);
+  const rows = await sessionRows(rt, s.sessionId);
+  const signal = rows.actionsOf(s.sessionId).find((a) => a.kind === 'signal');
+  assert.equal(signal?.name, 'scopetrail.handoff');
+  assert.equal(signal?.status, 'success');
+  const next = rows.scope('~1');
+  assert.equal(next.agent, 'chainC');
+  assert.equal(next.kind, 'handoff');
+  assert.equal(next.handoffFromScopeId, s.sessionId);
+  assert.equal(next.objective, 'a person takes over');
+  const handoffAction = rows.actionsOf(s.sessionId).find((a) => a.kind === 'handoff');
+  assert.ok(handoffAction && signal && handoffAction.startedAt >= signal.startedAt, 'the handoff follows the signal');
+});
+
+test('a malformed handoff signal is refused by the client naming the field, and by the agent if sent raw', async () => {
+  await assert.rejects(
+    rt.client.requestHandoff('whatever', { to: 'not an agent!', reason: 'x' }),
+    /requestHandoff: invalid field "to"/,
+  );
+  const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
+  await rt.client.temporal.workflow.getHandle(s.sessionId).signal('scopetrail.handoff', { to: 'chainC' });
+  assert.equal(await s.result(), 'finished without handoff');
+  const rows = await sessionRows(rt, s.sessionId);
+  const signal = rows.actions.find((a) => a.kind === 'signal');
+  assert.equal(signal?.status, 'error');
+  assert.match(signal?.error ?? '', /invalid handoff request field "reason"/);
+  assert.equal(rows.scopes.length, 1, 'no handoff happened');
+});
