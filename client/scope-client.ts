@@ -72,18 +72,26 @@ export class ScopeClient {
     readonly store: Store,
     readonly taskQueue: string,
     private readonly ownConnection: Connection | undefined,
-    /** The server has scopetrail's search attributes, so sessions publish their scopes to visibility. */
-    readonly visibility: boolean,
+    private readonly connection: Connection,
+    private readonly namespace: string,
   ) {}
+
+  private visibilityCheck: Promise<boolean> | undefined;
+
+  /** Whether the server has scopetrail's search attributes, so sessions publish their scopes to visibility. */
+  visibility(): Promise<boolean> {
+    this.visibilityCheck ??= hasSearchAttributes(this.connection, this.namespace);
+    return this.visibilityCheck;
+  }
 
   static async connect(options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection }): Promise<ScopeClient> {
     const o = parse('ScopeClient.connect', ConnectOptions, options);
+    // Lazy: queries that only read the store never need the Temporal server.
     const own = options.connection
       ? undefined
-      : await Connection.connect({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+      : Connection.lazy({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
     const connection = options.connection ?? own!;
-    const visibility = await hasSearchAttributes(connection, o.namespace);
-    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own, visibility);
+    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own, connection, o.namespace);
   }
 
   async startSession<I, O>(
@@ -97,7 +105,7 @@ export class ScopeClient {
       workflowId: sessionId,
       taskQueue: this.taskQueue,
       args: [options.input],
-      memo: { ...(o.objective ? { [OBJECTIVE_MEMO]: o.objective } : {}), [VISIBILITY_MEMO]: this.visibility },
+      memo: { ...(o.objective ? { [OBJECTIVE_MEMO]: o.objective } : {}), [VISIBILITY_MEMO]: await this.visibility() },
     });
     return {
       sessionId,
@@ -146,7 +154,8 @@ export class ScopeClient {
   }
 
   async close(): Promise<void> {
-    await this.ownConnection?.close();
+    // A lazy connection that was never used has nothing to close.
+    await this.ownConnection?.close().catch(() => undefined);
   }
 }
 

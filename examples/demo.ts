@@ -16,14 +16,14 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 
 const step = (msg: string) => console.error(`» ${msg}`);
 
-async function main(): Promise<void> {
+export async function runDemo(options: { memory?: boolean } = {}): Promise<void> {
   const started = Date.now();
   // Tool failures are part of the example; the tree shows them, the log need not.
   quietTemporalLogs('ERROR');
   step('Starting Temporal…');
   const temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
   step(`Temporal: ${temporal.description}`);
-  const store = await openStore({ memory: process.env.DATABASE_URL ? undefined : process.argv.includes('--memory') });
+  const store = await openStore({ memory: process.env.DATABASE_URL ? undefined : options.memory });
   step(`Store: ${store.description}`);
   const taskQueue = `scopetrail-demo-${process.pid}`;
   const { tools } = createExampleTools({ latencyMs: 200 });
@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`scopetrail demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  runDemo({ memory: process.argv.includes('--memory') }).catch((err) => {
+    console.error(`scopetrail demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -95,7 +95,7 @@ test('manifests of every agent are in the store when the worker starts', async (
 });
 
 test('Temporal visibility finds every workflow run of the session by its search attributes', async () => {
-  assert.equal(rt.client.visibility, true, 'the dev server has the Scopetrail search attributes');
+  assert.equal(await rt.client.visibility(), true, 'the dev server has the Scopetrail search attributes');
   const query = `ScopetrailSession = '${sessionId}'`;
   let found: Array<{ workflowId: string; type: string; scope: unknown }> = [];
   // Visibility is eventually consistent.

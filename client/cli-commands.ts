@@ -1,0 +1,181 @@
+/** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ActionKind } from '../cim/schemas';
+import { walkTree } from '../cim/scope-tree';
+import type { ActionRecord } from '../cim/schemas';
+import { openStore } from '../store';
+import type { Store } from '../store/types';
+import { renderActions, renderTree, scopeLine } from './format';
+import { ScopeClient } from './scope-client';
+
+export interface CommandContext {
+  args: string[];
+  flags: Record<string, string | boolean | string[] | undefined>;
+  out: { log(text: string): void; err(text: string): void; progress(text: string): void };
+}
+
+export interface Command {
+  group: 'query' | 'runtime';
+  args: string;
+  summary: string;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export class CliUsageError extends Error {}
+
+/** Positional arguments are checked like any other input: one sentence naming what is wrong. */
+function positionals(ctx: CommandContext, names: string[], optional = 0): string[] {
+  const { args } = ctx;
+  const required = names.length - optional;
+  if (args.length < required) throw new CliUsageError(`missing argument <${names[args.length]}>`);
+  if (args.length > names.length) throw new CliUsageError(`unexpected argument "${args[names.length]}"`);
+  for (const [i, value] of args.entries()) {
+    const parsed = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace').safeParse(value);
+    if (!parsed.success) throw new CliUsageError(`invalid <${names[i]}> "${value}": ${parsed.error.issues[0]?.message}`);
+  }
+  return args;
+}
+
+function flag(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({
+    url: flag(ctx, 'database-url') ?? (process.env.DATABASE_URL || undefined),
+    schema: flag(ctx, 'schema'),
+    namespace: flag(ctx, 'namespace'),
+  });
+  const client = await ScopeClient.connect({
+    store,
+    address: flag(ctx, 'address'),
+    namespace: flag(ctx, 'namespace') ?? 'default',
+    taskQueue: flag(ctx, 'task-queue') ?? 'scopetrail',
+  });
+  try {
+    return await fn(client, store);
+  } finally {
+    await client.close();
+    await store.close();
+  }
+}
+
+function json(ctx: CommandContext, value: unknown): void {
+  ctx.out.log(JSON.stringify(value, null, 2));
+}
+
+function groupByScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
+  const map = new Map<string, ActionRecord[]>();
+  for (const a of actions) map.set(a.scopeId, [...(map.get(a.scopeId) ?? []), a]);
+  return map;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  tree: {
+    group: 'query',
+    args: '<session>',
+    summary: 'the scope tree of a session, each scope with its actions',
+    async run(ctx) {
+      const [sessionId] = positionals(ctx, ['session']);
+      return withClient(ctx, async (client) => {
+        const tree = await client.scopeTree(sessionId!);
+        const actions = await client.actionsOfSession(sessionId!);
+        if (ctx.flags.json) {
+          const byScope = groupByScope(actions);
+          const toJson = (node: (typeof tree.roots)[number]): unknown => ({
+            ...node.scope,
+            actions: byScope.get(node.scope.scopeId) ?? [],
+            children: node.children.map(toJson),
+            handoffs: node.handoffs.map(toJson),
+          });
+          json(ctx, { sessionId: tree.sessionId, scopes: tree.size, roots: tree.roots.map(toJson) });
+        } else {
+          ctx.out.log(renderTree(tree, { actions: groupByScope(actions) }));
+        }
+        return 0;
+      });
+    },
+  },
+
+  actions: {
+    group: 'query',
+    args: '<scope> [--descendants] [--kind K] [--tool T]',
+    summary: 'actions under a scope (and its descendants)',
+    async run(ctx) {
+      const [scopeId] = positionals(ctx, ['scope']);
+      const kinds = (ctx.flags.kind as string[] | undefined)?.map((k) => {
+        const parsed = ActionKind.safeParse(k);
+        if (!parsed.success) throw new CliUsageError(`invalid --kind "${k}": use one of ${ActionKind.options.join(', ')}`);
+        return parsed.data;
+      });
+      return withClient(ctx, async (client) => {
+        const actions = await client.actionsUnder(scopeId!, {
+          descendants: Boolean(ctx.flags.descendants),
+          kinds,
+          tool: flag(ctx, 'tool'),
+        });
+        if (ctx.flags.json) json(ctx, { scopeId, descendants: Boolean(ctx.flags.descendants), actions });
+        else ctx.out.log(actions.length ? renderActions(actions) : `no actions under ${scopeId}`);
+        return 0;
+      });
+    },
+  },
+
+  scope: {
+    group: 'query',
+    args: '<scope>',
+    summary: 'one scope: who delegated it, its mandate and its status',
+    async run(ctx) {
+      const [scopeId] = positionals(ctx, ['scope']);
+      return withClient(ctx, async (client) => {
+        const scope = await client.scope(scopeId!);
+        if (ctx.flags.json) json(ctx, scope);
+        else ctx.out.log(scopeLine(scope));
+        return 0;
+      });
+    },
+  },
+
+  worker: {
+    group: 'runtime',
+    args: '[--agents M --tools M]',
+    summary: 'run a worker for your agents (default: the example agents)',
+    async run(ctx) {
+      positionals(ctx, []);
+      const { startWorkerCommand } = await import('./cli-runtime');
+      return startWorkerCommand(ctx, { startServer: false });
+    },
+  },
+
+  dev: {
+    group: 'runtime',
+    args: '[--agents M --tools M]',
+    summary: 'start a Temporal dev server and a worker, until Ctrl-C',
+    async run(ctx) {
+      positionals(ctx, []);
+      const { startWorkerCommand } = await import('./cli-runtime');
+      return startWorkerCommand(ctx, { startServer: true });
+    },
+  },
+
+  run: {
+    group: 'runtime',
+    args: '<example>',
+    summary: 'run an example session end to end (examples: demo)',
+    async run(ctx) {
+      const [example] = positionals(ctx, ['example']);
+      if (example !== 'demo') throw new CliUsageError(`unknown example "${example}": available: demo`);
+      const { runDemo } = await import('../examples/demo');
+      await runDemo({ memory: Boolean(ctx.flags.memory) });
+      return 0;
+    },
+  },
+};
+
+export function resolveModule(path: string): string {
+  return require.resolve(resolve(process.cwd(), path));
+}
+
+export { walkTree };
