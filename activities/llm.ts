@@ -5,7 +5,7 @@
  * answers per agent, for examples and tests.
  */
 import { z } from 'zod';
-import { defineTool, type ToolDefinition } from './tool';
+import { defineTool, reportResource, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
 
 export const LlmRequestSchema = z.object({
@@ -33,6 +33,8 @@ export interface LlmProviderRequest extends LlmRequest {
 
 export interface LlmProvider {
   readonly name: string;
+  /** The model used when a call names none. */
+  readonly defaultModel: string;
   complete(request: LlmProviderRequest): Promise<LlmResult>;
 }
 
@@ -45,6 +47,7 @@ type ScriptStep = string | ((request: LlmProviderRequest) => string);
  */
 export class ScriptedProvider implements LlmProvider {
   readonly name = 'scripted';
+  readonly defaultModel = 'scripted-1';
 
   constructor(private readonly scripts: Record<string, ScriptStep[]> = {}) {}
 
@@ -55,7 +58,7 @@ export class ScriptedProvider implements LlmProvider {
     const text = step === undefined ? `[${request.agent}] ${lastUser}` : typeof step === 'function' ? step(request) : step;
     return {
       text,
-      model: request.model ?? 'scripted-1',
+      model: request.model ?? this.defaultModel,
       inputTokens: request.messages.reduce((n, m) => n + words(m.content), 0),
       outputTokens: words(text),
     };
@@ -76,13 +79,17 @@ export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof 
     },
     async (request) => {
       const run = currentToolRun();
+      // Sending a prompt shares the scope's data with the model: checked against the allowance first.
+      if (run) reportResource({ uri: `llm:${provider.name}/${request.model ?? provider.defaultModel}`, mode: 'share' });
       const result = await provider.complete({
         ...request,
         agent: run?.scope.agent ?? 'unknown',
         scopeId: run?.scope.scopeId ?? 'unknown',
       });
       if (run) {
-        run.resources.push({ uri: `llm:${provider.name}/${result.model}`, mode: 'share' });
+        if (result.model !== (request.model ?? provider.defaultModel)) {
+          run.resources.push({ uri: `llm:${provider.name}/${result.model}`, mode: 'share' });
+        }
         Object.assign(run.attributes, {
           provider: provider.name,
           model: result.model,

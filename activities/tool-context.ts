@@ -1,5 +1,6 @@
 /** The attempt a tool is running in, visible to the tool's own code through AsyncLocalStorage. */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ResourceRef, ScopeContext } from '../cim/schemas';
 
 export interface ToolRun {
@@ -8,6 +9,22 @@ export interface ToolRun {
   resources: ResourceRef[];
   /** Facts the activity reports about itself (an LLM call's model and token usage). */
   attributes: Record<string, string | number | boolean | null>;
+  /** Resources refused because they lie outside the scope's allowance. */
+  refused: ResourceRef[];
+}
+
+export const SCOPE_DENIED = 'ScopeDenied';
+
+/** Refusal is final for this scope: retrying cannot widen an allowance, so it is non-retryable. */
+export function scopeDenied(scope: ScopeContext, refused: readonly ResourceRef[]): ApplicationFailure {
+  const what = refused.map((r) => `${r.mode} ${r.uri}`).join(', ');
+  const allowance = scope.allowance === null ? 'unrestricted' : scope.allowance.length ? scope.allowance.join(', ') : 'nothing';
+  return ApplicationFailure.create({
+    type: SCOPE_DENIED,
+    nonRetryable: true,
+    message: `${scope.agent} in scope ${scope.scopeId} may not ${what} (its allowance: ${allowance})`,
+    details: [{ scopeId: scope.scopeId, refused }],
+  });
 }
 
 const storage = new AsyncLocalStorage<ToolRun>();

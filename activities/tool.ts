@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import type { ResourceRef } from '../cim/schemas';
 import { ResourceRef as ResourceRefSchema } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
-import { currentToolRun } from './tool-context';
+import { allowed } from '../cim/allowance';
+import { currentToolRun, scopeDenied } from './tool-context';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
   name: string;
@@ -69,6 +70,11 @@ export function reportResource(resource: ResourceRef): void {
   const parsed = ResourceRefSchema.safeParse(resource);
   if (!parsed.success) {
     throw new TypeError(`reportResource: invalid field "${parsed.error.issues[0]?.path.join('.')}": ${parsed.error.issues[0]?.message}`);
+  }
+  // Tools report a resource before touching it, so a refusal here still comes first.
+  if (!allowed(run.scope.allowance, parsed.data.uri)) {
+    run.refused.push(parsed.data);
+    throw scopeDenied(run.scope, [parsed.data]);
   }
   run.resources.push(parsed.data);
 }

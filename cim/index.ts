@@ -4,3 +4,4 @@ export * from './status';
 export { canonicalJson } from './canonical-json';
 export * from './envelope';
 export * from './scope-tree';
+export * from './allowance';

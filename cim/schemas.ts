@@ -47,8 +47,11 @@ export const Manifest = z.object({
   description: z.string().max(2000).optional(),
   tools: z.array(z.string().min(1)).default([]),
   subAgents: z.array(AgentName).default([]),
-  /** Resource URIs (or prefixes ending in `*`) the agent may touch. */
-  resources: z.array(z.string().min(1)).default([]),
+  /**
+   * Resource URIs (or prefixes ending in `*`) the agent may touch. Omitted: unrestricted
+   * (only narrowed by its delegators); `[]`: may touch nothing.
+   */
+  resources: z.array(z.string().min(1)).optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestInput = z.input<typeof Manifest>;

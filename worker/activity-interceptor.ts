@@ -11,7 +11,8 @@ import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { activityActionId } from '../cim/ids';
 import { wrapToolResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
-import { runWithToolRun, type ToolRun } from '../activities/tool-context';
+import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
+import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
 import { digest } from './digest';
 import type { Recorder } from './recorder';
@@ -36,7 +37,7 @@ export function scopeActivityInterceptor(
         // Activities started outside a scopetrail agent run unrecorded.
         if (!scope || !execution) return next(input);
         const tool = tools.get(info.activityType);
-        const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])], attributes: {} };
+        const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])], attributes: {}, refused: [] };
         const startedAt = new Date().toISOString();
         const base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'> = {
           actionId: activityActionId(scope.scopeId, info.activityId, info.attempt),
@@ -56,6 +57,13 @@ export function scopeActivityInterceptor(
           targetScopeId: null,
           attributes: run.attributes,
         };
+        // Attenuation: a declared resource outside the scope's allowance stops the call
+        // before the tool runs, and the refusal is itself recorded.
+        const refused = run.resources.filter((r) => !allowed(scope.allowance, r.uri));
+        if (refused.length) {
+          await recorder.write({ actions: [deniedAction(base, refused, scopeDenied(scope, refused).message)] });
+          throw scopeDenied(scope, refused);
+        }
         // The start is recorded without waiting (the tool should not pay for it); the
         // end is awaited. Should the worker die mid-attempt, the `running` row shows
         // which tool was in flight; the terminal record always wins over it.
@@ -66,6 +74,10 @@ export function scopeActivityInterceptor(
         try {
           output = await runWithToolRun(run, () => next(input));
         } catch (err) {
+          if (run.refused.length) {
+            await recorder.write({ actions: [deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err))] });
+            throw err;
+          }
           await recordAttempt(recorder, tool, base, input.args[0], undefined, {
             status: err instanceof CancelledFailure ? 'cancelled' : 'error',
             error: err instanceof Error ? err.message : String(err),
@@ -103,6 +115,26 @@ async function recordAttempt(
     }
   }
   await recorder.write({ actions: [action], payloads });
+}
+
+function deniedAction(
+  base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>,
+  refused: ResourceRef[],
+  message: string,
+): ActionRecord {
+  return {
+    ...base,
+    kind: 'denied',
+    status: 'denied',
+    resources: dedupeResources(refused),
+    error: message,
+    outputDigest: null,
+    endedAt: new Date().toISOString(),
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function dedupeResources(resources: ResourceRef[]): ResourceRef[] {

@@ -20,6 +20,7 @@ import { HANDOFF_SIGNAL, HandoffRequest, Manifest, type ManifestInput, type Scop
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
+import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
 
@@ -62,7 +63,13 @@ function beginScope(manifest: Manifest): ScopeState {
   const incoming = incomingContext();
   let ctx: ScopeContext;
   if (incoming) {
-    ctx = { ...incoming, agent: manifest.name, agentVersion: manifest.version };
+    ctx = {
+      ...incoming,
+      agent: manifest.name,
+      agentVersion: manifest.version,
+      // The delegator passed what it may grant; the agent's own manifest narrows it further.
+      allowance: intersectAllowances(incoming.allowance, manifest.resources ?? null) as string[] | null,
+    };
   } else {
     const sessionId = info.workflowId;
     const scopeId = rootScopeId(sessionId);
@@ -78,7 +85,7 @@ function beginScope(manifest: Manifest): ScopeState {
       agentVersion: manifest.version,
       delegatedBy: null,
       objective: typeof objective === 'string' ? objective : null,
-      allowance: manifest.resources,
+      allowance: manifest.resources ?? null,
       depth: 0,
       path: rootPath(scopeId),
       handoffIndex: 0,

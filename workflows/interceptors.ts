@@ -20,6 +20,7 @@ import {
 import type { Payload } from '@temporalio/common';
 import { HANDOFF_SIGNAL, HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { childPath } from '../cim/ids';
+import { intersectAllowances } from '../cim/allowance';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
 import { unwrapAgentResult } from '../cim/envelope';
 import {
@@ -109,7 +110,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       agentVersion: 'unknown',
       delegatedBy: st.ctx.agent,
       objective: pending?.objective ?? null,
-      allowance: pending?.allowance ?? st.ctx.allowance,
+      // A narrower allowance asked for in delegate() applies; a wider one is cut back to the delegator's.
+      allowance: intersectAllowances(st.ctx.allowance, pending?.allowance ?? null) as string[] | null,
       depth: st.ctx.depth + 1,
       path: childPath(st.ctx.path, childId),
       handoffIndex: 0,

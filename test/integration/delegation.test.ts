@@ -8,7 +8,7 @@ import { canceller, deep, fanout, retrier } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
-  rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools()) });
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
 });
 after(async () => rt?.stop());
 
