@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
-import type { ActionsUnderOptions, PayloadRecord, Store } from './types';
+import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, Store } from './types';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -155,11 +155,25 @@ export class SqlStore implements Store {
   }
 
   async actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]> {
+    const { text, params } = await this.actionsUnderSql(scopeId, options);
+    if (!text) return [];
+    const { rows } = await this.db.query(text, params);
+    return rows.map(readAction);
+  }
+
+  async explainActionsUnder(scopeId: string): Promise<string> {
+    const { text, params } = await this.actionsUnderSql(scopeId, { descendants: true });
+    if (!text) return '';
+    const { rows } = await this.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  }
+
+  private async actionsUnderSql(scopeId: string, options: ActionsUnderOptions): Promise<{ text: string; params: unknown[] }> {
     const params: unknown[] = [this.namespace];
     let where: string;
     if (options.descendants) {
       const scope = await this.getScope(scopeId);
-      if (!scope) return [];
+      if (!scope) return { text: '', params: [] };
       // A literal prefix (not one computed in SQL) lets the planner use the path index.
       params.push(`${escapeLike(scope.path)}%`);
       where = `a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d WHERE d.namespace = $1 AND d.path LIKE $${params.length})`;
@@ -175,9 +189,48 @@ export class SqlStore implements Store {
       params.push(options.tool);
       where += ` AND a.name = $${params.length}`;
     }
+    return {
+      text: `SELECT a.* FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where} ORDER BY a.started_at, a.action_id`,
+      params,
+    };
+  }
+
+  async listSessions(options: ListSessionsOptions): Promise<string[]> {
+    const params: unknown[] = [this.namespace];
+    let where = `s.namespace = $1 AND s.kind = 'root'`;
+    if (options.since) {
+      params.push(options.since);
+      where += ` AND s.started_at >= $${params.length}`;
+    }
+    if (options.agent) {
+      params.push(options.agent);
+      where += ` AND EXISTS (SELECT 1 FROM ${this.t('scopes')} x
+        WHERE x.namespace = $1 AND x.session_id = s.session_id AND x.agent = $${params.length})`;
+    }
+    params.push(options.limit);
+    const { rows } = await this.db.query<{ session_id: string }>(
+      `SELECT s.session_id FROM ${this.t('scopes')} s WHERE ${where}
+       ORDER BY s.started_at DESC, s.session_id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  async allScopes(options: { agent?: string } = {}): Promise<ScopeRecord[]> {
+    const params: unknown[] = [this.namespace];
+    if (options.agent) params.push(options.agent);
     const { rows } = await this.db.query(
-      `SELECT a.* FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where}
-       ORDER BY a.started_at, a.action_id`,
+      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 ${options.agent ? 'AND agent = $2' : ''} ORDER BY started_at`,
+      params,
+    );
+    return rows.map(readScope);
+  }
+
+  async actionsOfAgent(agent?: string): Promise<ActionRecord[]> {
+    const params: unknown[] = [this.namespace];
+    if (agent) params.push(agent);
+    const { rows } = await this.db.query(
+      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 ${agent ? 'AND agent = $2' : ''} ORDER BY started_at`,
       params,
     );
     return rows.map(readAction);

@@ -14,6 +14,14 @@ export interface ActionsUnderOptions {
   tool?: string;
 }
 
+export interface ListSessionsOptions {
+  /** Sessions in which this agent ran any scope. */
+  agent?: string;
+  /** Sessions started at or after this ISO time. */
+  since?: string;
+  limit: number;
+}
+
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
@@ -28,5 +36,12 @@ export interface Store {
   actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
+  /** Session ids, newest first. */
+  listSessions(options: ListSessionsOptions): Promise<string[]>;
+  /** Every scope and action of the namespace, for queries across sessions (roles, drift). */
+  allScopes(options?: { agent?: string }): Promise<ScopeRecord[]>;
+  actionsOfAgent(agent?: string): Promise<ActionRecord[]>;
+  /** The query plan Postgres chooses for the descendants query (for benchmarks and tests). */
+  explainActionsUnder(scopeId: string): Promise<string>;
   close(): Promise<void>;
 }

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.scopes (
 CREATE INDEX IF NOT EXISTS scopes_session_idx ON {{schema}}.scopes (namespace, session_id, started_at);
 -- Prefix search on the materialized path answers "this scope and its descendants" by index.
 CREATE INDEX IF NOT EXISTS scopes_path_idx ON {{schema}}.scopes (namespace, path text_pattern_ops);
+CREATE INDEX IF NOT EXISTS scopes_roots_idx ON {{schema}}.scopes (namespace, started_at DESC) WHERE kind = 'root';
+CREATE INDEX IF NOT EXISTS scopes_agent_idx ON {{schema}}.scopes (namespace, agent, agent_version);
 CREATE INDEX IF NOT EXISTS scopes_parent_idx ON {{schema}}.scopes (namespace, parent_scope_id);
 
 CREATE TABLE IF NOT EXISTS {{schema}}.actions (
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.actions (
   PRIMARY KEY (namespace, action_id)
 );
 CREATE INDEX IF NOT EXISTS actions_scope_idx ON {{schema}}.actions (namespace, scope_id, started_at);
+CREATE INDEX IF NOT EXISTS actions_agent_idx ON {{schema}}.actions (namespace, agent, kind, name);
 CREATE INDEX IF NOT EXISTS actions_session_idx ON {{schema}}.actions (namespace, session_id);
 
 CREATE TABLE IF NOT EXISTS {{schema}}.payloads (

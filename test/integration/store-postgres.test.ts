@@ -1,0 +1,73 @@
+/** The SQL store against the real Postgres server: idempotent upserts and the indexed descendants query. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
+import type { Store } from '../../store/types';
+import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+
+let store: Store;
+let schema: string;
+before(async () => {
+  ({ store, schema } = await openTestStore());
+});
+after(async () => {
+  await store?.close();
+  if (schema) await dropTestSchema(schema);
+});
+
+function scope(id: string, parent: ScopeRecord | null, status: ScopeRecord['status'] = 'success'): ScopeRecord {
+  return {
+    scopeId: id, sessionId: 's', namespace: 'default', parentScopeId: parent?.scopeId ?? null, handoffFromScopeId: null,
+    kind: parent ? 'delegation' : 'root', agent: 'a', agentVersion: '1', delegatedBy: parent ? 'a' : null, objective: null,
+    allowance: null, depth: parent ? parent.depth + 1 : 0, path: `${parent?.path ?? '/'}${id}/`, status, recovered: false,
+    error: null, startedAt: '2026-01-01T00:00:00.000Z', endedAt: status === 'running' ? null : '2026-01-01T00:00:01.000Z',
+    workflowId: id, runId: `r-${id}`,
+  };
+}
+
+function action(id: string, scopeId: string, status: ActionRecord['status'] = 'success'): ActionRecord {
+  return {
+    actionId: id, scopeId, sessionId: 's', namespace: 'default', agent: 'a', kind: 'tool_call', name: 't', attempt: 1,
+    resources: [], inputDigest: null, outputDigest: null, status, error: null, startedAt: '2026-01-01T00:00:00.500Z',
+    endedAt: status === 'running' ? null : '2026-01-01T00:00:00.600Z', workflowId: scopeId, runId: `r-${scopeId}`,
+    activityId: '1', targetScopeId: null, attributes: {},
+  };
+}
+
+test('upserts are idempotent and a late running copy never regresses a finished row', async () => {
+  const root = scope('s', null);
+  await store.upsertScopes([root, root]);
+  await store.upsertActions([action('s/a1#1', 's')]);
+  await store.upsertActions([action('s/a1#1', 's', 'running')]);
+  await store.upsertScopes([{ ...root, status: 'running', endedAt: null }]);
+  assert.equal((await store.scopesOfSession('s')).length, 1);
+  assert.equal((await store.getScope('s'))?.status, 'success');
+  const actions = await store.actionsOfSession('s');
+  assert.equal(actions.length, 1);
+  assert.equal(actions[0]!.status, 'success');
+});
+
+test('the descendants query uses the materialized-path index, not a scan', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  // 20 000 scopes in 200 trees of depth 3 and fan-out ~10, plus an action each.
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`
+      INSERT INTO "${schema}".scopes (scope_id, session_id, namespace, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id)
+      SELECT id, 'bulk-' || (g / 100), 'default', 'delegation', 'a', '1', 2, '/bulk-' || (g / 100) || '/b' || (g / 10) || '/' || id || '/',
+             'success', now(), id, 'r'
+      FROM (SELECT g, 'bulk-' || (g / 100) || '.' || (g / 10) || '.' || g AS id FROM generate_series(1, 20000) g) t;
+      INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id)
+      SELECT scope_id || '/a1#1', scope_id, session_id, namespace, 'a', 'tool_call', 't', 1, 'success', now(), scope_id, 'r'
+      FROM "${schema}".scopes WHERE session_id LIKE 'bulk-%';
+      ANALYZE "${schema}".scopes; ANALYZE "${schema}".actions;`);
+  } finally {
+    await client.end();
+  }
+  // Generated above as g = 750: path /bulk-7/b75/bulk-7.75.750/.
+  const plan = await store.explainActionsUnder('bulk-7.75.750');
+  assert.match(plan, /scopes_path_idx/, `plan:\n${plan}`);
+  assert.doesNotMatch(plan, /Seq Scan on scopes/, `plan:\n${plan}`);
+  assert.match(plan, /actions_scope_idx|actions_pkey/, `plan:\n${plan}`);
+});
