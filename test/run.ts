@@ -8,7 +8,7 @@
  *   npm test -- test/integration/interleaving.test.ts
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
@@ -19,7 +19,7 @@ const ROOT = join(__dirname, '..');
 
 function testFiles(filter: string[]): string[] {
   const all = ['unit', 'integration'].flatMap((dir) =>
-    readdirSync(join(__dirname, dir))
+    (existsSync(join(__dirname, dir)) ? readdirSync(join(__dirname, dir)) : [])
       .filter((f) => f.endsWith('.test.ts'))
       .sort()
       .map((f) => relative(ROOT, join(__dirname, dir, f))),

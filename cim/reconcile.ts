@@ -1,0 +1,547 @@
+/**
+ * Reconciliation: Temporal history decides what happened; the CIM store says what was
+ * recorded. This module compares the two for one session and lists every difference.
+ * It is pure (zod and cim only): the facts of each workflow run are read from history by
+ * an adapter (client/history.ts) and handed in as `RunFacts`.
+ *
+ * How history maps to the CIM (see workflows/ and worker/activity-interceptor.ts):
+ * - every run is one scope: the `scopetrail-scope` header of its start event, or a root
+ *   scope (`scopeId = workflowId`) when it has none; a plain continue-as-new keeps the
+ *   scope, a handoff starts a new one;
+ * - every child workflow initiated is one `delegate` action targeting the child's id;
+ * - a continue-as-new into a `handoff` scope is one `handoff` action targeting it;
+ * - every attempt of every closed activity is one `tool_call` / `llm_call` action;
+ * - every processed signal (name not starting with `__`) is one `signal` action.
+ * Workflow-side actions (delegate, handoff, signal) are numbered per run in the order the
+ * workflow emitted them; that order is recovered from history to name missing ones.
+ */
+import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
+import type { ActionKind, ActionRecord, ActionStatus, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
+import { activityActionId, rootScopeId, workflowActionId } from './ids';
+
+/** The activity type of the LLM activity (workflows/llm.ts LLM_ACTIVITY); its attempts are `llm_call`s. */
+export const LLM_ACTIVITY_TYPE = 'llm';
+
+export type RunCloseKind = 'open' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out' | 'continued_as_new';
+export type ChildCloseKind = 'open' | 'start_failed' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out';
+export type ActivityCloseKind = 'open' | 'completed' | 'failed' | 'canceled' | 'timed_out';
+
+/** A child workflow the run initiated (StartChildWorkflowExecutionInitiated and what followed in this run). */
+export interface ChildFacts {
+  workflowId: string;
+  workflowType: string;
+  /** Event id of the initiated event. */
+  eventId: number;
+  /** The WorkflowTaskCompleted event whose commands started it. */
+  workflowTaskCompletedEventId: number;
+  /** First run of the child (ChildWorkflowExecutionStarted), null if it has not (or never) started. */
+  runId: string | null;
+  close: ChildCloseKind;
+}
+
+/** One activity the run scheduled, with the attempt Temporal last started. */
+export interface ActivityFacts {
+  activityId: string;
+  activityType: string;
+  scheduledEventId: number;
+  /** Attempt of the ActivityTaskStarted event; null when none is in history (still open, or never started). */
+  lastAttempt: number | null;
+  close: ActivityCloseKind;
+}
+
+/** A WorkflowExecutionSignaled event. */
+export interface SignalFacts {
+  name: string;
+  eventId: number;
+  /** WorkflowTaskCompleted event of the task that processed the signal; null if no task processed it. */
+  processedByTaskCompletedEventId: number | null;
+  /** Decoded signal arguments; undefined when they could not be decoded. */
+  args?: unknown[];
+}
+
+/** What one workflow run's history says, as far as the CIM is concerned. */
+export interface RunFacts {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  /** The decoded `scopetrail-scope` header of WorkflowExecutionStarted; null when absent or malformed (a root scope). */
+  scope: ScopeContext | null;
+  /** The run this one continued (continue-as-new or retry), if any. */
+  previousRunId: string | null;
+  close: {
+    kind: RunCloseKind;
+    /** For `completed`: the status in the result envelope; null when the result is not an agent envelope. */
+    resultStatus?: ScopeStatus | null;
+    /** The run that followed this one in the chain (continue-as-new, retry or cron), if any. */
+    nextRunId?: string | null;
+  };
+  children: ChildFacts[];
+  activities: ActivityFacts[];
+  signals: SignalFacts[];
+  /** Set when the run closed by continue-as-new. */
+  continuedAs: {
+    nextRunId: string;
+    nextWorkflowType: string;
+    /** The next run's scope id (from its header; the workflow id when it has none). */
+    nextScopeId: string;
+    nextKind: ScopeKind;
+    eventId: number;
+    workflowTaskCompletedEventId: number;
+  } | null;
+}
+
+export interface Difference {
+  kind: 'missing' | 'extra' | 'mismatched';
+  record: 'scope' | 'action';
+  id: string;
+  scopeId: string;
+  detail: string;
+}
+
+export interface ReconcileReport {
+  sessionId: string;
+  runs: number;
+  expected: { scopes: number; actions: number };
+  stored: { scopes: number; actions: number };
+  differences: Difference[];
+}
+
+/** The scope a run executes under. */
+export function runScopeId(run: Pick<RunFacts, 'scope' | 'workflowId'>): string {
+  return run.scope?.scopeId ?? rootScopeId(run.workflowId);
+}
+
+interface ExpectedScope {
+  scopeId: string;
+  agent: string;
+  kind: ScopeKind;
+  parentScopeId: string | null;
+  handoffFromScopeId: string | null;
+  /** The status the store must hold; null: not known from history. */
+  status: ScopeStatus | null;
+  /** When the status is not known: whether the store must at least not say `running`. */
+  ended: boolean;
+  why: string;
+  runIds: Set<string>;
+  finalRun: RunFacts;
+}
+
+interface ExpectedAction {
+  actionId: string;
+  scopeId: string;
+  kind: ActionKind;
+  name: string;
+  /** null: not compared. */
+  status: ActionStatus | null;
+  targetScopeId: string | null;
+  why: string;
+  /** Workflow-side actions are matched by what they are, not only by id (their ids are sequence-based). */
+  workflowSide: boolean;
+}
+
+const RUN_STATUS: Record<Exclude<RunCloseKind, 'open' | 'completed' | 'continued_as_new'>, ScopeStatus> = {
+  failed: 'error',
+  canceled: 'cancelled',
+  terminated: 'error',
+  timed_out: 'error',
+};
+
+const ACTIVITY_STATUS: Record<Exclude<ActivityCloseKind, 'open'>, ActionStatus> = {
+  completed: 'success',
+  failed: 'error',
+  timed_out: 'error',
+  canceled: 'cancelled',
+};
+
+const CHILD_STATUS: Record<Exclude<ChildCloseKind, 'open'>, ActionStatus> = {
+  completed: 'success',
+  start_failed: 'error',
+  failed: 'error',
+  timed_out: 'error',
+  terminated: 'error',
+  canceled: 'cancelled',
+};
+
+export function reconcileSession(
+  sessionId: string,
+  runs: readonly RunFacts[],
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+): ReconcileReport {
+  const differences: Difference[] = [];
+  const expectedScopes = expectScopes(runs);
+  compareScopes(expectedScopes, scopes, differences);
+  const { expected, explainedActivities } = expectActions(runs, differences);
+  compareActions(expected, actions, explainedActivities, expectedScopes, differences);
+  differences.sort(
+    (a, b) =>
+      cmp(a.scopeId, b.scopeId) || cmp(a.record, b.record) || cmp(a.id, b.id) || cmp(a.kind, b.kind) || cmp(a.detail, b.detail),
+  );
+  return {
+    sessionId,
+    runs: runs.length,
+    expected: { scopes: expectedScopes.size, actions: expected.length },
+    stored: { scopes: scopes.length, actions: actions.length },
+    differences,
+  };
+}
+
+// ---------------------------------------------------------------------------- scopes
+
+function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
+  const byScope = new Map<string, RunFacts[]>();
+  for (const run of runs) {
+    const id = runScopeId(run);
+    const list = byScope.get(id) ?? [];
+    list.push(run);
+    byScope.set(id, list);
+  }
+  const byRunId = new Map(runs.map((r) => [r.runId, r]));
+  const expected = new Map<string, ExpectedScope>();
+  for (const [scopeId, scopeRuns] of byScope) {
+    // The scope's final run is the one not followed by another run of the same scope
+    // (a plain continue-as-new or a retry keeps the scope; a handoff starts a new one).
+    const finalRun =
+      scopeRuns.find((r) => {
+        const next = r.close.nextRunId ? byRunId.get(r.close.nextRunId) : undefined;
+        return !next || runScopeId(next) !== scopeId;
+      }) ?? scopeRuns[scopeRuns.length - 1]!;
+    const { status, ended, why } = expectedScopeStatus(finalRun);
+    expected.set(scopeId, {
+      scopeId,
+      agent: finalRun.workflowType,
+      kind: finalRun.scope?.kind ?? 'root',
+      parentScopeId: finalRun.scope?.parentScopeId ?? null,
+      handoffFromScopeId: finalRun.scope?.handoffFromScopeId ?? null,
+      status,
+      ended,
+      why,
+      runIds: new Set(scopeRuns.map((r) => r.runId)),
+      finalRun,
+    });
+  }
+  return expected;
+}
+
+function expectedScopeStatus(run: RunFacts): { status: ScopeStatus | null; ended: boolean; why: string } {
+  const k = run.close.kind;
+  switch (k) {
+    case 'open':
+      return { status: null, ended: false, why: 'run is still open' };
+    case 'completed': {
+      const parsed = ScopeStatus.safeParse(run.close.resultStatus);
+      return parsed.success
+        ? { status: parsed.data, ended: true, why: 'status in the run result envelope' }
+        : { status: null, ended: true, why: 'run completed (result carries no scope status)' };
+    }
+    case 'continued_as_new':
+      return { status: null, ended: true, why: 'run continued as new' };
+    case 'terminated':
+    case 'timed_out':
+      return { status: RUN_STATUS[k], ended: true, why: `run ${k.replace('_', ' ')}: the store cannot have seen the end, expected error` };
+    default:
+      return { status: RUN_STATUS[k], ended: true, why: `run ${k}` };
+  }
+}
+
+function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[]): void {
+  const storedById = new Map(stored.map((s) => [s.scopeId, s]));
+  for (const e of expected.values()) {
+    const s = storedById.get(e.scopeId);
+    const run = `workflow ${e.finalRun.workflowId} run ${e.finalRun.runId}`;
+    if (!s) {
+      out.push({
+        kind: 'missing',
+        record: 'scope',
+        id: e.scopeId,
+        scopeId: e.scopeId,
+        detail: `${e.kind} scope of agent ${e.agent} (${run}) is in history but not in the store`,
+      });
+      continue;
+    }
+    const diffs: string[] = [];
+    field(diffs, 'agent', s.agent, e.agent);
+    field(diffs, 'kind', s.kind, e.kind);
+    field(diffs, 'parentScopeId', s.parentScopeId, e.parentScopeId);
+    field(diffs, 'handoffFromScopeId', s.handoffFromScopeId, e.handoffFromScopeId);
+    if (e.status !== null) field(diffs, 'status', s.status, e.status, e.why);
+    else if (e.ended && s.status === 'running') diffs.push(`status: store "running", history: ended (${e.why})`);
+    if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
+    if (diffs.length) out.push({ kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') });
+  }
+  for (const s of stored) {
+    if (expected.has(s.scopeId)) continue;
+    out.push({
+      kind: 'extra',
+      record: 'scope',
+      id: s.scopeId,
+      scopeId: s.scopeId,
+      detail: `scope of agent ${s.agent} (workflow ${s.workflowId} run ${s.runId}) is in the store but no run of the session's histories executes it`,
+    });
+  }
+}
+
+// --------------------------------------------------------------------------- actions
+
+interface WorkflowSideFact {
+  key: [number, number, number];
+  action: Omit<ExpectedAction, 'actionId'>;
+}
+
+function expectActions(
+  runs: readonly RunFacts[],
+  out: Difference[],
+): { expected: ExpectedAction[]; explainedActivities: Set<string> } {
+  const expected: ExpectedAction[] = [];
+  const seen = new Map<string, ExpectedAction>();
+  // Activities whose attempts history cannot count (still open, or closed without a start):
+  // stored rows for them are explained, none are expected.
+  const explainedActivities = new Set<string>();
+  const add = (a: ExpectedAction) => {
+    const earlier = seen.get(a.actionId);
+    if (earlier) {
+      // Two history facts map to one id (e.g. activity ids restart in a run that keeps the
+      // scope of the run before it): the store can hold only one of them.
+      out.push({
+        kind: 'missing',
+        record: 'action',
+        id: a.actionId,
+        scopeId: a.scopeId,
+        detail: `id collision: ${a.why} and ${earlier.why} map to the same action id, so the store can record only one`,
+      });
+      return;
+    }
+    seen.set(a.actionId, a);
+    expected.push(a);
+  };
+
+  for (const run of runs) {
+    const scopeId = runScopeId(run);
+    const where = `run ${run.runId}`;
+
+    for (const act of run.activities) {
+      if (act.close === 'open' || act.lastAttempt === null || act.lastAttempt < 1) {
+        explainedActivities.add(activityKey(scopeId, act.activityId));
+        continue;
+      }
+      const kind: ActionKind = act.activityType === LLM_ACTIVITY_TYPE ? 'llm_call' : 'tool_call';
+      for (let attempt = 1; attempt <= act.lastAttempt; attempt++) {
+        const last = attempt === act.lastAttempt;
+        add({
+          actionId: activityActionId(scopeId, act.activityId, attempt),
+          scopeId,
+          kind,
+          name: act.activityType,
+          status: last ? ACTIVITY_STATUS[act.close] : 'error',
+          targetScopeId: null,
+          why: `attempt ${attempt} of ${act.lastAttempt} of activity ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
+          workflowSide: false,
+        });
+      }
+    }
+
+    // Workflow-side actions share one per-run counter, in the order the workflow emitted
+    // them: signals are handled at the start of the task that processed them, commands
+    // (child starts, the continue-as-new) are emitted during the task that completed them.
+    const facts: WorkflowSideFact[] = [];
+    for (const c of run.children) {
+      facts.push({
+        key: [c.workflowTaskCompletedEventId, 1, c.eventId],
+        action: {
+          scopeId,
+          kind: 'delegate',
+          name: c.workflowType,
+          // A child still open (or whose end the run never saw) has no final status yet.
+          status: c.close === 'open' ? null : CHILD_STATUS[c.close],
+          targetScopeId: c.workflowId,
+          why: `child workflow ${c.workflowId} (${c.workflowType}, ${c.close.replace('_', ' ')}) started in ${where}`,
+          workflowSide: true,
+        },
+      });
+    }
+    let handoffRequested = false;
+    const signals = [...run.signals].sort((a, b) => a.eventId - b.eventId);
+    for (const sig of signals) {
+      if (sig.name.startsWith('__') || sig.processedByTaskCompletedEventId === null) continue;
+      let status: ActionStatus | null = 'success';
+      if (sig.name === HANDOFF_SIGNAL) {
+        // Mirrors the inbound interceptor: an invalid request, or one while another is pending, is an error.
+        if (!sig.args) status = null;
+        else if (!HandoffRequest.safeParse(sig.args[0]).success) status = 'error';
+        else if (handoffRequested) status = 'error';
+        else handoffRequested = true;
+      }
+      facts.push({
+        key: [sig.processedByTaskCompletedEventId, 0, sig.eventId],
+        action: {
+          scopeId,
+          kind: 'signal',
+          name: sig.name,
+          status,
+          targetScopeId: null,
+          why: `signal ${sig.name} (event ${sig.eventId}) in ${where}`,
+          workflowSide: true,
+        },
+      });
+    }
+    const can = run.continuedAs;
+    if (can && can.nextKind === 'handoff' && can.nextScopeId !== scopeId) {
+      facts.push({
+        key: [can.workflowTaskCompletedEventId, 1, can.eventId],
+        action: {
+          scopeId,
+          kind: 'handoff',
+          name: can.nextWorkflowType,
+          status: 'success',
+          targetScopeId: can.nextScopeId,
+          why: `handoff to ${can.nextWorkflowType} (scope ${can.nextScopeId}, run ${can.nextRunId}) by continue-as-new of ${where}`,
+          workflowSide: true,
+        },
+      });
+    }
+    facts.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
+    facts.forEach((f, i) => add({ ...f.action, actionId: workflowActionId(scopeId, i + 1) }));
+  }
+  return { expected, explainedActivities };
+}
+
+function compareActions(
+  expected: readonly ExpectedAction[],
+  stored: readonly ActionRecord[],
+  explainedActivities: ReadonlySet<string>,
+  expectedScopes: ReadonlyMap<string, ExpectedScope>,
+  out: Difference[],
+): void {
+  const storedById = new Map(stored.map((a) => [a.actionId, a]));
+  const used = new Set<string>();
+  const matches: Array<[ExpectedAction, ActionRecord]> = [];
+  const unmatched: ExpectedAction[] = [];
+
+  // Tool and LLM attempts have ids derived from history: match by id.
+  for (const e of expected) {
+    if (e.workflowSide) continue;
+    const s = storedById.get(e.actionId);
+    if (s) {
+      used.add(s.actionId);
+      matches.push([e, s]);
+    } else unmatched.push(e);
+  }
+
+  // Workflow-side actions: by what they are (kind + target, or kind + name for signals),
+  // preferring the row at the predicted id; then any row at the predicted id (a changed row).
+  const wf = expected.filter((e) => e.workflowSide);
+  const candidates = new Map<string, ActionRecord[]>();
+  for (const s of stored) {
+    if (s.activityId !== null || s.kind === 'denied') continue;
+    const key = semanticKey(s.scopeId, s.kind, s.name, s.targetScopeId);
+    const list = candidates.get(key) ?? [];
+    list.push(s);
+    candidates.set(key, list);
+  }
+  for (const list of candidates.values()) list.sort((a, b) => seqOf(a.actionId) - seqOf(b.actionId) || cmp(a.actionId, b.actionId));
+  const pending: ExpectedAction[] = [];
+  for (const e of wf) {
+    const s = storedById.get(e.actionId);
+    if (s && !used.has(s.actionId) && semanticKey(s.scopeId, s.kind, s.name, s.targetScopeId) === semanticKey(e.scopeId, e.kind, e.name, e.targetScopeId)) {
+      used.add(s.actionId);
+      matches.push([e, s]);
+    } else pending.push(e);
+  }
+  const stillPending: ExpectedAction[] = [];
+  for (const e of pending) {
+    const s = candidates.get(semanticKey(e.scopeId, e.kind, e.name, e.targetScopeId))?.find((c) => !used.has(c.actionId));
+    if (s) {
+      used.add(s.actionId);
+      matches.push([e, s]);
+    } else stillPending.push(e);
+  }
+  for (const e of stillPending) {
+    const s = storedById.get(e.actionId);
+    if (s && !used.has(s.actionId) && s.activityId === null && s.kind !== 'denied' && s.scopeId === e.scopeId) {
+      used.add(s.actionId);
+      matches.push([e, s]);
+    } else unmatched.push(e);
+  }
+
+  for (const [e, s] of matches) {
+    const diffs = compareAction(e, s);
+    if (diffs.length) out.push({ kind: 'mismatched', record: 'action', id: s.actionId, scopeId: e.scopeId, detail: `${diffs.join('; ')} (${e.why})` });
+  }
+
+  // Missing workflow-side actions are named by their predicted id, or by the first free
+  // number of their scope when a stored row already holds it.
+  const taken = new Set(stored.map((s) => s.actionId));
+  for (const e of unmatched) {
+    let id = e.actionId;
+    if (e.workflowSide && taken.has(id)) {
+      for (let n = 1; ; n++) {
+        id = workflowActionId(e.scopeId, n);
+        if (!taken.has(id)) break;
+      }
+    }
+    taken.add(id);
+    const what = e.kind === 'tool_call' || e.kind === 'llm_call' ? `${e.kind} ${e.name}` : `${e.kind} ${e.name}${e.targetScopeId ? ` → ${e.targetScopeId}` : ''}`;
+    out.push({ kind: 'missing', record: 'action', id, scopeId: e.scopeId, detail: `${what}: ${e.why} is not in the store` });
+  }
+
+  for (const s of stored) {
+    if (used.has(s.actionId)) continue;
+    // Refusals are recorded by the worker without an activity of their own.
+    if (s.kind === 'denied') continue;
+    if (s.activityId !== null && explainedActivities.has(activityKey(s.scopeId, s.activityId))) continue;
+    const scopeKnown = expectedScopes.has(s.scopeId);
+    const because = !scopeKnown
+      ? `its scope ${s.scopeId} is not executed by any run in history`
+      : s.activityId !== null
+        ? `activity ${s.activityId} attempt ${s.attempt} of its scope is not in history`
+        : `no ${s.kind} event of its scope in history explains it`;
+    out.push({
+      kind: 'extra',
+      record: 'action',
+      id: s.actionId,
+      scopeId: s.scopeId,
+      detail: `${s.kind} ${s.name} (${s.status}) is in the store but ${because}`,
+    });
+  }
+}
+
+function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
+  const diffs: string[] = [];
+  // A refused attempt is recorded as `denied` under the attempt's id: it stands for a failed attempt.
+  if (s.kind === 'denied' && !e.workflowSide) {
+    if (e.status !== null && e.status !== 'error') diffs.push(`status: store "denied", history "${e.status}"`);
+    field(diffs, 'name', s.name, e.name);
+    return diffs;
+  }
+  field(diffs, 'kind', s.kind, e.kind);
+  field(diffs, 'name', s.name, e.name);
+  if (e.status !== null) field(diffs, 'status', s.status, e.status);
+  field(diffs, 'targetScopeId', s.targetScopeId, e.targetScopeId);
+  if (s.scopeId !== e.scopeId) field(diffs, 'scopeId', s.scopeId, e.scopeId);
+  return diffs;
+}
+
+// --------------------------------------------------------------------------- helpers
+
+function field(diffs: string[], name: string, stored: unknown, expected: unknown, why?: string): void {
+  if (stored === expected) return;
+  diffs.push(`${name}: store ${JSON.stringify(stored)}, history ${JSON.stringify(expected)}${why ? ` (${why})` : ''}`);
+}
+
+function semanticKey(scopeId: string, kind: string, name: string, target: string | null): string {
+  // Delegations and handoffs are identified by the scope they created; signals by name.
+  return kind === 'signal' ? `${scopeId}\u0000signal\u0000${name}` : `${scopeId}\u0000${kind}\u0000${target ?? ''}`;
+}
+
+function activityKey(scopeId: string, activityId: string): string {
+  return `${scopeId}\u0000${activityId}`;
+}
+
+function seqOf(actionId: string): number {
+  const m = /\/w(\d+)$/.exec(actionId);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

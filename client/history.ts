@@ -1,0 +1,296 @@
+/**
+ * The Temporal side of reconcile: reads the histories of a session — the root
+ * workflow's continue-as-new chain and, recursively, every child workflow with its own
+ * chain — and reduces each run to the `RunFacts` that cim/reconcile.ts compares with
+ * the store. Reads only histories (strongly consistent); no visibility query is needed.
+ */
+import { isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
+import { unwrapAgentResult } from '../cim/envelope';
+import { rootScopeId } from '../cim/ids';
+import { ScopeStatus } from '../cim/schemas';
+import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** How many histories are fetched at once. */
+const CONCURRENCY = 8;
+/** A continue-as-new chain longer than this is taken for a loop in the data, not a session. */
+const MAX_CHAIN = 100_000;
+const GRPC_NOT_FOUND = 5;
+
+export class SessionNotFoundError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`no session "${sessionId}" in Temporal`);
+    this.name = 'SessionNotFoundError';
+  }
+}
+
+/**
+ * Every run of a session, root chain first (in chain order), then each child's chain
+ * after the run that started it, depth first. `onProgress` is called with the number of
+ * histories read so far.
+ */
+export async function collectSessionRuns(
+  client: Client,
+  sessionId: string,
+  onProgress?: (done: number) => void,
+): Promise<RunFacts[]> {
+  const limit = limiter(CONCURRENCY);
+  let done = 0;
+  const decode = client.options.loadedDataConverter;
+
+  const read = (workflowId: string, runId?: string): Promise<RunFacts | undefined> =>
+    limit(async () => {
+      let history: History;
+      try {
+        history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+      done += 1;
+      onProgress?.(done);
+      return runFacts(workflowId, runId, history, decode);
+    });
+
+  const mustRead = async (workflowId: string, runId: string, what: string): Promise<RunFacts> => {
+    const run = await read(workflowId, runId);
+    if (!run) throw new Error(`history of ${what} (workflow "${workflowId}", run ${runId}) of session "${sessionId}" not found in Temporal`);
+    return run;
+  };
+
+  /** A chain in order, from any run of it: backwards to its first run, then forwards to its last. */
+  const chainFrom = async (workflowId: string, from: RunFacts): Promise<RunFacts[]> => {
+    const chain = [from];
+    while (chain[0]!.previousRunId) {
+      if (chain.length > MAX_CHAIN) throw new Error(`continue-as-new chain of "${workflowId}" is longer than ${MAX_CHAIN} runs`);
+      chain.unshift(await mustRead(workflowId, chain[0]!.previousRunId, 'an earlier run'));
+    }
+    for (let next = chain.at(-1)!.close.nextRunId; next; next = chain.at(-1)!.close.nextRunId) {
+      if (chain.length > MAX_CHAIN) throw new Error(`continue-as-new chain of "${workflowId}" is longer than ${MAX_CHAIN} runs`);
+      chain.push(await mustRead(workflowId, next, 'a later run'));
+    }
+    // The next run's own header is the authority on its scope (it is the one the CAN event carried).
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const [run, next] = [chain[i]!, chain[i + 1]!];
+      if (run.continuedAs && run.continuedAs.nextRunId === next.runId) {
+        run.continuedAs.nextScopeId = next.scope?.scopeId ?? rootScopeId(next.workflowId);
+        run.continuedAs.nextKind = next.scope?.kind ?? 'root';
+        run.continuedAs.nextWorkflowType = next.workflowType;
+      }
+    }
+    return chain;
+  };
+
+  /** A chain and, after each run, the subtrees of the children it started. */
+  const subtree = async (chain: RunFacts[]): Promise<RunFacts[]> => {
+    const parts = await Promise.all(
+      chain.map(async (run) => {
+        const children = await Promise.all(run.children.map((c) => childSubtree(c)));
+        return [run, ...children.flat()];
+      }),
+    );
+    return parts.flat();
+  };
+
+  const childSubtree = async (child: ChildFacts): Promise<RunFacts[]> => {
+    if (child.close === 'start_failed') return [];
+    let first: RunFacts | undefined;
+    if (child.runId) first = await mustRead(child.workflowId, child.runId, 'a child workflow');
+    else {
+      // Initiated, but the parent has not seen it start yet: the child may or may not exist.
+      first = await read(child.workflowId);
+      if (!first) return [];
+    }
+    return subtree(await chainFrom(child.workflowId, first));
+  };
+
+  const latest = await read(sessionId);
+  if (!latest) throw new SessionNotFoundError(sessionId);
+  return subtree(await chainFrom(sessionId, latest));
+}
+
+// ------------------------------------------------------------------- history → facts
+
+type DataConverter = Client['options']['loadedDataConverter'];
+
+async function runFacts(workflowId: string, requestedRunId: string | undefined, history: History, converter: DataConverter): Promise<RunFacts> {
+  const events = history.events ?? [];
+  const first = events[0];
+  const started = first?.workflowExecutionStartedEventAttributes;
+  if (!first || !started) throw new Error(`history of workflow "${workflowId}" does not begin with WorkflowExecutionStarted`);
+  // originalExecutionRunId is the run's id as started (a reset would change the run id, not it).
+  const runId = requestedRunId || started.originalExecutionRunId || '';
+  const facts: RunFacts = {
+    workflowId,
+    runId,
+    workflowType: started.workflowType?.name ?? '',
+    scope: decodeScopeHeader(headerPayload(started.header)) ?? null,
+    previousRunId: started.continuedExecutionRunId || null,
+    close: { kind: 'open' },
+    children: [],
+    activities: [],
+    signals: [],
+    continuedAs: null,
+  };
+
+  const children = new Map<number, ChildFacts>();
+  const activities = new Map<number, ActivityFacts>();
+  /** Completed workflow tasks: [startedEventId, completedEventId]. */
+  const tasks: Array<[number, number]> = [];
+  const signals: Array<SignalFacts & { payloads: unknown }> = [];
+
+  for (const e of events) {
+    const id = num(e.eventId);
+    if (e.workflowTaskCompletedEventAttributes) {
+      tasks.push([num(e.workflowTaskCompletedEventAttributes.startedEventId), id]);
+    } else if (e.activityTaskScheduledEventAttributes) {
+      const a = e.activityTaskScheduledEventAttributes;
+      activities.set(id, { activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '', scheduledEventId: id, lastAttempt: null, close: 'open' });
+    } else if (e.activityTaskStartedEventAttributes) {
+      const a = activities.get(num(e.activityTaskStartedEventAttributes.scheduledEventId));
+      if (a) a.lastAttempt = e.activityTaskStartedEventAttributes.attempt ?? 1;
+    } else if (e.activityTaskCompletedEventAttributes) {
+      closeActivity(activities, e.activityTaskCompletedEventAttributes.scheduledEventId, 'completed');
+    } else if (e.activityTaskFailedEventAttributes) {
+      closeActivity(activities, e.activityTaskFailedEventAttributes.scheduledEventId, 'failed');
+    } else if (e.activityTaskTimedOutEventAttributes) {
+      closeActivity(activities, e.activityTaskTimedOutEventAttributes.scheduledEventId, 'timed_out');
+    } else if (e.activityTaskCanceledEventAttributes) {
+      closeActivity(activities, e.activityTaskCanceledEventAttributes.scheduledEventId, 'canceled');
+    } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
+      const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
+      children.set(id, {
+        workflowId: c.workflowId ?? '',
+        workflowType: c.workflowType?.name ?? '',
+        eventId: id,
+        workflowTaskCompletedEventId: num(c.workflowTaskCompletedEventId),
+        runId: null,
+        close: 'open',
+      });
+    } else if (e.startChildWorkflowExecutionFailedEventAttributes) {
+      closeChild(children, e.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId, 'start_failed');
+    } else if (e.childWorkflowExecutionStartedEventAttributes) {
+      const c = children.get(num(e.childWorkflowExecutionStartedEventAttributes.initiatedEventId));
+      if (c) c.runId = e.childWorkflowExecutionStartedEventAttributes.workflowExecution?.runId || null;
+    } else if (e.childWorkflowExecutionCompletedEventAttributes) {
+      closeChild(children, e.childWorkflowExecutionCompletedEventAttributes.initiatedEventId, 'completed');
+    } else if (e.childWorkflowExecutionFailedEventAttributes) {
+      closeChild(children, e.childWorkflowExecutionFailedEventAttributes.initiatedEventId, 'failed');
+    } else if (e.childWorkflowExecutionCanceledEventAttributes) {
+      closeChild(children, e.childWorkflowExecutionCanceledEventAttributes.initiatedEventId, 'canceled');
+    } else if (e.childWorkflowExecutionTimedOutEventAttributes) {
+      closeChild(children, e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed_out');
+    } else if (e.childWorkflowExecutionTerminatedEventAttributes) {
+      closeChild(children, e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
+    } else if (e.workflowExecutionSignaledEventAttributes) {
+      const s = e.workflowExecutionSignaledEventAttributes;
+      signals.push({ name: s.signalName ?? '', eventId: id, processedByTaskCompletedEventId: null, payloads: s.input?.payloads });
+    } else {
+      await closeRun(facts, e, converter);
+    }
+  }
+
+  // A signal is handled by the first workflow task that started after it and completed.
+  for (const s of signals) {
+    const task = tasks.find(([startedId]) => startedId > s.eventId);
+    const { payloads, ...signal } = s;
+    facts.signals.push({
+      ...signal,
+      processedByTaskCompletedEventId: task ? task[1] : null,
+      args: await decodeSafely(() => decodeArrayFromPayloads(converter, payloads as never)),
+    });
+  }
+  facts.children = [...children.values()];
+  facts.activities = [...activities.values()];
+  return facts;
+}
+
+async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConverter): Promise<void> {
+  if (e.workflowExecutionCompletedEventAttributes) {
+    const a = e.workflowExecutionCompletedEventAttributes;
+    const result = await decodeSafely(() => decodeFromPayloadsAtIndex(converter, 0, a.result?.payloads as never));
+    const status = ScopeStatus.safeParse(unwrapAgentResult(result).meta?.status);
+    facts.close = { kind: 'completed', resultStatus: status.success ? status.data : null, nextRunId: a.newExecutionRunId || null };
+  } else if (e.workflowExecutionFailedEventAttributes) {
+    facts.close = { kind: 'failed', nextRunId: e.workflowExecutionFailedEventAttributes.newExecutionRunId || null };
+  } else if (e.workflowExecutionTimedOutEventAttributes) {
+    facts.close = { kind: 'timed_out', nextRunId: e.workflowExecutionTimedOutEventAttributes.newExecutionRunId || null };
+  } else if (e.workflowExecutionCanceledEventAttributes) {
+    facts.close = { kind: 'canceled' };
+  } else if (e.workflowExecutionTerminatedEventAttributes) {
+    facts.close = { kind: 'terminated' };
+  } else if (e.workflowExecutionContinuedAsNewEventAttributes) {
+    const a = e.workflowExecutionContinuedAsNewEventAttributes;
+    const nextRunId = a.newExecutionRunId ?? '';
+    const next = decodeScopeHeader(headerPayload(a.header));
+    facts.close = { kind: 'continued_as_new', nextRunId: nextRunId || null };
+    facts.continuedAs = {
+      nextRunId,
+      nextWorkflowType: a.workflowType?.name ?? '',
+      nextScopeId: next?.scopeId ?? rootScopeId(facts.workflowId),
+      nextKind: next?.kind ?? 'root',
+      eventId: num(e.eventId),
+      workflowTaskCompletedEventId: num(a.workflowTaskCompletedEventId),
+    };
+  }
+}
+
+function closeActivity(map: Map<number, ActivityFacts>, scheduledEventId: unknown, close: ActivityFacts['close']): void {
+  const a = map.get(num(scheduledEventId));
+  if (a) a.close = close;
+}
+
+function closeChild(map: Map<number, ChildFacts>, initiatedEventId: unknown, close: ChildFacts['close']): void {
+  const c = map.get(num(initiatedEventId));
+  if (c) c.close = close;
+}
+
+function headerPayload(header: { fields?: Record<string, unknown> | null } | null | undefined) {
+  // History payloads are temporal.api.common.v1.Payload messages ({ metadata, data }),
+  // which is the shape the payload converter reads.
+  return (header?.fields?.[SCOPE_HEADER] ?? undefined) as Parameters<typeof decodeScopeHeader>[0];
+}
+
+async function decodeSafely<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Event ids are int64 (Long) in the proto. */
+function num(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'object' && 'toNumber' in value && typeof (value as { toNumber: unknown }).toNumber === 'function') {
+    return (value as { toNumber(): number }).toNumber();
+  }
+  return Number(value);
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND);
+}
+
+function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A finishing task hands its slot straight to the next waiter, so at most `max` run.
+    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve));
+    else active += 1;
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeScopeHeader, encodeScopeHeader } from '../../cim/header';
+import type { ScopeContext } from '../../cim/schemas';
+import { defaultPayloadConverter } from '@temporalio/common';
+
+const ctx: ScopeContext = {
+  sessionId: 's', scopeId: 's.1', parentScopeId: 's', handoffFromScopeId: null, kind: 'delegation', agent: 'a',
+  agentVersion: '1', delegatedBy: 'root', objective: 'do it', allowance: ['x*'], depth: 1, path: '/s/s.1/',
+  handoffIndex: 0, visibility: false,
+};
+
+test('the scope header round-trips through a Temporal payload', () => {
+  assert.deepEqual(decodeScopeHeader(encodeScopeHeader(ctx)), ctx);
+});
+
+test('a missing or malformed header is not trusted', () => {
+  assert.equal(decodeScopeHeader(undefined), undefined);
+  assert.equal(decodeScopeHeader(defaultPayloadConverter.toPayload({ ...ctx, depth: -1 }) as never), undefined);
+  assert.equal(decodeScopeHeader(defaultPayloadConverter.toPayload({ scopeId: 'x' }) as never), undefined);
+  assert.equal(decodeScopeHeader({ metadata: {}, data: new Uint8Array([1, 2]) } as never), undefined);
+});

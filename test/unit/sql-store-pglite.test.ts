@@ -1,0 +1,94 @@
+/** The SQL store on the embedded PGlite backend: the same SQL the Postgres backend runs. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore } from '../../store';
+import type { Store } from '../../store/types';
+import { action, scope } from './fixtures';
+
+let store: Store;
+let other: Store;
+before(async () => {
+  store = await openStore({ memory: true, url: undefined });
+});
+after(async () => {
+  await store?.close();
+  await other?.close();
+});
+
+test('migrations run once; running them again is harmless', async () => {
+  await store.migrate();
+  await store.migrate();
+});
+
+test('the descendants query follows the materialized path and is not fooled by id prefixes or LIKE wildcards', async () => {
+  await store.upsertScopes([
+    scope('s'),
+    scope('s.1', { parentScopeId: 's', path: '/s/s.1/' }),
+    scope('s.1.1', { parentScopeId: 's.1', path: '/s/s.1/s.1.1/' }),
+    scope('s.10', { parentScopeId: 's', path: '/s/s.10/' }),
+    scope('a_b', { sessionId: 'x', path: '/a_b/' }),
+    scope('aXb', { sessionId: 'x', path: '/aXb/' }),
+    scope('aXb.1', { sessionId: 'x', parentScopeId: 'aXb', path: '/aXb/aXb.1/' }),
+  ]);
+  await store.upsertActions([
+    action('s/a1#1', 's'), action('s.1/a1#1', 's.1'), action('s.1.1/a1#1', 's.1.1'), action('s.10/a1#1', 's.10'),
+    action('a_b/a1#1', 'a_b', { sessionId: 'x' }), action('aXb.1/a1#1', 'aXb.1', { sessionId: 'x' }),
+    action('s.1/w1', 's.1', { kind: 'delegate', name: 'child', activityId: null, targetScopeId: 's.1.1' }),
+  ]);
+  const ids = async (scopeId: string, descendants: boolean, extra = {}) =>
+    (await store.actionsUnder(scopeId, { descendants, ...extra })).map((a) => a.actionId).sort();
+  assert.deepEqual(await ids('s.1', true), ['s.1.1/a1#1', 's.1/a1#1', 's.1/w1']);
+  assert.deepEqual(await ids('s.1', false), ['s.1/a1#1', 's.1/w1']);
+  assert.deepEqual(await ids('a_b', true), ['a_b/a1#1'], '_ is not a wildcard');
+  assert.deepEqual(await ids('s.1', true, { kinds: ['delegate'] }), ['s.1/w1']);
+  assert.deepEqual(await ids('s', true, { tool: 'tool' }), ['s.1.1/a1#1', 's.1/a1#1', 's.10/a1#1', 's/a1#1']);
+  assert.deepEqual(await ids('nope', true), []);
+});
+
+test('same record twice is one row; a finished row is not regressed by a late running copy, even in one batch', async () => {
+  const done = action('r/a1#1', 'r', { sessionId: 'r' });
+  await store.upsertActions([done, done]);
+  await store.upsertActions([{ ...done, status: 'running', endedAt: null }]);
+  await store.upsertActions([done, { ...done, status: 'running', endedAt: null }]);
+  const rows = await store.actionsOfSession('r');
+  assert.equal(rows.length, 1);
+  assert.deepEqual(rows[0], done);
+  await store.upsertScopes([scope('r', { sessionId: 'r' }), scope('r', { sessionId: 'r', status: 'running', endedAt: null })]);
+  assert.equal((await store.getScope('r'))?.status, 'success');
+});
+
+test('a running row is completed by its terminal record', async () => {
+  const running = action('q/a1#1', 'q', { sessionId: 'q', status: 'running', endedAt: null });
+  await store.upsertActions([running]);
+  await store.upsertActions([{ ...running, status: 'error', error: 'boom', endedAt: '2026-01-01T00:00:00.300Z' }]);
+  const [row] = await store.actionsOfSession('q');
+  assert.equal(row?.status, 'error');
+  assert.equal(row?.error, 'boom');
+});
+
+test('records of another namespace are invisible', async () => {
+  other = await openStore({ memory: true, url: undefined, namespace: 'other' });
+  await other.upsertScopes([scope('n', { sessionId: 'n', namespace: 'default' })]);
+  await other.upsertScopes([scope('n', { sessionId: 'n', namespace: 'other', agent: 'theirs' })]);
+  assert.equal((await other.getScope('n'))?.agent, 'theirs');
+  assert.equal((await other.scopesOfSession('n')).length, 1);
+});
+
+test('manifests round-trip and sessions list newest first', async () => {
+  await store.upsertManifests([{ name: 'a', version: '1', tools: ['t'], subAgents: [], resources: ['x*'] }]);
+  await store.upsertManifests([{ name: 'a', version: '1', tools: ['t', 'u'], subAgents: [] }]);
+  assert.deepEqual(await store.manifests(), [{ name: 'a', version: '1', tools: ['t', 'u'], subAgents: [] }]);
+  await store.upsertScopes([
+    scope('old', { sessionId: 'old', startedAt: '2025-01-01T00:00:00.000Z' }),
+    scope('new', { sessionId: 'new', startedAt: '2027-01-01T00:00:00.000Z', agent: 'special' }),
+  ]);
+  // Newest first; sessions that started at the same moment come in id order.
+  assert.deepEqual(await store.listSessions({ limit: 3 }), ['new', 'r', 's']);
+  assert.deepEqual(await store.listSessions({ limit: 10, agent: 'special' }), ['new']);
+  assert.deepEqual(await store.listSessions({ limit: 10, since: '2026-06-01T00:00:00.000Z' }), ['new']);
+});
+
+test('a bad schema name or URL is refused naming the field', async () => {
+  await assert.rejects(openStore({ memory: true, schema: 'Robert"); DROP TABLE x;--' }), /invalid field "schema"/);
+  await assert.rejects(openStore({ url: 'mysql://x' }), /invalid field "url"/);
+});

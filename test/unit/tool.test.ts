@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { ApplicationFailure } from '@temporalio/common';
+import { defineTool } from '../../activities/tool';
+import { ScriptedProvider } from '../../activities/llm';
+
+const add = defineTool(
+  { name: 'add', input: z.object({ a: z.number(), b: z.number() }), output: z.object({ sum: z.number().max(100) }) },
+  async ({ a, b }) => ({ sum: a + b }),
+);
+
+test('a tool validates its input and output, naming the field, without retries', async () => {
+  assert.deepEqual(await add.activity({ a: 1, b: 2 }), { sum: 3 });
+  await assert.rejects(add.activity({ a: 1, b: 'two' }), (err: ApplicationFailure) => {
+    assert.equal(err.type, 'InvalidToolInput');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /tool add: invalid field "input\.b"/);
+    return true;
+  });
+  await assert.rejects(add.activity({ a: 100, b: 2 }), /tool add: invalid field "output\.sum"/);
+});
+
+test('a tool definition with a bad name or resource is refused at definition time', () => {
+  assert.throws(() => defineTool({ name: 'no spaces', input: z.object({}), output: z.object({}) }, async () => ({})), /invalid field "name"/);
+  assert.throws(
+    () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources: [{ uri: '', mode: 'read' }] }, async () => ({})),
+    /invalid field "resources\.0"/,
+  );
+});
+
+test('the scripted provider answers per agent and turn, deterministically, with token counts', async () => {
+  const p = new ScriptedProvider({ a: ['first answer', 'second'], '*': [(r) => `echo ${r.turn}`] });
+  const req = { messages: [{ role: 'user' as const, content: 'hello there' }], turn: 0, agent: 'a', scopeId: 's' };
+  assert.deepEqual(await p.complete(req), { text: 'first answer', model: 'scripted-1', inputTokens: 2, outputTokens: 2 });
+  assert.equal((await p.complete({ ...req, turn: 5 })).text, 'second', 'the last entry repeats');
+  assert.equal((await p.complete({ ...req, agent: 'b', turn: 3 })).text, 'echo 3');
+  assert.equal((await new ScriptedProvider().complete(req)).text, '[a] hello there');
+});
