@@ -3,7 +3,8 @@ import pg from 'pg';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 
 export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
-  const pool = new pg.Pool({ connectionString, max: poolSize });
+  // Bounded waits: during an outage the recorder must learn fast that it should spool.
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {

@@ -11,6 +11,8 @@ import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
+import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
+import { join } from 'node:path';
 import { scopetrailSinks } from './sinks';
 
 const INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
@@ -33,6 +35,12 @@ export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema>
   /** A pre-built bundle of `agents` (see bundleAgents), to skip bundling per worker. */
   workflowBundle?: WorkflowBundle;
   recorder?: RecorderOptions;
+  /**
+   * Where records wait while the store is down (default: a folder per namespace and task
+   * queue under ~/.local/state/scopetrail/spool, 256 MiB). `false` disables it: then a
+   * store outage holds workflow tasks until the store is back.
+   */
+  spool?: SpoolOptions | false;
 }
 
 export interface ScopetrailWorker {
@@ -56,10 +64,24 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const registered = registerTools(options.tools, [llmTool]);
   await options.store.upsertManifests(manifests);
 
+  const spool =
+    options.spool === false
+      ? undefined
+      : new Spool({ dir: join(defaultSpoolDir(), `${safeName(o.namespace)}--${safeName(o.taskQueue)}`), ...options.spool });
+  let lastErrorLog = 0;
   const recorder = new Recorder(options.store, {
-    onError: (err, attempt) => console.error(`scopetrail: store write failed (attempt ${attempt}): ${err.message}`),
+    spool,
+    onError: (err) => {
+      // One line per 5 s is enough to say the store is failing; the spool keeps the records.
+      if (Date.now() - lastErrorLog < 5_000) return;
+      lastErrorLog = Date.now();
+      console.error(`scopetrail: store write failed: ${err.message}${spool ? ` (records spooled in ${spool.dir})` : ''}`);
+    },
+    onAlert: (message) => console.error(`scopetrail: ${message}`),
     ...options.recorder,
   });
+  // Records a previous worker spooled before it died go to the store first.
+  if (spool && !spool.isEmpty()) void recorder.drainSpool();
   const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = options.connection ?? ownConnection!;
   const activities = Object.fromEntries(
@@ -93,6 +115,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);
       await recorder.drain();
+      await recorder.drainSpool();
+      recorder.stop();
       await ownConnection?.close();
     },
   };
@@ -105,6 +129,10 @@ export function bundleAgents(agentsPath: string): Promise<WorkflowBundle> {
     workflowInterceptorModules: [INTERCEPTORS_MODULE],
     logger: quietBundlerLogger,
   });
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 export function defaultAddress(): string {

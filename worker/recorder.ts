@@ -6,6 +6,7 @@
  */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, Store } from '../store/types';
+import { SpoolFullError, type Spool } from './spool';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -18,9 +19,19 @@ export interface RecorderOptions {
   lingerMs?: number;
   /** Flush at once when this many records are waiting. */
   maxBatch?: number;
-  /** Give up on a failing store after this long and reject the writers. */
+  /** Without a spool: give up on a failing store after this long and reject the writers. */
   retryForMs?: number;
+  /**
+   * Where records wait while the store is down. With a spool, writers are released as
+   * soon as their records are on disk; a full spool holds them (back-pressure) instead
+   * of dropping anything.
+   */
+  spool?: Spool;
+  /** How often to try to move spooled records into the store. */
+  drainEveryMs?: number;
   onError?: (err: Error, attempt: number) => void;
+  /** Loud, rare messages: spool full, store back. */
+  onAlert?: (message: string) => void;
 }
 
 interface Waiter {
@@ -38,8 +49,15 @@ export class Recorder {
   private readonly lingerMs: number;
   private readonly maxBatch: number;
   private readonly retryForMs: number;
-  /** Records committed since start; used by tests and progress output. */
+  /** Records committed to the store since start (directly or from the spool). */
   written = 0;
+  /** Records that went to the spool since start. */
+  spooled = 0;
+  /** Set after a store failure; cleared when a drain reaches the store again. */
+  private storeDown = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private lastFullAlert = 0;
 
   constructor(
     private readonly store: Store,
@@ -62,12 +80,58 @@ export class Recorder {
     return done;
   }
 
-  /** Resolves when everything written so far is committed. */
+  /** Resolves when everything written so far is committed (or, while the store is down, spooled). */
   async drain(): Promise<void> {
     while (this.pending() > 0 || this.flushing) {
       this.kick(0);
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
     }
+  }
+
+  /** Moves spooled records into the store now; resolves false if the store is still down. */
+  async drainSpool(): Promise<boolean> {
+    const spool = this.options.spool;
+    if (!spool) return true;
+    this.draining ??= (async () => {
+      try {
+        const moved = await spool.drain((batch) => this.writeToStore(batch));
+        if (this.storeDown) this.options.onAlert?.(`store is back: ${moved} spooled records written`);
+        this.storeDown = false;
+      } catch (err) {
+        this.storeDown = true;
+        this.options.onError?.(err instanceof Error ? err : new Error(String(err)), 0);
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    await this.draining;
+    return !this.storeDown && spool.isEmpty();
+  }
+
+  stop(): void {
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    this.options.spool?.close();
+  }
+
+  private watchSpool(): void {
+    if (this.drainTimer || !this.options.spool) return;
+    this.drainTimer = setInterval(() => {
+      void this.drainSpool().then((empty) => {
+        if (empty && this.drainTimer) {
+          clearInterval(this.drainTimer);
+          this.drainTimer = undefined;
+        }
+      });
+    }, this.options.drainEveryMs ?? 1_000);
+    this.drainTimer.unref();
+  }
+
+  private async writeToStore(batch: RecordBatch): Promise<void> {
+    if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
+    if (batch.actions?.length) await this.store.upsertActions(batch.actions);
+    if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
+    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0);
   }
 
   private pending(): number {
@@ -96,24 +160,46 @@ export class Recorder {
     this.actions = [];
     this.payloads = [];
     this.waiters = [];
+    const batch: RecordBatch = { scopes, actions, payloads };
+    const count = scopes.length + actions.length + payloads.length;
+    const spool = this.options.spool;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      try {
-        if (scopes.length) await this.store.upsertScopes(scopes);
-        if (actions.length) await this.store.upsertActions(actions);
-        if (payloads.length) await this.store.upsertPayloads(payloads);
-        this.written += scopes.length + actions.length + payloads.length;
-        for (const w of waiters) w.resolve();
-        return;
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        this.options.onError?.(error, attempt);
-        if (Date.now() - started > this.retryForMs) {
-          for (const w of waiters) w.reject(error);
+      // While the store is known to be down, records go straight to the spool.
+      if (!(spool && this.storeDown)) {
+        try {
+          await this.writeToStore(batch);
+          for (const w of waiters) w.resolve();
           return;
+        } catch (err) {
+          this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
+          if (spool) this.storeDown = true;
         }
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 50 * 2 ** Math.min(attempt, 7))));
       }
+      if (spool) {
+        try {
+          spool.append(batch);
+          this.spooled += count;
+          this.watchSpool();
+          for (const w of waiters) w.resolve();
+          return;
+        } catch (err) {
+          if (!(err instanceof SpoolFullError)) {
+            // A disk error: keep the records in memory and keep trying both ways.
+            this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
+          } else if (Date.now() - this.lastFullAlert > 10_000) {
+            this.lastFullAlert = Date.now();
+            this.options.onAlert?.(
+              `SPOOL FULL: ${err.message}; holding ${count} records and the work that produced them until the store is back`,
+            );
+          }
+          this.watchSpool();
+        }
+      } else if (Date.now() - started > this.retryForMs) {
+        for (const w of waiters) w.reject(new Error(`store unavailable for ${this.retryForMs} ms; ${count} records not written`));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
     }
   }
 }

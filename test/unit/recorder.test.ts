@@ -40,7 +40,7 @@ test('a failing store is retried and the writer waits until its records are comm
 test('when the store stays down past the retry budget the writer is told', async () => {
   const { store } = fakeStore(1000);
   const recorder = new Recorder(store, { lingerMs: 1, retryForMs: 50, onError: () => undefined });
-  await assert.rejects(recorder.write({ actions: [action('a', 's')] }), /connection refused/);
+  await assert.rejects(recorder.write({ actions: [action('a', 's')] }), /store unavailable for 50 ms; 1 records not written/);
 });
 
 test('drain waits for everything written so far', async () => {
@@ -50,4 +50,44 @@ test('drain waits for everything written so far', async () => {
   void recorder.write({ actions: [action('b', 's')] });
   await recorder.drain();
   assert.equal(batches.flat().length, 2);
+});
+
+test('with a spool, writers are released while the store is down and the records reach it when it is back', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const { store, batches } = fakeStore(3);
+  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) });
+  const alerts: string[] = [];
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await recorder.write({ actions: [action('a', 's')] });
+  assert.equal(recorder.spooled, 1, 'the first failure sends the batch to the spool');
+  assert.equal(spool.isEmpty(), false);
+  await recorder.write({ actions: [action('b', 's')] });
+  assert.equal(recorder.spooled, 2, 'while down, batches go straight to the spool');
+  for (let i = 0; i < 100 && !spool.isEmpty(); i++) await new Promise((r) => setTimeout(r, 20));
+  recorder.stop();
+  assert.equal(spool.isEmpty(), true);
+  assert.deepEqual(batches.flat().map((a) => a.actionId).sort(), ['a', 'b']);
+  assert.match(alerts.join('\n'), /store is back: 2 spooled records written/);
+});
+
+test('a full spool holds the writer (back-pressure) and says so, then lets it go when the store returns', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const { store, batches } = fakeStore(8);
+  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')), maxBytes: 10 });
+  const alerts: string[] = [];
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  let released = false;
+  const write = recorder.write({ actions: [action('big', 's')] }).then(() => (released = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(released, false, 'not released while neither the store nor the spool can take it');
+  assert.match(alerts[0] ?? '', /SPOOL FULL/);
+  await write;
+  recorder.stop();
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['big']);
 });
