@@ -5,3 +5,4 @@ export { canonicalJson } from './canonical-json';
 export * from './envelope';
 export * from './scope-tree';
 export * from './allowance';
+export * from './forensics';

@@ -379,7 +379,7 @@ function expectActions(
           name: sig.name,
           status,
           targetScopeId: null,
-          why: `signal ${sig.name} (event ${sig.eventId}) in ${where}`,
+          why: `signal event ${sig.eventId} in ${where}`,
           workflowSide: true,
         },
       });
@@ -480,8 +480,10 @@ function compareActions(
       }
     }
     taken.add(id);
-    const what = e.kind === 'tool_call' || e.kind === 'llm_call' ? `${e.kind} ${e.name}` : `${e.kind} ${e.name}${e.targetScopeId ? ` → ${e.targetScopeId}` : ''}`;
-    out.push({ kind: 'missing', record: 'action', id, scopeId: e.scopeId, detail: `${what}: ${e.why} is not in the store` });
+    const what = e.targetScopeId ? `${e.kind} ${e.name} → ${e.targetScopeId}` : `${e.kind} ${JSON.stringify(e.name)}`;
+    // An agent records a signal when a handler receives it; a signal no handler was registered for stays buffered.
+    const hint = e.kind === 'signal' ? ' (was a handler registered for it?)' : '';
+    out.push({ kind: 'missing', record: 'action', id, scopeId: e.scopeId, detail: `${what}: ${e.why} is not in the store${hint}` });
   }
 
   for (const s of stored) {

@@ -40,13 +40,20 @@ export const AgentName = z
   .max(100)
   .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'agent names are identifiers: a letter, then letters, digits or _');
 
+/** A declared sub-agent: an agent name, optionally pinned to one version as `name@version`. */
+export const SubAgentRef = z
+  .string()
+  .max(151)
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}(@[^@\s]{1,50})?$/, 'sub-agents are agent names, optionally pinned as name@version');
+export type SubAgentRef = z.infer<typeof SubAgentRef>;
+
 /** What an agent declares about itself; upserted into the store when a worker starts. */
 export const Manifest = z.object({
   name: AgentName,
   version: z.string().min(1).max(50),
   description: z.string().max(2000).optional(),
   tools: z.array(z.string().min(1)).default([]),
-  subAgents: z.array(AgentName).default([]),
+  subAgents: z.array(SubAgentRef).default([]),
   /**
    * Resource URIs (or prefixes ending in `*`) the agent may touch. Omitted: unrestricted
    * (only narrowed by its delegators); `[]`: may touch nothing.

@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { ensureTemporal, type TemporalEndpoint } from '../../devserver/dev-server';
 import { openStore } from '../../store';
@@ -33,21 +35,25 @@ export function usesPglite(): boolean {
   return process.env.SCOPETRAIL_TEST_STORE === 'pglite';
 }
 
-export async function openTestStore(namespace = 'default'): Promise<{ store: Store; schema: string }> {
+export async function openTestStore(namespace = 'default', url = TEST_DATABASE_URL): Promise<{ store: Store; schema: string }> {
   const schema = `t_${randomBytes(5).toString('hex')}`;
   const store = usesPglite()
     ? await openStore({ memory: true, url: undefined, schema, namespace })
-    : await openStore({ url: TEST_DATABASE_URL, schema, namespace });
+    : await openStore({ url, schema, namespace });
   return { store, schema };
 }
 
 export async function startTestRuntime(
-  options: Omit<CreateWorkerOptions, 'store' | 'taskQueue' | 'address' | 'namespace'> & { namespace?: string },
+  options: Omit<CreateWorkerOptions, 'store' | 'taskQueue' | 'address' | 'namespace'> & {
+    namespace?: string;
+    /** Reach Postgres through this URL (e.g. a proxy the test can cut). */
+    databaseUrl?: string;
+  },
 ): Promise<TestRuntime> {
   quietTemporalLogs('ERROR');
   const namespace = options.namespace ?? 'default';
   const temporal = await ensureTemporal({ namespace, log: () => undefined });
-  const { store, schema } = await openTestStore(namespace);
+  const { store, schema } = await openTestStore(namespace, options.databaseUrl);
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
   let bundle = bundles.get(options.agents);
   if (!bundle) {
@@ -55,8 +61,10 @@ export async function startTestRuntime(
     bundles.set(options.agents, bundle);
   }
   const workflowBundle = await bundle;
+  // Each runtime spools into its own folder so tests never drain each other's records.
+  const spool = options.spool ?? { dir: join(tmpdir(), `scopetrail-spool-${taskQueue}`) };
   const make = (overrides: Partial<CreateWorkerOptions> = {}) =>
-    createWorker({ ...options, workflowBundle, store, taskQueue, address: temporal.address, namespace, ...overrides });
+    createWorker({ ...options, spool, workflowBundle, store, taskQueue, address: temporal.address, namespace, ...overrides });
   let worker = await make();
   let running = worker.run();
   const client = await ScopeClient.connect({ address: temporal.address, namespace, taskQueue, store });

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
-import { sessionRows, type SessionRows } from '../helpers/session';
+import { assertExactExampleSession, sessionRows } from '../helpers/session';
 import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
@@ -23,16 +23,6 @@ before(async () => {
   rt = await startTestRuntime({ agents: AGENTS, tools: Object.values(tools), llm: exampleLlm(), maxCachedWorkflows: 0 });
 });
 after(async () => rt?.stop());
-
-/** What one example session is, exactly: 6 scopes; 16 actions by kind. */
-function assertExactExampleSession(rows: SessionRows): void {
-  assert.equal(rows.scopes.length, 6, `scopes: ${rows.scopes.map((s) => s.scopeId).join(', ')}`);
-  const byKind: Record<string, number> = {};
-  for (const a of rows.actions) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-  assert.deepEqual(byKind, { delegate: 4, tool_call: 9, llm_call: 2, handoff: 1 });
-  assert.ok(rows.scopes.every((s) => s.status !== 'running' && s.endedAt), 'every scope ended');
-  assert.ok(rows.actions.every((a) => a.status !== 'running'), 'no action left running');
-}
 
 test('with the workflow cache disabled (every task replays) sessions record exactly once', async () => {
   const sessions = await Promise.all(

@@ -1,0 +1,126 @@
+import { naturalCompare } from '../scope-tree';
+import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
+import { uniqueSorted, uniqueInOrder } from './shared';
+import { CALL_KINDS } from './calls';
+import { parseSubAgentRef } from './roles';
+
+// drift
+
+export interface VersionMismatch {
+  /** The delegating agent, whose manifest pins the version. */
+  parent: string;
+  parentVersion: string;
+  /** The version the parent's manifest pins. */
+  expected: string;
+  /** The version that actually ran. */
+  observed: string;
+}
+
+export interface DriftEntry {
+  agent: string;
+  version: string;
+  /** A manifest for exactly this version exists. */
+  manifest: boolean;
+  undeclaredTools: string[];
+  undeclaredSubAgents: string[];
+  /** Declared but never observed — informational: a run may simply not have needed them. */
+  unusedTools: string[];
+  unusedSubAgents: string[];
+  versionMismatches: VersionMismatch[];
+  drifted: boolean;
+}
+
+/**
+ * Does each agent version that ran behave as its manifest says? Judged per
+ * (agent, version) actually seen in scopes, because a manifest describes one
+ * version and only observed behaviour can contradict it.
+ *
+ * - Observed tools are the names of its tool and LLM calls (an LLM call is `llm`),
+ *   refusals included: a refused call shows the code *tried* that tool, which is
+ *   the behaviour a manifest must declare, whether or not the allowance let it run.
+ * - Observed sub-agents are its `delegate` targets and the agents of scopes it
+ *   delegated (either row suffices).
+ * - With no manifest for the exact version, nothing is declared: everything
+ *   observed is undeclared and the version counts as drifted — an unregistered
+ *   build ran.
+ * - A parent's manifest may pin a sub-agent (`name@version`); a scope delegated by
+ *   that parent version which ran another version is a mismatch. The parent's
+ *   version is read from its scope row, so a missing parent row yields no verdict.
+ * - Unused tools and sub-agents do not make a version drifted: one session need not
+ *   exercise everything.
+ *
+ * `agent` restricts the result to one agent. Sorted by agent, then version.
+ */
+export function drift(
+  manifests: readonly Manifest[],
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+  agent?: string,
+): DriftEntry[] {
+  const scopeById = new Map(scopes.map((s) => [s.scopeId, s]));
+  const pairs = new Map<string, { agent: string; version: string; scopes: ScopeRecord[] }>();
+  for (const s of scopes) {
+    if (agent !== undefined && s.agent !== agent) continue;
+    const key = `${s.agent}\u0000${s.agentVersion}`;
+    const pair = pairs.get(key);
+    if (pair) pair.scopes.push(s);
+    else pairs.set(key, { agent: s.agent, version: s.agentVersion, scopes: [s] });
+  }
+
+  const entries: DriftEntry[] = [];
+  for (const pair of pairs.values()) {
+    const ids = new Set(pair.scopes.map((s) => s.scopeId));
+    const mine = actions.filter((a) => ids.has(a.scopeId));
+    const usedTools = uniqueSorted(mine.filter((a) => CALL_KINDS.has(a.kind)).map((a) => a.name));
+    const usedSubAgents = uniqueSorted([
+      ...mine.filter((a) => a.kind === 'delegate').map((a) => a.name),
+      ...scopes.filter((s) => s.kind === 'delegation' && s.parentScopeId !== null && ids.has(s.parentScopeId)).map((s) => s.agent),
+    ]);
+    const manifest = manifests.find((m) => m.name === pair.agent && m.version === pair.version);
+    const declaredTools = new Set(manifest?.tools ?? []);
+    const declaredSubAgents = new Set((manifest?.subAgents ?? []).map((r) => parseSubAgentRef(r).name));
+
+    const mismatches = new Map<string, VersionMismatch>();
+    for (const s of pair.scopes) {
+      const parent = s.parentScopeId === null ? undefined : scopeById.get(s.parentScopeId);
+      if (!parent) continue;
+      const parentManifest = manifests.find((m) => m.name === parent.agent && m.version === parent.agentVersion);
+      const pins = uniqueInOrder(
+        (parentManifest?.subAgents ?? [])
+          .map(parseSubAgentRef)
+          .filter((r) => r.name === pair.agent && r.version !== null)
+          .map((r) => r.version!),
+      );
+      // Several pins for one sub-agent mean "any of these": only a version matching none is a mismatch.
+      if (pins.length === 0 || pins.includes(pair.version)) continue;
+      for (const expected of pins) {
+        const m = { parent: parent.agent, parentVersion: parent.agentVersion, expected, observed: pair.version };
+        mismatches.set(`${m.parent}\u0000${m.parentVersion}\u0000${m.expected}`, m);
+      }
+    }
+    const versionMismatches = [...mismatches.values()].sort(
+      (a, b) =>
+        (a.parent < b.parent ? -1 : a.parent > b.parent ? 1 : 0) ||
+        naturalCompare(a.parentVersion, b.parentVersion) ||
+        naturalCompare(a.expected, b.expected),
+    );
+
+    const undeclaredTools = usedTools.filter((t) => !declaredTools.has(t));
+    const undeclaredSubAgents = usedSubAgents.filter((t) => !declaredSubAgents.has(t));
+    const used = { tools: new Set(usedTools), subAgents: new Set(usedSubAgents) };
+    entries.push({
+      agent: pair.agent,
+      version: pair.version,
+      manifest: manifest !== undefined,
+      undeclaredTools,
+      undeclaredSubAgents,
+      unusedTools: uniqueSorted([...declaredTools].filter((t) => !used.tools.has(t))),
+      unusedSubAgents: uniqueSorted([...declaredSubAgents].filter((t) => !used.subAgents.has(t))),
+      versionMismatches,
+      drifted: !manifest || undeclaredTools.length > 0 || undeclaredSubAgents.length > 0 || versionMismatches.length > 0,
+    });
+  }
+  return entries.sort(
+    (a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0) || naturalCompare(a.version, b.version),
+  );
+}

@@ -1,0 +1,156 @@
+import { permits } from '../allowance';
+import { naturalCompare } from '../scope-tree';
+import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
+import { ms, earlier, later, uniqueSorted, isDenied } from './shared';
+
+// footprint
+
+export interface FootprintOptions {
+  /** Include every scope delegated (directly or further down) from this one. */
+  descendants: boolean;
+}
+
+export interface FootprintEntry {
+  uri: string;
+  mode: ResourceMode;
+  /** Action rows (each attempt counts) that touched this resource in this mode. */
+  actions: number;
+  /** Names of those actions (tool, `llm`, …), sorted. */
+  tools: string[];
+  scopes: string[];
+  agents: string[];
+  /** When the first of them started. */
+  firstAt: string;
+  /** When the last of them ended (its start if it has not ended). */
+  lastAt: string;
+}
+
+/**
+ * The scopes a footprint covers. Descendants are found by materialized path, the
+ * same rule the store's indexed query uses, so the two cannot disagree. A handoff
+ * scope starts a new path (`/s~1/`), so it is not a descendant: it was handed
+ * control, not delegated a part of the work. A scope missing from `scopes` still
+ * covers its own actions (its id is all that is needed), but has no known path.
+ */
+function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], options: FootprintOptions): Set<string> {
+  const covered = new Set([scopeId]);
+  const self = scopes.find((s) => s.scopeId === scopeId);
+  if (options.descendants && self) {
+    for (const s of scopes) if (s.sessionId === self.sessionId && s.path.startsWith(self.path)) covered.add(s.scopeId);
+  }
+  return covered;
+}
+
+const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
+
+/**
+ * The (resource, mode) pairs a scope touched, one entry each. Every attempt counts,
+ * failed ones included: an attempt that errored may still have read or written
+ * before it failed, and a footprint must not under-report. Refused actions are left
+ * out — the allowance check stopped them before the tool ran, so nothing was
+ * touched — and are reported by `deniedUnder` instead. Entries are sorted by uri,
+ * then read < write < share.
+ */
+export function footprint(
+  scopeId: string,
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+  options: FootprintOptions,
+): FootprintEntry[] {
+  const covered = scopesCovered(scopeId, scopes, options);
+  interface Acc {
+    uri: string;
+    mode: ResourceMode;
+    actions: number;
+    tools: Set<string>;
+    scopes: Set<string>;
+    agents: Set<string>;
+    firstAt: string;
+    lastAt: string;
+  }
+  const entries = new Map<string, Acc>();
+  for (const a of actions) {
+    if (!covered.has(a.scopeId) || isDenied(a)) continue;
+    // An action listing a resource twice touched it once.
+    const touched = new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r]));
+    for (const [key, r] of touched) {
+      const end = a.endedAt ?? a.startedAt;
+      const e = entries.get(key);
+      if (!e) {
+        entries.set(key, {
+          uri: r.uri,
+          mode: r.mode,
+          actions: 1,
+          tools: new Set([a.name]),
+          scopes: new Set([a.scopeId]),
+          agents: new Set([a.agent]),
+          firstAt: a.startedAt,
+          lastAt: end,
+        });
+        continue;
+      }
+      e.actions += 1;
+      e.tools.add(a.name);
+      e.scopes.add(a.scopeId);
+      e.agents.add(a.agent);
+      e.firstAt = earlier(e.firstAt, a.startedAt);
+      e.lastAt = later(e.lastAt, end);
+    }
+  }
+  return [...entries.values()]
+    .map((e) => ({
+      uri: e.uri,
+      mode: e.mode,
+      actions: e.actions,
+      tools: uniqueSorted(e.tools),
+      scopes: uniqueSorted(e.scopes),
+      agents: uniqueSorted(e.agents),
+      firstAt: e.firstAt,
+      lastAt: e.lastAt,
+    }))
+    .sort((x, y) => (x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode]));
+}
+
+/**
+ * The refusals under a scope (same coverage rule as `footprint`): what its agents
+ * tried to touch and were not allowed to. Kept apart from the footprint because an
+ * attempt is evidence of intent, not of access. Sorted by start time, then id.
+ */
+export function deniedUnder(
+  scopeId: string,
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+  options: FootprintOptions,
+): ActionRecord[] {
+  const covered = scopesCovered(scopeId, scopes, options);
+  return actions
+    .filter((a) => covered.has(a.scopeId) && isDenied(a))
+    .sort((x, y) => ms(x.startedAt) - ms(y.startedAt) || naturalCompare(x.actionId, y.actionId));
+}
+
+// resource matching
+
+/**
+ * Does a resource pattern match a uri? The pattern language is the allowance's — an
+ * exact uri, or a prefix ending in `*` — so "may S touch R?" and "did S touch R?"
+ * read the same pattern the same way. Recorded uris are concrete and taken literally.
+ */
+export function matchesResource(pattern: string, uri: string): boolean {
+  return permits(pattern, uri);
+}
+
+export interface TouchesOptions {
+  /** Also return refused actions that named a matching resource. Default false: a refusal touched nothing. */
+  includeDenied?: boolean;
+}
+
+/**
+ * The actions that touched a resource (or any resource under a `*` prefix), in the
+ * order given. Refusals are left out unless asked for, for the same reason as in
+ * `footprint`: "was R touched?" must not answer yes because someone was stopped.
+ */
+export function touches(actions: readonly ActionRecord[], resource: string, options: TouchesOptions = {}): ActionRecord[] {
+  return actions.filter(
+    (a) => (options.includeDenied || !isDenied(a)) && a.resources.some((r) => matchesResource(resource, r.uri)),
+  );
+}

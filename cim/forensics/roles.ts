@@ -1,0 +1,111 @@
+import { naturalCompare } from '../scope-tree';
+import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
+import { uniqueSorted, uniqueInOrder, plural } from './shared';
+
+// manifests: sub-agent references
+
+export interface ParsedSubAgentRef {
+  name: string;
+  /** The version the declaring agent expects, or null when any version will do. */
+  version: string | null;
+}
+
+/**
+ * A manifest's sub-agent entry: `name` or `name@version`. Agent names cannot contain
+ * `@`, so the first `@` separates the pin.
+ */
+export function parseSubAgentRef(ref: string): ParsedSubAgentRef {
+  const at = ref.indexOf('@');
+  if (at < 0) return { name: ref, version: null };
+  const version = ref.slice(at + 1);
+  return { name: ref.slice(0, at), version: version === '' ? null : version };
+}
+
+export function manifestsOf(manifests: readonly Manifest[], agent: string): Manifest[] {
+  return manifests.filter((m) => m.name === agent).sort((a, b) => naturalCompare(a.version, b.version));
+}
+
+// roles
+
+export interface RoleEntry {
+  agent: string;
+  /** Versions known from manifests and from scopes that ran, sorted. */
+  versions: string[];
+  orchestrator: boolean;
+  subAgent: boolean;
+  /** Sub-agents named by any of its manifests (version pins removed), in declaration order. */
+  declaredSubAgents: string[];
+  /** Agents it delegated to, sorted. */
+  observedSubAgents: string[];
+  /** Agents that delegated to it, sorted. */
+  delegatedBy: string[];
+  evidence: string[];
+}
+
+/**
+ * Who orchestrates and who is orchestrated. Roles come from two independent sources
+ * — what manifests declare and what the rows show happened — and either is enough,
+ * because a declared-but-unused sub-agent is still part of the design, and an
+ * undeclared delegation still happened. An agent can be both (a researcher that
+ * delegates verification). A manifest listing its own agent (recursive
+ * decomposition) makes that agent a sub-agent too.
+ *
+ * Delegations are counted from `delegate` actions; a delegation scope with no
+ * matching `delegate` row (lost, or written by an older recorder) still counts,
+ * so the answer survives a gap in either table.
+ */
+export function roles(
+  manifests: readonly Manifest[],
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+): RoleEntry[] {
+  const agents = uniqueSorted([...manifests.map((m) => m.name), ...scopes.map((s) => s.agent)], (a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const delegates = actions.filter((a) => a.kind === 'delegate');
+  const delegateTargets = new Set(delegates.map((a) => a.targetScopeId).filter((id): id is string => id !== null));
+  // Delegation scopes no `delegate` row accounts for.
+  const unmatchedDelegations = scopes.filter(
+    (s) => s.kind === 'delegation' && s.delegatedBy !== null && !delegateTargets.has(s.scopeId),
+  );
+
+  return agents.map((agent) => {
+    const own = manifestsOf(manifests, agent);
+    const scopesOfAgent = scopes.filter((s) => s.agent === agent);
+    const declaredSubAgents = uniqueInOrder(own.flatMap((m) => m.subAgents.map((r) => parseSubAgentRef(r).name)));
+
+    const made = delegates.filter((a) => a.agent === agent);
+    const madeWithoutRow = unmatchedDelegations.filter((s) => s.delegatedBy === agent);
+    const delegations = made.length + madeWithoutRow.length;
+    const observedSubAgents = uniqueSorted([...made.map((a) => a.name), ...madeWithoutRow.map((s) => s.agent)]);
+
+    const asDelegate = scopesOfAgent.filter((s) => s.kind === 'delegation');
+    const delegatedBy = uniqueSorted([
+      ...scopesOfAgent.map((s) => s.delegatedBy).filter((d): d is string => d !== null),
+      ...delegates.filter((a) => a.name === agent).map((a) => a.agent),
+    ]);
+    const listedBy = uniqueSorted(
+      manifests.filter((m) => m.subAgents.some((r) => parseSubAgentRef(r).name === agent)).map((m) => m.name),
+    );
+
+    const evidence: string[] = [];
+    if (declaredSubAgents.length) evidence.push(`manifest declares sub-agents ${declaredSubAgents.join(', ')}`);
+    if (delegations) evidence.push(`delegated ${plural(delegations, 'time')} (to ${observedSubAgents.join(', ')})`);
+    if (listedBy.length) evidence.push(`declared as a sub-agent by ${listedBy.join(', ')}`);
+    if (asDelegate.length) {
+      const by = delegatedBy.length ? ` (by ${delegatedBy.join(', ')})` : '';
+      evidence.push(`ran as a delegate ${plural(asDelegate.length, 'time')}${by}`);
+    }
+
+    return {
+      agent,
+      versions: uniqueSorted([...own.map((m) => m.version), ...scopesOfAgent.map((s) => s.agentVersion)]),
+      orchestrator: declaredSubAgents.length > 0 || delegations > 0,
+      subAgent: asDelegate.length > 0 || listedBy.length > 0,
+      declaredSubAgents,
+      observedSubAgents,
+      delegatedBy,
+      evidence,
+    };
+  });
+}

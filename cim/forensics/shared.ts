@@ -1,0 +1,44 @@
+/** Small helpers shared by the forensic rules. */
+import { naturalCompare } from '../scope-tree';
+import type { ActionRecord, ScopeRecord } from '../schemas';
+
+// shared helpers
+
+export function ms(iso: string): number {
+  return Date.parse(iso);
+}
+
+export function earlier(a: string, b: string): string {
+  return ms(b) < ms(a) ? b : a;
+}
+
+export function later(a: string, b: string): string {
+  return ms(b) > ms(a) ? b : a;
+}
+
+export function uniqueSorted(values: Iterable<string>, compare: (a: string, b: string) => number = naturalCompare): string[] {
+  return [...new Set(values)].sort(compare);
+}
+
+/** Keeps first occurrences, in order: declaration order carries meaning in manifests. */
+export function uniqueInOrder(values: Iterable<string>): string[] {
+  return [...new Set(values)];
+}
+
+export function byStart(a: ScopeRecord, b: ScopeRecord): number {
+  return ms(a.startedAt) - ms(b.startedAt) || naturalCompare(a.scopeId, b.scopeId);
+}
+
+export function plural(n: number, word: string): string {
+  return n === 1 ? `once` : `${n} ${word}s`;
+}
+
+/** A refused action never ran: the allowance check stopped it before the tool body. */
+export function isDenied(a: ActionRecord): boolean {
+  return a.status === 'denied' || a.kind === 'denied';
+}
+
+/** An attempt failed when it ended in error or was refused; `cancelled` was stopped on purpose. */
+export function isFailedAttempt(a: ActionRecord): boolean {
+  return a.status === 'error' || a.status === 'denied';
+}
