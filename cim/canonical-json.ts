@@ -1,31 +1,42 @@
 /**
- * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped.
- * Two equal values always serialize to the same text, so their digests match no
- * matter how the producer ordered the keys.
+ * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` and
+ * function members dropped. Two equal values always serialize to the same text, so
+ * their digests match no matter how the producer ordered the keys — and the text is
+ * built directly, because a JS object would move integer-like keys ("9", "10") to the
+ * front and break the promise that another language's sorter gets the same bytes.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(normalize(value, new Set()));
+  return write(value === undefined ? null : value, new Set());
 }
 
-function normalize(value: unknown, seen: Set<unknown>): unknown {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'bigint') return value.toString();
-    if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-    return value;
+function write(value: unknown, seen: Set<unknown>): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 'null';
   }
   if (seen.has(value)) throw new TypeError('canonicalJson: value contains a cycle');
   seen.add(value);
   try {
-    if (value instanceof Date) return value.toISOString();
-    if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : normalize(v, seen)));
-    if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const member = (value as Record<string, unknown>)[key];
-      if (member === undefined || typeof member === 'function') continue;
-      out[key] = normalize(member, seen);
-    }
-    return out;
+    if (value instanceof Date) return JSON.stringify(value.toISOString());
+    if (Array.isArray(value)) return `[${value.map((v) => write(v, seen)).join(',')}]`;
+    if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
+    const obj = value as Record<string, unknown>;
+    const members = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function')
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${write(obj[k], seen)}`);
+    return `{${members.join(',')}}`;
   } finally {
     seen.delete(value);
   }

@@ -8,6 +8,17 @@ import { openStore } from '../store';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
 import { ScopeClient } from './scope-client';
+import {
+  renderDrift,
+  renderFootprint,
+  renderReconcile,
+  renderRoles,
+  renderRootCause,
+  renderSessions,
+  renderStatus,
+  renderTimeline,
+  renderTouched,
+} from './format-forensics';
 
 export interface CommandContext {
   args: string[];
@@ -72,7 +83,163 @@ function groupByScope(actions: readonly ActionRecord[]): Map<string, ActionRecor
   return map;
 }
 
+function progress(ctx: CommandContext): (n: number) => void {
+  return (n) => ctx.out.progress(`reading Temporal histories… ${n}`);
+}
+
+function limitFlag(ctx: CommandContext): number | undefined {
+  const raw = flag(ctx, 'limit');
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new CliUsageError(`invalid --limit "${raw}": give a positive whole number`);
+  return n;
+}
+
 export const COMMANDS: Record<string, Command> = {
+  sessions: {
+    group: 'query',
+    args: '[--agent A] [--status S] [--since ISO] [--limit N]',
+    summary: 'recent sessions with their status, checked against Temporal',
+    async run(ctx) {
+      positionals(ctx, []);
+      return withClient(ctx, async (client) => {
+        const status = flag(ctx, 'status');
+        const sessions = await client.sessions({
+          agent: flag(ctx, 'agent'),
+          status: status as never,
+          since: flag(ctx, 'since'),
+          limit: limitFlag(ctx),
+          crossCheck: true,
+        });
+        if (ctx.flags.json) json(ctx, { sessions });
+        else ctx.out.log(renderSessions(sessions));
+        return 0;
+      });
+    },
+  },
+
+  'root-cause': {
+    group: 'query',
+    args: '<session>',
+    summary: 'the earliest failing action, its attempts and its delegation chain',
+    async run(ctx) {
+      const [sessionId] = positionals(ctx, ['session']);
+      return withClient(ctx, async (client) => {
+        const rc = await client.rootCause(sessionId!);
+        if (ctx.flags.json) json(ctx, { sessionId, rootCause: rc });
+        else ctx.out.log(renderRootCause(sessionId!, rc));
+        return 0;
+      });
+    },
+  },
+
+  footprint: {
+    group: 'query',
+    args: '<scope> [--no-descendants]',
+    summary: 'resources a scope and its descendants touched, with modes, tools and scopes',
+    async run(ctx) {
+      const [scopeId] = positionals(ctx, ['scope']);
+      return withClient(ctx, async (client) => {
+        const report = await client.footprint(scopeId!, { descendants: !ctx.flags['no-descendants'] });
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderFootprint(report));
+        return 0;
+      });
+    },
+  },
+
+  touched: {
+    group: 'query',
+    args: '<scope> <resource>',
+    summary: 'was a resource touched under a scope? "no" comes with reconcile evidence',
+    async run(ctx) {
+      const [scopeId, resource] = positionals(ctx, ['scope', 'resource']);
+      return withClient(ctx, async (client) => {
+        const report = await client.wasTouched(scopeId!, resource!, progress(ctx));
+        ctx.out.progress('');
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderTouched(report));
+        return 0;
+      });
+    },
+  },
+
+  status: {
+    group: 'query',
+    args: '<scope>',
+    summary: 'a scope\'s rolled-up status with its delegations and calls',
+    async run(ctx) {
+      const [scopeId] = positionals(ctx, ['scope']);
+      return withClient(ctx, async (client) => {
+        const report = await client.status(scopeId!);
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderStatus(report));
+        return 0;
+      });
+    },
+  },
+
+  roles: {
+    group: 'query',
+    args: '',
+    summary: 'orchestrators and sub-agents, from manifests and observed delegations',
+    async run(ctx) {
+      positionals(ctx, []);
+      return withClient(ctx, async (client) => {
+        const roles = await client.roles();
+        if (ctx.flags.json) json(ctx, { roles });
+        else ctx.out.log(renderRoles(roles));
+        return 0;
+      });
+    },
+  },
+
+  drift: {
+    group: 'query',
+    args: '[agent]',
+    summary: 'observed tools, sub-agents and versions that differ from the manifests',
+    async run(ctx) {
+      const [agent] = positionals(ctx, ['agent'], 1);
+      return withClient(ctx, async (client) => {
+        const entries = await client.drift(agent);
+        if (ctx.flags.json) json(ctx, { drift: entries });
+        else ctx.out.log(renderDrift(entries));
+        return 0;
+      });
+    },
+  },
+
+  timeline: {
+    group: 'query',
+    args: '<session>',
+    summary: 'every scope start, action and scope end of a session in time order',
+    async run(ctx) {
+      const [sessionId] = positionals(ctx, ['session']);
+      return withClient(ctx, async (client) => {
+        const events = await client.timeline(sessionId!);
+        if (ctx.flags.json) json(ctx, { sessionId, events });
+        else ctx.out.log(renderTimeline(events));
+        return 0;
+      });
+    },
+  },
+
+  reconcile: {
+    group: 'query',
+    args: '<session>',
+    summary: 'compare the store with Temporal history (exit 3 on any difference)',
+    async run(ctx) {
+      const [sessionId] = positionals(ctx, ['session']);
+      return withClient(ctx, async (client) => {
+        const report = await client.reconcile(sessionId!, progress(ctx));
+        ctx.out.progress('');
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderReconcile(report));
+        return report.differences.length ? 3 : 0;
+      });
+    },
+  },
+
   tree: {
     group: 'query',
     args: '<session>',

@@ -14,6 +14,24 @@ import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../workflows/sinks';
 import { SEARCH_ATTRIBUTES } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
+import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
+import {
+  ResourceArg,
+  SessionsArgs,
+  agentDrift,
+  agentRoles,
+  listSessions,
+  scopeFootprint,
+  scopeStatus,
+  sessionRootCause,
+  sessionTimeline,
+  wasTouched,
+  type FootprintReport,
+  type SessionListing,
+  type StatusReport,
+  type TouchedReport,
+} from './forensic-queries';
+import { reconcile, SessionNotFoundError, type ReconcileReport } from './reconcile';
 
 const Id = z.string().min(1).max(1000);
 
@@ -140,6 +158,76 @@ export class ScopeClient {
 
   async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
     return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId));
+  }
+
+  /** Sessions, newest first, with their rolled-up status; `crossCheck` asks Temporal whether each exists. */
+  async sessions(
+    options: { agent?: string; status?: ScopeRecord['status']; since?: string; limit?: number; crossCheck?: boolean } = {},
+  ): Promise<SessionListing[]> {
+    const { crossCheck, ...rest } = options;
+    const o = parse('sessions', SessionsArgs, rest);
+    return listSessions(this.store, crossCheck ? this.temporal : undefined, o);
+  }
+
+  /** The earliest failing leaf action of a session, its attempts, and the delegation chain up to the root. */
+  async rootCause(sessionId: string): Promise<RootCause | null> {
+    const id = parse('rootCause', Id, sessionId);
+    await this.requireSession(id);
+    return sessionRootCause(this.store, id);
+  }
+
+  /** Resources a scope touched (with modes, tools and scopes), by default with its descendants. */
+  async footprint(scopeId: string, options: { descendants?: boolean } = {}): Promise<FootprintReport> {
+    const o = parse('footprint', z.object({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
+    return scopeFootprint(this.store, await this.scope(o.scopeId), o.descendants);
+  }
+
+  /**
+   * Was `resource` (a URI, or a prefix ending in `*`) touched under the scope or its
+   * descendants? A "no" comes with the session's reconcile against Temporal history:
+   * zero differences means the store holds every action that ran.
+   */
+  async wasTouched(scopeId: string, resource: string, onProgress?: (historiesRead: number) => void): Promise<TouchedReport> {
+    const id = parse('wasTouched', Id, scopeId);
+    const res = parse('wasTouched', ResourceArg, resource);
+    return wasTouched(this.store, this.temporal, await this.scope(id), res, onProgress);
+  }
+
+  /** A scope's rolled-up status with its children's and its own calls' outcomes. */
+  async status(scopeId: string): Promise<StatusReport> {
+    return scopeStatus(this.store, await this.scope(scopeId));
+  }
+
+  /** Which agents orchestrate, which are sub-agents (both is possible), and why. */
+  async roles(): Promise<RoleEntry[]> {
+    return agentRoles(this.store);
+  }
+
+  /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
+  async drift(agent?: string): Promise<DriftEntry[]> {
+    const name = agent === undefined ? undefined : parse('drift', z.string().min(1).max(100), agent);
+    return agentDrift(this.store, name);
+  }
+
+  async timeline(sessionId: string): Promise<TimelineEvent[]> {
+    const id = parse('timeline', Id, sessionId);
+    await this.requireSession(id);
+    return sessionTimeline(this.store, id);
+  }
+
+  /** Compares the session's Temporal histories with its CIM rows: missing, extra and mismatched records. */
+  async reconcile(sessionId: string, onProgress?: (historiesRead: number) => void): Promise<ReconcileReport> {
+    const id = parse('reconcile', Id, sessionId);
+    try {
+      return await reconcile(this.temporal, this.store, id, onProgress);
+    } catch (err) {
+      if (err instanceof SessionNotFoundError) throw new UnknownIdError('session', id);
+      throw err;
+    }
+  }
+
+  private async requireSession(sessionId: string): Promise<void> {
+    if ((await this.store.scopesOfSession(sessionId)).length === 0) throw new UnknownIdError('session', sessionId);
   }
 
   /**

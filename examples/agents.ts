@@ -1,6 +1,6 @@
 /**
  * The example multi-agent system. An orchestrator delegates, in parallel, research
- * (which delegates claim verification further), risk analysis (whose page fetch
+ * (which delegates claim verification, which delegates finding a citation), risk analysis (whose page fetch
  * fails once and recovers) and translation (which fails for good: the orchestrator
  * carries on degraded). Both the researcher and the analyst call `search` at the
  * same moments. The orchestrator then summarizes with an LLM and hands off to a
@@ -14,16 +14,37 @@ const tools = useTools<ExampleTools>({
   retry: { maximumAttempts: 3, initialInterval: '100ms', backoffCoefficient: 1 },
 });
 
+export const citer = defineAgent(
+  { name: 'citer', version: '1.0.0', tools: ['fetchPage'], resources: ['api:http-fetch', 'web:*'] },
+  async (input: { url: string }) => {
+    const page = await tools.fetchPage({ url: input.url });
+    return { citation: page.url };
+  },
+);
+
 export const verifier = defineAgent(
-  { name: 'verifier', version: '1.0.0', tools: ['search'], resources: ['api:web-search'] },
+  {
+    name: 'verifier',
+    version: '1.0.0',
+    tools: ['search'],
+    subAgents: ['citer'],
+    resources: ['api:web-search', 'api:http-fetch', 'web:*'],
+  },
   async (input: { claim: string }) => {
     const evidence = await tools.search({ query: `evidence: ${input.claim}`, limit: 2 });
-    return { claim: input.claim, supported: evidence.length > 0, sources: evidence.map((e) => e.url) };
+    const cited = await delegate(citer, { objective: 'find a citable source', input: { url: evidence[0]!.url } });
+    return { claim: input.claim, supported: evidence.length > 0, sources: [cited.citation] };
   },
 );
 
 export const researcher = defineAgent(
-  { name: 'researcher', version: '1.0.0', tools: ['search'], subAgents: ['verifier'], resources: ['api:web-search'] },
+  {
+    name: 'researcher',
+    version: '1.0.0',
+    tools: ['search'],
+    subAgents: ['verifier'],
+    resources: ['api:web-search', 'api:http-fetch', 'web:*'],
+  },
   async (input: { topic: string }) => {
     const hits = await tools.search({ query: `background: ${input.topic}`, limit: 3 });
     const check = await delegate(verifier, {

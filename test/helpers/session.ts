@@ -30,12 +30,12 @@ export async function sessionRows(rt: TestRuntime, sessionId: string): Promise<S
   };
 }
 
-/** What one session of the example (examples/agents.ts orchestrator) is, exactly: 6 scopes; 16 actions by kind. */
+/** What one session of the example (examples/agents.ts orchestrator) is, exactly: 7 scopes; 19 actions by kind. */
 export function assertExactExampleSession(rows: SessionRows): void {
-  assert.equal(rows.scopes.length, 6, `scopes: ${rows.scopes.map((s) => s.scopeId).join(', ')}`);
+  assert.equal(rows.scopes.length, 7, `scopes: ${rows.scopes.map((s) => s.scopeId).join(', ')}`);
   const byKind: Record<string, number> = {};
   for (const a of rows.actions) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-  assert.deepEqual(byKind, { delegate: 4, tool_call: 9, llm_call: 2, handoff: 1 });
+  assert.deepEqual(byKind, { delegate: 5, tool_call: 11, llm_call: 2, handoff: 1 });
   assert.ok(rows.scopes.every((s) => s.status !== 'running' && s.endedAt), 'every scope ended');
   assert.ok(rows.actions.every((a) => a.status !== 'running'), 'no action left running');
 }

@@ -15,6 +15,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
+      if (server) return resolve(); // already serving
       server = createServer((client) => {
         const upstream = createConnection({ host: targetHost, port: targetPort });
         sockets.add(client).add(upstream);

@@ -34,7 +34,7 @@ test('parallel scopes calling the same tool at the same moment are each attribut
   for (const session of sessions) {
     const tree = await rt.client.scopeTree(session.sessionId);
     const scopeOfAgent = new Map([...walkTree(tree)].map((n) => [n.scope.agent, n.scope]));
-    assert.deepEqual([...scopeOfAgent.keys()].sort(), ['analyst', 'orchestrator', 'researcher', 'reviewer', 'translator', 'verifier']);
+    assert.deepEqual([...scopeOfAgent.keys()].sort(), ['analyst', 'citer', 'orchestrator', 'researcher', 'reviewer', 'translator', 'verifier']);
     const prefixToAgent: Record<string, string> = { 'background:': 'researcher', 'risks:': 'analyst', 'evidence:': 'verifier' };
 
     const truth = example.searchLog.filter((c) => c.workflowId.startsWith(`${session.sessionId}.`));
@@ -71,7 +71,14 @@ test('the descendants query returns exactly the actions of a scope and the scope
   assert.deepEqual(own.map((a) => `${a.kind}:${a.name}`).sort(), ['delegate:verifier', 'tool_call:search']);
   assert.deepEqual(
     all.map((a) => `${a.scopeId.slice(session.sessionId.length)} ${a.kind}:${a.name}`).sort(),
-    ['.1 delegate:verifier', '.1 tool_call:search', '.1.1 tool_call:search'],
+    [
+      '.1 delegate:verifier',
+      '.1 tool_call:search',
+      '.1.1 delegate:citer',
+      '.1.1 tool_call:search',
+      '.1.1.1 tool_call:fetchPage',
+      '.1.1.1 tool_call:fetchPage',
+    ],
   );
   const root = await rt.client.actionsUnder(session.sessionId, { descendants: true });
   assert.ok(all.every((a) => root.some((r) => r.actionId === a.actionId)), 'the root\'s descendants include the researcher\'s');

@@ -29,7 +29,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await proxy?.restore().catch(() => undefined);
+  await proxy?.restore();
   await rt?.stop();
   await proxy?.close();
 });

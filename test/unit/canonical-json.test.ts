@@ -1,29 +1,105 @@
-import { test } from 'node:test';
+/** Canonical JSON (cim/canonical-json.ts) and the digests built on it. */
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../cim/canonical-json';
 import { digest } from '../../worker/digest';
 
-test('equal values serialize identically whatever the key order', () => {
-  assert.equal(canonicalJson({ b: 1, a: { d: [1, 2], c: null } }), canonicalJson({ a: { c: null, d: [1, 2] }, b: 1 }));
-  assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
-  assert.equal(digest({ x: 1, y: 2 }), digest({ y: 2, x: 1 }));
-  assert.notEqual(digest({ x: 1 }), digest({ x: 2 }));
+describe('canonicalJson', () => {
+  test('equal values serialize identically whatever the key order', () => {
+    assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+    assert.equal(canonicalJson({ b: 1, a: 2 }), canonicalJson({ a: 2, b: 1 }));
+    assert.equal(canonicalJson({ z: true, m: null, a: 'x' }), '{"a":"x","m":null,"z":true}');
+  });
+
+  test('nested objects are sorted at every level, including objects inside arrays', () => {
+    const one = { b: { y: 1, x: [{ q: 1, p: 2 }] }, a: { d: [1, 2], c: null } };
+    const two = { a: { c: null, d: [1, 2] }, b: { x: [{ p: 2, q: 1 }], y: 1 } };
+    assert.equal(canonicalJson(one), canonicalJson(two));
+    assert.equal(canonicalJson(one), '{"a":{"c":null,"d":[1,2]},"b":{"x":[{"p":2,"q":1}],"y":1}}');
+  });
+
+  test('integer-like keys give the same text whatever order they were added in', () => {
+    assert.equal(canonicalJson({ 10: 'a', 9: 'b', x: 1 }), canonicalJson({ x: 1, 9: 'b', 10: 'a' }));
+  });
+
+  test('output has no whitespace and parses back to an equal value', () => {
+    const value = { s: 'a b', n: -1.5, t: true, f: false, z: null, arr: [1, 'two', { three: 3 }] };
+    const text = canonicalJson(value);
+    assert.doesNotMatch(text.replace(/"a b"/, ''), /\s/);
+    assert.deepEqual(JSON.parse(text), value);
+  });
+
+  test('arrays keep their order', () => {
+    assert.equal(canonicalJson([3, 1, 2]), '[3,1,2]');
+    assert.notEqual(canonicalJson([1, 2]), canonicalJson([2, 1]));
+    assert.equal(canonicalJson([{ b: 1, a: 2 }, [2, 1]]), '[{"a":2,"b":1},[2,1]]');
+  });
+
+  test('undefined (and function) members of objects are dropped; undefined in arrays becomes null', () => {
+    assert.equal(canonicalJson({ a: undefined, b: 1 }), '{"b":1}');
+    assert.equal(canonicalJson({ a: undefined, b: 1 }), canonicalJson({ b: 1 }));
+    assert.equal(canonicalJson({ nested: { gone: undefined } }), '{"nested":{}}');
+    assert.equal(canonicalJson({ f: () => 1, b: 1 }), '{"b":1}');
+    assert.equal(canonicalJson([undefined]), '[null]');
+    assert.equal(canonicalJson([1, undefined, 3]), '[1,null,3]');
+  });
+
+  test('a cycle is a TypeError, not a hang or a stack overflow', () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    assert.throws(() => canonicalJson(a), TypeError);
+    const deep: Record<string, unknown> = { x: { y: {} } };
+    (deep.x as { y: Record<string, unknown> }).y.back = deep;
+    assert.throws(() => canonicalJson(deep), { name: 'TypeError', message: /cycle/ });
+    const arr: unknown[] = [1];
+    arr.push(arr);
+    assert.throws(() => canonicalJson(arr), TypeError);
+  });
+
+  test('the same object reached twice without a cycle is not mistaken for one', () => {
+    const shared = { k: 1 };
+    assert.equal(canonicalJson({ a: shared, b: shared, c: [shared, shared] }), '{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}');
+  });
+
+  test('dates become ISO strings, at top level and nested', () => {
+    assert.equal(canonicalJson(new Date('2026-01-02T03:04:05.000Z')), '"2026-01-02T03:04:05.000Z"');
+    assert.equal(canonicalJson({ at: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)) }), '{"at":"2026-01-02T03:04:05.006Z"}');
+    assert.equal(canonicalJson({ at: new Date('2026-01-02T04:04:05.000+01:00') }), canonicalJson({ at: new Date('2026-01-02T03:04:05.000Z') }));
+  });
+
+  test('values JSON cannot carry are made representable: bigints and non-finite numbers become strings, bytes a tagged list', () => {
+    assert.equal(canonicalJson({ n: 12345678901234567890n }), '{"n":"12345678901234567890"}');
+    assert.equal(canonicalJson([NaN, Infinity, -Infinity]), '["NaN","Infinity","-Infinity"]');
+    assert.equal(canonicalJson(new Uint8Array([1, 2, 255])), '{"$bytes":[1,2,255]}');
+  });
+
+  test('primitives serialize as JSON does', () => {
+    assert.equal(canonicalJson('x'), '"x"');
+    assert.equal(canonicalJson(1), '1');
+    assert.equal(canonicalJson(null), 'null');
+    assert.equal(canonicalJson(true), 'true');
+  });
 });
 
-test('arrays keep their order; undefined members are dropped; dates become ISO strings', () => {
-  assert.equal(canonicalJson([3, 1, 2]), '[3,1,2]');
-  assert.equal(canonicalJson({ a: undefined, b: 1 }), '{"b":1}');
-  assert.equal(canonicalJson([undefined]), '[null]');
-  assert.equal(canonicalJson(new Date('2026-01-02T03:04:05.000Z')), '"2026-01-02T03:04:05.000Z"');
+describe('digest', () => {
+  test('digests are sha-256 of the canonical JSON', () => {
+    assert.match(digest('x'), /^sha256:[0-9a-f]{64}$/);
+    // sha-256 of the text `{"a":1}`
+    assert.equal(digest({ a: 1 }), 'sha256:015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+  });
+
+  test('equal values have equal digests whatever the key order; different values differ', () => {
+    assert.equal(digest({ x: 1, y: 2 }), digest({ y: 2, x: 1 }));
+    assert.notEqual(digest({ x: 1 }), digest({ x: 2 }));
+    assert.notEqual(digest([1, 2]), digest([2, 1]));
+  });
+
+  test('undefined digests like null', () => {
+    assert.equal(digest(undefined), digest(null));
+  });
 });
 
-test('a cycle is a TypeError, not a hang', () => {
-  const a: Record<string, unknown> = {};
-  a.self = a;
-  assert.throws(() => canonicalJson(a), TypeError);
-});
-
-test('digests are sha-256 of the canonical JSON', () => {
-  assert.match(digest('x'), /^sha256:[0-9a-f]{64}$/);
-  assert.equal(digest(undefined), digest(null));
+test('integer-like keys sort as strings, like any other key, so other languages reproduce the bytes', () => {
+  assert.equal(canonicalJson({ 10: 1, 9: 2, b: 3 }), '{"10":1,"9":2,"b":3}');
+  assert.equal(canonicalJson(undefined), 'null');
 });

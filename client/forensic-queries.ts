@@ -1,0 +1,179 @@
+/**
+ * The forensic questions, answered from the store with the pure rules in
+ * cim/forensics, and — where completeness matters — checked against Temporal history.
+ */
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import {
+  deniedUnder,
+  drift as driftRule,
+  footprint as footprintRule,
+  rootCause as rootCauseRule,
+  roles as rolesRule,
+  sessionSummary,
+  timeline as timelineRule,
+  touches,
+  type DriftEntry,
+  type FootprintEntry,
+  type RoleEntry,
+  type RootCause,
+  type SessionSummary,
+  type TimelineEvent,
+} from '../cim/forensics';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import { ScopeStatus } from '../cim/schemas';
+import type { Store } from '../store/types';
+import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
+
+export const SessionsArgs = z.object({
+  agent: z.string().min(1).max(100).optional(),
+  status: ScopeStatus.optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.number().int().min(1).max(10_000).default(50),
+});
+
+export const ResourceArg = z
+  .string()
+  .min(1, 'name the resource, e.g. db:customers or db:customers*')
+  .max(2000);
+
+export interface SessionListing extends SessionSummary {
+  /** Whether Temporal knows the session's root workflow (null when not checked). */
+  inTemporal: boolean | null;
+}
+
+export interface FootprintReport {
+  scopeId: string;
+  descendants: boolean;
+  resources: FootprintEntry[];
+  /** Attempts refused by attenuation: they touched nothing. */
+  denied: ActionRecord[];
+}
+
+export interface TouchedReport {
+  scopeId: string;
+  resource: string;
+  touched: boolean;
+  /** The actions under the scope (and its descendants) that touched the resource. */
+  actions: ActionRecord[];
+  /** Attempts to touch it that attenuation refused. */
+  denied: ActionRecord[];
+  /** The reconcile of the scope's session: zero differences makes a "no" a proof. */
+  evidence: ReconcileReport;
+  complete: boolean;
+}
+
+export interface StatusReport {
+  scope: ScopeRecord;
+  children: Array<Pick<ScopeRecord, 'scopeId' | 'agent' | 'status' | 'recovered'>>;
+  calls: { total: number; failedAttempts: number; denied: number };
+}
+
+export async function listSessions(
+  store: Store,
+  temporal: Client | undefined,
+  args: z.output<typeof SessionsArgs>,
+): Promise<SessionListing[]> {
+  const ids = await store.listSessions({ agent: args.agent, since: args.since, limit: args.limit });
+  // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
+  if (temporal && !(await reachable(temporal))) temporal = undefined;
+  const out: SessionListing[] = [];
+  for (const id of ids) {
+    const [scopes, actions] = await Promise.all([store.scopesOfSession(id), store.actionsOfSession(id)]);
+    if (scopes.length === 0) continue;
+    const summary = sessionSummary(scopes, actions);
+    if (args.status && summary.status !== args.status) continue;
+    out.push({ ...summary, inTemporal: temporal ? await existsInTemporal(temporal, id) : null });
+  }
+  return out;
+}
+
+async function reachable(temporal: Client): Promise<boolean> {
+  try {
+    await temporal.connection.withDeadline(Date.now() + 2_000, () => temporal.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function existsInTemporal(temporal: Client, workflowId: string): Promise<boolean | null> {
+  try {
+    await temporal.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    return (err as { name?: string }).name === 'WorkflowNotFoundError' ? false : null;
+  }
+}
+
+export async function sessionRootCause(store: Store, sessionId: string): Promise<RootCause | null> {
+  const [scopes, actions] = await Promise.all([store.scopesOfSession(sessionId), store.actionsOfSession(sessionId)]);
+  return rootCauseRule(scopes, actions);
+}
+
+export async function scopeFootprint(store: Store, scope: ScopeRecord, descendants: boolean): Promise<FootprintReport> {
+  const [scopes, actions] = await Promise.all([
+    store.scopesOfSession(scope.sessionId),
+    store.actionsUnder(scope.scopeId, { descendants }),
+  ]);
+  return {
+    scopeId: scope.scopeId,
+    descendants,
+    resources: footprintRule(scope.scopeId, scopes, actions, { descendants }),
+    denied: deniedUnder(scope.scopeId, scopes, actions, { descendants }),
+  };
+}
+
+export async function wasTouched(
+  store: Store,
+  temporal: Client,
+  scope: ScopeRecord,
+  resource: string,
+  onProgress?: (historiesRead: number) => void,
+): Promise<TouchedReport> {
+  const actions = await store.actionsUnder(scope.scopeId, { descendants: true });
+  const hits = touches(actions, resource);
+  const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
+  const evidence = await reconcileRuns(temporal, store, scope.sessionId, onProgress);
+  return {
+    scopeId: scope.scopeId,
+    resource,
+    touched: hits.length > 0,
+    actions: hits,
+    denied,
+    evidence,
+    complete: evidence.differences.length === 0,
+  };
+}
+
+export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<StatusReport> {
+  const [scopes, own] = await Promise.all([store.scopesOfSession(scope.sessionId), store.actionsUnder(scope.scopeId, { descendants: false })]);
+  const children = scopes
+    .filter((s) => s.parentScopeId === scope.scopeId)
+    .map((s) => ({ scopeId: s.scopeId, agent: s.agent, status: s.status, recovered: s.recovered }));
+  const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
+  return {
+    scope,
+    children,
+    calls: {
+      total: calls.length,
+      failedAttempts: calls.filter((a) => a.status === 'error').length,
+      denied: calls.filter((a) => a.kind === 'denied').length,
+    },
+  };
+}
+
+export async function agentRoles(store: Store): Promise<RoleEntry[]> {
+  const [manifests, scopes, actions] = await Promise.all([store.manifests(), store.allScopes(), store.actionsOfAgent()]);
+  return rolesRule(manifests, scopes, actions);
+}
+
+export async function agentDrift(store: Store, agent?: string): Promise<DriftEntry[]> {
+  const [manifests, scopes, actions] = await Promise.all([store.manifests(), store.allScopes(), store.actionsOfAgent(agent)]);
+  return driftRule(manifests, scopes, actions, agent);
+}
+
+export async function sessionTimeline(store: Store, sessionId: string): Promise<TimelineEvent[]> {
+  const [scopes, actions] = await Promise.all([store.scopesOfSession(sessionId), store.actionsOfSession(sessionId)]);
+  return timelineRule(scopes, actions);
+}

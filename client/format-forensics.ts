@@ -1,0 +1,140 @@
+/** Human renderings of the forensic answers (the CLI's default output). */
+import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
+import type { ReconcileReport } from './reconcile';
+import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
+import { actionLine, renderTable, scopeLine } from './format';
+
+const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
+
+export function renderSessions(sessions: SessionListing[]): string {
+  if (!sessions.length) return 'no sessions';
+  return renderTable(
+    ['session', 'started', 'root agent', 'final agent', 'status', 'scopes', 'actions', 'failed', 'temporal'],
+    sessions.map((s) => [
+      s.sessionId,
+      s.startedAt.replace('T', ' ').slice(0, 19),
+      s.rootAgent,
+      s.finalAgent,
+      s.status,
+      String(s.scopes),
+      String(s.actions),
+      String(s.failedActions),
+      s.inTemporal === null ? '?' : s.inTemporal ? 'ok' : 'MISSING',
+    ]),
+  );
+}
+
+export function renderRootCause(sessionId: string, rc: RootCause | null): string {
+  if (!rc) return `Session ${sessionId}: nothing failed.`;
+  const lines = [`Root cause of session ${sessionId}:`];
+  if (rc.action) {
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${rc.action.error ?? 'no message'}`);
+    lines.push(`  attempts:`);
+    for (const a of rc.attempts) lines.push(`    #${a.attempt} ${a.status} at ${a.startedAt}${a.error ? ` — ${a.error}` : ''}`);
+  } else {
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId} failed in its own code — ${rc.scope.error ?? 'no message'}`);
+  }
+  lines.push(`  delegation chain (failing scope first):`);
+  rc.chain.forEach((s, i) => {
+    const link = i === 0 ? '   ' : rc.links[i - 1] === 'handoff' ? ' ⇠ ' : ' ↑ ';
+    lines.push(`   ${link}${scopeLine(s)}`);
+  });
+  lines.push(`  impact: ${rc.impact.length ? rc.impact.map((s) => `${s.scopeId} (${s.status})`).join(', ') : 'none beyond the failing scope'}`);
+  if (rc.recoveredFailures) lines.push(`  also: ${rc.recoveredFailures} call(s) failed and recovered on retry`);
+  return lines.join('\n');
+}
+
+export function renderFootprint(r: FootprintReport): string {
+  const head = `Footprint of ${r.scopeId}${r.descendants ? ' and its descendants' : ''}:`;
+  const table = r.resources.length
+    ? renderTable(
+        ['resource', 'mode', 'actions', 'tools', 'scopes', 'agents'],
+        r.resources.map((e) => [e.uri, e.mode, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
+      )
+    : 'no resources touched';
+  const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${a.scopeId} ${actionLine(a)}`).join('\n')}` : '';
+  return `${head}\n${table}${denied}`;
+}
+
+export function renderTouched(r: TouchedReport): string {
+  const lines: string[] = [];
+  if (r.touched) {
+    lines.push(`YES — ${r.resource} was touched under ${r.scopeId} by ${r.actions.length} action(s):`);
+    for (const a of r.actions) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
+  } else {
+    lines.push(`NO — nothing under ${r.scopeId} touched ${r.resource}.`);
+  }
+  if (r.denied.length) {
+    lines.push(`Refused attempts (${r.denied.length}):`);
+    for (const a of r.denied) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
+  }
+  const e = r.evidence;
+  lines.push(
+    r.complete
+      ? `Evidence: reconcile of session ${e.sessionId} against Temporal history — ${e.runs} runs, ${e.expected.actions} actions expected, ${e.stored.actions} stored, 0 differences: the record is complete.`
+      : `WARNING: reconcile found ${e.differences.length} difference(s) in session ${e.sessionId}; the answer may be incomplete (run scopetrail reconcile ${e.sessionId}).`,
+  );
+  return lines.join('\n');
+}
+
+export function renderStatus(r: StatusReport): string {
+  const lines = [scopeLine(r.scope)];
+  if (r.scope.error) lines.push(`  error: ${r.scope.error}`);
+  lines.push(`  own calls: ${r.calls.total} attempt(s), ${r.calls.failedAttempts} failed, ${r.calls.denied} refused`);
+  if (r.children.length) {
+    lines.push('  delegations:');
+    for (const c of r.children) lines.push(`    ${c.scopeId} ${c.agent}: ${c.status}${c.recovered ? ' (recovered)' : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderRoles(roles: RoleEntry[]): string {
+  if (!roles.length) return 'no agents known';
+  return renderTable(
+    ['agent', 'versions', 'orchestrator', 'sub-agent', 'delegates to', 'delegated by', 'evidence'],
+    roles.map((r) => [
+      r.agent,
+      list(r.versions),
+      r.orchestrator ? 'yes' : 'no',
+      r.subAgent ? 'yes' : 'no',
+      list([...new Set([...r.declaredSubAgents, ...r.observedSubAgents])]),
+      list(r.delegatedBy),
+      r.evidence.join('; '),
+    ]),
+  );
+}
+
+export function renderDrift(entries: DriftEntry[]): string {
+  if (!entries.length) return 'no agents observed';
+  return renderTable(
+    ['agent', 'version', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'version pins', 'unused (info)'],
+    entries.map((d) => [
+      d.agent,
+      d.version,
+      d.manifest ? 'yes' : 'NO',
+      d.drifted ? 'DRIFT' : 'ok',
+      list(d.undeclaredTools),
+      list(d.undeclaredSubAgents),
+      list(d.versionMismatches.map((m) => `${m.parent}@${m.parentVersion} expects ${m.expected}, ran ${m.observed}`)),
+      list([...d.unusedTools, ...d.unusedSubAgents]),
+    ]),
+  );
+}
+
+export function renderTimeline(events: TimelineEvent[]): string {
+  return renderTable(
+    ['time', 'scope', 'agent', 'event'],
+    events.map((e) => [e.at.slice(11, 23), e.scopeId, e.agent, e.text]),
+  );
+}
+
+export function renderReconcile(r: ReconcileReport): string {
+  const head =
+    `Reconcile of session ${r.sessionId}: ${r.runs} workflow runs read; ` +
+    `expected ${r.expected.scopes} scopes / ${r.expected.actions} actions, stored ${r.stored.scopes} / ${r.stored.actions}.`;
+  if (!r.differences.length) return `${head}\n0 differences: the store is complete for this session.`;
+  return `${head}\n${r.differences.length} difference(s):\n${renderTable(
+    ['kind', 'record', 'id', 'scope', 'detail'],
+    r.differences.map((d) => [d.kind, d.record, d.id, d.scopeId, d.detail]),
+  )}`;
+}

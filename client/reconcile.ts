@@ -1,0 +1,26 @@
+/**
+ * reconcile(session): Temporal history decides what happened. This walks every history
+ * of a session (root, children, continue-as-new chains), reads the session's CIM rows,
+ * and lists what the store misses, holds in excess, or holds differently. A report
+ * without differences is the evidence that the store is complete for the session.
+ */
+import type { Client } from '@temporalio/client';
+import { reconcileSession, type ReconcileReport } from '../cim/reconcile';
+import type { Store } from '../store/types';
+import { collectSessionRuns } from './history';
+
+export type { Difference, ReconcileReport } from '../cim/reconcile';
+export { SessionNotFoundError } from './history';
+
+export async function reconcile(
+  client: Client,
+  store: Store,
+  sessionId: string,
+  onProgress?: (historiesRead: number) => void,
+): Promise<ReconcileReport> {
+  // History first: a row written after the walk could only be explained by history the walk
+  // did not see, so the store is read after it.
+  const runs = await collectSessionRuns(client, sessionId, onProgress);
+  const [scopes, actions] = await Promise.all([store.scopesOfSession(sessionId), store.actionsOfSession(sessionId)]);
+  return reconcileSession(sessionId, runs, scopes, actions);
+}

@@ -1,0 +1,191 @@
+/**
+ * reconcile() against real histories and a real store: every session the runtime
+ * records reconciles with zero differences, and rows removed or changed behind the
+ * recorder's back are named exactly.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { createExampleTools } from '../../examples/tools';
+import { exampleLlm } from '../../examples/llm-script';
+import { orchestrator } from '../../examples/agents';
+import { createFixtureTools } from '../fixtures/tools';
+import { canceller, chainA, deep, fanout, guarded, responder, retrier, waiter } from '../fixtures/agents';
+import { reconcile, SessionNotFoundError, type Difference, type ReconcileReport } from '../../client/reconcile';
+
+let examples: TestRuntime;
+let fixtures: TestRuntime;
+
+before(async () => {
+  const { tools } = createExampleTools({ latencyMs: 50 });
+  [examples, fixtures] = await Promise.all([
+    startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() }),
+    startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) }),
+  ]);
+});
+after(async () => {
+  await Promise.all([examples?.stop(), fixtures?.stop()]);
+});
+
+async function reconciled(rt: TestRuntime, sessionId: string, onProgress?: (n: number) => void): Promise<ReconcileReport> {
+  await rt.worker.recorder.drain();
+  return reconcile(rt.client.temporal, rt.store, sessionId, onProgress);
+}
+
+function brief(diffs: Difference[]): string[] {
+  return diffs.map((d) => `${d.kind} ${d.record} ${d.id}`).sort();
+}
+
+function assertComplete(report: ReconcileReport, label: string, counts = true): void {
+  assert.deepEqual(report.differences, [], `${label}: ${JSON.stringify(report.differences, null, 1)}`);
+  assert.equal(report.expected.scopes, report.stored.scopes, `${label}: scopes`);
+  if (counts) assert.equal(report.expected.actions, report.stored.actions, `${label}: actions`);
+}
+
+/** Changes rows directly in Postgres, behind the recorder's back. */
+async function tamper(rt: TestRuntime, statements: Array<[string, unknown[]]>): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    for (const [sql, params] of statements) {
+      const res = await client.query(sql.replaceAll('{{schema}}', `"${rt.schema}"`), params);
+      assert.equal(res.rowCount, 1, `${sql} ${JSON.stringify(params)} changes one row`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+test('the example session reconciles with zero differences; deleted rows are missing, a changed status is mismatched', async (t) => {
+  const s = await examples.client.startSession(orchestrator, { input: { question: 'what does reconcile prove?' } });
+  await s.result();
+  const progress: number[] = [];
+  const report = await reconciled(examples, s.sessionId, (n) => progress.push(n));
+  assertComplete(report, 'example');
+  // Orchestrator, its handoff to the reviewer, researcher, verifier, citer, analyst, translator.
+  assert.equal(report.runs, 7);
+  assert.deepEqual(report.expected, { scopes: 7, actions: 19 });
+  assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7], 'one progress call per history read');
+
+  if (usesPglite()) {
+    t.diagnostic('PGlite store: the tampering part needs Postgres and is skipped');
+    return;
+  }
+  const sid = s.sessionId;
+  const retriedFetch = `${sid}.2/a2#1`; // the analyst's page fetch failed once before it recovered
+  const verifier = `${sid}.1.1`;
+  await tamper(examples, [
+    ['DELETE FROM {{schema}}.actions WHERE action_id = $1', [retriedFetch]],
+    ['DELETE FROM {{schema}}.scopes WHERE scope_id = $1', [verifier]],
+  ]);
+  const missing = await reconciled(examples, sid);
+  assert.deepEqual(brief(missing.differences), [`missing action ${retriedFetch}`, `missing scope ${verifier}`]);
+  assert.equal(missing.differences.find((d) => d.record === 'action')!.scopeId, `${sid}.2`);
+
+  const translation = `${sid}.3/a1#3`; // the translator's last attempt failed for good
+  await tamper(examples, [[`UPDATE {{schema}}.actions SET status = 'success' WHERE action_id = $1`, [translation]]]);
+  const changed = await reconciled(examples, sid);
+  assert.deepEqual(brief(changed.differences), [
+    `mismatched action ${translation}`,
+    `missing action ${retriedFetch}`,
+    `missing scope ${verifier}`,
+  ]);
+  assert.match(changed.differences.find((d) => d.kind === 'mismatched')!.detail, /status: store "success", history "error"/);
+});
+
+test('fixture sessions reconcile with zero differences: handoff chain, fan-out with failures, retries, depth 4', async () => {
+  const sessions = await Promise.all([
+    fixtures.client.startSession(chainA, { input: { hops: [] } }),
+    fixtures.client.startSession(fanout, { input: { n: 5, failing: [1, 3] } }),
+    fixtures.client.startSession(retrier, { input: { attempts: 3, failFirst: 2 } }),
+    fixtures.client.startSession(deep, { input: { depth: 4 } }),
+  ]);
+  await Promise.all(sessions.map((s) => s.result()));
+  const [chain, fan, retry, deepest] = await Promise.all(sessions.map((s) => reconciled(fixtures, s.sessionId)));
+  assertComplete(chain!, 'chainA');
+  assert.deepEqual([chain!.runs, chain!.expected.scopes, chain!.expected.actions], [3, 3, 5], 'three runs, three echoes, two handoffs');
+  assertComplete(fan!, 'fanout');
+  assert.deepEqual([fan!.runs, fan!.expected.scopes], [6, 6]);
+  assertComplete(retry!, 'retrier');
+  assert.deepEqual([retry!.runs, retry!.expected.scopes, retry!.expected.actions], [4, 4, 3], 'three delegation attempts');
+  assertComplete(deepest!, 'deep');
+  assert.deepEqual([deepest!.runs, deepest!.expected.scopes, deepest!.expected.actions], [5, 5, 9]);
+});
+
+test('signals, refusals, cancellation and LLM calls reconcile with zero differences', async () => {
+  const signalled = await fixtures.client.startSession(waiter, { input: { steps: 100 } });
+  const malformed = await fixtures.client.startSession(waiter, { input: { steps: 4 } });
+  const [refused, cancelled, llmCall] = await Promise.all([
+    fixtures.client.startSession(guarded, { input: { dataset: 'restricted/x', widenTo: 'data:*' } }),
+    fixtures.client.startSession(canceller, { input: {} }),
+    fixtures.client.startSession(responder, { input: { note: 'hello' } }),
+  ]);
+  const others = [refused!, cancelled!, llmCall!];
+  await new Promise((r) => setTimeout(r, 700));
+  await fixtures.client.requestHandoff(signalled.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+  await fixtures.client.temporal.workflow.getHandle(malformed.sessionId).signal('scopetrail.handoff', { to: 'chainC' });
+  await Promise.all([signalled, malformed, ...others].map((s) => s.result()));
+  for (const s of [signalled, malformed, refused!, llmCall!]) assertComplete(await reconciled(fixtures, s.sessionId), s.sessionId);
+  // The sleeper's activity was still running when its workflow was cancelled: history has no
+  // attempt of it to compare, so its row is explained but not expected.
+  const cancel = await reconciled(fixtures, cancelled!.sessionId);
+  assertComplete(cancel, 'canceller', false);
+  assert.deepEqual([cancel.expected.actions, cancel.stored.actions], [1, 2]);
+  const rows = await sessionRows(fixtures, signalled.sessionId);
+  assert.ok(rows.actions.some((a) => a.kind === 'signal'), 'the handoff signal was recorded and reconciled');
+});
+
+test('fan-out: a deleted delegation and a deleted scope are named by their ids, a changed scope status is mismatched', async (t) => {
+  const s = await fixtures.client.startSession(fanout, { input: { n: 4, failing: [2] } });
+  await s.result();
+  assertComplete(await reconciled(fixtures, s.sessionId), 'fanout');
+  if (usesPglite()) {
+    t.diagnostic('PGlite store: the tampering part needs Postgres and is skipped');
+    return;
+  }
+  const sid = s.sessionId;
+  const rows = await sessionRows(fixtures, sid);
+  const delegation = rows.actions.find((a) => a.kind === 'delegate' && a.targetScopeId === `${sid}.2`)!;
+  await tamper(fixtures, [
+    ['DELETE FROM {{schema}}.actions WHERE action_id = $1', [delegation.actionId]],
+    ['DELETE FROM {{schema}}.scopes WHERE scope_id = $1', [`${sid}.4`]],
+    [`UPDATE {{schema}}.scopes SET status = 'success' WHERE scope_id = $1`, [`${sid}.3`]],
+  ]);
+  const report = await reconciled(fixtures, sid);
+  assert.deepEqual(brief(report.differences), [
+    `mismatched scope ${sid}.3`,
+    `missing action ${delegation.actionId}`,
+    `missing scope ${sid}.4`,
+  ]);
+  assert.match(report.differences.find((d) => d.kind === 'mismatched')!.detail, /status: store "success", history "error"/);
+});
+
+test('a worker restarted in the middle of a session leaves nothing for reconcile to find', async () => {
+  const s = await examples.client.startSession(orchestrator, { input: { question: 'restart' } });
+  await new Promise((r) => setTimeout(r, 400));
+  const { status } = await examples.client.temporal.workflow.getHandle(s.sessionId).describe();
+  assert.equal(status.name, 'RUNNING', 'the restart happens mid-session');
+  await examples.restartWorker();
+  await s.result();
+  assertComplete(await reconciled(examples, s.sessionId), 'restarted');
+});
+
+test('a terminated session: the scope the store still holds as running is a mismatch', async () => {
+  const s = await fixtures.client.startSession(waiter, { input: { steps: 100 } });
+  await new Promise((r) => setTimeout(r, 700));
+  await fixtures.client.temporal.workflow.getHandle(s.sessionId).terminate('an operator stopped it');
+  const report = await reconciled(fixtures, s.sessionId);
+  // An echo still in flight when the run ended has no attempt in history and is not compared.
+  assert.deepEqual(brief(report.differences), [`mismatched scope ${s.sessionId}`]);
+  assert.match(report.differences[0]!.detail, /status: store "running", history "error" \(run terminated/);
+});
+
+test('a session Temporal does not know is an error naming it', async () => {
+  await assert.rejects(reconcile(fixtures.client.temporal, fixtures.store, 'no-such-session-here'), (err: unknown) => {
+    assert.ok(err instanceof SessionNotFoundError);
+    assert.equal((err as Error).message, 'no session "no-such-session-here" in Temporal');
+    return true;
+  });
+});

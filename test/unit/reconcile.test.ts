@@ -1,0 +1,469 @@
+/** reconcileSession: hand-built history facts against hand-built store rows. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  reconcileSession,
+  type ActivityFacts,
+  type ChildFacts,
+  type Difference,
+  type RunFacts,
+  type SignalFacts,
+} from '../../cim/reconcile';
+import type { ActionRecord, ScopeContext, ScopeRecord } from '../../cim/schemas';
+import { HANDOFF_SIGNAL } from '../../cim/schemas';
+
+const T0 = '2025-01-01T00:00:00.000Z';
+
+function ctx(fields: Partial<ScopeContext> & Pick<ScopeContext, 'sessionId' | 'scopeId' | 'kind' | 'agent'>): ScopeContext {
+  return {
+    parentScopeId: null,
+    handoffFromScopeId: null,
+    agentVersion: 'unknown',
+    delegatedBy: null,
+    objective: null,
+    allowance: null,
+    depth: 0,
+    path: `/${fields.scopeId}/`,
+    handoffIndex: 0,
+    visibility: false,
+    ...fields,
+  };
+}
+
+function run(fields: Partial<RunFacts> & Pick<RunFacts, 'workflowId' | 'runId' | 'workflowType'>): RunFacts {
+  return {
+    scope: null,
+    previousRunId: null,
+    close: { kind: 'completed', resultStatus: 'success' },
+    children: [],
+    activities: [],
+    signals: [],
+    continuedAs: null,
+    ...fields,
+  };
+}
+
+function activity(activityId: string, activityType: string, lastAttempt: number | null, close: ActivityFacts['close']): ActivityFacts {
+  return { activityId, activityType, scheduledEventId: 100 + Number(activityId), lastAttempt, close };
+}
+
+function child(workflowId: string, workflowType: string, eventId: number, close: ChildFacts['close'], wtc = 4): ChildFacts {
+  return { workflowId, workflowType, eventId, workflowTaskCompletedEventId: wtc, runId: `run-${workflowId}`, close };
+}
+
+function signal(name: string, eventId: number, processedBy: number | null, args: unknown[] = []): SignalFacts {
+  return { name, eventId, processedByTaskCompletedEventId: processedBy, args };
+}
+
+function scopeRow(fields: Partial<ScopeRecord> & Pick<ScopeRecord, 'sessionId' | 'scopeId' | 'kind' | 'agent' | 'status' | 'runId'>): ScopeRecord {
+  return {
+    parentScopeId: null,
+    handoffFromScopeId: null,
+    agentVersion: '1.0.0',
+    delegatedBy: null,
+    objective: null,
+    allowance: null,
+    depth: 0,
+    path: `/${fields.scopeId}/`,
+    namespace: 'default',
+    recovered: false,
+    error: null,
+    startedAt: T0,
+    endedAt: fields.status === 'running' ? null : T0,
+    workflowId: fields.scopeId.split('~')[0]!,
+    ...fields,
+  };
+}
+
+function actionRow(
+  fields: Partial<ActionRecord> & Pick<ActionRecord, 'actionId' | 'scopeId' | 'sessionId' | 'kind' | 'name' | 'status'>,
+): ActionRecord {
+  const activity = /\/a([^#]+)#(\d+)$/.exec(fields.actionId);
+  return {
+    namespace: 'default',
+    agent: 'agent',
+    attempt: activity ? Number(activity[2]) : 1,
+    resources: [],
+    inputDigest: null,
+    outputDigest: null,
+    error: null,
+    startedAt: T0,
+    endedAt: T0,
+    workflowId: fields.scopeId,
+    runId: 'r',
+    activityId: activity ? activity[1]! : null,
+    targetScopeId: null,
+    attributes: {},
+    ...fields,
+  };
+}
+
+// ---------------------------------------------------------------- a delegating session
+
+const S = 's1';
+
+/**
+ * An orchestrator delegates to two leaves (the second fails), calls search (3 attempts,
+ * the last succeeds) and the LLM, and receives one `note` signal and an internal signal.
+ */
+function delegatingRuns(): RunFacts[] {
+  return [
+    run({
+      workflowId: S,
+      runId: 'r-root',
+      workflowType: 'orch',
+      close: { kind: 'completed', resultStatus: 'degraded' },
+      children: [child(`${S}.1`, 'leaf', 5, 'completed'), child(`${S}.2`, 'leaf', 6, 'failed')],
+      activities: [activity('1', 'search', 3, 'completed'), activity('2', 'llm', 1, 'completed')],
+      signals: [signal('note', 10, 14, ['hi']), signal('__internal', 11, 14)],
+    }),
+    run({
+      workflowId: `${S}.1`,
+      runId: `run-${S}.1`,
+      workflowType: 'leaf',
+      scope: ctx({ sessionId: S, scopeId: `${S}.1`, kind: 'delegation', agent: 'leaf', parentScopeId: S, delegatedBy: 'orch', depth: 1 }),
+      close: { kind: 'completed', resultStatus: 'success' },
+      activities: [activity('1', 'echo', 1, 'completed')],
+    }),
+    run({
+      workflowId: `${S}.2`,
+      runId: `run-${S}.2`,
+      workflowType: 'leaf',
+      scope: ctx({ sessionId: S, scopeId: `${S}.2`, kind: 'delegation', agent: 'leaf', parentScopeId: S, delegatedBy: 'orch', depth: 1 }),
+      close: { kind: 'failed' },
+      activities: [activity('1', 'echo', 2, 'failed')],
+    }),
+  ];
+}
+
+function delegatingStore(): { scopes: ScopeRecord[]; actions: ActionRecord[] } {
+  const scopes = [
+    scopeRow({ sessionId: S, scopeId: S, kind: 'root', agent: 'orch', status: 'degraded', runId: 'r-root' }),
+    scopeRow({ sessionId: S, scopeId: `${S}.1`, kind: 'delegation', agent: 'leaf', parentScopeId: S, status: 'success', runId: `run-${S}.1` }),
+    scopeRow({ sessionId: S, scopeId: `${S}.2`, kind: 'delegation', agent: 'leaf', parentScopeId: S, status: 'error', runId: `run-${S}.2` }),
+  ];
+  const actions = [
+    actionRow({ actionId: `${S}/w1`, scopeId: S, sessionId: S, kind: 'delegate', name: 'leaf', status: 'success', targetScopeId: `${S}.1` }),
+    actionRow({ actionId: `${S}/w2`, scopeId: S, sessionId: S, kind: 'delegate', name: 'leaf', status: 'error', targetScopeId: `${S}.2` }),
+    actionRow({ actionId: `${S}/w3`, scopeId: S, sessionId: S, kind: 'signal', name: 'note', status: 'success' }),
+    actionRow({ actionId: `${S}/a1#1`, scopeId: S, sessionId: S, kind: 'tool_call', name: 'search', status: 'error' }),
+    actionRow({ actionId: `${S}/a1#2`, scopeId: S, sessionId: S, kind: 'tool_call', name: 'search', status: 'error' }),
+    actionRow({ actionId: `${S}/a1#3`, scopeId: S, sessionId: S, kind: 'tool_call', name: 'search', status: 'success' }),
+    actionRow({ actionId: `${S}/a2#1`, scopeId: S, sessionId: S, kind: 'llm_call', name: 'llm', status: 'success' }),
+    actionRow({ actionId: `${S}.1/a1#1`, scopeId: `${S}.1`, sessionId: S, kind: 'tool_call', name: 'echo', status: 'success' }),
+    actionRow({ actionId: `${S}.2/a1#1`, scopeId: `${S}.2`, sessionId: S, kind: 'tool_call', name: 'echo', status: 'error' }),
+    actionRow({ actionId: `${S}.2/a1#2`, scopeId: `${S}.2`, sessionId: S, kind: 'tool_call', name: 'echo', status: 'error' }),
+  ];
+  return { scopes, actions };
+}
+
+function brief(diffs: Difference[]): string[] {
+  return diffs.map((d) => `${d.kind} ${d.record} ${d.id}`);
+}
+
+test('a complete store has zero differences, and the counts say what was compared', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(S, delegatingRuns(), scopes, actions);
+  assert.deepEqual(report.differences, []);
+  assert.equal(report.sessionId, S);
+  assert.equal(report.runs, 3);
+  assert.deepEqual(report.expected, { scopes: 3, actions: 10 });
+  assert.deepEqual(report.stored, { scopes: 3, actions: 10 });
+});
+
+test('a deleted tool attempt is one missing action named by its id', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(S, delegatingRuns(), scopes, actions.filter((a) => a.actionId !== `${S}/a1#2`));
+  assert.deepEqual(brief(report.differences), [`missing action ${S}/a1#2`]);
+  assert.equal(report.differences[0]!.scopeId, S);
+  assert.match(report.differences[0]!.detail, /attempt 2 of 3 of activity 1 \(search/);
+});
+
+test('deleted workflow-side actions are named by the id the workflow gave them', () => {
+  const { scopes, actions } = delegatingStore();
+  for (const id of [`${S}/w1`, `${S}/w2`, `${S}/w3`]) {
+    const report = reconcileSession(S, delegatingRuns(), scopes, actions.filter((a) => a.actionId !== id));
+    assert.deepEqual(brief(report.differences), [`missing action ${id}`]);
+  }
+});
+
+test('a deleted scope is one missing scope; its actions are still explained', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(S, delegatingRuns(), scopes.filter((s) => s.scopeId !== `${S}.2`), actions);
+  assert.deepEqual(brief(report.differences), [`missing scope ${S}.2`]);
+});
+
+test('rows no history explains are extra: an unscheduled activity, an unknown scope and its actions, a stray signal', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(
+    S,
+    delegatingRuns(),
+    [...scopes, scopeRow({ sessionId: S, scopeId: `${S}.9`, kind: 'delegation', agent: 'leaf', parentScopeId: S, status: 'success', runId: 'ghost' })],
+    [
+      ...actions,
+      actionRow({ actionId: `${S}.1/a7#1`, scopeId: `${S}.1`, sessionId: S, kind: 'tool_call', name: 'echo', status: 'success' }),
+      actionRow({ actionId: `${S}.9/a1#1`, scopeId: `${S}.9`, sessionId: S, kind: 'tool_call', name: 'echo', status: 'success' }),
+      actionRow({ actionId: `${S}/w4`, scopeId: S, sessionId: S, kind: 'signal', name: 'note', status: 'success' }),
+    ],
+  );
+  assert.deepEqual(brief(report.differences), [
+    `extra action ${S}/w4`,
+    `extra action ${S}.1/a7#1`,
+    `extra action ${S}.9/a1#1`,
+    `extra scope ${S}.9`,
+  ]);
+  assert.match(report.differences.find((d) => d.id === `${S}.1/a7#1`)!.detail, /activity 7 attempt 1 of its scope is not in history/);
+});
+
+test('a wrong status is a mismatch on the same id, for a scope and for an action', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(
+    S,
+    delegatingRuns(),
+    scopes.map((s) => (s.scopeId === `${S}.2` ? { ...s, status: 'success' as const } : s)),
+    actions.map((a) => (a.actionId === `${S}/a1#3` ? { ...a, status: 'error' as const } : a)),
+  );
+  assert.deepEqual(brief(report.differences), [`mismatched action ${S}/a1#3`, `mismatched scope ${S}.2`]);
+  assert.match(report.differences[1]!.detail, /status: store "success", history "error"/);
+});
+
+test('a changed delegation target or agent is a mismatch, not a missing plus an extra', () => {
+  const { scopes, actions } = delegatingStore();
+  const report = reconcileSession(
+    S,
+    delegatingRuns(),
+    scopes.map((s) => (s.scopeId === `${S}.1` ? { ...s, agent: 'other', parentScopeId: null } : s)),
+    actions.map((a) => (a.actionId === `${S}/w2` ? { ...a, targetScopeId: `${S}.7` } : a)),
+  );
+  assert.deepEqual(brief(report.differences), [`mismatched action ${S}/w2`, `mismatched scope ${S}.1`]);
+  assert.match(report.differences[0]!.detail, /targetScopeId: store "s1.7", history "s1.2"/);
+  assert.match(report.differences[1]!.detail, /agent: store "other", history "leaf"; parentScopeId: store null, history "s1"/);
+});
+
+test('retries: attempts 1..N are expected, the earlier ones as errors, the last with the activity outcome', () => {
+  const runs = [run({ workflowId: 'r1', runId: 'a', workflowType: 'w', activities: [activity('1', 'flaky', 4, 'completed'), activity('2', 'down', 2, 'timed_out')] })];
+  const scopes = [scopeRow({ sessionId: 'r1', scopeId: 'r1', kind: 'root', agent: 'w', status: 'success', runId: 'a' })];
+  const row = (id: string, name: string, status: ActionRecord['status']) =>
+    actionRow({ actionId: `r1/a${id}`, scopeId: 'r1', sessionId: 'r1', kind: 'tool_call', name, status });
+  const complete = [
+    row('1#1', 'flaky', 'error'),
+    row('1#2', 'flaky', 'error'),
+    row('1#3', 'flaky', 'error'),
+    row('1#4', 'flaky', 'success'),
+    row('2#1', 'down', 'error'),
+    row('2#2', 'down', 'error'),
+  ];
+  const ok = reconcileSession('r1', runs, scopes, complete);
+  assert.deepEqual(ok.differences, []);
+  assert.equal(ok.expected.actions, 6);
+
+  // The worker died during attempt 2 (its row still says running) and attempt 3 was never recorded.
+  const gappy = complete
+    .filter((a) => a.actionId !== 'r1/a1#3')
+    .map((a) => (a.actionId === 'r1/a1#2' ? { ...a, status: 'running' as const } : a))
+    .map((a) => (a.actionId === 'r1/a2#2' ? { ...a, status: 'success' as const } : a));
+  assert.deepEqual(brief(reconcileSession('r1', runs, scopes, gappy).differences), [
+    'mismatched action r1/a1#2',
+    'missing action r1/a1#3',
+    'mismatched action r1/a2#2',
+  ]);
+});
+
+test('activities still open, or closed before any start, expect nothing and explain their rows', () => {
+  const runs = [
+    run({
+      workflowId: 'o1',
+      runId: 'a',
+      workflowType: 'w',
+      close: { kind: 'open' },
+      activities: [activity('1', 'slow', null, 'open'), activity('2', 'slow', null, 'canceled')],
+    }),
+  ];
+  const scopes = [scopeRow({ sessionId: 'o1', scopeId: 'o1', kind: 'root', agent: 'w', status: 'running', runId: 'a' })];
+  const actions = [
+    actionRow({ actionId: 'o1/a1#1', scopeId: 'o1', sessionId: 'o1', kind: 'tool_call', name: 'slow', status: 'error' }),
+    actionRow({ actionId: 'o1/a1#2', scopeId: 'o1', sessionId: 'o1', kind: 'tool_call', name: 'slow', status: 'running' }),
+  ];
+  const report = reconcileSession('o1', runs, scopes, actions);
+  assert.deepEqual(report.differences, []);
+  assert.equal(report.expected.actions, 0);
+});
+
+test('refusals: a denied row stands for a failed attempt, and denied rows are never extra', () => {
+  const runs = [run({ workflowId: 'd1', runId: 'a', workflowType: 'w', activities: [activity('1', 'exportAll', 1, 'failed')] })];
+  const scopes = [scopeRow({ sessionId: 'd1', scopeId: 'd1', kind: 'root', agent: 'w', status: 'success', runId: 'a' })];
+  const denied = (id: string) =>
+    actionRow({ actionId: id, scopeId: 'd1', sessionId: 'd1', kind: 'denied', name: 'exportAll', status: 'denied' });
+  assert.deepEqual(reconcileSession('d1', runs, scopes, [denied('d1/a1#1'), denied('d1/a9#1')]).differences, []);
+});
+
+test('a handoff chain A → B → C: three scopes, one handoff action in each scope that handed off', () => {
+  const H = 'h1';
+  const runs = [
+    run({
+      workflowId: H,
+      runId: 'ra',
+      workflowType: 'chainA',
+      close: { kind: 'continued_as_new', nextRunId: 'rb' },
+      activities: [activity('1', 'echo', 1, 'completed')],
+      continuedAs: { nextRunId: 'rb', nextWorkflowType: 'chainB', nextScopeId: `${H}~1`, nextKind: 'handoff', eventId: 12, workflowTaskCompletedEventId: 11 },
+    }),
+    run({
+      workflowId: H,
+      runId: 'rb',
+      workflowType: 'chainB',
+      previousRunId: 'ra',
+      scope: ctx({ sessionId: H, scopeId: `${H}~1`, kind: 'handoff', agent: 'chainB', handoffFromScopeId: H, handoffIndex: 1 }),
+      close: { kind: 'continued_as_new', nextRunId: 'rc' },
+      activities: [activity('1', 'echo', 1, 'completed')],
+      continuedAs: { nextRunId: 'rc', nextWorkflowType: 'chainC', nextScopeId: `${H}~2`, nextKind: 'handoff', eventId: 12, workflowTaskCompletedEventId: 11 },
+    }),
+    run({
+      workflowId: H,
+      runId: 'rc',
+      workflowType: 'chainC',
+      previousRunId: 'rb',
+      scope: ctx({ sessionId: H, scopeId: `${H}~2`, kind: 'handoff', agent: 'chainC', handoffFromScopeId: `${H}~1`, handoffIndex: 2 }),
+      close: { kind: 'completed', resultStatus: 'success' },
+      activities: [activity('1', 'echo', 1, 'completed')],
+    }),
+  ];
+  const scopes = [
+    scopeRow({ sessionId: H, scopeId: H, kind: 'root', agent: 'chainA', status: 'success', runId: 'ra' }),
+    scopeRow({ sessionId: H, scopeId: `${H}~1`, kind: 'handoff', agent: 'chainB', handoffFromScopeId: H, status: 'degraded', runId: 'rb' }),
+    scopeRow({ sessionId: H, scopeId: `${H}~2`, kind: 'handoff', agent: 'chainC', handoffFromScopeId: `${H}~1`, status: 'success', runId: 'rc' }),
+  ];
+  const actions = [
+    actionRow({ actionId: `${H}/a1#1`, scopeId: H, sessionId: H, kind: 'tool_call', name: 'echo', status: 'success' }),
+    actionRow({ actionId: `${H}/w1`, scopeId: H, sessionId: H, kind: 'handoff', name: 'chainB', status: 'success', targetScopeId: `${H}~1` }),
+    actionRow({ actionId: `${H}~1/a1#1`, scopeId: `${H}~1`, sessionId: H, kind: 'tool_call', name: 'echo', status: 'success' }),
+    actionRow({ actionId: `${H}~1/w1`, scopeId: `${H}~1`, sessionId: H, kind: 'handoff', name: 'chainC', status: 'success', targetScopeId: `${H}~2` }),
+    actionRow({ actionId: `${H}~2/a1#1`, scopeId: `${H}~2`, sessionId: H, kind: 'tool_call', name: 'echo', status: 'success' }),
+  ];
+  const ok = reconcileSession(H, runs, scopes, actions);
+  assert.deepEqual(ok.differences, [], 'a scope that handed off may hold any final status but running');
+  assert.deepEqual(ok.expected, { scopes: 3, actions: 5 });
+
+  const broken = reconcileSession(
+    H,
+    runs,
+    scopes.map((s) => (s.scopeId === H ? { ...s, status: 'running' as const } : s)),
+    actions.filter((a) => a.actionId !== `${H}~1/w1`),
+  );
+  assert.deepEqual(brief(broken.differences), [`mismatched scope ${H}`, `missing action ${H}~1/w1`]);
+  assert.match(broken.differences[0]!.detail, /status: store "running", history: ended \(run continued as new\)/);
+  assert.match(broken.differences[1]!.detail, /handoff chainC → h1~2/);
+});
+
+test('a terminated or timed-out run: the store must not say running (expected error)', () => {
+  for (const kind of ['terminated', 'timed_out'] as const) {
+    const runs = [run({ workflowId: 't1', runId: 'a', workflowType: 'w', close: { kind } })];
+    const row = (status: ScopeRecord['status']) => [scopeRow({ sessionId: 't1', scopeId: 't1', kind: 'root', agent: 'w', status, runId: 'a' })];
+    const report = reconcileSession('t1', runs, row('running'), []);
+    assert.deepEqual(brief(report.differences), ['mismatched scope t1']);
+    assert.match(report.differences[0]!.detail, /status: store "running", history "error"/);
+    assert.deepEqual(reconcileSession('t1', runs, row('error'), []).differences, []);
+  }
+});
+
+test('an open run expects its scope but not its status; a cancelled run expects cancelled', () => {
+  const open = [run({ workflowId: 'o2', runId: 'a', workflowType: 'w', close: { kind: 'open' } })];
+  const row = (status: ScopeRecord['status'], id = 'o2') => [scopeRow({ sessionId: id, scopeId: id, kind: 'root', agent: 'w', status, runId: 'a' })];
+  assert.deepEqual(reconcileSession('o2', open, row('running'), []).differences, []);
+  assert.deepEqual(brief(reconcileSession('o2', open, [], []).differences), ['missing scope o2']);
+  const cancelled = [run({ workflowId: 'c1', runId: 'a', workflowType: 'w', close: { kind: 'canceled' } })];
+  assert.deepEqual(reconcileSession('c1', cancelled, row('cancelled', 'c1'), []).differences, []);
+  assert.deepEqual(brief(reconcileSession('c1', cancelled, row('error', 'c1'), []).differences), ['mismatched scope c1']);
+});
+
+test('signals are counted per name; handoff requests follow the agent\'s rules; unprocessed and internal ones expect nothing', () => {
+  const valid = { to: 'chainC', reason: 'take over' };
+  const runs = [
+    run({
+      workflowId: 'g1',
+      runId: 'a',
+      workflowType: 'waiter',
+      close: { kind: 'terminated' },
+      signals: [
+        signal('ping', 5, 8),
+        signal(HANDOFF_SIGNAL, 6, 8, [{ to: 'chainC' }]),
+        signal(HANDOFF_SIGNAL, 9, 12, [valid]),
+        signal('ping', 10, 12),
+        signal(HANDOFF_SIGNAL, 13, 16, [valid]),
+        signal('__stack_trace', 14, 16),
+        signal('ping', 20, null),
+      ],
+    }),
+  ];
+  const scopes = [scopeRow({ sessionId: 'g1', scopeId: 'g1', kind: 'root', agent: 'waiter', status: 'error', runId: 'a' })];
+  const sig = (n: number, name: string, status: ActionRecord['status']) =>
+    actionRow({ actionId: `g1/w${n}`, scopeId: 'g1', sessionId: 'g1', kind: 'signal', name, status });
+  const complete = [
+    sig(1, 'ping', 'success'),
+    sig(2, HANDOFF_SIGNAL, 'error'),
+    sig(3, HANDOFF_SIGNAL, 'success'),
+    sig(4, 'ping', 'success'),
+    sig(5, HANDOFF_SIGNAL, 'error'),
+  ];
+  const ok = reconcileSession('g1', runs, scopes, complete);
+  assert.deepEqual(ok.differences, []);
+  assert.equal(ok.expected.actions, 5);
+
+  const lost = reconcileSession('g1', runs, scopes, complete.filter((a) => a.actionId !== 'g1/w4'));
+  assert.deepEqual(brief(lost.differences), ['missing action g1/w4']);
+  const doubled = reconcileSession('g1', runs, scopes, [...complete, sig(6, 'ping', 'success')]);
+  assert.deepEqual(brief(doubled.differences), ['extra action g1/w6']);
+  const wrong = reconcileSession('g1', runs, scopes, complete.map((a) => (a.actionId === 'g1/w3' ? { ...a, status: 'error' as const } : a)));
+  assert.deepEqual(brief(wrong.differences), ['mismatched action g1/w3']);
+});
+
+test('workflow-side ids follow emission order: signals of a task before the commands it completed', () => {
+  const runs = [
+    run({
+      workflowId: 'q1',
+      runId: 'a',
+      workflowType: 'w',
+      // The signal arrives while task 3..4 runs, so task 7..10 handles it, before starting child .2.
+      children: [child('q1.1', 'leaf', 5, 'completed', 4), child('q1.2', 'leaf', 11, 'completed', 10)],
+      signals: [signal('ping', 4, 10)],
+    }),
+    run({ workflowId: 'q1.1', runId: 'run-q1.1', workflowType: 'leaf', scope: ctx({ sessionId: 'q1', scopeId: 'q1.1', kind: 'delegation', agent: 'leaf', parentScopeId: 'q1' }) }),
+    run({ workflowId: 'q1.2', runId: 'run-q1.2', workflowType: 'leaf', scope: ctx({ sessionId: 'q1', scopeId: 'q1.2', kind: 'delegation', agent: 'leaf', parentScopeId: 'q1' }) }),
+  ];
+  const scopes = [
+    scopeRow({ sessionId: 'q1', scopeId: 'q1', kind: 'root', agent: 'w', status: 'success', runId: 'a' }),
+    scopeRow({ sessionId: 'q1', scopeId: 'q1.1', kind: 'delegation', agent: 'leaf', parentScopeId: 'q1', status: 'success', runId: 'run-q1.1' }),
+    scopeRow({ sessionId: 'q1', scopeId: 'q1.2', kind: 'delegation', agent: 'leaf', parentScopeId: 'q1', status: 'success', runId: 'run-q1.2' }),
+  ];
+  assert.deepEqual(brief(reconcileSession('q1', runs, scopes, []).differences), [
+    'missing action q1/w1',
+    'missing action q1/w2',
+    'missing action q1/w3',
+  ]);
+  const report = reconcileSession('q1', runs, scopes, []);
+  assert.match(report.differences[0]!.detail, /delegate leaf → q1.1/);
+  assert.match(report.differences[1]!.detail, /signal "ping": signal event 4/);
+  assert.match(report.differences[2]!.detail, /delegate leaf → q1.2/);
+});
+
+test('a plain continue-as-new keeps the scope: one scope across runs, judged by its last run', () => {
+  const scope = ctx({ sessionId: 'p1', scopeId: 'p1', kind: 'root', agent: 'loop' });
+  const runs = [
+    run({
+      workflowId: 'p1',
+      runId: 'a',
+      workflowType: 'loop',
+      close: { kind: 'continued_as_new', nextRunId: 'b' },
+      activities: [activity('1', 'echo', 1, 'completed')],
+      continuedAs: { nextRunId: 'b', nextWorkflowType: 'loop', nextScopeId: 'p1', nextKind: 'root', eventId: 9, workflowTaskCompletedEventId: 8 },
+    }),
+    run({ workflowId: 'p1', runId: 'b', workflowType: 'loop', previousRunId: 'a', scope, close: { kind: 'failed' }, activities: [activity('1', 'echo', 1, 'completed')] }),
+  ];
+  const scopes = [scopeRow({ sessionId: 'p1', scopeId: 'p1', kind: 'root', agent: 'loop', status: 'error', runId: 'b' })];
+  const actions = [actionRow({ actionId: 'p1/a1#1', scopeId: 'p1', sessionId: 'p1', kind: 'tool_call', name: 'echo', status: 'success' })];
+  const report = reconcileSession('p1', runs, scopes, actions);
+  assert.equal(report.expected.scopes, 1);
+  // Activity ids restart in the new run, so both runs' first call map to one id: the store keeps only one.
+  assert.deepEqual(brief(report.differences), ['missing action p1/a1#1']);
+  assert.match(report.differences[0]!.detail, /id collision/);
+});
