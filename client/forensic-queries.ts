@@ -21,6 +21,7 @@ import {
   type TimelineEvent,
 } from '../cim/forensics';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import { naturalCompare } from '../cim/scope-tree';
 import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
@@ -150,6 +151,7 @@ export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<Sta
   const [scopes, own] = await Promise.all([store.scopesOfSession(scope.sessionId), store.actionsUnder(scope.scopeId, { descendants: false })]);
   const children = scopes
     .filter((s) => s.parentScopeId === scope.scopeId)
+    .sort((a, b) => naturalCompare(a.scopeId, b.scopeId))
     .map((s) => ({ scopeId: s.scopeId, agent: s.agent, status: s.status, recovered: s.recovered }));
   const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
   return {

@@ -62,4 +62,11 @@ test('a grand-child cannot widen its allowance by asking; declared and reported 
     // The root's code coped with the refusal, but its only delegation failed: by the roll-up rules that is `error`.
     [['', 'error'], ['.1', 'error'], ['.1.1', 'error']],
   );
+
+  // "Was the restricted data touched?" — no, and the store is provably complete for the session.
+  const answer = await rt.client.wasTouched(s.sessionId, 'data:restricted*');
+  assert.equal(answer.touched, false);
+  assert.equal(answer.denied.length, 2, 'the two refused attempts are shown');
+  assert.deepEqual(answer.evidence.differences, []);
+  assert.equal(answer.complete, true);
 });

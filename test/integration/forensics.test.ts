@@ -1,0 +1,189 @@
+/**
+ * The forensic questions on a realistic session — depth 3, parallel siblings calling
+ * the same tool, a tool that fails for good, one that recovers on retry, an LLM call
+ * and a handoff — through the client API and through the CLI.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { createExampleTools } from '../../examples/tools';
+import { exampleLlm } from '../../examples/llm-script';
+import { orchestrator } from '../../examples/agents';
+import { createFixtureTools } from '../fixtures/tools';
+import { sneaky } from '../fixtures/agents';
+import { runCli } from '../../client/cli';
+
+let rt: TestRuntime;
+let sid: string;
+
+before(async () => {
+  const { tools } = createExampleTools({ latencyMs: 50 });
+  rt = await startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() });
+  const s = await rt.client.startSession(orchestrator, { input: { question: 'Why did it fail?' }, objective: 'answer' });
+  sid = s.sessionId;
+  await s.result();
+  await rt.worker.recorder.drain();
+});
+after(async () => rt?.stop());
+
+describe('client queries', () => {
+  test('sessions lists the session with its rolled-up status, checked against Temporal, and filters', async () => {
+    const [listed] = await rt.client.sessions({ crossCheck: true });
+    assert.equal(listed?.sessionId, sid);
+    assert.equal(listed?.status, 'degraded');
+    assert.equal(listed?.rootAgent, 'orchestrator');
+    assert.equal(listed?.finalAgent, 'reviewer');
+    assert.equal(listed?.scopes, 7);
+    assert.equal(listed?.inTemporal, true);
+    assert.deepEqual(await rt.client.sessions({ status: 'success' }), []);
+    assert.equal((await rt.client.sessions({ agent: 'citer' })).length, 1);
+    assert.deepEqual(await rt.client.sessions({ agent: 'nobody' }), []);
+    await assert.rejects(rt.client.sessions({ status: 'bad' as never }), /sessions: invalid field "status"/);
+    await assert.rejects(rt.client.sessions({ since: 'yesterday' }), /sessions: invalid field "since"/);
+  });
+
+  test('root cause: the translate call that failed on every attempt, its agent, and the chain to the root', async () => {
+    const rc = (await rt.client.rootCause(sid))!;
+    assert.equal(rc.agent, 'translator');
+    assert.equal(rc.action?.name, 'translate');
+    assert.deepEqual(rc.attempts.map((a) => `${a.attempt}:${a.status}`), ['1:error', '2:error', '3:error']);
+    assert.deepEqual(rc.chain.map((s) => s.scopeId), [`${sid}.3`, sid]);
+    assert.deepEqual(rc.links, ['delegation']);
+    assert.deepEqual(rc.impact.map((s) => `${s.scopeId}:${s.status}`), [`${sid}.3:error`, `${sid}:degraded`]);
+    assert.equal(rc.recoveredFailures, 2, 'the two fetchPage calls that failed once and recovered');
+    await assert.rejects(rt.client.rootCause('no-such-session'), /no session "no-such-session"/);
+  });
+
+  test('footprint: resources with modes, tools and scopes; a handoff target is not a descendant', async () => {
+    const fp = await rt.client.footprint(sid);
+    const byKey = new Map(fp.resources.map((e) => [`${e.mode} ${e.uri}`, e]));
+    assert.deepEqual([...byKey.keys()].sort(), [
+      'read api:http-fetch',
+      'read api:web-search',
+      'read web:example.org',
+      'share api:translation',
+      'share llm:scripted/scripted-1',
+    ]);
+    const search = byKey.get('read api:web-search')!;
+    assert.deepEqual(search.tools, ['search']);
+    assert.deepEqual(search.scopes, [`${sid}.1`, `${sid}.1.1`, `${sid}.2`]);
+    assert.deepEqual(search.agents.sort(), ['analyst', 'researcher', 'verifier']);
+    assert.equal(byKey.get('share api:translation')!.actions, 3, 'failed attempts may still have shared data');
+    const own = await rt.client.footprint(sid, { descendants: false });
+    assert.deepEqual(own.resources.map((e) => e.uri), ['llm:scripted/scripted-1']);
+    const reviewer = await rt.client.footprint(`${sid}~1`);
+    assert.ok(reviewer.resources.some((e) => e.uri === 'db:notes' && e.mode === 'write'));
+  });
+
+  test('was it touched? yes with the actions; no with reconcile evidence of a complete record', async () => {
+    const yes = await rt.client.wasTouched(`${sid}.1`, 'web:*');
+    assert.equal(yes.touched, true);
+    assert.deepEqual([...new Set(yes.actions.map((a) => a.scopeId))], [`${sid}.1.1.1`]);
+    const no = await rt.client.wasTouched(sid, 'db:notes*');
+    assert.equal(no.touched, false, 'the notes were written by the reviewer, a lateral handoff scope');
+    assert.equal(no.complete, true);
+    assert.deepEqual(no.evidence.differences, []);
+    assert.equal(no.evidence.runs, 7);
+    await assert.rejects(rt.client.wasTouched(sid, ''), /wasTouched: invalid field/);
+  });
+
+  test('status: the rolled-up status with each delegation\'s outcome', async () => {
+    const st = await rt.client.status(sid);
+    assert.equal(st.scope.status, 'degraded');
+    assert.deepEqual(st.children.map((c) => `${c.agent}:${c.status}`), ['researcher:success', 'analyst:success', 'translator:error']);
+    assert.equal(st.calls.total, 1, 'the orchestrator\'s own LLM call');
+  });
+
+  test('roles are derived from manifests and observed delegations; an agent can be both', async () => {
+    const roles = new Map((await rt.client.roles()).map((r) => [r.agent, r]));
+    const role = (a: string) => `${roles.get(a)?.orchestrator ? 'O' : '-'}${roles.get(a)?.subAgent ? 'S' : '-'}`;
+    assert.deepEqual(
+      ['orchestrator', 'researcher', 'verifier', 'citer', 'analyst', 'translator', 'reviewer'].map(role),
+      ['O-', 'OS', 'OS', '-S', '-S', '-S', '--'],
+    );
+    assert.deepEqual(roles.get('researcher')!.observedSubAgents, ['verifier']);
+    assert.deepEqual(roles.get('citer')!.delegatedBy, ['verifier']);
+  });
+
+  test('timeline: every scope start, action and end in time order', async () => {
+    const events = await rt.client.timeline(sid);
+    assert.equal(events[0]!.type, 'scope_started');
+    assert.equal(events[0]!.scopeId, sid);
+    assert.equal(events.filter((e) => e.type === 'action').length, 19);
+    assert.equal(events.filter((e) => e.type === 'scope_started').length, 7);
+    const times = events.map((e) => Date.parse(e.at));
+    assert.deepEqual(times, [...times].sort((a, b) => a - b));
+    const handoff = events.findIndex((e) => e.type === 'action' && e.text.startsWith('handed off to reviewer'));
+    const reviewerStart = events.findIndex((e) => e.type === 'scope_started' && e.agent === 'reviewer');
+    assert.ok(handoff >= 0 && handoff < reviewerStart);
+  });
+});
+
+test('drift: an agent that calls a tool its manifest does not declare is flagged, per version', async () => {
+  const fixtures = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
+  try {
+    const s = await fixtures.client.startSession(sneaky, { input: {} });
+    await s.result();
+    await fixtures.worker.recorder.drain();
+    const [entry] = await fixtures.client.drift('sneaky');
+    assert.equal(entry?.version, '3.1.0');
+    assert.equal(entry?.manifest, true);
+    assert.deepEqual(entry?.undeclaredTools, ['flaky']);
+    assert.equal(entry?.drifted, true);
+    assert.deepEqual(await fixtures.client.drift('nobody'), []);
+  } finally {
+    await fixtures.stop();
+  }
+});
+
+describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () => {
+  async function cli(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
+      log: (t) => out.push(t),
+      err: (t) => err.push(t),
+      progress: () => undefined,
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  test('query commands print tables and trees, and --json documents', async () => {
+    const tree = await cli('tree', sid);
+    assert.equal(tree.code, 0);
+    assert.match(tree.out, new RegExp(`Session ${sid} — 7 scopes, 19 actions`));
+    assert.match(tree.out, /⇢ \[.*~1\] reviewer@1\.0\.0 · handoff from/);
+    const rc = await cli('root-cause', sid);
+    assert.match(rc.out, /translator in scope .*\.3: tool_call translate failed — translation service unavailable/);
+    const fp = await cli('footprint', `${sid}.1`);
+    assert.match(fp.out, /api:web-search\s+read\s+2\s+search/);
+    const touched = await cli('touched', sid, 'db:notes*');
+    assert.match(touched.out, /^NO — nothing under .* touched db:notes\*\./);
+    assert.match(touched.out, /0 differences: the record is complete/);
+    const sessions = JSON.parse((await cli('sessions', '--json')).out) as { sessions: Array<{ sessionId: string; inTemporal: boolean }> };
+    assert.deepEqual(sessions.sessions.map((s) => [s.sessionId, s.inTemporal]), [[sid, true]]);
+    const actions = JSON.parse((await cli('actions', `${sid}.2`, '--json')).out) as { actions: Array<{ name: string; attempt: number }> };
+    assert.deepEqual(actions.actions.map((a) => `${a.name}#${a.attempt}`), ['search#1', 'fetchPage#1', 'fetchPage#2']);
+    for (const cmd of [['roles'], ['drift'], ['timeline', sid], ['status', sid]]) {
+      const r = await cli(...cmd);
+      assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.err}`);
+      assert.ok(r.out.length > 0);
+    }
+  });
+
+  test('reconcile exits 0 on zero differences and the CLI reports bad input and unknown ids by exit code', async () => {
+    const ok = await cli('reconcile', sid);
+    assert.equal(ok.code, 0);
+    assert.match(ok.out, /0 differences/);
+    assert.equal((await cli('reconcile', 'no-such-session')).code, 1);
+    const unknown = await cli('tree', 'no-such-session');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /no session "no-such-session"/);
+    const bad = await cli('actions', sid, '--kind', 'nonsense');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /invalid --kind "nonsense"/);
+    assert.equal((await cli('sessions', '--status', 'bad')).code, 2);
+    assert.equal((await cli('tree')).code, 2);
+    assert.equal((await cli('frobnicate')).code, 2);
+  });
+});
