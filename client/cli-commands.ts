@@ -311,7 +311,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'run a worker for your agents (default: the example agents)',
     async run(ctx) {
       positionals(ctx, []);
-      const { startWorkerCommand } = await import('./cli-runtime');
+      const { startWorkerCommand } = require('./cli-runtime') as typeof import('./cli-runtime');
       return startWorkerCommand(ctx, { startServer: false });
     },
   },
@@ -322,7 +322,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'start a Temporal dev server and a worker, until Ctrl-C',
     async run(ctx) {
       positionals(ctx, []);
-      const { startWorkerCommand } = await import('./cli-runtime');
+      const { startWorkerCommand } = require('./cli-runtime') as typeof import('./cli-runtime');
       return startWorkerCommand(ctx, { startServer: true });
     },
   },
@@ -334,7 +334,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const [example] = positionals(ctx, ['example']);
       if (example !== 'demo') throw new CliUsageError(`unknown example "${example}": available: demo`);
-      const { runDemo } = await import('../examples/demo');
+      const { runDemo } = require('../examples/demo') as typeof import('../examples/demo');
       await runDemo({ memory: Boolean(ctx.flags.memory) });
       return 0;
     },

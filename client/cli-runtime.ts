@@ -52,6 +52,6 @@ function loadTools(path: string): ToolDefinition<any, any>[] {
 }
 
 async function exampleTools(): Promise<ToolDefinition<any, any>[]> {
-  const { createExampleTools } = await import('../examples/tools');
+  const { createExampleTools } = require('../examples/tools') as typeof import('../examples/tools');
   return Object.values(createExampleTools().tools);
 }

@@ -10,9 +10,13 @@
 import { DelegationError, checkpoint, defineAgent, delegate, handoff, llm, useTools } from '../workflows';
 import type { ExampleTools } from './tools';
 
+// Short timeouts: every tool answers in well under a second, so an attempt lost with
+// its worker is retried after 10 s rather than the default minute.
 const tools = useTools<ExampleTools>({
+  startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '100ms', backoffCoefficient: 1 },
 });
+const LLM_OPTIONS = { startToCloseTimeout: '10s' } as const;
 
 export const citer = defineAgent(
   { name: 'citer', version: '1.0.0', tools: ['fetchPage'], resources: ['api:http-fetch', 'web:*'] },
@@ -80,6 +84,7 @@ export const reviewer = defineAgent(
   { name: 'reviewer', version: '1.0.0', tools: ['saveNote', 'llm'], resources: ['db:notes*', 'llm:*'] },
   async (input: { question: string; draft: string }) => {
     const review = await llm({
+      activity: LLM_OPTIONS,
       messages: [
         { role: 'system', content: 'You review answers for accuracy.' },
         { role: 'user', content: input.draft },
@@ -113,6 +118,7 @@ export const orchestrator = defineAgent(
       }),
     ]);
     const summary = await llm({
+      activity: LLM_OPTIONS,
       messages: [
         { role: 'system', content: 'Summarize findings for the user.' },
         { role: 'user', content: [...research.findings, ...risks.risks].join('\n') },

@@ -111,6 +111,20 @@ export class SqlStore implements Store {
     }
   }
 
+  async fillActionGaps(records: readonly ActionRecord[]): Promise<void> {
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
+    for (const chunk of chunks(rows, ACTION_COLUMNS.length)) {
+      const { text, params } = valuesClause(chunk.map(actionRow), ACTION_COLUMNS.length);
+      await this.db.query(
+        `INSERT INTO ${this.t('actions')} AS actions (${ACTION_COLUMNS.join(', ')}) VALUES ${text}
+         ON CONFLICT (namespace, action_id) DO UPDATE SET status = excluded.status, error = excluded.error,
+           ended_at = excluded.ended_at, attributes = actions.attributes || excluded.attributes
+         WHERE actions.status = 'running'`,
+        params,
+      );
+    }
+  }
+
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {

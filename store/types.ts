@@ -29,6 +29,12 @@ export interface Store {
   /** Idempotent: upserting the same record twice leaves one row; a terminal status is never regressed to `running`. */
   upsertScopes(records: readonly ScopeRecord[]): Promise<void>;
   upsertActions(records: readonly ActionRecord[]): Promise<void>;
+  /**
+   * Writes records only where nothing better is known: inserts missing rows and closes
+   * rows still `running`, never touching a finished row. Used for attempts that a later
+   * attempt proves have ended without reporting (their worker died).
+   */
+  fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;

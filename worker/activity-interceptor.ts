@@ -64,6 +64,26 @@ export function scopeActivityInterceptor(
           await recorder.write({ actions: [deniedAction(base, refused, scopeDenied(scope, refused).message)] });
           throw scopeDenied(scope, refused);
         }
+        // Attempt n runs only because attempts 1..n-1 ended; one whose worker died never
+        // said how. Its row is completed now (or created, if even its start was lost) —
+        // without touching an attempt that did record its own end.
+        if (info.attempt > 1) {
+          const now = new Date().toISOString();
+          await recorder.write({
+            gaps: Array.from({ length: info.attempt - 1 }, (_, i) => ({
+              ...base,
+              actionId: activityActionId(scope.scopeId, info.activityId, i + 1),
+              attempt: i + 1,
+              resources: [...(tool?.resources ?? [])],
+              status: 'error' as const,
+              error: `attempt ended without reporting its outcome (worker lost or timed out); attempt ${info.attempt} followed`,
+              startedAt: now,
+              endedAt: now,
+              outputDigest: null,
+              attributes: { reconstructed: true },
+            })),
+          });
+        }
         // The start is recorded without waiting (the tool should not pay for it); the
         // end is awaited. Should the worker die mid-attempt, the `running` row shows
         // which tool was in flight; the terminal record always wins over it.

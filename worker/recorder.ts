@@ -12,6 +12,8 @@ export interface RecordBatch {
   scopes?: ScopeRecord[];
   actions?: ActionRecord[];
   payloads?: PayloadRecord[];
+  /** Records that only fill gaps (see Store.fillActionGaps). */
+  gaps?: ActionRecord[];
 }
 
 export interface RecorderOptions {
@@ -43,6 +45,7 @@ export class Recorder {
   private scopes: ScopeRecord[] = [];
   private actions: ActionRecord[] = [];
   private payloads: PayloadRecord[] = [];
+  private gaps: ActionRecord[] = [];
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -69,8 +72,9 @@ export class Recorder {
   }
 
   write(batch: RecordBatch): Promise<void> {
-    const count = (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0);
+    const count = (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0);
     if (count === 0) return Promise.resolve();
+    if (batch.gaps) this.gaps.push(...batch.gaps);
     if (batch.scopes) this.scopes.push(...batch.scopes);
     if (batch.actions) this.actions.push(...batch.actions);
     if (batch.payloads) this.payloads.push(...batch.payloads);
@@ -131,11 +135,13 @@ export class Recorder {
     if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
     if (batch.actions?.length) await this.store.upsertActions(batch.actions);
     if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
-    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0);
+    // Gap fills go last: a finished record in this same batch must win over them.
+    if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
+    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0);
   }
 
   private pending(): number {
-    return this.scopes.length + this.actions.length + this.payloads.length;
+    return this.scopes.length + this.actions.length + this.payloads.length + this.gaps.length;
   }
 
   private kick(delay: number): void {
@@ -155,13 +161,15 @@ export class Recorder {
     const scopes = this.scopes;
     const actions = this.actions;
     const payloads = this.payloads;
+    const gaps = this.gaps;
     const waiters = this.waiters;
     this.scopes = [];
     this.actions = [];
     this.payloads = [];
+    this.gaps = [];
     this.waiters = [];
-    const batch: RecordBatch = { scopes, actions, payloads };
-    const count = scopes.length + actions.length + payloads.length;
+    const batch: RecordBatch = { scopes, actions, payloads, gaps };
+    const count = scopes.length + actions.length + payloads.length + gaps.length;
     const spool = this.options.spool;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {

@@ -24,6 +24,7 @@ export interface SpoolOptions {
 }
 
 export function defaultSpoolDir(): string {
+  if (process.env.SCOPETRAIL_SPOOL_DIR) return process.env.SCOPETRAIL_SPOOL_DIR;
   const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'scopetrail', 'spool');
 }
@@ -40,7 +41,7 @@ export class Spool {
   private seq = 0;
 
   constructor(options: SpoolOptions = {}) {
-    this.dir = options.dir ?? process.env.SCOPETRAIL_SPOOL_DIR ?? defaultSpoolDir();
+    this.dir = options.dir ?? defaultSpoolDir();
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
     mkdirSync(this.dir, { recursive: true });

@@ -1,0 +1,167 @@
+/**
+ * Crash harness: a worker runs as a child process and is killed with SIGKILL at random
+ * moments while N example sessions are in flight; each time a new worker takes over.
+ * When every session has finished, each one is reconciled against its Temporal
+ * histories: nothing may be missing, duplicated or different.
+ *
+ *   npm run crash -- --sessions 100 --kills 10 --seed 42
+ *
+ * Needs TEMPORAL_ADDRESS (else a dev server is started) and DATABASE_URL (else the
+ * local test database).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureTemporal } from '../../devserver/dev-server';
+import { openStore } from '../../store';
+import { ScopeClient } from '../../client/scope-client';
+import { orchestrator } from '../../examples/agents';
+
+export interface CrashOptions {
+  sessions: number;
+  kills: number;
+  seed: number;
+  databaseUrl: string;
+  log?: (line: string) => void;
+}
+
+export interface CrashReport {
+  seed: number;
+  sessions: number;
+  kills: number;
+  workersStarted: number;
+  scopes: number;
+  actions: number;
+  runs: number;
+  missing: number;
+  extra: number;
+  mismatched: number;
+  seconds: number;
+  differences: string[];
+}
+
+/** mulberry32: small, seedable, good enough to place kills reproducibly. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ROOT = join(__dirname, '..', '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const random = prng(o.seed);
+  const started = Date.now();
+  log(`crash harness: seed ${o.seed}, ${o.sessions} sessions, ${o.kills} kills`);
+  const temporal = await ensureTemporal({ log });
+  const schema = `crash_${o.seed}_${Date.now().toString(36)}`;
+  const store = await openStore({ url: o.databaseUrl, schema });
+  const taskQueue = `crash-${o.seed}-${Date.now().toString(36)}`;
+  const spoolDir = mkdtempSync(join(tmpdir(), 'scopetrail-crash-spool-'));
+  let workersStarted = 0;
+
+  const startWorker = async (): Promise<ChildProcess> => {
+    workersStarted += 1;
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'scopetrail.js'), 'worker', '--address', temporal.address, '--database-url', o.databaseUrl, '--schema', schema, '--task-queue', taskQueue],
+      { cwd: ROOT, env: { ...process.env, SCOPETRAIL_SPOOL_DIR: spoolDir }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      child.stderr!.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('Ctrl-C stops')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${text.slice(-2000)}`)));
+    });
+    child.removeAllListeners('exit');
+    return child;
+  };
+
+  let worker = await startWorker();
+  const client = await ScopeClient.connect({ store, address: temporal.address, namespace: temporal.namespace, taskQueue });
+  try {
+    const handles = await Promise.all(
+      Array.from({ length: o.sessions }, (_, i) =>
+        client.startSession(orchestrator, { input: { question: `crash ${o.seed} #${i}` }, sessionId: `crash-${o.seed}-${taskQueue}-${i}` }),
+      ),
+    );
+    let done = 0;
+    const results = Promise.all(handles.map((h) => h.result().then(() => (done += 1))));
+
+    for (let k = 1; k <= o.kills; k++) {
+      await sleep(200 + random() * 2500);
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.kill('SIGKILL');
+      await exited;
+      log(`  kill ${k}/${o.kills} at ${((Date.now() - started) / 1000).toFixed(1)} s — sessions finished: ${done}/${o.sessions}`);
+      await sleep(random() * 1000);
+      worker = await startWorker();
+    }
+    await results;
+    log(`  all ${o.sessions} sessions finished at ${((Date.now() - started) / 1000).toFixed(1)} s; stopping the last worker gracefully`);
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+
+    const report: CrashReport = {
+      seed: o.seed, sessions: o.sessions, kills: o.kills, workersStarted, scopes: 0, actions: 0, runs: 0,
+      missing: 0, extra: 0, mismatched: 0, seconds: 0, differences: [],
+    };
+    for (const [i, h] of handles.entries()) {
+      const r = await client.reconcile(h.sessionId);
+      report.runs += r.runs;
+      report.scopes += r.stored.scopes;
+      report.actions += r.stored.actions;
+      for (const d of r.differences) {
+        report[d.kind] += 1;
+        report.differences.push(`${d.kind} ${d.record} ${d.id}: ${d.detail}`);
+      }
+      if ((i + 1) % 10 === 0) log(`  reconciled ${i + 1}/${handles.length}`);
+    }
+    report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    return report;
+  } finally {
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    await client.close();
+    await store.close();
+    await temporal.stop();
+  }
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { sessions: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
+  runCrashHarness({
+    sessions: Number(values.sessions ?? 20),
+    kills: Number(values.kills ?? 5),
+    seed,
+    databaseUrl: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  }).then(
+    (r) => {
+      if (values.json) console.log(JSON.stringify(r, null, 2));
+      else {
+        console.log(`seed ${r.seed}: ${r.sessions} sessions, ${r.kills} kills (${r.workersStarted} workers), ${r.runs} workflow runs, ` +
+          `${r.scopes} scopes + ${r.actions} actions stored; missing ${r.missing}, extra ${r.extra}, mismatched ${r.mismatched}; ${r.seconds} s`);
+        for (const d of r.differences.slice(0, 50)) console.log(`  ${d}`);
+      }
+      process.exitCode = r.missing + r.extra + r.mismatched === 0 ? 0 : 3;
+    },
+    (err) => {
+      console.error(`crash harness failed: ${err instanceof Error ? err.stack : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}
