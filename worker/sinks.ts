@@ -20,6 +20,7 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
           const scopes: ScopeRecord[] = [];
           const actions: ActionRecord[] = [];
           const payloads: PayloadRecord[] = [];
+          const gaps: ActionRecord[] = [];
           for (const event of events) {
             if (event.type === 'scope') {
               const parsed = ScopeRecord.safeParse(event.record);
@@ -32,11 +33,12 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
                 inputDigest: input === undefined ? null : digest(input),
                 outputDigest: output === undefined ? null : digest(output),
               });
-              if (parsed.success) actions.push(parsed.data);
-              else log(`dropping malformed action record ${rest.actionId}`, parsed.error);
+              if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
+              else if (event.type === 'gap') gaps.push(parsed.data);
+              else actions.push(parsed.data);
             }
           }
-          await recorder.write({ scopes, actions, payloads });
+          await recorder.write({ scopes, actions, payloads, gaps });
         },
       },
     },

@@ -6,6 +6,7 @@
 import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
 import { requireState } from './scope-state';
+import { recordLostFinalAttempt } from './lost-attempt';
 
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant';
@@ -31,17 +32,20 @@ export async function llm(options: LlmCallOptions): Promise<LlmResult> {
   const st = requireState('llm()');
   const turn = st.llmTurns;
   st.llmTurns += 1;
-  const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>({
+  const activityOptions: ActivityOptions = {
     startToCloseTimeout: '2 minutes',
     retry: { maximumAttempts: 3, initialInterval: '1s' },
     ...options.activity,
-  })[LLM_ACTIVITY]!;
+  };
+  const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(activityOptions)[LLM_ACTIVITY]!;
+  const input = { messages: options.messages, model: options.model, turn };
   try {
-    const { value, attempt } = unwrapToolResult(await activity({ messages: options.messages, model: options.model, turn }));
+    const { value, attempt } = unwrapToolResult(await activity(input));
     st.calls.push({ attempt, status: 'success' });
     return value as LlmResult;
   } catch (err) {
     st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
+    recordLostFinalAttempt(st, err, 'llm_call', input, activityOptions.retry?.maximumAttempts);
     throw err;
   }
 }

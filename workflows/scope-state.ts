@@ -134,6 +134,10 @@ export function emitAction(record: WorkflowActionRecord): void {
   scopetrail.record([{ type: 'action', record }]);
 }
 
+export function emitGap(record: WorkflowActionRecord): void {
+  scopetrail.record([{ type: 'gap', record }]);
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;

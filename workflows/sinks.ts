@@ -12,7 +12,11 @@ export type WorkflowActionRecord = Omit<ActionRecord, 'inputDigest' | 'outputDig
   output?: unknown;
 };
 
-export type SinkEvent = { type: 'scope'; record: ScopeRecord } | { type: 'action'; record: WorkflowActionRecord };
+export type SinkEvent =
+  | { type: 'scope'; record: ScopeRecord }
+  | { type: 'action'; record: WorkflowActionRecord }
+  /** Written only where no better record exists (see Store.fillActionGaps). */
+  | { type: 'gap'; record: WorkflowActionRecord };
 
 export interface ScopetrailSinks extends Sinks {
   scopetrail: {

@@ -7,6 +7,7 @@
 import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
 import { requireState } from './scope-state';
+import { recordLostFinalAttempt } from './lost-attempt';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -32,11 +33,8 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
   return new Proxy({} as ToolCallers<T>, {
     get(_target, name) {
       if (typeof name !== 'string') return undefined;
-      const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>({
-        ...DEFAULTS,
-        ...common,
-        ...perTool[name],
-      })[name]!;
+      const options = { ...DEFAULTS, ...common, ...perTool[name] };
+      const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[name]!;
       return async (input: unknown) => {
         const st = requireState(`tool ${name}`);
         try {
@@ -45,6 +43,7 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
           return value;
         } catch (err) {
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
+          recordLostFinalAttempt(st, err, 'tool_call', input, options.retry?.maximumAttempts);
           throw err;
         }
       };
