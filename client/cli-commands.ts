@@ -8,6 +8,7 @@ import { openStore } from '../store';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
 import { ScopeClient } from './scope-client';
+import { SessionsArgs } from './forensic-queries';
 import {
   renderDrift,
   renderFootprint,
@@ -102,15 +103,19 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'recent sessions with their status, checked against Temporal',
     async run(ctx) {
       positionals(ctx, []);
+      // Every flag is checked before anything is opened.
+      const args = SessionsArgs.safeParse({
+        agent: flag(ctx, 'agent'),
+        status: flag(ctx, 'status'),
+        since: flag(ctx, 'since'),
+        limit: limitFlag(ctx),
+      });
+      if (!args.success) {
+        const issue = args.error.issues[0];
+        throw new CliUsageError(`invalid --${String(issue?.path[0] ?? 'option')}: ${issue?.message}`);
+      }
       return withClient(ctx, async (client) => {
-        const status = flag(ctx, 'status');
-        const sessions = await client.sessions({
-          agent: flag(ctx, 'agent'),
-          status: status as never,
-          since: flag(ctx, 'since'),
-          limit: limitFlag(ctx),
-          crossCheck: true,
-        });
+        const sessions = await client.sessions({ ...args.data, crossCheck: true });
         if (ctx.flags.json) json(ctx, { sessions });
         else ctx.out.log(renderSessions(sessions));
         return 0;

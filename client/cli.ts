@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { COMMANDS, CliUsageError, type Command, type CommandContext } from './cli-commands';
-import { InvalidArgumentError, UnknownIdError } from './scope-client';
+import { InvalidArgumentError } from './scope-client';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -65,33 +65,41 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    out.err(`scopetrail: ${(err as Error).message.replace(/\. To specify.*$/s, '')}. Run scopetrail --help.`);
+    out.err(`scopetrail: ${printable((err as Error).message.replace(/\. To specify.*$/s, ''))}. Run scopetrail --help.`);
     return EXIT.usage;
   }
   const [name, ...args] = parsed.positionals;
-  if (!name || parsed.values.help) {
+  if (parsed.values.help) {
     out.log(usage());
-    return name || parsed.values.help ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    out.err(`scopetrail: unknown command "${name}". Run scopetrail --help.`);
+  if (!name) {
+    out.err('scopetrail: give a command. Run scopetrail --help for the list.');
     return EXIT.usage;
   }
+  // Own properties only: "__proto__" or "toString" are not commands.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    out.err(`scopetrail: unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
+    return EXIT.usage;
+  }
+  const label = `scopetrail ${name}`;
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
+    const message = printable(err instanceof Error ? err.message : String(err));
     if (err instanceof CliUsageError || err instanceof InvalidArgumentError) {
-      out.err(`scopetrail ${name}: ${err.message}`);
+      out.err(`${label}: ${message}`);
       return EXIT.usage;
     }
-    if (err instanceof UnknownIdError) {
-      out.err(`scopetrail ${name}: ${err.message}`);
-      return EXIT.failure;
-    }
-    out.err(`scopetrail ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    out.err(`${label}: ${message}`);
     return EXIT.failure;
   }
+}
+
+/** Error text is one line: control characters from user input are shown escaped, never emitted. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const defaultOut: CommandContext['out'] = {

@@ -352,47 +352,76 @@ describe('the handoff signal and the session id from outside', () => {
 // A NUL byte in free text that reaches the store
 // ---------------------------------------------------------------------------------------
 
-describe('a NUL byte in text the store keeps', { skip: usesPglite() && 'PGlite is not the Postgres text type under test' }, () => {
-  // Postgres refuses U+0000 in text columns. Free-text fields (an objective, a handoff
-  // reason) accept it at the client, so it must either be refused there, naming the
-  // field, or be stored — never leave a record the store can never take.
-  let nul: TestRuntime;
-  before(async () => {
-    nul = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
-  });
-  after(async () => nul?.stop());
+describe('a NUL byte in free text that reaches the store', { skip: usesPglite() && 'PGlite is not the Postgres text type under test' }, () => {
+  // Postgres refuses U+0000 in text (and in jsonb strings). Free-text fields — an
+  // objective, a handoff reason — accept it at the client and in the signal, so it must
+  // either be refused there, naming the field, or be stored; it must never leave a record
+  // the store can never take, blocking every record after it. Each case gets its own
+  // runtime (worker, recorder, spool), so one case cannot poison another.
+  const fixtures = () => startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
+
+  /** Waits until the store holds `n` scopes of the session (or gives up), returns how many it holds. */
+  async function recordedScopes(rt: TestRuntime, sessionId: string, n: number): Promise<number> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      await rt.worker.recorder.drain();
+      const got = (await rt.store.scopesOfSession(sessionId)).length;
+      if (got >= n || Date.now() > deadline) return got;
+      await sleep(200);
+    }
+  }
+
+  /** Then an ordinary session on the same worker: is it recorded, completely? */
+  async function nextSessionRecorded(rt: TestRuntime): Promise<string> {
+    const next = await rt.client.startSession(waiter, { input: { steps: 1 } });
+    await next.result();
+    const got = await recordedScopes(rt, next.sessionId, 1);
+    if (got !== 1) return `not recorded (recorder: ${rt.worker.recorder.written} written, ${rt.worker.recorder.spooled} spooled)`;
+    const diffs = (await rt.client.reconcile(next.sessionId)).differences.length;
+    return diffs === 0 ? 'recorded' : `recorded with ${diffs} reconcile differences`;
+  }
 
   test('an objective with a NUL byte is refused naming "objective", or recorded — and recording goes on', async () => {
-    let sessionId: string | undefined;
+    const rt = await fixtures();
     try {
-      const s = await nul.client.startSession(waiter, { input: { steps: 1 }, objective: 'look\u0000here' });
-      sessionId = s.sessionId;
-      assert.equal(await s.result(), 'finished without handoff');
-    } catch (err) {
-      assert.ok(err instanceof InvalidArgumentError, `${(err as Error).name}: ${(err as Error).message}`);
-      assert.match(err.message, /invalid field "objective"/);
-    }
-    if (sessionId) {
-      await nul.worker.recorder.drain();
-      const deadline = Date.now() + 5_000;
-      let scopes = await nul.store.scopesOfSession(sessionId);
-      while (scopes.length === 0 && Date.now() < deadline) {
-        await sleep(200);
-        scopes = await nul.store.scopesOfSession(sessionId);
+      let accepted: string;
+      try {
+        const s = await rt.client.startSession(waiter, { input: { steps: 1 }, objective: 'look\u0000here' });
+        assert.equal(await s.result(), 'finished without handoff');
+        const got = await recordedScopes(rt, s.sessionId, 1);
+        accepted = got === 1 ? 'recorded' : 'accepted but not recorded';
+      } catch (err) {
+        assert.ok(err instanceof InvalidArgumentError, `${(err as Error).name}: ${(err as Error).message}`);
+        assert.match(err.message, /invalid field "objective"/);
+        accepted = 'refused';
       }
-      assert.equal(scopes.length, 1, 'the session that was accepted is recorded');
+      const next = await nextSessionRecorded(rt);
+      assert.ok(accepted !== 'accepted but not recorded' && next === 'recorded', `the NUL session was ${accepted}; the next ordinary session was ${next}`);
+    } finally {
+      await rt.stop();
     }
-    // Whatever happened to it, the next, ordinary session is recorded.
-    const next = await nul.client.startSession(waiter, { input: { steps: 1 } });
-    await next.result();
-    await nul.worker.recorder.drain();
-    const deadline = Date.now() + 5_000;
-    let rows = await nul.store.scopesOfSession(next.sessionId);
-    while (rows.length === 0 && Date.now() < deadline) {
-      await sleep(200);
-      rows = await nul.store.scopesOfSession(next.sessionId);
+  });
+
+  test('a handoff reason with a NUL byte is refused naming "reason", or the handoff is recorded — and recording goes on', async () => {
+    const rt = await fixtures();
+    try {
+      const s = await rt.client.startSession(waiter, { input: { steps: 100_000 } });
+      let accepted: string;
+      try {
+        await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'over\u0000to you', input: { hops: [] } });
+        assert.deepEqual(await s.result(), ['C']);
+        const got = await recordedScopes(rt, s.sessionId, 2);
+        accepted = got === 2 ? 'recorded' : `accepted but ${got} of 2 scopes recorded`;
+      } catch (err) {
+        assert.ok(err instanceof InvalidArgumentError, `${(err as Error).name}: ${(err as Error).message}`);
+        assert.match(err.message, /invalid field "reason"/);
+        accepted = 'refused';
+        await rt.client.temporal.workflow.getHandle(s.sessionId).terminate('test over');
+      }
+      const next = await nextSessionRecorded(rt);
+      assert.ok(!accepted.startsWith('accepted but') && next === 'recorded', `the NUL handoff was ${accepted}; the next ordinary session was ${next}`);
+    } finally {
+      await rt.stop();
     }
-    assert.equal(rows.length, 1, `a later ordinary session is recorded (spooled: ${nul.worker.recorder.spooled}, written: ${nul.worker.recorder.written})`);
-    assert.deepEqual((await nul.client.reconcile(next.sessionId)).differences, []);
   });
 });
