@@ -16,6 +16,8 @@ import { ensureTemporal } from '../devserver/dev-server';
 import { TEST_DATABASE_URL } from './helpers/runtime';
 
 const ROOT = join(__dirname, '..');
+/** A second namespace for the isolation test (test/integration/namespaces.test.ts). */
+const ISOLATION_NAMESPACE = 'scopetrail-isolation';
 
 function testFiles(filter: string[]): string[] {
   const all = ['unit', 'integration'].flatMap((dir) =>
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
       console.error(`Postgres: ${TEST_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}`);
     }
     const started = Date.now();
-    const temporal = await ensureTemporal({ log: (l) => console.error(l) });
+    const temporal = await ensureTemporal({ log: (l) => console.error(l), extraNamespaces: [ISOLATION_NAMESPACE] });
     const cli = temporal.cli;
     console.error(
       `Temporal: ${temporal.description}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s` +

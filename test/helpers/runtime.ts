@@ -35,8 +35,11 @@ export function usesPglite(): boolean {
   return process.env.SCOPETRAIL_TEST_STORE === 'pglite';
 }
 
-export async function openTestStore(namespace = 'default', url = TEST_DATABASE_URL): Promise<{ store: Store; schema: string }> {
-  const schema = `t_${randomBytes(5).toString('hex')}`;
+export async function openTestStore(
+  namespace = 'default',
+  url = TEST_DATABASE_URL,
+  schema = `t_${randomBytes(5).toString('hex')}`,
+): Promise<{ store: Store; schema: string }> {
   const store = usesPglite()
     ? await openStore({ memory: true, url: undefined, schema, namespace })
     : await openStore({ url, schema, namespace });
@@ -48,12 +51,15 @@ export async function startTestRuntime(
     namespace?: string;
     /** Reach Postgres through this URL (e.g. a proxy the test can cut). */
     databaseUrl?: string;
+    /** Share another runtime's store schema (the schema is then dropped by whoever created it). */
+    schema?: string;
   },
 ): Promise<TestRuntime> {
   quietTemporalLogs('ERROR');
   const namespace = options.namespace ?? 'default';
   const temporal = await ensureTemporal({ namespace, log: () => undefined });
-  const { store, schema } = await openTestStore(namespace, options.databaseUrl);
+  const { store, schema } = await openTestStore(namespace, options.databaseUrl, options.schema);
+  const ownsSchema = !options.schema;
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
   let bundle = bundles.get(options.agents);
   if (!bundle) {
@@ -89,7 +95,7 @@ export async function startTestRuntime(
       await worker.shutdown();
       await running.catch(() => undefined);
       await store.close();
-      await dropTestSchema(schema);
+      if (ownsSchema) await dropTestSchema(schema);
       await temporal.stop();
     },
   } as TestRuntime;

@@ -17,7 +17,7 @@ import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
-import { waiter } from '../fixtures/agents';
+import { guarded, waiter } from '../fixtures/agents';
 import { runCli } from '../../client/cli';
 import { InvalidArgumentError, UnknownIdError } from '../../client/scope-client';
 import { HANDOFF_SIGNAL, HandoffRequest, type ActionRecord } from '../../cim/schemas';
@@ -352,12 +352,13 @@ describe('the handoff signal and the session id from outside', () => {
 // A NUL byte in free text that reaches the store
 // ---------------------------------------------------------------------------------------
 
-describe('a NUL byte in free text that reaches the store', { skip: usesPglite() && 'PGlite is not the Postgres text type under test' }, () => {
-  // Postgres refuses U+0000 in text (and in jsonb strings). Free-text fields — an
-  // objective, a handoff reason — accept it at the client and in the signal, so it must
-  // either be refused there, naming the field, or be stored; it must never leave a record
-  // the store can never take, blocking every record after it. Each case gets its own
-  // runtime (worker, recorder, spool), so one case cannot poison another.
+describe('a NUL byte in free text that reaches the store', () => {
+  // Postgres (and PGlite) refuse U+0000 in text and in jsonb strings. Free text — an
+  // objective, a handoff reason, a resource a tool reports from its input — accepts it at
+  // the client, in the signal and in the tool, so it must either be refused there, naming
+  // the field, or be stored; it must never leave a record the store can never take,
+  // blocking every record after it. Each case gets its own runtime (worker, recorder,
+  // spool), so one case cannot poison another.
   const fixtures = () => startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
 
   /** Waits until the store holds `n` scopes of the session (or gives up), returns how many it holds. */
@@ -420,6 +421,23 @@ describe('a NUL byte in free text that reaches the store', { skip: usesPglite() 
       }
       const next = await nextSessionRecorded(rt);
       assert.ok(!accepted.startsWith('accepted but') && next === 'recorded', `the NUL handoff was ${accepted}; the next ordinary session was ${next}`);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  test('a resource a tool reports from its input, with a NUL byte, is recorded — and recording goes on', async () => {
+    // readDataset reports `data:<name>`; the name is the tool's (valid) input, e.g. from a model or a user.
+    const rt = await fixtures();
+    try {
+      const s = await rt.client.startSession(guarded, { input: { dataset: 'public/x\u0000y' } });
+      assert.equal(await s.result(), 42);
+      const got = await recordedScopes(rt, s.sessionId, 2);
+      const read = (await rt.store.actionsOfSession(s.sessionId)).find((a) => a.name === 'readDataset');
+      const next = await nextSessionRecorded(rt);
+      assert.ok(got === 2 && read !== undefined && next === 'recorded', `the session was ${got === 2 ? '' : 'not '}recorded (readDataset ${read ? 'found' : 'missing'}); the next ordinary session was ${next}`);
+      assert.equal(read!.resources.length, 1);
+      assert.match(read!.resources[0]!.uri, /^data:public\/x.y$/);
     } finally {
       await rt.stop();
     }

@@ -86,6 +86,9 @@ const isoTimeWithOffset = fc.oneof(
     ([t, h, m]) => `${t.slice(0, -1)}${h < 0 ? '-' : '+'}${String(Math.abs(h)).padStart(2, '0')}:${m}`,
   ),
 );
+/** Any string Postgres text can hold (no U+0000): what a stored id, name or tool can be. */
+const storableString = (minLength: number, maxLength: number) =>
+  fc.string({ unit: 'binary', minLength, maxLength }).map((s) => s.replaceAll('\u0000', '\ufffd'));
 const finiteNumber = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0));
 
 // ---------------------------------------------------------------------------------------
@@ -113,9 +116,10 @@ async function cli(argv: string[]): Promise<CliRun> {
 
 /** Whether an error message names `token`, verbatim or with its control characters escaped. */
 function mentions(line: string, token: string): boolean {
-  const escaped = JSON.stringify(token).slice(1, -1);
-  const unicodeEscaped = token.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return line.includes(token) || line.includes(escaped) || line.includes(unicodeEscaped);
+  const unicodeEscaped = (s: string) =>
+    s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(token).slice(1, -1);
+  return [token, json, unicodeEscaped(token), unicodeEscaped(json)].some((form) => line.includes(form));
 }
 
 function explain(run: CliRun, argv: string[]): string {
@@ -504,16 +508,16 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
   ),
   ActionsUnderArgs: fc.record(
     {
-      scopeId: fc.string({ unit: 'binary', minLength: 1, maxLength: 1000 }),
+      scopeId: storableString(1, 1000),
       descendants: fc.boolean(),
       kinds: fc.array(fc.constantFrom(...ActionKind.options), { maxLength: 6 }),
-      tool: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+      tool: storableString(1, 40),
     },
     { requiredKeys: ['scopeId', 'descendants'], noNullPrototype: true },
   ),
   SessionsArgs: fc.record(
     {
-      agent: fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
+      agent: storableString(1, 100),
       status: fc.constantFrom(...ScopeStatus.options),
       since: isoTimeWithOffset,
       limit: fc.integer({ min: 1, max: 10_000 }),
