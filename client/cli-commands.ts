@@ -19,6 +19,7 @@ import {
   renderStatus,
   renderTimeline,
   renderTouched,
+  renderVerify,
 } from './format-forensics';
 
 export interface CommandContext {
@@ -225,6 +226,21 @@ export const COMMANDS: Record<string, Command> = {
         if (ctx.flags.json) json(ctx, { sessionId, events });
         else ctx.out.log(renderTimeline(events));
         return 0;
+      });
+    },
+  },
+
+  verify: {
+    group: 'query',
+    args: '<session>',
+    summary: 'recompute the hash chains of a session (exit 3 if any record was changed or removed)',
+    async run(ctx) {
+      const [sessionId] = positionals(ctx, ['session']);
+      return withClient(ctx, async (client) => {
+        const report = await client.verify(sessionId!);
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderVerify(report));
+        return report.problems.length ? 3 : 0;
       });
     },
   },

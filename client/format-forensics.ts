@@ -1,6 +1,7 @@
 /** Human renderings of the forensic answers (the CLI's default output). */
 import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
 import type { ReconcileReport } from './reconcile';
+import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 import { actionLine, renderTable, scopeLine } from './format';
 
@@ -136,5 +137,14 @@ export function renderReconcile(r: ReconcileReport): string {
   return `${head}\n${r.differences.length} difference(s):\n${renderTable(
     ['kind', 'record', 'id', 'scope', 'detail'],
     r.differences.map((d) => [d.kind, d.record, d.id, d.scopeId, d.detail]),
+  )}`;
+}
+
+export function renderVerify(r: VerifyReport): string {
+  const head = `Verify of session ${r.sessionId}: ${r.scopes} scope chains, ${r.actions} actions recomputed.`;
+  if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed.`;
+  return `${head}\nFAILED: ${r.problems.length} problem(s):\n${renderTable(
+    ['problem', 'record', 'scope', 'detail'],
+    r.problems.map((p) => [p.problem, p.recordId, p.scopeId, p.detail]),
   )}`;
 }

@@ -32,6 +32,7 @@ import {
   type TouchedReport,
 } from './forensic-queries';
 import { reconcile, SessionNotFoundError, type ReconcileReport } from './reconcile';
+import { verifyChains, type VerifyReport } from '../store/chain';
 
 const Id = z.string().min(1).max(1000);
 
@@ -224,6 +225,14 @@ export class ScopeClient {
       if (err instanceof SessionNotFoundError) throw new UnknownIdError('session', id);
       throw err;
     }
+  }
+
+  /** Recomputes the hash chains of a session's scopes; any edit, removal or insertion since sealing is named. */
+  async verify(sessionId: string): Promise<VerifyReport> {
+    const id = parse('verify', Id, sessionId);
+    const chains = await this.store.chainsOfSession(id);
+    if (chains.length === 0) throw new UnknownIdError('session', id);
+    return verifyChains(id, chains);
   }
 
   private async requireSession(sessionId: string): Promise<void> {

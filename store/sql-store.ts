@@ -7,7 +7,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, Store } from './types';
+import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
+import { computeChain, scopeHash } from './chain';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -123,6 +124,76 @@ export class SqlStore implements Store {
         params,
       );
     }
+  }
+
+  async sealScopes(scopes: readonly ScopeKey[]): Promise<void> {
+    const wanted = dedupe(scopes, (k) => `${k.namespace}\u0000${k.scopeId}`, (_a, b) => b);
+    if (wanted.length === 0) return;
+    // One query finds the ended scopes; running ones are sealed when they end.
+    const keys: ScopeKey[] = [];
+    for (const ns of new Set(wanted.map((k) => k.namespace))) {
+      const { rows } = await this.db.query<{ scope_id: string }>(
+        `SELECT scope_id FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[]) AND status <> 'running'`,
+        [ns, wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId)],
+      );
+      keys.push(...rows.map((r) => ({ namespace: ns, scopeId: r.scope_id })));
+    }
+    for (const key of keys) {
+      await this.db.transaction(async (tx) => {
+        // The row lock serializes sealers of one scope (several workers may record into it).
+        const { rows: found } = await tx.query(
+          `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2 FOR UPDATE`,
+          [key.namespace, key.scopeId],
+        );
+        if (!found[0] || found[0].status === 'running') return;
+        const scope = readScope(found[0]);
+        const { rows } = await tx.query(`SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND scope_id = $2`, [
+          key.namespace,
+          key.scopeId,
+        ]);
+        const chain = computeChain(scope, rows.map(readAction));
+        for (const part of chunks(chain, 4)) {
+          const { text, params } = valuesClause(part.map((l) => [l.actionId, String(l.seq), l.prevHash, l.hash]), 4);
+          params.push(key.namespace);
+          await tx.query(
+            `UPDATE ${this.t('actions')} AS a SET chain_seq = v.seq::integer, prev_hash = v.prev, hash = v.hash
+             FROM (VALUES ${text}) AS v(action_id, seq, prev, hash)
+             WHERE a.namespace = $${params.length} AND a.action_id = v.action_id`,
+            params,
+          );
+        }
+        const head = chain.at(-1)?.hash ?? null;
+        await tx.query(
+          `UPDATE ${this.t('scopes')} SET chain_length = $3, chain_head = $4, scope_hash = $5 WHERE namespace = $1 AND scope_id = $2`,
+          [key.namespace, key.scopeId, chain.length, head, scopeHash(scope, head ?? '', chain.length)],
+        );
+      });
+    }
+  }
+
+  async chainsOfSession(sessionId: string): Promise<StoredChain[]> {
+    const { rows: scopeRows } = await this.db.query(
+      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, scope_id`,
+      [this.namespace, sessionId],
+    );
+    const { rows: actionRows } = await this.db.query(
+      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY chain_seq NULLS LAST, action_id`,
+      [this.namespace, sessionId],
+    );
+    return scopeRows.map((row) => ({
+      scope: readScope(row),
+      chainLength: row.chain_length === null || row.chain_length === undefined ? null : Number(row.chain_length),
+      chainHead: (row.chain_head as string | null) ?? null,
+      scopeHash: (row.scope_hash as string | null) ?? null,
+      actions: actionRows
+        .filter((a) => a.scope_id === row.scope_id)
+        .map((a) => ({
+          record: readAction(a),
+          seq: a.chain_seq === null || a.chain_seq === undefined ? null : Number(a.chain_seq),
+          prevHash: (a.prev_hash as string | null) ?? null,
+          hash: (a.hash as string | null) ?? null,
+        })),
+    }));
   }
 
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {

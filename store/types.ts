@@ -22,6 +22,20 @@ export interface ListSessionsOptions {
   limit: number;
 }
 
+export interface ScopeKey {
+  namespace: string;
+  scopeId: string;
+}
+
+/** A scope with its stored chain fields, and its actions with theirs, for verification. */
+export interface StoredChain {
+  scope: ScopeRecord;
+  chainLength: number | null;
+  chainHead: string | null;
+  scopeHash: string | null;
+  actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
+}
+
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
@@ -36,6 +50,10 @@ export interface Store {
    */
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
+  /** (Re)computes the hash chain of each ended scope among `scopes`; running scopes are skipped. */
+  sealScopes(scopes: readonly ScopeKey[]): Promise<void>;
+  /** Every scope of a session with its stored chain, for `verify`. */
+  chainsOfSession(sessionId: string): Promise<StoredChain[]>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;

@@ -137,6 +137,13 @@ export class Recorder {
     if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
     // Gap fills go last: a finished record in this same batch must win over them.
     if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
+    // Scopes that ended, or got a late record after ending, get their hash chain (re)computed.
+    const touched = [
+      ...(batch.scopes ?? []).filter((r) => r.status !== 'running'),
+      ...(batch.actions ?? []).filter((r) => r.status !== 'running'),
+      ...(batch.gaps ?? []),
+    ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
+    if (touched.length) await this.store.sealScopes(touched);
     this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0);
   }
 

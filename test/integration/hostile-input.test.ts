@@ -19,6 +19,7 @@ import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
 import { guarded, waiter } from '../fixtures/agents';
 import { runCli } from '../../client/cli';
+import { COMMANDS } from '../../client/cli-commands';
 import { InvalidArgumentError, UnknownIdError } from '../../client/scope-client';
 import { HANDOFF_SIGNAL, HandoffRequest, type ActionRecord } from '../../cim/schemas';
 import { digest } from '../../worker/digest';
@@ -133,6 +134,11 @@ describe('SQL injection and wildcards in every string argument', () => {
       await judge(violations, 'sessions({ status: p })', p, () => c.sessions({ status: p as never }), null);
       await judge(violations, 'reconcile(p)', p, () => c.reconcile(p), null);
       await judge(violations, 'requestHandoff(p, …)', p, () => c.requestHandoff(p, { to: 'reviewer', reason: 'hostile' }), null, notFound);
+      // Methods newer than this test that take a session id are held to the same rule.
+      for (const name of ['verify'] as const) {
+        const method = (c as unknown as Partial<Record<string, (id: string) => Promise<unknown>>>)[name];
+        if (typeof method === 'function') await judge(violations, `${name}(p)`, p, () => method.call(c, p), null);
+      }
     }
     assert.deepEqual(violations, [], `${violations.length} unclear answers:\n${violations.map((v) => `  ${v.call} with ${JSON.stringify(v.payload)}: ${v.outcome}`).join('\n')}`);
   });
@@ -176,6 +182,10 @@ describe('SQL injection and wildcards in every string argument', () => {
       { argv: (p) => ['sessions', `--since=${p}`] },
       { argv: (p) => ['sessions', `--status=${p}`] },
       { argv: (p) => ['reconcile', p] },
+      // Every other command that takes a <session> or <scope>, present or added later.
+      ...Object.entries(COMMANDS)
+        .filter(([name, c]) => /^<(session|scope)>$/.test(c.args.trim()) && !['tree', 'scope', 'root-cause', 'status', 'timeline', 'reconcile'].includes(name))
+        .map(([name]) => ({ argv: (p: string) => [name, p] })),
     ];
     for (const p of payloads()) {
       for (const { argv, empty } of cases) {

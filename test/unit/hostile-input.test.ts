@@ -122,8 +122,13 @@ function mentions(line: string, token: string): boolean {
   return [token, json, unicodeEscaped(token), unicodeEscaped(json)].some((form) => line.includes(form));
 }
 
+/** JSON, with the line and paragraph separators and C1 controls JSON.stringify leaves raw shown escaped. */
+function show(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function explain(run: CliRun, argv: string[]): string {
-  return `argv ${JSON.stringify(argv)} → exit ${run.code}, err ${JSON.stringify(run.err)}`;
+  return `argv ${show(argv)} → exit ${run.code}, err ${show(run.err)}`;
 }
 
 /** Exit 2 comes with exactly one message on stderr, starting with "scopetrail", naming `what`. */
@@ -142,24 +147,20 @@ const KNOWN_OPTIONS = new Set([
 const STRING_OPTIONS = ['kind', 'tool', 'agent', 'status', 'since', 'limit', 'schema', 'address', 'namespace', 'task-queue', 'agents', 'tools'];
 const BOOLEAN_OPTIONS = ['json', 'help', 'descendants', 'no-descendants', 'memory', 'quiet'];
 
-/** Required and optional positionals of each command (from its usage line). */
-const POSITIONALS: Record<string, { required: string[]; optional: string[] }> = {
-  sessions: { required: [], optional: [] },
-  'root-cause': { required: ['session'], optional: [] },
-  footprint: { required: ['scope'], optional: [] },
-  touched: { required: ['scope', 'resource'], optional: [] },
-  status: { required: ['scope'], optional: [] },
-  roles: { required: [], optional: [] },
-  drift: { required: [], optional: ['agent'] },
-  timeline: { required: ['session'], optional: [] },
-  reconcile: { required: ['session'], optional: [] },
-  tree: { required: ['session'], optional: [] },
-  actions: { required: ['scope'], optional: [] },
-  scope: { required: ['scope'], optional: [] },
-  worker: { required: [], optional: [] },
-  dev: { required: [], optional: [] },
-  run: { required: ['example'], optional: [] },
-};
+/**
+ * Required and optional positionals of each command, read from its usage line: `<session>`
+ * is required, `[agent]` optional; bracketed flags (`[--kind K]`) are not positionals.
+ * A command added later is covered without touching this file.
+ */
+const POSITIONALS: Record<string, { required: string[]; optional: string[] }> = Object.fromEntries(
+  Object.entries(COMMANDS).map(([name, c]) => {
+    const bare = c.args.replace(/\[[^\]]*--[^\]]*\]/g, '');
+    return [name, {
+      required: [...bare.matchAll(/<([\w-]+)>/g)].map((m) => m[1]!),
+      optional: [...bare.matchAll(/\[([\w-]+)\]/g)].map((m) => m[1]!),
+    }];
+  }),
+);
 const COMMAND_NAMES = Object.keys(POSITIONALS);
 
 /** A positional the parser will not take for an option. */

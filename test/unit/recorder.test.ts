@@ -11,6 +11,8 @@ function fakeStore(failures = 0) {
   const store = {
     upsertScopes: async () => undefined,
     upsertPayloads: async () => undefined,
+    fillActionGaps: async () => undefined,
+    sealScopes: async () => undefined,
     upsertActions: async (rows: ActionRecord[]) => {
       if (failing-- > 0) throw new Error('connection refused');
       batches.push([...rows]);

@@ -1,0 +1,124 @@
+/**
+ * The hash chain over a scope's actions. Each action's hash covers the previous hash
+ * and the canonical JSON of the record, so changing any field of any action, removing
+ * one, or reordering them changes every hash after it; the scope's own hash covers its
+ * record and the chain head, so its status cannot be rewritten unnoticed either. The
+ * chain is computed by the store when a scope ends (and again if a late record
+ * arrives), and recomputed by `verify`.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../cim/canonical-json';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+
+export interface ChainLink {
+  actionId: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function chainGenesis(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>): string {
+  return sha256(`scopetrail-chain:${scope.namespace}:${scope.scopeId}`);
+}
+
+/** Actions in chain order: by start, then id (both fixed once a record is written). */
+export function chainOrder(a: ActionRecord, b: ActionRecord): number {
+  return Date.parse(a.startedAt) - Date.parse(b.startedAt) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0);
+}
+
+export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
+  let prev = chainGenesis(scope);
+  return [...actions].sort(chainOrder).map((action, i) => {
+    const hash = sha256(`${prev}\n${canonicalJson(action)}`);
+    const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
+    prev = hash;
+    return link;
+  });
+}
+
+export function scopeHash(scope: ScopeRecord, head: string, length: number): string {
+  return sha256(`${head}\n${length}\n${canonicalJson(scope)}`);
+}
+
+export interface ChainProblem {
+  scopeId: string;
+  /** The record the problem is found at (an action id, or the scope id for the scope's own record). */
+  recordId: string;
+  problem: 'unsealed' | 'changed' | 'removed' | 'inserted' | 'scope_changed';
+  detail: string;
+}
+
+export interface VerifyReport {
+  sessionId: string;
+  scopes: number;
+  actions: number;
+  problems: ChainProblem[];
+}
+
+/**
+ * Recomputes every chain of a session from the rows as they are now and compares it
+ * with what was sealed: a changed record breaks its own hash; a removed one breaks
+ * the link of the record after it (or the length and head when it was last); a row
+ * slipped in has no place in the sealed chain.
+ */
+export function verifyChains(sessionId: string, stored: readonly StoredChainLike[]): VerifyReport {
+  const problems: ChainProblem[] = [];
+  let actions = 0;
+  for (const s of stored) {
+    actions += s.actions.length;
+    const id = s.scope.scopeId;
+    if (s.scope.status === 'running') continue; // sealed when it ends
+    if (s.chainLength === null || s.scopeHash === null) {
+      problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
+      continue;
+    }
+    let prev = chainGenesis(s.scope);
+    const sealed = s.actions.filter((a) => a.seq !== null).sort((a, b) => a.seq! - b.seq!);
+    for (const a of s.actions.filter((x) => x.seq === null)) {
+      problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'inserted', detail: `action ${a.record.actionId} is not part of the sealed chain` });
+    }
+    for (const [i, a] of sealed.entries()) {
+      if (a.prevHash !== prev) {
+        const before = i === 0 ? 'the start of the chain' : sealed[i - 1]!.record.actionId;
+        problems.push({
+          scopeId: id,
+          recordId: a.record.actionId,
+          problem: 'removed',
+          detail: `the chain is broken between ${before} and ${a.record.actionId} (seq ${a.seq}): a record was removed or reordered`,
+        });
+      }
+      const recomputed = createHash('sha256').update(`${a.prevHash}\n${canonicalJson(a.record)}`).digest('hex');
+      if (recomputed !== a.hash) {
+        problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'changed', detail: `action ${a.record.actionId} was changed after it was sealed` });
+      }
+      prev = a.hash ?? '';
+    }
+    if (sealed.length !== s.chainLength) {
+      problems.push({
+        scopeId: id,
+        recordId: id,
+        problem: 'removed',
+        detail: `scope ${id} sealed ${s.chainLength} actions, ${sealed.length} remain`,
+      });
+    } else if ((sealed.at(-1)?.hash ?? null) !== s.chainHead) {
+      problems.push({ scopeId: id, recordId: id, problem: 'removed', detail: `scope ${id}: the last sealed action is gone or changed` });
+    }
+    if (scopeHash(s.scope, s.chainHead ?? '', s.chainLength) !== s.scopeHash) {
+      problems.push({ scopeId: id, recordId: id, problem: 'scope_changed', detail: `scope ${id}'s own record was changed after it was sealed` });
+    }
+  }
+  return { sessionId, scopes: stored.length, actions, problems };
+}
+
+/** The shape verifyChains reads (store/types.ts StoredChain). */
+export interface StoredChainLike {
+  scope: ScopeRecord;
+  chainLength: number | null;
+  chainHead: string | null;
+  scopeHash: string | null;
+  actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
+}
