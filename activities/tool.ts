@@ -10,6 +10,7 @@ import { ResourceRef as ResourceRefSchema } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
+import { invalidField } from '../cim/invalid-field';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
   name: string;
@@ -69,7 +70,7 @@ export function reportResource(resource: ResourceRef): void {
   if (!run) throw new Error('reportResource() can only be called while a tool runs');
   const parsed = ResourceRefSchema.safeParse(resource);
   if (!parsed.success) {
-    throw new TypeError(`reportResource: invalid field "${parsed.error.issues[0]?.path.join('.')}": ${parsed.error.issues[0]?.message}`);
+    throw new TypeError(invalidField('reportResource', parsed.error, 'resource'));
   }
   // Tools report a resource before touching it, so a refusal here still comes first.
   if (!allowed(run.scope.allowance, parsed.data.uri)) {

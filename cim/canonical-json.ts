@@ -28,8 +28,13 @@ function write(value: unknown, seen: Set<unknown>): string {
   if (seen.has(value)) throw new TypeError('canonicalJson: value contains a cycle');
   seen.add(value);
   try {
-    if (value instanceof Date) return JSON.stringify(value.toISOString());
-    if (Array.isArray(value)) return `[${value.map((v) => write(v, seen)).join(',')}]`;
+    // As JSON.stringify: an invalid date is null, an array hole is null.
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : JSON.stringify(value.toISOString());
+    if (Array.isArray(value)) {
+      const items: string[] = [];
+      for (let i = 0; i < value.length; i++) items.push(write(value[i], seen));
+      return `[${items.join(',')}]`;
+    }
     if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
     const obj = value as Record<string, unknown>;
     const members = Object.keys(obj)

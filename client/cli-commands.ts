@@ -5,6 +5,7 @@ import { ActionKind } from '../cim/schemas';
 import { walkTree } from '../cim/scope-tree';
 import type { ActionRecord } from '../cim/schemas';
 import { openStore } from '../store';
+import { OpenStoreOptions } from '../store/open';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
 import { ScopeClient } from './scope-client';
@@ -56,11 +57,18 @@ function flag(ctx: CommandContext, name: string): string | undefined {
 }
 
 async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({
+  const options = {
     url: flag(ctx, 'database-url') ?? (process.env.DATABASE_URL || undefined),
     schema: flag(ctx, 'schema'),
     namespace: flag(ctx, 'namespace'),
-  });
+  };
+  const checked = OpenStoreOptions.safeParse(options);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const name = { url: '--database-url', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
+    throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
+  }
+  const store = await openStore(options);
   const client = await ScopeClient.connect({
     store,
     address: flag(ctx, 'address'),

@@ -26,8 +26,10 @@ import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+
 export const SessionsArgs = z.object({
-  agent: z.string().min(1).max(100).optional(),
+  agent: z.string().min(1).max(100).regex(NO_CONTROL, 'must not contain control characters').optional(),
   status: ScopeStatus.optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.number().int().min(1).max(10_000).default(50),
@@ -36,7 +38,8 @@ export const SessionsArgs = z.object({
 export const ResourceArg = z
   .string()
   .min(1, 'name the resource, e.g. db:customers or db:customers*')
-  .max(2000);
+  .max(2000)
+  .regex(NO_CONTROL, 'must not contain control characters');
 
 export interface SessionListing extends SessionSummary {
   /** Whether Temporal knows the session's root workflow (null when not checked). */

@@ -33,8 +33,11 @@ import {
 } from './forensic-queries';
 import { reconcile, SessionNotFoundError, type ReconcileReport } from './reconcile';
 import { verifyChains, type VerifyReport } from '../store/chain';
+import { invalidField } from '../cim/invalid-field';
 
-const Id = z.string().min(1).max(1000);
+/** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
+export const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const Id = z.string().min(1).max(1000).regex(NO_CONTROL, 'must not contain control characters');
 
 export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
@@ -55,7 +58,7 @@ export const ActionsUnderArgs = z.object({
   scopeId: Id,
   descendants: z.boolean().default(false),
   kinds: z.array(ActionKindSchema).optional(),
-  tool: z.string().min(1).optional(),
+  tool: z.string().min(1).max(200).regex(NO_CONTROL, 'must not contain control characters').optional(),
 });
 
 export class UnknownIdError extends Error {
@@ -67,8 +70,7 @@ export class UnknownIdError extends Error {
 
 export class InvalidArgumentError extends Error {
   constructor(method: string, error: z.ZodError) {
-    const issue = error.issues[0];
-    super(`${method}: invalid field "${issue?.path.join('.') || '(arguments)'}": ${issue?.message}`);
+    super(invalidField(method, error, 'arguments'));
     this.name = 'InvalidArgumentError';
   }
 }
@@ -206,7 +208,7 @@ export class ScopeClient {
 
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
   async drift(agent?: string): Promise<DriftEntry[]> {
-    const name = agent === undefined ? undefined : parse('drift', z.string().min(1).max(100), agent);
+    const name = agent === undefined ? undefined : parse('drift', z.string().min(1).max(100).regex(NO_CONTROL, 'must not contain control characters'), agent);
     return agentDrift(this.store, name);
   }
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { openPgliteStore } from './pglite';
 import { openPostgresStore } from './postgres';
 import type { Store } from './types';
+import { invalidField } from '../cim/invalid-field';
 
 export const OpenStoreOptions = z.object({
   url: z
@@ -31,8 +32,7 @@ export function defaultDataDir(): string {
 export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
   const parsed = OpenStoreOptions.safeParse({ url: process.env.DATABASE_URL || undefined, ...input });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TypeError(`openStore: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+    throw new TypeError(invalidField('openStore', parsed.error, 'options'));
   }
   const o = parsed.data;
   const opts = { schema: o.schema, namespace: o.namespace };

@@ -200,7 +200,7 @@ export class SqlStore implements Store {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {
       const { text, params } = valuesClause(
-        chunk.map((r) => [r.namespace, r.actionId, r.side, JSON.stringify(r.body ?? null)]),
+        chunk.map((r) => clean([r.namespace, r.actionId, r.side, JSON.stringify(clean(r.body ?? null))])),
         4,
       );
       await this.db.query(
@@ -214,7 +214,7 @@ export class SqlStore implements Store {
   async upsertManifests(manifests: readonly Manifest[]): Promise<void> {
     const rows = dedupe(manifests, (m) => `${m.name}\u0000${m.version}`, (_a, b) => b);
     for (const chunk of chunks(rows, 3)) {
-      const { text, params } = valuesClause(chunk.map((m) => [m.name, m.version, JSON.stringify(m)]), 3);
+      const { text, params } = valuesClause(chunk.map((m) => clean([m.name, m.version, JSON.stringify(clean(m))])), 3);
       await this.db.query(
         `INSERT INTO ${this.t('manifests')} (agent, version, manifest) VALUES ${text}
          ON CONFLICT (agent, version) DO UPDATE SET manifest = excluded.manifest, updated_at = now()`,
@@ -383,7 +383,22 @@ function valuesClause(rows: unknown[][], columns: number): { text: string; param
   return { text: tuples.join(', '), params };
 }
 
-function scopeRow(r: ScopeRecord): unknown[] {
+/**
+ * Postgres text and jsonb cannot hold U+0000. A NUL that reaches a record (an objective,
+ * an error message, a resource a tool reported) is stored as U+FFFD rather than letting
+ * one bad character make the whole batch unwritable.
+ */
+function clean<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map(clean) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
+  }
+  return value;
+}
+
+function scopeRow(record: ScopeRecord): unknown[] {
+  const r = clean(record);
   return [
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
@@ -391,7 +406,8 @@ function scopeRow(r: ScopeRecord): unknown[] {
   ];
 }
 
-function actionRow(r: ActionRecord): unknown[] {
+function actionRow(record: ActionRecord): unknown[] {
+  const r = clean(record);
   return [
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,

@@ -14,6 +14,7 @@ import { Recorder, type RecorderOptions } from './recorder';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { join } from 'node:path';
 import { scopetrailSinks } from './sinks';
+import { invalidField } from '../cim/invalid-field';
 
 const INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -55,8 +56,7 @@ export interface ScopetrailWorker {
 export async function createWorker(options: CreateWorkerOptions): Promise<ScopetrailWorker> {
   const parsed = WorkerOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TypeError(`createWorker: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+    throw new TypeError(invalidField('createWorker', parsed.error, 'options'));
   }
   const o = parsed.data;
   const manifests = loadManifests(o.agents);

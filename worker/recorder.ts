@@ -98,7 +98,9 @@ export class Recorder {
     if (!spool) return true;
     this.draining ??= (async () => {
       try {
-        const moved = await spool.drain((batch) => this.writeToStore(batch));
+        const moved = await spool.drain((batch) =>
+          this.writeToStore(batch).catch((err: unknown) => (isDataError(err) ? this.writeOneByOne(batch) : Promise.reject(err))),
+        );
         if (this.storeDown) this.options.onAlert?.(`store is back: ${moved} spooled records written`);
         this.storeDown = false;
       } catch (err) {
@@ -129,6 +131,28 @@ export class Recorder {
       });
     }, this.options.drainEveryMs ?? 1_000);
     this.drainTimer.unref();
+  }
+
+  /** Records the store refused as data (not for being down), kept aside for a person to look at. */
+  quarantined = 0;
+
+  private async writeOneByOne(batch: RecordBatch): Promise<void> {
+    const singles: RecordBatch[] = [
+      ...(batch.scopes ?? []).map((r) => ({ scopes: [r] })),
+      ...(batch.actions ?? []).map((r) => ({ actions: [r] })),
+      ...(batch.payloads ?? []).map((r) => ({ payloads: [r] })),
+      ...(batch.gaps ?? []).map((r) => ({ gaps: [r] })),
+    ];
+    for (const single of singles) {
+      try {
+        await this.writeToStore(single);
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        this.quarantined += 1;
+        this.options.spool?.quarantine(single, err instanceof Error ? err.message : String(err));
+        this.options.onAlert?.(`QUARANTINED a record the store refused (${(err as Error).message}): ${JSON.stringify(single).slice(0, 300)}`);
+      }
+    }
   }
 
   private async writeToStore(batch: RecordBatch): Promise<void> {
@@ -188,6 +212,17 @@ export class Recorder {
           return;
         } catch (err) {
           this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
+          if (isDataError(err)) {
+            // The store is up but refuses something in this batch: one bad record must not
+            // hold back the others (nor, spooled, every record after it).
+            try {
+              await this.writeOneByOne(batch);
+              for (const w of waiters) w.resolve();
+              return;
+            } catch (again) {
+              this.options.onError?.(again instanceof Error ? again : new Error(String(again)), attempt);
+            }
+          }
           if (spool) this.storeDown = true;
         }
       }
@@ -217,4 +252,10 @@ export class Recorder {
       await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
     }
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the record, not the store, is the problem. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^(22|23)/.test(code);
 }

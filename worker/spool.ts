@@ -73,6 +73,20 @@ export class Spool {
     this.activeBytes += bytes;
   }
 
+  /**
+   * Keeps a record the store refused as data, for a person to inspect; never replayed
+   * automatically (it would be refused again). One JSON line per record in `quarantine.log` (not a spool file: drains skip it).
+   */
+  quarantine(batch: RecordBatch, reason: string): void {
+    const fd = openSync(join(this.dir, 'quarantine.log'), 'a');
+    try {
+      writeSync(fd, `${JSON.stringify({ at: new Date().toISOString(), reason, batch })}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** True when nothing waits on disk. */
   isEmpty(): boolean {
     return this.files().length === 0;

@@ -23,6 +23,7 @@ import { wrapAgentResult } from '../cim/envelope';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
+import { invalidField } from '../cim/invalid-field';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
   (input: I): Promise<unknown>;
@@ -37,8 +38,7 @@ export type AgentOutput<A> = A extends AgentWorkflow<unknown, infer O> ? O : nev
 export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
   const parsed = Manifest.safeParse(manifestInput);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TypeError(`defineAgent: invalid manifest field "${issue?.path.join('.') || '(root)'}": ${issue?.message}`);
+    throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
   }
   const manifest = parsed.data;
 

@@ -9,6 +9,7 @@ import { HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { handoffScopeId, rootPath } from '../cim/ids';
 import type { AgentWorkflow } from './agent';
 import { actionRecord, emitAction, nextActionId, now, requireState } from './scope-state';
+import { invalidField } from '../cim/invalid-field';
 
 export interface HandoffOptions<I> {
   reason: string;
@@ -20,8 +21,7 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   const to = typeof agent === 'string' ? agent : agent.manifest.name;
   const request = HandoffRequest.safeParse({ to, reason: options.reason, input: options.input });
   if (!request.success) {
-    const issue = request.error.issues[0];
-    throw new TypeError(`handoff: invalid field "${issue?.path.join('.')}": ${issue?.message}`);
+    throw new TypeError(invalidField('handoff', request.error, 'options'));
   }
   const info = workflowInfo();
   const handoffIndex = st.ctx.handoffIndex + 1;

@@ -33,6 +33,7 @@ import {
   setIncomingContext,
   type ScopeState,
 } from './scope-state';
+import { invalidField } from '../cim/invalid-field';
 
 class ScopeInbound implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
@@ -48,8 +49,7 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
       if (input.signalName === HANDOFF_SIGNAL) {
         const req = HandoffRequest.safeParse(input.args[0]);
         if (!req.success) {
-          const issue = req.error.issues[0];
-          error = `invalid handoff request field "${issue?.path.join('.')}": ${issue?.message}`;
+          error = invalidField('handoff request', req.error, 'payload');
         } else if (st.requestedHandoff) {
           error = 'a handoff is already pending; this request was ignored';
         }

@@ -72,6 +72,6 @@ test('a malformed handoff signal is refused by the client naming the field, and 
   const rows = await sessionRows(rt, s.sessionId);
   const signal = rows.actions.find((a) => a.kind === 'signal');
   assert.equal(signal?.status, 'error');
-  assert.match(signal?.error ?? '', /invalid handoff request field "reason"/);
+  assert.match(signal?.error ?? '', /handoff request: invalid field "reason"/);
   assert.equal(rows.scopes.length, 1, 'no handoff happened');
 });

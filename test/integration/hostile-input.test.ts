@@ -304,7 +304,7 @@ describe('the handoff signal and the session id from outside', () => {
         for (const a of recorded) {
           if (a.status !== 'error') problems.push(`${shown}: status ${a.status}`);
           // The error names the field that is wrong; for a payload that is not an object, the request itself.
-          const m = /invalid handoff request field "([^"]*)"/.exec(a.error ?? '');
+          const m = /handoff request: invalid field "([^"]*)"/.exec(a.error ?? '');
           if (!m || m[1] === '') problems.push(`${shown}: error names no field: ${JSON.stringify(a.error)}`);
           else if (field && m[1] !== field) problems.push(`${shown}: names "${m[1]}", not "${field}"`);
         }

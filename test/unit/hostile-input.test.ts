@@ -86,9 +86,13 @@ const isoTimeWithOffset = fc.oneof(
     ([t, h, m]) => `${t.slice(0, -1)}${h < 0 ? '-' : '+'}${String(Math.abs(h)).padStart(2, '0')}:${m}`,
   ),
 );
-/** Any string Postgres text can hold (no U+0000): what a stored id, name or tool can be. */
+/**
+ * Any printable string (unicode, lone surrogates, quotes, `%` and `_` included; no control
+ * characters, which Postgres text cannot hold (NUL) or no stored id has): what a stored id,
+ * name or tool can be.
+ */
 const storableString = (minLength: number, maxLength: number) =>
-  fc.string({ unit: 'binary', minLength, maxLength }).map((s) => s.replaceAll('\u0000', '\ufffd'));
+  fc.string({ unit: 'binary', minLength, maxLength }).map((s) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd'));
 const finiteNumber = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0));
 
 // ---------------------------------------------------------------------------------------

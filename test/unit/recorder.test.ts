@@ -93,3 +93,32 @@ test('a full spool holds the writer (back-pressure) and says so, then lets it go
   recorder.stop();
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['big']);
 });
+
+test('a record the store refuses as data is quarantined alone; the rest of its batch is written', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const written: string[] = [];
+  const store = {
+    upsertScopes: async () => undefined,
+    upsertPayloads: async () => undefined,
+    fillActionGaps: async () => undefined,
+    sealScopes: async () => undefined,
+    upsertActions: async (rows: ActionRecord[]) => {
+      if (rows.some((r) => r.actionId === 'poison')) throw Object.assign(new Error('invalid byte sequence'), { code: '22021' });
+      written.push(...rows.map((r) => r.actionId));
+    },
+  } as unknown as Store;
+  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const alerts: string[] = [];
+  const recorder = new Recorder(store, { lingerMs: 5, spool: new Spool({ dir }), onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await Promise.all(['a', 'poison', 'b'].map((id) => recorder.write({ actions: [action(id, 's')] })));
+  await recorder.write({ actions: [action('c', 's')] });
+  recorder.stop();
+  assert.deepEqual(written.sort(), ['a', 'b', 'c'], 'the good records and the next batch are written');
+  assert.equal(recorder.quarantined, 1);
+  assert.equal(recorder.spooled, 0, 'a data error is not an outage');
+  assert.match(readFileSync(join(dir, 'quarantine.log'), 'utf8'), /"actionId":"poison"/);
+  assert.match(alerts.join('\n'), /QUARANTINED/);
+});
