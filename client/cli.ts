@@ -80,7 +80,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   // Own properties only: "__proto__" or "toString" are not commands.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    out.err(`scopetrail: unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
+    out.err(`scopetrail: unknown command ${printable(JSON.stringify(name))}. Run scopetrail --help.`);
     return EXIT.usage;
   }
   const label = `scopetrail ${name}`;
