@@ -169,16 +169,22 @@ const CHILD_STATUS: Record<Exclude<ChildCloseKind, 'open'>, ActionStatus> = {
   canceled: 'cancelled',
 };
 
+export interface ReconcileOptions {
+  /** Agents the workers define (from the manifests): a handoff request naming another is refused. */
+  knownAgents?: ReadonlySet<string>;
+}
+
 export function reconcileSession(
   sessionId: string,
   runs: readonly RunFacts[],
   scopes: readonly ScopeRecord[],
   actions: readonly ActionRecord[],
+  options: ReconcileOptions = {},
 ): ReconcileReport {
   const differences: Difference[] = [];
   const expectedScopes = expectScopes(runs);
   compareScopes(expectedScopes, scopes, differences);
-  const { expected, explainedActivities } = expectActions(runs, differences);
+  const { expected, explainedActivities } = expectActions(runs, differences, options);
   compareActions(expected, actions, explainedActivities, expectedScopes, differences);
   differences.sort(
     (a, b) =>
@@ -298,6 +304,7 @@ interface WorkflowSideFact {
 function expectActions(
   runs: readonly RunFacts[],
   out: Difference[],
+  options: ReconcileOptions = {},
 ): { expected: ExpectedAction[]; explainedActivities: Set<string> } {
   const expected: ExpectedAction[] = [];
   const seen = new Map<string, ExpectedAction>();
@@ -376,6 +383,7 @@ function expectActions(
         // Mirrors the inbound interceptor: an invalid request, or one while another is pending, is an error.
         if (!sig.args) status = null;
         else if (!HandoffRequest.safeParse(sig.args[0]).success) status = 'error';
+        else if (options.knownAgents && !options.knownAgents.has((sig.args[0] as { to: string }).to)) status = 'error';
         else if (handoffRequested) status = 'error';
         else handoffRequested = true;
       }

@@ -21,6 +21,10 @@ export async function reconcile(
   // History first: a row written after the walk could only be explained by history the walk
   // did not see, so the store is read after it.
   const runs = await collectSessionRuns(client, sessionId, onProgress);
-  const [scopes, actions] = await Promise.all([store.scopesOfSession(sessionId), store.actionsOfSession(sessionId)]);
-  return reconcileSession(sessionId, runs, scopes, actions);
+  const [scopes, actions, manifests] = await Promise.all([
+    store.scopesOfSession(sessionId),
+    store.actionsOfSession(sessionId),
+    store.manifests(),
+  ]);
+  return reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
 }

@@ -35,12 +35,24 @@ export interface AgentWorkflow<I = unknown, O = unknown> {
 export type AgentInput<A> = A extends AgentWorkflow<infer I, unknown> ? I : never;
 export type AgentOutput<A> = A extends AgentWorkflow<unknown, infer O> ? O : never;
 
+/** Agents defined in this bundle: the only workflow types a handoff can continue as. */
+const knownAgents = new Set<string>();
+
+export function isKnownAgent(name: string): boolean {
+  return knownAgents.has(name);
+}
+
+export function knownAgentNames(): string[] {
+  return [...knownAgents].sort();
+}
+
 export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
   const parsed = Manifest.safeParse(manifestInput);
   if (!parsed.success) {
     throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
   }
   const manifest = parsed.data;
+  knownAgents.add(manifest.name);
 
   const agent = async (input: I): Promise<unknown> => {
     const st = beginScope(manifest);
@@ -97,7 +109,7 @@ function beginScope(manifest: Manifest): ScopeState {
   setHandler(handoffSignal, (raw: unknown) => {
     const req = HandoffRequest.safeParse(raw);
     // The interceptor has already recorded the signal, with the validation error if any.
-    if (req.success && !st.requestedHandoff) {
+    if (req.success && isKnownAgent(req.data.to) && !st.requestedHandoff) {
       st.requestedHandoff = { to: req.data.to, reason: req.data.reason, input: req.data.input };
     }
   });

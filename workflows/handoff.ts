@@ -7,7 +7,7 @@
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { handoffScopeId, rootPath } from '../cim/ids';
-import type { AgentWorkflow } from './agent';
+import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 
@@ -22,6 +22,10 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   const request = HandoffRequest.safeParse({ to, reason: options.reason, input: options.input });
   if (!request.success) {
     throw new TypeError(invalidField('handoff', request.error, 'options'));
+  }
+  if (!isKnownAgent(to)) {
+    // Continuing as a workflow type this worker does not have would leave the session stuck.
+    throw new TypeError(`handoff: unknown agent "${to}"; this worker's agents are ${knownAgentNames().join(', ')}`);
   }
   const info = workflowInfo();
   const handoffIndex = st.ctx.handoffIndex + 1;

@@ -23,6 +23,7 @@ import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
 import { unwrapAgentResult } from '../cim/envelope';
+import { isKnownAgent } from './agent';
 import {
   actionRecord,
   currentState,
@@ -50,6 +51,8 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
         const req = HandoffRequest.safeParse(input.args[0]);
         if (!req.success) {
           error = invalidField('handoff request', req.error, 'payload');
+        } else if (!isKnownAgent(req.data.to)) {
+          error = `handoff request: unknown agent "${req.data.to}"; this request was ignored`;
         } else if (st.requestedHandoff) {
           error = 'a handoff is already pending; this request was ignored';
         }

@@ -75,3 +75,15 @@ test('a malformed handoff signal is refused by the client naming the field, and 
   assert.match(signal?.error ?? '', /handoff request: invalid field "reason"/);
   assert.equal(rows.scopes.length, 1, 'no handoff happened');
 });
+
+test('a handoff to an agent this worker does not have is refused and recorded, and the agent carries on', async () => {
+  const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
+  await rt.client.requestHandoff(s.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
+  assert.equal(await s.result(), 'finished without handoff');
+  const rows = await sessionRows(rt, s.sessionId);
+  const signal = rows.actions.find((a) => a.kind === 'signal');
+  assert.equal(signal?.status, 'error');
+  assert.match(signal?.error ?? '', /unknown agent "nobodyHere"/);
+  assert.equal(rows.scopes.length, 1);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
