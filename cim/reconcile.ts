@@ -96,6 +96,11 @@ export interface Difference {
   id: string;
   scopeId: string;
   detail: string;
+  /**
+   * The row history proves, when the store can be completed from it: a scope still
+   * `running` whose run was terminated or timed out (no agent code ran to record its end).
+   */
+  repair?: { scope: ScopeRecord };
 }
 
 export interface ReconcileReport {
@@ -172,6 +177,8 @@ const CHILD_STATUS: Record<Exclude<ChildCloseKind, 'open'>, ActionStatus> = {
 export interface ReconcileOptions {
   /** Agents the workers define (from the manifests): a handoff request naming another is refused. */
   knownAgents?: ReadonlySet<string>;
+  /** The time a repair records as the scope's end (history walks carry no close times). */
+  now?: string;
 }
 
 export function reconcileSession(
@@ -183,7 +190,7 @@ export function reconcileSession(
 ): ReconcileReport {
   const differences: Difference[] = [];
   const expectedScopes = expectScopes(runs);
-  compareScopes(expectedScopes, scopes, differences);
+  compareScopes(expectedScopes, scopes, differences, options.now ?? new Date().toISOString());
   const { expected, explainedActivities } = expectActions(runs, differences, options);
   compareActions(expected, actions, explainedActivities, expectedScopes, differences);
   differences.sort(
@@ -257,7 +264,7 @@ function expectedScopeStatus(run: RunFacts): { status: ScopeStatus | null; ended
   }
 }
 
-function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[]): void {
+function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[], now: string): void {
   const storedById = new Map(stored.map((s) => [s.scopeId, s]));
   for (const e of expected.values()) {
     const s = storedById.get(e.scopeId);
@@ -280,7 +287,15 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     if (e.status !== null) field(diffs, 'status', s.status, e.status, e.why);
     else if (e.ended && s.status === 'running') diffs.push(`status: store "running", history: ended (${e.why})`);
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
-    if (diffs.length) out.push({ kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') });
+    if (!diffs.length) continue;
+    const difference: Difference = { kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') };
+    const closedWithoutAgent = ['terminated', 'timed_out'].includes(e.finalRun.close.kind);
+    if (s.status === 'running' && closedWithoutAgent && diffs.length === 1) {
+      difference.repair = {
+        scope: { ...s, status: e.status ?? 'error', endedAt: now, error: `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal: no agent code recorded its end (written from history by reconcile --repair)` },
+      };
+    }
+    out.push(difference);
   }
   for (const s of stored) {
     if (expected.has(s.scopeId)) continue;

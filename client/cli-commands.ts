@@ -255,12 +255,13 @@ export const COMMANDS: Record<string, Command> = {
 
   reconcile: {
     group: 'query',
-    args: '<session>',
+    args: '<session> [--repair]',
     summary: 'compare the store with Temporal history (exit 3 on any difference)',
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
-        const report = await client.reconcile(sessionId!, progress(ctx));
+        const report = await client.reconcile(sessionId!, { onProgress: progress(ctx), repair: Boolean(ctx.flags.repair) });
+        if (report.repaired) ctx.out.err(`repaired ${report.repaired} scope(s) from Temporal history`);
         ctx.out.progress('');
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderReconcile(report));

@@ -29,6 +29,7 @@ const OPTIONS = {
   agents: { type: 'string' },
   tools: { type: 'string' },
   memory: { type: 'boolean' },
+  repair: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 

@@ -138,7 +138,7 @@ export async function wasTouched(
   const actions = await store.actionsUnder(scope.scopeId, { descendants: true });
   const hits = touches(actions, resource);
   const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
-  const evidence = await reconcileRuns(temporal, store, scope.sessionId, onProgress);
+  const evidence = await reconcileRuns(temporal, store, scope.sessionId, { onProgress });
   return {
     scopeId: scope.scopeId,
     resource,

@@ -12,7 +12,27 @@ import { collectSessionRuns } from './history';
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';
 
+export interface ReconcileRunOptions {
+  onProgress?: (historiesRead: number) => void;
+  /** Complete the store from history where it can (see Difference.repair), then reconcile again. */
+  repair?: boolean;
+}
+
 export async function reconcile(
+  client: Client,
+  store: Store,
+  sessionId: string,
+  options: ReconcileRunOptions | ((historiesRead: number) => void) = {},
+): Promise<ReconcileReport & { repaired: number }> {
+  const o = typeof options === 'function' ? { onProgress: options } : options;
+  const first = await reconcileOnce(client, store, sessionId, o.onProgress);
+  const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
+  if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };
+  await store.fillScopeGaps(repairs);
+  return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)), repaired: repairs.length };
+}
+
+async function reconcileOnce(
   client: Client,
   store: Store,
   sessionId: string,

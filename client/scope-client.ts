@@ -219,10 +219,13 @@ export class ScopeClient {
   }
 
   /** Compares the session's Temporal histories with its CIM rows: missing, extra and mismatched records. */
-  async reconcile(sessionId: string, onProgress?: (historiesRead: number) => void): Promise<ReconcileReport> {
+  async reconcile(
+    sessionId: string,
+    options: { onProgress?: (historiesRead: number) => void; repair?: boolean } | ((n: number) => void) = {},
+  ): Promise<ReconcileReport & { repaired: number }> {
     const id = parse('reconcile', Id, sessionId);
     try {
-      return await reconcile(this.temporal, this.store, id, onProgress);
+      return await reconcile(this.temporal, this.store, id, options);
     } catch (err) {
       if (err instanceof SessionNotFoundError) throw new UnknownIdError('session', id);
       throw err;

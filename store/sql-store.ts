@@ -196,6 +196,17 @@ export class SqlStore implements Store {
     }));
   }
 
+  async fillScopeGaps(records: readonly ScopeRecord[]): Promise<void> {
+    for (const r of records) {
+      await this.db.query(
+        `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5
+         WHERE namespace = $1 AND scope_id = $2 AND status = 'running'`,
+        [r.namespace, r.scopeId, r.status, r.error === null ? null : r.error.replaceAll('\u0000', '\uFFFD'), r.endedAt],
+      );
+    }
+    await this.sealScopes(records.map((r) => ({ namespace: r.namespace, scopeId: r.scopeId })));
+  }
+
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {

@@ -49,6 +49,8 @@ export interface Store {
    * attempt proves have ended without reporting (their worker died).
    */
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
+  /** Closes scopes still `running` with the given terminal records (never touches an ended scope). */
+  fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** (Re)computes the hash chain of each ended scope among `scopes`; running scopes are skipped. */
   sealScopes(scopes: readonly ScopeKey[]): Promise<void>;

@@ -180,6 +180,14 @@ test('a terminated session: the scope the store still holds as running is a mism
   // An echo still in flight when the run ended has no attempt in history and is not compared.
   assert.deepEqual(brief(report.differences), [`mismatched scope ${s.sessionId}`]);
   assert.match(report.differences[0]!.detail, /status: store "running", history "error" \(run terminated/);
+  // History proves how the run ended: --repair writes it, and the session then reconciles.
+  const repaired = await fixtures.client.reconcile(s.sessionId, { repair: true });
+  assert.equal(repaired.repaired, 1);
+  assert.deepEqual(repaired.differences, []);
+  const scope = await fixtures.client.scope(s.sessionId);
+  assert.equal(scope.status, 'error');
+  assert.match(scope.error ?? '', /^run terminated in Temporal: .*reconcile --repair/);
+  assert.deepEqual((await fixtures.client.verify(s.sessionId)).problems, [], 'the repaired scope is sealed');
 });
 
 test('a session Temporal does not know is an error naming it', async () => {
