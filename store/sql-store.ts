@@ -6,7 +6,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow } from './rows';
 import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
 import { computeChain, scopeHash } from './chain';
 
@@ -29,17 +30,7 @@ const MIGRATIONS_DIR = join(__dirname, 'migrations');
 /** Postgres caps bind parameters at 65535 per statement. */
 const MAX_PARAMS = 60_000;
 
-const SCOPE_COLUMNS = [
-  'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
-  'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id',
-] as const;
 
-const ACTION_COLUMNS = [
-  'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
-  'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
-  'activity_id', 'target_scope_id', 'attributes',
-] as const;
 
 export class SqlStore implements Store {
   readonly schema: string;
@@ -394,98 +385,4 @@ function valuesClause(rows: unknown[][], columns: number): { text: string; param
   return { text: tuples.join(', '), params };
 }
 
-/**
- * Postgres text and jsonb cannot hold U+0000. A NUL that reaches a record (an objective,
- * an error message, a resource a tool reported) is stored as U+FFFD rather than letting
- * one bad character make the whole batch unwritable.
- */
-function clean<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
-  if (Array.isArray(value)) return value.map(clean) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
-  }
-  return value;
-}
-
-function scopeRow(record: ScopeRecord): unknown[] {
-  const r = clean(record);
-  return [
-    r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
-    r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
-    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
-  ];
-}
-
-function actionRow(record: ActionRecord): unknown[] {
-  const r = clean(record);
-  return [
-    r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
-    JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
-    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}),
-  ];
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function iso(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  return (v instanceof Date ? v : new Date(String(v))).toISOString();
-}
-
-function json(v: unknown): unknown {
-  return typeof v === 'string' ? JSON.parse(v) : v;
-}
-
-/** Rows read back are validated like any other input: a corrupted row is an error, not a guess. */
-export function readScope(row: Record<string, unknown>): ScopeRecord {
-  return ScopeRecord.parse({
-    scopeId: row.scope_id,
-    sessionId: row.session_id,
-    namespace: row.namespace,
-    parentScopeId: row.parent_scope_id,
-    handoffFromScopeId: row.handoff_from_scope_id,
-    kind: row.kind,
-    agent: row.agent,
-    agentVersion: row.agent_version,
-    delegatedBy: row.delegated_by,
-    objective: row.objective,
-    allowance: json(row.allowance) ?? null,
-    depth: Number(row.depth),
-    path: row.path,
-    status: row.status,
-    recovered: row.recovered,
-    error: row.error,
-    startedAt: iso(row.started_at),
-    endedAt: iso(row.ended_at),
-    workflowId: row.workflow_id,
-    runId: row.run_id,
-  });
-}
-
-export function readAction(row: Record<string, unknown>): ActionRecord {
-  return ActionRecord.parse({
-    actionId: row.action_id,
-    scopeId: row.scope_id,
-    sessionId: row.session_id,
-    namespace: row.namespace,
-    agent: row.agent,
-    kind: row.kind,
-    name: row.name,
-    attempt: Number(row.attempt),
-    resources: json(row.resources),
-    inputDigest: row.input_digest,
-    outputDigest: row.output_digest,
-    status: row.status,
-    error: row.error,
-    startedAt: iso(row.started_at),
-    endedAt: iso(row.ended_at),
-    workflowId: row.workflow_id,
-    runId: row.run_id,
-    activityId: row.activity_id,
-    targetScopeId: row.target_scope_id,
-    attributes: json(row.attributes) ?? {},
-  });
-}
+export { readAction, readScope };
