@@ -18,6 +18,7 @@ import { ensureTemporal } from '../../devserver/dev-server';
 import { openStore } from '../../store';
 import { ScopeClient } from '../../client/scope-client';
 import { orchestrator } from '../../examples/agents';
+import { prng } from '../helpers/prng';
 
 export interface CrashOptions {
   sessions: number;
@@ -42,18 +43,6 @@ export interface CrashReport {
   mismatched: number;
   seconds: number;
   differences: string[];
-}
-
-/** mulberry32: small, seedable, good enough to place kills reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ROOT = join(__dirname, '..', '..');

@@ -18,7 +18,7 @@ import { orchestrator } from '../../examples/agents';
 import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { startTcpProxy } from '../helpers/tcp-proxy';
-import { prng } from './crash-harness';
+import { prng } from '../helpers/prng';
 
 export interface OutageReport {
   seed: number;

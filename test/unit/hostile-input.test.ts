@@ -36,6 +36,7 @@ import { defineTool } from '../../activities/tool';
 import { canonicalJson } from '../../cim/canonical-json';
 import { digest } from '../../worker/digest';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../../cim/header';
+import { prng } from '../helpers/prng';
 
 const RUNS = { numRuns: 200 };
 const FEW = { numRuns: 100 };
@@ -685,17 +686,7 @@ describe('defineTool input validation', () => {
 // Canonical JSON and digests
 // ---------------------------------------------------------------------------------------
 
-/** A deterministic permutation generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 /** The same value with every object's keys inserted in another order (own `__proto__` keys kept as data). */
 function shuffleKeys(value: unknown, next: () => number): unknown {
