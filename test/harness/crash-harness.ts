@@ -19,6 +19,7 @@ import { openStore } from '../../store';
 import { ScopeClient } from '../../client/scope-client';
 import { orchestrator } from '../../examples/agents';
 import { prng } from '../helpers/prng';
+import { dropSchema } from '../helpers/drop-schema';
 
 export interface CrashOptions {
   sessions: number;
@@ -54,6 +55,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const started = Date.now();
   log(`crash harness: seed ${o.seed}, ${o.sessions} sessions, ${o.kills} kills`);
   const temporal = await ensureTemporal({ log });
+  let clean = false;
   const schema = `crash_${o.seed}_${Date.now().toString(36)}`;
   const store = await openStore({ url: o.databaseUrl, schema });
   const taskQueue = `crash-${o.seed}-${Date.now().toString(36)}`;
@@ -134,11 +136,16 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
       if ((i + 1) % 10 === 0) log(`  reconciled ${i + 1}/${handles.length}`);
     }
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
+    clean = report.missing + report.extra + report.mismatched === 0;
+    if (!clean) log(`  differences found: the records stay in schema ${schema}`);
     return report;
   } finally {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
     await client.close();
     await store.close();
+    // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
+    if (clean) await dropSchema(o.databaseUrl, schema);
     await temporal.stop();
   }
 }

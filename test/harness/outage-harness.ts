@@ -19,6 +19,7 @@ import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { prng } from '../helpers/prng';
+import { dropSchema } from '../helpers/drop-schema';
 
 export interface OutageReport {
   seed: number;
@@ -43,6 +44,7 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
   const temporal = await ensureTemporal({ log });
   const proxy = await startTcpProxy('127.0.0.1', 5432);
   const url = `postgres://postgres@127.0.0.1:${proxy.port}/test`;
+  let clean = false;
   const schema = `outage_${o.seed}_${Date.now().toString(36)}`;
   const store = await openStore({ url, schema });
   const taskQueue = `outage-${o.seed}-${Date.now().toString(36)}`;
@@ -96,6 +98,9 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
       for (const d of r.differences) report[d.kind] += 1;
     }
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
+    clean = report.missing + report.extra + report.mismatched === 0;
+    if (!clean) log(`  differences found: the records stay in schema ${schema}`);
     return report;
   } finally {
     await client.close();
@@ -103,6 +108,8 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
     await running.catch(() => undefined);
     await store.close();
     await proxy.close();
+    // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
+    if (clean) await dropSchema('postgres://postgres@127.0.0.1:5432/test', schema);
     await temporal.stop();
   }
 }

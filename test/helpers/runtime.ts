@@ -4,7 +4,7 @@
  * (or PGlite when the runner found no Postgres), a worker and a client.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { dropSchema } from './drop-schema';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowBundle } from '@temporalio/worker';
@@ -104,11 +104,5 @@ export async function startTestRuntime(
 
 export async function dropTestSchema(schema: string): Promise<void> {
   if (usesPglite() || process.env.SCOPETRAIL_KEEP_TEST_DATA) return;
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
+  await dropSchema(TEST_DATABASE_URL, schema);
 }
