@@ -130,14 +130,6 @@ export const ActionRecord = z.object({
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
 
-/** Terminal statuses win over `running` when a replayed event arrives after the real end. */
-export function isTerminalScopeStatus(status: ScopeStatus): boolean {
-  return status !== 'running';
-}
-export function isTerminalActionStatus(status: ActionStatus): boolean {
-  return status !== 'running';
-}
-
 /** What a `handoff` signal carries: which agent should take over, why, and with what input. */
 export const HandoffRequest = z.object({
   to: AgentName,

@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
-import { walkTree } from '../cim/scope-tree';
 import type { ActionRecord } from '../cim/schemas';
 import { openStore } from '../store';
 import { OpenStoreOptions } from '../store/open';
@@ -375,4 +374,3 @@ export function resolveModule(path: string): string {
   return require.resolve(resolve(process.cwd(), path));
 }
 
-export { walkTree };

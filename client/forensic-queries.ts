@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import { AgentNameArg, printableText } from './arguments';
 import {
   deniedUnder,
   drift as driftRule,
@@ -26,20 +27,15 @@ import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-
 export const SessionsArgs = z.object({
-  agent: z.string().min(1).max(100).regex(NO_CONTROL, 'must not contain control characters').optional(),
+  agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.number().int().min(1).max(10_000).default(50),
 });
 
-export const ResourceArg = z
-  .string()
-  .min(1, 'name the resource, e.g. db:customers or db:customers*')
-  .max(2000)
-  .regex(NO_CONTROL, 'must not contain control characters');
+/** A resource URI, or a prefix ending in `*`, e.g. db:customers or db:customers*. */
+export const ResourceArg = printableText(2000);
 
 export interface SessionListing extends SessionSummary {
   /** Whether Temporal knows the session's root workflow (null when not checked). */

@@ -22,9 +22,8 @@ export async function reconcile(
   client: Client,
   store: Store,
   sessionId: string,
-  options: ReconcileRunOptions | ((historiesRead: number) => void) = {},
+  o: ReconcileRunOptions = {},
 ): Promise<ReconcileReport & { repaired: number }> {
-  const o = typeof options === 'function' ? { onProgress: options } : options;
   const first = await reconcileOnce(client, store, sessionId, o.onProgress);
   const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
   if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };

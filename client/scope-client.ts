@@ -31,13 +31,11 @@ import {
   type StatusReport,
   type TouchedReport,
 } from './forensic-queries';
-import { reconcile, SessionNotFoundError, type ReconcileReport } from './reconcile';
+import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 import { verifyChains, type VerifyReport } from '../store/chain';
-import { invalidField } from '../cim/invalid-field';
+import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
 
-/** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
-export const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-const Id = z.string().min(1).max(1000).regex(NO_CONTROL, 'must not contain control characters');
+export { InvalidArgumentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
@@ -58,28 +56,8 @@ export const ActionsUnderArgs = z.object({
   scopeId: Id,
   descendants: z.boolean().default(false),
   kinds: z.array(ActionKindSchema).optional(),
-  tool: z.string().min(1).max(200).regex(NO_CONTROL, 'must not contain control characters').optional(),
+  tool: printableText(200).optional(),
 });
-
-export class UnknownIdError extends Error {
-  constructor(what: 'session' | 'scope', id: string) {
-    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`);
-    this.name = 'UnknownIdError';
-  }
-}
-
-export class InvalidArgumentError extends Error {
-  constructor(method: string, error: z.ZodError) {
-    super(invalidField(method, error, 'arguments'));
-    this.name = 'InvalidArgumentError';
-  }
-}
-
-function parse<T extends z.ZodType>(method: string, schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error);
-  return parsed.data;
-}
 
 export interface SessionHandle<O> {
   sessionId: string;
@@ -208,7 +186,7 @@ export class ScopeClient {
 
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
   async drift(agent?: string): Promise<DriftEntry[]> {
-    const name = agent === undefined ? undefined : parse('drift', z.string().min(1).max(100).regex(NO_CONTROL, 'must not contain control characters'), agent);
+    const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent);
     return agentDrift(this.store, name);
   }
 
@@ -221,7 +199,7 @@ export class ScopeClient {
   /** Compares the session's Temporal histories with its CIM rows: missing, extra and mismatched records. */
   async reconcile(
     sessionId: string,
-    options: { onProgress?: (historiesRead: number) => void; repair?: boolean } | ((n: number) => void) = {},
+    options: ReconcileRunOptions = {},
   ): Promise<ReconcileReport & { repaired: number }> {
     const id = parse('reconcile', Id, sessionId);
     try {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { StoredChain } from './types';
 
 export interface ChainLink {
   actionId: string;
@@ -65,7 +66,7 @@ export interface VerifyReport {
  * the link of the record after it (or the length and head when it was last); a row
  * slipped in has no place in the sealed chain.
  */
-export function verifyChains(sessionId: string, stored: readonly StoredChainLike[]): VerifyReport {
+export function verifyChains(sessionId: string, stored: readonly StoredChain[]): VerifyReport {
   const problems: ChainProblem[] = [];
   let actions = 0;
   for (const s of stored) {
@@ -112,13 +113,4 @@ export function verifyChains(sessionId: string, stored: readonly StoredChainLike
     }
   }
   return { sessionId, scopes: stored.length, actions, problems };
-}
-
-/** The shape verifyChains reads (store/types.ts StoredChain). */
-export interface StoredChainLike {
-  scope: ScopeRecord;
-  chainLength: number | null;
-  chainHead: string | null;
-  scopeHash: string | null;
-  actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
 }

@@ -73,7 +73,7 @@ export class SqlStore implements Store {
   }
 
   async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
-    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, laterScope);
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
     const update = SCOPE_COLUMNS.filter((c) => c !== 'scope_id' && c !== 'namespace' && c !== 'started_at')
       .map((c) => `${c} = ${keepTerminal('scopes', c)}`)
       .join(', ');
@@ -89,7 +89,7 @@ export class SqlStore implements Store {
   }
 
   async upsertActions(records: readonly ActionRecord[]): Promise<void> {
-    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, laterAction);
+    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
     const update = ACTION_COLUMNS.filter((c) => c !== 'action_id' && c !== 'namespace')
       .map((c) => `${c} = ${keepTerminal('actions', c)}`)
       .join(', ');
@@ -352,10 +352,8 @@ function keepTerminal(table: 'scopes' | 'actions', column: string): string {
   return `CASE WHEN ${table}.status <> 'running' AND excluded.status = 'running' THEN ${table}.${column} ELSE excluded.${column} END`;
 }
 
-function laterScope(a: ScopeRecord, b: ScopeRecord): ScopeRecord {
-  return a.status !== 'running' && b.status === 'running' ? a : b;
-}
-function laterAction(a: ActionRecord, b: ActionRecord): ActionRecord {
+/** Within one batch, as in the table: a finished copy wins over a `running` one. */
+function finishedWins<T extends { status: string }>(a: T, b: T): T {
   return a.status !== 'running' && b.status === 'running' ? a : b;
 }
 

@@ -7,7 +7,7 @@
  *   npm test -- unit            only test/unit
  *   npm test -- test/integration/interleaving.test.ts
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -48,6 +48,17 @@ async function main(): Promise<number> {
   if (files.length === 0) {
     console.error(`no test file matches ${process.argv.slice(2).join(' ')}`);
     return 2;
+  }
+  // The tests run through tsx, which strips types without checking them: the full run checks them first.
+  if (process.argv.length <= 2) {
+    const started = Date.now();
+    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
+    if (tsc.status !== 0) {
+      console.error('typecheck failed (tsc -p .)');
+      console.log('0 passed, 1 failed');
+      return 1;
+    }
+    console.error(`typecheck: ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   const env: NodeJS.ProcessEnv = { ...process.env };
   const needsServers = files.some((f) => f.includes('integration'));

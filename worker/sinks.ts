@@ -7,7 +7,6 @@
 import type { InjectedSinks } from '@temporalio/worker';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
-import type { PayloadRecord } from '../store/types';
 import { digest } from './digest';
 import type { Recorder } from './recorder';
 
@@ -19,7 +18,6 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
         fn: async (_info, events: SinkEvent[]) => {
           const scopes: ScopeRecord[] = [];
           const actions: ActionRecord[] = [];
-          const payloads: PayloadRecord[] = [];
           const gaps: ActionRecord[] = [];
           for (const event of events) {
             if (event.type === 'scope') {
@@ -38,7 +36,7 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
               else actions.push(parsed.data);
             }
           }
-          await recorder.write({ scopes, actions, payloads, gaps });
+          await recorder.write({ scopes, actions, gaps });
         },
       },
     },

@@ -17,7 +17,8 @@ import { ScopeClient } from '../../client/scope-client';
 import { orchestrator } from '../../examples/agents';
 import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
-import { startTcpProxy } from '../helpers/tcp-proxy';
+import { proxyDatabase } from '../helpers/tcp-proxy';
+import { TEST_DATABASE_URL } from '../helpers/runtime';
 import { prng } from '../helpers/prng';
 import { dropSchema } from '../helpers/drop-schema';
 
@@ -42,8 +43,7 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
   quietTemporalLogs('ERROR');
   const started = Date.now();
   const temporal = await ensureTemporal({ log });
-  const proxy = await startTcpProxy('127.0.0.1', 5432);
-  const url = `postgres://postgres@127.0.0.1:${proxy.port}/test`;
+  const { proxy, url } = await proxyDatabase(TEST_DATABASE_URL);
   let clean = false;
   const schema = `outage_${o.seed}_${Date.now().toString(36)}`;
   const store = await openStore({ url, schema });
@@ -109,7 +109,7 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
     await store.close();
     await proxy.close();
     // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
-    if (clean) await dropSchema('postgres://postgres@127.0.0.1:5432/test', schema);
+    if (clean) await dropSchema(TEST_DATABASE_URL, schema);
     await temporal.stop();
   }
 }

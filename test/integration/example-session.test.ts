@@ -4,12 +4,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { type TestRuntime } from '../helpers/runtime';
 import { sessionRows, type SessionRows } from '../helpers/session';
-import { createExampleTools } from '../../examples/tools';
-import { exampleLlm } from '../../examples/llm-script';
-import { orchestrator } from '../../examples/agents';
 import { digest } from '../../worker/digest';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 let rt: TestRuntime;
 let sessionId: string;
@@ -17,11 +15,8 @@ let rows: SessionRows;
 let result: unknown;
 
 before(async () => {
-  const { tools } = createExampleTools({ latencyMs: 50 });
-  rt = await startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() });
-  const s = await rt.client.startSession(orchestrator, { input: { question: 'Q1' }, objective: 'answer Q1' });
-  sessionId = s.sessionId;
-  result = await s.result();
+  rt = await startExampleRuntime();
+  ({ sessionId, result } = await runExampleSession(rt, 'Q1', 'answer Q1'));
   rows = await sessionRows(rt, sessionId);
 });
 after(async () => rt?.stop());

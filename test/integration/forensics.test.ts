@@ -6,23 +6,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
-import { createExampleTools } from '../../examples/tools';
-import { exampleLlm } from '../../examples/llm-script';
-import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
 import { sneaky } from '../fixtures/agents';
 import { runCli } from '../../client/cli';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 let rt: TestRuntime;
 let sid: string;
 
 before(async () => {
-  const { tools } = createExampleTools({ latencyMs: 50 });
-  rt = await startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() });
-  const s = await rt.client.startSession(orchestrator, { input: { question: 'Why did it fail?' }, objective: 'answer' });
-  sid = s.sessionId;
-  await s.result();
-  await rt.worker.recorder.drain();
+  rt = await startExampleRuntime();
+  ({ sessionId: sid } = await runExampleSession(rt, 'Why did it fail?', 'answer'));
 });
 after(async () => rt?.stop());
 

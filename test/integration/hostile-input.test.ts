@@ -13,9 +13,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import pg from 'pg';
 import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
-import { createExampleTools } from '../../examples/tools';
-import { exampleLlm } from '../../examples/llm-script';
-import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
 import { guarded, waiter } from '../fixtures/agents';
 import { runCli } from '../../client/cli';
@@ -23,6 +20,7 @@ import { COMMANDS } from '../../client/cli-commands';
 import { InvalidArgumentError, UnknownIdError } from '../../client/scope-client';
 import { HANDOFF_SIGNAL, HandoffRequest, type ActionRecord } from '../../cim/schemas';
 import { digest } from '../../worker/digest';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,12 +34,8 @@ describe('SQL injection and wildcards in every string argument', () => {
   let before_: { session: [number, number]; all: [number, number] };
 
   before(async () => {
-    const { tools } = createExampleTools({ latencyMs: 20 });
-    rt = await startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() });
-    const s = await rt.client.startSession(orchestrator, { input: { question: 'Is it injectable?' }, objective: 'answer' });
-    sid = s.sessionId;
-    await s.result();
-    await rt.worker.recorder.drain();
+    rt = await startExampleRuntime({ toolOptions: { latencyMs: 20 } });
+    ({ sessionId: sid } = await runExampleSession(rt, 'Is it injectable?', 'answer'));
     before_ = await counts(rt, sid);
   });
   after(async () => rt?.stop());

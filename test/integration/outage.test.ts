@@ -5,9 +5,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { assertExactExampleSession, sessionRows } from '../helpers/session';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
+import { proxyDatabase, type TcpProxy } from '../helpers/tcp-proxy';
 import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
@@ -18,13 +18,14 @@ let proxy: TcpProxy;
 
 before(async () => {
   if (skip) return;
-  proxy = await startTcpProxy('127.0.0.1', 5432);
+  let url: string;
+  ({ proxy, url } = await proxyDatabase(TEST_DATABASE_URL));
   const { tools } = createExampleTools({ latencyMs: 50 });
   rt = await startTestRuntime({
     agents: require.resolve('../../examples/agents'),
     tools: Object.values(tools),
     llm: exampleLlm(),
-    databaseUrl: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+    databaseUrl: url,
     recorder: { drainEveryMs: 200 },
   });
 });

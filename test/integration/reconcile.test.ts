@@ -31,7 +31,7 @@ after(async () => {
 
 async function reconciled(rt: TestRuntime, sessionId: string, onProgress?: (n: number) => void): Promise<ReconcileReport> {
   await rt.worker.recorder.drain();
-  return reconcile(rt.client.temporal, rt.store, sessionId, onProgress);
+  return reconcile(rt.client.temporal, rt.store, sessionId, { onProgress });
 }
 
 function brief(diffs: Difference[]): string[] {

@@ -2,19 +2,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
-import { createExampleTools } from '../../examples/tools';
-import { exampleLlm } from '../../examples/llm-script';
-import { orchestrator } from '../../examples/agents';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCli } from '../../client/cli';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 const skip = usesPglite() && 'tampers through the Postgres server';
 let rt: TestRuntime;
 
 before(async () => {
   if (skip) return;
-  const { tools } = createExampleTools({ latencyMs: 20 });
-  rt = await startTestRuntime({ agents: require.resolve('../../examples/agents'), tools: Object.values(tools), llm: exampleLlm() });
+  rt = await startExampleRuntime({ toolOptions: { latencyMs: 20 } });
 });
 after(async () => rt?.stop());
 
@@ -29,10 +26,7 @@ async function sql(text: string, params: unknown[] = []): Promise<number> {
 }
 
 async function session(): Promise<string> {
-  const s = await rt.client.startSession(orchestrator, { input: { question: `verify ${Date.now()}` } });
-  await s.result();
-  await rt.worker.recorder.drain();
-  return s.sessionId;
+  return (await runExampleSession(rt, `verify ${Date.now()}`)).sessionId;
 }
 
 test('an untouched session verifies, scope by scope', { skip }, async () => {

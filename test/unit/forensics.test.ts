@@ -4,7 +4,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
 import { Manifest, SubAgentRef, type ActionRecord, type ManifestInput, type ScopeRecord } from '../../cim/schemas';
 import {
   deniedUnder,

@@ -5,7 +5,8 @@ import type { Store } from '../../store/types';
 import type { ActionRecord } from '../../cim/schemas';
 import { action } from './fixtures';
 
-function fakeStore(failures = 0) {
+/** A store whose action writes fail `failures` times (or as `refuse` decides), then succeed. */
+function fakeStore(failures = 0, refuse: (rows: ActionRecord[]) => Error | undefined = () => undefined) {
   const batches: ActionRecord[][] = [];
   let failing = failures;
   const store = {
@@ -15,6 +16,8 @@ function fakeStore(failures = 0) {
     sealScopes: async () => undefined,
     upsertActions: async (rows: ActionRecord[]) => {
       if (failing-- > 0) throw new Error('connection refused');
+      const refusal = refuse(rows);
+      if (refusal) throw refusal;
       batches.push([...rows]);
     },
   } as unknown as Store;
@@ -99,24 +102,16 @@ test('a record the store refuses as data is quarantined alone; the rest of its b
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { Spool } = await import('../../worker/spool');
-  const written: string[] = [];
-  const store = {
-    upsertScopes: async () => undefined,
-    upsertPayloads: async () => undefined,
-    fillActionGaps: async () => undefined,
-    sealScopes: async () => undefined,
-    upsertActions: async (rows: ActionRecord[]) => {
-      if (rows.some((r) => r.actionId === 'poison')) throw Object.assign(new Error('invalid byte sequence'), { code: '22021' });
-      written.push(...rows.map((r) => r.actionId));
-    },
-  } as unknown as Store;
+  const { store, batches } = fakeStore(0, (rows) =>
+    rows.some((r) => r.actionId === 'poison') ? Object.assign(new Error('invalid byte sequence'), { code: '22021' }) : undefined,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'spool-'));
   const alerts: string[] = [];
   const recorder = new Recorder(store, { lingerMs: 5, spool: new Spool({ dir }), onError: () => undefined, onAlert: (m) => alerts.push(m) });
   await Promise.all(['a', 'poison', 'b'].map((id) => recorder.write({ actions: [action(id, 's')] })));
   await recorder.write({ actions: [action('c', 's')] });
   recorder.stop();
-  assert.deepEqual(written.sort(), ['a', 'b', 'c'], 'the good records and the next batch are written');
+  assert.deepEqual(batches.flat().map((r) => r.actionId).sort(), ['a', 'b', 'c'], 'the good records and the next batch are written');
   assert.equal(recorder.quarantined, 1);
   assert.equal(recorder.spooled, 0, 'a data error is not an outage');
   assert.match(readFileSync(join(dir, 'quarantine.log'), 'utf8'), /"actionId":"poison"/);

@@ -1,0 +1,31 @@
+/** What every client method checks its arguments with, and the errors it raises. */
+import { z } from 'zod';
+import { invalidField } from '../cim/invalid-field';
+
+/** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
+export function printableText(max: number) {
+  return z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+}
+
+export const Id = printableText(1000);
+export const AgentNameArg = printableText(100);
+
+export class UnknownIdError extends Error {
+  constructor(what: 'session' | 'scope', id: string) {
+    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`);
+    this.name = 'UnknownIdError';
+  }
+}
+
+export class InvalidArgumentError extends Error {
+  constructor(method: string, error: z.ZodError) {
+    super(invalidField(method, error, 'arguments'));
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error);
+  return parsed.data;
+}
