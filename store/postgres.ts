@@ -1,5 +1,6 @@
 /** The Postgres backend (node-postgres pool). */
 import pg from 'pg';
+import { copyRows } from './copy';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 
 export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
@@ -21,6 +22,7 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
           exec: async (sql) => {
             await client.query(sql);
           },
+          copy: (table, columns, rows) => copyRows(client, table, columns, rows),
         });
         await client.query('COMMIT');
         return result;

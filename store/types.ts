@@ -1,5 +1,6 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+import type { FingerprintStore } from './fingerprint-store';
 
 export interface PayloadRecord {
   namespace: string;
@@ -54,6 +55,8 @@ export interface Store {
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** (Re)computes the hash chain of each ended scope among `scopes`; running scopes are skipped. */
   sealScopes(scopes: readonly ScopeKey[]): Promise<void>;
+  /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
+  unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`. */
   chainsOfSession(sessionId: string): Promise<StoredChain[]>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
@@ -69,5 +72,7 @@ export interface Store {
   actionsOfAgent(agent?: string): Promise<ActionRecord[]>;
   /** The query plan Postgres chooses for the descendants query (for benchmarks and tests). */
   explainActionsUnder(scopeId: string): Promise<string>;
+  /** Keyed output fingerprints for provenance (see store/fingerprint-store.ts). */
+  fingerprints(): FingerprintStore;
   close(): Promise<void>;
 }

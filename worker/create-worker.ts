@@ -14,6 +14,7 @@ import { Recorder, type RecorderOptions } from './recorder';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { join } from 'node:path';
 import { scopetrailSinks } from './sinks';
+import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from './fingerprint-key';
 import { invalidField } from '../cim/invalid-field';
 
 const INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
@@ -42,6 +43,11 @@ export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema>
    * store outage holds workflow tasks until the store is back.
    */
   spool?: SpoolOptions | false;
+  /**
+   * The key output fingerprints are made with (default: $SCOPETRAIL_FINGERPRINT_KEY, else
+   * the key file, see worker/fingerprint-key.ts). `false` records no fingerprints.
+   */
+  fingerprintKey?: FingerprintKey | false;
 }
 
 export interface ScopetrailWorker {
@@ -63,6 +69,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const llmTool = defineLlm(options.llm ?? new ScriptedProvider());
   const registered = registerTools(options.tools, [llmTool]);
   await options.store.upsertManifests(manifests);
+  // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
+  const fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
 
   const spool =
     options.spool === false
@@ -82,6 +90,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   });
   // Records a previous worker spooled before it died go to the store first.
   if (spool && !spool.isEmpty()) void recorder.drainSpool();
+  // Scopes a previous worker ended but died before sealing.
+  recorder.sealer.startSweeping();
   const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = options.connection ?? ownConnection!;
   const activities = Object.fromEntries(
@@ -95,9 +105,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     activities,
     interceptors: {
       workflowModules: [INTERCEPTORS_MODULE],
-      activity: [scopeActivityInterceptor(recorder, registered)],
+      activity: [scopeActivityInterceptor(recorder, registered, fingerprinter)],
     },
-    sinks: scopetrailSinks(recorder, (msg, err) => console.error(`scopetrail: ${msg}`, err)),
+    sinks: scopetrailSinks(recorder, (msg, err) => console.error(`scopetrail: ${msg}`, err), fingerprinter),
     maxCachedWorkflows: o.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
   });

@@ -6,6 +6,8 @@
  */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, Store } from '../store/types';
+import type { FingerprintRecord } from '../store/fingerprint-store';
+import { Sealer, type SealerOptions } from './sealer';
 import { SpoolFullError, type Spool } from './spool';
 
 export interface RecordBatch {
@@ -14,6 +16,8 @@ export interface RecordBatch {
   payloads?: PayloadRecord[];
   /** Records that only fill gaps (see Store.fillActionGaps). */
   gaps?: ActionRecord[];
+  /** Keyed output fingerprints (provenance); never raw text. */
+  fingerprints?: FingerprintRecord[];
 }
 
 export interface RecorderOptions {
@@ -32,6 +36,8 @@ export interface RecorderOptions {
   /** How often to try to move spooled records into the store. */
   drainEveryMs?: number;
   onError?: (err: Error, attempt: number) => void;
+  /** Sealing of hash chains, which runs behind the writes (see Sealer). */
+  sealer?: Omit<SealerOptions, 'onError'>;
   /** Loud, rare messages: spool full, store back. */
   onAlert?: (message: string) => void;
 }
@@ -46,6 +52,7 @@ export class Recorder {
   private actions: ActionRecord[] = [];
   private payloads: PayloadRecord[] = [];
   private gaps: ActionRecord[] = [];
+  private fingerprints: FingerprintRecord[] = [];
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -61,6 +68,7 @@ export class Recorder {
   private drainTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private lastFullAlert = 0;
+  readonly sealer: Sealer;
 
   constructor(
     private readonly store: Store,
@@ -69,27 +77,34 @@ export class Recorder {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
+    this.sealer = new Sealer(store, { ...options.sealer, onError: (err) => options.onError?.(err, 0) });
   }
 
   write(batch: RecordBatch): Promise<void> {
-    const count = (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0);
+    const count = (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0) + (batch.fingerprints?.length ?? 0);
     if (count === 0) return Promise.resolve();
     if (batch.gaps) this.gaps.push(...batch.gaps);
     if (batch.scopes) this.scopes.push(...batch.scopes);
     if (batch.actions) this.actions.push(...batch.actions);
     if (batch.payloads) this.payloads.push(...batch.payloads);
+    if (batch.fingerprints) this.fingerprints.push(...batch.fingerprints);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.pending() >= this.maxBatch) this.kick(0);
     else this.kick(this.lingerMs);
     return done;
   }
 
-  /** Resolves when everything written so far is committed (or, while the store is down, spooled). */
+  /**
+   * Resolves when everything written so far is committed (or, while the store is down,
+   * spooled), and the scopes that ended are sealed (unless the store refused: then they
+   * stay queued for the sealer).
+   */
   async drain(): Promise<void> {
     while (this.pending() > 0 || this.flushing) {
       this.kick(0);
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
     }
+    if (!this.storeDown) await this.sealer.drain();
   }
 
   /** Moves spooled records into the store now; resolves false if the store is still down. */
@@ -115,6 +130,7 @@ export class Recorder {
   }
 
   stop(): void {
+    this.sealer.stop();
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.drainTimer = undefined;
     this.options.spool?.close();
@@ -142,6 +158,8 @@ export class Recorder {
       ...(batch.actions ?? []).map((r) => ({ actions: [r] })),
       ...(batch.payloads ?? []).map((r) => ({ payloads: [r] })),
       ...(batch.gaps ?? []).map((r) => ({ gaps: [r] })),
+      // Fingerprints of one output travel together: they are one output's rows.
+      ...(batch.fingerprints?.length ? [{ fingerprints: batch.fingerprints }] : []),
     ];
     for (const single of singles) {
       try {
@@ -161,18 +179,19 @@ export class Recorder {
     if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
     // Gap fills go last: a finished record in this same batch must win over them.
     if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
+    if (batch.fingerprints?.length) await this.store.fingerprints().upsert(batch.fingerprints);
     // Scopes that ended, or got a late record after ending, get their hash chain (re)computed.
     const touched = [
       ...(batch.scopes ?? []).filter((r) => r.status !== 'running'),
       ...(batch.actions ?? []).filter((r) => r.status !== 'running'),
       ...(batch.gaps ?? []),
     ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
-    if (touched.length) await this.store.sealScopes(touched);
-    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0);
+    if (touched.length) this.sealer.add(touched);
+    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0) + (batch.fingerprints?.length ?? 0);
   }
 
   private pending(): number {
-    return this.scopes.length + this.actions.length + this.payloads.length + this.gaps.length;
+    return this.scopes.length + this.actions.length + this.payloads.length + this.gaps.length + this.fingerprints.length;
   }
 
   private kick(delay: number): void {
@@ -193,14 +212,16 @@ export class Recorder {
     const actions = this.actions;
     const payloads = this.payloads;
     const gaps = this.gaps;
+    const fingerprints = this.fingerprints;
     const waiters = this.waiters;
     this.scopes = [];
     this.actions = [];
     this.payloads = [];
     this.gaps = [];
+    this.fingerprints = [];
     this.waiters = [];
-    const batch: RecordBatch = { scopes, actions, payloads, gaps };
-    const count = scopes.length + actions.length + payloads.length + gaps.length;
+    const batch: RecordBatch = { scopes, actions, payloads, gaps, fingerprints };
+    const count = scopes.length + actions.length + payloads.length + gaps.length + fingerprints.length;
     const spool = this.options.spool;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {

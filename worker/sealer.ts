@@ -1,0 +1,105 @@
+/**
+ * Seals hash chains behind the write path. A record is durable once its upsert
+ * commits, and that is all a workflow task or an activity waits for; sealing (reading
+ * the ended scope's actions back and hashing them) runs here, batched, on its own
+ * schedule, so its cost never adds to a workflow's latency. Scopes whose seal was
+ * lost with a crashed worker are found again by the sweep (ended, never sealed).
+ */
+import type { ScopeKey, Store } from '../store/types';
+
+export interface SealerOptions {
+  /** How long an ended scope waits for company before the batch is sealed. */
+  lingerMs?: number;
+  /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
+  sweepEveryMs?: number;
+  onError?: (err: Error) => void;
+}
+
+export class Sealer {
+  private pending = new Map<string, ScopeKey>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<boolean> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  /** Scopes sealed since start. */
+  sealed = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SealerOptions = {},
+  ) {}
+
+  add(keys: readonly ScopeKey[]): void {
+    for (const k of keys) this.pending.set(`${k.namespace}\u0000${k.scopeId}`, k);
+    this.schedule(this.options.lingerMs ?? 20);
+  }
+
+  /** Seals what is pending now; resolves false if the store refused (the scopes stay queued). */
+  async drain(): Promise<boolean> {
+    for (;;) {
+      if (this.running) {
+        if (!(await this.running)) return false;
+        continue;
+      }
+      if (this.pending.size === 0) return true;
+      if (!(await this.run())) return false;
+    }
+  }
+
+  /** Periodically seals ended scopes that were never sealed; the first pass runs at once. */
+  startSweeping(): void {
+    if (this.sweepTimer) return;
+    const sweep = async () => {
+      try {
+        const keys = await this.store.unsealedScopes(1_000);
+        if (keys.length) this.add(keys);
+      } catch (err) {
+        this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    void sweep();
+    this.sweepTimer = setInterval(() => void sweep(), this.options.sweepEveryMs ?? 60_000);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.timer = undefined;
+    this.sweepTimer = undefined;
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer || this.running) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private run(): Promise<boolean> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const keys = [...this.pending.values()];
+    this.pending.clear();
+    this.running = (async () => {
+      try {
+        await this.store.sealScopes(keys);
+        this.sealed += keys.length;
+        this.failures = 0;
+        return true;
+      } catch (err) {
+        // Keep them: a store outage delays sealing, it never skips it.
+        for (const k of keys) this.pending.set(`${k.namespace}\u0000${k.scopeId}`, k);
+        this.failures += 1;
+        this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+        return false;
+      } finally {
+        this.running = undefined;
+        if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : this.options.lingerMs ?? 20);
+      }
+    })();
+    return this.running;
+  }
+}
