@@ -1,0 +1,131 @@
+/**
+ * Loads a synthetic store straight into Postgres with COPY (secondary indexes dropped
+ * during the load and rebuilt after, as a bulk load should), into its own schema. A
+ * finished load is recorded in the schema, so later runs reuse it.
+ */
+import { createWriteStream, createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../../store/rows';
+import { copyLine, copyRows } from '../../store/copy';
+import { openPostgresStore } from '../../store/postgres';
+import { syntheticSessions, type Shape } from './synthetic';
+
+export interface LoadedStore {
+  schema: string;
+  actions: number;
+  scopes: number;
+  sessions: number;
+  /** Sampled scope ids by category, for the query benchmarks. */
+  samples: Record<'any' | 'root' | 'deep_root' | 'wide_root' | 'leaf', string[]>;
+  sessionSamples: string[];
+  loadSeconds: number;
+}
+
+const MIGRATIONS = join(__dirname, '..', '..', 'store', 'migrations');
+
+function secondaryIndexes(schema: string): string[] {
+  return readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .flatMap((f) => readFileSync(join(MIGRATIONS, f), 'utf8').replaceAll('{{schema}}', `"${schema}"`).split(';'))
+    .map((s) => s.replace(/--[^\n]*\n/g, '').trim())
+    .filter((s) => /^CREATE INDEX/i.test(s));
+}
+
+export async function loadSyntheticStore(
+  url: string,
+  schema: string,
+  targetActions: number,
+  progress: (done: number, total: number) => void,
+): Promise<LoadedStore> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const meta = await client
+      .query(`SELECT body FROM "${schema}".bench_meta WHERE target = $1`, [targetActions])
+      .catch(() => ({ rows: [] as Array<{ body: LoadedStore }> }));
+    if (meta.rows[0]) return meta.rows[0].body as LoadedStore;
+
+    const started = Date.now();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    const store = openPostgresStore(url, { schema });
+    await store.migrate();
+    await store.close();
+    const indexes = secondaryIndexes(schema);
+    for (const sql of indexes) {
+      const name = /INDEX IF NOT EXISTS (\w+)/i.exec(sql)?.[1];
+      if (name) await client.query(`DROP INDEX IF EXISTS "${schema}".${name}`);
+    }
+
+    // Actions stream into COPY as they are generated; scopes wait in a file for a second COPY.
+    const dir = mkdtempSync(join(tmpdir(), 'scopetrail-bench-'));
+    const scopeFile = join(dir, 'scopes.copy');
+    const scopeOut = createWriteStream(scopeFile);
+    const samples: LoadedStore['samples'] = { any: [], root: [], deep_root: [], wide_root: [], leaf: [] };
+    const sessionSamples: string[] = [];
+    let seen = 0;
+    const reservoir = (list: string[], id: string, count: number, size = 300) => {
+      if (list.length < size) list.push(id);
+      else {
+        const j = Math.floor(Math.random() * count);
+        if (j < size) list[j] = id;
+      }
+    };
+    const counts = { actions: 0, scopes: 0, sessions: 0, leaf: 0, root: 0, deep: 0, wide: 0 };
+    const shapeRoot: Record<Shape, keyof typeof samples> = { typical: 'root', deep: 'deep_root', wide: 'wide_root' };
+    const rows = function* () {
+      for (const s of syntheticSessions({ seed: 11, namespace: 'default' })) {
+        counts.sessions += 1;
+        reservoir(sessionSamples, s.scopes[0]!.sessionId, counts.sessions);
+        const parents = new Set(s.scopes.map((x) => x.parentScopeId));
+        for (const scope of s.scopes) {
+          counts.scopes += 1;
+          seen += 1;
+          reservoir(samples.any, scope.scopeId, seen, 1000);
+          if (scope.kind === 'root') {
+            const key = shapeRoot[s.shape];
+            const n = (counts[s.shape === 'typical' ? 'root' : s.shape] += 1);
+            reservoir(samples[key], scope.scopeId, n);
+          } else if (!parents.has(scope.scopeId)) reservoir(samples.leaf, scope.scopeId, (counts.leaf += 1));
+          if (!scopeOut.write(copyLine(scopeRow(scope)))) {
+            // The file is a buffer, not a bottleneck; node's own limit only warns here.
+          }
+        }
+        for (const a of s.actions) yield actionRow(a);
+        counts.actions += s.actions.length;
+        if (counts.sessions % 200 === 0) progress(counts.actions, targetActions);
+        if (counts.actions >= targetActions) break;
+      }
+    };
+    await copyRows(client, `"${schema}".actions`, ACTION_COLUMNS, rows());
+    scopeOut.end();
+    await once(scopeOut, 'finish');
+    progress(counts.actions, targetActions);
+    await pipeline(createReadStream(scopeFile), client.query(copyFrom(`COPY "${schema}".scopes (${SCOPE_COLUMNS.join(', ')}) FROM STDIN`)));
+    rmSync(dir, { recursive: true, force: true });
+    await client.query(`SET maintenance_work_mem = '1GB'`);
+    for (const sql of indexes) await client.query(sql);
+    await client.query(`ANALYZE "${schema}".scopes`);
+    await client.query(`ANALYZE "${schema}".actions`);
+    const loaded: LoadedStore = {
+      schema,
+      actions: counts.actions,
+      scopes: counts.scopes,
+      sessions: counts.sessions,
+      samples,
+      sessionSamples,
+      loadSeconds: (Date.now() - started) / 1000,
+    };
+    await client.query(`CREATE TABLE "${schema}".bench_meta (target bigint PRIMARY KEY, body jsonb NOT NULL)`);
+    await client.query(`INSERT INTO "${schema}".bench_meta VALUES ($1, $2)`, [targetActions, JSON.stringify(loaded)]);
+    return loaded;
+  } finally {
+    await client.end();
+  }
+}

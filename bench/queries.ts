@@ -1,0 +1,139 @@
+/**
+ * Queries at scale: loads synthetic stores of 1 M and 10 M actions straight into
+ * Postgres, then times the forensic queries through ScopeClient on sampled scopes and
+ * sessions (any scope, typical roots, roots of deep and wide trees, leaves).
+ *
+ *   npx tsx bench/queries.ts [--sizes 1000000,10000000] [--samples 300] [--drop]
+ *
+ * Loaded stores are kept (schemas bench_q_<size>) and reused by later runs; --drop removes them after.
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ScopeClient } from '../client/scope-client';
+import { touches } from '../cim/forensics';
+import { openPostgresStore } from '../store/postgres';
+import { loadSyntheticStore, type LoadedStore } from './lib/load-store';
+import { progressLine } from './lib/progress';
+import { round, summarize, type Summary } from './lib/stats';
+import { table, updateSummary, writeResult } from './lib/report';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000000,10000000' },
+    samples: { type: 'string', default: '300' },
+    drop: { type: 'boolean', default: false },
+    database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+  },
+});
+const URL = args.database!;
+const SAMPLES = Number(args.samples);
+
+type Query = 'actionsUnder' | 'scopeTree' | 'footprint' | 'rootCause' | 'wasTouched';
+type Category = 'any' | 'root' | 'deep_root' | 'wide_root' | 'leaf';
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+async function measure(loaded: LoadedStore) {
+  const store = openPostgresStore(URL, { schema: loaded.schema });
+  const client = await ScopeClient.connect({ store, taskQueue: 'bench' });
+  const sessionOf = async (scopeId: string) => (await client.scope(scopeId)).sessionId;
+  const run: Record<Query, (scopeId: string) => Promise<unknown>> = {
+    actionsUnder: (id) => client.actionsUnder(id, { descendants: true }),
+    scopeTree: async (id) => client.scopeTree(await sessionOf(id)),
+    footprint: (id) => client.footprint(id),
+    rootCause: async (id) => client.rootCause(await sessionOf(id)),
+    // The store half of wasTouched; the reconcile evidence it adds is timed by bench/reconcile.ts.
+    wasTouched: async (id) => touches(await client.actionsUnder(id, { descendants: true }), 'db:customers*'),
+  };
+  const queries = Object.keys(run) as Query[];
+  const results: Record<string, Record<Query, Summary>> = {};
+  const rowsReturned: Record<string, number> = {};
+  for (const category of Object.keys(loaded.samples) as Category[]) {
+    const ids = loaded.samples[category].slice(0, SAMPLES);
+    if (ids.length === 0) continue;
+    // Warm the caches the way a running service has them warm.
+    for (const id of ids.slice(0, 20)) for (const q of queries) await run[q](id);
+    const times = Object.fromEntries(queries.map((q) => [q, [] as number[]])) as Record<Query, number[]>;
+    let rows = 0;
+    for (const [i, id] of ids.entries()) {
+      // Rotate the order so no query always runs on a cache its neighbour warmed.
+      for (let k = 0; k < queries.length; k++) {
+        const q = queries[(i + k) % queries.length]!;
+        times[q].push(await timeIt(() => run[q](id)));
+      }
+      rows += (await client.actionsUnder(id, { descendants: true })).length;
+    }
+    results[category] = Object.fromEntries(queries.map((q) => [q, summarize(times[q])])) as Record<Query, Summary>;
+    rowsReturned[category] = Math.round(rows / ids.length);
+    console.error(`  ${category}: ${ids.length} samples, ${rowsReturned[category]} actions under each on average`);
+  }
+  const sample = loaded.samples.any[0]!;
+  const plans = {
+    actionsUnder: await store.explainActionsUnder(sample),
+    scopesOfSession: await explain(loaded.schema, `SELECT * FROM "${loaded.schema}".scopes WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, scope_id`, [
+      'default',
+      await sessionOf(sample),
+    ]),
+  };
+  await client.close();
+  return { results, rowsReturned, plans };
+}
+
+async function explain(schema: string, sql: string, params: unknown[]): Promise<string> {
+  const c = new pg.Client({ connectionString: URL });
+  await c.connect();
+  const { rows } = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+  await c.end();
+  void schema;
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
+async function main(): Promise<void> {
+  const sizes = args.sizes!.split(',').map(Number);
+  const out: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const schema = `bench_q_${size}`;
+    console.error(`queries at ${size.toLocaleString('en-US')} actions (schema ${schema})`);
+    const bar = progressLine(`  loading ${schema}`);
+    const loaded = await loadSyntheticStore(URL, schema, size, (done, total) => bar(done, total));
+    bar.done();
+    console.error(`  ${loaded.actions} actions, ${loaded.scopes} scopes, ${loaded.sessions} sessions (loaded in ${loaded.loadSeconds.toFixed(0)} s)`);
+    const m = await measure(loaded);
+    out[String(size)] = { actions: loaded.actions, scopes: loaded.scopes, sessions: loaded.sessions, loadSeconds: loaded.loadSeconds, ...m };
+    console.log(`\n${size.toLocaleString('en-US')} actions, ${loaded.scopes.toLocaleString('en-US')} scopes: p50 / p95 ms`);
+    console.log(
+      table(
+        ['scopes sampled', 'actions/scope', ...Object.keys(m.results.any ?? {})],
+        Object.entries(m.results).map(([cat, r]) => [
+          cat,
+          m.rowsReturned[cat] ?? 0,
+          ...Object.values(r).map((s) => `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)}`),
+        ]),
+      ),
+    );
+    if (args.drop) {
+      const c = new pg.Client({ connectionString: URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  }
+  const path = writeResult('queries', { samples: SAMPLES, sizes: out });
+  const ten = out['10000000'] as { results: Record<string, Record<Query, Summary>> } | undefined;
+  if (ten?.results.any) {
+    updateSummary(
+      { actions_under_p95_ms_10m: round(ten.results.any.actionsUnder.p95, 2), footprint_p95_ms_10m: round(ten.results.any.footprint.p95, 2) },
+      'queries',
+    );
+  }
+  console.log(`→ ${path}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
