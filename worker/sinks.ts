@@ -9,8 +9,14 @@ import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
 import { digest } from './digest';
 import type { Recorder } from './recorder';
+import type { Fingerprinter } from './fingerprint-key';
+import type { FingerprintRecord } from '../store/fingerprint-store';
 
-export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unknown) => void): InjectedSinks<ScopetrailSinks> {
+export function scopetrailSinks(
+  recorder: Recorder,
+  log: (msg: string, err?: unknown) => void,
+  fingerprinter?: Fingerprinter,
+): InjectedSinks<ScopetrailSinks> {
   return {
     scopetrail: {
       record: {
@@ -19,8 +25,18 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
           const scopes: ScopeRecord[] = [];
           const actions: ActionRecord[] = [];
           const gaps: ActionRecord[] = [];
+          const fingerprints: FingerprintRecord[] = [];
           for (const event of events) {
-            if (event.type === 'scope') {
+            if (event.type === 'output') {
+              if (!fingerprinter) continue;
+              // Provenance is best effort: an output that cannot be fingerprinted never fails the workflow.
+              try {
+                const { value, ...source } = event.record;
+                fingerprints.push(...fingerprinter.records({ ...source, sourceId: source.scopeId, kind: 'agent_output' }, value));
+              } catch (err) {
+                log(`could not fingerprint the output of ${event.record.scopeId}`, err);
+              }
+            } else if (event.type === 'scope') {
               const parsed = ScopeRecord.safeParse(event.record);
               if (parsed.success) scopes.push(parsed.data);
               else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
@@ -36,7 +52,7 @@ export function scopetrailSinks(recorder: Recorder, log: (msg: string, err?: unk
               else actions.push(parsed.data);
             }
           }
-          await recorder.write({ scopes, actions, gaps });
+          await recorder.write({ scopes, actions, gaps, fingerprints });
         },
       },
     },

@@ -22,7 +22,7 @@ import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
-import { emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
+import { emitOutput, emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
@@ -62,6 +62,7 @@ export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) =
     } catch (err) {
       throw endWithError(st, err);
     }
+    emitOutput(st, value);
     const rolled = endScope(st, 'success', null);
     return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled });
   };

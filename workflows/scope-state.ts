@@ -138,6 +138,11 @@ export function emitGap(record: WorkflowActionRecord): void {
   scopetrail.record([{ type: 'gap', record }]);
 }
 
+export function emitOutput(st: ScopeState, value: unknown): void {
+  const { sessionId, scopeId, agent } = st.ctx;
+  scopetrail.record([{ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value } }]);
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;

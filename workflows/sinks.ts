@@ -16,7 +16,18 @@ export type SinkEvent =
   | { type: 'scope'; record: ScopeRecord }
   | { type: 'action'; record: WorkflowActionRecord }
   /** Written only where no better record exists (see Store.fillActionGaps). */
-  | { type: 'gap'; record: WorkflowActionRecord };
+  | { type: 'gap'; record: WorkflowActionRecord }
+  /** An agent's result, fingerprinted by the worker for provenance (the text itself is not stored). */
+  | { type: 'output'; record: AgentOutputRecord };
+
+export interface AgentOutputRecord {
+  namespace: string;
+  sessionId: string;
+  scopeId: string;
+  agent: string;
+  producedAt: string;
+  value: unknown;
+}
 
 export interface ScopetrailSinks extends Sinks {
   scopetrail: {

@@ -1,0 +1,119 @@
+/**
+ * Output fingerprints (table output_fingerprints, migration 003): keyed, truncated
+ * hashes of winnowed shingles of every recorded output, with their positions. No raw
+ * output text is stored. Rows are keyed by (namespace, source, position), so a replay
+ * that fingerprints the same output again rewrites the same rows.
+ */
+import { z } from 'zod';
+import type { SqlExecutor } from './sql-store';
+
+export const SOURCE_KINDS = ['agent_output', 'llm_output', 'tool_output'] as const;
+
+export const FingerprintRecord = z.object({
+  namespace: z.string().min(1),
+  sessionId: z.string().min(1),
+  scopeId: z.string().min(1),
+  sourceId: z.string().min(1),
+  kind: z.enum(SOURCE_KINDS),
+  agent: z.string().min(1),
+  producedAt: z.string().min(1),
+  fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
+  position: z.number().int().min(0),
+  words: z.number().int().min(0),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
+});
+export type FingerprintRecord = z.infer<typeof FingerprintRecord>;
+
+/** One fingerprinted output of a session, with the key it was fingerprinted under. */
+export const FingerprintedSource = z.object({
+  sourceId: z.string(),
+  scopeId: z.string(),
+  agent: z.string(),
+  kind: z.enum(SOURCE_KINDS),
+  producedAt: z.string(),
+  words: z.number().int(),
+  keyId: z.string(),
+  fingerprints: z.number().int(),
+});
+export type FingerprintedSource = z.infer<typeof FingerprintedSource>;
+
+export interface FingerprintMatch {
+  sourceId: string;
+  hash: string;
+  position: number;
+}
+
+export interface FingerprintStore {
+  upsert(records: readonly FingerprintRecord[]): Promise<void>;
+  /** Every fingerprinted output of the session (one entry per source and key). */
+  sources(sessionId: string): Promise<FingerprintedSource[]>;
+  /** Stored fingerprints of the session, made under `keyId`, equal to one of `hashes`. */
+  match(sessionId: string, keyId: string, hashes: readonly string[]): Promise<FingerprintMatch[]>;
+}
+
+const COLUMNS = [
+  'namespace', 'session_id', 'scope_id', 'source_id', 'source_kind', 'agent', 'produced_at',
+  'fingerprint', 'position', 'words', 'key_id',
+] as const;
+const TYPES: Record<string, string> = { produced_at: 'timestamptz', position: 'integer', words: 'integer' };
+
+export class SqlFingerprintStore implements FingerprintStore {
+  constructor(
+    private readonly db: Pick<SqlExecutor, 'query'>,
+    /** The quoted, schema-qualified table name. */
+    private readonly table: string,
+    private readonly namespace: string,
+  ) {}
+
+  async upsert(records: readonly FingerprintRecord[]): Promise<void> {
+    const byKey = new Map<string, FingerprintRecord>();
+    for (const r of records) byKey.set(`${r.namespace}\u0000${r.sourceId}\u0000${r.position}`, r);
+    if (byKey.size === 0) return;
+    const rows = [...byKey.values()].map((r) => [
+      r.namespace, r.sessionId, r.scopeId, r.sourceId, r.kind, r.agent, r.producedAt,
+      r.fingerprint, String(r.position), String(r.words), r.keyId,
+    ]);
+    // One array parameter per column: the statement is the same for any batch size.
+    const params = COLUMNS.map((_, i) => rows.map((row) => row[i]!.replaceAll('\u0000', '\uFFFD')));
+    const casts = COLUMNS.map((c) => (TYPES[c] ? `u.${c}::${TYPES[c]}` : `u.${c}`));
+    const update = COLUMNS.filter((c) => !['namespace', 'source_id', 'position'].includes(c)).map((c) => `${c} = excluded.${c}`);
+    await this.db.query(
+      `INSERT INTO ${this.table} (${COLUMNS.join(', ')})
+       SELECT ${casts.join(', ')} FROM unnest(${COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${COLUMNS.join(', ')})
+       ON CONFLICT (namespace, source_id, position) DO UPDATE SET ${update.join(', ')}`,
+      params,
+    );
+  }
+
+  async sources(sessionId: string): Promise<FingerprintedSource[]> {
+    const { rows } = await this.db.query(
+      `SELECT source_id, scope_id, agent, source_kind, min(produced_at) AS produced_at, max(words) AS words, key_id,
+              count(*) AS fingerprints
+       FROM ${this.table} WHERE namespace = $1 AND session_id = $2
+       GROUP BY source_id, scope_id, agent, source_kind, key_id ORDER BY min(produced_at), source_id`,
+      [this.namespace, sessionId],
+    );
+    return rows.map((r) =>
+      FingerprintedSource.parse({
+        sourceId: r.source_id,
+        scopeId: r.scope_id,
+        agent: r.agent,
+        kind: r.source_kind,
+        producedAt: r.produced_at instanceof Date ? r.produced_at.toISOString() : new Date(String(r.produced_at)).toISOString(),
+        words: Number(r.words),
+        keyId: r.key_id,
+        fingerprints: Number(r.fingerprints),
+      }),
+    );
+  }
+
+  async match(sessionId: string, keyId: string, hashes: readonly string[]): Promise<FingerprintMatch[]> {
+    if (hashes.length === 0) return [];
+    const { rows } = await this.db.query<{ source_id: string; fingerprint: string; position: number }>(
+      `SELECT source_id, fingerprint, position FROM ${this.table}
+       WHERE namespace = $1 AND session_id = $2 AND key_id = $3 AND fingerprint = ANY($4::text[])`,
+      [this.namespace, sessionId, keyId, [...new Set(hashes)]],
+    );
+    return rows.map((r) => ({ sourceId: r.source_id, hash: r.fingerprint, position: Number(r.position) }));
+  }
+}
