@@ -3,6 +3,9 @@
  * OpenTelemetry interceptors, (c) as scopetrail agents recording to Postgres. Three
  * workers on three task queues share one dev server; rounds rotate the order.
  *
+ * Latency is measured with one session at a time (no queueing: what a caller waits),
+ * throughput with several in flight (the machine saturated).
+ *
  *   npx tsx bench/overhead.ts [--rounds 5] [--tree 12] [--short 60] [--concurrency 4]
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     tree: { type: 'string', default: '12' },
     short: { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '4' },
+    workloads: { type: 'string', default: 'tree,short,tree_loaded,short_loaded' },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -35,12 +39,15 @@ const CONCURRENCY = Number(args.concurrency);
 const SCHEMA = 'bench_overhead';
 
 type Variant = 'plain' | 'otel' | 'scopetrail';
-type Workload = 'tree' | 'short';
+type Workload = 'tree' | 'short' | 'tree_loaded' | 'short_loaded';
 const VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
 const WORKLOADS: Record<Workload, { sessions: number; actions: number; concurrency: number }> = {
-  tree: { sessions: Number(args.tree), actions: TREE_ACTIONS, concurrency: CONCURRENCY },
-  short: { sessions: Number(args.short), actions: SHORT_ACTIONS, concurrency: CONCURRENCY * 4 },
+  tree: { sessions: Math.ceil(Number(args.tree) / 2), actions: TREE_ACTIONS, concurrency: 1 },
+  short: { sessions: Math.ceil(Number(args.short) / 4), actions: SHORT_ACTIONS, concurrency: 1 },
+  tree_loaded: { sessions: Number(args.tree), actions: TREE_ACTIONS, concurrency: CONCURRENCY },
+  short_loaded: { sessions: Number(args.short), actions: SHORT_ACTIONS, concurrency: CONCURRENCY * 4 },
 };
+const isTree = (w: Workload) => w.startsWith('tree');
 
 interface Batch {
   latencies: number[];
@@ -100,21 +107,24 @@ async function main(): Promise<void> {
   const start = (variant: Variant, workload: Workload) => async (): Promise<unknown> => {
     const id = `bench-${run}-${variant}-${workload}-${seq++}`;
     if (variant === 'scopetrail') {
-      const s = await scopes.startSession(workload === 'tree' ? 'benchOrchestrator' : 'benchShort', { input: { query: id }, sessionId: id });
+      const s = await scopes.startSession(isTree(workload) ? 'benchOrchestrator' : 'benchShort', { input: { query: id }, sessionId: id });
       return s.result();
     }
-    return client.workflow.execute(workload === 'tree' ? 'plainAgent' : 'plainShort', {
-      taskQueue: queue(variant), workflowId: id, args: workload === 'tree' ? [0, id] : [id],
+    return client.workflow.execute(isTree(workload) ? 'plainAgent' : 'plainShort', {
+      taskQueue: queue(variant), workflowId: id, args: isTree(workload) ? [0, id] : [id],
     });
   };
 
-  const samples: Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>> = {
-    tree: { plain: { latencies: [], rates: [] }, otel: { latencies: [], rates: [] }, scopetrail: { latencies: [], rates: [] } },
-    short: { plain: { latencies: [], rates: [] }, otel: { latencies: [], rates: [] }, scopetrail: { latencies: [], rates: [] } },
-  };
-  const roundRatios: Record<Workload, { vsPlain: number[]; vsOtel: number[] }> = { tree: { vsPlain: [], vsOtel: [] }, short: { vsPlain: [], vsOtel: [] } };
+  const workloads = args.workloads!.split(',').filter((w): w is Workload => w in WORKLOADS);
+  const samples = Object.fromEntries(
+    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { latencies: [] as number[], rates: [] as number[] }]))]),
+  ) as Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>>;
+  const roundRatios = Object.fromEntries(workloads.map((w) => [w, { vsPlain: [] as number[], vsOtel: [] as number[] }])) as Record<
+    Workload,
+    { vsPlain: number[]; vsOtel: number[] }
+  >;
   for (let r = -1; r < ROUNDS; r++) {
-    for (const workload of Object.keys(WORKLOADS) as Workload[]) {
+    for (const workload of workloads) {
       const w = WORKLOADS[workload];
       const p50: Partial<Record<Variant, number>> = {};
       for (const variant of roundOrder(VARIANTS, r + 1)) {
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
         samples[workload][variant].rates.push(b.latencies.length / b.seconds);
         p50[variant] = summarize(b.latencies).p50;
         console.error(
-          `  round ${r + 1}/${ROUNDS} ${workload.padEnd(5)} ${variant.padEnd(10)} p50 ${p50[variant]!.toFixed(0)} ms, ${(b.latencies.length / b.seconds).toFixed(2)} sessions/s`,
+          `  round ${r + 1}/${ROUNDS} ${workload.padEnd(12)} ${variant.padEnd(10)} p50 ${p50[variant]!.toFixed(0)} ms, ${(b.latencies.length / b.seconds).toFixed(2)} sessions/s`,
         );
       }
       if (r >= 0) {
@@ -145,7 +155,7 @@ async function main(): Promise<void> {
   await temporal.stop();
 
   const report: Record<string, unknown> = {};
-  for (const workload of Object.keys(WORKLOADS) as Workload[]) {
+  for (const workload of workloads) {
     const actions = WORKLOADS[workload].actions;
     const byVariant = Object.fromEntries(
       VARIANTS.map((v) => {
@@ -175,11 +185,13 @@ async function main(): Promise<void> {
   }
   report.otel_spans_exported = otel.exported();
   const path = writeResult('overhead', { rounds: ROUNDS, ...report });
-  const tree = report.tree as { ratio_p50_vs_plain: Summary; ratio_p50_vs_otel: Summary };
-  updateSummary(
-    { overhead_ratio_vs_plain: round(tree.ratio_p50_vs_plain.median), overhead_ratio_vs_otel: round(tree.ratio_p50_vs_otel.median) },
-    'overhead',
-  );
+  const tree = report.tree as { ratio_p50_vs_plain: Summary; ratio_p50_vs_otel: Summary } | undefined;
+  if (tree) {
+    updateSummary(
+      { overhead_ratio_vs_plain: round(tree.ratio_p50_vs_plain.median), overhead_ratio_vs_otel: round(tree.ratio_p50_vs_otel.median) },
+      'overhead',
+    );
+  }
   console.log(`→ ${path}`);
   const cleanup = new pg.Client({ connectionString: args.database });
   await cleanup.connect();
