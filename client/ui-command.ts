@@ -1,0 +1,62 @@
+/** `scopetrail ui [--port N] [--host H]`: builds the dashboard when needed, then serves it until Ctrl-C. */
+import { z } from 'zod';
+import { CliUsageError, type CommandContext } from './cli-commands';
+import type { ScopeClient } from './scope-client';
+import { buildUi } from './ui-build';
+import { startUiServer } from './ui-server';
+
+type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
+
+const UiFlags = z.object({
+  port: z
+    .string()
+    .regex(/^\d{1,5}$/, 'give a port number (0 picks a free port)')
+    .transform(Number)
+    .pipe(z.number().int().max(65_535, 'ports go up to 65535'))
+    .default(8737),
+  host: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9.:-]+$/, 'give a host name or an IP address')
+    .default('127.0.0.1'),
+});
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export async function uiCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
+  if (ctx.args.length) throw new CliUsageError(`unexpected argument "${ctx.args[0]}"`);
+  const flags = UiFlags.safeParse({ port: ctx.flags.port, host: ctx.flags.host });
+  if (!flags.success) {
+    const issue = flags.error.issues[0];
+    const name = String(issue?.path[0] ?? 'option');
+    throw new CliUsageError(`invalid --${name} "${String(ctx.flags[name])}": ${issue?.message}`);
+  }
+  await buildUi({ log: (line) => ctx.out.err(line) });
+  return withClient(ctx, async (client) => {
+    const server = await startUiServer(client, { port: flags.data.port, host: flags.data.host }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') throw new CliUsageError(`port ${flags.data.port} is in use: pass another --port, or --port 0 for a free one`);
+      throw err;
+    });
+    if (!LOOPBACK.has(flags.data.host)) {
+      ctx.out.err(`warning: the dashboard has no authentication and now listens on ${flags.data.host}: anyone who can reach it reads the store`);
+    }
+    if (ctx.flags.json) ctx.out.log(JSON.stringify({ url: server.url, port: server.port }));
+    else ctx.out.log(`scopetrail dashboard at ${server.url} (store: ${client.store.description}) — Ctrl-C stops it`);
+    await untilSignal();
+    await server.close();
+    return 0;
+  });
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

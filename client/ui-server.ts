@@ -1,0 +1,132 @@
+/**
+ * The dashboard's web server: the built frontend (ui/dist) and the JSON API
+ * (client/ui-api.ts) on one port, bound to 127.0.0.1 unless told otherwise because
+ * the API shows everything the store holds and has no authentication.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { handleApi } from './ui-api';
+import type { Connection } from '@temporalio/client';
+import type { ScopeClient } from './scope-client';
+import { UI_DIST } from './ui-build';
+
+export const UiServerOptions = z.object({
+  host: z.string().min(1).max(255).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(0),
+  distDir: z.string().min(1).default(UI_DIST),
+});
+
+export interface UiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+export async function startUiServer(
+  client: ScopeClient,
+  options: z.input<typeof UiServerOptions> = {},
+): Promise<UiServer> {
+  const o = UiServerOptions.parse(options);
+  const dist = resolve(o.distDir);
+  const ctx = { client, temporalAddress: temporalAddress(client) };
+  const server = createServer((req, res) => {
+    serve(req, res).catch((err) => send(res, 500, 'application/json', JSON.stringify({ error: { status: 500, message: String(err) } })));
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      const result = await handleApi(ctx, req.method ?? 'GET', url);
+      send(res, result.status, 'application/json; charset=utf-8', JSON.stringify(result.body));
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', 'use GET');
+      return;
+    }
+    await serveFile(res, dist, url.pathname, req.method === 'HEAD');
+  }
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(o.port, o.host, () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function temporalAddress(client: ScopeClient): string {
+  const connection = client.temporal.connection as Partial<Connection>;
+  return connection.options?.address ?? 'the configured Temporal server';
+}
+
+/** A file under `dist`, or index.html for any other path (the frontend routes by hash). */
+async function serveFile(res: ServerResponse, dist: string, pathname: string, headOnly: boolean): Promise<void> {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(pathname);
+  } catch {
+    send(res, 400, 'text/plain; charset=utf-8', 'bad percent-encoding in path');
+    return;
+  }
+  const candidate = resolve(join(dist, rel));
+  // Never outside dist, whatever `..` the path holds.
+  const inside = candidate === dist || candidate.startsWith(dist + sep);
+  const file = inside && (await isFile(candidate)) ? candidate : join(dist, 'index.html');
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch {
+    send(res, 503, 'text/plain; charset=utf-8', `the dashboard is not built (${dist} has no index.html): run scopetrail ui`);
+    return;
+  }
+  // Built asset names carry a content hash, so they can be cached for good; index.html must not be.
+  const cache = file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-length': body.length,
+    'cache-control': cache,
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(headOnly ? undefined : body);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}

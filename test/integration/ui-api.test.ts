@@ -1,0 +1,138 @@
+/**
+ * The dashboard's JSON API and the `scopetrail ui` command, against the example
+ * session on the real Temporal dev server and Postgres: answers match the store,
+ * bad input is a 400 naming the parameter, unknown ids are 404s.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { buildUi } from '../../client/ui-build';
+import { startUiServer, type UiServer } from '../../client/ui-server';
+
+let rt: TestRuntime;
+let sessionId: string;
+let server: UiServer;
+
+before(async () => {
+  rt = await startExampleRuntime();
+  ({ sessionId } = await runExampleSession(rt, 'Which scopes touched the notes?'));
+  await buildUi({ log: (line) => console.error(line) });
+  server = await startUiServer(rt.client, { port: 0 });
+});
+after(async () => {
+  await server?.close();
+  await rt?.stop();
+});
+
+async function get(path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(new URL(path, server.url));
+  return { status: res.status, body: await res.json() };
+}
+
+test('the API answers from the store: sessions, a session\'s tree, actions filtered by kind, health', async () => {
+  const sessions = await get('/api/sessions?limit=10');
+  assert.equal(sessions.status, 200);
+  assert.deepEqual(sessions.body.sessions.map((s: { sessionId: string }) => s.sessionId), [sessionId]);
+
+  const session = await get(`/api/sessions/${sessionId}`);
+  assert.equal(session.status, 200);
+  assert.equal(session.body.tree.size, (await rt.store.scopesOfSession(sessionId)).length);
+  assert.equal(session.body.summary.status, 'degraded');
+
+  const tools = await get(`/api/scopes/${sessionId}/actions?descendants=true&kind=tool_call`);
+  const expected = await rt.store.actionsUnder(sessionId, { descendants: true, kinds: ['tool_call'] });
+  assert.equal(tools.status, 200);
+  assert.deepEqual(tools.body.actions.map((a: { actionId: string }) => a.actionId).sort(), expected.map((a) => a.actionId).sort());
+
+  const health = await get('/api/health');
+  const translator = health.body.agents.find((a: { agent: string }) => a.agent === 'translator');
+  assert.deepEqual([translator.scopes, translator.errorRate, translator.failedCalls], [1, 1, 1]);
+});
+
+test('bad query parameters are a 400 naming the parameter', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['/api/sessions?limit=abc', 'limit', /invalid query parameter "limit": use a whole number/],
+    ['/api/sessions?limit=0', 'limit', /use at least 1/],
+    ['/api/sessions?status=broken', 'status', /invalid query parameter "status"/],
+    ['/api/sessions?since=yesterday', 'since', /invalid query parameter "since"/],
+    ['/api/sessions?limit=1&limit=2', 'limit', /invalid query parameter "limit"/],
+    ['/api/sessions?colour=red', 'colour', /unknown query parameter "colour"/],
+    [`/api/scopes/${sessionId}/actions?descendants=maybe`, 'descendants', /use true or false/],
+    [`/api/scopes/${sessionId}/actions?kind=tool_call,nap`, 'kind', /invalid query parameter "kind"/],
+    [`/api/scopes/${sessionId}/footprint?descendants=`, 'descendants', /invalid query parameter "descendants"/],
+    [`/api/sessions/${sessionId}/reconcile?repair=true`, 'repair', /unknown query parameter "repair"/],
+    [`/api/scopes/${'x'.repeat(1001)}/actions`, 'scopeId', /invalid path segment "scopeId"/],
+    ['/api/scopes/%E0%A4%A/actions', 'scopeId', /not valid percent-encoding/],
+  ];
+  for (const [path, field, message] of cases) {
+    const res = await get(path);
+    assert.equal(res.status, 400, `${path} → ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.field, field, path);
+    assert.match(res.body.error.message, message, path);
+  }
+});
+
+test('unknown ids and routes are 404s, other methods 405', async () => {
+  const session = await get('/api/sessions/ses-nope');
+  assert.equal(session.status, 404);
+  assert.match(session.body.error.message, /no session "ses-nope" in the store/);
+  const scope = await get(`/api/scopes/${sessionId}.9/actions`);
+  assert.equal(scope.status, 404);
+  assert.match(scope.body.error.message, new RegExp(`no scope "${sessionId}\\.9"`));
+  assert.equal((await get('/api/nothing-here')).status, 404);
+  const post = await fetch(new URL('/api/sessions', server.url), { method: 'POST' });
+  assert.equal(post.status, 405);
+});
+
+test('static files are served from the build, and never from outside it', async () => {
+  const page = await fetch(server.url);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  const html = await page.text();
+  const script = html.match(/src="\.\/(assets\/[^"]+\.js)"/)?.[1];
+  assert.ok(script, 'index.html loads a built script');
+  const js = await fetch(new URL(script, server.url));
+  assert.match(js.headers.get('content-type') ?? '', /javascript/);
+  for (const path of ['/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json']) {
+    const res = await fetch(new URL(path, server.url));
+    assert.doesNotMatch(await res.text(), /"name": "scopetrail"/, path);
+  }
+});
+
+const CLI = join(__dirname, '..', '..', 'bin', 'scopetrail.js');
+
+test('scopetrail ui --port 0 serves the store and prints its URL; a bad --port is a usage error', { skip: usesPglite() && 'the CLI needs the Postgres store to share it' }, async () => {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'ui', '--port', '0', '--json', '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', () => reject(new Error(`scopetrail ui exited early: ${stderr}`)));
+    });
+    const { url, port } = JSON.parse(first) as { url: string; port: number };
+    assert.equal(url, `http://127.0.0.1:${port}/`);
+    const res = await fetch(new URL('/api/sessions', url));
+    const body = (await res.json()) as { sessions: Array<{ sessionId: string }> };
+    assert.deepEqual(body.sessions.map((s) => s.sessionId), [sessionId]);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr);
+
+  const bad = spawn(process.execPath, [CLI, 'ui', '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let badErr = '';
+  bad.stderr.on('data', (d) => (badErr += d));
+  const code = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(badErr, /invalid --port "eighty": give a port number/);
+});

@@ -1,0 +1,90 @@
+/** One session: its summary, reconcile result, scope graph and the selected scope's details. */
+import { useMemo } from 'react';
+import type { ScopeNodeJson, ScopeRecord, SessionResponse } from '../../client/ui-api-types';
+import { enc, useApi } from './api';
+import { href } from './routes';
+import { duration, when } from './format';
+import { GraphLegend, ScopeGraph } from './ScopeGraph';
+import { ReconcilePanel } from './ReconcilePanel';
+import { ScopePanel } from './ScopePanel';
+import { Message, StatusBadge } from './StatusBadge';
+
+function flatten(nodes: readonly ScopeNodeJson[], out: ScopeRecord[] = []): ScopeRecord[] {
+  for (const n of nodes) {
+    out.push(n.scope);
+    flatten(n.children, out);
+    flatten(n.handoffs, out);
+  }
+  return out;
+}
+
+export function SessionView({ sessionId, scopeId }: { sessionId: string; scopeId: string | null }) {
+  const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`);
+  const scopes = useMemo(() => (data ? flatten(data.tree.roots) : []), [data]);
+  const selected = scopes.find((s) => s.scopeId === scopeId) ?? null;
+  const select = (id: string) => (window.location.hash = href({ view: 'session', sessionId, scopeId: id }));
+
+  return (
+    <section className="page">
+      <div className="crumbs">
+        <a href="#/">Sessions</a> <span className="muted">/</span> <span className="mono">{sessionId}</span>
+      </div>
+      {error && <Message kind="error">Could not load session {sessionId}: {error.message}</Message>}
+      {data && (
+        <>
+          <div className="summary-row">
+            <div className="card summary" data-testid="session-summary">
+              <h1 className="mono">{sessionId}</h1>
+              <div className="summary-status">
+                <StatusBadge status={data.summary.status} />
+              </div>
+              <dl className="stats">
+                <div>
+                  <dt>agents</dt>
+                  <dd>
+                    {data.summary.rootAgent}
+                    {data.summary.finalAgent !== data.summary.rootAgent && <> ⇢ {data.summary.finalAgent}</>}
+                  </dd>
+                </div>
+                <div>
+                  <dt>scopes</dt>
+                  <dd data-testid="summary-scopes">{data.summary.scopes}</dd>
+                </div>
+                <div>
+                  <dt>actions</dt>
+                  <dd>{data.summary.actions}</dd>
+                </div>
+                <div>
+                  <dt>failed actions</dt>
+                  <dd className={data.summary.failedActions ? 'bad' : ''}>{data.summary.failedActions}</dd>
+                </div>
+                <div>
+                  <dt>started</dt>
+                  <dd>{when(data.summary.startedAt)}</dd>
+                </div>
+                <div>
+                  <dt>took</dt>
+                  <dd>{duration(data.summary.startedAt, data.summary.endedAt)}</dd>
+                </div>
+              </dl>
+            </div>
+            <div className="card">
+              <ReconcilePanel sessionId={sessionId} />
+            </div>
+          </div>
+
+          <div className="card">
+            <div className="card-head">
+              <h2>Scope tree</h2>
+              <GraphLegend />
+            </div>
+            <ScopeGraph sessionId={sessionId} roots={data.tree.roots} selected={selected?.scopeId ?? null} onSelect={select} />
+            {!selected && <p className="muted hint">Select a scope to see its actions and footprint.</p>}
+          </div>
+
+          {selected && <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} />}
+        </>
+      )}
+    </section>
+  );
+}

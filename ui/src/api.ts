@@ -1,0 +1,51 @@
+/** Reads the dashboard's JSON API; an error document becomes an Error carrying its message. */
+import { useCallback, useEffect, useState } from 'react';
+import type { ApiError } from '../../client/ui-api-types';
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, { signal, headers: { accept: 'application/json' } });
+  const body = (await res.json().catch(() => null)) as T | ApiError | null;
+  if (!res.ok) {
+    const message = (body as ApiError | null)?.error?.message ?? `${res.status} ${res.statusText}`;
+    throw new ApiFailure(res.status, message);
+  }
+  return body as T;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiFailure | Error | undefined;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Fetches `path` (null: nothing to fetch) and refetches when it changes or on reload(). */
+export function useApi<T>(path: string | null): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: path !== null });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    const abort = new AbortController();
+    setState((s) => ({ data: s.data, loading: true }));
+    getJson<T>(path, abort.signal).then(
+      (data) => setState({ data, loading: false }),
+      (error: Error) => {
+        if (!abort.signal.aborted) setState({ error, loading: false });
+      },
+    );
+    return () => abort.abort();
+  }, [path, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+export const enc = encodeURIComponent;

@@ -1,0 +1,37 @@
+/** Small display helpers shared by the views. */
+
+export function when(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Time of day with milliseconds: actions of one session are close together. */
+export function clock(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function duration(startIso: string, endIso: string | null): string {
+  if (!endIso) return 'running';
+  const ms = Date.parse(endIso) - Date.parse(startIso);
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function percent(rate: number | null): string {
+  if (rate === null) return '—';
+  return `${Math.round(rate * 1000) / 10}%`;
+}
+
+/** The part of a scope id after its session id: `.1.1`, `~1`, or `root`. */
+export function scopeSuffix(scopeId: string, sessionId: string): string {
+  return scopeId === sessionId ? 'root' : scopeId.startsWith(sessionId) ? scopeId.slice(sessionId.length) : scopeId;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
