@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { defineTool, reportResource, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
+import { httpStatusOf } from './llm-failure';
 
 export const LlmRequestSchema = z.object({
   messages: z
@@ -17,13 +18,21 @@ export const LlmRequestSchema = z.object({
 });
 export type LlmRequest = z.infer<typeof LlmRequestSchema>;
 
+const TokenCount = z.number().int().min(0).nullable();
+
 export const LlmResultSchema = z.object({
   text: z.string(),
+  /** The model that answered, as the provider reports it (it may differ from the one asked for). */
   model: z.string(),
-  inputTokens: z.number().int().min(0).nullable(),
-  outputTokens: z.number().int().min(0).nullable(),
+  inputTokens: TokenCount,
+  outputTokens: TokenCount,
+  totalTokens: TokenCount.default(null),
+  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
+  finishReason: z.string().nullable().default(null),
 });
 export type LlmResult = z.infer<typeof LlmResultSchema>;
+/** What a provider returns: total tokens and finish reason may be left out. */
+export type LlmCompletion = z.input<typeof LlmResultSchema>;
 
 export interface LlmProviderRequest extends LlmRequest {
   /** The agent and scope asking, so a provider can route or script by agent. */
@@ -35,7 +44,11 @@ export interface LlmProvider {
   readonly name: string;
   /** The model used when a call names none. */
   readonly defaultModel: string;
-  complete(request: LlmProviderRequest): Promise<LlmResult>;
+  /**
+   * Throws an ApplicationFailure for a provider error, non-retryable when another attempt
+   * cannot succeed; `details[0].httpStatus` carries the HTTP status when there was one.
+   */
+  complete(request: LlmProviderRequest): Promise<LlmCompletion>;
 }
 
 type ScriptStep = string | ((request: LlmProviderRequest) => string);
@@ -43,7 +56,7 @@ type ScriptStep = string | ((request: LlmProviderRequest) => string);
 /**
  * Answers from a script per agent: the n-th call in a scope gets the n-th entry
  * (the last entry repeats). An agent without a script gets an echo of the last user
- * message. Token counts are whitespace-separated words.
+ * message. Token counts are approximate (see approximateTokens) but deterministic.
  */
 export class ScriptedProvider implements LlmProvider {
   readonly name = 'scripted';
@@ -51,22 +64,27 @@ export class ScriptedProvider implements LlmProvider {
 
   constructor(private readonly scripts: Record<string, ScriptStep[]> = {}) {}
 
-  async complete(request: LlmProviderRequest): Promise<LlmResult> {
+  async complete(request: LlmProviderRequest): Promise<LlmCompletion> {
     const script = this.scripts[request.agent] ?? this.scripts['*'];
     const lastUser = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const step = script?.length ? script[Math.min(request.turn, script.length - 1)]! : undefined;
     const text = step === undefined ? `[${request.agent}] ${lastUser}` : typeof step === 'function' ? step(request) : step;
+    const inputTokens = request.messages.reduce((n, m) => n + approximateTokens(m.content), 0);
+    const outputTokens = approximateTokens(text);
     return {
       text,
       model: request.model ?? this.defaultModel,
-      inputTokens: request.messages.reduce((n, m) => n + words(m.content), 0),
-      outputTokens: words(text),
+      inputTokens,
+      outputTokens,
+      totalTokens: inputTokens + outputTokens,
+      finishReason: 'stop',
     };
   }
 }
 
-function words(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length;
+/** About four characters per token, the usual rule of thumb for English text with BPE tokenizers. */
+export function approximateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
 }
 
 export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof LlmRequestSchema>, LlmResult> {
@@ -79,22 +97,37 @@ export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof 
     },
     async (request) => {
       const run = currentToolRun();
+      const requestedModel = request.model ?? provider.defaultModel;
       // Sending a prompt shares the scope's data with the model: checked against the allowance first.
-      if (run) reportResource({ uri: `llm:${provider.name}/${request.model ?? provider.defaultModel}`, mode: 'share' });
-      const result = await provider.complete({
-        ...request,
-        agent: run?.scope.agent ?? 'unknown',
-        scopeId: run?.scope.scopeId ?? 'unknown',
-      });
+      if (run) reportResource({ uri: `llm:${provider.name}/${requestedModel}`, mode: 'share' });
+      // Set before the call, so a failed attempt's record still says which provider and model it asked.
+      if (run) Object.assign(run.attributes, { provider: provider.name, requestedModel });
+      let completion: LlmCompletion;
+      try {
+        completion = await provider.complete({
+          ...request,
+          agent: run?.scope.agent ?? 'unknown',
+          scopeId: run?.scope.scopeId ?? 'unknown',
+        });
+      } catch (err) {
+        const httpStatus = httpStatusOf(err);
+        if (run && httpStatus !== undefined) run.attributes.httpStatus = httpStatus;
+        throw err;
+      }
+      const parsed = LlmResultSchema.safeParse(completion);
+      // A malformed completion is returned as is: defineTool's output check names the bad field.
+      if (!parsed.success) return completion;
+      const result = parsed.data;
       if (run) {
-        if (result.model !== (request.model ?? provider.defaultModel)) {
+        if (result.model !== requestedModel) {
           run.resources.push({ uri: `llm:${provider.name}/${result.model}`, mode: 'share' });
         }
         Object.assign(run.attributes, {
-          provider: provider.name,
           model: result.model,
           inputTokens: result.inputTokens,
           outputTokens: result.outputTokens,
+          totalTokens: result.totalTokens,
+          finishReason: result.finishReason,
         });
       }
       return result;

@@ -7,8 +7,11 @@ import { openStore } from '../store';
 import { OpenStoreOptions } from '../store/open';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
+import { progress, type ProgressStream } from './progress';
+import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
+import { Id, parse } from './arguments';
 import {
   renderDrift,
   renderFootprint,
@@ -25,7 +28,13 @@ import {
 export interface CommandContext {
   args: string[];
   flags: Record<string, string | boolean | string[] | undefined>;
-  out: { log(text: string): void; err(text: string): void; progress(text: string): void };
+  out: {
+    log(text: string): void;
+    err(text: string): void;
+    progress(text: string): void;
+    /** Where progress bars go (see client/progress.ts); none when absent. Never stdout: it carries --json. */
+    stderr?: ProgressStream;
+  };
 }
 
 export interface Command {
@@ -92,8 +101,11 @@ function groupByScope(actions: readonly ActionRecord[]): Map<string, ActionRecor
   return map;
 }
 
-function progress(ctx: CommandContext): (n: number) => void {
-  return (n) => ctx.out.progress(`reading Temporal histories… ${n}`);
+/** A report of Temporal histories read; `expected` (the scopes the store knows) gives it a total. */
+function historiesProgress(ctx: CommandContext, expected?: number): { onProgress: (n: number) => void; done(): void } {
+  if (!ctx.out.stderr) return { onProgress: () => undefined, done: () => undefined };
+  const p = progress({ label: 'reading Temporal histories', total: expected || undefined, stream: ctx.out.stderr });
+  return { onProgress: (n) => p.set(n), done: () => p.done({ clear: true }) };
 }
 
 function limitFlag(ctx: CommandContext): number | undefined {
@@ -168,8 +180,8 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const [scopeId, resource] = positionals(ctx, ['scope', 'resource']);
       return withClient(ctx, async (client) => {
-        const report = await client.wasTouched(scopeId!, resource!, progress(ctx));
-        ctx.out.progress('');
+        const bar = historiesProgress(ctx);
+        const report = await client.wasTouched(scopeId!, resource!, bar.onProgress).finally(bar.done);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderTouched(report));
         return 0;
@@ -258,10 +270,13 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'compare the store with Temporal history (exit 3 on any difference)',
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
-      return withClient(ctx, async (client) => {
-        const report = await client.reconcile(sessionId!, { onProgress: progress(ctx), repair: Boolean(ctx.flags.repair) });
+      return withClient(ctx, async (client, store) => {
+        // Each stored scope is one workflow run to read: a good estimate of the total.
+        const bar = historiesProgress(ctx, (await store.scopesOfSession(parse('reconcile', Id, sessionId))).length);
+        const report = await client
+          .reconcile(sessionId!, { onProgress: bar.onProgress, repair: Boolean(ctx.flags.repair) })
+          .finally(bar.done);
         if (report.repaired) ctx.out.err(`repaired ${report.repaired} scope(s) from Temporal history`);
-        ctx.out.progress('');
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderReconcile(report));
         return report.differences.length ? 3 : 0;
@@ -279,14 +294,7 @@ export const COMMANDS: Record<string, Command> = {
         const tree = await client.scopeTree(sessionId!);
         const actions = await client.actionsOfSession(sessionId!);
         if (ctx.flags.json) {
-          const byScope = groupByScope(actions);
-          const toJson = (node: (typeof tree.roots)[number]): unknown => ({
-            ...node.scope,
-            actions: byScope.get(node.scope.scopeId) ?? [],
-            children: node.children.map(toJson),
-            handoffs: node.handoffs.map(toJson),
-          });
-          json(ctx, { sessionId: tree.sessionId, scopes: tree.size, roots: tree.roots.map(toJson) });
+          json(ctx, treeJson(tree, actions));
         } else {
           ctx.out.log(renderTree(tree, { actions: groupByScope(actions) }));
         }
@@ -334,6 +342,26 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  attribute: {
+    group: 'query',
+    args: '<session> <file|->',
+    summary: 'which agent and scope produced each part of a text, from output fingerprints',
+    async run(ctx) {
+      const { attributeCommand } = require('./attribute-command') as typeof import('./attribute-command');
+      return attributeCommand(ctx, withClient);
+    },
+  },
+
+  ui: {
+    group: 'runtime',
+    args: '[--port N] [--host H]',
+    summary: 'the web dashboard: sessions, scope graphs, actions, footprints, agent health, reconcile',
+    async run(ctx) {
+      const { uiCommand } = require('./ui-command') as typeof import('./ui-command');
+      return uiCommand(ctx, withClient);
+    },
+  },
+
   worker: {
     group: 'runtime',
     args: '[--agents M --tools M]',
@@ -364,7 +392,7 @@ export const COMMANDS: Record<string, Command> = {
       const [example] = positionals(ctx, ['example']);
       if (example !== 'demo') throw new CliUsageError(`unknown example "${example}": available: demo`);
       const { runDemo } = require('../examples/demo') as typeof import('../examples/demo');
-      await runDemo({ memory: Boolean(ctx.flags.memory) });
+      await runDemo({ memory: Boolean(ctx.flags.memory), json: Boolean(ctx.flags.json), log: ctx.out.log });
       return 0;
     },
   },

@@ -4,6 +4,8 @@ import { openStore } from '../store';
 import { createWorker } from '../worker/create-worker';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
+import { LlmConfigError, describeLlmProvider, llmProviderFromEnv } from '../activities/llm-env';
+import type { LlmProvider } from '../activities/llm';
 import { CliUsageError, resolveModule, type CommandContext } from './cli-commands';
 
 const EXAMPLE_AGENTS = '../examples/agents';
@@ -16,6 +18,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   }
   const agents = agentsFlag ? resolveModule(agentsFlag) : require.resolve(EXAMPLE_AGENTS);
   const tools = toolsFlag ? loadTools(resolveModule(toolsFlag)) : await exampleTools();
+  const llm = llmFromEnv(agentsFlag === undefined);
   quietTemporalLogs('WARN');
   const temporal = options.startServer
     ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
@@ -26,20 +29,52 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   });
   const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
-  const worker = await createWorker({ agents, tools, store, taskQueue, namespace, address: temporal.address });
+  const worker = await createWorker({ agents, tools, llm, store, taskQueue, namespace, address: temporal.address });
   ctx.out.err(
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
-      `${tools.length} tools, task queue "${taskQueue}", Temporal ${temporal.address}, store ${store.description}. Ctrl-C stops.`,
+      `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +
+      `store ${store.description}. Ctrl-C stops.`,
   );
   if (options.startServer) ctx.out.err(`  export TEMPORAL_ADDRESS=${temporal.address}`);
-  const stop = () => void worker.shutdown();
+  // A long-running command's --json is one JSON line per event (ready, stopped) on stdout.
+  const event = (body: Record<string, unknown>) => {
+    if (ctx.flags.json) ctx.out.log(JSON.stringify(body));
+  };
+  // One shutdown whether a signal or the worker itself ends the run: a second would close a closed connection.
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= worker.shutdown());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Announced only once a signal can stop it cleanly: a script may send one as soon as it reads this.
+  event({
+    event: 'ready',
+    agents: worker.manifests.map((m) => ({ name: m.name, version: m.version })),
+    tools: tools.map((t) => t.spec.name),
+    llm: { provider: llm.name, defaultModel: llm.defaultModel },
+    taskQueue,
+    namespace,
+    temporalAddress: temporal.address,
+    devServer: options.startServer,
+    store: store.description,
+  });
   await worker.run();
-  await worker.shutdown();
+  await stop();
   await store.close();
   await temporal.stop();
+  event({ event: 'stopped' });
   return 0;
+}
+
+/** The example agents get their scripted answers unless a real provider is configured. */
+function llmFromEnv(example: boolean): LlmProvider {
+  try {
+    if (!example) return llmProviderFromEnv();
+    const { exampleLlm } = require('../examples/llm-script') as typeof import('../examples/llm-script');
+    return llmProviderFromEnv(process.env, { scripted: exampleLlm });
+  } catch (err) {
+    if (err instanceof LlmConfigError) throw new CliUsageError(err.message);
+    throw err;
+  }
 }
 
 function loadTools(path: string): ToolDefinition<any, any>[] {

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { COMMANDS, CliUsageError, type Command, type CommandContext } from './cli-commands';
 import { InvalidArgumentError } from './scope-client';
+import { UnknownIdError } from './arguments';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -31,6 +32,8 @@ const OPTIONS = {
   memory: { type: 'boolean' },
   repair: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  port: { type: 'string' },
+  host: { type: 'string' },
 } as const;
 
 export function usage(): string {
@@ -49,7 +52,7 @@ export function usage(): string {
       .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(34)} ${c.summary}`),
     '',
     'Options:',
-    '  --json                    print JSON instead of tables',
+    '  --json                    print JSON on stdout (errors too; worker/dev: one line per event)',
     '  --database-url URL        Postgres to read (default: $DATABASE_URL, else the embedded store)',
     '  --schema NAME             store schema (default: scopetrail)',
     '  --address HOST:PORT       Temporal server (default: $TEMPORAL_ADDRESS, else localhost:7233)',
@@ -62,40 +65,56 @@ export function usage(): string {
 }
 
 export async function runCli(argv: string[], out: CommandContext['out'] = defaultOut): Promise<number> {
+  // Known before parsing, so even a malformed command line gets its error as JSON.
+  const wantsJson = argv.includes('--json');
+  const fail = (command: string | null, code: number, message: string, kind: ErrorKind = code === EXIT.usage ? 'usage' : 'failure') =>
+    reportError(out, wantsJson, { command, exitCode: code, kind, message });
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    out.err(`scopetrail: ${printable((err as Error).message.replace(/\. To specify.*$/s, ''))}. Run scopetrail --help.`);
-    return EXIT.usage;
+    return fail(null, EXIT.usage, `${(err as Error).message.replace(/\. To specify.*$/s, '')}. Run scopetrail --help.`);
   }
   const [name, ...args] = parsed.positionals;
   if (parsed.values.help) {
-    out.log(usage());
+    out.log(parsed.values.json ? JSON.stringify(usageJson(), null, 2) : usage());
     return EXIT.ok;
   }
-  if (!name) {
-    out.err('scopetrail: give a command. Run scopetrail --help for the list.');
-    return EXIT.usage;
-  }
+  if (!name) return fail(null, EXIT.usage, 'give a command. Run scopetrail --help for the list.');
   // Own properties only: "__proto__" or "toString" are not commands.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
-    out.err(`scopetrail: unknown command ${printable(JSON.stringify(name))}. Run scopetrail --help.`);
-    return EXIT.usage;
-  }
-  const label = `scopetrail ${name}`;
+  if (!command) return fail(null, EXIT.usage, `unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
-    const message = printable(err instanceof Error ? err.message : String(err));
-    if (err instanceof CliUsageError || err instanceof InvalidArgumentError) {
-      out.err(`${label}: ${message}`);
-      return EXIT.usage;
-    }
-    out.err(`${label}: ${message}`);
-    return EXIT.failure;
+    const message = err instanceof Error ? err.message : String(err);
+    const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
+    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError ? 'not_found' : undefined);
   }
+}
+
+type ErrorKind = 'usage' | 'not_found' | 'failure';
+
+/**
+ * One sentence on stderr; with --json also `{ error: { command, exitCode, kind, message } }`
+ * on stdout, so a script reading stdout always gets a JSON document.
+ */
+function reportError(
+  out: CommandContext['out'],
+  json: boolean,
+  error: { command: string | null; exitCode: number; kind: ErrorKind; message: string },
+): number {
+  out.err(`${error.command === null ? 'scopetrail' : `scopetrail ${error.command}`}: ${printable(error.message)}`);
+  if (json) out.log(JSON.stringify({ error }, null, 2));
+  return error.exitCode;
+}
+
+function usageJson() {
+  return {
+    commands: (Object.entries(COMMANDS) as Array<[string, Command]>).map(([name, c]) => ({ name, group: c.group, args: c.args, summary: c.summary })),
+    options: Object.keys(OPTIONS),
+    exitCodes: EXIT,
+  };
 }
 
 /** Error text is one line: control characters from user input are shown escaped, never emitted. */
@@ -104,7 +123,7 @@ function printable(text: string): string {
 }
 
 const defaultOut: CommandContext['out'] = {
-
+  stderr: process.stderr,
   log: (text: string) => process.stdout.write(`${text}\n`),
   err: (text: string) => process.stderr.write(`${text}\n`),
   progress: (text: string) => {

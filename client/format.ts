@@ -59,7 +59,15 @@ export function actionLine(a: ActionRecord): string {
   const target = a.targetScopeId ? ` → ${a.targetScopeId}` : '';
   const resources = a.resources.length ? ` {${a.resources.map((r) => `${r.mode} ${r.uri}`).join(', ')}}` : '';
   const error = a.error ? ` — ${truncate(a.error, 80)}` : '';
-  return `${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${duration(a.startedAt, a.endedAt)}${error}`;
+  return `${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${llmUsage(a)}${duration(a.startedAt, a.endedAt)}${error}`;
+}
+
+/** An LLM call's served model and tokens in → out, e.g. ` [gpt-4o-mini-2024-07-18, 412→57 tokens]`. */
+function llmUsage(a: ActionRecord): string {
+  const { model, inputTokens, outputTokens } = a.attributes;
+  if (a.kind !== 'llm_call' || typeof model !== 'string') return '';
+  const tokens = typeof inputTokens === 'number' && typeof outputTokens === 'number' ? `, ${inputTokens}→${outputTokens} tokens` : '';
+  return ` [${model}${tokens}]`;
 }
 
 /** A fixed-width table; `rows` are already strings. */

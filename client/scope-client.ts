@@ -34,6 +34,8 @@ import {
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 import { verifyChains, type VerifyReport } from '../store/chain';
 import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
+import { AttributeText, attributeSession, type AttributionReport } from './attribution';
+import { loadFingerprintKey, type FingerprintKey } from '../worker/fingerprint-key';
 
 export { InvalidArgumentError, UnknownIdError };
 
@@ -216,6 +218,17 @@ export class ScopeClient {
     const chains = await this.store.chainsOfSession(id);
     if (chains.length === 0) throw new UnknownIdError('session', id);
     return verifyChains(id, chains);
+  }
+
+  /**
+   * Which agent and scope produced each part of `text` (outputs of the session put
+   * together, reordered or redacted), from the keyed fingerprints of every output.
+   * The key defaults to the workers' (SCOPETRAIL_FINGERPRINT_KEY, else the key file).
+   */
+  async attribute(sessionId: string, text: string, options: { key?: FingerprintKey } = {}): Promise<AttributionReport> {
+    const id = parse('attribute', Id, sessionId);
+    const body = parse('attribute', z.object({ text: AttributeText }), { text }).text;
+    return attributeSession(this.store, id, body, () => options.key ?? loadFingerprintKey(process.env, undefined, { create: false }));
   }
 
   private async requireSession(sessionId: string): Promise<void> {

@@ -7,19 +7,32 @@ import { openStore } from '../store';
 import { createWorker } from '../worker/create-worker';
 import { ScopeClient } from '../client/scope-client';
 import { renderActions, renderTree } from '../client/format';
+import { treeJson } from '../client/tree-json';
 import { walkTree } from '../cim/scope-tree';
 import type { ActionRecord } from '../cim/schemas';
 import { createExampleTools } from './tools';
 import { orchestrator } from './agents';
 import { exampleLlm } from './llm-script';
+import { describeLlmProvider, llmProviderFromEnv } from '../activities/llm-env';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 
 const step = (msg: string) => console.error(`» ${msg}`);
 
-export async function runDemo(options: { memory?: boolean } = {}): Promise<void> {
+export interface DemoOptions {
+  memory?: boolean;
+  /** Print one JSON document (session id, result, the `tree --json` document, the forensic query) instead of text. */
+  json?: boolean;
+  /** Where the report goes (default: stdout); progress always goes to stderr. */
+  log?: (text: string) => void;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<void> {
+  const log = options.log ?? ((text: string) => console.log(text));
   const started = Date.now();
   // Tool failures are part of the example; the tree shows them, the log need not.
   quietTemporalLogs('ERROR');
+  // Checked before anything starts: a bad SCOPETRAIL_LLM_* / OPENAI_* variable is named at once.
+  const llm = llmProviderFromEnv(process.env, { scripted: exampleLlm });
   step('Starting Temporal…');
   const temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
   step(`Temporal: ${temporal.description}`);
@@ -27,11 +40,12 @@ export async function runDemo(options: { memory?: boolean } = {}): Promise<void>
   step(`Store: ${store.description}`);
   const taskQueue = `scopetrail-demo-${process.pid}`;
   const { tools } = createExampleTools({ latencyMs: 200 });
+  step(`LLM: ${describeLlmProvider(llm)}`);
   step('Bundling agents and starting the worker…');
   const worker = await createWorker({
     agents: require.resolve('./agents'),
     tools: Object.values(tools),
-    llm: exampleLlm(),
+    llm,
     store,
     taskQueue,
     address: temporal.address,
@@ -47,24 +61,40 @@ export async function runDemo(options: { memory?: boolean } = {}): Promise<void>
     });
     const result = await session.result();
     await worker.recorder.drain();
-    console.log(`\nResult: ${JSON.stringify(result)}\n`);
-
     const tree = await client.scopeTree(session.sessionId);
-    const actions = new Map<string, ActionRecord[]>();
-    for (const a of await client.actionsOfSession(session.sessionId)) {
-      actions.set(a.scopeId, [...(actions.get(a.scopeId) ?? []), a]);
-    }
-    console.log(renderTree(tree, { actions }));
-
+    const sessionActions = await client.actionsOfSession(session.sessionId);
     const researcher = [...walkTree(tree)].find((n) => n.scope.agent === 'researcher');
+    if (options.json) {
+      const id = researcher?.scope.scopeId;
+      log(
+        JSON.stringify(
+          {
+            sessionId: session.sessionId,
+            result,
+            llm: { provider: llm.name, defaultModel: llm.defaultModel },
+            tree: treeJson(tree, sessionActions),
+            forensicQuery: id ? { scopeId: id, descendants: true, actions: await client.actionsUnder(id, { descendants: true }) } : null,
+          },
+          null,
+          2,
+        ),
+      );
+      console.error(`\n» Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+      return;
+    }
+    log(`\nResult: ${JSON.stringify(result)}\n`);
+    const actions = new Map<string, ActionRecord[]>();
+    for (const a of sessionActions) actions.set(a.scopeId, [...(actions.get(a.scopeId) ?? []), a]);
+    log(renderTree(tree, { actions }));
+
     if (researcher) {
       const id = researcher.scope.scopeId;
-      console.log(`\nForensic query — every action under scope ${id} (researcher) and its descendants:`);
-      console.log(`  scopetrail actions ${id} --descendants\n`);
-      console.log(renderActions(await client.actionsUnder(id, { descendants: true })));
-      const searches = (await client.actionsOfSession(session.sessionId)).filter((a) => a.name === 'search');
-      console.log(`\n${searches.length} search calls in the session, each bound to its own scope:`);
-      for (const s of searches) console.log(`  ${s.scopeId.padEnd(24)} ${s.agent.padEnd(12)} ${s.inputDigest?.slice(0, 23)}…`);
+      log(`\nForensic query — every action under scope ${id} (researcher) and its descendants:`);
+      log(`  scopetrail actions ${id} --descendants\n`);
+      log(renderActions(await client.actionsUnder(id, { descendants: true })));
+      const searches = sessionActions.filter((a) => a.name === 'search');
+      log(`\n${searches.length} search calls in the session, each bound to its own scope:`);
+      for (const s of searches) log(`  ${s.scopeId.padEnd(24)} ${s.agent.padEnd(12)} ${s.inputDigest?.slice(0, 23)}…`);
     }
     console.error(`\n» Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
@@ -77,7 +107,7 @@ export async function runDemo(options: { memory?: boolean } = {}): Promise<void>
 }
 
 if (require.main === module) {
-  runDemo({ memory: process.argv.includes('--memory') }).catch((err) => {
+  runDemo({ memory: process.argv.includes('--memory'), json: process.argv.includes('--json') }).catch((err) => {
     console.error(`scopetrail demo failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });

@@ -16,6 +16,7 @@ import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
 import { digest } from './digest';
 import type { Recorder } from './recorder';
+import type { Fingerprinter } from './fingerprint-key';
 
 export interface RegisteredTool {
   name: string;
@@ -27,6 +28,7 @@ export interface RegisteredTool {
 export function scopeActivityInterceptor(
   recorder: Recorder,
   tools: ReadonlyMap<string, RegisteredTool>,
+  fingerprinter?: Fingerprinter,
 ): ActivityInterceptorsFactory {
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
@@ -104,7 +106,7 @@ export function scopeActivityInterceptor(
           });
           throw err;
         }
-        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null });
+        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter);
         return wrapToolResult(output, info.attempt);
       },
     };
@@ -119,6 +121,7 @@ async function recordAttempt(
   input: unknown,
   output: unknown,
   outcome: Pick<ActionRecord, 'status' | 'error'>,
+  fingerprinter?: Fingerprinter,
 ): Promise<void> {
   const action: ActionRecord = {
     ...base,
@@ -134,7 +137,29 @@ async function recordAttempt(
       payloads.push({ namespace: action.namespace, actionId: action.actionId, side: 'output', body: output ?? null });
     }
   }
-  await recorder.write({ actions: [action], payloads });
+  await recorder.write({ actions: [action], payloads, fingerprints: outputFingerprints(fingerprinter, action, output) });
+}
+
+/** Provenance is best effort: a tool output that cannot be fingerprinted never fails the call. */
+function outputFingerprints(fingerprinter: Fingerprinter | undefined, action: ActionRecord, output: unknown) {
+  if (!fingerprinter || action.status !== 'success' || action.kind === 'denied') return [];
+  try {
+    return fingerprinter.records(
+      {
+        namespace: action.namespace,
+        sessionId: action.sessionId,
+        scopeId: action.scopeId,
+        sourceId: action.actionId,
+        kind: action.kind === 'llm_call' ? 'llm_output' : 'tool_output',
+        agent: action.agent,
+        producedAt: action.endedAt ?? action.startedAt,
+      },
+      output,
+    );
+  } catch (err) {
+    console.error(`scopetrail: could not fingerprint the output of ${action.actionId}: ${(err as Error).message}`);
+    return [];
+  }
 }
 
 function deniedAction(

@@ -24,6 +24,9 @@ export interface LlmResult {
   model: string;
   inputTokens: number | null;
   outputTokens: number | null;
+  totalTokens: number | null;
+  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
+  finishReason: string | null;
 }
 
 export const LLM_ACTIVITY = 'llm';

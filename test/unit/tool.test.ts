@@ -32,7 +32,10 @@ test('a tool definition with a bad name or resource is refused at definition tim
 test('the scripted provider answers per agent and turn, deterministically, with token counts', async () => {
   const p = new ScriptedProvider({ a: ['first answer', 'second'], '*': [(r) => `echo ${r.turn}`] });
   const req = { messages: [{ role: 'user' as const, content: 'hello there' }], turn: 0, agent: 'a', scopeId: 's' };
-  assert.deepEqual(await p.complete(req), { text: 'first answer', model: 'scripted-1', inputTokens: 2, outputTokens: 2 });
+  // About four characters per token: "hello there" (11) → 3, "first answer" (12) → 3.
+  assert.deepEqual(await p.complete(req), {
+    text: 'first answer', model: 'scripted-1', inputTokens: 3, outputTokens: 3, totalTokens: 6, finishReason: 'stop',
+  });
   assert.equal((await p.complete({ ...req, turn: 5 })).text, 'second', 'the last entry repeats');
   assert.equal((await p.complete({ ...req, agent: 'b', turn: 3 })).text, 'echo 3');
   assert.equal((await new ScriptedProvider().complete(req)).text, '[a] hello there');

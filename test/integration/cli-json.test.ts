@@ -1,0 +1,206 @@
+/**
+ * Every `scopetrail` command takes --json and prints machine-readable JSON on stdout:
+ * query commands one document, long-running commands one JSON line per event, errors
+ * an `{ error }` document, all with the usual exit codes. Progress never reaches stdout.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { dropSchema } from '../helpers/drop-schema';
+import { runCli } from '../../client/cli';
+import { COMMANDS } from '../../client/cli-commands';
+
+const ROOT = join(__dirname, '..', '..');
+let rt: TestRuntime;
+let sid: string;
+
+before(async () => {
+  rt = await startExampleRuntime();
+  ({ sessionId: sid } = await runExampleSession(rt, 'Which commands speak JSON?', 'answer'));
+});
+after(async () => rt?.stop());
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], stderr?: { isTTY: boolean; write(t: string): void; columns?: number }): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
+    log: (t) => out.push(t),
+    err: (t) => err.push(t),
+    progress: () => undefined,
+    ...(stderr ? { stderr } : {}),
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+/** Runs bin/scopetrail.js as a user would; `until` sends SIGINT once stdout satisfies it. */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, until?: (stdout: string) => boolean | Promise<boolean>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'scopetrail.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!until || signalled) return;
+      void Promise.resolve(until(stdout)).then((ready) => {
+        if (!ready || signalled) return;
+        signalled = true;
+        child.kill('SIGINT');
+      }, reject);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
+function parsed(run: Run, label: string): any {
+  try {
+    return JSON.parse(run.stdout);
+  } catch (err) {
+    assert.fail(`${label}: stdout is not one JSON document (${(err as Error).message}):\n${run.stdout.slice(0, 500)}\nstderr: ${run.stderr}`);
+  }
+}
+
+describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () => {
+  test('every query command prints one JSON document on stdout', async () => {
+    const textFile = join(mkdtempSync(join(tmpdir(), 'scopetrail-cli-json-')), 'answer.txt');
+    writeFileSync(textFile, 'Durable workflows bind each delegation to its own scope, so every tool call can be traced.\n');
+    const researcher = `${sid}.1`;
+    // One case per command; a command added without one fails the last assertion.
+    const cases: Record<string, { args: string[]; code?: number; check: (doc: any) => void }> = {
+      sessions: { args: ['sessions'], check: (d) => assert.ok(d.sessions.some((s: any) => s.sessionId === sid)) },
+      'root-cause': { args: ['root-cause', sid], check: (d) => assert.equal(d.rootCause.agent, 'translator') },
+      footprint: { args: ['footprint', sid], check: (d) => assert.ok(d.resources.some((r: any) => r.uri === 'api:web-search')) },
+      touched: { args: ['touched', sid, 'db:notes*'], check: (d) => assert.deepEqual([d.touched, d.complete], [false, true]) },
+      status: { args: ['status', sid], check: (d) => assert.equal(d.scope.status, 'degraded') },
+      roles: { args: ['roles'], check: (d) => assert.ok(d.roles.some((r: any) => r.agent === 'orchestrator' && r.orchestrator)) },
+      drift: { args: ['drift'], check: (d) => assert.ok(Array.isArray(d.drift)) },
+      timeline: { args: ['timeline', sid], check: (d) => assert.equal(d.events[0].type, 'scope_started') },
+      verify: { args: ['verify', sid], check: (d) => assert.deepEqual(d.problems, []) },
+      reconcile: { args: ['reconcile', sid], check: (d) => assert.deepEqual([d.expected.actions, d.differences.length], [19, 0]) },
+      tree: { args: ['tree', sid], check: (d) => assert.deepEqual([d.scopes, d.roots[0].agent], [7, 'orchestrator']) },
+      actions: { args: ['actions', researcher, '--descendants'], check: (d) => assert.ok(d.actions.length > 0) },
+      scope: { args: ['scope', researcher], check: (d) => assert.equal(d.agent, 'researcher') },
+      attribute: { args: ['attribute', sid, textFile], check: (d) => assert.equal(d.sessionId, sid) },
+      // Long-running and end-to-end commands are run as processes below.
+      worker: { args: [], check: () => undefined },
+      ui: { args: [], check: () => undefined },
+      dev: { args: [], check: () => undefined },
+      run: { args: [], check: () => undefined },
+    };
+    for (const [name, c] of Object.entries(cases)) {
+      if (c.args.length === 0) continue;
+      const run = await cli([...c.args, '--json']);
+      assert.equal(run.code, c.code ?? 0, `${name}: exit ${run.code}, stderr: ${run.stderr}`);
+      c.check(parsed(run, name));
+    }
+    assert.deepEqual(Object.keys(COMMANDS).filter((n) => !(n in cases)), [], 'every command has a --json case here');
+  });
+
+  test('errors are JSON documents on stdout, with the exit codes unchanged', async () => {
+    const unknown = await cli(['tree', 'ses-nonexistent', '--json']);
+    assert.equal(unknown.code, 1);
+    assert.deepEqual(parsed(unknown, 'unknown session').error, {
+      command: 'tree', exitCode: 1, kind: 'not_found',
+      message: 'no session "ses-nonexistent" in the store; check the id (scopetrail sessions lists them)',
+    });
+    assert.match(unknown.stderr, /^scopetrail tree: no session "ses-nonexistent"/, 'people still get the sentence on stderr');
+
+    const usage = await cli(['sessions', '--limit', 'many', '--json']);
+    assert.equal(usage.code, 2);
+    assert.deepEqual(parsed(usage, 'bad flag').error, { command: 'sessions', exitCode: 2, kind: 'usage', message: 'invalid --limit "many": give a positive whole number' });
+
+    const lines: string[] = [];
+    const badOption = await runCli(['tree', '--json', '--colour'], { log: (t) => lines.push(t), err: () => undefined, progress: () => undefined });
+    assert.equal(badOption, 2);
+    const error = JSON.parse(lines.join('\n')).error;
+    assert.deepEqual([error.command, error.kind], [null, 'usage']);
+    assert.match(error.message, /Unknown option '--colour'/);
+
+    const missing = await cli(['footprint', '--json']);
+    assert.deepEqual([missing.code, parsed(missing, 'missing').error.message], [2, 'missing argument <scope>']);
+
+    const badExample = await cli(['run', 'nope', '--json']);
+    assert.deepEqual([badExample.code, parsed(badExample, 'bad example').error.kind], [2, 'usage']);
+  });
+
+  test('--help --json lists the commands', async () => {
+    const out: string[] = [];
+    assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined, progress: () => undefined }), 0);
+    const doc = JSON.parse(out.join('\n'));
+    assert.deepEqual(doc.commands.map((c: any) => c.name).sort(), Object.keys(COMMANDS).sort());
+    assert.equal(doc.exitCodes.differences, 3);
+  });
+
+  test('reconcile draws its progress on stderr only, and leaves no bar behind', async () => {
+    for (const isTTY of [true, false]) {
+      const writes: string[] = [];
+      const run = await cli(['reconcile', sid, '--json'], { isTTY, columns: 80, write: (t) => writes.push(t) });
+      assert.equal(run.code, 0);
+      assert.equal(parsed(run, 'reconcile').sessionId, sid);
+      if (isTTY) assert.ok(writes.length === 0 || writes.at(-1) === '\r\u001b[2K', 'a drawn bar is erased');
+      else assert.deepEqual(writes.filter((w) => w.includes('\r') || w.includes('\u001b')), [], 'no control characters off a terminal');
+    }
+  });
+
+  test('worker and dev --json print a ready line and a stopped line', async () => {
+    const schema = `t_${randomBytes(5).toString('hex')}`;
+    try {
+      for (const command of ['worker', 'dev']) {
+        const env = { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address };
+        const run = await spawnCli(
+          [command, '--json', '--database-url', TEST_DATABASE_URL, '--schema', schema, '--task-queue', `cli-json-${randomBytes(4).toString('hex')}`],
+          env,
+          (stdout) => stdout.includes('\n'),
+        );
+        assert.equal(run.code, 0, `${command}: ${run.stderr}`);
+        const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+        assert.deepEqual(events.map((e) => e.event), ['ready', 'stopped'], command);
+        assert.equal(events[0].llm.provider, 'scripted');
+        assert.ok(events[0].agents.some((a: any) => a.name === 'orchestrator'));
+        assert.equal(events[0].temporalAddress, rt.temporal.address);
+      }
+    } finally {
+      await dropSchema(TEST_DATABASE_URL, schema);
+    }
+  });
+
+  test('ui --json prints the dashboard\'s address as a JSON line', async () => {
+    const run = await spawnCli(
+      ['ui', '--json', '--port', '0', '--database-url', TEST_DATABASE_URL, '--schema', rt.schema],
+      { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address },
+      // The dashboard answering proves the command is past printing its line and listening for Ctrl-C.
+      async (stdout) => stdout.includes('\n') && (await fetch(JSON.parse(stdout.split('\n')[0]!).url)).ok,
+    );
+    assert.equal(run.code, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.match(lines[0].url, /^http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  test('run demo --json prints the session as one document', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address };
+    delete env.DATABASE_URL; // the embedded store (--memory), not the test database's default schema
+    const run = await spawnCli(['run', 'demo', '--memory', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = parsed(run, 'run demo');
+    assert.match(doc.sessionId, /^ses-/);
+    assert.equal(doc.tree.scopes, 7);
+    assert.equal(doc.llm.provider, 'scripted');
+    const llmCalls = JSON.stringify(doc.tree).match(/"kind":"llm_call"/g) ?? [];
+    assert.equal(llmCalls.length, 2);
+    assert.ok(doc.forensicQuery.actions.length > 0);
+  });
+});
