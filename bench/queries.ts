@@ -13,7 +13,7 @@ import { ScopeClient } from '../client/scope-client';
 import { touches } from '../cim/forensics';
 import { openPostgresStore } from '../store/postgres';
 import { loadSyntheticStore, type LoadedStore } from './lib/load-store';
-import { progressLine } from './lib/progress';
+import { progress } from '../client/progress';
 import { round, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -98,8 +98,8 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     const schema = `bench_q_${size}`;
     console.error(`queries at ${size.toLocaleString('en-US')} actions (schema ${schema})`);
-    const bar = progressLine(`  loading ${schema}`);
-    const loaded = await loadSyntheticStore(URL, schema, size, (done, total) => bar(done, total));
+    const bar = progress({ label: `loading ${schema}`, total: size });
+    const loaded = await loadSyntheticStore(URL, schema, size, (done) => bar.set(done));
     bar.done();
     console.error(`  ${loaded.actions} actions, ${loaded.scopes} scopes, ${loaded.sessions} sessions (loaded in ${loaded.loadSeconds.toFixed(0)} s)`);
     const m = await measure(loaded);

@@ -17,7 +17,7 @@ import { openPostgresStore } from '../store/postgres';
 import { benchTools } from './workloads/scopetrail-tools';
 import { round, summarize } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
-import { progressLine } from './lib/progress';
+import { progress } from '../client/progress';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,10 +48,10 @@ async function main(): Promise<void> {
 
   const sessionStarted = Date.now();
   const session = await client.startSession('benchFanout', { input: { count: SCOPES - 1, parallel: 50 } });
-  const bar = progressLine(`  running a ${SCOPES}-scope session`);
+  const bar = progress({ label: `running a ${SCOPES}-scope session`, total: SCOPES });
   const poll = setInterval(async () => {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.scopes WHERE session_id = $1`, [session.sessionId]);
-    bar(rows[0].n, SCOPES);
+    bar.set(rows[0].n);
   }, 1_000);
   await session.result();
   clearInterval(poll);

@@ -12,15 +12,19 @@ const GUARANTEED_WORDS = DEFAULT_FINGERPRINT_PARAMS.w + DEFAULT_FINGERPRINT_PARA
 
 type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
 
-const SessionArg = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace');
+/** A positional argument, as every command takes them: non-empty, no whitespace. */
+const PositionalArg = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace');
 
 export async function attributeCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
   const [sessionId, file, extra] = ctx.args;
+  // The same order as every other command: missing, then extra, then invalid arguments.
   if (sessionId === undefined) throw new CliUsageError('missing argument <session>');
   if (file === undefined) throw new CliUsageError('missing argument <file> (a path, or - to read standard input)');
   if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`);
-  const session = SessionArg.safeParse(sessionId);
+  const session = PositionalArg.safeParse(sessionId);
   if (!session.success) throw new CliUsageError(`invalid <session> "${sessionId}": ${session.error.issues[0]?.message}`);
+  const path = PositionalArg.safeParse(file);
+  if (!path.success) throw new CliUsageError(`invalid <file> "${file}": ${path.error.issues[0]?.message} (use - and a pipe for other paths)`);
   const text = readText(file);
   return withClient(ctx, async (client) => {
     const report = await client.attribute(session.data, text);

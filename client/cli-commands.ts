@@ -344,8 +344,8 @@ export const COMMANDS: Record<string, Command> = {
 
   attribute: {
     group: 'query',
-    args: '<session> <file|->',
-    summary: 'which agent and scope produced each part of a text, from output fingerprints',
+    args: '<session> <file>',
+    summary: 'which agent and scope produced each part of a text (<file> may be - for standard input), from output fingerprints',
     async run(ctx) {
       const { attributeCommand } = require('./attribute-command') as typeof import('./attribute-command');
       return attributeCommand(ctx, withClient);
