@@ -7,10 +7,10 @@ import { z } from 'zod';
 import { AgentNameArg, printableText } from './arguments';
 import {
   deniedUnder,
-  drift as driftRule,
+  driftFromUsage,
+  rolesFromUsage,
   footprint as footprintRule,
   rootCause as rootCauseRule,
-  roles as rolesRule,
   sessionSummary,
   timeline as timelineRule,
   touches,
@@ -165,13 +165,13 @@ export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<Sta
 }
 
 export async function agentRoles(store: Store): Promise<RoleEntry[]> {
-  const [manifests, scopes, actions] = await Promise.all([store.manifests(), store.allScopes(), store.actionsOfAgent()]);
-  return rolesRule(manifests, scopes, actions);
+  const [manifests, usage] = await Promise.all([store.manifests(), store.agentUsage({ calls: false })]);
+  return rolesFromUsage(manifests, usage);
 }
 
 export async function agentDrift(store: Store, agent?: string): Promise<DriftEntry[]> {
-  const [manifests, scopes, actions] = await Promise.all([store.manifests(), store.allScopes(), store.actionsOfAgent(agent)]);
-  return driftRule(manifests, scopes, actions, agent);
+  const [manifests, usage] = await Promise.all([store.manifests(), store.agentUsage({ calls: false })]);
+  return driftFromUsage(manifests, usage, agent);
 }
 
 export async function sessionTimeline(store: Store, sessionId: string): Promise<TimelineEvent[]> {

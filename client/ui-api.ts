@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { ActionKind, ScopeStatus } from '../cim/schemas';
-import { agentHealth } from '../cim/forensics/health';
+import { healthFromUsage } from '../cim/forensics/health';
+import { driftFromUsage, rolesFromUsage } from '../cim/forensics';
 import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
 import { Id, AgentNameArg, InvalidArgumentError, UnknownIdError, printableText } from './arguments';
@@ -162,13 +163,9 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     ids: [],
     run: async ({ client }, _ids, query): Promise<HealthResponse> => {
       check(NoQuery, query, 'query parameter');
-      const [scopes, actions, drift, roles] = await Promise.all([
-        client.store.allScopes(),
-        client.store.actionsOfAgent(),
-        client.drift(),
-        client.roles(),
-      ]);
-      return { agents: agentHealth(scopes, actions, drift, roles) };
+      // One aggregate read serves all three rules.
+      const [manifests, usage] = await Promise.all([client.store.manifests(), client.store.agentUsage()]);
+      return { agents: healthFromUsage(usage, driftFromUsage(manifests, usage), rolesFromUsage(manifests, usage)) };
     },
   },
 ];

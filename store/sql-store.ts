@@ -10,6 +10,8 @@ import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow } from './rows';
 import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
 import { computeChain, scopeHash } from './chain';
+import { agentUsage } from './usage-queries';
+import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
 
 export interface SqlExecutor {
@@ -338,6 +340,10 @@ export class SqlStore implements Store {
       params,
     );
     return rows.map((r) => r.session_id);
+  }
+
+  agentUsage(options: { calls?: boolean } = {}): Promise<AgentUsage> {
+    return agentUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
   }
 
   async allScopes(options: { agent?: string } = {}): Promise<ScopeRecord[]> {

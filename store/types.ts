@@ -1,5 +1,6 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
 
 export interface PayloadRecord {
@@ -67,7 +68,13 @@ export interface Store {
   manifests(): Promise<Manifest[]>;
   /** Session ids, newest first. */
   listSessions(options: ListSessionsOptions): Promise<string[]>;
-  /** Every scope and action of the namespace, for queries across sessions (roles, drift). */
+  /**
+   * Grouped counts of the namespace's scopes and actions: what roles, drift and agent
+   * health need, at any size. `calls: false` skips the per-call outcomes (health needs
+   * them; roles and drift do not), the costliest part.
+   */
+  agentUsage(options?: { calls?: boolean }): Promise<AgentUsage>;
+  /** Every scope and action of the namespace (for tests and small stores; across sessions use agentUsage). */
   allScopes(options?: { agent?: string }): Promise<ScopeRecord[]>;
   actionsOfAgent(agent?: string): Promise<ActionRecord[]>;
   /** The query plan Postgres chooses for the descendants query (for benchmarks and tests). */

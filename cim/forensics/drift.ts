@@ -3,6 +3,7 @@ import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder } from './shared';
 import { CALL_KINDS } from './calls';
 import { parseSubAgentRef } from './roles';
+import { usageOf, type AgentUsage } from './usage';
 
 // drift
 
@@ -57,44 +58,41 @@ export function drift(
   actions: readonly ActionRecord[],
   agent?: string,
 ): DriftEntry[] {
-  const scopeById = new Map(scopes.map((s) => [s.scopeId, s]));
-  const pairs = new Map<string, { agent: string; version: string; scopes: ScopeRecord[] }>();
-  for (const s of scopes) {
+  return driftFromUsage(manifests, usageOf(scopes, actions), agent);
+}
+
+export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage, agent?: string): DriftEntry[] {
+  const pairs = new Map<string, { agent: string; version: string }>();
+  for (const s of usage.scopes) {
     if (agent !== undefined && s.agent !== agent) continue;
-    const key = `${s.agent}\u0000${s.agentVersion}`;
-    const pair = pairs.get(key);
-    if (pair) pair.scopes.push(s);
-    else pairs.set(key, { agent: s.agent, version: s.agentVersion, scopes: [s] });
+    pairs.set(`${s.agent}\u0000${s.agentVersion}`, { agent: s.agent, version: s.agentVersion });
   }
 
   const entries: DriftEntry[] = [];
   for (const pair of pairs.values()) {
-    const ids = new Set(pair.scopes.map((s) => s.scopeId));
-    const mine = actions.filter((a) => ids.has(a.scopeId));
+    const mine = usage.actions.filter((a) => a.agent === pair.agent && a.agentVersion === pair.version);
     const usedTools = uniqueSorted(mine.filter((a) => CALL_KINDS.has(a.kind)).map((a) => a.name));
     const usedSubAgents = uniqueSorted([
       ...mine.filter((a) => a.kind === 'delegate').map((a) => a.name),
-      ...scopes.filter((s) => s.kind === 'delegation' && s.parentScopeId !== null && ids.has(s.parentScopeId)).map((s) => s.agent),
+      ...usage.edges.filter((e) => e.parentAgent === pair.agent && e.parentVersion === pair.version).map((e) => e.childAgent),
     ]);
     const manifest = manifests.find((m) => m.name === pair.agent && m.version === pair.version);
     const declaredTools = new Set(manifest?.tools ?? []);
     const declaredSubAgents = new Set((manifest?.subAgents ?? []).map((r) => parseSubAgentRef(r).name));
 
     const mismatches = new Map<string, VersionMismatch>();
-    for (const s of pair.scopes) {
-      const parent = s.parentScopeId === null ? undefined : scopeById.get(s.parentScopeId);
-      if (!parent) continue;
-      const parentManifest = manifests.find((m) => m.name === parent.agent && m.version === parent.agentVersion);
+    for (const e of usage.edges) {
+      if (e.childAgent !== pair.agent || e.childVersion !== pair.version) continue;
+      const parentManifest = manifests.find((m) => m.name === e.parentAgent && m.version === e.parentVersion);
       const pins = uniqueInOrder(
         (parentManifest?.subAgents ?? [])
           .map(parseSubAgentRef)
           .filter((r) => r.name === pair.agent && r.version !== null)
           .map((r) => r.version!),
       );
-      // Several pins for one sub-agent mean "any of these": only a version matching none is a mismatch.
       if (pins.length === 0 || pins.includes(pair.version)) continue;
       for (const expected of pins) {
-        const m = { parent: parent.agent, parentVersion: parent.agentVersion, expected, observed: pair.version };
+        const m = { parent: e.parentAgent, parentVersion: e.parentVersion, expected, observed: pair.version };
         mismatches.set(`${m.parent}\u0000${m.parentVersion}\u0000${m.expected}`, m);
       }
     }

@@ -1,6 +1,6 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ScopeRecord, ScopeStatus } from '../schemas';
-import { groupCalls } from './calls';
+import { usageOf, type AgentUsage } from './usage';
 import type { DriftEntry } from './drift';
 import type { RoleEntry } from './roles';
 
@@ -41,7 +41,10 @@ export function agentHealth(
   drift: readonly DriftEntry[],
   roles: readonly RoleEntry[],
 ): AgentHealth[] {
-  const scopeById = new Map(scopes.map((s) => [s.scopeId, s]));
+  return healthFromUsage(usageOf(scopes, actions), drift, roles);
+}
+
+export function healthFromUsage(usage: AgentUsage, drift: readonly DriftEntry[], roles: readonly RoleEntry[]): AgentHealth[] {
   const entries = new Map<string, AgentHealth>();
   const entryOf = (agent: string, version: string): AgentHealth => {
     const key = `${agent}\u0000${version}`;
@@ -68,21 +71,19 @@ export function agentHealth(
     return e;
   };
 
-  for (const s of scopes) {
+  for (const s of usage.scopes) {
     const e = entryOf(s.agent, s.agentVersion);
-    e.scopes += 1;
-    e.statuses[s.status] += 1;
-    if (s.recovered) e.recovered += 1;
-    if (s.kind === 'handoff') e.handoffScopes += 1;
+    e.scopes += s.count;
+    e.statuses[s.status] += s.count;
+    if (s.recovered) e.recovered += s.count;
+    if (s.kind === 'handoff') e.handoffScopes += s.count;
   }
-  for (const call of groupCalls(actions)) {
-    // A call is charged to the version of the scope that made it; without the scope row, the version is unknown.
-    const scope = scopeById.get(call.scopeId);
-    if (!scope) continue;
-    const e = entryOf(scope.agent, scope.agentVersion);
-    e.calls += 1;
-    if (call.failed) e.failedCalls += 1;
-    e.failedAttempts += call.attempts.filter((a) => a.status === 'error' || a.status === 'denied').length;
+  // A call is charged to the version of the scope that made it; without the scope row, the version is unknown.
+  for (const c of usage.calls) {
+    const e = entryOf(c.agent, c.agentVersion);
+    e.calls += c.calls;
+    e.failedCalls += c.failedCalls;
+    e.failedAttempts += c.failedAttempts;
   }
   for (const d of drift) {
     const e = entries.get(`${d.agent}\u0000${d.version}`);

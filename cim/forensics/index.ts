@@ -21,3 +21,4 @@ export * from './roles';
 export * from './drift';
 export * from './timeline';
 export * from './summary';
+export * from './usage';

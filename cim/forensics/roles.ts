@@ -1,6 +1,7 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder, plural } from './shared';
+import { total, usageOf, type AgentUsage } from './usage';
 
 // manifests: sub-agent references
 
@@ -59,27 +60,26 @@ export function roles(
   scopes: readonly ScopeRecord[],
   actions: readonly ActionRecord[],
 ): RoleEntry[] {
-  const agents = uniqueSorted([...manifests.map((m) => m.name), ...scopes.map((s) => s.agent)], (a, b) =>
+  return rolesFromUsage(manifests, usageOf(scopes, actions));
+}
+
+export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage): RoleEntry[] {
+  const agents = uniqueSorted([...manifests.map((m) => m.name), ...usage.scopes.map((s) => s.agent)], (a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   );
-  const delegates = actions.filter((a) => a.kind === 'delegate');
-  const delegateTargets = new Set(delegates.map((a) => a.targetScopeId).filter((id): id is string => id !== null));
-  // Delegation scopes no `delegate` row accounts for.
-  const unmatchedDelegations = scopes.filter(
-    (s) => s.kind === 'delegation' && s.delegatedBy !== null && !delegateTargets.has(s.scopeId),
-  );
+  const delegates = usage.actions.filter((a) => a.kind === 'delegate');
 
   return agents.map((agent) => {
     const own = manifestsOf(manifests, agent);
-    const scopesOfAgent = scopes.filter((s) => s.agent === agent);
+    const scopesOfAgent = usage.scopes.filter((s) => s.agent === agent);
     const declaredSubAgents = uniqueInOrder(own.flatMap((m) => m.subAgents.map((r) => parseSubAgentRef(r).name)));
 
     const made = delegates.filter((a) => a.agent === agent);
-    const madeWithoutRow = unmatchedDelegations.filter((s) => s.delegatedBy === agent);
-    const delegations = made.length + madeWithoutRow.length;
+    const madeWithoutRow = usage.unmatched.filter((s) => s.delegatedBy === agent);
+    const delegations = total(made, () => true) + total(madeWithoutRow, () => true);
     const observedSubAgents = uniqueSorted([...made.map((a) => a.name), ...madeWithoutRow.map((s) => s.agent)]);
 
-    const asDelegate = scopesOfAgent.filter((s) => s.kind === 'delegation');
+    const asDelegate = total(scopesOfAgent, (s) => s.kind === 'delegation');
     const delegatedBy = uniqueSorted([
       ...scopesOfAgent.map((s) => s.delegatedBy).filter((d): d is string => d !== null),
       ...delegates.filter((a) => a.name === agent).map((a) => a.agent),
@@ -92,16 +92,16 @@ export function roles(
     if (declaredSubAgents.length) evidence.push(`manifest declares sub-agents ${declaredSubAgents.join(', ')}`);
     if (delegations) evidence.push(`delegated ${plural(delegations, 'time')} (to ${observedSubAgents.join(', ')})`);
     if (listedBy.length) evidence.push(`declared as a sub-agent by ${listedBy.join(', ')}`);
-    if (asDelegate.length) {
+    if (asDelegate) {
       const by = delegatedBy.length ? ` (by ${delegatedBy.join(', ')})` : '';
-      evidence.push(`ran as a delegate ${plural(asDelegate.length, 'time')}${by}`);
+      evidence.push(`ran as a delegate ${plural(asDelegate, 'time')}${by}`);
     }
 
     return {
       agent,
       versions: uniqueSorted([...own.map((m) => m.version), ...scopesOfAgent.map((s) => s.agentVersion)]),
       orchestrator: declaredSubAgents.length > 0 || delegations > 0,
-      subAgent: asDelegate.length > 0 || listedBy.length > 0,
+      subAgent: asDelegate > 0 || listedBy.length > 0,
       declaredSubAgents,
       observedSubAgents,
       delegatedBy,

@@ -1,0 +1,118 @@
+/**
+ * What roles, drift and agent health need from a whole namespace, as grouped counts
+ * rather than rows. The store computes it with GROUP BY (its size depends on how many
+ * agents, versions and tools there are, not on how many actions ran), and `usageOf`
+ * computes the same from rows, so the rules are tested on plain records and run on
+ * aggregates at any scale.
+ */
+import type { ActionKind, ActionRecord, ScopeKind, ScopeRecord, ScopeStatus } from '../schemas';
+import { CALL_KINDS, groupCalls } from './calls';
+import { isFailedAttempt } from './shared';
+
+export interface ScopeGroup {
+  agent: string;
+  agentVersion: string;
+  kind: ScopeKind;
+  delegatedBy: string | null;
+  status: ScopeStatus;
+  recovered: boolean;
+  count: number;
+}
+
+/** Actions by the agent that did them and its scope's version (null when the scope row is missing). */
+export interface ActionGroup {
+  agent: string;
+  agentVersion: string | null;
+  kind: ActionKind;
+  name: string;
+  count: number;
+}
+
+/** Delegation scopes by their own agent and version and their parent scope's. */
+export interface EdgeGroup {
+  parentAgent: string;
+  parentVersion: string;
+  childAgent: string;
+  childVersion: string;
+  count: number;
+}
+
+/** Delegation scopes with no `delegate` action pointing at them (the delegator's record is missing). */
+export interface UnmatchedDelegation {
+  delegatedBy: string;
+  agent: string;
+  count: number;
+}
+
+/** Tool and LLM calls (all attempts of one activity are one call) by the agent and version that made them. */
+export interface CallGroup {
+  agent: string;
+  agentVersion: string;
+  calls: number;
+  failedCalls: number;
+  failedAttempts: number;
+}
+
+export interface AgentUsage {
+  scopes: ScopeGroup[];
+  actions: ActionGroup[];
+  edges: EdgeGroup[];
+  unmatched: UnmatchedDelegation[];
+  calls: CallGroup[];
+}
+
+function countBy<T extends { count: number }>(items: Iterable<Omit<T, 'count'>>): T[] {
+  const groups = new Map<string, T>();
+  for (const item of items) {
+    const key = JSON.stringify(Object.values(item));
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { ...item, count: 1 } as T);
+  }
+  return [...groups.values()];
+}
+
+export function usageOf(scopes: readonly ScopeRecord[], actions: readonly ActionRecord[]): AgentUsage {
+  const byId = new Map(scopes.map((s) => [s.scopeId, s]));
+  const targets = new Set(actions.filter((a) => a.kind === 'delegate' && a.targetScopeId !== null).map((a) => a.targetScopeId!));
+  const calls = new Map<string, CallGroup>();
+  for (const call of groupCalls(actions)) {
+    const scope = byId.get(call.scopeId);
+    if (!scope) continue;
+    const key = `${scope.agent}\u0000${scope.agentVersion}`;
+    const g = calls.get(key) ?? { agent: scope.agent, agentVersion: scope.agentVersion, calls: 0, failedCalls: 0, failedAttempts: 0 };
+    g.calls += 1;
+    if (call.failed) g.failedCalls += 1;
+    g.failedAttempts += call.attempts.filter(isFailedAttempt).length;
+    calls.set(key, g);
+  }
+  return {
+    scopes: countBy<ScopeGroup>(
+      scopes.map((s) => ({ agent: s.agent, agentVersion: s.agentVersion, kind: s.kind, delegatedBy: s.delegatedBy, status: s.status, recovered: s.recovered })),
+    ),
+    actions: countBy<ActionGroup>(
+      actions.map((a) => ({ agent: a.agent, agentVersion: byId.get(a.scopeId)?.agentVersion ?? null, kind: a.kind, name: a.name })),
+    ),
+    edges: countBy<EdgeGroup>(
+      scopes.flatMap((s) => {
+        const p = s.kind === 'delegation' && s.parentScopeId !== null ? byId.get(s.parentScopeId) : undefined;
+        return p ? [{ parentAgent: p.agent, parentVersion: p.agentVersion, childAgent: s.agent, childVersion: s.agentVersion }] : [];
+      }),
+    ),
+    unmatched: countBy<UnmatchedDelegation>(
+      scopes
+        .filter((s) => s.kind === 'delegation' && s.delegatedBy !== null && !targets.has(s.scopeId))
+        .map((s) => ({ delegatedBy: s.delegatedBy!, agent: s.agent })),
+    ),
+    calls: [...calls.values()],
+  };
+}
+
+/** Sums of groups matching `where`. */
+export function total<T extends { count: number }>(groups: readonly T[], where: (g: T) => boolean): number {
+  return groups.reduce((n, g) => (where(g) ? n + g.count : n), 0);
+}
+
+export function isCallKind(kind: ActionKind): boolean {
+  return CALL_KINDS.has(kind);
+}

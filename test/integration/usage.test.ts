@@ -1,0 +1,54 @@
+/**
+ * Roles, drift and agent health read grouped counts from the store (SQL GROUP BY)
+ * instead of every row: those counts must be exactly what the rules would compute
+ * from the rows themselves.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { drift, driftFromUsage, roles, rolesFromUsage, usageOf, type AgentUsage } from '../../cim/forensics';
+import { agentHealth, healthFromUsage } from '../../cim/forensics/health';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import type { TestRuntime } from '../helpers/runtime';
+
+let rt: TestRuntime;
+
+before(async () => {
+  rt = await startExampleRuntime();
+  // Two sessions, so the counts are more than one of each.
+  await runExampleSession(rt, 'What changed in EU AI regulation?');
+  await runExampleSession(rt, 'Which suppliers are at risk?');
+});
+
+after(async () => {
+  await rt?.stop();
+});
+
+function sorted(usage: AgentUsage): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, (v as unknown[]).map((x) => JSON.stringify(x)).sort()]));
+}
+
+test('the store’s grouped counts equal the counts computed from its rows', async () => {
+  const [scopes, actions, fromStore] = await Promise.all([rt.store.allScopes(), rt.store.actionsOfAgent(), rt.store.agentUsage()]);
+  assert.ok(scopes.length >= 14 && actions.length >= 38, `expected two example sessions, found ${scopes.length} scopes`);
+  assert.deepEqual(sorted(fromStore), sorted(usageOf(scopes, actions)));
+  const translator = fromStore.calls.find((c) => c.agent === 'translator');
+  assert.ok(translator && translator.failedCalls === 2 && translator.failedAttempts === 6, 'translate failed three times in each session');
+});
+
+test('roles, drift and agent health from the store’s counts match the rules over rows', async () => {
+  const [manifests, scopes, actions, usage] = await Promise.all([
+    rt.store.manifests(),
+    rt.store.allScopes(),
+    rt.store.actionsOfAgent(),
+    rt.store.agentUsage(),
+  ]);
+  const expectedRoles = roles(manifests, scopes, actions);
+  const expectedDrift = drift(manifests, scopes, actions);
+  assert.deepEqual(await rt.client.roles(), expectedRoles);
+  assert.deepEqual(await rt.client.drift(), expectedDrift);
+  assert.deepEqual(rolesFromUsage(manifests, usage), expectedRoles);
+  assert.deepEqual(driftFromUsage(manifests, usage), expectedDrift);
+  assert.deepEqual(healthFromUsage(usage, expectedDrift, expectedRoles), agentHealth(scopes, actions, expectedDrift, expectedRoles));
+  const orchestrator = expectedRoles.find((r) => r.agent === 'orchestrator');
+  assert.ok(orchestrator?.orchestrator, 'the example orchestrator is found to orchestrate');
+});
