@@ -352,6 +352,16 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  'export-otel': {
+    group: 'query',
+    args: '<session> [--endpoint URL] [--service-name N]',
+    summary: 'send the session to an OTLP/HTTP endpoint as OpenTelemetry GenAI spans',
+    async run(ctx) {
+      const { exportOtelCommand } = require('./otel-command') as typeof import('./otel-command');
+      return exportOtelCommand(ctx, withClient);
+    },
+  },
+
   ui: {
     group: 'runtime',
     args: '[--port N] [--host H]',

@@ -34,6 +34,8 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   port: { type: 'string' },
   host: { type: 'string' },
+  endpoint: { type: 'string' },
+  'service-name': { type: 'string' },
 } as const;
 
 export function usage(): string {

@@ -36,6 +36,7 @@ import { verifyChains, type VerifyReport } from '../store/chain';
 import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../worker/fingerprint-key';
+import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 
 export { InvalidArgumentError, UnknownIdError };
 
@@ -229,6 +230,19 @@ export class ScopeClient {
     const id = parse('attribute', Id, sessionId);
     const body = parse('attribute', z.object({ text: AttributeText }), { text }).text;
     return attributeSession(this.store, id, body, () => options.key ?? loadFingerprintKey(process.env, undefined, { create: false }));
+  }
+
+  /**
+   * Sends the session to an OTLP/HTTP endpoint as OpenTelemetry GenAI spans (see
+   * docs/opentelemetry.md). Span ids derive from record ids, so exporting again is idempotent.
+   */
+  async exportOtel(sessionId: string, options: OtelExportOptions = {}): Promise<OtelExportSummary> {
+    const id = parse('exportOtel', Id, sessionId);
+    const scopes = await this.store.scopesOfSession(id);
+    if (scopes.length === 0) throw new UnknownIdError('session', id);
+    // Loaded on use: the OTel exporter is only needed by this one method.
+    const { exportSessionToOtlp } = require('./otel-export') as typeof import('./otel-export');
+    return exportSessionToOtlp(id, scopes, await this.store.actionsOfSession(id), options);
   }
 
   private async requireSession(sessionId: string): Promise<void> {

@@ -15,16 +15,22 @@ import { runExampleSession, startExampleRuntime } from '../helpers/example-runti
 import { dropSchema } from '../helpers/drop-schema';
 import { runCli } from '../../client/cli';
 import { COMMANDS } from '../../client/cli-commands';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver';
 
 const ROOT = join(__dirname, '..', '..');
 let rt: TestRuntime;
 let sid: string;
+let receiver: OtlpReceiver;
 
 before(async () => {
   rt = await startExampleRuntime();
+  receiver = await startOtlpReceiver();
   ({ sessionId: sid } = await runExampleSession(rt, 'Which commands speak JSON?', 'answer'));
 });
-after(async () => rt?.stop());
+after(async () => {
+  await receiver?.close();
+  await rt?.stop();
+});
 
 interface Run {
   code: number;
@@ -95,6 +101,7 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       actions: { args: ['actions', researcher, '--descendants'], check: (d) => assert.ok(d.actions.length > 0) },
       scope: { args: ['scope', researcher], check: (d) => assert.equal(d.agent, 'researcher') },
       attribute: { args: ['attribute', sid, textFile], check: (d) => assert.equal(d.sessionId, sid) },
+      'export-otel': { args: ['export-otel', sid, '--endpoint', receiver.tracesUrl], check: (d) => assert.equal(d.total, 20) },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },

@@ -1,0 +1,50 @@
+/** `scopetrail export-otel <session> [--endpoint URL] [--service-name NAME]`: the session as GenAI spans over OTLP/HTTP. */
+import { z } from 'zod';
+import { renderTable } from './format';
+import { CliUsageError, type CommandContext } from './cli-commands';
+import type { OtelExportSummary } from './otel-export';
+import type { ScopeClient } from './scope-client';
+
+type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
+
+const SessionArg = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace');
+
+export async function exportOtelCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
+  const [sessionId, extra] = ctx.args;
+  if (sessionId === undefined) throw new CliUsageError('missing argument <session>');
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`);
+  const session = SessionArg.safeParse(sessionId);
+  if (!session.success) throw new CliUsageError(`invalid <session> "${sessionId}": ${session.error.issues[0]?.message}`);
+  const { OtelExportOptions, resolveTracesEndpoint, OtelExportError } = require('./otel-export') as typeof import('./otel-export');
+  const options = OtelExportOptions.safeParse({
+    endpoint: typeof ctx.flags.endpoint === 'string' ? ctx.flags.endpoint : undefined,
+    serviceName: typeof ctx.flags['service-name'] === 'string' ? ctx.flags['service-name'] : undefined,
+  });
+  if (!options.success) {
+    const issue = options.error.issues[0];
+    const name = { endpoint: '--endpoint', serviceName: '--service-name' }[String(issue?.path[0])] ?? 'option';
+    throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
+  }
+  // A malformed endpoint variable is a usage problem, reported before the store is opened.
+  try {
+    resolveTracesEndpoint(options.data.endpoint);
+  } catch (err) {
+    if (err instanceof OtelExportError) throw new CliUsageError(err.message);
+    throw err;
+  }
+  return withClient(ctx, async (client) => {
+    const summary = await client.exportOtel(session.data, options.data);
+    if (ctx.flags.json) ctx.out.log(JSON.stringify(summary, null, 2));
+    else ctx.out.log(renderOtelSummary(summary));
+    return 0;
+  });
+}
+
+export function renderOtelSummary(s: OtelExportSummary): string {
+  const rows = (Object.entries(s.spans) as Array<[string, number]>).map(([op, n]) => [op, String(n)]);
+  return [
+    `Exported session ${s.sessionId} to ${s.endpoint} as trace ${s.traceId} (service.name ${s.serviceName})`,
+    renderTable(['operation', 'spans'], [...rows, ['total', String(s.total)]]),
+    `${s.events} delegate/handoff/signal event(s) on agent spans, ${s.links} handoff link(s)`,
+  ].join('\n');
+}
