@@ -71,3 +71,26 @@ test('the descendants query uses the materialized-path index, not a scan', { ski
   assert.doesNotMatch(plan, /Seq Scan on scopes/, `plan:\n${plan}`);
   assert.match(plan, /actions_scope_idx|actions_pkey/, `plan:\n${plan}`);
 });
+
+test('a batch large enough to be staged in parallel COPY streams lands whole, and again idempotently', async () => {
+  const big = Array.from({ length: 16_000 }, (_, i) => ({
+    ...action(`big/a${i}#1`, 'big', i % 3 === 0 ? 'error' : 'success'),
+    // Values COPY must escape: tabs, newlines, backslashes, quotes, non-ASCII, and a NUL the store replaces.
+    error: i % 3 === 0 ? `line one\nline\ttwo \\ "quoted" é ${i}\u0000` : null,
+    resources: [{ uri: `db:t/${i}`, mode: 'read' as const }],
+  }));
+  await store.upsertScopes([scope('big', null)]);
+  await store.upsertActions(big);
+  // A replay re-sends everything, some rows as late `running` copies: nothing doubles, nothing regresses.
+  await store.upsertActions(big.map((a, i) => (i % 2 ? { ...a, status: 'running' as const, endedAt: null } : a)));
+  const stored = await store.actionsUnder('big', { descendants: false });
+  assert.equal(stored.length, big.length);
+  const byId = new Map(stored.map((a) => [a.actionId, a]));
+  for (const i of [0, 1, 2, 3, 7_999, 15_999]) {
+    const want = big[i]!;
+    const got = byId.get(want.actionId)!;
+    assert.equal(got.status, want.status, `status of ${want.actionId}`);
+    assert.equal(got.error, want.error === null ? null : want.error.replace('\u0000', '\uFFFD'), `error text of ${want.actionId}`);
+    assert.deepEqual(got.resources, want.resources);
+  }
+});
