@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { dropSchema } from '../helpers/drop-schema';
 import { runCli } from '../../client/cli';
@@ -39,15 +40,7 @@ interface Run {
 }
 
 async function cli(args: string[], stderr?: { isTTY: boolean; write(t: string): void; columns?: number }): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
-    log: (t) => out.push(t),
-    err: (t) => err.push(t),
-    progress: () => undefined,
-    ...(stderr ? { stderr } : {}),
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  return runCliFor(rt, args, stderr);
 }
 
 /** Runs bin/scopetrail.js as a user would; `until` sends SIGINT once stdout satisfies it. */

@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runCliFor } from '../helpers/cli';
 import { createFixtureTools } from '../fixtures/tools';
 import { sneaky } from '../fixtures/agents';
-import { runCli } from '../../client/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 let rt: TestRuntime;
@@ -132,14 +132,8 @@ test('drift: an agent that calls a tool its manifest does not declare is flagged
 
 describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () => {
   async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
-      log: (t) => out.push(t),
-      err: (t) => err.push(t),
-      progress: () => undefined,
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    const run = await runCliFor(rt, args);
+    return { code: run.code, out: run.stdout, err: run.stderr };
   }
 
   test('query commands print tables and trees, and --json documents', async () => {

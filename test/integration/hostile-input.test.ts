@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import pg from 'pg';
 import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runCliFor } from '../helpers/cli';
 import { createFixtureTools } from '../fixtures/tools';
 import { guarded, waiter } from '../fixtures/agents';
-import { runCli } from '../../client/cli';
 import { COMMANDS } from '../../client/cli-commands';
 import { InvalidArgumentError, UnknownIdError } from '../../client/scope-client';
 import { HANDOFF_SIGNAL, HandoffRequest, type ActionRecord } from '../../cim/schemas';
@@ -139,14 +139,8 @@ describe('SQL injection and wildcards in every string argument', () => {
 
   test('every CLI command exits 2 (bad argument), 1 naming the unknown id, or 0 with an empty answer', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, async () => {
     async function cli(...args: string[]) {
-      const out: string[] = [];
-      const err: string[] = [];
-      const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
-        log: (t) => out.push(t),
-        err: (t) => err.push(t),
-        progress: () => undefined,
-      });
-      return { code, out: out.join('\n'), err };
+      const run = await runCliFor(rt, args);
+      return { code: run.code, out: run.stdout, err: run.errLines };
     }
     const violations: Violation[] = [];
     const unknownId = /: no (session|scope) "/;

@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
-import { runCli } from '../../client/cli';
-import { TEST_DATABASE_URL, type TestRuntime } from '../helpers/runtime';
+import type { TestRuntime } from '../helpers/runtime';
+import { runCliFor, type CliRun } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 
@@ -31,15 +31,8 @@ after(async () => {
   await rt?.stop();
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
-    log: (t) => out.push(t),
-    err: (t) => err.push(t),
-    progress: () => undefined,
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+function cli(args: string[]): Promise<CliRun> {
+  return runCliFor(rt, args);
 }
 
 const op = (s: ReceivedSpan) => s.attributes['gen_ai.operation.name'];

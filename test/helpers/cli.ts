@@ -1,0 +1,27 @@
+/** Runs the `scopetrail` CLI in-process against a test runtime's store and Temporal server, capturing its output. */
+import { runCli } from '../../client/cli';
+import { TEST_DATABASE_URL, type TestRuntime } from './runtime';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Each line written to stderr, as written. */
+  errLines: string[];
+}
+
+export async function runCliFor(
+  rt: Pick<TestRuntime, 'schema' | 'temporal'>,
+  args: string[],
+  stderr?: { isTTY: boolean; write(t: string): void; columns?: number },
+): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
+    log: (t) => out.push(t),
+    err: (t) => err.push(t),
+    progress: () => undefined,
+    ...(stderr ? { stderr } : {}),
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n'), errLines: err };
+}
