@@ -38,12 +38,14 @@ export async function uiCommand(ctx: CommandContext, withClient: WithClient): Pr
       if (err.code === 'EADDRINUSE') throw new CliUsageError(`port ${flags.data.port} is in use: pass another --port, or --port 0 for a free one`);
       throw err;
     });
+    // Listen for Ctrl-C before saying where the dashboard is: a script that stops it right after reading the URL must stop it cleanly.
+    const stopped = untilSignal();
     if (!LOOPBACK.has(flags.data.host)) {
       ctx.out.err(`warning: the dashboard has no authentication and now listens on ${flags.data.host}: anyone who can reach it reads the store`);
     }
     if (ctx.flags.json) ctx.out.log(JSON.stringify({ url: server.url, port: server.port }));
     else ctx.out.log(`scopetrail dashboard at ${server.url} (store: ${client.store.description}) — Ctrl-C stops it`);
-    await untilSignal();
+    await stopped;
     await server.close();
     return 0;
   });
