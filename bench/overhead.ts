@@ -21,6 +21,7 @@ import { benchTools } from './workloads/scopetrail-tools';
 import { plainTools } from './workloads/plain-tools';
 import { SHORT_ACTIONS, TREE_ACTIONS } from './workloads/shape';
 import { otelPlugin } from './lib/otel-baseline';
+import { cpuSince, cpuSnapshot, type CpuSnapshot } from './lib/cpu';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -119,6 +120,10 @@ async function main(): Promise<void> {
   const samples = Object.fromEntries(
     workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { latencies: [] as number[], rates: [] as number[] }]))]),
   ) as Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>>;
+  // CPU seconds per session, per part of the system: where a variant's extra cost lands.
+  const cpu = Object.fromEntries(
+    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0 }]))]),
+  ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number }>>;
   const roundRatios = Object.fromEntries(workloads.map((w) => [w, { vsPlain: [] as number[], vsOtel: [] as number[] }])) as Record<
     Workload,
     { vsPlain: number[]; vsOtel: number[] }
@@ -129,9 +134,17 @@ async function main(): Promise<void> {
       const p50: Partial<Record<Variant, number>> = {};
       for (const variant of roundOrder(VARIANTS, r + 1)) {
         const runOne = start(variant, workload);
+        const cpuStart = cpuSnapshot();
         const b = await batch(r < 0 ? Math.ceil(w.sessions / 3) : w.sessions, w.concurrency, () => runOne());
+        // Sealing runs behind the sessions but is their cost: wait for it before reading the CPU.
         if (variant === 'scopetrail') await st.recorder.drain();
+        const used = cpuSince(cpuStart);
         if (r < 0) continue; // warm-up round: JIT, caches, first bundles
+        const acc = cpu[workload][variant];
+        acc.self += used.self;
+        acc.temporal += used.temporal;
+        acc.postgres += used.postgres;
+        acc.sessions += b.latencies.length;
         samples[workload][variant].latencies.push(...b.latencies);
         samples[workload][variant].rates.push(b.latencies.length / b.seconds);
         p50[variant] = summarize(b.latencies).p50;
@@ -161,9 +174,19 @@ async function main(): Promise<void> {
       VARIANTS.map((v) => {
         const lat = summarize(samples[workload][v].latencies);
         const rate = summarize(samples[workload][v].rates);
-        return [v, { latency_ms: lat, sessions_per_s: rate, actions_per_s: rate.median * actions }];
+        const c = cpu[workload][v];
+        const perSession = (x: number) => (c.sessions ? (x / c.sessions) * 1000 : Number.NaN);
+        return [
+          v,
+          {
+            latency_ms: lat,
+            sessions_per_s: rate,
+            actions_per_s: rate.median * actions,
+            cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
+          },
+        ];
       }),
-    ) as Record<Variant, { latency_ms: Summary; sessions_per_s: Summary; actions_per_s: number }>;
+    ) as Record<Variant, { latency_ms: Summary; sessions_per_s: Summary; actions_per_s: number; cpu_ms_per_session: Record<string, number> }>;
     report[workload] = {
       sessions_per_round: WORKLOADS[workload].sessions,
       concurrency: WORKLOADS[workload].concurrency,
@@ -175,8 +198,11 @@ async function main(): Promise<void> {
     console.log(`\n${workload} sessions (${actions} actions each, ${WORKLOADS[workload].concurrency} in flight, ${ROUNDS} rounds)`);
     console.log(
       table(
-        ['variant', 'sessions/s', 'actions/s', 'p50 ms', 'p95 ms'],
-        VARIANTS.map((v) => [v, byVariant[v].sessions_per_s.median, byVariant[v].actions_per_s, byVariant[v].latency_ms.p50, byVariant[v].latency_ms.p95]),
+        ['variant', 'sessions/s', 'actions/s', 'p50 ms', 'p95 ms', 'CPU ms/session: worker+client', 'temporal', 'postgres'],
+        VARIANTS.map((v) => {
+          const x = byVariant[v];
+          return [v, x.sessions_per_s.median, x.actions_per_s, x.latency_ms.p50, x.latency_ms.p95, x.cpu_ms_per_session.worker_and_client!, x.cpu_ms_per_session.temporal!, x.cpu_ms_per_session.postgres!];
+        }),
       ),
     );
     console.log(

@@ -101,7 +101,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: o.agents }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: o.agents, bundlerOptions: { preloadModules: SHARED_SANDBOX_MODULES } }),
     activities,
     interceptors: {
       workflowModules: [INTERCEPTORS_MODULE],
@@ -137,9 +139,19 @@ export function bundleAgents(agentsPath: string): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: agentsPath,
     workflowInterceptorModules: [INTERCEPTORS_MODULE],
+    preloadModules: SHARED_SANDBOX_MODULES,
     logger: quietBundlerLogger,
   });
 }
+
+/**
+ * Modules evaluated once per worker thread and shared by every workflow, instead of
+ * once per workflow. zod builds hundreds of classes when it loads; evaluated per
+ * workflow, that was the largest part of a short agent's CPU. It keeps no per-workflow
+ * state, which is what sharing requires. Our own schema modules cannot be shared: the
+ * SDK freezes shared modules, and zod fills in schema properties lazily on first use.
+ */
+const SHARED_SANDBOX_MODULES = ['zod'];
 
 function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_');

@@ -1,0 +1,46 @@
+/**
+ * CPU time spent by the parts of a benchmark run on one machine: this process (worker
+ * and client), the Temporal dev server, and Postgres (every backend). Read from /proc,
+ * so it counts user and system time whatever else the machine is doing.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+export interface CpuSnapshot {
+  self: number;
+  temporal: number;
+  postgres: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+function processCpu(): { temporal: number; postgres: number } {
+  let temporal = 0;
+  let postgres = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime); `fields` starts at field 3.
+    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    if (comm === 'temporal') temporal += seconds;
+    else if (comm === 'postgres') postgres += seconds;
+  }
+  return { temporal, postgres };
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const u = process.cpuUsage();
+  return { self: (u.user + u.system) / 1e6, ...processCpu() };
+}
+
+export function cpuSince(start: CpuSnapshot): CpuSnapshot {
+  const now = cpuSnapshot();
+  return { self: now.self - start.self, temporal: now.temporal - start.temporal, postgres: now.postgres - start.postgres };
+}
