@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow } from './rows';
 import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
-import { computeChain, scopeHash } from './chain';
+import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
@@ -35,13 +36,6 @@ export interface SqlStoreOptions {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
-/** Postgres caps bind parameters at 65535 per statement. */
-const MAX_PARAMS = 60_000;
-/** From this many rows, staging them with COPY beats one array-parameter statement. */
-const COPY_FROM_ROWS = 200;
-/** Large batches are split into at most this many parallel COPY streams of at least this many rows. */
-const STAGE_STREAMS = 3;
-const STAGE_ROWS_PER_STREAM = 5_000;
 
 
 
@@ -115,96 +109,18 @@ export class SqlStore implements Store {
        WHERE actions.status = 'running'`);
   }
 
-  /**
-   * One INSERT ... ON CONFLICT for any number of rows. Large batches are staged with
-   * COPY into a temporary table first (where the backend has COPY): measured at about
-   * 1.5x the speed of the array-parameter statement, which small batches keep using
-   * because creating the staging table costs more than it saves for them.
-   */
-  private async insertRows(
+  private insertRows(
     table: 'scopes' | 'actions',
     columns: readonly string[],
     types: Record<string, string>,
     rows: unknown[][],
     onConflict: string,
   ): Promise<void> {
-    const insert = (select: string) =>
-      `INSERT INTO ${this.t(table)} AS ${table} (${columns.join(', ')}) ${select} ${onConflict}`;
-    const direct = async (tx: Pick<SqlExecutor, 'query'>, subset: unknown[][] = rows) => {
-      const { select, params } = unnestRows(subset, columns, types);
-      await tx.query(insert(select), params);
-    };
-    if (rows.length < COPY_FROM_ROWS) return direct(this.db);
-    // A large batch goes in as a few COPY streams on separate connections: the server
-    // parses, checks and indexes them in parallel. Rows were deduplicated by key, so the
-    // parts never touch the same row; each part is idempotent, so a retry after one part
-    // failed converges.
-    const parts = Math.max(1, Math.min(STAGE_STREAMS, Math.floor(rows.length / STAGE_ROWS_PER_STREAM)));
-    const size = Math.ceil(rows.length / parts);
-    await Promise.all(
-      Array.from({ length: parts }, (_, i) =>
-        this.db.transaction(async (tx) => {
-          const part = rows.slice(i * size, (i + 1) * size);
-          if (!tx.copy) return direct(tx, part);
-          // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
-          const stage = `scopetrail_stage_${this.schema}_${table}`;
-          await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${this.t(table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
-          await tx.copy(stage, columns, part);
-          await tx.query(insert(`SELECT ${columns.join(', ')} FROM ${stage}`));
-        }),
-      ),
-    );
+    return insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
   }
 
-  /**
-   * Seals every ended scope among `scopes` in one transaction: lock them (in id order,
-   * so two sealers cannot deadlock), read their actions in one query, compute the chains
-   * here and write them back with one statement per table.
-   */
-  async sealScopes(scopes: readonly ScopeKey[]): Promise<void> {
-    const wanted = dedupe(scopes, (k) => `${k.namespace}\u0000${k.scopeId}`, (_a, b) => b);
-    if (wanted.length === 0) return;
-    for (const ns of new Set(wanted.map((k) => k.namespace))) {
-      const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
-      await this.db.transaction(async (tx) => {
-        // The row locks serialize sealers of one scope (several workers may record into it).
-        const { rows: found } = await tx.query(
-          `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[]) AND status <> 'running'
-           ORDER BY scope_id FOR UPDATE`,
-          [ns, ids],
-        );
-        if (found.length === 0) return;
-        const ended = found.map(readScope);
-        const { rows: actionRows } = await tx.query(
-          `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND scope_id = ANY($2::text[])`,
-          [ns, ended.map((s) => s.scopeId)],
-        );
-        const byScope = new Map<string, ActionRecord[]>(ended.map((s) => [s.scopeId, []]));
-        for (const row of actionRows) byScope.get(row.scope_id as string)?.push(readAction(row));
-        const links: unknown[][] = [];
-        const seals: unknown[][] = [];
-        for (const scope of ended) {
-          const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
-          for (const l of chain) links.push([l.actionId, String(l.seq), l.prevHash, l.hash]);
-          const head = chain.at(-1)?.hash ?? null;
-          seals.push([scope.scopeId, String(chain.length), head, scopeHash(scope, head ?? '', chain.length)]);
-        }
-        if (links.length) {
-          const v = unnestRows(links, ['action_id', 'seq', 'prev', 'hash'], { seq: 'integer' });
-          await tx.query(
-            `UPDATE ${this.t('actions')} AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
-             FROM (${v.select}) AS v WHERE a.namespace = $${v.params.length + 1} AND a.action_id = v.action_id`,
-            [...v.params, ns],
-          );
-        }
-        const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
-        await tx.query(
-          `UPDATE ${this.t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
-           FROM (${v.select}) AS v WHERE s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id`,
-          [...v.params, ns],
-        );
-      });
-    }
+  sealScopes(scopes: readonly ScopeKey[]): Promise<void> {
+    return sealScopes(this.db, (table) => this.t(table), scopes);
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
@@ -402,77 +318,6 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     await this.db.close();
   }
-}
-
-/**
- * Replays re-send records that may already be terminal: a late `running` copy must
- * not overwrite the finished row, so every column keeps its stored value when the
- * stored row has ended and the incoming one has not.
- */
-function keepTerminal(table: 'scopes' | 'actions', column: string): string {
-  return `CASE WHEN ${table}.status <> 'running' AND excluded.status = 'running' THEN ${table}.${column} ELSE excluded.${column} END`;
-}
-
-/** Within one batch, as in the table: a finished copy wins over a `running` one. */
-function finishedWins<T extends { status: string }>(a: T, b: T): T {
-  return a.status !== 'running' && b.status === 'running' ? a : b;
-}
-
-/** One statement may not touch a row twice, so a batch keeps one record per key. */
-function dedupe<T>(records: readonly T[], key: (r: T) => string, merge: (a: T, b: T) => T): T[] {
-  const byKey = new Map<string, T>();
-  for (const r of records) {
-    const k = key(r);
-    const seen = byKey.get(k);
-    byKey.set(k, seen === undefined ? r : merge(seen, r));
-  }
-  return [...byKey.values()];
-}
-
-/** Column types other than text; every value travels as text and is cast once in SQL. */
-const SCOPE_TYPES: Record<string, string> = {
-  allowance: 'jsonb', depth: 'integer', recovered: 'boolean', started_at: 'timestamptz', ended_at: 'timestamptz',
-};
-const ACTION_TYPES: Record<string, string> = {
-  attempt: 'integer', resources: 'jsonb', attributes: 'jsonb', started_at: 'timestamptz', ended_at: 'timestamptz',
-};
-
-/**
- * Many rows as one array parameter per column: `SELECT ... FROM unnest($1::text[], ...)`.
- * The statement text is the same for any number of rows (one parse, one plan, no
- * 65535-parameter limit), and the server reads arrays far faster than VALUES lists.
- */
-function unnestRows(
-  rows: readonly (readonly unknown[])[],
-  columns: readonly string[],
-  types: Record<string, string>,
-): { select: string; params: unknown[] } {
-  const params = columns.map((_, i) => rows.map((r) => asText(r[i])));
-  const casts = columns.map((c) => (types[c] ? `u.${c}::${types[c]} AS ${c}` : `u.${c}`));
-  return {
-    select: `SELECT ${casts.join(', ')} FROM unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${columns.join(', ')})`,
-    params,
-  };
-}
-
-function asText(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : String(value);
-}
-
-function* chunks<T>(rows: T[], columns: number): Generator<T[]> {
-  const size = Math.max(1, Math.floor(MAX_PARAMS / columns));
-  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
-}
-
-function valuesClause(rows: unknown[][], columns: number): { text: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => {
-    const start = params.length;
-    params.push(...row);
-    return `(${Array.from({ length: columns }, (_, i) => `$${start + i + 1}`).join(', ')})`;
-  });
-  return { text: tuples.join(', '), params };
 }
 
 export { readAction, readScope };

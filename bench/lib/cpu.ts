@@ -40,7 +40,16 @@ export function cpuSnapshot(): CpuSnapshot {
   return { self: (u.user + u.system) / 1e6, ...processCpu() };
 }
 
+/**
+ * CPU used since `start`. A Postgres backend that exits meanwhile (an idle pooled
+ * connection closing) takes its whole CPU time out of the sum, so small Postgres
+ * figures are approximate and a negative difference is reported as zero.
+ */
 export function cpuSince(start: CpuSnapshot): CpuSnapshot {
   const now = cpuSnapshot();
-  return { self: now.self - start.self, temporal: now.temporal - start.temporal, postgres: now.postgres - start.postgres };
+  return {
+    self: now.self - start.self,
+    temporal: Math.max(0, now.temporal - start.temporal),
+    postgres: Math.max(0, now.postgres - start.postgres),
+  };
 }
