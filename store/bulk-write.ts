@@ -9,9 +9,6 @@ import type { SqlExecutor } from './sql-store';
 const MAX_PARAMS = 60_000;
 /** From this many rows, staging them with COPY beats one array-parameter statement. */
 const COPY_FROM_ROWS = 200;
-/** Large batches are split into at most this many parallel COPY streams of at least this many rows. */
-const STAGE_STREAMS = 3;
-const STAGE_ROWS_PER_STREAM = 5_000;
 
 /**
  * One INSERT ... ON CONFLICT for any number of rows. Large batches are staged with
@@ -30,30 +27,18 @@ export async function insertRows(
   const { table } = target;
   const insert = (select: string) =>
     `INSERT INTO ${target.qualified} AS ${table} (${columns.join(', ')}) ${select} ${onConflict}`;
-  const direct = async (tx: Pick<SqlExecutor, 'query'>, subset: unknown[][] = rows) => {
-    const { select, params } = unnestRows(subset, columns, types);
+  const direct = async (tx: Pick<SqlExecutor, 'query'>) => {
+    const { select, params } = unnestRows(rows, columns, types);
     await tx.query(insert(select), params);
   };
   if (rows.length < COPY_FROM_ROWS) return direct(db);
-  // A large batch goes in as a few COPY streams on separate connections: the server
-  // parses, checks and indexes them in parallel. Rows were deduplicated by key, so the
-  // parts never touch the same row; each part is idempotent, so a retry after one part
-  // failed converges.
-  const parts = Math.max(1, Math.min(STAGE_STREAMS, Math.floor(rows.length / STAGE_ROWS_PER_STREAM)));
-  const size = Math.ceil(rows.length / parts);
-  await Promise.all(
-    Array.from({ length: parts }, (_, i) =>
-      db.transaction(async (tx) => {
-        const part = rows.slice(i * size, (i + 1) * size);
-        if (!tx.copy) return direct(tx, part);
-        // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
-        const { stage } = target;
-        await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${target.qualified} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
-        await tx.copy(stage, columns, part);
-        await tx.query(insert(`SELECT ${columns.join(', ')} FROM ${stage}`));
-      }),
-    ),
-  );
+  await db.transaction(async (tx) => {
+    if (!tx.copy) return direct(tx);
+    // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
+    await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${target.stage} (LIKE ${target.qualified} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+    await tx.copy(target.stage, columns, rows);
+    await tx.query(insert(`SELECT ${columns.join(', ')} FROM ${target.stage}`));
+  });
 }
 
 /**

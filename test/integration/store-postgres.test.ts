@@ -72,7 +72,7 @@ test('the descendants query uses the materialized-path index, not a scan', { ski
   assert.match(plan, /actions_scope_idx|actions_pkey/, `plan:\n${plan}`);
 });
 
-test('a batch large enough to be staged in parallel COPY streams lands whole, and again idempotently', async () => {
+test('a batch large enough to be staged with COPY lands whole, and again idempotently', async () => {
   const big = Array.from({ length: 16_000 }, (_, i) => ({
     ...action(`big/a${i}#1`, 'big', i % 3 === 0 ? 'error' : 'success'),
     // Values COPY must escape: tabs, newlines, backslashes, quotes, non-ASCII, and a NUL the store replaces.
