@@ -55,7 +55,7 @@ const overhead = read('overhead');
 if (overhead) {
   out.push('## 1. Capture overhead', '', provenance(overhead), '');
   out.push(
-    'The same workload three ways: **plain** Temporal (no interceptors), **otel** (`@temporalio/interceptors-opentelemetry` through `OpenTelemetryPlugin`: workflow, activity and sink interceptors, spans batched to an in-memory exporter — no network cost, which favours it), and **scopetrail** (agents, tools, scope headers, CIM records committed to Postgres before each workflow task or activity completes). `tree` sessions are an orchestrator delegating to 3 sub-agents that each delegate to 2 more (depth 3, 10 scopes, 51 actions); `short` sessions are one agent with 2 tool calls. Latency runs one session at a time; `_loaded` runs keep several in flight to measure throughput on a saturated machine. Tools answer at once, so the runtime is all that is measured.',
+    'The same workload three ways: **plain** Temporal (no interceptors), **otel** (`@temporalio/interceptors-opentelemetry` through `OpenTelemetryPlugin`: workflow, activity and sink interceptors, spans batched to an in-memory exporter — no network cost, which favours it), and **scopetrail** (agents, tools, scope headers, CIM records committed to Postgres before each workflow task or activity completes). `tree` sessions are an orchestrator delegating to 3 sub-agents that each delegate to 2 more (depth 3, 10 scopes, 51 actions); `short` sessions are one agent with 2 tool calls. Latency runs one session at a time; `_loaded` runs keep several in flight to measure throughput on a saturated machine. Tools answer at once, so the runtime is all that is measured. CPU is read from /proc around each batch (this process runs the worker and the client; Postgres backends that exit during a batch take their time with them, so small Postgres figures are approximate).',
     '',
   );
   for (const w of ['tree', 'short', 'tree_loaded', 'short_loaded']) {
@@ -64,10 +64,20 @@ if (overhead) {
     out.push(`**${w}** — ${r.actions_per_session} actions per session, ${r.concurrency} in flight, ${r.sessions_per_round} sessions per variant per round, ${overhead.rounds} rounds`, '');
     out.push(
       table(
-        ['variant', 'sessions/s', 'actions/s', 'latency p50 ms', 'latency p95 ms'],
+        ['variant', 'sessions/s', 'actions/s', 'latency p50 ms', 'latency p95 ms', 'CPU ms/session: worker+client', 'Temporal', 'Postgres'],
         ['plain', 'otel', 'scopetrail'].map((v) => {
           const x = r.variants[v];
-          return [v, spread(x.sessions_per_s, 2), f(x.actions_per_s), f(x.latency_ms.p50, 0), f(x.latency_ms.p95, 0)];
+          const cpu = x.cpu_ms_per_session ?? {};
+          return [
+            v,
+            spread(x.sessions_per_s, 2),
+            f(x.actions_per_s),
+            f(x.latency_ms.p50, 0),
+            f(x.latency_ms.p95, 0),
+            f(cpu.worker_and_client, 0),
+            f(Math.max(0, cpu.temporal), 0),
+            f(Math.max(0, cpu.postgres), 0),
+          ];
         }),
       ),
       '',
