@@ -12,6 +12,9 @@ const GUARANTEED_WORDS = DEFAULT_FINGERPRINT_PARAMS.w + DEFAULT_FINGERPRINT_PARA
 
 type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
 
+/** A path may hold spaces; like every positional it is neither empty nor over 1000 characters. */
+const PathArg = z.string().min(1, 'must not be empty').max(1000);
+
 /** A positional argument, as every command takes them: non-empty, no whitespace. */
 const PositionalArg = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace');
 
@@ -23,8 +26,8 @@ export async function attributeCommand(ctx: CommandContext, withClient: WithClie
   if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`);
   const session = PositionalArg.safeParse(sessionId);
   if (!session.success) throw new CliUsageError(`invalid <session> "${sessionId}": ${session.error.issues[0]?.message}`);
-  const path = PositionalArg.safeParse(file);
-  if (!path.success) throw new CliUsageError(`invalid <file> "${file}": ${path.error.issues[0]?.message} (use - and a pipe for other paths)`);
+  const path = PathArg.safeParse(file);
+  if (!path.success) throw new CliUsageError(`invalid <file> "${file}": ${path.error.issues[0]?.message}`);
   const text = readText(file);
   return withClient(ctx, async (client) => {
     const report = await client.attribute(session.data, text);

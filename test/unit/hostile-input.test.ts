@@ -174,6 +174,11 @@ const positionalToken = anyString.filter((s) => !s.startsWith('-'));
 const validPositional = fc
   .string({ unit: 'binary', minLength: 1, maxLength: 60 })
   .filter((s) => !s.startsWith('-') && /^[^\s]+$/.test(s));
+/** A file path may contain spaces: only an empty or overlong one is refused. */
+const invalidPath = fc.oneof(
+  fc.constant(''),
+  fc.string({ unit: 'binary-ascii', minLength: 1001, maxLength: 2000 }).map((s) => `x${s.replace(/\s/g, 'y')}`),
+);
 const invalidPositional = fc.oneof(
   fc.constant(''),
   fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2028', '\ufeff', '\u3000'), fc.string({ maxLength: 10 }))
@@ -326,7 +331,8 @@ describe('CLI argument parser', () => {
       .constantFrom(...COMMAND_NAMES.filter((c) => POSITIONALS[c]!.required.length + POSITIONALS[c]!.optional.length > 0))
       .chain((c) => {
         const names = [...POSITIONALS[c]!.required, ...POSITIONALS[c]!.optional];
-        return fc.tuple(fc.nat({ max: names.length - 1 }), invalidPositional, fc.array(validPositional, { minLength: names.length, maxLength: names.length }))
+        return fc.nat({ max: names.length - 1 })
+          .chain((i) => fc.tuple(fc.constant(i), names[i] === 'file' ? invalidPath : invalidPositional, fc.array(validPositional, { minLength: names.length, maxLength: names.length })))
           .map(([i, bad, given]) => {
             const args = [...given];
             args[i] = bad;
