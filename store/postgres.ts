@@ -15,6 +15,14 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
     },
     transaction: async (fn) => {
       const client = await pool.connect();
+      // A connection lost mid-transaction fails the running query, which the caller sees;
+      // the client's own 'error' event must not also become an uncaught exception. A
+      // broken client is destroyed on release instead of going back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -30,7 +38,8 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),

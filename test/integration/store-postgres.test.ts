@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
+import { postgresExecutor } from '../../store/postgres';
+import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
 let store: Store;
@@ -92,5 +94,29 @@ test('a batch large enough to be staged with COPY lands whole, and again idempot
     assert.equal(got.status, want.status, `status of ${want.actionId}`);
     assert.equal(got.error, want.error === null ? null : want.error.replace('\u0000', '\uFFFD'), `error text of ${want.actionId}`);
     assert.deepEqual(got.resources, want.resources);
+  }
+});
+
+test('a connection lost in the middle of a transaction fails that transaction and nothing else', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const { proxy, url } = await proxyDatabase(TEST_DATABASE_URL);
+  const db = postgresExecutor(url, 2);
+  const uncaught: unknown[] = [];
+  const record = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', record);
+  try {
+    const running = db.transaction((tx) => tx.query('SELECT pg_sleep(5)'));
+    await new Promise((r) => setTimeout(r, 300));
+    await proxy.cut();
+    await assert.rejects(running, /ECONNRESET|Connection terminated|connection/i);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(uncaught, [], 'the lost connection surfaced only as the transaction failing');
+    await proxy.restore();
+    // The broken client was not handed back: the pool opens a fresh one.
+    const { rows } = await db.transaction((tx) => tx.query<{ one: number }>('SELECT 1 AS one'));
+    assert.equal(rows[0]?.one, 1);
+  } finally {
+    process.off('uncaughtException', record);
+    await db.close();
+    await proxy.close();
   }
 });
