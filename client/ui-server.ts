@@ -43,11 +43,18 @@ export async function startUiServer(
   const o = UiServerOptions.parse(options);
   const dist = resolve(o.distDir);
   const ctx = { client, temporalAddress: temporalAddress(client) };
+  // On loopback, only a page served from loopback may ask: a web page elsewhere that
+  // points a hostname of its own at 127.0.0.1 (DNS rebinding) sends its own Host header.
+  const allowedHosts = LOOPBACK_HOSTS.has(o.host) ? LOOPBACK_HOSTS : undefined;
   const server = createServer((req, res) => {
     serve(req, res).catch((err) => send(res, 500, 'application/json', JSON.stringify({ error: { status: 500, message: String(err) } })));
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (allowedHosts && !allowedHosts.has(hostnameOf(req.headers.host))) {
+      send(res, 403, 'application/json', JSON.stringify({ error: { status: 403, message: `host "${req.headers.host ?? ''}" is not served here: open the dashboard at its loopback address`, field: 'host' } }));
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       const result = await handleApi(ctx, req.method ?? 'GET', url);
@@ -76,6 +83,17 @@ export async function startUiServer(
         server.closeAllConnections();
       }),
   };
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function hostnameOf(header: string | undefined): string {
+  if (!header) return '';
+  try {
+    return new URL(`http://${header}`).hostname;
+  } catch {
+    return '';
+  }
 }
 
 function temporalAddress(client: ScopeClient): string {

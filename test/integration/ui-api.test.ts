@@ -136,3 +136,20 @@ test('scopetrail ui --port 0 serves the store and prints its URL; a bad --port i
   assert.equal(code, 2);
   assert.match(badErr, /invalid --port "eighty": give a port number/);
 });
+
+test('on loopback, a request whose Host is another name is refused (DNS rebinding)', async () => {
+  const { request } = await import('node:http');
+  const status = (host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(new URL('/api/sessions', server.url), { headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const port = new URL(server.url).port;
+  assert.equal(await status(`attacker.example:${port}`), 403);
+  assert.equal(await status(`127.0.0.1:${port}`), 200);
+  assert.equal(await status(`localhost:${port}`), 200);
+});
