@@ -13,6 +13,7 @@ import { openPostgresStore } from '../store/postgres';
 import { Recorder } from '../worker/recorder';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { copyRows } from '../store/copy';
+import { dropSchema, freshStore } from './lib/fresh-store';
 import { roundOrder, round, summarize } from './lib/stats';
 import { syntheticSessions } from './lib/synthetic';
 import { table, updateSummary, writeResult } from './lib/report';
@@ -52,13 +53,7 @@ function load(): Data {
 }
 
 async function freshSchema(): Promise<void> {
-  const client = new pg.Client({ connectionString: URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await client.end();
-  const store = openPostgresStore(URL, { schema: SCHEMA });
-  await store.migrate();
-  await store.close();
+  await (await freshStore(URL, SCHEMA)).close();
 }
 
 async function runCopy(data: Data): Promise<number> {
@@ -148,10 +143,7 @@ async function main(): Promise<void> {
   console.log(`scopetrail / COPY throughput (durable): median ${ratio.median.toFixed(3)} (min ${ratio.min.toFixed(3)}, max ${ratio.max.toFixed(3)})`);
   console.log(`scopetrail / COPY throughput (sealed):  median ${sealedRatio.median.toFixed(3)} (min ${sealedRatio.min.toFixed(3)}, max ${sealedRatio.max.toFixed(3)})`);
   console.log(`→ ${path}`);
-  const cleanup = new pg.Client({ connectionString: URL });
-  await cleanup.connect();
-  await cleanup.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await cleanup.end();
+  await dropSchema(URL, SCHEMA);
 }
 
 main().catch((err) => {

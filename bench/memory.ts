@@ -10,12 +10,11 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Connection } from '@temporalio/client';
 import { ensureTemporal } from '../devserver/dev-server';
 import { ScopeClient } from '../client/scope-client';
-import { openPostgresStore } from '../store/postgres';
 import { SHORT_ACTIONS } from './workloads/shape';
+import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, summarize } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -36,11 +35,7 @@ function rssMiB(pid: number): number {
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
-  const db = new pg.Client({ connectionString: args.database });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  const store = openPostgresStore(args.database!, { schema: SCHEMA });
-  await store.migrate();
+  const store = await freshStore(args.database!, SCHEMA);
   const taskQueue = `bench-memory-${randomBytes(3).toString('hex')}`;
   const child = fork(require.resolve('./lib/memory-worker'), [temporal.address, taskQueue, args.database!, SCHEMA], {
     execArgv: ['--import', 'tsx'],
@@ -112,9 +107,8 @@ async function main(): Promise<void> {
   console.log(`${sessions} sessions (${(sessions / elapsed).toFixed(1)}/s), ${failures} failed; RSS growth ${growth.toFixed(2)}% → ${path}`);
   await connection.close();
   await temporal.stop();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await db.end();
   await store.close();
+  await dropSchema(args.database!, SCHEMA);
 }
 
 main().catch((err) => {

@@ -10,18 +10,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureTemporal } from '../devserver/dev-server';
 import { ScopeClient } from '../client/scope-client';
 import { createWorker } from '../worker/create-worker';
-import { openPostgresStore } from '../store/postgres';
 import { benchTools } from './workloads/scopetrail-tools';
 import { plainTools } from './workloads/plain-tools';
 import { SHORT_ACTIONS, TREE_ACTIONS } from './workloads/shape';
 import { otelPlugin } from './lib/otel-baseline';
 import { cpuSince, cpuSnapshot, type CpuSnapshot } from './lib/cpu';
+import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -50,6 +49,13 @@ const WORKLOADS: Record<Workload, { sessions: number; actions: number; concurren
 };
 const isTree = (w: Workload) => w.startsWith('tree');
 
+interface VariantResult {
+  latency_ms: Summary;
+  sessions_per_s: Summary;
+  actions_per_s: number;
+  cpu_ms_per_session: { worker_and_client: number; temporal: number; postgres: number };
+}
+
 interface Batch {
   latencies: number[];
   seconds: number;
@@ -75,12 +81,7 @@ async function batch(count: number, concurrency: number, runOne: (i: number) => 
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
-  const db = new pg.Client({ connectionString: args.database });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await db.end();
-  const store = openPostgresStore(args.database!, { schema: SCHEMA });
-  await store.migrate();
+  const store = await freshStore(args.database!, SCHEMA);
 
   const connection = await NativeConnection.connect({ address: temporal.address });
   const run = randomBytes(3).toString('hex');
@@ -170,23 +171,18 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = {};
   for (const workload of workloads) {
     const actions = WORKLOADS[workload].actions;
-    const byVariant = Object.fromEntries(
-      VARIANTS.map((v) => {
-        const lat = summarize(samples[workload][v].latencies);
-        const rate = summarize(samples[workload][v].rates);
-        const c = cpu[workload][v];
-        const perSession = (x: number) => (c.sessions ? (x / c.sessions) * 1000 : Number.NaN);
-        return [
-          v,
-          {
-            latency_ms: lat,
-            sessions_per_s: rate,
-            actions_per_s: rate.median * actions,
-            cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
-          },
-        ];
-      }),
-    ) as Record<Variant, { latency_ms: Summary; sessions_per_s: Summary; actions_per_s: number; cpu_ms_per_session: Record<string, number> }>;
+    const byVariant = {} as Record<Variant, VariantResult>;
+    for (const v of VARIANTS) {
+      const c = cpu[workload][v];
+      const perSession = (x: number) => (c.sessions ? (x / c.sessions) * 1000 : Number.NaN);
+      const rate = summarize(samples[workload][v].rates);
+      byVariant[v] = {
+        latency_ms: summarize(samples[workload][v].latencies),
+        sessions_per_s: rate,
+        actions_per_s: rate.median * actions,
+        cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
+      };
+    }
     report[workload] = {
       sessions_per_round: WORKLOADS[workload].sessions,
       concurrency: WORKLOADS[workload].concurrency,
@@ -201,7 +197,7 @@ async function main(): Promise<void> {
         ['variant', 'sessions/s', 'actions/s', 'p50 ms', 'p95 ms', 'CPU ms/session: worker+client', 'temporal', 'postgres'],
         VARIANTS.map((v) => {
           const x = byVariant[v];
-          return [v, x.sessions_per_s.median, x.actions_per_s, x.latency_ms.p50, x.latency_ms.p95, x.cpu_ms_per_session.worker_and_client!, x.cpu_ms_per_session.temporal!, x.cpu_ms_per_session.postgres!];
+          return [v, x.sessions_per_s.median, x.actions_per_s, x.latency_ms.p50, x.latency_ms.p95, x.cpu_ms_per_session.worker_and_client, x.cpu_ms_per_session.temporal, x.cpu_ms_per_session.postgres];
         }),
       ),
     );
@@ -219,11 +215,8 @@ async function main(): Promise<void> {
     );
   }
   console.log(`→ ${path}`);
-  const cleanup = new pg.Client({ connectionString: args.database });
-  await cleanup.connect();
-  await cleanup.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await cleanup.end();
   await store.close();
+  await dropSchema(args.database!, SCHEMA);
 }
 
 main().catch((err) => {

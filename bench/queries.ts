@@ -14,6 +14,7 @@ import { touches } from '../cim/forensics';
 import { openPostgresStore } from '../store/postgres';
 import { loadSyntheticStore, type LoadedStore } from './lib/load-store';
 import { progress } from '../client/progress';
+import { dropSchema } from './lib/fresh-store';
 import { round, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -116,10 +117,7 @@ async function main(): Promise<void> {
       ),
     );
     if (args.drop) {
-      const c = new pg.Client({ connectionString: URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
+      await dropSchema(URL, schema);
     }
   }
   const path = writeResult('queries', { samples: SAMPLES, sizes: out });

@@ -7,14 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporal } from '../devserver/dev-server';
 import { ScopeClient } from '../client/scope-client';
 import { createWorker } from '../worker/create-worker';
-import { openPostgresStore } from '../store/postgres';
 import { benchTools } from './workloads/scopetrail-tools';
+import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, summarize } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { progress } from '../client/progress';
@@ -32,11 +31,7 @@ const SCHEMA = 'bench_reconcile';
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
-  const db = new pg.Client({ connectionString: args.database });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  const store = openPostgresStore(args.database!, { schema: SCHEMA });
-  await store.migrate();
+  const store = await freshStore(args.database!, SCHEMA);
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = `bench-reconcile-${randomBytes(3).toString('hex')}`;
   const worker = await createWorker({
@@ -50,8 +45,7 @@ async function main(): Promise<void> {
   const session = await client.startSession('benchFanout', { input: { count: SCOPES - 1, parallel: 50 } });
   const bar = progress({ label: `running a ${SCOPES}-scope session`, total: SCOPES });
   const poll = setInterval(async () => {
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.scopes WHERE session_id = $1`, [session.sessionId]);
-    bar.set(rows[0].n);
+    bar.set((await store.scopesOfSession(session.sessionId)).length);
   }, 1_000);
   await session.result();
   clearInterval(poll);
@@ -96,9 +90,8 @@ async function main(): Promise<void> {
   await clientConnection.close();
   await connection.close();
   await temporal.stop();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await db.end();
   await store.close();
+  await dropSchema(args.database!, SCHEMA);
 }
 
 main().catch((err) => {

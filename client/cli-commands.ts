@@ -31,7 +31,6 @@ export interface CommandContext {
   out: {
     log(text: string): void;
     err(text: string): void;
-    progress(text: string): void;
     /** Where progress bars go (see client/progress.ts); none when absent. Never stdout: it carries --json. */
     stderr?: ProgressStream;
   };

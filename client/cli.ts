@@ -128,9 +128,6 @@ const defaultOut: CommandContext['out'] = {
   stderr: process.stderr,
   log: (text: string) => process.stdout.write(`${text}\n`),
   err: (text: string) => process.stderr.write(`${text}\n`),
-  progress: (text: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
-  },
 };
 
 if (require.main === module) {

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import type { SqlExecutor } from './sql-store';
+import { dedupe, unnestRows } from './bulk-write';
+import { clean } from './rows';
 
 export const SOURCE_KINDS = ['agent_output', 'llm_output', 'tool_output'] as const;
 
@@ -66,20 +68,15 @@ export class SqlFingerprintStore implements FingerprintStore {
   ) {}
 
   async upsert(records: readonly FingerprintRecord[]): Promise<void> {
-    const byKey = new Map<string, FingerprintRecord>();
-    for (const r of records) byKey.set(`${r.namespace}\u0000${r.sourceId}\u0000${r.position}`, r);
-    if (byKey.size === 0) return;
-    const rows = [...byKey.values()].map((r) => [
-      r.namespace, r.sessionId, r.scopeId, r.sourceId, r.kind, r.agent, r.producedAt,
-      r.fingerprint, String(r.position), String(r.words), r.keyId,
-    ]);
-    // One array parameter per column: the statement is the same for any batch size.
-    const params = COLUMNS.map((_, i) => rows.map((row) => row[i]!.replaceAll('\u0000', '\uFFFD')));
-    const casts = COLUMNS.map((c) => (TYPES[c] ? `u.${c}::${TYPES[c]}` : `u.${c}`));
+    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.sourceId}\u0000${r.position}`, (_a, b) => b);
+    if (unique.length === 0) return;
+    const rows = unique.map((r) =>
+      clean([r.namespace, r.sessionId, r.scopeId, r.sourceId, r.kind, r.agent, r.producedAt, r.fingerprint, r.position, r.words, r.keyId]),
+    );
+    const { select, params } = unnestRows(rows, COLUMNS, TYPES);
     const update = COLUMNS.filter((c) => !['namespace', 'source_id', 'position'].includes(c)).map((c) => `${c} = excluded.${c}`);
     await this.db.query(
-      `INSERT INTO ${this.table} (${COLUMNS.join(', ')})
-       SELECT ${casts.join(', ')} FROM unnest(${COLUMNS.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${COLUMNS.join(', ')})
+      `INSERT INTO ${this.table} (${COLUMNS.join(', ')}) ${select}
        ON CONFLICT (namespace, source_id, position) DO UPDATE SET ${update.join(', ')}`,
       params,
     );

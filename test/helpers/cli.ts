@@ -20,7 +20,6 @@ export async function runCliFor(
   const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema, '--address', rt.temporal.address], {
     log: (t) => out.push(t),
     err: (t) => err.push(t),
-    progress: () => undefined,
     ...(stderr ? { stderr } : {}),
   });
   return { code, stdout: out.join('\n'), stderr: err.join('\n'), errLines: err };

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { unwrapAgentResult } from '../../cim/envelope';
-import { runCli } from '../../client/cli';
 import type { AttributionReport } from '../../client/attribution';
 import { parseKey } from '../../worker/fingerprint-key';
 import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { runCliFor } from '../helpers/cli';
 import { writerLlm } from '../fixtures/writer-llm';
 
 const skip = usesPglite() && 'reads the fingerprint table through the Postgres server';
@@ -143,14 +143,8 @@ test('a different key matches nothing and says so; `scopetrail attribute` prints
   writeFileSync(file, finalText);
   const saved = process.env.SCOPETRAIL_FINGERPRINT_KEY;
   const cli = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli([...args, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema], {
-      log: (l) => out.push(l),
-      err: (l) => err.push(l),
-      progress: () => undefined,
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    const run = await runCliFor(rt, args);
+    return { code: run.code, out: run.stdout, err: run.stderr };
   };
   try {
     process.env.SCOPETRAIL_FINGERPRINT_KEY = KEY.bytes.toString('base64');

@@ -124,7 +124,7 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     assert.deepEqual(parsed(usage, 'bad flag').error, { command: 'sessions', exitCode: 2, kind: 'usage', message: 'invalid --limit "many": give a positive whole number' });
 
     const lines: string[] = [];
-    const badOption = await runCli(['tree', '--json', '--colour'], { log: (t) => lines.push(t), err: () => undefined, progress: () => undefined });
+    const badOption = await runCli(['tree', '--json', '--colour'], { log: (t) => lines.push(t), err: () => undefined });
     assert.equal(badOption, 2);
     const error = JSON.parse(lines.join('\n')).error;
     assert.deepEqual([error.command, error.kind], [null, 'usage']);
@@ -139,7 +139,7 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
 
   test('--help --json lists the commands', async () => {
     const out: string[] = [];
-    assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined, progress: () => undefined }), 0);
+    assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined }), 0);
     const doc = JSON.parse(out.join('\n'));
     assert.deepEqual(doc.commands.map((c: any) => c.name).sort(), Object.keys(COMMANDS).sort());
     assert.equal(doc.exitCodes.differences, 3);

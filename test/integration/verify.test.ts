@@ -59,7 +59,6 @@ test('editing an action, deleting one, or rewriting a scope\'s status is caught 
   const code = await runCli(['verify', sid, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema], {
     log: (l) => out.push(l),
     err: (l) => out.push(l),
-    progress: () => undefined,
   });
   assert.equal(code, 3);
   assert.match(out.join('\n'), /FAILED: 4 problem\(s\)/);

@@ -114,7 +114,6 @@ async function cli(argv: string[]): Promise<CliRun> {
   const code = await runCli([...GUARD, ...argv], {
     log: (t) => log.push(t),
     err: (t) => err.push(t),
-    progress: () => undefined,
   });
   return { code, log, err };
 }
