@@ -30,6 +30,19 @@ export function childPath(parentPath: string, scopeId: string): string {
   return `${parentPath}${scopeId}/`;
 }
 
+/**
+ * The path of a scope that takes over from `from` by handoff. Inside a delegation the
+ * new scope still works for the delegator (its result is what the delegation returns),
+ * so it sits beside `from` under the same delegator; at the top of a session there is
+ * no delegator and the new scope starts a path of its own.
+ */
+export function handoffPath(from: { scopeId: string; parentScopeId: string | null; path: string }, scopeId: string): string {
+  if (from.parentScopeId === null) return rootPath(scopeId);
+  const own = `${from.scopeId}/`;
+  const parentPath = from.path.endsWith(own) ? from.path.slice(0, -own.length) : `/${from.parentScopeId}/`;
+  return childPath(parentPath, scopeId);
+}
+
 /** Workflow-side actions (delegate, handoff, signal) are numbered per scope. */
 export function workflowActionId(scopeId: string, seq: number): string {
   return `${scopeId}/w${seq}`;

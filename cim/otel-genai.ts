@@ -92,7 +92,8 @@ export function sessionToGenAiSpans(
       kind: 'internal',
       traceId,
       spanId: scopeSpanId(s.scopeId),
-      // A handoff target has no parent: control moved sideways, so it starts its own root span.
+      // A session-level handoff target has no parent: control moved sideways, so it starts its own root
+      // span. Inside a delegation its parent is the delegator, whose work it finishes.
       parentSpanId: s.parentScopeId ? scopeSpanId(s.parentScopeId) : null,
       startTime: s.startedAt,
       endTime: s.endedAt ?? options.now,

@@ -17,7 +17,7 @@
  */
 import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
-import { activityActionId, rootScopeId, workflowActionId } from './ids';
+import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
 
 /** The activity type of the LLM activity (workflows/llm.ts LLM_ACTIVITY); its attempts are `llm_call`s. */
 export const LLM_ACTIVITY_TYPE = 'llm';
@@ -122,6 +122,9 @@ interface ExpectedScope {
   kind: ScopeKind;
   parentScopeId: string | null;
   handoffFromScopeId: string | null;
+  /** Where the scope sits in the delegation tree: what descendant queries match on. */
+  path: string;
+  depth: number;
   /** The status the store must hold; null: not known from history. */
   status: ScopeStatus | null;
   /** When the status is not known: whether the store must at least not say `running`. */
@@ -233,6 +236,8 @@ function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
       kind: finalRun.scope?.kind ?? 'root',
       parentScopeId: finalRun.scope?.parentScopeId ?? null,
       handoffFromScopeId: finalRun.scope?.handoffFromScopeId ?? null,
+      path: finalRun.scope?.path ?? rootPath(scopeId),
+      depth: finalRun.scope?.depth ?? 0,
       status,
       ended,
       why,
@@ -284,6 +289,8 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     field(diffs, 'kind', s.kind, e.kind);
     field(diffs, 'parentScopeId', s.parentScopeId, e.parentScopeId);
     field(diffs, 'handoffFromScopeId', s.handoffFromScopeId, e.handoffFromScopeId);
+    field(diffs, 'path', s.path, e.path);
+    field(diffs, 'depth', s.depth, e.depth);
     if (e.status !== null) field(diffs, 'status', s.status, e.status, e.why);
     else if (e.ended && s.status === 'running') diffs.push(`status: store "running", history: ended (${e.why})`);
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);

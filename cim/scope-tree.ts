@@ -1,16 +1,21 @@
 /**
  * Builds a session's scope tree from its scope rows. Delegations nest under their
- * delegator; a handoff scope has no parent, so it is attached beside the scope it
- * took over from (`handoffs`), which keeps "who delegated" and "who passed control
- * sideways" apart.
+ * delegator. A handoff inside a delegation nests under the same delegator, beside the
+ * scope it took over from (it finishes the delegated work, and its kind says how it
+ * got there); a handoff at the top of a session has no parent, so it is attached to
+ * the scope it took over from (`handoffs`), which keeps "who delegated" and "who
+ * passed control sideways" apart.
  */
 import type { ScopeRecord } from './schemas';
 
 export interface ScopeNode {
   scope: ScopeRecord;
-  /** Delegations made by this scope, in start order. */
+  /**
+   * Scopes working for this one, in delegation order: its delegations, and the scopes
+   * those handed off to (kind `handoff`, right after the scope they took over from).
+   */
   children: ScopeNode[];
-  /** Scopes this one handed control to (normally at most one). */
+  /** Scopes this one handed control to at the top of the session, where no delegator owns them. */
   handoffs: ScopeNode[];
 }
 

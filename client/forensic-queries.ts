@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AgentNameArg, printableText } from './arguments';
 import {
   deniedUnder,
+  delegationOutcomes,
   driftFromUsage,
   rolesFromUsage,
   footprint as footprintRule,
@@ -14,6 +15,7 @@ import {
   sessionSummary,
   timeline as timelineRule,
   touches,
+  type DelegationOutcome,
   type DriftEntry,
   type FootprintEntry,
   type RoleEntry,
@@ -22,7 +24,6 @@ import {
   type TimelineEvent,
 } from '../cim/forensics';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
-import { naturalCompare } from '../cim/scope-tree';
 import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
@@ -65,7 +66,8 @@ export interface TouchedReport {
 
 export interface StatusReport {
   scope: ScopeRecord;
-  children: Array<Pick<ScopeRecord, 'scopeId' | 'agent' | 'status' | 'recovered'>>;
+  /** The delegations the scope made, each with the outcome of the handoff chain that finished it. */
+  children: DelegationOutcome[];
   calls: { total: number; failedAttempts: number; denied: number };
 }
 
@@ -148,10 +150,7 @@ export async function wasTouched(
 
 export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<StatusReport> {
   const [scopes, own] = await Promise.all([store.scopesOfSession(scope.sessionId), store.actionsUnder(scope.scopeId, { descendants: false })]);
-  const children = scopes
-    .filter((s) => s.parentScopeId === scope.scopeId)
-    .sort((a, b) => naturalCompare(a.scopeId, b.scopeId))
-    .map((s) => ({ scopeId: s.scopeId, agent: s.agent, status: s.status, recovered: s.recovered }));
+  const children = delegationOutcomes(scope.scopeId, scopes);
   const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
   return {
     scope,

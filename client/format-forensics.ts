@@ -84,7 +84,12 @@ export function renderStatus(r: StatusReport): string {
   lines.push(`  own calls: ${r.calls.total} attempt(s), ${r.calls.failedAttempts} failed, ${r.calls.denied} refused`);
   if (r.children.length) {
     lines.push('  delegations:');
-    for (const c of r.children) lines.push(`    ${c.scopeId} ${c.agent}: ${c.status}${c.recovered ? ' (recovered)' : ''}`);
+    const state = (c: { status: string; recovered: boolean }) => `${c.status}${c.recovered ? ' (recovered)' : ''}`;
+    for (const c of r.children) {
+      const chain = c.handoffs.map((h) => ` ⇢ ${h.scopeId} ${h.agent}: ${state(h)}`).join('');
+      const outcome = c.handoffs.length ? ` — outcome ${state(c.outcome)}` : '';
+      lines.push(`    ${c.scopeId} ${c.agent}: ${state(c)}${chain}${outcome}`);
+    }
   }
   return lines.join('\n');
 }

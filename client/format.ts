@@ -34,7 +34,8 @@ function renderNode(
   const inner = edge === 'root' ? prefix : prefix + (last ? '  ' : '│ ');
   const actions = options.actions?.get(s.scopeId) ?? [];
   const kids: Array<{ node: ScopeNode; edge: 'delegation' | 'handoff' }> = [
-    ...node.children.map((n) => ({ node: n, edge: 'delegation' as const })),
+    // A handoff inside a delegation sits among the delegator's children, marked as the handoff it was.
+    ...node.children.map((n) => ({ node: n, edge: n.scope.kind === 'handoff' ? ('handoff' as const) : ('delegation' as const) })),
     ...node.handoffs.map((n) => ({ node: n, edge: 'handoff' as const })),
   ];
   const actionPrefix = inner + (kids.length ? '│   ' : '    ');

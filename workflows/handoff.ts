@@ -2,11 +2,14 @@
  * handoff(): control passes sideways. The current scope ends as `handed_off` and the
  * workflow continues-as-new as the target agent's workflow type, keeping its
  * workflow id: the new run is a new scope of kind `handoff` in the same session,
- * with `handoffFromScopeId` set and no parent — neither agent is the other's parent.
+ * with `handoffFromScopeId` set — neither agent is the other's parent. It keeps the
+ * parent of the scope it took over from: inside a delegation the target still works
+ * for the delegator (its result is what the delegation returns), so it belongs to the
+ * delegator's subtree; at the top of a session it has no parent.
  */
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { HandoffRequest, type ScopeContext } from '../cim/schemas';
-import { handoffScopeId, rootPath } from '../cim/ids';
+import { handoffPath, handoffScopeId } from '../cim/ids';
 import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
@@ -33,17 +36,18 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   const next: ScopeContext = {
     sessionId: st.ctx.sessionId,
     scopeId,
-    parentScopeId: null,
+    parentScopeId: st.ctx.parentScopeId,
     handoffFromScopeId: st.ctx.scopeId,
     kind: 'handoff',
     agent: to,
     agentVersion: 'unknown',
+    // Nobody delegated to the target: its mandate reached it sideways (handoffFromScopeId).
     delegatedBy: null,
     objective: options.reason,
     // Control moves sideways, authority does not grow: the next agent inherits this scope's allowance.
     allowance: st.ctx.allowance,
     depth: st.ctx.depth,
-    path: rootPath(scopeId),
+    path: handoffPath(st.ctx, scopeId),
     handoffIndex,
     visibility: st.ctx.visibility,
   };

@@ -77,10 +77,12 @@ export interface ScopeChain {
 
 /**
  * The line of authority from a scope to the session's root. A delegation points at
- * its delegator (`parentScopeId`); a handoff scope has no parent, and its authority
- * came sideways from the scope it took over from, so the walk continues there and
- * says so. The walk stops at a scope with neither, at a missing row, or on a cycle
- * (corrupt rows must not hang a query).
+ * its delegator (`parentScopeId`). A handoff scope's authority came sideways from the
+ * scope it took over from, so the walk continues there and says so — also inside a
+ * delegation, where the handoff scope shares that scope's delegator: going through the
+ * scope that handed off shows the whole chain, delegation included. When the scope it
+ * took over from is missing, the walk goes to its parent. The walk stops at a scope
+ * with neither, at a missing row, or on a cycle (corrupt rows must not hang a query).
  */
 export function scopeChain(scope: ScopeRecord, scopes: readonly ScopeRecord[]): ScopeChain {
   const byId = new Map(scopes.map((s) => [s.scopeId, s]));
@@ -89,9 +91,13 @@ export function scopeChain(scope: ScopeRecord, scopes: readonly ScopeRecord[]): 
   const seen = new Set([scope.scopeId]);
   let current = scope;
   for (;;) {
-    const [nextId, link]: [string | null, ChainLink] =
-      current.parentScopeId !== null ? [current.parentScopeId, 'delegation'] : [current.handoffFromScopeId, 'handoff'];
-    const next = nextId === null ? undefined : byId.get(nextId);
+    const from = current.handoffFromScopeId === null ? undefined : byId.get(current.handoffFromScopeId);
+    const [next, link]: [ScopeRecord | undefined, ChainLink] =
+      from && current.kind === 'handoff'
+        ? [from, 'handoff']
+        : current.parentScopeId !== null
+          ? [byId.get(current.parentScopeId), 'delegation']
+          : [undefined, 'delegation'];
     if (!next || seen.has(next.scopeId)) break;
     chain.push(next);
     links.push(link);

@@ -28,8 +28,9 @@ export interface FootprintEntry {
 /**
  * The scopes a footprint covers. Descendants are found by materialized path, the
  * same rule the store's indexed query uses, so the two cannot disagree. A handoff
- * scope starts a new path (`/s~1/`), so it is not a descendant: it was handed
- * control, not delegated a part of the work. A scope missing from `scopes` still
+ * inside a delegation sits under the delegator's path (it finishes the delegated
+ * work), while a session-level handoff starts a path of its own (`/s~1/`): it was
+ * handed control, not delegated a part of the work. A scope missing from `scopes` still
  * covers its own actions (its id is all that is needed), but has no known path.
  */
 function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], options: FootprintOptions): Set<string> {

@@ -16,6 +16,7 @@
  */
 export * from './calls';
 export * from './root-cause';
+export * from './delegations';
 export * from './footprint';
 export * from './roles';
 export * from './drift';

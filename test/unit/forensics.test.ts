@@ -5,8 +5,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Manifest, SubAgentRef, type ActionRecord, type ManifestInput, type ScopeRecord } from '../../cim/schemas';
+import { handoffPath } from '../../cim/ids';
 import {
   deniedUnder,
+  delegationOutcomes,
   drift,
   footprint,
   groupCalls,
@@ -47,13 +49,14 @@ function child(id: string, parent: ScopeRecord, fields: Partial<ScopeRecord> = {
 }
 
 /** A handoff scope `id` that took over from `from`. */
+/** A handoff keeps the parent of the scope it took over from (none at the top of a session). */
 function handedTo(id: string, from: ScopeRecord, fields: Partial<ScopeRecord> = {}): ScopeRecord {
   return scope(id, {
     kind: 'handoff',
-    parentScopeId: null,
+    parentScopeId: from.parentScopeId,
     handoffFromScopeId: from.scopeId,
     delegatedBy: null,
-    path: `/${id}/`,
+    path: handoffPath(from, id),
     depth: from.depth,
     workflowId: from.workflowId,
     ...fields,
@@ -241,6 +244,18 @@ describe('scopeChain', () => {
     assert.deepEqual(links, ['delegation', 'delegation', 'handoff']);
   });
 
+  test('a handoff inside a delegation goes through the scope it took over from, then up the delegations', () => {
+    const root = scope('s');
+    const mid = child('s.1', root);
+    const passer = child('s.1.1', mid);
+    const finisher = scope('s.1.1~1', { kind: 'handoff', parentScopeId: 's.1', handoffFromScopeId: 's.1.1', path: '/s/s.1/s.1.1~1/', depth: 2 });
+    const { chain, links } = scopeChain(finisher, [root, mid, passer, finisher]);
+    assert.deepEqual(ids(chain), ['s.1.1~1', 's.1.1', 's.1', 's']);
+    assert.deepEqual(links, ['handoff', 'delegation', 'delegation']);
+    // Without the row it took over from, its delegator still places it.
+    assert.deepEqual(ids(scopeChain(finisher, [root, mid, finisher]).chain), ['s.1.1~1', 's.1', 's']);
+  });
+
   test('stops at a missing row rather than guessing', () => {
     const root = scope('s');
     const mid = child('s.1', root);
@@ -410,9 +425,52 @@ describe('rootCause', () => {
   });
 });
 
+// ───────────────────────────── delegationOutcomes ─────────────────────────────
+
+describe('delegationOutcomes', () => {
+  test('a delegation is judged by the last scope of its handoff chain; scopes of other delegators do not count', () => {
+    const root = scope('s', { status: 'error' });
+    const passer = child('s.1', root, { status: 'success', recovered: true });
+    const first = handedTo('s.1~1', passer, { status: 'success' });
+    const last = handedTo('s.1~2', first, { status: 'error', error: 'gave up' });
+    const plain = child('s.2', root, { status: 'degraded' });
+    const nested = child('s.2.1', plain, { status: 'error' });
+    const peer = handedTo('s~1', root, { status: 'success' });
+    const out = delegationOutcomes('s', [peer, nested, plain, last, first, passer, root]);
+    assert.deepEqual(
+      out.map((d) => [d.scopeId, d.status, d.handoffs.map((h) => h.scopeId).join(','), d.outcome.scopeId, d.outcome.status]),
+      [
+        ['s.1', 'success', 's.1~1,s.1~2', 's.1~2', 'error'],
+        ['s.2', 'degraded', '', 's.2', 'degraded'],
+      ],
+    );
+  });
+
+  test('forged rows that hand off in a circle end the chain instead of hanging it', () => {
+    const root = scope('s');
+    const a = child('s.1', root);
+    const b = handedTo('s.1~1', a);
+    const loop = { ...a, scopeId: 's.1', handoffFromScopeId: 's.1~1', kind: 'handoff' as const };
+    assert.deepEqual(delegationOutcomes('s', [root, a, b, loop]).map((d) => d.outcome.scopeId), ['s.1~1']);
+  });
+});
+
 // ───────────────────────────── footprint / deniedUnder ─────────────────────────────
 
 describe('footprint', () => {
+  test('with descendants, a delegator covers the scopes its delegates handed off to; the scope that handed off does not', () => {
+    const root = scope('s');
+    const passer = child('s.1', root);
+    const finisher = handedTo('s.1~1', passer);
+    const helper = child('s.1~1.1', finisher);
+    const touch = (id: string, scopeId: string, uri: string) =>
+      action(id, scopeId, { activityId: id, resources: [{ uri, mode: 'read' }] });
+    const actions = [touch('1', 's.1', 'api:a'), touch('2', 's.1~1', 'data:b'), touch('3', 's.1~1.1', 'data:c')];
+    const scopes = [root, passer, finisher, helper];
+    assert.deepEqual(footprint('s', scopes, actions, { descendants: true }).map((e) => e.uri), ['api:a', 'data:b', 'data:c']);
+    assert.deepEqual(footprint('s.1', scopes, actions, { descendants: true }).map((e) => e.uri), ['api:a']);
+  });
+
   test('the root alone touched only the LLM; with descendants it covers every delegation but not the handoff', () => {
     const { scopes, actions } = exampleSession();
     assert.deepEqual(footprint('s', scopes, actions, { descendants: false }), [

@@ -139,8 +139,8 @@ function delegatingRuns(): RunFacts[] {
 function delegatingStore(): { scopes: ScopeRecord[]; actions: ActionRecord[] } {
   const scopes = [
     scopeRow({ sessionId: S, scopeId: S, kind: 'root', agent: 'orch', status: 'degraded', runId: 'r-root' }),
-    scopeRow({ sessionId: S, scopeId: `${S}.1`, kind: 'delegation', agent: 'leaf', parentScopeId: S, status: 'success', runId: `run-${S}.1` }),
-    scopeRow({ sessionId: S, scopeId: `${S}.2`, kind: 'delegation', agent: 'leaf', parentScopeId: S, status: 'error', runId: `run-${S}.2` }),
+    scopeRow({ sessionId: S, scopeId: `${S}.1`, kind: 'delegation', agent: 'leaf', parentScopeId: S, depth: 1, status: 'success', runId: `run-${S}.1` }),
+    scopeRow({ sessionId: S, scopeId: `${S}.2`, kind: 'delegation', agent: 'leaf', parentScopeId: S, depth: 1, status: 'error', runId: `run-${S}.2` }),
   ];
   const actions = [
     actionRow({ actionId: `${S}/w1`, scopeId: S, sessionId: S, kind: 'delegate', name: 'leaf', status: 'success', targetScopeId: `${S}.1` }),
@@ -356,6 +356,42 @@ test('a handoff chain A → B → C: three scopes, one handoff action in each sc
   assert.deepEqual(brief(broken.differences), [`mismatched scope ${H}`, `missing action ${H}~1/w1`]);
   assert.match(broken.differences[0]!.detail, /status: store "running", history: ended \(run continued as new\)/);
   assert.match(broken.differences[1]!.detail, /handoff chainC → h1~2/);
+});
+
+test('a handoff inside a delegation: history places the target under the delegator, and a row that does not is a mismatch', () => {
+  const D = 'g1';
+  const target = ctx({
+    sessionId: D, scopeId: `${D}.1~1`, kind: 'handoff', agent: 'finisher', parentScopeId: D, handoffFromScopeId: `${D}.1`,
+    depth: 1, path: `/${D}/${D}.1~1/`, handoffIndex: 1,
+  });
+  const runs = [
+    run({ workflowId: D, runId: 'rd', workflowType: 'boss', children: [child(`${D}.1`, 'passer', 5, 'completed')] }),
+    run({
+      workflowId: `${D}.1`,
+      runId: `run-${D}.1`,
+      workflowType: 'passer',
+      scope: ctx({ sessionId: D, scopeId: `${D}.1`, kind: 'delegation', agent: 'passer', parentScopeId: D, delegatedBy: 'boss', depth: 1, path: `/${D}/${D}.1/` }),
+      close: { kind: 'continued_as_new', nextRunId: 'rf' },
+      continuedAs: { nextRunId: 'rf', nextWorkflowType: 'finisher', nextScopeId: `${D}.1~1`, nextKind: 'handoff', eventId: 12, workflowTaskCompletedEventId: 11 },
+    }),
+    run({ workflowId: `${D}.1`, runId: 'rf', workflowType: 'finisher', previousRunId: `run-${D}.1`, scope: target }),
+  ];
+  const scopes = [
+    scopeRow({ sessionId: D, scopeId: D, kind: 'root', agent: 'boss', status: 'success', runId: 'rd' }),
+    scopeRow({ sessionId: D, scopeId: `${D}.1`, kind: 'delegation', agent: 'passer', parentScopeId: D, depth: 1, path: `/${D}/${D}.1/`, status: 'success', runId: `run-${D}.1` }),
+    scopeRow({ sessionId: D, scopeId: `${D}.1~1`, kind: 'handoff', agent: 'finisher', parentScopeId: D, handoffFromScopeId: `${D}.1`, depth: 1, path: `/${D}/${D}.1~1/`, status: 'success', runId: 'rf', workflowId: `${D}.1` }),
+  ];
+  const actions = [
+    actionRow({ actionId: `${D}/w1`, scopeId: D, sessionId: D, kind: 'delegate', name: 'passer', status: 'success', targetScopeId: `${D}.1` }),
+    actionRow({ actionId: `${D}.1/w1`, scopeId: `${D}.1`, sessionId: D, kind: 'handoff', name: 'finisher', status: 'success', targetScopeId: `${D}.1~1` }),
+  ];
+  assert.deepEqual(reconcileSession(D, runs, scopes, actions).differences, []);
+
+  // A row cut loose from its delegator would hide the target from every subtree query.
+  const lateral = scopes.map((s) => (s.scopeId === `${D}.1~1` ? { ...s, parentScopeId: null, path: `/${D}.1~1/`, depth: 0 } : s));
+  const report = reconcileSession(D, runs, lateral, actions);
+  assert.deepEqual(brief(report.differences), [`mismatched scope ${D}.1~1`]);
+  assert.match(report.differences[0]!.detail, /parentScopeId: store null, history "g1"; path: store "\/g1\.1~1\/", history "\/g1\/g1\.1~1\/"; depth: store 0, history 1/);
 });
 
 test('a terminated or timed-out run: the store must not say running (expected error)', () => {

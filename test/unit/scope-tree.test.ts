@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ScopeRecord } from '../../cim/schemas';
 import { buildScopeTree, naturalCompare, walkTree, type ScopeNode, type ScopeTree } from '../../cim/scope-tree';
 import { renderTree } from '../../client/format';
+import { handoffPath } from '../../cim/ids';
 import { scope as baseScope } from './fixtures';
 
 const at = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, '0')}.000Z`;
@@ -16,8 +17,17 @@ function scope(id: string, fields: Partial<ScopeRecord> = {}): ScopeRecord {
 function child(id: string, parent: ScopeRecord, fields: Partial<ScopeRecord> = {}): ScopeRecord {
   return scope(id, { parentScopeId: parent.scopeId, path: `${parent.path}${id}/`, depth: parent.depth + 1, ...fields });
 }
+/** A handoff keeps the parent of the scope it took over from (none at the top of a session). */
 function handoff(id: string, from: ScopeRecord, fields: Partial<ScopeRecord> = {}): ScopeRecord {
-  return scope(id, { kind: 'handoff', handoffFromScopeId: from.scopeId, parentScopeId: null, delegatedBy: null, path: `/${id}/`, ...fields });
+  return scope(id, {
+    kind: 'handoff',
+    handoffFromScopeId: from.scopeId,
+    parentScopeId: from.parentScopeId,
+    delegatedBy: null,
+    path: handoffPath(from, id),
+    depth: from.depth,
+    ...fields,
+  });
 }
 
 const ids = (nodes: readonly ScopeNode[]) => nodes.map((n) => n.scope.scopeId);
@@ -93,14 +103,21 @@ describe('buildScopeTree', () => {
     assert.deepEqual(ids(find(tree, 's~1').children), ['s~1.1']);
   });
 
-  test('a delegated scope that hands off keeps its handoff beside it, under the same delegator', () => {
+  test('a delegated scope that hands off keeps its handoff beside it, under the same delegator, before the next delegation', () => {
     const s = scope('s', { startedAt: at(0) });
     const s1 = child('s.1', s, { startedAt: at(1) });
     const s1h = handoff('s.1~1', s1, { startedAt: at(2) });
-    const tree = buildScopeTree('s', [s, s1, s1h]);
+    const s1h2 = handoff('s.1~2', s1h, { startedAt: at(3) });
+    const s2 = child('s.2', s, { startedAt: at(1) });
+    const tree = buildScopeTree('s', [s2, s1h2, s, s1, s1h]);
     assert.deepEqual(ids(tree.roots), ['s']);
-    assert.deepEqual(ids(find(tree, 's.1').handoffs), ['s.1~1']);
-    assert.deepEqual(ids(tree.roots[0]!.children), ['s.1']);
+    assert.deepEqual(ids(tree.roots[0]!.children), ['s.1', 's.1~1', 's.1~2', 's.2']);
+    assert.deepEqual(ids(find(tree, 's.1').handoffs), [], 'the scope that handed off does not own its successor');
+    assert.equal(s1h2.path, '/s/s.1~2/');
+    const text = renderTree(tree);
+    assert.match(text, /├─⇢ \[s\.1~1\] \S+ · handoff from s\.1 ·/);
+    assert.match(text, /├─⇢ \[s\.1~2\] \S+ · handoff from s\.1~1 ·/);
+    assert.match(text, /└─\[s\.2\]/);
   });
 
   test('a scope whose parent is missing from the rows becomes a root rather than disappearing, and keeps its own subtree', () => {

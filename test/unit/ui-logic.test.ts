@@ -73,3 +73,22 @@ test('the graph layout centres delegators over their delegates and puts a handof
   );
   assert.ok(layout.nodes.every((n) => n.x + NODE_W <= layout.width && n.y + NODE_H <= layout.height), 'everything fits the canvas');
 });
+
+test('inside a delegation the graph puts a handoff target under the delegator, right of its origin, with a sideways handoff edge', () => {
+  const tree = buildScopeTree('s', [
+    scope('s', { startedAt: '2026-01-01T00:00:00.000Z' }),
+    scope('s.1', { parentScopeId: 's', path: '/s/s.1/', depth: 1, startedAt: '2026-01-01T00:00:00.100Z' }),
+    scope('s.1.1', { parentScopeId: 's.1', path: '/s/s.1/s.1.1/', depth: 2, startedAt: '2026-01-01T00:00:00.200Z' }),
+    scope('s.1~1', { kind: 'handoff', parentScopeId: 's', handoffFromScopeId: 's.1', path: '/s/s.1~1/', depth: 1, startedAt: '2026-01-01T00:00:01.000Z' }),
+    scope('s.2', { parentScopeId: 's', path: '/s/s.2/', depth: 1, startedAt: '2026-01-01T00:00:00.300Z' }),
+  ]);
+  const layout = layoutScopeTree(tree.roots);
+  const at = (id: string) => layout.nodes.find((n) => n.scope.scopeId === id)!;
+  assert.equal(at('s.1~1').y, at('s.1').y, 'the target shares its origin\'s row');
+  assert.ok(at('s.1~1').x >= at('s.1.1').x + NODE_W, 'right of the origin\'s whole subtree');
+  assert.ok(at('s.2').x >= at('s.1~1').x + NODE_W, 'before the next delegation');
+  assert.deepEqual(
+    layout.edges.map((e) => `${e.kind} ${e.from}→${e.to}`).sort(),
+    ['delegation s.1→s.1.1', 'delegation s→s.1', 'delegation s→s.2', 'handoff s.1→s.1~1'],
+  );
+});

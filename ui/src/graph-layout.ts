@@ -6,6 +6,9 @@
  * target sits on the same row as the scope that handed off, to the right of that
  * scope's whole delegation subtree, so a handoff edge runs sideways and never
  * crosses a delegation edge: control passed laterally, nobody was delegated to.
+ * Inside a delegation the target is one of the delegator's children (it finishes the
+ * delegated work), placed right after the scope it took over from, so it hangs under
+ * the delegator while its edge still comes sideways from that scope.
  */
 import type { ScopeNodeJson, ScopeRecord } from '../../client/ui-api-types';
 
@@ -53,7 +56,10 @@ export function layoutScopeTree(roots: readonly ScopeNodeJson[]): GraphLayout {
       col = (cols[0]! + cols[cols.length - 1]!) / 2;
     }
     cells.push({ scope: node.scope, col, row });
-    for (const child of node.children) links.push({ kind: 'delegation', from: node.scope.scopeId, to: child.scope.scopeId });
+    for (const child of node.children) {
+      const from = child.scope.kind === 'handoff' ? child.scope.handoffFromScopeId : null;
+      links.push(from ? { kind: 'handoff', from, to: child.scope.scopeId } : { kind: 'delegation', from: node.scope.scopeId, to: child.scope.scopeId });
+    }
     for (const target of node.handoffs) {
       place(target, row);
       links.push({ kind: 'handoff', from: node.scope.scopeId, to: target.scope.scopeId });
