@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { ResourceRef } from '../cim/schemas';
-import { ResourceRef as ResourceRefSchema } from '../cim/schemas';
+import { ResourceRef as ResourceRefSchema, ToolName } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
@@ -34,14 +34,13 @@ export interface ToolDefinition<I = unknown, O = unknown> extends ToolTypes<I, O
   readonly activity: (input: unknown) => Promise<O>;
 }
 
-const TOOL_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-
 export function defineTool<I extends z.ZodType, O extends z.ZodType>(
   spec: ToolSpec<I, O>,
   fn: (input: z.output<I>) => Promise<z.input<O>>,
 ): ToolDefinition<z.input<I>, z.output<O>> {
-  if (!TOOL_NAME.test(spec.name)) {
-    throw new TypeError(`defineTool: invalid field "name": "${spec.name}" must be an identifier (a letter, then letters, digits or _)`);
+  const name = ToolName.safeParse(spec.name);
+  if (!name.success) {
+    throw new TypeError(`defineTool: invalid field "name": ${JSON.stringify(spec.name)}: ${name.error.issues[0]?.message}`);
   }
   const resources = (spec.resources ?? []).map((r, i) => {
     const parsed = ResourceRefSchema.safeParse(r);

@@ -40,6 +40,26 @@ export const AgentName = z
   .max(100)
   .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'agent names are identifiers: a letter, then letters, digits or _');
 
+/**
+ * A session id, chosen by a caller or generated. It is also the root scope's id and the
+ * prefix of every scope id in the session (`<session>.1`, `<session>~1`), so `.` and `~`
+ * are refused: session `A.1` would otherwise be the same row as session A's first
+ * delegation.
+ */
+export const SessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_:@-]{1,150}$/, 'use 1-150 letters, digits and _ : @ - (no . or ~: they separate the scope ids of a session)');
+
+/**
+ * A tool's name: its Temporal activity type and the `name` of its actions. Dotted,
+ * dashed and slashed names (`db.read`, `github/search-issues`) are common for tools
+ * that stand for a remote API; a leading letter keeps clear of Temporal's reserved
+ * `__` prefixes.
+ */
+export const ToolName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.\/:-]{0,199}$/, 'a letter, then up to 199 letters, digits or _ . / : -');
+
 /** A declared sub-agent: an agent name, optionally pinned to one version as `name@version`. */
 export const SubAgentRef = z
   .string()

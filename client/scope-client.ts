@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
-import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest } from '../cim/schemas';
+import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest, SessionId } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../workflows/sinks';
 import { SEARCH_ATTRIBUTES } from '../devserver/search-attributes';
@@ -49,10 +49,7 @@ export const ConnectOptions = z.object({
 export const StartSessionOptions = z.object({
   input: z.unknown(),
   objective: z.string().max(10_000).optional(),
-  sessionId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:@-]{1,150}$/, 'use 1-150 letters, digits and _ . : @ - (no ~, which marks handoff scopes)')
-    .optional(),
+  sessionId: SessionId.optional(),
 });
 
 export const ActionsUnderArgs = z.object({

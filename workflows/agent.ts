@@ -16,7 +16,7 @@ import {
   defineSignal,
 } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { HANDOFF_SIGNAL, HandoffRequest, Manifest, type ManifestInput, type ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL, HandoffRequest, Manifest, SessionId, type ManifestInput, type ScopeContext } from '../cim/schemas';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
@@ -85,6 +85,15 @@ function beginScope(manifest: Manifest): ScopeState {
     };
   } else {
     const sessionId = info.workflowId;
+    const id = SessionId.safeParse(sessionId);
+    if (!id.success) {
+      // Started around the client (a raw Temporal start): recording anything under this id
+      // would overwrite another session's scope, so the run fails before it writes a row.
+      throw ApplicationFailure.nonRetryable(
+        `invalid session id ${JSON.stringify(sessionId)} (the workflow id of a root agent): ${id.error.issues[0]?.message}`,
+        'InvalidSessionId',
+      );
+    }
     const scopeId = rootScopeId(sessionId);
     const objective = info.memo?.[OBJECTIVE_MEMO];
     const visibility = info.memo?.[VISIBILITY_MEMO] === true;
