@@ -14,7 +14,9 @@ import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
 import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
 import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
-import { digest } from './digest';
+import { digest, digestOfJson } from './digest';
+import { canonicalJson } from '../cim/canonical-json';
+import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLimits } from './payload-limit';
 import type { Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 
@@ -29,6 +31,7 @@ export function scopeActivityInterceptor(
   recorder: Recorder,
   tools: ReadonlyMap<string, RegisteredTool>,
   fingerprinter?: Fingerprinter,
+  limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
 ): ActivityInterceptorsFactory {
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
@@ -106,7 +109,16 @@ export function scopeActivityInterceptor(
           });
           throw err;
         }
-        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter);
+        // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
+        const json = canonicalJson(output ?? null);
+        const bytes = Buffer.byteLength(json);
+        if (bytes > limits.errorBytes) {
+          const failure = payloadTooLarge(info.activityType, bytes, limits);
+          await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
+          throw failure;
+        }
+        if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
+        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
         return wrapToolResult(output, info.attempt);
       },
     };
@@ -122,12 +134,13 @@ async function recordAttempt(
   output: unknown,
   outcome: Pick<ActionRecord, 'status' | 'error'>,
   fingerprinter?: Fingerprinter,
+  outputDigest?: string,
 ): Promise<void> {
   const action: ActionRecord = {
     ...base,
     ...outcome,
     resources: dedupeResources(base.resources),
-    outputDigest: outcome.status === 'success' ? digest(output) : null,
+    outputDigest: outcome.status === 'success' ? (outputDigest ?? digest(output)) : null,
     endedAt: new Date().toISOString(),
   };
   const payloads: PayloadRecord[] = [];
