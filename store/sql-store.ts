@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow } from './rows';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
+import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, Store, StoredChain } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
@@ -119,8 +119,8 @@ export class SqlStore implements Store {
     return insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
   }
 
-  sealScopes(scopes: readonly ScopeKey[]): Promise<void> {
-    return sealScopes(this.db, (table) => this.t(table), scopes);
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
+    return sealScopes(this.db, (table) => this.t(table), scopes, confirm);
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
@@ -164,7 +164,6 @@ export class SqlStore implements Store {
         [r.namespace, r.scopeId, r.status, r.error === null ? null : r.error.replaceAll('\u0000', '\uFFFD'), r.endedAt],
       );
     }
-    await this.sealScopes(records.map((r) => ({ namespace: r.namespace, scopeId: r.scopeId })));
   }
 
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {

@@ -77,7 +77,11 @@ export class Recorder {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
-    this.sealer = new Sealer(store, { ...options.sealer, onError: (err) => options.onError?.(err, 0) });
+    this.sealer = new Sealer(store, {
+      ...options.sealer,
+      onError: (err) => options.onError?.(err, 0),
+      onRefused: (err) => options.onAlert?.(err.message),
+    });
   }
 
   write(batch: RecordBatch): Promise<void> {
