@@ -3,6 +3,7 @@ import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/sch
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
 import type { Seal } from '../cim/seal';
+import type { InvalidRow } from './rows';
 
 /**
  * Anchors computed seals outside the database before they are written (see
@@ -45,6 +46,12 @@ export interface StoredChain {
   actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
 }
 
+/** A session's chains, and the rows that could not be read back at all. */
+export interface SessionChains {
+  chains: StoredChain[];
+  invalid: InvalidRow[];
+}
+
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
@@ -68,8 +75,8 @@ export interface Store {
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
-  /** Every scope of a session with its stored chain, for `verify`. */
-  chainsOfSession(sessionId: string): Promise<StoredChain[]>;
+  /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
+  chainsOfSession(sessionId: string): Promise<SessionChains>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;
