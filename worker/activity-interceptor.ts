@@ -107,7 +107,7 @@ export function scopeActivityInterceptor(
           throw err;
         }
         await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter);
-        return wrapToolResult(output, info.attempt);
+        return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
       },
     };
     return { inbound };
