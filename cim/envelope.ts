@@ -5,7 +5,7 @@
  * call is known to the workflow as a recovery. Both are unwrapped before user code
  * sees the value.
  */
-import type { ScopeStatus } from './schemas';
+import type { ResourceRef, ScopeStatus } from './schemas';
 
 export interface AgentMeta {
   scopeId: string;
@@ -28,14 +28,19 @@ export function unwrapAgentResult(result: unknown): { value: unknown; meta?: Age
   return { value: result };
 }
 
-export function wrapToolResult(value: unknown, attempt: number): unknown {
-  return { [TOOL_KEY]: { attempt }, value };
+/**
+ * A tool's envelope also carries the resources the attempt touched (declared and
+ * reported), so Temporal history holds them: reconcile can then prove what the store
+ * says a tool touched, not only that it ran.
+ */
+export function wrapToolResult(value: unknown, attempt: number, resources?: readonly ResourceRef[]): unknown {
+  return { [TOOL_KEY]: resources ? { attempt, resources } : { attempt }, value };
 }
 
-export function unwrapToolResult(result: unknown): { value: unknown; attempt: number } {
+export function unwrapToolResult(result: unknown): { value: unknown; attempt: number; resources?: ResourceRef[] } {
   if (result && typeof result === 'object' && TOOL_KEY in result) {
-    const r = result as { [TOOL_KEY]: { attempt: number }; value: unknown };
-    return { value: r.value, attempt: r[TOOL_KEY].attempt };
+    const r = result as { [TOOL_KEY]: { attempt: number; resources?: ResourceRef[] }; value: unknown };
+    return { value: r.value, attempt: r[TOOL_KEY].attempt, resources: r[TOOL_KEY].resources };
   }
   return { value: result, attempt: 1 };
 }

@@ -16,7 +16,7 @@
  * workflow emitted them; that order is recovered from history to name missing ones.
  */
 import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
-import type { ActionKind, ActionRecord, ActionStatus, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
+import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
 
 /** The activity type of the LLM activity (workflows/llm.ts LLM_ACTIVITY); its attempts are `llm_call`s. */
@@ -47,6 +47,12 @@ export interface ActivityFacts {
   /** Attempt of the ActivityTaskStarted event; null when none is in history (still open, or never started). */
   lastAttempt: number | null;
   close: ActivityCloseKind;
+  /** Digest of the input history scheduled it with; undefined when not read. */
+  inputDigest?: string;
+  /** For `completed`: digest of the tool's output in the result, and the resources its envelope reports (null: none carried). */
+  result?: { outputDigest: string; resources: ResourceRef[] | null };
+  /** For `failed`: the failure message of the last attempt. */
+  failureMessage?: string;
 }
 
 /** A WorkflowExecutionSignaled event. */
@@ -74,6 +80,8 @@ export interface RunFacts {
     resultStatus?: ScopeStatus | null;
     /** The run that followed this one in the chain (continue-as-new, retry or cron), if any. */
     nextRunId?: string | null;
+    /** For `failed`: the messages of the failure and its causes, outermost first. */
+    failureMessages?: string[];
   };
   children: ChildFacts[];
   activities: ActivityFacts[];
@@ -129,6 +137,8 @@ interface ExpectedScope {
   status: ScopeStatus | null;
   /** When the status is not known: whether the store must at least not say `running`. */
   ended: boolean;
+  /** The error texts history allows (any of them); undefined: not compared. */
+  errors?: Array<string | null>;
   why: string;
   runIds: Set<string>;
   finalRun: RunFacts;
@@ -149,6 +159,8 @@ interface ExpectedAction {
    */
   anyEnd?: boolean;
   targetScopeId: string | null;
+  /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
+  proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null };
   why: string;
   /** Workflow-side actions are matched by what they are, not only by id (their ids are sequence-based). */
   workflowSide: boolean;
@@ -240,6 +252,7 @@ function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
       depth: finalRun.scope?.depth ?? 0,
       status,
       ended,
+      errors: expectedScopeErrors(finalRun),
       why,
       runIds: new Set(scopeRuns.map((r) => r.runId)),
       finalRun,
@@ -293,6 +306,9 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     field(diffs, 'depth', s.depth, e.depth);
     if (e.status !== null) field(diffs, 'status', s.status, e.status, e.why);
     else if (e.ended && s.status === 'running') diffs.push(`status: store "running", history: ended (${e.why})`);
+    if (e.errors && !e.errors.includes(s.error)) {
+      diffs.push(`error: store ${JSON.stringify(s.error)}, history ${e.errors.map((x) => JSON.stringify(x)).join(' or ')}`);
+    }
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
     if (!diffs.length) continue;
     const difference: Difference = { kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') };
@@ -371,6 +387,7 @@ function expectActions(
           status: last ? ACTIVITY_STATUS[act.close] : 'error',
           anyEnd: !last,
           targetScopeId: null,
+          proven: provenByActivity(act, last),
           why: `attempt ${attempt} of ${act.lastAttempt} of activity ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
           workflowSide: false,
         });
@@ -560,7 +577,57 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
   } else if (e.status !== null) field(diffs, 'status', s.status, e.status);
   field(diffs, 'targetScopeId', s.targetScopeId, e.targetScopeId);
   if (s.scopeId !== e.scopeId) field(diffs, 'scopeId', s.scopeId, e.scopeId);
+  const p = e.proven;
+  if (p) {
+    if (p.inputDigest !== undefined) field(diffs, 'inputDigest', s.inputDigest, p.inputDigest);
+    if (p.outputDigest !== undefined) field(diffs, 'outputDigest', s.outputDigest, p.outputDigest);
+    if (p.error !== undefined) field(diffs, 'error', s.error, p.error);
+    if (p.resources) {
+      const stored = resourceSet(s.resources);
+      const proven = resourceSet(p.resources);
+      if (stored !== proven) diffs.push(`resources: store [${stored}], the tool's result in history [${proven}]`);
+    }
+  }
   return diffs;
+}
+
+/**
+ * What one attempt's history events prove beyond its status. The input is the same for
+ * every attempt; the output, resources and error belong to the last one only (a
+ * superseded attempt left no result in history).
+ */
+function provenByActivity(act: ActivityFacts, last: boolean): ExpectedAction['proven'] {
+  const proven: NonNullable<ExpectedAction['proven']> = {};
+  if (act.inputDigest !== undefined) proven.inputDigest = act.inputDigest;
+  if (last && act.close === 'completed' && act.result) {
+    proven.outputDigest = act.result.outputDigest;
+    proven.resources = act.result.resources;
+    proven.error = null;
+  }
+  if (last && act.close === 'failed' && act.failureMessage !== undefined) proven.error = act.failureMessage;
+  return proven;
+}
+
+/**
+ * The error a scope must hold, as far as history proves it: none after a completed
+ * run; after a failed one, the failure's text joined with its causes as the agent
+ * records it (workflows/scope-state.ts errorMessage). An agent's plain Error reaches
+ * history wrapped in a failure with the same message, so the text from its cause is
+ * allowed too.
+ */
+function expectedScopeErrors(run: RunFacts): Array<string | null> | undefined {
+  if (run.close.kind === 'completed') return [null];
+  const chain = run.close.kind === 'failed' ? run.close.failureMessages : undefined;
+  if (!chain?.length) return undefined;
+  const text = (i: number): string =>
+    i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i] ? `${chain[i]}: ${text(i + 1)}` : chain[i]!;
+  const texts = [text(0)];
+  if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1));
+  return texts;
+}
+
+function resourceSet(resources: readonly ResourceRef[]): string {
+  return [...new Set(resources.map((r) => `${r.mode} ${r.uri}`))].sort().join(', ');
 }
 
 // --------------------------------------------------------------------------- helpers

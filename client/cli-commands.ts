@@ -251,7 +251,7 @@ export const COMMANDS: Record<string, Command> = {
   verify: {
     group: 'query',
     args: '<session>',
-    summary: 'recompute the hash chains of a session (exit 3 if any record was changed or removed)',
+    summary: 'recompute the hash chains of a session, check them against their seals in Temporal and history (exit 3 on any finding)',
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {

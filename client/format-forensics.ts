@@ -146,8 +146,8 @@ export function renderReconcile(r: ReconcileReport): string {
 }
 
 export function renderVerify(r: VerifyReport): string {
-  const head = `Verify of session ${r.sessionId}: ${r.scopes} scope chains, ${r.actions} actions recomputed.`;
-  if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed.`;
+  const head = `Verify of session ${r.sessionId}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.`;
+  if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed, and the store agrees with history.`;
   return `${head}\nFAILED: ${r.problems.length} problem(s):\n${renderTable(
     ['problem', 'record', 'scope', 'detail'],
     r.problems.map((p) => [p.problem, p.recordId, p.scopeId, p.detail]),

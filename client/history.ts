@@ -8,9 +8,11 @@ import { isGrpcServiceError, type Client, type WorkflowHandle } from '@temporali
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
-import { unwrapAgentResult } from '../cim/envelope';
+import { z } from 'zod';
+import { unwrapAgentResult, unwrapToolResult } from '../cim/envelope';
+import { digest } from '../worker/digest';
 import { rootScopeId } from '../cim/ids';
-import { ScopeStatus } from '../cim/schemas';
+import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -150,14 +152,30 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       tasks.push([num(e.workflowTaskCompletedEventAttributes.startedEventId), id]);
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
-      activities.set(id, { activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '', scheduledEventId: id, lastAttempt: null, close: 'open' });
+      const input = await decodeSafely(() => decodeArrayFromPayloads(converter, a.input?.payloads as never));
+      activities.set(id, {
+        activityId: a.activityId ?? '',
+        activityType: a.activityType?.name ?? '',
+        scheduledEventId: id,
+        lastAttempt: null,
+        close: 'open',
+        // The worker digests the first argument as it decoded it; so does this.
+        ...(input ? { inputDigest: digest(input[0]) } : {}),
+      });
     } else if (e.activityTaskStartedEventAttributes) {
       const a = activities.get(num(e.activityTaskStartedEventAttributes.scheduledEventId));
       if (a) a.lastAttempt = e.activityTaskStartedEventAttributes.attempt ?? 1;
     } else if (e.activityTaskCompletedEventAttributes) {
-      closeActivity(activities, e.activityTaskCompletedEventAttributes.scheduledEventId, 'completed');
+      const c = e.activityTaskCompletedEventAttributes;
+      closeActivity(activities, c.scheduledEventId, 'completed');
+      const a = activities.get(num(c.scheduledEventId));
+      const result = await decodeSafely(() => decodeFromPayloadsAtIndex(converter, 0, c.result?.payloads as never));
+      if (a && result !== undefined) a.result = toolResult(result);
     } else if (e.activityTaskFailedEventAttributes) {
-      closeActivity(activities, e.activityTaskFailedEventAttributes.scheduledEventId, 'failed');
+      const f = e.activityTaskFailedEventAttributes;
+      closeActivity(activities, f.scheduledEventId, 'failed');
+      const a = activities.get(num(f.scheduledEventId));
+      if (a && typeof f.failure?.message === 'string') a.failureMessage = f.failure.message;
     } else if (e.activityTaskTimedOutEventAttributes) {
       closeActivity(activities, e.activityTaskTimedOutEventAttributes.scheduledEventId, 'timed_out');
     } else if (e.activityTaskCanceledEventAttributes) {
@@ -217,7 +235,8 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
     const status = ScopeStatus.safeParse(unwrapAgentResult(result).meta?.status);
     facts.close = { kind: 'completed', resultStatus: status.success ? status.data : null, nextRunId: a.newExecutionRunId || null };
   } else if (e.workflowExecutionFailedEventAttributes) {
-    facts.close = { kind: 'failed', nextRunId: e.workflowExecutionFailedEventAttributes.newExecutionRunId || null };
+    const a = e.workflowExecutionFailedEventAttributes;
+    facts.close = { kind: 'failed', nextRunId: a.newExecutionRunId || null, failureMessages: failureMessages(a.failure) };
   } else if (e.workflowExecutionTimedOutEventAttributes) {
     facts.close = { kind: 'timed_out', nextRunId: e.workflowExecutionTimedOutEventAttributes.newExecutionRunId || null };
   } else if (e.workflowExecutionCanceledEventAttributes) {
@@ -238,6 +257,24 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
       workflowTaskCompletedEventId: num(a.workflowTaskCompletedEventId),
     };
   }
+}
+
+/**
+ * What a completed tool attempt's result proves: the digest of the value the tool
+ * returned, and the resources its envelope reports (null for a result without them,
+ * e.g. from an activity that is not a scopetrail tool).
+ */
+function toolResult(result: unknown): NonNullable<ActivityFacts['result']> {
+  const unwrapped = unwrapToolResult(result);
+  const resources = z.array(ResourceRef).safeParse(unwrapped.resources);
+  return { outputDigest: digest(unwrapped.value), resources: resources.success ? resources.data : null };
+}
+
+/** A failure's message and its causes' messages, outermost first. */
+function failureMessages(failure: { message?: string | null; cause?: unknown } | null | undefined): string[] {
+  const out: string[] = [];
+  for (let f = failure; f && out.length < 100; f = f.cause as typeof failure) out.push(f.message ?? '');
+  return out;
 }
 
 function closeActivity(map: Map<number, ActivityFacts>, scheduledEventId: unknown, close: ActivityFacts['close']): void {

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { reconcileSession, type ReconcileReport } from '../cim/reconcile';
 import type { Store } from '../store/types';
 import { collectSessionRuns } from './history';
+import { TemporalSealAnchors, anchorSeals } from '../worker/seal-anchor';
 
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';
@@ -28,6 +29,13 @@ export async function reconcile(
   const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
   if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };
   await store.fillScopeGaps(repairs);
+  // A repaired scope has ended: it is sealed, and anchored like any other.
+  await store.sealScopes(
+    repairs.map((r) => ({ namespace: r.namespace, scopeId: r.scopeId })),
+    anchorSeals(new TemporalSealAnchors(client.connection), (err) => {
+      throw err;
+    }),
+  );
   return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)), repaired: repairs.length };
 }
 

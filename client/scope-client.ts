@@ -32,7 +32,9 @@ import {
   type TouchedReport,
 } from './forensic-queries';
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
-import { verifyChains, type VerifyReport } from '../store/chain';
+import type { VerifyReport } from '../store/chain';
+import { verifySession } from './verify';
+import { TemporalSealAnchors } from '../worker/seal-anchor';
 import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../worker/fingerprint-key';
@@ -210,12 +212,16 @@ export class ScopeClient {
     }
   }
 
-  /** Recomputes the hash chains of a session's scopes; any edit, removal or insertion since sealing is named. */
+  /**
+   * Recomputes the hash chains of a session's scopes and checks them against the seals
+   * anchored in Temporal and against the session's history: any edit, removal or
+   * insertion is named, and so is a row that no longer parses.
+   */
   async verify(sessionId: string): Promise<VerifyReport> {
     const id = parse('verify', Id, sessionId);
-    const chains = await this.store.chainsOfSession(id);
-    if (chains.length === 0) throw new UnknownIdError('session', id);
-    return verifyChains(id, chains);
+    const stored = await this.store.chainsOfSession(id);
+    if (stored.chains.length === 0 && stored.invalid.length === 0) throw new UnknownIdError('session', id);
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored);
   }
 
   /**

@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
-import type { StoredChain } from './types';
+import { sealDifference, type Seal } from '../cim/seal';
+import type { SessionChains } from './types';
 
 export interface ChainLink {
   actionId: string;
@@ -49,14 +50,32 @@ export interface ChainProblem {
   scopeId: string;
   /** The record the problem is found at (an action id, or the scope id for the scope's own record). */
   recordId: string;
-  problem: 'unsealed' | 'changed' | 'removed' | 'inserted' | 'scope_changed';
+  problem:
+    | 'unsealed'
+    | 'changed'
+    | 'removed'
+    | 'inserted'
+    | 'scope_changed'
+    /** A row that does not parse as its record. */
+    | 'invalid_row'
+    /** Sealed in the store, but Temporal holds no seal of it. */
+    | 'unanchored'
+    /** The rows no longer hash to the seal anchored in Temporal when the scope ended. */
+    | 'anchor_mismatch'
+    /** A difference from Temporal history (see reconcile). */
+    | 'history';
   detail: string;
 }
+
+/** What Temporal holds for a scope's seal. */
+export type AnchorLookup = { state: 'anchored'; seal: Seal } | { state: 'unreadable' } | { state: 'absent' };
 
 export interface VerifyReport {
   sessionId: string;
   scopes: number;
   actions: number;
+  /** Scopes whose seal was looked up in Temporal. */
+  anchorsChecked: number;
   problems: ChainProblem[];
 }
 
@@ -64,14 +83,31 @@ export interface VerifyReport {
  * Recomputes every chain of a session from the rows as they are now and compares it
  * with what was sealed: a changed record breaks its own hash; a removed one breaks
  * the link of the record after it (or the length and head when it was last); a row
- * slipped in has no place in the sealed chain.
+ * slipped in has no place in the sealed chain. The hashes in the store are only as good
+ * as the store, so each chain is also recomputed from the rows and compared with the
+ * seal anchored in Temporal (`anchors`, by scope id; a scope not in it is not checked).
  */
-export function verifyChains(sessionId: string, stored: readonly StoredChain[]): VerifyReport {
-  const problems: ChainProblem[] = [];
-  let actions = 0;
+export function verifyChains(
+  sessionId: string,
+  { chains: stored, invalid }: SessionChains,
+  anchors?: ReadonlyMap<string, AnchorLookup>,
+): VerifyReport {
+  const problems: ChainProblem[] = invalid.map((row) => ({
+    scopeId: row.scopeId,
+    recordId: row.id,
+    problem: 'invalid_row' as const,
+    detail: `${row.table === 'scopes' ? 'scope' : 'action'} ${row.id} has an invalid field "${row.field}": ${row.message}`,
+  }));
+  let actions = invalid.filter((r) => r.table === 'actions').length;
+  let anchorsChecked = 0;
   for (const s of stored) {
     actions += s.actions.length;
     const id = s.scope.scopeId;
+    const anchor = anchors?.get(id);
+    if (anchor) {
+      anchorsChecked += 1;
+      problems.push(...anchorProblems(s, anchor));
+    }
     if (s.scope.status === 'running') continue; // sealed when it ends
     if (s.chainLength === null || s.scopeHash === null) {
       problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
@@ -112,5 +148,29 @@ export function verifyChains(sessionId: string, stored: readonly StoredChain[]):
       problems.push({ scopeId: id, recordId: id, problem: 'scope_changed', detail: `scope ${id}'s own record was changed after it was sealed` });
     }
   }
-  return { sessionId, scopes: stored.length, actions, problems };
+  return { sessionId, scopes: stored.length + invalid.filter((r) => r.table === 'scopes').length, actions, anchorsChecked, problems };
+}
+
+function anchorProblems(s: SessionChains['chains'][number], anchor: AnchorLookup): ChainProblem[] {
+  const id = s.scope.scopeId;
+  const at = { scopeId: id, recordId: id };
+  if (anchor.state === 'absent') {
+    // An ended scope not yet sealed has no anchor yet either; `unsealed` already says so.
+    return s.chainLength === null || s.scope.status === 'running'
+      ? []
+      : [{ ...at, problem: 'unanchored', detail: `scope ${id} is sealed in the store, but Temporal holds no seal of it` }];
+  }
+  if (anchor.state === 'unreadable') {
+    return [{ ...at, problem: 'anchor_mismatch', detail: `the seal of scope ${id} in Temporal is unreadable` }];
+  }
+  if (s.scope.status === 'running') {
+    return [{ ...at, problem: 'scope_changed', detail: `scope ${id} was sealed when it ended, yet the store says it is running` }];
+  }
+  const chain = computeChain(s.scope, s.actions.map((a) => a.record));
+  const head = chain.at(-1)?.hash ?? null;
+  const now = { length: chain.length, head, scopeHash: scopeHash(s.scope, head ?? '', chain.length) };
+  const differs = sealDifference(anchor.seal, now);
+  return differs
+    ? [{ ...at, problem: 'anchor_mismatch', detail: `scope ${id} no longer matches the seal anchored in Temporal when it ended: ${differs}` }]
+    : [];
 }

@@ -2,7 +2,51 @@
  * Mapping between CIM records and table rows: the column lists, the values written
  * (with NUL made storable) and the validation of rows read back.
  */
+import type { z } from 'zod';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
+
+/** A stored row that no longer parses as its record: written outside scopetrail, or tampered with. */
+export interface InvalidRow {
+  table: 'scopes' | 'actions';
+  id: string;
+  scopeId: string;
+  sessionId: string;
+  field: string;
+  message: string;
+}
+
+export class InvalidStoredRowError extends Error {
+  constructor(readonly row: InvalidRow) {
+    const what = row.table === 'scopes' ? 'scope' : 'action';
+    super(
+      `store: ${what} "${row.id}" has an invalid field "${row.field}": ${row.message} ` +
+        `(the row was changed outside scopetrail; run scopetrail verify ${row.sessionId})`,
+    );
+    this.name = 'InvalidStoredRowError';
+  }
+}
+
+function invalidRow(table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, error: z.ZodError): InvalidStoredRowError {
+  const issue = error.issues[0];
+  return new InvalidStoredRowError({
+    table,
+    id: String(id),
+    scopeId: String(row.scope_id),
+    sessionId: String(row.session_id),
+    field: issue?.path.join('.') || 'row',
+    message: issue?.message ?? 'invalid',
+  });
+}
+
+/** Reads a row, or says which field of which row is wrong instead of throwing. */
+export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Record<string, unknown>): { ok: true; value: T } | { ok: false; invalid: InvalidRow } {
+  try {
+    return { ok: true, value: read(row) };
+  } catch (err) {
+    if (err instanceof InvalidStoredRowError) return { ok: false, invalid: err.row };
+    throw err;
+  }
+}
 
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
@@ -61,9 +105,9 @@ function json(v: unknown): unknown {
   return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
-/** Rows read back are validated like any other input: a corrupted row is an error, not a guess. */
+/** Rows read back are validated like any other input: a corrupted row is an error naming it, not a guess. */
 export function readScope(row: Record<string, unknown>): ScopeRecord {
-  return ScopeRecord.parse({
+  const parsed = ScopeRecord.safeParse({
     scopeId: row.scope_id,
     sessionId: row.session_id,
     namespace: row.namespace,
@@ -85,10 +129,12 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     workflowId: row.workflow_id,
     runId: row.run_id,
   });
+  if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
+  return parsed.data;
 }
 
 export function readAction(row: Record<string, unknown>): ActionRecord {
-  return ActionRecord.parse({
+  const parsed = ActionRecord.safeParse({
     actionId: row.action_id,
     scopeId: row.scope_id,
     sessionId: row.session_id,
@@ -110,4 +156,6 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     targetScopeId: row.target_scope_id,
     attributes: json(row.attributes) ?? {},
   });
+  if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
+  return parsed.data;
 }

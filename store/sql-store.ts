@@ -7,8 +7,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
-import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow } from './rows';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, Store, StoredChain } from './types';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, tryRead, type InvalidRow } from './rows';
+import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoredChain } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
@@ -119,8 +119,8 @@ export class SqlStore implements Store {
     return insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
   }
 
-  sealScopes(scopes: readonly ScopeKey[]): Promise<void> {
-    return sealScopes(this.db, (table) => this.t(table), scopes);
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
+    return sealScopes(this.db, (table) => this.t(table), scopes, confirm);
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
@@ -131,7 +131,7 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id }));
   }
 
-  async chainsOfSession(sessionId: string): Promise<StoredChain[]> {
+  async chainsOfSession(sessionId: string): Promise<SessionChains> {
     const { rows: scopeRows } = await this.db.query(
       `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, scope_id`,
       [this.namespace, sessionId],
@@ -140,20 +140,40 @@ export class SqlStore implements Store {
       `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY chain_seq NULLS LAST, action_id`,
       [this.namespace, sessionId],
     );
-    return scopeRows.map((row) => ({
-      scope: readScope(row),
-      chainLength: row.chain_length === null || row.chain_length === undefined ? null : Number(row.chain_length),
-      chainHead: (row.chain_head as string | null) ?? null,
-      scopeHash: (row.scope_hash as string | null) ?? null,
-      actions: actionRows
-        .filter((a) => a.scope_id === row.scope_id)
-        .map((a) => ({
-          record: readAction(a),
-          seq: a.chain_seq === null || a.chain_seq === undefined ? null : Number(a.chain_seq),
-          prevHash: (a.prev_hash as string | null) ?? null,
-          hash: (a.hash as string | null) ?? null,
-        })),
-    }));
+    // A row that does not parse is a finding of its own, never a reason to stop verifying the rest.
+    const invalid: InvalidRow[] = [];
+    const chains: StoredChain[] = [];
+    const byScope = new Map<string, StoredChain['actions']>();
+    for (const a of actionRows) {
+      const read = tryRead(readAction, a);
+      if (!read.ok) {
+        invalid.push(read.invalid);
+        continue;
+      }
+      const list = byScope.get(read.value.scopeId) ?? [];
+      list.push({
+        record: read.value,
+        seq: a.chain_seq === null || a.chain_seq === undefined ? null : Number(a.chain_seq),
+        prevHash: (a.prev_hash as string | null) ?? null,
+        hash: (a.hash as string | null) ?? null,
+      });
+      byScope.set(read.value.scopeId, list);
+    }
+    for (const row of scopeRows) {
+      const read = tryRead(readScope, row);
+      if (!read.ok) {
+        invalid.push(read.invalid);
+        continue;
+      }
+      chains.push({
+        scope: read.value,
+        chainLength: row.chain_length === null || row.chain_length === undefined ? null : Number(row.chain_length),
+        chainHead: (row.chain_head as string | null) ?? null,
+        scopeHash: (row.scope_hash as string | null) ?? null,
+        actions: byScope.get(read.value.scopeId) ?? [],
+      });
+    }
+    return { chains, invalid };
   }
 
   async fillScopeGaps(records: readonly ScopeRecord[]): Promise<void> {
@@ -164,7 +184,6 @@ export class SqlStore implements Store {
         [r.namespace, r.scopeId, r.status, r.error === null ? null : r.error.replaceAll('\u0000', '\uFFFD'), r.endedAt],
       );
     }
-    await this.sealScopes(records.map((r) => ({ namespace: r.namespace, scopeId: r.scopeId })));
   }
 
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {

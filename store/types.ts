@@ -2,6 +2,14 @@
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
+import type { Seal } from '../cim/seal';
+import type { InvalidRow } from './rows';
+
+/**
+ * Anchors computed seals outside the database before they are written (see
+ * worker/seal-anchor.ts) and answers the scope ids whose seal may be written.
+ */
+export type SealConfirm = (seals: readonly Seal[]) => Promise<ReadonlySet<string>>;
 
 export interface PayloadRecord {
   namespace: string;
@@ -38,6 +46,12 @@ export interface StoredChain {
   actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
 }
 
+/** A session's chains, and the rows that could not be read back at all. */
+export interface SessionChains {
+  chains: StoredChain[];
+  invalid: InvalidRow[];
+}
+
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
@@ -51,15 +65,18 @@ export interface Store {
    * attempt proves have ended without reporting (their worker died).
    */
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
-  /** Closes scopes still `running` with the given terminal records (never touches an ended scope). */
+  /** Closes scopes still `running` with the given terminal records (never touches an ended scope); the caller seals them. */
   fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
-  /** (Re)computes the hash chain of each ended scope among `scopes`; running scopes are skipped. */
-  sealScopes(scopes: readonly ScopeKey[]): Promise<void>;
+  /**
+   * Computes the hash chain of each ended, never sealed scope among `scopes` (running and
+   * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).
+   */
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
-  /** Every scope of a session with its stored chain, for `verify`. */
-  chainsOfSession(sessionId: string): Promise<StoredChain[]>;
+  /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
+  chainsOfSession(sessionId: string): Promise<SessionChains>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;

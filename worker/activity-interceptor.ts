@@ -119,7 +119,7 @@ export function scopeActivityInterceptor(
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
         await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
-        return wrapToolResult(output, info.attempt);
+        return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
       },
     };
     return { inbound };

@@ -11,6 +11,7 @@ import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
+import { TemporalSealAnchors } from './seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { join } from 'node:path';
 import { scopetrailSinks } from './sinks';
@@ -90,10 +91,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   });
   // Records a previous worker spooled before it died go to the store first.
   if (spool && !spool.isEmpty()) void recorder.drainSpool();
-  // Scopes a previous worker ended but died before sealing.
-  recorder.sealer.startSweeping();
   const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = options.connection ?? ownConnection!;
+  recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
+  // Scopes a previous worker ended but died before sealing.
+  recorder.sealer.startSweeping();
   const activities = Object.fromEntries(
     [...options.tools, llmTool].map((t) => [t.spec.name, t.activity]),
   );

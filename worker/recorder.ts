@@ -77,7 +77,11 @@ export class Recorder {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
-    this.sealer = new Sealer(store, { ...options.sealer, onError: (err) => options.onError?.(err, 0) });
+    this.sealer = new Sealer(store, {
+      ...options.sealer,
+      onError: (err) => options.onError?.(err, 0),
+      onRefused: (err) => options.onAlert?.(err.message),
+    });
   }
 
   write(batch: RecordBatch): Promise<void> {
@@ -174,11 +178,13 @@ export class Recorder {
   }
 
   private async writeToStore(batch: RecordBatch): Promise<void> {
-    if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
     if (batch.actions?.length) await this.store.upsertActions(batch.actions);
     if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
-    // Gap fills go last: a finished record in this same batch must win over them.
+    // Gap fills go after the actions: a finished record in this same batch must win over them.
     if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
+    // Scopes go after their actions: a chain is sealed once, as soon as a sealer sees its
+    // scope ended, so every action recorded before the end must be visible by then.
+    if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
     if (batch.fingerprints?.length) await this.store.fingerprints().upsert(batch.fingerprints);
     // Scopes that ended, or got a late record after ending, get their hash chain (re)computed.
     const touched = [

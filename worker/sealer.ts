@@ -4,8 +4,12 @@
  * the ended scope's actions back and hashing them) runs here, batched, on its own
  * schedule, so its cost never adds to a workflow's latency. Scopes whose seal was
  * lost with a crashed worker are found again by the sweep (ended, never sealed).
+ * With anchors, each seal is first anchored in Temporal, which refuses a second,
+ * different seal of the same scope: clearing a seal in the database and letting the
+ * sweep re-seal forged rows is refused, not laundered.
  */
-import type { ScopeKey, Store } from '../store/types';
+import type { ScopeKey, SealConfirm, Store } from '../store/types';
+import { anchorSeals, type SealAnchors, type SealRefusedError } from './seal-anchor';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed. */
@@ -13,6 +17,8 @@ export interface SealerOptions {
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
   sweepEveryMs?: number;
   onError?: (err: Error) => void;
+  /** A seal refused because the scope was sealed before with another chain (tampering): loud and rare. */
+  onRefused?: (err: Error) => void;
 }
 
 export class Sealer {
@@ -21,13 +27,24 @@ export class Sealer {
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private failures = 0;
-  /** Scopes sealed since start. */
+  private confirm: SealConfirm | undefined;
+  /** Scopes sealed since start (handed to the store; a refused one is counted in `refused`). */
   sealed = 0;
+  /** Seals refused because the scope had been sealed before with another chain. */
+  refused = 0;
 
   constructor(
     private readonly store: Store,
     private readonly options: SealerOptions = {},
   ) {}
+
+  /** Anchors every seal from now on (see worker/seal-anchor.ts). */
+  useAnchors(anchors: SealAnchors): void {
+    this.confirm = anchorSeals(anchors, (err: SealRefusedError) => {
+      this.refused += 1;
+      (this.options.onRefused ?? this.options.onError)?.(err);
+    });
+  }
 
   add(keys: readonly ScopeKey[]): void {
     for (const k of keys) this.pending.set(`${k.namespace}\u0000${k.scopeId}`, k);
@@ -49,17 +66,19 @@ export class Sealer {
   /** Periodically seals ended scopes that were never sealed; the first pass runs at once. */
   startSweeping(): void {
     if (this.sweepTimer) return;
-    const sweep = async () => {
-      try {
-        const keys = await this.store.unsealedScopes(1_000);
-        if (keys.length) this.add(keys);
-      } catch (err) {
-        this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
-    };
-    void sweep();
-    this.sweepTimer = setInterval(() => void sweep(), this.options.sweepEveryMs ?? 60_000);
+    void this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepEveryMs ?? 60_000);
     this.sweepTimer.unref();
+  }
+
+  /** Queues every ended scope nobody sealed; `drain()` then seals them. */
+  async sweep(): Promise<void> {
+    try {
+      const keys = await this.store.unsealedScopes(1_000);
+      if (keys.length) this.add(keys);
+    } catch (err) {
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   stop(): void {
@@ -85,7 +104,7 @@ export class Sealer {
     this.pending.clear();
     this.running = (async () => {
       try {
-        await this.store.sealScopes(keys);
+        await this.store.sealScopes(keys, this.confirm);
         this.sealed += keys.length;
         this.failures = 0;
         return true;

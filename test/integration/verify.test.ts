@@ -1,19 +1,35 @@
-/** Tamper evidence: the hash chains over each scope's actions catch edits, deletions and insertions made in Postgres. */
+/**
+ * Tamper evidence: the hash chains over each scope's actions, the seals anchored in
+ * Temporal and the session's history together catch edits, deletions, insertions and
+ * forgeries made in Postgres, including a seal cleared so the sweep would re-seal
+ * forged rows.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
-import { runCli } from '../../client/cli';
+import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { createFixtureTools } from '../fixtures/tools';
+import { waiter } from '../fixtures/agents';
+import type { VerifyReport } from '../../store/chain';
 
 const skip = usesPglite() && 'tampers through the Postgres server';
 let rt: TestRuntime;
+let fixtures: TestRuntime;
 
 before(async () => {
   if (skip) return;
-  rt = await startExampleRuntime({ toolOptions: { latencyMs: 20 } });
+  [rt, fixtures] = await Promise.all([
+    startExampleRuntime({ toolOptions: { latencyMs: 20 } }),
+    startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) }),
+  ]);
 });
-after(async () => rt?.stop());
+after(async () => Promise.all([rt?.stop(), fixtures?.stop()]));
+
+function brief(report: VerifyReport, sid: string): string[] {
+  return report.problems.map((p) => `${p.problem} ${p.recordId.slice(sid.length)}`).sort();
+}
 
 async function sql(text: string, params: unknown[] = []): Promise<number> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -35,6 +51,7 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   assert.deepEqual(report.problems, []);
   assert.equal(report.scopes, 7);
   assert.equal(report.actions, 19);
+  assert.equal(report.anchorsChecked, 7, 'every scope\'s seal is anchored in Temporal');
 });
 
 test('editing an action, deleting one, or rewriting a scope\'s status is caught and named', { skip }, async () => {
@@ -50,18 +67,23 @@ test('editing an action, deleting one, or rewriting a scope\'s status is caught 
   assert.equal(await sql(`UPDATE ${t}.scopes SET status = 'success' WHERE scope_id = $1`, [`${sid}.3`]), 1);
 
   const report = await rt.client.verify(sid);
-  const problems = report.problems.map((p) => `${p.problem} ${p.recordId.slice(sid.length)}`).sort();
-  // The deletion shows twice: as the broken link before the next record and in the scope's count.
-  assert.deepEqual(problems, ['changed .3/a1#2', 'removed .2', 'removed .2/a2#2', 'scope_changed .3']);
+  // The deletion shows in the chain (the broken link before the next record, the scope's
+  // count), against the anchored seal, and against history; so does each edit.
+  assert.deepEqual(brief(report, sid), [
+    'anchor_mismatch .2',
+    'anchor_mismatch .3',
+    'changed .3/a1#2',
+    'history .2/a2#1',
+    'history .3',
+    'removed .2',
+    'removed .2/a2#2',
+    'scope_changed .3',
+  ]);
   assert.match(report.problems.find((p) => p.problem === 'removed')!.detail, /broken between .*\.2\/a1#1 and .*\.2\/a2#2/);
 
-  const out: string[] = [];
-  const code = await runCli(['verify', sid, '--database-url', TEST_DATABASE_URL, '--schema', rt.schema], {
-    log: (l) => out.push(l),
-    err: (l) => out.push(l),
-  });
-  assert.equal(code, 3);
-  assert.match(out.join('\n'), /FAILED: 4 problem\(s\)/);
+  const cli = await runCliFor(rt, ['verify', sid]);
+  assert.equal(cli.code, 3);
+  assert.match(cli.stdout, /FAILED: 8 problem\(s\)/);
 });
 
 test('deleting the last action of a scope and inserting a forged one are caught too', { skip }, async () => {
@@ -74,6 +96,102 @@ test('deleting the last action of a scope and inserting a forged one are caught 
      VALUES ($1, $2, $3, 'default', 'verifier', 'tool_call', 'search', 1, 'success', now(), $2, 'forged')`,
     [`${sid}.1.1/a9#1`, `${sid}.1.1`, sid],
   );
-  const problems = (await rt.client.verify(sid)).problems.map((p) => `${p.problem} ${p.recordId.slice(sid.length)}`).sort();
-  assert.deepEqual(problems, ['inserted .1.1/a9#1', 'removed ~1']);
+  assert.deepEqual(brief(await rt.client.verify(sid), sid), [
+    'anchor_mismatch .1.1',
+    'anchor_mismatch ~1',
+    'history .1.1/a9#1',
+    'history ~1/a2#1',
+    'inserted .1.1/a9#1',
+    'removed ~1',
+  ]);
+});
+
+test('laundering: a forged row whose seal was cleared is not re-sealed, and verify, reconcile and touched all say so', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  // The reviewer's saveNote wrote db:notes; the forger erases that, then clears the seal
+  // so the worker's sweep would seal the forged rows as if they were the original.
+  const note = `${sid}~1/a2#1`;
+  assert.equal(await sql(`UPDATE ${t}.actions SET resources = '[]' WHERE action_id = $1`, [note]), 1);
+  assert.equal(await sql(`UPDATE ${t}.scopes SET chain_length = NULL WHERE scope_id = $1`, [`${sid}~1`]), 1);
+  const sealer = rt.worker.recorder.sealer;
+  const refusedBefore = sealer.refused;
+  await sealer.sweep();
+  await sealer.drain();
+  assert.equal(sealer.refused, refusedBefore + 1, 'Temporal refuses a second seal of the scope');
+  assert.equal(await sql(`SELECT 1 FROM ${t}.scopes WHERE scope_id = $1 AND chain_length IS NULL`, [`${sid}~1`]), 1, 'the store was not re-sealed');
+
+  const report = await rt.client.verify(sid);
+  assert.deepEqual(brief(report, sid), ['anchor_mismatch ~1', 'history ~1/a2#1', 'unsealed ~1']);
+  assert.match(report.problems.find((p) => p.problem === 'anchor_mismatch')!.detail, /no longer matches the seal anchored in Temporal/);
+
+  const reconciled = await rt.client.reconcile(sid);
+  assert.deepEqual(reconciled.differences.map((d) => `${d.kind} ${d.id.slice(sid.length)}`), ['mismatched ~1/a2#1']);
+  assert.match(reconciled.differences[0]!.detail, /resources: store \[\], the tool's result in history \[write db:notes, write db:notes\/.+\]/);
+
+  const touched = await rt.client.wasTouched(`${sid}~1`, 'db:notes');
+  assert.equal(touched.touched, false, 'the store no longer shows the write');
+  assert.equal(touched.complete, false, 'so the "no" is not a clean one');
+});
+
+test('deleting a whole scope with its actions, or forging a running scope, is caught', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  // The citer, the deepest scope, erased with everything it did.
+  const citer = `${sid}.1.1.1`;
+  assert.ok((await sql(`DELETE FROM ${t}.actions WHERE scope_id = $1`, [citer])) > 0);
+  assert.equal(await sql(`DELETE FROM ${t}.scopes WHERE scope_id = $1`, [citer]), 1);
+  // A scope no run executed, left running so no seal would be expected of it.
+  assert.equal(
+    await sql(
+      `INSERT INTO ${t}.scopes (scope_id, session_id, namespace, parent_scope_id, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id)
+       VALUES ($1, $2, 'default', $2, 'delegation', 'analyst', '1.0.0', 1, $3, 'running', now(), $1, 'forged')`,
+      [`${sid}.9`, sid, `/${sid}/${sid}.9/`],
+    ),
+    1,
+  );
+  const report = await rt.client.verify(sid);
+  // The citer's scope and each of its attempts are missing; the forged scope is extra.
+  assert.deepEqual(brief(report, sid), ['history .1.1.1', 'history .1.1.1/a1#1', 'history .1.1.1/a1#2', 'history .9']);
+  const detail = (id: string) => report.problems.find((p) => p.recordId === id)!.detail;
+  assert.match(detail(citer), /^missing scope: .*citer.* is in history but not in the store/);
+  assert.match(detail(`${sid}.9`), /^extra scope: .*no run of the session's histories executes it/);
+});
+
+test('editing an action inside a scope that is still running is caught against history', { skip }, async () => {
+  const s = await fixtures.client.startSession(waiter, { input: { steps: 100 } });
+  try {
+    const t = `"${fixtures.schema}"`;
+    const first = `${s.sessionId}/a1#1`;
+    for (let i = 0; i < 100 && (await sql(`SELECT 1 FROM ${t}.actions WHERE action_id = $1 AND status = 'success'`, [first])) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await sql(`UPDATE ${t}.actions SET status = 'error', error = 'echo failed', output_digest = NULL WHERE action_id = $1`, [first]), 1);
+    const report = await fixtures.client.verify(s.sessionId);
+    assert.equal((await fixtures.client.scope(s.sessionId)).status, 'running', 'the scope is still running: nothing is sealed yet');
+    assert.deepEqual(brief(report, s.sessionId), ['history /a1#1']);
+    assert.match(report.problems[0]!.detail, /status: store "error", history "success".*error: store "echo failed", history null/);
+  } finally {
+    await fixtures.client.temporal.workflow.getHandle(s.sessionId).terminate('test over');
+  }
+});
+
+test('a row that does not parse is a finding naming its field: verify fails, tree and sessions say what is wrong', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  assert.equal(await sql(`UPDATE ${t}.scopes SET status = 'bogus' WHERE scope_id = $1`, [`${sid}.2`]), 1);
+  const report = await rt.client.verify(sid);
+  const invalid = report.problems.filter((p) => p.problem === 'invalid_row');
+  assert.deepEqual(invalid.map((p) => p.recordId), [`${sid}.2`]);
+  assert.match(invalid[0]!.detail, /scope .*\.2 has an invalid field "status"/);
+
+  const verified = await runCliFor(rt, ['verify', sid]);
+  assert.equal(verified.code, 3);
+  assert.match(verified.stdout, /invalid_row/);
+  for (const command of [['tree', sid], ['sessions']]) {
+    const cli = await runCliFor(rt, command);
+    assert.notEqual(cli.code, 0, command[0]);
+    assert.match(cli.stderr, /scope ".*\.2" has an invalid field "status": .*run scopetrail verify/, command[0]);
+    assert.doesNotMatch(cli.stderr, /"code":|\[\s*\{/, `${command[0]} prints one sentence, not a validation dump`);
+  }
 });

@@ -227,6 +227,44 @@ test('a wrong status is a mismatch on the same id, for a scope and for an action
   assert.match(report.differences[1]!.detail, /status: store "success", history "error"/);
 });
 
+test('every field history proves is compared: attempt error, input and output digests, reported resources, scope error', () => {
+  const runs = delegatingRuns();
+  const search = runs[0]!.activities[0]!;
+  search.inputDigest = 'sha256:in';
+  search.result = { outputDigest: 'sha256:out', resources: [{ uri: 'db:notes', mode: 'write' }, { uri: 'api:web-search', mode: 'read' }] };
+  const echo = runs[2]!.activities[0]!;
+  echo.failureMessage = 'echo broke';
+  runs[2]!.close = { kind: 'failed', failureMessages: ['leaf refused: t2', 'leaf refused: t2'] };
+  const { scopes, actions } = delegatingStore();
+  const honest = actions.map((a) => {
+    if (a.actionId.startsWith(`${S}/a1#`)) return { ...a, inputDigest: 'sha256:in' };
+    if (a.actionId === `${S}.2/a1#2`) return { ...a, error: 'echo broke' };
+    return a;
+  });
+  const honestScopes = scopes.map((s) => (s.scopeId === `${S}.2` ? { ...s, error: 'leaf refused: t2' } : s));
+  const withSearch = (fields: Partial<ActionRecord>) =>
+    honest.map((a) => (a.actionId === `${S}/a1#3` ? { ...a, outputDigest: 'sha256:out', resources: search.result!.resources!, ...fields } : a));
+  assert.deepEqual(reconcileSession(S, runs, honestScopes, withSearch({})).differences, []);
+
+  const laundered = reconcileSession(S, runs, honestScopes, withSearch({ resources: [{ uri: 'api:web-search', mode: 'read' }] }));
+  assert.deepEqual(brief(laundered.differences), [`mismatched action ${S}/a1#3`]);
+  assert.match(laundered.differences[0]!.detail, /resources: store \[read api:web-search\], the tool's result in history \[read api:web-search, write db:notes\]/);
+
+  const digests = reconcileSession(S, runs, honestScopes, withSearch({ inputDigest: 'sha256:x', outputDigest: 'sha256:y' }));
+  assert.match(digests.differences[0]!.detail, /inputDigest: store "sha256:x", history "sha256:in"; outputDigest: store "sha256:y", history "sha256:out"/);
+
+  const errors = reconcileSession(
+    S,
+    runs,
+    honestScopes.map((s) => (s.scopeId === `${S}.2` ? { ...s, error: 'a harmless hiccup' } : s.scopeId === S ? { ...s, error: 'forged' } : s)),
+    withSearch({}).map((a) => (a.actionId === `${S}.2/a1#2` ? { ...a, error: 'timeout' } : a)),
+  );
+  assert.deepEqual(brief(errors.differences), [`mismatched scope ${S}`, `mismatched action ${S}.2/a1#2`, `mismatched scope ${S}.2`]);
+  assert.match(errors.differences[0]!.detail, /error: store "forged", history null/);
+  assert.match(errors.differences[1]!.detail, /error: store "timeout", history "echo broke"/);
+  assert.match(errors.differences[2]!.detail, /error: store "a harmless hiccup", history "leaf refused: t2"/);
+});
+
 test('a changed delegation target or agent is a mismatch, not a missing plus an extra', () => {
   const { scopes, actions } = delegatingStore();
   const report = reconcileSession(
