@@ -29,6 +29,8 @@ export interface ToolDefinition<I = unknown, O = unknown> extends ToolTypes<I, O
     description?: string;
     resources: ResourceRef[];
     recordPayloads: boolean;
+    /** The input schema, from which a model is told how to call the tool. */
+    input?: z.ZodType;
   };
   /** The activity function registered under `spec.name`. */
   readonly activity: (input: unknown) => Promise<O>;
@@ -58,7 +60,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodType>(
   };
   Object.defineProperty(activity, 'name', { value: spec.name });
   return {
-    spec: { name: spec.name, description: spec.description, resources, recordPayloads: spec.recordPayloads ?? false },
+    spec: { name: spec.name, description: spec.description, resources, recordPayloads: spec.recordPayloads ?? false, input: spec.input },
     activity,
   };
 }

@@ -18,9 +18,10 @@
 import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
+import { MODEL_STEP_ACTIVITY } from './model-step';
 
-/** The activity type of the LLM activity (workflows/llm.ts LLM_ACTIVITY); its attempts are `llm_call`s. */
-export const LLM_ACTIVITY_TYPE = 'llm';
+/** The activity types of model calls (`llm()` and a model-driven agent's steps); their attempts are `llm_call`s. */
+export const LLM_ACTIVITY_TYPES: ReadonlySet<string> = new Set(['llm', MODEL_STEP_ACTIVITY]);
 
 export type RunCloseKind = 'open' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out' | 'continued_as_new';
 export type ChildCloseKind = 'open' | 'start_failed' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out';
@@ -376,7 +377,7 @@ function expectActions(
         explainedActivities.add(activityKey(scopeId, act.activityId));
         continue;
       }
-      const kind: ActionKind = act.activityType === LLM_ACTIVITY_TYPE ? 'llm_call' : 'tool_call';
+      const kind: ActionKind = LLM_ACTIVITY_TYPES.has(act.activityType) ? 'llm_call' : 'tool_call';
       for (let attempt = 1; attempt <= act.lastAttempt; attempt++) {
         const last = attempt === act.lastAttempt;
         add({

@@ -74,6 +74,10 @@ export const Manifest = z.object({
   description: z.string().max(2000).optional(),
   tools: z.array(z.string().min(1)).default([]),
   subAgents: z.array(SubAgentRef).default([]),
+  /** Agents it may hand control to (declared by model-driven agents, which offer them to their model). */
+  handoffs: z.array(AgentName).optional(),
+  /** The model a model-driven agent asks for (the worker's provider decides when absent). */
+  model: z.string().min(1).max(200).optional(),
   /**
    * Resource URIs (or prefixes ending in `*`) the agent may touch. Omitted: unrestricted
    * (only narrowed by its delegators); `[]`: may touch nothing.

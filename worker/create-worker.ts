@@ -9,6 +9,8 @@ import type { Manifest } from '../cim/schemas';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
+import { defineModelStep, type ModelProvider } from '../activities/model-step';
+import { ScriptedModelProvider } from '../activities/scripted-model';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalSealAnchors } from './seal-anchor';
@@ -33,6 +35,8 @@ export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema>
   tools: ToolDefinition<any, any>[];
   /** The provider behind the `llm` activity; the scripted provider by default. */
   llm?: LlmProvider;
+  /** The provider behind model-driven agents' steps (`llm.generate`); a scripted model by default. */
+  model?: ModelProvider;
   store: Store;
   connection?: NativeConnection;
   /** A pre-built bundle of `agents` (see bundleAgents), to skip bundling per worker. */
@@ -67,8 +71,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   }
   const o = parsed.data;
   const manifests = loadManifests(o.agents);
-  const llmTool = defineLlm(options.llm ?? new ScriptedProvider());
-  const registered = registerTools(options.tools, [llmTool]);
+  const llmTools = [defineLlm(options.llm ?? new ScriptedProvider()), defineModelStep(options.model ?? new ScriptedModelProvider(), options.tools)];
+  const registered = registerTools(options.tools, llmTools);
   await options.store.upsertManifests(manifests);
   // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
   const fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
@@ -97,7 +101,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   // Scopes a previous worker ended but died before sealing.
   recorder.sealer.startSweeping();
   const activities = Object.fromEntries(
-    [...options.tools, llmTool].map((t) => [t.spec.name, t.activity]),
+    [...options.tools, ...llmTools].map((t) => [t.spec.name, t.activity]),
   );
   const worker = await Worker.create({
     connection,

@@ -1,0 +1,193 @@
+/**
+ * The model step activity (`llm.generate`) and the providers behind it. A model-driven
+ * agent runs the AI SDK's tool loop in its workflow; each turn of that loop asks this
+ * activity for the model's next step: text, or the tools, sub-agents and handoffs it
+ * wants. The step is recorded as an `llm_call` with the model, token usage, finish
+ * reason and the tool calls the model asked for.
+ *
+ * The workflow only knows the names of its tools; the worker knows their definitions,
+ * so it fills in each scopetrail tool's description and input schema here.
+ */
+import { Context } from '@temporalio/activity';
+import type { JSONSchema7, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import { APICallError } from '@ai-sdk/provider';
+import { z } from 'zod';
+import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
+import { defineTool, reportResource, type ToolDefinition } from './tool';
+import { currentToolRun } from './tool-context';
+import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
+
+export interface ModelContext {
+  agent: string;
+  scopeId: string;
+  /** The model step's number within its scope, from 0. */
+  turn: number;
+}
+
+/** Where model steps go: a scripted model for examples and tests, or a real provider. */
+export interface ModelProvider {
+  /** Appears in resource URIs (`llm:<name>/<model>`) and on each record's `provider` attribute. */
+  readonly name: string;
+  /** The model used when an agent names none. */
+  readonly defaultModel: string;
+  languageModel(modelId: string, context: ModelContext): LanguageModelV3;
+}
+
+const ModelStepTool = z.object({
+  type: z.literal('function'),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only, at most 64'),
+  description: z.string().max(10_000).optional(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  scopetrailTool: z.string().min(1).optional(),
+});
+
+export const ModelStepRequestSchema = z.object({
+  model: z.string().min(1).max(200).optional(),
+  turn: z.number().int().min(0),
+  prompt: z
+    .array(z.looseObject({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: z.unknown() }))
+    .min(1, 'give at least one message'),
+  tools: z.array(ModelStepTool).default([]),
+  toolChoice: z.looseObject({ type: z.enum(['auto', 'none', 'required', 'tool']) }).optional(),
+  maxOutputTokens: z.number().int().positive().optional(),
+  temperature: z.number().optional(),
+  topP: z.number().optional(),
+  topK: z.number().optional(),
+  stopSequences: z.array(z.string()).optional(),
+  seed: z.number().int().optional(),
+});
+export type ModelStepRequest = z.input<typeof ModelStepRequestSchema>;
+
+const Tokens = z.number().int().min(0).optional();
+export const ModelStepResultSchema = z.object({
+  content: z.array(z.looseObject({ type: z.enum(['text', 'reasoning', 'tool-call']) })),
+  finishReason: z.object({ unified: z.enum(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']), raw: z.string().optional() }),
+  usage: z.object({
+    inputTokens: z.object({ total: Tokens, noCache: Tokens, cacheRead: Tokens, cacheWrite: Tokens }),
+    outputTokens: z.object({ total: Tokens, text: Tokens, reasoning: Tokens }),
+  }),
+  warnings: z.array(z.unknown()).default([]),
+  response: z.object({ id: z.string().optional(), modelId: z.string().optional(), timestamp: z.string().optional() }).default({}),
+});
+export type ModelStepResult = z.output<typeof ModelStepResultSchema>;
+
+export function defineModelStep(provider: ModelProvider, tools: readonly ToolDefinition<any, any>[]): ToolDefinition<ModelStepRequest, ModelStepResult> {
+  const described = new Map(tools.map((t) => [t.spec.name, describeTool(t)]));
+  return defineTool(
+    {
+      name: MODEL_STEP_ACTIVITY,
+      description: `model step through the ${provider.name} provider`,
+      input: ModelStepRequestSchema,
+      output: ModelStepResultSchema,
+    },
+    async (request) => {
+      const run = currentToolRun();
+      const requestedModel = request.model ?? provider.defaultModel;
+      // Sending the conversation shares the scope's data with the model: checked against the allowance first.
+      if (run) reportResource({ uri: `llm:${provider.name}/${requestedModel}`, mode: 'share' });
+      if (run) Object.assign(run.attributes, { provider: provider.name, requestedModel });
+      const model = provider.languageModel(requestedModel, {
+        agent: run?.scope.agent ?? 'unknown',
+        scopeId: run?.scope.scopeId ?? 'unknown',
+        turn: request.turn,
+      });
+      const options: LanguageModelV3CallOptions = {
+        prompt: request.prompt as unknown as LanguageModelV3CallOptions['prompt'],
+        tools: request.tools.map((t): LanguageModelV3FunctionTool => {
+          const known = t.scopetrailTool ? described.get(t.scopetrailTool) : undefined;
+          return {
+            type: 'function',
+            name: t.name,
+            description: t.description ?? known?.description,
+            inputSchema: (known?.inputSchema ?? t.inputSchema) as JSONSchema7,
+          };
+        }),
+        ...(request.toolChoice ? { toolChoice: request.toolChoice as LanguageModelV3CallOptions['toolChoice'] } : {}),
+        ...pick(request, ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'seed']),
+        abortSignal: activitySignal(),
+      };
+      let generated;
+      try {
+        generated = await model.doGenerate(options);
+      } catch (err) {
+        const failure = asProviderFailure(provider.name, requestedModel, err);
+        const httpStatus = httpStatusOf(failure);
+        if (run && httpStatus !== undefined) run.attributes.httpStatus = httpStatus;
+        throw failure;
+      }
+      // Only what the loop needs travels back through history: no raw bodies or headers.
+      const content = generated.content.filter((c): c is Extract<LanguageModelV3Content, { type: 'text' | 'reasoning' | 'tool-call' }> =>
+        c.type === 'text' || c.type === 'reasoning' || c.type === 'tool-call',
+      );
+      const calls = content.filter((c) => c.type === 'tool-call');
+      const servedModel = generated.response?.modelId ?? requestedModel;
+      const inputTokens = generated.usage.inputTokens.total ?? null;
+      const outputTokens = generated.usage.outputTokens.total ?? null;
+      if (run) {
+        if (servedModel !== requestedModel) run.resources.push({ uri: `llm:${provider.name}/${servedModel}`, mode: 'share' });
+        Object.assign(run.attributes, {
+          model: servedModel,
+          inputTokens,
+          outputTokens,
+          totalTokens: inputTokens !== null && outputTokens !== null ? inputTokens + outputTokens : null,
+          finishReason: generated.finishReason.unified,
+          toolCalls: calls.length ? toolCallSummary(calls) : null,
+          toolCallCount: calls.length,
+        });
+      }
+      const timestamp = generated.response?.timestamp;
+      return {
+        content: content.map((c) => ({ ...c })),
+        finishReason: { unified: generated.finishReason.unified, ...(generated.finishReason.raw ? { raw: generated.finishReason.raw } : {}) },
+        usage: { inputTokens: { ...generated.usage.inputTokens }, outputTokens: { ...generated.usage.outputTokens } },
+        warnings: [],
+        response: {
+          ...(generated.response?.id ? { id: generated.response.id } : {}),
+          modelId: servedModel,
+          ...(timestamp instanceof Date && !Number.isNaN(timestamp.getTime()) ? { timestamp: timestamp.toISOString() } : {}),
+        },
+      };
+    },
+  );
+}
+
+function describeTool(tool: ToolDefinition<any, any>): { description?: string; inputSchema: Record<string, unknown> } {
+  let inputSchema: Record<string, unknown> = { type: 'object' };
+  if (tool.spec.input) {
+    try {
+      inputSchema = z.toJSONSchema(tool.spec.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    } catch {
+      // A schema JSON Schema cannot express is still checked by the tool itself when called.
+    }
+  }
+  return { description: tool.spec.description, inputSchema };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+function asProviderFailure(provider: string, model: string, err: unknown): Error {
+  if (APICallError.isInstance(err)) {
+    return providerFailure({
+      provider,
+      target: `POST ${err.url} (model ${model})`,
+      httpStatus: err.statusCode,
+      reason: err.message,
+      ...(err.statusCode === undefined ? { retryable: err.isRetryable } : {}),
+      retryAfterMs: parseRetryAfter(err.responseHeaders?.['retry-after'] ?? null),
+    });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Inside an activity the request is aborted when Temporal cancels or times out the attempt. */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The model step: one call of a model-driven agent's model, made by the workflow as an
+ * activity so the model's choices land in Temporal history (and replay re-makes them).
+ * Pure: the names and the shape both sides agree on.
+ */
+
+/** The activity type of a model step; recorded as an `llm_call` like the `llm` activity. */
+export const MODEL_STEP_ACTIVITY = 'llm.generate';
+
+/** The names the model sees for the sub-agents and handoff targets it may choose. */
+export const DELEGATE_TOOL_PREFIX = 'delegate_to_';
+export const HANDOFF_TOOL_PREFIX = 'handoff_to_';
+
+/**
+ * The name a tool goes by for the model. Providers accept function names of letters,
+ * digits, `_` and `-` only (at most 64), so `db.read` is offered as `db_read`; the
+ * agent maps the model's choice back to the tool it stands for.
+ */
+export function modelToolName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+}
+
+/** A function tool as the model step carries it: the worker fills in schemas it knows. */
+export interface ModelStepTool {
+  type: 'function';
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  /** The scopetrail tool this stands for, when the worker should describe it from its definition. */
+  scopetrailTool?: string;
+}
+
+export interface ModelStepCall {
+  toolName: string;
+  input: string;
+}
+
+/** The tool calls a model step asked for, as recorded on its `llm_call` (`search, delegate_to_researcher`). */
+export function toolCallSummary(calls: readonly ModelStepCall[]): string {
+  return calls.map((c) => c.toolName).join(', ');
+}

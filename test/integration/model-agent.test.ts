@@ -1,0 +1,109 @@
+/**
+ * Model-driven agents: the model chooses tools, sub-agents and handoffs at run time
+ * (the AI SDK's loop in the workflow, a scripted model on the worker), and every step
+ * it chooses is recorded under its scope like hand-written code.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { createFixtureTools } from '../fixtures/tools';
+import { mLead, mLooper } from '../fixtures/model-agents';
+import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
+import { bundleAgents } from '../../worker/create-worker';
+
+const AGENTS = require.resolve('../fixtures/model-agents');
+let rt: TestRuntime;
+
+const model = new ScriptedModelProvider({
+  mLead: [
+    { text: 'Splitting the work.', calls: [delegateTo('mSearcher', 'find sources on durability'), delegateTo('mSearcher', 'find sources on attribution'), callTool('echo', { text: 'lead note' })] },
+    { calls: [callTool('flaky', { failures: 5 })] },
+    { calls: [handoffTo('mWriter', 'the writer drafts the answer')] },
+  ],
+  mSearcher: [
+    (req) => ({ calls: [callTool('echo', { text: `search for ${req.scopeId}` })] }),
+    (req) => `sources found by ${req.scopeId}`,
+  ],
+  mWriter: [{ calls: [callTool('db.read', { table: 'notes' })] }, 'final answer: durable scopes'],
+  mLooper: [{ calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }],
+});
+
+before(async () => {
+  rt = await startTestRuntime({ agents: AGENTS, tools: Object.values(createFixtureTools().tools), model });
+});
+after(async () => rt?.stop());
+
+test('the model delegates in parallel, calls the same tool from sibling scopes, survives a failing tool and hands off', async () => {
+  const s = await rt.client.startSession(mLead, { input: { prompt: 'How do durable workflows make delegation auditable?' } });
+  const result = await s.result();
+  assert.deepEqual(result, { text: 'final answer: durable scopes', turns: 2 });
+  const rows = await sessionRows(rt, s.sessionId);
+  const sid = s.sessionId;
+
+  assert.deepEqual(
+    rows.scopes.map((x) => [x.scopeId, x.agent, x.kind, x.parentScopeId, x.objective]).sort(),
+    [
+      [sid, 'mLead', 'root', null, null],
+      [`${sid}.1`, 'mSearcher', 'delegation', sid, 'find sources on durability'],
+      [`${sid}.2`, 'mSearcher', 'delegation', sid, 'find sources on attribution'],
+      [`${sid}~1`, 'mWriter', 'handoff', null, 'the writer drafts the answer'],
+    ].sort(),
+  );
+
+  // Each model step is an llm_call naming the calls it asked for.
+  const steps = rows.actionsOf(sid).filter((a) => a.kind === 'llm_call');
+  assert.deepEqual(
+    steps.map((a) => [a.name, a.attributes.toolCalls, a.attributes.finishReason]),
+    [
+      ['llm.generate', 'delegate_to_mSearcher, delegate_to_mSearcher, echo', 'tool-calls'],
+      ['llm.generate', 'flaky', 'tool-calls'],
+      ['llm.generate', 'handoff_to_mWriter', 'tool-calls'],
+    ],
+  );
+  assert.ok(steps.every((a) => typeof a.attributes.inputTokens === 'number' && a.attributes.model === 'scripted-1'));
+
+  // The same tool from sibling scopes, each under its own scope.
+  for (const child of [`${sid}.1`, `${sid}.2`]) {
+    const echo = rows.actionsOf(child).filter((a) => a.kind === 'tool_call');
+    assert.deepEqual(echo.map((a) => [a.name, a.status]), [['echo', 'success']], child);
+  }
+  // The failing tool: every attempt recorded, the loop went on.
+  const flaky = rows.actionsOf(sid).filter((a) => a.name === 'flaky');
+  assert.deepEqual(flaky.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
+  // The delegations ran in parallel: the second started before the first ended.
+  const [d1, d2] = [rows.scope('.1'), rows.scope('.2')];
+  assert.ok(Date.parse(d2.startedAt) < Date.parse(d1.endedAt!), 'sibling delegations overlap');
+  // The writer took over with the conversation and read its tool.
+  const writerCalls = rows.actionsOf(`${sid}~1`).filter((a) => a.kind === 'tool_call');
+  assert.deepEqual(writerCalls.map((a) => [a.name, a.status]), [['db.read', 'success']]);
+  assert.equal(rows.scope('').status, 'success');
+
+  assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
+  // The manifest comes from the declaration: no drift.
+  assert.deepEqual((await rt.client.drift('mLead')).filter((d) => d.drifted), []);
+
+  // Replay of every recorded history: no nondeterminism.
+  const histories = await Promise.all(
+    rows.scopes.map(async (x) => ({ workflowId: x.workflowId, history: await rt.client.temporal.workflow.getHandle(x.workflowId, x.runId).fetchHistory() })),
+  );
+  const replays = Worker.runReplayHistories({ workflowBundle: await bundleAgents(AGENTS), sinks: { scopetrail: { record: { fn: () => undefined } } } }, histories);
+  let n = 0;
+  for await (const r of replays) {
+    assert.equal(r.error, undefined, `replay of ${r.workflowId}/${r.runId}: ${r.error?.message}`);
+    n++;
+  }
+  assert.equal(n, 4);
+});
+
+test('a model that never stops is ended by maxTurns with a clear error', async () => {
+  const s = await rt.client.startSession(mLooper, { input: { prompt: 'loop' } });
+  await assert.rejects(s.result());
+  const rows = await sessionRows(rt, s.sessionId);
+  const root = rows.scope('');
+  assert.equal(root.status, 'error');
+  assert.match(root.error ?? '', /mLooper stopped after maxTurns \(3\) model steps before its model finished; the last step asked for echo/);
+  assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 3);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});

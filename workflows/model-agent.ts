@@ -1,0 +1,261 @@
+/**
+ * Model-driven agents: the model decides, at run time, which tool to call, which
+ * sub-agent to delegate to and when to hand off. The AI SDK's tool loop (`generateText`
+ * with `stopWhen`) runs here, in the workflow; every step it takes is a scopetrail
+ * step, so it is bound to the agent's scope like hand-written code:
+ *
+ * - each model step is the `llm.generate` activity, recorded as an `llm_call`;
+ * - each tool the model calls is the scopetrail tool activity (zod-checked, allowance
+ *   enforced, recorded per attempt); tool calls of one step run in parallel;
+ * - each sub-agent it calls is `delegate()`: a child workflow, a new scope, with the
+ *   model's own words as its objective;
+ * - a handoff it chooses ends the loop and continues-as-new into the target agent,
+ *   carrying the conversation.
+ *
+ * Temporal's own integration (@temporalio/ai-sdk) works the same way — model steps as
+ * activities, the loop in the workflow, polyfills loaded first — but its releases pin
+ * @temporalio/* to their own version, and a bundle holding two copies of
+ * @temporalio/workflow breaks every workflow. This module does what it does against
+ * scopetrail's own activities, which also records every step under its scope.
+ */
+import './ai-polyfills';
+import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
+import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { z } from 'zod';
+import { unwrapToolResult } from '../cim/envelope';
+import { AgentName, ToolName } from '../cim/schemas';
+import { invalidField } from '../cim/invalid-field';
+import { DELEGATE_TOOL_PREFIX, HANDOFF_TOOL_PREFIX, MODEL_STEP_ACTIVITY, modelToolName, type ModelStepTool } from '../cim/model-step';
+import { defineAgent, type AgentWorkflow } from './agent';
+import { delegate } from './delegate';
+import { handoff } from './handoff';
+import { recordLostFinalAttempt } from './lost-attempt';
+import { requireState } from './scope-state';
+import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
+
+const ModelAgentSpecSchema = z.object({
+  name: AgentName,
+  version: z.string().min(1).max(50),
+  description: z.string().max(2000).optional(),
+  /** The model to ask for; the worker's provider picks its default when absent. */
+  model: z.string().min(1).max(200).optional(),
+  instructions: z.string().min(1, 'tell the model what the agent is for').max(100_000),
+  tools: z.array(ToolName).default([]),
+  subAgents: z.array(AgentName).default([]),
+  handoffs: z.array(AgentName).default([]),
+  /** Model steps before the loop gives up (each step may call several tools at once). */
+  maxTurns: z.number().int().min(1).max(1000).default(10),
+  resources: z.array(z.string().min(1)).optional(),
+});
+
+export interface ModelAgentSpec extends z.input<typeof ModelAgentSpecSchema> {
+  /** Options for the model step activity (timeouts, retries). */
+  modelActivity?: Partial<ActivityOptions>;
+  /** Options for the tool activities the model calls. */
+  toolActivity?: UseToolsOptions;
+}
+
+/** A model-driven agent starts from a prompt, or — after a handoff — from the conversation so far. */
+export type ModelAgentInput = { prompt: string } | { messages: ModelMessage[]; from?: string };
+
+export interface ModelAgentResult {
+  text: string;
+  /** Model steps this scope took. */
+  turns: number;
+}
+
+export const MAX_TURNS_REACHED = 'MaxTurnsReached';
+
+export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<ModelAgentInput, ModelAgentResult> {
+  const parsed = ModelAgentSpecSchema.safeParse(specInput);
+  if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
+  const spec = parsed.data;
+  const offered = offeredTools(spec);
+  return defineAgent(
+    {
+      name: spec.name,
+      version: spec.version,
+      description: spec.description,
+      // Its model steps are calls too, declared like `llm` is by hand-written agents that call it.
+      tools: [...spec.tools, MODEL_STEP_ACTIVITY],
+      subAgents: spec.subAgents,
+      handoffs: spec.handoffs,
+      model: spec.model,
+      resources: spec.resources,
+    },
+    (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
+  );
+}
+
+type Spec = z.output<typeof ModelAgentSpecSchema>;
+
+/** What the model is offered, by the name it sees: each must be unique after `modelToolName`. */
+function offeredTools(spec: Spec): Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }> {
+  const offered = new Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }>();
+  const add = (name: string, entry: { kind: 'tool' | 'delegate' | 'handoff'; target: string }) => {
+    const seen = offered.get(name);
+    if (seen) {
+      throw new TypeError(`defineModelAgent ${spec.name}: "${entry.target}" and "${seen.target}" both reach the model as "${name}"; rename one`);
+    }
+    offered.set(name, entry);
+  };
+  for (const t of spec.tools) add(modelToolName(t), { kind: 'tool', target: t });
+  for (const a of spec.subAgents) add(`${DELEGATE_TOOL_PREFIX}${a}`, { kind: 'delegate', target: a });
+  for (const a of spec.handoffs) add(`${HANDOFF_TOOL_PREFIX}${a}`, { kind: 'handoff', target: a });
+  return offered;
+}
+
+const OBJECTIVE_SCHEMA = jsonSchema<{ objective: string }>({
+  type: 'object',
+  properties: { objective: { type: 'string', description: 'what the sub-agent must achieve, in full sentences' } },
+  required: ['objective'],
+  additionalProperties: false,
+});
+const REASON_SCHEMA = jsonSchema<{ reason: string }>({
+  type: 'object',
+  properties: { reason: { type: 'string', description: 'why the other agent should take over' } },
+  required: ['reason'],
+  additionalProperties: false,
+});
+// The worker replaces this with the tool's own input schema (it holds the definitions).
+const ANY_OBJECT = jsonSchema<Record<string, unknown>>({ type: 'object' });
+
+async function runLoop(
+  spec: Spec,
+  offered: ReturnType<typeof offeredTools>,
+  options: ModelAgentSpec,
+  input: ModelAgentInput,
+): Promise<ModelAgentResult> {
+  const messages = startingMessages(spec.name, input);
+  const callers = useTools<Record<string, ToolTypes<unknown, unknown>>>(options.toolActivity ?? {});
+  let chosen: { to: string; reason: string } | undefined;
+  const tools: ToolSet = {};
+  for (const [name, entry] of offered) {
+    if (entry.kind === 'tool') {
+      tools[name] = tool({ inputSchema: ANY_OBJECT, execute: (args: Record<string, unknown>) => callers[entry.target]!(args) });
+    } else if (entry.kind === 'delegate') {
+      tools[name] = tool({
+        description: `Delegate a subtask to the ${entry.target} agent. It works under its own mandate and returns its answer.`,
+        inputSchema: OBJECTIVE_SCHEMA,
+        execute: async ({ objective }: { objective: string }) => {
+          if (typeof objective !== 'string' || !objective.trim()) throw new Error(`${name}: give the objective as a non-empty string`);
+          const out = await delegate<ModelAgentInput, unknown>(entry.target, { objective: objective.slice(0, 10_000), input: { prompt: objective } });
+          return isModelResult(out) ? out.text : out;
+        },
+      });
+    } else {
+      tools[name] = tool({
+        description: `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
+        inputSchema: REASON_SCHEMA,
+        execute: async ({ reason }: { reason: string }) => {
+          // The handoff itself happens after the loop: continue-as-new cannot run inside a tool call.
+          chosen ??= { to: entry.target, reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 2000) : `handoff to ${entry.target}` };
+          return `handing off to ${entry.target}`;
+        },
+      });
+    }
+  }
+  const model = new ScopeModel(spec.model, offered, options.modelActivity);
+  const result = await generateText({
+    model,
+    system: spec.instructions,
+    messages,
+    tools,
+    // Temporal retries the model step; the SDK must not retry on top of it.
+    maxRetries: 0,
+    stopWhen: [stepCountIs(spec.maxTurns), () => chosen !== undefined],
+  });
+  if (chosen) {
+    return handoff<ModelAgentInput>(chosen.to, {
+      reason: chosen.reason,
+      input: { messages: [...messages, ...result.response.messages], from: spec.name },
+    });
+  }
+  if (result.finishReason === 'tool-calls') {
+    const asked = result.toolCalls.map((c) => c.toolName).join(', ');
+    throw ApplicationFailure.nonRetryable(
+      `${spec.name} stopped after maxTurns (${spec.maxTurns}) model steps before its model finished; the last step asked for ${asked}`,
+      MAX_TURNS_REACHED,
+    );
+  }
+  return { text: result.text, turns: result.steps.length };
+}
+
+function startingMessages(agent: string, input: ModelAgentInput): ModelMessage[] {
+  if (input && typeof input === 'object' && 'messages' in input && Array.isArray(input.messages)) return input.messages;
+  if (input && typeof input === 'object' && 'prompt' in input && typeof input.prompt === 'string') {
+    return [{ role: 'user', content: input.prompt }];
+  }
+  throw ApplicationFailure.nonRetryable(`${agent}: invalid input: give { prompt: string } or { messages: [...] }`, 'InvalidAgentInput');
+}
+
+function isModelResult(v: unknown): v is ModelAgentResult {
+  return !!v && typeof v === 'object' && typeof (v as ModelAgentResult).text === 'string' && typeof (v as ModelAgentResult).turns === 'number';
+}
+
+/** The AI SDK's view of the model: each generation is one `llm.generate` activity in this scope. */
+class ScopeModel implements LanguageModelV3 {
+  readonly specificationVersion = 'v3';
+  readonly provider = 'scopetrail';
+  readonly supportedUrls = {};
+  readonly modelId: string;
+
+  constructor(
+    private readonly requested: string | undefined,
+    private readonly offered: ReturnType<typeof offeredTools>,
+    private readonly activityOptions: Partial<ActivityOptions> = {},
+  ) {
+    this.modelId = requested ?? 'default';
+  }
+
+  async doGenerate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
+    const st = requireState('a model step');
+    const turn = st.llmTurns;
+    st.llmTurns += 1;
+    const options: ActivityOptions = {
+      startToCloseTimeout: '2 minutes',
+      retry: { maximumAttempts: 3, initialInterval: '1s' },
+      ...this.activityOptions,
+    };
+    const tools: ModelStepTool[] = (call.tools ?? []).flatMap((t) =>
+      t.type === 'function'
+        ? [{
+            type: 'function' as const,
+            name: t.name,
+            ...(t.description ? { description: t.description } : {}),
+            inputSchema: t.inputSchema as Record<string, unknown>,
+            ...(this.offered.get(t.name)?.kind === 'tool' ? { scopetrailTool: this.offered.get(t.name)!.target } : {}),
+          }]
+        : [],
+    );
+    const request = {
+      ...(this.requested ? { model: this.requested } : {}),
+      turn,
+      prompt: call.prompt,
+      tools,
+      ...(call.toolChoice ? { toolChoice: call.toolChoice } : {}),
+      ...definedOnly({ maxOutputTokens: call.maxOutputTokens, temperature: call.temperature, topP: call.topP, topK: call.topK, stopSequences: call.stopSequences, seed: call.seed }),
+    };
+    const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[MODEL_STEP_ACTIVITY]!;
+    try {
+      const { value, attempt } = unwrapToolResult(await activity(request));
+      st.calls.push({ attempt, status: 'success' });
+      const result = value as LanguageModelV3GenerateResult & { response?: { timestamp?: unknown } };
+      const timestamp = typeof result.response?.timestamp === 'string' ? new Date(result.response.timestamp) : undefined;
+      return { ...result, response: { ...result.response, timestamp } };
+    } catch (err) {
+      st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
+      recordLostFinalAttempt(st, err, 'llm_call', request, options.retry?.maximumAttempts);
+      throw err;
+    }
+  }
+
+  async doStream(): Promise<never> {
+    throw ApplicationFailure.nonRetryable('model-driven agents generate step by step (generateText); streaming is not supported in a workflow');
+  }
+}
+
+function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
