@@ -12,6 +12,9 @@
 import { z } from 'zod';
 import { ScriptedProvider, type LlmProvider } from './llm';
 import { DEFAULT_OPENAI_BASE_URL, OpenAiCompatibleProvider } from './openai-provider';
+import type { ModelProvider } from './model-step';
+import { ScriptedModelProvider } from './scripted-model';
+import { OpenAiCompatibleModelProvider } from './openai-model';
 
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 
@@ -75,6 +78,19 @@ export function llmProviderFromEnv(env: Record<string, string | undefined> = pro
   const config = parseLlmEnv(env);
   if (config.provider === 'scripted') return options.scripted?.() ?? new ScriptedProvider();
   return new OpenAiCompatibleProvider({ apiKey: config.apiKey, baseURL: config.baseURL, model: config.model, fetch: options.fetch });
+}
+
+export interface ModelFromEnvOptions {
+  /** The scripted model to use when no provider is configured (default: one with no scripts). */
+  scripted?: () => ModelProvider;
+  fetch?: typeof fetch;
+}
+
+/** The provider of model-driven agents' steps, from the same variables as the `llm` activity's. */
+export function modelProviderFromEnv(env: Record<string, string | undefined> = process.env, options: ModelFromEnvOptions = {}): ModelProvider {
+  const config = parseLlmEnv(env);
+  if (config.provider === 'scripted') return options.scripted?.() ?? new ScriptedModelProvider();
+  return new OpenAiCompatibleModelProvider({ apiKey: config.apiKey, baseURL: config.baseURL, model: config.model, fetch: options.fetch });
 }
 
 /** One line for a startup banner: which provider and model, and where (never the key). */

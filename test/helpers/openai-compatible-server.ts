@@ -36,6 +36,8 @@ export interface OpenAiCompatibleServer {
   failNext(count: number, failure: Failure): void;
   /** The next successful answer has this raw 200 body instead of a completion. */
   answerNextWith(body: string): void;
+  /** From now on, each request this function answers (an object: a chat completion's body) gets that answer. */
+  answerWith(fn: (request: { model: string; messages: unknown[]; tools?: unknown[] }) => object | undefined): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
   const completions: CompletionSent[] = [];
   const failures: Failure[] = [];
   const rawAnswers: string[] = [];
+  let responder: ((request: { model: string; messages: unknown[]; tools?: unknown[] }) => object | undefined) | undefined;
   const servedModel = options.servedModel ?? ((m: string) => `${m}-0613`);
 
   const server = createServer((req, res) => {
@@ -88,6 +91,8 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
       }
       const raw = rawAnswers.shift();
       if (raw !== undefined) return send(200, raw);
+      const answer = responder?.(request as { model: string; messages: unknown[]; tools?: unknown[] });
+      if (answer !== undefined) return send(200, JSON.stringify(answer));
       const messages = request.messages as Array<{ role?: string; content?: string }>;
       const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
       const reply = `echo: ${lastUser}`;
@@ -120,6 +125,9 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
     },
     answerNextWith(body) {
       rawAnswers.push(body);
+    },
+    answerWith(fn) {
+      responder = fn;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

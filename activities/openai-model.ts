@@ -1,0 +1,36 @@
+/**
+ * Model steps against any server that speaks OpenAI's Chat Completions API, with tool
+ * calling, through the AI SDK's OpenAI-compatible provider: one request per attempt
+ * (Temporal retries the step, never the SDK).
+ */
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import { invalidField } from '../cim/invalid-field';
+import type { ModelProvider } from './model-step';
+import { OpenAiProviderOptionsSchema, type OpenAiProviderOptions } from './openai-provider';
+
+export class OpenAiCompatibleModelProvider implements ModelProvider {
+  readonly name: string;
+  readonly defaultModel: string;
+  readonly baseURL: string;
+  private readonly provider: ReturnType<typeof createOpenAICompatible>;
+
+  constructor(options: OpenAiProviderOptions) {
+    const parsed = OpenAiProviderOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new TypeError(invalidField('OpenAiCompatibleModelProvider', parsed.error, 'options'));
+    this.name = parsed.data.name;
+    this.defaultModel = parsed.data.model;
+    this.baseURL = parsed.data.baseURL.replace(/\/+$/, '');
+    this.provider = createOpenAICompatible({
+      name: this.name,
+      baseURL: this.baseURL,
+      apiKey: parsed.data.apiKey,
+      includeUsage: true,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  languageModel(modelId: string): LanguageModelV3 {
+    return this.provider.chatModel(modelId);
+  }
+}

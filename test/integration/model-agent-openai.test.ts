@@ -1,0 +1,89 @@
+/**
+ * A model-driven agent against a real OpenAI-compatible server on loopback that asks
+ * for tools: parallel calls, a sub-agent and a handoff. The rows must match what the
+ * server asked for, and the server must have been told each tool's real input schema.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../helpers/openai-compatible-server';
+import { createFixtureTools } from '../fixtures/tools';
+import { mLead } from '../fixtures/model-agents';
+import { modelProviderFromEnv } from '../../activities/llm-env';
+
+let rt: TestRuntime;
+let server: OpenAiCompatibleServer;
+
+type Msg = { role: string; content?: unknown };
+const completion = (model: string, message: object, finish: string, n: number) => ({
+  id: `chatcmpl-${n}`,
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: `${model}-0613`,
+  choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish }],
+  usage: { prompt_tokens: 100 + n, completion_tokens: 10 + n, total_tokens: 110 + 2 * n },
+});
+const toolCall = (id: string, name: string, args: object) => ({ id, type: 'function', function: { name, arguments: JSON.stringify(args) } });
+
+before(async () => {
+  server = await startOpenAiCompatibleServer();
+  let n = 0;
+  server.answerWith(({ model, messages }) => {
+    n++;
+    const system = String((messages as Msg[])[0]?.content ?? '');
+    const turn = (messages as Msg[]).filter((m) => m.role === 'assistant').length;
+    if (system.startsWith('You lead')) {
+      if (turn === 0) {
+        return completion(model, {
+          content: null,
+          tool_calls: [
+            toolCall('c1', 'echo', { text: 'first' }),
+            toolCall('c2', 'echo', { text: 'second' }),
+            toolCall('c3', 'delegate_to_mSearcher', { objective: 'find two sources' }),
+          ],
+        }, 'tool_calls', n);
+      }
+      return completion(model, { content: null, tool_calls: [toolCall('c4', 'handoff_to_mWriter', { reason: 'time to write' })] }, 'tool_calls', n);
+    }
+    if (system.startsWith('You find')) return completion(model, { content: 'two sources found' }, 'stop', n);
+    return completion(model, { content: `written after ${(messages as Msg[]).length} messages` }, 'stop', n);
+  });
+  const model = modelProviderFromEnv({ SCOPETRAIL_LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: server.baseURL, SCOPETRAIL_LLM_MODEL: 'gpt-test' });
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/model-agents'), tools: Object.values(createFixtureTools().tools), model });
+});
+after(async () => {
+  await rt?.stop();
+  await server?.close();
+});
+
+test('the rows match the tool calls the server asked for: parallel tools, a delegation, a handoff', async () => {
+  const s = await rt.client.startSession(mLead, { input: { prompt: 'research and write' } });
+  const result = (await s.result()) as { text: string };
+  const sid = s.sessionId;
+  const rows = await sessionRows(rt, sid);
+
+  assert.deepEqual(rows.scopes.map((x) => [x.scopeId, x.agent, x.kind, x.objective]).sort(), [
+    [sid, 'mLead', 'root', null],
+    [`${sid}.1`, 'mSearcher', 'delegation', 'find two sources'],
+    [`${sid}~1`, 'mWriter', 'handoff', 'time to write'],
+  ].sort());
+  const steps = rows.actionsOf(sid).filter((a) => a.kind === 'llm_call');
+  assert.deepEqual(steps.map((a) => [a.attributes.toolCalls, a.attributes.model, a.attributes.finishReason]), [
+    ['echo, echo, delegate_to_mSearcher', 'gpt-test-0613', 'tool-calls'],
+    ['handoff_to_mWriter', 'gpt-test-0613', 'tool-calls'],
+  ]);
+  assert.ok(steps.every((a) => a.resources.some((r) => r.uri === 'llm:openai/gpt-test' && r.mode === 'share')));
+  assert.deepEqual(steps.map((a) => a.attributes.inputTokens), steps.map((a) => Number(a.attributes.outputTokens) + 90));
+  const echoes = rows.actionsOf(sid).filter((a) => a.name === 'echo');
+  assert.equal(echoes.length, 2);
+  assert.ok(echoes.every((a) => a.status === 'success'));
+
+  // The server saw the echo tool with the schema its zod definition gives, and the writer got the whole conversation.
+  const first = server.requests[0]!.body as { tools: Array<{ function: { name: string; parameters: { properties?: Record<string, unknown> } } }> };
+  const echoTool = first.tools.find((t) => t.function.name === 'echo');
+  assert.deepEqual(Object.keys(echoTool?.function.parameters.properties ?? {}), ['text']);
+  assert.match(result.text, /^written after \d+ messages$/);
+  assert.ok(Number(/\d+/.exec(result.text)![0]) >= 6, 'the conversation reached the writer');
+  assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
+});
