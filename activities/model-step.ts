@@ -9,7 +9,11 @@
  * so it fills in each scopetrail tool's description and input schema here.
  */
 import { Context } from '@temporalio/activity';
-import type { JSONSchema7, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import type { JSONSchema7, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ModelMessage } from 'ai';
+import { convertToLanguageModelPrompt, standardizePrompt } from 'ai/internal';
+import { invalidField } from '../cim/invalid-field';
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
@@ -55,6 +59,8 @@ export const ModelStepRequestSchema = z.object({
   topK: z.number().optional(),
   stopSequences: z.array(z.string()).optional(),
   seed: z.number().int().optional(),
+  /** The conversation so far, kept in the store by the handoff of this scope (see KeptConversation). */
+  conversation: z.object({ from: z.string().min(1).max(1000) }).optional(),
 });
 export type ModelStepRequest = z.input<typeof ModelStepRequestSchema>;
 
@@ -71,7 +77,14 @@ export const ModelStepResultSchema = z.object({
 });
 export type ModelStepResult = z.output<typeof ModelStepResultSchema>;
 
-export function defineModelStep(provider: ModelProvider, tools: readonly ToolDefinition<any, any>[]): ToolDefinition<ModelStepRequest, ModelStepResult> {
+/** Reads what the handoff made by a scope kept by reference (Store.handoffPayload). */
+export type ConversationLoader = (fromScopeId: string) => Promise<unknown | undefined>;
+
+export function defineModelStep(
+  provider: ModelProvider,
+  tools: readonly ToolDefinition<any, any>[],
+  loadConversation?: ConversationLoader,
+): ToolDefinition<ModelStepRequest, ModelStepResult> {
   const described = new Map(tools.map((t) => [t.spec.name, describeTool(t)]));
   return defineTool(
     {
@@ -91,8 +104,13 @@ export function defineModelStep(provider: ModelProvider, tools: readonly ToolDef
         scopeId: run?.scope.scopeId ?? 'unknown',
         turn: request.turn,
       });
+      let prompt = request.prompt as unknown as LanguageModelV3CallOptions['prompt'];
+      if (request.conversation) {
+        if (!loadConversation) throw ApplicationFailure.nonRetryable('this worker has no store to read a handed-over conversation from', 'ConversationNotFound');
+        prompt = await withConversation(prompt, await keptConversation(loadConversation, request.conversation.from));
+      }
       const options: LanguageModelV3CallOptions = {
-        prompt: request.prompt as unknown as LanguageModelV3CallOptions['prompt'],
+        prompt,
         tools: request.tools.map((t): LanguageModelV3FunctionTool => {
           const known = t.scopetrailTool ? described.get(t.scopetrailTool) : undefined;
           return {
@@ -149,6 +167,36 @@ export function defineModelStep(provider: ModelProvider, tools: readonly ToolDef
       };
     },
   );
+}
+
+const KeptConversationSchema = z.object({
+  base: z.object({ from: z.string().min(1) }).optional(),
+  messages: z.array(z.looseObject({ role: z.enum(['system', 'user', 'assistant', 'tool']) })),
+});
+
+/** The whole conversation behind a reference, following earlier handoffs' references back to the start. */
+async function keptConversation(load: ConversationLoader, from: string): Promise<ModelMessage[]> {
+  const parts: ModelMessage[][] = [];
+  const seen = new Set<string>();
+  for (let ref: string | undefined = from; ref !== undefined; ) {
+    if (seen.has(ref)) throw ApplicationFailure.nonRetryable(`the conversation kept by ${ref} refers back to itself`, 'ConversationNotFound');
+    seen.add(ref);
+    const body = await load(ref);
+    // Kept before the handoff's workflow task completed; absent only while its records wait in the spool.
+    if (body === undefined) throw ApplicationFailure.retryable(`the conversation handed over by ${ref} is not in the store (yet)`, 'ConversationNotFound');
+    const parsed = KeptConversationSchema.safeParse(body);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(invalidField(`the conversation kept by ${ref}`, parsed.error, 'conversation'), 'ConversationNotFound');
+    parts.unshift(parsed.data.messages as unknown as ModelMessage[]);
+    ref = parsed.data.base?.from;
+  }
+  return parts.flat();
+}
+
+/** The kept conversation goes after the agent's own instructions and before what it has said since. */
+async function withConversation(prompt: LanguageModelV3Prompt, kept: ModelMessage[]): Promise<LanguageModelV3Prompt> {
+  const converted = await convertToLanguageModelPrompt({ prompt: await standardizePrompt({ messages: kept }), supportedUrls: {}, download: undefined });
+  const system = prompt.filter((m) => m.role === 'system');
+  return [...system, ...converted.filter((m) => m.role !== 'system'), ...prompt.filter((m) => m.role !== 'system')];
 }
 
 function describeTool(tool: ToolDefinition<any, any>): { description?: string; inputSchema: Record<string, unknown> } {

@@ -39,3 +39,20 @@ export interface ModelStepCall {
 export function toolCallSummary(calls: readonly ModelStepCall[]): string {
   return calls.map((c) => c.toolName).join(', ');
 }
+
+/** Conversations up to this size travel inline with a handoff; larger ones by reference. */
+export const INLINE_CONVERSATION_BYTES = 256 * 1024;
+
+/** A handoff's pointer to the conversation it kept in the store (by the scope that handed off). */
+export interface ConversationReference {
+  from: string;
+  /** Messages and UTF-8 bytes of the whole conversation, for people reading the input. */
+  messages: number;
+  bytes: number;
+}
+
+/** What a handoff keeps by reference: its messages, after those of an earlier handoff's conversation. */
+export interface KeptConversation {
+  base?: { from: string };
+  messages: unknown[];
+}

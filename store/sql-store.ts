@@ -186,6 +186,17 @@ export class SqlStore implements Store {
     }
   }
 
+  async handoffPayload(scopeId: string): Promise<unknown | undefined> {
+    const { rows } = await this.db.query(
+      `SELECT p.body FROM ${this.t('actions')} a
+         JOIN ${this.t('payloads')} p ON p.namespace = a.namespace AND p.action_id = a.action_id AND p.side = 'input'
+        WHERE a.namespace = $1 AND a.scope_id = $2 AND a.kind = 'handoff'
+        ORDER BY a.action_id LIMIT 1`,
+      [this.namespace, scopeId],
+    );
+    return (rows[0] as { body?: unknown } | undefined)?.body;
+  }
+
   async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {

@@ -68,6 +68,8 @@ export interface Store {
   /** Closes scopes still `running` with the given terminal records (never touches an ended scope); the caller seals them. */
   fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
+  /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
+  handoffPayload(scopeId: string): Promise<unknown | undefined>;
   /**
    * Computes the hash chain of each ended, never sealed scope among `scopes` (running and
    * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).

@@ -71,7 +71,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   }
   const o = parsed.data;
   const manifests = loadManifests(o.agents);
-  const llmTools = [defineLlm(options.llm ?? new ScriptedProvider()), defineModelStep(options.model ?? new ScriptedModelProvider(), options.tools)];
+  const llmTools = [defineLlm(options.llm ?? new ScriptedProvider()), defineModelStep(options.model ?? new ScriptedModelProvider(), options.tools, (scopeId) => options.store.handoffPayload(scopeId))];
   const registered = registerTools(options.tools, llmTools);
   await options.store.upsertManifests(manifests);
   // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.

@@ -11,6 +11,7 @@ import { digest } from './digest';
 import type { Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import type { FingerprintRecord } from '../store/fingerprint-store';
+import type { PayloadRecord } from '../store/types';
 
 export function scopetrailSinks(
   recorder: Recorder,
@@ -26,8 +27,11 @@ export function scopetrailSinks(
           const actions: ActionRecord[] = [];
           const gaps: ActionRecord[] = [];
           const fingerprints: FingerprintRecord[] = [];
+          const payloads: PayloadRecord[] = [];
           for (const event of events) {
-            if (event.type === 'output') {
+            if (event.type === 'payload') {
+              payloads.push(event.record);
+            } else if (event.type === 'output') {
               if (!fingerprinter) continue;
               // Provenance is best effort: an output that cannot be fingerprinted never fails the workflow.
               try {
@@ -52,7 +56,7 @@ export function scopetrailSinks(
               else actions.push(parsed.data);
             }
           }
-          await recorder.write({ scopes, actions, gaps, fingerprints });
+          await recorder.write({ scopes, actions, gaps, fingerprints, payloads });
         },
       },
     },

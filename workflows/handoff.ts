@@ -11,12 +11,18 @@ import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { handoffPath, handoffScopeId } from '../cim/ids';
 import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
-import { actionRecord, emitAction, nextActionId, now, requireState } from './scope-state';
+import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 
 export interface HandoffOptions<I> {
   reason: string;
   input: I;
+  /**
+   * Data to keep with the handoff's record in the store instead of passing it through
+   * Temporal (whose payloads are limited): the target finds it by the scope it took
+   * over from. Used for long conversations.
+   */
+  byReference?: unknown;
 }
 
 export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, options: HandoffOptions<I>): Promise<never> {
@@ -51,8 +57,11 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     handoffIndex,
     visibility: st.ctx.visibility,
   };
+  const actionId = nextActionId(st);
+  // The payload goes first: whoever finds the handoff action can then find what it carried.
+  if (options.byReference !== undefined) emitPayload(actionId, 'input', options.byReference);
   emitAction(
-    actionRecord(st, nextActionId(st), {
+    actionRecord(st, actionId, {
       kind: 'handoff',
       name: to,
       status: 'success',

@@ -26,7 +26,16 @@ import { z } from 'zod';
 import { unwrapToolResult } from '../cim/envelope';
 import { AgentName, ToolName } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
-import { DELEGATE_TOOL_PREFIX, HANDOFF_TOOL_PREFIX, MODEL_STEP_ACTIVITY, modelToolName, type ModelStepTool } from '../cim/model-step';
+import {
+  DELEGATE_TOOL_PREFIX,
+  HANDOFF_TOOL_PREFIX,
+  INLINE_CONVERSATION_BYTES,
+  MODEL_STEP_ACTIVITY,
+  modelToolName,
+  type ConversationReference,
+  type KeptConversation,
+  type ModelStepTool,
+} from '../cim/model-step';
 import { defineAgent, type AgentWorkflow } from './agent';
 import { delegate } from './delegate';
 import { handoff } from './handoff';
@@ -46,6 +55,8 @@ const ModelAgentSpecSchema = z.object({
   handoffs: z.array(AgentName).default([]),
   /** Model steps before the loop gives up (each step may call several tools at once). */
   maxTurns: z.number().int().min(1).max(1000).default(10),
+  /** A conversation larger than this (UTF-8 bytes of its JSON) is handed off by reference, not through Temporal. */
+  inlineConversationBytes: z.number().int().min(0).default(INLINE_CONVERSATION_BYTES),
   resources: z.array(z.string().min(1)).optional(),
 });
 
@@ -56,8 +67,14 @@ export interface ModelAgentSpec extends z.input<typeof ModelAgentSpecSchema> {
   toolActivity?: UseToolsOptions;
 }
 
-/** A model-driven agent starts from a prompt, or — after a handoff — from the conversation so far. */
-export type ModelAgentInput = { prompt: string } | { messages: ModelMessage[]; from?: string };
+/**
+ * A model-driven agent starts from a prompt, or — after a handoff — from the conversation
+ * so far: inline, or by reference when it is large (the model step reads it from the store).
+ */
+export type ModelAgentInput =
+  | { prompt: string }
+  | { messages: ModelMessage[]; from?: string }
+  | { conversation: ConversationReference; from?: string; reason?: string };
 
 export interface ModelAgentResult {
   text: string;
@@ -127,7 +144,7 @@ async function runLoop(
   options: ModelAgentSpec,
   input: ModelAgentInput,
 ): Promise<ModelAgentResult> {
-  const messages = startingMessages(spec.name, input);
+  const { messages, conversation } = startingMessages(spec.name, input);
   const callers = useTools<Record<string, ToolTypes<unknown, unknown>>>(options.toolActivity ?? {});
   let chosen: { to: string; reason: string } | undefined;
   const tools: ToolSet = {};
@@ -156,7 +173,7 @@ async function runLoop(
       });
     }
   }
-  const model = new ScopeModel(spec.model, offered, options.modelActivity);
+  const model = new ScopeModel(spec.model, offered, options.modelActivity, conversation?.from);
   const result = await generateText({
     model,
     system: spec.instructions,
@@ -167,9 +184,22 @@ async function runLoop(
     stopWhen: [stepCountIs(spec.maxTurns), () => chosen !== undefined],
   });
   if (chosen) {
+    const said = [...messages, ...result.response.messages];
+    const bytes = jsonBytes(said) + (conversation?.bytes ?? 0);
+    // Once a conversation went by reference it stays there: the part kept earlier is not in this run.
+    if (conversation === undefined && bytes <= spec.inlineConversationBytes) {
+      return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { messages: said, from: spec.name } });
+    }
+    const kept: KeptConversation = { ...(conversation ? { base: { from: conversation.from } } : {}), messages: said };
+    const reference: ConversationReference = {
+      from: requireState('a handoff').ctx.scopeId,
+      messages: said.length + (conversation?.messages ?? 0),
+      bytes,
+    };
     return handoff<ModelAgentInput>(chosen.to, {
       reason: chosen.reason,
-      input: { messages: [...messages, ...result.response.messages], from: spec.name },
+      input: { conversation: reference, from: spec.name, reason: chosen.reason },
+      byReference: kept,
     });
   }
   if (result.finishReason === 'tool-calls') {
@@ -182,12 +212,22 @@ async function runLoop(
   return { text: result.text, turns: result.steps.length };
 }
 
-function startingMessages(agent: string, input: ModelAgentInput): ModelMessage[] {
-  if (input && typeof input === 'object' && 'messages' in input && Array.isArray(input.messages)) return input.messages;
-  if (input && typeof input === 'object' && 'prompt' in input && typeof input.prompt === 'string') {
-    return [{ role: 'user', content: input.prompt }];
+function startingMessages(agent: string, input: ModelAgentInput): { messages: ModelMessage[]; conversation?: ConversationReference } {
+  if (input && typeof input === 'object') {
+    if ('messages' in input && Array.isArray(input.messages)) return { messages: input.messages };
+    if ('prompt' in input && typeof input.prompt === 'string') return { messages: [{ role: 'user', content: input.prompt }] };
+    if ('conversation' in input && input.conversation && typeof input.conversation.from === 'string') {
+      const c = input.conversation;
+      // The model step puts the kept conversation before this note; the loop itself holds only what follows.
+      const note = `Continue the conversation handed over by ${input.from ?? c.from} (${c.messages} earlier messages)${input.reason ? `: ${input.reason}` : ''}`;
+      return { messages: [{ role: 'user', content: note }], conversation: c };
+    }
   }
   throw ApplicationFailure.nonRetryable(`${agent}: invalid input: give { prompt: string } or { messages: [...] }`, 'InvalidAgentInput');
+}
+
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
 }
 
 function isModelResult(v: unknown): v is ModelAgentResult {
@@ -205,6 +245,8 @@ class ScopeModel implements LanguageModelV3 {
     private readonly requested: string | undefined,
     private readonly offered: ReturnType<typeof offeredTools>,
     private readonly activityOptions: Partial<ActivityOptions> = {},
+    /** The scope whose handoff kept the conversation so far in the store. */
+    private readonly conversationFrom?: string,
   ) {
     this.modelId = requested ?? 'default';
   }
@@ -232,6 +274,7 @@ class ScopeModel implements LanguageModelV3 {
     const request = {
       ...(this.requested ? { model: this.requested } : {}),
       turn,
+      ...(this.conversationFrom ? { conversation: { from: this.conversationFrom } } : {}),
       prompt: call.prompt,
       tools,
       ...(call.toolChoice ? { toolChoice: call.toolChoice } : {}),

@@ -134,6 +134,11 @@ export function emitAction(record: WorkflowActionRecord): void {
   scopetrail.record([{ type: 'action', record }]);
 }
 
+/** Keeps a payload with an action (by reference: it never travels through Temporal). */
+export function emitPayload(actionId: string, side: 'input' | 'output', body: unknown): void {
+  scopetrail.record([{ type: 'payload', record: { namespace: workflowInfo().namespace, actionId, side, body } }]);
+}
+
 export function emitGap(record: WorkflowActionRecord): void {
   scopetrail.record([{ type: 'gap', record }]);
 }

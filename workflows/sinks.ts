@@ -18,7 +18,16 @@ export type SinkEvent =
   /** Written only where no better record exists (see Store.fillActionGaps). */
   | { type: 'gap'; record: WorkflowActionRecord }
   /** An agent's result, fingerprinted by the worker for provenance (the text itself is not stored). */
-  | { type: 'output'; record: AgentOutputRecord };
+  | { type: 'output'; record: AgentOutputRecord }
+  /** A payload kept with an action by reference, e.g. the conversation a handoff passes on. */
+  | { type: 'payload'; record: ActionPayloadRecord };
+
+export interface ActionPayloadRecord {
+  namespace: string;
+  actionId: string;
+  side: 'input' | 'output';
+  body: unknown;
+}
 
 export interface AgentOutputRecord {
   namespace: string;

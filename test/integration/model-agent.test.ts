@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { mLead, mLooper } from '../fixtures/model-agents';
+import { mLead, mLeadRef, mLooper } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
 import { bundleAgents } from '../../worker/create-worker';
 
@@ -27,6 +27,14 @@ const model = new ScriptedModelProvider({
     (req) => `sources found by ${req.scopeId}`,
   ],
   mWriter: [{ calls: [callTool('db.read', { table: 'notes' })] }, 'final answer: durable scopes'],
+  mLeadRef: [{ calls: [callTool('echo', { text: 'the secret ingredient is patience' })] }, { calls: [handoffTo('mRelay', 'relay it')] }],
+  mRelay: [{ calls: [handoffTo('mFinisher', 'finish it')] }],
+  mFinisher: [
+    (req) => {
+      const seen = JSON.stringify(req.prompt);
+      return `finisher saw ${req.prompt.length} messages; patience: ${seen.includes('the secret ingredient is patience')}; relay: ${seen.includes('handoff_to_mFinisher')}`;
+    },
+  ],
   mLooper: [{ calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }],
 });
 
@@ -106,4 +114,33 @@ test('a model that never stops is ended by maxTurns with a clear error', async (
   assert.match(root.error ?? '', /mLooper stopped after maxTurns \(3\) model steps before its model finished; the last step asked for echo/);
   assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 3);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+test('a conversation handed off by reference stays out of Temporal payloads and reaches the next agents whole, across two handoffs', async () => {
+  const s = await rt.client.startSession(mLeadRef, { input: { prompt: 'start the case' } });
+  const result = (await s.result()) as { text: string };
+  assert.match(result.text, /^finisher saw \d+ messages; patience: true; relay: true$/);
+  assert.ok(Number(/\d+/.exec(result.text)![0]) >= 8, result.text);
+  const sid = s.sessionId;
+  await rt.worker.recorder.drain();
+
+  // What the handoffs kept, chained by reference: the relay's part points back at the lead's.
+  const lead = (await rt.store.handoffPayload(sid)) as { base?: unknown; messages: unknown[] };
+  const relay = (await rt.store.handoffPayload(`${sid}~1`)) as { base?: { from: string }; messages: unknown[] };
+  assert.equal(lead.base, undefined);
+  assert.ok(JSON.stringify(lead.messages).includes('the secret ingredient is patience'));
+  assert.deepEqual(relay.base, { from: sid });
+
+  // Temporal carried only the references.
+  const runs = (await rt.store.scopesOfSession(sid)).filter((x) => x.workflowId === sid);
+  const histories = await Promise.all(runs.map((x) => rt.client.temporal.workflow.getHandle(sid, x.runId).fetchHistory()));
+  const continued = histories.flatMap((h) => h.events ?? []).filter((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+  assert.equal(continued.length, 2);
+  for (const e of continued) {
+    const payloads = e.workflowExecutionContinuedAsNewEventAttributes!.input?.payloads ?? [];
+    const text = payloads.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('');
+    assert.ok(!text.includes('patience'), 'the conversation did not travel through Temporal');
+    assert.match(text, /"conversation":\{"from":/);
+  }
+  assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
 });
