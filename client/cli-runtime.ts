@@ -26,6 +26,8 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const store = await openStore({
     url: (ctx.flags['database-url'] as string | undefined) ?? (process.env.DATABASE_URL || undefined),
     schema: ctx.flags.schema as string | undefined,
+    // The worker prepares the store itself, once it answers: a store outage must not stop a start.
+    migrate: false,
   });
   const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';

@@ -73,7 +73,6 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const manifests = loadManifests(o.agents);
   const llmTools = [defineLlm(options.llm ?? new ScriptedProvider()), defineModelStep(options.model ?? new ScriptedModelProvider(), options.tools, (scopeId) => options.store.handoffPayload(scopeId))];
   const registered = registerTools(options.tools, llmTools);
-  await options.store.upsertManifests(manifests);
   // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
   const fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
 
@@ -93,8 +92,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     onAlert: (message) => console.error(`scopetrail: ${message}`),
     ...options.recorder,
   });
-  // Records a previous worker spooled before it died go to the store first.
-  if (spool && !spool.isEmpty()) void recorder.drainSpool();
+  // Migrates the store and registers the manifests, or (store down) spools until it can.
+  await recorder.start({ manifests });
   const ownConnection = options.connection ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = options.connection ?? ownConnection!;
   recorder.sealer.useAnchors(new TemporalSealAnchors(connection));

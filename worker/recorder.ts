@@ -4,11 +4,11 @@
  * what makes the capture durable: the worker completes a workflow task or an
  * activity only after its records are in the store.
  */
-import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, Store } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
 import { Sealer, type SealerOptions } from './sealer';
-import { SpoolFullError, type Spool } from './spool';
+import { SpoolFullError, recordCount, type Spool } from './spool';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -38,7 +38,7 @@ export interface RecorderOptions {
   onError?: (err: Error, attempt: number) => void;
   /** Sealing of hash chains, which runs behind the writes (see Sealer). */
   sealer?: Omit<SealerOptions, 'onError'>;
-  /** Loud, rare messages: spool full, store back. */
+  /** Loud, rare messages: spool full or unwritable, store back, quarantine. */
   onAlert?: (message: string) => void;
 }
 
@@ -67,7 +67,9 @@ export class Recorder {
   private storeDown = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
-  private lastFullAlert = 0;
+  private lastSpoolAlert = 0;
+  /** Set by start(): the store is migrated (and manifests registered) before the first write. */
+  private preparation: { manifests: readonly Manifest[]; done: boolean; running?: Promise<void> } | undefined;
   readonly sealer: Sealer;
 
   constructor(
@@ -84,8 +86,41 @@ export class Recorder {
     });
   }
 
+  /**
+   * Prepares the store (migrations, the agents' manifests) and replays what a previous
+   * worker spooled. A store that cannot be reached does not stop the start when there is
+   * a spool: records wait there and the store is prepared once it answers. A store that
+   * answers but cannot be prepared (permissions, a failing migration) stops it.
+   */
+  async start(options: { manifests?: readonly Manifest[] } = {}): Promise<void> {
+    const spool = this.options.spool;
+    const kept = spool?.quarantineReport();
+    if (kept) {
+      this.options.onAlert?.(
+        `QUARANTINE: ${kept.entries} entries in ${kept.path} were kept aside (refused by the store or unreadable in the spool); inspect them, replay what is sound, then delete the file`,
+      );
+    }
+    this.preparation = { manifests: options.manifests ?? [], done: false };
+    try {
+      await this.prepareStore();
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause ?? err;
+      if (!spool || !isUnavailable(cause)) throw err;
+      this.storeDown = true;
+      this.options.onAlert?.(
+        `store unreachable at start (${(cause as Error).message}); records go to the spool in ${spool.dir} and the store is prepared when it answers`,
+      );
+    }
+    // Records a previous worker spooled before it died go to the store first.
+    if (spool && (this.storeDown || !spool.isEmpty())) {
+      void this.drainSpool();
+      this.watchSpool();
+    }
+    // The sealer's sweep is started by the worker once it can anchor seals in Temporal.
+  }
+
   write(batch: RecordBatch): Promise<void> {
-    const count = (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0) + (batch.fingerprints?.length ?? 0);
+    const count = recordCount(batch);
     if (count === 0) return Promise.resolve();
     if (batch.gaps) this.gaps.push(...batch.gaps);
     if (batch.scopes) this.scopes.push(...batch.scopes);
@@ -117,11 +152,21 @@ export class Recorder {
     if (!spool) return true;
     this.draining ??= (async () => {
       try {
-        const moved = await spool.drain((batch) =>
+        const preparedNow = this.storeDown && this.preparation !== undefined && !this.preparation.done;
+        if (preparedNow) await this.prepareStore();
+        const drained = await spool.drain((batch) =>
           this.writeToStore(batch).catch((err: unknown) => (isDataError(err) ? this.writeOneByOne(batch) : Promise.reject(err))),
         );
-        if (this.storeDown) this.options.onAlert?.(`store is back: ${moved} spooled records written`);
-        this.storeDown = false;
+        if (drained.quarantinedLines > 0) {
+          this.quarantined += drained.quarantinedLines;
+          this.options.onAlert?.(
+            `QUARANTINED ${drained.quarantinedLines} unreadable spool lines or records: kept in ${drained.quarantineFile}, not written to the store`,
+          );
+        }
+        // Only a write that reached the store proves it is back: an empty drain proves nothing.
+        if (drained.batches > 0 || preparedNow) {
+          this.storeUp([preparedNow && 'prepared', `${drained.records} spooled records written`].filter(Boolean).join('; '));
+        }
       } catch (err) {
         this.storeDown = true;
         this.options.onError?.(err instanceof Error ? err : new Error(String(err)), 0);
@@ -131,6 +176,31 @@ export class Recorder {
     })();
     await this.draining;
     return !this.storeDown && spool.isEmpty();
+  }
+
+  private storeUp(detail: string): void {
+    if (!this.storeDown) return;
+    this.storeDown = false;
+    this.options.onAlert?.(`store is back: ${detail}`);
+  }
+
+  /** Runs once, before the first write; a failure is retried by the next write or drain. */
+  private async prepareStore(): Promise<void> {
+    const p = this.preparation;
+    if (!p || p.done) return;
+    p.running ??= (async () => {
+      try {
+        await this.store.migrate();
+        if (p.manifests.length) await this.store.upsertManifests(p.manifests);
+        p.done = true;
+      } catch (err) {
+        // Never a data error for the records waiting on it: they are held or spooled, not quarantined.
+        throw new Error(`could not prepare the store (${this.store.description}): ${(err as Error).message}`, { cause: err });
+      } finally {
+        p.running = undefined;
+      }
+    })();
+    await p.running;
   }
 
   stop(): void {
@@ -178,6 +248,7 @@ export class Recorder {
   }
 
   private async writeToStore(batch: RecordBatch): Promise<void> {
+    await this.prepareStore();
     if (batch.actions?.length) await this.store.upsertActions(batch.actions);
     if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
     // Gap fills go after the actions: a finished record in this same batch must win over them.
@@ -193,7 +264,7 @@ export class Recorder {
       ...(batch.gaps ?? []),
     ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
     if (touched.length) this.sealer.add(touched);
-    this.written += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) + (batch.gaps?.length ?? 0) + (batch.fingerprints?.length ?? 0);
+    this.written += recordCount(batch);
   }
 
   private pending(): number {
@@ -227,14 +298,17 @@ export class Recorder {
     this.fingerprints = [];
     this.waiters = [];
     const batch: RecordBatch = { scopes, actions, payloads, gaps, fingerprints };
-    const count = scopes.length + actions.length + payloads.length + gaps.length + fingerprints.length;
+    const count = recordCount(batch);
     const spool = this.options.spool;
     const started = Date.now();
+    // Set when the spool could not take the batch: the store is the only way out then.
+    let spoolRefused = false;
     for (let attempt = 1; ; attempt++) {
       // While the store is known to be down, records go straight to the spool.
-      if (!(spool && this.storeDown)) {
+      if (!(spool && this.storeDown) || spoolRefused) {
         try {
           await this.writeToStore(batch);
+          this.storeUp(`${count} held records written`);
           for (const w of waiters) w.resolve();
           return;
         } catch (err) {
@@ -244,6 +318,7 @@ export class Recorder {
             // hold back the others (nor, spooled, every record after it).
             try {
               await this.writeOneByOne(batch);
+              this.storeUp(`${count} held records written`);
               for (const w of waiters) w.resolve();
               return;
             } catch (again) {
@@ -255,19 +330,22 @@ export class Recorder {
       }
       if (spool) {
         try {
+          // Returns only once the whole batch is on disk and fsynced: only then may its work go on.
           spool.append(batch);
+          spoolRefused = false;
           this.spooled += count;
           this.watchSpool();
           for (const w of waiters) w.resolve();
           return;
         } catch (err) {
-          if (!(err instanceof SpoolFullError)) {
-            // A disk error: keep the records in memory and keep trying both ways.
-            this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
-          } else if (Date.now() - this.lastFullAlert > 10_000) {
-            this.lastFullAlert = Date.now();
+          spoolRefused = true;
+          // Back-pressure: the records and the work that produced them wait in memory; the
+          // worker's task slots bound how much can wait.
+          if (Date.now() - this.lastSpoolAlert > 10_000) {
+            this.lastSpoolAlert = Date.now();
+            const what = err instanceof SpoolFullError ? 'SPOOL FULL' : 'SPOOL UNWRITABLE';
             this.options.onAlert?.(
-              `SPOOL FULL: ${err.message}; holding ${count} records and the work that produced them until the store is back`,
+              `${what}: ${(err as Error).message}; holding ${count} records and the work that produced them until the store or the spool takes them`,
             );
           }
           this.watchSpool();
@@ -279,6 +357,17 @@ export class Recorder {
       await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * 2 ** Math.min(attempt, 6))));
     }
   }
+}
+
+/**
+ * The store could not be reached or cannot serve now (a socket error, SQLSTATE classes
+ * 08 connection, 53 resources, 57 operator intervention), as opposed to refusing a
+ * statement (a missing permission, a failing migration).
+ */
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || /^E[A-Z]+$/.test(code)) return true;
+  return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57)/.test(code);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the record, not the store, is the problem. */

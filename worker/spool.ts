@@ -1,19 +1,28 @@
 /**
  * A bounded, durable spool on the worker's disk for CIM records the store could not
- * take. While the store is down, batches are appended (and fsynced) here, so the
- * recorder can release the workflow task or activity that is waiting for them: the
- * records are safe on disk. When the store answers again the spool is drained into it
- * (upserts by id, so a record written twice is still one row) and its files deleted.
+ * take. While the store is down, batches are appended here; a batch counts as spooled
+ * (and the recorder may release the workflow task or activity waiting for it) only
+ * once the whole line is written and fsynced. When the store answers again the spool is
+ * drained into it (upserts by id, so a record written twice is still one row).
  *
- * Files: `active-<pid>-<n>.jsonl` is being appended by a live process; it is renamed to
- * `ready-…` when rotated. A drainer claims a `ready-…` (or a dead process's `active-…`)
- * file by renaming it to `draining-<pid>-…`, so two workers sharing the folder never
- * replay the same file at once.
+ * Files: `active-<instance>-<n>.jsonl` is being appended by a live spool; it is renamed
+ * to `ready-…` when rotated. A drainer claims a `ready-…` file, or an `active-…` /
+ * `draining-…` file whose owner is gone, by renaming it to `draining-<instance>-…`: the
+ * rename is atomic, so two workers sharing the folder never replay a file at once.
+ *
+ * Ownership rests on a per-process random instance id and a lease file
+ * (`owner-<instance>.lease`) the owner keeps touching, never on PIDs: in a container
+ * the successor of a SIGKILLed worker often has the same PID (1).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync,
+  renameSync, statSync, unlinkSync, utimesSync, writeSync,
+} from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { RecordBatch } from './recorder';
+import { parseSpoolLine } from './spool-line';
 
 export interface SpoolOptions {
   dir?: string;
@@ -21,6 +30,21 @@ export interface SpoolOptions {
   maxBytes?: number;
   /** Start a new file past this size. Default 8 MiB. */
   segmentBytes?: number;
+  /**
+   * How long an owner's lease stays valid without being renewed; files of an owner whose
+   * lease is older are drained by others. Default 10 s.
+   */
+  leaseMs?: number;
+}
+
+export interface DrainResult {
+  /** Records written to the store. */
+  records: number;
+  /** Batches written to the store (0 proves nothing about the store being up). */
+  batches: number;
+  /** Spool lines (or single records in them) that could not be read back, moved to `quarantineFile`. */
+  quarantinedLines: number;
+  quarantineFile: string;
 }
 
 export function defaultSpoolDir(): string {
@@ -29,22 +53,43 @@ export function defaultSpoolDir(): string {
   return join(base, 'scopetrail', 'spool');
 }
 
-export class SpoolFullError extends Error {}
+export class SpoolFullError extends Error {
+  override readonly name = 'SpoolFullError';
+}
+
+/** The disk refused a batch (ENOSPC, EFBIG, EIO, …); nothing of it stays in the spool. */
+export class SpoolWriteError extends Error {
+  override readonly name = 'SpoolWriteError';
+}
+
+const QUARANTINE_FILE = 'quarantine.log';
+const INSTANCE = /^(?:active|draining)-(w[0-9a-f]{12})-/;
+/** Files named by earlier versions, which put the writer's PID in the name. */
+const LEGACY_PID = /^(?:active|draining)-(\d+)-/;
 
 export class Spool {
   readonly dir: string;
   readonly maxBytes: number;
+  /** This process's spool identity; a restarted process with the same PID gets another. */
+  readonly instance = `w${randomBytes(6).toString('hex')}`;
   private readonly segmentBytes: number;
+  private readonly leaseMs: number;
   private fd: number | undefined;
   private activeName: string | undefined;
   private activeBytes = 0;
   private seq = 0;
+  private leaseTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SpoolOptions = {}) {
     this.dir = options.dir ?? defaultSpoolDir();
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    this.leaseMs = options.leaseMs ?? 10_000;
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  get quarantineFile(): string {
+    return join(this.dir, QUARANTINE_FILE);
   }
 
   /** Total bytes held on disk, across every file in the folder. */
@@ -60,30 +105,46 @@ export class Spool {
     return total;
   }
 
-  /** Appends one batch durably. Throws SpoolFullError when it would pass maxBytes. */
+  /**
+   * Appends one batch durably: when this returns, the whole line is on disk. Throws
+   * SpoolFullError past maxBytes and SpoolWriteError when the disk refuses; either way
+   * the file is left ending on a complete line, so the batch is not spooled at all.
+   */
   append(batch: RecordBatch): void {
-    const line = `${JSON.stringify(batch)}\n`;
-    const bytes = Buffer.byteLength(line);
-    if (this.size() + bytes > this.maxBytes) {
+    const line = Buffer.from(`${JSON.stringify(batch)}\n`);
+    if (this.size() + line.length > this.maxBytes) {
       throw new SpoolFullError(`spool ${this.dir} is full (${this.maxBytes} bytes)`);
     }
-    if (this.fd === undefined || this.activeBytes + bytes > this.segmentBytes) this.rotate();
-    writeSync(this.fd!, line);
-    fsyncSync(this.fd!);
-    this.activeBytes += bytes;
+    try {
+      if (this.fd === undefined || this.activeBytes + line.length > this.segmentBytes) this.rotate();
+    } catch (err) {
+      throw new SpoolWriteError(`could not open a spool file in ${this.dir}: ${(err as Error).message}`);
+    }
+    this.writeLine(line);
+    // Our lease may have lapsed (event loop blocked) and a drainer taken the file; what it
+    // read before our write would be lost with the unlinked file, so write it again elsewhere.
+    if (!this.activeFileIsOurs()) {
+      this.retire();
+      this.rotate();
+      this.writeLine(line);
+    }
   }
 
   /**
    * Keeps a record the store refused as data, for a person to inspect; never replayed
-   * automatically (it would be refused again). One JSON line per record in `quarantine.log` (not a spool file: drains skip it).
+   * automatically (it would be refused again). One JSON line per entry in `quarantine.log` (not a spool file: drains skip it).
    */
   quarantine(batch: RecordBatch, reason: string): void {
-    const fd = openSync(join(this.dir, 'quarantine.log'), 'a');
+    this.appendQuarantine([{ at: new Date().toISOString(), reason, batch }]);
+  }
+
+  /** What waits in quarantine for a person, if anything. */
+  quarantineReport(): { path: string; entries: number } | undefined {
     try {
-      writeSync(fd, `${JSON.stringify({ at: new Date().toISOString(), reason, batch })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const entries = readFileSync(this.quarantineFile, 'utf8').split('\n').filter(Boolean).length;
+      return entries > 0 ? { path: this.quarantineFile, entries } : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -93,56 +154,165 @@ export class Spool {
   }
 
   /**
-   * Replays every claimable file through `write`, deleting each once written. Stops at
-   * the first failure (the store is still down) and leaves the rest for the next try.
+   * Replays every claimable file through `write`, deleting each once written. A line
+   * that cannot be read back is moved to the quarantine file, never dropped. Stops at
+   * the first failed write (the store is still down) and leaves the rest for the next try.
    */
-  async drain(write: (batch: RecordBatch) => Promise<void>): Promise<number> {
-    this.rotate(false);
-    let replayed = 0;
+  async drain(write: (batch: RecordBatch) => Promise<void>): Promise<DrainResult> {
+    this.retire();
+    this.holdLease();
+    const result: DrainResult = { records: 0, batches: 0, quarantinedLines: 0, quarantineFile: this.quarantineFile };
     for (const file of this.claimable()) {
-      const claimed = join(this.dir, `draining-${process.pid}-${file}`);
+      const claimed = join(this.dir, `draining-${this.instance}-${file}`);
       try {
         renameSync(join(this.dir, file), claimed);
       } catch {
         continue; // another process claimed it first
       }
-      const lines = readFileSync(claimed, 'utf8').split('\n').filter(Boolean);
+      const unreadable: Array<{ at: string; reason: string; file: string; line: number; text?: string; record?: unknown }> = [];
       try {
-        for (const line of lines) {
-          let batch: RecordBatch;
-          try {
-            batch = JSON.parse(line) as RecordBatch;
-          } catch {
-            continue; // a torn last line from a crash mid-write: it was never acknowledged
+        const lines = readFileSync(claimed, 'utf8').split('\n');
+        for (const [i, text] of lines.entries()) {
+          if (text === '') continue;
+          const parsed = parseSpoolLine(text);
+          if (!parsed.ok) {
+            unreadable.push({ at: new Date().toISOString(), reason: `unreadable spool line: ${parsed.reason}`, file, line: i + 1, text });
+            continue;
           }
-          await write(batch);
-          replayed += (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0);
+          for (const r of parsed.rejected) unreadable.push({ at: new Date().toISOString(), reason: r.reason, file, line: i + 1, record: r.record });
+          if (recordCount(parsed.batch) === 0) continue;
+          await write(parsed.batch);
+          result.batches += 1;
+          result.records += recordCount(parsed.batch);
         }
+        // Kept (fsynced) before the file that held them goes.
+        if (unreadable.length) this.appendQuarantine(unreadable);
       } catch (err) {
         renameSync(claimed, join(this.dir, file));
         throw err;
       }
+      result.quarantinedLines += unreadable.length;
       unlinkSync(claimed);
     }
-    return replayed;
+    return result;
   }
 
   close(): void {
-    this.rotate(false);
+    this.retire();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = undefined;
+    try {
+      unlinkSync(this.leasePath(this.instance));
+    } catch {
+      /* never held one */
+    }
   }
 
-  private rotate(openNext = true): void {
-    if (this.fd !== undefined) {
-      closeSync(this.fd);
-      this.fd = undefined;
-      if (this.activeName) renameSync(join(this.dir, this.activeName), join(this.dir, this.activeName.replace(/^active-/, 'ready-')));
-      this.activeName = undefined;
+  /** Writes the whole line and fsyncs it, or leaves the file as it was before. */
+  private writeLine(line: Buffer): void {
+    const fd = this.fd!;
+    const start = this.activeBytes;
+    try {
+      // A write may be short (file-size limit, full disk): the rest goes in further writes or fails.
+      for (let done = 0; done < line.length; ) {
+        const n = writeSync(fd, line, done, line.length - done, start + done);
+        if (n <= 0) throw new Error('the disk accepted no bytes');
+        done += n;
+      }
+      fsyncSync(fd);
+    } catch (err) {
+      const reason = `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${(err as Error).message}`;
+      try {
+        // Cut the torn tail so the next batch starts on a line of its own.
+        ftruncateSync(fd, start);
+        fsyncSync(fd);
+      } catch {
+        // The tail could not be cut: nothing more goes into this file, and the drain
+        // quarantines its torn last line (it was never acknowledged).
+        this.retire();
+      }
+      throw new SpoolWriteError(`could not write ${line.length} bytes to the spool in ${this.dir} (${reason})`);
     }
-    if (!openNext) return;
+    this.activeBytes += line.length;
+  }
+
+  private activeFileIsOurs(): boolean {
+    try {
+      return statSync(join(this.dir, this.activeName!)).ino === fstatSync(this.fd!).ino;
+    } catch {
+      return false;
+    }
+  }
+
+  private rotate(): void {
+    this.retire();
+    this.holdLease();
     this.seq += 1;
-    this.activeName = `active-${process.pid}-${Date.now()}-${this.seq}.jsonl`;
-    this.fd = openSync(join(this.dir, this.activeName), 'a');
+    const name = `active-${this.instance}-${Date.now()}-${this.seq}.jsonl`;
+    this.fd = openSync(join(this.dir, name), 'wx');
+    this.activeName = name;
     this.activeBytes = 0;
+    // The new file's directory entry must survive a power loss as surely as its lines.
+    syncDir(this.dir);
+  }
+
+  /** Closes the active file and hands it to drainers. */
+  private retire(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already unusable */
+    }
+    this.fd = undefined;
+    const name = this.activeName!;
+    this.activeName = undefined;
+    try {
+      renameSync(join(this.dir, name), join(this.dir, name.replace(/^active-/, 'ready-')));
+    } catch {
+      /* a drainer already took it */
+    }
+  }
+
+  private leasePath(instance: string): string {
+    return join(this.dir, `owner-${instance}.lease`);
+  }
+
+  /** Creates the lease (once) and keeps it fresh while this process lives. */
+  private holdLease(): void {
+    const path = this.leasePath(this.instance);
+    if (!this.leaseTimer) {
+      this.renewLease();
+      this.leaseTimer = setInterval(() => this.renewLease(), Math.max(10, Math.floor(this.leaseMs / 4)));
+      this.leaseTimer.unref();
+    } else if (!existsSync(path)) {
+      this.renewLease();
+    }
+  }
+
+  private renewLease(): void {
+    const path = this.leasePath(this.instance);
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, `${JSON.stringify({ instance: this.instance, host: hostname(), pid: process.pid, since: new Date().toISOString() })}\n`);
+        closeSync(fd);
+      } catch {
+        /* the folder is unwritable: appends will say so */
+      }
+    }
+  }
+
+  private ownerAlive(instance: string): boolean {
+    if (instance === this.instance) return true;
+    try {
+      return Date.now() - statSync(this.leasePath(instance)).mtimeMs <= this.leaseMs;
+    } catch {
+      return false;
+    }
   }
 
   private files(): string[] {
@@ -153,19 +323,73 @@ export class Spool {
     }
   }
 
-  /** Ready files, files a dead process left active, and files a dead drainer left half-done. */
+  /** Ready files, and files whose writer or drainer is gone. */
   private claimable(): string[] {
-    return this.files()
+    const claimable = this.files()
       .filter((f) => {
         if (f.startsWith('ready-')) return true;
-        const m = /^(?:active|draining)-(\d+)-/.exec(f);
-        return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+        const owner = INSTANCE.exec(f);
+        if (owner) return !this.ownerAlive(owner[1]!);
+        const legacy = LEGACY_PID.exec(f);
+        // A legacy file named with our own PID was left by a predecessor: this process never names files so.
+        return legacy !== null && (Number(legacy[1]) === process.pid || !pidAlive(Number(legacy[1])));
       })
       .sort();
+    this.dropStaleLeases();
+    return claimable;
+  }
+
+  /** Leases of owners that are gone and left no file behind. */
+  private dropStaleLeases(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^owner-(w[0-9a-f]{12})\.lease$/.exec(name);
+      if (!m || this.ownerAlive(m[1]!) || names.some((f) => f.includes(`-${m[1]}-`))) continue;
+      try {
+        unlinkSync(join(this.dir, name));
+      } catch {
+        /* another drainer removed it */
+      }
+    }
+  }
+
+  private appendQuarantine(entries: unknown[]): void {
+    const fd = openSync(this.quarantineFile, 'a');
+    try {
+      const text = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      for (let done = 0; done < text.length; ) done += writeSync(fd, text, done, text.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
-function alive(pid: number): boolean {
+export function recordCount(batch: RecordBatch): number {
+  return (
+    (batch.scopes?.length ?? 0) + (batch.actions?.length ?? 0) + (batch.payloads?.length ?? 0) +
+    (batch.gaps?.length ?? 0) + (batch.fingerprints?.length ?? 0)
+  );
+}
+
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* some file systems cannot fsync a directory */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

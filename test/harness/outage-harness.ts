@@ -115,7 +115,13 @@ export async function runOutageHarness(o: { sessions: number; outageMs: number; 
 }
 
 if (require.main === module) {
-  const { values } = parseArgs({ options: { sessions: { type: 'string' }, 'outage-ms': { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { sessions: { type: 'string' }, 'outage-ms': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log('usage: npm run outage -- [--sessions N (20)] [--outage-ms MS (5000)] [--seed S (random)]');
+    process.exit(0);
+  }
   const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   runOutageHarness({ sessions: Number(values.sessions ?? 20), outageMs: Number(values['outage-ms'] ?? 5000), seed }).then(
     (r) => {

@@ -5,7 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dropTestSchema, startTestRuntime, TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { ensureTemporal } from '../../devserver/dev-server';
+import { openStore } from '../../store';
+import { bundleAgents, createWorker, type ScopetrailWorker } from '../../worker/create-worker';
+import { ScopeClient } from '../../client/scope-client';
 import { assertExactExampleSession, sessionRows } from '../helpers/session';
 import { proxyDatabase, type TcpProxy } from '../helpers/tcp-proxy';
 import { createExampleTools } from '../../examples/tools';
@@ -50,4 +58,54 @@ test('sessions run to completion while Postgres is unreachable, and every record
   await proxy.restore();
   for (let i = 0; i < 100 && !(await rt.worker.recorder.drainSpool()); i++) await new Promise((r) => setTimeout(r, 100));
   for (const s of sessions) assertExactExampleSession(await sessionRows(rt, s.sessionId));
+});
+
+test('a worker starts while Postgres is unreachable, runs a session, and prepares the store when it is back', { skip }, async () => {
+  const temporal = await ensureTemporal({ log: () => undefined });
+  const down = await proxyDatabase(TEST_DATABASE_URL);
+  await down.proxy.cut();
+  const schema = `t_${randomBytes(5).toString('hex')}`;
+  const taskQueue = `test-${randomBytes(5).toString('hex')}`;
+  // Never migrated: the worker must prepare the schema itself once Postgres answers.
+  const store = await openStore({ url: down.url, schema, migrate: false });
+  const alerts: string[] = [];
+  let worker: ScopetrailWorker | undefined;
+  let client: ScopeClient | undefined;
+  try {
+    worker = await createWorker({
+      agents: require.resolve('../../examples/agents'),
+      tools: Object.values(createExampleTools({ latencyMs: 20 }).tools),
+      llm: exampleLlm(),
+      store,
+      taskQueue,
+      address: temporal.address,
+      workflowBundle: await bundleAgents(require.resolve('../../examples/agents')),
+      spool: { dir: mkdtempSync(join(tmpdir(), 'scopetrail-start-down-')) },
+      recorder: { drainEveryMs: 200, onError: () => undefined, onAlert: (m) => alerts.push(m) },
+    });
+    assert.match(alerts.join('\n'), /store unreachable at start/);
+    const running = worker.run();
+    client = await ScopeClient.connect({ store, address: temporal.address, taskQueue });
+    const session = await client.startSession(orchestrator, { input: { question: 'started during an outage' } });
+    await session.result();
+    assert.ok(worker.recorder.spooled > 0, 'records went to the spool');
+
+    await down.proxy.restore();
+    for (let i = 0; i < 150 && !(await worker.recorder.drainSpool()); i++) await new Promise((r) => setTimeout(r, 100));
+    await worker.recorder.drain();
+    const report = await client.reconcile(session.sessionId);
+    assert.deepEqual(report.differences, []);
+    assert.ok(report.stored.scopes > 0 && report.stored.actions > 0);
+    assert.deepEqual((await store.manifests()).map((m) => m.name).sort(), worker.manifests.map((m) => m.name).sort(), 'manifests registered once the store answered');
+    assert.equal(alerts.filter((a) => a.startsWith('store is back')).length, 1);
+    await worker.shutdown();
+    await running.catch(() => undefined);
+  } finally {
+    await client?.close();
+    await worker?.shutdown().catch(() => undefined);
+    await store.close();
+    await down.proxy.close();
+    await dropTestSchema(schema);
+    await temporal.stop();
+  }
 });

@@ -1,0 +1,211 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Recorder, type RecordBatch } from '../../worker/recorder';
+import { Spool } from '../../worker/spool';
+import type { Store } from '../../store/types';
+import type { ActionRecord, Manifest } from '../../cim/schemas';
+import { action } from './fixtures';
+
+const ROOT = join(__dirname, '..', '..');
+/** Node itself with the TypeScript loader, not the tsx CLI: that would put a second process between us and the spool. */
+const CHILD = [process.execPath, '--import', 'tsx', join(ROOT, 'test', 'helpers', 'spool-child.ts')];
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'spool-'));
+}
+
+function spoolLines(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => {
+      rl.close();
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+  });
+}
+
+async function output(child: ChildProcess): Promise<string> {
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => child.once('exit', r));
+  return out.trim().split('\n').at(-1) ?? '';
+}
+
+test('a write cut short by a file-size limit is not acknowledged, and the spool file stays whole lines', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const child = spawn(CHILD[0]!, [...CHILD.slice(1), 'fill', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  assert.equal(await firstLine(child), 'ready');
+  // A real RLIMIT_FSIZE on the running child: writes past it are short, then fail with EFBIG.
+  const limit = 5_000;
+  const set = spawnSync('prlimit', ['--pid', String(child.pid), `--fsize=${limit}:${limit}`]);
+  assert.equal(set.status, 0, `prlimit failed: ${set.stderr}`);
+  child.stdin!.write('go\n');
+  const report = JSON.parse(await output(child)) as { released: string[]; held: string | null; alerts: string[] };
+
+  assert.ok(report.released.length > 0, 'writes under the limit are acknowledged');
+  assert.notEqual(report.held, null, 'the write that does not fit is held (back-pressure), not acknowledged');
+  const lines = spoolLines(dir);
+  for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `a torn line stayed in the spool: ${line.slice(-40)}`);
+  const onDisk = lines.flatMap((l) => (JSON.parse(l) as RecordBatch).actions!.map((a) => a.actionId));
+  assert.deepEqual(onDisk, report.released, 'exactly the acknowledged batches are on disk');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  for (const f of files) assert.ok(statSync(join(dir, f)).size < limit, 'the torn tail was cut back');
+  assert.match(report.alerts.join('\n'), /SPOOL UNWRITABLE: .*EFBIG/);
+});
+
+test("a worker restarted with its predecessor's PID (PID 1 in a container) drains the file the predecessor left", { timeout: 60_000 }, async (t) => {
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', '--pid', '--fork', 'true']);
+  if (probe.status !== 0) return t.skip(`no PID namespaces here (unshare: ${String(probe.stderr).trim()})`);
+  const dir = tempDir();
+  const asPid1 = (mode: string) =>
+    spawn('unshare', ['--user', '--map-root-user', '--pid', '--fork', '--kill-child', ...CHILD, mode, dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  const first = asPid1('crash');
+  const crashed = JSON.parse(await firstLine(first)) as { pid: number };
+  first.kill('SIGKILL'); // unshare dies and takes its child with it: nothing is closed or cleaned up
+  await new Promise((r) => first.once('exit', r));
+  assert.equal(crashed.pid, 1);
+  assert.equal(spoolLines(dir).length, 1, 'the predecessor left its active file');
+
+  const second = JSON.parse(await output(asPid1('drain'))) as { pid: number; written: string[]; empty: boolean };
+  assert.equal(second.pid, 1, 'the successor has the same PID');
+  assert.deepEqual(second.written, ['left-behind']);
+  assert.equal(second.empty, true);
+});
+
+test('a live owner keeps its active file; once its lease lapses another spool drains it', async () => {
+  const dir = tempDir();
+  const owner = new Spool({ dir, leaseMs: 200 });
+  owner.append({ actions: [action('mine', 's')] });
+  const other = new Spool({ dir, leaseMs: 200 });
+  const written: string[] = [];
+  const collect = async (b: RecordBatch) => void written.push(...(b.actions ?? []).map((a) => a.actionId));
+  await new Promise((r) => setTimeout(r, 400));
+  await other.drain(collect);
+  assert.deepEqual(written, [], 'the owner renews its lease while it lives');
+  owner.append({ actions: [action('mine-2', 's')] });
+  assert.equal(spoolLines(dir).length, 2);
+  owner.close();
+  await other.drain(collect);
+  assert.deepEqual(written.sort(), ['mine', 'mine-2']);
+  other.close();
+});
+
+test('a spool line that cannot be read back is quarantined and reported, never dropped', async () => {
+  const dir = tempDir();
+  const good = JSON.stringify({ actions: [action('a', 's')] });
+  const halfBad = JSON.stringify({ actions: [action('b', 's'), { ...action('c', 's'), status: 'exploded' }] });
+  const torn = good.slice(0, 40);
+  writeFileSync(join(dir, 'ready-w000000000001-1-1.jsonl'), `${good}\n${torn}\nnull\n${halfBad}\n`);
+  const alerts: string[] = [];
+  const { store, written } = memoryStore();
+  const recorder = new Recorder(store, { spool: new Spool({ dir }), onAlert: (m) => alerts.push(m) });
+  assert.equal(await recorder.drainSpool(), true);
+  recorder.stop();
+
+  assert.deepEqual(written.map((a) => a.actionId), ['a', 'b'], 'every sound record reaches the store');
+  const kept = readFileSync(join(dir, 'quarantine.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(kept.length, 3);
+  assert.equal(kept[0].text, torn);
+  assert.match(kept[0].reason, /not JSON/);
+  assert.equal(kept[1].text, 'null');
+  assert.match(kept[2].reason, /invalid field "status"/);
+  assert.equal(kept[2].record.actionId, 'c');
+  assert.match(alerts.join('\n'), new RegExp(`QUARANTINED 3 .* ${join(dir, 'quarantine.log').replace(/[.]/g, '\\.')}`));
+  assert.deepEqual(spoolLines(dir), [], 'the drained file is gone only after its bad lines were kept');
+
+  // Every start says so while the quarantine file exists.
+  const again: string[] = [];
+  await new Recorder(memoryStore().store, { spool: new Spool({ dir }), onAlert: (m) => again.push(m) }).start();
+  assert.match(again.join('\n'), /QUARANTINE: 3 entries in .*quarantine\.log/);
+});
+
+test('"store is back" is said once per recovery, not while a full spool and a down store retry', async () => {
+  const { store, written, setDown } = memoryStore();
+  setDown(true);
+  const alerts: string[] = [];
+  const spool = new Spool({ dir: tempDir(), maxBytes: 10 });
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  let released = false;
+  const write = recorder.write({ actions: [action('held', 's')] }).then(() => (released = true));
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(released, false);
+  assert.deepEqual(alerts.filter((a) => a.includes('store is back')), [], 'nothing came back');
+  setDown(false);
+  await write;
+  await new Promise((r) => setTimeout(r, 100));
+  recorder.stop();
+  assert.deepEqual(written.map((a) => a.actionId), ['held']);
+  assert.equal(alerts.filter((a) => a.includes('store is back')).length, 1);
+});
+
+test('a worker starts while the store is unreachable, spools, and prepares the store when it answers', async () => {
+  const { store, written, setDown, calls } = memoryStore();
+  setDown(true);
+  const alerts: string[] = [];
+  const spool = new Spool({ dir: tempDir() });
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 20, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  const manifests = [{ name: 'agent', version: '1.0.0' }] as unknown as Manifest[];
+  await recorder.start({ manifests });
+  assert.match(alerts.join('\n'), /store unreachable at start .*ECONNREFUSED.*spool/);
+  await recorder.write({ actions: [action('during', 's')] });
+  assert.equal(recorder.spooled, 1, 'released once on disk');
+  assert.deepEqual(calls, [], 'nothing reached the store');
+  setDown(false);
+  for (let i = 0; i < 100 && written.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  recorder.stop();
+  assert.deepEqual(calls.slice(0, 3), ['migrate', 'upsertManifests', 'upsertActions'], 'prepared before the first write');
+  assert.deepEqual(written.map((a) => a.actionId), ['during']);
+  assert.match(alerts.join('\n'), /store is back: prepared; 1 spooled records written/);
+});
+
+test('a store that answers but cannot be prepared stops the start with the reason', async () => {
+  const { store } = memoryStore();
+  (store as { migrate: () => Promise<void> }).migrate = async () => {
+    throw Object.assign(new Error('permission denied for database test'), { code: '42501' });
+  };
+  const recorder = new Recorder(store, { spool: new Spool({ dir: tempDir() }) });
+  await assert.rejects(recorder.start(), /could not prepare the store \(memory\): permission denied for database test/);
+  recorder.stop();
+});
+
+/** A store in memory that can be taken down (connection refused) and brought back. */
+function memoryStore() {
+  const written: ActionRecord[] = [];
+  const calls: string[] = [];
+  let down = false;
+  const op =
+    (name: string, fn: (rows: never[]) => void = () => undefined) =>
+    async (rows: never[]) => {
+      if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      calls.push(name);
+      fn(rows);
+    };
+  const store = {
+    description: 'memory',
+    migrate: op('migrate'),
+    upsertManifests: op('upsertManifests'),
+    upsertScopes: op('upsertScopes'),
+    upsertActions: op('upsertActions', (rows: ActionRecord[]) => void written.push(...(rows as never[]))),
+    upsertPayloads: op('upsertPayloads'),
+    fillActionGaps: op('fillActionGaps'),
+    sealScopes: op('sealScopes'),
+    unsealedScopes: async () => [],
+    fingerprints: () => ({ upsert: op('fingerprints') }),
+  } as unknown as Store;
+  return { store, written, calls, setDown: (d: boolean) => (down = d) };
+}
