@@ -6,11 +6,14 @@
  * sees the value.
  */
 import type { ResourceRef, ScopeStatus } from './schemas';
+import type { BudgetUsage } from './budget';
 
 export interface AgentMeta {
   scopeId: string;
   status: ScopeStatus;
   recovered: boolean;
+  /** Model turns and tokens the scope's subtree spent (charged to the delegator's budget). */
+  used?: BudgetUsage;
 }
 
 const AGENT_KEY = '$scopetrail';

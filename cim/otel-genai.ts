@@ -58,7 +58,7 @@ export interface GenAiMappingOptions {
   now: string;
 }
 
-const EVENT_ACTION_KINDS = new Set<ActionRecord['kind']>(['delegate', 'handoff', 'signal']);
+const EVENT_ACTION_KINDS = new Set<ActionRecord['kind']>(['delegate', 'handoff', 'signal', 'budget_exceeded']);
 
 /** Trace id of a session: 32 hex digits, the same on every export. */
 export function sessionTraceId(namespace: string, sessionId: string, hash: GenAiMappingOptions['hash']): string {

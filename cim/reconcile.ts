@@ -19,6 +19,7 @@ import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
 import { MODEL_STEP_ACTIVITY } from './model-step';
+import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 
 /** The activity types of model calls (`llm()` and a model-driven agent's steps); their attempts are `llm_call`s. */
 export const LLM_ACTIVITY_TYPES: ReadonlySet<string> = new Set(['llm', MODEL_STEP_ACTIVITY]);
@@ -83,6 +84,8 @@ export interface RunFacts {
     nextRunId?: string | null;
     /** For `failed`: the messages of the failure and its causes, outermost first. */
     failureMessages?: string[];
+    /** For `failed`: the application failure's type, when it has one. */
+    failureType?: string;
   };
   children: ChildFacts[];
   activities: ActivityFacts[];
@@ -451,6 +454,22 @@ function expectActions(
           status: 'success',
           targetScopeId: can.nextScopeId,
           why: `handoff to ${can.nextWorkflowType} (scope ${can.nextScopeId}, run ${can.nextRunId}) by continue-as-new of ${where}`,
+          workflowSide: true,
+        },
+      });
+    }
+    // A scope that ran out of budget recorded it last, and failed with the budget's failure.
+    const budget = run.close.kind === 'failed' && run.close.failureType === BUDGET_EXCEEDED ? budgetKindOf(run.close.failureMessages?.[0]) : null;
+    if (budget) {
+      facts.push({
+        key: [Number.MAX_SAFE_INTEGER, 0, 0],
+        action: {
+          scopeId,
+          kind: 'budget_exceeded',
+          name: budget,
+          status: 'error',
+          targetScopeId: null,
+          why: `${where} failed with ${BUDGET_EXCEEDED} (${budget})`,
           workflowSide: true,
         },
       });

@@ -4,6 +4,7 @@
  * workflow sandbox, the worker, the store and the client alike.
  */
 import { z } from 'zod';
+import { Budget, BudgetSpec } from './budget';
 
 export const ResourceMode = z.enum(['read', 'write', 'share']);
 export type ResourceMode = z.infer<typeof ResourceMode>;
@@ -22,7 +23,7 @@ export type ScopeKind = z.infer<typeof ScopeKind>;
 export const ScopeStatus = z.enum(['running', 'success', 'degraded', 'error', 'cancelled']);
 export type ScopeStatus = z.infer<typeof ScopeStatus>;
 
-export const ActionKind = z.enum(['tool_call', 'llm_call', 'delegate', 'handoff', 'signal', 'denied']);
+export const ActionKind = z.enum(['tool_call', 'llm_call', 'delegate', 'handoff', 'signal', 'denied', 'budget_exceeded']);
 export type ActionKind = z.infer<typeof ActionKind>;
 
 export const ActionStatus = z.enum(['running', 'success', 'error', 'cancelled', 'denied']);
@@ -76,6 +77,8 @@ export const Manifest = z.object({
   subAgents: z.array(SubAgentRef).default([]),
   /** Agents it may hand control to (declared by model-driven agents, which offer them to their model). */
   handoffs: z.array(AgentName).optional(),
+  /** Model turns, tokens and wall time the agent's scope (with its delegates) may spend. */
+  budget: BudgetSpec.optional(),
   /** The model a model-driven agent asks for (the worker's provider decides when absent). */
   model: z.string().min(1).max(200).optional(),
   /**
@@ -110,12 +113,14 @@ export const ScopeContext = z.object({
   handoffIndex: z.number().int().min(0),
   /** Whether the server has scopetrail's search attributes, so scopes may set them. */
   visibility: z.boolean().default(false),
+  /** What the scope may still spend (turns, tokens, a deadline); null: unlimited. */
+  budget: Budget.nullable().default(null),
 });
 export type ScopeContext = z.infer<typeof ScopeContext>;
 
 const IsoTime = z.string().datetime({ offset: true });
 
-export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true }).extend({
+export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true }).extend({
   namespace: z.string().min(1),
   status: ScopeStatus,
   recovered: z.boolean(),

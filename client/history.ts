@@ -236,7 +236,12 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
     facts.close = { kind: 'completed', resultStatus: status.success ? status.data : null, nextRunId: a.newExecutionRunId || null };
   } else if (e.workflowExecutionFailedEventAttributes) {
     const a = e.workflowExecutionFailedEventAttributes;
-    facts.close = { kind: 'failed', nextRunId: a.newExecutionRunId || null, failureMessages: failureMessages(a.failure) };
+    facts.close = {
+      kind: 'failed',
+      nextRunId: a.newExecutionRunId || null,
+      failureMessages: failureMessages(a.failure),
+      ...(a.failure?.applicationFailureInfo?.type ? { failureType: a.failure.applicationFailureInfo.type } : {}),
+    };
   } else if (e.workflowExecutionTimedOutEventAttributes) {
     facts.close = { kind: 'timed_out', nextRunId: e.workflowExecutionTimedOutEventAttributes.newExecutionRunId || null };
   } else if (e.workflowExecutionCanceledEventAttributes) {

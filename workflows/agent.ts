@@ -20,6 +20,8 @@ import { HANDOFF_SIGNAL, HandoffRequest, Manifest, SessionId, type ManifestInput
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
+import { narrowBudget, reportedUsage } from '../cim/budget';
+import { budgetFailure, withinBudget } from './budget';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
@@ -58,13 +60,16 @@ export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) =
     const st = beginScope(manifest);
     let value: O;
     try {
-      value = await fn(input);
+      // Only a scope with a budget needs a scope its budget can cancel.
+      value = st.ctx.budget ? await withinBudget(st, () => fn(input)) : await fn(input);
     } catch (err) {
       throw endWithError(st, err);
     }
+    // Work that finished as the deadline fired is still over budget: its overrun is recorded.
+    if (st.budgetExceeded) throw endWithError(st, budgetFailure(st));
     emitOutput(st, value);
     const rolled = endScope(st, 'success', null);
-    return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled });
+    return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled, used: reportedUsage(st.ctx.budget, st.used) });
   };
   // The workflow type is the export name in the bundle; the function name helps stack traces.
   Object.defineProperty(agent, 'name', { value: manifest.name });
@@ -82,6 +87,8 @@ function beginScope(manifest: Manifest): ScopeState {
       agentVersion: manifest.version,
       // The delegator passed what it may grant; the agent's own manifest narrows it further.
       allowance: intersectAllowances(incoming.allowance, manifest.resources ?? null) as string[] | null,
+      // Likewise its budget: never more than the delegator had left.
+      budget: narrowBudget(incoming.budget ?? null, manifest.budget, Date.now(), incoming.scopeId),
     };
   } else {
     const sessionId = info.workflowId;
@@ -112,6 +119,7 @@ function beginScope(manifest: Manifest): ScopeState {
       path: rootPath(scopeId),
       handoffIndex: 0,
       visibility,
+      budget: narrowBudget(null, manifest.budget, Date.now(), scopeId),
     };
   }
   const st = startState(ctx);
@@ -162,6 +170,11 @@ function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {
 
 /** Records how the scope ended and returns the error Temporal should see. */
 function endWithError(st: ScopeState, err: unknown): unknown {
+  // Out of budget: the scope cancelled its own work, and it is that overrun which ended it.
+  if (st.budgetExceeded && !(err instanceof ContinueAsNew)) {
+    endScope(st, 'error', st.budgetExceeded.message);
+    return budgetFailure(st);
+  }
   if (err instanceof ContinueAsNew) {
     endScope(st, 'handed_off', null);
     return err;

@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, executeChild, isCancellation, type ChildWorkflowOptions } from '@temporalio/workflow';
 import { childScopeId } from '../cim/ids';
+import type { BudgetSpec } from '../cim/budget';
 import { unwrapAgentResult } from '../cim/envelope';
 import type { AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
@@ -15,6 +16,8 @@ export interface DelegateOptions<I> {
   input: I;
   /** Narrow the delegate's allowance further than the delegator's own. */
   allowance?: string[];
+  /** At most this many model turns, tokens and this much wall time for the delegate's subtree (never more than this scope has left). */
+  budget?: BudgetSpec;
   /** Re-delegate after a failure, each attempt a new scope of the same slot. Default 1 (no retry). */
   attempts?: number;
   /** Extra child workflow options (task queue, timeouts, cancellation type). */
@@ -57,6 +60,7 @@ export async function delegate<I, O>(
     st.pendingChildren.set(scopeId, {
       objective: options.objective,
       allowance: options.allowance ?? null,
+      ...(options.budget ? { budget: options.budget } : {}),
       slot,
       attempt,
     });

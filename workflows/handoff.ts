@@ -10,6 +10,7 @@
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import { HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { handoffPath, handoffScopeId } from '../cim/ids';
+import { handedOverBudget } from '../cim/budget';
 import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
@@ -56,6 +57,8 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     path: handoffPath(st.ctx, scopeId),
     handoffIndex,
     visibility: st.ctx.visibility,
+    // The target spends from what is left, and carries what was spent for the delegator's account.
+    budget: handedOverBudget(st.ctx.budget, st.used, st.ctx.scopeId, scopeId),
   };
   const actionId = nextActionId(st);
   // The payload goes first: whoever finds the handoff action can then find what it carried.

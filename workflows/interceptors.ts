@@ -5,6 +5,7 @@
  * CIM actions. Registered on the worker through `interceptors.workflowModules`.
  */
 import {
+  ApplicationFailure,
   isCancellation,
   type ActivityInput,
   type ContinueAsNewInput,
@@ -21,6 +22,8 @@ import type { Payload } from '@temporalio/common';
 import { HANDOFF_SIGNAL, HandoffRequest, type ScopeContext } from '../cim/schemas';
 import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
+import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';
+import { chargeDelegate } from './budget';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
@@ -119,6 +122,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       path: childPath(st.ctx.path, childId),
       handoffIndex: 0,
       visibility: st.ctx.visibility,
+      // What the delegator has left, narrowed by what the delegation asked for.
+      budget: narrowBudget(remainingBudget(st.ctx.budget, st.used), pending?.budget, Date.now(), childId),
     };
     const actionId = nextActionId(st);
     const base = actionRecord(st, actionId, {
@@ -135,11 +140,13 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const tracked = completed.then(
       (result) => {
         const { meta } = unwrapAgentResult(result);
+        chargeDelegate(st, meta?.used);
         settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
         emitAction({ ...base, status: 'success', endedAt: now() });
         return result;
       },
       (err: unknown) => {
+        chargeDelegate(st, budgetUsageOf(err));
         const cancelled = isCancellation(err);
         settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
         emitAction({
@@ -153,6 +160,14 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     );
     return [started, tracked];
   }
+}
+
+/** A delegate that ran out of budget says in its failure what it spent. */
+function budgetUsageOf(err: unknown): BudgetUsage | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ApplicationFailure && e.type === BUDGET_EXCEEDED) return (e.details?.[0] as { used?: BudgetUsage } | undefined)?.used;
+  }
+  return undefined;
 }
 
 function settleDelegation(

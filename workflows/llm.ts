@@ -7,6 +7,7 @@ import { proxyActivities, isCancellation, type ActivityOptions } from '@temporal
 import { unwrapToolResult } from '../cim/envelope';
 import { requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
+import { chargeTokens, spendTurn } from './budget';
 
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant';
@@ -33,6 +34,7 @@ export const LLM_ACTIVITY = 'llm';
 
 export async function llm(options: LlmCallOptions): Promise<LlmResult> {
   const st = requireState('llm()');
+  spendTurn(st);
   const turn = st.llmTurns;
   st.llmTurns += 1;
   const activityOptions: ActivityOptions = {
@@ -45,7 +47,9 @@ export async function llm(options: LlmCallOptions): Promise<LlmResult> {
   try {
     const { value, attempt } = unwrapToolResult(await activity(input));
     st.calls.push({ attempt, status: 'success' });
-    return value as LlmResult;
+    const result = value as LlmResult;
+    chargeTokens(st, result.totalTokens ?? (result.inputTokens ?? 0) + (result.outputTokens ?? 0));
+    return result;
   } catch (err) {
     st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
     recordLostFinalAttempt(st, err, 'llm_call', input, activityOptions.retry?.maximumAttempts);

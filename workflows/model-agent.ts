@@ -25,6 +25,7 @@ import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptio
 import { z } from 'zod';
 import { unwrapToolResult } from '../cim/envelope';
 import { AgentName, ToolName } from '../cim/schemas';
+import { BudgetSpec } from '../cim/budget';
 import { invalidField } from '../cim/invalid-field';
 import {
   DELEGATE_TOOL_PREFIX,
@@ -41,6 +42,7 @@ import { delegate } from './delegate';
 import { handoff } from './handoff';
 import { recordLostFinalAttempt } from './lost-attempt';
 import { requireState } from './scope-state';
+import { chargeTokens, spendTurn } from './budget';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 
 const ModelAgentSpecSchema = z.object({
@@ -58,6 +60,8 @@ const ModelAgentSpecSchema = z.object({
   /** A conversation larger than this (UTF-8 bytes of its JSON) is handed off by reference, not through Temporal. */
   inlineConversationBytes: z.number().int().min(0).default(INLINE_CONVERSATION_BYTES),
   resources: z.array(z.string().min(1)).optional(),
+  /** Model turns, tokens and wall time its scope (with its delegates) may spend. */
+  budget: BudgetSpec.optional(),
 });
 
 export interface ModelAgentSpec extends z.input<typeof ModelAgentSpecSchema> {
@@ -100,6 +104,7 @@ export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<Model
       handoffs: spec.handoffs,
       model: spec.model,
       resources: spec.resources,
+      budget: spec.budget,
     },
     (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
   );
@@ -253,6 +258,7 @@ class ScopeModel implements LanguageModelV3 {
 
   async doGenerate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
     const st = requireState('a model step');
+    spendTurn(st);
     const turn = st.llmTurns;
     st.llmTurns += 1;
     const options: ActivityOptions = {
@@ -285,6 +291,7 @@ class ScopeModel implements LanguageModelV3 {
       const { value, attempt } = unwrapToolResult(await activity(request));
       st.calls.push({ attempt, status: 'success' });
       const result = value as LanguageModelV3GenerateResult & { response?: { timestamp?: unknown } };
+      chargeTokens(st, (result.usage?.inputTokens?.total ?? 0) + (result.usage?.outputTokens?.total ?? 0));
       const timestamp = typeof result.response?.timestamp === 'string' ? new Date(result.response.timestamp) : undefined;
       return { ...result, response: { ...result.response, timestamp } };
     } catch (err) {

@@ -6,12 +6,14 @@
 import { proxySinks, workflowInfo } from '@temporalio/workflow';
 import type { ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { CallOutcome, DelegationAttempt } from '../cim/status';
+import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
 import type { ScopetrailSinks, WorkflowActionRecord } from './sinks';
 
 export interface PendingChild {
   objective: string | null;
   allowance: string[] | null;
+  budget?: BudgetSpec;
   slot: string;
   attempt: number;
 }
@@ -30,6 +32,12 @@ export interface ScopeState {
   /** A handoff asked for by signal, performed at the agent's next safe point. */
   requestedHandoff?: { to: string; reason: string; input: unknown };
   llmTurns: number;
+  /** Model turns and tokens this scope and its returned delegates have spent. */
+  used: BudgetUsage;
+  /** Set when the scope ran out of budget: how, and why. */
+  budgetExceeded?: { kind: BudgetKind; message: string };
+  /** Cancels the agent's work (its delegates and activities), e.g. when its budget runs out. */
+  cancelWork?: () => void;
 }
 
 const { scopetrail } = proxySinks<ScopetrailSinks>();
@@ -57,6 +65,7 @@ export function startState(ctx: ScopeContext): ScopeState {
     calls: [],
     pendingChildren: new Map(),
     llmTurns: 0,
+    used: { turns: 0, tokens: 0 },
   };
   return state;
 }
@@ -87,7 +96,7 @@ export function scopeRecord(
   extra: { recovered?: boolean; error?: string | null; endedAt?: string | null } = {},
 ): ScopeRecord {
   const info = workflowInfo();
-  const { handoffIndex: _index, visibility: _visibility, ...ctx } = st.ctx;
+  const { handoffIndex: _index, visibility: _visibility, budget: _budget, ...ctx } = st.ctx;
   return {
     ...ctx,
     namespace: info.namespace,

@@ -7,7 +7,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 const ctx: ScopeContext = {
   sessionId: 's', scopeId: 's.1', parentScopeId: 's', handoffFromScopeId: null, kind: 'delegation', agent: 'a',
   agentVersion: '1', delegatedBy: 'root', objective: 'do it', allowance: ['x*'], depth: 1, path: '/s/s.1/',
-  handoffIndex: 0, visibility: false,
+  handoffIndex: 0, visibility: false, budget: { turns: 3, tokens: null, deadline: '2026-01-01T00:00:10.000Z' },
 };
 
 test('the scope header round-trips through a Temporal payload', () => {

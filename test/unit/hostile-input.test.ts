@@ -453,6 +453,14 @@ const scopeContext = fc.record({
   path: fc.string({ unit: 'binary', minLength: 3, maxLength: 60 }),
   handoffIndex: fc.nat({ max: 1000 }),
   visibility: fc.boolean(),
+  budget: fc.option(
+    fc.record({
+      turns: fc.option(fc.nat({ max: 1000 }), { nil: null }),
+      tokens: fc.option(fc.nat(), { nil: null }),
+      deadline: fc.option(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()), { nil: null }),
+    }, { noNullPrototype: true }),
+    { nil: null },
+  ),
 }, { noNullPrototype: true });
 
 const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
@@ -513,7 +521,7 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
     {
       input: wireJson,
       objective: fc.string({ unit: 'binary', maxLength: 10_000 }),
-      sessionId: fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,150}$/),
+      sessionId: fc.stringMatching(/^[A-Za-z0-9_:@-]{1,150}$/),
     },
     { requiredKeys: ['input'], noNullPrototype: true },
   ),

@@ -26,6 +26,7 @@ function ctx(fields: Partial<ScopeContext> & Pick<ScopeContext, 'sessionId' | 's
     path: `/${fields.scopeId}/`,
     handoffIndex: 0,
     visibility: false,
+    budget: null,
     ...fields,
   };
 }
