@@ -44,11 +44,12 @@ export type DelegationClaims = z.infer<typeof DelegationClaims>;
 export const SignedDelegation = DelegationClaims.extend({ sig: Hex(64) });
 export type SignedDelegation = z.infer<typeof SignedDelegation>;
 
-export interface McpMeta {
+/** A type alias, not an interface: it must fit the SDK's open `_meta` record. */
+export type McpMeta = {
   traceparent: string;
   baggage: string;
   [DELEGATION_META_KEY]: SignedDelegation;
-}
+};
 
 /** HMAC-SHA256 of a text under the delegation key, as 64 lowercase hex digits. */
 export type Sign = (text: string) => string;
