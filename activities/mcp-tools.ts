@@ -75,7 +75,7 @@ export async function connectMcpServer(input: McpServerOptions, deps: { key?: De
   if (!parsed.success) throw new TypeError(invalidField('connectMcpServer', parsed.error, 'options'));
   const o = parsed.data;
   // A missing key is a configuration error worth stopping for before any call is signed.
-  const key = deps.key ?? loadDelegationKey();
+  const key = deps.key ?? loadDelegationKey(process.env, { create: true });
   const connection = new McpConnection(o);
   const listed = await connection.listTools();
   const wanted = o.tools ? new Set(o.tools) : undefined;

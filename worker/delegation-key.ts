@@ -37,11 +37,15 @@ export function deriveDelegationKey(deployment: FingerprintKey): DelegationKey {
   return { bytes, id: keyId(bytes), origin: `derived from ${deployment.origin}` };
 }
 
-/** The environment's delegation key, else one derived from the deployment key (never created here). */
-export function loadDelegationKey(env: NodeJS.ProcessEnv = process.env): DelegationKey {
+/**
+ * The environment's delegation key, else one derived from the deployment key. Workers may
+ * create the deployment key file on first use (as createWorker does); a server never does
+ * (`create: false`): a key of its own would make every caller's signature fail.
+ */
+export function loadDelegationKey(env: NodeJS.ProcessEnv = process.env, options: { create?: boolean; path?: string } = {}): DelegationKey {
   const fromEnv = env[DELEGATION_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return parseDelegationKey(fromEnv, `$${DELEGATION_KEY_ENV}`);
-  return deriveDelegationKey(loadFingerprintKey(env, undefined, { create: false }));
+  return deriveDelegationKey(loadFingerprintKey(env, options.path, { create: options.create ?? false }));
 }
 
 export function delegationSigner(key: DelegationKey): Sign {

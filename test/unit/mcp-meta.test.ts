@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DELEGATION_META_KEY, buildMcpMeta, delegationSigningText, signDelegation, verifyDelegation, type DelegationClaims,
 } from '../../cim/mcp-meta';
@@ -79,4 +82,12 @@ test('the delegation key: from the environment, else derived from the deployment
   assert.deepEqual(loadDelegationKey({ SCOPETRAIL_FINGERPRINT_KEY: '00'.repeat(32) }).bytes, derived.bytes);
   assert.deepEqual(loadDelegationKey({ SCOPETRAIL_DELEGATION_KEY: '11'.repeat(16) }).bytes, Buffer.alloc(16, 0x11));
   assert.throws(() => parseDelegationKey('short', '$SCOPETRAIL_DELEGATION_KEY'), /invalid delegation key in \$SCOPETRAIL_DELEGATION_KEY/);
+});
+
+test('without any key, a server refuses to start and names what to set; a worker creates the deployment key it derives from', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-key-'));
+  const path = join(dir, 'fingerprint.key');
+  assert.throws(() => loadDelegationKey({}, { path }), /no fingerprint key: \$SCOPETRAIL_FINGERPRINT_KEY is not set/);
+  const created = loadDelegationKey({}, { path, create: true });
+  assert.deepEqual(loadDelegationKey({}, { path }).bytes, created.bytes, 'the server then derives the same key');
 });
