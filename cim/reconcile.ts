@@ -104,7 +104,7 @@ export interface RunFacts {
 
 export interface Difference {
   kind: 'missing' | 'extra' | 'mismatched';
-  record: 'scope' | 'action';
+  record: 'scope' | 'action' | 'receipt';
   id: string;
   scopeId: string;
   detail: string;

@@ -10,20 +10,25 @@ import {
   delegationOutcomes,
   driftFromUsage,
   rolesFromUsage,
-  footprint as footprintRule,
   rootCause as rootCauseRule,
   sessionSummary,
   timeline as timelineRule,
   touches,
+  evidenceSource,
+  footprintWithReceipts,
+  receiptsTouching,
+  scopesCovered,
+  type EvidenceSource,
+  type SourcedFootprintEntry,
   type DelegationOutcome,
   type DriftEntry,
-  type FootprintEntry,
   type RoleEntry,
   type RootCause,
   type SessionSummary,
   type TimelineEvent,
 } from '../cim/forensics';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
@@ -46,7 +51,8 @@ export interface SessionListing extends SessionSummary {
 export interface FootprintReport {
   scopeId: string;
   descendants: boolean;
-  resources: FootprintEntry[];
+  /** Each entry says whether the caller's actions, MCP servers' receipts, or both name it. */
+  resources: SourcedFootprintEntry[];
   /** Attempts refused by attenuation: they touched nothing. */
   denied: ActionRecord[];
 }
@@ -57,6 +63,10 @@ export interface TouchedReport {
   touched: boolean;
   /** The actions under the scope (and its descendants) that touched the resource. */
   actions: ActionRecord[];
+  /** MCP servers' receipts under the scope (and its descendants) that report the resource. */
+  receipts: McpReceipt[];
+  /** Whose record says it was touched: the caller's, a server's receipt, both; null when untouched. */
+  source: EvidenceSource | null;
   /** Attempts to touch it that attenuation refused. */
   denied: ActionRecord[];
   /** The reconcile of the scope's session: zero differences makes a "no" a proof. */
@@ -114,14 +124,15 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
 }
 
 export async function scopeFootprint(store: Store, scope: ScopeRecord, descendants: boolean): Promise<FootprintReport> {
-  const [scopes, actions] = await Promise.all([
+  const [scopes, actions, receipts] = await Promise.all([
     store.scopesOfSession(scope.sessionId),
     store.actionsUnder(scope.scopeId, { descendants }),
+    store.receipts().ofSession(scope.sessionId),
   ]);
   return {
     scopeId: scope.scopeId,
     descendants,
-    resources: footprintRule(scope.scopeId, scopes, actions, { descendants }),
+    resources: footprintWithReceipts(scope.scopeId, scopes, actions, receipts, { descendants }),
     denied: deniedUnder(scope.scopeId, scopes, actions, { descendants }),
   };
 }
@@ -133,15 +144,22 @@ export async function wasTouched(
   resource: string,
   onProgress?: (historiesRead: number) => void,
 ): Promise<TouchedReport> {
-  const actions = await store.actionsUnder(scope.scopeId, { descendants: true });
+  const [actions, scopes, receipts] = await Promise.all([
+    store.actionsUnder(scope.scopeId, { descendants: true }),
+    store.scopesOfSession(scope.sessionId),
+    store.receipts().ofSession(scope.sessionId),
+  ]);
   const hits = touches(actions, resource);
+  const vouched = receiptsTouching(receipts, resource, scopesCovered(scope.scopeId, scopes, { descendants: true }));
   const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
   const evidence = await reconcileRuns(temporal, store, scope.sessionId, { onProgress });
   return {
     scopeId: scope.scopeId,
     resource,
-    touched: hits.length > 0,
+    touched: hits.length > 0 || vouched.length > 0,
     actions: hits,
+    receipts: vouched,
+    source: evidenceSource(hits.length, vouched.length),
     denied,
     evidence,
     complete: evidence.differences.length === 0,

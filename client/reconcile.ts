@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { reconcileSession, type ReconcileReport } from '../cim/reconcile';
+import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
 import { collectSessionRuns } from './history';
 import { TemporalSealAnchors, anchorSeals } from '../worker/seal-anchor';
@@ -48,10 +49,13 @@ async function reconcileOnce(
   // History first: a row written after the walk could only be explained by history the walk
   // did not see, so the store is read after it.
   const runs = await collectSessionRuns(client, sessionId, onProgress);
-  const [scopes, actions, manifests] = await Promise.all([
+  const [scopes, actions, manifests, receipts] = await Promise.all([
     store.scopesOfSession(sessionId),
     store.actionsOfSession(sessionId),
     store.manifests(),
+    store.receipts().ofSession(sessionId),
   ]);
-  return reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
+  const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
+  // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
+  return { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] };
 }

@@ -14,6 +14,7 @@ import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
+import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -343,6 +344,10 @@ export class SqlStore implements Store {
 
   fingerprints(): FingerprintStore {
     return new SqlFingerprintStore(this.db, this.t('output_fingerprints'), this.namespace);
+  }
+
+  receipts(): ReceiptStore {
+    return new SqlReceiptStore(this.db, this.t('mcp_receipts'), this.namespace);
   }
 
   async close(): Promise<void> {

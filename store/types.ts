@@ -2,6 +2,7 @@
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
+import type { ReceiptStore } from './receipt-store';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 
@@ -100,5 +101,7 @@ export interface Store {
   explainActionsUnder(scopeId: string): Promise<string>;
   /** Keyed output fingerprints for provenance (see store/fingerprint-store.ts). */
   fingerprints(): FingerprintStore;
+  /** MCP servers' receipts for calls they served under a verified delegation (see store/receipt-store.ts). */
+  receipts(): ReceiptStore;
   close(): Promise<void>;
 }

@@ -33,7 +33,7 @@ export interface FootprintEntry {
  * handed control, not delegated a part of the work. A scope missing from `scopes` still
  * covers its own actions (its id is all that is needed), but has no known path.
  */
-function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], options: FootprintOptions): Set<string> {
+export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], options: FootprintOptions): Set<string> {
   const covered = new Set([scopeId]);
   const self = scopes.find((s) => s.scopeId === scopeId);
   if (options.descendants && self) {

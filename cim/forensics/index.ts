@@ -23,3 +23,4 @@ export * from './drift';
 export * from './timeline';
 export * from './summary';
 export * from './usage';
+export * from './receipts';

@@ -1,0 +1,235 @@
+/**
+ * MCP tools as scopetrail tools. connectMcpServer() connects to an MCP server (stdio or
+ * Streamable HTTP, through the official SDK), lists its tools and turns each into a
+ * ToolDefinition named `<server>/<tool>` with the declared resource `mcp:<server>/<tool>`.
+ * Each call is then an activity, recorded per attempt under its scope by the activity
+ * interceptor, and carries that scope to the server in `params._meta`, signed (see
+ * cim/mcp-meta.ts) so the server can vouch for the call with a receipt of its own.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { z } from 'zod';
+import { activityActionId } from '../cim/ids';
+import { buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
+import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
+import { ToolName } from '../cim/schemas';
+import { invalidField } from '../cim/invalid-field';
+import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../worker/delegation-key';
+import { defineTool, type ToolDefinition } from './tool';
+import { currentToolRun } from './tool-context';
+
+/** No `/` or `:`: the server name is the first part of `<server>/<tool>` and of `mcp:<server>/<tool>`. */
+export const McpServerName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, 'a letter, then up to 99 letters, digits or _ . - (no / or :)');
+
+export const McpServerOptions = z.object({
+  name: McpServerName,
+  transport: z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      env: z.record(z.string(), z.string()).optional(),
+      cwd: z.string().min(1).optional(),
+    }),
+    z.object({ type: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),
+  ]),
+  /** The server runs the scopetrail middleware: reconcile reports an answered call without its receipt. */
+  receipts: z.boolean().default(false),
+  /** Only these of the server's tools (by their MCP name); all by default. */
+  tools: z.array(z.string().min(1)).optional(),
+  /** How long one call may take before the attempt fails (the activity's own timeout still applies). */
+  callTimeoutMs: z.number().int().min(1).default(60_000),
+});
+export type McpServerOptions = z.input<typeof McpServerOptions>;
+
+/** What a call returns to the workflow: the MCP result's content (and structured content, if any). */
+export const McpToolResult = z.object({
+  content: z.array(z.looseObject({ type: z.string() })),
+  structuredContent: z.record(z.string(), z.unknown()).optional(),
+});
+export type McpToolResult = z.infer<typeof McpToolResult>;
+
+export const MCP_TOOL_ERROR = 'McpToolError';
+
+export interface McpToolset {
+  readonly server: string;
+  readonly tools: ToolDefinition<Record<string, unknown>, McpToolResult>[];
+  close(): Promise<void>;
+}
+
+interface ListedTool {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: { readOnlyHint?: boolean };
+}
+
+export async function connectMcpServer(input: McpServerOptions, deps: { key?: DelegationKey } = {}): Promise<McpToolset> {
+  const parsed = McpServerOptions.safeParse(input);
+  if (!parsed.success) throw new TypeError(invalidField('connectMcpServer', parsed.error, 'options'));
+  const o = parsed.data;
+  // A missing key is a configuration error worth stopping for before any call is signed.
+  const key = deps.key ?? loadDelegationKey(process.env, { create: true });
+  const connection = new McpConnection(o);
+  const listed = await connection.listTools();
+  const wanted = o.tools ? new Set(o.tools) : undefined;
+  const missing = o.tools?.filter((t) => !listed.some((l) => l.name === t)) ?? [];
+  if (missing.length) {
+    await connection.close();
+    throw new TypeError(`connectMcpServer ${o.name}: invalid field "tools": the server has no tool ${missing.join(', ')}`);
+  }
+  const sign = delegationSigner(key);
+  const tools = listed.filter((t) => !wanted || wanted.has(t.name)).map((t) => mcpTool(o, t, connection, sign, key.id));
+  return { server: o.name, tools, close: () => connection.close() };
+}
+
+function mcpTool(
+  o: z.output<typeof McpServerOptions>,
+  listed: ListedTool,
+  connection: McpConnection,
+  sign: (text: string) => string,
+  keyId: string,
+): ToolDefinition<Record<string, unknown>, McpToolResult> {
+  const name = `${o.name}/${listed.name}`;
+  if (!ToolName.safeParse(name).success) {
+    throw new TypeError(`connectMcpServer ${o.name}: the server's tool "${listed.name}" makes no valid tool name (${name}); leave it out with "tools"`);
+  }
+  return defineTool(
+    {
+      name,
+      description: listed.description,
+      input: inputSchemaOf(listed.inputSchema),
+      output: McpToolResult,
+      // The caller cannot see inside the server: a tool that does not say it only reads is taken to write.
+      resources: [{ uri: mcpToolResource(o.name, listed.name), mode: listed.annotations?.readOnlyHint ? 'read' : 'write' }],
+    },
+    async (args) => {
+      const run = currentToolRun();
+      if (!run) throw new Error(`MCP tool ${name} runs only as a tool of a scopetrail agent: without a scope there is no delegation to sign`);
+      const ctx = Context.current();
+      const info = ctx.info;
+      const claims: DelegationClaims = {
+        v: 1,
+        namespace: info.workflowNamespace ?? info.namespace,
+        sessionId: run.scope.sessionId,
+        scopeId: run.scope.scopeId,
+        parentScopeId: run.scope.parentScopeId,
+        agent: run.scope.agent,
+        actionId: activityActionId(run.scope.scopeId, info.activityId, info.attempt),
+        attempt: info.attempt,
+        server: o.name,
+        tool: listed.name,
+        issuedAt: new Date().toISOString(),
+        keyId,
+      };
+      run.attributes[MCP_SERVER_ATTRIBUTE] = o.name;
+      run.attributes[MCP_TOOL_ATTRIBUTE] = listed.name;
+      const result = await connection.callTool(listed.name, args, buildMcpMeta(claims, sign, sha256Hex), o.callTimeoutMs, ctx.cancellationSignal);
+      // Only an answer proves the server ran the call; an attempt that never got through owes no receipt.
+      if (o.receipts) run.attributes[MCP_RECEIPT_ATTRIBUTE] = RECEIPT_EXPECTED;
+      if (result.isError) {
+        // The server answered deliberately: the same request would get the same answer.
+        throw ApplicationFailure.create({ type: MCP_TOOL_ERROR, nonRetryable: true, message: `MCP tool ${name} failed: ${textOf(result.content)}` });
+      }
+      return { content: result.content, ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}) };
+    },
+  );
+}
+
+/** The tool's JSON schema as zod, so bad input fails naming the field; a schema zod cannot read passes any object. */
+function inputSchemaOf(schema: Record<string, unknown>): z.ZodType<Record<string, unknown>, Record<string, unknown>> {
+  try {
+    return z.fromJSONSchema(schema as never) as z.ZodType<Record<string, unknown>, Record<string, unknown>>;
+  } catch {
+    return z.record(z.string(), z.unknown());
+  }
+}
+
+function textOf(content: readonly { type: string; text?: unknown }[]): string {
+  const text = content.filter((c) => c.type === 'text' && typeof c.text === 'string').map((c) => c.text as string).join(' ');
+  return text || 'the server returned an error without text';
+}
+
+interface CallResult {
+  content: Array<{ type: string; text?: unknown }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/**
+ * One client connection per server, shared by every call of the worker (MCP multiplexes
+ * requests by id). A closed transport (a stdio server that exited, an HTTP session the
+ * server dropped) is replaced on the next call, so one crash costs one attempt, not the worker.
+ */
+class McpConnection {
+  private client?: Promise<Client>;
+  private closed = false;
+
+  constructor(private readonly o: z.output<typeof McpServerOptions>) {}
+
+  async listTools(): Promise<ListedTool[]> {
+    const client = await this.get();
+    const tools: ListedTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      tools.push(...(page.tools as ListedTool[]));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools;
+  }
+
+  async callTool(tool: string, args: Record<string, unknown>, meta: object, timeout: number, signal: AbortSignal): Promise<CallResult> {
+    const client = await this.get();
+    const result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
+    return McpCallResult.parse(result);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = await this.client?.catch(() => undefined);
+    this.client = undefined;
+    await client?.close();
+  }
+
+  private get(): Promise<Client> {
+    if (this.closed) return Promise.reject(new Error(`MCP server ${this.o.name}: the connection was closed`));
+    if (!this.client) {
+      const forget = () => {
+        if (this.client === pending) this.client = undefined;
+      };
+      const pending = this.connect(forget);
+      this.client = pending;
+      pending.catch(forget);
+    }
+    return this.client;
+  }
+
+  private async connect(onClose: () => void): Promise<Client> {
+    const t = this.o.transport;
+    const transport: Transport =
+      t.type === 'stdio'
+        ? new StdioClientTransport({ command: t.command, args: t.args, env: t.env, cwd: t.cwd, stderr: 'inherit' })
+        : new StreamableHTTPClientTransport(new URL(t.url));
+    const client = new Client({ name: 'scopetrail', version: '0.1.0' });
+    client.onclose = onClose;
+    try {
+      await client.connect(transport);
+    } catch (err) {
+      throw new Error(`MCP server ${this.o.name}: could not connect (${t.type === 'stdio' ? t.command : t.url}): ${(err as Error).message}`);
+    }
+    return client;
+  }
+}
+
+const McpCallResult = z.object({
+  content: z.array(z.looseObject({ type: z.string() })).default([]),
+  structuredContent: z.record(z.string(), z.unknown()).optional(),
+  isError: z.boolean().optional(),
+});

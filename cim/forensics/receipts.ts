@@ -1,0 +1,105 @@
+/**
+ * Forensics with both sides' word: footprint and "was R touched?" say for each answer
+ * whether it comes from the caller's action rows, from MCP servers' receipts, or both;
+ * reconcile lists calls a server owed a receipt for and never recorded.
+ */
+import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
+import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
+import { footprint, matchesResource, scopesCovered, type FootprintEntry, type FootprintOptions } from './footprint';
+import { earlier, later, uniqueSorted } from './shared';
+
+export type EvidenceSource = 'caller' | 'receipt' | 'both';
+
+export interface SourcedFootprintEntry extends FootprintEntry {
+  /** Whose record names this (resource, mode): the caller's actions, servers' receipts, or both. */
+  source: EvidenceSource;
+  /** Receipts that report it (each attempt's receipt counts). */
+  receipts: number;
+  /** MCP servers whose receipts report it, sorted. */
+  servers: string[];
+}
+
+const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
+
+export function footprintWithReceipts(
+  scopeId: string,
+  scopes: readonly ScopeRecord[],
+  actions: readonly ActionRecord[],
+  receipts: readonly McpReceipt[],
+  options: FootprintOptions,
+): SourcedFootprintEntry[] {
+  const entries = new Map<string, SourcedFootprintEntry>();
+  for (const e of footprint(scopeId, scopes, actions, options)) {
+    entries.set(`${e.mode}\u0000${e.uri}`, { ...e, source: 'caller', receipts: 0, servers: [] });
+  }
+  const covered = scopesCovered(scopeId, scopes, options);
+  for (const r of receipts) {
+    if (!covered.has(r.scopeId)) continue;
+    const reported = new Map(r.resources.map((res) => [`${res.mode}\u0000${res.uri}`, res]));
+    for (const [key, res] of reported) {
+      const tool = `${r.server}/${r.tool}`;
+      const e = entries.get(key);
+      if (!e) {
+        entries.set(key, {
+          uri: res.uri, mode: res.mode, actions: 0, tools: [tool], scopes: [r.scopeId], agents: [r.agent],
+          firstAt: r.startedAt, lastAt: r.endedAt, source: 'receipt', receipts: 1, servers: [r.server],
+        });
+        continue;
+      }
+      e.source = e.actions > 0 ? 'both' : 'receipt';
+      e.receipts += 1;
+      e.tools = uniqueSorted([...e.tools, tool]);
+      e.scopes = uniqueSorted([...e.scopes, r.scopeId]);
+      e.agents = uniqueSorted([...e.agents, r.agent]);
+      e.servers = uniqueSorted([...e.servers, r.server]);
+      e.firstAt = earlier(e.firstAt, r.startedAt);
+      e.lastAt = later(e.lastAt, r.endedAt);
+    }
+  }
+  return [...entries.values()].sort((x, y) => (x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode]));
+}
+
+/** Receipts under `scopeIds` reporting a resource that matches the pattern (exact uri or `prefix*`). */
+export function receiptsTouching(receipts: readonly McpReceipt[], resource: string, scopeIds: ReadonlySet<string>): McpReceipt[] {
+  return receipts.filter((r) => scopeIds.has(r.scopeId) && r.resources.some((res) => matchesResource(resource, res.uri)));
+}
+
+export function evidenceSource(callerHits: number, receiptHits: number): EvidenceSource | null {
+  if (callerHits && receiptHits) return 'both';
+  if (callerHits) return 'caller';
+  return receiptHits ? 'receipt' : null;
+}
+
+export interface ReceiptDifference {
+  kind: 'missing' | 'mismatched';
+  record: 'receipt';
+  id: string;
+  scopeId: string;
+  detail: string;
+}
+
+/**
+ * Calls a server declared `receipts: true` answered, without a receipt under the same
+ * action id — or with one that names another scope or tool than the caller's row.
+ */
+export function receiptDifferences(actions: readonly ActionRecord[], receipts: readonly McpReceipt[]): ReceiptDifference[] {
+  const byAction = new Map(receipts.map((r) => [r.actionId, r]));
+  const out: ReceiptDifference[] = [];
+  for (const a of actions) {
+    if (a.attributes[MCP_RECEIPT_ATTRIBUTE] !== RECEIPT_EXPECTED) continue;
+    const server = String(a.attributes[MCP_SERVER_ATTRIBUTE] ?? 'the server');
+    const r = byAction.get(a.actionId);
+    if (!r) {
+      out.push({
+        kind: 'missing', record: 'receipt', id: a.actionId, scopeId: a.scopeId,
+        detail: `MCP server ${server} answered ${a.name} (attempt ${a.attempt}) but recorded no receipt`,
+      });
+      continue;
+    }
+    const diffs: string[] = [];
+    if (r.scopeId !== a.scopeId) diffs.push(`scope: caller ${a.scopeId}, receipt ${r.scopeId}`);
+    if (`${r.server}/${r.tool}` !== a.name) diffs.push(`tool: caller ${a.name}, receipt ${r.server}/${r.tool}`);
+    if (diffs.length) out.push({ kind: 'mismatched', record: 'receipt', id: a.actionId, scopeId: a.scopeId, detail: diffs.join('; ') });
+  }
+  return out;
+}

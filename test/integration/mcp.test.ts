@@ -1,0 +1,196 @@
+/**
+ * MCP tools across the boundary, against real MCP servers built on the official SDK:
+ * one over Streamable HTTP on 127.0.0.1 (in this process), one over stdio (its own
+ * process, writing to the same Postgres schema). Each call is an activity recorded
+ * under its scope; the server verifies the signed delegation in `_meta` and records
+ * its receipt under the same scope.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { TEST_DATABASE_URL, dropTestSchema, openTestStore, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import type { Store } from '../../store/types';
+import { sessionRows } from '../helpers/session';
+import { connectMcpServer, type McpToolset } from '../../activities/mcp-tools';
+import { parseDelegationKey, delegationSigner, sha256Hex } from '../../worker/delegation-key';
+import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
+import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
+import { mcpCaller, mcpFanout } from '../fixtures/mcp-agents';
+
+const ROOT = join(__dirname, '..', '..');
+const keyHex = randomBytes(32).toString('hex');
+const key = parseDelegationKey(keyHex, 'test');
+
+let rt: TestRuntime;
+let http: HttpMcpServer;
+let files: McpToolset;
+let notes: McpToolset | undefined;
+/** The HTTP server's own store handle on the test schema (the stdio server opens its own). */
+let serverStore: Store | undefined;
+let schema: string | undefined;
+
+before(async () => {
+  // The runtime migrates the schema; the servers and the worker then share it.
+  schema = `t_${randomBytes(5).toString('hex')}`;
+  const { store } = await openTestStore('default', TEST_DATABASE_URL, schema);
+  serverStore = store;
+  http = await startHttpMcpServer({ server: 'files', store, key });
+  files = await connectMcpServer({ name: 'files', transport: { type: 'http', url: http.url }, receipts: true }, { key });
+  // A stdio server is another process: it can share Postgres, not an in-memory PGlite.
+  if (!usesPglite()) {
+    notes = await connectMcpServer(
+      {
+        name: 'notes',
+        transport: {
+          type: 'stdio',
+          command: join(ROOT, 'node_modules', '.bin', 'tsx'),
+          args: [join(ROOT, 'test', 'fixtures', 'mcp-server.ts')],
+          env: { ...(process.env as Record<string, string>), DATABASE_URL: TEST_DATABASE_URL, SCOPETRAIL_TEST_SCHEMA: schema, SCOPETRAIL_DELEGATION_KEY: keyHex, MCP_SERVER_NAME: 'notes' },
+        },
+        receipts: true,
+        tools: ['read'],
+      },
+      { key },
+    );
+  }
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? [])], schema });
+});
+after(async () => {
+  await files?.close();
+  await notes?.close();
+  await http?.close();
+  await rt?.stop();
+  await serverStore?.close();
+  if (schema) await dropTestSchema(schema);
+});
+
+async function seen(sessionId: string, output: string) {
+  const rows = await sessionRows(rt, sessionId);
+  const [action] = rows.actions.filter((a) => a.kind === 'tool_call');
+  return { rows, action: action!, echoed: JSON.parse(output) as { scopeId: string; actionId: string; traceparent: string; baggage: string } };
+}
+
+describe('an MCP tool called by an agent', () => {
+  for (const transport of ['http', 'stdio'] as const) {
+    test(`over ${transport}: the server sees the calling scope in _meta and records its receipt under it`, { skip: transport === 'stdio' && usesPglite() }, async () => {
+      const server = transport === 'http' ? 'files' : 'notes';
+      const s = await rt.client.startSession(mcpCaller, { input: { tool: `${server}/read`, args: { path: '/docs/a.txt' } } });
+      const { rows, action, echoed } = await seen(s.sessionId, await s.result());
+      assert.equal(action.name, `${server}/read`);
+      assert.equal(action.status, 'success');
+      assert.deepEqual(action.resources, [{ uri: `mcp:${server}/read`, mode: 'read' }]);
+      assert.equal(echoed.scopeId, s.sessionId);
+      assert.equal(echoed.actionId, action.actionId);
+      assert.equal(echoed.traceparent, traceparentOf({ namespace: 'default', sessionId: s.sessionId, actionId: action.actionId }, sha256Hex));
+      assert.match(echoed.baggage, new RegExp(`scopetrail.scope=${s.sessionId}`));
+
+      const [receipt] = await rt.store.receipts().ofSession(s.sessionId);
+      assert.equal(receipt?.actionId, action.actionId);
+      assert.equal(receipt?.scopeId, s.sessionId);
+      assert.equal(receipt?.server, server);
+      assert.equal(receipt?.tool, 'read');
+      assert.equal(receipt?.outcome, 'success');
+      assert.deepEqual(receipt?.resources, [{ uri: 'file:/docs/a.txt', mode: 'read' }]);
+      assert.equal(rows.scopes[0]?.status, 'success');
+
+      const fp = await rt.client.footprint(s.sessionId);
+      assert.deepEqual(
+        fp.resources.map((e) => `${e.source} ${e.mode} ${e.uri}`),
+        ['receipt read file:/docs/a.txt', `caller read mcp:${server}/read`],
+      );
+      const touched = await rt.client.wasTouched(s.sessionId, 'file:/docs/*');
+      assert.equal(touched.touched, true);
+      assert.equal(touched.source, 'receipt');
+      assert.deepEqual(touched.receipts.map((r) => r.actionId), [action.actionId]);
+      assert.deepEqual(touched.evidence.differences, [], 'history, the caller\'s rows and the receipt agree');
+    });
+  }
+
+  test('sibling scopes calling the same MCP tool at the same moment are each attributed to their own scope', async () => {
+    const s = await rt.client.startSession(mcpFanout, { input: { key: randomBytes(4).toString('hex') } });
+    const echoed = ((await s.result()) as string[]).map((t) => JSON.parse(t) as { scopeId: string; actionId: string });
+    const rows = await sessionRows(rt, s.sessionId);
+    const siblings = [`${s.sessionId}.1`, `${s.sessionId}.2`];
+    assert.deepEqual(echoed.map((e) => e.scopeId), siblings, 'each sibling\'s call carried its own scope');
+    const receipts = await rt.store.receipts().ofSession(s.sessionId);
+    assert.deepEqual(receipts.map((r) => r.scopeId).sort(), siblings);
+    for (const sibling of siblings) {
+      const [call] = rows.actionsOf(sibling).filter((a) => a.kind === 'tool_call');
+      const receipt = receipts.find((r) => r.scopeId === sibling)!;
+      assert.equal(receipt.actionId, call?.actionId);
+      assert.equal(receipt.agent, 'mcpSibling');
+      const own = await rt.client.footprint(sibling);
+      assert.deepEqual(own.resources.find((e) => e.source === 'receipt')?.scopes, [sibling]);
+    }
+    const report = await rt.client.reconcile(s.sessionId);
+    assert.deepEqual(report.differences, []);
+  });
+
+  test('reconcile reports a call the server answered without a receipt', async () => {
+    const s = await rt.client.startSession(mcpCaller, { input: { tool: 'files/unvouched', args: { x: 'hello' } } });
+    assert.equal(await s.result(), 'hello');
+    const { action } = await seen(s.sessionId, '{}');
+    const report = await rt.client.reconcile(s.sessionId);
+    assert.deepEqual(
+      report.differences.map((d) => `${d.kind} ${d.record} ${d.id}`),
+      [`missing receipt ${action.actionId}`],
+    );
+    assert.match(report.differences[0]!.detail, /MCP server files answered files\/unvouched \(attempt 1\) but recorded no receipt/);
+  });
+
+  test('input that breaks the tool\'s JSON schema fails the attempt naming the field, without reaching the server', async () => {
+    const s = await rt.client.startSession(mcpCaller, { input: { tool: 'files/read', args: { path: 3 } } });
+    await assert.rejects(s.result());
+    const rows = await sessionRows(rt, s.sessionId);
+    const [call] = rows.actions.filter((a) => a.kind === 'tool_call');
+    assert.match(call?.error ?? '', /tool files\/read: invalid field "input\.path"/);
+    assert.deepEqual(await rt.store.receipts().ofSession(s.sessionId), []);
+  });
+});
+
+describe('the server-side middleware', () => {
+  let client: Client;
+  before(async () => {
+    client = new Client({ name: 'intruder', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+  });
+  after(async () => client?.close());
+
+  const claims = (over: Partial<DelegationClaims> = {}): DelegationClaims => ({
+    v: 1, namespace: 'default', sessionId: 'forged-session', scopeId: 'forged-session', parentScopeId: null, agent: 'mcpCaller',
+    actionId: 'forged-session/a1#1', attempt: 1, server: 'files', tool: 'read', issuedAt: new Date().toISOString(), keyId: key.id, ...over,
+  });
+
+  async function refusal(meta: Record<string, unknown> | undefined): Promise<string> {
+    const result = await client.callTool({ name: 'read', arguments: { path: '/secret' }, ...(meta ? { _meta: meta } : {}) });
+    assert.equal(result.isError, true);
+    return (result.content as Array<{ text: string }>)[0]!.text;
+  }
+
+  test('refuses a call without a delegation, a forged one, one for another tool, and a stale one; records none', async () => {
+    assert.match(await refusal(undefined), /scopetrail delegation refused: no io\.scopetrail\/delegation object in _meta/);
+    const valid = buildMcpMeta(claims(), delegationSigner(key), sha256Hex);
+    const altered = { ...valid, [DELEGATION_META_KEY]: { ...valid[DELEGATION_META_KEY], scopeId: 'forged-session.7' } };
+    assert.match(await refusal(altered), /signature does not match its claims \(forged or altered\)/);
+    const otherKey = parseDelegationKey(randomBytes(32).toString('hex'), 'other');
+    const foreign = buildMcpMeta(claims({ keyId: otherKey.id }), delegationSigner(otherKey), sha256Hex);
+    assert.match(await refusal(foreign), /signed under key [0-9a-f]{16}, this server checks key/);
+    assert.match(await refusal(buildMcpMeta(claims({ tool: 'together' }), delegationSigner(key), sha256Hex)), /issued for files\/together, not files\/read/);
+    const stale = buildMcpMeta(claims({ issuedAt: new Date(Date.now() - 3_600_000).toISOString() }), delegationSigner(key), sha256Hex);
+    assert.match(await refusal(stale), /issued 3600 s ago, more than the 300 s allowed/);
+    assert.match(await refusal({ [DELEGATION_META_KEY]: { scopeId: 42 } }), /invalid field "v"/);
+    assert.deepEqual(await rt.store.receipts().ofSession('forged-session'), []);
+  });
+
+  test('a genuine delegation sent twice leaves one receipt', async () => {
+    const meta = buildMcpMeta(claims({ sessionId: 'replayed', scopeId: 'replayed', actionId: 'replayed/a1#1' }), delegationSigner(key), sha256Hex);
+    for (let i = 0; i < 2; i++) {
+      const result = await client.callTool({ name: 'read', arguments: { path: '/docs/b.txt' }, _meta: meta });
+      assert.equal(result.isError, undefined);
+    }
+    assert.equal((await rt.store.receipts().ofSession('replayed')).length, 1);
+  });
+});

@@ -1,0 +1,57 @@
+/** Receipts in the forensic answers: whose word each footprint entry rests on, and calls owed a receipt. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { evidenceSource, footprintWithReceipts, receiptDifferences, receiptsTouching } from '../../cim/forensics';
+import type { McpReceipt } from '../../cim/mcp-receipt';
+import { action, scope } from './fixtures';
+
+const scopes = [scope('s'), scope('s.1', { parentScopeId: 's', depth: 1, path: '/s/s.1/' }), scope('s.2', { parentScopeId: 's', depth: 1, path: '/s/s.2/' })];
+const expected = { 'mcp.server': 'files', 'mcp.tool': 'read', 'mcp.receipt': 'expected' };
+const actions = [
+  action('s.1/a1#1', 's.1', { name: 'files/read', resources: [{ uri: 'mcp:files/read', mode: 'read' }], attributes: expected }),
+  action('s.2/a1#1', 's.2', { name: 'files/read', resources: [{ uri: 'mcp:files/read', mode: 'read' }, { uri: 'file:/a', mode: 'read' }], attributes: expected }),
+  action('s.2/a2#1', 's.2', { name: 'echo', resources: [{ uri: 'api:echo', mode: 'read' }] }),
+];
+function receipt(actionId: string, scopeId: string, over: Partial<McpReceipt> = {}): McpReceipt {
+  return {
+    namespace: 'default', sessionId: 's', scopeId, actionId, attempt: 1, agent: 'researcher', server: 'files', tool: 'read',
+    resources: [{ uri: 'file:/a', mode: 'read' }], outcome: 'success', error: null,
+    startedAt: '2026-01-01T00:00:01.000Z', endedAt: '2026-01-01T00:00:02.000Z', ...over,
+  };
+}
+
+test('footprint marks each (resource, mode) as the caller\'s, the receipt\'s, or both', () => {
+  const receipts = [receipt('s.1/a1#1', 's.1'), receipt('s.2/a1#1', 's.2')];
+  const fp = footprintWithReceipts('s', scopes, actions, receipts, { descendants: true });
+  assert.deepEqual(fp.map((e) => `${e.source} ${e.mode} ${e.uri} actions=${e.actions} receipts=${e.receipts}`), [
+    'caller read api:echo actions=1 receipts=0',
+    'both read file:/a actions=1 receipts=2',
+    'caller read mcp:files/read actions=2 receipts=0',
+  ]);
+  const file = fp.find((e) => e.uri === 'file:/a')!;
+  assert.deepEqual(file.scopes, ['s.1', 's.2']);
+  assert.deepEqual(file.servers, ['files']);
+  const one = footprintWithReceipts('s.1', scopes, actions, receipts, { descendants: true });
+  assert.deepEqual(one.map((e) => `${e.source} ${e.uri} ${e.scopes.join(',')}`), ['receipt file:/a s.1', 'caller mcp:files/read s.1']);
+});
+
+test('touched: receipts count only under the asked scopes, and the answer says whose word it rests on', () => {
+  const receipts = [receipt('s.1/a1#1', 's.1')];
+  assert.deepEqual(receiptsTouching(receipts, 'file:*', new Set(['s.1'])).length, 1);
+  assert.deepEqual(receiptsTouching(receipts, 'file:*', new Set(['s.2'])), []);
+  assert.equal(evidenceSource(0, 1), 'receipt');
+  assert.equal(evidenceSource(2, 0), 'caller');
+  assert.equal(evidenceSource(1, 1), 'both');
+  assert.equal(evidenceSource(0, 0), null);
+});
+
+test('reconcile: an answered call of a receipts server without its receipt is missing; one naming another scope or tool is mismatched', () => {
+  assert.deepEqual(receiptDifferences(actions, [receipt('s.1/a1#1', 's.1'), receipt('s.2/a1#1', 's.2')]), []);
+  const missing = receiptDifferences(actions, [receipt('s.1/a1#1', 's.1')]);
+  assert.deepEqual(missing.map((d) => `${d.kind} ${d.record} ${d.id} ${d.scopeId}`), ['missing receipt s.2/a1#1 s.2']);
+  assert.match(missing[0]!.detail, /MCP server files answered files\/read \(attempt 1\) but recorded no receipt/);
+  const wrong = receiptDifferences(actions, [receipt('s.1/a1#1', 's.2', { tool: 'write' }), receipt('s.2/a1#1', 's.2')]);
+  assert.deepEqual(wrong.map((d) => d.detail), ['scope: caller s.1, receipt s.2; tool: caller files/read, receipt files/write']);
+  const notExpected = actions.map((a) => ({ ...a, attributes: {} }));
+  assert.deepEqual(receiptDifferences(notExpected, []), [], 'a call that never reached the server owes nothing');
+});
