@@ -1,5 +1,5 @@
 /**
- * MCP receipts (table mcp_receipts, migration 020), written by MCP servers through
+ * MCP receipts (table mcp_receipts, migration 007), written by MCP servers through
  * worker/mcp-server-middleware.ts. Keyed by (namespace, scope, action id): a delegation
  * replayed within its freshness window, or a handler retried by the server, rewrites
  * the same receipt instead of adding one.
