@@ -396,12 +396,19 @@ export const COMMANDS: Record<string, Command> = {
   run: {
     group: 'runtime',
     args: '<example>',
-    summary: 'run an example session end to end (examples: demo)',
+    summary: 'run an example session end to end (examples: demo, research)',
     async run(ctx) {
       const [example] = positionals(ctx, ['example']);
-      if (example !== 'demo') throw new CliUsageError(`unknown example "${example}": available: demo`);
-      const { runDemo } = require('../examples/demo') as typeof import('../examples/demo');
-      await runDemo({ memory: Boolean(ctx.flags.memory), json: Boolean(ctx.flags.json), log: ctx.out.log });
+      const options = { memory: Boolean(ctx.flags.memory), json: Boolean(ctx.flags.json), log: ctx.out.log };
+      if (example === 'demo') {
+        const { runDemo } = require('../examples/demo') as typeof import('../examples/demo');
+        await runDemo(options);
+      } else if (example === 'research') {
+        const { runResearch } = require('../examples/research') as typeof import('../examples/research');
+        await runResearch(options);
+      } else {
+        throw new CliUsageError(`unknown example "${example}": available: demo, research`);
+      }
       return 0;
     },
   },

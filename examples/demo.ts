@@ -2,10 +2,6 @@
  * `npm start`: a real Temporal dev server (or TEMPORAL_ADDRESS), a worker, the
  * example multi-agent session, then its scope tree and a forensic query.
  */
-import { ensureTemporal } from '../devserver/dev-server';
-import { openStore } from '../store';
-import { createWorker } from '../worker/create-worker';
-import { ScopeClient } from '../client/scope-client';
 import { renderActions, renderTree } from '../client/format';
 import { treeJson } from '../client/tree-json';
 import { walkTree } from '../cim/scope-tree';
@@ -14,9 +10,7 @@ import { createExampleTools } from './tools';
 import { orchestrator } from './agents';
 import { exampleLlm } from './llm-script';
 import { describeLlmProvider, llmProviderFromEnv } from '../activities/llm-env';
-import { quietTemporalLogs } from '../worker/runtime-logging';
-
-const step = (msg: string) => console.error(`» ${msg}`);
+import { step, withExampleRuntime } from './example-runtime';
 
 export interface DemoOptions {
   memory?: boolean;
@@ -29,31 +23,11 @@ export interface DemoOptions {
 export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const log = options.log ?? ((text: string) => console.log(text));
   const started = Date.now();
-  // Tool failures are part of the example; the tree shows them, the log need not.
-  quietTemporalLogs('ERROR');
   // Checked before anything starts: a bad SCOPETRAIL_LLM_* / OPENAI_* variable is named at once.
   const llm = llmProviderFromEnv(process.env, { scripted: exampleLlm });
-  step('Starting Temporal…');
-  const temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
-  step(`Temporal: ${temporal.description}`);
-  const store = await openStore({ memory: process.env.DATABASE_URL ? undefined : options.memory });
-  step(`Store: ${store.description}`);
-  const taskQueue = `scopetrail-demo-${process.pid}`;
   const { tools } = createExampleTools({ latencyMs: 200 });
   step(`LLM: ${describeLlmProvider(llm)}`);
-  step('Bundling agents and starting the worker…');
-  const worker = await createWorker({
-    agents: require.resolve('./agents'),
-    tools: Object.values(tools),
-    llm,
-    store,
-    taskQueue,
-    address: temporal.address,
-    namespace: temporal.namespace,
-  });
-  const running = worker.run();
-  const client = await ScopeClient.connect({ address: temporal.address, namespace: temporal.namespace, taskQueue, store });
-  try {
+  await withExampleRuntime({ name: 'demo', memory: options.memory, agents: require.resolve('./agents'), tools: Object.values(tools), llm }, async ({ client, worker }) => {
     step('Running the example session…');
     const session = await client.startSession(orchestrator, {
       input: { question: 'How do durable workflows make agent delegation auditable?' },
@@ -83,9 +57,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       return;
     }
     log(`\nResult: ${JSON.stringify(result)}\n`);
-    const actions = new Map<string, ActionRecord[]>();
-    for (const a of sessionActions) actions.set(a.scopeId, [...(actions.get(a.scopeId) ?? []), a]);
-    log(renderTree(tree, { actions }));
+    log(renderTree(tree, { actions: byScope(sessionActions) }));
 
     if (researcher) {
       const id = researcher.scope.scopeId;
@@ -97,13 +69,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       for (const s of searches) log(`  ${s.scopeId.padEnd(24)} ${s.agent.padEnd(12)} ${s.inputDigest?.slice(0, 23)}…`);
     }
     console.error(`\n» Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-  } finally {
-    await client.close();
-    await worker.shutdown();
-    await running.catch(() => undefined);
-    await store.close();
-    await temporal.stop();
-  }
+  });
+}
+
+export function byScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
+  const out = new Map<string, ActionRecord[]>();
+  for (const a of actions) out.set(a.scopeId, [...(out.get(a.scopeId) ?? []), a]);
+  return out;
 }
 
 if (require.main === module) {
