@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { attributeText, type AttributedSegment, type AttributionSource } from '../cim/attribution';
 import { DEFAULT_FINGERPRINT_PARAMS, shingleHashes, tokenize } from '../cim/fingerprint';
 import type { Store } from '../store/types';
-import { keyedShingleHash, type FingerprintKey } from '../worker/fingerprint-key';
+import { keyedShingleHash, type FingerprintKey } from '../store/fingerprint-key';
 import { UnknownIdError } from './arguments';
 
 /** Texts up to 20 MB; beyond that the table would be unreadable anyway. */

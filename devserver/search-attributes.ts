@@ -1,2 +1,2 @@
 /** The Keyword search attributes scopetrail publishes each scope under. */
-export const SEARCH_ATTRIBUTES = ['ScopetrailSession', 'ScopetrailScope', 'ScopetrailAgent'] as const;
+export { SEARCH_ATTRIBUTES } from '../cim/names';
