@@ -3,6 +3,7 @@
  * session's outputs, from the keyed fingerprints recorded for every output. The query
  * text is hashed here with the same key and only its hashes reach the store.
  */
+import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { attributeText, type AttributedSegment, type AttributionSource } from '../cim/attribution';
 import { DEFAULT_FINGERPRINT_PARAMS, shingleHashes, tokenize } from '../cim/fingerprint';
@@ -29,11 +30,11 @@ export interface AttributionReport {
   warnings: string[];
 }
 
-export class FingerprintKeyMismatchError extends Error {
+export class FingerprintKeyMismatchError extends ScopetrailError {
   override name = 'FingerprintKeyMismatchError';
 }
 
-export class NoFingerprintsError extends Error {
+export class NoFingerprintsError extends ScopetrailError {
   override name = 'NoFingerprintsError';
 }
 

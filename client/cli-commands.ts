@@ -1,4 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
+import { ScopetrailError } from '../cim/errors';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
@@ -43,7 +44,9 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-export class CliUsageError extends Error {}
+export class CliUsageError extends ScopetrailError {
+  override name = 'CliUsageError';
+}
 
 /** Positional arguments are checked like any other input: one sentence naming what is wrong. */
 function positionals(ctx: CommandContext, names: string[], optional = 0): string[] {

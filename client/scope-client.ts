@@ -11,7 +11,7 @@ import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
 import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../cim/names';
-import { hasSearchAttributes } from './visibility';
+import { hasSearchAttributes } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
 import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';

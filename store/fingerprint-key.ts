@@ -9,6 +9,7 @@
  * $XDG_STATE_HOME/scopetrail/fingerprint.key (default ~/.local/state/scopetrail/).
  * Workers and the CLI must see the same key.
  */
+import { ScopetrailError } from '../cim/errors';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -28,7 +29,7 @@ export interface FingerprintKey {
   readonly origin: string;
 }
 
-export class FingerprintKeyError extends Error {
+export class FingerprintKeyError extends ScopetrailError {
   override name = 'FingerprintKeyError';
 }
 
