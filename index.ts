@@ -1,0 +1,17 @@
+/**
+ * scopetrail, node side: what a worker process and a client import. Agents import
+ * `scopetrail/workflow` instead, the only entry that is safe in Temporal's sandbox.
+ */
+export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
+export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';
+export { quietTemporalLogs } from './worker/runtime-logging';
+export type { RecorderOptions } from './worker/recorder';
+export type { SpoolOptions } from './worker/spool';
+export * from './activities';
+export * from './store';
+export { loadFingerprintKey, FingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
+export * from './client';
+export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
+export * from './cim/names';
+export type { Manifest, ScopeRecord, ActionRecord, ActionKind, ResourceRef, ScopeContext } from './cim/schemas';
+export type { ScopeTree } from './cim/scope-tree';
