@@ -3,3 +3,8 @@ export { currentScope } from './tool-context';
 export { defineLlm, ScriptedProvider, approximateTokens, type LlmCompletion, type LlmProvider, type LlmProviderRequest, type LlmResult } from './llm';
 export { OpenAiCompatibleProvider, type OpenAiProviderOptions } from './openai-provider';
 export { LlmConfigError, llmProviderFromEnv, parseLlmEnv } from './llm-env';
+export { defineModelStep, type ModelProvider, type ModelContext, type ConversationLoader } from './model-step';
+export { ScriptedModelProvider, callTool, delegateTo, handoffTo, type ModelScriptStep, type ScriptedCall, type ScriptedTurn, type ScriptedModelRequest } from './scripted-model';
+export { OpenAiCompatibleModelProvider } from './openai-model';
+export { modelProviderFromEnv } from './llm-env';
+export { connectMcpServer, MCP_TOOL_ERROR, type McpServerOptions, type McpToolset } from './mcp-tools';

@@ -9,6 +9,7 @@
  * Checked once, when the worker starts: a bad variable stops it with the variable named,
  * instead of failing every llm() call later.
  */
+import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { ScriptedProvider, type LlmProvider } from './llm';
 import { DEFAULT_OPENAI_BASE_URL, OpenAiCompatibleProvider } from './openai-provider';
@@ -42,9 +43,9 @@ export type LlmEnv =
   | { provider: 'scripted' }
   | { provider: 'openai'; apiKey: string; baseURL: string; model: string };
 
-export class LlmConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+export class LlmConfigError extends ScopetrailError {
+  constructor(message: string, field: string | null = null) {
+    super(message, field);
     this.name = 'LlmConfigError';
   }
 }
@@ -64,7 +65,7 @@ function check<T extends z.ZodObject>(schema: T, env: Record<string, string | un
   const issue = parsed.error.issues[0];
   const name = String(issue?.path[0] ?? names[0]);
   const shown = name === 'OPENAI_API_KEY' || env[name] === undefined ? '' : `=${JSON.stringify(env[name])}`;
-  throw new LlmConfigError(`invalid environment variable ${name}${shown}: ${issue?.message ?? 'invalid'}`);
+  throw new LlmConfigError(`invalid environment variable ${name}${shown}: ${issue?.message ?? 'invalid'}`, name);
 }
 
 export interface LlmFromEnvOptions {

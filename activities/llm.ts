@@ -4,6 +4,7 @@
  * usage on the `llm_call` action. The default provider is scripted: deterministic
  * answers per agent, for examples and tests.
  */
+import { LLM_ACTIVITY, LlmResultSchema, type LlmResult } from '../cim/names';
 import { z } from 'zod';
 import { defineTool, reportResource, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
@@ -18,19 +19,7 @@ export const LlmRequestSchema = z.object({
 });
 export type LlmRequest = z.infer<typeof LlmRequestSchema>;
 
-const TokenCount = z.number().int().min(0).nullable();
-
-export const LlmResultSchema = z.object({
-  text: z.string(),
-  /** The model that answered, as the provider reports it (it may differ from the one asked for). */
-  model: z.string(),
-  inputTokens: TokenCount,
-  outputTokens: TokenCount,
-  totalTokens: TokenCount.default(null),
-  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
-  finishReason: z.string().nullable().default(null),
-});
-export type LlmResult = z.infer<typeof LlmResultSchema>;
+export { LlmResultSchema, type LlmResult };
 /** What a provider returns: total tokens and finish reason may be left out. */
 export type LlmCompletion = z.input<typeof LlmResultSchema>;
 
@@ -90,7 +79,7 @@ export function approximateTokens(text: string): number {
 export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof LlmRequestSchema>, LlmResult> {
   return defineTool(
     {
-      name: 'llm',
+      name: LLM_ACTIVITY,
       description: `LLM completion through the ${provider.name} provider`,
       input: LlmRequestSchema,
       output: LlmResultSchema,

@@ -18,7 +18,7 @@ import { buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
 import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
-import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../worker/delegation-key';
+import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../store/delegation-key';
 import { defineTool, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
 

@@ -5,7 +5,7 @@
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ScopeContext } from './schemas';
 
-export const SCOPE_HEADER = 'scopetrail-scope';
+export { SCOPE_HEADER } from './names';
 
 export function encodeScopeHeader(ctx: ScopeContext): Payload {
   return defaultPayloadConverter.toPayload(ctx) as Payload;

@@ -6,3 +6,6 @@ export * from './envelope';
 export * from './scope-tree';
 export * from './allowance';
 export * from './forensics';
+export * from './names';
+export * from './errors';
+export { SCOPE_HEADER, encodeScopeHeader, decodeScopeHeader } from './header';

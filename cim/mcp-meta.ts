@@ -5,7 +5,7 @@
  * object `io.scopetrail/delegation` — who is calling, under which scope — signed with
  * HMAC-SHA256 under the deployment's delegation key so the server can check it.
  *
- * Pure: the HMAC and the id hash come from the caller (worker/delegation-key.ts), so this
+ * Pure: the HMAC and the id hash come from the caller (store/delegation-key.ts), so this
  * module needs no node:crypto and both sides share one definition of the signed text.
  */
 import { z } from 'zod';

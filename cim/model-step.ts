@@ -4,8 +4,7 @@
  * Pure: the names and the shape both sides agree on.
  */
 
-/** The activity type of a model step; recorded as an `llm_call` like the `llm` activity. */
-export const MODEL_STEP_ACTIVITY = 'llm.generate';
+export { MODEL_STEP_ACTIVITY } from './names';
 
 /** The names the model sees for the sub-agents and handoff targets it may choose. */
 export const DELEGATE_TOOL_PREFIX = 'delegate_to_';

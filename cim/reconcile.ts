@@ -18,11 +18,10 @@
 import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
-import { MODEL_STEP_ACTIVITY } from './model-step';
+import { LLM_ACTIVITY_TYPES } from './names';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 
-/** The activity types of model calls (`llm()` and a model-driven agent's steps); their attempts are `llm_call`s. */
-export const LLM_ACTIVITY_TYPES: ReadonlySet<string> = new Set(['llm', MODEL_STEP_ACTIVITY]);
+
 
 export type RunCloseKind = 'open' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out' | 'continued_as_new';
 export type ChildCloseKind = 'open' | 'start_failed' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out';

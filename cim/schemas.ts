@@ -167,4 +167,4 @@ export const HandoffRequest = z.object({
 });
 export type HandoffRequest = z.infer<typeof HandoffRequest>;
 
-export const HANDOFF_SIGNAL = 'scopetrail.handoff';
+export { HANDOFF_SIGNAL } from './names';

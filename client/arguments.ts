@@ -1,4 +1,5 @@
 /** What every client method checks its arguments with, and the errors it raises. */
+import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { invalidField } from '../cim/invalid-field';
 
@@ -10,16 +11,16 @@ export function printableText(max: number) {
 export const Id = printableText(1000);
 export const AgentNameArg = printableText(100);
 
-export class UnknownIdError extends Error {
+export class UnknownIdError extends ScopetrailError {
   constructor(what: 'session' | 'scope', id: string) {
-    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`);
+    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`, what === 'session' ? 'sessionId' : 'scopeId');
     this.name = 'UnknownIdError';
   }
 }
 
-export class InvalidArgumentError extends Error {
+export class InvalidArgumentError extends ScopetrailError {
   constructor(method: string, error: z.ZodError) {
-    super(invalidField(method, error, 'arguments'));
+    super(invalidField(method, error, 'arguments'), error.issues[0]?.path.map(String).join('.') || null);
     this.name = 'InvalidArgumentError';
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AttributionReport } from './attribution';
 import { DEFAULT_FINGERPRINT_PARAMS } from '../cim/fingerprint';
 import { renderTable } from './format';
-import { CliUsageError, type CommandContext } from './cli-commands';
+import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 
 /** Shared runs at least this long are always detected (winnowing's guarantee). */

@@ -3,11 +3,12 @@
  * session's outputs, from the keyed fingerprints recorded for every output. The query
  * text is hashed here with the same key and only its hashes reach the store.
  */
+import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { attributeText, type AttributedSegment, type AttributionSource } from '../cim/attribution';
 import { DEFAULT_FINGERPRINT_PARAMS, shingleHashes, tokenize } from '../cim/fingerprint';
 import type { Store } from '../store/types';
-import { keyedShingleHash, type FingerprintKey } from '../worker/fingerprint-key';
+import { keyedShingleHash, type FingerprintKey } from '../store/fingerprint-key';
 import { UnknownIdError } from './arguments';
 
 /** Texts up to 20 MB; beyond that the table would be unreadable anyway. */
@@ -29,11 +30,11 @@ export interface AttributionReport {
   warnings: string[];
 }
 
-export class FingerprintKeyMismatchError extends Error {
+export class FingerprintKeyMismatchError extends ScopetrailError {
   override name = 'FingerprintKeyMismatchError';
 }
 
-export class NoFingerprintsError extends Error {
+export class NoFingerprintsError extends ScopetrailError {
   override name = 'NoFingerprintsError';
 }
 

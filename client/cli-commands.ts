@@ -1,5 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
-import { resolve } from 'node:path';
+import { CliUsageError, resolveModule, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
 import type { ActionRecord } from '../cim/schemas';
@@ -7,7 +7,7 @@ import { openStore } from '../store';
 import { OpenStoreOptions } from '../store/open';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
-import { progress, type ProgressStream } from './progress';
+import { progress } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
@@ -25,25 +25,7 @@ import {
   renderVerify,
 } from './format-forensics';
 
-export interface CommandContext {
-  args: string[];
-  flags: Record<string, string | boolean | string[] | undefined>;
-  out: {
-    log(text: string): void;
-    err(text: string): void;
-    /** Where progress bars go (see client/progress.ts); none when absent. Never stdout: it carries --json. */
-    stderr?: ProgressStream;
-  };
-}
-
-export interface Command {
-  group: 'query' | 'runtime';
-  args: string;
-  summary: string;
-  run(ctx: CommandContext): Promise<number>;
-}
-
-export class CliUsageError extends Error {}
+export { CliUsageError, resolveModule, type Command, type CommandContext };
 
 /** Positional arguments are checked like any other input: one sentence naming what is wrong. */
 function positionals(ctx: CommandContext, names: string[], optional = 0): string[] {
@@ -413,8 +395,3 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 };
-
-export function resolveModule(path: string): string {
-  return require.resolve(resolve(process.cwd(), path));
-}
-

@@ -6,7 +6,7 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
-import { CliUsageError, resolveModule, type CommandContext } from './cli-commands';
+import { CliUsageError, resolveModule, type CommandContext } from './cli-context';
 
 const EXAMPLE_AGENTS = '../examples/agents';
 

@@ -5,7 +5,8 @@
  * arguments, 3 reconcile found differences.
  */
 import { parseArgs } from 'node:util';
-import { COMMANDS, CliUsageError, type Command, type CommandContext } from './cli-commands';
+import { COMMANDS } from './cli-commands';
+import { CliUsageError, type Command, type CommandContext } from './cli-context';
 import { InvalidArgumentError } from './scope-client';
 import { UnknownIdError } from './arguments';
 

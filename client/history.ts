@@ -4,6 +4,7 @@
  * chain — and reduces each run to the `RunFacts` that cim/reconcile.ts compares with
  * the store. Reads only histories (strongly consistent); no visibility query is needed.
  */
+import { ScopetrailError } from '../cim/errors';
 import { isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
@@ -24,9 +25,9 @@ const CONCURRENCY = 8;
 const MAX_CHAIN = 100_000;
 const GRPC_NOT_FOUND = 5;
 
-export class SessionNotFoundError extends Error {
+export class SessionNotFoundError extends ScopetrailError {
   constructor(readonly sessionId: string) {
-    super(`no session "${sessionId}" in Temporal`);
+    super(`no session "${sessionId}" in Temporal`, 'sessionId');
     this.name = 'SessionNotFoundError';
   }
 }

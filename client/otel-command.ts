@@ -1,7 +1,7 @@
 /** `scopetrail export-otel <session> [--endpoint URL] [--service-name NAME]`: the session as GenAI spans over OTLP/HTTP. */
 import { z } from 'zod';
 import { renderTable } from './format';
-import { CliUsageError, type CommandContext } from './cli-commands';
+import { CliUsageError, type CommandContext } from './cli-context';
 import type { OtelExportSummary } from './otel-export';
 import type { ScopeClient } from './scope-client';
 

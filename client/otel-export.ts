@@ -3,6 +3,7 @@
  * protobuf. The spans are built as finished ReadableSpans rather than through a live
  * tracer because their times come from the store, not from the clock.
  */
+import { ScopetrailError } from '../cim/errors';
 import { createHash } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -43,7 +44,7 @@ export interface OtelExportSummary {
   links: number;
 }
 
-export class OtelExportError extends Error {
+export class OtelExportError extends ScopetrailError {
   override name = 'OtelExportError';
 }
 

@@ -10,8 +10,8 @@ import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
 import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest, SessionId } from '../cim/schemas';
 import type { Store } from '../store/types';
-import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../workflows/sinks';
-import { SEARCH_ATTRIBUTES } from '../devserver/search-attributes';
+import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { hasSearchAttributes } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
 import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
@@ -37,7 +37,7 @@ import { verifySession } from './verify';
 import { TemporalSealAnchors } from '../worker/seal-anchor';
 import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
-import { loadFingerprintKey, type FingerprintKey } from '../worker/fingerprint-key';
+import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 
 export { InvalidArgumentError, UnknownIdError };
@@ -266,16 +266,5 @@ export class ScopeClient {
   async close(): Promise<void> {
     // A lazy connection that was never used has nothing to close.
     await this.ownConnection?.close().catch(() => undefined);
-  }
-}
-
-async function hasSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
-  try {
-    const res = await connection.operatorService.listSearchAttributes({ namespace });
-    const custom = res.customAttributes ?? {};
-    return SEARCH_ATTRIBUTES.every((name) => name in custom);
-  } catch {
-    // Cloud namespaces may not allow the operator API; then scopes skip visibility.
-    return false;
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Builds the dashboard's frontend (ui/) with Vite's JS API into ui/dist. The built
- * files are never committed, so `scopetrail ui` builds them on first use and again
- * whenever a source file is newer than the build.
+ * files are never committed, so in a checkout `scopetrail ui` builds them on first use
+ * and again whenever a source file is newer than the build. The installed package
+ * ships the build and no sources (dist/ui/dist, made at pack time), so it never needs
+ * Vite at run time.
  */
-import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { ScopetrailError } from '../cim/errors';
 import { join } from 'node:path';
 
 export const UI_ROOT = join(__dirname, '..', 'ui');
@@ -38,6 +41,8 @@ function mtime(path: string): number | null {
 export function uiBuildState(root = UI_ROOT, dist = join(root, 'dist')): UiBuildState {
   const builtAt = mtime(join(dist, 'index.html'));
   if (builtAt === null) return { built: false, stale: true, reason: `${dist} has no build yet` };
+  // A prebuilt dashboard without its sources is what the package ships: nothing to compare against.
+  if (!existsSync(join(root, 'src'))) return { built: true, stale: false, reason: null };
   const sources = Math.max(newestMtime(join(root, 'src')), ...UI_INPUTS.map((f) => mtime(join(root, f)) ?? 0));
   if (sources > builtAt) return { built: true, stale: true, reason: 'the sources changed since the last build' };
   return { built: true, stale: false, reason: null };
@@ -58,6 +63,9 @@ export async function buildUi(options: BuildUiOptions = {}): Promise<{ built: bo
   const log = options.log ?? (() => undefined);
   const state = uiBuildState(root, outDir);
   if (!options.force && !state.stale) return { built: false, seconds: 0 };
+  if (!existsSync(join(root, 'src'))) {
+    throw new ScopetrailError(`the dashboard is neither built nor buildable: ${outDir} and ${join(root, 'src')} are both missing; reinstall scopetrail`);
+  }
   const started = Date.now();
   log(`building the dashboard (${state.reason ?? 'forced'}) into ${outDir}…`);
   // Both are ESM-only; loaded here so commands that never build don't pay for them.

@@ -1,6 +1,6 @@
 /** `scopetrail ui [--port N] [--host H]`: builds the dashboard when needed, then serves it until Ctrl-C. */
 import { z } from 'zod';
-import { CliUsageError, type CommandContext } from './cli-commands';
+import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import { buildUi } from './ui-build';
 import { startUiServer } from './ui-server';

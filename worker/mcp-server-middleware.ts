@@ -16,14 +16,14 @@ import type { McpReceipt } from '../cim/mcp-receipt';
 import { ResourceRef } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
 import type { ReceiptStore } from '../store/receipt-store';
-import { delegationSigner, loadDelegationKey, type DelegationKey } from './delegation-key';
+import { delegationSigner, loadDelegationKey, type DelegationKey } from '../store/delegation-key';
 
 export interface ScopetrailMcpOptions {
   /** The name callers give this server in connectMcpServer(): delegations are signed for it. */
   server: string;
   /** Where receipts go: a scopetrail store (its receipts()) or a receipt store. */
   store: { receipts(): ReceiptStore } | ReceiptStore;
-  /** Default: $SCOPETRAIL_DELEGATION_KEY, else derived from the deployment key (worker/delegation-key.ts). */
+  /** Default: $SCOPETRAIL_DELEGATION_KEY, else derived from the deployment key (store/delegation-key.ts). */
   key?: DelegationKey;
   maxAgeMs?: number;
   clockSkewMs?: number;

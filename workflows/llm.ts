@@ -3,6 +3,7 @@
  * retried, timed and recorded like a tool, as an `llm_call`), and passes the scope's
  * turn number so a scripted provider answers deterministically.
  */
+import { LLM_ACTIVITY, type LlmResult } from '../cim/names';
 import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
 import { requireState } from './scope-state';
@@ -20,17 +21,7 @@ export interface LlmCallOptions {
   activity?: Partial<ActivityOptions>;
 }
 
-export interface LlmResult {
-  text: string;
-  model: string;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
-  finishReason: string | null;
-}
-
-export const LLM_ACTIVITY = 'llm';
+export { LLM_ACTIVITY, type LlmResult };
 
 export async function llm(options: LlmCallOptions): Promise<LlmResult> {
   const st = requireState('llm()');

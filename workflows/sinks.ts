@@ -44,6 +44,4 @@ export interface ScopetrailSinks extends Sinks {
   };
 }
 
-export const OBJECTIVE_MEMO = 'scopetrail.objective';
-export const VISIBILITY_MEMO = 'scopetrail.visibility';
-export const SCOPE_MEMO = 'scopetrail.scope';
+export { OBJECTIVE_MEMO, VISIBILITY_MEMO, SCOPE_MEMO } from '../cim/names';

@@ -15,7 +15,7 @@ import { TEST_DATABASE_URL, dropTestSchema, openTestStore, startTestRuntime, use
 import type { Store } from '../../store/types';
 import { sessionRows } from '../helpers/session';
 import { connectMcpServer, type McpToolset } from '../../activities/mcp-tools';
-import { parseDelegationKey, delegationSigner, sha256Hex } from '../../worker/delegation-key';
+import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/delegation-key';
 import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
 import { mcpCaller, mcpFanout } from '../fixtures/mcp-agents';

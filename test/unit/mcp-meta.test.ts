@@ -10,7 +10,7 @@ import {
 } from '../../cim/mcp-meta';
 import { recordSpanId, sessionTraceId } from '../../cim/otel-genai';
 import { canonicalJson } from '../../cim/canonical-json';
-import { deriveDelegationKey, loadDelegationKey, parseDelegationKey } from '../../worker/delegation-key';
+import { deriveDelegationKey, loadDelegationKey, parseDelegationKey } from '../../store/delegation-key';
 import { parseKey } from '../../worker/fingerprint-key';
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');

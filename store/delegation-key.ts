@@ -8,6 +8,7 @@
  * server given the derived key can check delegations and learns nothing about fingerprints.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { ScopetrailError } from '../cim/errors';
 import { FingerprintKeyError, keyId, loadFingerprintKey, parseKey, type FingerprintKey } from './fingerprint-key';
 import type { IdHash, Sign } from '../cim/mcp-meta';
 
@@ -19,7 +20,7 @@ export interface DelegationKey {
   readonly origin: string;
 }
 
-export class DelegationKeyError extends Error {
+export class DelegationKeyError extends ScopetrailError {
   override name = 'DelegationKeyError';
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Every name scopetrail gives a Temporal object, in one place: the header that carries
+ * the scope, the memo and search-attribute keys, the handoff signal, and the `llm`
+ * activity with the one shape its result has. Workflow code, workers, clients and
+ * reconcile all meet on these strings, so none of them spells one itself.
+ */
+import { z } from 'zod';
+
+/** The header every child workflow start, activity schedule and signal carries the scope in. */
+export const SCOPE_HEADER = 'scopetrail-scope';
+
+/** Memo keys a session's root workflow is started with, and each scope's own record. */
+export const OBJECTIVE_MEMO = 'scopetrail.objective';
+export const VISIBILITY_MEMO = 'scopetrail.visibility';
+export const SCOPE_MEMO = 'scopetrail.scope';
+
+/** The Keyword search attributes scopetrail publishes each scope under. */
+export const SEARCH_ATTRIBUTES = ['ScopetrailSession', 'ScopetrailScope', 'ScopetrailAgent'] as const;
+
+/** The signal that asks a running agent to hand off at its next checkpoint. */
+export const HANDOFF_SIGNAL = 'scopetrail.handoff';
+
+/** The activity type of the model call; its attempts are recorded as `llm_call`s. */
+export const LLM_ACTIVITY = 'llm';
+
+/** The activity type of a model-driven agent's step; recorded as an `llm_call` like `llm`. */
+export const MODEL_STEP_ACTIVITY = 'llm.generate';
+
+/** Activity types whose attempts are `llm_call`s. */
+export const LLM_ACTIVITY_TYPES: ReadonlySet<string> = new Set([LLM_ACTIVITY, MODEL_STEP_ACTIVITY]);
+
+const TokenCount = z.number().int().min(0).nullable();
+
+/** What the `llm` activity returns, checked on the worker and typed in the workflow. */
+export const LlmResultSchema = z.object({
+  text: z.string(),
+  /** The model that answered, as the provider reports it (it may differ from the one asked for). */
+  model: z.string(),
+  inputTokens: TokenCount,
+  outputTokens: TokenCount,
+  totalTokens: TokenCount.default(null),
+  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
+  finishReason: z.string().nullable().default(null),
+});
+export type LlmResult = z.infer<typeof LlmResultSchema>;

@@ -1,0 +1,20 @@
+/**
+ * scopetrail, node side: what a worker process and a client import. Agents import
+ * `scopetrail/workflow` instead, the only entry that is safe in Temporal's sandbox.
+ */
+export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
+export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';
+export { quietTemporalLogs } from './worker/runtime-logging';
+export { scopetrailMcp, DELEGATION_REFUSED, type ScopetrailMcpOptions, type Receipt } from './worker/mcp-server-middleware';
+export { loadDelegationKey, DelegationKeyError, type DelegationKey } from './store/delegation-key';
+export type { RecorderOptions } from './worker/recorder';
+export type { SpoolOptions } from './worker/spool';
+export * from './activities';
+export * from './store';
+export { loadFingerprintKey, FingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
+export * from './client';
+export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
+export { BUDGET_EXCEEDED, type BudgetSpec } from './cim/budget';
+export * from './cim/names';
+export type { Manifest, ScopeRecord, ActionRecord, ActionKind, ResourceRef, ScopeContext } from './cim/schemas';
+export type { ScopeTree } from './cim/scope-tree';

@@ -1,0 +1,274 @@
+/**
+ * ScopetrailPlugin: everything scopetrail adds to a Temporal worker, as one plugin a
+ * user puts in `plugins: [...]` of their own `Worker.create` (and `Client`), beside
+ * other plugins such as Temporal's OpenTelemetryPlugin. It registers the workflow
+ * interceptor module, the activity interceptor, the record sink, the tools and the
+ * `llm` activity, records the agents' manifests when the worker starts, and drains the
+ * recorder when it stops, so every record the worker produced is committed.
+ */
+import { join } from 'node:path';
+import type { ClientOptions, Connection, WorkflowClientInterceptor } from '@temporalio/client';
+import { SimplePlugin } from '@temporalio/plugin';
+import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import { z } from 'zod';
+import type { Manifest } from '../cim/schemas';
+import { VISIBILITY_MEMO } from '../cim/names';
+import { invalidField } from '../cim/invalid-field';
+import type { Store } from '../store/types';
+import type { ToolDefinition } from '../activities/tool';
+import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
+import { defineModelStep, type ModelProvider } from '../activities/model-step';
+import { ScriptedModelProvider } from '../activities/scripted-model';
+import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
+import { hasSearchAttributes } from '../devserver/search-attributes';
+import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
+import { Recorder, type RecorderOptions } from './recorder';
+import { TemporalSealAnchors } from './seal-anchor';
+import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
+import { scopetrailSinks } from './sinks';
+import { loadManifests } from './manifests';
+import { ScopetrailConfigError } from '../cim/errors';
+
+export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
+
+/**
+ * Modules evaluated once per worker thread and shared by every workflow, instead of
+ * once per workflow. zod builds hundreds of classes when it loads; evaluated per
+ * workflow, that was the largest part of a short agent's CPU. It keeps no per-workflow
+ * state, which is what sharing requires. Our own schema modules cannot be shared: the
+ * SDK freezes shared modules, and zod fills in schema properties lazily on first use.
+ */
+export const SHARED_SANDBOX_MODULES = ['zod'];
+
+export interface ScopetrailPluginOptions {
+  /** Where CIM records are written (see openStore). */
+  store: Store;
+  /** The tools (made with defineTool) this worker runs. */
+  tools?: ToolDefinition<any, any>[];
+  /** The provider behind the `llm` activity; the scripted provider by default. */
+  llm?: LlmProvider;
+  /** The provider behind model-driven agents' steps (`llm.generate`); a scripted model by default. */
+  model?: ModelProvider;
+  /**
+   * The module that exports the agents, read for their manifests. Default: the worker's
+   * `workflowsPath`; required when the worker runs a prebuilt `workflowBundle`.
+   */
+  agents?: string;
+  recorder?: RecorderOptions;
+  /**
+   * Where records wait while the store is down (default: a folder per namespace and task
+   * queue under ~/.local/state/scopetrail/spool, 256 MiB). `false` disables it: then a
+   * store outage holds workflow tasks until the store is back.
+   */
+  spool?: SpoolOptions | false;
+  /**
+   * The key output fingerprints are made with (default: $SCOPETRAIL_FINGERPRINT_KEY, else
+   * the key file, see store/fingerprint-key.ts). `false` records no fingerprints.
+   */
+  fingerprintKey?: FingerprintKey | false;
+  /** Where scopetrail's own warnings go (default: console.error). */
+  log?: (message: string, err?: unknown) => void;
+}
+
+const PluginOptionsSchema = z.object({
+  store: z.custom<Store>((v) => typeof (v as Store | undefined)?.upsertManifests === 'function', 'give a store made with openStore()'),
+  tools: z.array(z.custom<ToolDefinition<any, any>>((t) => typeof (t as ToolDefinition<any, any>)?.spec?.name === 'string', 'give tools made with defineTool()')).default([]),
+  agents: z.string().min(1).optional(),
+});
+
+/** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
+interface Binding {
+  recorder: Recorder;
+  manifests: Manifest[];
+  spool: Spool | undefined;
+  /** The worker's connection, through which seals are anchored in Temporal. */
+  connection: NativeConnection | undefined;
+}
+
+export class ScopetrailPlugin extends SimplePlugin {
+  private readonly config: ScopetrailPluginOptions;
+  private readonly registered: Map<string, RegisteredTool>;
+  private readonly fingerprinter: Fingerprinter | undefined;
+  private readonly bindings = new Map<string, Binding>();
+  private readonly log: (message: string, err?: unknown) => void;
+
+  constructor(options: ScopetrailPluginOptions) {
+    const parsed = PluginOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new ScopetrailConfigError(invalidField('ScopetrailPlugin', parsed.error, 'options'), fieldOf(parsed.error));
+    const tools = parsed.data.tools;
+    const store = options.store;
+    const llmTools = [
+      defineLlm(options.llm ?? new ScriptedProvider()),
+      // A handoff keeps a long conversation in the store; the model step reads it back from there.
+      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => store.handoffPayload(scopeId)),
+    ];
+    super({
+      name: 'ScopetrailPlugin',
+      activities: Object.fromEntries([...tools, ...llmTools].map((t) => [t.spec.name, t.activity])),
+      workerInterceptors: { workflowModules: [WORKFLOW_INTERCEPTORS_MODULE] },
+    });
+    this.config = options;
+    this.registered = registerTools(tools, llmTools);
+    this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
+    // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
+    this.fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
+  }
+
+  /** The recorder of the worker on this namespace and task queue, once that worker is configured. */
+  recorderFor(namespace: string, taskQueue: string): Recorder | undefined {
+    return this.bindings.get(bindingKey(namespace, taskQueue))?.recorder;
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const namespace = options.namespace ?? 'default';
+    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath);
+    binding.connection ??= options.connection;
+    const configured = super.configureWorker({
+      ...options,
+      bundlerOptions: {
+        ...options.bundlerOptions,
+        preloadModules: [...new Set([...(options.bundlerOptions?.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
+      },
+      sinks: {
+        ...options.sinks,
+        ...scopetrailSinks(binding.recorder, this.log, this.fingerprinter),
+      },
+    });
+    return {
+      ...configured,
+      interceptors: {
+        ...configured.interceptors,
+        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, this.fingerprinter)],
+      },
+    };
+  }
+
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    // A replay re-emits records under the ids they already have; nothing needs writing.
+    return super.configureReplayWorker({
+      ...options,
+      sinks: { ...options.sinks, scopetrail: { record: { fn: () => undefined, callDuringReplay: false } } },
+    });
+  }
+
+  override configureBundler(options: BundleOptions): BundleOptions {
+    const configured = super.configureBundler(options);
+    return {
+      ...configured,
+      preloadModules: [...new Set([...(configured.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
+    };
+  }
+
+  override configureClient(options: ClientOptions): ClientOptions {
+    const configured = super.configureClient(options);
+    const interceptor = visibilityMemoInterceptor(options);
+    const existing = configured.interceptors?.workflow;
+    if (existing !== undefined && !Array.isArray(existing)) {
+      throw new ScopetrailConfigError('ScopetrailPlugin: the client uses old-style workflow interceptors (an object); pass an array', 'interceptors.workflow');
+    }
+    return { ...configured, interceptors: { ...configured.interceptors, workflow: [...(existing ?? []), interceptor] } };
+  }
+
+  override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    const binding = this.bindings.get(bindingKey(worker.options.namespace, worker.options.taskQueue));
+    if (!binding) return super.runWorker(worker, next);
+    const { recorder, manifests, connection } = binding;
+    // Migrates the store and registers the manifests, or (store down) spools until it can.
+    await recorder.start({ manifests });
+    // Seals are anchored in Temporal, where a database writer cannot rewrite them.
+    if (connection) recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
+    // Scopes a previous worker ended but died before sealing.
+    recorder.sealer.startSweeping();
+    try {
+      await super.runWorker(worker, next);
+    } finally {
+      await recorder.drain();
+      await recorder.drainSpool();
+      recorder.stop();
+    }
+  }
+
+  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined): Binding {
+    const key = bindingKey(namespace, taskQueue);
+    const existing = this.bindings.get(key);
+    if (existing) return existing;
+    const agents = this.config.agents ?? workflowsPath;
+    if (!agents) {
+      throw new ScopetrailConfigError(
+        'ScopetrailPlugin: give `agents` (the path of the module that exports your agents) when the worker runs a prebuilt workflowBundle',
+        'agents',
+      );
+    }
+    const manifests = loadManifests(agents);
+    const spool =
+      this.config.spool === false
+        ? undefined
+        : new Spool({ dir: join(defaultSpoolDir(), `${safeName(namespace)}--${safeName(taskQueue)}`), ...this.config.spool });
+    let lastErrorLog = 0;
+    const recorder = new Recorder(this.config.store, {
+      spool,
+      onError: (err) => {
+        // One line per 5 s is enough to say the store is failing; the spool keeps the records.
+        if (Date.now() - lastErrorLog < 5_000) return;
+        lastErrorLog = Date.now();
+        this.log(`store write failed: ${err.message}${spool ? ` (records spooled in ${spool.dir})` : ''}`);
+      },
+      onAlert: (message) => this.log(message),
+      ...this.config.recorder,
+    });
+    const binding: Binding = { recorder, manifests, spool, connection: undefined };
+    this.bindings.set(key, binding);
+    return binding;
+  }
+}
+
+/**
+ * Sessions started through a plain Temporal Client that carries this plugin publish
+ * their scopes to visibility exactly as ScopeClient's do: the memo says whether the
+ * namespace has scopetrail's search attributes (asked once per client).
+ */
+function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterceptor {
+  let check: Promise<boolean> | undefined;
+  // Only a full Connection has the operator service; a bare ConnectionLike skips the check.
+  const connection = options.connection && 'operatorService' in options.connection ? (options.connection as Connection) : undefined;
+  const namespace = options.namespace ?? 'default';
+  return {
+    async start(input, next) {
+      if (!connection || input.options.memo?.[VISIBILITY_MEMO] !== undefined) return next(input);
+      check ??= hasSearchAttributes(connection, namespace);
+      return next({ ...input, options: { ...input.options, memo: { ...input.options.memo, [VISIBILITY_MEMO]: await check } } });
+    },
+  };
+}
+
+function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<any, any>[]): Map<string, RegisteredTool> {
+  const map = new Map<string, RegisteredTool>();
+  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind']) => {
+    if (map.has(t.spec.name)) throw new ScopetrailConfigError(`ScopetrailPlugin: two tools are named "${t.spec.name}"`, 'tools');
+    map.set(t.spec.name, { name: t.spec.name, kind, resources: t.spec.resources, recordPayloads: t.spec.recordPayloads });
+  };
+  tools.forEach((t) => add(t, 'tool_call'));
+  llm.forEach((t) => add(t, 'llm_call'));
+  return map;
+}
+
+function bindingKey(namespace: string, taskQueue: string): string {
+  return `${namespace}\u0000${taskQueue}`;
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+function fieldOf(error: z.ZodError): string {
+  return error.issues[0]?.path.map(String).join('.') || 'options';
+}
+
+export const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (msg: string, meta?: unknown) => console.warn(msg, meta ?? ''),
+  error: (msg: string, meta?: unknown) => console.error(msg, meta ?? ''),
+  log: () => undefined,
+} as never;
