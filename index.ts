@@ -5,6 +5,9 @@
 export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
 export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';
 export { quietTemporalLogs } from './worker/runtime-logging';
+/** For development: a local Temporal dev server (or the one TEMPORAL_ADDRESS names). */
+export { ensureTemporal, type TemporalEndpoint } from './devserver/dev-server';
+export { renderTree, renderActions } from './client/format';
 export { scopetrailMcp, DELEGATION_REFUSED, type ScopetrailMcpOptions, type Receipt } from './worker/mcp-server-middleware';
 export { loadDelegationKey, DelegationKeyError, type DelegationKey } from './store/delegation-key';
 export type { RecorderOptions } from './worker/recorder';

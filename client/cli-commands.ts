@@ -375,6 +375,16 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  init: {
+    group: 'runtime',
+    args: '<dir> [--scopetrail-spec <spec>]',
+    summary: 'write a starter project (agents, tools, worker, client) that runs with npm install && npm start',
+    async run(ctx) {
+      const { initProject } = require('./init-command') as typeof import('./init-command');
+      return initProject(ctx);
+    },
+  },
+
   run: {
     group: 'runtime',
     args: '<example>',

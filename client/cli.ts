@@ -37,6 +37,7 @@ const OPTIONS = {
   host: { type: 'string' },
   endpoint: { type: 'string' },
   'service-name': { type: 'string' },
+  'scopetrail-spec': { type: 'string' },
 } as const;
 
 export function usage(): string {

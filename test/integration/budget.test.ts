@@ -48,7 +48,12 @@ test('wall time runs out: the subtree is cancelled through Temporal and the over
   const s = await rt.client.startSession(bTimeBoss, { input: {} });
   await assert.rejects(s.result());
   assert.ok(Date.now() - started < 20_000, 'ended at the deadline, not when the sleeper would have woken');
-  const rows = await sessionRows(rt, s.sessionId);
+  // The activity hears of its cancellation at its next heartbeat, after its workflow ended.
+  let rows = await sessionRows(rt, s.sessionId);
+  for (let i = 0; i < 50 && rows.actions.some((a) => a.status === 'running'); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    rows = await sessionRows(rt, s.sessionId);
+  }
   const [boss, sleeper] = [rows.scope(''), rows.scope('.1')];
   assert.equal(boss.status, 'error');
   assert.match(boss.error ?? '', /^budget exceeded \(wall_time\)/);

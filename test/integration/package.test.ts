@@ -21,6 +21,7 @@ const skip = usesPglite() ? 'the consumer and its CLI share a store: needs Postg
 
 let work = '';
 let consumer = '';
+let tarball = '';
 const schemas: string[] = [];
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
@@ -68,7 +69,7 @@ before(async () => {
     size: number;
     files: Array<{ path: string }>;
   }>;
-  const tarball = join(work, packed[0]!.filename);
+  tarball = join(work, packed[0]!.filename);
   console.error(`tarball: ${(statSync(tarball).size / 1024).toFixed(0)} KiB, ${packed[0]!.files.length} files`);
 
   consumer = join(work, 'app');
@@ -166,4 +167,24 @@ test('ScopetrailPlugin beside OpenTelemetryPlugin in a project\'s own Worker.cre
   assert.deepEqual(report.spans, ['RunWorkflow', 'StartActivity', 'StartChildWorkflow']);
   assert.deepEqual(report.actions, ['tool_call:lookupTicket:success', 'delegate:escalator:success', 'tool_call:notifyOnCall:success', 'llm_call:llm:success']);
   assert.equal(report.differences, 0);
+});
+
+test('the starter that scopetrail init writes installs and runs green with npm start (dev server, embedded store)', { skip }, () => {
+  const bin = join(consumer, 'node_modules', '.bin', 'scopetrail');
+  const starter = join(work, 'starter');
+  const written = JSON.parse(ok(run(bin, ['init', starter, '--scopetrail-spec', `file:${tarball}`, '--json'], work), 'scopetrail init')) as { files: string[] };
+  assert.deepEqual(written.files.filter((f) => f.startsWith('src/')).sort(), ['src/agents.ts', 'src/main.ts', 'src/runtime.ts', 'src/tools.ts', 'src/worker.ts']);
+  const refused = run(bin, ['init', starter], work);
+  assert.equal(refused.status, 2, 'a folder that is not empty is refused');
+  assert.match(refused.stderr, /invalid <dir> .*it exists and is not empty/);
+
+  const started = Date.now();
+  ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], starter), 'npm install (starter)');
+  console.error(`starter install: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The embedded store, as for a newcomer without Postgres; the test's Temporal server stands in for the dev server.
+  const out = ok(run('npm', ['start'], starter, { DATABASE_URL: '' }), 'npm start (starter)');
+  assert.match(out, /triage@0\.1\.0 · root · success/);
+  assert.match(out, /escalator@0\.1\.0 · delegated by triage · success/);
+  assert.match(out, /was api:pager touched under \S+\? yes/);
+  assert.match(out, /reconcile against Temporal history: 0 differences/);
 });

@@ -1,0 +1,56 @@
+/**
+ * `scopetrail init <dir>`: writes a starter project (agents, tools, worker, client,
+ * package.json, tsconfig) that runs with `npm install && npm start`.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CliUsageError, type CommandContext } from './cli-context';
+import { starterFiles } from './starter-files';
+
+const PackageName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,213}$/, 'a package name: lower-case letters, digits, . _ -');
+
+/** Our own package.json, wherever this runs from (sources or dist/). */
+function ownPackage(): { version: string; peerDependencies?: Record<string, string> } {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string; peerDependencies?: Record<string, string> };
+      if (pkg.name === 'scopetrail') return pkg;
+    }
+    if (dirname(dir) === dir) throw new Error('cannot find scopetrail\'s own package.json');
+  }
+}
+
+export function initProject(ctx: CommandContext): number {
+  const [target, ...rest] = ctx.args;
+  if (!target) throw new CliUsageError('missing argument <dir> (where to write the new project)');
+  if (rest.length) throw new CliUsageError(`unexpected argument "${rest[0]}"`);
+  const dir = resolve(process.cwd(), target);
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new CliUsageError(`invalid <dir> "${target}": it exists and is not empty; give a new or empty folder`);
+  }
+  const name = PackageName.safeParse(basename(dir).toLowerCase());
+  if (!name.success) throw new CliUsageError(`invalid <dir> "${target}": its name must be ${name.error.issues[0]?.message}`);
+  const own = ownPackage();
+  const spec = ctx.flags['scopetrail-spec'];
+  if (spec !== undefined && (typeof spec !== 'string' || !spec.trim())) {
+    throw new CliUsageError('invalid --scopetrail-spec: give what package.json should depend on (a version range, a tarball path, a git URL)');
+  }
+  const temporalVersion = (own.peerDependencies?.['@temporalio/worker'] ?? '^1.24.0').replace(/^\^/, '');
+  const files = starterFiles({ name: name.data, scopetrailSpec: (spec as string | undefined) ?? `^${own.version}`, temporalVersion });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text, { flag: 'wx' });
+  }
+  if (ctx.flags.json) {
+    ctx.out.log(JSON.stringify({ dir, files: Object.keys(files) }));
+  } else {
+    ctx.out.log(`Wrote a scopetrail project to ${dir}:`);
+    for (const path of Object.keys(files)) ctx.out.log(`  ${path}`);
+    ctx.out.log(`\nNext:\n  cd ${target}\n  npm install && npm start`);
+  }
+  return 0;
+}
