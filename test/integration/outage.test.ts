@@ -83,8 +83,10 @@ test('a worker starts while Postgres is unreachable, runs a session, and prepare
       spool: { dir: mkdtempSync(join(tmpdir(), 'scopetrail-start-down-')) },
       recorder: { drainEveryMs: 200, onError: () => undefined, onAlert: (m) => alerts.push(m) },
     });
-    assert.match(alerts.join('\n'), /store unreachable at start/);
+    // The store is prepared as the worker starts running.
     const running = worker.run();
+    for (let i = 0; i < 50 && !alerts.some((a) => a.includes('store unreachable at start')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(alerts.join('\n'), /store unreachable at start/);
     client = await ScopeClient.connect({ store, address: temporal.address, taskQueue });
     const session = await client.startSession(orchestrator, { input: { question: 'started during an outage' } });
     await session.result();
