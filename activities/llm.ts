@@ -76,6 +76,18 @@ export function approximateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
+/**
+ * Sending a prompt shares the scope's data with the model: the resource is checked
+ * against the allowance before the call, and provider and model are set before it, so a
+ * failed attempt's record still says what it asked.
+ */
+export function shareWithModel(provider: string, requestedModel: string): void {
+  const run = currentToolRun();
+  if (!run) return;
+  reportResource({ uri: `llm:${provider}/${requestedModel}`, mode: 'share' });
+  Object.assign(run.attributes, { provider, requestedModel });
+}
+
 export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof LlmRequestSchema>, LlmResult> {
   return defineTool(
     {
@@ -87,10 +99,7 @@ export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof 
     async (request) => {
       const run = currentToolRun();
       const requestedModel = request.model ?? provider.defaultModel;
-      // Sending a prompt shares the scope's data with the model: checked against the allowance first.
-      if (run) reportResource({ uri: `llm:${provider.name}/${requestedModel}`, mode: 'share' });
-      // Set before the call, so a failed attempt's record still says which provider and model it asked.
-      if (run) Object.assign(run.attributes, { provider: provider.name, requestedModel });
+      shareWithModel(provider.name, requestedModel);
       let completion: LlmCompletion;
       try {
         completion = await provider.complete({

@@ -17,7 +17,8 @@ import { invalidField } from '../cim/invalid-field';
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
-import { defineTool, reportResource, type ToolDefinition } from './tool';
+import { defineTool, type ToolDefinition } from './tool';
+import { shareWithModel } from './llm';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
 
@@ -96,9 +97,7 @@ export function defineModelStep(
     async (request) => {
       const run = currentToolRun();
       const requestedModel = request.model ?? provider.defaultModel;
-      // Sending the conversation shares the scope's data with the model: checked against the allowance first.
-      if (run) reportResource({ uri: `llm:${provider.name}/${requestedModel}`, mode: 'share' });
-      if (run) Object.assign(run.attributes, { provider: provider.name, requestedModel });
+      shareWithModel(provider.name, requestedModel);
       const model = provider.languageModel(requestedModel, {
         agent: run?.scope.agent ?? 'unknown',
         scopeId: run?.scope.scopeId ?? 'unknown',

@@ -11,7 +11,7 @@ import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { z } from 'zod';
 import { unwrapAgentResult, unwrapToolResult } from '../cim/envelope';
-import { digest } from '../worker/digest';
+import { digest } from '../store/digest';
 import { rootScopeId } from '../cim/ids';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';

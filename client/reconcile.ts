@@ -9,7 +9,7 @@ import { reconcileSession, type ReconcileReport } from '../cim/reconcile';
 import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
 import { collectSessionRuns } from './history';
-import { TemporalSealAnchors, anchorSeals } from '../worker/seal-anchor';
+import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
 
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';

@@ -34,7 +34,7 @@ import {
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
-import { TemporalSealAnchors } from '../worker/seal-anchor';
+import { TemporalSealAnchors } from '../store/seal-anchor';
 import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { reconcileSession, runScopeId, type RunFacts } from '../cim/reconcile';
 import { verifyChains, type AnchorLookup, type ChainProblem, type VerifyReport } from '../store/chain';
 import type { SessionChains, Store } from '../store/types';
-import type { SealAnchors } from '../worker/seal-anchor';
+import type { SealAnchors } from '../store/seal-anchor';
 import { collectSessionRuns, SessionNotFoundError } from './history';
 
 /** Anchors read at once. */

@@ -8,7 +8,7 @@ import type { InvalidRow } from './rows';
 
 /**
  * Anchors computed seals outside the database before they are written (see
- * worker/seal-anchor.ts) and answers the scope ids whose seal may be written.
+ * store/seal-anchor.ts) and answers the scope ids whose seal may be written.
  */
 export type SealConfirm = (seals: readonly Seal[]) => Promise<ReadonlySet<string>>;
 

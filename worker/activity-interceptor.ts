@@ -14,7 +14,7 @@ import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
 import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
 import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
-import { digest, digestOfJson } from './digest';
+import { digest, digestOfJson } from '../store/digest';
 import { canonicalJson } from '../cim/canonical-json';
 import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLimits } from './payload-limit';
 import type { Recorder } from './recorder';

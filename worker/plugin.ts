@@ -23,7 +23,7 @@ import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from '../store
 import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
-import { TemporalSealAnchors } from './seal-anchor';
+import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { scopetrailSinks } from './sinks';
 import { loadManifests } from './manifests';

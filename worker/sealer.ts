@@ -9,7 +9,7 @@
  * sweep re-seal forged rows is refused, not laundered.
  */
 import type { ScopeKey, SealConfirm, Store } from '../store/types';
-import { anchorSeals, type SealAnchors, type SealRefusedError } from './seal-anchor';
+import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/seal-anchor';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed. */
@@ -38,7 +38,7 @@ export class Sealer {
     private readonly options: SealerOptions = {},
   ) {}
 
-  /** Anchors every seal from now on (see worker/seal-anchor.ts). */
+  /** Anchors every seal from now on (see store/seal-anchor.ts). */
   useAnchors(anchors: SealAnchors): void {
     this.confirm = anchorSeals(anchors, (err: SealRefusedError) => {
       this.refused += 1;

@@ -7,7 +7,7 @@
 import type { InjectedSinks } from '@temporalio/worker';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
-import { digest } from './digest';
+import { digest } from '../store/digest';
 import type { Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import type { FingerprintRecord } from '../store/fingerprint-store';

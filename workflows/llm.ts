@@ -4,11 +4,9 @@
  * turn number so a scripted provider answers deterministically.
  */
 import { LLM_ACTIVITY, type LlmResult } from '../cim/names';
-import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
-import { unwrapToolResult } from '../cim/envelope';
+import type { ActivityOptions } from '@temporalio/workflow';
 import { requireState } from './scope-state';
-import { recordLostFinalAttempt } from './lost-attempt';
-import { chargeTokens, spendTurn } from './budget';
+import { callModel } from './model-call';
 
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant';
@@ -25,25 +23,11 @@ export { LLM_ACTIVITY, type LlmResult };
 
 export async function llm(options: LlmCallOptions): Promise<LlmResult> {
   const st = requireState('llm()');
-  spendTurn(st);
-  const turn = st.llmTurns;
-  st.llmTurns += 1;
-  const activityOptions: ActivityOptions = {
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '1s' },
-    ...options.activity,
-  };
-  const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(activityOptions)[LLM_ACTIVITY]!;
-  const input = { messages: options.messages, model: options.model, turn };
-  try {
-    const { value, attempt } = unwrapToolResult(await activity(input));
-    st.calls.push({ attempt, status: 'success' });
-    const result = value as LlmResult;
-    chargeTokens(st, result.totalTokens ?? (result.inputTokens ?? 0) + (result.outputTokens ?? 0));
-    return result;
-  } catch (err) {
-    st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
-    recordLostFinalAttempt(st, err, 'llm_call', input, activityOptions.retry?.maximumAttempts);
-    throw err;
-  }
+  return callModel<LlmResult>(
+    st,
+    LLM_ACTIVITY,
+    (turn) => ({ messages: options.messages, model: options.model, turn }),
+    (r) => r.totalTokens ?? (r.inputTokens ?? 0) + (r.outputTokens ?? 0),
+    options.activity,
+  );
 }

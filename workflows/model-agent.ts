@@ -21,9 +21,8 @@
 import './ai-polyfills';
 import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
-import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
-import { unwrapToolResult } from '../cim/envelope';
 import { AgentName, ToolName } from '../cim/schemas';
 import { BudgetSpec } from '../cim/budget';
 import { invalidField } from '../cim/invalid-field';
@@ -40,9 +39,8 @@ import {
 import { defineAgent, type AgentWorkflow } from './agent';
 import { delegate } from './delegate';
 import { handoff } from './handoff';
-import { recordLostFinalAttempt } from './lost-attempt';
 import { requireState } from './scope-state';
-import { chargeTokens, spendTurn } from './budget';
+import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 
 const ModelAgentSpecSchema = z.object({
@@ -258,14 +256,6 @@ class ScopeModel implements LanguageModelV3 {
 
   async doGenerate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
     const st = requireState('a model step');
-    spendTurn(st);
-    const turn = st.llmTurns;
-    st.llmTurns += 1;
-    const options: ActivityOptions = {
-      startToCloseTimeout: '2 minutes',
-      retry: { maximumAttempts: 3, initialInterval: '1s' },
-      ...this.activityOptions,
-    };
     const tools: ModelStepTool[] = (call.tools ?? []).flatMap((t) =>
       t.type === 'function'
         ? [{
@@ -277,28 +267,24 @@ class ScopeModel implements LanguageModelV3 {
           }]
         : [],
     );
-    const request = {
-      ...(this.requested ? { model: this.requested } : {}),
-      turn,
-      ...(this.conversationFrom ? { conversation: { from: this.conversationFrom } } : {}),
-      prompt: call.prompt,
-      tools,
-      ...(call.toolChoice ? { toolChoice: call.toolChoice } : {}),
-      ...definedOnly({ maxOutputTokens: call.maxOutputTokens, temperature: call.temperature, topP: call.topP, topK: call.topK, stopSequences: call.stopSequences, seed: call.seed }),
-    };
-    const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[MODEL_STEP_ACTIVITY]!;
-    try {
-      const { value, attempt } = unwrapToolResult(await activity(request));
-      st.calls.push({ attempt, status: 'success' });
-      const result = value as LanguageModelV3GenerateResult & { response?: { timestamp?: unknown } };
-      chargeTokens(st, (result.usage?.inputTokens?.total ?? 0) + (result.usage?.outputTokens?.total ?? 0));
-      const timestamp = typeof result.response?.timestamp === 'string' ? new Date(result.response.timestamp) : undefined;
-      return { ...result, response: { ...result.response, timestamp } };
-    } catch (err) {
-      st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
-      recordLostFinalAttempt(st, err, 'llm_call', request, options.retry?.maximumAttempts);
-      throw err;
-    }
+    const result = await callModel<LanguageModelV3GenerateResult & { response?: { timestamp?: unknown } }>(
+      st,
+      MODEL_STEP_ACTIVITY,
+      (turn) => ({
+        ...(this.requested ? { model: this.requested } : {}),
+        turn,
+        ...(this.conversationFrom ? { conversation: { from: this.conversationFrom } } : {}),
+        prompt: call.prompt,
+        tools,
+        ...(call.toolChoice ? { toolChoice: call.toolChoice } : {}),
+        ...definedOnly({ maxOutputTokens: call.maxOutputTokens, temperature: call.temperature, topP: call.topP, topK: call.topK, stopSequences: call.stopSequences, seed: call.seed }),
+      }),
+      (r) => (r.usage?.inputTokens?.total ?? 0) + (r.usage?.outputTokens?.total ?? 0),
+      this.activityOptions,
+    );
+    // Dates do not survive the payload converter.
+    const timestamp = typeof result.response?.timestamp === 'string' ? new Date(result.response.timestamp) : undefined;
+    return { ...result, response: { ...result.response, timestamp } };
   }
 
   async doStream(): Promise<never> {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type TestRuntime } from '../helpers/runtime';
 import { sessionRows, type SessionRows } from '../helpers/session';
-import { digest } from '../../worker/digest';
+import { digest } from '../../store/digest';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 let rt: TestRuntime;

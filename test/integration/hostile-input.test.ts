@@ -19,7 +19,7 @@ import { guarded, waiter } from '../fixtures/agents';
 import { COMMANDS } from '../../client/cli-commands';
 import { InvalidArgumentError, UnknownIdError } from '../../client/scope-client';
 import { HANDOFF_SIGNAL, HandoffRequest, type ActionRecord } from '../../cim/schemas';
-import { digest } from '../../worker/digest';
+import { digest } from '../../store/digest';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { createExampleTools } from '../../examples/tools';
 import { orchestrator } from '../../examples/agents';
 import { walkTree } from '../../cim/scope-tree';
-import { digest } from '../../worker/digest';
+import { digest } from '../../store/digest';
 
 const AGENTS = require.resolve('../../examples/agents');
 let rt: TestRuntime;

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../cim/canonical-json';
-import { digest } from '../../worker/digest';
+import { digest } from '../../store/digest';
 
 describe('canonicalJson', () => {
   test('equal values serialize identically whatever the key order', () => {

@@ -34,7 +34,7 @@ import {
 } from '../../cim/schemas';
 import { defineTool } from '../../activities/tool';
 import { canonicalJson } from '../../cim/canonical-json';
-import { digest } from '../../worker/digest';
+import { digest } from '../../store/digest';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../../cim/header';
 import { prng } from '../helpers/prng';
 

@@ -9,7 +9,7 @@
  */
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
-import type { SealConfirm } from '../store/types';
+import type { SealConfirm } from './types';
 
 export type AnchorOutcome =
   | { outcome: 'anchored' }
