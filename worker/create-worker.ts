@@ -76,13 +76,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
       return running;
     },
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running?.catch(() => undefined);
-      // A worker that never ran still owns a recorder; the plugin drains it only around run().
-      if (!running) {
-        await recorder.drain();
-        recorder.stop();
-      }
+      // A worker that never ran still holds its connection (and its recorder): it is run
+      // and stopped at once, which releases both through the plugin's usual path.
+      if (!running) running = worker.runUntil(Promise.resolve());
+      else if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
       await ownConnection?.close();
     },
   };

@@ -125,10 +125,15 @@ export class ScopetrailPlugin extends SimplePlugin {
     binding.connection ??= options.connection;
     const configured = super.configureWorker({
       ...options,
-      bundlerOptions: {
-        ...options.bundlerOptions,
-        preloadModules: [...new Set([...(options.bundlerOptions?.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
-      },
+      // A prebuilt bundle was made with its own options (see bundleAgents); giving bundler options too only earns a warning.
+      ...(options.workflowBundle
+        ? {}
+        : {
+            bundlerOptions: {
+              ...options.bundlerOptions,
+              preloadModules: [...new Set([...(options.bundlerOptions?.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
+            },
+          }),
       sinks: {
         ...options.sinks,
         ...scopetrailSinks(binding.recorder, this.log, this.fingerprinter),
