@@ -74,7 +74,8 @@ export async function listSessions(
   temporal: Client | undefined,
   args: z.output<typeof SessionsArgs>,
 ): Promise<SessionListing[]> {
-  const ids = await store.listSessions({ agent: args.agent, since: args.since, limit: args.limit });
+  // The status filter runs in the store, before the limit: filtering the limited page would miss sessions.
+  const ids = await store.listSessions({ agent: args.agent, since: args.since, status: args.status, limit: args.limit });
   // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];
