@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { AgentNameArg, printableText } from './arguments';
+import { AgentNameArg, IsoTime, printableText } from './arguments';
 import {
   deniedUnder,
   driftFromUsage,
@@ -30,7 +30,7 @@ import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 export const SessionsArgs = z.object({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: IsoTime.optional(),
   limit: z.number().int().min(1).max(10_000).default(50),
 });
 

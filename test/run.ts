@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { ensureTemporal } from '../devserver/dev-server';
 import { TEST_DATABASE_URL } from './helpers/runtime';
+import { redactUrl } from '../store/postgres';
 
 const ROOT = join(__dirname, '..');
 /** A second namespace for the isolation test (test/integration/namespaces.test.ts). */
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
     const pgError = await postgresReachable(TEST_DATABASE_URL);
     if (pgError) {
       const strict = process.env.CI || process.env.SCOPETRAIL_REQUIRE_POSTGRES;
-      console.error(`Postgres at ${TEST_DATABASE_URL} is not reachable: ${pgError}`);
+      console.error(`Postgres at ${redactUrl(TEST_DATABASE_URL)} is not reachable: ${pgError}`);
       if (strict) {
         console.error('Start Postgres or set DATABASE_URL (CI and SCOPETRAIL_REQUIRE_POSTGRES need a real server).');
         return 1;
@@ -79,7 +80,7 @@ async function main(): Promise<number> {
       env.SCOPETRAIL_TEST_STORE = 'pglite';
     } else {
       env.DATABASE_URL = TEST_DATABASE_URL;
-      console.error(`Postgres: ${TEST_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}`);
+      console.error(`Postgres: ${redactUrl(TEST_DATABASE_URL)}`);
     }
     const started = Date.now();
     const temporal = await ensureTemporal({ log: (l) => console.error(l), extraNamespaces: [ISOLATION_NAMESPACE] });
