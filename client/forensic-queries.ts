@@ -34,7 +34,7 @@ export const SessionsArgs = z.object({
   limit: z.number().int().min(1).max(10_000).default(50),
 });
 
-/** A resource URI, or a prefix ending in `*`, e.g. db:customers or db:customers*. */
+/** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
 export const ResourceArg = printableText(2000);
 
 export interface SessionListing extends SessionSummary {
