@@ -15,6 +15,7 @@ import pg from 'pg';
 import { ensureTemporal } from '../devserver/dev-server';
 import { TEST_DATABASE_URL } from './helpers/runtime';
 import { redactUrl } from '../store/postgres';
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, browserSkipReason, underCi } from './helpers/browser';
 
 const ROOT = join(__dirname, '..');
 /** A second namespace for the isolation test (test/integration/namespaces.test.ts). */
@@ -93,6 +94,12 @@ async function main(): Promise<number> {
     stop = temporal.stop;
   }
 
+  const browserTests = files.some((f) => f.includes('ui.test.ts'));
+  const browserSkip = browserTests ? browserSkipReason() : undefined;
+  if (browserTests && underCi() && browserSkipReason({ ...process.env, CI: undefined })) {
+    console.error(`!! CI requires the browser tests and there is no Chromium at ${CHROMIUM_PATH}: they will fail (${CHROMIUM_INSTALL}).`);
+  }
+
   const tapFile = join(mkdtempSync(join(tmpdir(), 'scopetrail-test-')), 'results.tap');
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
@@ -113,11 +120,14 @@ async function main(): Promise<number> {
   const count = (key: string) => Number(tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
   const passed = count('pass');
   const failed = count('fail') + count('cancelled');
-  if (passed + failed === 0) {
+  const skipped = count('skipped');
+  if (browserSkip) console.error(`browser tests skipped: ${browserSkip}`);
+  // Only a run that ran nothing, not even a skip with its reason, is suspect.
+  if (passed + failed + skipped === 0) {
     console.log('0 passed, 0 failed');
     return 1;
   }
-  console.log(`${passed} passed, ${failed} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return code === 0 && failed === 0 ? 0 : 1;
 }
 
