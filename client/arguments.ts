@@ -9,6 +9,15 @@ export function printableText(max: number) {
 }
 
 export const Id = printableText(1000);
+
+/**
+ * A moment as ISO 8601 with an offset, in years 0001 to 9999: ISO's year 0000 (and any
+ * calendar-impossible date) passes the format but is out of range for Postgres, which
+ * would answer a query with an error instead of an empty list.
+ */
+export const IsoTime = z.iso
+  .datetime({ offset: true })
+  .refine((v) => !Number.isNaN(Date.parse(v)) && Number(v.slice(0, 4)) >= 1, 'use a time from 0001-01-01 to 9999-12-31');
 export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {

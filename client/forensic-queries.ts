@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { AgentNameArg, printableText } from './arguments';
+import { AgentNameArg, IsoTime, printableText } from './arguments';
 import {
   deniedUnder,
   delegationOutcomes,
@@ -36,11 +36,11 @@ import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 export const SessionsArgs = z.object({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: IsoTime.optional(),
   limit: z.number().int().min(1).max(10_000).default(50),
 });
 
-/** A resource URI, or a prefix ending in `*`, e.g. db:customers or db:customers*. */
+/** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
 export const ResourceArg = printableText(2000);
 
 export interface SessionListing extends SessionSummary {
@@ -86,7 +86,8 @@ export async function listSessions(
   temporal: Client | undefined,
   args: z.output<typeof SessionsArgs>,
 ): Promise<SessionListing[]> {
-  const ids = await store.listSessions({ agent: args.agent, since: args.since, limit: args.limit });
+  // The status filter runs in the store, before the limit: filtering the limited page would miss sessions.
+  const ids = await store.listSessions({ agent: args.agent, since: args.since, status: args.status, limit: args.limit });
   // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];

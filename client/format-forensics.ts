@@ -4,6 +4,7 @@ import type { ReconcileReport } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 import { actionLine, renderTable, scopeLine } from './format';
+import { visible } from './visible-text';
 
 const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
 
@@ -42,18 +43,18 @@ export function renderRootCause(sessionId: string, rc: RootCause | null): string
   });
   lines.push(`  impact: ${rc.impact.length ? rc.impact.map((s) => `${s.scopeId} (${s.status})`).join(', ') : 'none beyond the failing scope'}`);
   if (rc.recoveredFailures) lines.push(`  also: ${rc.recoveredFailures} call(s) failed and recovered on retry`);
-  return lines.join('\n');
+  return lines.map(visible).join('\n');
 }
 
 export function renderFootprint(r: FootprintReport): string {
-  const head = `Footprint of ${r.scopeId}${r.descendants ? ' and its descendants' : ''}:`;
+  const head = visible(`Footprint of ${r.scopeId}${r.descendants ? ' and its descendants' : ''}:`);
   const table = r.resources.length
     ? renderTable(
         ['resource', 'mode', 'actions', 'tools', 'scopes', 'agents'],
         r.resources.map((e) => [e.uri, e.mode, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
       )
     : 'no resources touched';
-  const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${a.scopeId} ${actionLine(a)}`).join('\n')}` : '';
+  const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${visible(a.scopeId)} ${actionLine(a)}`).join('\n')}` : '';
   return `${head}\n${table}${denied}`;
 }
 
@@ -75,7 +76,7 @@ export function renderTouched(r: TouchedReport): string {
       ? `Evidence: reconcile of session ${e.sessionId} against Temporal history — ${e.runs} runs, ${e.expected.actions} actions expected, ${e.stored.actions} stored, 0 differences: the record is complete.`
       : `WARNING: reconcile found ${e.differences.length} difference(s) in session ${e.sessionId}; the answer may be incomplete (run scopetrail reconcile ${e.sessionId}).`,
   );
-  return lines.join('\n');
+  return lines.map(visible).join('\n');
 }
 
 export function renderStatus(r: StatusReport): string {
@@ -91,7 +92,7 @@ export function renderStatus(r: StatusReport): string {
       lines.push(`    ${c.scopeId} ${c.agent}: ${state(c)}${chain}${outcome}`);
     }
   }
-  return lines.join('\n');
+  return lines.map(visible).join('\n');
 }
 
 export function renderRoles(roles: RoleEntry[]): string {
@@ -136,7 +137,7 @@ export function renderTimeline(events: TimelineEvent[]): string {
 
 export function renderReconcile(r: ReconcileReport): string {
   const head =
-    `Reconcile of session ${r.sessionId}: ${r.runs} workflow runs read; ` +
+    `Reconcile of session ${visible(r.sessionId)}: ${r.runs} workflow runs read; ` +
     `expected ${r.expected.scopes} scopes / ${r.expected.actions} actions, stored ${r.stored.scopes} / ${r.stored.actions}.`;
   if (!r.differences.length) return `${head}\n0 differences: the store is complete for this session.`;
   return `${head}\n${r.differences.length} difference(s):\n${renderTable(
@@ -146,7 +147,7 @@ export function renderReconcile(r: ReconcileReport): string {
 }
 
 export function renderVerify(r: VerifyReport): string {
-  const head = `Verify of session ${r.sessionId}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.`;
+  const head = `Verify of session ${visible(r.sessionId)}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.`;
   if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed, and the store agrees with history.`;
   return `${head}\nFAILED: ${r.problems.length} problem(s):\n${renderTable(
     ['problem', 'record', 'scope', 'detail'],

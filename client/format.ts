@@ -1,6 +1,7 @@
 /** Human-readable renderings of scope trees and action lists (the CLI's default output). */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { ScopeNode, ScopeTree } from '../cim/scope-tree';
+import { visible } from './visible-text';
 
 export interface RenderTreeOptions {
   /** Actions per scope id; when given, each scope lists its actions. */
@@ -12,7 +13,7 @@ export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): st
   const scopeCount = tree.size;
   const actionCount = options.actions ? [...options.actions.values()].reduce((n, a) => n + a.length, 0) : undefined;
   lines.push(
-    `Session ${tree.sessionId} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
+    `Session ${visible(tree.sessionId)} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
       (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`),
   );
   tree.roots.forEach((root, i) => renderNode(root, '', i === tree.roots.length - 1, 'root', lines, options));
@@ -52,7 +53,7 @@ export function scopeLine(s: ScopeRecord): string {
         ? `handoff from ${s.handoffFromScopeId}`
         : 'root';
   const objective = s.objective ? ` "${truncate(s.objective, 60)}"` : '';
-  return `[${s.scopeId}] ${s.agent}@${s.agentVersion} · ${how} · ${status}${objective}${duration(s.startedAt, s.endedAt)}`;
+  return visible(`[${s.scopeId}] ${s.agent}@${s.agentVersion} · ${how} · ${status}${objective}`) + duration(s.startedAt, s.endedAt);
 }
 
 export function actionLine(a: ActionRecord): string {
@@ -60,7 +61,7 @@ export function actionLine(a: ActionRecord): string {
   const target = a.targetScopeId ? ` → ${a.targetScopeId}` : '';
   const resources = a.resources.length ? ` {${a.resources.map((r) => `${r.mode} ${r.uri}`).join(', ')}}` : '';
   const error = a.error ? ` — ${truncate(a.error, 80)}` : '';
-  return `${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${llmUsage(a)}${duration(a.startedAt, a.endedAt)}${error}`;
+  return visible(`${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${llmUsage(a)}${duration(a.startedAt, a.endedAt)}${error}`);
 }
 
 /** An LLM call's served model and tokens in → out, e.g. ` [gpt-4o-mini-2024-07-18, 412→57 tokens]`. */
@@ -71,8 +72,9 @@ function llmUsage(a: ActionRecord): string {
   return ` [${model}${tokens}]`;
 }
 
-/** A fixed-width table; `rows` are already strings. */
-export function renderTable(headers: string[], rows: string[][]): string {
+/** A fixed-width table; `rows` are already strings, shown with their control characters escaped. */
+export function renderTable(headers: string[], raw: string[][]): string {
+  const rows = raw.map((r) => r.map((c) => visible(c ?? '')));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

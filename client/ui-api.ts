@@ -10,7 +10,7 @@ import { healthFromUsage } from '../cim/forensics/health';
 import { driftFromUsage, rolesFromUsage } from '../cim/forensics';
 import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
-import { Id, AgentNameArg, InvalidArgumentError, UnknownIdError, printableText } from './arguments';
+import { Id, AgentNameArg, InvalidArgumentError, IsoTime, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
 import type {
   ActionsResponse,
@@ -48,7 +48,7 @@ const SessionsQuery = z.strictObject({
   limit: Count.optional(),
   status: ScopeStatus.optional(),
   agent: AgentNameArg.optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: IsoTime.optional(),
 });
 const ActionsQuery = z.strictObject({
   descendants: Flag.optional(),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import { buildUi } from './ui-build';
-import { startUiServer } from './ui-server';
+import { isLoopback, startUiServer } from './ui-server';
 
 type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
 
@@ -22,8 +22,6 @@ const UiFlags = z.object({
     .default('127.0.0.1'),
 });
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 export async function uiCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
   if (ctx.args.length) throw new CliUsageError(`unexpected argument "${ctx.args[0]}"`);
   const flags = UiFlags.safeParse({ port: ctx.flags.port, host: ctx.flags.host });
@@ -40,7 +38,7 @@ export async function uiCommand(ctx: CommandContext, withClient: WithClient): Pr
     });
     // Listen for Ctrl-C before saying where the dashboard is: a script that stops it right after reading the URL must stop it cleanly.
     const stopped = untilSignal();
-    if (!LOOPBACK.has(flags.data.host)) {
+    if (!isLoopback(flags.data.host)) {
       ctx.out.err(`warning: the dashboard has no authentication and now listens on ${flags.data.host}: anyone who can reach it reads the store`);
     }
     if (ctx.flags.json) ctx.out.log(JSON.stringify({ url: server.url, port: server.port }));

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { handleApi } from './ui-api';
 import type { Connection } from '@temporalio/client';
@@ -45,17 +45,21 @@ export async function startUiServer(
   const ctx = { client, temporalAddress: temporalAddress(client) };
   // On loopback, only a page served from loopback may ask: a web page elsewhere that
   // points a hostname of its own at 127.0.0.1 (DNS rebinding) sends its own Host header.
-  const allowedHosts = LOOPBACK_HOSTS.has(o.host) ? LOOPBACK_HOSTS : undefined;
+  const loopbackOnly = isLoopback(o.host);
   const server = createServer((req, res) => {
     serve(req, res).catch((err) => send(res, 500, 'application/json', JSON.stringify({ error: { status: 500, message: String(err) } })));
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (allowedHosts && !allowedHosts.has(hostnameOf(req.headers.host))) {
+    if (loopbackOnly && !isLoopback(hostnameOf(req.headers.host))) {
       send(res, 403, 'application/json', JSON.stringify({ error: { status: 403, message: `host "${req.headers.host ?? ''}" is not served here: open the dashboard at its loopback address`, field: 'host' } }));
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req.url);
+    if (!url) {
+      send(res, 400, 'application/json', JSON.stringify({ error: { status: 400, message: `invalid request URL ${JSON.stringify(req.url ?? '')}`, field: 'url' } }));
+      return;
+    }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       const result = await handleApi(ctx, req.method ?? 'GET', url);
       send(res, result.status, 'application/json; charset=utf-8', JSON.stringify(result.body));
@@ -85,7 +89,30 @@ export async function startUiServer(
   };
 }
 
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+/** The request target as a URL; a target no URL can be made of (`//`, `http://[`) is the client's error. */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every address of the loopback interface: all of 127.0.0.0/8, ::1 in any spelling and
+ * IPv4-mapped, and the name localhost. A page elsewhere cannot make a browser send one of
+ * these as its Host header, whichever of them the dashboard is bound to.
+ */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (!isIPv6(h)) return false;
+  // The URL parser writes any spelling of an IPv6 address one way: ::1, or ::ffff:7f00:1 for 127.0.0.1 mapped.
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}\]$/.exec(canonical);
+  return canonical === '[::1]' || (mapped !== null && parseInt(mapped[1]!, 16) >> 8 === 127);
+}
 
 function hostnameOf(header: string | undefined): string {
   if (!header) return '';

@@ -2,10 +2,18 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
+import { lockEmbeddedStore } from './embedded-lock';
 
 export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = new PGlite(dataDir);
+  const lock = dataDir ? lockEmbeddedStore(dataDir) : undefined;
+  let db: PGlite;
+  try {
+    db = new PGlite(dataDir);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>) => ({
     query: async (sql: string, params?: unknown[]) => (await q.query(sql, params as unknown[])) as never,
     exec: async (sql: string) => {
@@ -15,7 +23,13 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
   return {
     ...wrap(db),
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx as never))),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 

@@ -46,10 +46,17 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
   };
 }
 
+/** libpq takes a password from the URL's user info and from these query parameters. */
+const SECRET_PARAMS = new Set(['password', 'sslpassword']);
+
+/** A database URL fit to print: every password replaced by `***`, wherever in the URL it was given. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) {
+      if (SECRET_PARAMS.has(key.toLowerCase())) u.searchParams.set(key, '***');
+    }
     return u.toString();
   } catch {
     return 'postgres (unparseable DATABASE_URL)';

@@ -1,6 +1,6 @@
 /**
  * Mapping between CIM records and table rows: the column lists, the values written
- * (with NUL made storable) and the validation of rows read back.
+ * (with NUL and lone surrogates made storable) and the validation of rows read back.
  */
 import type { z } from 'zod';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
@@ -61,12 +61,19 @@ export const ACTION_COLUMNS = [
 ] as const;
 
 /**
- * Postgres text and jsonb cannot hold U+0000. A NUL that reaches a record (an objective,
- * an error message, a resource a tool reported) is stored as U+FFFD rather than letting
- * one bad character make the whole batch unwritable.
+ * Postgres text and jsonb cannot hold U+0000, and jsonb refuses an unpaired UTF-16
+ * surrogate (what `slice()` through an emoji leaves). Either one in a record (an
+ * objective, an error message, a resource a tool reported) is stored as U+FFFD rather
+ * than letting one bad character make the whole row, and its batch, unwritable.
  */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function storableText(text: string): string {
+  return text.replace(UNSTORABLE, '\uFFFD');
+}
+
 export function clean<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (typeof value === 'string') return storableText(value) as T;
   if (Array.isArray(value)) return value.map(clean) as T;
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
-import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, tryRead, type InvalidRow } from './rows';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoredChain } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
@@ -182,7 +182,7 @@ export class SqlStore implements Store {
       await this.db.query(
         `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5
          WHERE namespace = $1 AND scope_id = $2 AND status = 'running'`,
-        [r.namespace, r.scopeId, r.status, r.error === null ? null : r.error.replaceAll('\u0000', '\uFFFD'), r.endedAt],
+        [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt],
       );
     }
   }
@@ -294,6 +294,10 @@ export class SqlStore implements Store {
       where += ` AND EXISTS (SELECT 1 FROM ${this.t('scopes')} x
         WHERE x.namespace = $1 AND x.session_id = s.session_id AND x.agent = $${params.length})`;
     }
+    if (options.status) {
+      params.push(options.status);
+      where += ` AND ${this.sessionStatusSql('s')} = $${params.length}`;
+    }
     params.push(options.limit);
     const { rows } = await this.db.query<{ session_id: string }>(
       `SELECT s.session_id FROM ${this.t('scopes')} s WHERE ${where}
@@ -301,6 +305,28 @@ export class SqlStore implements Store {
       params,
     );
     return rows.map((r) => r.session_id);
+  }
+
+  /**
+   * The session status of `sessionSummary` in SQL, for the root scope row `root`, so that a
+   * status filter runs before LIMIT: `running` while any scope of the session runs, else the
+   * worst status on the main line (the root and the scopes it handed off to, in a chain).
+   */
+  private sessionStatusSql(root: string): string {
+    const scopes = this.t('scopes');
+    return `(CASE
+      WHEN EXISTS (SELECT 1 FROM ${scopes} r
+        WHERE r.namespace = ${root}.namespace AND r.session_id = ${root}.session_id AND r.status = 'running') THEN 'running'
+      ELSE (
+        WITH RECURSIVE main_line(scope_id, status) AS (
+          SELECT ${root}.scope_id, ${root}.status
+          UNION
+          SELECT h.scope_id, h.status FROM main_line m JOIN ${scopes} h
+            ON h.namespace = ${root}.namespace AND h.session_id = ${root}.session_id AND h.handoff_from_scope_id = m.scope_id)
+        SELECT (ARRAY['success', 'cancelled', 'degraded', 'error'])[1 + max(
+          CASE status WHEN 'error' THEN 3 WHEN 'degraded' THEN 2 WHEN 'cancelled' THEN 1 ELSE 0 END)]
+        FROM main_line)
+    END)`;
   }
 
   agentUsage(options: { calls?: boolean } = {}): Promise<AgentUsage> {

@@ -1,5 +1,5 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
-import type { ActionKind, ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
+import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
@@ -30,6 +30,8 @@ export interface ListSessionsOptions {
   agent?: string;
   /** Sessions started at or after this ISO time. */
   since?: string;
+  /** Sessions whose rolled-up status (cim/forensics/summary.ts) is this one; filtered before the limit. */
+  status?: ScopeStatus;
   limit: number;
 }
 

@@ -14,6 +14,8 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { ensureTemporal } from '../devserver/dev-server';
 import { TEST_DATABASE_URL } from './helpers/runtime';
+import { redactUrl } from '../store/postgres';
+import { CHROMIUM_INSTALL, CHROMIUM_PATH, browserSkipReason, underCi } from './helpers/browser';
 
 const ROOT = join(__dirname, '..');
 /** A second namespace for the isolation test (test/integration/namespaces.test.ts). */
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
     const pgError = await postgresReachable(TEST_DATABASE_URL);
     if (pgError) {
       const strict = process.env.CI || process.env.SCOPETRAIL_REQUIRE_POSTGRES;
-      console.error(`Postgres at ${TEST_DATABASE_URL} is not reachable: ${pgError}`);
+      console.error(`Postgres at ${redactUrl(TEST_DATABASE_URL)} is not reachable: ${pgError}`);
       if (strict) {
         console.error('Start Postgres or set DATABASE_URL (CI and SCOPETRAIL_REQUIRE_POSTGRES need a real server).');
         return 1;
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
       env.SCOPETRAIL_TEST_STORE = 'pglite';
     } else {
       env.DATABASE_URL = TEST_DATABASE_URL;
-      console.error(`Postgres: ${TEST_DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}`);
+      console.error(`Postgres: ${redactUrl(TEST_DATABASE_URL)}`);
     }
     const started = Date.now();
     const temporal = await ensureTemporal({ log: (l) => console.error(l), extraNamespaces: [ISOLATION_NAMESPACE] });
@@ -90,6 +92,12 @@ async function main(): Promise<number> {
     );
     env.TEMPORAL_ADDRESS = temporal.address;
     stop = temporal.stop;
+  }
+
+  const browserTests = files.some((f) => f.includes('ui.test.ts'));
+  const browserSkip = browserTests ? browserSkipReason() : undefined;
+  if (browserTests && underCi() && browserSkipReason({ ...process.env, CI: undefined })) {
+    console.error(`!! CI requires the browser tests and there is no Chromium at ${CHROMIUM_PATH}: they will fail (${CHROMIUM_INSTALL}).`);
   }
 
   const tapFile = join(mkdtempSync(join(tmpdir(), 'scopetrail-test-')), 'results.tap');
@@ -112,11 +120,14 @@ async function main(): Promise<number> {
   const count = (key: string) => Number(tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
   const passed = count('pass');
   const failed = count('fail') + count('cancelled');
-  if (passed + failed === 0) {
+  const skipped = count('skipped');
+  if (browserSkip) console.error(`browser tests skipped: ${browserSkip}`);
+  // Only a run that ran nothing, not even a skip with its reason, is suspect.
+  if (passed + failed + skipped === 0) {
     console.log('0 passed, 0 failed');
     return 1;
   }
-  console.log(`${passed} passed, ${failed} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return code === 0 && failed === 0 ? 0 : 1;
 }
 

@@ -1,4 +1,3 @@
-import { permits } from '../allowance';
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
 import { ms, earlier, later, uniqueSorted, isDenied } from './shared';
@@ -132,12 +131,27 @@ export function deniedUnder(
 // resource matching
 
 /**
- * Does a resource pattern match a uri? The pattern language is the allowance's — an
- * exact uri, or a prefix ending in `*` — so "may S touch R?" and "did S touch R?"
- * read the same pattern the same way. Recorded uris are concrete and taken literally.
+ * Does a resource pattern match a uri? `*` matches any run of characters, none included,
+ * wherever it stands: `db:notes` only itself, `db:notes*` every uri under that prefix (the
+ * allowance's language), `db:*notes` by suffix, `db:*:notes:*` by parts. Every other
+ * character, `?` and `[` too, is literal: uris hold query strings and brackets. Recorded
+ * uris are concrete and taken literally.
  */
 export function matchesResource(pattern: string, uri: string): boolean {
-  return permits(pattern, uri);
+  if (!pattern.includes('*')) return pattern === uri;
+  const parts = pattern.split('*');
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  if (uri.length < first.length + last.length || !uri.startsWith(first) || !uri.endsWith(last)) return false;
+  // Each middle part at its earliest place: the leftmost match leaves the most room for the rest.
+  let at = first.length;
+  const end = uri.length - last.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = uri.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 
 export interface TouchesOptions {

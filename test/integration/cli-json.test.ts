@@ -178,6 +178,33 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     }
   });
 
+  test('worker --json keeps the Temporal core\'s own warnings off stdout: they go to stderr, without colour codes', async () => {
+    // A namespace the server does not have makes the core warn while the worker starts; then the start fails.
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'scopetrail.js'), 'worker', '--json', '--namespace', `no-such-ns-${randomBytes(4).toString('hex')}`,
+        '--database-url', TEST_DATABASE_URL, '--schema', rt.schema],
+      { cwd: ROOT, env: { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const warned = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/\[WARN\] .*namespace/.test(stderr) && stderr.includes('scopetrail worker:')) resolve();
+      }),
+    );
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // The SDK leaves a thread behind when a worker fails to start, so the process is ended here once it has said everything.
+    await Promise.race([warned, exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+    child.kill('SIGKILL');
+    await exited;
+    assert.match(stderr, /\[WARN\] .*namespace/, `the core's warning is shown, on stderr\n${stderr}`);
+    assert.doesNotMatch(stdout, /\u001b|WARN/, 'stdout holds JSON only');
+    assert.equal(JSON.parse(stdout).error.command, 'worker', stdout);
+  });
+
   test('ui --json prints the dashboard\'s address as a JSON line', async () => {
     const run = await spawnCli(
       ['ui', '--json', '--port', '0', '--database-url', TEST_DATABASE_URL, '--schema', rt.schema],

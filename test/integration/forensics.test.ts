@@ -148,6 +148,9 @@ describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () =>
     const touched = await cli('touched', sid, 'db:notes*');
     assert.match(touched.out, /^NO — nothing under .* touched db:notes\*\./);
     assert.match(touched.out, /0 differences: the record is complete/);
+    // A * in the middle is a wildcard too: the reviewer (the handoff scope) wrote the notes.
+    const inner = await cli('touched', `${sid}~1`, 'db:*otes');
+    assert.match(inner.out, /^YES — db:\*otes was touched under .*~1 by 1 action\(s\)/);
     const sessions = JSON.parse((await cli('sessions', '--json')).out) as { sessions: Array<{ sessionId: string; inTemporal: boolean }> };
     assert.deepEqual(sessions.sessions.map((s) => [s.sessionId, s.inTemporal]), [[sid, true]]);
     const actions = JSON.parse((await cli('actions', `${sid}.2`, '--json')).out) as { actions: Array<{ name: string; attempt: number }> };

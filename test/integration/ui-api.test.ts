@@ -12,6 +12,8 @@ import { runExampleSession, startExampleRuntime } from '../helpers/example-runti
 import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { buildUi } from '../../client/ui-build';
 import { startUiServer, type UiServer } from '../../client/ui-server';
+import { runCliFor } from '../helpers/cli';
+import { scope } from '../unit/fixtures';
 
 let rt: TestRuntime;
 let sessionId: string;
@@ -59,6 +61,8 @@ test('bad query parameters are a 400 naming the parameter', async () => {
     ['/api/sessions?limit=0', 'limit', /use at least 1/],
     ['/api/sessions?status=broken', 'status', /invalid query parameter "status"/],
     ['/api/sessions?since=yesterday', 'since', /invalid query parameter "since"/],
+    ['/api/sessions?since=0000-01-01T00:00:00Z', 'since', /invalid query parameter "since": use a time from 0001-01-01/],
+    ['/api/sessions?since=2026-02-30T00:00:00Z', 'since', /invalid query parameter "since"/],
     ['/api/sessions?limit=1&limit=2', 'limit', /invalid query parameter "limit"/],
     ['/api/sessions?colour=red', 'colour', /unknown query parameter "colour"/],
     [`/api/scopes/${sessionId}/actions?descendants=maybe`, 'descendants', /use true or false/],
@@ -152,4 +156,58 @@ test('on loopback, a request whose Host is another name is refused (DNS rebindin
   assert.equal(await status(`attacker.example:${port}`), 403);
   assert.equal(await status(`127.0.0.1:${port}`), 200);
   assert.equal(await status(`localhost:${port}`), 200);
+});
+
+/** A request with a raw target and Host, as a non-browser client can send. */
+function rawRequest(base: string, path: string, host?: string): Promise<{ status: number; body: string }> {
+  return import('node:http').then(
+    ({ request }) =>
+      new Promise((resolve, reject) => {
+        const u = new URL(base);
+        const req = request({ hostname: u.hostname, port: u.port, path, headers: host ? { host } : {} }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      }),
+  );
+}
+
+test('a request target that is no URL is a 400 naming the URL, not a 500', async () => {
+  for (const path of ['//', '//user:pw@', '/\\\\']) {
+    const res = await rawRequest(server.url, path);
+    assert.equal(res.status, 400, `${path} → ${res.body}`);
+    assert.equal(JSON.parse(res.body).error.field, 'url', path);
+  }
+});
+
+test('bound to any loopback address, the dashboard refuses other Host names and accepts loopback ones', async () => {
+  const other = await startUiServer(rt.client, { port: 0, host: '127.0.0.2' });
+  try {
+    const port = new URL(other.url).port;
+    assert.equal((await rawRequest(other.url, '/api/health', `attacker.example:${port}`)).status, 403);
+    assert.equal((await rawRequest(other.url, '/api/health', `127.0.0.2:${port}`)).status, 200);
+    assert.equal((await rawRequest(other.url, '/api/health', `localhost:${port}`)).status, 200);
+  } finally {
+    await other.close();
+  }
+});
+
+// Last in this file: it adds sessions to the store that the tests above do not expect.
+test('the status filter finds older sessions behind newer ones of another status, in the API and the CLI', async () => {
+  const newer = ['ok-1', 'ok-2', 'ok-3'].map((id, i) =>
+    scope(id, { sessionId: id, startedAt: new Date(Date.now() + 60_000 * (i + 1)).toISOString(), endedAt: null, status: 'success' }),
+  );
+  await rt.store.upsertScopes(newer.map((s) => ({ ...s, endedAt: s.startedAt })));
+  const degraded = await get('/api/sessions?status=degraded&limit=2');
+  assert.equal(degraded.status, 200);
+  assert.deepEqual(degraded.body.sessions.map((s: { sessionId: string }) => s.sessionId), [sessionId]);
+  const listed = await runCliFor(rt, ['sessions', '--status', 'degraded', '--limit', '2', '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(JSON.parse(listed.stdout).sessions.map((s: { sessionId: string }) => s.sessionId), [sessionId]);
+  const since = await runCliFor(rt, ['sessions', '--since', '0000-01-01T00:00:00Z']);
+  assert.equal(since.code, 2, since.stderr);
+  assert.match(since.stderr, /invalid --since: use a time from 0001-01-01/);
 });

@@ -3,12 +3,12 @@
  * Postgres, the dashboard server on a free port, and Debian's Chromium clicking
  * through it. Every expectation is read back from the store or Temporal, not typed in.
  */
-import { after, before, test } from 'node:test';
+import { after, before, test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import type { TestRuntime } from '../helpers/runtime';
-import { launchChromium, type Chromium } from '../helpers/browser';
+import { browserSkipReason, launchChromium, type Chromium } from '../helpers/browser';
 import { buildUi } from '../../client/ui-build';
 import { startUiServer, type UiServer } from '../../client/ui-server';
 
@@ -18,8 +18,13 @@ let server: UiServer;
 let browser: Chromium;
 let page: Page;
 
+/** Skipped, with the reason and the install command, where no Chromium is found (never under CI). */
+const skip = browserSkipReason();
+const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip }, fn);
+
 before(async () => {
-  // First, so that a machine without Chromium fails at once with the reason.
+  if (skip) return;
+  // First, so that a machine (or CI) without Chromium fails at once with the reason.
   browser = await launchChromium();
   rt = await startExampleRuntime();
   ({ sessionId } = await runExampleSession(rt, 'How do durable workflows make delegation auditable?', 'answer with verified research'));

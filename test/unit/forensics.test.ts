@@ -620,8 +620,30 @@ describe('matchesResource and touches', () => {
     assert.equal(matchesResource('db:notes*', 'db:note'), false);
     assert.equal(matchesResource('db:notes*', 'xdb:notes'), false);
     assert.equal(matchesResource('*', 'anything:at/all'), true);
-    assert.equal(matchesResource('db:*x', 'db:ax'), false, 'only a trailing * is a wildcard');
     assert.equal(matchesResource('db:*x', 'db:*x'), true);
+  });
+
+  test('a * anywhere matches any run of characters; ? and [ are literal', () => {
+    assert.equal(matchesResource('db:*notes', 'db:team/notes'), true);
+    assert.equal(matchesResource('db:*notes', 'db:notes'), true, '* matches nothing too');
+    assert.equal(matchesResource('db:*notes', 'db:notes/2'), false, 'the part after the last * ends the uri');
+    assert.equal(matchesResource('db:*x', 'db:ax'), true);
+    assert.equal(matchesResource('*:notes', 'fs:notes'), true);
+    assert.equal(matchesResource('db:*/notes/*', 'db:a/notes/b'), true);
+    assert.equal(matchesResource('db:*/notes/*', 'db:a/notesb'), false);
+    assert.equal(matchesResource('a*b*c', 'abc'), true);
+    assert.equal(matchesResource('a*b*c', 'acb'), false);
+    assert.equal(matchesResource('ab*ba', 'aba'), false, 'prefix and suffix may not overlap');
+    assert.equal(matchesResource('a**b', 'axyb'), true);
+    assert.equal(matchesResource('http://x/?q=[1]', 'http://x/?q=[1]'), true);
+    assert.equal(matchesResource('http://x/?q=1', 'http://x/aq=1'), false, '? is not a wildcard');
+    assert.equal(matchesResource('db:[ab]', 'db:a'), false, '[ is not a class');
+  });
+
+  test('touched with a * in the middle finds the action (it answered NO before)', () => {
+    const s = scope('s');
+    const write = attempt(s, '1', 1, 'write', 'success', 0, { resources: [{ uri: 'db:team/notes', mode: 'write' }] });
+    assert.deepEqual(touches([write], 'db:*notes'), [write]);
   });
 
   test('touches returns the actions that touched a uri or a prefix, in the order given', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { openStore } from '../../store';
 import type { Store } from '../../store/types';
 import { action, scope } from './fixtures';
+import { sessionSummary } from '../../cim/forensics/summary';
 
 let store: Store;
 let other: Store;
@@ -91,4 +92,69 @@ test('manifests round-trip and sessions list newest first', async () => {
 test('a bad schema name or URL is refused naming the field', async () => {
   await assert.rejects(openStore({ memory: true, schema: 'Robert"); DROP TABLE x;--' }), /invalid field "schema"/);
   await assert.rejects(openStore({ url: 'mysql://x' }), /invalid field "url"/);
+});
+
+test('an unpaired surrogate in a resource, an error or an objective is stored as U+FFFD, and the rest of the row is kept', async () => {
+  const high = '😀'.slice(0, 1);
+  const low = '😀'.slice(1);
+  await store.upsertScopes([scope('sur', { sessionId: 'sur', objective: `draft ${high}`, error: `${low} broke`, status: 'error' })]);
+  await store.upsertActions([
+    action('sur/a#1', 'sur', {
+      sessionId: 'sur',
+      name: `tool${high}`,
+      error: `cut ${high}`,
+      resources: [{ uri: `db:notes/${high}`, mode: 'write' }],
+      attributes: { note: `${low}x` },
+    }),
+    action('sur/b#1', 'sur', { sessionId: 'sur', resources: [{ uri: 'db:emoji/😀', mode: 'read' }] }),
+  ]);
+  const [s] = await store.scopesOfSession('sur');
+  assert.equal(s?.objective, 'draft \uFFFD');
+  assert.equal(s?.error, '\uFFFD broke');
+  const actions = await store.actionsOfSession('sur');
+  const a = actions.find((x) => x.actionId === 'sur/a#1');
+  assert.ok(a, 'the action with a lone surrogate is stored, not refused');
+  assert.equal(a.name, 'tool\uFFFD');
+  assert.equal(a.error, 'cut \uFFFD');
+  assert.deepEqual(a.resources, [{ uri: 'db:notes/\uFFFD', mode: 'write' }]);
+  assert.deepEqual(a.attributes, { note: '\uFFFDx' });
+  // A well-formed pair is text like any other and stays as it was.
+  assert.deepEqual(actions.find((x) => x.actionId === 'sur/b#1')?.resources, [{ uri: 'db:emoji/😀', mode: 'read' }]);
+});
+
+test('the status filter runs before the limit and agrees with the session summary on every session', async () => {
+  const at = (minute: number) => `2030-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
+  const ns = 'status-filter';
+  const db = await openStore({ memory: true, url: undefined, namespace: ns });
+  try {
+    const rows = [
+      // Newest first: three successes hide the older degraded sessions from a filter run after LIMIT.
+      ...[9, 8, 7].map((m) => scope(`ok${m}`, { namespace: ns, sessionId: `ok${m}`, startedAt: at(m) })),
+      scope('deg2', { namespace: ns, sessionId: 'deg2', startedAt: at(2), status: 'degraded' }),
+      scope('deg1', { namespace: ns, sessionId: 'deg1', startedAt: at(1), status: 'degraded' }),
+      // A handoff on the main line that failed makes the session an error, though the root succeeded.
+      scope('ho', { namespace: ns, sessionId: 'ho', startedAt: at(6) }),
+      scope('ho~next', { namespace: ns, sessionId: 'ho', kind: 'handoff', handoffFromScopeId: 'ho', startedAt: at(6), status: 'error' }),
+      // A failed delegation counts only through its delegator's own (rolled-up) status.
+      scope('del', { namespace: ns, sessionId: 'del', startedAt: at(5) }),
+      scope('del.1', { namespace: ns, sessionId: 'del', parentScopeId: 'del', path: '/del/del.1/', startedAt: at(5), status: 'error' }),
+      // Anything still running makes the session running.
+      scope('run', { namespace: ns, sessionId: 'run', startedAt: at(4), status: 'degraded' }),
+      scope('run.1', { namespace: ns, sessionId: 'run', parentScopeId: 'run', path: '/run/run.1/', startedAt: at(4), status: 'running', endedAt: null }),
+      scope('can', { namespace: ns, sessionId: 'can', startedAt: at(3), status: 'cancelled' }),
+    ];
+    await db.upsertScopes(rows);
+    assert.deepEqual(await db.listSessions({ status: 'degraded', limit: 5 }), ['deg2', 'deg1']);
+    assert.deepEqual(await db.listSessions({ status: 'degraded', limit: 1 }), ['deg2']);
+    assert.deepEqual(await db.listSessions({ status: 'error', limit: 5 }), ['ho']);
+    assert.deepEqual(await db.listSessions({ status: 'running', limit: 5 }), ['run']);
+    assert.deepEqual(await db.listSessions({ status: 'cancelled', limit: 5 }), ['can']);
+    assert.deepEqual(await db.listSessions({ status: 'success', limit: 5 }), ['ok9', 'ok8', 'ok7', 'del']);
+    for (const id of await db.listSessions({ limit: 50 })) {
+      const { status } = sessionSummary(await db.scopesOfSession(id), []);
+      assert.deepEqual(await db.listSessions({ status, limit: 50 }).then((ids) => ids.includes(id)), true, `${id} is listed as ${status}`);
+    }
+  } finally {
+    await db.close();
+  }
 });

@@ -1,0 +1,16 @@
+/**
+ * Text from the store shown to a person. Objectives, errors, tool names and resource
+ * URIs come from agents, models and tools: an escape sequence in one of them would
+ * otherwise clear the screen, rewrite earlier lines or set the terminal title. Every
+ * C0 and C1 control character, DEL, the Unicode line separators and the bidi overrides
+ * (which reorder what a reader sees) are shown as escapes instead. --json output keeps
+ * the exact values; only renderings for people go through here.
+ */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -1,0 +1,67 @@
+/** What a person sees: agent-supplied text never drives the terminal, and --json keeps it exact. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildScopeTree } from '../../cim/scope-tree';
+import { actionLine, renderActions, renderTree, scopeLine } from '../../client/format';
+import { renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
+import { treeJson } from '../../client/tree-json';
+import { action, scope } from './fixtures';
+
+const CLEAR_AND_TITLE = '\u001b[2J\u001b[H\u001b]0;owned\u0007';
+const REWRITE_LINE = 'ok\r\u001b[1Aforged line\nsecond';
+const C1_AND_DEL = 'csi\u009b31m del\u007f bidi\u202e';
+/** Every character a terminal acts on, apart from the newlines between rendered lines. */
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/;
+
+const root = scope('r', { sessionId: 'r', objective: CLEAR_AND_TITLE, status: 'error', error: REWRITE_LINE });
+const child = scope('r.1', { sessionId: 'r', parentScopeId: 'r', path: '/r/r.1/', objective: C1_AND_DEL });
+const act = action('r/a#1', 'r', {
+  sessionId: 'r',
+  name: `search${C1_AND_DEL}`,
+  status: 'error',
+  error: REWRITE_LINE,
+  resources: [{ uri: `db:${CLEAR_AND_TITLE}`, mode: 'write' }],
+});
+
+test('tree and scope lines show control characters as escapes, one line per scope and action', () => {
+  const text = renderTree(buildScopeTree('r', [root, child]), { actions: new Map([['r', [act]]]) });
+  assert.doesNotMatch(text, CONTROL);
+  assert.equal(text.split('\n').length, 4, 'session line, two scopes, one action: an embedded newline adds no line');
+  assert.match(text, /\\x1b\[2J\\x1b\[H\\x1b\]0;owned\\x07/);
+  assert.match(text, /ok\\x0d\\x1b\[1Aforged line\\x0asecond/);
+  assert.match(text, /csi\\x9b31m del\\x7f bidi\\u202e/);
+  assert.doesNotMatch(scopeLine(root), CONTROL);
+  assert.doesNotMatch(actionLine(act), CONTROL);
+});
+
+test('tables escape every cell and stay aligned', () => {
+  const text = renderActions([act, action('r/b#1', 'r', { sessionId: 'r' })]);
+  assert.doesNotMatch(text, CONTROL);
+  const [header, rule] = text.split('\n');
+  assert.equal(text.split('\n').length, 4);
+  assert.ok(header!.length <= rule!.length + 'resources'.length);
+});
+
+test('root cause, touched and status show errors and resources escaped', () => {
+  const rc = renderRootCause('r', {
+    agent: 'agent', scope: root, action: act, attempts: [act], chain: [root], links: [], impact: [], recoveredFailures: 0,
+  } as unknown as Parameters<typeof renderRootCause>[1]);
+  assert.doesNotMatch(rc, CONTROL);
+  const status = renderStatus({ scope: root, children: [{
+    scopeId: 'r.1', agent: C1_AND_DEL, status: 'success', recovered: false,
+    handoffs: [{ scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false }],
+    outcome: { scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false },
+  }], calls: { total: 1, failedAttempts: 1, denied: 0 } });
+  assert.doesNotMatch(status, CONTROL);
+  const touched = renderTouched({
+    scopeId: 'r', resource: `db:${CLEAR_AND_TITLE}`, touched: true, actions: [act], denied: [], complete: true,
+    evidence: { sessionId: 'r', runs: 1, expected: { scopes: 1, actions: 1 }, stored: { scopes: 1, actions: 1 }, differences: [] },
+  } as unknown as Parameters<typeof renderTouched>[0]);
+  assert.doesNotMatch(touched, CONTROL);
+});
+
+test('--json keeps the exact values', () => {
+  const doc = JSON.parse(JSON.stringify(treeJson(buildScopeTree('r', [root, child]), [act])));
+  assert.ok(JSON.stringify(doc).includes(JSON.stringify(CLEAR_AND_TITLE).slice(1, -1)), 'the objective is unchanged');
+  assert.ok(JSON.stringify(doc).includes(JSON.stringify(REWRITE_LINE).slice(1, -1)), 'the error is unchanged');
+});
