@@ -19,6 +19,7 @@ import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
 import { LLM_ACTIVITY_TYPES } from './names';
+import { storableText } from './storable-text';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 
 
@@ -600,7 +601,8 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
   if (p) {
     if (p.inputDigest !== undefined) field(diffs, 'inputDigest', s.inputDigest, p.inputDigest);
     if (p.outputDigest !== undefined) field(diffs, 'outputDigest', s.outputDigest, p.outputDigest);
-    if (p.error !== undefined) field(diffs, 'error', s.error, p.error);
+    // The store keeps text Postgres can hold (see storableText); history keeps it as sent.
+    if (p.error !== undefined) field(diffs, 'error', s.error, p.error === null ? null : storableText(p.error));
     if (p.resources) {
       const stored = resourceSet(s.resources);
       const proven = resourceSet(p.resources);
@@ -642,11 +644,11 @@ function expectedScopeErrors(run: RunFacts): Array<string | null> | undefined {
     i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i] ? `${chain[i]}: ${text(i + 1)}` : chain[i]!;
   const texts = [text(0)];
   if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1));
-  return texts;
+  return texts.map(storableText);
 }
 
 function resourceSet(resources: readonly ResourceRef[]): string {
-  return [...new Set(resources.map((r) => `${r.mode} ${r.uri}`))].sort().join(', ');
+  return [...new Set(resources.map((r) => `${r.mode} ${storableText(r.uri)}`))].sort().join(', ');
 }
 
 // --------------------------------------------------------------------------- helpers

@@ -60,17 +60,9 @@ export const ACTION_COLUMNS = [
   'activity_id', 'target_scope_id', 'attributes',
 ] as const;
 
-/**
- * Postgres text and jsonb cannot hold U+0000, and jsonb refuses an unpaired UTF-16
- * surrogate (what `slice()` through an emoji leaves). Either one in a record (an
- * objective, an error message, a resource a tool reported) is stored as U+FFFD rather
- * than letting one bad character make the whole row, and its batch, unwritable.
- */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+import { storableText } from '../cim/storable-text';
 
-export function storableText(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
-}
+export { storableText };
 
 export function clean<T>(value: T): T {
   if (typeof value === 'string') return storableText(value) as T;

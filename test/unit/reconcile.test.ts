@@ -266,6 +266,25 @@ test('every field history proves is compared: attempt error, input and output di
   assert.match(errors.differences[2]!.detail, /error: store "a harmless hiccup", history "leaf refused: t2"/);
 });
 
+test('text the store had to clean (NUL, a lone surrogate) is compared as the store keeps it, not reported as tampering', () => {
+  const runs = delegatingRuns();
+  const search = runs[0]!.activities[0]!;
+  search.result = { outputDigest: 'sha256:out', resources: [{ uri: 'data:cut-\uD83D', mode: 'read' }] };
+  const echo = runs[2]!.activities[0]!;
+  echo.failureMessage = 'bad byte \u0000 here';
+  runs[2]!.close = { kind: 'failed', failureMessages: ['half an emoji \uD83D'] };
+  const { scopes, actions } = delegatingStore();
+  const stored = actions.map((a) =>
+    a.actionId === `${S}/a1#3`
+      ? { ...a, outputDigest: 'sha256:out', resources: [{ uri: 'data:cut-\uFFFD', mode: 'read' as const }] }
+      : a.actionId === `${S}.2/a1#2`
+        ? { ...a, error: 'bad byte \uFFFD here' }
+        : a,
+  );
+  const storedScopes = scopes.map((x) => (x.scopeId === `${S}.2` ? { ...x, error: 'half an emoji \uFFFD' } : x));
+  assert.deepEqual(reconcileSession(S, runs, storedScopes, stored).differences, []);
+});
+
 test('a changed delegation target or agent is a mismatch, not a missing plus an extra', () => {
   const { scopes, actions } = delegatingStore();
   const report = reconcileSession(
