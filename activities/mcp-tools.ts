@@ -13,7 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
-import { activityActionId } from '../cim/ids';
+import { activityActionId, scopedActivityId } from '../cim/ids';
 import { buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
 import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
@@ -121,7 +121,7 @@ function mcpTool(
         scopeId: run.scope.scopeId,
         parentScopeId: run.scope.parentScopeId,
         agent: run.scope.agent,
-        actionId: activityActionId(run.scope.scopeId, info.activityId, info.attempt),
+        actionId: activityActionId(run.scope.scopeId, scopedActivityId(info.activityId, run.scope.continuation?.run), info.attempt),
         attempt: info.attempt,
         server: o.name,
         tool: listed.name,

@@ -48,7 +48,17 @@ export function workflowActionId(scopeId: string, seq: number): string {
   return `${scopeId}/w${seq}`;
 }
 
-/** One row per attempt of an activity (tool or LLM call). */
+/**
+ * An activity's id within its scope. Temporal's activity ids restart in every workflow
+ * run, so a scope that continued-as-new into a later run (`run` > 0, see
+ * ScopeContext.continuation) qualifies them with the run's number: attempts of one call
+ * still group together, and calls of different runs never do.
+ */
+export function scopedActivityId(activityId: string, run = 0): string {
+  return run > 0 ? `r${run}.${activityId}` : activityId;
+}
+
+/** One row per attempt of an activity (its id as scopedActivityId gives it). */
 export function activityActionId(scopeId: string, activityId: string, attempt: number): string {
   return `${scopeId}/a${activityId}#${attempt}`;
 }

@@ -17,7 +17,7 @@
  */
 import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
-import { activityActionId, rootPath, rootScopeId, workflowActionId } from './ids';
+import { activityActionId, rootPath, rootScopeId, scopedActivityId, workflowActionId } from './ids';
 import { LLM_ACTIVITY_TYPES } from './names';
 import { storableText } from './storable-text';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
@@ -374,8 +374,12 @@ function expectActions(
   for (const run of runs) {
     const scopeId = runScopeId(run);
     const where = `run ${run.runId}`;
+    // A later run of a scope that continued-as-new: its activity ids are qualified by the
+    // run, and its workflow-side actions are numbered on from where the earlier run stopped.
+    const continued = run.scope?.continuation;
 
-    for (const act of run.activities) {
+    for (const raw of run.activities) {
+      const act = { ...raw, activityId: scopedActivityId(raw.activityId, continued?.run) };
       if (act.close === 'open' || act.lastAttempt === null || act.lastAttempt < 1) {
         explainedActivities.add(activityKey(scopeId, act.activityId));
         continue;
@@ -475,7 +479,7 @@ function expectActions(
       });
     }
     facts.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
-    facts.forEach((f, i) => add({ ...f.action, actionId: workflowActionId(scopeId, i + 1) }));
+    facts.forEach((f, i) => add({ ...f.action, actionId: workflowActionId(scopeId, (continued?.actionSeq ?? 0) + i + 1) }));
   }
   return { expected, explainedActivities };
 }

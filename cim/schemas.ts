@@ -90,6 +90,29 @@ export const Manifest = z.object({
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestInput = z.input<typeof Manifest>;
 
+const IsoTime = z.string().datetime({ offset: true });
+const Count = z.number().int().min(0);
+
+/**
+ * A scope that continues-as-new stays the same scope in its next run: its counters go
+ * with it so ids stay unique and its status roll-up sees everything it did.
+ */
+export const ScopeContinuation = z.object({
+  /** 1 for the scope's second run, and so on. */
+  run: z.number().int().min(1),
+  startedAt: IsoTime,
+  actionSeq: Count,
+  childSeq: Count,
+  slotSeq: Count,
+  llmTurns: Count,
+  used: z.object({ turns: Count, tokens: Count }),
+  /** A call of an earlier run succeeded after a failed attempt. */
+  recoveredCalls: z.boolean(),
+  /** Delegation outcomes of earlier runs, the final attempt of each slot. */
+  delegations: z.array(z.object({ slot: z.string(), attempt: z.number().int().min(1), status: ScopeStatus, recovered: z.boolean() })),
+});
+export type ScopeContinuation = z.infer<typeof ScopeContinuation>;
+
 /**
  * The scope context that travels in the `scopetrail-scope` Temporal header from a
  * delegator to its child workflow, from a workflow to each activity it schedules,
@@ -115,12 +138,12 @@ export const ScopeContext = z.object({
   visibility: z.boolean().default(false),
   /** What the scope may still spend (turns, tokens, a deadline); null: unlimited. */
   budget: Budget.nullable().default(null),
+  /** Set when the scope continues in a later run of its workflow (a long-running agent): what it carries over. */
+  continuation: ScopeContinuation.optional(),
 });
 export type ScopeContext = z.infer<typeof ScopeContext>;
 
-const IsoTime = z.string().datetime({ offset: true });
-
-export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true }).extend({
+export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
   namespace: z.string().min(1),
   status: ScopeStatus,
   recovered: z.boolean(),

@@ -29,6 +29,8 @@ export interface RollUpInput {
   own: OwnOutcome;
   delegations: readonly DelegationAttempt[];
   calls: readonly CallOutcome[];
+  /** An earlier run of the same scope (before a continue-as-new) already had a recovered call. */
+  recoveredEarlier?: boolean;
 }
 
 export interface RolledUpStatus {
@@ -53,6 +55,7 @@ const SUCCEEDED: ReadonlySet<ScopeStatus> = new Set(['success', 'degraded']);
 export function rollUpStatus(input: RollUpInput): RolledUpStatus {
   const slots = finalAttemptPerSlot(input.delegations);
   const recovered =
+    input.recoveredEarlier === true ||
     input.calls.some((c) => c.status === 'success' && c.attempt > 1) ||
     slots.some((s) => SUCCEEDED.has(s.final.status) && (s.hadFailure || s.final.recovered));
 

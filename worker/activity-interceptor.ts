@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
-import { activityActionId } from '../cim/ids';
+import { activityActionId, scopedActivityId } from '../cim/ids';
 import { wrapToolResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
 import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
@@ -42,10 +42,11 @@ export function scopeActivityInterceptor(
         // Activities started outside a scopetrail agent run unrecorded.
         if (!scope || !execution) return next(input);
         const tool = tools.get(info.activityType);
+        const activityId = scopedActivityId(info.activityId, scope.continuation?.run);
         const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])], attributes: {}, refused: [] };
         const startedAt = new Date().toISOString();
         const base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'> = {
-          actionId: activityActionId(scope.scopeId, info.activityId, info.attempt),
+          actionId: activityActionId(scope.scopeId, activityId, info.attempt),
           scopeId: scope.scopeId,
           sessionId: scope.sessionId,
           namespace: info.workflowNamespace ?? info.namespace,
@@ -58,7 +59,7 @@ export function scopeActivityInterceptor(
           startedAt,
           workflowId: execution.workflowId,
           runId: execution.runId,
-          activityId: info.activityId,
+          activityId,
           targetScopeId: null,
           attributes: run.attributes,
         };
@@ -77,7 +78,7 @@ export function scopeActivityInterceptor(
           await recorder.write({
             gaps: Array.from({ length: info.attempt - 1 }, (_, i) => ({
               ...base,
-              actionId: activityActionId(scope.scopeId, info.activityId, i + 1),
+              actionId: activityActionId(scope.scopeId, activityId, i + 1),
               attempt: i + 1,
               resources: [...(tool?.resources ?? [])],
               status: 'error' as const,

@@ -87,8 +87,8 @@ function beginScope(manifest: Manifest): ScopeState {
       agentVersion: manifest.version,
       // The delegator passed what it may grant; the agent's own manifest narrows it further.
       allowance: intersectAllowances(incoming.allowance, manifest.resources ?? null) as string[] | null,
-      // Likewise its budget: never more than the delegator had left.
-      budget: narrowBudget(incoming.budget ?? null, manifest.budget, Date.now(), incoming.scopeId),
+      // Likewise its budget: never more than the delegator had left (a later run of the same scope keeps its own).
+      budget: incoming.continuation ? incoming.budget : narrowBudget(incoming.budget ?? null, manifest.budget, Date.now(), incoming.scopeId),
     };
   } else {
     const sessionId = info.workflowId;
@@ -163,7 +163,7 @@ function publishToVisibility(ctx: ScopeContext): void {
 }
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {
-  const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls });
+  const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
   emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt: now() }));
   return rolled;
 }
@@ -176,7 +176,8 @@ function endWithError(st: ScopeState, err: unknown): unknown {
     return budgetFailure(st);
   }
   if (err instanceof ContinueAsNew) {
-    endScope(st, 'handed_off', null);
+    // Continuing in a new run of the same scope is not an end: the next run records it.
+    if (!st.pendingContinuation) endScope(st, 'handed_off', null);
     return err;
   }
   if (isCancellation(err)) {

@@ -14,6 +14,7 @@ import { handedOverBudget } from '../cim/budget';
 import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
+import { continueAsNewSuggested, continueInScope } from './continuation';
 
 export interface HandoffOptions<I> {
   reason: string;
@@ -84,10 +85,13 @@ export function requestedHandoff(): { to: string; reason: string; input: unknown
 }
 
 /**
- * A safe point: if a handoff was requested by signal, perform it now (this call
- * then never returns); otherwise return at once. Agents call it between steps.
+ * A safe point between an agent's steps. If a handoff was requested by signal, it is
+ * performed now (this call then never returns). Otherwise, given `continueWith`, a scope
+ * whose history Temporal says has grown long continues-as-new in the same scope and the
+ * agent starts again with `continueWith` (never returns either). Else it returns at once.
  */
-export async function checkpoint(): Promise<void> {
+export async function checkpoint<I>(options: { continueWith?: I } = {}): Promise<void> {
   const req = requireState('checkpoint()').requestedHandoff;
   if (req) await handoff(req.to, { reason: req.reason, input: req.input });
+  if (options.continueWith !== undefined && continueAsNewSuggested()) await continueInScope(options.continueWith);
 }

@@ -4,3 +4,4 @@ export { delegate, DelegationError, type DelegateOptions } from './delegate';
 export { useTools, type ToolCallers, type UseToolsOptions, type ToolTypes } from './tools';
 export { handoff, checkpoint, requestedHandoff, type HandoffOptions } from './handoff';
 export { llm, type LlmMessage, type LlmCallOptions } from './llm';
+export { continueInScope, continueAsNewSuggested } from './continuation';

@@ -91,7 +91,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   async continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
     // A handoff carries the next scope's context; a plain continue-as-new keeps the scope it is in.
     const st = currentState();
-    return next(withScopeHeader(input, st?.pendingHandoff ?? st?.ctx));
+    return next(withScopeHeader(input, st?.pendingHandoff ?? st?.pendingContinuation ?? st?.ctx));
   }
 
   async startChildWorkflowExecution(

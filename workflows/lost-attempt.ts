@@ -8,7 +8,7 @@
  */
 import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import { activityActionId } from '../cim/ids';
+import { activityActionId, scopedActivityId } from '../cim/ids';
 import type { ActionKind } from '../cim/schemas';
 import { actionRecord, emitGap, now, type ScopeState } from './scope-state';
 
@@ -27,12 +27,12 @@ export function recordLostFinalAttempt(
   for (let attempt = 1; attempt <= maximumAttempts; attempt++) {
     const last = attempt === maximumAttempts;
     emitGap({
-      ...actionRecord(st, activityActionId(st.ctx.scopeId, err.activityId, attempt), {
+      ...actionRecord(st, activityActionId(st.ctx.scopeId, scopedActivityId(err.activityId, st.ctx.continuation?.run), attempt), {
         kind,
         name: err.activityType,
         status: 'error',
         attempt,
-        activityId: err.activityId,
+        activityId: scopedActivityId(err.activityId, st.ctx.continuation?.run),
         error: last
           ? `attempt timed out (${err.cause.timeoutType}) without reporting its outcome: its worker was lost`
           : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',

@@ -38,6 +38,8 @@ export interface ScopeState {
   budgetExceeded?: { kind: BudgetKind; message: string };
   /** Cancels the agent's work (its delegates and activities), e.g. when its budget runs out. */
   cancelWork?: () => void;
+  /** The context the next run of this same scope starts with, while its continue-as-new is on its way out. */
+  pendingContinuation?: ScopeContext;
 }
 
 const { scopetrail } = proxySinks<ScopetrailSinks>();
@@ -55,17 +57,19 @@ export function incomingContext(): ScopeContext | undefined {
 }
 
 export function startState(ctx: ScopeContext): ScopeState {
+  // A later run of the same scope picks up where the previous run stopped.
+  const c = ctx.continuation;
   state = {
     ctx,
-    startedAt: now(),
-    actionSeq: 0,
-    childSeq: 0,
-    slotSeq: 0,
-    delegations: [],
+    startedAt: c?.startedAt ?? now(),
+    actionSeq: c?.actionSeq ?? 0,
+    childSeq: c?.childSeq ?? 0,
+    slotSeq: c?.slotSeq ?? 0,
+    delegations: c ? c.delegations.map((d) => ({ ...d })) : [],
     calls: [],
     pendingChildren: new Map(),
-    llmTurns: 0,
-    used: { turns: 0, tokens: 0 },
+    llmTurns: c?.llmTurns ?? 0,
+    used: c ? { ...c.used } : { turns: 0, tokens: 0 },
   };
   return state;
 }
@@ -96,7 +100,7 @@ export function scopeRecord(
   extra: { recovered?: boolean; error?: string | null; endedAt?: string | null } = {},
 ): ScopeRecord {
   const info = workflowInfo();
-  const { handoffIndex: _index, visibility: _visibility, budget: _budget, ...ctx } = st.ctx;
+  const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, ...ctx } = st.ctx;
   return {
     ...ctx,
     namespace: info.namespace,

@@ -1,0 +1,66 @@
+/**
+ * A long-running agent continues-as-new inside its own scope when Temporal suggests it:
+ * one scope across several runs, every call attributed to it with an id of its own,
+ * child ids unique across runs, and reconcile follows the chain to 0 differences.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { sessionRows } from '../helpers/session';
+import { createFixtureTools } from '../fixtures/tools';
+import { marathon } from '../fixtures/agents';
+import { groupCalls } from '../../cim/forensics';
+
+let rt: TestRuntime;
+before(async () => {
+  rt = await startTestRuntime({
+    agents: require.resolve('../fixtures/agents'),
+    tools: Object.values(createFixtureTools().tools),
+    maxConcurrentActivityTaskExecutions: 100,
+  });
+});
+after(async () => rt?.stop());
+
+test('one scope, 5,000 tool calls over several runs: every call attributed, ids unique, 0 differences', { timeout: 600_000 }, async () => {
+  const TOTAL = 5_000;
+  const s = await rt.client.startSession(marathon, { input: { done: 0, total: TOTAL, batch: 100 } });
+  assert.equal(await s.result(), TOTAL);
+  const sid = s.sessionId;
+  const rows = await sessionRows(rt, sid);
+
+  const runs = await runsOf(sid);
+  assert.ok(runs.length >= 2, `Temporal suggested continuing as new: ${runs.length} runs`);
+  const root = rows.scope('');
+  assert.equal(root.status, 'success');
+  assert.equal(root.runId, runs.at(-1), 'the scope row names its latest run');
+
+  const echoes = rows.actionsOf(sid).filter((a) => a.name === 'echo');
+  assert.equal(echoes.length, TOTAL, 'one row per call, none overwritten by a later run');
+  assert.ok(echoes.every((a) => a.status === 'success' && a.attempt === 1));
+  assert.equal(groupCalls(echoes).length, TOTAL, 'calls of different runs never group together');
+  assert.equal(new Set(echoes.map((a) => a.runId)).size, runs.length, 'calls came from every run');
+
+  // One delegation per run, each its own child scope.
+  const children = rows.scopes.filter((x) => x.parentScopeId === sid).map((x) => x.scopeId).sort();
+  assert.deepEqual(children, runs.map((_, i) => `${sid}.${i + 1}`).sort());
+  assert.equal(rows.actionsOf(sid).filter((a) => a.kind === 'delegate').length, runs.length);
+
+  const report = await rt.client.reconcile(sid);
+  assert.deepEqual(report.differences, []);
+  assert.equal(report.runs, runs.length * 2);
+});
+
+async function runsOf(workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const w of rt.client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+  // Visibility lists newest first; a run's history names the run it continued.
+  const order = new Map<string, string | undefined>();
+  for (const runId of runs) {
+    const h = await rt.client.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    order.set(runId, h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined);
+  }
+  const first = runs.find((r) => !order.get(r))!;
+  const chain = [first];
+  while (chain.length < runs.length) chain.push(runs.find((r) => order.get(r) === chain.at(-1))!);
+  return chain;
+}

@@ -1,0 +1,44 @@
+/**
+ * Long-running agents: a scope whose history grows too long continues-as-new *inside
+ * itself*. The next run is the same scope (same id, same place in the tree); its
+ * counters travel in the scope header, so action and child ids stay unique across runs,
+ * its budget keeps counting, and its status roll-up still sees what earlier runs did.
+ */
+import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
+import type { ScopeContext } from '../cim/schemas';
+import { requireState, type ScopeState } from './scope-state';
+
+/** Continues the scope in a new run of its workflow, which starts the agent again with `input`. */
+export async function continueInScope<I>(input: I): Promise<never> {
+  const st = requireState('continueInScope()');
+  st.pendingContinuation = nextRun(st);
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType })(input);
+}
+
+function nextRun(st: ScopeState): ScopeContext {
+  // Only the last attempt of each delegation slot counts for the roll-up.
+  const bySlot = new Map<string, ScopeState['delegations'][number]>();
+  for (const d of st.delegations) {
+    const seen = bySlot.get(d.slot);
+    if (!seen || seen.attempt <= d.attempt) bySlot.set(d.slot, d);
+  }
+  return {
+    ...st.ctx,
+    continuation: {
+      run: (st.ctx.continuation?.run ?? 0) + 1,
+      startedAt: st.startedAt,
+      actionSeq: st.actionSeq,
+      childSeq: st.childSeq,
+      slotSeq: st.slotSeq,
+      llmTurns: st.llmTurns,
+      used: { ...st.used },
+      recoveredCalls: (st.ctx.continuation?.recoveredCalls ?? false) || st.calls.some((c) => c.status === 'success' && c.attempt > 1),
+      delegations: [...bySlot.values()].map((d) => ({ ...d })),
+    },
+  };
+}
+
+/** Whether Temporal suggests a new run (the history's length or size is near its limits). */
+export function continueAsNewSuggested(): boolean {
+  return workflowInfo().continueAsNewSuggested;
+}
