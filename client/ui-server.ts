@@ -9,6 +9,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { handleApi } from './ui-api';
+import { serveLive } from './ui-live';
 import type { Connection } from '@temporalio/client';
 import type { ScopeClient } from './scope-client';
 import { UI_DIST } from './ui-build';
@@ -17,6 +18,8 @@ export const UiServerOptions = z.object({
   host: z.string().min(1).max(255).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(0),
   distDir: z.string().min(1).default(UI_DIST),
+  /** How often a live stream (/api/live) asks the store whether anything changed. */
+  liveIntervalMs: z.number().int().min(100).max(60_000).default(1_000),
 });
 
 export interface UiServer {
@@ -56,6 +59,10 @@ export async function startUiServer(
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/api/live' && req.method === 'GET') {
+      await serveLive(ctx, req, res, url, o.liveIntervalMs);
+      return;
+    }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       const result = await handleApi(ctx, req.method ?? 'GET', url);
       send(res, result.status, 'application/json; charset=utf-8', JSON.stringify(result.body));
