@@ -7,7 +7,7 @@ import type { FootprintEntry } from '../cim/forensics/footprint';
 import type { AgentHealth } from '../cim/forensics/health';
 import type { SessionSummary } from '../cim/forensics/summary';
 import type { ReconcileReport } from '../cim/reconcile';
-import type { ResourceTouch } from '../store/dashboard-queries';
+import type { ResourceTouch } from '../store/dashboard-types';
 
 export type { ActionRecord, AgentHealth, FootprintEntry, ReconcileReport, ScopeRecord, SessionSummary };
 

@@ -4,8 +4,11 @@
  * size follows the matches, not the number of actions stored.
  */
 import type { ResourceMode, ScopeStatus } from '../cim/schemas';
+import type { ResourceTouch } from './dashboard-types';
 import { escapeLike } from './rows';
 import type { SqlExecutor } from './sql-store';
+
+export type { ResourceTouch };
 
 /**
  * An opaque token that changes whenever what the dashboard shows may have changed:
@@ -25,22 +28,6 @@ export interface ResourceTouchQuery {
   from?: string;
   to?: string;
   limit: number;
-}
-
-/** Every touch of one resource in one mode by one scope, summed over its actions. */
-export interface ResourceTouch {
-  sessionId: string;
-  scopeId: string;
-  agent: string;
-  /** The scope's status (null when its record is missing). */
-  scopeStatus: ScopeStatus | null;
-  uri: string;
-  mode: ResourceMode;
-  actions: number;
-  failedActions: number;
-  runningActions: number;
-  firstAt: string;
-  lastAt: string;
 }
 
 export interface DashboardQueries {
