@@ -97,7 +97,6 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
                 <th className="num">Failed actions</th>
                 <th>Started</th>
                 <th className="num">Duration</th>
-                <th />
               </tr>
             </thead>
             <tbody>
@@ -121,11 +120,6 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
                   <td className={`num ${s.failedActions ? 'bad' : ''}`}>{s.failedActions}</td>
                   <td>{when(s.startedAt)}</td>
                   <td className="num">{duration(s.startedAt, s.endedAt)}</td>
-                  <td>
-                    <a href={href({ view: 'timeline', sessionId: s.sessionId, zoom: 1 })} onClick={(e) => e.stopPropagation()} data-testid="timeline-link">
-                      timeline
-                    </a>
-                  </td>
                 </tr>
               ))}
             </tbody>
