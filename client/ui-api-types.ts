@@ -7,6 +7,7 @@ import type { FootprintEntry } from '../cim/forensics/footprint';
 import type { AgentHealth } from '../cim/forensics/health';
 import type { SessionSummary } from '../cim/forensics/summary';
 import type { ReconcileReport } from '../cim/reconcile';
+import type { ResourceTouch } from '../store/dashboard-types';
 
 export type { ActionRecord, AgentHealth, FootprintEntry, ReconcileReport, ScopeRecord, SessionSummary };
 
@@ -55,4 +56,33 @@ export interface ReconcileResponse {
   temporalAddress: string;
   report: ReconcileReport;
   complete: boolean;
+}
+
+export type { ResourceTouch };
+
+/** Everything the waterfall draws: the scopes, every action attempt, and the server's time for bars still running. */
+export interface TimelineResponse {
+  summary: SessionSummary;
+  tree: SessionResponse['tree'];
+  actions: ActionRecord[];
+  now: string;
+}
+
+export interface ResourcesResponse {
+  glob: string;
+  modes: Array<'read' | 'write' | 'share'> | null;
+  from: string | null;
+  to: string | null;
+  touches: ResourceTouch[];
+  /** More rows matched than the limit allowed. */
+  truncated: boolean;
+  sessions: number;
+  scopes: number;
+}
+
+/** The change token of a session (or of the namespace, for the sessions list). */
+export interface ChangesResponse {
+  session: string | null;
+  cursor: string;
+  runningScopes: number;
 }

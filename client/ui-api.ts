@@ -12,6 +12,7 @@ import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
 import { Id, AgentNameArg, InvalidArgumentError, IsoTime, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
+import { ChangesQuery, ResourcesQuery, changes, resourceTouches, sessionTimeline } from './ui-dashboard-routes';
 import type {
   ActionsResponse,
   ApiError,
@@ -157,6 +158,24 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
       check(NoQuery, query, 'query parameter');
       return client.status(id!);
     },
+  },
+  {
+    pattern: /^\/api\/sessions\/([^/]+)\/timeline$/,
+    ids: ['sessionId'],
+    run: async ({ client }, [id], query) => {
+      check(NoQuery, query, 'query parameter');
+      return sessionTimeline(client, id!);
+    },
+  },
+  {
+    pattern: /^\/api\/resources$/,
+    ids: [],
+    run: async ({ client }, _ids, query) => resourceTouches(client, check(ResourcesQuery, query, 'query parameter')),
+  },
+  {
+    pattern: /^\/api\/changes$/,
+    ids: [],
+    run: async ({ client }, _ids, query) => changes(client, check(ChangesQuery, query, 'query parameter')),
   },
   {
     pattern: /^\/api\/health$/,

@@ -9,6 +9,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { handleApi } from './ui-api';
+import { serveLive } from './ui-live';
 import type { Connection } from '@temporalio/client';
 import type { ScopeClient } from './scope-client';
 import { UI_DIST } from './ui-build';
@@ -17,6 +18,8 @@ export const UiServerOptions = z.object({
   host: z.string().min(1).max(255).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(0),
   distDir: z.string().min(1).default(UI_DIST),
+  /** How often a live stream (/api/live) asks the store whether anything changed. */
+  liveIntervalMs: z.number().int().min(100).max(60_000).default(1_000),
 });
 
 export interface UiServer {
@@ -58,6 +61,10 @@ export async function startUiServer(
     const url = requestUrl(req.url);
     if (!url) {
       send(res, 400, 'application/json', JSON.stringify({ error: { status: 400, message: `invalid request URL ${JSON.stringify(req.url ?? '')}`, field: 'url' } }));
+      return;
+    }
+    if (url.pathname === '/api/live' && req.method === 'GET') {
+      await serveLive(ctx, req, res, url, o.liveIntervalMs);
       return;
     }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {

@@ -15,6 +15,7 @@ import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
 import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
+import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -374,6 +375,10 @@ export class SqlStore implements Store {
 
   receipts(): ReceiptStore {
     return new SqlReceiptStore(this.db, this.t('mcp_receipts'), this.namespace);
+  }
+
+  dashboard(): DashboardQueries {
+    return new SqlDashboardQueries(this.db, (table) => this.t(table), this.namespace);
   }
 
   async close(): Promise<void> {

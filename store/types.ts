@@ -3,6 +3,7 @@ import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } fro
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
+import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 
@@ -105,5 +106,7 @@ export interface Store {
   fingerprints(): FingerprintStore;
   /** MCP servers' receipts for calls they served under a verified delegation (see store/receipt-store.ts). */
   receipts(): ReceiptStore;
+  /** The dashboard's live change tokens and cross-session resource touches (see store/dashboard-queries.ts). */
+  dashboard(): DashboardQueries;
   close(): Promise<void>;
 }

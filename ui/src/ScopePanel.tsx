@@ -1,15 +1,23 @@
 /** The selected scope: who it is, the actions done under it, and what it touched. */
-import { useState } from 'react';
 import type { ActionsResponse, FootprintResponse, ScopeRecord } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { clock, duration, scopeSuffix, truncate, when } from './format';
 import { Message, StatusBadge } from './StatusBadge';
 
-export function ScopePanel({ scope, sessionId }: { scope: ScopeRecord; sessionId: string }) {
-  const [descendants, setDescendants] = useState(false);
+interface Props {
+  scope: ScopeRecord;
+  sessionId: string;
+  /** Kept in the URL by the caller, so a link opens the same tables. */
+  descendants: boolean;
+  setDescendants(on: boolean): void;
+  /** The session's live change token: the tables refetch when it changes. */
+  refreshKey: string | null;
+}
+
+export function ScopePanel({ scope, sessionId, descendants, setDescendants, refreshKey }: Props) {
   const q = `descendants=${descendants}`;
-  const actions = useApi<ActionsResponse>(`/api/scopes/${enc(scope.scopeId)}/actions?${q}`);
-  const footprint = useApi<FootprintResponse>(`/api/scopes/${enc(scope.scopeId)}/footprint?${q}`);
+  const actions = useApi<ActionsResponse>(`/api/scopes/${enc(scope.scopeId)}/actions?${q}`, refreshKey);
+  const footprint = useApi<FootprintResponse>(`/api/scopes/${enc(scope.scopeId)}/footprint?${q}`, refreshKey);
   // Only the answer for the current toggle counts: a stale list must not be mistaken for the new one.
   const current = actions.data && actions.data.scopeId === scope.scopeId && actions.data.descendants === descendants ? actions.data : undefined;
   const fp = footprint.data && footprint.data.scopeId === scope.scopeId && footprint.data.descendants === descendants ? footprint.data : undefined;

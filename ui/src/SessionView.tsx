@@ -1,8 +1,10 @@
-/** One session: its summary, reconcile result, scope graph and the selected scope's details. */
+/** One session: its summary, reconcile result, scope graph and the selected scope's details; updates live. */
 import { useMemo } from 'react';
 import type { ScopeNodeJson, ScopeRecord, SessionResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href } from './routes';
+import { LiveBadge, useLive } from './live';
+import { SessionTabs } from './SessionTabs';
 import { duration, when } from './format';
 import { GraphLegend, ScopeGraph } from './ScopeGraph';
 import { ReconcilePanel } from './ReconcilePanel';
@@ -18,17 +20,22 @@ function flatten(nodes: readonly ScopeNodeJson[], out: ScopeRecord[] = []): Scop
   return out;
 }
 
-export function SessionView({ sessionId, scopeId }: { sessionId: string; scopeId: string | null }) {
-  const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`);
+export function SessionView({ sessionId, scopeId, descendants }: { sessionId: string; scopeId: string | null; descendants: boolean }) {
+  const live = useLive(sessionId);
+  const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`, live.cursor);
   const scopes = useMemo(() => (data ? flatten(data.tree.roots) : []), [data]);
   const selected = scopes.find((s) => s.scopeId === scopeId) ?? null;
-  const select = (id: string) => (window.location.hash = href({ view: 'session', sessionId, scopeId: id }));
+  const select = (id: string) => (window.location.hash = href({ view: 'session', sessionId, scopeId: id, descendants }));
+  const setDescendants = (on: boolean) => (window.location.hash = href({ view: 'session', sessionId, scopeId, descendants: on }));
 
   return (
     <section className="page">
       <div className="crumbs">
         <a href="#/">Sessions</a> <span className="muted">/</span> <span className="mono">{sessionId}</span>
       </div>
+      <SessionTabs sessionId={sessionId} current="graph">
+        <LiveBadge live={live} />
+      </SessionTabs>
       {error && <Message kind="error">Could not load session {sessionId}: {error.message}</Message>}
       {data && (
         <>
@@ -82,7 +89,9 @@ export function SessionView({ sessionId, scopeId }: { sessionId: string; scopeId
             {!selected && <p className="muted hint">Select a scope to see its actions and footprint.</p>}
           </div>
 
-          {selected && <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} />}
+          {selected && (
+            <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} descendants={descendants} setDescendants={setDescendants} refreshKey={live.cursor} />
+          )}
         </>
       )}
     </section>

@@ -1,27 +1,77 @@
-/** Every recorded session, newest first, with its rolled-up status. */
-import { useState } from 'react';
-import type { SessionsResponse } from '../../client/ui-api-types';
+/** Every recorded session, newest first, filtered by status, agent and start time; updates live. */
+import { useMemo } from 'react';
+import type { HealthResponse, SessionsResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
-import { href } from './routes';
+import { href, sinceTime, STATUSES, type Route } from './routes';
 import { duration, when } from './format';
+import { LiveBadge, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
-const STATUSES = ['', 'success', 'degraded', 'error', 'running', 'cancelled'] as const;
+type SessionsRoute = Extract<Route, { view: 'sessions' }>;
 
-export function SessionsView() {
-  const [status, setStatus] = useState<(typeof STATUSES)[number]>('');
-  const { data, error, loading, reload } = useApi<SessionsResponse>(`/api/sessions?limit=200${status ? `&status=${status}` : ''}`);
+const SINCE_PRESETS: Array<[string, string]> = [
+  ['', 'any time'],
+  ['15m', 'last 15 minutes'],
+  ['1h', 'last hour'],
+  ['24h', 'last 24 hours'],
+  ['7d', 'last 7 days'],
+];
+
+export function SessionsView({ route }: { route: SessionsRoute }) {
+  const live = useLive(null);
+  const go = (change: Partial<SessionsRoute>) => (window.location.hash = href({ ...route, ...change }));
+  // A relative window moves with time: recomputed whenever something changed.
+  const since = useMemo(() => (route.since ? sinceTime(route.since, Date.now()) : null), [route.since, live.cursor]);
+  const badSince = route.since !== null && since === null;
+  const params = new URLSearchParams({ limit: '200' });
+  if (route.status) params.set('status', route.status);
+  if (route.agent) params.set('agent', route.agent);
+  if (since) params.set('since', since);
+  const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, live.cursor);
+  const health = useApi<HealthResponse>('/api/health');
+  const agents = useMemo(() => {
+    const names = new Set((health.data?.agents ?? []).map((a) => a.agent));
+    if (route.agent) names.add(route.agent);
+    return [...names].sort();
+  }, [health.data, route.agent]);
+  const presets = route.since && !SINCE_PRESETS.some(([v]) => v === route.since) ? [...SINCE_PRESETS, [route.since, `since ${route.since}`] as [string, string]] : SINCE_PRESETS;
+  const filtered = route.status || route.agent || route.since;
+
   return (
     <section className="page">
       <div className="page-head">
-        <h1>Sessions</h1>
+        <h1>
+          Sessions <LiveBadge live={live} />
+        </h1>
         <div className="toolbar">
           <label>
             Status{' '}
-            <select value={status} onChange={(e) => setStatus(e.target.value as (typeof STATUSES)[number])} data-testid="status-filter">
+            <select value={route.status ?? ''} onChange={(e) => go({ status: (e.target.value || null) as SessionsRoute['status'] })} data-testid="status-filter">
+              <option value="">any</option>
               {STATUSES.map((s) => (
                 <option key={s} value={s}>
-                  {s || 'any'}
+                  {s}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Agent{' '}
+            <select value={route.agent ?? ''} onChange={(e) => go({ agent: e.target.value || null })} data-testid="agent-filter">
+              <option value="">any</option>
+              {agents.map((a) => (
+                <option key={a} value={a}>
+                  {a}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Started{' '}
+            <select value={route.since ?? ''} onChange={(e) => go({ since: e.target.value || null })} data-testid="since-filter">
+              {presets.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
                 </option>
               ))}
             </select>
@@ -31,11 +81,12 @@ export function SessionsView() {
           </button>
         </div>
       </div>
+      {badSince && <Message kind="error">The "since" filter "{route.since}" is neither a time (ISO 8601) nor a window like 15m, 1h, 24h or 7d.</Message>}
       {error && <Message kind="error">Could not list sessions: {error.message}</Message>}
-      {data && data.sessions.length === 0 && <Message kind="info">No sessions recorded{status ? ` with status ${status}` : ''} yet.</Message>}
+      {data && data.sessions.length === 0 && <Message kind="info">No sessions recorded{filtered ? ' that match these filters' : ''} yet.</Message>}
       {data && data.sessions.length > 0 && (
         <div className="card">
-          <table className="table" data-testid="sessions-table">
+          <table className="table" data-testid="sessions-table" data-filter={params.toString()}>
             <thead>
               <tr>
                 <th>Session</th>
@@ -50,10 +101,10 @@ export function SessionsView() {
             </thead>
             <tbody>
               {data.sessions.map((s) => (
-                <tr key={s.sessionId} data-testid="session-row" data-session-id={s.sessionId} className="clickable"
-                  onClick={() => (window.location.hash = href({ view: 'session', sessionId: s.sessionId, scopeId: null }))}>
+                <tr key={s.sessionId} data-testid="session-row" data-session-id={s.sessionId} data-status={s.status} className="clickable"
+                  onClick={() => (window.location.hash = href({ view: 'session', sessionId: s.sessionId, scopeId: null, descendants: false }))}>
                   <td>
-                    <a className="mono" href={href({ view: 'session', sessionId: s.sessionId, scopeId: null })}>
+                    <a className="mono" href={href({ view: 'session', sessionId: s.sessionId, scopeId: null, descendants: false })}>
                       {s.sessionId}
                     </a>
                   </td>
@@ -78,3 +129,4 @@ export function SessionsView() {
     </section>
   );
 }
+

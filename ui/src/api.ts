@@ -28,8 +28,12 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** Fetches `path` (null: nothing to fetch) and refetches when it changes or on reload(). */
-export function useApi<T>(path: string | null): Loaded<T> {
+/**
+ * Fetches `path` (null: nothing to fetch) and refetches when it changes, when
+ * `refreshKey` changes (a live change token) or on reload(). The last answer stays
+ * shown while the next one loads, so a live page does not flicker.
+ */
+export function useApi<T>(path: string | null, refreshKey?: string | null): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: path !== null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -43,7 +47,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
       },
     );
     return () => abort.abort();
-  }, [path, tick]);
+  }, [path, tick, refreshKey]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
