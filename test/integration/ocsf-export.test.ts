@@ -207,8 +207,9 @@ test('--follow tails new sessions and, after a crash between a write and its com
     const running = followOcsf(rt.store, sink, cursor, { cursorPath, pollMs: 150, signal: stop.signal });
     while (!until()) await new Promise((r) => setTimeout(r, 100));
     stop.abort();
-    await running;
+    const summary = await running;
     await sink.close();
+    return summary;
   };
   const lines = () => readFileSync(out, 'utf8').split('\n').filter(Boolean);
 
@@ -220,6 +221,12 @@ test('--follow tails new sessions and, after a crash between a write and its com
 
   // What a crash leaves: a batch written after the last commit (here a copy of committed lines and a torn one).
   appendFileSync(out, `${committed.slice(0, 3).join('\n')}\n{"class_uid":60`);
+  // Restarted with nothing new to write: the output is back to what was committed.
+  const started = Date.now();
+  const idle = await tail(() => Date.now() - started > 1000);
+  assert.ok(idle.polls >= 2);
+  assert.equal(idle.events, 0);
+  assert.deepEqual(lines(), committed, 'the uncommitted batch and the torn line are gone');
   const second = await runSession('example', 2);
   const refused = await runSession('refusal');
   const expected = (await Promise.all([first, second, refused].map((id) => exportSession(id)))).flat();
