@@ -343,6 +343,16 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  'export-ocsf': {
+    group: 'query',
+    args: '<session> | --since ISO [--out F] [--follow]',
+    summary: 'the records as OCSF 1.9 API Activity events (JSON Lines); --follow tails sealed scopes and resumes from a cursor',
+    async run(ctx) {
+      const { exportOcsfCommand } = require('./ocsf-command') as typeof import('./ocsf-command');
+      return exportOcsfCommand(ctx, withClient);
+    },
+  },
+
   ui: {
     group: 'runtime',
     args: '[--port N] [--host H]',

@@ -38,6 +38,10 @@ const OPTIONS = {
   endpoint: { type: 'string' },
   'service-name': { type: 'string' },
   'scopetrail-spec': { type: 'string' },
+  out: { type: 'string' },
+  follow: { type: 'boolean' },
+  cursor: { type: 'string' },
+  'poll-ms': { type: 'string' },
 } as const;
 
 export function usage(): string {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCliFor } from '../helpers/cli';
@@ -95,6 +95,7 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       scope: { args: ['scope', researcher], check: (d) => assert.equal(d.agent, 'researcher') },
       attribute: { args: ['attribute', sid, textFile], check: (d) => assert.equal(d.sessionId, sid) },
       'export-otel': { args: ['export-otel', sid, '--endpoint', receiver.tracesUrl], check: (d) => assert.equal(d.total, 20) },
+      'export-ocsf': { args: ['export-ocsf', sid, '--out', join(dirname(textFile), 'ocsf.jsonl')], check: (d) => assert.deepEqual([d.sessions, d.events], [1, 19]) },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },

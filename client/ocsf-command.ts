@@ -1,0 +1,107 @@
+/**
+ * `scopetrail export-ocsf <session> | --since ISO [--out file] [--follow [--cursor file] [--poll-ms N]]`:
+ * the store's records as OCSF 1.9 API Activity events, one JSON line each.
+ */
+import { z } from 'zod';
+import { CliUsageError, type CommandContext } from './cli-context';
+import type { ScopeClient } from './scope-client';
+import type { Store } from '../store/types';
+import { exportOcsf, OcsfExportError, type OcsfExportSummary } from './ocsf-export';
+import { fileSink, followOcsf, newCursor, readCursor, streamSink, type FollowSummary, type LineSink } from './ocsf-follow';
+
+type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>) => Promise<T>;
+
+const Args = z.object({
+  session: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace').optional(),
+  since: z.iso.datetime({ offset: true, error: 'give an ISO 8601 time such as 2026-01-01T00:00:00Z' }).optional(),
+  out: z.string().min(1).optional(),
+  follow: z.boolean().default(false),
+  cursor: z.string().min(1).optional(),
+  pollMs: z.coerce.number().int('give whole milliseconds').min(100).max(600_000).default(1000),
+});
+const FLAG_NAMES: Record<string, string> = { session: '<session>', since: '--since', out: '--out', cursor: '--cursor', pollMs: '--poll-ms' };
+
+export async function exportOcsfCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
+  const [session, extra] = ctx.args;
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`);
+  const text = (name: string) => (typeof ctx.flags[name] === 'string' ? (ctx.flags[name] as string) : undefined);
+  const parsed = Args.safeParse({
+    session,
+    since: text('since'),
+    out: text('out'),
+    follow: ctx.flags.follow === true,
+    cursor: text('cursor'),
+    pollMs: text('poll-ms'),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliUsageError(`invalid ${FLAG_NAMES[String(issue?.path[0])] ?? 'option'}: ${issue?.message}`);
+  }
+  const a = parsed.data;
+  if (a.session !== undefined && a.since !== undefined) throw new CliUsageError('give either <session> or --since, not both');
+  if (!a.follow && a.session === undefined && a.since === undefined) throw new CliUsageError('missing argument <session> (or --since ISO for every session since then)');
+  if (!a.follow && (a.cursor !== undefined || text('poll-ms') !== undefined)) throw new CliUsageError('--cursor and --poll-ms only go with --follow');
+  return a.follow ? follow(ctx, withClient, a) : once(ctx, withClient, a);
+}
+
+async function once(ctx: CommandContext, withClient: WithClient, a: z.infer<typeof Args>): Promise<number> {
+  return withClient(ctx, async (_client, store) => {
+    const sink = a.out ? fileSink(a.out, null) : streamSink(ctx.out.log);
+    let summary: OcsfExportSummary;
+    try {
+      summary = await exportOcsf(store, a.session !== undefined ? { sessionId: a.session } : { since: a.since! }, (lines) => sink.write(lines));
+    } finally {
+      await sink.close();
+    }
+    report(ctx, a.out, { ...summary, out: a.out ?? null }, `Wrote ${summary.events} OCSF event(s) of ${summary.sessions} session(s)${a.out ? ` to ${a.out}` : ''}`);
+    if (summary.invalidRows > 0) ctx.out.err(`${summary.invalidRows} row(s) do not parse as CIM records and were left out; scopetrail verify names them`);
+    return 0;
+  });
+}
+
+async function follow(ctx: CommandContext, withClient: WithClient, a: z.infer<typeof Args>): Promise<number> {
+  const cursorPath = a.cursor ?? (a.out ? `${a.out}.cursor` : undefined);
+  if (!cursorPath) throw new CliUsageError('--follow needs --out or --cursor, so that a restart can resume where it stopped');
+  const saved = usage(() => readCursor(cursorPath));
+  if (saved && saved.sessionId !== (a.session ?? null)) {
+    throw new CliUsageError(`the cursor ${cursorPath} follows ${saved.sessionId === null ? 'every session' : `session ${saved.sessionId}`}; give the same target or another --cursor`);
+  }
+  if (saved && (saved.offset === null) !== (a.out === undefined)) {
+    throw new CliUsageError(`the cursor ${cursorPath} was written ${saved.offset === null ? 'for standard output' : 'for an --out file'}; resume the same way or use another --cursor`);
+  }
+  const cursor = saved ?? newCursor(a.session ?? null, a.since ?? new Date().toISOString());
+  return withClient(ctx, async (_client, store) => {
+    const sink: LineSink = a.out ? usage(() => fileSink(a.out!, cursor.offset)) : streamSink(ctx.out.log);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let summary: FollowSummary;
+    try {
+      summary = await followOcsf(store, sink, cursor, { cursorPath, pollMs: a.pollMs, signal: stop.signal });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await sink.close();
+    }
+    report(ctx, a.out, { ...summary, out: a.out ?? null, cursor: cursorPath }, `Wrote ${summary.events} OCSF event(s) of ${summary.scopes} sealed scope(s)${a.out ? ` to ${a.out}` : ''}; cursor ${cursorPath}`);
+    return 0;
+  });
+}
+
+/** A problem with the cursor or the output file is the caller's to fix: a usage error naming it. */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof OcsfExportError && err.field) throw new CliUsageError(err.message, err.field);
+    throw err;
+  }
+}
+
+/** With the events on stdout, the summary goes to stderr so the stream stays pure JSON Lines. */
+function report(ctx: CommandContext, out: string | undefined, summary: object, sentence: string): void {
+  const text = ctx.flags.json ? JSON.stringify(summary, null, 2) : sentence;
+  if (out) ctx.out.log(text);
+  else ctx.out.err(text);
+}
