@@ -96,6 +96,10 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       attribute: { args: ['attribute', sid, textFile], check: (d) => assert.equal(d.sessionId, sid) },
       'export-otel': { args: ['export-otel', sid, '--endpoint', receiver.tracesUrl], check: (d) => assert.equal(d.total, 20) },
       'export-ocsf': { args: ['export-ocsf', sid, '--out', join(dirname(textFile), 'ocsf.jsonl')], check: (d) => assert.deepEqual([d.sessions, d.events], [1, 19]) },
+      init: {
+        args: ['init', join(dirname(textFile), 'starter')],
+        check: (d) => assert.ok(d.files.includes('package.json') && d.files.includes('src/agents.ts') && d.dir.endsWith('starter')),
+      },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },
