@@ -57,8 +57,11 @@ export const LiveOtelOptionsSchema = z
   });
 export type LiveOtelOptions = z.input<typeof LiveOtelOptionsSchema>;
 
-/** `otel: true` streams with the defaults; `false` or absent streams nothing. */
-export const OtelOption = z.union([z.boolean(), LiveOtelOptionsSchema]).optional();
+/**
+ * `otel: true` streams with the defaults; `false` or absent streams nothing. Not a
+ * union, so a bad field is reported by its own path (`otel.endpoint`), not as "invalid input".
+ */
+export const OtelOption = z.preprocess((v) => (v === true ? {} : v === false ? undefined : v), LiveOtelOptionsSchema.optional());
 
 /** At most this many scopes wait for their span's store read; beyond that they are counted and reported. */
 const MAX_PENDING_READS = 10_000;
@@ -125,9 +128,10 @@ export class LiveOtel {
 
   /** Resolves when every committed record has been handed on and the processor has exported it. */
   async flush(): Promise<void> {
-    while (this.queued.length || this.reads.length || this.working || this.scheduled) {
+    // Works the queue here rather than waiting for the scheduled turn, which finds it empty.
+    while (this.queued.length || this.reads.length || this.working) {
       this.kick();
-      await (this.working ?? new Promise((r) => setImmediate(r)));
+      await this.working;
     }
     await this.processor.forceFlush();
   }
