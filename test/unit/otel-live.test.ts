@@ -115,7 +115,7 @@ test('a finished call is streamed at once as the span the post-hoc export sends;
   assert.equal(user.shutdowns(), 0);
 });
 
-test('a whole session streamed equals the post-hoc export of the store, each span once even when a replay re-emits records', async () => {
+test('a whole session streamed equals the post-hoc export of the store, each span once even when records are committed again', async () => {
   const user = userPipeline();
   const { live, commit } = streaming(user.processor);
   const s = session('live-b');
@@ -130,8 +130,9 @@ test('a whole session streamed equals the post-hoc export of the store, each spa
   assert.ok(!before.includes('live-b'), 'the root is still running: no span for it yet');
   await commit({ actions: [s.delegate] });
   await commit({ actions: [s.handoff], scopes: [s.root] });
-  // A replay of the root's last workflow task re-emits the same records.
+  // A replay of the root's last workflow task re-emits the same records; a spool drained again re-commits a call.
   await commit({ actions: [s.delegate, s.handoff], scopes: [s.root] });
+  await commit({ actions: [s.search2] });
   await commit({ scopes: [s.running(s.next)], actions: [s.running(s.chat)] });
   await commit({ actions: [s.chat] });
   await commit({ scopes: [s.next] });
