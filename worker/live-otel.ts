@@ -78,6 +78,9 @@ export class LiveOtel {
   private working: Promise<void> | undefined;
   private scheduled = false;
   private shut = false;
+  /** Where spans go, for messages. */
+  private target = 'the configured exporter';
+  private lastExportLog = 0;
   /** Spans handed to the processor since start. */
   spans = 0;
   /** Scope spans given up (the store could not be read, or too many waited). */
@@ -109,8 +112,9 @@ export class LiveOtel {
       }
       // Headers, compression and timeout come from OTEL_EXPORTER_OTLP_* as the exporter reads them.
       exporter = new OTLPTraceExporter({ url });
+      this.target = url;
     }
-    this.processor = new BatchSpanProcessor(exporter, o.batch ? { ...o.batch } : undefined);
+    this.processor = new BatchSpanProcessor(this.reporting(exporter), o.batch ? { ...o.batch } : undefined);
     this.ownsProcessor = true;
   }
 
@@ -126,14 +130,17 @@ export class LiveOtel {
     });
   }
 
-  /** Resolves when every committed record has been handed on and the processor has exported it. */
+  /**
+   * Resolves when every committed record has been handed on and the processor has tried
+   * to export it; an export that failed has been reported through `log`, not thrown.
+   */
   async flush(): Promise<void> {
     // Works the queue here rather than waiting for the scheduled turn, which finds it empty.
     while (this.queued.length || this.reads.length || this.working) {
       this.kick();
       await this.working;
     }
-    await this.processor.forceFlush();
+    await this.processor.forceFlush().catch((err: unknown) => this.log(`live OpenTelemetry: flushing spans to ${this.target} failed`, err));
   }
 
   /** Flushes; shuts down the processor only if this created it. */
@@ -144,7 +151,8 @@ export class LiveOtel {
   }
 
   private kick(): void {
-    this.working ??= this.work().finally(() => {
+    // Nobody awaits a scheduled turn: what it throws is reported here, never left unhandled.
+    this.working ??= this.work().catch((err: unknown) => this.log('live OpenTelemetry: spans could not be made', err)).finally(() => {
       this.working = undefined;
       if (this.queued.length || this.reads.length) this.kick();
     });
@@ -153,9 +161,18 @@ export class LiveOtel {
   private async work(): Promise<void> {
     const batches = this.queued;
     this.queued = [];
-    for (const batch of batches) {
+    for (const [i, batch] of batches.entries()) {
+      // Workflow activations share this event loop: a long backlog is mapped a batch at a time.
+      if (i > 0) await new Promise((r) => setImmediate(r));
       const todo = liveSpanWork(batch);
-      for (const a of todo.actions) this.emitAction(a);
+      for (const a of todo.actions) {
+        try {
+          this.emitAction(a);
+        } catch (err) {
+          this.lost += 1;
+          this.log(`live OpenTelemetry: no span for action ${a.actionId}`, err);
+        }
+      }
       // A replay re-emits a scope's end; its span was already read and sent.
       for (const ref of todo.endedScopes) if (!this.sent.has(recordSpanId('scope', ref.namespace, ref.scopeId, sha256Hex))) this.enqueueRead({ ref });
       for (const g of todo.gapActions) this.enqueueRead({ ref: g, actionIds: g.actionIds });
@@ -206,6 +223,28 @@ export class LiveOtel {
     this.remember(span.spanId);
     this.processor.onEnd(toReadableSpan(span, this.resource));
     this.spans += 1;
+  }
+
+  /**
+   * Export failures (collector down, refused) are reported through `log`, at most every
+   * 10 s: the SDK alone reports them to `diag`, which is silent unless a logger is set.
+   */
+  private reporting(exporter: SpanExporter): SpanExporter {
+    return {
+      export: (spans, done) =>
+        exporter.export(spans, (result) => {
+          if (result.code !== 0 && Date.now() - this.lastExportLog > 10_000) {
+            this.lastExportLog = Date.now();
+            this.log(
+              `live OpenTelemetry: could not export ${spans.length} span(s) to ${this.target}: ${result.error?.message ?? 'no reason given'}; ` +
+                'they are still in the store (scopetrail export-otel <session> sends them again)',
+            );
+          }
+          done(result);
+        }),
+      shutdown: () => exporter.shutdown(),
+      forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+    };
   }
 
   private remember(spanId: string): void {

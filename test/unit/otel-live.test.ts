@@ -231,3 +231,27 @@ test('bad options and OTEL_* variables are refused with the field or variable na
     /invalid field "otel\.exporter": give an OpenTelemetry SpanExporter/,
   );
 });
+
+test('an unreachable collector or a failing processor never fails a write: the failure is reported in one line', async () => {
+  const { createServer } = await import('node:net');
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as { port: number }).port;
+  await new Promise((r) => closed.close(r));
+  const logs: string[] = [];
+  const url = `http://127.0.0.1:${port}/v1/traces`;
+  const live = new LiveOtel(store, { endpoint: url, batch: { scheduledDelayMillis: 10, exportTimeoutMillis: 2_000 } }, (m) => logs.push(m));
+  const recorder = new Recorder(store, { lingerMs: 1, onCommitted: (b) => live.committed(b) });
+  const s = session('live-g');
+  await recorder.write({ actions: [s.search2] });
+  await live.shutdown();
+  assert.ok(logs.some((m) => m.startsWith(`live OpenTelemetry: could not export 1 span(s) to ${url}`)), logs.join('\n'));
+
+  const broken: SpanProcessor = { onStart: () => undefined, onEnd: () => { throw new Error('processor bug'); }, forceFlush: async () => undefined, shutdown: async () => undefined };
+  const failing = new LiveOtel(store, { spanProcessor: broken }, (m) => logs.push(m));
+  failing.committed({ actions: [s.refused] });
+  await new Promise((r) => setTimeout(r, 20));
+  await failing.flush();
+  assert.ok(logs.includes(`live OpenTelemetry: no span for action ${s.refused.actionId}`));
+  assert.equal(failing.lost, 1);
+});
