@@ -83,7 +83,7 @@ export class LiveOtel {
   private lastExportLog = 0;
   /** Spans handed to the processor since start. */
   spans = 0;
-  /** Scope spans given up (the store could not be read, or too many waited). */
+  /** Spans given up: the store could not be read back, too many scopes waited, or a span could not be made. */
   lost = 0;
 
   constructor(
