@@ -58,7 +58,8 @@ export interface GenAiMappingOptions {
   now: string;
 }
 
-const EVENT_ACTION_KINDS = new Set<ActionRecord['kind']>(['delegate', 'handoff', 'signal', 'budget_exceeded']);
+/** Actions that are moments in their scope's life: events on its span, not spans of their own. */
+export const EVENT_ACTION_KINDS: ReadonlySet<ActionRecord['kind']> = new Set<ActionRecord['kind']>(['delegate', 'handoff', 'signal', 'budget_exceeded']);
 
 /** Trace id of a session: 32 hex digits, the same on every export. */
 export function sessionTraceId(namespace: string, sessionId: string, hash: GenAiMappingOptions['hash']): string {

@@ -79,7 +79,7 @@ export async function exportSessionToOtlp(
   const endpoint = resolveTracesEndpoint(o.endpoint, env);
   const serviceName = o.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'scopetrail');
   const trace = sessionToGenAiSpans(sessionId, scopes, actions, { hash: sha256Hex, now: new Date().toISOString() });
-  const resource = resourceFromAttributes({ 'service.name': serviceName, 'service.version': version });
+  const resource = otelResource(serviceName);
   const spans = trace.spans.map((s) => toReadableSpan(s, resource));
   const exporter = new OTLPTraceExporter({ url: endpoint, timeoutMillis: o.timeoutMillis });
   try {
@@ -106,7 +106,13 @@ export async function exportSessionToOtlp(
   };
 }
 
-function toReadableSpan(s: GenAiSpan, resource: ReadableSpan['resource']): ReadableSpan {
+/** The resource every scopetrail span carries, post-hoc or live, so both exports of a session are alike. */
+export function otelResource(serviceName: string): ReadableSpan['resource'] {
+  return resourceFromAttributes({ 'service.name': serviceName, 'service.version': version });
+}
+
+/** Shared with the worker's live export (worker/live-otel.ts): one conversion keeps both exports identical. */
+export function toReadableSpan(s: GenAiSpan, resource: ReadableSpan['resource']): ReadableSpan {
   const startTime = hrTime(s.startTime);
   // A record whose end precedes its start (clock skew between worker and server) becomes a zero-length span.
   const endTime = hrTimeMax(hrTime(s.endTime), startTime);

@@ -27,6 +27,7 @@ import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { scopetrailSinks } from './sinks';
 import { loadManifests } from './manifests';
+import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
@@ -68,12 +69,19 @@ export interface ScopetrailPluginOptions {
   fingerprintKey?: FingerprintKey | false;
   /** Where scopetrail's own warnings go (default: console.error). */
   log?: (message: string, err?: unknown) => void;
+  /**
+   * Streams GenAI spans over OpenTelemetry as calls finish and scopes end, the same spans
+   * `export-otel` sends later (see docs/opentelemetry.md). `true`: OTLP/HTTP configured by
+   * the OTEL_* variables; or give your own spanProcessor, an exporter, an endpoint.
+   */
+  otel?: boolean | LiveOtelOptions;
 }
 
 const PluginOptionsSchema = z.object({
   store: z.custom<Store>((v) => typeof (v as Store | undefined)?.upsertManifests === 'function', 'give a store made with openStore()'),
   tools: z.array(z.custom<ToolDefinition<any, any>>((t) => typeof (t as ToolDefinition<any, any>)?.spec?.name === 'string', 'give tools made with defineTool()')).default([]),
   agents: z.string().min(1).optional(),
+  otel: OtelOption,
 });
 
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
@@ -91,6 +99,9 @@ export class ScopetrailPlugin extends SimplePlugin {
   private readonly fingerprinter: Fingerprinter | undefined;
   private readonly bindings = new Map<string, Binding>();
   private readonly log: (message: string, err?: unknown) => void;
+  /** The live span stream while a worker runs; made again for a later run. */
+  private otel: LiveOtel | undefined;
+  private runningWorkers = 0;
 
   constructor(options: ScopetrailPluginOptions) {
     const parsed = PluginOptionsSchema.safeParse(options);
@@ -112,6 +123,14 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
     this.fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
+    // Made now so a bad option or OTEL_* variable stops the start, not the first span.
+    this.otel = this.makeOtel();
+  }
+
+  private makeOtel(): LiveOtel | undefined {
+    const otel = this.config.otel;
+    if (!otel) return undefined;
+    return new LiveOtel(this.config.store, otel === true ? {} : otel, this.log);
   }
 
   /** The recorder of the worker on this namespace and task queue, once that worker is configured. */
@@ -184,11 +203,20 @@ export class ScopetrailPlugin extends SimplePlugin {
     if (connection) recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
     // Scopes a previous worker ended but died before sealing.
     recorder.sealer.startSweeping();
+    this.runningWorkers += 1;
+    this.otel ??= this.makeOtel();
     try {
       await super.runWorker(worker, next);
     } finally {
       await recorder.drain();
       await recorder.drainSpool();
+      this.runningWorkers -= 1;
+      // Every committed record's span is out before the worker reports it stopped.
+      const otel = this.otel;
+      if (otel && this.runningWorkers === 0) {
+        this.otel = undefined;
+        await otel.shutdown().catch((err: unknown) => this.log('live OpenTelemetry: could not flush the last spans', err));
+      } else await otel?.flush().catch((err: unknown) => this.log('live OpenTelemetry: could not flush the spans', err));
       recorder.stop();
     }
   }
@@ -220,6 +248,10 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
       onAlert: (message) => this.log(message),
       ...this.config.recorder,
+      onCommitted: (batch) => {
+        this.otel?.committed(batch);
+        this.config.recorder?.onCommitted?.(batch);
+      },
     });
     const binding: Binding = { recorder, manifests, spool, connection: undefined };
     this.bindings.set(key, binding);

@@ -40,6 +40,12 @@ export interface RecorderOptions {
   sealer?: Omit<SealerOptions, 'onError'>;
   /** Loud, rare messages: spool full or unwritable, store back, quarantine. */
   onAlert?: (message: string) => void;
+  /**
+   * Told of every batch once it is committed to the store (directly or from the spool),
+   * e.g. to stream it as telemetry. Called synchronously on the write path: keep it
+   * cheap and defer the work; what it throws is reported, never fails the write.
+   */
+  onCommitted?: (batch: RecordBatch) => void;
 }
 
 interface Waiter {
@@ -265,6 +271,11 @@ export class Recorder {
     ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
     if (touched.length) this.sealer.add(touched);
     this.written += recordCount(batch);
+    try {
+      this.options.onCommitted?.(batch);
+    } catch (err) {
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)), 0);
+    }
   }
 
   private pending(): number {
