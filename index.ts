@@ -3,6 +3,7 @@
  * `scopetrail/workflow` instead, the only entry that is safe in Temporal's sandbox.
  */
 export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
+export type { LiveOtelOptions } from './worker/live-otel';
 export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';
 export { quietTemporalLogs } from './worker/runtime-logging';
 /** For development: a local Temporal dev server (or the one TEMPORAL_ADDRESS names). */

@@ -4,7 +4,7 @@ import { openStore } from '../store';
 import { createWorker } from '../worker/create-worker';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
-import { LlmConfigError, describeLlmProvider, llmProviderFromEnv } from '../activities/llm-env';
+import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
 import { CliUsageError, resolveModule, type CommandContext } from './cli-context';
 
@@ -31,7 +31,19 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   });
   const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
-  const worker = await createWorker({ agents, tools, llm, store, taskQueue, namespace, address: temporal.address });
+  const worker = await createWorker({
+    agents,
+    tools,
+    llm,
+    // Model-driven agents' steps: the same provider settings as llm() (scripted unless configured).
+    model: modelProviderFromEnv(),
+    store,
+    taskQueue,
+    namespace,
+    address: temporal.address,
+    // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
+    ...(ctx.flags.otel ? { otel: true } : {}),
+  });
   ctx.out.err(
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
       `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +

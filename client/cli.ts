@@ -38,6 +38,7 @@ const OPTIONS = {
   endpoint: { type: 'string' },
   'service-name': { type: 'string' },
   'scopetrail-spec': { type: 'string' },
+  otel: { type: 'boolean' },
   out: { type: 'string' },
   follow: { type: 'boolean' },
   cursor: { type: 'string' },
@@ -66,6 +67,7 @@ export function usage(): string {
     '  --address HOST:PORT       Temporal server (default: $TEMPORAL_ADDRESS, else localhost:7233)',
     '  --namespace NS            Temporal namespace (default: default)',
     '  --task-queue NAME         worker task queue (default: scopetrail)',
+    '  --otel                    worker/dev: stream GenAI spans live to the collector OTEL_* names',
     '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];
