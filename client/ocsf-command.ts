@@ -35,7 +35,10 @@ export async function exportOcsfCommand(ctx: CommandContext, withClient: WithCli
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new CliUsageError(`invalid ${FLAG_NAMES[String(issue?.path[0])] ?? 'option'}: ${issue?.message}`);
+    const key = String(issue?.path[0]);
+    // Like every command, the error names the argument and the value it refused.
+    const given = key === 'session' ? session : key === 'pollMs' ? text('poll-ms') : text(key);
+    throw new CliUsageError(`invalid ${FLAG_NAMES[key] ?? 'option'}${given === undefined ? '' : ` ${JSON.stringify(given)}`}: ${issue?.message}`);
   }
   const a = parsed.data;
   if (a.session !== undefined && a.since !== undefined) throw new CliUsageError('give either <session> or --since, not both');
