@@ -76,12 +76,18 @@ after(async () => {
 });
 
 test('example sessions run on two worker processes sharing a task queue, and reconcile to zero differences', { skip, timeout: 300_000 }, async () => {
-  const pollers = await client.temporal.workflowService.describeTaskQueue({
-    namespace: cluster.namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: 1, // workflow
-  });
-  assert.equal(new Set((pollers.pollers ?? []).map((p) => p.identity)).size, 2, 'both worker processes poll the task queue');
+  // A worker is listed once its first poll reaches matching, shortly after it says it is ready.
+  let identities = new Set<string>();
+  for (let i = 0; i < 60 && identities.size < 2; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 500));
+    const res = await client.temporal.workflowService.describeTaskQueue({
+      namespace: cluster.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: 1, // workflow
+    });
+    identities = new Set((res.pollers ?? []).map((p) => p.identity ?? ''));
+  }
+  assert.equal(identities.size, 2, `both worker processes poll the task queue: ${[...identities].join(', ')}`);
 
   const handles = await Promise.all(
     ['Q1', 'Q2', 'Q3'].map((q) => client.startSession(orchestrator, { input: { question: q }, objective: `answer ${q}` })),
@@ -114,6 +120,7 @@ test('example sessions run on two worker processes sharing a task queue, and rec
 });
 
 test('`temporal workflow list --query` finds every run of a session through Postgres visibility', { skip, timeout: 120_000 }, async () => {
+  assert.equal(sessionIds.length, 3, 'the example sessions ran');
   const cli = await resolveTemporalCli();
   assert.ok(cli, 'the Temporal CLI is cached (devserver/ensure-cli.ts)');
   for (const id of sessionIds) {
@@ -132,14 +139,19 @@ test('`temporal workflow list --query` finds every run of a session through Post
     assert.deepEqual(listed, expected, `one listed run per scope of ${id}`);
   }
 
-  // The rows behind that answer are in the visibility database, not anywhere else.
+  // The rows behind that answer are in the visibility database. SQL visibility keeps a
+  // custom attribute in a generic column (Keyword01…) that the namespace maps to its name.
+  const ns = await client.temporal.workflowService.describeNamespace({ namespace: cluster.namespace });
+  const aliases = ns.config?.customSearchAttributeAliases ?? {};
+  const column = Object.keys(aliases).find((k) => aliases[k] === 'ScopetrailSession');
+  assert.match(column ?? '', /^Keyword\d+$/, `ScopetrailSession is a Keyword column: ${JSON.stringify(aliases)}`);
   const pgc = settings.postgres;
   const db = new pg.Client({ host: pgc.host, port: pgc.port, user: pgc.user, password: pgc.password, database: pgc.visibilityDatabase });
   await db.connect();
   try {
     const rows = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM executions_visibility WHERE search_attributes->>'ScopetrailSession' = ANY($1::text[])`,
-      [sessionIds],
+      `SELECT count(*) AS n FROM executions_visibility WHERE namespace_id = $1 AND search_attributes->>$2 = ANY($3::text[])`,
+      [ns.namespaceInfo!.id, column, sessionIds],
     );
     assert.equal(Number(rows.rows[0]!.n), sessionIds.length * 7);
   } finally {
@@ -148,6 +160,7 @@ test('`temporal workflow list --query` finds every run of a session through Post
 });
 
 test('the dashboard API lists the sessions and reconciles each one against the cluster', { skip, timeout: 120_000 }, async () => {
+  assert.equal(sessionIds.length, 3, 'the example sessions ran');
   const ctx = { client, temporalAddress: cluster.address };
   const listed = await handleApi(ctx, 'GET', new URL('http://dashboard/api/sessions?limit=100'));
   assert.equal(listed.status, 200);
