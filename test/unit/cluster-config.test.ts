@@ -1,10 +1,13 @@
 /** The native cluster's settings and configuration: the compose release, the compose settings, bad input named. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COMPOSE_FILE, composeTemporalRelease, temporalReleaseFromCompose } from '../../devserver/compose-release';
 import { HISTORY_SHARDS, clusterConfig, clusterPorts } from '../../devserver/cluster-config';
 import { clusterSettings } from '../../devserver/cluster-settings';
+import { SERVER_BINARY, SQL_TOOL_BINARY, serverCacheDir, serverUnavailableReason } from '../../devserver/server-build';
 
 test('the server is built at the release the compose file runs', () => {
   const compose = readFileSync(COMPOSE_FILE, 'utf8');
@@ -58,4 +61,24 @@ test('settings come from the environment; a bad value is an error naming the var
   assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_DB: 'x', SCOPETRAIL_CLUSTER_VISIBILITY_DB: 'x' }), /SCOPETRAIL_CLUSTER_VISIBILITY_DB: visibility needs a database of its own/);
   assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_ADDRESS: 'no port' }), /SCOPETRAIL_CLUSTER_ADDRESS: use host:port/);
   assert.throws(() => clusterPorts(80), /cluster port 80 is out of range/);
+});
+
+test('without Go and without a cached build, the reason says what to install; with a cached build there is none', () => {
+  const saved = { PATH: process.env.PATH, SCOPETRAIL_CACHE_DIR: process.env.SCOPETRAIL_CACHE_DIR };
+  const cache = mkdtempSync(join(tmpdir(), 'scopetrail-cache-'));
+  try {
+    process.env.PATH = '/nonexistent';
+    process.env.SCOPETRAIL_CACHE_DIR = cache;
+    assert.match(serverUnavailableReason('v1.29.1') ?? '', /no Go toolchain to build it: install Go 1\.25 or newer .*apt-get install golang-go/);
+    const dir = serverCacheDir('v1.29.1');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, SERVER_BINARY), '');
+    writeFileSync(join(dir, SQL_TOOL_BINARY), '');
+    assert.equal(serverUnavailableReason('v1.29.1'), undefined);
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.SCOPETRAIL_CACHE_DIR === undefined) delete process.env.SCOPETRAIL_CACHE_DIR;
+    else process.env.SCOPETRAIL_CACHE_DIR = saved.SCOPETRAIL_CACHE_DIR;
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
