@@ -32,7 +32,14 @@ function runTool(sqlTool: string, pgc: ClusterPostgres, database: string, args: 
 
 async function withClient<T>(pgc: ClusterPostgres, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ host: pgc.host, port: pgc.port, user: pgc.user, password: pgc.password, database, connectionTimeoutMillis: 5_000 });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `Postgres at ${pgc.host}:${pgc.port} (user ${pgc.user}, database ${database}) is not reachable for Temporal's databases: ` +
+        `${(err as Error).message}. Start it, or point SCOPETRAIL_CLUSTER_DATABASE_URL at another server.`,
+    );
+  }
   try {
     return await fn(client);
   } finally {
