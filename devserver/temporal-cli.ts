@@ -4,10 +4,10 @@
  * The build uses the last CLI release whose go.mod has no replace directive
  * (`go install module@version` refuses those), so it needs only the Go module proxy.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { goInstall, scopetrailCacheDir } from './go-build';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -22,8 +22,7 @@ export interface ResolvedCli {
 }
 
 export function cacheDir(version = TEMPORAL_CLI_VERSION): string {
-  const base = process.env.SCOPETRAIL_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'scopetrail');
-  return join(base, 'temporal-cli', version);
+  return join(scopetrailCacheDir(), 'temporal-cli', version);
 }
 
 export function findOnPath(name: string): string | undefined {
@@ -61,38 +60,8 @@ export async function resolveTemporalCli(log: (line: string) => void = () => und
 
 async function buildWithGo(go: string, target: string, log: (line: string) => void): Promise<ResolvedCli> {
   const dir = cacheDir();
-  mkdirSync(dir, { recursive: true });
-  // Build into a private folder and rename: a concurrent build or a killed one never
-  // leaves a half-written binary at the cached path.
-  const staging = mkdtempSync(join(dir, '.build-'));
   log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${dir} (first run only; a few minutes)…`);
-  const started = Date.now();
-  const ticker = setInterval(() => log(`  …still building (${Math.round((Date.now() - started) / 1000)} s)`), 20_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', '-trimpath', '-ldflags=-s -w', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-        env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: process.env.GOFLAGS ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let tail = '';
-      const onData = (chunk: Buffer) => {
-        tail = (tail + chunk.toString()).slice(-4000);
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`go install ${CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${code}):\n${tail.trim()}`)),
-      );
-    });
-    renameSync(join(staging, 'temporal'), target);
-  } finally {
-    clearInterval(ticker);
-    rmSync(staging, { recursive: true, force: true });
-  }
-  const buildSeconds = (Date.now() - started) / 1000;
+  const buildSeconds = await goInstall(go, [{ pkg: CLI_MODULE, builds: 'temporal', as: 'temporal' }], TEMPORAL_CLI_VERSION, dir, log);
   log(`Built the Temporal CLI in ${buildSeconds.toFixed(1)} s: ${target}`);
   return { path: target, source: 'built', buildSeconds };
 }

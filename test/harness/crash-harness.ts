@@ -1,15 +1,16 @@
 /**
- * Crash harness: a worker runs as a child process and is killed with SIGKILL at random
- * moments while N example sessions are in flight; each time a new worker takes over.
+ * Crash harness: workers run as child processes (one, or several sharing the task
+ * queue) and one of them is killed with SIGKILL at random moments while N example
+ * sessions are in flight; each time a new worker takes its place.
  * When every session has finished, each one is reconciled against its Temporal
  * histories: nothing may be missing, duplicated or different.
  *
- *   npm run crash -- --sessions 100 --kills 10 --seed 42
+ *   npm run crash -- --sessions 100 --kills 10 --seed 42 [--workers 2]
  *
  * Needs TEMPORAL_ADDRESS (else a dev server is started) and DATABASE_URL (else the
  * local test database).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,12 +21,15 @@ import { ScopeClient } from '../../client/scope-client';
 import { orchestrator } from '../../examples/agents';
 import { prng } from '../helpers/prng';
 import { dropSchema } from '../helpers/drop-schema';
+import { spawnWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
 
 export interface CrashOptions {
   sessions: number;
   kills: number;
   seed: number;
   databaseUrl: string;
+  /** Worker processes polling the task queue at once (default 1). */
+  workers?: number;
   log?: (line: string) => void;
 }
 
@@ -46,14 +50,15 @@ export interface CrashReport {
   differences: string[];
 }
 
-const ROOT = join(__dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const log = o.log ?? ((l: string) => console.error(l));
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new RangeError(`workers: use a whole number from 1 to 16, not ${o.workers}`);
   const random = prng(o.seed);
   const started = Date.now();
-  log(`crash harness: seed ${o.seed}, ${o.sessions} sessions, ${o.kills} kills`);
+  log(`crash harness: seed ${o.seed}, ${o.sessions} sessions, ${o.kills} kills, ${workers} worker process(es)`);
   const temporal = await ensureTemporal({ log });
   let clean = false;
   const schema = `crash_${o.seed}_${Date.now().toString(36)}`;
@@ -62,26 +67,12 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'scopetrail-crash-spool-'));
   let workersStarted = 0;
 
-  const startWorker = async (): Promise<ChildProcess> => {
+  const startWorker = (): Promise<ChildProcess> => {
     workersStarted += 1;
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'scopetrail.js'), 'worker', '--address', temporal.address, '--database-url', o.databaseUrl, '--schema', schema, '--task-queue', taskQueue],
-      { cwd: ROOT, env: { ...process.env, SCOPETRAIL_SPOOL_DIR: spoolDir }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let text = '';
-      child.stderr!.on('data', (c: Buffer) => {
-        text += c.toString();
-        if (text.includes('Ctrl-C stops')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${text.slice(-2000)}`)));
-    });
-    child.removeAllListeners('exit');
-    return child;
+    return spawnWorkerProcess({ address: temporal.address, databaseUrl: o.databaseUrl, schema, taskQueue, env: { SCOPETRAIL_SPOOL_DIR: spoolDir } });
   };
 
-  let worker = await startWorker();
+  const pool = await Promise.all(Array.from({ length: workers }, () => startWorker()));
   const client = await ScopeClient.connect({ store, address: temporal.address, namespace: temporal.namespace, taskQueue });
   try {
     const handles = await Promise.all(
@@ -107,18 +98,15 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
 
     for (let k = 1; k <= o.kills; k++) {
       await sleep(200 + random() * 2500);
-      const exited = new Promise((r) => worker.once('exit', r));
-      worker.kill('SIGKILL');
-      await exited;
-      log(`  kill ${k}/${o.kills} at ${((Date.now() - started) / 1000).toFixed(1)} s — sessions finished: ${done}/${o.sessions}`);
+      const victim = Math.floor(random() * pool.length);
+      await stopWorkerProcess(pool[victim]!, 'SIGKILL');
+      log(`  kill ${k}/${o.kills} (worker ${victim + 1}/${pool.length}) at ${((Date.now() - started) / 1000).toFixed(1)} s — sessions finished: ${done}/${o.sessions}`);
       await sleep(random() * 1000);
-      worker = await startWorker();
+      pool[victim] = await startWorker();
     }
     await results;
-    log(`  all ${o.sessions} sessions finished (${failedSessions} of them failed) at ${((Date.now() - started) / 1000).toFixed(1)} s; stopping the last worker gracefully`);
-    const exited = new Promise((r) => worker.once('exit', r));
-    worker.kill('SIGTERM');
-    await exited;
+    log(`  all ${o.sessions} sessions finished (${failedSessions} of them failed) at ${((Date.now() - started) / 1000).toFixed(1)} s; stopping the workers gracefully`);
+    await Promise.all(pool.map((w) => stopWorkerProcess(w)));
 
     const report: CrashReport = {
       seed: o.seed, sessions: o.sessions, failedSessions, kills: o.kills, workersStarted, scopes: 0, actions: 0, runs: 0,
@@ -141,7 +129,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
     if (!clean) log(`  differences found: the records stay in schema ${schema}`);
     return report;
   } finally {
-    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    for (const w of pool) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     await client.close();
     await store.close();
     // A clean run leaves nothing behind; a run with differences keeps its schema to inspect.
@@ -152,12 +140,13 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashReport> {
 
 if (require.main === module) {
   const { values } = parseArgs({
-    options: { sessions: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+    options: { sessions: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } },
   });
   const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   runCrashHarness({
     sessions: Number(values.sessions ?? 20),
     kills: Number(values.kills ?? 5),
+    workers: Number(values.workers ?? 1),
     seed,
     databaseUrl: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
   }).then(
