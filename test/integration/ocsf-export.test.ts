@@ -172,7 +172,7 @@ test('--since exports every session started since then; bad input is refused nam
     assert.match(r.stderr, pattern);
   };
   await usage([sid, '--since', '2026-01-01T00:00:00Z'], /either <session> or --since/);
-  await usage(['--since', 'yesterday'], /invalid --since: give an ISO 8601 time/);
+  await usage(['--since', 'yesterday'], /invalid --since "yesterday": give an ISO 8601 time/);
   await usage([], /missing argument <session>/);
   await usage([sid, '--follow'], /--follow needs --out or --cursor/);
   await usage([sid, '--follow', '--out', join(dir, 'x.jsonl'), '--poll-ms', '5'], /invalid --poll-ms/);
