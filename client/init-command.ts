@@ -2,27 +2,16 @@
  * `scopetrail init <dir>`: writes a starter project (agents, tools, worker, client,
  * package.json, tsconfig) that runs with `npm install && npm start`.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import { starterFiles } from './starter-files';
+import { ownPackage } from './own-package';
 
 const PackageName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,213}$/, 'a package name: lower-case letters, digits, . _ -');
-
-/** Our own package.json, wherever this runs from (sources or dist/). */
-function ownPackage(): { version: string; peerDependencies?: Record<string, string> } {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string; peerDependencies?: Record<string, string> };
-      if (pkg.name === 'scopetrail') return pkg;
-    }
-    if (dirname(dir) === dir) throw new Error('cannot find scopetrail\'s own package.json');
-  }
-}
 
 export function initProject(ctx: CommandContext): number {
   const [target, ...rest] = ctx.args;

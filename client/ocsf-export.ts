@@ -10,8 +10,9 @@ import { validateOcsfEvent } from '../cim/ocsf-validate';
 import type { SessionChains, StoredChain, Store } from '../store/types';
 import { UnknownIdError } from './arguments';
 import { sha256Hex } from './otel-export';
+import { ownPackage } from './own-package';
 
-const { version } = require('../package.json') as { version: string };
+const { version } = ownPackage();
 
 /** Sessions read for one `--since` export or one poll of a tail. */
 export const SESSION_PAGE = 100_000;

@@ -13,9 +13,10 @@ import { z } from 'zod';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { parse } from './arguments';
 import { sessionToGenAiSpans, type GenAiOperation, type GenAiSpan } from '../cim/otel-genai';
+import { ownPackage } from './own-package';
 
 /** Reported as service.version and the instrumentation scope's version. */
-const { version } = require('../package.json') as { version: string };
+const { version } = ownPackage();
 
 export const DEFAULT_OTLP_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
 
