@@ -112,6 +112,8 @@ test('the tarball ships built JS and .d.ts, no TypeScript sources, no tests, and
   assert.deepEqual(shipped.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
   assert.ok(shipped.includes('dist/index.js') && shipped.includes('dist/index.d.ts'));
   assert.ok(shipped.includes('dist/workflows/index.js') && shipped.includes('dist/cim/index.d.ts'));
+  assert.ok(shipped.includes('dist/workflows/model-agent.js') && shipped.includes('dist/workflows/model-agent.d.ts'), 'scopetrail/workflow/model');
+  assert.ok(shipped.some((f) => f.startsWith('dist/cim/ocsf/schema/')), 'the vendored OCSF definitions');
   assert.ok(shipped.includes('dist/store/migrations/001_cim.sql'));
   assert.ok(shipped.includes('dist/ui/dist/index.html'), 'the dashboard is prebuilt');
   assert.deepEqual(shipped.filter((f) => f.startsWith('test/') || f.startsWith('bench/')), []);
