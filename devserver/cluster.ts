@@ -7,7 +7,7 @@
  *   npm run cluster                       start on 127.0.0.1:17233 (SCOPETRAIL_CLUSTER_PORT)
  *   npm run cluster -- --build-only       build and cache the binaries, then exit
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { clusterConfig, clusterDynamicConfig, clusterPorts, type ClusterPorts } 
 import { clusterSettings, type ClusterSettings } from './cluster-settings';
 import { ensureClusterSchemas, type SchemaReport } from './cluster-schema';
 import { composeTemporalRelease } from './compose-release';
-import { waitUntilServing, type TemporalEndpoint } from './dev-server';
+import { stopChild, waitUntilServing, type TemporalEndpoint } from './dev-server';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { resolveServer, type ServerBinaries } from './server-build';
 
@@ -95,7 +95,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   );
   exited.catch(() => undefined);
   const stop = async () => {
-    await stopServer(child, stopOnExit);
+    // The server hands its shards back on SIGTERM; that may take a while.
+    await stopChild(child, stopOnExit, 15_000);
     logStream.end();
     if (!settings.keepRunDir) rmSync(root, { recursive: true, force: true });
   };
@@ -115,17 +116,6 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     readySeconds: (Date.now() - started) / 1000,
     stop,
   };
-}
-
-async function stopServer(child: ChildProcess, stopOnExit: () => void): Promise<void> {
-  process.removeListener('exit', stopOnExit);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  // The server hands its shards back on SIGTERM; a stuck shutdown must not hold the caller.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await done;
-  clearTimeout(timer);
 }
 
 function assertPortsFree(ports: ClusterPorts): Promise<void> {

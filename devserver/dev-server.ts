@@ -87,12 +87,13 @@ export async function startDevServer(
   };
 }
 
-async function stopChild(child: ChildProcess, stopOnExit: () => void): Promise<void> {
+/** Stops a server process: SIGTERM, then SIGKILL after `graceMs` (a stuck shutdown must not hold the caller). */
+export async function stopChild(child: ChildProcess, stopOnExit: () => void, graceMs = 5_000): Promise<void> {
   process.removeListener('exit', stopOnExit);
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await done;
   clearTimeout(timer);
 }

@@ -6,6 +6,7 @@ import type { ScopeNodeJson } from '../../client/ui-api-types';
 import { layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
 import { duration, scopeSuffix, truncate } from './format';
 import { useMemo } from 'react';
+import { ArrowMarkers } from './ArrowMarkers';
 
 interface Props {
   sessionId: string;
@@ -31,12 +32,7 @@ export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
           <clipPath id="node-clip">
             <rect width={NODE_W} height={NODE_H} rx={9} />
           </clipPath>
-          <marker id="arrow-delegation" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-            <path d="M 0 0 L 10 5 L 0 10 z" className="arrowhead-delegation" />
-          </marker>
-          <marker id="arrow-handoff" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-            <path d="M 0 0 L 10 5 L 0 10 z" className="arrowhead-handoff" />
-          </marker>
+          <ArrowMarkers prefix="" />
         </defs>
         {layout.edges.map((e) => (
           <g key={`${e.kind}:${e.from}:${e.to}`} data-testid="scope-edge" data-kind={e.kind} data-from={e.from} data-to={e.to}>

@@ -13,6 +13,7 @@ import { LiveBadge, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
 import { Message, StatusBadge } from './StatusBadge';
 import { LANE_ROW_H, layoutWaterfall, type Bar } from './waterfall';
+import { ArrowMarkers } from './ArrowMarkers';
 
 const BASE_WIDTH = 900;
 const AXIS_H = 24;
@@ -62,12 +63,7 @@ export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: num
             <svg className="timeline" data-testid="timeline" data-zoom={zoom} width={layout.width} height={layout.height + AXIS_H}
               viewBox={`0 0 ${layout.width} ${layout.height + AXIS_H}`} role="group" aria-label="session timeline">
               <defs>
-                <marker id="tl-arrow-delegation" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                  <path d="M 0 0 L 10 5 L 0 10 z" className="arrowhead-delegation" />
-                </marker>
-                <marker id="tl-arrow-handoff" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
-                  <path d="M 0 0 L 10 5 L 0 10 z" className="arrowhead-handoff" />
-                </marker>
+                <ArrowMarkers prefix="tl-" />
                 <pattern id="tl-running" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                   <rect width="8" height="8" className="hatch-bg" />
                   <rect width="3" height="8" className="hatch-fg" />
