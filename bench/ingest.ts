@@ -15,7 +15,7 @@ import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { copyRows } from '../store/copy';
 import { dropSchema, freshStore } from './lib/fresh-store';
 import { roundOrder, round, summarize } from './lib/stats';
-import { syntheticSessions } from './lib/synthetic';
+import { syntheticRange, syntheticSessions } from './lib/synthetic';
 import { table, updateSummary, writeResult } from './lib/report';
 
 const { values: args } = parseArgs({
@@ -53,7 +53,7 @@ function load(): Data {
 }
 
 async function freshSchema(): Promise<void> {
-  await (await freshStore(URL, SCHEMA)).close();
+  await (await freshStore(URL, SCHEMA, syntheticRange())).close();
 }
 
 async function runCopy(data: Data): Promise<number> {
@@ -61,10 +61,10 @@ async function runCopy(data: Data): Promise<number> {
   await client.connect();
   const started = performance.now();
   await copyRows(client, `${SCHEMA}.scopes`, SCOPE_COLUMNS, (function* () {
-    for (const s of data.sessions) for (const r of s.scopes) yield scopeRow(r);
+    for (const s of data.sessions) for (const r of s.scopes) yield scopeRow(r, r.sessionStartedAt!);
   })());
   await copyRows(client, `${SCHEMA}.actions`, ACTION_COLUMNS, (function* () {
-    for (const s of data.sessions) for (const r of s.actions) yield actionRow(r);
+    for (const s of data.sessions) for (const r of s.actions) yield actionRow(r, r.sessionStartedAt!);
   })());
   const ms = performance.now() - started;
   await client.end();

@@ -140,6 +140,11 @@ export const ScopeContext = z.object({
   budget: Budget.nullable().default(null),
   /** Set when the scope continues in a later run of its workflow (a long-running agent): what it carries over. */
   continuation: ScopeContinuation.optional(),
+  /**
+   * When the session's root started: where the session's rows are kept (the store
+   * partitions by its month). Absent in contexts of runs started before it existed.
+   */
+  sessionStartedAt: IsoTime.optional(),
 });
 export type ScopeContext = z.infer<typeof ScopeContext>;
 
@@ -179,6 +184,8 @@ export const ActionRecord = z.object({
   targetScopeId: z.string().nullable(),
   /** Kind-specific facts, e.g. an LLM call's model and token counts. */
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /** The session's start (see ScopeContext): where the row is kept, not part of what the hash chain covers. */
+  sessionStartedAt: IsoTime.optional(),
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
 

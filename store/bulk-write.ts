@@ -69,9 +69,11 @@ export function dedupe<T>(records: readonly T[], key: (r: T) => string, merge: (
 /** Column types other than text; every value travels as text and is cast once in SQL. */
 export const SCOPE_TYPES: Record<string, string> = {
   allowance: 'jsonb', depth: 'integer', recovered: 'boolean', started_at: 'timestamptz', ended_at: 'timestamptz',
+  session_started_at: 'timestamptz',
 };
 export const ACTION_TYPES: Record<string, string> = {
   attempt: 'integer', resources: 'jsonb', attributes: 'jsonb', started_at: 'timestamptz', ended_at: 'timestamptz',
+  session_started_at: 'timestamptz',
 };
 
 /**

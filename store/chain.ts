@@ -32,10 +32,19 @@ export function chainOrder(a: ActionRecord, b: ActionRecord): number {
   return Date.parse(a.startedAt) - Date.parse(b.startedAt) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0);
 }
 
+/**
+ * What a chain covers: the record without its placement (the partition key says where a
+ * row is kept, not what happened), so moving rows between partitions keeps their hashes.
+ */
+function hashed<T extends { sessionStartedAt?: string }>(record: T): Omit<T, 'sessionStartedAt'> {
+  const { sessionStartedAt: _placement, ...rest } = record;
+  return rest;
+}
+
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
   let prev = chainGenesis(scope);
   return [...actions].sort(chainOrder).map((action, i) => {
-    const hash = sha256(`${prev}\n${canonicalJson(action)}`);
+    const hash = sha256(`${prev}\n${canonicalJson(hashed(action))}`);
     const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
     prev = hash;
     return link;
@@ -43,7 +52,7 @@ export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, 
 }
 
 export function scopeHash(scope: ScopeRecord, head: string, length: number): string {
-  return sha256(`${head}\n${length}\n${canonicalJson(scope)}`);
+  return sha256(`${head}\n${length}\n${canonicalJson(hashed(scope))}`);
 }
 
 export interface ChainProblem {
@@ -128,7 +137,7 @@ export function verifyChains(
           detail: `the chain is broken between ${before} and ${a.record.actionId} (seq ${a.seq}): a record was removed or reordered`,
         });
       }
-      const recomputed = createHash('sha256').update(`${a.prevHash}\n${canonicalJson(a.record)}`).digest('hex');
+      const recomputed = createHash('sha256').update(`${a.prevHash}\n${canonicalJson(hashed(a.record))}`).digest('hex');
       if (recomputed !== a.hash) {
         problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'changed', detail: `action ${a.record.actionId} was changed after it was sealed` });
       }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { SqlExecutor } from './sql-store';
 import { dedupe, unnestRows } from './bulk-write';
 import { clean } from './rows';
+import type { Partitions } from './partitions';
 
 export const SOURCE_KINDS = ['agent_output', 'llm_output', 'tool_output'] as const;
 
@@ -55,9 +56,9 @@ export interface FingerprintStore {
 
 const COLUMNS = [
   'namespace', 'session_id', 'scope_id', 'source_id', 'source_kind', 'agent', 'produced_at',
-  'fingerprint', 'position', 'words', 'key_id',
+  'fingerprint', 'position', 'words', 'key_id', 'session_started_at',
 ] as const;
-const TYPES: Record<string, string> = { produced_at: 'timestamptz', position: 'integer', words: 'integer' };
+const TYPES: Record<string, string> = { produced_at: 'timestamptz', position: 'integer', words: 'integer', session_started_at: 'timestamptz' };
 
 export class SqlFingerprintStore implements FingerprintStore {
   constructor(
@@ -65,19 +66,23 @@ export class SqlFingerprintStore implements FingerprintStore {
     /** The quoted, schema-qualified table name. */
     private readonly table: string,
     private readonly namespace: string,
+    /** Fingerprints are kept in their session's partition, like its actions. */
+    private readonly partitions: Pick<Partitions, 'place'>,
   ) {}
 
   async upsert(records: readonly FingerprintRecord[]): Promise<void> {
     const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.sourceId}\u0000${r.position}`, (_a, b) => b);
     if (unique.length === 0) return;
-    const rows = unique.map((r) =>
-      clean([r.namespace, r.sessionId, r.scopeId, r.sourceId, r.kind, r.agent, r.producedAt, r.fingerprint, r.position, r.words, r.keyId]),
+    const placed = await this.partitions.place(unique, (r) => r.producedAt);
+    if (placed.length === 0) return;
+    const rows = placed.map(({ record: r, sessionStartedAt }) =>
+      clean([r.namespace, r.sessionId, r.scopeId, r.sourceId, r.kind, r.agent, r.producedAt, r.fingerprint, r.position, r.words, r.keyId, sessionStartedAt]),
     );
     const { select, params } = unnestRows(rows, COLUMNS, TYPES);
-    const update = COLUMNS.filter((c) => !['namespace', 'source_id', 'position'].includes(c)).map((c) => `${c} = excluded.${c}`);
+    const update = COLUMNS.filter((c) => !['namespace', 'source_id', 'position', 'session_started_at'].includes(c)).map((c) => `${c} = excluded.${c}`);
     await this.db.query(
       `INSERT INTO ${this.table} (${COLUMNS.join(', ')}) ${select}
-       ON CONFLICT (namespace, source_id, position) DO UPDATE SET ${update.join(', ')}`,
+       ON CONFLICT (namespace, source_id, position, session_started_at) DO UPDATE SET ${update.join(', ')}`,
       params,
     );
   }

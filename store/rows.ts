@@ -51,13 +51,13 @@ export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Recor
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
   'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id',
+  'started_at', 'ended_at', 'workflow_id', 'run_id', 'session_started_at',
 ] as const;
 
 export const ACTION_COLUMNS = [
   'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
   'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
-  'activity_id', 'target_scope_id', 'attributes',
+  'activity_id', 'target_scope_id', 'attributes', 'session_started_at',
 ] as const;
 
 import { storableText } from '../cim/storable-text';
@@ -73,21 +73,22 @@ export function clean<T>(value: T): T {
   return value;
 }
 
-export function scopeRow(record: ScopeRecord): unknown[] {
+/** A scope's row; `sessionStartedAt` is its partition key (store/partitions.ts). */
+export function scopeRow(record: ScopeRecord, sessionStartedAt: string): unknown[] {
   const r = clean(record);
   return [
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
-    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
+    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId, sessionStartedAt,
   ];
 }
 
-export function actionRow(record: ActionRecord): unknown[] {
+export function actionRow(record: ActionRecord, sessionStartedAt: string): unknown[] {
   const r = clean(record);
   return [
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
-    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}),
+    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}), sessionStartedAt,
   ];
 }
 

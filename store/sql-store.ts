@@ -16,6 +16,7 @@ import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
 import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
+import { Partitions, monthOf, nextMonth } from './partitions';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -44,6 +45,7 @@ const MIGRATIONS_DIR = join(__dirname, 'migrations');
 export class SqlStore implements Store {
   readonly schema: string;
   readonly namespace: string;
+  protected readonly partitions: Partitions;
 
   constructor(
     protected readonly db: SqlExecutor,
@@ -55,6 +57,7 @@ export class SqlStore implements Store {
     if (!IDENT.test(this.schema)) {
       throw new TypeError(`store: invalid field "schema": "${this.schema}" must be a lowercase SQL identifier`);
     }
+    this.partitions = new Partitions(db, this.schema);
   }
 
   protected t(table: string): string {
@@ -74,7 +77,9 @@ export class SqlStore implements Store {
       for (const file of files) {
         const version = Number(file.split('_')[0]);
         if (applied.has(version)) continue;
-        const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8').replaceAll('{{schema}}', `"${this.schema}"`);
+        const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8')
+          .replaceAll('{{schema}}', `"${this.schema}"`)
+          .replaceAll('{{schema_name}}', this.schema);
         await tx.exec(sql);
         await tx.query(`INSERT INTO ${this.t('migrations')} (version, name) VALUES ($1, $2)`, [version, file]);
       }
@@ -82,43 +87,67 @@ export class SqlStore implements Store {
   }
 
   async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
-    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
-    if (rows.length === 0) return;
-    const update = SCOPE_COLUMNS.filter((c) => c !== 'scope_id' && c !== 'namespace' && c !== 'started_at')
+    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
+    if (unique.length === 0) return;
+    const placed = await this.partitions.place(unique, (r) => r.startedAt);
+    const update = SCOPE_COLUMNS.filter((c) => !['scope_id', 'namespace', 'started_at', 'session_started_at'].includes(c))
       .map((c) => `${c} = ${keepTerminal('scopes', c)}`)
       .join(', ');
-    await this.insertRows('scopes', SCOPE_COLUMNS, SCOPE_TYPES, rows.map(scopeRow),
-      `ON CONFLICT (namespace, scope_id) DO UPDATE SET ${update},
+    await this.insertRows('scopes', SCOPE_COLUMNS, SCOPE_TYPES, placed.map((p) => scopeRow(p.record, p.sessionStartedAt)),
+      `ON CONFLICT (namespace, scope_id, session_started_at) DO UPDATE SET ${update},
          started_at = LEAST(scopes.started_at, excluded.started_at)`);
   }
 
   async upsertActions(records: readonly ActionRecord[]): Promise<void> {
-    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
-    if (rows.length === 0) return;
-    const update = ACTION_COLUMNS.filter((c) => c !== 'action_id' && c !== 'namespace')
+    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
+    if (unique.length === 0) return;
+    const placed = await this.partitions.place(unique, (r) => r.startedAt);
+    const update = ACTION_COLUMNS.filter((c) => !['action_id', 'namespace', 'session_started_at'].includes(c))
       .map((c) => `${c} = ${keepTerminal('actions', c)}`)
       .join(', ');
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
-      `ON CONFLICT (namespace, action_id) DO UPDATE SET ${update}`);
+    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
+      `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET ${update}`);
   }
 
   async fillActionGaps(records: readonly ActionRecord[]): Promise<void> {
-    const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
-    if (rows.length === 0) return;
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
-      `ON CONFLICT (namespace, action_id) DO UPDATE SET status = excluded.status, error = excluded.error,
+    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
+    if (unique.length === 0) return;
+    const placed = await this.partitions.place(unique, (r) => r.startedAt);
+    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
+      `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET status = excluded.status, error = excluded.error,
          ended_at = excluded.ended_at, attributes = actions.attributes || excluded.attributes
        WHERE actions.status = 'running'`);
   }
 
-  private insertRows(
+  private async insertRows(
     table: 'scopes' | 'actions',
     columns: readonly string[],
     types: Record<string, string>,
     rows: unknown[][],
     onConflict: string,
   ): Promise<void> {
-    return insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
+    if (rows.length === 0) return;
+    const write = () =>
+      insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
+    try {
+      await write();
+    } catch (err) {
+      // Another process pruned a month this one had seen: the recorder retries the batch, and
+      // the retry finds out again which months exist (and discards those pruned).
+      if (isMissingPartition(err)) this.partitions.forgetAll();
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the monthly partitions for sessions starting from `from` until `to` ahead of
+   * use (writes create a missing month themselves; this is for bulk loads). Answers the
+   * months refused because retention removed them.
+   */
+  async preparePartitions(from: string | Date, to: string | Date): Promise<number[]> {
+    const months: number[] = [];
+    for (let m = monthOf(from); m < Date.parse(new Date(to).toISOString()); m = nextMonth(m)) months.push(m);
+    return [...(await this.partitions.ensure(months))];
   }
 
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
@@ -370,7 +399,7 @@ export class SqlStore implements Store {
   }
 
   fingerprints(): FingerprintStore {
-    return new SqlFingerprintStore(this.db, this.t('output_fingerprints'), this.namespace);
+    return new SqlFingerprintStore(this.db, this.t('output_fingerprints'), this.namespace, this.partitions);
   }
 
   receipts(): ReceiptStore {
@@ -384,6 +413,11 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Postgres: `no partition of relation "actions" found for row` (23514). */
+function isMissingPartition(err: unknown): boolean {
+  return (err as { code?: string }).code === '23514' && /no partition of relation/.test(String((err as Error).message));
 }
 
 export { readAction, readScope };

@@ -62,6 +62,7 @@ export function scopeActivityInterceptor(
           activityId,
           targetScopeId: null,
           attributes: run.attributes,
+          sessionStartedAt: scope.sessionStartedAt,
         };
         // Attenuation: a declared resource outside the scope's allowance stops the call
         // before the tool runs, and the refusal is itself recorded.

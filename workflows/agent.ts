@@ -120,6 +120,8 @@ function beginScope(manifest: Manifest): ScopeState {
       handoffIndex: 0,
       visibility,
       budget: narrowBudget(null, manifest.budget, Date.now(), scopeId),
+      // The session's first run started it; later runs (handoffs) carry this context on.
+      sessionStartedAt: info.startTime.toISOString(),
     };
   }
   const st = startState(ctx);

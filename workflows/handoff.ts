@@ -60,6 +60,7 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     visibility: st.ctx.visibility,
     // The target spends from what is left, and carries what was spent for the delegator's account.
     budget: handedOverBudget(st.ctx.budget, st.used, st.ctx.scopeId, scopeId),
+    sessionStartedAt: st.ctx.sessionStartedAt,
   };
   const actionId = nextActionId(st);
   // The payload goes first: whoever finds the handoff action can then find what it carried.

@@ -124,6 +124,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       visibility: st.ctx.visibility,
       // What the delegator has left, narrowed by what the delegation asked for.
       budget: narrowBudget(remainingBudget(st.ctx.budget, st.used), pending?.budget, Date.now(), childId),
+      sessionStartedAt: st.ctx.sessionStartedAt,
     };
     const actionId = nextActionId(st);
     const base = actionRecord(st, actionId, {

@@ -135,6 +135,7 @@ export function actionRecord(st: ScopeState, actionId: string, fields: ActionFie
     activityId: null,
     targetScopeId: null,
     attributes: {},
+    sessionStartedAt: st.ctx.sessionStartedAt,
     ...fields,
   };
 }

@@ -3,10 +3,12 @@ import { openPostgresStore } from '../../store/postgres';
 import type { SqlStore } from '../../store/sql-store';
 import { dropSchema } from '../../test/helpers/drop-schema';
 
-export async function freshStore(url: string, schema: string): Promise<SqlStore> {
+/** `sessions`: the range of session starts the benchmark writes, whose monthly partitions are made ahead. */
+export async function freshStore(url: string, schema: string, sessions?: { from: Date; to: Date }): Promise<SqlStore> {
   await dropSchema(url, schema);
   const store = openPostgresStore(url, { schema });
   await store.migrate();
+  if (sessions) await store.preparePartitions(sessions.from, sessions.to);
   return store;
 }
 

@@ -14,7 +14,11 @@ import { pipeline } from 'node:stream/promises';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../../store/rows';
 import { copyLine, copyRows } from '../../store/copy';
 import { openPostgresStore } from '../../store/postgres';
-import { syntheticSessions, type Shape } from './synthetic';
+import { syntheticRange, syntheticSessions, type Shape } from './synthetic';
+
+/** Sessions start over ten months, so that retention has whole months to drop (bench/queries.ts prunes one). */
+const SPREAD_DAYS = 300;
+const SPREAD = syntheticRange({ days: SPREAD_DAYS });
 
 export interface LoadedStore {
   schema: string;
@@ -29,13 +33,21 @@ export interface LoadedStore {
 
 const MIGRATIONS = join(__dirname, '..', '..', 'store', 'migrations');
 
+/** The secondary indexes the migrations leave, by name (a later migration's definition wins). */
 function secondaryIndexes(schema: string): string[] {
-  return readdirSync(MIGRATIONS)
+  const byName = new Map<string, string>();
+  readdirSync(MIGRATIONS)
     .filter((f) => f.endsWith('.sql'))
     .sort()
     .flatMap((f) => readFileSync(join(MIGRATIONS, f), 'utf8').replaceAll('{{schema}}', `"${schema}"`).split(';'))
     .map((s) => s.replace(/--[^\n]*\n/g, '').trim())
-    .filter((s) => /^CREATE INDEX/i.test(s));
+    .filter((s) => /^CREATE INDEX/i.test(s))
+    .forEach((s) => byName.set(indexName(s), s.replace(/^CREATE INDEX (IF NOT EXISTS )?/i, 'CREATE INDEX IF NOT EXISTS ')));
+  return [...byName.values()];
+}
+
+function indexName(sql: string): string {
+  return /INDEX (?:IF NOT EXISTS )?(\w+)/i.exec(sql)![1]!;
 }
 
 export async function loadSyntheticStore(
@@ -56,11 +68,11 @@ export async function loadSyntheticStore(
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     const store = openPostgresStore(url, { schema });
     await store.migrate();
+    await store.preparePartitions(SPREAD.from, SPREAD.to);
     await store.close();
     const indexes = secondaryIndexes(schema);
     for (const sql of indexes) {
-      const name = /INDEX IF NOT EXISTS (\w+)/i.exec(sql)?.[1];
-      if (name) await client.query(`DROP INDEX IF EXISTS "${schema}".${name}`);
+      await client.query(`DROP INDEX IF EXISTS "${schema}".${indexName(sql)}`);
     }
 
     // Actions stream into COPY as they are generated; scopes wait in a file for a second COPY.
@@ -80,7 +92,7 @@ export async function loadSyntheticStore(
     const counts = { actions: 0, scopes: 0, sessions: 0, leaf: 0, root: 0, deep: 0, wide: 0 };
     const shapeRoot: Record<Shape, keyof typeof samples> = { typical: 'root', deep: 'deep_root', wide: 'wide_root' };
     const rows = function* () {
-      for (const s of syntheticSessions({ seed: 11, namespace: 'default' })) {
+      for (const s of syntheticSessions({ seed: 11, namespace: 'default', days: SPREAD_DAYS })) {
         counts.sessions += 1;
         reservoir(sessionSamples, s.scopes[0]!.sessionId, counts.sessions);
         const parents = new Set(s.scopes.map((x) => x.parentScopeId));
@@ -93,11 +105,11 @@ export async function loadSyntheticStore(
             const n = (counts[s.shape === 'typical' ? 'root' : s.shape] += 1);
             reservoir(samples[key], scope.scopeId, n);
           } else if (!parents.has(scope.scopeId)) reservoir(samples.leaf, scope.scopeId, (counts.leaf += 1));
-          if (!scopeOut.write(copyLine(scopeRow(scope)))) {
+          if (!scopeOut.write(copyLine(scopeRow(scope, scope.sessionStartedAt!)))) {
             // The file is a buffer, not a bottleneck; node's own limit only warns here.
           }
         }
-        for (const a of s.actions) yield actionRow(a);
+        for (const a of s.actions) yield actionRow(a, a.sessionStartedAt!);
         counts.actions += s.actions.length;
         if (counts.sessions % 200 === 0) progress(counts.actions, targetActions);
         if (counts.actions >= targetActions) break;

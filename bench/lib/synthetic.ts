@@ -42,15 +42,29 @@ function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** The session starts `syntheticSessions` spreads its sessions over. */
+export function syntheticRange(options: Pick<SyntheticOptions, 'days' | 'epoch'> = {}): { from: Date; to: Date } {
+  const epoch = options.epoch ?? DEFAULT_EPOCH;
+  return { from: new Date(epoch - (options.days ?? DEFAULT_DAYS) * 86_400_000), to: new Date(epoch + 86_400_000) };
+}
+
+const DEFAULT_EPOCH = Date.UTC(2026, 10, 1);
+const DEFAULT_DAYS = 30;
+
 export function* syntheticSessions(options: SyntheticOptions): Generator<SyntheticSession> {
   const rand = prng(options.seed);
-  const epoch = options.epoch ?? Date.UTC(2026, 10, 1);
-  const days = options.days ?? 30;
+  const epoch = options.epoch ?? DEFAULT_EPOCH;
+  const days = options.days ?? DEFAULT_DAYS;
   for (let index = 0; ; index++) {
     const roll = rand();
     const shape: Shape = roll < (options.deepShare ?? 0.03) ? 'deep' : roll < (options.deepShare ?? 0.03) + (options.wideShare ?? 0.03) ? 'wide' : 'typical';
     const start = epoch - Math.floor(rand() * days * 86_400_000);
-    yield buildSession(`ses-${options.seed}-${index}`, shape, start, options.namespace, rand);
+    const session = buildSession(`ses-${options.seed}-${index}`, shape, start, options.namespace, rand);
+    // Where the store keeps the session's rows: the month its root started.
+    const sessionStartedAt = session.scopes[0]!.startedAt;
+    for (const s of session.scopes) s.sessionStartedAt = sessionStartedAt;
+    for (const a of session.actions) a.sessionStartedAt = sessionStartedAt;
+    yield session;
   }
 }
 
