@@ -76,6 +76,8 @@ export interface RunFacts {
   scope: ScopeContext | null;
   /** The run this one continued (continue-as-new or retry), if any. */
   previousRunId: string | null;
+  /** When the run started (its WorkflowExecutionStarted event), when history says. */
+  startedAt?: string | null;
   close: {
     kind: RunCloseKind;
     /** For `completed`: the status in the result envelope; null when the result is not an agent envelope. */
@@ -121,6 +123,11 @@ export interface ReconcileReport {
   expected: { scopes: number; actions: number };
   stored: { scopes: number; actions: number };
   differences: Difference[];
+  /**
+   * Set when the store holds nothing of the session because retention pruned its month
+   * (recorded in the store and anchored in Temporal): then there are no differences.
+   */
+  pruned?: { month: string; prunedAt: string };
 }
 
 /** The scope a run executes under. */

@@ -27,6 +27,14 @@ export class UnknownIdError extends ScopetrailError {
   }
 }
 
+/** The session's month was dropped by retention (recorded in the store and anchored in Temporal). */
+export class SessionPrunedError extends ScopetrailError {
+  constructor(sessionId: string, readonly pruned: { month: string; prunedAt: string }) {
+    super(`session "${sessionId}" was pruned: its month ${pruned.month} was dropped by retention at ${pruned.prunedAt}`, 'sessionId');
+    this.name = 'SessionPrunedError';
+  }
+}
+
 export class InvalidArgumentError extends ScopetrailError {
   constructor(method: string, error: z.ZodError) {
     super(invalidField(method, error, 'arguments'), error.issues[0]?.path.map(String).join('.') || null);

@@ -353,6 +353,16 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  prune: {
+    group: 'runtime',
+    args: '--before DATE [--dry-run]',
+    summary: 'retention: drop whole months of ended sessions started before DATE (recorded, and anchored in Temporal)',
+    async run(ctx) {
+      const { pruneCommand } = require('./prune') as typeof import('./prune');
+      return pruneCommand(ctx, withClient);
+    },
+  },
+
   ui: {
     group: 'runtime',
     args: '[--port N] [--host H]',

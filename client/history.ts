@@ -121,6 +121,11 @@ export async function collectSessionRuns(
 
 type DataConverter = Client['options']['loadedDataConverter'];
 
+function eventTime(t: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
+  if (!t || t.seconds === undefined || t.seconds === null) return null;
+  return new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
+}
+
 async function runFacts(workflowId: string, requestedRunId: string | undefined, history: History, converter: DataConverter): Promise<RunFacts> {
   const events = history.events ?? [];
   const first = events[0];
@@ -134,6 +139,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     workflowType: started.workflowType?.name ?? '',
     scope: decodeScopeHeader(headerPayload(started.header)) ?? null,
     previousRunId: started.continuedExecutionRunId || null,
+    startedAt: eventTime(first.eventTime),
     close: { kind: 'open' },
     children: [],
     activities: [],

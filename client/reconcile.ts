@@ -5,11 +5,12 @@
  * without differences is the evidence that the store is complete for the session.
  */
 import type { Client } from '@temporalio/client';
-import { reconcileSession, type ReconcileReport } from '../cim/reconcile';
+import { reconcileSession, type ReconcileReport, type RunFacts } from '../cim/reconcile';
 import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
 import { collectSessionRuns } from './history';
 import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
+import { TemporalPruneAnchors } from '../store/prune-anchor';
 
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';
@@ -40,6 +41,23 @@ export async function reconcile(
   return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)), repaired: repairs.length };
 }
 
+/**
+ * The prune that removed the session, when the store recorded one for the month the
+ * session started in and Temporal holds its anchor (a `prunes` row alone proves nothing:
+ * any database writer could insert one).
+ */
+export async function prunedSession(client: Client, store: Store, runs: readonly RunFacts[]): Promise<{ month: string; prunedAt: string } | undefined> {
+  const carried = runs.find((r) => r.scope?.sessionStartedAt)?.scope?.sessionStartedAt;
+  const root = runs.find((r) => r.scope === null && r.previousRunId === null)?.startedAt;
+  const start = carried ?? root;
+  if (!start) return undefined;
+  const namespace = client.options.namespace;
+  const recorded = await store.retention().prunedMonthOf(namespace, start);
+  if (!recorded) return undefined;
+  const anchored = await new TemporalPruneAnchors(client.connection).read(namespace, recorded.month);
+  return anchored ? { month: recorded.month, prunedAt: anchored.prunedAt } : undefined;
+}
+
 async function reconcileOnce(
   client: Client,
   store: Store,
@@ -55,6 +73,12 @@ async function reconcileOnce(
     store.manifests(),
     store.receipts().ofSession(sessionId),
   ]);
+  if (scopes.length === 0 && actions.length === 0) {
+    const pruned = await prunedSession(client, store, runs);
+    if (pruned) {
+      return { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0 }, differences: [], pruned };
+    }
+  }
   const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
   return { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] };

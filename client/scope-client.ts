@@ -35,12 +35,13 @@ import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRu
 import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, SessionPrunedError, UnknownIdError, parse, printableText } from './arguments';
+import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 
-export { InvalidArgumentError, UnknownIdError };
+export { InvalidArgumentError, SessionPrunedError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
@@ -220,7 +221,11 @@ export class ScopeClient {
   async verify(sessionId: string): Promise<VerifyReport> {
     const id = parse('verify', Id, sessionId);
     const stored = await this.store.chainsOfSession(id);
-    if (stored.chains.length === 0 && stored.invalid.length === 0) throw new UnknownIdError('session', id);
+    if (stored.chains.length === 0 && stored.invalid.length === 0) {
+      const report = await this.reconcile(id).catch(() => undefined);
+      if (report?.pruned) throw new SessionPrunedError(id, report.pruned);
+      throw new UnknownIdError('session', id);
+    }
     return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored);
   }
 
@@ -261,6 +266,15 @@ export class ScopeClient {
     const id = parse('requestHandoff', Id, workflowId);
     const req = parse('requestHandoff', HandoffRequest, request);
     await this.temporal.workflow.getHandle(id).signal(HANDOFF_SIGNAL, req);
+  }
+
+  /**
+   * Retention: drops the months whose sessions all started before `before`'s month and
+   * have all ended (see client/prune.ts); refuses while such a month holds a running session.
+   */
+  async prune(before: Date | string, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
+    const when = parse('prune', z.object({ before: z.coerce.date() }), { before }).before;
+    return pruneStore(this.store, this.temporal, when, options);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store'
 import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
 import { Partitions, monthOf, nextMonth } from './partitions';
+import { SqlRetention, type Retention } from './prune';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -404,6 +405,10 @@ export class SqlStore implements Store {
 
   receipts(): ReceiptStore {
     return new SqlReceiptStore(this.db, this.t('mcp_receipts'), this.namespace);
+  }
+
+  retention(): Retention {
+    return new SqlRetention(this.db, this.schema, () => this.partitions.forgetAll());
   }
 
   dashboard(): DashboardQueries {

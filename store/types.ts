@@ -6,6 +6,7 @@ import type { ReceiptStore } from './receipt-store';
 import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
+import type { Retention } from './prune';
 
 /**
  * Anchors computed seals outside the database before they are written (see
@@ -108,5 +109,7 @@ export interface Store {
   receipts(): ReceiptStore;
   /** The dashboard's live change tokens and cross-session resource touches (see store/dashboard-queries.ts). */
   dashboard(): DashboardQueries;
+  /** Retention: whole months of ended sessions dropped (`scopetrail prune`). */
+  retention(): Retention;
   close(): Promise<void>;
 }

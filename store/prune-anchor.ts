@@ -1,0 +1,66 @@
+/**
+ * Prune anchors in Temporal: each pruned month is recorded as the memo of a closed
+ * workflow (like seal anchors, store/seal-anchor.ts), so a database writer cannot
+ * excuse a deleted session by inserting a `prunes` row: reconcile and verify accept a
+ * missing session as pruned only when Temporal holds the anchor of its month.
+ */
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
+import { z } from 'zod';
+import { SEAL_ANCHOR_TASK_QUEUE } from '../cim/seal';
+import type { PrunedMonth } from './prune';
+
+export const PRUNE_ANCHOR_TYPE = 'scopetrailPruneAnchor';
+export const PRUNE_MEMO = 'scopetrailPrune';
+
+const PruneMemo = z.object({ month: z.string().regex(/^\d{4}-\d{2}$/), before: z.string(), prunedAt: z.string() });
+export type PruneMemo = z.infer<typeof PruneMemo>;
+
+export function pruneAnchorId(month: string): string {
+  return `scopetrail-prune:${month}`;
+}
+
+export class TemporalPruneAnchors {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(private readonly connection: ConnectionLike) {}
+
+  /** Anchors the prune of `month` in `namespace`; a month anchored before keeps its first anchor. */
+  async anchor(namespace: string, memo: PruneMemo): Promise<void> {
+    const client = this.client(namespace);
+    try {
+      const handle = await client.workflow.start(PRUNE_ANCHOR_TYPE, {
+        workflowId: pruneAnchorId(memo.month),
+        taskQueue: SEAL_ANCHOR_TASK_QUEUE,
+        args: [],
+        memo: { [PRUNE_MEMO]: memo },
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      await handle.terminate('prune anchor: the memo records a pruned month; it is never executed').catch(() => undefined);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  async read(namespace: string, month: string): Promise<PruneMemo | undefined> {
+    try {
+      const description = await this.client(namespace).workflow.getHandle(pruneAnchorId(month)).describe();
+      const parsed = PruneMemo.safeParse(description.memo?.[PRUNE_MEMO]);
+      return parsed.success ? parsed.data : undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private client(namespace: string): Client {
+    let client = this.clients.get(namespace);
+    if (!client) {
+      client = new Client({ connection: this.connection, namespace });
+      this.clients.set(namespace, client);
+    }
+    return client;
+  }
+}
+
+export type { PrunedMonth };

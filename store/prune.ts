@@ -1,0 +1,176 @@
+/**
+ * Retention: whole months of sessions dropped as partitions (store/partitions.ts). A
+ * month is dropped only when every session in it has ended, so a session is never cut
+ * in half and what remains reconciles and verifies as before; each dropped month is
+ * recorded (table `prunes`, one row per namespace that had sessions in it).
+ */
+import { monthLabel, monthOf, nextMonth, partitionName, PARTITIONED_TABLES } from './partitions';
+import type { SqlExecutor } from './sql-store';
+
+export interface MonthContents {
+  /** First instant of the month (UTC, epoch ms). */
+  month: number;
+  namespaces: Array<{ namespace: string; sessions: number; scopes: number; actions: number }>;
+  /** Sessions of the month still running (some of them, up to 20). */
+  running: string[];
+}
+
+export interface PrunePlan {
+  before: string;
+  /** Months entirely before `before` whose sessions have all ended: these are dropped. */
+  drop: MonthContents[];
+  /** Months entirely before `before` that hold a running session: refused. */
+  refused: MonthContents[];
+}
+
+export interface PrunedMonth {
+  namespace: string;
+  month: string;
+  prunedAt: string;
+  before: string;
+  sessions: number;
+  scopes: number;
+  actions: number;
+}
+
+export class PruneRefusedError extends Error {
+  constructor(readonly refused: MonthContents[]) {
+    const first = refused[0]!;
+    super(
+      `prune: refusing to drop ${refused.map((m) => monthLabel(m.month)).join(', ')}: ` +
+        `${monthLabel(first.month)} holds running sessions (${first.running.slice(0, 5).join(', ')}); ` +
+        'a session is pruned whole, once it has ended (pass an earlier --before, or wait for them to end)',
+    );
+    this.name = 'PruneRefusedError';
+  }
+}
+
+type Db = Pick<SqlExecutor, 'query' | 'transaction'>;
+
+/** The months that have partitions, oldest first. */
+export async function partitionMonths(db: Pick<SqlExecutor, 'query'>, schema: string): Promise<number[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+     WHERE n.nspname = $1 AND p.relname = 'scopes'`,
+    [schema],
+  );
+  return rows
+    .map((r) => /^scopes_p(\d{4})(\d{2})$/.exec(r.name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Date.UTC(Number(m[1]), Number(m[2]) - 1, 1))
+    .sort((a, b) => a - b);
+}
+
+async function contents(db: Pick<SqlExecutor, 'query'>, schema: string, month: number): Promise<MonthContents> {
+  const t = (table: string) => `"${schema}".${partitionName(table, month)}`;
+  const [scopes, actions, running] = await Promise.all([
+    db.query<{ namespace: string; sessions: string; scopes: string }>(
+      `SELECT namespace, count(DISTINCT session_id) AS sessions, count(*) AS scopes FROM ${t('scopes')} GROUP BY 1`,
+    ),
+    db.query<{ namespace: string; actions: string }>(`SELECT namespace, count(*) AS actions FROM ${t('actions')} GROUP BY 1`),
+    db.query<{ session_id: string }>(`SELECT DISTINCT session_id FROM ${t('scopes')} WHERE status = 'running' LIMIT 20`),
+  ]);
+  const byNs = new Map<string, MonthContents['namespaces'][number]>();
+  for (const r of scopes.rows) byNs.set(r.namespace, { namespace: r.namespace, sessions: Number(r.sessions), scopes: Number(r.scopes), actions: 0 });
+  for (const r of actions.rows) {
+    const ns = byNs.get(r.namespace) ?? { namespace: r.namespace, sessions: 0, scopes: 0, actions: 0 };
+    ns.actions = Number(r.actions);
+    byNs.set(r.namespace, ns);
+  }
+  return { month, namespaces: [...byNs.values()], running: running.rows.map((r) => r.session_id) };
+}
+
+/** What `prune --before` would drop and what it must refuse; changes nothing. */
+export async function planPrune(db: Pick<SqlExecutor, 'query'>, schema: string, before: Date): Promise<PrunePlan> {
+  const months = (await partitionMonths(db, schema)).filter((m) => nextMonth(m) <= before.getTime());
+  const all = await Promise.all(months.map((m) => contents(db, schema, m)));
+  return { before: before.toISOString(), drop: all.filter((m) => m.running.length === 0), refused: all.filter((m) => m.running.length > 0) };
+}
+
+/**
+ * Drops the month's partitions and everything kept by reference to its sessions, and
+ * records the prune, in one transaction. Checked again under the lock: a session that
+ * started running meanwhile refuses the month.
+ */
+export async function dropMonth(db: Db, schema: string, month: number, before: Date): Promise<PrunedMonth[]> {
+  const t = (table: string) => `"${schema}".${table}`;
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`scopetrail-partitions:${schema}`]);
+    // Writers into this month's sessions wait here until the month is gone (then they are refused).
+    for (const table of PARTITIONED_TABLES) await tx.query(`LOCK TABLE ${t(partitionName(table, month))} IN ACCESS EXCLUSIVE MODE`);
+    const now = await contents(tx, schema, month);
+    if (now.running.length > 0) throw new PruneRefusedError([now]);
+    const sessions = `SELECT DISTINCT namespace, session_id FROM ${t(partitionName('scopes', month))}`;
+    await tx.query(`DELETE FROM ${t('mcp_receipts')} r USING (${sessions}) s WHERE r.namespace = s.namespace AND r.session_id = s.session_id`);
+    await tx.query(
+      `DELETE FROM ${t('payloads')} p USING ${t(partitionName('actions', month))} a
+        WHERE p.namespace = a.namespace AND p.action_id = a.action_id`,
+    );
+    await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE month = $1`, [new Date(month).toISOString()]);
+    for (const table of PARTITIONED_TABLES) await tx.query(`DROP TABLE ${t(partitionName(table, month))}`);
+    const prunedAt = new Date().toISOString();
+    const recorded: PrunedMonth[] = [];
+    // A month with no session at all is still recorded (under no namespace it is invisible, so under each that asks later).
+    for (const ns of now.namespaces.length > 0 ? now.namespaces : [{ namespace: '', sessions: 0, scopes: 0, actions: 0 }]) {
+      await tx.query(
+        `INSERT INTO ${t('prunes')} (namespace, month, pruned_at, before, sessions, scopes, actions) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (namespace, month) DO NOTHING`,
+        [ns.namespace, new Date(month).toISOString(), prunedAt, before.toISOString(), ns.sessions, ns.scopes, ns.actions],
+      );
+      recorded.push({ ...ns, month: monthLabel(month), prunedAt, before: before.toISOString() });
+    }
+    return recorded;
+  });
+}
+
+/** The recorded prune of the month holding `sessionStartedAt` in `namespace`, if any. */
+export async function prunedMonthOf(db: Pick<SqlExecutor, 'query'>, schema: string, namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined> {
+  const month = monthOf(sessionStartedAt);
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT * FROM "${schema}".prunes WHERE namespace = ANY($1::text[]) AND month = $2 ORDER BY namespace DESC LIMIT 1`,
+    [[namespace, ''], new Date(month).toISOString()],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    namespace,
+    month: monthLabel(month),
+    prunedAt: new Date(r.pruned_at as string).toISOString(),
+    before: new Date(r.before as string).toISOString(),
+    sessions: Number(r.sessions),
+    scopes: Number(r.scopes),
+    actions: Number(r.actions),
+  };
+}
+
+/** Retention on one store (all namespaces: partitions are shared by them). */
+export interface Retention {
+  plan(before: Date): Promise<PrunePlan>;
+  dropMonth(month: number, before: Date): Promise<PrunedMonth[]>;
+  prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined>;
+}
+
+export class SqlRetention implements Retention {
+  constructor(
+    private readonly db: Db,
+    private readonly schema: string,
+    /** Called after a drop, so this process's writers re-check which months exist. */
+    private readonly dropped: () => void = () => undefined,
+  ) {}
+
+  plan(before: Date): Promise<PrunePlan> {
+    return planPrune(this.db, this.schema, before);
+  }
+
+  async dropMonth(month: number, before: Date): Promise<PrunedMonth[]> {
+    const recorded = await dropMonth(this.db, this.schema, month, before);
+    this.dropped();
+    return recorded;
+  }
+
+  prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined> {
+    return prunedMonthOf(this.db, this.schema, namespace, sessionStartedAt);
+  }
+}
