@@ -43,6 +43,8 @@ const OPTIONS = {
   follow: { type: 'boolean' },
   cursor: { type: 'string' },
   'poll-ms': { type: 'string' },
+  before: { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 export function usage(): string {

@@ -42,7 +42,7 @@ export async function pruneStore(store: Store, temporal: Client, before: Date, o
     ms: 0,
   };
   if (!options.dryRun) {
-    const anchors = new TemporalPruneAnchors(temporal.connection);
+    const anchors = new TemporalPruneAnchors(temporal.connection, retention.key);
     for (const month of plan.drop) {
       const memo = { month: monthLabel(month.month), before: report.before, prunedAt: new Date().toISOString() };
       // Anchored first: a month gone without its anchor could not be told from a deletion.

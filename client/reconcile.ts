@@ -52,9 +52,10 @@ export async function prunedSession(client: Client, store: Store, runs: readonly
   const start = carried ?? root;
   if (!start) return undefined;
   const namespace = client.options.namespace;
-  const recorded = await store.retention().prunedMonthOf(namespace, start);
+  const retention = store.retention();
+  const recorded = await retention.prunedMonthOf(namespace, start);
   if (!recorded) return undefined;
-  const anchored = await new TemporalPruneAnchors(client.connection).read(namespace, recorded.month);
+  const anchored = await new TemporalPruneAnchors(client.connection, retention.key).read(namespace, recorded.month);
   return anchored ? { month: recorded.month, prunedAt: anchored.prunedAt } : undefined;
 }
 

@@ -15,21 +15,26 @@ export const PRUNE_MEMO = 'scopetrailPrune';
 const PruneMemo = z.object({ month: z.string().regex(/^\d{4}-\d{2}$/), before: z.string(), prunedAt: z.string() });
 export type PruneMemo = z.infer<typeof PruneMemo>;
 
-export function pruneAnchorId(month: string): string {
-  return `scopetrail-prune:${month}`;
+/** One anchor per store (its schema) and month: stores sharing a Temporal namespace keep apart. */
+export function pruneAnchorId(store: string, month: string): string {
+  return `scopetrail-prune:${store}:${month}`;
 }
 
 export class TemporalPruneAnchors {
   private readonly clients = new Map<string, Client>();
 
-  constructor(private readonly connection: ConnectionLike) {}
+  constructor(
+    private readonly connection: ConnectionLike,
+    /** The store's identity (Retention.key). */
+    private readonly store: string,
+  ) {}
 
   /** Anchors the prune of `month` in `namespace`; a month anchored before keeps its first anchor. */
   async anchor(namespace: string, memo: PruneMemo): Promise<void> {
     const client = this.client(namespace);
     try {
       const handle = await client.workflow.start(PRUNE_ANCHOR_TYPE, {
-        workflowId: pruneAnchorId(memo.month),
+        workflowId: pruneAnchorId(this.store, memo.month),
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
         args: [],
         memo: { [PRUNE_MEMO]: memo },
@@ -44,7 +49,7 @@ export class TemporalPruneAnchors {
 
   async read(namespace: string, month: string): Promise<PruneMemo | undefined> {
     try {
-      const description = await this.client(namespace).workflow.getHandle(pruneAnchorId(month)).describe();
+      const description = await this.client(namespace).workflow.getHandle(pruneAnchorId(this.store, month)).describe();
       const parsed = PruneMemo.safeParse(description.memo?.[PRUNE_MEMO]);
       return parsed.success ? parsed.data : undefined;
     } catch (err) {

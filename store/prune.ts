@@ -108,7 +108,6 @@ export async function dropMonth(db: Db, schema: string, month: number, before: D
       `DELETE FROM ${t('payloads')} p USING ${t(partitionName('actions', month))} a
         WHERE p.namespace = a.namespace AND p.action_id = a.action_id`,
     );
-    await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE month = $1`, [new Date(month).toISOString()]);
     for (const table of PARTITIONED_TABLES) await tx.query(`DROP TABLE ${t(partitionName(table, month))}`);
     const prunedAt = new Date().toISOString();
     const recorded: PrunedMonth[] = [];
@@ -147,18 +146,24 @@ export async function prunedMonthOf(db: Pick<SqlExecutor, 'query'>, schema: stri
 
 /** Retention on one store (all namespaces: partitions are shared by them). */
 export interface Retention {
+  /** Names the store among others in one Temporal namespace (its schema). */
+  readonly key: string;
   plan(before: Date): Promise<PrunePlan>;
   dropMonth(month: number, before: Date): Promise<PrunedMonth[]>;
   prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined>;
 }
 
 export class SqlRetention implements Retention {
+  readonly key: string;
+
   constructor(
     private readonly db: Db,
     private readonly schema: string,
     /** Called after a drop, so this process's writers re-check which months exist. */
     private readonly dropped: () => void = () => undefined,
-  ) {}
+  ) {
+    this.key = schema;
+  }
 
   plan(before: Date): Promise<PrunePlan> {
     return planPrune(this.db, this.schema, before);

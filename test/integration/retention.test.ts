@@ -1,0 +1,138 @@
+/**
+ * Retention: `prune` drops whole months of ended sessions (partitions), refuses a month
+ * holding a running session, records and anchors what it dropped, never lets a late
+ * record bring a pruned month back, and leaves the sessions that remain reconciling and
+ * verifying clean. A `prunes` row without its Temporal anchor excuses nothing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { runCliFor } from '../helpers/cli';
+import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+import { partitionMonths } from '../../store/prune';
+import { TemporalPruneAnchors } from '../../store/prune-anchor';
+import { SessionPrunedError } from '../../client/arguments';
+
+const skip = usesPglite() && 'reads partitions through the Postgres server';
+let rt: TestRuntime;
+
+before(async () => {
+  if (skip) return;
+  rt = await startExampleRuntime({ toolOptions: { latencyMs: 5 } });
+});
+after(async () => rt?.stop());
+
+async function sql<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** A session of an earlier month written as a worker would (no history: it only has to be dropped or kept). */
+function pastSession(id: string, startedAt: string, status: ScopeRecord['status']): { scopes: ScopeRecord[]; actions: ActionRecord[] } {
+  const scope: ScopeRecord = {
+    sessionId: id, scopeId: id, parentScopeId: null, handoffFromScopeId: null, kind: 'root', agent: 'orchestrator',
+    agentVersion: '1.0.0', delegatedBy: null, objective: null, allowance: null, depth: 0, path: `/${id}/`,
+    namespace: 'default', status, recovered: false, error: null, startedAt,
+    endedAt: status === 'running' ? null : startedAt, workflowId: id, runId: `${id}-run`, sessionStartedAt: startedAt,
+  };
+  const action: ActionRecord = {
+    actionId: `${id}/a1#1`, scopeId: id, sessionId: id, namespace: 'default', agent: 'orchestrator', kind: 'tool_call',
+    name: 'search', attempt: 1, resources: [{ uri: 'web:search', mode: 'read' }], inputDigest: null, outputDigest: null,
+    status: 'success', error: null, startedAt, endedAt: startedAt, workflowId: id, runId: `${id}-run`, activityId: '1',
+    targetScopeId: null, attributes: {}, sessionStartedAt: startedAt,
+  };
+  return { scopes: [scope], actions: [action] };
+}
+
+async function write(s: { scopes: ScopeRecord[]; actions: ActionRecord[] }): Promise<void> {
+  await rt.store.upsertScopes(s.scopes);
+  await rt.store.upsertActions(s.actions);
+}
+
+const month = (m: number) => new Date(m).toISOString().slice(0, 7);
+
+test('prune drops whole months of ended sessions, refuses a running one, and what remains reconciles and verifies', { skip }, async () => {
+  const tag = Date.now().toString(36);
+  const september = pastSession(`old-sep-${tag}`, '2026-09-14T10:00:00.000Z', 'running');
+  const october = [1, 2, 3].map((i) => pastSession(`old-oct-${tag}-${i}`, `2026-10-0${i}T08:00:00.000Z`, 'success'));
+  for (const s of [september, ...october]) await write(s);
+  const live = await runExampleSession(rt, `retention ${tag}`);
+  assert.deepEqual((await partitionMonths(sqlExecutor(), rt.schema)).map(month).slice(0, 2), ['2026-09', '2026-10']);
+
+  // A running session in a month to drop refuses the whole prune: nothing is dropped.
+  const refused = await runCliFor(rt, ['prune', '--before', '2026-11-01']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`2026-09 holds running sessions \\(old-sep-${tag}\\)`));
+  assert.equal((await rt.store.scopesOfSession(october[0]!.scopes[0]!.sessionId)).length, 1);
+
+  // Once it has ended, both months go, whole; the live session's month stays.
+  await rt.store.upsertScopes([{ ...september.scopes[0]!, status: 'success', endedAt: '2026-09-14T10:05:00.000Z' }]);
+  const dry = await rt.client.prune('2026-11-01', { dryRun: true });
+  assert.deepEqual(dry.months.map((m) => m.month), ['2026-09', '2026-10']);
+  assert.equal(dry.pruned.length, 0);
+  const report = await rt.client.prune('2026-11-01');
+  assert.deepEqual(report.pruned.map((p) => [p.month, p.sessions, p.scopes, p.actions]), [['2026-09', 1, 1, 1], ['2026-10', 3, 3, 3]]);
+  assert.deepEqual((await partitionMonths(sqlExecutor(), rt.schema)).map(month).includes('2026-10'), false);
+  const recorded = await sql<{ month: Date; sessions: number }>(`SELECT month, sessions FROM "${rt.schema}".prunes ORDER BY month`);
+  assert.deepEqual(recorded.map((r) => [r.month.toISOString().slice(0, 7), Number(r.sessions)]), [['2026-09', 1], ['2026-10', 3]]);
+  const anchors = new TemporalPruneAnchors(rt.client.temporal.connection, rt.schema);
+  assert.equal((await anchors.read('default', '2026-10'))?.month, '2026-10');
+
+  // A late record of a pruned month is discarded; the month does not come back.
+  await write(pastSession(`old-oct-${tag}-late`, '2026-10-20T00:00:00.000Z', 'success'));
+  assert.equal((await partitionMonths(sqlExecutor(), rt.schema)).map(month).includes('2026-10'), false);
+  assert.equal((await rt.store.scopesOfSession(`old-oct-${tag}-late`)).length, 0);
+
+  const reconciled = await rt.client.reconcile(live.sessionId);
+  assert.deepEqual(reconciled.differences, []);
+  assert.ok(reconciled.stored.actions > 0);
+  assert.deepEqual((await rt.client.verify(live.sessionId)).problems, []);
+});
+
+test('a pruned session reconciles as pruned only when Temporal holds the anchor of its month', { skip }, async () => {
+  const tag = Date.now().toString(36);
+  const live = await runExampleSession(rt, `retention forged ${tag}`);
+  // A database writer deletes the session and records a prune of its month: no anchor, no excuse.
+  const startedAt = (await sql<{ s: Date }>(`SELECT session_started_at AS s FROM "${rt.schema}".scopes WHERE session_id = $1 LIMIT 1`, [live.sessionId]))[0]!.s;
+  await sql(`DELETE FROM "${rt.schema}".actions WHERE session_id = $1`, [live.sessionId]);
+  await sql(`DELETE FROM "${rt.schema}".scopes WHERE session_id = $1`, [live.sessionId]);
+  await sql(
+    `INSERT INTO "${rt.schema}".prunes (namespace, month, before, sessions, scopes, actions) VALUES ('default', date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now(), 1, 1, 1)`,
+    [startedAt],
+  );
+  const forged = await rt.client.reconcile(live.sessionId);
+  assert.equal(forged.pruned, undefined);
+  assert.ok(forged.differences.some((d) => d.kind === 'missing' && d.record === 'scope'), JSON.stringify(forged.differences));
+  await assert.rejects(rt.client.verify(live.sessionId), (err: Error) => err.name === 'UnknownIdError');
+});
+
+test('once its month is pruned, a session reconciles as pruned and verify says so', { skip }, async () => {
+  const live = await runExampleSession(rt, `retention pruned ${Date.now().toString(36)}`);
+  const startedAt = (await sql<{ s: Date }>(`SELECT session_started_at AS s FROM "${rt.schema}".scopes WHERE session_id = $1 LIMIT 1`, [live.sessionId]))[0]!.s;
+  const next = new Date(Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth() + 1, 1));
+  const cli = await runCliFor(rt, ['prune', '--before', next.toISOString(), '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const report = JSON.parse(cli.stdout) as { pruned: Array<{ month: string; sessions: number }> };
+  assert.ok(report.pruned.some((p) => p.month === month(startedAt.getTime()) && p.sessions >= 1), cli.stdout);
+  const reconciled = await rt.client.reconcile(live.sessionId);
+  assert.deepEqual(reconciled.differences, []);
+  assert.equal(reconciled.pruned?.month, month(startedAt.getTime()));
+  await assert.rejects(rt.client.verify(live.sessionId), (err: Error) => err instanceof SessionPrunedError && /was pruned/.test(err.message));
+});
+
+test('prune refuses a bad --before with the value named', { skip }, async () => {
+  const bad = await runCliFor(rt, ['prune', '--before', 'last tuesday']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid --before "last tuesday"/);
+});
+
+function sqlExecutor() {
+  return { query: async <R>(text: string, params?: unknown[]) => ({ rows: await sql<R>(text, params) }) };
+}
