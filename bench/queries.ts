@@ -15,6 +15,7 @@ import { openPostgresStore } from '../store/postgres';
 import { loadSyntheticStore, type LoadedStore } from './lib/load-store';
 import { progress } from '../client/progress';
 import { dropSchema } from './lib/fresh-store';
+import { nextMonth } from '../store/partitions';
 import { round, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 
@@ -93,6 +94,70 @@ async function explain(schema: string, sql: string, params: unknown[]): Promise<
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
+/** Bytes of the per-session tables (every partition, with indexes) per million actions. */
+async function storagePerMillion(loaded: LoadedStore): Promise<number> {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>(
+      `SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+         JOIN pg_namespace n ON n.oid = p.relnamespace
+       WHERE n.nspname = $1 AND p.relname IN ('actions', 'scopes')`,
+      [loaded.schema],
+    );
+    return Number(rows[0]?.bytes ?? 0) / (loaded.actions / 1e6);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Roles, drift and health over the whole namespace, once each (they read every agent's usage). */
+async function namespaceQueries(loaded: LoadedStore): Promise<Record<string, number>> {
+  const store = openPostgresStore(URL, { schema: loaded.schema });
+  const client = await ScopeClient.connect({ store, taskQueue: 'bench' });
+  try {
+    return {
+      roles: await timeIt(() => client.roles()),
+      drift: await timeIt(() => client.drift()),
+      health: await timeIt(() => store.agentUsage({ calls: true })),
+    };
+  } finally {
+    await client.close();
+    await store.close();
+  }
+}
+
+/**
+ * Drops the oldest month of the loaded store the way `scopetrail prune` does (its SQL
+ * part; the Temporal anchor is one workflow start per namespace) and times it. The
+ * loaded store is then no longer the one recorded, so the next run loads it again.
+ */
+async function pruneOldestMonth(loaded: LoadedStore): Promise<{ month: string; actions: number; sessions: number; ms: number; samples: LoadedStore['samples'] }> {
+  const store = openPostgresStore(URL, { schema: loaded.schema });
+  try {
+    const retention = store.retention();
+    const [oldest] = await retention.months();
+    const started = performance.now();
+    const plan = await retention.plan(new Date(nextMonth(oldest!)));
+    const pruned = await Promise.all(plan.drop.map((m) => retention.dropMonth(m.month, new Date(nextMonth(oldest!)))));
+    const ms = performance.now() - started;
+    const client = new pg.Client({ connectionString: URL });
+    await client.connect();
+    await client.query(`DELETE FROM "${loaded.schema}".bench_meta`);
+    await client.end();
+    const samples = {} as LoadedStore['samples'];
+    for (const [category, ids] of Object.entries(loaded.samples) as Array<[keyof LoadedStore['samples'], string[]]>) {
+      samples[category] = [];
+      for (const id of ids) if (await store.getScope(id)) samples[category].push(id);
+    }
+    const flat = pruned.flat();
+    return { month: flat[0]?.month ?? '', actions: flat.reduce((n, p) => n + p.actions, 0), sessions: flat.reduce((n, p) => n + p.sessions, 0), ms, samples };
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const sizes = args.sizes!.split(',').map(Number);
   const out: Record<string, unknown> = {};
@@ -116,15 +181,46 @@ async function main(): Promise<void> {
         ]),
       ),
     );
+    const storage = await storagePerMillion(loaded);
+    const namespaceWide = await namespaceQueries(loaded);
+    console.log(`storage: ${(storage / 2 ** 20).toFixed(0)} MiB per million actions; roles ${namespaceWide.roles!.toFixed(0)} ms, drift ${namespaceWide.drift!.toFixed(0)} ms, health ${namespaceWide.health!.toFixed(0)} ms`);
+    const prune = await pruneOldestMonth(loaded);
+    console.log(`prune: month ${prune.month} (${prune.sessions} sessions, ${prune.actions} actions) dropped in ${prune.ms.toFixed(0)} ms`);
+    const afterPrune = await measure({ ...loaded, samples: prune.samples });
+    Object.assign(out[String(size)] as object, {
+      storageBytesPerMillionActions: Math.round(storage),
+      namespaceQueriesMs: namespaceWide,
+      prune: { month: prune.month, sessions: prune.sessions, actions: prune.actions, ms: prune.ms },
+      afterPrune: afterPrune.results,
+    });
+    console.log(`after the prune: p50 / p95 ms`);
+    console.log(
+      table(
+        ['scopes sampled', ...Object.keys(afterPrune.results.any ?? {})],
+        Object.entries(afterPrune.results).map(([cat, r]) => [cat, ...Object.values(r).map((s) => `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)}`)]),
+      ),
+    );
     if (args.drop) {
       await dropSchema(URL, schema);
     }
   }
   const path = writeResult('queries', { samples: SAMPLES, sizes: out });
-  const ten = out['10000000'] as { results: Record<string, Record<Query, Summary>> } | undefined;
+  const ten = out['10000000'] as
+    | { results: Record<string, Record<Query, Summary>>; prune: { ms: number }; namespaceQueriesMs: Record<string, number>; storageBytesPerMillionActions: number }
+    | undefined;
   if (ten?.results.any) {
     updateSummary(
-      { actions_under_p95_ms_10m: round(ten.results.any.actionsUnder.p95, 2), footprint_p95_ms_10m: round(ten.results.any.footprint.p95, 2) },
+      {
+        actions_under_p95_ms_10m: round(ten.results.any.actionsUnder.p95, 2),
+        footprint_p95_ms_10m: round(ten.results.any.footprint.p95, 2),
+        actions_under_wide_root_p95_ms_10m: round(ten.results.wide_root?.actionsUnder.p95 ?? NaN, 2),
+        footprint_wide_root_p95_ms_10m: round(ten.results.wide_root?.footprint.p95 ?? NaN, 2),
+        roles_ms_10m: round(ten.namespaceQueriesMs.roles ?? NaN, 0),
+        drift_ms_10m: round(ten.namespaceQueriesMs.drift ?? NaN, 0),
+        health_ms_10m: round(ten.namespaceQueriesMs.health ?? NaN, 0),
+        prune_month_ms_10m: round(ten.prune.ms, 0),
+        storage_mib_per_million_actions: round(ten.storageBytesPerMillionActions / 2 ** 20, 1),
+      },
       'queries',
     );
   }

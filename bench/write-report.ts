@@ -28,6 +28,13 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   footprint_p95_ms_10m: { goal: '< 50 ms', met: (v) => v < 50 },
   worker_rss_growth_pct: { goal: 'flat (≈ 0 %)', met: (v) => Math.abs(v) < 5 },
   reconcile_1000_scopes_s: { goal: 'reported', met: () => true },
+  actions_under_wide_root_p95_ms_10m: { goal: '< 20 ms', met: (v) => v < 20 },
+  footprint_wide_root_p95_ms_10m: { goal: '< 20 ms', met: (v) => v < 20 },
+  roles_ms_10m: { goal: '< 100 ms', met: (v) => v < 100 },
+  drift_ms_10m: { goal: '< 100 ms', met: (v) => v < 100 },
+  health_ms_10m: { goal: '< 100 ms', met: (v) => v < 100 },
+  prune_month_ms_10m: { goal: '< 1000 ms', met: (v) => v < 1000 },
+  storage_mib_per_million_actions: { goal: 'reported', met: () => true },
 };
 
 const out: string[] = [];

@@ -65,13 +65,12 @@ export async function partitionMonths(db: Pick<SqlExecutor, 'query'>, schema: st
 
 async function contents(db: Pick<SqlExecutor, 'query'>, schema: string, month: number): Promise<MonthContents> {
   const t = (table: string) => `"${schema}".${partitionName(table, month)}`;
-  const [scopes, actions, running] = await Promise.all([
-    db.query<{ namespace: string; sessions: string; scopes: string }>(
-      `SELECT namespace, count(DISTINCT session_id) AS sessions, count(*) AS scopes FROM ${t('scopes')} GROUP BY 1`,
-    ),
-    db.query<{ namespace: string; actions: string }>(`SELECT namespace, count(*) AS actions FROM ${t('actions')} GROUP BY 1`),
-    db.query<{ session_id: string }>(`SELECT DISTINCT session_id FROM ${t('scopes')} WHERE status = 'running' LIMIT 20`),
-  ]);
+  // One after another: inside a transaction they share one connection.
+  const scopes = await db.query<{ namespace: string; sessions: string; scopes: string }>(
+    `SELECT namespace, count(DISTINCT session_id) AS sessions, count(*) AS scopes FROM ${t('scopes')} GROUP BY 1`,
+  );
+  const actions = await db.query<{ namespace: string; actions: string }>(`SELECT namespace, count(*) AS actions FROM ${t('actions')} GROUP BY 1`);
+  const running = await db.query<{ session_id: string }>(`SELECT DISTINCT session_id FROM ${t('scopes')} WHERE status = 'running' LIMIT 20`);
   const byNs = new Map<string, MonthContents['namespaces'][number]>();
   for (const r of scopes.rows) byNs.set(r.namespace, { namespace: r.namespace, sessions: Number(r.sessions), scopes: Number(r.scopes), actions: 0 });
   for (const r of actions.rows) {
@@ -149,6 +148,8 @@ export interface Retention {
   /** Names the store among others in one Temporal namespace (its schema). */
   readonly key: string;
   plan(before: Date): Promise<PrunePlan>;
+  /** The months that have partitions, oldest first. */
+  months(): Promise<number[]>;
   dropMonth(month: number, before: Date): Promise<PrunedMonth[]>;
   prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined>;
 }
@@ -167,6 +168,10 @@ export class SqlRetention implements Retention {
 
   plan(before: Date): Promise<PrunePlan> {
     return planPrune(this.db, this.schema, before);
+  }
+
+  months(): Promise<number[]> {
+    return partitionMonths(this.db, this.schema);
   }
 
   async dropMonth(month: number, before: Date): Promise<PrunedMonth[]> {

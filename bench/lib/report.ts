@@ -48,6 +48,13 @@ export const SUMMARY_KEYS = [
   'footprint_p95_ms_10m',
   'worker_rss_growth_pct',
   'reconcile_1000_scopes_s',
+  'actions_under_wide_root_p95_ms_10m',
+  'footprint_wide_root_p95_ms_10m',
+  'roles_ms_10m',
+  'drift_ms_10m',
+  'health_ms_10m',
+  'prune_month_ms_10m',
+  'storage_mib_per_million_actions',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 
