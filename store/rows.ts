@@ -51,13 +51,13 @@ export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Recor
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
   'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id',
+  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id',
 ] as const;
 
 export const ACTION_COLUMNS = [
   'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
   'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
-  'activity_id', 'target_scope_id', 'attributes',
+  'activity_id', 'target_scope_id', 'attributes', 'worker_deployment', 'worker_build_id',
 ] as const;
 
 import { storableText } from '../cim/storable-text';
@@ -79,6 +79,7 @@ export function scopeRow(record: ScopeRecord): unknown[] {
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
     r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
+    r.workerDeployment ?? null, r.workerBuildId ?? null,
   ];
 }
 
@@ -88,6 +89,7 @@ export function actionRow(record: ActionRecord): unknown[] {
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
     r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}),
+    r.workerDeployment ?? null, r.workerBuildId ?? null,
   ];
 }
 
@@ -98,6 +100,11 @@ export function escapeLike(text: string): string {
 function iso(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}
+
+/** A null column is an absent field: the record (and its canonical JSON, which seals hash) has no such key. */
+function absentIfNull(v: unknown): unknown {
+  return v === null ? undefined : v;
 }
 
 function json(v: unknown): unknown {
@@ -127,6 +134,8 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     endedAt: iso(row.ended_at),
     workflowId: row.workflow_id,
     runId: row.run_id,
+    workerDeployment: absentIfNull(row.worker_deployment),
+    workerBuildId: absentIfNull(row.worker_build_id),
   });
   if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
   return parsed.data;
@@ -154,6 +163,8 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     activityId: row.activity_id,
     targetScopeId: row.target_scope_id,
     attributes: json(row.attributes) ?? {},
+    workerDeployment: absentIfNull(row.worker_deployment),
+    workerBuildId: absentIfNull(row.worker_build_id),
   });
   if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
   return parsed.data;
