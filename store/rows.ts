@@ -103,8 +103,11 @@ function iso(v: unknown): string | null {
 }
 
 /** A null column is an absent field: the record (and its canonical JSON, which seals hash) has no such key. */
-function absentIfNull(v: unknown): unknown {
-  return v === null ? undefined : v;
+function workerOf(row: Record<string, unknown>): { workerDeployment?: unknown; workerBuildId?: unknown } {
+  return {
+    ...(row.worker_deployment === null || row.worker_deployment === undefined ? {} : { workerDeployment: row.worker_deployment }),
+    ...(row.worker_build_id === null || row.worker_build_id === undefined ? {} : { workerBuildId: row.worker_build_id }),
+  };
 }
 
 function json(v: unknown): unknown {
@@ -134,8 +137,7 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     endedAt: iso(row.ended_at),
     workflowId: row.workflow_id,
     runId: row.run_id,
-    workerDeployment: absentIfNull(row.worker_deployment),
-    workerBuildId: absentIfNull(row.worker_build_id),
+    ...workerOf(row),
   });
   if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
   return parsed.data;
@@ -163,8 +165,7 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     activityId: row.activity_id,
     targetScopeId: row.target_scope_id,
     attributes: json(row.attributes) ?? {},
-    workerDeployment: absentIfNull(row.worker_deployment),
-    workerBuildId: absentIfNull(row.worker_build_id),
+    ...workerOf(row),
   });
   if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
   return parsed.data;
