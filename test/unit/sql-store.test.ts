@@ -100,10 +100,13 @@ describe('idempotent upserts', () => {
     const b = action('built.1/a1#1', plain);
     await store.upsertScopes([versioned, plain]);
     await store.upsertActions([a, b]);
-    assert.deepEqual(await store.scopesOfSession('built'), [versioned, plain]);
-    assert.deepEqual(await store.actionsOfSession('built'), [a, b]);
+    assert.deepEqual(await store.getScope('built'), versioned);
+    assert.deepEqual(await store.getScope('built.1'), plain);
+    const actions = await store.actionsOfSession('built');
+    assert.deepEqual(actions.find((x) => x.actionId === a.actionId), a);
     // Absent, not undefined: the canonical JSON a seal hashes is the same as before the columns existed.
-    const read = (await store.actionsOfSession('built'))[1]!;
+    const read = actions.find((x) => x.actionId === b.actionId)!;
+    assert.deepEqual(read, b);
     assert.equal('workerBuildId' in read || 'workerDeployment' in read, false);
   });
 
