@@ -160,19 +160,25 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   assert.equal(crossed.length, 2);
   for (const message of crossed) assert.match(message ?? 'replayed without error', /nondetermin/i, 'v2 code cannot replay a v1 courier');
 
-  // Both versions' sessions reconcile; a forged build is caught.
+  // Both versions' sessions reconcile; a forged build is caught, on a workflow-side action (against the builds of
+  // its run's workflow tasks) and on a tool attempt (against the build its ActivityTaskStarted event names).
   for (const s of [...old, ...fresh]) assert.deepEqual((await client.reconcile(s.sessionId)).differences, [], `reconcile ${s.sessionId}`);
   if (!usesPglite()) {
-    const target = (await rowsOf(old[0]!.sessionId)).actions.find((a) => a.kind === 'delegate')!;
+    const rows = (await rowsOf(old[0]!.sessionId)).actions;
+    const delegation = rows.find((a) => a.kind === 'delegate')!;
+    const call = rows.find((a) => a.kind === 'tool_call' && a.scopeId === old[0]!.sessionId)!;
+    const ids = [delegation.actionId, call.actionId];
     const db = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await db.connect();
     try {
-      await db.query(`UPDATE "${schema}".actions SET worker_build_id = 'v2' WHERE action_id = $1`, [target.actionId]);
+      await db.query(`UPDATE "${schema}".actions SET worker_build_id = 'v2' WHERE action_id = ANY($1)`, [ids]);
       const forged = await client.reconcile(old[0]!.sessionId);
-      assert.deepEqual(forged.differences.map((d) => [d.kind, d.id]), [['mismatched', target.actionId]]);
-      assert.match(forged.differences[0]!.detail, /workerBuildId: store "v2", history: the workflow tasks of its run were completed by build "v1"/);
+      const byId = new Map(forged.differences.map((d) => [d.id, d]));
+      assert.deepEqual([...byId.keys()].sort(), [...ids].sort());
+      assert.match(byId.get(delegation.actionId)!.detail, /workerBuildId: store "v2", history: the workflow tasks of its run were completed by build "v1"/);
+      assert.match(byId.get(call.actionId)!.detail, /workerBuildId: store "v2", history "v1" \(the worker that started the attempt\)/);
     } finally {
-      await db.query(`UPDATE "${schema}".actions SET worker_build_id = 'v1' WHERE action_id = $1`, [target.actionId]);
+      await db.query(`UPDATE "${schema}".actions SET worker_build_id = 'v1' WHERE action_id = ANY($1)`, [ids]);
       await db.end();
     }
   }
