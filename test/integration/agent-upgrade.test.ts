@@ -25,6 +25,7 @@ import { defineTool } from '../../activities';
 import type { Store } from '../../store/types';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { createFixtureTools } from '../fixtures/tools';
+import { runCliFor } from '../helpers/cli';
 import { dropTestSchema, openTestStore, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 
 const V1 = require.resolve('../fixtures/upgrade-agents-v1');
@@ -111,8 +112,9 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
 
   // Build v2 appears and becomes current while the v1 sessions wait.
   await startWorker('v2');
-  const upgrade = await setCurrentVersion(connection, { namespace: temporal.namespace, deploymentName: DEPLOYMENT, buildId: 'v2' });
-  assert.equal(upgrade.previousBuildId, 'v1');
+  const upgrade = await runCliFor({ schema, temporal }, ['deployment', 'set-current', DEPLOYMENT, 'v2', '--json']);
+  assert.equal(upgrade.code, 0, upgrade.stderr);
+  assert.deepEqual(JSON.parse(upgrade.stdout), { action: 'set-current', deploymentName: DEPLOYMENT, buildId: 'v2', previousBuildId: 'v1' });
   const upgradedAt = new Date().toISOString();
   const fresh = await Promise.all([1, 2].map((i) => client.startSession('courier', { input: { text: `new ${i}` } })));
   await Promise.all(fresh.map((s) => waitingForSignal(s.sessionId)));
@@ -189,10 +191,24 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
     ['1', ['v1'], false, []],
     ['2', ['v2'], false, []],
   ]);
+  assert.match((await runCliFor({ schema, temporal }, ['drift', 'courier'])).stdout, /courier\s+1\s+v1\s+yes\s+ok[^\n]*\n.*courier\s+2\s+v2\s+yes\s+ok/);
+  assert.match((await runCliFor({ schema, temporal }, ['roles'])).stdout, /By version:[^]*courier\s+1\s+yes\s+v1\s+2\s+2\s+helper\s*\n.*courier\s+2\s+yes\s+v2\s+2\s+2\s+helper/);
   const courier = (await client.roles()).find((r) => r.agent === 'courier')!;
   assert.deepEqual(courier.versions, ['1', '2']);
   assert.deepEqual(courier.byVersion, [
     { version: '1', manifest: true, builds: ['v1'], scopes: 2, delegations: 2, subAgents: ['helper'] },
     { version: '2', manifest: true, builds: ['v2'], scopes: 2, delegations: 2, subAgents: ['helper'] },
   ]);
+});
+
+test('deployment set-current names a build no worker has polled, and refuses bad arguments', { timeout: 60_000 }, async () => {
+  const unknown = await runCliFor({ schema, temporal }, ['deployment', 'set-current', DEPLOYMENT, 'never-started', '--wait', '1']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /version never-started of Worker Deployment "scopetrail-upgrade-[0-9a-f]+" .*could not be set: .*start a worker with this deployment and build id first/);
+  const bad = await runCliFor({ schema, temporal }, ['deployment', 'promote', DEPLOYMENT, 'v1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /give set-current or ramp after deployment, not "promote"/);
+  const percent = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v1', '140']);
+  assert.equal(percent.code, 2);
+  assert.match(percent.stderr, /invalid <percent> "140": use 0-100/);
 });
