@@ -55,7 +55,11 @@ export interface ActivityFacts {
   result?: { outputDigest: string; resources: ResourceRef[] | null };
   /** For `failed`: the failure message of the last attempt. */
   failureMessage?: string;
-  /** Build id of the worker that started the last attempt, when its ActivityTaskStarted event names one. */
+  /**
+   * Build id of the worker that started the last attempt, as its ActivityTaskStarted event
+   * names it. An unversioned worker names the SDK's own build id there, so it is compared
+   * only in runs whose workflow tasks name a deployment build.
+   */
   lastAttemptBuildId?: string | null;
 }
 
@@ -409,7 +413,7 @@ function expectActions(
           status: last ? ACTIVITY_STATUS[act.close] : 'error',
           anyEnd: !last,
           targetScopeId: null,
-          proven: provenByActivity(act, last),
+          proven: provenByActivity(act, last, builds.size > 0),
           why: `attempt ${attempt} of ${act.lastAttempt} of activity ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
           workflowSide: false,
         });
@@ -637,7 +641,7 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
  * every attempt; the output, resources and error belong to the last one only (a
  * superseded attempt left no result in history).
  */
-function provenByActivity(act: ActivityFacts, last: boolean): ExpectedAction['proven'] {
+function provenByActivity(act: ActivityFacts, last: boolean, versionedRun: boolean): ExpectedAction['proven'] {
   const proven: NonNullable<ExpectedAction['proven']> = {};
   if (act.inputDigest !== undefined) proven.inputDigest = act.inputDigest;
   if (last && act.close === 'completed' && act.result) {
@@ -646,7 +650,7 @@ function provenByActivity(act: ActivityFacts, last: boolean): ExpectedAction['pr
     proven.error = null;
   }
   if (last && act.close === 'failed' && act.failureMessage !== undefined) proven.error = act.failureMessage;
-  if (last && act.lastAttemptBuildId) proven.workerBuildId = act.lastAttemptBuildId;
+  if (last && versionedRun && act.lastAttemptBuildId) proven.workerBuildId = act.lastAttemptBuildId;
   return proven;
 }
 

@@ -153,8 +153,9 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     if (e.workflowTaskCompletedEventAttributes) {
       const t = e.workflowTaskCompletedEventAttributes;
       tasks.push([num(t.startedEventId), id]);
-      // The worker's deployment version (older servers: the deprecated deployment field).
-      const build = t.deploymentVersion?.buildId || t.deployment?.buildId;
+      // The deployment version of a worker in a Worker Deployment; an unversioned worker names none.
+      const version = t.deploymentVersion?.deploymentName ? t.deploymentVersion : t.deployment?.seriesName ? t.deployment : null;
+      const build = version?.buildId;
       if (build && !facts.taskBuildIds!.includes(build)) facts.taskBuildIds!.push(build);
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;

@@ -38,6 +38,6 @@ export function workerDeploymentOptions(d: z.output<typeof DeploymentOption>): N
 /** What the records a worker writes itself (its activity attempts) say about it. */
 export function workerIdentity(options: Pick<WorkerOptions, 'workerDeploymentOptions'>): Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'> {
   const version = options.workerDeploymentOptions?.version;
-  if (!version?.buildId) return {};
-  return { workerBuildId: version.buildId, ...(version.deploymentName ? { workerDeployment: version.deploymentName } : {}) };
+  if (!version?.buildId || !version.deploymentName) return {};
+  return { workerDeployment: version.deploymentName, workerBuildId: version.buildId };
 }

@@ -69,9 +69,14 @@ export function scopetrailSinks(
   };
 }
 
-/** The deployment and build of the worker that executed (or, in history, first executed) the current workflow task. */
+/**
+ * The deployment and build of the worker that executed (or, in history, first executed) the
+ * current workflow task. Only a worker in a Worker Deployment counts: an unversioned one
+ * still reports a build id of its own (the SDK's, derived from the bundle), which names no
+ * deployed build.
+ */
 export function workerOfTask(info: Pick<WorkflowInfo, 'currentDeploymentVersion'>): Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'> {
   const version = info.currentDeploymentVersion;
-  if (!version?.buildId) return {};
-  return { workerBuildId: version.buildId, ...(version.deploymentName ? { workerDeployment: version.deploymentName } : {}) };
+  if (!version?.buildId || !version.deploymentName) return {};
+  return { workerDeployment: version.deploymentName, workerBuildId: version.buildId };
 }
