@@ -4,6 +4,7 @@
  */
 export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
 export type { LiveOtelOptions } from './worker/live-otel';
+export type { DeploymentOption } from './worker/deployment';
 export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';
 export { quietTemporalLogs } from './worker/runtime-logging';
 /** For development: a local Temporal dev server (or the one TEMPORAL_ADDRESS names). */

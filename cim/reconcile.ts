@@ -55,6 +55,12 @@ export interface ActivityFacts {
   result?: { outputDigest: string; resources: ResourceRef[] | null };
   /** For `failed`: the failure message of the last attempt. */
   failureMessage?: string;
+  /**
+   * Build id of the worker that started the last attempt, as its ActivityTaskStarted event
+   * names it. An unversioned worker names the SDK's own build id there, so it is compared
+   * only in runs whose workflow tasks name a deployment build.
+   */
+  lastAttemptBuildId?: string | null;
 }
 
 /** A WorkflowExecutionSignaled event. */
@@ -92,6 +98,11 @@ export interface RunFacts {
   children: ChildFacts[];
   activities: ActivityFacts[];
   signals: SignalFacts[];
+  /**
+   * Build ids of the workers that completed the run's workflow tasks (WorkflowTaskCompleted
+   * names the worker's deployment version); empty for unversioned workers, undefined when not read.
+   */
+  taskBuildIds?: string[];
   /** Set when the run closed by continue-as-new. */
   continuedAs: {
     nextRunId: string;
@@ -153,6 +164,8 @@ interface ExpectedScope {
   why: string;
   runIds: Set<string>;
   finalRun: RunFacts;
+  /** Builds that completed workflow tasks of the scope's runs; empty: history names none. */
+  builds: Set<string>;
 }
 
 interface ExpectedAction {
@@ -171,7 +184,9 @@ interface ExpectedAction {
   anyEnd?: boolean;
   targetScopeId: string | null;
   /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
-  proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null };
+  proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null; workerBuildId?: string };
+  /** A workflow-side action was written by one of its run's workflow tasks: their builds (empty: history names none). */
+  builds?: ReadonlySet<string>;
   why: string;
   /** Workflow-side actions are matched by what they are, not only by id (their ids are sequence-based). */
   workflowSide: boolean;
@@ -267,6 +282,7 @@ function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
       why,
       runIds: new Set(scopeRuns.map((r) => r.runId)),
       finalRun,
+      builds: new Set(scopeRuns.flatMap((r) => r.taskBuildIds ?? [])),
     });
   }
   return expected;
@@ -321,6 +337,7 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
       diffs.push(`error: store ${JSON.stringify(s.error)}, history ${e.errors.map((x) => JSON.stringify(x)).join(' or ')}`);
     }
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
+    buildField(diffs, s.workerBuildId, e.builds, 'the workflow tasks of its runs');
     if (!diffs.length) continue;
     const difference: Difference = { kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') };
     const closedWithoutAgent = ['terminated', 'timed_out'].includes(e.finalRun.close.kind);
@@ -384,6 +401,7 @@ function expectActions(
     // A later run of a scope that continued-as-new: its activity ids are qualified by the
     // run, and its workflow-side actions are numbered on from where the earlier run stopped.
     const continued = run.scope?.continuation;
+    const builds = new Set(run.taskBuildIds ?? []);
 
     for (const raw of run.activities) {
       const act = { ...raw, activityId: scopedActivityId(raw.activityId, continued?.run) };
@@ -402,7 +420,7 @@ function expectActions(
           status: last ? ACTIVITY_STATUS[act.close] : 'error',
           anyEnd: !last,
           targetScopeId: null,
-          proven: provenByActivity(act, last),
+          proven: provenByActivity(act, last, builds.size > 0),
           why: `attempt ${attempt} of ${act.lastAttempt} of activity ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
           workflowSide: false,
         });
@@ -486,7 +504,7 @@ function expectActions(
       });
     }
     facts.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
-    facts.forEach((f, i) => add({ ...f.action, actionId: workflowActionId(scopeId, (continued?.actionSeq ?? 0) + i + 1) }));
+    facts.forEach((f, i) => add({ ...f.action, builds, actionId: workflowActionId(scopeId, (continued?.actionSeq ?? 0) + i + 1) }));
   }
   return { expected, explainedActivities };
 }
@@ -619,7 +637,9 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
       const proven = resourceSet(p.resources);
       if (stored !== proven) diffs.push(`resources: store [${stored}], the tool's result in history [${proven}]`);
     }
+    if (p.workerBuildId !== undefined) field(diffs, 'workerBuildId', s.workerBuildId ?? null, p.workerBuildId, 'the worker that started the attempt');
   }
+  if (e.builds) buildField(diffs, s.workerBuildId, e.builds, 'the workflow tasks of its run');
   return diffs;
 }
 
@@ -628,7 +648,7 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
  * every attempt; the output, resources and error belong to the last one only (a
  * superseded attempt left no result in history).
  */
-function provenByActivity(act: ActivityFacts, last: boolean): ExpectedAction['proven'] {
+function provenByActivity(act: ActivityFacts, last: boolean, versionedRun: boolean): ExpectedAction['proven'] {
   const proven: NonNullable<ExpectedAction['proven']> = {};
   if (act.inputDigest !== undefined) proven.inputDigest = act.inputDigest;
   if (last && act.close === 'completed' && act.result) {
@@ -637,6 +657,7 @@ function provenByActivity(act: ActivityFacts, last: boolean): ExpectedAction['pr
     proven.error = null;
   }
   if (last && act.close === 'failed' && act.failureMessage !== undefined) proven.error = act.failureMessage;
+  if (last && versionedRun && act.lastAttemptBuildId) proven.workerBuildId = act.lastAttemptBuildId;
   return proven;
 }
 
@@ -667,6 +688,16 @@ function resourceSet(resources: readonly ResourceRef[]): string {
 function field(diffs: string[], name: string, stored: unknown, expected: unknown, why?: string): void {
   if (stored === expected) return;
   diffs.push(`${name}: store ${JSON.stringify(stored)}, history ${JSON.stringify(expected)}${why ? ` (${why})` : ''}`);
+}
+
+/**
+ * A record written by a workflow task names the build of that task's worker. History
+ * names the builds that completed the run's tasks; the record's must be one of them.
+ * Where history names none (unversioned workers), there is nothing to compare.
+ */
+function buildField(diffs: string[], stored: string | undefined, builds: ReadonlySet<string>, where: string): void {
+  if (builds.size === 0 || (stored !== undefined && builds.has(stored))) return;
+  diffs.push(`workerBuildId: store ${JSON.stringify(stored ?? null)}, history: ${where} were completed by build ${[...builds].map((b) => JSON.stringify(b)).join(' or ')}`);
 }
 
 function semanticKey(scopeId: string, kind: string, name: string, target: string | null): string {

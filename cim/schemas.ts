@@ -148,6 +148,17 @@ export const ScopeContext = z.object({
 });
 export type ScopeContext = z.infer<typeof ScopeContext>;
 
+/**
+ * The Temporal Worker Deployment Version of the worker that wrote a record (see
+ * docs/deployment.md, "Upgrading agents while sessions run"). Absent for a worker
+ * without one, and in rows written before it was recorded: absent fields stay out of a
+ * record's canonical JSON, so chains sealed before stay valid.
+ */
+const WorkerFields = {
+  workerDeployment: z.string().min(1).max(255).optional(),
+  workerBuildId: z.string().min(1).max(255).optional(),
+};
+
 export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
   namespace: z.string().min(1),
   status: ScopeStatus,
@@ -157,6 +168,8 @@ export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: t
   endedAt: IsoTime.nullable(),
   workflowId: z.string().min(1),
   runId: z.string().min(1),
+  /** The worker that executed the run in `runId` (its workflow task that wrote this record). */
+  ...WorkerFields,
 });
 export type ScopeRecord = z.infer<typeof ScopeRecord>;
 
@@ -184,6 +197,11 @@ export const ActionRecord = z.object({
   targetScopeId: z.string().nullable(),
   /** Kind-specific facts, e.g. an LLM call's model and token counts. */
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /**
+   * The worker that did it: for a tool or LLM attempt the worker that ran the activity,
+   * for a workflow-side action the worker whose workflow task emitted it.
+   */
+  ...WorkerFields,
   /** The session's start (see ScopeContext): where the row is kept, not part of what the hash chain covers. */
   sessionStartedAt: IsoTime.optional(),
 });

@@ -375,12 +375,22 @@ export const COMMANDS: Record<string, Command> = {
 
   worker: {
     group: 'runtime',
-    args: '[--agents M --tools M]',
+    args: '[--agents M --tools M] [--deployment N --build-id B]',
     summary: 'run a worker for your agents (default: the example agents)',
     async run(ctx) {
       positionals(ctx, []);
       const { startWorkerCommand } = require('./cli-runtime') as typeof import('./cli-runtime');
       return startWorkerCommand(ctx, { startServer: false });
+    },
+  },
+
+  deployment: {
+    group: 'runtime',
+    args: 'set-current <name> <build> | ramp <name> <build> <percent>',
+    summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it',
+    async run(ctx) {
+      const { deploymentCommand } = require('./deployment-command') as typeof import('./deployment-command');
+      return deploymentCommand(ctx);
     },
   },
 

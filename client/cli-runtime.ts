@@ -7,6 +7,7 @@ import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
 import { CliUsageError, resolveModule, type CommandContext } from './cli-context';
+import { DeploymentOption } from '../worker/deployment';
 
 const EXAMPLE_AGENTS = '../examples/agents';
 
@@ -19,6 +20,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const agents = agentsFlag ? resolveModule(agentsFlag) : require.resolve(EXAMPLE_AGENTS);
   const tools = toolsFlag ? loadTools(resolveModule(toolsFlag)) : await exampleTools();
   const llm = llmFromEnv(agentsFlag === undefined);
+  const deployment = deploymentFlags(ctx);
   quietTemporalLogs('WARN');
   const temporal = options.startServer
     ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
@@ -43,10 +45,12 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     address: temporal.address,
     // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
     ...(ctx.flags.otel ? { otel: true } : {}),
+    ...(deployment ? { deployment } : {}),
   });
   ctx.out.err(
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
       `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +
+      (deployment ? `Worker Deployment "${deployment.name}" build "${deployment.buildId}" (pinned sessions), ` : '') +
       `store ${store.description}. Ctrl-C stops.`,
   );
   if (options.startServer) ctx.out.err(`  export TEMPORAL_ADDRESS=${temporal.address}`);
@@ -70,6 +74,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     temporalAddress: temporal.address,
     devServer: options.startServer,
     store: store.description,
+    ...(deployment ? { deployment: { name: deployment.name, buildId: deployment.buildId } } : {}),
   });
   await worker.run();
   await stop();
@@ -77,6 +82,20 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   await temporal.stop();
   event({ event: 'stopped' });
   return 0;
+}
+
+/** `--deployment NAME --build-id ID`: a versioned worker (both or neither). */
+function deploymentFlags(ctx: CommandContext): { name: string; buildId: string } | undefined {
+  const name = ctx.flags.deployment as string | undefined;
+  const buildId = ctx.flags['build-id'] as string | undefined;
+  if (name === undefined && buildId === undefined) return undefined;
+  if (!name || !buildId) throw new CliUsageError('give both --deployment <name> and --build-id <id> for a versioned worker, or neither');
+  const parsed = DeploymentOption.safeParse({ name, buildId });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliUsageError(`invalid ${issue?.path[0] === 'name' ? '--deployment' : '--build-id'}: ${issue?.message}`);
+  }
+  return { name, buildId };
 }
 
 /** The example agents get their scripted answers unless a real provider is configured. */

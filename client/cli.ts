@@ -45,6 +45,9 @@ const OPTIONS = {
   'poll-ms': { type: 'string' },
   before: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  deployment: { type: 'string' },
+  'build-id': { type: 'string' },
+  wait: { type: 'string' },
 } as const;
 
 export function usage(): string {
@@ -70,6 +73,7 @@ export function usage(): string {
     '  --namespace NS            Temporal namespace (default: default)',
     '  --task-queue NAME         worker task queue (default: scopetrail)',
     '  --otel                    worker/dev: stream GenAI spans live to the collector OTEL_* names',
+    '  --deployment N --build-id B  worker/dev: a versioned worker of Worker Deployment N, build B (sessions pinned)',
     '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];

@@ -97,7 +97,7 @@ export function renderStatus(r: StatusReport): string {
 
 export function renderRoles(roles: RoleEntry[]): string {
   if (!roles.length) return 'no agents known';
-  return renderTable(
+  const table = renderTable(
     ['agent', 'versions', 'orchestrator', 'sub-agent', 'delegates to', 'delegated by', 'evidence'],
     roles.map((r) => [
       r.agent,
@@ -109,15 +109,24 @@ export function renderRoles(roles: RoleEntry[]): string {
       r.evidence.join('; '),
     ]),
   );
+  // Each version beside the others: during an upgrade two builds run one agent at once.
+  const versions = renderTable(
+    ['agent', 'version', 'manifest', 'builds', 'scopes', 'delegations', 'delegates to'],
+    roles.flatMap((r) =>
+      r.byVersion.map((v) => [r.agent, v.version, v.manifest ? 'yes' : 'NO', list(v.builds), String(v.scopes), String(v.delegations), list(v.subAgents)]),
+    ),
+  );
+  return `${table}\n\nBy version:\n${versions}`;
 }
 
 export function renderDrift(entries: DriftEntry[]): string {
   if (!entries.length) return 'no agents observed';
   return renderTable(
-    ['agent', 'version', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'version pins', 'unused (info)'],
+    ['agent', 'version', 'builds', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'version pins', 'unused (info)'],
     entries.map((d) => [
       d.agent,
       d.version,
+      list(d.builds),
       d.manifest ? 'yes' : 'NO',
       d.drifted ? 'DRIFT' : 'ok',
       list(d.undeclaredTools),

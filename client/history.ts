@@ -145,6 +145,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     activities: [],
     signals: [],
     continuedAs: null,
+    taskBuildIds: [],
   };
 
   const children = new Map<number, ChildFacts>();
@@ -156,7 +157,12 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
   for (const e of events) {
     const id = num(e.eventId);
     if (e.workflowTaskCompletedEventAttributes) {
-      tasks.push([num(e.workflowTaskCompletedEventAttributes.startedEventId), id]);
+      const t = e.workflowTaskCompletedEventAttributes;
+      tasks.push([num(t.startedEventId), id]);
+      // The deployment version of a worker in a Worker Deployment; an unversioned worker names none.
+      const version = t.deploymentVersion?.deploymentName ? t.deploymentVersion : t.deployment?.seriesName ? t.deployment : null;
+      const build = version?.buildId;
+      if (build && !facts.taskBuildIds!.includes(build)) facts.taskBuildIds!.push(build);
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
       const input = await decodeSafely(() => decodeArrayFromPayloads(converter, a.input?.payloads as never));
@@ -171,7 +177,11 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       });
     } else if (e.activityTaskStartedEventAttributes) {
       const a = activities.get(num(e.activityTaskStartedEventAttributes.scheduledEventId));
-      if (a) a.lastAttempt = e.activityTaskStartedEventAttributes.attempt ?? 1;
+      if (a) {
+        a.lastAttempt = e.activityTaskStartedEventAttributes.attempt ?? 1;
+        const build = e.activityTaskStartedEventAttributes.workerVersion?.buildId;
+        if (build) a.lastAttemptBuildId = build;
+      }
     } else if (e.activityTaskCompletedEventAttributes) {
       const c = e.activityTaskCompletedEventAttributes;
       closeActivity(activities, c.scheduledEventId, 'completed');

@@ -51,13 +51,13 @@ export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Recor
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
   'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id', 'session_started_at',
+  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id', 'session_started_at',
 ] as const;
 
 export const ACTION_COLUMNS = [
   'action_id', 'scope_id', 'session_id', 'namespace', 'agent', 'kind', 'name', 'attempt', 'resources',
   'input_digest', 'output_digest', 'status', 'error', 'started_at', 'ended_at', 'workflow_id', 'run_id',
-  'activity_id', 'target_scope_id', 'attributes', 'session_started_at',
+  'activity_id', 'target_scope_id', 'attributes', 'worker_deployment', 'worker_build_id', 'session_started_at',
 ] as const;
 
 import { storableText } from '../cim/storable-text';
@@ -79,7 +79,8 @@ export function scopeRow(record: ScopeRecord, sessionStartedAt: string): unknown
   return [
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
-    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId, sessionStartedAt,
+    r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
+    r.workerDeployment ?? null, r.workerBuildId ?? null, sessionStartedAt,
   ];
 }
 
@@ -88,7 +89,8 @@ export function actionRow(record: ActionRecord, sessionStartedAt: string): unkno
   return [
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
-    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}), sessionStartedAt,
+    r.workflowId, r.runId, r.activityId, r.targetScopeId, JSON.stringify(r.attributes ?? {}),
+    r.workerDeployment ?? null, r.workerBuildId ?? null, sessionStartedAt,
   ];
 }
 
@@ -99,6 +101,14 @@ export function escapeLike(text: string): string {
 function iso(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}
+
+/** A null column is an absent field: the record (and its canonical JSON, which seals hash) has no such key. */
+function workerOf(row: Record<string, unknown>): { workerDeployment?: unknown; workerBuildId?: unknown } {
+  return {
+    ...(row.worker_deployment === null || row.worker_deployment === undefined ? {} : { workerDeployment: row.worker_deployment }),
+    ...(row.worker_build_id === null || row.worker_build_id === undefined ? {} : { workerBuildId: row.worker_build_id }),
+  };
 }
 
 function json(v: unknown): unknown {
@@ -128,6 +138,7 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     endedAt: iso(row.ended_at),
     workflowId: row.workflow_id,
     runId: row.run_id,
+    ...workerOf(row),
   });
   if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
   return parsed.data;
@@ -155,6 +166,7 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     activityId: row.activity_id,
     targetScopeId: row.target_scope_id,
     attributes: json(row.attributes) ?? {},
+    ...workerOf(row),
   });
   if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
   return parsed.data;

@@ -17,11 +17,11 @@ export async function agentUsage(
   const q = async (sql: string): Promise<Rows> => (await db.query(sql, [namespace])).rows;
   const none = async (): Promise<Rows> => [];
   const [scopes, actions, edges, unmatched, calls] = await Promise.all([
-    q(`SELECT agent, agent_version, kind, delegated_by, status, recovered, count(*)::int AS n
-       FROM ${t('scopes')} WHERE namespace = $1 GROUP BY 1, 2, 3, 4, 5, 6`),
-    q(`SELECT a.agent, s.agent_version, a.kind, a.name, count(*)::int AS n
+    q(`SELECT agent, agent_version, kind, delegated_by, status, recovered, worker_build_id, count(*)::int AS n
+       FROM ${t('scopes')} WHERE namespace = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7`),
+    q(`SELECT a.agent, s.agent_version, a.kind, a.name, a.worker_build_id, count(*)::int AS n
        FROM ${t('actions')} a LEFT JOIN ${t('scopes')} s ON s.namespace = a.namespace AND s.scope_id = a.scope_id
-       WHERE a.namespace = $1 GROUP BY 1, 2, 3, 4`),
+       WHERE a.namespace = $1 GROUP BY 1, 2, 3, 4, 5`),
     q(`SELECT p.agent AS parent_agent, p.agent_version AS parent_version, c.agent, c.agent_version, count(*)::int AS n
        FROM ${t('scopes')} c JOIN ${t('scopes')} p ON p.namespace = c.namespace AND p.scope_id = c.parent_scope_id
        WHERE c.namespace = $1 AND c.kind = 'delegation' GROUP BY 1, 2, 3, 4`),
@@ -55,6 +55,7 @@ export async function agentUsage(
       delegatedBy: opt(r.delegated_by),
       status: r.status as AgentUsage['scopes'][number]['status'],
       recovered: r.recovered === true,
+      workerBuildId: opt(r.worker_build_id),
       count: Number(r.n),
     })),
     actions: actions.map((r) => ({
@@ -62,6 +63,7 @@ export async function agentUsage(
       agentVersion: opt(r.agent_version),
       kind: r.kind as AgentUsage['actions'][number]['kind'],
       name: str(r.name),
+      workerBuildId: opt(r.worker_build_id),
       count: Number(r.n),
     })),
     edges: edges.map((r) => ({

@@ -32,6 +32,11 @@ export function scopeActivityInterceptor(
   tools: ReadonlyMap<string, RegisteredTool>,
   fingerprinter?: Fingerprinter,
   limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
+  /**
+   * This worker's deployment and build. An activity runs on whichever worker polls it, not
+   * necessarily the one that ran its workflow task, so each attempt records its own.
+   */
+  worker: Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'> = {},
 ): ActivityInterceptorsFactory {
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
@@ -62,6 +67,7 @@ export function scopeActivityInterceptor(
           activityId,
           targetScopeId: null,
           attributes: run.attributes,
+          ...worker,
           sessionStartedAt: scope.sessionStartedAt,
         };
         // Attenuation: a declared resource outside the scope's allowance stops the call

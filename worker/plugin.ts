@@ -29,6 +29,7 @@ import { scopetrailSinks } from './sinks';
 import { loadManifests } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
+import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -75,6 +76,13 @@ export interface ScopetrailPluginOptions {
    * the OTEL_* variables; or give your own spanProcessor, an exporter, an endpoint.
    */
   otel?: boolean | LiveOtelOptions;
+  /**
+   * The Worker Deployment this worker belongs to and its build (`{ name, buildId }`):
+   * the worker is versioned, sessions are pinned to the build that started them (unless
+   * `defaultVersioningBehavior: 'AUTO_UPGRADE'`), and every record says which build
+   * wrote it. Make a build current with `scopetrail deployment set-current`.
+   */
+  deployment?: DeploymentOption;
 }
 
 const PluginOptionsSchema = z.object({
@@ -82,6 +90,7 @@ const PluginOptionsSchema = z.object({
   tools: z.array(z.custom<ToolDefinition<any, any>>((t) => typeof (t as ToolDefinition<any, any>)?.spec?.name === 'string', 'give tools made with defineTool()')).default([]),
   agents: z.string().min(1).optional(),
   otel: OtelOption,
+  deployment: DeploymentOption.optional(),
 });
 
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
@@ -99,6 +108,7 @@ export class ScopetrailPlugin extends SimplePlugin {
   private readonly fingerprinter: Fingerprinter | undefined;
   private readonly bindings = new Map<string, Binding>();
   private readonly log: (message: string, err?: unknown) => void;
+  private readonly deployment: z.output<typeof DeploymentOption> | undefined;
   /** The live span stream while a worker runs; made again for a later run. */
   private otel: LiveOtel | undefined;
   private runningWorkers = 0;
@@ -119,6 +129,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       workerInterceptors: { workflowModules: [WORKFLOW_INTERCEPTORS_MODULE] },
     });
     this.config = options;
+    this.deployment = parsed.data.deployment;
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
@@ -138,7 +149,8 @@ export class ScopetrailPlugin extends SimplePlugin {
     return this.bindings.get(bindingKey(namespace, taskQueue))?.recorder;
   }
 
-  override configureWorker(options: WorkerOptions): WorkerOptions {
+  override configureWorker(given: WorkerOptions): WorkerOptions {
+    const options = this.withDeployment(given);
     const namespace = options.namespace ?? 'default';
     const binding = this.bind(namespace, options.taskQueue, options.workflowsPath);
     binding.connection ??= options.connection;
@@ -162,9 +174,20 @@ export class ScopetrailPlugin extends SimplePlugin {
       ...configured,
       interceptors: {
         ...configured.interceptors,
-        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, this.fingerprinter)],
+        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, this.fingerprinter, undefined, workerIdentity(options))],
       },
     };
+  }
+
+  private withDeployment(options: WorkerOptions): WorkerOptions {
+    if (!this.deployment) return options;
+    if (options.workerDeploymentOptions) {
+      throw new ScopetrailConfigError(
+        'ScopetrailPlugin: the worker sets workerDeploymentOptions and the plugin `deployment`; give one of them',
+        'deployment',
+      );
+    }
+    return { ...options, workerDeploymentOptions: workerDeploymentOptions(this.deployment) };
   }
 
   override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {

@@ -3,8 +3,13 @@
  * awaits sink calls before it completes the workflow task, so a worker that dies
  * before a record is committed leaves the task uncompleted, the task is replayed,
  * and the replay re-emits the record under the same deterministic id.
+ *
+ * Each record is stamped with the Worker Deployment Version of the workflow task that
+ * emitted it. The SDK reads that from history when it replays (WorkflowTaskCompleted
+ * carries it), so a replay re-emits the build that first ran the task, never its own.
  */
 import type { InjectedSinks } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
 import { digest } from '../store/digest';
@@ -22,7 +27,8 @@ export function scopetrailSinks(
     scopetrail: {
       record: {
         callDuringReplay: true,
-        fn: async (_info, events: SinkEvent[]) => {
+        fn: async (info: WorkflowInfo, events: SinkEvent[]) => {
+          const worker = workerOfTask(info);
           const scopes: ScopeRecord[] = [];
           const actions: ActionRecord[] = [];
           const gaps: ActionRecord[] = [];
@@ -42,7 +48,7 @@ export function scopetrailSinks(
               }
             } else if (event.type === 'scope') {
               const parsed = ScopeRecord.safeParse(event.record);
-              if (parsed.success) scopes.push(parsed.data);
+              if (parsed.success) scopes.push({ ...parsed.data, ...worker });
               else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
             } else {
               const { input, output, ...rest } = event.record;
@@ -52,8 +58,8 @@ export function scopetrailSinks(
                 outputDigest: output === undefined ? null : digest(output),
               });
               if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
-              else if (event.type === 'gap') gaps.push(parsed.data);
-              else actions.push(parsed.data);
+              else if (event.type === 'gap') gaps.push({ ...parsed.data, ...worker });
+              else actions.push({ ...parsed.data, ...worker });
             }
           }
           await recorder.write({ scopes, actions, gaps, fingerprints, payloads });
@@ -61,4 +67,16 @@ export function scopetrailSinks(
       },
     },
   };
+}
+
+/**
+ * The deployment and build of the worker that executed (or, in history, first executed) the
+ * current workflow task. Only a worker in a Worker Deployment counts: an unversioned one
+ * still reports a build id of its own (the SDK's, derived from the bundle), which names no
+ * deployed build.
+ */
+export function workerOfTask(info: Pick<WorkflowInfo, 'currentDeploymentVersion'>): Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'> {
+  const version = info.currentDeploymentVersion;
+  if (!version?.buildId || !version.deploymentName) return {};
+  return { workerDeployment: version.deploymentName, workerBuildId: version.buildId };
 }

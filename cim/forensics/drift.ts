@@ -3,7 +3,7 @@ import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder } from './shared';
 import { CALL_KINDS } from './calls';
 import { parseSubAgentRef } from './roles';
-import { usageOf, type AgentUsage } from './usage';
+import { buildsOf, usageOf, type AgentUsage } from './usage';
 
 // drift
 
@@ -28,6 +28,11 @@ export interface DriftEntry {
   unusedTools: string[];
   unusedSubAgents: string[];
   versionMismatches: VersionMismatch[];
+  /**
+   * Worker builds (Worker Deployment Version build ids) that ran this version. One
+   * version on several builds, or several versions on one build, is visible here.
+   */
+  builds: string[];
   drifted: boolean;
 }
 
@@ -115,6 +120,7 @@ export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       unusedTools: uniqueSorted([...declaredTools].filter((t) => !used.tools.has(t))),
       unusedSubAgents: uniqueSorted([...declaredSubAgents].filter((t) => !used.subAgents.has(t))),
       versionMismatches,
+      builds: buildsOf(usage, pair.agent, pair.version),
       drifted: !manifest || undeclaredTools.length > 0 || undeclaredSubAgents.length > 0 || versionMismatches.length > 0,
     });
   }

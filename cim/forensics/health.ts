@@ -1,6 +1,6 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ScopeRecord, ScopeStatus } from '../schemas';
-import { usageOf, type AgentUsage } from './usage';
+import { buildsOf, usageOf, type AgentUsage } from './usage';
 import type { DriftEntry } from './drift';
 import type { RoleEntry } from './roles';
 
@@ -26,6 +26,8 @@ export interface AgentHealth {
   failedAttempts: number;
   /** One short phrase per way this version departs from its manifest (see drift). */
   driftFlags: string[];
+  /** Worker builds that ran this version (during an upgrade, two versions run on two builds side by side). */
+  builds: string[];
 }
 
 /**
@@ -65,6 +67,7 @@ export function healthFromUsage(usage: AgentUsage, drift: readonly DriftEntry[],
         failedCalls: 0,
         failedAttempts: 0,
         driftFlags: [],
+        builds: buildsOf(usage, agent, version),
       };
       entries.set(key, e);
     }

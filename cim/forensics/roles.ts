@@ -1,7 +1,7 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder, plural } from './shared';
-import { total, usageOf, type AgentUsage } from './usage';
+import { buildsOf, total, usageOf, type AgentUsage } from './usage';
 
 // manifests: sub-agent references
 
@@ -40,7 +40,21 @@ export interface RoleEntry {
   observedSubAgents: string[];
   /** Agents that delegated to it, sorted. */
   delegatedBy: string[];
+  /** Each version side by side: the builds that ran it, its scopes, the delegations it made. */
+  byVersion: VersionRole[];
   evidence: string[];
+}
+
+export interface VersionRole {
+  version: string;
+  /** A manifest for exactly this version is registered. */
+  manifest: boolean;
+  builds: string[];
+  scopes: number;
+  /** `delegate` actions its scopes made. */
+  delegations: number;
+  /** Agents it delegated to, sorted. */
+  subAgents: string[];
 }
 
 /**
@@ -97,9 +111,22 @@ export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       evidence.push(`ran as a delegate ${plural(asDelegate, 'time')}${by}`);
     }
 
+    const versions = uniqueSorted([...own.map((m) => m.version), ...scopesOfAgent.map((s) => s.agentVersion)]);
+    const byVersion = versions.map((version): VersionRole => {
+      const madeByVersion = made.filter((a) => a.agentVersion === version);
+      return {
+        version,
+        manifest: own.some((m) => m.version === version),
+        builds: buildsOf(usage, agent, version),
+        scopes: total(scopesOfAgent, (s) => s.agentVersion === version),
+        delegations: total(madeByVersion, () => true),
+        subAgents: uniqueSorted(madeByVersion.map((a) => a.name)),
+      };
+    });
     return {
       agent,
-      versions: uniqueSorted([...own.map((m) => m.version), ...scopesOfAgent.map((s) => s.agentVersion)]),
+      versions,
+      byVersion,
       orchestrator: declaredSubAgents.length > 0 || delegations > 0,
       subAgent: asDelegate > 0 || listedBy.length > 0,
       declaredSubAgents,

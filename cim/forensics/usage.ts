@@ -8,6 +8,7 @@
 import type { ActionKind, ActionRecord, ScopeKind, ScopeRecord, ScopeStatus } from '../schemas';
 import { CALL_KINDS, groupCalls } from './calls';
 import { isFailedAttempt } from './shared';
+import { naturalCompare } from '../scope-tree';
 
 export interface ScopeGroup {
   agent: string;
@@ -16,6 +17,8 @@ export interface ScopeGroup {
   delegatedBy: string | null;
   status: ScopeStatus;
   recovered: boolean;
+  /** The build of the worker that wrote the scope's row (null: unversioned or not recorded). */
+  workerBuildId: string | null;
   count: number;
 }
 
@@ -25,6 +28,8 @@ export interface ActionGroup {
   agentVersion: string | null;
   kind: ActionKind;
   name: string;
+  /** The build of the worker that did it (null: unversioned or not recorded). */
+  workerBuildId: string | null;
   count: number;
 }
 
@@ -88,10 +93,16 @@ export function usageOf(scopes: readonly ScopeRecord[], actions: readonly Action
   }
   return {
     scopes: countBy<ScopeGroup>(
-      scopes.map((s) => ({ agent: s.agent, agentVersion: s.agentVersion, kind: s.kind, delegatedBy: s.delegatedBy, status: s.status, recovered: s.recovered })),
+      scopes.map((s) => ({ agent: s.agent, agentVersion: s.agentVersion, kind: s.kind, delegatedBy: s.delegatedBy, status: s.status, recovered: s.recovered, workerBuildId: s.workerBuildId ?? null })),
     ),
     actions: countBy<ActionGroup>(
-      actions.map((a) => ({ agent: a.agent, agentVersion: byId.get(a.scopeId)?.agentVersion ?? null, kind: a.kind, name: a.name })),
+      actions.map((a) => ({
+        agent: a.agent,
+        agentVersion: byId.get(a.scopeId)?.agentVersion ?? null,
+        kind: a.kind,
+        name: a.name,
+        workerBuildId: a.workerBuildId ?? null,
+      })),
     ),
     edges: countBy<EdgeGroup>(
       scopes.flatMap((s) => {
@@ -106,6 +117,18 @@ export function usageOf(scopes: readonly ScopeRecord[], actions: readonly Action
     ),
     calls: [...calls.values()],
   };
+}
+
+/**
+ * The worker builds that ran one agent version: those that wrote its scopes and those that
+ * did its actions (an activity runs on whichever worker polls it), in natural order.
+ */
+export function buildsOf(usage: Pick<AgentUsage, 'scopes' | 'actions'>, agent: string, version: string): string[] {
+  const builds = new Set<string>();
+  for (const g of [...usage.scopes, ...usage.actions]) {
+    if (g.agent === agent && g.agentVersion === version && g.workerBuildId !== null) builds.add(g.workerBuildId);
+  }
+  return [...builds].sort(naturalCompare);
 }
 
 /** Sums of groups matching `where`. */

@@ -705,6 +705,9 @@ describe('roles', () => {
       declaredSubAgents: ['researcher', 'analyst', 'translator'],
       observedSubAgents: ['analyst', 'researcher', 'translator'],
       delegatedBy: [],
+      byVersion: [
+        { version: '1.0.0', manifest: true, builds: [], scopes: 1, delegations: 3, subAgents: ['analyst', 'researcher', 'translator'] },
+      ],
       evidence: ['manifest declares sub-agents researcher, analyst, translator', 'delegated 3 times (to analyst, researcher, translator)'],
     });
     const researcher = r.find((e) => e.agent === 'researcher')!;
@@ -832,6 +835,7 @@ describe('drift', () => {
       unusedTools: ['fetch'],
       unusedSubAgents: ['spare'],
       versionMismatches: [],
+      builds: [],
       drifted: true,
     });
   });
@@ -872,6 +876,30 @@ describe('drift', () => {
     const s2 = scope('t', { agent: 'lead', agentVersion: '2', sessionId: 't' });
     const d = drift([v1, v2], [s2, s1], [attempt(s1, '1', 1, 'a', 'success', 0), attempt(s2, '1', 1, 'b', 'success', 0)]);
     assert.deepEqual(d.map((e) => [e.version, e.drifted]), [['1', false], ['2', false]]);
+  });
+
+  test('versions side by side: each lists the worker builds that wrote its scopes and did its actions', () => {
+    const v1 = manifest({ name: 'lead', version: '1', tools: ['a'], subAgents: ['helper'] });
+    const v2 = manifest({ name: 'lead', version: '2', tools: ['a', 'b'], subAgents: ['helper'] });
+    const s1 = scope('s', { agent: 'lead', agentVersion: '1', workerBuildId: 'build-1' });
+    const s2 = scope('t', { agent: 'lead', agentVersion: '2', sessionId: 't', workerBuildId: 'build-2' });
+    const h1 = child('s.1', s1, { agent: 'helper', agentVersion: '1', delegatedBy: 'lead', workerBuildId: 'build-1' });
+    const actions = [
+      // An activity of version 1 picked up by a worker of another build is visible as such.
+      { ...attempt(s1, '1', 1, 'a', 'success', 0), workerBuildId: 'build-1b' },
+      { ...attempt(s2, '1', 1, 'b', 'success', 0), workerBuildId: 'build-2' },
+      action('s/w1', 's', { agent: 'lead', kind: 'delegate', name: 'helper', targetScopeId: 's.1', activityId: null, workerBuildId: 'build-1' }),
+    ];
+    const d = drift([v1, v2], [s1, s2, h1], actions, 'lead');
+    assert.deepEqual(d.map((e) => [e.version, e.builds, e.drifted]), [
+      ['1', ['build-1', 'build-1b'], false],
+      ['2', ['build-2'], false],
+    ]);
+    const lead = roles([v1, v2], [s1, s2, h1], actions).find((r) => r.agent === 'lead')!;
+    assert.deepEqual(lead.byVersion, [
+      { version: '1', manifest: true, builds: ['build-1', 'build-1b'], scopes: 1, delegations: 1, subAgents: ['helper'] },
+      { version: '2', manifest: true, builds: ['build-2'], scopes: 1, delegations: 0, subAgents: [] },
+    ]);
   });
 
   test('a delegation scope without a delegate row is still an observed sub-agent', () => {

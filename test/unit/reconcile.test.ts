@@ -564,3 +564,27 @@ test('a plain continue-as-new keeps the scope: one scope across runs, judged by 
   assert.deepEqual(brief(report.differences), ['missing action p1/a1#1']);
   assert.match(report.differences[0]!.detail, /id collision/);
 });
+
+test('worker builds: records must name a build that history says completed their run\'s tasks or started their attempt', () => {
+  // The root ran on build v1; the second leaf's echo attempt was started by a worker of build v1 too.
+  const runs = delegatingRuns();
+  runs[0] = { ...runs[0]!, taskBuildIds: ['v1'] };
+  runs[2] = { ...runs[2]!, taskBuildIds: ['v1'], activities: [{ ...activity('1', 'echo', 2, 'failed'), lastAttemptBuildId: 'v1' }] };
+  // The first leaf's run names no build (an unversioned worker): its rows have none either.
+  const stamp = <T extends ScopeRecord | ActionRecord>(r: T): T => (r.scopeId === `${S}.1` ? r : { ...r, workerDeployment: 'agents', workerBuildId: 'v1' });
+  const { scopes, actions } = delegatingStore();
+  const good = { scopes: scopes.map(stamp), actions: actions.map(stamp) };
+  assert.deepEqual(reconcileSession(S, runs, good.scopes, good.actions).differences, [], 'matching builds, and runs history names no build for');
+
+  const forged = {
+    scopes: good.scopes.map((s) => (s.scopeId === S ? { ...s, workerBuildId: 'v2' } : s)),
+    actions: good.actions.map((a) =>
+      a.actionId === `${S}/w1` ? { ...a, workerBuildId: 'v2' } : a.actionId === `${S}.2/a1#2` ? { ...a, workerBuildId: 'v9' } : a.actionId === `${S}/w3` ? { ...a, workerBuildId: undefined } : a,
+    ),
+  };
+  const diffs = reconcileSession(S, runs, forged.scopes, forged.actions).differences;
+  assert.deepEqual(brief(diffs), [`mismatched action ${S}/w1`, `mismatched action ${S}/w3`, `mismatched scope ${S}`, `mismatched action ${S}.2/a1#2`]);
+  assert.match(diffs[0]!.detail, /workerBuildId: store "v2", history: the workflow tasks of its run were completed by build "v1"/);
+  assert.match(diffs[1]!.detail, /workerBuildId: store null/);
+  assert.match(diffs[3]!.detail, /workerBuildId: store "v9", history "v1" \(the worker that started the attempt\)/);
+});

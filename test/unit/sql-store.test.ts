@@ -93,6 +93,23 @@ describe('idempotent upserts', () => {
     assert.deepEqual((await store.getScope('empty-allowance'))?.allowance, [], 'an empty allowance (may touch nothing) is not unrestricted');
   });
 
+  test('the worker build round-trips on scopes and actions, and a record without one reads back without the fields', async () => {
+    const versioned = richScope('built', { sessionId: 'built', workerDeployment: 'agents', workerBuildId: 'v2' });
+    const plain = child('built.1', versioned);
+    const a = richAction('built/a7#2', versioned, { workerDeployment: 'agents', workerBuildId: 'v2' });
+    const b = action('built.1/a1#1', plain);
+    await store.upsertScopes([versioned, plain]);
+    await store.upsertActions([a, b]);
+    assert.deepEqual(await store.getScope('built'), versioned);
+    assert.deepEqual(await store.getScope('built.1'), plain);
+    const actions = await store.actionsOfSession('built');
+    assert.deepEqual(actions.find((x) => x.actionId === a.actionId), a);
+    // Absent, not undefined: the canonical JSON a seal hashes is the same as before the columns existed.
+    const read = actions.find((x) => x.actionId === b.actionId)!;
+    assert.deepEqual(read, b);
+    assert.equal('workerBuildId' in read || 'workerDeployment' in read, false);
+  });
+
   test('the same action twice (in two calls or in one batch) is one row with the same content', async () => {
     const owner = scope('idem-a', { sessionId: 'idem-a' });
     const a = richAction('idem-a/a7#2', owner);

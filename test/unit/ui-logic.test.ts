@@ -24,10 +24,10 @@ test('health is per agent version: error rate over ended scopes, retried calls c
   const drift = [
     {
       agent: 'worker', version: '2.0.0', manifest: false, undeclaredTools: ['tool'], undeclaredSubAgents: [], unusedTools: [],
-      unusedSubAgents: [], versionMismatches: [{ parent: 'boss', parentVersion: '1.0.0', expected: '1.0.0', observed: '2.0.0' }], drifted: true,
+      unusedSubAgents: [], versionMismatches: [{ parent: 'boss', parentVersion: '1.0.0', expected: '1.0.0', observed: '2.0.0' }], builds: [], drifted: true,
     },
   ];
-  const roles = [{ agent: 'worker', versions: [], orchestrator: false, subAgent: true, declaredSubAgents: [], observedSubAgents: [], delegatedBy: ['boss'], evidence: [] }];
+  const roles = [{ agent: 'worker', versions: [], orchestrator: false, subAgent: true, declaredSubAgents: [], observedSubAgents: [], delegatedBy: ['boss'], byVersion: [], evidence: [] }];
   const health = agentHealth(scopes, actions, drift, roles);
   assert.deepEqual(health.map((h) => `${h.agent}@${h.version}`), ['boss@1.0.0', 'peer@1.0.0', 'worker@1.0.0', 'worker@2.0.0']);
   const [boss, peer, v1, v2] = health;

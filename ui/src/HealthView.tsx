@@ -44,7 +44,10 @@ export function HealthView() {
                   <td>
                     <strong>{a.agent}</strong>
                   </td>
-                  <td className="mono">{a.version}</td>
+                  <td className="mono">
+                    {a.version}
+                    {a.builds.length > 0 && <div className="muted" data-testid="builds">build {a.builds.join(', ')}</div>}
+                  </td>
                   <td>{roleText(a)}</td>
                   <td className="num">{a.scopes}</td>
                   <td>
