@@ -107,6 +107,7 @@ export async function dropMonth(db: Db, schema: string, month: number, before: D
       `DELETE FROM ${t('payloads')} p USING ${t(partitionName('actions', month))} a
         WHERE p.namespace = a.namespace AND p.action_id = a.action_id`,
     );
+    await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE month = $1`, [new Date(month).toISOString()]);
     for (const table of PARTITIONED_TABLES) await tx.query(`DROP TABLE ${t(partitionName(table, month))}`);
     const prunedAt = new Date().toISOString();
     const recorded: PrunedMonth[] = [];

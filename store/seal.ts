@@ -2,6 +2,7 @@
 import type { ActionRecord } from '../cim/schemas';
 import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash } from './chain';
+import { rollUpSealed } from './usage-rollup';
 import { dedupe, unnestRows } from './bulk-write';
 import { readAction, readScope } from './rows';
 import type { SqlExecutor } from './sql-store';
@@ -95,6 +96,8 @@ export async function sealScopes(
          FROM (${v.select}) AS v WHERE s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id`,
         [...v.params, ns],
       );
+      // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
+      await rollUpSealed(tx, t, ns, seals.map((s) => s[0] as string));
     });
   }
 }

@@ -11,6 +11,7 @@ import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction
 import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoredChain } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
+import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
@@ -85,6 +86,7 @@ export class SqlStore implements Store {
         await tx.query(`INSERT INTO ${this.t('migrations')} (version, name) VALUES ($1, $2)`, [version, file]);
       }
     });
+    await backfillUsageRollup(this.db, (table) => this.t(table));
   }
 
   async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
@@ -360,8 +362,9 @@ export class SqlStore implements Store {
     END)`;
   }
 
-  agentUsage(options: { calls?: boolean } = {}): Promise<AgentUsage> {
-    return agentUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
+  agentUsage(options: { calls?: boolean; recount?: boolean } = {}): Promise<AgentUsage> {
+    if (options.recount) return agentUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
+    return rolledUpUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
   }
 
   async allScopes(options: { agent?: string } = {}): Promise<ScopeRecord[]> {

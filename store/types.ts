@@ -97,7 +97,7 @@ export interface Store {
    * health need, at any size. `calls: false` skips the per-call outcomes (health needs
    * them; roles and drift do not), the costliest part.
    */
-  agentUsage(options?: { calls?: boolean }): Promise<AgentUsage>;
+  agentUsage(options?: { calls?: boolean; recount?: boolean }): Promise<AgentUsage>;
   /** Every scope and action of the namespace (for tests and small stores; across sessions use agentUsage). */
   allScopes(options?: { agent?: string }): Promise<ScopeRecord[]>;
   actionsOfAgent(agent?: string): Promise<ActionRecord[]>;

@@ -52,3 +52,20 @@ test('roles, drift and agent health from the store’s counts match the rules ov
   const orchestrator = expectedRoles.find((r) => r.agent === 'orchestrator');
   assert.ok(orchestrator?.orchestrator, 'the example orchestrator is found to orchestrate');
 });
+
+test('sealed scopes are counted from the rollup, and a rebuilt rollup gives the same counts as a full recount', async () => {
+  await rt.worker.recorder.drain();
+  await rt.worker.recorder.sealer.drain();
+  const recount = await rt.store.agentUsage({ recount: true });
+  assert.deepEqual(sorted(await rt.store.agentUsage()), sorted(recount));
+  // Everything has been sealed: the answer comes from the rollup table, not from the rows.
+  const store = rt.store as unknown as { db: { query(sql: string): Promise<{ rows: Array<{ n: string }> }> } };
+  const rolled = await store.db.query(`SELECT count(*) AS n FROM "${rt.schema}".usage_rollup`);
+  const unrolled = await store.db.query(`SELECT count(*) AS n FROM "${rt.schema}".scopes WHERE chain_length IS NULL`);
+  assert.ok(Number(rolled.rows[0]!.n) > 0, 'the rollup holds the sealed scopes');
+  assert.equal(Number(unrolled.rows[0]!.n), 0, 'no scope is left to count live');
+  // Rebuilt from the sealed rows (what a store upgraded from before the rollup does once).
+  await store.db.query(`DELETE FROM "${rt.schema}".usage_rollup; INSERT INTO "${rt.schema}".usage_rollup_backfill VALUES (true)`);
+  await rt.store.migrate();
+  assert.deepEqual(sorted(await rt.store.agentUsage()), sorted(recount));
+});

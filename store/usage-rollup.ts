@@ -1,0 +1,154 @@
+/**
+ * Usage rollups (migration 010): the grouped counts of cim/forensics/usage.ts kept per
+ * namespace, month of session start and key, so roles, drift and health read a table
+ * whose size depends on agents, versions, tools and months, never on actions. A scope's
+ * counts are added in the transaction that seals it (a scope is sealed once); what is
+ * not sealed yet (running scopes, and ended ones the sealer has not reached) is counted
+ * live from its rows. The counts are those of the rows when sealed: a record that
+ * arrives after its scope was sealed shows in verify, not here.
+ */
+import type { AgentUsage } from '../cim/forensics/usage';
+import type { SqlExecutor } from './sql-store';
+
+type Rows = Array<Record<string, unknown>>;
+type Query = Pick<SqlExecutor, 'query'>;
+
+const MONTH = (alias: string) => `date_trunc('month', ${alias}.session_started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+const KEYS = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
+
+/**
+ * One SELECT per facet of the scopes matching `where` (over alias `s`), each row
+ * (namespace, month, facet, k1..k7, n1, n2, n3). Parameters are the caller's.
+ */
+function facetsSql(t: (table: string) => string, where: string, options: { calls: boolean }): string {
+  const head = (facet: string) => `s.namespace, ${MONTH('s')} AS month, '${facet}'::text AS facet`;
+  const pad = (n: number) => Array.from({ length: n }, () => `''::text`).join(', ');
+  const group = 'GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10';
+  const parts = [
+    `SELECT ${head('scopes')}, s.agent, s.agent_version, s.kind, COALESCE(s.delegated_by, ''), s.status, s.recovered::text,
+        COALESCE(s.worker_build_id, ''), count(*), 0, 0
+       FROM ${t('scopes')} s WHERE ${where} ${group}`,
+    `SELECT ${head('actions')}, a.agent, s.agent_version, a.kind, a.name, COALESCE(a.worker_build_id, ''), ${pad(2)}, count(*), 0, 0
+       FROM ${t('scopes')} s JOIN ${t('actions')} a
+         ON a.namespace = s.namespace AND a.scope_id = s.scope_id AND a.session_started_at = s.session_started_at
+       WHERE ${where} ${group}`,
+    `SELECT ${head('edges')}, p.agent, p.agent_version, s.agent, s.agent_version, ${pad(3)}, count(*), 0, 0
+       FROM ${t('scopes')} s JOIN ${t('scopes')} p
+         ON p.namespace = s.namespace AND p.scope_id = s.parent_scope_id AND p.session_started_at = s.session_started_at
+       WHERE ${where} AND s.kind = 'delegation' ${group}`,
+    `SELECT ${head('unmatched')}, s.delegated_by, s.agent, ${pad(5)}, count(*), 0, 0
+       FROM ${t('scopes')} s
+       WHERE ${where} AND s.kind = 'delegation' AND s.delegated_by IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM ${t('actions')} d
+                         WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate')
+       ${group}`,
+  ];
+  if (options.calls) {
+    // One call is every attempt of one activity in one scope; its outcome is its last attempt's (groupCalls).
+    parts.push(`SELECT ${head('calls')}, s.agent, s.agent_version, ${pad(5)},
+        count(*), count(*) FILTER (WHERE c.final_status IN ('error', 'denied')), sum(c.failed_attempts)
+       FROM (SELECT a.namespace, a.scope_id, a.session_started_at,
+                    count(*) FILTER (WHERE a.status IN ('error', 'denied')) AS failed_attempts,
+                    (array_agg(a.status ORDER BY a.attempt DESC, a.started_at DESC, a.action_id DESC))[1] AS final_status
+               FROM ${t('scopes')} s JOIN ${t('actions')} a
+                 ON a.namespace = s.namespace AND a.scope_id = s.scope_id AND a.session_started_at = s.session_started_at
+              WHERE ${where} AND a.kind IN ('tool_call', 'llm_call', 'denied')
+              GROUP BY a.namespace, a.scope_id, a.session_started_at, COALESCE('call:' || a.activity_id, 'action:' || a.action_id)) c
+       JOIN ${t('scopes')} s ON s.namespace = c.namespace AND s.scope_id = c.scope_id AND s.session_started_at = c.session_started_at
+       ${group}`);
+  }
+  return parts.join('\nUNION ALL\n');
+}
+
+function upsertSql(t: (table: string) => string, where: string): string {
+  return `INSERT INTO ${t('usage_rollup')} (namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)
+    ${facetsSql(t, where, { calls: true })}
+    ON CONFLICT (namespace, month, facet, ${KEYS.join(', ')}) DO UPDATE SET
+      n1 = usage_rollup.n1 + excluded.n1, n2 = usage_rollup.n2 + excluded.n2, n3 = usage_rollup.n3 + excluded.n3`;
+}
+
+/** Adds the counts of scopes just sealed; run in the sealing transaction, once per scope. */
+export async function rollUpSealed(tx: Query, t: (table: string) => string, namespace: string, scopeIds: readonly string[]): Promise<void> {
+  if (scopeIds.length === 0) return;
+  await tx.query(upsertSql(t, `s.namespace = $1 AND s.scope_id = ANY($2::text[])`), [namespace, scopeIds]);
+}
+
+/** Folds in every scope sealed before the rollup existed (once, right after migration 010). */
+export async function backfillUsageRollup(db: Pick<SqlExecutor, 'transaction'>, t: (table: string) => string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { rows } = await tx.query(`DELETE FROM ${t('usage_rollup_backfill')} RETURNING pending`);
+    if (rows.length === 0) return;
+    await tx.query(upsertSql(t, `s.chain_length IS NOT NULL`));
+  });
+}
+
+/** The namespace's usage: the rollup's sums plus the scopes not sealed yet, counted from their rows. */
+export async function rolledUpUsage(db: Query, t: (table: string) => string, namespace: string, options: { calls: boolean }): Promise<AgentUsage> {
+  const facets = options.calls ? `` : `AND facet <> 'calls'`;
+  const [rolled, live] = await Promise.all([
+    db.query(
+      `SELECT facet, ${KEYS.join(', ')}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3 FROM ${t('usage_rollup')}
+        WHERE namespace = $1 ${facets} GROUP BY facet, ${KEYS.join(', ')}`,
+      [namespace],
+    ),
+    db.query(
+      `SELECT facet, ${KEYS.join(', ')}, n1, n2, n3 FROM (${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NULL`, options)}) AS live(namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`,
+      [namespace],
+    ),
+  ]);
+  return usageFromRows([...rolled.rows, ...live.rows]);
+}
+
+function usageFromRows(rows: Rows): AgentUsage {
+  const usage: AgentUsage = { scopes: [], actions: [], edges: [], unmatched: [], calls: [] };
+  /** Adds to a group already listed (the rollup and the live part may share keys). */
+  const seen = new Map<string, (n1: number, n2: number, n3: number) => void>();
+  const orNull = (v: unknown) => (v === '' ? null : String(v));
+  for (const r of rows) {
+    const key = [r.facet, ...KEYS.map((k) => r[k])].join('\u0000');
+    const n1 = Number(r.n1), n2 = Number(r.n2), n3 = Number(r.n3);
+    const existing = seen.get(key);
+    if (existing) {
+      existing(n1, n2, n3);
+      continue;
+    }
+    const [k1, k2, k3, k4, k5, k6, k7] = KEYS.map((k) => String(r[k]));
+    switch (r.facet) {
+      case 'scopes': {
+        const g = { agent: k1!, agentVersion: k2!, kind: k3 as never, delegatedBy: orNull(k4), status: k5 as never, recovered: k6 === 'true', workerBuildId: orNull(k7), count: n1 };
+        usage.scopes.push(g);
+        seen.set(key, (a) => (g.count += a));
+        break;
+      }
+      case 'actions': {
+        const g = { agent: k1!, agentVersion: k2!, kind: k3 as never, name: k4!, workerBuildId: orNull(k5), count: n1 };
+        usage.actions.push(g);
+        seen.set(key, (a) => (g.count += a));
+        break;
+      }
+      case 'edges': {
+        const g = { parentAgent: k1!, parentVersion: k2!, childAgent: k3!, childVersion: k4!, count: n1 };
+        usage.edges.push(g);
+        seen.set(key, (a) => (g.count += a));
+        break;
+      }
+      case 'unmatched': {
+        const g = { delegatedBy: k1!, agent: k2!, count: n1 };
+        usage.unmatched.push(g);
+        seen.set(key, (a) => (g.count += a));
+        break;
+      }
+      case 'calls': {
+        const g = { agent: k1!, agentVersion: k2!, calls: n1, failedCalls: n2, failedAttempts: n3 };
+        usage.calls.push(g);
+        seen.set(key, (a, b, c) => {
+          g.calls += a;
+          g.failedCalls += b;
+          g.failedAttempts += c;
+        });
+        break;
+      }
+    }
+  }
+  return usage;
+}
