@@ -291,15 +291,25 @@ export class SqlStore implements Store {
   private async actionsUnderSql(scopeId: string, options: ActionsUnderOptions): Promise<{ text: string; params: unknown[] }> {
     const params: unknown[] = [this.namespace];
     let where: string;
+    const { rows: found } = await this.db.query<{ path: string; session_started_at: Date | string }>(
+      `SELECT path, session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+      [this.namespace, scopeId],
+    );
+    const scope = found[0];
     if (options.descendants) {
-      const scope = await this.getScope(scopeId);
       if (!scope) return { text: '', params: [] };
-      // A literal prefix (not one computed in SQL) lets the planner use the path index.
-      params.push(`${escapeLike(scope.path)}%`);
-      where = `a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d WHERE d.namespace = $1 AND d.path LIKE $${params.length})`;
+      // A literal prefix (not one computed in SQL) lets the planner use the path index; the
+      // session's start confines both sides to its one partition (a session never spans two).
+      params.push(`${escapeLike(scope.path)}%`, scope.session_started_at);
+      where = `a.session_started_at = $3 AND a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d
+        WHERE d.namespace = $1 AND d.path LIKE $2 AND d.session_started_at = $3)`;
     } else {
       params.push(scopeId);
       where = `a.scope_id = $${params.length}`;
+      if (scope) {
+        params.push(scope.session_started_at);
+        where += ` AND a.session_started_at = $${params.length}`;
+      }
     }
     if (options.kinds?.length) {
       params.push(options.kinds);
