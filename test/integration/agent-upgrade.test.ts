@@ -108,7 +108,8 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const first = await setCurrentVersion(connection, { namespace: temporal.namespace, deploymentName: DEPLOYMENT, buildId: 'v1' });
   assert.equal(first.previousBuildId, null);
   const old = await Promise.all([1, 2].map((i) => client.startSession('courier', { input: { text: `old ${i}` } })));
-  await Promise.all(old.map((s) => waitingForSignal(s.sessionId)));
+  const relay = await client.startSession('relay', { input: { text: 'old relay' } });
+  await Promise.all([...old, relay].map((s) => waitingForSignal(s.sessionId)));
 
   // Build v2 appears and becomes current while the v1 sessions wait.
   await startWorker('v2');
@@ -119,7 +120,7 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const fresh = await Promise.all([1, 2].map((i) => client.startSession('courier', { input: { text: `new ${i}` } })));
   await Promise.all(fresh.map((s) => waitingForSignal(s.sessionId)));
 
-  for (const s of [...old, ...fresh]) await client.temporal.workflow.getHandle(s.sessionId).signal('proceed');
+  for (const s of [...old, relay, ...fresh]) await client.temporal.workflow.getHandle(s.sessionId).signal('proceed');
   assert.deepEqual(await Promise.all(old.map((s) => s.result())), ['v1 helped old 1', 'v1 helped old 2']);
   assert.deepEqual(await Promise.all(fresh.map((s) => s.result())), ['v2 helped new 1', 'v2 helped new 2']);
 
@@ -135,6 +136,16 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
       assert.equal(actions.some((a) => a.name === 'lookup'), build === 'v2', 'only v2 looks parcels up');
     }
   }
+  // A v1 session that hands off after the upgrade: the handoff continues-as-new, and the new run stays on v1.
+  assert.equal(await relay.result(), 'v1 closed old relay');
+  const relayed = await rowsOf(relay.sessionId);
+  assert.deepEqual(relayed.scopes.map((x) => [x.scopeId, x.kind, x.agent, x.agentVersion, x.workerBuildId]), [
+    [relay.sessionId, 'root', 'relay', '1', 'v1'],
+    [`${relay.sessionId}~1`, 'handoff', 'closer', '1', 'v1'],
+  ]);
+  assert.ok(relayed.actions.every((a) => a.workerBuildId === 'v1'), 'every action of the relay, before and after the handoff, ran on v1');
+  assert.deepEqual((await client.reconcile(relay.sessionId)).differences, []);
+
   // What the v1 sessions did after the upgrade (the signal, the delegation, the helper's call) still ran on v1.
   const late = (await Promise.all(old.map(async (s) => (await rowsOf(s.sessionId)).actions))).flat().filter((a) => a.startedAt > upgradedAt);
   assert.deepEqual([...new Set(late.map((a) => a.kind))].sort(), ['delegate', 'signal', 'tool_call']);
