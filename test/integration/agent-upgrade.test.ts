@@ -2,8 +2,8 @@
  * Agent upgrades under running sessions. Workers of build v1 run long sessions of
  * courier@1 (it collects, then waits for a signal, then delegates); a worker of build v2
  * appears with courier@2, whose first step is a new tool — code a v1 history cannot
- * replay on — and v2 becomes current. Sessions started on v1 finish on v1 (pinned), new
- * ones run v2; every record names the build that wrote it, each history replays on its
+ * replay on — and v2 becomes current. Sessions started on v1 finish on v1 (pinned: their
+ * delegations and a handoff too), new ones run v2; every record names the build that wrote it, each history replays on its
  * own build's code, both versions reconcile to 0 differences, and drift and roles show
  * the two versions side by side.
  */
