@@ -176,6 +176,12 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   // Both versions' sessions reconcile; a forged build is caught, on a workflow-side action (against the builds of
   // its run's workflow tasks) and on a tool attempt (against the build its ActivityTaskStarted event names).
   for (const s of [...old, ...fresh]) assert.deepEqual((await client.reconcile(s.sessionId)).differences, [], `reconcile ${s.sessionId}`);
+  // The builds are part of each record's hash chain: the sealed sessions verify as they are.
+  for (const s of [...old, relay, ...fresh]) {
+    const report = await client.verify(s.sessionId);
+    assert.ok(report.scopes >= 2, `verify ${s.sessionId}: ${report.scopes} scopes`);
+    assert.deepEqual([report.problems, report.anchorsChecked], [[], report.scopes], `verify ${s.sessionId}`);
+  }
   if (!usesPglite()) {
     const rows = (await rowsOf(old[0]!.sessionId)).actions;
     const delegation = rows.find((a) => a.kind === 'delegate')!;
