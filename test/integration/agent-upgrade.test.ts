@@ -216,6 +216,14 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
     { version: '1', manifest: true, builds: ['v1'], scopes: 2, delegations: 2, subAgents: ['helper'] },
     { version: '2', manifest: true, builds: ['v2'], scopes: 2, delegations: 2, subAgents: ['helper'] },
   ]);
+
+  // A ramp sends a share of new sessions to another build while the current one takes the rest.
+  const ramp = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v1', '10', '--json']);
+  assert.equal(ramp.code, 0, ramp.stderr);
+  assert.deepEqual(JSON.parse(ramp.stdout), { action: 'ramp', deploymentName: DEPLOYMENT, buildId: 'v1', previousBuildId: null, percentage: 10 });
+  const routing = await connection.workflowService.describeWorkerDeployment({ namespace: temporal.namespace, deploymentName: DEPLOYMENT });
+  const config = routing.workerDeploymentInfo?.routingConfig;
+  assert.deepEqual([config?.currentDeploymentVersion?.buildId, config?.rampingDeploymentVersion?.buildId, config?.rampingVersionPercentage], ['v2', 'v1', 10]);
 });
 
 test('deployment set-current names a build no worker has polled, and refuses bad arguments', { timeout: 60_000 }, async () => {
