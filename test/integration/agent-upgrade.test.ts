@@ -2,8 +2,8 @@
  * Agent upgrades under running sessions. Workers of build v1 run long sessions of
  * courier@1 (it collects, then waits for a signal, then delegates); a worker of build v2
  * appears with courier@2, whose first step is a new tool — code a v1 history cannot
- * replay on — and v2 becomes current. Sessions started on v1 finish on v1 (pinned), new
- * ones run v2; every record names the build that wrote it, each history replays on its
+ * replay on — and v2 becomes current. Sessions started on v1 finish on v1 (pinned: their
+ * delegations and a handoff too), new ones run v2; every record names the build that wrote it, each history replays on its
  * own build's code, both versions reconcile to 0 differences, and drift and roles show
  * the two versions side by side.
  */
@@ -108,7 +108,8 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const first = await setCurrentVersion(connection, { namespace: temporal.namespace, deploymentName: DEPLOYMENT, buildId: 'v1' });
   assert.equal(first.previousBuildId, null);
   const old = await Promise.all([1, 2].map((i) => client.startSession('courier', { input: { text: `old ${i}` } })));
-  await Promise.all(old.map((s) => waitingForSignal(s.sessionId)));
+  const relay = await client.startSession('relay', { input: { text: 'old relay' } });
+  await Promise.all([...old, relay].map((s) => waitingForSignal(s.sessionId)));
 
   // Build v2 appears and becomes current while the v1 sessions wait.
   await startWorker('v2');
@@ -119,7 +120,7 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const fresh = await Promise.all([1, 2].map((i) => client.startSession('courier', { input: { text: `new ${i}` } })));
   await Promise.all(fresh.map((s) => waitingForSignal(s.sessionId)));
 
-  for (const s of [...old, ...fresh]) await client.temporal.workflow.getHandle(s.sessionId).signal('proceed');
+  for (const s of [...old, relay, ...fresh]) await client.temporal.workflow.getHandle(s.sessionId).signal('proceed');
   assert.deepEqual(await Promise.all(old.map((s) => s.result())), ['v1 helped old 1', 'v1 helped old 2']);
   assert.deepEqual(await Promise.all(fresh.map((s) => s.result())), ['v2 helped new 1', 'v2 helped new 2']);
 
@@ -135,6 +136,16 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
       assert.equal(actions.some((a) => a.name === 'lookup'), build === 'v2', 'only v2 looks parcels up');
     }
   }
+  // A v1 session that hands off after the upgrade: the handoff continues-as-new, and the new run stays on v1.
+  assert.equal(await relay.result(), 'v1 closed old relay');
+  const relayed = await rowsOf(relay.sessionId);
+  assert.deepEqual(relayed.scopes.map((x) => [x.scopeId, x.kind, x.agent, x.agentVersion, x.workerBuildId]), [
+    [relay.sessionId, 'root', 'relay', '1', 'v1'],
+    [`${relay.sessionId}~1`, 'handoff', 'closer', '1', 'v1'],
+  ]);
+  assert.ok(relayed.actions.every((a) => a.workerBuildId === 'v1'), 'every action of the relay, before and after the handoff, ran on v1');
+  assert.deepEqual((await client.reconcile(relay.sessionId)).differences, []);
+
   // What the v1 sessions did after the upgrade (the signal, the delegation, the helper's call) still ran on v1.
   const late = (await Promise.all(old.map(async (s) => (await rowsOf(s.sessionId)).actions))).flat().filter((a) => a.startedAt > upgradedAt);
   assert.deepEqual([...new Set(late.map((a) => a.kind))].sort(), ['delegate', 'signal', 'tool_call']);
@@ -165,6 +176,12 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   // Both versions' sessions reconcile; a forged build is caught, on a workflow-side action (against the builds of
   // its run's workflow tasks) and on a tool attempt (against the build its ActivityTaskStarted event names).
   for (const s of [...old, ...fresh]) assert.deepEqual((await client.reconcile(s.sessionId)).differences, [], `reconcile ${s.sessionId}`);
+  // The builds are part of each record's hash chain: the sealed sessions verify as they are.
+  for (const s of [...old, relay, ...fresh]) {
+    const report = await client.verify(s.sessionId);
+    assert.ok(report.scopes >= 2, `verify ${s.sessionId}: ${report.scopes} scopes`);
+    assert.deepEqual([report.problems, report.anchorsChecked], [[], report.scopes], `verify ${s.sessionId}`);
+  }
   if (!usesPglite()) {
     const rows = (await rowsOf(old[0]!.sessionId)).actions;
     const delegation = rows.find((a) => a.kind === 'delegate')!;
@@ -199,6 +216,14 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
     { version: '1', manifest: true, builds: ['v1'], scopes: 2, delegations: 2, subAgents: ['helper'] },
     { version: '2', manifest: true, builds: ['v2'], scopes: 2, delegations: 2, subAgents: ['helper'] },
   ]);
+
+  // A ramp sends a share of new sessions to another build while the current one takes the rest.
+  const ramp = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v1', '10', '--json']);
+  assert.equal(ramp.code, 0, ramp.stderr);
+  assert.deepEqual(JSON.parse(ramp.stdout), { action: 'ramp', deploymentName: DEPLOYMENT, buildId: 'v1', previousBuildId: null, percentage: 10 });
+  const routing = await connection.workflowService.describeWorkerDeployment({ namespace: temporal.namespace, deploymentName: DEPLOYMENT });
+  const config = routing.workerDeploymentInfo?.routingConfig;
+  assert.deepEqual([config?.currentDeploymentVersion?.buildId, config?.rampingDeploymentVersion?.buildId, config?.rampingVersionPercentage], ['v2', 'v1', 10]);
 });
 
 test('deployment set-current names a build no worker has polled, and refuses bad arguments', { timeout: 60_000 }, async () => {

@@ -100,6 +100,12 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
         args: ['init', join(dirname(textFile), 'starter')],
         check: (d) => assert.ok(d.files.includes('package.json') && d.files.includes('src/agents.ts') && d.dir.endsWith('starter')),
       },
+      // Its success is in agent-upgrade.test.ts, against workers of two builds; here, a deployment no worker serves.
+      deployment: {
+        args: ['deployment', 'set-current', 'no-such-deployment', 'v1', '--wait', '0'],
+        code: 1,
+        check: (d) => assert.deepEqual([d.error.command, d.error.kind, /no-such-deployment.*could not be set/.test(d.error.message)], ['deployment', 'failure', true]),
+      },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },

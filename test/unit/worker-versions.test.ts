@@ -40,3 +40,16 @@ test('the deployment option: pinned by default, versioning on, and an error that
     /the worker sets workerDeploymentOptions and the plugin `deployment`; give one of them/,
   );
 });
+
+test('scopetrail worker takes --deployment and --build-id together, checked before anything starts', async () => {
+  const { runCli } = await import('../../client/cli');
+  const run = async (args: string[]) => {
+    const err: string[] = [];
+    const code = await runCli(['worker', ...args], { log: () => undefined, err: (t) => err.push(t) });
+    return { code, stderr: err.join('\n') };
+  };
+  const alone = await run(['--deployment', 'agents']);
+  assert.deepEqual([alone.code, /give both --deployment <name> and --build-id <id>/.test(alone.stderr)], [2, true]);
+  const long = await run(['--deployment', 'agents', '--build-id', 'x'.repeat(300)]);
+  assert.deepEqual([long.code, /invalid --build-id: /.test(long.stderr)], [2, true]);
+});
