@@ -43,6 +43,8 @@ const OPTIONS = {
   follow: { type: 'boolean' },
   cursor: { type: 'string' },
   'poll-ms': { type: 'string' },
+  codec: { type: 'string' },
+  'codec-endpoint': { type: 'string' },
 } as const;
 
 export function usage(): string {
@@ -68,6 +70,8 @@ export function usage(): string {
     '  --namespace NS            Temporal namespace (default: default)',
     '  --task-queue NAME         worker task queue (default: scopetrail)',
     '  --otel                    worker/dev: stream GenAI spans live to the collector OTEL_* names',
+    '  --codec MODULE            the workers\' payload codec (a module exporting payloadCodec), e.g. encryption',
+    '  --codec-endpoint URL      or a Temporal codec server (POST URL/decode) that decodes for you',
     '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];

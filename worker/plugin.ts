@@ -29,6 +29,9 @@ import { scopetrailSinks } from './sinks';
 import { loadManifests } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
+import type { PayloadCodec } from '@temporalio/common';
+import { textCodec, type TextCodec } from '../store/text-codec';
+import { isEncodedText } from '../cim/encoded-text';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -75,6 +78,12 @@ export interface ScopetrailPluginOptions {
    * the OTEL_* variables; or give your own spanProcessor, an exporter, an endpoint.
    */
   otel?: boolean | LiveOtelOptions;
+  /**
+   * The payload codecs (e.g. encryption) the store's text is encoded with. Default: the
+   * `dataConverter.payloadCodecs` of the worker the plugin configures, so a codec is
+   * configured once, where Temporal needs it (see docs/encryption.md).
+   */
+  payloadCodecs?: PayloadCodec[];
 }
 
 const PluginOptionsSchema = z.object({
@@ -82,6 +91,9 @@ const PluginOptionsSchema = z.object({
   tools: z.array(z.custom<ToolDefinition<any, any>>((t) => typeof (t as ToolDefinition<any, any>)?.spec?.name === 'string', 'give tools made with defineTool()')).default([]),
   agents: z.string().min(1).optional(),
   otel: OtelOption,
+  payloadCodecs: z
+    .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
+    .optional(),
 });
 
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
@@ -102,6 +114,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   /** The live span stream while a worker runs; made again for a later run. */
   private otel: LiveOtel | undefined;
   private runningWorkers = 0;
+  /** The codec the store's text is encoded with: the option's, else the first configured worker's. */
+  private textCodec: TextCodec | undefined;
 
   constructor(options: ScopetrailPluginOptions) {
     const parsed = PluginOptionsSchema.safeParse(options);
@@ -111,7 +125,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     const llmTools = [
       defineLlm(options.llm ?? new ScriptedProvider()),
       // A handoff keeps a long conversation in the store; the model step reads it back from there.
-      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => store.handoffPayload(scopeId)),
+      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => this.handoffPayload(store, scopeId)),
     ];
     super({
       name: 'ScopetrailPlugin',
@@ -119,6 +133,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       workerInterceptors: { workflowModules: [WORKFLOW_INTERCEPTORS_MODULE] },
     });
     this.config = options;
+    if (options.payloadCodecs?.length) this.textCodec = textCodec(options.payloadCodecs);
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
@@ -138,9 +153,20 @@ export class ScopetrailPlugin extends SimplePlugin {
     return this.bindings.get(bindingKey(namespace, taskQueue))?.recorder;
   }
 
+  /** A conversation a handoff kept by reference, decoded when the workers' codec encoded it. */
+  private async handoffPayload(store: Store, scopeId: string): Promise<unknown> {
+    const body = await store.handoffPayload(scopeId);
+    if (!isEncodedText(body)) return body;
+    if (!this.textCodec) throw new ScopetrailConfigError('a conversation in the store is encoded with a payload codec, but this worker has none: give Worker.create the same dataConverter.payloadCodecs', 'payloadCodecs');
+    return this.textCodec.decodeJson(body);
+  }
+
   override configureWorker(options: WorkerOptions): WorkerOptions {
     const namespace = options.namespace ?? 'default';
-    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath);
+    const codecs = options.dataConverter?.payloadCodecs;
+    const text = this.config.payloadCodecs?.length ? this.textCodec : codecs?.length ? textCodec(codecs) : undefined;
+    this.textCodec ??= text;
+    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, text);
     binding.connection ??= options.connection;
     const configured = super.configureWorker({
       ...options,
@@ -221,7 +247,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     }
   }
 
-  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined): Binding {
+  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, text: TextCodec | undefined): Binding {
     const key = bindingKey(namespace, taskQueue);
     const existing = this.bindings.get(key);
     if (existing) return existing;
@@ -248,6 +274,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
       onAlert: (message) => this.log(message),
       ...this.config.recorder,
+      ...(text ? { textCodec: text } : {}),
       onCommitted: (batch) => {
         this.otel?.committed(batch);
         this.config.recorder?.onCommitted?.(batch);
