@@ -8,3 +8,5 @@ export { InvalidArgumentError, UnknownIdError } from './arguments';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';
+export { CodecRequiredError } from '../store/text-codec';
+export { RemoteCodec } from './codec-loader';
