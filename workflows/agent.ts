@@ -81,9 +81,11 @@ function beginScope(manifest: Manifest): ScopeState {
   const incoming = incomingContext();
   let ctx: ScopeContext;
   // Every scope finds its objective in its run's memo (set by the client, the delegator or
-  // the handoff); a run started by an earlier version found it in the header instead.
+  // the handoff). A run started by an earlier version carries it in the header instead, and
+  // that header wins: such a run's memo may be one the server carried over from the run before.
   const memoObjective = info.memo?.[OBJECTIVE_MEMO];
-  const objective = typeof memoObjective === 'string' ? memoObjective : incoming ? incomingLegacyObjectiveOf() : null;
+  const legacy = incoming ? incomingLegacyObjectiveOf() : null;
+  const objective = legacy ?? (typeof memoObjective === 'string' ? memoObjective : null);
   if (incoming) {
     ctx = {
       ...incoming,

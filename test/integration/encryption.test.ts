@@ -216,7 +216,7 @@ describe('a session under an AES-GCM payload codec', () => {
     assert.equal(tree.roots[0]!.scope.objective, OBJECTIVE);
     const cause = await sealed.client.rootCause(sealed.sessionId);
     assert.equal(cause?.scope.scopeId, `${sealed.sessionId}.2`);
-    assert.match(cause?.action.error ?? '', new RegExp(SECRET));
+    assert.match(cause?.action?.error ?? '', new RegExp(SECRET));
 
     const rt = { schema: sealed.schema, temporal };
     const withCodec = await runCliFor(rt, ['tree', sealed.sessionId, '--task-queue', sealed.taskQueue, '--codec', CODEC_MODULE]);
