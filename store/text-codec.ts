@@ -10,10 +10,12 @@ import { decode, encode } from '@temporalio/common/lib/internal-non-workflow';
 import { ENCODED_TEXT_PLACEHOLDER, ENCODED_TEXT_PREFIX, isEncodedText } from '../cim/encoded-text';
 import { ScopetrailError } from '../cim/errors';
 
+/** Stored text or history is encoded with a payload codec the reader does not have (or not the right one). */
 export class CodecRequiredError extends ScopetrailError {
+  override name = 'CodecRequiredError';
+
   constructor(message: string) {
     super(message, 'payloadCodecs');
-    this.name = 'CodecRequiredError';
   }
 }
 
