@@ -21,5 +21,6 @@ export * from './client';
 export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
 export { BUDGET_EXCEEDED, type BudgetSpec } from './cim/budget';
 export * from './cim/names';
+export { ENCODED_TEXT_PREFIX, ENCODED_TEXT_PLACEHOLDER, isEncodedText } from './cim/encoded-text';
 export type { Manifest, ScopeRecord, ActionRecord, ActionKind, ResourceRef, ScopeContext } from './cim/schemas';
 export type { ScopeTree } from './cim/scope-tree';

@@ -8,7 +8,23 @@ import { ScopeContext } from './schemas';
 export { SCOPE_HEADER } from './names';
 
 export function encodeScopeHeader(ctx: ScopeContext): Payload {
-  return defaultPayloadConverter.toPayload(ctx) as Payload;
+  // No codec encodes headers: a stray field of user text (an objective) never goes out in one.
+  const { objective: _objective, ...scope } = ctx as ScopeContext & { objective?: unknown };
+  return defaultPayloadConverter.toPayload(scope) as Payload;
+}
+
+/**
+ * Headers written before the objective moved to the memo carried it (in plain text).
+ * Read only so a run started from such a header keeps its objective on replay.
+ */
+export function legacyHeaderObjective(payload: Payload | undefined): string | null {
+  if (!payload) return null;
+  try {
+    const value = defaultPayloadConverter.fromPayload(payload) as { objective?: unknown } | null;
+    return typeof value?.objective === 'string' ? value.objective : null;
+  } catch {
+    return null;
+  }
 }
 
 export function decodeScopeHeader(payload: Payload | undefined): ScopeContext | undefined {

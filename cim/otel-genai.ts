@@ -9,6 +9,7 @@
  * module needs no node:crypto. Ids are derived from the session and record ids, which
  * makes a re-export send the same spans again instead of a second copy.
  */
+import { isEncodedText } from './encoded-text';
 import type { ActionRecord, ScopeRecord } from './schemas';
 
 export type GenAiOperation = 'invoke_agent' | 'execute_tool' | 'chat';
@@ -137,7 +138,8 @@ function scopeAttributes(s: ScopeRecord): SpanAttributes {
     'gen_ai.agent.id': s.scopeId,
     'gen_ai.agent.version': s.agentVersion,
     // The objective is what this agent instance was asked to do: the closest thing to its description.
-    'gen_ai.agent.description': s.objective,
+    // Encoded with the workers' payload codec, it means nothing to a collector: left out.
+    'gen_ai.agent.description': plainOrNull(s.objective),
     'gen_ai.conversation.id': s.sessionId,
     'scopetrail.session.id': s.sessionId,
     'scopetrail.scope.id': s.scopeId,
@@ -223,13 +225,18 @@ function actionEvent(a: ActionRecord): GenAiSpanEvent {
       'scopetrail.status': a.status,
       'scopetrail.target_scope.id': a.targetScopeId,
       'scopetrail.ended_at': a.endedAt,
-      'scopetrail.error': a.error,
+      'scopetrail.error': plainOrNull(a.error),
     }),
   };
 }
 
+/** Text the workers encoded with their payload codec is not exported (a collector has no codec). */
+function plainOrNull(text: string | null): string | null {
+  return isEncodedText(text) ? null : text;
+}
+
 function spanStatus(status: string, error: string | null): GenAiSpan['status'] {
-  if (status === 'error' || status === 'denied') return { code: 'error', message: error ?? status };
+  if (status === 'error' || status === 'denied') return { code: 'error', message: plainOrNull(error) ?? status };
   return { code: 'unset' };
 }
 

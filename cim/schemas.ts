@@ -116,7 +116,10 @@ export type ScopeContinuation = z.infer<typeof ScopeContinuation>;
 /**
  * The scope context that travels in the `scopetrail-scope` Temporal header from a
  * delegator to its child workflow, from a workflow to each activity it schedules,
- * and across continue-as-new for handoffs.
+ * and across continue-as-new for handoffs. Payload codecs never see headers, so it
+ * holds only identifiers, counters and the allowance the code declared: the user's
+ * words (a delegation's objective, a handoff's reason) travel in the memo, which a
+ * codec encodes (see OBJECTIVE_MEMO).
  */
 export const ScopeContext = z.object({
   sessionId: Identifier,
@@ -127,7 +130,6 @@ export const ScopeContext = z.object({
   agent: AgentName,
   agentVersion: z.string().min(1),
   delegatedBy: AgentName.nullable(),
-  objective: z.string().max(10_000).nullable(),
   allowance: z.array(z.string()).nullable(),
   depth: z.number().int().min(0),
   /** Materialized path of scope ids from the top of this delegation tree, `/a/b/c/`. */
@@ -158,8 +160,15 @@ const WorkerFields = {
   workerDeployment: z.string().min(1).max(255).optional(),
   workerBuildId: z.string().min(1).max(255).optional(),
 };
+/** Longest objective a caller may give (a delegation's objective, a handoff's reason). */
+export const MAX_OBJECTIVE = 10_000;
 
 export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
+  /**
+   * What the scope was asked to do. Stored encoded with the workers' payload codec when
+   * they have one (see cim/encoded-text.ts), hence the room above MAX_OBJECTIVE.
+   */
+  objective: z.string().max(20 * MAX_OBJECTIVE).nullable(),
   namespace: z.string().min(1),
   status: ScopeStatus,
   recovered: z.boolean(),

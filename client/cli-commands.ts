@@ -1,5 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
-import { CliUsageError, resolveModule, type Command, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, resolveModule, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
 import type { ActionRecord } from '../cim/schemas';
@@ -57,15 +57,19 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
     const name = { url: '--database-url', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
     throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
   }
+  const namespace = flag(ctx, 'namespace') ?? 'default';
+  const payloadCodecs = codecsOf(ctx, namespace);
   const store = await openStore(options);
   const client = await ScopeClient.connect({
     store,
     address: flag(ctx, 'address'),
-    namespace: flag(ctx, 'namespace') ?? 'default',
+    namespace,
     taskQueue: flag(ctx, 'task-queue') ?? 'scopetrail',
+    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
   });
   try {
-    return await fn(client, store);
+    // The client's view of the store: text the workers encoded comes back decoded.
+    return await fn(client, client.store);
   } finally {
     await client.close();
     await store.close();

@@ -6,6 +6,8 @@
 import { resolve } from 'node:path';
 import { ScopetrailError } from '../cim/errors';
 import type { ProgressStream } from './progress';
+import type { PayloadCodec } from '@temporalio/common';
+import { RemoteCodec, codecsOfModule } from './codec-loader';
 
 export interface CommandContext {
   args: string[];
@@ -31,4 +33,34 @@ export class CliUsageError extends ScopetrailError {
 
 export function resolveModule(path: string): string {
   return require.resolve(resolve(process.cwd(), path));
+}
+
+/**
+ * The workers' payload codecs, from --codec / --codec-endpoint (else $SCOPETRAIL_CODEC /
+ * $SCOPETRAIL_CODEC_ENDPOINT); none when neither is given.
+ */
+export function codecsOf(ctx: CommandContext, namespace: string): PayloadCodec[] {
+  const flag = (name: string) => (typeof ctx.flags[name] === 'string' ? (ctx.flags[name] as string) : undefined);
+  const module = flag('codec') ?? (process.env.SCOPETRAIL_CODEC || undefined);
+  const endpoint = flag('codec-endpoint') ?? (process.env.SCOPETRAIL_CODEC_ENDPOINT || undefined);
+  if (module && endpoint) throw new CliUsageError('give --codec or --codec-endpoint, not both');
+  if (endpoint) {
+    try {
+      return [new RemoteCodec(endpoint, namespace)];
+    } catch (err) {
+      throw new CliUsageError((err as Error).message);
+    }
+  }
+  if (!module) return [];
+  let path: string;
+  try {
+    path = resolveModule(module);
+  } catch {
+    throw new CliUsageError(`--codec: no module at "${module}"`);
+  }
+  try {
+    return codecsOfModule(require(path), module);
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
 }

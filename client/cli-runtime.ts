@@ -6,7 +6,7 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
-import { CliUsageError, resolveModule, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, resolveModule, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
 
 const EXAMPLE_AGENTS = '../examples/agents';
@@ -33,6 +33,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   });
   const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
+  const payloadCodecs = codecsOf(ctx, namespace);
   const worker = await createWorker({
     agents,
     tools,
@@ -46,6 +47,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
     ...(ctx.flags.otel ? { otel: true } : {}),
     ...(deployment ? { deployment } : {}),
+    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
   });
   ctx.out.err(
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +

@@ -48,6 +48,8 @@ const OPTIONS = {
   deployment: { type: 'string' },
   'build-id': { type: 'string' },
   wait: { type: 'string' },
+  codec: { type: 'string' },
+  'codec-endpoint': { type: 'string' },
 } as const;
 
 export function usage(): string {
@@ -74,6 +76,8 @@ export function usage(): string {
     '  --task-queue NAME         worker task queue (default: scopetrail)',
     '  --otel                    worker/dev: stream GenAI spans live to the collector OTEL_* names',
     '  --deployment N --build-id B  worker/dev: a versioned worker of Worker Deployment N, build B (sessions pinned)',
+    '  --codec MODULE            the workers\' payload codec (a module exporting payloadCodec), e.g. encryption',
+    '  --codec-endpoint URL      or a Temporal codec server (POST URL/decode) that decodes for you',
     '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];

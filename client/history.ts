@@ -7,7 +7,9 @@
 import { ScopetrailError } from '../cim/errors';
 import { isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import type { Payload } from '@temporalio/common';
+import { decode } from '@temporalio/common/lib/internal-non-workflow';
+import { CodecRequiredError } from '../store/text-codec';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { z } from 'zod';
 import { unwrapAgentResult, unwrapToolResult } from '../cim/envelope';
@@ -165,7 +167,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       if (build && !facts.taskBuildIds!.includes(build)) facts.taskBuildIds!.push(build);
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
-      const input = await decodeSafely(() => decodeArrayFromPayloads(converter, a.input?.payloads as never));
+      const input = await decodePayloads(converter, a.input?.payloads, workflowId);
       activities.set(id, {
         activityId: a.activityId ?? '',
         activityType: a.activityType?.name ?? '',
@@ -186,13 +188,13 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       const c = e.activityTaskCompletedEventAttributes;
       closeActivity(activities, c.scheduledEventId, 'completed');
       const a = activities.get(num(c.scheduledEventId));
-      const result = await decodeSafely(() => decodeFromPayloadsAtIndex(converter, 0, c.result?.payloads as never));
+      const result = (await decodePayloads(converter, c.result?.payloads, workflowId))?.[0];
       if (a && result !== undefined) a.result = toolResult(result);
     } else if (e.activityTaskFailedEventAttributes) {
       const f = e.activityTaskFailedEventAttributes;
       closeActivity(activities, f.scheduledEventId, 'failed');
       const a = activities.get(num(f.scheduledEventId));
-      if (a && typeof f.failure?.message === 'string') a.failureMessage = f.failure.message;
+      if (a && f.failure) a.failureMessage = (await failureMessages(f.failure, converter, workflowId))[0] ?? '';
     } else if (e.activityTaskTimedOutEventAttributes) {
       closeActivity(activities, e.activityTaskTimedOutEventAttributes.scheduledEventId, 'timed_out');
     } else if (e.activityTaskCanceledEventAttributes) {
@@ -237,7 +239,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     facts.signals.push({
       ...signal,
       processedByTaskCompletedEventId: task ? task[1] : null,
-      args: await decodeSafely(() => decodeArrayFromPayloads(converter, payloads as never)),
+      args: await decodePayloads(converter, payloads as Payload[] | null | undefined, facts.workflowId),
     });
   }
   facts.children = [...children.values()];
@@ -248,7 +250,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
 async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConverter): Promise<void> {
   if (e.workflowExecutionCompletedEventAttributes) {
     const a = e.workflowExecutionCompletedEventAttributes;
-    const result = await decodeSafely(() => decodeFromPayloadsAtIndex(converter, 0, a.result?.payloads as never));
+    const result = (await decodePayloads(converter, a.result?.payloads, facts.workflowId))?.[0];
     const status = ScopeStatus.safeParse(unwrapAgentResult(result).meta?.status);
     facts.close = { kind: 'completed', resultStatus: status.success ? status.data : null, nextRunId: a.newExecutionRunId || null };
   } else if (e.workflowExecutionFailedEventAttributes) {
@@ -256,7 +258,7 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
     facts.close = {
       kind: 'failed',
       nextRunId: a.newExecutionRunId || null,
-      failureMessages: failureMessages(a.failure),
+      failureMessages: await failureMessages(a.failure, converter, facts.workflowId),
       ...(a.failure?.applicationFailureInfo?.type ? { failureType: a.failure.applicationFailureInfo.type } : {}),
     };
   } else if (e.workflowExecutionTimedOutEventAttributes) {
@@ -292,10 +294,24 @@ function toolResult(result: unknown): NonNullable<ActivityFacts['result']> {
   return { outputDigest: digest(unwrapped.value), resources: resources.success ? resources.data : null };
 }
 
-/** A failure's message and its causes' messages, outermost first. */
-function failureMessages(failure: { message?: string | null; cause?: unknown } | null | undefined): string[] {
+type FailureLike = { message?: string | null; cause?: unknown; encodedAttributes?: Payload | null } | null | undefined;
+
+/**
+ * A failure's message and its causes' messages, outermost first. A failure converter with
+ * `encodeCommonAttributes` moves each message into `encodedAttributes`, which the payload
+ * codec encodes; it is decoded back here.
+ */
+async function failureMessages(failure: FailureLike, converter: DataConverter, workflowId: string): Promise<string[]> {
   const out: string[] = [];
-  for (let f = failure; f && out.length < 100; f = f.cause as typeof failure) out.push(f.message ?? '');
+  for (let f = failure; f && out.length < 100; f = f.cause as FailureLike) {
+    let message = f.message ?? '';
+    if (f.encodedAttributes) {
+      const [attributes] = (await decodePayloads(converter, [f.encodedAttributes], workflowId)) ?? [];
+      const decoded = (attributes as { message?: unknown } | undefined)?.message;
+      if (typeof decoded === 'string') message = decoded;
+    }
+    out.push(message);
+  }
   return out;
 }
 
@@ -315,12 +331,38 @@ function headerPayload(header: { fields?: Record<string, unknown> | null } | nul
   return (header?.fields?.[SCOPE_HEADER] ?? undefined) as Parameters<typeof decodeScopeHeader>[0];
 }
 
-async function decodeSafely<T>(fn: () => Promise<T>): Promise<T | undefined> {
+const CODEC_HINT =
+  "give the client the workers' payload codec (ScopeClient.connect({ dataConverter: { payloadCodecs } }), or the CLI's --codec <module> / --codec-endpoint <url>)";
+
+/**
+ * The values of history payloads, through the client's payload codecs. A payload the
+ * converter cannot read (a codec's output) means the codec is missing or wrong: that
+ * stops the read with an error saying so, since facts without the values would make
+ * every digest a difference. A value that merely fails to parse is left out (undefined).
+ */
+async function decodePayloads(
+  converter: DataConverter,
+  payloads: Array<Payload | null | undefined> | null | undefined,
+  workflowId: string,
+): Promise<unknown[] | undefined> {
+  if (!payloads) return undefined;
+  let decoded: Payload[];
   try {
-    return await fn();
-  } catch {
-    return undefined;
+    decoded = await decode(converter.payloadCodecs, payloads as Payload[]);
+  } catch (err) {
+    throw new CodecRequiredError(`history of workflow "${workflowId}": the payload codec could not decode it (${(err as Error).message}); ${CODEC_HINT}`);
   }
+  return decoded.map((p) => {
+    try {
+      return converter.payloadConverter.fromPayload(p);
+    } catch (err) {
+      const message = (err as Error).message ?? '';
+      if (/unknown encoding/i.test(message)) {
+        throw new CodecRequiredError(`history of workflow "${workflowId}" holds payloads this client cannot read (${message}): they are encoded with a payload codec; ${CODEC_HINT}`);
+      }
+      return undefined;
+    }
+  });
 }
 
 /** Event ids are int64 (Long) in the proto. */

@@ -9,3 +9,5 @@ export { SessionNotFoundError, type Difference, type ReconcileReport, type Recon
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';
 export { setCurrentVersion, setRampingVersion, SetVersionOptions, DeploymentVersionError, type SetVersionResult } from './deployment';
+export { CodecRequiredError } from '../store/text-codec';
+export { RemoteCodec } from './codec-loader';

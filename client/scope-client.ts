@@ -5,6 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
+import { decodingStore } from '../store/encoded-records';
 import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
@@ -76,6 +79,8 @@ export class ScopeClient {
     private readonly ownConnection: Connection | undefined,
     private readonly connection: Connection,
     private readonly namespace: string,
+    /** Reads the text the workers stored encoded: the codec's decode, or a placeholder without one. */
+    private readonly text: TextCodec,
   ) {}
 
   private visibilityCheck: Promise<boolean> | undefined;
@@ -86,14 +91,25 @@ export class ScopeClient {
     return this.visibilityCheck;
   }
 
-  static async connect(options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection }): Promise<ScopeClient> {
+  /**
+   * `dataConverter`: the workers' data converter (at least their `payloadCodecs`, e.g.
+   * encryption). Sessions are then started with encoded input and objective, histories
+   * are decoded for reconcile and verify, and stored text the workers encoded is decoded
+   * in every answer (see docs/encryption.md).
+   */
+  static async connect(
+    options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection; dataConverter?: DataConverter },
+  ): Promise<ScopeClient> {
     const o = parse('ScopeClient.connect', ConnectOptions, options);
     // Lazy: queries that only read the store never need the Temporal server.
     const own = options.connection
       ? undefined
       : Connection.lazy({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
     const connection = options.connection ?? own!;
-    return new ScopeClient(new Client({ connection, namespace: o.namespace }), options.store, o.taskQueue, own, connection, o.namespace);
+    const codecs = options.dataConverter?.payloadCodecs ?? [];
+    const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();
+    const temporal = new Client({ connection, namespace: o.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
+    return new ScopeClient(temporal, decodingStore(options.store, text), o.taskQueue, own, connection, o.namespace, text);
   }
 
   async startSession<I, O>(
@@ -226,7 +242,7 @@ export class ScopeClient {
       if (report?.pruned) throw new SessionPrunedError(id, report.pruned);
       throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored);
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, this.text);
   }
 
   /**

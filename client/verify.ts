@@ -10,6 +10,8 @@ import { reconcileSession, runScopeId, type RunFacts } from '../cim/reconcile';
 import { verifyChains, type AnchorLookup, type ChainProblem, type VerifyReport } from '../store/chain';
 import type { SessionChains, Store } from '../store/types';
 import type { SealAnchors } from '../store/seal-anchor';
+import type { TextCodec } from '../store/text-codec';
+import { decodeAction, decodeScope } from '../store/encoded-records';
 import { collectSessionRuns, SessionNotFoundError } from './history';
 
 /** Anchors read at once. */
@@ -21,6 +23,7 @@ export async function verifySession(
   anchors: SealAnchors,
   sessionId: string,
   stored: SessionChains,
+  text?: TextCodec,
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
   try {
@@ -39,8 +42,9 @@ export async function verifySession(
   }
   const lookups = await readAnchors(anchors, temporal.options.namespace, runs, stored);
   const report = verifyChains(sessionId, stored, lookups);
-  const scopes = stored.chains.map((c) => c.scope);
-  const actions = stored.chains.flatMap((c) => c.actions.map((a) => a.record));
+  // Chains are hashed over the rows as stored; history is compared with what they decode to.
+  const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
+  const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
   const manifests = await store.manifests();
   const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
   report.problems.push(

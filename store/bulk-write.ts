@@ -3,6 +3,7 @@
  * the rules that make replays harmless (one row per key, a finished row never
  * regressed to `running`).
  */
+import { ENCODED_TEXT_PREFIX } from '../cim/encoded-text';
 import type { SqlExecutor } from './sql-store';
 
 /** Postgres caps bind parameters at 65535 per statement. */
@@ -47,8 +48,16 @@ export async function insertRows(
  * stored row has ended and the incoming one has not.
  */
 export function keepTerminal(table: 'scopes' | 'actions', column: string): string {
-  return `CASE WHEN ${table}.status <> 'running' AND excluded.status = 'running' THEN ${table}.${column} ELSE excluded.${column} END`;
+  const keep = `${table}.status <> 'running' AND excluded.status = 'running'`;
+  if (!ENCODED_COLUMNS.has(column)) return `CASE WHEN ${keep} THEN ${table}.${column} ELSE excluded.${column} END`;
+  // A codec's output differs each time (a fresh IV), so a replay re-emitting the same record
+  // would rewrite a sealed row's text; the same record in the same state keeps what is stored.
+  const sameEncoded = `${table}.status = excluded.status AND ${table}.${column} LIKE '${ENCODED_TEXT_PREFIX}%' AND excluded.${column} LIKE '${ENCODED_TEXT_PREFIX}%'`;
+  return `CASE WHEN ${keep} OR (${sameEncoded}) THEN ${table}.${column} ELSE excluded.${column} END`;
 }
+
+/** Columns that hold text encoded with the user's payload codec when the workers have one. */
+const ENCODED_COLUMNS: ReadonlySet<string> = new Set(['objective', 'error']);
 
 /** Within one batch, as in the table: a finished copy wins over a `running` one. */
 export function finishedWins<T extends { status: string }>(a: T, b: T): T {

@@ -4,6 +4,7 @@
  * already has workers adds the plugin to them instead.
  */
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
@@ -28,6 +29,11 @@ export interface CreateWorkerOptions extends z.input<typeof WorkerOptionsSchema>
   connection?: NativeConnection;
   /** A pre-built bundle of `agents` (see bundleAgents), to skip bundling per worker. */
   workflowBundle?: WorkflowBundle;
+  /**
+   * The worker's data converter, e.g. with an encrypting payload codec. The clients that
+   * start sessions and read their histories need the same codecs (docs/encryption.md).
+   */
+  dataConverter?: DataConverter;
 }
 
 export interface ScopetrailWorker {
@@ -45,7 +51,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), parsed.error.issues[0]?.path.map(String).join('.') || null);
   }
   const o = parsed.data;
-  const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, connection: given, workflowBundle, ...pluginOptions } = options;
+  const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, connection: given, workflowBundle, dataConverter, ...pluginOptions } = options;
   const plugin = new ScopetrailPlugin({ ...pluginOptions, agents: o.agents });
   const ownConnection = given ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = given ?? ownConnection!;
@@ -57,6 +63,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
       taskQueue: o.taskQueue,
       ...(workflowBundle ? { workflowBundle } : { workflowsPath: o.agents }),
       plugins: [plugin],
+      ...(dataConverter ? { dataConverter } : {}),
       ...(o.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: o.maxCachedWorkflows }),
       ...(o.maxConcurrentActivityTaskExecutions === undefined ? {} : { maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions }),
     });

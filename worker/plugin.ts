@@ -30,6 +30,9 @@ import { loadManifests } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
+import type { PayloadCodec } from '@temporalio/common';
+import { textCodec, type TextCodec } from '../store/text-codec';
+import { isEncodedText } from '../cim/encoded-text';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -83,6 +86,12 @@ export interface ScopetrailPluginOptions {
    * wrote it. Make a build current with `scopetrail deployment set-current`.
    */
   deployment?: DeploymentOption;
+  /**
+   * The payload codecs (e.g. encryption) the store's text is encoded with. Default: the
+   * `dataConverter.payloadCodecs` of the worker the plugin configures, so a codec is
+   * configured once, where Temporal needs it (see docs/encryption.md).
+   */
+  payloadCodecs?: PayloadCodec[];
 }
 
 const PluginOptionsSchema = z.object({
@@ -91,6 +100,9 @@ const PluginOptionsSchema = z.object({
   agents: z.string().min(1).optional(),
   otel: OtelOption,
   deployment: DeploymentOption.optional(),
+  payloadCodecs: z
+    .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
+    .optional(),
 });
 
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
@@ -112,6 +124,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   /** The live span stream while a worker runs; made again for a later run. */
   private otel: LiveOtel | undefined;
   private runningWorkers = 0;
+  /** The codec the store's text is encoded with: the option's, else the first configured worker's. */
+  private textCodec: TextCodec | undefined;
 
   constructor(options: ScopetrailPluginOptions) {
     const parsed = PluginOptionsSchema.safeParse(options);
@@ -121,7 +135,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     const llmTools = [
       defineLlm(options.llm ?? new ScriptedProvider()),
       // A handoff keeps a long conversation in the store; the model step reads it back from there.
-      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => store.handoffPayload(scopeId)),
+      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => this.handoffPayload(store, scopeId)),
     ];
     super({
       name: 'ScopetrailPlugin',
@@ -130,6 +144,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     });
     this.config = options;
     this.deployment = parsed.data.deployment;
+    if (options.payloadCodecs?.length) this.textCodec = textCodec(options.payloadCodecs);
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
@@ -149,10 +164,21 @@ export class ScopetrailPlugin extends SimplePlugin {
     return this.bindings.get(bindingKey(namespace, taskQueue))?.recorder;
   }
 
+  /** A conversation a handoff kept by reference, decoded when the workers' codec encoded it. */
+  private async handoffPayload(store: Store, scopeId: string): Promise<unknown> {
+    const body = await store.handoffPayload(scopeId);
+    if (!isEncodedText(body)) return body;
+    if (!this.textCodec) throw new ScopetrailConfigError('a conversation in the store is encoded with a payload codec, but this worker has none: give Worker.create the same dataConverter.payloadCodecs', 'payloadCodecs');
+    return this.textCodec.decodeJson(body);
+  }
+
   override configureWorker(given: WorkerOptions): WorkerOptions {
     const options = this.withDeployment(given);
     const namespace = options.namespace ?? 'default';
-    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath);
+    const codecs = options.dataConverter?.payloadCodecs;
+    const text = this.config.payloadCodecs?.length ? this.textCodec : codecs?.length ? textCodec(codecs) : undefined;
+    this.textCodec ??= text;
+    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, text);
     binding.connection ??= options.connection;
     const configured = super.configureWorker({
       ...options,
@@ -244,7 +270,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     }
   }
 
-  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined): Binding {
+  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, text: TextCodec | undefined): Binding {
     const key = bindingKey(namespace, taskQueue);
     const existing = this.bindings.get(key);
     if (existing) return existing;
@@ -271,6 +297,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
       onAlert: (message) => this.log(message),
       ...this.config.recorder,
+      ...(text ? { textCodec: text } : {}),
       onCommitted: (batch) => {
         this.otel?.committed(batch);
         this.config.recorder?.onCommitted?.(batch);

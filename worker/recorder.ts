@@ -9,6 +9,8 @@ import type { PayloadRecord, Store } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
 import { Sealer, type SealerOptions } from './sealer';
 import { SpoolFullError, recordCount, type Spool } from './spool';
+import type { TextCodec } from '../store/text-codec';
+import { encodeBatch } from '../store/encoded-records';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -46,6 +48,11 @@ export interface RecorderOptions {
    * cheap and defer the work; what it throws is reported, never fails the write.
    */
   onCommitted?: (batch: RecordBatch) => void;
+  /**
+   * The user's payload codec: objectives, errors and payload bodies are encoded with it
+   * before they reach the spool or the store (see store/encoded-records.ts).
+   */
+  textCodec?: TextCodec;
 }
 
 interface Waiter {
@@ -125,7 +132,18 @@ export class Recorder {
     // The sealer's sweep is started by the worker once it can anchor seals in Temporal.
   }
 
+  /** Encodings in call order, so records reach the batch in the order they were written. */
+  private encoding: Promise<unknown> = Promise.resolve();
+
   write(batch: RecordBatch): Promise<void> {
+    const codec = this.options.textCodec;
+    if (!codec || recordCount(batch) === 0) return this.enqueue(batch);
+    const encoded = this.encoding.then(() => encodeBatch(codec, batch));
+    this.encoding = encoded.catch(() => undefined);
+    return encoded.then((b) => this.enqueue(b));
+  }
+
+  private enqueue(batch: RecordBatch): Promise<void> {
     const count = recordCount(batch);
     if (count === 0) return Promise.resolve();
     if (batch.gaps) this.gaps.push(...batch.gaps);

@@ -24,7 +24,7 @@ import { narrowBudget, reportedUsage } from '../cim/budget';
 import { budgetFailure, withinBudget } from './budget';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
-import { emitOutput, emitScope, errorMessage, incomingContext, now, scopeRecord, startState, type ScopeState } from './scope-state';
+import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
@@ -80,6 +80,12 @@ function beginScope(manifest: Manifest): ScopeState {
   const info = workflowInfo();
   const incoming = incomingContext();
   let ctx: ScopeContext;
+  // Every scope finds its objective in its run's memo (set by the client, the delegator or
+  // the handoff). A run started by an earlier version carries it in the header instead, and
+  // that header wins: such a run's memo may be one the server carried over from the run before.
+  const memoObjective = info.memo?.[OBJECTIVE_MEMO];
+  const legacy = incoming ? incomingLegacyObjectiveOf() : null;
+  const objective = legacy ?? (typeof memoObjective === 'string' ? memoObjective : null);
   if (incoming) {
     ctx = {
       ...incoming,
@@ -102,7 +108,6 @@ function beginScope(manifest: Manifest): ScopeState {
       );
     }
     const scopeId = rootScopeId(sessionId);
-    const objective = info.memo?.[OBJECTIVE_MEMO];
     const visibility = info.memo?.[VISIBILITY_MEMO] === true;
     ctx = {
       sessionId,
@@ -113,7 +118,6 @@ function beginScope(manifest: Manifest): ScopeState {
       agent: manifest.name,
       agentVersion: manifest.version,
       delegatedBy: null,
-      objective: typeof objective === 'string' ? objective : null,
       allowance: manifest.resources ?? null,
       depth: 0,
       path: rootPath(scopeId),
@@ -124,8 +128,8 @@ function beginScope(manifest: Manifest): ScopeState {
       sessionStartedAt: info.startTime.toISOString(),
     };
   }
-  const st = startState(ctx);
-  if (ctx.visibility) publishToVisibility(ctx);
+  const st = startState(ctx, objective);
+  if (ctx.visibility) publishToVisibility(ctx, objective);
   setHandler(handoffSignal, (raw: unknown) => {
     const req = HandoffRequest.safeParse(raw);
     // The interceptor has already recorded the signal, with the validation error if any.
@@ -143,7 +147,7 @@ const SCOPE_KEY = defineSearchAttributeKey('ScopetrailScope', SearchAttributeTyp
 const AGENT_KEY = defineSearchAttributeKey('ScopetrailAgent', SearchAttributeType.KEYWORD);
 
 /** Lets Temporal's own visibility (`temporal workflow list --query`) find a session's runs. */
-function publishToVisibility(ctx: ScopeContext): void {
+function publishToVisibility(ctx: ScopeContext, objective: string | null): void {
   upsertSearchAttributes([
     { key: SESSION_KEY, value: ctx.sessionId },
     { key: SCOPE_KEY, value: ctx.scopeId },
@@ -159,7 +163,8 @@ function publishToVisibility(ctx: ScopeContext): void {
       agent: ctx.agent,
       agentVersion: ctx.agentVersion,
       delegatedBy: ctx.delegatedBy,
-      objective: ctx.objective,
+      // The memo is encoded by the worker's payload codec; search attributes are not, so they hold ids only.
+      objective,
     },
   });
 }

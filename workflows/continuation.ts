@@ -6,13 +6,20 @@
  */
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import type { ScopeContext } from '../cim/schemas';
+import { OBJECTIVE_MEMO } from '../cim/names';
 import { requireState, type ScopeState } from './scope-state';
 
 /** Continues the scope in a new run of its workflow, which starts the agent again with `input`. */
 export async function continueInScope<I>(input: I): Promise<never> {
   const st = requireState('continueInScope()');
   st.pendingContinuation = nextRun(st);
-  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType })(input);
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType, memo: memoWithObjective(st.objective) })(input);
+}
+
+/** This run's memo with the next run's objective (the run's other memo entries go with it). */
+export function memoWithObjective(objective: string | null): Record<string, unknown> {
+  const { [OBJECTIVE_MEMO]: _previous, ...rest } = workflowInfo().memo ?? {};
+  return objective === null ? rest : { ...rest, [OBJECTIVE_MEMO]: objective };
 }
 
 function nextRun(st: ScopeState): ScopeContext {

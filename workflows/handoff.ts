@@ -14,7 +14,7 @@ import { handedOverBudget } from '../cim/budget';
 import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
-import { continueAsNewSuggested, continueInScope } from './continuation';
+import { continueAsNewSuggested, continueInScope, memoWithObjective } from './continuation';
 
 export interface HandoffOptions<I> {
   reason: string;
@@ -51,7 +51,6 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     agentVersion: 'unknown',
     // Nobody delegated to the target: its mandate reached it sideways (handoffFromScopeId).
     delegatedBy: null,
-    objective: options.reason,
     // Control moves sideways, authority does not grow: the next agent inherits this scope's allowance.
     allowance: st.ctx.allowance,
     depth: st.ctx.depth,
@@ -76,7 +75,9 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     }),
   );
   st.pendingHandoff = next;
-  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to })(options.input);
+  // The reason becomes the next scope's objective; like any user text it travels in the
+  // memo (encoded by the worker's payload codec), not in the header.
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to, memo: memoWithObjective(options.reason) })(options.input);
 }
 
 /** The handoff a router or a person asked for by signal, if any is waiting. */

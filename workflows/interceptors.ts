@@ -24,7 +24,8 @@ import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
 import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';
 import { chargeDelegate } from './budget';
-import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader } from '../cim/header';
+import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader, legacyHeaderObjective } from '../cim/header';
+import { OBJECTIVE_MEMO } from '../cim/names';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import {
@@ -41,7 +42,7 @@ import { invalidField } from '../cim/invalid-field';
 
 class ScopeInbound implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    setIncomingContext(decodeScopeHeader(input.headers[SCOPE_HEADER]));
+    setIncomingContext(decodeScopeHeader(input.headers[SCOPE_HEADER]), legacyHeaderObjective(input.headers[SCOPE_HEADER]));
     return next(input);
   }
 
@@ -115,7 +116,6 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       // The child states its own version when it starts; this is what the parent knows.
       agentVersion: 'unknown',
       delegatedBy: st.ctx.agent,
-      objective: pending?.objective ?? null,
       // A narrower allowance asked for in delegate() applies; a wider one is cut back to the delegator's.
       allowance: intersectAllowances(st.ctx.allowance, pending?.allowance ?? null) as string[] | null,
       depth: st.ctx.depth + 1,
@@ -137,7 +137,12 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     emitAction({ ...base, input: input.options.args?.[0] ?? null });
     st.delegations.push({ slot, attempt, status: 'running', recovered: false });
 
-    const [started, completed] = await next(withScopeHeader(input, child));
+    // The objective is the delegator's words: it goes in the child's memo, which the
+    // worker's payload codec encodes, never in the header, which no codec sees.
+    const objective = pending?.objective ?? null;
+    const withObjective: StartChildWorkflowExecutionInput =
+      objective === null ? input : { ...input, options: { ...input.options, memo: { ...input.options.memo, [OBJECTIVE_MEMO]: objective } } };
+    const [started, completed] = await next(withScopeHeader(withObjective, child));
     const tracked = completed.then(
       (result) => {
         const { meta } = unwrapAgentResult(result);

@@ -20,6 +20,8 @@ export interface PendingChild {
 
 export interface ScopeState {
   ctx: ScopeContext;
+  /** What the scope was asked to do: from the memo, never the header (codecs do not encode headers). */
+  objective: string | null;
   startedAt: string;
   actionSeq: number;
   childSeq: number;
@@ -45,22 +47,30 @@ export interface ScopeState {
 const { scopetrail } = proxySinks<ScopetrailSinks>();
 
 let incoming: ScopeContext | undefined;
+let incomingLegacyObjective: string | null = null;
 let state: ScopeState | undefined;
 
 /** Set by the inbound interceptor from the `scopetrail-scope` header, before the agent runs. */
-export function setIncomingContext(ctx: ScopeContext | undefined): void {
+export function setIncomingContext(ctx: ScopeContext | undefined, legacyObjective: string | null = null): void {
   incoming = ctx;
+  incomingLegacyObjective = legacyObjective;
 }
 
 export function incomingContext(): ScopeContext | undefined {
   return incoming;
 }
 
-export function startState(ctx: ScopeContext): ScopeState {
+/** The objective a header of an earlier scopetrail version carried, for runs started from one. */
+export function incomingLegacyObjectiveOf(): string | null {
+  return incomingLegacyObjective;
+}
+
+export function startState(ctx: ScopeContext, objective: string | null): ScopeState {
   // A later run of the same scope picks up where the previous run stopped.
   const c = ctx.continuation;
   state = {
     ctx,
+    objective,
     startedAt: c?.startedAt ?? now(),
     actionSeq: c?.actionSeq ?? 0,
     childSeq: c?.childSeq ?? 0,
@@ -103,6 +113,7 @@ export function scopeRecord(
   const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, ...ctx } = st.ctx;
   return {
     ...ctx,
+    objective: st.objective,
     namespace: info.namespace,
     status,
     recovered: extra.recovered ?? false,

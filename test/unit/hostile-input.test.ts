@@ -447,7 +447,6 @@ const scopeContext = fc.record({
   agent: agentName,
   agentVersion: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
   delegatedBy: fc.option(agentName, { nil: null }),
-  objective: fc.option(fc.string({ unit: 'binary', maxLength: 200 }), { nil: null }),
   allowance: fc.option(fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { maxLength: 4 }), { nil: null }),
   depth: fc.nat({ max: 1000 }),
   path: fc.string({ unit: 'binary', minLength: 3, maxLength: 60 }),

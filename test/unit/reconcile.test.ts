@@ -20,7 +20,6 @@ function ctx(fields: Partial<ScopeContext> & Pick<ScopeContext, 'sessionId' | 's
     handoffFromScopeId: null,
     agentVersion: 'unknown',
     delegatedBy: null,
-    objective: null,
     allowance: null,
     depth: 0,
     path: `/${fields.scopeId}/`,
