@@ -7,8 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { SCOPE_HEADER } from '../cim/header';
-import { ScopeHeaderCache } from './scope-header-cache';
+import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { activityActionId, scopedActivityId } from '../cim/ids';
 import { wrapToolResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
@@ -34,11 +33,10 @@ export function scopeActivityInterceptor(
   fingerprinter?: Fingerprinter,
   limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
 ): ActivityInterceptorsFactory {
-  const headers = new ScopeHeaderCache();
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
       async execute(input, next) {
-        const scope = headers.decode(input.headers[SCOPE_HEADER]);
+        const scope = decodeScopeHeader(input.headers[SCOPE_HEADER]);
         const info = ctx.info;
         const execution = info.workflowExecution;
         // Activities started outside a scopetrail agent run unrecorded.
