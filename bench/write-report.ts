@@ -49,7 +49,7 @@ if (summary) {
     table(
       ['key', 'value', 'goal', 'met', 'from'],
       Object.keys(GOALS).map((k) => {
-        const v = summary[k] as number | null;
+        const v = (summary[k] ?? null) as number | null;
         return [k, v === null ? 'not run' : String(v), GOALS[k]!.goal, v === null ? '' : GOALS[k]!.met(v) ? 'yes' : 'no', summary.sources?.[k] ?? ''];
       }),
     ),
