@@ -19,6 +19,3 @@ import { z } from 'zod';
 
 z.object({ settled: z.string() }).safeParse({ settled: '' });
 z.config({ jitless: true });
-
-/** zod as the workflow bundle shares it. */
-export const sharedZod = z;
