@@ -7,6 +7,11 @@
  * throughput with several in flight (the machine saturated).
  *
  *   npx tsx bench/overhead.ts [--rounds 5] [--tree 12] [--short 60] [--concurrency 4]
+ *     [--workloads tree,short,tree_loaded,short_loaded] [--variants plain,otel,scopetrail]
+ *
+ * --variants runs a subset (e.g. scopetrail alone under a profiler); ratios need the
+ * variants they compare. --print-only prints the tables without writing bench/results
+ * (for comparing code changes on a busy machine); a subset of variants never writes them.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -31,6 +36,8 @@ const { values: args } = parseArgs({
     short: { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '4' },
     workloads: { type: 'string', default: 'tree,short,tree_loaded,short_loaded' },
+    variants: { type: 'string', default: 'plain,otel,scopetrail' },
+    'print-only': { type: 'boolean', default: false },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -40,7 +47,9 @@ const SCHEMA = 'bench_overhead';
 
 type Variant = 'plain' | 'otel' | 'scopetrail';
 type Workload = 'tree' | 'short' | 'tree_loaded' | 'short_loaded';
-const VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
+const ALL_VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
+const VARIANTS = ALL_VARIANTS.filter((v) => args.variants!.split(',').includes(v));
+if (VARIANTS.length === 0) throw new Error(`--variants: give some of ${ALL_VARIANTS.join(',')}, not ${JSON.stringify(args.variants)}`);
 const WORKLOADS: Record<Workload, { sessions: number; actions: number; concurrency: number }> = {
   tree: { sessions: Math.ceil(Number(args.tree) / 2), actions: TREE_ACTIONS, concurrency: 1 },
   short: { sessions: Math.ceil(Number(args.short) / 4), actions: SHORT_ACTIONS, concurrency: 1 },
@@ -87,19 +96,25 @@ async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const queue = (v: Variant) => `bench-${v}-${run}`;
   const otel = otelPlugin();
-  console.error('bundling the three workers...');
-  const plainWorker = await Worker.create({
-    connection, taskQueue: queue('plain'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
-  });
-  const otelWorker = await Worker.create({
-    connection, taskQueue: queue('otel'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
-    plugins: [otel.plugin],
-  });
-  const st = await createWorker({
-    connection, store, taskQueue: queue('scopetrail'), agents: require.resolve('./workloads/scopetrail-agents'),
-    tools: Object.values(benchTools), spool: false,
-  });
-  const running = [plainWorker.run(), otelWorker.run(), st.run()];
+  console.error(`bundling the workers (${VARIANTS.join(', ')})...`);
+  const plainWorker = VARIANTS.includes('plain')
+    ? await Worker.create({
+        connection, taskQueue: queue('plain'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
+      })
+    : undefined;
+  const otelWorker = VARIANTS.includes('otel')
+    ? await Worker.create({
+        connection, taskQueue: queue('otel'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
+        plugins: [otel.plugin],
+      })
+    : undefined;
+  const st = VARIANTS.includes('scopetrail')
+    ? await createWorker({
+        connection, store, taskQueue: queue('scopetrail'), agents: require.resolve('./workloads/scopetrail-agents'),
+        tools: Object.values(benchTools), spool: false,
+      })
+    : undefined;
+  const running = [plainWorker?.run(), otelWorker?.run(), st?.run()];
 
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
@@ -138,7 +153,7 @@ async function main(): Promise<void> {
         const cpuStart = cpuSnapshot();
         const b = await batch(r < 0 ? Math.ceil(w.sessions / 3) : w.sessions, w.concurrency, () => runOne());
         // Sealing runs behind the sessions but is their cost: wait for it before reading the CPU.
-        if (variant === 'scopetrail') await st.recorder.drain();
+        if (variant === 'scopetrail') await st!.recorder.drain();
         const used = cpuSince(cpuStart);
         if (r < 0) continue; // warm-up round: JIT, caches, first bundles
         const acc = cpu[workload][variant];
@@ -153,16 +168,16 @@ async function main(): Promise<void> {
           `  round ${r + 1}/${ROUNDS} ${workload.padEnd(12)} ${variant.padEnd(10)} p50 ${p50[variant]!.toFixed(0)} ms, ${(b.latencies.length / b.seconds).toFixed(2)} sessions/s`,
         );
       }
-      if (r >= 0) {
-        roundRatios[workload].vsPlain.push(p50.scopetrail! / p50.plain!);
-        roundRatios[workload].vsOtel.push(p50.scopetrail! / p50.otel!);
+      if (r >= 0 && p50.scopetrail !== undefined) {
+        if (p50.plain !== undefined) roundRatios[workload].vsPlain.push(p50.scopetrail / p50.plain);
+        if (p50.otel !== undefined) roundRatios[workload].vsOtel.push(p50.scopetrail / p50.otel);
       }
     }
   }
 
-  plainWorker.shutdown();
-  otelWorker.shutdown();
-  await st.shutdown();
+  plainWorker?.shutdown();
+  otelWorker?.shutdown();
+  await st?.shutdown();
   await Promise.all(running);
   await clientConnection.close();
   await connection.close();
@@ -206,15 +221,36 @@ async function main(): Promise<void> {
     );
   }
   report.otel_spans_exported = otel.exported();
-  const path = writeResult('overhead', { rounds: ROUNDS, ...report });
-  const tree = report.tree as { ratio_p50_vs_plain: Summary; ratio_p50_vs_otel: Summary } | undefined;
-  if (tree) {
-    updateSummary(
-      { overhead_ratio_vs_plain: round(tree.ratio_p50_vs_plain.median), overhead_ratio_vs_otel: round(tree.ratio_p50_vs_otel.median) },
-      'overhead',
-    );
+  type Reported = { ratio_p50_vs_plain: Summary; ratio_p50_vs_otel: Summary; variants: Record<Variant, VariantResult> };
+  const ratio = (w: Workload, key: 'ratio_p50_vs_plain' | 'ratio_p50_vs_otel') => {
+    const r = report[w] as Reported | undefined;
+    return r && r[key].n > 0 ? round(r[key].median) : undefined;
+  };
+  // The goal is about this process's CPU (worker and client) under load, scopetrail against OpenTelemetry.
+  const cpuVsOtel = (w: Workload) => {
+    const r = report[w] as Reported | undefined;
+    const st = r?.variants.scopetrail?.cpu_ms_per_session.worker_and_client;
+    const ot = r?.variants.otel?.cpu_ms_per_session.worker_and_client;
+    return st !== undefined && ot !== undefined && ot > 0 ? round(st / ot) : undefined;
+  };
+  const values: Parameters<typeof updateSummary>[0] = {
+    overhead_ratio_vs_plain: ratio('tree', 'ratio_p50_vs_plain'),
+    overhead_ratio_vs_otel: ratio('tree', 'ratio_p50_vs_otel'),
+    loaded_tree_ratio_vs_plain: ratio('tree_loaded', 'ratio_p50_vs_plain'),
+    loaded_tree_ratio_vs_otel: ratio('tree_loaded', 'ratio_p50_vs_otel'),
+    loaded_short_ratio_vs_plain: ratio('short_loaded', 'ratio_p50_vs_plain'),
+    loaded_short_ratio_vs_otel: ratio('short_loaded', 'ratio_p50_vs_otel'),
+    loaded_tree_cpu_vs_otel: cpuVsOtel('tree_loaded'),
+    loaded_short_cpu_vs_otel: cpuVsOtel('short_loaded'),
+  };
+  const measured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+  console.log(`\nsummary keys: ${JSON.stringify(measured)}`);
+  if (args['print-only'] || VARIANTS.length < ALL_VARIANTS.length) {
+    console.log('(bench/results not written: --print-only or a subset of variants)');
+  } else {
+    console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, ...report })}`);
+    updateSummary(measured, 'overhead');
   }
-  console.log(`→ ${path}`);
   await store.close();
   await dropSchema(args.database!, SCHEMA);
 }

@@ -23,6 +23,12 @@ const provenance = (r: Json) =>
 const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   overhead_ratio_vs_plain: { goal: '≤ 1.05', met: (v) => v <= 1.05 },
   overhead_ratio_vs_otel: { goal: '≤ 1.00', met: (v) => v <= 1.0 },
+  loaded_tree_ratio_vs_plain: { goal: '≤ 1.10', met: (v) => v <= 1.1 },
+  loaded_tree_ratio_vs_otel: { goal: '≤ 1.00', met: (v) => v <= 1.0 },
+  loaded_short_ratio_vs_plain: { goal: '≤ 1.15', met: (v) => v <= 1.15 },
+  loaded_short_ratio_vs_otel: { goal: '≤ 1.00', met: (v) => v <= 1.0 },
+  loaded_tree_cpu_vs_otel: { goal: '≤ 1.00', met: (v) => v <= 1.0 },
+  loaded_short_cpu_vs_otel: { goal: '≤ 1.00', met: (v) => v <= 1.0 },
   ingest_ratio_vs_copy: { goal: '≥ 0.70', met: (v) => v >= 0.7 },
   actions_under_p95_ms_10m: { goal: '< 20 ms', met: (v) => v < 20 },
   footprint_p95_ms_10m: { goal: '< 50 ms', met: (v) => v < 50 },
@@ -50,7 +56,7 @@ if (summary) {
     table(
       ['key', 'value', 'goal', 'met', 'from'],
       Object.keys(GOALS).map((k) => {
-        const v = summary[k] as number | null;
+        const v = (summary[k] ?? null) as number | null;
         return [k, v === null ? 'not run' : String(v), GOALS[k]!.goal, v === null ? '' : GOALS[k]!.met(v) ? 'yes' : 'no', summary.sources?.[k] ?? ''];
       }),
     ),

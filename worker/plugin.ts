@@ -41,9 +41,11 @@ export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interc
  * once per workflow. zod builds hundreds of classes when it loads; evaluated per
  * workflow, that was the largest part of a short agent's CPU. It keeps no per-workflow
  * state, which is what sharing requires. Our own schema modules cannot be shared: the
- * SDK freezes shared modules, and zod fills in schema properties lazily on first use.
+ * SDK freezes shared modules, and zod writes to a schema while it parses (lazily
+ * computed internals, a pattern's `lastIndex`). The sandbox preload configures the
+ * shared zod for schemas that live as long as one workflow.
  */
-export const SHARED_SANDBOX_MODULES = ['zod'];
+export const SHARED_SANDBOX_MODULES = ['zod', require.resolve('../workflows/sandbox-preload')];
 
 export interface ScopetrailPluginOptions {
   /** Where CIM records are written (see openStore). */

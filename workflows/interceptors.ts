@@ -15,6 +15,8 @@ import {
   type StartChildWorkflowExecutionInput,
   type WorkflowExecuteInput,
   type WorkflowInboundCallsInterceptor,
+  type WorkflowInternalsInterceptor,
+  type ConcludeActivationInput,
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
@@ -30,9 +32,11 @@ import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import {
   actionRecord,
+  batchRecordsPerActivation,
   currentState,
   emitAction,
   errorMessage,
+  flushRecords,
   nextActionId,
   now,
   setIncomingContext,
@@ -195,7 +199,19 @@ function withScopeHeader<T extends { headers: Record<string, Payload> }>(input: 
   return { ...input, headers: { ...input.headers, [SCOPE_HEADER]: encodeScopeHeader(ctx) } };
 }
 
-export const interceptors: WorkflowInterceptorsFactory = () => ({
-  inbound: [new ScopeInbound()],
-  outbound: [new ScopeOutbound()],
-});
+/** Hands the activation's records to the worker in one sink call, before its commands go out. */
+class ScopeInternals implements WorkflowInternalsInterceptor {
+  concludeActivation(input: ConcludeActivationInput, next: Next<WorkflowInternalsInterceptor, 'concludeActivation'>) {
+    flushRecords();
+    return next(input);
+  }
+}
+
+export const interceptors: WorkflowInterceptorsFactory = () => {
+  batchRecordsPerActivation();
+  return {
+    inbound: [new ScopeInbound()],
+    outbound: [new ScopeOutbound()],
+    internals: [new ScopeInternals()],
+  };
+};

@@ -8,7 +8,7 @@ import type { ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
-import type { ScopetrailSinks, WorkflowActionRecord } from './sinks';
+import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 
 export interface PendingChild {
   objective: string | null;
@@ -151,26 +151,60 @@ export function actionRecord(st: ScopeState, actionId: string, fields: ActionFie
   };
 }
 
+/**
+ * Records emitted during the current activation, handed to the worker in one sink call
+ * when the activation concludes (the interceptors' concludeActivation calls
+ * flushRecords): each sink call is a message to the worker thread, a clone, a call and
+ * a store write of its own. Undefined until the interceptors ask for batching, so a
+ * bundle without them still hands over every record at once.
+ */
+let batch: SinkEvent[] | undefined;
+
+export function batchRecordsPerActivation(): void {
+  batch ??= [];
+}
+
+/** Hands the activation's records to the worker; the SDK awaits the call before it completes the task. */
+export function flushRecords(): void {
+  if (!batch?.length) return;
+  const events = batch;
+  batch = [];
+  scopetrail.record(events);
+}
+
+/**
+ * User data inside a record (a delegation's input, an agent's output, a payload) is
+ * copied when the record is made, as the SDK copies a sink call's arguments: code that
+ * runs later in the same activation may change the object, and the record must hold
+ * what Temporal was given. The rest of a record is built here from immutable values.
+ */
+const snapshot = <T>(value: T): T => ((globalThis as { structuredClone?: <V>(v: V) => V }).structuredClone?.(value) ?? value);
+
+function emit(event: SinkEvent): void {
+  if (batch) batch.push(event);
+  else scopetrail.record([event]);
+}
+
 export function emitScope(record: ScopeRecord): void {
-  scopetrail.record([{ type: 'scope', record }]);
+  emit({ type: 'scope', record });
 }
 
 export function emitAction(record: WorkflowActionRecord): void {
-  scopetrail.record([{ type: 'action', record }]);
+  emit({ type: 'action', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
 }
 
 /** Keeps a payload with an action (by reference: it never travels through Temporal). */
 export function emitPayload(actionId: string, side: 'input' | 'output', body: unknown): void {
-  scopetrail.record([{ type: 'payload', record: { namespace: workflowInfo().namespace, actionId, side, body } }]);
+  emit({ type: 'payload', record: { namespace: workflowInfo().namespace, actionId, side, body: batch ? snapshot(body) : body } });
 }
 
 export function emitGap(record: WorkflowActionRecord): void {
-  scopetrail.record([{ type: 'gap', record }]);
+  emit({ type: 'gap', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
 }
 
 export function emitOutput(st: ScopeState, value: unknown): void {
   const { sessionId, scopeId, agent } = st.ctx;
-  scopetrail.record([{ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value } }]);
+  emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: batch ? snapshot(value) : value } });
 }
 
 export function errorMessage(err: unknown): string {

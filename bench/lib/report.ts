@@ -43,6 +43,12 @@ export function writeResult(name: string, data: Record<string, unknown>): string
 export const SUMMARY_KEYS = [
   'overhead_ratio_vs_plain',
   'overhead_ratio_vs_otel',
+  'loaded_tree_ratio_vs_plain',
+  'loaded_tree_ratio_vs_otel',
+  'loaded_short_ratio_vs_plain',
+  'loaded_short_ratio_vs_otel',
+  'loaded_tree_cpu_vs_otel',
+  'loaded_short_cpu_vs_otel',
   'ingest_ratio_vs_copy',
   'actions_under_p95_ms_10m',
   'footprint_p95_ms_10m',

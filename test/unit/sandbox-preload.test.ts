@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bundleAgents } from '../../worker/create-worker';
+
+/** The body of one module of a webpack bundle, by its id. */
+function moduleSource(code: string, id: string): string {
+  const start = code.indexOf(`/***/ ${JSON.stringify(id)}`);
+  assert.ok(start >= 0, `module ${id} is in the bundle`);
+  const end = code.indexOf('/***/ "', start + 10);
+  return code.slice(start, end < 0 ? undefined : end);
+}
+
+test('the workflow bundle evaluates zod in its preload, so workflows share it instead of evaluating it each', async () => {
+  const { code } = await bundleAgents(require.resolve('../fixtures/agents'));
+  const preload = code.slice(code.indexOf('exports.preloadModules = function'), code.indexOf('exports.importWorkflows'));
+  assert.match(preload, /__webpack_require__\([^)]*"\.\/workflows\/sandbox-preload\.ts"\)/);
+  // The modules that define zod's schema builders, the ones the CIM schemas are made with.
+  const preloaded = moduleSource(code, './workflows/sandbox-preload.ts');
+  assert.match(preloaded, /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
+  assert.match(moduleSource(code, './cim/schemas.ts'), /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
+});
