@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
+import type { SqlStore } from '../../store/sql-store';
 import { postgresExecutor } from '../../store/postgres';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
@@ -52,16 +53,18 @@ test('upserts are idempotent and a late running copy never regresses a finished 
 
 test('the descendants query uses the materialized-path index, not a scan', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   // 20 000 scopes in 200 trees of depth 3 and fan-out ~10, plus an action each.
+  // Loaded straight into the month's partitions, as a bulk load would.
+  await (store as SqlStore).preparePartitions('2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z');
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
     await client.query(`
-      INSERT INTO "${schema}".scopes (scope_id, session_id, namespace, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id)
+      INSERT INTO "${schema}".scopes (scope_id, session_id, namespace, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id, session_started_at)
       SELECT id, 'bulk-' || (g / 100), 'default', 'delegation', 'a', '1', 2, '/bulk-' || (g / 100) || '/b' || (g / 10) || '/' || id || '/',
-             'success', now(), id, 'r'
+             'success', now(), id, 'r', '2026-03-01T12:00:00Z'
       FROM (SELECT g, 'bulk-' || (g / 100) || '.' || (g / 10) || '.' || g AS id FROM generate_series(1, 20000) g) t;
-      INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id)
-      SELECT scope_id || '/a1#1', scope_id, session_id, namespace, 'a', 'tool_call', 't', 1, 'success', now(), scope_id, 'r'
+      INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
+      SELECT scope_id || '/a1#1', scope_id, session_id, namespace, 'a', 'tool_call', 't', 1, 'success', now(), scope_id, 'r', session_started_at
       FROM "${schema}".scopes WHERE session_id LIKE 'bulk-%';
       ANALYZE "${schema}".scopes; ANALYZE "${schema}".actions;`);
   } finally {
@@ -69,9 +72,10 @@ test('the descendants query uses the materialized-path index, not a scan', { ski
   }
   // Generated above as g = 750: path /bulk-7/b75/bulk-7.75.750/.
   const plan = await store.explainActionsUnder('bulk-7.75.750');
-  assert.match(plan, /scopes_path_idx/, `plan:\n${plan}`);
-  assert.doesNotMatch(plan, /Seq Scan on scopes/, `plan:\n${plan}`);
-  assert.match(plan, /actions_scope_idx|actions_pkey/, `plan:\n${plan}`);
+  // One month's partition, by its path index and its actions' scope index.
+  assert.match(plan, /scopes_p202603_namespace_path_idx/, `plan:\n${plan}`);
+  assert.doesNotMatch(plan, /Seq Scan on scopes|scopes_p2026(0[124-9]|1)/, `plan:\n${plan}`);
+  assert.match(plan, /actions_p202603_(namespace_scope_id_started_at_idx|pkey)/, `plan:\n${plan}`);
 });
 
 test('a batch large enough to be staged with COPY lands whole, and again idempotently', async () => {

@@ -92,8 +92,9 @@ test('deleting the last action of a scope and inserting a forged one are caught 
   // The reviewer's saveNote is its last action.
   assert.equal(await sql(`DELETE FROM ${t}.actions WHERE action_id = $1`, [`${sid}~1/a2#1`]), 1);
   await sql(
-    `INSERT INTO ${t}.actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id)
-     VALUES ($1, $2, $3, 'default', 'verifier', 'tool_call', 'search', 1, 'success', now(), $2, 'forged')`,
+    `INSERT INTO ${t}.actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
+     VALUES ($1, $2, $3, 'default', 'verifier', 'tool_call', 'search', 1, 'success', now(), $2, 'forged',
+             (SELECT session_started_at FROM ${t}.scopes WHERE session_id = $3 LIMIT 1))`,
     [`${sid}.1.1/a9#1`, `${sid}.1.1`, sid],
   );
   assert.deepEqual(brief(await rt.client.verify(sid), sid), [
@@ -144,8 +145,9 @@ test('deleting a whole scope with its actions, or forging a running scope, is ca
   // A scope no run executed, left running so no seal would be expected of it.
   assert.equal(
     await sql(
-      `INSERT INTO ${t}.scopes (scope_id, session_id, namespace, parent_scope_id, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id)
-       VALUES ($1, $2, 'default', $2, 'delegation', 'analyst', '1.0.0', 1, $3, 'running', now(), $1, 'forged')`,
+      `INSERT INTO ${t}.scopes (scope_id, session_id, namespace, parent_scope_id, kind, agent, agent_version, depth, path, status, started_at, workflow_id, run_id, session_started_at)
+       VALUES ($1, $2, 'default', $2, 'delegation', 'analyst', '1.0.0', 1, $3, 'running', now(), $1, 'forged',
+               (SELECT session_started_at FROM ${t}.scopes WHERE session_id = $2 LIMIT 1))`,
       [`${sid}.9`, sid, `/${sid}/${sid}.9/`],
     ),
     1,
