@@ -41,6 +41,9 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   health_ms_10m: { goal: '< 100 ms', met: (v) => v < 100 },
   prune_month_ms_10m: { goal: '< 1000 ms', met: (v) => v < 1000 },
   storage_mib_per_million_actions: { goal: 'reported', met: () => true },
+  scaleout_two_workers_throughput_ratio: { goal: 'reported (> 1 when the worker is the bottleneck)', met: () => true },
+  scaleout_task_queues_throughput_ratio: { goal: 'reported (> 1 when the worker is the bottleneck)', met: () => true },
+  scaleout_reconcile_differences: { goal: '0', met: (v) => v === 0 },
 };
 
 const out: string[] = [];
@@ -183,6 +186,34 @@ if (reconcile) {
         ['wasTouched (negative answer, with its reconcile)', f(reconcile.was_touched_s.median, 2), f(reconcile.was_touched_s.min, 2), f(reconcile.was_touched_s.max, 2), f(reconcile.scopes / reconcile.was_touched_s.median, 0)],
       ],
     ),
+    '',
+  );
+}
+
+const scaleout = read('scaleout');
+if (scaleout) {
+  out.push('## 6. Scale-out', '', provenance(scaleout), '');
+  out.push(
+    `Tree sessions (${scaleout.actions_per_session} actions each), ${scaleout.concurrency} in flight, ${scaleout.sessions_per_round} sessions per variant per round, ${scaleout.rounds} rounds, one Postgres store schema and one dev server. **one**: one worker process on the task queue; **two**: two worker processes polling the same task queue; **queues**: one worker process per agent group — the orchestrators on one task queue, the sub-agents they delegate to on another. Every worker is its own Node process; CPU is read from /proc per process.`,
+    '',
+  );
+  out.push(
+    table(
+      ['variant', 'sessions/s', 'actions/s', 'latency p50 ms', 'latency p95 ms', 'CPU ms/session per process'],
+      ['one', 'two', 'queues'].map((v) => {
+        const x = scaleout.variants[v];
+        return [
+          `${v}: ${x.workers.join(' + ')} (${x.task_queues.length} task queue${x.task_queues.length > 1 ? 's' : ''})`,
+          spread(x.sessions_per_s, 2),
+          f(x.actions_per_s),
+          f(x.latency_ms.p50, 0),
+          f(x.latency_ms.p95, 0),
+          Object.entries(x.cpu_ms_per_session as Record<string, number>).map(([k, n]) => `${k} ${f(n, 0)}`).join(', '),
+        ];
+      }),
+    ),
+    '',
+    `Throughput ÷ one worker, per round: two workers **${spread(scaleout.two_workers_throughput_ratio)}**, task queues per agent group **${spread(scaleout.task_queues_throughput_ratio)}**. Every session of the run (${scaleout.reconciled_sessions}) reconciled against its Temporal histories in ${f(scaleout.reconcile_s)} s: **${scaleout.reconcile_differences} differences**.`,
     '',
   );
 }

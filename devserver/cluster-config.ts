@@ -6,7 +6,11 @@
  * so no value ever needs YAML quoting.
  */
 
-/** auto-setup's NUM_HISTORY_SHARDS default. Fixed when a database is first used: changing it later is refused by the server. */
+/**
+ * auto-setup's NUM_HISTORY_SHARDS default. The count is written into the cluster metadata
+ * when a database is first used; a server started later with another count logs a
+ * mismatch and keeps the persisted one, so a new count needs new databases.
+ */
 export const HISTORY_SHARDS = 4;
 
 export interface ClusterPostgres {
@@ -63,7 +67,7 @@ function sqlStore(pg: ClusterPostgres, database: string, maxConns: number) {
   };
 }
 
-export function clusterConfig(o: { postgres: ClusterPostgres; ports: ClusterPorts; dynamicConfigFile: string; logLevel?: string }) {
+export function clusterConfig(o: { postgres: ClusterPostgres; ports: ClusterPorts; dynamicConfigFile: string; logLevel?: string; historyShards?: number }) {
   const { postgres, ports } = o;
   const rpc = (grpcPort: number, membershipPort: number, httpPort?: number) => ({
     rpc: { grpcPort, membershipPort, bindOnIP: '127.0.0.1', ...(httpPort ? { httpPort } : {}) },
@@ -71,7 +75,7 @@ export function clusterConfig(o: { postgres: ClusterPostgres; ports: ClusterPort
   return {
     log: { stdout: true, level: o.logLevel ?? 'warn' },
     persistence: {
-      numHistoryShards: HISTORY_SHARDS,
+      numHistoryShards: o.historyShards ?? HISTORY_SHARDS,
       defaultStore: 'default',
       visibilityStore: 'visibility',
       datastores: {

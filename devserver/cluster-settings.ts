@@ -1,6 +1,6 @@
 /** Where the native cluster runs, from the environment, checked with zod so a bad value names its variable. */
 import { z } from 'zod';
-import type { ClusterPostgres } from './cluster-config';
+import { HISTORY_SHARDS, type ClusterPostgres } from './cluster-config';
 
 export const DEFAULT_CLUSTER_PORT = 17233;
 export const DEFAULT_CLUSTER_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432';
@@ -11,6 +11,8 @@ export interface ClusterSettings {
   port: number;
   namespace: string;
   postgres: ClusterPostgres;
+  /** History shards of a new cluster (NUM_HISTORY_SHARDS in the compose stack); an existing one keeps its own. */
+  historyShards: number;
   logLevel: string;
   /** Keep the config and server log after stopping. */
   keepRunDir: boolean;
@@ -34,6 +36,12 @@ const Env = z.object({
     .optional(),
   SCOPETRAIL_CLUSTER_DB: DbName.optional(),
   SCOPETRAIL_CLUSTER_VISIBILITY_DB: DbName.optional(),
+  SCOPETRAIL_CLUSTER_HISTORY_SHARDS: z
+    .string()
+    .regex(/^\d{1,5}$/, 'use a whole number of shards, e.g. 16')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'use at least 1 shard').max(16_384, 'use at most 16384 shards'))
+    .optional(),
   SCOPETRAIL_CLUSTER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional(),
   SCOPETRAIL_CLUSTER_KEEP: z.enum(['0', '1', 'true', 'false']).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).max(255).optional(),
@@ -63,6 +71,7 @@ export function clusterSettings(env: NodeJS.ProcessEnv): ClusterSettings {
     port: e.SCOPETRAIL_CLUSTER_PORT ?? DEFAULT_CLUSTER_PORT,
     namespace: e.TEMPORAL_NAMESPACE ?? 'default',
     postgres,
+    historyShards: e.SCOPETRAIL_CLUSTER_HISTORY_SHARDS ?? HISTORY_SHARDS,
     logLevel: e.SCOPETRAIL_CLUSTER_LOG_LEVEL ?? 'warn',
     keepRunDir: e.SCOPETRAIL_CLUSTER_KEEP === '1' || e.SCOPETRAIL_CLUSTER_KEEP === 'true',
   };

@@ -71,7 +71,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   mkdirSync(join(root, 'config'));
   const dynamicConfigFile = join(root, 'config', 'dynamic.yaml');
   writeFileSync(dynamicConfigFile, JSON.stringify(clusterDynamicConfig(ports), null, 2));
-  const config = clusterConfig({ postgres: settings.postgres, ports, dynamicConfigFile, logLevel: settings.logLevel });
+  const config = clusterConfig({ postgres: settings.postgres, ports, dynamicConfigFile, logLevel: settings.logLevel, historyShards: settings.historyShards });
   writeFileSync(join(root, 'config', 'scopetrail.yaml'), JSON.stringify(config, null, 2));
   const logFile = join(root, 'server.log');
   const logStream = createWriteStream(logFile);

@@ -53,3 +53,10 @@ export function cpuSince(start: CpuSnapshot): CpuSnapshot {
     postgres: Math.max(0, now.postgres - start.postgres),
   };
 }
+
+/** User plus system CPU seconds of one process so far (a worker the benchmark forked). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}

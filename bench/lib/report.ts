@@ -61,6 +61,9 @@ export const SUMMARY_KEYS = [
   'health_ms_10m',
   'prune_month_ms_10m',
   'storage_mib_per_million_actions',
+  'scaleout_two_workers_throughput_ratio',
+  'scaleout_task_queues_throughput_ratio',
+  'scaleout_reconcile_differences',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 

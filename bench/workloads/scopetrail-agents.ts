@@ -31,11 +31,14 @@ export const benchMiddle = defineAgent(
 
 export const benchOrchestrator = defineAgent(
   { name: 'benchOrchestrator', version: '1.0.0', tools: ['lookup'], subAgents: ['benchMiddle'] },
-  async (input: { query: string }) => {
+  // `subAgentQueue`: the sub-agents' own task queue (the scale-out benchmark's agent groups);
+  // a child inherits its parent's queue, so the leaves follow their middle agent there.
+  async (input: { query: string; subAgentQueue?: string }) => {
     const found = await work(0, input.query);
+    const workflowOptions = input.subAgentQueue ? { taskQueue: input.subAgentQueue } : undefined;
     const children = await Promise.all(
       Array.from({ length: TREE[0].children }, (_, n) =>
-        delegate(benchMiddle, { objective: `part ${n + 1}`, input: { query: `${input.query}.${n + 1}` } }),
+        delegate(benchMiddle, { objective: `part ${n + 1}`, input: { query: `${input.query}.${n + 1}` }, ...(workflowOptions ? { workflowOptions } : {}) }),
       ),
     );
     return [...found, ...children].join(',').slice(0, 200);

@@ -10,6 +10,9 @@ export interface WorkerProcessOptions {
   schema: string;
   taskQueue: string;
   namespace?: string;
+  /** Modules of your agents and tools (both or neither); the example agents otherwise. */
+  agents?: string;
+  tools?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -23,6 +26,7 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Child
       '--schema', o.schema,
       '--task-queue', o.taskQueue,
       ...(o.namespace ? ['--namespace', o.namespace] : []),
+      ...(o.agents && o.tools ? ['--agents', o.agents, '--tools', o.tools] : []),
     ],
     { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );

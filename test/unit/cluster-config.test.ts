@@ -51,8 +51,14 @@ test('settings come from the environment; a bad value is an error naming the var
     SCOPETRAIL_CLUSTER_DATABASE_URL: 'postgres://tem%40p:s3cret@db.internal:6543',
     SCOPETRAIL_CLUSTER_DB: 'tp',
     SCOPETRAIL_CLUSTER_VISIBILITY_DB: 'tv',
+    SCOPETRAIL_CLUSTER_HISTORY_SHARDS: '16',
   });
   assert.equal(s.port, 18000);
+  assert.equal(s.historyShards, 16);
+  assert.equal(clusterConfig({ postgres: s.postgres, ports: clusterPorts(s.port), dynamicConfigFile: '/x/d.yaml', historyShards: s.historyShards }).persistence.numHistoryShards, 16);
+  assert.equal(clusterSettings({}).historyShards, HISTORY_SHARDS);
+  assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_HISTORY_SHARDS: 'many' }), /^Error: SCOPETRAIL_CLUSTER_HISTORY_SHARDS: use a whole number of shards, e.g. 16 \(got "many"\)/);
+  assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_HISTORY_SHARDS: '0' }), /SCOPETRAIL_CLUSTER_HISTORY_SHARDS: use at least 1 shard/);
   assert.deepEqual(s.postgres, { host: 'db.internal', port: 6543, user: 'tem@p', password: 's3cret', database: 'tp', visibilityDatabase: 'tv' });
   assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_PORT: 'abc' }), /^Error: SCOPETRAIL_CLUSTER_PORT: use a port number \(got "abc"\)/);
   assert.throws(() => clusterSettings({ SCOPETRAIL_CLUSTER_PORT: '40000' }), /SCOPETRAIL_CLUSTER_PORT: use a port below 32658/);
