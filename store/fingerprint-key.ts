@@ -117,6 +117,8 @@ export interface OutputSource {
   kind: SourceKind;
   agent: string;
   producedAt: string;
+  /** The session's start, where its rows are kept (store/partitions.ts); looked up when absent. */
+  sessionStartedAt?: string;
 }
 
 /** Turns outputs into fingerprint rows; the raw text never leaves this object. */

@@ -24,6 +24,7 @@ export const FingerprintRecord = z.object({
   position: z.number().int().min(0),
   words: z.number().int().min(0),
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
+  sessionStartedAt: z.string().optional(),
 });
 export type FingerprintRecord = z.infer<typeof FingerprintRecord>;
 

@@ -174,6 +174,7 @@ function outputFingerprints(fingerprinter: Fingerprinter | undefined, action: Ac
         kind: action.kind === 'llm_call' ? 'llm_output' : 'tool_output',
         agent: action.agent,
         producedAt: action.endedAt ?? action.startedAt,
+        sessionStartedAt: action.sessionStartedAt,
       },
       output,
     );

@@ -203,8 +203,8 @@ export function emitGap(record: WorkflowActionRecord): void {
 }
 
 export function emitOutput(st: ScopeState, value: unknown): void {
-  const { sessionId, scopeId, agent } = st.ctx;
-  emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: batch ? snapshot(value) : value } });
+  const { sessionId, scopeId, agent, sessionStartedAt } = st.ctx;
+  emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: batch ? snapshot(value) : value, sessionStartedAt } });
 }
 
 export function errorMessage(err: unknown): string {

@@ -36,6 +36,7 @@ export interface AgentOutputRecord {
   agent: string;
   producedAt: string;
   value: unknown;
+  sessionStartedAt?: string;
 }
 
 export interface ScopetrailSinks extends Sinks {
