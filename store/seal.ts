@@ -4,7 +4,7 @@ import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash } from './chain';
 import { dedupe, unnestRows } from './bulk-write';
 import { readAction, readScope } from './rows';
-import type { SqlExecutor } from './sql-store';
+import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { ScopeKey, SealConfirm } from './types';
 
 /**
@@ -75,20 +75,15 @@ export async function sealScopes(
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
+      const sealedScopes: unknown[][] = [];
       for (const { chain, seal } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        for (const l of chain) links.push([l.actionId, String(l.seq), l.prevHash, l.hash]);
+        for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
+        sealedScopes.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      if (links.length) {
-        const v = unnestRows(links, ['action_id', 'seq', 'prev', 'hash'], { seq: 'integer' });
-        await tx.query(
-          `UPDATE ${t('actions')} AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
-           FROM (${v.select}) AS v WHERE a.namespace = $${v.params.length + 1} AND a.action_id = v.action_id`,
-          [...v.params, ns],
-        );
-      }
+      await writeLinks(tx, t('action_chain'), ns, sealedScopes, links);
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
@@ -97,4 +92,31 @@ export async function sealScopes(
       );
     });
   }
+}
+
+const LINK_COLUMNS = ['namespace', 'session_id', 'scope_id', 'chain_seq', 'action_id', 'prev_hash', 'hash'] as const;
+
+/**
+ * Appends the links of the scopes being sealed to the narrow chain table: with COPY
+ * where the backend has it, one array statement otherwise. A scope reaches here only
+ * with its seal cleared (never sealed, or cleared in the database and confirmed again),
+ * so links left by an earlier seal of it are removed first: a scope has one chain.
+ */
+async function writeLinks(
+  tx: SqlTransaction,
+  table: string,
+  ns: string,
+  scopes: unknown[][],
+  links: unknown[][],
+): Promise<void> {
+  const k = unnestRows(scopes, ['session_id', 'scope_id'], {});
+  await tx.query(
+    `DELETE FROM ${table} AS c USING (${k.select}) AS k
+      WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
+    [...k.params, ns],
+  );
+  if (links.length === 0) return;
+  if (tx.copy) return tx.copy(table, LINK_COLUMNS, links);
+  const v = unnestRows(links, LINK_COLUMNS, { chain_seq: 'integer' });
+  await tx.query(`INSERT INTO ${table} (${LINK_COLUMNS.join(', ')}) ${v.select}`, v.params);
 }

@@ -139,9 +139,16 @@ export class SqlStore implements Store {
       [this.namespace, sessionId],
     );
     const { rows: actionRows } = await this.db.query(
-      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY chain_seq NULLS LAST, action_id`,
+      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY action_id`,
       [this.namespace, sessionId],
     );
+    // Links are matched to actions by id: a link whose action row is gone is no evidence of
+    // anything by itself (the chain shows the gap), and an action without one is unsealed.
+    const { rows: linkRows } = await this.db.query<{ action_id: string; chain_seq: number; prev_hash: string; hash: string }>(
+      `SELECT action_id, chain_seq, prev_hash, hash FROM ${this.t('action_chain')} WHERE namespace = $1 AND session_id = $2`,
+      [this.namespace, sessionId],
+    );
+    const links = new Map(linkRows.map((l) => [l.action_id, l]));
     // A row that does not parse is a finding of its own, never a reason to stop verifying the rest.
     const invalid: InvalidRow[] = [];
     const chains: StoredChain[] = [];
@@ -153,14 +160,17 @@ export class SqlStore implements Store {
         continue;
       }
       const list = byScope.get(read.value.scopeId) ?? [];
+      const link = links.get(read.value.actionId);
       list.push({
         record: read.value,
-        seq: a.chain_seq === null || a.chain_seq === undefined ? null : Number(a.chain_seq),
-        prevHash: (a.prev_hash as string | null) ?? null,
-        hash: (a.hash as string | null) ?? null,
+        seq: link ? Number(link.chain_seq) : null,
+        prevHash: link?.prev_hash ?? null,
+        hash: link?.hash ?? null,
       });
       byScope.set(read.value.scopeId, list);
     }
+    // Chain order, unsealed actions last (as verify and the export list them).
+    for (const list of byScope.values()) list.sort((x, y) => (x.seq === null ? 1 : 0) - (y.seq === null ? 1 : 0) || (x.seq ?? 0) - (y.seq ?? 0));
     for (const row of scopeRows) {
       const read = tryRead(readScope, row);
       if (!read.ok) {

@@ -44,6 +44,7 @@ export const SUMMARY_KEYS = [
   'overhead_ratio_vs_plain',
   'overhead_ratio_vs_otel',
   'ingest_ratio_vs_copy',
+  'ingest_sealed_ratio_vs_copy',
   'actions_under_p95_ms_10m',
   'footprint_p95_ms_10m',
   'worker_rss_growth_pct',
