@@ -108,7 +108,7 @@ async function runCopy(writes: readonly Write[], size: number): Promise<number> 
 /** As a worker writes: one small write per scope, about `size` rows of them in flight, group-committed. */
 async function runScopetrail(writes: readonly Write[], size: number): Promise<{ durable: number; sealed: number }> {
   const store = openPostgresStore(URL, { schema: SCHEMA });
-  const recorder = new Recorder(store, process.env.SEAL_LATE ? { sealer: { lingerMs: 1e9 } } : {});
+  const recorder = new Recorder(store);
   let next = 0;
   let inFlight = 0;
   const started = performance.now();

@@ -37,12 +37,40 @@ function write(value: unknown, seen: Set<unknown>): string {
     }
     if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
     const obj = value as Record<string, unknown>;
-    const members = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function')
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${write(obj[k], seen)}`);
-    return `{${members.join(',')}}`;
+    const order = sortedKeys(Object.keys(obj));
+    let out = '{';
+    for (let i = 0; i < order.keys.length; i++) {
+      const member = obj[order.keys[i]!];
+      if (member === undefined || typeof member === 'function') continue;
+      out += `${out.length > 1 ? ',' : ''}${order.quoted[i]}:${write(member, seen)}`;
+    }
+    return `${out}}`;
   } finally {
     seen.delete(value);
   }
+}
+
+interface KeyOrder {
+  /** The keys as Object.keys gave them, to tell two key lists with the same joined text apart. */
+  given: string[];
+  keys: string[];
+  quoted: string[];
+}
+
+/**
+ * Records of one kind share their key list, so its sorted order and the keys' JSON text
+ * are computed once per list rather than once per object (the sealer hashes every action
+ * of every ended scope). The cache is cleared, not grown, past a few hundred shapes.
+ */
+const keyOrders = new Map<string, KeyOrder>();
+
+function sortedKeys(given: string[]): KeyOrder {
+  const id = given.join('\u0000');
+  const cached = keyOrders.get(id);
+  if (cached && cached.given.length === given.length && cached.given.every((k, i) => k === given[i])) return cached;
+  const keys = [...given].sort();
+  const order = { given, keys, quoted: keys.map((k) => JSON.stringify(k)) };
+  if (keyOrders.size >= 512) keyOrders.clear();
+  keyOrders.set(id, order);
+  return order;
 }
