@@ -20,6 +20,7 @@ import { dropSchema, freshStore } from './lib/fresh-store';
 import { roundOrder, round, summarize, type Summary } from './lib/stats';
 import { syntheticSessions } from './lib/synthetic';
 import { table, updateSummary, writeResult } from './lib/report';
+import { readFileSync } from 'node:fs';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +34,39 @@ const ACTIONS = Number(args.actions);
 const ROUNDS = Number(args.rounds);
 const URL = args.database!;
 const SCHEMA = 'bench_ingest';
+/** Marks this run's own Postgres backends, whose CPU is read before they exit. */
+const APP = `bench_ingest_${process.pid}`;
+const APP_URL = `${URL}${URL.includes('?') ? '&' : '?'}application_name=${APP}`;
+
+/**
+ * CPU seconds of this run's Postgres backends (still connected). On a machine shared
+ * with other work, CPU time is steadier than wall time; it is reported beside it.
+ */
+async function backendCpu(): Promise<number> {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [APP]);
+    let seconds = 0;
+    for (const { pid } of rows) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return seconds;
+  } finally {
+    await client.end();
+  }
+}
+
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** One worker write: a scope's record with its actions. */
 interface Write {
@@ -89,10 +123,11 @@ function batchesOf(writes: readonly Write[], size: number): Write[][] {
 }
 
 /** Raw COPY, one transaction per batch (scopes and actions of that batch). */
-async function runCopy(writes: readonly Write[], size: number): Promise<number> {
-  const client = new pg.Client({ connectionString: URL });
+async function runCopy(writes: readonly Write[], size: number): Promise<{ ms: number; cpu: number }> {
+  const client = new pg.Client({ connectionString: APP_URL });
   await client.connect();
   const batches = batchesOf(writes, size);
+  const cpu0 = selfCpu();
   const started = performance.now();
   for (const batch of batches) {
     await client.query('BEGIN');
@@ -101,16 +136,18 @@ async function runCopy(writes: readonly Write[], size: number): Promise<number> 
     await client.query('COMMIT');
   }
   const ms = performance.now() - started;
+  const cpu = selfCpu() - cpu0 + (await backendCpu());
   await client.end();
-  return ms;
+  return { ms, cpu };
 }
 
 /** As a worker writes: one small write per scope, about `size` rows of them in flight, group-committed. */
-async function runScopetrail(writes: readonly Write[], size: number): Promise<{ durable: number; sealed: number }> {
-  const store = openPostgresStore(URL, { schema: SCHEMA });
+async function runScopetrail(writes: readonly Write[], size: number): Promise<{ durable: number; sealed: number; cpu: number }> {
+  const store = openPostgresStore(APP_URL, { schema: SCHEMA });
   const recorder = new Recorder(store);
   let next = 0;
   let inFlight = 0;
+  const cpu0 = selfCpu();
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
@@ -129,9 +166,10 @@ async function runScopetrail(writes: readonly Write[], size: number): Promise<{ 
   const durable = performance.now() - started;
   await recorder.drain();
   const sealed = performance.now() - started;
+  const cpu = selfCpu() - cpu0 + (await backendCpu());
   recorder.stop();
   await store.close();
-  return { durable, sealed };
+  return { durable, sealed, cpu };
 }
 
 interface BatchResult {
@@ -141,6 +179,8 @@ interface BatchResult {
   scopetrail_sealed_rows_per_s: Summary;
   ratio_vs_copy: Summary;
   sealed_ratio_vs_copy: Summary;
+  /** CPU seconds (this process and its Postgres backends) of COPY ÷ of scopetrail to sealed. */
+  cpu_ratio_vs_copy: Summary;
 }
 
 async function main(): Promise<void> {
@@ -148,19 +188,22 @@ async function main(): Promise<void> {
   const rows = data.scopes + data.actions;
   const sizes = args.batches!.split(',').map((s) => batchRows(s.trim(), rows));
   console.error(`ingest: ${data.scopes} scopes + ${data.actions} actions = ${rows} rows in ${data.writes.length} writes; batches of ${sizes.join(', ')} rows; ${ROUNDS} rounds`);
-  const times = new Map(sizes.map((s) => [s, { copy: [] as number[], durable: [] as number[], sealed: [] as number[], ratio: [] as number[], sealedRatio: [] as number[] }]));
+  const times = new Map(sizes.map((s) => [s, { copy: [] as number[], durable: [] as number[], sealed: [] as number[], ratio: [] as number[], sealedRatio: [] as number[], cpuRatio: [] as number[] }]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const size of sizes) {
       const t = times.get(size)!;
-      const perRound: { copy?: number; durable?: number; sealed?: number } = {};
+      const perRound: { copy?: number; durable?: number; sealed?: number; copyCpu?: number; cpu?: number } = {};
       for (const variant of roundOrder<Variant>(['copy', 'scopetrail'], r)) {
         await freshSchema();
         if (variant === 'copy') {
-          perRound.copy = await runCopy(data.writes, size);
+          const m = await runCopy(data.writes, size);
+          perRound.copy = m.ms;
+          perRound.copyCpu = m.cpu;
         } else {
           const m = await runScopetrail(data.writes, size);
           perRound.durable = m.durable;
           perRound.sealed = m.sealed;
+          perRound.cpu = m.cpu;
         }
       }
       t.copy.push(perRound.copy!);
@@ -168,9 +211,10 @@ async function main(): Promise<void> {
       t.sealed.push(perRound.sealed!);
       t.ratio.push(perRound.copy! / perRound.durable!);
       t.sealedRatio.push(perRound.copy! / perRound.sealed!);
+      t.cpuRatio.push(perRound.copyCpu! / perRound.cpu!);
       const rate = (ms: number) => (rows / (ms / 1000)).toFixed(0);
       console.error(
-        `  round ${r + 1}/${ROUNDS} batch ${String(size).padStart(6)}: COPY ${rate(perRound.copy!)} rows/s, durable ${rate(perRound.durable!)} (${t.ratio.at(-1)!.toFixed(3)}), sealed ${rate(perRound.sealed!)} (${t.sealedRatio.at(-1)!.toFixed(3)})`,
+        `  round ${r + 1}/${ROUNDS} batch ${String(size).padStart(6)}: COPY ${rate(perRound.copy!)} rows/s, durable ${rate(perRound.durable!)} (${t.ratio.at(-1)!.toFixed(3)}), sealed ${rate(perRound.sealed!)} (${t.sealedRatio.at(-1)!.toFixed(3)}); CPU s ${perRound.copyCpu!.toFixed(2)} vs ${perRound.cpu!.toFixed(2)}`,
       );
     }
   }
@@ -184,6 +228,7 @@ async function main(): Promise<void> {
       scopetrail_sealed_rows_per_s: perSecond(t.sealed),
       ratio_vs_copy: summarize(t.ratio),
       sealed_ratio_vs_copy: summarize(t.sealedRatio),
+      cpu_ratio_vs_copy: summarize(t.cpuRatio),
     };
   });
   const path = writeResult('ingest', { rows, scopes: data.scopes, actions: data.actions, rounds: ROUNDS, batches });
@@ -198,7 +243,7 @@ async function main(): Promise<void> {
   const ratio = (s: Summary) => `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
   console.log(
     table(
-      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY'],
+      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY', 'CPU: COPY ÷ sealed'],
       batches.map((b) => [
         String(b.batch_rows),
         b.copy_rows_per_s.median,
@@ -206,6 +251,7 @@ async function main(): Promise<void> {
         b.scopetrail_sealed_rows_per_s.median,
         ratio(b.ratio_vs_copy),
         ratio(b.sealed_ratio_vs_copy),
+        ratio(b.cpu_ratio_vs_copy),
       ]),
     ),
   );
