@@ -136,7 +136,10 @@ async function runCopy(writes: readonly Write[], size: number): Promise<{ ms: nu
     await client.query('COMMIT');
   }
   const ms = performance.now() - started;
-  const cpu = selfCpu() - cpu0 + (await backendCpu());
+  const node = selfCpu() - cpu0;
+  const postgres = await backendCpu();
+  const cpu = node + postgres;
+  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
   await client.end();
   return { ms, cpu };
 }
@@ -166,7 +169,10 @@ async function runScopetrail(writes: readonly Write[], size: number): Promise<{ 
   const durable = performance.now() - started;
   await recorder.drain();
   const sealed = performance.now() - started;
-  const cpu = selfCpu() - cpu0 + (await backendCpu());
+  const node = selfCpu() - cpu0;
+  const postgres = await backendCpu();
+  const cpu = node + postgres;
+  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
   recorder.stop();
   await store.close();
   return { durable, sealed, cpu };

@@ -3,7 +3,7 @@
  * the rules that make replays harmless (one row per key, a finished row never
  * regressed to `running`).
  */
-import type { SqlExecutor } from './sql-store';
+import type { SqlExecutor, SqlTransaction } from './sql-store';
 
 /** Postgres caps bind parameters at 65535 per statement. */
 const MAX_PARAMS = 60_000;
@@ -17,7 +17,7 @@ const COPY_FROM_ROWS = 200;
  * because creating the staging table costs more than it saves for them.
  */
 export async function insertRows(
-  db: SqlExecutor,
+  db: SqlExecutor | SqlTransaction,
   target: { table: 'scopes' | 'actions'; qualified: string; stage: string },
   columns: readonly string[],
   types: Record<string, string>,
@@ -32,13 +32,17 @@ export async function insertRows(
     await tx.query(insert(select), params);
   };
   if (rows.length < COPY_FROM_ROWS) return direct(db);
-  await db.transaction(async (tx) => {
+  const staged = async (tx: SqlTransaction) => {
     if (!tx.copy) return direct(tx);
     // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
+    // One stage per statement (`target.stage`), since several may share a transaction.
     await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${target.stage} (LIKE ${target.qualified} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
     await tx.copy(target.stage, columns, rows);
     await tx.query(insert(`SELECT ${columns.join(', ')} FROM ${target.stage}`));
-  });
+  };
+  // Inside a caller's transaction the rows stage there; alone, in a transaction of their own.
+  if ('transaction' in db) await db.transaction(staged);
+  else await staged(db);
 }
 
 /**

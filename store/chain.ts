@@ -34,8 +34,12 @@ export function chainOrder(a: ActionRecord, b: ActionRecord): number {
 
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
   let prev = chainGenesis(scope);
-  return [...actions].sort(chainOrder).map((action, i) => {
-    const hash = sha256(`${prev}\n${canonicalJson(action)}`);
+  // chainOrder with each start time parsed once, not once per comparison.
+  const ordered = actions
+    .map((action) => ({ action, at: Date.parse(action.startedAt) }))
+    .sort((x, y) => x.at - y.at || (x.action.actionId < y.action.actionId ? -1 : x.action.actionId > y.action.actionId ? 1 : 0));
+  return ordered.map(({ action }, i) => {
+    const hash = createHash('sha256').update(prev).update('\n').update(canonicalJson(action)).digest('hex');
     const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
     prev = hash;
     return link;

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoredChain } from './types';
+import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
@@ -81,44 +81,64 @@ export class SqlStore implements Store {
     });
   }
 
-  async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
+  /**
+   * Everything one group commit holds, in one transaction: one commit (one WAL flush)
+   * per batch instead of one per table, and the scopes that ended become visible to a
+   * sealer together with their actions.
+   */
+  async writeBatch(batch: StoreBatch): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
+      if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
+      // Gap fills go after the actions: a finished record in this same batch must win over them.
+      if (batch.gaps?.length) await this.fillActionGaps(batch.gaps, tx);
+      if (batch.scopes?.length) await this.upsertScopes(batch.scopes, tx);
+      if (batch.fingerprints?.length) await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace).upsert(batch.fingerprints);
+    });
+  }
+
+  async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
     if (rows.length === 0) return;
     const update = SCOPE_COLUMNS.filter((c) => c !== 'scope_id' && c !== 'namespace' && c !== 'started_at')
       .map((c) => `${c} = ${keepTerminal('scopes', c)}`)
       .join(', ');
-    await this.insertRows('scopes', SCOPE_COLUMNS, SCOPE_TYPES, rows.map(scopeRow),
+    await this.insertRows(tx, 'scopes', SCOPE_COLUMNS, SCOPE_TYPES, rows.map(scopeRow),
       `ON CONFLICT (namespace, scope_id) DO UPDATE SET ${update},
          started_at = LEAST(scopes.started_at, excluded.started_at)`);
   }
 
-  async upsertActions(records: readonly ActionRecord[]): Promise<void> {
+  async upsertActions(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
     if (rows.length === 0) return;
     const update = ACTION_COLUMNS.filter((c) => c !== 'action_id' && c !== 'namespace')
       .map((c) => `${c} = ${keepTerminal('actions', c)}`)
       .join(', ');
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
+    await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
       `ON CONFLICT (namespace, action_id) DO UPDATE SET ${update}`);
   }
 
-  async fillActionGaps(records: readonly ActionRecord[]): Promise<void> {
+  async fillActionGaps(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
     if (rows.length === 0) return;
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
+    await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, rows.map(actionRow),
       `ON CONFLICT (namespace, action_id) DO UPDATE SET status = excluded.status, error = excluded.error,
          ended_at = excluded.ended_at, attributes = actions.attributes || excluded.attributes
-       WHERE actions.status = 'running'`);
+       WHERE actions.status = 'running'`, 'gaps');
   }
 
   private insertRows(
+    tx: SqlTransaction | undefined,
     table: 'scopes' | 'actions',
     columns: readonly string[],
     types: Record<string, string>,
     rows: unknown[][],
     onConflict: string,
+    /** Gap fills and upserts of actions may share a transaction: each stages apart. */
+    purpose: string = table,
   ): Promise<void> {
-    return insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
+    const stage = `scopetrail_stage_${this.schema}_${purpose}`;
+    return insertRows(tx ?? this.db, { table, qualified: this.t(table), stage }, columns, types, rows, onConflict);
   }
 
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
@@ -209,14 +229,14 @@ export class SqlStore implements Store {
     return (rows[0] as { body?: unknown } | undefined)?.body;
   }
 
-  async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
+  async upsertPayloads(records: readonly PayloadRecord[], tx?: SqlTransaction): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {
       const { text, params } = valuesClause(
         chunk.map((r) => clean([r.namespace, r.actionId, r.side, JSON.stringify(clean(r.body ?? null))])),
         4,
       );
-      await this.db.query(
+      await (tx ?? this.db).query(
         `INSERT INTO ${this.t('payloads')} (namespace, action_id, side, body) VALUES ${text}
          ON CONFLICT (namespace, action_id, side) DO UPDATE SET body = excluded.body`,
         params,

@@ -1,7 +1,7 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
-import type { FingerprintStore } from './fingerprint-store';
+import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
 import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
@@ -18,6 +18,16 @@ export interface PayloadRecord {
   actionId: string;
   side: 'input' | 'output';
   body: unknown;
+}
+
+/** What one group commit writes. */
+export interface StoreBatch {
+  scopes?: ScopeRecord[];
+  actions?: ActionRecord[];
+  payloads?: PayloadRecord[];
+  /** Records that only fill gaps (see Store.fillActionGaps). */
+  gaps?: ActionRecord[];
+  fingerprints?: FingerprintRecord[];
 }
 
 export interface ActionsUnderOptions {
@@ -71,6 +81,12 @@ export interface Store {
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
   /** Closes scopes still `running` with the given terminal records (never touches an ended scope); the caller seals them. */
   fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
+  /**
+   * Writes a whole batch with the rules of the methods above (actions, payloads, gap
+   * fills, scopes, fingerprints, in that order) in one transaction. A backend without it
+   * is written method by method.
+   */
+  writeBatch?(batch: StoreBatch): Promise<void>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
   handoffPayload(scopeId: string): Promise<unknown | undefined>;
