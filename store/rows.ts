@@ -158,3 +158,20 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
   if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
   return parsed.data;
 }
+
+/**
+ * The record exactly as reading its row back would give it (text made storable, JSON
+ * through jsonb, validated), without the round trip; undefined where that cannot be
+ * known here: a time not in the millisecond UTC form the store reads back (the store
+ * keeps microseconds and another offset), or a record that would not read back at all.
+ */
+export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
+  for (const t of [record.startedAt, record.endedAt]) {
+    if (t !== null && (typeof t !== 'string' || Number.isNaN(Date.parse(t)) || new Date(t).toISOString() !== t)) return undefined;
+  }
+  const row = actionRow(record);
+  const byColumn: Record<string, unknown> = {};
+  ACTION_COLUMNS.forEach((c, i) => (byColumn[c] = row[i]));
+  const read = tryRead(readAction, byColumn);
+  return read.ok ? read.value : undefined;
+}

@@ -1,15 +1,16 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
-import type { ActionRecord } from '../cim/schemas';
 import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash } from './chain';
 import { dedupe, unnestRows } from './bulk-write';
-import { readAction, readScope } from './rows';
+import { readScope } from './rows';
+import { actionsOfScopes } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
-import type { ScopeKey, SealConfirm } from './types';
+import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
 /**
  * Seals every ended, never sealed scope among `scopes` in one transaction: lock them
- * (in id order, so two sealers cannot deadlock), read their actions in one query,
+ * (in id order, so two sealers cannot deadlock), take their actions (from `committed`
+ * where the store proves them current, else read in one query: see seal-source.ts),
  * compute the chains here, let `confirm` anchor them, and write back the confirmed ones
  * with one statement per table. A scope already sealed is never sealed again: a late
  * record shows as inserted, and a seal cleared in the database cannot be laundered
@@ -20,6 +21,7 @@ export async function sealScopes(
   t: (table: string) => string,
   scopes: readonly ScopeKey[],
   confirm?: SealConfirm,
+  committed?: CommittedActions,
 ): Promise<void> {
   const wanted = dedupe(scopes, (k) => `${k.namespace}\u0000${k.scopeId}`, (_a, b) => b);
   if (wanted.length === 0) return;
@@ -43,19 +45,7 @@ export async function sealScopes(
         }
       });
       if (ended.length === 0) return;
-      const { rows: actionRows } = await tx.query(
-        `SELECT * FROM ${t('actions')} WHERE namespace = $1 AND scope_id = ANY($2::text[])`,
-        [ns, ended.map((s) => s.scopeId)],
-      );
-      const byScope = new Map<string, ActionRecord[]>(ended.map((s) => [s.scopeId, []]));
-      const unreadable = new Set<string>();
-      for (const row of actionRows) {
-        try {
-          byScope.get(row.scope_id as string)?.push(readAction(row));
-        } catch {
-          unreadable.add(row.scope_id as string);
-        }
-      }
+      const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
       const computed = ended
         .filter((scope) => !unreadable.has(scope.scopeId))
         .map((scope) => {

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
@@ -86,14 +86,17 @@ export class SqlStore implements Store {
    * per batch instead of one per table, and the scopes that ended become visible to a
    * sealer together with their actions.
    */
-  async writeBatch(batch: StoreBatch): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  async writeBatch(batch: StoreBatch): Promise<WriteReceipt> {
+    return this.db.transaction(async (tx) => {
       if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
       if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
       // Gap fills go after the actions: a finished record in this same batch must win over them.
       if (batch.gaps?.length) await this.fillActionGaps(batch.gaps, tx);
       if (batch.scopes?.length) await this.upsertScopes(batch.scopes, tx);
       if (batch.fingerprints?.length) await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace).upsert(batch.fingerprints);
+      // The id as `xmin` shows it on the rows this transaction wrote (see seal-source.ts).
+      const { rows } = await tx.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::text AS xid`);
+      return { xid: rows[0]?.xid ?? null };
     });
   }
 
@@ -141,8 +144,8 @@ export class SqlStore implements Store {
     return insertRows(tx ?? this.db, { table, qualified: this.t(table), stage }, columns, types, rows, onConflict);
   }
 
-  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
-    return sealScopes(this.db, (table) => this.t(table), scopes, confirm);
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void> {
+    return sealScopes(this.db, (table) => this.t(table), scopes, confirm, committed);
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {

@@ -46,6 +46,20 @@ export interface ListSessionsOptions {
   limit: number;
 }
 
+/**
+ * Action records a writer committed itself, by scope, with the ids of the transactions
+ * that wrote them (32-bit, as `xmin` shows them). A scope is answered only when every
+ * action the writer holds for it is finished and known exactly as committed.
+ */
+export interface CommittedActions {
+  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[] } | undefined;
+}
+
+/** What a batch write tells the writer: the transaction that committed it, where the backend says. */
+export interface WriteReceipt {
+  xid: string | null;
+}
+
 export interface ScopeKey {
   namespace: string;
   scopeId: string;
@@ -86,7 +100,7 @@ export interface Store {
    * fills, scopes, fingerprints, in that order) in one transaction. A backend without it
    * is written method by method.
    */
-  writeBatch?(batch: StoreBatch): Promise<void>;
+  writeBatch?(batch: StoreBatch): Promise<WriteReceipt>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
   handoffPayload(scopeId: string): Promise<unknown | undefined>;
@@ -94,7 +108,7 @@ export interface Store {
    * Computes the hash chain of each ended, never sealed scope among `scopes` (running and
    * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).
    */
-  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void>;
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */

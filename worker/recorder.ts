@@ -257,7 +257,8 @@ export class Recorder {
     await this.prepareStore();
     if (this.store.writeBatch) {
       // One transaction: the batch's actions are visible no later than its scopes.
-      await this.store.writeBatch(batch);
+      const { xid } = await this.store.writeBatch(batch);
+      if (xid !== null) this.sealer.committed.committed(batch, xid);
     } else {
       if (batch.actions?.length) await this.store.upsertActions(batch.actions);
       if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
