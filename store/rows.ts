@@ -65,10 +65,32 @@ import { storableText } from '../cim/storable-text';
 export { storableText };
 
 export function clean<T>(value: T): T {
+  // Almost every record is storable as it is: checking is much cheaper than copying.
+  if (!needsCleaning(value)) return value;
+  return cleanCopy(value);
+}
+
+/** Whether `cleanCopy` could return something other than an equal value (other objects than plain ones are always copied). */
+function needsCleaning(value: unknown): boolean {
+  if (typeof value === 'string') return storableText(value) !== value;
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || needsCleaning(value[i])) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return true;
+  for (const k of Object.keys(value)) {
+    if (storableText(k) !== k || needsCleaning((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
+function cleanCopy<T>(value: T): T {
   if (typeof value === 'string') return storableText(value) as T;
-  if (Array.isArray(value)) return value.map(clean) as T;
+  if (Array.isArray(value)) return value.map(cleanCopy) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanCopy(k), cleanCopy(v)])) as T;
   }
   return value;
 }
