@@ -51,7 +51,7 @@ function write(value: unknown, seen: Set<unknown>): string {
 }
 
 interface KeyOrder {
-  /** The keys as Object.keys gave them, to tell two key lists with the same joined text apart. */
+  /** The keys as Object.keys gave them. */
   given: string[];
   keys: string[];
   quoted: string[];
@@ -60,17 +60,33 @@ interface KeyOrder {
 /**
  * Records of one kind share their key list, so its sorted order and the keys' JSON text
  * are computed once per list rather than once per object (the sealer hashes every action
- * of every ended scope). The cache is cleared, not grown, past a few hundred shapes.
+ * of every ended scope). Lists are found by length, then compared key by key (keys of
+ * records from one schema are the same strings, so the comparison is cheap). Bounded:
+ * a few lists per length, the oldest replaced.
  */
-const keyOrders = new Map<string, KeyOrder>();
+const keyOrders = new Map<number, KeyOrder[]>();
+const PER_LENGTH = 8;
 
 function sortedKeys(given: string[]): KeyOrder {
-  const id = given.join('\u0000');
-  const cached = keyOrders.get(id);
-  if (cached && cached.given.length === given.length && cached.given.every((k, i) => k === given[i])) return cached;
+  const candidates = keyOrders.get(given.length);
+  if (candidates) {
+    for (const c of candidates) {
+      let same = true;
+      for (let i = 0; i < given.length; i++) {
+        if (c.given[i] !== given[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return c;
+    }
+  }
   const keys = [...given].sort();
   const order = { given, keys, quoted: keys.map((k) => JSON.stringify(k)) };
-  if (keyOrders.size >= 512) keyOrders.clear();
-  keyOrders.set(id, order);
+  if (given.length > 64) return order; // large maps are rarely repeated: not worth keeping
+  const list = candidates ?? [];
+  if (list.length >= PER_LENGTH) list.shift();
+  list.push(order);
+  keyOrders.set(given.length, list);
   return order;
 }
