@@ -46,6 +46,32 @@ export async function insertRows(
 }
 
 /**
+ * Rows whose key is not in the table yet go in with plain COPY, straight into the table:
+ * no staging pass and no conflict handling, which is what makes an upsert cost more than
+ * COPY. Answers the rows that are there already, for the caller to merge. A row another
+ * writer inserts between the check and the COPY makes the COPY fail with a unique
+ * violation (23505); the caller then writes the batch again by merging alone.
+ */
+export async function copyNewRows(
+  tx: SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>,
+  qualified: string,
+  columns: readonly string[],
+  key: readonly string[],
+  rows: unknown[][],
+): Promise<unknown[][]> {
+  const at = key.map((k) => columns.indexOf(k));
+  const { rows: found } = await tx.query<{ i: string }>(
+    `SELECT u.i FROM unnest(${key.map((_, n) => `$${n + 1}::text[]`).join(', ')}) WITH ORDINALITY AS u(${key.join(', ')}, i)
+      WHERE EXISTS (SELECT 1 FROM ${qualified} t WHERE ${key.map((c) => `t.${c} = u.${c}`).join(' AND ')})`,
+    at.map((col) => rows.map((r) => r[col])),
+  );
+  const existing = new Set(found.map((r) => Number(r.i) - 1));
+  const fresh = rows.filter((_, i) => !existing.has(i));
+  if (fresh.length) await tx.copy(qualified, columns, fresh);
+  return rows.filter((_, i) => existing.has(i));
+}
+
+/**
  * Replays re-send records that may already be terminal: a late `running` copy must
  * not overwrite the finished row, so every column keeps its stored value when the
  * stored row has ended and the incoming one has not.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
-import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { ACTION_TYPES, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
@@ -28,6 +28,8 @@ export interface SqlExecutor {
 export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
   /** Bulk load with COPY, where the backend has it (node-postgres does; PGlite does not). */
   copy?(table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<void>;
+  /** Upserts in this transaction COPY rows whose key is not in the table yet (see bulk-write.ts copyNewRows). */
+  copyNew?: boolean;
 }
 
 export interface SqlStoreOptions {
@@ -87,7 +89,18 @@ export class SqlStore implements Store {
    * sealer together with their actions.
    */
   async writeBatch(batch: StoreBatch): Promise<WriteReceipt> {
-    return this.db.transaction(async (tx) => {
+    try {
+      return await this.writeBatchOnce(batch, true);
+    } catch (err) {
+      // Another writer inserted one of the keys found missing: merge everything instead.
+      if ((err as { code?: unknown }).code !== '23505') throw err;
+      return this.writeBatchOnce(batch, false);
+    }
+  }
+
+  private writeBatchOnce(batch: StoreBatch, copyNew: boolean): Promise<WriteReceipt> {
+    return this.db.transaction(async (inner) => {
+      const tx: SqlTransaction = { ...inner, copyNew: copyNew && inner.copy !== undefined };
       if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
       if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
       // Gap fills go after the actions: a finished record in this same batch must win over them.
@@ -141,7 +154,16 @@ export class SqlStore implements Store {
     purpose: string = table,
   ): Promise<void> {
     const stage = `scopetrail_stage_${this.schema}_${purpose}`;
-    return insertRows(tx ?? this.db, { table, qualified: this.t(table), stage }, columns, types, rows, onConflict);
+    const target = { table, qualified: this.t(table), stage };
+    if (tx?.copyNew && tx.copy && purpose === table) {
+      const copying = tx as SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>;
+      // The same key as the upsert's ON CONFLICT target.
+      const key = table === 'scopes' ? ['namespace', 'scope_id'] : ['namespace', 'action_id'];
+      return copyNewRows(copying, target.qualified, columns, key, rows).then((existing) =>
+        existing.length ? insertRows(tx, target, columns, types, existing, onConflict) : undefined,
+      );
+    }
+    return insertRows(tx ?? this.db, target, columns, types, rows, onConflict);
   }
 
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void> {
