@@ -8,7 +8,7 @@ import type { SqlExecutor, SqlTransaction } from './sql-store';
 /** Postgres caps bind parameters at 65535 per statement. */
 const MAX_PARAMS = 60_000;
 /** From this many rows, staging them with COPY beats one array-parameter statement. */
-const COPY_FROM_ROWS = 200;
+export const COPY_FROM_ROWS = 200;
 
 /**
  * One INSERT ... ON CONFLICT for any number of rows. Large batches are staged with

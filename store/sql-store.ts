@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
-import { ACTION_TYPES, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
@@ -155,7 +155,8 @@ export class SqlStore implements Store {
   ): Promise<void> {
     const stage = `scopetrail_stage_${this.schema}_${purpose}`;
     const target = { table, qualified: this.t(table), stage };
-    if (tx?.copyNew && tx.copy && purpose === table) {
+    // Small batches: one array statement costs less than a check and a COPY.
+    if (tx?.copyNew && tx.copy && purpose === table && rows.length >= COPY_FROM_ROWS) {
       const copying = tx as SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>;
       // The same key as the upsert's ON CONFLICT target.
       const key = table === 'scopes' ? ['namespace', 'scope_id'] : ['namespace', 'action_id'];
