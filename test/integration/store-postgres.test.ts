@@ -116,7 +116,8 @@ test('a batch write: new rows go straight in, running rows are replaced by their
 });
 
 test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  const mine = Array.from({ length: 5 }, (_, i) => action(`race/a${i}#1`, 'race'));
+  // Enough rows for the batch to take the COPY path (200 or more of one table).
+  const mine = Array.from({ length: 250 }, (_, i) => action(`race/a${i}#1`, 'race'));
   const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await other.connect();
   // Another writer commits a running row of one of these actions right after this batch
@@ -152,7 +153,7 @@ test('a batch write whose new rows another writer inserts first is merged, not r
   }
   assert.ok(raced, 'the other writer got in between');
   const stored = await store.actionsUnder('race', { descendants: false });
-  assert.equal(stored.length, 5);
+  assert.equal(stored.length, 250);
   assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished record replaced the other writer\'s running row');
 });
 
