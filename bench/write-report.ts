@@ -97,7 +97,7 @@ if (ingest?.batches) {
   );
   out.push(
     table(
-      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY'],
+      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY', 'CPU: COPY ÷ sealed'],
       (ingest.batches as Json[]).map((b) => [
         b.batch_rows === ingest.rows ? `all (${b.batch_rows})` : String(b.batch_rows),
         f(b.copy_rows_per_s.median, 0),
@@ -105,10 +105,11 @@ if (ingest?.batches) {
         f(b.scopetrail_sealed_rows_per_s.median, 0),
         spread(b.ratio_vs_copy),
         spread(b.sealed_ratio_vs_copy),
+        b.cpu_ratio_vs_copy ? spread(b.cpu_ratio_vs_copy) : 'n/a',
       ]),
     ),
     '',
-    'Ratios are per round (COPY and scopetrail measured back to back, order rotating): median (min–max).',
+    'Ratios are per round (COPY and scopetrail measured back to back, order rotating): median (min–max). The CPU column divides the CPU seconds of COPY by those of the write path to sealed (this process and its own Postgres backends): steadier than wall time on a shared machine.',
     '',
   );
 }
