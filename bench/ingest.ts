@@ -8,6 +8,8 @@
  * activity waits) and to sealed (hash chains computed behind it).
  *
  *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...]
+ *
+ * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres.
  */
 import pg from 'pg';
 import { parseArgs } from 'node:util';

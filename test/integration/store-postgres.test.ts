@@ -6,6 +6,8 @@ import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '..
 import type { Store } from '../../store/types';
 import { postgresExecutor } from '../../store/postgres';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
+import { verifyChains } from '../../store/chain';
+import { CommittedActionCache } from '../../worker/committed-actions';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
@@ -155,6 +157,36 @@ test('a batch write whose new rows another writer inserts first is merged, not r
   const stored = await store.actionsUnder('race', { descendants: false });
   assert.equal(stored.length, 250);
   assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished record replaced the other writer\'s running row');
+});
+
+test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  let readsBack = 0;
+  const count = (sql: string) => {
+    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) readsBack += 1;
+  };
+  const counting: SqlExecutor = {
+    ...db,
+    query: (sql, params) => (count(sql), db.query(sql, params)),
+    transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
+  };
+  const writer = new SqlStore(counting, 'counting', { schema });
+  const cache = new CommittedActionCache();
+  try {
+    const root = { ...scope('held', null), sessionId: 'held' };
+    const records = Array.from({ length: 250 }, (_, i) => ({ ...action(`held/a${i}#1`, 'held'), sessionId: 'held', startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() }));
+    for (const batch of [{ actions: records.map((a) => ({ ...a, status: 'running' as const, endedAt: null })) }, { actions: records, scopes: [root] }]) {
+      const { xid } = await writer.writeBatch(batch);
+      cache.committed(batch, xid!);
+    }
+    await writer.sealScopes([{ namespace: 'default', scopeId: 'held' }], undefined, cache);
+    assert.equal(readsBack, 0, 'no action row was read back');
+    const chains = await store.chainsOfSession('held');
+    assert.equal(chains.chains[0]!.chainLength, 250);
+    assert.deepEqual(verifyChains('held', chains).problems, []);
+  } finally {
+    await writer.close();
+  }
 });
 
 test('a connection lost in the middle of a transaction fails that transaction and nothing else', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
