@@ -1,10 +1,15 @@
 /**
  * Ingest: rows/s of scopetrail's write path (recorder → group commit → SqlStore
- * upserts) against raw COPY of the same rows into the same tables, interleaved. The
+ * upserts) against raw COPY of the same rows into the same tables, interleaved, at
+ * several batch sizes. A batch size is how many rows are in flight at once: COPY
+ * commits one transaction of that many rows after another; scopetrail keeps that many
+ * rows of per-scope writes in flight, so each group commit holds about that many. The
  * write path is timed to durable (every writer released, as a workflow task or an
- * activity waits) and, separately, to sealed (hash chains computed behind it).
+ * activity waits) and to sealed (hash chains computed behind it).
  *
- *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--database postgres://...]
+ *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...]
+ *
+ * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres.
  */
 import pg from 'pg';
 import { parseArgs } from 'node:util';
@@ -14,14 +19,16 @@ import { Recorder } from '../worker/recorder';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { copyRows } from '../store/copy';
 import { dropSchema, freshStore } from './lib/fresh-store';
-import { roundOrder, round, summarize } from './lib/stats';
+import { roundOrder, round, summarize, type Summary } from './lib/stats';
 import { syntheticRange, syntheticSessions } from './lib/synthetic';
 import { table, updateSummary, writeResult } from './lib/report';
+import { readFileSync } from 'node:fs';
 
 const { values: args } = parseArgs({
   options: {
     actions: { type: 'string', default: '60000' },
     rounds: { type: 'string', default: '5' },
+    batches: { type: 'string', default: '100,2000,all' },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -29,119 +36,233 @@ const ACTIONS = Number(args.actions);
 const ROUNDS = Number(args.rounds);
 const URL = args.database!;
 const SCHEMA = 'bench_ingest';
+/** Marks this run's own Postgres backends, whose CPU is read before they exit. */
+const APP = `bench_ingest_${process.pid}`;
+const APP_URL = `${URL}${URL.includes('?') ? '&' : '?'}application_name=${APP}`;
 
-type Variant = 'copy' | 'scopetrail';
-type Measure = Variant | 'scopetrail_sealed';
-
-interface Data {
-  sessions: Array<{ scopes: ScopeRecord[]; actions: ActionRecord[] }>;
-  scopes: number;
-  actions: number;
+/**
+ * CPU seconds of this run's Postgres backends (still connected). On a machine shared
+ * with other work, CPU time is steadier than wall time; it is reported beside it.
+ */
+async function backendCpu(): Promise<number> {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [APP]);
+    let seconds = 0;
+    for (const { pid } of rows) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return seconds;
+  } finally {
+    await client.end();
+  }
 }
 
-function load(): Data {
-  const sessions: Data['sessions'] = [];
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** One worker write: a scope's record with its actions. */
+interface Write {
+  scopes: ScopeRecord[];
+  actions: ActionRecord[];
+}
+
+type Variant = 'copy' | 'scopetrail';
+
+function load(): { writes: Write[]; scopes: number; actions: number } {
+  const writes: Write[] = [];
   let actions = 0;
   let scopes = 0;
   for (const s of syntheticSessions({ seed: 7, namespace: 'default' })) {
-    sessions.push(s);
+    const byScope = new Map<string, ActionRecord[]>(s.scopes.map((scope) => [scope.scopeId, []]));
+    for (const a of s.actions) byScope.get(a.scopeId)!.push(a);
+    for (const scope of s.scopes) writes.push({ scopes: [scope], actions: byScope.get(scope.scopeId)! });
     actions += s.actions.length;
     scopes += s.scopes.length;
     if (actions >= ACTIONS) break;
   }
-  return { sessions, scopes, actions };
+  return { writes, scopes, actions };
 }
+
+function batchRows(spec: string, total: number): number {
+  if (spec === 'all') return total;
+  const n = Number(spec);
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`ingest: invalid field "batches": "${spec}" must be a positive integer or "all"`);
+  return Math.min(n, total);
+}
+
+const rowsOf = (w: Write) => w.scopes.length + w.actions.length;
 
 async function freshSchema(): Promise<void> {
   await (await freshStore(URL, SCHEMA, syntheticRange())).close();
 }
 
-async function runCopy(data: Data): Promise<number> {
-  const client = new pg.Client({ connectionString: URL });
-  await client.connect();
-  const started = performance.now();
-  await copyRows(client, `${SCHEMA}.scopes`, SCOPE_COLUMNS, (function* () {
-    for (const s of data.sessions) for (const r of s.scopes) yield scopeRow(r, r.sessionStartedAt!);
-  })());
-  await copyRows(client, `${SCHEMA}.actions`, ACTION_COLUMNS, (function* () {
-    for (const s of data.sessions) for (const r of s.actions) yield actionRow(r, r.sessionStartedAt!);
-  })());
-  const ms = performance.now() - started;
-  await client.end();
-  return ms;
-}
-
-/** As a worker writes: one small write per scope (its record and its actions), many in flight, group-committed. */
-async function runScopetrail(data: Data): Promise<{ durable: number; sealed: number }> {
-  const store = openPostgresStore(URL, { schema: SCHEMA });
-  const recorder = new Recorder(store);
-  const started = performance.now();
-  const writes: Promise<void>[] = [];
-  for (const s of data.sessions) {
-    for (const scope of s.scopes) {
-      writes.push(recorder.write({ scopes: [scope], actions: s.actions.filter((a) => a.scopeId === scope.scopeId) }));
+/** Consecutive writes grouped into batches of about `size` rows. */
+function batchesOf(writes: readonly Write[], size: number): Write[][] {
+  const out: Write[][] = [];
+  let current: Write[] = [];
+  let rows = 0;
+  for (const w of writes) {
+    current.push(w);
+    rows += rowsOf(w);
+    if (rows >= size) {
+      out.push(current);
+      current = [];
+      rows = 0;
     }
   }
-  await Promise.all(writes);
+  if (current.length) out.push(current);
+  return out;
+}
+
+/** Raw COPY, one transaction per batch (scopes and actions of that batch). */
+async function runCopy(writes: readonly Write[], size: number): Promise<{ ms: number; cpu: number }> {
+  const client = new pg.Client({ connectionString: APP_URL });
+  await client.connect();
+  const batches = batchesOf(writes, size);
+  const cpu0 = selfCpu();
+  const started = performance.now();
+  for (const batch of batches) {
+    await client.query('BEGIN');
+    await copyRows(client, `${SCHEMA}.scopes`, SCOPE_COLUMNS, batch.flatMap((w) => w.scopes.map((r) => scopeRow(r, r.sessionStartedAt!))));
+    await copyRows(client, `${SCHEMA}.actions`, ACTION_COLUMNS, batch.flatMap((w) => w.actions.map((r) => actionRow(r, r.sessionStartedAt!))));
+    await client.query('COMMIT');
+  }
+  const ms = performance.now() - started;
+  const node = selfCpu() - cpu0;
+  const postgres = await backendCpu();
+  const cpu = node + postgres;
+  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
+  await client.end();
+  return { ms, cpu };
+}
+
+/** As a worker writes: one small write per scope, about `size` rows of them in flight, group-committed. */
+async function runScopetrail(writes: readonly Write[], size: number): Promise<{ durable: number; sealed: number; cpu: number }> {
+  const store = openPostgresStore(APP_URL, { schema: SCHEMA });
+  const recorder = new Recorder(store);
+  let next = 0;
+  let inFlight = 0;
+  const cpu0 = selfCpu();
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (next < writes.length && inFlight < size) {
+        const w = writes[next++]!;
+        inFlight += rowsOf(w);
+        recorder.write(w).then(() => {
+          inFlight -= rowsOf(w);
+          if (next === writes.length && inFlight === 0) resolve();
+          else pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
   const durable = performance.now() - started;
   await recorder.drain();
   const sealed = performance.now() - started;
+  const node = selfCpu() - cpu0;
+  const postgres = await backendCpu();
+  const cpu = node + postgres;
+  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
   recorder.stop();
   await store.close();
-  return { durable, sealed };
+  return { durable, sealed, cpu };
+}
+
+interface BatchResult {
+  batch_rows: number;
+  copy_rows_per_s: Summary;
+  scopetrail_rows_per_s: Summary;
+  scopetrail_sealed_rows_per_s: Summary;
+  ratio_vs_copy: Summary;
+  sealed_ratio_vs_copy: Summary;
+  /** CPU seconds (this process and its Postgres backends) of COPY ÷ of scopetrail to sealed. */
+  cpu_ratio_vs_copy: Summary;
 }
 
 async function main(): Promise<void> {
   const data = load();
   const rows = data.scopes + data.actions;
-  console.error(`ingest: ${data.sessions.length} sessions, ${data.scopes} scopes + ${data.actions} actions = ${rows} rows; ${ROUNDS} rounds`);
-  const times: Record<Measure, number[]> = { copy: [], scopetrail: [], scopetrail_sealed: [] };
-  const ratios: number[] = [];
-  const sealedRatios: number[] = [];
+  const sizes = args.batches!.split(',').map((s) => batchRows(s.trim(), rows));
+  console.error(`ingest: ${data.scopes} scopes + ${data.actions} actions = ${rows} rows in ${data.writes.length} writes; batches of ${sizes.join(', ')} rows; ${ROUNDS} rounds`);
+  const times = new Map(sizes.map((s) => [s, { copy: [] as number[], durable: [] as number[], sealed: [] as number[], ratio: [] as number[], sealedRatio: [] as number[], cpuRatio: [] as number[] }]));
   for (let r = 0; r < ROUNDS; r++) {
-    const perRound: Partial<Record<Measure, number>> = {};
-    for (const variant of roundOrder<Variant>(['copy', 'scopetrail'], r)) {
-      await freshSchema();
-      if (variant === 'copy') {
-        perRound.copy = await runCopy(data);
-        times.copy.push(perRound.copy);
-      } else {
-        const t = await runScopetrail(data);
-        perRound.scopetrail = t.durable;
-        perRound.scopetrail_sealed = t.sealed;
-        times.scopetrail.push(t.durable);
-        times.scopetrail_sealed.push(t.sealed);
+    for (const size of sizes) {
+      const t = times.get(size)!;
+      const perRound: { copy?: number; durable?: number; sealed?: number; copyCpu?: number; cpu?: number } = {};
+      for (const variant of roundOrder<Variant>(['copy', 'scopetrail'], r)) {
+        await freshSchema();
+        if (variant === 'copy') {
+          const m = await runCopy(data.writes, size);
+          perRound.copy = m.ms;
+          perRound.copyCpu = m.cpu;
+        } else {
+          const m = await runScopetrail(data.writes, size);
+          perRound.durable = m.durable;
+          perRound.sealed = m.sealed;
+          perRound.cpu = m.cpu;
+        }
       }
-      const ms = perRound[variant]!;
-      console.error(`  round ${r + 1}/${ROUNDS} ${variant.padEnd(10)} ${(rows / (ms / 1000)).toFixed(0)} rows/s (${ms.toFixed(0)} ms)`);
+      t.copy.push(perRound.copy!);
+      t.durable.push(perRound.durable!);
+      t.sealed.push(perRound.sealed!);
+      t.ratio.push(perRound.copy! / perRound.durable!);
+      t.sealedRatio.push(perRound.copy! / perRound.sealed!);
+      t.cpuRatio.push(perRound.copyCpu! / perRound.cpu!);
+      const rate = (ms: number) => (rows / (ms / 1000)).toFixed(0);
+      console.error(
+        `  round ${r + 1}/${ROUNDS} batch ${String(size).padStart(6)}: COPY ${rate(perRound.copy!)} rows/s, durable ${rate(perRound.durable!)} (${t.ratio.at(-1)!.toFixed(3)}), sealed ${rate(perRound.sealed!)} (${t.sealedRatio.at(-1)!.toFixed(3)}); CPU s ${perRound.copyCpu!.toFixed(2)} vs ${perRound.cpu!.toFixed(2)}`,
+      );
     }
-    ratios.push(perRound.copy! / perRound.scopetrail!);
-    sealedRatios.push(perRound.copy! / perRound.scopetrail_sealed!);
   }
-  const rate = (v: Measure) => summarize(times[v].map((ms) => rows / (ms / 1000)));
-  const ratio = summarize(ratios);
-  const sealedRatio = summarize(sealedRatios);
-  const result = {
-    rows,
-    scopes: data.scopes,
-    actions: data.actions,
-    rounds: ROUNDS,
-    copy_rows_per_s: rate('copy'),
-    scopetrail_rows_per_s: rate('scopetrail'),
-    scopetrail_sealed_rows_per_s: rate('scopetrail_sealed'),
-    ratio_vs_copy: ratio,
-    sealed_ratio_vs_copy: sealedRatio,
-  };
-  const path = writeResult('ingest', result);
-  updateSummary({ ingest_ratio_vs_copy: round(ratio.median) }, 'ingest');
+  const perSecond = (ms: number[]) => summarize(ms.map((x) => rows / (x / 1000)));
+  const batches: BatchResult[] = sizes.map((size) => {
+    const t = times.get(size)!;
+    return {
+      batch_rows: size,
+      copy_rows_per_s: perSecond(t.copy),
+      scopetrail_rows_per_s: perSecond(t.durable),
+      scopetrail_sealed_rows_per_s: perSecond(t.sealed),
+      ratio_vs_copy: summarize(t.ratio),
+      sealed_ratio_vs_copy: summarize(t.sealedRatio),
+      cpu_ratio_vs_copy: summarize(t.cpuRatio),
+    };
+  });
+  const path = writeResult('ingest', { rows, scopes: data.scopes, actions: data.actions, rounds: ROUNDS, batches });
+  // The requirement holds at every batch size, so the summary keeps the worst one.
+  updateSummary(
+    {
+      ingest_ratio_vs_copy: round(Math.min(...batches.map((b) => b.ratio_vs_copy.median))),
+      ingest_sealed_ratio_vs_copy: round(Math.min(...batches.map((b) => b.sealed_ratio_vs_copy.median))),
+    },
+    'ingest',
+  );
+  const ratio = (s: Summary) => `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
   console.log(
     table(
-      ['variant', 'rows/s median', 'min', 'max'],
-      (['copy', 'scopetrail', 'scopetrail_sealed'] as const).map((v) => [v, rate(v).median, rate(v).min, rate(v).max]),
+      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY', 'CPU: COPY ÷ sealed'],
+      batches.map((b) => [
+        String(b.batch_rows),
+        b.copy_rows_per_s.median,
+        b.scopetrail_rows_per_s.median,
+        b.scopetrail_sealed_rows_per_s.median,
+        ratio(b.ratio_vs_copy),
+        ratio(b.sealed_ratio_vs_copy),
+        ratio(b.cpu_ratio_vs_copy),
+      ]),
     ),
   );
-  console.log(`scopetrail / COPY throughput (durable): median ${ratio.median.toFixed(3)} (min ${ratio.min.toFixed(3)}, max ${ratio.max.toFixed(3)})`);
-  console.log(`scopetrail / COPY throughput (sealed):  median ${sealedRatio.median.toFixed(3)} (min ${sealedRatio.min.toFixed(3)}, max ${sealedRatio.max.toFixed(3)})`);
   console.log(`→ ${path}`);
   await dropSchema(URL, SCHEMA);
 }

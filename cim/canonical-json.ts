@@ -37,12 +37,56 @@ function write(value: unknown, seen: Set<unknown>): string {
     }
     if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
     const obj = value as Record<string, unknown>;
-    const members = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function')
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${write(obj[k], seen)}`);
-    return `{${members.join(',')}}`;
+    const order = sortedKeys(Object.keys(obj));
+    let out = '{';
+    for (let i = 0; i < order.keys.length; i++) {
+      const member = obj[order.keys[i]!];
+      if (member === undefined || typeof member === 'function') continue;
+      out += `${out.length > 1 ? ',' : ''}${order.quoted[i]}:${write(member, seen)}`;
+    }
+    return `${out}}`;
   } finally {
     seen.delete(value);
   }
+}
+
+interface KeyOrder {
+  /** The keys as Object.keys gave them. */
+  given: string[];
+  keys: string[];
+  quoted: string[];
+}
+
+/**
+ * Records of one kind share their key list, so its sorted order and the keys' JSON text
+ * are computed once per list rather than once per object (the sealer hashes every action
+ * of every ended scope). Lists are found by length, then compared key by key (keys of
+ * records from one schema are the same strings, so the comparison is cheap). Bounded:
+ * a few lists per length, the oldest replaced.
+ */
+const keyOrders = new Map<number, KeyOrder[]>();
+const PER_LENGTH = 8;
+
+function sortedKeys(given: string[]): KeyOrder {
+  const candidates = keyOrders.get(given.length);
+  if (candidates) {
+    for (const c of candidates) {
+      let same = true;
+      for (let i = 0; i < given.length; i++) {
+        if (c.given[i] !== given[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return c;
+    }
+  }
+  const keys = [...given].sort();
+  const order = { given, keys, quoted: keys.map((k) => JSON.stringify(k)) };
+  if (given.length > 64) return order; // large maps are rarely repeated: not worth keeping
+  const list = candidates ?? [];
+  if (list.length >= PER_LENGTH) list.shift();
+  list.push(order);
+  keyOrders.set(given.length, list);
+  return order;
 }

@@ -7,6 +7,9 @@
  */
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Any character that could be unstorable: a cheap scan that almost every text passes. */
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
 export function storableText(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
+  return SUSPECT.test(text) ? text.replace(UNSTORABLE, '\uFFFD') : text;
 }

@@ -4,12 +4,12 @@
  * regressed to `running`).
  */
 import { ENCODED_TEXT_PREFIX } from '../cim/encoded-text';
-import type { SqlExecutor } from './sql-store';
+import type { SqlExecutor, SqlTransaction } from './sql-store';
 
 /** Postgres caps bind parameters at 65535 per statement. */
 const MAX_PARAMS = 60_000;
 /** From this many rows, staging them with COPY beats one array-parameter statement. */
-const COPY_FROM_ROWS = 200;
+export const COPY_FROM_ROWS = 200;
 
 /**
  * One INSERT ... ON CONFLICT for any number of rows. Large batches are staged with
@@ -18,7 +18,7 @@ const COPY_FROM_ROWS = 200;
  * because creating the staging table costs more than it saves for them.
  */
 export async function insertRows(
-  db: SqlExecutor,
+  db: SqlExecutor | SqlTransaction,
   target: { table: 'scopes' | 'actions'; qualified: string; stage: string },
   columns: readonly string[],
   types: Record<string, string>,
@@ -33,13 +33,44 @@ export async function insertRows(
     await tx.query(insert(select), params);
   };
   if (rows.length < COPY_FROM_ROWS) return direct(db);
-  await db.transaction(async (tx) => {
+  const staged = async (tx: SqlTransaction) => {
     if (!tx.copy) return direct(tx);
     // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
+    // One stage per statement (`target.stage`), since several may share a transaction.
     await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${target.stage} (LIKE ${target.qualified} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
     await tx.copy(target.stage, columns, rows);
     await tx.query(insert(`SELECT ${columns.join(', ')} FROM ${target.stage}`));
-  });
+  };
+  // Inside a caller's transaction the rows stage there; alone, in a transaction of their own.
+  if ('transaction' in db) await db.transaction(staged);
+  else await staged(db);
+}
+
+/**
+ * Rows whose key is not in the table yet go in with plain COPY, straight into the table:
+ * no staging pass and no conflict handling, which is what makes an upsert cost more than
+ * COPY. Answers the rows that are there already, for the caller to merge. A row another
+ * writer inserts between the check and the COPY makes the COPY fail with a unique
+ * violation (23505); the caller then writes the batch again by merging alone.
+ */
+export async function copyNewRows(
+  tx: SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>,
+  qualified: string,
+  columns: readonly string[],
+  key: readonly string[],
+  types: Record<string, string>,
+  rows: unknown[][],
+): Promise<unknown[][]> {
+  const at = key.map((k) => columns.indexOf(k));
+  const { rows: found } = await tx.query<{ i: string }>(
+    `SELECT u.i FROM unnest(${key.map((_, n) => `$${n + 1}::text[]`).join(', ')}) WITH ORDINALITY AS u(${key.join(', ')}, i)
+      WHERE EXISTS (SELECT 1 FROM ${qualified} t WHERE ${key.map((c) => `t.${c} = u.${c}${types[c] ? `::${types[c]}` : ''}`).join(' AND ')})`,
+    at.map((col) => rows.map((r) => r[col])),
+  );
+  const existing = new Set(found.map((r) => Number(r.i) - 1));
+  const fresh = rows.filter((_, i) => !existing.has(i));
+  if (fresh.length) await tx.copy(qualified, columns, fresh);
+  return rows.filter((_, i) => existing.has(i));
 }
 
 /**

@@ -43,8 +43,12 @@ function hashed<T extends { sessionStartedAt?: string }>(record: T): Omit<T, 'se
 
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
   let prev = chainGenesis(scope);
-  return [...actions].sort(chainOrder).map((action, i) => {
-    const hash = sha256(`${prev}\n${canonicalJson(hashed(action))}`);
+  // chainOrder with each start time parsed once, not once per comparison.
+  const ordered = actions
+    .map((action) => ({ action, at: Date.parse(action.startedAt) }))
+    .sort((x, y) => x.at - y.at || (x.action.actionId < y.action.actionId ? -1 : x.action.actionId > y.action.actionId ? 1 : 0));
+  return ordered.map(({ action }, i) => {
+    const hash = createHash('sha256').update(prev).update('\n').update(canonicalJson(hashed(action))).digest('hex');
     const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
     prev = hash;
     return link;

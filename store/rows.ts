@@ -65,10 +65,32 @@ import { storableText } from '../cim/storable-text';
 export { storableText };
 
 export function clean<T>(value: T): T {
+  // Almost every record is storable as it is: checking is much cheaper than copying.
+  if (!needsCleaning(value)) return value;
+  return cleanCopy(value);
+}
+
+/** Whether `cleanCopy` could return something other than an equal value (other objects than plain ones are always copied). */
+function needsCleaning(value: unknown): boolean {
+  if (typeof value === 'string') return storableText(value) !== value;
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || needsCleaning(value[i])) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return true;
+  for (const k of Object.keys(value)) {
+    if (storableText(k) !== k || needsCleaning((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
+function cleanCopy<T>(value: T): T {
   if (typeof value === 'string') return storableText(value) as T;
-  if (Array.isArray(value)) return value.map(clean) as T;
+  if (Array.isArray(value)) return value.map(cleanCopy) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), clean(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanCopy(k), cleanCopy(v)])) as T;
   }
   return value;
 }
@@ -170,4 +192,22 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
   });
   if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
   return parsed.data;
+}
+
+/**
+ * The record exactly as reading its row back would give it (text made storable, JSON
+ * through jsonb, validated), without the round trip; undefined where that cannot be
+ * known here: a time not in the millisecond UTC form the store reads back (the store
+ * keeps microseconds and another offset), or a record that would not read back at all.
+ */
+export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
+  for (const t of [record.startedAt, record.endedAt]) {
+    if (t !== null && (typeof t !== 'string' || Number.isNaN(Date.parse(t)) || new Date(t).toISOString() !== t)) return undefined;
+  }
+  // The partition key is not part of the record read back: any value will do here.
+  const row = actionRow(record, record.sessionStartedAt ?? record.startedAt);
+  const byColumn: Record<string, unknown> = {};
+  ACTION_COLUMNS.forEach((c, i) => (byColumn[c] = row[i]));
+  const read = tryRead(readAction, byColumn);
+  return read.ok ? read.value : undefined;
 }

@@ -1,16 +1,17 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
-import type { ActionRecord } from '../cim/schemas';
 import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash } from './chain';
 import { rollUpSealed } from './usage-rollup';
 import { dedupe, unnestRows } from './bulk-write';
-import { readAction, readScope } from './rows';
-import type { SqlExecutor } from './sql-store';
-import type { ScopeKey, SealConfirm } from './types';
+import { readScope } from './rows';
+import { actionsOfScopes } from './seal-source';
+import type { SqlExecutor, SqlTransaction } from './sql-store';
+import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
 /**
  * Seals every ended, never sealed scope among `scopes` in one transaction: lock them
- * (in id order, so two sealers cannot deadlock), read their actions in one query,
+ * (in id order, so two sealers cannot deadlock), take their actions (from `committed`
+ * where the store proves them current, else read in one query: see seal-source.ts),
  * compute the chains here, let `confirm` anchor them, and write back the confirmed ones
  * with one statement per table. A scope already sealed is never sealed again: a late
  * record shows as inserted, and a seal cleared in the database cannot be laundered
@@ -21,6 +22,7 @@ export async function sealScopes(
   t: (table: string) => string,
   scopes: readonly ScopeKey[],
   confirm?: SealConfirm,
+  committed?: CommittedActions,
 ): Promise<void> {
   const wanted = dedupe(scopes, (k) => `${k.namespace}\u0000${k.scopeId}`, (_a, b) => b);
   if (wanted.length === 0) return;
@@ -35,6 +37,8 @@ export async function sealScopes(
         [ns, ids],
       );
       if (found.length === 0) return;
+      // Links are kept in their session's partition, like its actions.
+      const placement = new Map(found.map((row) => [row.scope_id as string, new Date(row.session_started_at as string).toISOString()]));
       const ended = found.flatMap((row) => {
         // A row that no longer parses cannot be hashed faithfully; verify reports it.
         try {
@@ -44,19 +48,7 @@ export async function sealScopes(
         }
       });
       if (ended.length === 0) return;
-      const { rows: actionRows } = await tx.query(
-        `SELECT * FROM ${t('actions')} WHERE namespace = $1 AND scope_id = ANY($2::text[])`,
-        [ns, ended.map((s) => s.scopeId)],
-      );
-      const byScope = new Map<string, ActionRecord[]>(ended.map((s) => [s.scopeId, []]));
-      const unreadable = new Set<string>();
-      for (const row of actionRows) {
-        try {
-          byScope.get(row.scope_id as string)?.push(readAction(row));
-        } catch {
-          unreadable.add(row.scope_id as string);
-        }
-      }
+      const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
       const computed = ended
         .filter((scope) => !unreadable.has(scope.scopeId))
         .map((scope) => {
@@ -76,20 +68,15 @@ export async function sealScopes(
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
+      const sealedScopes: unknown[][] = [];
       for (const { chain, seal } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        for (const l of chain) links.push([l.actionId, String(l.seq), l.prevHash, l.hash]);
+        for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
+        sealedScopes.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      if (links.length) {
-        const v = unnestRows(links, ['action_id', 'seq', 'prev', 'hash'], { seq: 'integer' });
-        await tx.query(
-          `UPDATE ${t('actions')} AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
-           FROM (${v.select}) AS v WHERE a.namespace = $${v.params.length + 1} AND a.action_id = v.action_id`,
-          [...v.params, ns],
-        );
-      }
+      await writeLinks(tx, t('action_chain'), ns, sealedScopes, links);
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
@@ -100,4 +87,31 @@ export async function sealScopes(
       await rollUpSealed(tx, t, ns, seals.map((s) => s[0] as string));
     });
   }
+}
+
+const LINK_COLUMNS = ['namespace', 'session_id', 'scope_id', 'chain_seq', 'action_id', 'prev_hash', 'hash', 'session_started_at'] as const;
+
+/**
+ * Appends the links of the scopes being sealed to the narrow chain table: with COPY
+ * where the backend has it, one array statement otherwise. A scope reaches here only
+ * with its seal cleared (never sealed, or cleared in the database and confirmed again),
+ * so links left by an earlier seal of it are removed first: a scope has one chain.
+ */
+async function writeLinks(
+  tx: SqlTransaction,
+  table: string,
+  ns: string,
+  scopes: unknown[][],
+  links: unknown[][],
+): Promise<void> {
+  const k = unnestRows(scopes, ['session_id', 'scope_id'], {});
+  await tx.query(
+    `DELETE FROM ${table} AS c USING (${k.select}) AS k
+      WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
+    [...k.params, ns],
+  );
+  if (links.length === 0) return;
+  if (tx.copy) return tx.copy(table, LINK_COLUMNS, links);
+  const v = unnestRows(links, LINK_COLUMNS, { chain_seq: 'integer', session_started_at: 'timestamptz' });
+  await tx.query(`INSERT INTO ${table} (${LINK_COLUMNS.join(', ')}) ${v.select}`, v.params);
 }

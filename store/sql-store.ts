@@ -8,8 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoredChain } from './types';
-import { ACTION_TYPES, SCOPE_TYPES, chunks, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
 import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
@@ -31,6 +31,8 @@ export interface SqlExecutor {
 export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
   /** Bulk load with COPY, where the backend has it (node-postgres does; PGlite does not). */
   copy?(table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<void>;
+  /** Upserts in this transaction COPY rows whose key is not in the table yet (see bulk-write.ts copyNewRows). */
+  copyNew?: boolean;
 }
 
 export interface SqlStoreOptions {
@@ -89,51 +91,111 @@ export class SqlStore implements Store {
     await backfillUsageRollup(this.db, (table) => this.t(table));
   }
 
-  async upsertScopes(records: readonly ScopeRecord[]): Promise<void> {
+  /**
+   * Everything one group commit holds, in one transaction: one commit (one WAL flush)
+   * per batch instead of one per table, and the scopes that ended become visible to a
+   * sealer together with their actions.
+   */
+  async writeBatch(given: StoreBatch): Promise<WriteReceipt> {
+    // Placed first, outside the transaction: finding a session's start and creating a month's
+    // partitions use their own connection (PGlite has only one, which the transaction holds).
+    const batch = await this.placeBatch(given);
+    try {
+      return await this.writeBatchOnce(batch, true);
+    } catch (err) {
+      // Another writer inserted one of the keys found missing: merge everything instead.
+      if ((err as { code?: unknown }).code !== '23505') throw err;
+      return this.writeBatchOnce(batch, false);
+    }
+  }
+
+  /** The batch with every record's session start filled in, and the records of pruned months left out. */
+  private async placeBatch(batch: StoreBatch): Promise<StoreBatch> {
+    const place = async <T extends { sessionId: string; namespace: string; sessionStartedAt?: string }>(list: readonly T[] | undefined, at: (r: T) => string): Promise<T[] | undefined> =>
+      list?.length ? (await this.partitions.place(list, at)).map((p) => ({ ...p.record, sessionStartedAt: p.sessionStartedAt })) : list && [...list];
+    return {
+      ...batch,
+      scopes: await place(batch.scopes, (r) => r.startedAt),
+      actions: await place(batch.actions, (r) => r.startedAt),
+      gaps: await place(batch.gaps, (r) => r.startedAt),
+      fingerprints: await place(batch.fingerprints, (r) => r.producedAt),
+    };
+  }
+
+  private writeBatchOnce(batch: StoreBatch, copyNew: boolean): Promise<WriteReceipt> {
+    return this.db.transaction(async (inner) => {
+      const tx: SqlTransaction = { ...inner, copyNew: copyNew && inner.copy !== undefined };
+      if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
+      if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
+      // Gap fills go after the actions: a finished record in this same batch must win over them.
+      if (batch.gaps?.length) await this.fillActionGaps(batch.gaps, tx);
+      if (batch.scopes?.length) await this.upsertScopes(batch.scopes, tx);
+      if (batch.fingerprints?.length) {
+        await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace, this.partitions).upsert(batch.fingerprints);
+      }
+      // The id as `xmin` shows it on the rows this transaction wrote (see seal-source.ts).
+      const { rows } = await tx.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::text AS xid`);
+      return { xid: rows[0]?.xid ?? null };
+    });
+  }
+
+  async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
     const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     const update = SCOPE_COLUMNS.filter((c) => !['scope_id', 'namespace', 'started_at', 'session_started_at'].includes(c))
       .map((c) => `${c} = ${keepTerminal('scopes', c)}`)
       .join(', ');
-    await this.insertRows('scopes', SCOPE_COLUMNS, SCOPE_TYPES, placed.map((p) => scopeRow(p.record, p.sessionStartedAt)),
+    await this.insertRows(tx, 'scopes', SCOPE_COLUMNS, SCOPE_TYPES, placed.map((p) => scopeRow(p.record, p.sessionStartedAt)),
       `ON CONFLICT (namespace, scope_id, session_started_at) DO UPDATE SET ${update},
          started_at = LEAST(scopes.started_at, excluded.started_at)`);
   }
 
-  async upsertActions(records: readonly ActionRecord[]): Promise<void> {
+  async upsertActions(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
     const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     const update = ACTION_COLUMNS.filter((c) => !['action_id', 'namespace', 'session_started_at'].includes(c))
       .map((c) => `${c} = ${keepTerminal('actions', c)}`)
       .join(', ');
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
+    await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
       `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET ${update}`);
   }
 
-  async fillActionGaps(records: readonly ActionRecord[]): Promise<void> {
+  async fillActionGaps(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
     const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
-    await this.insertRows('actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
+    await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
       `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET status = excluded.status, error = excluded.error,
          ended_at = excluded.ended_at, attributes = actions.attributes || excluded.attributes
-       WHERE actions.status = 'running'`);
+       WHERE actions.status = 'running'`, 'gaps');
   }
 
   private async insertRows(
+    tx: SqlTransaction | undefined,
     table: 'scopes' | 'actions',
     columns: readonly string[],
     types: Record<string, string>,
     rows: unknown[][],
     onConflict: string,
+    /** Gap fills and upserts of actions may share a transaction: each stages apart. */
+    purpose: string = table,
   ): Promise<void> {
     if (rows.length === 0) return;
-    const write = () =>
-      insertRows(this.db, { table, qualified: this.t(table), stage: `scopetrail_stage_${this.schema}_${table}` }, columns, types, rows, onConflict);
+    const stage = `scopetrail_stage_${this.schema}_${purpose}`;
+    const target = { table, qualified: this.t(table), stage };
     try {
-      await write();
+      // Small batches: one array statement costs less than a check and a COPY.
+      if (tx?.copyNew && tx.copy && purpose === table && rows.length >= COPY_FROM_ROWS) {
+        const copying = tx as SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>;
+        // The same key as the upsert's ON CONFLICT target.
+        const key = table === 'scopes' ? ['namespace', 'scope_id', 'session_started_at'] : ['namespace', 'action_id', 'session_started_at'];
+        const existing = await copyNewRows(copying, target.qualified, columns, key, types, rows);
+        if (existing.length) await insertRows(tx, target, columns, types, existing, onConflict);
+        return;
+      }
+      await insertRows(tx ?? this.db, target, columns, types, rows, onConflict);
     } catch (err) {
       // Another process pruned a month this one had seen: the recorder retries the batch, and
       // the retry finds out again which months exist (and discards those pruned).
@@ -153,8 +215,8 @@ export class SqlStore implements Store {
     return [...(await this.partitions.ensure(months))];
   }
 
-  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void> {
-    return sealScopes(this.db, (table) => this.t(table), scopes, confirm);
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void> {
+    return sealScopes(this.db, (table) => this.t(table), scopes, confirm, committed);
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
@@ -171,9 +233,16 @@ export class SqlStore implements Store {
       [this.namespace, sessionId],
     );
     const { rows: actionRows } = await this.db.query(
-      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY chain_seq NULLS LAST, action_id`,
+      `SELECT * FROM ${this.t('actions')} WHERE namespace = $1 AND session_id = $2 ORDER BY action_id`,
       [this.namespace, sessionId],
     );
+    // Links are matched to actions by id: a link whose action row is gone is no evidence of
+    // anything by itself (the chain shows the gap), and an action without one is unsealed.
+    const { rows: linkRows } = await this.db.query<{ action_id: string; chain_seq: number; prev_hash: string; hash: string }>(
+      `SELECT action_id, chain_seq, prev_hash, hash FROM ${this.t('action_chain')} WHERE namespace = $1 AND session_id = $2`,
+      [this.namespace, sessionId],
+    );
+    const links = new Map(linkRows.map((l) => [l.action_id, l]));
     // A row that does not parse is a finding of its own, never a reason to stop verifying the rest.
     const invalid: InvalidRow[] = [];
     const chains: StoredChain[] = [];
@@ -185,14 +254,17 @@ export class SqlStore implements Store {
         continue;
       }
       const list = byScope.get(read.value.scopeId) ?? [];
+      const link = links.get(read.value.actionId);
       list.push({
         record: read.value,
-        seq: a.chain_seq === null || a.chain_seq === undefined ? null : Number(a.chain_seq),
-        prevHash: (a.prev_hash as string | null) ?? null,
-        hash: (a.hash as string | null) ?? null,
+        seq: link ? Number(link.chain_seq) : null,
+        prevHash: link?.prev_hash ?? null,
+        hash: link?.hash ?? null,
       });
       byScope.set(read.value.scopeId, list);
     }
+    // Chain order, unsealed actions last (as verify and the export list them).
+    for (const list of byScope.values()) list.sort((x, y) => (x.seq === null ? 1 : 0) - (y.seq === null ? 1 : 0) || (x.seq ?? 0) - (y.seq ?? 0));
     for (const row of scopeRows) {
       const read = tryRead(readScope, row);
       if (!read.ok) {
@@ -231,14 +303,14 @@ export class SqlStore implements Store {
     return (rows[0] as { body?: unknown } | undefined)?.body;
   }
 
-  async upsertPayloads(records: readonly PayloadRecord[]): Promise<void> {
+  async upsertPayloads(records: readonly PayloadRecord[], tx?: SqlTransaction): Promise<void> {
     const rows = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}\u0000${r.side}`, (_a, b) => b);
     for (const chunk of chunks(rows, 4)) {
       const { text, params } = valuesClause(
         chunk.map((r) => clean([r.namespace, r.actionId, r.side, JSON.stringify(clean(r.body ?? null))])),
         4,
       );
-      await this.db.query(
+      await (tx ?? this.db).query(
         `INSERT INTO ${this.t('payloads')} (namespace, action_id, side, body) VALUES ${text}
          ON CONFLICT (namespace, action_id, side) DO UPDATE SET body = excluded.body`,
         params,

@@ -1,7 +1,7 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
-import type { FingerprintStore } from './fingerprint-store';
+import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
 import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
@@ -21,6 +21,16 @@ export interface PayloadRecord {
   body: unknown;
 }
 
+/** What one group commit writes. */
+export interface StoreBatch {
+  scopes?: ScopeRecord[];
+  actions?: ActionRecord[];
+  payloads?: PayloadRecord[];
+  /** Records that only fill gaps (see Store.fillActionGaps). */
+  gaps?: ActionRecord[];
+  fingerprints?: FingerprintRecord[];
+}
+
 export interface ActionsUnderOptions {
   descendants: boolean;
   kinds?: ActionKind[];
@@ -35,6 +45,20 @@ export interface ListSessionsOptions {
   /** Sessions whose rolled-up status (cim/forensics/summary.ts) is this one; filtered before the limit. */
   status?: ScopeStatus;
   limit: number;
+}
+
+/**
+ * Action records a writer committed itself, by scope, with the ids of the transactions
+ * that wrote them (32-bit, as `xmin` shows them). A scope is answered only when every
+ * action the writer holds for it is finished and known exactly as committed.
+ */
+export interface CommittedActions {
+  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[] } | undefined;
+}
+
+/** What a batch write tells the writer: the transaction that committed it, where the backend says. */
+export interface WriteReceipt {
+  xid: string | null;
 }
 
 export interface ScopeKey {
@@ -72,6 +96,12 @@ export interface Store {
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
   /** Closes scopes still `running` with the given terminal records (never touches an ended scope); the caller seals them. */
   fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
+  /**
+   * Writes a whole batch with the rules of the methods above (actions, payloads, gap
+   * fills, scopes, fingerprints, in that order) in one transaction. A backend without it
+   * is written method by method.
+   */
+  writeBatch?(batch: StoreBatch): Promise<WriteReceipt>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
   handoffPayload(scopeId: string): Promise<unknown | undefined>;
@@ -79,7 +109,7 @@ export interface Store {
    * Computes the hash chain of each ended, never sealed scope among `scopes` (running and
    * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).
    */
-  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm): Promise<void>;
+  sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */

@@ -273,14 +273,20 @@ export class Recorder {
 
   private async writeToStore(batch: RecordBatch): Promise<void> {
     await this.prepareStore();
-    if (batch.actions?.length) await this.store.upsertActions(batch.actions);
-    if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
-    // Gap fills go after the actions: a finished record in this same batch must win over them.
-    if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
-    // Scopes go after their actions: a chain is sealed once, as soon as a sealer sees its
-    // scope ended, so every action recorded before the end must be visible by then.
-    if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
-    if (batch.fingerprints?.length) await this.store.fingerprints().upsert(batch.fingerprints);
+    if (this.store.writeBatch) {
+      // One transaction: the batch's actions are visible no later than its scopes.
+      const { xid } = await this.store.writeBatch(batch);
+      if (xid !== null) this.sealer.committed.committed(batch, xid);
+    } else {
+      if (batch.actions?.length) await this.store.upsertActions(batch.actions);
+      if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);
+      // Gap fills go after the actions: a finished record in this same batch must win over them.
+      if (batch.gaps?.length) await this.store.fillActionGaps(batch.gaps);
+      // Scopes go after their actions: a chain is sealed once, as soon as a sealer sees its
+      // scope ended, so every action recorded before the end must be visible by then.
+      if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
+      if (batch.fingerprints?.length) await this.store.fingerprints().upsert(batch.fingerprints);
+    }
     // Scopes that ended, or got a late record after ending, get their hash chain (re)computed.
     const touched = [
       ...(batch.scopes ?? []).filter((r) => r.status !== 'running'),

@@ -10,6 +10,7 @@
  */
 import type { ScopeKey, SealConfirm, Store } from '../store/types';
 import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/seal-anchor';
+import { CommittedActionCache } from './committed-actions';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed. */
@@ -19,6 +20,8 @@ export interface SealerOptions {
   onError?: (err: Error) => void;
   /** A seal refused because the scope was sealed before with another chain (tampering): loud and rare. */
   onRefused?: (err: Error) => void;
+  /** How many committed action records to keep for sealing without reading them back. */
+  maxHeldRecords?: number;
 }
 
 export class Sealer {
@@ -32,11 +35,15 @@ export class Sealer {
   sealed = 0;
   /** Seals refused because the scope had been sealed before with another chain. */
   refused = 0;
+  /** What this worker committed, hashed at sealing time when the store proves it current. */
+  readonly committed: CommittedActionCache;
 
   constructor(
     private readonly store: Store,
     private readonly options: SealerOptions = {},
-  ) {}
+  ) {
+    this.committed = new CommittedActionCache(options.maxHeldRecords);
+  }
 
   /** Anchors every seal from now on (see store/seal-anchor.ts). */
   useAnchors(anchors: SealAnchors): void {
@@ -104,7 +111,8 @@ export class Sealer {
     this.pending.clear();
     this.running = (async () => {
       try {
-        await this.store.sealScopes(keys, this.confirm);
+        await this.store.sealScopes(keys, this.confirm, this.committed);
+        this.committed.sealed(keys);
         this.sealed += keys.length;
         this.failures = 0;
         return true;

@@ -50,6 +50,7 @@ export const SUMMARY_KEYS = [
   'loaded_tree_cpu_vs_otel',
   'loaded_short_cpu_vs_otel',
   'ingest_ratio_vs_copy',
+  'ingest_sealed_ratio_vs_copy',
   'actions_under_p95_ms_10m',
   'footprint_p95_ms_10m',
   'worker_rss_growth_pct',

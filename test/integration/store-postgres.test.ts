@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
-import type { SqlStore } from '../../store/sql-store';
 import { postgresExecutor } from '../../store/postgres';
+import { SqlStore, type SqlExecutor } from '../../store/sql-store';
+import { verifyChains } from '../../store/chain';
+import { CommittedActionCache } from '../../worker/committed-actions';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
@@ -98,6 +100,95 @@ test('a batch large enough to be staged with COPY lands whole, and again idempot
     assert.equal(got.status, want.status, `status of ${want.actionId}`);
     assert.equal(got.error, want.error === null ? null : want.error.replace('\u0000', '\uFFFD'), `error text of ${want.actionId}`);
     assert.deepEqual(got.resources, want.resources);
+  }
+});
+
+test('a batch write: new rows go straight in, running rows are replaced by their finished ones, replays change nothing', async () => {
+  const write = (batch: { scopes?: ScopeRecord[]; actions?: ActionRecord[] }) => store.writeBatch!(batch);
+  const root = scope('wb', null);
+  const ids = Array.from({ length: 300 }, (_, i) => `wb/a${i}#1`);
+  // Running rows first, as a worker writes them when attempts start: all new.
+  await write({ scopes: [{ ...root, status: 'running', endedAt: null }], actions: ids.map((id) => action(id, 'wb', 'running')) });
+  // Then a batch mixing finished records of those rows with rows never seen before.
+  const more = Array.from({ length: 250 }, (_, i) => action(`wb/b${i}#1`, 'wb'));
+  await write({ scopes: [root], actions: [...ids.map((id) => action(id, 'wb')), ...more] });
+  // A replay with late running copies of everything: nothing doubles, nothing regresses.
+  await write({ scopes: [{ ...root, status: 'running', endedAt: null }], actions: [...ids, ...more.map((a) => a.actionId)].map((id) => action(id, 'wb', 'running')) });
+  const stored = await store.actionsUnder('wb', { descendants: false });
+  assert.equal(stored.length, 550);
+  assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']));
+  assert.equal((await store.getScope('wb'))?.status, 'success');
+});
+
+test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  // Enough rows for the batch to take the COPY path (200 or more of one table).
+  const mine = Array.from({ length: 250 }, (_, i) => action(`race/a${i}#1`, 'race'));
+  const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await other.connect();
+  // Another writer commits a running row of one of these actions right after this batch
+  // has checked which keys are new, before its COPY.
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  let raced = false;
+  const racing: SqlExecutor = {
+    ...db,
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          ...tx,
+          query: async (sql, params) => {
+            const result = await tx.query(sql, params);
+            if (!raced && sql.includes('WITH ORDINALITY')) {
+              raced = true;
+              await other.query(
+                `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id)
+                 VALUES ('race/a4#1', 'race', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'race', 'r-race')`,
+              );
+            }
+            return result as never;
+          },
+        }),
+      ),
+  };
+  const racer = new SqlStore(racing, 'racing', { schema });
+  try {
+    await racer.writeBatch({ actions: mine });
+  } finally {
+    await racer.close();
+    await other.end();
+  }
+  assert.ok(raced, 'the other writer got in between');
+  const stored = await store.actionsUnder('race', { descendants: false });
+  assert.equal(stored.length, 250);
+  assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished record replaced the other writer\'s running row');
+});
+
+test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  let readsBack = 0;
+  const count = (sql: string) => {
+    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) readsBack += 1;
+  };
+  const counting: SqlExecutor = {
+    ...db,
+    query: (sql, params) => (count(sql), db.query(sql, params)),
+    transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
+  };
+  const writer = new SqlStore(counting, 'counting', { schema });
+  const cache = new CommittedActionCache();
+  try {
+    const root = { ...scope('held', null), sessionId: 'held' };
+    const records = Array.from({ length: 250 }, (_, i) => ({ ...action(`held/a${i}#1`, 'held'), sessionId: 'held', startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() }));
+    for (const batch of [{ actions: records.map((a) => ({ ...a, status: 'running' as const, endedAt: null })) }, { actions: records, scopes: [root] }]) {
+      const { xid } = await writer.writeBatch(batch);
+      cache.committed(batch, xid!);
+    }
+    await writer.sealScopes([{ namespace: 'default', scopeId: 'held' }], undefined, cache);
+    assert.equal(readsBack, 0, 'no action row was read back');
+    const chains = await store.chainsOfSession('held');
+    assert.equal(chains.chains[0]!.chainLength, 250);
+    assert.deepEqual(verifyChains('held', chains).problems, []);
+  } finally {
+    await writer.close();
   }
 });
 

@@ -56,6 +56,16 @@ describe('canonicalJson', () => {
     assert.throws(() => canonicalJson(arr), TypeError);
   });
 
+  test('objects with the same keys share a sort order, and other key lists of the same length keep their own', () => {
+    const rows = [{ z: 1, a: { y: 2, b: 3 } }, { a: { b: 4, y: 5 }, z: 6 }, { z: 7, a: { y: 8, b: 9 } }];
+    assert.deepEqual(rows.map(canonicalJson), ['{"a":{"b":3,"y":2},"z":1}', '{"a":{"b":4,"y":5},"z":6}', '{"a":{"b":9,"y":8},"z":7}']);
+    // One key list of each length here, then many more of length 2 than are kept.
+    assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+    assert.equal(canonicalJson({ 'b\u0000a': 3 }), '{"b\\u0000a":3}');
+    for (let i = 0; i < 20; i++) assert.equal(canonicalJson({ [`k${i}`]: 1, a: 2 }), `{"a":2,"k${i}":1}`);
+    assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+  });
+
   test('the same object reached twice without a cycle is not mistaken for one', () => {
     const shared = { k: 1 };
     assert.equal(canonicalJson({ a: shared, b: shared, c: [shared, shared] }), '{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}');

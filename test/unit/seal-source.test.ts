@@ -1,0 +1,127 @@
+/**
+ * Sealing from what the worker committed (store/seal-source.ts, worker/committed-actions.ts):
+ * the chain is the one reading the rows back would give, and any row the worker's own
+ * transactions did not write last sends its scope back to reading.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pgliteExecutor } from '../../store/pglite';
+import { SqlStore, type SqlExecutor } from '../../store/sql-store';
+import { verifyChains } from '../../store/chain';
+import { CommittedActionCache } from '../../worker/committed-actions';
+import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+import { action, scope } from './fixtures';
+
+/** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
+function countingStore(): { store: SqlStore; readsBack: () => number } {
+  const db = pgliteExecutor(undefined);
+  let reads = 0;
+  const count = (sql: string) => {
+    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) reads += 1;
+  };
+  const counted: SqlExecutor = {
+    ...db,
+    query: (sql, params) => (count(sql), db.query(sql, params)),
+    transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
+  };
+  return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads };
+}
+
+const ms = (n: number) => new Date(Date.UTC(2026, 0, 1) + n).toISOString();
+const s1 = scope('s1', { sessionId: 'sess', path: '/s1/' });
+const s2 = scope('s2', { sessionId: 'sess', path: '/s1/s2/', parentScopeId: 's1', kind: 'delegation', depth: 1 });
+function actionsOf(owner: ScopeRecord, n: number): ActionRecord[] {
+  return Array.from({ length: n }, (_, i) =>
+    action(`${owner.scopeId}/a${i + 1}#1`, owner.scopeId, {
+      sessionId: 'sess', name: 'search', startedAt: ms(100 + i * 10), endedAt: ms(105 + i * 10),
+      resources: [{ uri: `web:search/${i}`, mode: 'read' }], attributes: { tokens: i, note: 'ü\u0000x' },
+    }),
+  );
+}
+
+let a: ReturnType<typeof countingStore>;
+let b: ReturnType<typeof countingStore>;
+before(async () => {
+  a = countingStore();
+  b = countingStore();
+  await a.store.migrate();
+  await b.store.migrate();
+});
+after(async () => {
+  await a?.store.close();
+  await b?.store.close();
+});
+
+async function write(store: SqlStore, cache: CommittedActionCache | undefined, batch: { scopes?: ScopeRecord[]; actions?: ActionRecord[] }) {
+  const { xid } = await store.writeBatch(batch);
+  assert.ok(xid, 'the store names the transaction');
+  cache?.committed(batch, xid);
+}
+
+test('a scope sealed from the committed records gets the chain that reading its rows back gives, without reading them', async () => {
+  const cache = new CommittedActionCache();
+  const running = actionsOf(s1, 3).map((r) => ({ ...r, status: 'running' as const, endedAt: null }));
+  // Written as a worker writes: running rows first, then the finished ones, then the scope.
+  for (const batch of [{ actions: running, scopes: [{ ...s1, status: 'running' as const, endedAt: null }] }, { actions: actionsOf(s1, 3) }, { scopes: [s1] }]) {
+    await write(a.store, cache, batch);
+    await write(b.store, undefined, batch);
+  }
+  const before = a.readsBack();
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 's1' }], undefined, cache);
+  assert.equal(a.readsBack(), before, 'no action row was read back');
+  await b.store.sealScopes([{ namespace: 'default', scopeId: 's1' }]);
+  const [ca, cb] = [await a.store.chainsOfSession('sess'), await b.store.chainsOfSession('sess')];
+  assert.deepEqual(ca, cb, 'the same links and seal as sealing from the rows');
+  assert.equal(ca.chains[0]!.chainLength, 3);
+  assert.deepEqual(verifyChains('sess', ca).problems, []);
+});
+
+test('a row another writer changed after the worker committed it is hashed as stored, not as the worker remembers it', async () => {
+  const cache = new CommittedActionCache();
+  const mine = actionsOf(s2, 2);
+  await write(a.store, cache, { actions: mine });
+  // Another worker (or a replay) writes a different finished version of the second action.
+  await a.store.upsertActions([{ ...mine[1]!, outputDigest: 'sha256:other' }]);
+  await write(a.store, cache, { scopes: [s2] });
+  const before = a.readsBack();
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 's2' }], undefined, cache);
+  assert.equal(a.readsBack(), before + 1, 'the scope was read back');
+  const chains = await a.store.chainsOfSession('sess');
+  assert.deepEqual(verifyChains('sess', chains).problems, []);
+  assert.equal(chains.chains.find((c) => c.scope.scopeId === 's2')!.actions[1]!.record.outputDigest, 'sha256:other');
+});
+
+test('an action row the worker never wrote sends the scope back to reading, so the chain includes it', async () => {
+  const cache = new CommittedActionCache();
+  const s3 = scope('s3', { sessionId: 'sess', path: '/s1/s3/', parentScopeId: 's1', kind: 'delegation', depth: 1 });
+  await write(a.store, cache, { actions: actionsOf(s3, 2) });
+  await a.store.upsertActions([action('s3/a9#1', 's3', { sessionId: 'sess', startedAt: ms(500), endedAt: ms(501) })]);
+  await write(a.store, cache, { scopes: [s3] });
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 's3' }], undefined, cache);
+  const chains = await a.store.chainsOfSession('sess');
+  assert.equal(chains.chains.find((c) => c.scope.scopeId === 's3')!.chainLength, 3);
+  assert.deepEqual(verifyChains('sess', chains).problems, []);
+});
+
+test('the cache mirrors the upsert rules: a late running copy keeps the finished record, a gap fill or a running record withholds the scope', () => {
+  const cache = new CommittedActionCache();
+  const [done] = actionsOf(s1, 1);
+  cache.committed({ actions: [done!] }, '10');
+  cache.committed({ actions: [{ ...done!, status: 'running', endedAt: null }] }, '11');
+  assert.deepEqual(cache.of('default', 's1'), { actions: [done], xids: ['11'] }, 'the finished values, the row version of the later write');
+  cache.committed({ actions: [{ ...done!, actionId: 's1/a2#1', status: 'running', endedAt: null }] }, '12');
+  assert.equal(cache.of('default', 's1'), undefined, 'an action still running: only the store knows how it ended');
+  cache.committed({ actions: actionsOf(s2, 1) }, '13');
+  cache.committed({ gaps: actionsOf(s2, 1) }, '14');
+  assert.equal(cache.of('default', 's2'), undefined, 'a gap fill merges with the stored row');
+});
+
+test('the cache is bounded: past its size the oldest scopes are forgotten, and a sealed scope is dropped', () => {
+  const cache = new CommittedActionCache(4);
+  cache.committed({ actions: actionsOf(s1, 3) }, '1');
+  cache.committed({ actions: actionsOf(s2, 3), scopes: [s2] }, '2');
+  assert.equal(cache.of('default', 's1'), undefined);
+  assert.equal(cache.of('default', 's2')!.actions.length, 3);
+  cache.sealed([{ namespace: 'default', scopeId: 's2' }]);
+  assert.equal(cache.size, 0);
+});

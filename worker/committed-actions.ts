@@ -1,0 +1,90 @@
+/**
+ * The action records this worker committed, kept by scope until the scope is sealed,
+ * so the sealer can hash them without reading them back (store/seal-source.ts decides
+ * whether the store proves them current). Bounded: past `maxRecords` the oldest scopes
+ * are forgotten, and a forgotten scope is simply read back when it is sealed.
+ */
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { CommittedActions, ScopeKey } from '../store/types';
+
+interface Held {
+  actions: Map<string, { record: ActionRecord; xid: string }>;
+  /** Written by a gap fill, which merges with the stored row: only the store knows the result. */
+  tainted: boolean;
+  ended: boolean;
+}
+
+const key = (namespace: string, scopeId: string) => `${namespace}\u0000${scopeId}`;
+
+export class CommittedActionCache implements CommittedActions {
+  private readonly scopes = new Map<string, Held>();
+  private records = 0;
+
+  constructor(private readonly maxRecords = 100_000) {}
+
+  /** Mirrors the store's upsert rules for a batch committed in transaction `xid`. */
+  committed(batch: { actions?: readonly ActionRecord[]; gaps?: readonly ActionRecord[]; scopes?: readonly ScopeRecord[] }, xid: string): void {
+    for (const a of batch.actions ?? []) {
+      const held = this.held(a.namespace, a.scopeId);
+      const before = held.actions.get(a.actionId);
+      if (!before) this.records += 1;
+      // As the upsert: a finished row keeps its values against a late `running` copy, but
+      // the row is rewritten all the same, so its version is this transaction's.
+      const record = before && before.record.status !== 'running' && a.status === 'running' ? before.record : a;
+      held.actions.set(a.actionId, { record, xid });
+    }
+    for (const g of batch.gaps ?? []) this.held(g.namespace, g.scopeId).tainted = true;
+    for (const s of batch.scopes ?? []) {
+      if (s.status !== 'running') this.held(s.namespace, s.scopeId).ended = true;
+    }
+    this.trim();
+  }
+
+  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[] } | undefined {
+    const held = this.scopes.get(key(namespace, scopeId));
+    if (!held || held.tainted) return undefined;
+    const actions: ActionRecord[] = [];
+    const xids = new Set<string>();
+    for (const { record, xid } of held.actions.values()) {
+      if (record.status === 'running') return undefined;
+      actions.push(record);
+      xids.add(xid);
+    }
+    return { actions, xids: [...xids] };
+  }
+
+  /** Drops the ended scopes among `keys` (they were just sealed, or never will be by this worker). */
+  sealed(keys: readonly ScopeKey[]): void {
+    for (const k of keys) {
+      const id = key(k.namespace, k.scopeId);
+      const held = this.scopes.get(id);
+      if (held?.ended) this.drop(id, held);
+    }
+  }
+
+  get size(): number {
+    return this.records;
+  }
+
+  private held(namespace: string, scopeId: string): Held {
+    const id = key(namespace, scopeId);
+    let held = this.scopes.get(id);
+    if (!held) {
+      held = { actions: new Map(), tainted: false, ended: false };
+      this.scopes.set(id, held);
+    }
+    return held;
+  }
+
+  private drop(id: string, held: Held): void {
+    this.records -= held.actions.size;
+    this.scopes.delete(id);
+  }
+
+  private trim(): void {
+    for (const [id, held] of this.scopes) {
+      if (this.records <= this.maxRecords) return;
+      this.drop(id, held);
+    }
+  }
+}
