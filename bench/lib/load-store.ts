@@ -64,7 +64,13 @@ export async function loadSyntheticStore(
     const meta = await client
       .query(`SELECT body FROM "${schema}".bench_meta WHERE target = $1`, [targetActions])
       .catch(() => ({ rows: [] as Array<{ body: LoadedStore }> }));
-    if (meta.rows[0]) return meta.rows[0].body as LoadedStore;
+    if (meta.rows[0]) {
+      // A store loaded by an earlier version is brought up to this one's schema first.
+      const reused = openPostgresStore(url, { schema });
+      await reused.migrate();
+      await reused.close();
+      return meta.rows[0].body as LoadedStore;
+    }
 
     const started = Date.now();
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
