@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../../store/rows';
 import { copyLine, copyRows } from '../../store/copy';
 import { openPostgresStore } from '../../store/postgres';
+import { backfillUsageRollup } from '../../store/usage-rollup';
 import { syntheticRange, syntheticSessions, type Shape } from './synthetic';
 
 /** Sessions start over ten months, so that retention has whole months to drop (bench/queries.ts prunes one). */
@@ -50,6 +51,28 @@ function secondaryIndexes(schema: string): string[] {
 
 function indexName(sql: string): string {
   return /INDEX (?:IF NOT EXISTS )?(\w+)/i.exec(sql)![1]!;
+}
+
+/** The usage rollup of every sealed scope, on this connection (a bulk build outlasts the store's query timeout). */
+export async function buildRollup(client: pg.Client, schema: string): Promise<void> {
+  const tx = { query: (text: string, params?: unknown[]) => client.query(text, params), exec: async (text: string) => void (await client.query(text)) };
+  await client.query(`INSERT INTO "${schema}".usage_rollup_backfill VALUES (true) ON CONFLICT DO NOTHING`);
+  await backfillUsageRollup(
+    {
+      transaction: async (fn) => {
+        await client.query('BEGIN');
+        try {
+          const result = await fn(tx as never);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      },
+    },
+    (table) => `"${schema}".${table}`,
+  );
 }
 
 export async function loadSyntheticStore(
@@ -137,10 +160,7 @@ export async function loadSyntheticStore(
     await client.query(`ANALYZE "${schema}".scopes`);
     await client.query(`ANALYZE "${schema}".actions`);
     const rollupStarted = Date.now();
-    await client.query(`INSERT INTO "${schema}".usage_rollup_backfill VALUES (true) ON CONFLICT DO NOTHING`);
-    const rolled = openPostgresStore(url, { schema });
-    await rolled.migrate();
-    await rolled.close();
+    await buildRollup(client, schema);
     const rollupBuildSeconds = (Date.now() - rollupStarted) / 1000;
     const loaded: LoadedStore = {
       schema,
