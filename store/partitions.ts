@@ -74,13 +74,15 @@ export class Partitions {
       // The stored start wins, so a session's rows stay together; then a start carried by another
       // record of the batch; then the earliest start among its records (its root's, normally).
       const sessions = [...new Map(lacking.map((r) => [key(r), r])).values()];
+      // Actions count too: a session's actions may reach the store before any of its scopes.
       const { rows } = await this.db.query<{ namespace: string; session_id: string; started: Date | string }>(
-        `SELECT s.namespace, s.session_id, min(s.session_started_at) AS started FROM ${this.t('scopes')} s
-           JOIN unnest($1::text[], $2::text[]) AS k(namespace, session_id) ON s.namespace = k.namespace AND s.session_id = k.session_id
-         GROUP BY 1, 2`,
+        `SELECT k.namespace, k.session_id, least(
+             (SELECT min(s.session_started_at) FROM ${this.t('scopes')} s WHERE s.namespace = k.namespace AND s.session_id = k.session_id),
+             (SELECT min(a.session_started_at) FROM ${this.t('actions')} a WHERE a.namespace = k.namespace AND a.session_id = k.session_id)) AS started
+         FROM unnest($1::text[], $2::text[]) AS k(namespace, session_id)`,
         [sessions.map((r) => r.namespace), sessions.map((r) => r.sessionId)],
       );
-      for (const row of rows) starts.set(`${row.namespace}\u0000${row.session_id}`, new Date(row.started).toISOString());
+      for (const row of rows) if (row.started !== null) starts.set(`${row.namespace}\u0000${row.session_id}`, new Date(row.started).toISOString());
       for (const r of records) if (r.sessionStartedAt && !starts.has(key(r))) starts.set(key(r), r.sessionStartedAt);
       const earliest = new Map<string, string>();
       for (const r of lacking) {

@@ -109,17 +109,27 @@ export class SqlStore implements Store {
     }
   }
 
-  /** The batch with every record's session start filled in, and the records of pruned months left out. */
+  /**
+   * The batch with every record's session start filled in, and the records of pruned
+   * months left out. All kinds are placed together, so a session's scopes and actions
+   * that arrive in one batch without a start agree on one.
+   */
   private async placeBatch(batch: StoreBatch): Promise<StoreBatch> {
-    const place = async <T extends { sessionId: string; namespace: string; sessionStartedAt?: string }>(list: readonly T[] | undefined, at: (r: T) => string): Promise<T[] | undefined> =>
-      list?.length ? (await this.partitions.place(list, at)).map((p) => ({ ...p.record, sessionStartedAt: p.sessionStartedAt })) : list && [...list];
-    return {
-      ...batch,
-      scopes: await place(batch.scopes, (r) => r.startedAt),
-      actions: await place(batch.actions, (r) => r.startedAt),
-      gaps: await place(batch.gaps, (r) => r.startedAt),
-      fingerprints: await place(batch.fingerprints, (r) => r.producedAt),
+    type Kind = 'scopes' | 'actions' | 'gaps' | 'fingerprints';
+    type Item = { kind: Kind; namespace: string; sessionId: string; sessionStartedAt?: string; at: string; record: object };
+    const items: Item[] = [];
+    const add = <T extends { namespace: string; sessionId: string; sessionStartedAt?: string }>(kind: Kind, list: readonly T[] | undefined, at: (r: T) => string) => {
+      for (const r of list ?? []) items.push({ kind, namespace: r.namespace, sessionId: r.sessionId, sessionStartedAt: r.sessionStartedAt, at: at(r), record: r });
     };
+    add('scopes', batch.scopes, (r) => r.startedAt);
+    add('actions', batch.actions, (r) => r.startedAt);
+    add('gaps', batch.gaps, (r) => r.startedAt);
+    add('fingerprints', batch.fingerprints, (r) => r.producedAt);
+    if (items.length === 0) return batch;
+    const placed = await this.partitions.place(items, (i) => i.at);
+    const of = <T>(kind: Kind): T[] | undefined =>
+      batch[kind] && placed.filter((p) => p.record.kind === kind).map((p) => ({ ...p.record.record, sessionStartedAt: p.sessionStartedAt }) as T);
+    return { ...batch, scopes: of('scopes'), actions: of('actions'), gaps: of('gaps'), fingerprints: of('fingerprints') };
   }
 
   private writeBatchOnce(batch: StoreBatch, copyNew: boolean): Promise<WriteReceipt> {
@@ -363,12 +373,12 @@ export class SqlStore implements Store {
   private async actionsUnderSql(scopeId: string, options: ActionsUnderOptions): Promise<{ text: string; params: unknown[] }> {
     const params: unknown[] = [this.namespace];
     let where: string;
-    const { rows: found } = await this.db.query<{ path: string; session_started_at: Date | string }>(
-      `SELECT path, session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
-      [this.namespace, scopeId],
-    );
-    const scope = found[0];
     if (options.descendants) {
+      const { rows: found } = await this.db.query<{ path: string; session_started_at: Date | string }>(
+        `SELECT path, session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+        [this.namespace, scopeId],
+      );
+      const scope = found[0];
       if (!scope) return { text: '', params: [] };
       // A literal prefix (not one computed in SQL) lets the planner use the path index; the
       // session's start confines both sides to its one partition (a session never spans two).
@@ -378,10 +388,6 @@ export class SqlStore implements Store {
     } else {
       params.push(scopeId);
       where = `a.scope_id = $${params.length}`;
-      if (scope) {
-        params.push(scope.session_started_at);
-        where += ` AND a.session_started_at = $${params.length}`;
-      }
     }
     if (options.kinds?.length) {
       params.push(options.kinds);

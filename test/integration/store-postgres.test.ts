@@ -122,7 +122,7 @@ test('a batch write: new rows go straight in, running rows are replaced by their
 
 test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   // Enough rows for the batch to take the COPY path (200 or more of one table).
-  const mine = Array.from({ length: 250 }, (_, i) => action(`race/a${i}#1`, 'race'));
+  const mine = Array.from({ length: 250 }, (_, i) => ({ ...action(`race/a${i}#1`, 'race'), sessionStartedAt: '2026-01-01T00:00:00.000Z' }));
   const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await other.connect();
   // Another writer commits a running row of one of these actions right after this batch
@@ -140,8 +140,8 @@ test('a batch write whose new rows another writer inserts first is merged, not r
             if (!raced && sql.includes('WITH ORDINALITY')) {
               raced = true;
               await other.query(
-                `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id)
-                 VALUES ('race/a4#1', 'race', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'race', 'r-race')`,
+                `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
+                 VALUES ('race/a4#1', 'race', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'race', 'r-race', '2026-01-01T00:00:00Z')`,
               );
             }
             return result as never;

@@ -197,11 +197,9 @@ test('the write path only queues: the span is made after the write has returned'
   const user = userPipeline();
   const live = new LiveOtel(store, { spanProcessor: user.processor });
   const s = session('live-f');
-  const started = process.hrtime.bigint();
   live.committed({ actions: Array.from({ length: 1000 }, (_, i) => ({ ...s.search2, actionId: `${s.search2.actionId}-${i}` })) });
-  const queuedNs = Number(process.hrtime.bigint() - started);
+  // Structural, not timed: when committed() returns, nothing has been mapped yet.
   assert.equal(user.exporter.getFinishedSpans().length, 0, 'nothing is mapped on the write path');
-  assert.ok(queuedNs < 5_000_000, `queuing 1000 records took ${queuedNs} ns`);
   await live.flush();
   assert.equal(user.exporter.getFinishedSpans().length, 1000);
 });
