@@ -17,6 +17,10 @@ export function initProject(ctx: CommandContext): number {
   const [target, ...rest] = ctx.args;
   if (!target) throw new CliUsageError('missing argument <dir> (where to write the new project)');
   if (rest.length) throw new CliUsageError(`unexpected argument "${rest[0]}"`);
+  // The rule every positional argument follows (a path with a space is more often a quoting slip).
+  if (/\s/.test(target) || target.length > 1000) {
+    throw new CliUsageError(`invalid <dir> "${target}": ${target.length > 1000 ? 'too long' : 'must not contain whitespace'}`);
+  }
   const dir = resolve(process.cwd(), target);
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new CliUsageError(`invalid <dir> "${target}": it exists and is not empty; give a new or empty folder`);

@@ -156,9 +156,14 @@ const BOOLEAN_OPTIONS = ['json', 'help', 'descendants', 'no-descendants', 'memor
  * is required, `[agent]` optional; bracketed flags (`[--kind K]`) are not positionals.
  * A command added later is covered without touching this file.
  */
+/** A command whose arguments follow a subcommand (`deployment set-current <name> <build>`): its first form's word. */
+const SUBCOMMAND: Record<string, string[]> = {};
 const POSITIONALS: Record<string, { required: string[]; optional: string[] }> = Object.fromEntries(
   Object.entries(COMMANDS).map(([name, c]) => {
-    const bare = c.args.replace(/\[[^\]]*--[^\]]*\]/g, '');
+    let bare = c.args.replace(/\[[^\]]*--[^\]]*\]/g, '').split(' | ')[0]!;
+    const sub = /^\s*([a-z][\w-]*)\s/.exec(bare)?.[1];
+    SUBCOMMAND[name] = sub ? [sub] : [];
+    if (sub) bare = bare.replace(sub, '');
     return [name, {
       required: [...bare.matchAll(/<([\w-]+)>/g)].map((m) => m[1]!),
       optional: [...bare.matchAll(/\[([\w-]+)\]/g)].map((m) => m[1]!),
@@ -316,7 +321,7 @@ describe('CLI argument parser', () => {
       .chain((c) => {
         const req = POSITIONALS[c]!.required;
         return fc.nat({ max: req.length - 1 }).chain((n) =>
-          fc.array(validPositional, { minLength: n, maxLength: n }).map((given) => ({ args: [c, ...given], names: [`<${req[n]}>`] })),
+          fc.array(validPositional, { minLength: n, maxLength: n }).map((given) => ({ args: [c, ...SUBCOMMAND[c]!, ...given], names: [`<${req[n]}>`] })),
         );
       });
     const extra = fc.constantFrom(...COMMAND_NAMES).chain((c) => {
@@ -324,7 +329,7 @@ describe('CLI argument parser', () => {
       const n = required.length + optional.length;
       return fc
         .tuple(fc.array(validPositional, { minLength: n, maxLength: n }), positionalToken, fc.array(positionalToken, { maxLength: 2 }))
-        .map(([given, unexpected, more]) => ({ args: [c, ...given, unexpected, ...more], names: [unexpected] }));
+        .map(([given, unexpected, more]) => ({ args: [c, ...SUBCOMMAND[c]!, ...given, unexpected, ...more], names: [unexpected] }));
     });
     const invalid = fc
       .constantFrom(...COMMAND_NAMES.filter((c) => POSITIONALS[c]!.required.length + POSITIONALS[c]!.optional.length > 0))
@@ -335,7 +340,7 @@ describe('CLI argument parser', () => {
           .map(([i, bad, given]) => {
             const args = [...given];
             args[i] = bad;
-            return { args: [c, ...args], names: [`<${names[i]}>`, bad] };
+            return { args: [c, ...SUBCOMMAND[c]!, ...args], names: [`<${names[i]}>`, bad] };
           });
       });
     await fc.assert(
