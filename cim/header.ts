@@ -3,7 +3,7 @@
  * it) and the worker's activity interceptor (which reads it).
  */
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { ScopeContext } from './schemas';
+import { ScopeContext } from './scope-context';
 
 export { SCOPE_HEADER } from './names';
 

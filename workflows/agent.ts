@@ -16,7 +16,9 @@ import {
   defineSignal,
 } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { HANDOFF_SIGNAL, HandoffRequest, Manifest, SessionId, type ManifestInput, type ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL } from '../cim/names';
+import { HandoffRequest, SessionId, type ScopeContext } from '../cim/scope-context';
+import { Manifest, type ManifestInput } from '../cim/manifest';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
@@ -48,16 +50,34 @@ export function knownAgentNames(): string[] {
   return [...knownAgents].sort();
 }
 
-export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
-  const parsed = Manifest.safeParse(manifestInput);
+/** The names agents were defined with, read without checking their manifests. */
+const definedNames = new WeakMap<object, string>();
+
+/** An agent's name (its workflow type), for delegating or handing off to it. */
+export function agentNameOf<I, O>(agent: AgentWorkflow<I, O>): string {
+  return definedNames.get(agent) ?? agent.manifest.name;
+}
+
+function checkManifest(input: ManifestInput): Manifest {
+  const parsed = Manifest.safeParse(input);
   if (!parsed.success) {
     throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
   }
-  const manifest = parsed.data;
-  knownAgents.add(manifest.name);
+  return parsed.data;
+}
+
+export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
+  // The manifest is checked when it is first read, not here: every workflow evaluates all
+  // the agent definitions of its bundle and runs one of them, so a workflow checks only
+  // its own agent's. The worker reads, and so checks, every manifest when it starts
+  // (worker/manifests.ts): a bad one still stops it there, with this same error.
+  const name = String((manifestInput as Partial<ManifestInput> | undefined)?.name);
+  let manifest: Manifest | undefined;
+  const checked = (): Manifest => (manifest ??= checkManifest(manifestInput));
+  knownAgents.add(name);
 
   const agent = async (input: I): Promise<unknown> => {
-    const st = beginScope(manifest);
+    const st = beginScope(checked());
     let value: O;
     try {
       // Only a scope with a budget needs a scope its budget can cancel.
@@ -72,8 +92,10 @@ export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) =
     return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled, used: reportedUsage(st.ctx.budget, st.used) });
   };
   // The workflow type is the export name in the bundle; the function name helps stack traces.
-  Object.defineProperty(agent, 'name', { value: manifest.name });
-  return Object.assign(agent, { manifest }) as AgentWorkflow<I, O>;
+  Object.defineProperty(agent, 'name', { value: name });
+  Object.defineProperty(agent, 'manifest', { get: checked, enumerable: true });
+  definedNames.set(agent, name);
+  return agent as unknown as AgentWorkflow<I, O>;
 }
 
 function beginScope(manifest: Manifest): ScopeState {

@@ -21,7 +21,8 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import type { Payload } from '@temporalio/common';
-import { HANDOFF_SIGNAL, HandoffRequest, type ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL } from '../cim/names';
+import { HandoffRequest, type ScopeContext } from '../cim/scope-context';
 import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
 import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';

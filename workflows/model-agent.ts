@@ -23,7 +23,8 @@ import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type To
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
-import { AgentName, ToolName } from '../cim/schemas';
+import { AgentName } from '../cim/scope-context';
+import { ToolName } from '../cim/manifest';
 import { BudgetSpec } from '../cim/budget';
 import { invalidField } from '../cim/invalid-field';
 import {
