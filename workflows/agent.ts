@@ -67,17 +67,35 @@ function checkManifest(input: ManifestInput): Manifest {
 }
 
 export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
-  // The manifest is checked when it is first read, not here: every workflow evaluates all
-  // the agent definitions of its bundle and runs one of them, so a workflow checks only
-  // its own agent's. The worker reads, and so checks, every manifest when it starts
-  // (worker/manifests.ts): a bad one still stops it there, with this same error.
   const name = String((manifestInput as Partial<ManifestInput> | undefined)?.name);
-  let manifest: Manifest | undefined;
-  const checked = (): Manifest => (manifest ??= checkManifest(manifestInput));
+  return defineAgentLazily(name, () => ({ manifest: manifestInput, fn }));
+}
+
+/** What an agent is made of: its manifest (checked when it is made) and its code. */
+export interface AgentDefinition<I, O> {
+  manifest: ManifestInput;
+  fn: (input: I) => Promise<O>;
+}
+
+/**
+ * An agent made when it is first needed: when its manifest is read or when it runs, not
+ * when it is defined. Every workflow evaluates all the agent definitions of its bundle and
+ * runs one of them, so a workflow checks only its own agent's manifest (and whatever
+ * `make` checks besides). The worker reads, and so checks, every manifest when it starts
+ * (worker/manifests.ts): a bad one still stops it there, with the same error.
+ */
+export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinition<I, O>): AgentWorkflow<I, O> {
+  let made: { manifest: Manifest; fn: (input: I) => Promise<O> } | undefined;
+  const definition = () => {
+    if (made) return made;
+    const { manifest, fn } = make();
+    return (made = { manifest: checkManifest(manifest), fn });
+  };
   knownAgents.add(name);
 
   const agent = async (input: I): Promise<unknown> => {
-    const st = beginScope(checked());
+    const { manifest, fn } = definition();
+    const st = beginScope(manifest);
     let value: O;
     try {
       // Only a scope with a budget needs a scope its budget can cancel.
@@ -93,7 +111,7 @@ export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) =
   };
   // The workflow type is the export name in the bundle; the function name helps stack traces.
   Object.defineProperty(agent, 'name', { value: name });
-  Object.defineProperty(agent, 'manifest', { get: checked, enumerable: true });
+  Object.defineProperty(agent, 'manifest', { get: () => definition().manifest, enumerable: true });
   definedNames.set(agent, name);
   return agent as unknown as AgentWorkflow<I, O>;
 }

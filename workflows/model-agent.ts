@@ -37,7 +37,7 @@ import {
   type KeptConversation,
   type ModelStepTool,
 } from '../cim/model-step';
-import { defineAgent, type AgentWorkflow } from './agent';
+import { defineAgentLazily, type AgentWorkflow } from './agent';
 import { delegate } from './delegate';
 import { handoff } from './handoff';
 import { requireState } from './scope-state';
@@ -88,25 +88,30 @@ export interface ModelAgentResult {
 export const MAX_TURNS_REACHED = 'MaxTurnsReached';
 
 export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<ModelAgentInput, ModelAgentResult> {
-  const parsed = ModelAgentSpecSchema.safeParse(specInput);
-  if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
-  const spec = parsed.data;
-  const offered = offeredTools(spec);
-  return defineAgent(
-    {
-      name: spec.name,
-      version: spec.version,
-      description: spec.description,
-      // Its model steps are calls too, declared like `llm` is by hand-written agents that call it.
-      tools: [...spec.tools, MODEL_STEP_ACTIVITY],
-      subAgents: spec.subAgents,
-      handoffs: spec.handoffs,
-      model: spec.model,
-      resources: spec.resources,
-      budget: spec.budget,
-    },
-    (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
-  );
+  // Checked when first needed, like defineAgent's manifest: at worker start, and in the
+  // workflows of this agent only.
+  const name = String((specInput as Partial<ModelAgentSpec> | undefined)?.name);
+  return defineAgentLazily(name, () => {
+    const parsed = ModelAgentSpecSchema.safeParse(specInput);
+    if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
+    const spec = parsed.data;
+    const offered = offeredTools(spec);
+    return {
+      manifest: {
+        name: spec.name,
+        version: spec.version,
+        description: spec.description,
+        // Its model steps are calls too, declared like `llm` is by hand-written agents that call it.
+        tools: [...spec.tools, MODEL_STEP_ACTIVITY],
+        subAgents: spec.subAgents,
+        handoffs: spec.handoffs,
+        model: spec.model,
+        resources: spec.resources,
+        budget: spec.budget,
+      },
+      fn: (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
+    };
+  });
 }
 
 type Spec = z.output<typeof ModelAgentSpecSchema>;
