@@ -6,18 +6,47 @@
  * workflow evaluates its modules anew, and the record schemas are for the worker.
  */
 import { z } from 'zod';
-import { AgentName, Identifier, IsoTime, ScopeContext, ScopeStatus } from './scope-context';
-
-export {
-  AgentName,
-  HandoffRequest,
-  ScopeContext,
-  ScopeContinuation,
-  ScopeKind,
-  ScopeStatus,
-  SessionId,
+import {
+  agentNameSchema,
+  handoffRequestSchema,
+  identifierSchema,
+  isoTimeSchema,
+  scopeContextSchema,
+  scopeContinuationSchema,
+  scopeKindSchema,
+  scopeStatusSchema,
+  sessionIdSchema,
 } from './scope-context';
-export { Manifest, SubAgentRef, ToolName, type ManifestInput } from './manifest';
+import { manifestSchema, subAgentRefSchema, toolNameSchema } from './manifest';
+
+export const AgentName = agentNameSchema();
+export const SessionId = sessionIdSchema();
+export const ToolName = toolNameSchema();
+
+export const SubAgentRef = subAgentRefSchema();
+export type SubAgentRef = z.infer<typeof SubAgentRef>;
+
+export const Manifest = manifestSchema();
+export type Manifest = z.infer<typeof Manifest>;
+export type ManifestInput = z.input<typeof Manifest>;
+
+export const ScopeKind = scopeKindSchema();
+export type ScopeKind = z.infer<typeof ScopeKind>;
+
+export const ScopeStatus = scopeStatusSchema();
+export type ScopeStatus = z.infer<typeof ScopeStatus>;
+
+export const ScopeContinuation = scopeContinuationSchema();
+export type ScopeContinuation = z.infer<typeof ScopeContinuation>;
+
+export const ScopeContext = scopeContextSchema();
+export type ScopeContext = z.infer<typeof ScopeContext>;
+
+export const HandoffRequest = handoffRequestSchema();
+export type HandoffRequest = z.infer<typeof HandoffRequest>;
+
+const Identifier = identifierSchema();
+const IsoTime = isoTimeSchema();
 
 export const ResourceMode = z.enum(['read', 'write', 'share']);
 export type ResourceMode = z.infer<typeof ResourceMode>;

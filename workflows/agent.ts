@@ -17,8 +17,8 @@ import {
 } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { HANDOFF_SIGNAL } from '../cim/names';
-import { HandoffRequest, SessionId, type ScopeContext } from '../cim/scope-context';
-import { Manifest, type ManifestInput } from '../cim/manifest';
+import { handoffRequestSchema, sessionIdSchema, type ScopeContext } from '../cim/scope-context';
+import { manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
@@ -59,7 +59,7 @@ export function agentNameOf<I, O>(agent: AgentWorkflow<I, O>): string {
 }
 
 function checkManifest(input: ManifestInput): Manifest {
-  const parsed = Manifest.safeParse(input);
+  const parsed = manifestSchema().safeParse(input);
   if (!parsed.success) {
     throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
   }
@@ -138,7 +138,7 @@ function beginScope(manifest: Manifest): ScopeState {
     };
   } else {
     const sessionId = info.workflowId;
-    const id = SessionId.safeParse(sessionId);
+    const id = sessionIdSchema().safeParse(sessionId);
     if (!id.success) {
       // Started around the client (a raw Temporal start): recording anything under this id
       // would overwrite another session's scope, so the run fails before it writes a row.
@@ -171,7 +171,7 @@ function beginScope(manifest: Manifest): ScopeState {
   const st = startState(ctx, objective);
   if (ctx.visibility) publishToVisibility(ctx, objective);
   setHandler(handoffSignal, (raw: unknown) => {
-    const req = HandoffRequest.safeParse(raw);
+    const req = handoffRequestSchema().safeParse(raw);
     // The interceptor has already recorded the signal, with the validation error if any.
     if (req.success && isKnownAgent(req.data.to) && !st.requestedHandoff) {
       st.requestedHandoff = { to: req.data.to, reason: req.data.reason, input: req.data.input };
