@@ -21,6 +21,7 @@ export * from './client';
 export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
 export { BUDGET_EXCEEDED, type BudgetSpec } from './cim/budget';
 export * from './cim/names';
+export * from './cim/llm-result';
 export { ENCODED_TEXT_PREFIX, ENCODED_TEXT_PLACEHOLDER, isEncodedText } from './cim/encoded-text';
 export type { Manifest, ScopeRecord, ActionRecord, ActionKind, ResourceRef, ScopeContext } from './cim/schemas';
 export type { ScopeTree } from './cim/scope-tree';

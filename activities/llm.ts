@@ -4,7 +4,8 @@
  * usage on the `llm_call` action. The default provider is scripted: deterministic
  * answers per agent, for examples and tests.
  */
-import { LLM_ACTIVITY, LlmResultSchema, type LlmResult } from '../cim/names';
+import { LLM_ACTIVITY } from '../cim/names';
+import { LlmResultSchema, type LlmResult } from '../cim/llm-result';
 import { z } from 'zod';
 import { defineTool, reportResource, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';

@@ -5,35 +5,40 @@
  * delegator when it returns, so a subtree as a whole stays within its budget. Pure.
  */
 import { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 
 /** What an agent declaration or a delegation asks for. */
-export const BudgetSpec = z.object({
-  /** Model steps (`llm()` calls and a model-driven agent's steps). */
-  turns: z.number().int().min(0).optional(),
-  /** Tokens the model steps consume, input and output together. */
-  tokens: z.number().int().min(0).optional(),
-  /** Milliseconds from the scope's start. */
-  wallTimeMs: z.number().int().min(1).optional(),
-});
-export type BudgetSpec = z.infer<typeof BudgetSpec>;
+export const budgetSpecSchema = lazySchema(() =>
+  z.object({
+    /** Model steps (`llm()` calls and a model-driven agent's steps). */
+    turns: z.number().int().min(0).optional(),
+    /** Tokens the model steps consume, input and output together. */
+    tokens: z.number().int().min(0).optional(),
+    /** Milliseconds from the scope's start. */
+    wallTimeMs: z.number().int().min(1).optional(),
+  }),
+);
+export type BudgetSpec = z.infer<ReturnType<typeof budgetSpecSchema>>;
 
 /** What a scope has left, as carried in its context: null fields are unlimited. */
-export const Budget = z.object({
-  turns: z.number().int().min(0).nullable(),
-  tokens: z.number().int().min(0).nullable(),
-  deadline: z.string().datetime({ offset: true }).nullable(),
-  /**
-   * The scope whose timer enforces the deadline: the one that set it. Its delegates share
-   * the deadline and are cancelled with it rather than each recording the same overrun.
-   */
-  deadlineOwner: z.string().min(1).optional(),
-  /**
-   * Spent by the scopes this one took over from by handoff, in the same delegation: the
-   * delegator is charged for the whole chain when its result comes back.
-   */
-  carried: z.object({ turns: z.number().int().min(0), tokens: z.number().int().min(0) }).optional(),
-});
-export type Budget = z.infer<typeof Budget>;
+export const budgetSchema = lazySchema(() =>
+  z.object({
+    turns: z.number().int().min(0).nullable(),
+    tokens: z.number().int().min(0).nullable(),
+    deadline: z.string().datetime({ offset: true }).nullable(),
+    /**
+     * The scope whose timer enforces the deadline: the one that set it. Its delegates share
+     * the deadline and are cancelled with it rather than each recording the same overrun.
+     */
+    deadlineOwner: z.string().min(1).optional(),
+    /**
+     * Spent by the scopes this one took over from by handoff, in the same delegation: the
+     * delegator is charged for the whole chain when its result comes back.
+     */
+    carried: z.object({ turns: z.number().int().min(0), tokens: z.number().int().min(0) }).optional(),
+  }),
+);
+export type Budget = z.infer<ReturnType<typeof budgetSchema>>;
 
 export interface BudgetUsage {
   turns: number;

@@ -3,7 +3,7 @@
  * it) and the worker's activity interceptor (which reads it).
  */
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { ScopeContext } from './schemas';
+import { scopeContextSchema, type ScopeContext } from './scope-context';
 
 export { SCOPE_HEADER } from './names';
 
@@ -35,7 +35,7 @@ export function decodeScopeHeader(payload: Payload | undefined): ScopeContext | 
   } catch {
     return undefined;
   }
-  const parsed = ScopeContext.safeParse(value);
+  const parsed = scopeContextSchema().safeParse(value);
   // A malformed header is not trusted: the receiver acts as if it had none rather
   // than claim a parent it cannot prove.
   return parsed.success ? parsed.data : undefined;

@@ -7,5 +7,6 @@ export * from './scope-tree';
 export * from './allowance';
 export * from './forensics';
 export * from './names';
+export * from './llm-result';
 export * from './errors';
 export { SCOPE_HEADER, encodeScopeHeader, decodeScopeHeader } from './header';

@@ -1,10 +1,9 @@
 /**
  * Every name scopetrail gives a Temporal object, in one place: the header that carries
- * the scope, the memo and search-attribute keys, the handoff signal, and the `llm`
- * activity with the one shape its result has. Workflow code, workers, clients and
- * reconcile all meet on these strings, so none of them spells one itself.
+ * the scope, the memo and search-attribute keys, the handoff signal and the `llm`
+ * activity (the shape of its result is in cim/llm-result.ts). Workflow code, workers,
+ * clients and reconcile all meet on these strings, so none of them spells one itself.
  */
-import { z } from 'zod';
 
 /** The header every child workflow start, activity schedule and signal carries the scope in. */
 export const SCOPE_HEADER = 'scopetrail-scope';
@@ -28,18 +27,3 @@ export const MODEL_STEP_ACTIVITY = 'llm.generate';
 
 /** Activity types whose attempts are `llm_call`s. */
 export const LLM_ACTIVITY_TYPES: ReadonlySet<string> = new Set([LLM_ACTIVITY, MODEL_STEP_ACTIVITY]);
-
-const TokenCount = z.number().int().min(0).nullable();
-
-/** What the `llm` activity returns, checked on the worker and typed in the workflow. */
-export const LlmResultSchema = z.object({
-  text: z.string(),
-  /** The model that answered, as the provider reports it (it may differ from the one asked for). */
-  model: z.string(),
-  inputTokens: TokenCount,
-  outputTokens: TokenCount,
-  totalTokens: TokenCount.default(null),
-  /** Why generation stopped (`stop`, `length`, …), when the provider says. */
-  finishReason: z.string().nullable().default(null),
-});
-export type LlmResult = z.infer<typeof LlmResultSchema>;

@@ -16,7 +16,9 @@ import {
   defineSignal,
 } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { HANDOFF_SIGNAL, HandoffRequest, Manifest, SessionId, type ManifestInput, type ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL } from '../cim/names';
+import { handoffRequestSchema, sessionIdSchema, type ScopeContext } from '../cim/scope-context';
+import { manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
@@ -48,15 +50,51 @@ export function knownAgentNames(): string[] {
   return [...knownAgents].sort();
 }
 
-export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
-  const parsed = Manifest.safeParse(manifestInput);
+/** The names agents were defined with, read without checking their manifests. */
+const definedNames = new WeakMap<object, string>();
+
+/** An agent's name (its workflow type), for delegating or handing off to it. */
+export function agentNameOf<I, O>(agent: AgentWorkflow<I, O>): string {
+  return definedNames.get(agent) ?? agent.manifest.name;
+}
+
+function checkManifest(input: ManifestInput): Manifest {
+  const parsed = manifestSchema().safeParse(input);
   if (!parsed.success) {
     throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
   }
-  const manifest = parsed.data;
-  knownAgents.add(manifest.name);
+  return parsed.data;
+}
+
+export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
+  const name = String((manifestInput as Partial<ManifestInput> | undefined)?.name);
+  return defineAgentLazily(name, () => ({ manifest: manifestInput, fn }));
+}
+
+/** What an agent is made of: its manifest (checked when it is made) and its code. */
+export interface AgentDefinition<I, O> {
+  manifest: ManifestInput;
+  fn: (input: I) => Promise<O>;
+}
+
+/**
+ * An agent made when it is first needed: when its manifest is read or when it runs, not
+ * when it is defined. Every workflow evaluates all the agent definitions of its bundle and
+ * runs one of them, so a workflow checks only its own agent's manifest (and whatever
+ * `make` checks besides). The worker reads, and so checks, every manifest when it starts
+ * (worker/manifests.ts): a bad one still stops it there, with the same error.
+ */
+export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinition<I, O>): AgentWorkflow<I, O> {
+  let made: { manifest: Manifest; fn: (input: I) => Promise<O> } | undefined;
+  const definition = () => {
+    if (made) return made;
+    const { manifest, fn } = make();
+    return (made = { manifest: checkManifest(manifest), fn });
+  };
+  knownAgents.add(name);
 
   const agent = async (input: I): Promise<unknown> => {
+    const { manifest, fn } = definition();
     const st = beginScope(manifest);
     let value: O;
     try {
@@ -72,8 +110,10 @@ export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) =
     return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled, used: reportedUsage(st.ctx.budget, st.used) });
   };
   // The workflow type is the export name in the bundle; the function name helps stack traces.
-  Object.defineProperty(agent, 'name', { value: manifest.name });
-  return Object.assign(agent, { manifest }) as AgentWorkflow<I, O>;
+  Object.defineProperty(agent, 'name', { value: name });
+  Object.defineProperty(agent, 'manifest', { get: () => definition().manifest, enumerable: true });
+  definedNames.set(agent, name);
+  return agent as unknown as AgentWorkflow<I, O>;
 }
 
 function beginScope(manifest: Manifest): ScopeState {
@@ -98,7 +138,7 @@ function beginScope(manifest: Manifest): ScopeState {
     };
   } else {
     const sessionId = info.workflowId;
-    const id = SessionId.safeParse(sessionId);
+    const id = sessionIdSchema().safeParse(sessionId);
     if (!id.success) {
       // Started around the client (a raw Temporal start): recording anything under this id
       // would overwrite another session's scope, so the run fails before it writes a row.
@@ -131,7 +171,7 @@ function beginScope(manifest: Manifest): ScopeState {
   const st = startState(ctx, objective);
   if (ctx.visibility) publishToVisibility(ctx, objective);
   setHandler(handoffSignal, (raw: unknown) => {
-    const req = HandoffRequest.safeParse(raw);
+    const req = handoffRequestSchema().safeParse(raw);
     // The interceptor has already recorded the signal, with the validation error if any.
     if (req.success && isKnownAgent(req.data.to) && !st.requestedHandoff) {
       st.requestedHandoff = { to: req.data.to, reason: req.data.reason, input: req.data.input };

@@ -7,7 +7,7 @@ import { ApplicationFailure, executeChild, isCancellation, type ChildWorkflowOpt
 import { childScopeId } from '../cim/ids';
 import type { BudgetSpec } from '../cim/budget';
 import { unwrapAgentResult } from '../cim/envelope';
-import type { AgentWorkflow } from './agent';
+import { agentNameOf, type AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
 
 export interface DelegateOptions<I> {
@@ -47,7 +47,7 @@ export async function delegate<I, O>(
   options: DelegateOptions<I>,
 ): Promise<O> {
   const st = requireState('delegate()');
-  const agentName = typeof agent === 'string' ? agent : agent.manifest.name;
+  const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
   const attempts = Math.max(1, Math.floor(options.attempts ?? 1));
   st.slotSeq += 1;
   const slot = `d${st.slotSeq}`;

@@ -8,10 +8,10 @@
  * delegator's subtree; at the top of a session it has no parent.
  */
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
-import { HandoffRequest, type ScopeContext } from '../cim/schemas';
+import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { handoffPath, handoffScopeId } from '../cim/ids';
 import { handedOverBudget } from '../cim/budget';
-import { isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
+import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 import { continueAsNewSuggested, continueInScope, memoWithObjective } from './continuation';
@@ -29,8 +29,8 @@ export interface HandoffOptions<I> {
 
 export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, options: HandoffOptions<I>): Promise<never> {
   const st = requireState('handoff()');
-  const to = typeof agent === 'string' ? agent : agent.manifest.name;
-  const request = HandoffRequest.safeParse({ to, reason: options.reason, input: options.input });
+  const to = typeof agent === 'string' ? agent : agentNameOf(agent);
+  const request = handoffRequestSchema().safeParse({ to, reason: options.reason, input: options.input });
   if (!request.success) {
     throw new TypeError(invalidField('handoff', request.error, 'options'));
   }

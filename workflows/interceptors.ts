@@ -21,7 +21,8 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import type { Payload } from '@temporalio/common';
-import { HANDOFF_SIGNAL, HandoffRequest, type ScopeContext } from '../cim/schemas';
+import { HANDOFF_SIGNAL } from '../cim/names';
+import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
 import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';
@@ -56,7 +57,7 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
       const sender = decodeScopeHeader(input.headers[SCOPE_HEADER]);
       let error: string | null = null;
       if (input.signalName === HANDOFF_SIGNAL) {
-        const req = HandoffRequest.safeParse(input.args[0]);
+        const req = handoffRequestSchema().safeParse(input.args[0]);
         if (!req.success) {
           error = invalidField('handoff request', req.error, 'payload');
         } else if (!isKnownAgent(req.data.to)) {

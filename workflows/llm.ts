@@ -3,7 +3,8 @@
  * retried, timed and recorded like a tool, as an `llm_call`), and passes the scope's
  * turn number so a scripted provider answers deterministically.
  */
-import { LLM_ACTIVITY, type LlmResult } from '../cim/names';
+import { LLM_ACTIVITY } from '../cim/names';
+import type { LlmResult } from '../cim/llm-result';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { requireState } from './scope-state';
 import { callModel } from './model-call';

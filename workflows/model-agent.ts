@@ -23,8 +23,10 @@ import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type To
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
-import { AgentName, ToolName } from '../cim/schemas';
-import { BudgetSpec } from '../cim/budget';
+import { agentNameSchema } from '../cim/scope-context';
+import { toolNameSchema } from '../cim/manifest';
+import { budgetSpecSchema } from '../cim/budget';
+import { lazySchema } from '../cim/lazy-schema';
 import { invalidField } from '../cim/invalid-field';
 import {
   DELEGATE_TOOL_PREFIX,
@@ -36,33 +38,36 @@ import {
   type KeptConversation,
   type ModelStepTool,
 } from '../cim/model-step';
-import { defineAgent, type AgentWorkflow } from './agent';
+import { defineAgentLazily, type AgentWorkflow } from './agent';
 import { delegate } from './delegate';
 import { handoff } from './handoff';
 import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 
-const ModelAgentSpecSchema = z.object({
-  name: AgentName,
-  version: z.string().min(1).max(50),
-  description: z.string().max(2000).optional(),
-  /** The model to ask for; the worker's provider picks its default when absent. */
-  model: z.string().min(1).max(200).optional(),
-  instructions: z.string().min(1, 'tell the model what the agent is for').max(100_000),
-  tools: z.array(ToolName).default([]),
-  subAgents: z.array(AgentName).default([]),
-  handoffs: z.array(AgentName).default([]),
-  /** Model steps before the loop gives up (each step may call several tools at once). */
-  maxTurns: z.number().int().min(1).max(1000).default(10),
-  /** A conversation larger than this (UTF-8 bytes of its JSON) is handed off by reference, not through Temporal. */
-  inlineConversationBytes: z.number().int().min(0).default(INLINE_CONVERSATION_BYTES),
-  resources: z.array(z.string().min(1)).optional(),
-  /** Model turns, tokens and wall time its scope (with its delegates) may spend. */
-  budget: BudgetSpec.optional(),
-});
+/** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
+const modelAgentSpecSchema = lazySchema(() =>
+  z.object({
+    name: agentNameSchema(),
+    version: z.string().min(1).max(50),
+    description: z.string().max(2000).optional(),
+    /** The model to ask for; the worker's provider picks its default when absent. */
+    model: z.string().min(1).max(200).optional(),
+    instructions: z.string().min(1, 'tell the model what the agent is for').max(100_000),
+    tools: z.array(toolNameSchema()).default([]),
+    subAgents: z.array(agentNameSchema()).default([]),
+    handoffs: z.array(agentNameSchema()).default([]),
+    /** Model steps before the loop gives up (each step may call several tools at once). */
+    maxTurns: z.number().int().min(1).max(1000).default(10),
+    /** A conversation larger than this (UTF-8 bytes of its JSON) is handed off by reference, not through Temporal. */
+    inlineConversationBytes: z.number().int().min(0).default(INLINE_CONVERSATION_BYTES),
+    resources: z.array(z.string().min(1)).optional(),
+    /** Model turns, tokens and wall time its scope (with its delegates) may spend. */
+    budget: budgetSpecSchema().optional(),
+  }),
+);
 
-export interface ModelAgentSpec extends z.input<typeof ModelAgentSpecSchema> {
+export interface ModelAgentSpec extends z.input<ReturnType<typeof modelAgentSpecSchema>> {
   /** Options for the model step activity (timeouts, retries). */
   modelActivity?: Partial<ActivityOptions>;
   /** Options for the tool activities the model calls. */
@@ -87,28 +92,33 @@ export interface ModelAgentResult {
 export const MAX_TURNS_REACHED = 'MaxTurnsReached';
 
 export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<ModelAgentInput, ModelAgentResult> {
-  const parsed = ModelAgentSpecSchema.safeParse(specInput);
-  if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
-  const spec = parsed.data;
-  const offered = offeredTools(spec);
-  return defineAgent(
-    {
-      name: spec.name,
-      version: spec.version,
-      description: spec.description,
-      // Its model steps are calls too, declared like `llm` is by hand-written agents that call it.
-      tools: [...spec.tools, MODEL_STEP_ACTIVITY],
-      subAgents: spec.subAgents,
-      handoffs: spec.handoffs,
-      model: spec.model,
-      resources: spec.resources,
-      budget: spec.budget,
-    },
-    (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
-  );
+  // Checked when first needed, like defineAgent's manifest: at worker start, and in the
+  // workflows of this agent only.
+  const name = String((specInput as Partial<ModelAgentSpec> | undefined)?.name);
+  return defineAgentLazily(name, () => {
+    const parsed = modelAgentSpecSchema().safeParse(specInput);
+    if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
+    const spec = parsed.data;
+    const offered = offeredTools(spec);
+    return {
+      manifest: {
+        name: spec.name,
+        version: spec.version,
+        description: spec.description,
+        // Its model steps are calls too, declared like `llm` is by hand-written agents that call it.
+        tools: [...spec.tools, MODEL_STEP_ACTIVITY],
+        subAgents: spec.subAgents,
+        handoffs: spec.handoffs,
+        model: spec.model,
+        resources: spec.resources,
+        budget: spec.budget,
+      },
+      fn: (input: ModelAgentInput) => runLoop(spec, offered, specInput, input),
+    };
+  });
 }
 
-type Spec = z.output<typeof ModelAgentSpecSchema>;
+type Spec = z.output<ReturnType<typeof modelAgentSpecSchema>>;
 
 /** What the model is offered, by the name it sees: each must be unique after `modelToolName`. */
 function offeredTools(spec: Spec): Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }> {

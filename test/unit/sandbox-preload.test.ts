@@ -17,5 +17,15 @@ test('the workflow bundle evaluates zod in its preload, so workflows share it in
   // The modules that define zod's schema builders, the ones the CIM schemas are made with.
   const preloaded = moduleSource(code, './workflows/sandbox-preload.ts');
   assert.match(preloaded, /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
-  assert.match(moduleSource(code, './cim/schemas.ts'), /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
+  assert.match(moduleSource(code, './cim/scope-context.ts'), /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
+});
+
+test('workflows evaluate only the schemas they check values with, not the record schemas', async () => {
+  const { code } = await bundleAgents(require.resolve('../fixtures/agents'));
+  // Every workflow evaluates the bundle's modules again: these are built in each one.
+  for (const id of ['./cim/scope-context.ts', './cim/manifest.ts', './cim/budget.ts']) moduleSource(code, id);
+  // Scope and action records are validated by the worker, the llm result by its activity.
+  for (const id of ['./cim/schemas.ts', './cim/llm-result.ts']) {
+    assert.equal(code.includes(`/***/ ${JSON.stringify(id)}`), false, `module ${id} is not in the bundle`);
+  }
 });

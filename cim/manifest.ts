@@ -1,0 +1,53 @@
+/**
+ * What an agent declares about itself, and the names it declares. Workflow code checks
+ * only the manifest of the agent it runs (see workflows/agent.ts); the worker checks
+ * every agent's when it starts (worker/manifests.ts). Built when first used, like the
+ * schemas of cim/scope-context.ts; cim/schemas.ts exports them built.
+ */
+import { z } from 'zod';
+import { budgetSpecSchema } from './budget';
+import { agentNameSchema } from './scope-context';
+import { lazySchema } from './lazy-schema';
+
+/**
+ * A tool's name: its Temporal activity type and the `name` of its actions. Dotted,
+ * dashed and slashed names (`db.read`, `github/search-issues`) are common for tools
+ * that stand for a remote API; a leading letter keeps clear of Temporal's reserved
+ * `__` prefixes.
+ */
+export const toolNameSchema = lazySchema(() =>
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_.\/:-]{0,199}$/, 'a letter, then up to 199 letters, digits or _ . / : -'),
+);
+
+/** A declared sub-agent: an agent name, optionally pinned to one version as `name@version`. */
+export const subAgentRefSchema = lazySchema(() =>
+  z
+    .string()
+    .max(151)
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}(@[^@\s]{1,50})?$/, 'sub-agents are agent names, optionally pinned as name@version'),
+);
+export type SubAgentRef = z.infer<ReturnType<typeof subAgentRefSchema>>;
+
+/** What an agent declares about itself; upserted into the store when a worker starts. */
+export const manifestSchema = lazySchema(() =>
+  z.object({
+    name: agentNameSchema(),
+    version: z.string().min(1).max(50),
+    description: z.string().max(2000).optional(),
+    tools: z.array(z.string().min(1)).default([]),
+    subAgents: z.array(subAgentRefSchema()).default([]),
+    /** Agents it may hand control to (declared by model-driven agents, which offer them to their model). */
+    handoffs: z.array(agentNameSchema()).optional(),
+    /** Model turns, tokens and wall time the agent's scope (with its delegates) may spend. */
+    budget: budgetSpecSchema().optional(),
+    /** The model a model-driven agent asks for (the worker's provider decides when absent). */
+    model: z.string().min(1).max(200).optional(),
+    /**
+     * Resource URIs (or prefixes ending in `*`) the agent may touch. Omitted: unrestricted
+     * (only narrowed by its delegators); `[]`: may touch nothing.
+     */
+    resources: z.array(z.string().min(1)).optional(),
+  }),
+);
+export type Manifest = z.infer<ReturnType<typeof manifestSchema>>;
+export type ManifestInput = z.input<ReturnType<typeof manifestSchema>>;
