@@ -21,6 +21,12 @@ export async function deploymentCommand(ctx: CommandContext): Promise<number> {
   if (action === 'ramp' && percent === undefined) throw new CliUsageError('missing argument <percent>');
   const unexpected = action === 'ramp' ? extra : percent;
   if (unexpected !== undefined) throw new CliUsageError(`unexpected argument "${unexpected}"`);
+  // The rule every positional argument follows, in order.
+  for (const [label, value] of [['<name>', name], ['<build>', buildId], ['<percent>', percent]] as const) {
+    if (value !== undefined && (value === '' || /\s/.test(value) || value.length > 1000)) {
+      throw new CliUsageError(`invalid ${label} ${JSON.stringify(value)}: ${value === '' ? 'must not be empty' : value.length > 1000 ? 'too long' : 'must not contain whitespace'}`);
+    }
+  }
   const percentage = action === 'ramp' ? Percent.safeParse(percent) : undefined;
   if (percentage && !percentage.success) throw new CliUsageError(`invalid <percent> "${percent}": ${percentage.error.issues[0]?.message}`);
   const waitFlag = typeof ctx.flags.wait === 'string' ? WaitSeconds.safeParse(ctx.flags.wait) : undefined;
@@ -34,8 +40,10 @@ export async function deploymentCommand(ctx: CommandContext): Promise<number> {
   });
   if (!options.success) {
     const issue = options.error.issues[0];
-    const field = { namespace: '--namespace', deploymentName: '<name>', buildId: '<build>' }[String(issue?.path[0])] ?? 'argument';
-    throw new CliUsageError(`invalid ${field}: ${issue?.message}`);
+    const key = String(issue?.path[0]);
+    const field = { namespace: '--namespace', deploymentName: '<name>', buildId: '<build>' }[key] ?? 'argument';
+    const given = { namespace: ctx.flags.namespace, deploymentName: name, buildId }[key];
+    throw new CliUsageError(`invalid ${field}${given === undefined ? '' : ` ${JSON.stringify(given)}`}: ${issue?.message}`);
   }
   const address = (ctx.flags.address as string | undefined) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const connection = await Connection.connect({ address });
