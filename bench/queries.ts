@@ -139,7 +139,7 @@ async function pruneOldestMonth(loaded: LoadedStore): Promise<{ month: string; a
     const retention = store.retention();
     const [oldest] = await retention.months();
     const started = performance.now();
-    const plan = await retention.plan(new Date(nextMonth(oldest!)));
+    const plan = await retention.plan(new Date(nextMonth(oldest!)), { count: false });
     const pruned = await Promise.all(plan.drop.map((m) => retention.dropMonth(m.month, new Date(nextMonth(oldest!)))));
     const ms = performance.now() - started;
     const client = new pg.Client({ connectionString: URL });

@@ -32,7 +32,8 @@ export interface PruneReport {
 export async function pruneStore(store: Store, temporal: Client, before: Date, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
   const started = performance.now();
   const retention = store.retention();
-  const plan = await retention.plan(before);
+  // A dry run shows what would go; a real one counts each month under its lock, when it drops it.
+  const plan = await retention.plan(before, { count: Boolean(options.dryRun) });
   if (plan.refused.length > 0) throw new PruneRefusedError(plan.refused);
   const report: PruneReport = {
     before: before.toISOString(),
@@ -45,9 +46,13 @@ export async function pruneStore(store: Store, temporal: Client, before: Date, o
     const anchors = new TemporalPruneAnchors(temporal.connection, retention.key);
     for (const month of plan.drop) {
       const memo = { month: monthLabel(month.month), before: report.before, prunedAt: new Date().toISOString() };
-      // Anchored first: a month gone without its anchor could not be told from a deletion.
-      for (const ns of month.namespaces) await anchors.anchor(ns.namespace, memo);
-      report.pruned.push(...(await retention.dropMonth(month.month, before)));
+      // Anchored first, in every namespace with sessions that month: a month gone without its
+      // anchor could not be told from a deletion.
+      for (const namespace of await retention.namespacesOf(month.month)) await anchors.anchor(namespace, memo);
+      const pruned = await retention.dropMonth(month.month, before);
+      report.pruned.push(...pruned);
+      const shown = report.months.find((m) => m.month === monthLabel(month.month));
+      if (shown) shown.namespaces = pruned.map(({ namespace, sessions, scopes, actions }) => ({ namespace, sessions, scopes, actions }));
     }
   }
   report.ms = performance.now() - started;

@@ -63,6 +63,14 @@ export async function partitionMonths(db: Pick<SqlExecutor, 'query'>, schema: st
     .sort((a, b) => a - b);
 }
 
+/** The month's running sessions only (a partial index answers): what a plan must know before counting. */
+async function running(db: Pick<SqlExecutor, 'query'>, schema: string, month: number): Promise<MonthContents> {
+  const { rows } = await db.query<{ session_id: string }>(
+    `SELECT DISTINCT session_id FROM "${schema}".${partitionName('scopes', month)} WHERE status = 'running' LIMIT 20`,
+  );
+  return { month, namespaces: [], running: rows.map((r) => r.session_id) };
+}
+
 async function contents(db: Pick<SqlExecutor, 'query'>, schema: string, month: number): Promise<MonthContents> {
   const t = (table: string) => `"${schema}".${partitionName(table, month)}`;
   // One after another: inside a transaction they share one connection.
@@ -81,10 +89,14 @@ async function contents(db: Pick<SqlExecutor, 'query'>, schema: string, month: n
   return { month, namespaces: [...byNs.values()], running: running.rows.map((r) => r.session_id) };
 }
 
-/** What `prune --before` would drop and what it must refuse; changes nothing. */
-export async function planPrune(db: Pick<SqlExecutor, 'query'>, schema: string, before: Date): Promise<PrunePlan> {
+/**
+ * What `prune --before` would drop and what it must refuse; changes nothing. With
+ * `count: false` the months come without their counts (the drop counts them under its
+ * lock, where they are exact).
+ */
+export async function planPrune(db: Pick<SqlExecutor, 'query'>, schema: string, before: Date, options: { count?: boolean } = {}): Promise<PrunePlan> {
   const months = (await partitionMonths(db, schema)).filter((m) => nextMonth(m) <= before.getTime());
-  const all = await Promise.all(months.map((m) => contents(db, schema, m)));
+  const all = await Promise.all(months.map((m) => (options.count === false ? running(db, schema, m) : contents(db, schema, m))));
   return { before: before.toISOString(), drop: all.filter((m) => m.running.length === 0), refused: all.filter((m) => m.running.length > 0) };
 }
 
@@ -148,9 +160,11 @@ export async function prunedMonthOf(db: Pick<SqlExecutor, 'query'>, schema: stri
 export interface Retention {
   /** Names the store among others in one Temporal namespace (its schema). */
   readonly key: string;
-  plan(before: Date): Promise<PrunePlan>;
+  plan(before: Date, options?: { count?: boolean }): Promise<PrunePlan>;
   /** The months that have partitions, oldest first. */
   months(): Promise<number[]>;
+  /** The namespaces with sessions in the month. */
+  namespacesOf(month: number): Promise<string[]>;
   dropMonth(month: number, before: Date): Promise<PrunedMonth[]>;
   prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined>;
 }
@@ -167,12 +181,19 @@ export class SqlRetention implements Retention {
     this.key = schema;
   }
 
-  plan(before: Date): Promise<PrunePlan> {
-    return planPrune(this.db, this.schema, before);
+  plan(before: Date, options: { count?: boolean } = {}): Promise<PrunePlan> {
+    return planPrune(this.db, this.schema, before, options);
   }
 
   months(): Promise<number[]> {
     return partitionMonths(this.db, this.schema);
+  }
+
+  async namespacesOf(month: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ namespace: string }>(
+      `SELECT DISTINCT namespace FROM "${this.schema}".${partitionName('scopes', month)}`,
+    );
+    return rows.map((r) => r.namespace);
   }
 
   async dropMonth(month: number, before: Date): Promise<PrunedMonth[]> {
