@@ -14,6 +14,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { EXIT, runCli } from '../../client/cli';
@@ -107,6 +110,12 @@ interface CliRun {
   log: string[];
   err: string[];
 }
+
+/**
+ * Commands resolve paths from the working directory, and a generated argv may well be a
+ * valid `init <dir>`: the runs happen in a folder of their own, never in the checkout.
+ */
+process.chdir(mkdtempSync(join(tmpdir(), 'scopetrail-hostile-cli-')));
 
 async function cli(argv: string[]): Promise<CliRun> {
   const log: string[] = [];
