@@ -106,6 +106,11 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
         code: 1,
         check: (d) => assert.deepEqual([d.error.command, d.error.kind, /no-such-deployment.*could not be set/.test(d.error.message)], ['deployment', 'failure', true]),
       },
+      // What it drops is in retention.test.ts; here, a dry run that changes nothing.
+      prune: {
+        args: ['prune', '--before', '2000-01-01', '--dry-run'],
+        check: (d) => assert.deepEqual([d.dryRun, d.months, d.pruned, d.before], [true, [], [], '2000-01-01T00:00:00.000Z']),
+      },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },
