@@ -294,14 +294,17 @@ function toolResult(result: unknown): NonNullable<ActivityFacts['result']> {
   return { outputDigest: digest(unwrapped.value), resources: resources.success ? resources.data : null };
 }
 
-type FailureLike = { message?: string | null; cause?: unknown; encodedAttributes?: Payload | null } | null | undefined;
+type FailureLike = { message?: string | null; cause?: unknown; encodedAttributes?: Payload | null; timeoutFailureInfo?: unknown } | null | undefined;
 
 /**
  * A failure's message and its causes' messages, outermost first. A failure converter with
  * `encodeCommonAttributes` moves each message into `encodedAttributes`, which the payload
- * codec encodes; it is decoded back here.
+ * codec encodes; it is decoded back here. The chain ends at a timeout, as it does for the
+ * agent: the SDK's failure converter gives a TimeoutFailure no cause (history keeps the last
+ * attempt's failure under it when a worker died during a final attempt), so the error an
+ * agent recorded never included it.
  */
-async function failureMessages(failure: FailureLike, converter: DataConverter, workflowId: string): Promise<string[]> {
+export async function failureMessages(failure: FailureLike, converter: DataConverter, workflowId: string): Promise<string[]> {
   const out: string[] = [];
   for (let f = failure; f && out.length < 100; f = f.cause as FailureLike) {
     let message = f.message ?? '';
@@ -311,6 +314,7 @@ async function failureMessages(failure: FailureLike, converter: DataConverter, w
       if (typeof decoded === 'string') message = decoded;
     }
     out.push(message);
+    if (f.timeoutFailureInfo) break;
   }
   return out;
 }
