@@ -204,13 +204,12 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const warned = new Promise<void>((resolve) =>
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('scopetrail worker:')) resolve();
-      }),
-    );
+    // Said everything: the reason on stderr and the JSON document on stdout (the two streams arrive in either order).
+    const warned = new Promise<void>((resolve) => {
+      const said = () => stderr.includes('scopetrail worker:') && stdout.includes('\n') && resolve();
+      child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), said()));
+      child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), said()));
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // The SDK leaves a thread behind when a worker fails to start, so the process is ended here once it has said everything.
     await Promise.race([warned, exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
