@@ -4,6 +4,7 @@
  * excuse a deleted session by inserting a `prunes` row: reconcile and verify accept a
  * missing session as pruned only when Temporal holds the anchor of its month.
  */
+import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { z } from 'zod';
 import { SEAL_ANCHOR_TASK_QUEUE } from '../cim/seal';
@@ -21,13 +22,16 @@ export function pruneAnchorId(store: string, month: string): string {
 }
 
 export class TemporalPruneAnchors {
-  private readonly clients = new Map<string, Client>();
+
+  private readonly clients: NamespaceClients;
 
   constructor(
-    private readonly connection: ConnectionLike,
+    connection: ConnectionLike,
     /** The store's identity (Retention.key). */
     private readonly store: string,
-  ) {}
+  ) {
+    this.clients = new NamespaceClients(connection);
+  }
 
   /** Anchors the prune of `month` in `namespace`; a month anchored before keeps its first anchor. */
   async anchor(namespace: string, memo: PruneMemo): Promise<void> {
@@ -59,12 +63,7 @@ export class TemporalPruneAnchors {
   }
 
   private client(namespace: string): Client {
-    let client = this.clients.get(namespace);
-    if (!client) {
-      client = new Client({ connection: this.connection, namespace });
-      this.clients.set(namespace, client);
-    }
-    return client;
+    return this.clients.get(namespace);
   }
 }
 

@@ -7,6 +7,7 @@
  * keeps closed workflows (the namespace's retention), the same horizon as the session's
  * own histories that reconcile reads.
  */
+import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import type { SealConfirm } from './types';
@@ -28,9 +29,12 @@ export interface SealAnchors {
 const ANCHOR_CLOSED = 'seal anchor: the memo holds the chain head; it is never executed';
 
 export class TemporalSealAnchors implements SealAnchors {
-  private readonly clients = new Map<string, Client>();
 
-  constructor(private readonly connection: ConnectionLike) {}
+  private readonly clients: NamespaceClients;
+
+  constructor(connection: ConnectionLike) {
+    this.clients = new NamespaceClients(connection);
+  }
 
   async anchor(seal: Seal): Promise<AnchorOutcome> {
     const client = this.client(seal.namespace);
@@ -68,12 +72,7 @@ export class TemporalSealAnchors implements SealAnchors {
   }
 
   private client(namespace: string): Client {
-    let client = this.clients.get(namespace);
-    if (!client) {
-      client = new Client({ connection: this.connection, namespace });
-      this.clients.set(namespace, client);
-    }
-    return client;
+    return this.clients.get(namespace);
   }
 }
 
