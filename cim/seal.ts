@@ -24,6 +24,13 @@ export const SEAL_MEMO = 'scopetrailSeal';
 /** Anchors are never executed: no worker polls this queue, and the anchor is closed as soon as it is written. */
 export const SEAL_ANCHOR_TASK_QUEUE = 'scopetrail-seal-anchors';
 export const SEAL_ANCHOR_TYPE = 'scopetrailSealAnchor';
+/**
+ * Anchors start with this delay, and are terminated long before it ends. A delayed start
+ * schedules no workflow task: an anchor started without one leaves a task in the anchor
+ * queue's backlog that no worker ever takes (it stays there until the server drops it),
+ * and costs the server a trip through matching for nothing.
+ */
+export const ANCHOR_START_DELAY = '3650 days';
 
 /**
  * The run id is part of the id because a session id (and so every scope id under it)

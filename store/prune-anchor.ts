@@ -7,7 +7,7 @@
 import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { z } from 'zod';
-import { SEAL_ANCHOR_TASK_QUEUE } from '../cim/seal';
+import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE } from '../cim/seal';
 import type { PrunedMonth } from './prune';
 
 export const PRUNE_ANCHOR_TYPE = 'scopetrailPruneAnchor';
@@ -40,6 +40,7 @@ export class TemporalPruneAnchors {
       const handle = await client.workflow.start(PRUNE_ANCHOR_TYPE, {
         workflowId: pruneAnchorId(this.store, memo.month),
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
+        startDelay: ANCHOR_START_DELAY,
         args: [],
         memo: { [PRUNE_MEMO]: memo },
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -9,7 +9,7 @@
  */
 import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
-import { SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
+import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import type { SealConfirm } from './types';
 
 export type AnchorOutcome =
@@ -43,6 +43,7 @@ export class TemporalSealAnchors implements SealAnchors {
       const handle = await client.workflow.start(SEAL_ANCHOR_TYPE, {
         workflowId,
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
+        startDelay: ANCHOR_START_DELAY,
         args: [],
         memo: { [SEAL_MEMO]: seal },
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -7,6 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { SEAL_ANCHOR_TYPE } from '../../cim/seal';
 import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
@@ -52,6 +55,28 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   assert.equal(report.scopes, 7);
   assert.equal(report.actions, 19);
   assert.equal(report.anchorsChecked, 7, 'every scope\'s seal is anchored in Temporal');
+
+  // Each anchor is a closed workflow that never had a task: nothing waits in the anchor
+  // queue's backlog for a worker that will never come.
+  const connection = await Connection.connect({ address: rt.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: rt.temporal.namespace });
+    const anchors: string[] = [];
+    for await (const w of client.workflow.list({ query: `WorkflowType = '${SEAL_ANCHOR_TYPE}'` })) {
+      if (w.workflowId.includes(sid)) anchors.push(w.workflowId);
+    }
+    assert.equal(anchors.length, 7);
+    for (const id of anchors) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      assert.deepEqual(
+        events.map((e) => e.eventType),
+        [temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED],
+        `anchor ${id}`,
+      );
+    }
+  } finally {
+    await connection.close();
+  }
 });
 
 test('editing an action, deleting one, or rewriting a scope\'s status is caught and named', { skip }, async () => {
