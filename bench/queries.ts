@@ -3,9 +3,10 @@
  * Postgres, then times the forensic queries through ScopeClient on sampled scopes and
  * sessions (any scope, typical roots, roots of deep and wide trees, leaves).
  *
- *   npx tsx bench/queries.ts [--sizes 1000000,10000000] [--samples 300] [--drop]
+ *   npx tsx bench/queries.ts [--sizes 1000000,10000000] [--samples 300] [--drop] [--load-only]
  *
  * Loaded stores are kept (schemas bench_q_<size>) and reused by later runs; --drop removes them after.
+ * --load-only loads (or finds) the stores and stops: a run that measures then starts at once.
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '1000000,10000000' },
     samples: { type: 'string', default: '300' },
     drop: { type: 'boolean', default: false },
+    'load-only': { type: 'boolean', default: false },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
     const loaded = await loadSyntheticStore(URL, schema, size, (done) => bar.set(done));
     bar.done();
     console.error(`  ${loaded.actions} actions, ${loaded.scopes} scopes, ${loaded.sessions} sessions (loaded in ${loaded.loadSeconds.toFixed(0)} s)`);
+    if (args['load-only']) continue;
     const m = await measure(loaded);
     out[String(size)] = { actions: loaded.actions, scopes: loaded.scopes, sessions: loaded.sessions, loadSeconds: loaded.loadSeconds, ...m };
     console.log(`\n${size.toLocaleString('en-US')} actions, ${loaded.scopes.toLocaleString('en-US')} scopes: p50 / p95 ms`);
@@ -204,6 +207,7 @@ async function main(): Promise<void> {
       await dropSchema(URL, schema);
     }
   }
+  if (args['load-only']) return;
   const path = writeResult('queries', { samples: SAMPLES, sizes: out });
   const ten = out['10000000'] as
     | { results: Record<string, Record<Query, Summary>>; prune: { ms: number }; namespaceQueriesMs: Record<string, number>; storageBytesPerMillionActions: number }
