@@ -13,7 +13,9 @@ import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
 import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest, SessionId } from '../cim/schemas';
 import type { Store } from '../store/types';
-import { OBJECTIVE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
+import { rootScopeId } from '../cim/ids';
 import { hasSearchAttributes } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
@@ -119,11 +121,20 @@ export class ScopeClient {
     const o = parse('startSession', StartSessionOptions, options);
     const agentName = typeof agent === 'string' ? agent : agent.manifest.name;
     const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
+    const visible = await this.visibility();
+    const objective = o.objective ? o.objective : null;
+    // The root's search attributes and scope memo go with its start (cim/scope-visibility.ts).
+    const root = { sessionId, scopeId: rootScopeId(sessionId), kind: 'root' as const, parentScopeId: null, handoffFromScopeId: null, agent: agentName, delegatedBy: null };
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
       taskQueue: this.taskQueue,
       args: [options.input],
-      memo: { ...(o.objective ? { [OBJECTIVE_MEMO]: o.objective } : {}), [VISIBILITY_MEMO]: await this.visibility() },
+      memo: {
+        ...(objective !== null ? { [OBJECTIVE_MEMO]: objective } : {}),
+        [VISIBILITY_MEMO]: visible,
+        ...(visible ? { [SCOPE_MEMO]: scopeMemo(root, objective) } : {}),
+      },
+      ...(visible ? { typedSearchAttributes: scopeSearchAttributes(root) } : {}),
     });
     return {
       sessionId,

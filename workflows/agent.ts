@@ -15,7 +15,7 @@ import {
   workflowInfo,
   defineSignal,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { SCOPE_KEY, sameScopeMemo, scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { HANDOFF_SIGNAL } from '../cim/names';
 import { handoffRequestSchema, sessionIdSchema, type ScopeContext } from '../cim/scope-context';
 import { manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
@@ -182,31 +182,20 @@ function beginScope(manifest: Manifest): ScopeState {
 }
 
 const handoffSignal = defineSignal<[unknown]>(HANDOFF_SIGNAL);
-const SESSION_KEY = defineSearchAttributeKey('ScopetrailSession', SearchAttributeType.KEYWORD);
-const SCOPE_KEY = defineSearchAttributeKey('ScopetrailScope', SearchAttributeType.KEYWORD);
-const AGENT_KEY = defineSearchAttributeKey('ScopetrailAgent', SearchAttributeType.KEYWORD);
 
-/** Lets Temporal's own visibility (`temporal workflow list --query`) find a session's runs. */
+/**
+ * Lets Temporal's own visibility (`temporal workflow list --query`) find a session's runs.
+ * Whoever started this run normally set both already (cim/scope-visibility.ts).
+ */
 function publishToVisibility(ctx: ScopeContext, objective: string | null): void {
-  upsertSearchAttributes([
-    { key: SESSION_KEY, value: ctx.sessionId },
-    { key: SCOPE_KEY, value: ctx.scopeId },
-    { key: AGENT_KEY, value: ctx.agent },
-  ]);
-  upsertMemo({
-    [SCOPE_MEMO]: {
-      sessionId: ctx.sessionId,
-      scopeId: ctx.scopeId,
-      kind: ctx.kind,
-      parentScopeId: ctx.parentScopeId,
-      handoffFromScopeId: ctx.handoffFromScopeId,
-      agent: ctx.agent,
-      agentVersion: ctx.agentVersion,
-      delegatedBy: ctx.delegatedBy,
-      // The memo is encoded by the worker's payload codec; search attributes are not, so they hold ids only.
-      objective,
-    },
-  });
+  const info = workflowInfo();
+  const attributes = scopeSearchAttributes(ctx);
+  if (attributes.some(({ key, value }) => info.typedSearchAttributes.get(key as typeof SCOPE_KEY) !== value)) {
+    upsertSearchAttributes(attributes);
+  }
+  // The memo is encoded by the worker's payload codec; search attributes are not, so they hold ids only.
+  const memo = scopeMemo(ctx, objective);
+  if (!sameScopeMemo(info.memo?.[SCOPE_MEMO], memo)) upsertMemo({ [SCOPE_MEMO]: memo });
 }
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {

@@ -14,6 +14,8 @@ import { handedOverBudget } from '../cim/budget';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
+import { SCOPE_MEMO } from '../cim/names';
+import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { continueAsNewSuggested, continueInScope, memoWithObjective } from './continuation';
 
 export interface HandoffOptions<I> {
@@ -77,7 +79,12 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   st.pendingHandoff = next;
   // The reason becomes the next scope's objective; like any user text it travels in the
   // memo (encoded by the worker's payload codec), not in the header.
-  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to, memo: memoWithObjective(options.reason) })(options.input);
+  // The next scope's search attributes and memo go with the start of its run (cim/scope-visibility.ts).
+  // The run's other search attributes go on with it, as they would without any given.
+  const visible = next.visibility ? { typedSearchAttributes: info.typedSearchAttributes.updateCopy(scopeSearchAttributes(next)) } : {};
+  const memo = memoWithObjective(options.reason);
+  if (next.visibility) memo[SCOPE_MEMO] = scopeMemo(next, options.reason);
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to, memo, ...visible })(options.input);
 }
 
 /** The handoff a router or a person asked for by signal, if any is waiting. */

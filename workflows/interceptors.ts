@@ -28,7 +28,8 @@ import { intersectAllowances } from '../cim/allowance';
 import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';
 import { chargeDelegate } from './budget';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader, legacyHeaderObjective } from '../cim/header';
-import { OBJECTIVE_MEMO } from '../cim/names';
+import { OBJECTIVE_MEMO, SCOPE_MEMO } from '../cim/names';
+import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import {
@@ -147,7 +148,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const objective = pending?.objective ?? null;
     const withObjective: StartChildWorkflowExecutionInput =
       objective === null ? input : { ...input, options: { ...input.options, memo: { ...input.options.memo, [OBJECTIVE_MEMO]: objective } } };
-    const [started, completed] = await next(withScopeHeader(withObjective, child));
+    const [started, completed] = await next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
     const tracked = completed.then(
       (result) => {
         const { meta } = unwrapAgentResult(result);
@@ -171,6 +172,18 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     );
     return [started, tracked];
   }
+}
+
+/**
+ * The child's search attributes and scope memo, set in its start (cim/scope-visibility.ts).
+ * Search attributes the caller chose in `workflowOptions` are left as they are; the
+ * child then upserts its own beside them.
+ */
+function visibleFromStart(input: StartChildWorkflowExecutionInput, child: ScopeContext, objective: string | null): StartChildWorkflowExecutionInput {
+  const { options } = input;
+  const memo = { ...options.memo, [SCOPE_MEMO]: scopeMemo(child, objective) };
+  const callerAttributes = options.typedSearchAttributes !== undefined || options.searchAttributes !== undefined;
+  return { ...input, options: { ...options, memo, ...(callerAttributes ? {} : { typedSearchAttributes: scopeSearchAttributes(child) }) } };
 }
 
 /** A delegate that ran out of budget says in its failure what it spent. */

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { temporal } from '@temporalio/proto';
 import { type TestRuntime } from '../helpers/runtime';
 import { sessionRows, type SessionRows } from '../helpers/session';
 import { digest } from '../../store/digest';
@@ -113,4 +114,38 @@ test('Temporal visibility finds every workflow run of the session by its search 
   assert.equal(reviewerRun.workflowId, sessionId, 'the handoff kept the workflow id');
   const desc = await rt.client.temporal.workflow.getHandle(`${sessionId}.2`).describe();
   assert.equal((desc.memo?.['scopetrail.scope'] as { agent: string }).agent, 'analyst');
+
+  // Whoever started each run set its search attributes and memo in the start: no run
+  // spends a command (and the server a history event and a visibility update) on them.
+  const runs: Array<{ workflowId: string; runId: string }> = [];
+  for await (const wf of rt.client.temporal.workflow.list({ query })) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+  assert.equal(runs.length, rows.scopes.length);
+  const { EventType } = temporal.api.enums.v1;
+  for (const run of runs) {
+    const history = await rt.client.temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const types = (history.events ?? []).map((e) => e.eventType);
+    assert.ok(!types.includes(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES), `${run.workflowId} upserted its search attributes`);
+    assert.ok(!types.includes(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED), `${run.workflowId} upserted its memo`);
+  }
+  // The handed-off run's memo describes its own scope, with the reason as its objective.
+  const reviewer = await rt.client.temporal.workflow.getHandle(sessionId).describe();
+  const handedOff = rows.scopes.find((x) => x.kind === 'handoff')!;
+  assert.deepEqual(reviewer.memo?.['scopetrail.scope'], {
+    sessionId,
+    scopeId: handedOff.scopeId,
+    kind: 'handoff',
+    parentScopeId: null,
+    handoffFromScopeId: handedOff.handoffFromScopeId,
+    agent: 'reviewer',
+    delegatedBy: null,
+    objective: handedOff.objective,
+  });
+});
+
+test('a run started around the client still publishes its scope to visibility, by upserting', async () => {
+  const id = `ses-raw${Date.now().toString(36)}`;
+  await rt.client.temporal.workflow.execute('translator', { workflowId: id, taskQueue: rt.taskQueue, args: [{ text: 'hola', to: 'en' }], memo: { 'scopetrail.visibility': true } }).catch(() => undefined);
+  const desc = await rt.client.temporal.workflow.getHandle(id).describe();
+  assert.deepEqual(desc.searchAttributes?.ScopetrailScope, [`${id}`]);
+  assert.equal((desc.memo?.['scopetrail.scope'] as { kind: string }).kind, 'root');
 });
