@@ -67,7 +67,8 @@ export class Recorder {
   private gaps: ActionRecord[] = [];
   private fingerprints: FingerprintRecord[] = [];
   private waiters: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the flush that is scheduled, if one is. */
+  private timer: (() => void) | undefined;
   private flushing: Promise<void> | undefined;
   private readonly lingerMs: number;
   private readonly maxBatch: number;
@@ -309,14 +310,23 @@ export class Recorder {
   private kick(delay: number): void {
     if (this.flushing) return; // the running flush re-checks the queue when it ends
     if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.();
+    const start = () => {
       this.timer = undefined;
       this.flushing = this.flush().finally(() => {
         this.flushing = undefined;
         if (this.pending() > 0) this.kick(0);
       });
-    }, delay);
+    };
+    if (delay > 0) {
+      const t = setTimeout(start, delay);
+      this.timer = () => clearTimeout(t);
+    } else {
+      // Not setTimeout(0), which waits a millisecond: writers released by a flush write again
+      // at once, and a millisecond per group commit is a large share of a small one.
+      const i = setImmediate(start);
+      this.timer = () => clearImmediate(i);
+    }
   }
 
   private async flush(): Promise<void> {
