@@ -94,6 +94,8 @@ export class Recorder {
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
     this.sealer = new Sealer(store, {
+      // Sealing yields to the writes that workflow tasks and activities wait for.
+      writePathBusyAt: () => (this.flushing || this.pending() > 0 ? Date.now() : this.lastFlushEnded),
       ...options.sealer,
       onError: (err) => options.onError?.(err, 0),
       onRefused: (err) => options.onAlert?.(err.message),
@@ -307,6 +309,9 @@ export class Recorder {
     return this.scopes.length + this.actions.length + this.payloads.length + this.gaps.length + this.fingerprints.length;
   }
 
+  /** When the last flush ended (see SealerOptions.writePathBusyAt). */
+  private lastFlushEnded = 0;
+
   private kick(delay: number): void {
     if (this.flushing) return; // the running flush re-checks the queue when it ends
     if (this.timer && delay > 0) return;
@@ -315,6 +320,7 @@ export class Recorder {
       this.timer = undefined;
       this.flushing = this.flush().finally(() => {
         this.flushing = undefined;
+        this.lastFlushEnded = Date.now();
         if (this.pending() > 0) this.kick(0);
       });
     };
