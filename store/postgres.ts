@@ -33,7 +33,7 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
     exec: async (sql) => {
       await pool.query(sql);
     },
-    transaction: async (fn) => {
+    transaction: async (fn, options) => {
       const client = await pool.connect();
       // A connection lost mid-transaction fails the running query, which the caller sees;
       // the client's own 'error' event must not also become an uncaught exception. A
@@ -44,8 +44,16 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        let opening: Array<Record<string, unknown>> | undefined;
+        if (options?.opening) {
+          // One round trip: the simple protocol takes both statements at once.
+          const results = (await client.query(`BEGIN; ${options.opening}`)) as unknown as pg.QueryResult[];
+          opening = results[1]?.rows;
+        } else {
+          await client.query('BEGIN');
+        }
         const result = await fn({
+          opening,
           query: (sql, params, options) => run(client, sql, params, options),
           exec: async (sql) => {
             await client.query(sql);

@@ -25,8 +25,16 @@ export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
   /** Runs several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
-  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * A statement without parameters to run first, sent with BEGIN where the backend can
+   * (one round trip instead of two); its rows are `tx.opening`.
+   */
+  opening?: string;
 }
 
 export interface QueryOptions {
@@ -47,6 +55,8 @@ export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
    * and COPYs the others (bulk-write.ts copyNewRows); unset, every row is merged.
    */
   newRows?: 'guess' | 'check';
+  /** The rows of TransactionOptions.opening, where the backend ran it with BEGIN. */
+  opening?: Array<Record<string, unknown>>;
 }
 
 export interface SqlStoreOptions {
@@ -56,6 +66,8 @@ export interface SqlStoreOptions {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The current transaction's id as `xmin` shows it on the rows it writes (32 bits). */
+const XID = `SELECT (txid_current() % 4294967296)::text AS xid`;
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
 
 
@@ -165,6 +177,8 @@ export class SqlStore implements Store {
   private writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows']): Promise<WriteReceipt> {
     return this.db.transaction(async (inner) => {
       const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
+      // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
+      const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
       if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
       if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
       // Gap fills go after the actions: a finished record in this same batch must win over them.
@@ -173,10 +187,8 @@ export class SqlStore implements Store {
       if (batch.fingerprints?.length) {
         await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace, this.partitions).upsert(batch.fingerprints);
       }
-      // The id as `xmin` shows it on the rows this transaction wrote (see seal-source.ts).
-      const { rows } = await tx.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::text AS xid`, [], { prepared: true });
-      return { xid: rows[0]?.xid ?? null };
-    });
+      return { xid: typeof xid === 'string' ? xid : null };
+    }, { opening: XID });
   }
 
   async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
