@@ -25,7 +25,11 @@ export interface SealerOptions {
   maxDelayMs?: number;
   /** From this many scopes waiting, sealing no longer waits for a quiet write path. */
   maxBacklog?: number;
-  /** Most scopes sealed in one transaction (its locks are held while seals are anchored). */
+  /**
+   * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
+   * transaction holds its scopes' row locks while their seals are anchored in Temporal
+   * (two round trips a scope), and a write of one of those scope rows waits for it.
+   */
   maxBatch?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
   sweepEveryMs?: number;
@@ -156,7 +160,7 @@ export class Sealer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const taken: Waiting[] = [];
-    const limit = this.options.maxBatch ?? 2_000;
+    const limit = this.options.maxBatch ?? (this.confirm ? 250 : 2_000);
     for (const [id, item] of this.pending) {
       if (taken.length >= limit) break;
       taken.push(item);
