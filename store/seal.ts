@@ -1,6 +1,8 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
 import type { Seal } from '../cim/seal';
-import { computeChain, scopeHash } from './chain';
+import { computeChain, scopeHash, type ChainLink } from './chain';
+import { yielder } from './yielding';
+import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
 import { dedupe, unnestRows } from './bulk-write';
@@ -69,22 +71,25 @@ export async function sealScopes(
       });
       if (ended.length === 0) return;
       const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
-      const computed = ended
-        .filter((scope) => !unreadable.has(scope.scopeId))
-        .map((scope) => {
-          const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
-          const head = chain.at(-1)?.hash ?? null;
-          const seal: Seal = {
-            namespace: ns,
-            sessionId: scope.sessionId,
-            scopeId: scope.scopeId,
-            runId: scope.runId,
-            length: chain.length,
-            head,
-            scopeHash: scopeHash(scope, head ?? '', chain.length),
-          };
-          return { chain, seal, scope };
-        });
+      const computed: Array<{ chain: ChainLink[]; seal: Seal; scope: ScopeRecord }> = [];
+      const pause = yielder();
+      for (const scope of ended) {
+        if (unreadable.has(scope.scopeId)) continue;
+        const turn = pause();
+        if (turn) await turn;
+        const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
+        const head = chain.at(-1)?.hash ?? null;
+        const seal: Seal = {
+          namespace: ns,
+          sessionId: scope.sessionId,
+          scopeId: scope.scopeId,
+          runId: scope.runId,
+          length: chain.length,
+          head,
+          scopeHash: scopeHash(scope, head ?? '', chain.length),
+        };
+        computed.push({ chain, seal, scope });
+      }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
