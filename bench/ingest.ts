@@ -7,7 +7,7 @@
  * write path is timed to durable (every writer released, as a workflow task or an
  * activity waits) and to sealed (hash chains computed behind it).
  *
- *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...]
+ *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...] [--schema bench_ingest]
  *
  * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres.
  */
@@ -30,12 +30,14 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     batches: { type: 'string', default: '100,2000,all' },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    /** Runs sharing one database each need their own schema. */
+    schema: { type: 'string', default: 'bench_ingest' },
   },
 });
 const ACTIONS = Number(args.actions);
 const ROUNDS = Number(args.rounds);
 const URL = args.database!;
-const SCHEMA = 'bench_ingest';
+const SCHEMA = args.schema!;
 /** Marks this run's own Postgres backends, whose CPU is read before they exit. */
 const APP = `bench_ingest_${process.pid}`;
 const APP_URL = `${URL}${URL.includes('?') ? '&' : '?'}application_name=${APP}`;

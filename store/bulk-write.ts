@@ -30,7 +30,8 @@ export async function insertRows(
     `INSERT INTO ${target.qualified} AS ${table} (${columns.join(', ')}) ${select} ${onConflict}`;
   const direct = async (tx: Pick<SqlExecutor, 'query'>) => {
     const { select, params } = unnestRows(rows, columns, types);
-    await tx.query(insert(select), params);
+    // The same text for any number of rows: prepared once per connection.
+    await tx.query(insert(select), params, { prepared: true });
   };
   if (rows.length < COPY_FROM_ROWS) return direct(db);
   const staged = async (tx: SqlTransaction) => {
@@ -44,6 +45,27 @@ export async function insertRows(
   // Inside a caller's transaction the rows stage there; alone, in a transaction of their own.
   if ('transaction' in db) await db.transaction(staged);
   else await staged(db);
+}
+
+/** From this many rows, new rows go in with COPY rather than one array INSERT (one round trip fewer). */
+export const COPY_NEW_FROM_ROWS = 64;
+
+/**
+ * Rows expected to be new, with no conflict handling: plain COPY, or for a few rows one
+ * array INSERT. A key that exists after all fails the statement with a unique violation
+ * (23505), for the caller to write the batch again another way.
+ */
+export async function insertNewRows(
+  tx: SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>,
+  qualified: string,
+  columns: readonly string[],
+  types: Record<string, string>,
+  rows: unknown[][],
+): Promise<void> {
+  if (rows.length === 0) return;
+  if (rows.length >= COPY_NEW_FROM_ROWS) return tx.copy(qualified, columns, rows);
+  const { select, params } = unnestRows(rows, columns, types);
+  await tx.query(`INSERT INTO ${qualified} (${columns.join(', ')}) ${select}`, params, { prepared: true });
 }
 
 /**

@@ -6,7 +6,7 @@
  * chain is computed by the store when a scope ends (and again if a late record
  * arrives), and recomputed by `verify`.
  */
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { sealDifference, type Seal } from '../cim/seal';
@@ -19,8 +19,11 @@ export interface ChainLink {
   hash: string;
 }
 
+/** One-shot hashing (node 20.12 and later) costs half of a Hash object for short texts. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
 export function chainGenesis(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>): string {
@@ -37,6 +40,9 @@ export function chainOrder(a: ActionRecord, b: ActionRecord): number {
  * row is kept, not what happened), so moving rows between partitions keeps their hashes.
  */
 function hashed<T extends { sessionStartedAt?: string }>(record: T): Omit<T, 'sessionStartedAt'> {
+  // A record read back has no placement: nothing to leave out, so no copy (canonical JSON
+  // drops an undefined member all the same).
+  if (record.sessionStartedAt === undefined) return record;
   const { sessionStartedAt: _placement, ...rest } = record;
   return rest;
 }
@@ -48,7 +54,7 @@ export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, 
     .map((action) => ({ action, at: Date.parse(action.startedAt) }))
     .sort((x, y) => x.at - y.at || (x.action.actionId < y.action.actionId ? -1 : x.action.actionId > y.action.actionId ? 1 : 0));
   return ordered.map(({ action }, i) => {
-    const hash = createHash('sha256').update(prev).update('\n').update(canonicalJson(hashed(action))).digest('hex');
+    const hash = sha256(`${prev}\n${canonicalJson(hashed(action))}`);
     const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
     prev = hash;
     return link;

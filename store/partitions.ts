@@ -97,7 +97,9 @@ export class Partitions {
       record,
       sessionStartedAt: record.sessionStartedAt ?? starts.get(key(record))!,
     }));
-    const months = new Set(placed.map((p) => monthOf(p.sessionStartedAt)));
+    // A batch holds few sessions: each start's month is found once.
+    const sessionStarts = new Set(placed.map((p) => p.sessionStartedAt));
+    const months = new Set([...sessionStarts].map((start) => monthOf(start)));
     const pruned = await this.ensure(months);
     if (pruned.size === 0) return placed;
     const kept = placed.filter((p) => !pruned.has(monthOf(p.sessionStartedAt)));

@@ -1,7 +1,27 @@
 /** The Postgres backend (node-postgres pool). */
 import pg from 'pg';
+import { createHash } from 'node:crypto';
 import { copyRows } from './copy';
-import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
+import { SqlStore, type QueryOptions, type SqlExecutor, type SqlStoreOptions } from './sql-store';
+
+/**
+ * A prepared statement's name, derived from its text: node-postgres prepares a named
+ * statement once per connection and refuses one name for two texts.
+ */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `scopetrail_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+async function run(on: pg.Pool | pg.PoolClient, sql: string, params: unknown[] | undefined, options: QueryOptions | undefined): Promise<never> {
+  if (options?.prepared) return (await on.query({ name: statementName(sql), text: sql, values: params })) as never;
+  return (await on.query(sql, params)) as never;
+}
 
 export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
@@ -9,11 +29,11 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {
-    query: async (sql, params) => (await pool.query(sql, params as unknown[])) as never,
+    query: (sql, params, options) => run(pool, sql, params, options),
     exec: async (sql) => {
       await pool.query(sql);
     },
-    transaction: async (fn) => {
+    transaction: async (fn, options) => {
       const client = await pool.connect();
       // A connection lost mid-transaction fails the running query, which the caller sees;
       // the client's own 'error' event must not also become an uncaught exception. A
@@ -24,9 +44,17 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        let opening: Array<Record<string, unknown>> | undefined;
+        if (options?.opening) {
+          // One round trip: the simple protocol takes both statements at once.
+          const results = (await client.query(`BEGIN; ${options.opening}`)) as unknown as pg.QueryResult[];
+          opening = results[1]?.rows;
+        } else {
+          await client.query('BEGIN');
+        }
         const result = await fn({
-          query: async (sql, params) => (await client.query(sql, params as unknown[])) as never,
+          opening,
+          query: (sql, params, options) => run(client, sql, params, options),
           exec: async (sql) => {
             await client.query(sql);
           },

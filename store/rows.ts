@@ -199,15 +199,42 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
  * through jsonb, validated), without the round trip; undefined where that cannot be
  * known here: a time not in the millisecond UTC form the store reads back (the store
  * keeps microseconds and another offset), or a record that would not read back at all.
+ * It is `readAction(actionRow(record))` with the steps that are the identity here left
+ * out: the row's cells are the cleaned record's fields, and `iso` gives such a time back
+ * unchanged.
  */
 export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
   for (const t of [record.startedAt, record.endedAt]) {
     if (t !== null && (typeof t !== 'string' || Number.isNaN(Date.parse(t)) || new Date(t).toISOString() !== t)) return undefined;
   }
-  // The partition key is not part of the record read back: any value will do here.
-  const row = actionRow(record, record.sessionStartedAt ?? record.startedAt);
-  const byColumn: Record<string, unknown> = {};
-  ACTION_COLUMNS.forEach((c, i) => (byColumn[c] = row[i]));
-  const read = tryRead(readAction, byColumn);
-  return read.ok ? read.value : undefined;
+  const r = clean(record);
+  const parsed = ActionRecord.safeParse({
+    actionId: r.actionId,
+    scopeId: r.scopeId,
+    sessionId: r.sessionId,
+    namespace: r.namespace,
+    agent: r.agent,
+    kind: r.kind,
+    name: r.name,
+    attempt: Number(r.attempt),
+    resources: throughJson(r.resources),
+    inputDigest: r.inputDigest,
+    outputDigest: r.outputDigest,
+    status: r.status,
+    error: r.error,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    workflowId: r.workflowId,
+    runId: r.runId,
+    activityId: r.activityId,
+    targetScopeId: r.targetScopeId,
+    attributes: throughJson(r.attributes ?? {}) ?? {},
+    ...workerOf({ worker_deployment: r.workerDeployment ?? null, worker_build_id: r.workerBuildId ?? null }),
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** What a JSON column gives back for a value written as `JSON.stringify(value)`. */
+function throughJson(value: unknown): unknown {
+  return json(JSON.stringify(value));
 }

@@ -11,6 +11,7 @@ import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { actionAsStored, readAction } from './rows';
 import type { SqlTransaction } from './sql-store';
 import type { CommittedActions } from './types';
+import { yielder } from './yielding';
 
 export interface ScopeActions {
   byScope: Map<string, ActionRecord[]>;
@@ -41,7 +42,10 @@ export async function actionsOfScopes(
       [ns, [...held.keys()], xids],
     );
     const counts = new Map(rows.map((r) => [r.scope_id, r]));
+    const pausing = yielder();
     for (const [scopeId, mine] of held) {
+      const turn = pausing();
+      if (turn) await turn;
       const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
       if (Number(c.n) !== mine.actions.length || Number(c.foreign) !== 0) continue;
       const stored = mine.actions.map(actionAsStored);
@@ -53,7 +57,10 @@ export async function actionsOfScopes(
   if (toRead.size === 0) return { byScope, unreadable };
   for (const id of toRead) byScope.set(id, []);
   const { rows } = await tx.query(`SELECT * FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[])`, [ns, [...toRead]]);
+  const pause = yielder();
   for (const row of rows) {
+    const turn = pause();
+    if (turn) await turn;
     try {
       byScope.get(row.scope_id as string)?.push(readAction(row));
     } catch {

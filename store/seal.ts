@@ -1,7 +1,10 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
 import type { Seal } from '../cim/seal';
-import { computeChain, scopeHash } from './chain';
+import { computeChain, scopeHash, type ChainLink } from './chain';
+import { yielder } from './yielding';
+import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
+import type { SealedScope } from './rollup-rows';
 import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
 import { actionsOfScopes } from './seal-source';
@@ -30,15 +33,34 @@ export async function sealScopes(
     const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
     await db.transaction(async (tx) => {
       // The row locks serialize sealers of one scope (several workers may record into it).
+      // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts).
+      // Shaped to be planned well on a month's partition that has no statistics yet: the
+      // scopes as a semi-join on the ids (not `= ANY`, which scans the unsealed scopes once per
+      // id), the parent and the delegate action as per-row lookups by their indexes.
       const { rows: found } = await tx.query(
-        `SELECT * FROM ${t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[]) AND status <> 'running'
-           AND chain_length IS NULL
-         ORDER BY scope_id FOR UPDATE`,
+        `SELECT s.*,
+                (SELECT ARRAY[p.agent, p.agent_version] FROM ${t('scopes')} p
+                  WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
+                    AND p.session_started_at = s.session_started_at) AS rollup_parent,
+                s.kind = 'delegation' AND EXISTS (SELECT 1 FROM ${t('actions')} d
+                  WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated
+           FROM ${t('scopes')} s
+          WHERE s.namespace = $1 AND s.scope_id IN (SELECT unnest($2::text[])) AND s.status <> 'running' AND s.chain_length IS NULL
+          ORDER BY s.scope_id FOR UPDATE OF s`,
         [ns, ids],
       );
       if (found.length === 0) return;
       // Links are kept in their session's partition, like its actions.
       const placement = new Map(found.map((row) => [row.scope_id as string, new Date(row.session_started_at as string).toISOString()]));
+      const related = new Map(
+        found.map((row) => [
+          row.scope_id as string,
+          {
+            parent: Array.isArray(row.rollup_parent) ? { agent: String(row.rollup_parent[0]), agentVersion: String(row.rollup_parent[1]) } : null,
+            delegated: row.rollup_delegated === true,
+          },
+        ]),
+      );
       const ended = found.flatMap((row) => {
         // A row that no longer parses cannot be hashed faithfully; verify reports it.
         try {
@@ -49,28 +71,33 @@ export async function sealScopes(
       });
       if (ended.length === 0) return;
       const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
-      const computed = ended
-        .filter((scope) => !unreadable.has(scope.scopeId))
-        .map((scope) => {
-          const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
-          const head = chain.at(-1)?.hash ?? null;
-          const seal: Seal = {
-            namespace: ns,
-            sessionId: scope.sessionId,
-            scopeId: scope.scopeId,
-            runId: scope.runId,
-            length: chain.length,
-            head,
-            scopeHash: scopeHash(scope, head ?? '', chain.length),
-          };
-          return { chain, seal };
-        });
+      const computed: Array<{ chain: ChainLink[]; seal: Seal; scope: ScopeRecord }> = [];
+      const pause = yielder();
+      for (const scope of ended) {
+        if (unreadable.has(scope.scopeId)) continue;
+        const turn = pause();
+        if (turn) await turn;
+        const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
+        const head = chain.at(-1)?.hash ?? null;
+        const seal: Seal = {
+          namespace: ns,
+          sessionId: scope.sessionId,
+          scopeId: scope.scopeId,
+          runId: scope.runId,
+          length: chain.length,
+          head,
+          scopeHash: scopeHash(scope, head ?? '', chain.length),
+        };
+        computed.push({ chain, seal, scope });
+      }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
       const sealedScopes: unknown[][] = [];
-      for (const { chain, seal } of computed) {
+      const rolled: SealedScope[] = [];
+      for (const { chain, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
+        rolled.push({ scope, actions: byScope.get(scope.scopeId) ?? [], sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
         for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
         sealedScopes.push([seal.sessionId, seal.scopeId]);
@@ -84,7 +111,7 @@ export async function sealScopes(
         [...v.params, ns],
       );
       // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
-      await rollUpSealed(tx, t, ns, seals.map((s) => s[0] as string));
+      await rollUpSealed(tx, t, ns, rolled);
     });
   }
 }

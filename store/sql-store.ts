@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
-import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { RunningRows } from './running-rows';
 import { sealScopes } from './seal';
 import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
@@ -21,18 +22,41 @@ import { Partitions, monthOf, nextMonth } from './partitions';
 import { SqlRetention, type Retention } from './prune';
 
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
   /** Runs several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
-  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * A statement without parameters to run first, sent with BEGIN where the backend can
+   * (one round trip instead of two); its rows are `tx.opening`.
+   */
+  opening?: string;
+}
+
+export interface QueryOptions {
+  /**
+   * The text is one of a few fixed statements run on every write: a backend that can
+   * keeps it parsed and planned per connection instead of doing both on each call.
+   */
+  prepared?: boolean;
 }
 
 export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
   /** Bulk load with COPY, where the backend has it (node-postgres does; PGlite does not). */
   copy?(table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<void>;
-  /** Upserts in this transaction COPY rows whose key is not in the table yet (see bulk-write.ts copyNewRows). */
-  copyNew?: boolean;
+  /**
+   * How upserts in this transaction write rows that are not in the table yet: `guess`
+   * takes every row this store did not write as `running` for new and inserts it without
+   * conflict handling (store/running-rows.ts); `check` asks the table which keys exist
+   * and COPYs the others (bulk-write.ts copyNewRows); unset, every row is merged.
+   */
+  newRows?: 'guess' | 'check';
+  /** The rows of TransactionOptions.opening, where the backend ran it with BEGIN. */
+  opening?: Array<Record<string, unknown>>;
 }
 
 export interface SqlStoreOptions {
@@ -42,6 +66,8 @@ export interface SqlStoreOptions {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The current transaction's id as `xmin` shows it on the rows it writes (32 bits). */
+const XID = `SELECT (txid_current() % 4294967296)::text AS xid`;
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
 
 
@@ -50,6 +76,8 @@ export class SqlStore implements Store {
   readonly schema: string;
   readonly namespace: string;
   protected readonly partitions: Partitions;
+  /** Rows this store wrote as `running`: the ones a batch expects to replace. */
+  private readonly running = new RunningRows();
 
   constructor(
     protected readonly db: SqlExecutor,
@@ -100,12 +128,23 @@ export class SqlStore implements Store {
     // Placed first, outside the transaction: finding a session's start and creating a month's
     // partitions use their own connection (PGlite has only one, which the transaction holds).
     const batch = await this.placeBatch(given);
-    try {
-      return await this.writeBatchOnce(batch, true);
-    } catch (err) {
-      // Another writer inserted one of the keys found missing: merge everything instead.
-      if ((err as { code?: unknown }).code !== '23505') throw err;
-      return this.writeBatchOnce(batch, false);
+    // A key guessed new, or found missing, that another writer had inserted fails the
+    // attempt with a unique violation: the next way is slower and cannot fail that way.
+    const ways = ['guess', 'check', undefined] as const;
+    for (let i = 0; ; i++) {
+      try {
+        const receipt = await this.writeBatchOnce(batch, ways[i]);
+        const running = this.running;
+        for (const a of batch.actions ?? []) {
+          if (a.status === 'running' || running.size > 0) running.written(RunningRows.key('actions', a.namespace, a.actionId, a.sessionStartedAt), a.status === 'running');
+        }
+        for (const s of batch.scopes ?? []) {
+          if (s.status === 'running' || running.size > 0) running.written(RunningRows.key('scopes', s.namespace, s.scopeId, s.sessionStartedAt), s.status === 'running');
+        }
+        return receipt;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== '23505' || i === ways.length - 1) throw err;
+      }
     }
   }
 
@@ -128,13 +167,18 @@ export class SqlStore implements Store {
     if (items.length === 0) return batch;
     const placed = await this.partitions.place(items, (i) => i.at);
     const of = <T>(kind: Kind): T[] | undefined =>
-      batch[kind] && placed.filter((p) => p.record.kind === kind).map((p) => ({ ...p.record.record, sessionStartedAt: p.sessionStartedAt }) as T);
+      batch[kind] &&
+      placed
+        .filter((p) => p.record.kind === kind)
+        .map((p) => (p.record.sessionStartedAt === p.sessionStartedAt ? p.record.record : { ...p.record.record, sessionStartedAt: p.sessionStartedAt }) as T);
     return { ...batch, scopes: of('scopes'), actions: of('actions'), gaps: of('gaps'), fingerprints: of('fingerprints') };
   }
 
-  private writeBatchOnce(batch: StoreBatch, copyNew: boolean): Promise<WriteReceipt> {
+  private writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows']): Promise<WriteReceipt> {
     return this.db.transaction(async (inner) => {
-      const tx: SqlTransaction = { ...inner, copyNew: copyNew && inner.copy !== undefined };
+      const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
+      // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
+      const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
       if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
       if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
       // Gap fills go after the actions: a finished record in this same batch must win over them.
@@ -143,10 +187,8 @@ export class SqlStore implements Store {
       if (batch.fingerprints?.length) {
         await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace, this.partitions).upsert(batch.fingerprints);
       }
-      // The id as `xmin` shows it on the rows this transaction wrote (see seal-source.ts).
-      const { rows } = await tx.query<{ xid: string }>(`SELECT (txid_current() % 4294967296)::text AS xid`);
-      return { xid: rows[0]?.xid ?? null };
-    });
+      return { xid: typeof xid === 'string' ? xid : null };
+    }, { opening: XID });
   }
 
   async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
@@ -196,11 +238,21 @@ export class SqlStore implements Store {
     const stage = `scopetrail_stage_${this.schema}_${purpose}`;
     const target = { table, qualified: this.t(table), stage };
     try {
-      // Small batches: one array statement costs less than a check and a COPY.
-      if (tx?.copyNew && tx.copy && purpose === table && rows.length >= COPY_FROM_ROWS) {
+      // The same key as the upsert's ON CONFLICT target.
+      const key = table === 'scopes' ? ['namespace', 'scope_id', 'session_started_at'] : ['namespace', 'action_id', 'session_started_at'];
+      if (tx?.newRows === 'guess' && tx.copy && purpose === table) {
         const copying = tx as SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>;
-        // The same key as the upsert's ON CONFLICT target.
-        const key = table === 'scopes' ? ['namespace', 'scope_id', 'session_started_at'] : ['namespace', 'action_id', 'session_started_at'];
+        const [ns, id, placed] = key.map((k) => columns.indexOf(k)) as [number, number, number];
+        const known: unknown[][] = [];
+        const fresh: unknown[][] = [];
+        for (const row of rows) (this.running.size > 0 && this.running.has(RunningRows.key(table, row[ns], row[id], row[placed])) ? known : fresh).push(row);
+        await insertNewRows(copying, target.qualified, columns, types, fresh);
+        if (known.length) await insertRows(tx, target, columns, types, known, onConflict);
+        return;
+      }
+      // Small batches: one array statement costs less than a check and a COPY.
+      if (tx?.newRows === 'check' && tx.copy && purpose === table && rows.length >= COPY_FROM_ROWS) {
+        const copying = tx as SqlTransaction & Required<Pick<SqlTransaction, 'copy'>>;
         const existing = await copyNewRows(copying, target.qualified, columns, key, types, rows);
         if (existing.length) await insertRows(tx, target, columns, types, existing, onConflict);
         return;

@@ -9,6 +9,8 @@
  */
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { SqlExecutor } from './sql-store';
+import { rollupRows, type SealedScope } from './rollup-rows';
+import { unnestRows } from './bulk-write';
 
 type Rows = Array<Record<string, unknown>>;
 type Query = Pick<SqlExecutor, 'query'>;
@@ -16,36 +18,37 @@ type Query = Pick<SqlExecutor, 'query'>;
 const MONTH = (alias: string) => `date_trunc('month', ${alias}.session_started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 const KEYS = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
 
+type Facet = 'scopes' | 'actions' | 'edges' | 'unmatched' | 'calls';
+const ALL_FACETS: readonly Facet[] = ['scopes', 'actions', 'edges', 'unmatched', 'calls'];
+
 /**
  * One SELECT per facet of the scopes matching `where` (over alias `s`), each row
  * (namespace, month, facet, k1..k7, n1, n2, n3). Parameters are the caller's.
  */
-function facetsSql(t: (table: string) => string, where: string, options: { calls: boolean }): string {
+function facetsSql(t: (table: string) => string, where: string, facets: readonly Facet[]): string {
   const head = (facet: string) => `s.namespace, ${MONTH('s')} AS month, '${facet}'::text AS facet`;
   const pad = (n: number) => Array.from({ length: n }, () => `''::text`).join(', ');
   const group = 'GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10';
-  const parts = [
-    `SELECT ${head('scopes')}, s.agent, s.agent_version, s.kind, COALESCE(s.delegated_by, ''), s.status, s.recovered::text,
+  const parts: Record<Facet, string> = {
+    scopes: `SELECT ${head('scopes')}, s.agent, s.agent_version, s.kind, COALESCE(s.delegated_by, ''), s.status, s.recovered::text,
         COALESCE(s.worker_build_id, ''), count(*), 0, 0
        FROM ${t('scopes')} s WHERE ${where} ${group}`,
-    `SELECT ${head('actions')}, a.agent, s.agent_version, a.kind, a.name, COALESCE(a.worker_build_id, ''), ${pad(2)}, count(*), 0, 0
+    actions: `SELECT ${head('actions')}, a.agent, s.agent_version, a.kind, a.name, COALESCE(a.worker_build_id, ''), ${pad(2)}, count(*), 0, 0
        FROM ${t('scopes')} s JOIN ${t('actions')} a
          ON a.namespace = s.namespace AND a.scope_id = s.scope_id AND a.session_started_at = s.session_started_at
        WHERE ${where} ${group}`,
-    `SELECT ${head('edges')}, p.agent, p.agent_version, s.agent, s.agent_version, ${pad(3)}, count(*), 0, 0
+    edges: `SELECT ${head('edges')}, p.agent, p.agent_version, s.agent, s.agent_version, ${pad(3)}, count(*), 0, 0
        FROM ${t('scopes')} s JOIN ${t('scopes')} p
          ON p.namespace = s.namespace AND p.scope_id = s.parent_scope_id AND p.session_started_at = s.session_started_at
        WHERE ${where} AND s.kind = 'delegation' ${group}`,
-    `SELECT ${head('unmatched')}, s.delegated_by, s.agent, ${pad(5)}, count(*), 0, 0
+    unmatched: `SELECT ${head('unmatched')}, s.delegated_by, s.agent, ${pad(5)}, count(*), 0, 0
        FROM ${t('scopes')} s
        WHERE ${where} AND s.kind = 'delegation' AND s.delegated_by IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM ${t('actions')} d
                          WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate')
        ${group}`,
-  ];
-  if (options.calls) {
     // One call is every attempt of one activity in one scope; its outcome is its last attempt's (groupCalls).
-    parts.push(`SELECT ${head('calls')}, s.agent, s.agent_version, ${pad(5)},
+    calls: `SELECT ${head('calls')}, s.agent, s.agent_version, ${pad(5)},
         count(*), count(*) FILTER (WHERE c.final_status IN ('error', 'denied')), sum(c.failed_attempts)
        FROM (SELECT a.namespace, a.scope_id, a.session_started_at,
                     count(*) FILTER (WHERE a.status IN ('error', 'denied')) AS failed_attempts,
@@ -55,22 +58,27 @@ function facetsSql(t: (table: string) => string, where: string, options: { calls
               WHERE ${where} AND a.kind IN ('tool_call', 'llm_call', 'denied')
               GROUP BY a.namespace, a.scope_id, a.session_started_at, COALESCE('call:' || a.activity_id, 'action:' || a.action_id)) c
        JOIN ${t('scopes')} s ON s.namespace = c.namespace AND s.scope_id = c.scope_id AND s.session_started_at = c.session_started_at
-       ${group}`);
-  }
-  return parts.join('\nUNION ALL\n');
+       ${group}`,
+  };
+  return facets.map((f) => parts[f]).join('\nUNION ALL\n');
 }
 
-function upsertSql(t: (table: string) => string, where: string): string {
-  return `INSERT INTO ${t('usage_rollup')} (namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)
-    ${facetsSql(t, where, { calls: true })}
-    ON CONFLICT (namespace, month, facet, ${KEYS.join(', ')}) DO UPDATE SET
-      n1 = usage_rollup.n1 + excluded.n1, n2 = usage_rollup.n2 + excluded.n2, n3 = usage_rollup.n3 + excluded.n3`;
-}
+const COUNTS = `n1 = usage_rollup.n1 + excluded.n1, n2 = usage_rollup.n2 + excluded.n2, n3 = usage_rollup.n3 + excluded.n3`;
+const CONFLICT = `ON CONFLICT (namespace, month, facet, ${KEYS.join(', ')}) DO UPDATE SET ${COUNTS}`;
+const INSERT = (t: (table: string) => string) => `INSERT INTO ${t('usage_rollup')} (namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`;
 
-/** Adds the counts of scopes just sealed; run in the sealing transaction, once per scope. */
-export async function rollUpSealed(tx: Query, t: (table: string) => string, namespace: string, scopeIds: readonly string[]): Promise<void> {
-  if (scopeIds.length === 0) return;
-  await tx.query(upsertSql(t, `s.namespace = $1 AND s.scope_id = ANY($2::text[])`), [namespace, scopeIds]);
+/**
+ * Adds the counts of scopes just sealed; run in the sealing transaction, once per scope.
+ * The counts come from the records just hashed (rollup-rows.ts), so the scopes' action
+ * rows are not read again: one array upsert.
+ */
+export async function rollUpSealed(tx: Query, t: (table: string) => string, namespace: string, sealed: readonly SealedScope[]): Promise<void> {
+  if (sealed.length === 0) return;
+  const u = unnestRows(rollupRows(sealed), ['month', 'facet', ...KEYS, 'n1', 'n2', 'n3'], { month: 'timestamptz', n1: 'bigint', n2: 'bigint', n3: 'bigint' });
+  await tx.query(
+    `${INSERT(t)} SELECT $${u.params.length + 1}::text, month, facet, ${KEYS.join(', ')}, n1, n2, n3 FROM (${u.select}) AS own ${CONFLICT}`,
+    [...u.params, namespace],
+  );
 }
 
 /** Folds in every scope sealed before the rollup existed (once, right after migration 010). */
@@ -78,7 +86,7 @@ export async function backfillUsageRollup(db: Pick<SqlExecutor, 'transaction'>, 
   await db.transaction(async (tx) => {
     const { rows } = await tx.query(`DELETE FROM ${t('usage_rollup_backfill')} RETURNING pending`);
     if (rows.length === 0) return;
-    await tx.query(upsertSql(t, `s.chain_length IS NOT NULL`));
+    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`);
   });
 }
 
@@ -92,7 +100,7 @@ export async function rolledUpUsage(db: Query, t: (table: string) => string, nam
       [namespace],
     ),
     db.query(
-      `SELECT facet, ${KEYS.join(', ')}, n1, n2, n3 FROM (${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NULL`, options)}) AS live(namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`,
+      `SELECT facet, ${KEYS.join(', ')}, n1, n2, n3 FROM (${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NULL`, options.calls ? ALL_FACETS : ALL_FACETS.filter((f) => f !== 'calls'))}) AS live(namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`,
       [namespace],
     ),
   ]);

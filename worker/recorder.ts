@@ -67,7 +67,8 @@ export class Recorder {
   private gaps: ActionRecord[] = [];
   private fingerprints: FingerprintRecord[] = [];
   private waiters: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the flush that is scheduled, if one is. */
+  private timer: (() => void) | undefined;
   private flushing: Promise<void> | undefined;
   private readonly lingerMs: number;
   private readonly maxBatch: number;
@@ -93,6 +94,8 @@ export class Recorder {
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
     this.sealer = new Sealer(store, {
+      // Sealing yields to the writes that workflow tasks and activities wait for.
+      writePathBusyAt: () => (this.flushing || this.pending() > 0 ? Date.now() : this.lastFlushEnded),
       ...options.sealer,
       onError: (err) => options.onError?.(err, 0),
       onRefused: (err) => options.onAlert?.(err.message),
@@ -306,17 +309,30 @@ export class Recorder {
     return this.scopes.length + this.actions.length + this.payloads.length + this.gaps.length + this.fingerprints.length;
   }
 
+  /** When the last flush ended (see SealerOptions.writePathBusyAt). */
+  private lastFlushEnded = 0;
+
   private kick(delay: number): void {
     if (this.flushing) return; // the running flush re-checks the queue when it ends
     if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.();
+    const start = () => {
       this.timer = undefined;
       this.flushing = this.flush().finally(() => {
         this.flushing = undefined;
+        this.lastFlushEnded = Date.now();
         if (this.pending() > 0) this.kick(0);
       });
-    }, delay);
+    };
+    if (delay > 0) {
+      const t = setTimeout(start, delay);
+      this.timer = () => clearTimeout(t);
+    } else {
+      // Not setTimeout(0), which waits a millisecond: writers released by a flush write again
+      // at once, and a millisecond per group commit is a large share of a small one.
+      const i = setImmediate(start);
+      this.timer = () => clearImmediate(i);
+    }
   }
 
   private async flush(): Promise<void> {

@@ -13,8 +13,24 @@ import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/s
 import { CommittedActionCache } from './committed-actions';
 
 export interface SealerOptions {
-  /** How long an ended scope waits for company before the batch is sealed. */
+  /** How long an ended scope waits for company before the batch is sealed, and how long the write path must be quiet. */
   lingerMs?: number;
+  /**
+   * When the write path was last busy (now, while it is). Sealing waits for it to have
+   * been quiet for `lingerMs`, so that it does not compete with writes that workflow
+   * tasks and activities wait for, and then seals the backlog in large batches.
+   */
+  writePathBusyAt?: () => number;
+  /** The longest a scope waits for a quiet write path before it is sealed anyway. */
+  maxDelayMs?: number;
+  /** From this many scopes waiting, sealing no longer waits for a quiet write path. */
+  maxBacklog?: number;
+  /**
+   * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
+   * transaction holds its scopes' row locks while their seals are anchored in Temporal
+   * (two round trips a scope), and a write of one of those scope rows waits for it.
+   */
+  maxBatch?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
   sweepEveryMs?: number;
   onError?: (err: Error) => void;
@@ -24,8 +40,15 @@ export interface SealerOptions {
   maxHeldRecords?: number;
 }
 
+interface Waiting {
+  key: ScopeKey;
+  /** When it was first queued: the bound on how long it may wait for a quiet write path. */
+  since: number;
+}
+
 export class Sealer {
-  private pending = new Map<string, ScopeKey>();
+  /** In the order queued, so the oldest is first. */
+  private pending = new Map<string, Waiting>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -54,8 +77,21 @@ export class Sealer {
   }
 
   add(keys: readonly ScopeKey[]): void {
-    for (const k of keys) this.pending.set(`${k.namespace}\u0000${k.scopeId}`, k);
-    this.schedule(this.options.lingerMs ?? 20);
+    this.queue(keys.map((key) => ({ key, since: Date.now() })));
+    this.schedule(this.lingerMs);
+  }
+
+  private get lingerMs(): number {
+    return this.options.lingerMs ?? 20;
+  }
+
+  private queue(items: readonly Waiting[]): void {
+    for (const item of items) {
+      const id = `${item.key.namespace}\u0000${item.key.scopeId}`;
+      const queued = this.pending.get(id);
+      // A scope queued again keeps its first time: a busy write path cannot postpone it further.
+      this.pending.set(id, queued && queued.since <= item.since ? queued : item);
+    }
   }
 
   /** Seals what is pending now; resolves false if the store refused (the scopes stay queued). */
@@ -99,16 +135,38 @@ export class Sealer {
     if (this.timer || this.running) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.run();
+      if (this.shouldWait()) this.schedule(this.lingerMs);
+      else void this.run();
     }, delay);
     this.timer.unref();
+  }
+
+  /**
+   * Whether to leave the write path alone a little longer. Sealing is behind it by design
+   * (a workflow waits for durable, not for sealed), so while writes keep coming the
+   * backlog grows instead, up to `maxDelayMs` for its oldest scope or `maxBacklog` scopes,
+   * and is then sealed in a few large batches rather than many small ones.
+   */
+  private shouldWait(): boolean {
+    const busyAt = this.options.writePathBusyAt;
+    if (!busyAt || this.pending.size === 0 || this.failures > 0) return false;
+    const now = Date.now();
+    if (now - busyAt() >= this.lingerMs) return false;
+    const oldest = this.pending.values().next().value!.since;
+    return now - oldest < (this.options.maxDelayMs ?? 1_000) && this.pending.size < (this.options.maxBacklog ?? 5_000);
   }
 
   private run(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const keys = [...this.pending.values()];
-    this.pending.clear();
+    const taken: Waiting[] = [];
+    const limit = this.options.maxBatch ?? (this.confirm ? 250 : 2_000);
+    for (const [id, item] of this.pending) {
+      if (taken.length >= limit) break;
+      taken.push(item);
+      this.pending.delete(id);
+    }
+    const keys = taken.map((w) => w.key);
     this.running = (async () => {
       try {
         await this.store.sealScopes(keys, this.confirm, this.committed);
@@ -117,14 +175,17 @@ export class Sealer {
         this.failures = 0;
         return true;
       } catch (err) {
-        // Keep them: a store outage delays sealing, it never skips it.
-        for (const k of keys) this.pending.set(`${k.namespace}\u0000${k.scopeId}`, k);
+        // Keep them, oldest first: a store outage delays sealing, it never skips it.
+        const later = [...this.pending.values()];
+        this.pending.clear();
+        this.queue([...taken, ...later]);
         this.failures += 1;
         this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
         return false;
       } finally {
         this.running = undefined;
-        if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : this.options.lingerMs ?? 20);
+        // What is left over a full batch is due already: no linger, only the wait for a quiet write path.
+        if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : keys.length >= limit ? 0 : this.lingerMs);
       }
     })();
     return this.running;

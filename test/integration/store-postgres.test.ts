@@ -121,30 +121,41 @@ test('a batch write: new rows go straight in, running rows are replaced by their
 });
 
 test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  // Enough rows for the batch to take the COPY path (200 or more of one table).
+  // Enough rows for the batch to take the COPY path.
   const mine = Array.from({ length: 250 }, (_, i) => ({ ...action(`race/a${i}#1`, 'race'), sessionStartedAt: '2026-01-01T00:00:00.000Z' }));
   const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await other.connect();
-  // Another writer commits a running row of one of these actions right after this batch
-  // has checked which keys are new, before its COPY.
+  const insertRunning = (id: string) =>
+    other.query(
+      `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
+       VALUES ($1, 'race', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'race', 'r-race', '2026-01-01T00:00:00Z')`,
+      [id],
+    );
+  // Another writer commits a running row of one of these actions just before this batch's
+  // COPY of rows it takes for new (none of them was written by this store before), and
+  // another one right after the second attempt has checked which keys exist.
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
-  let raced = false;
+  const raced: string[] = [];
   const racing: SqlExecutor = {
     ...db,
     transaction: (fn) =>
       db.transaction((tx) =>
         fn({
           ...tx,
-          query: async (sql, params) => {
-            const result = await tx.query(sql, params);
-            if (!raced && sql.includes('WITH ORDINALITY')) {
-              raced = true;
-              await other.query(
-                `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
-                 VALUES ('race/a4#1', 'race', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'race', 'r-race', '2026-01-01T00:00:00Z')`,
-              );
+          query: async (sql, params, options) => {
+            const result = await tx.query(sql, params, options);
+            if (raced.length === 1 && sql.includes('WITH ORDINALITY')) {
+              raced.push('after the check');
+              await insertRunning('race/a5#1');
             }
             return result as never;
+          },
+          copy: async (table, columns, rows) => {
+            if (raced.length === 0) {
+              raced.push('before the first COPY');
+              await insertRunning('race/a4#1');
+            }
+            return tx.copy!(table, columns, rows);
           },
         }),
       ),
@@ -156,10 +167,44 @@ test('a batch write whose new rows another writer inserts first is merged, not r
     await racer.close();
     await other.end();
   }
-  assert.ok(raced, 'the other writer got in between');
+  assert.deepEqual(raced, ['before the first COPY', 'after the check'], 'the other writer got in both times');
   const stored = await store.actionsUnder('race', { descendants: false });
   assert.equal(stored.length, 250);
-  assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished record replaced the other writer\'s running row');
+  assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished records replaced the other writer\'s running rows');
+});
+
+test('rows this store wrote as running are replaced by their finished records, and rows new to it are copied', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  const statements: string[] = [];
+  const watching: SqlExecutor = {
+    ...db,
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          ...tx,
+          query: (sql, params, options) => (statements.push(sql.trim().split(/\s+/).slice(0, 2).join(' ')), tx.query(sql, params, options)),
+          copy: (table, columns, rows) => (statements.push('COPY'), tx.copy!(table, columns, rows)),
+        }),
+      ),
+  };
+  const writer = new SqlStore(watching, 'watching', { schema });
+  try {
+    const start = (i: number) => ({ ...action(`guess/a${i}#1`, 'guess', 'running'), sessionStartedAt: '2026-01-01T00:00:00.000Z' });
+    const end = (i: number) => ({ ...action(`guess/a${i}#1`, 'guess'), sessionStartedAt: '2026-01-01T00:00:00.000Z' });
+    await writer.writeBatch({ actions: Array.from({ length: 100 }, (_, i) => start(i)) });
+    assert.ok(statements.includes('COPY') && !statements.some((s) => s.startsWith('SELECT u.i')), 'new rows: copied without asking the table');
+    statements.length = 0;
+    await writer.writeBatch({ actions: [...Array.from({ length: 100 }, (_, i) => end(i)), ...Array.from({ length: 100 }, (_, i) => start(100 + i))] });
+    assert.ok(statements.includes('COPY'), 'the rows new to this store are copied');
+    assert.ok(statements.some((s) => s.startsWith('INSERT INTO')), 'the rows it wrote as running are merged');
+    assert.ok(!statements.some((s) => s.startsWith('SELECT u.i')), 'first time right: no second attempt that asks the table');
+  } finally {
+    await writer.close();
+  }
+  const stored = await store.actionsUnder('guess', { descendants: false });
+  assert.equal(stored.length, 200);
+  assert.equal(stored.filter((a) => a.status === 'success').length, 100);
+  assert.equal(stored.filter((a) => a.status === 'running').length, 100);
 });
 
 test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {

@@ -9,6 +9,7 @@ import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
 import { verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
+import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
 
@@ -124,4 +125,26 @@ test('the cache is bounded: past its size the oldest scopes are forgotten, and a
   assert.equal(cache.of('default', 's2')!.actions.length, 3);
   cache.sealed([{ namespace: 'default', scopeId: 's2' }]);
   assert.equal(cache.size, 0);
+});
+
+test('a held record is hashed as reading its row back gives it, awkward values included', async () => {
+  const base = (id: string, fields: Partial<ActionRecord>) =>
+    action(`odd/${id}`, 'odd', { sessionId: 'odd-sess', startedAt: ms(700), endedAt: ms(710), ...fields });
+  const records: ActionRecord[] = [
+    base('nul', { name: 'na\u0000me', error: 'bad\u0000byte', status: 'error' }),
+    base('surrogate', { inputDigest: 'half \ud800 pair', attributes: { note: 'x\udc00y' } }),
+    base('numbers', { attributes: { zero: -0, big: 1e21, small: 1e-7, flag: true, none: null } }),
+    base('keys', { attributes: { b: 1, a: 2, '10': 3, '9': 4 }, resources: [{ uri: 'db:t', mode: 'write' }] }),
+    base('build', { workerDeployment: 'dep', workerBuildId: 'b-1' }),
+    // A field the schema does not know is not stored, so it is not hashed either.
+    { ...base('extra', {}), extra: 'dropped' } as ActionRecord,
+    { ...base('nested-extra', {}), resources: [{ uri: 'api:x', mode: 'read', extra: 1 }] } as unknown as ActionRecord,
+  ];
+  await a.store.writeBatch({ actions: records });
+  const stored = new Map((await a.store.actionsOfSession('odd-sess')).map((r) => [r.actionId, r]));
+  for (const r of records) assert.deepEqual(actionAsStored(r), stored.get(r.actionId), r.actionId);
+  // Times the store would give back in another form cannot be known without reading them.
+  assert.equal(actionAsStored(base('micro', { startedAt: '2026-01-01T00:00:00.123456Z' })), undefined);
+  assert.equal(actionAsStored(base('offset', { startedAt: '2026-01-01T01:00:00.000+01:00' })), undefined);
+  assert.equal(actionAsStored({ ...base('bad', {}), attempt: 0 }), undefined, 'a record that would not read back');
 });

@@ -1,0 +1,72 @@
+/**
+ * The rollup rows of scopes being sealed, computed from the records the sealer has just
+ * hashed instead of reading their rows again: those records are exactly what reading the
+ * rows back gives (store/seal-source.ts), and the scopes are locked by the sealing
+ * transaction. The two facts that live in other rows (a delegation's parent, and whether
+ * a `delegate` action points at it) are read with the scopes (seal.ts). Keys and counts
+ * are those of `facetsSql` in usage-rollup.ts, which counts the scopes not sealed yet.
+ */
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import { monthOf } from './partitions';
+
+export interface SealedScope {
+  scope: ScopeRecord;
+  /** Every action its chain covers. */
+  actions: readonly ActionRecord[];
+  /** Its row's partition key: the rollup is kept by month of session start. */
+  sessionStartedAt: string;
+  /** A delegation's parent scope row (same session), if there is one. */
+  parent: { agent: string; agentVersion: string } | null;
+  /** Whether a `delegate` action in the namespace points at this scope. */
+  delegated: boolean;
+}
+
+/** month (ISO), facet, k1..k7, n1, n2, n3: one row per key, ready for one upsert. */
+export type RollupRow = [string, string, string, string, string, string, string, string, string, number, number, number];
+
+const CALL_KINDS = new Set(['tool_call', 'llm_call', 'denied']);
+const failed = (status: string) => status === 'error' || status === 'denied';
+
+/** The final attempt of a call as the SQL picks it: highest attempt, then latest start, then highest id. */
+function later(a: ActionRecord, b: ActionRecord): boolean {
+  if (a.attempt !== b.attempt) return a.attempt > b.attempt;
+  const at = Date.parse(a.startedAt) - Date.parse(b.startedAt);
+  if (at !== 0) return at > 0;
+  return a.actionId > b.actionId;
+}
+
+export function rollupRows(sealed: readonly SealedScope[]): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  const add = (month: string, facet: string, keys: readonly string[], n1: number, n2 = 0, n3 = 0) => {
+    const k = [month, facet, ...keys].join('\u0000');
+    const row = rows.get(k);
+    if (row) {
+      row[9] += n1;
+      row[10] += n2;
+      row[11] += n3;
+    } else {
+      rows.set(k, [month, facet, ...(keys as [string, string, string, string, string, string, string]), n1, n2, n3]);
+    }
+  };
+  for (const { scope: s, actions, sessionStartedAt, parent, delegated } of sealed) {
+    const month = new Date(monthOf(sessionStartedAt)).toISOString();
+    add(month, 'scopes', [s.agent, s.agentVersion, s.kind, s.delegatedBy ?? '', s.status, String(s.recovered), s.workerBuildId ?? ''], 1);
+    if (s.kind === 'delegation' && parent) add(month, 'edges', [parent.agent, parent.agentVersion, s.agent, s.agentVersion, '', '', ''], 1);
+    if (s.kind === 'delegation' && s.delegatedBy !== null && !delegated) add(month, 'unmatched', [s.delegatedBy, s.agent, '', '', '', '', ''], 1);
+    const calls = new Map<string, { final: ActionRecord; failedAttempts: number }>();
+    for (const a of actions) {
+      add(month, 'actions', [a.agent, s.agentVersion, a.kind, a.name, a.workerBuildId ?? '', '', ''], 1);
+      if (!CALL_KINDS.has(a.kind)) continue;
+      // One call is every attempt of one activity in one scope (cim/forensics/calls.ts).
+      const key = a.activityId === null ? `action:${a.actionId}` : `call:${a.activityId}`;
+      const call = calls.get(key);
+      if (!call) calls.set(key, { final: a, failedAttempts: failed(a.status) ? 1 : 0 });
+      else {
+        if (later(a, call.final)) call.final = a;
+        if (failed(a.status)) call.failedAttempts += 1;
+      }
+    }
+    for (const c of calls.values()) add(month, 'calls', [s.agent, s.agentVersion, '', '', '', '', ''], 1, failed(c.final.status) ? 1 : 0, c.failedAttempts);
+  }
+  return [...rows.values()];
+}

@@ -1,0 +1,77 @@
+/**
+ * The sealer's schedule (worker/sealer.ts): it stays out of the way of a busy write path,
+ * within bounds — the oldest scope waits no longer than `maxDelayMs`, the backlog no
+ * larger than `maxBacklog` — and then seals the backlog in large batches.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sealer, type SealerOptions } from '../../worker/sealer';
+import type { ScopeKey, Store } from '../../store/types';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
+
+/** A store that records each sealing call; a write path that is busy while `busy` is set. */
+function setup(options: SealerOptions) {
+  const calls: Array<{ at: number; scopes: number }> = [];
+  const store = { sealScopes: async (k: readonly ScopeKey[]) => void calls.push({ at: Date.now(), scopes: k.length }) } as unknown as Store;
+  const state = { busy: true };
+  const sealer = new Sealer(store, { writePathBusyAt: () => (state.busy ? Date.now() : 0), ...options });
+  return { calls, state, sealer };
+}
+
+test('while the write path is busy, ended scopes wait and are then sealed together once it is quiet', async () => {
+  const { calls, state, sealer } = setup({ lingerMs: 5, maxDelayMs: 10_000 });
+  try {
+    for (let i = 0; i < 10; i++) {
+      sealer.add(keys(i * 3, 3));
+      await sleep(5);
+    }
+    assert.equal(calls.length, 0, 'nothing sealed while writes keep coming');
+    state.busy = false;
+    await sleep(60);
+    assert.deepEqual(calls.map((c) => c.scopes), [30], 'one batch of everything that waited');
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('a scope waits for a quiet write path no longer than maxDelayMs', async () => {
+  const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 80 });
+  try {
+    const added = Date.now();
+    sealer.add(keys(0, 2));
+    await sleep(40);
+    assert.equal(calls.length, 0);
+    await sleep(120);
+    assert.equal(calls.length, 1, 'sealed although the write path never went quiet');
+    assert.ok(calls[0]!.at - added >= 80 && calls[0]!.at - added < 150, `sealed after ${calls[0]!.at - added} ms`);
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('from maxBacklog waiting scopes on, sealing no longer waits, in batches of at most maxBatch', async () => {
+  const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxBacklog: 100, maxBatch: 40 });
+  try {
+    sealer.add(keys(0, 99));
+    await sleep(40);
+    assert.equal(calls.length, 0, 'below the bound it waits');
+    sealer.add(keys(99, 1));
+    await sleep(80);
+    assert.deepEqual(calls.map((c) => c.scopes), [40], 'at the bound: a full batch; the rest is below the bound again and waits');
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('drain seals everything at once, busy write path or not', async () => {
+  const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxBatch: 25 });
+  try {
+    sealer.add(keys(0, 60));
+    assert.equal(await sealer.drain(), true);
+    assert.deepEqual(calls.map((c) => c.scopes), [25, 25, 10]);
+  } finally {
+    sealer.stop();
+  }
+});
