@@ -18,18 +18,37 @@ function statementName(sql: string): string {
   return name;
 }
 
-async function run(on: pg.Pool | pg.PoolClient, sql: string, params: unknown[] | undefined, options: QueryOptions | undefined): Promise<never> {
-  if (options?.prepared) return (await on.query({ name: statementName(sql), text: sql, values: params })) as never;
+/**
+ * Whether the hot statements are prepared by name (on by default). PgBouncer in
+ * transaction mode before 1.21 hands a session's prepared statements to other clients'
+ * transactions; behind one, set SCOPETRAIL_PG_PREPARED_STATEMENTS=off.
+ */
+export function preparedStatementsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.SCOPETRAIL_PG_PREPARED_STATEMENTS?.trim() ?? '';
+  if (value === '' || /^(1|on|true|yes)$/i.test(value)) return true;
+  if (/^(0|off|false|no)$/i.test(value)) return false;
+  throw new Error(`SCOPETRAIL_PG_PREPARED_STATEMENTS: expected on or off, got ${JSON.stringify(value)}`);
+}
+
+export async function runQuery(
+  on: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>,
+  sql: string,
+  params: unknown[] | undefined,
+  options: QueryOptions | undefined,
+  prepare = true,
+): Promise<never> {
+  if (options?.prepared && prepare) return (await on.query({ name: statementName(sql), text: sql, values: params })) as never;
   return (await on.query(sql, params)) as never;
 }
 
 export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
+  const prepare = preparedStatementsEnabled();
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
   const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {
-    query: (sql, params, options) => run(pool, sql, params, options),
+    query: (sql, params, options) => runQuery(pool, sql, params, options, prepare),
     exec: async (sql) => {
       await pool.query(sql);
     },
@@ -54,7 +73,7 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
         }
         const result = await fn({
           opening,
-          query: (sql, params, options) => run(client, sql, params, options),
+          query: (sql, params, options) => runQuery(client, sql, params, options, prepare),
           exec: async (sql) => {
             await client.query(sql);
           },
