@@ -18,6 +18,7 @@ import {
   sessionIdSchema,
 } from './scope-context';
 import { manifestSchema, subAgentRefSchema, toolNameSchema } from './manifest';
+import { typedLengthChecks } from './typed-length-checks';
 
 export const AgentName = agentNameSchema();
 export const SessionId = sessionIdSchema();
@@ -77,7 +78,7 @@ const WorkerFields = {
 /** Longest objective a caller may give (a delegation's objective, a handoff's reason). */
 export const MAX_OBJECTIVE = 10_000;
 
-export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
+export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
   /**
    * What the scope was asked to do. Stored encoded with the workers' payload codec when
    * they have one (see cim/encoded-text.ts), hence the room above MAX_OBJECTIVE.
@@ -93,10 +94,10 @@ export const ScopeRecord = ScopeContext.omit({ handoffIndex: true, visibility: t
   runId: z.string().min(1),
   /** The worker that executed the run in `runId` (its workflow task that wrote this record). */
   ...WorkerFields,
-});
+}));
 export type ScopeRecord = z.infer<typeof ScopeRecord>;
 
-export const ActionRecord = z.object({
+export const ActionRecord = typedLengthChecks(z.object({
   actionId: z.string().min(1),
   scopeId: Identifier,
   sessionId: Identifier,
@@ -127,7 +128,7 @@ export const ActionRecord = z.object({
   ...WorkerFields,
   /** The session's start (see ScopeContext): where the row is kept, not part of what the hash chain covers. */
   sessionStartedAt: IsoTime.optional(),
-});
+}));
 export type ActionRecord = z.infer<typeof ActionRecord>;
 
 export { HANDOFF_SIGNAL } from './names';

@@ -2,6 +2,7 @@
 import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { invalidField } from '../cim/invalid-field';
+import { typedLengthChecks } from '../cim/typed-length-checks';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
 export function printableText(max: number) {
@@ -43,7 +44,7 @@ export class InvalidArgumentError extends ScopetrailError {
 }
 
 export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
+  const parsed = typedLengthChecks(schema).safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(method, parsed.error);
   return parsed.data;
 }

@@ -32,13 +32,14 @@ import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
 import type { Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
+import { typedLengthChecks } from '../cim/typed-length-checks';
 
-export const SessionsArgs = z.object({
+export const SessionsArgs = typedLengthChecks(z.object({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
   since: IsoTime.optional(),
   limit: z.number().int().min(1).max(10_000).default(50),
-});
+}));
 
 /** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
 export const ResourceArg = printableText(2000);

@@ -45,6 +45,7 @@ import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
+import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export { InvalidArgumentError, SessionPrunedError, UnknownIdError };
 
@@ -54,18 +55,18 @@ export const ConnectOptions = z.object({
   taskQueue: z.string().min(1).max(200),
 });
 
-export const StartSessionOptions = z.object({
+export const StartSessionOptions = typedLengthChecks(z.object({
   input: z.unknown(),
   objective: z.string().max(10_000).optional(),
   sessionId: SessionId.optional(),
-});
+}));
 
-export const ActionsUnderArgs = z.object({
+export const ActionsUnderArgs = typedLengthChecks(z.object({
   scopeId: Id,
   descendants: z.boolean().default(false),
   kinds: z.array(ActionKindSchema).optional(),
   tool: printableText(200).optional(),
-});
+}));
 
 export interface SessionHandle<O> {
   sessionId: string;

@@ -10,8 +10,9 @@ import { openPgliteStore } from './pglite';
 import { openPostgresStore } from './postgres';
 import type { Store } from './types';
 import { invalidField } from '../cim/invalid-field';
+import { typedLengthChecks } from '../cim/typed-length-checks';
 
-export const OpenStoreOptions = z.object({
+export const OpenStoreOptions = typedLengthChecks(z.object({
   url: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -21,7 +22,7 @@ export const OpenStoreOptions = z.object({
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier').optional(),
   namespace: z.string().min(1).optional(),
   migrate: z.boolean().optional(),
-});
+}));
 export type OpenStoreOptions = z.input<typeof OpenStoreOptions>;
 
 export function defaultDataDir(): string {
