@@ -30,7 +30,7 @@ import {
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
-import type { Store } from '../store/types';
+import type { LocatedScope, Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 
 export const SessionsArgs = z.object({
@@ -124,10 +124,11 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
   return rootCauseRule(scopes, actions);
 }
 
-export async function scopeFootprint(store: Store, scope: ScopeRecord, descendants: boolean): Promise<FootprintReport> {
+export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean): Promise<FootprintReport> {
+  const scope = located.record;
   const [scopes, actions, receipts] = await Promise.all([
-    store.scopesOfSession(scope.sessionId),
-    store.actionsUnder(scope.scopeId, { descendants }),
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.actionsUnder(located, { descendants }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   return {
@@ -141,13 +142,14 @@ export async function scopeFootprint(store: Store, scope: ScopeRecord, descendan
 export async function wasTouched(
   store: Store,
   temporal: Client,
-  scope: ScopeRecord,
+  located: LocatedScope,
   resource: string,
   onProgress?: (historiesRead: number) => void,
 ): Promise<TouchedReport> {
+  const scope = located.record;
   const [actions, scopes, receipts] = await Promise.all([
-    store.actionsUnder(scope.scopeId, { descendants: true }),
-    store.scopesOfSession(scope.sessionId),
+    store.actionsUnder(located, { descendants: true }),
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   const hits = touches(actions, resource);
@@ -167,8 +169,12 @@ export async function wasTouched(
   };
 }
 
-export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<StatusReport> {
-  const [scopes, own] = await Promise.all([store.scopesOfSession(scope.sessionId), store.actionsUnder(scope.scopeId, { descendants: false })]);
+export async function scopeStatus(store: Store, located: LocatedScope): Promise<StatusReport> {
+  const scope = located.record;
+  const [scopes, own] = await Promise.all([
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.actionsUnder(located, { descendants: false }),
+  ]);
   const children = delegationOutcomes(scope.scopeId, scopes);
   const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
   return {

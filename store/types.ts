@@ -31,6 +31,17 @@ export interface StoreBatch {
   fingerprints?: FingerprintRecord[];
 }
 
+/**
+ * A scope read back with the key of the partition its session's rows are kept in (its
+ * session's start, store/partitions.ts): queries that start from it name that one month
+ * instead of probing every month's index.
+ */
+export interface LocatedScope {
+  record: ScopeRecord;
+  /** As the database gave it, to be handed back as a parameter (exact to the microsecond). */
+  sessionStartedAt: string;
+}
+
 export interface ActionsUnderOptions {
   descendants: boolean;
   kinds?: ActionKind[];
@@ -116,8 +127,12 @@ export interface Store {
   chainsOfSession(sessionId: string): Promise<SessionChains>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
-  scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;
-  actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]>;
+  /** The scope with where its session's rows are kept, for the queries about it that follow. */
+  locateScope(scopeId: string): Promise<LocatedScope | undefined>;
+  /** `sessionStartedAt` (from a LocatedScope of the session) confines the read to the session's partition. */
+  scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
+  /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */
+  actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
   /** Session ids, newest first. */

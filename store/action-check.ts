@@ -1,0 +1,150 @@
+/**
+ * A fast check of an action row read back, for reads that return thousands of rows
+ * (actionsUnder a wide root). It answers the record only when the input certainly
+ * passes `ActionRecord` — the same rules, tested field by field, built into the same
+ * record zod would build — and undefined for anything else, so that zod then judges the
+ * row and names the bad field. It may refuse a valid row (zod then accepts it); it must
+ * never accept an invalid one. test/unit/action-check.test.ts holds it to that against
+ * zod itself.
+ */
+import { ActionKind, ActionStatus, ResourceMode, type ActionRecord } from '../cim/schemas';
+import { AGENT_NAME_PATTERN, IDENTIFIER_PATTERN } from '../cim/scope-context';
+
+const KINDS: ReadonlySet<unknown> = new Set(ActionKind.options);
+const STATUSES: ReadonlySet<unknown> = new Set(ActionStatus.options);
+const MODES: ReadonlySet<unknown> = new Set(ResourceMode.options);
+
+/** The fields `readAction` gives zod, as it gives them. */
+export interface ActionInput {
+  actionId: unknown;
+  scopeId: unknown;
+  sessionId: unknown;
+  namespace: unknown;
+  agent: unknown;
+  kind: unknown;
+  name: unknown;
+  attempt: unknown;
+  resources: unknown;
+  inputDigest: unknown;
+  outputDigest: unknown;
+  status: unknown;
+  error: unknown;
+  startedAt: unknown;
+  endedAt: unknown;
+  workflowId: unknown;
+  runId: unknown;
+  activityId: unknown;
+  targetScopeId: unknown;
+  attributes: unknown;
+  workerDeployment?: unknown;
+  workerBuildId?: unknown;
+}
+
+/**
+ * The record when `input` certainly passes ActionRecord, else undefined. The record is
+ * `input` itself (its keys are in the schema's order, workers' fields only when set) with
+ * its resources and attributes replaced by the copies zod would make: the caller gives up
+ * `input`, and a wide read makes one object per row, not two.
+ */
+export function certainAction(i: ActionInput): ActionRecord | undefined {
+  if (
+    !text(i.actionId) ||
+    !identifier(i.scopeId) ||
+    !identifier(i.sessionId) ||
+    !text(i.namespace) ||
+    !agentName(i.agent) ||
+    !KINDS.has(i.kind) ||
+    !text(i.name) ||
+    !(Number.isSafeInteger(i.attempt) && (i.attempt as number) >= 1) ||
+    !textOrNull(i.inputDigest) ||
+    !textOrNull(i.outputDigest) ||
+    !STATUSES.has(i.status) ||
+    !textOrNull(i.error) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !text(i.workflowId) ||
+    !text(i.runId) ||
+    !textOrNull(i.activityId) ||
+    !textOrNull(i.targetScopeId) ||
+    !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
+    !(!('workerBuildId' in i) || workerField(i.workerBuildId))
+  ) {
+    return undefined;
+  }
+  const resources = resourcesOf(i.resources);
+  const attributes = attributesOf(i.attributes);
+  if (!resources || !attributes) return undefined;
+  i.resources = resources;
+  i.attributes = attributes;
+  return i as ActionRecord;
+}
+
+function text(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1;
+}
+
+function textOrNull(v: unknown): boolean {
+  return v === null || typeof v === 'string';
+}
+
+function identifier(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 200 && IDENTIFIER_PATTERN.test(v);
+}
+
+function agentName(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 100 && AGENT_NAME_PATTERN.test(v);
+}
+
+function workerField(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 255;
+}
+
+/** A plain object as JSON.parse makes them; anything else is left to zod. */
+function plainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function resourcesOf(v: unknown): Array<{ uri: string; mode: string }> | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Array<{ uri: string; mode: string }> = [];
+  for (let k = 0; k < v.length; k++) {
+    const r: unknown = v[k];
+    if (!plainObject(r) || !text(r.uri) || !MODES.has(r.mode)) return undefined;
+    // Keys the schema does not know are dropped, as zod drops them.
+    out.push({ uri: r.uri as string, mode: r.mode as string });
+  }
+  return out;
+}
+
+function attributesOf(v: unknown): Record<string, string | number | boolean | null> | undefined {
+  if (!plainObject(v)) return undefined;
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const key of Object.keys(v)) {
+    // zod never writes a `__proto__` key; the row goes to zod to say so.
+    if (key === '__proto__') return undefined;
+    const value = v[key];
+    if (!(value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return undefined;
+    out[key] = value;
+  }
+  return out;
+}
+
+const ISO_MS_UTC = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.\d{3}Z$/;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Only the form the store's reads produce (`2026-04-11T14:12:47.727Z`), with a real
+ * calendar date and time: a subset of what `z.string().datetime({ offset: true })` accepts.
+ */
+function isoTime(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  const m = ISO_MS_UTC.exec(v);
+  if (!m) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1]!;
+  return day <= days && Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6]) < 60;
+}
