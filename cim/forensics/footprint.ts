@@ -1,6 +1,6 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
-import { ms, earlier, later, uniqueSorted, isDenied } from './shared';
+import { byResource, ms, uniqueSorted, isDenied } from './shared';
 
 // footprint
 
@@ -41,8 +41,6 @@ export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], o
   return covered;
 }
 
-const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
-
 /**
  * The (resource, mode) pairs a scope touched, one entry each. Every attempt counts,
  * failed ones included: an attempt that errored may still have read or written
@@ -58,6 +56,9 @@ export function footprint(
   options: FootprintOptions,
 ): FootprintEntry[] {
   const covered = scopesCovered(scopeId, scopes, options);
+  // A wide scope has thousands of actions, most touching one resource once: the times are
+  // compared as numbers parsed once per action, and an action's resources are deduplicated
+  // only when it lists more than one.
   interface Acc {
     uri: string;
     mode: ResourceMode;
@@ -66,15 +67,21 @@ export function footprint(
     scopes: Set<string>;
     agents: Set<string>;
     firstAt: string;
+    firstMs: number;
     lastAt: string;
+    lastMs: number;
   }
   const entries = new Map<string, Acc>();
   for (const a of actions) {
     if (!covered.has(a.scopeId) || isDenied(a)) continue;
+    if (a.resources.length === 0) continue;
+    const end = a.endedAt ?? a.startedAt;
+    const startMs = ms(a.startedAt);
+    const endMs = end === a.startedAt ? startMs : ms(end);
     // An action listing a resource twice touched it once.
-    const touched = new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r]));
-    for (const [key, r] of touched) {
-      const end = a.endedAt ?? a.startedAt;
+    const touched = a.resources.length === 1 ? a.resources : new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r])).values();
+    for (const r of touched) {
+      const key = `${r.mode}\u0000${r.uri}`;
       const e = entries.get(key);
       if (!e) {
         entries.set(key, {
@@ -85,7 +92,9 @@ export function footprint(
           scopes: new Set([a.scopeId]),
           agents: new Set([a.agent]),
           firstAt: a.startedAt,
+          firstMs: startMs,
           lastAt: end,
+          lastMs: endMs,
         });
         continue;
       }
@@ -93,8 +102,15 @@ export function footprint(
       e.tools.add(a.name);
       e.scopes.add(a.scopeId);
       e.agents.add(a.agent);
-      e.firstAt = earlier(e.firstAt, a.startedAt);
-      e.lastAt = later(e.lastAt, end);
+      // As `earlier` and `later` decide: on a tie (or an unreadable time) the first seen stays.
+      if (startMs < e.firstMs) {
+        e.firstAt = a.startedAt;
+        e.firstMs = startMs;
+      }
+      if (endMs > e.lastMs) {
+        e.lastAt = end;
+        e.lastMs = endMs;
+      }
     }
   }
   return [...entries.values()]
@@ -102,13 +118,18 @@ export function footprint(
       uri: e.uri,
       mode: e.mode,
       actions: e.actions,
-      tools: uniqueSorted(e.tools),
-      scopes: uniqueSorted(e.scopes),
-      agents: uniqueSorted(e.agents),
+      tools: sortedSet(e.tools),
+      scopes: sortedSet(e.scopes),
+      agents: sortedSet(e.agents),
       firstAt: e.firstAt,
       lastAt: e.lastAt,
     }))
-    .sort((x, y) => (x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode]));
+    .sort(byResource);
+}
+
+/** `uniqueSorted` of values already unique. */
+function sortedSet(values: ReadonlySet<string>): string[] {
+  return values.size === 1 ? [...values] : uniqueSorted(values);
 }
 
 /**
