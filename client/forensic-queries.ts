@@ -126,16 +126,16 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
 
 export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean): Promise<FootprintReport> {
   const scope = located.record;
-  const [scopes, actions, receipts] = await Promise.all([
+  const [scopes, read, receipts] = await Promise.all([
     store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
-    store.actionsUnder(located, { descendants }),
+    store.footprintActions(located, { descendants }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   return {
     scopeId: scope.scopeId,
     descendants,
-    resources: footprintWithReceipts(scope.scopeId, scopes, actions, receipts, { descendants }),
-    denied: deniedUnder(scope.scopeId, scopes, actions, { descendants }),
+    resources: footprintWithReceipts(scope.scopeId, scopes, read.actions, receipts, { descendants }),
+    denied: deniedUnder(scope.scopeId, scopes, read.denied, { descendants }),
   };
 }
 

@@ -8,6 +8,7 @@
  * zod itself.
  */
 import { ActionKind, ActionStatus, ResourceMode, type ActionRecord } from '../cim/schemas';
+import type { FootprintAction } from '../cim/forensics/footprint';
 import { AGENT_NAME_PATTERN, IDENTIFIER_PATTERN } from '../cim/scope-context';
 
 const KINDS: ReadonlySet<unknown> = new Set(ActionKind.options);
@@ -77,6 +78,30 @@ export function certainAction(i: ActionInput): ActionRecord | undefined {
   i.resources = resources;
   i.attributes = attributes;
   return i as ActionRecord;
+}
+
+/** The fields footprint reads (cim/forensics FootprintAction), as `readFootprintAction` hands them over. */
+export type FootprintInput = Pick<ActionInput, 'actionId' | 'scopeId' | 'sessionId' | 'agent' | 'kind' | 'name' | 'resources' | 'status' | 'startedAt' | 'endedAt'>;
+
+/** certainAction for the fields footprint reads: `input` itself when they certainly pass, with its resources copied as zod copies them. */
+export function certainFootprintAction(i: FootprintInput): FootprintAction | undefined {
+  if (
+    !text(i.actionId) ||
+    !identifier(i.scopeId) ||
+    !identifier(i.sessionId) ||
+    !agentName(i.agent) ||
+    !KINDS.has(i.kind) ||
+    !text(i.name) ||
+    !STATUSES.has(i.status) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt))
+  ) {
+    return undefined;
+  }
+  const resources = resourcesOf(i.resources);
+  if (!resources) return undefined;
+  i.resources = resources;
+  return i as FootprintAction;
 }
 
 function text(v: unknown): boolean {

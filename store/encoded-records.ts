@@ -65,6 +65,11 @@ export function decodingStore(store: Store, codec: TextCodec): Store {
     scopesOfSession: (id, o) => scopes(store.scopesOfSession(id, o)),
     allScopes: (o) => scopes(store.allScopes(o)),
     actionsUnder: (scope, o) => actions(store.actionsUnder(scope, o)),
+    // Only the refused actions are read with their error text.
+    footprintActions: async (scope, o) => {
+      const read = await store.footprintActions(scope, o);
+      return { ...read, denied: await actions(Promise.resolve(read.denied)) };
+    },
     actionsOfSession: (id) => actions(store.actionsOfSession(id)),
     actionsOfAgent: (agent) => actions(store.actionsOfAgent(agent)),
     handoffPayload: async (id) => codec.decodeJson(await store.handoffPayload(id)),

@@ -1,4 +1,5 @@
 /** The Postgres backend (node-postgres pool). */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { copyRows } from './copy';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
@@ -9,7 +10,8 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {
-    query: async (sql, params) => (await pool.query(sql, params as unknown[])) as never,
+    query: async (sql, params, options) =>
+      (await pool.query({ text: sql, values: params as unknown[], name: options?.prepare ? statementName(sql) : undefined })) as never,
     exec: async (sql) => {
       await pool.query(sql);
     },
@@ -44,6 +46,18 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
     },
     close: () => pool.end(),
   };
+}
+
+const statementNames = new Map<string, string>();
+
+/** One name per statement text (node-postgres prepares a name once per connection and refuses it for another text). */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `scopetrail_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 /** libpq takes a password from the URL's user info and from these query parameters. */

@@ -28,7 +28,7 @@ export class InvalidStoredRowError extends Error {
   }
 }
 
-function invalidRow(table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, error: z.ZodError): InvalidStoredRowError {
+export function invalidRow(table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, error: z.ZodError): InvalidStoredRowError {
   const issue = error.issues[0];
   return new InvalidStoredRowError({
     table,
@@ -63,11 +63,21 @@ export const ACTION_COLUMNS = [
 ] as const;
 
 /**
- * What `readAction` reads of a row of `alias`: every column of the record (not the
- * partition key), times as text (store/row-times.ts reads them without a Date).
+ * What `readAction` (`readScope`) reads of a row of `alias`: every column of the record,
+ * times as text (store/row-times.ts reads them without a Date), not the partition key.
+ * A list, not `*`: a prepared statement's result keeps its columns when a migration adds one.
  */
 export function actionReadColumns(alias: string): string {
-  return ACTION_COLUMNS.filter((c) => c !== 'session_started_at')
+  return readColumns(ACTION_COLUMNS, alias);
+}
+
+export function scopeReadColumns(alias: string): string {
+  return readColumns(SCOPE_COLUMNS, alias);
+}
+
+function readColumns(columns: readonly string[], alias: string): string {
+  return columns
+    .filter((c) => c !== 'session_started_at')
     .map((c) => (c === 'started_at' || c === 'ended_at' ? `${alias}.${c}::text AS ${c}` : `${alias}.${c}`))
     .join(', ');
 }
@@ -140,7 +150,7 @@ function workerOf(row: Record<string, unknown>): { workerDeployment?: unknown; w
   };
 }
 
-function json(v: unknown): unknown {
+export function json(v: unknown): unknown {
   return typeof v === 'string' ? JSON.parse(v) : v;
 }
 

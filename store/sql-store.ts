@@ -7,10 +7,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
-import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { sealScopes } from './seal';
+import { footprintReadColumns, readFootprintRows, type FootprintRows } from './footprint-rows';
 import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
@@ -20,8 +21,17 @@ import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries'
 import { Partitions, monthOf, nextMonth } from './partitions';
 import { SqlRetention, type Retention } from './prune';
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on each connection, so that its plan is cached: for the
+   * reads by id alone, whose planning over every month's partition costs more than their
+   * execution. A backend without prepared statements runs it as any other.
+   */
+  prepare?: boolean;
+}
+
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
   /** Runs several statements, no parameters (migrations). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
@@ -347,8 +357,10 @@ export class SqlStore implements Store {
   async locateScope(scopeId: string): Promise<LocatedScope | undefined> {
     // The one read by id alone: it probes every month's index, and answers the month for those that follow.
     const { rows } = await this.db.query<Record<string, unknown> & { located_at: string }>(
-      `SELECT *, session_started_at::text AS located_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+      `SELECT ${scopeReadColumns('s')}, s.session_started_at::text AS located_at FROM ${this.t('scopes')} s
+        WHERE s.namespace = $1 AND s.scope_id = $2`,
       [this.namespace, scopeId],
+      { prepare: true },
     );
     return rows[0] ? { record: readScope(rows[0]), sessionStartedAt: rows[0].located_at } : undefined;
   }
@@ -357,28 +369,36 @@ export class SqlStore implements Store {
     const params: unknown[] = [this.namespace, sessionId];
     if (options.sessionStartedAt !== undefined) params.push(options.sessionStartedAt);
     const { rows } = await this.db.query(
-      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND session_id = $2 ${params.length > 2 ? 'AND session_started_at = $3' : ''}
-       ORDER BY started_at, scope_id`,
+      `SELECT ${scopeReadColumns('s')} FROM ${this.t('scopes')} s
+        WHERE s.namespace = $1 AND s.session_id = $2 ${params.length > 2 ? 'AND s.session_started_at = $3' : ''}
+        ORDER BY s.started_at, s.scope_id`,
       params,
     );
     return rows.map(readScope);
   }
 
   async actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]> {
-    const { text, params } = await this.actionsUnderSql(scope, options);
+    const { text, params } = await this.actionsUnderSql(scope, options, actionReadColumns('a'));
     if (!text) return [];
     const { rows } = await this.db.query(text, params);
     return rows.map(readAction);
   }
 
+  async footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows> {
+    const { text, params } = await this.actionsUnderSql(scope, options, footprintReadColumns('a'));
+    const { rows } = await this.db.query(text, params);
+    return readFootprintRows(rows);
+  }
+
   async explainActionsUnder(scopeId: string): Promise<string> {
-    const { text, params } = await this.actionsUnderSql(scopeId, { descendants: true });
+    const { text, params } = await this.actionsUnderSql(scopeId, { descendants: true }, actionReadColumns('a'));
     if (!text) return '';
     const { rows } = await this.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
-  private async actionsUnderSql(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<{ text: string; params: unknown[] }> {
+  /** The read of actions under a scope, selecting `columns` of the actions aliased `a`; no text when the scope is unknown. */
+  private async actionsUnderSql(scope: string | LocatedScope, options: ActionsUnderOptions, columns: string): Promise<{ text: string; params: unknown[] }> {
     const scopeId = typeof scope === 'string' ? scope : scope.record.scopeId;
     // Without descendants a scope id alone finds the rows; a located scope also names their month.
     const located =
@@ -411,7 +431,7 @@ export class SqlStore implements Store {
       where += ` AND a.name = $${params.length}`;
     }
     return {
-      text: `SELECT ${actionReadColumns('a')} FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where} ORDER BY a.started_at, a.action_id`,
+      text: `SELECT ${columns} FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where} ORDER BY a.started_at, a.action_id`,
       params,
     };
   }
@@ -421,6 +441,7 @@ export class SqlStore implements Store {
     const { rows } = await this.db.query<{ path: string; session_started_at: string }>(
       `SELECT path, session_started_at::text AS session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
       [this.namespace, scopeId],
+      { prepare: true },
     );
     return rows[0] && { path: rows[0].path, sessionStartedAt: rows[0].session_started_at };
   }

@@ -7,6 +7,7 @@ import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
+import type { FootprintRows } from './footprint-rows';
 
 /**
  * Anchors computed seals outside the database before they are written (see
@@ -133,6 +134,8 @@ export interface Store {
   scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
   /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */
   actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]>;
+  /** The actions under a scope as a footprint reads them: the fields it counts, the refused ones whole. */
+  footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
   /** Session ids, newest first. */

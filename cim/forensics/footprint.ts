@@ -9,6 +9,12 @@ export interface FootprintOptions {
   descendants: boolean;
 }
 
+/**
+ * What a footprint reads of an action: where and when it ran, what it was and what it
+ * named. A store may read only these fields of each row (store/footprint-rows.ts).
+ */
+export type FootprintAction = Pick<ActionRecord, 'actionId' | 'scopeId' | 'sessionId' | 'agent' | 'kind' | 'name' | 'resources' | 'status' | 'startedAt' | 'endedAt'>;
+
 export interface FootprintEntry {
   uri: string;
   mode: ResourceMode;
@@ -52,7 +58,7 @@ export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], o
 export function footprint(
   scopeId: string,
   scopes: readonly ScopeRecord[],
-  actions: readonly ActionRecord[],
+  actions: readonly FootprintAction[],
   options: FootprintOptions,
 ): FootprintEntry[] {
   const covered = scopesCovered(scopeId, scopes, options);

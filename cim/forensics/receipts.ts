@@ -5,7 +5,7 @@
  */
 import type { ActionRecord, ScopeRecord } from '../schemas';
 import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
-import { footprint, matchesResource, scopesCovered, type FootprintEntry, type FootprintOptions } from './footprint';
+import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 
 export type EvidenceSource = 'caller' | 'receipt' | 'both';
@@ -22,7 +22,7 @@ export interface SourcedFootprintEntry extends FootprintEntry {
 export function footprintWithReceipts(
   scopeId: string,
   scopes: readonly ScopeRecord[],
-  actions: readonly ActionRecord[],
+  actions: readonly FootprintAction[],
   receipts: readonly McpReceipt[],
   options: FootprintOptions,
 ): SourcedFootprintEntry[] {

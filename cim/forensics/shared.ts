@@ -42,7 +42,7 @@ export function plural(n: number, word: string): string {
 }
 
 /** A refused action never ran: the allowance check stopped it before the tool body. */
-export function isDenied(a: ActionRecord): boolean {
+export function isDenied(a: Pick<ActionRecord, 'status' | 'kind'>): boolean {
   return a.status === 'denied' || a.kind === 'denied';
 }
 

@@ -1,14 +1,14 @@
 /**
  * The fast check of action rows read back (store/action-check.ts) against zod's
- * ActionRecord, property-based: whatever it accepts, zod accepts and builds into the very
- * same record (same keys, same order, same values); every valid row of the common form it
- * accepts, so wide reads do not fall back to zod.
+ * ActionRecord (and its fields footprint reads), property-based: whatever it accepts, zod
+ * accepts and builds into the very same record (same keys, same order, same values); every
+ * valid row of the common form it accepts, so wide reads do not fall back to zod.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ActionKind, ActionRecord, ActionStatus, ResourceMode } from '../../cim/schemas';
-import { certainAction, type ActionInput } from '../../store/action-check';
+import { certainAction, certainFootprintAction, type ActionInput, type FootprintInput } from '../../store/action-check';
 import { readAction } from '../../store/rows';
 
 const RUNS = { numRuns: 3000 };
@@ -131,11 +131,16 @@ const spoiledInput = fc
     return spoiled as unknown as ActionInput;
   });
 
-/** certainAction answers a record only where zod gives the same one. */
-function agreesWithZod(input: ActionInput): 'accepted' | 'refused' {
-  const zod = ActionRecord.safeParse(input);
-  // A shallow copy: certainAction takes over the object it is given.
-  const certain = certainAction({ ...input });
+const FOOTPRINT_FIELDS = ['actionId', 'scopeId', 'sessionId', 'agent', 'kind', 'name', 'resources', 'status', 'startedAt', 'endedAt'] as const;
+const FootprintActionRecord = ActionRecord.pick(Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f, true])) as { [K in (typeof FOOTPRINT_FIELDS)[number]]: true });
+/** The fields footprint reads, in the schema's order, as readFootprintAction gives them. */
+const footprintInput = (input: ActionInput): FootprintInput => Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f, input[f]])) as unknown as FootprintInput;
+
+/** certainAction (certainFootprintAction) answers a record only where zod gives the same one. */
+function agreesWithZod(input: ActionInput, fields: 'all' | 'footprint' = 'all'): 'accepted' | 'refused' {
+  const zod = fields === 'all' ? ActionRecord.safeParse(input) : FootprintActionRecord.safeParse(footprintInput(input));
+  // A shallow copy: the check takes over the object it is given.
+  const certain = fields === 'all' ? certainAction({ ...input }) : certainFootprintAction(footprintInput(input));
   if (certain === undefined) return 'refused';
   assert.ok(zod.success, `accepted what zod refuses: ${zod.error?.issues[0]?.path.join('.')} ${zod.error?.issues[0]?.message}`);
   assert.equal(JSON.stringify(certain), JSON.stringify(zod.data));
@@ -158,6 +163,19 @@ describe('the fast check of action rows', () => {
     );
     // Some spoiled inputs stay valid (a null where null is allowed): the check is not refusing everything.
     assert.ok(accepted > 0);
+  });
+
+  test('the check of the fields footprint reads holds to the same rules for those fields', () => {
+    fc.assert(fc.property(validInput, (input) => assert.equal(agreesWithZod(input, 'footprint'), 'accepted')), RUNS);
+    let accepted = 0;
+    fc.assert(
+      fc.property(spoiledInput, (input) => {
+        if (agreesWithZod(input, 'footprint') === 'accepted') accepted += 1;
+      }),
+      RUNS,
+    );
+    // A spoiled field footprint does not read leaves the row valid for it.
+    assert.ok(accepted > RUNS.numRuns / 4);
   });
 
   test('drops the keys zod drops from resources and copies what it copies', () => {
