@@ -485,3 +485,46 @@ describe('footprintActions', () => {
     await assert.rejects(fp.footprintActions(located, { descendants: true }), /action "r\/a2#1" has an invalid field "runId"/);
   });
 });
+
+describe('usage counts', () => {
+  const sorted = (usage: object) => Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, (v as unknown[]).map((x) => JSON.stringify(x)).sort()]));
+  // Two sessions in different months; each has a running delegate and an ended one.
+  const sessions = ['u1', 'u2'].map((sid, i) => {
+    const start = i === 0 ? '2026-01-05T00:00:00.000Z' : '2026-03-07T00:00:00.000Z';
+    const root = scope(sid, { sessionId: sid, startedAt: start, endedAt: null, status: 'running', sessionStartedAt: start } as Partial<ScopeRecord>);
+    const done = child(`${sid}.1`, root, { startedAt: start, agent: 'helper', delegatedBy: 'agent' });
+    const busy = child(`${sid}.2`, root, { startedAt: start, agent: 'helper', delegatedBy: 'agent', status: 'running', endedAt: null });
+    const acts = [
+      action(`${sid}/w1`, root, { kind: 'delegate', name: 'helper', activityId: null, targetScopeId: done.scopeId, startedAt: start }),
+      action(`${sid}.1/a1#1`, done, { name: 'search', startedAt: start }),
+      action(`${sid}.2/a1#1`, busy, { name: 'fetch', status: 'error', startedAt: start }),
+    ];
+    return { scopes: [root, done, busy], acts };
+  });
+  let us: SqlStore;
+  before(async () => {
+    us = new SqlStore(pgliteExecutor(undefined), 'usage');
+    await us.migrate();
+    for (const s of sessions) {
+      await us.upsertScopes(s.scopes);
+      await us.upsertActions(s.acts);
+    }
+  });
+  after(async () => {
+    await us?.close();
+  });
+
+  test('the scopes not rolled up yet are counted from their rows, in every month, until none are left', async () => {
+    for (const calls of [true, false]) assert.deepEqual(sorted(await us.agentUsage({ calls })), sorted(await us.agentUsage({ calls, recount: true })));
+    // Seal the ended delegates: they move to the rollup, the rest is still counted live.
+    await us.sealScopes(sessions.map((s) => ({ namespace: 'default', scopeId: s.scopes[1]!.scopeId })));
+    assert.deepEqual(sorted(await us.agentUsage()), sorted(await us.agentUsage({ recount: true })));
+    // Everything ends and is sealed: nothing is left to count live.
+    await us.upsertScopes(sessions.flatMap((s) => [s.scopes[0]!, s.scopes[2]!].map((x) => ({ ...x, status: 'success' as const, endedAt: '2026-03-08T00:00:00.000Z' }))));
+    await us.sealScopes(sessions.flatMap((s) => s.scopes.map((x) => ({ namespace: 'default', scopeId: x.scopeId }))));
+    assert.deepEqual(await us.unsealedScopes(10), []);
+    const usage = await us.agentUsage();
+    assert.deepEqual(sorted(usage), sorted(await us.agentUsage({ recount: true })));
+    assert.equal(usage.scopes.reduce((n, g) => n + g.count, 0), 6);
+  });
+});
