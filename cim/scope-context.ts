@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { budgetSchema } from './budget';
 import { lazySchema } from './lazy-schema';
 
-/** Agent names; the store's fast row check (store/action-check.ts) tests the same pattern. */
+/** Agent names; the store's fast row check (store/row-check.ts) tests the same pattern. */
 export const AGENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export const agentNameSchema = lazySchema(() =>

@@ -7,7 +7,7 @@
  */
 import { ActionRecord } from '../cim/schemas';
 import type { FootprintAction } from '../cim/forensics/footprint';
-import { certainFootprintAction, type FootprintInput } from './action-check';
+import { certainFootprintAction, type FootprintInput } from './row-check';
 import { ACTION_COLUMNS, invalidRow, json, readAction } from './rows';
 import { isoTime } from './row-times';
 

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
-import { certainAction, type ActionInput } from './action-check';
+import { certainAction, certainScope, type ActionInput, type ScopeInput } from './row-check';
 import { isoTime } from './row-times';
 
 /** A stored row that no longer parses as its record: written outside scopetrail, or tampered with. */
@@ -143,11 +143,9 @@ export function escapeLike(text: string): string {
 }
 
 /** A null column is an absent field: the record (and its canonical JSON, which seals hash) has no such key. */
-function workerOf(row: Record<string, unknown>): { workerDeployment?: unknown; workerBuildId?: unknown } {
-  return {
-    ...(row.worker_deployment === null || row.worker_deployment === undefined ? {} : { workerDeployment: row.worker_deployment }),
-    ...(row.worker_build_id === null || row.worker_build_id === undefined ? {} : { workerBuildId: row.worker_build_id }),
-  };
+function addWorker(input: { workerDeployment?: unknown; workerBuildId?: unknown }, row: Record<string, unknown>): void {
+  if (row.worker_deployment !== null && row.worker_deployment !== undefined) input.workerDeployment = row.worker_deployment;
+  if (row.worker_build_id !== null && row.worker_build_id !== undefined) input.workerBuildId = row.worker_build_id;
 }
 
 export function json(v: unknown): unknown {
@@ -156,20 +154,21 @@ export function json(v: unknown): unknown {
 
 /** Rows read back are validated like any other input: a corrupted row is an error naming it, not a guess. */
 export function readScope(row: Record<string, unknown>): ScopeRecord {
-  const parsed = ScopeRecord.safeParse({
-    scopeId: row.scope_id,
+  // Keys in the schema's order (see row-check.ts).
+  const input: ScopeInput = {
     sessionId: row.session_id,
-    namespace: row.namespace,
+    scopeId: row.scope_id,
     parentScopeId: row.parent_scope_id,
     handoffFromScopeId: row.handoff_from_scope_id,
     kind: row.kind,
     agent: row.agent,
     agentVersion: row.agent_version,
     delegatedBy: row.delegated_by,
-    objective: row.objective,
     allowance: json(row.allowance) ?? null,
     depth: Number(row.depth),
     path: row.path,
+    objective: row.objective,
+    namespace: row.namespace,
     status: row.status,
     recovered: row.recovered,
     error: row.error,
@@ -177,14 +176,17 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     endedAt: isoTime(row.ended_at),
     workflowId: row.workflow_id,
     runId: row.run_id,
-    ...workerOf(row),
-  });
+  };
+  addWorker(input, row);
+  const certain = certainScope(input);
+  if (certain) return certain;
+  const parsed = ScopeRecord.safeParse(input);
   if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
   return parsed.data;
 }
 
 export function readAction(row: Record<string, unknown>): ActionRecord {
-  // Keys in the schema's order (see action-check.ts).
+  // Keys in the schema's order (see row-check.ts).
   const input: ActionInput = {
     actionId: row.action_id,
     scopeId: row.scope_id,
@@ -207,8 +209,7 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
     targetScopeId: row.target_scope_id,
     attributes: json(row.attributes) ?? {},
   };
-  if (row.worker_deployment !== null && row.worker_deployment !== undefined) input.workerDeployment = row.worker_deployment;
-  if (row.worker_build_id !== null && row.worker_build_id !== undefined) input.workerBuildId = row.worker_build_id;
+  addWorker(input, row);
   // Wide reads return thousands of rows: the fast check takes those that certainly pass, zod
   // judges the rest (and names the bad field). A refused input is left as it was.
   const certain = certainAction(input);

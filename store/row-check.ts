@@ -1,19 +1,23 @@
 /**
- * A fast check of an action row read back, for reads that return thousands of rows
- * (actionsUnder a wide root). It answers the record only when the input certainly
- * passes `ActionRecord` — the same rules, tested field by field, built into the same
- * record zod would build — and undefined for anything else, so that zod then judges the
- * row and names the bad field. It may refuse a valid row (zod then accepts it); it must
- * never accept an invalid one. test/unit/action-check.test.ts holds it to that against
- * zod itself.
+ * Fast checks of rows read back, for reads that return thousands of rows (actionsUnder
+ * a wide root, the scopes of its session). Each answers the record only when the input
+ * certainly passes its schema (`ActionRecord`, `ScopeRecord`) — the same rules, tested
+ * field by field, built into the same record zod would build — and undefined for anything
+ * else, so that zod then judges the row and names the bad field. A check may refuse a
+ * valid row (zod then accepts it); it must never accept an invalid one.
+ * test/unit/row-check.test.ts holds them to that against zod itself.
  */
-import { ActionKind, ActionStatus, ResourceMode, type ActionRecord } from '../cim/schemas';
+import { ActionKind, ActionStatus, ResourceMode, ScopeKind, ScopeStatus, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import type { FootprintAction } from '../cim/forensics/footprint';
 import { AGENT_NAME_PATTERN, IDENTIFIER_PATTERN } from '../cim/scope-context';
 
 const KINDS: ReadonlySet<unknown> = new Set(ActionKind.options);
 const STATUSES: ReadonlySet<unknown> = new Set(ActionStatus.options);
 const MODES: ReadonlySet<unknown> = new Set(ResourceMode.options);
+const SCOPE_KINDS: ReadonlySet<unknown> = new Set(ScopeKind.options);
+const SCOPE_STATUSES: ReadonlySet<unknown> = new Set(ScopeStatus.options);
+/** ScopeRecord's bound on an objective (stored encoded, hence above MAX_OBJECTIVE). */
+const OBJECTIVE_MAX = 200_000;
 
 /** The fields `readAction` gives zod, as it gives them. */
 export interface ActionInput {
@@ -102,6 +106,72 @@ export function certainFootprintAction(i: FootprintInput): FootprintAction | und
   if (!resources) return undefined;
   i.resources = resources;
   return i as FootprintAction;
+}
+
+/** The fields `readScope` gives zod, in the schema's order. */
+export interface ScopeInput {
+  sessionId: unknown;
+  scopeId: unknown;
+  parentScopeId: unknown;
+  handoffFromScopeId: unknown;
+  kind: unknown;
+  agent: unknown;
+  agentVersion: unknown;
+  delegatedBy: unknown;
+  allowance: unknown;
+  depth: unknown;
+  path: unknown;
+  objective: unknown;
+  namespace: unknown;
+  status: unknown;
+  recovered: unknown;
+  error: unknown;
+  startedAt: unknown;
+  endedAt: unknown;
+  workflowId: unknown;
+  runId: unknown;
+  workerDeployment?: unknown;
+  workerBuildId?: unknown;
+}
+
+/** certainAction for scopes: `input` itself (keys in the schema's order) with its allowance copied as zod copies it. */
+export function certainScope(i: ScopeInput): ScopeRecord | undefined {
+  if (
+    !identifier(i.sessionId) ||
+    !identifier(i.scopeId) ||
+    !(i.parentScopeId === null || identifier(i.parentScopeId)) ||
+    !(i.handoffFromScopeId === null || identifier(i.handoffFromScopeId)) ||
+    !SCOPE_KINDS.has(i.kind) ||
+    !agentName(i.agent) ||
+    !text(i.agentVersion) ||
+    !(i.delegatedBy === null || agentName(i.delegatedBy)) ||
+    !(Number.isSafeInteger(i.depth) && (i.depth as number) >= 0) ||
+    !(typeof i.path === 'string' && i.path.length >= 3) ||
+    !(i.objective === null || (typeof i.objective === 'string' && i.objective.length <= OBJECTIVE_MAX)) ||
+    !text(i.namespace) ||
+    !SCOPE_STATUSES.has(i.status) ||
+    typeof i.recovered !== 'boolean' ||
+    !textOrNull(i.error) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !text(i.workflowId) ||
+    !text(i.runId) ||
+    !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
+    !(!('workerBuildId' in i) || workerField(i.workerBuildId))
+  ) {
+    return undefined;
+  }
+  if (i.allowance !== null) {
+    if (!Array.isArray(i.allowance)) return undefined;
+    const allowance: string[] = [];
+    for (let k = 0; k < i.allowance.length; k++) {
+      const a: unknown = i.allowance[k];
+      if (typeof a !== 'string') return undefined;
+      allowance.push(a);
+    }
+    i.allowance = allowance;
+  }
+  return i as ScopeRecord;
 }
 
 function text(v: unknown): boolean {

@@ -1,14 +1,14 @@
 /**
- * The fast check of action rows read back (store/action-check.ts) against zod's
- * ActionRecord (and its fields footprint reads), property-based: whatever it accepts, zod
+ * The fast checks of rows read back (store/row-check.ts) against zod's ActionRecord (and
+ * its fields footprint reads) and ScopeRecord, property-based: whatever it accepts, zod
  * accepts and builds into the very same record (same keys, same order, same values); every
  * valid row of the common form it accepts, so wide reads do not fall back to zod.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ActionKind, ActionRecord, ActionStatus, ResourceMode } from '../../cim/schemas';
-import { certainAction, certainFootprintAction, type ActionInput, type FootprintInput } from '../../store/action-check';
+import { ActionKind, ActionRecord, ActionStatus, ResourceMode, ScopeKind, ScopeRecord, ScopeStatus } from '../../cim/schemas';
+import { certainAction, certainFootprintAction, certainScope, type ActionInput, type FootprintInput, type ScopeInput } from '../../store/row-check';
 import { readAction } from '../../store/rows';
 
 const RUNS = { numRuns: 3000 };
@@ -205,5 +205,115 @@ describe('the fast check of action rows', () => {
     assert.equal(readAction(row).startedAt, '2026-01-10T23:59:59.123Z');
     assert.throws(() => readAction({ ...row, agent: '1agent' }), /invalid field "agent"/);
     assert.throws(() => readAction({ ...row, resources: [{ uri: '', mode: 'read' }] }), /invalid field "resources.0.uri"/);
+  });
+});
+
+// ───────────────────────────── scopes ─────────────────────────────
+
+const validScope: fc.Arbitrary<ScopeInput> = fc
+  .tuple(
+    fc.record({
+      sessionId: identifier,
+      scopeId: identifier,
+      parentScopeId: fc.option(identifier),
+      handoffFromScopeId: fc.option(identifier),
+      kind: fc.constantFrom(...ScopeKind.options),
+      agent: agentName,
+      agentVersion: text,
+      delegatedBy: fc.option(agentName),
+      allowance: fc.option(fc.array(fc.string(), { maxLength: 3 })),
+      depth: fc.integer({ min: 0, max: 50 }),
+      path: fc.string({ minLength: 3, maxLength: 40 }),
+      objective: fc.option(fc.string({ maxLength: 50 })),
+      namespace: text,
+      status: fc.constantFrom(...ScopeStatus.options),
+      recovered: fc.boolean(),
+      error: fc.option(fc.string()),
+      startedAt: isoMs,
+      endedAt: fc.option(isoMs),
+      workflowId: text,
+      runId: text,
+    }),
+    fc.option(fc.string({ minLength: 1, maxLength: 255 })),
+    fc.option(fc.string({ minLength: 1, maxLength: 255 })),
+  )
+  .map(([fields, deployment, build]) => {
+    const input: ScopeInput = { ...fields };
+    if (deployment !== null) input.workerDeployment = deployment;
+    if (build !== null) input.workerBuildId = build;
+    return input;
+  });
+
+const SCOPE_FIELDS = [
+  'sessionId', 'scopeId', 'parentScopeId', 'handoffFromScopeId', 'kind', 'agent', 'agentVersion', 'delegatedBy', 'allowance',
+  'depth', 'path', 'objective', 'namespace', 'status', 'recovered', 'error', 'startedAt', 'endedAt', 'workflowId', 'runId',
+  'workerDeployment', 'workerBuildId',
+] as const;
+const SCOPE_EDGES: Record<(typeof SCOPE_FIELDS)[number], fc.Arbitrary<unknown>> = {
+  sessionId: ids,
+  scopeId: ids,
+  parentScopeId: ids,
+  handoffFromScopeId: ids,
+  kind: fc.constantFrom('other', 'ROOT', '', null, ...ActionKind.options, ...ScopeKind.options),
+  agent: EDGES.agent,
+  agentVersion: texts,
+  delegatedBy: EDGES.agent,
+  allowance: fc.constantFrom([], ['a', 'b'], [''], [1], [null], ['a', ['b']], 'a', {}, null, [, 'a'], Object.assign(['a'], { extra: 1 })),
+  depth: fc.constantFrom(0, -1, 1.5, 2 ** 53, NaN, Infinity, -0, '1', null),
+  path: fc.constantFrom('', '/a', '/a/', 'abc', null, 7, 'x'.repeat(1000)),
+  objective: fc.constantFrom('', null, 'x'.repeat(200_000), 'x'.repeat(200_001), 7),
+  namespace: texts,
+  status: fc.constantFrom('other', 'denied', '', null, ...ScopeStatus.options),
+  recovered: fc.constantFrom(true, false, 0, 1, 'true', null),
+  error: texts,
+  startedAt: times,
+  endedAt: times,
+  workflowId: texts,
+  runId: texts,
+  workerDeployment: workers,
+  workerBuildId: workers,
+};
+const spoiledScope = fc
+  .tuple(
+    validScope,
+    fc.array(
+      fc.constantFrom(...SCOPE_FIELDS).chain((field) =>
+        fc.tuple(fc.constant(field), fc.oneof({ weight: 4, arbitrary: SCOPE_EDGES[field] }, { weight: 1, arbitrary: hostile })),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  )
+  .map(([input, changes]) => {
+    const values: Record<string, unknown> = { ...input };
+    for (const [field, value] of changes) values[field] = value;
+    const spoiled: Record<string, unknown> = {};
+    for (const field of SCOPE_FIELDS) if (field in values) spoiled[field] = values[field];
+    return spoiled as unknown as ScopeInput;
+  });
+
+function scopeAgreesWithZod(input: ScopeInput): 'accepted' | 'refused' {
+  const zod = ScopeRecord.safeParse(input);
+  const certain = certainScope({ ...input });
+  if (certain === undefined) return 'refused';
+  assert.ok(zod.success, `accepted what zod refuses: ${zod.error?.issues[0]?.path.join('.')} ${zod.error?.issues[0]?.message}`);
+  assert.equal(JSON.stringify(certain), JSON.stringify(zod.data));
+  assert.deepStrictEqual(certain, zod.data);
+  return 'accepted';
+}
+
+describe('the fast check of scope rows', () => {
+  test('accepts every valid row of the form the store reads, as the record zod builds', () => {
+    fc.assert(fc.property(validScope, (input) => assert.equal(scopeAgreesWithZod(input), 'accepted')), RUNS);
+  });
+
+  test('never accepts what zod refuses, and builds what zod builds from what it accepts', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(spoiledScope, (input) => {
+        if (scopeAgreesWithZod(input) === 'accepted') accepted += 1;
+      }),
+      RUNS,
+    );
+    assert.ok(accepted > 0);
   });
 });
