@@ -212,7 +212,8 @@ function resourcesOf(v: unknown): Array<{ uri: string; mode: string }> | undefin
 }
 
 function attributesOf(v: unknown): Record<string, string | number | boolean | null> | undefined {
-  if (!plainObject(v)) return undefined;
+  // zod refuses a symbol key (Object.keys does not list them).
+  if (!plainObject(v) || Object.getOwnPropertySymbols(v).length > 0) return undefined;
   const out: Record<string, string | number | boolean | null> = {};
   for (const key of Object.keys(v)) {
     // zod never writes a `__proto__` key; the row goes to zod to say so.
@@ -224,22 +225,28 @@ function attributesOf(v: unknown): Record<string, string | number | boolean | nu
   return out;
 }
 
-const ISO_MS_UTC = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.\d{3}Z$/;
+const ISO_MS_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * Only the form the store's reads produce (`2026-04-11T14:12:47.727Z`), with a real
  * calendar date and time: a subset of what `z.string().datetime({ offset: true })` accepts.
+ * The digits are read by position (two per row, thousands of rows: no match objects).
  */
 function isoTime(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  const m = ISO_MS_UTC.exec(v);
-  if (!m) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
+  if (typeof v !== 'string' || !ISO_MS_UTC.test(v)) return false;
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
   if (month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const days = month === 2 && leap ? 29 : DAYS[month - 1]!;
-  return day <= days && Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6]) < 60;
+  return day <= days && digits(v, 11, 2) < 24 && digits(v, 14, 2) < 60 && digits(v, 17, 2) < 60;
+}
+
+/** The number written by the `count` ASCII digits of `s` at `at`. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let k = at; k < at + count; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  return n;
 }

@@ -8,7 +8,7 @@
 import pg from 'pg';
 
 /** Postgres's text form of a timestamptz in UTC (DateStyle ISO): `2026-04-11 14:12:47.727123+00`. */
-const UTC_TEXT = /^([1-9]\d{3}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d{1,6})?\+00$/;
+const UTC_TEXT = /^[1-9]\d{3}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?\+00$/;
 
 const TIMESTAMPTZ = 1184;
 
@@ -28,11 +28,11 @@ export function isoTime(v: unknown): string | null {
 }
 
 function isoFromText(text: string): string | null {
-  const m = UTC_TEXT.exec(text);
-  if (m) {
-    // Whole milliseconds, truncated, as the driver's Date keeps them (the first three digits of the fraction).
-    const ms = m[3] === undefined ? '000' : (m[3].slice(1) + '00').slice(0, 3);
-    return `${m[1]}T${m[2]}.${ms}Z`;
+  if (UTC_TEXT.test(text)) {
+    // Whole milliseconds, truncated, as the driver's Date keeps them: the first three digits of
+    // the fraction (`.5` is 500), which runs from position 20 to the zone's `+00`.
+    const ms = text.length === 22 ? '000' : `${text.slice(20, -3)}00`.slice(0, 3);
+    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${ms}Z`;
   }
   // Years before 1000, BC, another time zone: what the driver would have made of the column.
   return fromDriver(pg.types.getTypeParser(TIMESTAMPTZ, 'text')(text));

@@ -62,22 +62,24 @@ export function footprint(
   options: FootprintOptions,
 ): FootprintEntry[] {
   const covered = scopesCovered(scopeId, scopes, options);
-  // A wide scope has thousands of actions, most touching one resource once: the times are
-  // compared as numbers parsed once per action, and an action's resources are deduplicated
-  // only when it lists more than one.
+  // A wide scope has thousands of actions, most touching one resource once: entries are
+  // found by uri then mode (no key built per action), the times are compared as numbers
+  // parsed once per action, an action's resources are deduplicated only when it lists more
+  // than one, and a set of names is made only when a second name comes.
   interface Acc {
     uri: string;
     mode: ResourceMode;
     actions: number;
-    tools: Set<string>;
-    scopes: Set<string>;
-    agents: Set<string>;
+    tools: Names;
+    scopes: Names;
+    agents: Names;
     firstAt: string;
     firstMs: number;
     lastAt: string;
     lastMs: number;
   }
-  const entries = new Map<string, Acc>();
+  const byUri = new Map<string, Partial<Record<ResourceMode, Acc>>>();
+  const entries: Acc[] = [];
   for (const a of actions) {
     if (!covered.has(a.scopeId) || isDenied(a)) continue;
     if (a.resources.length === 0) continue;
@@ -87,27 +89,30 @@ export function footprint(
     // An action listing a resource twice touched it once.
     const touched = a.resources.length === 1 ? a.resources : new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r])).values();
     for (const r of touched) {
-      const key = `${r.mode}\u0000${r.uri}`;
-      const e = entries.get(key);
+      let modes = byUri.get(r.uri);
+      if (!modes) byUri.set(r.uri, (modes = {}));
+      const e = modes[r.mode];
       if (!e) {
-        entries.set(key, {
+        const entry: Acc = {
           uri: r.uri,
           mode: r.mode,
           actions: 1,
-          tools: new Set([a.name]),
-          scopes: new Set([a.scopeId]),
-          agents: new Set([a.agent]),
+          tools: a.name,
+          scopes: a.scopeId,
+          agents: a.agent,
           firstAt: a.startedAt,
           firstMs: startMs,
           lastAt: end,
           lastMs: endMs,
-        });
+        };
+        modes[r.mode] = entry;
+        entries.push(entry);
         continue;
       }
       e.actions += 1;
-      e.tools.add(a.name);
-      e.scopes.add(a.scopeId);
-      e.agents.add(a.agent);
+      e.tools = withName(e.tools, a.name);
+      e.scopes = withName(e.scopes, a.scopeId);
+      e.agents = withName(e.agents, a.agent);
       // As `earlier` and `later` decide: on a tie (or an unreadable time) the first seen stays.
       if (startMs < e.firstMs) {
         e.firstAt = a.startedAt;
@@ -119,23 +124,31 @@ export function footprint(
       }
     }
   }
-  return [...entries.values()]
+  return entries
     .map((e) => ({
       uri: e.uri,
       mode: e.mode,
       actions: e.actions,
-      tools: sortedSet(e.tools),
-      scopes: sortedSet(e.scopes),
-      agents: sortedSet(e.agents),
+      tools: sortedNames(e.tools),
+      scopes: sortedNames(e.scopes),
+      agents: sortedNames(e.agents),
       firstAt: e.firstAt,
       lastAt: e.lastAt,
     }))
     .sort(byResource);
 }
 
-/** `uniqueSorted` of values already unique. */
-function sortedSet(values: ReadonlySet<string>): string[] {
-  return values.size === 1 ? [...values] : uniqueSorted(values);
+/** Distinct names: one name alone until a second comes. */
+type Names = string | Set<string>;
+
+function withName(names: Names, name: string): Names {
+  if (typeof names !== 'string') return names.add(name);
+  return names === name ? names : new Set([names, name]);
+}
+
+/** `uniqueSorted` of the names. */
+function sortedNames(names: Names): string[] {
+  return typeof names === 'string' ? [names] : uniqueSorted(names);
 }
 
 /**

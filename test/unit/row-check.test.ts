@@ -105,7 +105,7 @@ const EDGES: Record<(typeof FIELDS)[number], fc.Arbitrary<unknown>> = {
   attributes: fc.constantFrom(
     JSON.parse('{"__proto__": null}'), JSON.parse('{"__proto__": "x"}'), JSON.parse('{"__proto__": {"a": 1}}'),
     { a: Infinity }, { a: NaN }, { a: -0 }, { a: {} }, { a: [] }, { a: undefined }, { 1: 'x', b: 2, 0: true },
-    Object.create(null), [], 'x', null, new Date(0),
+    Object.create(null), [], 'x', null, new Date(0), { [Symbol('s')]: 'x' }, Object.defineProperty({ a: 1 }, 'hidden', { value: 2 }),
   ),
   workerDeployment: workers,
   workerBuildId: workers,
