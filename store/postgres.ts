@@ -50,7 +50,11 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
 
 const statementNames = new Map<string, string>();
 
-/** One name per statement text (node-postgres prepares a name once per connection and refuses it for another text). */
+/**
+ * One name per statement text (node-postgres prepares a name once per connection and
+ * refuses it for another text). Behind a pooler in transaction mode, the pooler must
+ * carry prepared statements (PgBouncer 1.21+ with `max_prepared_statements`).
+ */
 function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (name === undefined) {
