@@ -26,7 +26,7 @@ export function footprintWithReceipts(
   receipts: readonly McpReceipt[],
   options: FootprintOptions,
 ): SourcedFootprintEntry[] {
-  // Built field by field: a spread per entry costs more than the rest of a wide footprint.
+  // Built field by field: a spread per entry cost as much as the rest of a wide footprint.
   const caller = footprint(scopeId, scopes, actions, options).map(
     (e): SourcedFootprintEntry => ({
       uri: e.uri, mode: e.mode, actions: e.actions, tools: e.tools, scopes: e.scopes, agents: e.agents,
