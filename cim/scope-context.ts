@@ -9,12 +9,11 @@ import { z } from 'zod';
 import { budgetSchema } from './budget';
 import { lazySchema } from './lazy-schema';
 
+/** Agent names; the store's fast row check (store/row-check.ts) tests the same pattern. */
+export const AGENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 export const agentNameSchema = lazySchema(() =>
-  z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'agent names are identifiers: a letter, then letters, digits or _'),
+  z.string().min(1).max(100).regex(AGENT_NAME_PATTERN, 'agent names are identifiers: a letter, then letters, digits or _'),
 );
 
 export const scopeKindSchema = lazySchema(() => z.enum(['root', 'delegation', 'handoff']));
@@ -24,13 +23,11 @@ export type ScopeKind = z.infer<ReturnType<typeof scopeKindSchema>>;
 export const scopeStatusSchema = lazySchema(() => z.enum(['running', 'success', 'degraded', 'error', 'cancelled']));
 export type ScopeStatus = z.infer<ReturnType<typeof scopeStatusSchema>>;
 
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.:~@-]+$/;
+
 /** Scope, session and action ids (see cim/ids.ts for how they are made). */
 export const identifierSchema = lazySchema(() =>
-  z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9_.:~@-]+$/, 'use letters, digits and _ . : ~ @ - only'),
+  z.string().min(1).max(200).regex(IDENTIFIER_PATTERN, 'use letters, digits and _ . : ~ @ - only'),
 );
 
 /**

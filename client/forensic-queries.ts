@@ -30,7 +30,7 @@ import {
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
-import type { Store } from '../store/types';
+import type { LocatedScope, Store } from '../store/types';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
@@ -125,30 +125,32 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
   return rootCauseRule(scopes, actions);
 }
 
-export async function scopeFootprint(store: Store, scope: ScopeRecord, descendants: boolean): Promise<FootprintReport> {
-  const [scopes, actions, receipts] = await Promise.all([
-    store.scopesOfSession(scope.sessionId),
-    store.actionsUnder(scope.scopeId, { descendants }),
+export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean): Promise<FootprintReport> {
+  const scope = located.record;
+  const [scopes, read, receipts] = await Promise.all([
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.footprintActions(located, { descendants }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   return {
     scopeId: scope.scopeId,
     descendants,
-    resources: footprintWithReceipts(scope.scopeId, scopes, actions, receipts, { descendants }),
-    denied: deniedUnder(scope.scopeId, scopes, actions, { descendants }),
+    resources: footprintWithReceipts(scope.scopeId, scopes, read.actions, receipts, { descendants }),
+    denied: deniedUnder(scope.scopeId, scopes, read.denied, { descendants }),
   };
 }
 
 export async function wasTouched(
   store: Store,
   temporal: Client,
-  scope: ScopeRecord,
+  located: LocatedScope,
   resource: string,
   onProgress?: (historiesRead: number) => void,
 ): Promise<TouchedReport> {
+  const scope = located.record;
   const [actions, scopes, receipts] = await Promise.all([
-    store.actionsUnder(scope.scopeId, { descendants: true }),
-    store.scopesOfSession(scope.sessionId),
+    store.actionsUnder(located, { descendants: true }),
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   const hits = touches(actions, resource);
@@ -168,8 +170,12 @@ export async function wasTouched(
   };
 }
 
-export async function scopeStatus(store: Store, scope: ScopeRecord): Promise<StatusReport> {
-  const [scopes, own] = await Promise.all([store.scopesOfSession(scope.sessionId), store.actionsUnder(scope.scopeId, { descendants: false })]);
+export async function scopeStatus(store: Store, located: LocatedScope): Promise<StatusReport> {
+  const scope = located.record;
+  const [scopes, own] = await Promise.all([
+    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.actionsUnder(located, { descendants: false }),
+  ]);
   const children = delegationOutcomes(scope.scopeId, scopes);
   const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
   return {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
 import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest, SessionId } from '../cim/schemas';
-import type { Store } from '../store/types';
+import type { LocatedScope, Store } from '../store/types';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from '../cim/names';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { rootScopeId } from '../cim/ids';
@@ -152,10 +152,15 @@ export class ScopeClient {
   }
 
   async scope(scopeId: string): Promise<ScopeRecord> {
+    return (await this.located(scopeId)).record;
+  }
+
+  /** The scope with where its session's rows are kept: what follows reads that one month. */
+  private async located(scopeId: string): Promise<LocatedScope> {
     const id = parse('scope', Id, scopeId);
-    const scope = await this.store.getScope(id);
-    if (!scope) throw new UnknownIdError('scope', id);
-    return scope;
+    const found = await this.store.locateScope(id);
+    if (!found) throw new UnknownIdError('scope', id);
+    return found;
   }
 
   /** Actions done under a scope, and with `descendants` under every scope it delegated to, transitively. */
@@ -164,8 +169,7 @@ export class ScopeClient {
     options: { descendants?: boolean; kinds?: ActionKind[]; tool?: string } = {},
   ): Promise<ActionRecord[]> {
     const o = parse('actionsUnder', ActionsUnderArgs, { scopeId, ...options });
-    await this.scope(o.scopeId);
-    return this.store.actionsUnder(o.scopeId, { descendants: o.descendants, kinds: o.kinds, tool: o.tool });
+    return this.store.actionsUnder(await this.located(o.scopeId), { descendants: o.descendants, kinds: o.kinds, tool: o.tool });
   }
 
   async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
@@ -191,7 +195,7 @@ export class ScopeClient {
   /** Resources a scope touched (with modes, tools and scopes), by default with its descendants. */
   async footprint(scopeId: string, options: { descendants?: boolean } = {}): Promise<FootprintReport> {
     const o = parse('footprint', z.object({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
-    return scopeFootprint(this.store, await this.scope(o.scopeId), o.descendants);
+    return scopeFootprint(this.store, await this.located(o.scopeId), o.descendants);
   }
 
   /**
@@ -202,12 +206,12 @@ export class ScopeClient {
   async wasTouched(scopeId: string, resource: string, onProgress?: (historiesRead: number) => void): Promise<TouchedReport> {
     const id = parse('wasTouched', Id, scopeId);
     const res = parse('wasTouched', ResourceArg, resource);
-    return wasTouched(this.store, this.temporal, await this.scope(id), res, onProgress);
+    return wasTouched(this.store, this.temporal, await this.located(id), res, onProgress);
   }
 
   /** A scope's rolled-up status with its children's and its own calls' outcomes. */
   async status(scopeId: string): Promise<StatusReport> {
-    return scopeStatus(this.store, await this.scope(scopeId));
+    return scopeStatus(this.store, await this.located(scopeId));
   }
 
   /** Which agents orchestrate, which are sub-agents (both is possible), and why. */

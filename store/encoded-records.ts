@@ -46,15 +46,30 @@ export async function decodeAction(codec: TextCodec, a: ActionRecord): Promise<A
  */
 export function decodingStore(store: Store, codec: TextCodec): Store {
   const scopes = (p: Promise<ScopeRecord[]>) => p.then((rows) => Promise.all(rows.map((s) => decodeScope(codec, s))));
-  const actions = (p: Promise<ActionRecord[]>) => p.then((rows) => Promise.all(rows.map((a) => decodeAction(codec, a))));
+  // Only an action with an error has text to decode: a wide read waits on those, not on a promise per row.
+  const actions = async (p: Promise<ActionRecord[]>) => {
+    const rows = await p;
+    const decoded = await Promise.all(rows.filter((a) => a.error !== null).map((a) => decodeAction(codec, a)));
+    let next = 0;
+    return rows.map((a) => (a.error === null ? a : decoded[next++]!));
+  };
   const overrides: Partial<Store> = {
     getScope: async (id) => {
       const s = await store.getScope(id);
       return s && decodeScope(codec, s);
     },
-    scopesOfSession: (id) => scopes(store.scopesOfSession(id)),
+    locateScope: async (id) => {
+      const found = await store.locateScope(id);
+      return found && { ...found, record: await decodeScope(codec, found.record) };
+    },
+    scopesOfSession: (id, o) => scopes(store.scopesOfSession(id, o)),
     allScopes: (o) => scopes(store.allScopes(o)),
-    actionsUnder: (id, o) => actions(store.actionsUnder(id, o)),
+    actionsUnder: (scope, o) => actions(store.actionsUnder(scope, o)),
+    // Only the refused actions are read with their error text.
+    footprintActions: async (scope, o) => {
+      const read = await store.footprintActions(scope, o);
+      return { ...read, denied: await actions(Promise.resolve(read.denied)) };
+    },
     actionsOfSession: (id) => actions(store.actionsOfSession(id)),
     actionsOfAgent: (agent) => actions(store.actionsOfAgent(agent)),
     handoffPayload: async (id) => codec.decodeJson(await store.handoffPayload(id)),

@@ -7,11 +7,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
-import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { sealScopes } from './seal';
+import { footprintReadColumns, readFootprintRows, type FootprintRows } from './footprint-rows';
 import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
 import type { AgentUsage } from '../cim/forensics/usage';
@@ -39,8 +40,9 @@ export interface TransactionOptions {
 
 export interface QueryOptions {
   /**
-   * The text is one of a few fixed statements run on every write: a backend that can
-   * keeps it parsed and planned per connection instead of doing both on each call.
+   * The text is one of a few fixed statements run on every write, or a read by id alone
+   * (whose planning over every month's partition costs more than its execution): a backend
+   * that can keeps it parsed and planned per connection instead of doing both on each call.
    */
   prepared?: boolean;
 }
@@ -393,53 +395,76 @@ export class SqlStore implements Store {
   }
 
   async getScope(scopeId: string): Promise<ScopeRecord | undefined> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
-      [this.namespace, scopeId],
-    );
-    return rows[0] ? readScope(rows[0]) : undefined;
+    return (await this.locateScope(scopeId))?.record;
   }
 
-  async scopesOfSession(sessionId: string): Promise<ScopeRecord[]> {
+  async locateScope(scopeId: string): Promise<LocatedScope | undefined> {
+    // The one read by id alone: it probes every month's index, and answers the month for those that follow.
+    const { rows } = await this.db.query<Record<string, unknown> & { located_at: string }>(
+      `SELECT ${scopeReadColumns('s')}, s.session_started_at::text AS located_at FROM ${this.t('scopes')} s
+        WHERE s.namespace = $1 AND s.scope_id = $2`,
+      [this.namespace, scopeId],
+      { prepared: true },
+    );
+    return rows[0] ? { record: readScope(rows[0]), sessionStartedAt: rows[0].located_at } : undefined;
+  }
+
+  async scopesOfSession(sessionId: string, options: { sessionStartedAt?: string } = {}): Promise<ScopeRecord[]> {
+    const params: unknown[] = [this.namespace, sessionId];
+    if (options.sessionStartedAt !== undefined) params.push(options.sessionStartedAt);
     const { rows } = await this.db.query(
-      `SELECT * FROM ${this.t('scopes')} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, scope_id`,
-      [this.namespace, sessionId],
+      `SELECT ${scopeReadColumns('s')} FROM ${this.t('scopes')} s
+        WHERE s.namespace = $1 AND s.session_id = $2 ${params.length > 2 ? 'AND s.session_started_at = $3' : ''}
+        ORDER BY s.started_at, s.scope_id`,
+      params,
     );
     return rows.map(readScope);
   }
 
-  async actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]> {
-    const { text, params } = await this.actionsUnderSql(scopeId, options);
+  async actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]> {
+    const { text, params } = await this.actionsUnderSql(scope, options, actionReadColumns('a'));
     if (!text) return [];
     const { rows } = await this.db.query(text, params);
     return rows.map(readAction);
   }
 
+  async footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows> {
+    const { text, params } = await this.actionsUnderSql(scope, options, footprintReadColumns('a'));
+    const { rows } = await this.db.query(text, params);
+    return readFootprintRows(rows);
+  }
+
   async explainActionsUnder(scopeId: string): Promise<string> {
-    const { text, params } = await this.actionsUnderSql(scopeId, { descendants: true });
+    const { text, params } = await this.actionsUnderSql(scopeId, { descendants: true }, actionReadColumns('a'));
     if (!text) return '';
     const { rows } = await this.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   }
 
-  private async actionsUnderSql(scopeId: string, options: ActionsUnderOptions): Promise<{ text: string; params: unknown[] }> {
+  /** The read of actions under a scope, selecting `columns` of the actions aliased `a`; no text when the scope is unknown. */
+  private async actionsUnderSql(scope: string | LocatedScope, options: ActionsUnderOptions, columns: string): Promise<{ text: string; params: unknown[] }> {
+    const scopeId = typeof scope === 'string' ? scope : scope.record.scopeId;
+    // Without descendants a scope id alone finds the rows; a located scope also names their month.
+    const located =
+      typeof scope !== 'string' ? { path: scope.record.path, sessionStartedAt: scope.sessionStartedAt }
+      : options.descendants ? await this.placement(scope)
+      : undefined;
     const params: unknown[] = [this.namespace];
     let where: string;
     if (options.descendants) {
-      const { rows: found } = await this.db.query<{ path: string; session_started_at: Date | string }>(
-        `SELECT path, session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
-        [this.namespace, scopeId],
-      );
-      const scope = found[0];
-      if (!scope) return { text: '', params: [] };
+      if (!located) return { text: '', params: [] };
       // A literal prefix (not one computed in SQL) lets the planner use the path index; the
       // session's start confines both sides to its one partition (a session never spans two).
-      params.push(`${escapeLike(scope.path)}%`, scope.session_started_at);
+      params.push(`${escapeLike(located.path)}%`, located.sessionStartedAt);
       where = `a.session_started_at = $3 AND a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d
         WHERE d.namespace = $1 AND d.path LIKE $2 AND d.session_started_at = $3)`;
     } else {
       params.push(scopeId);
       where = `a.scope_id = $${params.length}`;
+      if (located) {
+        params.push(located.sessionStartedAt);
+        where += ` AND a.session_started_at = $${params.length}`;
+      }
     }
     if (options.kinds?.length) {
       params.push(options.kinds);
@@ -450,9 +475,19 @@ export class SqlStore implements Store {
       where += ` AND a.name = $${params.length}`;
     }
     return {
-      text: `SELECT a.* FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where} ORDER BY a.started_at, a.action_id`,
+      text: `SELECT ${columns} FROM ${this.t('actions')} a WHERE a.namespace = $1 AND ${where} ORDER BY a.started_at, a.action_id`,
       params,
     };
+  }
+
+  /** A scope's path and partition key, for a query given its id alone. */
+  private async placement(scopeId: string): Promise<{ path: string; sessionStartedAt: string } | undefined> {
+    const { rows } = await this.db.query<{ path: string; session_started_at: string }>(
+      `SELECT path, session_started_at::text AS session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+      [this.namespace, scopeId],
+      { prepared: true },
+    );
+    return rows[0] && { path: rows[0].path, sessionStartedAt: rows[0].session_started_at };
   }
 
   async listSessions(options: ListSessionsOptions): Promise<string[]> {

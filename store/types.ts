@@ -7,6 +7,7 @@ import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
+import type { FootprintRows } from './footprint-rows';
 
 /**
  * Anchors computed seals outside the database before they are written (see
@@ -29,6 +30,17 @@ export interface StoreBatch {
   /** Records that only fill gaps (see Store.fillActionGaps). */
   gaps?: ActionRecord[];
   fingerprints?: FingerprintRecord[];
+}
+
+/**
+ * A scope read back with the key of the partition its session's rows are kept in (its
+ * session's start, store/partitions.ts): queries that start from it name that one month
+ * instead of probing every month's index.
+ */
+export interface LocatedScope {
+  record: ScopeRecord;
+  /** As the database gave it, to be handed back as a parameter (exact to the microsecond). */
+  sessionStartedAt: string;
 }
 
 export interface ActionsUnderOptions {
@@ -116,8 +128,14 @@ export interface Store {
   chainsOfSession(sessionId: string): Promise<SessionChains>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
-  scopesOfSession(sessionId: string): Promise<ScopeRecord[]>;
-  actionsUnder(scopeId: string, options: ActionsUnderOptions): Promise<ActionRecord[]>;
+  /** The scope with where its session's rows are kept, for the queries about it that follow. */
+  locateScope(scopeId: string): Promise<LocatedScope | undefined>;
+  /** `sessionStartedAt` (from a LocatedScope of the session) confines the read to the session's partition. */
+  scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
+  /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */
+  actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]>;
+  /** The actions under a scope as a footprint reads them: the fields it counts, the refused ones whole. */
+  footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
   /** Session ids, newest first. */

@@ -1,6 +1,6 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
-import { ms, earlier, later, uniqueSorted, isDenied } from './shared';
+import { byResource, ms, uniqueSorted, isDenied } from './shared';
 
 // footprint
 
@@ -8,6 +8,12 @@ export interface FootprintOptions {
   /** Include every scope delegated (directly or further down) from this one. */
   descendants: boolean;
 }
+
+/**
+ * What a footprint reads of an action: where and when it ran, what it was and what it
+ * named. A store may read only these fields of each row (store/footprint-rows.ts).
+ */
+export type FootprintAction = Pick<ActionRecord, 'actionId' | 'scopeId' | 'sessionId' | 'agent' | 'kind' | 'name' | 'resources' | 'status' | 'startedAt' | 'endedAt'>;
 
 export interface FootprintEntry {
   uri: string;
@@ -41,8 +47,6 @@ export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], o
   return covered;
 }
 
-const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
-
 /**
  * The (resource, mode) pairs a scope touched, one entry each. Every attempt counts,
  * failed ones included: an attempt that errored may still have read or written
@@ -54,61 +58,97 @@ const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 }
 export function footprint(
   scopeId: string,
   scopes: readonly ScopeRecord[],
-  actions: readonly ActionRecord[],
+  actions: readonly FootprintAction[],
   options: FootprintOptions,
 ): FootprintEntry[] {
   const covered = scopesCovered(scopeId, scopes, options);
+  // A wide scope has thousands of actions, most touching one resource once: entries are
+  // found by uri then mode (no key built per action), the times are compared as numbers
+  // parsed once per action, an action's resources are deduplicated only when it lists more
+  // than one, and a set of names is made only when a second name comes.
   interface Acc {
     uri: string;
     mode: ResourceMode;
     actions: number;
-    tools: Set<string>;
-    scopes: Set<string>;
-    agents: Set<string>;
+    tools: Names;
+    scopes: Names;
+    agents: Names;
     firstAt: string;
+    firstMs: number;
     lastAt: string;
+    lastMs: number;
   }
-  const entries = new Map<string, Acc>();
+  const byUri = new Map<string, Partial<Record<ResourceMode, Acc>>>();
+  const entries: Acc[] = [];
   for (const a of actions) {
     if (!covered.has(a.scopeId) || isDenied(a)) continue;
+    if (a.resources.length === 0) continue;
+    const end = a.endedAt ?? a.startedAt;
+    const startMs = ms(a.startedAt);
+    const endMs = end === a.startedAt ? startMs : ms(end);
     // An action listing a resource twice touched it once.
-    const touched = new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r]));
-    for (const [key, r] of touched) {
-      const end = a.endedAt ?? a.startedAt;
-      const e = entries.get(key);
+    const touched = a.resources.length === 1 ? a.resources : new Map(a.resources.map((r) => [`${r.mode}\u0000${r.uri}`, r])).values();
+    for (const r of touched) {
+      let modes = byUri.get(r.uri);
+      if (!modes) byUri.set(r.uri, (modes = {}));
+      const e = modes[r.mode];
       if (!e) {
-        entries.set(key, {
+        const entry: Acc = {
           uri: r.uri,
           mode: r.mode,
           actions: 1,
-          tools: new Set([a.name]),
-          scopes: new Set([a.scopeId]),
-          agents: new Set([a.agent]),
+          tools: a.name,
+          scopes: a.scopeId,
+          agents: a.agent,
           firstAt: a.startedAt,
+          firstMs: startMs,
           lastAt: end,
-        });
+          lastMs: endMs,
+        };
+        modes[r.mode] = entry;
+        entries.push(entry);
         continue;
       }
       e.actions += 1;
-      e.tools.add(a.name);
-      e.scopes.add(a.scopeId);
-      e.agents.add(a.agent);
-      e.firstAt = earlier(e.firstAt, a.startedAt);
-      e.lastAt = later(e.lastAt, end);
+      e.tools = withName(e.tools, a.name);
+      e.scopes = withName(e.scopes, a.scopeId);
+      e.agents = withName(e.agents, a.agent);
+      // As `earlier` and `later` decide: on a tie (or an unreadable time) the first seen stays.
+      if (startMs < e.firstMs) {
+        e.firstAt = a.startedAt;
+        e.firstMs = startMs;
+      }
+      if (endMs > e.lastMs) {
+        e.lastAt = end;
+        e.lastMs = endMs;
+      }
     }
   }
-  return [...entries.values()]
+  return entries
     .map((e) => ({
       uri: e.uri,
       mode: e.mode,
       actions: e.actions,
-      tools: uniqueSorted(e.tools),
-      scopes: uniqueSorted(e.scopes),
-      agents: uniqueSorted(e.agents),
+      tools: sortedNames(e.tools),
+      scopes: sortedNames(e.scopes),
+      agents: sortedNames(e.agents),
       firstAt: e.firstAt,
       lastAt: e.lastAt,
     }))
-    .sort((x, y) => (x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode]));
+    .sort(byResource);
+}
+
+/** Distinct names: one name alone until a second comes. */
+type Names = string | Set<string>;
+
+function withName(names: Names, name: string): Names {
+  if (typeof names !== 'string') return names.add(name);
+  return names === name ? names : new Set([names, name]);
+}
+
+/** `uniqueSorted` of the names. */
+function sortedNames(names: Names): string[] {
+  return typeof names === 'string' ? [names] : uniqueSorted(names);
 }
 
 /**

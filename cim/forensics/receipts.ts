@@ -3,10 +3,10 @@
  * whether it comes from the caller's action rows, from MCP servers' receipts, or both;
  * reconcile lists calls a server owed a receipt for and never recorded.
  */
-import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
+import type { ActionRecord, ScopeRecord } from '../schemas';
 import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
-import { footprint, matchesResource, scopesCovered, type FootprintEntry, type FootprintOptions } from './footprint';
-import { earlier, later, uniqueSorted } from './shared';
+import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions } from './footprint';
+import { byResource, earlier, later, uniqueSorted } from './shared';
 
 export type EvidenceSource = 'caller' | 'receipt' | 'both';
 
@@ -19,22 +19,26 @@ export interface SourcedFootprintEntry extends FootprintEntry {
   servers: string[];
 }
 
-const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
-
 export function footprintWithReceipts(
   scopeId: string,
   scopes: readonly ScopeRecord[],
-  actions: readonly ActionRecord[],
+  actions: readonly FootprintAction[],
   receipts: readonly McpReceipt[],
   options: FootprintOptions,
 ): SourcedFootprintEntry[] {
-  const entries = new Map<string, SourcedFootprintEntry>();
-  for (const e of footprint(scopeId, scopes, actions, options)) {
-    entries.set(`${e.mode}\u0000${e.uri}`, { ...e, source: 'caller', receipts: 0, servers: [] });
-  }
+  // Built field by field: a spread per entry cost as much as the rest of a wide footprint.
+  const caller = footprint(scopeId, scopes, actions, options).map(
+    (e): SourcedFootprintEntry => ({
+      uri: e.uri, mode: e.mode, actions: e.actions, tools: e.tools, scopes: e.scopes, agents: e.agents,
+      firstAt: e.firstAt, lastAt: e.lastAt, source: 'caller', receipts: 0, servers: [],
+    }),
+  );
   const covered = scopesCovered(scopeId, scopes, options);
-  for (const r of receipts) {
-    if (!covered.has(r.scopeId)) continue;
+  const vouching = receipts.filter((r) => covered.has(r.scopeId));
+  // Most scopes have no receipt: the caller's footprint is already in order.
+  if (vouching.length === 0) return caller;
+  const entries = new Map<string, SourcedFootprintEntry>(caller.map((e) => [`${e.mode}\u0000${e.uri}`, e]));
+  for (const r of vouching) {
     const reported = new Map(r.resources.map((res) => [`${res.mode}\u0000${res.uri}`, res]));
     for (const [key, res] of reported) {
       const tool = `${r.server}/${r.tool}`;
@@ -56,7 +60,7 @@ export function footprintWithReceipts(
       e.lastAt = later(e.lastAt, r.endedAt);
     }
   }
-  return [...entries.values()].sort((x, y) => (x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode]));
+  return [...entries.values()].sort(byResource);
 }
 
 /** Receipts under `scopeIds` reporting a resource that matches the pattern (exact uri or `prefix*`). */

@@ -1,6 +1,6 @@
 /** Small helpers shared by the forensic rules. */
-import { naturalCompare } from '../scope-tree';
-import type { ActionRecord, ScopeRecord } from '../schemas';
+import { naturalCompare, naturalSort } from '../scope-tree';
+import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
 
 // shared helpers
 
@@ -17,7 +17,8 @@ export function later(a: string, b: string): string {
 }
 
 export function uniqueSorted(values: Iterable<string>, compare: (a: string, b: string) => number = naturalCompare): string[] {
-  return [...new Set(values)].sort(compare);
+  const unique = [...new Set(values)];
+  return compare === naturalCompare ? naturalSort(unique) : unique.sort(compare);
 }
 
 /** Keeps first occurrences, in order: declaration order carries meaning in manifests. */
@@ -29,12 +30,19 @@ export function byStart(a: ScopeRecord, b: ScopeRecord): number {
   return ms(a.startedAt) - ms(b.startedAt) || naturalCompare(a.scopeId, b.scopeId);
 }
 
+const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
+
+/** Footprint order: by uri, then read < write < share. */
+export function byResource(x: { uri: string; mode: ResourceMode }, y: { uri: string; mode: ResourceMode }): number {
+  return x.uri < y.uri ? -1 : x.uri > y.uri ? 1 : MODE_ORDER[x.mode] - MODE_ORDER[y.mode];
+}
+
 export function plural(n: number, word: string): string {
   return n === 1 ? `once` : `${n} ${word}s`;
 }
 
 /** A refused action never ran: the allowance check stopped it before the tool body. */
-export function isDenied(a: ActionRecord): boolean {
+export function isDenied(a: Pick<ActionRecord, 'status' | 'kind'>): boolean {
   return a.status === 'denied' || a.kind === 'denied';
 }
 

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
 import { postgresExecutor } from '../../store/postgres';
-import { SqlStore, type SqlExecutor } from '../../store/sql-store';
+import { SqlStore, readAction, type SqlExecutor } from '../../store/sql-store';
 import { verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
 import { proxyDatabase } from '../helpers/tcp-proxy';
@@ -78,6 +78,38 @@ test('the descendants query uses the materialized-path index, not a scan', { ski
   assert.match(plan, /scopes_p202603_namespace_path_idx/, `plan:\n${plan}`);
   assert.doesNotMatch(plan, /Seq Scan on scopes|scopes_p2026(0[124-9]|1)/, `plan:\n${plan}`);
   assert.match(plan, /actions_p202603_(namespace_scope_id_started_at_idx|pkey)/, `plan:\n${plan}`);
+});
+
+test('actions read with their times as text are the records the driver\'s Dates give, in any session time zone', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  // Microseconds the records drop, a year before 1000, a leap second's neighbour, a time with an offset.
+  const times = ['2026-01-01T00:00:00.123456Z', '2026-02-28T23:59:59.999999Z', '0999-12-31T23:59:59.5Z', '2026-03-01T05:30:00.000001+05:30'];
+  const root: ScopeRecord = { ...scope('tz', null), sessionId: 'tz' };
+  const child: ScopeRecord = { ...scope('tz.1', root), sessionId: 'tz' };
+  await store.upsertScopes([root, child]);
+  await store.upsertActions(
+    times.flatMap((t, i) => [
+      { ...action(`tz/a${i}#1`, 'tz'), sessionId: 'tz', startedAt: t, endedAt: i % 2 ? null : t },
+      { ...action(`tz.1/a${i}#1`, 'tz.1'), sessionId: 'tz', startedAt: t, endedAt: t, status: 'running' as const },
+    ]),
+  );
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  const { rows } = await client.query(`SELECT * FROM "${schema}".actions WHERE session_id = 'tz' ORDER BY started_at, action_id`);
+  await client.end();
+  const viaDates = rows.map(readAction);
+  assert.equal(viaDates.length, 8);
+  for (const zone of ['UTC', 'Asia/Kolkata', 'America/St_Johns']) {
+    const zoned = new SqlStore(postgresExecutor(`${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c TimeZone=${zone}`)}`), zone, { schema });
+    try {
+      assert.deepStrictEqual(await zoned.actionsUnder('tz', { descendants: true }), viaDates, zone);
+      const located = (await zoned.locateScope('tz'))!;
+      assert.deepStrictEqual(await zoned.actionsUnder(located, { descendants: true }), viaDates, zone);
+      assert.deepStrictEqual(await zoned.actionsUnder(located, { descendants: false }), viaDates.filter((a) => a.scopeId === 'tz'), zone);
+      assert.deepStrictEqual(await zoned.scopesOfSession('tz', { sessionStartedAt: located.sessionStartedAt }), await store.scopesOfSession('tz'), zone);
+    } finally {
+      await zoned.close();
+    }
+  }
 });
 
 test('a batch large enough to be staged with COPY lands whole, and again idempotently', async () => {

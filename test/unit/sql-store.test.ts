@@ -11,6 +11,7 @@ import { SqlStore, type SqlExecutor } from '../../store/sql-store';
 import type { Store } from '../../store/types';
 import type { ActionRecord, Manifest, ScopeRecord } from '../../cim/schemas';
 import { action as baseAction, scope as baseScope } from './fixtures';
+import { deniedUnder, footprintWithReceipts } from '../../cim/forensics';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
 
@@ -430,5 +431,100 @@ describe('large batches', () => {
     const got = await store.actionsUnder('big', { descendants: false });
     assert.equal(got.length, many.length);
     assert.deepEqual(got[3_499], many[3_499]);
+  });
+});
+
+describe('footprintActions', () => {
+  // r ─ r.1 ─ r.1.1, with refusals (one with an error and a worker build) among the calls.
+  const r = richScope('r', { sessionId: 'fp' });
+  const r1 = child('r.1', r);
+  const r11 = child('r.1.1', r1);
+  const acts = [
+    richAction('r/a1#1', r, { startedAt: at(10), endedAt: at(12) }),
+    richAction('r/a2#1', r, { kind: 'denied', name: 'write_file', status: 'denied', error: 'not in the allowance', startedAt: at(11), endedAt: at(11), workerDeployment: 'd', workerBuildId: 'b7' }),
+    richAction('r.1/a1#1', r1, { resources: [{ uri: 'db:x', mode: 'write' }, { uri: 'db:x', mode: 'write' }], startedAt: at(20), endedAt: null, status: 'running' }),
+    richAction('r.1/a2#1', r1, { status: 'denied', resources: [{ uri: 'db:secret', mode: 'read' }], startedAt: at(21), endedAt: at(22), attributes: {} }),
+    richAction('r.1.1/a1#1', r11, { name: 'fetch', attempt: 1, error: 'boom', status: 'error', startedAt: at(30), endedAt: at(31), targetScopeId: null }),
+  ];
+  let db: SqlExecutor;
+  let fp: SqlStore;
+  before(async () => {
+    db = pgliteExecutor(undefined);
+    fp = new SqlStore(db, 'footprint');
+    await fp.migrate();
+    await fp.upsertScopes([r, r1, r11]);
+    await fp.upsertActions(acts);
+  });
+  after(async () => {
+    await fp?.close();
+  });
+
+  test('the footprint and the refusals read this way are those of the whole records', async () => {
+    const scopes = await fp.scopesOfSession('fp');
+    for (const id of ['r', 'r.1', 'r.1.1']) {
+      for (const descendants of [true, false]) {
+        const located = (await fp.locateScope(id))!;
+        const read = await fp.footprintActions(located, { descendants });
+        const whole = await fp.actionsUnder(id, { descendants });
+        assert.deepStrictEqual(footprintWithReceipts(id, scopes, read.actions, [], { descendants }), footprintWithReceipts(id, scopes, whole, [], { descendants }));
+        assert.deepStrictEqual(read.denied, deniedUnder(id, scopes, whole, { descendants }));
+      }
+    }
+    assert.deepStrictEqual((await fp.footprintActions((await fp.locateScope('r'))!, { descendants: true })).denied, [acts[1], acts[3]]);
+  });
+
+  test('a field footprint reads is validated, one it does not read is not read', async () => {
+    const located = (await fp.locateScope('r'))!;
+    await db.query(`UPDATE scopetrail.actions SET workflow_id = '' WHERE action_id = 'r.1.1/a1#1'`);
+    await assert.rejects(fp.actionsUnder(located, { descendants: true }), /invalid field "workflowId"/);
+    assert.equal((await fp.footprintActions(located, { descendants: true })).actions.length, 3);
+    await db.query(`UPDATE scopetrail.actions SET agent = '1agent' WHERE action_id = 'r.1.1/a1#1'`);
+    await assert.rejects(fp.footprintActions(located, { descendants: true }), /action "r.1.1\/a1#1" has an invalid field "agent"/);
+    // A refused action is read whole: any of its fields is checked.
+    await db.query(`UPDATE scopetrail.actions SET agent = 'agent', run_id = '' WHERE action_id IN ('r.1.1/a1#1', 'r/a2#1')`);
+    await assert.rejects(fp.footprintActions(located, { descendants: true }), /action "r\/a2#1" has an invalid field "runId"/);
+  });
+});
+
+describe('usage counts', () => {
+  const sorted = (usage: object) => Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, (v as unknown[]).map((x) => JSON.stringify(x)).sort()]));
+  // Two sessions in different months; each has a running delegate and an ended one.
+  const sessions = ['u1', 'u2'].map((sid, i) => {
+    const start = i === 0 ? '2026-01-05T00:00:00.000Z' : '2026-03-07T00:00:00.000Z';
+    const root = scope(sid, { sessionId: sid, startedAt: start, endedAt: null, status: 'running', sessionStartedAt: start } as Partial<ScopeRecord>);
+    const done = child(`${sid}.1`, root, { startedAt: start, agent: 'helper', delegatedBy: 'agent' });
+    const busy = child(`${sid}.2`, root, { startedAt: start, agent: 'helper', delegatedBy: 'agent', status: 'running', endedAt: null });
+    const acts = [
+      action(`${sid}/w1`, root, { kind: 'delegate', name: 'helper', activityId: null, targetScopeId: done.scopeId, startedAt: start }),
+      action(`${sid}.1/a1#1`, done, { name: 'search', startedAt: start }),
+      action(`${sid}.2/a1#1`, busy, { name: 'fetch', status: 'error', startedAt: start }),
+    ];
+    return { scopes: [root, done, busy], acts };
+  });
+  let us: SqlStore;
+  before(async () => {
+    us = new SqlStore(pgliteExecutor(undefined), 'usage');
+    await us.migrate();
+    for (const s of sessions) {
+      await us.upsertScopes(s.scopes);
+      await us.upsertActions(s.acts);
+    }
+  });
+  after(async () => {
+    await us?.close();
+  });
+
+  test('the scopes not rolled up yet are counted from their rows, in every month, until none are left', async () => {
+    for (const calls of [true, false]) assert.deepEqual(sorted(await us.agentUsage({ calls })), sorted(await us.agentUsage({ calls, recount: true })));
+    // Seal the ended delegates: they move to the rollup, the rest is still counted live.
+    await us.sealScopes(sessions.map((s) => ({ namespace: 'default', scopeId: s.scopes[1]!.scopeId })));
+    assert.deepEqual(sorted(await us.agentUsage()), sorted(await us.agentUsage({ recount: true })));
+    // Everything ends and is sealed: nothing is left to count live.
+    await us.upsertScopes(sessions.flatMap((s) => [s.scopes[0]!, s.scopes[2]!].map((x) => ({ ...x, status: 'success' as const, endedAt: '2026-03-08T00:00:00.000Z' }))));
+    await us.sealScopes(sessions.flatMap((s) => s.scopes.map((x) => ({ namespace: 'default', scopeId: x.scopeId }))));
+    assert.deepEqual(await us.unsealedScopes(10), []);
+    const usage = await us.agentUsage();
+    assert.deepEqual(sorted(usage), sorted(await us.agentUsage({ recount: true })));
+    assert.equal(usage.scopes.reduce((n, g) => n + g.count, 0), 6);
   });
 });

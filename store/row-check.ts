@@ -1,0 +1,252 @@
+/**
+ * Fast checks of rows read back, for reads that return thousands of rows (actionsUnder
+ * a wide root, the scopes of its session). Each answers the record only when the input
+ * certainly passes its schema (`ActionRecord`, `ScopeRecord`) — the same rules, tested
+ * field by field, built into the same record zod would build — and undefined for anything
+ * else, so that zod then judges the row and names the bad field. A check may refuse a
+ * valid row (zod then accepts it); it must never accept an invalid one.
+ * test/unit/row-check.test.ts holds them to that against zod itself.
+ */
+import { ActionKind, ActionStatus, ResourceMode, ScopeKind, ScopeStatus, type ActionRecord, type ScopeRecord } from '../cim/schemas';
+import type { FootprintAction } from '../cim/forensics/footprint';
+import { AGENT_NAME_PATTERN, IDENTIFIER_PATTERN } from '../cim/scope-context';
+
+const KINDS: ReadonlySet<unknown> = new Set(ActionKind.options);
+const STATUSES: ReadonlySet<unknown> = new Set(ActionStatus.options);
+const MODES: ReadonlySet<unknown> = new Set(ResourceMode.options);
+const SCOPE_KINDS: ReadonlySet<unknown> = new Set(ScopeKind.options);
+const SCOPE_STATUSES: ReadonlySet<unknown> = new Set(ScopeStatus.options);
+/** ScopeRecord's bound on an objective (stored encoded, hence above MAX_OBJECTIVE). */
+const OBJECTIVE_MAX = 200_000;
+
+/** The fields `readAction` gives zod, as it gives them. */
+export interface ActionInput {
+  actionId: unknown;
+  scopeId: unknown;
+  sessionId: unknown;
+  namespace: unknown;
+  agent: unknown;
+  kind: unknown;
+  name: unknown;
+  attempt: unknown;
+  resources: unknown;
+  inputDigest: unknown;
+  outputDigest: unknown;
+  status: unknown;
+  error: unknown;
+  startedAt: unknown;
+  endedAt: unknown;
+  workflowId: unknown;
+  runId: unknown;
+  activityId: unknown;
+  targetScopeId: unknown;
+  attributes: unknown;
+  workerDeployment?: unknown;
+  workerBuildId?: unknown;
+}
+
+/**
+ * The record when `input` certainly passes ActionRecord, else undefined. The record is
+ * `input` itself (its keys are in the schema's order, workers' fields only when set) with
+ * its resources and attributes replaced by the copies zod would make: the caller gives up
+ * `input`, and a wide read makes one object per row, not two.
+ */
+export function certainAction(i: ActionInput): ActionRecord | undefined {
+  if (
+    !text(i.actionId) ||
+    !identifier(i.scopeId) ||
+    !identifier(i.sessionId) ||
+    !text(i.namespace) ||
+    !agentName(i.agent) ||
+    !KINDS.has(i.kind) ||
+    !text(i.name) ||
+    !(Number.isSafeInteger(i.attempt) && (i.attempt as number) >= 1) ||
+    !textOrNull(i.inputDigest) ||
+    !textOrNull(i.outputDigest) ||
+    !STATUSES.has(i.status) ||
+    !textOrNull(i.error) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !text(i.workflowId) ||
+    !text(i.runId) ||
+    !textOrNull(i.activityId) ||
+    !textOrNull(i.targetScopeId) ||
+    !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
+    !(!('workerBuildId' in i) || workerField(i.workerBuildId))
+  ) {
+    return undefined;
+  }
+  const resources = resourcesOf(i.resources);
+  const attributes = attributesOf(i.attributes);
+  if (!resources || !attributes) return undefined;
+  i.resources = resources;
+  i.attributes = attributes;
+  return i as ActionRecord;
+}
+
+/** The fields footprint reads (cim/forensics FootprintAction), as `readFootprintAction` hands them over. */
+export type FootprintInput = Pick<ActionInput, 'actionId' | 'scopeId' | 'sessionId' | 'agent' | 'kind' | 'name' | 'resources' | 'status' | 'startedAt' | 'endedAt'>;
+
+/** certainAction for the fields footprint reads: `input` itself when they certainly pass, with its resources copied as zod copies them. */
+export function certainFootprintAction(i: FootprintInput): FootprintAction | undefined {
+  if (
+    !text(i.actionId) ||
+    !identifier(i.scopeId) ||
+    !identifier(i.sessionId) ||
+    !agentName(i.agent) ||
+    !KINDS.has(i.kind) ||
+    !text(i.name) ||
+    !STATUSES.has(i.status) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt))
+  ) {
+    return undefined;
+  }
+  const resources = resourcesOf(i.resources);
+  if (!resources) return undefined;
+  i.resources = resources;
+  return i as FootprintAction;
+}
+
+/** The fields `readScope` gives zod, in the schema's order. */
+export interface ScopeInput {
+  sessionId: unknown;
+  scopeId: unknown;
+  parentScopeId: unknown;
+  handoffFromScopeId: unknown;
+  kind: unknown;
+  agent: unknown;
+  agentVersion: unknown;
+  delegatedBy: unknown;
+  allowance: unknown;
+  depth: unknown;
+  path: unknown;
+  objective: unknown;
+  namespace: unknown;
+  status: unknown;
+  recovered: unknown;
+  error: unknown;
+  startedAt: unknown;
+  endedAt: unknown;
+  workflowId: unknown;
+  runId: unknown;
+  workerDeployment?: unknown;
+  workerBuildId?: unknown;
+}
+
+/** certainAction for scopes: `input` itself (keys in the schema's order) with its allowance copied as zod copies it. */
+export function certainScope(i: ScopeInput): ScopeRecord | undefined {
+  if (
+    !identifier(i.sessionId) ||
+    !identifier(i.scopeId) ||
+    !(i.parentScopeId === null || identifier(i.parentScopeId)) ||
+    !(i.handoffFromScopeId === null || identifier(i.handoffFromScopeId)) ||
+    !SCOPE_KINDS.has(i.kind) ||
+    !agentName(i.agent) ||
+    !text(i.agentVersion) ||
+    !(i.delegatedBy === null || agentName(i.delegatedBy)) ||
+    !(Number.isSafeInteger(i.depth) && (i.depth as number) >= 0) ||
+    !(typeof i.path === 'string' && i.path.length >= 3) ||
+    !(i.objective === null || (typeof i.objective === 'string' && i.objective.length <= OBJECTIVE_MAX)) ||
+    !text(i.namespace) ||
+    !SCOPE_STATUSES.has(i.status) ||
+    typeof i.recovered !== 'boolean' ||
+    !textOrNull(i.error) ||
+    !isoTime(i.startedAt) ||
+    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !text(i.workflowId) ||
+    !text(i.runId) ||
+    !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
+    !(!('workerBuildId' in i) || workerField(i.workerBuildId))
+  ) {
+    return undefined;
+  }
+  if (i.allowance !== null) {
+    if (!Array.isArray(i.allowance)) return undefined;
+    const allowance: string[] = [];
+    for (let k = 0; k < i.allowance.length; k++) {
+      const a: unknown = i.allowance[k];
+      if (typeof a !== 'string') return undefined;
+      allowance.push(a);
+    }
+    i.allowance = allowance;
+  }
+  return i as ScopeRecord;
+}
+
+function text(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1;
+}
+
+function textOrNull(v: unknown): boolean {
+  return v === null || typeof v === 'string';
+}
+
+function identifier(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 200 && IDENTIFIER_PATTERN.test(v);
+}
+
+function agentName(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 100 && AGENT_NAME_PATTERN.test(v);
+}
+
+function workerField(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 255;
+}
+
+/** A plain object as JSON.parse makes them; anything else is left to zod. */
+function plainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function resourcesOf(v: unknown): Array<{ uri: string; mode: string }> | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Array<{ uri: string; mode: string }> = [];
+  for (let k = 0; k < v.length; k++) {
+    const r: unknown = v[k];
+    if (!plainObject(r) || !text(r.uri) || !MODES.has(r.mode)) return undefined;
+    // Keys the schema does not know are dropped, as zod drops them.
+    out.push({ uri: r.uri as string, mode: r.mode as string });
+  }
+  return out;
+}
+
+function attributesOf(v: unknown): Record<string, string | number | boolean | null> | undefined {
+  // zod refuses a symbol key (Object.keys does not list them).
+  if (!plainObject(v) || Object.getOwnPropertySymbols(v).length > 0) return undefined;
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const key of Object.keys(v)) {
+    // zod never writes a `__proto__` key; the row goes to zod to say so.
+    if (key === '__proto__') return undefined;
+    const value = v[key];
+    if (!(value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return undefined;
+    out[key] = value;
+  }
+  return out;
+}
+
+const ISO_MS_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Only the form the store's reads produce (`2026-04-11T14:12:47.727Z`), with a real
+ * calendar date and time: a subset of what `z.string().datetime({ offset: true })` accepts.
+ * The digits are read by position (two per row, thousands of rows: no match objects).
+ */
+function isoTime(v: unknown): boolean {
+  if (typeof v !== 'string' || !ISO_MS_UTC.test(v)) return false;
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1]!;
+  return day <= days && digits(v, 11, 2) < 24 && digits(v, 14, 2) < 60 && digits(v, 17, 2) < 60;
+}
+
+/** The number written by the `count` ASCII digits of `s` at `at`. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let k = at; k < at + count; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  return n;
+}
