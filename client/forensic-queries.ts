@@ -128,7 +128,7 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
 export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean): Promise<FootprintReport> {
   const scope = located.record;
   const [scopes, read, receipts] = await Promise.all([
-    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.scopePlacesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.footprintActions(located, { descendants }),
     store.receipts().ofSession(scope.sessionId),
   ]);

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { certainAction, certainScope, type ActionInput, type ScopeInput } from './row-check';
 import { isoTime } from './row-times';
+import { typedLengthChecks } from '../cim/typed-length-checks';
+import type { ScopePlace } from '../cim/forensics/footprint';
 
 /** A stored row that no longer parses as its record: written outside scopetrail, or tampered with. */
 export interface InvalidRow {
@@ -181,6 +183,16 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
   const certain = certainScope(input);
   if (certain) return certain;
   const parsed = ScopeRecord.safeParse(input);
+  if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
+  return parsed.data;
+}
+
+/** Where a scope sits in its session: all a footprint needs of it. */
+const ScopePlaceSchema = typedLengthChecks(ScopeRecord.pick({ sessionId: true, scopeId: true, path: true }));
+
+export function readScopePlace(row: Record<string, unknown>): ScopePlace {
+  const input = { sessionId: row.session_id, scopeId: row.scope_id, path: row.path };
+  const parsed = ScopePlaceSchema.safeParse(input);
   if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
   return parsed.data;
 }

@@ -7,11 +7,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
-import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
+import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { sealScopes } from './seal';
+import type { ScopePlace } from '../cim/forensics/footprint';
 import { footprintReadColumns, readFootprintRows, type FootprintRows } from './footprint-rows';
 import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
 import { agentUsage } from './usage-queries';
@@ -419,6 +420,18 @@ export class SqlStore implements Store {
       params,
     );
     return rows.map(readScope);
+  }
+
+  async scopePlacesOfSession(sessionId: string, options: { sessionStartedAt?: string } = {}): Promise<ScopePlace[]> {
+    const params: unknown[] = [this.namespace, sessionId];
+    if (options.sessionStartedAt !== undefined) params.push(options.sessionStartedAt);
+    const { rows } = await this.db.query(
+      `SELECT s.session_id, s.scope_id, s.path FROM ${this.t('scopes')} s
+        WHERE s.namespace = $1 AND s.session_id = $2 ${params.length > 2 ? 'AND s.session_started_at = $3' : ''}
+        ORDER BY s.started_at, s.scope_id`,
+      params,
+    );
+    return rows.map(readScopePlace);
   }
 
   async actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]> {

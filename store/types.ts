@@ -1,4 +1,5 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
+import type { ScopePlace } from '../cim/forensics/footprint';
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
 import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
@@ -132,6 +133,8 @@ export interface Store {
   locateScope(scopeId: string): Promise<LocatedScope | undefined>;
   /** `sessionStartedAt` (from a LocatedScope of the session) confines the read to the session's partition. */
   scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
+  /** Where each scope of a session sits (ids and path): what a footprint decides coverage on. */
+  scopePlacesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopePlace[]>;
   /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */
   actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]>;
   /** The actions under a scope as a footprint reads them: the fields it counts, the refused ones whole. */

@@ -38,7 +38,10 @@ export interface FootprintEntry {
  * handed control, not delegated a part of the work. A scope missing from `scopes` still
  * covers its own actions (its id is all that is needed), but has no known path.
  */
-export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], options: FootprintOptions): Set<string> {
+/** Where a scope sits in its session: what coverage is decided on. */
+export type ScopePlace = Pick<ScopeRecord, 'sessionId' | 'scopeId' | 'path'>;
+
+export function scopesCovered(scopeId: string, scopes: readonly ScopePlace[], options: FootprintOptions): Set<string> {
   const covered = new Set([scopeId]);
   const self = scopes.find((s) => s.scopeId === scopeId);
   if (options.descendants && self) {
@@ -57,7 +60,7 @@ export function scopesCovered(scopeId: string, scopes: readonly ScopeRecord[], o
  */
 export function footprint(
   scopeId: string,
-  scopes: readonly ScopeRecord[],
+  scopes: readonly ScopePlace[],
   actions: readonly FootprintAction[],
   options: FootprintOptions,
 ): FootprintEntry[] {
@@ -158,7 +161,7 @@ function sortedNames(names: Names): string[] {
  */
 export function deniedUnder(
   scopeId: string,
-  scopes: readonly ScopeRecord[],
+  scopes: readonly ScopePlace[],
   actions: readonly ActionRecord[],
   options: FootprintOptions,
 ): ActionRecord[] {

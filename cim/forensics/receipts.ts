@@ -3,9 +3,9 @@
  * whether it comes from the caller's action rows, from MCP servers' receipts, or both;
  * reconcile lists calls a server owed a receipt for and never recorded.
  */
-import type { ActionRecord, ScopeRecord } from '../schemas';
+import type { ActionRecord } from '../schemas';
 import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
-import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions } from './footprint';
+import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 
 export type EvidenceSource = 'caller' | 'receipt' | 'both';
@@ -21,7 +21,7 @@ export interface SourcedFootprintEntry extends FootprintEntry {
 
 export function footprintWithReceipts(
   scopeId: string,
-  scopes: readonly ScopeRecord[],
+  scopes: readonly ScopePlace[],
   actions: readonly FootprintAction[],
   receipts: readonly McpReceipt[],
   options: FootprintOptions,

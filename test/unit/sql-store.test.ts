@@ -473,6 +473,18 @@ describe('footprintActions', () => {
     assert.deepStrictEqual((await fp.footprintActions((await fp.locateScope('r'))!, { descendants: true })).denied, [acts[1], acts[3]]);
   });
 
+  test('the scopes a footprint reads are where the whole records put them, and give the same footprint', async () => {
+    const located = (await fp.locateScope('r'))!;
+    const places = await fp.scopePlacesOfSession('fp', { sessionStartedAt: located.sessionStartedAt });
+    const scopes = await fp.scopesOfSession('fp');
+    assert.deepStrictEqual(places, scopes.map((x) => ({ sessionId: x.sessionId, scopeId: x.scopeId, path: x.path })));
+    const read = await fp.footprintActions(located, { descendants: true });
+    assert.deepStrictEqual(footprintWithReceipts('r', places, read.actions, [], { descendants: true }), footprintWithReceipts('r', scopes, read.actions, [], { descendants: true }));
+    await db.query(`UPDATE scopetrail.scopes SET path = '' WHERE scope_id = 'r.1'`);
+    await assert.rejects(fp.scopePlacesOfSession('fp'), /invalid field "path"/);
+    await db.query(`UPDATE scopetrail.scopes SET path = $1 WHERE scope_id = 'r.1'`, [r1.path]);
+  });
+
   test('a field footprint reads is validated, one it does not read is not read', async () => {
     const located = (await fp.locateScope('r'))!;
     await db.query(`UPDATE scopetrail.actions SET workflow_id = '' WHERE action_id = 'r.1.1/a1#1'`);
