@@ -1,5 +1,5 @@
 /** One session: its summary, reconcile result, scope graph and the selected scope's details; updates live. */
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ScopeNodeJson, ScopeRecord, SessionResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href } from './routes';
@@ -25,8 +25,15 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
   const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`, live.cursor);
   const scopes = useMemo(() => (data ? flatten(data.tree.roots) : []), [data]);
   const selected = scopes.find((s) => s.scopeId === scopeId) ?? null;
-  const select = (id: string) => (window.location.hash = href({ view: 'session', sessionId, scopeId: id, descendants }));
-  const setDescendants = (on: boolean) => (window.location.hash = href({ view: 'session', sessionId, scopeId, descendants: on }));
+  // The toggle shows its new state at once: the route follows the hash only when the
+  // browser reports the change, and until then a controlled checkbox would snap back.
+  const [shownDescendants, setShownDescendants] = useState(descendants);
+  useEffect(() => setShownDescendants(descendants), [descendants]);
+  const select = (id: string) => (window.location.hash = href({ view: 'session', sessionId, scopeId: id, descendants: shownDescendants }));
+  const setDescendants = (on: boolean) => {
+    setShownDescendants(on);
+    window.location.hash = href({ view: 'session', sessionId, scopeId, descendants: on });
+  };
 
   return (
     <section className="page">
@@ -90,7 +97,7 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
           </div>
 
           {selected && (
-            <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} descendants={descendants} setDescendants={setDescendants} refreshKey={live.cursor} />
+            <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} descendants={shownDescendants} setDescendants={setDescendants} refreshKey={live.cursor} />
           )}
         </>
       )}
