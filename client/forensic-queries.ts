@@ -150,7 +150,7 @@ export async function wasTouched(
   const scope = located.record;
   const [actions, scopes, receipts] = await Promise.all([
     store.actionsUnder(located, { descendants: true }),
-    store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
+    store.scopePlacesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.receipts().ofSession(scope.sessionId),
   ]);
   const hits = touches(actions, resource);

@@ -182,8 +182,13 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
   addWorker(input, row);
   const certain = certainScope(input);
   if (certain) return certain;
-  const parsed = ScopeRecord.safeParse(input);
-  if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
+  return parseRow(ScopeRecord, 'scopes', row.scope_id, row, input);
+}
+
+/** `input` (read from `row`) as `schema` gives it, or an error naming the row and the bad field. */
+function parseRow<T>(schema: z.ZodType<T>, table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidRow(table, id, row, parsed.error);
   return parsed.data;
 }
 
@@ -192,9 +197,7 @@ const ScopePlaceSchema = typedLengthChecks(ScopeRecord.pick({ sessionId: true, s
 
 export function readScopePlace(row: Record<string, unknown>): ScopePlace {
   const input = { sessionId: row.session_id, scopeId: row.scope_id, path: row.path };
-  const parsed = ScopePlaceSchema.safeParse(input);
-  if (!parsed.success) throw invalidRow('scopes', row.scope_id, row, parsed.error);
-  return parsed.data;
+  return parseRow(ScopePlaceSchema, 'scopes', row.scope_id, row, input);
 }
 
 export function readAction(row: Record<string, unknown>): ActionRecord {
@@ -226,9 +229,7 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
   // judges the rest (and names the bad field). A refused input is left as it was.
   const certain = certainAction(input);
   if (certain) return certain;
-  const parsed = ActionRecord.safeParse(input);
-  if (!parsed.success) throw invalidRow('actions', row.action_id, row, parsed.error);
-  return parsed.data;
+  return parseRow(ActionRecord, 'actions', row.action_id, row, input);
 }
 
 /**
