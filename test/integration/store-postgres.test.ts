@@ -205,6 +205,31 @@ test('a batch write whose new rows another writer inserts first is merged, not r
   assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished records replaced the other writer\'s running rows');
 });
 
+test('SCOPETRAIL_PG_PREPARED_STATEMENTS=off: the same writes and reads, and no statement left prepared on the connection (a pooler in transaction mode)', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const prepared = async (switched: string | undefined, id: string) => {
+    const before = process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
+    if (switched === undefined) delete process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
+    else process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS = switched;
+    // One connection: the statements it prepared are visible to it alone.
+    const db = postgresExecutor(TEST_DATABASE_URL, 1);
+    if (before === undefined) delete process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
+    else process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS = before;
+    const other = new SqlStore(db, 'prepared', { schema });
+    try {
+      await other.writeBatch({ scopes: [scope(id, null)], actions: [action(`${id}/a1#1`, id, 'running')] });
+      await other.writeBatch({ actions: [action(`${id}/a1#1`, id)] });
+      const located = await other.locateScope(id);
+      assert.deepEqual((await other.actionsUnder(located!, { descendants: true })).map((a) => [a.actionId, a.status]), [[`${id}/a1#1`, 'success']]);
+      const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
+      return rows[0]!.n;
+    } finally {
+      await other.close();
+    }
+  };
+  assert.ok((await prepared(undefined, 'prep-on')) > 0, 'by default the hot statements are prepared');
+  assert.equal(await prepared('off', 'prep-off'), 0);
+});
+
 test('rows this store wrote as running are replaced by their finished records, and rows new to it are copied', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
   const statements: string[] = [];
