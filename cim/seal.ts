@@ -1,9 +1,9 @@
 /**
  * A seal: what the sealer computed for one ended scope (chain length, chain head, the
  * scope's own hash). The store keeps a copy next to the rows, but a copy a database
- * writer can rewrite proves nothing; the authoritative copy is anchored in Temporal,
- * under an id derived from the scope and the run that ended it, where Temporal itself
- * refuses a second one.
+ * writer can rewrite proves nothing; the authoritative copy is anchored in Temporal:
+ * with the seals of its session sealed at the same time (cim/seal-batches.ts), or on
+ * its own under an id derived from the scope and the run that ended it.
  */
 import { z } from 'zod';
 

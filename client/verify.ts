@@ -14,9 +14,6 @@ import type { TextCodec } from '../store/text-codec';
 import { decodeAction, decodeScope } from '../store/encoded-records';
 import { collectSessionRuns, SessionNotFoundError } from './history';
 
-/** Anchors read at once. */
-const CONCURRENCY = 8;
-
 export async function verifySession(
   temporal: Client,
   store: Store,
@@ -40,7 +37,7 @@ export async function verifySession(
     });
     return report;
   }
-  const lookups = await readAnchors(anchors, temporal.options.namespace, runs, stored);
+  const lookups = await readAnchors(anchors, temporal.options.namespace, runs, stored, sessionId);
   const report = verifyChains(sessionId, stored, lookups);
   // Chains are hashed over the rows as stored; history is compared with what they decode to.
   const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
@@ -55,40 +52,42 @@ export async function verifySession(
   return report;
 }
 
+/** How long verify waits for anchors written just before it to reach Temporal's visibility. */
+const VISIBILITY_GRACE_MS = [250, 500, 1_000, 1_500];
+
 /**
  * The anchor of every scope history knows. Anchors are looked up by the run ids
  * history gives (the stored one first when history confirms it), never by the stored
- * run id alone, which a database writer could point elsewhere.
+ * run id alone, which a database writer could point elsewhere. A batch anchor is found
+ * through visibility, which trails a write by a moment: a scope the store says is sealed
+ * but whose anchor is not found yet is looked for again, for a few seconds at most,
+ * before it is reported unanchored.
  */
 async function readAnchors(
   anchors: SealAnchors,
   namespace: string,
   runs: readonly RunFacts[],
   stored: SessionChains,
+  sessionId: string,
 ): Promise<Map<string, AnchorLookup>> {
-  const runIds = new Map<string, string[]>();
+  const history = new Map<string, string[]>();
   for (const run of runs) {
     const id = runScopeId(run);
-    runIds.set(id, [...(runIds.get(id) ?? []), run.runId]);
+    history.set(id, [...(history.get(id) ?? []), run.runId]);
   }
   const storedRun = new Map(stored.chains.map((c) => [c.scope.scopeId, c.scope.runId]));
-  const result = new Map<string, AnchorLookup>();
-  const queue = [...runIds.entries()];
-  const work = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [scopeId, ids] = next;
-      const preferred = storedRun.get(scopeId);
-      const order = preferred && ids.includes(preferred) ? [preferred, ...ids.filter((r) => r !== preferred)] : ids;
-      let lookup: AnchorLookup = { state: 'absent' };
-      for (const runId of order) {
-        const found = await anchors.read(namespace, scopeId, runId);
-        if (!found.found) continue;
-        lookup = found.seal ? { state: 'anchored', seal: found.seal } : { state: 'unreadable' };
-        break;
-      }
-      result.set(scopeId, lookup);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, work));
+  const runIds = new Map<string, string[]>();
+  for (const [scopeId, ids] of history) {
+    const preferred = storedRun.get(scopeId);
+    runIds.set(scopeId, preferred && ids.includes(preferred) ? [preferred, ...ids.filter((r) => r !== preferred)] : ids);
+  }
+  const result = await anchors.readSession(namespace, sessionId, runIds);
+  const sealedInStore = new Set(stored.chains.filter((c) => c.chainLength !== null && c.scope.status !== 'running').map((c) => c.scope.scopeId));
+  for (const wait of VISIBILITY_GRACE_MS) {
+    const missing = new Map([...runIds].filter(([scopeId]) => sealedInStore.has(scopeId) && result.get(scopeId)?.state === 'absent'));
+    if (missing.size === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    for (const [scopeId, lookup] of await anchors.readSession(namespace, sessionId, missing)) result.set(scopeId, lookup);
+  }
   return result;
 }

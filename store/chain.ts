@@ -87,7 +87,12 @@ export interface ChainProblem {
 }
 
 /** What Temporal holds for a scope's seal. */
-export type AnchorLookup = { state: 'anchored'; seal: Seal } | { state: 'unreadable' } | { state: 'absent' };
+export type AnchorLookup =
+  | { state: 'anchored'; seal: Seal }
+  /** Temporal holds two different chains for the scope: it was sealed again after its rows changed. */
+  | { state: 'conflicting'; seals: Seal[] }
+  | { state: 'unreadable' }
+  | { state: 'absent' };
 
 export interface VerifyReport {
   sessionId: string;
@@ -181,6 +186,15 @@ function anchorProblems(s: SessionChains['chains'][number], anchor: AnchorLookup
   }
   if (anchor.state === 'unreadable') {
     return [{ ...at, problem: 'anchor_mismatch', detail: `the seal of scope ${id} in Temporal is unreadable` }];
+  }
+  if (anchor.state === 'conflicting') {
+    return [
+      {
+        ...at,
+        problem: 'anchor_mismatch',
+        detail: `scope ${id} was sealed ${anchor.seals.length} times in Temporal with different chains (${anchor.seals.map((x) => `${x.length} actions, head ${(x.head ?? 'none').slice(0, 12)}`).join('; ')}): its rows changed after it was first sealed`,
+      },
+    ];
   }
   if (s.scope.status === 'running') {
     return [{ ...at, problem: 'scope_changed', detail: `scope ${id} was sealed when it ended, yet the store says it is running` }];

@@ -1,15 +1,34 @@
 /**
- * Seal anchors in Temporal. Each sealed chain is written once as the memo of a tiny
- * workflow whose id derives from the scope and its run, started with the
- * REJECT_DUPLICATE reuse policy: Temporal itself then refuses a second seal of the same
- * scope, however the database was edited. The anchor is closed (terminated) the moment
- * it is written; nothing ever executes it. Its memo is readable for as long as Temporal
- * keeps closed workflows (the namespace's retention), the same horizon as the session's
- * own histories that reconcile reads.
+ * Seal anchors in Temporal: each sealed chain is written in the memo of a closed
+ * workflow that never runs, where a database writer cannot rewrite it. Where the
+ * namespace has scopetrail's search attributes, the seals of one session sealed
+ * together share one anchor, found by its `ScopetrailSession` (cim/seal-batches.ts);
+ * elsewhere each scope has its own, whose id derives from the scope and its run and is
+ * started with the REJECT_DUPLICATE reuse policy. Either way a seal that differs from
+ * one already anchored is refused. Anchors are closed (terminated) the moment they are
+ * written, and their memos are readable for as long as Temporal keeps closed workflows
+ * (the namespace's retention), the same horizon as the session's own histories that
+ * reconcile reads. Verify reads both kinds, so stores sealed before batching verify as
+ * they did.
  */
 import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
+import {
+  SEALS_MEMO,
+  anchoredSealOf,
+  batchMemo,
+  priorAnchor,
+  quotableSession,
+  sealBatchAnchorId,
+  sealBatches,
+  sealKey,
+  sealsByRun,
+  sealsOfMemo,
+} from '../cim/seal-batches';
+import { SESSION_KEY } from '../cim/scope-visibility';
+import { hasSearchAttributes } from '../devserver/search-attributes';
+import type { AnchorLookup } from './chain';
 import type { SealConfirm } from './types';
 
 export type AnchorOutcome =
@@ -19,24 +38,156 @@ export type AnchorOutcome =
   /** Anchored before with another chain: the rows changed since. `anchored` is null when its memo is unreadable. */
   | { outcome: 'conflict'; anchored: Seal | null };
 
-export type ReadAnchor = { found: false } | { found: true; seal: Seal | null };
-
 export interface SealAnchors {
-  anchor(seal: Seal): Promise<AnchorOutcome>;
-  read(namespace: string, scopeId: string, runId: string): Promise<ReadAnchor>;
+  /** Anchors each seal; the outcome of each, by scope id. */
+  anchorAll(seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>>;
+  /**
+   * What Temporal holds for each scope of a session: `runIds` maps a scope id to the run
+   * ids to look under, preferred first.
+   */
+  readSession(namespace: string, sessionId: string, runIds: ReadonlyMap<string, readonly string[]>): Promise<Map<string, AnchorLookup>>;
 }
 
 const ANCHOR_CLOSED = 'seal anchor: the memo holds the chain head; it is never executed';
 
+/** Sessions named in one visibility query: keeps the query text short. */
+const SESSIONS_PER_QUERY = 50;
+
+export interface TemporalSealAnchorsOptions {
+  /**
+   * Whether seals of a namespace are anchored in batches (it has the `ScopetrailSession`
+   * search attribute). Asked of the namespace once when not given.
+   */
+  batched?: (namespace: string) => Promise<boolean>;
+}
+
 export class TemporalSealAnchors implements SealAnchors {
 
   private readonly clients: NamespaceClients;
+  private readonly batchedByNamespace = new Map<string, Promise<boolean>>();
 
-  constructor(connection: ConnectionLike) {
+  constructor(
+    private readonly connection: ConnectionLike,
+    private readonly options: TemporalSealAnchorsOptions = {},
+  ) {
     this.clients = new NamespaceClients(connection);
   }
 
-  async anchor(seal: Seal): Promise<AnchorOutcome> {
+  async anchorAll(seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+    const outcomes = new Map<string, AnchorOutcome>();
+    const byNamespace = new Map<string, Seal[]>();
+    for (const seal of seals) byNamespace.set(seal.namespace, [...(byNamespace.get(seal.namespace) ?? []), seal]);
+    for (const [namespace, group] of byNamespace) {
+      const batched = await this.batched(namespace);
+      const together = batched ? group.filter((s) => quotableSession(s.sessionId)) : [];
+      const alone = batched ? group.filter((s) => !quotableSession(s.sessionId)) : group;
+      if (together.length) for (const [id, o] of await this.anchorBatched(namespace, together)) outcomes.set(id, o);
+      await eachAtOnce(alone, async (seal) => {
+        outcomes.set(seal.scopeId, await this.anchorOne(seal));
+      });
+    }
+    return outcomes;
+  }
+
+  async readSession(namespace: string, sessionId: string, runIds: ReadonlyMap<string, readonly string[]>): Promise<Map<string, AnchorLookup>> {
+    const batched = quotableSession(sessionId) && (await this.batched(namespace)) ? await this.listSeals(namespace, [sessionId]) : [];
+    // Per-scope anchors too, for every scope: written before batching or where the namespace
+    // has no search attributes, and a batch sealer does not look for them, so a scope
+    // sealed again in a batch must still meet its first seal here.
+    const single: Seal[] = [];
+    const unreadable = new Set<string>();
+    await eachAtOnce([...runIds].flatMap(([scopeId, ids]) => ids.map((runId) => ({ scopeId, runId }))), async ({ scopeId, runId }) => {
+      const found = await this.readOne(namespace, scopeId, runId);
+      if (found === null) unreadable.add(sealKey(scopeId, runId));
+      else if (found) single.push(found);
+    });
+    const byRun = sealsByRun([...batched, ...single]);
+    const result = new Map<string, AnchorLookup>();
+    for (const [scopeId, ids] of runIds) {
+      const found = anchoredSealOf(scopeId, ids, byRun);
+      result.set(scopeId, found.state === 'absent' && ids.some((runId) => unreadable.has(sealKey(scopeId, runId))) ? { state: 'unreadable' } : found);
+    }
+    return result;
+  }
+
+  private batched(namespace: string): Promise<boolean> {
+    let answer = this.batchedByNamespace.get(namespace);
+    if (!answer) {
+      const connection = this.connection as Partial<Pick<import('@temporalio/client').Connection, 'operatorService'>>;
+      answer = this.options.batched
+        ? this.options.batched(namespace)
+        : connection.operatorService
+          ? hasSearchAttributes(connection as import('@temporalio/client').Connection, namespace)
+          : Promise.resolve(false);
+      this.batchedByNamespace.set(namespace, answer);
+    }
+    return answer;
+  }
+
+  /** Every seal anchored in batches for these sessions. */
+  private async listSeals(namespace: string, sessionIds: readonly string[]): Promise<Seal[]> {
+    const client = this.client(namespace);
+    const seals: Seal[] = [];
+    for (let i = 0; i < sessionIds.length; i += SESSIONS_PER_QUERY) {
+      const ids = sessionIds.slice(i, i + SESSIONS_PER_QUERY).map((id) => `'${id}'`);
+      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SESSION_KEY.name} IN (${ids.join(', ')})`;
+      for await (const anchor of client.workflow.list({ query })) seals.push(...sealsOfMemo(anchor.memo?.[SEALS_MEMO]));
+    }
+    return seals;
+  }
+
+  private async anchorBatched(namespace: string, seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+    const outcomes = new Map<string, AnchorOutcome>();
+    const anchored = sealsByRun(await this.listSeals(namespace, [...new Set(seals.map((s) => s.sessionId))]));
+    const fresh: Seal[] = [];
+    for (const seal of seals) {
+      const prior = priorAnchor(seal, anchored.get(sealKey(seal.scopeId, seal.runId)));
+      if (prior.state === 'none') fresh.push(seal);
+      else outcomes.set(seal.scopeId, prior.state === 'same' ? { outcome: 'same' } : { outcome: 'conflict', anchored: prior.anchored });
+    }
+    await eachAtOnce(sealBatches(fresh), async (batch) => {
+      for (const [id, o] of await this.startBatch(namespace, batch)) outcomes.set(id, o);
+    });
+    return outcomes;
+  }
+
+  private async startBatch(namespace: string, batch: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+    const client = this.client(namespace);
+    const workflowId = sealBatchAnchorId(batch);
+    const outcomes = new Map<string, AnchorOutcome>();
+    try {
+      const handle = await client.workflow.start(SEAL_ANCHOR_TYPE, {
+        workflowId,
+        taskQueue: SEAL_ANCHOR_TASK_QUEUE,
+        startDelay: ANCHOR_START_DELAY,
+        args: [],
+        memo: { [SEALS_MEMO]: batchMemo(batch) },
+        typedSearchAttributes: [{ key: SESSION_KEY, value: batch[0]!.sessionId }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      await closeQuietly(handle.terminate(ANCHOR_CLOSED));
+      for (const seal of batch) outcomes.set(seal.scopeId, { outcome: 'anchored' });
+      return outcomes;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    // The id derives from the seals, so this is the same batch anchored before (its store
+    // write was lost); a sealer that died between start and terminate left it open.
+    const handle = client.workflow.getHandle(workflowId);
+    const held = sealsByRun(sealsOfMemo((await handle.describe()).memo?.[SEALS_MEMO]));
+    await closeQuietly(handle.terminate(ANCHOR_CLOSED));
+    for (const seal of batch) {
+      const prior = priorAnchor(seal, held.get(sealKey(seal.scopeId, seal.runId)));
+      outcomes.set(
+        seal.scopeId,
+        prior.state === 'same' ? { outcome: 'same' } : { outcome: 'conflict', anchored: prior.state === 'conflict' ? prior.anchored : null },
+      );
+    }
+    return outcomes;
+  }
+
+  private async anchorOne(seal: Seal): Promise<AnchorOutcome> {
     const client = this.client(seal.namespace);
     const workflowId = sealAnchorId(seal.scopeId, seal.runId);
     try {
@@ -54,20 +205,21 @@ export class TemporalSealAnchors implements SealAnchors {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    const existing = await this.read(seal.namespace, seal.scopeId, seal.runId);
+    const existing = await this.readOne(seal.namespace, seal.scopeId, seal.runId);
     // A sealer that died between start and terminate left the anchor open: close it now.
     await closeQuietly(client.workflow.getHandle(workflowId).terminate(ANCHOR_CLOSED));
-    if (existing.found && existing.seal && sameSeal(existing.seal, seal)) return { outcome: 'same' };
-    return { outcome: 'conflict', anchored: existing.found ? existing.seal : null };
+    if (existing && sameSeal(existing, seal)) return { outcome: 'same' };
+    return { outcome: 'conflict', anchored: existing ?? null };
   }
 
-  async read(namespace: string, scopeId: string, runId: string): Promise<ReadAnchor> {
+  /** The per-scope anchor's seal: undefined when there is none, null when its memo is unreadable. */
+  private async readOne(namespace: string, scopeId: string, runId: string): Promise<Seal | null | undefined> {
     try {
       const description = await this.client(namespace).workflow.getHandle(sealAnchorId(scopeId, runId)).describe();
       const parsed = Seal.safeParse(description.memo?.[SEAL_MEMO]);
-      return { found: true, seal: parsed.success ? parsed.data : null };
+      return parsed.success ? parsed.data : null;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { found: false };
+      if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
   }
@@ -98,18 +250,25 @@ export class SealRefusedError extends Error {
  */
 export function anchorSeals(anchors: SealAnchors, onRefused: (err: SealRefusedError) => void): SealConfirm {
   return async (seals) => {
+    const outcomes = await anchors.anchorAll(seals);
     const accepted = new Set<string>();
-    const queue = [...seals];
-    const work = async () => {
-      for (let seal = queue.shift(); seal; seal = queue.shift()) {
-        const result = await anchors.anchor(seal);
-        if (result.outcome === 'conflict') onRefused(new SealRefusedError(seal, result.anchored));
-        else accepted.add(seal.scopeId);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, work));
+    for (const seal of seals) {
+      const result = outcomes.get(seal.scopeId);
+      if (!result) continue; // not anchored: stays unsealed, and is tried again
+      if (result.outcome === 'conflict') onRefused(new SealRefusedError(seal, result.anchored));
+      else accepted.add(seal.scopeId);
+    }
     return accepted;
   };
+}
+
+/** Runs `work` over `items`, CONCURRENCY at a time. */
+async function eachAtOnce<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
 }
 
 /** Terminating an anchor that is already closed is fine: only the memo matters. */

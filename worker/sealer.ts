@@ -4,9 +4,9 @@
  * the ended scope's actions back and hashing them) runs here, batched, on its own
  * schedule, so its cost never adds to a workflow's latency. Scopes whose seal was
  * lost with a crashed worker are found again by the sweep (ended, never sealed).
- * With anchors, each seal is first anchored in Temporal, which refuses a second,
- * different seal of the same scope: clearing a seal in the database and letting the
- * sweep re-seal forged rows is refused, not laundered.
+ * With anchors, each seal is first anchored in Temporal, and a seal that differs from
+ * one anchored before is refused: clearing a seal in the database and letting the sweep
+ * re-seal forged rows is refused, not laundered.
  */
 import type { ScopeKey, SealConfirm, Store } from '../store/types';
 import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/seal-anchor';
@@ -28,7 +28,8 @@ export interface SealerOptions {
   /**
    * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
    * transaction holds its scopes' row locks while their seals are anchored in Temporal
-   * (two round trips a scope), and a write of one of those scope rows waits for it.
+   * (a visibility query, then two round trips a session, or a scope where the namespace
+   * has no search attributes), and a write of one of those scope rows waits for it.
    */
   maxBatch?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
