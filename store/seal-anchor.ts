@@ -38,9 +38,21 @@ export type AnchorOutcome =
   /** Anchored before with another chain: the rows changed since. `anchored` is null when its memo is unreadable. */
   | { outcome: 'conflict'; anchored: Seal | null };
 
+export interface AnchorOptions {
+  /**
+   * Which seals to hold against the anchors their session has already before writing
+   * one (all, when not given). Only a scope sealed before can meet an earlier seal, and
+   * that is a scope the sweep found unsealed (its seal cleared in the database); a scope
+   * its worker saw end has none, and the visibility query is the costliest step of
+   * anchoring on a busy server. A second seal written without the look is still found
+   * by verify, next to the first.
+   */
+  lookFirst?: (seal: Seal) => boolean;
+}
+
 export interface SealAnchors {
   /** Anchors each seal; the outcome of each, by scope id. */
-  anchorAll(seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>>;
+  anchorAll(seals: readonly Seal[], options?: AnchorOptions): Promise<Map<string, AnchorOutcome>>;
   /**
    * What Temporal holds for each scope of a session: `runIds` maps a scope id to the run
    * ids to look under, preferred first.
@@ -73,7 +85,7 @@ export class TemporalSealAnchors implements SealAnchors {
     this.clients = new NamespaceClients(connection);
   }
 
-  async anchorAll(seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+  async anchorAll(seals: readonly Seal[], options: AnchorOptions = {}): Promise<Map<string, AnchorOutcome>> {
     const outcomes = new Map<string, AnchorOutcome>();
     const byNamespace = new Map<string, Seal[]>();
     for (const seal of seals) byNamespace.set(seal.namespace, [...(byNamespace.get(seal.namespace) ?? []), seal]);
@@ -81,7 +93,7 @@ export class TemporalSealAnchors implements SealAnchors {
       const batched = await this.batched(namespace);
       const together = batched ? group.filter((s) => quotableSession(s.sessionId)) : [];
       const alone = batched ? group.filter((s) => !quotableSession(s.sessionId)) : group;
-      if (together.length) for (const [id, o] of await this.anchorBatched(namespace, together)) outcomes.set(id, o);
+      if (together.length) for (const [id, o] of await this.anchorBatched(namespace, together, options.lookFirst)) outcomes.set(id, o);
       await eachAtOnce(alone, async (seal) => {
         outcomes.set(seal.scopeId, await this.anchorOne(seal));
       });
@@ -136,9 +148,10 @@ export class TemporalSealAnchors implements SealAnchors {
     return seals;
   }
 
-  private async anchorBatched(namespace: string, seals: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+  private async anchorBatched(namespace: string, seals: readonly Seal[], lookFirst: (seal: Seal) => boolean = () => true): Promise<Map<string, AnchorOutcome>> {
     const outcomes = new Map<string, AnchorOutcome>();
-    const anchored = sealsByRun(await this.listSeals(namespace, [...new Set(seals.map((s) => s.sessionId))]));
+    const looked = seals.filter(lookFirst);
+    const anchored = sealsByRun(looked.length ? await this.listSeals(namespace, [...new Set(looked.map((s) => s.sessionId))]) : []);
     const fresh: Seal[] = [];
     for (const seal of seals) {
       const prior = priorAnchor(seal, anchored.get(sealKey(seal.scopeId, seal.runId)));
@@ -248,9 +261,9 @@ export class SealRefusedError extends Error {
  * holds identically), and report each refused one. An unreachable Temporal throws, so
  * the whole batch stays unsealed and is tried again later.
  */
-export function anchorSeals(anchors: SealAnchors, onRefused: (err: SealRefusedError) => void): SealConfirm {
+export function anchorSeals(anchors: SealAnchors, onRefused: (err: SealRefusedError) => void, options?: AnchorOptions): SealConfirm {
   return async (seals) => {
-    const outcomes = await anchors.anchorAll(seals);
+    const outcomes = await anchors.anchorAll(seals, options);
     const accepted = new Set<string>();
     for (const seal of seals) {
       const result = outcomes.get(seal.scopeId);

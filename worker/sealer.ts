@@ -10,6 +10,7 @@
  */
 import type { ScopeKey, SealConfirm, Store } from '../store/types';
 import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/seal-anchor';
+import type { Seal } from '../cim/seal';
 import { CommittedActionCache } from './committed-actions';
 
 export interface SealerOptions {
@@ -45,6 +46,8 @@ interface Waiting {
   key: ScopeKey;
   /** When it was first queued: the bound on how long it may wait for a quiet write path. */
   since: number;
+  /** Found by the sweep (ended, unsealed): it may have been sealed before, and its seal cleared. */
+  swept: boolean;
 }
 
 export class Sealer {
@@ -54,7 +57,7 @@ export class Sealer {
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private confirm: SealConfirm | undefined;
+  private anchors: SealAnchors | undefined;
   /** Scopes sealed since start (handed to the store; a refused one is counted in `refused`). */
   sealed = 0;
   /** Seals refused because the scope had been sealed before with another chain. */
@@ -71,14 +74,26 @@ export class Sealer {
 
   /** Anchors every seal from now on (see store/seal-anchor.ts). */
   useAnchors(anchors: SealAnchors): void {
-    this.confirm = anchorSeals(anchors, (err: SealRefusedError) => {
-      this.refused += 1;
-      (this.options.onRefused ?? this.options.onError)?.(err);
-    });
+    this.anchors = anchors;
   }
 
-  add(keys: readonly ScopeKey[]): void {
-    this.queue(keys.map((key) => ({ key, since: Date.now() })));
+  /** The store's confirm step for a batch: only swept scopes are held against their session's anchors first. */
+  private confirmFor(taken: readonly Waiting[]): SealConfirm | undefined {
+    if (!this.anchors) return undefined;
+    const swept = new Set(taken.filter((w) => w.swept).map((w) => idOf(w.key)));
+    return anchorSeals(
+      this.anchors,
+      (err: SealRefusedError) => {
+        this.refused += 1;
+        (this.options.onRefused ?? this.options.onError)?.(err);
+      },
+      { lookFirst: (seal: Seal) => swept.has(idOf(seal)) },
+    );
+  }
+
+  /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */
+  add(keys: readonly ScopeKey[], swept = false): void {
+    this.queue(keys.map((key) => ({ key, since: Date.now(), swept })));
     this.schedule(this.lingerMs);
   }
 
@@ -88,10 +103,11 @@ export class Sealer {
 
   private queue(items: readonly Waiting[]): void {
     for (const item of items) {
-      const id = `${item.key.namespace}\u0000${item.key.scopeId}`;
+      const id = idOf(item.key);
       const queued = this.pending.get(id);
       // A scope queued again keeps its first time: a busy write path cannot postpone it further.
-      this.pending.set(id, queued && queued.since <= item.since ? queued : item);
+      const kept = queued && queued.since <= item.since ? queued : item;
+      this.pending.set(id, queued && (queued.swept || item.swept) ? { ...kept, swept: true } : kept);
     }
   }
 
@@ -119,7 +135,7 @@ export class Sealer {
   async sweep(): Promise<void> {
     try {
       const keys = await this.store.unsealedScopes(1_000);
-      if (keys.length) this.add(keys);
+      if (keys.length) this.add(keys, true);
     } catch (err) {
       this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
@@ -161,7 +177,7 @@ export class Sealer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const taken: Waiting[] = [];
-    const limit = this.options.maxBatch ?? (this.confirm ? 250 : 2_000);
+    const limit = this.options.maxBatch ?? (this.anchors ? 250 : 2_000);
     for (const [id, item] of this.pending) {
       if (taken.length >= limit) break;
       taken.push(item);
@@ -170,7 +186,7 @@ export class Sealer {
     const keys = taken.map((w) => w.key);
     this.running = (async () => {
       try {
-        await this.store.sealScopes(keys, this.confirm, this.committed);
+        await this.store.sealScopes(keys, this.confirmFor(taken), this.committed);
         this.committed.sealed(keys);
         this.sealed += keys.length;
         this.failures = 0;
@@ -191,4 +207,8 @@ export class Sealer {
     })();
     return this.running;
   }
+}
+
+function idOf(key: Pick<ScopeKey, 'namespace' | 'scopeId'>): string {
+  return `${key.namespace}\u0000${key.scopeId}`;
 }

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sealer, type SealerOptions } from '../../worker/sealer';
-import type { ScopeKey, Store } from '../../store/types';
+import type { ScopeKey, SealConfirm, Store } from '../../store/types';
+import type { SealAnchors } from '../../store/seal-anchor';
+import type { Seal } from '../../cim/seal';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
@@ -71,6 +73,36 @@ test('drain seals everything at once, busy write path or not', async () => {
     sealer.add(keys(0, 60));
     assert.equal(await sealer.drain(), true);
     assert.deepEqual(calls.map((c) => c.scopes), [25, 25, 10]);
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('only scopes the sweep found are held against their session\'s anchors before theirs is written', async () => {
+  const looked: string[] = [];
+  const anchored: string[] = [];
+  const anchors: SealAnchors = {
+    async anchorAll(seals, options) {
+      for (const seal of seals) (options?.lookFirst?.(seal) ?? true ? looked : anchored).push(seal.scopeId);
+      return new Map(seals.map((s) => [s.scopeId, { outcome: 'anchored' as const }]));
+    },
+    readSession: async () => new Map(),
+  };
+  const seal = (scopeId: string): Seal => ({ namespace: 'default', sessionId: 's', scopeId, runId: 'r', length: 0, head: null, scopeHash: 'h' });
+  const store = {
+    sealScopes: async (k: readonly ScopeKey[], confirm?: SealConfirm) => void (await confirm?.(k.map((x) => seal(x.scopeId)))),
+    unsealedScopes: async () => keys(10, 2),
+  } as unknown as Store;
+  const sealer = new Sealer(store, { lingerMs: 1 });
+  sealer.useAnchors(anchors);
+  try {
+    sealer.add(keys(0, 2));
+    await sealer.sweep();
+    // Seen ending again after the sweep found it: still swept.
+    sealer.add(keys(11, 1));
+    await sealer.drain();
+    assert.deepEqual(anchored.sort(), ['s0', 's1']);
+    assert.deepEqual(looked.sort(), ['s10', 's11']);
   } finally {
     sealer.stop();
   }
