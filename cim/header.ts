@@ -4,6 +4,7 @@
  */
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { scopeContextSchema, type ScopeContext } from './scope-context';
+import { certainScopeContext } from './certain-context';
 
 export { SCOPE_HEADER } from './names';
 
@@ -35,6 +36,9 @@ export function decodeScopeHeader(payload: Payload | undefined): ScopeContext | 
   } catch {
     return undefined;
   }
+  // The common header passes the fast check; only the rest builds the schema (see cim/certain-context.ts).
+  const certain = certainScopeContext(value);
+  if (certain) return certain;
   const parsed = scopeContextSchema().safeParse(value);
   // A malformed header is not trusted: the receiver acts as if it had none rather
   // than claim a parent it cannot prove.

@@ -20,11 +20,11 @@ export const toolNameSchema = lazySchema(() =>
 );
 
 /** A declared sub-agent: an agent name, optionally pinned to one version as `name@version`. */
+/** A sub-agent reference: an agent name, optionally pinned as name@version (cim/certain-context.ts tests the same). */
+export const SUB_AGENT_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,99}(@[^@\s]{1,50})?$/;
+
 export const subAgentRefSchema = lazySchema(() =>
-  z
-    .string()
-    .max(151)
-    .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}(@[^@\s]{1,50})?$/, 'sub-agents are agent names, optionally pinned as name@version'),
+  z.string().max(151).regex(SUB_AGENT_PATTERN, 'sub-agents are agent names, optionally pinned as name@version'),
 );
 export type SubAgentRef = z.infer<ReturnType<typeof subAgentRefSchema>>;
 

@@ -9,7 +9,7 @@
  */
 import { ActionKind, ActionStatus, ResourceMode, ScopeKind, ScopeStatus, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import type { FootprintAction } from '../cim/forensics/footprint';
-import { AGENT_NAME_PATTERN, IDENTIFIER_PATTERN } from '../cim/scope-context';
+import { agentName, identifier, isoTime, plainObject, text, textOrNull } from '../cim/certain-values';
 
 const KINDS: ReadonlySet<unknown> = new Set(ActionKind.options);
 const STATUSES: ReadonlySet<unknown> = new Set(ActionStatus.options);
@@ -174,29 +174,8 @@ export function certainScope(i: ScopeInput): ScopeRecord | undefined {
   return i as ScopeRecord;
 }
 
-function text(v: unknown): boolean {
-  return typeof v === 'string' && v.length >= 1;
-}
-
-function textOrNull(v: unknown): boolean {
-  return v === null || typeof v === 'string';
-}
-
-function identifier(v: unknown): boolean {
-  return typeof v === 'string' && v.length >= 1 && v.length <= 200 && IDENTIFIER_PATTERN.test(v);
-}
-
-function agentName(v: unknown): boolean {
-  return typeof v === 'string' && v.length >= 1 && v.length <= 100 && AGENT_NAME_PATTERN.test(v);
-}
-
 function workerField(v: unknown): boolean {
   return typeof v === 'string' && v.length >= 1 && v.length <= 255;
-}
-
-/** A plain object as JSON.parse makes them; anything else is left to zod. */
-function plainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 function resourcesOf(v: unknown): Array<{ uri: string; mode: string }> | undefined {
@@ -223,30 +202,4 @@ function attributesOf(v: unknown): Record<string, string | number | boolean | nu
     out[key] = value;
   }
   return out;
-}
-
-const ISO_MS_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Only the form the store's reads produce (`2026-04-11T14:12:47.727Z`), with a real
- * calendar date and time: a subset of what `z.string().datetime({ offset: true })` accepts.
- * The digits are read by position (two per row, thousands of rows: no match objects).
- */
-function isoTime(v: unknown): boolean {
-  if (typeof v !== 'string' || !ISO_MS_UTC.test(v)) return false;
-  const year = digits(v, 0, 4);
-  const month = digits(v, 5, 2);
-  const day = digits(v, 8, 2);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 && leap ? 29 : DAYS[month - 1]!;
-  return day <= days && digits(v, 11, 2) < 24 && digits(v, 14, 2) < 60 && digits(v, 17, 2) < 60;
-}
-
-/** The number written by the `count` ASCII digits of `s` at `at`. */
-function digits(s: string, at: number, count: number): number {
-  let n = 0;
-  for (let k = at; k < at + count; k++) n = n * 10 + (s.charCodeAt(k) - 48);
-  return n;
 }

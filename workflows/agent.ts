@@ -19,6 +19,7 @@ import { SCOPE_KEY, sameScopeMemo, scopeMemo, scopeSearchAttributes } from '../c
 import { HANDOFF_SIGNAL } from '../cim/names';
 import { handoffRequestSchema, sessionIdSchema, type ScopeContext } from '../cim/scope-context';
 import { manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
+import { certainManifest } from '../cim/certain-context';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
@@ -59,6 +60,9 @@ export function agentNameOf<I, O>(agent: AgentWorkflow<I, O>): string {
 }
 
 function checkManifest(input: ManifestInput): Manifest {
+  // A manifest of the common form passes the fast check without building the schema (see cim/certain-context.ts).
+  const certain = certainManifest(input);
+  if (certain) return certain;
   const parsed = manifestSchema().safeParse(input);
   if (!parsed.success) {
     throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
