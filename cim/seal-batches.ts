@@ -1,15 +1,18 @@
 /**
  * Seals anchored together. One anchor per scope cost a workflow start and a terminate
- * each (about 3 ms of Temporal server CPU, and two round trips from the worker), so a
- * sealer with visibility anchors the seals of one session's scopes sealed in the same
- * batch as one closed workflow: its memo lists them and its `ScopetrailSession` search
- * attribute names the session, so one visibility query finds every seal of a session.
+ * each (several milliseconds of Temporal server CPU, and two round trips from the
+ * worker), so the sealer anchors the seals of one session's scopes sealed in the same
+ * batch as one closed workflow: its memo lists them, and its id begins with the
+ * session's (`scopetrail-seals/<session>/`), so one visibility query by id prefix finds
+ * every seal of a session. The anchors carry no search attribute: a query for a
+ * session's runs by `ScopetrailSession` lists its scopes, not its seals.
  *
  * A per-scope workflow id let Temporal itself refuse a second seal of a scope. Here the
- * sealer reads the session's anchors first and refuses a seal that differs from one
- * already anchored; a second, different seal that slips past that read (written within
- * the visibility lag, or by another writer) is still in Temporal next to the first,
- * and verify names a scope anchored with two different chains. Pure: no I/O.
+ * sealer reads the session's anchors before sealing a scope that may have been sealed
+ * before (one the sweep found) and refuses a seal that differs from one anchored; a
+ * second, different seal that is written all the same (within the visibility lag, or by
+ * another writer) stays in Temporal next to the first, and verify names a scope
+ * anchored with two different chains. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -23,9 +26,10 @@ export const SEALS_MEMO = 'scopetrailSeals';
 export const MAX_SEALS_PER_ANCHOR = 200;
 
 /**
- * Session ids a visibility query may quote: those scopetrail itself accepts. A seal is
- * computed from a stored row, which a database writer could have given any session id;
- * such a seal is anchored on its own (per scope), never spliced into a query.
+ * Session ids a visibility query may quote, and whose anchor id prefix names no other
+ * session (no `/`): those scopetrail itself accepts. A seal is computed from a stored
+ * row, which a database writer could have given any session id; such a seal is anchored
+ * on its own (per scope), never spliced into a query.
  */
 const QUOTABLE_SESSION = /^[A-Za-z0-9_:@-]{1,150}$/;
 
@@ -88,6 +92,14 @@ export function sealBatches(seals: readonly Seal[]): Seal[][] {
   return batches;
 }
 
+/** The start of every batch anchor's id. */
+export const SEAL_BATCH_PREFIX = 'scopetrail-seals/';
+
+/** The start of the ids of a session's batch anchors (a quotable session id ends at the `/`). */
+export function sealBatchPrefix(sessionId: string): string {
+  return `${SEAL_BATCH_PREFIX}${sessionId}/`;
+}
+
 /**
  * A batch anchor's workflow id: the session and a digest of exactly what it holds. A
  * sealer retrying the same batch (its store write was lost) meets its own anchor and
@@ -96,7 +108,7 @@ export function sealBatches(seals: readonly Seal[]): Seal[][] {
 export function sealBatchAnchorId(seals: readonly Seal[]): string {
   const memo = batchMemo(seals);
   const digest = createHash('sha256').update(canonicalJson(memo)).digest('hex').slice(0, 32);
-  return `scopetrail-seals:${memo.sessionId}:${digest}`;
+  return `${sealBatchPrefix(memo.sessionId)}${digest}`;
 }
 
 /** Key of a scope's run among anchored seals. */

@@ -1,8 +1,8 @@
 /**
  * Seal anchors in Temporal: each sealed chain is written in the memo of a closed
  * workflow that never runs, where a database writer cannot rewrite it. Where the
- * namespace has scopetrail's search attributes, the seals of one session sealed
- * together share one anchor, found by its `ScopetrailSession` (cim/seal-batches.ts);
+ * namespace's visibility answers a query by workflow id prefix, the seals of one
+ * session sealed together share one anchor, found by its id (cim/seal-batches.ts);
  * elsewhere each scope has its own, whose id derives from the scope and its run and is
  * started with the REJECT_DUPLICATE reuse policy. Either way a seal that differs from
  * one already anchored is refused. Anchors are closed (terminated) the moment they are
@@ -16,18 +16,18 @@ import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, ty
 import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import {
   SEALS_MEMO,
+  SEAL_BATCH_PREFIX,
   anchoredSealOf,
   batchMemo,
   priorAnchor,
   quotableSession,
   sealBatchAnchorId,
+  sealBatchPrefix,
   sealBatches,
   sealKey,
   sealsByRun,
   sealsOfMemo,
 } from '../cim/seal-batches';
-import { SESSION_KEY } from '../cim/scope-visibility';
-import { hasSearchAttributes } from '../devserver/search-attributes';
 import type { AnchorLookup } from './chain';
 import type { SealConfirm } from './types';
 
@@ -63,12 +63,12 @@ export interface SealAnchors {
 const ANCHOR_CLOSED = 'seal anchor: the memo holds the chain head; it is never executed';
 
 /** Sessions named in one visibility query: keeps the query text short. */
-const SESSIONS_PER_QUERY = 50;
+const SESSIONS_PER_QUERY = 20;
 
 export interface TemporalSealAnchorsOptions {
   /**
-   * Whether seals of a namespace are anchored in batches (it has the `ScopetrailSession`
-   * search attribute). Asked of the namespace once when not given.
+   * Whether seals of a namespace are anchored in batches: its visibility answers a
+   * query by workflow id prefix (`STARTS_WITH`). Asked of the namespace once when not given.
    */
   batched?: (namespace: string) => Promise<boolean>;
 }
@@ -79,7 +79,7 @@ export class TemporalSealAnchors implements SealAnchors {
   private readonly batchedByNamespace = new Map<string, Promise<boolean>>();
 
   constructor(
-    private readonly connection: ConnectionLike,
+    connection: ConnectionLike,
     private readonly options: TemporalSealAnchorsOptions = {},
   ) {
     this.clients = new NamespaceClients(connection);
@@ -125,25 +125,35 @@ export class TemporalSealAnchors implements SealAnchors {
   private batched(namespace: string): Promise<boolean> {
     let answer = this.batchedByNamespace.get(namespace);
     if (!answer) {
-      const connection = this.connection as Partial<Pick<import('@temporalio/client').Connection, 'operatorService'>>;
-      answer = this.options.batched
-        ? this.options.batched(namespace)
-        : connection.operatorService
-          ? hasSearchAttributes(connection as import('@temporalio/client').Connection, namespace)
-          : Promise.resolve(false);
+      answer = this.options.batched ? this.options.batched(namespace) : this.answersPrefixQueries(namespace);
       this.batchedByNamespace.set(namespace, answer);
     }
     return answer;
+  }
+
+  /** A visibility store without list queries (or without STARTS_WITH) refuses the query. */
+  private async answersPrefixQueries(namespace: string): Promise<boolean> {
+    try {
+      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND WorkflowId STARTS_WITH '${SEAL_BATCH_PREFIX}'`;
+      for await (const _ of this.client(namespace).workflow.list({ query, pageSize: 1 })) break;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Every seal anchored in batches for these sessions. */
   private async listSeals(namespace: string, sessionIds: readonly string[]): Promise<Seal[]> {
     const client = this.client(namespace);
     const seals: Seal[] = [];
+    const wanted = new Set(sessionIds);
     for (let i = 0; i < sessionIds.length; i += SESSIONS_PER_QUERY) {
-      const ids = sessionIds.slice(i, i + SESSIONS_PER_QUERY).map((id) => `'${id}'`);
-      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SESSION_KEY.name} IN (${ids.join(', ')})`;
-      for await (const anchor of client.workflow.list({ query })) seals.push(...sealsOfMemo(anchor.memo?.[SEALS_MEMO]));
+      const prefixes = sessionIds.slice(i, i + SESSIONS_PER_QUERY).map((id) => `WorkflowId STARTS_WITH '${sealBatchPrefix(id)}'`);
+      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND (${prefixes.join(' OR ')})`;
+      for await (const anchor of client.workflow.list({ query })) {
+        // The memo says whose seals they are; an anchor id is only where to look.
+        for (const seal of sealsOfMemo(anchor.memo?.[SEALS_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
+      }
     }
     return seals;
   }
@@ -175,7 +185,6 @@ export class TemporalSealAnchors implements SealAnchors {
         startDelay: ANCHOR_START_DELAY,
         args: [],
         memo: { [SEALS_MEMO]: batchMemo(batch) },
-        typedSearchAttributes: [{ key: SESSION_KEY, value: batch[0]!.sessionId }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });

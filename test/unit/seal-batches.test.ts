@@ -9,6 +9,7 @@ import {
   priorAnchor,
   quotableSession,
   sealBatchAnchorId,
+  sealBatchPrefix,
   sealBatches,
   sealsByRun,
   sealsOfMemo,
@@ -37,7 +38,8 @@ test('seals are anchored by namespace and session, in scope order, at most MAX_S
 test('an anchor id names its session and changes with anything it holds, not with the order seals came in', () => {
   const a = [seal('S', '.1'), seal('S', '.2')];
   const id = sealBatchAnchorId(sealBatches(a)[0]!);
-  assert.match(id, /^scopetrail-seals:S:[0-9a-f]{32}$/);
+  assert.match(id, /^scopetrail-seals\/S\/[0-9a-f]{32}$/);
+  assert.ok(id.startsWith(sealBatchPrefix('S')) && !id.startsWith(sealBatchPrefix('S:')));
   assert.equal(sealBatchAnchorId(sealBatches(a.slice().reverse())[0]!), id);
   assert.notEqual(sealBatchAnchorId(sealBatches([seal('S', '.1'), seal('S', '.2', { length: 3 })])[0]!), id);
   assert.notEqual(sealBatchAnchorId(sealBatches([seal('S', '.1')])[0]!), id);
@@ -77,5 +79,5 @@ test('verify holds a scope against the seal of its first run that has one; two d
 
 test('only session ids scopetrail accepts are quoted into a visibility query', () => {
   assert.ok(quotableSession('research-2026_11:a@b'));
-  for (const bad of ["x' OR WorkflowType != '", 'a b', '', 'a.1', 'x'.repeat(151)]) assert.equal(quotableSession(bad), false, bad);
+  for (const bad of ["x' OR WorkflowType != '", 'a b', '', 'a.1', 'a/b', 'x'.repeat(151)]) assert.equal(quotableSession(bad), false, bad);
 });
