@@ -153,6 +153,8 @@ export class TemporalSealAnchors implements SealAnchors {
       for await (const anchor of client.workflow.list({ query })) {
         // The memo says whose seals they are; an anchor id is only where to look.
         for (const seal of sealsOfMemo(anchor.memo?.[SEALS_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
+        // A sealer that died between start and terminate left it open: close it now.
+        if (anchor.status.name === 'RUNNING') await closeQuietly(client.workflow.getHandle(anchor.workflowId, anchor.runId).terminate(ANCHOR_CLOSED));
       }
     }
     return seals;

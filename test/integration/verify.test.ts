@@ -91,6 +91,7 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
     const c = chains.chains.find((x) => x.scope.scopeId === scopeId)!;
     return { namespace: c.scope.namespace, sessionId: sid, scopeId, runId: c.scope.runId, length: c.chainLength!, head: c.chainHead, scopeHash: c.scopeHash! };
   };
+  let batchId = '';
   const connection = await Connection.connect({ address: rt.temporal.address });
   try {
     const client = new Client({ connection, namespace: rt.temporal.namespace });
@@ -102,7 +103,8 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
       startDelay: ANCHOR_START_DELAY,
       memo: { [SEALS_MEMO]: batchMemo([forged]) },
     });
-    await batch.terminate('test');
+    // Left open, as by a sealer that died between its start and its terminate.
+    batchId = batch.workflowId;
     // An anchor of the kind written before batching, for the translator's scope.
     const old = { ...seal(`${sid}.3`), scopeHash: 'e'.repeat(64) };
     const single = await client.workflow.start(SEAL_ANCHOR_TYPE, {
@@ -118,6 +120,7 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
   const report = await rt.client.verify(sid);
   assert.deepEqual(brief(report, sid), ['anchor_mismatch .2', 'anchor_mismatch .3']);
   for (const p of report.problems) assert.match(p.detail, /was sealed 2 times in Temporal with different chains/);
+  assert.equal((await rt.client.temporal.workflow.getHandle(batchId).describe()).status.name, 'TERMINATED', 'an anchor found open is closed');
 });
 
 test('editing an action, deleting one, or rewriting a scope\'s status is caught and named', { skip }, async () => {
