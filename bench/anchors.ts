@@ -19,7 +19,7 @@ import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
 import type { Seal } from '../cim/seal';
 import { cpuSince, cpuSnapshot } from './lib/cpu';
 import { roundOrder, round, summarize, type Summary } from './lib/stats';
-import { table, writeResult } from './lib/report';
+import { table, updateSummary, writeResult } from './lib/report';
 
 const { values: args } = parseArgs({
   options: {
@@ -163,6 +163,7 @@ async function main(): Promise<void> {
   );
   if (!args['print-only']) {
     const path = writeResult('anchors', { rounds: ROUNDS, sessions: SESSIONS, scopes_per_session: SCOPES, batches_per_session: SPLITS, ...result, batched_vs_per_scope: ratios });
+    updateSummary({ seal_anchor_server_cpu_vs_per_scope: ratios.server_cpu }, 'anchors');
     console.log(`written to ${path}`);
   }
 }

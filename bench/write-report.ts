@@ -45,6 +45,7 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   scaleout_two_workers_throughput_ratio: { goal: 'reported (> 1 when the worker is the bottleneck)', met: () => true },
   scaleout_task_queues_throughput_ratio: { goal: 'reported (> 1 when the worker is the bottleneck)', met: () => true },
   scaleout_reconcile_differences: { goal: '0', met: (v) => v === 0 },
+  seal_anchor_server_cpu_vs_per_scope: { goal: 'reported (< 1: batches cost the server less)', met: () => true },
 };
 
 const out: string[] = [];
@@ -219,6 +220,33 @@ if (scaleout) {
     ),
     '',
     `Throughput ÷ one worker, per round: two workers **${spread(scaleout.two_workers_throughput_ratio)}**, task queues per agent group **${spread(scaleout.task_queues_throughput_ratio)}**. Every session of the run (${scaleout.reconciled_sessions}) reconciled against its Temporal histories in ${f(scaleout.reconcile_s)} s: **${scaleout.reconcile_differences} differences**.`,
+    '',
+  );
+}
+
+const anchors = read('anchors');
+if (anchors) {
+  out.push('## 7. Seal anchors', '', provenance(anchors), '');
+  const label: Record<string, string> = {
+    per_scope: 'one per scope (a namespace whose visibility cannot find anchors by id prefix)',
+    batched: 'one per session and sealer batch (scopes a worker saw end)',
+    batched_looked: 'the same, the sessions\' anchors read first (scopes the sweep found)',
+  };
+  out.push(
+    `Synthetic seals of ${anchors.sessions} sessions × ${anchors.scopes_per_session} scopes, each session's scopes arriving in ${anchors.batches_per_session} sealer batches (as scopes end over a session's life), anchored through \`anchorSeals\` each way on one dev server, ${anchors.rounds} rounds in rotating order. CPU is read from /proc: the Temporal server's, and this process's (what the worker spends).`,
+    '',
+    table(
+      ['anchors', 'server CPU ms/scope', 'worker CPU ms/scope', 'wall ms/scope', "verify's read, ms/session"],
+      ['per_scope', 'batched', 'batched_looked'].map((m) => [
+        label[m]!,
+        spread(anchors[m].server_cpu_ms_per_scope, 2),
+        spread(anchors[m].worker_cpu_ms_per_scope, 2),
+        spread(anchors[m].wall_ms_per_scope, 2),
+        spread(anchors[m].verify_read_ms_per_session, 1),
+      ]),
+    ),
+    '',
+    `Batched ÷ per scope: server CPU **${f(anchors.batched_vs_per_scope.server_cpu, 3)}**, worker CPU **${f(anchors.batched_vs_per_scope.worker_cpu, 3)}**; with the anchors read first: server ${f(anchors.batched_vs_per_scope.looked_server_cpu, 3)}, worker ${f(anchors.batched_vs_per_scope.looked_worker_cpu, 3)}.`,
     '',
   );
 }

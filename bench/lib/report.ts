@@ -65,6 +65,7 @@ export const SUMMARY_KEYS = [
   'scaleout_two_workers_throughput_ratio',
   'scaleout_task_queues_throughput_ratio',
   'scaleout_reconcile_differences',
+  'seal_anchor_server_cpu_vs_per_scope',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 
