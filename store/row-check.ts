@@ -65,8 +65,8 @@ export function certainAction(i: ActionInput): ActionRecord | undefined {
     !textOrNull(i.outputDigest) ||
     !STATUSES.has(i.status) ||
     !textOrNull(i.error) ||
-    !isoTime(i.startedAt) ||
-    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !isoMillisUtc(i.startedAt) ||
+    !(i.endedAt === null || isoMillisUtc(i.endedAt)) ||
     !text(i.workflowId) ||
     !text(i.runId) ||
     !textOrNull(i.activityId) ||
@@ -97,8 +97,8 @@ export function certainFootprintAction(i: FootprintInput): FootprintAction | und
     !KINDS.has(i.kind) ||
     !text(i.name) ||
     !STATUSES.has(i.status) ||
-    !isoTime(i.startedAt) ||
-    !(i.endedAt === null || isoTime(i.endedAt))
+    !isoMillisUtc(i.startedAt) ||
+    !(i.endedAt === null || isoMillisUtc(i.endedAt))
   ) {
     return undefined;
   }
@@ -152,8 +152,8 @@ export function certainScope(i: ScopeInput): ScopeRecord | undefined {
     !SCOPE_STATUSES.has(i.status) ||
     typeof i.recovered !== 'boolean' ||
     !textOrNull(i.error) ||
-    !isoTime(i.startedAt) ||
-    !(i.endedAt === null || isoTime(i.endedAt)) ||
+    !isoMillisUtc(i.startedAt) ||
+    !(i.endedAt === null || isoMillisUtc(i.endedAt)) ||
     !text(i.workflowId) ||
     !text(i.runId) ||
     !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
@@ -233,7 +233,7 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * calendar date and time: a subset of what `z.string().datetime({ offset: true })` accepts.
  * The digits are read by position (two per row, thousands of rows: no match objects).
  */
-function isoTime(v: unknown): boolean {
+export function isoMillisUtc(v: unknown): boolean {
   if (typeof v !== 'string' || !ISO_MS_UTC.test(v)) return false;
   const year = digits(v, 0, 4);
   const month = digits(v, 5, 2);

@@ -2,12 +2,12 @@
 import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash, type ChainLink } from './chain';
 import { yielder } from './yielding';
-import type { ScopeRecord } from '../cim/schemas';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
 import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
-import { actionsOfScopes } from './seal-source';
+import { hashHeld, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
@@ -32,12 +32,13 @@ export async function sealScopes(
   for (const ns of new Set(wanted.map((k) => k.namespace))) {
     const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
     await db.transaction(async (tx) => {
+      const held = heldActions(committed, ns, ids);
       // The row locks serialize sealers of one scope (several workers may record into it).
       // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts).
       // Shaped to be planned well on a month's partition that has no statistics yet: the
       // scopes as a semi-join on the ids (not `= ANY`, which scans the unsealed scopes once per
       // id), the parent and the delegate action as per-row lookups by their indexes.
-      const { rows: found } = await tx.query(
+      const locking = tx.query(
         `SELECT s.*,
                 (SELECT ARRAY[p.agent, p.agent_version] FROM ${t('scopes')} p
                   WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
@@ -49,6 +50,14 @@ export async function sealScopes(
           ORDER BY s.scope_id FOR UPDATE OF s`,
         [ns, ids],
       );
+      // Queued behind the lock, so it sees every row committed before the scopes were locked.
+      const proving = provenHeld(tx, t('actions'), ns, held);
+      // Both are awaited below; meanwhile neither may count as an unhandled rejection.
+      locking.catch(() => undefined);
+      proving.catch(() => undefined);
+      // Postgres locks and checks on one core while this thread hashes the held records on the other.
+      const hashedHeld = await hashHeld(ns, held);
+      const [{ rows: found }, proven] = await Promise.all([locking, proving]);
       if (found.length === 0) return;
       // Links are kept in their session's partition, like its actions.
       const placement = new Map(found.map((row) => [row.scope_id as string, new Date(row.session_started_at as string).toISOString()]));
@@ -70,14 +79,25 @@ export async function sealScopes(
         }
       });
       if (ended.length === 0) return;
-      const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
-      const computed: Array<{ chain: ChainLink[]; seal: Seal; scope: ScopeRecord }> = [];
+      const current = (scopeId: string) => (proven.has(scopeId) ? hashedHeld.get(scopeId) : undefined);
+      const { byScope, unreadable } = await readActionsOfScopes(
+        tx,
+        t('actions'),
+        ns,
+        ended.filter((s) => !current(s.scopeId)).map((s) => s.scopeId),
+      );
+      const computed: Array<{ chain: ChainLink[]; actions: readonly ActionRecord[]; seal: Seal; scope: ScopeRecord }> = [];
       const pause = yielder();
       for (const scope of ended) {
         if (unreadable.has(scope.scopeId)) continue;
         const turn = pause();
         if (turn) await turn;
-        const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
+        let hashed = current(scope.scopeId);
+        if (!hashed) {
+          const actions = byScope.get(scope.scopeId) ?? [];
+          hashed = { actions, chain: computeChain(scope, actions) };
+        }
+        const { chain, actions } = hashed;
         const head = chain.at(-1)?.hash ?? null;
         const seal: Seal = {
           namespace: ns,
@@ -88,16 +108,16 @@ export async function sealScopes(
           head,
           scopeHash: scopeHash(scope, head ?? '', chain.length),
         };
-        computed.push({ chain, seal, scope });
+        computed.push({ chain, actions, seal, scope });
       }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
       const sealedScopes: unknown[][] = [];
       const rolled: SealedScope[] = [];
-      for (const { chain, seal, scope } of computed) {
+      for (const { chain, actions, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        rolled.push({ scope, actions: byScope.get(scope.scopeId) ?? [], sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
+        rolled.push({ scope, actions, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
         for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
         sealedScopes.push([seal.sessionId, seal.scopeId]);
