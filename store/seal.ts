@@ -34,7 +34,9 @@ export async function sealScopes(
     await db.transaction(async (tx) => {
       const held = heldActions(committed, ns, ids);
       // The row locks serialize sealers of one scope (several workers may record into it).
-      // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts).
+      // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts),
+      // and whether links of an earlier seal of it are left (only a seal cleared in the database
+      // leaves any; links are written by sealers holding this lock, so none appear meanwhile).
       // Shaped to be planned well on a month's partition that has no statistics yet: the
       // scopes as a semi-join on the ids (not `= ANY`, which scans the unsealed scopes once per
       // id), the parent and the delegate action as per-row lookups by their indexes.
@@ -44,7 +46,9 @@ export async function sealScopes(
                   WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
                     AND p.session_started_at = s.session_started_at) AS rollup_parent,
                 s.kind = 'delegation' AND EXISTS (SELECT 1 FROM ${t('actions')} d
-                  WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated
+                  WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated,
+                EXISTS (SELECT 1 FROM ${t('action_chain')} c
+                  WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id) AS chained
            FROM ${t('scopes')} s
           WHERE s.namespace = $1 AND s.scope_id IN (SELECT unnest($2::text[])) AND s.status <> 'running' AND s.chain_length IS NULL
           ORDER BY s.scope_id FOR UPDATE OF s`,
@@ -70,6 +74,7 @@ export async function sealScopes(
           },
         ]),
       );
+      const chained = new Set(found.filter((row) => row.chained === true).map((row) => row.scope_id as string));
       const ended = found.flatMap((row) => {
         // A row that no longer parses cannot be hashed faithfully; verify reports it.
         try {
@@ -113,17 +118,17 @@ export async function sealScopes(
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
-      const sealedScopes: unknown[][] = [];
+      const relinked: unknown[][] = [];
       const rolled: SealedScope[] = [];
       for (const { chain, actions, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
         rolled.push({ scope, actions, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
         for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
-        sealedScopes.push([seal.sessionId, seal.scopeId]);
+        if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      await writeLinks(tx, t('action_chain'), ns, sealedScopes, links);
+      await writeLinks(tx, t('action_chain'), ns, relinked, links);
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
@@ -142,21 +147,24 @@ const LINK_COLUMNS = ['namespace', 'session_id', 'scope_id', 'chain_seq', 'actio
  * Appends the links of the scopes being sealed to the narrow chain table: with COPY
  * where the backend has it, one array statement otherwise. A scope reaches here only
  * with its seal cleared (never sealed, or cleared in the database and confirmed again),
- * so links left by an earlier seal of it are removed first: a scope has one chain.
+ * so links left by an earlier seal of it (`relinked`: session and scope ids) are removed
+ * first: a scope has one chain.
  */
 async function writeLinks(
   tx: SqlTransaction,
   table: string,
   ns: string,
-  scopes: unknown[][],
+  relinked: unknown[][],
   links: unknown[][],
 ): Promise<void> {
-  const k = unnestRows(scopes, ['session_id', 'scope_id'], {});
-  await tx.query(
-    `DELETE FROM ${table} AS c USING (${k.select}) AS k
-      WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
-    [...k.params, ns],
-  );
+  if (relinked.length) {
+    const k = unnestRows(relinked, ['session_id', 'scope_id'], {});
+    await tx.query(
+      `DELETE FROM ${table} AS c USING (${k.select}) AS k
+        WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
+      [...k.params, ns],
+    );
+  }
   if (links.length === 0) return;
   if (tx.copy) return tx.copy(table, LINK_COLUMNS, links);
   const v = unnestRows(links, LINK_COLUMNS, { chain_seq: 'integer', session_started_at: 'timestamptz' });
