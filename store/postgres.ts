@@ -41,6 +41,16 @@ export async function runQuery(
   return (await on.query(sql, params)) as never;
 }
 
+/** Runs the tasks given to it one at a time, in the order given; a failure does not stop the next. */
+export function serially(): <T>(task: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = last.then(() => task());
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
+
 export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
   const prepare = preparedStatementsEnabled();
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
@@ -62,6 +72,8 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
         broken = err;
       };
       client.on('error', onError);
+      // Statements a caller sent without waiting run before COMMIT or ROLLBACK, never after.
+      const inTurn = serially();
       try {
         let opening: Array<Record<string, unknown>> | undefined;
         if (options?.opening) {
@@ -71,18 +83,18 @@ export function postgresExecutor(connectionString: string, poolSize = 10): SqlEx
         } else {
           await client.query('BEGIN');
         }
+        // A caller may send the next statement before the last has answered (the sealer
+        // queues its writes and hashes on); they run one after the other, in the order sent.
         const result = await fn({
           opening,
-          query: (sql, params, options) => runQuery(client, sql, params, options, prepare),
-          exec: async (sql) => {
-            await client.query(sql);
-          },
-          copy: (table, columns, rows) => copyRows(client, table, columns, rows),
+          query: (sql, params, options) => inTurn(() => runQuery(client, sql, params, options, prepare)),
+          exec: (sql) => inTurn(async () => void (await client.query(sql))),
+          copy: (table, columns, rows) => inTurn(() => copyRows(client, table, columns, rows)),
         });
-        await client.query('COMMIT');
+        await inTurn(() => client.query('COMMIT'));
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await inTurn(() => client.query('ROLLBACK')).catch(() => undefined);
         throw err;
       } finally {
         client.off('error', onError);

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { certainAction, certainScope, type ActionInput, type ScopeInput } from './row-check';
+import { isoTime as certainIsoTime } from '../cim/certain-values';
 import { isoTime } from './row-times';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import type { ScopePlace } from '../cim/forensics/footprint';
@@ -242,11 +243,11 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
  * unchanged.
  */
 export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
-  for (const t of [record.startedAt, record.endedAt]) {
-    if (t !== null && (typeof t !== 'string' || Number.isNaN(Date.parse(t)) || new Date(t).toISOString() !== t)) return undefined;
-  }
+  // The store gives a time back as it was written exactly when it is in that form.
+  if (!certainIsoTime(record.startedAt) || !(record.endedAt === null || certainIsoTime(record.endedAt))) return undefined;
   const r = clean(record);
-  const input: Record<string, unknown> & { workerDeployment?: unknown; workerBuildId?: unknown } = {
+  // Keys in the schema's order, as readAction builds them (see row-check.ts).
+  const input: ActionInput = {
     actionId: r.actionId,
     scopeId: r.scopeId,
     sessionId: r.sessionId,
@@ -269,6 +270,9 @@ export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
     attributes: throughJson(r.attributes ?? {}) ?? {},
   };
   addWorker(input, { worker_deployment: r.workerDeployment ?? null, worker_build_id: r.workerBuildId ?? null });
+  // As readAction: the fast check takes what certainly passes, zod judges the rest.
+  const certain = certainAction(input);
+  if (certain) return certain;
   const parsed = ActionRecord.safeParse(input);
   return parsed.success ? parsed.data : undefined;
 }

@@ -6,57 +6,105 @@
  * current version was written by one of the worker's own transactions (`xmin`). Any
  * other writer — another worker, a gap fill, a replay, an edit in the database — leaves
  * a row whose version is not the worker's, and that scope's rows are read back instead.
+ *
+ * The held copies are hashed while Postgres locks the scopes and checks the rows (the
+ * hashing needs nothing the store says), so the two overlap on a machine's two cores;
+ * a scope the check then does not prove is read back and hashed again, as before.
  */
-import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { ActionRecord } from '../cim/schemas';
+import { computeChain, type ChainLink } from './chain';
 import { actionAsStored, readAction } from './rows';
 import type { SqlTransaction } from './sql-store';
 import type { CommittedActions } from './types';
 import { yielder } from './yielding';
 
-export interface ScopeActions {
+/** What the worker committed to one scope: its records and the transactions that wrote them. */
+export interface Held {
+  actions: readonly ActionRecord[];
+  xids: readonly string[];
+}
+
+/** A scope's actions as stored, with the chain over them. */
+export interface Hashed {
+  actions: ActionRecord[];
+  chain: ChainLink[];
+}
+
+export function heldActions(committed: CommittedActions | undefined, ns: string, scopeIds: readonly string[]): Map<string, Held> {
+  const held = new Map<string, Held>();
+  if (!committed) return held;
+  for (const id of scopeIds) {
+    const mine = committed.of(ns, id);
+    if (mine) held.set(id, mine);
+  }
+  return held;
+}
+
+/**
+ * The held scopes whose rows are exactly the worker's (see above). Sent at once: the
+ * caller hashes while it runs. Scopes it was not asked about are not in the answer.
+ */
+export async function provenHeld(
+  tx: Pick<SqlTransaction, 'query'>,
+  actionsTable: string,
+  ns: string,
+  held: ReadonlyMap<string, Held>,
+): Promise<Set<string>> {
+  const proven = new Set<string>();
+  if (held.size === 0) return proven;
+  const xids = [...new Set([...held.values()].flatMap((h) => h.xids))];
+  const { rows } = await tx.query<{ scope_id: string; n: number; foreign: number }>(
+    `SELECT scope_id, count(*)::int AS n, count(*) FILTER (WHERE NOT (xmin::text = ANY($3::text[])))::int AS foreign
+       FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[]) GROUP BY scope_id`,
+    [ns, [...held.keys()], xids],
+  );
+  const counts = new Map(rows.map((r) => [r.scope_id, r]));
+  for (const [scopeId, mine] of held) {
+    const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
+    if (Number(c.n) === mine.actions.length && Number(c.foreign) === 0) proven.add(scopeId);
+  }
+  return proven;
+}
+
+/**
+ * The held records as reading their rows back would give them, and their chains. A scope
+ * with a record whose stored form cannot be known here is left out (it is read back).
+ */
+export async function hashHeld(ns: string, held: ReadonlyMap<string, Held>): Promise<Map<string, Hashed>> {
+  const hashed = new Map<string, Hashed>();
+  const pause = yielder();
+  for (const [scopeId, mine] of held) {
+    const turn = pause();
+    if (turn) await turn;
+    const actions: ActionRecord[] = [];
+    for (const record of mine.actions) {
+      const stored = actionAsStored(record);
+      if (stored === undefined) break;
+      actions.push(stored);
+    }
+    if (actions.length !== mine.actions.length) continue;
+    hashed.set(scopeId, { actions, chain: computeChain({ namespace: ns, scopeId }, actions) });
+  }
+  return hashed;
+}
+
+export interface ReadBack {
   byScope: Map<string, ActionRecord[]>;
   /** Scopes with a row that does not parse: not sealed (verify reports the row). */
   unreadable: Set<string>;
 }
 
-export async function actionsOfScopes(
+/** The scopes' action rows, read back and validated (every scope asked about has a list). */
+export async function readActionsOfScopes(
   tx: Pick<SqlTransaction, 'query'>,
   actionsTable: string,
   ns: string,
-  ended: readonly ScopeRecord[],
-  committed?: CommittedActions,
-): Promise<ScopeActions> {
-  const byScope = new Map<string, ActionRecord[]>();
+  scopeIds: readonly string[],
+): Promise<ReadBack> {
+  const byScope = new Map<string, ActionRecord[]>(scopeIds.map((id) => [id, []]));
   const unreadable = new Set<string>();
-  const toRead = new Set(ended.map((s) => s.scopeId));
-  const held = new Map<string, { actions: readonly ActionRecord[]; xids: readonly string[] }>();
-  for (const s of ended) {
-    const mine = committed?.of(ns, s.scopeId);
-    if (mine) held.set(s.scopeId, mine);
-  }
-  if (held.size) {
-    const xids = [...new Set([...held.values()].flatMap((h) => h.xids))];
-    const { rows } = await tx.query<{ scope_id: string; n: number; foreign: number }>(
-      `SELECT scope_id, count(*)::int AS n, count(*) FILTER (WHERE NOT (xmin::text = ANY($3::text[])))::int AS foreign
-         FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[]) GROUP BY scope_id`,
-      [ns, [...held.keys()], xids],
-    );
-    const counts = new Map(rows.map((r) => [r.scope_id, r]));
-    const pausing = yielder();
-    for (const [scopeId, mine] of held) {
-      const turn = pausing();
-      if (turn) await turn;
-      const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
-      if (Number(c.n) !== mine.actions.length || Number(c.foreign) !== 0) continue;
-      const stored = mine.actions.map(actionAsStored);
-      if (stored.some((a) => a === undefined)) continue;
-      byScope.set(scopeId, stored as ActionRecord[]);
-      toRead.delete(scopeId);
-    }
-  }
-  if (toRead.size === 0) return { byScope, unreadable };
-  for (const id of toRead) byScope.set(id, []);
-  const { rows } = await tx.query(`SELECT * FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[])`, [ns, [...toRead]]);
+  if (scopeIds.length === 0) return { byScope, unreadable };
+  const { rows } = await tx.query(`SELECT * FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[])`, [ns, [...scopeIds]]);
   const pause = yielder();
   for (const row of rows) {
     const turn = pause();

@@ -2,12 +2,12 @@
 import type { Seal } from '../cim/seal';
 import { computeChain, scopeHash, type ChainLink } from './chain';
 import { yielder } from './yielding';
-import type { ScopeRecord } from '../cim/schemas';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
 import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
-import { actionsOfScopes } from './seal-source';
+import { hashHeld, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
@@ -32,23 +32,36 @@ export async function sealScopes(
   for (const ns of new Set(wanted.map((k) => k.namespace))) {
     const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
     await db.transaction(async (tx) => {
+      const held = heldActions(committed, ns, ids);
       // The row locks serialize sealers of one scope (several workers may record into it).
-      // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts).
+      // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts),
+      // and whether links of an earlier seal of it are left (only a seal cleared in the database
+      // leaves any; links are written by sealers holding this lock, so none appear meanwhile).
       // Shaped to be planned well on a month's partition that has no statistics yet: the
       // scopes as a semi-join on the ids (not `= ANY`, which scans the unsealed scopes once per
       // id), the parent and the delegate action as per-row lookups by their indexes.
-      const { rows: found } = await tx.query(
+      const locking = tx.query(
         `SELECT s.*,
                 (SELECT ARRAY[p.agent, p.agent_version] FROM ${t('scopes')} p
                   WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
                     AND p.session_started_at = s.session_started_at) AS rollup_parent,
                 s.kind = 'delegation' AND EXISTS (SELECT 1 FROM ${t('actions')} d
-                  WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated
+                  WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated,
+                EXISTS (SELECT 1 FROM ${t('action_chain')} c
+                  WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id) AS chained
            FROM ${t('scopes')} s
           WHERE s.namespace = $1 AND s.scope_id IN (SELECT unnest($2::text[])) AND s.status <> 'running' AND s.chain_length IS NULL
           ORDER BY s.scope_id FOR UPDATE OF s`,
         [ns, ids],
       );
+      // Queued behind the lock, so it sees every row committed before the scopes were locked.
+      const proving = provenHeld(tx, t('actions'), ns, held);
+      // Both are awaited below; meanwhile neither may count as an unhandled rejection.
+      locking.catch(() => undefined);
+      proving.catch(() => undefined);
+      // Postgres locks and checks on one core while this thread hashes the held records on the other.
+      const hashedHeld = await hashHeld(ns, held);
+      const [{ rows: found }, proven] = await Promise.all([locking, proving]);
       if (found.length === 0) return;
       // Links are kept in their session's partition, like its actions.
       const placement = new Map(found.map((row) => [row.scope_id as string, new Date(row.session_started_at as string).toISOString()]));
@@ -61,6 +74,7 @@ export async function sealScopes(
           },
         ]),
       );
+      const chained = new Set(found.filter((row) => row.chained === true).map((row) => row.scope_id as string));
       const ended = found.flatMap((row) => {
         // A row that no longer parses cannot be hashed faithfully; verify reports it.
         try {
@@ -70,14 +84,25 @@ export async function sealScopes(
         }
       });
       if (ended.length === 0) return;
-      const { byScope, unreadable } = await actionsOfScopes(tx, t('actions'), ns, ended, committed);
-      const computed: Array<{ chain: ChainLink[]; seal: Seal; scope: ScopeRecord }> = [];
+      const current = (scopeId: string) => (proven.has(scopeId) ? hashedHeld.get(scopeId) : undefined);
+      const { byScope, unreadable } = await readActionsOfScopes(
+        tx,
+        t('actions'),
+        ns,
+        ended.filter((s) => !current(s.scopeId)).map((s) => s.scopeId),
+      );
+      const computed: Array<{ chain: ChainLink[]; actions: readonly ActionRecord[]; seal: Seal; scope: ScopeRecord }> = [];
       const pause = yielder();
       for (const scope of ended) {
         if (unreadable.has(scope.scopeId)) continue;
         const turn = pause();
         if (turn) await turn;
-        const chain = computeChain(scope, byScope.get(scope.scopeId) ?? []);
+        let hashed = current(scope.scopeId);
+        if (!hashed) {
+          const actions = byScope.get(scope.scopeId) ?? [];
+          hashed = { actions, chain: computeChain(scope, actions) };
+        }
+        const { chain, actions } = hashed;
         const head = chain.at(-1)?.hash ?? null;
         const seal: Seal = {
           namespace: ns,
@@ -88,22 +113,22 @@ export async function sealScopes(
           head,
           scopeHash: scopeHash(scope, head ?? '', chain.length),
         };
-        computed.push({ chain, seal, scope });
+        computed.push({ chain, actions, seal, scope });
       }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
-      const sealedScopes: unknown[][] = [];
+      const relinked: unknown[][] = [];
       const rolled: SealedScope[] = [];
-      for (const { chain, seal, scope } of computed) {
+      for (const { chain, actions, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        rolled.push({ scope, actions: byScope.get(scope.scopeId) ?? [], sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
+        rolled.push({ scope, actions, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
         for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
-        sealedScopes.push([seal.sessionId, seal.scopeId]);
+        if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      await writeLinks(tx, t('action_chain'), ns, sealedScopes, links);
+      await writeLinks(tx, t('action_chain'), ns, relinked, links);
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
@@ -122,21 +147,24 @@ const LINK_COLUMNS = ['namespace', 'session_id', 'scope_id', 'chain_seq', 'actio
  * Appends the links of the scopes being sealed to the narrow chain table: with COPY
  * where the backend has it, one array statement otherwise. A scope reaches here only
  * with its seal cleared (never sealed, or cleared in the database and confirmed again),
- * so links left by an earlier seal of it are removed first: a scope has one chain.
+ * so links left by an earlier seal of it (`relinked`: session and scope ids) are removed
+ * first: a scope has one chain.
  */
 async function writeLinks(
   tx: SqlTransaction,
   table: string,
   ns: string,
-  scopes: unknown[][],
+  relinked: unknown[][],
   links: unknown[][],
 ): Promise<void> {
-  const k = unnestRows(scopes, ['session_id', 'scope_id'], {});
-  await tx.query(
-    `DELETE FROM ${table} AS c USING (${k.select}) AS k
-      WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
-    [...k.params, ns],
-  );
+  if (relinked.length) {
+    const k = unnestRows(relinked, ['session_id', 'scope_id'], {});
+    await tx.query(
+      `DELETE FROM ${table} AS c USING (${k.select}) AS k
+        WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
+      [...k.params, ns],
+    );
+  }
   if (links.length === 0) return;
   if (tx.copy) return tx.copy(table, LINK_COLUMNS, links);
   const v = unnestRows(links, LINK_COLUMNS, { chain_seq: 'integer', session_started_at: 'timestamptz' });

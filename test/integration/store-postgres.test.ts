@@ -317,3 +317,37 @@ test('a connection lost in the middle of a transaction fails that transaction an
     await proxy.close();
   }
 });
+
+test('statements a transaction sends without waiting run one at a time, in order, before its commit or rollback', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  const warnings: Error[] = [];
+  const warned = (w: Error) => warnings.push(w);
+  process.on('warning', warned);
+  const table = `"${schema}".sent_in_turn`;
+  try {
+    await db.exec(`CREATE TABLE ${table} (n int)`);
+    // Sent at once: the driver must never see a second query while one runs (deprecated in pg 8, gone in 9).
+    await db.transaction(async (tx) => {
+      const sent = [1, 2, 3].map((n) => tx.query(`INSERT INTO ${table} SELECT $1::int WHERE (SELECT count(*) FROM ${table}) = $1::int - 1`, [n]));
+      void tx.query(`INSERT INTO ${table} VALUES (4)`); // not awaited: still runs before COMMIT
+      await Promise.all(sent);
+    });
+    const { rows } = await db.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
+    assert.deepEqual(rows.map((r) => r.n), [1, 2, 3, 4], 'each saw the one before it, and the last was committed');
+    // A failing statement fails the transaction; one sent after it runs (and fails) before the rollback.
+    const failing = db.transaction(async (tx) => {
+      const bad = tx.query(`INSERT INTO ${table} VALUES ('not a number')`);
+      const after = tx.query(`INSERT INTO ${table} VALUES (5)`);
+      after.catch(() => undefined);
+      await bad;
+    });
+    await assert.rejects(failing, /invalid input syntax/);
+    assert.equal((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n, '4', 'nothing of the failed transaction stayed');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message), []);
+  } finally {
+    process.off('warning', warned);
+    await db.exec(`DROP TABLE IF EXISTS ${table}`);
+    await db.close();
+  }
+});

@@ -14,7 +14,7 @@ import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
 
 /** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
-function countingStore(): { store: SqlStore; readsBack: () => number } {
+function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExecutor } {
   const db = pgliteExecutor(undefined);
   let reads = 0;
   const count = (sql: string) => {
@@ -25,7 +25,7 @@ function countingStore(): { store: SqlStore; readsBack: () => number } {
     query: (sql, params) => (count(sql), db.query(sql, params)),
     transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
   };
-  return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads };
+  return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads, db };
 }
 
 const ms = (n: number) => new Date(Date.UTC(2026, 0, 1) + n).toISOString();
@@ -147,4 +147,23 @@ test('a held record is hashed as reading its row back gives it, awkward values i
   assert.equal(actionAsStored(base('micro', { startedAt: '2026-01-01T00:00:00.123456Z' })), undefined);
   assert.equal(actionAsStored(base('offset', { startedAt: '2026-01-01T01:00:00.000+01:00' })), undefined);
   assert.equal(actionAsStored({ ...base('bad', {}), attempt: 0 }), undefined, 'a record that would not read back');
+});
+
+const table = (name: string) => `"scopetrail".${name}`;
+
+test('a seal cleared in the database and sealed again keeps one chain: the old links are replaced, not added to', async () => {
+  const owner = scope('relinked', { sessionId: 'relink-sess', path: '/relinked/' });
+  const records = actionsOf(owner, 3).map((r) => ({ ...r, sessionId: 'relink-sess' }));
+  const other = scope('untouched', { sessionId: 'relink-sess', path: '/untouched/' });
+  await a.store.writeBatch({ scopes: [owner, other], actions: [...records, ...actionsOf(other, 2).map((r) => ({ ...r, sessionId: 'relink-sess' }))] });
+  const keys = [{ namespace: 'default', scopeId: 'relinked' }, { namespace: 'default', scopeId: 'untouched' }];
+  await a.store.sealScopes(keys);
+  const links = async () => (await a.db.query<{ scope_id: string; n: number }>(
+    `SELECT scope_id, count(*)::int AS n FROM ${table('action_chain')} WHERE session_id = 'relink-sess' GROUP BY scope_id ORDER BY scope_id`,
+  )).rows.map((r) => [r.scope_id, Number(r.n)]);
+  assert.deepEqual(await links(), [['relinked', 3], ['untouched', 2]]);
+  await a.db.query(`UPDATE ${table('scopes')} SET chain_length = NULL, chain_head = NULL, scope_hash = NULL WHERE scope_id = 'relinked'`);
+  await a.store.sealScopes(keys);
+  assert.deepEqual(await links(), [['relinked', 3], ['untouched', 2]], 'one link per action, as before the seal was cleared');
+  assert.deepEqual(verifyChains('relink-sess', await a.store.chainsOfSession('relink-sess')).problems, []);
 });
