@@ -31,6 +31,12 @@ export const SEAL_ANCHOR_TYPE = 'scopetrailSealAnchor';
  * and costs the server a trip through matching for nothing.
  */
 export const ANCHOR_START_DELAY = '3650 days';
+/**
+ * Seal anchors close themselves: started with this execution timeout (their start delay
+ * never elapses), the server times them out, so writing one is a single call, not a
+ * start and a terminate. The memo stays readable as long as any closed workflow's.
+ */
+export const ANCHOR_CLOSE_AFTER = '1s';
 
 /**
  * The run id is part of the id because a session id (and so every scope id under it)

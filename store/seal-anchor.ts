@@ -5,15 +5,15 @@
  * session sealed together share one anchor, found by its id (cim/seal-batches.ts);
  * elsewhere each scope has its own, whose id derives from the scope and its run and is
  * started with the REJECT_DUPLICATE reuse policy. Either way a seal that differs from
- * one already anchored is refused. Anchors are closed (terminated) the moment they are
- * written, and their memos are readable for as long as Temporal keeps closed workflows
+ * one already anchored is refused. Anchors close themselves a second after they are
+ * written (ANCHOR_CLOSE_AFTER), and their memos are readable for as long as Temporal keeps closed workflows
  * (the namespace's retention), the same horizon as the session's own histories that
  * reconcile reads. Verify reads both kinds, so stores sealed before batching verify as
  * they did.
  */
 import { NamespaceClients } from './namespace-clients';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
-import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
+import { ANCHOR_CLOSE_AFTER, ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import {
   SEALS_MEMO,
   SEAL_BATCH_PREFIX,
@@ -153,8 +153,6 @@ export class TemporalSealAnchors implements SealAnchors {
       for await (const anchor of client.workflow.list({ query })) {
         // The memo says whose seals they are; an anchor id is only where to look.
         for (const seal of sealsOfMemo(anchor.memo?.[SEALS_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
-        // A sealer that died between start and terminate left it open: close it now.
-        if (anchor.status.name === 'RUNNING') await closeQuietly(client.workflow.getHandle(anchor.workflowId, anchor.runId).terminate(ANCHOR_CLOSED));
       }
     }
     return seals;
@@ -181,26 +179,23 @@ export class TemporalSealAnchors implements SealAnchors {
     const workflowId = sealBatchAnchorId(batch);
     const outcomes = new Map<string, AnchorOutcome>();
     try {
-      const handle = await client.workflow.start(SEAL_ANCHOR_TYPE, {
+      await client.workflow.start(SEAL_ANCHOR_TYPE, {
         workflowId,
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
         startDelay: ANCHOR_START_DELAY,
         args: [],
+        workflowExecutionTimeout: ANCHOR_CLOSE_AFTER,
         memo: { [SEALS_MEMO]: batchMemo(batch) },
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });
-      await closeQuietly(handle.terminate(ANCHOR_CLOSED));
       for (const seal of batch) outcomes.set(seal.scopeId, { outcome: 'anchored' });
       return outcomes;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    // The id derives from the seals, so this is the same batch anchored before (its store
-    // write was lost); a sealer that died between start and terminate left it open.
-    const handle = client.workflow.getHandle(workflowId);
-    const held = sealsByRun(sealsOfMemo((await handle.describe()).memo?.[SEALS_MEMO]));
-    await closeQuietly(handle.terminate(ANCHOR_CLOSED));
+    // The id derives from the seals, so this is the same batch anchored before (its store write was lost).
+    const held = sealsByRun(sealsOfMemo((await client.workflow.getHandle(workflowId).describe()).memo?.[SEALS_MEMO]));
     for (const seal of batch) {
       const prior = priorAnchor(seal, held.get(sealKey(seal.scopeId, seal.runId)));
       outcomes.set(
@@ -215,22 +210,23 @@ export class TemporalSealAnchors implements SealAnchors {
     const client = this.client(seal.namespace);
     const workflowId = sealAnchorId(seal.scopeId, seal.runId);
     try {
-      const handle = await client.workflow.start(SEAL_ANCHOR_TYPE, {
+      await client.workflow.start(SEAL_ANCHOR_TYPE, {
         workflowId,
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
         startDelay: ANCHOR_START_DELAY,
+        workflowExecutionTimeout: ANCHOR_CLOSE_AFTER,
         args: [],
         memo: { [SEAL_MEMO]: seal },
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });
-      await closeQuietly(handle.terminate(ANCHOR_CLOSED));
       return { outcome: 'anchored' };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     const existing = await this.readOne(seal.namespace, seal.scopeId, seal.runId);
-    // A sealer that died between start and terminate left the anchor open: close it now.
+    // An anchor written before anchors closed themselves may have been left open by a
+    // sealer that died between its start and its terminate: close it now.
     await closeQuietly(client.workflow.getHandle(workflowId).terminate(ANCHOR_CLOSED));
     if (existing && sameSeal(existing, seal)) return { outcome: 'same' };
     return { outcome: 'conflict', anchored: existing ?? null };

@@ -58,8 +58,8 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   assert.equal(report.anchorsChecked, 7, 'every scope\'s seal is anchored in Temporal');
 
   // The session's seals are anchored together: fewer anchors than scopes, each scope in
-  // exactly one, and each anchor a closed workflow that never had a task (nothing waits in
-  // the anchor queue's backlog for a worker that will never come).
+  // exactly one, and each anchor a workflow that never has a task (nothing waits in the
+  // anchor queue's backlog for a worker that will never come).
   const connection = await Connection.connect({ address: rt.temporal.address });
   try {
     const client = new Client({ connection, namespace: rt.temporal.namespace });
@@ -70,11 +70,17 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
     assert.ok(anchors.length >= 1 && anchors.length < 7, `${anchors.length} anchors for 7 scopes`);
     const scopes = (await rt.client.store.scopesOfSession(sid)).map((s) => s.scopeId).sort();
     assert.deepEqual(anchors.flatMap((a) => a.scopes).sort(), scopes, 'each scope is anchored exactly once');
+    // Each closes itself (its start delay never elapses; its execution timeout does).
     for (const { id } of anchors) {
-      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      let events: Array<{ eventType?: unknown }> = [];
+      for (let i = 0; i < 50; i++) {
+        events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+        if (events.length > 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.deepEqual(
         events.map((e) => e.eventType),
-        [temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED],
+        [temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT],
         `anchor ${id}`,
       );
     }
@@ -91,7 +97,6 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
     const c = chains.chains.find((x) => x.scope.scopeId === scopeId)!;
     return { namespace: c.scope.namespace, sessionId: sid, scopeId, runId: c.scope.runId, length: c.chainLength!, head: c.chainHead, scopeHash: c.scopeHash! };
   };
-  let batchId = '';
   const connection = await Connection.connect({ address: rt.temporal.address });
   try {
     const client = new Client({ connection, namespace: rt.temporal.namespace });
@@ -103,8 +108,7 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
       startDelay: ANCHOR_START_DELAY,
       memo: { [SEALS_MEMO]: batchMemo([forged]) },
     });
-    // Left open, as by a sealer that died between its start and its terminate.
-    batchId = batch.workflowId;
+    await batch.terminate('test');
     // An anchor of the kind written before batching, for the translator's scope.
     const old = { ...seal(`${sid}.3`), scopeHash: 'e'.repeat(64) };
     const single = await client.workflow.start(SEAL_ANCHOR_TYPE, {
@@ -120,7 +124,6 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
   const report = await rt.client.verify(sid);
   assert.deepEqual(brief(report, sid), ['anchor_mismatch .2', 'anchor_mismatch .3']);
   for (const p of report.problems) assert.match(p.detail, /was sealed 2 times in Temporal with different chains/);
-  assert.equal((await rt.client.temporal.workflow.getHandle(batchId).describe()).status.name, 'TERMINATED', 'an anchor found open is closed');
 });
 
 test('editing an action, deleting one, or rewriting a scope\'s status is caught and named', { skip }, async () => {
