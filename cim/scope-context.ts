@@ -36,8 +36,10 @@ export const identifierSchema = lazySchema(() =>
  * are refused: session `A.1` would otherwise be the same row as session A's first
  * delegation.
  */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_:@-]{1,150}$/;
+
 export const sessionIdSchema = lazySchema(() =>
-  z.string().regex(/^[A-Za-z0-9_:@-]{1,150}$/, 'use 1-150 letters, digits and _ : @ - (no . or ~: they separate the scope ids of a session)'),
+  z.string().regex(SESSION_ID_PATTERN, 'use 1-150 letters, digits and _ : @ - (no . or ~: they separate the scope ids of a session)'),
 );
 
 export const isoTimeSchema = lazySchema(() => z.string().datetime({ offset: true }));

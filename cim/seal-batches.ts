@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
 import { Seal, sameSeal } from './seal';
+import { SESSION_ID_PATTERN } from './scope-context';
 
 /** Memo key of a batch anchor. */
 export const SEALS_MEMO = 'scopetrailSeals';
@@ -31,10 +32,8 @@ export const MAX_SEALS_PER_ANCHOR = 200;
  * row, which a database writer could have given any session id; such a seal is anchored
  * on its own (per scope), never spliced into a query.
  */
-const QUOTABLE_SESSION = /^[A-Za-z0-9_:@-]{1,150}$/;
-
 export function quotableSession(sessionId: string): boolean {
-  return QUOTABLE_SESSION.test(sessionId);
+  return SESSION_ID_PATTERN.test(sessionId);
 }
 
 const SealEntry = Seal.pick({ scopeId: true, runId: true, length: true, head: true, scopeHash: true });
