@@ -12,7 +12,7 @@
  * they did.
  */
 import { NamespaceClients } from './namespace-clients';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
 import { ANCHOR_CLOSE_AFTER, ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import {
   SEALS_MEMO,
@@ -88,7 +88,11 @@ export class TemporalSealAnchors implements SealAnchors {
   async anchorAll(seals: readonly Seal[], options: AnchorOptions = {}): Promise<Map<string, AnchorOutcome>> {
     const outcomes = new Map<string, AnchorOutcome>();
     const byNamespace = new Map<string, Seal[]>();
-    for (const seal of seals) byNamespace.set(seal.namespace, [...(byNamespace.get(seal.namespace) ?? []), seal]);
+    for (const seal of seals) {
+      const group = byNamespace.get(seal.namespace);
+      if (group) group.push(seal);
+      else byNamespace.set(seal.namespace, [seal]);
+    }
     for (const [namespace, group] of byNamespace) {
       const batched = await this.batched(namespace);
       const together = batched ? group.filter((s) => quotableSession(s.sessionId)) : [];
@@ -103,9 +107,9 @@ export class TemporalSealAnchors implements SealAnchors {
 
   async readSession(namespace: string, sessionId: string, runIds: ReadonlyMap<string, readonly string[]>): Promise<Map<string, AnchorLookup>> {
     const batched = quotableSession(sessionId) && (await this.batched(namespace)) ? await this.listSeals(namespace, [sessionId]) : [];
-    // Per-scope anchors too, for every scope: written before batching or where the namespace
-    // has no search attributes, and a batch sealer does not look for them, so a scope
-    // sealed again in a batch must still meet its first seal here.
+    // Per-scope anchors too, for every scope: written before batching or where visibility
+    // cannot find anchors by id prefix, and a batch sealer does not look for them, so a
+    // scope sealed again in a batch must still meet its first seal here.
     const single: Seal[] = [];
     const unreadable = new Set<string>();
     await eachAtOnce([...runIds].flatMap(([scopeId, ids]) => ids.map((runId) => ({ scopeId, runId }))), async ({ scopeId, runId }) => {
@@ -126,19 +130,26 @@ export class TemporalSealAnchors implements SealAnchors {
     let answer = this.batchedByNamespace.get(namespace);
     if (!answer) {
       answer = this.options.batched ? this.options.batched(namespace) : this.answersPrefixQueries(namespace);
+      // A server that could not be asked is asked again next time.
+      answer.catch(() => this.batchedByNamespace.delete(namespace));
       this.batchedByNamespace.set(namespace, answer);
     }
     return answer;
   }
 
-  /** A visibility store without list queries (or without STARTS_WITH) refuses the query. */
+  /**
+   * Whether visibility answers the query batches are found by. A refusal (a visibility
+   * store without list queries or without STARTS_WITH) means anchors per scope; any other
+   * error is thrown, so the seals wait and the question is asked again.
+   */
   private async answersPrefixQueries(namespace: string): Promise<boolean> {
     try {
       const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND WorkflowId STARTS_WITH '${SEAL_BATCH_PREFIX}'`;
       for await (const _ of this.client(namespace).workflow.list({ query, pageSize: 1 })) break;
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (refusedQuery(err)) return false;
+      throw err;
     }
   }
 
@@ -280,6 +291,17 @@ export function anchorSeals(anchors: SealAnchors, onRefused: (err: SealRefusedEr
     }
     return accepted;
   };
+}
+
+/** gRPC status codes of a query the server will not run. */
+const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_UNIMPLEMENTED = 12;
+
+/** A refusal, as the client reports it (the gRPC error itself, or the cause of a ServiceError). */
+function refusedQuery(err: unknown): boolean {
+  return [err, (err as { cause?: unknown } | null)?.cause].some(
+    (e) => isGrpcServiceError(e) && (e.code === GRPC_INVALID_ARGUMENT || e.code === GRPC_UNIMPLEMENTED),
+  );
 }
 
 /** Runs `work` over `items`, CONCURRENCY at a time. */
