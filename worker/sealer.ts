@@ -29,8 +29,9 @@ export interface SealerOptions {
   /**
    * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
    * transaction holds its scopes' row locks while their seals are anchored in Temporal
-   * (a visibility query, then two round trips a session, or a scope where the namespace
-   * has no search attributes), and a write of one of those scope rows waits for it.
+   * (a call per session's anchor, or per scope where visibility cannot find anchors by
+   * id prefix, after a visibility query for swept scopes), and a write of one of those
+   * scope rows waits for it.
    */
   maxBatch?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
