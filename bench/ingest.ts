@@ -12,6 +12,7 @@
  * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres.
  */
 import pg from 'pg';
+import { markedBackends, selfCpuSeconds } from './lib/cpu';
 import { parseArgs } from 'node:util';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../store/rows';
 import { openPostgresStore } from '../store/postgres';
@@ -22,7 +23,6 @@ import { dropSchema, freshStore } from './lib/fresh-store';
 import { roundOrder, round, summarize, type Summary } from './lib/stats';
 import { syntheticRange, syntheticSessions } from './lib/synthetic';
 import { table, updateSummary, writeResult } from './lib/report';
-import { readFileSync } from 'node:fs';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,39 +38,11 @@ const ACTIONS = Number(args.actions);
 const ROUNDS = Number(args.rounds);
 const URL = args.database!;
 const SCHEMA = args.schema!;
-/** Marks this run's own Postgres backends, whose CPU is read before they exit. */
-const APP = `bench_ingest_${process.pid}`;
-const APP_URL = `${URL}${URL.includes('?') ? '&' : '?'}application_name=${APP}`;
-
-/**
- * CPU seconds of this run's Postgres backends (still connected). On a machine shared
- * with other work, CPU time is steadier than wall time; it is reported beside it.
- */
-async function backendCpu(): Promise<number> {
-  const client = new pg.Client({ connectionString: URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [APP]);
-    let seconds = 0;
-    for (const { pid } of rows) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        seconds += (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return seconds;
-  } finally {
-    await client.end();
-  }
-}
-
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+/** This run's own Postgres backends are marked, so their CPU can be read before they exit. */
+const backends = markedBackends(URL, `bench_ingest_${process.pid}`);
+const APP_URL = backends.url;
+const backendCpu = backends.cpuSeconds;
+const selfCpu = selfCpuSeconds;
 
 /** One worker write: a scope's record with its actions. */
 interface Write {

@@ -8,8 +8,7 @@
  *
  *   npx tsx bench/seal-phase.ts [--actions 20000] [--rounds 6] [--database postgres://...] [--schema bench_seal_phase]
  */
-import pg from 'pg';
-import { readFileSync } from 'node:fs';
+import { markedBackends, selfCpuSeconds } from './lib/cpu';
 import { parseArgs } from 'node:util';
 import { openPostgresStore } from '../store/postgres';
 import { Recorder } from '../worker/recorder';
@@ -35,35 +34,11 @@ const ACTIONS = positive('actions', args.actions);
 const ROUNDS = positive('rounds', args.rounds);
 const URL = args.database!;
 const SCHEMA = args.schema!;
-const APP = `bench_seal_phase_${process.pid}`;
-const APP_URL = `${URL}${URL.includes('?') ? '&' : '?'}application_name=${APP}`;
-
-/** CPU seconds of this run's Postgres backends so far (read while they are connected). */
-async function backendCpu(): Promise<number> {
-  const client = new pg.Client({ connectionString: URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [APP]);
-    let seconds = 0;
-    for (const { pid } of rows) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        seconds += (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return seconds;
-  } finally {
-    await client.end();
-  }
-}
-
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+/** This run's own Postgres backends are marked, so their CPU can be read before they exit. */
+const backends = markedBackends(URL, `bench_seal_phase_${process.pid}`);
+const APP_URL = backends.url;
+const backendCpu = backends.cpuSeconds;
+const selfCpu = selfCpuSeconds;
 
 function load(): Array<{ scopes: ScopeRecord[]; actions: ActionRecord[] }> {
   const writes: Array<{ scopes: ScopeRecord[]; actions: ActionRecord[] }> = [];
