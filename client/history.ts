@@ -17,6 +17,7 @@ import { digest } from '../store/digest';
 import { rootScopeId } from '../cim/ids';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
+import { limiter } from '../store/limiter';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
@@ -381,21 +382,4 @@ function num(value: unknown): number {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND);
-}
-
-function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    // A finishing task hands its slot straight to the next waiter, so at most `max` run.
-    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve));
-    else active += 1;
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active -= 1;
-    }
-  };
 }

@@ -12,6 +12,7 @@
  * they did.
  */
 import { NamespaceClients } from './namespace-clients';
+import { limiter } from './limiter';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
 import { ANCHOR_CLOSE_AFTER, ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import {
@@ -306,11 +307,8 @@ function refusedQuery(err: unknown): boolean {
 
 /** Runs `work` over `items`, CONCURRENCY at a time. */
 async function eachAtOnce<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  const limit = limiter(CONCURRENCY);
+  await Promise.all(items.map((item) => limit(() => work(item))));
 }
 
 /** Terminating an anchor that is already closed is fine: only the memo matters. */
