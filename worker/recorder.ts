@@ -8,6 +8,7 @@ import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, Store } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
 import { Sealer, type SealerOptions } from './sealer';
+import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
@@ -85,6 +86,8 @@ export class Recorder {
   /** Set by start(): the store is migrated (and manifests registered) before the first write. */
   private preparation: { manifests: readonly Manifest[]; done: boolean; running?: Promise<void> } | undefined;
   readonly sealer: Sealer;
+  /** Scopes written as running and not yet ended: their finished actions need no sealing pass. */
+  private readonly open = new OpenScopes();
 
   constructor(
     private readonly store: Store,
@@ -290,10 +293,12 @@ export class Recorder {
       if (batch.scopes?.length) await this.store.upsertScopes(batch.scopes);
       if (batch.fingerprints?.length) await this.store.fingerprints().upsert(batch.fingerprints);
     }
-    // Scopes that ended, or got a late record after ending, get their hash chain (re)computed.
+    // Scopes that ended, or got a late record after ending, are queued for sealing; a
+    // finished action of a scope this recorder knows to be running is not (open-scopes.ts).
+    this.open.apply(batch.scopes ?? []);
     const touched = [
       ...(batch.scopes ?? []).filter((r) => r.status !== 'running'),
-      ...(batch.actions ?? []).filter((r) => r.status !== 'running'),
+      ...(batch.actions ?? []).filter((r) => r.status !== 'running' && !this.open.has(r.namespace, r.scopeId)),
       ...(batch.gaps ?? []),
     ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
     if (touched.length) this.sealer.add(touched);
