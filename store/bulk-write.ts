@@ -33,7 +33,7 @@ export async function insertRows(
     // The same text for any number of rows: prepared once per connection.
     await tx.query(insert(select), params, { prepared: true });
   };
-  if (rows.length < COPY_FROM_ROWS) return direct(db);
+  if (rows.length < COPY_FROM_ROWS || ('oneStatement' in db && db.oneStatement)) return direct(db);
   const staged = async (tx: SqlTransaction) => {
     if (!tx.copy) return direct(tx);
     // Kept for the connection's life and emptied at each commit: no catalog churn per batch.
@@ -63,7 +63,7 @@ export async function insertNewRows(
   rows: unknown[][],
 ): Promise<void> {
   if (rows.length === 0) return;
-  if (rows.length >= COPY_NEW_FROM_ROWS) return tx.copy(qualified, columns, rows);
+  if (rows.length >= COPY_NEW_FROM_ROWS && !tx.oneStatement) return tx.copy(qualified, columns, rows);
   const { select, params } = unnestRows(rows, columns, types);
   await tx.query(`INSERT INTO ${qualified} (${columns.join(', ')}) ${select}`, params, { prepared: true });
 }

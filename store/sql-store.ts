@@ -11,6 +11,7 @@ import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadC
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
+import { NotOneStatement, StatementCollector } from './one-statement';
 import { sealScopes } from './seal';
 import type { ScopePlace } from '../cim/forensics/footprint';
 import { footprintReadColumns, readFootprintRows, type FootprintRows } from './footprint-rows';
@@ -60,6 +61,11 @@ export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
   newRows?: 'guess' | 'check';
   /** The rows of TransactionOptions.opening, where the backend ran it with BEGIN. */
   opening?: Array<Record<string, unknown>>;
+  /**
+   * Statements are collected into one (store/one-statement.ts): rows go in with array
+   * statements whatever their number, never COPY or a staging table.
+   */
+  oneStatement?: boolean;
 }
 
 export interface SqlStoreOptions {
@@ -177,21 +183,53 @@ export class SqlStore implements Store {
     return { ...batch, scopes: of('scopes'), actions: of('actions'), gaps: of('gaps'), fingerprints: of('fingerprints') };
   }
 
-  private writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows']): Promise<WriteReceipt> {
+  private async writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows']): Promise<WriteReceipt> {
+    if (newRows === 'guess' && oneStatementFits(batch)) {
+      const receipt = await this.writeAsOneStatement(batch);
+      if (receipt) return receipt;
+    }
     return this.db.transaction(async (inner) => {
       const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
       // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
       const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
-      if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
-      if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
-      // Gap fills go after the actions: a finished record in this same batch must win over them.
-      if (batch.gaps?.length) await this.fillActionGaps(batch.gaps, tx);
-      if (batch.scopes?.length) await this.upsertScopes(batch.scopes, tx);
-      if (batch.fingerprints?.length) {
-        await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace, this.partitions).upsert(batch.fingerprints);
-      }
+      await this.writeParts(batch, tx);
       return { xid: typeof xid === 'string' ? xid : null };
     }, { opening: XID });
+  }
+
+  /**
+   * The batch's INSERTs sent as one statement (store/one-statement.ts); undefined when
+   * one of them cannot be part of it, and the batch is then written in a transaction.
+   */
+  private async writeAsOneStatement(batch: StoreBatch): Promise<WriteReceipt | undefined> {
+    const collector = new StatementCollector();
+    try {
+      await this.writeParts(batch, collector.transaction());
+    } catch (err) {
+      if (err instanceof NotOneStatement) return undefined;
+      throw err;
+    }
+    if (collector.size === 0) return undefined;
+    const { sql, params } = collector.combined(XID);
+    try {
+      const { rows } = await this.db.query<{ xid: string }>(sql, params, { prepared: true });
+      const xid = rows[0]?.xid;
+      return { xid: typeof xid === 'string' ? xid : null };
+    } catch (err) {
+      if (isMissingPartition(err)) this.partitions.forgetAll();
+      throw err;
+    }
+  }
+
+  private async writeParts(batch: StoreBatch, tx: SqlTransaction): Promise<void> {
+    if (batch.actions?.length) await this.upsertActions(batch.actions, tx);
+    if (batch.payloads?.length) await this.upsertPayloads(batch.payloads, tx);
+    // Gap fills go after the actions: a finished record in this same batch must win over them.
+    if (batch.gaps?.length) await this.fillActionGaps(batch.gaps, tx);
+    if (batch.scopes?.length) await this.upsertScopes(batch.scopes, tx);
+    if (batch.fingerprints?.length) {
+      await new SqlFingerprintStore(tx, this.t('output_fingerprints'), this.namespace, this.partitions).upsert(batch.fingerprints);
+    }
   }
 
   async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
@@ -617,3 +655,15 @@ function isMissingPartition(err: unknown): boolean {
 }
 
 export { readAction, readScope };
+
+
+/**
+ * Whether a batch may go as one statement: gap fills must see the actions written before
+ * them, and payload statements differ in text with their row count (each text would be
+ * prepared anew).
+ */
+function oneStatementFits(batch: StoreBatch): boolean {
+  if (batch.gaps?.length || batch.payloads?.length) return false;
+  // From COPY_FROM_ROWS rows, COPY costs Postgres less than array statements save in round trips.
+  return (batch.actions?.length ?? 0) + (batch.scopes?.length ?? 0) + (batch.fingerprints?.length ?? 0) < COPY_FROM_ROWS;
+}

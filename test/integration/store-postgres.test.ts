@@ -153,8 +153,8 @@ test('a batch write: new rows go straight in, running rows are replaced by their
 });
 
 test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  // Enough rows for the batch to take the COPY path.
-  const mine = Array.from({ length: 250 }, (_, i) => ({ ...action(`race/a${i}#1`, 'race'), sessionStartedAt: '2026-01-01T00:00:00.000Z' }));
+  // Enough rows for the batch to take the COPY path (more than one statement carries: COPY_FROM_ROWS).
+  const mine = Array.from({ length: 600 }, (_, i) => ({ ...action(`race/a${i}#1`, 'race'), sessionStartedAt: '2026-01-01T00:00:00.000Z' }));
   const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await other.connect();
   const insertRunning = (id: string) =>
@@ -201,8 +201,63 @@ test('a batch write whose new rows another writer inserts first is merged, not r
   }
   assert.deepEqual(raced, ['before the first COPY', 'after the check'], 'the other writer got in both times');
   const stored = await store.actionsUnder('race', { descendants: false });
-  assert.equal(stored.length, 250);
+  assert.equal(stored.length, 600);
   assert.deepEqual(new Set(stored.map((a) => a.status)), new Set(['success']), 'the finished records replaced the other writer\'s running rows');
+});
+
+test('a small batch goes as one statement in one round trip; a row another writer got in first sends it the merging way', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await other.connect();
+  const alone: string[] = [];
+  let transactions = 0;
+  let raceBefore: string | undefined;
+  const watching: SqlExecutor = {
+    ...db,
+    query: async (sql, params, options) => {
+      alone.push(sql.trim().split(/\s+/).slice(0, 2).join(' '));
+      if (raceBefore && sql.startsWith('WITH')) {
+        // Another writer commits a running row of one of the batch's actions first.
+        await other.query(
+          `INSERT INTO "${schema}".actions (action_id, scope_id, session_id, namespace, agent, kind, name, attempt, status, started_at, workflow_id, run_id, session_started_at)
+           VALUES ($1, 'one', 's', 'default', 'a', 'tool_call', 't', 1, 'running', now(), 'one', 'r-one', '2026-01-01T00:00:00Z')`,
+          [raceBefore],
+        );
+        raceBefore = undefined;
+      }
+      return db.query(sql, params, options) as never;
+    },
+    transaction: (fn, options) => {
+      transactions += 1;
+      return db.transaction(fn, options);
+    },
+  };
+  const writer = new SqlStore(watching, 'one statement', { schema });
+  try {
+    const placed = <T,>(r: T) => ({ ...r, sessionStartedAt: '2026-01-01T00:00:00.000Z' });
+    // The store's first write finds its month's partitions (their own transaction).
+    await writer.writeBatch({ scopes: [placed(scope('one-warm', null))] });
+    transactions = 0;
+    alone.length = 0;
+    const root = placed(scope('one', null, 'running'));
+    const receipt = await writer.writeBatch({ scopes: [root], actions: [placed(action('one/a1#1', 'one', 'running')), placed(action('one/a2#1', 'one'))] });
+    assert.deepEqual(alone.filter((s) => s.startsWith('WITH')).length, 1, 'one statement');
+    assert.equal(transactions, 0, 'no transaction of BEGIN, statements and COMMIT');
+    assert.match(receipt.xid ?? '', /^\d+$/, 'the receipt names the transaction that wrote the rows');
+    const { rows: xmins } = await db.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM "${schema}".actions WHERE action_id LIKE 'one/%'`);
+    assert.deepEqual([...new Set(xmins.map((r) => r.xmin))], [receipt.xid], 'every row carries that transaction\'s id');
+
+    // The running row is replaced by its finished record; a3 is new to this store, but another writer inserts it first.
+    raceBefore = 'one/a3#1';
+    await writer.writeBatch({ scopes: [placed(scope('one', null))], actions: [placed(action('one/a1#1', 'one')), placed(action('one/a3#1', 'one'))] });
+    assert.equal(transactions, 1, 'the unique violation sent the batch to a transaction that checks which rows exist');
+    const stored = await writer.actionsUnder((await writer.locateScope('one'))!, { descendants: false });
+    assert.deepEqual(stored.map((a) => [a.actionId, a.status]).sort(), [['one/a1#1', 'success'], ['one/a2#1', 'success'], ['one/a3#1', 'success']]);
+    assert.equal((await writer.getScope('one'))?.status, 'success');
+  } finally {
+    await writer.close();
+    await other.end();
+  }
 });
 
 test('SCOPETRAIL_PG_PREPARED_STATEMENTS=off: the same writes and reads, and no statement left prepared on the connection (a pooler in transaction mode)', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
@@ -248,10 +303,11 @@ test('rows this store wrote as running are replaced by their finished records, a
   try {
     const start = (i: number) => ({ ...action(`guess/a${i}#1`, 'guess', 'running'), sessionStartedAt: '2026-01-01T00:00:00.000Z' });
     const end = (i: number) => ({ ...action(`guess/a${i}#1`, 'guess'), sessionStartedAt: '2026-01-01T00:00:00.000Z' });
-    await writer.writeBatch({ actions: Array.from({ length: 100 }, (_, i) => start(i)) });
+    // More rows than one statement carries: the transaction's COPY path.
+    await writer.writeBatch({ actions: Array.from({ length: 600 }, (_, i) => start(i)) });
     assert.ok(statements.includes('COPY') && !statements.some((s) => s.startsWith('SELECT u.i')), 'new rows: copied without asking the table');
     statements.length = 0;
-    await writer.writeBatch({ actions: [...Array.from({ length: 100 }, (_, i) => end(i)), ...Array.from({ length: 100 }, (_, i) => start(100 + i))] });
+    await writer.writeBatch({ actions: [...Array.from({ length: 600 }, (_, i) => end(i)), ...Array.from({ length: 600 }, (_, i) => start(600 + i))] });
     assert.ok(statements.includes('COPY'), 'the rows new to this store are copied');
     assert.ok(statements.some((s) => s.startsWith('INSERT INTO')), 'the rows it wrote as running are merged');
     assert.ok(!statements.some((s) => s.startsWith('SELECT u.i')), 'first time right: no second attempt that asks the table');
@@ -259,9 +315,9 @@ test('rows this store wrote as running are replaced by their finished records, a
     await writer.close();
   }
   const stored = await store.actionsUnder('guess', { descendants: false });
-  assert.equal(stored.length, 200);
-  assert.equal(stored.filter((a) => a.status === 'success').length, 100);
-  assert.equal(stored.filter((a) => a.status === 'running').length, 100);
+  assert.equal(stored.length, 1200);
+  assert.equal(stored.filter((a) => a.status === 'success').length, 600);
+  assert.equal(stored.filter((a) => a.status === 'running').length, 600);
 });
 
 test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
