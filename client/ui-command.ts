@@ -30,8 +30,9 @@ export async function uiCommand(ctx: CommandContext, withClient: WithClient): Pr
     const name = String(issue?.path[0] ?? 'option');
     throw new CliUsageError(`invalid --${name} "${String(ctx.flags[name])}": ${issue?.message}`);
   }
-  await buildUi({ log: (line) => ctx.out.err(line) });
+  // The store options are checked first: a bad --database-url is told at once, not after a build.
   return withClient(ctx, async (client) => {
+    await buildUi({ log: (line) => ctx.out.err(line) });
     const server = await startUiServer(client, { port: flags.data.port, host: flags.data.host }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new CliUsageError(`port ${flags.data.port} is in use: pass another --port, or --port 0 for a free one`);
       throw err;
