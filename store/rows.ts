@@ -131,8 +131,15 @@ export function scopeRow(record: ScopeRecord, sessionStartedAt: string): unknown
   ];
 }
 
+/**
+ * Records written as they are (no text needed repair): the sealer hashes the records its
+ * worker committed (actionAsStored), and the same scan need not run twice for them.
+ */
+const storableAsIs = new WeakSet<ActionRecord>();
+
 export function actionRow(record: ActionRecord, sessionStartedAt: string): unknown[] {
   const r = clean(record);
+  if (r === record) storableAsIs.add(record);
   return [
     r.actionId, r.scopeId, r.sessionId, r.namespace, r.agent, r.kind, r.name, r.attempt,
     JSON.stringify(r.resources), r.inputDigest, r.outputDigest, r.status, r.error, r.startedAt, r.endedAt,
@@ -245,7 +252,7 @@ export function readAction(row: Record<string, unknown>): ActionRecord {
 export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
   // The store gives a time back as it was written exactly when it is in that form.
   if (!certainIsoTime(record.startedAt) || !(record.endedAt === null || certainIsoTime(record.endedAt))) return undefined;
-  const r = clean(record);
+  const r = storableAsIs.has(record) ? record : clean(record);
   // Keys in the schema's order, as readAction builds them (see row-check.ts).
   const input: ActionInput = {
     actionId: r.actionId,
@@ -279,5 +286,35 @@ export function actionAsStored(record: ActionRecord): ActionRecord | undefined {
 
 /** What a JSON column gives back for a value written as `JSON.stringify(value)`. */
 function throughJson(value: unknown): unknown {
-  return json(JSON.stringify(value));
+  return jsonAsIs(value, 0) ? value : json(JSON.stringify(value));
+}
+
+/**
+ * Whether `JSON.parse(JSON.stringify(value))` equals `value` as it is: plain objects and
+ * arrays of strings, finite numbers, booleans and null, with no undefined, no holes and
+ * no toJSON. Almost every record's resources and attributes are, and the copy is then
+ * not made. Key order may differ through jsonb either way; what is hashed sorts keys.
+ */
+function jsonAsIs(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonAsIs(value[i], depth + 1)) return false;
+        return Object.getPrototypeOf(value) === Array.prototype;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false;
+      for (const k in value) if (!Object.hasOwn(value, k) || !jsonAsIs((value as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
 }

@@ -136,6 +136,8 @@ test('a held record is hashed as reading its row back gives it, awkward values i
     base('numbers', { attributes: { zero: -0, big: 1e21, small: 1e-7, flag: true, none: null } }),
     base('keys', { attributes: { b: 1, a: 2, '10': 3, '9': 4 }, resources: [{ uri: 'db:t', mode: 'write' }] }),
     base('build', { workerDeployment: 'dep', workerBuildId: 'b-1' }),
+    // What JSON does not keep as it is: an undefined value, a non-finite number.
+    { ...base('not-as-is', {}), attributes: { gone: undefined, inf: Infinity }, resources: [{ uri: 'db:t', mode: 'read', note: undefined }] } as unknown as ActionRecord,
     // A field the schema does not know is not stored, so it is not hashed either.
     { ...base('extra', {}), extra: 'dropped' } as ActionRecord,
     { ...base('nested-extra', {}), resources: [{ uri: 'api:x', mode: 'read', extra: 1 }] } as unknown as ActionRecord,
