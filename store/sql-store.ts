@@ -656,7 +656,6 @@ function isMissingPartition(err: unknown): boolean {
 
 export { readAction, readScope };
 
-
 /**
  * Whether a batch may go as one statement: gap fills must see the actions written before
  * them, and payload statements differ in text with their row count (each text would be
