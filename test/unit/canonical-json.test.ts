@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../cim/canonical-json';
 import { digest } from '../../store/digest';
+import fc from 'fast-check';
 
 describe('canonicalJson', () => {
   test('equal values serialize identically whatever the key order', () => {
@@ -112,4 +113,75 @@ describe('digest', () => {
 test('integer-like keys sort as strings, like any other key, so other languages reproduce the bytes', () => {
   assert.equal(canonicalJson({ 10: 1, 9: 2, b: 3 }), '{"10":1,"9":2,"b":3}');
   assert.equal(canonicalJson(undefined), 'null');
+});
+
+/** The rules of canonical JSON written as plainly as possible, to hold the fast writer to. */
+function reference(value: unknown): string {
+  const walk = (v: unknown, ancestors: unknown[]): string => {
+    if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') return 'null';
+    if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : JSON.stringify(String(v));
+    if (typeof v === 'bigint') return JSON.stringify(String(v));
+    if (typeof v !== 'object') return JSON.stringify(v);
+    if (ancestors.includes(v)) throw new TypeError('canonicalJson: value contains a cycle');
+    const inner = [...ancestors, v];
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'null' : JSON.stringify(v.toISOString());
+    if (Array.isArray(v)) return `[${Array.from(v, (x) => walk(x, inner)).join(',')}]`;
+    if (v instanceof Uint8Array) return `{"$bytes":[${Array.from(v).join(',')}]}`;
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .sort()
+      .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function');
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${walk(obj[k], inner)}`).join(',')}}`;
+  };
+  return walk(value, []);
+}
+
+describe('canonicalJson against the plain statement of its rules', () => {
+  /** Any UTF-16 code unit, so lone surrogates, quotes, backslashes and control characters all turn up. */
+  const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+  const values = fc.anything({
+    key: fc.oneof(anyText, fc.constantFrom('10', '9', '__proto__', 'a', 'B', '')),
+    values: [anyText, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.bigInt(), fc.date({ noInvalidDate: false })],
+    withBigInt: true,
+    withDate: true,
+    withSparseArray: true,
+    withNullPrototype: true,
+    withTypedArray: false,
+    maxDepth: 5,
+  });
+
+  test('gives the same text for any value, including text that needs escaping', () => {
+    fc.assert(
+      fc.property(values, (v) => {
+        assert.equal(canonicalJson(v), reference(v));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test('parses back to an equal value for JSON values', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        assert.deepEqual(JSON.parse(canonicalJson(v)), JSON.parse(JSON.stringify(v)));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  test('a cycle deeper than the depth where checking starts is still a TypeError, and a deep value without one is written', () => {
+    const root: Record<string, unknown> = {};
+    let at = root;
+    for (let i = 0; i < 50; i++) {
+      const next: Record<string, unknown> = { i };
+      at.next = next;
+      at = next;
+    }
+    assert.equal(canonicalJson(root), reference(root));
+    at.back = root.next;
+    assert.throws(() => canonicalJson(root), { name: 'TypeError', message: /cycle/ });
+    const shared = { k: [1] };
+    let deep: unknown = { a: shared, b: shared };
+    for (let i = 0; i < 40; i++) deep = [deep, shared];
+    assert.equal(canonicalJson(deep), reference(deep));
+  });
 });
