@@ -7,14 +7,23 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
+/** The characters COPY's text format escapes, and how. */
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIALS = /[\\\t\n\r]/g;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 function field(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   const text = typeof value === 'string' ? value : typeof value === 'boolean' || typeof value === 'number' ? String(value) : JSON.stringify(value);
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  // Most fields have nothing to escape: testing first costs a third of always replacing.
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPED[c]!) : text;
 }
 
 export function copyLine(row: readonly unknown[]): string {
-  return `${row.map(field).join('\t')}\n`;
+  if (row.length === 0) return '\n';
+  let line = field(row[0]);
+  for (let i = 1; i < row.length; i++) line += `\t${field(row[i])}`;
+  return `${line}\n`;
 }
 
 /** Streams rows (already in column order) into `table` with one COPY. */
