@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore } from '../../store/sql-store';
 import { CommittedActionCache } from '../../worker/committed-actions';
+import { rollupRows } from '../../store/rollup-rows';
 import { usageOf, type AgentUsage } from '../../cim/forensics/usage';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action as baseAction, scope as baseScope } from './fixtures';
@@ -80,4 +81,22 @@ test('sealed scopes are rolled up from their hashed records exactly as a recount
     'in each session the retried search recovered, fetch and the refusal failed',
   );
   assert.deepEqual(usage.unmatched, [{ delegatedBy: 'orchestrator', agent: 'verifier', count: 2 }], 'the delegation nobody recorded, once per session');
+});
+
+// Two workers sealing at once upserted overlapping keys in opposite orders, and Postgres
+// broke the deadlock by failing one of them (seen with 400 agents per batch).
+test('rollup rows come in key order whatever order the scopes are sealed in, so concurrent sealers lock them in one order', () => {
+  const scopes = ['zeta', 'alpha', 'mid', 'beta'].map((agent, i) => ({
+    scope: baseScope(`o${i}`, { agent, path: `/o${i}/` }),
+    actions: [] as ActionRecord[],
+    sessionStartedAt: at(0),
+    parent: null,
+    delegated: false,
+  }));
+  const forward = rollupRows(scopes);
+  const backward = rollupRows([...scopes].reverse());
+  assert.deepEqual(backward, forward);
+  const keys = forward.map((r) => r.slice(0, 9).join('\u0000'));
+  assert.equal(keys.length, 4);
+  assert.deepEqual(keys, [...keys].sort());
 });
