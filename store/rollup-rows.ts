@@ -68,7 +68,7 @@ export function rollupRows(sealed: readonly SealedScope[]): RollupRow[] {
     }
     for (const c of calls.values()) add(month, 'calls', [s.agent, s.agentVersion, '', '', '', '', ''], 1, failed(c.final.status) ? 1 : 0, c.failedAttempts);
   }
-  // In key order: sealers (two of one worker, or of two workers) upsert their batches at
+  // In key order: the sealers of several workers upsert their batches at
   // once, and rows locked in one order by all of them cannot deadlock.
   return [...rows.keys()].sort().map((k) => rows.get(k)!);
 }
