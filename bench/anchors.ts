@@ -1,8 +1,9 @@
 /**
  * Seal anchors: what anchoring costs per sealed scope, one anchor per scope against the
- * seals of a session's scopes sealed together sharing one (store/seal-anchor.ts), as a
- * worker's sealer anchors scopes it saw end (`batched`) and as it anchors scopes the
- * sweep found, which it first holds against their sessions' anchors (`batched_looked`).
+ * seals of a session's scopes sealed together sharing one (`batched`), and against the
+ * seals of every session of a sealer batch sharing one (`sets`; store/seal-anchor.ts), as
+ * a worker's sealer anchors scopes it saw end, and as it anchors scopes the sweep found,
+ * which it first holds against their sessions' anchors (`sets_looked`).
  * The same synthetic seals go through `anchorSeals` each way, on one dev server, rounds
  * alternating; each session's scopes arrive in `--splits` sealer batches, as they do
  * when scopes end over a session's life. Reported per scope: Temporal server CPU, this
@@ -34,7 +35,7 @@ const ROUNDS = Number(args.rounds);
 const SESSIONS = Number(args.sessions);
 const SCOPES = Number(args.scopes);
 const SPLITS = Number(args.splits);
-const MODES = ['per_scope', 'batched', 'batched_looked'] as const;
+const MODES = ['per_scope', 'batched', 'sets', 'sets_looked'] as const;
 type Mode = (typeof MODES)[number];
 
 function seals(namespace: string): Seal[][] {
@@ -62,10 +63,11 @@ function seals(namespace: string): Seal[][] {
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: () => undefined });
   const connection = await Connection.connect({ address: temporal.address });
-  const perScopeAnchors = new TemporalSealAnchors(connection, { batched: async () => false });
-  const batchedAnchors = new TemporalSealAnchors(connection, { batched: async () => true });
-  const anchors: Record<Mode, typeof batchedAnchors> = { per_scope: perScopeAnchors, batched: batchedAnchors, batched_looked: batchedAnchors };
-  const lookFirst: Record<Mode, boolean> = { per_scope: true, batched: false, batched_looked: true };
+  const perScopeAnchors = new TemporalSealAnchors(connection, { kinds: async () => ({ sets: false, sessions: false }) });
+  const batchedAnchors = new TemporalSealAnchors(connection, { kinds: async () => ({ sets: false, sessions: true }) });
+  const setAnchors = new TemporalSealAnchors(connection, { kinds: async () => ({ sets: true, sessions: true }) });
+  const anchors: Record<Mode, typeof batchedAnchors> = { per_scope: perScopeAnchors, batched: batchedAnchors, sets: setAnchors, sets_looked: setAnchors };
+  const lookFirst: Record<Mode, boolean> = { per_scope: true, batched: false, sets: false, sets_looked: true };
   const perScope = new Map<Mode, { server: number[]; worker: number[]; wall: number[]; verify: number[] }>(
     MODES.map((m) => [m, { server: [], worker: [], wall: [], verify: [] }]),
   );
@@ -134,7 +136,8 @@ async function main(): Promise<void> {
   const label: Record<Mode, string> = {
     per_scope: 'one per scope',
     batched: 'one per session and batch',
-    batched_looked: 'the same, anchors read first',
+    sets: 'one per batch (sessions listed)',
+    sets_looked: 'the same, anchors read first',
   };
   console.log(`\nseal anchors: ${SESSIONS} sessions x ${SCOPES} scopes, each session's scopes in ${SPLITS} sealer batches, ${ROUNDS} rounds`);
   console.log(
@@ -154,16 +157,22 @@ async function main(): Promise<void> {
     worker_cpu: ratio('worker_cpu_ms_per_scope'),
     wall: ratio('wall_ms_per_scope'),
     verify_read: ratio('verify_read_ms_per_session'),
-    looked_server_cpu: ratio('server_cpu_ms_per_scope', 'batched_looked'),
-    looked_worker_cpu: ratio('worker_cpu_ms_per_scope', 'batched_looked'),
+    sets_server_cpu: ratio('server_cpu_ms_per_scope', 'sets'),
+    sets_worker_cpu: ratio('worker_cpu_ms_per_scope', 'sets'),
+    sets_verify_read: ratio('verify_read_ms_per_session', 'sets'),
+    looked_server_cpu: ratio('server_cpu_ms_per_scope', 'sets_looked'),
+    looked_worker_cpu: ratio('worker_cpu_ms_per_scope', 'sets_looked'),
+    sets_vs_batched_server_cpu: round(result.sets.server_cpu_ms_per_scope!.median / result.batched.server_cpu_ms_per_scope!.median),
   };
   console.log(
-    `batched ÷ per scope: server CPU ${ratios.server_cpu}, worker CPU ${ratios.worker_cpu}, wall ${ratios.wall}, verify read ${ratios.verify_read}; ` +
-      `anchors read first: server CPU ${ratios.looked_server_cpu}, worker CPU ${ratios.looked_worker_cpu}`,
+    `÷ per scope: per session: server CPU ${ratios.server_cpu}, worker CPU ${ratios.worker_cpu}, wall ${ratios.wall}, verify read ${ratios.verify_read}; ` +
+      `per batch: server CPU ${ratios.sets_server_cpu}, worker CPU ${ratios.sets_worker_cpu}, verify read ${ratios.sets_verify_read}; ` +
+      `per batch, anchors read first: server CPU ${ratios.looked_server_cpu}, worker CPU ${ratios.looked_worker_cpu}. ` +
+      `Per batch ÷ per session: server CPU ${ratios.sets_vs_batched_server_cpu}`,
   );
   if (!args['print-only']) {
     const path = writeResult('anchors', { rounds: ROUNDS, sessions: SESSIONS, scopes_per_session: SCOPES, batches_per_session: SPLITS, ...result, batched_vs_per_scope: ratios });
-    updateSummary({ seal_anchor_server_cpu_vs_per_scope: ratios.server_cpu }, 'anchors');
+    updateSummary({ seal_anchor_server_cpu_vs_per_scope: ratios.sets_server_cpu, seal_anchor_sets_server_cpu_vs_per_session: ratios.sets_vs_batched_server_cpu }, 'anchors');
     console.log(`written to ${path}`);
   }
 }

@@ -16,6 +16,22 @@ export const SCOPE_MEMO = 'scopetrail.scope';
 /** The Keyword search attributes scopetrail publishes each scope under. */
 export const SEARCH_ATTRIBUTES = ['ScopetrailSession', 'ScopetrailScope', 'ScopetrailAgent'] as const;
 
+/**
+ * The KeywordList search attribute seal anchors list their sessions under, so that one
+ * anchor can hold the seals of several sessions (cim/seal-sets.ts). Optional: without it
+ * each session's seals have anchors of their own.
+ */
+export const SEALED_SESSIONS_ATTRIBUTE = 'ScopetrailSealedSessions';
+
+/** temporal.api.enums.v1.IndexedValueType values of the types scopetrail registers. */
+export const INDEXED_VALUE_TYPE = { Keyword: 2, KeywordList: 7 } as const;
+
+/** Every search attribute scopetrail registers where it sets up a namespace, with its type. */
+export const REGISTERED_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' | 'KeywordList' }> = [
+  ...SEARCH_ATTRIBUTES.map((name) => ({ name, type: 'Keyword' as const })),
+  { name: SEALED_SESSIONS_ATTRIBUTE, type: 'KeywordList' },
+];
+
 /** The signal that asks a running agent to hand off at its next checkpoint. */
 export const HANDOFF_SIGNAL = 'scopetrail.handoff';
 

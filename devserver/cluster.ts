@@ -20,11 +20,9 @@ import { clusterSettings, type ClusterSettings } from './cluster-settings';
 import { ensureClusterSchemas, type SchemaReport } from './cluster-schema';
 import { composeTemporalRelease } from './compose-release';
 import { stopChild, waitUntilServing, type TemporalEndpoint } from './dev-server';
-import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { INDEXED_VALUE_TYPE, REGISTERED_SEARCH_ATTRIBUTES } from './search-attributes';
 import { resolveServer, type ServerBinaries } from './server-build';
 
-/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
-const KEYWORD = 2;
 /** auto-setup's DEFAULT_NAMESPACE_RETENTION. */
 const RETENTION = '24h';
 const GRPC_ALREADY_EXISTS = 6;
@@ -157,13 +155,13 @@ async function registerNamespaceAndAttributes(address: string, namespace: string
     // A new namespace reaches the frontend's cache a few seconds later; until then it is "not found".
     await retry(60_000, async () => {
       const existing = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-      const missing = SEARCH_ATTRIBUTES.filter((name) => !(name in existing));
+      const missing = REGISTERED_SEARCH_ATTRIBUTES.filter(({ name }) => !(name in existing));
       if (missing.length === 0) return;
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+        searchAttributes: Object.fromEntries(missing.map(({ name, type }) => [name, INDEXED_VALUE_TYPE[type]])),
       });
-      log(`  search attributes ${missing.join(', ')} registered`);
+      log(`  search attributes ${missing.map(({ name }) => name).join(', ')} registered`);
     });
   } finally {
     await connection.close();
@@ -177,7 +175,7 @@ export async function ensureNamespaceReady(address: string, namespace: string, t
   try {
     await retry(timeoutMs, async () => {
       const custom = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-      const missing = SEARCH_ATTRIBUTES.filter((name) => !(name in custom));
+      const missing = REGISTERED_SEARCH_ATTRIBUTES.filter(({ name }) => !(name in custom)).map(({ name }) => name);
       if (missing.length > 0) throw new Error(`namespace ${namespace} at ${address} lacks the search attributes ${missing.join(', ')}`);
     });
   } finally {
@@ -217,7 +215,7 @@ async function main(): Promise<void> {
   const settings = clusterSettings(process.env);
   const cluster = await startCluster({ settings, log });
   console.log(`${cluster.description}; ready in ${cluster.readySeconds.toFixed(1)} s`);
-  console.log(`  namespace ${cluster.namespace} with ${SEARCH_ATTRIBUTES.join(', ')}`);
+  console.log(`  namespace ${cluster.namespace} with ${REGISTERED_SEARCH_ATTRIBUTES.map(({ name }) => name).join(', ')}`);
   console.log(`  TEMPORAL_ADDRESS=${cluster.address} npm start    # Ctrl-C here stops the server`);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli, type ResolvedCli } from './temporal-cli';
 
-import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { REGISTERED_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES } from './search-attributes';
 
 export { SEARCH_ATTRIBUTES };
 
@@ -58,7 +58,7 @@ export async function startDevServer(
     '--headless',
     '--log-level', 'error',
     ...[...namespaces].flatMap((ns) => ['--namespace', ns]),
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...REGISTERED_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
   ];
   const child = spawn(cli.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -105,7 +105,7 @@ async function startWithSdkDownload(namespace: string, log: (line: string) => vo
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
         namespace,
-        searchAttributes: SEARCH_ATTRIBUTES.map((name) => ({ name, type: 'KEYWORD' as const })) as never,
+        searchAttributes: REGISTERED_SEARCH_ATTRIBUTES.map(({ name, type }) => ({ name, type: type === 'Keyword' ? ('KEYWORD' as const) : ('KEYWORD_LIST' as const) })) as never,
       },
     });
     const address = (env.connection as unknown as { options: { address: string } }).options.address;

@@ -1,8 +1,8 @@
 /** The Keyword search attributes scopetrail publishes each scope under, and whether a namespace has them. */
 import type { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../cim/names';
+import { INDEXED_VALUE_TYPE, REGISTERED_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES } from '../cim/names';
 
-export { SEARCH_ATTRIBUTES };
+export { INDEXED_VALUE_TYPE, REGISTERED_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES };
 
 export async function hasSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
   try {

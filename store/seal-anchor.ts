@@ -1,19 +1,24 @@
 /**
  * Seal anchors in Temporal: each sealed chain is written in the memo of a closed
- * workflow that never runs, where a database writer cannot rewrite it. Where the
- * namespace's visibility answers a query by workflow id prefix, the seals of one
- * session sealed together share one anchor, found by its id (cim/seal-batches.ts);
- * elsewhere each scope has its own, whose id derives from the scope and its run and is
- * started with the REJECT_DUPLICATE reuse policy. Either way a seal that differs from
- * one already anchored is refused. Anchors close themselves a second after they are
- * written (ANCHOR_CLOSE_AFTER), and their memos are readable for as long as Temporal keeps closed workflows
- * (the namespace's retention), the same horizon as the session's own histories that
- * reconcile reads. Verify reads both kinds, so stores sealed before batching verify as
- * they did.
+ * workflow that never runs, where a database writer cannot rewrite it. Three kinds, by
+ * what the namespace's visibility can find:
+ * - with the KeywordList search attribute ScopetrailSealedSessions, the seals of every
+ *   session a sealer batch sealed share one anchor, which lists those sessions in the
+ *   attribute (cim/seal-sets.ts);
+ * - else, where visibility answers a query by workflow id prefix, the seals of one
+ *   session sealed together share one anchor, found by its id (cim/seal-batches.ts);
+ * - else each scope has its own, whose id derives from the scope and its run and is
+ *   started with the REJECT_DUPLICATE reuse policy.
+ * Any way, a seal that differs from one already anchored is refused. Anchors close
+ * themselves a second after they are written (ANCHOR_CLOSE_AFTER), and their memos are
+ * readable for as long as Temporal keeps closed workflows (the namespace's retention),
+ * the same horizon as the session's own histories that reconcile reads. Verify reads
+ * every kind the namespace can find, so stores sealed before a kind was available
+ * verify as they did.
  */
 import { NamespaceClients } from './namespace-clients';
 import { limiter } from './limiter';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type Connection, type ConnectionLike } from '@temporalio/client';
 import { ANCHOR_CLOSE_AFTER, ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, Seal, sameSeal, sealAnchorId, sealDifference } from '../cim/seal';
 import {
   SEALS_MEMO,
@@ -29,6 +34,9 @@ import {
   sealsByRun,
   sealsOfMemo,
 } from '../cim/seal-batches';
+import { SEALED_SESSIONS_ATTRIBUTE, SEAL_SET_MEMO, sealSetAnchorId, sealSetMemo, sealSetQuery, sealSetSessions, sealSets, sealsOfSetMemo } from '../cim/seal-sets';
+import { INDEXED_VALUE_TYPE } from '../cim/names';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { AnchorLookup } from './chain';
 import type { SealConfirm } from './types';
 
@@ -66,21 +74,28 @@ const ANCHOR_CLOSED = 'seal anchor: the memo holds the chain head; it is never e
 /** Sessions named in one visibility query: keeps the query text short. */
 const SESSIONS_PER_QUERY = 20;
 
-export interface TemporalSealAnchorsOptions {
-  /**
-   * Whether seals of a namespace are anchored in batches: its visibility answers a
-   * query by workflow id prefix (`STARTS_WITH`). Asked of the namespace once when not given.
-   */
-  batched?: (namespace: string) => Promise<boolean>;
+/** Which kinds of shared anchor a namespace's visibility can find (asked once per namespace). */
+export interface AnchorKinds {
+  /** Anchors holding several sessions' seals, found by the ScopetrailSealedSessions search attribute. */
+  sets: boolean;
+  /** Anchors holding one session's seals, found by workflow id prefix (`STARTS_WITH`). */
+  sessions: boolean;
 }
+
+export interface TemporalSealAnchorsOptions {
+  /** The kinds of shared anchor a namespace can find: asked of the namespace once when not given. */
+  kinds?: (namespace: string) => Promise<AnchorKinds>;
+}
+
+const SEALED_SESSIONS_KEY = defineSearchAttributeKey(SEALED_SESSIONS_ATTRIBUTE, SearchAttributeType.KEYWORD_LIST);
 
 export class TemporalSealAnchors implements SealAnchors {
 
   private readonly clients: NamespaceClients;
-  private readonly batchedByNamespace = new Map<string, Promise<boolean>>();
+  private readonly kindsByNamespace = new Map<string, Promise<AnchorKinds>>();
 
   constructor(
-    connection: ConnectionLike,
+    private readonly connection: ConnectionLike,
     private readonly options: TemporalSealAnchorsOptions = {},
   ) {
     this.clients = new NamespaceClients(connection);
@@ -95,10 +110,11 @@ export class TemporalSealAnchors implements SealAnchors {
       else byNamespace.set(seal.namespace, [seal]);
     }
     for (const [namespace, group] of byNamespace) {
-      const batched = await this.batched(namespace);
-      const together = batched ? group.filter((s) => quotableSession(s.sessionId)) : [];
-      const alone = batched ? group.filter((s) => !quotableSession(s.sessionId)) : group;
-      if (together.length) for (const [id, o] of await this.anchorBatched(namespace, together, options.lookFirst)) outcomes.set(id, o);
+      const kinds = await this.kinds(namespace);
+      const shared = kinds.sets || kinds.sessions;
+      const together = shared ? group.filter((s) => quotableSession(s.sessionId)) : [];
+      const alone = shared ? group.filter((s) => !quotableSession(s.sessionId)) : group;
+      if (together.length) for (const [id, o] of await this.anchorShared(namespace, kinds, together, options.lookFirst)) outcomes.set(id, o);
       await eachAtOnce(alone, async (seal) => {
         outcomes.set(seal.scopeId, await this.anchorOne(seal));
       });
@@ -107,7 +123,7 @@ export class TemporalSealAnchors implements SealAnchors {
   }
 
   async readSession(namespace: string, sessionId: string, runIds: ReadonlyMap<string, readonly string[]>): Promise<Map<string, AnchorLookup>> {
-    const batched = quotableSession(sessionId) && (await this.batched(namespace)) ? await this.listSeals(namespace, [sessionId]) : [];
+    const batched = quotableSession(sessionId) ? await this.listSeals(namespace, await this.kinds(namespace), [sessionId]) : [];
     // Per-scope anchors too, for every scope: written before batching or where visibility
     // cannot find anchors by id prefix, and a batch sealer does not look for them, so a
     // scope sealed again in a batch must still meet its first seal here.
@@ -127,25 +143,30 @@ export class TemporalSealAnchors implements SealAnchors {
     return result;
   }
 
-  private batched(namespace: string): Promise<boolean> {
-    let answer = this.batchedByNamespace.get(namespace);
+  private kinds(namespace: string): Promise<AnchorKinds> {
+    let answer = this.kindsByNamespace.get(namespace);
     if (!answer) {
-      answer = this.options.batched ? this.options.batched(namespace) : this.answersPrefixQueries(namespace);
+      answer = this.options.kinds ? this.options.kinds(namespace) : this.askKinds(namespace);
       // A server that could not be asked is asked again next time.
-      answer.catch(() => this.batchedByNamespace.delete(namespace));
-      this.batchedByNamespace.set(namespace, answer);
+      answer.catch(() => this.kindsByNamespace.delete(namespace));
+      this.kindsByNamespace.set(namespace, answer);
     }
     return answer;
   }
 
+  private async askKinds(namespace: string): Promise<AnchorKinds> {
+    const sessions = await this.answers(namespace, `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND WorkflowId STARTS_WITH '${SEAL_BATCH_PREFIX}'`);
+    const sets = (await this.hasSealedSessionsAttribute(namespace)) && (await this.answers(namespace, sealSetQuery(SEAL_ANCHOR_TYPE, ['probe'])));
+    return { sets, sessions };
+  }
+
   /**
-   * Whether visibility answers the query batches are found by. A refusal (a visibility
-   * store without list queries or without STARTS_WITH) means anchors per scope; any other
-   * error is thrown, so the seals wait and the question is asked again.
+   * Whether visibility answers `query`. A refusal (a visibility store without list
+   * queries, without STARTS_WITH, without the attribute) means that kind of anchor is not
+   * used; any other error is thrown, so the seals wait and the question is asked again.
    */
-  private async answersPrefixQueries(namespace: string): Promise<boolean> {
+  private async answers(namespace: string, query: string): Promise<boolean> {
     try {
-      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND WorkflowId STARTS_WITH '${SEAL_BATCH_PREFIX}'`;
       for await (const _ of this.client(namespace).workflow.list({ query, pageSize: 1 })) break;
       return true;
     } catch (err) {
@@ -154,41 +175,93 @@ export class TemporalSealAnchors implements SealAnchors {
     }
   }
 
-  /** Every seal anchored in batches for these sessions. */
-  private async listSeals(namespace: string, sessionIds: readonly string[]): Promise<Seal[]> {
+  /** The namespace lists the attribute as a KeywordList (one of another type cannot hold a session list). */
+  private async hasSealedSessionsAttribute(namespace: string): Promise<boolean> {
+    const connection = this.connection;
+    // Only a full Connection has the operator service; a bare ConnectionLike anchors per session.
+    if (!('operatorService' in connection)) return false;
+    try {
+      const res = await (connection as Connection).operatorService.listSearchAttributes({ namespace });
+      return Number(res.customAttributes?.[SEALED_SESSIONS_ATTRIBUTE]) === INDEXED_VALUE_TYPE.KeywordList;
+    } catch (err) {
+      // A namespace whose operator API is closed (Temporal Cloud) anchors per session.
+      if (refusedQuery(err) || isPermissionDenied(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Every seal anchored in shared anchors (of either kind the namespace can find) for these sessions. */
+  private async listSeals(namespace: string, kinds: AnchorKinds, sessionIds: readonly string[]): Promise<Seal[]> {
     const client = this.client(namespace);
     const seals: Seal[] = [];
     const wanted = new Set(sessionIds);
     for (let i = 0; i < sessionIds.length; i += SESSIONS_PER_QUERY) {
-      const prefixes = sessionIds.slice(i, i + SESSIONS_PER_QUERY).map((id) => `WorkflowId STARTS_WITH '${sealBatchPrefix(id)}'`);
-      const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND (${prefixes.join(' OR ')})`;
-      for await (const anchor of client.workflow.list({ query })) {
-        // The memo says whose seals they are; an anchor id is only where to look.
-        for (const seal of sealsOfMemo(anchor.memo?.[SEALS_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
+      const some = sessionIds.slice(i, i + SESSIONS_PER_QUERY);
+      if (kinds.sessions) {
+        const prefixes = some.map((id) => `WorkflowId STARTS_WITH '${sealBatchPrefix(id)}'`);
+        const query = `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND (${prefixes.join(' OR ')})`;
+        for await (const anchor of client.workflow.list({ query })) {
+          // The memo says whose seals they are; an anchor id is only where to look.
+          for (const seal of sealsOfMemo(anchor.memo?.[SEALS_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
+        }
+      }
+      if (kinds.sets) {
+        for await (const anchor of client.workflow.list({ query: sealSetQuery(SEAL_ANCHOR_TYPE, some) })) {
+          // An anchor lists other sessions too: only the seals of those asked about count.
+          for (const seal of sealsOfSetMemo(anchor.memo?.[SEAL_SET_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
+        }
       }
     }
     return seals;
   }
 
-  private async anchorBatched(namespace: string, seals: readonly Seal[], lookFirst: (seal: Seal) => boolean = () => true): Promise<Map<string, AnchorOutcome>> {
+  private async anchorShared(
+    namespace: string,
+    kinds: AnchorKinds,
+    seals: readonly Seal[],
+    lookFirst: (seal: Seal) => boolean = () => true,
+  ): Promise<Map<string, AnchorOutcome>> {
     const outcomes = new Map<string, AnchorOutcome>();
     const looked = seals.filter(lookFirst);
-    const anchored = sealsByRun(looked.length ? await this.listSeals(namespace, [...new Set(looked.map((s) => s.sessionId))]) : []);
+    const anchored = sealsByRun(looked.length ? await this.listSeals(namespace, kinds, [...new Set(looked.map((s) => s.sessionId))]) : []);
     const fresh: Seal[] = [];
     for (const seal of seals) {
       const prior = priorAnchor(seal, anchored.get(sealKey(seal.scopeId, seal.runId)));
       if (prior.state === 'none') fresh.push(seal);
       else outcomes.set(seal.scopeId, prior.state === 'same' ? { outcome: 'same' } : { outcome: 'conflict', anchored: prior.anchored });
     }
-    await eachAtOnce(sealBatches(fresh), async (batch) => {
-      for (const [id, o] of await this.startBatch(namespace, batch)) outcomes.set(id, o);
+    const anchors = kinds.sets ? sealSets(fresh).map((set) => this.setAnchor(set)) : sealBatches(fresh).map((batch) => this.sessionAnchor(batch));
+    await eachAtOnce(anchors, async (anchor) => {
+      for (const [id, o] of await this.startShared(namespace, anchor)) outcomes.set(id, o);
     });
     return outcomes;
   }
 
-  private async startBatch(namespace: string, batch: readonly Seal[]): Promise<Map<string, AnchorOutcome>> {
+  /** One anchor for several sessions' seals, listed under the ScopetrailSealedSessions attribute. */
+  private setAnchor(seals: readonly Seal[]): SharedAnchor {
+    return {
+      seals,
+      workflowId: sealSetAnchorId(seals),
+      memo: { [SEAL_SET_MEMO]: sealSetMemo(seals) },
+      typedSearchAttributes: [{ key: SEALED_SESSIONS_KEY, value: sealSetSessions(seals) }],
+      held: (memo) => sealsOfSetMemo(memo?.[SEAL_SET_MEMO]),
+    };
+  }
+
+  /** One anchor for one session's seals, found by its id's prefix. */
+  private sessionAnchor(seals: readonly Seal[]): SharedAnchor {
+    return {
+      seals,
+      workflowId: sealBatchAnchorId(seals),
+      memo: { [SEALS_MEMO]: batchMemo(seals) },
+      typedSearchAttributes: [],
+      held: (memo) => sealsOfMemo(memo?.[SEALS_MEMO]),
+    };
+  }
+
+  private async startShared(namespace: string, anchor: SharedAnchor): Promise<Map<string, AnchorOutcome>> {
     const client = this.client(namespace);
-    const workflowId = sealBatchAnchorId(batch);
+    const { workflowId, seals: batch } = anchor;
     const outcomes = new Map<string, AnchorOutcome>();
     try {
       await client.workflow.start(SEAL_ANCHOR_TYPE, {
@@ -197,7 +270,8 @@ export class TemporalSealAnchors implements SealAnchors {
         startDelay: ANCHOR_START_DELAY,
         args: [],
         workflowExecutionTimeout: ANCHOR_CLOSE_AFTER,
-        memo: { [SEALS_MEMO]: batchMemo(batch) },
+        memo: anchor.memo,
+        ...(anchor.typedSearchAttributes.length ? { typedSearchAttributes: anchor.typedSearchAttributes } : {}),
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });
@@ -207,7 +281,7 @@ export class TemporalSealAnchors implements SealAnchors {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     // The id derives from the seals, so this is the same batch anchored before (its store write was lost).
-    const held = sealsByRun(sealsOfMemo((await client.workflow.getHandle(workflowId).describe()).memo?.[SEALS_MEMO]));
+    const held = sealsByRun(anchor.held((await client.workflow.getHandle(workflowId).describe()).memo));
     for (const seal of batch) {
       const prior = priorAnchor(seal, held.get(sealKey(seal.scopeId, seal.runId)));
       outcomes.set(
@@ -261,6 +335,15 @@ export class TemporalSealAnchors implements SealAnchors {
   }
 }
 
+/** A shared anchor about to be written: what it holds, where, and how its memo is read back. */
+interface SharedAnchor {
+  seals: readonly Seal[];
+  workflowId: string;
+  memo: Record<string, unknown>;
+  typedSearchAttributes: Array<{ key: typeof SEALED_SESSIONS_KEY; value: string[] }>;
+  held: (memo: Record<string, unknown> | undefined) => Seal[];
+}
+
 /** Anchors started at once per batch: enough to hide the round trips, few enough to be polite. */
 const CONCURRENCY = 8;
 
@@ -296,7 +379,12 @@ export function anchorSeals(anchors: SealAnchors, onRefused: (err: SealRefusedEr
 
 /** gRPC status codes of a query the server will not run. */
 const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNIMPLEMENTED = 12;
+
+function isPermissionDenied(err: unknown): boolean {
+  return [err, (err as { cause?: unknown } | null)?.cause].some((e) => isGrpcServiceError(e) && e.code === GRPC_PERMISSION_DENIED);
+}
 
 /** A refusal, as the client reports it (the gRPC error itself, or the cause of a ServiceError). */
 function refusedQuery(err: unknown): boolean {

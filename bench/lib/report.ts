@@ -66,6 +66,7 @@ export const SUMMARY_KEYS = [
   'scaleout_task_queues_throughput_ratio',
   'scaleout_reconcile_differences',
   'seal_anchor_server_cpu_vs_per_scope',
+  'seal_anchor_sets_server_cpu_vs_per_session',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 

@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, sealAnchorId, type Seal } from '../../cim/seal';
-import { SEALS_MEMO, batchMemo, sealBatchAnchorId, sealBatchPrefix, sealsOfMemo } from '../../cim/seal-batches';
+import { SEALS_MEMO, batchMemo, sealBatchAnchorId } from '../../cim/seal-batches';
+import { SEALED_SESSIONS_ATTRIBUTE, SEAL_SET_MEMO, sealSetAnchorId, sealSetMemo, sealSetSessions, sealsOfSetMemo } from '../../cim/seal-sets';
 import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
@@ -57,15 +59,17 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   assert.equal(report.actions, 19);
   assert.equal(report.anchorsChecked, 7, 'every scope\'s seal is anchored in Temporal');
 
-  // The session's seals are anchored together: fewer anchors than scopes, each scope in
-  // exactly one, and each anchor a workflow that never has a task (nothing waits in the
-  // anchor queue's backlog for a worker that will never come).
+  // The session's seals are anchored together (with those of any session sealed in the
+  // same batches), listed under its id: fewer anchors than scopes, each scope in exactly
+  // one, and each anchor a workflow that never has a task (nothing waits in the anchor
+  // queue's backlog for a worker that will never come).
   const connection = await Connection.connect({ address: rt.temporal.address });
   try {
     const client = new Client({ connection, namespace: rt.temporal.namespace });
     const anchors: Array<{ id: string; scopes: string[] }> = [];
-    for await (const w of client.workflow.list({ query: `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND WorkflowId STARTS_WITH '${sealBatchPrefix(sid)}'` })) {
-      anchors.push({ id: w.workflowId, scopes: sealsOfMemo(w.memo?.[SEALS_MEMO]).map((s) => s.scopeId) });
+    for await (const w of client.workflow.list({ query: `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SEALED_SESSIONS_ATTRIBUTE} = '${sid}'` })) {
+      assert.ok((w.searchAttributes?.[SEALED_SESSIONS_ATTRIBUTE] as string[]).includes(sid));
+      anchors.push({ id: w.workflowId, scopes: sealsOfSetMemo(w.memo?.[SEAL_SET_MEMO]).filter((s) => s.sessionId === sid).map((s) => s.scopeId) });
     }
     assert.ok(anchors.length >= 1 && anchors.length < 7, `${anchors.length} anchors for 7 scopes`);
     const scopes = (await rt.client.store.scopesOfSession(sid)).map((s) => s.scopeId).sort();
@@ -89,7 +93,7 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   }
 });
 
-test('a second, different seal of a scope in Temporal, in a batch or on its own, is named by verify', { skip }, async () => {
+test('a second, different seal of a scope in Temporal, shared by sessions, in a session\'s batch or on its own, is named by verify', { skip }, async () => {
   const sid = await session();
   assert.deepEqual((await rt.client.verify(sid)).problems, []);
   const chains = await rt.client.store.chainsOfSession(sid);
@@ -109,6 +113,17 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
       memo: { [SEALS_MEMO]: batchMemo([forged]) },
     });
     await batch.terminate('test');
+    // One shared with another session, for the orchestrator's first delegation.
+    const other = { ...seal(`${sid}.1`), sessionId: 'another-session', scopeId: 'another-session', head: 'd'.repeat(64) };
+    const shared = [{ ...seal(`${sid}.1`), length: 7 }, other];
+    const set = await client.workflow.start(SEAL_ANCHOR_TYPE, {
+      workflowId: sealSetAnchorId(shared),
+      taskQueue: SEAL_ANCHOR_TASK_QUEUE,
+      startDelay: ANCHOR_START_DELAY,
+      memo: { [SEAL_SET_MEMO]: sealSetMemo(shared) },
+      typedSearchAttributes: [{ key: defineSearchAttributeKey(SEALED_SESSIONS_ATTRIBUTE, SearchAttributeType.KEYWORD_LIST), value: sealSetSessions(shared) }],
+    });
+    await set.terminate('test');
     // An anchor of the kind written before batching, for the translator's scope.
     const old = { ...seal(`${sid}.3`), scopeHash: 'e'.repeat(64) };
     const single = await client.workflow.start(SEAL_ANCHOR_TYPE, {
@@ -122,7 +137,7 @@ test('a second, different seal of a scope in Temporal, in a batch or on its own,
     await connection.close();
   }
   const report = await rt.client.verify(sid);
-  assert.deepEqual(brief(report, sid), ['anchor_mismatch .2', 'anchor_mismatch .3']);
+  assert.deepEqual(brief(report, sid), ['anchor_mismatch .1', 'anchor_mismatch .2', 'anchor_mismatch .3']);
   for (const p of report.problems) assert.match(p.detail, /was sealed 2 times in Temporal with different chains/);
 });
 
