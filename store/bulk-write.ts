@@ -156,6 +156,19 @@ export function unnestRows(
   };
 }
 
+/**
+ * A text array as Postgres reads it from text (`{"a","b"}`): every element quoted, its
+ * quotes and backslashes escaped, so any text comes back as it went in.
+ */
+export function arrayLiteral(items: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    out += `${i ? ',' : ''}"${/["\\]/.test(item) ? item.replace(/["\\]/g, '\\$&') : item}"`;
+  }
+  return `${out}}`;
+}
+
 function asText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   return typeof value === 'string' ? value : String(value);

@@ -8,7 +8,7 @@
  */
 import type { SqlExecutor } from './sql-store';
 
-export const PARTITIONED_TABLES = ['scopes', 'actions', 'output_fingerprints', 'action_chain'] as const;
+export const PARTITIONED_TABLES = ['scopes', 'actions', 'output_fingerprints', 'action_chain', 'scope_chains'] as const;
 
 /** The first instant (UTC) of the month holding `time`, as epoch milliseconds. */
 export function monthOf(time: string | Date): number {

@@ -5,7 +5,7 @@ import { yielder } from './yielding';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
-import { dedupe, unnestRows } from './bulk-write';
+import { arrayLiteral, dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
 import { hashHeld, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
@@ -47,7 +47,9 @@ export async function sealScopes(
                     AND p.session_started_at = s.session_started_at) AS rollup_parent,
                 s.kind = 'delegation' AND EXISTS (SELECT 1 FROM ${t('actions')} d
                   WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate') AS rollup_delegated,
-                EXISTS (SELECT 1 FROM ${t('action_chain')} c
+                EXISTS (SELECT 1 FROM ${t('scope_chains')} c
+                  WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id)
+                OR EXISTS (SELECT 1 FROM ${t('action_chain')} c
                   WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id) AS chained
            FROM ${t('scopes')} s
           WHERE s.namespace = $1 AND s.scope_id IN (SELECT unnest($2::text[])) AND s.status <> 'running' AND s.chain_length IS NULL
@@ -123,12 +125,12 @@ export async function sealScopes(
       for (const { chain, actions, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
         rolled.push({ scope, actions, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
-        for (const l of chain) links.push([ns, seal.sessionId, seal.scopeId, l.seq, l.actionId, l.prevHash, l.hash, placement.get(seal.scopeId)]);
+        links.push(chainRow(ns, seal, chain, placement.get(seal.scopeId)!));
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
         if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      await writeLinks(tx, t('action_chain'), ns, relinked, links);
+      await writeLinks(tx, t, ns, relinked, links);
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
@@ -141,32 +143,39 @@ export async function sealScopes(
   }
 }
 
-const LINK_COLUMNS = ['namespace', 'session_id', 'scope_id', 'chain_seq', 'action_id', 'prev_hash', 'hash', 'session_started_at'] as const;
+const CHAIN_COLUMNS = ['namespace', 'session_id', 'scope_id', 'action_ids', 'hashes', 'session_started_at'] as const;
+
+/** A scope's links as one `scope_chains` row: action ids and hashes in chain order (migration 014). */
+function chainRow(ns: string, seal: Seal, chain: readonly ChainLink[], sessionStartedAt: string): unknown[] {
+  return [ns, seal.sessionId, seal.scopeId, arrayLiteral(chain.map((l) => l.actionId)), arrayLiteral(chain.map((l) => l.hash)), sessionStartedAt];
+}
 
 /**
- * Appends the links of the scopes being sealed to the narrow chain table: with COPY
- * where the backend has it, one array statement otherwise. A scope reaches here only
- * with its seal cleared (never sealed, or cleared in the database and confirmed again),
- * so links left by an earlier seal of it (`relinked`: session and scope ids) are removed
- * first: a scope has one chain.
+ * Appends the links of the scopes being sealed, a row per scope: with COPY where the
+ * backend has it, one array statement otherwise. A scope reaches here only with its seal
+ * cleared (never sealed, or cleared in the database and confirmed again), so links left
+ * by an earlier seal of it (`relinked`: session and scope ids), in either table, are
+ * removed first: a scope has one chain.
  */
 async function writeLinks(
   tx: SqlTransaction,
-  table: string,
+  t: (table: string) => string,
   ns: string,
   relinked: unknown[][],
-  links: unknown[][],
+  rows: unknown[][],
 ): Promise<void> {
   if (relinked.length) {
     const k = unnestRows(relinked, ['session_id', 'scope_id'], {});
-    await tx.query(
-      `DELETE FROM ${table} AS c USING (${k.select}) AS k
-        WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
-      [...k.params, ns],
-    );
+    for (const table of ['scope_chains', 'action_chain']) {
+      await tx.query(
+        `DELETE FROM ${t(table)} AS c USING (${k.select}) AS k
+          WHERE c.namespace = $${k.params.length + 1} AND c.session_id = k.session_id AND c.scope_id = k.scope_id`,
+        [...k.params, ns],
+      );
+    }
   }
-  if (links.length === 0) return;
-  if (tx.copy) return tx.copy(table, LINK_COLUMNS, links);
-  const v = unnestRows(links, LINK_COLUMNS, { chain_seq: 'integer', session_started_at: 'timestamptz' });
-  await tx.query(`INSERT INTO ${table} (${LINK_COLUMNS.join(', ')}) ${v.select}`, v.params);
+  if (rows.length === 0) return;
+  if (tx.copy) return tx.copy(t('scope_chains'), CHAIN_COLUMNS, rows);
+  const v = unnestRows(rows, CHAIN_COLUMNS, { action_ids: 'text[]', hashes: 'text[]', session_started_at: 'timestamptz' });
+  await tx.query(`INSERT INTO ${t('scope_chains')} (${CHAIN_COLUMNS.join(', ')}) ${v.select}`, v.params);
 }

@@ -23,6 +23,7 @@ import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
 import { Partitions, monthOf, nextMonth } from './partitions';
 import { SqlRetention, type Retention } from './prune';
+import { linksOfScopeRow } from './chain-links';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
@@ -345,7 +346,12 @@ export class SqlStore implements Store {
       `SELECT action_id, chain_seq, prev_hash, hash FROM ${this.t('action_chain')} WHERE namespace = $1 AND session_id = $2`,
       [this.namespace, sessionId],
     );
+    const { rows: chainRows } = await this.db.query<{ scope_id: string; action_ids: unknown; hashes: unknown }>(
+      `SELECT scope_id, action_ids, hashes FROM ${this.t('scope_chains')} WHERE namespace = $1 AND session_id = $2`,
+      [this.namespace, sessionId],
+    );
     const links = new Map(linkRows.map((l) => [l.action_id, l]));
+    for (const row of chainRows) for (const l of linksOfScopeRow(this.namespace, row)) links.set(l.action_id, l);
     // A row that does not parse is a finding of its own, never a reason to stop verifying the rest.
     const invalid: InvalidRow[] = [];
     const chains: StoredChain[] = [];
@@ -666,3 +672,4 @@ function oneStatementFits(batch: StoreBatch): boolean {
   // From COPY_FROM_ROWS rows, COPY costs Postgres less than array statements save in round trips.
   return (batch.actions?.length ?? 0) + (batch.scopes?.length ?? 0) + (batch.fingerprints?.length ?? 0) < COPY_FROM_ROWS;
 }
+

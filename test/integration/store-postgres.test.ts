@@ -6,7 +6,7 @@ import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '..
 import type { Store } from '../../store/types';
 import { postgresExecutor } from '../../store/postgres';
 import { SqlStore, readAction, type SqlExecutor } from '../../store/sql-store';
-import { verifyChains } from '../../store/chain';
+import { chainGenesis, verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
@@ -346,6 +346,61 @@ test('on Postgres, a scope is sealed from the records its writer committed, with
     assert.equal(chains.chains[0]!.chainLength, 250);
     assert.deepEqual(verifyChains('held', chains).problems, []);
   } finally {
+    await writer.close();
+  }
+});
+
+test('a scope\'s links keep action ids of any text: quotes, backslashes, commas, braces, tabs, newlines, NULL', async () => {
+  const root = { ...scope('odd', null), sessionId: 'odd' };
+  const ids = ['odd/a"b#1', 'odd/c\\d#1', 'odd/e,f#1', 'odd/{g}#1', 'odd/h\ti#1', 'odd/j\nk#1', 'NULL', ' odd space ', 'odd/ü☃#1', "odd/'q'#1", '\\N'];
+  const records = ids.map((id, i) => ({ ...action(id, 'odd'), sessionId: 'odd', startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() }));
+  await store.writeBatch!({ scopes: [root], actions: records });
+  await store.sealScopes!([{ namespace: 'default', scopeId: 'odd' }]);
+  const chains = await store.chainsOfSession('odd');
+  assert.equal(chains.chains[0]!.chainLength, ids.length);
+  assert.deepEqual(chains.chains[0]!.actions.map((a) => [a.record.actionId, a.seq]), ids.map((id, i) => [id, i + 1]));
+  assert.deepEqual(verifyChains('odd', chains).problems, []);
+});
+
+test('a store sealed before per-scope links (migration 014) upgrades: its months get the new table, old links verify, a month still prunes whole', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  const upgraded = `t_up_${Date.now().toString(36)}`;
+  const writer = new SqlStore(db, 'upgrade', { schema: upgraded });
+  const t = (name: string) => `"${upgraded}".${name}`;
+  try {
+    await writer.migrate();
+    // Two sessions in two months, sealed; then rewritten as a store before 014 kept them.
+    const sessions = [['jan', '2026-01-05T00:00:00.000Z'], ['feb', '2026-02-05T00:00:00.000Z']] as const;
+    for (const [sid, at] of sessions) {
+      const root = { ...scope(sid, null), sessionId: sid, startedAt: at, endedAt: at, sessionStartedAt: at };
+      const records = [0, 1, 2].map((i) => ({ ...action(`${sid}/a${i}#1`, sid), sessionId: sid, startedAt: at, endedAt: at, sessionStartedAt: at }));
+      await writer.writeBatch({ scopes: [root], actions: records });
+      await writer.sealScopes([{ namespace: 'default', scopeId: sid }]);
+    }
+    await db.query(
+      `INSERT INTO ${t('action_chain')} (namespace, session_id, scope_id, chain_seq, action_id, prev_hash, hash, session_started_at)
+       SELECT c.namespace, c.session_id, c.scope_id, i, c.action_ids[i], CASE WHEN i = 1 THEN g.genesis ELSE c.hashes[i - 1] END, c.hashes[i], c.session_started_at
+         FROM ${t('scope_chains')} c CROSS JOIN LATERAL generate_subscripts(c.action_ids, 1) AS i
+         JOIN unnest($1::text[], $2::text[]) AS g(scope_id, genesis) ON g.scope_id = c.scope_id`,
+      [sessions.map(([sid]) => sid), sessions.map(([sid]) => chainGenesis({ namespace: 'default', scopeId: sid }))],
+    );
+    await db.exec(`DROP TABLE ${t('scope_chains')}; DELETE FROM ${t('migrations')} WHERE version = 14;`);
+
+    await writer.migrate();
+    const { rows } = await db.query<{ relname: string }>(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+         JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = 'scope_chains' ORDER BY 1`,
+      [upgraded],
+    );
+    assert.deepEqual(rows.map((r) => r.relname), ['scope_chains_p202601', 'scope_chains_p202602']);
+    for (const [sid] of sessions) assert.deepEqual(verifyChains(sid, await writer.chainsOfSession(sid)).problems, [], `${sid} verifies from its old links`);
+
+    const dropped = await writer.retention().dropMonth(Date.UTC(2026, 0, 1), new Date('2026-02-01T00:00:00.000Z'));
+    assert.equal(dropped.length, 1);
+    assert.deepEqual((await writer.retention().months()).map((m) => new Date(m).toISOString().slice(0, 7)), ['2026-02']);
+    assert.deepEqual(verifyChains('feb', await writer.chainsOfSession('feb')).problems, []);
+  } finally {
+    await db.exec(`DROP SCHEMA IF EXISTS "${upgraded}" CASCADE`);
     await writer.close();
   }
 });

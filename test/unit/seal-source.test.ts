@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
-import { verifyChains } from '../../store/chain';
+import { chainGenesis, verifyChains } from '../../store/chain';
+import { linksOfScopeRow } from '../../store/chain-links';
 import { CommittedActionCache } from '../../worker/committed-actions';
 import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
@@ -160,12 +161,41 @@ test('a seal cleared in the database and sealed again keeps one chain: the old l
   await a.store.writeBatch({ scopes: [owner, other], actions: [...records, ...actionsOf(other, 2).map((r) => ({ ...r, sessionId: 'relink-sess' }))] });
   const keys = [{ namespace: 'default', scopeId: 'relinked' }, { namespace: 'default', scopeId: 'untouched' }];
   await a.store.sealScopes(keys);
-  const links = async () => (await a.db.query<{ scope_id: string; n: number }>(
-    `SELECT scope_id, count(*)::int AS n FROM ${table('action_chain')} WHERE session_id = 'relink-sess' GROUP BY scope_id ORDER BY scope_id`,
-  )).rows.map((r) => [r.scope_id, Number(r.n)]);
-  assert.deepEqual(await links(), [['relinked', 3], ['untouched', 2]]);
+  // Links in either table: a row per scope (migration 014), or a row per action (sealed before it).
+  const links = async () => (await a.db.query<{ scope_id: string; n: number; kind: string }>(
+    `SELECT scope_id, sum(n)::int AS n, string_agg(DISTINCT kind, ',') AS kind FROM (
+       SELECT scope_id, count(*) AS n, 'per action' AS kind FROM ${table('action_chain')} WHERE session_id = 'relink-sess' GROUP BY scope_id
+       UNION ALL
+       SELECT scope_id, sum(cardinality(action_ids)), 'per scope' FROM ${table('scope_chains')} WHERE session_id = 'relink-sess' GROUP BY scope_id) l
+      GROUP BY scope_id ORDER BY scope_id`,
+  )).rows.map((r) => [r.scope_id, Number(r.n), r.kind]);
+  assert.deepEqual(await links(), [['relinked', 3, 'per scope'], ['untouched', 2, 'per scope']]);
+
+  // The relinked scope as a store sealed before migration 014 holds it: a link row per action.
+  await a.db.query(
+    `INSERT INTO ${table('action_chain')} (namespace, session_id, scope_id, chain_seq, action_id, prev_hash, hash, session_started_at)
+     SELECT namespace, session_id, scope_id, i, action_ids[i], CASE WHEN i = 1 THEN $1 ELSE hashes[i - 1] END, hashes[i], session_started_at
+       FROM ${table('scope_chains')}, generate_subscripts(action_ids, 1) AS i WHERE scope_id = 'relinked'`,
+    [chainGenesis({ namespace: 'default', scopeId: 'relinked' })],
+  );
+  await a.db.query(`DELETE FROM ${table('scope_chains')} WHERE scope_id = 'relinked'`);
+  assert.deepEqual(await links(), [['relinked', 3, 'per action'], ['untouched', 2, 'per scope']]);
+  assert.deepEqual(verifyChains('relink-sess', await a.store.chainsOfSession('relink-sess')).problems, [], 'both forms read as the same chain');
+
   await a.db.query(`UPDATE ${table('scopes')} SET chain_length = NULL, chain_head = NULL, scope_hash = NULL WHERE scope_id = 'relinked'`);
   await a.store.sealScopes(keys);
-  assert.deepEqual(await links(), [['relinked', 3], ['untouched', 2]], 'one link per action, as before the seal was cleared');
+  assert.deepEqual(await links(), [['relinked', 3, 'per scope'], ['untouched', 2, 'per scope']], 'one link per action, in one table, as before the seal was cleared');
   assert.deepEqual(verifyChains('relink-sess', await a.store.chainsOfSession('relink-sess')).problems, []);
+});
+
+test('a scope row\'s links are the per-action links, each previous hash the one before it; an edited value ends them', () => {
+  const genesis = chainGenesis({ namespace: 'default', scopeId: 'sc' });
+  assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: ['a', 'b"c\\', 'd'], hashes: ['h1', 'h2', 'h3'] }), [
+    { action_id: 'a', chain_seq: 1, prev_hash: genesis, hash: 'h1' },
+    { action_id: 'b"c\\', chain_seq: 2, prev_hash: 'h1', hash: 'h2' },
+    { action_id: 'd', chain_seq: 3, prev_hash: 'h2', hash: 'h3' },
+  ]);
+  assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: ['a', null, 'd'], hashes: ['h1', 'h2', 'h3'] }).map((l) => l.action_id), ['a']);
+  assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: ['a', 'b'], hashes: ['h1'] }).map((l) => l.action_id), ['a']);
+  assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: 'junk', hashes: null }), []);
 });
