@@ -31,6 +31,13 @@ export const SEAL_SET_PREFIX = 'scopetrail-sealset/';
  */
 export const MAX_SESSION_LIST_BYTES = 1_600;
 
+/**
+ * Bytes of an anchor's memo, as JSON. The SDK and the server warn about a memo over
+ * 2 KB (TMPRL1103), once per anchor in the worker's log; this keeps under it with room
+ * for the payload's encoding. About five seals a memo.
+ */
+export const MAX_MEMO_BYTES = 1_900;
+
 const SetEntry = Seal.pick({ sessionId: true, scopeId: true, runId: true, length: true, head: true, scopeHash: true });
 
 /** Parsed leniently: each entry on its own (see sealsOfSetMemo). */
@@ -71,13 +78,19 @@ function listBytes(sessions: readonly string[]): number {
   return Buffer.byteLength(JSON.stringify(sessions));
 }
 
+/** Bytes a seal adds to its anchor's memo (its entry and a comma). */
+function entryBytes(seal: Seal): number {
+  return Buffer.byteLength(JSON.stringify(sealSetMemo([seal]).seals[0])) + 1;
+}
+
 const bySessionThenScope = (a: Seal, b: Seal): number =>
   a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0;
 
 /**
  * The anchors to write for `seals`, whose sessions must be quotable: grouped by namespace,
  * in session and scope order (the same seals always make the same anchors, and the same
- * ids), at most MAX_SEALS_PER_ANCHOR seals and MAX_SESSION_LIST_BYTES of session list each.
+ * ids), each with at most MAX_SEALS_PER_ANCHOR seals, MAX_SESSION_LIST_BYTES of session
+ * list and MAX_MEMO_BYTES of memo (a seal too large for that alone has an anchor of its own).
  */
 export function sealSets(seals: readonly Seal[]): Seal[][] {
   for (const s of seals) {
@@ -92,18 +105,26 @@ export function sealSets(seals: readonly Seal[]): Seal[][] {
   const sets: Seal[][] = [];
   for (const group of byNamespace.values()) {
     group.sort(bySessionThenScope);
+    const envelope = Buffer.byteLength(JSON.stringify({ namespace: group[0]!.namespace, seals: [] }));
     let current: Seal[] = [];
     let sessions: string[] = [];
+    let memoBytes = envelope;
     for (const seal of group) {
       const newSession = sessions.at(-1) !== seal.sessionId;
+      const bytes = entryBytes(seal);
       const full =
-        current.length >= MAX_SEALS_PER_ANCHOR || (newSession && current.length > 0 && listBytes([...sessions, seal.sessionId]) > MAX_SESSION_LIST_BYTES);
+        current.length > 0 &&
+        (current.length >= MAX_SEALS_PER_ANCHOR ||
+          memoBytes + bytes > MAX_MEMO_BYTES ||
+          (newSession && listBytes([...sessions, seal.sessionId]) > MAX_SESSION_LIST_BYTES));
       if (full) {
         sets.push(current);
         current = [];
         sessions = [];
+        memoBytes = envelope;
       }
       current.push(seal);
+      memoBytes += bytes;
       if (sessions.at(-1) !== seal.sessionId) sessions.push(seal.sessionId);
     }
     if (current.length) sets.push(current);

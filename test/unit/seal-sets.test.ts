@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Seal } from '../../cim/seal';
 import { MAX_SEALS_PER_ANCHOR } from '../../cim/seal-batches';
 import {
+  MAX_MEMO_BYTES,
   MAX_SESSION_LIST_BYTES,
   SEALED_SESSIONS_ATTRIBUTE,
   SEAL_SET_PREFIX,
@@ -28,25 +29,29 @@ test('the seals of several sessions share one anchor per namespace, in session a
   assert.deepEqual(sealSetSessions(sets[0]!), ['A', 'B']);
 });
 
-test('an anchor holds at most MAX_SEALS_PER_ANCHOR seals, and its session list stays within the attribute limit', () => {
-  const many = Array.from({ length: MAX_SEALS_PER_ANCHOR * 2 + 3 }, (_, i) => seal('S', `.${String(i).padStart(4, '0')}`));
-  assert.deepEqual(sealSets(many).map((s) => s.length), [MAX_SEALS_PER_ANCHOR, MAX_SEALS_PER_ANCHOR, 3]);
-
-  // Long session ids (150 characters, the most a session id may have): the list, not the seal count, bounds an anchor.
-  const long = (i: number) => `${String(i).padStart(4, '0')}${'x'.repeat(146)}`;
-  const seals = Array.from({ length: 40 }, (_, i) => seal(long(i), ''));
-  const sets = sealSets(seals);
-  assert.ok(sets.length > 1, 'split by the size of the session list');
-  for (const s of sets) assert.ok(Buffer.byteLength(JSON.stringify(sealSetSessions(s))) <= MAX_SESSION_LIST_BYTES);
-  assert.deepEqual(sets.flat().map((s) => s.sessionId), seals.map((s) => s.sessionId), 'every seal once, in order');
-  // A set is filled before the next begins (each but the last could not take one more session).
-  for (const s of sets.slice(0, -1)) {
-    const next = sets[sets.indexOf(s) + 1]![0]!.sessionId;
-    assert.ok(Buffer.byteLength(JSON.stringify([...sealSetSessions(s), next])) > MAX_SESSION_LIST_BYTES);
+test('an anchor\'s memo stays under the 2 KB Temporal warns about, and its session list within the attribute limit', () => {
+  const memoBytes = (s: Seal[]) => Buffer.byteLength(JSON.stringify(sealSetMemo(s)));
+  const listBytes = (s: Seal[]) => Buffer.byteLength(JSON.stringify(sealSetSessions(s)));
+  // Session ids of every length up to the most a session id may have (150 characters).
+  for (const length of [1, 16, 40, 150]) {
+    const id = (i: number) => `${String(i).padStart(4, '0')}${'x'.repeat(Math.max(0, length - 4))}`;
+    const seals = Array.from({ length: 60 }, (_, i) => seal(id(i), i % 3 ? `.${i % 3}` : ''));
+    const sets = sealSets(seals);
+    assert.deepEqual(sets.flat().map((s) => s.scopeId), [...seals].sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.scopeId < b.scopeId ? -1 : 1)).map((s) => s.scopeId), 'every seal once, in order');
+    for (const s of sets) {
+      assert.ok(s.length <= MAX_SEALS_PER_ANCHOR);
+      assert.ok(memoBytes(s) <= MAX_MEMO_BYTES, `memo of ${memoBytes(s)} bytes`);
+      assert.ok(listBytes(s) <= MAX_SESSION_LIST_BYTES);
+    }
+    // Each anchor but the last is full: the next seal would not have fit.
+    for (let i = 0; i + 1 < sets.length; i++) assert.ok(memoBytes([...sets[i]!, sets[i + 1]![0]!]) > MAX_MEMO_BYTES, `anchor ${i} of ${sets.length} could take more`);
+    assert.ok(sets.length > 1 && sets.length < seals.length, `${sets.length} anchors for ${seals.length} seals`);
   }
   // One session's seals may span two anchors; each lists it.
-  const split = sealSets([...Array.from({ length: MAX_SEALS_PER_ANCHOR - 1 }, (_, i) => seal('A', `.${String(i).padStart(3, '0')}`)), seal('B', '.1'), seal('B', '.2')]);
-  assert.deepEqual(split.map(sealSetSessions), [['A', 'B'], ['B']]);
+  const split = sealSets([...Array.from({ length: 30 }, (_, i) => seal('A', `.${String(i).padStart(3, '0')}`)), seal('B', '.1')]);
+  assert.equal(split.at(-1)!.at(-1)!.sessionId, 'B');
+  assert.ok(split.filter((s) => s.some((x) => x.sessionId === 'A')).length > 1, 'A spans several anchors');
+  for (const s of split) assert.deepEqual(sealSetSessions(s), [...new Set(s.map((x) => x.sessionId))]);
 });
 
 test('a session id that could not be quoted into a query is never listed', () => {
