@@ -6,7 +6,8 @@
  * attribute SEALED_SESSIONS_ATTRIBUTE, one anchor holds the seals of every session a
  * sealer batch sealed; the attribute lists those sessions, so a query for one session
  * (`ScopetrailSealedSessions = '<session>'`) finds every anchor holding its seals, and
- * the memo says which seal is whose. Found by Temporal alone, as before: a database
+ * the anchor's input says which seal is whose (its memo would be shown by every
+ * visibility listing, and Temporal warns about a memo over 2 KB: about five seals). Found by Temporal alone, as before: a database
  * writer cannot hide an anchor by editing rows. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
@@ -18,9 +19,6 @@ import { SEALED_SESSIONS_ATTRIBUTE } from './names';
 
 export { SEALED_SESSIONS_ATTRIBUTE };
 
-/** Memo key of an anchor holding several sessions' seals. */
-export const SEAL_SET_MEMO = 'scopetrailSealSet';
-
 /** The start of every such anchor's id (not under seal-batches' per-session prefix). */
 export const SEAL_SET_PREFIX = 'scopetrail-sealset/';
 
@@ -31,23 +29,16 @@ export const SEAL_SET_PREFIX = 'scopetrail-sealset/';
  */
 export const MAX_SESSION_LIST_BYTES = 1_600;
 
-/**
- * Bytes of an anchor's memo, as JSON. The SDK and the server warn about a memo over
- * 2 KB (TMPRL1103), once per anchor in the worker's log; this keeps under it with room
- * for the payload's encoding. About five seals a memo.
- */
-export const MAX_MEMO_BYTES = 1_900;
-
 const SetEntry = Seal.pick({ sessionId: true, scopeId: true, runId: true, length: true, head: true, scopeHash: true });
 
-/** Parsed leniently: each entry on its own (see sealsOfSetMemo). */
+/** Parsed leniently: each entry on its own (see sealsOfSetInput). */
 const SetEnvelope = z.object({
   namespace: z.string().min(1),
   seals: z.array(z.unknown()).min(1).max(MAX_SEALS_PER_ANCHOR),
 });
-export type SealSetMemo = { namespace: string; seals: Array<z.infer<typeof SetEntry>> };
+export type SealSetInput = { namespace: string; seals: Array<z.infer<typeof SetEntry>> };
 
-export function sealSetMemo(seals: readonly Seal[]): SealSetMemo {
+export function sealSetInput(seals: readonly Seal[]): SealSetInput {
   return {
     namespace: seals[0]!.namespace,
     seals: seals.map((s) => ({ sessionId: s.sessionId, scopeId: s.scopeId, runId: s.runId, length: s.length, head: s.head, scopeHash: s.scopeHash })),
@@ -55,11 +46,11 @@ export function sealSetMemo(seals: readonly Seal[]): SealSetMemo {
 }
 
 /**
- * The seals an anchor's memo holds. An entry that does not parse names no scope it could
+ * The seals an anchor's input holds. An entry that does not parse names no scope it could
  * be held against, so it is dropped (the scope then looks unanchored, which verify reports).
  */
-export function sealsOfSetMemo(memo: unknown): Seal[] {
-  const parsed = SetEnvelope.safeParse(memo);
+export function sealsOfSetInput(input: unknown): Seal[] {
+  const parsed = SetEnvelope.safeParse(input);
   if (!parsed.success) return [];
   const { namespace } = parsed.data;
   return parsed.data.seals.flatMap((entry) => {
@@ -78,10 +69,6 @@ function listBytes(sessions: readonly string[]): number {
   return Buffer.byteLength(JSON.stringify(sessions));
 }
 
-/** Bytes a seal adds to its anchor's memo (its entry and a comma). */
-function entryBytes(seal: Seal): number {
-  return Buffer.byteLength(JSON.stringify(sealSetMemo([seal]).seals[0])) + 1;
-}
 
 const bySessionThenScope = (a: Seal, b: Seal): number =>
   a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0;
@@ -89,8 +76,8 @@ const bySessionThenScope = (a: Seal, b: Seal): number =>
 /**
  * The anchors to write for `seals`, whose sessions must be quotable: grouped by namespace,
  * in session and scope order (the same seals always make the same anchors, and the same
- * ids), each with at most MAX_SEALS_PER_ANCHOR seals, MAX_SESSION_LIST_BYTES of session
- * list and MAX_MEMO_BYTES of memo (a seal too large for that alone has an anchor of its own).
+ * ids), each with at most MAX_SEALS_PER_ANCHOR seals and MAX_SESSION_LIST_BYTES of
+ * session list.
  */
 export function sealSets(seals: readonly Seal[]): Seal[][] {
   for (const s of seals) {
@@ -105,26 +92,19 @@ export function sealSets(seals: readonly Seal[]): Seal[][] {
   const sets: Seal[][] = [];
   for (const group of byNamespace.values()) {
     group.sort(bySessionThenScope);
-    const envelope = Buffer.byteLength(JSON.stringify({ namespace: group[0]!.namespace, seals: [] }));
     let current: Seal[] = [];
     let sessions: string[] = [];
-    let memoBytes = envelope;
     for (const seal of group) {
       const newSession = sessions.at(-1) !== seal.sessionId;
-      const bytes = entryBytes(seal);
       const full =
         current.length > 0 &&
-        (current.length >= MAX_SEALS_PER_ANCHOR ||
-          memoBytes + bytes > MAX_MEMO_BYTES ||
-          (newSession && listBytes([...sessions, seal.sessionId]) > MAX_SESSION_LIST_BYTES));
+        (current.length >= MAX_SEALS_PER_ANCHOR || (newSession && listBytes([...sessions, seal.sessionId]) > MAX_SESSION_LIST_BYTES));
       if (full) {
         sets.push(current);
         current = [];
         sessions = [];
-        memoBytes = envelope;
       }
       current.push(seal);
-      memoBytes += bytes;
       if (sessions.at(-1) !== seal.sessionId) sessions.push(seal.sessionId);
     }
     if (current.length) sets.push(current);
@@ -138,7 +118,7 @@ export function sealSets(seals: readonly Seal[]): Seal[][] {
  * instead of writing a second copy.
  */
 export function sealSetAnchorId(seals: readonly Seal[]): string {
-  const digest = createHash('sha256').update(canonicalJson(sealSetMemo(seals))).digest('hex').slice(0, 32);
+  const digest = createHash('sha256').update(canonicalJson(sealSetInput(seals))).digest('hex').slice(0, 32);
   return `${SEAL_SET_PREFIX}${digest}`;
 }
 

@@ -34,9 +34,9 @@ import {
   sealsByRun,
   sealsOfMemo,
 } from '../cim/seal-batches';
-import { SEALED_SESSIONS_ATTRIBUTE, SEAL_SET_MEMO, sealSetAnchorId, sealSetMemo, sealSetQuery, sealSetSessions, sealSets, sealsOfSetMemo } from '../cim/seal-sets';
+import { SEALED_SESSIONS_ATTRIBUTE, sealSetAnchorId, sealSetInput, sealSetQuery, sealSetSessions, sealSets, sealsOfSetInput } from '../cim/seal-sets';
 import { INDEXED_VALUE_TYPE } from '../cim/names';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { SearchAttributeType, defaultPayloadConverter, defineSearchAttributeKey } from '@temporalio/common';
 import type { AnchorLookup } from './chain';
 import type { SealConfirm } from './types';
 
@@ -206,10 +206,12 @@ export class TemporalSealAnchors implements SealAnchors {
         }
       }
       if (kinds.sets) {
-        for await (const anchor of client.workflow.list({ query: sealSetQuery(SEAL_ANCHOR_TYPE, some) })) {
+        const ids: string[] = [];
+        for await (const anchor of client.workflow.list({ query: sealSetQuery(SEAL_ANCHOR_TYPE, some) })) ids.push(anchor.workflowId);
+        await eachAtOnce(ids, async (id) => {
           // An anchor lists other sessions too: only the seals of those asked about count.
-          for (const seal of sealsOfSetMemo(anchor.memo?.[SEAL_SET_MEMO])) if (wanted.has(seal.sessionId)) seals.push(seal);
-        }
+          for (const seal of await setSealsOf(client, id)) if (wanted.has(seal.sessionId)) seals.push(seal);
+        });
       }
     }
     return seals;
@@ -237,14 +239,19 @@ export class TemporalSealAnchors implements SealAnchors {
     return outcomes;
   }
 
-  /** One anchor for several sessions' seals, listed under the ScopetrailSealedSessions attribute. */
+  /**
+   * One anchor for several sessions' seals, listed under the ScopetrailSealedSessions
+   * attribute. The seals are its start's input, not its memo: visibility keeps no copy of
+   * them, and a memo of more than a few seals would pass the 2 KB Temporal warns about.
+   */
   private setAnchor(seals: readonly Seal[]): SharedAnchor {
     return {
       seals,
       workflowId: sealSetAnchorId(seals),
-      memo: { [SEAL_SET_MEMO]: sealSetMemo(seals) },
+      args: [sealSetInput(seals)],
+      memo: {},
       typedSearchAttributes: [{ key: SEALED_SESSIONS_KEY, value: sealSetSessions(seals) }],
-      held: (memo) => sealsOfSetMemo(memo?.[SEAL_SET_MEMO]),
+      held: (client, id) => setSealsOf(client, id),
     };
   }
 
@@ -253,9 +260,10 @@ export class TemporalSealAnchors implements SealAnchors {
     return {
       seals,
       workflowId: sealBatchAnchorId(seals),
+      args: [],
       memo: { [SEALS_MEMO]: batchMemo(seals) },
       typedSearchAttributes: [],
-      held: (memo) => sealsOfMemo(memo?.[SEALS_MEMO]),
+      held: async (client, id) => sealsOfMemo((await client.workflow.getHandle(id).describe()).memo?.[SEALS_MEMO]),
     };
   }
 
@@ -268,7 +276,7 @@ export class TemporalSealAnchors implements SealAnchors {
         workflowId,
         taskQueue: SEAL_ANCHOR_TASK_QUEUE,
         startDelay: ANCHOR_START_DELAY,
-        args: [],
+        args: anchor.args,
         workflowExecutionTimeout: ANCHOR_CLOSE_AFTER,
         memo: anchor.memo,
         ...(anchor.typedSearchAttributes.length ? { typedSearchAttributes: anchor.typedSearchAttributes } : {}),
@@ -281,7 +289,7 @@ export class TemporalSealAnchors implements SealAnchors {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     // The id derives from the seals, so this is the same batch anchored before (its store write was lost).
-    const held = sealsByRun(anchor.held((await client.workflow.getHandle(workflowId).describe()).memo));
+    const held = sealsByRun(await anchor.held(client, workflowId));
     for (const seal of batch) {
       const prior = priorAnchor(seal, held.get(sealKey(seal.scopeId, seal.runId)));
       outcomes.set(
@@ -339,9 +347,27 @@ export class TemporalSealAnchors implements SealAnchors {
 interface SharedAnchor {
   seals: readonly Seal[];
   workflowId: string;
+  args: unknown[];
   memo: Record<string, unknown>;
   typedSearchAttributes: Array<{ key: typeof SEALED_SESSIONS_KEY; value: string[] }>;
-  held: (memo: Record<string, unknown> | undefined) => Seal[];
+  /** What Temporal holds in the anchor of this id (written before: the same batch sealed again). */
+  held: (client: Client, workflowId: string) => Promise<Seal[]>;
+}
+
+/**
+ * The seals an anchor of several sessions holds: its start's input, read from its
+ * history (anchors are written with the default data converter: ids and hashes only).
+ * An input that does not parse holds none.
+ */
+async function setSealsOf(client: Client, workflowId: string): Promise<Seal[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!input) return [];
+  try {
+    return sealsOfSetInput(defaultPayloadConverter.fromPayload(input));
+  } catch {
+    return [];
+  }
 }
 
 /** Anchors started at once per batch: enough to hide the round trips, few enough to be polite. */

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { SearchAttributeType, defaultPayloadConverter, defineSearchAttributeKey } from '@temporalio/common';
 import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, sealAnchorId, type Seal } from '../../cim/seal';
 import { SEALS_MEMO, batchMemo, sealBatchAnchorId } from '../../cim/seal-batches';
-import { SEALED_SESSIONS_ATTRIBUTE, SEAL_SET_MEMO, sealSetAnchorId, sealSetMemo, sealSetSessions, sealsOfSetMemo } from '../../cim/seal-sets';
+import { SEALED_SESSIONS_ATTRIBUTE, sealSetAnchorId, sealSetInput, sealSetSessions, sealsOfSetInput } from '../../cim/seal-sets';
 import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
@@ -69,7 +69,9 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
     const anchors: Array<{ id: string; scopes: string[] }> = [];
     for await (const w of client.workflow.list({ query: `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SEALED_SESSIONS_ATTRIBUTE} = '${sid}'` })) {
       assert.ok((w.searchAttributes?.[SEALED_SESSIONS_ATTRIBUTE] as string[]).includes(sid));
-      anchors.push({ id: w.workflowId, scopes: sealsOfSetMemo(w.memo?.[SEAL_SET_MEMO]).filter((s) => s.sessionId === sid).map((s) => s.scopeId) });
+      const input = (await client.workflow.getHandle(w.workflowId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      const held = input ? sealsOfSetInput(defaultPayloadConverter.fromPayload(input)) : [];
+      anchors.push({ id: w.workflowId, scopes: held.filter((s) => s.sessionId === sid).map((s) => s.scopeId) });
     }
     assert.ok(anchors.length >= 1 && anchors.length < 7, `${anchors.length} anchors for 7 scopes`);
     const scopes = (await rt.client.store.scopesOfSession(sid)).map((s) => s.scopeId).sort();
@@ -120,7 +122,7 @@ test('a second, different seal of a scope in Temporal, shared by sessions, in a 
       workflowId: sealSetAnchorId(shared),
       taskQueue: SEAL_ANCHOR_TASK_QUEUE,
       startDelay: ANCHOR_START_DELAY,
-      memo: { [SEAL_SET_MEMO]: sealSetMemo(shared) },
+      args: [sealSetInput(shared)],
       typedSearchAttributes: [{ key: defineSearchAttributeKey(SEALED_SESSIONS_ATTRIBUTE, SearchAttributeType.KEYWORD_LIST), value: sealSetSessions(shared) }],
     });
     await set.terminate('test');
