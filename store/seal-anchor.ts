@@ -195,6 +195,8 @@ export class TemporalSealAnchors implements SealAnchors {
     const client = this.client(namespace);
     const seals: Seal[] = [];
     const wanted = new Set(sessionIds);
+    // An anchor shared by sessions asked about in two queries is read once.
+    const shared = new Set<string>();
     for (let i = 0; i < sessionIds.length; i += SESSIONS_PER_QUERY) {
       const some = sessionIds.slice(i, i + SESSIONS_PER_QUERY);
       if (kinds.sessions) {
@@ -206,14 +208,13 @@ export class TemporalSealAnchors implements SealAnchors {
         }
       }
       if (kinds.sets) {
-        const ids: string[] = [];
-        for await (const anchor of client.workflow.list({ query: sealSetQuery(SEAL_ANCHOR_TYPE, some) })) ids.push(anchor.workflowId);
-        await eachAtOnce(ids, async (id) => {
-          // An anchor lists other sessions too: only the seals of those asked about count.
-          for (const seal of await setSealsOf(client, id)) if (wanted.has(seal.sessionId)) seals.push(seal);
-        });
+        for await (const anchor of client.workflow.list({ query: sealSetQuery(SEAL_ANCHOR_TYPE, some) })) shared.add(anchor.workflowId);
       }
     }
+    await eachAtOnce([...shared], async (id) => {
+      // An anchor lists other sessions too: only the seals of those asked about count.
+      for (const seal of await setSealsOf(client, id)) if (wanted.has(seal.sessionId)) seals.push(seal);
+    });
     return seals;
   }
 
