@@ -15,6 +15,7 @@ import type { ActionRecord } from '../cim/schemas';
 import { computeChain, type ChainLink } from './chain';
 import { actionAsStored, readAction } from './rows';
 import type { SqlTransaction } from './sql-store';
+import { tallyActions, type ActionTally } from './rollup-rows';
 import type { CommittedActions } from './types';
 import { yielder } from './yielding';
 
@@ -24,10 +25,20 @@ export interface Held {
   xids: readonly string[];
 }
 
-/** A scope's actions as stored, with the chain over them. */
+/** A scope's chain over its actions as stored, and what those actions add to the usage rollup. */
 export interface Hashed {
-  actions: ActionRecord[];
   chain: ChainLink[];
+  tally: ActionTally;
+}
+
+/**
+ * The chain and tally of a scope's stored actions. Only these are kept until the batch is
+ * written: the records themselves are dropped here, so they die young instead of being
+ * carried through the anchoring and the writes (copying them out of the young generation
+ * was a large part of sealing's garbage collection).
+ */
+export function hashStored(scope: { namespace: string; scopeId: string }, actions: readonly ActionRecord[]): Hashed {
+  return { chain: computeChain(scope, actions), tally: tallyActions(actions) };
 }
 
 export function heldActions(committed: CommittedActions | undefined, ns: string, scopeIds: readonly string[]): Map<string, Held> {
@@ -83,7 +94,7 @@ export async function hashHeld(ns: string, held: ReadonlyMap<string, Held>): Pro
       actions.push(stored);
     }
     if (actions.length !== mine.actions.length) continue;
-    hashed.set(scopeId, { actions, chain: computeChain({ namespace: ns, scopeId }, actions) });
+    hashed.set(scopeId, hashStored({ namespace: ns, scopeId }, actions));
   }
   return hashed;
 }

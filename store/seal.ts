@@ -1,13 +1,13 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
 import type { Seal } from '../cim/seal';
-import { computeChain, scopeHash, type ChainLink } from './chain';
+import { scopeHash, type ChainLink } from './chain';
 import { yielder } from './yielding';
-import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
-import type { SealedScope } from './rollup-rows';
+import type { ActionTally, SealedScope } from './rollup-rows';
 import { arrayLiteral, dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
-import { hashHeld, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
+import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
@@ -93,18 +93,16 @@ export async function sealScopes(
         ns,
         ended.filter((s) => !current(s.scopeId)).map((s) => s.scopeId),
       );
-      const computed: Array<{ chain: ChainLink[]; actions: readonly ActionRecord[]; seal: Seal; scope: ScopeRecord }> = [];
+      const computed: Array<{ chain: ChainLink[]; tally: ActionTally; seal: Seal; scope: ScopeRecord }> = [];
       const pause = yielder();
       for (const scope of ended) {
         if (unreadable.has(scope.scopeId)) continue;
         const turn = pause();
         if (turn) await turn;
-        let hashed = current(scope.scopeId);
-        if (!hashed) {
-          const actions = byScope.get(scope.scopeId) ?? [];
-          hashed = { actions, chain: computeChain(scope, actions) };
-        }
-        const { chain, actions } = hashed;
+        const hashed = current(scope.scopeId) ?? hashStored(scope, byScope.get(scope.scopeId) ?? []);
+        // The read-back records are not needed past this point either.
+        byScope.delete(scope.scopeId);
+        const { chain, tally } = hashed;
         const head = chain.at(-1)?.hash ?? null;
         const seal: Seal = {
           namespace: ns,
@@ -115,16 +113,16 @@ export async function sealScopes(
           head,
           scopeHash: scopeHash(scope, head ?? '', chain.length),
         };
-        computed.push({ chain, actions, seal, scope });
+        computed.push({ chain, tally, seal, scope });
       }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
       const relinked: unknown[][] = [];
       const rolled: SealedScope[] = [];
-      for (const { chain, actions, seal, scope } of computed) {
+      for (const { chain, tally, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        rolled.push({ scope, actions, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
+        rolled.push({ scope, tally, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
         links.push(chainRow(ns, seal, chain, placement.get(seal.scopeId)!));
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
         if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);

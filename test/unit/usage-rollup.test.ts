@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore } from '../../store/sql-store';
 import { CommittedActionCache } from '../../worker/committed-actions';
-import { rollupRows } from '../../store/rollup-rows';
+import { rollupRows, tallyActions } from '../../store/rollup-rows';
 import { usageOf, type AgentUsage } from '../../cim/forensics/usage';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action as baseAction, scope as baseScope } from './fixtures';
@@ -88,7 +88,7 @@ test('sealed scopes are rolled up from their hashed records exactly as a recount
 test('rollup rows come in key order whatever order the scopes are sealed in, so concurrent sealers lock them in one order', () => {
   const scopes = ['zeta', 'alpha', 'mid', 'beta'].map((agent, i) => ({
     scope: baseScope(`o${i}`, { agent, path: `/o${i}/` }),
-    actions: [] as ActionRecord[],
+    tally: tallyActions([]),
     sessionStartedAt: at(0),
     parent: null,
     delegated: false,
