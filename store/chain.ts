@@ -48,17 +48,37 @@ function hashed<T extends { sessionStartedAt?: string }>(record: T): Omit<T, 'se
 }
 
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
+  const links: ChainLink[] = [];
+  eachLink(scope, actions, (actionId, prevHash, hash) => links.push({ actionId, seq: links.length + 1, prevHash, hash }));
+  return links;
+}
+
+/** The chain as the sealer stores it (one `scope_chains` row): action ids and hashes in chain order, each link's previous hash implied. */
+export function chainColumns(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): { actionIds: string[]; hashes: string[] } {
+  const actionIds: string[] = [];
+  const hashes: string[] = [];
+  eachLink(scope, actions, (actionId, _prev, hash) => {
+    actionIds.push(actionId);
+    hashes.push(hash);
+  });
+  return { actionIds, hashes };
+}
+
+function eachLink(
+  scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>,
+  actions: readonly ActionRecord[],
+  link: (actionId: string, prevHash: string, hash: string) => void,
+): void {
   let prev = chainGenesis(scope);
   // chainOrder with each start time parsed once, not once per comparison.
   const ordered = actions
     .map((action) => ({ action, at: Date.parse(action.startedAt) }))
     .sort((x, y) => x.at - y.at || (x.action.actionId < y.action.actionId ? -1 : x.action.actionId > y.action.actionId ? 1 : 0));
-  return ordered.map(({ action }, i) => {
+  for (const { action } of ordered) {
     const hash = sha256(`${prev}\n${canonicalJson(hashed(action))}`);
-    const link = { actionId: action.actionId, seq: i + 1, prevHash: prev, hash };
+    link(action.actionId, prev, hash);
     prev = hash;
-    return link;
-  });
+  }
 }
 
 export function scopeHash(scope: ScopeRecord, head: string, length: number): string {

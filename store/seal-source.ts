@@ -12,7 +12,8 @@
  * a scope the check then does not prove is read back and hashed again, as before.
  */
 import type { ActionRecord } from '../cim/schemas';
-import { computeChain, type ChainLink } from './chain';
+import { chainColumns } from './chain';
+import { arrayLiteral } from './bulk-write';
 import { actionAsStored, readAction } from './rows';
 import type { SqlTransaction } from './sql-store';
 import { tallyActions, type ActionTally } from './rollup-rows';
@@ -27,7 +28,12 @@ export interface Held {
 
 /** A scope's chain over its actions as stored, and what those actions add to the usage rollup. */
 export interface Hashed {
-  chain: ChainLink[];
+  length: number;
+  /** The last link's hash; null for a scope without actions. */
+  head: string | null;
+  /** The chain's action ids and hashes as the array literals of its `scope_chains` row. */
+  actionIds: string;
+  hashes: string;
   tally: ActionTally;
 }
 
@@ -38,7 +44,14 @@ export interface Hashed {
  * was a large part of sealing's garbage collection).
  */
 export function hashStored(scope: { namespace: string; scopeId: string }, actions: readonly ActionRecord[]): Hashed {
-  return { chain: computeChain(scope, actions), tally: tallyActions(actions) };
+  const { actionIds, hashes } = chainColumns(scope, actions);
+  return {
+    length: hashes.length,
+    head: hashes.at(-1) ?? null,
+    actionIds: arrayLiteral(actionIds),
+    hashes: arrayLiteral(hashes),
+    tally: tallyActions(actions),
+  };
 }
 
 export function heldActions(committed: CommittedActions | undefined, ns: string, scopeIds: readonly string[]): Map<string, Held> {

@@ -1,13 +1,13 @@
 /** Sealing: the hash chains of ended scopes, computed from their rows and written back in one transaction. */
 import type { Seal } from '../cim/seal';
-import { scopeHash, type ChainLink } from './chain';
+import { scopeHash } from './chain';
 import { yielder } from './yielding';
 import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
-import type { ActionTally, SealedScope } from './rollup-rows';
-import { arrayLiteral, dedupe, unnestRows } from './bulk-write';
+import type { SealedScope } from './rollup-rows';
+import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
-import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes } from './seal-source';
+import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes, type Hashed } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
 
@@ -93,7 +93,7 @@ export async function sealScopes(
         ns,
         ended.filter((s) => !current(s.scopeId)).map((s) => s.scopeId),
       );
-      const computed: Array<{ chain: ChainLink[]; tally: ActionTally; seal: Seal; scope: ScopeRecord }> = [];
+      const computed: Array<{ hashed: Hashed; seal: Seal; scope: ScopeRecord }> = [];
       const pause = yielder();
       for (const scope of ended) {
         if (unreadable.has(scope.scopeId)) continue;
@@ -102,28 +102,27 @@ export async function sealScopes(
         const hashed = current(scope.scopeId) ?? hashStored(scope, byScope.get(scope.scopeId) ?? []);
         // The read-back records are not needed past this point either.
         byScope.delete(scope.scopeId);
-        const { chain, tally } = hashed;
-        const head = chain.at(-1)?.hash ?? null;
+        const { length, head } = hashed;
         const seal: Seal = {
           namespace: ns,
           sessionId: scope.sessionId,
           scopeId: scope.scopeId,
           runId: scope.runId,
-          length: chain.length,
+          length,
           head,
-          scopeHash: scopeHash(scope, head ?? '', chain.length),
+          scopeHash: scopeHash(scope, head ?? '', length),
         };
-        computed.push({ chain, tally, seal, scope });
+        computed.push({ hashed, seal, scope });
       }
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];
       const relinked: unknown[][] = [];
       const rolled: SealedScope[] = [];
-      for (const { chain, tally, seal, scope } of computed) {
+      for (const { hashed, seal, scope } of computed) {
         if (!confirmed.has(seal.scopeId)) continue;
-        rolled.push({ scope, tally, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
-        links.push(chainRow(ns, seal, chain, placement.get(seal.scopeId)!));
+        rolled.push({ scope, tally: hashed.tally, sessionStartedAt: placement.get(seal.scopeId)!, ...related.get(seal.scopeId)! });
+        links.push([ns, seal.sessionId, seal.scopeId, hashed.actionIds, hashed.hashes, placement.get(seal.scopeId)!]);
         seals.push([seal.scopeId, String(seal.length), seal.head, seal.scopeHash]);
         if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);
       }
@@ -141,12 +140,9 @@ export async function sealScopes(
   }
 }
 
+/** A scope's links as one row: action ids and hashes in chain order (migration 014). */
 const CHAIN_COLUMNS = ['namespace', 'session_id', 'scope_id', 'action_ids', 'hashes', 'session_started_at'] as const;
 
-/** A scope's links as one `scope_chains` row: action ids and hashes in chain order (migration 014). */
-function chainRow(ns: string, seal: Seal, chain: readonly ChainLink[], sessionStartedAt: string): unknown[] {
-  return [ns, seal.sessionId, seal.scopeId, arrayLiteral(chain.map((l) => l.actionId)), arrayLiteral(chain.map((l) => l.hash)), sessionStartedAt];
-}
 
 /**
  * Appends the links of the scopes being sealed, a row per scope: with COPY where the
