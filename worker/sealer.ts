@@ -34,6 +34,14 @@ export interface SealerOptions {
    * scope rows waits for it.
    */
   maxBatch?: number;
+  /**
+   * Most scopes sealed in one transaction while the write path is busy (when a backlog or
+   * the oldest scope's wait forces sealing beside the writes): 250. A large batch holds the
+   * thread and Postgres in long stretches (its hashing, its `UPDATE` of the scope rows
+   * into the index pages the writes insert into), and every write waiting behind them is
+   * a workflow task or activity waiting; small ones interleave. Quiet, `maxBatch` applies.
+   */
+  busyMaxBatch?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
   sweepEveryMs?: number;
   onError?: (err: Error) => void;
@@ -163,22 +171,28 @@ export class Sealer {
    * Whether to leave the write path alone a little longer. Sealing is behind it by design
    * (a workflow waits for durable, not for sealed), so while writes keep coming the
    * backlog grows instead, up to `maxDelayMs` for its oldest scope or `maxBacklog` scopes,
-   * and is then sealed in a few large batches rather than many small ones.
+   * and is then sealed: in batches of `busyMaxBatch` while the writes go on, of `maxBatch`
+   * once they stop.
    */
   private shouldWait(): boolean {
-    const busyAt = this.options.writePathBusyAt;
-    if (!busyAt || this.pending.size === 0 || this.failures > 0) return false;
+    if (this.pending.size === 0 || this.failures > 0 || !this.writePathBusy()) return false;
     const now = Date.now();
-    if (now - busyAt() >= this.lingerMs) return false;
     const oldest = this.pending.values().next().value!.since;
     return now - oldest < (this.options.maxDelayMs ?? 1_000) && this.pending.size < (this.options.maxBacklog ?? 5_000);
+  }
+
+  /** Whether the write path was busy within the last `lingerMs`. */
+  private writePathBusy(): boolean {
+    const busyAt = this.options.writePathBusyAt;
+    return busyAt !== undefined && Date.now() - busyAt() < this.lingerMs;
   }
 
   private run(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const taken: Waiting[] = [];
-    const limit = this.options.maxBatch ?? (this.anchors ? 250 : 2_000);
+    const full = this.options.maxBatch ?? (this.anchors ? 250 : 2_000);
+    const limit = this.writePathBusy() ? Math.min(full, this.options.busyMaxBatch ?? 250) : full;
     for (const [id, item] of this.pending) {
       if (taken.length >= limit) break;
       taken.push(item);

@@ -67,6 +67,21 @@ test('from maxBacklog waiting scopes on, sealing no longer waits, in batches of 
   }
 });
 
+test('beside a busy write path batches are at most busyMaxBatch; once it is quiet, maxBatch', async () => {
+  const { calls, state, sealer } = setup({ lingerMs: 5, maxDelayMs: 30, maxBatch: 50, busyMaxBatch: 20 });
+  try {
+    sealer.add(keys(0, 45));
+    await sleep(150);
+    assert.deepEqual(calls.map((c) => c.scopes), [20, 20, 5], 'the oldest scope waited its longest: sealed beside the writes, in small batches');
+    state.busy = false;
+    sealer.add(keys(100, 60));
+    await sleep(150);
+    assert.deepEqual(calls.slice(3).map((c) => c.scopes), [50, 10], 'quiet: full batches');
+  } finally {
+    sealer.stop();
+  }
+});
+
 test('drain seals everything at once, busy write path or not', async () => {
   const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxBatch: 25 });
   try {
