@@ -120,6 +120,39 @@ test('a scope sealed again with another chain is refused when its anchors are re
   assert.deepEqual(read.get(first[0]!.scopeId), { state: 'anchored', seal: first[0] });
 });
 
+test('sessions read first in more than one visibility query find the anchors each query lists', async () => {
+  const anchors = new TemporalSealAnchors(connection);
+  // The sealer asks visibility about 20 sessions at a time: 25 take two queries. The first 20
+  // sessions are in one anchor, the last 5 in a second (only the second query finds it), and a
+  // second scope of sessions 1 and 21 in a third (both queries find it).
+  const sessions = Array.from({ length: 25 }, () => `st-${hex(8)}`);
+  const first = sessions.slice(0, 20).flatMap((s) => sealsOf(s, 1));
+  const second = sessions.slice(20).flatMap((s) => sealsOf(s, 1));
+  const third = [sessions[1]!, sessions[21]!].map((s) => sealsOf(s, 2)[1]!);
+  for (const batch of [first, second, third]) {
+    const accepted = await anchorSeals(anchors, (err) => assert.fail(err.message), { lookFirst: () => false })(batch);
+    assert.equal(accepted.size, batch.length);
+  }
+  const query = (sessionId: string) => `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SEALED_SESSIONS_ATTRIBUTE} = '${sessionId}'`;
+  assert.equal((await listed(query(sessions[24]!), 1)).length, 1);
+  assert.equal((await listed(query(sessions[1]!), 2)).length, 2);
+  assert.equal((await listed(query(sessions[21]!), 2)).length, 2);
+
+  // Read first, as for swept scopes: each seal is found, already anchored the same.
+  const seals = [...first, ...second, ...third];
+  const again = await anchors.anchorAll(seals, { lookFirst: () => true });
+  assert.deepEqual([...again.values()].map((o) => o.outcome), seals.map(() => 'same'));
+
+  // A changed seal of a session only the second query finds is refused.
+  const at = first.length + 2;
+  const changed = { ...seals[at]!, length: 7, head: 'e'.repeat(64) };
+  const refused: SealRefusedError[] = [];
+  const kept = await anchorSeals(anchors, (err) => refused.push(err), { lookFirst: () => true })(seals.map((x, i) => (i === at ? changed : x)));
+  assert.deepEqual(refused.map((e) => e.seal.scopeId), [changed.scopeId]);
+  assert.equal(kept.size, seals.length - 1);
+  assert.equal((await listed(query(changed.sessionId), 1)).length, 1, 'nothing was anchored again');
+});
+
 test('anchors of every kind are read: per session (written before sets) and per scope', async () => {
   const perSession = new TemporalSealAnchors(connection, { kinds: async () => ({ sets: false, sessions: true }) });
   const perScope = new TemporalSealAnchors(connection, { kinds: async () => ({ sets: false, sessions: false }) });
