@@ -25,6 +25,7 @@ import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
 import { narrowBudget, reportedUsage } from '../cim/budget';
 import { budgetFailure, withinBudget } from './budget';
+import { closeOpenDelegates } from './open-delegates';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
@@ -105,8 +106,10 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
       // Only a scope with a budget needs a scope its budget can cancel.
       value = st.ctx.budget ? await withinBudget(st, () => fn(input)) : await fn(input);
     } catch (err) {
+      await closeOpenDelegates(st.openDelegates);
       throw endWithError(st, err);
     }
+    await closeOpenDelegates(st.openDelegates);
     // Work that finished as the deadline fired is still over budget: its overrun is recorded.
     if (st.budgetExceeded) throw endWithError(st, budgetFailure(st));
     emitOutput(st, value);

@@ -42,7 +42,15 @@ export class DelegationError extends ApplicationFailure {
   }
 }
 
-export async function delegate<I, O>(
+export function delegate<I, O>(agent: AgentWorkflow<I, O> | string, options: DelegateOptions<I>): Promise<O> {
+  const result = delegateOnce(agent, options);
+  // A delegation nobody awaits is cancelled when its delegator's run ends (open-delegates.ts);
+  // its failure is recorded, and must not fail the delegator's workflow task as an unhandled rejection.
+  result.catch(() => undefined);
+  return result;
+}
+
+async function delegateOnce<I, O>(
   agent: AgentWorkflow<I, O> | string,
   options: DelegateOptions<I>,
 ): Promise<O> {

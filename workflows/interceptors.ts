@@ -6,6 +6,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   type ActivityInput,
   type ContinueAsNewInput,
@@ -32,6 +33,7 @@ import { OBJECTIVE_MEMO, SCOPE_MEMO } from '../cim/names';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
+import { terminatedWithParent } from './open-delegates';
 import {
   actionRecord,
   batchRecordsPerActivation,
@@ -148,9 +150,14 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const objective = pending?.objective ?? null;
     const withObjective: StartChildWorkflowExecutionInput =
       objective === null ? input : { ...input, options: { ...input.options, memo: { ...input.options.memo, [OBJECTIVE_MEMO]: objective } } };
-    const [started, completed] = await next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
+    const start = () => next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
+    // A child the server would terminate with this run gets a scope of its own, so that the
+    // run can cancel it, and it can record its end, before the run closes (open-delegates.ts).
+    const closable = terminatedWithParent(input.options) ? new CancellationScope() : undefined;
+    const [started, completed] = await (closable ? closable.run(start) : start());
     const tracked = completed.then(
       (result) => {
+        st.openDelegates.delete(childId);
         const { meta } = unwrapAgentResult(result);
         chargeDelegate(st, meta?.used);
         settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
@@ -158,6 +165,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
         return result;
       },
       (err: unknown) => {
+        st.openDelegates.delete(childId);
         chargeDelegate(st, budgetUsageOf(err));
         const cancelled = isCancellation(err);
         settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
@@ -170,6 +178,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
         throw err;
       },
     );
+    if (closable) st.openDelegates.set(childId, { scope: closable, settled: tracked });
     return [started, tracked];
   }
 }

@@ -9,6 +9,7 @@ import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
+import type { OpenDelegate } from './open-delegates';
 
 export interface PendingChild {
   objective: string | null;
@@ -29,6 +30,8 @@ export interface ScopeState {
   delegations: DelegationAttempt[];
   calls: CallOutcome[];
   pendingChildren: Map<string, PendingChild>;
+  /** Delegates started and not yet closed that the server would terminate with this run, by scope id. */
+  openDelegates: Map<string, OpenDelegate>;
   /** The next scope's context while a handoff's continue-as-new is on its way out. */
   pendingHandoff?: ScopeContext;
   /** A handoff asked for by signal, performed at the agent's next safe point. */
@@ -78,6 +81,7 @@ export function startState(ctx: ScopeContext, objective: string | null): ScopeSt
     delegations: c ? c.delegations.map((d) => ({ ...d })) : [],
     calls: [],
     pendingChildren: new Map(),
+    openDelegates: new Map(),
     llmTurns: c?.llmTurns ?? 0,
     used: c ? { ...c.used } : { turns: 0, tokens: 0 },
   };

@@ -12,7 +12,7 @@ import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, chainA, deep, fanout, guarded, responder, retrier, waiter } from '../fixtures/agents';
+import { canceller, chainA, deep, fanout, guarded, quitter, responder, retrier, waiter } from '../fixtures/agents';
 import { reconcile, SessionNotFoundError, type Difference, type ReconcileReport } from '../../client/reconcile';
 
 let examples: TestRuntime;
@@ -135,6 +135,30 @@ test('signals, refusals, cancellation and LLM calls reconcile with zero differen
   assert.deepEqual([cancel.expected.actions, cancel.stored.actions], [1, 2]);
   const rows = await sessionRows(fixtures, signalled.sessionId);
   assert.ok(rows.actions.some((a) => a.kind === 'signal'), 'the handoff signal was recorded and reconciled');
+});
+
+test('a delegator that ends while a delegate still runs cancels it first: every scope and delegation records its end', async () => {
+  const [failing, returning] = await Promise.all([
+    fixtures.client.startSession(quitter, { input: { end: 'fail' as const } }),
+    fixtures.client.startSession(quitter, { input: { end: 'return' as const } }),
+  ]);
+  await assert.rejects(failing.result(), (err: Error) => /leaf refused/.test(String((err.cause as Error | undefined)?.message)));
+  assert.equal(await returning.result(), 'left the sleeper running');
+  for (const [s, status] of [[failing, 'error'], [returning, 'success']] as const) {
+    const rows = await sessionRows(fixtures, s.sessionId);
+    assert.equal(rows.scope('').status, status);
+    // Without the cancel, the server terminates the sleeper with its delegator and it stays `running`.
+    const sleeperScope = rows.scope('.1');
+    assert.equal(sleeperScope.agent, 'sleeper');
+    assert.equal(sleeperScope.status, 'cancelled');
+    assert.ok(sleeperScope.endedAt, 'the sleeper recorded its end');
+    const delegation = rows.actions.find((a) => a.kind === 'delegate' && a.targetScopeId === sleeperScope.scopeId)!;
+    assert.equal(delegation.status, 'cancelled');
+    const run = await fixtures.client.temporal.workflow.getHandle(sleeperScope.scopeId).describe();
+    assert.equal(run.status.name, 'CANCELLED');
+    // The sleeper's activity was still running when its run was cancelled (see the test above).
+    assertComplete(await reconciled(fixtures, s.sessionId), `quitter (${status})`, false);
+  }
 });
 
 test('fan-out: a deleted delegation and a deleted scope are named by their ids, a changed scope status is mismatched', async (t) => {
