@@ -112,6 +112,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const childId = input.options.workflowId;
     const pending = st.pendingChildren.get(childId);
     st.pendingChildren.delete(childId);
+    // The SDK refuses a start asked for in a cancelled scope before it reaches Temporal: nothing happened to record.
+    if (CancellationScope.current().consideredCancelled) return next(input);
     const slot = pending?.slot ?? `c:${childId}`;
     const attempt = pending?.attempt ?? 1;
     const child: ScopeContext = {
