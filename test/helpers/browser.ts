@@ -6,6 +6,7 @@
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.SCOPETRAIL_CHROMIUM || '/usr/bin/chromium';
@@ -51,6 +52,11 @@ export function browserSkipReason(env: NodeJS.ProcessEnv = process.env): string 
   const path = env.SCOPETRAIL_CHROMIUM || '/usr/bin/chromium';
   if (executable(path) || underCi(env)) return undefined;
   return `no Chromium at ${path}: install it (${CHROMIUM_INSTALL}) or set SCOPETRAIL_CHROMIUM to a Chromium binary; under CI these tests are required`;
+}
+
+/** A dashboard test: skipped, with the reason and the install command, where no Chromium is found (never under CI). */
+export function browserTest(name: string, fn: () => Promise<void>): void {
+  test(name, { skip: browserSkipReason() }, fn);
 }
 
 /** A fresh Chromium with a profile of its own, removed again on close. */

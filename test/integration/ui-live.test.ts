@@ -4,16 +4,20 @@
  * watched by Debian's Chromium without reloading the page. Expectations are read
  * from the store.
  */
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
-import { launchChromium, type Chromium } from '../helpers/browser';
+import { browserSkipReason, browserTest, launchChromium, type Chromium } from '../helpers/browser';
 import { createFixtureTools } from '../fixtures/tools';
 import { liveCloser, liveLead } from '../fixtures/live-agents';
 import { buildUi } from '../../client/ui-build';
 import { startUiServer, type UiServer } from '../../client/ui-server';
 import { touches } from '../../cim/forensics';
+
+/** Skipped, with the reason and the install command, where no Chromium is found (never under CI). */
+const skip = browserSkipReason();
+const test = browserTest;
 
 let rt: TestRuntime;
 let server: UiServer;
@@ -35,6 +39,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 before(async () => {
+  if (skip) return;
   browser = await launchChromium();
   rt = await startTestRuntime({ agents: require.resolve('../fixtures/live-agents'), tools: Object.values(createFixtureTools().tools) });
   startedAt = Date.now();

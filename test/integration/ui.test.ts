@@ -3,12 +3,12 @@
  * Postgres, the dashboard server on a free port, and Debian's Chromium clicking
  * through it. Every expectation is read back from the store or Temporal, not typed in.
  */
-import { after, before, test as nodeTest } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import type { TestRuntime } from '../helpers/runtime';
-import { browserSkipReason, launchChromium, type Chromium } from '../helpers/browser';
+import { browserSkipReason, browserTest, launchChromium, type Chromium } from '../helpers/browser';
 import { buildUi } from '../../client/ui-build';
 import { startUiServer, type UiServer } from '../../client/ui-server';
 
@@ -18,9 +18,8 @@ let server: UiServer;
 let browser: Chromium;
 let page: Page;
 
-/** Skipped, with the reason and the install command, where no Chromium is found (never under CI). */
 const skip = browserSkipReason();
-const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip }, fn);
+const test = browserTest;
 
 before(async () => {
   if (skip) return;
