@@ -24,6 +24,8 @@ import { yielder } from './yielding';
 export interface Held {
   actions: readonly ActionRecord[];
   xids: readonly string[];
+  /** The chain of exactly these actions, hashed ahead by the writer. */
+  hashed?: Hashed;
 }
 
 /** A scope's chain over its actions as stored, and what those actions add to the usage rollup. */
@@ -98,18 +100,27 @@ export async function hashHeld(ns: string, held: ReadonlyMap<string, Held>): Pro
   const hashed = new Map<string, Hashed>();
   const pause = yielder();
   for (const [scopeId, mine] of held) {
+    if (mine.hashed) {
+      hashed.set(scopeId, mine.hashed);
+      continue;
+    }
     const turn = pause();
     if (turn) await turn;
-    const actions: ActionRecord[] = [];
-    for (const record of mine.actions) {
-      const stored = actionAsStored(record);
-      if (stored === undefined) break;
-      actions.push(stored);
-    }
-    if (actions.length !== mine.actions.length) continue;
-    hashed.set(scopeId, hashStored({ namespace: ns, scopeId }, actions));
+    const chain = hashHeldScope(ns, scopeId, mine.actions);
+    if (chain) hashed.set(scopeId, chain);
   }
   return hashed;
+}
+
+/** One scope's held records as reading their rows back would give them, hashed; undefined when a stored form cannot be known here. */
+export function hashHeldScope(ns: string, scopeId: string, records: readonly ActionRecord[]): Hashed | undefined {
+  const actions: ActionRecord[] = [];
+  for (const record of records) {
+    const stored = actionAsStored(record);
+    if (stored === undefined) return undefined;
+    actions.push(stored);
+  }
+  return hashStored({ namespace: ns, scopeId }, actions);
 }
 
 export interface ReadBack {

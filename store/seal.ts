@@ -114,6 +114,7 @@ export async function sealScopes(
         };
         computed.push({ hashed, seal, scope });
       }
+      committed?.hashingDone?.();
       const confirmed = confirm ? await confirm(computed.map((c) => c.seal)) : new Set(computed.map((c) => c.seal.scopeId));
       const links: unknown[][] = [];
       const seals: unknown[][] = [];

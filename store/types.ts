@@ -1,4 +1,5 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
+import type { Hashed } from './seal-source';
 import type { ScopePlace } from '../cim/forensics/footprint';
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage } from '../cim/forensics/usage';
@@ -66,7 +67,13 @@ export interface ListSessionsOptions {
  * action the writer holds for it is finished and known exactly as committed.
  */
 export interface CommittedActions {
-  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[] } | undefined;
+  /** `hashed`: the chain of exactly these actions, when the writer hashed them ahead (store/seal-source.ts). */
+  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[]; hashed?: Hashed } | undefined;
+  /**
+   * Called when a sealing transaction has hashed its scopes and sends its statements: the
+   * thread is free until they return, and the writer may hash the next batch meanwhile.
+   */
+  hashingDone?(): void;
 }
 
 /** What a batch write tells the writer: the transaction that committed it, where the backend says. */

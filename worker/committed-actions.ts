@@ -6,12 +6,15 @@
  */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { CommittedActions, ScopeKey } from '../store/types';
+import type { Hashed } from '../store/seal-source';
 
 interface Held {
   actions: Map<string, { record: ActionRecord; xid: string }>;
   /** Written by a gap fill, which merges with the stored row: only the store knows the result. */
   tainted: boolean;
   ended: boolean;
+  /** The chain of the records as they are now, hashed ahead of sealing; dropped when one is added. */
+  hashed?: Hashed;
 }
 
 const key = (namespace: string, scopeId: string) => `${namespace}\u0000${scopeId}`;
@@ -32,6 +35,7 @@ export class CommittedActionCache implements CommittedActions {
       // the row is rewritten all the same, so its version is this transaction's.
       const record = before && before.record.status !== 'running' && a.status === 'running' ? before.record : a;
       held.actions.set(a.actionId, { record, xid });
+      held.hashed = undefined;
     }
     for (const g of batch.gaps ?? []) this.held(g.namespace, g.scopeId).tainted = true;
     for (const s of batch.scopes ?? []) {
@@ -40,7 +44,7 @@ export class CommittedActionCache implements CommittedActions {
     this.trim();
   }
 
-  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[] } | undefined {
+  of(namespace: string, scopeId: string): ReturnType<CommittedActions['of']> {
     const held = this.scopes.get(key(namespace, scopeId));
     if (!held || held.tainted) return undefined;
     const actions: ActionRecord[] = [];
@@ -50,7 +54,16 @@ export class CommittedActionCache implements CommittedActions {
       actions.push(record);
       xids.add(xid);
     }
-    return { actions, xids: [...xids] };
+    return held.hashed ? { actions, xids: [...xids], hashed: held.hashed } : { actions, xids: [...xids] };
+  }
+
+  /** Hashes an ended scope's held records ahead of its sealing (kept until a record is added to it); true when it did. */
+  hashAhead(namespace: string, scopeId: string, hash: (records: readonly ActionRecord[]) => Hashed | undefined): boolean {
+    const held = this.scopes.get(key(namespace, scopeId));
+    if (!held?.ended || held.hashed) return false;
+    const mine = this.of(namespace, scopeId);
+    held.hashed = mine && hash(mine.actions);
+    return held.hashed !== undefined;
   }
 
   /** Drops the ended scopes among `keys` (they were just sealed, or never will be by this worker). */

@@ -10,6 +10,8 @@ import { SqlStore, type SqlExecutor } from '../../store/sql-store';
 import { chainGenesis, verifyChains } from '../../store/chain';
 import { linksOfScopeRow } from '../../store/chain-links';
 import { CommittedActionCache } from '../../worker/committed-actions';
+import { hashHeldScope } from '../../store/seal-source';
+import { Recorder } from '../../worker/recorder';
 import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
@@ -103,6 +105,41 @@ test('an action row the worker never wrote sends the scope back to reading, so t
   const chains = await a.store.chainsOfSession('sess');
   assert.equal(chains.chains.find((c) => c.scope.scopeId === 's3')!.chainLength, 3);
   assert.deepEqual(verifyChains('sess', chains).problems, []);
+});
+
+test('a chain hashed ahead is the one sealed while the scope is unchanged, and is dropped when a record is added to it', async () => {
+  const cache = new CommittedActionCache();
+  const ahead = scope('ahead', { sessionId: 'ahead-sess', path: '/ahead/' });
+  const late = scope('late', { sessionId: 'ahead-sess', path: '/ahead/late/', parentScopeId: 'ahead', kind: 'delegation', depth: 1 });
+  const [first, second, third] = actionsOf(late, 3).map((r) => ({ ...r, sessionId: 'ahead-sess' }));
+  for (const batch of [{ actions: actionsOf(ahead, 3).map((r) => ({ ...r, sessionId: 'ahead-sess' })), scopes: [ahead] }, { actions: [first!, second!], scopes: [late] }]) {
+    await write(a.store, cache, batch);
+  }
+  const hash = (id: string) => (records: readonly ActionRecord[]) => hashHeldScope('default', id, records);
+  assert.equal(cache.hashAhead('default', 'ahead', hash('ahead')), true);
+  assert.equal(cache.hashAhead('default', 'ahead', hash('ahead')), false, 'hashed once');
+  assert.equal(cache.hashAhead('default', 'late', hash('late')), true);
+  assert.equal(cache.of('default', 'ahead')!.hashed!.length, 3);
+  // A late record reaches the ended scope after its chain was hashed ahead.
+  await write(a.store, cache, { actions: [third!] });
+  assert.equal(cache.of('default', 'late')!.hashed, undefined, 'the chain hashed ahead no longer covers the records');
+  assert.equal(cache.hashAhead('default', 'running', hash('running')), false, 'nothing held, nothing hashed');
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 'ahead' }, { namespace: 'default', scopeId: 'late' }], undefined, cache);
+  const chains = await a.store.chainsOfSession('ahead-sess');
+  assert.deepEqual(verifyChains('ahead-sess', chains).problems, []);
+  assert.deepEqual(chains.chains.map((c) => [c.scope.scopeId, c.chainLength]).sort(), [['ahead', 3], ['late', 3]]);
+});
+
+test('a sealer with scopes left for later transactions hashes them while the current one writes, and they verify', async () => {
+  const recorder = new Recorder(a.store, { sealer: { maxBatch: 4 } });
+  const many = Array.from({ length: 12 }, (_, i) => scope(`many${i}`, { sessionId: 'many-sess', path: `/many${i}/` }));
+  await Promise.all(many.map((m) => recorder.write({ scopes: [m], actions: actionsOf(m, 2).map((r) => ({ ...r, sessionId: 'many-sess' })) })));
+  assert.equal(await recorder.sealer.drain(), true);
+  recorder.stop();
+  assert.ok(recorder.sealer.hashedAhead > 0, 'scopes of later transactions were hashed ahead');
+  const chains = await a.store.chainsOfSession('many-sess');
+  assert.deepEqual(verifyChains('many-sess', chains).problems, []);
+  assert.deepEqual(chains.chains.map((c) => c.chainLength), many.map(() => 2));
 });
 
 test('the cache mirrors the upsert rules: a late running copy keeps the finished record, a gap fill or a running record withholds the scope', () => {
