@@ -20,13 +20,8 @@ import { tallyActions, type ActionTally } from './rollup-rows';
 import type { CommittedActions } from './types';
 import { yielder } from './yielding';
 
-/** What the worker committed to one scope: its records and the transactions that wrote them. */
-export interface Held {
-  actions: readonly ActionRecord[];
-  xids: readonly string[];
-  /** The chain of exactly these actions, hashed ahead by the writer. */
-  hashed?: Hashed;
-}
+/** What the worker committed to one scope: its records, the transactions that wrote them, and their chain if hashed ahead. */
+export type Held = NonNullable<ReturnType<CommittedActions['of']>>;
 
 /** A scope's chain over its actions as stored, and what those actions add to the usage rollup. */
 export interface Hashed {

@@ -144,7 +144,6 @@ export async function sealScopes(
 /** A scope's links as one row: action ids and hashes in chain order (migration 014). */
 const CHAIN_COLUMNS = ['namespace', 'session_id', 'scope_id', 'action_ids', 'hashes', 'session_started_at'] as const;
 
-
 /**
  * Appends the links of the scopes being sealed, a row per scope: with COPY where the
  * backend has it, one array statement otherwise. A scope reaches here only with its seal

@@ -58,11 +58,14 @@ export class CommittedActionCache implements CommittedActions {
   }
 
   /** Hashes an ended scope's held records ahead of its sealing (kept until a record is added to it); true when it did. */
-  hashAhead(namespace: string, scopeId: string, hash: (records: readonly ActionRecord[]) => Hashed | undefined): boolean {
+  hashAhead(
+    { namespace, scopeId }: ScopeKey,
+    hash: (namespace: string, scopeId: string, records: readonly ActionRecord[]) => Hashed | undefined,
+  ): boolean {
     const held = this.scopes.get(key(namespace, scopeId));
     if (!held?.ended || held.hashed) return false;
     const mine = this.of(namespace, scopeId);
-    held.hashed = mine && hash(mine.actions);
+    held.hashed = mine && hash(namespace, scopeId, mine.actions);
     return held.hashed !== undefined;
   }
 

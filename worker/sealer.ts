@@ -214,7 +214,7 @@ export class Sealer {
         await turn;
         if (this.running !== during) return;
       }
-      if (this.committed.hashAhead(key.namespace, key.scopeId, (records) => hashHeldScope(key.namespace, key.scopeId, records))) this.hashedAhead += 1;
+      if (this.committed.hashAhead(key, hashHeldScope)) this.hashedAhead += 1;
     }
   }
 

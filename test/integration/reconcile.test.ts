@@ -12,7 +12,7 @@ import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, chainA, deep, fanout, guarded, quitter, responder, retrier, waiter } from '../fixtures/agents';
+import { canceller, chainA, deep, fanout, guarded, lateDelegator, quitter, responder, retrier, waiter } from '../fixtures/agents';
 import { reconcile, SessionNotFoundError, type Difference, type ReconcileReport } from '../../client/reconcile';
 
 let examples: TestRuntime;
@@ -161,6 +161,15 @@ test('a delegator that ends while a delegate still runs cancels it first: every 
     // The sleeper's activity was still running when its run was cancelled (see the test above).
     assertComplete(await reconciled(fixtures, s.sessionId), `quitter (${status})`, false);
   }
+});
+
+test('a delegation asked for in a cancelled scope never reaches Temporal, and nothing of it is recorded', async () => {
+  const s = await fixtures.client.startSession(lateDelegator, { input: {} });
+  assert.equal(await s.result(), 'refused');
+  const rows = await sessionRows(fixtures, s.sessionId);
+  assert.deepEqual(rows.actions.filter((a) => a.kind === 'delegate'), [], 'no delegation action: history has none to explain it');
+  assert.deepEqual(rows.scopes.map((x) => x.scopeId), [s.sessionId]);
+  assertComplete(await reconciled(fixtures, s.sessionId), 'lateDelegator');
 });
 
 test('fan-out: a deleted delegation and a deleted scope are named by their ids, a changed scope status is mismatched', async (t) => {

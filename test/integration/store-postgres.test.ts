@@ -8,6 +8,7 @@ import { postgresExecutor } from '../../store/postgres';
 import { SqlStore, readAction, type SqlExecutor } from '../../store/sql-store';
 import { chainGenesis, verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
+import { Recorder } from '../../worker/recorder';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
@@ -320,18 +321,23 @@ test('rows this store wrote as running are replaced by their finished records, a
   assert.equal(stored.filter((a) => a.status === 'running').length, 600);
 });
 
-test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+/** A second store on the test schema that counts full reads of action rows (the read-back held records avoid). */
+function countingWriter(): { writer: SqlStore; readsBack: () => number } {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
-  let readsBack = 0;
+  let reads = 0;
   const count = (sql: string) => {
-    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) readsBack += 1;
+    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) reads += 1;
   };
   const counting: SqlExecutor = {
     ...db,
     query: (sql, params) => (count(sql), db.query(sql, params)),
     transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
   };
-  const writer = new SqlStore(counting, 'counting', { schema });
+  return { writer: new SqlStore(counting, 'counting', { schema }), readsBack: () => reads };
+}
+
+test('on Postgres, a scope is sealed from the records its writer committed, with the chain reading back would give', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const { writer, readsBack } = countingWriter();
   const cache = new CommittedActionCache();
   try {
     const root = { ...scope('held', null), sessionId: 'held' };
@@ -341,11 +347,31 @@ test('on Postgres, a scope is sealed from the records its writer committed, with
       cache.committed(batch, xid!);
     }
     await writer.sealScopes([{ namespace: 'default', scopeId: 'held' }], undefined, cache);
-    assert.equal(readsBack, 0, 'no action row was read back');
+    assert.equal(readsBack(), 0, 'no action row was read back');
     const chains = await store.chainsOfSession('held');
     assert.equal(chains.chains[0]!.chainLength, 250);
     assert.deepEqual(verifyChains('held', chains).problems, []);
   } finally {
+    await writer.close();
+  }
+});
+
+test('on Postgres, a sealer with more ended scopes than a transaction takes hashes the next ones while it writes, and every chain verifies', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const { writer, readsBack } = countingWriter();
+  const recorder = new Recorder(writer, { sealer: { maxBatch: 4 } });
+  try {
+    const scopes = Array.from({ length: 12 }, (_, i) => ({ ...scope(`ahead${i}`, null), sessionId: 'ahead' }));
+    await Promise.all(
+      scopes.map((s) => recorder.write({ scopes: [s], actions: [1, 2, 3].map((n) => ({ ...action(`${s.scopeId}/a${n}#1`, s.scopeId), sessionId: 'ahead', activityId: String(n) })) })),
+    );
+    assert.equal(await recorder.sealer.drain(), true);
+    assert.ok(recorder.sealer.hashedAhead > 0, 'scopes of later transactions were hashed ahead');
+    assert.equal(readsBack(), 0, 'no action row was read back');
+    const chains = await store.chainsOfSession('ahead');
+    assert.deepEqual(chains.chains.map((c) => c.chainLength), scopes.map(() => 3));
+    assert.deepEqual(verifyChains('ahead', chains).problems, []);
+  } finally {
+    recorder.stop();
     await writer.close();
   }
 });

@@ -115,15 +115,15 @@ test('a chain hashed ahead is the one sealed while the scope is unchanged, and i
   for (const batch of [{ actions: actionsOf(ahead, 3).map((r) => ({ ...r, sessionId: 'ahead-sess' })), scopes: [ahead] }, { actions: [first!, second!], scopes: [late] }]) {
     await write(a.store, cache, batch);
   }
-  const hash = (id: string) => (records: readonly ActionRecord[]) => hashHeldScope('default', id, records);
-  assert.equal(cache.hashAhead('default', 'ahead', hash('ahead')), true);
-  assert.equal(cache.hashAhead('default', 'ahead', hash('ahead')), false, 'hashed once');
-  assert.equal(cache.hashAhead('default', 'late', hash('late')), true);
+  const key = (scopeId: string) => ({ namespace: 'default', scopeId });
+  assert.equal(cache.hashAhead(key('ahead'), hashHeldScope), true);
+  assert.equal(cache.hashAhead(key('ahead'), hashHeldScope), false, 'hashed once');
+  assert.equal(cache.hashAhead(key('late'), hashHeldScope), true);
   assert.equal(cache.of('default', 'ahead')!.hashed!.length, 3);
   // A late record reaches the ended scope after its chain was hashed ahead.
   await write(a.store, cache, { actions: [third!] });
   assert.equal(cache.of('default', 'late')!.hashed, undefined, 'the chain hashed ahead no longer covers the records');
-  assert.equal(cache.hashAhead('default', 'running', hash('running')), false, 'nothing held, nothing hashed');
+  assert.equal(cache.hashAhead(key('running'), hashHeldScope), false, 'nothing held, nothing hashed');
   await a.store.sealScopes([{ namespace: 'default', scopeId: 'ahead' }, { namespace: 'default', scopeId: 'late' }], undefined, cache);
   const chains = await a.store.chainsOfSession('ahead-sess');
   assert.deepEqual(verifyChains('ahead-sess', chains).problems, []);
