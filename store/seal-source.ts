@@ -64,6 +64,10 @@ export function heldActions(committed: CommittedActions | undefined, ns: string,
 /**
  * The held scopes whose rows are exactly the worker's (see above). Sent at once: the
  * caller hashes while it runs. Scopes it was not asked about are not in the answer.
+ * Counted per scope id by index lookups (`LATERAL`): on a month's partition that has no
+ * statistics yet, `scope_id = ANY(...)` was planned as a scan of every action of the
+ * namespace, once per sealing transaction (27 ms for 250 scopes among 6 500, against
+ * 2 ms, and growing with the partition).
  */
 export async function provenHeld(
   tx: Pick<SqlTransaction, 'query'>,
@@ -75,8 +79,9 @@ export async function provenHeld(
   if (held.size === 0) return proven;
   const xids = [...new Set([...held.values()].flatMap((h) => h.xids))];
   const { rows } = await tx.query<{ scope_id: string; n: number; foreign: number }>(
-    `SELECT scope_id, count(*)::int AS n, count(*) FILTER (WHERE NOT (xmin::text = ANY($3::text[])))::int AS foreign
-       FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[]) GROUP BY scope_id`,
+    `SELECT ids.scope_id, c.n, c.foreign FROM unnest($2::text[]) AS ids(scope_id)
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT (a.xmin = ANY($3::xid[])))::int AS foreign
+                             FROM ${actionsTable} a WHERE a.namespace = $1 AND a.scope_id = ids.scope_id) c`,
     [ns, [...held.keys()], xids],
   );
   const counts = new Map(rows.map((r) => [r.scope_id, r]));
@@ -124,7 +129,11 @@ export interface ReadBack {
   unreadable: Set<string>;
 }
 
-/** The scopes' action rows, read back and validated (every scope asked about has a list). */
+/**
+ * The scopes' action rows, read back and validated (every scope asked about has a list).
+ * Looked up per scope id, for the reason given at `provenHeld`; `OFFSET 0` keeps the
+ * planner from flattening the lookup back into one scan of the namespace.
+ */
 export async function readActionsOfScopes(
   tx: Pick<SqlTransaction, 'query'>,
   actionsTable: string,
@@ -134,7 +143,11 @@ export async function readActionsOfScopes(
   const byScope = new Map<string, ActionRecord[]>(scopeIds.map((id) => [id, []]));
   const unreadable = new Set<string>();
   if (scopeIds.length === 0) return { byScope, unreadable };
-  const { rows } = await tx.query(`SELECT * FROM ${actionsTable} WHERE namespace = $1 AND scope_id = ANY($2::text[])`, [ns, [...scopeIds]]);
+  const { rows } = await tx.query(
+    `SELECT a.* FROM unnest($1::text[]) AS ids(scope_id)
+       CROSS JOIN LATERAL (SELECT * FROM ${actionsTable} a WHERE a.namespace = $2 AND a.scope_id = ids.scope_id OFFSET 0) a`,
+    [[...scopeIds], ns],
+  );
   const pause = yielder();
   for (const row of rows) {
     const turn = pause();

@@ -21,7 +21,7 @@ function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExe
   const db = pgliteExecutor(undefined);
   let reads = 0;
   const count = (sql: string) => {
-    if (/SELECT \* FROM .*actions WHERE namespace = \$1 AND scope_id = ANY/.test(sql)) reads += 1;
+    if (/LATERAL \(SELECT \* FROM \S*actions a WHERE/.test(sql)) reads += 1;
   };
   const counted: SqlExecutor = {
     ...db,
