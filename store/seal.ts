@@ -129,13 +129,10 @@ export async function sealScopes(
       }
       if (seals.length === 0) return;
       await writeLinks(tx, t, ns, relinked, links);
-      // `$1` is the scope ids again: as a condition on the table it is an index lookup, where
-      // the join alone was planned as a scan of the namespace's scopes on a partition without
-      // statistics yet (every sealing transaction reading the whole month).
       const v = unnestRows(seals, ['scope_id', 'len', 'head', 'hash'], { len: 'integer' });
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
-         FROM (${v.select}) AS v WHERE s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id AND s.scope_id = ANY($1::text[])`,
+         FROM (${v.select}) AS v WHERE s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id`,
         [...v.params, ns],
       );
       // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
