@@ -390,23 +390,20 @@ function rowsExamined(plan: Record<string, unknown>, tables: readonly string[]):
 test('on Postgres, sealing a few scopes of a month that has no statistics yet reads their rows, not the month', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
   const fresh = `t_nostats_${Date.now().toString(36)}`;
-  // Each statement with the settings its transaction made before it, to be planned as it was.
-  const statements: Array<{ sql: string; params: unknown[]; settings: string[] }> = [];
+  const statements: Array<{ sql: string; params: unknown[] }> = [];
   let capturing = false;
   const watched: SqlExecutor = {
     ...db,
     transaction: (fn) =>
-      db.transaction((tx) => {
-        const settings: string[] = [];
-        return fn({
+      db.transaction((tx) =>
+        fn({
           ...tx,
-          exec: (sql) => (capturing && /^\s*SET\s/i.test(sql) && settings.push(sql), tx.exec(sql)),
           query: (sql, params, options) => {
-            if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: params ?? [], settings: [...settings] });
+            if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: params ?? [] });
             return tx.query(sql, params, options);
           },
-        });
-      }),
+        }),
+      ),
   };
   const writer = new SqlStore(watched, 'no statistics', { schema: fresh });
   try {
@@ -430,13 +427,13 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
     await writer.sealScopes(keys.slice(290, 295), undefined, cache); // from held records, proven by a count
     await writer.sealScopes(keys.slice(295)); // read back
     capturing = false;
-    assert.ok(statements.length >= 6, `the sealing statements were seen (${statements.length})`);
+    assert.ok(statements.some((st) => /count\(\*\)/.test(st.sql)), 'the held records were proven by a count');
+    assert.ok(statements.some((st) => /LATERAL \(SELECT \* FROM/.test(st.sql)), 'the other scopes were read back');
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await client.connect();
     try {
-      for (const { sql, params, settings } of statements) {
+      for (const { sql, params } of statements) {
         await client.query('BEGIN');
-        for (const setting of settings) await client.query(setting);
         const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
         await client.query('ROLLBACK');
         const examined = rowsExamined((rows[0]['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan, ['actions']);
