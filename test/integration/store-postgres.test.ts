@@ -10,6 +10,7 @@ import { chainGenesis, verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
 import { Recorder } from '../../worker/recorder';
 import { proxyDatabase } from '../helpers/tcp-proxy';
+import { observedExecutor } from '../helpers/observed-executor';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
 let store: Store;
@@ -325,14 +326,9 @@ test('rows this store wrote as running are replaced by their finished records, a
 function countingWriter(): { writer: SqlStore; readsBack: () => number } {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
   let reads = 0;
-  const count = (sql: string) => {
+  const counting = observedExecutor(db, (sql) => {
     if (/LATERAL \(SELECT \* FROM \S*actions a WHERE/.test(sql)) reads += 1;
-  };
-  const counting: SqlExecutor = {
-    ...db,
-    query: (sql, params) => (count(sql), db.query(sql, params)),
-    transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
-  };
+  });
   return { writer: new SqlStore(counting, 'counting', { schema }), readsBack: () => reads };
 }
 
@@ -392,19 +388,9 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
   const fresh = `t_nostats_${Date.now().toString(36)}`;
   const statements: Array<{ sql: string; params: unknown[] }> = [];
   let capturing = false;
-  const watched: SqlExecutor = {
-    ...db,
-    transaction: (fn) =>
-      db.transaction((tx) =>
-        fn({
-          ...tx,
-          query: (sql, params, options) => {
-            if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: params ?? [] });
-            return tx.query(sql, params, options);
-          },
-        }),
-      ),
-  };
+  const watched = observedExecutor(db, (sql, params) => {
+    if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+  });
   const writer = new SqlStore(watched, 'no statistics', { schema: fresh });
   try {
     await writer.migrate();

@@ -15,19 +15,15 @@ import { Recorder } from '../../worker/recorder';
 import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
+import { observedExecutor } from '../helpers/observed-executor';
 
 /** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
 function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExecutor } {
   const db = pgliteExecutor(undefined);
   let reads = 0;
-  const count = (sql: string) => {
+  const counted = observedExecutor(db, (sql) => {
     if (/LATERAL \(SELECT \* FROM \S*actions a WHERE/.test(sql)) reads += 1;
-  };
-  const counted: SqlExecutor = {
-    ...db,
-    query: (sql, params) => (count(sql), db.query(sql, params)),
-    transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: (sql, params) => (count(sql), tx.query(sql, params)) })),
-  };
+  });
   return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads, db };
 }
 
