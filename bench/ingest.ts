@@ -7,9 +7,15 @@
  * write path is timed to durable (every writer released, as a workflow task or an
  * activity waits) and to sealed (hash chains computed behind it).
  *
- *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...] [--schema bench_ingest]
+ *   npx tsx bench/ingest.ts [--actions 60000] [--rounds 5] [--batches 100,2000,all] [--database postgres://...] [--schema bench_ingest] [--label sustained]
  *
- * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres.
+ * The default 60 k actions are a burst: the sealer's held-record bound (half its cache)
+ * is reached near its end. Many more (`--actions 240000 --label sustained`) show the
+ * steady state, where sealing keeps pace beside the writes; a labelled run writes
+ * bench/results/ingest-<label>.json and leaves the summary to the standard run.
+ *
+ * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres;
+ * INGEST_SEALER='{"maxDelayMs":1000}' runs the write path with other sealer options (to compare them).
  */
 import pg from 'pg';
 import { markedBackends, selfCpuSeconds } from './lib/cpu';
@@ -17,6 +23,8 @@ import { parseArgs } from 'node:util';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../store/rows';
 import { openPostgresStore } from '../store/postgres';
 import { Recorder } from '../worker/recorder';
+import type { SealerOptions } from '../worker/sealer';
+import { z } from 'zod';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { copyRows } from '../store/copy';
 import { dropSchema, freshStore } from './lib/fresh-store';
@@ -32,8 +40,25 @@ const { values: args } = parseArgs({
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     /** Runs sharing one database each need their own schema. */
     schema: { type: 'string', default: 'bench_ingest' },
+    label: { type: 'string' },
   },
 });
+const LABEL = args.label;
+if (LABEL !== undefined && !/^[a-z0-9-]+$/.test(LABEL)) throw new TypeError(`ingest: invalid field "label": "${LABEL}" must be lowercase letters, digits and dashes`);
+const SEALER = sealerOptions(process.env.INGEST_SEALER);
+
+function sealerOptions(text: string | undefined): SealerOptions | undefined {
+  if (text === undefined) return undefined;
+  const parsed = z.record(z.string(), z.number()).safeParse((() => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  })());
+  if (!parsed.success) throw new TypeError(`ingest: invalid INGEST_SEALER: ${JSON.stringify(text)} must be a JSON object of numeric sealer options`);
+  return parsed.data as SealerOptions;
+}
 const ACTIONS = Number(args.actions);
 const ROUNDS = Number(args.rounds);
 const URL = args.database!;
@@ -138,7 +163,7 @@ async function runCopy(writes: readonly Write[], size: number): Promise<{ ms: nu
 /** As a worker writes: one small write per scope, about `size` rows of them in flight, group-committed. */
 async function runScopetrail(writes: readonly Write[], size: number): Promise<{ durable: number; sealed: number; cpu: number }> {
   const store = openPostgresStore(APP_URL, { schema: SCHEMA });
-  const recorder = new Recorder(store);
+  const recorder = new Recorder(store, SEALER ? { sealer: SEALER } : {});
   let next = 0;
   let inFlight = 0;
   const cpu0 = selfCpu();
@@ -228,9 +253,9 @@ async function main(): Promise<void> {
       cpu_ratio_vs_copy: summarize(t.cpuRatio),
     };
   });
-  const path = writeResult('ingest', { rows, scopes: data.scopes, actions: data.actions, rounds: ROUNDS, batches });
+  const path = writeResult(LABEL ? `ingest-${LABEL}` : 'ingest', { rows, scopes: data.scopes, actions: data.actions, rounds: ROUNDS, sealer: SEALER ?? 'default', batches });
   // The requirement holds at every batch size, so the summary keeps the worst one.
-  updateSummary(
+  if (!LABEL && !SEALER) updateSummary(
     {
       ingest_ratio_vs_copy: round(Math.min(...batches.map((b) => b.ratio_vs_copy.median))),
       ingest_sealed_ratio_vs_copy: round(Math.min(...batches.map((b) => b.sealed_ratio_vs_copy.median))),

@@ -25,6 +25,11 @@ export class CommittedActionCache implements CommittedActions {
 
   constructor(private readonly maxRecords = 100_000) {}
 
+  /** How many records it keeps at most. */
+  get capacity(): number {
+    return this.maxRecords;
+  }
+
   /** Mirrors the store's upsert rules for a batch committed in transaction `xid`. */
   committed(batch: { actions?: readonly ActionRecord[]; gaps?: readonly ActionRecord[]; scopes?: readonly ScopeRecord[] }, xid: string): void {
     for (const a of batch.actions ?? []) {

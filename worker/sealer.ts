@@ -24,10 +24,16 @@ export interface SealerOptions {
    * tasks and activities wait for, and then seals the backlog in large batches.
    */
   writePathBusyAt?: () => number;
-  /** The longest a scope waits for a quiet write path before it is sealed anyway. */
+  /** The longest a scope waits for a quiet write path before it is sealed anyway: 5 s. */
   maxDelayMs?: number;
-  /** From this many scopes waiting, sealing no longer waits for a quiet write path. */
+  /** From this many scopes waiting (20 000), sealing no longer waits for a quiet write path. */
   maxBacklog?: number;
+  /**
+   * From this many action records held for sealing (half of `maxHeldRecords` unless set),
+   * sealing no longer waits for a quiet write path: the backlog is sealed while its
+   * records are held, before the cache has to forget some and they are read back.
+   */
+  maxHeldBacklog?: number;
   /**
    * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
    * transaction holds its scopes' row locks while their seals are anchored in Temporal
@@ -49,7 +55,7 @@ export interface SealerOptions {
   onError?: (err: Error) => void;
   /** A seal refused because the scope was sealed before with another chain (tampering): loud and rare. */
   onRefused?: (err: Error) => void;
-  /** How many committed action records to keep for sealing without reading them back. */
+  /** How many committed action records to keep for sealing without reading them back (100 000). */
   maxHeldRecords?: number;
 }
 
@@ -174,15 +180,23 @@ export class Sealer {
   /**
    * Whether to leave the write path alone a little longer. Sealing is behind it by design
    * (a workflow waits for durable, not for sealed), so while writes keep coming the
-   * backlog grows instead, up to `maxDelayMs` for its oldest scope or `maxBacklog` scopes,
+   * backlog grows instead, until its oldest scope has waited `maxDelayMs`, `maxBacklog`
+   * scopes wait, or the records held for sealing fill half the cache (`maxHeldBacklog`),
    * and is then sealed: in batches of `busyMaxBatch` while the writes go on, of `maxBatch`
-   * once they stop.
+   * once they stop. The bound is mostly the held records, that is memory, not time:
+   * sealing beside a burst of writes slowed them by more than the sealing cost on its own
+   * (on two cores shared with Postgres) and took more CPU in all, since small batches
+   * beside writes cost more per scope than large ones after them (bench/optimizations.md).
    */
   private shouldWait(): boolean {
     if (this.pending.size === 0 || this.failures > 0 || !this.writePathBusy()) return false;
     const now = Date.now();
     const oldest = this.pending.values().next().value!.since;
-    return now - oldest < (this.options.maxDelayMs ?? 1_000) && this.pending.size < (this.options.maxBacklog ?? 5_000);
+    return (
+      now - oldest < (this.options.maxDelayMs ?? 5_000) &&
+      this.pending.size < (this.options.maxBacklog ?? 20_000) &&
+      this.committed.size < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2))
+    );
   }
 
   /** Whether the write path was busy within the last `lingerMs`. */

@@ -1,7 +1,8 @@
 /**
  * The sealer's schedule (worker/sealer.ts): it stays out of the way of a busy write path,
  * within bounds — the oldest scope waits no longer than `maxDelayMs`, the backlog no
- * larger than `maxBacklog` — and then seals the backlog in large batches.
+ * larger than `maxBacklog` scopes or `maxHeldBacklog` held records — and then seals the
+ * backlog in large batches.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { Sealer, type SealerOptions } from '../../worker/sealer';
 import type { ScopeKey, SealConfirm, Store } from '../../store/types';
 import type { SealAnchors } from '../../store/seal-anchor';
 import type { Seal } from '../../cim/seal';
+import type { ActionRecord } from '../../cim/schemas';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
@@ -62,6 +64,24 @@ test('from maxBacklog waiting scopes on, sealing no longer waits, in batches of 
     sealer.add(keys(99, 1));
     await sleep(80);
     assert.deepEqual(calls.map((c) => c.scopes), [40], 'at the bound: a full batch; the rest is below the bound again and waits');
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('from maxHeldBacklog held records on, sealing no longer waits: it seals before the cache must forget records', async () => {
+  const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxHeldRecords: 100, maxBatch: 10 });
+  const actions = (scope: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${scope}`, actionId: `s${scope}-a${i}`, status: 'ok' }) as unknown as ActionRecord);
+  try {
+    for (let s = 0; s < 4; s++) sealer.committed.committed({ actions: actions(s, 12) }, '1');
+    sealer.add(keys(0, 4));
+    await sleep(40);
+    assert.equal(calls.length, 0, '48 of 100 held: below half the cache it waits');
+    sealer.committed.committed({ actions: actions(4, 2) }, '2');
+    sealer.add(keys(4, 1));
+    await sleep(60);
+    assert.deepEqual(calls.map((c) => c.scopes), [5], 'half the cache held: the backlog is sealed beside the writes');
   } finally {
     sealer.stop();
   }
