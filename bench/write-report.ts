@@ -106,6 +106,22 @@ if (overhead) {
   }
 }
 
+/** An ingest run's table (bench/ingest.ts). */
+function ingestTable(run: Json): string {
+  return table(
+    ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY', 'CPU: COPY ÷ sealed'],
+    (run.batches as Json[]).map((b) => [
+      b.batch_rows === run.rows ? `all (${b.batch_rows})` : String(b.batch_rows),
+      f(b.copy_rows_per_s.median, 0),
+      f(b.scopetrail_rows_per_s.median, 0),
+      f(b.scopetrail_sealed_rows_per_s.median, 0),
+      spread(b.ratio_vs_copy),
+      spread(b.sealed_ratio_vs_copy),
+      b.cpu_ratio_vs_copy ? spread(b.cpu_ratio_vs_copy) : 'n/a',
+    ]),
+  );
+}
+
 const ingest = read('ingest');
 if (ingest?.batches) {
   out.push('## 2. Ingest', '', provenance(ingest), '');
@@ -114,22 +130,28 @@ if (ingest?.batches) {
     '',
   );
   out.push(
-    table(
-      ['batch rows', 'COPY rows/s', 'durable rows/s', 'sealed rows/s', 'durable ÷ COPY', 'sealed ÷ COPY', 'CPU: COPY ÷ sealed'],
-      (ingest.batches as Json[]).map((b) => [
-        b.batch_rows === ingest.rows ? `all (${b.batch_rows})` : String(b.batch_rows),
-        f(b.copy_rows_per_s.median, 0),
-        f(b.scopetrail_rows_per_s.median, 0),
-        f(b.scopetrail_sealed_rows_per_s.median, 0),
-        spread(b.ratio_vs_copy),
-        spread(b.sealed_ratio_vs_copy),
-        b.cpu_ratio_vs_copy ? spread(b.cpu_ratio_vs_copy) : 'n/a',
-      ]),
-    ),
+    ingestTable(ingest),
     '',
     'Ratios are per round (COPY and scopetrail measured back to back, order rotating): median (min–max). The CPU column divides the CPU seconds of COPY by those of the write path to sealed (this process and its own Postgres backends): steadier than wall time on a shared machine.',
     '',
   );
+  const sustained = read('ingest-sustained');
+  if (sustained?.batches) {
+    out.push(
+      '### Sustained',
+      '',
+      provenance(sustained),
+      '',
+      `The run above is a burst: while writes keep coming, the sealer waits until the records it holds for sealing fill half its cache (50 000 by default; worker/sealer.ts), which the burst's ${ingest.actions.toLocaleString('en-US')} actions reach near their end. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state past that bound, where sealing keeps pace beside the writes. ${
+        (sustained.batches as Json[]).every((b) => b.ratio_vs_copy.median >= 0.8)
+          ? 'The durable goal (≥ 0.80) holds here too.'
+          : '**The durable goal (≥ 0.80) is not met here** (median below it at some batch size).'
+      }`,
+      '',
+      ingestTable(sustained),
+      '',
+    );
+  }
 }
 
 const queries = read('queries');
