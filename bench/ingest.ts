@@ -49,13 +49,13 @@ const SEALER = sealerOptions(process.env.INGEST_SEALER);
 
 function sealerOptions(text: string | undefined): SealerOptions | undefined {
   if (text === undefined) return undefined;
-  const parsed = z.record(z.string(), z.number()).safeParse((() => {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  })());
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = z.record(z.string(), z.number()).safeParse(json);
   if (!parsed.success) throw new TypeError(`ingest: invalid INGEST_SEALER: ${JSON.stringify(text)} must be a JSON object of numeric sealer options`);
   return parsed.data as SealerOptions;
 }

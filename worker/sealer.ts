@@ -26,12 +26,6 @@ export interface SealerOptions {
   writePathBusyAt?: () => number;
   /** The longest a scope waits for a quiet write path before it is sealed anyway: 5 s. */
   maxDelayMs?: number;
-  /**
-   * Once a backlog has outgrown those bounds beside busy writes (a sustained load, not a
-   * burst), the longest a scope waits until the writes pause: 1 s. Sealing then keeps
-   * pace with them, as a short lag holds few records.
-   */
-  paceDelayMs?: number;
   /** From this many scopes waiting (20 000), sealing no longer waits for a quiet write path. */
   maxBacklog?: number;
   /**
@@ -40,6 +34,12 @@ export interface SealerOptions {
    * records are held, before the cache has to forget some and they are read back.
    */
   maxHeldBacklog?: number;
+  /**
+   * Once a backlog has outgrown the three bounds above beside busy writes (a sustained
+   * load, not a burst), the longest a scope waits until the writes pause: 1 s. Sealing
+   * then keeps pace with them, as a short lag holds few records.
+   */
+  paceDelayMs?: number;
   /**
    * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
    * transaction holds its scopes' row locks while their seals are anchored in Temporal
