@@ -35,12 +35,6 @@ export interface SealerOptions {
    */
   maxHeldBacklog?: number;
   /**
-   * Once a backlog has outgrown the three bounds above beside busy writes (a sustained
-   * load, not a burst), the longest a scope waits until the writes pause: 1 s. Sealing
-   * then keeps pace with them, as a short lag holds few records.
-   */
-  paceDelayMs?: number;
-  /**
    * Most scopes sealed in one transaction: 2 000, or 250 with anchors, because the
    * transaction holds its scopes' row locks while their seals are anchored in Temporal
    * (a call per session's anchor, or per scope where visibility cannot find anchors by
@@ -189,33 +183,23 @@ export class Sealer {
    * backlog grows instead, until its oldest scope has waited `maxDelayMs`, `maxBacklog`
    * scopes wait, or the records held for sealing fill half the cache (`maxHeldBacklog`),
    * and is then sealed: in batches of `busyMaxBatch` while the writes go on, of `maxBatch`
-   * once they stop; until they stop, later scopes wait only `paceDelayMs`. For a burst the
-   * bound is mostly the held records, that is memory, not time: sealing beside a burst of
-   * writes slowed them by more than the sealing cost on its own (two cores shared with
-   * Postgres) and took more CPU in all, since small batches beside writes cost more per
-   * scope than large ones after them (bench/optimizations.md).
+   * once they stop. Under a sustained load the backlog stays near a bound, and sealing
+   * keeps pace from there. The bound that counts is mostly the held records, that is
+   * memory, not time: sealing beside a burst of writes slowed them by more than the
+   * sealing cost on its own (two cores shared with Postgres) and took more CPU in all,
+   * since small batches beside writes cost more per scope than large ones after them
+   * (bench/optimizations.md).
    */
   private shouldWait(): boolean {
-    if (this.pending.size === 0 || this.failures > 0) return false;
-    if (!this.writePathBusy()) {
-      this.pacing = false;
-      return false;
-    }
-    const waited = Date.now() - this.pending.values().next().value!.since;
-    const maxDelay = this.options.maxDelayMs ?? 5_000;
-    if (this.pacing) return waited < Math.min(maxDelay, this.options.paceDelayMs ?? 1_000);
-    const within =
-      waited < maxDelay &&
+    if (this.pending.size === 0 || this.failures > 0 || !this.writePathBusy()) return false;
+    const now = Date.now();
+    const oldest = this.pending.values().next().value!.since;
+    return (
+      now - oldest < (this.options.maxDelayMs ?? 5_000) &&
       this.pending.size < (this.options.maxBacklog ?? 20_000) &&
-      this.committed.size < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2));
-    // Past them the load is sustained: there a backlog at the held bound measured about a tenth
-    // slower than sealing at a short lag (bench/optimizations.md), so sealing keeps pace.
-    this.pacing = !within;
-    return within;
+      this.committed.size < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2))
+    );
   }
-
-  /** Set when a backlog outgrew its bounds beside busy writes; cleared when they pause (see `paceDelayMs`). */
-  private pacing = false;
 
   /** Whether the write path was busy within the last `lingerMs`. */
   private writePathBusy(): boolean {

@@ -87,30 +87,6 @@ test('from maxHeldBacklog held records on, sealing no longer waits: it seals bef
   }
 });
 
-test('past its bounds the backlog is sealed, and until the writes pause later scopes wait only paceDelayMs', async () => {
-  const { calls, state, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxBacklog: 10, paceDelayMs: 60 });
-  try {
-    sealer.add(keys(0, 10));
-    await sleep(40);
-    assert.deepEqual(calls.map((c) => c.scopes), [10], 'the bound: sealed beside the writes');
-    sealer.add(keys(10, 1));
-    await sleep(25);
-    assert.equal(calls.length, 1, 'a later scope still waits a little');
-    await sleep(100);
-    assert.deepEqual(calls.map((c) => c.scopes), [10, 1], 'sustained writes: sealed after paceDelayMs, not maxDelayMs');
-    state.busy = false;
-    sealer.add(keys(20, 1));
-    await sleep(40);
-    assert.equal(calls.length, 3, 'quiet: sealed at once');
-    state.busy = true;
-    sealer.add(keys(30, 1));
-    await sleep(150);
-    assert.equal(calls.length, 3, 'after a pause a new burst waits for its bounds again');
-  } finally {
-    sealer.stop();
-  }
-});
-
 test('beside a busy write path batches are at most busyMaxBatch; once it is quiet, maxBatch', async () => {
   const { calls, state, sealer } = setup({ lingerMs: 5, maxDelayMs: 30, maxBatch: 50, busyMaxBatch: 20 });
   try {
