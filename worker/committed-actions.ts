@@ -22,6 +22,8 @@ const key = (namespace: string, scopeId: string) => `${namespace}\u0000${scopeId
 export class CommittedActionCache implements CommittedActions {
   private readonly scopes = new Map<string, Held>();
   private records = 0;
+  /** Of `records`, those of ended scopes: what sealing will take (see `awaitingSeal`). */
+  private endedRecords = 0;
 
   constructor(private readonly maxRecords = 100_000) {}
 
@@ -35,7 +37,10 @@ export class CommittedActionCache implements CommittedActions {
     for (const a of batch.actions ?? []) {
       const held = this.held(a.namespace, a.scopeId);
       const before = held.actions.get(a.actionId);
-      if (!before) this.records += 1;
+      if (!before) {
+        this.records += 1;
+        if (held.ended) this.endedRecords += 1;
+      }
       // As the upsert: a finished row keeps its values against a late `running` copy, but
       // the row is rewritten all the same, so its version is this transaction's.
       const record = before && before.record.status !== 'running' && a.status === 'running' ? before.record : a;
@@ -44,7 +49,10 @@ export class CommittedActionCache implements CommittedActions {
     }
     for (const g of batch.gaps ?? []) this.held(g.namespace, g.scopeId).tainted = true;
     for (const s of batch.scopes ?? []) {
-      if (s.status !== 'running') this.held(s.namespace, s.scopeId).ended = true;
+      if (s.status === 'running') continue;
+      const held = this.held(s.namespace, s.scopeId);
+      if (!held.ended) this.endedRecords += held.actions.size;
+      held.ended = true;
     }
     this.trim();
   }
@@ -87,6 +95,11 @@ export class CommittedActionCache implements CommittedActions {
     return this.records;
   }
 
+  /** Records held for scopes that ended: the sealer's backlog, not the records of scopes still running. */
+  get awaitingSeal(): number {
+    return this.endedRecords;
+  }
+
   private held(namespace: string, scopeId: string): Held {
     const id = key(namespace, scopeId);
     let held = this.scopes.get(id);
@@ -99,6 +112,7 @@ export class CommittedActionCache implements CommittedActions {
 
   private drop(id: string, held: Held): void {
     this.records -= held.actions.size;
+    if (held.ended) this.endedRecords -= held.actions.size;
     this.scopes.delete(id);
   }
 

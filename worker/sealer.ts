@@ -29,9 +29,10 @@ export interface SealerOptions {
   /** From this many scopes waiting (20 000), sealing no longer waits for a quiet write path. */
   maxBacklog?: number;
   /**
-   * From this many action records held for sealing (half of `maxHeldRecords` unless set),
-   * sealing no longer waits for a quiet write path: the backlog is sealed while its
-   * records are held, before the cache has to forget some and they are read back.
+   * From this many action records held for ended scopes (half of `maxHeldRecords` unless
+   * set), sealing no longer waits for a quiet write path: the backlog is sealed while its
+   * records are held, before the cache has to forget some and they are read back. Records
+   * of scopes still running do not count: sealing cannot take them.
    */
   maxHeldBacklog?: number;
   /**
@@ -197,7 +198,7 @@ export class Sealer {
     return (
       now - oldest < (this.options.maxDelayMs ?? 5_000) &&
       this.pending.size < (this.options.maxBacklog ?? 20_000) &&
-      this.committed.size < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2))
+      this.committed.awaitingSeal < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2))
     );
   }
 

@@ -10,7 +10,7 @@ import { Sealer, type SealerOptions } from '../../worker/sealer';
 import type { ScopeKey, SealConfirm, Store } from '../../store/types';
 import type { SealAnchors } from '../../store/seal-anchor';
 import type { Seal } from '../../cim/seal';
-import type { ActionRecord } from '../../cim/schemas';
+import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
@@ -69,19 +69,28 @@ test('from maxBacklog waiting scopes on, sealing no longer waits, in batches of 
   }
 });
 
-test('from maxHeldBacklog held records on, sealing no longer waits: it seals before the cache must forget records', async () => {
+test('from maxHeldBacklog records held for ended scopes on, sealing no longer waits: it seals before the cache must forget them', async () => {
   const { calls, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxHeldRecords: 100, maxBatch: 10 });
   const actions = (scope: number, n: number) =>
     Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${scope}`, actionId: `s${scope}-a${i}`, status: 'ok' }) as unknown as ActionRecord);
+  const scope = (n: number, status: string) => ({ namespace: 'default', scopeId: `s${n}`, status }) as unknown as ScopeRecord;
   try {
-    for (let s = 0; s < 4; s++) sealer.committed.committed({ actions: actions(s, 12) }, '1');
+    // A running scope's records do not count: sealing cannot take them.
+    sealer.committed.committed({ actions: actions(99, 40), scopes: [scope(99, 'running')] }, '1');
+    for (let s = 0; s < 4; s++) sealer.committed.committed({ actions: actions(s, 12), scopes: [scope(s, 'success')] }, '1');
     sealer.add(keys(0, 4));
     await sleep(40);
-    assert.equal(calls.length, 0, '48 of 100 held: below half the cache it waits');
+    assert.equal(sealer.committed.awaitingSeal, 48);
+    assert.equal(calls.length, 0, '48 of 100 held for ended scopes (88 in all): below half the cache it waits');
+    // Ended first, its actions after: they count as they come.
+    sealer.committed.committed({ scopes: [scope(4, 'success')] }, '2');
     sealer.committed.committed({ actions: actions(4, 2) }, '2');
     sealer.add(keys(4, 1));
     await sleep(60);
-    assert.deepEqual(calls.map((c) => c.scopes), [5], 'half the cache held: the backlog is sealed beside the writes');
+    assert.deepEqual(calls.map((c) => c.scopes), [5], 'half the cache held for ended scopes: the backlog is sealed beside the writes');
+    sealer.committed.sealed(keys(0, 5));
+    assert.equal(sealer.committed.awaitingSeal, 0, 'sealed scopes leave the count; the running one stays held');
+    assert.equal(sealer.committed.size, 40);
   } finally {
     sealer.stop();
   }
