@@ -372,6 +372,36 @@ test('on Postgres, a sealer with more ended scopes than a transaction takes hash
   }
 });
 
+test('on Postgres, a burst of writes goes first until the records held for ended scopes fill half the cache; then they are sealed beside the writes', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  /** Writes 80 ended scopes of 10 actions one after another (the write path stays busy); the scopes sealed by the last write. */
+  const burst = async (session: string, heldBound: number | undefined) => {
+    const { writer, readsBack } = countingWriter();
+    // 800 records in a cache of 400: with the default bound (200), sealing starts at the twentieth scope,
+    // and a sealing transaction has 20 more writes' time before the cache would forget records.
+    const recorder = new Recorder(writer, { sealer: { maxHeldRecords: 400, maxDelayMs: 60_000, maxBacklog: 1_000_000, maxHeldBacklog: heldBound } });
+    try {
+      for (let i = 0; i < 80; i++) {
+        const s = { ...scope(`${session}${i}`, null), sessionId: session };
+        await recorder.write({ scopes: [s], actions: Array.from({ length: 10 }, (_, n) => ({ ...action(`${s.scopeId}/a${n}#1`, s.scopeId), sessionId: session, activityId: String(n) })) });
+      }
+      const sealedDuringWrites = recorder.sealer.sealed;
+      assert.equal(await recorder.sealer.drain(), true);
+      const chains = await store.chainsOfSession(session);
+      assert.equal(chains.chains.length, 80);
+      assert.deepEqual(verifyChains(session, chains).problems, []);
+      return { sealedDuringWrites, readsBack: readsBack() };
+    } finally {
+      recorder.stop();
+      await writer.close();
+    }
+  };
+  const unbounded = await burst('burstwait', 1_000_000_000);
+  assert.equal(unbounded.sealedDuringWrites, 0, 'without the held bound the whole burst waits (maxDelayMs and maxBacklog are far)');
+  const bounded = await burst('burstheld', undefined);
+  assert.ok(bounded.sealedDuringWrites > 0, 'past half the cache, scopes were sealed while the writes went on');
+  assert.equal(bounded.readsBack, 0, 'sealed while their records were held: none read back');
+});
+
 /** Rows a plan examined in tables whose name starts with one of `tables`: returned, plus those filtered out or rechecked away. */
 function rowsExamined(plan: Record<string, unknown>, tables: readonly string[]): number {
   const loops = Number(plan['Actual Loops'] ?? 1);
