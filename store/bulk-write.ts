@@ -128,6 +128,25 @@ export function dedupe<T>(records: readonly T[], key: (r: T) => string, merge: (
   return [...byKey.values()];
 }
 
+/**
+ * `dedupe` for records keyed by namespace and id, with the common case made cheap: a
+ * batch of one namespace with no id twice is answered as given, after one pass that
+ * only looks the ids up (no key strings built, no map of records). Anything else takes
+ * `dedupe` with the same key and merge.
+ */
+export function dedupeRecords<T extends { namespace: string }>(records: readonly T[], id: (r: T) => string, merge: (a: T, b: T) => T): readonly T[] {
+  const slow = () => dedupe(records, (r) => `${r.namespace}\u0000${id(r)}`, merge);
+  if (records.length < 2) return records;
+  const namespace = records[0]!.namespace;
+  const seen = new Set<string>();
+  for (const r of records) {
+    const key = id(r);
+    if (r.namespace !== namespace || seen.has(key)) return slow();
+    seen.add(key);
+  }
+  return records;
+}
+
 /** Column types other than text; every value travels as text and is cast once in SQL. */
 export const SCOPE_TYPES: Record<string, string> = {
   allowance: 'jsonb', depth: 'integer', recovered: 'boolean', started_at: 'timestamptz', ended_at: 'timestamptz',

@@ -67,6 +67,11 @@ export class Partitions {
    * Returns the records to write with their key; those of a pruned month are left out.
    */
   async place<T extends Placed>(records: readonly T[], fallback: (r: T) => string): Promise<Array<{ record: T; sessionStartedAt: string }>> {
+    // The worker's records carry their session's start: one pass finds the months.
+    const carried = carriedStarts(records);
+    if (carried && (await this.ensure(monthsOf(carried))).size === 0) {
+      return records.map((record) => ({ record, sessionStartedAt: record.sessionStartedAt! }));
+    }
     const key = (r: Placed) => `${r.namespace}\u0000${r.sessionId}`;
     const lacking = records.filter((r) => !r.sessionStartedAt);
     const starts = new Map<string, string>();
@@ -110,6 +115,20 @@ export class Partitions {
     return kept;
   }
 
+  /**
+   * Whether every record of `lists` carries its session's start in a month whose
+   * partitions exist or were just created (none pruned): then placing changes nothing.
+   */
+  async carriedAndKept(lists: ReadonlyArray<readonly Placed[] | undefined>): Promise<boolean> {
+    const starts = new Set<string>();
+    for (const list of lists) {
+      const carried = carriedStarts(list ?? []);
+      if (!carried) return false;
+      for (const start of carried) starts.add(start);
+    }
+    return (await this.ensure(monthsOf(starts))).size === 0;
+  }
+
   /** Creates the partitions of `months` that do not exist yet; answers the months retention removed. */
   async ensure(months: Iterable<number>): Promise<Set<number>> {
     const wanted = [...months].filter((m) => !this.ready.has(m));
@@ -146,4 +165,20 @@ export class Partitions {
   forgetAll(): void {
     this.ready.clear();
   }
+}
+
+/** The distinct session starts of `records`, or undefined when one lacks its start. */
+function carriedStarts(records: readonly Placed[]): Set<string> | undefined {
+  const starts = new Set<string>();
+  for (const r of records) {
+    if (!r.sessionStartedAt) return undefined;
+    starts.add(r.sessionStartedAt);
+  }
+  return starts;
+}
+
+function monthsOf(starts: Iterable<string>): Set<number> {
+  const months = new Set<number>();
+  for (const start of starts) months.add(monthOf(start));
+  return months;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
-import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { NotOneStatement, StatementCollector } from './one-statement';
 import { sealScopes } from './seal';
@@ -164,6 +164,7 @@ export class SqlStore implements Store {
    * that arrive in one batch without a start agree on one.
    */
   private async placeBatch(batch: StoreBatch): Promise<StoreBatch> {
+    if (await this.partitions.carriedAndKept([batch.scopes, batch.actions, batch.gaps, batch.fingerprints])) return batch;
     type Kind = 'scopes' | 'actions' | 'gaps' | 'fingerprints';
     type Item = { kind: Kind; namespace: string; sessionId: string; sessionStartedAt?: string; at: string; record: object };
     const items: Item[] = [];
@@ -234,7 +235,7 @@ export class SqlStore implements Store {
   }
 
   async upsertScopes(records: readonly ScopeRecord[], tx?: SqlTransaction): Promise<void> {
-    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.scopeId}`, finishedWins);
+    const unique = dedupeRecords(records, (r) => r.scopeId, finishedWins);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     const update = SCOPE_COLUMNS.filter((c) => !['scope_id', 'namespace', 'started_at', 'session_started_at'].includes(c))
@@ -246,7 +247,7 @@ export class SqlStore implements Store {
   }
 
   async upsertActions(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
-    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, finishedWins);
+    const unique = dedupeRecords(records, (r) => r.actionId, finishedWins);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     const update = ACTION_COLUMNS.filter((c) => !['action_id', 'namespace', 'session_started_at'].includes(c))
@@ -257,7 +258,7 @@ export class SqlStore implements Store {
   }
 
   async fillActionGaps(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
-    const unique = dedupe(records, (r) => `${r.namespace}\u0000${r.actionId}`, (_a, b) => b);
+    const unique = dedupeRecords(records, (r) => r.actionId, (_a, b) => b);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
