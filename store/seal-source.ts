@@ -87,7 +87,7 @@ export async function provenHeld(
   const counts = new Map(rows.map((r) => [r.scope_id, r]));
   for (const [scopeId, mine] of held) {
     const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
-    if (Number(c.n) === mine.actions.length && Number(c.foreign) === 0) proven.add(scopeId);
+    if (Number(c.n) === mine.count && Number(c.foreign) === 0) proven.add(scopeId);
   }
   return proven;
 }
@@ -104,6 +104,7 @@ export async function hashHeld(ns: string, held: ReadonlyMap<string, Held>): Pro
       hashed.set(scopeId, mine.hashed);
       continue;
     }
+    if (!mine.actions) continue;
     const turn = pause();
     if (turn) await turn;
     const chain = hashHeldScope(ns, scopeId, mine.actions);

@@ -67,8 +67,12 @@ export interface ListSessionsOptions {
  * action the writer holds for it is finished and known exactly as committed.
  */
 export interface CommittedActions {
-  /** `hashed`: the chain of exactly these actions, when the writer hashed them ahead (store/seal-source.ts). */
-  of(namespace: string, scopeId: string): { actions: readonly ActionRecord[]; xids: readonly string[]; hashed?: Hashed } | undefined;
+  /**
+   * `count`: how many actions; `hashed`: their chain, when the writer hashed them ahead
+   * (store/seal-source.ts). A writer that hashed them may have dropped the records
+   * themselves (`actions` absent); without `hashed` they are always there.
+   */
+  of(namespace: string, scopeId: string): { actions?: readonly ActionRecord[]; count: number; xids: readonly string[]; hashed?: Hashed } | undefined;
   /**
    * Called when a sealing transaction has hashed its scopes and sends its statements: the
    * thread is free until they return, and the writer may hash the next batch meanwhile.

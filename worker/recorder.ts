@@ -296,11 +296,20 @@ export class Recorder {
     // Scopes that ended, or got a late record after ending, are queued for sealing; a
     // finished action of a scope this recorder knows to be running is not (open-scopes.ts).
     this.open.apply(batch.scopes ?? []);
-    const touched = [
-      ...(batch.scopes ?? []).filter((r) => r.status !== 'running'),
-      ...(batch.actions ?? []).filter((r) => r.status !== 'running' && !this.open.has(r.namespace, r.scopeId)),
-      ...(batch.gaps ?? []),
-    ].map((r) => ({ namespace: r.namespace, scopeId: r.scopeId }));
+    const touched: Array<{ namespace: string; scopeId: string }> = [];
+    const touch = (r: { namespace: string; scopeId: string }) => {
+      // Records come scope by scope: one key per run of them.
+      const last = touched.at(-1);
+      if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) touched.push({ namespace: r.namespace, scopeId: r.scopeId });
+    };
+    for (const r of batch.scopes ?? []) if (r.status !== 'running') touch(r);
+    let scope: { namespace: string; scopeId: string; open: boolean } | undefined;
+    for (const r of batch.actions ?? []) {
+      if (r.status === 'running') continue;
+      if (scope?.scopeId !== r.scopeId || scope.namespace !== r.namespace) scope = { namespace: r.namespace, scopeId: r.scopeId, open: this.open.has(r.namespace, r.scopeId) };
+      if (!scope.open) touch(r);
+    }
+    for (const r of batch.gaps ?? []) touch(r);
     if (touched.length) this.sealer.add(touched);
     this.written += recordCount(batch);
     try {

@@ -80,7 +80,7 @@ export class Sealer {
   sealed = 0;
   /** Seals refused because the scope had been sealed before with another chain. */
   refused = 0;
-  /** Scopes whose held records were hashed while an earlier transaction's statements ran. */
+  /** Scopes whose held records were hashed ahead: while an earlier transaction's statements ran, or beside busy writes to shrink them. */
   hashedAhead = 0;
   /** What this worker committed, hashed at sealing time when the store proves it current. */
   readonly committed: CommittedActionCache;
@@ -113,7 +113,8 @@ export class Sealer {
 
   /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */
   add(keys: readonly ScopeKey[], swept = false): void {
-    this.queue(keys.map((key) => ({ key, since: Date.now(), swept })));
+    const since = Date.now();
+    this.queue(keys.map((key) => ({ key, since, swept })));
     this.schedule(this.lingerMs);
   }
 
@@ -189,17 +190,54 @@ export class Sealer {
    * memory, not time: sealing beside a burst of writes slowed them by more than the
    * sealing cost on its own (two cores shared with Postgres) and took more CPU in all,
    * since small batches beside writes cost more per scope than large ones after them
-   * (bench/optimizations.md).
+   * (bench/optimizations.md). So at that bound the held records are first hashed ahead
+   * and compacted (compactBeside), which takes this thread only; the backlog is sealed
+   * beside the writes once that cannot bring them under the bound.
    */
   private shouldWait(): boolean {
     if (this.pending.size === 0 || this.failures > 0 || !this.writePathBusy()) return false;
     const now = Date.now();
     const oldest = this.pending.values().next().value!.since;
-    return (
-      now - oldest < (this.options.maxDelayMs ?? 5_000) &&
-      this.pending.size < (this.options.maxBacklog ?? 20_000) &&
-      this.committed.awaitingSeal < (this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2))
-    );
+    if (now - oldest >= (this.options.maxDelayMs ?? 5_000) || this.pending.size >= (this.options.maxBacklog ?? 20_000)) return false;
+    const held = this.committed.awaitingSeal;
+    const bound = this.heldBound();
+    if (held < bound) return true;
+    // Held records first shrink by hashing them ahead; sealing only once that cannot help:
+    // when the chains already hashed fill the bound, or a pass found nothing to hash.
+    if (this.compacting) return true;
+    if (!this.compactedAll && held - COMPACTED_SHARE * this.committed.hashable < bound) {
+      this.compacting = this.compactBeside().finally(() => (this.compacting = undefined));
+      return true;
+    }
+    return false;
+  }
+
+  private heldBound(): number {
+    return this.options.maxHeldBacklog ?? Math.floor(this.committed.capacity / 2);
+  }
+
+  /** Running while held records are hashed ahead beside the writes (see compactBeside). */
+  private compacting: Promise<void> | undefined;
+  /** Set when a pass could not bring the held records under the bound; cleared when a batch is sealed. */
+  private compactedAll = false;
+
+  /**
+   * Hashes the waiting scopes' held records, oldest first, and keeps only their chains
+   * (worker/committed-actions.ts), until the held records are a quarter below the bound
+   * (so a sustained load does not start a pass at every write). Only this thread works:
+   * sealing beside the writes would add a transaction's statements to each batch of
+   * scopes, on the Postgres the writes are waiting for. In 1 ms slices, as hashAhead.
+   */
+  private async compactBeside(): Promise<void> {
+    const target = Math.floor(this.heldBound() * 0.75);
+    const pause = yielder(AHEAD_SLICE_MS);
+    for (const { key } of [...this.pending.values()]) {
+      if (this.committed.awaitingSeal <= target) return;
+      const turn = pause();
+      if (turn) await turn;
+      if (this.committed.hashAhead(key, hashHeldScope)) this.hashedAhead += 1;
+    }
+    this.compactedAll = true;
   }
 
   /** Whether the write path was busy within the last `lingerMs`. */
@@ -267,6 +305,7 @@ export class Sealer {
         return false;
       } finally {
         this.running = undefined;
+        this.compactedAll = false;
         // What is left over a full batch is due already: no linger, only the wait for a quiet write path.
         if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : keys.length >= limit ? 0 : this.lingerMs);
       }
@@ -280,6 +319,12 @@ export class Sealer {
  * wait of must not wait for it in turn (10 ms slices gained a third of what 1 ms did).
  */
 const AHEAD_SLICE_MS = 1;
+
+/**
+ * At least this share of the held records' weight is freed by hashing them ahead (a
+ * compacted scope counts one plus a tenth of its records: worker/committed-actions.ts).
+ */
+const COMPACTED_SHARE = 0.75;
 
 function idOf(key: Pick<ScopeKey, 'namespace' | 'scopeId'>): string {
   return `${key.namespace}\u0000${key.scopeId}`;

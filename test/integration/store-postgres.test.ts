@@ -372,34 +372,40 @@ test('on Postgres, a sealer with more ended scopes than a transaction takes hash
   }
 });
 
-test('on Postgres, a burst of writes goes first until the records held for ended scopes fill half the cache; then they are sealed beside the writes', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  /** Writes 80 ended scopes of 10 actions one after another (the write path stays busy); the scopes sealed by the last write. */
-  const burst = async (session: string, heldBound: number | undefined) => {
+test('on Postgres, a burst of writes goes first: at half the cache held for ended scopes their records are hashed ahead and compacted, and sealed beside the writes only once the chains fill it', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  /** Writes `n` ended scopes of 10 actions one after another (the write path stays busy). */
+  const burst = async (session: string, n: number, heldBound: number | undefined) => {
     const { writer, readsBack } = countingWriter();
-    // 800 records in a cache of 400: with the default bound (200), sealing starts at the twentieth scope,
-    // and a sealing transaction has 20 more writes' time before the cache would forget records.
+    // A cache of 400 records: with the default bound (200), hashing ahead starts at the twentieth scope;
+    // a hashed scope of 10 actions counts as 2, so about 100 of them fill the bound.
     const recorder = new Recorder(writer, { sealer: { maxHeldRecords: 400, maxDelayMs: 60_000, maxBacklog: 1_000_000, maxHeldBacklog: heldBound } });
     try {
-      for (let i = 0; i < 80; i++) {
+      for (let i = 0; i < n; i++) {
         const s = { ...scope(`${session}${i}`, null), sessionId: session };
-        await recorder.write({ scopes: [s], actions: Array.from({ length: 10 }, (_, n) => ({ ...action(`${s.scopeId}/a${n}#1`, s.scopeId), sessionId: session, activityId: String(n) })) });
+        await recorder.write({ scopes: [s], actions: Array.from({ length: 10 }, (_, k) => ({ ...action(`${s.scopeId}/a${k}#1`, s.scopeId), sessionId: session, activityId: String(k) })) });
       }
-      const sealedDuringWrites = recorder.sealer.sealed;
+      const duringWrites = { sealed: recorder.sealer.sealed, hashedAhead: recorder.sealer.hashedAhead, held: recorder.sealer.committed.size };
       assert.equal(await recorder.sealer.drain(), true);
       const chains = await store.chainsOfSession(session);
-      assert.equal(chains.chains.length, 80);
+      assert.equal(chains.chains.length, n);
       assert.deepEqual(verifyChains(session, chains).problems, []);
-      return { sealedDuringWrites, readsBack: readsBack() };
+      return { ...duringWrites, readsBack: readsBack() };
     } finally {
       recorder.stop();
       await writer.close();
     }
   };
-  const unbounded = await burst('burstwait', 1_000_000_000);
-  assert.equal(unbounded.sealedDuringWrites, 0, 'without the held bound the whole burst waits (maxDelayMs and maxBacklog are far)');
-  const bounded = await burst('burstheld', undefined);
-  assert.ok(bounded.sealedDuringWrites > 0, 'past half the cache, scopes were sealed while the writes went on');
-  assert.equal(bounded.readsBack, 0, 'sealed while their records were held: none read back');
+  const unbounded = await burst('burstwait', 80, 1_000_000_000);
+  assert.deepEqual([unbounded.sealed, unbounded.hashedAhead], [0, 0], 'without the held bound the whole burst waits (maxDelayMs and maxBacklog are far)');
+  assert.ok(unbounded.readsBack > 0, 'and the cache forgot records, which were read back');
+  const compacted = await burst('burstheld', 80, undefined);
+  assert.equal(compacted.sealed, 0, 'past half the cache, hashing ahead kept the held records under the bound: nothing sealed beside the writes');
+  assert.ok(compacted.hashedAhead >= 20, `scopes hashed ahead beside the writes: ${compacted.hashedAhead}`);
+  assert.ok(compacted.held <= 200, `held ${compacted.held} of 400`);
+  assert.equal(compacted.readsBack, 0, 'sealed from their chains hashed ahead: none read back');
+  const filled = await burst('burstfull', 300, undefined);
+  assert.ok(filled.sealed > 0, 'once the chains hashed ahead filled the bound, scopes were sealed while the writes went on');
+  assert.equal(filled.readsBack, 0, 'sealed while their records or chains were held: none read back');
 });
 
 /** Rows a plan examined in tables whose name starts with one of `tables`: returned, plus those filtered out or rechecked away. */

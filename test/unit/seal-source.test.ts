@@ -9,7 +9,7 @@ import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
 import { chainGenesis, verifyChains } from '../../store/chain';
 import { linksOfScopeRow } from '../../store/chain-links';
-import { CommittedActionCache } from '../../worker/committed-actions';
+import { CommittedActionCache, compactWeight } from '../../worker/committed-actions';
 import { hashHeldScope } from '../../store/seal-source';
 import { Recorder } from '../../worker/recorder';
 import { actionAsStored } from '../../store/rows';
@@ -103,7 +103,7 @@ test('an action row the worker never wrote sends the scope back to reading, so t
   assert.deepEqual(verifyChains('sess', chains).problems, []);
 });
 
-test('a chain hashed ahead is the one sealed while the scope is unchanged, and is dropped when a record is added to it', async () => {
+test('a chain hashed ahead is the one sealed while the scope is unchanged; a record added after it has the scope read back', async () => {
   const cache = new CommittedActionCache();
   const ahead = scope('ahead', { sessionId: 'ahead-sess', path: '/ahead/' });
   const late = scope('late', { sessionId: 'ahead-sess', path: '/ahead/late/', parentScopeId: 'ahead', kind: 'delegation', depth: 1 });
@@ -116,9 +116,10 @@ test('a chain hashed ahead is the one sealed while the scope is unchanged, and i
   assert.equal(cache.hashAhead(key('ahead'), hashHeldScope), false, 'hashed once');
   assert.equal(cache.hashAhead(key('late'), hashHeldScope), true);
   assert.equal(cache.of('default', 'ahead')!.hashed!.length, 3);
+  assert.equal(cache.of('default', 'ahead')!.actions, undefined, 'the records are dropped, the chain kept');
   // A late record reaches the ended scope after its chain was hashed ahead.
   await write(a.store, cache, { actions: [third!] });
-  assert.equal(cache.of('default', 'late')!.hashed, undefined, 'the chain hashed ahead no longer covers the records');
+  assert.equal(cache.of('default', 'late'), undefined, 'the chain hashed ahead no longer covers the scope, and its records are gone: read back');
   assert.equal(cache.hashAhead(key('running'), hashHeldScope), false, 'nothing held, nothing hashed');
   await a.store.sealScopes([{ namespace: 'default', scopeId: 'ahead' }, { namespace: 'default', scopeId: 'late' }], undefined, cache);
   const chains = await a.store.chainsOfSession('ahead-sess');
@@ -143,7 +144,7 @@ test('the cache mirrors the upsert rules: a late running copy keeps the finished
   const [done] = actionsOf(s1, 1);
   cache.committed({ actions: [done!] }, '10');
   cache.committed({ actions: [{ ...done!, status: 'running', endedAt: null }] }, '11');
-  assert.deepEqual(cache.of('default', 's1'), { actions: [done], xids: ['11'] }, 'the finished values, the row version of the later write');
+  assert.deepEqual(cache.of('default', 's1'), { actions: [done], count: 1, xids: ['11'] }, 'the finished values, the row version of the later write');
   cache.committed({ actions: [{ ...done!, actionId: 's1/a2#1', status: 'running', endedAt: null }] }, '12');
   assert.equal(cache.of('default', 's1'), undefined, 'an action still running: only the store knows how it ended');
   cache.committed({ actions: actionsOf(s2, 1) }, '13');
@@ -151,12 +152,39 @@ test('the cache mirrors the upsert rules: a late running copy keeps the finished
   assert.equal(cache.of('default', 's2'), undefined, 'a gap fill merges with the stored row');
 });
 
+test('a scope hashed ahead keeps its chain, count and transactions in a tenth of the room; records of one that cannot be hashed stay', () => {
+  const cache = new CommittedActionCache(1_000);
+  const done = scope('done', { status: 'success' });
+  const open = scope('open', { status: 'running', endedAt: null });
+  cache.committed({ actions: actionsOf(done, 20).slice(0, 12), scopes: [done] }, '21');
+  cache.committed({ actions: actionsOf(done, 20).slice(12) }, '22');
+  cache.committed({ actions: actionsOf(open, 5), scopes: [open] }, '23');
+  assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable], [25, 20, 20]);
+  const key = (scopeId: string) => ({ namespace: 'default', scopeId });
+  assert.equal(cache.hashAhead(key('open'), hashHeldScope), false, 'a running scope is not hashed ahead');
+  assert.equal(cache.hashAhead(key('done'), () => undefined), false, 'a stored form that cannot be known here: the records stay');
+  assert.equal(cache.hashable, 20);
+  assert.equal(cache.hashAhead(key('done'), hashHeldScope), true);
+  assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable], [5 + compactWeight(20), compactWeight(20), 0]);
+  assert.equal(compactWeight(20), 3);
+  const held = cache.of('default', 'done')!;
+  assert.deepEqual({ count: held.count, xids: [...held.xids].sort(), actions: held.actions, length: held.hashed!.length }, { count: 20, xids: ['21', '22'], actions: undefined, length: 20 });
+  // The hashed chain is the one the records give.
+  assert.deepEqual(held.hashed, hashHeldScope('default', 'done', actionsOf(done, 20)));
+  // A gap fill of a compacted scope: only the store knows its rows now.
+  cache.committed({ gaps: actionsOf(done, 1) }, '24');
+  assert.equal(cache.of('default', 'done'), undefined);
+  assert.deepEqual([cache.size, cache.awaitingSeal], [5, 0]);
+  cache.sealed([key('done')]);
+  assert.equal(cache.size, 5, 'the running scope stays held');
+});
+
 test('the cache is bounded: past its size the oldest scopes are forgotten, and a sealed scope is dropped', () => {
   const cache = new CommittedActionCache(4);
   cache.committed({ actions: actionsOf(s1, 3) }, '1');
   cache.committed({ actions: actionsOf(s2, 3), scopes: [s2] }, '2');
   assert.equal(cache.of('default', 's1'), undefined);
-  assert.equal(cache.of('default', 's2')!.actions.length, 3);
+  assert.equal(cache.of('default', 's2')!.actions!.length, 3);
   cache.sealed([{ namespace: 'default', scopeId: 's2' }]);
   assert.equal(cache.size, 0);
 });

@@ -11,6 +11,7 @@ import type { ScopeKey, SealConfirm, Store } from '../../store/types';
 import type { SealAnchors } from '../../store/seal-anchor';
 import type { Seal } from '../../cim/seal';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+import { action, scope } from './fixtures';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
@@ -91,6 +92,36 @@ test('from maxHeldBacklog records held for ended scopes on, sealing no longer wa
     sealer.committed.sealed(keys(0, 5));
     assert.equal(sealer.committed.awaitingSeal, 0, 'sealed scopes leave the count; the running one stays held');
     assert.equal(sealer.committed.size, 40);
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('at the held bound, held records are first hashed ahead and compacted beside the writes; sealing starts once that cannot help', async () => {
+  const { calls, state, sealer } = setup({ lingerMs: 5, maxDelayMs: 60_000, maxHeldRecords: 200, maxBatch: 10 });
+  const ended = (n: number) => {
+    const s = scope(`s${n}`, { sessionId: 'burst' });
+    const actions = Array.from({ length: 10 }, (_, i) => action(`s${n}/a${i}#1`, s.scopeId, { sessionId: 'burst', activityId: String(i) }));
+    sealer.committed.committed({ actions, scopes: [s] }, String(100 + n));
+    sealer.add(keys(n, 1));
+  };
+  try {
+    // Ten scopes of ten records each reach the bound (100 of 200); hashed, each counts as 2.
+    for (let n = 0; n < 10; n++) ended(n);
+    await sleep(60);
+    assert.equal(calls.length, 0, 'compacted, not sealed');
+    assert.ok(sealer.hashedAhead >= 3, `hashed ahead: ${sealer.hashedAhead}`);
+    assert.ok(sealer.committed.awaitingSeal <= 75, `held ${sealer.committed.awaitingSeal}, a quarter below the bound`);
+    // Compacted scopes fill the bound in turn: nothing is left to hash, so the backlog is sealed.
+    for (let n = 10; n < 60; n++) {
+      ended(n);
+      await sleep(1);
+    }
+    await sleep(80);
+    assert.ok(calls.length > 0, 'sealed beside the writes once hashing could not bring the held records under the bound');
+    const held = Array.from({ length: 60 }, (_, n) => sealer.committed.of('default', `s${n}`)).filter(Boolean).length;
+    assert.equal(sealer.sealed + held, 60, 'every scope is sealed or still held: none forgotten by the cache');
+    state.busy = false;
   } finally {
     sealer.stop();
   }
