@@ -142,7 +142,7 @@ if (ingest?.batches) {
       '',
       provenance(sustained),
       '',
-      `The run above is a burst: while writes keep coming, the sealer waits until the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts), which the burst's ${ingest.actions.toLocaleString('en-US')} actions reach near their end. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state past that bound, where sealing keeps pace beside the writes. ${
+      `The run above is a burst: while writes keep coming, the sealer waits until its oldest scope has waited 5 s, or the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts); at that bound it first hashes them ahead and keeps only their chains, about a tenth of the memory, and seals beside the writes only once the chains fill it. The burst's ${ingest.actions.toLocaleString('en-US')} actions reach the bound near their end, and hashing keeps them under it. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state, where the 5 s bound is passed and sealing keeps pace beside the writes. ${
         (sustained.batches as Json[]).every((b) => b.ratio_vs_copy.median >= 0.8)
           ? 'The durable goal (≥ 0.80) holds here too.'
           : '**The durable goal (≥ 0.80) is not met here** (median below it at some batch size).'

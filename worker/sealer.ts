@@ -30,9 +30,11 @@ export interface SealerOptions {
   maxBacklog?: number;
   /**
    * From this many action records held for ended scopes (half of `maxHeldRecords` unless
-   * set), sealing no longer waits for a quiet write path: the backlog is sealed while its
-   * records are held, before the cache has to forget some and they are read back. Records
-   * of scopes still running do not count: sealing cannot take them.
+   * set; a scope hashed ahead counts as a tenth of its records), the held records are
+   * hashed ahead beside the writes and only their chains kept; once the chains fill it,
+   * sealing no longer waits for a quiet write path. Either way the backlog is sealed
+   * while its records are held, before the cache has to forget some and they are read
+   * back. Records of scopes still running do not count: sealing cannot take them.
    */
   maxHeldBacklog?: number;
   /**
