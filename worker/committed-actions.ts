@@ -6,7 +6,8 @@
  *
  * An ended scope whose records are hashed ahead of its sealing keeps only what sealing
  * needs of them: the chain, how many records it covers and the transactions that wrote
- * them. That is about a tenth of the records' memory, so a burst of writes can end many
+ * them (a scope of one or two actions, which that would not shrink, keeps its records
+ * beside the chain). That is about a tenth of the records' memory, so a burst of writes can end many
  * more scopes before the cache is full, and hashing them (on this thread, beside the
  * writes) costs less than sealing them there (hashing plus a transaction's statements).
  */
@@ -63,8 +64,10 @@ export class CommittedActionCache implements CommittedActions {
       if (last?.scopeId !== a.scopeId || last.namespace !== a.namespace) last = { namespace: a.namespace, scopeId: a.scopeId, held: this.held(a.namespace, a.scopeId) };
       const held = last.held;
       // A record after the records were dropped: the chain no longer covers the scope, and
-      // what it covered is gone, so the scope is read back when it is sealed.
+      // what it covered is gone, so the scope is read back when it is sealed. Where the
+      // records were kept, the chain is hashed again from them.
       if (held.compact) this.taint(held);
+      else if (held.hashed) this.rehash(held);
       const before = held.actions.get(a.actionId);
       if (!before) {
         this.records += 1;
@@ -77,7 +80,6 @@ export class CommittedActionCache implements CommittedActions {
       // the row is rewritten all the same, so its version is this transaction's.
       const record = before && before.record.status !== 'running' && a.status === 'running' ? before.record : a;
       held.actions.set(a.actionId, { record, xid });
-      held.hashed = undefined;
     }
     for (const g of batch.gaps ?? []) {
       const held = this.held(g.namespace, g.scopeId);
@@ -87,11 +89,10 @@ export class CommittedActionCache implements CommittedActions {
     for (const s of batch.scopes ?? []) {
       if (s.status === 'running') continue;
       const held = this.held(s.namespace, s.scopeId);
-      if (!held.ended) {
-        this.endedRecords += weightOf(held);
-        if (!held.compact) this.endedFull += held.actions.size;
-      }
+      if (held.ended) continue;
+      this.account(held, -1);
       held.ended = true;
+      this.account(held, 1);
     }
     this.trim();
   }
@@ -113,7 +114,8 @@ export class CommittedActionCache implements CommittedActions {
 
   /**
    * Hashes an ended scope's held records ahead of its sealing and keeps only the chain
-   * (see the top of this file); true when it did. A scope whose stored form cannot be
+   * (see the top of this file) where that takes less room than the records (a scope of
+   * more than two actions); true when it hashed. A scope whose stored form cannot be
    * known here (`hash` answers undefined) keeps its records.
    */
   hashAhead(
@@ -128,8 +130,10 @@ export class CommittedActionCache implements CommittedActions {
     if (!hashed) return false;
     this.account(held, -1);
     held.hashed = hashed;
-    held.compact = { count: mine.count, xids: [...mine.xids] };
-    held.actions = new Map();
+    if (compactWeight(mine.count) < mine.count) {
+      held.compact = { count: mine.count, xids: [...mine.xids] };
+      held.actions = new Map();
+    }
     this.account(held, 1);
     return true;
   }
@@ -153,7 +157,7 @@ export class CommittedActionCache implements CommittedActions {
     return this.endedRecords;
   }
 
-  /** Records of ended scopes not hashed ahead: at most what hashing ahead could shrink (not a scope with a gap fill or a running record). */
+  /** Records of ended scopes not hashed ahead: at most what hashing ahead could shrink (not a small scope, nor one with a gap fill or a running record). */
   get hashable(): number {
     return this.endedFull;
   }
@@ -177,12 +181,19 @@ export class CommittedActionCache implements CommittedActions {
     this.account(held, 1);
   }
 
+  /** A chain hashed ahead over records that were kept no longer covers them once one is added. */
+  private rehash(held: Held): void {
+    this.account(held, -1);
+    held.hashed = undefined;
+    this.account(held, 1);
+  }
+
   private account(held: Held, sign: 1 | -1): void {
     const weight = weightOf(held);
     this.records += sign * weight;
     if (!held.ended) return;
     this.endedRecords += sign * weight;
-    if (!held.compact) this.endedFull += sign * held.actions.size;
+    if (!held.hashed) this.endedFull += sign * held.actions.size;
   }
 
   private drop(id: string, held: Held): void {

@@ -103,28 +103,37 @@ test('an action row the worker never wrote sends the scope back to reading, so t
   assert.deepEqual(verifyChains('sess', chains).problems, []);
 });
 
-test('a chain hashed ahead is the one sealed while the scope is unchanged; a record added after it has the scope read back', async () => {
+test('a chain hashed ahead is the one sealed while the scope is unchanged; a record added after it has the chain hashed again, or the scope read back where its records were dropped', async () => {
+  const store = a.store;
+  const readBefore = a.readsBack();
   const cache = new CommittedActionCache();
+  const sess = (r: ActionRecord) => ({ ...r, sessionId: 'ahead-sess' });
   const ahead = scope('ahead', { sessionId: 'ahead-sess', path: '/ahead/' });
   const late = scope('late', { sessionId: 'ahead-sess', path: '/ahead/late/', parentScopeId: 'ahead', kind: 'delegation', depth: 1 });
-  const [first, second, third] = actionsOf(late, 3).map((r) => ({ ...r, sessionId: 'ahead-sess' }));
-  for (const batch of [{ actions: actionsOf(ahead, 3).map((r) => ({ ...r, sessionId: 'ahead-sess' })), scopes: [ahead] }, { actions: [first!, second!], scopes: [late] }]) {
-    await write(a.store, cache, batch);
-  }
+  const pair = scope('pair', { sessionId: 'ahead-sess', path: '/ahead/pair/', parentScopeId: 'ahead', kind: 'delegation', depth: 1 });
+  const lateActions = actionsOf(late, 4).map(sess);
+  const pairActions = actionsOf(pair, 3).map(sess);
+  await write(store, cache, { actions: actionsOf(ahead, 3).map(sess), scopes: [ahead] });
+  await write(store, cache, { actions: lateActions.slice(0, 3), scopes: [late] });
+  await write(store, cache, { actions: pairActions.slice(0, 2), scopes: [pair] });
   const key = (scopeId: string) => ({ namespace: 'default', scopeId });
   assert.equal(cache.hashAhead(key('ahead'), hashHeldScope), true);
   assert.equal(cache.hashAhead(key('ahead'), hashHeldScope), false, 'hashed once');
   assert.equal(cache.hashAhead(key('late'), hashHeldScope), true);
+  assert.equal(cache.hashAhead(key('pair'), hashHeldScope), true);
   assert.equal(cache.of('default', 'ahead')!.hashed!.length, 3);
   assert.equal(cache.of('default', 'ahead')!.actions, undefined, 'the records are dropped, the chain kept');
-  // A late record reaches the ended scope after its chain was hashed ahead.
-  await write(a.store, cache, { actions: [third!] });
+  assert.equal(cache.of('default', 'pair')!.actions!.length, 2, 'two records take no more room than their chain: kept');
+  // Late records reach the ended scopes after their chains were hashed ahead.
+  await write(store, cache, { actions: [lateActions[3]!, pairActions[2]!] });
   assert.equal(cache.of('default', 'late'), undefined, 'the chain hashed ahead no longer covers the scope, and its records are gone: read back');
+  assert.deepEqual([cache.of('default', 'pair')!.actions!.length, cache.of('default', 'pair')!.hashed], [3, undefined], 'kept records: hashed again when sealed');
   assert.equal(cache.hashAhead(key('running'), hashHeldScope), false, 'nothing held, nothing hashed');
-  await a.store.sealScopes([{ namespace: 'default', scopeId: 'ahead' }, { namespace: 'default', scopeId: 'late' }], undefined, cache);
-  const chains = await a.store.chainsOfSession('ahead-sess');
+  await store.sealScopes(['ahead', 'late', 'pair'].map(key), undefined, cache);
+  assert.equal(a.readsBack() - readBefore, 1, 'one read, for the scope whose records were dropped');
+  const chains = await store.chainsOfSession('ahead-sess');
   assert.deepEqual(verifyChains('ahead-sess', chains).problems, []);
-  assert.deepEqual(chains.chains.map((c) => [c.scope.scopeId, c.chainLength]).sort(), [['ahead', 3], ['late', 3]]);
+  assert.deepEqual(chains.chains.map((c) => [c.scope.scopeId, c.chainLength]).sort(), [['ahead', 3], ['late', 4], ['pair', 3]]);
 });
 
 test('a sealer with scopes left for later transactions hashes them while the current one writes, and they verify', async () => {
@@ -177,6 +186,18 @@ test('a scope hashed ahead keeps its chain, count and transactions in a tenth of
   assert.deepEqual([cache.size, cache.awaitingSeal], [5, 0]);
   cache.sealed([key('done')]);
   assert.equal(cache.size, 5, 'the running scope stays held');
+  // A scope of two actions would not shrink: its chain is kept beside its records, and a
+  // record added after it has the chain hashed again from them.
+  const small = scope('small', { status: 'success' });
+  cache.committed({ actions: actionsOf(small, 2), scopes: [small] }, '25');
+  assert.equal(cache.hashAhead(key('small'), hashHeldScope), true);
+  assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable], [7, 2, 0]);
+  assert.deepEqual([cache.of('default', 'small')!.actions!.length, cache.of('default', 'small')!.hashed!.length], [2, 2]);
+  cache.committed({ actions: actionsOf(small, 3).slice(2) }, '26');
+  assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable], [8, 3, 3]);
+  assert.equal(cache.of('default', 'small')!.hashed, undefined);
+  assert.equal(cache.hashAhead(key('small'), hashHeldScope), true);
+  assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable, cache.of('default', 'small')!.hashed!.length], [5 + compactWeight(3), compactWeight(3), 0, 3]);
 });
 
 test('the cache is bounded: past its size the oldest scopes are forgotten, and a sealed scope is dropped', () => {
