@@ -207,7 +207,7 @@ export class Sealer {
     // Held records first shrink by hashing them ahead; sealing only once that cannot help:
     // when the chains already hashed fill the bound, or a pass found nothing to hash.
     if (this.compacting) return true;
-    if (!this.compactedAll && held - COMPACTED_SHARE * this.committed.hashable < bound) {
+    if (!this.nothingToHash && held - COMPACTED_SHARE * this.committed.hashable < bound) {
       this.compacting = this.compactBeside().finally(() => (this.compacting = undefined));
       return true;
     }
@@ -220,8 +220,8 @@ export class Sealer {
 
   /** Running while held records are hashed ahead beside the writes (see compactBeside). */
   private compacting: Promise<void> | undefined;
-  /** Set when a pass could not bring the held records under the bound; cleared when a batch is sealed. */
-  private compactedAll = false;
+  /** Set when a pass found nothing it could hash (records of a gap fill, say); cleared when a batch is sealed. */
+  private nothingToHash = false;
 
   /**
    * Hashes the waiting scopes' held records, oldest first, and keeps only their chains
@@ -233,13 +233,17 @@ export class Sealer {
   private async compactBeside(): Promise<void> {
     const target = Math.floor(this.heldBound() * 0.75);
     const pause = yielder(AHEAD_SLICE_MS);
+    let hashed = 0;
     for (const { key } of [...this.pending.values()]) {
       if (this.committed.awaitingSeal <= target) return;
       const turn = pause();
       if (turn) await turn;
-      if (this.committed.hashAhead(key, hashHeldScope)) this.hashedAhead += 1;
+      if (!this.committed.hashAhead(key, hashHeldScope)) continue;
+      hashed += 1;
+      this.hashedAhead += 1;
     }
-    this.compactedAll = true;
+    // Short of the target with hashing done, the next look decides from what is left to hash.
+    if (hashed === 0) this.nothingToHash = true;
   }
 
   /** Whether the write path was busy within the last `lingerMs`. */
@@ -307,7 +311,7 @@ export class Sealer {
         return false;
       } finally {
         this.running = undefined;
-        this.compactedAll = false;
+        this.nothingToHash = false;
         // What is left over a full batch is due already: no linger, only the wait for a quiet write path.
         if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : keys.length >= limit ? 0 : this.lingerMs);
       }
