@@ -7,9 +7,10 @@
  * An ended scope whose records are hashed ahead of its sealing keeps only what sealing
  * needs of them: the chain, how many records it covers and the transactions that wrote
  * them (a scope of one or two actions, which that would not shrink, keeps its records
- * beside the chain). That is about a tenth of the records' memory, so a burst of writes can end many
- * more scopes before the cache is full, and hashing them (on this thread, beside the
- * writes) costs less than sealing them there (hashing plus a transaction's statements).
+ * beside the chain). That is about a tenth of the records' memory, so a burst of writes
+ * can end many more scopes before the cache is full, and hashing them (on this thread,
+ * beside the writes) costs less than sealing them there (hashing plus a transaction's
+ * statements).
  */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { CommittedActions, ScopeKey } from '../store/types';
@@ -46,7 +47,7 @@ export class CommittedActionCache implements CommittedActions {
   private records = 0;
   /** Of `records`, those of ended scopes: what sealing will take (see `awaitingSeal`). */
   private endedRecords = 0;
-  /** Records (not compacted) of ended scopes: what hashing ahead could compact. */
+  /** Records of ended scopes not hashed ahead: what hashing ahead could compact. */
   private endedFull = 0;
 
   constructor(private readonly maxRecords = 100_000) {}
