@@ -68,10 +68,7 @@ export class Partitions {
    */
   async place<T extends Placed>(records: readonly T[], fallback: (r: T) => string): Promise<Array<{ record: T; sessionStartedAt: string }>> {
     // The worker's records carry their session's start: one pass finds the months.
-    const carried = carriedStarts(records);
-    if (carried && (await this.ensure(monthsOf(carried))).size === 0) {
-      return records.map((record) => ({ record, sessionStartedAt: record.sessionStartedAt! }));
-    }
+    if (await this.carriedAndKept([records])) return records.map((record) => ({ record, sessionStartedAt: record.sessionStartedAt! }));
     const key = (r: Placed) => `${r.namespace}\u0000${r.sessionId}`;
     const lacking = records.filter((r) => !r.sessionStartedAt);
     const starts = new Map<string, string>();

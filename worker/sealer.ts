@@ -234,7 +234,8 @@ export class Sealer {
     const target = Math.floor(this.heldBound() * 0.75);
     const pause = yielder(AHEAD_SLICE_MS);
     let hashed = 0;
-    for (const { key } of [...this.pending.values()]) {
+    // Scopes queued meanwhile are reached too; those a sealing transaction takes are skipped.
+    for (const { key } of this.pending.values()) {
       if (this.committed.awaitingSeal <= target) return;
       const turn = pause();
       if (turn) await turn;
