@@ -422,6 +422,31 @@ function rowsExamined(plan: Record<string, unknown>, tables: readonly string[]):
   return own + children.reduce((sum, child) => sum + rowsExamined(child, tables), 0);
 }
 
+/**
+ * The plans of a sealer's statements, run again in one transaction that is rolled back, with
+ * the settings it made (`set_config`) made again before the statements after them.
+ */
+async function replayedPlans(statements: ReadonlyArray<{ sql: string; params: unknown[] }>): Promise<Array<{ sql: string; plan: Record<string, unknown> }>> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  const plans: Array<{ sql: string; plan: Record<string, unknown> }> = [];
+  try {
+    await client.query('BEGIN');
+    for (const { sql, params } of statements) {
+      if (/^\s*SELECT set_config\(/.test(sql)) {
+        await client.query(sql, params);
+        continue;
+      }
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+      plans.push({ sql, plan: (rows[0]['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan });
+    }
+    await client.query('ROLLBACK');
+  } finally {
+    await client.end();
+  }
+  return plans;
+}
+
 test('on Postgres, sealing a few scopes of a month that has no statistics yet reads their rows, not the month', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
   const fresh = `t_nostats_${Date.now().toString(36)}`;
@@ -454,25 +479,72 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
     capturing = false;
     assert.ok(statements.some((st) => /count\(\*\)/.test(st.sql)), 'the held records were proven by a count');
     assert.ok(statements.some((st) => /LATERAL \(SELECT \* FROM/.test(st.sql)), 'the other scopes were read back');
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      for (const { sql, params } of statements) {
-        await client.query('BEGIN');
-        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-        await client.query('ROLLBACK');
-        const examined = rowsExamined((rows[0]['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan, ['actions']);
-        // 5 scopes' 50 actions, looked up through an index or two: far from the month's 3 000.
-        assert.ok(examined <= 150, `${examined} action rows examined by: ${sql.replace(/\s+/g, ' ').slice(0, 160)}`);
-      }
-    } finally {
-      await client.end();
+    for (const { sql, plan } of await replayedPlans(statements)) {
+      const examined = rowsExamined(plan, ['actions']);
+      // 5 scopes' 50 actions, looked up through an index or two: far from the month's 3 000.
+      assert.ok(examined <= 150, `${examined} action rows examined by: ${sql.replace(/\s+/g, ' ').slice(0, 160)}`);
     }
     const sealed = await Promise.all(['m290', 'm299'].map((id) => writer.chainsOfSession(id)));
     for (const [i, chains] of sealed.entries()) {
       assert.equal(chains.chains[0]!.chainLength, 10);
       assert.deepEqual(verifyChains(['m290', 'm299'][i]!, chains).problems, []);
     }
+  } finally {
+    await writer.close();
+    await dropTestSchema(fresh);
+  }
+});
+
+test('on Postgres, once a month has statistics, sealing a batch of scopes still looks up their rows and their parents\' and delegations\', not the month\'s', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const db = postgresExecutor(TEST_DATABASE_URL, 2);
+  const fresh = `t_stats_${Date.now().toString(36)}`;
+  const statements: Array<{ sql: string; params: unknown[] }> = [];
+  let capturing = false;
+  const watched = observedExecutor(db, (sql, params) => {
+    if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+  });
+  const writer = new SqlStore(watched, 'statistics', { schema: fresh });
+  try {
+    await writer.migrate();
+    await writer.preparePartitions('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z');
+    // A root that delegated to 4 000 scopes, each with a tool call: the lock query looks up
+    // each sealed scope's parent and the action that delegated to it.
+    const root = { ...scope('root', null), sessionId: 'stats' };
+    const children = Array.from({ length: 4_000 }, (_, i) => ({ ...scope(`c${i}`, root), sessionId: 'stats' }));
+    const delegations = children.map((c, i) => ({ ...action(`root/d${i}#1`, 'root'), sessionId: 'stats', kind: 'delegate' as const, name: c.agent, activityId: `d${i}`, targetScopeId: c.scopeId }));
+    const cache = new CommittedActionCache(1_000_000);
+    for (let b = 0; b < children.length; b += 500) {
+      const part = children.slice(b, b + 500);
+      const batch = {
+        scopes: b === 0 ? [root, ...part] : part,
+        actions: [...delegations.slice(b, b + 500), ...part.map((c) => ({ ...action(`${c.scopeId}/t#1`, c.scopeId), sessionId: 'stats' }))],
+      };
+      const { xid } = await writer.writeBatch(batch);
+      cache.committed(batch, xid!);
+    }
+    for (const table of ['scopes', 'actions']) await db.query(`ANALYZE "${fresh}".${table}_p202601`);
+    const keys = children.map((c) => ({ namespace: 'default', scopeId: c.scopeId }));
+    capturing = true;
+    await writer.sealScopes(keys.slice(1_000, 1_250), undefined, cache); // from held records, proven by a count
+    await writer.sealScopes(keys.slice(3_000, 3_250)); // read back
+    capturing = false;
+    assert.ok(statements.some((st) => /^\s*UPDATE/.test(st.sql)), 'the seals were written');
+    for (const { sql, plan } of await replayedPlans(statements)) {
+      // 250 scopes, their parent and the delegations to them, through indexes or by place: far
+      // from the month's 4 001 scopes and 8 000 actions (a hash join on the ids read them all).
+      for (const table of ['scopes', 'actions']) {
+        const examined = rowsExamined(plan, [table]);
+        assert.ok(examined <= 1_000, `${examined} ${table} rows examined by: ${sql.replace(/\s+/g, ' ').slice(0, 160)}`);
+      }
+    }
+    const chains = await writer.chainsOfSession('stats');
+    const sealed = chains.chains.filter((c) => c.chainLength !== null);
+    assert.deepEqual(
+      sealed.map((c) => c.scope.scopeId).sort(),
+      [...keys.slice(1_000, 1_250), ...keys.slice(3_000, 3_250)].map((k) => k.scopeId).sort(),
+    );
+    assert.ok(sealed.every((c) => c.chainLength === 1));
+    assert.deepEqual(verifyChains('stats', { ...chains, chains: sealed }).problems, []);
   } finally {
     await writer.close();
     await dropTestSchema(fresh);
