@@ -35,10 +35,7 @@ export async function sealScopes(
       const held = heldActions(committed, ns, ids);
       // Its statements are a few index probes per scope; the cost estimate of a 2 000-scope
       // batch passes `jit_above_cost`, and compiling the lock query took longer than running it.
-      // The scan settings as they are, for after the seal's UPDATE (see there).
-      const planned = tx.query<Record<string, string>>(
-        `SELECT set_config('jit', 'off', true), ${PINNED_SCANS.map((name, i) => `current_setting('${name}') AS s${i}`).join(', ')}`,
-      );
+      const planned = tx.query(`SELECT set_config('jit', 'off', true)`);
       planned.catch(() => undefined);
       // The row locks serialize sealers of one scope (several workers may record into it).
       // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts),
@@ -144,21 +141,23 @@ export async function sealScopes(
       }
       if (seals.length === 0) return;
       await writeLinks(tx, t, ns, relinked, links);
-      // By the locked row versions' places (they cannot move while this transaction holds
-      // them): a fetch per row, whatever the month's size and statistics. Joined on the ids,
-      // or left to the planner on their places, Postgres hashed every scope of the namespace
-      // (27–38 ms per 300 scopes at 26 k, against 14–18): a month being written has
+      // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
+      await rollUpSealed(tx, t, ns, rolled);
+      // Last, by the locked row versions' places (they cannot move while this transaction
+      // holds them): a fetch per row, whatever the month's size and statistics. Joined on the
+      // ids, or left to the planner on their places, Postgres hashed every scope of the
+      // namespace (27–38 ms per 300 scopes at 26 k, against 14–18): a month being written has
       // statistics from when it was a fraction of its size, so a scan looks cheap. With the
-      // other scans disabled for this one statement, a fetch by place is the plan left.
-      const settings = (await planned).rows[0]!;
+      // other scans turned off until the commit, a fetch by place is the plan left.
+      await planned;
+      const pinned = tx.query(`SELECT ${['enable_seqscan', 'enable_indexscan', 'enable_bitmapscan'].map((name) => `set_config('${name}', 'off', true)`).join(', ')}`);
+      pinned.catch(() => undefined);
       const v = unnestRows(seals, ['scope_id', 'at', 'part', 'started', 'len', 'head', 'hash'], {
         at: 'tid',
         part: 'oid',
         started: 'timestamptz',
         len: 'integer',
       });
-      const pinned = tx.query(`SELECT ${PINNED_SCANS.map((name) => `set_config('${name}', 'off', true)`).join(', ')}`);
-      pinned.catch(() => undefined);
       await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
          FROM (${v.select}) AS v
@@ -167,20 +166,9 @@ export async function sealScopes(
         [...v.params, ns],
       );
       await pinned;
-      const restored = tx.query(
-        `SELECT ${PINNED_SCANS.map((name, i) => `set_config('${name}', $${i + 1}, true)`).join(', ')}`,
-        PINNED_SCANS.map((_, i) => settings[`s${i}`]),
-      );
-      restored.catch(() => undefined);
-      // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
-      await rollUpSealed(tx, t, ns, rolled);
-      await restored;
     });
   }
 }
-
-/** The scan types turned off for the seal's UPDATE, so that its rows are fetched by their places. */
-const PINNED_SCANS = ['enable_seqscan', 'enable_indexscan', 'enable_bitmapscan'];
 
 /** A scope's links as one row: action ids and hashes in chain order (migration 014). */
 const CHAIN_COLUMNS = ['namespace', 'session_id', 'scope_id', 'action_ids', 'hashes', 'session_started_at'] as const;

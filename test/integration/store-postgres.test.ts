@@ -423,8 +423,9 @@ function rowsExamined(plan: Record<string, unknown>, tables: readonly string[]):
 }
 
 /**
- * The plans of a sealer's statements, run again in one transaction that is rolled back, with
- * the settings it made (`set_config`) made again before the statements after them.
+ * The plans of a sealer's statements, run again and rolled back: a transaction per sealing
+ * transaction (each starts by setting `jit`), with the settings it made (`set_config`) made
+ * again before the statements after them.
  */
 async function replayedPlans(statements: ReadonlyArray<{ sql: string; params: unknown[] }>): Promise<Array<{ sql: string; plan: Record<string, unknown> }>> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -433,6 +434,10 @@ async function replayedPlans(statements: ReadonlyArray<{ sql: string; params: un
   try {
     await client.query('BEGIN');
     for (const { sql, params } of statements) {
+      if (/^\s*SELECT set_config\('jit'/.test(sql)) {
+        await client.query('ROLLBACK');
+        await client.query('BEGIN');
+      }
       if (/^\s*SELECT set_config\(/.test(sql)) {
         await client.query(sql, params);
         continue;
