@@ -33,8 +33,8 @@ export async function sealScopes(
     const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
     await db.transaction(async (tx) => {
       const held = heldActions(committed, ns, ids);
-      // Its statements are a few index probes per scope; the cost estimate of a 2 000-scope
-      // batch passes `jit_above_cost`, and compiling the lock query took longer than running it.
+      // The transaction's statements are a few index probes per scope; the cost estimate of a
+      // 2 000-scope batch passes `jit_above_cost`, and compiling took longer than running it.
       const planned = tx.query(`SELECT set_config('jit', 'off', true)`);
       planned.catch(() => undefined);
       // The row locks serialize sealers of one scope (several workers may record into it).
@@ -158,14 +158,20 @@ export async function sealScopes(
         started: 'timestamptz',
         len: 'integer',
       });
-      await tx.query(
+      const { rows: updated } = await tx.query(
         `UPDATE ${t('scopes')} AS s SET chain_length = v.len, chain_head = v.head, scope_hash = v.hash
          FROM (${v.select}) AS v
          WHERE s.ctid = v.at AND s.tableoid = v.part AND s.session_started_at = v.started
-           AND s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id`,
+           AND s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id
+         RETURNING 1`,
         [...v.params, ns],
       );
       await pinned;
+      // A lock returns the row version it locked, so this cannot differ; if it ever did, the
+      // links would be written without their seal, so nothing of the batch is committed.
+      if (updated.length !== seals.length) {
+        throw new Error(`sealing: ${seals.length - updated.length} of ${seals.length} scope rows were not where they were locked; the batch is retried`);
+      }
     });
   }
 }
