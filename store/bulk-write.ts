@@ -167,7 +167,7 @@ export function unnestRows(
   columns: readonly string[],
   types: Record<string, string>,
 ): { select: string; params: unknown[] } {
-  const params = columns.map((_, i) => rows.map((r) => asText(r[i])));
+  const params = columns.map((_, i) => arrayLiteral(rows.map((r) => asText(r[i]))));
   const casts = columns.map((c) => (types[c] ? `u.${c}::${types[c]} AS ${c}` : `u.${c}`));
   return {
     select: `SELECT ${casts.join(', ')} FROM unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')}) AS u(${columns.join(', ')})`,
@@ -176,16 +176,26 @@ export function unnestRows(
 }
 
 /**
- * A text array as Postgres reads it from text (`{"a","b"}`): every element quoted, its
- * quotes and backslashes escaped, so any text comes back as it went in.
+ * A text array as Postgres reads it from text (`{"a","b",NULL}`): every element quoted, its
+ * quotes and backslashes escaped, so any text comes back as it went in; null is NULL.
+ * Built with one `join`, flat: the driver, given an array, concatenates it element by
+ * element into a string of thousands of pieces per column, then flattens it for the
+ * socket. That was a quarter of what the worker's thread allocated under a sustained
+ * write load (1.5 of 4 GB sampled in bench/optimizations.md's run; 0.4 GB this way).
  */
-export function arrayLiteral(items: readonly string[]): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    out += `${i ? ',' : ''}"${/["\\]/.test(item) ? item.replace(/["\\]/g, '\\$&') : item}"`;
+export function arrayLiteral(items: readonly (string | null)[]): string {
+  if (items.length === 0) return '{}';
+  for (const item of items) {
+    if (item === null || ESCAPED.test(item)) return `{${items.map(arrayElement).join(',')}}`;
   }
-  return `${out}}`;
+  return `{"${items.join('","')}"}`;
+}
+
+const ESCAPED = /["\\]/;
+
+function arrayElement(item: string | null): string {
+  if (item === null) return 'NULL';
+  return `"${ESCAPED.test(item) ? item.replace(/["\\]/g, '\\$&') : item}"`;
 }
 
 function asText(value: unknown): string | null {
