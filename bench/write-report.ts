@@ -136,17 +136,28 @@ if (ingest?.batches) {
     '',
   );
   const sustained = read('ingest-sustained');
+  /** Each goal of the standard run, said of the sustained one: where it holds, and at which batch sizes it does not. */
+  const sustainedVerdict = (batches: Json[], rows: number): string => {
+    const below = (key: string, goal: number) =>
+      batches.filter((b) => b[key].median < goal).map((b) => (b.batch_rows === rows ? 'with every write in flight' : `at ${b.batch_rows}-row batches`));
+    const durable = below('ratio_vs_copy', 0.8);
+    const sealed = below('sealed_ratio_vs_copy', 0.5);
+    const said = [
+      durable.length ? `**the durable goal (≥ 0.80) is not met** ${durable.join(' and ')}` : 'the durable goal (≥ 0.80) holds at every batch size',
+      sealed.length ? `**the sealed goal (≥ 0.50) is not met** ${sealed.join(' and ')}` : 'the sealed goal (≥ 0.50) holds at every batch size',
+    ];
+    const overflow = sealed.includes('with every write in flight')
+      ? ' With every write in flight, one commit holds all the actions, more than the 100 000 records the sealer keeps (`maxHeldRecords`), so the rest are read back at sealing (docs/deployment.md, "Under a sustained write load").'
+      : '';
+    return `Here ${said.join('; ')}.${overflow}`;
+  };
   if (sustained?.batches) {
     out.push(
       '### Sustained',
       '',
       provenance(sustained),
       '',
-      `The run above is a burst: while writes keep coming, the sealer waits until its oldest scope has waited 5 s, or the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts); at that bound it first hashes them ahead and keeps only their chains, about a tenth of the memory, and seals beside the writes only once the chains fill it. The burst's ${ingest.actions.toLocaleString('en-US')} actions reach the bound near their end, and hashing keeps them under it. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state, where the 5 s bound is passed and sealing keeps pace beside the writes. ${
-        (sustained.batches as Json[]).every((b) => b.ratio_vs_copy.median >= 0.8)
-          ? 'The durable goal (≥ 0.80) holds here too.'
-          : '**The durable goal (≥ 0.80) is not met here** (median below it at some batch size).'
-      }`,
+      `The run above is a burst: while writes keep coming, the sealer waits until its oldest scope has waited 5 s, or the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts); at that bound it first hashes them ahead and keeps only their chains, about a tenth of the memory, and seals beside the writes only once the chains fill it. The burst's ${ingest.actions.toLocaleString('en-US')} actions reach the bound near their end, and hashing keeps them under it. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state, where the 5 s bound is passed and sealing keeps pace beside the writes. ${sustainedVerdict(sustained.batches as Json[], sustained.rows)}`,
       '',
       ingestTable(sustained),
       '',
