@@ -452,18 +452,41 @@ async function replayedPlans(statements: ReadonlyArray<{ sql: string; params: un
   return plans;
 }
 
-test('on Postgres, sealing a few scopes of a month that has no statistics yet reads their rows, not the month', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+/**
+ * A store in a schema of its own with January 2026's partitions, whose sealing statements
+ * (SELECT and UPDATE) are kept while `capture` runs, for replayedPlans.
+ */
+async function sealerOnFreshMonth(prefix: string, description: string) {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
-  const fresh = `t_nostats_${Date.now().toString(36)}`;
+  const fresh = `${prefix}_${Date.now().toString(36)}`;
   const statements: Array<{ sql: string; params: unknown[] }> = [];
   let capturing = false;
   const watched = observedExecutor(db, (sql, params) => {
     if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
   });
-  const writer = new SqlStore(watched, 'no statistics', { schema: fresh });
+  const writer = new SqlStore(watched, description, { schema: fresh });
   try {
     await writer.migrate();
     await writer.preparePartitions('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z');
+  } catch (err) {
+    await writer.close();
+    await dropTestSchema(fresh);
+    throw err;
+  }
+  const capture = async (run: () => Promise<void>) => {
+    capturing = true;
+    try {
+      await run();
+    } finally {
+      capturing = false;
+    }
+  };
+  return { db, fresh, writer, statements, capture };
+}
+
+test('on Postgres, sealing a few scopes of a month that has no statistics yet reads their rows, not the month', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const { db, fresh, writer, statements, capture } = await sealerOnFreshMonth('t_nostats', 'no statistics');
+  try {
     // A month's partition as it is before autovacuum first analyzes it.
     for (const table of ['scopes', 'actions']) await db.query(`ALTER TABLE "${fresh}".${table}_p202601 SET (autovacuum_enabled = false)`);
     const cache = new CommittedActionCache(1_000_000);
@@ -478,10 +501,10 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
     }
     const keys = scopes.map((s) => ({ namespace: 'default', scopeId: s.scopeId }));
     await writer.sealScopes(keys.slice(0, 290), undefined, cache);
-    capturing = true;
-    await writer.sealScopes(keys.slice(290, 295), undefined, cache); // from held records, proven by a count
-    await writer.sealScopes(keys.slice(295)); // read back
-    capturing = false;
+    await capture(async () => {
+      await writer.sealScopes(keys.slice(290, 295), undefined, cache); // from held records, proven by a count
+      await writer.sealScopes(keys.slice(295)); // read back
+    });
     assert.ok(statements.some((st) => /count\(\*\)/.test(st.sql)), 'the held records were proven by a count');
     assert.ok(statements.some((st) => /LATERAL \(SELECT \* FROM/.test(st.sql)), 'the other scopes were read back');
     for (const { sql, plan } of await replayedPlans(statements)) {
@@ -501,17 +524,8 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
 });
 
 test('on Postgres, once a month has statistics, sealing a batch of scopes still looks up their rows and their parents\' and delegations\', not the month\'s', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  const db = postgresExecutor(TEST_DATABASE_URL, 2);
-  const fresh = `t_stats_${Date.now().toString(36)}`;
-  const statements: Array<{ sql: string; params: unknown[] }> = [];
-  let capturing = false;
-  const watched = observedExecutor(db, (sql, params) => {
-    if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
-  });
-  const writer = new SqlStore(watched, 'statistics', { schema: fresh });
+  const { db, fresh, writer, statements, capture } = await sealerOnFreshMonth('t_stats', 'statistics');
   try {
-    await writer.migrate();
-    await writer.preparePartitions('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z');
     // A root that delegated to 4 000 scopes, each with a tool call: the lock query looks up
     // each sealed scope's parent and the action that delegated to it.
     const root = { ...scope('root', null), sessionId: 'stats' };
@@ -529,10 +543,10 @@ test('on Postgres, once a month has statistics, sealing a batch of scopes still 
     }
     for (const table of ['scopes', 'actions']) await db.query(`ANALYZE "${fresh}".${table}_p202601`);
     const keys = children.map((c) => ({ namespace: 'default', scopeId: c.scopeId }));
-    capturing = true;
-    await writer.sealScopes(keys.slice(1_000, 1_250), undefined, cache); // from held records, proven by a count
-    await writer.sealScopes(keys.slice(3_000, 3_250)); // read back
-    capturing = false;
+    await capture(async () => {
+      await writer.sealScopes(keys.slice(1_000, 1_250), undefined, cache); // from held records, proven by a count
+      await writer.sealScopes(keys.slice(3_000, 3_250)); // read back
+    });
     assert.ok(statements.some((st) => /^\s*UPDATE/.test(st.sql)), 'the seals were written');
     for (const { sql, plan } of await replayedPlans(statements)) {
       // 250 scopes, their parent and the delegations to them, through indexes or by place: far
