@@ -15,6 +15,24 @@
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { CommittedActions, ScopeKey } from '../store/types';
 import type { Hashed } from '../store/seal-source';
+import { yielder } from '../store/yielding';
+
+/** What a batch's writes give the cache: its records (and, once committed, its transaction). */
+export interface CommittedBatch {
+  actions?: readonly ActionRecord[];
+  gaps?: readonly ActionRecord[];
+  scopes?: readonly ScopeRecord[];
+}
+
+/** Chains of scopes hashed from one batch while it was being written (see `hashWhileWriting`), by cache key. */
+export type BatchChains = ReadonlyMap<string, { hashed: Hashed; count: number }>;
+
+/** Hashing of a batch's scopes under way; `stop` ends it and gives the chains hashed so far. */
+export interface BatchHashing {
+  stop(): BatchChains;
+  /** Settles when every scope it could take is hashed, or it was stopped. */
+  finished: Promise<void>;
+}
 
 interface Held {
   /** Empty once the scope is compacted. */
@@ -57,13 +75,73 @@ export class CommittedActionCache implements CommittedActions {
     return this.maxRecords;
   }
 
-  /** Mirrors the store's upsert rules for a batch committed in transaction `xid`. */
-  committed(batch: { actions?: readonly ActionRecord[]; gaps?: readonly ActionRecord[]; scopes?: readonly ScopeRecord[] }, xid: string): void {
+  /** Whether holding the batch's records would pass the bound, so that some would be forgotten. */
+  wouldOverflow(batch: CommittedBatch): boolean {
+    return this.records + (batch.actions?.length ?? 0) > this.maxRecords;
+  }
+
+  /**
+   * Hashes, while the batch is being written, the scopes that end in it with every record
+   * in it (none running, no gap fill, nothing held for them from before, more than two
+   * actions, so that their chains take less room than their records), in slices that give
+   * the event loop a turn every millisecond. `committed` then keeps only their chains. For
+   * a batch larger than the cache's room: its records would otherwise be forgotten at once
+   * and read back at sealing, and the thread has nothing else to do while Postgres writes
+   * them. What is not hashed when the write ends is held, or forgotten, as before.
+   */
+  hashWhileWriting(
+    batch: CommittedBatch,
+    hash: (namespace: string, scopeId: string, records: readonly ActionRecord[]) => Hashed | undefined,
+  ): BatchHashing {
+    const chains = new Map<string, { hashed: Hashed; count: number }>();
+    let stopped = false;
+    const finished = (async () => {
+      // The write's statement is sent first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const pause = yielder(1);
+      for (const [id, { scope, records }] of endedWhole(batch)) {
+        if (this.scopes.has(id)) continue;
+        const turn = pause();
+        if (turn) await turn;
+        if (stopped) return;
+        let hashed: Hashed | undefined;
+        try {
+          hashed = hash(scope.namespace, scope.scopeId, records);
+        } catch {
+          // Its records are held as any others, and their row read back if they cannot be hashed then either.
+          hashed = undefined;
+        }
+        if (hashed) chains.set(id, { hashed, count: records.length });
+      }
+    })();
+    return {
+      stop: () => {
+        stopped = true;
+        return chains;
+      },
+      finished,
+    };
+  }
+
+  /**
+   * Mirrors the store's upsert rules for a batch committed in transaction `xid`. Scopes in
+   * `chains` (hashed from this batch while it was written) keep only their chain, unless
+   * something of theirs is held already (another commit got there first): then their
+   * records are held like any others.
+   */
+  committed(batch: CommittedBatch, xid: string, chains?: BatchChains): void {
+    const compacted = new Set<string>();
+    for (const id of chains?.keys() ?? []) if (!this.scopes.has(id)) compacted.add(id);
     // A batch's actions come scope by scope: the scope of the one before is looked up once.
-    let last: { namespace: string; scopeId: string; held: Held } | undefined;
+    let last: { namespace: string; scopeId: string; held: Held | undefined } | undefined;
     for (const a of batch.actions ?? []) {
-      if (last?.scopeId !== a.scopeId || last.namespace !== a.namespace) last = { namespace: a.namespace, scopeId: a.scopeId, held: this.held(a.namespace, a.scopeId) };
+      if (last?.scopeId !== a.scopeId || last.namespace !== a.namespace) {
+        const id = key(a.namespace, a.scopeId);
+        last = { namespace: a.namespace, scopeId: a.scopeId, held: compacted.has(id) ? undefined : this.held(a.namespace, a.scopeId) };
+      }
       const held = last.held;
+      // Its chain covers this record already.
+      if (!held) continue;
       // A record after the records were dropped: the chain no longer covers the scope, and
       // what it covered is gone, so the scope is read back when it is sealed. Where the
       // records were kept, the chain is hashed again from them.
@@ -88,11 +166,19 @@ export class CommittedActionCache implements CommittedActions {
       held.tainted = true;
     }
     for (const s of batch.scopes ?? []) {
-      if (s.status === 'running') continue;
+      if (s.status === 'running' || compacted.has(key(s.namespace, s.scopeId))) continue;
       const held = this.held(s.namespace, s.scopeId);
       if (held.ended) continue;
       this.account(held, -1);
       held.ended = true;
+      this.account(held, 1);
+    }
+    // After the scopes held whole, which are the first forgotten if the batch overflows the
+    // cache all the same: each of them frees more room.
+    for (const id of compacted) {
+      const { hashed, count } = chains!.get(id)!;
+      const held: Held = { actions: new Map(), tainted: false, ended: true, hashed, compact: { count, xids: [xid] } };
+      this.scopes.set(id, held);
       this.account(held, 1);
     }
     this.trim();
@@ -208,4 +294,28 @@ export class CommittedActionCache implements CommittedActions {
       this.drop(id, held);
     }
   }
+}
+
+/**
+ * The batch's scopes that end in it with all their records in it, as `hashWhileWriting`
+ * takes them: no running record, no gap fill, no action twice (the upsert's merge of two
+ * copies is left to the normal path), more than two actions.
+ */
+function endedWhole(batch: CommittedBatch): Map<string, { scope: ScopeRecord; records: ActionRecord[] }> {
+  const ended = new Map<string, { scope: ScopeRecord; records: ActionRecord[] }>();
+  for (const s of batch.scopes ?? []) if (s.status !== 'running') ended.set(key(s.namespace, s.scopeId), { scope: s, records: [] });
+  const unfit = new Set<string>();
+  for (const g of batch.gaps ?? []) unfit.add(key(g.namespace, g.scopeId));
+  const seen = new Set<string>();
+  for (const a of batch.actions ?? []) {
+    const id = key(a.namespace, a.scopeId);
+    const entry = ended.get(id);
+    if (!entry) continue;
+    const action = `${id}\u0000${a.actionId}`;
+    if (a.status === 'running' || seen.has(action)) unfit.add(id);
+    seen.add(action);
+    entry.records.push(a);
+  }
+  for (const [id, { records }] of ended) if (unfit.has(id) || records.length <= 2) ended.delete(id);
+  return ended;
 }

@@ -281,8 +281,14 @@ export class Recorder {
     await this.prepareStore();
     if (this.store.writeBatch) {
       // One transaction: the batch's actions are visible no later than its scopes.
-      const { xid } = await this.store.writeBatch(batch);
-      if (xid !== null) this.sealer.committed.committed(batch, xid);
+      const hashing = this.sealer.hashWhileWriting(batch);
+      const { xid } = await this.store.writeBatch(batch).catch((err: unknown) => {
+        hashing?.stop();
+        throw err;
+      });
+      // Stopped before the writers are released: hashing what is left would only delay them.
+      const chains = hashing?.stop();
+      if (xid !== null) this.sealer.committed.committed(batch, xid, chains);
     } else {
       if (batch.actions?.length) await this.store.upsertActions(batch.actions);
       if (batch.payloads?.length) await this.store.upsertPayloads(batch.payloads);

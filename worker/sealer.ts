@@ -13,7 +13,7 @@ import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/s
 import { hashHeldScope } from '../store/seal-source';
 import { yielder } from '../store/yielding';
 import type { Seal } from '../cim/seal';
-import { CommittedActionCache } from './committed-actions';
+import { CommittedActionCache, type BatchHashing, type CommittedBatch } from './committed-actions';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed, and how long the write path must be quiet. */
@@ -111,6 +111,24 @@ export class Sealer {
       },
       { lookFirst: (seal: Seal) => swept.has(idOf(seal)) },
     );
+  }
+
+  /**
+   * For a batch about to be written that holding would overflow the cache (a burst larger
+   * than its room): its ended scopes hashed while it is written, for `committed.committed`
+   * (worker/committed-actions.ts, `hashWhileWriting`). Undefined when the batch fits.
+   */
+  hashWhileWriting(batch: CommittedBatch): BatchHashing | undefined {
+    if (!this.committed.wouldOverflow(batch)) return undefined;
+    const hashing = this.committed.hashWhileWriting(batch, hashHeldScope);
+    return {
+      stop: () => {
+        const chains = hashing.stop();
+        this.hashedAhead += chains.size;
+        return chains;
+      },
+      finished: hashing.finished,
+    };
   }
 
   /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */

@@ -200,6 +200,82 @@ test('a scope hashed ahead keeps its chain, count and transactions in a tenth of
   assert.deepEqual([cache.size, cache.awaitingSeal, cache.hashable, cache.of('default', 'small')!.hashed!.length], [5 + compactWeight(3), compactWeight(3), 0, 3]);
 });
 
+test('a batch larger than the cache has the scopes that end whole in it hashed while it is written; only their chains are kept', async () => {
+  const cache = new CommittedActionCache(10);
+  const ended = (id: string) => scope(id, { sessionId: 'sess', path: `/${id}/`, status: 'success' });
+  const [whole, pair, busy, gapped, early] = ['whole', 'pair', 'busy', 'gapped', 'early'].map(ended) as [ScopeRecord, ScopeRecord, ScopeRecord, ScopeRecord, ScopeRecord];
+  const wholeActions = actionsOf(whole, 12);
+  const busyActions = actionsOf(busy, 3).map((r, i) => (i === 1 ? { ...r, status: 'running' as const, endedAt: null } : r));
+  cache.committed({ actions: actionsOf(early, 1) }, '40');
+  const batch = {
+    scopes: [whole, pair, busy, gapped, early],
+    actions: [...wholeActions, ...actionsOf(pair, 2), ...busyActions, ...actionsOf(gapped, 4), ...actionsOf(early, 3)],
+    gaps: actionsOf(gapped, 1),
+  };
+  assert.equal(cache.wouldOverflow(batch), true);
+  assert.equal(cache.wouldOverflow({ actions: actionsOf(pair, 2) }), false);
+  const hashing = cache.hashWhileWriting(batch, hashHeldScope);
+  await hashing.finished;
+  const chains = hashing.stop();
+  // Not the pair (its chain would not shrink it), the scope with a running record, the one
+  // with a gap fill, nor the one with records held from an earlier transaction.
+  assert.deepEqual([...chains.keys()].map((k) => k.split('\u0000')[1]), ['whole']);
+  cache.committed(batch, '41', chains);
+  assert.deepEqual(cache.of('default', 'whole'), { count: 12, xids: ['41'], hashed: hashHeldScope('default', 'whole', wholeActions) });
+  assert.ok(cache.size <= 10, `bounded: ${cache.size}`);
+  assert.equal(cache.of('default', 'early'), undefined, 'the scopes held whole are forgotten first');
+
+  // Without the chains, the batch's scopes are held whole, and the bound forgets the largest.
+  const plain = new CommittedActionCache(10);
+  plain.committed(batch, '41');
+  assert.equal(plain.of('default', 'whole'), undefined);
+
+  // A chain hashed while another commit added a record of its scope covers only part of it:
+  // the scope's records are held whole instead.
+  const raced = new CommittedActionCache(100);
+  const later = ended('later');
+  const laterBatch = { scopes: [later], actions: actionsOf(later, 5) };
+  const racing = raced.hashWhileWriting(laterBatch, hashHeldScope);
+  await racing.finished;
+  raced.committed({ actions: actionsOf(later, 6).slice(5) }, '50');
+  raced.committed(laterBatch, '51', racing.stop());
+  const held = raced.of('default', 'later')!;
+  assert.deepEqual([held.count, [...held.xids].sort(), held.hashed], [6, ['50', '51'], undefined]);
+
+  // Stopped before it began: nothing hashed.
+  const stopped = new CommittedActionCache(10).hashWhileWriting(batch, hashHeldScope);
+  assert.equal(stopped.stop().size, 0);
+  await stopped.finished;
+  assert.equal(stopped.stop().size, 0, 'nothing hashed after the stop');
+});
+
+test('a burst larger than the cache is sealed from chains hashed while it was written, without reading a row back', async () => {
+  const store = a.store;
+  // Writes that take a while, as against a server, so that hashing has the time a write takes.
+  const slow = new Proxy(store, {
+    get(target, p) {
+      if (p === 'writeBatch') return async (batch: Parameters<SqlStore['writeBatch']>[0]) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return target.writeBatch(batch);
+      };
+      const v = Reflect.get(target, p, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const recorder = new Recorder(slow, { sealer: { maxHeldRecords: 20 } });
+  const burst = Array.from({ length: 6 }, (_, i) => scope(`burst${i}`, { sessionId: 'burst-sess', path: `/burst${i}/` }));
+  const readBefore = a.readsBack();
+  await Promise.all(burst.map((m) => recorder.write({ scopes: [m], actions: actionsOf(m, 8).map((r) => ({ ...r, sessionId: 'burst-sess' })) })));
+  assert.ok(recorder.sealer.committed.size <= 20, `the cache stays bounded: ${recorder.sealer.committed.size}`);
+  assert.equal(await recorder.sealer.drain(), true);
+  recorder.stop();
+  assert.equal(a.readsBack() - readBefore, 0, 'no action row was read back');
+  assert.equal(recorder.sealer.hashedAhead, 6);
+  const chains = await store.chainsOfSession('burst-sess');
+  assert.deepEqual(verifyChains('burst-sess', chains).problems, []);
+  assert.deepEqual(chains.chains.map((c) => c.chainLength), burst.map(() => 8));
+});
+
 test('the cache is bounded: past its size the oldest scopes are forgotten, and a sealed scope is dropped', () => {
   const cache = new CommittedActionCache(4);
   cache.committed({ actions: actionsOf(s1, 3) }, '1');
