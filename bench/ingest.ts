@@ -14,11 +14,13 @@
  * steady state, where sealing keeps pace beside the writes; a labelled run writes
  * bench/results/ingest-<label>.json and leaves the summary to the standard run.
  *
- * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres;
+ * INGEST_CPU_SPLIT=1 also prints each run's CPU split between this process and Postgres, the WAL it
+ * wrote, and the event loop's delay and garbage collection while the writes were in flight;
  * INGEST_SEALER='{"maxDelayMs":1000}' runs the write path with other sealer options (to compare them).
  */
 import pg from 'pg';
 import { markedBackends, selfCpuSeconds } from './lib/cpu';
+import { walPosition, watchLoop } from './lib/run-watch';
 import { parseArgs } from 'node:util';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionRow, scopeRow } from '../store/rows';
 import { openPostgresStore } from '../store/postgres';
@@ -46,6 +48,8 @@ const { values: args } = parseArgs({
 const LABEL = args.label;
 if (LABEL !== undefined && !/^[a-z0-9-]+$/.test(LABEL)) throw new TypeError(`ingest: invalid field "label": "${LABEL}" must be lowercase letters, digits and dashes`);
 const SEALER = sealerOptions(process.env.INGEST_SEALER);
+/** Diagnostics beside each run's time (see the top of this file). */
+const SPLIT = Boolean(process.env.INGEST_CPU_SPLIT);
 
 function sealerOptions(text: string | undefined): SealerOptions | undefined {
   if (text === undefined) return undefined;
@@ -155,7 +159,7 @@ async function runCopy(writes: readonly Write[], size: number): Promise<{ ms: nu
   const node = selfCpu() - cpu0;
   const postgres = await backendCpu();
   const cpu = node + postgres;
-  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
+  if (SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
   await client.end();
   return { ms, cpu };
 }
@@ -167,6 +171,7 @@ async function runScopetrail(writes: readonly Write[], size: number): Promise<{ 
   let next = 0;
   let inFlight = 0;
   const cpu0 = selfCpu();
+  const watch = SPLIT ? watchLoop() : undefined;
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
@@ -183,12 +188,13 @@ async function runScopetrail(writes: readonly Write[], size: number): Promise<{ 
     pump();
   });
   const durable = performance.now() - started;
+  if (watch) console.error(`    while durable: ${watch.stop()}`);
   await recorder.drain();
   const sealed = performance.now() - started;
   const node = selfCpu() - cpu0;
   const postgres = await backendCpu();
   const cpu = node + postgres;
-  if (process.env.INGEST_CPU_SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
+  if (SPLIT) console.error(`    CPU s: node ${node.toFixed(2)}, postgres ${postgres.toFixed(2)}`);
   recorder.stop();
   await store.close();
   return { durable, sealed, cpu };
@@ -217,6 +223,7 @@ async function main(): Promise<void> {
       const perRound: { copy?: number; durable?: number; sealed?: number; copyCpu?: number; cpu?: number } = {};
       for (const variant of roundOrder<Variant>(['copy', 'scopetrail'], r)) {
         await freshSchema();
+        const wal0 = SPLIT ? await walPosition(URL) : 0n;
         if (variant === 'copy') {
           const m = await runCopy(data.writes, size);
           perRound.copy = m.ms;
@@ -227,6 +234,7 @@ async function main(): Promise<void> {
           perRound.sealed = m.sealed;
           perRound.cpu = m.cpu;
         }
+        if (SPLIT) console.error(`    WAL MiB (${variant}): ${(Number((await walPosition(URL)) - wal0) / 2 ** 20).toFixed(1)}`);
       }
       t.copy.push(perRound.copy!);
       t.durable.push(perRound.durable!);
