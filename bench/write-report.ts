@@ -147,7 +147,7 @@ if (ingest?.batches) {
       sealed.length ? `**the sealed goal (≥ 0.50) is not met** ${sealed.join(' and ')}` : 'the sealed goal (≥ 0.50) holds at every batch size',
     ];
     const overflow = sealed.includes('with every write in flight')
-      ? ' With every write in flight, one commit holds all the actions, more than the 100 000 records the sealer keeps (`maxHeldRecords`), so the rest are read back at sealing (docs/deployment.md, "Under a sustained write load").'
+      ? ' With every write in flight, one commit holds all the actions, more than the 100 000 records the sealer keeps (`maxHeldRecords`): the scopes that end whole in it are hashed while Postgres writes it, and those not hashed by the time it commits are read back at sealing (docs/deployment.md, "Under a sustained write load").'
       : '';
     return `Here ${said.join('; ')}.${overflow}`;
   };
@@ -157,7 +157,7 @@ if (ingest?.batches) {
       '',
       provenance(sustained),
       '',
-      `The run above is a burst: while writes keep coming, the sealer waits until its oldest scope has waited 5 s, or the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts); at that bound it first hashes them ahead and keeps only their chains, about a tenth of the memory, and seals beside the writes only once the chains fill it. The burst's ${ingest.actions.toLocaleString('en-US')} actions reach the bound near their end, and hashing keeps them under it. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state, where the 5 s bound is passed and sealing keeps pace beside the writes. ${sustainedVerdict(sustained.batches as Json[], sustained.rows)}`,
+      `The run above is a burst: while writes keep coming, the sealer waits until its oldest scope has waited 5 s, or the records it holds for sealing fill half its cache (\`maxHeldBacklog\` in worker/sealer.ts); at that bound it first hashes them ahead and keeps only their chains, about a tenth of the memory, and seals beside the writes only once the chains fill it (a single commit larger than the cache has its ended scopes hashed while Postgres writes it). The burst's ${ingest.actions.toLocaleString('en-US')} actions reach the bound near their end, and hashing keeps them under it. ${sustained.rows.toLocaleString('en-US')} rows (${sustained.actions.toLocaleString('en-US')} actions, ${sustained.rounds} rounds) show the steady state, where the 5 s bound is passed and sealing keeps pace beside the writes. ${sustainedVerdict(sustained.batches as Json[], sustained.rows)}`,
       '',
       ingestTable(sustained),
       '',
