@@ -30,6 +30,8 @@ export type BatchChains = ReadonlyMap<string, { hashed: Hashed; count: number }>
 /** Hashing of a batch's scopes under way; `stop` ends it and gives the chains hashed so far. */
 export interface BatchHashing {
   stop(): BatchChains;
+  /** Ends it when the write failed: nothing it hashed is used. */
+  cancel(): void;
   /** Settles when every scope it could take is hashed, or it was stopped. */
   finished: Promise<void>;
 }
@@ -118,6 +120,10 @@ export class CommittedActionCache implements CommittedActions {
       stop: () => {
         stopped = true;
         return chains;
+      },
+      cancel: () => {
+        stopped = true;
+        chains.clear();
       },
       finished,
     };

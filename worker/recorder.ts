@@ -283,7 +283,7 @@ export class Recorder {
       // One transaction: the batch's actions are visible no later than its scopes.
       const hashing = this.sealer.hashWhileWriting(batch);
       const { xid } = await this.store.writeBatch(batch).catch((err: unknown) => {
-        hashing?.stop();
+        hashing?.cancel();
         throw err;
       });
       // Stopped before the writers are released: hashing what is left would only delay them.

@@ -127,6 +127,7 @@ export class Sealer {
         this.hashedAhead += chains.size;
         return chains;
       },
+      cancel: () => hashing.cancel(),
       finished: hashing.finished,
     };
   }

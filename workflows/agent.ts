@@ -106,10 +106,11 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
       // Only a scope with a budget needs a scope its budget can cancel.
       value = st.ctx.budget ? await withinBudget(st, () => fn(input)) : await fn(input);
     } catch (err) {
-      await closeOpenDelegates(st.openDelegates);
+      if (st.openDelegates.size) await closeOpenDelegates(st.openDelegates);
       throw endWithError(st, err);
     }
-    await closeOpenDelegates(st.openDelegates);
+    // Awaited only when some are open: a promise made in the sandbox costs a captured stack trace.
+    if (st.openDelegates.size) await closeOpenDelegates(st.openDelegates);
     // Work that finished as the deadline fired is still over budget: its overrun is recorded.
     if (st.budgetExceeded) throw endWithError(st, budgetFailure(st));
     emitOutput(st, value);

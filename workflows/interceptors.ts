@@ -10,6 +10,7 @@ import {
   isCancellation,
   type ActivityInput,
   type ContinueAsNewInput,
+  type LocalActivityInput,
   type Next,
   type SignalInput,
   type SignalWorkflowInput,
@@ -84,23 +85,31 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
   }
 }
 
+/**
+ * The calls that only add the scope header hand on the SDK's own promise instead of being
+ * `async`: in the workflow sandbox every promise created is a stack trace captured and
+ * source-mapped (the SDK's promise hook, for its stack-trace query), and these run once
+ * per tool call. A header that cannot be made rejects the call, as an `async` method would.
+ */
 class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
-  async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
-    return next(withScopeHeader(input, currentState()?.ctx));
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+    return withHeader(() => next(withScopeHeader(input, currentState()?.ctx)));
   }
 
-  async scheduleLocalActivity(input: any, next: any) {
-    return next(withScopeHeader(input, currentState()?.ctx));
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+    return withHeader(() => next(withScopeHeader(input, currentState()?.ctx)));
   }
 
-  async signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>) {
-    return next(withScopeHeader(input, currentState()?.ctx));
+  signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>): Promise<void> {
+    return withHeader(() => next(withScopeHeader(input, currentState()?.ctx)));
   }
 
-  async continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
+  continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>): Promise<never> {
     // A handoff carries the next scope's context; a plain continue-as-new keeps the scope it is in.
-    const st = currentState();
-    return next(withScopeHeader(input, st?.pendingHandoff ?? st?.pendingContinuation ?? st?.ctx));
+    return withHeader(() => {
+      const st = currentState();
+      return next(withScopeHeader(input, st?.pendingHandoff ?? st?.pendingContinuation ?? st?.ctx));
+    });
   }
 
   async startChildWorkflowExecution(
@@ -219,9 +228,29 @@ function settleDelegation(
   }
 }
 
+/** The call's promise; a throw while making its header becomes its rejection. */
+function withHeader<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Encoded headers by scope context. A context is replaced, never changed, when its scope
+ * changes (agent.ts), so one scope's tool calls share one encoding.
+ */
+const encodedHeaders = new WeakMap<ScopeContext, Payload>();
+
 function withScopeHeader<T extends { headers: Record<string, Payload> }>(input: T, ctx: ScopeContext | undefined): T {
   if (!ctx) return input;
-  return { ...input, headers: { ...input.headers, [SCOPE_HEADER]: encodeScopeHeader(ctx) } };
+  let header = encodedHeaders.get(ctx);
+  if (!header) {
+    header = encodeScopeHeader(ctx);
+    encodedHeaders.set(ctx, header);
+  }
+  return { ...input, headers: { ...input.headers, [SCOPE_HEADER]: header } };
 }
 
 /** Hands the activation's records to the worker in one sink call, before its commands go out. */

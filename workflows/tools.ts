@@ -35,17 +35,36 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
       if (typeof name !== 'string') return undefined;
       const options = { ...DEFAULTS, ...common, ...perTool[name] };
       const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[name]!;
-      return async (input: unknown) => {
-        const st = requireState(`tool ${name}`);
+      // Not `async`: each promise made in the sandbox costs a captured, source-mapped stack
+      // trace (see ScopeOutbound in interceptors.ts), and this runs once per tool call.
+      return (input: unknown): Promise<unknown> => {
+        let st: ReturnType<typeof requireState>;
         try {
-          const { value, attempt } = unwrapToolResult(await activity(input));
-          st.calls.push({ attempt, status: 'success' });
-          return value;
+          st = requireState(`tool ${name}`);
         } catch (err) {
+          return Promise.reject(err);
+        }
+        const failed = (err: unknown): never => {
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
           recordLostFinalAttempt(st, err, 'tool_call', input, options.retry?.maximumAttempts);
           throw err;
+        };
+        let scheduled: Promise<unknown>;
+        try {
+          scheduled = activity(input);
+        } catch (err) {
+          return Promise.reject(err).catch(failed);
         }
+        return scheduled.then((result) => {
+          let unwrapped: ReturnType<typeof unwrapToolResult>;
+          try {
+            unwrapped = unwrapToolResult(result);
+          } catch (err) {
+            return failed(err);
+          }
+          st.calls.push({ attempt: unwrapped.attempt, status: 'success' });
+          return unwrapped.value;
+        }, failed);
       };
     },
   });

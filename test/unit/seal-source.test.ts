@@ -247,6 +247,12 @@ test('a batch larger than the cache has the scopes that end whole in it hashed w
   assert.equal(stopped.stop().size, 0);
   await stopped.finished;
   assert.equal(stopped.stop().size, 0, 'nothing hashed after the stop');
+
+  // The write failed: nothing hashed for it is used.
+  const failed = new CommittedActionCache(10).hashWhileWriting(batch, hashHeldScope);
+  await failed.finished;
+  failed.cancel();
+  assert.equal(failed.stop().size, 0);
 });
 
 test('a burst larger than the cache is sealed from chains hashed while it was written, without reading a row back', async () => {
