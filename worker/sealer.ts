@@ -122,13 +122,12 @@ export class Sealer {
     if (!this.committed.wouldOverflow(batch)) return undefined;
     const hashing = this.committed.hashWhileWriting(batch, hashHeldScope);
     return {
+      ...hashing,
       stop: () => {
         const chains = hashing.stop();
         this.hashedAhead += chains.size;
         return chains;
       },
-      cancel: () => hashing.cancel(),
-      finished: hashing.finished,
     };
   }
 

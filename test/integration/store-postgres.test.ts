@@ -11,6 +11,7 @@ import { CommittedActionCache } from '../../worker/committed-actions';
 import { Recorder } from '../../worker/recorder';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import { observedExecutor } from '../helpers/observed-executor';
+import { slowWrites } from '../helpers/slow-writes';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
 let store: Store;
@@ -374,17 +375,7 @@ test('on Postgres, a sealer with more ended scopes than a transaction takes hash
 
 test('on Postgres, a commit larger than the cache has the scopes that end whole in it hashed while Postgres writes it, and they are sealed from those chains', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const { writer, readsBack } = countingWriter();
-  // Each write waits a little first, as a large commit would: hashing has the time a write takes on any machine.
-  const slow = new Proxy(writer, {
-    get(target, p) {
-      if (p === 'writeBatch') return async (batch: Parameters<SqlStore['writeBatch']>[0]) => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        return target.writeBatch(batch);
-      };
-      const v = Reflect.get(target, p, target) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  const slow = slowWrites(writer, 50);
   const recorder = new Recorder(slow, { sealer: { maxHeldRecords: 100 } });
   try {
     const session = 'overflow';

@@ -16,6 +16,7 @@ import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
 import { observedExecutor } from '../helpers/observed-executor';
+import { slowWrites } from '../helpers/slow-writes';
 
 /** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
 function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExecutor } {
@@ -257,17 +258,7 @@ test('a batch larger than the cache has the scopes that end whole in it hashed w
 
 test('a burst larger than the cache is sealed from chains hashed while it was written, without reading a row back', async () => {
   const store = a.store;
-  // Writes that take a while, as against a server, so that hashing has the time a write takes.
-  const slow = new Proxy(store, {
-    get(target, p) {
-      if (p === 'writeBatch') return async (batch: Parameters<SqlStore['writeBatch']>[0]) => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        return target.writeBatch(batch);
-      };
-      const v = Reflect.get(target, p, target) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  const slow = slowWrites(store, 50);
   const recorder = new Recorder(slow, { sealer: { maxHeldRecords: 20 } });
   const burst = Array.from({ length: 6 }, (_, i) => scope(`burst${i}`, { sessionId: 'burst-sess', path: `/burst${i}/` }));
   const readBefore = a.readsBack();
