@@ -53,6 +53,16 @@ export interface SealerOptions {
    * a workflow task or activity waiting; small ones interleave. Quiet, `maxBatch` applies.
    */
   busyMaxBatch?: number;
+  /**
+   * With anchors, the least time from one sealing transaction to the next while fewer than a
+   * full batch wait: 1 000 ms. Each transaction's seals share one anchor, a
+   * workflow Temporal starts, times out and keeps (about a quarter of the server CPU of a
+   * two-tool session on the dev server), and a quiet moment comes after nearly every
+   * session under a steady load: spaced, one anchor covers the sessions of a second. A
+   * full batch does not wait, so spacing never caps how fast scopes are sealed. A scope
+   * then waits at most `maxDelayMs` plus this.
+   */
+  anchorEveryMs?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
   sweepEveryMs?: number;
   onError?: (err: Error) => void;
@@ -78,6 +88,8 @@ export class Sealer {
   private sweepTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private anchors: SealAnchors | undefined;
+  /** When the last sealing transaction started (0 before the first): anchors are spaced from it. */
+  private lastRunAt = 0;
   /** Scopes sealed since start (handed to the store; a refused one is counted in `refused`). */
   sealed = 0;
   /** Seals refused because the scope had been sealed before with another chain. */
@@ -193,7 +205,9 @@ export class Sealer {
     if (this.timer || this.running) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.shouldWait()) this.schedule(this.lingerMs);
+      const spacing = this.anchorSpacing();
+      if (spacing > 0) this.schedule(spacing);
+      else if (this.shouldWait()) this.schedule(this.lingerMs);
       else void this.run();
     }, delay);
     this.timer.unref();
@@ -265,6 +279,12 @@ export class Sealer {
     if (hashed === 0) this.nothingToHash = true;
   }
 
+  /** How long the next sealing transaction still waits for the previous one's anchor to be `anchorEveryMs` old. */
+  private anchorSpacing(): number {
+    if (!this.anchors || this.failures > 0 || this.pending.size >= this.batchLimit()) return 0;
+    return this.lastRunAt + (this.options.anchorEveryMs ?? 1_000) - Date.now();
+  }
+
   /** Whether the write path was busy within the last `lingerMs`. */
   private writePathBusy(): boolean {
     const busyAt = this.options.writePathBusyAt;
@@ -301,6 +321,7 @@ export class Sealer {
   private run(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.lastRunAt = Date.now();
     const taken: Waiting[] = [];
     const limit = this.batchLimit();
     for (const [id, item] of this.pending) {

@@ -183,3 +183,48 @@ test('only scopes the sweep found are held against their session\'s anchors befo
     sealer.stop();
   }
 });
+
+test('with anchors, sealing transactions are spaced anchorEveryMs apart unless a full batch waits; drain does not wait', async () => {
+  const anchored: number[] = [];
+  const anchors: SealAnchors = {
+    async anchorAll(seals) {
+      anchored.push(seals.length);
+      return new Map(seals.map((s) => [s.scopeId, { outcome: 'anchored' as const }]));
+    },
+    readSession: async () => new Map(),
+  };
+  const seal = (scopeId: string): Seal => ({ namespace: 'default', sessionId: 's', scopeId, runId: 'r', length: 0, head: null, scopeHash: 'h' });
+  const calls: Array<{ at: number; scopes: number }> = [];
+  const store = {
+    sealScopes: async (k: readonly ScopeKey[], confirm?: SealConfirm) => {
+      calls.push({ at: Date.now(), scopes: k.length });
+      await confirm?.(k.map((x) => seal(x.scopeId)));
+    },
+  } as unknown as Store;
+  // A quiet write path: without spacing, every scope that ends would have its own anchor.
+  const sealer = new Sealer(store, { lingerMs: 2, anchorEveryMs: 150, maxBatch: 20 });
+  sealer.useAnchors(anchors);
+  try {
+    const started = Date.now();
+    sealer.add(keys(0, 1));
+    await sleep(30);
+    assert.deepEqual(calls.map((c) => c.scopes), [1], 'the first is sealed at once');
+    for (let i = 1; i <= 5; i++) {
+      sealer.add(keys(i, 1));
+      await sleep(15);
+    }
+    assert.equal(calls.length, 1, 'those ending within anchorEveryMs of it wait');
+    await sleep(150);
+    assert.deepEqual(calls.map((c) => c.scopes), [1, 5], 'and then share one anchor');
+    assert.ok(calls[1]!.at - started >= 150, `second transaction ${calls[1]!.at - started} ms after the first`);
+    // A full batch waiting is sealed at once: spacing never caps the sealing rate.
+    sealer.add(keys(100, 45));
+    await sleep(40);
+    assert.deepEqual(calls.map((c) => c.scopes), [1, 5, 20, 20], 'full batches go without waiting');
+    assert.equal(await sealer.drain(), true);
+    assert.deepEqual(calls.map((c) => c.scopes), [1, 5, 20, 20, 5], 'drain seals the rest without waiting');
+    assert.deepEqual(anchored, [1, 5, 20, 20, 5], 'one anchoring call per transaction');
+  } finally {
+    sealer.stop();
+  }
+});
