@@ -54,13 +54,13 @@ export interface SealerOptions {
    */
   busyMaxBatch?: number;
   /**
-   * With anchors, the least time from one sealing transaction to the next while fewer than a
-   * full batch wait: 1 000 ms. Each transaction's seals share one anchor, a
-   * workflow Temporal starts, times out and keeps (about a quarter of the server CPU of a
-   * two-tool session on the dev server), and a quiet moment comes after nearly every
-   * session under a steady load: spaced, one anchor covers the sessions of a second. A
-   * full batch does not wait, so spacing never caps how fast scopes are sealed. A scope
-   * then waits at most `maxDelayMs` plus this.
+   * With anchors, the least time from one sealing transaction to the next: 1 000 ms. Each
+   * transaction's seals share one anchor, a workflow Temporal starts, times out and keeps
+   * (about a quarter of the server CPU of a two-tool session on the dev server), and under
+   * a steady load a quiet moment comes after nearly every session: spaced, one anchor
+   * covers the sessions of a second. A full batch waiting, or the held records at
+   * `maxHeldBacklog`, do not wait, so spacing never caps how fast scopes are sealed nor
+   * how much is held. A scope then waits at most `maxDelayMs` plus this.
    */
   anchorEveryMs?: number;
   /** How often to look for ended scopes nobody sealed (a worker died before sealing). */
@@ -281,7 +281,7 @@ export class Sealer {
 
   /** How long the next sealing transaction still waits for the previous one's anchor to be `anchorEveryMs` old. */
   private anchorSpacing(): number {
-    if (!this.anchors || this.failures > 0 || this.pending.size >= this.batchLimit()) return 0;
+    if (!this.anchors || this.failures > 0 || this.pending.size >= this.batchLimit() || this.committed.awaitingSeal >= this.heldBound()) return 0;
     return this.lastRunAt + (this.options.anchorEveryMs ?? 1_000) - Date.now();
   }
 

@@ -184,7 +184,7 @@ test('only scopes the sweep found are held against their session\'s anchors befo
   }
 });
 
-test('with anchors, sealing transactions are spaced anchorEveryMs apart unless a full batch waits; drain does not wait', async () => {
+test('with anchors, sealing transactions are spaced anchorEveryMs apart unless a full batch waits or the held records reach their bound; drain does not wait', async () => {
   const anchored: number[] = [];
   const anchors: SealAnchors = {
     async anchorAll(seals) {
@@ -224,6 +224,21 @@ test('with anchors, sealing transactions are spaced anchorEveryMs apart unless a
     assert.equal(await sealer.drain(), true);
     assert.deepEqual(calls.map((c) => c.scopes), [1, 5, 20, 20, 5], 'drain seals the rest without waiting');
     assert.deepEqual(anchored, [1, 5, 20, 20, 5], 'one anchoring call per transaction');
+    // Held records at the bound are not kept waiting for the spacing either.
+    const held = new Sealer(store, { lingerMs: 2, anchorEveryMs: 10_000, maxHeldRecords: 20 });
+    held.useAnchors(anchors);
+    try {
+      held.add(keys(200, 1));
+      await sleep(20);
+      const before = calls.length;
+      const records = Array.from({ length: 12 }, (_, i) => ({ namespace: 'default', scopeId: 's201', actionId: `s201-a${i}`, status: 'ok' }) as unknown as ActionRecord);
+      held.committed.committed({ actions: records, scopes: [{ namespace: 'default', scopeId: 's201', status: 'success' } as unknown as ScopeRecord] }, '1');
+      held.add(keys(201, 1));
+      await sleep(40);
+      assert.equal(calls.length, before + 1, '12 of 20 held for an ended scope: sealed without waiting 10 s');
+    } finally {
+      held.stop();
+    }
   } finally {
     sealer.stop();
   }
