@@ -286,3 +286,29 @@ test('a row that does not parse is a finding naming its field: verify fails, tre
     assert.doesNotMatch(cli.stderr, /"code":|\[\s*\{/, `${command[0]} prints one sentence, not a validation dump`);
   }
 });
+
+test('under a steady run of sessions a worker anchors about once a second, not once per session, and every session verifies', { skip }, async () => {
+  // Sessions one after another: the write path goes quiet after each, which used to seal (and anchor) every time.
+  const started = Date.now();
+  const sids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const s = await rt.client.startSession('orchestrator', { input: { question: `steady ${i} ${Date.now()}` } });
+    await s.result();
+    sids.push(s.sessionId);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  await rt.worker.recorder.drain();
+  const connection = await Connection.connect({ address: rt.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: rt.temporal.namespace });
+    const anchors = new Set<string>();
+    for (const sid of sids) {
+      for await (const w of client.workflow.list({ query: `WorkflowType = '${SEAL_ANCHOR_TYPE}' AND ${SEALED_SESSIONS_ATTRIBUTE} = '${sid}'` })) anchors.add(w.workflowId);
+    }
+    // One a second while the sessions ran, and the drain's.
+    assert.ok(anchors.size >= 1 && anchors.size <= Math.ceil(seconds) + 1, `${anchors.size} anchors for ${sids.length} sessions in ${seconds.toFixed(1)} s`);
+  } finally {
+    await connection.close();
+  }
+  for (const sid of sids) assert.deepEqual((await rt.client.verify(sid)).problems, [], sid);
+});
