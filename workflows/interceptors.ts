@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  workflowInfo,
   type ActivityInput,
   type ContinueAsNewInput,
   type LocalActivityInput,
@@ -112,7 +113,15 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     });
   }
 
-  async startChildWorkflowExecution(
+  startChildWorkflowExecution(
+    input: StartChildWorkflowExecutionInput,
+    next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
+  ): Promise<[Promise<string>, Promise<unknown>]> {
+    // Not `async`, like the tool callers (tools.ts): a promise made in the sandbox costs a captured stack.
+    return withHeader(() => this.startChild(input, next));
+  }
+
+  private startChild(
     input: StartChildWorkflowExecutionInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
   ): Promise<[Promise<string>, Promise<unknown>]> {
@@ -161,36 +170,39 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const objective = pending?.objective ?? null;
     const withObjective: StartChildWorkflowExecutionInput =
       objective === null ? input : { ...input, options: { ...input.options, memo: { ...input.options.memo, [OBJECTIVE_MEMO]: objective } } };
-    const start = () => next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
-    // A child the server would terminate with this run gets a scope of its own, so that the
-    // run can cancel it, and it can record its end, before the run closes (open-delegates.ts).
-    const closable = terminatedWithParent(input.options) ? new CancellationScope() : undefined;
-    const [started, completed] = await (closable ? closable.run(start) : start());
-    const tracked = completed.then(
-      (result) => {
-        st.openDelegates.delete(childId);
-        const { meta } = unwrapAgentResult(result);
-        chargeDelegate(st, meta?.used);
-        settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
-        emitAction({ ...base, status: 'success', endedAt: now() });
-        return result;
-      },
-      (err: unknown) => {
-        st.openDelegates.delete(childId);
-        chargeDelegate(st, budgetUsageOf(err));
-        const cancelled = isCancellation(err);
-        settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
-        emitAction({
-          ...base,
-          status: cancelled ? 'cancelled' : 'error',
-          error: errorMessage(err),
-          endedAt: now(),
-        });
-        throw err;
-      },
-    );
-    if (closable) st.openDelegates.set(childId, { scope: closable, settled: tracked });
-    return [started, tracked];
+    // The scope the SDK links the child's cancellation to (it reads the same, as it starts it).
+    const startedIn = CancellationScope.current();
+    const askedInTask = workflowInfo().historyLength;
+    const starting = next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
+    return starting.then(([started, completed]) => {
+      const tracked = completed.then(
+        (result) => {
+          st.openDelegates.delete(childId);
+          const { meta } = unwrapAgentResult(result);
+          chargeDelegate(st, meta?.used);
+          settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
+          emitAction({ ...base, status: 'success', endedAt: now() });
+          return result;
+        },
+        (err: unknown) => {
+          st.openDelegates.delete(childId);
+          chargeDelegate(st, budgetUsageOf(err));
+          const cancelled = isCancellation(err);
+          settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
+          emitAction({
+            ...base,
+            status: cancelled ? 'cancelled' : 'error',
+            error: errorMessage(err),
+            endedAt: now(),
+          });
+          throw err;
+        },
+      );
+      // A child the server would terminate with this run is cancelled, and waited for, before
+      // the run closes, so that it can record its end (open-delegates.ts).
+      if (terminatedWithParent(input.options)) st.openDelegates.set(childId, { workflowId: childId, startedIn, askedInTask, started, settled: tracked });
+      return [started, tracked];
+    });
   }
 }
 
@@ -228,7 +240,7 @@ function settleDelegation(
   }
 }
 
-/** The call's promise; a throw while making its header becomes its rejection. */
+/** The call's promise; a synchronous throw (while making its header, say) becomes its rejection. */
 function withHeader<T>(call: () => Promise<T>): Promise<T> {
   try {
     return call();

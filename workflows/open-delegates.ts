@@ -6,7 +6,7 @@
  * cancels them and waits, for a bounded time, until they have recorded their own end.
  * This module runs in the workflow sandbox: it imports no I/O.
  */
-import { CancellationScope, patched, sleep, type ChildWorkflowOptions } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, patched, sleep, workflowInfo, type ChildWorkflowOptions } from '@temporalio/workflow';
 
 /** Histories recorded before this step closed runs with delegates open: they replay as they ran. */
 export const CLOSE_OPEN_DELEGATES_PATCH = 'scopetrail-close-open-delegates';
@@ -15,8 +15,14 @@ export const CLOSE_OPEN_DELEGATES_PATCH = 'scopetrail-close-open-delegates';
 export const OPEN_DELEGATE_GRACE_MS = 60_000;
 
 export interface OpenDelegate {
-  /** The scope the child was started in: cancelling it asks the child to cancel. */
-  scope: CancellationScope;
+  /** The child's workflow id: a cancel request there reaches whichever of its runs is current. */
+  workflowId: string;
+  /** The scope that was current when the child started: when it is cancelled, so is the child. */
+  startedIn: CancellationScope;
+  /** The history length of the workflow task that asked for the child (it names that task). */
+  askedInTask: number;
+  /** Settles when the child has started, or failed to. */
+  started: Promise<unknown>;
   /** Settles when the child has closed (with the default cancellation type). */
   settled: Promise<unknown>;
 }
@@ -30,16 +36,35 @@ export function terminatedWithParent(options: Pick<ChildWorkflowOptions, 'parent
   return policy === undefined || policy === 'TERMINATE' || policy === 'PARENT_CLOSE_POLICY_TERMINATE';
 }
 
-/** Cancels the delegates still open and waits until they have closed, or the grace has passed. */
+/**
+ * Cancels the delegates still open and waits until they have closed, or the grace has passed.
+ *
+ * A delegate gets no cancellation scope of its own to be cancelled by: running one makes
+ * the SDK's AsyncLocalStorage track every promise the workflow thread makes from then on,
+ * on top of the captured stack each already costs. It is asked to cancel by workflow id
+ * instead, after the grace timer has started: the order of the commands that histories
+ * recorded with a scope per delegate hold (the scope's cancel reached Temporal after the
+ * timer), so they replay.
+ */
 export async function closeOpenDelegates(open: ReadonlyMap<string, OpenDelegate>): Promise<void> {
   if (open.size === 0 || !patched(CLOSE_OPEN_DELEGATES_PATCH)) return;
   // The run may be closing because it was itself cancelled: the wait must still get its timer.
   await CancellationScope.nonCancellable(async () => {
     const delegates = [...open.values()];
-    for (const d of delegates) d.scope.cancel();
     const grace = new CancellationScope();
     const expired = grace.run(() => sleep(OPEN_DELEGATE_GRACE_MS)).catch(() => undefined);
+    const task = workflowInfo().historyLength;
+    // A delegate whose own scope was cancelled has been asked already, by the SDK.
+    for (const d of delegates) if (!d.startedIn.consideredCancelled) requestCancel(d, d.askedInTask === task);
     await Promise.race([Promise.allSettled(delegates.map((d) => d.settled)), expired]);
     grace.cancel();
   });
+}
+
+function requestCancel(d: OpenDelegate, askedInThisTask: boolean): void {
+  const ask = () => getExternalWorkflowHandle(d.workflowId).cancel();
+  // Temporal refuses a cancel in the workflow task that starts the child, and one that
+  // reaches it before the child has started fails: either is asked (again) once the child
+  // has started. One that failed to start, or has closed since, needs none.
+  (askedInThisTask ? d.started.then(ask) : ask().catch(() => d.started.then(ask))).catch(() => undefined);
 }

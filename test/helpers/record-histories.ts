@@ -1,7 +1,8 @@
 /**
  * Records the workflow histories that test/integration/replay-compat.test.ts replays: one
  * example session (delegations, a handoff, model and tool calls) and fixture sessions
- * (nested delegation, a fan-out with failures, a retried delegation), run by this build.
+ * (nested delegation, a fan-out with failures, a retried delegation, runs that end with
+ * delegates still open, a delegate cancelled by its delegator), run by this build.
  * Run it on the build whose histories later builds must still replay (a release):
  *
  *   npx tsx test/helpers/record-histories.ts <label>
@@ -18,7 +19,7 @@ import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
-import { deep, fanout, retrier } from '../fixtures/agents';
+import { canceller, deep, fanout, quitter, retrier } from '../fixtures/agents';
 
 const ROOT = join(__dirname, '..', '..');
 const label = process.argv[2];
@@ -74,6 +75,12 @@ async function main(): Promise<void> {
       await b.client.startSession(deep, { input: { depth: 2 } }),
       await b.client.startSession(fanout, { input: { n: 3, failing: [1] } }),
       await b.client.startSession(retrier, { input: { attempts: 3, failFirst: 1 } }),
+      // Runs that close their open delegates (workflows/open-delegates.ts) and a cancelled delegation.
+      await b.client.startSession(quitter, { input: { end: 'fail' as const } }),
+      await b.client.startSession(quitter, { input: { end: 'return' as const } }),
+      await b.client.startSession(quitter, { input: { end: 'handoff' as const } }),
+      await b.client.startSession(quitter, { input: { end: 'at-once' as const } }),
+      await b.client.startSession(canceller, { input: {} }),
     ];
     // The fan-out and the retrier end as their failures make them end; either way the history is complete.
     for (const s of sessions) await s.result().catch(() => undefined);

@@ -138,15 +138,17 @@ test('signals, refusals, cancellation and LLM calls reconcile with zero differen
 });
 
 test('a delegator that ends while a delegate still runs cancels it first: every scope and delegation records its end', async () => {
-  const [failing, returning, handing] = await Promise.all([
+  const [failing, returning, handing, atOnce] = await Promise.all([
     fixtures.client.startSession(quitter, { input: { end: 'fail' as const } }),
     fixtures.client.startSession(quitter, { input: { end: 'return' as const } }),
     fixtures.client.startSession(quitter, { input: { end: 'handoff' as const } }),
+    fixtures.client.startSession(quitter, { input: { end: 'at-once' as const } }),
   ]);
   await assert.rejects(failing.result(), (err: Error) => /leaf refused/.test(String((err.cause as Error | undefined)?.message)));
   assert.equal(await returning.result(), 'left the sleeper running');
   assert.deepEqual(await handing.result(), ['quitter', 'C']);
-  for (const [s, status] of [[failing, 'error'], [returning, 'success'], [handing, 'success']] as const) {
+  assert.equal(await atOnce.result(), 'left the sleeper before it started');
+  for (const [s, status] of [[failing, 'error'], [returning, 'success'], [handing, 'success'], [atOnce, 'success']] as const) {
     const rows = await sessionRows(fixtures, s.sessionId);
     assert.equal(rows.scope('').status, status);
     // Without the cancel, the server terminates the sleeper with its delegator and it stays `running`.
