@@ -51,9 +51,12 @@ import {
 import { invalidField } from '../cim/invalid-field';
 
 class ScopeInbound implements WorkflowInboundCallsInterceptor {
-  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    setIncomingContext(decodeScopeHeader(input.headers[SCOPE_HEADER]), legacyHeaderObjective(input.headers[SCOPE_HEADER]));
-    return next(input);
+  execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    // Not `async` (see ScopeOutbound): a header that cannot be read still fails the run's execution.
+    return withHeader(() => {
+      setIncomingContext(decodeScopeHeader(input.headers[SCOPE_HEADER]), legacyHeaderObjective(input.headers[SCOPE_HEADER]));
+      return next(input);
+    });
   }
 
   async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
