@@ -39,12 +39,13 @@ export function terminatedWithParent(options: Pick<ChildWorkflowOptions, 'parent
 /**
  * Cancels the delegates still open and waits until they have closed, or the grace has passed.
  *
- * A delegate gets no cancellation scope of its own to be cancelled by: running one makes
- * the SDK's AsyncLocalStorage track every promise the workflow thread makes from then on,
- * on top of the captured stack each already costs. It is asked to cancel by workflow id
- * instead, after the grace timer has started: the order of the commands that histories
- * recorded with a scope per delegate hold (the scope's cancel reached Temporal after the
- * timer), so they replay.
+ * A delegate gets no cancellation scope of its own to be cancelled by: running one is an
+ * `AsyncLocalStorage.run`, which turns Node's promise hook on for the workflow thread, so
+ * that every promise made there from then on pays it, on top of the stack the SDK already
+ * captures for each (bench/optimizations.md). It is asked to cancel by workflow id
+ * instead, and only once the grace timer has started: histories recorded when each
+ * delegate had a scope hold the timer first (the scope's cancel reached the SDK a
+ * microtask later), and they must replay.
  */
 export async function closeOpenDelegates(open: ReadonlyMap<string, OpenDelegate>): Promise<void> {
   if (open.size === 0 || !patched(CLOSE_OPEN_DELEGATES_PATCH)) return;
