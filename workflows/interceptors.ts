@@ -133,8 +133,10 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const childId = input.options.workflowId;
     const pending = st.pendingChildren.get(childId);
     st.pendingChildren.delete(childId);
+    // The scope the SDK links the child's cancellation to (it reads the same as it starts it).
+    const startedIn = CancellationScope.current();
     // The SDK refuses a start asked for in a cancelled scope before it reaches Temporal: nothing happened to record.
-    if (CancellationScope.current().consideredCancelled) return next(input);
+    if (startedIn.consideredCancelled) return next(input);
     const slot = pending?.slot ?? `c:${childId}`;
     const attempt = pending?.attempt ?? 1;
     const child: ScopeContext = {
@@ -173,8 +175,6 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const objective = pending?.objective ?? null;
     const withObjective: StartChildWorkflowExecutionInput =
       objective === null ? input : { ...input, options: { ...input.options, memo: { ...input.options.memo, [OBJECTIVE_MEMO]: objective } } };
-    // The scope the SDK links the child's cancellation to (it reads the same, as it starts it).
-    const startedIn = CancellationScope.current();
     const askedInTask = workflowInfo().historyLength;
     const starting = next(withScopeHeader(child.visibility ? visibleFromStart(withObjective, child, objective) : withObjective, child));
     return starting.then(([started, completed]) => {
