@@ -94,6 +94,13 @@ export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: t
   runId: z.string().min(1),
   /** The worker that executed the run in `runId` (its workflow task that wrote this record). */
   ...WorkerFields,
+  /**
+   * What failed the scope, bound when it failed (workflows/failure-source.ts): the scope's own id
+   * when its agent's code threw, a delegation's scope id when that delegation's failure
+   * passed up, a call's activity id when a tool or model call's did. Absent when the scope
+   * did not fail by itself, and in rows written before it was recorded.
+   */
+  failedBy: z.string().min(1).optional(),
 }));
 export type ScopeRecord = z.infer<typeof ScopeRecord>;
 

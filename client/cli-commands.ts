@@ -131,7 +131,7 @@ export const COMMANDS: Record<string, Command> = {
   'root-cause': {
     group: 'query',
     args: '<session>',
-    summary: 'the earliest failing action, its attempts and its delegation chain',
+    summary: 'the failure that failed the session, its attempts and its delegation chain',
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {

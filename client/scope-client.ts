@@ -185,7 +185,7 @@ export class ScopeClient {
     return listSessions(this.store, crossCheck ? this.temporal : undefined, o);
   }
 
-  /** The earliest failing leaf action of a session, its attempts, and the delegation chain up to the root. */
+  /** Where the failure that failed a session started (cim/forensics/root-cause.ts), its attempts, and the delegation chain up to the root. */
   async rootCause(sessionId: string): Promise<RootCause | null> {
     const id = parse('rootCause', Id, sessionId);
     await this.requireSession(id);

@@ -132,6 +132,7 @@ export interface ScopeInput {
   runId: unknown;
   workerDeployment?: unknown;
   workerBuildId?: unknown;
+  failedBy?: unknown;
 }
 
 /** certainAction for scopes: `input` itself (keys in the schema's order) with its allowance copied as zod copies it. */
@@ -157,7 +158,8 @@ export function certainScope(i: ScopeInput): ScopeRecord | undefined {
     !text(i.workflowId) ||
     !text(i.runId) ||
     !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
-    !(!('workerBuildId' in i) || workerField(i.workerBuildId))
+    !(!('workerBuildId' in i) || workerField(i.workerBuildId)) ||
+    !(!('failedBy' in i) || text(i.failedBy))
   ) {
     return undefined;
   }

@@ -56,7 +56,7 @@ export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Recor
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
   'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id', 'session_started_at',
+  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id', 'failed_by', 'session_started_at',
 ] as const;
 
 export const ACTION_COLUMNS = [
@@ -127,7 +127,7 @@ export function scopeRow(record: ScopeRecord, sessionStartedAt: string): unknown
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
     r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
-    r.workerDeployment ?? null, r.workerBuildId ?? null, sessionStartedAt,
+    r.workerDeployment ?? null, r.workerBuildId ?? null, r.failedBy ?? null, sessionStartedAt,
   ];
 }
 
@@ -188,6 +188,8 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
     runId: row.run_id,
   };
   addWorker(input, row);
+  // A null column is an absent field, as for the worker's.
+  if (row.failed_by !== null && row.failed_by !== undefined) input.failedBy = row.failed_by;
   const certain = certainScope(input);
   if (certain) return certain;
   return parseRow(ScopeRecord, 'scopes', row.scope_id, row, input);

@@ -26,6 +26,7 @@ import { wrapAgentResult } from '../cim/envelope';
 import { narrowBudget, reportedUsage } from '../cim/budget';
 import { budgetFailure, withinBudget } from './budget';
 import { closeOpenDelegates } from './open-delegates';
+import { failureSource } from './failure-source';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
@@ -207,9 +208,9 @@ function publishToVisibility(ctx: ScopeContext, objective: string | null): void 
   if (!sameScopeMemo(info.memo?.[SCOPE_MEMO], memo)) upsertMemo({ [SCOPE_MEMO]: memo });
 }
 
-function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {
+function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedBy?: string) {
   const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
-  emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt: now() }));
+  emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt: now(), failedBy }));
   return rolled;
 }
 
@@ -217,7 +218,8 @@ function endScope(st: ScopeState, own: OwnOutcome, error: string | null) {
 function endWithError(st: ScopeState, err: unknown): unknown {
   // Out of budget: the scope cancelled its own work, and it is that overrun which ended it.
   if (st.budgetExceeded && !(err instanceof ContinueAsNew)) {
-    endScope(st, 'error', st.budgetExceeded.message);
+    // Its own overrun (the budget_exceeded action says which), whatever the cancelled work threw.
+    endScope(st, 'error', st.budgetExceeded.message, st.ctx.scopeId);
     return budgetFailure(st);
   }
   if (err instanceof ContinueAsNew) {
@@ -229,7 +231,7 @@ function endWithError(st: ScopeState, err: unknown): unknown {
     endScope(st, 'cancelled', errorMessage(err));
     return err;
   }
-  endScope(st, 'error', errorMessage(err));
+  endScope(st, 'error', errorMessage(err), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
   if (err instanceof TemporalFailure) return err;
   // A plain Error would fail only the workflow task and be retried forever; for an
   // agent a thrown error is an outcome of its mandate, so the run fails with it.

@@ -111,7 +111,7 @@ export function nextActionId(st: ScopeState): string {
 export function scopeRecord(
   st: ScopeState,
   status: ScopeStatus,
-  extra: { recovered?: boolean; error?: string | null; endedAt?: string | null } = {},
+  extra: { recovered?: boolean; error?: string | null; endedAt?: string | null; failedBy?: string } = {},
 ): ScopeRecord {
   const info = workflowInfo();
   const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, ...ctx } = st.ctx;
@@ -126,6 +126,8 @@ export function scopeRecord(
     endedAt: extra.endedAt ?? null,
     workflowId: info.workflowId,
     runId: info.runId,
+    // Absent unless the scope failed: an absent field stays out of the record's hash.
+    ...(extra.failedBy === undefined ? {} : { failedBy: extra.failedBy }),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { ActionRecord, ScopeRecord } from '../schemas';
-import { groupCalls, scopeChain, type ChainLink } from './calls';
+import { groupCalls, scopeChain, type ChainLink, type ToolCall } from './calls';
 import { byStart } from './shared';
 
 // root cause
@@ -25,15 +25,22 @@ export interface RootCause {
 /**
  * Why a session failed.
  *
- * The cause is the earliest *call* whose final attempt failed: failures propagate up
- * (a tool error fails its agent, which fails its delegator), so the first leaf
- * failure in time is where the damage started, and everything above it is impact.
- * A call is judged by its final attempt because an attempt that a retry made good
- * did not cause anything; those are only counted (`recoveredFailures`).
+ * A failed scope records what failed it, when it fails (`failedBy`): its own code, a call,
+ * or a delegation whose failure passed up. The cause is found by following that from the
+ * top of the session (the last scope of the root's handoff chain) down to where the
+ * failure started. Agents catch failures and go on, so the earliest failure in time is
+ * often not the one that failed the session: a caught tool error, then an agent that
+ * throws for reasons of its own, is the agent's failure, not the tool's.
  *
- * When no call failed, an agent may still have failed by throwing in its own code.
- * Then the cause is the earliest `error` scope that no `error` child explains: a
- * scope whose child failed is only passing the failure on.
+ * Where the records do not say (the top did not fail by itself: a degraded session, or
+ * every delegation of the top failed and was caught; rows written before `failedBy` was
+ * recorded), the cause is the earliest *call* whose final attempt failed: failures
+ * usually propagate up, so the first leaf failure in time is where the damage started,
+ * and everything above it is impact. A call is judged by its final attempt because an
+ * attempt that a retry made good did not cause anything; those are only counted
+ * (`recoveredFailures`). When no call failed, an agent may still have failed by throwing
+ * in its own code: then the cause is the earliest `error` scope that no `error` child
+ * explains, a scope whose child failed being only one that passed the failure on.
  *
  * Actions whose scope is not among `scopes` are ignored: a cause without its
  * delegation chain cannot be placed, and the missing row is a reconcile finding.
@@ -44,24 +51,36 @@ export function rootCause(scopes: readonly ScopeRecord[], actions: readonly Acti
   const calls = groupCalls(actions.filter((a) => byId.has(a.scopeId)));
   const recoveredFailures = calls.filter((c) => c.recovered).length;
 
-  const failedCall = calls.find((c) => c.failed);
+  const followed = followFailure(scopes, byId, calls);
   let scope: ScopeRecord;
-  let action: ActionRecord | null = null;
-  let attempts: ActionRecord[] = [];
-  if (failedCall) {
-    scope = byId.get(failedCall.scopeId)!;
-    action = failedCall.final;
-    attempts = failedCall.attempts;
+  let failedCall: ToolCall | undefined;
+  if ('scope' in followed) {
+    scope = followed.scope;
+    failedCall = followed.call;
   } else {
-    const failedChildOf = new Set(scopes.filter((s) => s.status === 'error' && s.parentScopeId !== null).map((s) => s.parentScopeId));
-    const own = scopes.filter((s) => s.status === 'error' && !failedChildOf.has(s.scopeId)).sort(byStart)[0];
-    if (!own) return null;
-    scope = own;
+    // Below where the records stop saying, the earliest failure there.
+    const within = followed.within === null ? undefined : subtreeOf(followed.within, scopes);
+    const inside = (scopeId: string) => within === undefined || within.has(scopeId);
+    failedCall = calls.find((c) => c.failed && inside(c.scopeId));
+    if (failedCall) {
+      scope = byId.get(failedCall.scopeId)!;
+    } else {
+      const candidates = scopes.filter((s) => inside(s.scopeId));
+      const failedChildOf = new Set(candidates.filter((s) => s.status === 'error' && s.parentScopeId !== null).map((s) => s.parentScopeId));
+      const own = candidates.filter((s) => s.status === 'error' && !failedChildOf.has(s.scopeId)).sort(byStart)[0];
+      if (!own) {
+        if (followed.within === null) return null;
+        scope = followed.within;
+      } else {
+        scope = own;
+      }
+    }
   }
   const { chain, links } = scopeChain(scope, scopes);
+  const action = failedCall?.final ?? null;
   return {
     action,
-    attempts,
+    attempts: failedCall?.attempts ?? [],
     scope,
     agent: action?.agent ?? scope.agent,
     chain,
@@ -69,4 +88,59 @@ export function rootCause(scopes: readonly ScopeRecord[], actions: readonly Acti
     impact: chain.filter((s) => s.status === 'error' || s.status === 'degraded'),
     recoveredFailures,
   };
+}
+
+/**
+ * The failure that failed the session, followed down what each failed scope recorded as
+ * failing it. Where a scope on the way does not say (a run that ended without its agent
+ * code, a row from before), or says what its records do not bear out (a call that did not
+ * fail, a scope that is not its delegation), `within` is that scope: the cause is below it.
+ * `within` is null when the top of the session did not fail by itself.
+ */
+function followFailure(
+  scopes: readonly ScopeRecord[],
+  byId: ReadonlyMap<string, ScopeRecord>,
+  calls: readonly ToolCall[],
+): { scope: ScopeRecord; call: ToolCall | undefined } | { within: ScopeRecord | null } {
+  const successor = new Map<string, ScopeRecord>();
+  for (const s of scopes) if (s.kind === 'handoff' && s.handoffFromScopeId !== null) successor.set(s.handoffFromScopeId, s);
+  // Where a delegated piece of work (or the session) ended: the last scope it handed off to.
+  const lastOf = (first: ScopeRecord): ScopeRecord => {
+    let s = first;
+    for (let next = successor.get(s.scopeId), seen = new Set([s.scopeId]); next && !seen.has(next.scopeId); next = successor.get(s.scopeId)) {
+      seen.add(next.scopeId);
+      s = next;
+    }
+    return s;
+  };
+  const root = scopes.find((s) => s.kind === 'root' && s.parentScopeId === null);
+  if (!root) return { within: null };
+  const top = lastOf(root);
+  const visited = new Set<string>();
+  for (let scope = top; ; ) {
+    const stop = { within: scope === top ? null : scope };
+    if (scope.status !== 'error' || scope.failedBy === undefined || visited.has(scope.scopeId)) return stop;
+    visited.add(scope.scopeId);
+    const by = scope.failedBy;
+    if (by === scope.scopeId) return { scope, call: undefined };
+    const call = calls.find((c) => c.scopeId === scope.scopeId && c.activityId === by);
+    if (call) return call.failed ? { scope, call } : stop;
+    const child = byId.get(by);
+    if (!child || child.parentScopeId !== scope.scopeId || child.kind !== 'delegation') return stop;
+    scope = lastOf(child);
+  }
+}
+
+/** The scope and every scope under it (its delegations, their handoff targets, and so on down). */
+function subtreeOf(top: ScopeRecord, scopes: readonly ScopeRecord[]): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const s of scopes) {
+    if (s.parentScopeId === null) continue;
+    const list = children.get(s.parentScopeId);
+    if (list) list.push(s.scopeId);
+    else children.set(s.parentScopeId, [s.scopeId]);
+  }
+  const out = new Set([top.scopeId]);
+  for (const id of out) for (const c of children.get(id) ?? []) out.add(c);
+  return out;
 }

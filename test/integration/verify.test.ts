@@ -175,6 +175,19 @@ test('editing an action, deleting one, or rewriting a scope\'s status is caught 
   assert.match(cli.stdout, /FAILED: 8 problem\(s\)/);
 });
 
+test('rewriting what failed a scope, or blaming a call for a scope that did not fail, is caught and named', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  // The translator failed by its translate call (activity 1), which failed every attempt.
+  const translator = (await rt.client.store.scopesOfSession(sid)).find((s) => s.scopeId === `${sid}.3`)!;
+  assert.equal(translator.failedBy, '1');
+  assert.equal((await rt.client.rootCause(sid))?.action?.actionId, `${sid}.3/a1#3`);
+  assert.equal(await sql(`UPDATE ${t}.scopes SET failed_by = $2 WHERE scope_id = $1`, [`${sid}.3`, `${sid}.3`]), 1);
+  // The analyst, which succeeded, made to look as if a call had failed it.
+  assert.equal(await sql(`UPDATE ${t}.scopes SET failed_by = '2' WHERE scope_id = $1`, [`${sid}.2`]), 1);
+  assert.deepEqual(brief(await rt.client.verify(sid), sid), ['anchor_mismatch .2', 'anchor_mismatch .3', 'scope_changed .2', 'scope_changed .3']);
+});
+
 test('deleting the last action of a scope and inserting a forged one are caught too', { skip }, async () => {
   const sid = await session();
   const t = `"${rt.schema}"`;

@@ -306,6 +306,50 @@ describe('rootCause', () => {
     assert.equal(rc.agent, 'worker');
   });
 
+  test('what each failed scope says failed it is followed down, past an earlier failure that was caught', () => {
+    // The root's first delegate caught a failed call of its own and succeeded; its second
+    // delegated in turn, and that grandchild's code threw, failing both on the way up.
+    const root = scope('s', { status: 'error', failedBy: 's.2' });
+    const caught = child('s.1', root, { status: 'success', startedAt: t(1) });
+    const passer = child('s.2', root, { status: 'error', failedBy: 's.2.1', startedAt: t(50) });
+    const thrower = child('s.2.1', passer, { status: 'error', failedBy: 's.2.1', startedAt: t(60) });
+    const early = attempt(caught, '1', 1, 'fetch', 'error', 5);
+    const rc = rootCause([root, caught, passer, thrower], [early, attempt(thrower, '1', 1, 'echo', 'success', 70)])!;
+    assert.equal(rc.scope.scopeId, 's.2.1');
+    assert.equal(rc.action, null, "the agent's own code failed");
+    assert.deepEqual(ids(rc.chain), ['s.2.1', 's.2', 's']);
+  });
+
+  test('a call that failed a scope is its cause, not an earlier failed call of the same scope that was caught', () => {
+    const root = scope('s', { status: 'error', failedBy: '2' });
+    const rc = rootCause([root], [attempt(root, '1', 1, 'fetch', 'error', 0), attempt(root, '2', 1, 'fetch', 'error', 20)])!;
+    assert.equal(rc.action?.actionId, 's/a2#1');
+  });
+
+  test('the failure is followed through handoffs, at the top and inside a delegation', () => {
+    const root = scope('s', { status: 'success' });
+    const top = handedTo('s~1', root, { status: 'error', failedBy: 's~1.1' });
+    const delegate = child('s~1.1', top, { status: 'success', workflowId: 's~1.1' });
+    const finisher = handedTo('s~1.1~1', delegate, { status: 'error', failedBy: '1' });
+    const rc = rootCause(
+      [root, top, delegate, finisher],
+      [attempt(root, '1', 1, 'early', 'error', 0), attempt(finisher, '1', 1, 'late', 'error', 90)],
+    )!;
+    assert.equal(rc.action?.name, 'late');
+    assert.deepEqual(ids(rc.chain), ['s~1.1~1', 's~1.1', 's~1', 's']);
+  });
+
+  test('where a scope does not say what failed it, the earliest failure below it is the cause, not one elsewhere', () => {
+    const root = scope('s', { status: 'error', failedBy: 's.2' });
+    const other = child('s.1', root, { status: 'success' });
+    const silent = child('s.2', root, { status: 'error' });
+    const rc = rootCause([root, other, silent], [attempt(other, '1', 1, 'caught', 'error', 0), attempt(silent, '1', 1, 'inside', 'error', 30)])!;
+    assert.equal(rc.action?.name, 'inside');
+    // A record that names a call that did not fail is not followed either.
+    const wrong = scope('s', { status: 'error', failedBy: '1' });
+    assert.equal(rootCause([wrong], [attempt(wrong, '1', 1, 'fine', 'success', 0)])!.scope.scopeId, 's');
+  });
+
   test('the earliest call is the one whose first attempt started first, even if it failed finally last', () => {
     const root = scope('s', { status: 'error' });
     const a = child('s.1', root, { status: 'error' });

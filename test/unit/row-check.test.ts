@@ -236,18 +236,20 @@ const validScope: fc.Arbitrary<ScopeInput> = fc
     }),
     fc.option(fc.string({ minLength: 1, maxLength: 255 })),
     fc.option(fc.string({ minLength: 1, maxLength: 255 })),
+    fc.option(fc.string({ minLength: 1, maxLength: 300 })),
   )
-  .map(([fields, deployment, build]) => {
+  .map(([fields, deployment, build, failedBy]) => {
     const input: ScopeInput = { ...fields };
     if (deployment !== null) input.workerDeployment = deployment;
     if (build !== null) input.workerBuildId = build;
+    if (failedBy !== null) input.failedBy = failedBy;
     return input;
   });
 
 const SCOPE_FIELDS = [
   'sessionId', 'scopeId', 'parentScopeId', 'handoffFromScopeId', 'kind', 'agent', 'agentVersion', 'delegatedBy', 'allowance',
   'depth', 'path', 'objective', 'namespace', 'status', 'recovered', 'error', 'startedAt', 'endedAt', 'workflowId', 'runId',
-  'workerDeployment', 'workerBuildId',
+  'workerDeployment', 'workerBuildId', 'failedBy',
 ] as const;
 const SCOPE_EDGES: Record<(typeof SCOPE_FIELDS)[number], fc.Arbitrary<unknown>> = {
   sessionId: ids,
@@ -272,6 +274,7 @@ const SCOPE_EDGES: Record<(typeof SCOPE_FIELDS)[number], fc.Arbitrary<unknown>> 
   runId: texts,
   workerDeployment: workers,
   workerBuildId: workers,
+  failedBy: fc.constantFrom('', null, 7, 'x', 'x'.repeat(10_000), ['a'], undefined),
 };
 const spoiledScope = fc
   .tuple(
