@@ -1,0 +1,258 @@
+/**
+ * Random sessions against the real server and store: nested delegations (some retried,
+ * some in parallel), handoffs at any depth, tool calls that recover or fail, failures
+ * caught or passed up. Every session's records are predicted from its plan alone
+ * (test/helpers/plan-oracle.ts) and compared whole: scopes, actions, statuses, subtrees,
+ * footprints, reconcile against the histories and verify against the seals. The
+ * sessions run at once on one worker, so their scopes interleave on the same tools.
+ *
+ * Seeds are fixed so a failure can be replayed: SCOPETRAIL_TEST_SEED=<n> runs that one
+ * seed's batch; SCOPETRAIL_TEST_SESSIONS sets how many sessions a batch has.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { createFixtureTools } from '../fixtures/tools';
+import { prng } from '../helpers/prng';
+import { PLAN_TOOL_ATTEMPTS } from '../fixtures/plan';
+import { expectSession, randomPlan, type ExpectedScope, type ExpectedSession } from '../helpers/plan-oracle';
+import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+
+const SEEDS = process.env.SCOPETRAIL_TEST_SEED ? [Number(process.env.SCOPETRAIL_TEST_SEED)] : [20261202, 7, 4242];
+const SESSIONS = Number(process.env.SCOPETRAIL_TEST_SESSIONS ?? 8);
+const SHAPE = { maxDepth: 3, maxHandoffs: 2, maxSteps: 4 };
+const TOOL_RESOURCES: Record<string, string> = { echo: 'api:echo', flaky: 'api:flaky' };
+
+let rt: TestRuntime;
+before(async () => {
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/plan-agents'), tools: Object.values(createFixtureTools().tools) });
+});
+after(async () => rt?.stop());
+
+interface Ran {
+  expected: ExpectedSession;
+  label: string;
+  scopes: ScopeRecord[];
+  actions: ActionRecord[];
+}
+
+/** Generates a batch of sessions from one seed, runs them at once, and reads what was recorded. */
+async function runBatch(seed: number): Promise<Ran[]> {
+  const rnd = prng(seed);
+  const batch = Array.from({ length: SESSIONS }, (_, i) => {
+    const sessionId = `rnd-${seed}-${i}-${randomBytes(3).toString('hex')}`;
+    const { agent, plan } = randomPlan(rnd, sessionId, SHAPE);
+    return { expected: expectSession(sessionId, agent, plan), label: `seed ${seed}, session ${i} (${sessionId})` };
+  });
+  const timings: string[] = [];
+  await Promise.all(
+    batch.map(async ({ expected, label }) => {
+      const began = Date.now();
+      const s = await rt.client.startSession<unknown, string>(expected.agent, { input: expected.plan, sessionId: expected.sessionId });
+      const outcome = await s.result().then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      const took = Date.now() - began;
+      timings.push(`${took} ms ${label}`);
+      if (expected.result === null) assert.equal(outcome.ok, false, `${label}: the session should fail`);
+      else assert.deepEqual(outcome, { ok: true, value: expected.result }, `${label}: result`);
+    }),
+  );
+  console.error(timings.sort().join('\n'));
+  await rt.worker.recorder.drain();
+  return Promise.all(
+    batch.map(async (b) => ({
+      ...b,
+      scopes: await rt.store.scopesOfSession(b.expected.sessionId),
+      actions: await rt.store.actionsOfSession(b.expected.sessionId),
+    })),
+  );
+}
+
+function scopeFields(s: ScopeRecord | ExpectedScope) {
+  return {
+    kind: s.kind,
+    parentScopeId: s.parentScopeId,
+    handoffFromScopeId: s.handoffFromScopeId,
+    agent: s.agent,
+    delegatedBy: s.delegatedBy,
+    objective: s.objective,
+    depth: s.depth,
+    path: s.path,
+    status: s.status,
+    recovered: s.recovered,
+  };
+}
+
+const actionKey = (a: { kind: string; name: string; attempt: number; status: string; targetScopeId: string | null }) =>
+  `${a.kind} ${a.name} #${a.attempt} ${a.status}${a.targetScopeId ? ` -> ${a.targetScopeId}` : ''}`;
+
+/** The scope and every scope that works for it: its delegations and their handoff targets, recursively. */
+function subtree(expected: ExpectedSession, scopeId: string): Set<string> {
+  const out = new Set([scopeId]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of expected.scopes.values()) {
+      if (s.parentScopeId !== null && out.has(s.parentScopeId) && !out.has(s.scopeId)) {
+        out.add(s.scopeId);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/** What a session exercised, so the test can insist the generator still makes every kind of case. */
+function coverage(expected: ExpectedSession): Record<string, number> {
+  const scopes = [...expected.scopes.values()];
+  const actions = scopes.flatMap((s) => s.actions);
+  return {
+    scopes: scopes.length,
+    delegations: scopes.filter((s) => s.kind === 'delegation').length,
+    'handoffs at the top': scopes.filter((s) => s.kind === 'handoff' && s.parentScopeId === null).length,
+    'handoffs inside a delegation': scopes.filter((s) => s.kind === 'handoff' && s.parentScopeId !== null).length,
+    'depth 3': scopes.filter((s) => s.depth === 3).length,
+    'retried delegations': actions.filter((a) => a.kind === 'delegate' && a.attempt > 1).length,
+    'failed tool attempts': actions.filter((a) => a.kind === 'tool_call' && a.status === 'error').length,
+    'recovered scopes': scopes.filter((s) => s.recovered).length,
+    degraded: scopes.filter((s) => s.status === 'degraded').length,
+    'error, own failure': scopes.filter((s) => s.status === 'error' && s.ownFailure !== null).length,
+    'error, every delegation failed': scopes.filter((s) => s.status === 'error' && s.ownFailure === null).length,
+    'failed sessions': expected.result === null ? 1 : 0,
+    'sessions that succeeded': expected.result === null ? 0 : 1,
+  };
+}
+
+const covered: Array<Record<string, number>> = [];
+
+for (const seed of SEEDS) {
+  describe(`random sessions, seed ${seed}`, () => {
+    let ran: Ran[];
+    before(async () => {
+      ran = await runBatch(seed);
+      for (const r of ran) covered.push(coverage(r.expected));
+    });
+
+    test('every scope is recorded where the plan put it: kind, parent, predecessor, path, agent, objective, status', () => {
+      for (const { expected, label, scopes } of ran) {
+        assert.deepEqual(scopes.map((s) => s.scopeId).sort(), [...expected.scopes.keys()].sort(), `${label}: scope ids`);
+        for (const s of scopes) {
+          assert.deepEqual(scopeFields(s), scopeFields(expected.scopes.get(s.scopeId)!), `${label}: scope ${s.scopeId}`);
+          assert.ok(s.endedAt !== null, `${label}: scope ${s.scopeId} ended`);
+        }
+      }
+    });
+
+    test('every scope that failed by itself says what failed it: its own code, the call or the delegation it let through', () => {
+      for (const { expected, label, scopes, actions } of ran) {
+        for (const s of scopes) {
+          const want = expected.scopes.get(s.scopeId)!.failedBy;
+          const what = `${label}: failedBy of ${s.scopeId}`;
+          if (want === null) assert.equal(s.failedBy, undefined, what);
+          else if (want.by === 'self') assert.equal(s.failedBy, s.scopeId, what);
+          else if (want.by === 'delegation') assert.equal(s.failedBy, want.scopeId, what);
+          else {
+            const failedEveryAttempt = actions.filter((a) => a.scopeId === s.scopeId && a.kind === 'tool_call' && a.status === 'error' && a.attempt === PLAN_TOOL_ATTEMPTS);
+            const last = failedEveryAttempt.sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt)).at(-1);
+            assert.equal(s.failedBy, last?.activityId, what);
+          }
+        }
+      }
+    });
+
+    test('every attempt of every call, delegation and handoff is recorded in the scope that made it, once', () => {
+      for (const { expected, label, actions } of ran) {
+        for (const scope of expected.scopes.values()) {
+          const got = actions.filter((a) => a.scopeId === scope.scopeId).map((a) => actionKey(a)).sort();
+          assert.deepEqual(got, scope.actions.map(actionKey).sort(), `${label}: actions of ${scope.scopeId}`);
+        }
+        assert.equal(new Set(actions.map((a) => a.actionId)).size, actions.length, `${label}: action ids are unique`);
+        for (const a of actions.filter((x) => x.kind === 'tool_call')) {
+          assert.deepEqual(a.resources.map((r) => r.uri), [TOOL_RESOURCES[a.name]], `${label}: resources of ${a.actionId}`);
+        }
+      }
+    });
+
+    test('actions under each scope are exactly those of its subtree; its footprint names what they used', async () => {
+      for (const { expected, label, actions } of ran) {
+        for (const scopeId of expected.scopes.keys()) {
+          const within = subtree(expected, scopeId);
+          const want = actions.filter((a) => within.has(a.scopeId));
+          const under = await rt.client.actionsUnder(scopeId, { descendants: true });
+          assert.deepEqual(under.map((a) => a.actionId).sort(), want.map((a) => a.actionId).sort(), `${label}: actions under ${scopeId}`);
+          const fp = await rt.client.footprint(scopeId, { descendants: true });
+          const uris = [...new Set(want.filter((a) => a.kind === 'tool_call').map((a) => TOOL_RESOURCES[a.name]!))].sort();
+          assert.deepEqual([...new Set(fp.resources.map((r) => r.uri))].sort(), uris, `${label}: footprint of ${scopeId}`);
+        }
+      }
+    });
+
+    test('status reads each delegation by the end of its handoff chain, as the delegator rolled it up', async () => {
+      for (const { expected, label } of ran) {
+        for (const scope of expected.scopes.values()) {
+          const report = await rt.client.status(scope.scopeId);
+          assert.equal(report.scope.status, scope.status, `${label}: status of ${scope.scopeId}`);
+          const children = [...expected.scopes.values()].filter((s) => s.parentScopeId === scope.scopeId && s.kind === 'delegation');
+          const finalOf = (s: ExpectedScope): ExpectedScope => {
+            const next = [...expected.scopes.values()].find((x) => x.handoffFromScopeId === s.scopeId);
+            return next ? finalOf(next) : s;
+          };
+          assert.deepEqual(
+            report.children.map((c) => [c.scopeId, c.outcome.scopeId, c.outcome.status]).sort(),
+            children.map((c) => [c.scopeId, finalOf(c).scopeId, finalOf(c).status]).sort(),
+            `${label}: delegations of ${scope.scopeId}`,
+          );
+        }
+      }
+    });
+
+    test('the root cause of a failed session is where the failure that failed it started, with the chain it travelled', async () => {
+      for (const { expected, label, actions } of ran) {
+        if (expected.cause === null) continue;
+        const rc = await rt.client.rootCause(expected.sessionId);
+        assert.ok(rc, `${label}: a failed session has a root cause`);
+        assert.equal(rc.scope.scopeId, expected.cause.scopeId, `${label}: the scope the failure started in (found ${rc.action?.actionId ?? 'its own code'})`);
+        if (expected.cause.by === 'throw') {
+          assert.equal(rc.action, null, `${label}: the agent's own code failed, not a call (${rc.action?.actionId})`);
+        } else {
+          // The call no one caught is the scope's last to fail: it ended the scope.
+          const failedCalls = actions.filter((a) => a.scopeId === expected.cause!.scopeId && a.kind === 'tool_call' && a.status === 'error' && a.attempt === PLAN_TOOL_ATTEMPTS);
+          const last = failedCalls.sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt)).at(-1);
+          assert.equal(rc.action?.actionId, last?.actionId, `${label}: the failing call`);
+        }
+        const chain: string[] = [];
+        for (let s: string | null = expected.cause.scopeId; s !== null; ) {
+          chain.push(s);
+          const scope: ExpectedScope = expected.scopes.get(s)!;
+          s = scope.handoffFromScopeId ?? scope.parentScopeId;
+        }
+        assert.deepEqual(rc.chain.map((c) => c.scopeId), chain, `${label}: the chain up to the root`);
+      }
+    });
+
+    test('reconcile finds the store complete against every history; verify finds every scope sealed and anchored', async (t) => {
+      for (const { expected, label } of ran) {
+        const report = await rt.client.reconcile(expected.sessionId);
+        assert.deepEqual(report.differences, [], `${label}: ${JSON.stringify(report.differences)}`);
+        assert.equal(report.stored.scopes, expected.scopes.size, `${label}: scopes reconciled`);
+        assert.equal(report.expected.actions, report.stored.actions, `${label}: actions reconciled`);
+        if (usesPglite()) continue;
+        const verified = await rt.client.verify(expected.sessionId);
+        assert.deepEqual(verified.problems, [], `${label}: verify`);
+        assert.equal(verified.scopes, expected.scopes.size, `${label}: scopes verified`);
+        assert.equal(verified.anchorsChecked, expected.scopes.size, `${label}: seals anchored`);
+      }
+      if (usesPglite()) t.diagnostic('PGlite store: seals are verified against Postgres only');
+    });
+  });
+}
+
+test('together, the batches covered every kind of case the generator makes', (t) => {
+  const total: Record<string, number> = {};
+  for (const c of covered) for (const [k, v] of Object.entries(c)) total[k] = (total[k] ?? 0) + v;
+  t.diagnostic(JSON.stringify(total));
+  if (process.env.SCOPETRAIL_TEST_SEED) return;
+  for (const [k, v] of Object.entries(total)) assert.ok(v > 0, `no ${k} in seeds ${SEEDS.join(', ')}: ${JSON.stringify(total)}`);
+});
