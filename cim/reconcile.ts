@@ -94,6 +94,12 @@ export interface RunFacts {
     failureMessages?: string[];
     /** For `failed`: the application failure's type, when it has one. */
     failureType?: string;
+    /**
+     * For `failed`: what the failure says failed the run, as the agent binds it
+     * (workflows/failure-source.ts): a delegation's scope, a call's activity id as
+     * Temporal gave it, or the run's own code.
+     */
+    failureSource?: { delegation: string } | { activity: string } | 'own';
   };
   children: ChildFacts[];
   activities: ActivityFacts[];
@@ -161,6 +167,8 @@ interface ExpectedScope {
   ended: boolean;
   /** The error texts history allows (any of them); undefined: not compared. */
   errors?: Array<string | null>;
+  /** What the scope must name as having failed it; null: nothing (it did not fail); undefined: not compared. */
+  failedBy?: string | null;
   why: string;
   runIds: Set<string>;
   finalRun: RunFacts;
@@ -279,6 +287,7 @@ function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
       status,
       ended,
       errors: expectedScopeErrors(finalRun),
+      failedBy: expectedFailedBy(scopeId, finalRun),
       why,
       runIds: new Set(scopeRuns.map((r) => r.runId)),
       finalRun,
@@ -335,6 +344,10 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     else if (e.ended && s.status === 'running') diffs.push(`status: store "running", history: ended (${e.why})`);
     if (e.errors && !e.errors.includes(s.error)) {
       diffs.push(`error: store ${JSON.stringify(s.error)}, history ${e.errors.map((x) => JSON.stringify(x)).join(' or ')}`);
+    }
+    // Rows written before failedBy was recorded have none: only what a row says is checked.
+    if (s.failedBy !== undefined && e.failedBy !== undefined && s.failedBy !== e.failedBy) {
+      diffs.push(`failedBy: store ${JSON.stringify(s.failedBy)}, history ${JSON.stringify(e.failedBy)}`);
     }
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
     buildField(diffs, s.workerBuildId, e.builds, 'the workflow tasks of its runs');
@@ -659,6 +672,21 @@ function provenByActivity(act: ActivityFacts, last: boolean, versionedRun: boole
   if (last && act.close === 'failed' && act.failureMessage !== undefined) proven.error = act.failureMessage;
   if (last && versionedRun && act.lastAttemptBuildId) proven.workerBuildId = act.lastAttemptBuildId;
   return proven;
+}
+
+/**
+ * What a scope must name as having failed it, as far as history proves it: nothing after
+ * a completed run (null); after a failed one, what its failure says (its own id for its
+ * own code). Undefined where history does not say (a run still open, continued, or one
+ * whose failure was not read).
+ */
+function expectedFailedBy(scopeId: string, run: RunFacts): string | null | undefined {
+  if (run.close.kind === 'completed') return null;
+  const source = run.close.kind === 'failed' ? run.close.failureSource : undefined;
+  if (source === undefined) return undefined;
+  if (source === 'own') return scopeId;
+  if ('delegation' in source) return source.delegation;
+  return scopedActivityId(source.activity, run.scope?.continuation?.run);
 }
 
 /**

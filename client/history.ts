@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { unwrapAgentResult, unwrapToolResult } from '../cim/envelope';
 import { digest } from '../store/digest';
 import { rootScopeId } from '../cim/ids';
+import { BUDGET_EXCEEDED } from '../cim/budget';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
 import { limiter } from '../store/limiter';
@@ -260,6 +261,7 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
       kind: 'failed',
       nextRunId: a.newExecutionRunId || null,
       failureMessages: await failureMessages(a.failure, converter, facts.workflowId),
+      failureSource: await failureSource(a.failure, converter, facts.workflowId),
       ...(a.failure?.applicationFailureInfo?.type ? { failureType: a.failure.applicationFailureInfo.type } : {}),
     };
   } else if (e.workflowExecutionTimedOutEventAttributes) {
@@ -318,6 +320,39 @@ export async function failureMessages(failure: FailureLike, converter: DataConve
     if (f.timeoutFailureInfo) break;
   }
   return out;
+}
+
+type SourceFailure = FailureLike & {
+  applicationFailureInfo?: { type?: string | null; details?: { payloads?: Payload[] | null } | null } | null;
+  childWorkflowExecutionFailureInfo?: { workflowExecution?: { workflowId?: string | null } | null } | null;
+  activityFailureInfo?: { activityId?: string | null } | null;
+};
+
+/**
+ * What a run's failure says failed it, read the way the agent binds it when it fails
+ * (workflows/failure-source.ts): the first delegation, child or activity failure in the
+ * chain, outermost first; else its own code. A budget overrun is the scope's own.
+ */
+export async function failureSource(
+  failure: SourceFailure | null | undefined,
+  converter: DataConverter,
+  workflowId: string,
+): Promise<NonNullable<RunFacts['close']['failureSource']>> {
+  if (failure?.applicationFailureInfo?.type === BUDGET_EXCEEDED) return 'own';
+  let f = failure;
+  for (let depth = 0; f && depth < 20; depth++, f = f.cause as SourceFailure) {
+    const app = f.applicationFailureInfo;
+    if (app?.type === 'DelegationError') {
+      const [details] = (await decodePayloads(converter, app.details?.payloads ?? undefined, workflowId)) ?? [];
+      const scopeId = (details as { scopeId?: unknown } | undefined)?.scopeId;
+      if (typeof scopeId === 'string' && scopeId !== '') return { delegation: scopeId };
+    }
+    const child = f.childWorkflowExecutionFailureInfo?.workflowExecution?.workflowId;
+    if (child) return { delegation: child };
+    const activity = f.activityFailureInfo?.activityId;
+    if (activity) return { activity };
+  }
+  return 'own';
 }
 
 function closeActivity(map: Map<number, ActivityFacts>, scheduledEventId: unknown, close: ActivityFacts['close']): void {

@@ -185,7 +185,23 @@ test('rewriting what failed a scope, or blaming a call for a scope that did not 
   assert.equal(await sql(`UPDATE ${t}.scopes SET failed_by = $2 WHERE scope_id = $1`, [`${sid}.3`, `${sid}.3`]), 1);
   // The analyst, which succeeded, made to look as if a call had failed it.
   assert.equal(await sql(`UPDATE ${t}.scopes SET failed_by = '2' WHERE scope_id = $1`, [`${sid}.2`]), 1);
-  assert.deepEqual(brief(await rt.client.verify(sid), sid), ['anchor_mismatch .2', 'anchor_mismatch .3', 'scope_changed .2', 'scope_changed .3']);
+  // Against the seals, and against history: the translator's run failed by its call, the analyst's completed.
+  assert.deepEqual(brief(await rt.client.verify(sid), sid), [
+    'anchor_mismatch .2',
+    'anchor_mismatch .3',
+    'history .2',
+    'history .3',
+    'scope_changed .2',
+    'scope_changed .3',
+  ]);
+  const reconciled = await rt.client.reconcile(sid);
+  assert.deepEqual(
+    reconciled.differences.map((d) => [d.id.slice(sid.length), d.detail]).sort(),
+    [
+      ['.2', 'failedBy: store "2", history null'],
+      ['.3', `failedBy: store "${sid}.3", history "1"`],
+    ],
+  );
 });
 
 test('deleting the last action of a scope and inserting a forged one are caught too', { skip }, async () => {
