@@ -162,6 +162,33 @@ for (const seed of SEEDS) {
       }
     });
 
+    test('the scope tree nests each scope under the scope it works for, and top-level handoffs beside the root', async () => {
+      for (const { expected, label } of ran) {
+        const tree = await rt.client.scopeTree(expected.sessionId);
+        assert.deepEqual(tree.roots.map((r) => r.scope.scopeId), [expected.sessionId], `${label}: one root`);
+        assert.equal(tree.size, expected.scopes.size, `${label}: tree size`);
+        const seen = new Set<string>();
+        const walk = (node: (typeof tree.roots)[number]): void => {
+          const id = node.scope.scopeId;
+          seen.add(id);
+          const all = [...expected.scopes.values()];
+          assert.deepEqual(
+            node.children.map((c) => c.scope.scopeId).sort(),
+            all.filter((s) => s.parentScopeId === id).map((s) => s.scopeId).sort(),
+            `${label}: children of ${id}`,
+          );
+          assert.deepEqual(
+            node.handoffs.map((c) => c.scope.scopeId),
+            all.filter((s) => s.parentScopeId === null && s.handoffFromScopeId === id).map((s) => s.scopeId),
+            `${label}: handoffs from ${id}`,
+          );
+          for (const c of [...node.children, ...node.handoffs]) walk(c);
+        };
+        for (const r of tree.roots) walk(r);
+        assert.equal(seen.size, expected.scopes.size, `${label}: every scope is in the tree once`);
+      }
+    });
+
     test('every attempt of every call, delegation and handoff is recorded in the scope that made it, once', () => {
       for (const { expected, label, actions } of ran) {
         for (const scope of expected.scopes.values()) {
