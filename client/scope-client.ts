@@ -256,7 +256,9 @@ export class ScopeClient {
     if (stored.chains.length === 0 && stored.invalid.length === 0) {
       const report = await this.reconcile(id).catch(() => undefined);
       if (report?.pruned) throw new SessionPrunedError(id, report.pruned);
-      throw new UnknownIdError('session', id);
+      // A session history knows and the store has lost every row of (deleted, or moved
+      // to another session id) is not unknown: verify names each scope history expects.
+      if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
     return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, this.text);
   }

@@ -204,6 +204,23 @@ test('rewriting what failed a scope, or blaming a call for a scope that did not 
   );
 });
 
+test('a session whose every row was deleted is not unknown to verify: each scope history holds is named', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  assert.equal(await sql(`DELETE FROM ${t}.actions WHERE session_id = $1`, [sid]), 19);
+  assert.equal(await sql(`DELETE FROM ${t}.scopes WHERE session_id = $1`, [sid]), 7);
+  const report = await rt.client.verify(sid);
+  assert.deepEqual([...new Set(report.problems.map((p) => p.problem))], ['history']);
+  assert.deepEqual(
+    [...new Set(report.problems.filter((p) => p.recordId === p.scopeId).map((p) => p.scopeId.slice(sid.length)))].sort(),
+    ['', '.1', '.1.1', '.1.1.1', '.2', '.3', '~1'],
+  );
+  const cli = await runCliFor(rt, ['verify', sid]);
+  assert.equal(cli.code, 3, cli.stderr);
+  // An id neither the store nor Temporal knows is still an unknown id.
+  await assert.rejects(rt.client.verify(`${sid}-never`), /no session/);
+});
+
 test('deleting the last action of a scope and inserting a forged one are caught too', { skip }, async () => {
   const sid = await session();
   const t = `"${rt.schema}"`;
