@@ -80,6 +80,14 @@ export class Recorder {
   spooled = 0;
   /** Set after a store failure; cleared when a drain reaches the store again. */
   private storeDown = false;
+  /**
+   * Set while records wait in the spool (a predecessor's, or ones spooled in an outage and
+   * not all drained yet): new records then go behind them, so that the store receives every
+   * record in the order it was written. A scope is sealed once its end is in the store; an
+   * action of it still in the spool then would arrive after the seal, and verify would
+   * rightly call it inserted.
+   */
+  private spoolBacklog = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private lastSpoolAlert = 0;
@@ -132,6 +140,7 @@ export class Recorder {
     }
     // Records a previous worker spooled before it died go to the store first.
     if (spool && (this.storeDown || !spool.isEmpty())) {
+      this.spoolBacklog = true;
       void this.drainSpool();
       this.watchSpool();
     }
@@ -173,6 +182,8 @@ export class Recorder {
       this.kick(0);
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
     }
+    // Records that went behind a backlog are committed once it is moved into the store.
+    while (this.spoolBacklog && !this.storeDown && !(await this.drainSpool()));
     if (!this.storeDown) await this.sealer.drain();
   }
 
@@ -205,7 +216,10 @@ export class Recorder {
       }
     })();
     await this.draining;
-    return !this.storeDown && spool.isEmpty();
+    // Checked with nothing in between: a batch spooled after this goes behind a non-empty spool again.
+    const empty = spool.isEmpty();
+    if (empty && !this.storeDown) this.spoolBacklog = false;
+    return !this.storeDown && empty;
   }
 
   private storeUp(detail: string): void {
@@ -375,8 +389,9 @@ export class Recorder {
     // Set when the spool could not take the batch: the store is the only way out then.
     let spoolRefused = false;
     for (let attempt = 1; ; attempt++) {
-      // While the store is known to be down, records go straight to the spool.
-      if (!(spool && this.storeDown) || spoolRefused) {
+      // While the store is known to be down, or records wait in the spool ahead of these,
+      // records go straight to the spool (see spoolBacklog).
+      if (!(spool && (this.storeDown || this.spoolBacklog)) || spoolRefused) {
         try {
           await this.writeToStore(batch);
           this.storeUp(`${count} held records written`);
@@ -404,8 +419,11 @@ export class Recorder {
           // Returns only once the whole batch is on disk and fsynced: only then may its work go on.
           spool.append(batch);
           spoolRefused = false;
+          this.spoolBacklog = true;
           this.spooled += count;
           this.watchSpool();
+          // Behind a backlog while the store is up: move it now rather than at the next tick.
+          if (!this.storeDown) void this.drainSpool();
           for (const w of waiters) w.resolve();
           return;
         } catch (err) {

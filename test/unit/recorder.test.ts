@@ -78,6 +78,34 @@ test('with a spool, writers are released while the store is down and the records
   assert.match(alerts.join('\n'), /store is back: 2 spooled records written/);
 });
 
+test('records written while a predecessor\'s spool is still being moved go behind it: the store gets them in the order written', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  // What a worker that stopped during an outage left behind.
+  const left = new Spool({ dir });
+  left.append({ actions: [action('old-1', 's')] });
+  left.append({ actions: [action('old-2', 's')] });
+  left.close();
+  // The store answers slowly, so the new worker writes while the old records are on their way.
+  const { store, batches } = fakeStore();
+  Object.assign(store, { migrate: async () => undefined, upsertManifests: async () => undefined });
+  const slow = store.upsertActions.bind(store);
+  store.upsertActions = async (rows) => {
+    await new Promise((r) => setTimeout(r, 20));
+    return slow(rows);
+  };
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir }), drainEveryMs: 10, onError: () => undefined });
+  await recorder.start();
+  await recorder.write({ actions: [action('new-1', 's')] });
+  await recorder.write({ actions: [action('new-2', 's')] });
+  await recorder.drain();
+  recorder.stop();
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['old-1', 'old-2', 'new-1', 'new-2']);
+});
+
 test('a full spool holds the writer (back-pressure) and says so, then lets it go when the store returns', async () => {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
