@@ -67,6 +67,23 @@ const INSTANCE = /^(?:active|draining)-(w[0-9a-f]{12})-/;
 /** Files named by earlier versions, which put the writer's PID in the name. */
 const LEGACY_PID = /^(?:active|draining)-(\d+)-/;
 
+/** A spool file's creation time and sequence, the last two numbers of its name (`…-<ms>-<seq>.jsonl`). */
+const WRITTEN_AT = /-(\d+)-(\d+)\.jsonl$/;
+
+/**
+ * Files in the order they were started, whoever wrote them: a worker's records go to the
+ * store after its predecessor's (a name sort would order them by the writers' random ids).
+ */
+function byWrittenAt(a: string, b: string): number {
+  const x = WRITTEN_AT.exec(a);
+  const y = WRITTEN_AT.exec(b);
+  if (x && y) {
+    const d = Number(x[1]) - Number(y[1]) || Number(x[2]) - Number(y[2]);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export class Spool {
   readonly dir: string;
   readonly maxBytes: number;
@@ -334,7 +351,7 @@ export class Spool {
         // A legacy file named with our own PID was left by a predecessor: this process never names files so.
         return legacy !== null && (Number(legacy[1]) === process.pid || !pidAlive(Number(legacy[1])));
       })
-      .sort();
+      .sort(byWrittenAt);
     this.dropStaleLeases();
     return claimable;
   }

@@ -209,3 +209,22 @@ function memoryStore() {
   } as unknown as Store;
   return { store, written, calls, setDown: (d: boolean) => (down = d) };
 }
+
+test('files are drained in the order they were written, not in the order of their writers\' random ids', async () => {
+  for (let round = 0; round < 8; round++) {
+    const dir = tempDir();
+    // A worker that stopped, then its successor: each closes its file, handing it to drainers.
+    const first = new Spool({ dir });
+    first.append({ actions: [action('first', 's')] });
+    first.close();
+    await new Promise((r) => setTimeout(r, 3));
+    const second = new Spool({ dir });
+    second.append({ actions: [action('second', 's')] });
+    second.close();
+    const drained: string[] = [];
+    await new Spool({ dir }).drain(async (batch) => {
+      drained.push(...(batch.actions ?? []).map((a) => a.actionId));
+    });
+    assert.deepEqual(drained, ['first', 'second'], `round ${round}: ${readdirSync(dir).join(', ')}`);
+  }
+});
