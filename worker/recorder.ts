@@ -140,7 +140,7 @@ export class Recorder {
     }
     // Records a previous worker spooled before it died go to the store first.
     if (spool && (this.storeDown || !spool.isEmpty())) {
-      this.spoolBacklog = true;
+      this.spoolBacklog = spool.hasBacklog();
       void this.drainSpool();
       this.watchSpool();
     }
@@ -183,7 +183,7 @@ export class Recorder {
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
     }
     // Records that went behind a backlog are committed once it is moved into the store.
-    while (this.spoolBacklog && !this.storeDown && !(await this.drainSpool()));
+    while (this.spoolBacklog && !this.storeDown) await this.drainSpool();
     if (!this.storeDown) await this.sealer.drain();
   }
 
@@ -216,10 +216,9 @@ export class Recorder {
       }
     })();
     await this.draining;
-    // Checked with nothing in between: a batch spooled after this goes behind a non-empty spool again.
-    const empty = spool.isEmpty();
-    if (empty && !this.storeDown) this.spoolBacklog = false;
-    return !this.storeDown && empty;
+    // Checked with nothing in between: a batch spooled after this goes behind it again.
+    if (!this.storeDown && !spool.hasBacklog()) this.spoolBacklog = false;
+    return !this.storeDown && spool.isEmpty();
   }
 
   private storeUp(detail: string): void {

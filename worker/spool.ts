@@ -171,6 +171,16 @@ export class Spool {
   }
 
   /**
+   * True while something here is this process's to move into the store: its own lines, or
+   * files no live writer holds. Another live worker's file in a shared folder is not: that
+   * worker moves it itself.
+   */
+  hasBacklog(): boolean {
+    if (this.fd !== undefined && this.activeBytes > 0) return true;
+    return this.claimable().length > 0;
+  }
+
+  /**
    * Replays every claimable file through `write`, deleting each once written. A line
    * that cannot be read back is moved to the quarantine file, never dropped. Stops at
    * the first failed write (the store is still down) and leaves the rest for the next try.

@@ -106,6 +106,26 @@ test('records written while a predecessor\'s spool is still being moved go behin
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['old-1', 'old-2', 'new-1', 'new-2']);
 });
 
+test('another live worker\'s file in a shared spool folder is its own business: records go straight to the store', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const other = new Spool({ dir });
+  other.append({ actions: [action('theirs', 's')] });
+  const { store, batches } = fakeStore();
+  Object.assign(store, { migrate: async () => undefined, upsertManifests: async () => undefined });
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir }), drainEveryMs: 10, onError: () => undefined });
+  await recorder.start();
+  await recorder.write({ actions: [action('mine', 's')] });
+  await recorder.drain();
+  recorder.stop();
+  other.close();
+  assert.equal(recorder.spooled, 0, 'not sent behind a file it may not drain');
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['mine']);
+});
+
 test('a full spool holds the writer (back-pressure) and says so, then lets it go when the store returns', async () => {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
