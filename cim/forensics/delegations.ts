@@ -26,21 +26,31 @@ const outcomeOf = (s: ScopeRecord): ScopeOutcome => ({ scopeId: s.scopeId, agent
  */
 export function delegationOutcomes(scopeId: string, scopes: readonly ScopeRecord[]): DelegationOutcome[] {
   const children = scopes.filter((s) => s.parentScopeId === scopeId);
-  const next = new Map<string, ScopeRecord>();
-  for (const s of children) if (s.kind === 'handoff' && s.handoffFromScopeId !== null) next.set(s.handoffFromScopeId, s);
+  const next = handoffSuccessors(children);
   return children
     .filter((s) => s.kind === 'delegation')
     .sort((a, b) => naturalCompare(a.scopeId, b.scopeId))
     .map((d) => {
-      const handoffs: ScopeOutcome[] = [];
-      const seen = new Set([d.scopeId]);
-      let last = d;
-      // A cycle of forged rows must not hang the query.
-      for (let n = next.get(last.scopeId); n && !seen.has(n.scopeId); n = next.get(last.scopeId)) {
-        handoffs.push(outcomeOf(n));
-        seen.add(n.scopeId);
-        last = n;
-      }
-      return { ...outcomeOf(d), outcome: outcomeOf(last), handoffs };
+      const chain = handoffChain(d, next);
+      return { ...outcomeOf(d), outcome: outcomeOf(chain.at(-1) ?? d), handoffs: chain.map(outcomeOf) };
     });
+}
+
+/** Each scope that took over by handoff, by the scope it took over from. */
+export function handoffSuccessors(scopes: readonly ScopeRecord[]): Map<string, ScopeRecord> {
+  const next = new Map<string, ScopeRecord>();
+  for (const s of scopes) if (s.kind === 'handoff' && s.handoffFromScopeId !== null) next.set(s.handoffFromScopeId, s);
+  return next;
+}
+
+/** The scopes `first` handed off to, in order (see handoffSuccessors). */
+export function handoffChain(first: ScopeRecord, next: ReadonlyMap<string, ScopeRecord>): ScopeRecord[] {
+  const chain: ScopeRecord[] = [];
+  const seen = new Set([first.scopeId]);
+  // A cycle of forged rows must not hang the query.
+  for (let n = next.get(first.scopeId); n && !seen.has(n.scopeId); n = next.get(n.scopeId)) {
+    chain.push(n);
+    seen.add(n.scopeId);
+  }
+  return chain;
 }

@@ -1,6 +1,7 @@
 import type { ActionRecord, ScopeRecord } from '../schemas';
 import { groupCalls, scopeChain, type ChainLink, type ToolCall } from './calls';
 import { byStart } from './shared';
+import { handoffChain, handoffSuccessors } from './delegations';
 
 // root cause
 
@@ -58,8 +59,9 @@ export function rootCause(scopes: readonly ScopeRecord[], actions: readonly Acti
     scope = followed.scope;
     failedCall = followed.call;
   } else {
-    // Below where the records stop saying, the earliest failure there.
-    const within = followed.within === null ? undefined : subtreeOf(followed.within, scopes);
+    // Below where the records stop saying, the earliest failure there (its subtree is what its path holds).
+    const under = followed.within?.path;
+    const within = under === undefined ? undefined : new Set(scopes.filter((s) => s.path.startsWith(under)).map((s) => s.scopeId));
     const inside = (scopeId: string) => within === undefined || within.has(scopeId);
     failedCall = calls.find((c) => c.failed && inside(c.scopeId));
     if (failedCall) {
@@ -102,17 +104,9 @@ function followFailure(
   byId: ReadonlyMap<string, ScopeRecord>,
   calls: readonly ToolCall[],
 ): { scope: ScopeRecord; call: ToolCall | undefined } | { within: ScopeRecord | null } {
-  const successor = new Map<string, ScopeRecord>();
-  for (const s of scopes) if (s.kind === 'handoff' && s.handoffFromScopeId !== null) successor.set(s.handoffFromScopeId, s);
+  const successors = handoffSuccessors(scopes);
   // Where a delegated piece of work (or the session) ended: the last scope it handed off to.
-  const lastOf = (first: ScopeRecord): ScopeRecord => {
-    let s = first;
-    for (let next = successor.get(s.scopeId), seen = new Set([s.scopeId]); next && !seen.has(next.scopeId); next = successor.get(s.scopeId)) {
-      seen.add(next.scopeId);
-      s = next;
-    }
-    return s;
-  };
+  const lastOf = (first: ScopeRecord): ScopeRecord => handoffChain(first, successors).at(-1) ?? first;
   const root = scopes.find((s) => s.kind === 'root' && s.parentScopeId === null);
   if (!root) return { within: null };
   const top = lastOf(root);
@@ -131,16 +125,3 @@ function followFailure(
   }
 }
 
-/** The scope and every scope under it (its delegations, their handoff targets, and so on down). */
-function subtreeOf(top: ScopeRecord, scopes: readonly ScopeRecord[]): Set<string> {
-  const children = new Map<string, string[]>();
-  for (const s of scopes) {
-    if (s.parentScopeId === null) continue;
-    const list = children.get(s.parentScopeId);
-    if (list) list.push(s.scopeId);
-    else children.set(s.parentScopeId, [s.scopeId]);
-  }
-  const out = new Set([top.scopeId]);
-  for (const id of out) for (const c of children.get(id) ?? []) out.add(c);
-  return out;
-}

@@ -10,6 +10,8 @@ function fakeStore(failures = 0, refuse: (rows: ActionRecord[]) => Error | undef
   const batches: ActionRecord[][] = [];
   let failing = failures;
   const store = {
+    migrate: async () => undefined,
+    upsertManifests: async () => undefined,
     upsertScopes: async () => undefined,
     upsertPayloads: async () => undefined,
     fillActionGaps: async () => undefined,
@@ -91,7 +93,6 @@ test('records written while a predecessor\'s spool is still being moved go behin
   left.close();
   // The store answers slowly, so the new worker writes while the old records are on their way.
   const { store, batches } = fakeStore();
-  Object.assign(store, { migrate: async () => undefined, upsertManifests: async () => undefined });
   const slow = store.upsertActions.bind(store);
   store.upsertActions = async (rows) => {
     await new Promise((r) => setTimeout(r, 20));
@@ -115,7 +116,6 @@ test('another live worker\'s file in a shared spool folder is its own business: 
   const other = new Spool({ dir });
   other.append({ actions: [action('theirs', 's')] });
   const { store, batches } = fakeStore();
-  Object.assign(store, { migrate: async () => undefined, upsertManifests: async () => undefined });
   const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir }), drainEveryMs: 10, onError: () => undefined });
   await recorder.start();
   await recorder.write({ actions: [action('mine', 's')] });
