@@ -56,8 +56,14 @@ export interface RecorderOptions {
   textCodec?: TextCodec;
 }
 
+/**
+ * Where a write's records went: committed to the store, or onto this worker's spool disk
+ * (to be moved into the store later, by this worker or a successor).
+ */
+export type Landed = 'store' | 'spool';
+
 interface Waiter {
-  resolve: () => void;
+  resolve: (landed: Landed) => void;
   reject: (err: Error) => void;
 }
 
@@ -150,7 +156,7 @@ export class Recorder {
   /** Encodings in call order, so records reach the batch in the order they were written. */
   private encoding: Promise<unknown> = Promise.resolve();
 
-  write(batch: RecordBatch): Promise<void> {
+  write(batch: RecordBatch): Promise<Landed> {
     const codec = this.options.textCodec;
     if (!codec || recordCount(batch) === 0) return this.enqueue(batch);
     const encoded = this.encoding.then(() => encodeBatch(codec, batch));
@@ -158,15 +164,15 @@ export class Recorder {
     return encoded.then((b) => this.enqueue(b));
   }
 
-  private enqueue(batch: RecordBatch): Promise<void> {
+  private enqueue(batch: RecordBatch): Promise<Landed> {
     const count = recordCount(batch);
-    if (count === 0) return Promise.resolve();
+    if (count === 0) return Promise.resolve('store');
     if (batch.gaps) this.gaps.push(...batch.gaps);
     if (batch.scopes) this.scopes.push(...batch.scopes);
     if (batch.actions) this.actions.push(...batch.actions);
     if (batch.payloads) this.payloads.push(...batch.payloads);
     if (batch.fingerprints) this.fingerprints.push(...batch.fingerprints);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const done = new Promise<Landed>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.pending() >= this.maxBatch) this.kick(0);
     else this.kick(this.lingerMs);
     return done;
@@ -182,8 +188,16 @@ export class Recorder {
       this.kick(0);
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
     }
-    // Records that went behind a backlog are committed once it is moved into the store.
-    while (this.spoolBacklog && !this.storeDown) await this.drainSpool();
+    // Records that went behind a backlog are committed once it is moved into the store. The
+    // store may be back though this worker last saw it down (its next try is up to a tick
+    // away): one try now, so that a worker stopped just after an outage leaves nothing behind.
+    if (this.options.spool && (this.spoolBacklog || this.storeDown)) await this.drainSpool();
+    while (this.spoolBacklog && !this.storeDown) {
+      const moved = this.written;
+      await this.drainSpool();
+      // Nothing to move yet (a file whose owner's lease has not lapsed): look again shortly.
+      if (this.written === moved && this.spoolBacklog) await new Promise((r) => setTimeout(r, 100));
+    }
     if (!this.storeDown) await this.sealer.drain();
   }
 
@@ -394,7 +408,7 @@ export class Recorder {
         try {
           await this.writeToStore(batch);
           this.storeUp(`${count} held records written`);
-          for (const w of waiters) w.resolve();
+          for (const w of waiters) w.resolve('store');
           return;
         } catch (err) {
           this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
@@ -404,7 +418,7 @@ export class Recorder {
             try {
               await this.writeOneByOne(batch);
               this.storeUp(`${count} held records written`);
-              for (const w of waiters) w.resolve();
+              for (const w of waiters) w.resolve('store');
               return;
             } catch (again) {
               this.options.onError?.(again instanceof Error ? again : new Error(String(again)), attempt);
@@ -423,7 +437,7 @@ export class Recorder {
           this.watchSpool();
           // Behind a backlog while the store is up: move it now rather than at the next tick.
           if (!this.storeDown) void this.drainSpool();
-          for (const w of waiters) w.resolve();
+          for (const w of waiters) w.resolve('spool');
           return;
         } catch (err) {
           spoolRefused = true;

@@ -177,7 +177,36 @@ export class Spool {
    */
   hasBacklog(): boolean {
     if (this.fd !== undefined && this.activeBytes > 0) return true;
-    return this.claimable().length > 0;
+    return this.claimable().length > 0 || this.undetermined().length > 0;
+  }
+
+  /**
+   * Other owners' files whose lease was last renewed before this spool opened and has not
+   * lapsed: a predecessor killed moments ago leaves such a file, and so does a live replica
+   * between two renewals. Until the lease is renewed (alive: its owner moves the file) or
+   * lapses (the file becomes claimable), the file counts as backlog, and nothing written
+   * after it is drained before it: records written now must not overtake what it holds.
+   */
+  private undetermined(): string[] {
+    return this.files().filter((f) => {
+      const owner = INSTANCE.exec(f)?.[1];
+      return owner !== undefined && owner !== this.instance && this.ownerAlive(owner) && !this.renewedSinceOpened(owner);
+    });
+  }
+
+  /** When this spool was opened: a lease renewed after it belongs to a live owner. */
+  private readonly openedAt = Date.now();
+  private readonly seenRenewed = new Set<string>();
+
+  private renewedSinceOpened(instance: string): boolean {
+    if (this.seenRenewed.has(instance)) return true;
+    try {
+      if (statSync(this.leasePath(instance)).mtimeMs <= this.openedAt) return false;
+    } catch {
+      return false; // no lease: the file is claimable, or about to be
+    }
+    this.seenRenewed.add(instance);
+    return true;
   }
 
   /**
@@ -189,7 +218,9 @@ export class Spool {
     this.retire();
     this.holdLease();
     const result: DrainResult = { records: 0, batches: 0, quarantinedLines: 0, quarantineFile: this.quarantineFile };
+    const waitFor = this.undetermined().sort(byWrittenAt)[0];
     for (const file of this.claimable()) {
+      if (waitFor !== undefined && byWrittenAt(file, waitFor) > 0) break;
       const claimed = join(this.dir, `draining-${this.instance}-${file}`);
       try {
         renameSync(join(this.dir, file), claimed);

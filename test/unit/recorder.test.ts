@@ -107,23 +107,73 @@ test('records written while a predecessor\'s spool is still being moved go behin
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['old-1', 'old-2', 'new-1', 'new-2']);
 });
 
-test('another live worker\'s file in a shared spool folder is its own business: records go straight to the store', async () => {
+test('another live worker\'s file in a shared spool folder is its own business: once its lease is renewed, records go straight to the store', async () => {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { Spool } = await import('../../worker/spool');
   const dir = mkdtempSync(join(tmpdir(), 'spool-'));
-  const other = new Spool({ dir });
+  // Renewed every 50 ms: the new worker sees it alive well before it writes.
+  const other = new Spool({ dir, leaseMs: 200 });
   other.append({ actions: [action('theirs', 's')] });
   const { store, batches } = fakeStore();
-  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir }), drainEveryMs: 10, onError: () => undefined });
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir, leaseMs: 200 }), drainEveryMs: 10, onError: () => undefined });
   await recorder.start();
+  await new Promise((r) => setTimeout(r, 120));
   await recorder.write({ actions: [action('mine', 's')] });
   await recorder.drain();
   recorder.stop();
   other.close();
   assert.equal(recorder.spooled, 0, 'not sent behind a file it may not drain');
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['mine']);
+});
+
+test('a predecessor killed moments ago (its lease not yet lapsed): records written meanwhile go behind its file', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  // Killed: its lease file stays, unrenewed, and its active file holds what it spooled.
+  const killed = new Spool({ dir, leaseMs: 300 });
+  killed.append({ actions: [action('before-kill', 's')] });
+  clearInterval((killed as unknown as { leaseTimer: NodeJS.Timeout }).leaseTimer); // nothing renews a killed process's lease
+  const { store, batches } = fakeStore();
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir, leaseMs: 300 }), drainEveryMs: 10, onError: () => undefined });
+  await recorder.start();
+  await recorder.write({ actions: [action('after-restart', 's')] });
+  await recorder.drain();
+  recorder.stop();
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['before-kill', 'after-restart']);
+});
+
+test('a writer learns whether its records reached the store or only the spool', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const { store } = fakeStore(1);
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) }), drainEveryMs: 10, onError: () => undefined });
+  assert.equal(await recorder.write({ actions: [action('a', 's')] }), 'spool');
+  await recorder.drain();
+  assert.equal(await recorder.write({ actions: [action('b', 's')] }), 'store');
+  recorder.stop();
+});
+
+test('a worker stopped just after an outage moves its spool into the store before it goes, though it last saw the store down', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const { store, batches } = fakeStore(1);
+  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) });
+  // No drain tick comes before the stop: only drain() can move the spool.
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 60_000, onError: () => undefined });
+  assert.equal(await recorder.write({ actions: [action('during-outage', 's')] }), 'spool');
+  await recorder.drain();
+  recorder.stop();
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['during-outage']);
+  assert.equal(spool.isEmpty(), true);
 });
 
 test('a full spool holds the writer (back-pressure) and says so, then lets it go when the store returns', async () => {
