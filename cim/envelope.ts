@@ -5,7 +5,7 @@
  * call is known to the workflow as a recovery. Both are unwrapped before user code
  * sees the value.
  */
-import type { ResourceRef, ScopeStatus } from './schemas';
+import type { ActionRecord, ResourceRef, ScopeStatus } from './schemas';
 import type { BudgetUsage } from './budget';
 
 export interface AgentMeta {
@@ -32,18 +32,33 @@ export function unwrapAgentResult(result: unknown): { value: unknown; meta?: Age
 }
 
 /**
+ * An attempt's records that went to its worker's spool instead of the store. The
+ * workflow writes them again through its own worker (workflows/relay.ts): a scope is
+ * sealed once its end reaches the store, and the end is written by the workflow's
+ * worker, which may reach the store while the tool's worker is still cut off from it.
+ * Written by both, they are one row with the same content.
+ */
+export interface ToolRelay {
+  actions?: ActionRecord[];
+  gaps?: ActionRecord[];
+}
+
+/**
  * A tool's envelope also carries the resources the attempt touched (declared and
  * reported), so Temporal history holds them: reconcile can then prove what the store
  * says a tool touched, not only that it ran.
  */
-export function wrapToolResult(value: unknown, attempt: number, resources?: readonly ResourceRef[]): unknown {
-  return { [TOOL_KEY]: resources ? { attempt, resources } : { attempt }, value };
+export function wrapToolResult(value: unknown, attempt: number, resources?: readonly ResourceRef[], relay?: ToolRelay): unknown {
+  const meta: { attempt: number; resources?: readonly ResourceRef[]; relay?: ToolRelay } = resources ? { attempt, resources } : { attempt };
+  if (relay) meta.relay = relay;
+  return { [TOOL_KEY]: meta, value };
 }
 
-export function unwrapToolResult(result: unknown): { value: unknown; attempt: number; resources?: ResourceRef[] } {
+export function unwrapToolResult(result: unknown): { value: unknown; attempt: number; resources?: ResourceRef[]; relay?: ToolRelay } {
   if (result && typeof result === 'object' && TOOL_KEY in result) {
-    const r = result as { [TOOL_KEY]: { attempt: number; resources?: ResourceRef[] }; value: unknown };
-    return { value: r.value, attempt: r[TOOL_KEY].attempt, resources: r[TOOL_KEY].resources };
+    const r = result as { [TOOL_KEY]: { attempt: number; resources?: ResourceRef[]; relay?: ToolRelay }; value: unknown };
+    const meta = r[TOOL_KEY];
+    return meta.relay ? { value: r.value, attempt: meta.attempt, resources: meta.resources, relay: meta.relay } : { value: r.value, attempt: meta.attempt, resources: meta.resources };
   }
   return { value: result, attempt: 1 };
 }

@@ -9,7 +9,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { activityActionId, scopedActivityId } from '../cim/ids';
-import { wrapToolResult } from '../cim/envelope';
+import { wrapToolResult, type ToolRelay } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
 import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
 import { allowed } from '../cim/allowance';
@@ -17,7 +17,7 @@ import type { PayloadRecord } from '../store/types';
 import { digest, digestOfJson } from '../store/digest';
 import { canonicalJson } from '../cim/canonical-json';
 import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLimits } from './payload-limit';
-import type { Recorder } from './recorder';
+import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 
 export interface RegisteredTool {
@@ -80,10 +80,10 @@ export function scopeActivityInterceptor(
         // Attempt n runs only because attempts 1..n-1 ended; one whose worker died never
         // said how. Its row is completed now (or created, if even its start was lost) —
         // without touching an attempt that did record its own end.
+        let spooledGaps: ActionRecord[] | undefined;
         if (info.attempt > 1) {
           const now = new Date().toISOString();
-          await recorder.write({
-            gaps: Array.from({ length: info.attempt - 1 }, (_, i) => ({
+          const gaps: ActionRecord[] = Array.from({ length: info.attempt - 1 }, (_, i) => ({
               ...base,
               actionId: activityActionId(scope.scopeId, activityId, i + 1),
               attempt: i + 1,
@@ -94,8 +94,8 @@ export function scopeActivityInterceptor(
               endedAt: now,
               outputDigest: null,
               attributes: { reconstructed: true },
-            })),
-          });
+          }));
+          if ((await recorder.write({ gaps })) === 'spool') spooledGaps = gaps;
         }
         // The start is recorded without waiting (the tool should not pay for it); the
         // end is awaited. Should the worker die mid-attempt, the `running` row shows
@@ -126,8 +126,8 @@ export function scopeActivityInterceptor(
           throw failure;
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
-        await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
-        return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
+        const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
+        return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps));
       },
     };
     return { inbound };
@@ -143,7 +143,7 @@ async function recordAttempt(
   outcome: Pick<ActionRecord, 'status' | 'error'>,
   fingerprinter?: Fingerprinter,
   outputDigest?: string,
-): Promise<void> {
+): Promise<{ action: ActionRecord; landed: Landed }> {
   const action: ActionRecord = {
     ...base,
     ...outcome,
@@ -158,7 +158,20 @@ async function recordAttempt(
       payloads.push({ namespace: action.namespace, actionId: action.actionId, side: 'output', body: output ?? null });
     }
   }
-  await recorder.write({ actions: [action], payloads, fingerprints: outputFingerprints(fingerprinter, action, output) });
+  const landed = await recorder.write({ actions: [action], payloads, fingerprints: outputFingerprints(fingerprinter, action, output) });
+  return { action, landed };
+}
+
+/**
+ * The attempt's records that went to the spool, for the workflow to write through its
+ * own worker (see ToolRelay). Payloads and fingerprints stay behind: no seal covers them.
+ */
+function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined): ToolRelay | undefined {
+  if (ended.landed !== 'spool' && !spooledGaps) return undefined;
+  return {
+    ...(ended.landed === 'spool' ? { actions: [ended.action] } : {}),
+    ...(spooledGaps ? { gaps: spooledGaps } : {}),
+  };
 }
 
 /** Provenance is best effort: a tool output that cannot be fingerprinted never fails the call. */

@@ -6,6 +6,7 @@
  */
 import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
+import { relaySpooled } from './relay';
 import { chargeTokens, spendTurn } from './budget';
 import { recordLostFinalAttempt } from './lost-attempt';
 import type { ScopeState } from './scope-state';
@@ -30,8 +31,9 @@ export async function callModel<R>(
   const request = input(turn);
   const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[activityType]!;
   try {
-    const { value, attempt } = unwrapToolResult(await activity(request));
+    const { value, attempt, relay } = unwrapToolResult(await activity(request));
     st.calls.push({ attempt, status: 'success' });
+    relaySpooled(relay);
     chargeTokens(st, tokensOf(value as R));
     return value as R;
   } catch (err) {

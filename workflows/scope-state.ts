@@ -8,6 +8,7 @@ import type { ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
+import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
 
@@ -206,6 +207,11 @@ export function emitPayload(actionId: string, side: 'input' | 'output', body: un
 
 export function emitGap(record: WorkflowActionRecord): void {
   emit({ type: 'gap', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
+}
+
+/** A tool's spooled records, passed on as they are (see workflows/relay.ts). */
+export function emitRelay(relay: ToolRelay): void {
+  emit({ type: 'relay', actions: relay.actions ?? [], gaps: relay.gaps ?? [] });
 }
 
 export function emitOutput(st: ScopeState, value: unknown): void {

@@ -17,6 +17,11 @@ export type SinkEvent =
   | { type: 'action'; record: WorkflowActionRecord }
   /** Written only where no better record exists (see Store.fillActionGaps). */
   | { type: 'gap'; record: WorkflowActionRecord }
+  /**
+   * A tool's records that its worker could only spool, as that worker built them (see
+   * ToolRelay in cim/envelope.ts): written unchanged, gaps as gap fills.
+   */
+  | { type: 'relay'; actions: ActionRecord[]; gaps: ActionRecord[] }
   /** An agent's result, fingerprinted by the worker for provenance (the text itself is not stored). */
   | { type: 'output'; record: AgentOutputRecord }
   /** A payload kept with an action by reference, e.g. the conversation a handoff passes on. */

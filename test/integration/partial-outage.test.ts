@@ -1,0 +1,115 @@
+/**
+ * A partial outage: of two worker processes on one task queue, one loses its link to
+ * Postgres while the other keeps it. Tool calls that ran on the cut-off worker are
+ * spooled there; the workflow that called them may run on the other, which writes the
+ * scope's end at once, and its sealer seals the scope while the tool's record is still
+ * on the first worker's disk. The tool's record travels back with its result and the
+ * workflow's worker writes it before the end (cim/envelope.ts ToolRelay), so every
+ * session still verifies clean once the cut-off worker has moved its spool into the store.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTemporal, type TemporalEndpoint } from '../../devserver/dev-server';
+import { ScopeClient } from '../../client/scope-client';
+import type { Store } from '../../store/types';
+import { unwrapToolResult } from '../../cim/envelope';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { scaleLead } from '../fixtures/scaleout-agents';
+import { TEST_DATABASE_URL, dropTestSchema, openTestStore, usesPglite } from '../helpers/runtime';
+import { spawnWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
+import { proxyDatabase, type TcpProxy } from '../helpers/tcp-proxy';
+
+const skip = usesPglite() ? 'worker processes share the store through the Postgres server' : false;
+const AGENTS = require.resolve('../fixtures/scaleout-agents');
+const TOOLS = require.resolve('../fixtures/scaleout-tools');
+const suffix = randomBytes(4).toString('hex');
+const leadQueue = `partial-lead-${suffix}`;
+const helperQueue = `partial-helper-${suffix}`;
+const SESSIONS = 20;
+
+let temporal: TemporalEndpoint;
+let store: Store;
+let schema: string;
+let client: ScopeClient;
+const workers: ChildProcess[] = [];
+/** One per worker process: each has a link of its own to Postgres, as on its own host. */
+const links: TcpProxy[] = [];
+const spools: string[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+before(
+  async () => {
+    if (skip) return;
+    temporal = await ensureTemporal({ log: () => undefined });
+    ({ store, schema } = await openTestStore());
+    client = await ScopeClient.connect({ store, address: temporal.address, taskQueue: leadQueue });
+    for (const taskQueue of [leadQueue, leadQueue, helperQueue]) {
+      const { proxy, url } = await proxyDatabase(TEST_DATABASE_URL);
+      links.push(proxy);
+      const spool = mkdtempSync(join(tmpdir(), 'scopetrail-partial-'));
+      spools.push(spool);
+      workers.push(
+        await spawnWorkerProcess({
+          address: temporal.address, databaseUrl: url, schema, taskQueue, agents: AGENTS, tools: TOOLS,
+          env: { SCOPETRAIL_SPOOL_DIR: spool },
+        }),
+      );
+    }
+  },
+  { timeout: 120_000 },
+);
+
+after(async () => {
+  for (const link of links) await link.restore();
+  await Promise.all(workers.map((w) => stopWorkerProcess(w, 'SIGKILL')));
+  await client?.close();
+  await store?.close();
+  for (const link of links) await link.close();
+  for (const dir of spools) rmSync(dir, { recursive: true, force: true });
+  if (schema) await dropTestSchema(schema);
+});
+
+/** Tool results in a run's history whose records their worker could only spool. */
+async function relayedResults(workflowId: string, runId: string): Promise<number> {
+  const history = await client.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+  let relayed = 0;
+  for (const e of history.events ?? []) {
+    const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    if (payload && unwrapToolResult(defaultPayloadConverter.fromPayload(payload)).relay) relayed += 1;
+  }
+  return relayed;
+}
+
+test('one of two workers cut off from Postgres mid-batch: every session verifies clean and reconciles', { skip, timeout: 240_000 }, async () => {
+  const handles = await Promise.all(
+    Array.from({ length: SESSIONS }, (_, i) =>
+      client.startSession(scaleLead, { input: { question: `Q${i + 1}`, helperQueue }, objective: `answer Q${i + 1}` }),
+    ),
+  );
+  await sleep(300);
+  await links[1]!.cut();
+  await Promise.all(handles.map((h) => h.result()));
+  // The other lead worker seals the sessions' scopes meanwhile (at most 5 s after they end).
+  await sleep(8_000);
+  await links[1]!.restore();
+  // SIGTERM drains each worker's recorder, spool included: the store is complete once all have exited.
+  await Promise.all(workers.map((w) => stopWorkerProcess(w)));
+
+  let relayed = 0;
+  for (const { sessionId } of handles) {
+    const verified = await client.verify(sessionId);
+    assert.deepEqual(verified.problems, [], `session ${sessionId} verifies clean`);
+    const reconciled = await client.reconcile(sessionId);
+    assert.deepEqual(reconciled.differences, [], `session ${sessionId} reconciles against its histories`);
+    for (const scope of await store.scopesOfSession(sessionId)) {
+      relayed += await relayedResults(scope.workflowId, scope.runId);
+    }
+  }
+  // Without this the test would prove nothing: the cut-off worker ran tool calls and spooled their records.
+  assert.ok(relayed > 0, 'some tool calls ran on the cut-off worker and their records were relayed');
+});
