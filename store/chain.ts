@@ -47,6 +47,11 @@ function hashed<T extends { sessionStartedAt?: string }>(record: T): Omit<T, 'se
   return rest;
 }
 
+/** Whether two action records are the same to a chain: a chain link over one holds for the other. */
+export function sameChained(a: ActionRecord, b: ActionRecord): boolean {
+  return canonicalJson(hashed(a)) === canonicalJson(hashed(b));
+}
+
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
   const links: ChainLink[] = [];
   eachLink(scope, actions, (actionId, prevHash, hash) => links.push({ actionId, seq: links.length + 1, prevHash, hash }));

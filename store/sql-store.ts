@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { NotOneStatement, StatementCollector } from './one-statement';
@@ -322,6 +322,27 @@ export class SqlStore implements Store {
 
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void> {
     return sealScopes(this.db, (table) => this.t(table), scopes, confirm, committed);
+  }
+
+  async sealedRowsOf(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows> {
+    const sealedScopes = new Set<string>();
+    const stored = new Map<string, ActionRecord>();
+    for (const ns of new Set(actions.map((a) => a.namespace))) {
+      const mine = actions.filter((a) => a.namespace === ns);
+      const { rows } = await this.db.query<{ scope_id: string }>(
+        `SELECT scope_id FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[]) AND chain_length IS NOT NULL`,
+        [ns, [...new Set(mine.map((a) => a.scopeId))]],
+      );
+      if (rows.length === 0) continue;
+      const sealed = new Set(rows.map((r) => r.scope_id));
+      for (const id of sealed) sealedScopes.add(`${ns}\u0000${id}`);
+      const { rows: found } = await this.db.query(
+        `SELECT ${actionReadColumns('a')} FROM ${this.t('actions')} a WHERE a.namespace = $1 AND a.action_id = ANY($2::text[])`,
+        [ns, mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId)],
+      );
+      for (const row of found) stored.set(`${ns}\u0000${row.action_id as string}`, readAction(row));
+    }
+    return { sealedScopes, stored };
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {

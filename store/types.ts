@@ -99,6 +99,12 @@ export interface StoredChain {
   actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
 }
 
+/** Keys are `namespace`, a NUL, and the scope id (`sealedScopes`) or the action id (`stored`). */
+export interface SealedRows {
+  sealedScopes: ReadonlySet<string>;
+  stored: ReadonlyMap<string, ActionRecord>;
+}
+
 /** A session's chains, and the rows that could not be read back at all. */
 export interface SessionChains {
   chains: StoredChain[];
@@ -134,6 +140,12 @@ export interface Store {
    * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).
    */
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void>;
+  /**
+   * Of these actions, the ones whose scope is sealed already, with the row stored for each
+   * (none where the store has no row). A spool's drain asks it: a record that arrives
+   * after its scope was sealed must not change the sealed rows (see Recorder).
+   */
+  sealedRowsOf?(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */

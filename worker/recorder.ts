@@ -12,6 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
+import { sameChained } from '../store/chain';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -209,9 +210,10 @@ export class Recorder {
       try {
         const preparedNow = this.storeDown && this.preparation !== undefined && !this.preparation.done;
         if (preparedNow) await this.prepareStore();
-        const drained = await spool.drain((batch) =>
-          this.writeToStore(batch).catch((err: unknown) => (isDataError(err) ? this.writeOneByOne(batch) : Promise.reject(err))),
-        );
+        const drained = await spool.drain(async (spooled) => {
+          const batch = await this.setAsideLate(spooled);
+          await this.writeToStore(batch).catch((err: unknown) => (isDataError(err) ? this.writeOneByOne(batch) : Promise.reject(err)));
+        });
         if (drained.quarantinedLines > 0) {
           this.quarantined += drained.quarantinedLines;
           this.options.onAlert?.(
@@ -233,6 +235,44 @@ export class Recorder {
     // Checked with nothing in between: a batch spooled after this goes behind it again.
     if (!this.storeDown && !spool.hasBacklog()) this.spoolBacklog = false;
     return !this.storeDown && spool.isEmpty();
+  }
+
+  /**
+   * Keeps out of the store what a spooled batch would change in scopes sealed meanwhile.
+   * Another worker may seal a scope while records of it wait here (its failed tool
+   * attempts, say, which the workflow never hears of: see workflows/relay.ts for the rest);
+   * written now they would stand outside the sealed chain, and verify would rightly report
+   * the sealed scope changed. A record the store already holds as it is (relayed by the
+   * workflow's worker), a start behind a stored end, and a gap fill of an ended row change
+   * nothing and are dropped; anything else goes to the quarantine file with the reason, and
+   * the worker says so.
+   */
+  private async setAsideLate(batch: RecordBatch): Promise<RecordBatch> {
+    const candidates = [...(batch.actions ?? []), ...(batch.gaps ?? [])];
+    if (candidates.length === 0 || !this.store.sealedRowsOf) return batch;
+    await this.prepareStore();
+    const { sealedScopes, stored } = await this.store.sealedRowsOf(candidates);
+    if (sealedScopes.size === 0) return batch;
+    const late: ActionRecord[] = [];
+    const lateGaps: ActionRecord[] = [];
+    const keep = (r: ActionRecord, gap: boolean): boolean => {
+      if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
+      const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
+      const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
+      if (!changesNothing) (gap ? lateGaps : late).push(r);
+      return false;
+    };
+    const kept: RecordBatch = { ...batch, actions: batch.actions?.filter((r) => keep(r, false)), gaps: batch.gaps?.filter((r) => keep(r, true)) };
+    const count = late.length + lateGaps.length;
+    if (count > 0) {
+      const reason = 'arrived after its scope was sealed: written now it would change the sealed chain';
+      this.options.spool!.quarantine({ actions: late, gaps: lateGaps }, reason);
+      this.quarantined += count;
+      this.options.onAlert?.(
+        `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${[...late, ...lateGaps].map((r) => r.actionId).slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
+      );
+    }
+    return kept;
   }
 
   private storeUp(detail: string): void {

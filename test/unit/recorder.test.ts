@@ -215,3 +215,54 @@ test('a record the store refuses as data is quarantined alone; the rest of its b
   assert.match(readFileSync(join(dir, 'quarantine.log'), 'utf8'), /"actionId":"poison"/);
   assert.match(alerts.join('\n'), /QUARANTINED/);
 });
+
+test('spooled records of a scope another worker sealed meanwhile are kept out of the store: what would change it is quarantined, what would not is dropped', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Spool } = await import('../../worker/spool');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const same = action('same', 'sealed');
+  const stored = new Map<string, ActionRecord>([
+    ['same', same],
+    ['start', action('start', 'sealed')],
+    ['gap', action('gap', 'sealed', { status: 'error', error: 'its own end' })],
+    ['changed', action('changed', 'sealed', { status: 'error', error: 'attempt ended without reporting its outcome' })],
+  ]);
+  // What a worker cut off from the store left in its spool.
+  const left = new Spool({ dir });
+  left.append({
+    actions: [
+      action('late-new', 'sealed'),
+      same,
+      action('start', 'sealed', { status: 'running', endedAt: null }),
+      action('changed', 'sealed', { status: 'error', error: 'the tool said why' }),
+      action('open', 'open'),
+    ],
+    gaps: [action('gap', 'sealed', { status: 'error', error: 'reconstructed' })],
+  });
+  left.close();
+  const { store, batches } = fakeStore();
+  const asked: string[] = [];
+  store.sealedRowsOf = async (records) => {
+    asked.push(...records.map((r) => r.actionId));
+    return {
+      sealedScopes: new Set(['default\u0000sealed']),
+      stored: new Map([...stored].map(([id, r]) => [`default\u0000${id}`, r])),
+    };
+  };
+  const alerts: string[] = [];
+  const spool = new Spool({ dir });
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await recorder.start();
+  await recorder.drain();
+  recorder.stop();
+  assert.deepEqual(asked.sort(), ['changed', 'gap', 'late-new', 'open', 'same', 'start']);
+  assert.deepEqual(batches.flat().map((a) => a.actionId), ['open'], 'only the record of the scope still open reaches the store');
+  assert.equal(recorder.quarantined, 2);
+  assert.match(alerts.join('\n'), /QUARANTINED 2 spooled records whose scopes another worker sealed while they waited \(late-new, changed\)/);
+  const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; batch: { actions: ActionRecord[] } });
+  assert.equal(kept.length, 1);
+  assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
+  assert.deepEqual(kept[0]!.batch.actions.map((a) => [a.actionId, a.error]), [['late-new', null], ['changed', 'the tool said why']], 'kept whole, with what the tool said');
+});
