@@ -1,10 +1,13 @@
 /**
- * Attempts lost with their worker. When a worker dies mid-attempt, the next attempt
- * completes the lost attempt's row (worker/activity-interceptor.ts); but the last
- * allowed attempt has no successor, and a successor may die too. When Temporal fails
- * the call with a timeout and MAXIMUM_ATTEMPTS_REACHED, the workflow knows exactly how
- * many attempts there were and fills in every row still missing or running. The fill
- * never overwrites an attempt that recorded its own end.
+ * Attempts whose own record the store may lack. When a worker dies mid-attempt, the next
+ * attempt completes the lost attempt's row (worker/activity-interceptor.ts); but the last
+ * allowed attempt has no successor, and a successor may die too. And a worker cut off
+ * from the store spools an attempt's record while the call's failure reaches the workflow
+ * on another worker, which may seal the scope first (RELIABILITY.md). When Temporal fails
+ * the call with MAXIMUM_ATTEMPTS_REACHED, the workflow knows exactly how many attempts
+ * there were and fills in every row still missing or running. The fill never overwrites
+ * an attempt that recorded its own end; where that end is already stored, as it is
+ * whenever the tool's worker reached the store, it changes nothing.
  */
 import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
@@ -19,8 +22,14 @@ export function recordLostFinalAttempt(
   input: unknown,
   maximumAttempts: number | undefined,
 ): void {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return;
+  if (!(err instanceof ActivityFailure)) return;
   if (err.retryState !== RetryState.MAXIMUM_ATTEMPTS_REACHED || !maximumAttempts || !err.activityId) return;
+  const cause = err.cause;
+  const final =
+    cause instanceof TimeoutFailure
+      ? `attempt timed out (${cause.timeoutType}) without reporting its outcome: its worker was lost`
+      : // What the attempt's own record says (the tool's message), as Temporal has it from the failure.
+        (cause ?? err).message;
   const at = now();
   // Every attempt up to the last happened; any of them may have died with its worker
   // before a successor could close it. Gaps only: recorded ends are kept.
@@ -33,9 +42,7 @@ export function recordLostFinalAttempt(
         status: 'error',
         attempt,
         activityId: scopedActivityId(err.activityId, st.ctx.continuation?.run),
-        error: last
-          ? `attempt timed out (${err.cause.timeoutType}) without reporting its outcome: its worker was lost`
-          : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',
+        error: last ? final : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',
         startedAt: at,
         endedAt: at,
         attributes: { reconstructed: true },
