@@ -84,16 +84,16 @@ export function scopeActivityInterceptor(
         if (info.attempt > 1) {
           const now = new Date().toISOString();
           const gaps: ActionRecord[] = Array.from({ length: info.attempt - 1 }, (_, i) => ({
-              ...base,
-              actionId: activityActionId(scope.scopeId, activityId, i + 1),
-              attempt: i + 1,
-              resources: [...(tool?.resources ?? [])],
-              status: 'error' as const,
-              error: `attempt ended without reporting its outcome (worker lost or timed out); attempt ${info.attempt} followed`,
-              startedAt: now,
-              endedAt: now,
-              outputDigest: null,
-              attributes: { reconstructed: true },
+            ...base,
+            actionId: activityActionId(scope.scopeId, activityId, i + 1),
+            attempt: i + 1,
+            resources: [...(tool?.resources ?? [])],
+            status: 'error' as const,
+            error: `attempt ended without reporting its outcome (worker lost or timed out); attempt ${info.attempt} followed`,
+            startedAt: now,
+            endedAt: now,
+            outputDigest: null,
+            attributes: { reconstructed: true },
           }));
           if ((await recorder.write({ gaps })) === 'spool') spooledGaps = gaps;
         }

@@ -320,7 +320,10 @@ export class Recorder {
     this.drainTimer.unref();
   }
 
-  /** Records the store refused as data (not for being down), kept aside for a person to look at. */
+  /**
+   * Records kept aside for a person to look at: refused by the store as data (not for being
+   * down), or spooled records of scopes sealed before they arrived (see setAsideLate).
+   */
   quarantined = 0;
 
   private async writeOneByOne(batch: RecordBatch): Promise<void> {
