@@ -33,7 +33,7 @@ export function unwrapAgentResult(result: unknown): { value: unknown; meta?: Age
 
 /**
  * An attempt's records that went to its worker's spool instead of the store. The
- * workflow writes them again through its own worker (workflows/relay.ts): a scope is
+ * workflow writes them again through its own worker (emitRelay in workflows/scope-state.ts): a scope is
  * sealed once its end reaches the store, and the end is written by the workflow's
  * worker, which may reach the store while the tool's worker is still cut off from it.
  * Written by both, they are one row with the same content.
@@ -57,8 +57,8 @@ export function wrapToolResult(value: unknown, attempt: number, resources?: read
 export function unwrapToolResult(result: unknown): { value: unknown; attempt: number; resources?: ResourceRef[]; relay?: ToolRelay } {
   if (result && typeof result === 'object' && TOOL_KEY in result) {
     const r = result as { [TOOL_KEY]: { attempt: number; resources?: ResourceRef[]; relay?: ToolRelay }; value: unknown };
-    const meta = r[TOOL_KEY];
-    return meta.relay ? { value: r.value, attempt: meta.attempt, resources: meta.resources, relay: meta.relay } : { value: r.value, attempt: meta.attempt, resources: meta.resources };
+    const { attempt, resources, relay } = r[TOOL_KEY];
+    return { value: r.value, attempt, resources, ...(relay ? { relay } : {}) };
   }
   return { value: result, attempt: 1 };
 }

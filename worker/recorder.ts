@@ -240,7 +240,7 @@ export class Recorder {
   /**
    * Keeps out of the store what a spooled batch would change in scopes sealed meanwhile.
    * Another worker may seal a scope while records of it wait here (its failed tool
-   * attempts, say, which the workflow never hears of: see workflows/relay.ts for the rest);
+   * attempts, say, which the workflow never hears of: see ToolRelay in cim/envelope.ts for the rest);
    * written now they would stand outside the sealed chain, and verify would rightly report
    * the sealed scope changed. A record the store already holds as it is (relayed by the
    * workflow's worker), a start behind a stored end, and a gap fill of an ended row change

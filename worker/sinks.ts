@@ -47,17 +47,8 @@ export function scopetrailSinks(
                 log(`could not fingerprint the output of ${event.record.scopeId}`, err);
               }
             } else if (event.type === 'relay') {
-              // Read back from Temporal history: taken only as this run's own records, and as
-              // the tool's worker built them (its build, not this task's).
-              for (const [list, into] of [[event.actions, actions], [event.gaps, gaps]] as const) {
-                for (const record of list) {
-                  const parsed = ActionRecord.safeParse(record);
-                  if (!parsed.success) log(`dropping malformed relayed action record ${(record as { actionId?: unknown }).actionId}`, parsed.error);
-                  else if (parsed.data.namespace !== info.namespace || parsed.data.workflowId !== info.workflowId) {
-                    log(`dropping relayed action record ${parsed.data.actionId}: it belongs to ${parsed.data.namespace}/${parsed.data.workflowId}, not this run`);
-                  } else into.push(parsed.data);
-                }
-              }
+              actions.push(...relayed(event.actions, info, log));
+              gaps.push(...relayed(event.gaps, info, log));
             } else if (event.type === 'scope') {
               const parsed = ScopeRecord.safeParse(event.record);
               if (parsed.success) scopes.push({ ...parsed.data, ...worker });
@@ -79,6 +70,23 @@ export function scopetrailSinks(
       },
     },
   };
+}
+
+/**
+ * A tool's relayed records (ToolRelay in cim/envelope.ts), read back from Temporal history:
+ * taken only as this run's own records, and as the tool's worker built them (its build,
+ * not this task's).
+ */
+function relayed(records: readonly unknown[], info: Pick<WorkflowInfo, 'namespace' | 'workflowId'>, log: (msg: string, err?: unknown) => void): ActionRecord[] {
+  const out: ActionRecord[] = [];
+  for (const record of records) {
+    const parsed = ActionRecord.safeParse(record);
+    if (!parsed.success) log(`dropping malformed relayed action record ${(record as { actionId?: unknown }).actionId}`, parsed.error);
+    else if (parsed.data.namespace !== info.namespace || parsed.data.workflowId !== info.workflowId) {
+      log(`dropping relayed action record ${parsed.data.actionId}: it belongs to ${parsed.data.namespace}/${parsed.data.workflowId}, not this run`);
+    } else out.push(parsed.data);
+  }
+  return out;
 }
 
 /**

@@ -6,10 +6,9 @@
  */
 import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
-import { relaySpooled } from './relay';
 import { chargeTokens, spendTurn } from './budget';
 import { recordLostFinalAttempt } from './lost-attempt';
-import type { ScopeState } from './scope-state';
+import { emitRelay, type ScopeState } from './scope-state';
 
 const DEFAULTS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
@@ -33,7 +32,7 @@ export async function callModel<R>(
   try {
     const { value, attempt, relay } = unwrapToolResult(await activity(request));
     st.calls.push({ attempt, status: 'success' });
-    relaySpooled(relay);
+    emitRelay(relay);
     chargeTokens(st, tokensOf(value as R));
     return value as R;
   } catch (err) {

@@ -209,9 +209,13 @@ export function emitGap(record: WorkflowActionRecord): void {
   emit({ type: 'gap', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
 }
 
-/** A tool's spooled records, passed on as they are (see workflows/relay.ts). */
-export function emitRelay(relay: ToolRelay): void {
-  emit({ type: 'relay', actions: relay.actions ?? [], gaps: relay.gaps ?? [] });
+/**
+ * Records a tool's worker could only spool (ToolRelay in cim/envelope.ts), passed on as
+ * they are to be written through this workflow's worker. The scope's end goes the same
+ * way, after them, so the store holds them before the end that lets the scope be sealed.
+ */
+export function emitRelay(relay: ToolRelay | undefined): void {
+  if (relay && (relay.actions?.length || relay.gaps?.length)) emit({ type: 'relay', actions: relay.actions ?? [], gaps: relay.gaps ?? [] });
 }
 
 export function emitOutput(st: ScopeState, value: unknown): void {

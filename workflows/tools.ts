@@ -6,9 +6,8 @@
  */
 import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
-import { requireState } from './scope-state';
+import { emitRelay, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
-import { relaySpooled } from './relay';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -64,7 +63,7 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
             return failed(err);
           }
           st.calls.push({ attempt: unwrapped.attempt, status: 'success' });
-          relaySpooled(unwrapped.relay);
+          emitRelay(unwrapped.relay);
           return unwrapped.value;
         }, failed);
       };

@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Recorder } from '../../worker/recorder';
+import { Spool } from '../../worker/spool';
 import type { Store } from '../../store/types';
 import type { ActionRecord } from '../../cim/schemas';
 import { action } from './fixtures';
+
+const spoolDir = () => mkdtempSync(join(tmpdir(), 'spool-'));
 
 /** A store whose action writes fail `failures` times (or as `refuse` decides), then succeed. */
 function fakeStore(failures = 0, refuse: (rows: ActionRecord[]) => Error | undefined = () => undefined) {
@@ -60,12 +66,8 @@ test('drain waits for everything written so far', async () => {
 });
 
 test('with a spool, writers are released while the store is down and the records reach it when it is back', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
   const { store, batches } = fakeStore(3);
-  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) });
+  const spool = new Spool({ dir: spoolDir() });
   const alerts: string[] = [];
   const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
   await recorder.write({ actions: [action('a', 's')] });
@@ -81,11 +83,7 @@ test('with a spool, writers are released while the store is down and the records
 });
 
 test('records written while a predecessor\'s spool is still being moved go behind it: the store gets them in the order written', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
-  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const dir = spoolDir();
   // What a worker that stopped during an outage left behind.
   const left = new Spool({ dir });
   left.append({ actions: [action('old-1', 's')] });
@@ -108,11 +106,7 @@ test('records written while a predecessor\'s spool is still being moved go behin
 });
 
 test('another live worker\'s file in a shared spool folder is its own business: once its lease is renewed, records go straight to the store', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
-  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const dir = spoolDir();
   // Renewed every 50 ms: the new worker sees it alive well before it writes.
   const other = new Spool({ dir, leaseMs: 200 });
   other.append({ actions: [action('theirs', 's')] });
@@ -129,11 +123,7 @@ test('another live worker\'s file in a shared spool folder is its own business: 
 });
 
 test('a predecessor killed moments ago (its lease not yet lapsed): records written meanwhile go behind its file', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
-  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const dir = spoolDir();
   // Killed: its lease file stays, unrenewed, and its active file holds what it spooled.
   const killed = new Spool({ dir, leaseMs: 300 });
   killed.append({ actions: [action('before-kill', 's')] });
@@ -148,12 +138,8 @@ test('a predecessor killed moments ago (its lease not yet lapsed): records writt
 });
 
 test('a writer learns whether its records reached the store or only the spool', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
   const { store } = fakeStore(1);
-  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) }), drainEveryMs: 10, onError: () => undefined });
+  const recorder = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir: spoolDir() }), drainEveryMs: 10, onError: () => undefined });
   assert.equal(await recorder.write({ actions: [action('a', 's')] }), 'spool');
   await recorder.drain();
   assert.equal(await recorder.write({ actions: [action('b', 's')] }), 'store');
@@ -161,12 +147,8 @@ test('a writer learns whether its records reached the store or only the spool', 
 });
 
 test('a worker stopped just after an outage moves its spool into the store before it goes, though it last saw the store down', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
   const { store, batches } = fakeStore(1);
-  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')) });
+  const spool = new Spool({ dir: spoolDir() });
   // No drain tick comes before the stop: only drain() can move the spool.
   const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 60_000, onError: () => undefined });
   assert.equal(await recorder.write({ actions: [action('during-outage', 's')] }), 'spool');
@@ -177,12 +159,8 @@ test('a worker stopped just after an outage moves its spool into the store befor
 });
 
 test('a full spool holds the writer (back-pressure) and says so, then lets it go when the store returns', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
   const { store, batches } = fakeStore(8);
-  const spool = new Spool({ dir: mkdtempSync(join(tmpdir(), 'spool-')), maxBytes: 10 });
+  const spool = new Spool({ dir: spoolDir(), maxBytes: 10 });
   const alerts: string[] = [];
   const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
   let released = false;
@@ -196,14 +174,10 @@ test('a full spool holds the writer (back-pressure) and says so, then lets it go
 });
 
 test('a record the store refuses as data is quarantined alone; the rest of its batch is written', async () => {
-  const { mkdtempSync, readFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
   const { store, batches } = fakeStore(0, (rows) =>
     rows.some((r) => r.actionId === 'poison') ? Object.assign(new Error('invalid byte sequence'), { code: '22021' }) : undefined,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const dir = spoolDir();
   const alerts: string[] = [];
   const recorder = new Recorder(store, { lingerMs: 5, spool: new Spool({ dir }), onError: () => undefined, onAlert: (m) => alerts.push(m) });
   await Promise.all(['a', 'poison', 'b'].map((id) => recorder.write({ actions: [action(id, 's')] })));
@@ -217,11 +191,7 @@ test('a record the store refuses as data is quarantined alone; the rest of its b
 });
 
 test('spooled records of a scope another worker sealed meanwhile are kept out of the store: what would change it is quarantined, what would not is dropped', async () => {
-  const { mkdtempSync, readFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { Spool } = await import('../../worker/spool');
-  const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+  const dir = spoolDir();
   const same = action('same', 'sealed');
   const stored = new Map<string, ActionRecord>([
     ['same', same],
