@@ -27,16 +27,28 @@ export interface RegisteredTool {
   recordPayloads: boolean;
 }
 
-export function scopeActivityInterceptor(
-  recorder: Recorder,
-  tools: ReadonlyMap<string, RegisteredTool>,
-  fingerprinter?: Fingerprinter,
-  limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS,
+export interface ActivityCaptureOptions {
+  fingerprinter?: Fingerprinter;
+  limits?: PayloadLimits;
   /**
    * This worker's deployment and build. An activity runs on whichever worker polls it, not
    * necessarily the one that ran its workflow task, so each attempt records its own.
    */
-  worker: Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'> = {},
+  worker?: Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'>;
+  /** How long an attempt runs before its `running` row is written (0: at once). */
+  runningRowAfterMs?: number;
+}
+
+/**
+ * Long enough that a fast tool's start never costs a row of its own, short enough that a
+ * person watching the dashboard sees every call that takes a noticeable time as running.
+ */
+export const RUNNING_ROW_AFTER_MS = 100;
+
+export function scopeActivityInterceptor(
+  recorder: Recorder,
+  tools: ReadonlyMap<string, RegisteredTool>,
+  { fingerprinter, limits = DEFAULT_PAYLOAD_LIMITS, worker = {}, runningRowAfterMs = RUNNING_ROW_AFTER_MS }: ActivityCaptureOptions = {},
 ): ActivityInterceptorsFactory {
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
@@ -97,16 +109,20 @@ export function scopeActivityInterceptor(
           }));
           if ((await recorder.write({ gaps })) === 'spool') spooledGaps = gaps;
         }
-        // The start is recorded without waiting (the tool should not pay for it); the
-        // end is awaited. Should the worker die mid-attempt, the `running` row shows
-        // which tool was in flight; the terminal record always wins over it.
-        recorder
-          .write({ actions: [{ ...base, status: 'running', error: null, endedAt: null, outputDigest: null }] })
-          .catch(() => undefined);
+        // The start is recorded without waiting (the tool should not pay for it), and only
+        // once the attempt has run for runningRowAfterMs: should the worker die mid-attempt,
+        // the `running` row shows which tool was in flight, and the terminal record always
+        // wins over it. An attempt that ends sooner goes in as its terminal row alone, one
+        // row and one index pass instead of two, and no group commit of its own.
+        const writeStart = () => {
+          recorder.write({ actions: [{ ...base, status: 'running', error: null, endedAt: null, outputDigest: null }] }).catch(() => undefined);
+        };
+        const startRow = runningRowAfterMs > 0 ? setTimeout(writeStart, runningRowAfterMs) : (writeStart(), undefined);
         let output: unknown;
         try {
           output = await runWithToolRun(run, () => next(input));
         } catch (err) {
+          clearTimeout(startRow);
           if (run.refused.length) {
             await recorder.write({ actions: [deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err))] });
             throw err;
@@ -117,6 +133,7 @@ export function scopeActivityInterceptor(
           });
           throw err;
         }
+        clearTimeout(startRow);
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
         const json = canonicalJson(output ?? null);
         const bytes = Buffer.byteLength(json);

@@ -94,6 +94,11 @@ export interface ScopetrailPluginOptions {
    * configured once, where Temporal needs it (see docs/encryption.md).
    */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * How long a tool attempt runs before its `running` row is written (default 100 ms; 0
+   * writes it as the attempt starts). A faster attempt is recorded by its terminal row alone.
+   */
+  runningRowAfterMs?: number;
 }
 
 const PluginOptionsSchema = z.object({
@@ -102,6 +107,7 @@ const PluginOptionsSchema = z.object({
   agents: z.string().min(1).optional(),
   otel: OtelOption,
   deployment: DeploymentOption.optional(),
+  runningRowAfterMs: z.number().int().min(0).max(3_600_000).optional(),
   payloadCodecs: z
     .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
     .optional(),
@@ -202,7 +208,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       ...configured,
       interceptors: {
         ...configured.interceptors,
-        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, this.fingerprinter, undefined, workerIdentity(options))],
+        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, { fingerprinter: this.fingerprinter, worker: workerIdentity(options), runningRowAfterMs: this.config.runningRowAfterMs })],
       },
     };
   }
