@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { NotOneStatement, StatementCollector } from './one-statement';
@@ -134,7 +134,7 @@ export class SqlStore implements Store {
    * per batch instead of one per table, and the scopes that ended become visible to a
    * sealer together with their actions.
    */
-  async writeBatch(given: StoreBatch): Promise<WriteReceipt> {
+  async writeBatch(given: StoreBatch, guard?: WriteGuard): Promise<WriteReceipt> {
     // Placed first, outside the transaction: finding a session's start and creating a month's
     // partitions use their own connection (PGlite has only one, which the transaction holds).
     const batch = await this.placeBatch(given);
@@ -143,12 +143,13 @@ export class SqlStore implements Store {
     const ways = ['guess', 'check', undefined] as const;
     for (let i = 0; ; i++) {
       try {
-        const receipt = await this.writeBatchOnce(batch, ways[i]);
+        const receipt = await this.writeBatchOnce(batch, ways[i], guard);
+        const written = receipt.written ?? batch;
         const running = this.running;
-        for (const a of batch.actions ?? []) {
+        for (const a of written.actions ?? []) {
           if (a.status === 'running' || running.size > 0) running.written(RunningRows.key('actions', a.namespace, a.actionId, a.sessionStartedAt), a.status === 'running');
         }
-        for (const s of batch.scopes ?? []) {
+        for (const s of written.scopes ?? []) {
           if (s.status === 'running' || running.size > 0) running.written(RunningRows.key('scopes', s.namespace, s.scopeId, s.sessionStartedAt), s.status === 'running');
         }
         return receipt;
@@ -185,8 +186,8 @@ export class SqlStore implements Store {
     return { ...batch, scopes: of('scopes'), actions: of('actions'), gaps: of('gaps'), fingerprints: of('fingerprints') };
   }
 
-  private async writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows']): Promise<WriteReceipt> {
-    if (newRows === 'guess' && oneStatementFits(batch)) {
+  private async writeBatchOnce(batch: StoreBatch, newRows: SqlTransaction['newRows'], guard?: WriteGuard): Promise<WriteReceipt> {
+    if (!guard && newRows === 'guess' && oneStatementFits(batch)) {
       const receipt = await this.writeAsOneStatement(batch);
       if (receipt) return receipt;
     }
@@ -194,8 +195,9 @@ export class SqlStore implements Store {
       const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
       // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
       const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
-      await this.writeParts(batch, tx);
-      return { xid: typeof xid === 'string' ? xid : null };
+      const written = guard ? guard(await this.sealedRowsIn(tx, [...(batch.actions ?? []), ...(batch.gaps ?? [])], true)) : batch;
+      await this.writeParts(written, tx);
+      return { xid: typeof xid === 'string' ? xid : null, ...(guard ? { written } : {}) };
     }, { opening: XID });
   }
 
@@ -324,20 +326,36 @@ export class SqlStore implements Store {
     return sealScopes(this.db, (table) => this.t(table), scopes, confirm, committed);
   }
 
-  async sealedRowsOf(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows> {
+  sealedRowsOf(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows> {
+    return this.sealedRowsIn(this.db, actions, false);
+  }
+
+  /**
+   * With `lock`, the scopes' rows are locked `FOR KEY SHARE` until the transaction ends: a
+   * sealer locks them `FOR UPDATE` (seal.ts), so it waits for this transaction, or this one
+   * waits for it and reads the seal it committed. Other writers' updates of the rows do not
+   * wait (they take `FOR NO KEY UPDATE`). Ids are locked in sorted order, as the sealer locks.
+   */
+  private async sealedRowsIn(db: Pick<SqlExecutor, 'query'>, actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[], lock: boolean): Promise<SealedRows> {
     const sealedScopes = new Set<string>();
     const stored = new Map<string, ActionRecord>();
-    for (const ns of new Set(actions.map((a) => a.namespace))) {
+    for (const ns of [...new Set(actions.map((a) => a.namespace))].sort()) {
       const mine = actions.filter((a) => a.namespace === ns);
-      const { rows } = await this.db.query<{ scope_id: string }>(
-        `SELECT scope_id FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[]) AND chain_length IS NOT NULL`,
-        [ns, [...new Set(mine.map((a) => a.scopeId))]],
+      // Looked up id by id through the index, as the sealer does: `= ANY` on a month without
+      // statistics reads the whole namespace.
+      const { rows } = await db.query<{ scope_id: string; sealed: boolean }>(
+        `SELECT s.scope_id, s.sealed FROM unnest($2::text[]) AS ids(scope_id)
+           CROSS JOIN LATERAL (
+             SELECT l.scope_id, l.chain_length IS NOT NULL AS sealed FROM ${this.t('scopes')} l
+              WHERE l.namespace = $1 AND l.scope_id = ids.scope_id${lock ? ' FOR KEY SHARE' : ''}) s`,
+        [ns, [...new Set(mine.map((a) => a.scopeId))].sort()],
       );
-      if (rows.length === 0) continue;
-      const sealed = new Set(rows.map((r) => r.scope_id));
+      const sealed = new Set(rows.filter((r) => r.sealed).map((r) => r.scope_id));
+      if (sealed.size === 0) continue;
       for (const id of sealed) sealedScopes.add(`${ns}\u0000${id}`);
-      const { rows: found } = await this.db.query(
-        `SELECT ${actionReadColumns('a')} FROM ${this.t('actions')} a WHERE a.namespace = $1 AND a.action_id = ANY($2::text[])`,
+      const { rows: found } = await db.query(
+        `SELECT a.* FROM unnest($2::text[]) AS ids(action_id)
+           CROSS JOIN LATERAL (SELECT ${actionReadColumns('r')} FROM ${this.t('actions')} r WHERE r.namespace = $1 AND r.action_id = ids.action_id) a`,
         [ns, mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId)],
       );
       for (const row of found) stored.set(`${ns}\u0000${row.action_id as string}`, readAction(row));

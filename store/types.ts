@@ -83,7 +83,18 @@ export interface CommittedActions {
 /** What a batch write tells the writer: the transaction that committed it, where the backend says. */
 export interface WriteReceipt {
   xid: string | null;
+  /** What a guarded write wrote (see WriteGuard). */
+  written?: StoreBatch;
 }
+
+/**
+ * Decides what of a batch is written, from which of its actions' scopes are sealed and the
+ * rows stored for those actions. Called inside the write's transaction, with the scopes'
+ * rows locked against sealing until it commits, so no sealer can seal a scope between the
+ * decision and the write. It may be called more than once (a retried transaction): keep it
+ * free of side effects.
+ */
+export type WriteGuard = (found: SealedRows) => StoreBatch;
 
 export interface ScopeKey {
   namespace: string;
@@ -131,7 +142,7 @@ export interface Store {
    * fills, scopes, fingerprints, in that order) in one transaction. A backend without it
    * is written method by method.
    */
-  writeBatch?(batch: StoreBatch): Promise<WriteReceipt>;
+  writeBatch?(batch: StoreBatch, guard?: WriteGuard): Promise<WriteReceipt>;
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
   handoffPayload(scopeId: string): Promise<unknown | undefined>;

@@ -5,7 +5,7 @@
  * activity only after its records are in the store.
  */
 import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
-import type { PayloadRecord, Store } from '../store/types';
+import type { PayloadRecord, SealedRows, Store, WriteGuard } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
 import { Sealer, type SealerOptions } from './sealer';
 import { OpenScopes } from './open-scopes';
@@ -211,8 +211,9 @@ export class Recorder {
         const preparedNow = this.storeDown && this.preparation !== undefined && !this.preparation.done;
         if (preparedNow) await this.prepareStore();
         const drained = await spool.drain(async (spooled) => {
-          const batch = await this.setAsideLate(spooled);
-          await this.writeToStore(batch).catch((err: unknown) => (isDataError(err) ? this.writeOneByOne(batch) : Promise.reject(err)));
+          await this.writeSpooled(spooled).catch((err: unknown) =>
+            isDataError(err) ? this.writeOneByOne(spooled, (single) => this.writeSpooled(single)) : Promise.reject(err),
+          );
         });
         if (drained.quarantinedLines > 0) {
           this.quarantined += drained.quarantinedLines;
@@ -238,41 +239,38 @@ export class Recorder {
   }
 
   /**
-   * Keeps out of the store what a spooled batch would change in scopes sealed meanwhile.
-   * Another worker may seal a scope while records of it wait here (its failed tool
-   * attempts, say, which the workflow never hears of: see ToolRelay in cim/envelope.ts for the rest);
-   * written now they would stand outside the sealed chain, and verify would rightly report
-   * the sealed scope changed. A record the store already holds as it is (relayed by the
-   * workflow's worker), a start behind a stored end, and a gap fill of an ended row change
-   * nothing and are dropped; anything else goes to the quarantine file with the reason, and
-   * the worker says so.
+   * Writes a spooled batch, keeping out of the store what it would change in scopes sealed
+   * meanwhile. Another worker may seal a scope while records of it wait here (its failed tool
+   * attempts, say, which the workflow never hears of: see ToolRelay in cim/envelope.ts for
+   * the rest); written now they would stand outside the sealed chain, and verify would
+   * rightly report the sealed scope changed. A record the store already holds as it is
+   * (relayed by the workflow's worker), a start behind a stored end, and a gap fill of an
+   * ended row change nothing and are dropped; anything else goes to the quarantine file with
+   * the reason, and the worker says so. The store decides inside the write's transaction,
+   * with the scopes locked against sealing (Store.writeBatch's guard): a scope sealed just
+   * after a separate check would otherwise get the record anyway.
    */
-  private async setAsideLate(batch: RecordBatch): Promise<RecordBatch> {
-    const candidates = [...(batch.actions ?? []), ...(batch.gaps ?? [])];
-    if (candidates.length === 0 || !this.store.sealedRowsOf) return batch;
-    await this.prepareStore();
-    const { sealedScopes, stored } = await this.store.sealedRowsOf(candidates);
-    if (sealedScopes.size === 0) return batch;
-    const late: ActionRecord[] = [];
-    const lateGaps: ActionRecord[] = [];
-    const keep = (r: ActionRecord, gap: boolean): boolean => {
-      if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
-      const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
-      const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
-      if (!changesNothing) (gap ? lateGaps : late).push(r);
-      return false;
-    };
-    const kept: RecordBatch = { ...batch, actions: batch.actions?.filter((r) => keep(r, false)), gaps: batch.gaps?.filter((r) => keep(r, true)) };
-    const count = late.length + lateGaps.length;
-    if (count > 0) {
-      const reason = 'arrived after its scope was sealed: written now it would change the sealed chain';
-      this.options.spool!.quarantine({ actions: late, gaps: lateGaps }, reason);
-      this.quarantined += count;
-      this.options.onAlert?.(
-        `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${[...late, ...lateGaps].map((r) => r.actionId).slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
-      );
+  private async writeSpooled(batch: RecordBatch): Promise<void> {
+    if (!this.store.sealedRowsOf && !this.store.writeBatch) return this.writeToStore(batch);
+    let split: LateSplit | undefined;
+    const guard = (found: SealedRows): RecordBatch => (split = splitLate(batch, found)).kept;
+    if (this.store.writeBatch) {
+      await this.writeToStore(batch, guard);
+    } else {
+      // A backend written method by method cannot hold the scopes while it writes.
+      await this.prepareStore();
+      const kept = guard(await this.store.sealedRowsOf!([...(batch.actions ?? []), ...(batch.gaps ?? [])]));
+      await this.writeToStore(kept);
     }
-    return kept;
+    const count = split ? split.late.length + split.lateGaps.length : 0;
+    if (!split || count === 0) return;
+    const { late, lateGaps } = split;
+    const reason = 'arrived after its scope was sealed: written now it would change the sealed chain';
+    this.options.spool!.quarantine({ actions: late, gaps: lateGaps }, reason);
+    this.quarantined += count;
+    this.options.onAlert?.(
+      `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${[...late, ...lateGaps].map((r) => r.actionId).slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
+    );
   }
 
   private storeUp(detail: string): void {
@@ -322,11 +320,11 @@ export class Recorder {
 
   /**
    * Records kept aside for a person to look at: refused by the store as data (not for being
-   * down), or spooled records of scopes sealed before they arrived (see setAsideLate).
+   * down), or spooled records of scopes sealed before they arrived (see writeSpooled).
    */
   quarantined = 0;
 
-  private async writeOneByOne(batch: RecordBatch): Promise<void> {
+  private async writeOneByOne(batch: RecordBatch, write: (single: RecordBatch) => Promise<void> = (single) => this.writeToStore(single)): Promise<void> {
     const singles: RecordBatch[] = [
       ...(batch.scopes ?? []).map((r) => ({ scopes: [r] })),
       ...(batch.actions ?? []).map((r) => ({ actions: [r] })),
@@ -337,7 +335,7 @@ export class Recorder {
     ];
     for (const single of singles) {
       try {
-        await this.writeToStore(single);
+        await write(single);
       } catch (err) {
         if (!isDataError(err)) throw err;
         this.quarantined += 1;
@@ -347,15 +345,17 @@ export class Recorder {
     }
   }
 
-  private async writeToStore(batch: RecordBatch): Promise<void> {
+  private async writeToStore(given: RecordBatch, guard?: WriteGuard): Promise<void> {
     await this.prepareStore();
+    let batch = given;
     if (this.store.writeBatch) {
       // One transaction: the batch's actions are visible no later than its scopes.
-      const hashing = this.sealer.hashWhileWriting(batch);
-      const { xid } = await this.store.writeBatch(batch).catch((err: unknown) => {
+      const hashing = guard ? undefined : this.sealer.hashWhileWriting(batch);
+      const { xid, written } = await this.store.writeBatch(batch, guard).catch((err: unknown) => {
         hashing?.cancel();
         throw err;
       });
+      if (written) batch = written;
       // Stopped before the writers are released: hashing what is left would only delay them.
       const chains = hashing?.stop();
       if (xid !== null) this.sealer.committed.committed(batch, xid, chains);
@@ -519,4 +519,26 @@ function isUnavailable(err: unknown): boolean {
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^(22|23)/.test(code);
+}
+
+interface LateSplit {
+  kept: RecordBatch;
+  late: ActionRecord[];
+  lateGaps: ActionRecord[];
+}
+
+/** What of a spooled batch may still be written, and what arrived after its scope was sealed (see Recorder.writeSpooled). */
+function splitLate(batch: RecordBatch, { sealedScopes, stored }: SealedRows): LateSplit {
+  const late: ActionRecord[] = [];
+  const lateGaps: ActionRecord[] = [];
+  if (sealedScopes.size === 0) return { kept: batch, late, lateGaps };
+  const keep = (r: ActionRecord, gap: boolean): boolean => {
+    if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
+    const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
+    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
+    if (!changesNothing) (gap ? lateGaps : late).push(r);
+    return false;
+  };
+  const kept: RecordBatch = { ...batch, actions: batch.actions?.filter((r) => keep(r, false)), gaps: batch.gaps?.filter((r) => keep(r, true)) };
+  return { kept, late, lateGaps };
 }

@@ -6,7 +6,7 @@
  * on the first worker's disk. The tool's record travels back with its result and the
  * workflow's worker writes it before the end (cim/envelope.ts ToolRelay). A failed first
  * attempt reaches no workflow; if its scope is sealed before it arrives, the drain keeps it
- * aside (worker/recorder.ts setAsideLate), and the row its retry reconstructed stays. A call
+ * aside (worker/recorder.ts writeSpooled), and the row its retry reconstructed stays. A call
  * that fails every attempt has its rows filled by the workflow (workflows/lost-attempt.ts).
  * So every session still verifies clean and reconciles once the cut-off worker has moved
  * its spool into the store.

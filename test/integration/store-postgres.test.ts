@@ -155,6 +155,39 @@ test('a batch write: new rows go straight in, running rows are replaced by their
   assert.equal((await store.getScope('wb'))?.status, 'success');
 });
 
+test('a guarded batch write waits for a sealer holding its scope, and decides on the seal that sealer committed', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const root = scope('guarded', null);
+  await store.writeBatch!({ scopes: [root], actions: [action('guarded/a1#1', 'guarded')] });
+  // A sealer in the middle of its transaction: the scope's row locked, its seal written, not yet committed.
+  const sealer = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await sealer.connect();
+  try {
+    await sealer.query('BEGIN');
+    await sealer.query(`SELECT 1 FROM "${schema}".scopes WHERE namespace = 'default' AND scope_id = 'guarded' FOR UPDATE`);
+    await sealer.query(`UPDATE "${schema}".scopes SET chain_length = 1 WHERE namespace = 'default' AND scope_id = 'guarded'`);
+    const late = action('guarded/a2#1', 'guarded');
+    const seen: boolean[] = [];
+    let settled = false;
+    const writing = store
+      .writeBatch!({ actions: [late] }, (found) => {
+        const sealed = found.sealedScopes.has('default\u0000guarded');
+        seen.push(sealed);
+        return { actions: sealed ? [] : [late] };
+      })
+      .finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, 'the write waits while the sealer holds the scope');
+    assert.deepEqual(seen, [], 'nothing is decided before the seal is committed or rolled back');
+    await sealer.query('COMMIT');
+    const receipt = await writing;
+    assert.deepEqual(seen, [true], 'the guard saw the committed seal');
+    assert.deepEqual(receipt.written?.actions, []);
+    assert.deepEqual((await store.actionsUnder('guarded', { descendants: false })).map((a) => a.actionId), ['guarded/a1#1'], 'the late record stayed out of the sealed scope');
+  } finally {
+    await sealer.end();
+  }
+});
+
 test('a batch write whose new rows another writer inserts first is merged, not refused', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   // Enough rows for the batch to take the COPY path (more than one statement carries: COPY_FROM_ROWS).
   const mine = Array.from({ length: 600 }, (_, i) => ({ ...action(`race/a${i}#1`, 'race'), sessionStartedAt: '2026-01-01T00:00:00.000Z' }));
