@@ -350,6 +350,7 @@ export class Recorder {
     let batch = given;
     if (this.store.writeBatch) {
       // One transaction: the batch's actions are visible no later than its scopes.
+      // Not ahead of a guarded write: the guard may keep records out, and a chain hashed with them would be wrong.
       const hashing = guard ? undefined : this.sealer.hashWhileWriting(batch);
       const { xid, written } = await this.store.writeBatch(batch, guard).catch((err: unknown) => {
         hashing?.cancel();
