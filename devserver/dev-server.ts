@@ -138,7 +138,7 @@ export async function waitUntilServing(address: string, timeoutMs: number): Prom
   throw new Error(`Temporal at ${address} did not answer within ${timeoutMs / 1000} s: ${(lastError as Error)?.message}`);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
