@@ -28,6 +28,7 @@ import { cpuSince, cpuSnapshot, type CpuSnapshot } from './lib/cpu';
 import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
+import { countStatements, statementsSent } from './lib/statements';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,6 +64,9 @@ interface VariantResult {
   sessions_per_s: Summary;
   actions_per_s: number;
   cpu_ms_per_session: { worker_and_client: number; temporal: number; postgres: number };
+  /** scopetrail only: statements sent to Postgres (sealing included) and rows written (records, fingerprints, payloads), per session. */
+  postgres_statements_per_session?: number;
+  rows_per_session?: number;
 }
 
 interface Batch {
@@ -90,6 +94,7 @@ async function batch(count: number, concurrency: number, runOne: (i: number) => 
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
+  countStatements();
   const store = await freshStore(args.database!, SCHEMA);
 
   const connection = await NativeConnection.connect({ address: temporal.address });
@@ -138,8 +143,8 @@ async function main(): Promise<void> {
   ) as Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>>;
   // CPU seconds per session, per part of the system: where a variant's extra cost lands.
   const cpu = Object.fromEntries(
-    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0 }]))]),
-  ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number }>>;
+    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0, statements: 0, records: 0 }]))]),
+  ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number; statements: number; records: number }>>;
   const roundRatios = Object.fromEntries(workloads.map((w) => [w, { vsPlain: [] as number[], vsOtel: [] as number[] }])) as Record<
     Workload,
     { vsPlain: number[]; vsOtel: number[] }
@@ -151,6 +156,8 @@ async function main(): Promise<void> {
       for (const variant of roundOrder(VARIANTS, r + 1)) {
         const runOne = start(variant, workload);
         const cpuStart = cpuSnapshot();
+        const statementsBefore = statementsSent();
+        const recordsBefore = st?.recorder.written ?? 0;
         const b = await batch(r < 0 ? Math.ceil(w.sessions / 3) : w.sessions, w.concurrency, () => runOne());
         // Sealing runs behind the sessions but is their cost: wait for it before reading the CPU.
         if (variant === 'scopetrail') await st!.recorder.drain();
@@ -161,6 +168,8 @@ async function main(): Promise<void> {
         acc.temporal += used.temporal;
         acc.postgres += used.postgres;
         acc.sessions += b.latencies.length;
+        acc.statements += statementsSent() - statementsBefore;
+        acc.records += (st?.recorder.written ?? 0) - recordsBefore;
         samples[workload][variant].latencies.push(...b.latencies);
         samples[workload][variant].rates.push(b.latencies.length / b.seconds);
         p50[variant] = summarize(b.latencies).p50;
@@ -196,6 +205,9 @@ async function main(): Promise<void> {
         sessions_per_s: rate,
         actions_per_s: rate.median * actions,
         cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
+        ...(v === 'scopetrail' && c.sessions
+          ? { postgres_statements_per_session: round(c.statements / c.sessions), rows_per_session: round(c.records / c.sessions) }
+          : {}),
       };
     }
     report[workload] = {
@@ -216,6 +228,10 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    const stv = byVariant.scopetrail;
+    if (stv?.postgres_statements_per_session !== undefined) {
+      console.log(`scopetrail: ${stv.postgres_statements_per_session} Postgres statements (sealing included) and ${stv.rows_per_session} rows written (records, fingerprints, payloads) per session`);
+    }
     console.log(
       `scopetrail p50 / plain: ${summarize(roundRatios[workload].vsPlain).median.toFixed(3)}; / otel: ${summarize(roundRatios[workload].vsOtel).median.toFixed(3)} (median of per-round ratios)`,
     );

@@ -103,6 +103,13 @@ if (overhead) {
       `scopetrail p50 latency ÷ plain: **${spread(r.ratio_p50_vs_plain)}**; ÷ otel: **${spread(r.ratio_p50_vs_otel)}** (per-round ratios: median (min–max)).`,
       '',
     );
+    const st = r.variants.scopetrail;
+    if (st?.postgres_statements_per_session !== undefined) {
+      out.push(
+        `scopetrail sent ${f(st.postgres_statements_per_session, 1)} Postgres statements per session, sealing included, for ${f(st.rows_per_session, 0)} rows (records, fingerprints, payloads): a cost that moves far less with the host's load than CPU time does (group commits grow a little when commits are slow).`,
+        '',
+      );
+    }
   }
 }
 
