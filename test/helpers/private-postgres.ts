@@ -6,7 +6,8 @@
  * Needs the server's binaries (initdb, pg_ctl). Where they are missing the test is
  * skipped with the install command, except under CI, where that is a failure.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +20,14 @@ export interface PrivatePostgres {
   url: string;
   port: number;
   dir: string;
-  /** Stops the server the way an administrator's fast shutdown does: open connections are ended. */
-  stop(): void;
-  start(): void;
+  /**
+   * Stops the server the way an administrator's fast shutdown does: open connections are
+   * ended. Asynchronous, so a worker in the same process keeps running meanwhile.
+   */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   /** Stops it for good and removes its folder. */
-  destroy(): void;
+  destroy(): Promise<void>;
 }
 
 /** The folder holding initdb and pg_ctl, or why there is none. */
@@ -55,32 +59,30 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const owner = asRoot ? userIds('postgres') : undefined;
   if (asRoot && !owner) throw new Error('running as root and there is no postgres user to own a private cluster');
   if (owner) chownSync(dir, owner.uid, owner.gid);
-  const run = (cmd: string, args: string[]) => {
+  const run = async (cmd: string, args: string[]) => {
     const [file, argv] = owner ? ['runuser', ['-u', 'postgres', '--', join(found.bin, cmd), ...args]] : [join(found.bin, cmd), args];
-    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) {
+    try {
+      await promisify(execFile)(file, argv, { encoding: 'utf8', cwd: dir });
+    } catch (err) {
+      const { code, stderr, stdout } = err as { code?: unknown; stderr?: string; stdout?: string };
       const log = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000) : '';
-      throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}\n${log}`);
+      throw new Error(`${cmd} ${args.join(' ')} failed (${String(code)}): ${stderr || stdout}\n${log}`);
     }
   };
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  await run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=40`;
   const start = () => run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
   const stop = () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-  start();
+  await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dir,
     stop,
     start,
-    destroy() {
-      try {
-        stop();
-      } catch {
-        /* already stopped */
-      }
+    async destroy() {
+      await stop().catch(() => undefined); // already stopped
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -42,13 +42,9 @@ before(async () => {
   });
 });
 after(async () => {
-  try {
-    pg?.start();
-  } catch {
-    /* it was running */
-  }
+  await pg?.start().catch(() => undefined); // it was running
   await rt?.stop();
-  pg?.destroy();
+  await pg?.destroy();
 });
 
 test('Postgres restarted mid-batch: every session is recorded exactly, verifies clean and reconciles', { skip, timeout: 240_000 }, async () => {
@@ -56,9 +52,9 @@ test('Postgres restarted mid-batch: every session is recorded exactly, verifies 
     Array.from({ length: SESSIONS }, (_, i) => rt.client.startSession(orchestrator, { input: { question: `restart ${i + 1}` } })),
   );
   await sleep(1_500);
-  pg.stop();
+  await pg.stop();
   await sleep(3_000);
-  pg.start();
+  await pg.start();
   await Promise.all(handles.map((h) => h.result()));
   for (let i = 0; i < 150 && !(await rt.worker.recorder.drainSpool()); i++) await sleep(100);
   await rt.worker.recorder.drain();
