@@ -143,8 +143,8 @@ async function main(): Promise<void> {
   ) as Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>>;
   // CPU seconds per session, per part of the system: where a variant's extra cost lands.
   const cpu = Object.fromEntries(
-    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0, statements: 0, records: 0 }]))]),
-  ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number; statements: number; records: number }>>;
+    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0, statements: 0, rows: 0 }]))]),
+  ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number; statements: number; rows: number }>>;
   const roundRatios = Object.fromEntries(workloads.map((w) => [w, { vsPlain: [] as number[], vsOtel: [] as number[] }])) as Record<
     Workload,
     { vsPlain: number[]; vsOtel: number[] }
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
         const runOne = start(variant, workload);
         const cpuStart = cpuSnapshot();
         const statementsBefore = statementsSent();
-        const recordsBefore = st?.recorder.written ?? 0;
+        const rowsBefore = st?.recorder.written ?? 0;
         const b = await batch(r < 0 ? Math.ceil(w.sessions / 3) : w.sessions, w.concurrency, () => runOne());
         // Sealing runs behind the sessions but is their cost: wait for it before reading the CPU.
         if (variant === 'scopetrail') await st!.recorder.drain();
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
         acc.postgres += used.postgres;
         acc.sessions += b.latencies.length;
         acc.statements += statementsSent() - statementsBefore;
-        acc.records += (st?.recorder.written ?? 0) - recordsBefore;
+        acc.rows += (st?.recorder.written ?? 0) - rowsBefore;
         samples[workload][variant].latencies.push(...b.latencies);
         samples[workload][variant].rates.push(b.latencies.length / b.seconds);
         p50[variant] = summarize(b.latencies).p50;
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
         actions_per_s: rate.median * actions,
         cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
         ...(v === 'scopetrail' && c.sessions
-          ? { postgres_statements_per_session: round(c.statements / c.sessions), rows_per_session: round(c.records / c.sessions) }
+          ? { postgres_statements_per_session: round(c.statements / c.sessions), rows_per_session: round(c.rows / c.sessions) }
           : {}),
       };
     }

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { underCi } from './browser';
 import { freePort } from '../../devserver/dev-server';
 
+const execFileAsync = promisify(execFile);
+
 export const POSTGRES_INSTALL = 'apt-get install postgresql (Debian/Ubuntu) or brew install postgresql';
 
 export interface PrivatePostgres {
@@ -62,7 +64,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const run = async (cmd: string, args: string[]) => {
     const [file, argv] = owner ? ['runuser', ['-u', 'postgres', '--', join(found.bin, cmd), ...args]] : [join(found.bin, cmd), args];
     try {
-      await promisify(execFile)(file, argv, { encoding: 'utf8', cwd: dir });
+      await execFileAsync(file, argv, { encoding: 'utf8', cwd: dir });
     } catch (err) {
       const { code, stderr, stdout } = err as { code?: unknown; stderr?: string; stdout?: string };
       const log = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000) : '';
