@@ -18,6 +18,7 @@ export interface AgentMeta {
 
 const AGENT_KEY = '$scopetrail';
 const TOOL_KEY = '$scopetrailTool';
+const RELAY_KEY = '$scopetrailRelay';
 
 export function wrapAgentResult(value: unknown, meta: AgentMeta): unknown {
   return { [AGENT_KEY]: meta, value };
@@ -61,4 +62,28 @@ export function unwrapToolResult(result: unknown): { value: unknown; attempt: nu
     return { value: r.value, attempt, resources, ...(relay ? { relay } : {}) };
   }
   return { value: result, attempt: 1 };
+}
+
+/**
+ * A failed attempt's relay travels as one more detail of the failure Temporal records
+ * (an ApplicationFailure's `details`), since a failure has no result to wrap. The
+ * workflow takes it off before user code sees the failure (workflows/failure-relay.ts).
+ */
+export function relayDetail(relay: ToolRelay): unknown {
+  return { [RELAY_KEY]: relay };
+}
+
+export function isRelayDetail(detail: unknown): detail is { [RELAY_KEY]: ToolRelay } {
+  return detail !== null && typeof detail === 'object' && RELAY_KEY in detail;
+}
+
+/** The relay among a failure's details, and the details without it (and without any other relay). */
+export function splitRelayDetails(details: readonly unknown[]): { relay?: ToolRelay; rest: unknown[] } {
+  let relay: ToolRelay | undefined;
+  const rest: unknown[] = [];
+  for (const d of details) {
+    if (!isRelayDetail(d)) rest.push(d);
+    else if (relay === undefined) relay = d[RELAY_KEY];
+  }
+  return relay ? { relay, rest } : { rest };
 }

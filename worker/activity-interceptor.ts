@@ -19,6 +19,7 @@ import { canonicalJson } from '../cim/canonical-json';
 import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLimits } from './payload-limit';
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
+import { failureCarrying } from './failure-relay';
 
 export interface RegisteredTool {
   name: string;
@@ -86,8 +87,9 @@ export function scopeActivityInterceptor(
         // before the tool runs, and the refusal is itself recorded.
         const refused = run.resources.filter((r) => !allowed(scope.allowance, r.uri));
         if (refused.length) {
-          await recorder.write({ actions: [deniedAction(base, refused, scopeDenied(scope, refused).message)] });
-          throw scopeDenied(scope, refused);
+          const denied = deniedAction(base, refused, scopeDenied(scope, refused).message);
+          const landed = await recorder.write({ actions: [denied] });
+          throw failureCarrying(scopeDenied(scope, refused), relayOf({ action: denied, landed }, undefined));
         }
         // Attempt n runs only because attempts 1..n-1 ended; one whose worker died never
         // said how. Its row is completed now (or created, if even its start was lost) —
@@ -124,14 +126,15 @@ export function scopeActivityInterceptor(
         } catch (err) {
           clearTimeout(startRow);
           if (run.refused.length) {
-            await recorder.write({ actions: [deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err))] });
-            throw err;
+            const denied = deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err));
+            const landed = await recorder.write({ actions: [denied] });
+            throw failureCarrying(err, relayOf({ action: denied, landed }, spooledGaps));
           }
-          await recordAttempt(recorder, tool, base, input.args[0], undefined, {
+          const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, {
             status: err instanceof CancelledFailure ? 'cancelled' : 'error',
             error: err instanceof Error ? err.message : String(err),
           });
-          throw err;
+          throw failureCarrying(err, relayOf(ended, spooledGaps));
         }
         clearTimeout(startRow);
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
@@ -139,8 +142,8 @@ export function scopeActivityInterceptor(
         const bytes = Buffer.byteLength(json);
         if (bytes > limits.errorBytes) {
           const failure = payloadTooLarge(info.activityType, bytes, limits);
-          await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
-          throw failure;
+          const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
+          throw failureCarrying(failure, relayOf(ended, spooledGaps));
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
         const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
@@ -181,7 +184,8 @@ async function recordAttempt(
 
 /**
  * The attempt's records that went to the spool, for the workflow to write through its
- * own worker (see ToolRelay). Payloads and fingerprints stay behind: no seal covers them.
+ * own worker (see ToolRelay), in its result or its failure (worker/failure-relay.ts).
+ * Payloads and fingerprints stay behind: no seal covers them.
  */
 function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined): ToolRelay | undefined {
   if (ended.landed !== 'spool' && !spooledGaps) return undefined;

@@ -8,6 +8,7 @@ import { isCancellation, proxyActivities, type ActivityOptions } from '@temporal
 import { unwrapToolResult } from '../cim/envelope';
 import { chargeTokens, spendTurn } from './budget';
 import { recordLostFinalAttempt } from './lost-attempt';
+import { takeFailureRelay } from './failure-relay';
 import { emitRelay, type ScopeState } from './scope-state';
 
 const DEFAULTS: ActivityOptions = {
@@ -36,6 +37,8 @@ export async function callModel<R>(
     chargeTokens(st, tokensOf(value as R));
     return value as R;
   } catch (err) {
+    // Before the gap fills, which never overwrite an attempt's own end.
+    emitRelay(takeFailureRelay(st, err));
     st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
     recordLostFinalAttempt(st, err, 'llm_call', request, options.retry?.maximumAttempts);
     throw err;

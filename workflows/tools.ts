@@ -8,6 +8,7 @@ import { proxyActivities, isCancellation, type ActivityOptions } from '@temporal
 import { unwrapToolResult } from '../cim/envelope';
 import { emitRelay, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
+import { takeFailureRelay } from './failure-relay';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -45,6 +46,8 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
           return Promise.reject(err);
         }
         const failed = (err: unknown): never => {
+          // Before the gap fills, which never overwrite an attempt's own end.
+          emitRelay(takeFailureRelay(st, err));
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
           recordLostFinalAttempt(st, err, 'tool_call', input, options.retry?.maximumAttempts);
           throw err;

@@ -7,7 +7,9 @@
  * workflow's worker writes it before the end (cim/envelope.ts ToolRelay). A failed first
  * attempt reaches no workflow; if its scope is sealed before it arrives, the drain keeps it
  * aside (worker/recorder.ts writeSpooled), and the row its retry reconstructed stays. A call
- * that fails every attempt has its rows filled by the workflow (workflows/lost-attempt.ts).
+ * that fails every attempt has its rows filled by the workflow (workflows/lost-attempt.ts);
+ * one that fails without retry has no successor and no count of attempts to fill from, so
+ * its failure carries its record instead (worker/failure-relay.ts).
  * So every session still verifies clean and reconciles once the cut-off worker has moved
  * its spool into the store.
  */
@@ -21,7 +23,7 @@ import { join } from 'node:path';
 import { ensureTemporal, type TemporalEndpoint } from '../../devserver/dev-server';
 import { ScopeClient } from '../../client/scope-client';
 import type { Store } from '../../store/types';
-import { unwrapToolResult } from '../../cim/envelope';
+import { isRelayDetail, unwrapToolResult } from '../../cim/envelope';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { partialLead } from '../fixtures/scaleout-agents';
 import { TEST_DATABASE_URL, dropTestSchema, openTestStore, usesPglite } from '../helpers/runtime';
@@ -78,15 +80,18 @@ after(async () => {
   if (schema) await dropTestSchema(schema);
 });
 
-/** Tool results in a run's history whose records their worker could only spool. */
-async function relayedResults(workflowId: string, runId: string): Promise<number> {
+/** Tool results and failures in a run's history that carry records their worker could only spool. */
+async function relayedInHistory(workflowId: string, runId: string): Promise<{ results: number; failures: number }> {
   const history = await client.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
-  let relayed = 0;
+  let results = 0;
+  let failures = 0;
   for (const e of history.events ?? []) {
     const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
-    if (payload && unwrapToolResult(defaultPayloadConverter.fromPayload(payload)).relay) relayed += 1;
+    if (payload && unwrapToolResult(defaultPayloadConverter.fromPayload(payload)).relay) results += 1;
+    const details = e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.details?.payloads ?? [];
+    if (details.some((d) => isRelayDetail(defaultPayloadConverter.fromPayload(d)))) failures += 1;
   }
-  return relayed;
+  return { results, failures };
 }
 
 test('one of two workers cut off from Postgres mid-batch: every session verifies clean and reconciles', { skip, timeout: 240_000 }, async () => {
@@ -105,17 +110,24 @@ test('one of two workers cut off from Postgres mid-batch: every session verifies
   await Promise.all(workers.map((w) => stopWorkerProcess(w)));
 
   let relayed = 0;
-  for (const { sessionId } of handles) {
+  let relayedFailures = 0;
+  for (const [i, { sessionId }] of handles.entries()) {
     const verified = await client.verify(sessionId);
     assert.deepEqual(verified.problems, [], `session ${sessionId} verifies clean`);
     const reconciled = await client.reconcile(sessionId);
     assert.deepEqual(reconciled.differences, [], `session ${sessionId} reconciles against its histories`);
     for (const scope of await store.scopesOfSession(sessionId)) {
-      relayed += await relayedResults(scope.workflowId, scope.runId);
+      const found = await relayedInHistory(scope.workflowId, scope.runId);
+      relayed += found.results;
+      relayedFailures += found.failures;
     }
+    // User code saw the tool's failure as the tool made it, relay or not.
+    assert.match(String(await handles[i]!.result()), new RegExp(`;halted \\[\\{"note":"Q${i + 1}/halt"\\}\\];`));
   }
-  // Without this the test would prove nothing: the cut-off worker ran tool calls and spooled their records.
+  // Without these the test would prove nothing: the cut-off worker ran tool calls and spooled their records.
   assert.ok(relayed > 0, 'some tool calls ran on the cut-off worker and their records were relayed');
+  // A call that failed without retry there has no successor to fill its row: its failure carried it.
+  assert.ok(relayedFailures > 0, 'some final failures on the cut-off worker relayed their records');
   // Failed first attempts that ran there reach no workflow: those of scopes sealed meanwhile were kept aside.
   const quarantine = join(spools[1]!, readdirSync(spools[1]!)[0]!, 'quarantine.log');
   let keptAside = 0;
@@ -124,5 +136,5 @@ test('one of two workers cut off from Postgres mid-batch: every session verifies
   } catch {
     /* nothing was late */
   }
-  console.log(`partial outage: ${relayed} tool results relayed their spooled records; ${keptAside} late batches kept aside in ${quarantine}`);
+  console.log(`partial outage: ${relayed} tool results and ${relayedFailures} final failures relayed their spooled records; ${keptAside} late batches kept aside in ${quarantine}`);
 });

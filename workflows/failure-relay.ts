@@ -1,0 +1,29 @@
+/**
+ * A failed call's relayed records (worker/failure-relay.ts): taken off the failure
+ * before user code sees it, so the failure's details are the tool's own again, and
+ * passed on like a successful call's relay. Only the failed call's own attempt rows
+ * are kept; the sink checks them again against this run (worker/sinks.ts).
+ */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { splitRelayDetails, type ToolRelay } from '../cim/envelope';
+import { scopedActivityId } from '../cim/ids';
+import type { ActionRecord } from '../cim/schemas';
+import type { ScopeState } from './scope-state';
+
+export function takeFailureRelay(st: ScopeState, err: unknown): ToolRelay | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || !err.activityId) return undefined;
+  const details = err.cause.details;
+  if (!details?.length) return undefined;
+  const { relay, rest } = splitRelayDetails(details);
+  if (!relay) return undefined;
+  (err.cause as { details: unknown[] }).details = rest;
+  const activityId = scopedActivityId(err.activityId, st.ctx.continuation?.run);
+  const own = (records: unknown): ActionRecord[] =>
+    Array.isArray(records)
+      ? records.filter((r): r is ActionRecord => {
+          const a = r as Partial<ActionRecord> | null;
+          return a !== null && typeof a === 'object' && a.scopeId === st.ctx.scopeId && a.activityId === activityId;
+        })
+      : [];
+  return { actions: own(relay.actions), gaps: own(relay.gaps) };
+}
