@@ -52,6 +52,11 @@ export function sameChained(a: ActionRecord, b: ActionRecord): boolean {
   return canonicalJson(hashed(a)) === canonicalJson(hashed(b));
 }
 
+/** Whether two scope records are the same to a seal: the seal's scope hash over one holds for the other. */
+export function sameSealedScope(a: ScopeRecord, b: ScopeRecord): boolean {
+  return canonicalJson(hashed(a)) === canonicalJson(hashed(b));
+}
+
 export function computeChain(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>, actions: readonly ActionRecord[]): ChainLink[] {
   const links: ChainLink[] = [];
   eachLink(scope, actions, (actionId, prevHash, hash) => links.push({ actionId, seq: links.length + 1, prevHash, hash }));

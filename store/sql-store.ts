@@ -195,7 +195,7 @@ export class SqlStore implements Store {
       const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
       // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
       const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
-      const written = guard ? guard(await this.sealedRowsIn(tx, [...(batch.actions ?? []), ...(batch.gaps ?? [])], true)) : batch;
+      const written = guard ? guard(await this.sealedRowsIn(tx, [...(batch.actions ?? []), ...(batch.gaps ?? [])], true, batch.scopes)) : batch;
       await this.writeParts(written, tx);
       return { xid: typeof xid === 'string' ? xid : null, ...(guard ? { written } : {}) };
     }, { opening: XID });
@@ -326,8 +326,8 @@ export class SqlStore implements Store {
     return sealScopes(this.db, (table) => this.t(table), scopes, confirm, committed);
   }
 
-  sealedRowsOf(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows> {
-    return this.sealedRowsIn(this.db, actions, false);
+  sealedRowsOf(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[], scopes: readonly Pick<ScopeRecord, 'namespace' | 'scopeId'>[] = []): Promise<SealedRows> {
+    return this.sealedRowsIn(this.db, actions, false, scopes);
   }
 
   /**
@@ -336,11 +336,18 @@ export class SqlStore implements Store {
    * waits for it and reads the seal it committed. Other writers' updates of the rows do not
    * wait (they take `FOR NO KEY UPDATE`). Ids are locked in sorted order, as the sealer locks.
    */
-  private async sealedRowsIn(db: Pick<SqlExecutor, 'query'>, actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[], lock: boolean): Promise<SealedRows> {
+  private async sealedRowsIn(
+    db: Pick<SqlExecutor, 'query'>,
+    actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[],
+    lock: boolean,
+    scopes: readonly Pick<ScopeRecord, 'namespace' | 'scopeId'>[] = [],
+  ): Promise<SealedRows> {
     const sealedScopes = new Set<string>();
     const stored = new Map<string, ActionRecord>();
-    for (const ns of [...new Set(actions.map((a) => a.namespace))].sort()) {
+    const storedScopes = new Map<string, ScopeRecord>();
+    for (const ns of [...new Set([...actions, ...scopes].map((a) => a.namespace))].sort()) {
       const mine = actions.filter((a) => a.namespace === ns);
+      const asked = new Set(scopes.filter((s) => s.namespace === ns).map((s) => s.scopeId));
       // Looked up id by id through the index, as the sealer does: `= ANY` on a month without
       // statistics reads the whole namespace.
       const { rows } = await db.query<{ scope_id: string; sealed: boolean }>(
@@ -348,19 +355,37 @@ export class SqlStore implements Store {
            CROSS JOIN LATERAL (
              SELECT l.scope_id, l.chain_length IS NOT NULL AS sealed FROM ${this.t('scopes')} l
               WHERE l.namespace = $1 AND l.scope_id = ids.scope_id${lock ? ' FOR KEY SHARE' : ''}) s`,
-        [ns, [...new Set(mine.map((a) => a.scopeId))].sort()],
+        [ns, [...new Set([...mine.map((a) => a.scopeId), ...asked])].sort()],
       );
       const sealed = new Set(rows.filter((r) => r.sealed).map((r) => r.scope_id));
       if (sealed.size === 0) continue;
       for (const id of sealed) sealedScopes.add(`${ns}\u0000${id}`);
+      const sealedAsked = [...asked].filter((id) => sealed.has(id));
+      if (sealedAsked.length) {
+        const { rows: found } = await db.query(
+          `SELECT s.* FROM unnest($2::text[]) AS ids(scope_id)
+             CROSS JOIN LATERAL (SELECT ${scopeReadColumns('r')} FROM ${this.t('scopes')} r WHERE r.namespace = $1 AND r.scope_id = ids.scope_id) s`,
+          [ns, sealedAsked],
+        );
+        // A row that no longer reads as a record is left out: what arrives for it is kept aside, not written over it.
+        for (const row of found) {
+          const read = tryRead(readScope, row);
+          if (read.ok) storedScopes.set(`${ns}\u0000${row.scope_id as string}`, read.value);
+        }
+      }
+      const ofSealed = mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId);
+      if (ofSealed.length === 0) continue;
       const { rows: found } = await db.query(
         `SELECT a.* FROM unnest($2::text[]) AS ids(action_id)
            CROSS JOIN LATERAL (SELECT ${actionReadColumns('r')} FROM ${this.t('actions')} r WHERE r.namespace = $1 AND r.action_id = ids.action_id) a`,
-        [ns, mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId)],
+        [ns, ofSealed],
       );
-      for (const row of found) stored.set(`${ns}\u0000${row.action_id as string}`, readAction(row));
+      for (const row of found) {
+        const read = tryRead(readAction, row);
+        if (read.ok) stored.set(`${ns}\u0000${row.action_id as string}`, read.value);
+      }
     }
-    return { sealedScopes, stored };
+    return { sealedScopes, stored, storedScopes };
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {

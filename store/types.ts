@@ -110,10 +110,15 @@ export interface StoredChain {
   actions: Array<{ record: ActionRecord; seq: number | null; prevHash: string | null; hash: string | null }>;
 }
 
-/** Keys are `namespace`, a NUL, and the scope id (`sealedScopes`) or the action id (`stored`). */
+/**
+ * Keys are `namespace`, a NUL, and the scope id (`sealedScopes`, `storedScopes`) or the
+ * action id (`stored`). `storedScopes` holds the sealed scopes' own rows, for the scope
+ * records asked about.
+ */
 export interface SealedRows {
   sealedScopes: ReadonlySet<string>;
   stored: ReadonlyMap<string, ActionRecord>;
+  storedScopes?: ReadonlyMap<string, ScopeRecord>;
 }
 
 /** A session's chains, and the rows that could not be read back at all. */
@@ -152,11 +157,12 @@ export interface Store {
    */
   sealScopes(scopes: readonly ScopeKey[], confirm?: SealConfirm, committed?: CommittedActions): Promise<void>;
   /**
-   * Of these actions, the ones whose scope is sealed already, with the row stored for each
-   * (none where the store has no row). A spool's drain asks it: a record that arrives
-   * after its scope was sealed must not change the sealed rows (see Recorder).
+   * Of these actions and scope records, the ones whose scope is sealed already, with the
+   * row stored for each (none where the store has no row). A spool's drain asks it: a
+   * record that arrives after its scope was sealed must not change the sealed rows (see
+   * Recorder).
    */
-  sealedRowsOf?(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[]): Promise<SealedRows>;
+  sealedRowsOf?(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[], scopes?: readonly Pick<ScopeRecord, 'namespace' | 'scopeId'>[]): Promise<SealedRows>;
   /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */

@@ -12,7 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
-import { sameChained } from '../store/chain';
+import { sameChained, sameSealedScope } from '../store/chain';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -244,8 +244,9 @@ export class Recorder {
    * attempts, say, which the workflow never hears of: see ToolRelay in cim/envelope.ts for
    * the rest); written now they would stand outside the sealed chain, and verify would
    * rightly report the sealed scope changed. A record the store already holds as it is
-   * (relayed by the workflow's worker), a start behind a stored end, and a gap fill of an
-   * ended row change nothing and are dropped; anything else goes to the quarantine file with
+   * (relayed by the workflow's worker), a start behind a stored end (an action's, or a
+   * scope's that does not start earlier), and a gap fill of an ended row change nothing
+   * and are dropped; anything else goes to the quarantine file with
    * the reason, and the worker says so. The store decides inside the write's transaction,
    * with the scopes locked against sealing (Store.writeBatch's guard): a scope sealed just
    * after a separate check would otherwise get the record anyway.
@@ -259,17 +260,18 @@ export class Recorder {
     } else {
       // A backend written method by method cannot hold the scopes while it writes.
       await this.prepareStore();
-      const kept = guard(await this.store.sealedRowsOf!([...(batch.actions ?? []), ...(batch.gaps ?? [])]));
+      const kept = guard(await this.store.sealedRowsOf!([...(batch.actions ?? []), ...(batch.gaps ?? [])], batch.scopes));
       await this.writeToStore(kept);
     }
-    const count = split ? split.late.length + split.lateGaps.length : 0;
+    const count = split ? split.lateScopes.length + split.late.length + split.lateGaps.length : 0;
     if (!split || count === 0) return;
-    const { late, lateGaps } = split;
+    const { lateScopes, late, lateGaps } = split;
     const reason = 'arrived after its scope was sealed: written now it would change the sealed chain';
-    this.options.spool!.quarantine({ actions: late, gaps: lateGaps }, reason);
+    this.options.spool!.quarantine({ ...(lateScopes.length ? { scopes: lateScopes } : {}), actions: late, gaps: lateGaps }, reason);
     this.quarantined += count;
+    const ids = [...lateScopes.map((r) => r.scopeId), ...[...late, ...lateGaps].map((r) => r.actionId)];
     this.options.onAlert?.(
-      `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${[...late, ...lateGaps].map((r) => r.actionId).slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
+      `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${ids.slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
     );
   }
 
@@ -524,15 +526,17 @@ function isDataError(err: unknown): boolean {
 
 interface LateSplit {
   kept: RecordBatch;
+  lateScopes: ScopeRecord[];
   late: ActionRecord[];
   lateGaps: ActionRecord[];
 }
 
 /** What of a spooled batch may still be written, and what arrived after its scope was sealed (see Recorder.writeSpooled). */
-function splitLate(batch: RecordBatch, { sealedScopes, stored }: SealedRows): LateSplit {
+function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScopes }: SealedRows): LateSplit {
+  const lateScopes: ScopeRecord[] = [];
   const late: ActionRecord[] = [];
   const lateGaps: ActionRecord[] = [];
-  if (sealedScopes.size === 0) return { kept: batch, late, lateGaps };
+  if (sealedScopes.size === 0) return { kept: batch, lateScopes, late, lateGaps };
   const keep = (r: ActionRecord, gap: boolean): boolean => {
     if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
     const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
@@ -540,6 +544,24 @@ function splitLate(batch: RecordBatch, { sealedScopes, stored }: SealedRows): La
     if (!changesNothing) (gap ? lateGaps : late).push(r);
     return false;
   };
-  const kept: RecordBatch = { ...batch, actions: batch.actions?.filter((r) => keep(r, false)), gaps: batch.gaps?.filter((r) => keep(r, true)) };
-  return { kept, late, lateGaps };
+  // A scope's own record: its start behind a stored end keeps every column but the start
+  // time, which the upsert takes as the earlier of the two; its end must be the sealed one.
+  const keepScope = (r: ScopeRecord): boolean => {
+    const key = `${r.namespace}\u0000${r.scopeId}`;
+    if (!sealedScopes.has(key)) return true;
+    const row = storedScopes?.get(key);
+    const changesNothing =
+      row !== undefined &&
+      row.status !== 'running' &&
+      (r.status === 'running' ? Date.parse(r.startedAt) >= Date.parse(row.startedAt) : sameSealedScope(row, r));
+    if (!changesNothing) lateScopes.push(r);
+    return false;
+  };
+  const kept: RecordBatch = {
+    ...batch,
+    scopes: batch.scopes?.filter(keepScope),
+    actions: batch.actions?.filter((r) => keep(r, false)),
+    gaps: batch.gaps?.filter((r) => keep(r, true)),
+  };
+  return { kept, lateScopes, late, lateGaps };
 }

@@ -9,6 +9,10 @@ import { SqlStore, readAction, type SqlExecutor } from '../../store/sql-store';
 import { chainGenesis, verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
 import { Recorder } from '../../worker/recorder';
+import { Spool } from '../../worker/spool';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import { observedExecutor } from '../helpers/observed-executor';
 import { slowWrites } from '../helpers/slow-writes';
@@ -739,5 +743,40 @@ test('statements a transaction sends without waiting run one at a time, in order
     process.off('warning', warned);
     await db.exec(`DROP TABLE IF EXISTS ${table}`);
     await db.close();
+  }
+});
+
+test('spooled records of a scope sealed meanwhile: an end the seal holds or a start behind it is dropped, another end or an earlier start is kept aside, and the seal stays whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-late-scope-'));
+  try {
+    const ended = { ...scope('latescope', null), sessionId: 'latescope' };
+    const actions = [1, 2].map((n) => ({ ...action(`latescope/a${n}#1`, 'latescope'), sessionId: 'latescope', activityId: String(n) }));
+    await store.writeBatch!({ scopes: [ended], actions });
+    await store.sealScopes([{ namespace: 'default', scopeId: 'latescope' }]);
+    // What a worker cut off from the store left in its spool: the same end (the workflow's
+    // worker wrote it too), the scope's start, and an end and a start the seal does not hold.
+    const otherEnd = { ...ended, status: 'error' as const, error: 'the run failed', endedAt: '2026-01-01T00:00:05.000Z' };
+    const earlierStart = { ...ended, status: 'running' as const, endedAt: null, startedAt: '2025-12-31T23:59:59.000Z' };
+    const left = new Spool({ dir });
+    left.append({ scopes: [ended, { ...ended, status: 'running', endedAt: null }] });
+    left.append({ scopes: [otherEnd] });
+    left.append({ scopes: [earlierStart] });
+    left.close();
+    const alerts: string[] = [];
+    const spool = new Spool({ dir });
+    const recorder = new Recorder(store, { spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+    await recorder.start();
+    await recorder.drain();
+    recorder.stop();
+    assert.equal(recorder.quarantined, 2);
+    assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes another worker sealed while they waited \(latescope\)/);
+    const stored = await store.getScope('latescope');
+    assert.deepEqual([stored?.status, stored?.error, stored?.startedAt, stored?.endedAt], ['success', null, ended.startedAt, ended.endedAt], 'the sealed scope row is as sealed');
+    assert.deepEqual(verifyChains('latescope', await store.chainsOfSession('latescope')).problems, []);
+    const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; batch: { scopes: ScopeRecord[] } });
+    assert.deepEqual(kept.map((k) => [k.batch.scopes[0]!.status, k.batch.scopes[0]!.error]), [['error', 'the run failed'], ['running', null]]);
+    assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
