@@ -45,7 +45,8 @@ function flag(ctx: CommandContext, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
+/** The store the flags name, checked before anything is opened. */
+function storeOptions(ctx: CommandContext): { url?: string; schema?: string; namespace?: string } {
   const options = {
     url: flag(ctx, 'database-url') ?? (process.env.DATABASE_URL || undefined),
     schema: flag(ctx, 'schema'),
@@ -57,6 +58,21 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
     const name = { url: '--database-url', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
     throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
   }
+  return options;
+}
+
+/** The store alone, as workers write it (text a codec encoded stays encoded). */
+async function withStore<T>(ctx: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(storeOptions(ctx));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
+  const options = storeOptions(ctx);
   const namespace = flag(ctx, 'namespace') ?? 'default';
   const payloadCodecs = codecsOf(ctx, namespace);
   const store = await openStore(options);
@@ -364,6 +380,16 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const { pruneCommand } = require('./prune') as typeof import('./prune');
       return pruneCommand(ctx, withClient);
+    },
+  },
+
+  quarantine: {
+    group: 'runtime',
+    args: '[list|replay] [--spool DIR]',
+    summary: "what workers' spools kept aside (refused, late or unreadable records); replay writes what is sound now",
+    async run(ctx) {
+      const { quarantineCommand } = require('./quarantine-command') as typeof import('./quarantine-command');
+      return quarantineCommand(ctx, withStore);
     },
   },
 

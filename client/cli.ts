@@ -50,6 +50,7 @@ const OPTIONS = {
   wait: { type: 'string' },
   codec: { type: 'string' },
   'codec-endpoint': { type: 'string' },
+  spool: { type: 'string' },
 } as const;
 
 export function usage(): string {
@@ -78,6 +79,7 @@ export function usage(): string {
     '  --deployment N --build-id B  worker/dev: a versioned worker of Worker Deployment N, build B (sessions pinned)',
     '  --codec MODULE            the workers\' payload codec (a module exporting payloadCodec), e.g. encryption',
     '  --codec-endpoint URL      or a Temporal codec server (POST URL/decode) that decodes for you',
+    '  --spool DIR               quarantine: the workers\' spool folder (default: $SCOPETRAIL_SPOOL_DIR, else ~/.local/state/scopetrail/spool)',
     '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];

@@ -12,7 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
-import { sameChained, sameSealedScope } from '../store/chain';
+import { LATE_REASON, lateBatch, splitLate, type LateSplit } from './late-records';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -131,7 +131,7 @@ export class Recorder {
     const kept = spool?.quarantineReport();
     if (kept) {
       this.options.onAlert?.(
-        `QUARANTINE: ${kept.entries} entries in ${kept.path} were kept aside (refused by the store or unreadable in the spool); inspect them, replay what is sound, then delete the file`,
+        `QUARANTINE: ${kept.entries} entries in ${kept.path} were kept aside (refused by the store, late for a sealed scope, or unreadable in the spool); list them with \`scopetrail quarantine --spool ${spool!.dir}\`, and write what is sound with \`scopetrail quarantine replay\``,
       );
     }
     this.preparation = { manifests: options.manifests ?? [], done: false };
@@ -266,8 +266,7 @@ export class Recorder {
     const count = split ? split.lateScopes.length + split.late.length + split.lateGaps.length : 0;
     if (!split || count === 0) return;
     const { lateScopes, late, lateGaps } = split;
-    const reason = 'arrived after its scope was sealed: written now it would change the sealed chain';
-    this.options.spool!.quarantine({ ...(lateScopes.length ? { scopes: lateScopes } : {}), actions: late, gaps: lateGaps }, reason);
+    this.options.spool!.quarantine(lateBatch(split), LATE_REASON);
     this.quarantined += count;
     const ids = [...lateScopes.map((r) => r.scopeId), ...[...late, ...lateGaps].map((r) => r.actionId)];
     this.options.onAlert?.(
@@ -519,49 +518,7 @@ function isUnavailable(err: unknown): boolean {
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the record, not the store, is the problem. */
-function isDataError(err: unknown): boolean {
+export function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^(22|23)/.test(code);
-}
-
-interface LateSplit {
-  kept: RecordBatch;
-  lateScopes: ScopeRecord[];
-  late: ActionRecord[];
-  lateGaps: ActionRecord[];
-}
-
-/** What of a spooled batch may still be written, and what arrived after its scope was sealed (see Recorder.writeSpooled). */
-function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScopes }: SealedRows): LateSplit {
-  const lateScopes: ScopeRecord[] = [];
-  const late: ActionRecord[] = [];
-  const lateGaps: ActionRecord[] = [];
-  if (sealedScopes.size === 0) return { kept: batch, lateScopes, late, lateGaps };
-  const keep = (r: ActionRecord, gap: boolean): boolean => {
-    if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
-    const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
-    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
-    if (!changesNothing) (gap ? lateGaps : late).push(r);
-    return false;
-  };
-  // A scope's own record: its start behind a stored end keeps every column but the start
-  // time, which the upsert takes as the earlier of the two; its end must be the sealed one.
-  const keepScope = (r: ScopeRecord): boolean => {
-    const key = `${r.namespace}\u0000${r.scopeId}`;
-    if (!sealedScopes.has(key)) return true;
-    const row = storedScopes?.get(key);
-    const changesNothing =
-      row !== undefined &&
-      row.status !== 'running' &&
-      (r.status === 'running' ? Date.parse(r.startedAt) >= Date.parse(row.startedAt) : sameSealedScope(row, r));
-    if (!changesNothing) lateScopes.push(r);
-    return false;
-  };
-  const kept: RecordBatch = {
-    ...batch,
-    scopes: batch.scopes?.filter(keepScope),
-    actions: batch.actions?.filter((r) => keep(r, false)),
-    gaps: batch.gaps?.filter((r) => keep(r, true)),
-  };
-  return { kept, lateScopes, late, lateGaps };
 }

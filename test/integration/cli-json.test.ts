@@ -111,6 +111,11 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
         args: ['prune', '--before', '2000-01-01', '--dry-run'],
         check: (d) => assert.deepEqual([d.dryRun, d.months, d.pruned, d.before], [true, [], [], '2000-01-01T00:00:00.000Z']),
       },
+      // What a replay writes is in quarantine-replay.test.ts; here, an empty spool folder.
+      quarantine: {
+        args: ['quarantine', '--spool', dirname(textFile)],
+        check: (d) => assert.deepEqual([d.spool, d.files, d.entries], [dirname(textFile), [], []]),
+      },
       // Long-running and end-to-end commands are run as processes below.
       worker: { args: [], check: () => undefined },
       ui: { args: [], check: () => undefined },

@@ -1,0 +1,186 @@
+/**
+ * `scopetrail quarantine`: what workers kept aside in their spool folders' `quarantine.log`
+ * (records the store refused as data, records that arrived after their scope was sealed,
+ * spool lines that could not be read), and a replay of what is sound now.
+ *
+ * A replay claims the file first (renamed to `quarantine.log.replaying-…`), so a worker
+ * quarantining meanwhile starts a new file instead of appending to one being rewritten;
+ * what is not written goes back to `quarantine.log` by append, and only then is the
+ * claimed file deleted. A replay cut short leaves the claimed file, which the next replay
+ * takes up: writes are upserts by id, so a record written twice is one row.
+ */
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseSpoolLine } from '../worker/spool-line';
+import { recordCount } from '../worker/spool';
+import { isDataError, type RecordBatch } from '../worker/recorder';
+import { LATE_REASON, lateBatch, splitLate, type LateSplit } from '../worker/late-records';
+import type { SealedRows, Store } from '../store/types';
+
+const QUARANTINE_FILE = 'quarantine.log';
+const CLAIMED = /^quarantine\.log\.replaying-[0-9a-f]+$/;
+
+export interface QuarantineEntry {
+  /** The file it is in, and its line there (from 1). */
+  file: string;
+  line: number;
+  at: string | null;
+  reason: string;
+  /** `batch`: records a replay may write; `record`: one that failed its schema; `line`: a spool line that could not be read. */
+  kind: 'batch' | 'record' | 'line';
+  records: number;
+  /** Scope ids of scope records, action ids of the rest (payloads, fingerprints: their action or source). */
+  ids: string[];
+}
+
+export interface QuarantineReplay {
+  files: string[];
+  /** Entries whose records are now in the store, and how many records they held. */
+  replayed: { entries: number; records: number };
+  /** Entries still in quarantine after the replay, with the reason each is kept. */
+  kept: QuarantineEntry[];
+}
+
+/** The quarantine files in a spool folder: its own, and those of the folders one level down (one per namespace and task queue). */
+export function quarantineFiles(dir: string): string[] {
+  if (!existsSync(dir)) throw new Error(`no spool folder at ${dir}`);
+  const found: string[] = [];
+  const look = (folder: string) => {
+    for (const name of readdirSync(folder).sort()) {
+      if (name === QUARANTINE_FILE || CLAIMED.test(name)) found.push(join(folder, name));
+    }
+  };
+  look(dir);
+  for (const name of readdirSync(dir).sort()) {
+    const sub = join(dir, name);
+    if (statSync(sub).isDirectory()) look(sub);
+  }
+  return found;
+}
+
+interface RawEntry {
+  entry: QuarantineEntry;
+  text: string;
+  batch?: RecordBatch;
+}
+
+function readEntries(file: string): RawEntry[] {
+  const out: RawEntry[] = [];
+  for (const [i, text] of readFileSync(file, 'utf8').split('\n').entries()) {
+    if (text.trim() === '') continue;
+    out.push({ text, ...describe(file, i + 1, text) });
+  }
+  return out;
+}
+
+/** One line of a quarantine file, read as any file on disk is: checked, never trusted. */
+function describe(file: string, line: number, text: string): { entry: QuarantineEntry; batch?: RecordBatch } {
+  const base = { file, line, at: null, reason: 'unreadable quarantine line', kind: 'line' as const, records: 0, ids: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { entry: base };
+  }
+  if (value === null || typeof value !== 'object') return { entry: base };
+  const v = value as { at?: unknown; reason?: unknown; batch?: unknown; record?: unknown };
+  const at = typeof v.at === 'string' ? v.at : null;
+  const reason = typeof v.reason === 'string' ? v.reason : 'no reason given';
+  if (v.batch !== undefined) {
+    const parsed = parseSpoolLine(JSON.stringify(v.batch));
+    if (parsed.ok && parsed.rejected.length === 0) {
+      return { entry: { file, line, at, reason, kind: 'batch', records: recordCount(parsed.batch), ids: idsOf(parsed.batch) }, batch: parsed.batch };
+    }
+    const why = parsed.ok ? parsed.rejected[0]!.reason : parsed.reason;
+    return { entry: { file, line, at, reason: `${reason}; not replayable as it is: ${why}`, kind: 'record', records: 0, ids: [] } };
+  }
+  if (v.record !== undefined) return { entry: { file, line, at, reason, kind: 'record', records: 1, ids: [] } };
+  return { entry: { ...base, at, reason } };
+}
+
+function idsOf(batch: RecordBatch): string[] {
+  return [
+    ...(batch.scopes ?? []).map((r) => r.scopeId),
+    ...[...(batch.actions ?? []), ...(batch.gaps ?? [])].map((r) => r.actionId),
+    ...(batch.payloads ?? []).map((r) => r.actionId),
+    ...(batch.fingerprints ?? []).map((r) => r.sourceId),
+  ].filter((id, i, all) => all.indexOf(id) === i);
+}
+
+export function listQuarantine(dir: string): { files: string[]; entries: QuarantineEntry[] } {
+  const files = quarantineFiles(dir);
+  return { files, entries: files.flatMap((f) => readEntries(f).map((e) => e.entry)) };
+}
+
+/**
+ * Writes every sound entry's records to the store, through the same check a spool's
+ * drain makes: records of scopes sealed meanwhile that would change them stay out. What
+ * the store refuses as data stays, with the store's reason; a store that cannot be
+ * reached stops the replay with nothing lost.
+ */
+export async function replayQuarantine(store: Store, dir: string, onProgress?: (done: number, total: number) => void): Promise<QuarantineReplay> {
+  if (!store.writeBatch) throw new Error(`the store (${store.description}) cannot check late records while it writes them`);
+  const report: QuarantineReplay = { files: [], replayed: { entries: 0, records: 0 }, kept: [] };
+  for (const file of quarantineFiles(dir)) {
+    const folder = join(file, '..');
+    // Claim it: a worker quarantining from now on starts a new quarantine.log.
+    const claimed = CLAIMED.test(basename(file)) ? file : join(folder, `${QUARANTINE_FILE}.replaying-${randomBytes(6).toString('hex')}`);
+    if (claimed !== file) renameSync(file, claimed);
+    report.files.push(file);
+    const entries = readEntries(claimed);
+    const stays: string[] = [];
+    for (const [i, raw] of entries.entries()) {
+      onProgress?.(i, entries.length);
+      if (!raw.batch) {
+        stays.push(raw.text);
+        report.kept.push(raw.entry);
+        continue;
+      }
+      let split: LateSplit | undefined;
+      const guard = (found: SealedRows) => (split = splitLate(raw.batch!, found)).kept;
+      try {
+        await store.writeBatch(raw.batch, guard);
+      } catch (err) {
+        if (!isDataError(err)) {
+          // The store is down or refuses us: what is left goes back untouched.
+          stays.push(...entries.slice(i).map((e) => e.text));
+          restore(folder, claimed, stays);
+          throw new Error(`replay stopped at ${claimed} line ${raw.entry.line}: ${(err as Error).message}; nothing was lost, run it again`, { cause: err });
+        }
+        const reason = `refused by the store again: ${(err as Error).message}`;
+        stays.push(JSON.stringify({ at: new Date().toISOString(), reason, batch: raw.batch }));
+        report.kept.push({ ...raw.entry, reason });
+        continue;
+      }
+      const late = split ? lateBatch(split) : undefined;
+      const lateCount = late ? recordCount(late) : 0;
+      if (late && lateCount > 0) {
+        stays.push(JSON.stringify({ at: new Date().toISOString(), reason: LATE_REASON, batch: late }));
+        report.kept.push({ ...raw.entry, reason: LATE_REASON, records: lateCount, ids: idsOf(late) });
+      }
+      if (lateCount < raw.entry.records) {
+        report.replayed.entries += 1;
+        report.replayed.records += raw.entry.records - lateCount;
+      }
+    }
+    onProgress?.(entries.length, entries.length);
+    restore(folder, claimed, stays);
+  }
+  return report;
+}
+
+/** What stays goes back to the folder's quarantine.log (fsynced) before the claimed file is deleted. */
+function restore(folder: string, claimed: string, lines: readonly string[]): void {
+  if (lines.length) {
+    const target = join(folder, QUARANTINE_FILE);
+    appendFileSync(target, lines.map((l) => `${l}\n`).join(''));
+    const fd = openSync(target, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  unlinkSync(claimed);
+}

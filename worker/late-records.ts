@@ -1,0 +1,59 @@
+/**
+ * Records that arrive after their scope was sealed (a spool's drain, a quarantine's
+ * replay): what of them may still be written, and what would change the sealed rows and
+ * is kept aside. Decided from the rows the store found for them (Store.writeBatch's guard).
+ */
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { SealedRows } from '../store/types';
+import { sameChained, sameSealedScope } from '../store/chain';
+import type { RecordBatch } from './recorder';
+
+/** Why a late record is kept aside rather than written. */
+export const LATE_REASON = 'arrived after its scope was sealed: written now it would change the sealed chain';
+
+/** The part of a split that is kept aside, as a batch. */
+export function lateBatch({ lateScopes, late, lateGaps }: LateSplit): RecordBatch {
+  return { ...(lateScopes.length ? { scopes: lateScopes } : {}), actions: late, gaps: lateGaps };
+}
+
+export interface LateSplit {
+  kept: RecordBatch;
+  lateScopes: ScopeRecord[];
+  late: ActionRecord[];
+  lateGaps: ActionRecord[];
+}
+
+/** What of a spooled batch may still be written, and what arrived after its scope was sealed (see Recorder.writeSpooled). */
+export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScopes }: SealedRows): LateSplit {
+  const lateScopes: ScopeRecord[] = [];
+  const late: ActionRecord[] = [];
+  const lateGaps: ActionRecord[] = [];
+  if (sealedScopes.size === 0) return { kept: batch, lateScopes, late, lateGaps };
+  const keep = (r: ActionRecord, gap: boolean): boolean => {
+    if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
+    const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
+    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
+    if (!changesNothing) (gap ? lateGaps : late).push(r);
+    return false;
+  };
+  // A scope's own record: its start behind a stored end keeps every column but the start
+  // time, which the upsert takes as the earlier of the two; its end must be the sealed one.
+  const keepScope = (r: ScopeRecord): boolean => {
+    const key = `${r.namespace}\u0000${r.scopeId}`;
+    if (!sealedScopes.has(key)) return true;
+    const row = storedScopes?.get(key);
+    const changesNothing =
+      row !== undefined &&
+      row.status !== 'running' &&
+      (r.status === 'running' ? Date.parse(r.startedAt) >= Date.parse(row.startedAt) : sameSealedScope(row, r));
+    if (!changesNothing) lateScopes.push(r);
+    return false;
+  };
+  const kept: RecordBatch = {
+    ...batch,
+    scopes: batch.scopes?.filter(keepScope),
+    actions: batch.actions?.filter((r) => keep(r, false)),
+    gaps: batch.gaps?.filter((r) => keep(r, true)),
+  };
+  return { kept, lateScopes, late, lateGaps };
+}
