@@ -360,32 +360,34 @@ export class SqlStore implements Store {
       const sealed = new Set(rows.filter((r) => r.sealed).map((r) => r.scope_id));
       if (sealed.size === 0) continue;
       for (const id of sealed) sealedScopes.add(`${ns}\u0000${id}`);
-      const sealedAsked = [...asked].filter((id) => sealed.has(id));
-      if (sealedAsked.length) {
-        const { rows: found } = await db.query(
-          `SELECT s.* FROM unnest($2::text[]) AS ids(scope_id)
-             CROSS JOIN LATERAL (SELECT ${scopeReadColumns('r')} FROM ${this.t('scopes')} r WHERE r.namespace = $1 AND r.scope_id = ids.scope_id) s`,
-          [ns, sealedAsked],
-        );
-        // A row that no longer reads as a record is left out: what arrives for it is kept aside, not written over it.
-        for (const row of found) {
-          const read = tryRead(readScope, row);
-          if (read.ok) storedScopes.set(`${ns}\u0000${row.scope_id as string}`, read.value);
-        }
-      }
-      const ofSealed = mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId);
-      if (ofSealed.length === 0) continue;
-      const { rows: found } = await db.query(
-        `SELECT a.* FROM unnest($2::text[]) AS ids(action_id)
-           CROSS JOIN LATERAL (SELECT ${actionReadColumns('r')} FROM ${this.t('actions')} r WHERE r.namespace = $1 AND r.action_id = ids.action_id) a`,
-        [ns, ofSealed],
-      );
-      for (const row of found) {
-        const read = tryRead(readAction, row);
-        if (read.ok) stored.set(`${ns}\u0000${row.action_id as string}`, read.value);
-      }
+      // A row that no longer reads as a record is left out: what arrives for it is kept aside, not written over it.
+      await this.readRowsById(db, 'scopes', ns, [...asked].filter((id) => sealed.has(id)), readScope, storedScopes);
+      await this.readRowsById(db, 'actions', ns, mine.filter((a) => sealed.has(a.scopeId)).map((a) => a.actionId), readAction, stored);
     }
     return { sealedScopes, stored, storedScopes };
+  }
+
+  /** Rows of `table` by id, one index probe each, into `into` by namespace and id; rows that do not read as records are left out. */
+  private async readRowsById<T>(
+    db: Pick<SqlExecutor, 'query'>,
+    table: 'scopes' | 'actions',
+    ns: string,
+    ids: readonly string[],
+    read: (row: Record<string, unknown>) => T,
+    into: Map<string, T>,
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    const id = table === 'scopes' ? 'scope_id' : 'action_id';
+    const columns = table === 'scopes' ? scopeReadColumns('r') : actionReadColumns('r');
+    const { rows } = await db.query(
+      `SELECT x.* FROM unnest($2::text[]) AS ids(id)
+         CROSS JOIN LATERAL (SELECT ${columns} FROM ${this.t(table)} r WHERE r.namespace = $1 AND r.${id} = ids.id) x`,
+      [ns, ids],
+    );
+    for (const row of rows) {
+      const found = tryRead(read, row);
+      if (found.ok) into.set(`${ns}\u0000${row[id] as string}`, found.value);
+    }
   }
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
