@@ -1,12 +1,12 @@
 /**
  * `scopetrail quarantine [list|replay] [--spool DIR]`: the records workers kept aside in
- * their spool folders (client/quarantine.ts), for a person to read, and a replay of what
- * the store takes now.
+ * their spool folders (worker/quarantine.ts), for a person to read, and a replay of what
+ * the store takes now. Part of the CLI runtime, like `worker`: it reads the workers' files.
  */
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { Store } from '../store/types';
 import { defaultSpoolDir } from '../worker/spool';
-import { listQuarantine, replayQuarantine, type QuarantineEntry } from './quarantine';
+import { listQuarantine, replayQuarantine, type QuarantineEntry } from '../worker/quarantine';
 import { renderTable } from './format';
 import { progress } from './progress';
 

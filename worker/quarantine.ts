@@ -1,5 +1,5 @@
 /**
- * `scopetrail quarantine`: what workers kept aside in their spool folders' `quarantine.log`
+ * The quarantine of a worker's spool folder (`scopetrail quarantine`): what workers kept aside in their spool folders' `quarantine.log`
  * (records the store refused as data, records that arrived after their scope was sealed,
  * spool lines that could not be read), and a replay of what is sound now.
  *
@@ -12,10 +12,10 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parseSpoolLine } from '../worker/spool-line';
-import { recordCount } from '../worker/spool';
-import { isDataError, type RecordBatch } from '../worker/recorder';
-import { LATE_REASON, lateBatch, splitLate, type LateSplit } from '../worker/late-records';
+import { parseSpoolLine } from './spool-line';
+import { recordCount } from './spool';
+import { isDataError, type RecordBatch } from './recorder';
+import { LATE_REASON, lateBatch, splitLate, type LateSplit } from './late-records';
 import type { SealedRows, Store } from '../store/types';
 
 const QUARANTINE_FILE = 'quarantine.log';
