@@ -1,7 +1,7 @@
 /**
- * The quarantine of a worker's spool folder (`scopetrail quarantine`): what workers kept aside in their spool folders' `quarantine.log`
- * (records the store refused as data, records that arrived after their scope was sealed,
- * spool lines that could not be read), and a replay of what is sound now.
+ * What workers kept aside in their spool folders' `quarantine.log` (records the store
+ * refused as data, records that arrived after their scope was sealed, spool lines that
+ * could not be read), and a replay of what is sound now (`scopetrail quarantine`).
  *
  * A replay claims the file first (renamed to `quarantine.log.replaying-…`), so a worker
  * quarantining meanwhile starts a new file instead of appending to one being rewritten;

@@ -155,14 +155,23 @@ export class Spool {
     this.appendQuarantine([{ at: new Date().toISOString(), reason, batch }]);
   }
 
-  /** What waits in quarantine for a person, if anything. */
+  /** What waits in quarantine for a person, if anything (a replay cut short included: see worker/quarantine.ts). */
   quarantineReport(): { path: string; entries: number } | undefined {
+    let names: string[];
     try {
-      const entries = readFileSync(this.quarantineFile, 'utf8').split('\n').filter(Boolean).length;
-      return entries > 0 ? { path: this.quarantineFile, entries } : undefined;
+      names = readdirSync(this.dir).filter((f) => f === QUARANTINE_FILE || f.startsWith(`${QUARANTINE_FILE}.replaying-`));
     } catch {
       return undefined;
     }
+    let entries = 0;
+    for (const name of names) {
+      try {
+        entries += readFileSync(join(this.dir, name), 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        /* replayed and removed meanwhile */
+      }
+    }
+    return entries > 0 ? { path: this.quarantineFile, entries } : undefined;
   }
 
   /** True when nothing waits on disk. */
