@@ -43,11 +43,7 @@ export async function quarantineCommand(ctx: CommandContext, withStore: WithStor
   }
   return withStore(ctx, async (store) => {
     const bar = ctx.out.stderr ? progress({ label: 'replaying quarantined entries', total: listed.entries.length, stream: ctx.out.stderr }) : undefined;
-    let before = 0;
-    const report = await replayQuarantine(store, dir, (done, total) => {
-      if (done === total) before += total;
-      else bar?.set(before + done);
-    }).finally(() => bar?.done({ clear: true }));
+    const report = await replayQuarantine(store, dir, (done) => bar?.set(done)).finally(() => bar?.done({ clear: true }));
     if (ctx.flags.json) {
       ctx.out.log(JSON.stringify({ spool: dir, ...report }, null, 2));
       return 0;

@@ -9,17 +9,15 @@
  * claimed file deleted. A replay cut short leaves the claimed file, which the next replay
  * takes up: writes are upserts by id, so a record written twice is one row.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseSpoolLine } from './spool-line';
-import { recordCount } from './spool';
+import { QUARANTINE_FILE, appendQuarantineLines, isQuarantineFile, recordCount } from './spool';
 import { isDataError, type RecordBatch } from './recorder';
 import { LATE_REASON, lateBatch, splitLate, type LateSplit } from './late-records';
 import type { SealedRows, Store } from '../store/types';
 
-const QUARANTINE_FILE = 'quarantine.log';
-const CLAIMED = /^quarantine\.log\.replaying-[0-9a-f]+$/;
 
 export interface QuarantineEntry {
   /** The file it is in, and its line there (from 1). */
@@ -45,18 +43,14 @@ export interface QuarantineReplay {
 /** The quarantine files in a spool folder: its own, and those of the folders one level down (one per namespace and task queue). */
 export function quarantineFiles(dir: string): string[] {
   if (!existsSync(dir)) throw new Error(`no spool folder at ${dir}`);
-  const found: string[] = [];
-  const look = (folder: string) => {
-    for (const name of readdirSync(folder).sort()) {
-      if (name === QUARANTINE_FILE || CLAIMED.test(name)) found.push(join(folder, name));
-    }
-  };
-  look(dir);
+  const own: string[] = [];
+  const below: string[] = [];
   for (const name of readdirSync(dir).sort()) {
-    const sub = join(dir, name);
-    if (statSync(sub).isDirectory()) look(sub);
+    const path = join(dir, name);
+    if (isQuarantineFile(name)) own.push(path);
+    else if (statSync(path).isDirectory()) below.push(...readdirSync(path).sort().filter(isQuarantineFile).map((f) => join(path, f)));
   }
-  return found;
+  return [...own, ...below];
 }
 
 interface RawEntry {
@@ -119,19 +113,20 @@ export function listQuarantine(dir: string): { files: string[]; entries: Quarant
  * the store refuses as data stays, with the store's reason; a store that cannot be
  * reached stops the replay with nothing lost.
  */
-export async function replayQuarantine(store: Store, dir: string, onProgress?: (done: number, total: number) => void): Promise<QuarantineReplay> {
+export async function replayQuarantine(store: Store, dir: string, onProgress?: (entriesDone: number) => void): Promise<QuarantineReplay> {
   if (!store.writeBatch) throw new Error(`the store (${store.description}) cannot check late records while it writes them`);
   const report: QuarantineReplay = { files: [], replayed: { entries: 0, records: 0 }, kept: [] };
+  let done = 0;
   for (const file of quarantineFiles(dir)) {
     const folder = join(file, '..');
     // Claim it: a worker quarantining from now on starts a new quarantine.log.
-    const claimed = CLAIMED.test(basename(file)) ? file : join(folder, `${QUARANTINE_FILE}.replaying-${randomBytes(6).toString('hex')}`);
+    const claimed = basename(file) !== QUARANTINE_FILE ? file : join(folder, `${QUARANTINE_FILE}.replaying-${randomBytes(6).toString('hex')}`);
     if (claimed !== file) renameSync(file, claimed);
     report.files.push(file);
     const entries = readEntries(claimed);
     const stays: string[] = [];
     for (const [i, raw] of entries.entries()) {
-      onProgress?.(i, entries.length);
+      onProgress?.(done++);
       if (!raw.batch) {
         stays.push(raw.text);
         report.kept.push(raw.entry);
@@ -164,7 +159,6 @@ export async function replayQuarantine(store: Store, dir: string, onProgress?: (
         report.replayed.records += raw.entry.records - lateCount;
       }
     }
-    onProgress?.(entries.length, entries.length);
     restore(folder, claimed, stays);
   }
   return report;
@@ -172,15 +166,6 @@ export async function replayQuarantine(store: Store, dir: string, onProgress?: (
 
 /** What stays goes back to the folder's quarantine.log (fsynced) before the claimed file is deleted. */
 function restore(folder: string, claimed: string, lines: readonly string[]): void {
-  if (lines.length) {
-    const target = join(folder, QUARANTINE_FILE);
-    appendFileSync(target, lines.map((l) => `${l}\n`).join(''));
-    const fd = openSync(target, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
+  if (lines.length) appendQuarantineLines(join(folder, QUARANTINE_FILE), lines);
   unlinkSync(claimed);
 }

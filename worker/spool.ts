@@ -62,7 +62,24 @@ export class SpoolWriteError extends Error {
   override readonly name = 'SpoolWriteError';
 }
 
-const QUARANTINE_FILE = 'quarantine.log';
+export const QUARANTINE_FILE = 'quarantine.log';
+
+/** A quarantine file: the folder's own, or one a replay has claimed (see worker/quarantine.ts). */
+export function isQuarantineFile(name: string): boolean {
+  return name === QUARANTINE_FILE || /^quarantine\.log\.replaying-[0-9a-f]+$/.test(name);
+}
+
+/** Appends lines to a quarantine file, fsynced before it returns. */
+export function appendQuarantineLines(file: string, lines: readonly string[]): void {
+  const fd = openSync(file, 'a');
+  try {
+    const text = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+    for (let done = 0; done < text.length; ) done += writeSync(fd, text, done, text.length - done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 const INSTANCE = /^(?:active|draining)-(w[0-9a-f]{12})-/;
 /** Files named by earlier versions, which put the writer's PID in the name. */
 const LEGACY_PID = /^(?:active|draining)-(\d+)-/;
@@ -159,7 +176,7 @@ export class Spool {
   quarantineReport(): { path: string; entries: number } | undefined {
     let names: string[];
     try {
-      names = readdirSync(this.dir).filter((f) => f === QUARANTINE_FILE || f.startsWith(`${QUARANTINE_FILE}.replaying-`));
+      names = readdirSync(this.dir).filter(isQuarantineFile);
     } catch {
       return undefined;
     }
@@ -426,14 +443,7 @@ export class Spool {
   }
 
   private appendQuarantine(entries: unknown[]): void {
-    const fd = openSync(this.quarantineFile, 'a');
-    try {
-      const text = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      for (let done = 0; done < text.length; ) done += writeSync(fd, text, done, text.length - done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    appendQuarantineLines(this.quarantineFile, entries.map((e) => JSON.stringify(e)));
   }
 }
 
