@@ -1,5 +1,5 @@
 /**
- * `scopetrail quarantine [list|replay] [--spool DIR]`: the records workers kept aside in
+ * `scopetrail quarantine list | replay [--spool DIR]` (list when neither is given): the records workers kept aside in
  * their spool folders (worker/quarantine.ts), for a person to read, and a replay of what
  * the store takes now. Part of the CLI runtime, like `worker`: it reads the workers' files.
  */
@@ -15,9 +15,10 @@ type WithStore = <T>(ctx: CommandContext, fn: (store: Store) => Promise<T>) => P
 const ACTIONS = ['list', 'replay'] as const;
 
 export async function quarantineCommand(ctx: CommandContext, withStore: WithStore): Promise<number> {
-  if (ctx.args.length > 1) throw new CliUsageError(`unexpected argument "${ctx.args[1]}"`);
+  // The first argument is named when it is wrong, before any after it.
   const action = ctx.args[0] ?? 'list';
   if (!(ACTIONS as readonly string[]).includes(action)) throw new CliUsageError(`invalid action "${action}": give list or replay`);
+  if (ctx.args.length > 1) throw new CliUsageError(`unexpected argument "${ctx.args[1]}"`);
   const raw = ctx.flags.spool;
   if (raw !== undefined && (typeof raw !== 'string' || raw.trim() === '')) throw new CliUsageError('invalid --spool: give the folder workers spool to');
   const dir = typeof raw === 'string' ? raw : defaultSpoolDir();
