@@ -3,7 +3,8 @@
  * their spool folders (worker/quarantine.ts), for a person to read, and a replay of what
  * the store takes now. Part of the CLI runtime, like `worker`: it reads the workers' files.
  */
-import { CliUsageError, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, type CommandContext } from './cli-context';
+import { textCodec } from '../store/text-codec';
 import type { Store } from '../store/types';
 import { defaultSpoolDir } from '../worker/spool';
 import { listQuarantine, replayQuarantine, type QuarantineEntry } from '../worker/quarantine';
@@ -42,9 +43,11 @@ export async function quarantineCommand(ctx: CommandContext, withStore: WithStor
     else ctx.out.log(`Nothing in quarantine under ${dir}.`);
     return 0;
   }
+  // With the workers' codec, records encoded twice (relayed and spooled) compare by their text.
+  const codecs = codecsOf(ctx, typeof ctx.flags.namespace === 'string' ? ctx.flags.namespace : 'default');
   return withStore(ctx, async (store) => {
     const bar = ctx.out.stderr ? progress({ label: 'replaying quarantined entries', total: listed.entries.length, stream: ctx.out.stderr }) : undefined;
-    const report = await replayQuarantine(store, dir, (done) => bar?.set(done)).finally(() => bar?.done({ clear: true }));
+    const report = await replayQuarantine(store, dir, (done) => bar?.set(done), codecs.length ? textCodec(codecs) : undefined).finally(() => bar?.done({ clear: true }));
     if (ctx.flags.json) {
       ctx.out.log(JSON.stringify({ spool: dir, ...report }, null, 2));
       return 0;

@@ -195,7 +195,7 @@ export class SqlStore implements Store {
       const tx: SqlTransaction = { ...inner, newRows: inner.copy ? newRows : undefined };
       // The id as `xmin` shows it on the rows this transaction writes (see seal-source.ts).
       const xid = (inner.opening ?? (await tx.query<{ xid: string }>(XID, [], { prepared: true })).rows)[0]?.xid;
-      const written = guard ? guard(await this.sealedRowsIn(tx, [...(batch.actions ?? []), ...(batch.gaps ?? [])], true, batch.scopes)) : batch;
+      const written = guard ? await guard(await this.sealedRowsIn(tx, [...(batch.actions ?? []), ...(batch.gaps ?? [])], true, batch.scopes)) : batch;
       await this.writeParts(written, tx);
       return { xid: typeof xid === 'string' ? xid : null, ...(guard ? { written } : {}) };
     }, { opening: XID });

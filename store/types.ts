@@ -92,9 +92,10 @@ export interface WriteReceipt {
  * rows stored for those actions. Called inside the write's transaction, with the scopes'
  * rows locked against sealing until it commits, so no sealer can seal a scope between the
  * decision and the write. It may be called more than once (a retried transaction): keep it
- * free of side effects.
+ * free of side effects. It may be async (decoding text with a payload codec, say): the
+ * scopes stay locked while it runs, so keep it short.
  */
-export type WriteGuard = (found: SealedRows) => StoreBatch;
+export type WriteGuard = (found: SealedRows) => StoreBatch | Promise<StoreBatch>;
 
 export interface ScopeKey {
   namespace: string;

@@ -6,6 +6,9 @@
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SealedRows } from '../store/types';
 import { sameChained, sameSealedScope } from '../store/chain';
+import { decodeAction, decodeScope } from '../store/encoded-records';
+import type { TextCodec } from '../store/text-codec';
+import { isEncodedText } from '../cim/encoded-text';
 import type { RecordBatch } from './recorder';
 
 /** Why a late record is kept aside rather than written. */
@@ -56,4 +59,47 @@ export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScop
     gaps: batch.gaps?.filter((r) => keep(r, true)),
   };
   return { kept, lateScopes, late, lateGaps };
+}
+
+/**
+ * splitLate for a worker with a payload codec. A codec that encrypts gives the same text a
+ * different encoding each time, so one record encoded by two workers (relayed by the
+ * workflow's worker and spooled by the tool's, or a scope's end from a workflow task run
+ * again elsewhere) is two stored forms of the same content. A late record that differs
+ * from its stored row only there changes nothing a person reads, and is dropped like an
+ * identical one; it is never written, since the seal covers the stored form. Text that
+ * cannot be decoded counts as different: the record is kept aside, not guessed equal.
+ */
+export async function splitLateDecoded(batch: RecordBatch, found: SealedRows, codec: TextCodec | undefined): Promise<LateSplit> {
+  const split = splitLate(batch, found);
+  if (!codec || split.late.length + split.lateScopes.length === 0) return split;
+  const late: ActionRecord[] = [];
+  for (const r of split.late) {
+    const row = found.stored.get(`${r.namespace}\u0000${r.actionId}`);
+    const same = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeAction, sameChained));
+    if (!same) late.push(r);
+  }
+  const lateScopes: ScopeRecord[] = [];
+  for (const r of split.lateScopes) {
+    const row = found.storedScopes?.get(`${r.namespace}\u0000${r.scopeId}`);
+    const same = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeScope, sameSealedScope));
+    if (!same) lateScopes.push(r);
+  }
+  return { ...split, late, lateScopes };
+}
+
+async function sameDecoded<T extends { error: string | null }>(
+  row: T,
+  record: T,
+  codec: TextCodec,
+  decode: (codec: TextCodec, r: T) => Promise<T>,
+  same: (a: T, b: T) => boolean,
+): Promise<boolean> {
+  // Only records with encoded text on either side can differ in encoding alone.
+  if (!Object.values(row).some(isEncodedText) && !Object.values(record).some(isEncodedText)) return false;
+  try {
+    return same(await decode(codec, row), await decode(codec, record));
+  } catch {
+    return false;
+  }
 }

@@ -15,8 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { parseSpoolLine } from './spool-line';
 import { QUARANTINE_FILE, appendQuarantineLines, isQuarantineFile, recordCount } from './spool';
 import { isDataError, type RecordBatch } from './recorder';
-import { LATE_REASON, lateBatch, splitLate, type LateSplit } from './late-records';
+import { LATE_REASON, lateBatch, splitLateDecoded, type LateSplit } from './late-records';
 import type { SealedRows, Store } from '../store/types';
+import type { TextCodec } from '../store/text-codec';
 
 
 export interface QuarantineEntry {
@@ -111,9 +112,16 @@ export function listQuarantine(dir: string): { files: string[]; entries: Quarant
  * Writes every sound entry's records to the store, through the same check a spool's
  * drain makes: records of scopes sealed meanwhile that would change them stay out. What
  * the store refuses as data stays, with the store's reason; a store that cannot be
- * reached stops the replay with nothing lost.
+ * reached stops the replay with nothing lost. With the workers' payload codec, a late
+ * record that differs from its sealed row only in how its text was encoded is dropped as
+ * the drain drops it (see splitLateDecoded).
  */
-export async function replayQuarantine(store: Store, dir: string, onProgress?: (entriesDone: number) => void): Promise<QuarantineReplay> {
+export async function replayQuarantine(
+  store: Store,
+  dir: string,
+  onProgress?: (entriesDone: number) => void,
+  codec?: TextCodec,
+): Promise<QuarantineReplay> {
   if (!store.writeBatch) throw new Error(`the store (${store.description}) cannot check late records while it writes them`);
   const report: QuarantineReplay = { files: [], replayed: { entries: 0, records: 0 }, kept: [] };
   let done = 0;
@@ -133,7 +141,7 @@ export async function replayQuarantine(store: Store, dir: string, onProgress?: (
         continue;
       }
       let split: LateSplit | undefined;
-      const guard = (found: SealedRows) => (split = splitLate(raw.batch!, found)).kept;
+      const guard = async (found: SealedRows) => (split = await splitLateDecoded(raw.batch!, found, codec)).kept;
       try {
         await store.writeBatch(raw.batch, guard);
       } catch (err) {

@@ -12,7 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
-import { LATE_REASON, lateBatch, splitLate, type LateSplit } from './late-records';
+import { LATE_REASON, lateBatch, splitLateDecoded, type LateSplit } from './late-records';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -254,13 +254,13 @@ export class Recorder {
   private async writeSpooled(batch: RecordBatch): Promise<void> {
     if (!this.store.sealedRowsOf && !this.store.writeBatch) return this.writeToStore(batch);
     let split: LateSplit | undefined;
-    const guard = (found: SealedRows): RecordBatch => (split = splitLate(batch, found)).kept;
+    const guard = async (found: SealedRows): Promise<RecordBatch> => (split = await splitLateDecoded(batch, found, this.options.textCodec)).kept;
     if (this.store.writeBatch) {
       await this.writeToStore(batch, guard);
     } else {
       // A backend written method by method cannot hold the scopes while it writes.
       await this.prepareStore();
-      const kept = guard(await this.store.sealedRowsOf!([...(batch.actions ?? []), ...(batch.gaps ?? [])], batch.scopes));
+      const kept = await guard(await this.store.sealedRowsOf!([...(batch.actions ?? []), ...(batch.gaps ?? [])], batch.scopes));
       await this.writeToStore(kept);
     }
     const count = split ? split.lateScopes.length + split.late.length + split.lateGaps.length : 0;

@@ -15,6 +15,9 @@ import { LATE_REASON } from '../../worker/late-records';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import type { Store } from '../../store/types';
 import type { TemporalEndpoint } from '../../devserver/dev-server';
+import { textCodec } from '../../store/text-codec';
+import { encodeBatch } from '../../store/encoded-records';
+import { AesGcmCodec } from '../fixtures/aes-codec';
 
 const skip = usesPglite() && 'the CLI reaches the store through the Postgres server';
 let store: Store;
@@ -108,6 +111,30 @@ test('replay: what the store takes now is written, a late record of a sealed sco
   const again = await cli(['quarantine', 'replay', '--spool', spool, '--json']);
   assert.deepEqual((JSON.parse(again.stdout) as { replayed: unknown }).replayed, { entries: 0, records: 0 }, 'a second replay writes nothing new');
   assert.equal(readFileSync(join(spool, 'default--tools', 'quarantine.log'), 'utf8').trim().split('\n').length, 4, 'and keeps the same entries');
+});
+
+test('with the workers\' codec, a late copy of a sealed record that was only encoded again is dropped; without it, it stays', { skip }, async () => {
+  // Two workers encrypted the same failed attempt: one copy is stored and sealed, the other waits in quarantine.
+  const codec = textCodec([new AesGcmCodec()]);
+  const failed: ActionRecord = { ...action('qcodec/a1#1', 'qcodec', 1), status: 'error', error: 'upstream timeout' };
+  await store.writeBatch!(await encodeBatch(codec, { scopes: [scope('qcodec', 'success')], actions: [failed] }));
+  await store.sealScopes([{ namespace: 'default', scopeId: 'qcodec' }]);
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-quarantine-codec-'));
+  try {
+    mkdirSync(join(dir, 'default--tools'));
+    writeFileSync(join(dir, 'default--tools', 'quarantine.log'), line({ at: '2026-11-01T00:05:00.000Z', reason: LATE_REASON, batch: await encodeBatch(codec, { actions: [failed] }) }));
+    const without = await cli(['quarantine', 'replay', '--spool', dir, '--json']);
+    assert.equal(without.code, 0, without.stderr);
+    assert.deepEqual((JSON.parse(without.stdout) as { kept: Array<{ reason: string }> }).kept.map((k) => k.reason), [LATE_REASON], 'ciphertexts differ: without the codec it stays');
+    const withCodec = await cli(['quarantine', 'replay', '--spool', dir, '--json', '--codec', require.resolve('../fixtures/aes-codec')]);
+    assert.equal(withCodec.code, 0, withCodec.stderr);
+    const report = JSON.parse(withCodec.stdout) as { replayed: { entries: number; records: number }; kept: unknown[] };
+    assert.deepEqual([report.replayed, report.kept], [{ entries: 1, records: 1 }, []]);
+    assert.ok(!existsSync(join(dir, 'default--tools', 'quarantine.log')), 'nothing is left in quarantine');
+    assert.deepEqual(verifyChains('qcodec', await store.chainsOfSession('qcodec')).problems, [], 'the sealed row was not written over');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('bad input is refused naming what is wrong, and nothing is touched', { skip }, async () => {

@@ -17,6 +17,9 @@ import { proxyDatabase } from '../helpers/tcp-proxy';
 import { observedExecutor } from '../helpers/observed-executor';
 import { slowWrites } from '../helpers/slow-writes';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
+import { textCodec } from '../../store/text-codec';
+import { encodeBatch } from '../../store/encoded-records';
+import { AesGcmCodec } from '../fixtures/aes-codec';
 
 let store: Store;
 let schema: string;
@@ -776,6 +779,35 @@ test('spooled records of a scope sealed meanwhile: an end the seal holds or a st
     const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; batch: { scopes: ScopeRecord[] } });
     assert.deepEqual(kept.map((k) => [k.batch.scopes[0]!.status, k.batch.scopes[0]!.error]), [['error', 'the run failed'], ['running', null]]);
     assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with a payload codec that encrypts, a spooled copy of sealed records that another worker encoded is dropped, not quarantined, and a changed one still is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-late-codec-'));
+  try {
+    const codec = textCodec([new AesGcmCodec()]);
+    const ended = { ...scope('latecodec', null, 'error'), sessionId: 'latecodec', objective: 'find the cause', error: 'the run failed' };
+    const failed = { ...action('latecodec/a1#1', 'latecodec', 'error'), sessionId: 'latecodec', error: 'upstream timeout' };
+    // The workflow's worker wrote (and relayed) them; the scope was sealed from those rows.
+    await store.writeBatch!(await encodeBatch(codec, { scopes: [ended], actions: [failed] }));
+    await store.sealScopes([{ namespace: 'default', scopeId: 'latecodec' }]);
+    // The tool's worker, cut off, spooled its own encoding of the same records, and one that differs.
+    const left = new Spool({ dir });
+    left.append(await encodeBatch(codec, { scopes: [ended], actions: [failed] }));
+    left.append(await encodeBatch(codec, { actions: [{ ...failed, error: 'connection reset' }] }));
+    left.close();
+    const alerts: string[] = [];
+    const spool = new Spool({ dir });
+    const recorder = new Recorder(store, { spool, textCodec: codec, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+    await recorder.start();
+    await recorder.drain();
+    recorder.stop();
+    assert.equal(recorder.quarantined, 1, alerts.join('\n'));
+    const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { batch: { actions: ActionRecord[] } });
+    assert.deepEqual(await Promise.all(kept.flatMap((k) => k.batch.actions.map((a) => codec.decode(a.error!)))), ['connection reset']);
+    assert.deepEqual(verifyChains('latecodec', await store.chainsOfSession('latecodec')).problems, [], 'the sealed rows were not written over');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
