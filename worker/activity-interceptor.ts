@@ -20,6 +20,7 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
+import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning } from './attempt-deadline';
 
 export interface RegisteredTool {
   name: string;
@@ -120,11 +121,33 @@ export function scopeActivityInterceptor(
           recorder.write({ actions: [{ ...base, status: 'running', error: null, endedAt: null, outputDigest: null }] }).catch(() => undefined);
         };
         const startRow = runningRowAfterMs > 0 ? setTimeout(writeStart, runningRowAfterMs) : (writeStart(), undefined);
+        // Temporal times the attempt out at its deadline whether or not the tool still runs: the
+        // row says so then, should the tool never finish (see attempt-deadline.ts).
+        const startedMs = Date.parse(startedAt);
+        const deadline = attemptDeadline(info, startedMs);
+        const atDeadline = deadline
+          ? setTimeout(() => {
+              clearTimeout(startRow);
+              const timedOut = timedOutWhileRunning({ ...base, resources: dedupeResources(run.resources) }, deadline, Date.now());
+              recorder.writeLate({ gaps: [timedOut] }).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record that ${timedOut.actionId} timed out: ${errorText(err)}`));
+            }, Math.max(0, deadline.at - Date.now()))
+          : undefined;
+        atDeadline?.unref?.();
+        /** An attempt that ended after Temporal timed it out is recorded as history has it, whatever the tool did. */
+        const recordOverrun = async (outcome: { error?: string }) => {
+          const late = overrunAttempt({ ...base, resources: dedupeResources(run.resources) }, deadline, startedMs, Date.now(), outcome);
+          await recorder.writeLate({ actions: [late] }, sameOverrun).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record ${late.actionId}, which finished after its timeout: ${errorText(err)}`));
+        };
         let output: unknown;
         try {
           output = await runWithToolRun(run, () => next(input));
         } catch (err) {
           clearTimeout(startRow);
+          clearTimeout(atDeadline);
+          if (overran(deadline, Date.now(), err)) {
+            await recordOverrun({ error: errorText(err) });
+            throw err;
+          }
           if (run.refused.length) {
             const denied = deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err));
             const landed = await recorder.write({ actions: [denied] });
@@ -137,6 +160,11 @@ export function scopeActivityInterceptor(
           throw failureCarrying(err, relayOf(ended, spooledGaps));
         }
         clearTimeout(startRow);
+        clearTimeout(atDeadline);
+        if (overran(deadline, Date.now())) {
+          await recordOverrun({});
+          return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
+        }
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
         const json = canonicalJson(output ?? null);
         const bytes = Buffer.byteLength(json);

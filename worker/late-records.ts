@@ -14,6 +14,9 @@ import type { RecordBatch } from './recorder';
 /** Why a late record is kept aside rather than written. */
 export const LATE_REASON = 'arrived after its scope was sealed: written now it would change the sealed chain';
 
+/** Why a tool call's record that came after its timeout is kept aside (worker/attempt-deadline.ts). */
+export const LATE_TIMEOUT_REASON = 'the tool finished after its timeout, when its scope was already sealed: written now it would change the sealed chain';
+
 /** The part of a split that is kept aside, as a batch. */
 export function lateBatch({ lateScopes, late, lateGaps }: LateSplit): RecordBatch {
   return { ...(lateScopes.length ? { scopes: lateScopes } : {}), actions: late, gaps: lateGaps };
@@ -26,8 +29,14 @@ export interface LateSplit {
   lateGaps: ActionRecord[];
 }
 
+/**
+ * Whether a late action changes nothing in the sealed row it would replace: by default,
+ * nothing the seal covers differs.
+ */
+export type SameAction = (stored: ActionRecord, late: ActionRecord) => boolean;
+
 /** What of a spooled batch may still be written, and what arrived after its scope was sealed (see Recorder.writeSpooled). */
-export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScopes }: SealedRows): LateSplit {
+export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScopes }: SealedRows, same: SameAction = sameChained): LateSplit {
   const lateScopes: ScopeRecord[] = [];
   const late: ActionRecord[] = [];
   const lateGaps: ActionRecord[] = [];
@@ -35,7 +44,7 @@ export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScop
   const keep = (r: ActionRecord, gap: boolean): boolean => {
     if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
     const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
-    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || sameChained(row, r));
+    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || same(row, r));
     if (!changesNothing) (gap ? lateGaps : late).push(r);
     return false;
   };
@@ -70,20 +79,20 @@ export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScop
  * identical one; it is never written, since the seal covers the stored form. Text that
  * cannot be decoded counts as different: the record is kept aside, not guessed equal.
  */
-export async function splitLateDecoded(batch: RecordBatch, found: SealedRows, codec: TextCodec | undefined): Promise<LateSplit> {
-  const split = splitLate(batch, found);
+export async function splitLateDecoded(batch: RecordBatch, found: SealedRows, codec: TextCodec | undefined, same: SameAction = sameChained): Promise<LateSplit> {
+  const split = splitLate(batch, found, same);
   if (!codec || split.late.length + split.lateScopes.length === 0) return split;
   const late: ActionRecord[] = [];
   for (const r of split.late) {
     const row = found.stored.get(`${r.namespace}\u0000${r.actionId}`);
-    const same = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeAction, sameChained));
-    if (!same) late.push(r);
+    const unchanged = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeAction, same));
+    if (!unchanged) late.push(r);
   }
   const lateScopes: ScopeRecord[] = [];
   for (const r of split.lateScopes) {
     const row = found.storedScopes?.get(`${r.namespace}\u0000${r.scopeId}`);
-    const same = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeScope, sameSealedScope));
-    if (!same) lateScopes.push(r);
+    const unchanged = row !== undefined && row.status !== 'running' && r.status !== 'running' && (await sameDecoded(row, r, codec, decodeScope, sameSealedScope));
+    if (!unchanged) lateScopes.push(r);
   }
   return { ...split, late, lateScopes };
 }

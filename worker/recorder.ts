@@ -12,7 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
-import { LATE_REASON, lateBatch, splitLateDecoded, type LateSplit } from './late-records';
+import { LATE_REASON, LATE_TIMEOUT_REASON, lateBatch, splitLateDecoded, type LateSplit, type SameAction } from './late-records';
 
 export interface RecordBatch {
   scopes?: ScopeRecord[];
@@ -252,9 +252,48 @@ export class Recorder {
    * after a separate check would otherwise get the record anyway.
    */
   private async writeSpooled(batch: RecordBatch): Promise<void> {
+    return this.writeChecked(batch, {
+      reason: LATE_REASON,
+      alert: (count, ids, where) => `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${ids}): ${where}, not written to the store`,
+    });
+  }
+
+  /**
+   * Records that may arrive after their scope was sealed, written with the check a spool's
+   * drain makes (see writeSpooled): an attempt that finished after Temporal had timed it
+   * out, say (worker/attempt-deadline.ts), whose workflow may have ended and been sealed
+   * since. `same` decides when a late action changes nothing worth keeping aside. While
+   * the store is down, or a backlog waits, they go to the spool like any record and meet
+   * the drain's check there.
+   */
+  async writeLate(batch: RecordBatch, same?: SameAction): Promise<void> {
+    if (recordCount(batch) === 0) return;
+    const codec = this.options.textCodec;
+    const encoded = codec ? await encodeBatch(codec, batch) : batch;
+    if (this.storeDown || this.spoolBacklog) {
+      await this.enqueue(encoded);
+      return;
+    }
+    try {
+      await this.writeChecked(encoded, {
+        reason: LATE_TIMEOUT_REASON,
+        same,
+        alert: (count, ids, where) => `QUARANTINED ${count} records of tool calls that finished after their timeout, when their scopes were already sealed (${ids}): ${where}, not written to the store`,
+      });
+    } catch (err) {
+      if (isDataError(err)) throw err;
+      // The store went away meanwhile: the spool takes them, and its drain checks them again.
+      await this.enqueue(encoded);
+    }
+  }
+
+  private async writeChecked(
+    batch: RecordBatch,
+    late: { reason: string; same?: SameAction; alert: (count: number, ids: string, where: string) => string },
+  ): Promise<void> {
     if (!this.store.sealedRowsOf && !this.store.writeBatch) return this.writeToStore(batch);
     let split: LateSplit | undefined;
-    const guard = async (found: SealedRows): Promise<RecordBatch> => (split = await splitLateDecoded(batch, found, this.options.textCodec)).kept;
+    const guard = async (found: SealedRows): Promise<RecordBatch> => (split = await splitLateDecoded(batch, found, this.options.textCodec, late.same)).kept;
     if (this.store.writeBatch) {
       await this.writeToStore(batch, guard);
     } else {
@@ -265,12 +304,17 @@ export class Recorder {
     }
     const count = split ? split.lateScopes.length + split.late.length + split.lateGaps.length : 0;
     if (!split || count === 0) return;
-    const { lateScopes, late, lateGaps } = split;
-    this.options.spool!.quarantine(lateBatch(split), LATE_REASON);
+    const { lateScopes, late: lateActions, lateGaps } = split;
+    const spool = this.options.spool;
+    spool?.quarantine(lateBatch(split), late.reason);
     this.quarantined += count;
-    const ids = [...lateScopes.map((r) => r.scopeId), ...[...late, ...lateGaps].map((r) => r.actionId)];
+    const ids = [...lateScopes.map((r) => r.scopeId), ...[...lateActions, ...lateGaps].map((r) => r.actionId)];
     this.options.onAlert?.(
-      `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${ids.slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}): kept in ${this.options.spool!.quarantineFile}, not written to the store`,
+      late.alert(
+        count,
+        `${ids.slice(0, 5).join(', ')}${count > 5 ? ', …' : ''}`,
+        spool ? `kept in ${spool.quarantineFile}` : 'not kept: this worker has no spool',
+      ),
     );
   }
 

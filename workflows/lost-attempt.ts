@@ -27,7 +27,7 @@ export function recordLostFinalAttempt(
   const cause = err.cause;
   const final =
     cause instanceof TimeoutFailure
-      ? `attempt timed out (${cause.timeoutType}) without reporting its outcome: its worker was lost`
+      ? `attempt timed out (${cause.timeoutType}) without reporting its outcome in time: its worker was lost, or the tool ran past its timeout`
       : // What the attempt's own record says (the tool's message), as Temporal has it from the failure.
         (cause ?? err).message;
   const at = now();

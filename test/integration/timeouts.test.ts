@@ -1,0 +1,98 @@
+/**
+ * Tool calls that outlive their timeout on a live worker: a tool that does not heartbeat
+ * is never told that Temporal timed its attempt out, and finishes (touching resources)
+ * after the workflow has retried, caught the timeout, ended and been sealed. The store
+ * records each such attempt as history has it (failed, timed out), with what the tool
+ * really did in its error, and the sealed scope stays whole: verify and reconcile are
+ * clean. A resource the tool reported only after its scope was sealed is kept aside,
+ * loudly, never lost and never written over the seal.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { createFixtureTools } from '../fixtures/tools';
+import { overrunner } from '../fixtures/agents';
+import { listQuarantine } from '../../worker/quarantine';
+import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
+import type { ActionRecord } from '../../cim/schemas';
+
+let rt: TestRuntime;
+let spoolDir: string;
+const logs: string[] = [];
+before(async () => {
+  spoolDir = mkdtempSync(join(tmpdir(), 'scopetrail-timeouts-'));
+  rt = await startTestRuntime({
+    agents: require.resolve('../fixtures/agents'),
+    tools: Object.values(createFixtureTools().tools),
+    spool: { dir: spoolDir },
+    log: (message) => logs.push(message),
+  });
+});
+after(async () => {
+  await rt?.stop();
+  if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the session's scopes are sealed and its tools have had time to finish late. */
+async function settled(sessionId: string, toolMs: number): Promise<ActionRecord[]> {
+  await sleep(toolMs + 500);
+  await rt.worker.recorder.drain();
+  return (await rt.client.actionsOfSession(sessionId)).filter((a) => a.name === 'overrun').sort((a, b) => a.attempt - b.attempt);
+}
+
+async function assertClean(sessionId: string): Promise<void> {
+  assert.deepEqual((await rt.client.verify(sessionId)).problems, [], 'the sealed scope stays whole');
+  assert.deepEqual((await rt.client.reconcile(sessionId)).differences, [], 'the store says what history says');
+}
+
+test('attempts that finish after their start-to-close timeout are recorded as timed out, and the sealed session verifies and reconciles', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession(overrunner, { input: { ms: 2_500 } });
+  assert.match(await s.result(), /^gave up: Activity task timed out/);
+  const attempts = await settled(s.sessionId, 2_500);
+  assert.deepEqual(attempts.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
+  for (const a of attempts) {
+    assert.match(a.error ?? '', /^attempt timed out: its start-to-close timeout \(1000 ms\) passed/);
+    assert.deepEqual(a.resources, [{ uri: 'api:slow-upstream', mode: 'read' }]);
+    assert.equal(a.outputDigest, null, 'an output Temporal discarded has no digest');
+  }
+  // The tools finished after the scope was sealed; their records added nothing worth keeping aside.
+  assert.ok((await rt.client.scope(s.sessionId)).status !== 'running');
+  await assertClean(s.sessionId);
+});
+
+test('an attempt that ends after its call\'s schedule-to-close deadline (unlimited retries) still has its row', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession(overrunner, { input: { ms: 4_000, scheduleToClose: true } });
+  assert.match(await s.result(), /^gave up: Activity task timed out/);
+  const attempts = await settled(s.sessionId, 4_000);
+  assert.ok(attempts.length >= 2, `several attempts ran before the call's deadline (${attempts.length})`);
+  assert.ok(attempts.every((a) => a.status === 'error'));
+  assert.match(attempts.at(-1)!.error ?? '', /^attempt timed out: its (schedule|start)-to-close timeout/);
+  await assertClean(s.sessionId);
+});
+
+test('what a tool reports after its timeout lands on its row while the scope is open, and is kept aside, said so, once the scope is sealed', { timeout: 60_000 }, async () => {
+  // Attempt 1 finishes at 1.5 s, while attempt 2 still runs: its scope is open. (Attempt 2
+  // finishes at about 2.6 s, as its scope is being sealed: on its row or kept aside, either way.)
+  const open = await rt.client.startSession(overrunner, { input: { ms: 1_500, lateResource: 'db:orders' } });
+  await open.result();
+  const first = (await settled(open.sessionId, 1_500))[0]!;
+  assert.deepEqual([first.attempt, first.status, first.resources.map((r) => r.uri).sort()], [1, 'error', ['api:slow-upstream', 'db:orders']]);
+  assert.match(first.error ?? '', /it succeeded after 1\d{3} ms, and Temporal discarded that outcome/);
+  await assertClean(open.sessionId);
+
+  // Both attempts finish at 6 s and 7 s, long after the session ended and was sealed.
+  const sealed = await rt.client.startSession(overrunner, { input: { ms: 6_000, lateResource: 'db:invoices' } });
+  await sealed.result();
+  const attempts = await settled(sealed.sessionId, 7_200);
+  assert.ok(attempts.every((a) => !a.resources.some((r) => r.uri === 'db:invoices')), 'the sealed rows were not changed');
+  await assertClean(sealed.sessionId);
+  const kept = listQuarantine(spoolDir).entries.filter((e) => e.reason === LATE_TIMEOUT_REASON);
+  const keptOfSession = kept.flatMap((e) => e.ids).filter((id) => id.startsWith(`${sealed.sessionId}/`));
+  assert.deepEqual(keptOfSession.sort(), attempts.map((a) => a.actionId).sort(), 'both late records, with what they touched, are in quarantine');
+  assert.match(logs.join('\n'), /QUARANTINED 1 records of tool calls that finished after their timeout, when their scopes were already sealed/);
+});

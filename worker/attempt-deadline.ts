@@ -1,0 +1,107 @@
+/**
+ * When Temporal stops waiting for an attempt, and what an attempt that outlived it is
+ * recorded as. Temporal times an attempt out at its start-to-close (or the call's
+ * schedule-to-close) deadline whether or not the tool is still running: a tool that does
+ * not heartbeat is never told, and may finish (and touch resources) long after the
+ * workflow has retried or moved on. History then says the attempt timed out, so the
+ * store says so too, with what the tool really did in the error text and every resource
+ * it reported kept on the row.
+ */
+import { CancelledFailure } from '@temporalio/common';
+import type { ActionRecord } from '../cim/schemas';
+
+export interface AttemptDeadline {
+  /** Epoch ms, on this worker's clock. */
+  at: number;
+  timeout: 'start-to-close' | 'schedule-to-close';
+  ms: number;
+}
+
+interface DeadlineInfo {
+  startToCloseTimeoutMs?: number;
+  scheduleToCloseTimeoutMs?: number;
+  /** When the call's first attempt was scheduled (the server's clock). */
+  scheduledTimestampMs?: number;
+  /** When this attempt was scheduled (the server's clock). */
+  currentAttemptScheduledTimestampMs?: number;
+}
+
+const usable = (ms: number | undefined): ms is number => typeof ms === 'number' && Number.isFinite(ms) && ms > 0;
+
+/**
+ * The earlier of the attempt's start-to-close and the call's schedule-to-close deadline,
+ * both counted on this worker's clock from when it began the attempt, which is a little
+ * after the server started it: the worker never calls an attempt late that the server
+ * took in time, however the two clocks differ. (What was left of the schedule-to-close
+ * budget is a difference of two server times.) Undefined: neither is set.
+ */
+export function attemptDeadline(info: DeadlineInfo, startedMs: number): AttemptDeadline | undefined {
+  const candidates: AttemptDeadline[] = [];
+  if (usable(info.startToCloseTimeoutMs)) candidates.push({ at: startedMs + info.startToCloseTimeoutMs, timeout: 'start-to-close', ms: info.startToCloseTimeoutMs });
+  if (usable(info.scheduleToCloseTimeoutMs) && usable(info.scheduledTimestampMs) && usable(info.currentAttemptScheduledTimestampMs)) {
+    const left = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - info.currentAttemptScheduledTimestampMs;
+    candidates.push({ at: startedMs + Math.max(0, left), timeout: 'schedule-to-close', ms: info.scheduleToCloseTimeoutMs });
+  }
+  return candidates.sort((a, b) => a.at - b.at)[0];
+}
+
+/** The SDK's word that the server timed the attempt out (told through a heartbeat). */
+export function isTimedOutCancellation(err: unknown): boolean {
+  return err instanceof CancelledFailure && err.message === 'TIMED_OUT';
+}
+
+/** Whether an attempt that ended at `endedMs` (or with `err`) ended after Temporal had timed it out. */
+export function overran(deadline: AttemptDeadline | undefined, endedMs: number, err?: unknown): boolean {
+  return (deadline !== undefined && endedMs >= deadline.at) || isTimedOutCancellation(err);
+}
+
+function timeoutName(deadline: AttemptDeadline | undefined): string {
+  return deadline ? `its ${deadline.timeout} timeout (${deadline.ms} ms)` : 'its timeout';
+}
+
+/** Written at the deadline while the tool still runs: the row Temporal's timeout leaves, should the tool never finish. */
+export function timedOutWhileRunning(running: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>, deadline: AttemptDeadline, now: number): ActionRecord {
+  return {
+    ...running,
+    status: 'error',
+    error: `attempt timed out: ${timeoutName(deadline)} passed while the tool was still running`,
+    endedAt: new Date(now).toISOString(),
+    outputDigest: null,
+    attributes: { ...running.attributes, timedOut: true },
+  };
+}
+
+/**
+ * An attempt that finished after its deadline: failed, as history has it, saying how the
+ * tool really ended; its output was never delivered, so no digest of it is kept.
+ */
+export function overrunAttempt(
+  ended: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>,
+  deadline: AttemptDeadline | undefined,
+  startedMs: number,
+  endedMs: number,
+  outcome: { error?: string },
+): ActionRecord {
+  const how = outcome.error === undefined ? 'succeeded' : `failed (${outcome.error})`;
+  // Told through a heartbeat before the worker's own deadline: a heartbeat timeout, most likely.
+  const which = deadline && endedMs >= deadline.at ? timeoutName(deadline) : 'a timeout the server counted (its heartbeat timeout, say)';
+  return {
+    ...ended,
+    status: 'error',
+    error: `attempt timed out: ${which} passed before the tool finished; it ${how} after ${endedMs - startedMs} ms, and Temporal discarded that outcome`,
+    endedAt: new Date(endedMs).toISOString(),
+    outputDigest: null,
+    attributes: { ...ended.attributes, timedOut: true },
+  };
+}
+
+/**
+ * A sealed row already says the attempt failed, with the resources it touched: a record
+ * written when the tool finished late adds only its wording and times, and is not worth
+ * keeping aside. One that adds a resource (reported after the deadline) is.
+ */
+export function sameOverrun(stored: ActionRecord, late: ActionRecord): boolean {
+  const set = (r: ActionRecord) => new Set(r.resources.map((x) => `${x.mode} ${x.uri}`));
+  const before = set(stored);
+  return stored.status === late.status && [...set(late)].every((k) => before.has(k));
+}
