@@ -144,7 +144,7 @@ export function scopeActivityInterceptor(
         } catch (err) {
           clearTimeout(startRow);
           clearTimeout(atDeadline);
-          if (overran(deadline, Date.now(), err)) {
+          if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason)) {
             await recordOverrun({ error: errorText(err) });
             throw err;
           }
@@ -161,7 +161,7 @@ export function scopeActivityInterceptor(
         }
         clearTimeout(startRow);
         clearTimeout(atDeadline);
-        if (overran(deadline, Date.now())) {
+        if (overran(deadline, Date.now(), ctx.cancellationSignal.reason)) {
           await recordOverrun({});
           return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
         }

@@ -50,9 +50,13 @@ export function isTimedOutCancellation(err: unknown): boolean {
   return err instanceof CancelledFailure && err.message === 'TIMED_OUT';
 }
 
-/** Whether an attempt that ended at `endedMs` (or with `err`) ended after Temporal had timed it out. */
-export function overran(deadline: AttemptDeadline | undefined, endedMs: number, err?: unknown): boolean {
-  return (deadline !== undefined && endedMs >= deadline.at) || isTimedOutCancellation(err);
+/**
+ * Whether an attempt that ended at `endedMs` ended after Temporal had timed it out: its
+ * deadline passed, or the SDK said so (its error, or the reason the attempt's cancellation
+ * signal carries, set even when the tool returned without looking at it).
+ */
+export function overran(deadline: AttemptDeadline | undefined, endedMs: number, ...told: unknown[]): boolean {
+  return (deadline !== undefined && endedMs >= deadline.at) || told.some(isTimedOutCancellation);
 }
 
 function timeoutName(deadline: AttemptDeadline | undefined): string {

@@ -29,6 +29,9 @@ test('an attempt overran when it ended at or after its deadline, or the SDK says
   assert.equal(overran(undefined, 9_999), false);
   assert.equal(overran(undefined, 0, new CancelledFailure('TIMED_OUT')), true);
   assert.equal(overran(undefined, 0, new CancelledFailure('CANCELLED')), false);
+  // A tool that returned without looking at its cancellation signal: the signal's reason tells.
+  assert.equal(overran(undefined, 0, undefined, new CancelledFailure('TIMED_OUT')), true);
+  assert.equal(overran(undefined, 0, new Error('boom'), undefined), false);
 });
 
 test('an overrun attempt is failed, as history has it, says how the tool really ended, and keeps every resource', () => {
