@@ -20,7 +20,7 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
-import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning } from './attempt-deadline';
+import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline } from './attempt-deadline';
 
 export interface RegisteredTool {
   name: string;
@@ -125,14 +125,11 @@ export function scopeActivityInterceptor(
         // row says so then, should the tool never finish (see attempt-deadline.ts).
         const startedMs = Date.parse(startedAt);
         const deadline = attemptDeadline(info, startedMs);
-        const atDeadline = deadline
-          ? setTimeout(() => {
-              clearTimeout(startRow);
-              const timedOut = timedOutWhileRunning({ ...base, resources: dedupeResources(run.resources) }, deadline, Date.now());
-              recorder.writeLate({ gaps: [timedOut] }).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record that ${timedOut.actionId} timed out: ${errorText(err)}`));
-            }, Math.max(0, deadline.at - Date.now()))
-          : undefined;
-        atDeadline?.unref?.();
+        const stopWatch = watchDeadline(deadline, (passed) => {
+          clearTimeout(startRow);
+          const timedOut = timedOutWhileRunning({ ...base, resources: dedupeResources(run.resources) }, passed, Date.now());
+          recorder.writeLate({ gaps: [timedOut] }).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record that ${timedOut.actionId} timed out: ${errorText(err)}`));
+        });
         /** An attempt that ended after Temporal timed it out is recorded as history has it, whatever the tool did. */
         const recordOverrun = async (outcome: { error?: string }) => {
           const late = overrunAttempt({ ...base, resources: dedupeResources(run.resources) }, deadline, startedMs, Date.now(), outcome);
@@ -143,7 +140,7 @@ export function scopeActivityInterceptor(
           output = await runWithToolRun(run, () => next(input));
         } catch (err) {
           clearTimeout(startRow);
-          clearTimeout(atDeadline);
+          stopWatch();
           if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason)) {
             await recordOverrun({ error: errorText(err) });
             throw err;
@@ -160,7 +157,7 @@ export function scopeActivityInterceptor(
           throw failureCarrying(err, relayOf(ended, spooledGaps));
         }
         clearTimeout(startRow);
-        clearTimeout(atDeadline);
+        stopWatch();
         if (overran(deadline, Date.now(), ctx.cancellationSignal.reason)) {
           await recordOverrun({});
           return wrapToolResult(output, info.attempt, dedupeResources(run.resources));

@@ -45,6 +45,20 @@ export function attemptDeadline(info: DeadlineInfo, startedMs: number): AttemptD
   return candidates.sort((a, b) => a.at - b.at)[0];
 }
 
+/** The longest delay setTimeout takes (about 24.8 days): Node fires a longer timer at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `onDeadline` when the deadline passes, unless the returned stop is called first. An
+ * attempt allowed longer than a timer can wait is only checked when it ends.
+ */
+export function watchDeadline(deadline: AttemptDeadline | undefined, onDeadline: (deadline: AttemptDeadline) => void): () => void {
+  if (!deadline || deadline.at - Date.now() > MAX_TIMER_MS) return () => undefined;
+  const timer = setTimeout(() => onDeadline(deadline), Math.max(0, deadline.at - Date.now()));
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
 /** The SDK's word that the server timed the attempt out (told through a heartbeat). */
 export function isTimedOutCancellation(err: unknown): boolean {
   return err instanceof CancelledFailure && err.message === 'TIMED_OUT';

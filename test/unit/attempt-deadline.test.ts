@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/common';
-import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning } from '../../worker/attempt-deadline';
+import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline } from '../../worker/attempt-deadline';
 import { action } from './fixtures';
 
 test('the deadline is the earlier of start-to-close from the worker\'s start and what was left of schedule-to-close, on the worker\'s clock', () => {
@@ -51,4 +51,17 @@ test('an overrun attempt is failed, as history has it, says how the tool really 
   assert.equal(sameOverrun(atDeadline, late), true);
   assert.equal(sameOverrun(atDeadline, { ...late, resources: [...late.resources, { uri: 'db:orders', mode: 'write' }] }), false);
   assert.equal(sameOverrun({ ...atDeadline, status: 'success' }, late), false);
+});
+
+test('the deadline watch fires once the deadline passes, not when stopped first, and never for a deadline a timer cannot wait for', async () => {
+  const fired: string[] = [];
+  const soon = (ms: number) => ({ at: Date.now() + ms, timeout: 'start-to-close' as const, ms });
+  watchDeadline(soon(5), () => fired.push('due'));
+  const stop = watchDeadline(soon(5), () => fired.push('stopped'));
+  stop();
+  // 30 days: Node would fire such a timer at once.
+  watchDeadline(soon(30 * 24 * 3_600_000), () => fired.push('too far'));
+  watchDeadline(undefined, () => fired.push('none'));
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(fired, ['due']);
 });
