@@ -125,14 +125,16 @@ export function scopeActivityInterceptor(
         // row says so then, should the tool never finish (see attempt-deadline.ts).
         const startedMs = Date.parse(startedAt);
         const deadline = attemptDeadline(info, startedMs);
+        /** The attempt with every resource it declared or has reported so far. */
+        const soFar = () => ({ ...base, resources: dedupeResources(run.resources) });
         const stopWatch = watchDeadline(deadline, (passed) => {
           clearTimeout(startRow);
-          const timedOut = timedOutWhileRunning({ ...base, resources: dedupeResources(run.resources) }, passed, Date.now());
+          const timedOut = timedOutWhileRunning(soFar(), passed, Date.now());
           recorder.writeLate({ gaps: [timedOut] }).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record that ${timedOut.actionId} timed out: ${errorText(err)}`));
         });
         /** An attempt that ended after Temporal timed it out is recorded as history has it, whatever the tool did. */
         const recordOverrun = async (outcome: { error?: string }) => {
-          const late = overrunAttempt({ ...base, resources: dedupeResources(run.resources) }, deadline, startedMs, Date.now(), outcome);
+          const late = overrunAttempt(soFar(), deadline, startedMs, Date.now(), outcome);
           await recorder.writeLate({ actions: [late] }, sameOverrun).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record ${late.actionId}, which finished after its timeout: ${errorText(err)}`));
         };
         let output: unknown;

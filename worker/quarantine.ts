@@ -19,7 +19,6 @@ import { LATE_REASON, lateBatch, splitLateDecoded, type LateSplit } from './late
 import type { SealedRows, Store } from '../store/types';
 import type { TextCodec } from '../store/text-codec';
 
-
 export interface QuarantineEntry {
   /** The file it is in, and its line there (from 1). */
   file: string;

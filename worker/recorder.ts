@@ -264,7 +264,8 @@ export class Recorder {
    * out, say (worker/attempt-deadline.ts), whose workflow may have ended and been sealed
    * since. `same` decides when a late action changes nothing worth keeping aside. While
    * the store is down, or a backlog waits, they go to the spool like any record and meet
-   * the drain's check there.
+   * the drain's check there; a worker without a spool rejects them instead of writing them
+   * unchecked.
    */
   async writeLate(batch: RecordBatch, same?: SameAction): Promise<void> {
     if (recordCount(batch) === 0) return;
@@ -281,8 +282,11 @@ export class Recorder {
         alert: (count, ids, where) => `QUARANTINED ${count} records of tool calls that finished after their timeout, when their scopes were already sealed (${ids}): ${where}, not written to the store`,
       });
     } catch (err) {
-      if (isDataError(err)) throw err;
-      // The store went away meanwhile: the spool takes them, and its drain checks them again.
+      // Without a spool there is no later checked write: an unchecked one could change a seal.
+      if (isDataError(err) || !this.options.spool) throw err;
+      // The store went away meanwhile: marked down, the flush spools them, and the drain checks them again.
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)), 0);
+      this.storeDown = true;
       await this.enqueue(encoded);
     }
   }

@@ -80,6 +80,7 @@ export function appendQuarantineLines(file: string, lines: readonly string[]): v
     closeSync(fd);
   }
 }
+
 const INSTANCE = /^(?:active|draining)-(w[0-9a-f]{12})-/;
 /** Files named by earlier versions, which put the writer's PID in the name. */
 const LEGACY_PID = /^(?:active|draining)-(\d+)-/;

@@ -236,3 +236,38 @@ test('spooled records of a scope another worker sealed meanwhile are kept out of
   assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
   assert.deepEqual(kept[0]!.batch.actions.map((a) => [a.actionId, a.error]), [['late-new', null], ['changed', 'the tool said why']], 'kept whole, with what the tool said');
 });
+
+test('a late write that meets a store gone away is spooled and checked at the drain, never written unchecked; without a spool it is refused', async () => {
+  const late = action('overran', 'sealed', { status: 'error', error: 'attempt timed out', resources: [{ uri: 'db:orders', mode: 'write' }] });
+  const stored = new Map([['default\u0000overran', action('overran', 'sealed', { status: 'error', error: 'timed out while running' })]]);
+  const sealed = { sealedScopes: new Set(['default\u0000sealed']), stored };
+  const dir = spoolDir();
+  const { store, batches } = fakeStore();
+  // The store goes away as the late write asks it for the sealed rows.
+  const askedFirst = (): Store['sealedRowsOf'] => {
+    let failing = 1;
+    return async () => {
+      if (failing-- > 0) throw new Error('connection refused');
+      return sealed;
+    };
+  };
+  store.sealedRowsOf = askedFirst();
+  const alerts: string[] = [];
+  const spool = new Spool({ dir });
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await recorder.start();
+  await recorder.writeLate({ actions: [late] });
+  await recorder.drain();
+  recorder.stop();
+  assert.deepEqual(batches.flat(), [], 'the record that would change the sealed row never reached the store');
+  assert.equal(recorder.quarantined, 1);
+  assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes another worker sealed/);
+
+  const down = fakeStore();
+  down.store.sealedRowsOf = askedFirst();
+  const bare = new Recorder(down.store, { lingerMs: 1, onError: () => undefined });
+  await bare.start();
+  await assert.rejects(bare.writeLate({ actions: [late] }), /connection refused/);
+  assert.deepEqual(down.batches.flat(), []);
+  bare.stop();
+});
