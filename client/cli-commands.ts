@@ -385,7 +385,7 @@ export const COMMANDS: Record<string, Command> = {
 
   quarantine: {
     group: 'runtime',
-    args: 'list | replay [--spool DIR]',
+    args: 'list | replay [--spool DIR] [--codec MODULE | --codec-endpoint URL]',
     summary: "what workers' spools kept aside (refused, late or unreadable records); replay writes what is sound now",
     async run(ctx) {
       const { quarantineCommand } = require('./quarantine-command') as typeof import('./quarantine-command');

@@ -1,5 +1,5 @@
 /**
- * `scopetrail quarantine list | replay [--spool DIR]` (list when neither is given): the records workers kept aside in
+ * `scopetrail quarantine list | replay [--spool DIR] [--codec MODULE | --codec-endpoint URL]` (list when neither is given): the records workers kept aside in
  * their spool folders (worker/quarantine.ts), for a person to read, and a replay of what
  * the store takes now. Part of the CLI runtime, like `worker`: it reads the workers' files.
  */

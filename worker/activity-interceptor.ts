@@ -6,6 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
 import { activityActionId, scopedActivityId } from '../cim/ids';
@@ -20,7 +21,8 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
-import { attemptDeadline, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline } from './attempt-deadline';
+import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline } from './attempt-deadline';
+import { askAttemptFate } from './attempt-fate';
 
 export interface RegisteredTool {
   name: string;
@@ -134,8 +136,19 @@ export function scopeActivityInterceptor(
         });
         /** An attempt that ended after Temporal timed it out is recorded as history has it, whatever the tool did. */
         const recordOverrun = async (outcome: { error?: string }) => {
-          const late = overrunAttempt(soFar(), deadline, startedMs, Date.now(), outcome);
+          const late = overrunAttempt(soFar(), deadline, startedMs, Date.now(), outcome, info.heartbeatTimeoutMs);
           await recorder.writeLate({ actions: [late] }, sameOverrun).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record ${late.actionId}, which finished after its timeout: ${errorText(err)}`));
+        };
+        /**
+         * Told `NOT_FOUND` through a heartbeat: the server dropped the attempt, because its
+         * heartbeat timeout passed or because its run closed. History says which.
+         */
+        const droppedAsTimedOut = async (...told: unknown[]): Promise<boolean> => {
+          if (!told.some(isNotFoundCancellation)) return false;
+          const client = workerClient(ctx);
+          if (!client) return false;
+          const call = { activityId: info.activityId, attempt: info.attempt, scheduledTimestampMs: info.scheduledTimestampMs };
+          return (await askAttemptFate(client, execution, call)) === 'timed_out';
         };
         let output: unknown;
         try {
@@ -143,7 +156,7 @@ export function scopeActivityInterceptor(
         } catch (err) {
           clearTimeout(startRow);
           stopWatch();
-          if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason)) {
+          if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason) || (await droppedAsTimedOut(err, ctx.cancellationSignal.reason))) {
             await recordOverrun({ error: errorText(err) });
             throw err;
           }
@@ -160,7 +173,7 @@ export function scopeActivityInterceptor(
         }
         clearTimeout(startRow);
         stopWatch();
-        if (overran(deadline, Date.now(), ctx.cancellationSignal.reason)) {
+        if (overran(deadline, Date.now(), ctx.cancellationSignal.reason) || (await droppedAsTimedOut(ctx.cancellationSignal.reason))) {
           await recordOverrun({});
           return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
         }
@@ -259,6 +272,15 @@ function deniedAction(
     outputDigest: null,
     endedAt: new Date().toISOString(),
   };
+}
+
+/** The worker's Temporal client; none in a mock activity environment. */
+function workerClient(ctx: Context): Client | undefined {
+  try {
+    return ctx.client;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorText(err: unknown): string {

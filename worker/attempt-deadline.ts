@@ -65,6 +65,14 @@ export function isTimedOutCancellation(err: unknown): boolean {
 }
 
 /**
+ * The SDK's word that the server no longer knows the attempt (told through a heartbeat):
+ * timed out, or its run closed; worker/attempt-fate.ts asks history which.
+ */
+export function isNotFoundCancellation(err: unknown): boolean {
+  return err instanceof CancelledFailure && err.message === 'NOT_FOUND';
+}
+
+/**
  * Whether an attempt that ended at `endedMs` ended after Temporal had timed it out: its
  * deadline passed, or the SDK said so (its error, or the reason the attempt's cancellation
  * signal carries, set even when the tool returned without looking at it).
@@ -99,10 +107,16 @@ export function overrunAttempt(
   startedMs: number,
   endedMs: number,
   outcome: { error?: string },
+  heartbeatTimeoutMs?: number,
 ): ActionRecord {
   const how = outcome.error === undefined ? 'succeeded' : `failed (${outcome.error})`;
-  // Told through a heartbeat before the worker's own deadline: a heartbeat timeout, most likely.
-  const which = deadline && endedMs >= deadline.at ? timeoutName(deadline) : 'a timeout the server counted (its heartbeat timeout, say)';
+  // Told through a heartbeat before the worker's own deadline: its heartbeat timeout, when it has one.
+  const which =
+    deadline && endedMs >= deadline.at
+      ? timeoutName(deadline)
+      : heartbeatTimeoutMs
+        ? `its heartbeat timeout (${heartbeatTimeoutMs} ms)`
+        : 'a timeout the server counted (its heartbeat timeout, say)';
   return {
     ...ended,
     status: 'error',

@@ -14,19 +14,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { createFixtureTools } from '../fixtures/tools';
-import { overrunner } from '../fixtures/agents';
+import { overrunner, staller } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
 import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
 import type { ActionRecord } from '../../cim/schemas';
 
 let rt: TestRuntime;
 let spoolDir: string;
+const fixtures = createFixtureTools();
 const logs: string[] = [];
 before(async () => {
   spoolDir = mkdtempSync(join(tmpdir(), 'scopetrail-timeouts-'));
   rt = await startTestRuntime({
     agents: require.resolve('../fixtures/agents'),
-    tools: Object.values(createFixtureTools().tools),
+    tools: Object.values(fixtures.tools),
     spool: { dir: spoolDir },
     log: (message) => logs.push(message),
   });
@@ -39,10 +40,10 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the session's scopes are sealed and its tools have had time to finish late. */
-async function settled(sessionId: string, toolMs: number): Promise<ActionRecord[]> {
+async function settled(sessionId: string, toolMs: number, tool = 'overrun'): Promise<ActionRecord[]> {
   await sleep(toolMs + 500);
   await rt.worker.recorder.drain();
-  return (await rt.client.actionsOfSession(sessionId)).filter((a) => a.name === 'overrun').sort((a, b) => a.attempt - b.attempt);
+  return (await rt.client.actionsOfSession(sessionId)).filter((a) => a.name === tool).sort((a, b) => a.attempt - b.attempt);
 }
 
 async function assertClean(sessionId: string): Promise<void> {
@@ -96,3 +97,40 @@ test('what a tool reports after its timeout lands on its row while the scope is 
   assert.deepEqual(keptOfSession.sort(), attempts.map((a) => a.actionId).sort(), 'both late records, with what they touched, are in quarantine');
   assert.match(logs.join('\n'), /QUARANTINED 1 records of tool calls that finished after their timeout, when their scopes were already sealed/);
 });
+
+for (const heed of [false, true]) {
+  test(`attempts that miss their heartbeat timeout and then ${heed ? 'heed' : 'ignore'} the server's NOT_FOUND are recorded as timed out`, { timeout: 60_000 }, async () => {
+    // Each attempt stalls 2.5 s under a 1 s heartbeat timeout; the server retries once, then fails the call.
+    const ended = fixtures.runs.stallEnded;
+    const s = await rt.client.startSession(staller, { input: { stallMs: 2_500, heed } });
+    assert.match(await s.result(), /^gave up: Activity task timed out/);
+    // Both tools have returned; their records follow once history has been read. Rows are
+    // read until each attempt's record is on its row or kept aside (or 15 s pass).
+    while (fixtures.runs.stallEnded < ended + 2) await sleep(100);
+    const kept = () => new Set(listQuarantine(spoolDir).entries.filter((e) => e.reason === LATE_TIMEOUT_REASON).flatMap((e) => e.ids));
+    const toolSaid = (a: ActionRecord) => /^attempt timed out: its heartbeat timeout/.test(a.error ?? '');
+    const declared = [{ uri: 'api:stalled-upstream', mode: 'read' }];
+    const filledAlike = (a: ActionRecord) => a.status === 'error' && a.attributes.reconstructed === true && JSON.stringify(a.resources) === JSON.stringify(declared);
+    let attempts = await settled(s.sessionId, 0, 'stall');
+    for (const until = Date.now() + 15_000; Date.now() < until && !attempts.every((a) => toolSaid(a) || filledAlike(a) || kept().has(a.actionId)); ) {
+      attempts = await settled(s.sessionId, 200, 'stall');
+    }
+    assert.deepEqual(attempts.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
+    for (const a of attempts) {
+      assert.equal(a.outputDigest, null);
+      if (toolSaid(a)) {
+        // The tool's own record landed while the scope was open.
+        assert.match(a.error!, /^attempt timed out: its heartbeat timeout \(1000 ms\) passed before the tool finished; it (succeeded|failed \(NOT_FOUND\)) after \d+ ms/);
+        assert.equal(a.attributes.timedOut, true);
+        assert.deepEqual(a.resources, declared);
+      } else {
+        // The workflow recorded the call's end first (HEARTBEAT, from history), and the scope
+        // was sealed before the tool finished. Its record, saying the same, was dropped; one
+        // that adds a resource the sealed row lacks is kept aside.
+        assert.match(a.error ?? '', /^attempt timed out \(HEARTBEAT\)/);
+        assert.ok(filledAlike(a) || kept().has(a.actionId), `${a.actionId}: the sealed row has the tool's resources, or its late record is in quarantine`);
+      }
+    }
+    await assertClean(s.sessionId);
+  });
+}
