@@ -167,11 +167,13 @@ export function expectSession(sessionId: string, agent: PlanAgent, plan: Plan): 
           calls.push({ attempt: 1, ok: true });
           return true;
         }
-        const attempts = Math.min(st.failures + 1, PLAN_TOOL_ATTEMPTS);
+        // A timed-out attempt is a failed one, whatever the tool did after.
+        const failures = st.tool === 'flaky' ? st.failures : st.timeouts;
+        const attempts = Math.min(failures + 1, PLAN_TOOL_ATTEMPTS);
         for (let a = 1; a <= attempts; a++) {
-          scope.actions.push({ kind: 'tool_call', name: 'flaky', attempt: a, status: a <= st.failures ? 'error' : 'success', targetScopeId: null });
+          scope.actions.push({ kind: 'tool_call', name: st.tool, attempt: a, status: a <= failures ? 'error' : 'success', targetScopeId: null });
         }
-        const ok = st.failures < PLAN_TOOL_ATTEMPTS;
+        const ok = failures < PLAN_TOOL_ATTEMPTS;
         calls.push({ attempt: attempts, ok });
         if (!ok && !st.catch) {
           scope.ownFailure = 'tool';
@@ -262,11 +264,14 @@ export function randomPlan(rnd: () => number, sessionId: string, shape: PlanShap
         steps.push({ delegate: delegationTo(rnd() < 0.35 ? 2 : 1) });
       } else if (depth < shape.maxDepth && r < 0.45) {
         steps.push({ parallel: Array.from({ length: 2 + Math.floor(rnd() * 2) }, () => delegationTo(1)) });
-      } else if (r < 0.7) {
+      } else if (r < 0.65) {
         steps.push({ tool: 'echo', text: label('text') });
-      } else {
+      } else if (r < 0.88) {
         // 0: clean; 1..ATTEMPTS-1: recovers; ATTEMPTS: every attempt fails.
         steps.push({ tool: 'flaky', failures: Math.floor(rnd() * (PLAN_TOOL_ATTEMPTS + 1)), catch: rnd() < 0.7 });
+      } else {
+        // The same, by timing out (each timed-out attempt costs a second).
+        steps.push({ tool: 'overrun', timeouts: Math.floor(rnd() * (PLAN_TOOL_ATTEMPTS + 1)), catch: rnd() < 0.7 });
       }
     }
     const r = rnd();
