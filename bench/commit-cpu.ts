@@ -31,9 +31,20 @@ const { values: raw } = parseArgs({
   },
 });
 const count = (name: string) => z.coerce.number().int().min(1, `commit-cpu: invalid field "${name}": give a whole number of at least 1`);
-const args = z
-  .object({ commits: count('commits'), rounds: count('rounds'), 'per-commit': count('per-commit'), database: z.string().min(1), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'commit-cpu: invalid field "schema"') })
-  .parse(raw);
+const parsed = z
+  .object({
+    commits: count('commits'),
+    rounds: count('rounds'),
+    'per-commit': count('per-commit'),
+    database: z.string().min(1, 'commit-cpu: invalid field "database": give a Postgres URL'),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'commit-cpu: invalid field "schema": lowercase letters, digits and underscores'),
+  })
+  .safeParse(raw);
+if (!parsed.success) {
+  console.error(parsed.error.issues.map((i) => i.message).join('; '));
+  process.exit(2);
+}
+const args = parsed.data;
 
 type Batch = { scopes?: ScopeRecord[]; actions?: ActionRecord[] };
 const VARIANTS = ['scopetrail', 'minimal'] as const;
@@ -118,6 +129,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof z.ZodError ? err.issues.map((i) => i.message).join('; ') : err);
+  console.error(err);
   process.exit(1);
 });
