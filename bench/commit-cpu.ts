@@ -30,7 +30,10 @@ const { values: raw } = parseArgs({
     schema: { type: 'string', default: 'bench_commit_cpu' },
   },
 });
-const count = (name: string) => z.coerce.number().int().min(1, `commit-cpu: invalid field "${name}": give a whole number of at least 1`);
+const count = (name: string) => {
+  const message = `commit-cpu: invalid field "${name}": give a whole number of at least 1`;
+  return z.coerce.number({ error: message }).int(message).min(1, message);
+};
 const parsed = z
   .object({
     commits: count('commits'),
