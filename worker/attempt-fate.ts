@@ -42,7 +42,8 @@ export interface AttemptOfCall {
   scheduledTimestampMs?: number;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : Number((v as { toString?: () => string })?.toString?.() ?? NaN));
+/** An int64 field as the client decodes it (a Long), or a plain number. */
+const num = (v: unknown): number => (typeof v === 'number' ? v : v == null ? NaN : Number(String(v)));
 
 function eventMs(e: FateEvent): number {
   const t = e.eventTime;
