@@ -7,7 +7,10 @@
  * throughput with several in flight (the machine saturated).
  *
  *   npx tsx bench/overhead.ts [--rounds 5] [--tree 12] [--short 60] [--concurrency 4]
- *     [--workloads tree,short,tree_loaded,short_loaded] [--variants plain,otel,scopetrail]
+ *     [--workloads tree,short,tree_loaded,short_loaded] [--variants plain,otel,scopetrail] [--sources]
+ *
+ * scopetrail's sandbox code runs as the installed package has it, compiled (see
+ * lib/compiled-sandbox.ts); --sources bundles the TypeScript sources instead.
  *
  * --variants runs a subset (e.g. scopetrail alone under a profiler); ratios need the
  * variants they compare. --print-only prints the tables without writing bench/results
@@ -29,6 +32,7 @@ import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { countStatements, statementsSent } from './lib/statements';
+import { compiledSandboxBundle } from './lib/compiled-sandbox';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     workloads: { type: 'string', default: 'tree,short,tree_loaded,short_loaded' },
     variants: { type: 'string', default: 'plain,otel,scopetrail' },
     'print-only': { type: 'boolean', default: false },
+    sources: { type: 'boolean', default: false },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -117,6 +122,7 @@ async function main(): Promise<void> {
     ? await createWorker({
         connection, store, taskQueue: queue('scopetrail'), agents: require.resolve('./workloads/scopetrail-agents'),
         tools: Object.values(benchTools), spool: false,
+        ...(args.sources ? {} : { workflowBundle: await compiledSandboxBundle(require.resolve('./workloads/scopetrail-agents')) }),
       })
     : undefined;
   const running = [plainWorker?.run(), otelWorker?.run(), st?.run()];
@@ -264,7 +270,7 @@ async function main(): Promise<void> {
   if (args['print-only'] || VARIANTS.length < ALL_VARIANTS.length) {
     console.log('(bench/results not written: --print-only or a subset of variants)');
   } else {
-    console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, ...report })}`);
+    console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', ...report })}`);
     updateSummary(measured, 'overhead');
   }
   await store.close();
