@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { createFixtureTools } from '../fixtures/tools';
-import { overrunner, staller } from '../fixtures/agents';
+import { overrunner, staller, toolQuitter } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
 import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
 import type { ActionRecord } from '../../cim/schemas';
@@ -133,4 +133,19 @@ for (const heed of [false, true]) {
     }
     await assertClean(s.sessionId);
   });
+}
+
+// Known limit (RELIABILITY.md): the tool's end is written over its scope's seal. Kept as a
+// runnable reproduction; it reports as a todo until the write of such an end is checked.
+for (const end of ['return', 'fail'] as const) {
+  test(
+    `a tool call still running when its run ends (the agent ${end === 'return' ? 'returned' : 'failed'} without awaiting it) leaves the sealed session whole`,
+    { timeout: 60_000, todo: 'known limit: the end of a call its run did not await is written without the late-record check' },
+    async () => {
+      const s = await rt.client.startSession(toolQuitter, { input: { end, lateResource: 'db:after-the-end' } });
+      await s.result().catch(() => undefined);
+      await settled(s.sessionId, 3_500);
+      await assertClean(s.sessionId);
+    },
+  );
 }
