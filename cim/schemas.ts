@@ -78,6 +78,13 @@ const WorkerFields = {
 /** Longest objective a caller may give (a delegation's objective, a handoff's reason). */
 export const MAX_OBJECTIVE = 10_000;
 
+/** Calls a run left running when it ended (ScopeRecord.openCalls). */
+export const OpenCalls = z.object({
+  activityIds: z.array(z.string().min(1).max(1_000)).min(1).max(10_000),
+  until: IsoTime,
+});
+export type OpenCalls = z.infer<typeof OpenCalls>;
+
 export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
   /**
    * What the scope was asked to do. Stored encoded with the workers' payload codec when
@@ -101,6 +108,15 @@ export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: t
    * did not fail by itself, and in rows written before it was recorded.
    */
   failedBy: z.string().min(1).optional(),
+  /**
+   * Tool and model calls the run left running when it ended (its code returned, failed or
+   * handed off without awaiting them): their activity ids, and the latest time the attempt
+   * in flight can end (its start-to-close deadline counted from the run's end, or its call's
+   * schedule-to-close deadline if sooner). Their ends are recorded after the scope's, so the
+   * scope is sealed once each has one, or from that time on (store/seal.ts). Absent when the
+   * run awaited every call it made.
+   */
+  openCalls: OpenCalls.optional(),
 }));
 export type ScopeRecord = z.infer<typeof ScopeRecord>;
 

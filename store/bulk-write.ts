@@ -150,7 +150,7 @@ export function dedupeRecords<T extends { namespace: string }>(records: readonly
 /** Column types other than text; every value travels as text and is cast once in SQL. */
 export const SCOPE_TYPES: Record<string, string> = {
   allowance: 'jsonb', depth: 'integer', recovered: 'boolean', started_at: 'timestamptz', ended_at: 'timestamptz',
-  session_started_at: 'timestamptz',
+  open_calls: 'jsonb', session_started_at: 'timestamptz',
 };
 export const ACTION_TYPES: Record<string, string> = {
   attempt: 'integer', resources: 'jsonb', attributes: 'jsonb', started_at: 'timestamptz', ended_at: 'timestamptz',

@@ -11,6 +11,7 @@ import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { sealDifference, type Seal } from '../cim/seal';
 import type { SessionChains } from './types';
+import { awaitsOpenCalls } from './open-calls';
 
 export interface ChainLink {
   actionId: string;
@@ -145,6 +146,7 @@ export function verifyChains(
   sessionId: string,
   { chains: stored, invalid }: SessionChains,
   anchors?: ReadonlyMap<string, AnchorLookup>,
+  now = Date.now(),
 ): VerifyReport {
   const problems: ChainProblem[] = invalid.map((row) => ({
     scopeId: row.scopeId,
@@ -163,6 +165,8 @@ export function verifyChains(
       problems.push(...anchorProblems(s, anchor));
     }
     if (s.scope.status === 'running') continue; // sealed when it ends
+    // Sealed once the calls its run left running have recorded their ends (store/open-calls.ts).
+    if ((s.chainLength === null || s.scopeHash === null) && awaitsOpenCalls(s.scope, now)) continue;
     if (s.chainLength === null || s.scopeHash === null) {
       problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
       continue;

@@ -133,6 +133,7 @@ export interface ScopeInput {
   workerDeployment?: unknown;
   workerBuildId?: unknown;
   failedBy?: unknown;
+  openCalls?: unknown;
 }
 
 /** certainAction for scopes: `input` itself (keys in the schema's order) with its allowance copied as zod copies it. */
@@ -159,7 +160,9 @@ export function certainScope(i: ScopeInput): ScopeRecord | undefined {
     !text(i.runId) ||
     !(!('workerDeployment' in i) || workerField(i.workerDeployment)) ||
     !(!('workerBuildId' in i) || workerField(i.workerBuildId)) ||
-    !(!('failedBy' in i) || text(i.failedBy))
+    !(!('failedBy' in i) || text(i.failedBy)) ||
+    // Rare (a run that left calls running): zod checks it.
+    'openCalls' in i
   ) {
     return undefined;
   }

@@ -56,7 +56,7 @@ export function tryRead<T>(read: (row: Record<string, unknown>) => T, row: Recor
 export const SCOPE_COLUMNS = [
   'scope_id', 'session_id', 'namespace', 'parent_scope_id', 'handoff_from_scope_id', 'kind', 'agent',
   'agent_version', 'delegated_by', 'objective', 'allowance', 'depth', 'path', 'status', 'recovered', 'error',
-  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id', 'failed_by', 'session_started_at',
+  'started_at', 'ended_at', 'workflow_id', 'run_id', 'worker_deployment', 'worker_build_id', 'failed_by', 'open_calls', 'session_started_at',
 ] as const;
 
 export const ACTION_COLUMNS = [
@@ -127,7 +127,8 @@ export function scopeRow(record: ScopeRecord, sessionStartedAt: string): unknown
     r.scopeId, r.sessionId, r.namespace, r.parentScopeId, r.handoffFromScopeId, r.kind, r.agent, r.agentVersion,
     r.delegatedBy, r.objective, r.allowance === null ? null : JSON.stringify(r.allowance), r.depth, r.path,
     r.status, r.recovered, r.error, r.startedAt, r.endedAt, r.workflowId, r.runId,
-    r.workerDeployment ?? null, r.workerBuildId ?? null, r.failedBy ?? null, sessionStartedAt,
+    r.workerDeployment ?? null, r.workerBuildId ?? null, r.failedBy ?? null,
+    r.openCalls === undefined ? null : JSON.stringify(r.openCalls), sessionStartedAt,
   ];
 }
 
@@ -158,8 +159,18 @@ function addWorker(input: { workerDeployment?: unknown; workerBuildId?: unknown 
   if (row.worker_build_id !== null && row.worker_build_id !== undefined) input.workerBuildId = row.worker_build_id;
 }
 
+/**
+ * A jsonb column as a value. A string is parsed when it is JSON text; one that is not (a
+ * JSON string value, as someone writing the table may leave) stays a string, for the
+ * schema to name the field, rather than failing the whole read.
+ */
 export function json(v: unknown): unknown {
-  return typeof v === 'string' ? JSON.parse(v) : v;
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 /** Rows read back are validated like any other input: a corrupted row is an error naming it, not a guess. */
@@ -190,6 +201,7 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
   addWorker(input, row);
   // A null column is an absent field, as for the worker's.
   if (row.failed_by !== null && row.failed_by !== undefined) input.failedBy = row.failed_by;
+  if (row.open_calls !== null && row.open_calls !== undefined) input.openCalls = json(row.open_calls);
   const certain = certainScope(input);
   if (certain) return certain;
   return parseRow(ScopeRecord, 'scopes', row.scope_id, row, input);

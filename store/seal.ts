@@ -7,6 +7,7 @@ import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
 import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
+import { mayBeSealed } from './open-calls';
 import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes, type Hashed } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
@@ -63,8 +64,9 @@ export async function sealScopes(
            CROSS JOIN LATERAL (
              SELECT l.*, l.ctid::text AS row_at, l.tableoid::oid::text AS row_in, l.session_started_at::text AS row_started FROM ${t('scopes')} l
               WHERE l.namespace = $1 AND l.scope_id = ids.scope_id AND l.status <> 'running' AND l.chain_length IS NULL
+                AND ${mayBeSealed('l', t('actions'), '$3')}
               FOR UPDATE) s`,
-        [ns, ids],
+        [ns, ids, new Date().toISOString()],
       );
       // Queued behind the lock, so it sees every row committed before the scopes were locked.
       const proving = provenHeld(tx, t('actions'), ns, held);

@@ -11,6 +11,7 @@ import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadC
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
+import { mayBeSealed } from './open-calls';
 import { NotOneStatement, StatementCollector } from './one-statement';
 import { sealScopes } from './seal';
 import type { ScopePlace } from '../cim/forensics/footprint';
@@ -392,8 +393,9 @@ export class SqlStore implements Store {
 
   async unsealedScopes(limit: number): Promise<ScopeKey[]> {
     const { rows } = await this.db.query<{ namespace: string; scope_id: string }>(
-      `SELECT namespace, scope_id FROM ${this.t('scopes')} WHERE status <> 'running' AND chain_length IS NULL LIMIT $1`,
-      [limit],
+      `SELECT namespace, scope_id FROM ${this.t('scopes')} s
+        WHERE status <> 'running' AND chain_length IS NULL AND ${mayBeSealed('s', this.t('actions'), '$2')} LIMIT $1`,
+      [limit, new Date().toISOString()],
     );
     return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id }));
   }

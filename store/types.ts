@@ -164,7 +164,10 @@ export interface Store {
    * Recorder).
    */
   sealedRowsOf?(actions: readonly Pick<ActionRecord, 'namespace' | 'scopeId' | 'actionId'>[], scopes?: readonly Pick<ScopeRecord, 'namespace' | 'scopeId'>[]): Promise<SealedRows>;
-  /** Ended scopes whose chain was never sealed (their sealer died), any namespace, up to `limit`. */
+  /**
+   * Ended scopes whose chain was never sealed (their sealer died), any namespace, up to
+   * `limit`; not those still waiting for calls their run left running (store/open-calls.ts).
+   */
   unsealedScopes(limit: number): Promise<ScopeKey[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
   chainsOfSession(sessionId: string): Promise<SessionChains>;

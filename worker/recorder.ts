@@ -428,7 +428,11 @@ export class Recorder {
       const last = touched.at(-1);
       if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) touched.push({ namespace: r.namespace, scopeId: r.scopeId });
     };
-    for (const r of batch.scopes ?? []) if (r.status !== 'running') touch(r);
+    for (const r of batch.scopes ?? []) {
+      if (r.status === 'running') continue;
+      touch(r);
+      if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId }], Date.parse(r.openCalls.until));
+    }
     let scope: { namespace: string; scopeId: string; open: boolean } | undefined;
     for (const r of batch.actions ?? []) {
       if (r.status === 'running') continue;

@@ -143,6 +143,23 @@ export class Sealer {
     };
   }
 
+  /** Timers of addAt. */
+  private later = new Set<NodeJS.Timeout>();
+
+  /**
+   * Scopes whose runs left calls running: queued again at `atMs`, when they may be sealed
+   * without those calls' ends (store/open-calls.ts). A call that ends sooner queues its
+   * scope itself, as any record of an ended scope does.
+   */
+  addAt(keys: readonly ScopeKey[], atMs: number): void {
+    const timer = setTimeout(() => {
+      this.later.delete(timer);
+      this.add(keys);
+    }, Math.min(Math.max(0, atMs - Date.now()) + 100, 2 ** 31 - 1));
+    timer.unref();
+    this.later.add(timer);
+  }
+
   /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */
   add(keys: readonly ScopeKey[], swept = false): void {
     const since = Date.now();
@@ -197,6 +214,8 @@ export class Sealer {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const timer of this.later) clearTimeout(timer);
+    this.later.clear();
     this.timer = undefined;
     this.sweepTimer = undefined;
   }

@@ -26,6 +26,7 @@ import { wrapAgentResult } from '../cim/envelope';
 import { narrowBudget, reportedUsage } from '../cim/budget';
 import { budgetFailure, withinBudget } from './budget';
 import { closeOpenDelegates } from './open-delegates';
+import { openCallsAt } from './open-calls';
 import { failureSource } from './failure-source';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
@@ -210,7 +211,9 @@ function publishToVisibility(ctx: ScopeContext, objective: string | null): void 
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedBy?: string) {
   const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
-  emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt: now(), failedBy }));
+  const endedAt = now();
+  const openCalls = st.callsInFlight.size ? openCallsAt(st.callsInFlight.values(), Date.parse(endedAt)) : undefined;
+  emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt, failedBy, openCalls }));
   return rolled;
 }
 

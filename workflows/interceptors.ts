@@ -36,6 +36,7 @@ import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
+import { trackCall } from './open-calls';
 import {
   actionRecord,
   batchRecordsPerActivation,
@@ -97,7 +98,12 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
  */
 class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
-    return withHeader(() => next(withScopeHeader(input, currentState()?.ctx)));
+    return withHeader(() => {
+      const st = currentState();
+      const scheduled = next(withScopeHeader(input, st?.ctx));
+      // Followed until it settles: a run that ends without awaiting it says so (open-calls.ts).
+      return st ? trackCall(st, input, scheduled) : scheduled;
+    });
   }
 
   scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {

@@ -4,13 +4,14 @@
  * workflow execution (the SDK isolates it), so this is per-run state.
  */
 import { proxySinks, workflowInfo } from '@temporalio/workflow';
-import type { ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
+import type { OpenCalls, ScopeContext, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
 import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
+import type { CallInFlight } from './open-calls';
 
 export interface PendingChild {
   objective: string | null;
@@ -31,6 +32,8 @@ export interface ScopeState {
   delegations: DelegationAttempt[];
   calls: CallOutcome[];
   pendingChildren: Map<string, PendingChild>;
+  /** Activities scheduled and not yet settled, by the SDK's sequence number (open-calls.ts). */
+  callsInFlight: Map<number, CallInFlight>;
   /** Delegates started and not yet closed that the server would terminate with this run, by scope id. */
   openDelegates: Map<string, OpenDelegate>;
   /** The next scope's context while a handoff's continue-as-new is on its way out. */
@@ -82,6 +85,7 @@ export function startState(ctx: ScopeContext, objective: string | null): ScopeSt
     delegations: c ? c.delegations.map((d) => ({ ...d })) : [],
     calls: [],
     pendingChildren: new Map(),
+    callsInFlight: new Map(),
     openDelegates: new Map(),
     llmTurns: c?.llmTurns ?? 0,
     used: c ? { ...c.used } : { turns: 0, tokens: 0 },
@@ -112,7 +116,7 @@ export function nextActionId(st: ScopeState): string {
 export function scopeRecord(
   st: ScopeState,
   status: ScopeStatus,
-  extra: { recovered?: boolean; error?: string | null; endedAt?: string | null; failedBy?: string } = {},
+  extra: { recovered?: boolean; error?: string | null; endedAt?: string | null; failedBy?: string; openCalls?: OpenCalls } = {},
 ): ScopeRecord {
   const info = workflowInfo();
   const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, ...ctx } = st.ctx;
@@ -129,6 +133,7 @@ export function scopeRecord(
     runId: info.runId,
     // Absent unless the scope failed: an absent field stays out of the record's hash.
     ...(extra.failedBy === undefined ? {} : { failedBy: extra.failedBy }),
+    ...(extra.openCalls === undefined ? {} : { openCalls: extra.openCalls }),
   };
 }
 

@@ -135,17 +135,28 @@ for (const heed of [false, true]) {
   });
 }
 
-// Known limit (RELIABILITY.md): the tool's end is written over its scope's seal. Kept as a
-// runnable reproduction; it reports as a todo until the write of such an end is checked.
-for (const end of ['return', 'fail'] as const) {
-  test(
-    `a tool call still running when its run ends (the agent ${end === 'return' ? 'returned' : 'failed'} without awaiting it) leaves the sealed session whole`,
-    { timeout: 60_000, todo: 'known limit: the end of a call its run did not await is written without the late-record check' },
-    async () => {
-      const s = await rt.client.startSession(toolQuitter, { input: { end, lateResource: 'db:after-the-end' } });
-      await s.result().catch(() => undefined);
-      await settled(s.sessionId, 3_500);
-      await assertClean(s.sessionId);
-    },
-  );
+// A run that ends without awaiting a call leaves it running: the tool finishes (touching a
+// resource) after the scope's end, and its record lands on the scope before it is sealed.
+const endings = { return: 'returned', fail: 'failed', all: 'failed through a Promise.all', cancel: 'cancelled it and returned' } as const;
+for (const end of ['return', 'fail', 'all', 'cancel'] as const) {
+  test(`a tool call still running when its run ends (the agent ${endings[end]} without awaiting it) is recorded whole, and its scope is sealed after it`, { timeout: 60_000 }, async () => {
+    const s = await rt.client.startSession(toolQuitter, { input: { end, lateResource: 'db:after-the-end' } });
+    await s.result().catch(() => undefined);
+    const scope = await rt.client.scope(s.sessionId);
+    assert.equal(scope.status, { return: 'success', fail: 'error', all: 'error', cancel: 'success' }[end]);
+    assert.equal(scope.openCalls?.activityIds.length, 1, 'the end record names the call left running');
+    // 30 s start-to-close from the run's end, and the grace.
+    const wait = Date.parse(scope.openCalls!.until) - Date.parse(scope.endedAt!);
+    assert.ok(wait >= 40_000 && wait < 41_000, `waits for the call's deadline at most (${wait} ms)`);
+    const [call, ...more] = await settled(s.sessionId, 3_000);
+    assert.equal(more.length, 0);
+    assert.equal(call!.status, 'success');
+    assert.equal(call!.activityId, scope.openCalls!.activityIds[0]);
+    assert.deepEqual(call!.resources.map((r) => r.uri).sort(), ['api:slow-upstream', 'db:after-the-end']);
+    const chains = await rt.store.chainsOfSession(s.sessionId);
+    const sealed = chains.chains.find((c) => c.scope.scopeId === s.sessionId)!;
+    assert.equal(sealed.chainLength, (await rt.client.actionsOfSession(s.sessionId)).length, 'sealed, with the call\'s end in its chain');
+    await assertClean(s.sessionId);
+    assert.ok((await rt.client.footprint(s.sessionId)).resources.some((r) => r.uri === 'db:after-the-end'), 'the footprint has what the call touched after the end');
+  });
 }

@@ -1,0 +1,56 @@
+/** What a run that ends with calls in flight says of them, and how long its scope waits for their ends. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OPEN_CALL_GRACE_MS, openCallsAt, type CallInFlight } from '../../workflows/open-calls';
+import { awaitsOpenCalls } from '../../store/open-calls';
+import { verifyChains } from '../../store/chain';
+import type { ScopeRecord } from '../../cim/schemas';
+
+const end = Date.parse('2026-12-03T10:00:00.000Z');
+const call = (activityId: string, fields: Partial<CallInFlight> = {}): CallInFlight => ({
+  activityId, scheduledAtMs: end - 5_000, startToClose: undefined, scheduleToClose: undefined, ...fields,
+});
+
+test('no call in flight: nothing to say', () => {
+  assert.equal(openCallsAt([], end), undefined);
+});
+
+test('the wait is the latest deadline an attempt in flight can have: start-to-close from the end, or the call\'s schedule-to-close if sooner', () => {
+  const open = openCallsAt(
+    [
+      call('1', { startToClose: '30 seconds' }),
+      call('2', { startToClose: 60_000, scheduleToClose: '20s' }), // its call ends at end + 15 s
+      call('r1.3', { scheduleToClose: 45_000 }), // end + 40 s
+    ],
+    end,
+  );
+  assert.deepEqual(open, { activityIds: ['1', '2', 'r1.3'], until: new Date(end + 40_000 + OPEN_CALL_GRACE_MS).toISOString() });
+});
+
+test('a call whose deadline already passed waits only for the grace; one with no timeout at all, a day', () => {
+  assert.equal(openCallsAt([call('1', { scheduleToClose: '1 second' })], end)!.until, new Date(end + OPEN_CALL_GRACE_MS).toISOString());
+  assert.equal(openCallsAt([call('1')], end)!.until, new Date(end + 24 * 3_600_000 + OPEN_CALL_GRACE_MS).toISOString());
+});
+
+test('a scope waits for its open calls until their time, and at most a day after its end', () => {
+  const endedAt = new Date(end).toISOString();
+  const until = new Date(end + 40_000).toISOString();
+  assert.equal(awaitsOpenCalls({ endedAt, openCalls: { until } }, end + 39_999), true);
+  assert.equal(awaitsOpenCalls({ endedAt, openCalls: { until } }, end + 40_000), false);
+  assert.equal(awaitsOpenCalls({ endedAt }, end), false);
+  const farOff = new Date(end + 30 * 24 * 3_600_000).toISOString();
+  assert.equal(awaitsOpenCalls({ endedAt, openCalls: { until: farOff } }, end + 24 * 3_600_000), false);
+  assert.equal(awaitsOpenCalls({ endedAt, openCalls: { until: 'never' } }, end), false);
+});
+
+test('verify does not call a scope waiting for its open calls unsealed, and does once its wait is over', () => {
+  const scope: ScopeRecord = {
+    scopeId: 's', sessionId: 's', namespace: 'default', parentScopeId: null, handoffFromScopeId: null, kind: 'root', agent: 'a',
+    agentVersion: '1', delegatedBy: null, objective: null, allowance: null, depth: 0, path: '/s/', status: 'success', recovered: false,
+    error: null, startedAt: new Date(end - 1_000).toISOString(), endedAt: new Date(end).toISOString(), workflowId: 's', runId: 'r',
+    openCalls: { activityIds: ['1'], until: new Date(end + 40_000).toISOString() },
+  };
+  const chains = { chains: [{ scope, chainLength: null, chainHead: null, scopeHash: null, actions: [] }], invalid: [] };
+  assert.deepEqual(verifyChains('s', chains, undefined, end + 1_000).problems, []);
+  assert.deepEqual(verifyChains('s', chains, undefined, end + 40_000).problems.map((p) => p.problem), ['unsealed']);
+});

@@ -1,0 +1,79 @@
+/**
+ * The calls a run has in flight (scheduled, not yet settled, or cancelled without waiting
+ * for their tools, which may still run). A run may end without
+ * awaiting some (a `Promise.all` one of whose calls failed, a call started and left): its
+ * end record then names them (ScopeRecord.openCalls). Their tools go on running and record
+ * their ends after the scope's, so the scope is sealed only once those are in, or once the
+ * attempts in flight are past their deadlines (store/open-calls.ts).
+ */
+import { ActivityCancellationType, isCancellation, type ActivityInput } from '@temporalio/workflow';
+import { encodeActivityCancellationType } from '@temporalio/common/lib/activity-options';
+import { msOptionalToNumber, type Duration } from '@temporalio/common/lib/time';
+import { scopedActivityId } from '../cim/ids';
+import type { OpenCalls } from '../cim/schemas';
+import type { ScopeState } from './scope-state';
+
+export interface CallInFlight {
+  /** As the call's rows have it (scopedActivityId). */
+  activityId: string;
+  scheduledAtMs: number;
+  /** As the call's options give them: read only for a call still in flight at the end. */
+  startToClose: Duration | undefined;
+  scheduleToClose: Duration | undefined;
+}
+
+/**
+ * After an attempt's deadline, the time its worker has to record that the deadline passed
+ * (worker/attempt-deadline.ts) before the scope is sealed without it.
+ */
+export const OPEN_CALL_GRACE_MS = 10_000;
+
+/** A call whose timeouts give no bound (Temporal requires one): its scope waits this long. */
+const UNBOUNDED_WAIT_MS = 24 * 60 * 60 * 1000;
+
+/** `scheduled` (the SDK's promise for the call), settling once the call is no longer in flight. */
+export function trackCall(st: ScopeState, input: ActivityInput, scheduled: Promise<unknown>): Promise<unknown> {
+  const { seq, options } = input;
+  st.callsInFlight.set(seq, {
+    // The SDK's own default, which the activity's worker sees as its id.
+    activityId: scopedActivityId(options.activityId ?? `${seq}`, st.ctx.continuation?.run),
+    scheduledAtMs: Date.now(),
+    startToClose: options.startToCloseTimeout,
+    scheduleToClose: options.scheduleToCloseTimeout,
+  });
+  return scheduled.then(
+    (value) => {
+      st.callsInFlight.delete(seq);
+      return value;
+    },
+    (err: unknown) => {
+      // Cancelled without waiting for the tool (TRY_CANCEL, the SDK's default, or ABANDON):
+      // the call settles at once, and a tool that does not heartbeat runs on.
+      if (!isCancellation(err) || waitsForTool(options.cancellationType)) st.callsInFlight.delete(seq);
+      throw err;
+    },
+  );
+}
+
+function waitsForTool(type: ActivityInput['options']['cancellationType']): boolean {
+  return encodeActivityCancellationType(type) === encodeActivityCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED);
+}
+
+/** What the end record of a run ending at `endedAtMs` says of the calls still in flight; undefined when none are. */
+export function openCallsAt(calls: Iterable<CallInFlight>, endedAtMs: number): OpenCalls | undefined {
+  const activityIds: string[] = [];
+  let latest = endedAtMs;
+  for (const c of calls) {
+    activityIds.push(c.activityId);
+    // The attempt in flight started no later than the run's end; after the run closes,
+    // Temporal starts no further attempt.
+    const startToCloseMs = msOptionalToNumber(c.startToClose);
+    const scheduleToCloseMs = msOptionalToNumber(c.scheduleToClose);
+    const byAttempt = startToCloseMs === undefined ? Infinity : endedAtMs + startToCloseMs;
+    const byCall = scheduleToCloseMs === undefined ? Infinity : c.scheduledAtMs + scheduleToCloseMs;
+    const bound = Math.min(byAttempt, byCall);
+    latest = Math.max(latest, Number.isFinite(bound) ? bound : endedAtMs + UNBOUNDED_WAIT_MS);
+  }
+  if (activityIds.length === 0) return undefined;
+  return { activityIds, until: new Date(latest + OPEN_CALL_GRACE_MS).toISOString() };
+}
