@@ -151,7 +151,8 @@ export function renderReconcile(r: ReconcileReport): string {
   }
   const head =
     `Reconcile of session ${visible(r.sessionId)}: ${r.runs} workflow runs read; ` +
-    `expected ${r.expected.scopes} scopes / ${r.expected.actions} actions, stored ${r.stored.scopes} / ${r.stored.actions}.`;
+    `expected ${r.expected.scopes} scopes / ${r.expected.actions} actions, stored ${r.stored.scopes} / ${r.stored.actions}` +
+    (r.stored.openInHistory ? ` (${r.stored.openInHistory} of calls history leaves open: running, or left running by their run).` : '.');
   if (!r.differences.length) return `${head}\n0 differences: the store is complete for this session.`;
   return `${head}\n${r.differences.length} difference(s):\n${renderTable(
     ['kind', 'record', 'id', 'scope', 'detail'],

@@ -77,7 +77,7 @@ async function reconcileOnce(
   if (scopes.length === 0 && actions.length === 0) {
     const pruned = await prunedSession(client, store, runs);
     if (pruned) {
-      return { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0 }, differences: [], pruned };
+      return { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0, openInHistory: 0 }, differences: [], pruned };
     }
   }
   const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });

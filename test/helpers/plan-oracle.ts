@@ -5,7 +5,7 @@
  * docs/DESIGN.md, not imported from cim/status.ts, so that the oracle does not share the
  * code it checks.
  */
-import { PLAN_AGENTS, PLAN_TOOL_ATTEMPTS, type Plan, type PlanAgent, type PlanDelegation, type PlanStep } from '../fixtures/plan';
+import { PLAN_AGENTS, PLAN_LEAVE_MAX_MS, PLAN_TOOL_ATTEMPTS, type Plan, type PlanAgent, type PlanDelegation, type PlanStep } from '../fixtures/plan';
 
 export interface ExpectedAction {
   kind: 'tool_call' | 'delegate' | 'handoff';
@@ -28,6 +28,12 @@ export interface ExpectedScope {
   status: 'success' | 'degraded' | 'error';
   recovered: boolean;
   actions: ExpectedAction[];
+  /**
+   * Calls it left running (`leave` steps). Each records one successful attempt once its tool
+   * has run, or nothing, when its run closed before Temporal started it (the server then
+   * drops the call).
+   */
+  left: number;
   /** The scope failed by itself: a tool call it did not catch, or its plan threw. */
   ownFailure: 'tool' | 'throw' | null;
   /**
@@ -126,7 +132,7 @@ export function expectSession(sessionId: string, agent: PlanAgent, plan: Plan): 
     s: Pick<ExpectedScope, 'scopeId' | 'kind' | 'parentScopeId' | 'handoffFromScopeId' | 'objective' | 'depth' | 'path' | 'agent' | 'delegatedBy'>,
     plan: Plan,
   ): { outcome: Outcome; handoff?: Extract<Plan['end'], { handoff: PlanAgent }> } => {
-    const scope: ExpectedScope = { ...s, status: 'success', recovered: false, actions: [], ownFailure: null, failedBy: null };
+    const scope: ExpectedScope = { ...s, status: 'success', recovered: false, actions: [], left: 0, ownFailure: null, failedBy: null };
     scopes.set(scope.scopeId, scope);
     let childSeq = 0;
     const slots: Slot[] = [];
@@ -161,6 +167,12 @@ export function expectSession(sessionId: string, agent: PlanAgent, plan: Plan): 
     };
 
     const step = (st: PlanStep): boolean => {
+      if ('leave' in st) {
+        // Never in the roll-up, and not in `actions`: whether its tool runs at all depends on
+        // whether Temporal started it before the run closed.
+        scope.left += 1;
+        return true;
+      }
       if ('tool' in st) {
         if (st.tool === 'echo') {
           scope.actions.push({ kind: 'tool_call', name: 'echo', attempt: 1, status: 'success', targetScopeId: null });
@@ -230,6 +242,8 @@ export interface PlanShape {
   maxHandoffs: number;
   /** Most steps in one plan. */
   maxSteps: number;
+  /** Whether plans leave calls running (`leave` steps); their tools may finish after the session. */
+  leave?: boolean;
 }
 
 /**
@@ -259,6 +273,10 @@ export function randomPlan(rnd: () => number, sessionId: string, shape: PlanShap
     };
     const count = Math.floor(rnd() * (shape.maxSteps + 1));
     for (let i = 0; i < count; i++) {
+      if (shape.leave && rnd() < 0.15) {
+        steps.push({ leave: 200 + Math.floor(rnd() * (PLAN_LEAVE_MAX_MS - 200)), pause: rnd() < 0.7 });
+        continue;
+      }
       const r = rnd();
       if (depth < shape.maxDepth && r < 0.3) {
         steps.push({ delegate: delegationTo(rnd() < 0.35 ? 2 : 1) });
