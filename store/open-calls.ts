@@ -5,9 +5,9 @@
  * open call has a row ended no earlier than the scope (or ended as cancelled: only the
  * attempt in flight when the call was cancelled can), and none of its rows is still
  * `running`; or until the scope's `until`, the latest its attempts in flight can end, plus a
- * grace (workflows/open-calls.ts). The column is read defensively: it is not covered by any
- * seal until the scope is sealed, and a row that says something unreadable there is sealed
- * at once, never left waiting or failing the sealer's batch.
+ * grace (workflows/open-calls.ts). The column is read defensively, since no seal covers it
+ * before the scope is sealed: a value that cannot be read there never holds the scope back
+ * nor fails the sealer's statement (the row is then left to verify, which names it).
  */
 
 /** Never waits longer than this after the scope's end, whatever `until` says. */
