@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { createFixtureTools } from '../fixtures/tools';
-import { overrunner, staller, toolQuitter } from '../fixtures/agents';
+import { localQuitter, overrunner, staller, toolQuitter } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
 import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
 import type { ActionRecord } from '../../cim/schemas';
@@ -160,3 +160,20 @@ for (const end of ['return', 'fail', 'all', 'cancel'] as const) {
     assert.ok((await rt.client.footprint(s.sessionId)).resources.some((r) => r.uri === 'db:after-the-end'), 'the footprint has what the call touched after the end');
   });
 }
+
+// Known limit (RELIABILITY.md): history holds a local activity as a marker, which reconcile
+// does not read, so verify and reconcile report its row as extra. Kept as a reproduction.
+test('a local activity the agent does not await still ends before its run: the workflow task waits for it, and the session verifies', { timeout: 60_000, todo: 'known limit: reconcile does not read local activity markers' }, async () => {
+  const started = Date.now();
+  const s = await rt.client.startSession(localQuitter, { input: { lateResource: 'db:after-the-end' } });
+  assert.equal(await s.result(), 'left the local activity running');
+  assert.ok(Date.now() - started >= 3_000, 'the run ended only after the local activity');
+  const scope = await rt.client.scope(s.sessionId);
+  assert.equal(scope.openCalls, undefined, 'nothing was in flight at the end');
+  const [call, ...more] = await settled(s.sessionId, 0);
+  assert.equal(more.length, 0);
+  assert.equal(call!.status, 'success');
+  assert.ok(Date.parse(call!.endedAt!) <= Date.parse(scope.endedAt!), 'the call ended first');
+  assert.ok(call!.resources.some((r) => r.uri === 'db:after-the-end'));
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});

@@ -168,7 +168,7 @@ test('a complete store has zero differences, and the counts say what was compare
   assert.equal(report.sessionId, S);
   assert.equal(report.runs, 3);
   assert.deepEqual(report.expected, { scopes: 3, actions: 10 });
-  assert.deepEqual(report.stored, { scopes: 3, actions: 10 });
+  assert.deepEqual(report.stored, { scopes: 3, actions: 10, openInHistory: 0 });
 });
 
 test('a deleted tool attempt is one missing action named by its id', () => {
@@ -347,6 +347,7 @@ test('activities still open, or closed before any start, expect nothing and expl
   const report = reconcileSession('o1', runs, scopes, actions);
   assert.deepEqual(report.differences, []);
   assert.equal(report.expected.actions, 0);
+  assert.deepEqual(report.stored, { scopes: 1, actions: 2, openInHistory: 2 }, 'their rows are counted as open in history');
 });
 
 test('refusals: a denied row stands for a failed attempt, and denied rows are never extra', () => {
