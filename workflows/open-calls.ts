@@ -1,10 +1,10 @@
 /**
- * The calls a run has in flight (scheduled, not yet settled, or cancelled without waiting
- * for their tools, which may still run). A run may end without
- * awaiting some (a `Promise.all` one of whose calls failed, a call started and left): its
- * end record then names them (ScopeRecord.openCalls). Their tools go on running and record
- * their ends after the scope's, so the scope is sealed only once those are in, or once the
- * attempts in flight are past their deadlines (store/open-calls.ts).
+ * The calls a run has in flight: scheduled and not yet settled, or cancelled without
+ * waiting for their tools, which may still run. A run may end without awaiting some (a
+ * `Promise.all` one of whose calls failed, a call started and left): its end record then
+ * names them (ScopeRecord.openCalls). Their tools go on running and record their ends after
+ * the scope's, so the scope is sealed only once those are in, or once the attempts in
+ * flight are past their deadlines (store/open-calls.ts).
  */
 import { ActivityCancellationType, isCancellation, type ActivityInput } from '@temporalio/workflow';
 import { encodeActivityCancellationType } from '@temporalio/common/lib/activity-options';
