@@ -53,12 +53,13 @@ test('parallel scopes calling the same tool at the same moment are each attribut
     }
   }
 
-  // The barrier guarantees overlap; check it really happened: the researcher's and
-  // the analyst's searches of one session ran at the same time.
-  const first = sessions[0]!.sessionId;
-  const a = example.searchLog.find((c) => c.workflowId === `${first}.1` && c.query.startsWith('background:'))!;
-  const b = example.searchLog.find((c) => c.workflowId === `${first}.2`)!;
-  assert.ok(a.startedAt < b.endedAt && b.startedAt < a.endedAt, 'the two searches overlapped in time');
+  // The barrier holds each search until another is in flight; check that searches of
+  // different scopes really ran at the same time. (Which ones pair up is the scheduler's
+  // choice: the barrier is shared by the three sessions, so a session's own two searches
+  // may each have overlapped another session's instead.)
+  const log = example.searchLog.filter((c) => sessions.some((s) => c.workflowId.startsWith(`${s.sessionId}.`)));
+  const overlapping = log.flatMap((a, i) => log.slice(i + 1).filter((b) => a.workflowId !== b.workflowId && a.startedAt < b.endedAt && b.startedAt < a.endedAt));
+  assert.ok(overlapping.length > 0, `searches of different scopes overlapped in time (${overlapping.length} pairs of ${log.length} searches)`);
 });
 
 test('the descendants query returns exactly the actions of a scope and the scopes it delegated to', async () => {
