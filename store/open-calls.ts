@@ -10,8 +10,8 @@
  * nor fails the sealer's statement (the row is then left to verify, which names it).
  */
 
-/** Never waits longer than this after the scope's end, whatever `until` says. */
-const LONGEST_WAIT = `interval '1 day'`;
+/** A scope never waits longer than this after its end, whatever `until` says. */
+const LONGEST_WAIT_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A condition on the scope row `s` (a table alias): true when it may be sealed at `nowIso`
@@ -23,7 +23,7 @@ export function mayBeSealed(s: string, actions: string, nowIso: string): string 
   const row = `a.namespace = ${s}.namespace AND a.scope_id = ${s}.scope_id AND a.session_started_at = ${s}.session_started_at AND a.activity_id = c.activity_id`;
   return `(${s}.open_calls IS NULL
     OR COALESCE(${s}.open_calls ->> 'until' <= ${nowIso}, true)
-    OR ${s}.ended_at IS NULL OR ${s}.ended_at + ${LONGEST_WAIT} <= now()
+    OR ${s}.ended_at IS NULL OR ${s}.ended_at + interval '${LONGEST_WAIT_MS} milliseconds' <= now()
     OR NOT EXISTS (
       SELECT 1 FROM jsonb_array_elements(${ids}) AS j(v)
        CROSS JOIN LATERAL (SELECT j.v #>> '{}' AS activity_id) c
@@ -35,6 +35,6 @@ export function mayBeSealed(s: string, actions: string, nowIso: string): string 
 export function awaitsOpenCalls(scope: { endedAt: string | null; openCalls?: { until: string } }, nowMs: number): boolean {
   if (!scope.openCalls || scope.endedAt === null) return false;
   const until = Date.parse(scope.openCalls.until);
-  const cap = Date.parse(scope.endedAt) + 24 * 60 * 60 * 1000;
+  const cap = Date.parse(scope.endedAt) + LONGEST_WAIT_MS;
   return Number.isFinite(until) && nowMs < Math.min(until, cap);
 }

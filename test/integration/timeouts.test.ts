@@ -161,6 +161,25 @@ for (const end of ['return', 'fail', 'all', 'cancel'] as const) {
   });
 }
 
+test('a call its run left unstarted records no end: its scope is sealed once the call\'s wait is over, by the worker that recorded the end', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession(toolQuitter, { input: { end: 'at once' } });
+  assert.equal(await s.result(), 'left the tool call unstarted');
+  const scope = await rt.client.scope(s.sessionId);
+  const until = Date.parse(scope.openCalls!.until);
+  // 1 s start-to-close from the run's end, and the grace.
+  assert.equal(until - Date.parse(scope.endedAt!), 11_000);
+  const sealedLength = async () => (await rt.store.chainsOfSession(s.sessionId)).chains[0]!.chainLength;
+  await sleep(3_000);
+  await rt.worker.recorder.drain();
+  assert.equal(await sealedLength(), null, 'not sealed while the call might still end');
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'and not called unsealed meanwhile');
+  // Queued again at `until` (the sweep runs once a minute): sealed within a few seconds of it.
+  while (Date.now() < until + 5_000 && (await sealedLength()) === null) await sleep(250);
+  assert.equal(await sealedLength(), 0, 'sealed once the wait is over, with no record of the call');
+  assert.deepEqual((await rt.client.actionsOfSession(s.sessionId)).filter((a) => a.name === 'overrun'), []);
+  await assertClean(s.sessionId);
+});
+
 // Known limit (RELIABILITY.md): history holds a local activity as a marker, which reconcile
 // does not read, so verify and reconcile report its row as extra. Kept as a reproduction.
 test('a local activity the agent does not await still ends before its run: the workflow task waits for it, and the session verifies', { timeout: 60_000, todo: 'known limit: reconcile does not read local activity markers' }, async () => {
