@@ -42,6 +42,12 @@ export function unwrapAgentResult(result: unknown): { value: unknown; meta?: Age
 export interface ToolRelay {
   actions?: ActionRecord[];
   gaps?: ActionRecord[];
+  /**
+   * A local activity's end as its row has it. Temporal moves the workflow's clock on by
+   * the call's run time only, from the workflow task's start, so without it what the agent
+   * records next could be timed before the call it followed (workflows/scope-state.ts now()).
+   */
+  endedAt?: string;
 }
 
 /**

@@ -61,6 +61,17 @@ export interface ActivityFacts {
    * only in runs whose workflow tasks name a deployment build.
    */
   lastAttemptBuildId?: string | null;
+  /**
+   * Set for a local activity: history holds it as a marker, not as scheduled/started
+   * events. One marker covers the attempts the worker ran in a row; a retry that waits
+   * on a workflow timer goes on under a new activity id, so this one's attempts begin
+   * after the previous marker's (cim/local-activities.ts).
+   */
+  local?: {
+    firstAttempt: number;
+    /** Cancelled, or timed out before it could start: its last attempt may never have run (no row). */
+    mayNotHaveStarted: boolean;
+  };
 }
 
 /** A WorkflowExecutionSignaled event. */
@@ -195,6 +206,8 @@ interface ExpectedAction {
    * `running` is not.
    */
   anyEnd?: boolean;
+  /** History does not prove the attempt ran (a local activity cancelled before it started): a row is checked, none is fine. */
+  optional?: boolean;
   targetScopeId: string | null;
   /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
   proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null; workerBuildId?: string };
@@ -428,18 +441,22 @@ function expectActions(
         continue;
       }
       const kind: ActionKind = LLM_ACTIVITY_TYPES.has(act.activityType) ? 'llm_call' : 'tool_call';
-      for (let attempt = 1; attempt <= act.lastAttempt; attempt++) {
+      const what = act.local ? 'local activity' : 'activity';
+      for (let attempt = act.local?.firstAttempt ?? 1; attempt <= act.lastAttempt; attempt++) {
         const last = attempt === act.lastAttempt;
+        const unproven = last && act.local?.mayNotHaveStarted === true;
         add({
           actionId: activityActionId(scopeId, act.activityId, attempt),
           scopeId,
           kind,
           name: act.activityType,
           status: last ? ACTIVITY_STATUS[act.close] : 'error',
-          anyEnd: !last,
+          // A cancelled tool may have finished anyway; what it did is its row's to say.
+          anyEnd: !last || unproven,
+          ...(unproven ? { optional: true } : {}),
           targetScopeId: null,
           proven: provenByActivity(act, last, builds.size > 0),
-          why: `attempt ${attempt} of ${act.lastAttempt} of activity ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
+          why: `attempt ${attempt} of ${act.lastAttempt} of ${what} ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
           workflowSide: false,
         });
       }
@@ -595,6 +612,7 @@ function compareActions(
   // number of their scope when a stored row already holds it.
   const taken = new Set(stored.map((s) => s.actionId));
   for (const e of unmatched) {
+    if (e.optional) continue;
     let id = e.actionId;
     if (e.workflowSide && taken.has(id)) {
       for (let n = 1; ; n++) {

@@ -18,6 +18,8 @@ import { rootScopeId } from '../cim/ids';
 import { BUDGET_EXCEEDED } from '../cim/budget';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
+import { LOCAL_ACTIVITY_MARKER, localActivityFacts, type LocalActivityMarker } from '../cim/local-activities';
+import { temporal } from '@temporalio/proto';
 import { limiter } from '../store/limiter';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -157,6 +159,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
   /** Completed workflow tasks: [startedEventId, completedEventId]. */
   const tasks: Array<[number, number]> = [];
   const signals: Array<SignalFacts & { payloads: unknown }> = [];
+  const markers: LocalActivityMarker[] = [];
 
   for (const e of events) {
     const id = num(e.eventId);
@@ -226,6 +229,9 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       closeChild(children, e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed_out');
     } else if (e.childWorkflowExecutionTerminatedEventAttributes) {
       closeChild(children, e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
+    } else if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
+      const marker = await localActivityMarker(id, e.markerRecordedEventAttributes, converter, workflowId);
+      if (marker) markers.push(marker);
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const s = e.workflowExecutionSignaledEventAttributes;
       signals.push({ name: s.signalName ?? '', eventId: id, processedByTaskCompletedEventId: null, payloads: s.input?.payloads });
@@ -245,8 +251,56 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     });
   }
   facts.children = [...children.values()];
-  facts.activities = [...activities.values()];
+  facts.activities = [...activities.values(), ...localActivityFacts(markers)];
   return facts;
+}
+
+/** The marker data the SDK's core writes as JSON (coresdk.external_data.LocalActivityMarkerData). */
+const MarkerData = z.object({
+  attempt: z.number().int(),
+  activity_id: z.string(),
+  activity_type: z.string(),
+  backoff: z.unknown().optional(),
+  original_schedule_time: z.object({ seconds: z.number(), nanos: z.number() }).nullish(),
+});
+
+type MarkerAttributes = NonNullable<HistoryEvent['markerRecordedEventAttributes']>;
+
+/**
+ * One local activity marker, or undefined when its data is not the SDK's (then the
+ * marker is not a local activity this reader can account for, and its rows show as extra).
+ */
+async function localActivityMarker(eventId: number, m: MarkerAttributes, converter: DataConverter, workflowId: string): Promise<LocalActivityMarker | undefined> {
+  // Written by core itself, never through the payload codec.
+  const raw = m.details?.['data']?.payloads?.[0]?.data;
+  if (!raw) return undefined;
+  let data: z.infer<typeof MarkerData>;
+  try {
+    const parsed = MarkerData.safeParse(JSON.parse(Buffer.from(raw).toString('utf8')));
+    if (!parsed.success) return undefined;
+    data = parsed.data;
+  } catch {
+    return undefined;
+  }
+  const base = {
+    eventId,
+    activityId: data.activity_id,
+    activityType: data.activity_type,
+    attempt: data.attempt,
+    originalScheduleTime: data.original_schedule_time ? `${data.original_schedule_time.seconds}.${data.original_schedule_time.nanos}` : null,
+    backoff: data.backoff !== undefined && data.backoff !== null,
+  };
+  const failure = m.failure;
+  if (!failure) {
+    const [result] = (await decodePayloads(converter, m.details?.['result']?.payloads, workflowId)) ?? [];
+    return { ...base, outcome: 'completed', ...(result !== undefined ? { result: toolResult(result) } : {}) };
+  }
+  if (failure.timeoutFailureInfo) {
+    const type = temporal.api.enums.v1.TimeoutType[failure.timeoutFailureInfo.timeoutType ?? 0];
+    return { ...base, outcome: 'timed_out', ...(type ? { timeoutType: type } : {}) };
+  }
+  if (failure.canceledFailureInfo) return { ...base, outcome: 'canceled' };
+  return { ...base, outcome: 'failed', failureMessage: (await failureMessages(failure, converter, workflowId))[0] ?? '' };
 }
 
 async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConverter): Promise<void> {

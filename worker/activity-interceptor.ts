@@ -96,9 +96,12 @@ export function scopeActivityInterceptor(
         }
         // Attempt n runs only because attempts 1..n-1 ended; one whose worker died never
         // said how. Its row is completed now (or created, if even its start was lost) —
-        // without touching an attempt that did record its own end.
+        // without touching an attempt that did record its own end. Not for a local
+        // activity: its attempts run one after another in this worker, each recording its
+        // own end, and one retried after a timer has a new activity id whose earlier
+        // attempts ran under the one before (cim/local-activities.ts).
         let spooledGaps: ActionRecord[] | undefined;
-        if (info.attempt > 1) {
+        if (info.attempt > 1 && !info.isLocal) {
           const now = new Date().toISOString();
           const gaps: ActionRecord[] = Array.from({ length: info.attempt - 1 }, (_, i) => ({
             ...base,
@@ -169,7 +172,7 @@ export function scopeActivityInterceptor(
             status: err instanceof CancelledFailure ? 'cancelled' : 'error',
             error: err instanceof Error ? err.message : String(err),
           });
-          throw failureCarrying(err, relayOf(ended, spooledGaps));
+          throw failureCarrying(err, relayOf(ended, spooledGaps, info.isLocal));
         }
         clearTimeout(startRow);
         stopWatch();
@@ -187,7 +190,7 @@ export function scopeActivityInterceptor(
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
         const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
-        return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps));
+        return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps, info.isLocal));
       },
     };
     return { inbound };
@@ -227,11 +230,13 @@ async function recordAttempt(
  * own worker (see ToolRelay), in its result or its failure (worker/failure-relay.ts).
  * Payloads and fingerprints stay behind: no seal covers them.
  */
-function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined): ToolRelay | undefined {
-  if (ended.landed !== 'spool' && !spooledGaps) return undefined;
+function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined, local = false): ToolRelay | undefined {
+  const endedAt = local && ended.action.endedAt ? { endedAt: ended.action.endedAt } : {};
+  if (ended.landed !== 'spool' && !spooledGaps) return local ? endedAt : undefined;
   return {
     ...(ended.landed === 'spool' ? { actions: [ended.action] } : {}),
     ...(spooledGaps ? { gaps: spooledGaps } : {}),
+    ...endedAt,
   };
 }
 

@@ -10,20 +10,29 @@ import { scopedActivityId } from '../cim/ids';
 import type { ActionRecord } from '../cim/schemas';
 import type { ScopeState } from './scope-state';
 
-export function takeFailureRelay(st: ScopeState, err: unknown): ToolRelay | undefined {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || !err.activityId) return undefined;
-  const details = err.cause.details;
+export function takeFailureRelay(st: ScopeState, err: unknown, localTool?: string): ToolRelay | undefined {
+  let failure: ApplicationFailure;
+  let ours: (a: Partial<ActionRecord>) => boolean;
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.activityId) {
+    failure = err.cause;
+    const activityId = scopedActivityId(err.activityId, st.ctx.continuation?.run);
+    ours = (a) => a.activityId === activityId;
+  } else if (localTool !== undefined && err instanceof ApplicationFailure) {
+    // A local activity's failure reaches the workflow as the tool's own, with no activity id.
+    failure = err;
+    ours = (a) => a.name === localTool && typeof a.activityId === 'string';
+  } else return undefined;
+  const details = failure.details;
   if (!details?.length) return undefined;
   const { relay, rest } = splitRelayDetails(details);
   if (!relay) return undefined;
-  (err.cause as { details: unknown[] }).details = rest;
-  const activityId = scopedActivityId(err.activityId, st.ctx.continuation?.run);
+  (failure as { details: unknown[] }).details = rest;
   const own = (records: unknown): ActionRecord[] =>
     Array.isArray(records)
       ? records.filter((r): r is ActionRecord => {
           const a = r as Partial<ActionRecord> | null;
-          return a !== null && typeof a === 'object' && a.scopeId === st.ctx.scopeId && a.activityId === activityId;
+          return a !== null && typeof a === 'object' && a.scopeId === st.ctx.scopeId && ours(a);
         })
       : [];
-  return { actions: own(relay.actions), gaps: own(relay.gaps) };
+  return { actions: own(relay.actions), gaps: own(relay.gaps), ...(typeof relay.endedAt === 'string' ? { endedAt: relay.endedAt } : {}) };
 }

@@ -49,6 +49,8 @@ export interface ScopeState {
   cancelWork?: () => void;
   /** The context the next run of this same scope starts with, while its continue-as-new is on its way out. */
   pendingContinuation?: ScopeContext;
+  /** The latest end of a local call the scope has seen (epoch ms): the records it writes next are not timed before it. */
+  clockFloorMs?: number;
 }
 
 const { scopetrail } = proxySinks<ScopetrailSinks>();
@@ -104,8 +106,27 @@ export function requireState(what: string): ScopeState {
 }
 
 export function now(): string {
-  // Date in the workflow sandbox is the workflow task's time: identical on replay.
-  return new Date().toISOString();
+  // Date in the workflow sandbox is the workflow task's time: identical on replay. After a
+  // local call it is the task's start plus the call's run time, which can be earlier than
+  // the call's own recorded end; the floor comes from history too, so replays agree.
+  const floor = state?.clockFloorMs;
+  return new Date(floor !== undefined && floor > Date.now() ? floor : Date.now()).toISOString();
+}
+
+/**
+ * The furthest a local call's end may move the scope's clock ahead of the workflow's:
+ * the gap is the call's dispatch time, so a larger one is a worker clock that runs ahead,
+ * which must not push the scope's records into the future.
+ */
+const CLOCK_FLOOR_SLACK_MS = 5_000;
+
+/** Notes a local call's end (from its relay) so the scope's next records are not timed before it. */
+export function noteLocalEnd(st: ScopeState, endedAt: string | undefined): void {
+  if (endedAt === undefined) return;
+  const ms = Date.parse(endedAt);
+  if (!Number.isFinite(ms)) return;
+  const floor = Math.min(ms, Date.now() + CLOCK_FLOOR_SLACK_MS);
+  if (floor > (st.clockFloorMs ?? 0)) st.clockFloorMs = floor;
 }
 
 export function nextActionId(st: ScopeState): string {

@@ -1,12 +1,12 @@
 /**
- * useTools(): the workflow-side handle on tools. Each tool is an activity; this
- * proxy schedules it (the outbound interceptor adds the scope header), unwraps the
- * attempt envelope the activity interceptor adds, and remembers the outcome for the
- * scope's status roll-up.
+ * useTools(): the workflow-side handle on tools. Each tool is an activity (a local one
+ * with useLocalTools()); this proxy schedules it (the outbound interceptor adds the scope
+ * header), unwraps the attempt envelope the activity interceptor adds, and remembers the
+ * outcome for the scope's status roll-up.
  */
-import { proxyActivities, isCancellation, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, isCancellation, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { unwrapToolResult } from '../cim/envelope';
-import { emitRelay, requireState } from './scope-state';
+import { emitRelay, noteLocalEnd, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
 import { takeFailureRelay } from './failure-relay';
 
@@ -31,11 +31,48 @@ const DEFAULTS: ActivityOptions = {
 
 export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
   const { perTool = {}, ...common } = options;
+  return toolCallers<T>((name) => {
+    const options = { ...DEFAULTS, ...common, ...perTool[name] };
+    return { call: proxyActivities<AnyTools>(options)[name]!, maximumAttempts: options.retry?.maximumAttempts, local: false };
+  });
+}
+
+export interface UseLocalToolsOptions extends Partial<LocalActivityOptions> {
+  /** Per-tool overrides. */
+  perTool?: Record<string, Partial<LocalActivityOptions>>;
+}
+
+/**
+ * Tools called as local activities: run by the worker that runs the agent's workflow
+ * task, without a round trip through the server for each call; for short tools. Each
+ * attempt is recorded like any tool call, and reconcile reads them from history's
+ * local activity markers (cim/local-activities.ts).
+ */
+export function useLocalTools<T>(options: UseLocalToolsOptions = {}): ToolCallers<T> {
+  const { perTool = {}, ...common } = options;
+  return toolCallers<T>((name) => {
+    const options = { ...DEFAULTS, ...common, ...perTool[name] };
+    // No fill of lost attempts: a retry after a timer runs under a new activity id, so
+    // the attempt count in the failure does not number this id's attempts; and a local
+    // activity's worker is the workflow task's, whose loss reruns the call from attempt 1.
+    return { call: proxyLocalActivities<AnyTools>(options)[name]!, maximumAttempts: undefined, local: true };
+  });
+}
+
+type AnyTools = Record<string, (input: unknown) => Promise<unknown>>;
+
+interface Scheduled {
+  call: (input: unknown) => Promise<unknown>;
+  /** The retry policy's limit, for filling in lost attempts; undefined: none are filled. */
+  maximumAttempts: number | undefined;
+  local: boolean;
+}
+
+function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
   return new Proxy({} as ToolCallers<T>, {
     get(_target, name) {
       if (typeof name !== 'string') return undefined;
-      const options = { ...DEFAULTS, ...common, ...perTool[name] };
-      const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[name]!;
+      const { call, maximumAttempts, local } = schedule(name);
       // Not `async`: each promise made in the sandbox costs a captured, source-mapped stack
       // trace (see ScopeOutbound in interceptors.ts), and this runs once per tool call.
       return (input: unknown): Promise<unknown> => {
@@ -47,14 +84,16 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
         }
         const failed = (err: unknown): never => {
           // Before the gap fills, which never overwrite an attempt's own end.
-          emitRelay(takeFailureRelay(st, err));
+          const relay = takeFailureRelay(st, err, local ? name : undefined);
+          noteLocalEnd(st, relay?.endedAt);
+          emitRelay(relay);
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
-          recordLostFinalAttempt(st, err, 'tool_call', input, options.retry?.maximumAttempts);
+          recordLostFinalAttempt(st, err, 'tool_call', input, maximumAttempts);
           throw err;
         };
         let scheduled: Promise<unknown>;
         try {
-          scheduled = activity(input);
+          scheduled = call(input);
         } catch (err) {
           return Promise.reject(err).catch(failed);
         }
@@ -66,6 +105,7 @@ export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
             return failed(err);
           }
           st.calls.push({ attempt: unwrapped.attempt, status: 'success' });
+          noteLocalEnd(st, unwrapped.relay?.endedAt);
           emitRelay(unwrapped.relay);
           return unwrapped.value;
         }, failed);
