@@ -42,12 +42,23 @@ export function unwrapAgentResult(result: unknown): { value: unknown; meta?: Age
 export interface ToolRelay {
   actions?: ActionRecord[];
   gaps?: ActionRecord[];
+  /** Set for a local activity's attempt: what the workflow cannot learn from Temporal about it. */
+  local?: LocalCallEnd;
+}
+
+export interface LocalCallEnd {
   /**
-   * A local activity's end as its row has it. Temporal moves the workflow's clock on by
-   * the call's run time only, from the workflow task's start, so without it what the agent
+   * The attempt's end as its row has it. Temporal moves the workflow's clock on by the
+   * call's run time only, from the workflow task's start, so without it what the agent
    * records next could be timed before the call it followed (workflows/scope-state.ts now()).
    */
-  endedAt?: string;
+  endedAt: string;
+  /**
+   * The attempt's activity id as Temporal gave it: a local call's failure reaches the
+   * workflow as the tool's own, naming no activity, and a retry after a timer runs under
+   * a new id, so the workflow learns which id failed from here.
+   */
+  activityId: string;
 }
 
 /**

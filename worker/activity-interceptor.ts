@@ -64,6 +64,8 @@ export function scopeActivityInterceptor(
         if (!scope || !execution) return next(input);
         const tool = tools.get(info.activityType);
         const activityId = scopedActivityId(info.activityId, scope.continuation?.run);
+        /** A local activity's attempt tells the workflow its id and end (LocalCallEnd). */
+        const localId = info.isLocal ? info.activityId : undefined;
         const run: ToolRun = { scope, attempt: info.attempt, resources: [...(tool?.resources ?? [])], attributes: {}, refused: [] };
         const startedAt = new Date().toISOString();
         const base: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'> = {
@@ -92,7 +94,7 @@ export function scopeActivityInterceptor(
         if (refused.length) {
           const denied = deniedAction(base, refused, scopeDenied(scope, refused).message);
           const landed = await recorder.write({ actions: [denied] });
-          throw failureCarrying(scopeDenied(scope, refused), relayOf({ action: denied, landed }, undefined));
+          throw failureCarrying(scopeDenied(scope, refused), relayOf({ action: denied, landed }, undefined, localId));
         }
         // Attempt n runs only because attempts 1..n-1 ended; one whose worker died never
         // said how. Its row is completed now (or created, if even its start was lost) —
@@ -166,13 +168,13 @@ export function scopeActivityInterceptor(
           if (run.refused.length) {
             const denied = deniedAction({ ...base, resources: run.resources }, run.refused, errorText(err));
             const landed = await recorder.write({ actions: [denied] });
-            throw failureCarrying(err, relayOf({ action: denied, landed }, spooledGaps));
+            throw failureCarrying(err, relayOf({ action: denied, landed }, spooledGaps, localId));
           }
           const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, {
             status: err instanceof CancelledFailure ? 'cancelled' : 'error',
             error: err instanceof Error ? err.message : String(err),
           });
-          throw failureCarrying(err, relayOf(ended, spooledGaps, info.isLocal));
+          throw failureCarrying(err, relayOf(ended, spooledGaps, localId));
         }
         clearTimeout(startRow);
         stopWatch();
@@ -186,11 +188,11 @@ export function scopeActivityInterceptor(
         if (bytes > limits.errorBytes) {
           const failure = payloadTooLarge(info.activityType, bytes, limits);
           const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
-          throw failureCarrying(failure, relayOf(ended, spooledGaps));
+          throw failureCarrying(failure, relayOf(ended, spooledGaps, localId));
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
         const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
-        return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps, info.isLocal));
+        return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps, localId));
       },
     };
     return { inbound };
@@ -230,13 +232,14 @@ async function recordAttempt(
  * own worker (see ToolRelay), in its result or its failure (worker/failure-relay.ts).
  * Payloads and fingerprints stay behind: no seal covers them.
  */
-function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined, local = false): ToolRelay | undefined {
-  const endedAt = local && ended.action.endedAt ? { endedAt: ended.action.endedAt } : {};
-  if (ended.landed !== 'spool' && !spooledGaps) return local ? endedAt : undefined;
+/** `localActivityId`: the attempt is a local activity's, under this id (as Temporal gave it). */
+function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: ActionRecord[] | undefined, localActivityId?: string): ToolRelay | undefined {
+  const local = localActivityId !== undefined && ended.action.endedAt ? { local: { endedAt: ended.action.endedAt, activityId: localActivityId } } : undefined;
+  if (ended.landed !== 'spool' && !spooledGaps) return local;
   return {
     ...(ended.landed === 'spool' ? { actions: [ended.action] } : {}),
     ...(spooledGaps ? { gaps: spooledGaps } : {}),
-    ...endedAt,
+    ...local,
   };
 }
 

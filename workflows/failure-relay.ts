@@ -34,5 +34,7 @@ export function takeFailureRelay(st: ScopeState, err: unknown, localTool?: strin
           return a !== null && typeof a === 'object' && a.scopeId === st.ctx.scopeId && ours(a);
         })
       : [];
-  return { actions: own(relay.actions), gaps: own(relay.gaps), ...(typeof relay.endedAt === 'string' ? { endedAt: relay.endedAt } : {}) };
+  const local = relay.local;
+  const valid = local !== null && typeof local === 'object' && typeof local.endedAt === 'string' && typeof local.activityId === 'string';
+  return { actions: own(relay.actions), gaps: own(relay.gaps), ...(valid ? { local: { endedAt: local.endedAt, activityId: local.activityId } } : {}) };
 }

@@ -120,7 +120,7 @@ export function now(): string {
  */
 const CLOCK_FLOOR_SLACK_MS = 5_000;
 
-/** Notes a local call's end (from its relay) so the scope's next records are not timed before it. */
+/** Notes a local call's end (from its relay's `local.endedAt`) so the scope's next records are not timed before it. */
 export function noteLocalEnd(st: ScopeState, endedAt: string | undefined): void {
   if (endedAt === undefined) return;
   const ms = Date.parse(endedAt);

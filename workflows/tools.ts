@@ -4,7 +4,8 @@
  * header), unwraps the attempt envelope the activity interceptor adds, and remembers the
  * outcome for the scope's status roll-up.
  */
-import { proxyActivities, proxyLocalActivities, isCancellation, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, isCancellation, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import { unwrapToolResult } from '../cim/envelope';
 import { emitRelay, noteLocalEnd, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
@@ -82,10 +83,11 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
         } catch (err) {
           return Promise.reject(err);
         }
-        const failed = (err: unknown): never => {
+        const failed = (caught: unknown): never => {
           // Before the gap fills, which never overwrite an attempt's own end.
-          const relay = takeFailureRelay(st, err, local ? name : undefined);
-          noteLocalEnd(st, relay?.endedAt);
+          const relay = takeFailureRelay(st, caught, local ? name : undefined);
+          noteLocalEnd(st, relay?.local?.endedAt);
+          const err = asCallFailure(caught, name, relay?.local?.activityId);
           emitRelay(relay);
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
           recordLostFinalAttempt(st, err, 'tool_call', input, maximumAttempts);
@@ -105,11 +107,22 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
             return failed(err);
           }
           st.calls.push({ attempt: unwrapped.attempt, status: 'success' });
-          noteLocalEnd(st, unwrapped.relay?.endedAt);
+          noteLocalEnd(st, unwrapped.relay?.local?.endedAt);
           emitRelay(unwrapped.relay);
           return unwrapped.value;
         }, failed);
       };
     },
   });
+}
+
+/**
+ * A local call's failure as a call's failure: Temporal hands the tool's own failure to
+ * the workflow, where an activity's comes wrapped in an ActivityFailure naming the call.
+ * Wrapped the same way, agent code handles both alike, and a scope the failure ends is
+ * bound to the call (failure-source.ts), in the workflow and in its history alike.
+ */
+function asCallFailure(err: unknown, activityType: string, localActivityId: string | undefined): unknown {
+  if (localActivityId === undefined || !(err instanceof ApplicationFailure)) return err;
+  return new ActivityFailure('Local activity task failed', activityType, localActivityId, RetryState.RETRY_STATE_UNSPECIFIED, undefined, err);
 }

@@ -13,6 +13,8 @@ export interface ExpectedAction {
   attempt: number;
   status: 'success' | 'error';
   targetScopeId: string | null;
+  /** A local activity's attempt. */
+  local?: true;
 }
 
 export interface ExpectedScope {
@@ -183,7 +185,7 @@ export function expectSession(sessionId: string, agent: PlanAgent, plan: Plan): 
         const failures = st.tool === 'flaky' ? st.failures : st.timeouts;
         const attempts = Math.min(failures + 1, PLAN_TOOL_ATTEMPTS);
         for (let a = 1; a <= attempts; a++) {
-          scope.actions.push({ kind: 'tool_call', name: st.tool, attempt: a, status: a <= failures ? 'error' : 'success', targetScopeId: null });
+          scope.actions.push({ kind: 'tool_call', name: st.tool, attempt: a, status: a <= failures ? 'error' : 'success', targetScopeId: null, ...('local' in st && st.local ? { local: true as const } : {}) });
         }
         const ok = failures < PLAN_TOOL_ATTEMPTS;
         calls.push({ attempt: attempts, ok });
@@ -244,6 +246,8 @@ export interface PlanShape {
   maxSteps: number;
   /** Whether plans leave calls running (`leave` steps); their tools may finish after the session. */
   leave?: boolean;
+  /** Whether some flaky calls are local activities. */
+  local?: boolean;
 }
 
 /**
@@ -286,7 +290,9 @@ export function randomPlan(rnd: () => number, sessionId: string, shape: PlanShap
         steps.push({ tool: 'echo', text: label('text') });
       } else if (r < 0.88) {
         // 0: clean; 1..ATTEMPTS-1: recovers; ATTEMPTS: every attempt fails.
-        steps.push({ tool: 'flaky', failures: Math.floor(rnd() * (PLAN_TOOL_ATTEMPTS + 1)), catch: rnd() < 0.7 });
+        const failures = Math.floor(rnd() * (PLAN_TOOL_ATTEMPTS + 1));
+        const caught = rnd() < 0.7;
+        steps.push({ tool: 'flaky', failures, catch: caught, ...(shape.local && rnd() < 0.4 ? { local: true } : {}) });
       } else {
         // The same, by timing out (each timed-out attempt costs a second).
         steps.push({ tool: 'overrun', timeouts: Math.floor(rnd() * (PLAN_TOOL_ATTEMPTS + 1)), catch: rnd() < 0.7 });

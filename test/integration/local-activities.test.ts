@@ -57,7 +57,7 @@ test('a local activity retried after workflow timers: each marker covers the att
 
 test('a local activity that gives up: its last attempt carries the failure history holds', { timeout: 60_000 }, async () => {
   const s = await rt.client.startSession(localCaller, { input: { mode: 'failed' as const } });
-  assert.equal(await s.result(), 'gave up: flaky failure on attempt 2 (details: [])');
+  assert.equal(await s.result(), 'gave up: flaky call: flaky failure on attempt 2 (details: [])');
   const rows = await calls(s.sessionId, 'flaky');
   assert.deepEqual(rows.map((r) => [r.attempt, r.status, r.error]), [
     [1, 'error', 'flaky failure on attempt 1'],
@@ -65,6 +65,19 @@ test('a local activity that gives up: its last attempt carries the failure histo
   ]);
   const scope = await rt.client.scope(s.sessionId);
   assert.ok(Date.parse(scope.endedAt!) >= Date.parse(rows.at(-1)!.endedAt!), `scope ended ${scope.endedAt}, after the call's end ${rows.at(-1)!.endedAt}`);
+  await assertClean(s.sessionId);
+});
+
+test('a local call\'s failure that ends its scope is bound to the call, in the store and in history alike', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession(localCaller, { input: { mode: 'uncaught' as const } });
+  await assert.rejects(s.result());
+  const rows = await calls(s.sessionId, 'flaky');
+  const scope = await rt.client.scope(s.sessionId);
+  assert.equal(scope.status, 'error');
+  assert.equal(scope.failedBy, rows.at(-1)!.activityId, 'failed by the call, not by the agent\'s own code');
+  const cause = await rt.client.rootCause(s.sessionId);
+  assert.equal(cause?.action?.actionId, rows.at(-1)!.actionId);
+  assert.deepEqual(cause?.attempts.map((a) => a.attempt), [1, 2]);
   await assertClean(s.sessionId);
 });
 

@@ -25,7 +25,7 @@ import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 
 const SEEDS = process.env.SCOPETRAIL_TEST_SEED ? [Number(process.env.SCOPETRAIL_TEST_SEED)] : [20261202, 7, 4242];
 const SESSIONS = Number(process.env.SCOPETRAIL_TEST_SESSIONS ?? 8);
-const SHAPE = { maxDepth: 3, maxHandoffs: 2, maxSteps: 4, leave: true };
+const SHAPE = { maxDepth: 3, maxHandoffs: 2, maxSteps: 4, leave: true, local: true };
 const TOOL_RESOURCES: Record<string, string> = { echo: 'api:echo', flaky: 'api:flaky', overrun: 'api:slow-upstream', linger: 'api:linger' };
 
 let rt: TestRuntime;
@@ -173,6 +173,8 @@ function coverage(expected: ExpectedSession): Record<string, number> {
     'timed-out tool attempts': actions.filter((a) => a.name === 'overrun' && a.status === 'error').length,
     'calls that recovered from a timeout': actions.filter((a) => a.name === 'overrun' && a.status === 'success' && a.attempt > 1).length,
     'calls left running': scopes.reduce((n, s) => n + s.left, 0),
+    'local tool attempts': actions.filter((a) => a.local).length,
+    'failed local tool attempts': actions.filter((a) => a.local && a.status === 'error').length,
     'recovered scopes': scopes.filter((s) => s.recovered).length,
     degraded: scopes.filter((s) => s.status === 'degraded').length,
     'error, own failure': scopes.filter((s) => s.status === 'error' && s.ownFailure !== null).length,

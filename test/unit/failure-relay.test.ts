@@ -92,10 +92,10 @@ test('failures that are not a call\'s carry nothing to take', () => {
 test('a local call\'s failure reaches the workflow as the tool\'s own: its relay is taken when the caller says it is local', () => {
   const local = action('s/a4#2', 's', { status: 'error', activityId: '4', name: 'lookup' });
   const otherTool = action('s/a5#1', 's', { status: 'error', activityId: '5', name: 'notify' });
-  const thrown = () => converter.failureToError(converter.errorToFailure(failureCarrying(ApplicationFailure.nonRetryable('halts', 'Halted', { note: 'n' }), { actions: [local, otherTool], endedAt: local.endedAt! }), defaultPayloadConverter), defaultPayloadConverter) as ApplicationFailure;
+  const thrown = () => converter.failureToError(converter.errorToFailure(failureCarrying(ApplicationFailure.nonRetryable('halts', 'Halted', { note: 'n' }), { actions: [local, otherTool], local: { endedAt: local.endedAt!, activityId: '4' } }), defaultPayloadConverter), defaultPayloadConverter) as ApplicationFailure;
   const notSaid = thrown();
   assert.equal(takeFailureRelay(state(), notSaid), undefined, 'an ApplicationFailure is not taken for a call\'s unless the caller is a local tool');
   const caught = thrown();
-  assert.deepEqual(takeFailureRelay(state(), caught, 'lookup'), { actions: [local], gaps: [], endedAt: local.endedAt });
+  assert.deepEqual(takeFailureRelay(state(), caught, 'lookup'), { actions: [local], gaps: [], local: { endedAt: local.endedAt, activityId: '4' } });
   assert.deepEqual(caught.details, [{ note: 'n' }], 'user code sees the tool\'s details');
 });
