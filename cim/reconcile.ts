@@ -10,7 +10,8 @@
  *   scope, a handoff starts a new one;
  * - every child workflow initiated is one `delegate` action targeting the child's id;
  * - a continue-as-new into a `handoff` scope is one `handoff` action targeting it;
- * - every attempt of every closed activity is one `tool_call` / `llm_call` action;
+ * - every attempt of every closed activity is one `tool_call` / `llm_call` action, and so is
+ *   every attempt a local activity's marker covers (local-activities.ts);
  * - every processed signal (name not starting with `__`) is one `signal` action.
  * Workflow-side actions (delegate, handoff, signal) are numbered per run in the order the
  * workflow emitted them; that order is recovered from history to name missing ones.
