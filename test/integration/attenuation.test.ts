@@ -44,6 +44,19 @@ test('a sub-agent reading a dataset its orchestrator may not touch is refused be
   assert.deepEqual(touched, [], 'nothing under the session touched the restricted data');
 });
 
+test('a local call refused by the allowance is denied once, binds the failure to the call, and reconciles from its marker', async () => {
+  const before = runs.readDataset;
+  const s = await rt.client.startSession(guarded, { input: { dataset: 'restricted/salaries', local: true } });
+  assert.match((await s.result()) as string, /^refused: delegation to dataReader/);
+  assert.equal(runs.readDataset, before, 'the tool body never completed a read');
+  const rows = await sessionRows(rt, s.sessionId);
+  const denied = rows.actionsOf(`${s.sessionId}.1`);
+  assert.deepEqual(denied.map((a) => [a.kind, a.attempt]), [['denied', 1]], 'one attempt only: a refusal is not retried');
+  assert.equal(rows.scope('.1').failedBy, denied[0]!.activityId, 'the scope failed because of the refused call');
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});
+
 test('a grand-child cannot widen its allowance by asking; declared and reported resources are both refused', async () => {
   const beforeExport = runs.exportAll;
   const s = await rt.client.startSession(guarded, { input: { dataset: 'restricted/salaries', widenTo: 'data:restricted*' } });
