@@ -296,7 +296,8 @@ async function localActivityMarker(eventId: number, m: MarkerAttributes, convert
     return { ...base, outcome: 'completed', ...(result !== undefined ? { result: toolResult(result) } : {}) };
   }
   if (failure.timeoutFailureInfo) {
-    const type = temporal.api.enums.v1.TimeoutType[failure.timeoutFailureInfo.timeoutType ?? 0];
+    const raw: unknown = failure.timeoutFailureInfo.timeoutType;
+    const type = typeof raw === 'string' ? raw : temporal.api.enums.v1.TimeoutType[typeof raw === 'number' ? raw : 0];
     return { ...base, outcome: 'timed_out', ...(type ? { timeoutType: type } : {}) };
   }
   if (failure.canceledFailureInfo) return { ...base, outcome: 'canceled' };

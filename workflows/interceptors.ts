@@ -36,7 +36,7 @@ import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
-import { trackCall } from './open-calls';
+import { trackCall, trackLocalCall } from './open-calls';
 import {
   actionRecord,
   batchRecordsPerActivation,
@@ -107,7 +107,11 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   }
 
   scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
-    return withHeader(() => next(withScopeHeader(input, currentState()?.ctx)));
+    return withHeader(() => {
+      const st = currentState();
+      const scheduled = next(withScopeHeader(input, st?.ctx));
+      return st ? trackLocalCall(st, input, scheduled) : scheduled;
+    });
   }
 
   signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>): Promise<void> {

@@ -6,7 +6,7 @@
  * the scope's, so the scope is sealed only once those are in, or once the attempts in
  * flight are past their deadlines (store/open-calls.ts).
  */
-import { ActivityCancellationType, isCancellation, type ActivityInput } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, TimeoutFailure, isCancellation, type ActivityInput, type LocalActivityInput } from '@temporalio/workflow';
 import { encodeActivityCancellationType } from '@temporalio/common/lib/activity-options';
 import { msOptionalToNumber, type Duration } from '@temporalio/common/lib/time';
 import { scopedActivityId } from '../cim/ids';
@@ -50,6 +50,33 @@ export function trackCall(st: ScopeState, input: ActivityInput, scheduled: Promi
       // Cancelled without waiting for the tool (TRY_CANCEL, the SDK's default, or ABANDON):
       // the call settles at once, and a tool that does not heartbeat runs on.
       if (!isCancellation(err) || waitsForTool(options.cancellationType)) st.callsInFlight.delete(seq);
+      throw err;
+    },
+  );
+}
+
+/**
+ * A local call cannot outlive its run while it is in flight (the workflow task waits for
+ * it), except after a timeout: the SDK's core settles the call at the attempt's deadline
+ * without waiting for the tool, whose worker records the attempt timed out a moment later,
+ * as the run may be ending. Such a call stays followed, its deadline already passed.
+ */
+export function trackLocalCall(st: ScopeState, input: LocalActivityInput, scheduled: Promise<unknown>): Promise<unknown> {
+  const { seq } = input;
+  st.callsInFlight.set(seq, {
+    // The SDK names a local activity by its sequence number.
+    activityId: scopedActivityId(`${seq}`, st.ctx.continuation?.run),
+    scheduledAtMs: Date.now(),
+    startToClose: 0,
+    scheduleToClose: undefined,
+  });
+  return scheduled.then(
+    (value) => {
+      st.callsInFlight.delete(seq);
+      return value;
+    },
+    (err: unknown) => {
+      if (!(err instanceof ActivityFailure && err.cause instanceof TimeoutFailure)) st.callsInFlight.delete(seq);
       throw err;
     },
   );

@@ -81,6 +81,27 @@ test('a local call\'s failure that ends its scope is bound to the call, in the s
   await assertClean(s.sessionId);
 });
 
+// The SDK's core settles a local call at its deadline without waiting for the tool; the
+// worker records the attempt timed out a moment later, as the run may be ending.
+for (const [mode, tool, error] of [
+  ['timeout', 'slow', /^attempt timed out: its start-to-close timeout \(500 ms\) passed before the tool finished/],
+  ['timeoutIgnored', 'overrun', /^attempt timed out: its start-to-close timeout \(500 ms\) passed while the tool was still running/],
+] as const) {
+  test(`a local call that times out (${tool === 'slow' ? 'its tool heeds the cancel' : 'its tool runs on'}) is named in its scope's end and recorded as timed out`, { timeout: 60_000 }, async () => {
+    const s = await rt.client.startSession(localCaller, { input: { mode } });
+    assert.equal(await s.result(), 'timed out: Local Activity timed out');
+    const scope = await rt.client.scope(s.sessionId);
+    await new Promise((r) => setTimeout(r, 2_500));
+    const [row, ...more] = await calls(s.sessionId, tool);
+    assert.equal(more.length, 0);
+    assert.equal(row!.status, 'error');
+    assert.match(row!.error ?? '', error);
+    assert.deepEqual(scope.openCalls?.activityIds, [row!.activityId], 'the scope waits for the call\'s row before its seal');
+    assert.ok(Date.parse(scope.openCalls!.until) - Date.parse(scope.endedAt!) <= 10_000, 'its deadline had passed: the grace alone');
+    await assertClean(s.sessionId);
+  });
+}
+
 test('a cancelled local activity is recorded as cancelled and reconciles', { timeout: 90_000 }, async () => {
   const s = await rt.client.startSession(localCaller, { input: { mode: 'cancelled' as const } });
   assert.equal(await s.result(), 'cancelled');
