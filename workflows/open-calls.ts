@@ -20,6 +20,11 @@ export interface CallInFlight {
   /** As the call's options give them: read only for a call still in flight at the end. */
   startToClose: Duration | undefined;
   scheduleToClose: Duration | undefined;
+  /**
+   * For a local call that timed out: when. Its worker records the attempt's end within
+   * the grace after that, so a run ending later than that need not wait for it.
+   */
+  timedOutAtMs?: number;
 }
 
 /**
@@ -76,7 +81,9 @@ export function trackLocalCall(st: ScopeState, input: LocalActivityInput, schedu
       return value;
     },
     (err: unknown) => {
-      if (!(err instanceof ActivityFailure && err.cause instanceof TimeoutFailure)) st.callsInFlight.delete(seq);
+      const call = st.callsInFlight.get(seq);
+      if (call && err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) call.timedOutAtMs = Date.now();
+      else st.callsInFlight.delete(seq);
       throw err;
     },
   );
@@ -91,6 +98,7 @@ export function openCallsAt(calls: Iterable<CallInFlight>, endedAtMs: number): O
   const activityIds: string[] = [];
   let latest = endedAtMs;
   for (const c of calls) {
+    if (c.timedOutAtMs !== undefined && c.timedOutAtMs + OPEN_CALL_GRACE_MS <= endedAtMs) continue;
     activityIds.push(c.activityId);
     // The attempt in flight started no later than the run's end; after the run closes,
     // Temporal starts no further attempt.

@@ -54,3 +54,10 @@ test('verify does not call a scope waiting for its open calls unsealed, and does
   assert.deepEqual(verifyChains('s', chains, undefined, end + 1_000).problems, []);
   assert.deepEqual(verifyChains('s', chains, undefined, end + 40_000).problems.map((p) => p.problem), ['unsealed']);
 });
+
+test('a local call that timed out is waited for only within the grace after its timeout', () => {
+  const timedOut = (atMs: number) => call('7', { startToClose: 0, timedOutAtMs: atMs });
+  assert.deepEqual(openCallsAt([timedOut(end - 100)], end), { activityIds: ['7'], until: new Date(end + OPEN_CALL_GRACE_MS).toISOString() });
+  assert.equal(openCallsAt([timedOut(end - OPEN_CALL_GRACE_MS)], end), undefined, 'its worker has had the grace to record it');
+  assert.deepEqual(openCallsAt([timedOut(end - OPEN_CALL_GRACE_MS), call('8', { startToClose: '5s' })], end)!.activityIds, ['8']);
+});
