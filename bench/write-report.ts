@@ -47,6 +47,8 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   scaleout_reconcile_differences: { goal: '0', met: (v) => v === 0 },
   seal_anchor_server_cpu_vs_per_scope: { goal: 'reported (< 1: batches cost the server less)', met: () => true },
   seal_anchor_sets_server_cpu_vs_per_session: { goal: 'reported (< 1: anchors shared by sessions cost the server less)', met: () => true },
+  local_tools_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
+  local_tools_loaded_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
 };
 
 const out: string[] = [];
@@ -301,6 +303,30 @@ if (anchors) {
       : `÷ one per scope: one per session, server CPU ${f(anchors.batched_vs_per_scope.server_cpu, 3)}, worker CPU ${f(anchors.batched_vs_per_scope.worker_cpu, 3)}; one per batch, server CPU **${f(anchors.batched_vs_per_scope.sets_server_cpu, 3)}**, worker CPU **${f(anchors.batched_vs_per_scope.sets_worker_cpu, 3)}**, verify's read ${f(anchors.batched_vs_per_scope.sets_verify_read, 3)}; one per batch with the anchors read first: server ${f(anchors.batched_vs_per_scope.looked_server_cpu, 3)}, worker ${f(anchors.batched_vs_per_scope.looked_worker_cpu, 3)}. One per batch ÷ one per session, server CPU: **${f(anchors.batched_vs_per_scope.sets_vs_batched_server_cpu, 3)}**.`,
     '',
   );
+}
+
+const local = read('local-tools');
+if (local) {
+  out.push('## 8. Tools as local activities', '', provenance(local), '');
+  out.push(
+    `A session of ${local.calls_per_session} lookups one after another, recorded by scopetrail, with the tool called as an activity (\`useTools\`) or as a local activity (\`useLocalTools\`), ${local.rounds} rounds in rotating order. A local call runs in the worker that runs the agent, with no server round trip.`,
+    '',
+  );
+  for (const [mode, title] of [['one_at_a_time', 'one session at a time'], ['loaded', `${local.loaded?.concurrency} in flight`]] as const) {
+    const m = local[mode];
+    if (!m) continue;
+    out.push(
+      `**${title}**`,
+      '',
+      table(
+        ['variant', 'sessions/s', 'p50 ms', 'p95 ms', 'CPU ms/session: worker+client', 'temporal', 'postgres'],
+        ['activities', 'local'].map((v) => [v, spread(m[v].sessions_per_s, 2), f(m[v].latency_ms.p50, 0), f(m[v].latency_ms.p95, 0), f(m[v].cpu_ms_per_session.worker_and_client), f(m[v].cpu_ms_per_session.temporal), f(m[v].cpu_ms_per_session.postgres)]),
+      ),
+      '',
+      `local p50 ÷ activities: **${f(m.local_p50_vs_activities, 3)}** (median of per-round ratios)`,
+      '',
+    );
+  }
 }
 
 function perMinute(samples: Array<{ t: number; rssMiB: number }>): string {

@@ -67,6 +67,8 @@ export const SUMMARY_KEYS = [
   'scaleout_reconcile_differences',
   'seal_anchor_server_cpu_vs_per_scope',
   'seal_anchor_sets_server_cpu_vs_per_session',
+  'local_tools_p50_vs_activities',
+  'local_tools_loaded_p50_vs_activities',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 

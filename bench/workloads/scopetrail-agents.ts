@@ -1,9 +1,10 @@
 /** The same workload as scopetrail agents: each level is an agent, each delegation a scope. */
-import { defineAgent, delegate, useTools } from '../../workflows';
+import { defineAgent, delegate, useLocalTools, useTools } from '../../workflows';
 import { SHORT_TOOLS, TREE } from './shape';
 import type { BenchTools } from './scopetrail-tools';
 
 const tools = useTools<BenchTools>({ startToCloseTimeout: '1 minute' });
+const localTools = useLocalTools<BenchTools>({ startToCloseTimeout: '1 minute' });
 
 async function work(level: number, query: string): Promise<string[]> {
   const found: string[] = [];
@@ -72,5 +73,16 @@ export const benchFanout = defineAgent(
       done += (await Promise.all(wave)).length;
     }
     return done;
+  },
+);
+
+/** `calls` lookups one after another, as activities or as local activities (bench/local-tools.ts). */
+export const benchSequence = defineAgent(
+  { name: 'benchSequence', version: '1.0.0', tools: ['lookup'] },
+  async (input: { query: string; calls: number; local: boolean }) => {
+    const caller = input.local ? localTools : tools;
+    let last = '';
+    for (let i = 0; i < input.calls; i++) last = await caller.lookup({ query: `${input.query}/${i}` });
+    return last;
   },
 );
