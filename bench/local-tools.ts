@@ -20,6 +20,7 @@ import { dropSchema, freshStore } from './lib/fresh-store';
 import { median, round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { compiledSandboxBundle } from './lib/compiled-sandbox';
+import { batch } from './lib/batch';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,22 +48,6 @@ const MODES: Record<Mode, { sessions: number; concurrency: number }> = {
   one_at_a_time: { sessions: Math.max(1, Math.ceil(SESSIONS / 4)), concurrency: 1 },
   loaded: { sessions: SESSIONS, concurrency: CONCURRENCY },
 };
-
-async function batch(count: number, concurrency: number, runOne: () => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < count) {
-        const t = performance.now();
-        await runOne();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });

@@ -33,6 +33,7 @@ import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { countStatements, statementsSent } from './lib/statements';
 import { compiledSandboxBundle } from './lib/compiled-sandbox';
+import { batch } from './lib/batch';
 
 const { values: args } = parseArgs({
   options: {
@@ -72,29 +73,6 @@ interface VariantResult {
   /** scopetrail only: statements sent to Postgres (sealing included) and rows written (records, fingerprints, payloads), per session. */
   postgres_statements_per_session?: number;
   rows_per_session?: number;
-}
-
-interface Batch {
-  latencies: number[];
-  seconds: number;
-}
-
-/** Runs `count` sessions with at most `concurrency` in flight; returns each one's latency. */
-async function batch(count: number, concurrency: number, runOne: (i: number) => Promise<unknown>): Promise<Batch> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t = performance.now();
-        await runOne(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
 async function main(): Promise<void> {
