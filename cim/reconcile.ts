@@ -12,7 +12,9 @@
  * - a continue-as-new into a `handoff` scope is one `handoff` action targeting it;
  * - every attempt of every closed activity is one `tool_call` / `llm_call` action, and so is
  *   every attempt a local activity's marker covers (local-activities.ts);
- * - every processed signal (name not starting with `__`) is one `signal` action.
+ * - every processed signal (name not starting with `__`) is one `signal` action;
+ * - every activity a scope's final run left open when it closed is named in the scope's
+ *   `openCalls`.
  * Workflow-side actions (delegate, handoff, signal) are numbered per run in the order the
  * workflow emitted them; that order is recovered from history to name missing ones.
  */
@@ -369,6 +371,7 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
       diffs.push(`failedBy: store ${JSON.stringify(s.failedBy)}, history ${JSON.stringify(e.failedBy)}`);
     }
     if (!e.runIds.has(s.runId)) diffs.push(`runId: store "${s.runId}" is not a run of this scope in history (${[...e.runIds].join(', ')})`);
+    openCallsField(diffs, s, e.finalRun);
     buildField(diffs, s.workerBuildId, e.builds, 'the workflow tasks of its runs');
     if (!diffs.length) continue;
     const difference: Difference = { kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') };
@@ -391,6 +394,34 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     });
   }
 }
+
+/**
+ * Calls the scope's final run left running when it closed must be named in the scope's
+ * `openCalls`: its seal waits for their ends, and a call left out would have its end
+ * recorded after the seal (verify would call it tampering) while forensics would take the
+ * scope for having awaited everything. History shows such a call as an activity scheduled
+ * and never closed. The converse is not required: the workflow also names calls it
+ * cancelled without waiting (their tools may run on, though history may close them at
+ * once), and local calls in flight, which history holds no marker for.
+ */
+function openCallsField(diffs: string[], stored: ScopeRecord, run: RunFacts): void {
+  if (stored.status === 'running' || !RUN_END_WRITTEN_BY_AGENT.has(run.close.kind)) return;
+  const named = new Set(stored.openCalls?.activityIds ?? []);
+  const continued = run.scope?.continuation?.run;
+  const unnamed = run.activities
+    .filter((a) => !a.local && a.close === 'open')
+    .map((a) => scopedActivityId(a.activityId, continued))
+    .filter((id) => !named.has(id));
+  if (!unnamed.length) return;
+  const shown = unnamed.slice(0, 10).map((id) => JSON.stringify(id)).join(', ') + (unnamed.length > 10 ? ` and ${unnamed.length - 10} more` : '');
+  diffs.push(
+    `openCalls: history shows ${unnamed.length === 1 ? 'call' : 'calls'} ${shown} still running when run ${run.runId} closed; ` +
+      `the store's openCalls ${stored.openCalls ? `leaves ${unnamed.length === 1 ? 'it' : 'them'} out (it names ${stored.openCalls.activityIds.length})` : 'is absent'}`,
+  );
+}
+
+/** Run ends whose scope end the agent's own code recorded (a terminated or timed-out run has none). */
+const RUN_END_WRITTEN_BY_AGENT: ReadonlySet<RunCloseKind> = new Set(['completed', 'failed', 'canceled', 'continued_as_new']);
 
 // --------------------------------------------------------------------------- actions
 

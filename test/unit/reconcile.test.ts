@@ -588,3 +588,76 @@ test('worker builds: records must name a build that history says completed their
   assert.match(diffs[1]!.detail, /workerBuildId: store null/);
   assert.match(diffs[3]!.detail, /workerBuildId: store "v9", history "v1" \(the worker that started the attempt\)/);
 });
+
+test('calls a run left running when it closed must be named in its scope\'s openCalls; more may be named', () => {
+  const runs = (close: RunFacts['close']['kind']) => [
+    run({
+      workflowId: 'lc',
+      runId: 'a',
+      workflowType: 'w',
+      close: { kind: close, resultStatus: close === 'completed' ? 'success' : undefined },
+      activities: [
+        activity('1', 'slow', 1, 'open'),
+        activity('2', 'slow', null, 'open'),
+        activity('3', 'fast', 1, 'completed'),
+        { ...activity('4', 'lookup', 1, 'open'), local: { firstAttempt: 1, mayNotHaveStarted: true } },
+      ],
+    }),
+  ];
+  const status = { completed: 'success', failed: 'error', canceled: 'cancelled', terminated: 'error' } as const;
+  const rows = (close: keyof typeof status, openCalls?: string[]) => ({
+    scopes: [
+      scopeRow({
+        sessionId: 'lc', scopeId: 'lc', kind: 'root', agent: 'w', status: status[close], runId: 'a',
+        ...(close === 'failed' ? { error: null } : {}),
+        ...(openCalls ? { openCalls: { activityIds: openCalls, until: T0 } } : {}),
+      }),
+    ],
+    actions: [
+      actionRow({ actionId: 'lc/a1#1', scopeId: 'lc', sessionId: 'lc', kind: 'tool_call', name: 'slow', status: 'running' }),
+      actionRow({ actionId: 'lc/a3#1', scopeId: 'lc', sessionId: 'lc', kind: 'tool_call', name: 'fast', status: 'success' }),
+    ],
+  });
+  const diffsOf = (close: keyof typeof status, openCalls?: string[]) => {
+    const { scopes, actions } = rows(close, openCalls);
+    return reconcileSession('lc', runs(close), scopes, actions).differences.filter((d) => d.record === 'scope');
+  };
+
+  // Both open activities named; a cancelled-without-waiting call (3, closed in history) and
+  // the local call (4, no marker) may be named too.
+  assert.deepEqual(diffsOf('completed', ['1', '2']), []);
+  assert.deepEqual(diffsOf('completed', ['3', '2', '1', '4']), []);
+  assert.deepEqual(diffsOf('canceled', ['1', '2']), []);
+
+  const absent = diffsOf('completed');
+  assert.deepEqual(brief(absent), ['mismatched scope lc']);
+  assert.match(absent[0]!.detail, /openCalls: history shows calls "1", "2" still running when run a closed; the store's openCalls is absent/);
+  const short = diffsOf('canceled', ['2', '3']);
+  assert.match(short[0]!.detail, /openCalls: history shows call "1" still running when run a closed; the store's openCalls leaves it out \(it names 2\)/);
+
+  // A terminated run wrote no end: nothing to compare (its status is reported on its own).
+  assert.ok(diffsOf('terminated').every((d) => !d.detail.includes('openCalls')));
+});
+
+test('openCalls of a later run of a continued scope are qualified by the run', () => {
+  const continuation = { run: 2, startedAt: T0, actionSeq: 0, childSeq: 0, slotSeq: 0, llmTurns: 0, used: { turns: 0, tokens: 0 }, recoveredCalls: false, delegations: [] };
+  const cont = ctx({ sessionId: 'cs', scopeId: 'cs', kind: 'root', agent: 'w', continuation });
+  const runs = [
+    run({
+      workflowId: 'cs',
+      runId: 'r1',
+      workflowType: 'w',
+      close: { kind: 'continued_as_new', nextRunId: 'r2' },
+      // Left running by a run that continued in the same scope: not the scope's end.
+      activities: [activity('1', 'slow', null, 'open')],
+      continuedAs: { nextRunId: 'r2', nextWorkflowType: 'w', nextScopeId: 'cs', nextKind: 'root', eventId: 9, workflowTaskCompletedEventId: 8 },
+    }),
+    run({ workflowId: 'cs', runId: 'r2', workflowType: 'w', previousRunId: 'r1', scope: cont, activities: [activity('1', 'slow', null, 'open')] }),
+  ];
+  const scope = (openCalls?: string[]) => [
+    scopeRow({ sessionId: 'cs', scopeId: 'cs', kind: 'root', agent: 'w', status: 'success', runId: 'r2', ...(openCalls ? { openCalls: { activityIds: openCalls, until: T0 } } : {}) }),
+  ];
+  assert.deepEqual(reconcileSession('cs', runs, scope(['r2.1']), []).differences, []);
+  const wrong = reconcileSession('cs', runs, scope(['1']), []).differences;
+  assert.match(wrong[0]?.detail ?? '', /history shows call "r2\.1" still running/);
+});
