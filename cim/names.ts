@@ -32,6 +32,13 @@ export const REGISTERED_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: '
   { name: SEALED_SESSIONS_ATTRIBUTE, type: 'KeywordList' },
 ];
 
+/**
+ * The error a signal's action records when no handler took it before its run ended
+ * (workflows/unhandled-signals.ts). History shows such a signal delivered like any other,
+ * so reconcile accepts this record in place of a handled one.
+ */
+export const UNHANDLED_SIGNAL_ERROR = 'no handler was registered for this signal before the run ended; the agent never received it';
+
 /** The signal that asks a running agent to hand off at its next checkpoint. */
 export const HANDOFF_SIGNAL = 'scopetrail.handoff';
 

@@ -27,6 +27,7 @@ import { narrowBudget, reportedUsage } from '../cim/budget';
 import { budgetFailure, withinBudget } from './budget';
 import { closeOpenDelegates } from './open-delegates';
 import { openCallsAt } from './open-calls';
+import { recordUnhandledSignals } from './unhandled-signals';
 import { failureSource } from './failure-source';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
@@ -210,6 +211,7 @@ function publishToVisibility(ctx: ScopeContext, objective: string | null): void 
 }
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedBy?: string) {
+  recordUnhandledSignals(st);
   const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
   const endedAt = now();
   const openCalls = st.callsInFlight.size ? openCallsAt(st.callsInFlight.values(), Date.parse(endedAt)) : undefined;

@@ -8,10 +8,13 @@ import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
 import type { ScopeContext } from '../cim/schemas';
 import { OBJECTIVE_MEMO } from '../cim/names';
 import { requireState, type ScopeState } from './scope-state';
+import { recordUnhandledSignals } from './unhandled-signals';
 
 /** Continues the scope in a new run of its workflow, which starts the agent again with `input`. */
 export async function continueInScope<I>(input: I): Promise<never> {
   const st = requireState('continueInScope()');
+  // Before the next run's counters are taken: the records take ids of this run.
+  recordUnhandledSignals(st);
   st.pendingContinuation = nextRun(st);
   return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType, memo: memoWithObjective(st.objective) })(input);
 }

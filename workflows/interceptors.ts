@@ -24,7 +24,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import type { Payload } from '@temporalio/common';
-import { HANDOFF_SIGNAL } from '../cim/names';
+import { HANDOFF_SIGNAL, UNHANDLED_SIGNAL_ERROR } from '../cim/names';
 import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
@@ -65,7 +65,9 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
     if (st && !input.signalName.startsWith('__')) {
       const sender = decodeScopeHeader(input.headers[SCOPE_HEADER]);
       let error: string | null = null;
-      if (input.signalName === HANDOFF_SIGNAL) {
+      if (st.drainingSignals) {
+        error = UNHANDLED_SIGNAL_ERROR;
+      } else if (input.signalName === HANDOFF_SIGNAL) {
         const req = handoffRequestSchema().safeParse(input.args[0]);
         if (!req.success) {
           error = invalidField('handoff request', req.error, 'payload');

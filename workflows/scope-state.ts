@@ -51,6 +51,8 @@ export interface ScopeState {
   pendingContinuation?: ScopeContext;
   /** The latest end of a local call the scope has seen (epoch ms): the records it writes next are not timed before it. */
   clockFloorMs?: number;
+  /** Set while signals no handler took are taken as the run ends (unhandled-signals.ts): they are recorded as unhandled. */
+  drainingSignals?: boolean;
 }
 
 const { scopetrail } = proxySinks<ScopetrailSinks>();

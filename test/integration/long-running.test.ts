@@ -10,6 +10,7 @@ import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
 import { marathon } from '../fixtures/agents';
 import { groupCalls } from '../../cim/forensics';
+import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
 
 let rt: TestRuntime;
 before(async () => {
@@ -24,6 +25,13 @@ after(async () => rt?.stop());
 test('one scope, 5,000 tool calls over several runs: every call attributed, ids unique, 0 differences', { timeout: 600_000 }, async () => {
   const TOTAL = 5_000;
   const s = await rt.client.startSession(marathon, { input: { done: 0, total: TOTAL, batch: 100 } });
+  // Signals no handler takes, sent while it works: each is recorded by the run it reached, as
+  // that run continues as new or ends, under an id of that run's.
+  const handle = rt.client.temporal.workflow.getHandle(s.sessionId);
+  for (const n of [1, 2, 3]) {
+    await new Promise((r) => setTimeout(r, 1_500 * n));
+    await handle.signal('note', n);
+  }
   assert.equal(await s.result(), TOTAL);
   const sid = s.sessionId;
   const rows = await sessionRows(rt, sid);
@@ -44,6 +52,10 @@ test('one scope, 5,000 tool calls over several runs: every call attributed, ids 
   const children = rows.scopes.filter((x) => x.parentScopeId === sid).map((x) => x.scopeId).sort();
   assert.deepEqual(children, runs.map((_, i) => `${sid}.${i + 1}`).sort());
   assert.equal(rows.actionsOf(sid).filter((a) => a.kind === 'delegate').length, runs.length);
+
+  const notes = rows.actionsOf(sid).filter((a) => a.kind === 'signal');
+  // Three rows: an id reused by a later run would have overwritten one.
+  assert.deepEqual(notes.map((a) => [a.name, a.status, a.error]), Array(3).fill(['note', 'error', UNHANDLED_SIGNAL_ERROR]));
 
   const report = await rt.client.reconcile(sid);
   assert.deepEqual(report.differences, []);

@@ -14,6 +14,7 @@ import { orchestrator } from '../../examples/agents';
 import { createFixtureTools } from '../fixtures/tools';
 import { canceller, chainA, deep, fanout, guarded, lateDelegator, quitter, responder, retrier, waiter } from '../fixtures/agents';
 import { reconcile, SessionNotFoundError, type Difference, type ReconcileReport } from '../../client/reconcile';
+import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
 
 let examples: TestRuntime;
 let fixtures: TestRuntime;
@@ -135,6 +136,31 @@ test('signals, refusals, cancellation and LLM calls reconcile with zero differen
   assert.deepEqual([cancel.expected.actions, cancel.stored.actions], [1, 2]);
   const rows = await sessionRows(fixtures, signalled.sessionId);
   assert.ok(rows.actions.some((a) => a.kind === 'signal'), 'the handoff signal was recorded and reconciled');
+});
+
+test('signals no handler took are recorded as unhandled when their run ends or hands off, and reconcile', async () => {
+  const [ends, handsOff] = await Promise.all([
+    fixtures.client.startSession(waiter, { input: { steps: 3 } }),
+    fixtures.client.startSession(waiter, { input: { steps: 100 } }),
+  ]);
+  for (const s of [ends, handsOff]) {
+    const handle = fixtures.client.temporal.workflow.getHandle(s.sessionId);
+    await handle.signal('note', { text: 'nobody listens' });
+    await handle.signal('note', { text: 'still nobody' });
+  }
+  await fixtures.client.requestHandoff(handsOff.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['waiter'] } });
+  await Promise.all([ends.result(), handsOff.result()]);
+  for (const s of [ends, handsOff]) {
+    assertComplete(await reconciled(fixtures, s.sessionId), s.sessionId);
+    const rows = await sessionRows(fixtures, s.sessionId);
+    const notes = rows.actions.filter((a) => a.kind === 'signal' && a.name === 'note');
+    assert.deepEqual(notes.map((a) => [a.scopeId, a.status, a.error]), [
+      [s.sessionId, 'error', UNHANDLED_SIGNAL_ERROR],
+      [s.sessionId, 'error', UNHANDLED_SIGNAL_ERROR],
+    ], 'both recorded in the scope that was sent them');
+    assert.ok(notes.every((a) => a.inputDigest !== null) && notes[0]!.inputDigest !== notes[1]!.inputDigest, 'each with what it carried');
+    assert.deepEqual((await fixtures.client.verify(s.sessionId)).problems, []);
+  }
 });
 
 test('a delegator that ends while a delegate still runs cancels it first: every scope and delegation records its end', async () => {

@@ -11,6 +11,7 @@ import {
 } from '../../cim/reconcile';
 import type { ActionRecord, ScopeContext, ScopeRecord } from '../../cim/schemas';
 import { HANDOFF_SIGNAL } from '../../cim/schemas';
+import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
 
 const T0 = '2025-01-01T00:00:00.000Z';
 
@@ -512,6 +513,13 @@ test('signals are counted per name; handoff requests follow the agent\'s rules; 
   assert.deepEqual(brief(doubled.differences), ['extra action g1/w6']);
   const wrong = reconcileSession('g1', runs, scopes, complete.map((a) => (a.actionId === 'g1/w3' ? { ...a, status: 'error' as const } : a)));
   assert.deepEqual(brief(wrong.differences), ['mismatched action g1/w3']);
+
+  // A signal no handler took, recorded as its run ended, stands in for a handled one; any
+  // other failed record of it does not, nor does a handoff request recorded that way.
+  const asUnhandled = (id: string, error = UNHANDLED_SIGNAL_ERROR) => complete.map((a) => (a.actionId === id ? { ...a, status: 'error' as const, error } : a));
+  assert.deepEqual(reconcileSession('g1', runs, scopes, asUnhandled('g1/w4')).differences, []);
+  assert.deepEqual(brief(reconcileSession('g1', runs, scopes, asUnhandled('g1/w4', 'handler threw')).differences), ['mismatched action g1/w4']);
+  assert.deepEqual(brief(reconcileSession('g1', runs, scopes, asUnhandled('g1/w3')).differences), ['mismatched action g1/w3']);
 });
 
 test('workflow-side ids follow emission order: signals of a task before the commands it completed', () => {
