@@ -27,13 +27,17 @@ export async function compiledSandboxBundle(agentsPath: string): Promise<Workflo
   if (tsc.status !== 0) throw new Error(`compiling the package for the benchmark failed (tsc exit ${tsc.status})`);
   // webpack as the SDK's bundler has it, not whatever a hoisted copy might be.
   const webpack = require(require.resolve('webpack', { paths: [dirname(require.resolve('@temporalio/worker'))] })) as {
-    NormalModuleReplacementPlugin: new (test: RegExp, swap: (data: { createData?: { resource?: string } }) => void) => unknown;
+    NormalModuleReplacementPlugin: new (test: RegExp, swap: (data: { createData?: { resource?: string; loaders?: Array<{ loader: string }> } }) => void) => unknown;
   };
   let swapped = 0;
   const swap = new webpack.NormalModuleReplacementPlugin(/.*/, (data) => {
     const resource = data.createData?.resource;
     if (!resource?.endsWith('.ts') || !resource.startsWith(`${ROOT}/`) || resource.startsWith(`${ROOT}/node_modules/`) || resource.startsWith(`${ROOT}/bench/`)) return;
     data.createData!.resource = join(OUT, resource.slice(ROOT.length)).replace(/\.ts$/, '.js');
+    // The loaders were chosen for the .ts source: swc would compile tsc's output again, down to
+    // the bundler's ES2017 (object spread and rest become helper calls). An installed package's
+    // .js files reach the bundle as tsc wrote them.
+    data.createData!.loaders = (data.createData!.loaders ?? []).filter((l) => !l.loader.includes('swc-loader'));
     swapped += 1;
   });
   const bundle = await bundleWorkflowCode({
