@@ -13,15 +13,25 @@ import { recordUnhandledSignals } from './unhandled-signals';
 /** Continues the scope in a new run of its workflow, which starts the agent again with `input`. */
 export async function continueInScope<I>(input: I): Promise<never> {
   const st = requireState('continueInScope()');
-  // Before the next run's counters are taken: the records take ids of this run.
-  recordUnhandledSignals(st);
-  st.pendingContinuation = nextRun(st);
+  prepareContinuation(st);
   return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType, memo: memoWithObjective(st.objective) })(input);
 }
 
-/** This run's memo with the next run's objective (the run's other memo entries go with it). */
-export function memoWithObjective(objective: string | null): Record<string, unknown> {
-  const { [OBJECTIVE_MEMO]: _previous, ...rest } = workflowInfo().memo ?? {};
+/**
+ * Readies the scope to go on in the next run of its workflow: the context that run starts
+ * with (its counters, budget and roll-up) is taken now, and the scope's end is not recorded.
+ * Also taken here for a continue-as-new the agent asked of Temporal directly
+ * (workflows/interceptors.ts), whose next run is otherwise the same.
+ */
+export function prepareContinuation(st: ScopeState): void {
+  // Before the next run's counters are taken: the records take ids of this run.
+  recordUnhandledSignals(st);
+  st.pendingContinuation = nextRun(st);
+}
+
+/** A memo (this run's unless given) with the next run's objective; its other entries go with it. */
+export function memoWithObjective(objective: string | null, memo: Record<string, unknown> = workflowInfo().memo ?? {}): Record<string, unknown> {
+  const { [OBJECTIVE_MEMO]: _previous, ...rest } = memo;
   return objective === null ? rest : { ...rest, [OBJECTIVE_MEMO]: objective };
 }
 

@@ -37,6 +37,7 @@ import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
 import { trackCall, trackLocalCall } from './open-calls';
+import { memoWithObjective, prepareContinuation } from './continuation';
 import {
   actionRecord,
   batchRecordsPerActivation,
@@ -121,9 +122,16 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   }
 
   continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>): Promise<never> {
-    // A handoff carries the next scope's context; a plain continue-as-new keeps the scope it is in.
+    // A handoff carries the next scope's context; a continue-as-new in the scope keeps it.
     return withHeader(() => {
       const st = currentState();
+      if (st && !st.pendingHandoff && !st.pendingContinuation && input.options.workflowType === workflowInfo().workflowType) {
+        // The agent called Temporal's continueAsNew itself: its next run is the same scope
+        // (as continueInScope() has it), whose counters go with it, so that its ids do not
+        // start again over this run's; its objective goes on in the memo.
+        prepareContinuation(st);
+        input = { ...input, options: { ...input.options, memo: memoWithObjective(st.objective, input.options.memo) } };
+      }
       return next(withScopeHeader(input, st?.pendingHandoff ?? st?.pendingContinuation ?? st?.ctx));
     });
   }

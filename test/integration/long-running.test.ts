@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { marathon } from '../fixtures/agents';
+import { marathon, rawLooper } from '../fixtures/agents';
 import { groupCalls } from '../../cim/forensics';
 import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
 
@@ -60,6 +60,27 @@ test('one scope, 5,000 tool calls over several runs: every call attributed, ids 
   const report = await rt.client.reconcile(sid);
   assert.deepEqual(report.differences, []);
   assert.equal(report.runs, runs.length * 2);
+});
+
+test('an agent that calls Temporal\'s continueAsNew itself stays one scope: no id of a run is taken again by the next, 0 differences', { timeout: 120_000 }, async () => {
+  const RUNS = 4;
+  const s = await rt.client.startSession(rawLooper, { input: { run: 1, runs: RUNS }, objective: 'loop four times' });
+  assert.equal(await s.result(), RUNS);
+  const sid = s.sessionId;
+  const runs = await runsOf(sid);
+  assert.equal(runs.length, RUNS);
+  const rows = await sessionRows(rt, sid);
+  const root = rows.scope('');
+  assert.deepEqual([root.status, root.runId, root.objective], ['success', runs.at(-1), 'loop four times'], 'one scope, its objective kept, ended by its last run');
+  const echoes = rows.actionsOf(sid).filter((a) => a.name === 'echo');
+  assert.equal(echoes.length, 2 * RUNS, 'every run\'s calls have rows of their own');
+  assert.equal(new Set(echoes.map((a) => a.runId)).size, RUNS);
+  const children = rows.scopes.filter((x) => x.parentScopeId === sid).map((x) => x.scopeId).sort();
+  assert.equal(children.length, RUNS, 'one delegate scope per run');
+  assert.equal(rows.actionsOf(sid).filter((a) => a.kind === 'delegate').length, RUNS);
+  assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.verify(sid)).problems, []);
 });
 
 async function runsOf(workflowId: string): Promise<string[]> {
