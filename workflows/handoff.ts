@@ -8,11 +8,12 @@
  * delegator's subtree; at the top of a session it has no parent.
  */
 import { makeContinueAsNewFunc, workflowInfo } from '@temporalio/workflow';
+import type { TypedSearchAttributes } from '@temporalio/common';
 import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { handoffPath, handoffScopeId } from '../cim/ids';
 import { handedOverBudget } from '../cim/budget';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
-import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState } from './scope-state';
+import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState, type ScopeState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
 import { SCOPE_MEMO } from '../cim/names';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
@@ -40,6 +41,24 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
     // Continuing as a workflow type this worker does not have would leave the session stuck.
     throw new TypeError(`handoff: unknown agent "${to}"; this worker's agents are ${knownAgentNames().join(', ')}`);
   }
+  const start = prepareHandoff(st, to, options.reason, options.input, options.byReference);
+  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to, ...start })(options.input);
+}
+
+/**
+ * Records the handoff to `to` and readies the next scope's context (ScopeState.pendingHandoff);
+ * returns the memo and search attributes its run starts with: `base`'s (this run's unless
+ * given) with the next scope's. Also used for a continue-as-new into another agent that the
+ * agent asked of Temporal directly (workflows/interceptors.ts).
+ */
+export function prepareHandoff(
+  st: ScopeState,
+  to: string,
+  reason: string,
+  input: unknown,
+  byReference?: unknown,
+  base: { memo?: Record<string, unknown>; typedSearchAttributes?: TypedSearchAttributes } = {},
+): { memo: Record<string, unknown>; typedSearchAttributes?: TypedSearchAttributes } {
   const info = workflowInfo();
   const handoffIndex = st.ctx.handoffIndex + 1;
   const scopeId = handoffScopeId(info.workflowId, handoffIndex);
@@ -65,7 +84,7 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   };
   const actionId = nextActionId(st);
   // The payload goes first: whoever finds the handoff action can then find what it carried.
-  if (options.byReference !== undefined) emitPayload(actionId, 'input', options.byReference);
+  if (byReference !== undefined) emitPayload(actionId, 'input', byReference);
   emitAction(
     actionRecord(st, actionId, {
       kind: 'handoff',
@@ -73,7 +92,7 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
       status: 'success',
       endedAt: now(),
       targetScopeId: scopeId,
-      input: { reason: options.reason, input: options.input ?? null },
+      input: { reason, input: input ?? null },
     }),
   );
   st.pendingHandoff = next;
@@ -81,10 +100,10 @@ export async function handoff<I>(agent: AgentWorkflow<I, unknown> | string, opti
   // memo (encoded by the worker's payload codec), not in the header.
   // The next scope's search attributes and memo go with the start of its run (cim/scope-visibility.ts).
   // The run's other search attributes go on with it, as they would without any given.
-  const visible = next.visibility ? { typedSearchAttributes: info.typedSearchAttributes.updateCopy(scopeSearchAttributes(next)) } : {};
-  const memo = memoWithObjective(options.reason);
-  if (next.visibility) memo[SCOPE_MEMO] = scopeMemo(next, options.reason);
-  return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: to, memo, ...visible })(options.input);
+  const memo = memoWithObjective(reason, base.memo);
+  if (next.visibility) memo[SCOPE_MEMO] = scopeMemo(next, reason);
+  if (!next.visibility) return base.typedSearchAttributes ? { memo, typedSearchAttributes: base.typedSearchAttributes } : { memo };
+  return { memo, typedSearchAttributes: (base.typedSearchAttributes ?? info.typedSearchAttributes).updateCopy(scopeSearchAttributes(next)) };
 }
 
 /** The handoff a router or a person asked for by signal, if any is waiting. */

@@ -23,7 +23,7 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import type { Payload } from '@temporalio/common';
+import { TypedSearchAttributes, type Payload } from '@temporalio/common';
 import { HANDOFF_SIGNAL, UNHANDLED_SIGNAL_ERROR } from '../cim/names';
 import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { childPath } from '../cim/ids';
@@ -38,6 +38,7 @@ import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
 import { trackCall, trackLocalCall } from './open-calls';
 import { memoWithObjective, prepareContinuation } from './continuation';
+import { prepareHandoff } from './handoff';
 import {
   actionRecord,
   batchRecordsPerActivation,
@@ -125,12 +126,22 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     // A handoff carries the next scope's context; a continue-as-new in the scope keeps it.
     return withHeader(() => {
       const st = currentState();
-      if (st && !st.pendingHandoff && !st.pendingContinuation && input.options.workflowType === workflowInfo().workflowType) {
-        // The agent called Temporal's continueAsNew itself: its next run is the same scope
-        // (as continueInScope() has it), whose counters go with it, so that its ids do not
-        // start again over this run's; its objective goes on in the memo.
-        prepareContinuation(st);
-        input = { ...input, options: { ...input.options, memo: memoWithObjective(st.objective, input.options.memo) } };
+      const to = input.options.workflowType;
+      if (st && !st.pendingHandoff && !st.pendingContinuation) {
+        // The agent called Temporal's continueAsNew itself. Into its own workflow type the
+        // next run is the same scope (as continueInScope() has it), whose counters go with it,
+        // so that its ids do not start again over this run's; its objective goes on in the memo.
+        // Into another agent it is a handoff (as handoff() has it), with the memo and search
+        // attributes the agent gave, and the next scope's.
+        if (to === workflowInfo().workflowType) {
+          prepareContinuation(st);
+          input = { ...input, options: { ...input.options, memo: memoWithObjective(st.objective, input.options.memo) } };
+        } else if (isKnownAgent(to)) {
+          const { memo, typedSearchAttributes: given } = input.options;
+          const typedSearchAttributes = Array.isArray(given) ? new TypedSearchAttributes(given) : given;
+          const start = prepareHandoff(st, to, `continued as new as ${to}`, input.args[0], undefined, { memo, typedSearchAttributes });
+          input = { ...input, options: { ...input.options, ...start } };
+        }
       }
       return next(withScopeHeader(input, st?.pendingHandoff ?? st?.pendingContinuation ?? st?.ctx));
     });

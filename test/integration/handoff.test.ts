@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { chainA, waiter } from '../fixtures/agents';
+import { chainA, rawSideways, waiter } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -41,6 +41,25 @@ test('a handoff chain A → B → C is three lateral scopes in one session, none
   assert.equal(tree.roots.length, 1);
   assert.equal(tree.roots[0]!.handoffs[0]!.scope.scopeId, b.scopeId);
   assert.equal(tree.roots[0]!.handoffs[0]!.handoffs[0]!.scope.scopeId, c.scopeId);
+});
+
+test('an agent that calls Temporal\'s continueAsNew itself into another agent hands off to it, recorded as a handoff', async () => {
+  const s = await rt.client.startSession(rawSideways, { input: { hops: [] } });
+  assert.deepEqual(await s.result(), ['raw', 'C']);
+  const rows = await sessionRows(rt, s.sessionId);
+  const [a, b] = [rows.scope(''), rows.scope('~1')];
+  assert.equal(rows.scopes.length, 2);
+  assert.deepEqual([a.agent, b.agent, b.kind, b.handoffFromScopeId, b.parentScopeId], ['rawSideways', 'chainC', 'handoff', a.scopeId, null]);
+  assert.equal(b.objective, 'continued as new as chainC');
+  assert.ok([a, b].every((x) => x.status === 'success' && x.endedAt));
+  const handoffs = rows.actions.filter((x) => x.kind === 'handoff');
+  assert.deepEqual(handoffs.map((h) => [h.scopeId, h.name, h.targetScopeId]), [[a.scopeId, 'chainC', b.scopeId]]);
+  assert.deepEqual(rows.actionsOf(b.scopeId).map((x) => x.name), ['echo'], 'the target\'s call is its own');
+  const described = await rt.client.temporal.workflow.getHandle(s.sessionId).describe();
+  assert.equal(described.memo?.team, 'billing', 'the memo the agent gave goes on');
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
 });
 
 test('a handoff requested by signal happens at the agent\'s next safe point and the signal is recorded', async () => {
