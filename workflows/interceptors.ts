@@ -64,7 +64,10 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
 
   async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
     const st = currentState();
-    if (st && !input.signalName.startsWith('__')) {
+    // A replayed run's last task committed what it drained before it completed; a history
+    // written before unhandled signals were recorded must not add rows to a sealed scope.
+    const replayedDrain = st?.drainingSignals && workflowInfo().unsafe.isReplaying;
+    if (st && !input.signalName.startsWith('__') && !replayedDrain) {
       const sender = decodeScopeHeader(input.headers[SCOPE_HEADER]);
       let error: string | null = null;
       if (st.drainingSignals) {

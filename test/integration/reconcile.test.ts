@@ -15,6 +15,9 @@ import { createFixtureTools } from '../fixtures/tools';
 import { canceller, chainA, deep, fanout, guarded, lateDelegator, quitter, responder, retrier, waiter } from '../fixtures/agents';
 import { reconcile, SessionNotFoundError, type Difference, type ReconcileReport } from '../../client/reconcile';
 import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
+import { Worker } from '@temporalio/worker';
+import { bundleAgents } from '../../worker/create-worker';
+import type { SinkEvent } from '../../workflows/sinks';
 
 let examples: TestRuntime;
 let fixtures: TestRuntime;
@@ -161,6 +164,21 @@ test('signals no handler took are recorded as unhandled when their run ends or h
     assert.ok(notes.every((a) => a.inputDigest !== null) && notes[0]!.inputDigest !== notes[1]!.inputDigest, 'each with what it carried');
     assert.deepEqual((await fixtures.client.verify(s.sessionId)).problems, []);
   }
+  // Replayed, the run re-emits its end but not the signals it drained: its last task had them
+  // committed, and a history written before they were recorded must add nothing to a sealed scope.
+  const replayed: SinkEvent[] = [];
+  const history = await fixtures.client.temporal.workflow.getHandle(ends.sessionId).fetchHistory();
+  for await (const r of Worker.runReplayHistories(
+    {
+      workflowBundle: await bundleAgents(require.resolve('../fixtures/agents')),
+      sinks: { scopetrail: { record: { fn: (_info, events: SinkEvent[]) => void replayed.push(...events), callDuringReplay: true } } },
+    },
+    [{ workflowId: ends.sessionId, history }],
+  )) {
+    assert.equal(r.error, undefined);
+  }
+  assert.ok(replayed.some((e) => e.type === 'scope' && e.record.status === 'success'), 'the end is re-emitted');
+  assert.deepEqual(replayed.filter((e) => e.type === 'action' && (e.record as { kind: string }).kind === 'signal'), []);
 });
 
 test('a delegator that ends while a delegate still runs cancels it first: every scope and delegation records its end', async () => {
