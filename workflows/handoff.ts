@@ -102,8 +102,8 @@ export function prepareHandoff(
   // The run's other search attributes go on with it, as they would without any given.
   const memo = memoWithObjective(reason, base.memo);
   if (next.visibility) memo[SCOPE_MEMO] = scopeMemo(next, reason);
-  if (!next.visibility) return base.typedSearchAttributes ? { memo, typedSearchAttributes: base.typedSearchAttributes } : { memo };
-  return { memo, typedSearchAttributes: (base.typedSearchAttributes ?? info.typedSearchAttributes).updateCopy(scopeSearchAttributes(next)) };
+  const attributes = next.visibility ? (base.typedSearchAttributes ?? info.typedSearchAttributes).updateCopy(scopeSearchAttributes(next)) : base.typedSearchAttributes;
+  return attributes ? { memo, typedSearchAttributes: attributes } : { memo };
 }
 
 /** The handoff a router or a person asked for by signal, if any is waiting. */

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { unwrapAgentResult } from '../../cim/envelope';
 import type { AttributionReport } from '../../client/attribution';
 import { parseKey } from '../../worker/fingerprint-key';
-import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { testSql } from '../helpers/test-sql';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { runCliFor } from '../helpers/cli';
 import { writerLlm } from '../fixtures/writer-llm';
@@ -36,13 +36,7 @@ before(async () => {
 after(async () => rt?.stop());
 
 async function sql<R extends Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as R[];
-  } finally {
-    await client.end();
-  }
+  return (await testSql<R>(text, params)).rows;
 }
 
 /** An agent's result as Temporal returned it to its caller. */

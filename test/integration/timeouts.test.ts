@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { testSql } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
 import { overrunner, staller, toolQuitter } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
@@ -39,16 +39,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function sql(text: string, params: unknown[] = []): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(text, params);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Waits until the session's scopes are sealed and its tools have had time to finish late. */
 async function settled(sessionId: string, toolMs: number, tool = 'overrun'): Promise<ActionRecord[]> {
@@ -171,7 +161,7 @@ for (const end of ['return', 'fail', 'all', 'cancel'] as const) {
     assert.ok((await rt.client.footprint(s.sessionId)).resources.some((r) => r.uri === 'db:after-the-end'), 'the footprint has what the call touched after the end');
     if (end === 'return' && !usesPglite()) {
       // A store whose scope no longer names the call left running: history says it was.
-      await sql(`UPDATE "${rt.schema}".scopes SET open_calls = NULL WHERE scope_id = $1`, [s.sessionId]);
+      assert.equal((await testSql(`UPDATE "${rt.schema}".scopes SET open_calls = NULL WHERE scope_id = $1`, [s.sessionId])).rowCount, 1);
       const [diff, ...others] = (await rt.client.reconcile(s.sessionId)).differences;
       assert.deepEqual(others, []);
       assert.deepEqual([diff?.kind, diff?.record, diff?.id], ['mismatched', 'scope', s.sessionId]);

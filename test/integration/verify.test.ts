@@ -6,14 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType, defaultPayloadConverter, defineSearchAttributeKey } from '@temporalio/common';
 import { ANCHOR_START_DELAY, SEAL_ANCHOR_TASK_QUEUE, SEAL_ANCHOR_TYPE, SEAL_MEMO, sealAnchorId, type Seal } from '../../cim/seal';
 import { SEALS_MEMO, batchMemo, sealBatchAnchorId } from '../../cim/seal-batches';
 import { SEALED_SESSIONS_ATTRIBUTE, sealSetAnchorId, sealSetInput, sealSetSessions, sealsOfSetInput } from '../../cim/seal-sets';
-import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { testSql } from '../helpers/test-sql';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { createFixtureTools } from '../fixtures/tools';
@@ -38,13 +38,7 @@ function brief(report: VerifyReport, sid: string): string[] {
 }
 
 async function sql(text: string, params: unknown[] = []): Promise<number> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rowCount ?? 0;
-  } finally {
-    await client.end();
-  }
+  return (await testSql(text, params)).rowCount ?? 0;
 }
 
 async function session(): Promise<string> {

@@ -612,12 +612,11 @@ test('calls a run left running when it closed must be named in its scope\'s open
       ],
     }),
   ];
-  const status = { completed: 'success', failed: 'error', canceled: 'cancelled', terminated: 'error' } as const;
+  const status = { completed: 'success', canceled: 'cancelled', terminated: 'error' } as const;
   const rows = (close: keyof typeof status, openCalls?: string[]) => ({
     scopes: [
       scopeRow({
         sessionId: 'lc', scopeId: 'lc', kind: 'root', agent: 'w', status: status[close], runId: 'a',
-        ...(close === 'failed' ? { error: null } : {}),
         ...(openCalls ? { openCalls: { activityIds: openCalls, until: T0 } } : {}),
       }),
     ],
