@@ -134,12 +134,15 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
         // The agent called Temporal's continueAsNew itself. Into its own workflow type the
         // next run is the same scope (as continueInScope() has it), whose counters go with it,
         // so that its ids do not start again over this run's; its objective goes on in the memo.
-        // Into another agent it is a handoff (as handoff() has it), with the memo and search
-        // attributes the agent gave, and the next scope's.
+        // Into any other type it is a handoff (as handoff() has it), with the memo and search
+        // attributes the agent gave, and the next scope's: control leaves this scope either
+        // way, and a type this worker does not have may be an agent of a worker on another
+        // task queue, which begins that scope. (A type that is no agent anywhere never
+        // begins it, and reconcile says so.)
         if (to === workflowInfo().workflowType) {
           prepareContinuation(st);
           input = { ...input, options: { ...input.options, memo: memoWithObjective(st.objective, input.options.memo) } };
-        } else if (isKnownAgent(to)) {
+        } else {
           const { memo, typedSearchAttributes: given } = input.options;
           const typedSearchAttributes = Array.isArray(given) ? new TypedSearchAttributes(given) : given;
           const start = prepareHandoff(st, to, `continued as new as ${to}`, input.args[0], undefined, { memo, typedSearchAttributes });

@@ -4,13 +4,19 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { chainA, rawSideways, waiter } from '../fixtures/agents';
+import { chainA, rawAcross, rawSideways, waiter } from '../fixtures/agents';
 
 let rt: TestRuntime;
+/** A worker with other agents on its own task queue, writing to the same store. */
+let remote: TestRuntime;
 before(async () => {
   rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
+  remote = await startTestRuntime({ agents: require.resolve('../fixtures/remote-agents'), tools: Object.values(createFixtureTools().tools), schema: rt.schema });
 });
-after(async () => rt?.stop());
+after(async () => {
+  await remote?.stop();
+  await rt?.stop();
+});
 
 test('a handoff chain A → B → C is three lateral scopes in one session, none the parent of another', async () => {
   const s = await rt.client.startSession(chainA, { input: { hops: [] } });
@@ -60,6 +66,36 @@ test('an agent that calls Temporal\'s continueAsNew itself into another agent ha
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
   await rt.worker.recorder.drain();
   assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});
+
+test('continueAsNew into an agent only another worker has is a handoff too: the next scope is that agent\'s, and no id repeats', async () => {
+  const s = await rt.client.startSession(rawAcross, { input: { queue: remote.taskQueue } });
+  assert.equal(await s.result(), 'remote after rawAcross');
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.equal(rows.scopes.length, 2);
+  const [a, b] = [rows.scope(''), rows.scope('~1')];
+  assert.deepEqual([a.agent, b.agent, b.agentVersion, b.kind, b.handoffFromScopeId], ['rawAcross', 'remoteAgent', '3.0.0', 'handoff', a.scopeId]);
+  assert.notEqual(a.runId, b.runId);
+  assert.ok([a, b].every((x) => x.status === 'success' && x.endedAt));
+  const handoffs = rows.actions.filter((x) => x.kind === 'handoff');
+  assert.deepEqual(handoffs.map((h) => [h.scopeId, h.name, h.targetScopeId]), [[a.scopeId, 'remoteAgent', b.scopeId]]);
+  assert.deepEqual(rows.actionsOf(a.scopeId).map((x) => x.name), ['echo', 'remoteAgent']);
+  assert.deepEqual(rows.actionsOf(b.scopeId).map((x) => x.name), ['echo'], 'the target\'s call is its own');
+  assert.equal(new Set(rows.actions.map((x) => x.actionId)).size, rows.actions.length, 'every action id is its own');
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  await Promise.all([rt.worker.recorder.drain(), remote.worker.recorder.drain()]);
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});
+
+test('continueAsNew into a workflow that is no agent is recorded as a handoff to it, and reconcile reports the scope that never began', async () => {
+  const s = await rt.client.startSession(rawAcross, { input: { queue: remote.taskQueue, to: 'plainAfter' } });
+  assert.equal(await rt.client.temporal.workflow.getHandle(s.sessionId).result(), 'plain after rawAcross');
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(rows.scopes.map((x) => [x.scopeId, x.status]), [[s.sessionId, 'success']]);
+  const handoffs = rows.actions.filter((x) => x.kind === 'handoff');
+  assert.deepEqual(handoffs.map((h) => [h.name, h.targetScopeId]), [['plainAfter', `${s.sessionId}~1`]]);
+  const { differences } = await rt.client.reconcile(s.sessionId);
+  assert.deepEqual(differences.map((d) => [d.kind, d.record, d.id]), [['missing', 'scope', `${s.sessionId}~1`]]);
 });
 
 test('a handoff requested by signal happens at the agent\'s next safe point and the signal is recorded', async () => {
