@@ -8,9 +8,15 @@
  *
  *   npx tsx bench/overhead.ts [--rounds 5] [--tree 12] [--short 60] [--concurrency 4]
  *     [--workloads tree,short,tree_loaded,short_loaded] [--variants plain,otel,scopetrail] [--sources]
+ *     [--postgres-cpus LIST]
  *
  * scopetrail's sandbox code runs as the installed package has it, compiled (see
  * lib/compiled-sandbox.ts); --sources bundles the TypeScript sources instead.
+ *
+ * --postgres-cpus 1 gives the local Postgres server those CPUs alone, and this process
+ * and Temporal the others (lib/pin-cpus.ts), as a database on its own host would have:
+ * what scopetrail costs the worker and Temporal, apart from what Postgres takes from
+ * their cores. Its results go to overhead-postgres-own-cpus.json, beside the summary's.
  *
  * --variants runs a subset (e.g. scopetrail alone under a profiler); ratios need the
  * variants they compare. --print-only prints the tables without writing bench/results
@@ -34,6 +40,7 @@ import { table, updateSummary, writeResult } from './lib/report';
 import { countStatements, statementsSent } from './lib/statements';
 import { compiledSandboxBundle } from './lib/compiled-sandbox';
 import { batch } from './lib/batch';
+import { pinPostgres } from './lib/pin-cpus';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +53,7 @@ const { values: args } = parseArgs({
     'print-only': { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'postgres-cpus': { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -77,6 +85,11 @@ interface VariantResult {
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
+  const pinned = args['postgres-cpus'] === undefined ? undefined : pinPostgres(args['postgres-cpus']);
+  if (pinned) {
+    process.on('exit', pinned.restore);
+    console.error(`Postgres on CPUs ${pinned.postgresCpus.join(',')}; this process and Temporal on ${pinned.appCpus.join(',')}`);
+  }
   countStatements();
   const store = await freshStore(args.database!, SCHEMA);
 
@@ -247,6 +260,10 @@ async function main(): Promise<void> {
   console.log(`\nsummary keys: ${JSON.stringify(measured)}`);
   if (args['print-only'] || VARIANTS.length < ALL_VARIANTS.length) {
     console.log('(bench/results not written: --print-only or a subset of variants)');
+  } else if (pinned) {
+    // Another machine layout than the summary's figures: kept beside them, not in place of them.
+    const layout = { postgres_cpus: pinned.postgresCpus, app_cpus: pinned.appCpus };
+    console.log(`→ ${writeResult('overhead-postgres-own-cpus', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', ...layout, ...report })}`);
   } else {
     console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', ...report })}`);
     updateSummary(measured, 'overhead');

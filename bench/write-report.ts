@@ -86,10 +86,26 @@ if (overhead) {
       'CPU is read from /proc around each batch (this process runs the worker and the client; Postgres backends that exit during a batch take their time with them, so small Postgres figures are approximate).',
     '',
   );
+  out.push(...overheadTables(overhead));
+}
+
+const ownCpus = read('overhead-postgres-own-cpus');
+if (ownCpus) {
+  out.push('## 1b. Capture overhead with Postgres on CPUs of its own', '', provenance(ownCpus), '');
+  out.push(
+    `The same benchmark with the local Postgres server held to CPU ${ownCpus.postgres_cpus.join(', ')} and the workers, the client and Temporal to CPU ${ownCpus.app_cpus.join(', ')} (\`--postgres-cpus\`, bench/lib/pin-cpus.ts), as a database on a host of its own would be. Every variant runs on the same CPUs; what scopetrail adds here is its own work in the worker and in Temporal, not Postgres's share of their cores.`,
+    '',
+    ...overheadTables(ownCpus),
+  );
+}
+
+/** Each workload's table of an overhead run (bench/overhead.ts). */
+function overheadTables(run: Json): string[] {
+  const out: string[] = [];
   for (const w of ['tree', 'short', 'tree_loaded', 'short_loaded']) {
-    const r = overhead[w];
+    const r = run[w];
     if (!r) continue;
-    out.push(`**${w}** — ${r.actions_per_session} actions per session, ${r.concurrency} in flight, ${r.sessions_per_round} sessions per variant per round, ${overhead.rounds} rounds`, '');
+    out.push(`**${w}** — ${r.actions_per_session} actions per session, ${r.concurrency} in flight, ${r.sessions_per_round} sessions per variant per round, ${run.rounds} rounds`, '');
     out.push(
       table(
         ['variant', 'sessions/s', 'actions/s', 'latency p50 ms', 'latency p95 ms', 'CPU ms/session: worker+client', 'Temporal', 'Postgres'],
@@ -120,6 +136,7 @@ if (overhead) {
       );
     }
   }
+  return out;
 }
 
 /** An ingest run's table (bench/ingest.ts). */
