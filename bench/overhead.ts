@@ -88,6 +88,13 @@ async function main(): Promise<void> {
   const pinned = args['postgres-cpus'] === undefined ? undefined : pinPostgres(args['postgres-cpus']);
   if (pinned) {
     process.on('exit', pinned.restore);
+    // Ctrl-C ends a run without 'exit': Postgres must not stay held to one CPU.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        pinned.restore();
+        process.exit(130);
+      });
+    }
     console.error(`Postgres on CPUs ${pinned.postgresCpus.join(',')}; this process and Temporal on ${pinned.appCpus.join(',')}`);
   }
   countStatements();
