@@ -85,12 +85,30 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     async shutdown() {
       // A worker that never ran still holds its connection (and its recorder): it is run
       // and stopped at once, which releases both through the plugin's usual path.
-      if (!running) running = worker.runUntil(Promise.resolve());
-      else if (worker.getState() === 'RUNNING') worker.shutdown();
+      running ??= worker.run();
+      // Until the plugin has started the recorder (migrations, a predecessor's spool) the
+      // SDK's worker is not running yet and cannot be told to stop: asked then, the stop
+      // would be lost and the worker would run on. It is asked once it runs.
+      while (worker.getState() === 'INITIALIZED' && !(await settlesWithin(running, 20)));
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await ownConnection?.close();
     },
   };
+}
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 /** Bundles the agents module once, e.g. for several workers in one test run. */
