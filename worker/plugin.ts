@@ -23,6 +23,7 @@ import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from '../store
 import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
+import { TemporalRunStatus } from '../store/run-status';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { scopetrailSinks } from './sinks';
@@ -257,7 +258,10 @@ export class ScopetrailPlugin extends SimplePlugin {
     // Migrates the store and registers the manifests, or (store down) spools until it can.
     await recorder.start({ manifests });
     // Seals are anchored in Temporal, where a database writer cannot rewrite them.
-    if (connection) recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
+    if (connection) {
+      recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
+      recorder.sealer.useRunStatus(new TemporalRunStatus(connection));
+    }
     // Scopes a previous worker ended but died before sealing.
     recorder.sealer.startSweeping();
     this.runningWorkers += 1;

@@ -7,7 +7,7 @@
 import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, SealedRows, Store, WriteGuard } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
-import { Sealer, type SealerOptions } from './sealer';
+import { Sealer, type SealKey, type SealerOptions } from './sealer';
 import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
@@ -422,15 +422,17 @@ export class Recorder {
     // Scopes that ended, or got a late record after ending, are queued for sealing; a
     // finished action of a scope this recorder knows to be running is not (open-scopes.ts).
     this.open.apply(batch.scopes ?? []);
-    const touched: Array<{ namespace: string; scopeId: string }> = [];
-    const touch = (r: { namespace: string; scopeId: string }) => {
+    const touched: SealKey[] = [];
+    const touch = (r: { namespace: string; scopeId: string }, run?: SealKey['run']) => {
       // Records come scope by scope: one key per run of them.
       const last = touched.at(-1);
-      if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) touched.push({ namespace: r.namespace, scopeId: r.scopeId });
+      if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) touched.push({ namespace: r.namespace, scopeId: r.scopeId, ...(run ? { run } : {}) });
+      else if (run) last.run = run;
     };
     for (const r of batch.scopes ?? []) {
       if (r.status === 'running') continue;
-      touch(r);
+      // Sealed once Temporal has closed the run that recorded this end (worker/sealer.ts).
+      touch(r, { namespace: r.namespace, workflowId: r.workflowId, runId: r.runId });
       if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId }], Date.parse(r.openCalls.until));
     }
     let scope: { namespace: string; scopeId: string; open: boolean } | undefined;

@@ -13,6 +13,7 @@ import { anchorSeals, type SealAnchors, type SealRefusedError } from '../store/s
 import { hashHeldScope } from '../store/seal-source';
 import { yielder } from '../store/yielding';
 import type { Seal } from '../cim/seal';
+import { runKey, type RunRef, type RunStatus } from '../store/run-status';
 import { CommittedActionCache, type BatchHashing, type CommittedBatch } from './committed-actions';
 
 export interface SealerOptions {
@@ -72,8 +73,14 @@ export interface SealerOptions {
   maxHeldRecords?: number;
 }
 
+/** A scope to seal, with the run whose end its worker saw recorded (not known for one the sweep found). */
+export type SealKey = ScopeKey & { run?: RunRef };
+
 interface Waiting {
   key: ScopeKey;
+  run?: RunRef;
+  /** How often its run was found still open: the next look waits longer. */
+  looks?: number;
   /** When it was first queued: the bound on how long it may wait for a quiet write path. */
   since: number;
   /** Found by the sweep (ended, unsealed): it may have been sealed before, and its seal cleared. */
@@ -83,6 +90,9 @@ interface Waiting {
 export class Sealer {
   /** In the order queued, so the oldest is first. */
   private pending = new Map<string, Waiting>();
+  private runStatus: RunStatus | undefined;
+  /** Scopes whose ending run was still open when last looked at, by id, with when to look again. */
+  private readonly waitingForRun = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -109,6 +119,11 @@ export class Sealer {
   /** Anchors every seal from now on (see store/seal-anchor.ts). */
   useAnchors(anchors: SealAnchors): void {
     this.anchors = anchors;
+  }
+
+  /** Seals a scope only once Temporal has closed the run that recorded its end (store/run-status.ts). */
+  useRunStatus(status: RunStatus): void {
+    this.runStatus = status;
   }
 
   /** The store's confirm step for a batch: only swept scopes are held against their session's anchors first. */
@@ -151,7 +166,7 @@ export class Sealer {
    * without those calls' ends (store/open-calls.ts). A call that ends sooner queues its
    * scope itself, as any record of an ended scope does.
    */
-  addAt(keys: readonly ScopeKey[], atMs: number): void {
+  addAt(keys: readonly SealKey[], atMs: number): void {
     const timer = setTimeout(() => {
       this.later.delete(timer);
       this.add(keys);
@@ -161,9 +176,11 @@ export class Sealer {
   }
 
   /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */
-  add(keys: readonly ScopeKey[], swept = false): void {
+  add(keys: readonly SealKey[], swept = false): void {
     const since = Date.now();
-    this.queue(keys.map((key) => ({ key, since, swept })));
+    const items: Waiting[] = keys.map(({ run, ...key }) => ({ key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(run ? { run } : {}) }));
+    // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
+    this.queue(swept ? items.filter((w) => !this.waitingForRun.has(idOf(w.key))) : items);
     this.schedule(this.lingerMs);
   }
 
@@ -177,15 +194,25 @@ export class Sealer {
       const queued = this.pending.get(id);
       // A scope queued again keeps its first time: a busy write path cannot postpone it further.
       const kept = queued && queued.since <= item.since ? queued : item;
-      this.pending.set(id, queued && (queued.swept || item.swept) ? { ...kept, swept: true } : kept);
+      // The run that recorded the scope's end most recently is the one to wait for.
+      const run = item.run ?? queued?.run;
+      this.pending.set(id, { ...kept, ...(queued && (queued.swept || item.swept) ? { swept: true } : {}), ...(run ? { run } : {}) });
     }
   }
 
   /** Seals what is pending now; resolves false if the store refused (the scopes stay queued). */
   async drain(): Promise<boolean> {
+    // Scopes waiting for their runs are looked at again now, and a little longer (about 2 s)
+    // while some runs stay open; a run still open then is left to close, and its scope to a later pass.
+    let looks = 0;
     for (;;) {
       if (this.running) {
         if (!(await this.running)) return false;
+        continue;
+      }
+      if (this.waitingForRun.size && looks < 20) {
+        if (looks++) await new Promise((r) => setTimeout(r, 100));
+        for (const id of [...this.waitingForRun.keys()]) this.lookAgainNow(id);
         continue;
       }
       if (this.pending.size === 0) return true;
@@ -213,6 +240,8 @@ export class Sealer {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    for (const { timer } of this.waitingForRun.values()) clearTimeout(timer);
+    this.waitingForRun.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const timer of this.later) clearTimeout(timer);
     this.later.clear();
@@ -337,24 +366,57 @@ export class Sealer {
     }
   }
 
+  /** Waits for the scope's run to close: looks again later, longer each time. */
+  private lookAgainLater(w: Waiting): void {
+    const looks = (w.looks ?? 0) + 1;
+    const id = idOf(w.key);
+    const timer = setTimeout(() => this.lookAgainNow(id), Math.min(60_000, 250 * 2 ** looks));
+    timer.unref();
+    this.waitingForRun.set(id, { item: { ...w, looks }, timer });
+  }
+
+  private lookAgainNow(id: string): void {
+    const waiting = this.waitingForRun.get(id);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.waitingForRun.delete(id);
+    this.queue([waiting.item]);
+    this.schedule(this.lingerMs);
+  }
+
+  /** Of these, the scopes whose ending run Temporal still shows open (its last task may yet be refused and run again). */
+  private async stillOpen(taken: readonly Waiting[]): Promise<Waiting[]> {
+    const known = this.runStatus ? taken.filter((w) => w.run) : [];
+    if (!this.runStatus || known.length === 0) return [];
+    const open = await this.runStatus.openRuns(known.map((w) => w.run!));
+    return open.size ? known.filter((w) => open.has(runKey(w.run!))) : [];
+  }
+
   private run(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.lastRunAt = Date.now();
-    const taken: Waiting[] = [];
+    let taken: Waiting[] = [];
     const limit = this.batchLimit();
     for (const [id, item] of this.pending) {
       if (taken.length >= limit) break;
       taken.push(item);
       this.pending.delete(id);
     }
-    const keys = taken.map((w) => w.key);
+    let keys = taken.map((w) => w.key);
     const committed: CommittedActions = {
       of: (namespace, scopeId) => this.committed.of(namespace, scopeId),
       hashingDone: () => void this.hashAhead(this.running),
     };
     this.running = (async () => {
       try {
+        // Before the rows are read: a run Temporal has closed wrote all it will.
+        const waitFor = await this.stillOpen(taken);
+        if (waitFor.length) {
+          taken = taken.filter((w) => !waitFor.includes(w));
+          keys = taken.map((w) => w.key);
+          for (const w of waitFor) this.lookAgainLater(w);
+        }
         await this.store.sealScopes(keys, this.confirmFor(taken), committed);
         this.committed.sealed(keys);
         this.sealed += keys.length;

@@ -243,3 +243,35 @@ test('with anchors, sealing transactions are spaced anchorEveryMs apart unless a
     sealer.stop();
   }
 });
+
+test('a scope whose ending run Temporal still shows open waits for it to close; the sweep does not take it meanwhile', async () => {
+  const sealed: string[] = [];
+  const store = {
+    sealScopes: async (k: readonly ScopeKey[]) => void sealed.push(...k.map((x) => x.scopeId)),
+    unsealedScopes: async () => keys(0, 2).filter((k) => !sealed.includes(k.scopeId)),
+  } as unknown as Store;
+  const open = new Set(['r0']);
+  const looked: string[] = [];
+  const sealer = new Sealer(store, { lingerMs: 1 });
+  sealer.useRunStatus({
+    async openRuns(runs) {
+      looked.push(...runs.map((r) => r.runId));
+      return new Set(runs.filter((r) => open.has(r.runId)).map((r) => `${r.namespace}\u0000${r.workflowId}\u0000${r.runId}`));
+    },
+  });
+  const run = (n: number) => ({ namespace: 'default', workflowId: `w${n}`, runId: `r${n}` });
+  try {
+    sealer.add([{ ...keys(0, 1)[0]!, run: run(0) }, { ...keys(1, 1)[0]!, run: run(1) }]);
+    await sealer.drain();
+    assert.deepEqual(sealed, ['s1'], 'the scope of the closed run only');
+    assert.ok(looked.filter((r) => r === 'r0').length > 1, 'drain looks again while the run stays open');
+    await sealer.sweep();
+    await sleep(20);
+    assert.deepEqual(sealed, ['s1'], 'the sweep leaves a scope that waits for its run');
+    open.delete('r0');
+    await sealer.drain();
+    assert.deepEqual(sealed, ['s1', 's0'], 'sealed once its run closed');
+  } finally {
+    sealer.stop();
+  }
+});
