@@ -73,6 +73,9 @@ export interface SealerOptions {
   maxHeldRecords?: number;
 }
 
+/** How long after a scope's end its run is first asked about (see stillOpen). */
+const FIRST_LOOK_MS = 200;
+
 /** A scope to seal, with the run whose end its worker saw recorded (not known for one the sweep found). */
 export type SealKey = ScopeKey & { run?: RunRef };
 
@@ -368,9 +371,10 @@ export class Sealer {
 
   /** Waits for the scope's run to close: looks again later, longer each time. */
   private lookAgainLater(w: Waiting): void {
-    const looks = (w.looks ?? 0) + 1;
     const id = idOf(w.key);
-    const timer = setTimeout(() => this.lookAgainNow(id), Math.min(60_000, 250 * 2 ** looks));
+    const firstLook = w.looks === undefined ? FIRST_LOOK_MS - (Date.now() - w.since) : 0;
+    const looks = firstLook > 0 ? 0 : (w.looks ?? 0) + 1;
+    const timer = setTimeout(() => this.lookAgainNow(id), firstLook > 0 ? firstLook : Math.min(60_000, 250 * 2 ** looks));
     timer.unref();
     this.waitingForRun.set(id, { item: { ...w, looks }, timer });
   }
@@ -388,8 +392,13 @@ export class Sealer {
   private async stillOpen(taken: readonly Waiting[]): Promise<Waiting[]> {
     const known = this.runStatus ? taken.filter((w) => w.run) : [];
     if (!this.runStatus || known.length === 0) return [];
-    const open = await this.runStatus.openRuns(known.map((w) => w.run!));
-    return open.size ? known.filter((w) => open.has(runKey(w.run!))) : [];
+    // The run's completion goes out just after its end is written: asked at once, Temporal
+    // would nearly always still show it open, and the scope would be asked about twice.
+    const now = Date.now();
+    const young = known.filter((w) => w.looks === undefined && now - w.since < FIRST_LOOK_MS);
+    const ask = known.filter((w) => !young.includes(w));
+    const open = ask.length ? await this.runStatus.openRuns(ask.map((w) => w.run!)) : new Set<string>();
+    return [...young, ...ask.filter((w) => open.has(runKey(w.run!)))];
   }
 
   private run(): Promise<boolean> {
