@@ -181,7 +181,11 @@ export class Sealer {
   /** Scopes that ended; `swept` when the sweep found them rather than their worker seeing them end. */
   add(keys: readonly SealKey[], swept = false): void {
     const since = Date.now();
-    const items: Waiting[] = keys.map(({ run, ...key }) => ({ key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(run ? { run } : {}) }));
+    const items: Waiting[] = keys.map(({ run, ...key }) => {
+      // A late record of a scope that waits for its run: it goes on waiting for that run.
+      const known = run ?? this.waitingForRun.get(idOf(key))?.item.run;
+      return { key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(known ? { run: known } : {}) };
+    });
     // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
     this.queue(swept ? items.filter((w) => !this.waitingForRun.has(idOf(w.key))) : items);
     this.schedule(this.lingerMs);

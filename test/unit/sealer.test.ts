@@ -275,3 +275,24 @@ test('a scope whose ending run Temporal still shows open waits for it to close; 
     sealer.stop();
   }
 });
+
+test('a late record of a scope that waits for its run does not get it sealed before the run closes', async () => {
+  const sealed: string[] = [];
+  const store = { sealScopes: async (k: readonly ScopeKey[]) => void sealed.push(...k.map((x) => x.scopeId)) } as unknown as Store;
+  let open = true;
+  const sealer = new Sealer(store, { lingerMs: 1 });
+  sealer.useRunStatus({ openRuns: async (runs) => new Set(open ? runs.map((r) => `${r.namespace}\u0000${r.workflowId}\u0000${r.runId}`) : []) });
+  try {
+    sealer.add([{ ...keys(0, 1)[0]!, run: { namespace: 'default', workflowId: 'w0', runId: 'r0' } }]);
+    await sleep(400);
+    // A tool's late end: the recorder queues the scope again, without its run.
+    sealer.add(keys(0, 1));
+    await sleep(100);
+    assert.deepEqual(sealed, [], 'still waiting for the run');
+    open = false;
+    await sealer.drain();
+    assert.deepEqual(sealed, ['s0']);
+  } finally {
+    sealer.stop();
+  }
+});
