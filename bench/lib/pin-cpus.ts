@@ -41,7 +41,7 @@ export function pinPostgres(spec: string): Pinned {
   return { postgresCpus, appCpus, restore };
 }
 
-export function parseCpuList(spec: string, cpus: number): number[] {
+function parseCpuList(spec: string, cpus: number): number[] {
   const out = new Set<number>();
   for (const part of spec.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());

@@ -13,27 +13,7 @@ import { testSql } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
 import { leaf } from '../fixtures/agents';
 import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
-import type { Store } from '../../store/types';
-
-type WriteBatch = NonNullable<Store['writeBatch']>;
-type Batch = Parameters<WriteBatch>[0];
-
-/** Holds the writes `hold` returns a promise for until it settles; every other call goes through. */
-function holdingStore(store: Store, hold: (batch: Batch) => Promise<void> | undefined): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'writeBatch' && target.writeBatch) {
-        const write = target.writeBatch.bind(target);
-        return async (batch: Batch, ...rest: unknown[]) => {
-          await hold(batch);
-          return (write as (...a: unknown[]) => ReturnType<WriteBatch>)(batch, ...rest);
-        };
-      }
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
+import { delayCalls } from '../helpers/delayed-store';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -48,7 +28,7 @@ before(async () => {
   rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
   const ends = new Map<string, number>();
   await rt.restartWorker({
-    store: holdingStore(rt.store, (batch) => {
+    store: delayCalls(rt.store, 'writeBatch', (batch) => {
       const end = batch.scopes?.find((s) => s.status !== 'running' && s.kind === 'root');
       if (!end || !holdEnd) return undefined;
       const attempt = (ends.get(end.sessionId) ?? 0) + 1;

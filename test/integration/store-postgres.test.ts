@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { proxyDatabase } from '../helpers/tcp-proxy';
 import { observedExecutor } from '../helpers/observed-executor';
-import { slowWrites } from '../helpers/slow-writes';
+import { slowWrites } from '../helpers/delayed-store';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { textCodec } from '../../store/text-codec';
 import { encodeBatch } from '../../store/encoded-records';

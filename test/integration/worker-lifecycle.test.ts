@@ -10,6 +10,7 @@ import { bundleAgents, createWorker } from '../../worker/create-worker';
 import type { Store } from '../../store/types';
 import { dropTestSchema, openTestStore } from '../helpers/runtime';
 import { createFixtureTools } from '../fixtures/tools';
+import { delayCalls } from '../helpers/delayed-store';
 
 const AGENTS = require.resolve('../fixtures/agents');
 let temporal: TemporalEndpoint;
@@ -30,18 +31,9 @@ function slowToPrepare(inner: Store): { store: Store; migrating: Promise<void>; 
   let started!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const migrating = new Promise<void>((r) => (started = r));
-  const store = new Proxy(inner, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (prop === 'migrate' && typeof value === 'function') {
-        return async (...args: unknown[]) => {
-          started();
-          await released;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+  const store = delayCalls(inner, 'migrate', () => {
+    started();
+    return released;
   });
   return { store, migrating, release };
 }

@@ -16,7 +16,7 @@ import { actionAsStored } from '../../store/rows';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
 import { observedExecutor } from '../helpers/observed-executor';
-import { slowWrites } from '../helpers/slow-writes';
+import { slowWrites } from '../helpers/delayed-store';
 
 /** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
 function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExecutor } {
