@@ -24,6 +24,7 @@ export function starterFiles(o: StarterOptions): Record<string, string> {
       '@temporalio/client': o.temporalVersion,
       '@temporalio/common': o.temporalVersion,
       '@temporalio/plugin': o.temporalVersion,
+      '@temporalio/proto': o.temporalVersion,
       '@temporalio/worker': o.temporalVersion,
       '@temporalio/workflow': o.temporalVersion,
       zod: '^4.0.0',

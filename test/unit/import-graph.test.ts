@@ -119,3 +119,34 @@ test('the library client and the store never load worker code; only the CLI runt
   }
   for (const f of closure(join(ROOT, 'client', 'index.ts'))) assert.notEqual(folderOf(f), 'worker', `the library client loads ${rel(f)}`);
 });
+
+/** Packages a shipped module loads at run time, `import()` included: what an installed copy must find. */
+function packagesLoadedBy(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const dynamic = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
+  return [...importsOf(file, text), ...dynamic].filter((s) => !s.startsWith('.'));
+}
+
+/** `@scope/name/sub` and `name/sub` belong to `@scope/name` and `name`. */
+const packageName = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+/** Loaded only to build the dashboard from its sources, which an installed copy lacks (it ships the build). */
+const SOURCE_CHECKOUT_ONLY = new Set(['client/ui-build.ts loads vite', 'client/ui-build.ts loads @vitejs/plugin-react']);
+
+test('every package a shipped module loads is declared, so a strict installer provides it', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+  const builtins = new Set(require('node:module').builtinModules as string[]);
+  const shipped = [join(ROOT, 'index.ts'), ...[...FOLDERS, 'examples'].flatMap((f) => sources(join(ROOT, f)))].filter((f) => !f.endsWith('.test.ts'));
+  const undeclared = shipped.flatMap((f) =>
+    packagesLoadedBy(f)
+      .filter((spec) => !spec.startsWith('node:') && !builtins.has(packageName(spec)) && !declared.has(packageName(spec)))
+      .map((spec) => `${rel(f)} loads ${spec}`)
+      .filter((line) => !SOURCE_CHECKOUT_ONLY.has(line)),
+  );
+  assert.deepEqual(undeclared, []);
+});
