@@ -26,6 +26,7 @@ export function runKey(run: RunRef): string {
   return `${run.namespace}\u0000${run.workflowId}\u0000${run.runId}`;
 }
 
+const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_NOT_FOUND = 5;
 const RUNNING = temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
 
@@ -60,6 +61,9 @@ export class TemporalRunStatus implements RunStatus {
     } catch (err) {
       // Gone from Temporal (retention, a deleted namespace's run): nothing more can be written by it.
       if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) return false;
+      // A run Temporal cannot even name (a row written in the database, not by a worker) never
+      // ran there; asking again would only keep every scope sealed with it waiting.
+      if (isGrpcServiceError(err) && err.code === GRPC_INVALID_ARGUMENT) return false;
       throw err;
     }
   }

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, WriteGuard, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, UnsealedScope, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
@@ -391,13 +391,13 @@ export class SqlStore implements Store {
     }
   }
 
-  async unsealedScopes(limit: number): Promise<ScopeKey[]> {
-    const { rows } = await this.db.query<{ namespace: string; scope_id: string }>(
-      `SELECT namespace, scope_id FROM ${this.t('scopes')} s
+  async unsealedScopes(limit: number): Promise<UnsealedScope[]> {
+    const { rows } = await this.db.query<{ namespace: string; scope_id: string; workflow_id: string; run_id: string }>(
+      `SELECT namespace, scope_id, workflow_id, run_id FROM ${this.t('scopes')} s
         WHERE status <> 'running' AND chain_length IS NULL AND ${mayBeSealed('s', this.t('actions'), '$2')} LIMIT $1`,
       [limit, new Date().toISOString()],
     );
-    return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id }));
+    return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id, run: { namespace: r.namespace, workflowId: r.workflow_id, runId: r.run_id } }));
   }
 
   async chainsOfSession(sessionId: string): Promise<SessionChains> {

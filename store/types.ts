@@ -10,6 +10,7 @@ import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
 import type { FootprintRows } from './footprint-rows';
+import type { RunRef } from './run-status';
 
 /**
  * Anchors computed seals outside the database before they are written (see
@@ -97,6 +98,9 @@ export interface WriteReceipt {
  */
 export type WriteGuard = (found: SealedRows) => StoreBatch | Promise<StoreBatch>;
 
+/** An ended, unsealed scope the sweep found, with the run named in its row. */
+export type UnsealedScope = ScopeKey & { run: RunRef };
+
 export interface ScopeKey {
   namespace: string;
   scopeId: string;
@@ -167,8 +171,9 @@ export interface Store {
   /**
    * Ended scopes whose chain was never sealed (their sealer died), any namespace, up to
    * `limit`; not those still waiting for calls their run left running (store/open-calls.ts).
+   * Each with the run its row says last wrote it, which the sealer waits to see closed.
    */
-  unsealedScopes(limit: number): Promise<ScopeKey[]>;
+  unsealedScopes(limit: number): Promise<UnsealedScope[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
   chainsOfSession(sessionId: string): Promise<SessionChains>;
   upsertManifests(manifests: readonly Manifest[]): Promise<void>;

@@ -76,7 +76,7 @@ export interface SealerOptions {
 /** How long after a scope's end its run is first asked about (see stillOpen). */
 const FIRST_LOOK_MS = 200;
 
-/** A scope to seal, with the run whose end its worker saw recorded (not known for one the sweep found). */
+/** A scope to seal, with the run whose end its worker saw recorded, or for one the sweep found the run its row names. */
 export type SealKey = ScopeKey & { run?: RunRef };
 
 interface Waiting {
@@ -235,7 +235,7 @@ export class Sealer {
     this.sweepTimer.unref();
   }
 
-  /** Queues every ended scope nobody sealed; `drain()` then seals them. */
+  /** Queues every ended scope nobody sealed, each to wait for the run its row names; `drain()` then seals them. */
   async sweep(): Promise<void> {
     try {
       const keys = await this.store.unsealedScopes(1_000);
@@ -398,8 +398,9 @@ export class Sealer {
     if (!this.runStatus || known.length === 0) return [];
     // The run's completion goes out just after its end is written: asked at once, Temporal
     // would nearly always still show it open, and the scope would be asked about twice.
+    // A scope the sweep found ended before the sweep read it: asked at once.
     const now = Date.now();
-    const young = known.filter((w) => w.looks === undefined && now - w.since < FIRST_LOOK_MS);
+    const young = known.filter((w) => !w.swept && w.looks === undefined && now - w.since < FIRST_LOOK_MS);
     const ask = known.filter((w) => !young.includes(w));
     const open = ask.length ? await this.runStatus.openRuns(ask.map((w) => w.run!)) : new Set<string>();
     return [...young, ...ask.filter((w) => open.has(runKey(w.run!)))];
