@@ -24,6 +24,7 @@ import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalRunStatus } from '../store/run-status';
+import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { scopetrailSinks } from './sinks';
@@ -299,6 +300,7 @@ export class ScopetrailPlugin extends SimplePlugin {
         ? undefined
         : new Spool({ dir: join(defaultSpoolDir(), `${safeName(namespace)}--${safeName(taskQueue)}`), ...this.config.spool });
     let lastErrorLog = 0;
+    let lastSealErrorLog = 0;
     const recorder = new Recorder(this.config.store, {
       spool,
       onError: (err) => {
@@ -306,6 +308,12 @@ export class ScopetrailPlugin extends SimplePlugin {
         if (Date.now() - lastErrorLog < 5_000) return;
         lastErrorLog = Date.now();
         this.log(`store write failed: ${err.message}${spool ? ` (records spooled in ${spool.dir})` : ''}`);
+      },
+      onSealError: (err) => {
+        // Records are stored; sealing is retried. A scope set aside is named each time (rare).
+        if (!(err instanceof SealSetAsideError) && Date.now() - lastSealErrorLog < 5_000) return;
+        lastSealErrorLog = Date.now();
+        this.log(`sealing failed: ${err.message}`);
       },
       onAlert: (message) => this.log(message),
       ...this.config.recorder,

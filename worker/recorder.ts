@@ -40,6 +40,8 @@ export interface RecorderOptions {
   /** How often to try to move spooled records into the store. */
   drainEveryMs?: number;
   onError?: (err: Error, attempt: number) => void;
+  /** What sealing could not do (the records are stored; only their seal waits): `onError` unless given. */
+  onSealError?: (err: Error) => void;
   /** Sealing of hash chains, which runs behind the writes (see Sealer). */
   sealer?: Omit<SealerOptions, 'onError'>;
   /** Loud, rare messages: spool full or unwritable, store back, quarantine. */
@@ -115,7 +117,7 @@ export class Recorder {
       // Sealing yields to the writes that workflow tasks and activities wait for.
       writePathBusyAt: () => (this.flushing || this.pending() > 0 ? Date.now() : this.lastFlushEnded),
       ...options.sealer,
-      onError: (err) => options.onError?.(err, 0),
+      onError: (err) => (options.onSealError ? options.onSealError(err) : options.onError?.(err, 0)),
       onRefused: (err) => options.onAlert?.(err.message),
     });
   }

@@ -15,6 +15,7 @@ import { yielder } from '../store/yielding';
 import type { Seal } from '../cim/seal';
 import { runKey, type RunRef, type RunStatus } from '../store/run-status';
 import { CommittedActionCache, type BatchHashing, type CommittedBatch } from './committed-actions';
+import { SealIsolation, SealSetAsideError, setAsideFor } from './seal-isolation';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed, and how long the write path must be quiet. */
@@ -88,6 +89,10 @@ interface Waiting {
   since: number;
   /** Found by the sweep (ended, unsealed): it may have been sealed before, and its seal cleared. */
   swept: boolean;
+  /** The number of the first failed pass that held it (see worker/seal-isolation.ts). */
+  failedAt?: number;
+  /** How often it was set aside before. */
+  setAside?: number;
 }
 
 export class Sealer {
@@ -96,6 +101,11 @@ export class Sealer {
   private runStatus: RunStatus | undefined;
   /** Scopes whose ending run was still open when last looked at, by id, with when to look again. */
   private readonly waitingForRun = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
+  /** Scopes that failed alone while others were sealed, by id, with when to try again. */
+  private readonly setAside = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
+  private readonly isolation = new SealIsolation();
+  /** What the last failed pass was taken for (worker/seal-isolation.ts). */
+  private lastFailure: 'split' | 'rotate' | 'set-aside' | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -187,7 +197,9 @@ export class Sealer {
       return { key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(known ? { run: known } : {}) };
     });
     // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
-    this.queue(swept ? items.filter((w) => !this.waitingForRun.has(idOf(w.key))) : items);
+    // A scope set aside waits for its time, whoever queues it again.
+    const queued = items.filter((w) => !this.setAside.has(idOf(w.key)));
+    this.queue(swept ? queued.filter((w) => !this.waitingForRun.has(idOf(w.key))) : queued);
     this.schedule(this.lingerMs);
   }
 
@@ -212,6 +224,7 @@ export class Sealer {
     // Scopes waiting for their runs are looked at again now, and a little longer (about 2 s)
     // while some runs stay open; a run still open then is left to close, and its scope to a later pass.
     let looks = 0;
+    let narrowed = 0;
     for (;;) {
       if (this.running) {
         if (!(await this.running)) return false;
@@ -223,7 +236,12 @@ export class Sealer {
         continue;
       }
       if (this.pending.size === 0) return true;
-      if (!(await this.run())) return false;
+      if (await this.run()) narrowed = 0;
+      else {
+        // A failure that may be one scope's goes on being narrowed down; an outage ends the drain.
+        const narrowing = this.lastFailure === 'split' || this.lastFailure === 'set-aside';
+        if (!narrowing || ++narrowed > 12) return false;
+      }
     }
   }
 
@@ -248,6 +266,8 @@ export class Sealer {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     for (const { timer } of this.waitingForRun.values()) clearTimeout(timer);
+    for (const { timer } of this.setAside.values()) clearTimeout(timer);
+    this.setAside.clear();
     this.waitingForRun.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const timer of this.later) clearTimeout(timer);
@@ -346,10 +366,16 @@ export class Sealer {
     return busyAt !== undefined && Date.now() - busyAt() < this.lingerMs;
   }
 
+  /** The most scopes a transaction takes when the write path is quiet and nothing failed. */
+  private fullBatch(): number {
+    return this.options.maxBatch ?? (this.anchors ? 250 : 2_000);
+  }
+
   /** The most scopes the next transaction takes. */
   private batchLimit(): number {
-    const full = this.options.maxBatch ?? (this.anchors ? 250 : 2_000);
-    return this.writePathBusy() ? Math.min(full, this.options.busyMaxBatch ?? 250) : full;
+    const full = this.fullBatch();
+    const limit = this.writePathBusy() ? Math.min(full, this.options.busyMaxBatch ?? 250) : full;
+    return Math.min(limit, this.isolation.probe ?? limit);
   }
 
   /**
@@ -371,6 +397,22 @@ export class Sealer {
       }
       if (this.committed.hashAhead(key, hashHeldScope)) this.hashedAhead += 1;
     }
+  }
+
+  /** A scope that fails alone while others are sealed: tried again later, longer each time, and reported. */
+  private setAsideLater(w: Waiting, err: Error): void {
+    const id = idOf(w.key);
+    const times = (w.setAside ?? 0) + 1;
+    const wait = setAsideFor(times);
+    this.options.onError?.(new SealSetAsideError(w.key.namespace, w.key.scopeId, wait, err));
+    const timer = setTimeout(() => {
+      this.setAside.delete(id);
+      // A fresh start: set aside again only if it fails alone again while others are sealed.
+      this.queue([{ ...w, failedAt: undefined, setAside: times }]);
+      this.schedule(this.lingerMs);
+    }, wait);
+    timer.unref();
+    this.setAside.set(id, { item: w, timer });
   }
 
   /** Waits for the scope's run to close: looks again later, longer each time. */
@@ -435,14 +477,27 @@ export class Sealer {
         this.committed.sealed(keys);
         this.sealed += keys.length;
         this.failures = 0;
+        this.lastFailure = undefined;
+        if (keys.length) this.isolation.sealed(this.fullBatch());
         return true;
-      } catch (err) {
-        // Keep them, oldest first: a store outage delays sealing, it never skips it.
+      } catch (thrown) {
+        const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+        const before = taken.flatMap((w) => (w.failedAt === undefined ? [] : [w.failedAt]));
+        const { verdict, pass } = this.isolation.failed(taken.length, before.length ? Math.min(...before) : undefined);
+        const failed = taken.map((w) => ({ ...w, failedAt: w.failedAt ?? pass }));
+        this.lastFailure = verdict;
+        // Keep them: a store outage delays sealing, it never skips it. A split batch goes
+        // first (oldest first), a scope that failed alone last, so the next pass tries others.
         const later = [...this.pending.values()];
         this.pending.clear();
-        this.queue([...taken, ...later]);
-        this.failures += 1;
-        this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+        if (verdict === 'set-aside' && failed.length === 1) {
+          this.setAsideLater(failed[0]!, err);
+          this.queue(later);
+        } else {
+          this.queue(verdict === 'split' ? [...failed, ...later] : [...later, ...failed]);
+          this.failures += 1;
+          this.options.onError?.(err);
+        }
         return false;
       } finally {
         this.running = undefined;

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sealer, type SealerOptions } from '../../worker/sealer';
+import { SealSetAsideError } from '../../worker/seal-isolation';
 import type { ScopeKey, SealConfirm, Store } from '../../store/types';
 import type { SealAnchors } from '../../store/seal-anchor';
 import type { Seal } from '../../cim/seal';
@@ -292,6 +293,63 @@ test('a late record of a scope that waits for its run does not get it sealed bef
     open = false;
     await sealer.drain();
     assert.deepEqual(sealed, ['s0']);
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('a scope whose pass always fails is found by halving the batch and set aside; every other scope is sealed', async () => {
+  const sealed: string[] = [];
+  const errors: Error[] = [];
+  const store = {
+    sealScopes: async (k: readonly ScopeKey[]) => {
+      if (k.some((x) => x.scopeId === 's13')) throw new Error('no anchor for s13');
+      sealed.push(...k.map((x) => x.scopeId));
+    },
+    unsealedScopes: async () => keys(13, 1),
+  } as unknown as Store;
+  const sealer = new Sealer(store, { lingerMs: 1, maxBatch: 40, onError: (e) => errors.push(e) });
+  try {
+    sealer.add(keys(0, 40));
+    assert.equal(await sealer.drain(), true);
+    assert.deepEqual(sealed.sort(), keys(0, 40).map((k) => k.scopeId).filter((id) => id !== 's13').sort());
+    const aside = errors.filter((e): e is SealSetAsideError => e instanceof SealSetAsideError);
+    assert.equal(aside.length, 1, 'reported once');
+    assert.equal(aside[0]!.scopeId, 's13');
+    assert.match(aside[0]!.message, /no anchor for s13/);
+    // The sweep finds it again: it stays aside, and what comes after is sealed at once.
+    await sealer.sweep();
+    sealer.add(keys(100, 3));
+    assert.equal(await sealer.drain(), true);
+    assert.ok(['s100', 's101', 's102'].every((id) => sealed.includes(id)));
+    assert.equal(errors.filter((e) => e instanceof SealSetAsideError).length, 1);
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('while every pass fails (an outage), no scope is set aside, drain gives up, and all are sealed once it is over', async () => {
+  const sealed: string[] = [];
+  const errors: Error[] = [];
+  let down = true;
+  let passes = 0;
+  const store = {
+    sealScopes: async (k: readonly ScopeKey[]) => {
+      passes += 1;
+      if (down) throw new Error('connection refused');
+      sealed.push(...k.map((x) => x.scopeId));
+    },
+  } as unknown as Store;
+  const sealer = new Sealer(store, { lingerMs: 1, maxBatch: 40, onError: (e) => errors.push(e) });
+  try {
+    sealer.add(keys(0, 16));
+    assert.equal(await sealer.drain(), false, 'drain ends during an outage');
+    assert.ok(passes <= 13, `${passes} passes`);
+    await sleep(1_000);
+    assert.ok(!errors.some((e) => e instanceof SealSetAsideError), 'nothing set aside during an outage');
+    down = false;
+    assert.equal(await sealer.drain(), true);
+    assert.deepEqual(sealed.sort(), keys(0, 16).map((k) => k.scopeId).sort());
   } finally {
     sealer.stop();
   }
