@@ -11,3 +11,10 @@ export async function testSql<R extends Record<string, unknown> = Record<string,
     await client.end();
   }
 }
+
+/** Whether a scope's row in `schema` is sealed (its chain length set), or missing. */
+export async function sealState(schema: string, scopeId: string): Promise<'sealed' | 'unsealed' | 'missing'> {
+  const { rows } = await testSql<{ chain_length: number | null }>(`SELECT chain_length FROM "${schema}".scopes WHERE scope_id = $1`, [scopeId]);
+  if (rows.length === 0) return 'missing';
+  return rows[0]!.chain_length === null ? 'unsealed' : 'sealed';
+}

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
-import { testSql } from '../helpers/test-sql';
+import { sealState } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
 import { leaf } from '../fixtures/agents';
 import { UNHANDLED_SIGNAL_ERROR } from '../../cim/names';
@@ -42,11 +42,6 @@ after(async () => rt?.stop());
 async function refusedCompletions(sessionId: string): Promise<number> {
   const history = await rt.client.temporal.workflow.getHandle(sessionId).fetchHistory();
   return (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
-}
-
-async function sealed(scopeId: string): Promise<boolean> {
-  const { rows } = await testSql(`SELECT chain_length FROM "${rt.schema}".scopes WHERE scope_id = $1`, [scopeId]);
-  return rows.length === 1 && rows[0]!.chain_length !== null;
 }
 
 /** Runs a leaf session whose end is held until a signal has reached the run; `between` runs before the retried end is written. */
@@ -89,7 +84,7 @@ async function assertAsHistoryHasIt(sessionId: string) {
   const notes = rows.actions.filter((a) => a.kind === 'signal' && a.name === 'note');
   assert.deepEqual(notes.map((a) => [a.scopeId, a.status, a.error]), [[sessionId, 'error', UNHANDLED_SIGNAL_ERROR]], 'the signal is in the store');
   assert.deepEqual((await rt.client.reconcile(sessionId)).differences, []);
-  assert.ok(await sealed(sessionId), 'sealed once the run closed');
+  assert.equal(await sealState(rt.schema, sessionId), 'sealed', 'sealed once the run closed');
   assert.deepEqual((await rt.client.verify(sessionId)).problems, []);
 }
 
@@ -103,7 +98,7 @@ test('while the run that recorded a scope\'s end is open, the scope is not seale
     // The held write keeps the write path busy, and the sealer waits for it to be quiet at
     // most 5 s (maxDelayMs), then 1 s between anchors: past that, the first end would be sealed.
     for (let i = 0; i < 70; i++) {
-      assert.equal(await sealed(id), false, 'sealed while its run was still open');
+      assert.equal(await sealState(rt.schema, id), 'unsealed', 'sealed while its run was still open');
       await new Promise((r) => setTimeout(r, 100));
     }
   });

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
-import { testSql } from '../helpers/test-sql';
+import { sealState } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
 import { leaf } from '../fixtures/agents';
 import { scope } from '../unit/fixtures';
@@ -19,12 +19,6 @@ before(async () => {
 });
 after(async () => rt?.stop());
 
-async function sealed(scopeId: string): Promise<boolean> {
-  const { rows } = await testSql(`SELECT chain_length FROM "${rt.schema}".scopes WHERE scope_id = $1`, [scopeId]);
-  assert.equal(rows.length, 1, `${scopeId} is stored`);
-  return rows[0]!.chain_length !== null;
-}
-
 test('a scope that cannot be sealed is set aside; the scopes after it are sealed', async () => {
   const session = `poison-${randomBytes(4).toString('hex')}`;
   const now = new Date().toISOString();
@@ -35,9 +29,9 @@ test('a scope that cannot be sealed is set aside; the scopes after it are sealed
   const s = await rt.client.startSession(leaf, { input: { text: 'after the poison' } });
   await s.result();
   const deadline = Date.now() + 20_000;
-  while (!(await sealed(s.sessionId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  assert.equal(await sealed(s.sessionId), true, 'the session after it is sealed');
-  assert.equal(await sealed(poison.scopeId), false);
+  while ((await sealState(rt.schema, s.sessionId)) !== 'sealed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.equal(await sealState(rt.schema, s.sessionId), 'sealed', 'the session after it is sealed');
+  assert.equal(await sealState(rt.schema, poison.scopeId), 'unsealed');
   // Tried alone once more, now that others were sealed since it first failed: set aside.
   assert.equal(await sealer.drain(), true);
   assert.ok(
@@ -47,9 +41,9 @@ test('a scope that cannot be sealed is set aside; the scopes after it are sealed
   // Found by the next sweep, it stays aside until its time.
   await sealer.sweep();
   await sealer.drain();
-  assert.equal(await sealed(poison.scopeId), false);
+  assert.equal(await sealState(rt.schema, poison.scopeId), 'unsealed');
   const other = await rt.client.startSession(leaf, { input: { text: 'and after the sweep' } });
   await other.result();
   assert.equal(await sealer.drain(), true, 'drain is not held up by the scope set aside');
-  assert.equal(await sealed(other.sessionId), true);
+  assert.equal(await sealState(rt.schema, other.sessionId), 'sealed');
 });

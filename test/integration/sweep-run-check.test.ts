@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
-import { testSql } from '../helpers/test-sql';
+import { sealState } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
 import { sleeper } from '../fixtures/agents';
 import { scope } from '../unit/fixtures';
@@ -19,12 +19,6 @@ before(async () => {
   rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: Object.values(createFixtureTools().tools) });
 });
 after(async () => rt?.stop());
-
-async function sealed(scopeId: string): Promise<boolean> {
-  const { rows } = await testSql(`SELECT chain_length FROM "${rt.schema}".scopes WHERE scope_id = $1`, [scopeId]);
-  assert.equal(rows.length, 1, `${scopeId} is stored`);
-  return rows[0]!.chain_length !== null;
-}
 
 test('a swept scope waits for the run its row names to close; one naming a run Temporal cannot name is sealed at once', async () => {
   const s = await rt.client.startSession(sleeper, { input: undefined });
@@ -41,14 +35,14 @@ test('a swept scope waits for the run its row names to close; one naming a run T
   try {
     await sealer.sweep();
     await sealer.drain();
-    assert.equal(await sealed(unnamed.scopeId), true, 'a run Temporal cannot name holds nothing up');
-    assert.equal(await sealed(open.scopeId), false, 'not sealed while its run is open');
+    assert.equal(await sealState(rt.schema, unnamed.scopeId), 'sealed', 'a run Temporal cannot name holds nothing up');
+    assert.equal(await sealState(rt.schema, open.scopeId), 'unsealed', 'not sealed while its run is open');
     await sealer.sweep();
     await sealer.drain();
-    assert.equal(await sealed(open.scopeId), false, 'a second sweep leaves it waiting');
+    assert.equal(await sealState(rt.schema, open.scopeId), 'unsealed', 'a second sweep leaves it waiting');
   } finally {
     await handle.terminate('the test is done with it');
   }
   await sealer.drain();
-  assert.equal(await sealed(open.scopeId), true, 'sealed once its run has closed');
+  assert.equal(await sealState(rt.schema, open.scopeId), 'sealed', 'sealed once its run has closed');
 });
