@@ -15,7 +15,7 @@ import { yielder } from '../store/yielding';
 import type { Seal } from '../cim/seal';
 import { runKey, type RunRef, type RunStatus } from '../store/run-status';
 import { CommittedActionCache, type BatchHashing, type CommittedBatch } from './committed-actions';
-import { SealIsolation, SealSetAsideError, setAsideFor } from './seal-isolation';
+import { SealIsolation, SealSetAsideError, setAsideFor, type FailedPass } from './seal-isolation';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed, and how long the write path must be quiet. */
@@ -105,7 +105,7 @@ export class Sealer {
   private readonly setAside = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
   private readonly isolation = new SealIsolation();
   /** What the last failed pass was taken for (worker/seal-isolation.ts). */
-  private lastFailure: 'split' | 'rotate' | 'set-aside' | undefined;
+  private lastFailure: FailedPass | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<boolean> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
