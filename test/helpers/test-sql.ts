@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { TEST_DATABASE_URL } from './runtime';
+import type { Store } from '../../store/types';
 
 /** Runs one statement on the test database over a connection of its own: behind the recorder's back. */
 export async function testSql<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -12,9 +13,9 @@ export async function testSql<R extends Record<string, unknown> = Record<string,
   }
 }
 
-/** Whether a scope's row in `schema` is sealed (its chain length set), or missing. */
-export async function sealState(schema: string, scopeId: string): Promise<'sealed' | 'unsealed' | 'missing'> {
-  const { rows } = await testSql<{ chain_length: number | null }>(`SELECT chain_length FROM "${schema}".scopes WHERE scope_id = $1`, [scopeId]);
-  if (rows.length === 0) return 'missing';
-  return rows[0]!.chain_length === null ? 'unsealed' : 'sealed';
+/** Whether a scope of the store's namespace is sealed (its chain length set), or missing; read through the store, so PGlite too. */
+export async function sealState(store: Store, sessionId: string, scopeId: string): Promise<'sealed' | 'unsealed' | 'missing'> {
+  const chain = (await store.chainsOfSession(sessionId)).chains.find((c) => c.scope.scopeId === scopeId);
+  if (!chain) return 'missing';
+  return chain.chainLength === null ? 'unsealed' : 'sealed';
 }

@@ -84,7 +84,7 @@ async function assertAsHistoryHasIt(sessionId: string) {
   const notes = rows.actions.filter((a) => a.kind === 'signal' && a.name === 'note');
   assert.deepEqual(notes.map((a) => [a.scopeId, a.status, a.error]), [[sessionId, 'error', UNHANDLED_SIGNAL_ERROR]], 'the signal is in the store');
   assert.deepEqual((await rt.client.reconcile(sessionId)).differences, []);
-  assert.equal(await sealState(rt.schema, sessionId), 'sealed', 'sealed once the run closed');
+  assert.equal(await sealState(rt.store, sessionId, sessionId), 'sealed', 'sealed once the run closed');
   assert.deepEqual((await rt.client.verify(sessionId)).problems, []);
 }
 
@@ -98,7 +98,7 @@ test('while the run that recorded a scope\'s end is open, the scope is not seale
     // The held write keeps the write path busy, and the sealer waits for it to be quiet at
     // most 5 s (maxDelayMs), then 1 s between anchors: past that, the first end would be sealed.
     for (let i = 0; i < 70; i++) {
-      assert.equal(await sealState(rt.schema, id), 'unsealed', 'sealed while its run was still open');
+      assert.equal(await sealState(rt.store, id, id), 'unsealed', 'sealed while its run was still open');
       await new Promise((r) => setTimeout(r, 100));
     }
   });

@@ -35,14 +35,14 @@ test('a swept scope waits for the run its row names to close; one naming a run T
   try {
     await sealer.sweep();
     await sealer.drain();
-    assert.equal(await sealState(rt.schema, unnamed.scopeId), 'sealed', 'a run Temporal cannot name holds nothing up');
-    assert.equal(await sealState(rt.schema, open.scopeId), 'unsealed', 'not sealed while its run is open');
+    assert.equal(await sealState(rt.store, session, unnamed.scopeId), 'sealed', 'a run Temporal cannot name holds nothing up');
+    assert.equal(await sealState(rt.store, session, open.scopeId), 'unsealed', 'not sealed while its run is open');
     await sealer.sweep();
     await sealer.drain();
-    assert.equal(await sealState(rt.schema, open.scopeId), 'unsealed', 'a second sweep leaves it waiting');
+    assert.equal(await sealState(rt.store, session, open.scopeId), 'unsealed', 'a second sweep leaves it waiting');
   } finally {
     await handle.terminate('the test is done with it');
   }
   await sealer.drain();
-  assert.equal(await sealState(rt.schema, open.scopeId), 'sealed', 'sealed once its run has closed');
+  assert.equal(await sealState(rt.store, session, open.scopeId), 'sealed', 'sealed once its run has closed');
 });
