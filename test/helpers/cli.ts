@@ -1,6 +1,10 @@
 /** Runs the `scopetrail` CLI in-process against a test runtime's store and Temporal server, capturing its output. */
 import { runCli } from '../../client/cli';
-import { TEST_DATABASE_URL, type TestRuntime } from './runtime';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from './runtime';
+
+/** Why a test of the CLI is skipped on the embedded store: the CLI opens the store by URL, and that store lives in the test's own process. */
+export const CLI_STORE_SKIP: string | false =
+  usesPglite() && 'the CLI opens the store by URL, and the embedded store lives in this test process (set DATABASE_URL to a Postgres server to run it)';
 
 export interface CliRun {
   code: number;

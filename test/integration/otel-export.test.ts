@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import type { TestRuntime } from '../helpers/runtime';
-import { runCliFor, type CliRun } from '../helpers/cli';
+import { CLI_STORE_SKIP, runCliFor, type CliRun } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 
@@ -135,7 +135,7 @@ test('the failed translator scope and its three attempts are ERROR spans with th
   assert.equal(root.attributes['scopetrail.status'], 'degraded');
 });
 
-test('exporting again, through the CLI and the standard environment variables, sends the same span ids', async () => {
+test('exporting again, through the CLI and the standard environment variables, sends the same span ids', { skip: CLI_STORE_SKIP }, async () => {
   const first = ids(exported);
   assert.equal(first.length, 20);
   receiver.reset();
@@ -166,7 +166,7 @@ test('exporting again, through the CLI and the standard environment variables, s
   assert.equal(receiver.headers[0]?.['x-tenant'], 'research', 'the exporter honours OTEL_EXPORTER_OTLP_HEADERS');
 });
 
-test('bad input and an unreachable endpoint are reported in one sentence, never sent half-way', async () => {
+test('bad input and an unreachable endpoint are reported in one sentence, never sent half-way', { skip: CLI_STORE_SKIP }, async () => {
   const badUrl = await cli(['export-otel', sid, '--endpoint', 'ftp://collector:4318', '--json']);
   assert.equal(badUrl.code, 2);
   assert.match(JSON.parse(badUrl.stdout).error.message, /invalid --endpoint: OTLP\/HTTP needs an http:\/\/ or https:\/\/ URL/);
