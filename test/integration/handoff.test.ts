@@ -2,12 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
-
-/** Two workers writing one store: a Postgres server, not the embedded store, which lives in one process. */
-const SHARED_STORE_SKIP = usesPglite() && 'two workers share the store, which the embedded store cannot (set DATABASE_URL to a Postgres server to run it)';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
 import { chainA, rawAcross, rawSideways, waiter } from '../fixtures/agents';
+
+/** Two workers writing one store: a Postgres server, not the embedded store, which lives in one process. */
+const SHARED_STORE_SKIP = usesPglite() && 'two workers share the store, which the embedded store cannot (set DATABASE_URL to a Postgres server to run it)';
 
 let rt: TestRuntime;
 /** A worker with other agents on its own task queue, writing to the same store. */
