@@ -90,7 +90,7 @@ interface Waiting {
   /** Found by the sweep (ended, unsealed): it may have been sealed before, and its seal cleared. */
   swept: boolean;
   /** The number of the first failed pass that held it (see worker/seal-isolation.ts). */
-  failedAt?: number;
+  failedInPass?: number;
   /** How often it was set aside before. */
   setAside?: number;
 }
@@ -408,7 +408,7 @@ export class Sealer {
     const timer = setTimeout(() => {
       this.setAside.delete(id);
       // A fresh start: set aside again only if it fails alone again while others are sealed.
-      this.queue([{ ...w, failedAt: undefined, setAside: times }]);
+      this.queue([{ ...w, failedInPass: undefined, setAside: times }]);
       this.schedule(this.lingerMs);
     }, wait);
     timer.unref();
@@ -482,15 +482,15 @@ export class Sealer {
         return true;
       } catch (thrown) {
         const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-        const before = taken.flatMap((w) => (w.failedAt === undefined ? [] : [w.failedAt]));
+        const before = taken.flatMap((w) => (w.failedInPass === undefined ? [] : [w.failedInPass]));
         const { verdict, pass } = this.isolation.failed(taken.length, before.length ? Math.min(...before) : undefined);
-        const failed = taken.map((w) => ({ ...w, failedAt: w.failedAt ?? pass }));
+        const failed = taken.map((w) => ({ ...w, failedInPass: w.failedInPass ?? pass }));
         this.lastFailure = verdict;
         // Keep them: a store outage delays sealing, it never skips it. A split batch goes
         // first (oldest first), a scope that failed alone last, so the next pass tries others.
         const later = [...this.pending.values()];
         this.pending.clear();
-        if (verdict === 'set-aside' && failed.length === 1) {
+        if (verdict === 'set-aside') {
           this.setAsideLater(failed[0]!, err);
           this.queue(later);
         } else {
