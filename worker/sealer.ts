@@ -16,6 +16,7 @@ import type { Seal } from '../cim/seal';
 import { runKey, type RunRef, type RunStatus } from '../store/run-status';
 import { CommittedActionCache, type BatchHashing, type CommittedBatch } from './committed-actions';
 import { SealIsolation, SealSetAsideError, setAsideFor, type FailedPass } from './seal-isolation';
+import { ParkedScopes } from './parked-scopes';
 
 export interface SealerOptions {
   /** How long an ended scope waits for company before the batch is sealed, and how long the write path must be quiet. */
@@ -100,9 +101,9 @@ export class Sealer {
   private pending = new Map<string, Waiting>();
   private runStatus: RunStatus | undefined;
   /** Scopes whose ending run was still open when last looked at, by id, with when to look again. */
-  private readonly waitingForRun = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
+  private readonly waitingForRun = new ParkedScopes<Waiting>();
   /** Scopes that failed alone while others were sealed, by id, with when to try again. */
-  private readonly setAside = new Map<string, { item: Waiting; timer: NodeJS.Timeout }>();
+  private readonly setAside = new ParkedScopes<Waiting>();
   private readonly isolation = new SealIsolation();
   /** What the last failed pass was taken for (worker/seal-isolation.ts). */
   private lastFailure: FailedPass | undefined;
@@ -193,7 +194,7 @@ export class Sealer {
     const since = Date.now();
     const items: Waiting[] = keys.map(({ run, ...key }) => {
       // A late record of a scope that waits for its run: it goes on waiting for that run.
-      const known = run ?? this.waitingForRun.get(idOf(key))?.item.run;
+      const known = run ?? this.waitingForRun.get(idOf(key))?.run;
       return { key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(known ? { run: known } : {}) };
     });
     // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
@@ -232,7 +233,7 @@ export class Sealer {
       }
       if (this.waitingForRun.size && looks < 20) {
         if (looks++) await new Promise((r) => setTimeout(r, 100));
-        for (const id of [...this.waitingForRun.keys()]) this.lookAgainNow(id);
+        for (const id of this.waitingForRun.ids()) this.lookAgainNow(id);
         continue;
       }
       if (this.pending.size === 0) return true;
@@ -265,8 +266,6 @@ export class Sealer {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const { timer } of this.waitingForRun.values()) clearTimeout(timer);
-    for (const { timer } of this.setAside.values()) clearTimeout(timer);
     this.setAside.clear();
     this.waitingForRun.clear();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
@@ -405,14 +404,11 @@ export class Sealer {
     const times = (w.setAside ?? 0) + 1;
     const wait = setAsideFor(times);
     this.options.onError?.(new SealSetAsideError(w.key.namespace, w.key.scopeId, wait, err));
-    const timer = setTimeout(() => {
-      this.setAside.delete(id);
+    this.setAside.park(id, w, wait, () => {
       // A fresh start: set aside again only if it fails alone again while others are sealed.
       this.queue([{ ...w, failedInPass: undefined, setAside: times }]);
       this.schedule(this.lingerMs);
-    }, wait);
-    timer.unref();
-    this.setAside.set(id, { item: w, timer });
+    });
   }
 
   /** Waits for the scope's run to close: looks again later, longer each time. */
@@ -420,17 +416,17 @@ export class Sealer {
     const id = idOf(w.key);
     const firstLook = w.looks === undefined ? FIRST_LOOK_MS - (Date.now() - w.since) : 0;
     const looks = firstLook > 0 ? 0 : (w.looks ?? 0) + 1;
-    const timer = setTimeout(() => this.lookAgainNow(id), firstLook > 0 ? firstLook : Math.min(60_000, 250 * 2 ** looks));
-    timer.unref();
-    this.waitingForRun.set(id, { item: { ...w, looks }, timer });
+    this.waitingForRun.park(id, { ...w, looks }, firstLook > 0 ? firstLook : Math.min(60_000, 250 * 2 ** looks), (item) => this.lookAgain(item));
   }
 
+  /** A scope that waited for its run is queued again: the next pass asks about its run. */
   private lookAgainNow(id: string): void {
-    const waiting = this.waitingForRun.get(id);
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.waitingForRun.delete(id);
-    this.queue([waiting.item]);
+    const item = this.waitingForRun.release(id);
+    if (item) this.lookAgain(item);
+  }
+
+  private lookAgain(item: Waiting): void {
+    this.queue([item]);
     this.schedule(this.lingerMs);
   }
 
