@@ -1,5 +1,7 @@
 /** The embedded backend: PGlite (Postgres compiled to WASM), for a newcomer with no Postgres server. */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 import { lockEmbeddedStore } from './embedded-lock';
@@ -35,5 +37,7 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
 
 /** `dataDir` undefined keeps everything in memory. */
 export function openPgliteStore(dataDir: string | undefined, options: SqlStoreOptions = {}): SqlStore {
-  return new SqlStore(pgliteExecutor(dataDir), dataDir ? `embedded PGlite at ${dataDir}` : 'embedded PGlite (in memory)', options);
+  // An in-memory store is its process's alone: nothing another worker could drain into it.
+  const location = dataDir ? `pglite:${resolve(dataDir)}` : `pglite:memory:${randomBytes(8).toString('hex')}`;
+  return new SqlStore(pgliteExecutor(dataDir), dataDir ? `embedded PGlite at ${dataDir}` : 'embedded PGlite (in memory)', { location, ...options });
 }

@@ -123,5 +123,17 @@ export function redactUrl(url: string): string {
 }
 
 export function openPostgresStore(url: string, options: SqlStoreOptions = {}): SqlStore {
-  return new SqlStore(postgresExecutor(url), `postgres ${redactUrl(url)}`, options);
+  return new SqlStore(postgresExecutor(url), `postgres ${redactUrl(url)}`, { location: serverOf(url), ...options });
+}
+
+/** The server and database a URL names, without user, password or parameters: `postgres://host:port/database`. */
+export function serverOf(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname.toLowerCase() || process.env.PGHOST || 'localhost';
+    const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || process.env.PGDATABASE || u.username || process.env.PGUSER || 'postgres';
+    return `postgres://${host}:${u.port || process.env.PGPORT || '5432'}/${database}`;
+  } catch {
+    return redactUrl(url);
+  }
 }

@@ -72,6 +72,8 @@ export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {
 
 export interface SqlStoreOptions {
   schema?: string;
+  /** The server and database, or the data folder, these tables are in (see Store.location); the schema is added. */
+  location?: string;
   /** Temporal namespace whose records reads return. */
   namespace?: string;
 }
@@ -86,6 +88,7 @@ const MIGRATIONS_DIR = join(__dirname, 'migrations');
 export class SqlStore implements Store {
   readonly schema: string;
   readonly namespace: string;
+  readonly location: string;
   protected readonly partitions: Partitions;
   /** Rows this store wrote as `running`: the ones a batch expects to replace. */
   private readonly running = new RunningRows();
@@ -97,6 +100,7 @@ export class SqlStore implements Store {
   ) {
     this.schema = options.schema ?? 'scopetrail';
     this.namespace = options.namespace ?? 'default';
+    this.location = `${options.location ?? description} schema ${this.schema}`;
     if (!IDENT.test(this.schema)) {
       throw new TypeError(`store: invalid field "schema": "${this.schema}" must be a lowercase SQL identifier`);
     }

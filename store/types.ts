@@ -135,6 +135,12 @@ export interface SessionChains {
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
+  /**
+   * Which tables these are, as the configuration names them (server address or data
+   * folder, database and schema; never credentials): what a worker keeps on disk for this
+   * store, its spool, is filed under it, so that workers of other stores never drain it.
+   */
+  readonly location?: string;
   migrate(): Promise<void>;
   /** Idempotent: upserting the same record twice leaves one row; a terminal status is never regressed to `running`. */
   upsertScopes(records: readonly ScopeRecord[]): Promise<void>;

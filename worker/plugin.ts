@@ -6,7 +6,6 @@
  * `llm` activity, records the agents' manifests when the worker starts, and drains the
  * recorder when it stops, so every record the worker produced is committed.
  */
-import { join } from 'node:path';
 import type { ClientOptions, Connection, WorkflowClientInterceptor } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
@@ -27,6 +26,7 @@ import { TemporalRunStatus } from '../store/run-status';
 import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
+import { spoolFolder } from './spool-folder';
 import { scopetrailSinks } from './sinks';
 import { loadManifests } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
@@ -65,8 +65,9 @@ export interface ScopetrailPluginOptions {
   agents?: string;
   recorder?: RecorderOptions;
   /**
-   * Where records wait while the store is down (default: a folder per namespace and task
-   * queue under ~/.local/state/scopetrail/spool, 256 MiB). `false` disables it: then a
+   * Where records wait while the store is down (default: a folder per namespace, task
+   * queue and store under ~/.local/state/scopetrail/spool, 256 MiB; see worker/spool-folder.ts).
+   * A `dir` given here is used as it is: give each store its own. `false` disables it: then a
    * store outage holds workflow tasks until the store is back.
    */
   spool?: SpoolOptions | false;
@@ -295,10 +296,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       );
     }
     const manifests = loadManifests(agents);
-    const spool =
-      this.config.spool === false
-        ? undefined
-        : new Spool({ dir: join(defaultSpoolDir(), `${safeName(namespace)}--${safeName(taskQueue)}`), ...this.config.spool });
+    const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);
     let lastErrorLog = 0;
     let lastSealErrorLog = 0;
     const recorder = new Recorder(this.config.store, {
@@ -326,6 +324,14 @@ export class ScopetrailPlugin extends SimplePlugin {
     const binding: Binding = { recorder, manifests, spool, connection: undefined };
     this.bindings.set(key, binding);
     return binding;
+  }
+
+  /** A folder of the user's choosing is used as given; the default is keyed by namespace, queue and store. */
+  private openSpool(namespace: string, taskQueue: string): Spool {
+    const options = this.config.spool || {};
+    if (options.dir) return new Spool(options);
+    const folder = spoolFolder(defaultSpoolDir(), namespace, taskQueue, this.config.store);
+    return new Spool({ ...options, dir: folder.dir, ...(folder.earlier ? { adoptFrom: [folder.earlier] } : {}) });
   }
 }
 
@@ -361,10 +367,6 @@ function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<an
 
 function bindingKey(namespace: string, taskQueue: string): string {
   return `${namespace}\u0000${taskQueue}`;
-}
-
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 function fieldOf(error: z.ZodError): string {

@@ -18,6 +18,7 @@ import { isDataError, type RecordBatch } from './recorder';
 import { LATE_REASON, lateBatch, splitLateDecoded, type LateSplit } from './late-records';
 import type { SealedRows, Store } from '../store/types';
 import type { TextCodec } from '../store/text-codec';
+import { folderStoreKey, storeKey } from './spool-folder';
 
 export interface QuarantineEntry {
   /** The file it is in, and its line there (from 1). */
@@ -124,8 +125,19 @@ export async function replayQuarantine(
   if (!store.writeBatch) throw new Error(`the store (${store.description}) cannot check late records while it writes them`);
   const report: QuarantineReplay = { files: [], replayed: { entries: 0, records: 0 }, kept: [] };
   let done = 0;
+  const key = storeKey(store);
   for (const file of quarantineFiles(dir)) {
     const folder = join(file, '..');
+    // A folder filed under another store (worker/spool-folder.ts) holds that store's records: left untouched.
+    const filedUnder = folderStoreKey(basename(folder));
+    if (filedUnder !== undefined && filedUnder !== key) {
+      const reason = `spooled for another store (key ${filedUnder}; this one's is ${key}): replay it with that store's --database-url and --schema`;
+      for (const raw of readEntries(file)) {
+        onProgress?.(done++);
+        report.kept.push({ ...raw.entry, reason });
+      }
+      continue;
+    }
     // Claim it: a worker quarantining from now on starts a new quarantine.log.
     const claimed = basename(file) !== QUARANTINE_FILE ? file : join(folder, `${QUARANTINE_FILE}.replaying-${randomBytes(6).toString('hex')}`);
     if (claimed !== file) renameSync(file, claimed);

@@ -35,6 +35,12 @@ export interface SpoolOptions {
    * lease is older are drained by others. Default 10 s.
    */
   leaseMs?: number;
+  /**
+   * Folders an earlier version spooled to for this worker (named without the store, see
+   * worker/spool-folder.ts). Their files nobody live holds are moved here before each drain,
+   * and count as this spool's backlog until then; nothing is written there.
+   */
+  adoptFrom?: readonly string[];
 }
 
 export interface DrainResult {
@@ -114,6 +120,8 @@ export class Spool {
   private activeBytes = 0;
   private seq = 0;
   private leaseTimer: NodeJS.Timeout | undefined;
+  /** Read-only views of the folders in `adoptFrom` that exist. */
+  private readonly earlier: Spool[];
 
   constructor(options: SpoolOptions = {}) {
     this.dir = options.dir ?? defaultSpoolDir();
@@ -121,6 +129,7 @@ export class Spool {
     this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
     this.leaseMs = options.leaseMs ?? 10_000;
     mkdirSync(this.dir, { recursive: true });
+    this.earlier = (options.adoptFrom ?? []).filter((dir) => dir !== this.dir && existsSync(dir)).map((dir) => new Spool({ dir, leaseMs: this.leaseMs }));
   }
 
   get quarantineFile(): string {
@@ -194,7 +203,7 @@ export class Spool {
 
   /** True when nothing waits on disk. */
   isEmpty(): boolean {
-    return this.files().length === 0;
+    return this.files().length === 0 && this.earlier.every((e) => e.files().length === 0);
   }
 
   /**
@@ -204,7 +213,27 @@ export class Spool {
    */
   hasBacklog(): boolean {
     if (this.fd !== undefined && this.activeBytes > 0) return true;
-    return this.claimable().length > 0 || this.undetermined().length > 0;
+    return [this, ...this.earlier].some((s) => s.claimable().length > 0 || s.undetermined().length > 0);
+  }
+
+  /**
+   * Moves the files of the earlier folders that nobody live holds into this one, names
+   * unchanged (their written-at order holds across folders). A file whose owner's lease has
+   * not lapsed yet stays, and is taken at a later drain.
+   */
+  private adoptEarlier(): void {
+    let moved = 0;
+    for (const from of this.earlier) {
+      for (const file of from.claimable()) {
+        try {
+          renameSync(join(from.dir, file), join(this.dir, file));
+          moved += 1;
+        } catch {
+          /* another worker took it first */
+        }
+      }
+    }
+    if (moved) syncDir(this.dir);
   }
 
   /**
@@ -244,8 +273,10 @@ export class Spool {
   async drain(write: (batch: RecordBatch) => Promise<void>): Promise<DrainResult> {
     this.retire();
     this.holdLease();
+    this.adoptEarlier();
     const result: DrainResult = { records: 0, batches: 0, quarantinedLines: 0, quarantineFile: this.quarantineFile };
-    const waitFor = this.undetermined().sort(byWrittenAt)[0];
+    // A file an earlier version's worker may still hold comes first as surely as one of this folder's.
+    const waitFor = [this, ...this.earlier].flatMap((s) => s.undetermined()).sort(byWrittenAt)[0];
     for (const file of this.claimable()) {
       if (waitFor !== undefined && byWrittenAt(file, waitFor) > 0) break;
       const claimed = join(this.dir, `draining-${this.instance}-${file}`);

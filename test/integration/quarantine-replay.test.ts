@@ -17,6 +17,7 @@ import type { Store } from '../../store/types';
 import type { TemporalEndpoint } from '../../devserver/dev-server';
 import { textCodec } from '../../store/text-codec';
 import { encodeBatch } from '../../store/encoded-records';
+import { storeKey } from '../../worker/spool-folder';
 import { AesGcmCodec } from '../fixtures/aes-codec';
 
 const skip = usesPglite() && 'the CLI reaches the store through the Postgres server';
@@ -132,6 +133,29 @@ test('with the workers\' codec, a late copy of a sealed record that was only enc
     assert.deepEqual([report.replayed, report.kept], [{ entries: 1, records: 1 }, []]);
     assert.ok(!existsSync(join(dir, 'default--tools', 'quarantine.log')), 'nothing is left in quarantine');
     assert.deepEqual(verifyChains('qcodec', await store.chainsOfSession('qcodec')).problems, [], 'the sealed row was not written over');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a folder filed under another store is left alone; one filed under this store is replayed", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-quarantine-stores-'));
+  const ours = `default--tools--${storeKey(store)}`;
+  const theirs = 'default--tools--0123456789ab';
+  try {
+    for (const [folder, id] of [[ours, 'qopen/a5#1'], [theirs, 'qopen/a6#1']] as const) {
+      mkdirSync(join(dir, folder));
+      writeFileSync(join(dir, folder, 'quarantine.log'), line({ at: '2026-11-01T00:06:00.000Z', reason: 'refused', batch: { actions: [action(id, 'qopen', 6)] } }));
+    }
+    const before = readFileSync(join(dir, theirs, 'quarantine.log'), 'utf8');
+    const replayed = await cli(['quarantine', 'replay', '--spool', dir, '--json']);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    const report = JSON.parse(replayed.stdout) as { replayed: { entries: number }; kept: Array<{ file: string; reason: string }> };
+    assert.deepEqual(report.replayed.entries, 1);
+    assert.deepEqual(report.kept.map((k) => [k.file, k.reason.replace(/\(.*/, '')]), [[join(dir, theirs, 'quarantine.log'), 'spooled for another store ']]);
+    const stored = (await store.actionsUnder('qopen', { descendants: false })).map((a) => a.actionId);
+    assert.ok(stored.includes('qopen/a5#1') && !stored.includes('qopen/a6#1'), `stored: ${stored.join(', ')}`);
+    assert.equal(readFileSync(join(dir, theirs, 'quarantine.log'), 'utf8'), before, "the other store's file is untouched");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
