@@ -28,6 +28,11 @@ export class UnknownIdError extends ScopetrailError {
   }
 }
 
+/** A query named a store no worker has prepared (a mistyped --schema or --database-url, or a data folder that is not there). */
+export class NoStoreError extends ScopetrailError {
+  override name = 'NoStoreError';
+}
+
 /** The session's month was dropped by retention (recorded in the store and anchored in Temporal). */
 export class SessionPrunedError extends ScopetrailError {
   constructor(sessionId: string, readonly pruned: { month: string; prunedAt: string }) {

@@ -1,17 +1,19 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
-import { CliUsageError, codecsOf, resolveModule, type Command, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, flag, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
 import type { ActionRecord } from '../cim/schemas';
 import { openStore } from '../store';
-import { OpenStoreOptions } from '../store/open';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultDataDir } from '../store/open';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
 import { progress } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
-import { Id, parse } from './arguments';
+import { Id, NoStoreError, parse } from './arguments';
 import {
   renderDrift,
   renderFootprint,
@@ -40,30 +42,41 @@ function positionals(ctx: CommandContext, names: string[], optional = 0): string
   return args;
 }
 
-function flag(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The store the flags name, checked before anything is opened. */
-function storeOptions(ctx: CommandContext): { url?: string; schema?: string; namespace?: string } {
-  const options = {
-    url: flag(ctx, 'database-url') ?? (process.env.DATABASE_URL || undefined),
-    schema: flag(ctx, 'schema'),
-    namespace: flag(ctx, 'namespace'),
-  };
-  const checked = OpenStoreOptions.safeParse(options);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const name = { url: '--database-url', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
-    throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
+/**
+ * The store the flags name, which must exist: a query never creates a schema or a data
+ * folder (a mistyped --schema would otherwise answer "No sessions" from a new, empty
+ * store). One that exists is migrated, so a newer CLI reads a store older workers made.
+ */
+async function openExistingStore(options: CliStoreOptions): Promise<Store> {
+  if (!options.url) {
+    const dir = options.dataDir ?? defaultDataDir();
+    if (!existsSync(dir)) {
+      // A project made by `scopetrail init` keeps its embedded store in the project.
+      const local = join('.scopetrail', 'store');
+      const hint = options.dataDir === undefined && existsSync(local) ? `this folder has one: add --data-dir ${local}` : 'give --data-dir of the one your workers use, or --database-url (DATABASE_URL) of their Postgres';
+      throw new NoStoreError(`no embedded store at ${dir}: ${hint}`, options.dataDir === undefined ? 'database-url' : 'data-dir');
+    }
   }
-  return options;
+  const store = await openStore({ ...options, migrate: false });
+  try {
+    if (store.prepared && !(await store.prepared())) {
+      throw new NoStoreError(
+        `no scopetrail store in schema "${options.schema ?? 'scopetrail'}" of ${store.description}: check --schema and --database-url (workers create the store when they start)`,
+        'schema',
+      );
+    }
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    if (err instanceof NoStoreError) throw err;
+    throw new Error(`could not read the store (${store.description}): ${(err as Error).message}`);
+  }
+  return store;
 }
 
 /** The store alone, as workers write it (text a codec encoded stays encoded). */
 async function withStore<T>(ctx: CommandContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(storeOptions(ctx));
+  const store = await openExistingStore(storeOptions(ctx));
   try {
     return await fn(store);
   } finally {
@@ -75,7 +88,7 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
   const options = storeOptions(ctx);
   const namespace = flag(ctx, 'namespace') ?? 'default';
   const payloadCodecs = codecsOf(ctx, namespace);
-  const store = await openStore(options);
+  const store = await openExistingStore(options);
   const client = await ScopeClient.connect({
     store,
     address: flag(ctx, 'address'),

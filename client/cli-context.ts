@@ -8,6 +8,7 @@ import { ScopetrailError } from '../cim/errors';
 import type { ProgressStream } from './progress';
 import type { PayloadCodec } from '@temporalio/common';
 import { RemoteCodec, codecsOfModule } from './codec-loader';
+import { OpenStoreOptions } from '../store/open';
 
 export interface CommandContext {
   args: string[];
@@ -33,6 +34,24 @@ export class CliUsageError extends ScopetrailError {
 
 export function resolveModule(path: string): string {
   return require.resolve(resolve(process.cwd(), path));
+}
+
+/**
+ * Loads a module a flag names (`--agents`, `--tools`, `--codec`), with what went wrong said
+ * as a usage error naming the flag and the file. A TypeScript module needs a loader in
+ * Node: the error says which.
+ */
+export function requireModule(flagName: string, path: string): Record<string, unknown> {
+  try {
+    return require(path) as Record<string, unknown>;
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0];
+    const typescript = /\.[cm]?tsx?$/.test(path);
+    const hint = typescript
+      ? ': a TypeScript module needs a loader: run with NODE_OPTIONS="--import tsx" (npm install tsx), or compile it to JavaScript first'
+      : '';
+    throw new CliUsageError(`could not load ${flagName} ${path}: ${message}${hint}`);
+  }
 }
 
 /**
@@ -63,4 +82,37 @@ export function codecsOf(ctx: CommandContext, namespace: string): PayloadCodec[]
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
+}
+
+export interface CliStoreOptions {
+  url?: string;
+  dataDir?: string;
+  schema?: string;
+  namespace?: string;
+}
+
+/** The store the flags name, checked before anything is opened. */
+export function storeOptions(ctx: CommandContext): CliStoreOptions {
+  const dataDir = flag(ctx, 'data-dir');
+  const url = flag(ctx, 'database-url') ?? (dataDir === undefined ? process.env.DATABASE_URL || undefined : undefined);
+  if (dataDir !== undefined && flag(ctx, 'database-url') !== undefined) throw new CliUsageError('give --database-url or --data-dir, not both');
+  const options = {
+    ...(url !== undefined ? { url } : {}),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    schema: flag(ctx, 'schema'),
+    namespace: flag(ctx, 'namespace'),
+  };
+  const checked = OpenStoreOptions.safeParse(options);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const name = { url: '--database-url', dataDir: '--data-dir', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
+    throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
+  }
+  return options;
+}
+
+/** A flag's value when it was given as a string. */
+export function flag(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'string' ? v : undefined;
 }

@@ -6,7 +6,7 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
-import { CliUsageError, codecsOf, resolveModule, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
 
 const EXAMPLE_AGENTS = '../examples/agents';
@@ -18,6 +18,8 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     throw new CliUsageError('give both --agents <module> and --tools <module>, or neither to run the example agents');
   }
   const agents = agentsFlag ? resolveModule(agentsFlag) : require.resolve(EXAMPLE_AGENTS);
+  // Loaded here (the worker reads the agents' manifests from it) so that an error names the flag.
+  if (agentsFlag) requireModule('--agents', agents);
   const tools = toolsFlag ? loadTools(resolveModule(toolsFlag)) : await exampleTools();
   const llm = llmFromEnv(agentsFlag === undefined);
   const deployment = deploymentFlags(ctx);
@@ -25,9 +27,9 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const temporal = options.startServer
     ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
     : { address: (ctx.flags.address as string) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', stop: async () => undefined };
+  const storeSettings = storeOptions(ctx);
   const store = await openStore({
-    url: (ctx.flags['database-url'] as string | undefined) ?? (process.env.DATABASE_URL || undefined),
-    schema: ctx.flags.schema as string | undefined,
+    ...storeSettings,
     // The worker prepares the store itself, once it answers: a store outage must not stop a start.
     migrate: false,
   });
@@ -53,7 +55,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
       `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +
       (deployment ? `Worker Deployment "${deployment.name}" build "${deployment.buildId}" (pinned sessions), ` : '') +
-      `store ${store.description}. Ctrl-C stops.`,
+      `store ${store.description} schema "${storeSettings.schema ?? 'scopetrail'}". Ctrl-C stops.`,
   );
   if (options.startServer) ctx.out.err(`  export TEMPORAL_ADDRESS=${temporal.address}`);
   // A long-running command's --json is one JSON line per event (ready, stopped) on stdout.
@@ -76,6 +78,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     temporalAddress: temporal.address,
     devServer: options.startServer,
     store: store.description,
+    schema: storeSettings.schema ?? 'scopetrail',
     ...(deployment ? { deployment: { name: deployment.name, buildId: deployment.buildId } } : {}),
   });
   await worker.run();
@@ -113,7 +116,7 @@ function llmFromEnv(example: boolean): LlmProvider {
 }
 
 function loadTools(path: string): ToolDefinition<any, any>[] {
-  const mod = require(path) as Record<string, unknown>;
+  const mod = requireModule('--tools', path);
   const tools = Object.values(mod).filter(
     (v): v is ToolDefinition<any, any> => typeof v === 'object' && v !== null && 'spec' in v && 'activity' in v,
   );

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { COMMANDS } from './cli-commands';
 import { CliUsageError, type Command, type CommandContext } from './cli-context';
 import { InvalidArgumentError } from './scope-client';
-import { UnknownIdError } from './arguments';
+import { NoStoreError, UnknownIdError } from './arguments';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -24,6 +24,7 @@ const OPTIONS = {
   since: { type: 'string' },
   limit: { type: 'string' },
   'database-url': { type: 'string' },
+  'data-dir': { type: 'string' },
   schema: { type: 'string' },
   address: { type: 'string' },
   namespace: { type: 'string' },
@@ -71,6 +72,7 @@ export function usage(): string {
     'Options:',
     '  --json                    print JSON on stdout (errors too; worker/dev: one line per event)',
     '  --database-url URL        Postgres to read (default: $DATABASE_URL, else the embedded store)',
+    '  --data-dir DIR            the embedded store\'s folder (default: $SCOPETRAIL_DATA_DIR, else ~/.local/share/scopetrail/pglite)',
     '  --schema NAME             store schema (default: scopetrail)',
     '  --address HOST:PORT       Temporal server (default: $TEMPORAL_ADDRESS, else localhost:7233)',
     '  --namespace NS            Temporal namespace (default: default)',
@@ -111,7 +113,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
-    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError ? 'not_found' : undefined);
+    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined);
   }
 }
 

@@ -122,7 +122,7 @@ export function renderRoles(roles: RoleEntry[]): string {
 export function renderDrift(entries: DriftEntry[]): string {
   if (!entries.length) return 'no agents observed';
   return renderTable(
-    ['agent', 'version', 'builds', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'version pins', 'unused (info)'],
+    ['agent', 'version', 'builds', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'undeclared handoffs', 'version pins', 'unused (info)'],
     entries.map((d) => [
       d.agent,
       d.version,
@@ -131,8 +131,9 @@ export function renderDrift(entries: DriftEntry[]): string {
       d.drifted ? 'DRIFT' : 'ok',
       list(d.undeclaredTools),
       list(d.undeclaredSubAgents),
+      list(d.undeclaredHandoffs),
       list(d.versionMismatches.map((m) => `${m.parent}@${m.parentVersion} expects ${m.expected}, ran ${m.observed}`)),
-      list([...d.unusedTools, ...d.unusedSubAgents]),
+      list([...d.unusedTools, ...d.unusedSubAgents, ...d.unusedHandoffs.map((a) => `handoff ${a}`)]),
     ]),
   );
 }

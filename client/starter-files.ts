@@ -68,9 +68,11 @@ npm install && npm start      # a Temporal dev server, a worker, one session, it
 - \`src/main.ts\` — a worker and a client in one process: runs a session, prints its tree, reconciles it
 - \`src/worker.ts\` — a long-running worker (\`npm run worker\`), for sessions started elsewhere
 
-Records go to an embedded store in \`.scopetrail/\`; set \`DATABASE_URL\` to use Postgres. Temporal is a local
+Records go to an embedded store in \`.scopetrail/store\`; set \`DATABASE_URL\` to use Postgres. Temporal is a local
 dev server unless \`TEMPORAL_ADDRESS\` names one. Ask about sessions with the CLI, e.g.
-\`npx scopetrail tree <session>\` or \`npx scopetrail actions <scope> --descendants\`.
+\`npx scopetrail tree <session> --data-dir .scopetrail/store\` or
+\`npx scopetrail actions <scope> --descendants --data-dir .scopetrail/store\` (with \`DATABASE_URL\` set, leave out
+\`--data-dir\`). The embedded store takes one process at a time: query it while no worker runs.
 `;
 
 const TOOLS = `// Tools run in the worker process: they may do I/O.
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
     console.log(\`was api:pager touched under \${session.sessionId}? \${paged.touched ? 'yes' : 'no'}\`);
     const report = await client.reconcile(session.sessionId);
     console.log(\`reconcile against Temporal history: \${report.differences.length} differences\`);
+    const where = process.env.DATABASE_URL ? '' : ' --data-dir .scopetrail/store';
+    console.log(\`ask more: npx scopetrail actions \${session.sessionId} --descendants\${where}\`);
   } finally {
     await client.close();
     await worker.shutdown();

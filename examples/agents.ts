@@ -102,6 +102,7 @@ export const orchestrator = defineAgent(
     description: 'Answers a question by delegating research, risk analysis and translation',
     tools: ['llm'],
     subAgents: ['researcher', 'analyst', 'translator'],
+    handoffs: ['reviewer'],
     resources: ['api:web-search', 'api:http-fetch', 'web:*', 'api:translation', 'db:notes*', 'llm:*'],
   },
   async (input: { question: string; language?: string }) => {

@@ -26,6 +26,7 @@ export const OpenStoreOptions = typedLengthChecks(z.object({
 export type OpenStoreOptions = z.input<typeof OpenStoreOptions>;
 
 export function defaultDataDir(): string {
+  if (process.env.SCOPETRAIL_DATA_DIR) return process.env.SCOPETRAIL_DATA_DIR;
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(base, 'scopetrail', 'pglite');
 }

@@ -111,6 +111,11 @@ export class SqlStore implements Store {
     return `"${this.schema}".${table}`;
   }
 
+  async prepared(): Promise<boolean> {
+    const { rows } = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`"${this.schema}".migrations`]);
+    return rows[0]?.ok === true;
+  }
+
   async migrate(): Promise<void> {
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
     await this.db.transaction(async (tx) => {

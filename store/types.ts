@@ -142,6 +142,8 @@ export interface Store {
    */
   readonly location?: string;
   migrate(): Promise<void>;
+  /** Whether a worker (or `migrate`) has created the store's tables: a query of a store nobody prepared creates nothing. */
+  prepared?(): Promise<boolean>;
   /** Idempotent: upserting the same record twice leaves one row; a terminal status is never regressed to `running`. */
   upsertScopes(records: readonly ScopeRecord[]): Promise<void>;
   upsertActions(records: readonly ActionRecord[]): Promise<void>;

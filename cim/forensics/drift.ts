@@ -24,9 +24,12 @@ export interface DriftEntry {
   manifest: boolean;
   undeclaredTools: string[];
   undeclaredSubAgents: string[];
+  /** Agents it handed control to (or tried to) that its manifest's `handoffs` does not list. */
+  undeclaredHandoffs: string[];
   /** Declared but never observed — informational: a run may simply not have needed them. */
   unusedTools: string[];
   unusedSubAgents: string[];
+  unusedHandoffs: string[];
   versionMismatches: VersionMismatch[];
   /**
    * Worker builds (Worker Deployment Version build ids) that ran this version. One
@@ -46,6 +49,8 @@ export interface DriftEntry {
  *   the behaviour a manifest must declare, whether or not the allowance let it run.
  * - Observed sub-agents are its `delegate` targets and the agents of scopes it
  *   delegated (either row suffices).
+ * - Observed handoffs are the targets of its `handoff` actions, failed ones included
+ *   (the code tried to pass control there), whether it chose them or honoured a request.
  * - With no manifest for the exact version, nothing is declared: everything
  *   observed is undeclared and the version counts as drifted — an unregistered
  *   build ran.
@@ -81,8 +86,10 @@ export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       ...mine.filter((a) => a.kind === 'delegate').map((a) => a.name),
       ...usage.edges.filter((e) => e.parentAgent === pair.agent && e.parentVersion === pair.version).map((e) => e.childAgent),
     ]);
+    const usedHandoffs = uniqueSorted(mine.filter((a) => a.kind === 'handoff').map((a) => a.name));
     const manifest = manifests.find((m) => m.name === pair.agent && m.version === pair.version);
     const declaredTools = new Set(manifest?.tools ?? []);
+    const declaredHandoffs = new Set(manifest?.handoffs ?? []);
     const declaredSubAgents = new Set((manifest?.subAgents ?? []).map((r) => parseSubAgentRef(r).name));
 
     const mismatches = new Map<string, VersionMismatch>();
@@ -110,6 +117,7 @@ export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage
 
     const undeclaredTools = usedTools.filter((t) => !declaredTools.has(t));
     const undeclaredSubAgents = usedSubAgents.filter((t) => !declaredSubAgents.has(t));
+    const undeclaredHandoffs = usedHandoffs.filter((t) => !declaredHandoffs.has(t));
     const used = { tools: new Set(usedTools), subAgents: new Set(usedSubAgents) };
     entries.push({
       agent: pair.agent,
@@ -117,11 +125,13 @@ export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       manifest: manifest !== undefined,
       undeclaredTools,
       undeclaredSubAgents,
+      undeclaredHandoffs,
       unusedTools: uniqueSorted([...declaredTools].filter((t) => !used.tools.has(t))),
       unusedSubAgents: uniqueSorted([...declaredSubAgents].filter((t) => !used.subAgents.has(t))),
+      unusedHandoffs: uniqueSorted([...declaredHandoffs].filter((t) => !usedHandoffs.includes(t))),
       versionMismatches,
       builds: buildsOf(usage, pair.agent, pair.version),
-      drifted: !manifest || undeclaredTools.length > 0 || undeclaredSubAgents.length > 0 || versionMismatches.length > 0,
+      drifted: !manifest || undeclaredTools.length > 0 || undeclaredSubAgents.length > 0 || undeclaredHandoffs.length > 0 || versionMismatches.length > 0,
     });
   }
   return entries.sort(

@@ -104,6 +104,7 @@ export function driftFlags(d: DriftEntry): string[] {
     ...(d.manifest ? [] : ['no manifest for this version']),
     ...d.undeclaredTools.map((t) => `undeclared tool ${t}`),
     ...d.undeclaredSubAgents.map((a) => `undeclared sub-agent ${a}`),
+    ...d.undeclaredHandoffs.map((a) => `undeclared handoff to ${a}`),
     ...d.versionMismatches.map((m) => `${m.parent}@${m.parentVersion} expects ${m.expected}, ran ${m.observed}`),
   ];
 }

@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
@@ -158,6 +159,20 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     assert.deepEqual([badExample.code, parsed(badExample, 'bad example').error.kind], [2, 'usage']);
   });
 
+  test('a query of a schema no worker prepared says so, and creates nothing', async () => {
+    const typo = `${rt.schema}_typo`;
+    const before = await schemaExists(typo);
+    assert.equal(before, false);
+    for (const args of [['sessions'], ['tree', sid], ['roles']]) {
+      const run = await runCliFor({ schema: typo, temporal: rt.temporal }, [...args, '--json']);
+      assert.equal(run.code, 1, `${args[0]}: ${run.stdout}`);
+      const { error } = parsed(run, args[0]!);
+      assert.equal(error.kind, 'not_found');
+      assert.match(error.message, new RegExp(`no scopetrail store in schema "${typo}" of postgres .*: check --schema and --database-url`));
+    }
+    assert.equal(await schemaExists(typo), false, 'no schema was created');
+  });
+
   test('--help --json lists the commands', async () => {
     const out: string[] = [];
     assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined }), 0);
@@ -253,3 +268,14 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     assert.ok(doc.forensicQuery.actions.length > 0);
   });
 });
+
+async function schemaExists(schema: string): Promise<boolean> {
+  const db = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await db.connect();
+  try {
+    const { rows } = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    return rows.length > 0;
+  } finally {
+    await db.end();
+  }
+}

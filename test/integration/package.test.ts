@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,12 @@ test('the tarball ships built JS and .d.ts, no TypeScript sources, no tests, and
   assert.ok(shipped.includes('dist/store/migrations/001_cim.sql'));
   assert.ok(shipped.includes('dist/ui/dist/index.html'), 'the dashboard is prebuilt');
   assert.deepEqual(shipped.filter((f) => f.startsWith('test/') || f.startsWith('bench/')), []);
+  assert.ok(shipped.includes('LICENSE'), 'the license the package declares');
+  // Every file the README links to is in the package beside it.
+  const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+  const linked = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+  assert.ok(linked.length > 5, 'the README links to its docs');
+  assert.deepEqual(linked.filter((l) => !shipped.includes(l)), [], 'README links that point nowhere in the package');
 });
 
 test('an install brings no build tools and one copy of @temporalio/workflow', { skip }, () => {
@@ -189,4 +195,14 @@ test('the starter that scopetrail init writes installs and runs green with npm s
   assert.match(out, /escalator@0\.1\.0 · delegated by triage · success/);
   assert.match(out, /was api:pager touched under \S+\? yes/);
   assert.match(out, /reconcile against Temporal history: 0 differences/);
+
+  // The query the run suggests, through the installed bin, reads the project's embedded store.
+  const asked = /ask more: npx scopetrail (actions \S+ --descendants --data-dir \.scopetrail\/store)/.exec(out);
+  assert.ok(asked, `npm start names a query to try:\n${out}`);
+  const starterBin = join(starter, 'node_modules', '.bin', 'scopetrail');
+  const actions = ok(run(starterBin, asked[1]!.split(' '), starter, { DATABASE_URL: '' }), 'the suggested query');
+  assert.match(actions, /tool_call +lookupTicket +1 +success/);
+  const without = run(starterBin, ['actions', asked[1]!.split(' ')[1]!], starter, { DATABASE_URL: '', XDG_DATA_HOME: join(work, 'no-data-home') });
+  assert.equal(without.status, 1);
+  assert.match(without.stderr, /no embedded store at .*no-data-home.*: this folder has one: add --data-dir \.scopetrail\/store/);
 });

@@ -142,7 +142,7 @@ function exampleSession() {
     manifest({ name: 'analyst', version: '1.0.0', tools: ['search', 'fetchPage'] }),
     manifest({ name: 'translator', version: '1.0.0', tools: ['translate'] }),
     manifest({ name: 'reviewer', version: '1.0.0', tools: ['saveNote', 'llm'] }),
-    manifest({ name: 'orchestrator', version: '1.0.0', tools: ['llm'], subAgents: ['researcher', 'analyst', 'translator'] }),
+    manifest({ name: 'orchestrator', version: '1.0.0', tools: ['llm'], subAgents: ['researcher', 'analyst', 'translator'], handoffs: ['reviewer'] }),
   ];
   return { scopes, actions, manifests, root, research, verify, analyse, translate, review };
 }
@@ -850,8 +850,8 @@ describe('drift', () => {
     ]);
     for (const e of d) {
       assert.deepEqual(
-        [e.manifest, e.undeclaredTools, e.undeclaredSubAgents, e.unusedTools, e.unusedSubAgents, e.versionMismatches, e.drifted],
-        [true, [], [], [], [], [], false],
+        [e.manifest, e.undeclaredTools, e.undeclaredSubAgents, e.undeclaredHandoffs, e.unusedTools, e.unusedSubAgents, e.unusedHandoffs, e.versionMismatches, e.drifted],
+        [true, [], [], [], [], [], [], [], false],
         e.agent,
       );
     }
@@ -876,12 +876,26 @@ describe('drift', () => {
       manifest: true,
       undeclaredTools: ['llm', 'shell'],
       undeclaredSubAgents: ['rogue'],
+      undeclaredHandoffs: [],
       unusedTools: ['fetch'],
       unusedSubAgents: ['spare'],
+      unusedHandoffs: [],
       versionMismatches: [],
       builds: [],
       drifted: true,
     });
+  });
+
+  test('a handoff to an agent the manifest does not list is drift, a failed one included; an unused one is informational', () => {
+    const m = manifest({ name: 'writer', version: '1', tools: [], handoffs: ['editor', 'proofreader'] });
+    const root = scope('s', { agent: 'writer', agentVersion: '1' });
+    const [e] = drift([m], [root], [
+      wf(root, 1, { kind: 'handoff', name: 'editor', targetScopeId: 's~1' }),
+      wf(root, 2, { kind: 'handoff', name: 'publisher', status: 'error', error: 'refused' }),
+    ], 'writer');
+    assert.deepEqual([e!.undeclaredHandoffs, e!.unusedHandoffs, e!.drifted], [['publisher'], ['proofreader'], true]);
+    const declared = manifest({ name: 'writer', version: '1', tools: [], handoffs: ['editor', 'publisher'] });
+    assert.equal(drift([declared], [root], [wf(root, 1, { kind: 'handoff', name: 'editor', targetScopeId: 's~1' })])[0]!.drifted, false);
   });
 
   test('unused declarations alone do not drift', () => {

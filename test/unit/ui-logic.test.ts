@@ -23,7 +23,7 @@ test('health is per agent version: error rate over ended scopes, retried calls c
   ];
   const drift = [
     {
-      agent: 'worker', version: '2.0.0', manifest: false, undeclaredTools: ['tool'], undeclaredSubAgents: [], unusedTools: [],
+      agent: 'worker', version: '2.0.0', manifest: false, undeclaredTools: ['tool'], undeclaredSubAgents: [], undeclaredHandoffs: [], unusedTools: [], unusedHandoffs: [],
       unusedSubAgents: [], versionMismatches: [{ parent: 'boss', parentVersion: '1.0.0', expected: '1.0.0', observed: '2.0.0' }], builds: [], drifted: true,
     },
   ];
