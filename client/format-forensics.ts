@@ -42,6 +42,9 @@ export function renderRootCause(sessionId: string, rc: RootCause | null): string
     lines.push(`   ${link}${scopeLine(s)}`);
   });
   lines.push(`  impact: ${rc.impact.length ? rc.impact.map((s) => `${s.scopeId} (${s.status})`).join(', ') : 'none beyond the failing scope'}`);
+  if (rc.otherFailures.length) {
+    lines.push(`  other failed scopes (${rc.otherFailures.length}, off this chain): ${rc.otherFailures.map((s) => `${s.scopeId} ${s.agent}`).join(', ')}`);
+  }
   if (rc.recoveredFailures) lines.push(`  also: ${rc.recoveredFailures} call(s) failed and recovered on retry`);
   return lines.map(visible).join('\n');
 }

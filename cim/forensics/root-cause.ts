@@ -21,6 +21,12 @@ export interface RootCause {
   impact: ScopeRecord[];
   /** Calls that failed at least once and then succeeded: noise a reader may want to know about, not causes. */
   recoveredFailures: number;
+  /**
+   * Every other scope of the session that ended in `error`, off the chain: branches that
+   * failed beside the cause (a delegation the agent caught, a handoff that failed), in
+   * the order they started. The cause is one failure; these are the rest.
+   */
+  otherFailures: ScopeRecord[];
 }
 
 /**
@@ -89,6 +95,7 @@ export function rootCause(scopes: readonly ScopeRecord[], actions: readonly Acti
     links,
     impact: chain.filter((s) => s.status === 'error' || s.status === 'degraded'),
     recoveredFailures,
+    otherFailures: scopes.filter((s) => s.status === 'error' && !chain.includes(s)).sort(byStart),
   };
 }
 

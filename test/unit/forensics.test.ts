@@ -22,6 +22,7 @@ import {
   touches,
 } from '../../cim/forensics';
 import { action, scope } from './fixtures';
+import { renderRootCause } from '../../client/format-forensics';
 
 // ───────────────────────────── fixtures ─────────────────────────────
 
@@ -293,6 +294,20 @@ describe('rootCause', () => {
     assert.deepEqual(rc.links, ['delegation']);
     assert.deepEqual(ids(rc.impact), ['s.3', 's'], 'the translator failed and the root degraded');
     assert.equal(rc.recoveredFailures, 1, 'the fetchPage that failed once and recovered');
+    assert.deepEqual(ids(rc.otherFailures), [], 'nothing else failed');
+  });
+
+  test('every other failed branch is named beside the cause, in the order it started', () => {
+    const root = scope('s', { status: 'error' });
+    const first = child('s.1', root, { agent: 'prober', status: 'error', startedAt: t(10) });
+    const deeper = child('s.1.1', first, { agent: 'probe', status: 'error', startedAt: t(20) });
+    const fine = child('s.2', root, { agent: 'ok', status: 'success', startedAt: t(30) });
+    const second = child('s.3', root, { agent: 'snoop', status: 'error', startedAt: t(40) });
+    const peer = handedTo('s.3~1', second, { agent: 'peer', status: 'error', startedAt: t(50) });
+    const rc = rootCause([root, first, deeper, fine, second, peer], [attempt(deeper, '1', 1, 'probe', 'error', 25)])!;
+    assert.deepEqual(ids(rc.chain), ['s.1.1', 's.1', 's']);
+    assert.deepEqual(ids(rc.otherFailures), ['s.3', 's.3~1']);
+    assert.match(renderRootCause('s', rc), /other failed scopes \(2, off this chain\): s\.3 snoop, s\.3~1 peer/);
   });
 
   test('a failure under a handoff scope is traced through the handoff to the session root', () => {

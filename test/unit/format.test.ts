@@ -44,7 +44,7 @@ test('tables escape every cell and stay aligned', () => {
 
 test('root cause, touched and status show errors and resources escaped', () => {
   const rc = renderRootCause('r', {
-    agent: 'agent', scope: root, action: act, attempts: [act], chain: [root], links: [], impact: [], recoveredFailures: 0,
+    agent: 'agent', scope: root, action: act, attempts: [act], chain: [root], links: [], impact: [], recoveredFailures: 0, otherFailures: [],
   } as unknown as Parameters<typeof renderRootCause>[1]);
   assert.doesNotMatch(rc, CONTROL);
   const status = renderStatus({ scope: root, children: [{
