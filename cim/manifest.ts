@@ -51,3 +51,29 @@ export const manifestSchema = lazySchema(() =>
 );
 export type Manifest = z.infer<ReturnType<typeof manifestSchema>>;
 export type ManifestInput = z.input<ReturnType<typeof manifestSchema>>;
+
+/**
+ * What changed between two manifests of the same agent version, one phrase a field
+ * (`tools +export −search`, `budget changed`); empty when they declare the same. Lists
+ * compare as sets: their order declares nothing.
+ */
+export function manifestChanges(before: Manifest, after: Manifest): string[] {
+  const changes: string[] = [];
+  const lists = ['tools', 'subAgents', 'handoffs', 'resources'] as const;
+  for (const field of lists) {
+    const was = before[field];
+    const now = after[field];
+    // `resources` absent (unrestricted) and `[]` (nothing) are different allowances.
+    if ((was === undefined) !== (now === undefined)) {
+      changes.push(`${field} ${was === undefined ? 'declared' : 'no longer declared'}`);
+      continue;
+    }
+    const added = (now ?? []).filter((v) => !(was ?? []).includes(v));
+    const removed = (was ?? []).filter((v) => !(now ?? []).includes(v));
+    if (added.length || removed.length) changes.push(`${field} ${[...added.map((v) => `+${v}`), ...removed.map((v) => `−${v}`)].join(' ')}`);
+  }
+  for (const field of ['description', 'model', 'budget'] as const) {
+    if (JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null)) changes.push(`${field} changed`);
+  }
+  return changes;
+}

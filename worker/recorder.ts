@@ -12,6 +12,7 @@ import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
+import { manifestChanges } from '../cim/manifest';
 import { LATE_REASON, LATE_TIMEOUT_REASON, lateBatch, splitLateDecoded, type LateSplit, type SameAction } from './late-records';
 
 export interface RecordBatch {
@@ -330,6 +331,29 @@ export class Recorder {
     this.options.onAlert?.(`store is back: ${detail}`);
   }
 
+  /**
+   * A manifest registered before for the same agent version and now different: drift then
+   * judges every run of that version by the new one, so it is said, loudly, once per start.
+   */
+  private async reportChangedManifests(manifests: readonly Manifest[]): Promise<void> {
+    let stored: Manifest[];
+    try {
+      stored = await this.store.manifests();
+    } catch {
+      return; // a row that does not read back is drift's and verify's to report, not a reason to stop a start
+    }
+    for (const m of manifests) {
+      const before = stored.find((s) => s.name === m.name && s.version === m.version);
+      const changes = before ? manifestChanges(before, m) : [];
+      if (changes.length) {
+        this.options.onAlert?.(
+          `agent ${m.name}@${m.version}: its manifest changed without a new version (${changes.join('; ')}); ` +
+            `drift now judges every recorded run of ${m.version} by the new one. Give a changed agent a new version.`,
+        );
+      }
+    }
+  }
+
   /** Runs once, before the first write; a failure is retried by the next write or drain. */
   private async prepareStore(): Promise<void> {
     const p = this.preparation;
@@ -337,7 +361,10 @@ export class Recorder {
     p.running ??= (async () => {
       try {
         await this.store.migrate();
-        if (p.manifests.length) await this.store.upsertManifests(p.manifests);
+        if (p.manifests.length) {
+          await this.reportChangedManifests(p.manifests);
+          await this.store.upsertManifests(p.manifests);
+        }
         p.done = true;
       } catch (err) {
         // Never a data error for the records waiting on it: they are held or spooled, not quarantined.
