@@ -79,6 +79,13 @@ export interface SqlStoreOptions {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+/**
+ * Scope ids are unique by construction (a session's id, then `.n` and `~n`), but the key of
+ * a row also holds its month: a row written into another month under an existing scope id
+ * is accepted by the table. A lookup by id then takes the row of the session the id names
+ * (the id up to its first `.` or `~`), and otherwise the oldest, never whichever comes first.
+ */
+const ROW_OF_ITS_SESSION_FIRST = `ORDER BY (s.session_id = regexp_replace(s.scope_id, '[.~].*$', '')) DESC, s.session_started_at, s.session_id LIMIT 1`;
 /** The current transaction's id as `xmin` shows it on the rows it writes (32 bits). */
 const XID = `SELECT (txid_current() % 4294967296)::text AS xid`;
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
@@ -466,6 +473,18 @@ export class SqlStore implements Store {
         actions: byScope.get(read.value.scopeId) ?? [],
       });
     }
+    // An action under a scope the session has no row for belongs to no chain: without this it
+    // would be read past, and the session verify clean with a row slipped in.
+    const scoped = new Set([...chains.map((c) => c.scope.scopeId), ...invalid.filter((r) => r.table === 'scopes').map((r) => r.id)]);
+    for (const [scopeId, list] of byScope) {
+      if (scoped.has(scopeId)) continue;
+      for (const { record } of list) {
+        invalid.push({
+          table: 'actions', id: record.actionId, scopeId, sessionId, field: 'scopeId',
+          message: `names scope "${scopeId}", which session ${sessionId} has no row for`,
+        });
+      }
+    }
     return { chains, invalid };
   }
 
@@ -525,7 +544,7 @@ export class SqlStore implements Store {
     // The one read by id alone: it probes every month's index, and answers the month for those that follow.
     const { rows } = await this.db.query<Record<string, unknown> & { located_at: string }>(
       `SELECT ${scopeReadColumns('s')}, s.session_started_at::text AS located_at FROM ${this.t('scopes')} s
-        WHERE s.namespace = $1 AND s.scope_id = $2`,
+        WHERE s.namespace = $1 AND s.scope_id = $2 ${ROW_OF_ITS_SESSION_FIRST}`,
       [this.namespace, scopeId],
       { prepared: true },
     );
@@ -579,27 +598,27 @@ export class SqlStore implements Store {
   /** The read of actions under a scope, selecting `columns` of the actions aliased `a`; no text when the scope is unknown. */
   private async actionsUnderSql(scope: string | LocatedScope, options: ActionsUnderOptions, columns: string): Promise<{ text: string; params: unknown[] }> {
     const scopeId = typeof scope === 'string' ? scope : scope.record.scopeId;
-    // Without descendants a scope id alone finds the rows; a located scope also names their month.
+    // The scope's row names its month and its session: only rows of that session are its
+    // actions, whatever scope id or path another session's rows claim.
     const located =
-      typeof scope !== 'string' ? { path: scope.record.path, sessionStartedAt: scope.sessionStartedAt }
-      : options.descendants ? await this.placement(scope)
-      : undefined;
+      typeof scope !== 'string' ? { path: scope.record.path, sessionStartedAt: scope.sessionStartedAt, sessionId: scope.record.sessionId }
+      : await this.placement(scope);
     const params: unknown[] = [this.namespace];
     let where: string;
-    if (options.descendants) {
-      if (!located) return { text: '', params: [] };
+    if (!located) {
+      // No scope row: its actions, if any, are all there is to go by (descendants need the row's path).
+      if (options.descendants) return { text: '', params: [] };
+      params.push(scopeId);
+      where = `a.scope_id = $2`;
+    } else if (options.descendants) {
       // A literal prefix (not one computed in SQL) lets the planner use the path index; the
       // session's start confines both sides to its one partition (a session never spans two).
-      params.push(`${escapeLike(located.path)}%`, located.sessionStartedAt);
-      where = `a.session_started_at = $3 AND a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d
-        WHERE d.namespace = $1 AND d.path LIKE $2 AND d.session_started_at = $3)`;
+      params.push(`${escapeLike(located.path)}%`, located.sessionStartedAt, located.sessionId);
+      where = `a.session_started_at = $3 AND a.session_id = $4 AND a.scope_id IN (SELECT d.scope_id FROM ${this.t('scopes')} d
+        WHERE d.namespace = $1 AND d.path LIKE $2 AND d.session_started_at = $3 AND d.session_id = $4)`;
     } else {
-      params.push(scopeId);
-      where = `a.scope_id = $${params.length}`;
-      if (located) {
-        params.push(located.sessionStartedAt);
-        where += ` AND a.session_started_at = $${params.length}`;
-      }
+      params.push(scopeId, located.sessionStartedAt, located.sessionId);
+      where = `a.scope_id = $2 AND a.session_started_at = $3 AND a.session_id = $4`;
     }
     if (options.kinds?.length) {
       params.push(options.kinds);
@@ -615,14 +634,15 @@ export class SqlStore implements Store {
     };
   }
 
-  /** A scope's path and partition key, for a query given its id alone. */
-  private async placement(scopeId: string): Promise<{ path: string; sessionStartedAt: string } | undefined> {
-    const { rows } = await this.db.query<{ path: string; session_started_at: string }>(
-      `SELECT path, session_started_at::text AS session_started_at FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2`,
+  /** A scope's path, partition key and session, for a query given its id alone. */
+  private async placement(scopeId: string): Promise<{ path: string; sessionStartedAt: string; sessionId: string } | undefined> {
+    const { rows } = await this.db.query<{ path: string; session_started_at: string; session_id: string }>(
+      `SELECT path, session_started_at::text AS session_started_at, session_id FROM ${this.t('scopes')} s
+        WHERE namespace = $1 AND scope_id = $2 ${ROW_OF_ITS_SESSION_FIRST}`,
       [this.namespace, scopeId],
       { prepared: true },
     );
-    return rows[0] && { path: rows[0].path, sessionStartedAt: rows[0].session_started_at };
+    return rows[0] && { path: rows[0].path, sessionStartedAt: rows[0].session_started_at, sessionId: rows[0].session_id };
   }
 
   async listSessions(options: ListSessionsOptions): Promise<string[]> {

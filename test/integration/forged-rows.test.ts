@@ -1,0 +1,105 @@
+/**
+ * Someone who can write the tables adds rows rather than changing them: an action under a
+ * scope the session does not have, an action of one session filed under another's scope,
+ * a scope of another session whose path claims a place under this one, and a second row
+ * under an existing scope id in another session. Queries of the real session must not
+ * take any of them as its own, and verify of the session each row names must say so.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
+import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+
+const skip = usesPglite() && 'forges rows through the Postgres server';
+let rt: TestRuntime;
+let db: pg.Client;
+let a: string;
+let b: string;
+
+before(async () => {
+  if (skip) return;
+  rt = await startExampleRuntime();
+  ({ sessionId: a } = await runExampleSession(rt, 'Which rows are mine?'));
+  ({ sessionId: b } = await runExampleSession(rt, 'And which are not?'));
+  db = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await db.connect();
+});
+after(async () => {
+  await db?.end();
+  await rt?.stop();
+});
+
+/** Copies a row of `table` with some columns changed: a forged row that parses like any other. */
+async function forge(table: 'scopes' | 'actions', key: string, id: string, patch: Record<string, unknown>): Promise<void> {
+  const t = `"${rt.schema}".${table}`;
+  const { rowCount } = await db.query(
+    `INSERT INTO ${t} SELECT (jsonb_populate_record(NULL::${t}, to_jsonb(r) || $2::jsonb)).* FROM ${t} r WHERE ${key} = $1`,
+    [id, JSON.stringify(patch)],
+  );
+  assert.equal(rowCount, 1, `forged a copy of ${table} ${id}`);
+}
+
+async function firstTool(scopeId: string): Promise<{ action_id: string; session_started_at: string }> {
+  const { rows } = await db.query(
+    `SELECT action_id, session_started_at FROM "${rt.schema}".actions WHERE scope_id = $1 AND kind = 'tool_call' ORDER BY action_id LIMIT 1`,
+    [scopeId],
+  );
+  return rows[0];
+}
+
+test('an action under a scope the session has no row for is named by verify', { skip }, async () => {
+  assert.deepEqual((await rt.client.verify(a)).problems, [], 'clean before');
+  const tool = await firstTool(`${a}.2`);
+  await forge('actions', 'action_id', tool.action_id, { action_id: `${a}.9/a1#1`, scope_id: `${a}.9`, resources: [{ uri: 'db:secrets', mode: 'write' }] });
+  const problems = (await rt.client.verify(a)).problems;
+  assert.deepEqual(problems.map((p) => [p.problem, p.recordId]), [['invalid_row', `${a}.9/a1#1`]]);
+  assert.match(problems[0]!.detail, new RegExp(`names scope "${a.replace(/[.]/g, '\\.')}\\.9", which session ${a} has no row for`));
+  await db.query(`DELETE FROM "${rt.schema}".actions WHERE action_id = $1`, [`${a}.9/a1#1`]);
+});
+
+test("an action of another session filed under this session's scope is not its action, and verify of its own session names it", { skip }, async () => {
+  const tool = await firstTool(`${b}.2`);
+  const mine = await firstTool(`${a}.2`);
+  const forged = `${a}.2/a99#1`;
+  await forge('actions', 'action_id', tool.action_id, {
+    action_id: forged, scope_id: `${a}.2`, session_started_at: mine.session_started_at, resources: [{ uri: 'db:secrets', mode: 'write' }],
+  });
+  const under = await rt.client.actionsUnder(`${a}.2`, { descendants: false });
+  assert.ok(!under.some((x) => x.actionId === forged), 'not among the scope\'s actions');
+  assert.ok(!(await rt.client.actionsUnder(a, { descendants: true })).some((x) => x.actionId === forged), 'nor under its root');
+  const footprint = await rt.client.footprint(`${a}.2`);
+  assert.ok(!JSON.stringify(footprint).includes('db:secrets'), 'nor in its footprint');
+  assert.deepEqual((await rt.client.verify(a)).problems, [], 'the session it was filed under is as it was');
+  const named = (await rt.client.verify(b)).problems.filter((p) => p.recordId === forged);
+  assert.deepEqual(named.map((p) => p.problem), ['invalid_row'], 'the session the row names has it as a row without its scope');
+  await db.query(`DELETE FROM "${rt.schema}".actions WHERE action_id = $1`, [forged]);
+});
+
+test("a scope of another session whose path claims a place under this one is not among its descendants", { skip }, async () => {
+  const { rows } = await db.query(`SELECT session_started_at FROM "${rt.schema}".scopes WHERE scope_id = $1`, [a]);
+  await forge('scopes', 'scope_id', `${a}.1`, { scope_id: 'evil1', session_id: 'zzz', path: `/${a}/evil1/`, session_started_at: rows[0].session_started_at });
+  const tool = await firstTool(`${a}.1`);
+  await forge('actions', 'action_id', tool.action_id, { action_id: 'evil1/a1#1', scope_id: 'evil1', session_id: 'zzz', resources: [{ uri: 'db:secrets', mode: 'write' }] });
+  assert.ok(!(await rt.client.actionsUnder(a, { descendants: true })).some((x) => x.scopeId === 'evil1'));
+  assert.ok(!JSON.stringify(await rt.client.footprint(a)).includes('db:secrets'));
+  await db.query(`DELETE FROM "${rt.schema}".actions WHERE action_id = 'evil1/a1#1'`);
+  await db.query(`DELETE FROM "${rt.schema}".scopes WHERE scope_id = 'evil1'`);
+});
+
+test('a second row under an existing scope id, in another session, never answers for it', { skip }, async () => {
+  const real = await rt.client.scope(`${a}.1`);
+  const { rows } = await db.query(`SELECT session_started_at FROM "${rt.schema}".scopes WHERE scope_id = $1`, [`${a}.1`]);
+  const earlier = new Date(new Date(rows[0].session_started_at).getTime() - 1).toISOString();
+  await forge('scopes', 'scope_id', `${a}.1`, { session_id: 'zzz', objective: 'SHADOW', path: `/zzz/${a}.1/`, session_started_at: earlier });
+  // The real row written again after it, so that it comes later on disk.
+  await db.query(
+    `WITH gone AS (DELETE FROM "${rt.schema}".scopes WHERE scope_id = $1 AND session_id = $2 RETURNING *) INSERT INTO "${rt.schema}".scopes SELECT * FROM gone`,
+    [`${a}.1`, a],
+  );
+  const answered = await rt.client.scope(`${a}.1`);
+  assert.deepEqual([answered.sessionId, answered.objective], [a, real.objective]);
+  assert.ok((await rt.client.actionsUnder(`${a}.1`, { descendants: true })).length > 0, 'its descendants are found by its own row');
+  await db.query(`DELETE FROM "${rt.schema}".scopes WHERE scope_id = $1 AND session_id = 'zzz'`, [`${a}.1`]);
+  assert.deepEqual((await rt.client.verify(a)).problems, [], 'clean after');
+});
