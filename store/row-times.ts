@@ -15,7 +15,10 @@ const TIMESTAMPTZ = 1184;
 /** A time as the driver gives it (a Date, or a string a Date can read) as an ISO string. */
 function fromDriver(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  return (v instanceof Date ? v : new Date(String(v))).toISOString();
+  const date = v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
+  // `infinity`, or a year past what a Date holds (a row written outside scopetrail): kept as
+  // text, which the record's schema then refuses, naming the row and the field.
+  return Number.isNaN(date.getTime()) ? String(v) : date.toISOString();
 }
 
 /**
