@@ -6,6 +6,7 @@ import { DEFAULT_FINGERPRINT_PARAMS } from '../cim/fingerprint';
 import { renderTable } from './format';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
+import { terminalJson } from './visible-text';
 
 /** Shared runs at least this long are always detected (winnowing's guarantee). */
 const GUARANTEED_WORDS = DEFAULT_FINGERPRINT_PARAMS.w + DEFAULT_FINGERPRINT_PARAMS.k - 1;
@@ -31,7 +32,7 @@ export async function attributeCommand(ctx: CommandContext, withClient: WithClie
   const text = readText(file);
   return withClient(ctx, async (client) => {
     const report = await client.attribute(session.data, text);
-    if (ctx.flags.json) ctx.out.log(JSON.stringify(report, null, 2));
+    if (ctx.flags.json) ctx.out.log(terminalJson(report, 2));
     else ctx.out.log(renderAttribution(report));
     return 0;
   });

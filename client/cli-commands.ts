@@ -14,6 +14,7 @@ import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
 import { Id, NoStoreError, parse } from './arguments';
+import { terminalJson } from './visible-text';
 import {
   renderDrift,
   renderFootprint,
@@ -106,12 +107,16 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
 }
 
 function json(ctx: CommandContext, value: unknown): void {
-  ctx.out.log(JSON.stringify(value, null, 2));
+  ctx.out.log(terminalJson(value, 2));
 }
 
 function groupByScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
   const map = new Map<string, ActionRecord[]>();
-  for (const a of actions) map.set(a.scopeId, [...(map.get(a.scopeId) ?? []), a]);
+  for (const a of actions) {
+    const list = map.get(a.scopeId);
+    if (list) list.push(a);
+    else map.set(a.scopeId, [a]);
+  }
   return map;
 }
 

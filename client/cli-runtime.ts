@@ -8,6 +8,7 @@ import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderF
 import type { LlmProvider } from '../activities/llm';
 import { CliUsageError, codecsOf, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
+import { terminalJson } from './visible-text';
 
 const EXAMPLE_AGENTS = '../examples/agents';
 
@@ -60,7 +61,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   if (options.startServer) ctx.out.err(`  export TEMPORAL_ADDRESS=${temporal.address}`);
   // A long-running command's --json is one JSON line per event (ready, stopped) on stdout.
   const event = (body: Record<string, unknown>) => {
-    if (ctx.flags.json) ctx.out.log(JSON.stringify(body));
+    if (ctx.flags.json) ctx.out.log(terminalJson(body));
   };
   // One shutdown whether a signal or the worker itself ends the run: a second would close a closed connection.
   let stopping: Promise<void> | undefined;

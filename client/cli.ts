@@ -9,6 +9,7 @@ import { COMMANDS } from './cli-commands';
 import { CliUsageError, type Command, type CommandContext } from './cli-context';
 import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, UnknownIdError } from './arguments';
+import { terminalJson } from './visible-text';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -129,7 +130,7 @@ function reportError(
   error: { command: string | null; exitCode: number; kind: ErrorKind; message: string },
 ): number {
   out.err(`${error.command === null ? 'scopetrail' : `scopetrail ${error.command}`}: ${printable(error.message)}`);
-  if (json) out.log(JSON.stringify({ error }, null, 2));
+  if (json) out.log(terminalJson({ error }, 2));
   return error.exitCode;
 }
 

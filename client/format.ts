@@ -73,11 +73,21 @@ function llmUsage(a: ActionRecord): string {
 }
 
 /** A fixed-width table; `rows` are already strings, shown with their control characters escaped. */
+/** The longest cell a table for people shows whole; `--json` keeps every value as stored. */
+const MAX_CELL = 2_000;
+
 export function renderTable(headers: string[], raw: string[][]): string {
-  const rows = raw.map((r) => r.map((c) => visible(c ?? '')));
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const rows = raw.map((r) => r.map((c) => cell(c ?? '')));
+  // A loop, not Math.max(...column): a column of 200 000 rows would overflow the call stack.
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length);
   const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function cell(text: string): string {
+  const shown = visible(text.length > MAX_CELL ? text.slice(0, MAX_CELL) : text);
+  return text.length > MAX_CELL ? `${shown}… (${text.length - MAX_CELL} more characters; --json has them all)` : shown;
 }
 
 export function renderActions(actions: readonly ActionRecord[]): string {

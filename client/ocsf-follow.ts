@@ -197,7 +197,7 @@ function sessionComplete(chains: SessionChains, done: ReadonlySet<string>, now: 
     c.actions.filter((a) => (a.record.kind === 'delegate' || a.record.kind === 'handoff') && a.record.targetScopeId).map((a) => a.record.targetScopeId!),
   );
   if (targets.every((t) => present.has(t))) return true;
-  const lastEnd = Math.max(...chains.chains.map((c) => Date.parse(c.scope.endedAt ?? c.scope.startedAt)));
+  const lastEnd = chains.chains.reduce((last, c) => Math.max(last, Date.parse(c.scope.endedAt ?? c.scope.startedAt)), -Infinity);
   return now - lastEnd > LATE_ROW_WINDOW_MS;
 }
 

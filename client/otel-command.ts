@@ -4,6 +4,7 @@ import { renderTable } from './format';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { OtelExportSummary } from './otel-export';
 import type { ScopeClient } from './scope-client';
+import { terminalJson } from './visible-text';
 
 type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
 
@@ -34,7 +35,7 @@ export async function exportOtelCommand(ctx: CommandContext, withClient: WithCli
   }
   return withClient(ctx, async (client) => {
     const summary = await client.exportOtel(session.data, options.data);
-    if (ctx.flags.json) ctx.out.log(JSON.stringify(summary, null, 2));
+    if (ctx.flags.json) ctx.out.log(terminalJson(summary, 2));
     else ctx.out.log(renderOtelSummary(summary));
     return 0;
   });

@@ -10,6 +10,7 @@ import { defaultSpoolDir } from '../worker/spool';
 import { listQuarantine, replayQuarantine, type QuarantineEntry } from '../worker/quarantine';
 import { renderTable } from './format';
 import { progress } from './progress';
+import { terminalJson } from './visible-text';
 
 type WithStore = <T>(ctx: CommandContext, fn: (store: Store) => Promise<T>) => Promise<T>;
 
@@ -30,7 +31,7 @@ export async function quarantineCommand(ctx: CommandContext, withStore: WithStor
     throw new CliUsageError(`--spool: ${(err as Error).message}`);
   }
   if (action === 'list') {
-    if (ctx.flags.json) ctx.out.log(JSON.stringify({ spool: dir, ...listed }, null, 2));
+    if (ctx.flags.json) ctx.out.log(terminalJson({ spool: dir, ...listed }, 2));
     else if (listed.entries.length === 0) ctx.out.log(`Nothing in quarantine under ${dir}.`);
     else {
       ctx.out.log(renderEntries(listed.entries));
@@ -49,7 +50,7 @@ export async function quarantineCommand(ctx: CommandContext, withStore: WithStor
     const bar = ctx.out.stderr ? progress({ label: 'replaying quarantined entries', total: listed.entries.length, stream: ctx.out.stderr }) : undefined;
     const report = await replayQuarantine(store, dir, (done) => bar?.set(done), codecs.length ? textCodec(codecs) : undefined).finally(() => bar?.done({ clear: true }));
     if (ctx.flags.json) {
-      ctx.out.log(JSON.stringify({ spool: dir, ...report }, null, 2));
+      ctx.out.log(terminalJson({ spool: dir, ...report }, 2));
       return 0;
     }
     ctx.out.log(`Replayed ${report.replayed.entries} entr${report.replayed.entries === 1 ? 'y' : 'ies'} (${report.replayed.records} records) into ${store.description}.`);

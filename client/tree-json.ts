@@ -6,7 +6,11 @@ export type ScopeTreeJson = ScopeRecord & { actions: ActionRecord[]; children: S
 
 export function treeJson(tree: ScopeTree, actions: readonly ActionRecord[]): { sessionId: string; scopes: number; roots: ScopeTreeJson[] } {
   const byScope = new Map<string, ActionRecord[]>();
-  for (const a of actions) byScope.set(a.scopeId, [...(byScope.get(a.scopeId) ?? []), a]);
+  for (const a of actions) {
+    const list = byScope.get(a.scopeId);
+    if (list) list.push(a);
+    else byScope.set(a.scopeId, [a]);
+  }
   const node = (n: ScopeNode): ScopeTreeJson => ({
     ...n.scope,
     actions: byScope.get(n.scope.scopeId) ?? [],

@@ -14,3 +14,14 @@ export function visible(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** What JSON.stringify leaves raw that a terminal may act on (C1 controls) or that reorders what a reader sees. */
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON for stdout: the same document, with the characters JSON.stringify leaves raw and a
+ * terminal could act on written as `\uXXXX` escapes. A parser reads back the exact values.
+ */
+export function terminalJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

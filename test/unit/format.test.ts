@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopeTree } from '../../cim/scope-tree';
-import { actionLine, renderActions, renderTree, scopeLine } from '../../client/format';
+import { actionLine, renderActions, renderTable, renderTree, scopeLine } from '../../client/format';
 import { renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
 import { treeJson } from '../../client/tree-json';
 import { action, scope } from './fixtures';
@@ -64,4 +64,14 @@ test('--json keeps the exact values', () => {
   const doc = JSON.parse(JSON.stringify(treeJson(buildScopeTree('r', [root, child]), [act])));
   assert.ok(JSON.stringify(doc).includes(JSON.stringify(CLEAR_AND_TITLE).slice(1, -1)), 'the objective is unchanged');
   assert.ok(JSON.stringify(doc).includes(JSON.stringify(REWRITE_LINE).slice(1, -1)), 'the error is unchanged');
+});
+
+test('a table of 200 000 rows renders (no spread of a column into one call), and a cell past 2 000 characters is cut, saying how much', () => {
+  const rows = Array.from({ length: 200_000 }, (_, i) => [String(i), 'x']);
+  const out = renderTable(['n', 'v'], rows);
+  assert.equal(out.split('\n').length, 200_002);
+  assert.match(out.split("\n")[0]!, /^n {7}v$/, "the widest number sets the column");
+  const long = renderTable(['error'], [['E'.repeat(50_000)]]);
+  assert.ok(long.length < 4_300, `${long.length} characters: the cell and the rule under its header`);
+  assert.match(long, /E… \(48000 more characters; --json has them all\)$/);
 });

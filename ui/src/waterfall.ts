@@ -101,7 +101,7 @@ export function layoutWaterfall(
   const endOf = (startedAt: string, endedAt: string | null) => (endedAt === null ? Math.max(now, Date.parse(startedAt)) : Date.parse(endedAt));
   const times = [...scopes.map((s) => Date.parse(s.startedAt)), ...actions.map((a) => Date.parse(a.startedAt))];
   const ends = [...scopes.map((s) => endOf(s.startedAt, s.endedAt)), ...actions.map((a) => endOf(a.startedAt, a.endedAt))];
-  const start = times.length ? Math.min(...times) : now;
+  const start = times.length ? times.reduce((a, b) => Math.min(a, b)) : now;
   const end = Math.max(start + 1, ...ends);
   const scale = (options.baseWidth / (end - start)) * options.zoom;
   const xOf = (t: number) => LABEL_W + (t - start) * scale;
@@ -125,7 +125,7 @@ export function layoutWaterfall(
       const first = attempts[0]!;
       const last = attempts.at(-1)!;
       const x = xOf(Date.parse(first.startedAt));
-      const right = Math.max(...attempts.map((a) => xOf(endOf(a.startedAt, a.endedAt))));
+      const right = attempts.reduce((r, a) => Math.max(r, xOf(endOf(a.startedAt, a.endedAt))), -Infinity);
       const width = Math.max(MIN_BAR_W, right - x);
       let row = rowEnds.findIndex((e) => e <= x);
       if (row < 0) row = rowEnds.push(0) - 1;
