@@ -31,16 +31,49 @@ export function buildScopeTree(sessionId: string, scopes: readonly ScopeRecord[]
   const ordered = [...scopes].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.scopeId.localeCompare(b.scopeId));
   for (const scope of ordered) nodes.set(scope.scopeId, { scope, children: [], handoffs: [] });
   const roots: ScopeNode[] = [];
+  // The list each node went into: a node is in exactly one, so the links form a forest or cycles.
+  const heldIn = new Map<ScopeNode, ScopeNode[]>();
   for (const node of nodes.values()) {
     const { parentScopeId, handoffFromScopeId } = node.scope;
     const parent = parentScopeId ? nodes.get(parentScopeId) : undefined;
     const from = handoffFromScopeId ? nodes.get(handoffFromScopeId) : undefined;
-    if (parent) parent.children.push(node);
-    else if (from) from.handoffs.push(node);
-    else roots.push(node);
+    const list = parent ? parent.children : from ? from.handoffs : roots;
+    list.push(node);
+    heldIn.set(node, list);
+  }
+  // Rows changed outside scopetrail can link scopes in a cycle (a scope under its own
+  // descendant, or its own parent), which leaves them under no root and out of every
+  // rendering. Each cycle is cut at its earliest scope, which becomes a root: every scope
+  // is shown once, and `verify` names the broken link.
+  const reached = new Set<ScopeNode>();
+  const reach = (from: ScopeNode) => {
+    const stack = [from];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (reached.has(n)) continue;
+      reached.add(n);
+      stack.push(...n.children, ...n.handoffs);
+    }
+  };
+  roots.forEach(reach);
+  for (const node of nodes.values()) {
+    if (reached.has(node)) continue;
+    const list = heldIn.get(node)!;
+    list.splice(list.indexOf(node), 1);
+    roots.push(node);
+    reach(node);
   }
   for (const node of nodes.values()) node.children.sort((a, b) => naturalCompare(a.scope.scopeId, b.scope.scopeId));
   return { sessionId, roots, size: nodes.size };
+}
+
+/** A root that is not one: its parent or handoff origin is not in the session, or was cut from a cycle. */
+export function misplacedRoot(tree: ScopeTree, node: ScopeNode): string | undefined {
+  const { parentScopeId, handoffFromScopeId } = node.scope;
+  const link = parentScopeId ?? handoffFromScopeId;
+  if (link === null) return undefined;
+  const present = [...walkTree(tree)].some((n) => n.scope.scopeId === link);
+  return present ? `its link to ${link} makes a cycle` : `${link}, which it names, is not in the session`;
 }
 
 const DIGIT_RUNS = /(\d+)/;

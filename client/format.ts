@@ -1,12 +1,15 @@
 /** Human-readable renderings of scope trees and action lists (the CLI's default output). */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
-import type { ScopeNode, ScopeTree } from '../cim/scope-tree';
+import { misplacedRoot, type ScopeNode, type ScopeTree } from '../cim/scope-tree';
 import { visible } from './visible-text';
 
 export interface RenderTreeOptions {
   /** Actions per scope id; when given, each scope lists its actions. */
   actions?: ReadonlyMap<string, ActionRecord[]>;
 }
+
+/** How many levels of a tree are drawn indented. */
+const MAX_INDENT = 40;
 
 export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): string {
   const lines: string[] = [];
@@ -16,32 +19,30 @@ export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): st
     `Session ${visible(tree.sessionId)} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
       (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`),
   );
-  tree.roots.forEach((root, i) => renderNode(root, '', i === tree.roots.length - 1, 'root', lines, options));
+  // Depth first with a stack of its own: a chain thousands of delegations deep must not overflow the call stack.
+  type Item = { node: ScopeNode; prefix: string; last: boolean; edge: 'root' | 'delegation' | 'handoff'; depth: number };
+  const stack: Item[] = tree.roots.map((node, i) => ({ node, prefix: '', last: i === tree.roots.length - 1, edge: 'root' as const, depth: 0 })).reverse();
+  while (stack.length) {
+    const { node, prefix, last, edge, depth } = stack.pop()!;
+    const s = node.scope;
+    // Past MAX_INDENT levels the indent stops growing (each line would otherwise be as long
+    // as the chain is deep) and the level is written out instead.
+    const branch = (edge === 'root' ? '' : last ? '└─' : '├─') + (depth > MAX_INDENT ? `[level ${depth}] ` : '');
+    const marker = edge === 'handoff' ? '⇢ ' : '';
+    const misplaced = edge === 'root' ? misplacedRoot(tree, node) : undefined;
+    lines.push(`${prefix}${branch}${marker}${scopeLine(s)}${misplaced ? visible(` — shown as a root: ${misplaced} (run scopetrail verify)`) : ''}`);
+    const inner = edge === 'root' || depth >= MAX_INDENT ? prefix : prefix + (last ? '  ' : '│ ');
+    const actions = options.actions?.get(s.scopeId) ?? [];
+    const kids: Array<{ node: ScopeNode; edge: 'delegation' | 'handoff' }> = [
+      // A handoff inside a delegation sits among the delegator's children, marked as the handoff it was.
+      ...node.children.map((n) => ({ node: n, edge: n.scope.kind === 'handoff' ? ('handoff' as const) : ('delegation' as const) })),
+      ...node.handoffs.map((n) => ({ node: n, edge: 'handoff' as const })),
+    ];
+    const actionPrefix = inner + (kids.length ? '│   ' : '    ');
+    for (const a of actions) lines.push(`${actionPrefix}· ${actionLine(a)}`);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i]!.node, prefix: inner, last: i === kids.length - 1, edge: kids[i]!.edge, depth: depth + 1 });
+  }
   return lines.join('\n');
-}
-
-function renderNode(
-  node: ScopeNode,
-  prefix: string,
-  last: boolean,
-  edge: 'root' | 'delegation' | 'handoff',
-  lines: string[],
-  options: RenderTreeOptions,
-): void {
-  const s = node.scope;
-  const branch = edge === 'root' ? '' : last ? '└─' : '├─';
-  const marker = edge === 'handoff' ? '⇢ ' : '';
-  lines.push(`${prefix}${branch}${marker}${scopeLine(s)}`);
-  const inner = edge === 'root' ? prefix : prefix + (last ? '  ' : '│ ');
-  const actions = options.actions?.get(s.scopeId) ?? [];
-  const kids: Array<{ node: ScopeNode; edge: 'delegation' | 'handoff' }> = [
-    // A handoff inside a delegation sits among the delegator's children, marked as the handoff it was.
-    ...node.children.map((n) => ({ node: n, edge: n.scope.kind === 'handoff' ? ('handoff' as const) : ('delegation' as const) })),
-    ...node.handoffs.map((n) => ({ node: n, edge: 'handoff' as const })),
-  ];
-  const actionPrefix = inner + (kids.length ? '│   ' : '    ');
-  for (const a of actions) lines.push(`${actionPrefix}· ${actionLine(a)}`);
-  kids.forEach((k, i) => renderNode(k.node, inner, i === kids.length - 1, k.edge, lines, options));
 }
 
 export function scopeLine(s: ScopeRecord): string {

@@ -205,3 +205,42 @@ describe('renderTree', () => {
     assert.match(text, /└─⇢ \[s~1\] peer@1\.0\.0 · handoff from s · success/);
   });
 });
+
+describe('links changed outside scopetrail', () => {
+  const t = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+  const ids = (tree: ReturnType<typeof buildScopeTree>) => [...walkTree(tree)].map((n) => n.scope.scopeId);
+
+  test('a cycle of parent links is cut at its earliest scope: every scope is shown once, and the cut one says why', () => {
+    const root = scope('s', { startedAt: t(0) });
+    const a = scope('s.1', { parentScopeId: 's.1.1', startedAt: t(1) });
+    const b = scope('s.1.1', { parentScopeId: 's.1', startedAt: t(2) });
+    const self = scope('s.2', { parentScopeId: 's.2', startedAt: t(3) });
+    const tree = buildScopeTree('s', [root, a, b, self]);
+    assert.deepEqual(tree.roots.map((n) => n.scope.scopeId), ['s', 's.1', 's.2']);
+    assert.deepEqual(ids(tree).sort(), ['s', 's.1', 's.1.1', 's.2']);
+    const out = renderTree(tree);
+    assert.match(out, /s\.1\].* — shown as a root: its link to s\.1\.1 makes a cycle \(run scopetrail verify\)/);
+    assert.match(out, /s\.2\].* — shown as a root: its link to s\.2 makes a cycle/);
+    assert.doesNotMatch(out.split('\n').find((l) => l.includes('[s]'))!, /shown as a root/, 'the real root is not marked');
+  });
+
+  test('a root moved under its own descendant, and a handoff origin in a cycle, still show every scope', () => {
+    const root = scope('s', { parentScopeId: 's.1', startedAt: t(0) });
+    const kid = scope('s.1', { parentScopeId: 's', startedAt: t(1) });
+    const peer = scope('s~1', { kind: 'handoff', handoffFromScopeId: 's~2', startedAt: t(2) });
+    const peer2 = scope('s~2', { kind: 'handoff', handoffFromScopeId: 's~1', startedAt: t(3) });
+    const tree = buildScopeTree('s', [root, kid, peer, peer2]);
+    assert.deepEqual(ids(tree).sort(), ['s', 's.1', 's~1', 's~2']);
+    assert.equal(tree.roots[0]!.scope.scopeId, 's');
+  });
+
+  test('a chain 50 000 delegations deep renders without overflowing the stack', () => {
+    const chain = [scope('s', { startedAt: t(0) })];
+    for (let i = 1; i < 50_000; i++) chain.push(scope(`s.${i}`, { parentScopeId: chain[i - 1]!.scopeId, startedAt: t(0) }));
+    const out = renderTree(buildScopeTree('s', chain));
+    const lines = out.split('\n');
+    assert.equal(lines.length, 50_001);
+    assert.ok(out.length < 50_001 * 300, 'each line stays short: past 40 levels the indent stops growing');
+    assert.match(lines.at(-1)!, /\[level 49999\] \[s\.49999\]/);
+  });
+});
