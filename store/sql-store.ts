@@ -726,10 +726,20 @@ export class SqlStore implements Store {
   }
 
   async manifests(): Promise<Manifest[]> {
-    const { rows } = await this.db.query<{ manifest: unknown }>(
-      `SELECT manifest FROM ${this.t('manifests')} ORDER BY agent, version`,
+    const { rows } = await this.db.query<{ agent: string; version: string; manifest: unknown }>(
+      `SELECT agent, version, manifest FROM ${this.t('manifests')} ORDER BY agent, version`,
     );
-    return rows.map((r) => Manifest.parse(typeof r.manifest === 'string' ? JSON.parse(r.manifest) : r.manifest));
+    return rows.map((r) => {
+      const parsed = Manifest.safeParse(typeof r.manifest === 'string' ? parseJsonText(r.manifest) : r.manifest);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(
+          `store: the manifest of ${r.agent}@${r.version} has an invalid field "${issue?.path.join('.') || 'manifest'}": ${issue?.message ?? 'invalid'} ` +
+            `(the row was changed outside scopetrail; a worker registering that agent version writes it again)`,
+        );
+      }
+      return parsed.data;
+    });
   }
 
   fingerprints(): FingerprintStore {
@@ -771,3 +781,11 @@ function oneStatementFits(batch: StoreBatch): boolean {
   return (batch.actions?.length ?? 0) + (batch.scopes?.length ?? 0) + (batch.fingerprints?.length ?? 0) < COPY_FROM_ROWS;
 }
 
+/** A JSON column read as text: its value, or the text itself when it is not JSON (the schema then says what is wrong). */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
