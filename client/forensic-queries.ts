@@ -31,6 +31,7 @@ import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
 import type { LocatedScope, Store } from '../store/types';
+import { InvalidStoredRowError } from '../store/rows';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
@@ -44,7 +45,13 @@ export const SessionsArgs = typedLengthChecks(z.object({
 /** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
 export const ResourceArg = printableText(2000);
 
-export interface SessionListing extends SessionSummary {
+export interface SessionListing extends Omit<SessionSummary, 'status'> {
+  /**
+   * `unreadable` when a row of the session does not parse (written outside scopetrail):
+   * `problem` says which, its counts are 0 and its agents `?`; `scopetrail verify` has the rest.
+   */
+  status: SessionSummary['status'] | 'unreadable';
+  problem?: string;
   /** Whether Temporal knows the session's root workflow (null when not checked). */
   inTemporal: boolean | null;
 }
@@ -93,9 +100,21 @@ export async function listSessions(
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];
   for (const id of ids) {
-    const [scopes, actions] = await Promise.all([store.scopesOfSession(id), store.actionsOfSession(id)]);
-    if (scopes.length === 0) continue;
-    const summary = sessionSummary(scopes, actions);
+    let summary: SessionSummary;
+    try {
+      const [scopes, actions] = await Promise.all([store.scopesOfSession(id), store.actionsOfSession(id)]);
+      if (scopes.length === 0) continue;
+      summary = sessionSummary(scopes, actions);
+    } catch (err) {
+      // One bad row hides one session's summary, never the whole listing.
+      if (!(err instanceof InvalidStoredRowError)) throw err;
+      if (args.status) continue;
+      out.push({
+        sessionId: id, rootAgent: '?', finalAgent: '?', status: 'unreadable', problem: err.message,
+        scopes: 0, actions: 0, failedActions: 0, startedAt: '', endedAt: null, inTemporal: null,
+      });
+      continue;
+    }
     if (args.status && summary.status !== args.status) continue;
     out.push({ ...summary, inTemporal: temporal ? await existsInTemporal(temporal, id) : null });
   }

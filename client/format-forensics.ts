@@ -10,6 +10,7 @@ const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
 
 export function renderSessions(sessions: SessionListing[]): string {
   if (!sessions.length) return 'no sessions';
+  const problems = sessions.filter((s) => s.problem).map((s) => visible(`${s.sessionId}: ${s.problem}`));
   return renderTable(
     ['session', 'started', 'root agent', 'final agent', 'status', 'scopes', 'actions', 'failed', 'temporal'],
     sessions.map((s) => [
@@ -17,13 +18,13 @@ export function renderSessions(sessions: SessionListing[]): string {
       s.startedAt.replace('T', ' ').slice(0, 19),
       s.rootAgent,
       s.finalAgent,
-      s.status,
+      s.status === 'unreadable' ? 'UNREADABLE' : s.status,
       String(s.scopes),
       String(s.actions),
       String(s.failedActions),
       s.inTemporal === null ? '?' : s.inTemporal ? 'ok' : 'MISSING',
     ]),
-  );
+  ) + (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '');
 }
 
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {

@@ -21,7 +21,8 @@ export interface ApiError {
 }
 
 export interface SessionsResponse {
-  sessions: SessionSummary[];
+  /** A session a row of which does not parse is listed as `unreadable`, with the `problem` (see SessionListing). */
+  sessions: Array<Omit<SessionSummary, 'status'> & { status: SessionSummary['status'] | 'unreadable'; problem?: string }>;
 }
 
 export interface ScopeNodeJson {

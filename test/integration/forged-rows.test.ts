@@ -129,3 +129,20 @@ test('a manifest row that does not parse is named, agent and version and field, 
   }
   assert.ok((await rt.client.roles()).length > 0);
 });
+
+test('a row that does not parse marks its session unreadable in the listing; the other sessions are listed as ever', { skip }, async () => {
+  const { rows } = await db.query(`SELECT status FROM "${rt.schema}".scopes WHERE scope_id = $1`, [`${a}.2`]);
+  await db.query(`UPDATE "${rt.schema}".scopes SET status = 'bogus' WHERE scope_id = $1`, [`${a}.2`]);
+  try {
+    const listed = await rt.client.sessions({ limit: 50, crossCheck: false });
+    const mine = listed.find((s) => s.sessionId === a);
+    const other = listed.find((s) => s.sessionId === b);
+    assert.equal(mine?.status, 'unreadable');
+    assert.match(mine!.problem!, /scope ".*\.2" has an invalid field "status"/);
+    assert.notEqual(other?.status, 'unreadable');
+    assert.ok(!(await rt.client.sessions({ limit: 50, status: 'degraded', crossCheck: false })).some((s) => s.sessionId === a), 'a status filter skips it');
+  } finally {
+    await db.query(`UPDATE "${rt.schema}".scopes SET status = $2 WHERE scope_id = $1`, [`${a}.2`, rows[0].status]);
+  }
+  assert.deepEqual((await rt.client.verify(a)).problems, []);
+});
