@@ -37,7 +37,7 @@ export function resolveModule(path: string): string {
 }
 
 /**
- * Loads a module a flag names (`--agents`, `--tools`, `--codec`), with what went wrong said
+ * Loads a module a flag names (`--agents`, `--tools`), with what went wrong said
  * as a usage error naming the flag and the file. A TypeScript module needs a loader in
  * Node: the error says which.
  */
