@@ -32,8 +32,8 @@ const MAX_CHAIN = 100_000;
 const GRPC_NOT_FOUND = 5;
 
 export class SessionNotFoundError extends ScopetrailError {
-  constructor(readonly sessionId: string) {
-    super(`no session "${sessionId}" in Temporal`, 'sessionId');
+  constructor(readonly sessionId: string, message = `no session "${sessionId}" in Temporal`) {
+    super(message, 'sessionId');
     this.name = 'SessionNotFoundError';
   }
 }

@@ -240,8 +240,15 @@ export class ScopeClient {
     try {
       return await reconcile(this.temporal, this.store, id, options);
     } catch (err) {
-      if (err instanceof SessionNotFoundError) throw new UnknownIdError('session', id);
-      throw err;
+      if (!(err instanceof SessionNotFoundError)) throw err;
+      const scopes = await this.store.scopesOfSession(id).catch(() => []);
+      if (scopes.length === 0) throw new UnknownIdError('session', id);
+      // Rows Temporal has no history for: past the namespace's retention, or written outside scopetrail.
+      throw new SessionNotFoundError(
+        id,
+        `session "${id}" has ${scopes.length} scope row(s) in the store but no history in Temporal (namespace ${this.namespace}): ` +
+          `past the namespace's retention, or written outside scopetrail; nothing to reconcile them against`,
+      );
     }
   }
 
