@@ -27,15 +27,20 @@ export function renderSessions(sessions: SessionListing[]): string {
   ) + (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '');
 }
 
+/** An error as a line for people shows: its first 2 000 characters (`--json` has it all). */
+function clipped(text: string): string {
+  return text.length > 2_000 ? `${text.slice(0, 2_000)}… (${text.length - 2_000} more characters; --json has them all)` : text;
+}
+
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {
   if (!rc) return `Session ${sessionId}: nothing failed.`;
   const lines = [`Root cause of session ${sessionId}:`];
   if (rc.action) {
-    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${rc.action.error ?? 'no message'}`);
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${clipped(rc.action.error ?? 'no message')}`);
     lines.push(`  attempts:`);
-    for (const a of rc.attempts) lines.push(`    #${a.attempt} ${a.status} at ${a.startedAt}${a.error ? ` — ${a.error}` : ''}`);
+    for (const a of rc.attempts) lines.push(`    #${a.attempt} ${a.status} at ${a.startedAt}${a.error ? ` — ${clipped(a.error)}` : ''}`);
   } else {
-    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId} failed in its own code — ${rc.scope.error ?? 'no message'}`);
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId} failed in its own code — ${clipped(rc.scope.error ?? 'no message')}`);
   }
   lines.push(`  delegation chain (failing scope first):`);
   rc.chain.forEach((s, i) => {

@@ -75,3 +75,12 @@ test('a table of 200 000 rows renders (no spread of a column into one call), and
   assert.ok(long.length < 4_300, `${long.length} characters: the cell and the rule under its header`);
   assert.match(long, /E… \(48000 more characters; --json has them all\)$/);
 });
+
+test('root cause shows an error of 50 000 characters as its first 2 000, saying how much more there is', () => {
+  const long = { ...act, error: 'E'.repeat(50_000) };
+  const rc = renderRootCause('r', {
+    agent: 'agent', scope: root, action: long, attempts: [long, long], chain: [root], links: [], impact: [], recoveredFailures: 0, otherFailures: [],
+  } as unknown as Parameters<typeof renderRootCause>[1]);
+  assert.ok(rc.length < 10_000, `${rc.length} characters`);
+  assert.equal(rc.match(/… \(48000 more characters; --json has them all\)/g)?.length, 3, 'the cause and both attempts');
+});
