@@ -307,7 +307,7 @@ test('editing an action inside a scope that is still running is caught against h
   }
 });
 
-test('a row that does not parse is a finding naming its field: verify fails, tree and sessions say what is wrong', { skip }, async () => {
+test('a row that does not parse is a finding naming its field: verify fails, tree and sessions say what is wrong, and sessions lists the rest', { skip }, async () => {
   const sid = await session();
   const t = `"${rt.schema}"`;
   assert.equal(await sql(`UPDATE ${t}.scopes SET status = 'bogus' WHERE scope_id = $1`, [`${sid}.2`]), 1);
@@ -319,12 +319,16 @@ test('a row that does not parse is a finding naming its field: verify fails, tre
   const verified = await runCliFor(rt, ['verify', sid]);
   assert.equal(verified.code, 3);
   assert.match(verified.stdout, /invalid_row/);
-  for (const command of [['tree', sid], ['sessions']]) {
-    const cli = await runCliFor(rt, command);
-    assert.notEqual(cli.code, 0, command[0]);
-    assert.match(cli.stderr, /scope ".*\.2" has an invalid field "status": .*run scopetrail verify/, command[0]);
-    assert.doesNotMatch(cli.stderr, /"code":|\[\s*\{/, `${command[0]} prints one sentence, not a validation dump`);
-  }
+  const tree = await runCliFor(rt, ['tree', sid]);
+  assert.notEqual(tree.code, 0);
+  assert.match(tree.stderr, /scope ".*\.2" has an invalid field "status": .*run scopetrail verify/);
+  assert.doesNotMatch(tree.stderr, /"code":|\[\s*\{/, 'tree prints one sentence, not a validation dump');
+  // The listing goes on: the session is marked, with the same sentence, and the others are listed as ever.
+  const sessions = await runCliFor(rt, ['sessions', '--limit', '100']);
+  assert.equal(sessions.code, 0, sessions.stderr);
+  assert.match(sessions.stdout, new RegExp(`^${sid} .*UNREADABLE`, 'm'));
+  assert.match(sessions.stdout, /Unreadable \(a row changed outside scopetrail\):\n {2}.*scope ".*\.2" has an invalid field "status": .*run scopetrail verify/);
+  assert.doesNotMatch(sessions.stdout, /"code":|\[\s*\{/, 'one sentence, not a validation dump');
 });
 
 test('under a steady run of sessions a worker anchors about once a second, not once per session, and every session verifies', { skip }, async () => {
