@@ -1,5 +1,4 @@
 /** The embedded backend: PGlite (Postgres compiled to WASM), for a newcomer with no Postgres server. */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -37,7 +36,7 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
 
 /** `dataDir` undefined keeps everything in memory. */
 export function openPgliteStore(dataDir: string | undefined, options: SqlStoreOptions = {}): SqlStore {
-  // An in-memory store is its process's alone: nothing another worker could drain into it.
-  const location = dataDir ? `pglite:${resolve(dataDir)}` : `pglite:memory:${randomBytes(8).toString('hex')}`;
+  // In-memory stores share one name: a key of its own per process would leave a new spool folder behind each run.
+  const location = dataDir ? `pglite:${resolve(dataDir)}` : 'pglite:memory';
   return new SqlStore(pgliteExecutor(dataDir), dataDir ? `embedded PGlite at ${dataDir}` : 'embedded PGlite (in memory)', { location, ...options });
 }
