@@ -103,6 +103,8 @@ test("a file an earlier version's worker left as it was killed holds back what c
   killed.append({ actions: [action('old-killed', 's')] });
   // Killed: its lease is fresh and never renewed again.
   clearInterval((killed as unknown as { leaseTimer: NodeJS.Timeout }).leaseTimer);
+  // Its successor starts a moment later: a lease touched in the very millisecond a spool opens counts as renewed.
+  await sleep(20);
 
   const spool = new Spool({ dir: join(base, 'default--agents--0123456789ab'), leaseMs: 300, adoptFrom: [legacy] });
   assert.equal(spool.hasBacklog(), true);
