@@ -257,7 +257,9 @@ export class Spool {
   private renewedSinceOpened(instance: string): boolean {
     if (this.seenRenewed.has(instance)) return true;
     try {
-      if (statSync(this.leasePath(instance)).mtimeMs <= this.openedAt) return false;
+      // A touch within the first 50 ms may be a predecessor's last, in the same millisecond this
+      // spool opened (file times are finer than Date.now()); a live owner renews every leaseMs / 4.
+      if (statSync(this.leasePath(instance)).mtimeMs <= this.openedAt + 50) return false;
     } catch {
       return false; // no lease: the file is claimable, or about to be
     }
