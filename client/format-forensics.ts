@@ -3,7 +3,7 @@ import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/for
 import type { ReconcileReport } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
-import { actionLine, renderTable, scopeLine } from './format';
+import { actionLine, clipped, renderTable, scopeLine } from './format';
 import { visible } from './visible-text';
 
 const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
@@ -25,11 +25,6 @@ export function renderSessions(sessions: SessionListing[]): string {
       s.inTemporal === null ? '?' : s.inTemporal ? 'ok' : 'MISSING',
     ]),
   ) + (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '');
-}
-
-/** An error as a line for people shows: its first 2 000 characters (`--json` has it all). */
-function clipped(text: string): string {
-  return text.length > 2_000 ? `${text.slice(0, 2_000)}… (${text.length - 2_000} more characters; --json has them all)` : text;
 }
 
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {

@@ -87,8 +87,12 @@ export function renderTable(headers: string[], raw: string[][]): string {
 }
 
 function cell(text: string): string {
-  const shown = visible(text.length > MAX_CELL ? text.slice(0, MAX_CELL) : text);
-  return text.length > MAX_CELL ? `${shown}… (${text.length - MAX_CELL} more characters; --json has them all)` : shown;
+  return visible(clipped(text));
+}
+
+/** Text for people: its first 2 000 characters, saying how many more `--json` has. */
+export function clipped(text: string): string {
+  return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL)}… (${text.length - MAX_CELL} more characters; --json has them all)` : text;
 }
 
 export function renderActions(actions: readonly ActionRecord[]): string {
