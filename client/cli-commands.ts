@@ -26,6 +26,7 @@ import {
   renderTimeline,
   renderTouched,
   renderVerify,
+  renderUsageCheck,
 } from './format-forensics';
 
 export { CliUsageError, resolveModule, type Command, type CommandContext };
@@ -279,6 +280,23 @@ export const COMMANDS: Record<string, Command> = {
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderVerify(report));
         return report.problems.length ? 3 : 0;
+      });
+    },
+  },
+
+  'verify-usage': {
+    group: 'query',
+    args: '[--repair]',
+    summary: 'recount what roles, drift and health read (the usage rollup) from the sealed rows (exit 3 on any difference; --repair replaces it)',
+    async run(ctx) {
+      positionals(ctx, []);
+      const namespace = flag(ctx, 'namespace') ?? 'default';
+      return withStore(ctx, async (store) => {
+        const { verifyUsage } = require('./usage-check') as typeof import('./usage-check');
+        const report = await verifyUsage(store, namespace, { repair: Boolean(ctx.flags.repair) });
+        if (ctx.flags.json) json(ctx, report);
+        else ctx.out.log(renderUsageCheck(report));
+        return report.differences.length && !report.repaired ? 3 : 0;
       });
     },
   },

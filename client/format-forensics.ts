@@ -5,6 +5,8 @@ import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 import { actionLine, clipped, renderTable, scopeLine } from './format';
 import { visible } from './visible-text';
+import { usageKeyText } from '../cim/forensics/usage';
+import type { UsageCheckReport } from './usage-check';
 
 const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
 
@@ -172,4 +174,19 @@ export function renderVerify(r: VerifyReport): string {
     ['problem', 'record', 'scope', 'detail'],
     r.problems.map((p) => [p.problem, p.recordId, p.scopeId, p.detail]),
   )}`;
+}
+
+export function renderUsageCheck(r: UsageCheckReport): string {
+  const head = `Usage rollup of namespace ${visible(r.namespace)} against a recount of its sealed scopes' rows:`;
+  if (!r.differences.length) return `${head}\nOK: roles, drift and health read the same counts the rows give.`;
+  const counts = (d: UsageCheckReport['differences'][number], which: 'stored' | 'recounted') =>
+    d.facet === 'calls' ? d[which].join(' / ') : String(d[which][0]);
+  const table = renderTable(
+    ['month', 'facet', 'key', 'rollup', 'recount'],
+    r.differences.map((d) => [d.month.slice(0, 7), d.facet, usageKeyText(d.facet, d.keys), counts(d, 'stored'), counts(d, 'recounted')]),
+  );
+  const cause = 'Either a rollup row was edited, or a record was written after its scope was sealed; verify of its session names the latter.';
+  return r.repaired
+    ? `${head}\n${r.differences.length} key(s) differed. ${cause}\n${table}\nREPAIRED: the rollup now holds the recount.`
+    : `${head}\nFAILED: ${r.differences.length} key(s) differ. ${cause}\n${table}\nRun with --repair to replace the rollup with the recount.`;
 }

@@ -8,6 +8,8 @@ export { InvalidArgumentError, UnknownIdError } from './arguments';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';
+export { UsageCheckUnsupportedError, type UsageCheckReport } from './usage-check';
+export type { UsageDifference } from '../cim/forensics/usage';
 export { setCurrentVersion, setRampingVersion, SetVersionOptions, DeploymentVersionError, type SetVersionResult } from './deployment';
 export { CodecRequiredError } from '../store/text-codec';
 export { RemoteCodec } from './codec-loader';

@@ -39,6 +39,7 @@ import {
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
+import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { AgentNameArg, Id, InvalidArgumentError, SessionPrunedError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
@@ -223,6 +224,15 @@ export class ScopeClient {
   async drift(agent?: string): Promise<DriftEntry[]> {
     const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent);
     return agentDrift(this.store, name);
+  }
+
+  /**
+   * The usage rollup roles, drift and health read, against a recount of the sealed
+   * scopes' rows; with `repair`, a rollup that differs is replaced by the recount.
+   */
+  async verifyUsage(options: { repair?: boolean } = {}): Promise<UsageCheckReport> {
+    const { repair } = parse('verifyUsage', z.strictObject({ repair: z.boolean().default(false) }), options);
+    return verifyUsage(this.store, this.namespace, { repair });
   }
 
   async timeline(sessionId: string): Promise<TimelineEvent[]> {

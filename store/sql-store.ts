@@ -16,9 +16,9 @@ import { NotOneStatement, StatementCollector } from './one-statement';
 import { sealScopes } from './seal';
 import type { ScopePlace } from '../cim/forensics/footprint';
 import { footprintReadColumns, readFootprintRows, type FootprintRows } from './footprint-rows';
-import { backfillUsageRollup, rolledUpUsage } from './usage-rollup';
+import { backfillUsageRollup, rebuildUsageRollup, rolledUpUsage, usageDifferences } from './usage-rollup';
 import { agentUsage } from './usage-queries';
-import type { AgentUsage } from '../cim/forensics/usage';
+import type { AgentUsage, UsageDifference } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
 import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
@@ -695,6 +695,14 @@ export class SqlStore implements Store {
   agentUsage(options: { calls?: boolean; recount?: boolean } = {}): Promise<AgentUsage> {
     if (options.recount) return agentUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
     return rolledUpUsage(this.db, (table) => this.t(table), this.namespace, { calls: options.calls ?? true });
+  }
+
+  usageDifferences(): Promise<UsageDifference[]> {
+    return usageDifferences(this.db, (table) => this.t(table), this.namespace);
+  }
+
+  rebuildUsage(): Promise<void> {
+    return rebuildUsageRollup(this.db, (table) => this.t(table), this.namespace);
   }
 
   async allScopes(options: { agent?: string } = {}): Promise<ScopeRecord[]> {

@@ -2,7 +2,7 @@
 import type { Hashed } from './seal-source';
 import type { ScopePlace } from '../cim/forensics/footprint';
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
-import type { AgentUsage } from '../cim/forensics/usage';
+import type { AgentUsage, UsageDifference } from '../cim/forensics/usage';
 import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
 import type { DashboardQueries } from './dashboard-queries';
@@ -206,6 +206,14 @@ export interface Store {
    * them; roles and drift do not), the costliest part.
    */
   agentUsage(options?: { calls?: boolean; recount?: boolean }): Promise<AgentUsage>;
+  /**
+   * The usage rollup (what agentUsage reads for sealed scopes) against a recount of those
+   * scopes' rows: every key whose counts differ. Nothing hashes the rollup, so this is how
+   * an edited one is found.
+   */
+  usageDifferences?(): Promise<UsageDifference[]>;
+  /** Replaces the rollup with a recount of the sealed scopes' rows. */
+  rebuildUsage?(): Promise<void>;
   /** Every scope and action of the namespace (for tests and small stores; across sessions use agentUsage). */
   allScopes(options?: { agent?: string }): Promise<ScopeRecord[]>;
   actionsOfAgent(agent?: string): Promise<ActionRecord[]>;

@@ -7,7 +7,7 @@
  * live from its rows. The counts are those of the rows when sealed: a record that
  * arrives after its scope was sealed shows in verify, not here.
  */
-import type { AgentUsage } from '../cim/forensics/usage';
+import type { AgentUsage, UsageDifference, UsageFacet } from '../cim/forensics/usage';
 import type { SqlExecutor } from './sql-store';
 import { rollupRows, type SealedScope } from './rollup-rows';
 import { unnestRows } from './bulk-write';
@@ -18,7 +18,7 @@ type Query = Pick<SqlExecutor, 'query'>;
 const MONTH = (alias: string) => `date_trunc('month', ${alias}.session_started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 const KEYS = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
 
-type Facet = 'scopes' | 'actions' | 'edges' | 'unmatched' | 'calls';
+type Facet = UsageFacet;
 const ALL_FACETS: readonly Facet[] = ['scopes', 'actions', 'edges', 'unmatched', 'calls'];
 
 /**
@@ -180,4 +180,55 @@ function usageFromRows(rows: Rows): AgentUsage {
     }
   }
   return usage;
+}
+
+const keyList = KEYS.join(', ');
+const sealedFacets = (t: (table: string) => string) =>
+  `SELECT to_char(month AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month, facet, ${keyList}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3
+     FROM (${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NOT NULL`, ALL_FACETS)}) AS r(namespace, month, facet, ${keyList}, n1, n2, n3)
+    GROUP BY 1, 2, ${keyList}`;
+
+/**
+ * The rollup compared with a recount of the rows of every sealed scope of the namespace,
+ * in one statement (one snapshot, so a scope sealed meanwhile is on both sides or neither).
+ * Nothing hashes the rollup: an edited row would change what roles, drift and health
+ * say without verify noticing. A record written after its scope was sealed differs too
+ * (the rollup holds the counts as sealed); verify of its session names it.
+ */
+export async function usageDifferences(db: Query, t: (table: string) => string, namespace: string): Promise<UsageDifference[]> {
+  const { rows } = await db.query<Record<string, string | null>>(
+    `WITH stored AS (
+       SELECT to_char(month AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month, facet, ${keyList}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3
+         FROM ${t('usage_rollup')} WHERE namespace = $1 GROUP BY 1, 2, ${keyList}),
+     recounted AS (${sealedFacets(t)})
+     SELECT month, facet, ${keyList},
+            COALESCE(stored.n1, 0)::text AS s1, COALESCE(stored.n2, 0)::text AS s2, COALESCE(stored.n3, 0)::text AS s3,
+            COALESCE(recounted.n1, 0)::text AS r1, COALESCE(recounted.n2, 0)::text AS r2, COALESCE(recounted.n3, 0)::text AS r3
+       FROM stored FULL JOIN recounted USING (month, facet, ${keyList})
+      WHERE (COALESCE(stored.n1, 0), COALESCE(stored.n2, 0), COALESCE(stored.n3, 0))
+            IS DISTINCT FROM (COALESCE(recounted.n1, 0), COALESCE(recounted.n2, 0), COALESCE(recounted.n3, 0))
+      ORDER BY month, facet, ${keyList}`,
+    [namespace],
+  );
+  return rows.map((r) => ({
+    month: String(r.month),
+    facet: r.facet as Facet,
+    keys: KEYS.map((k) => String(r[k] ?? '')),
+    stored: [Number(r.s1), Number(r.s2), Number(r.s3)],
+    recounted: [Number(r.r1), Number(r.r2), Number(r.r3)],
+  }));
+}
+
+/**
+ * Replaces the namespace's rollup with a recount of its sealed scopes' rows. The lock
+ * makes a sealing transaction either finish before the recount reads (its scopes counted
+ * here, its own counts deleted) or wait until it has committed (its scopes not sealed in
+ * the recount's snapshot, its counts added after): each scope is counted once.
+ */
+export async function rebuildUsageRollup(db: Pick<SqlExecutor, 'transaction'>, t: (table: string) => string, namespace: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(`LOCK TABLE ${t('usage_rollup')} IN EXCLUSIVE MODE`);
+    await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE namespace = $1`, [namespace]);
+    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`, [namespace]);
+  });
 }

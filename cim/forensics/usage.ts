@@ -66,6 +66,38 @@ export interface AgentUsage {
   calls: CallGroup[];
 }
 
+export type UsageFacet = 'scopes' | 'actions' | 'edges' | 'unmatched' | 'calls';
+
+/** One key whose rolled-up counts differ from a recount of its sealed scopes' rows. */
+export interface UsageDifference {
+  /** The month of session start (ISO), as the rollup files it. */
+  month: string;
+  facet: UsageFacet;
+  /** The facet's key parts in the rollup's order, '' for an empty one (usageKeyText names them). */
+  keys: string[];
+  /** The counts: scopes, actions, edges and unmatched have one; calls have calls, failed calls and failed attempts. */
+  stored: [number, number, number];
+  recounted: [number, number, number];
+}
+
+/** What a usage key counts, for people: the facet's key parts named as roles and drift name them. */
+export function usageKeyText(facet: UsageFacet, keys: readonly string[]): string {
+  const [k1 = '', k2 = '', k3 = '', k4 = '', k5 = '', k6 = '', k7 = ''] = keys;
+  const build = (id: string) => (id ? ` build ${id}` : '');
+  switch (facet) {
+    case 'scopes':
+      return `${k1}@${k2} ${k3} scopes${k4 ? ` delegated by ${k4}` : ''}, ${k5}${k6 === 'true' ? ' (recovered)' : ''}${build(k7)}`;
+    case 'actions':
+      return `${k1}@${k2 || '?'} ${k3} ${k4}${build(k5)}`;
+    case 'edges':
+      return `${k1}@${k2} delegated to ${k3}@${k4}`;
+    case 'unmatched':
+      return `${k1} delegated to ${k2} without a delegate action`;
+    case 'calls':
+      return `${k1}@${k2} calls / failed calls / failed attempts`;
+  }
+}
+
 function countBy<T extends { count: number }>(items: Iterable<Omit<T, 'count'>>): T[] {
   const groups = new Map<string, T>();
   for (const item of items) {

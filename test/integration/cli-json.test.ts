@@ -90,6 +90,7 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       drift: { args: ['drift'], check: (d) => assert.ok(Array.isArray(d.drift)) },
       timeline: { args: ['timeline', sid], check: (d) => assert.equal(d.events[0].type, 'scope_started') },
       verify: { args: ['verify', sid], check: (d) => assert.deepEqual(d.problems, []) },
+      'verify-usage': { args: ['verify-usage'], check: (d) => assert.deepEqual([d.namespace, d.differences, d.repaired], ['default', [], false]) },
       reconcile: { args: ['reconcile', sid], check: (d) => assert.deepEqual([d.expected.actions, d.differences.length], [19, 0]) },
       tree: { args: ['tree', sid], check: (d) => assert.deepEqual([d.scopes, d.roots[0].agent], [7, 'orchestrator']) },
       actions: { args: ['actions', researcher, '--descendants'], check: (d) => assert.ok(d.actions.length > 0) },

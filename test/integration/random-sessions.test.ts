@@ -111,9 +111,7 @@ async function runBatch(seed: number, during?: () => Promise<void>): Promise<Ran
   return Promise.all(
     batch.map(async (b, i) => {
       const actions = await rt.store.actionsOfSession(b.expected.sessionId);
-      // A timed-out attempt may keep the row its successor or its workflow wrote for it (saying
-      // what history says) when its scope was sealed before the tool finished: not lost.
-      const lost = actions.filter((a) => a.attributes.reconstructed === true && !(a.name === 'overrun' && a.status === 'error')).map((a) => a.actionId);
+      const lost = lostAttempts(b.expected, actions);
       // A call left running whose worker stopped under it has no successful end: its run had closed, so no attempt follows.
       const left = actions.filter((a) => a.name === 'linger');
       lost.push(...left.filter((a) => a.status !== 'success').map((a) => `${a.actionId} (left running, ${a.status})`));
@@ -123,6 +121,41 @@ async function runBatch(seed: number, during?: () => Promise<void>): Promise<Ran
       return { ...b, outcome: outcomes[i]!, scopes, actions, lost };
     }),
   );
+}
+
+/**
+ * Reconstructed rows the plan does not account for. A planned timeout of `overrun` may keep
+ * the row its successor or its workflow wrote for it (saying what history says) when its
+ * scope was sealed before the tool finished: not lost. An `overrun` attempt the plan has
+ * succeed that the store holds as a reconstructed error ran on a worker that stopped under
+ * it: lost, like any other reconstructed attempt.
+ */
+function lostAttempts(expected: ExpectedSession, actions: readonly ActionRecord[]): string[] {
+  const plannedTimeouts = new Map<string, number>();
+  for (const s of expected.scopes.values()) {
+    for (const a of s.actions) {
+      if (a.name === 'overrun' && a.status === 'error') {
+        const key = `${s.scopeId} #${a.attempt}`;
+        plannedTimeouts.set(key, (plannedTimeouts.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  // Rows written by the tool itself take their planned places first.
+  const ordered = [...actions].sort((a, b) => Number(a.attributes.reconstructed === true) - Number(b.attributes.reconstructed === true));
+  const lost: string[] = [];
+  for (const a of ordered) {
+    const reconstructed = a.attributes.reconstructed === true;
+    if (a.name === 'overrun' && a.status === 'error') {
+      const key = `${a.scopeId} #${a.attempt}`;
+      const left = plannedTimeouts.get(key) ?? 0;
+      if (left > 0) {
+        plannedTimeouts.set(key, left - 1);
+        continue;
+      }
+    }
+    if (reconstructed) lost.push(a.actionId);
+  }
+  return lost;
 }
 
 function scopeFields(s: ScopeRecord | ExpectedScope) {

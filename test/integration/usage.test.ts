@@ -9,6 +9,7 @@ import { drift, driftFromUsage, roles, rolesFromUsage, usageOf, type AgentUsage 
 import { agentHealth, healthFromUsage } from '../../cim/forensics/health';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import type { TestRuntime } from '../helpers/runtime';
+import { CLI_STORE_SKIP, runCliFor } from '../helpers/cli';
 
 let rt: TestRuntime;
 
@@ -70,4 +71,61 @@ test('sealed scopes are counted from the rollup, and a rebuilt rollup gives the 
   await store.db.query(`INSERT INTO "${rt.schema}".usage_rollup_backfill VALUES (true)`);
   await rt.store.migrate();
   assert.deepEqual(sorted(await rt.store.agentUsage()), sorted(recount));
+});
+
+test('an edited rollup is found by a recount of the sealed rows, and --repair puts the recount back', async () => {
+  await rt.worker.recorder.drain();
+  await rt.worker.recorder.sealer.drain();
+  const [manifests, scopes, actions] = await Promise.all([rt.store.manifests(), rt.store.allScopes(), rt.store.actionsOfAgent()]);
+  const honest = drift(manifests, scopes, actions);
+  assert.deepEqual(await rt.client.verifyUsage(), { namespace: 'default', differences: [], repaired: false });
+
+  // Someone who can write the tables: a tool the researcher never called, counted; one it
+  // did call, hidden; a scope count changed. Drift now says what the rows do not.
+  const store = rt.store as unknown as { db: { query(sql: string): Promise<unknown> } };
+  const rollup = `"${rt.schema}".usage_rollup`;
+  const called = actions.find((a) => a.agent === 'researcher' && a.kind === 'tool_call')!;
+  await store.db.query(
+    `INSERT INTO ${rollup} (namespace, month, facet, k1, k2, k3, k4, k5, k6, k7, n1, n2, n3)
+     SELECT namespace, month, facet, k1, k2, k3, 'exfiltrate', k5, k6, k7, 1, 0, 0 FROM ${rollup}
+      WHERE facet = 'actions' AND k1 = 'researcher' AND k3 = 'tool_call' AND k4 = '${called.name}'`,
+  );
+  await store.db.query(`DELETE FROM ${rollup} WHERE facet = 'actions' AND k1 = 'researcher' AND k4 = '${called.name}'`);
+  await store.db.query(`UPDATE ${rollup} SET n1 = n1 + 7 WHERE facet = 'scopes' AND k1 = 'orchestrator'`);
+  assert.notDeepEqual(await rt.client.drift(), honest, 'the edit changes what drift says');
+
+  const found = await rt.client.verifyUsage();
+  const keys = found.differences.map((d) => `${d.facet} ${d.keys[0]} ${d.keys[3]} ${d.stored[0]} -> ${d.recounted[0]}`);
+  const calledCount = actions.filter((a) => a.agent === 'researcher' && a.kind === 'tool_call' && a.name === called.name).length;
+  assert.ok(keys.includes(`actions researcher exfiltrate 1 -> 0`), keys.join('; '));
+  assert.ok(keys.includes(`actions researcher ${called.name} 0 -> ${calledCount}`), keys.join('; '));
+  assert.ok(found.differences.some((d) => d.facet === 'scopes' && d.keys[0] === 'orchestrator' && d.stored[0] === d.recounted[0] + 7), keys.join('; '));
+  assert.equal(found.repaired, false);
+  assert.notDeepEqual(await rt.client.drift(), honest, 'a check alone changes nothing');
+
+  const repaired = await rt.client.verifyUsage({ repair: true });
+  assert.deepEqual([repaired.repaired, repaired.differences.length], [true, found.differences.length]);
+  assert.deepEqual(await rt.client.drift(), honest);
+  assert.deepEqual((await rt.client.verifyUsage()).differences, []);
+  await assert.rejects(rt.client.verifyUsage({ repair: 'yes' } as never), /verifyUsage.*repair/s);
+});
+
+test('verify-usage on the command line: exit 3 and a table naming the key, --json, and --repair', { skip: CLI_STORE_SKIP }, async () => {
+  await rt.worker.recorder.sealer.drain();
+  const clean = await runCliFor(rt, ['verify-usage']);
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.match(clean.stdout, /OK: roles, drift and health read the same counts/);
+  const store = rt.store as unknown as { db: { query(sql: string): Promise<unknown> } };
+  await store.db.query(`UPDATE "${rt.schema}".usage_rollup SET n2 = n2 + 1 WHERE facet = 'calls' AND k1 = 'translator'`);
+  const failed = await runCliFor(rt, ['verify-usage']);
+  assert.equal(failed.code, 3, failed.stderr);
+  assert.match(failed.stdout, /FAILED: 1 key\(s\) differ\. Either a rollup row was edited/);
+  assert.match(failed.stdout, /calls\s+translator@\S+ calls \/ failed calls \/ failed attempts\s+2 \/ 3 \/ 6\s+2 \/ 2 \/ 6/);
+  const json = await runCliFor(rt, ['verify-usage', '--json']);
+  assert.equal(json.code, 3);
+  assert.deepEqual(JSON.parse(json.stdout).differences.map((d: { facet: string; stored: number[]; recounted: number[] }) => [d.facet, d.stored, d.recounted]), [['calls', [2, 3, 6], [2, 2, 6]]]);
+  const repair = await runCliFor(rt, ['verify-usage', '--repair']);
+  assert.equal(repair.code, 0, repair.stderr);
+  assert.match(repair.stdout, /REPAIRED/);
+  assert.equal((await runCliFor(rt, ['verify-usage'])).code, 0);
 });
