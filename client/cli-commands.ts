@@ -227,7 +227,7 @@ export const COMMANDS: Record<string, Command> = {
   roles: {
     group: 'query',
     args: '',
-    summary: 'orchestrators and sub-agents, from manifests and observed delegations',
+    summary: 'orchestrators, sub-agents and handoff peers, from manifests and observed delegations and handoffs',
     async run(ctx) {
       positionals(ctx, []);
       return withClient(ctx, async (client) => {

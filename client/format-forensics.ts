@@ -101,10 +101,17 @@ export function renderStatus(r: StatusReport): string {
   return lines.map(visible).join('\n');
 }
 
+/** Handoffs pass control sideways: to whom an agent hands off (declared or observed) and from whom it takes over. */
+function handoffText(r: RoleEntry): string {
+  const to = [...new Set([...r.declaredHandoffs, ...r.handsOffTo])];
+  const parts = [to.length ? `to ${to.join(', ')}` : '', r.takesOverFrom.length ? `from ${r.takesOverFrom.join(', ')}` : ''].filter(Boolean);
+  return parts.length ? parts.join('; ') : '—';
+}
+
 export function renderRoles(roles: RoleEntry[]): string {
   if (!roles.length) return 'no agents known';
   const table = renderTable(
-    ['agent', 'versions', 'orchestrator', 'sub-agent', 'delegates to', 'delegated by', 'evidence'],
+    ['agent', 'versions', 'orchestrator', 'sub-agent', 'delegates to', 'delegated by', 'handoffs', 'evidence'],
     roles.map((r) => [
       r.agent,
       list(r.versions),
@@ -112,6 +119,7 @@ export function renderRoles(roles: RoleEntry[]): string {
       r.subAgent ? 'yes' : 'no',
       list([...new Set([...r.declaredSubAgents, ...r.observedSubAgents])]),
       list(r.delegatedBy),
+      handoffText(r),
       r.evidence.join('; '),
     ]),
   );

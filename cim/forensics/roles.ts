@@ -40,6 +40,12 @@ export interface RoleEntry {
   observedSubAgents: string[];
   /** Agents that delegated to it, sorted. */
   delegatedBy: string[];
+  /** Peers its manifests name as handoff targets, in declaration order. */
+  declaredHandoffs: string[];
+  /** Agents it handed control to (its `handoff` actions, failed ones included), sorted. */
+  handsOffTo: string[];
+  /** Agents that handed control to it, sorted. A handoff passes control sideways: neither is the other's orchestrator. */
+  takesOverFrom: string[];
   /** Each version side by side: the builds that ran it, its scopes, the delegations it made. */
   byVersion: VersionRole[];
   evidence: string[];
@@ -82,6 +88,7 @@ export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage
     a < b ? -1 : a > b ? 1 : 0,
   );
   const delegates = usage.actions.filter((a) => a.kind === 'delegate');
+  const handoffs = usage.actions.filter((a) => a.kind === 'handoff');
 
   return agents.map((agent) => {
     const own = manifestsOf(manifests, agent);
@@ -102,13 +109,26 @@ export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       manifests.filter((m) => m.subAgents.some((r) => parseSubAgentRef(r).name === agent)).map((m) => m.name),
     );
 
+    const declaredHandoffs = uniqueInOrder(own.flatMap((m) => m.handoffs ?? []));
+    const handedOff = handoffs.filter((a) => a.agent === agent);
+    const handsOffTo = uniqueSorted(handedOff.map((a) => a.name));
+    const takesOverFrom = uniqueSorted(handoffs.filter((a) => a.name === agent).map((a) => a.agent));
+    const tookOver = total(scopesOfAgent, (s) => s.kind === 'handoff');
+
     const evidence: string[] = [];
     if (declaredSubAgents.length) evidence.push(`manifest declares sub-agents ${declaredSubAgents.join(', ')}`);
+    if (declaredHandoffs.length) evidence.push(`manifest declares handoffs to ${declaredHandoffs.join(', ')}`);
     if (delegations) evidence.push(`delegated ${plural(delegations, 'time')} (to ${observedSubAgents.join(', ')})`);
     if (listedBy.length) evidence.push(`declared as a sub-agent by ${listedBy.join(', ')}`);
     if (asDelegate) {
       const by = delegatedBy.length ? ` (by ${delegatedBy.join(', ')})` : '';
       evidence.push(`ran as a delegate ${plural(asDelegate, 'time')}${by}`);
+    }
+    const handed = total(handedOff, () => true);
+    if (handed) evidence.push(`handed off ${plural(handed, 'time')} (to ${handsOffTo.join(', ')})`);
+    if (tookOver) {
+      const from = takesOverFrom.length ? ` (from ${takesOverFrom.join(', ')})` : '';
+      evidence.push(`took over by handoff ${plural(tookOver, 'time')}${from}`);
     }
 
     const versions = uniqueSorted([...own.map((m) => m.version), ...scopesOfAgent.map((s) => s.agentVersion)]);
@@ -132,6 +152,9 @@ export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage
       declaredSubAgents,
       observedSubAgents,
       delegatedBy,
+      declaredHandoffs,
+      handsOffTo,
+      takesOverFrom,
       evidence,
     };
   });

@@ -764,10 +764,18 @@ describe('roles', () => {
       declaredSubAgents: ['researcher', 'analyst', 'translator'],
       observedSubAgents: ['analyst', 'researcher', 'translator'],
       delegatedBy: [],
+      declaredHandoffs: ['reviewer'],
+      handsOffTo: ['reviewer'],
+      takesOverFrom: [],
       byVersion: [
         { version: '1.0.0', manifest: true, builds: [], scopes: 1, delegations: 3, subAgents: ['analyst', 'researcher', 'translator'] },
       ],
-      evidence: ['manifest declares sub-agents researcher, analyst, translator', 'delegated 3 times (to analyst, researcher, translator)'],
+      evidence: [
+        'manifest declares sub-agents researcher, analyst, translator',
+        'manifest declares handoffs to reviewer',
+        'delegated 3 times (to analyst, researcher, translator)',
+        'handed off once (to reviewer)',
+      ],
     });
     const researcher = r.find((e) => e.agent === 'researcher')!;
     assert.deepEqual(researcher.delegatedBy, ['orchestrator']);
@@ -780,7 +788,9 @@ describe('roles', () => {
     ]);
     const reviewer = r.find((e) => e.agent === 'reviewer')!;
     assert.deepEqual(reviewer.delegatedBy, [], 'a handoff is not a delegation');
-    assert.deepEqual(reviewer.evidence, []);
+    assert.deepEqual([reviewer.orchestrator, reviewer.subAgent], [false, false], 'nor does it make either side an orchestrator or a sub-agent');
+    assert.deepEqual([reviewer.takesOverFrom, reviewer.handsOffTo], [['orchestrator'], []]);
+    assert.deepEqual(reviewer.evidence, ['took over by handoff once (from orchestrator)']);
   });
 
   test('a manifest alone makes an orchestrator; a delegation alone does too', () => {
@@ -825,6 +835,26 @@ describe('roles', () => {
     const kid = child('s.1', a, { agent: 'helper' });
     const r = roles([], [a, b, kid], [wf(b, 1, { kind: 'delegate', name: 'helper', targetScopeId: null })]);
     assert.deepEqual(r.find((e) => e.agent === 'helper')!.delegatedBy, ['alpha', 'beta']);
+  });
+
+  test('handoffs: targets from handoff actions, failed ones included; a handoff scope whose action row is lost still took over', () => {
+    const root = scope('s', { agent: 'triage' });
+    const peer = scope('s~1', { agent: 'billing', kind: 'handoff', handoffFromScopeId: 's' });
+    const orphan = scope('s~2', { agent: 'refunds', kind: 'handoff', handoffFromScopeId: 's~1' });
+    const r = roles(
+      [manifest({ name: 'triage', version: '1', handoffs: ['billing', 'support'] })],
+      [root, peer, orphan],
+      [
+        wf(root, 1, { kind: 'handoff', name: 'billing', targetScopeId: 's~1' }),
+        wf(root, 2, { kind: 'handoff', name: 'legal', status: 'error', error: 'refused' }),
+      ],
+    );
+    const by = Object.fromEntries(r.map((e) => [e.agent, e]));
+    assert.deepEqual([by.triage!.declaredHandoffs, by.triage!.handsOffTo, by.triage!.takesOverFrom], [['billing', 'support'], ['billing', 'legal'], []]);
+    assert.deepEqual(by.triage!.evidence, ['manifest declares handoffs to billing, support', 'handed off 2 times (to billing, legal)']);
+    assert.deepEqual(by.billing!.evidence, ['took over by handoff once (from triage)']);
+    assert.deepEqual([by.refunds!.takesOverFrom, by.refunds!.evidence], [[], ['took over by handoff once']]);
+    assert.ok(r.every((e) => !e.orchestrator && !e.subAgent), 'handing control sideways makes no one an orchestrator or a sub-agent');
   });
 
   test('a recursive agent that lists itself is both orchestrator and sub-agent', () => {

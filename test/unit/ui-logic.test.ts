@@ -27,7 +27,7 @@ test('health is per agent version: error rate over ended scopes, retried calls c
       unusedSubAgents: [], versionMismatches: [{ parent: 'boss', parentVersion: '1.0.0', expected: '1.0.0', observed: '2.0.0' }], builds: [], drifted: true,
     },
   ];
-  const roles = [{ agent: 'worker', versions: [], orchestrator: false, subAgent: true, declaredSubAgents: [], observedSubAgents: [], delegatedBy: ['boss'], byVersion: [], evidence: [] }];
+  const roles = [{ agent: 'worker', versions: [], orchestrator: false, subAgent: true, declaredSubAgents: [], observedSubAgents: [], delegatedBy: ['boss'], declaredHandoffs: [], handsOffTo: [], takesOverFrom: [], byVersion: [], evidence: [] }];
   const health = agentHealth(scopes, actions, drift, roles);
   assert.deepEqual(health.map((h) => `${h.agent}@${h.version}`), ['boss@1.0.0', 'peer@1.0.0', 'worker@1.0.0', 'worker@2.0.0']);
   const [boss, peer, v1, v2] = health;
