@@ -44,6 +44,13 @@ export function initProject(ctx: CommandContext): number {
     ctx.out.log(`Wrote a scopetrail project to ${dir}:`);
     for (const path of Object.keys(files)) ctx.out.log(`  ${path}`);
     ctx.out.log(`\nNext:\n  cd ${target}\n  npm install && npm start`);
+    if (spec === undefined) {
+      // The default spec resolves only where this version is on the registry npm uses.
+      ctx.out.log(
+        `\npackage.json depends on scopetrail ^${own.version} from the npm registry; for a tarball or a checkout instead, ` +
+          `write the project again with --scopetrail-spec <path or URL> (or edit its package.json)`,
+      );
+    }
   }
   return 0;
 }
