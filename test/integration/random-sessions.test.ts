@@ -393,6 +393,12 @@ for (const { title, seed, during, skip } of batches) {
       }
       if (usesPglite()) t.diagnostic('PGlite store: seals are verified against Postgres only');
     });
+
+    test('what roles, drift and health read (the usage rollup) equals a recount of the sealed rows', async () => {
+      await rt.worker.recorder.sealer.drain();
+      const { differences } = await rt.client.verifyUsage();
+      assert.deepEqual(differences, [], JSON.stringify(differences));
+    });
   });
 }
 
