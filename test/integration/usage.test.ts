@@ -129,3 +129,16 @@ test('verify-usage on the command line: exit 3 and a table naming the key, --jso
   assert.match(repair.stdout, /REPAIRED/);
   assert.equal((await runCliFor(rt, ['verify-usage'])).code, 0);
 });
+
+test('a sealed row deleted from the store is found by the recount, though no session names it any more', async () => {
+  await rt.worker.recorder.sealer.drain();
+  const [sessionId] = await rt.store.listSessions({ limit: 1 });
+  const store = rt.store as unknown as { db: { query(sql: string, params?: unknown[]): Promise<unknown> } };
+  // The root row is what lists a session: without it, `sessions` no longer shows this one.
+  await store.db.query(`DELETE FROM "${rt.schema}".scopes WHERE session_id = $1 AND kind = 'root'`, [sessionId]);
+  assert.ok(!(await rt.store.listSessions({ limit: 10 })).includes(sessionId!));
+  const { differences } = await rt.client.verifyUsage();
+  const roots = differences.filter((d) => d.facet === 'scopes' && d.keys[0] === 'orchestrator' && d.keys[2] === 'root');
+  assert.equal(roots.length, 1, JSON.stringify(differences));
+  assert.equal(roots[0]!.stored[0] - roots[0]!.recounted[0], 1, 'one root scope fewer in the rows than when sealed');
+});
