@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../store/open';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
-import { progress } from './progress';
+import { progress, working } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
@@ -293,7 +293,8 @@ export const COMMANDS: Record<string, Command> = {
       const namespace = flag(ctx, 'namespace') ?? 'default';
       return withStore(ctx, async (store) => {
         const { verifyUsage } = require('./usage-check') as typeof import('./usage-check');
-        const report = await verifyUsage(store, namespace, { repair: Boolean(ctx.flags.repair) });
+        const shown = ctx.out.stderr ? working({ label: "recounting the sealed scopes' rows", stream: ctx.out.stderr }) : undefined;
+        const report = await verifyUsage(store, namespace, { repair: Boolean(ctx.flags.repair) }).finally(() => shown?.done());
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderUsageCheck(report));
         return report.differences.length && !report.repaired ? 3 : 0;

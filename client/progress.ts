@@ -93,6 +93,32 @@ export function progress(options: ProgressOptions): Progress {
   };
 }
 
+/**
+ * Progress of one long step that reports no count (a single statement): the time it has
+ * taken so far, redrawn each second on a terminal, a plain line every few seconds elsewhere;
+ * nothing at all if it ends within the first interval. `done` erases a terminal's line.
+ */
+export function working(options: { label: string; stream: ProgressStream; lineEveryMs?: number; redrawEveryMs?: number }): { done(): void } {
+  const tty = Boolean(options.stream.isTTY);
+  const started = Date.now();
+  let shown = false;
+  const timer = setInterval(
+    () => {
+      const line = `${options.label}… ${duration(Date.now() - started)}`;
+      options.stream.write(tty ? `\r\u001b[2K${line}` : `${line}\n`);
+      shown = true;
+    },
+    tty ? (options.redrawEveryMs ?? 1_000) : (options.lineEveryMs ?? 5_000),
+  );
+  timer.unref();
+  return {
+    done() {
+      clearInterval(timer);
+      if (tty && shown) options.stream.write('\r\u001b[2K');
+    },
+  };
+}
+
 /** One report line: `label [████░░░░] 1,200/5,000 24% · 310/s · ETA 12 s`. */
 export function renderProgress(s: ProgressState, o: { bar: boolean }): string {
   const rate = s.elapsedMs > 0 ? (s.done * 1000) / s.elapsedMs : 0;

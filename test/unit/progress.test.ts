@@ -1,7 +1,7 @@
 /** The progress report: redrawn on a terminal, a line every few seconds elsewhere, never on stdout. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progress, renderProgress, renderSummary } from '../../client/progress';
+import { progress, renderProgress, renderSummary, working } from '../../client/progress';
 
 function fakeStream(isTTY: boolean, columns?: number) {
   const writes: string[] = [];
@@ -82,4 +82,27 @@ test('without a total the report has a count, a rate and the elapsed time', () =
   assert.equal(renderProgress({ label: 'x', done: 0, total: 5, elapsedMs: 0 }, { bar: false }), 'x 0/5 0% · 0/s · ETA ?');
   assert.equal(renderProgress({ label: 'x', done: 7, total: 5, elapsedMs: 1000 }, { bar: false }), 'x 7/5 100% · 7/s · 1.0 s', 'over the estimate');
   assert.equal(renderSummary({ label: 'gen', done: 3_600_000, elapsedMs: 3_600_000 * 2 }), 'gen: 3,600,000 in 2 h 0 min (500/s)');
+});
+
+test('working: one step without a count shows how long it has taken, and nothing if it ends at once', async () => {
+  const writes: string[] = [];
+  const quick = working({ label: 'recounting', stream: { isTTY: true, write: (t: string) => writes.push(t) }, redrawEveryMs: 50 });
+  quick.done();
+  assert.equal(writes.length, 0, 'a step that ends within the first interval writes nothing');
+
+  const tty = working({ label: 'recounting', stream: { isTTY: true, write: (t: string) => writes.push(t) }, redrawEveryMs: 20 });
+  await new Promise((r) => setTimeout(r, 70));
+  tty.done();
+  assert.ok(writes.length >= 2, writes.join('|'));
+  assert.match(writes[0]!, /^\r\u001b\[2Krecounting… \d/);
+  assert.equal(writes.at(-1), '\r\u001b[2K', 'the line is erased when done');
+
+  const lines: string[] = [];
+  const plain = working({ label: 'recounting', stream: { write: (t: string) => lines.push(t) }, lineEveryMs: 20 });
+  await new Promise((r) => setTimeout(r, 50));
+  plain.done();
+  const count = lines.length;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(count >= 1 && lines.every((l) => /^recounting… .*\n$/.test(l)), lines.join('|'));
+  assert.equal(lines.length, count, 'nothing is written after done');
 });
