@@ -123,6 +123,11 @@ async function namespaceQueries(loaded: LoadedStore): Promise<Record<string, num
       roles: await timeIt(() => client.roles()),
       drift: await timeIt(() => client.drift()),
       health: await timeIt(() => store.agentUsage({ calls: true })),
+      // The recount of every sealed row that `scopetrail verify-usage` runs: a check, not a query on the hot path.
+      verifyUsage: await timeIt(async () => {
+        const { differences } = await client.verifyUsage();
+        if (differences.length) throw new Error(`the loaded store's usage rollup differs from its rows: ${JSON.stringify(differences.slice(0, 3))}`);
+      }),
     };
   } finally {
     await client.close();
@@ -186,7 +191,7 @@ async function main(): Promise<void> {
     );
     const storage = await storagePerMillion(loaded);
     const namespaceWide = await namespaceQueries(loaded);
-    console.log(`storage: ${(storage / 2 ** 20).toFixed(0)} MiB per million actions; roles ${namespaceWide.roles!.toFixed(0)} ms, drift ${namespaceWide.drift!.toFixed(0)} ms, health ${namespaceWide.health!.toFixed(0)} ms`);
+    console.log(`storage: ${(storage / 2 ** 20).toFixed(0)} MiB per million actions; roles ${namespaceWide.roles!.toFixed(0)} ms, drift ${namespaceWide.drift!.toFixed(0)} ms, health ${namespaceWide.health!.toFixed(0)} ms; verify-usage ${namespaceWide.verifyUsage!.toFixed(0)} ms`);
     const prune = await pruneOldestMonth(loaded);
     console.log(`prune: month ${prune.month} (${prune.sessions} sessions, ${prune.actions} actions) dropped in ${prune.ms.toFixed(0)} ms`);
     const afterPrune = await measure({ ...loaded, samples: prune.samples });
