@@ -257,7 +257,7 @@ export class Recorder {
   private async writeSpooled(batch: RecordBatch): Promise<void> {
     return this.writeChecked(batch, {
       reason: LATE_REASON,
-      alert: (count, ids, where) => `QUARANTINED ${count} spooled records whose scopes another worker sealed while they waited (${ids}): ${where}, not written to the store`,
+      alert: (count, ids, where) => `QUARANTINED ${count} spooled records whose scopes were sealed while they waited (${ids}): ${where}, not written to the store`,
     });
   }
 
@@ -532,7 +532,12 @@ export class Recorder {
     for (let attempt = 1; ; attempt++) {
       // While the store is known to be down, or records wait in the spool ahead of these,
       // records go straight to the spool (see spoolBacklog).
-      if (!(spool && (this.storeDown || this.spoolBacklog)) || spoolRefused) {
+      let toStore = !(spool && (this.storeDown || this.spoolBacklog)) || spoolRefused;
+      // A batch the spool refused (full disk, quota) still may not overtake what the spool
+      // holds: a scope's end here, written first, would be sealed without the actions that
+      // wait there, and they would be quarantined as late. Those go first, or this one waits.
+      if (toStore && spoolRefused && spool!.hasBacklog()) toStore = (await this.drainSpool()) || !spool!.hasBacklog();
+      if (toStore) {
         try {
           await this.writeToStore(batch);
           this.storeUp(`${count} held records written`);

@@ -772,7 +772,7 @@ test('spooled records of a scope sealed meanwhile: an end the seal holds or a st
     await recorder.drain();
     recorder.stop();
     assert.equal(recorder.quarantined, 2);
-    assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes another worker sealed while they waited \(latescope\)/);
+    assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes were sealed while they waited \(latescope\)/);
     const stored = await store.getScope('latescope');
     assert.deepEqual([stored?.status, stored?.error, stored?.startedAt, stored?.endedAt], ['success', null, ended.startedAt, ended.endedAt], 'the sealed scope row is as sealed');
     assert.deepEqual(verifyChains('latescope', await store.chainsOfSession('latescope')).problems, []);

@@ -173,6 +173,35 @@ test('a full spool holds the writer (back-pressure) and says so, then lets it go
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['big']);
 });
 
+test('a batch a full spool refused does not overtake what the spool holds: when the store is back, the spooled records go first', async () => {
+  let down = true;
+  const batches: string[][] = [];
+  const store = {
+    ...fakeStore().store,
+    upsertActions: async (rows: ActionRecord[]) => {
+      if (down) throw new Error('connection refused');
+      batches.push(rows.map((r) => r.actionId));
+    },
+  } as unknown as Store;
+  const line = (id: string) => Buffer.byteLength(`${JSON.stringify({ scopes: [], actions: [action(id, 's')], payloads: [], gaps: [], fingerprints: [] })}\n`);
+  // Room for the first batch only; the drain timer is slow, so only the held batch's own retries can move the spool.
+  const spool = new Spool({ dir: spoolDir(), maxBytes: line('first') + 10 });
+  const alerts: string[] = [];
+  const recorder = new Recorder(store, { lingerMs: 1, spool, drainEveryMs: 60_000, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await recorder.write({ actions: [action('first', 's')] });
+  assert.equal(recorder.spooled, 1);
+  let released = false;
+  const second = recorder.write({ actions: [action('secnd', 's')] }).then(() => (released = true));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(released, false, 'held: neither the store nor the spool takes it');
+  assert.match(alerts.join('\n'), /SPOOL FULL/);
+  down = false;
+  await second;
+  recorder.stop();
+  assert.deepEqual(batches.flat(), ['first', 'secnd'], 'the store gets the records in the order they were written');
+  assert.equal(spool.isEmpty(), true);
+});
+
 test('a record the store refuses as data is quarantined alone; the rest of its batch is written', async () => {
   const { store, batches } = fakeStore(0, (rows) =>
     rows.some((r) => r.actionId === 'poison') ? Object.assign(new Error('invalid byte sequence'), { code: '22021' }) : undefined,
@@ -230,7 +259,7 @@ test('spooled records of a scope another worker sealed meanwhile are kept out of
   assert.deepEqual(asked.sort(), ['changed', 'gap', 'late-new', 'open', 'same', 'start']);
   assert.deepEqual(batches.flat().map((a) => a.actionId), ['open'], 'only the record of the scope still open reaches the store');
   assert.equal(recorder.quarantined, 2);
-  assert.match(alerts.join('\n'), /QUARANTINED 2 spooled records whose scopes another worker sealed while they waited \(late-new, changed\)/);
+  assert.match(alerts.join('\n'), /QUARANTINED 2 spooled records whose scopes were sealed while they waited \(late-new, changed\)/);
   const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; batch: { actions: ActionRecord[] } });
   assert.equal(kept.length, 1);
   assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
@@ -261,7 +290,7 @@ test('a late write that meets a store gone away is spooled and checked at the dr
   recorder.stop();
   assert.deepEqual(batches.flat(), [], 'the record that would change the sealed row never reached the store');
   assert.equal(recorder.quarantined, 1);
-  assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes another worker sealed/);
+  assert.match(alerts.join('\n'), /QUARANTINED 1 spooled records whose scopes were sealed/);
 
   const down = fakeStore();
   down.store.sealedRowsOf = askedFirst();
