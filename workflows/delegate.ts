@@ -7,7 +7,7 @@ import { ApplicationFailure, executeChild, isCancellation, type ChildWorkflowOpt
 import { childScopeId } from '../cim/ids';
 import type { BudgetSpec } from '../cim/budget';
 import { unwrapAgentResult } from '../cim/envelope';
-import { agentNameOf, type AgentWorkflow } from './agent';
+import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
 
 export interface DelegateOptions<I> {
@@ -56,6 +56,14 @@ async function delegateOnce<I, O>(
 ): Promise<O> {
   const st = requireState('delegate()');
   const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
+  if (options.workflowOptions?.taskQueue === undefined && !isKnownAgent(agentName)) {
+    // A child of a workflow type no worker of this queue has waits for one forever, and its
+    // delegator with it. An agent served on another task queue is named with workflowOptions.taskQueue.
+    throw new TypeError(
+      `delegate: unknown agent "${agentName}"; this worker's agents are ${knownAgentNames().join(', ')} ` +
+        `(for an agent of a worker on another task queue, give workflowOptions.taskQueue)`,
+    );
+  }
   const attempts = Math.max(1, Math.floor(options.attempts ?? 1));
   st.slotSeq += 1;
   const slot = `d${st.slotSeq}`;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, deep, fanout, retrier } from '../fixtures/agents';
+import { canceller, deep, fanout, misrouter, retrier } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -100,4 +100,19 @@ test('cancelling a delegate ends its scope as cancelled and records the delegati
     (await rt.client.actionsUnder(`${s.sessionId}.1`)).find((a) => a.name === 'slow')?.status;
   for (let i = 0; i < 100 && (await slowStatus()) !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await slowStatus(), 'cancelled');
+});
+
+test('a delegation to an agent this worker does not have fails at once, naming the agent, instead of waiting forever', async () => {
+  const caught = await rt.client.startSession(misrouter, { input: { to: 'nobodyHere', catchIt: true } });
+  const said = (await caught.result()) as string;
+  assert.match(said, /^refused: delegate: unknown agent "nobodyHere"; this worker's agents are .*misrouter.*workflowOptions\.taskQueue/);
+  const rows = await sessionRows(rt, caught.sessionId);
+  assert.deepEqual(rows.scopes.map((s) => [s.kind, s.status]), [['root', 'success']], 'no delegation scope was born');
+  assert.deepEqual((await rt.client.reconcile(caught.sessionId)).differences, []);
+
+  const failed = await rt.client.startSession(misrouter, { input: { to: 'nobodyHere', catchIt: false } });
+  await assert.rejects(failed.result());
+  const root = (await sessionRows(rt, failed.sessionId)).scopes[0]!;
+  assert.equal(root.status, 'error');
+  assert.match(root.error ?? '', /unknown agent "nobodyHere"/);
 });
