@@ -204,7 +204,7 @@ export class ScopetrailPlugin extends SimplePlugin {
           }),
       sinks: {
         ...options.sinks,
-        ...scopetrailSinks(binding.recorder, this.log, this.fingerprinter),
+        ...scopetrailSinks(binding.recorder, this.log, this.fingerprinter, (tool) => this.registered.get(tool)?.resources),
       },
     });
     return {

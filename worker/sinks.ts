@@ -10,7 +10,7 @@
  */
 import type { InjectedSinks } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { ActionRecord, ScopeRecord } from '../cim/schemas';
+import { ActionRecord, ScopeRecord, type ResourceRef } from '../cim/schemas';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
 import { digest } from '../store/digest';
 import type { Recorder } from './recorder';
@@ -22,6 +22,8 @@ export function scopetrailSinks(
   recorder: Recorder,
   log: (msg: string, err?: unknown) => void,
   fingerprinter?: Fingerprinter,
+  /** The resources a tool of this worker declares (by activity type), for rows the workflow reconstructs. */
+  declaredResources?: (tool: string) => readonly ResourceRef[] | undefined,
 ): InjectedSinks<ScopetrailSinks> {
   return {
     scopetrail: {
@@ -61,7 +63,7 @@ export function scopetrailSinks(
                 outputDigest: output === undefined ? null : digest(output),
               });
               if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
-              else if (event.type === 'gap') gaps.push({ ...parsed.data, ...worker });
+              else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
               else actions.push({ ...parsed.data, ...worker });
             }
           }
@@ -99,4 +101,19 @@ export function workerOfTask(info: Pick<WorkflowInfo, 'currentDeploymentVersion'
   const version = info.currentDeploymentVersion;
   if (!version?.buildId || !version.deploymentName) return {};
   return { workerDeployment: version.deploymentName, workerBuildId: version.buildId };
+}
+
+/**
+ * A tool attempt the workflow fills in (its worker was lost before the attempt said how it
+ * ended) may have touched what its tool declares: the row says so, as the fill its next
+ * attempt writes does, so that `footprint` and `touched` never answer from its absence.
+ */
+function withDeclaredResources(
+  record: ActionRecord,
+  declared: ((tool: string) => readonly ResourceRef[] | undefined) | undefined,
+): ActionRecord {
+  if (!declared || record.resources.length > 0 || record.attributes.reconstructed !== true) return record;
+  if (record.kind !== 'tool_call' && record.kind !== 'llm_call') return record;
+  const resources = declared(record.name);
+  return resources?.length ? { ...record, resources: [...resources] } : record;
 }

@@ -80,3 +80,26 @@ test('a relayed record of another run or namespace, or one that is not a record,
   assert.match(logged[2]!, /malformed relayed action record s\/a3#1/);
 });
 
+
+test('a tool attempt the workflow reconstructs carries the resources its tool declares; other fills and rows are left as they are', async () => {
+  const { store, gaps, actions } = recordingStore();
+  const recorder = new Recorder(store, { lingerMs: 1 });
+  const declared = (tool: string) => (tool === 'fetch' ? [{ uri: 'api:upstream', mode: 'read' as const }] : undefined);
+  const fn = scopetrailSinks(recorder, () => undefined, undefined, declared).scopetrail.record.fn as (info: unknown, events: SinkEvent[]) => Promise<void>;
+  const bare = (id: string, fields: Partial<ActionRecord>) => {
+    const { inputDigest: _i, outputDigest: _o, ...rest } = action(id, 's', fields);
+    return { ...rest, input: { q: 1 } };
+  };
+  await fn(info, [
+    { type: 'gap', record: bare('s/a1#3', { name: 'fetch', status: 'error', attempt: 3, attributes: { reconstructed: true } }) },
+    { type: 'gap', record: bare('s/a2#1', { name: 'unknownTool', status: 'error', attributes: { reconstructed: true } }) },
+    { type: 'gap', record: bare('s/a3#1', { name: 'fetch', status: 'error', resources: [{ uri: 'api:other', mode: 'write' }], attributes: { reconstructed: true } }) },
+    { type: 'action', record: bare('s/a4#1', { name: 'fetch' }) },
+  ] as SinkEvent[]);
+  await recorder.drain();
+  assert.deepEqual(
+    gaps.map((g) => [g.actionId, g.resources.map((r) => `${r.mode} ${r.uri}`)]),
+    [['s/a1#3', ['read api:upstream']], ['s/a2#1', []], ['s/a3#1', ['write api:other']]],
+  );
+  assert.deepEqual(actions.map((a) => a.resources), [[]], 'a row the workflow writes as it happened is not widened');
+});
