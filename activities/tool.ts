@@ -81,12 +81,15 @@ export function reportResource(resource: ResourceRef): void {
   run.resources.push(parsed.data);
 }
 
+/** The failure type of an attempt whose input its tool's schema refused: the tool never ran. */
+export const INVALID_TOOL_INPUT = 'InvalidToolInput';
+
 function invalid(tool: string, side: 'input' | 'output', error: z.ZodError): ApplicationFailure {
   const issue = error.issues[0];
   const field = [side, ...(issue?.path ?? [])].join('.');
   // Bad input will be just as bad on the next attempt, so retrying is pointless.
   return ApplicationFailure.create({
-    type: side === 'input' ? 'InvalidToolInput' : 'InvalidToolOutput',
+    type: side === 'input' ? INVALID_TOOL_INPUT : 'InvalidToolOutput',
     message: `tool ${tool}: invalid field "${field}": ${issue?.message ?? 'invalid'}`,
     nonRetryable: true,
   });

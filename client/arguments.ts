@@ -1,7 +1,6 @@
 /** What every client method checks its arguments with, and the errors it raises. */
 import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
-import { invalidField } from '../cim/invalid-field';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
@@ -33,6 +32,14 @@ export class NoStoreError extends ScopetrailError {
   override name = 'NoStoreError';
 }
 
+/** startSession was given the id of a session that exists (running, closed, or only in the store). */
+export class SessionIdTakenError extends ScopetrailError {
+  constructor(sessionId: string, why: string) {
+    super(`startSession: invalid field "sessionId": session "${sessionId}" already exists (${why}); give a new id, or none for a generated one`, 'sessionId');
+    this.name = 'SessionIdTakenError';
+  }
+}
+
 /** The session's month was dropped by retention (recorded in the store and anchored in Temporal). */
 export class SessionPrunedError extends ScopetrailError {
   constructor(sessionId: string, readonly pruned: { month: string; prunedAt: string }) {
@@ -42,14 +49,18 @@ export class SessionPrunedError extends ScopetrailError {
 }
 
 export class InvalidArgumentError extends ScopetrailError {
-  constructor(method: string, error: z.ZodError) {
-    super(invalidField(method, error, 'arguments'), error.issues[0]?.path.map(String).join('.') || null);
+  /** `argument`: the parameter's name, for a value that is one argument rather than an object of fields. */
+  constructor(method: string, error: z.ZodError, argument?: string) {
+    const path = error.issues[0]?.path.map(String).join('.') ?? '';
+    const field = [argument, path].filter(Boolean).join('.');
+    super(`${method}: invalid field "${field || 'arguments'}": ${error.issues[0]?.message ?? 'invalid'}`, field || null);
     this.name = 'InvalidArgumentError';
   }
 }
 
-export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown): z.output<T> {
+/** Checks one argument of a client method; `argument` names it when it is a single value (an id, a resource). */
+export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown, argument?: string): z.output<T> {
   const parsed = typedLengthChecks(schema).safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error);
+  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error, argument);
   return parsed.data;
 }

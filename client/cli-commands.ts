@@ -310,7 +310,7 @@ export const COMMANDS: Record<string, Command> = {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client, store) => {
         // Each stored scope is one workflow run to read: a good estimate of the total.
-        const bar = historiesProgress(ctx, (await store.scopesOfSession(parse('reconcile', Id, sessionId))).length);
+        const bar = historiesProgress(ctx, (await store.scopesOfSession(parse('reconcile', Id, sessionId, 'sessionId'))).length);
         const report = await client
           .reconcile(sessionId!, { onProgress: bar.onProgress, repair: Boolean(ctx.flags.repair) })
           .finally(bar.done);

@@ -4,7 +4,7 @@
  * Temporal or the database.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
 import { decodingStore } from '../store/encoded-records';
@@ -41,7 +41,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, SessionPrunedError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, SessionIdTakenError, SessionPrunedError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -127,8 +127,14 @@ export class ScopeClient {
     const objective = o.objective ? o.objective : null;
     // The root's search attributes and scope memo go with its start (cim/scope-visibility.ts).
     const root = { sessionId, scopeId: rootScopeId(sessionId), kind: 'root' as const, parentScopeId: null, handoffFromScopeId: null, agent: agentName, delegatedBy: null };
+    if (o.sessionId !== undefined && (await this.store.scopesOfSession(sessionId)).length > 0) {
+      // Its history may be gone (retention), its rows are not: a new run would write over them.
+      throw new SessionIdTakenError(sessionId, 'the store holds its records');
+    }
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
+      // A session id names one session for good: reusing a closed one would write a new root over its records.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       taskQueue: this.taskQueue,
       args: [options.input],
       memo: {
@@ -137,6 +143,9 @@ export class ScopeClient {
         ...(visible ? { [SCOPE_MEMO]: scopeMemo(root, objective) } : {}),
       },
       ...(visible ? { typedSearchAttributes: scopeSearchAttributes(root) } : {}),
+    }).catch((err: unknown) => {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SessionIdTakenError(sessionId, 'Temporal has a workflow with that id');
+      throw err;
     });
     return {
       sessionId,
@@ -146,7 +155,7 @@ export class ScopeClient {
 
   /** Every scope of a session as a tree: delegations nest, handoffs sit beside the scope they came from. */
   async scopeTree(sessionId: string): Promise<ScopeTree> {
-    const id = parse('scopeTree', Id, sessionId);
+    const id = parse('scopeTree', Id, sessionId, 'sessionId');
     const scopes = await this.store.scopesOfSession(id);
     if (scopes.length === 0) throw new UnknownIdError('session', id);
     return buildScopeTree(id, scopes);
@@ -158,7 +167,7 @@ export class ScopeClient {
 
   /** The scope with where its session's rows are kept: what follows reads that one month. */
   private async located(scopeId: string): Promise<LocatedScope> {
-    const id = parse('scope', Id, scopeId);
+    const id = parse('scope', Id, scopeId, 'scopeId');
     const found = await this.store.locateScope(id);
     if (!found) throw new UnknownIdError('scope', id);
     return found;
@@ -174,7 +183,7 @@ export class ScopeClient {
   }
 
   async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
-    return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId));
+    return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId, 'sessionId'));
   }
 
   /** Sessions, newest first, with their rolled-up status; `crossCheck` asks Temporal whether each exists. */
@@ -188,7 +197,7 @@ export class ScopeClient {
 
   /** Where the failure that failed a session started (cim/forensics/root-cause.ts), its attempts, and the delegation chain up to the root. */
   async rootCause(sessionId: string): Promise<RootCause | null> {
-    const id = parse('rootCause', Id, sessionId);
+    const id = parse('rootCause', Id, sessionId, 'sessionId');
     await this.requireSession(id);
     return sessionRootCause(this.store, id);
   }
@@ -205,8 +214,8 @@ export class ScopeClient {
    * zero differences means the store holds every action that ran.
    */
   async wasTouched(scopeId: string, resource: string, onProgress?: (historiesRead: number) => void): Promise<TouchedReport> {
-    const id = parse('wasTouched', Id, scopeId);
-    const res = parse('wasTouched', ResourceArg, resource);
+    const id = parse('wasTouched', Id, scopeId, 'scopeId');
+    const res = parse('wasTouched', ResourceArg, resource, 'resource');
     return wasTouched(this.store, this.temporal, await this.located(id), res, onProgress);
   }
 
@@ -222,7 +231,7 @@ export class ScopeClient {
 
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
   async drift(agent?: string): Promise<DriftEntry[]> {
-    const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent);
+    const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent, 'agent');
     return agentDrift(this.store, name);
   }
 
@@ -236,7 +245,7 @@ export class ScopeClient {
   }
 
   async timeline(sessionId: string): Promise<TimelineEvent[]> {
-    const id = parse('timeline', Id, sessionId);
+    const id = parse('timeline', Id, sessionId, 'sessionId');
     await this.requireSession(id);
     return sessionTimeline(this.store, id);
   }
@@ -246,7 +255,7 @@ export class ScopeClient {
     sessionId: string,
     options: ReconcileRunOptions = {},
   ): Promise<ReconcileReport & { repaired: number }> {
-    const id = parse('reconcile', Id, sessionId);
+    const id = parse('reconcile', Id, sessionId, 'sessionId');
     try {
       return await reconcile(this.temporal, this.store, id, options);
     } catch (err) {
@@ -268,7 +277,7 @@ export class ScopeClient {
    * insertion is named, and so is a row that no longer parses.
    */
   async verify(sessionId: string): Promise<VerifyReport> {
-    const id = parse('verify', Id, sessionId);
+    const id = parse('verify', Id, sessionId, 'sessionId');
     const stored = await this.store.chainsOfSession(id);
     if (stored.chains.length === 0 && stored.invalid.length === 0) {
       const report = await this.reconcile(id).catch(() => undefined);
@@ -286,7 +295,7 @@ export class ScopeClient {
    * The key defaults to the workers' (SCOPETRAIL_FINGERPRINT_KEY, else the key file).
    */
   async attribute(sessionId: string, text: string, options: { key?: FingerprintKey } = {}): Promise<AttributionReport> {
-    const id = parse('attribute', Id, sessionId);
+    const id = parse('attribute', Id, sessionId, 'sessionId');
     const body = parse('attribute', z.object({ text: AttributeText }), { text }).text;
     return attributeSession(this.store, id, body, () => options.key ?? loadFingerprintKey(process.env, undefined, { create: false }));
   }
@@ -296,7 +305,7 @@ export class ScopeClient {
    * docs/opentelemetry.md). Span ids derive from record ids, so exporting again is idempotent.
    */
   async exportOtel(sessionId: string, options: OtelExportOptions = {}): Promise<OtelExportSummary> {
-    const id = parse('exportOtel', Id, sessionId);
+    const id = parse('exportOtel', Id, sessionId, 'sessionId');
     const scopes = await this.store.scopesOfSession(id);
     if (scopes.length === 0) throw new UnknownIdError('session', id);
     // Loaded on use: the OTel exporter is only needed by this one method.
@@ -314,7 +323,7 @@ export class ScopeClient {
    * `workflowId` is the session id for the root chain, or a delegated scope's id.
    */
   async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<void> {
-    const id = parse('requestHandoff', Id, workflowId);
+    const id = parse('requestHandoff', Id, workflowId, 'workflowId');
     const req = parse('requestHandoff', HandoffRequest, request);
     await this.temporal.workflow.getHandle(id).signal(HANDOFF_SIGNAL, req);
   }

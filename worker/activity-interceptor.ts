@@ -5,7 +5,7 @@
  * knows about is an attempt the store knows about.
  */
 import { Context } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
@@ -13,6 +13,7 @@ import { activityActionId, scopedActivityId } from '../cim/ids';
 import { wrapToolResult, type ToolRelay } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ResourceRef } from '../cim/schemas';
 import { runWithToolRun, scopeDenied, type ToolRun } from '../activities/tool-context';
+import { INVALID_TOOL_INPUT } from '../activities/tool';
 import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
 import { digest, digestOfJson } from '../store/digest';
@@ -170,7 +171,9 @@ export function scopeActivityInterceptor(
             const landed = await recorder.write({ actions: [denied] });
             throw failureCarrying(err, relayOf({ action: denied, landed }, spooledGaps, localId));
           }
-          const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, {
+          // Input its schema refused never reached the tool: nothing it declares was touched.
+          const neverRan = err instanceof ApplicationFailure && err.type === INVALID_TOOL_INPUT && run.resources.length === (tool?.resources.length ?? 0);
+          const ended = await recordAttempt(recorder, tool, neverRan ? { ...base, resources: [] } : base, input.args[0], undefined, {
             status: err instanceof CancelledFailure ? 'cancelled' : 'error',
             error: err instanceof Error ? err.message : String(err),
           });

@@ -116,3 +116,20 @@ test('a delegation to an agent this worker does not have fails at once, naming t
   assert.equal(root.status, 'error');
   assert.match(root.error ?? '', /unknown agent "nobodyHere"/);
 });
+
+test('a session id is one session for good: starting another under it, running or closed, is refused naming sessionId, and the first keeps its records', async () => {
+  const sessionId = `once-${Date.now()}`;
+  const first = await rt.client.startSession(deep, { input: { depth: 1 }, sessionId });
+  await assert.rejects(rt.client.startSession(deep, { input: { depth: 0 }, sessionId }), (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'SessionIdTakenError');
+    assert.equal(err.field, 'sessionId');
+    assert.match(err.message, /startSession: invalid field "sessionId": session "once-\d+" already exists/);
+    return true;
+  });
+  assert.equal(await first.result(), 1);
+  const before = await sessionRows(rt, sessionId);
+  await assert.rejects(rt.client.startSession(fanout, { input: { n: 1 }, sessionId }), { name: 'SessionIdTakenError' });
+  const after = await sessionRows(rt, sessionId);
+  assert.deepEqual(after.scopes.map((s) => [s.scopeId, s.agent, s.status]), before.scopes.map((s) => [s.scopeId, s.agent, s.status]));
+  assert.deepEqual((await rt.client.reconcile(sessionId)).differences, []);
+});

@@ -1,0 +1,21 @@
+/** Client arguments: a bad one is named, whether it is a single value or a field of an options object. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { Id, InvalidArgumentError, parse } from '../../client/arguments';
+
+test('a single-value argument is named by its parameter; a field of an object by its path; neither falls back to "arguments"', () => {
+  const named = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof InvalidArgumentError);
+      return [err.message, err.field];
+    }
+    assert.fail('no error');
+  };
+  assert.deepEqual(named(() => parse('scopeTree', Id, 123, 'sessionId')), ['scopeTree: invalid field "sessionId": Invalid input: expected string, received number', 'sessionId']);
+  assert.deepEqual(named(() => parse('scope', Id, '', 'scopeId'))[1], 'scopeId');
+  assert.deepEqual(named(() => parse('sessions', z.object({ limit: z.number() }), { limit: 'x' })), ['sessions: invalid field "limit": Invalid input: expected number, received string', 'limit']);
+  assert.deepEqual(named(() => parse('verifyUsage', z.object({ repair: z.boolean() }), 5))[1], null, 'an object argument that is not one has no field but says "arguments"');
+});
