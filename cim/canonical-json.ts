@@ -6,7 +6,16 @@
  * front and break the promise that another language's sorter gets the same bytes.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value === undefined ? null : value, []);
+  return write(value === undefined ? null : value, [], false);
+}
+
+/**
+ * canonicalJson of a value that must also be valid for JSON.stringify, as Temporal's
+ * default payload converter sends it: a BigInt, which canonicalJson writes as a string
+ * and JSON.stringify refuses, throws here, as a cycle does.
+ */
+export function canonicalJsonStrict(value: unknown): string {
+  return write(value === undefined ? null : value, [], true);
 }
 
 /** A string JSON.stringify would change beyond quoting it: a quote, a backslash, a control character or a surrogate. */
@@ -19,7 +28,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  */
 const CYCLE_CHECK_DEPTH = 32;
 
-function write(value: unknown, path: unknown[]): string {
+function write(value: unknown, path: unknown[], strict: boolean): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -29,20 +38,21 @@ function write(value: unknown, path: unknown[]): string {
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
     case 'bigint':
+      if (strict) throw new TypeError(`a BigInt (${value}n), which JSON cannot hold`);
       return JSON.stringify(value.toString());
     case 'undefined':
     case 'function':
     case 'symbol':
       return 'null';
   }
-  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw new TypeError('canonicalJson: value contains a cycle');
+  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw new TypeError('the value contains a cycle');
   path.push(value);
   try {
     // As JSON.stringify: an invalid date is null, an array hole is null.
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : JSON.stringify(value.toISOString());
     if (Array.isArray(value)) {
       let out = '[';
-      for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + write(value[i], path);
+      for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + write(value[i], path, strict);
       return `${out}]`;
     }
     if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
@@ -52,7 +62,7 @@ function write(value: unknown, path: unknown[]): string {
     for (let i = 0; i < order.keys.length; i++) {
       const member = obj[order.keys[i]!];
       if (member === undefined || typeof member === 'function') continue;
-      out += (out.length > 1 ? ',' : '') + order.quoted[i] + ':' + write(member, path);
+      out += (out.length > 1 ? ',' : '') + order.quoted[i] + ':' + write(member, path, strict);
     }
     return `${out}}`;
   } finally {

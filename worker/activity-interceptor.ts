@@ -17,7 +17,7 @@ import { INVALID_TOOL_INPUT } from '../activities/tool';
 import { allowed } from '../cim/allowance';
 import type { PayloadRecord } from '../store/types';
 import { digest, digestOfJson } from '../store/digest';
-import { canonicalJson } from '../cim/canonical-json';
+import { canonicalJson, canonicalJsonStrict } from '../cim/canonical-json';
 import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLimits } from './payload-limit';
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
@@ -42,6 +42,13 @@ export interface ActivityCaptureOptions {
   worker?: Pick<ActionRecord, 'workerDeployment' | 'workerBuildId'>;
   /** How long an attempt runs before its `running` row is written (0: at once). */
   runningRowAfterMs?: number;
+  /**
+   * Tool outputs go to Temporal through its default payload converter (JSON.stringify):
+   * an output it cannot send (a BigInt, a cycle) fails the attempt here, recorded as such,
+   * rather than be recorded as a success the SDK then fails to send. Off for a worker
+   * with a payload converter of its own, which may send such values.
+   */
+  jsonOutputs?: boolean;
 }
 
 /**
@@ -53,7 +60,7 @@ export const RUNNING_ROW_AFTER_MS = 100;
 export function scopeActivityInterceptor(
   recorder: Recorder,
   tools: ReadonlyMap<string, RegisteredTool>,
-  { fingerprinter, limits = DEFAULT_PAYLOAD_LIMITS, worker = {}, runningRowAfterMs = RUNNING_ROW_AFTER_MS }: ActivityCaptureOptions = {},
+  { fingerprinter, limits = DEFAULT_PAYLOAD_LIMITS, worker = {}, runningRowAfterMs = RUNNING_ROW_AFTER_MS, jsonOutputs = true }: ActivityCaptureOptions = {},
 ): ActivityInterceptorsFactory {
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
@@ -186,7 +193,18 @@ export function scopeActivityInterceptor(
           return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
         }
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
-        const json = canonicalJson(output ?? null);
+        let json: string;
+        try {
+          json = jsonOutputs ? canonicalJsonStrict(output ?? null) : canonicalJson(output ?? null);
+        } catch (err) {
+          // The same work gives the same output: retrying cannot help.
+          const failure = ApplicationFailure.nonRetryable(
+            `tool ${info.activityType}: its output cannot be sent to Temporal as JSON: ${errorText(err)}`,
+            'UnsendableToolOutput',
+          );
+          const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
+          throw failureCarrying(failure, relayOf(ended, spooledGaps, localId));
+        }
         const bytes = Buffer.byteLength(json);
         if (bytes > limits.errorBytes) {
           const failure = payloadTooLarge(info.activityType, bytes, limits);

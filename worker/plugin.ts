@@ -211,7 +211,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       ...configured,
       interceptors: {
         ...configured.interceptors,
-        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, { fingerprinter: this.fingerprinter, worker: workerIdentity(options), runningRowAfterMs: this.config.runningRowAfterMs })],
+        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, { fingerprinter: this.fingerprinter, worker: workerIdentity(options), runningRowAfterMs: this.config.runningRowAfterMs, jsonOutputs: !options.dataConverter?.payloadConverterPath })],
       },
     };
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { bulkReader } from '../fixtures/agents';
+import { bulkReader, oddReader } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -33,5 +33,30 @@ test('a result under the limit goes through as a success', async () => {
   assert.equal(await s.result(), 600 * 1024);
   const rows = await sessionRows(rt, s.sessionId);
   assert.deepEqual(rows.actions.filter((a) => a.kind === 'tool_call').map((a) => a.status), ['success']);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+for (const [call, reason] of <Array<['bigint' | 'cycle', RegExp]>>[
+  ['bigint', /its output cannot be sent to Temporal as JSON: a BigInt \(10n\), which JSON cannot hold/],
+  ['cycle', /its output cannot be sent to Temporal as JSON: the value contains a cycle/],
+]) {
+  test(`an output Temporal's converter cannot send (${call}) fails its one attempt with the reason, never a success`, async () => {
+    const s = await rt.client.startSession(oddReader, { input: { call } });
+    assert.match(String(await s.result()), /^failed: tool oddOutput: /);
+    const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
+    assert.deepEqual(calls.map((a) => [a.name, a.attempt, a.status]), [['oddOutput', 1, 'error']], 'not retried: the same work gives the same output');
+    assert.match(calls[0]!.error ?? '', reason);
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  });
+}
+
+test('a call whose input the tool\'s schema refuses never ran: its row touched nothing the tool declares', async () => {
+  const s = await rt.client.startSession(oddReader, { input: { call: 'badInput' as const } });
+  assert.match(String(await s.result()), /^failed: tool overrun: invalid field "input\.ms"/);
+  const [call, ...more] = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
+  assert.deepEqual(more, [], 'not retried');
+  assert.deepEqual([call?.status, call?.resources], ['error', []]);
+  const touched = await rt.client.wasTouched(s.sessionId, 'api:slow-upstream');
+  assert.equal(touched.touched, false);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
