@@ -771,11 +771,18 @@ function expectedScopeErrors(run: RunFacts): Array<string | null> | undefined {
   if (run.close.kind === 'completed') return [null];
   const chain = run.close.kind === 'failed' ? run.close.failureMessages : undefined;
   if (!chain?.length) return undefined;
-  const text = (i: number): string =>
-    i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i] ? `${chain[i]}: ${text(i + 1)}` : chain[i]!;
-  const texts = [text(0)];
-  if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1));
-  return texts.map(storableText);
+  // As workflows/scope-state.ts errorMessage: a message that already ends with its causes' text is not followed by it again.
+  const text = (i: number): string => {
+    if (!(i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i])) return chain[i]!;
+    const said = text(i + 1);
+    return chain[i]!.endsWith(said) ? chain[i]! : `${chain[i]}: ${said}`;
+  };
+  // Rows written before that rule repeated the causes after such a message.
+  const repeated = (i: number): string =>
+    i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i] ? `${chain[i]}: ${repeated(i + 1)}` : chain[i]!;
+  const texts = [text(0), repeated(0)];
+  if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1), repeated(1));
+  return [...new Set(texts)].map(storableText);
 }
 
 function resourceSet(resources: readonly ResourceRef[]): string {

@@ -251,12 +251,18 @@ export function emitOutput(st: ScopeState, value: unknown): void {
   emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: batch ? snapshot(value) : value, sessionStartedAt } });
 }
 
+/**
+ * An error's message with its causes'. A message that already ends with what its causes
+ * say (a DelegationError quotes its child's failure) is not followed by them again:
+ * otherwise the text would double at every level of delegation it passes through.
+ * cim/reconcile.ts expectedScopeErrors reads history's failure chains the same way.
+ */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message && cause.message !== err.message
-      ? `${err.message}: ${errorMessage(cause)}`
-      : err.message;
+    if (!(cause instanceof Error) || !cause.message || cause.message === err.message) return err.message;
+    const said = errorMessage(cause);
+    return err.message.endsWith(said) ? err.message : `${err.message}: ${said}`;
   }
   return String(err);
 }

@@ -131,4 +131,14 @@ describe('a delegate hands off and its finisher fails', () => {
   test('reconcile against history finds no difference', async () => {
     assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
   });
+
+  test('each delegator up the chain says what failed once, not once more per level it passed', async () => {
+    const scopes = (await rt.store.scopesOfSession(sid)).filter((s) => s.status === 'error');
+    assert.deepEqual(scopes.map((s) => s.scopeId).sort(), [sid, `${sid}.1`, `${sid}.1.1~1`]);
+    for (const s of scopes) {
+      assert.equal(s.error?.split('ledger totals do not balance').length, 2, `${s.scopeId}: ${s.error}`);
+    }
+    const root = scopes.find((s) => s.scopeId === sid)!;
+    assert.ok(root.error!.length < 400, root.error!);
+  });
 });
