@@ -21,8 +21,13 @@ export const IsoTime = z.iso
 export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {
-  constructor(what: 'session' | 'scope', id: string) {
-    super(`no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`, what === 'session' ? 'sessionId' : 'scopeId');
+  constructor(what: 'session' | 'scope' | 'agent', id: string) {
+    super(
+      what === 'agent'
+        ? `no agent "${id}" in the store: no manifest registers it and no scope ran it; check the name (scopetrail roles lists them)`
+        : `no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`,
+      what === 'session' ? 'sessionId' : what === 'scope' ? 'scopeId' : 'agent',
+    );
     this.name = 'UnknownIdError';
   }
 }

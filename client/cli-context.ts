@@ -32,8 +32,14 @@ export class CliUsageError extends ScopetrailError {
   override name = 'CliUsageError';
 }
 
-export function resolveModule(path: string): string {
-  return require.resolve(resolve(process.cwd(), path));
+/** The file a module flag names, or a usage error naming the flag when there is none. */
+export function resolveModule(path: string, flagName?: string): string {
+  const file = resolve(process.cwd(), path);
+  try {
+    return require.resolve(file);
+  } catch {
+    throw new CliUsageError(`could not load ${flagName ?? 'module'} ${path}: no such module (looked for ${file}, with .js, .json or /index.js)`);
+  }
 }
 
 /**

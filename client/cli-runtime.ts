@@ -18,10 +18,10 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   if (Boolean(agentsFlag) !== Boolean(toolsFlag)) {
     throw new CliUsageError('give both --agents <module> and --tools <module>, or neither to run the example agents');
   }
-  const agents = agentsFlag ? resolveModule(agentsFlag) : require.resolve(EXAMPLE_AGENTS);
+  const agents = agentsFlag ? resolveModule(agentsFlag, '--agents') : require.resolve(EXAMPLE_AGENTS);
   // Loaded here (the worker reads the agents' manifests from it) so that an error names the flag.
   if (agentsFlag) requireModule('--agents', agents);
-  const tools = toolsFlag ? loadTools(resolveModule(toolsFlag)) : await exampleTools();
+  const tools = toolsFlag ? loadTools(resolveModule(toolsFlag, '--tools')) : await exampleTools();
   const llm = llmFromEnv(agentsFlag === undefined);
   const deployment = deploymentFlags(ctx);
   quietTemporalLogs('WARN');

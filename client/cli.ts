@@ -98,7 +98,9 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    return fail(null, EXIT.usage, `${(err as Error).message.replace(/\. To specify.*$/s, '')}. Run scopetrail --help.`);
+    // Node's own prose breaks lines after its sentences; they are one line here.
+    const said = (err as Error).message.replace(/([.?])\r?\n/g, '$1 ').replace(/\. To specify.*$/s, '');
+    return fail(null, EXIT.usage, `${said.replace(/\.$/, '')}. Run scopetrail --help.`);
   }
   const [name, ...args] = parsed.positionals;
   if (parsed.values.help) {

@@ -232,7 +232,12 @@ export class ScopeClient {
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
   async drift(agent?: string): Promise<DriftEntry[]> {
     const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent, 'agent');
-    return agentDrift(this.store, name);
+    const entries = await agentDrift(this.store, name);
+    if (name !== undefined && entries.length === 0 && !(await this.store.manifests()).some((m) => m.name === name)) {
+      // An agent nothing knows of is a mistyped name, not one without drift.
+      if (!(await agentRoles(this.store)).some((r) => r.agent === name)) throw new UnknownIdError('agent', name);
+    }
+    return entries;
   }
 
   /**
@@ -333,7 +338,7 @@ export class ScopeClient {
    * have all ended (see client/prune.ts); refuses while such a month holds a running session.
    */
   async prune(before: Date | string, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
-    const when = parse('prune', z.object({ before: z.coerce.date() }), { before }).before;
+    const when = parse('prune', z.object({ before: z.coerce.date({ error: 'give a Date or a date string such as 2026-01-01' }) }), { before }).before;
     return pruneStore(this.store, this.temporal, when, options);
   }
 

@@ -158,6 +158,17 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
 
     const badExample = await cli(['run', 'nope', '--json']);
     assert.deepEqual([badExample.code, parsed(badExample, 'bad example').error.kind], [2, 'usage']);
+
+    // An agent nothing knows of is a mistyped name, not one without drift.
+    const noAgent = await cli(['drift', 'nobodyAtAll', '--json']);
+    assert.deepEqual([noAgent.code, parsed(noAgent, 'unknown agent').error.kind], [1, 'not_found']);
+    assert.match(parsed(noAgent, 'unknown agent').error.message, /^no agent "nobodyAtAll" in the store/);
+    const known = await cli(['drift', 'orchestrator', '--json']);
+    assert.equal(known.code, 0, known.stderr);
+
+    const ambiguous = await cli(['sessions', '--limit', '-1']);
+    assert.equal(ambiguous.code, 2);
+    assert.doesNotMatch(ambiguous.stderr, /\\u000a|\n./, 'Node\'s own line breaks are one line, not escapes');
   });
 
   test('a query of a schema no worker prepared says so, and creates nothing', async () => {
