@@ -6,7 +6,7 @@
  * again: a workflow builds only the schemas it uses. cim/schemas.ts exports them built.
  */
 import { z } from 'zod';
-import { budgetSchema } from './budget';
+import { budgetSchema, budgetSpecSchema } from './budget';
 import { lazySchema } from './lazy-schema';
 
 /** Agent names; the store's fast row check (store/row-check.ts) tests the same pattern. */
@@ -117,3 +117,19 @@ export const handoffRequestSchema = lazySchema(() =>
   }),
 );
 export type HandoffRequest = z.infer<ReturnType<typeof handoffRequestSchema>>;
+
+/**
+ * What `delegate()` is asked for, checked before anything starts: agent code in plain
+ * JavaScript (or a model's arguments) can pass anything, and an allowance given as a
+ * string would otherwise be read character by character, `*` among them.
+ */
+export const delegateOptionsSchema = lazySchema(() =>
+  z.object({
+    objective: z.string().max(10_000),
+    input: z.unknown(),
+    allowance: z.array(z.string().min(1)).optional(),
+    budget: budgetSpecSchema().optional(),
+    attempts: z.number().int().min(1).max(100).optional(),
+    workflowOptions: z.record(z.string(), z.unknown()).optional(),
+  }),
+);

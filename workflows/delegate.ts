@@ -9,6 +9,8 @@ import type { BudgetSpec } from '../cim/budget';
 import { unwrapAgentResult } from '../cim/envelope';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
+import { delegateOptionsSchema } from '../cim/scope-context';
+import { invalidField } from '../cim/invalid-field';
 
 export interface DelegateOptions<I> {
   /** What the delegate is asked to achieve; stored on its scope. */
@@ -56,6 +58,8 @@ async function delegateOnce<I, O>(
 ): Promise<O> {
   const st = requireState('delegate()');
   const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
+  const checked = delegateOptionsSchema().safeParse(options);
+  if (!checked.success) throw new TypeError(invalidField(`delegate to ${agentName}`, checked.error, 'options'));
   if (options.workflowOptions?.taskQueue === undefined && !isKnownAgent(agentName)) {
     // A child of a workflow type no worker of this queue has waits for one forever, and its
     // delegator with it. An agent served on another task queue is named with workflowOptions.taskQueue.

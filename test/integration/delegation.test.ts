@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, deep, fanout, misrouter, retrier } from '../fixtures/agents';
+import { canceller, deep, fanout, looseDelegator, misrouter, retrier } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -132,4 +132,20 @@ test('a session id is one session for good: starting another under it, running o
   const after = await sessionRows(rt, sessionId);
   assert.deepEqual(after.scopes.map((s) => [s.scopeId, s.agent, s.status]), before.scopes.map((s) => [s.scopeId, s.agent, s.status]));
   assert.deepEqual((await rt.client.reconcile(sessionId)).differences, []);
+});
+
+test('delegate() checks its options before anything starts: an allowance given as a string is refused, not read letter by letter', async () => {
+  for (const [options, field] of [
+    [{ objective: 'narrow', allowance: 'api:*' }, 'allowance'],
+    [{ objective: 42 }, 'objective'],
+    [{ objective: 'retry', attempts: -3 }, 'attempts'],
+    [{ objective: 'spend', budget: { turns: 'many' } }, 'budget.turns'],
+  ] as const) {
+    const s = await rt.client.startSession(looseDelegator, { input: { options } });
+    assert.match(String(await s.result()), new RegExp(`^refused: delegate to leaf: invalid field "${field.replace('.', '\\.')}"`), JSON.stringify(options));
+    const rows = await sessionRows(rt, s.sessionId);
+    assert.deepEqual(rows.scopes.map((x) => x.kind), ['root'], `${field}: no delegation started`);
+  }
+  const ok = await rt.client.startSession(looseDelegator, { input: { options: { objective: 'fine', allowance: ['api:*'] } } });
+  assert.equal(await ok.result(), 'delegated');
 });
