@@ -339,7 +339,10 @@ export class Spool {
       }
       fsyncSync(fd);
     } catch (err) {
-      const reason = `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${(err as Error).message}`;
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      const message = (err as Error).message;
+      // Node's own messages start with the code ("ENOSPC: no space left on device, write").
+      const reason = message.startsWith(code) ? message : `${code}: ${message}`;
       try {
         // Cut the torn tail so the next batch starts on a line of its own.
         ftruncateSync(fd, start);
