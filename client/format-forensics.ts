@@ -30,7 +30,7 @@ export function renderSessions(sessions: SessionListing[]): string {
 }
 
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {
-  if (!rc) return `Session ${sessionId}: nothing failed.`;
+  if (!rc) return `Session ${sessionId}: nothing failed it (it succeeded, or has not failed yet).`;
   const lines = [`Root cause of session ${sessionId}:`];
   if (rc.action) {
     lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${clipped(rc.action.error ?? 'no message')}`);

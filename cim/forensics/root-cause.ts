@@ -54,6 +54,8 @@ export interface RootCause {
  * Returns null when nothing failed.
  */
 export function rootCause(scopes: readonly ScopeRecord[], actions: readonly ActionRecord[]): RootCause | null {
+  // A session that succeeded has no root cause, whatever failures its agents caught on the way.
+  if (sessionSucceeded(scopes)) return null;
   const byId = new Map(scopes.map((s) => [s.scopeId, s]));
   const calls = groupCalls(actions.filter((a) => byId.has(a.scopeId)));
   const recoveredFailures = calls.filter((c) => c.recovered).length;
@@ -120,8 +122,18 @@ function followFailure(
   const visited = new Set<string>();
   for (let scope = top; ; ) {
     const stop = { within: scope === top ? null : scope };
-    if (scope.status !== 'error' || scope.failedBy === undefined || visited.has(scope.scopeId)) return stop;
+    if (scope.status !== 'error' || visited.has(scope.scopeId)) return stop;
     visited.add(scope.scopeId);
+    if (scope.failedBy === undefined) {
+      // In error without failing itself: every delegation it made failed and it caught them.
+      // The first of those to fail is where to look, not a call it caught beside them.
+      const failed = scopes
+        .filter((c) => c.parentScopeId === scope.scopeId && c.kind === 'delegation' && lastOf(c).status === 'error')
+        .sort(byStart)[0];
+      if (!failed) return stop;
+      scope = lastOf(failed);
+      continue;
+    }
     const by = scope.failedBy;
     if (by === scope.scopeId) return { scope, call: undefined };
     const call = calls.find((c) => c.scopeId === scope.scopeId && c.activityId === by);
@@ -132,3 +144,11 @@ function followFailure(
   }
 }
 
+
+/** The root and every scope it handed off to ended `success`: the session did what it was asked. */
+function sessionSucceeded(scopes: readonly ScopeRecord[]): boolean {
+  const root = scopes.find((s) => s.kind === 'root' && s.parentScopeId === null);
+  if (!root) return false;
+  const successors = handoffSuccessors(scopes);
+  return [root, ...handoffChain(root, successors)].every((s) => s.status === 'success');
+}

@@ -124,7 +124,8 @@ test('drift: an agent that calls a tool its manifest does not declare is flagged
     assert.equal(entry?.manifest, true);
     assert.deepEqual(entry?.undeclaredTools, ['flaky']);
     assert.equal(entry?.drifted, true);
-    assert.deepEqual(await fixtures.client.drift('nobody'), []);
+    // A name nothing knows of is a mistake to say, not an agent without drift.
+    await assert.rejects(fixtures.client.drift('nobody'), { name: 'UnknownIdError', field: 'agent' });
   } finally {
     await fixtures.stop();
   }

@@ -450,6 +450,29 @@ describe('rootCause', () => {
     assert.equal(rc.scope.scopeId, 's');
   });
 
+  test('a session that succeeded has no root cause, whatever its agents caught on the way', () => {
+    const root = scope('s', { status: 'success' });
+    const caught = child('s.1', root, { status: 'error', failedBy: 's.1' });
+    assert.equal(rootCause([root, caught], [attempt(root, '1', 1, 'bad', 'error', 0)]), null);
+    // Its last scope is what the session ended as: a root that handed off to a failure did not succeed.
+    const failedPeer = handedTo('s~1', root, { status: 'error', failedBy: 's~1' });
+    assert.equal(rootCause([root, failedPeer], [])!.scope.scopeId, 's~1');
+  });
+
+  test('a scope in error because every delegation it made failed (it caught them) leads to the first of them, not to a call it caught', () => {
+    const root = scope('s', { status: 'error', startedAt: t(0) });
+    const first = child('s.1', root, { status: 'error', failedBy: 's.1', startedAt: t(30) });
+    const second = child('s.2', root, { status: 'error', failedBy: '1', startedAt: t(40) });
+    const rc = rootCause(
+      [root, first, second],
+      [attempt(root, '1', 1, 'caughtEarly', 'error', 0), attempt(second, '1', 1, 'later', 'error', 45)],
+    )!;
+    assert.equal(rc.scope.scopeId, 's.1');
+    assert.equal(rc.action, null, 'the first delegate failed in its own code');
+    assert.deepEqual(ids(rc.chain), ['s.1', 's']);
+    assert.deepEqual(ids(rc.otherFailures), ['s.2']);
+  });
+
   test('nothing failed: null, even when retries recovered; an empty session is null too', () => {
     const root = scope('s', { recovered: true });
     assert.equal(rootCause([root], [attempt(root, '1', 1, 'x', 'error', 0), attempt(root, '1', 2, 'x', 'success', 10)]), null);
