@@ -190,7 +190,7 @@ export function scopeActivityInterceptor(
         stopWatch();
         if (overran(deadline, Date.now(), ctx.cancellationSignal.reason) || (await droppedAsTimedOut(ctx.cancellationSignal.reason))) {
           await recordOverrun({});
-          return wrapToolResult(output, info.attempt, dedupeResources(run.resources));
+          return wrapToolResult(output, info.attempt, dedupeResources(run.resources), tookLate(soFar(), output, localId));
         }
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
         let json: string;
@@ -262,6 +262,27 @@ function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: A
     ...(spooledGaps ? { gaps: spooledGaps } : {}),
     ...local,
   };
+}
+
+/**
+ * The attempt as it ended, for the workflow to write should Temporal take the outcome after
+ * all. The worker counts the deadline on its own clock and cannot see the server's answer
+ * to the completion: a server whose timer fires late (a loaded one) takes an outcome the
+ * worker recorded as discarded. Only the workflow learns it did, by getting the result,
+ * and its record then replaces the overrun row, which reconcile holds to history. An
+ * outcome the server discarded never reaches the workflow, and the overrun row stands.
+ * None for an output that cannot be digested: Temporal cannot take it either.
+ */
+function tookLate(ended: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>, output: unknown, localActivityId?: string): ToolRelay | undefined {
+  let outputDigest: string;
+  try {
+    outputDigest = digestOfJson(canonicalJson(output ?? null));
+  } catch {
+    return undefined;
+  }
+  const endedAt = new Date().toISOString();
+  const action: ActionRecord = { ...ended, status: 'success', error: null, endedAt, outputDigest, attributes: { ...ended.attributes, finishedAfterDeadline: true } };
+  return { actions: [action], ...(localActivityId !== undefined ? { local: { endedAt, activityId: localActivityId } } : {}) };
 }
 
 /** Provenance is best effort: a tool output that cannot be fingerprinted never fails the call. */

@@ -79,10 +79,16 @@ interface Ran {
    * lost one can take another path than its plan, and is held to reconcile and verify only.
    */
   lost: string[];
+  /**
+   * Attempts that ran past their timeout and whose outcome Temporal took anyway: a loaded
+   * server's timer can fire late. The call then succeeded where the plan has it time out,
+   * so the session is held to reconcile and verify only, like one that lost an attempt.
+   */
+  tookLate: string[];
 }
 
-/** The sessions that ran as planned: nothing of them was lost with a worker. */
-const asPlanned = (ran: readonly Ran[]) => ran.filter((r) => r.lost.length === 0);
+/** The sessions that ran as planned: nothing of them was lost with a worker, and every timeout fired in time. */
+const asPlanned = (ran: readonly Ran[]) => ran.filter((r) => r.lost.length === 0 && r.tookLate.length === 0);
 
 /** Generates a batch of sessions from one seed, runs them at once (with `during`, if given), and reads what was recorded. */
 async function runBatch(seed: number, during?: () => Promise<void>): Promise<Ran[]> {
@@ -118,7 +124,8 @@ async function runBatch(seed: number, during?: () => Promise<void>): Promise<Ran
       const scopes = await rt.store.scopesOfSession(b.expected.sessionId);
       const endOf = new Map(scopes.map((s) => [s.scopeId, Date.parse(s.endedAt ?? '')]));
       outlived.push(left.filter((a) => a.endedAt !== null && Date.parse(a.endedAt) > endOf.get(a.scopeId)!).length);
-      return { ...b, outcome: outcomes[i]!, scopes, actions, lost };
+      const tookLate = actions.filter((a) => a.status === 'success' && a.attributes.finishedAfterDeadline === true).map((a) => a.actionId);
+      return { ...b, outcome: outcomes[i]!, scopes, actions, lost, tookLate };
     }),
   );
 }
@@ -241,6 +248,7 @@ for (const { title, seed, during, skip } of batches) {
       for (const r of lost) t.diagnostic(`${r.label}: lost with the restarted worker, held to reconcile and verify only: ${r.lost.join(', ')}`);
       if (during) assert.ok(lost.length <= 2, `${lost.length} of ${ran.length} sessions lost attempts`);
       else assert.deepEqual(lost.map((r) => r.label), [], 'without faults, no attempt is lost');
+      for (const r of ran.filter((x) => x.tookLate.length > 0)) t.diagnostic(`${r.label}: Temporal took outcomes after their timeout, held to reconcile and verify only: ${r.tookLate.join(', ')}`);
       for (const { expected, label, outcome } of asPlanned(ran)) {
         if (expected.result === null) assert.equal(outcome.ok, false, `${label}: the session should fail`);
         else assert.deepEqual(outcome, { ok: true, value: expected.result }, `${label}: result`);
@@ -377,9 +385,9 @@ for (const { title, seed, during, skip } of batches) {
     });
 
     test('reconcile finds the store complete against every history; verify finds every scope sealed and anchored', async (t) => {
-      for (const { expected, label, scopes, lost } of ran) {
-        // A session that lost an attempt is held to what it recorded, not to its plan.
-        const size = lost.length ? scopes.length : expected.scopes.size;
+      for (const { expected, label, scopes, lost, tookLate } of ran) {
+        // A session that lost an attempt, or whose server took one late, is held to what it recorded, not to its plan.
+        const size = lost.length || tookLate.length ? scopes.length : expected.scopes.size;
         const report = await rt.client.reconcile(expected.sessionId);
         assert.deepEqual(report.differences, [], `${label}: ${JSON.stringify(report.differences)}`);
         assert.equal(report.stored.scopes, size, `${label}: scopes reconciled`);
