@@ -22,7 +22,7 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
-import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline } from './attempt-deadline';
+import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline, type ToolSpan } from './attempt-deadline';
 import { askAttemptFate } from './attempt-fate';
 
 export interface RegisteredTool {
@@ -148,7 +148,7 @@ export function scopeActivityInterceptor(
           recorder.writeLate({ gaps: [timedOut] }).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record that ${timedOut.actionId} timed out: ${errorText(err)}`));
         });
         /** An attempt that ended after Temporal timed it out is recorded as history has it, whatever the tool did. */
-        const recordOverrun = async (outcome: { error?: string }) => {
+        const recordOverrun = async (outcome: { error?: string; tool?: ToolSpan }) => {
           const late = overrunAttempt(soFar(), deadline, startedMs, Date.now(), outcome, info.heartbeatTimeoutMs);
           await recorder.writeLate({ actions: [late] }, sameOverrun).catch((err: unknown) => ctx.log.warn(`scopetrail: could not record ${late.actionId}, which finished after its timeout: ${errorText(err)}`));
         };
@@ -164,13 +164,16 @@ export function scopeActivityInterceptor(
           return (await askAttemptFate(client, execution, call)) === 'timed_out';
         };
         let output: unknown;
+        /** When the tool ran: the attempt may also have waited for records to be written, before it and after. */
+        const span: ToolSpan = { startedMs: Date.now(), endedMs: 0 };
         try {
           output = await runWithToolRun(run, () => next(input));
         } catch (err) {
+          span.endedMs = Date.now();
           clearTimeout(startRow);
           stopWatch();
           if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason) || (await droppedAsTimedOut(err, ctx.cancellationSignal.reason))) {
-            await recordOverrun({ error: errorText(err) });
+            await recordOverrun({ error: errorText(err), tool: span });
             throw err;
           }
           if (run.refused.length) {
@@ -186,10 +189,11 @@ export function scopeActivityInterceptor(
           });
           throw failureCarrying(err, relayOf(ended, spooledGaps, localId));
         }
+        span.endedMs = Date.now();
         clearTimeout(startRow);
         stopWatch();
         if (overran(deadline, Date.now(), ctx.cancellationSignal.reason) || (await droppedAsTimedOut(ctx.cancellationSignal.reason))) {
-          await recordOverrun({});
+          await recordOverrun({ tool: span });
           return wrapToolResult(output, info.attempt, dedupeResources(run.resources), tookLate(soFar(), output, localId));
         }
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
@@ -213,6 +217,12 @@ export function scopeActivityInterceptor(
         }
         if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
         const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
+        // Its record waited past the deadline (the store unreachable and the spool full hold
+        // an attempt until one takes it): Temporal has timed the attempt out, and the row says so.
+        if (overran(deadline, Date.now())) {
+          await recordOverrun({ tool: span });
+          return wrapToolResult(output, info.attempt, dedupeResources(run.resources), tookLate(soFar(), output, localId));
+        }
         return wrapToolResult(output, info.attempt, dedupeResources(run.resources), relayOf(ended, spooledGaps, localId));
       },
     };

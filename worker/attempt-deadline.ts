@@ -97,19 +97,37 @@ export function timedOutWhileRunning(running: Omit<ActionRecord, 'status' | 'err
   };
 }
 
+/** When the tool itself ran, within an attempt that also waited for its records to be written. */
+export interface ToolSpan {
+  startedMs: number;
+  endedMs: number;
+}
+
+/** Waits for records shorter than this are not worth a word: a group commit takes a few milliseconds. */
+const NOTABLE_WAIT_MS = 100;
+const WHY_RECORDS_WAIT = 'the store unreachable or slow, and the spool full or unwritable';
+
 /**
  * An attempt that finished after its deadline: failed, as history has it, saying how the
- * tool really ended; its output was never delivered, so no digest of it is kept.
+ * tool really ended; its output was never delivered, so no digest of it is kept. `tool`:
+ * when the tool ran. An attempt also waits for records to be written (earlier attempts'
+ * ends before the tool, its own after), and with the store unreachable and the spool full
+ * that wait can pass the deadline on its own: the text then says the tool ran in time and
+ * what the attempt waited for, not that the tool was slow.
  */
 export function overrunAttempt(
   ended: Omit<ActionRecord, 'status' | 'error' | 'endedAt' | 'outputDigest'>,
   deadline: AttemptDeadline | undefined,
   startedMs: number,
   endedMs: number,
-  outcome: { error?: string },
+  outcome: { error?: string; tool?: ToolSpan },
   heartbeatTimeoutMs?: number,
 ): ActionRecord {
   const how = outcome.error === undefined ? 'succeeded' : `failed (${outcome.error})`;
+  const tool = outcome.tool ?? { startedMs, endedMs };
+  const ran = tool.endedMs - tool.startedMs;
+  const before = tool.startedMs - startedMs;
+  const waited = before + (endedMs - tool.endedMs);
   // Told through a heartbeat before the worker's own deadline: its heartbeat timeout, when it has one.
   const which =
     deadline && endedMs >= deadline.at
@@ -117,10 +135,14 @@ export function overrunAttempt(
       : heartbeatTimeoutMs
         ? `its heartbeat timeout (${heartbeatTimeoutMs} ms)`
         : 'a timeout the server counted (its heartbeat timeout, say)';
+  const what =
+    deadline && endedMs >= deadline.at && tool.endedMs < deadline.at && waited >= NOTABLE_WAIT_MS
+      ? `${which} passed while the attempt waited ${waited} ms for records to be written (${WHY_RECORDS_WAIT}); the tool ${how} after ${ran} ms, in time`
+      : `${which} passed before the tool finished; it ${how} after ${ran} ms${before >= NOTABLE_WAIT_MS ? `, having started ${before} ms late: the attempt waited for earlier records to be written (${WHY_RECORDS_WAIT})` : ''}`;
   return {
     ...ended,
     status: 'error',
-    error: `attempt timed out: ${which} passed before the tool finished; it ${how} after ${endedMs - startedMs} ms, and Temporal discarded that outcome`,
+    error: `attempt timed out: ${what}, and Temporal discarded that outcome`,
     endedAt: new Date(endedMs).toISOString(),
     outputDigest: null,
     attributes: { ...ended.attributes, timedOut: true },

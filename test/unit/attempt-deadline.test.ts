@@ -44,6 +44,18 @@ test('an overrun attempt is failed, as history has it, says how the tool really 
   assert.match(overrunAttempt(base, deadline, 1_000, 3_500, { error: 'boom' }).error!, /it failed \(boom\) after 2500 ms/);
   // Cancelled as timed out before the worker's own deadline: the server counted another timeout.
   assert.match(overrunAttempt(base, deadline, 1_000, 1_500, { error: 'TIMED_OUT' }).error!, /^attempt timed out: a timeout the server counted \(its heartbeat timeout, say\) passed/);
+  // The tool ran in time; the attempt then waited for its record to be written (store down, spool full).
+  assert.equal(
+    overrunAttempt(base, deadline, 1_000, 3_500, { tool: { startedMs: 1_000, endedMs: 1_200 } }).error,
+    'attempt timed out: its start-to-close timeout (1000 ms) passed while the attempt waited 2300 ms for records to be written (the store unreachable or slow, and the spool full or unwritable); the tool succeeded after 200 ms, in time, and Temporal discarded that outcome',
+  );
+  // It started late, behind earlier attempts' records, and so finished past the deadline.
+  assert.equal(
+    overrunAttempt(base, deadline, 1_000, 2_600, { tool: { startedMs: 2_500, endedMs: 2_600 } }).error,
+    'attempt timed out: its start-to-close timeout (1000 ms) passed before the tool finished; it succeeded after 100 ms, having started 1500 ms late: the attempt waited for earlier records to be written (the store unreachable or slow, and the spool full or unwritable), and Temporal discarded that outcome',
+  );
+  // A group commit's few milliseconds are not worth a word.
+  assert.equal(overrunAttempt(base, deadline, 1_000, 3_510, { tool: { startedMs: 1_005, endedMs: 3_505 } }).error, late.error);
   const atDeadline = timedOutWhileRunning(base, deadline, 2_000);
   assert.deepEqual([atDeadline.status, atDeadline.endedAt, atDeadline.attributes.timedOut], ['error', new Date(2_000).toISOString(), true]);
 

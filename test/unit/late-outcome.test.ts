@@ -23,11 +23,18 @@ const ctx: ScopeContext = {
   agentVersion: '1', delegatedBy: null, allowance: null, depth: 0, path: '/s/', handoffIndex: 0, visibility: false, budget: null,
 };
 
-/** A store that keeps the last row written for each action id, as the upsert does. */
-function lastWriteWins() {
+/** A store that keeps the last row written for each action id, as the upsert does; `holdMs`: its first write of a success waits that long. */
+function lastWriteWins(holdMs = 0) {
   const rows = new Map<string, ActionRecord>();
+  let held = false;
   const store = {
-    upsertActions: async (records: ActionRecord[]) => void records.forEach((r) => rows.set(r.actionId, r)),
+    upsertActions: async (records: ActionRecord[]) => {
+      if (holdMs && !held && records.some((r) => r.status === 'success')) {
+        held = true;
+        await new Promise((r) => setTimeout(r, holdMs));
+      }
+      records.forEach((r) => rows.set(r.actionId, r));
+    },
     fillActionGaps: async (records: ActionRecord[]) => void records.forEach((r) => (rows.get(r.actionId)?.status ?? 'running') === 'running' && rows.set(r.actionId, r)),
     upsertScopes: async () => undefined,
     upsertPayloads: async () => undefined,
@@ -43,7 +50,7 @@ const withScope: ActivityInterceptorsFactory = () => ({
 
 const tools = new Map<string, RegisteredTool>([['lookup', { name: 'lookup', kind: 'tool_call', resources: [{ uri: 'api:lookup', mode: 'read' }], recordPayloads: false }]]);
 
-async function runLate(recorder: Recorder, output: unknown) {
+async function runLate(recorder: Recorder, output: unknown, toolMs = 60) {
   const env = new MockActivityEnvironment(
     {
       activityType: 'lookup',
@@ -57,7 +64,7 @@ async function runLate(recorder: Recorder, output: unknown) {
     { interceptors: [withScope, scopeActivityInterceptor(recorder, tools, { runningRowAfterMs: 0 })] },
   );
   return env.run(async () => {
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, toolMs));
     return output;
   });
 }
@@ -102,4 +109,17 @@ test('an output that cannot be digested relays nothing: Temporal cannot take it 
   await recorder.drain();
   assert.equal(rows.get('s/a3#2')?.status, 'error');
   assert.equal(unwrapToolResult(result).relay, undefined);
+});
+
+test('a tool that answered in time but whose record waited past the deadline is recorded timed out, saying so, not blaming the tool', async () => {
+  const { store, rows } = lastWriteWins(150);
+  const recorder = new Recorder(store, { lingerMs: 1 });
+  const result = await runLate(recorder, { rows: 1 }, 0);
+  await recorder.drain();
+  const stored = rows.get('s/a3#2');
+  assert.equal(stored?.status, 'error', 'history has the attempt timed out: Temporal stopped waiting while its record was held');
+  assert.equal(stored?.outputDigest, null);
+  assert.match(stored?.error ?? '', /passed while the attempt waited \d+ ms for records to be written .*; the tool succeeded after \d+ ms, in time,/);
+  // Should Temporal take it after all, the workflow writes it as it ended.
+  assert.equal(unwrapToolResult(result).relay?.actions?.[0]?.status, 'success');
 });
