@@ -112,7 +112,7 @@ export function scopeActivityInterceptor(
         // attempts ran under the one before (cim/local-activities.ts).
         let spooledGaps: ActionRecord[] | undefined;
         if (info.attempt > 1 && !info.isLocal) {
-          const now = new Date().toISOString();
+          const { startedAt: lostFrom, endedAt: lostUntil } = lostAttemptsWindow(info, Date.now());
           const gaps: ActionRecord[] = Array.from({ length: info.attempt - 1 }, (_, i) => ({
             ...base,
             actionId: activityActionId(scope.scopeId, activityId, i + 1),
@@ -120,8 +120,8 @@ export function scopeActivityInterceptor(
             resources: [...(tool?.resources ?? [])],
             status: 'error' as const,
             error: `attempt ended without reporting its outcome (worker lost or timed out); attempt ${info.attempt} followed`,
-            startedAt: now,
-            endedAt: now,
+            startedAt: lostFrom,
+            endedAt: lostUntil,
             outputDigest: null,
             attributes: { reconstructed: true },
           }));
@@ -272,6 +272,19 @@ function relayOf(ended: { action: ActionRecord; landed: Landed }, spooledGaps: A
     ...(spooledGaps ? { gaps: spooledGaps } : {}),
     ...local,
   };
+}
+
+/**
+ * When the earlier attempts of a call ran, as far as this attempt knows: after the call
+ * was first scheduled and before this attempt was. Both are the server's times, taken
+ * only where they fall before the worker's now, so a reconstructed row sorts before the
+ * attempt that followed it and never into the future.
+ */
+export function lostAttemptsWindow(info: { scheduledTimestampMs?: number; currentAttemptScheduledTimestampMs?: number }, nowMs: number): { startedAt: string; endedAt: string } {
+  const known = (ms: number | undefined, floor: number) => (typeof ms === 'number' && Number.isFinite(ms) && ms >= floor && ms <= nowMs ? ms : undefined);
+  const from = known(info.scheduledTimestampMs, 0);
+  const until = known(info.currentAttemptScheduledTimestampMs, from ?? 0) ?? nowMs;
+  return { startedAt: new Date(from ?? until).toISOString(), endedAt: new Date(until).toISOString() };
 }
 
 /**

@@ -21,6 +21,8 @@ export function recordLostFinalAttempt(
   kind: Extract<ActionKind, 'tool_call' | 'llm_call'>,
   input: unknown,
   maximumAttempts: number | undefined,
+  /** When the agent made the call (the workflow's clock): the attempts ran between then and now. */
+  calledAtMs?: number,
 ): void {
   if (!(err instanceof ActivityFailure)) return;
   if (err.retryState !== RetryState.MAXIMUM_ATTEMPTS_REACHED || !maximumAttempts || !err.activityId) return;
@@ -31,6 +33,7 @@ export function recordLostFinalAttempt(
       : // What the attempt's own record says (the tool's message), as Temporal has it from the failure.
         (cause ?? err).message;
   const at = now();
+  const from = calledAtMs !== undefined && calledAtMs <= Date.parse(at) ? new Date(calledAtMs).toISOString() : at;
   // Every attempt up to the last happened; any of them may have died with its worker
   // before a successor could close it. Gaps only: recorded ends are kept.
   for (let attempt = 1; attempt <= maximumAttempts; attempt++) {
@@ -43,7 +46,7 @@ export function recordLostFinalAttempt(
         attempt,
         activityId: scopedActivityId(err.activityId, st.ctx.continuation?.run),
         error: last ? final : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',
-        startedAt: at,
+        startedAt: from,
         endedAt: at,
         attributes: { reconstructed: true },
       }),

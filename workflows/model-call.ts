@@ -30,6 +30,7 @@ export async function callModel<R>(
   const options: ActivityOptions = { ...DEFAULTS, ...activityOptions };
   const request = input(turn);
   const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[activityType]!;
+  const calledAtMs = Date.now();
   try {
     const { value, attempt, relay } = unwrapToolResult(await activity(request));
     st.calls.push({ attempt, status: 'success' });
@@ -40,7 +41,7 @@ export async function callModel<R>(
     // Before the gap fills, which never overwrite an attempt's own end.
     emitRelay(takeFailureRelay(st, err));
     st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
-    recordLostFinalAttempt(st, err, 'llm_call', request, options.retry?.maximumAttempts);
+    recordLostFinalAttempt(st, err, 'llm_call', request, options.retry?.maximumAttempts, calledAtMs);
     throw err;
   }
 }

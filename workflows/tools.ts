@@ -90,9 +90,10 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
           const err = asCallFailure(caught, name, relay?.local?.activityId);
           emitRelay(relay);
           st.calls.push({ attempt: 1, status: isCancellation(err) ? 'cancelled' : 'error' });
-          recordLostFinalAttempt(st, err, 'tool_call', input, maximumAttempts);
+          recordLostFinalAttempt(st, err, 'tool_call', input, maximumAttempts, calledAtMs);
           throw err;
         };
+        const calledAtMs = Date.now();
         let scheduled: Promise<unknown>;
         try {
           scheduled = call(input);
