@@ -22,6 +22,7 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
+import { boundedFailure } from './bounded-failure';
 import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline, type ToolSpan } from './attempt-deadline';
 import { askAttemptFate } from './attempt-fate';
 
@@ -168,8 +169,10 @@ export function scopeActivityInterceptor(
         const span: ToolSpan = { startedMs: Date.now(), endedMs: 0 };
         try {
           output = await runWithToolRun(run, () => next(input));
-        } catch (err) {
+        } catch (thrown) {
           span.endedMs = Date.now();
+          // Cut to what Temporal takes, before anything records it: the row and history then agree.
+          const err = boundedFailure(thrown);
           clearTimeout(startRow);
           stopWatch();
           if (overran(deadline, Date.now(), err, ctx.cancellationSignal.reason) || (await droppedAsTimedOut(err, ctx.cancellationSignal.reason))) {

@@ -50,6 +50,20 @@ for (const [call, reason] of <Array<['bigint' | 'cycle', RegExp]>>[
   });
 }
 
+test('a tool failure with a 3 MiB message fails its attempts with the message cut, which the agent, the rows and history share', async () => {
+  const s = await rt.client.startSession(oddReader, { input: { call: 'hugeError' as const } });
+  const result = String(await s.result());
+  // Before, Temporal refused each failure as too large and every attempt timed out instead.
+  const said = `${result.slice(0, 60)}…${result.slice(-160)} (${result.length} characters)`;
+  assert.ok(!/timeout/i.test(result), said);
+  assert.ok(result.startsWith(`failed: upstream said: ${'x'.repeat(32_768 - 15)}… [`), said);
+  assert.ok(result.endsWith("… [3112975 more characters cut: a tool's failure message is kept to 32768 characters, so that Temporal can take it]"), said);
+  const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
+  assert.deepEqual(calls.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error'], [3, 'error']], 'retried as the tool\'s own failure is');
+  for (const c of calls) assert.ok(c.error === result.slice('failed: '.length), `attempt ${c.attempt}: ${c.error?.length} characters`);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
 test('a call whose input the tool\'s schema refuses never ran: its row touched nothing the tool declares', async () => {
   const s = await rt.client.startSession(oddReader, { input: { call: 'badInput' as const } });
   assert.match(String(await s.result()), /^failed: tool overrun: invalid field "input\.ms"/);
