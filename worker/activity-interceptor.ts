@@ -22,7 +22,7 @@ import { DEFAULT_PAYLOAD_LIMITS, payloadTooLarge, payloadWarning, type PayloadLi
 import type { Landed, Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
-import { boundedFailure } from './bounded-failure';
+import { boundedFailure } from '../cim/bounded-failure';
 import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline, type ToolSpan } from './attempt-deadline';
 import { askAttemptFate } from './attempt-fate';
 

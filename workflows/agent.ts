@@ -33,6 +33,7 @@ import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
+import { boundedFailure } from '../cim/bounded-failure';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
   (input: I): Promise<unknown>;
@@ -236,10 +237,12 @@ function endWithError(st: ScopeState, err: unknown): unknown {
     endScope(st, 'cancelled', errorMessage(err));
     return err;
   }
-  endScope(st, 'error', errorMessage(err), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
-  if (err instanceof TemporalFailure) return err;
+  // Cut to what Temporal takes (cim/bounded-failure.ts), before it is recorded: the row and history then agree.
+  const thrown = err instanceof Error ? err : new Error(String(err));
+  const e = boundedFailure(thrown) as Error;
+  endScope(st, 'error', errorMessage(e), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
+  if (err instanceof TemporalFailure) return e;
   // A plain Error would fail only the workflow task and be retried forever; for an
   // agent a thrown error is an outcome of its mandate, so the run fails with it.
-  const e = err instanceof Error ? err : new Error(String(err));
-  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
+  return ApplicationFailure.create({ message: e.message, type: thrown.name, nonRetryable: true, cause: e });
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { bulkReader, oddReader } from '../fixtures/agents';
+import { bulkReader, loudFailer, oddReader } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -57,10 +57,25 @@ test('a tool failure with a 3 MiB message fails its attempts with the message cu
   const said = `${result.slice(0, 60)}…${result.slice(-160)} (${result.length} characters)`;
   assert.ok(!/timeout/i.test(result), said);
   assert.ok(result.startsWith(`failed: upstream said: ${'x'.repeat(32_768 - 15)}… [`), said);
-  assert.ok(result.endsWith("… [3112975 more characters cut: a tool's failure message is kept to 32768 characters, so that Temporal can take it]"), said);
+  assert.ok(result.endsWith("… [3112975 more characters cut: a failure message is kept to 32768 characters, so that Temporal can take it]"), said);
   const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
   assert.deepEqual(calls.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error'], [3, 'error']], 'retried as the tool\'s own failure is');
   for (const c of calls) assert.ok(c.error === result.slice('failed: '.length), `attempt ${c.attempt}: ${c.error?.length} characters`);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+test('an agent failing with a 3 MiB message: its run closes, failed with the message cut, which its scope\'s row and history share', async () => {
+  const s = await rt.client.startSession(loudFailer, { input: { chars: 3 * 1024 * 1024 } });
+  // Before, Temporal refused the run's failure as too large and its workflow task failed over and over: result() never settled.
+  const failure = await s.result().then(
+    () => assert.fail('the session should fail'),
+    (err: Error & { cause?: Error }) => err.cause ?? err,
+  );
+  const cut = "… [3112969 more characters cut: a failure message is kept to 32768 characters, so that Temporal can take it]";
+  assert.ok(failure.message.endsWith(cut) && failure.message.length < 33_000, failure.message.slice(-200));
+  const [scope] = (await sessionRows(rt, s.sessionId)).scopes;
+  assert.equal(scope?.status, 'error');
+  assert.ok(scope?.error === failure.message, `${scope?.error?.length} characters stored`);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { MAX_FAILURE_MESSAGE_CHARS, boundedFailure } from '../../worker/bounded-failure';
+import { MAX_FAILURE_MESSAGE_CHARS, boundedFailure } from '../../cim/bounded-failure';
 
 const MAX = MAX_FAILURE_MESSAGE_CHARS;
 
@@ -17,7 +17,7 @@ test('a long message is cut, saying how much, with its type, retry flag, details
   const long = ApplicationFailure.create({ message: 'y'.repeat(MAX + 500), type: 'UpstreamRefused', nonRetryable: true, details: ['d'] });
   const bounded = boundedFailure(long) as ApplicationFailure;
   assert.ok(bounded instanceof ApplicationFailure);
-  assert.equal(bounded.message, `${'y'.repeat(MAX)}… [500 more characters cut: a tool's failure message is kept to ${MAX} characters, so that Temporal can take it]`);
+  assert.equal(bounded.message, `${'y'.repeat(MAX)}… [500 more characters cut: a failure message is kept to ${MAX} characters, so that Temporal can take it]`);
   assert.deepEqual([bounded.type, bounded.nonRetryable, bounded.details], ['UpstreamRefused', true, ['d']]);
   assert.ok(bounded.stack!.startsWith(`ApplicationFailure: ${'y'.repeat(10)}`));
   assert.ok(bounded.stack!.length < MAX + 2_000, 'the stack no longer repeats the whole message');
