@@ -45,6 +45,22 @@ export class SessionIdTakenError extends ScopetrailError {
   }
 }
 
+/**
+ * startSession named an agent no worker has registered while workers have registered
+ * others: Temporal would wait for a worker that never comes, and `result()` with it.
+ */
+export class UnknownAgentError extends ScopetrailError {
+  constructor(agent: string, readonly knownAgents: readonly string[]) {
+    const shown = knownAgents.length > 20 ? `${knownAgents.slice(0, 20).join(', ')} and ${knownAgents.length - 20} more` : knownAgents.join(', ');
+    super(
+      `startSession: invalid field "agent": no worker has registered an agent "${agent}"; the store knows ${shown}. ` +
+        'Check the name, or start the worker that runs it before the session',
+      'agent',
+    );
+    this.name = 'UnknownAgentError';
+  }
+}
+
 /** The session's month was dropped by retention (recorded in the store and anchored in Temporal). */
 export class SessionPrunedError extends ScopetrailError {
   constructor(sessionId: string, readonly pruned: { month: string; prunedAt: string }) {

@@ -41,14 +41,16 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, SessionIdTakenError, SessionPrunedError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 import { typedLengthChecks } from '../cim/typed-length-checks';
+import { agentNameSchema } from '../cim/scope-context';
+import { requireServedAgent } from './served-agent';
 
-export { InvalidArgumentError, SessionPrunedError, UnknownIdError };
+export { InvalidArgumentError, SessionPrunedError, UnknownAgentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
@@ -121,7 +123,7 @@ export class ScopeClient {
     options: { input: I; objective?: string; sessionId?: string },
   ): Promise<SessionHandle<O>> {
     const o = parse('startSession', StartSessionOptions, options);
-    const agentName = typeof agent === 'string' ? agent : agent.manifest.name;
+    const agentName = parse('startSession', agentNameSchema(), typeof agent === 'string' ? agent : agent.manifest.name, 'agent');
     const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
     const visible = await this.visibility();
     const objective = o.objective ? o.objective : null;
@@ -131,6 +133,7 @@ export class ScopeClient {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
     }
+    await requireServedAgent(this.store, agentName);
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
       // A session id names one session for good: reusing a closed one would write a new root over its records.

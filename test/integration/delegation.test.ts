@@ -1,7 +1,9 @@
 /** Delegation in full: nesting, fan-out, failure, retry by the delegator, cancellation. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { dropTestSchema, openTestStore, startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { ScopeClient } from '../../client/scope-client';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
 import { canceller, deep, fanout, looseDelegator, misrouter, retrier } from '../fixtures/agents';
@@ -148,4 +150,36 @@ test('delegate() checks its options before anything starts: an allowance given a
   }
   const ok = await rt.client.startSession(looseDelegator, { input: { options: { objective: 'fine', allowance: ['api:*'] } } });
   assert.equal(await ok.result(), 'delegated');
+});
+
+test('a session of an agent no worker has registered is refused before anything starts, naming agent and the agents the store knows', async () => {
+  // The worker registers its manifests as it starts running.
+  for (let i = 0; i < 100 && (await rt.store.manifests()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  const sessionId = `typo-${Date.now()}`;
+  await assert.rejects(rt.client.startSession('fanuot', { input: { n: 1 }, sessionId }), (err: Error & { field?: string; knownAgents?: string[] }) => {
+    assert.equal(err.name, 'UnknownAgentError');
+    assert.equal(err.field, 'agent');
+    assert.match(err.message, /^startSession: invalid field "agent": no worker has registered an agent "fanuot"; the store knows .*\bfanout\b/);
+    assert.ok(err.knownAgents?.includes('fanout') && err.knownAgents.includes('deep'));
+    return true;
+  });
+  await assert.rejects(rt.client.temporal.workflow.getHandle(sessionId).describe(), WorkflowNotFoundError, 'nothing started in Temporal');
+  assert.deepEqual(await rt.store.scopesOfSession(sessionId), [], 'nothing recorded');
+  // A name that cannot be an agent's is refused the same way, whatever the store knows.
+  await assert.rejects(rt.client.startSession('no such agent', { input: {} }), { name: 'InvalidArgumentError', field: 'agent' });
+});
+
+test('a session started before any worker registered its agents starts as before: Temporal holds it for the worker to come', async () => {
+  const { store, schema } = await openTestStore();
+  const client = await ScopeClient.connect({ store, address: rt.temporal.address, taskQueue: `nobody-yet-${Date.now()}` });
+  try {
+    const s = await client.startSession('notYetServed', { input: {} });
+    const handle = client.temporal.workflow.getHandle(s.sessionId);
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    await handle.terminate('test over');
+  } finally {
+    await client.close();
+    await store.close();
+    await dropTestSchema(schema);
+  }
 });
