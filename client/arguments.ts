@@ -2,6 +2,7 @@
 import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { typedLengthChecks } from '../cim/typed-length-checks';
+import { formatBytes } from '../cim/payload-size';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
 export function printableText(max: number) {
@@ -58,6 +59,23 @@ export class UnknownAgentError extends ScopetrailError {
       'agent',
     );
     this.name = 'UnknownAgentError';
+  }
+}
+
+/**
+ * A value a client method would send to Temporal is larger than a payload Temporal
+ * takes: nothing was started or signalled. `limitBytes` is null when only the server
+ * knew its (lower) limit.
+ */
+export class PayloadTooLargeError extends ScopetrailError {
+  constructor(method: string, field: string, readonly bytes: number, readonly limitBytes: number | null) {
+    super(
+      `${method}: invalid field "${field}": it is ${formatBytes(bytes)} encoded, over Temporal's payload limit` +
+        `${limitBytes === null ? ' (the server\'s, set lower than the default)' : ` of ${formatBytes(limitBytes)}`}; ` +
+        'pass a reference to the data (a file, a URL, a row id) instead of the data itself',
+      field,
+    );
+    this.name = 'PayloadTooLargeError';
   }
 }
 

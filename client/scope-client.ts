@@ -41,7 +41,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, PayloadTooLargeError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -49,8 +49,9 @@ import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { agentNameSchema } from '../cim/scope-context';
 import { requireServedAgent } from './served-agent';
+import { refusedAsTooLarge, requireSendable } from './sendable';
 
-export { InvalidArgumentError, SessionPrunedError, UnknownAgentError, UnknownIdError };
+export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, UnknownAgentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
@@ -124,6 +125,7 @@ export class ScopeClient {
   ): Promise<SessionHandle<O>> {
     const o = parse('startSession', StartSessionOptions, options);
     const agentName = parse('startSession', agentNameSchema(), typeof agent === 'string' ? agent : agent.manifest.name, 'agent');
+    const inputBytes = await requireSendable(this.temporal, 'startSession', 'input', options.input);
     const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
     const visible = await this.visibility();
     const objective = o.objective ? o.objective : null;
@@ -148,7 +150,7 @@ export class ScopeClient {
       ...(visible ? { typedSearchAttributes: scopeSearchAttributes(root) } : {}),
     }).catch((err: unknown) => {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new SessionIdTakenError(sessionId, 'Temporal has a workflow with that id');
-      throw err;
+      throw refusedAsTooLarge(err, 'startSession', 'input', inputBytes);
     });
     return {
       sessionId,
@@ -333,7 +335,14 @@ export class ScopeClient {
   async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<void> {
     const id = parse('requestHandoff', Id, workflowId, 'workflowId');
     const req = parse('requestHandoff', HandoffRequest, request);
-    await this.temporal.workflow.getHandle(id).signal(HANDOFF_SIGNAL, req);
+    // The request is one payload; only its input can make it too large (to and reason are short).
+    const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req);
+    await this.temporal.workflow
+      .getHandle(id)
+      .signal(HANDOFF_SIGNAL, req)
+      .catch((err: unknown) => {
+        throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
+      });
   }
 
   /**

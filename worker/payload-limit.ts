@@ -6,23 +6,11 @@
  * a failed attempt with the reason — rather than a success Temporal never accepted.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { formatBytes, type PayloadLimits } from '../cim/payload-size';
 
-export interface PayloadLimits {
-  /** Results larger than this fail the attempt (not retried: the same work gives the same size). */
-  errorBytes: number;
-  /** Results larger than this are logged as a warning. */
-  warnBytes: number;
-}
-
-export const DEFAULT_PAYLOAD_LIMITS: PayloadLimits = { errorBytes: 2 * 1024 * 1024, warnBytes: 512 * 1024 };
+export { DEFAULT_PAYLOAD_LIMITS, formatBytes, type PayloadLimits } from '../cim/payload-size';
 
 export const PAYLOAD_TOO_LARGE = 'PayloadTooLarge';
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 export function payloadTooLarge(tool: string, bytes: number, limits: PayloadLimits): ApplicationFailure {
   return ApplicationFailure.nonRetryable(

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { bulkReader, loudFailer, oddReader } from '../fixtures/agents';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { bulkReader, loudFailer, oddReader, waiter } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -87,5 +88,42 @@ test('a call whose input the tool\'s schema refuses never ran: its row touched n
   assert.deepEqual([call?.status, call?.resources], ['error', []]);
   const touched = await rt.client.wasTouched(s.sessionId, 'api:slow-upstream');
   assert.equal(touched.touched, false);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+for (const mib of [3, 5]) {
+  test(`a ${mib} MiB session input is refused naming input, its size and the limit, before anything starts`, async () => {
+    const sessionId = `big-input-${mib}-${Date.now()}`;
+    const started = Date.now();
+    const input = { steps: 1, pad: 'x'.repeat(mib * 1024 * 1024) };
+    await assert.rejects(rt.client.startSession(waiter, { input, sessionId }), (err: Error & { field?: string; bytes?: number; limitBytes?: number }) => {
+      assert.equal(err.name, 'PayloadTooLargeError');
+      assert.equal(err.field, 'input');
+      assert.match(err.message, new RegExp(`^startSession: invalid field "input": it is ${mib}\\.0 MiB encoded, over Temporal's payload limit of 2\\.0 MiB; pass a reference`));
+      assert.ok(err.bytes! > mib * 1024 * 1024 && err.limitBytes === 2 * 1024 * 1024);
+      return true;
+    });
+    // Over the gRPC message limit the SDK retried for half a minute before it gave up.
+    assert.ok(Date.now() - started < 5_000, `refused at once (${Date.now() - started} ms)`);
+    await assert.rejects(rt.client.temporal.workflow.getHandle(sessionId).describe(), WorkflowNotFoundError, 'nothing started in Temporal');
+    assert.deepEqual(await rt.store.scopesOfSession(sessionId), [], 'nothing recorded');
+  });
+}
+
+test('a handoff request whose input is too large is refused naming input; the agent never sees it and carries on', async () => {
+  const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
+  await assert.rejects(
+    rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'too much to carry', input: { hops: ['x'.repeat(3 * 1024 * 1024)] } }),
+    (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'PayloadTooLargeError');
+      assert.equal(err.field, 'input');
+      assert.match(err.message, /^requestHandoff: invalid field "input": it is 3\.0 MiB encoded, over Temporal's payload limit of 2\.0 MiB/);
+      return true;
+    },
+  );
+  assert.equal(await s.result(), 'finished without handoff');
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(rows.scopes.map((x) => x.kind), ['root']);
+  assert.deepEqual(rows.actions.filter((a) => a.kind === 'signal'), [], 'no signal reached the agent');
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
