@@ -52,7 +52,9 @@ export function buildScopeTree(sessionId: string, scopes: readonly ScopeRecord[]
       const n = stack.pop()!;
       if (reached.has(n)) continue;
       reached.add(n);
-      stack.push(...n.children, ...n.handoffs);
+      // Loops, not push(...): a scope with 200 000 delegations would overflow the call stack.
+      for (const c of n.children) stack.push(c);
+      for (const h of n.handoffs) stack.push(h);
     }
   };
   roots.forEach(reach);
@@ -113,6 +115,7 @@ export function* walkTree(tree: ScopeTree): Generator<ScopeNode> {
   while (stack.length) {
     const node = stack.pop()!;
     yield node;
-    stack.push(...[...node.handoffs].reverse(), ...[...node.children].reverse());
+    for (let i = node.handoffs.length - 1; i >= 0; i--) stack.push(node.handoffs[i]!);
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
   }
 }

@@ -1,6 +1,6 @@
 /** The `tree --json` document (docs/cli-json.md), shared by `scopetrail tree` and `scopetrail run demo --json`. */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
-import type { ScopeNode, ScopeTree } from '../cim/scope-tree';
+import { walkTree, type ScopeNode, type ScopeTree } from '../cim/scope-tree';
 
 export type ScopeTreeJson = ScopeRecord & { actions: ActionRecord[]; children: ScopeTreeJson[]; handoffs: ScopeTreeJson[] };
 
@@ -11,11 +11,14 @@ export function treeJson(tree: ScopeTree, actions: readonly ActionRecord[]): { s
     if (list) list.push(a);
     else byScope.set(a.scopeId, [a]);
   }
-  const node = (n: ScopeNode): ScopeTreeJson => ({
-    ...n.scope,
-    actions: byScope.get(n.scope.scopeId) ?? [],
-    children: n.children.map(node),
-    handoffs: n.handoffs.map(node),
-  });
-  return { sessionId: tree.sessionId, scopes: tree.size, roots: tree.roots.map(node) };
+  // Built without recursion: a chain of delegations or handoffs can be thousands of scopes deep.
+  const made = new Map<ScopeNode, ScopeTreeJson>();
+  const json = (n: ScopeNode): ScopeTreeJson => made.get(n)!;
+  const nodes = [...walkTree(tree)];
+  for (const n of nodes) made.set(n, { ...n.scope, actions: byScope.get(n.scope.scopeId) ?? [], children: [], handoffs: [] });
+  for (const n of nodes) {
+    json(n).children = n.children.map(json);
+    json(n).handoffs = n.handoffs.map(json);
+  }
+  return { sessionId: tree.sessionId, scopes: tree.size, roots: tree.roots.map(json) };
 }

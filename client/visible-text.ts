@@ -6,6 +6,8 @@
  * (which reorder what a reader sees) are shown as escapes instead. --json output keeps
  * the exact values; only renderings for people go through here.
  */
+import { stringifyAnyDepth } from './deep-json';
+
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export function visible(text: string): string {
@@ -23,5 +25,5 @@ const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\
  * terminal could act on written as `\uXXXX` escapes. A parser reads back the exact values.
  */
 export function terminalJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (stringifyAnyDepth(value, indent) ?? 'null').replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -18,6 +18,7 @@ import { dropSchema } from '../helpers/drop-schema';
 import { runCli } from '../../client/cli';
 import { COMMANDS } from '../../client/cli-commands';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver';
+import { scope as scopeRow } from '../unit/fixtures';
 
 const ROOT = join(__dirname, '..', '..');
 let rt: TestRuntime;
@@ -183,6 +184,28 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       assert.match(error.message, new RegExp(`no scopetrail store in schema "${typo}" of postgres .*: check --schema and --database-url`));
     }
     assert.equal(await schemaExists(typo), false, 'no schema was created');
+  });
+
+  test('tree of a session whose handoff chain is 5 000 scopes long: one JSON document, and the tree for people, without overflowing the stack', async () => {
+    const deepId = `deep-${randomBytes(4).toString('hex')}`;
+    const base = Date.now() - 60_000;
+    const at = (i: number) => new Date(base + i).toISOString();
+    const scopes = [scopeRow(deepId, { sessionId: deepId, startedAt: at(0), endedAt: at(1) })];
+    for (let i = 1; i < 5_000; i++) {
+      const id = `${deepId}~${i}`;
+      scopes.push(scopeRow(id, { sessionId: deepId, kind: 'handoff', handoffFromScopeId: scopes[i - 1]!.scopeId, delegatedBy: null, startedAt: at(i), endedAt: at(i + 1) }));
+    }
+    await rt.store.upsertScopes(scopes);
+    const run = await cli(['tree', deepId, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = parsed(run, 'deep tree');
+    assert.equal(doc.scopes, 5_000);
+    let node = doc.roots[0];
+    for (let i = 1; i < 5_000; i++) node = node.handoffs[0];
+    assert.deepEqual([node.scopeId, node.handoffs], [`${deepId}~4999`, []]);
+    const human = await cli(['tree', deepId]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stdout.split('\n').length, 5_001);
   });
 
   test('--help --json lists the commands', async () => {
