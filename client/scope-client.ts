@@ -91,6 +91,8 @@ export class ScopeClient {
   ) {}
 
   private visibilityCheck: Promise<boolean> | undefined;
+  /** Root agents startSession found registered: not looked up again (client/served-agent.ts). */
+  private readonly servedAgents = new Set<string>();
 
   /** Whether the server has scopetrail's search attributes, so sessions publish their scopes to visibility. */
   visibility(): Promise<boolean> {
@@ -135,7 +137,7 @@ export class ScopeClient {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
     }
-    await requireServedAgent(this.store, agentName);
+    await requireServedAgent(this.store, agentName, this.servedAgents);
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
       // A session id names one session for good: reusing a closed one would write a new root over its records.

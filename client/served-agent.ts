@@ -8,7 +8,13 @@
 import type { Store } from '../store/types';
 import { UnknownAgentError } from './arguments';
 
-export async function requireServedAgent(store: Store, agent: string): Promise<void> {
+/**
+ * `served`: names found served before, by this client. A worker that registered an agent
+ * once has it for good (manifests are never removed), so a name found once is not read
+ * again: a client starting many sessions reads the manifests once per agent, not per start.
+ */
+export async function requireServedAgent(store: Store, agent: string, served?: Set<string>): Promise<void> {
+  if (served?.has(agent)) return;
   let known: string[];
   try {
     known = [...new Set((await store.manifests()).map((m) => m.name))];
@@ -17,6 +23,10 @@ export async function requireServedAgent(store: Store, agent: string): Promise<v
     return;
   }
   // No manifest at all: no worker has started yet, and starting before the workers is legitimate.
-  if (known.length === 0 || known.includes(agent)) return;
+  if (known.length === 0) return;
+  if (known.includes(agent)) {
+    served?.add(agent);
+    return;
+  }
   throw new UnknownAgentError(agent, known.sort());
 }
