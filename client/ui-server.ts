@@ -3,6 +3,7 @@
  * (client/ui-api.ts) on one port, bound to 127.0.0.1 unless told otherwise because
  * the API shows everything the store holds and has no authentication.
  */
+import { stringifyAnyDepth } from './deep-json';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -69,7 +70,8 @@ export async function startUiServer(
     }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       const result = await handleApi(ctx, req.method ?? 'GET', url);
-      send(res, result.status, 'application/json; charset=utf-8', JSON.stringify(result.body));
+      // A session's tree is as deep as its longest chain: JSON.stringify overflows a few thousand levels down.
+      send(res, result.status, 'application/json; charset=utf-8', stringifyAnyDepth(result.body) ?? 'null');
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -211,3 +211,20 @@ test('the status filter finds older sessions behind newer ones of another status
   assert.equal(since.code, 2, since.stderr);
   assert.match(since.stderr, /invalid --since: use a time from 0001-01-01/);
 });
+
+test('a session whose handoff chain is 5 000 scopes long is served whole, not a 500 from an overflowed stack', async () => {
+  const deepId = `deep-ui-${Date.now().toString(36)}`;
+  const base = Date.now() - 60_000;
+  const at = (i: number) => new Date(base + i).toISOString();
+  const scopes = [scope(deepId, { sessionId: deepId, startedAt: at(0), endedAt: at(1) })];
+  for (let i = 1; i < 5_000; i++) {
+    scopes.push(scope(`${deepId}~${i}`, { sessionId: deepId, kind: 'handoff', handoffFromScopeId: scopes[i - 1]!.scopeId, delegatedBy: null, startedAt: at(i), endedAt: at(i + 1) }));
+  }
+  await rt.store.upsertScopes(scopes);
+  const session = await get(`/api/sessions/${deepId}`);
+  assert.equal(session.status, 200, session.body?.error?.message);
+  assert.equal(session.body.tree.size, 5_000);
+  let node = session.body.tree.roots[0];
+  for (let i = 1; i < 5_000; i++) node = node.handoffs[0];
+  assert.equal(node.scope.scopeId, `${deepId}~4999`);
+});
