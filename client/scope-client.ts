@@ -63,6 +63,11 @@ export const StartSessionOptions = typedLengthChecks(z.object({
   input: z.unknown(),
   objective: z.string().max(10_000).optional(),
   sessionId: SessionId.optional(),
+  /**
+   * Start an agent given by name even when no worker has registered it yet (a worker deployed
+   * after the client): Temporal holds the session until one serves it.
+   */
+  waitForWorker: z.boolean().default(false),
 }));
 
 export const ActionsUnderArgs = typedLengthChecks(z.object({
@@ -123,7 +128,7 @@ export class ScopeClient {
 
   async startSession<I, O>(
     agent: AgentWorkflow<I, O> | string,
-    options: { input: I; objective?: string; sessionId?: string },
+    options: { input: I; objective?: string; sessionId?: string; waitForWorker?: boolean },
   ): Promise<SessionHandle<O>> {
     const o = parse('startSession', StartSessionOptions, options);
     const agentName = parse('startSession', agentNameSchema(), typeof agent === 'string' ? agent : agent.manifest.name, 'agent');
@@ -137,7 +142,9 @@ export class ScopeClient {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
     }
-    await requireServedAgent(this.store, agentName, this.servedAgents);
+    // A name is checked: a mistyped one would hold the session for good. An agent given as its
+    // workflow is one the caller's code defines, which a worker deployed later may serve.
+    if (typeof agent === 'string' && !o.waitForWorker) await requireServedAgent(this.store, agentName, this.servedAgents);
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
       // A session id names one session for good: reusing a closed one would write a new root over its records.

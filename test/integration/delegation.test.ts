@@ -167,6 +167,12 @@ test('a session of an agent no worker has registered is refused before anything 
   assert.deepEqual(await rt.store.scopesOfSession(sessionId), [], 'nothing recorded');
   // A name that cannot be an agent's is refused the same way, whatever the store knows.
   await assert.rejects(rt.client.startSession('no such agent', { input: {} }), { name: 'InvalidArgumentError', field: 'agent' });
+  // Asked to wait for a worker deployed later, it starts, and Temporal holds it.
+  const waiting = await rt.client.startSession('notDeployedYet', { input: {}, waitForWorker: true });
+  const handle = rt.client.temporal.workflow.getHandle(waiting.sessionId);
+  assert.equal((await handle.describe()).status.name, 'RUNNING');
+  await handle.terminate('test over');
+  await assert.rejects(rt.client.startSession('fanout', { input: {}, waitForWorker: 'yes' as unknown as boolean }), { name: 'InvalidArgumentError', field: 'waitForWorker' });
 });
 
 test('a session started before any worker registered its agents starts as before: Temporal holds it for the worker to come', async () => {
