@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import type { Store } from '../store/types';
-import { monthLabel } from '../store/partitions';
+import { monthLabel, monthOf } from '../store/partitions';
+import { parse } from './arguments';
 import { PruneRefusedError, type MonthContents, type PrunedMonth } from '../store/prune';
 import { TemporalPruneAnchors } from '../store/prune-anchor';
 import { renderTable } from './format';
@@ -29,11 +30,24 @@ export interface PruneReport {
  * have all ended. Any such month holding a running session refuses the whole prune
  * (nothing is dropped), naming the sessions.
  */
-export async function pruneStore(store: Store, temporal: Client, before: Date, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
+/** A date no later than `now`: the month it falls in, and every later one, has not ended. */
+const notAfter = (now: Date) =>
+  z.date().superRefine((d, ctx) => {
+    if (d.getTime() <= now.getTime()) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${d.toISOString()} is later than now: a month is pruned only once it has ended, and sessions can still start in ${monthLabel(monthOf(now))}; give a date no later than now`,
+    });
+  });
+
+/** `now`: the time months must have ended by (the clock's by default; tests stand in a later one). */
+export async function pruneStore(store: Store, temporal: Client, before: Date, options: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
+  const now = options.now ?? new Date();
+  parse('prune', notAfter(now), before, 'before');
   const started = performance.now();
   const retention = store.retention();
   // A dry run shows what would go; a real one counts each month under its lock, when it drops it.
-  const plan = await retention.plan(before, { count: Boolean(options.dryRun) });
+  const plan = await retention.plan(before, { count: Boolean(options.dryRun), now });
   if (plan.refused.length > 0) throw new PruneRefusedError(plan.refused);
   const report: PruneReport = {
     before: before.toISOString(),

@@ -94,8 +94,11 @@ async function contents(db: Pick<SqlExecutor, 'query'>, schema: string, month: n
  * `count: false` the months come without their counts (the drop counts them under its
  * lock, where they are exact).
  */
-export async function planPrune(db: Pick<SqlExecutor, 'query'>, schema: string, before: Date, options: { count?: boolean } = {}): Promise<PrunePlan> {
-  const months = (await partitionMonths(db, schema)).filter((m) => nextMonth(m) <= before.getTime());
+export async function planPrune(db: Pick<SqlExecutor, 'query'>, schema: string, before: Date, options: PlanOptions = {}): Promise<PrunePlan> {
+  // Never a month that has not ended, whatever `before` says: sessions can still start in it,
+  // and their records would be discarded as a pruned month's for the rest of it.
+  const cutoff = Math.min(before.getTime(), (options.now ?? new Date()).getTime());
+  const months = (await partitionMonths(db, schema)).filter((m) => nextMonth(m) <= cutoff);
   const all = await Promise.all(months.map((m) => (options.count === false ? running(db, schema, m) : contents(db, schema, m))));
   return { before: before.toISOString(), drop: all.filter((m) => m.running.length === 0), refused: all.filter((m) => m.running.length > 0) };
 }
@@ -156,11 +159,18 @@ export async function prunedMonthOf(db: Pick<SqlExecutor, 'query'>, schema: stri
   };
 }
 
+export interface PlanOptions {
+  /** Count each month's rows (a dry run shows them). */
+  count?: boolean;
+  /** The time months must have ended by; the clock's now by default (tests stand in a later one). */
+  now?: Date;
+}
+
 /** Retention on one store (all namespaces: partitions are shared by them). */
 export interface Retention {
   /** Names the store among others in one Temporal namespace (its schema). */
   readonly key: string;
-  plan(before: Date, options?: { count?: boolean }): Promise<PrunePlan>;
+  plan(before: Date, options?: PlanOptions): Promise<PrunePlan>;
   /** The months that have partitions, oldest first. */
   months(): Promise<number[]>;
   /** The namespaces with sessions in the month. */
@@ -181,7 +191,7 @@ export class SqlRetention implements Retention {
     this.key = schema;
   }
 
-  plan(before: Date, options: { count?: boolean } = {}): Promise<PrunePlan> {
+  plan(before: Date, options: PlanOptions = {}): Promise<PrunePlan> {
     return planPrune(this.db, this.schema, before, options);
   }
 

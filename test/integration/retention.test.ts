@@ -4,6 +4,7 @@
  * record bring a pruned month back, and leaves the sessions that remain reconciling and
  * verifying clean. A `prunes` row without its Temporal anchor excuses nothing.
  */
+import { pruneStore } from '../../client/prune';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -120,10 +121,15 @@ test('once its month is pruned, a session reconciles as pruned and verify says s
   const live = await runExampleSession(rt, `retention pruned ${Date.now().toString(36)}`);
   const startedAt = (await sql<{ s: Date }>(`SELECT session_started_at AS s FROM "${rt.schema}".scopes WHERE session_id = $1 LIMIT 1`, [live.sessionId]))[0]!.s;
   const next = new Date(Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth() + 1, 1));
-  const cli = await runCliFor(rt, ['prune', '--before', next.toISOString(), '--json']);
-  assert.equal(cli.code, 0, cli.stderr);
-  const report = JSON.parse(cli.stdout) as { pruned: Array<{ month: string; sessions: number }> };
-  assert.ok(report.pruned.some((p) => p.month === month(startedAt.getTime()) && p.sessions >= 1), cli.stdout);
+  // The month has not ended: sessions can still start in it, so nothing of it goes.
+  const early = await runCliFor(rt, ['prune', '--before', next.toISOString(), '--json']);
+  assert.equal(early.code, 2, early.stderr);
+  assert.match(early.stderr, /invalid field "before": .* is later than now: a month is pruned only once it has ended, and sessions can still start in \d{4}-\d\d/);
+  assert.equal((await rt.client.reconcile(live.sessionId)).pruned, undefined);
+  assert.ok((await rt.store.scopesOfSession(live.sessionId)).length > 0, 'nothing was dropped');
+  // Once it has ended (a clock standing at the start of the next month), it is pruned.
+  const report = await pruneStore(rt.store, rt.client.temporal, next, { now: next });
+  assert.ok(report.pruned.some((p) => p.month === month(startedAt.getTime()) && p.sessions >= 1), JSON.stringify(report));
   const reconciled = await rt.client.reconcile(live.sessionId);
   assert.deepEqual(reconciled.differences, []);
   assert.equal(reconciled.pruned?.month, month(startedAt.getTime()));
