@@ -19,12 +19,13 @@
  * Workflow-side actions (delegate, handoff, signal) are numbered per run in the order the
  * workflow emitted them; that order is recovered from history to name missing ones.
  */
-import { HANDOFF_SIGNAL, HandoffRequest, ScopeStatus } from './schemas';
+import { HANDOFF_SIGNAL, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, scopedActivityId, workflowActionId } from './ids';
 import { LLM_ACTIVITY_TYPES, UNHANDLED_SIGNAL_ERROR } from './names';
 import { storableText } from './storable-text';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
+import { handoffSignalFates, unhonouredHandoffReason, type RunEnd } from './handoff-request';
 
 
 
@@ -218,6 +219,11 @@ interface ExpectedAction {
    * for `success`.
    */
   mayBeUnhandled?: boolean;
+  /**
+   * The status and error pairs the row may hold, any of them (in place of `status`): the
+   * first is what the current build writes, the others are older forms that still stand.
+   */
+  outcomes?: Array<{ status: ActionStatus; error: string | null }>;
   targetScopeId: string | null;
   /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
   proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null; workerBuildId?: string };
@@ -520,19 +526,18 @@ function expectActions(
         },
       });
     }
-    let handoffRequested = false;
+    // As the inbound interceptor takes them: an invalid request, or one while another is pending, is an error.
+    const handoffFates = handoffSignalFates(run.signals, options.knownAgents);
     const signals = [...run.signals].sort((a, b) => a.eventId - b.eventId);
     for (const sig of signals) {
       if (sig.name.startsWith('__') || sig.processedByTaskCompletedEventId === null) continue;
       let status: ActionStatus | null = 'success';
-      if (sig.name === HANDOFF_SIGNAL) {
-        // Mirrors the inbound interceptor: an invalid request, or one while another is pending, is an error.
-        if (!sig.args) status = null;
-        else if (!HandoffRequest.safeParse(sig.args[0]).success) status = 'error';
-        else if (options.knownAgents && !options.knownAgents.has((sig.args[0] as { to: string }).to)) status = 'error';
-        else if (handoffRequested) status = 'error';
-        else handoffRequested = true;
-      }
+      let outcomes: ExpectedAction['outcomes'];
+      const fate = handoffFates.get(sig.eventId);
+      if (fate?.kind === 'unknown') status = null;
+      else if (fate?.kind === 'refused') status = 'error';
+      // The accepted request: its row says whether the run's end honoured it.
+      else if (fate?.kind === 'accepted') ({ status, outcomes } = acceptedRequestRow(fate.to, run, scopeId));
       facts.push({
         key: [sig.processedByTaskCompletedEventId, 0, sig.eventId],
         action: {
@@ -540,6 +545,7 @@ function expectActions(
           kind: 'signal',
           name: sig.name,
           status,
+          ...(outcomes ? { outcomes } : {}),
           // An agent always handles its handoff signal.
           ...(sig.name === HANDOFF_SIGNAL ? {} : { mayBeUnhandled: true }),
           targetScopeId: null,
@@ -583,6 +589,40 @@ function expectActions(
     facts.forEach((f, i) => add({ ...f.action, builds, actionId: workflowActionId(scopeId, (continued?.actionSeq ?? 0) + i + 1) }));
   }
   return { expected, explainedActivities };
+}
+
+/**
+ * What the row of an accepted handoff request must say (cim/handoff-request.ts): `success`
+ * when the run went on as a handoff into the agent it names, `error` with the reason when
+ * the run ended otherwise. Rows written before that rule say `success` whatever the end,
+ * and stand. While the run is open, or when it ended without the agent (terminated, timed
+ * out), history does not decide.
+ */
+function acceptedRequestRow(to: string, run: RunFacts, scopeId: string): Pick<ExpectedAction, 'status' | 'outcomes'> {
+  const end = runEndOf(run, scopeId);
+  if (!end) return { status: null };
+  const reason = unhonouredHandoffReason(to, end);
+  if (reason === null) return { status: 'success' };
+  return { status: 'error', outcomes: [{ status: 'error', error: reason }, { status: 'success', error: null }] };
+}
+
+/** How the agent's code ended the run; null when it did not (still open, terminated, timed out). */
+export function runEndOf(run: Pick<RunFacts, 'close' | 'continuedAs'>, scopeId: string): RunEnd | null {
+  switch (run.close.kind) {
+    case 'completed':
+      return { kind: 'returned' };
+    case 'failed':
+      return { kind: 'failed' };
+    case 'canceled':
+      return { kind: 'cancelled' };
+    case 'continued_as_new': {
+      const can = run.continuedAs;
+      if (!can) return null;
+      return can.nextKind === 'handoff' && can.nextScopeId !== scopeId ? { kind: 'handed_off', to: can.nextWorkflowType } : { kind: 'continued' };
+    }
+    default:
+      return null;
+  }
 }
 
 function compareActions(
@@ -707,6 +747,12 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
     if (s.status === 'running') diffs.push(`status: store "running", history shows the attempt ended`);
   } else if (e.mayBeUnhandled && s.status === 'error' && s.error === UNHANDLED_SIGNAL_ERROR) {
     // recorded as unhandled as its run ended: history cannot say whether a handler took it
+  } else if (e.outcomes) {
+    // The store keeps text Postgres can hold (see storableText).
+    if (!e.outcomes.some((o) => o.status === s.status && s.error === (o.error === null ? null : storableText(o.error)))) {
+      const said = (status: string, error: string | null) => `"${status}"${error === null ? '' : ` (${JSON.stringify(error)})`}`;
+      diffs.push(`status: store ${said(s.status, s.error)}, history ${e.outcomes.map((o) => said(o.status, o.error)).join(' or ')}`);
+    }
   } else if (e.status !== null) field(diffs, 'status', s.status, e.status);
   field(diffs, 'targetScopeId', s.targetScopeId, e.targetScopeId);
   if (s.scopeId !== e.scopeId) field(diffs, 'scopeId', s.scopeId, e.scopeId);

@@ -29,6 +29,8 @@ import { closeOpenDelegates } from './open-delegates';
 import { openCallsAt } from './open-calls';
 import { recordUnhandledSignals } from './unhandled-signals';
 import { failureSource } from './failure-source';
+import { settleHandoffRequest } from './handoff-request';
+import type { RunEnd } from '../cim/handoff-request';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
@@ -213,11 +215,25 @@ function publishToVisibility(ctx: ScopeContext, objective: string | null): void 
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedBy?: string) {
   recordUnhandledSignals(st);
+  settleHandoffRequest(st, runEndOf(st, own));
   const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
   const endedAt = now();
   const openCalls = st.callsInFlight.size ? openCallsAt(st.callsInFlight.values(), Date.parse(endedAt)) : undefined;
   emitScope(scopeRecord(st, rolled.status, { recovered: rolled.recovered, error, endedAt, failedBy, openCalls }));
   return rolled;
+}
+
+function runEndOf(st: ScopeState, own: OwnOutcome): RunEnd {
+  switch (own) {
+    case 'success':
+      return { kind: 'returned' };
+    case 'error':
+      return { kind: 'failed' };
+    case 'cancelled':
+      return { kind: 'cancelled' };
+    case 'handed_off':
+      return st.pendingHandoff ? { kind: 'handed_off', to: st.pendingHandoff.agent } : { kind: 'continued' };
+  }
 }
 
 /** Records how the scope ended and returns the error Temporal should see. */
@@ -231,6 +247,8 @@ function endWithError(st: ScopeState, err: unknown): unknown {
   if (err instanceof ContinueAsNew) {
     // Continuing in a new run of the same scope is not an end: the next run records it.
     if (!st.pendingContinuation) endScope(st, 'handed_off', null);
+    // The next run starts without the request: it ends here, not honoured.
+    else settleHandoffRequest(st, { kind: 'continued' });
     return err;
   }
   if (isCancellation(err)) {

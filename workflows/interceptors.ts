@@ -52,6 +52,7 @@ import {
   type ScopeState,
 } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
+import { ALREADY_PENDING_REFUSAL, unknownAgentRefusal } from '../cim/handoff-request';
 
 class ScopeInbound implements WorkflowInboundCallsInterceptor {
   execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
@@ -77,21 +78,25 @@ class ScopeInbound implements WorkflowInboundCallsInterceptor {
         if (!req.success) {
           error = invalidField('handoff request', req.error, 'payload');
         } else if (!isKnownAgent(req.data.to)) {
-          error = `handoff request: unknown agent "${req.data.to}"; this request was ignored`;
+          error = unknownAgentRefusal(req.data.to);
         } else if (st.requestedHandoff) {
-          error = 'a handoff is already pending; this request was ignored';
+          error = ALREADY_PENDING_REFUSAL;
         }
       }
-      emitAction(
+      // An accepted handoff request waits for the agent's next checkpoint: its row stays
+      // `running` until the run ends and says whether it was honoured (handoff-request.ts).
+      const pending = input.signalName === HANDOFF_SIGNAL && error === null;
+      const row = emitAction(
         actionRecord(st, nextActionId(st), {
           kind: 'signal',
           name: input.signalName,
-          status: error ? 'error' : 'success',
+          status: error ? 'error' : pending ? 'running' : 'success',
           error,
-          endedAt: now(),
+          endedAt: pending ? null : now(),
           input: { args: input.args, from: sender?.scopeId ?? null },
         }),
       );
+      if (pending) st.requestedHandoffRow = row;
     }
     return next(input);
   }

@@ -40,6 +40,8 @@ export interface ScopeState {
   pendingHandoff?: ScopeContext;
   /** A handoff asked for by signal, performed at the agent's next safe point. */
   requestedHandoff?: { to: string; reason: string; input: unknown };
+  /** The `running` row of that request's signal, rewritten with its fate when the run ends (handoff-request.ts). */
+  requestedHandoffRow?: WorkflowActionRecord;
   llmTurns: number;
   /** Model turns and tokens this scope and its returned delegates have spent. */
   used: BudgetUsage;
@@ -224,8 +226,11 @@ export function emitScope(record: ScopeRecord): void {
   emit({ type: 'scope', record });
 }
 
-export function emitAction(record: WorkflowActionRecord): void {
-  emit({ type: 'action', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
+/** Returns the record as emitted (its user data copied): what a later rewrite of the row starts from. */
+export function emitAction(record: WorkflowActionRecord): WorkflowActionRecord {
+  const emitted = batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record;
+  emit({ type: 'action', record: emitted });
+  return emitted;
 }
 
 /** Keeps a payload with an action (by reference: it never travels through Temporal). */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { chainA, rawAcross, rawSideways, waiter } from '../fixtures/agents';
+import { chainA, dropper, rawAcross, rawSideways, waiter } from '../fixtures/agents';
 
 /** Two workers writing one store: a Postgres server, not the embedded store, which lives in one process. */
 const SHARED_STORE_SKIP = usesPglite() && 'two workers share the store, which the embedded store cannot (set DATABASE_URL to a Postgres server to run it)';
@@ -110,6 +110,10 @@ test('a handoff requested by signal happens at the agent\'s next safe point and 
   const signal = rows.actionsOf(s.sessionId).find((a) => a.kind === 'signal');
   assert.equal(signal?.name, 'scopetrail.handoff');
   assert.equal(signal?.status, 'success');
+  assert.equal(signal?.error, null);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
   const next = rows.scope('~1');
   assert.equal(next.agent, 'chainC');
   assert.equal(next.kind, 'handoff');
@@ -145,3 +149,23 @@ test('a handoff to an agent this worker does not have is refused and recorded, a
   assert.equal(rows.scopes.length, 1);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
+
+for (const [then, why, scopes] of [
+  ['return', 'returned before its next checkpoint', 1],
+  ['handoff', 'handed off to chainB itself', 3],
+] as const) {
+  test(`a handoff request the agent drops (it ${why}) is recorded as not honoured`, async () => {
+    const s = await rt.client.startSession(dropper, { input: { then } });
+    await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+    const reason = `handoff to chainC requested but not honoured: the agent ${why}`;
+    await rt.client.temporal.workflow.getHandle(s.sessionId).result();
+    const rows = await sessionRows(rt, s.sessionId);
+    assert.equal(rows.scopes.length, scopes);
+    const signal = rows.actionsOf(s.sessionId).find((a) => a.kind === 'signal');
+    assert.deepEqual([signal?.name, signal?.status, signal?.error], ['scopetrail.handoff', 'error', reason]);
+    assert.ok(signal?.endedAt && signal.endedAt <= rows.scope('').endedAt!, 'its fate is recorded by the time the scope ends');
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+    await rt.worker.recorder.drain();
+    assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+  });
+}

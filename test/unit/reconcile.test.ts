@@ -481,7 +481,8 @@ test('signals are counted per name; handoff requests follow the agent\'s rules; 
       workflowId: 'g1',
       runId: 'a',
       workflowType: 'waiter',
-      close: { kind: 'terminated' },
+      // Returned without handing off: the accepted request (w3) was not honoured.
+      close: { kind: 'completed', resultStatus: 'error' },
       signals: [
         signal('ping', 5, 8),
         signal(HANDOFF_SIGNAL, 6, 8, [{ to: 'chainC' }]),
@@ -499,6 +500,7 @@ test('signals are counted per name; handoff requests follow the agent\'s rules; 
   const complete = [
     sig(1, 'ping', 'success'),
     sig(2, HANDOFF_SIGNAL, 'error'),
+    // As a build before unhonoured requests were recorded wrote it: it stands (see the test below).
     sig(3, HANDOFF_SIGNAL, 'success'),
     sig(4, 'ping', 'success'),
     sig(5, HANDOFF_SIGNAL, 'error'),
@@ -520,6 +522,66 @@ test('signals are counted per name; handoff requests follow the agent\'s rules; 
   assert.deepEqual(reconcileSession('g1', runs, scopes, asUnhandled('g1/w4')).differences, []);
   assert.deepEqual(brief(reconcileSession('g1', runs, scopes, asUnhandled('g1/w4', 'handler threw')).differences), ['mismatched action g1/w4']);
   assert.deepEqual(brief(reconcileSession('g1', runs, scopes, asUnhandled('g1/w3')).differences), ['mismatched action g1/w3']);
+});
+
+test('an accepted handoff request is honoured only by a handoff into the agent it names; rows of earlier builds stand', () => {
+  const request = { to: 'chainC', reason: 'a person takes over' };
+  const session = (end: Pick<RunFacts, 'close' | 'continuedAs'>, next?: { agent: string; kind: 'handoff' | 'root' }) => {
+    const runs = [run({ workflowId: 'h1', runId: 'a', workflowType: 'waiter', signals: [signal(HANDOFF_SIGNAL, 5, 8, [request])], ...end })];
+    const status = ({ open: 'running', failed: 'error', terminated: 'error', canceled: 'cancelled' } as const)[end.close.kind as 'open'] ?? 'success';
+    const scopes = [scopeRow({ sessionId: 'h1', scopeId: 'h1', kind: 'root', agent: 'waiter', status, error: end.close.failureMessages?.[0] ?? null, runId: 'a' })];
+    const actions: ActionRecord[] = [];
+    if (next?.kind === 'handoff') {
+      runs.push(run({ workflowId: 'h1', runId: 'b', workflowType: next.agent, previousRunId: 'a', scope: ctx({ sessionId: 'h1', scopeId: 'h1~1', kind: 'handoff', agent: next.agent, handoffFromScopeId: 'h1', handoffIndex: 1, path: '/h1~1/' }) }));
+      scopes.push(scopeRow({ sessionId: 'h1', scopeId: 'h1~1', kind: 'handoff', agent: next.agent, handoffFromScopeId: 'h1', status: 'success', runId: 'b', workflowId: 'h1' }));
+      actions.push(actionRow({ actionId: 'h1/w2', scopeId: 'h1', sessionId: 'h1', kind: 'handoff', name: next.agent, status: 'success', targetScopeId: 'h1~1' }));
+    } else if (next) {
+      runs.push(run({ workflowId: 'h1', runId: 'b', workflowType: next.agent, previousRunId: 'a', scope: ctx({ sessionId: 'h1', scopeId: 'h1', kind: 'root', agent: next.agent, continuation: { run: 1, startedAt: T0, actionSeq: 1, childSeq: 0, slotSeq: 0, llmTurns: 0, used: { turns: 0, tokens: 0 }, recoveredCalls: false, delegations: [] } }) }));
+    }
+    const differences = (status: ActionRecord['status'], error: string | null = null) =>
+      brief(reconcileSession('h1', runs, scopes, [...actions, actionRow({ actionId: 'h1/w1', scopeId: 'h1', sessionId: 'h1', kind: 'signal', name: HANDOFF_SIGNAL, status, error, endedAt: status === 'running' ? null : T0 })]).differences);
+    return differences;
+  };
+  const handoffTo = (agent: string) => ({
+    close: { kind: 'continued_as_new' as const, nextRunId: 'b' },
+    continuedAs: { nextRunId: 'b', nextWorkflowType: agent, nextScopeId: 'h1~1', nextKind: 'handoff' as const, eventId: 10, workflowTaskCompletedEventId: 9 },
+  });
+  const not = (why: string) => `handoff to chainC requested but not honoured: the agent ${why}`;
+
+  // Honoured: the run went on as chainC.
+  const honoured = session(handoffTo('chainC'), { agent: 'chainC', kind: 'handoff' });
+  assert.deepEqual(honoured('success'), []);
+  assert.deepEqual(honoured('error', not('returned before its next checkpoint')), ['mismatched action h1/w1']);
+  assert.deepEqual(honoured('running'), ['mismatched action h1/w1']);
+
+  // Dropped: the run ended otherwise. The reason is the row's error; a success row of an earlier build stands.
+  const dropped: Array<[string, ReturnType<typeof session>]> = [
+    ['returned before its next checkpoint', session({ close: { kind: 'completed', resultStatus: 'success' }, continuedAs: null })],
+    ['failed before its next checkpoint', session({ close: { kind: 'failed', failureMessages: ['boom'] }, continuedAs: null })],
+    ['was cancelled before its next checkpoint', session({ close: { kind: 'canceled' }, continuedAs: null })],
+    ['handed off to chainB itself', session(handoffTo('chainB'), { agent: 'chainB', kind: 'handoff' })],
+    [
+      'continued as new in its own scope before its next checkpoint',
+      session(
+        { close: { kind: 'continued_as_new', nextRunId: 'b' }, continuedAs: { nextRunId: 'b', nextWorkflowType: 'waiter', nextScopeId: 'h1', nextKind: 'root', eventId: 10, workflowTaskCompletedEventId: 9 } },
+        { agent: 'waiter', kind: 'root' },
+      ),
+    ],
+  ];
+  for (const [why, differences] of dropped) {
+    assert.deepEqual(differences('error', not(why)), [], why);
+    assert.deepEqual(differences('success'), [], `${why}: the earlier build's row`);
+    assert.deepEqual(differences('error', not('failed before its next checkpoint') === not(why) ? not('returned before its next checkpoint') : not('failed before its next checkpoint')), ['mismatched action h1/w1'], `${why}: another reason`);
+    assert.deepEqual(differences('running'), ['mismatched action h1/w1'], `${why}: still pending`);
+  }
+  const detail = reconcileSession('h1', [run({ workflowId: 'h1', runId: 'a', workflowType: 'waiter', signals: [signal(HANDOFF_SIGNAL, 5, 8, [request])] })], [scopeRow({ sessionId: 'h1', scopeId: 'h1', kind: 'root', agent: 'waiter', status: 'success', runId: 'a' })], [actionRow({ actionId: 'h1/w1', scopeId: 'h1', sessionId: 'h1', kind: 'signal', name: HANDOFF_SIGNAL, status: 'running', endedAt: null })]).differences[0]!.detail;
+  assert.match(detail, /status: store "running", history "error" \("handoff to chainC requested but not honoured: the agent returned before its next checkpoint"\) or "success"/);
+
+  // Undecided while the run is open, and when no agent code ended it.
+  for (const kind of ['open', 'terminated'] as const) {
+    const undecided = session({ close: { kind }, continuedAs: null });
+    for (const status of ['running', 'success', 'error'] as const) assert.deepEqual(undecided(status, status === 'error' ? not('returned before its next checkpoint') : null), [], `${kind} ${status}`);
+  }
 });
 
 test('workflow-side ids follow emission order: signals of a task before the commands it completed', () => {
