@@ -123,6 +123,12 @@ export async function collectSessionRuns(
   return subtree(await chainFrom(sessionId, latest));
 }
 
+/** What one run's history says (its continue-as-new read from the event and the header it carried). */
+export async function readRunFacts(client: Client, workflowId: string, runId: string): Promise<RunFacts> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return runFacts(workflowId, runId, history, client.options.loadedDataConverter);
+}
+
 // ------------------------------------------------------------------- history → facts
 
 type DataConverter = Client['options']['loadedDataConverter'];

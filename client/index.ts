@@ -5,6 +5,7 @@
  */
 export { ScopeClient, ConnectOptions, StartSessionOptions, ActionsUnderArgs, type SessionHandle } from './scope-client';
 export { InvalidArgumentError, PayloadTooLargeError, SessionIdTakenError, UnknownAgentError, UnknownIdError } from './arguments';
+export type { HandoffOutcome, HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';

@@ -4,7 +4,7 @@
  * Temporal or the database.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
 import { decodingStore } from '../store/encoded-records';
@@ -36,6 +36,7 @@ import {
   type StatusReport,
   type TouchedReport,
 } from './forensic-queries';
+import { handoffOutcome, type HandoffOutcome, type HandoffRequestReceipt, type SentRequest } from './handoff-outcome';
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
@@ -340,18 +341,36 @@ export class ScopeClient {
    * Asks a running agent to hand control to a peer at its next safe point. The
    * agent decides when (see checkpoint()); the signal itself is recorded as an action.
    * `workflowId` is the session id for the root chain, or a delegated scope's id.
+   * A run that ends before its next checkpoint drops the request (its row then says
+   * `error`, with why): the receipt's `outcome()` waits for the run the request was
+   * sent to and says whether it was honoured.
    */
-  async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<void> {
+  async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<HandoffRequestReceipt> {
     const id = parse('requestHandoff', Id, workflowId, 'workflowId');
     const req = parse('requestHandoff', HandoffRequest, request);
     // The request is one payload; only its input can make it too large (to and reason are short).
     const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req);
-    await this.temporal.workflow
-      .getHandle(id)
-      .signal(HANDOFF_SIGNAL, req)
-      .catch((err: unknown) => {
-        throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
-      });
+    const sent = await this.sendHandoffRequest(id, req, bytes);
+    const known = async () => new Set((await this.store.manifests()).map((m) => m.name));
+    let outcome: Promise<HandoffOutcome> | undefined;
+    return { workflowId: id, runId: sent.runId, outcome: () => (outcome ??= handoffOutcome(this.temporal, sent, known)) };
+  }
+
+  /**
+   * Signals the chain's current run, named: its end decides the request. A run that closes
+   * between finding it and signalling it (a continue-as-new) is followed to the next one.
+   */
+  private async sendHandoffRequest(id: string, req: HandoffRequest, bytes: number): Promise<SentRequest> {
+    for (let tries = 1; ; tries++) {
+      const { runId, historyLength, status } = await this.temporal.workflow.getHandle(id).describe();
+      try {
+        await this.temporal.workflow.getHandle(id, runId).signal(HANDOFF_SIGNAL, req);
+        return { workflowId: id, runId, afterEventId: historyLength, request: req };
+      } catch (err) {
+        const movedOn = status.name === 'RUNNING' && err instanceof WorkflowNotFoundError && tries < 5;
+        if (!movedOn) throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
+      }
+    }
   }
 
   /**

@@ -104,8 +104,9 @@ test('continueAsNew into a workflow that is no agent is recorded as a handoff to
 test('a handoff requested by signal happens at the agent\'s next safe point and the signal is recorded', async () => {
   const s = await rt.client.startSession(waiter, { input: { steps: 100 } });
   await new Promise((r) => setTimeout(r, 700));
-  await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+  const receipt = await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
   assert.deepEqual(await s.result(), ['router', 'C']);
+  assert.deepEqual(await receipt.outcome(), { outcome: 'honoured', to: 'chainC', scopeId: `${s.sessionId}~1` });
   const rows = await sessionRows(rt, s.sessionId);
   const signal = rows.actionsOf(s.sessionId).find((a) => a.kind === 'signal');
   assert.equal(signal?.name, 'scopetrail.handoff');
@@ -154,10 +155,11 @@ for (const [then, why, scopes] of [
   ['return', 'returned before its next checkpoint', 1],
   ['handoff', 'handed off to chainB itself', 3],
 ] as const) {
-  test(`a handoff request the agent drops (it ${why}) is recorded as not honoured`, async () => {
+  test(`a handoff request the agent drops (it ${why}) is recorded as not honoured, and the caller is told so`, async () => {
     const s = await rt.client.startSession(dropper, { input: { then } });
-    await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+    const receipt = await rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
     const reason = `handoff to chainC requested but not honoured: the agent ${why}`;
+    assert.deepEqual(await receipt.outcome(), { outcome: 'not_honoured', to: 'chainC', reason });
     await rt.client.temporal.workflow.getHandle(s.sessionId).result();
     const rows = await sessionRows(rt, s.sessionId);
     assert.equal(rows.scopes.length, scopes);
@@ -169,3 +171,9 @@ for (const [then, why, scopes] of [
     assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
   });
 }
+
+test('a refused handoff request is not honoured, and the caller is told why', async () => {
+  const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
+  const receipt = await rt.client.requestHandoff(s.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
+  assert.deepEqual(await receipt.outcome(), { outcome: 'not_honoured', to: 'nobodyHere', reason: 'the agent refused it: handoff request: unknown agent "nobodyHere"; this request was ignored' });
+});
