@@ -68,7 +68,7 @@ export const StartSessionOptions = typedLengthChecks(z.object({
    * Start an agent given by name even when no worker has registered it yet (a worker deployed
    * after the client): Temporal holds the session until one serves it.
    */
-  waitForWorker: z.boolean().default(false),
+  waitForWorker: z.boolean().optional(),
 }));
 
 export const ActionsUnderArgs = typedLengthChecks(z.object({
