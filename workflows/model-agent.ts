@@ -21,7 +21,7 @@
 import './ai-polyfills';
 import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
-import { ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
 import { agentNameSchema } from '../cim/scope-context';
 import { toolNameSchema } from '../cim/manifest';
@@ -163,7 +163,7 @@ async function runLoop(
   const tools: ToolSet = {};
   for (const [name, entry] of offered) {
     if (entry.kind === 'tool') {
-      tools[name] = tool({ inputSchema: ANY_OBJECT, execute: (args: Record<string, unknown>) => callers[entry.target]!(args) });
+      tools[name] = tool({ inputSchema: ANY_OBJECT, execute: (args: Record<string, unknown>) => callers[entry.target]!(args).catch(failureForModel) });
     } else if (entry.kind === 'delegate') {
       tools[name] = tool({
         description: `Delegate a subtask to the ${entry.target} agent. It works under its own mandate and returns its answer.`,
@@ -223,6 +223,21 @@ async function runLoop(
     );
   }
   return { text: result.text, turns: result.steps.length };
+}
+
+/**
+ * What the model is told when a tool fails: the AI SDK hands it the error's message, and a
+ * tool's failure reaches the workflow wrapped in Temporal's ActivityFailure, whose message is
+ * only "Activity task failed". The model needs the tool's own words (the field its arguments
+ * got wrong, the upstream's refusal) to correct itself. A cancellation passes as it is.
+ */
+function failureForModel(err: unknown): never {
+  if (err instanceof ActivityFailure && !isCancellation(err) && err.cause instanceof Error && err.cause.message) {
+    const told = new Error(err.cause.message, { cause: err });
+    told.name = err.cause.name;
+    throw told;
+  }
+  throw err;
 }
 
 function startingMessages(agent: string, input: ModelAgentInput): { messages: ModelMessage[]; conversation?: ConversationReference } {

@@ -16,11 +16,17 @@ import { bundleAgents } from '../../worker/create-worker';
 const AGENTS = require.resolve('../fixtures/model-agents');
 let rt: TestRuntime;
 
+/** What the lead's model was shown after its failing tool call. */
+let toldOfFlaky = '';
+
 const model = new ScriptedModelProvider({
   mLead: [
     { text: 'Splitting the work.', calls: [delegateTo('mSearcher', 'find sources on durability'), delegateTo('mSearcher', 'find sources on attribution'), callTool('echo', { text: 'lead note' })] },
     { calls: [callTool('flaky', { failures: 5 })] },
-    { calls: [handoffTo('mWriter', 'the writer drafts the answer')] },
+    (req) => {
+      toldOfFlaky = JSON.stringify(req.prompt);
+      return { calls: [handoffTo('mWriter', 'the writer drafts the answer')] };
+    },
   ],
   mSearcher: [
     (req) => ({ calls: [callTool('echo', { text: `search for ${req.scopeId}` })] }),
@@ -80,6 +86,9 @@ test('the model delegates in parallel, calls the same tool from sibling scopes, 
   // The failing tool: every attempt recorded, the loop went on.
   const flaky = rows.actionsOf(sid).filter((a) => a.name === 'flaky');
   assert.deepEqual(flaky.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
+  // The model was told what the tool said, not Temporal's wrapper around it.
+  assert.ok(toldOfFlaky.includes('flaky failure on attempt 2'), toldOfFlaky.slice(-600));
+  assert.ok(!toldOfFlaky.includes('Activity task failed'), toldOfFlaky.slice(-600));
   // The delegations ran in parallel: the second started before the first ended.
   const [d1, d2] = [rows.scope('.1'), rows.scope('.2')];
   assert.ok(Date.parse(d2.startedAt) < Date.parse(d1.endedAt!), 'sibling delegations overlap');
