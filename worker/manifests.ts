@@ -27,3 +27,21 @@ export function loadManifests(agentsPath: string): Manifest[] {
   }
   return manifests;
 }
+
+/**
+ * Tools the agents declare that this worker does not register. An agent calls its tools on
+ * its own task queue unless told otherwise, and an activity no worker of the queue has fails
+ * before any interceptor sees it: every attempt, until the call runs out of them, with no
+ * record of its own. Said once at start; tools served by a worker of another queue are
+ * legitimate, so it is a warning, not a refusal.
+ */
+export function unservedTools(manifests: readonly Manifest[], registered: (tool: string) => boolean): string | undefined {
+  const missing = new Map<string, string[]>();
+  for (const m of manifests) for (const t of m.tools) if (!registered(t)) missing.set(t, [...(missing.get(t) ?? []), m.name]);
+  if (missing.size === 0) return undefined;
+  const list = [...missing].map(([tool, agents]) => `${tool} (${agents.join(', ')})`).join(', ');
+  return (
+    `agents declare tools this worker does not register: ${list}. Their calls on this task queue fail ` +
+    '(NotFoundError) until their attempts run out: give them to the worker (tools: [...]), or serve them from a worker of the queue the agent calls them on'
+  );
+}

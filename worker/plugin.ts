@@ -28,7 +28,7 @@ import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
 import { scopetrailSinks } from './sinks';
-import { loadManifests } from './manifests';
+import { loadManifests, unservedTools } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
@@ -296,6 +296,8 @@ export class ScopetrailPlugin extends SimplePlugin {
       );
     }
     const manifests = loadManifests(agents);
+    const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
+    if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);
     let lastErrorLog = 0;
     let lastSealErrorLog = 0;

@@ -9,7 +9,7 @@
  * an attempt that recorded its own end; where that end is already stored, as it is
  * whenever the tool's worker reached the store, it changes nothing.
  */
-import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import { activityActionId, scopedActivityId } from '../cim/ids';
 import type { ActionKind } from '../cim/schemas';
@@ -32,6 +32,8 @@ export function recordLostFinalAttempt(
       ? `attempt timed out (${cause.timeoutType}) without reporting its outcome in time: its worker was lost, or the tool ran past its timeout`
       : // What the attempt's own record says (the tool's message), as Temporal has it from the failure.
         (cause ?? err).message;
+  // No worker of the queue has the tool: every attempt failed so, before the tool could run.
+  const unregistered = cause instanceof ApplicationFailure && cause.type === 'NotFoundError' && cause.message.startsWith(`Activity function ${err.activityType} is not registered`);
   const at = now();
   const from = calledAtMs !== undefined && calledAtMs <= Date.parse(at) ? new Date(calledAtMs).toISOString() : at;
   // Every attempt up to the last happened; any of them may have died with its worker
@@ -45,7 +47,7 @@ export function recordLostFinalAttempt(
         status: 'error',
         attempt,
         activityId: scopedActivityId(err.activityId, st.ctx.continuation?.run),
-        error: last ? final : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',
+        error: last || unregistered ? final : 'attempt ended without reporting its outcome (worker lost or timed out); a later attempt followed',
         startedAt: from,
         endedAt: at,
         attributes: { reconstructed: true },
