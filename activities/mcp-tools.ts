@@ -15,7 +15,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
 import { activityActionId, scopedActivityId } from '../cim/ids';
 import { buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
-import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
+import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
 import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../store/delegation-key';
@@ -132,6 +132,7 @@ function mcpTool(
       run.attributes[MCP_TOOL_ATTRIBUTE] = listed.name;
       const result = await connection.callTool(listed.name, args, buildMcpMeta(claims, sign, sha256Hex), o.callTimeoutMs, ctx.cancellationSignal);
       // Only an answer proves the server ran the call; an attempt that never got through owes no receipt.
+      run.attributes[MCP_ANSWERED_ATTRIBUTE] = true;
       if (o.receipts) run.attributes[MCP_RECEIPT_ATTRIBUTE] = RECEIPT_EXPECTED;
       if (result.isError) {
         // The server answered deliberately: the same request would get the same answer.

@@ -35,6 +35,12 @@ export const MCP_SERVER_ATTRIBUTE = 'mcp.server';
 export const MCP_TOOL_ATTRIBUTE = 'mcp.tool';
 export const MCP_RECEIPT_ATTRIBUTE = 'mcp.receipt';
 export const RECEIPT_EXPECTED = 'expected';
+/**
+ * Set on the caller's row once the server answered (a result or a deliberate error). A call
+ * without it that did not succeed never heard back: the server may have acted before it
+ * died or the caller gave up, and only a receipt could say what it did.
+ */
+export const MCP_ANSWERED_ATTRIBUTE = 'mcp.answered';
 
 /** The resource every call of an MCP tool declares on the caller's side. */
 export function mcpToolResource(server: string, tool: string): string {

@@ -17,6 +17,7 @@ import {
   evidenceSource,
   footprintWithReceipts,
   receiptsTouching,
+  unansweredMcpCalls,
   scopesCovered,
   type EvidenceSource,
   type SourcedFootprintEntry,
@@ -77,6 +78,11 @@ export interface TouchedReport {
   source: EvidenceSource | null;
   /** Attempts to touch it that attenuation refused. */
   denied: ActionRecord[];
+  /**
+   * MCP calls under the scope that never heard back from their server and have no receipt
+   * (cim/forensics/receipts.ts): what they touched is unknown, so a "no" does not cover them.
+   */
+  unanswered: ActionRecord[];
   /** The reconcile of the scope's session: zero differences makes a "no" a proof. */
   evidence: ReconcileReport;
   complete: boolean;
@@ -184,6 +190,7 @@ export async function wasTouched(
     receipts: vouched,
     source: evidenceSource(hits.length, vouched.length),
     denied,
+    unanswered: unansweredMcpCalls(actions, receipts),
     evidence,
     complete: evidence.differences.length === 0,
   };

@@ -56,8 +56,8 @@ export function renderFootprint(r: FootprintReport): string {
   const head = visible(`Footprint of ${r.scopeId}${r.descendants ? ' and its descendants' : ''}:`);
   const table = r.resources.length
     ? renderTable(
-        ['resource', 'mode', 'actions', 'tools', 'scopes', 'agents'],
-        r.resources.map((e) => [e.uri, e.mode, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
+        ['resource', 'mode', 'source', 'actions', 'tools', 'scopes', 'agents'],
+        r.resources.map((e) => [e.uri, e.mode, e.source, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
       )
     : 'no resources touched';
   const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${visible(a.scopeId)} ${actionLine(a)}`).join('\n')}` : '';
@@ -67,10 +67,18 @@ export function renderFootprint(r: FootprintReport): string {
 export function renderTouched(r: TouchedReport): string {
   const lines: string[] = [];
   if (r.touched) {
-    lines.push(`YES — ${r.resource} was touched under ${r.scopeId} by ${r.actions.length} action(s):`);
+    const by = [r.actions.length ? `${r.actions.length} action(s)` : '', r.receipts.length ? `${r.receipts.length} MCP server receipt(s)` : ''].filter(Boolean).join(' and ');
+    lines.push(`YES — ${r.resource} was touched under ${r.scopeId}, by ${by} (${r.source === 'both' ? "the caller's record and the servers'" : r.source === 'receipt' ? "the servers' record" : "the caller's record"}):`);
     for (const a of r.actions) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
+    for (const x of r.receipts) lines.push(`  ${x.scopeId} ${x.agent}: receipt of MCP server ${x.server} for ${x.tool} (attempt ${x.attempt}, ${x.outcome}): ${x.resources.map((res) => `${res.mode} ${res.uri}`).join(', ')}`);
+  } else if (r.unanswered.length) {
+    lines.push(`UNKNOWN — nothing recorded under ${r.scopeId} touched ${r.resource}, but ${r.unanswered.length} MCP call(s) never heard back from their server and have no receipt: what they did is unknown.`);
   } else {
     lines.push(`NO — nothing under ${r.scopeId} touched ${r.resource}.`);
+  }
+  if (r.unanswered.length) {
+    lines.push(`Unanswered MCP calls (the server may have acted before it stopped answering):`);
+    for (const a of r.unanswered) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
   }
   if (r.denied.length) {
     lines.push(`Refused attempts (${r.denied.length}):`);

@@ -4,7 +4,7 @@
  * reconcile lists calls a server owed a receipt for and never recorded.
  */
 import type { ActionRecord } from '../schemas';
-import { MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
+import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
 import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 
@@ -106,4 +106,24 @@ export function receiptDifferences(actions: readonly ActionRecord[], receipts: r
     if (diffs.length) out.push({ kind: 'mismatched', record: 'receipt', id: a.actionId, scopeId: a.scopeId, detail: diffs.join('; ') });
   }
   return out;
+}
+
+/**
+ * MCP calls whose reach is unknown: they did not succeed, the server never answered (it
+ * died, or the caller gave up waiting), and no receipt says what it did. The server may
+ * have acted before it stopped, on anything: "nothing touched it" cannot rest on them. A
+ * call that only reads (its tool says so) is left out; so is one the server answered,
+ * deliberately failing, and one whose receipt arrived. `running`: still waiting.
+ */
+export function unansweredMcpCalls(actions: readonly ActionRecord[], receipts: readonly McpReceipt[]): ActionRecord[] {
+  const receipted = new Set(receipts.map((r) => r.actionId));
+  return actions.filter(
+    (a) =>
+      a.attributes[MCP_SERVER_ATTRIBUTE] !== undefined &&
+      a.status !== 'success' &&
+      a.status !== 'denied' &&
+      a.attributes[MCP_ANSWERED_ATTRIBUTE] !== true &&
+      !receipted.has(a.actionId) &&
+      a.resources.some((r) => r.mode !== 'read'),
+  );
 }

@@ -108,6 +108,8 @@ describe('an MCP tool called by an agent', () => {
       assert.equal(touched.source, 'receipt');
       assert.deepEqual(touched.receipts.map((r) => r.actionId), [action.actionId]);
       assert.deepEqual(touched.evidence.differences, [], 'history, the caller\'s rows and the receipt agree');
+      assert.equal(action.attributes['mcp.answered'], true);
+      assert.deepEqual(touched.unanswered, [], 'the server answered');
     });
   }
 
