@@ -180,7 +180,10 @@ async function runLoop(
         inputSchema: REASON_SCHEMA,
         execute: async ({ reason }: { reason: string }) => {
           // The handoff itself happens after the loop: continue-as-new cannot run inside a tool call.
-          chosen ??= { to: entry.target, reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 2000) : `handoff to ${entry.target}` };
+          // Only the first one asked for in a step happens; the conversation the next agent
+          // inherits says so of any other, rather than claiming a handoff that never came.
+          if (chosen) return `not handed off to ${entry.target}: control already goes to ${chosen.to}, asked for first in this step`;
+          chosen = { to: entry.target, reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 2000) : `handoff to ${entry.target}` };
           return `handing off to ${entry.target}`;
         },
       });

@@ -34,11 +34,13 @@ const model = new ScriptedModelProvider({
   ],
   mWriter: [{ calls: [callTool('db.read', { table: 'notes' })] }, 'final answer: durable scopes'],
   mLeadRef: [{ calls: [callTool('echo', { text: 'the secret ingredient is patience' })] }, { calls: [handoffTo('mRelay', 'relay it')] }],
-  mRelay: [{ calls: [handoffTo('mFinisher', 'finish it')] }],
+  // Two handoffs asked for in one step: the first happens, and the conversation says the second did not.
+  mRelay: [{ calls: [handoffTo('mFinisher', 'finish it'), handoffTo('mFinisher', 'finish it again')] }],
   mFinisher: [
     (req) => {
       const seen = JSON.stringify(req.prompt);
-      return `finisher saw ${req.prompt.length} messages; patience: ${seen.includes('the secret ingredient is patience')}; relay: ${seen.includes('handoff_to_mFinisher')}`;
+      const second = seen.includes('not handed off to mFinisher: control already goes to mFinisher, asked for first in this step');
+      return `finisher saw ${req.prompt.length} messages; patience: ${seen.includes('the secret ingredient is patience')}; relay: ${seen.includes('handoff_to_mFinisher')}; second: ${second}`;
     },
   ],
   mLooper: [{ calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }],
@@ -128,7 +130,7 @@ test('a model that never stops is ended by maxTurns with a clear error', async (
 test('a conversation handed off by reference stays out of Temporal payloads and reaches the next agents whole, across two handoffs', async () => {
   const s = await rt.client.startSession(mLeadRef, { input: { prompt: 'start the case' } });
   const result = (await s.result()) as { text: string };
-  assert.match(result.text, /^finisher saw \d+ messages; patience: true; relay: true$/);
+  assert.match(result.text, /^finisher saw \d+ messages; patience: true; relay: true; second: true$/);
   assert.ok(Number(/\d+/.exec(result.text)![0]) >= 8, result.text);
   const sid = s.sessionId;
   await rt.worker.recorder.drain();
