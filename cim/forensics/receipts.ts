@@ -90,9 +90,18 @@ export function receiptDifferences(actions: readonly ActionRecord[], receipts: r
   const byAction = new Map(receipts.map((r) => [r.actionId, r]));
   const out: ReceiptDifference[] = [];
   for (const a of actions) {
-    if (a.attributes[MCP_RECEIPT_ATTRIBUTE] !== RECEIPT_EXPECTED) continue;
-    const server = String(a.attributes[MCP_SERVER_ATTRIBUTE] ?? 'the server');
     const r = byAction.get(a.actionId);
+    const server = String(a.attributes[MCP_SERVER_ATTRIBUTE] ?? 'the server');
+    // A call the caller gave up on (or whose server it lost) that the server carried out: the
+    // caller's row says it failed, and its retries may have done the same work again.
+    if (r && r.outcome === 'success' && a.status !== 'success' && a.status !== 'running' && a.attributes[MCP_ANSWERED_ATTRIBUTE] !== true && a.attributes[MCP_RECEIPT_ATTRIBUTE] !== RECEIPT_EXPECTED) {
+      out.push({
+        kind: 'mismatched', record: 'receipt', id: a.actionId, scopeId: a.scopeId,
+        detail: `outcome: caller ${a.status} without an answer from MCP server ${server}, receipt success: the server carried out ${a.name} (attempt ${a.attempt}) though the caller never heard back`,
+      });
+      continue;
+    }
+    if (a.attributes[MCP_RECEIPT_ATTRIBUTE] !== RECEIPT_EXPECTED) continue;
     if (!r) {
       out.push({
         kind: 'missing', record: 'receipt', id: a.actionId, scopeId: a.scopeId,

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { unansweredMcpCalls } from '../../cim/forensics';
+import { receiptDifferences, unansweredMcpCalls } from '../../cim/forensics';
 import type { McpReceipt } from '../../cim/mcp-receipt';
 import { renderTouched } from '../../client/format-forensics';
 import type { TouchedReport } from '../../client/forensic-queries';
@@ -47,4 +47,13 @@ test('a yes resting on a server\'s receipt shows the receipt and says whose reco
   const text = renderTouched({ scopeId: 's', resource: 'file:/docs/*', touched: true, actions: [], receipts: [receipt('s/a4#1')], source: 'receipt', denied: [], unanswered: [], evidence, complete: true } as unknown as TouchedReport);
   assert.match(text, /^YES — file:\/docs\/\* was touched under s, by 1 MCP server receipt\(s\) \(the servers' record\):/);
   assert.match(text, /receipt of MCP server files for write \(attempt 1, success\): write file:\/docs\/d\.txt/);
+});
+
+test('reconcile reports a call the caller never heard back from that the server carried out', () => {
+  const gaveUp = mcp('s/a1#1', { status: 'error', error: 'MCP error -32001: Request timed out' });
+  const answeredFailure = mcp('s/a2#1', { status: 'error', attributes: { 'mcp.answered': true, 'mcp.receipt': 'expected' } });
+  const stillWaiting = mcp('s/a3#1', { status: 'running', endedAt: null });
+  const diffs = receiptDifferences([gaveUp, answeredFailure, stillWaiting], [receipt('s/a1#1'), receipt('s/a2#1'), receipt('s/a3#1')]);
+  assert.deepEqual(diffs.map((d) => [d.kind, d.id]), [['mismatched', 's/a1#1']]);
+  assert.match(diffs[0]!.detail, /^outcome: caller error without an answer from MCP server files, receipt success: the server carried out files\/write \(attempt 1\) though the caller never heard back$/);
 });
