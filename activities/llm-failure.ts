@@ -31,7 +31,8 @@ export interface ProviderFailureInput {
 export function providerFailure(input: ProviderFailureInput): ApplicationFailure {
   const retryable = input.retryable ?? (input.httpStatus !== undefined && retryableStatus(input.httpStatus));
   const status = input.httpStatus === undefined ? '' : `HTTP ${input.httpStatus} `;
-  const next = retryable ? 'will be retried' : 'not retryable';
+  // Said of the failure, not promised: the last attempt's failure is retryable too, with none left.
+  const next = retryable ? 'retryable' : 'not retryable';
   const delay =
     retryable && input.retryAfterMs !== undefined && input.retryAfterMs > 0 ? Math.min(input.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined;
   return ApplicationFailure.create({

@@ -222,12 +222,30 @@ function asProviderFailure(provider: string, model: string, err: unknown): Error
       provider,
       target: `POST ${err.url} (model ${model})`,
       httpStatus: err.statusCode,
-      reason: err.message,
+      reason: `${err.message}${firstIssue(err)}`,
       ...(err.statusCode === undefined ? { retryable: err.isRetryable } : {}),
       retryAfterMs: parseRetryAfter(err.responseHeaders?.['retry-after'] ?? null),
     });
   }
+  // The provider answered, but not with a completion (a body that is not JSON, a JSON body of
+  // another shape, no choices): the AI SDK's own errors. The same request gets the same answer.
+  if (err instanceof Error && err.name.startsWith('AI_')) {
+    return providerFailure({ provider, target: `the model ${model}`, reason: `${err.message}${firstIssue(err)}`, retryable: false });
+  }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The field an answer of the wrong shape got wrong, when the SDK's validation says. */
+function firstIssue(err: Error): string {
+  let issue: { path?: unknown[]; message?: string } | undefined;
+  // The validation's issues sit a cause or two down (the call's error, the SDK's validation error, zod's).
+  for (let e: unknown = err, depth = 0; e && !issue && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const issues = (e as { issues?: unknown }).issues;
+    if (Array.isArray(issues) && issues.length) issue = issues[0] as typeof issue;
+  }
+  if (!issue) return '';
+  const path = Array.isArray(issue.path) && issue.path.length ? issue.path.map(String).join('.') : '(the answer)';
+  return ` (field "${path}": ${issue.message ?? 'invalid'})`;
 }
 
 /** Inside an activity the request is aborted when Temporal cancels or times out the attempt. */

@@ -79,7 +79,7 @@ test('a 429 fails the first attempt, the retry succeeds, and the scope is recove
 
   const { rows, calls } = await llmCalls(session.sessionId);
   assert.deepEqual(calls.map((c) => [c.attempt, c.status]), [[1, 'error'], [2, 'success']]);
-  assert.match(calls[0]!.error ?? '', /^openai provider: HTTP 429 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model test-model\): Rate limit reached for requests \(will be retried\)$/);
+  assert.match(calls[0]!.error ?? '', /^openai provider: HTTP 429 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model test-model\): Rate limit reached for requests \(retryable\)$/);
   assert.deepEqual(calls[0]!.attributes, { provider: 'openai', requestedModel: 'test-model', httpStatus: 429 });
   assert.equal(calls[1]!.attributes.inputTokens, server.completions.at(-1)!.usage.prompt_tokens);
   const scope = rows.scope('');

@@ -32,6 +32,8 @@ before(async () => {
   server.answerWith(({ model, messages }) => {
     n++;
     const system = String((messages as Msg[])[0]?.content ?? '');
+    // A server that answers 200 with something that is not a chat completion.
+    if (JSON.stringify(messages).includes('answer with no completion')) return { hello: 'world' };
     const turn = (messages as Msg[]).filter((m) => m.role === 'assistant').length;
     if (system.startsWith('You lead')) {
       if (turn === 0) {
@@ -86,4 +88,12 @@ test('the rows match the tool calls the server asked for: parallel tools, a dele
   assert.match(result.text, /^written after \d+ messages$/);
   assert.ok(Number(/\d+/.exec(result.text)![0]) >= 6, 'the conversation reached the writer');
   assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
+});
+
+test('a 200 that is not a chat completion fails the model step at once, naming the provider and the field, not retried', async () => {
+  const s = await rt.client.startSession(mLead, { input: { prompt: 'answer with no completion' } });
+  await assert.rejects(s.result());
+  const steps = (await sessionRows(rt, s.sessionId)).actionsOf(s.sessionId).filter((a) => a.kind === 'llm_call');
+  assert.deepEqual(steps.map((a) => [a.attempt, a.status]), [[1, 'error']], 'one attempt: the same request gets the same answer');
+  assert.match(steps[0]!.error ?? '', /^openai provider: HTTP 200 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model gpt-test\): Invalid JSON response \(field "[^"]+": [^)]*\) \(not retryable\)$/);
 });

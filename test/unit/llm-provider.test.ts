@@ -62,7 +62,7 @@ describe('provider failures', () => {
     const f = providerFailure({ provider: 'openai', target: 'POST http://h/v1/chat/completions (model m)', httpStatus: 429, reason: 'slow\ndown', retryAfterMs: 2000 });
     assert.equal(f.type, LLM_PROVIDER_ERROR);
     assert.equal(f.nonRetryable, false);
-    assert.equal(f.message, 'openai provider: HTTP 429 from POST http://h/v1/chat/completions (model m): slow down (will be retried)');
+    assert.equal(f.message, 'openai provider: HTTP 429 from POST http://h/v1/chat/completions (model m): slow down (retryable)');
     assert.equal(f.nextRetryDelay, 2000);
     assert.equal(httpStatusOf(f), 429);
     const bad = providerFailure({ provider: 'openai', target: 't', httpStatus: 400, reason: 'no', retryAfterMs: 5000 });
@@ -112,16 +112,16 @@ describe('the OpenAI-compatible provider over HTTP', () => {
   test('HTTP errors become failures with the server\'s reason', async () => {
     server.failNext(1, { status: 429, headers: { 'retry-after': '7' } });
     await assert.rejects(provider.complete(request), (err: ApplicationFailure) => {
-      rejects(/^openai provider: HTTP 429 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model m1\): Rate limit reached for requests \(will be retried\)$/, false)(err);
+      rejects(/^openai provider: HTTP 429 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model m1\): Rate limit reached for requests \(retryable\)$/, false)(err);
       assert.equal(err.nextRetryDelay, 7000);
       return true;
     });
     server.failNext(1, { status: 500 });
-    await assert.rejects(provider.complete(request), rejects(/HTTP 500 .*Injected failure 500 \(will be retried\)/, false));
+    await assert.rejects(provider.complete(request), rejects(/HTTP 500 .*Injected failure 500 \(retryable\)/, false));
     server.failNext(1, { status: 400 });
     await assert.rejects(provider.complete(request), rejects(/HTTP 400 .*\(not retryable\)/, true));
     server.failNext(1, { status: 502, body: '<html>Bad Gateway</html>' });
-    await assert.rejects(provider.complete(request), rejects(/HTTP 502 .*<html>Bad Gateway<\/html> \(will be retried\)/, false));
+    await assert.rejects(provider.complete(request), rejects(/HTTP 502 .*<html>Bad Gateway<\/html> \(retryable\)/, false));
     const wrongKey = new OpenAiCompatibleProvider({ apiKey: 'sk-wrong', baseURL: server.baseURL, model: 'm1' });
     await assert.rejects(wrongKey.complete(request), rejects(/HTTP 401 .*Incorrect API key provided\. \(not retryable\)/, true));
   });
@@ -139,7 +139,7 @@ describe('the OpenAI-compatible provider over HTTP', () => {
     const closed = await startOpenAiCompatibleServer();
     await closed.close();
     const p = new OpenAiCompatibleProvider({ apiKey: 'k', baseURL: closed.baseURL, model: 'm' });
-    await assert.rejects(p.complete(request), rejects(/^openai provider: from POST .*: fetch failed \(ECONNREFUSED\) \(will be retried\)$/, false));
+    await assert.rejects(p.complete(request), rejects(/^openai provider: from POST .*: fetch failed \(ECONNREFUSED\) \(retryable\)$/, false));
   });
 
   test('bad options are refused naming the field', () => {
