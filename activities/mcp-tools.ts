@@ -188,8 +188,21 @@ class McpConnection {
 
   async callTool(tool: string, args: Record<string, unknown>, meta: object, timeout: number, signal: AbortSignal): Promise<CallResult> {
     const client = await this.get();
-    const result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
+    let result: unknown;
+    try {
+      result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
+    } catch (err) {
+      // Cancelled by Temporal: passed on as it is. Otherwise the SDK's words ("fetch failed",
+      // "Request timed out") name neither the server nor where it was.
+      if (signal.aborted || !(err instanceof Error)) throw err;
+      throw new Error(`MCP server ${this.o.name} (${this.where()}) gave no answer to ${tool}: ${err.message}`, { cause: err });
+    }
     return McpCallResult.parse(result);
+  }
+
+  private where(): string {
+    const t = this.o.transport;
+    return t.type === 'stdio' ? t.command : t.url;
   }
 
   async close(): Promise<void> {
@@ -223,7 +236,7 @@ class McpConnection {
     try {
       await client.connect(transport);
     } catch (err) {
-      throw new Error(`MCP server ${this.o.name}: could not connect (${t.type === 'stdio' ? t.command : t.url}): ${(err as Error).message}`);
+      throw new Error(`MCP server ${this.o.name}: could not connect (${this.where()}): ${(err as Error).message}`);
     }
     return client;
   }

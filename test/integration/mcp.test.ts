@@ -26,6 +26,8 @@ const key = parseDelegationKey(keyHex, 'test');
 
 let rt: TestRuntime;
 let http: HttpMcpServer;
+let gone: HttpMcpServer;
+let goneTools: McpToolset;
 let files: McpToolset;
 let notes: McpToolset | undefined;
 /** The HTTP server's own store handle on the test schema (the stdio server opens its own). */
@@ -58,9 +60,13 @@ before(async () => {
       { key },
     );
   }
-  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? [])], schema });
+  // A server that goes away once connected.
+  gone = await startHttpMcpServer({ server: 'gone', store, key });
+  goneTools = await connectMcpServer({ name: 'gone', transport: { type: 'http', url: gone.url }, receipts: true, tools: ['read'] }, { key });
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? []), ...goneTools.tools], schema });
 });
 after(async () => {
+  await goneTools?.close();
   await files?.close();
   await notes?.close();
   await http?.close();
@@ -74,6 +80,18 @@ async function seen(sessionId: string, output: string) {
   const [action] = rows.actions.filter((a) => a.kind === 'tool_call');
   return { rows, action: action!, echoed: JSON.parse(output) as { scopeId: string; actionId: string; traceparent: string; baggage: string } };
 }
+
+test('a call to an MCP server that went away fails naming the server and where it was', { skip: receiptsSkip }, async () => {
+  await gone.close();
+  const s = await rt.client.startSession(mcpCaller, { input: { tool: 'gone/read', args: { path: '/docs/a.txt' } } });
+  await assert.rejects(s.result());
+  const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
+  assert.ok(calls.length >= 1);
+  for (const c of calls) assert.match(c.error ?? '', /^MCP server gone \(http:\/\/127\.0\.0\.1:\d+\/mcp\) gave no answer to read: /, c.error ?? '');
+  // A read-only tool's unanswered call touched nothing it could write; reads are not "unknown".
+  const touched = await rt.client.wasTouched(s.sessionId, 'file:*');
+  assert.equal(touched.touched, false);
+});
 
 describe('an MCP tool called by an agent', () => {
   for (const transport of ['http', 'stdio'] as const) {
