@@ -24,34 +24,44 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const tools = toolsFlag ? loadTools(resolveModule(toolsFlag, '--tools')) : await exampleTools();
   const llm = llmFromEnv(agentsFlag === undefined);
   const deployment = deploymentFlags(ctx);
-  quietTemporalLogs('WARN');
-  const temporal = options.startServer
-    ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
-    : { address: (ctx.flags.address as string) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', stop: async () => undefined };
   const storeSettings = storeOptions(ctx);
+  const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
+  const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
+  const payloadCodecs = codecsOf(ctx, namespace);
+  quietTemporalLogs('WARN');
+  // The store first: one another process holds fails the start before a dev server is started for nothing.
   const store = await openStore({
     ...storeSettings,
     // The worker prepares the store itself, once it answers: a store outage must not stop a start.
     migrate: false,
   });
-  const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
-  const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
-  const payloadCodecs = codecsOf(ctx, namespace);
-  const worker = await createWorker({
-    agents,
-    tools,
-    llm,
-    // Model-driven agents' steps: the same provider settings as llm() (scripted unless configured).
-    model: modelProviderFromEnv(),
-    store,
-    taskQueue,
-    namespace,
-    address: temporal.address,
-    // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
-    ...(ctx.flags.otel ? { otel: true } : {}),
-    ...(deployment ? { deployment } : {}),
-    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
-  });
+  // What started is stopped when a later step fails: a dev server left running keeps the process alive.
+  let temporal: { address: string; stop(): Promise<void> } | undefined;
+  let worker: Awaited<ReturnType<typeof createWorker>>;
+  try {
+    temporal = options.startServer
+      ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
+      : { address: (ctx.flags.address as string) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', stop: async () => undefined };
+    worker = await createWorker({
+      agents,
+      tools,
+      llm,
+      // Model-driven agents' steps: the same provider settings as llm() (scripted unless configured).
+      model: modelProviderFromEnv(),
+      store,
+      taskQueue,
+      namespace,
+      address: temporal.address,
+      // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
+      ...(ctx.flags.otel ? { otel: true } : {}),
+      ...(deployment ? { deployment } : {}),
+      ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
+    });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    await temporal?.stop().catch(() => undefined);
+    throw err;
+  }
   ctx.out.err(
     `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
       `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +
@@ -82,10 +92,13 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     schema: storeSettings.schema ?? 'scopetrail',
     ...(deployment ? { deployment: { name: deployment.name, buildId: deployment.buildId } } : {}),
   });
-  await worker.run();
-  await stop();
-  await store.close();
-  await temporal.stop();
+  try {
+    await worker.run();
+  } finally {
+    await stop();
+    await store.close();
+    await temporal.stop();
+  }
   event({ event: 'stopped' });
   return 0;
 }

@@ -24,14 +24,16 @@ export async function withExampleRuntime<T>(
 ): Promise<T> {
   // Tool failures are part of the examples; the tree shows them, the log need not.
   quietTemporalLogs('ERROR');
-  step('Starting Temporal…');
-  const temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
-  step(`Temporal: ${temporal.description}`);
+  // The store first: one another process holds fails the run before a dev server is started for nothing.
   const store = await openStore({ memory: process.env.DATABASE_URL ? undefined : options.memory });
   step(`Store: ${store.description}`);
-  const taskQueue = `scopetrail-${options.name}-${process.pid}`;
-  step('Bundling agents and starting the worker…');
+  let temporal: Awaited<ReturnType<typeof ensureTemporal>> | undefined;
   try {
+    step('Starting Temporal…');
+    temporal = await ensureTemporal({ log: (l) => console.error(`  ${l}`) });
+    step(`Temporal: ${temporal.description}`);
+    const taskQueue = `scopetrail-${options.name}-${process.pid}`;
+    step('Bundling agents and starting the worker…');
     const worker = await createWorker({ ...options, store, taskQueue, address: temporal.address, namespace: temporal.namespace });
     const running = worker.run();
     const client = await ScopeClient.connect({ address: temporal.address, namespace: temporal.namespace, taskQueue, store });
@@ -44,6 +46,6 @@ export async function withExampleRuntime<T>(
     }
   } finally {
     await store.close();
-    await temporal.stop();
+    await temporal?.stop();
   }
 }

@@ -9,19 +9,26 @@
 import { inspect } from 'node:util';
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from '@temporalio/worker';
 
-let installed = false;
+/**
+ * Sets the options the Temporal runtime is created with, without creating it. The SDK makes
+ * its runtime from `Runtime.defaultOptions` when the first worker or native connection needs
+ * one, and again after it shut down once the last of them closed. Installing it here instead
+ * (`Runtime.install`) started the Rust core at once: its log forwarding kept the event loop
+ * alive and its signal handlers swallowed SIGINT and SIGTERM until a worker registered, so a
+ * command failing before it connected (a store in use) never exited and could not be stopped.
+ */
+let configured = false;
 
 export function quietTemporalLogs(level: 'WARN' | 'ERROR' = 'WARN'): void {
-  if (installed) return;
-  installed = true;
-  try {
-    Runtime.install({
-      logger: new DefaultLogger(level, compactLogLine),
-      telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) } },
-    });
-  } catch {
-    // The runtime was already created by someone else; keep their settings.
-  }
+  if (configured) return;
+  configured = true;
+  // A runtime that already exists was configured by someone else; keep their settings.
+  if (Runtime._instance !== undefined) return;
+  Runtime.defaultOptions = {
+    ...Runtime.defaultOptions,
+    logger: new DefaultLogger(level, compactLogLine),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) } },
+  };
 }
 
 /**

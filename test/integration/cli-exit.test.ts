@@ -1,0 +1,134 @@
+/**
+ * A `scopetrail` process ends: a command that fails at start exits with its code and its
+ * reason, a process that only configured Temporal's logs exits on its own or on SIGTERM,
+ * and a running worker still stops cleanly on SIGTERM. Each case is a real process, run
+ * as a user runs it, with a deadline: a hang fails the test instead of holding it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'bin', 'scopetrail.js');
+let base: string;
+
+before(() => {
+  base = mkdtempSync(join(tmpdir(), 'scopetrail-cli-exit-'));
+});
+after(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+/** The embedded store only: no DATABASE_URL, whatever the test run uses. */
+function embeddedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.DATABASE_URL;
+  return env;
+}
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Waits for `child` to end; past `ms` it is killed and the test fails, naming what it said. */
+function ended(child: ChildProcess, ms: number, what: string): Promise<Ended> {
+  const started = Date.now();
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what}: still running after ${ms} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A process holding the embedded store at `dataDir` open, as a running worker does. */
+async function holder(dataDir: string): Promise<ChildProcess> {
+  const script = `
+    require('./store').openStore({ dataDir: ${JSON.stringify(dataDir)} }).then(() => console.log('ready'), (e) => { console.error(e.message); process.exit(1); });
+    setInterval(() => undefined, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+  });
+  return child;
+}
+
+test('worker, dev and run demo on an embedded store another process holds say so and exit 1 at once', async () => {
+  const dataDir = join(base, 'held');
+  const held = await holder(dataDir);
+  try {
+    const runs: Array<[string, string[], NodeJS.ProcessEnv]> = [
+      ['worker', ['worker', '--data-dir', dataDir], {}],
+      ['dev', ['dev', '--data-dir', dataDir], {}],
+      ['run', ['run', 'demo'], { SCOPETRAIL_DATA_DIR: dataDir }],
+    ];
+    for (const [command, args, env] of runs) {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: embeddedEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = await ended(child, 20_000, `scopetrail ${args.join(' ')}`);
+      assert.equal(run.code, 1, `${command}: ${run.stderr}`);
+      assert.match(run.stderr, new RegExp(`scopetrail ${command}: the embedded store at ${dataDir} is in use by another scopetrail process \\(pid ${held.pid}\\)`));
+    }
+  } finally {
+    held.kill('SIGKILL');
+  }
+});
+
+test('worker --data-dir naming a regular file exits 1 instead of staying alive', async () => {
+  const file = join(base, 'a-file');
+  writeFileSync(file, 'not a folder\n');
+  const child = spawn(process.execPath, [CLI, 'worker', '--data-dir', file], { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = await ended(child, 20_000, 'scopetrail worker --data-dir <file>');
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^scopetrail worker: /);
+});
+
+test('a program that calls quietTemporalLogs first exits when it is done, and SIGTERM stops one that waits', async () => {
+  // As the README tells library users: quietTemporalLogs before anything else.
+  const done = spawn(process.execPath, ['--import', 'tsx', '-e', "require('./index').quietTemporalLogs('WARN'); console.log('configured')"], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const finished = await ended(done, 20_000, 'a program that only called quietTemporalLogs');
+  assert.deepEqual([finished.code, finished.stdout], [0, 'configured\n'], finished.stderr);
+
+  const waiting = spawn(
+    process.execPath,
+    ['--import', 'tsx', '-e', "require('./index').quietTemporalLogs('ERROR'); console.log('configured'); setInterval(() => undefined, 1000)"],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const result = ended(waiting, 20_000, 'a waiting program sent SIGTERM');
+  await new Promise<void>((resolve) => createInterface({ input: waiting.stdout! }).once('line', () => resolve()));
+  waiting.kill('SIGTERM');
+  assert.equal((await result).signal, 'SIGTERM', 'SIGTERM ends the process as it would any Node program');
+});
+
+test('a running worker on the embedded store stops cleanly on SIGTERM, saying so', async () => {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--json', '--data-dir', join(base, 'running'), '--task-queue', `cli-exit-${process.pid}`],
+    { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const result = ended(child, 90_000, 'a worker sent SIGTERM');
+  await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
+  child.kill('SIGTERM');
+  const run = await result;
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.stdout.trim().split('\n').map((l) => JSON.parse(l).event), ['ready', 'stopped']);
+});
