@@ -12,6 +12,7 @@ import { ScopetrailConfigError } from '../cim/errors';
 import { ScopetrailPlugin, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
 import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
+import { checkNamespace } from './namespace-check';
 
 export { loadManifests };
 
@@ -57,6 +58,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const connection = given ?? ownConnection!;
   let worker: Worker;
   try {
+    await checkNamespace(connection, o.namespace);
     worker = await Worker.create({
       connection,
       namespace: o.namespace,
