@@ -7,6 +7,7 @@ import { openStore } from '../store';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '../store/open';
+import { embeddedFolder } from '../store/embedded-folder';
 import type { Store } from '../store/types';
 import { renderActions, renderTree, scopeLine } from './format';
 import { progress, working } from './progress';
@@ -52,11 +53,14 @@ function positionals(ctx: CommandContext, names: string[], optional = 0): string
 async function openExistingStore(options: CliStoreOptions): Promise<Store> {
   if (!options.url) {
     const dir = options.dataDir ?? defaultDataDir();
-    if (!existsSync(dir)) {
+    const found = embeddedFolder(dir);
+    // Only a folder PGlite made is opened: given any other, PGlite would write a new database into it.
+    if (found !== 'store') {
       // A project made by `scopetrail init` keeps its embedded store in the project.
       const local = join('.scopetrail', 'store');
       const hint = options.dataDir === undefined && existsSync(local) ? `this folder has one: add --data-dir ${local}` : 'give --data-dir of the one your workers use, or --database-url (DATABASE_URL) of their Postgres';
-      throw new NoStoreError(`no embedded store at ${dir}: ${hint}`, options.dataDir === undefined ? 'database-url' : 'data-dir');
+      const what = { missing: '', empty: ' (the folder is empty)', 'not-a-folder': ' (it is a file, not a folder)', 'other-files': ' (the folder holds other files and no PG_VERSION)' }[found];
+      throw new NoStoreError(`no embedded store at ${dir}${what}: ${hint}`, options.dataDir === undefined ? 'database-url' : 'data-dir');
     }
   }
   const store = await openStore({ ...options, migrate: false });

@@ -1,6 +1,7 @@
 /** `scopetrail worker` and `scopetrail dev`: a long-running worker, optionally with its own dev server. */
 import { ensureTemporal } from '../devserver/dev-server';
 import { openStore } from '../store';
+import { EmbeddedFolderError } from '../store/embedded-folder';
 import { createWorker } from '../worker/create-worker';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
@@ -34,6 +35,9 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     ...storeSettings,
     // The worker prepares the store itself, once it answers: a store outage must not stop a start.
     migrate: false,
+  }).catch((err: unknown) => {
+    if (err instanceof EmbeddedFolderError && storeSettings.dataDir !== undefined) throw new CliUsageError(`invalid --data-dir: ${err.message}`);
+    throw err;
   });
   // What started is stopped when a later step fails: a dev server left running keeps the process alive.
   let temporal: { address: string; stop(): Promise<void> } | undefined;

@@ -4,9 +4,13 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 import { lockEmbeddedStore } from './embedded-lock';
+import { checkEmbeddedFolder } from './embedded-folder';
 
 export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  if (dataDir) {
+    checkEmbeddedFolder(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
   const lock = dataDir ? lockEmbeddedStore(dataDir) : undefined;
   let db: PGlite;
   try {

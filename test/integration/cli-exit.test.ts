@@ -90,13 +90,13 @@ test('worker, dev and run demo on an embedded store another process holds say so
   }
 });
 
-test('worker --data-dir naming a regular file exits 1 instead of staying alive', async () => {
+test('worker --data-dir naming a regular file says so and exits instead of staying alive', async () => {
   const file = join(base, 'a-file');
   writeFileSync(file, 'not a folder\n');
   const child = spawn(process.execPath, [CLI, 'worker', '--data-dir', file], { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const run = await ended(child, 20_000, 'scopetrail worker --data-dir <file>');
-  assert.equal(run.code, 1, run.stderr);
-  assert.match(run.stderr, /^scopetrail worker: /);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^scopetrail worker: invalid --data-dir: the embedded store's folder \S+ is a file, not a folder/);
 });
 
 test('a program that calls quietTemporalLogs first exits when it is done, and SIGTERM stops one that waits', async () => {

@@ -1,0 +1,89 @@
+/**
+ * The embedded store's folder is PGlite's alone: a query never makes one, and no command
+ * writes a database among a user's files. A folder that is new or empty becomes a store.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../store';
+import { lockPathOf } from '../../store/embedded-lock';
+import { runCli } from '../../client/cli';
+
+let base: string;
+let notes: string;
+let file: string;
+const saved = process.env.DATABASE_URL;
+
+before(() => {
+  // The embedded store, whatever the test run uses.
+  delete process.env.DATABASE_URL;
+  base = mkdtempSync(join(tmpdir(), 'scopetrail-folder-'));
+  notes = join(base, 'notes');
+  mkdirSync(notes);
+  writeFileSync(join(notes, 'notes.txt'), 'my notes\n');
+  file = join(base, 'a-file');
+  writeFileSync(file, 'not a folder\n');
+});
+after(() => {
+  if (saved !== undefined) process.env.DATABASE_URL = saved;
+  rmSync(base, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await runCli(args, { log: (t) => lines.push(t), err: (t) => lines.push(t) });
+  return { code, out: lines.join('\n') };
+}
+
+function untouched(): void {
+  assert.deepEqual(readdirSync(notes), ['notes.txt'], 'nothing is written among the files');
+  assert.equal(existsSync(lockPathOf(notes)), false, 'no lock is left beside the folder');
+}
+
+test('a query given a folder of other files, an empty folder or a file says there is no store there and creates nothing', async () => {
+  const empty = join(base, 'empty');
+  mkdirSync(empty);
+  const cases: Array<[string, string]> = [
+    [notes, 'the folder holds other files and no PG_VERSION'],
+    [empty, 'the folder is empty'],
+    [file, 'it is a file, not a folder'],
+  ];
+  for (const [dir, why] of cases) {
+    const run = await cli(['sessions', '--data-dir', dir, '--address', '127.0.0.1:1']);
+    assert.equal(run.code, 1, run.out);
+    assert.equal(run.out.split('\n')[0], `scopetrail sessions: no embedded store at ${dir} (${why}): give --data-dir of the one your workers use, or --database-url (DATABASE_URL) of their Postgres`);
+  }
+  untouched();
+  assert.deepEqual(readdirSync(empty), []);
+});
+
+test('openStore refuses a folder of other files and a file, naming them; a new or empty folder becomes a store', async () => {
+  await assert.rejects(openStore({ dataDir: notes }), (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'EmbeddedFolderError');
+    assert.equal(err.field, 'dataDir');
+    assert.match(err.message, new RegExp(`folder ${notes} holds other files and no store \\(no PG_VERSION\\)`));
+    return true;
+  });
+  untouched();
+  await assert.rejects(openStore({ dataDir: file }), /folder .*a-file is a file, not a folder/);
+
+  const empty = join(base, 'for-a-store');
+  mkdirSync(empty);
+  writeFileSync(join(empty, '.DS_Store'), '');
+  const store = await openStore({ dataDir: empty });
+  await store.close();
+  assert.ok(existsSync(join(empty, 'PG_VERSION')), 'an empty folder (but for a desktop\'s .DS_Store) becomes a store');
+  const again = await openStore({ dataDir: empty });
+  await again.close();
+});
+
+test('worker --data-dir of a folder of other files or of a file is a usage error naming the flag', async () => {
+  for (const [dir, why] of [[notes, 'holds other files and no store'], [file, 'is a file, not a folder']] as const) {
+    const run = await cli(['worker', '--data-dir', dir]);
+    assert.equal(run.code, 2, run.out);
+    assert.match(run.out, new RegExp(`^scopetrail worker: invalid --data-dir: the embedded store's folder ${dir} ${why}`));
+  }
+  untouched();
+});
