@@ -68,7 +68,7 @@ export function renderTouched(r: TouchedReport): string {
   const lines: string[] = [];
   if (r.touched) {
     const by = [r.actions.length ? `${r.actions.length} action(s)` : '', r.receipts.length ? `${r.receipts.length} MCP server receipt(s)` : ''].filter(Boolean).join(' and ');
-    lines.push(`YES — ${r.resource} was touched under ${r.scopeId}, by ${by} (${r.source === 'both' ? "the caller's record and the servers'" : r.source === 'receipt' ? "the servers' record" : "the caller's record"}):`);
+    lines.push(`YES — ${r.resource} was touched under ${r.scopeId} by ${by} (${r.source === 'both' ? "the caller's record and the servers'" : r.source === 'receipt' ? "the servers' record" : "the caller's record"}):`);
     for (const a of r.actions) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
     for (const x of r.receipts) lines.push(`  ${x.scopeId} ${x.agent}: receipt of MCP server ${x.server} for ${x.tool} (attempt ${x.attempt}, ${x.outcome}): ${x.resources.map((res) => `${res.mode} ${res.uri}`).join(', ')}`);
   } else if (r.unanswered.length) {

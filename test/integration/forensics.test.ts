@@ -145,7 +145,7 @@ describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () =>
     const rc = await cli('root-cause', sid);
     assert.match(rc.out, /translator in scope .*\.3: tool_call translate failed — translation service unavailable/);
     const fp = await cli('footprint', `${sid}.1`);
-    assert.match(fp.out, /api:web-search\s+read\s+2\s+search/);
+    assert.match(fp.out, /api:web-search\s+read\s+caller\s+2\s+search/);
     const touched = await cli('touched', sid, 'db:notes*');
     assert.match(touched.out, /^NO — nothing under .* touched db:notes\*\./);
     assert.match(touched.out, /0 differences: the record is complete/);

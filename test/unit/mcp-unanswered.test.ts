@@ -45,7 +45,7 @@ test('touched says UNKNOWN, not NO, when an unanswered MCP call could have touch
 
 test('a yes resting on a server\'s receipt shows the receipt and says whose record it is', () => {
   const text = renderTouched({ scopeId: 's', resource: 'file:/docs/*', touched: true, actions: [], receipts: [receipt('s/a4#1')], source: 'receipt', denied: [], unanswered: [], evidence, complete: true } as unknown as TouchedReport);
-  assert.match(text, /^YES — file:\/docs\/\* was touched under s, by 1 MCP server receipt\(s\) \(the servers' record\):/);
+  assert.match(text, /^YES — file:\/docs\/\* was touched under s by 1 MCP server receipt\(s\) \(the servers' record\):/);
   assert.match(text, /receipt of MCP server files for write \(attempt 1, success\): write file:\/docs\/d\.txt/);
 });
 
