@@ -114,10 +114,19 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const said = err instanceof Error ? err.message : String(err);
+    const address = (parsed.values.address as string | undefined) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+    const message = isUnreachable(err)
+      ? `Temporal at ${address} is not reachable (${said.split('\n')[0]}): start it (scopetrail dev starts one with a worker), or give its address with --address or TEMPORAL_ADDRESS`
+      : said;
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
     return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined);
   }
+}
+
+/** gRPC's UNAVAILABLE, as the Temporal client raises it: the server at the address does not answer. */
+function isUnreachable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 14 || (err instanceof Error && /^14 UNAVAILABLE\b/.test(err.message));
 }
 
 type ErrorKind = 'usage' | 'not_found' | 'failure';

@@ -208,6 +208,13 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     assert.equal(human.stdout.split('\n').length, 5_001);
   });
 
+  test('a Temporal server that does not answer is named with its address and what to do, not as gRPC\'s bare UNAVAILABLE', async () => {
+    const run = await runCliFor({ schema: rt.schema, temporal: { address: '127.0.0.1:1' } as TestRuntime['temporal'] }, ['reconcile', sid, '--json']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^scopetrail reconcile: Temporal at 127\.0\.0\.1:1 is not reachable \(.*\): start it \(scopetrail dev starts one with a worker\), or give its address with --address or TEMPORAL_ADDRESS$/);
+    assert.equal(JSON.parse(run.stdout).error.kind, 'failure');
+  });
+
   test('--help --json lists the commands', async () => {
     const out: string[] = [];
     assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined }), 0);
