@@ -139,7 +139,7 @@ export class ScopeClient {
     const objective = o.objective ? o.objective : null;
     // The root's search attributes and scope memo go with its start (cim/scope-visibility.ts).
     const root = { sessionId, scopeId: rootScopeId(sessionId), kind: 'root' as const, parentScopeId: null, handoffFromScopeId: null, agent: agentName, delegatedBy: null };
-    if (o.sessionId !== undefined && (await this.store.scopesOfSession(sessionId)).length > 0) {
+    if (o.sessionId !== undefined && (await this.store.sessionHasScopes(sessionId))) {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
     }

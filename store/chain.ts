@@ -6,7 +6,8 @@
  * chain is computed by the store when a scope ends (and again if a late record
  * arrives), and recomputed by `verify`.
  */
-import crypto, { createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256';
 import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { sealDifference, type Seal } from '../cim/seal';
@@ -20,12 +21,7 @@ export interface ChainLink {
   hash: string;
 }
 
-/** One-shot hashing (node 20.12 and later) costs half of a Hash object for short texts. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
-function sha256(text: string): string {
-  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
-}
+const sha256 = sha256Hex;
 
 export function chainGenesis(scope: Pick<ScopeRecord, 'namespace' | 'scopeId'>): string {
   return sha256(`scopetrail-chain:${scope.namespace}:${scope.scopeId}`);

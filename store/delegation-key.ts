@@ -7,7 +7,8 @@
  * label, so one deployment key serves both without one use revealing the other: an MCP
  * server given the derived key can check delegations and learns nothing about fingerprints.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sha256Hex as sha256OfText } from './sha256';
 import { ScopetrailError } from '../cim/errors';
 import { FingerprintKeyError, keyId, loadFingerprintKey, parseKey, type FingerprintKey } from './fingerprint-key';
 import type { IdHash, Sign } from '../cim/mcp-meta';
@@ -54,4 +55,4 @@ export function delegationSigner(key: DelegationKey): Sign {
 }
 
 /** The hash the OTel export derives trace and span ids with, so traceparent ids match exported spans. */
-export const sha256Hex: IdHash = (text) => createHash('sha256').update(text).digest('hex');
+export const sha256Hex: IdHash = sha256OfText;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256';
 import { canonicalJson } from '../cim/canonical-json';
 
 /** sha-256 of the canonical JSON of a value: equal values, equal digests, no raw payload kept. */
@@ -8,5 +8,5 @@ export function digest(value: unknown): string {
 
 /** The digest of a value already in canonical JSON, for callers that need the text too. */
 export function digestOfJson(json: string): string {
-  return `sha256:${createHash('sha256').update(json).digest('hex')}`;
+  return `sha256:${sha256Hex(json)}`;
 }

@@ -7,7 +7,7 @@
  * valid row (zod then accepts it); it must never accept an invalid one.
  * test/unit/row-check.test.ts holds them to that against zod itself.
  */
-import { ActionKind, ActionStatus, ResourceMode, ScopeKind, ScopeStatus, type ActionRecord, type ScopeRecord } from '../cim/schemas';
+import { ActionKind, ActionRecord, ActionStatus, ResourceMode, ScopeKind, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { FootprintAction } from '../cim/forensics/footprint';
 import { agentName, identifier, isoTime, plainObject, text, textOrNull } from '../cim/certain-values';
 
@@ -177,6 +177,41 @@ export function certainScope(i: ScopeInput): ScopeRecord | undefined {
     i.allowance = allowance;
   }
   return i as ScopeRecord;
+}
+
+let actionKeys: ReadonlySet<string> | undefined;
+let scopeKeys: ReadonlySet<string> | undefined;
+
+/**
+ * certainAction for a record from anywhere (the workflow sandbox's sink, a tool's relay): the
+ * record when it certainly passes ActionRecord, undefined otherwise. Beyond certainAction it
+ * refuses any key the schema does not know (zod would drop it: zod judges), and checks the
+ * session's start. Gives up `value` as certainAction does.
+ */
+export function certainActionRecord(value: unknown): ActionRecord | undefined {
+  actionKeys ??= new Set(Object.keys(ActionRecord.shape));
+  if (!knownKeysOnly(value, actionKeys)) return undefined;
+  if (!optionalIsoTime(value, 'sessionStartedAt')) return undefined;
+  return certainAction(value as unknown as ActionInput);
+}
+
+/** certainActionRecord for scopes: unknown keys, the session's start and the objective's bound checked, the rest by certainScope. */
+export function certainScopeRecord(value: unknown): ScopeRecord | undefined {
+  scopeKeys ??= new Set(Object.keys(ScopeRecord.shape));
+  if (!knownKeysOnly(value, scopeKeys)) return undefined;
+  if (!optionalIsoTime(value, 'sessionStartedAt')) return undefined;
+  return certainScope(value as unknown as ScopeInput);
+}
+
+/** A plain object whose every own key (and no symbol) is one of `keys`, each holding a value. */
+function knownKeysOnly(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+  if (!plainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key of Object.keys(value)) if (!keys.has(key) || value[key] === undefined) return false;
+  return true;
+}
+
+function optionalIsoTime(value: Record<string, unknown>, key: string): boolean {
+  return !(key in value) || isoTime(value[key]);
 }
 
 function workerField(v: unknown): boolean {

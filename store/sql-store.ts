@@ -563,6 +563,15 @@ export class SqlStore implements Store {
     return rows.map(readScope);
   }
 
+  async sessionHasScopes(sessionId: string): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `SELECT 1 FROM ${this.t('scopes')} s WHERE s.namespace = $1 AND s.session_id = $2 LIMIT 1`,
+      [this.namespace, sessionId],
+      { prepared: true },
+    );
+    return rows.length > 0;
+  }
+
   async scopePlacesOfSession(sessionId: string, options: { sessionStartedAt?: string } = {}): Promise<ScopePlace[]> {
     const params: unknown[] = [this.namespace, sessionId];
     if (options.sessionStartedAt !== undefined) params.push(options.sessionStartedAt);

@@ -190,6 +190,8 @@ export interface Store {
   locateScope(scopeId: string): Promise<LocatedScope | undefined>;
   /** `sessionStartedAt` (from a LocatedScope of the session) confines the read to the session's partition. */
   scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
+  /** Whether the store holds any scope of the session: one indexed probe, asked before every named session starts. */
+  sessionHasScopes(sessionId: string): Promise<boolean>;
   /** Where each scope of a session sits (ids and path): what a footprint decides coverage on. */
   scopePlacesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopePlace[]>;
   /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */

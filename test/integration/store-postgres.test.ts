@@ -63,6 +63,22 @@ test('upserts are idempotent and a late running copy never regresses a finished 
   assert.equal(actions[0]!.status, 'success');
 });
 
+test('sessionHasScopes answers for the session id as stored, in this store\'s namespace only', async () => {
+  const id = `has-${Date.now()}`;
+  assert.equal(await store.sessionHasScopes(id), false);
+  await store.upsertScopes([{ ...scope(id, null), sessionId: id }]);
+  assert.equal(await store.sessionHasScopes(id), true);
+  // A prefix, a pattern or another case names no session of the store.
+  for (const other of [id.slice(0, -1), `${id.slice(0, 4)}%`, id.toUpperCase()]) assert.equal(await store.sessionHasScopes(other), false, other);
+  if (usesPglite()) return; // an embedded store in memory is one namespace's alone
+  const elsewhere = await openTestStore('elsewhere', TEST_DATABASE_URL, schema);
+  try {
+    assert.equal(await elsewhere.store.sessionHasScopes(id), false, 'another namespace has no such session');
+  } finally {
+    await elsewhere.store.close();
+  }
+});
+
 test('the descendants query uses the materialized-path index, not a scan', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   // 20 000 scopes in 200 trees of depth 3 and fan-out ~10, plus an action each.
   // Loaded straight into the month's partitions, as a bulk load would.

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ActionKind, ActionRecord, ActionStatus, ResourceMode, ScopeKind, ScopeRecord, ScopeStatus } from '../../cim/schemas';
-import { certainAction, certainFootprintAction, certainScope, type ActionInput, type FootprintInput, type ScopeInput } from '../../store/row-check';
+import { certainAction, certainActionRecord, certainFootprintAction, certainScope, certainScopeRecord, type ActionInput, type FootprintInput, type ScopeInput } from '../../store/row-check';
 import { readAction } from '../../store/rows';
 
 const RUNS = { numRuns: 3000 };
@@ -318,5 +318,73 @@ describe('the fast check of scope rows', () => {
       RUNS,
     );
     assert.ok(accepted > 0);
+  });
+});
+
+/**
+ * Records from anywhere (the sink's, a tool's relay): any key order, the session's start,
+ * perhaps keys the schema does not know, perhaps spoiled. What the check accepts, zod
+ * accepts as the same record; a key zod would drop sends the record to zod.
+ */
+describe('the fast check of records from the workflow sandbox and relays', () => {
+  const extraKey = fc.option(fc.constantFrom('input', 'output', 'extra', 'constructor', 'toString', 'hasOwnProperty', '__proto__'), { nil: undefined });
+  const sessionStart = fc.option(fc.oneof({ weight: 3, arbitrary: isoMs }, { weight: 1, arbitrary: times }, { weight: 1, arbitrary: hostile }), { nil: undefined });
+  /** The record as a sandbox might hand it over: shuffled keys, the session's start, maybe an extra key. */
+  const asHandedOver = (input: object, start: unknown, extra: string | undefined, order: number[]): Record<string, unknown> => {
+    const entries = Object.entries(input);
+    if (start !== undefined) entries.push(['sessionStartedAt', start]);
+    const shuffled = order.slice(0, entries.length).map((i) => entries[i % entries.length]!);
+    const out: Record<string, unknown> = Object.fromEntries([...new Map([...shuffled, ...entries]).entries()]);
+    if (extra === '__proto__') return JSON.parse(JSON.stringify({ ...out, __proto__: null }).replace(/}$/, ',"__proto__":{"x":1}}')) as Record<string, unknown>;
+    if (extra !== undefined) out[extra] = 'x';
+    return out;
+  };
+  const order = fc.array(fc.nat(40), { minLength: 30, maxLength: 30 });
+
+  function agrees(record: Record<string, unknown>, schema: typeof ActionRecord | typeof ScopeRecord, check: (v: unknown) => unknown): 'accepted' | 'refused' {
+    const zod = schema.safeParse(record);
+    // A shallow copy: the check takes over the object it is given.
+    const certain = check({ ...record });
+    if (certain === undefined) return 'refused';
+    assert.ok(zod.success, `accepted what zod refuses: ${zod.error?.issues[0]?.path.join('.')} ${zod.error?.issues[0]?.message}`);
+    assert.deepStrictEqual(certain, zod.data);
+    return 'accepted';
+  }
+
+  test('valid action and scope records in any key order, with a valid session start, pass as the records zod builds', () => {
+    fc.assert(fc.property(validInput, fc.option(isoMs, { nil: undefined }), order, (input, start, o) => {
+      assert.equal(agrees(asHandedOver(input, start, undefined, o), ActionRecord, certainActionRecord), 'accepted');
+    }), RUNS);
+    fc.assert(fc.property(validScope, fc.option(isoMs, { nil: undefined }), order, (input, start, o) => {
+      assert.equal(agrees(asHandedOver(input, start, undefined, o), ScopeRecord, certainScopeRecord), 'accepted');
+    }), RUNS);
+  });
+
+  test('spoiled records, odd session starts and unknown keys are never accepted where zod refuses, nor as another record', () => {
+    let accepted = 0;
+    fc.assert(fc.property(spoiledInput, sessionStart, extraKey, order, (input, start, extra, o) => {
+      const record = asHandedOver(input, start, extra, o);
+      if (agrees(record, ActionRecord, certainActionRecord) === 'accepted') {
+        accepted += 1;
+        assert.equal(extra, undefined, 'a key zod drops goes to zod');
+      }
+    }), RUNS);
+    fc.assert(fc.property(spoiledScope, sessionStart, extraKey, order, (input, start, extra, o) => {
+      const record = asHandedOver(input, start, extra, o);
+      if (agrees(record, ScopeRecord, certainScopeRecord) === 'accepted') {
+        accepted += 1;
+        assert.equal(extra, undefined, 'a key zod drops goes to zod');
+      }
+    }), RUNS);
+    assert.ok(accepted > 0);
+  });
+
+  test('a record with a key the schema does not know, or an explicit undefined, is left to zod', () => {
+    const input = fc.sample(validInput, { numRuns: 1, seed: 3 })[0]!;
+    assert.ok(certainActionRecord({ ...input }));
+    assert.equal(certainActionRecord({ ...input, input: { q: 1 } }), undefined);
+    assert.equal(certainActionRecord({ ...input, sessionStartedAt: undefined }), undefined);
+    assert.equal(certainActionRecord({ ...input, sessionStartedAt: '2026-02-30T00:00:00.000Z' }), undefined);
+    assert.equal(certainActionRecord(Object.assign(Object.create(null) as object, input)), undefined);
   });
 });
