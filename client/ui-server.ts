@@ -149,7 +149,14 @@ async function serveFile(res: ServerResponse, dist: string, pathname: string, he
   const candidate = resolve(join(dist, rel));
   // Never outside dist, whatever `..` the path holds.
   const inside = candidate === dist || candidate.startsWith(dist + sep);
-  const file = inside && (await isFile(candidate)) ? candidate : join(dist, 'index.html');
+  // The dashboard routes by the URL's fragment: its one page is `/`. Any other path names a
+  // file of the build or nothing (a missing asset answered with the page would be run as script).
+  const found = inside && (await isFile(candidate));
+  if (!found && pathname !== '/') {
+    send(res, 404, 'text/plain; charset=utf-8', `not found: ${pathname.slice(0, 200)} (the dashboard is at /)`);
+    return;
+  }
+  const file = found ? candidate : join(dist, 'index.html');
   let body: Buffer;
   try {
     body = await readFile(file);

@@ -105,6 +105,13 @@ test('static files are served from the build, and never from outside it', async 
     const res = await fetch(new URL(path, server.url));
     assert.doesNotMatch(await res.text(), /"name": "scopetrail"/, path);
   }
+  // The page is at / (its views are in the fragment); a path that names nothing is a 404, not the page.
+  for (const path of ['/assets/missing-0000.js', '/sessions/x', '/index.htm']) {
+    const res = await fetch(new URL(path, server.url));
+    assert.equal(res.status, 404, path);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/, path);
+  }
+  assert.equal((await fetch(new URL('/index.html', server.url))).status, 200);
 });
 
 const CLI = join(__dirname, '..', '..', 'bin', 'scopetrail.js');
