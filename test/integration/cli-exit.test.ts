@@ -132,3 +132,41 @@ test('a running worker on the embedded store stops cleanly on SIGTERM, saying so
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.stdout.trim().split('\n').map((l) => JSON.parse(l).event), ['ready', 'stopped']);
 });
+
+test('run demo interrupted by Ctrl-C terminates its sessions on the Temporal server it used, says so and exits 1', async () => {
+  const { ensureTemporal } = await import('../../devserver/dev-server');
+  const { Client, Connection } = await import('@temporalio/client');
+  const temporal = await ensureTemporal({ log: () => undefined });
+  const connection = await Connection.connect({ address: temporal.address });
+  try {
+    const child = spawn(process.execPath, [CLI, 'run', 'demo', '--memory'], {
+      cwd: ROOT,
+      env: embeddedEnv({ TEMPORAL_ADDRESS: temporal.address }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = ended(child, 120_000, 'run demo sent SIGINT');
+    // Interrupted once the session runs: its root and delegations are open on the server.
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stderr! }).on('line', (line) => line.includes('Running the example session') && resolve());
+      child.once('exit', () => reject(new Error('run demo ended before its session started')));
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    child.kill('SIGINT');
+    const run = await result;
+    assert.equal(run.code, 1, run.stderr);
+    const said = run.stderr.match(/scopetrail run: interrupted by SIGINT: (\d+) running workflow\(s\) of the example terminated/);
+    assert.ok(said, run.stderr);
+    assert.ok(Number(said[1]) >= 1, 'the running session was terminated');
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const queue = `scopetrail-demo-${child.pid}`;
+    const open = [];
+    for await (const wf of client.workflow.list({ query: `TaskQueue = "${queue}" AND ExecutionStatus = "Running"` })) open.push(wf.workflowId);
+    assert.deepEqual(open, [], 'no workflow of the example is left running');
+    const closed = [];
+    for await (const wf of client.workflow.list({ query: `TaskQueue = "${queue}" AND ExecutionStatus = "Terminated"` })) closed.push(wf.workflowId);
+    assert.ok(closed.length >= 1, 'the session is terminated, with its reason in history');
+  } finally {
+    await connection.close();
+    await temporal.stop();
+  }
+});
