@@ -36,7 +36,15 @@ export const OPEN_CALL_GRACE_MS = 10_000;
 /** A call whose timeouts give no bound (Temporal requires one): its scope waits this long. */
 const UNBOUNDED_WAIT_MS = 24 * 60 * 60 * 1000;
 
-/** `scheduled` (the SDK's promise for the call), settling once the call is no longer in flight. */
+/** Tells a followed call's end: with nothing on success, with what it failed with otherwise. */
+export type CallSettled = (failure?: { error: unknown }) => void;
+
+/**
+ * `scheduled` (the SDK's promise for the call), settling once the call is no longer in flight.
+ * A caller that asked to (useTools, via `st.callerFollows`) is handed the call's CallSettled
+ * and gets the SDK's promise as it is: it settles the call first thing in its own handlers,
+ * one promise per call instead of two, each a captured, source-mapped stack in the sandbox.
+ */
 export function trackCall(st: ScopeState, input: ActivityInput, scheduled: Promise<unknown>): Promise<unknown> {
   const { seq, options } = input;
   st.callsInFlight.set(seq, {
@@ -46,18 +54,11 @@ export function trackCall(st: ScopeState, input: ActivityInput, scheduled: Promi
     startToClose: options.startToCloseTimeout,
     scheduleToClose: options.scheduleToCloseTimeout,
   });
-  return scheduled.then(
-    (value) => {
-      st.callsInFlight.delete(seq);
-      return value;
-    },
-    (err: unknown) => {
-      // Cancelled without waiting for the tool (TRY_CANCEL, the SDK's default, or ABANDON):
-      // the call settles at once, and a tool that does not heartbeat runs on.
-      if (!isCancellation(err) || waitsForTool(options.cancellationType)) st.callsInFlight.delete(seq);
-      throw err;
-    },
-  );
+  return settledBy(st, scheduled, (failure) => {
+    // Cancelled without waiting for the tool (TRY_CANCEL, the SDK's default, or ABANDON):
+    // the call settles at once, and a tool that does not heartbeat runs on.
+    if (!failure || !isCancellation(failure.error) || waitsForTool(options.cancellationType)) st.callsInFlight.delete(seq);
+  });
 }
 
 /**
@@ -75,15 +76,26 @@ export function trackLocalCall(st: ScopeState, input: LocalActivityInput, schedu
     startToClose: 0,
     scheduleToClose: undefined,
   });
+  return settledBy(st, scheduled, (failure) => {
+    const call = st.callsInFlight.get(seq);
+    if (call && failure && failure.error instanceof ActivityFailure && failure.error.cause instanceof TimeoutFailure) call.timedOutAtMs = Date.now();
+    else st.callsInFlight.delete(seq);
+  });
+}
+
+/** Hands `settled` to the caller that asked for it, or chains it on `scheduled`. */
+function settledBy(st: ScopeState, scheduled: Promise<unknown>, settled: CallSettled): Promise<unknown> {
+  if (st.callerFollows === 'asked') {
+    st.callerFollows = settled;
+    return scheduled;
+  }
   return scheduled.then(
     (value) => {
-      st.callsInFlight.delete(seq);
+      settled();
       return value;
     },
     (err: unknown) => {
-      const call = st.callsInFlight.get(seq);
-      if (call && err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) call.timedOutAtMs = Date.now();
-      else st.callsInFlight.delete(seq);
+      settled({ error: err });
       throw err;
     },
   );

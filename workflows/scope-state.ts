@@ -11,7 +11,7 @@ import { workflowActionId } from '../cim/ids';
 import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
-import type { CallInFlight } from './open-calls';
+import type { CallInFlight, CallSettled } from './open-calls';
 
 export interface PendingChild {
   objective: string | null;
@@ -34,6 +34,11 @@ export interface ScopeState {
   pendingChildren: Map<string, PendingChild>;
   /** Activities scheduled and not yet settled, by the SDK's sequence number (open-calls.ts). */
   callsInFlight: Map<number, CallInFlight>;
+  /**
+   * Set to 'asked' by a tool caller just before it schedules a call; the interceptor that
+   * follows the call replaces it with the call's CallSettled (open-calls.ts).
+   */
+  callerFollows?: 'asked' | CallSettled;
   /** Delegates started and not yet closed that the server would terminate with this run, by scope id. */
   openDelegates: Map<string, OpenDelegate>;
   /** The next scope's context while a handoff's continue-as-new is on its way out. */

@@ -10,6 +10,7 @@ import { unwrapToolResult } from '../cim/envelope';
 import { emitRelay, noteLocalEnd, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
 import { takeFailureRelay } from './failure-relay';
+import type { CallSettled } from './open-calls';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -84,6 +85,8 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
           return Promise.reject(err);
         }
         const failed = (caught: unknown): never => {
+          // The call is no longer in flight (open-calls.ts); told again after a success that fails to unwrap, which changes nothing.
+          settled?.({ error: caught });
           // Before the gap fills, which never overwrite an attempt's own end.
           const relay = takeFailureRelay(st, caught, local ? name : undefined);
           noteLocalEnd(st, relay?.local?.endedAt);
@@ -95,12 +98,21 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
         };
         const calledAtMs = Date.now();
         let scheduled: Promise<unknown>;
+        // The interceptor that follows the call hands its end over, rather than chain a promise of its own (open-calls.ts).
+        st.callerFollows = 'asked';
+        let settled: CallSettled | undefined;
         try {
           scheduled = call(input);
         } catch (err) {
           return Promise.reject(err).catch(failed);
+        } finally {
+          // Widened again: the call in between may have replaced 'asked'.
+          const handed = st.callerFollows as 'asked' | CallSettled | undefined;
+          settled = typeof handed === 'function' ? handed : undefined;
+          st.callerFollows = undefined;
         }
         return scheduled.then((result) => {
+          settled?.();
           let unwrapped: ReturnType<typeof unwrapToolResult>;
           try {
             unwrapped = unwrapToolResult(result);
