@@ -16,6 +16,7 @@ import { ScopeClient } from './scope-client';
 import { SessionsArgs } from './forensic-queries';
 import { Id, NoStoreError, parse } from './arguments';
 import { terminalJson } from './visible-text';
+import { CODEC_OPTIONS, QUERY_OPTIONS, STORE_OPTIONS } from './cli-options';
 import {
   renderDrift,
   renderFootprint,
@@ -99,7 +100,8 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
     store,
     address: flag(ctx, 'address'),
     namespace,
-    taskQueue: flag(ctx, 'task-queue') ?? 'scopetrail',
+    // Queries start no session, so the task queue sessions start on is never used here.
+    taskQueue: 'scopetrail',
     ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
   });
   try {
@@ -145,6 +147,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '[--agent A] [--status S] [--since ISO] [--limit N]',
     summary: 'recent sessions with their status, checked against Temporal',
+    options: ['agent', 'status', 'since', 'limit', ...STORE_OPTIONS, 'address'],
     async run(ctx) {
       positionals(ctx, []);
       // Every flag is checked before anything is opened.
@@ -171,6 +174,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session>',
     summary: 'the failure that failed the session, its attempts and its delegation chain',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
@@ -186,6 +190,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<scope> [--no-descendants]',
     summary: 'resources a scope and its descendants touched, with modes, tools and scopes',
+    options: ['no-descendants', ...QUERY_OPTIONS],
+    optionHelp: { 'no-descendants': "only the scope's own resources, not its descendants' (included by default)" },
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
@@ -201,6 +207,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<scope> <resource>',
     summary: 'was a resource touched under a scope? "no" comes with reconcile evidence',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [scopeId, resource] = positionals(ctx, ['scope', 'resource']);
       return withClient(ctx, async (client) => {
@@ -217,6 +224,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<scope>',
     summary: 'a scope\'s rolled-up status with its delegations and calls',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
@@ -232,6 +240,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '',
     summary: 'orchestrators, sub-agents and handoff peers, from manifests and observed delegations and handoffs',
+    options: STORE_OPTIONS,
     async run(ctx) {
       positionals(ctx, []);
       return withClient(ctx, async (client) => {
@@ -247,6 +256,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '[agent]',
     summary: 'observed tools, sub-agents and versions that differ from the manifests',
+    options: STORE_OPTIONS,
     async run(ctx) {
       const [agent] = positionals(ctx, ['agent'], 1);
       return withClient(ctx, async (client) => {
@@ -262,6 +272,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session>',
     summary: 'every scope start, action and scope end of a session in time order',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
@@ -277,6 +288,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session>',
     summary: 'recompute the hash chains of a session, check them against their seals in Temporal and history (exit 3 on any finding)',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
@@ -292,6 +304,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '[--repair]',
     summary: 'recount what roles, drift and health read (the usage rollup) from the sealed rows (exit 3 on any difference; --repair replaces it)',
+    options: ['repair', ...STORE_OPTIONS],
+    optionHelp: { repair: 'replace the rollup with the recount when they differ' },
     async run(ctx) {
       positionals(ctx, []);
       const namespace = flag(ctx, 'namespace') ?? 'default';
@@ -310,6 +324,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session> [--repair]',
     summary: 'compare the store with Temporal history (exit 3 on any difference)',
+    options: ['repair', ...QUERY_OPTIONS],
+    optionHelp: { repair: 'complete the store from Temporal history where it can, then reconcile again' },
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client, store) => {
@@ -330,6 +346,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session>',
     summary: 'the scope tree of a session, each scope with its actions',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
@@ -349,6 +366,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<scope> [--descendants] [--kind K] [--tool T]',
     summary: 'actions under a scope (and its descendants)',
+    options: ['descendants', 'kind', 'tool', ...QUERY_OPTIONS],
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       const kinds = (ctx.flags.kind as string[] | undefined)?.map((k) => {
@@ -373,6 +391,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<scope>',
     summary: 'one scope: who delegated it, its mandate and its status',
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
@@ -388,6 +407,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session> <file>',
     summary: 'which agent and scope produced each part of a text (<file> may be - for standard input), from output fingerprints',
+    options: [...STORE_OPTIONS, 'address'],
     async run(ctx) {
       const { attributeCommand } = require('./attribute-command') as typeof import('./attribute-command');
       return attributeCommand(ctx, withClient);
@@ -398,6 +418,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session> [--endpoint URL] [--service-name N]',
     summary: 'send the session to an OTLP/HTTP endpoint as OpenTelemetry GenAI spans',
+    options: ['endpoint', 'service-name', ...QUERY_OPTIONS],
     async run(ctx) {
       const { exportOtelCommand } = require('./otel-command') as typeof import('./otel-command');
       return exportOtelCommand(ctx, withClient);
@@ -408,6 +429,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session> | --since ISO [--out F] [--follow]',
     summary: 'the records as OCSF 1.9 API Activity events (JSON Lines); --follow tails sealed scopes and resumes from a cursor',
+    options: ['since', 'out', 'follow', 'cursor', 'poll-ms', ...QUERY_OPTIONS],
+    optionHelp: { since: 'every session started at or after this ISO 8601 time, instead of one <session>' },
     async run(ctx) {
       const { exportOcsfCommand } = require('./ocsf-command') as typeof import('./ocsf-command');
       return exportOcsfCommand(ctx, withClient);
@@ -418,6 +441,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '--before DATE [--dry-run]',
     summary: 'retention: drop whole months of ended sessions started before DATE (recorded, and anchored in Temporal)',
+    options: ['before', 'dry-run', 'database-url', 'data-dir', 'schema', 'address'],
     async run(ctx) {
       const { pruneCommand } = require('./prune') as typeof import('./prune');
       return pruneCommand(ctx, withClient);
@@ -428,6 +452,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: 'list | replay [--spool DIR] [--codec MODULE | --codec-endpoint URL]',
     summary: "what workers' spools kept aside (refused, late or unreadable records); replay writes what is sound now",
+    options: ['spool', ...STORE_OPTIONS, ...CODEC_OPTIONS],
     async run(ctx) {
       const { quarantineCommand } = require('./quarantine-command') as typeof import('./quarantine-command');
       return quarantineCommand(ctx, withStore);
@@ -438,6 +463,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '[--port N] [--host H]',
     summary: 'the web dashboard: sessions, scope graphs, actions, footprints, agent health, reconcile',
+    options: ['port', 'host', ...QUERY_OPTIONS],
+    optionHelp: { json: 'print the dashboard\'s URL and port as one JSON line' },
     async run(ctx) {
       const { uiCommand } = require('./ui-command') as typeof import('./ui-command');
       return uiCommand(ctx, withClient);
@@ -448,6 +475,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '[--agents M --tools M] [--deployment N --build-id B]',
     summary: 'run a worker for your agents (default: the example agents)',
+    options: ['agents', 'tools', 'deployment', 'build-id', 'task-queue', 'otel', ...STORE_OPTIONS, 'address', ...CODEC_OPTIONS],
+    optionHelp: { json: 'print one JSON line per event (ready, stopped) on stdout, errors as JSON too' },
     async run(ctx) {
       positionals(ctx, []);
       const { startWorkerCommand } = require('./cli-runtime') as typeof import('./cli-runtime');
@@ -459,6 +488,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: 'set-current <name> <build> | ramp <name> <build> <percent>',
     summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it',
+    options: ['wait', 'address', 'namespace'],
+    optionHelp: { namespace: 'Temporal namespace (default: default)' },
     async run(ctx) {
       const { deploymentCommand } = require('./deployment-command') as typeof import('./deployment-command');
       return deploymentCommand(ctx);
@@ -469,6 +500,8 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '[--agents M --tools M]',
     summary: 'start a Temporal dev server and a worker, until Ctrl-C',
+    options: ['agents', 'tools', 'deployment', 'build-id', 'task-queue', 'otel', ...STORE_OPTIONS, ...CODEC_OPTIONS],
+    optionHelp: { json: 'print one JSON line per event (ready, stopped) on stdout, errors as JSON too' },
     async run(ctx) {
       positionals(ctx, []);
       const { startWorkerCommand } = require('./cli-runtime') as typeof import('./cli-runtime');
@@ -480,6 +513,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '<dir> [--scopetrail-spec <spec>]',
     summary: 'write a starter project (agents, tools, worker, client) that runs with npm install && npm start',
+    options: ['scopetrail-spec'],
     async run(ctx) {
       const { initProject } = require('./init-command') as typeof import('./init-command');
       return initProject(ctx);
@@ -490,6 +524,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '<example>',
     summary: 'run an example session end to end (examples: demo, research)',
+    options: ['memory'],
     async run(ctx) {
       const [example] = positionals(ctx, ['example']);
       const options = { memory: Boolean(ctx.flags.memory), json: Boolean(ctx.flags.json), log: ctx.out.log };

@@ -9,6 +9,7 @@ import type { ProgressStream } from './progress';
 import type { PayloadCodec } from '@temporalio/common';
 import { RemoteCodec, codecsOfModule } from './codec-loader';
 import { OpenStoreOptions } from '../store/open';
+import type { OptionName } from './cli-options';
 
 export interface CommandContext {
   args: string[];
@@ -25,6 +26,13 @@ export interface Command {
   group: 'query' | 'runtime';
   args: string;
   summary: string;
+  /**
+   * The options the command reads, besides --json and --help (which every command takes).
+   * runCli refuses any other: a flag the command would ignore must not look as if it applied.
+   */
+  options: readonly OptionName[];
+  /** What an option does for this command, where the general help (cli-options.ts) would say less. */
+  optionHelp?: Partial<Record<OptionName, string>>;
   run(ctx: CommandContext): Promise<number>;
 }
 

@@ -10,50 +10,10 @@ import { CliUsageError, type Command, type CommandContext } from './cli-context'
 import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
+import { COMMON_OPTIONS, CONFLICTS, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
-const OPTIONS = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  descendants: { type: 'boolean', short: 'd' },
-  'no-descendants': { type: 'boolean' },
-  kind: { type: 'string', multiple: true },
-  tool: { type: 'string' },
-  agent: { type: 'string' },
-  status: { type: 'string' },
-  since: { type: 'string' },
-  limit: { type: 'string' },
-  'database-url': { type: 'string' },
-  'data-dir': { type: 'string' },
-  schema: { type: 'string' },
-  address: { type: 'string' },
-  namespace: { type: 'string' },
-  'task-queue': { type: 'string' },
-  agents: { type: 'string' },
-  tools: { type: 'string' },
-  memory: { type: 'boolean' },
-  repair: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  endpoint: { type: 'string' },
-  'service-name': { type: 'string' },
-  'scopetrail-spec': { type: 'string' },
-  otel: { type: 'boolean' },
-  out: { type: 'string' },
-  follow: { type: 'boolean' },
-  cursor: { type: 'string' },
-  'poll-ms': { type: 'string' },
-  before: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  deployment: { type: 'string' },
-  'build-id': { type: 'string' },
-  wait: { type: 'string' },
-  codec: { type: 'string' },
-  'codec-endpoint': { type: 'string' },
-  spool: { type: 'string' },
-} as const;
 
 export function usage(): string {
   const entries = Object.entries(COMMANDS) as Array<[string, Command]>;
@@ -84,9 +44,32 @@ export function usage(): string {
     '  --codec-endpoint URL      or a Temporal codec server (POST URL/decode) that decodes for you',
     '  --spool DIR               quarantine: the workers\' spool folder (default: $SCOPETRAIL_SPOOL_DIR, else ~/.local/state/scopetrail/spool)',
     '',
+    'scopetrail <command> --help lists the options a command takes.',
+    '',
     'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
   ];
   return lines.join('\n');
+}
+
+/** Every option a command takes: those it declares, in its order, then --json and --help. */
+export function optionsOf(command: Command): OptionName[] {
+  return [...new Set<OptionName>([...command.options, ...COMMON_OPTIONS])];
+}
+
+/** `scopetrail <command> --help`: the command's usage line, what it does, and each option it takes. */
+export function commandUsage(name: string, command: Command): string {
+  const options = optionsOf(command).map((o) => [optionSyntax(o), command.optionHelp?.[o] ?? OPTION_HELP[o].text] as const);
+  const width = Math.max(...options.map(([syntax]) => syntax.length)) + 2;
+  return [
+    `Usage: scopetrail ${`${name} ${command.args}`.trim()} [options]`,
+    '',
+    `${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}.`,
+    '',
+    'Options:',
+    ...options.map(([syntax, text]) => `  ${syntax.padEnd(width)}${text}`),
+    '',
+    'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
+  ].join('\n');
 }
 
 export async function runCli(argv: string[], out: CommandContext['out'] = defaultOut): Promise<number> {
@@ -96,21 +79,24 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     reportError(out, wantsJson, { command, exitCode: code, kind, message });
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     // Node's own prose breaks lines after its sentences; they are one line here.
     const said = (err as Error).message.replace(/([.?])\r?\n/g, '$1 ').replace(/\. To specify.*$/s, '');
     return fail(null, EXIT.usage, `${said.replace(/\.$/, '')}. Run scopetrail --help.`);
   }
   const [name, ...args] = parsed.positionals;
+  // Own properties only: "__proto__" or "toString" are not commands.
+  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (parsed.values.help) {
-    out.log(parsed.values.json ? JSON.stringify(usageJson(), null, 2) : usage());
+    if (command) out.log(parsed.values.json ? JSON.stringify(commandJson(name!, command), null, 2) : commandUsage(name!, command));
+    else out.log(parsed.values.json ? JSON.stringify(usageJson(), null, 2) : usage());
     return EXIT.ok;
   }
   if (!name) return fail(null, EXIT.usage, 'give a command. Run scopetrail --help for the list.');
-  // Own properties only: "__proto__" or "toString" are not commands.
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) return fail(null, EXIT.usage, `unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
+  const refused = refusedOptions(name, command, parsed.tokens);
+  if (refused) return fail(name, EXIT.usage, refused);
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
@@ -145,9 +131,46 @@ function reportError(
   return error.exitCode;
 }
 
+type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+/**
+ * Why the options given cannot be honoured, or undefined when they can: two that contradict
+ * each other, or any the command does not read (it would run as if the flag were absent,
+ * and a filter the user believes applied would not have). Named as they were typed.
+ */
+function refusedOptions(name: string, command: Command, tokens: readonly Token[]): string | undefined {
+  const given = new Map<OptionName, string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || given.has(t.name as OptionName)) continue;
+    const long = `--${t.name}`;
+    given.set(t.name as OptionName, t.rawName === long ? long : `${t.rawName} (${long})`);
+  }
+  for (const [a, b] of CONFLICTS) {
+    if (given.has(a) && given.has(b)) return `give ${given.get(a)} or ${given.get(b)}, not both: they ask for opposite things`;
+  }
+  const accepted = optionsOf(command);
+  const foreign = [...given.keys()].filter((o) => !accepted.includes(o));
+  if (foreign.length === 0) return undefined;
+  const shown = foreign.map((o) => given.get(o)!);
+  const takes = accepted.filter((o) => o !== 'help').map((o) => `--${o}`).join(', ');
+  // Where a flag belongs to one command or two, saying which catches the slip of typing the wrong command.
+  const elsewhere = foreign.length === 1 ? commandsTaking(foreign[0]!) : [];
+  const hint = elsewhere.length > 0 && elsewhere.length <= 2 ? `; --${foreign[0]} goes with ${elsewhere.join(' or ')}` : '';
+  const what = shown.length === 1 ? `${shown[0]} is not an option of ${name}` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)} are not options of ${name}`;
+  return `${what} (it takes ${takes}${hint}). Run scopetrail ${name} --help.`;
+}
+
+function commandsTaking(option: OptionName): string[] {
+  return (Object.entries(COMMANDS) as Array<[string, Command]>).filter(([, c]) => c.options.includes(option)).map(([n]) => n);
+}
+
+function commandJson(name: string, c: Command) {
+  return { name, group: c.group, args: c.args, summary: c.summary, options: optionsOf(c) };
+}
+
 function usageJson() {
   return {
-    commands: (Object.entries(COMMANDS) as Array<[string, Command]>).map(([name, c]) => ({ name, group: c.group, args: c.args, summary: c.summary })),
+    commands: (Object.entries(COMMANDS) as Array<[string, Command]>).map(([name, c]) => commandJson(name, c)),
     options: Object.keys(OPTIONS),
     exitCodes: EXIT,
   };

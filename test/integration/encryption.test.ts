@@ -219,7 +219,7 @@ describe('a session under an AES-GCM payload codec', () => {
     assert.match(cause?.action?.error ?? '', new RegExp(SECRET));
 
     const rt = { schema: sealed.schema, temporal };
-    const withCodec = await runCliFor(rt, ['tree', sealed.sessionId, '--task-queue', sealed.taskQueue, '--codec', CODEC_MODULE]);
+    const withCodec = await runCliFor(rt, ['tree', sealed.sessionId, '--codec', CODEC_MODULE]);
     assert.equal(withCodec.code, 0, withCodec.stderr);
     assert.ok(withCodec.stdout.includes(`"${OBJECTIVE}"`), withCodec.stdout);
     const withoutCodec = await runCliFor(rt, ['tree', sealed.sessionId]);

@@ -117,10 +117,16 @@ interface CliRun {
  */
 process.chdir(mkdtempSync(join(tmpdir(), 'scopetrail-hostile-cli-')));
 
+/** A command that opens no store (init, deployment) refuses --database-url: it gets no guard, and needs none. */
+function guardFor(argv: string[]): string[] {
+  const name = argv.find((a) => Object.hasOwn(COMMANDS, a));
+  return name === undefined || (COMMANDS[name]!.options as readonly string[]).includes('database-url') ? GUARD : [];
+}
+
 async function cli(argv: string[]): Promise<CliRun> {
   const log: string[] = [];
   const err: string[] = [];
-  const code = await runCli([...GUARD, ...argv], {
+  const code = await runCli([...guardFor(argv), ...argv], {
     log: (t) => log.push(t),
     err: (t) => err.push(t),
   });
@@ -155,10 +161,10 @@ function assertUsageError(run: CliRun, argv: string[], ...what: string[]): void 
 
 const KNOWN_OPTIONS = new Set([
   'json', 'help', 'descendants', 'no-descendants', 'kind', 'tool', 'agent', 'status', 'since', 'limit', 'database-url',
-  'schema', 'address', 'namespace', 'task-queue', 'agents', 'tools', 'memory', 'quiet',
+  'schema', 'address', 'namespace', 'task-queue', 'agents', 'tools', 'memory',
 ]);
 const STRING_OPTIONS = ['kind', 'tool', 'agent', 'status', 'since', 'limit', 'schema', 'address', 'namespace', 'task-queue', 'agents', 'tools'];
-const BOOLEAN_OPTIONS = ['json', 'help', 'descendants', 'no-descendants', 'memory', 'quiet'];
+const BOOLEAN_OPTIONS = ['json', 'help', 'descendants', 'no-descendants', 'memory'];
 
 /**
  * Required and optional positionals of each command, read from its usage line: `<session>`
@@ -213,7 +219,7 @@ describe('CLI argument parser', () => {
         fc.array(
           fc.oneof(
             anyString,
-            fc.constantFrom(...[...KNOWN_OPTIONS].map((o) => `--${o}`), '-d', '-q', '-dq', '-x', '--', '--kind=', '--json=1'),
+            fc.constantFrom(...[...KNOWN_OPTIONS].map((o) => `--${o}`), '-d', '-h', '-dh', '-x', '--', '--kind=', '--json=1'),
           ),
           { maxLength: 8 },
         ),
@@ -279,7 +285,7 @@ describe('CLI argument parser', () => {
   });
 
   test('no command at all is a usage error: exit 2 with one line saying the command is missing', async () => {
-    for (const args of [[], ['--json'], ['-q', '--limit', '3']]) {
+    for (const args of [[], ['--json'], ['-d', '--limit', '3']]) {
       const run = await cli(args);
       assertUsageError(run, args, 'command');
     }
@@ -420,9 +426,11 @@ describe('CLI argument parser', () => {
     );
   });
 
-  test('--help (or -h) anywhere among positionals prints the usage and exits 0', async () => {
+  test('--help (or -h) anywhere among positionals that name no command prints the usage and exits 0', async () => {
+    // A command named first gets its own help (test/unit/cli-options.test.ts).
+    const notACommand = fc.array(positionalToken, { maxLength: 4 }).filter((rest) => rest[0] === undefined || !Object.hasOwn(COMMANDS, rest[0]));
     await fc.assert(
-      fc.asyncProperty(fc.array(positionalToken, { maxLength: 4 }), fc.nat(), fc.constantFrom('--help', '-h'), async (rest, at, help) => {
+      fc.asyncProperty(notACommand, fc.nat(), fc.constantFrom('--help', '-h'), async (rest, at, help) => {
         const args = [...rest];
         args.splice(at % (rest.length + 1), 0, help);
         const run = await cli(args);
