@@ -164,8 +164,9 @@ export interface ReconcileReport {
   /**
    * Set when the store holds nothing of the session because retention pruned its month
    * (recorded in the store and anchored in Temporal): then there are no differences.
+   * `before` is the prune's --before; `anchor` the workflow id that anchors it in Temporal.
    */
-  pruned?: { month: string; prunedAt: string };
+  pruned?: { month: string; prunedAt: string; before: string; anchor: string };
 }
 
 /** The scope a run executes under. */

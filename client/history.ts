@@ -123,6 +123,41 @@ export async function collectSessionRuns(
   return subtree(await chainFrom(sessionId, latest));
 }
 
+/**
+ * The session a workflow belongs to and when that session started, from the first event of
+ * its runs alone: a delegation's or a handoff's header carries both; a root's first run
+ * (no header) started the session, so a root chain is walked back to it. Undefined when
+ * Temporal has no such workflow (never started, or past the namespace's retention).
+ */
+export async function sessionStartOf(client: Client, workflowId: string): Promise<{ sessionId: string; sessionStartedAt: string } | undefined> {
+  let runId = '';
+  for (let runs = 0; runs <= MAX_CHAIN; runs++) {
+    let first: HistoryEvent | undefined;
+    try {
+      const page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 1,
+      });
+      first = page.history?.events?.[0] ?? undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const started = first?.workflowExecutionStartedEventAttributes;
+    if (!first || !started) return undefined;
+    const scope = decodeScopeHeader(headerPayload(started.header));
+    if (scope?.sessionStartedAt) return { sessionId: scope.sessionId, sessionStartedAt: scope.sessionStartedAt };
+    if (!started.continuedExecutionRunId) {
+      const at = eventTime(first.eventTime);
+      // Only a root's first run, which carries no header, started its session.
+      return scope || !at ? undefined : { sessionId: workflowId, sessionStartedAt: at };
+    }
+    runId = started.continuedExecutionRunId;
+  }
+  throw new Error(`continue-as-new chain of "${workflowId}" is longer than ${MAX_CHAIN} runs`);
+}
+
 /** What one run's history says (its continue-as-new read from the event and the header it carried). */
 export async function readRunFacts(client: Client, workflowId: string, runId: string): Promise<RunFacts> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();

@@ -10,7 +10,7 @@ import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
 import { collectSessionRuns } from './history';
 import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
-import { TemporalPruneAnchors } from '../store/prune-anchor';
+import { anchoredPrune, type PrunedSession } from './pruned-session';
 
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';
@@ -43,20 +43,13 @@ export async function reconcile(
 
 /**
  * The prune that removed the session, when the store recorded one for the month the
- * session started in and Temporal holds its anchor (a `prunes` row alone proves nothing:
- * any database writer could insert one).
+ * session started in and Temporal holds its anchor (see client/pruned-session.ts).
  */
-export async function prunedSession(client: Client, store: Store, runs: readonly RunFacts[]): Promise<{ month: string; prunedAt: string } | undefined> {
+export async function prunedSession(client: Client, store: Store, runs: readonly RunFacts[]): Promise<Omit<PrunedSession, 'sessionId'> | undefined> {
   const carried = runs.find((r) => r.scope?.sessionStartedAt)?.scope?.sessionStartedAt;
   const root = runs.find((r) => r.scope === null && r.previousRunId === null)?.startedAt;
   const start = carried ?? root;
-  if (!start) return undefined;
-  const namespace = client.options.namespace;
-  const retention = store.retention();
-  const recorded = await retention.prunedMonthOf(namespace, start);
-  if (!recorded) return undefined;
-  const anchored = await new TemporalPruneAnchors(client.connection, retention.key).read(namespace, recorded.month);
-  return anchored ? { month: recorded.month, prunedAt: anchored.prunedAt } : undefined;
+  return start ? anchoredPrune(client, store, start) : undefined;
 }
 
 async function reconcileOnce(

@@ -159,6 +159,12 @@ export async function prunedMonthOf(db: Pick<SqlExecutor, 'query'>, schema: stri
   };
 }
 
+/** Whether retention dropped any month with sessions of `namespace` (or a month with none at all). */
+export async function anyPruned(db: Pick<SqlExecutor, 'query'>, schema: string, namespace: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM "${schema}".prunes WHERE namespace = ANY($1::text[]) LIMIT 1`, [[namespace, '']]);
+  return rows.length > 0;
+}
+
 export interface PlanOptions {
   /** Count each month's rows (a dry run shows them). */
   count?: boolean;
@@ -177,6 +183,8 @@ export interface Retention {
   namespacesOf(month: number): Promise<string[]>;
   dropMonth(month: number, before: Date): Promise<PrunedMonth[]>;
   prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined>;
+  /** Whether any month was pruned under `namespace`: when none was, a missing session cannot be a pruned one. */
+  anyPruned(namespace: string): Promise<boolean>;
 }
 
 export class SqlRetention implements Retention {
@@ -214,5 +222,9 @@ export class SqlRetention implements Retention {
 
   prunedMonthOf(namespace: string, sessionStartedAt: string): Promise<PrunedMonth | undefined> {
     return prunedMonthOf(this.db, this.schema, namespace, sessionStartedAt);
+  }
+
+  anyPruned(namespace: string): Promise<boolean> {
+    return anyPruned(this.db, this.schema, namespace);
   }
 }
