@@ -22,11 +22,13 @@ export const IsoTime = z.iso
 export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {
-  constructor(what: 'session' | 'scope' | 'agent', id: string) {
+  /** `message`: why the store has no such id, where that is known (see SessionPrunedError). */
+  constructor(what: 'session' | 'scope' | 'agent', id: string, message?: string) {
     super(
-      what === 'agent'
-        ? `no agent "${id}" in the store: no manifest registers it and no scope ran it; check the name (scopetrail roles lists them)`
-        : `no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`,
+      message ??
+        (what === 'agent'
+          ? `no agent "${id}" in the store: no manifest registers it and no scope ran it; check the name (scopetrail roles lists them)`
+          : `no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`),
       what === 'session' ? 'sessionId' : what === 'scope' ? 'scopeId' : 'agent',
     );
     this.name = 'UnknownIdError';
@@ -79,10 +81,25 @@ export class PayloadTooLargeError extends ScopetrailError {
   }
 }
 
-/** The session's month was dropped by retention (recorded in the store and anchored in Temporal). */
-export class SessionPrunedError extends ScopetrailError {
-  constructor(sessionId: string, readonly pruned: { month: string; prunedAt: string }) {
-    super(`session "${sessionId}" was pruned: its month ${pruned.month} was dropped by retention at ${pruned.prunedAt}`, 'sessionId');
+/**
+ * The store has nothing of the id because retention dropped its session's month (recorded
+ * in the store and anchored in Temporal). An unknown id with its reason: code that handles
+ * UnknownIdError handles this one too, and the CLI answers it the same way (exit 1, not_found).
+ */
+export class SessionPrunedError extends UnknownIdError {
+  constructor(
+    /** The session id, or a scope id of the session, as asked for. */
+    readonly id: string,
+    readonly pruned: { sessionId: string; month: string; prunedAt: string; before: string; anchor: string },
+    what: 'session' | 'scope' = 'session',
+  ) {
+    const which = what === 'scope' && id !== pruned.sessionId ? `scope "${id}" of session "${pruned.sessionId}"` : `session "${id}"`;
+    super(
+      what,
+      id,
+      `${which} was pruned: retention dropped its month, ${pruned.month}, at ${pruned.prunedAt} ` +
+        `(scopetrail prune --before ${pruned.before}; anchored in Temporal as ${pruned.anchor}), and the store keeps nothing of it`,
+    );
     this.name = 'SessionPrunedError';
   }
 }

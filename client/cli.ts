@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { COMMANDS } from './cli-commands';
 import { CliUsageError, type Command, type CommandContext } from './cli-context';
 import { InvalidArgumentError } from './scope-client';
-import { NoStoreError, UnknownIdError } from './arguments';
+import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
 import { COMMON_OPTIONS, CONFLICTS, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 
@@ -75,8 +75,8 @@ export function commandUsage(name: string, command: Command): string {
 export async function runCli(argv: string[], out: CommandContext['out'] = defaultOut): Promise<number> {
   // Known before parsing, so even a malformed command line gets its error as JSON.
   const wantsJson = argv.includes('--json');
-  const fail = (command: string | null, code: number, message: string, kind: ErrorKind = code === EXIT.usage ? 'usage' : 'failure') =>
-    reportError(out, wantsJson, { command, exitCode: code, kind, message });
+  const fail = (command: string | null, code: number, message: string, kind: ErrorKind = code === EXIT.usage ? 'usage' : 'failure', more: ErrorDetail = {}) =>
+    reportError(out, wantsJson, { command, exitCode: code, kind, message, ...more });
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
@@ -106,7 +106,9 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
       ? `Temporal at ${address} is not reachable (${said.split('\n')[0]}): start it (scopetrail dev starts one with a worker), or give its address with --address or TEMPORAL_ADDRESS`
       : said;
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
-    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined);
+    // A pruned session is an id the store no longer has: not_found, with the prune that removed it.
+    const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : {};
+    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined, detail);
   }
 }
 
@@ -116,6 +118,8 @@ function isUnreachable(err: unknown): boolean {
 }
 
 type ErrorKind = 'usage' | 'not_found' | 'failure';
+/** What an error document may carry besides its four fields: for a pruned session, the prune. */
+type ErrorDetail = Record<string, unknown>;
 
 /**
  * One sentence on stderr; with --json also `{ error: { command, exitCode, kind, message } }`
@@ -124,7 +128,7 @@ type ErrorKind = 'usage' | 'not_found' | 'failure';
 function reportError(
   out: CommandContext['out'],
   json: boolean,
-  error: { command: string | null; exitCode: number; kind: ErrorKind; message: string },
+  error: { command: string | null; exitCode: number; kind: ErrorKind; message: string } & ErrorDetail,
 ): number {
   out.err(`${error.command === null ? 'scopetrail' : `scopetrail ${error.command}`}: ${printable(error.message)}`);
   if (json) out.log(terminalJson({ error }, 2));

@@ -167,11 +167,8 @@ export function renderTimeline(events: TimelineEvent[]): string {
   );
 }
 
+/** A pruned session never reaches here: ScopeClient.reconcile raises SessionPrunedError for it. */
 export function renderReconcile(r: ReconcileReport): string {
-  if (r.pruned) {
-    return `Reconcile of session ${visible(r.sessionId)}: ${r.runs} workflow runs read; the store holds none of it because ` +
-      `retention pruned its month ${r.pruned.month} at ${r.pruned.prunedAt} (anchored in Temporal).\n0 differences.`;
-  }
   const head =
     `Reconcile of session ${visible(r.sessionId)}: ${r.runs} workflow runs read; ` +
     `expected ${r.expected.scopes} scopes / ${r.expected.actions} actions, stored ${r.stored.scopes} / ${r.stored.actions}` +

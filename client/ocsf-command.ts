@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import type { Store } from '../store/types';
+import { SessionPrunedError, UnknownIdError } from './arguments';
 import { exportOcsf, OcsfExportError, type OcsfExportSummary } from './ocsf-export';
 import { fileSink, followOcsf, newCursor, readCursor, streamSink, type FollowSummary, type LineSink } from './ocsf-follow';
 
@@ -48,11 +49,15 @@ export async function exportOcsfCommand(ctx: CommandContext, withClient: WithCli
 }
 
 async function once(ctx: CommandContext, withClient: WithClient, a: z.infer<typeof Args>): Promise<number> {
-  return withClient(ctx, async (_client, store) => {
+  return withClient(ctx, async (client, store) => {
     const sink = a.out ? fileSink(a.out, null) : streamSink(ctx.out.log);
     let summary: OcsfExportSummary;
     try {
       summary = await exportOcsf(store, a.session !== undefined ? { sessionId: a.session } : { since: a.since! }, (lines) => sink.write(lines));
+    } catch (err) {
+      // A session the store does not have may have been pruned: the answer says so, like every query's.
+      const pruned = err instanceof UnknownIdError && a.session !== undefined ? await client.prunedSession(a.session) : undefined;
+      throw pruned ? new SessionPrunedError(a.session!, pruned) : err;
     } finally {
       await sink.close();
     }

@@ -38,6 +38,7 @@ import {
 } from './forensic-queries';
 import { handoffOutcome, type HandoffOutcome, type HandoffRequestReceipt, type SentRequest } from './handoff-outcome';
 import { reconcile, SessionNotFoundError, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
+import { prunedSessionOf, type PrunedSession } from './pruned-session';
 import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
@@ -172,7 +173,7 @@ export class ScopeClient {
   async scopeTree(sessionId: string): Promise<ScopeTree> {
     const id = parse('scopeTree', Id, sessionId, 'sessionId');
     const scopes = await this.store.scopesOfSession(id);
-    if (scopes.length === 0) throw new UnknownIdError('session', id);
+    if (scopes.length === 0) throw await this.missing('session', id);
     return buildScopeTree(id, scopes);
   }
 
@@ -184,7 +185,7 @@ export class ScopeClient {
   private async located(scopeId: string): Promise<LocatedScope> {
     const id = parse('scope', Id, scopeId, 'scopeId');
     const found = await this.store.locateScope(id);
-    if (!found) throw new UnknownIdError('scope', id);
+    if (!found) throw await this.missing('scope', id);
     return found;
   }
 
@@ -277,7 +278,10 @@ export class ScopeClient {
   ): Promise<ReconcileReport & { repaired: number }> {
     const id = parse('reconcile', Id, sessionId, 'sessionId');
     try {
-      return await reconcile(this.temporal, this.store, id, options);
+      const report = await reconcile(this.temporal, this.store, id, options);
+      // Nothing to compare: the session's records were dropped by retention, as anchored.
+      if (report.pruned) throw new SessionPrunedError(id, { sessionId: id, ...report.pruned });
+      return report;
     } catch (err) {
       if (!(err instanceof SessionNotFoundError)) throw err;
       const scopes = await this.store.scopesOfSession(id).catch(() => []);
@@ -300,8 +304,10 @@ export class ScopeClient {
     const id = parse('verify', Id, sessionId, 'sessionId');
     const stored = await this.store.chainsOfSession(id);
     if (stored.chains.length === 0 && stored.invalid.length === 0) {
-      const report = await this.reconcile(id).catch(() => undefined);
-      if (report?.pruned) throw new SessionPrunedError(id, report.pruned);
+      const report = await this.reconcile(id).catch((err: unknown) => {
+        if (err instanceof SessionPrunedError) throw err;
+        return undefined;
+      });
       // A session history knows and the store has lost every row of (deleted, or moved
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
@@ -317,7 +323,9 @@ export class ScopeClient {
   async attribute(sessionId: string, text: string, options: { key?: FingerprintKey } = {}): Promise<AttributionReport> {
     const id = parse('attribute', Id, sessionId, 'sessionId');
     const body = parse('attribute', z.object({ text: AttributeText }), { text }).text;
-    return attributeSession(this.store, id, body, () => options.key ?? loadFingerprintKey(process.env, undefined, { create: false }));
+    return attributeSession(this.store, id, body, () => options.key ?? loadFingerprintKey(process.env, undefined, { create: false })).catch(async (err: unknown) => {
+      throw err instanceof UnknownIdError ? await this.missing('session', id) : err;
+    });
   }
 
   /**
@@ -327,14 +335,29 @@ export class ScopeClient {
   async exportOtel(sessionId: string, options: OtelExportOptions = {}): Promise<OtelExportSummary> {
     const id = parse('exportOtel', Id, sessionId, 'sessionId');
     const scopes = await this.store.scopesOfSession(id);
-    if (scopes.length === 0) throw new UnknownIdError('session', id);
+    if (scopes.length === 0) throw await this.missing('session', id);
     // Loaded on use: the OTel exporter is only needed by this one method.
     const { exportSessionToOtlp } = require('./otel-export') as typeof import('./otel-export');
     return exportSessionToOtlp(id, scopes, await this.store.actionsOfSession(id), options);
   }
 
   private async requireSession(sessionId: string): Promise<void> {
-    if ((await this.store.scopesOfSession(sessionId)).length === 0) throw new UnknownIdError('session', sessionId);
+    if ((await this.store.scopesOfSession(sessionId)).length === 0) throw await this.missing('session', sessionId);
+  }
+
+  /**
+   * Whether retention pruned the session `id` names (a session id, or a root's or a
+   * delegation's scope id): the prune, when the store recorded the month the session started
+   * in and Temporal holds its anchor; undefined otherwise, or when Temporal cannot tell.
+   */
+  async prunedSession(id: string): Promise<PrunedSession | undefined> {
+    return prunedSessionOf(this.temporal, this.store, parse('prunedSession', Id, id, 'id'));
+  }
+
+  /** The error for an id the store does not hold: why, when its session was pruned; else unknown. */
+  private async missing(what: 'session' | 'scope', id: string): Promise<UnknownIdError> {
+    const pruned = await this.prunedSession(id);
+    return pruned ? new SessionPrunedError(id, pruned, what) : new UnknownIdError(what, id);
   }
 
   /**

@@ -14,7 +14,7 @@ import { runCliFor } from '../helpers/cli';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { partitionMonths } from '../../store/prune';
 import { TemporalPruneAnchors } from '../../store/prune-anchor';
-import { SessionPrunedError } from '../../client/arguments';
+import { SessionPrunedError, UnknownIdError } from '../../client/arguments';
 
 const skip = usesPglite() && 'reads partitions through the Postgres server';
 let rt: TestRuntime;
@@ -110,6 +110,9 @@ test('a pruned session reconciles as pruned only when Temporal holds the anchor 
   );
   const forged = await rt.client.reconcile(live.sessionId);
   assert.equal(forged.pruned, undefined);
+  // Nor does any other query call it pruned: it is a session the store does not have.
+  const tree = await runCliFor(rt, ['tree', live.sessionId]);
+  assert.deepEqual([tree.code, tree.stderr], [1, `scopetrail tree: no session "${live.sessionId}" in the store; check the id (scopetrail sessions lists them)`]);
   assert.ok(forged.differences.some((d) => d.kind === 'missing' && d.record === 'scope'), JSON.stringify(forged.differences));
   // Verify names the deletion too, scope by scope, against the history Temporal still holds.
   const verified = await rt.client.verify(live.sessionId);
@@ -117,7 +120,7 @@ test('a pruned session reconciles as pruned only when Temporal holds the anchor 
   assert.deepEqual([...new Set(verified.problems.map((p) => p.problem))], ['history']);
 });
 
-test('once its month is pruned, a session reconciles as pruned and verify says so', { skip }, async () => {
+test('once its month is pruned, every query of the session says it was pruned, when and by which prune, with exit 1', { skip }, async () => {
   const live = await runExampleSession(rt, `retention pruned ${Date.now().toString(36)}`);
   const startedAt = (await sql<{ s: Date }>(`SELECT session_started_at AS s FROM "${rt.schema}".scopes WHERE session_id = $1 LIMIT 1`, [live.sessionId]))[0]!.s;
   const next = new Date(Date.UTC(startedAt.getUTCFullYear(), startedAt.getUTCMonth() + 1, 1));
@@ -129,11 +132,49 @@ test('once its month is pruned, a session reconciles as pruned and verify says s
   assert.ok((await rt.store.scopesOfSession(live.sessionId)).length > 0, 'nothing was dropped');
   // Once it has ended (a clock standing at the start of the next month), it is pruned.
   const report = await pruneStore(rt.store, rt.client.temporal, next, { now: next });
-  assert.ok(report.pruned.some((p) => p.month === month(startedAt.getTime()) && p.sessions >= 1), JSON.stringify(report));
-  const reconciled = await rt.client.reconcile(live.sessionId);
-  assert.deepEqual(reconciled.differences, []);
-  assert.equal(reconciled.pruned?.month, month(startedAt.getTime()));
-  await assert.rejects(rt.client.verify(live.sessionId), (err: Error) => err instanceof SessionPrunedError && /was pruned/.test(err.message));
+  const monthLabel = month(startedAt.getTime());
+  assert.ok(report.pruned.some((p) => p.month === monthLabel && p.sessions >= 1), JSON.stringify(report));
+
+  const expected = {
+    sessionId: live.sessionId,
+    month: monthLabel,
+    before: next.toISOString(),
+    anchor: `scopetrail-prune:${rt.schema}:${monthLabel}`,
+  };
+  const isPruned = (err: Error) => {
+    assert.ok(err instanceof SessionPrunedError, `${err.name}: ${err.message}`);
+    assert.ok(err instanceof UnknownIdError, 'a pruned session is an id the store does not have');
+    assert.deepEqual({ ...err.pruned, prunedAt: undefined }, { ...expected, prunedAt: undefined });
+    return true;
+  };
+  await assert.rejects(rt.client.reconcile(live.sessionId), isPruned);
+  await assert.rejects(rt.client.verify(live.sessionId), isPruned);
+  await assert.rejects(rt.client.scopeTree(live.sessionId), isPruned);
+  await assert.rejects(rt.client.status(live.sessionId), isPruned);
+  assert.equal((await rt.client.prunedSession(`${live.sessionId}.1`))?.sessionId, live.sessionId, 'a delegation names its session');
+
+  // On the command line: one sentence, one exit code (1, not_found), the same prune named.
+  const said = new RegExp(
+    `^session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}, at \\S+ ` +
+      `\\(scopetrail prune --before ${next.toISOString().replace(/\./g, '\\.')}; anchored in Temporal as scopetrail-prune:${rt.schema}:${monthLabel}\\), and the store keeps nothing of it$`,
+  );
+  for (const command of ['tree', 'verify', 'reconcile', 'status', 'timeline', 'root-cause']) {
+    const run = await runCliFor(rt, [command, live.sessionId]);
+    assert.equal(run.code, 1, `${command}: ${run.stderr}`);
+    assert.equal(run.errLines.length, 1, run.stderr);
+    assert.match(run.stderr.replace(`scopetrail ${command}: `, ''), said, command);
+    const json = await runCliFor(rt, [command, live.sessionId, '--json']);
+    const { error } = JSON.parse(json.stdout) as { error: Record<string, any> };
+    assert.deepEqual([json.code, error.command, error.exitCode, error.kind], [1, command, 1, 'not_found']);
+    assert.match(error.message, said);
+    assert.deepEqual({ ...error.pruned, prunedAt: undefined }, { ...expected, prunedAt: undefined });
+  }
+  const scope = await runCliFor(rt, ['status', `${live.sessionId}.1`]);
+  assert.equal(scope.code, 1, scope.stderr);
+  assert.match(scope.stderr, new RegExp(`^scopetrail status: scope "${live.sessionId}\\.1" of session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}`));
+  // An id Temporal never saw is still just unknown.
+  const unknown = await runCliFor(rt, ['tree', `never-${live.sessionId}`]);
+  assert.deepEqual([unknown.code, unknown.stderr], [1, `scopetrail tree: no session "never-${live.sessionId}" in the store; check the id (scopetrail sessions lists them)`]);
 });
 
 test('prune refuses a bad --before with the value named', { skip }, async () => {
