@@ -40,6 +40,18 @@ export class CliUsageError extends ScopetrailError {
   override name = 'CliUsageError';
 }
 
+/**
+ * A command that could not do what it was asked (exit 1), with what a script needs beyond
+ * the sentence: `detail`'s fields go into the --json error document beside `message`.
+ */
+export class CliFailure extends ScopetrailError {
+  override name = 'CliFailure';
+
+  constructor(message: string, readonly detail: Record<string, unknown>) {
+    super(message);
+  }
+}
+
 /** The file a module flag names, or a usage error naming the flag when there is none. */
 export function resolveModule(path: string, flagName?: string): string {
   const file = resolve(process.cwd(), path);

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { COMMANDS } from './cli-commands';
-import { CliUsageError, type Command, type CommandContext } from './cli-context';
+import { CliFailure, CliUsageError, type Command, type CommandContext } from './cli-context';
 import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
@@ -107,7 +107,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
       : said;
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
     // A pruned session is an id the store no longer has: not_found, with the prune that removed it.
-    const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : {};
+    const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : err instanceof CliFailure ? err.detail : {};
     return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined, detail);
   }
 }
@@ -118,7 +118,7 @@ function isUnreachable(err: unknown): boolean {
 }
 
 type ErrorKind = 'usage' | 'not_found' | 'failure';
-/** What an error document may carry besides its four fields: for a pruned session, the prune. */
+/** What an error document may carry besides its four fields: for a pruned session the prune, for a refused prune the months. */
 type ErrorDetail = Record<string, unknown>;
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { CliUsageError, type CommandContext } from './cli-context';
+import { CliFailure, CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import type { Store } from '../store/types';
 import { monthLabel, monthOf } from '../store/partitions';
@@ -82,6 +82,9 @@ export async function pruneCommand(ctx: CommandContext, withClient: WithClient):
   const given = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw}T00:00:00Z` : raw;
   const parsed = Before.safeParse(given);
   if (!parsed.success) throw new CliUsageError(`invalid --before ${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message}`);
+  // pruneStore refuses it too; said here, it names the flag and comes before anything is opened.
+  const ended = notAfter(new Date()).safeParse(new Date(parsed.data));
+  if (!ended.success) throw new CliUsageError(`invalid --before ${JSON.stringify(raw)}: ${ended.error.issues[0]?.message}`, 'before');
   const dryRun = ctx.flags['dry-run'] === true;
   return withClient(ctx, async (client, store) => {
     let report: PruneReport;
@@ -89,9 +92,8 @@ export async function pruneCommand(ctx: CommandContext, withClient: WithClient):
       report = await pruneStore(store, client.temporal, new Date(parsed.data), { dryRun });
     } catch (err) {
       if (!(err instanceof PruneRefusedError)) throw err;
-      if (ctx.flags.json) ctx.out.log(JSON.stringify({ refused: err.refused.map((m) => ({ month: monthLabel(m.month), running: m.running })) }, null, 2));
-      ctx.out.err(err.message);
-      return 1;
+      // Reported like any failure (exit 1; with --json the error document), the months and their running sessions with it.
+      throw new CliFailure(err.message.replace(/^prune: /, ''), { refused: err.refused.map((m) => ({ month: monthLabel(m.month), running: m.running })) });
     }
     if (ctx.flags.json) {
       ctx.out.log(JSON.stringify(report, null, 2));

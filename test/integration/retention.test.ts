@@ -70,8 +70,15 @@ test('prune drops whole months of ended sessions, refuses a running one, and wha
   // A running session in a month to drop refuses the whole prune: nothing is dropped.
   const refused = await runCliFor(rt, ['prune', '--before', '2026-11-01']);
   assert.equal(refused.code, 1, refused.stderr);
-  assert.match(refused.stderr, new RegExp(`2026-09 holds running sessions \\(old-sep-${tag}\\)`));
+  assert.match(refused.stderr, new RegExp(`^scopetrail prune: refusing to drop 2026-09: 2026-09 holds running sessions \\(old-sep-${tag}\\)`));
   assert.equal((await rt.store.scopesOfSession(october[0]!.scopes[0]!.sessionId)).length, 1);
+  // With --json, the refusal is the error document every command prints, with the months and what runs in them.
+  const refusedJson = await runCliFor(rt, ['prune', '--before', '2026-11-01', '--json']);
+  assert.equal(refusedJson.code, 1, refusedJson.stderr);
+  const { error } = JSON.parse(refusedJson.stdout) as { error: Record<string, unknown> };
+  assert.deepEqual([error.command, error.exitCode, error.kind], ['prune', 1, 'failure']);
+  assert.match(String(error.message), /^refusing to drop 2026-09: 2026-09 holds running sessions/);
+  assert.deepEqual(error.refused, [{ month: '2026-09', running: [`old-sep-${tag}`] }]);
 
   // Once it has ended, both months go, whole; the live session's month stays.
   await rt.store.upsertScopes([{ ...september.scopes[0]!, status: 'success', endedAt: '2026-09-14T10:05:00.000Z' }]);
@@ -127,7 +134,11 @@ test('once its month is pruned, every query of the session says it was pruned, w
   // The month has not ended: sessions can still start in it, so nothing of it goes.
   const early = await runCliFor(rt, ['prune', '--before', next.toISOString(), '--json']);
   assert.equal(early.code, 2, early.stderr);
-  assert.match(early.stderr, /invalid field "before": .* is later than now: a month is pruned only once it has ended, and sessions can still start in \d{4}-\d\d/);
+  assert.match(early.stderr, /^scopetrail prune: invalid --before ".*": .* is later than now: a month is pruned only once it has ended, and sessions can still start in \d{4}-\d\d/);
+  const refusal = (JSON.parse(early.stdout) as { error: Record<string, unknown> }).error;
+  assert.deepEqual(Object.keys(refusal), ['command', 'exitCode', 'kind', 'message']);
+  assert.deepEqual([refusal.command, refusal.exitCode, refusal.kind], ['prune', 2, 'usage']);
+  await assert.rejects(pruneStore(rt.store, rt.client.temporal, next), /invalid field "before": .* is later than now/);
   assert.equal((await rt.client.reconcile(live.sessionId)).pruned, undefined);
   assert.ok((await rt.store.scopesOfSession(live.sessionId)).length > 0, 'nothing was dropped');
   // Once it has ended (a clock standing at the start of the next month), it is pruned.
