@@ -1,7 +1,9 @@
 /** What a run that ends with calls in flight says of them, and how long its scope waits for their ends. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPEN_CALL_GRACE_MS, openCallsAt, type CallInFlight } from '../../workflows/open-calls';
+import { OPEN_CALL_GRACE_MS, openCallsAt, trackCall, type CallInFlight, type CallSettled } from '../../workflows/open-calls';
+import { CancelledFailure, type ActivityInput } from '@temporalio/workflow';
+import type { ScopeState } from '../../workflows/scope-state';
 import { awaitsOpenCalls } from '../../store/open-calls';
 import { verifyChains } from '../../store/chain';
 import type { ScopeRecord } from '../../cim/schemas';
@@ -60,4 +62,39 @@ test('a local call that timed out is waited for only within the grace after its 
   assert.deepEqual(openCallsAt([timedOut(end - 100)], end), { activityIds: ['7'], until: new Date(end + OPEN_CALL_GRACE_MS).toISOString() });
   assert.equal(openCallsAt([timedOut(end - OPEN_CALL_GRACE_MS)], end), undefined, 'its worker has had the grace to record it');
   assert.deepEqual(openCallsAt([timedOut(end - OPEN_CALL_GRACE_MS), call('8', { startToClose: '5s' })], end)!.activityIds, ['8']);
+});
+
+/** Only what trackCall reads and writes of a scope's state. */
+const followedState = () => ({ callsInFlight: new Map<number, CallInFlight>(), ctx: {} }) as unknown as ScopeState;
+const scheduledInput = (seq: number, cancellationType?: ActivityInput['options']['cancellationType']) =>
+  ({ seq, options: { startToCloseTimeout: '1 minute', ...(cancellationType ? { cancellationType } : {}) } }) as unknown as ActivityInput;
+
+test('a call is followed until it settles, by its own promise or by the caller that asked to settle it', async () => {
+  // Followed by the interceptor: its promise settles the call before the caller sees the outcome.
+  const st = followedState();
+  const chained = trackCall(st, scheduledInput(1), Promise.resolve('ok'));
+  assert.deepEqual([...st.callsInFlight.keys()], [1]);
+  assert.equal(await chained, 'ok');
+  assert.equal(st.callsInFlight.size, 0);
+
+  // Asked for by the caller: the SDK's own promise comes back, and the call stays in flight until told.
+  const scheduled = Promise.resolve('ok');
+  st.callerFollows = 'asked';
+  assert.equal(trackCall(st, scheduledInput(2), scheduled), scheduled, 'no promise of its own');
+  const settled = st.callerFollows as unknown as CallSettled;
+  assert.equal(typeof settled, 'function');
+  await scheduled;
+  assert.deepEqual([...st.callsInFlight.keys()], [2], 'in flight until the caller says it settled');
+  settled();
+  assert.equal(st.callsInFlight.size, 0);
+
+  // A call cancelled without waiting for its tool stays followed: the tool may run on.
+  st.callerFollows = 'asked';
+  trackCall(st, scheduledInput(3), new Promise(() => undefined));
+  (st.callerFollows as unknown as CallSettled)({ error: new CancelledFailure('cancelled') });
+  assert.deepEqual([...st.callsInFlight.keys()], [3]);
+  st.callerFollows = undefined;
+  const failing = trackCall(st, scheduledInput(4, 'WAIT_CANCELLATION_COMPLETED' as never), Promise.reject(new CancelledFailure('cancelled')));
+  await assert.rejects(failing, CancelledFailure);
+  assert.deepEqual([...st.callsInFlight.keys()], [3], 'one that waited for its tool is settled');
 });
