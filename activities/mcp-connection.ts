@@ -1,0 +1,111 @@
+/**
+ * The client side of one MCP server: one SDK client connection per server, shared by every
+ * call of the worker, with errors that name the server and where it is.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { z } from 'zod';
+import type { McpServerOptions } from './mcp-tools';
+
+/** What a connection needs of the server's options (parsed: see McpServerOptions). */
+export type McpConnectionOptions = Pick<z.output<typeof McpServerOptions>, 'name' | 'transport'>;
+
+export interface ListedTool {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: { readOnlyHint?: boolean };
+}
+
+export interface CallResult {
+  content: Array<{ type: string; text?: unknown }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/**
+ * One client connection per server, shared by every call of the worker (MCP multiplexes
+ * requests by id). A closed transport (a stdio server that exited, an HTTP session the
+ * server dropped) is replaced on the next call, so one crash costs one attempt, not the worker.
+ */
+export class McpConnection {
+  private client?: Promise<Client>;
+  private closed = false;
+
+  constructor(private readonly o: McpConnectionOptions) {}
+
+  async listTools(): Promise<ListedTool[]> {
+    const client = await this.get();
+    const tools: ListedTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      tools.push(...(page.tools as ListedTool[]));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools;
+  }
+
+  async callTool(tool: string, args: Record<string, unknown>, meta: object, timeout: number, signal: AbortSignal): Promise<CallResult> {
+    const client = await this.get();
+    let result: unknown;
+    try {
+      result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
+    } catch (err) {
+      // Cancelled by Temporal: passed on as it is. Otherwise the SDK's words ("fetch failed",
+      // "Request timed out") name neither the server nor where it was.
+      if (signal.aborted || !(err instanceof Error)) throw err;
+      throw new Error(`MCP server ${this.o.name} (${this.where()}) gave no answer to ${tool}: ${err.message}`, { cause: err });
+    }
+    return McpCallResult.parse(result);
+  }
+
+  private where(): string {
+    const t = this.o.transport;
+    return t.type === 'stdio' ? t.command : t.url;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = await this.client?.catch(() => undefined);
+    this.client = undefined;
+    await client?.close();
+  }
+
+  private get(): Promise<Client> {
+    if (this.closed) return Promise.reject(new Error(`MCP server ${this.o.name}: the connection was closed`));
+    if (!this.client) {
+      const forget = () => {
+        if (this.client === pending) this.client = undefined;
+      };
+      const pending = this.connect(forget);
+      this.client = pending;
+      pending.catch(forget);
+    }
+    return this.client;
+  }
+
+  private async connect(onClose: () => void): Promise<Client> {
+    const t = this.o.transport;
+    const transport: Transport =
+      t.type === 'stdio'
+        ? new StdioClientTransport({ command: t.command, args: t.args, env: t.env, cwd: t.cwd, stderr: 'inherit' })
+        : new StreamableHTTPClientTransport(new URL(t.url));
+    const client = new Client({ name: 'scopetrail', version: '0.1.0' });
+    client.onclose = onClose;
+    try {
+      await client.connect(transport);
+    } catch (err) {
+      throw new Error(`MCP server ${this.o.name}: could not connect (${this.where()}): ${(err as Error).message}`);
+    }
+    return client;
+  }
+}
+
+const McpCallResult = z.object({
+  content: z.array(z.looseObject({ type: z.string() })).default([]),
+  structuredContent: z.record(z.string(), z.unknown()).optional(),
+  isError: z.boolean().optional(),
+});
