@@ -1,13 +1,19 @@
 /**
  * The client side of one MCP server: one SDK client connection per server, shared by every
- * call of the worker, with errors that name the server and where it is.
+ * call of the worker, with errors that name the server and where it is. Over Streamable
+ * HTTP each request is followed to its answer (mcp-request-streams.ts): a call whose
+ * connection drops fails then, not at its timeout, and one given up on is cancelled at
+ * the server even when the server keeps no session.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { McpServerOptions } from './mcp-tools';
+import { RequestStreams, lostAnswer } from './mcp-request-streams';
 
 /** What a connection needs of the server's options (parsed: see McpServerOptions). */
 export type McpConnectionOptions = Pick<z.output<typeof McpServerOptions>, 'name' | 'transport'>;
@@ -18,6 +24,13 @@ export interface ListedTool {
   inputSchema: Record<string, unknown>;
   annotations?: { readOnlyHint?: boolean };
 }
+
+/**
+ * The SDK's own defaults, given explicitly so RequestStreams knows when the SDK stops
+ * reconnecting a stream it is resuming: two attempts, 1 s then 1.5 s apart (or as often as
+ * the server's `retry` field asks).
+ */
+const RECONNECTION = { initialReconnectionDelay: 1_000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 1.5, maxRetries: 2 };
 
 export interface CallResult {
   content: Array<{ type: string; text?: unknown }>;
@@ -48,16 +61,26 @@ export class McpConnection {
     return tools;
   }
 
+  /**
+   * Calls `tool`, giving up after `timeout` ms or when `signal` aborts; either way the SDK
+   * tells the server (notifications/cancelled). A Temporal cancellation (a CancelledFailure
+   * as the signal's reason) is thrown as it is, so the attempt ends as cancelled; any other
+   * reason is the text of the error.
+   */
   async callTool(tool: string, args: Record<string, unknown>, meta: object, timeout: number, signal: AbortSignal): Promise<CallResult> {
     const client = await this.get();
     let result: unknown;
     try {
       result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
     } catch (err) {
-      // Cancelled by Temporal: passed on as it is. Otherwise the SDK's words ("fetch failed",
-      // "Request timed out") name neither the server nor where it was.
-      if (signal.aborted || !(err instanceof Error)) throw err;
-      throw new Error(`MCP server ${this.o.name} (${this.where()}) gave no answer to ${tool}: ${err.message}`, { cause: err });
+      if (signal.aborted && signal.reason instanceof CancelledFailure) throw signal.reason;
+      // The SDK's words ("fetch failed", "Request timed out") name neither the server nor where it was.
+      const why = signal.aborted
+        ? `${reasonText(signal.reason)}; the server was told to cancel the call`
+        : err instanceof McpError && err.code === ErrorCode.RequestTimeout
+          ? `callTimeoutMs (${timeout} ms) passed; the server was told to cancel the call`
+          : (lostAnswer(err) ?? (err instanceof Error ? err.message : String(err)));
+      throw new Error(`MCP server ${this.o.name} (${this.where()}) gave no answer to ${tool}: ${why}`, { cause: err });
     }
     return McpCallResult.parse(result);
   }
@@ -89,10 +112,15 @@ export class McpConnection {
 
   private async connect(onClose: () => void): Promise<Client> {
     const t = this.o.transport;
-    const transport: Transport =
-      t.type === 'stdio'
-        ? new StdioClientTransport({ command: t.command, args: t.args, env: t.env, cwd: t.cwd, stderr: 'inherit' })
-        : new StreamableHTTPClientTransport(new URL(t.url));
+    let transport: Transport;
+    if (t.type === 'stdio') {
+      // A stdio server that dies closes the transport, and the SDK fails its requests then.
+      transport = new StdioClientTransport({ command: t.command, args: t.args, env: t.env, cwd: t.cwd, stderr: 'inherit' });
+    } else {
+      const streams = new RequestStreams((message) => http.onmessage?.(message), RECONNECTION.maxRetries);
+      const http = new StreamableHTTPClientTransport(new URL(t.url), { fetch: streams.fetch, reconnectionOptions: RECONNECTION });
+      transport = http;
+    }
     const client = new Client({ name: 'scopetrail', version: '0.1.0' });
     client.onclose = onClose;
     try {
@@ -102,6 +130,10 @@ export class McpConnection {
     }
     return client;
   }
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 const McpCallResult = z.object({
