@@ -17,7 +17,8 @@ import { invalidField } from '../cim/invalid-field';
 import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../store/delegation-key';
 import { defineTool, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
-import { McpConnection, type ListedTool } from './mcp-connection';
+import { McpConnection, type CallResult, type ListedTool } from './mcp-connection';
+import { attemptSignal } from './attempt-signal';
 
 /** No `/` or `:`: the server name is the first part of `<server>/<tool>` and of `mcp:<server>/<tool>`. */
 export const McpServerName = z
@@ -120,7 +121,14 @@ function mcpTool(
       };
       run.attributes[MCP_SERVER_ATTRIBUTE] = o.name;
       run.attributes[MCP_TOOL_ATTRIBUTE] = listed.name;
-      const result = await connection.callTool(listed.name, args, buildMcpMeta(claims, sign, sha256Hex), o.callTimeoutMs, ctx.cancellationSignal);
+      // Whatever ends the attempt (Temporal's cancellation, its deadline) ends the wait, and the server is told.
+      const attempt = attemptSignal(ctx);
+      let result: CallResult;
+      try {
+        result = await connection.callTool(listed.name, args, buildMcpMeta(claims, sign, sha256Hex), o.callTimeoutMs, attempt.signal);
+      } finally {
+        attempt.release();
+      }
       // Only an answer proves the server ran the call; an attempt that never got through owes no receipt.
       run.attributes[MCP_ANSWERED_ATTRIBUTE] = true;
       if (o.receipts) run.attributes[MCP_RECEIPT_ATTRIBUTE] = RECEIPT_EXPECTED;
