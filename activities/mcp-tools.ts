@@ -41,7 +41,7 @@ export const McpServerOptions = z.object({
   receipts: z.boolean().default(false),
   /** Only these of the server's tools (by their MCP name); all by default. */
   tools: z.array(z.string().min(1)).optional(),
-  /** How long one call may take before the attempt fails (the activity's own timeout still applies). */
+  /** How long one call may take before the attempt fails and the server is told to cancel it (the attempt's own deadline still applies). */
   callTimeoutMs: z.number().int().min(1).default(60_000),
 });
 export type McpServerOptions = z.input<typeof McpServerOptions>;
