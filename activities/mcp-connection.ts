@@ -7,7 +7,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CancelledFailure } from '@temporalio/common';
@@ -40,25 +40,78 @@ export interface CallResult {
 
 /**
  * One client connection per server, shared by every call of the worker (MCP multiplexes
- * requests by id). A closed transport (a stdio server that exited, an HTTP session the
- * server dropped) is replaced on the next call, so one crash costs one attempt, not the worker.
+ * requests by id). A closed transport (a stdio server that exited) is replaced on the next
+ * call, so one crash costs one attempt, not the worker; an HTTP session the server no
+ * longer knows is replaced at once, and the call sent again on the new one (inSession).
  */
 export class McpConnection {
   private client?: Promise<Client>;
+  /** What `client` resolved to, while it is the connection's. */
+  private current?: Client;
+  private readonly inFlight = new Map<Client, number>();
+  private readonly retired = new WeakSet<Client>();
   private closed = false;
 
   constructor(private readonly o: McpConnectionOptions) {}
 
   async listTools(): Promise<ListedTool[]> {
+    return this.inSession(async (client) => {
+      const tools: ListedTool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : undefined);
+        tools.push(...(page.tools as ListedTool[]));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    });
+  }
+
+  /**
+   * Runs `op` on the connection; once more on a new session when the server no longer knows
+   * this one. A server that restarted, or ended the session, answers its id with 404 and runs
+   * nothing (the Streamable HTTP spec): the client must start a new session, and the SDK's
+   * transport does not.
+   */
+  private async inSession<T>(op: (client: Client) => Promise<T>): Promise<T> {
     const client = await this.get();
-    const tools: ListedTool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : undefined);
-      tools.push(...(page.tools as ListedTool[]));
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
+    // Read first: a retired client's transport forgets its session when it closes.
+    const session = sessionOf(client);
+    try {
+      return await this.using(client, op);
+    } catch (err) {
+      if (!(err instanceof StreamableHTTPError && err.code === 404 && session !== undefined)) throw err;
+      this.retire(client);
+      return this.using(await this.get(), op);
+    }
+  }
+
+  /** `op` on `client`, counted: a retired client is closed once its last request has ended. */
+  private async using<T>(client: Client, op: (client: Client) => Promise<T>): Promise<T> {
+    this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
+    try {
+      return await op(client);
+    } finally {
+      const left = this.inFlight.get(client)! - 1;
+      if (left > 0) this.inFlight.set(client, left);
+      else {
+        this.inFlight.delete(client);
+        if (this.retired.has(client)) void client.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * The next call connects again. Not closed while requests of its session are in flight:
+   * closing would fail them as "Connection closed", where each gets its own 404 and starts over.
+   */
+  private retire(client: Client): void {
+    if (this.current === client) {
+      this.current = undefined;
+      this.client = undefined;
+    }
+    this.retired.add(client);
+    if (!this.inFlight.has(client)) void client.close().catch(() => undefined);
   }
 
   /**
@@ -68,10 +121,9 @@ export class McpConnection {
    * reason is the text of the error.
    */
   async callTool(tool: string, args: Record<string, unknown>, meta: object, timeout: number, signal: AbortSignal): Promise<CallResult> {
-    const client = await this.get();
     let result: unknown;
     try {
-      result = await client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal });
+      result = await this.inSession((client) => client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal }));
     } catch (err) {
       if (signal.aborted && signal.reason instanceof CancelledFailure) throw signal.reason;
       // The SDK's words ("fetch failed", "Request timed out") name neither the server nor where it was.
@@ -94,6 +146,7 @@ export class McpConnection {
     this.closed = true;
     const client = await this.client?.catch(() => undefined);
     this.client = undefined;
+    this.current = undefined;
     await client?.close();
   }
 
@@ -101,11 +154,15 @@ export class McpConnection {
     if (this.closed) return Promise.reject(new Error(`MCP server ${this.o.name}: the connection was closed`));
     if (!this.client) {
       const forget = () => {
-        if (this.client === pending) this.client = undefined;
+        if (this.client !== pending) return;
+        this.client = undefined;
+        this.current = undefined;
       };
       const pending = this.connect(forget);
       this.client = pending;
-      pending.catch(forget);
+      pending.then((client) => {
+        if (this.client === pending) this.current = client;
+      }, forget);
     }
     return this.client;
   }
@@ -130,6 +187,12 @@ export class McpConnection {
     }
     return client;
   }
+}
+
+/** The session id of an HTTP client's transport; undefined over stdio or without sessions. */
+function sessionOf(client: Client): string | undefined {
+  const transport = client.transport;
+  return transport instanceof StreamableHTTPClientTransport ? transport.sessionId : undefined;
 }
 
 function reasonText(reason: unknown): string {

@@ -158,3 +158,28 @@ describe('a call given up on is cancelled at the server', () => {
 function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
   return Promise.race([promise, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms).unref())]);
 }
+
+describe('a server that no longer knows the session', () => {
+  test('restarted on the same address, it answers the session id with 404: the next call starts a new session and is answered', async () => {
+    let server = await startHttpMcpServer({ server: 'files', store, key }, 'sessions');
+    const port = Number(new URL(server.url).port);
+    const connection = new McpConnection({ name: 'files', transport: { type: 'http', url: server.url } });
+    try {
+      const read = () => connection.callTool('read', { path: '/docs/r.txt' }, meta('files', 'read'), CALL_TIMEOUT_MS, new AbortController().signal);
+      assert.match(JSON.stringify(await read()), /contents of \/docs\/r\.txt/);
+      await server.close();
+      // As a restart takes: the client has seen its idle connections close (a request sent on one
+      // the server closed a moment before fails as "other side closed", and is not this case).
+      await new Promise((r) => setTimeout(r, 200));
+      server = await startHttpMcpServer({ server: 'files', store, key }, 'sessions', port);
+      // Calls in flight together on the old session each start over, on one new session.
+      const [first, second] = await Promise.all([read(), read()]);
+      assert.match(JSON.stringify(first), /contents of \/docs\/r\.txt/);
+      assert.match(JSON.stringify(second), /contents of \/docs\/r\.txt/);
+      assert.equal((await connection.listTools()).some((t) => t.name === 'read'), true);
+    } finally {
+      await connection.close();
+      await server.close();
+    }
+  });
+});
