@@ -144,17 +144,8 @@ type Token = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
  */
 function refusedOptions(name: string, command: Command, tokens: readonly Token[]): string | undefined {
   const given = new Map<OptionName, string>();
-  const values = new Map<OptionName, string>();
   for (const t of tokens) {
-    if (t.kind !== 'option') continue;
-    // A value option given twice keeps only its last value: one of them would be ignored without a word.
-    const spec = OPTIONS[t.name as OptionName] as { type: string; multiple?: boolean } | undefined;
-    if (spec?.type === 'string' && !spec.multiple && t.value !== undefined) {
-      const before = values.get(t.name as OptionName);
-      if (before !== undefined && before !== t.value) return `--${t.name} is given twice (${JSON.stringify(before)}, ${JSON.stringify(t.value)}): give it once`;
-      values.set(t.name as OptionName, t.value);
-    }
-    if (given.has(t.name as OptionName)) continue;
+    if (t.kind !== 'option' || given.has(t.name as OptionName)) continue;
     const long = `--${t.name}`;
     given.set(t.name as OptionName, t.rawName === long ? long : `${t.rawName} (${long})`);
   }

@@ -92,18 +92,6 @@ describe('the options each command declares', () => {
     }
   });
 
-  test('a value option given twice with two values is refused; given twice alike, or a list option, it runs', async () => {
-    const twice = await cli(['actions', 'S1', '--tool', 'search', '--tool', 'fetch', ...TOO_MANY]);
-    assert.equal(twice.code, EXIT.usage, twice.err.join('\n'));
-    assert.equal(twice.err[0], 'scopetrail actions: --tool is given twice ("search", "fetch"): give it once');
-    // The same value twice loses nothing; --kind is a list: both pass this check and reach the command's own.
-    for (const argv of [['actions', 'S1', '--tool', 'search', '--tool', 'search', ...TOO_MANY], ['actions', 'S1', '--kind', 'tool_call', '--kind', 'delegate', ...TOO_MANY]]) {
-      const run = await cli(argv);
-      assert.equal(run.code, EXIT.usage);
-      assert.match(run.err[0]!, /unexpected argument/, argv.join(' '));
-    }
-  });
-
   test('what a command takes still runs: its own flags pass the check', async () => {
     // Arguments each command refuses: past the check, and stopped before any I/O.
     for (const [name, c] of ENTRIES) {
