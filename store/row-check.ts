@@ -203,6 +203,18 @@ export function certainScopeRecord(value: unknown): ScopeRecord | undefined {
   return certainScope(value as unknown as ScopeInput);
 }
 
+/** ActionRecord.safeParse, with the fast check first: zod judges only what it cannot vouch for (and names the bad field). */
+export function parseActionRecord(value: unknown): ReturnType<typeof ActionRecord.safeParse> {
+  const certain = certainActionRecord(value);
+  return certain ? { success: true, data: certain } : ActionRecord.safeParse(value);
+}
+
+/** ScopeRecord.safeParse, with the fast check first. */
+export function parseScopeRecord(value: unknown): ReturnType<typeof ScopeRecord.safeParse> {
+  const certain = certainScopeRecord(value);
+  return certain ? { success: true, data: certain } : ScopeRecord.safeParse(value);
+}
+
 /** A plain object whose every own key (and no symbol) is one of `keys`, each holding a value. */
 function knownKeysOnly(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
   if (!plainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;

@@ -10,8 +10,8 @@
  */
 import type { InjectedSinks } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { ActionRecord, ScopeRecord, type ResourceRef } from '../cim/schemas';
-import { certainActionRecord, certainScopeRecord } from '../store/row-check';
+import type { ActionRecord, ScopeRecord, ResourceRef } from '../cim/schemas';
+import { parseActionRecord, parseScopeRecord } from '../store/row-check';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
 import { digest } from '../store/digest';
 import type { Recorder } from './recorder';
@@ -53,16 +53,12 @@ export function scopetrailSinks(
               actions.push(...relayed(event.actions, info, log));
               gaps.push(...relayed(event.gaps, info, log));
             } else if (event.type === 'scope') {
-              // The common record passes the fast check; only the rest is judged by zod (store/row-check.ts).
-              const certain = certainScopeRecord(event.record);
-              const parsed = certain ? { success: true as const, data: certain } : ScopeRecord.safeParse(event.record);
+              const parsed = parseScopeRecord(event.record);
               if (parsed.success) scopes.push({ ...parsed.data, ...worker });
               else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
             } else {
               const { input, output, ...rest } = event.record;
-              const record = { ...rest, inputDigest: input === undefined ? null : digest(input), outputDigest: output === undefined ? null : digest(output) };
-              const certain = certainActionRecord(record);
-              const parsed = certain ? { success: true as const, data: certain } : ActionRecord.safeParse(record);
+              const parsed = parseActionRecord({ ...rest, inputDigest: input === undefined ? null : digest(input), outputDigest: output === undefined ? null : digest(output) });
               if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
               else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
               else actions.push({ ...parsed.data, ...worker });
@@ -83,8 +79,7 @@ export function scopetrailSinks(
 function relayed(records: readonly unknown[], info: Pick<WorkflowInfo, 'namespace' | 'workflowId'>, log: (msg: string, err?: unknown) => void): ActionRecord[] {
   const out: ActionRecord[] = [];
   for (const record of records) {
-    const certain = certainActionRecord(record);
-    const parsed = certain ? { success: true as const, data: certain } : ActionRecord.safeParse(record);
+    const parsed = parseActionRecord(record);
     if (!parsed.success) log(`dropping malformed relayed action record ${(record as { actionId?: unknown }).actionId}`, parsed.error);
     else if (parsed.data.namespace !== info.namespace || parsed.data.workflowId !== info.workflowId) {
       log(`dropping relayed action record ${parsed.data.actionId}: it belongs to ${parsed.data.namespace}/${parsed.data.workflowId}, not this run`);
