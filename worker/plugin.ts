@@ -23,6 +23,7 @@ import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalRunStatus } from '../store/run-status';
+import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
 import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
@@ -123,6 +124,8 @@ interface Binding {
   spool: Spool | undefined;
   /** The worker's connection, through which seals are anchored in Temporal. */
   connection: NativeConnection | undefined;
+  /** Runs the binding's workers saw Temporal close: their scopes are sealed without asking it. */
+  ended: EndedRuns;
 }
 
 export class ScopetrailPlugin extends SimplePlugin {
@@ -256,14 +259,15 @@ export class ScopetrailPlugin extends SimplePlugin {
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
     const binding = this.bindings.get(bindingKey(worker.options.namespace, worker.options.taskQueue));
     if (!binding) return super.runWorker(worker, next);
-    const { recorder, manifests, connection } = binding;
+    const { recorder, manifests, connection, ended } = binding;
     // Migrates the store and registers the manifests, or (store down) spools until it can.
     await recorder.start({ manifests });
     // Seals are anchored in Temporal, where a database writer cannot rewrite them.
     if (connection) {
       recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
-      recorder.sealer.useRunStatus(new TemporalRunStatus(connection));
+      recorder.sealer.useRunStatus(new EndedRunsFirst(ended, new TemporalRunStatus(connection)));
     }
+    const unwatch = watchEndedRuns(worker, ended);
     // Scopes a previous worker ended but died before sealing.
     recorder.sealer.startSweeping();
     this.runningWorkers += 1;
@@ -281,6 +285,7 @@ export class ScopetrailPlugin extends SimplePlugin {
         await otel.shutdown().catch((err: unknown) => this.log('live OpenTelemetry: could not flush the last spans', err));
       } else await otel?.flush().catch((err: unknown) => this.log('live OpenTelemetry: could not flush the spans', err));
       recorder.stop();
+      unwatch();
     }
   }
 
@@ -323,7 +328,7 @@ export class ScopetrailPlugin extends SimplePlugin {
         this.config.recorder?.onCommitted?.(batch);
       },
     });
-    const binding: Binding = { recorder, manifests, spool, connection: undefined };
+    const binding: Binding = { recorder, manifests, spool, connection: undefined, ended: new EndedRuns() };
     this.bindings.set(key, binding);
     return binding;
   }

@@ -116,6 +116,8 @@ export class Sealer {
   private lastRunAt = 0;
   /** Scopes sealed since start (handed to the store; a refused one is counted in `refused`). */
   sealed = 0;
+  /** Scopes whose ending run was asked of Temporal (each look counts; runs known closed are not asked). */
+  runLooks = 0;
   /** Seals refused because the scope had been sealed before with another chain. */
   refused = 0;
   /** Scopes whose held records were hashed ahead: while an earlier transaction's statements ran, or beside busy writes to shrink them. */
@@ -437,10 +439,14 @@ export class Sealer {
     // The run's completion goes out just after its end is written: asked at once, Temporal
     // would nearly always still show it open, and the scope would be asked about twice.
     // A scope the sweep found ended before the sweep read it: asked at once.
+    // A run this worker saw Temporal close needs neither the wait nor the question.
+    const status = this.runStatus;
+    const unknown = status.knownClosed ? known.filter((w) => !status.knownClosed!(w.run!)) : known;
     const now = Date.now();
-    const young = known.filter((w) => !w.swept && w.looks === undefined && now - w.since < FIRST_LOOK_MS);
-    const ask = known.filter((w) => !young.includes(w));
-    const open = ask.length ? await this.runStatus.openRuns(ask.map((w) => w.run!)) : new Set<string>();
+    const young = unknown.filter((w) => !w.swept && w.looks === undefined && now - w.since < FIRST_LOOK_MS);
+    const ask = unknown.filter((w) => !young.includes(w));
+    this.runLooks += ask.length;
+    const open = ask.length ? await status.openRuns(ask.map((w) => w.run!)) : new Set<string>();
     return [...young, ...ask.filter((w) => open.has(runKey(w.run!)))];
   }
 
