@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { McpServerOptions } from './mcp-tools';
 import { RequestStreams, lostAnswer } from './mcp-request-streams';
@@ -31,6 +31,31 @@ export interface ListedTool {
  * the server's `retry` field asks).
  */
 const RECONNECTION = { initialReconnectionDelay: 1_000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 1.5, maxRetries: 2 };
+
+/**
+ * A call the server answered with a JSON-RPC error instead of a result: it reached the
+ * server, which said why it would not run it (an unknown tool, arguments it refuses, its
+ * own failure). Whether the tool ran is the server's to say: the call is kept without
+ * `mcp.answered`, as one that got no answer, so `touched` stays cautious about it.
+ */
+export const MCP_CALL_REFUSED = 'McpCallRefused';
+
+/** Errors that answer the request itself: sent again, it would get them again. */
+const SAME_ANSWER_AGAIN: ReadonlySet<number> = new Set([ErrorCode.ParseError, ErrorCode.InvalidRequest, ErrorCode.MethodNotFound, ErrorCode.InvalidParams]);
+
+/**
+ * An McpError the server sent. The SDK makes two codes of its own, for a connection that
+ * closed and a request that timed out (and RequestStreams one for an answer lost with its
+ * stream, marked in its data); those are calls that got no answer.
+ */
+function refusedByServer(err: unknown): err is McpError {
+  return err instanceof McpError && err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.RequestTimeout && lostAnswer(err) === undefined;
+}
+
+/** The server's own words: the SDK prefixes "MCP error <code>: " to them (a server on the SDK sends them prefixed already). */
+function serverMessage(err: McpError): string {
+  return err.message.replace(/^(MCP error -?\d+: )+/, '') || 'no message';
+}
 
 export interface CallResult {
   content: Array<{ type: string; text?: unknown }>;
@@ -126,6 +151,15 @@ export class McpConnection {
       result = await this.inSession((client) => client.callTool({ name: tool, arguments: args, _meta: meta as Record<string, unknown> }, undefined, { timeout, signal }));
     } catch (err) {
       if (signal.aborted && signal.reason instanceof CancelledFailure) throw signal.reason;
+      if (!signal.aborted && refusedByServer(err)) {
+        // The same request would be refused again; a server's own failure may pass.
+        throw ApplicationFailure.create({
+          type: MCP_CALL_REFUSED,
+          nonRetryable: SAME_ANSWER_AGAIN.has(err.code),
+          message: `MCP server ${this.o.name} (${this.where()}) refused ${tool}: ${serverMessage(err)} (JSON-RPC error ${err.code})`,
+          details: [{ code: err.code }],
+        });
+      }
       // The SDK's words ("fetch failed", "Request timed out") name neither the server nor where it was.
       const why = signal.aborted
         ? `${reasonText(signal.reason)}; the server was told to cancel the call`

@@ -12,7 +12,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { TEST_DATABASE_URL, dropTestSchema, openTestStore, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
-import { McpConnection } from '../../activities/mcp-connection';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { MCP_CALL_REFUSED, McpConnection } from '../../activities/mcp-connection';
 import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/delegation-key';
 import { buildMcpMeta } from '../../cim/mcp-meta';
 import { heldCallArrived, heldCallEnded, startHttpMcpProcess, startHttpMcpServer, type HttpMode } from '../fixtures/mcp-server';
@@ -182,4 +188,55 @@ describe('a server that no longer knows the session', () => {
       await server.close();
     }
   });
+});
+
+/** A server built on the SDK's low-level Server whose tools/call answers every call with the JSON-RPC error `code`. */
+async function startRefusingServer(code: number, message: string): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const http = createServer(async (req, res) => {
+    const server = new Server({ name: 'strict', version: '1.0.0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'write', inputSchema: { type: 'object' as const } }] }));
+    server.setRequestHandler(CallToolRequestSchema, async () => {
+      calls += 1;
+      throw new McpError(code, message);
+    });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => void server.close());
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    calls: () => calls,
+    close: () => new Promise((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    }),
+  };
+}
+
+describe('a server that answers with a JSON-RPC error', () => {
+  for (const [code, nonRetryable] of [[ErrorCode.InvalidParams, true], [ErrorCode.InternalError, false]] as const) {
+    test(`error ${code}: the call fails at once as refused, in the server's words, ${nonRetryable ? 'not' : 'and may be'} tried again`, async () => {
+      const server = await startRefusingServer(code, 'path /etc is outside the allowed roots');
+      const connection = new McpConnection({ name: 'strict', transport: { type: 'http', url: server.url } });
+      try {
+        const started = Date.now();
+        const error = await connection.callTool('write', { path: '/etc/x' }, meta('strict', 'write'), CALL_TIMEOUT_MS, new AbortController().signal).then(
+          () => assert.fail('the call was answered'),
+          (err: unknown) => err as ApplicationFailure,
+        );
+        assert.ok(Date.now() - started < 5_000, 'not at the timeout');
+        assert.ok(error instanceof ApplicationFailure, String(error));
+        assert.equal(error.message, `MCP server strict (${server.url}) refused write: path /etc is outside the allowed roots (JSON-RPC error ${code})`);
+        assert.equal(error.type, MCP_CALL_REFUSED);
+        assert.equal(error.nonRetryable, nonRetryable);
+        assert.equal(server.calls(), 1);
+      } finally {
+        await connection.close();
+        await server.close();
+      }
+    });
+  }
 });
