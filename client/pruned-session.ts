@@ -36,8 +36,26 @@ export async function anchoredPrune(temporal: Client, store: Store, sessionStart
 }
 
 /**
+ * The workflow ids `id` may name: itself (a session, a root or a delegation's scope is its
+ * workflow's id), and for a handoff's scope (`<workflow id>~<n>`, cim/ids.ts) the workflow
+ * it ran in. A session id may itself end so, which is why both are asked, the id first.
+ */
+export function workflowIdsOf(id: string): string[] {
+  const handoff = /^(.+)~\d+$/.exec(id);
+  return handoff ? [id, handoff[1]!] : [id];
+}
+
+async function firstSessionStart(temporal: Client, workflowIds: readonly string[]): Promise<{ sessionId: string; sessionStartedAt: string } | undefined> {
+  for (const workflowId of workflowIds) {
+    const start = await sessionStartOf(temporal, workflowId);
+    if (start) return start;
+  }
+  return undefined;
+}
+
+/**
  * The prune that removed the session `id` names — a session id, or the scope id of a
- * session's root or of a delegation (its workflow's id) — or undefined when it was not
+ * session's root, a delegation or a handoff — or undefined when it was not
  * pruned or that cannot be told: a store that never pruned is not asked about Temporal at
  * all, and a Temporal that does not answer in time (or no longer has the workflow) leaves
  * the id merely unknown.
@@ -46,7 +64,7 @@ export async function prunedSessionOf(temporal: Client, store: Store, id: string
   try {
     if (!(await store.retention().anyPruned(temporal.options.namespace))) return undefined;
     return await temporal.connection.withDeadline(Date.now() + LOOKUP_MS, async () => {
-      const start = await sessionStartOf(temporal, id);
+      const start = await firstSessionStart(temporal, workflowIdsOf(id));
       if (!start) return undefined;
       const pruned = await anchoredPrune(temporal, store, start.sessionStartedAt);
       return pruned && { sessionId: start.sessionId, ...pruned };

@@ -163,6 +163,7 @@ test('once its month is pruned, every query of the session says it was pruned, w
   await assert.rejects(rt.client.scopeTree(live.sessionId), isPruned);
   await assert.rejects(rt.client.status(live.sessionId), isPruned);
   assert.equal((await rt.client.prunedSession(`${live.sessionId}.1`))?.sessionId, live.sessionId, 'a delegation names its session');
+  assert.equal((await rt.client.prunedSession(`${live.sessionId}~1`))?.sessionId, live.sessionId, 'a handoff names its session');
 
   // On the command line: one sentence, one exit code (1, not_found), the same prune named.
   const said = new RegExp(
@@ -183,6 +184,9 @@ test('once its month is pruned, every query of the session says it was pruned, w
   const scope = await runCliFor(rt, ['status', `${live.sessionId}.1`]);
   assert.equal(scope.code, 1, scope.stderr);
   assert.match(scope.stderr, new RegExp(`^scopetrail status: scope "${live.sessionId}\\.1" of session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}`));
+  const handedTo = await runCliFor(rt, ['status', `${live.sessionId}~1`]);
+  assert.equal(handedTo.code, 1, handedTo.stderr);
+  assert.match(handedTo.stderr, new RegExp(`^scopetrail status: scope "${live.sessionId}~1" of session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}`));
   // An id Temporal never saw is still just unknown.
   const unknown = await runCliFor(rt, ['tree', `never-${live.sessionId}`]);
   assert.deepEqual([unknown.code, unknown.stderr], [1, `scopetrail tree: no session "never-${live.sessionId}" in the store; check the id (scopetrail sessions lists them)`]);
