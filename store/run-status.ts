@@ -20,7 +20,7 @@ export interface RunRef {
 export interface RunStatus {
   /** The runs among `runs` that Temporal still shows running, keyed by runKey. */
   openRuns(runs: readonly RunRef[]): Promise<Set<string>>;
-  /** A run known closed without asking (worker/ended-runs.ts): its scopes need not wait for a first look. */
+  /** A run known closed without asking (worker/ended-runs.ts): Temporal is not asked about it. */
   knownClosed?(run: RunRef): boolean;
 }
 

@@ -439,12 +439,12 @@ export class Sealer {
     // The run's completion goes out just after its end is written: asked at once, Temporal
     // would nearly always still show it open, and the scope would be asked about twice.
     // A scope the sweep found ended before the sweep read it: asked at once.
-    // A run this worker saw Temporal close needs neither the wait nor the question.
+    // The wait also gathers a session's scopes into fewer sealing passes, so a run this
+    // worker saw Temporal close waits too; it only needs no question.
     const status = this.runStatus;
-    const unknown = status.knownClosed ? known.filter((w) => !status.knownClosed!(w.run!)) : known;
     const now = Date.now();
-    const young = unknown.filter((w) => !w.swept && w.looks === undefined && now - w.since < FIRST_LOOK_MS);
-    const ask = unknown.filter((w) => !young.includes(w));
+    const young = known.filter((w) => !w.swept && w.looks === undefined && now - w.since < FIRST_LOOK_MS);
+    const ask = known.filter((w) => !young.includes(w) && !status.knownClosed?.(w.run!));
     this.runLooks += ask.length;
     const open = ask.length ? await status.openRuns(ask.map((w) => w.run!)) : new Set<string>();
     return [...young, ...ask.filter((w) => open.has(runKey(w.run!)))];
