@@ -355,7 +355,7 @@ export class ScopeClient {
   }
 
   /** The error for an id the store does not hold: why, when its session was pruned; else unknown. */
-  private async missing(what: 'session' | 'scope', id: string): Promise<UnknownIdError> {
+  async missing(what: 'session' | 'scope', id: string): Promise<UnknownIdError> {
     const pruned = await this.prunedSession(id);
     return pruned ? new SessionPrunedError(id, pruned, what) : new UnknownIdError(what, id);
   }

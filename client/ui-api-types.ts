@@ -17,6 +17,8 @@ export interface ApiError {
     message: string;
     /** The query parameter or path segment that was wrong, when one was. */
     field?: string;
+    /** For a session retention dropped: which prune, as the CLI's `--json` error gives it. */
+    pruned?: { sessionId: string; month: string; prunedAt: string; before: string; anchor: string };
   };
 }
 

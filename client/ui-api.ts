@@ -10,7 +10,7 @@ import { healthFromUsage } from '../cim/forensics/health';
 import { driftFromUsage, rolesFromUsage } from '../cim/forensics';
 import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
-import { Id, AgentNameArg, InvalidArgumentError, IsoTime, UnknownIdError, printableText } from './arguments';
+import { Id, AgentNameArg, InvalidArgumentError, IsoTime, SessionPrunedError, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
 import { ChangesQuery, ResourcesQuery, changes, resourceTouches, sessionTimeline } from './ui-dashboard-routes';
 import type {
@@ -121,7 +121,7 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     run: async ({ client }, [id], query): Promise<SessionResponse> => {
       check(NoQuery, query, 'query parameter');
       const [scopes, actions] = await Promise.all([client.store.scopesOfSession(id!), client.actionsOfSession(id!)]);
-      if (scopes.length === 0) throw new UnknownIdError('session', id!);
+      if (scopes.length === 0) throw await client.missing('session', id!);
       return { summary: sessionSummary(scopes, actions), tree: buildScopeTree(id!, scopes) };
     },
   },
@@ -190,7 +190,7 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
 ];
 
 async function reconcileRoute({ client, temporalAddress }: ApiContext, sessionId: string): Promise<ReconcileResponse> {
-  if ((await client.store.scopesOfSession(sessionId)).length === 0) throw new UnknownIdError('session', sessionId);
+  if ((await client.store.scopesOfSession(sessionId)).length === 0) throw await client.missing('session', sessionId);
   const unavailable = (err: unknown) =>
     new ApiProblem(
       503,
@@ -243,5 +243,6 @@ function statusOf(err: unknown): number {
 function errorBody(err: unknown): ApiError {
   const status = statusOf(err);
   const field = err instanceof ApiProblem ? err.field : undefined;
-  return { error: { status, message: errorText(err), ...(field ? { field } : {}) } };
+  const pruned = err instanceof SessionPrunedError ? err.pruned : undefined;
+  return { error: { status, message: errorText(err), ...(field ? { field } : {}), ...(pruned ? { pruned } : {}) } };
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ResourceMode } from '../cim/schemas';
 import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
-import { Id, UnknownIdError, printableText } from './arguments';
+import { Id, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
 import type { ChangesResponse, ResourcesResponse, TimelineResponse } from './ui-api-types';
 
@@ -41,7 +41,7 @@ export const ChangesQuery = z.strictObject({ session: Id.optional() });
 
 export async function sessionTimeline(client: ScopeClient, sessionId: string): Promise<TimelineResponse> {
   const [scopes, actions] = await Promise.all([client.store.scopesOfSession(sessionId), client.actionsOfSession(sessionId)]);
-  if (scopes.length === 0) throw new UnknownIdError('session', sessionId);
+  if (scopes.length === 0) throw await client.missing('session', sessionId);
   // The server's clock, so that running bars end at the same "now" the rows were read at.
   return { summary: sessionSummary(scopes, actions), tree: buildScopeTree(sessionId, scopes), actions, now: new Date().toISOString() };
 }
@@ -64,7 +64,7 @@ export async function resourceTouches(client: ScopeClient, q: z.output<typeof Re
 export async function changes(client: ScopeClient, q: z.output<typeof ChangesQuery>): Promise<ChangesResponse> {
   const queries = client.store.dashboard();
   if (q.session !== undefined) {
-    if (!(await client.store.getScope(q.session))) throw new UnknownIdError('session', q.session);
+    if (!(await client.store.getScope(q.session))) throw await client.missing('session', q.session);
   }
   const token = q.session === undefined ? await queries.namespaceChanges() : await queries.sessionChanges(q.session);
   // Short and opaque: it travels as an SSE event id and in URLs.

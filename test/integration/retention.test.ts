@@ -15,6 +15,7 @@ import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { partitionMonths } from '../../store/prune';
 import { TemporalPruneAnchors } from '../../store/prune-anchor';
 import { SessionPrunedError, UnknownIdError } from '../../client/arguments';
+import { startUiServer } from '../../client/ui-server';
 
 const skip = usesPglite() && 'reads partitions through the Postgres server';
 let rt: TestRuntime;
@@ -187,6 +188,22 @@ test('once its month is pruned, every query of the session says it was pruned, w
   const handedTo = await runCliFor(rt, ['status', `${live.sessionId}~1`]);
   assert.equal(handedTo.code, 1, handedTo.stderr);
   assert.match(handedTo.stderr, new RegExp(`^scopetrail status: scope "${live.sessionId}~1" of session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}`));
+  // The dashboard's API answers the same: a 404 that says which prune, for every route that reads the session.
+  const dashboard = await startUiServer(rt.client, { port: 0 });
+  try {
+    for (const path of ['', '/timeline', '/reconcile']) {
+      const res = await fetch(new URL(`/api/sessions/${live.sessionId}${path}`, dashboard.url));
+      const body = (await res.json()) as { error: { status: number; message: string; pruned?: Record<string, string> } };
+      assert.equal(res.status, 404, path);
+      assert.match(body.error.message, said, path);
+      assert.deepEqual({ ...body.error.pruned, prunedAt: undefined }, { ...expected, prunedAt: undefined }, path);
+    }
+    const changes = await fetch(new URL(`/api/changes?session=${live.sessionId}`, dashboard.url));
+    assert.equal(changes.status, 404);
+    assert.match(((await changes.json()) as { error: { message: string } }).error.message, said);
+  } finally {
+    await dashboard.close();
+  }
   // An id Temporal never saw is still just unknown.
   const unknown = await runCliFor(rt, ['tree', `never-${live.sessionId}`]);
   assert.deepEqual([unknown.code, unknown.stderr], [1, `scopetrail tree: no session "never-${live.sessionId}" in the store; check the id (scopetrail sessions lists them)`]);
