@@ -215,7 +215,7 @@ function publishToVisibility(ctx: ScopeContext, objective: string | null): void 
 
 function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedBy?: string) {
   recordUnhandledSignals(st);
-  settleHandoffRequest(st, runEndOf(st, own));
+  settleHandoffRequest(st, howRunEnded(st, own));
   const rolled = rollUpStatus({ own, delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls });
   const endedAt = now();
   const openCalls = st.callsInFlight.size ? openCallsAt(st.callsInFlight.values(), Date.parse(endedAt)) : undefined;
@@ -223,7 +223,8 @@ function endScope(st: ScopeState, own: OwnOutcome, error: string | null, failedB
   return rolled;
 }
 
-function runEndOf(st: ScopeState, own: OwnOutcome): RunEnd {
+/** How this run ended, as the handoff request it may answer needs it (cim/reconcile.ts reads the same from history). */
+function howRunEnded(st: ScopeState, own: OwnOutcome): RunEnd {
   switch (own) {
     case 'success':
       return { kind: 'returned' };
