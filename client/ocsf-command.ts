@@ -78,7 +78,12 @@ async function follow(ctx: CommandContext, withClient: WithClient, a: z.infer<ty
     throw new CliUsageError(`the cursor ${cursorPath} was written ${saved.offset === null ? 'for standard output' : 'for an --out file'}; resume the same way or use another --cursor`);
   }
   const cursor = saved ?? newCursor(a.session ?? null, a.since ?? new Date().toISOString());
-  return withClient(ctx, async (_client, store) => {
+  return withClient(ctx, async (client, store) => {
+    // A session retention dropped would be followed for ever, its events never coming: said at once, as every query says it.
+    if (a.session !== undefined && (await store.scopesOfSession(a.session)).length === 0) {
+      const pruned = await client.prunedSession(a.session);
+      if (pruned) throw new SessionPrunedError(a.session, pruned);
+    }
     const sink: LineSink = a.out ? usage(() => fileSink(a.out!, cursor.offset)) : streamSink(ctx.out.log);
     const stop = new AbortController();
     const onSignal = () => stop.abort();

@@ -16,6 +16,9 @@ import { partitionMonths } from '../../store/prune';
 import { TemporalPruneAnchors } from '../../store/prune-anchor';
 import { SessionPrunedError, UnknownIdError } from '../../client/arguments';
 import { startUiServer } from '../../client/ui-server';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const skip = usesPglite() && 'reads partitions through the Postgres server';
 let rt: TestRuntime;
@@ -188,6 +191,15 @@ test('once its month is pruned, every query of the session says it was pruned, w
   const handedTo = await runCliFor(rt, ['status', `${live.sessionId}~1`]);
   assert.equal(handedTo.code, 1, handedTo.stderr);
   assert.match(handedTo.stderr, new RegExp(`^scopetrail status: scope "${live.sessionId}~1" of session "${live.sessionId}" was pruned: retention dropped its month, ${monthLabel}`));
+  // Following it would wait for ever for events that cannot come: said at once instead.
+  const cursorPath = join(mkdtempSync(join(tmpdir(), 'scopetrail-follow-')), 'pruned.cursor');
+  const followed = await Promise.race([
+    runCliFor(rt, ['export-ocsf', live.sessionId, '--follow', '--cursor', cursorPath, '--poll-ms', '100']),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('export-ocsf --follow of a pruned session still running after 20 s')), 20_000).unref()),
+  ]);
+  assert.equal(followed.code, 1, followed.stderr);
+  assert.match(followed.stderr.replace('scopetrail export-ocsf: ', ''), said);
+
   // The dashboard's API answers the same: a 404 that says which prune, for every route that reads the session.
   const dashboard = await startUiServer(rt.client, { port: 0 });
   try {
