@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EndedRuns, EndedRunsFirst } from '../../worker/ended-runs';
 import { Sealer, type SealerOptions } from '../../worker/sealer';
 import { SealSetAsideError } from '../../worker/seal-isolation';
 import type { ScopeKey, SealConfirm, Store } from '../../store/types';
@@ -272,6 +273,35 @@ test('a scope whose ending run Temporal still shows open waits for it to close; 
     open.delete('r0');
     await sealer.drain();
     assert.deepEqual(sealed, ['s1', 's0'], 'sealed once its run closed');
+  } finally {
+    sealer.stop();
+  }
+});
+
+test('a run known closed is not asked about: its scope is sealed after the first-look wait, the others\' runs are asked', async () => {
+  const sealed: string[] = [];
+  const store = { sealScopes: async (k: readonly ScopeKey[]) => void sealed.push(...k.map((x) => x.scopeId)) } as unknown as Store;
+  const looked: string[] = [];
+  const ended = new EndedRuns();
+  ended.add('default', 'r0');
+  const sealer = new Sealer(store, { lingerMs: 1 });
+  sealer.useRunStatus(
+    new EndedRunsFirst(ended, {
+      async openRuns(runs) {
+        looked.push(...runs.map((r) => r.runId));
+        return new Set();
+      },
+    }),
+  );
+  const run = (n: number) => ({ namespace: 'default', workflowId: `w${n}`, runId: `r${n}` });
+  try {
+    sealer.add([{ ...keys(0, 1)[0]!, run: run(0) }, { ...keys(1, 1)[0]!, run: run(1) }]);
+    await sleep(50);
+    assert.deepEqual(sealed, [], 'the first-look wait holds both');
+    await sealer.drain();
+    assert.deepEqual([...sealed].sort(), ['s0', 's1']);
+    assert.deepEqual(looked, ['r1'], 'only the run not seen closed is asked about');
+    assert.equal(sealer.runLooks, 1, 'the sealer itself skips the known-closed run');
   } finally {
     sealer.stop();
   }
