@@ -80,7 +80,7 @@ async function follow(ctx: CommandContext, withClient: WithClient, a: z.infer<ty
   const cursor = saved ?? newCursor(a.session ?? null, a.since ?? new Date().toISOString());
   return withClient(ctx, async (client, store) => {
     // A session retention dropped would be followed for ever, its events never coming: said at once, as every query says it.
-    if (a.session !== undefined && (await store.scopesOfSession(a.session)).length === 0) {
+    if (a.session !== undefined && !(await store.sessionHasScopes(a.session))) {
       const pruned = await client.prunedSession(a.session);
       if (pruned) throw new SessionPrunedError(a.session, pruned);
     }

@@ -92,6 +92,18 @@ describe('the options each command declares', () => {
     }
   });
 
+  test('a value option given twice, alike or not, or a list option given twice, passes the check (the last value counts, as the README says)', async () => {
+    for (const argv of [
+      ['actions', 'S1', '--tool', 'search', '--tool', 'fetch', ...TOO_MANY],
+      ['actions', 'S1', '--tool', 'search', '--tool', 'search', ...TOO_MANY],
+      ['actions', 'S1', '--kind', 'tool_call', '--kind', 'delegate', ...TOO_MANY],
+    ]) {
+      const run = await cli(argv);
+      assert.equal(run.code, EXIT.usage);
+      assert.match(run.err[0]!, /unexpected argument/, argv.join(' '));
+    }
+  });
+
   test('what a command takes still runs: its own flags pass the check', async () => {
     // Arguments each command refuses: past the check, and stopped before any I/O.
     for (const [name, c] of ENTRIES) {
