@@ -117,6 +117,25 @@ export function finishedWins<T extends { status: string }>(a: T, b: T): T {
   return a.status !== 'running' && b.status === 'running' ? a : b;
 }
 
+/**
+ * The outcome Temporal took after the worker had counted the attempt as timed out (its
+ * timer fired late: worker/activity-interceptor.ts tookLate) says what history says, and
+ * stands over the overrun row the worker wrote (attempt-deadline.ts overrunAttempt) in
+ * whichever order the two arrive: the overrun row may wait in one worker's spool while
+ * the workflow's worker writes the accepted one.
+ */
+export function acceptedLateStands(stored: { attributes?: Record<string, unknown> | null }, incoming: { attributes?: Record<string, unknown> | null }): boolean {
+  return stored.attributes?.['finishedAfterDeadline'] === true && incoming.attributes?.['timedOut'] === true;
+}
+
+/** `acceptedLateStands` in an action upsert's ON CONFLICT: the update applies unless it holds. */
+export const ACCEPTED_LATE_STANDS_SQL = `NOT (actions.attributes @> '{"finishedAfterDeadline": true}' AND excluded.attributes @> '{"timedOut": true}')`;
+
+/** `finishedWins` for actions, with the accepted late outcome standing over the overrun row. */
+export function actionWins<T extends { status: string; attributes?: Record<string, unknown> | null }>(a: T, b: T): T {
+  return acceptedLateStands(a, b) ? a : finishedWins(a, b);
+}
+
 /** One statement may not touch a row twice, so a batch keeps one record per key. */
 export function dedupe<T>(records: readonly T[], key: (r: T) => string, merge: (a: T, b: T) => T): T[] {
   const byKey = new Map<string, T>();

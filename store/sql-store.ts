@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, UnsealedScope, WriteGuard, WriteReceipt } from './types';
-import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
 import { NotOneStatement, StatementCollector } from './one-statement';
@@ -266,14 +266,14 @@ export class SqlStore implements Store {
   }
 
   async upsertActions(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
-    const unique = dedupeRecords(records, (r) => r.actionId, finishedWins);
+    const unique = dedupeRecords(records, (r) => r.actionId, actionWins);
     if (unique.length === 0) return;
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     const update = ACTION_COLUMNS.filter((c) => !['action_id', 'namespace', 'session_started_at'].includes(c))
       .map((c) => `${c} = ${keepTerminal('actions', c)}`)
       .join(', ');
     await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
-      `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET ${update}`);
+      `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET ${update} WHERE ${ACCEPTED_LATE_STANDS_SQL}`);
   }
 
   async fillActionGaps(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {

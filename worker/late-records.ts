@@ -6,6 +6,7 @@
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SealedRows } from '../store/types';
 import { sameChained, sameSealedScope } from '../store/chain';
+import { acceptedLateStands } from '../store/bulk-write';
 import { decodeAction, decodeScope } from '../store/encoded-records';
 import type { TextCodec } from '../store/text-codec';
 import { isEncodedText } from '../cim/encoded-text';
@@ -44,7 +45,7 @@ export function splitLate(batch: RecordBatch, { sealedScopes, stored, storedScop
   const keep = (r: ActionRecord, gap: boolean): boolean => {
     if (!sealedScopes.has(`${r.namespace}\u0000${r.scopeId}`)) return true;
     const row = stored.get(`${r.namespace}\u0000${r.actionId}`);
-    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || same(row, r));
+    const changesNothing = row !== undefined && row.status !== 'running' && (gap || r.status === 'running' || acceptedLateStands(row, r) || same(row, r));
     if (!changesNothing) (gap ? lateGaps : late).push(r);
     return false;
   };

@@ -20,6 +20,7 @@ import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { textCodec } from '../../store/text-codec';
 import { encodeBatch } from '../../store/encoded-records';
 import { AesGcmCodec } from '../fixtures/aes-codec';
+import { digest } from '../../store/digest';
 
 let store: Store;
 let schema: string;
@@ -795,6 +796,51 @@ test('spooled records of a scope sealed meanwhile: an end the seal holds or a st
     const kept = readFileSync(spool.quarantineFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; batch: { scopes: ScopeRecord[] } });
     assert.deepEqual(kept.map((k) => [k.batch.scopes[0]!.status, k.batch.scopes[0]!.error]), [['error', 'the run failed'], ['running', null]]);
     assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the outcome Temporal took late stands over the overrun row, whichever arrives last: in a batch, in a later upsert, from a spool before and after the seal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-overrun-'));
+  try {
+    const session = (id: string) => ({ ...scope(id, null, 'running'), sessionId: id });
+    // The worker counted the attempt as timed out; the server's timer fired late and took the outcome.
+    const overrun = (id: string): ActionRecord => ({
+      ...action(`${id}/a1#1`, id, 'error'), sessionId: id, error: 'attempt timed out: its start-to-close timeout (1000 ms) passed before the tool finished; it succeeded after 1200 ms, and Temporal discarded that outcome',
+      attributes: { timedOut: true },
+    });
+    const accepted = (id: string): ActionRecord => ({ ...action(`${id}/a1#1`, id), sessionId: id, outputDigest: digest('out'), attributes: { finishedAfterDeadline: true } });
+    const statusOf = async (id: string) => (await store.actionsOfSession(id)).map((a) => [a.status, a.attributes['finishedAfterDeadline'] ?? null]);
+
+    await store.writeBatch!({ scopes: [session('ovb')], actions: [accepted('ovb'), overrun('ovb')] });
+    assert.deepEqual(await statusOf('ovb'), [['success', true]], 'one batch holding both');
+    await store.writeBatch!({ scopes: [session('ovu')], actions: [accepted('ovu')] });
+    await store.writeBatch!({ actions: [overrun('ovu')] });
+    await store.upsertActions([overrun('ovu')]);
+    assert.deepEqual(await statusOf('ovu'), [['success', true]], 'a later write of the overrun row');
+    await store.writeBatch!({ scopes: [session('ovr')], actions: [overrun('ovr')] });
+    await store.writeBatch!({ actions: [accepted('ovr')] });
+    assert.deepEqual(await statusOf('ovr'), [['success', true]], 'the accepted outcome still replaces the overrun row');
+
+    // One worker spooled its overrun rows while the workflow's worker wrote the accepted ones;
+    // one scope is still open when the spool drains, the other was sealed meanwhile.
+    const sealed = { ...scope('ovs', null), sessionId: 'ovs' };
+    await store.writeBatch!({ scopes: [session('ovo'), sealed], actions: [accepted('ovo'), accepted('ovs')] });
+    await store.sealScopes([{ namespace: 'default', scopeId: 'ovs' }]);
+    const left = new Spool({ dir });
+    left.append({ actions: [overrun('ovo'), overrun('ovs')] });
+    left.close();
+    const alerts: string[] = [];
+    const recorder = new Recorder(store, { spool: new Spool({ dir }), drainEveryMs: 10, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+    await recorder.start();
+    await recorder.drain();
+    recorder.stop();
+    assert.deepEqual(await statusOf('ovo'), [['success', true]], 'drained into an open scope');
+    assert.deepEqual(await statusOf('ovs'), [['success', true]], 'drained behind the seal');
+    assert.equal(recorder.quarantined, 0, 'a superseded overrun row is not kept aside');
+    assert.deepEqual(alerts, []);
+    assert.deepEqual(verifyChains('ovs', await store.chainsOfSession('ovs')).problems, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dedupe, dedupeRecords, finishedWins } from '../../store/bulk-write';
+import { actionWins, dedupe, dedupeRecords, finishedWins } from '../../store/bulk-write';
 
 interface R {
   namespace: string;
@@ -32,4 +32,17 @@ test('an id twice, or several namespaces, are merged as dedupe merges them', () 
   for (const batch of cases) assert.deepEqual(dedupeRecords(batch, (x) => x.id, finishedWins), generic(batch), JSON.stringify(batch));
   assert.deepEqual(dedupeRecords(cases[0]!, (x) => x.id, finishedWins), [r('default', 'a', 'success'), r('default', 'b')]);
   assert.equal(dedupeRecords(cases[2]!, (x) => x.id, finishedWins).length, 3);
+});
+
+test('actions: the outcome Temporal took late wins over the overrun row in either order, and otherwise the finished copy wins as for any record', () => {
+  type A = { status: string; attributes: Record<string, unknown> };
+  const overrun: A = { status: 'error', attributes: { timedOut: true } };
+  const accepted: A = { status: 'success', attributes: { finishedAfterDeadline: true } };
+  const running: A = { status: 'running', attributes: {} };
+  assert.equal(actionWins(accepted, overrun), accepted);
+  assert.equal(actionWins(overrun, accepted), accepted);
+  assert.equal(actionWins(accepted, running), accepted);
+  assert.equal(actionWins(running, overrun), overrun);
+  const other: A = { status: 'error', attributes: {} };
+  assert.equal(actionWins(accepted, other), other, 'only the overrun row gives way');
 });
