@@ -60,7 +60,7 @@ async function openExistingStore(options: CliStoreOptions): Promise<Store> {
       // A project made by `scopetrail init` keeps its embedded store in the project.
       const local = join('.scopetrail', 'store');
       const hint = options.dataDir === undefined && existsSync(local) ? `this folder has one: add --data-dir ${local}` : 'give --data-dir of the one your workers use, or --database-url (DATABASE_URL) of their Postgres';
-      const what = { missing: '', empty: ' (the folder is empty)', 'not-a-folder': ' (it is a file, not a folder)', 'other-files': ' (the folder holds other files and no PG_VERSION)' }[found];
+      const what = { missing: '', empty: ' (the folder is empty)', 'not-a-folder': ' (it is a file, not a folder)', 'unfinished-store': ' (the folder holds part of a database and no PG_VERSION: a store whose creation was stopped; delete it and start a worker again)', 'other-files': ' (the folder holds other files and no PG_VERSION)' }[found];
       throw new NoStoreError(`no embedded store at ${dir}${what}: ${hint}`, options.dataDir === undefined ? 'database-url' : 'data-dir');
     }
   }

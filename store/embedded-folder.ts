@@ -6,10 +6,13 @@
 import { readdirSync, statSync } from 'node:fs';
 import { ScopetrailConfigError } from '../cim/errors';
 
-export type EmbeddedFolder = 'missing' | 'store' | 'empty' | 'not-a-folder' | 'other-files';
+export type EmbeddedFolder = 'missing' | 'store' | 'empty' | 'not-a-folder' | 'unfinished-store' | 'other-files';
 
 /** Files a desktop puts in any folder it shows: they do not make a folder someone's. */
 const INCIDENTAL = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
+
+/** The names a Postgres data directory holds, PG_VERSION aside. */
+const DATA_DIRECTORY = /^(base|global|pg_[a-z_]+|postgresql(\.auto)?\.conf|postmaster\.(pid|opts))$/;
 
 export function embeddedFolder(dir: string): EmbeddedFolder {
   let stat;
@@ -22,19 +25,25 @@ export function embeddedFolder(dir: string): EmbeddedFolder {
   if (!stat.isDirectory()) return 'not-a-folder';
   const entries = readdirSync(dir);
   if (entries.includes('PG_VERSION')) return 'store';
-  return entries.every((e) => INCIDENTAL.has(e)) ? 'empty' : 'other-files';
+  if (entries.every((e) => INCIDENTAL.has(e))) return 'empty';
+  // What a store's creation cut short leaves, where stores were made in place (before createStore in pglite.ts).
+  const mine = entries.filter((e) => !INCIDENTAL.has(e));
+  return mine.includes('base') && mine.every((e) => DATA_DIRECTORY.test(e)) ? 'unfinished-store' : 'other-files';
 }
 
 export class EmbeddedFolderError extends ScopetrailConfigError {
   override name = 'EmbeddedFolderError';
   constructor(
     readonly dataDir: string,
-    readonly found: 'not-a-folder' | 'other-files',
+    readonly found: 'not-a-folder' | 'unfinished-store' | 'other-files',
   ) {
     super(
       found === 'not-a-folder'
         ? `the embedded store's folder ${dataDir} is a file, not a folder: give a new or empty folder, or an existing store's`
-        : `the embedded store's folder ${dataDir} holds other files and no store (no PG_VERSION): ` +
+        : found === 'unfinished-store'
+          ? `the embedded store's folder ${dataDir} holds part of a database and no PG_VERSION: a store whose creation was stopped before it finished. ` +
+            'Nothing was recorded in it: delete the folder and start again'
+          : `the embedded store's folder ${dataDir} holds other files and no store (no PG_VERSION): ` +
             "give a new or empty folder, or an existing store's, so a database is not written among them",
       'dataDir',
     );
@@ -44,5 +53,5 @@ export class EmbeddedFolderError extends ScopetrailConfigError {
 /** Refuses a folder a new store must not be written into; a store, an empty folder or none at all pass. */
 export function checkEmbeddedFolder(dir: string): void {
   const found = embeddedFolder(dir);
-  if (found === 'not-a-folder' || found === 'other-files') throw new EmbeddedFolderError(dir, found);
+  if (found === 'not-a-folder' || found === 'unfinished-store' || found === 'other-files') throw new EmbeddedFolderError(dir, found);
 }

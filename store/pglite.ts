@@ -1,24 +1,34 @@
 /** The embedded backend: PGlite (Postgres compiled to WASM), for a newcomer with no Postgres server. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 import { lockEmbeddedStore } from './embedded-lock';
-import { checkEmbeddedFolder } from './embedded-folder';
+import { checkEmbeddedFolder, embeddedFolder } from './embedded-folder';
 
 export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
   if (dataDir) {
     checkEmbeddedFolder(dataDir);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dirname(resolve(dataDir)), { recursive: true });
   }
   const lock = dataDir ? lockEmbeddedStore(dataDir) : undefined;
-  let db: PGlite;
-  try {
-    db = new PGlite(dataDir);
-  } catch (err) {
-    lock?.release();
-    throw err;
-  }
+  const opened: Promise<PGlite> = (async () => {
+    try {
+      if (dataDir) {
+        // Again under the lock: another process may have made the store, or put files there, since.
+        checkEmbeddedFolder(dataDir);
+        if (embeddedFolder(dataDir) !== 'store') await createStore(dataDir);
+      }
+      const db = new PGlite(dataDir);
+      await db.waitReady;
+      return db;
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
+  })();
+  // Its failure reaches whoever queries first; until then it is not unhandled.
+  opened.catch(() => undefined);
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>) => ({
     query: async (sql: string, params?: unknown[]) => (await q.query(sql, params as unknown[])) as never,
     exec: async (sql: string) => {
@@ -26,9 +36,16 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
     },
   });
   return {
-    ...wrap(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx as never))),
+    query: async (sql, params) => wrap(await opened).query(sql, params),
+    exec: async (sql) => wrap(await opened).exec(sql),
+    transaction: async (fn) => (await opened).transaction((tx) => fn(wrap(tx as never))),
     close: async () => {
+      let db: PGlite;
+      try {
+        db = await opened;
+      } catch {
+        return; // never opened: the lock went with the failure
+      }
       try {
         await db.close();
       } finally {
@@ -36,6 +53,30 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
       }
     },
   };
+}
+
+/**
+ * Makes a new store in a folder beside `dataDir` and moves it in when it is whole, its
+ * PG_VERSION last: PGlite takes seconds to write one, and a process stopped meanwhile
+ * (Ctrl-C on a first run) would otherwise leave a folder with part of a store and no
+ * PG_VERSION, which later opens refuse as someone else's files. The caller holds the
+ * store's lock, so a folder left by a creator that was stopped is removed.
+ */
+async function createStore(dataDir: string): Promise<void> {
+  const target = resolve(dataDir);
+  const making = join(dirname(target), `.${basename(target)}.creating`);
+  rmSync(making, { recursive: true, force: true });
+  const db = new PGlite(making);
+  try {
+    await db.waitReady;
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+  mkdirSync(target, { recursive: true });
+  // Into the folder itself (it may exist, empty, perhaps a mount point or a link): entry by entry.
+  const entries = readdirSync(making).filter((e) => e !== 'PG_VERSION');
+  for (const entry of [...entries, 'PG_VERSION']) renameSync(join(making, entry), join(target, entry));
+  rmSync(making, { recursive: true, force: true });
 }
 
 /** `dataDir` undefined keeps everything in memory. */

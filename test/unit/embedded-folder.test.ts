@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { openStore } from '../../store';
 import { lockPathOf } from '../../store/embedded-lock';
 import { runCli } from '../../client/cli';
@@ -86,4 +87,49 @@ test('worker --data-dir of a folder of other files or of a file is a usage error
     assert.match(run.out, new RegExp(`^scopetrail worker: invalid --data-dir: the embedded store's folder ${dir} ${why}`));
   }
   untouched();
+});
+
+test('a process stopped while it creates a store leaves no part of one: the next open makes the store whole', async () => {
+  const dir = join(base, 'cut-short');
+  const making = join(base, '.cut-short.creating');
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', `require('./store').openStore({ dataDir: ${JSON.stringify(dir)} }).then((s) => s.close())`], {
+    cwd: join(__dirname, '..', '..'),
+    env: { ...process.env, DATABASE_URL: '' },
+    stdio: 'ignore',
+  });
+  try {
+    // Stopped once PGlite has written part of the store (seconds into its creation).
+    const deadline = Date.now() + 120_000;
+    const begun = (d: string) => existsSync(join(d, 'base')) && existsSync(join(d, 'global'));
+    while (!begun(making) && !begun(dir)) {
+      assert.ok(Date.now() < deadline, 'the store is being created');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(existsSync(join(dir, 'base')) && !existsSync(join(dir, 'PG_VERSION')), false, 'no store without PG_VERSION in the folder');
+  const store = await openStore({ dataDir: dir });
+  await store.upsertScopes([]);
+  await store.close();
+  assert.ok(existsSync(join(dir, 'PG_VERSION')));
+  assert.equal(existsSync(making), false, 'what the stopped process made is gone');
+  assert.equal(existsSync(lockPathOf(dir)), false);
+});
+
+test('a folder with part of a database and no PG_VERSION is named as a store cut short, for openStore and for a query', async () => {
+  const dir = join(base, 'half-made');
+  for (const d of ['base', 'global', 'pg_wal', 'pg_xact']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'postgresql.conf'), '');
+  await assert.rejects(openStore({ dataDir: dir }), (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'EmbeddedFolderError');
+    assert.equal(err.field, 'dataDir');
+    assert.match(err.message, /holds part of a database and no PG_VERSION: a store whose creation was stopped before it finished\. Nothing was recorded in it: delete the folder and start again/);
+    return true;
+  });
+  const run = await cli(['sessions', '--data-dir', dir, '--address', '127.0.0.1:1']);
+  assert.equal(run.code, 1, run.out);
+  assert.match(run.out, /no embedded store at .*half-made \(the folder holds part of a database and no PG_VERSION: a store whose creation was stopped; delete it and start a worker again\)/);
+  assert.deepEqual(readdirSync(dir).sort(), ['base', 'global', 'pg_wal', 'pg_xact', 'postgresql.conf'], 'left as it was');
 });
