@@ -77,7 +77,7 @@ interface VariantResult {
   latency_ms: Summary;
   sessions_per_s: Summary;
   actions_per_s: number;
-  cpu_ms_per_session: { worker_and_client: number; temporal: number; postgres: number };
+  cpu_ms_per_session: { worker_and_client: number; main_thread: number; sdk_core: number; other_threads: number; temporal: number; postgres: number };
   /** scopetrail only: statements sent to Postgres (sealing included) and rows written (records, fingerprints, payloads), per session. */
   postgres_statements_per_session?: number;
   rows_per_session?: number;
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   ) as Record<Workload, Record<Variant, { latencies: number[]; rates: number[] }>>;
   // CPU seconds per session, per part of the system: where a variant's extra cost lands.
   const cpu = Object.fromEntries(
-    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, temporal: 0, postgres: 0, sessions: 0, statements: 0, rows: 0 }]))]),
+    workloads.map((w) => [w, Object.fromEntries(VARIANTS.map((v) => [v, { self: 0, main: 0, core: 0, temporal: 0, postgres: 0, sessions: 0, statements: 0, rows: 0 }]))]),
   ) as Record<Workload, Record<Variant, CpuSnapshot & { sessions: number; statements: number; rows: number }>>;
   const roundRatios = Object.fromEntries(workloads.map((w) => [w, { vsPlain: [] as number[], vsOtel: [] as number[] }])) as Record<
     Workload,
@@ -169,6 +169,8 @@ async function main(): Promise<void> {
         if (r < 0) continue; // warm-up round: JIT, caches, first bundles
         const acc = cpu[workload][variant];
         acc.self += used.self;
+        acc.main += used.main;
+        acc.core += used.core;
         acc.temporal += used.temporal;
         acc.postgres += used.postgres;
         acc.sessions += b.latencies.length;
@@ -208,7 +210,15 @@ async function main(): Promise<void> {
         latency_ms: summarize(samples[workload][v].latencies),
         sessions_per_s: rate,
         actions_per_s: rate.median * actions,
-        cpu_ms_per_session: { worker_and_client: perSession(c.self), temporal: perSession(c.temporal), postgres: perSession(c.postgres) },
+        cpu_ms_per_session: {
+          worker_and_client: perSession(c.self),
+          // Of worker_and_client, by thread (10 ms ticks, summed over the rounds).
+          main_thread: perSession(c.main),
+          sdk_core: perSession(c.core),
+          other_threads: perSession(Math.max(0, c.self - c.main - c.core)),
+          temporal: perSession(c.temporal),
+          postgres: perSession(c.postgres),
+        },
         ...(v === 'scopetrail' && c.sessions
           ? { postgres_statements_per_session: round(c.statements / c.sessions), rows_per_session: round(c.rows / c.sessions) }
           : {}),
@@ -231,6 +241,12 @@ async function main(): Promise<void> {
           return [v, x.sessions_per_s.median, x.actions_per_s, x.latency_ms.p50, x.latency_ms.p95, x.cpu_ms_per_session.worker_and_client, x.cpu_ms_per_session.temporal, x.cpu_ms_per_session.postgres];
         }),
       ),
+    );
+    console.log(
+      `worker+client CPU ms/session by thread (main / SDK core / workflow threads and helpers): ${VARIANTS.map((v) => {
+        const c = byVariant[v].cpu_ms_per_session;
+        return `${v} ${c.main_thread.toFixed(1)} / ${c.sdk_core.toFixed(1)} / ${c.other_threads.toFixed(1)}`;
+      }).join('; ')}`,
     );
     const stv = byVariant.scopetrail;
     if (stv?.postgres_statements_per_session !== undefined) {

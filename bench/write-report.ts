@@ -128,6 +128,14 @@ function overheadTables(run: Json): string[] {
       `scopetrail p50 latency ÷ plain: **${spread(r.ratio_p50_vs_plain)}**; ÷ otel: **${spread(r.ratio_p50_vs_otel)}** (per-round ratios: median (min–max)).`,
       '',
     );
+    // Runs before the split was measured have no thread figures.
+    if (r.variants.plain?.cpu_ms_per_session?.main_thread !== undefined) {
+      const split = (v: string) => {
+        const c = r.variants[v].cpu_ms_per_session;
+        return `${v} ${f(c.main_thread, 1)} / ${f(c.sdk_core, 1)} / ${f(c.other_threads, 1)}`;
+      };
+      out.push(`Worker+client CPU ms per session by thread (main thread / the SDK core's threads / workflow threads and V8's helpers): ${['plain', 'otel', 'scopetrail'].map(split).join('; ')}.`, '');
+    }
     const st = r.variants.scopetrail;
     if (st?.postgres_statements_per_session !== undefined) {
       out.push(
