@@ -10,8 +10,9 @@
  *     [--workloads tree,short,tree_loaded,short_loaded] [--variants plain,otel,scopetrail] [--sources]
  *     [--postgres-cpus LIST]
  *
- * scopetrail's sandbox code runs as the installed package has it, compiled (see
- * lib/compiled-sandbox.ts); --sources bundles the TypeScript sources instead.
+ * scopetrail runs as the installed package has it, compiled (see lib/compiled-sandbox.ts):
+ * its sandbox code in the workflow bundle, and its worker, store and client on the main
+ * thread; --sources runs the TypeScript sources for both instead.
  *
  * --postgres-cpus 1 gives the local Postgres server those CPUs alone, and this process
  * and Temporal the others (lib/pin-cpus.ts), as a database on its own host would have:
@@ -27,9 +28,11 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureTemporal } from '../devserver/dev-server';
-import { ScopeClient } from '../client/scope-client';
-import { createWorker } from '../worker/create-worker';
-import { benchTools } from './workloads/scopetrail-tools';
+import { ScopeClient as SourcesScopeClient } from '../client/scope-client';
+import { createWorker as sourcesCreateWorker } from '../worker/create-worker';
+import { defineTool as sourcesDefineTool } from '../activities';
+import { openPostgresStore as sourcesOpenPostgresStore } from '../store/postgres';
+import { makeBenchTools } from './workloads/scopetrail-tools';
 import { plainTools } from './workloads/plain-tools';
 import { SHORT_ACTIONS, TREE_ACTIONS } from './workloads/shape';
 import { otelPlugin } from './lib/otel-baseline';
@@ -38,7 +41,7 @@ import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { countStatements, statementsSent } from './lib/statements';
-import { compiledSandboxBundle } from './lib/compiled-sandbox';
+import { compiledMain, compiledSandboxBundle, type CompiledMain } from './lib/compiled-sandbox';
 import { batch } from './lib/batch';
 import { pinPostgres } from './lib/pin-cpus';
 
@@ -98,7 +101,13 @@ async function main(): Promise<void> {
     console.error(`Postgres on CPUs ${pinned.postgresCpus.join(',')}; this process and Temporal on ${pinned.appCpus.join(',')}`);
   }
   countStatements();
-  const store = await freshStore(args.database!, SCHEMA);
+  // What an installed package runs, in the sandbox and on the main thread; --sources runs the TypeScript.
+  const pkg: CompiledMain = args.sources
+    ? { createWorker: sourcesCreateWorker, ScopeClient: SourcesScopeClient, defineTool: sourcesDefineTool, openPostgresStore: sourcesOpenPostgresStore }
+    : compiledMain();
+  const { createWorker, ScopeClient } = pkg;
+  const benchTools = makeBenchTools(pkg.defineTool);
+  const store = await freshStore(args.database!, SCHEMA, undefined, pkg.openPostgresStore);
 
   const connection = await NativeConnection.connect({ address: temporal.address });
   const run = randomBytes(3).toString('hex');
@@ -286,9 +295,9 @@ async function main(): Promise<void> {
   } else if (pinned) {
     // Another machine layout than the summary's figures: kept beside them, not in place of them.
     const layout = { postgres_cpus: pinned.postgresCpus, app_cpus: pinned.appCpus };
-    console.log(`→ ${writeResult('overhead-postgres-own-cpus', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', ...layout, ...report })}`);
+    console.log(`→ ${writeResult('overhead-postgres-own-cpus', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', main_thread: args.sources ? 'sources' : 'compiled package', ...layout, ...report })}`);
   } else {
-    console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', ...report })}`);
+    console.log(`→ ${writeResult('overhead', { rounds: ROUNDS, sandbox: args.sources ? 'sources' : 'compiled package', main_thread: args.sources ? 'sources' : 'compiled package', ...report })}`);
     updateSummary(measured, 'overhead');
   }
   await store.close();

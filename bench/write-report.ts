@@ -82,7 +82,9 @@ if (overhead) {
   out.push('## 1. Capture overhead', '', provenance(overhead), '');
   out.push(
     'The same workload three ways: **plain** Temporal (no interceptors), **otel** (`@temporalio/interceptors-opentelemetry` through `OpenTelemetryPlugin`: workflow, activity and sink interceptors, spans batched to an in-memory exporter — no network cost, which favours it), and **scopetrail** (agents, tools, scope headers, CIM records committed to Postgres before each workflow task or activity completes). `tree` sessions are an orchestrator delegating to 3 sub-agents that each delegate to 2 more (depth 3, 10 scopes, 51 actions); `short` sessions are one agent with 2 tool calls. Latency runs one session at a time; `_loaded` runs keep several in flight to measure throughput on a saturated machine. Tools answer at once, so the runtime is all that is measured. ' +
-      (SANDBOX_NOTE[String(overhead.sandbox)] ?? '') +
+      (overhead.main_thread === 'compiled package'
+        ? "scopetrail runs compiled, as the installed package ships it: its sandbox code in the workflow bundle, and its worker, store and client on the main thread (bench/lib/compiled-sandbox.ts). "
+        : (SANDBOX_NOTE[String(overhead.sandbox)] ?? '')) +
       'CPU is read from /proc around each batch (this process runs the worker and the client; Postgres backends that exit during a batch take their time with them, so small Postgres figures are approximate).',
     '',
   );

@@ -1,8 +1,10 @@
 /** The workload's tool as a scopetrail tool (zod-checked, declared resource). */
 import { z } from 'zod';
-import { defineTool } from '../../activities';
+import { defineTool as sourcesDefineTool } from '../../activities';
 
-export const lookup = defineTool(
+/** The tools made with `defineTool` of the package the worker runs (sources, or compiled: bench/lib/compiled-sandbox.ts). */
+export function makeBenchTools(defineTool: typeof sourcesDefineTool) {
+  const lookup = defineTool(
   {
     name: 'lookup',
     description: 'Look a query up (answers at once: the benchmark measures the runtime, not the tool)',
@@ -11,6 +13,8 @@ export const lookup = defineTool(
     resources: [{ uri: 'db:bench', mode: 'read' }],
   },
   async (input) => `r:${input.query.length}`,
-);
-export const benchTools = { lookup };
+  );
+  return { lookup };
+}
+export const benchTools = makeBenchTools(sourcesDefineTool);
 export type BenchTools = typeof benchTools;
