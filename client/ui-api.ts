@@ -190,7 +190,7 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
 ];
 
 async function reconcileRoute({ client, temporalAddress }: ApiContext, sessionId: string): Promise<ReconcileResponse> {
-  if ((await client.store.scopesOfSession(sessionId)).length === 0) throw await client.missing('session', sessionId);
+  if (!(await client.store.sessionHasScopes(sessionId))) throw await client.missing('session', sessionId);
   const unavailable = (err: unknown) =>
     new ApiProblem(
       503,
