@@ -1,5 +1,5 @@
 /** The embedded backend: PGlite (Postgres compiled to WASM), for a newcomer with no Postgres server. */
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
@@ -75,8 +75,19 @@ async function createStore(dataDir: string): Promise<void> {
   mkdirSync(target, { recursive: true });
   // Into the folder itself (it may exist, empty, perhaps a mount point or a link): entry by entry.
   const entries = readdirSync(making).filter((e) => e !== 'PG_VERSION');
-  for (const entry of [...entries, 'PG_VERSION']) renameSync(join(making, entry), join(target, entry));
+  for (const entry of [...entries, 'PG_VERSION']) moveEntry(join(making, entry), join(target, entry));
   rmSync(making, { recursive: true, force: true });
+}
+
+/** A rename, or a copy where the folder is on another file system than its parent (a mount point). */
+function moveEntry(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    cpSync(from, to, { recursive: true });
+    rmSync(from, { recursive: true, force: true });
+  }
 }
 
 /** `dataDir` undefined keeps everything in memory. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { openStore } from '../../store';
 import { lockPathOf } from '../../store/embedded-lock';
 import { runCli } from '../../client/cli';
@@ -132,4 +132,29 @@ test('a folder with part of a database and no PG_VERSION is named as a store cut
   assert.equal(run.code, 1, run.out);
   assert.match(run.out, /no embedded store at .*half-made \(the folder holds part of a database and no PG_VERSION: a store whose creation was stopped; delete it and start a worker again\)/);
   assert.deepEqual(readdirSync(dir).sort(), ['base', 'global', 'pg_wal', 'pg_xact', 'postgresql.conf'], 'left as it was');
+});
+
+/** A file system of its own at `dir` (root only): the store's folder as a mount point. */
+function mountTmpfs(dir: string): (() => void) | string {
+  mkdirSync(dir, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', 'scopetrail-test', dir], { encoding: 'utf8' });
+  if (mounted.status !== 0) return `cannot mount a tmpfs here (${(mounted.stderr || mounted.error?.message || '').trim() || `exit ${mounted.status}`}): needs root on Linux`;
+  return () => void spawnSync('umount', [dir]);
+}
+
+test('a new store is made in a folder that is a mount point of another file system', async (t) => {
+  const dir = join(base, 'mounted');
+  const unmount = mountTmpfs(dir);
+  if (typeof unmount === 'string') return t.skip(unmount);
+  try {
+    const store = await openStore({ dataDir: dir });
+    await store.upsertScopes([]);
+    await store.close();
+    assert.ok(existsSync(join(dir, 'PG_VERSION')));
+    assert.equal(existsSync(join(base, '.mounted.creating')), false);
+    const again = await openStore({ dataDir: dir });
+    await again.close();
+  } finally {
+    unmount();
+  }
 });
