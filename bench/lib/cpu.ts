@@ -18,24 +18,31 @@ export interface CpuSnapshot {
 
 const TICKS_PER_SECOND = 100;
 
+/**
+ * Name and CPU seconds (user plus system) of a process or thread, from its `stat` file;
+ * none when it ended while we looked.
+ */
+function readStat(path: string): { comm: string; seconds: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  // Fields 14 and 15 of the stat file (utime, stime); `fields` starts at field 3.
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND };
+}
+
 function processCpu(): { temporal: number; postgres: number } {
   let temporal = 0;
   let postgres = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime); `fields` starts at field 3.
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    if (comm === 'temporal') temporal += seconds;
-    else if (comm === 'postgres') postgres += seconds;
+    const found = readStat(`/proc/${pid}/stat`);
+    if (found?.comm === 'temporal') temporal += found.seconds;
+    else if (found?.comm === 'postgres') postgres += found.seconds;
   }
   return { temporal, postgres };
 }
@@ -43,24 +50,16 @@ function processCpu(): { temporal: number; postgres: number } {
 /**
  * This process's CPU by thread: the main thread, the SDK core's runtime threads, and the
  * rest (each worker's workflow threads, and V8's and libuv's helpers, which Linux names
- * alike). Per thread from /proc/self/task, in clock ticks.
+ * alike). Per thread from /proc/self/task.
  */
 function threadCpu(): { main: number; core: number } {
   let main = 0;
   let core = 0;
   for (const tid of readdirSync('/proc/self/task')) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // ended while we looked
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    if (tid === String(process.pid)) main += seconds;
-    else if (comm.startsWith('tokio-runtime')) core += seconds;
+    const found = readStat(`/proc/self/task/${tid}/stat`);
+    if (!found) continue;
+    if (tid === String(process.pid)) main += found.seconds;
+    else if (found.comm.startsWith('tokio-runtime')) core += found.seconds;
   }
   return { main, core };
 }
@@ -89,9 +88,9 @@ export function cpuSince(start: CpuSnapshot): CpuSnapshot {
 
 /** User plus system CPU seconds of one process so far (a worker the benchmark forked). */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const found = readStat(`/proc/${pid}/stat`);
+  if (!found) throw new Error(`process ${pid} is gone: its CPU time cannot be read`);
+  return found.seconds;
 }
 
 /** CPU seconds of this process so far (user and system). */
