@@ -50,8 +50,9 @@ export class EmbeddedFolderError extends ScopetrailConfigError {
   }
 }
 
-/** Refuses a folder a new store must not be written into; a store, an empty folder or none at all pass. */
-export function checkEmbeddedFolder(dir: string): void {
+/** Refuses a folder a new store must not be written into; a store, an empty folder or none at all pass, and say which. */
+export function checkEmbeddedFolder(dir: string): 'store' | 'empty' | 'missing' {
   const found = embeddedFolder(dir);
   if (found === 'not-a-folder' || found === 'unfinished-store' || found === 'other-files') throw new EmbeddedFolderError(dir, found);
+  return found;
 }

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { SqlStore, type SqlExecutor, type SqlStoreOptions } from './sql-store';
 import { lockEmbeddedStore } from './embedded-lock';
-import { checkEmbeddedFolder, embeddedFolder } from './embedded-folder';
+import { checkEmbeddedFolder } from './embedded-folder';
 
 export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
   if (dataDir) {
@@ -16,8 +16,7 @@ export function pgliteExecutor(dataDir: string | undefined): SqlExecutor {
     try {
       if (dataDir) {
         // Again under the lock: another process may have made the store, or put files there, since.
-        checkEmbeddedFolder(dataDir);
-        if (embeddedFolder(dataDir) !== 'store') await createStore(dataDir);
+        if (checkEmbeddedFolder(dataDir) !== 'store') await createStore(dataDir);
       }
       const db = new PGlite(dataDir);
       await db.waitReady;
