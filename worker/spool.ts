@@ -417,12 +417,16 @@ export class Spool {
       const now = new Date();
       utimesSync(path, now, now);
     } catch {
+      let fd: number | undefined;
       try {
-        const fd = openSync(path, 'wx');
+        fd = openSync(path, 'wx');
+        // Only the file's time is read: on a full disk an empty lease still holds the spool.
         writeSync(fd, `${JSON.stringify({ instance: this.instance, host: hostname(), pid: process.pid, since: new Date().toISOString() })}\n`);
-        closeSync(fd);
       } catch {
         /* the folder is unwritable: appends will say so */
+      } finally {
+        // Closed whatever the write did: a descriptor left open keeps a full disk from being unmounted.
+        if (fd !== undefined) closeSync(fd);
       }
     }
   }

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { openStore } from '../../store';
 import { lockPathOf } from '../../store/embedded-lock';
 import { runCli } from '../../client/cli';
+import { mountTmpfs } from '../helpers/tmpfs';
 
 let base: string;
 let notes: string;
@@ -134,18 +135,10 @@ test('a folder with part of a database and no PG_VERSION is named as a store cut
   assert.deepEqual(readdirSync(dir).sort(), ['base', 'global', 'pg_wal', 'pg_xact', 'postgresql.conf'], 'left as it was');
 });
 
-/** A file system of its own at `dir` (root only): the store's folder as a mount point. */
-function mountTmpfs(dir: string): (() => void) | string {
-  mkdirSync(dir, { recursive: true });
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', 'scopetrail-test', dir], { encoding: 'utf8' });
-  if (mounted.status !== 0) return `cannot mount a tmpfs here (${(mounted.stderr || mounted.error?.message || '').trim() || `exit ${mounted.status}`}): needs root on Linux`;
-  return () => void spawnSync('umount', [dir]);
-}
-
 test('a new store is made in a folder that is a mount point of another file system', async (t) => {
   const dir = join(base, 'mounted');
-  const unmount = mountTmpfs(dir);
-  if (typeof unmount === 'string') return t.skip(unmount);
+  const mounted = mountTmpfs(dir);
+  if (typeof mounted === 'string') return t.skip(mounted);
   try {
     const store = await openStore({ dataDir: dir });
     await store.upsertScopes([]);
@@ -155,6 +148,6 @@ test('a new store is made in a folder that is a mount point of another file syst
     const again = await openStore({ dataDir: dir });
     await again.close();
   } finally {
-    unmount();
+    mounted.unmount();
   }
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,7 @@ import { Spool } from '../../worker/spool';
 import type { Store } from '../../store/types';
 import type { ActionRecord, Manifest } from '../../cim/schemas';
 import { action } from './fixtures';
+import { mountTmpfs } from '../helpers/tmpfs';
 
 const ROOT = join(__dirname, '..', '..');
 /** Node itself with the TypeScript loader, not the tsx CLI: that would put a second process between us and the spool. */
@@ -230,5 +231,37 @@ test('files are drained in the order they were written, not in the order of thei
       drained.push(...(batch.actions ?? []).map((a) => a.actionId));
     });
     assert.deepEqual(drained, ['first', 'second'], `round ${round}: ${readdirSync(dir).join(', ')}`);
+  }
+});
+
+test('a spool on a full disk leaves no file open once closed: the disk can be unmounted', async (t) => {
+  const dir = join(tempDir(), 'full');
+  const mounted = mountTmpfs(dir, '64k');
+  if (typeof mounted === 'string') return t.skip(mounted);
+  let unmounted = false;
+  try {
+    // Every block taken: the lease file can be created (an inode) but not written.
+    try {
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(1024 * 1024));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    const spool = new Spool({ dir });
+    await spool.drain(async () => undefined);
+    assert.throws(() => spool.append({ actions: [action('a1', 's')] }), /ENOSPC|no space/i);
+    spool.close();
+    const open = readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(join('/proc/self/fd', fd)).startsWith(dir);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(open, [], 'no descriptor into the spool folder');
+    const result = mounted.unmount();
+    unmounted = result.ok;
+    assert.ok(result.ok, `umount: ${result.message}`);
+  } finally {
+    if (!unmounted) mounted.unmount();
   }
 });
