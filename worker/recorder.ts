@@ -117,6 +117,7 @@ export class Recorder {
     this.sealer = new Sealer(store, {
       // Sealing yields to the writes that workflow tasks and activities wait for.
       writePathBusyAt: () => (this.flushing || this.pending() > 0 ? Date.now() : this.lastFlushEnded),
+      heldBack: () => this.spoolBacklog,
       ...options.sealer,
       onError: (err) => (options.onSealError ? options.onSealError(err) : options.onError?.(err, 0)),
       onRefused: (err) => options.onAlert?.(err.message),

@@ -73,7 +73,17 @@ export interface SealerOptions {
   onRefused?: (err: Error) => void;
   /** How many committed action records to keep for sealing without reading them back (100 000). */
   maxHeldRecords?: number;
+  /**
+   * Whether records this worker wrote wait in its spool, not yet in the store. A run Temporal
+   * has closed wrote all it will, but what it wrote may be waiting there: its accepted last
+   * task's scope end, say, while the store holds the end of a task Temporal refused. Sealing
+   * waits until the spool is drained, so that no seal is made from the records before them.
+   */
+  heldBack?: () => boolean;
 }
+
+/** While records wait in the spool (SealerOptions.heldBack), how long sealing waits before it looks again. */
+const HELD_BACK_MS = 250;
 
 /** How long after a scope's end its run is first asked about (see stillOpen). */
 const FIRST_LOOK_MS = 200;
@@ -112,6 +122,8 @@ export class Sealer {
   private sweepTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private anchors: SealAnchors | undefined;
+  /** Whether the last pass put its scopes back because records waited in the spool (SealerOptions.heldBack). */
+  private lastPassHeldBack = false;
   /** When the last sealing transaction started (0 before the first): anchors are spaced from it. */
   private lastRunAt = 0;
   /** Scopes sealed since start (handed to the store; a refused one is counted in `refused`). */
@@ -222,7 +234,7 @@ export class Sealer {
     }
   }
 
-  /** Seals what is pending now; resolves false if the store refused (the scopes stay queued). */
+  /** Seals what is pending now; resolves false if the store refused or records still wait in the spool (the scopes stay queued). */
   async drain(): Promise<boolean> {
     // Scopes waiting for their runs are looked at again now, and a little longer (about 2 s)
     // while some runs stay open; a run still open then is left to close, and its scope to a later pass.
@@ -230,7 +242,7 @@ export class Sealer {
     let narrowed = 0;
     for (;;) {
       if (this.running) {
-        if (!(await this.running)) return false;
+        if (!(await this.running) && !this.holdLifted()) return false;
         continue;
       }
       if (this.waitingForRun.size && looks < 20) {
@@ -240,12 +252,18 @@ export class Sealer {
       }
       if (this.pending.size === 0) return true;
       if (await this.run()) narrowed = 0;
+      else if (this.holdLifted()) continue;
       else {
         // A failure that may be one scope's goes on being narrowed down; an outage ends the drain.
         const narrowing = this.lastFailure === 'split' || this.lastFailure === 'set-aside';
         if (!narrowing || ++narrowed > 12) return false;
       }
     }
+  }
+
+  /** Whether the last pass was held back by records in the spool that have reached the store since: a drain goes on. */
+  private holdLifted(): boolean {
+    return this.lastPassHeldBack && !this.options.heldBack?.();
   }
 
   /** Periodically seals ended scopes that were never sealed; the first pass runs at once. */
@@ -453,6 +471,12 @@ export class Sealer {
   private run(): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Asked before anything is taken as well, so that a spool that takes a while to drain costs no questions to Temporal.
+    this.lastPassHeldBack = this.options.heldBack?.() ?? false;
+    if (this.lastPassHeldBack) {
+      this.schedule(HELD_BACK_MS);
+      return Promise.resolve(false);
+    }
     this.lastRunAt = Date.now();
     let taken: Waiting[] = [];
     const limit = this.batchLimit();
@@ -466,15 +490,27 @@ export class Sealer {
       of: (namespace, scopeId) => this.committed.of(namespace, scopeId),
       hashingDone: () => void this.hashAhead(this.running),
     };
+    let heldBack = false;
+    /** Puts what this pass took back in the queue, ahead of what was queued meanwhile, whose runs are newer. */
+    const holdBack = () => {
+      heldBack = true;
+      this.lastPassHeldBack = true;
+      const later = [...this.pending.values()];
+      this.pending.clear();
+      this.queue([...taken, ...later]);
+      keys = [];
+      return false;
+    };
     this.running = (async () => {
       try {
-        // Before the rows are read: a run Temporal has closed wrote all it will.
+        // Before the rows are read: a run Temporal has closed wrote all it will, to the store or the spool.
         const waitFor = await this.stillOpen(taken);
         if (waitFor.length) {
           taken = taken.filter((w) => !waitFor.includes(w));
           keys = taken.map((w) => w.key);
           for (const w of waitFor) this.lookAgainLater(w);
         }
+        if (this.options.heldBack?.()) return holdBack();
         await this.store.sealScopes(keys, this.confirmFor(taken), committed);
         this.committed.sealed(keys);
         this.sealed += keys.length;
@@ -505,7 +541,9 @@ export class Sealer {
         this.running = undefined;
         this.nothingToHash = false;
         // What is left over a full batch is due already: no linger, only the wait for a quiet write path.
-        if (this.pending.size) this.schedule(this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : keys.length >= limit ? 0 : this.lingerMs);
+        if (this.pending.size) {
+          this.schedule(heldBack ? HELD_BACK_MS : this.failures ? Math.min(30_000, 100 * 2 ** this.failures) : keys.length >= limit ? 0 : this.lingerMs);
+        }
       }
     })();
     return this.running;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openTestStore, dropTestSchema, TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
 import type { Store } from '../../store/types';
-import { postgresExecutor } from '../../store/postgres';
+import { openPostgresStore, postgresExecutor } from '../../store/postgres';
+import { EndedRuns, EndedRunsFirst } from '../../worker/ended-runs';
 import { SqlStore, readAction, type SqlExecutor } from '../../store/sql-store';
 import { chainGenesis, verifyChains } from '../../store/chain';
 import { CommittedActionCache } from '../../worker/committed-actions';
@@ -797,6 +798,45 @@ test('spooled records of a scope sealed meanwhile: an end the seal holds or a st
     assert.deepEqual(kept.map((k) => [k.batch.scopes[0]!.status, k.batch.scopes[0]!.error]), [['error', 'the run failed'], ['running', null]]);
     assert.match(kept[0]!.reason, /arrived after its scope was sealed/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run known closed whose last task\'s end waits in the spool is sealed with that end, not with the end of a task Temporal refused that reached the store', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-refused-end-'));
+  const { proxy, url } = await proxyDatabase(TEST_DATABASE_URL);
+  const through = openPostgresStore(url, { schema });
+  const alerts: string[] = [];
+  const recorder = new Recorder(through, { spool: new Spool({ dir }), retryForMs: 200, drainEveryMs: 60_000, onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  try {
+    await recorder.start();
+    const run = { namespace: 'default', workflowId: 'refusedend', runId: 'r-refusedend' };
+    const ended = new EndedRuns();
+    ended.add(run.namespace, run.runId);
+    recorder.sealer.useRunStatus(new EndedRunsFirst(ended, { openRuns: async () => new Set() }));
+    const base = { ...scope('refusedend', null), sessionId: 'refusedend', workflowId: run.workflowId, runId: run.runId };
+    // The run's end as a workflow task wrote it whose completion Temporal refused (the run went on) ...
+    await recorder.write({ scopes: [{ ...base, status: 'error', error: 'the refused task ended it', endedAt: '2026-01-01T00:00:01.000Z' }] });
+    // ... and as the task Temporal accepted wrote it, spooled: the store was out of reach then.
+    await proxy.cut();
+    const accepted = { ...base, endedAt: '2026-01-01T00:00:07.000Z' };
+    assert.equal(await recorder.write({ scopes: [accepted] }), 'spool');
+    await proxy.restore();
+    // The sealer's turn comes before the spool's: the run is known closed.
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await recorder.sealer.drain(), false, 'nothing is sealed while the spool holds records');
+    assert.equal((await store.getScope('refusedend'))?.status, 'error', 'the refused end is still unsealed in the store');
+    await recorder.drain();
+    const stored = await store.getScope('refusedend');
+    assert.deepEqual([stored?.status, stored?.error, stored?.endedAt], ['success', null, accepted.endedAt], 'sealed with the accepted end');
+    assert.equal(recorder.sealer.sealed, 1);
+    assert.equal(recorder.quarantined, 0);
+    assert.deepEqual(alerts.filter((a) => a.includes('QUARANTINED')), []);
+    assert.deepEqual(verifyChains('refusedend', await store.chainsOfSession('refusedend')).problems, []);
+  } finally {
+    recorder.stop();
+    await through.close();
+    await proxy.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -384,3 +384,30 @@ test('while every pass fails (an outage), no scope is set aside, drain gives up,
     sealer.stop();
   }
 });
+
+test('while records wait in the spool nothing is sealed and no run is asked about; once they reach the store the scopes are sealed', async () => {
+  const sealed: string[] = [];
+  const store = { sealScopes: async (k: readonly ScopeKey[]) => void sealed.push(...k.map((x) => x.scopeId)) } as unknown as Store;
+  const state = { spooled: true };
+  const looked: string[] = [];
+  const sealer = new Sealer(store, { lingerMs: 1, heldBack: () => state.spooled });
+  sealer.useRunStatus({
+    async openRuns(runs) {
+      looked.push(...runs.map((r) => r.runId));
+      return new Set();
+    },
+  });
+  try {
+    sealer.add([{ ...keys(0, 1)[0]!, run: { namespace: 'default', workflowId: 'w0', runId: 'r0' } }, ...keys(1, 1)]);
+    await sleep(600);
+    assert.deepEqual(sealed, [], 'held while the spool holds records');
+    assert.deepEqual(looked, [], 'Temporal is not asked while held');
+    assert.equal(await sealer.drain(), false, 'a drain says the scopes still wait');
+    state.spooled = false;
+    await sleep(400);
+    assert.deepEqual([...sealed].sort(), ['s0', 's1'], 'sealed once the spool is drained, without a drain');
+    assert.deepEqual(looked, ['r0']);
+  } finally {
+    sealer.stop();
+  }
+});
