@@ -48,8 +48,31 @@ export async function verifySession(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
     ),
+    ...(await receiptProblems(store, sessionId, stored)),
   );
   return report;
+}
+
+/**
+ * MCP receipts are the servers' word, outside every chain, and `touched` and `footprint`
+ * rest on them: a row that is not a receipt, or a receipt of a call the session never
+ * made, is named.
+ */
+async function receiptProblems(store: Store, sessionId: string, stored: SessionChains): Promise<ChainProblem[]> {
+  const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
+  const calls = new Set(stored.chains.flatMap((c) => c.actions.map((a) => `${a.record.scopeId}\u0000${a.record.actionId}`)));
+  return [
+    ...invalid.map((row): ChainProblem => ({
+      scopeId: row.scopeId, recordId: row.id, problem: 'invalid_row',
+      detail: `MCP receipt ${row.id} has an invalid field "${row.field}": ${row.message}`,
+    })),
+    ...receipts
+      .filter((r) => !calls.has(`${r.scopeId}\u0000${r.actionId}`))
+      .map((r): ChainProblem => ({
+        scopeId: r.scopeId, recordId: r.actionId, problem: 'inserted',
+        detail: `MCP receipt of ${r.server}/${r.tool} names action ${r.actionId} under ${r.scopeId}, which the session's records do not hold`,
+      })),
+  ];
 }
 
 /** How long verify waits for anchors written just before it to reach Temporal's visibility. */

@@ -7,6 +7,7 @@
  * arrives), and recomputed by `verify`.
  */
 import { createHash } from 'node:crypto';
+import { rowKind } from './rows';
 import { sha256Hex } from './sha256';
 import { canonicalJson } from '../cim/canonical-json';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
@@ -148,7 +149,7 @@ export function verifyChains(
     scopeId: row.scopeId,
     recordId: row.id,
     problem: 'invalid_row' as const,
-    detail: `${row.table === 'scopes' ? 'scope' : 'action'} ${row.id} has an invalid field "${row.field}": ${row.message}`,
+    detail: `${rowKind(row.table)} ${row.id} has an invalid field "${row.field}": ${row.message}`,
   }));
   let actions = invalid.filter((r) => r.table === 'actions').length;
   let anchorsChecked = 0;

@@ -7,12 +7,18 @@
 import { McpReceipt } from '../cim/mcp-receipt';
 import type { SqlExecutor } from './sql-store';
 import { dedupe, unnestRows } from './bulk-write';
-import { clean } from './rows';
+import { clean, json, parseRow, tryRead, type InvalidRow } from './rows';
+import { isoTime } from './row-times';
 
 export interface ReceiptStore {
   upsert(receipts: readonly McpReceipt[]): Promise<void>;
-  /** Every receipt of the session, oldest first. */
+  /**
+   * Every receipt of the session, oldest first. A row that does not parse as a receipt
+   * (written outside scopetrail) fails the read with InvalidStoredRowError naming it.
+   */
   ofSession(sessionId: string): Promise<McpReceipt[]>;
+  /** Every receipt of the session, and the rows that do not parse as receipts, named: what verify checks. */
+  checkedOfSession(sessionId: string): Promise<{ receipts: McpReceipt[]; invalid: InvalidRow[] }>;
 }
 
 const COLUMNS = [
@@ -46,30 +52,44 @@ export class SqlReceiptStore implements ReceiptStore {
   }
 
   async ofSession(sessionId: string): Promise<McpReceipt[]> {
+    return (await this.rows(sessionId)).map(readReceipt);
+  }
+
+  async checkedOfSession(sessionId: string): Promise<{ receipts: McpReceipt[]; invalid: InvalidRow[] }> {
+    const receipts: McpReceipt[] = [];
+    const invalid: InvalidRow[] = [];
+    for (const row of await this.rows(sessionId)) {
+      const read = tryRead(readReceipt, row);
+      if (read.ok) receipts.push(read.value);
+      else invalid.push(read.invalid);
+    }
+    return { receipts, invalid };
+  }
+
+  private async rows(sessionId: string): Promise<Array<Record<string, unknown>>> {
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT * FROM ${this.table} WHERE namespace = $1 AND session_id = $2 ORDER BY started_at, action_id`,
       [this.namespace, sessionId],
     );
-    return rows.map((r) =>
-      McpReceipt.parse({
-        namespace: r.namespace,
-        sessionId: r.session_id,
-        scopeId: r.scope_id,
-        actionId: r.action_id,
-        attempt: Number(r.attempt),
-        agent: r.agent,
-        server: r.server,
-        tool: r.tool,
-        resources: typeof r.resources === 'string' ? JSON.parse(r.resources) : r.resources,
-        outcome: r.outcome,
-        error: r.error ?? null,
-        startedAt: iso(r.started_at),
-        endedAt: iso(r.ended_at),
-      }),
-    );
+    return rows;
   }
 }
 
-function iso(value: unknown): string {
-  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+/** A stored receipt row as its record, or InvalidStoredRowError naming the row and the field it got wrong. */
+export function readReceipt(r: Record<string, unknown>): McpReceipt {
+  return parseRow(McpReceipt, 'mcp_receipts', r.action_id, r, {
+    namespace: r.namespace,
+    sessionId: r.session_id,
+    scopeId: r.scope_id,
+    actionId: r.action_id,
+    attempt: typeof r.attempt === 'string' ? Number(r.attempt) : r.attempt,
+    agent: r.agent,
+    server: r.server,
+    tool: r.tool,
+    resources: json(r.resources),
+    outcome: r.outcome,
+    error: r.error ?? null,
+    startedAt: isoTime(r.started_at),
+    endedAt: isoTime(r.ended_at),
+  });
 }

@@ -12,7 +12,7 @@ import type { ScopePlace } from '../cim/forensics/footprint';
 
 /** A stored row that no longer parses as its record: written outside scopetrail, or tampered with. */
 export interface InvalidRow {
-  table: 'scopes' | 'actions';
+  table: 'scopes' | 'actions' | 'mcp_receipts';
   id: string;
   scopeId: string;
   sessionId: string;
@@ -22,13 +22,18 @@ export interface InvalidRow {
 
 export class InvalidStoredRowError extends Error {
   constructor(readonly row: InvalidRow) {
-    const what = row.table === 'scopes' ? 'scope' : 'action';
+    const what = rowKind(row.table);
     super(
       `store: ${what} "${row.id}" has an invalid field "${row.field}": ${row.message} ` +
         `(the row was changed outside scopetrail; run scopetrail verify ${row.sessionId})`,
     );
     this.name = 'InvalidStoredRowError';
   }
+}
+
+/** What a row of the table is called in messages. */
+export function rowKind(table: InvalidRow['table']): string {
+  return table === 'scopes' ? 'scope' : table === 'actions' ? 'action' : 'MCP receipt';
 }
 
 export function invalidRow(table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, error: z.ZodError): InvalidStoredRowError {
@@ -208,7 +213,7 @@ export function readScope(row: Record<string, unknown>): ScopeRecord {
 }
 
 /** `input` (read from `row`) as `schema` gives it, or an error naming the row and the bad field. */
-function parseRow<T>(schema: z.ZodType<T>, table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, input: unknown): T {
+export function parseRow<T>(schema: z.ZodType<T>, table: InvalidRow['table'], id: unknown, row: Record<string, unknown>, input: unknown): T {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw invalidRow(table, id, row, parsed.error);
   return parsed.data;

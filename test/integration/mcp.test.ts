@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { TEST_DATABASE_URL, dropTestSchema, openTestStore, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import type { Store } from '../../store/types';
 import { sessionRows } from '../helpers/session';
+import { testSql } from '../helpers/test-sql';
 import { connectMcpServer, type McpToolset } from '../../activities/mcp-tools';
 import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/delegation-key';
 import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
@@ -130,6 +131,34 @@ describe('an MCP tool called by an agent', () => {
       assert.deepEqual(touched.unanswered, [], 'the server answered');
     });
   }
+
+  test('a receipt row written outside scopetrail: footprint and touched name the row and field, verify names it and a receipt of a call the session never made', { skip: receiptsSkip }, async () => {
+    const s = await rt.client.startSession(mcpCaller, { input: { tool: 'files/read', args: { path: '/docs/a.txt' } } });
+    await s.result();
+    await rt.worker.recorder.drain();
+    assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'clean before');
+    const [receipt] = await rt.store.receipts().ofSession(s.sessionId);
+    const table = `"${rt.schema}".mcp_receipts`;
+    await testSql(`UPDATE ${table} SET resources = '"notarray"'::jsonb WHERE session_id = $1`, [s.sessionId]);
+    for (const query of [() => rt.client.footprint(s.sessionId), () => rt.client.wasTouched(s.sessionId, 'file:/docs/*')]) {
+      await assert.rejects(query, (err: Error) => {
+        assert.equal(err.name, 'InvalidStoredRowError');
+        assert.match(err.message, new RegExp(`MCP receipt "${receipt!.actionId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" has an invalid field "resources"`));
+        assert.match(err.message, /scopetrail verify/);
+        return true;
+      });
+    }
+    // A forged receipt of a call nobody made, beside the broken one.
+    await testSql(
+      `INSERT INTO ${table} (namespace, session_id, scope_id, action_id, attempt, agent, server, tool, resources, outcome, error, started_at, ended_at)
+       SELECT namespace, session_id, scope_id, action_id || '-forged', attempt, agent, server, tool, '[{"uri":"file:/etc/shadow","mode":"read"}]'::jsonb, outcome, error, started_at, ended_at
+       FROM ${table} WHERE session_id = $1`,
+      [s.sessionId],
+    );
+    const problems = (await rt.client.verify(s.sessionId)).problems.map((p) => `${p.problem} ${p.recordId}`).sort();
+    assert.deepEqual(problems, [`inserted ${receipt!.actionId}-forged`, `invalid_row ${receipt!.actionId}`]);
+    await testSql(`DELETE FROM ${table} WHERE session_id = $1`, [s.sessionId]);
+  });
 
   test('sibling scopes calling the same MCP tool at the same moment are each attributed to their own scope', { skip: receiptsSkip }, async () => {
     const s = await rt.client.startSession(mcpFanout, { input: { key: randomBytes(4).toString('hex') } });
