@@ -226,6 +226,8 @@ interface ExpectedAction {
    */
   outcomes?: Array<{ status: ActionStatus; error: string | null }>;
   targetScopeId: string | null;
+  /** A tool or LLM attempt's number (its id holds it too), and how history closed it when it is the last. */
+  attempt?: { n: number; close?: Exclude<ActivityCloseKind, 'open'> };
   /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
   proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null; workerBuildId?: string };
   /** A workflow-side action was written by one of its run's workflow tasks: their builds (empty: history names none). */
@@ -502,6 +504,7 @@ function expectActions(
           ...(unproven ? { optional: true } : {}),
           targetScopeId: null,
           proven: provenByActivity(act, last, builds.size > 0),
+          attempt: last && !unproven ? { n: attempt, close: act.close } : { n: attempt },
           why: `attempt ${attempt} of ${act.lastAttempt} of ${what} ${act.activityId} (${act.activityType}, ${last ? act.close : 'retried'}) in ${where}`,
           workflowSide: false,
         });
@@ -736,9 +739,15 @@ function compareActions(
 
 function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
   const diffs: string[] = [];
-  // A refused attempt is recorded as `denied` under the attempt's id: it stands for a failed attempt.
+  if (e.attempt) field(diffs, 'attempt', s.attempt, e.attempt.n);
+  // Whatever else a row says, it cannot end before it began.
+  if (s.endedAt !== null && Date.parse(s.endedAt) < Date.parse(s.startedAt)) diffs.push(`endedAt: store ${s.endedAt}, before its startedAt ${s.startedAt}`);
+  // A refused attempt is recorded as `denied` under the attempt's id: it stands for a failed attempt,
+  // and a last attempt history shows ending otherwise (timed out, completed, cancelled) was not refused.
   if (s.kind === 'denied' && !e.workflowSide) {
     if (e.status !== null && e.status !== 'error') diffs.push(`status: store "denied", history "${e.status}"`);
+    else if (e.attempt?.close !== undefined && e.attempt.close !== 'failed') diffs.push(`status: store "denied", history shows the attempt ${e.attempt.close.replace('_', ' ')}`);
+    else if (e.proven?.error !== undefined && e.proven.error !== null) field(diffs, 'error', s.error, storableText(e.proven.error));
     field(diffs, 'name', s.name, e.name);
     return diffs;
   }

@@ -34,6 +34,7 @@ import { ScopeStatus } from '../cim/schemas';
 import type { LocatedScope, Store } from '../store/types';
 import { InvalidStoredRowError } from '../store/rows';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
+import { verifyChains, type ChainProblem } from '../store/chain';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export const SessionsArgs = typedLengthChecks(z.object({
@@ -83,8 +84,15 @@ export interface TouchedReport {
    * (cim/forensics/receipts.ts): what they touched is unknown, so a "no" does not cover them.
    */
   unanswered: ActionRecord[];
-  /** The reconcile of the scope's session: zero differences makes a "no" a proof. */
+  /** The reconcile of the scope's session: with no altered seal below, zero differences makes a "no" a proof. */
   evidence: ReconcileReport;
+  /**
+   * The session's rows checked against the seals stored with them (no call to Temporal):
+   * a sealed row changed, removed or added since, or a row that does not parse. Reconcile
+   * cannot see every field a row holds; a seal covers them all. `verify` also checks the
+   * seals themselves against their anchors in Temporal.
+   */
+  sealProblems: ChainProblem[];
   complete: boolean;
 }
 
@@ -181,7 +189,9 @@ export async function wasTouched(
   const hits = touches(actions, resource);
   const vouched = receiptsTouching(receipts, resource, scopesCovered(scope.scopeId, scopes, { descendants: true }));
   const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
-  const evidence = await reconcileRuns(temporal, store, scope.sessionId, { onProgress });
+  const [evidence, chains] = await Promise.all([reconcileRuns(temporal, store, scope.sessionId, { onProgress }), store.chainsOfSession(scope.sessionId)]);
+  // Not yet sealed is not altered: a session that just ended waits for its seals.
+  const sealProblems = verifyChains(scope.sessionId, chains).problems.filter((p) => p.problem !== 'unsealed');
   return {
     scopeId: scope.scopeId,
     resource,
@@ -192,7 +202,8 @@ export async function wasTouched(
     denied,
     unanswered: unansweredMcpCalls(actions, receipts),
     evidence,
-    complete: evidence.differences.length === 0,
+    sealProblems,
+    complete: evidence.differences.length === 0 && sealProblems.length === 0,
   };
 }
 

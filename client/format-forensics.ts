@@ -85,11 +85,19 @@ export function renderTouched(r: TouchedReport): string {
     for (const a of r.denied) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
   }
   const e = r.evidence;
-  lines.push(
-    r.complete
-      ? `Evidence: reconcile of session ${e.sessionId} against Temporal history — ${e.runs} runs, ${e.expected.actions} actions expected, ${e.stored.actions} stored, 0 differences: the record is complete.`
-      : `WARNING: reconcile found ${e.differences.length} difference(s) in session ${e.sessionId}; the answer may be incomplete (run scopetrail reconcile ${e.sessionId}).`,
-  );
+  if (r.complete) {
+    lines.push(
+      `Evidence: reconcile of session ${e.sessionId} against Temporal history — ${e.runs} runs, ${e.expected.actions} actions expected, ${e.stored.actions} stored, 0 differences: the record is complete (every sealed row matches its seal).`,
+    );
+  }
+  if (e.differences.length) {
+    lines.push(`WARNING: reconcile found ${e.differences.length} difference(s) in session ${e.sessionId}; the answer may be incomplete (run scopetrail reconcile ${e.sessionId}).`);
+  }
+  if (r.sealProblems.length) {
+    lines.push(
+      `WARNING: ${r.sealProblems.length} row(s) of session ${e.sessionId} no longer match their seals (changed, removed or added after sealing); the answer may be wrong (run scopetrail verify ${e.sessionId}).`,
+    );
+  }
   return lines.map(visible).join('\n');
 }
 

@@ -10,6 +10,8 @@ import { runCliFor } from '../helpers/cli';
 import { createFixtureTools } from '../fixtures/tools';
 import { sneaky } from '../fixtures/agents';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { testSql } from '../helpers/test-sql';
+import { renderTouched } from '../../client/format-forensics';
 
 let rt: TestRuntime;
 let sid: string;
@@ -178,4 +180,26 @@ describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () =>
     assert.equal((await cli('tree')).code, 2);
     assert.equal((await cli('frobnicate')).code, 2);
   });
+});
+
+test('touched does not call a record complete when sealed rows were changed behind its back: a tool call re-written as refused', { skip: usesPglite() && 'writes the tables over a connection of its own (a Postgres server)' }, async () => {
+  const { sessionId } = await runExampleSession(rt, 'What changed?', 'answer');
+  await rt.worker.recorder.drain();
+  const before = await rt.client.wasTouched(sessionId, 'web:*');
+  assert.equal(before.touched, true);
+  assert.deepEqual(before.sealProblems, []);
+  // A writer of the tables turns the calls that touched it into refusals: reconcile still finds
+  // a failed attempt where history has one, but the row no longer matches its seal.
+  const changed = await testSql(
+    `UPDATE "${rt.schema}".actions SET kind = 'denied', status = 'denied' WHERE session_id = $1 AND resources::text LIKE '%web:example.org%' AND status = 'success'`,
+    [sessionId],
+  );
+  assert.ok((changed.rowCount ?? 0) > 0);
+  const after = await rt.client.wasTouched(sessionId, 'web:*');
+  assert.equal(after.touched, false);
+  assert.equal(after.complete, false, 'no proof of "no"');
+  assert.ok(after.sealProblems.some((p) => p.problem === 'changed'), JSON.stringify(after.sealProblems));
+  const text = renderTouched(after);
+  assert.doesNotMatch(text, /the record is complete/);
+  assert.match(text, /no longer match their seals .*run scopetrail verify/);
 });

@@ -359,6 +359,40 @@ test('refusals: a denied row stands for a failed attempt, and denied rows are ne
   assert.deepEqual(reconcileSession('d1', runs, scopes, [denied('d1/a1#1'), denied('d1/a9#1')]).differences, []);
 });
 
+test('a denied row over an attempt history shows timed out, completed or failing for another reason is a mismatch', () => {
+  const denied = (id: string, error: string | null = null) =>
+    actionRow({ actionId: id, scopeId: 'd2', sessionId: 'd2', kind: 'denied', name: 'slow', status: 'denied', error });
+  const scopes = [scopeRow({ sessionId: 'd2', scopeId: 'd2', kind: 'root', agent: 'w', status: 'success', runId: 'a' })];
+  const runs = [
+    run({
+      workflowId: 'd2', runId: 'a', workflowType: 'w',
+      activities: [
+        activity('1', 'slow', 1, 'timed_out'),
+        activity('2', 'slow', 1, 'completed'),
+        { ...activity('3', 'slow', 1, 'failed'), failureMessage: 'w in scope d2 may not read api:slow (its allowance: nothing)' },
+        { ...activity('4', 'slow', 1, 'failed'), failureMessage: 'upstream refused the connection' },
+      ],
+    }),
+  ];
+  const rows = [denied('d2/a1#1'), denied('d2/a2#1'), denied('d2/a3#1', 'w in scope d2 may not read api:slow (its allowance: nothing)'), denied('d2/a4#1', 'w in scope d2 may not read api:slow (its allowance: nothing)')];
+  const diffs = reconcileSession('d2', runs, scopes, rows).differences;
+  assert.deepEqual(brief(diffs), ['mismatched action d2/a1#1', 'mismatched action d2/a2#1', 'mismatched action d2/a4#1']);
+  assert.match(diffs[0]!.detail, /history shows the attempt timed out/);
+  assert.match(diffs[1]!.detail, /status: store "denied", history "success"/);
+  assert.match(diffs[2]!.detail, /error: store .*may not read.*, history .*upstream refused/);
+});
+
+test('a row\'s attempt number is held to its id, and a row may not end before it began', () => {
+  const { scopes, actions } = delegatingStore();
+  const changed = actions.map((a) =>
+    a.actionId === `${S}/a1#3` ? { ...a, attempt: 2147483647 } : a.actionId === `${S}.1/a1#1` ? { ...a, startedAt: '9999-01-01T00:00:00.000Z', endedAt: '1970-01-01T00:00:00.000Z' } : a,
+  );
+  const diffs = reconcileSession(S, delegatingRuns(), scopes, changed).differences;
+  assert.deepEqual(brief(diffs), [`mismatched action ${S}/a1#3`, `mismatched action ${S}.1/a1#1`]);
+  assert.match(diffs[0]!.detail, /attempt: store 2147483647, history 3/);
+  assert.match(diffs[1]!.detail, /endedAt: store 1970-01-01T00:00:00.000Z, before its startedAt 9999/);
+});
+
 test('a handoff chain A → B → C: three scopes, one handoff action in each scope that handed off', () => {
   const H = 'h1';
   const runs = [
