@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
 import { ScopetrailConfigError } from '../cim/errors';
+import { settlesWithin } from './settles';
 import { ScopetrailPlugin, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
 import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
@@ -76,6 +77,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   const recorder = plugin.recorderFor(o.namespace, o.taskQueue)!;
 
   let running: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
   return {
     worker,
     manifests: loadManifests(o.agents),
@@ -84,33 +86,23 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
       running ??= worker.run();
       return running;
     },
-    async shutdown() {
-      // A worker that never ran still holds its connection (and its recorder): it is run
-      // and stopped at once, which releases both through the plugin's usual path.
-      running ??= worker.run();
-      // Until the plugin has started the recorder (migrations, a predecessor's spool) the
-      // SDK's worker is not running yet and cannot be told to stop: asked then, the stop
-      // would be lost and the worker would run on. It is asked once it runs.
-      while (worker.getState() === 'INITIALIZED' && !(await settlesWithin(running, 20)));
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
-      await ownConnection?.close();
+    // Once: a signal handler and the code after run() may both ask, and the connection closes once.
+    shutdown() {
+      stopping ??= (async () => {
+        // A worker that never ran still holds its connection (and its recorder): it is run
+        // and stopped at once, which releases both through the plugin's usual path.
+        running ??= worker.run();
+        // Until the plugin has started the recorder (migrations, a predecessor's spool) the
+        // SDK's worker is not running yet and cannot be told to stop: asked then, the stop
+        // would be lost and the worker would run on. It is asked once it runs.
+        while (worker.getState() === 'INITIALIZED' && !(await settlesWithin(running, 20)));
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await ownConnection?.close();
+      })();
+      return stopping;
     },
   };
-}
-
-/** Whether `p` settles (either way) within `ms`. */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    p.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return settled;
 }
 
 /** Bundles the agents module once, e.g. for several workers in one test run. */

@@ -36,6 +36,7 @@ import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './dep
 import type { PayloadCodec } from '@temporalio/common';
 import { textCodec, type TextCodec } from '../store/text-codec';
 import { isEncodedText } from '../cim/encoded-text';
+import { runAndStop } from './settles';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -261,7 +262,14 @@ export class ScopetrailPlugin extends SimplePlugin {
     if (!binding) return super.runWorker(worker, next);
     const { recorder, manifests, connection, ended } = binding;
     // Migrates the store and registers the manifests, or (store down) spools until it can.
-    await recorder.start({ manifests });
+    try {
+      await recorder.start({ manifests });
+    } catch (err) {
+      // A store that answers but cannot be prepared stops the start; the SDK's worker is
+      // still run and stopped, or it would hold the process and its connection for good.
+      await runAndStop(worker, next);
+      throw err;
+    }
     // Seals are anchored in Temporal, where a database writer cannot rewrite them.
     if (connection) {
       recorder.sealer.useAnchors(new TemporalSealAnchors(connection));

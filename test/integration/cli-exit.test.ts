@@ -11,6 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
+import { createWorker } from '../../worker/create-worker';
+import { openStore } from '../../store';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'scopetrail.js');
@@ -169,4 +172,23 @@ test('run demo interrupted by Ctrl-C terminates its sessions on the Temporal ser
     await connection.close();
     await temporal.stop();
   }
+});
+
+test('worker on a Postgres server that answers but has no such database says why and exits 1; the library\'s shutdown may be called twice', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/scopetrail_no_such_db_${process.pid}`;
+  const child = spawn(process.execPath, [CLI, 'worker', '--database-url', url.toString(), '--task-queue', `nodb-${process.pid}`], {
+    cwd: ROOT,
+    env: embeddedEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = await ended(child, 60_000, 'scopetrail worker --database-url <no such database>');
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /does not exist/);
+  assert.doesNotMatch(run.stderr, /Cannot close connection/);
+
+  const worker = await createWorker({ agents: require.resolve('../fixtures/agents'), tools: [], taskQueue: `nodb-lib-${process.pid}`, store: await openStore({ url: url.toString(), migrate: false }), spool: false });
+  await assert.rejects(worker.run(), /does not exist/);
+  await worker.shutdown();
+  await worker.shutdown();
 });
