@@ -37,6 +37,7 @@ import { unwrapAgentResult } from '../cim/envelope';
 import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
 import { trackCall, trackLocalCall } from './open-calls';
+import { isPlainCall, plainCall } from './plain-calls';
 import { memoWithObjective, prepareContinuation } from './continuation';
 import { prepareHandoff } from './handoff';
 import {
@@ -112,17 +113,23 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
     return withHeader(() => {
       const st = currentState();
+      const plain = st !== undefined && isPlainCall(st);
       const scheduled = next(withScopeHeader(input, st?.ctx));
+      if (!st) return scheduled;
       // Followed until it settles: a run that ends without awaiting it says so (open-calls.ts).
-      return st ? trackCall(st, input, scheduled) : scheduled;
+      const tracked = trackCall(st, input, scheduled);
+      return plain ? plainCall(st, tracked) : tracked;
     });
   }
 
   scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
     return withHeader(() => {
       const st = currentState();
+      const plain = st !== undefined && isPlainCall(st);
       const scheduled = next(withScopeHeader(input, st?.ctx));
-      return st ? trackLocalCall(st, input, scheduled) : scheduled;
+      if (!st) return scheduled;
+      const tracked = trackLocalCall(st, input, scheduled);
+      return plain ? plainCall(st, tracked, input.activityType) : tracked;
     });
   }
 

@@ -32,7 +32,14 @@ export async function callModel<R>(
   const activity = proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>(options)[activityType]!;
   const calledAtMs = Date.now();
   try {
-    const { value, attempt, relay } = unwrapToolResult(await activity(request));
+    let scheduled: Promise<unknown>;
+    st.callerUnwraps = true;
+    try {
+      scheduled = activity(request);
+    } finally {
+      st.callerUnwraps = undefined;
+    }
+    const { value, attempt, relay } = unwrapToolResult(await scheduled);
     st.calls.push({ attempt, status: 'success' });
     emitRelay(relay);
     chargeTokens(st, tokensOf(value as R));

@@ -39,6 +39,11 @@ export interface ScopeState {
    * follows the call replaces it with the call's CallSettled (open-calls.ts).
    */
   callerFollows?: 'asked' | CallSettled;
+  /**
+   * Set by the runtime's other callers that read a call's envelope themselves (a model step)
+   * while they schedule it. A call made with neither is the agent's own (plain-calls.ts).
+   */
+  callerUnwraps?: boolean;
   /** Delegates started and not yet closed that the server would terminate with this run, by scope id. */
   openDelegates: Map<string, OpenDelegate>;
   /** The next scope's context while a handoff's continue-as-new is on its way out. */

@@ -1,0 +1,68 @@
+/**
+ * ScopetrailPlugin on a worker that also has activities of its own: an agent that calls
+ * them with the SDK's proxyActivities (or proxyLocalActivities) gets their values as
+ * outside an agent, and each attempt is still recorded under the agent's scope.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { ScopetrailPlugin } from '../../worker/plugin';
+import { ScopeClient } from '../../client/scope-client';
+import { openTestStore, dropTestSchema } from '../helpers/runtime';
+import type { Store } from '../../store/types';
+
+let store: Store;
+let schema: string;
+before(async () => {
+  ({ store, schema } = await openTestStore());
+});
+after(async () => {
+  await store?.close();
+  if (schema) await dropTestSchema(schema);
+});
+
+test('an agent calling the worker\'s own activities gets their values, plain and local, after a retry and on failure, and every attempt is recorded', async () => {
+  const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const taskQueue = `own-activities-${randomBytes(4).toString('hex')}`;
+  const tries = new Map<string, number>();
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/agents'),
+    activities: {
+      plainGreet: async (name: string) => `hello ${name}`,
+      plainFlaky: async (key: string) => {
+        const n = (tries.get(key) ?? 0) + 1;
+        tries.set(key, n);
+        if (n < 2) throw new Error('not yet');
+        return { tries: n };
+      },
+      plainRefuse: async (reason: string) => {
+        throw ApplicationFailure.nonRetryable(`refused: ${reason}`, 'Refused', { why: reason });
+      },
+    },
+    plugins: [new ScopetrailPlugin({ store, tools: [], spool: false })],
+  });
+  const running = worker.run();
+  const client = await ScopeClient.connect({ store, taskQueue, address });
+  try {
+    const s = await client.startSession('plainCaller', { input: { name: 'root' }, waitForWorker: true });
+    assert.deepEqual(await s.result(), { greeting: 'hello root', local: 'hello root', flaky: { tries: 2 }, refused: 'refused: no|[{"why":"no"}]' });
+    worker.shutdown();
+    await running;
+    const actions = await client.actionsUnder(s.sessionId);
+    assert.deepEqual(
+      actions.map((a) => `${a.name}#${a.attempt}:${a.status}`).sort(),
+      ['plainFlaky#1:error', 'plainFlaky#2:success', 'plainGreet#1:success', 'plainGreet#1:success', 'plainRefuse#1:error'],
+    );
+    assert.deepEqual((await client.reconcile(s.sessionId)).differences, []);
+  } finally {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+    await client.close();
+    await connection.close();
+  }
+});
