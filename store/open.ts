@@ -1,7 +1,7 @@
 /**
- * Choosing a store: DATABASE_URL (or `url`) selects a Postgres server; without one
- * the embedded PGlite store is used, in a file under the user's data directory or,
- * with `memory: true`, in memory.
+ * Choosing a store: `url` (or DATABASE_URL, unless `memory` or `dataDir` is given)
+ * selects a Postgres server; without one the embedded PGlite store is used, in a file
+ * under the user's data directory or `dataDir`, or, with `memory: true`, in memory.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,10 @@ export function defaultDataDir(): string {
 }
 
 export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
-  const parsed = OpenStoreOptions.safeParse({ url: process.env.DATABASE_URL || undefined, ...input });
+  // DATABASE_URL chooses only where the call does not: a store asked for in memory or in a
+  // folder is never swapped for a server the environment names (tests would write into it).
+  const fromEnv = input.memory || input.dataDir !== undefined ? undefined : process.env.DATABASE_URL || undefined;
+  const parsed = OpenStoreOptions.safeParse({ url: fromEnv, ...input });
   if (!parsed.success) {
     throw new TypeError(invalidField('openStore', parsed.error, 'options'));
   }

@@ -28,3 +28,22 @@ test('an unreachable store names its URL without the password, in the error and 
   assert.doesNotMatch(out.join('\n'), /secret/);
   assert.match(out.join('\n'), /password=\*\*\*/);
 });
+
+test('DATABASE_URL chooses the store only where the call does not: memory and dataDir stay embedded, no url means the server', async () => {
+  const saved = process.env.DATABASE_URL;
+  // Port 1 refuses at once: a store that went to the server would fail to open.
+  process.env.DATABASE_URL = 'postgres://app@127.0.0.1:1/cim';
+  try {
+    const memory = await openStore({ memory: true, migrate: false });
+    assert.equal(memory.description, 'embedded PGlite (in memory)');
+    await memory.close();
+    await assert.rejects(openStore({ dataDir: __filename }), (err: Error & { field?: string }) => {
+      assert.match(err.message, /is a file, not a folder/);
+      return true;
+    });
+    await assert.rejects(openStore({ migrate: true }), /could not prepare the store \(postgres postgres:\/\/app@127\.0\.0\.1:1\/cim\)/);
+  } finally {
+    if (saved === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved;
+  }
+});
