@@ -16,9 +16,15 @@ export const Id = printableText(1000);
  * calendar-impossible date) passes the format but is out of range for Postgres, which
  * would answer a query with an error instead of an empty list.
  */
-export const IsoTime = z.iso
-  .datetime({ offset: true })
-  .refine((v) => !Number.isNaN(Date.parse(v)) && Number(v.slice(0, 4)) >= 1, 'use a time from 0001-01-01 to 9999-12-31');
+/** A time, or a date alone (its midnight in UTC), as `prune --before` takes it. */
+export const IsoTime = z
+  .string()
+  .transform((v) => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00.000Z` : v))
+  .pipe(
+    z.iso
+      .datetime({ offset: true, message: 'use an ISO date (2026-12-05) or time with its offset (2026-12-05T10:00:00Z)' })
+      .refine((v) => !Number.isNaN(Date.parse(v)) && Number(v.slice(0, 4)) >= 1, 'use a time from 0001-01-01 to 9999-12-31'),
+  );
 export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Id, InvalidArgumentError, parse } from '../../client/arguments';
+import { Id, InvalidArgumentError, IsoTime, parse } from '../../client/arguments';
 
 test('a single-value argument is named by its parameter; a field of an object by its path; neither falls back to "arguments"', () => {
   const named = (fn: () => unknown) => {
@@ -18,4 +18,13 @@ test('a single-value argument is named by its parameter; a field of an object by
   assert.deepEqual(named(() => parse('scope', Id, '', 'scopeId'))[1], 'scopeId');
   assert.deepEqual(named(() => parse('sessions', z.object({ limit: z.number() }), { limit: 'x' })), ['sessions: invalid field "limit": Invalid input: expected number, received string', 'limit']);
   assert.deepEqual(named(() => parse('verifyUsage', z.object({ repair: z.boolean() }), 5))[1], null, 'an object argument that is not one has no field but says "arguments"');
+});
+
+test('a time argument takes a date alone as its midnight in UTC, as prune --before does, and names the forms it takes', () => {
+  assert.equal(IsoTime.parse('2026-12-05'), '2026-12-05T00:00:00.000Z');
+  assert.equal(IsoTime.parse('2026-12-05T10:00:00+02:00'), '2026-12-05T10:00:00+02:00');
+  const bad = IsoTime.safeParse('yesterday');
+  assert.equal(bad.success, false);
+  assert.match(bad.error!.issues[0]!.message, /use an ISO date \(2026-12-05\) or time with its offset/);
+  assert.equal(IsoTime.safeParse('0000-01-01').success, false);
 });
