@@ -2,7 +2,7 @@
  * `scopetrail init <dir>`: writes a starter project (agents, tools, worker, client,
  * package.json, tsconfig) that runs with `npm install && npm start`.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
@@ -22,6 +22,9 @@ export function initProject(ctx: CommandContext): number {
     throw new CliUsageError(`invalid <dir> "${target}": ${target.length > 1000 ? 'too long' : 'must not contain whitespace'}`);
   }
   const dir = resolve(process.cwd(), target);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new CliUsageError(`invalid <dir> "${target}": it is a file; give a new or empty folder`);
+  }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new CliUsageError(`invalid <dir> "${target}": it exists and is not empty; give a new or empty folder`);
   }

@@ -1,7 +1,7 @@
 /** `scopetrail init`: what it writes and what it tells a newcomer to do next. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../client/cli';
@@ -30,4 +30,13 @@ test('with --scopetrail-spec the project depends on what was given, and no hint 
   assert.equal(run.code, 0, run.err);
   assert.equal(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies.scopetrail, 'file:../scopetrail-0.0.0.tgz');
   assert.doesNotMatch(run.out, /--scopetrail-spec/);
+});
+
+test('a <dir> that is a file is a usage error naming it, not a file-system error', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'init-file-')), 'a-file');
+  writeFileSync(file, 'notes\n');
+  const run = await init([file]);
+  assert.equal(run.code, 2, run.err);
+  assert.match(run.err, /invalid <dir> ".*a-file": it is a file; give a new or empty folder/);
+  assert.doesNotMatch(run.err, /ENOTDIR/);
 });
