@@ -112,9 +112,14 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   }
 }
 
-/** gRPC's UNAVAILABLE, as the Temporal client raises it: the server at the address does not answer. */
+/**
+ * The server at the address does not answer: gRPC's UNAVAILABLE, as the Temporal client
+ * raises it, or the worker's native connection failing to connect (its TransportError).
+ */
 function isUnreachable(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 14 || (err instanceof Error && /^14 UNAVAILABLE\b/.test(err.message));
+  if ((err as { code?: unknown } | null)?.code === 14) return true;
+  if (!(err instanceof Error)) return false;
+  return /^14 UNAVAILABLE\b/.test(err.message) || (err.name === 'TransportError' && /ConnectError|tcp connect error|dns error/i.test(err.message));
 }
 
 type ErrorKind = 'usage' | 'not_found' | 'failure';

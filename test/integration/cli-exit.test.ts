@@ -192,3 +192,14 @@ test('worker on a Postgres server that answers but has no such database says why
   await worker.shutdown();
   await worker.shutdown();
 });
+
+test('worker with a Temporal address nothing answers on names it and what to do, and exits 1', async () => {
+  const child = spawn(process.execPath, [CLI, 'worker', '--data-dir', join(base, 'unreachable-store'), '--address', '127.0.0.1:1'], {
+    cwd: ROOT,
+    env: embeddedEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = await ended(child, 60_000, 'scopetrail worker --address 127.0.0.1:1');
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /^scopetrail worker: Temporal at 127\.0\.0\.1:1 is not reachable \(.*\): start it .*--address or TEMPORAL_ADDRESS$/m);
+});
