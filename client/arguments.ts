@@ -54,6 +54,14 @@ export class SessionIdTakenError extends ScopetrailError {
   }
 }
 
+/** A request for a run that has ended: nothing is left to take it (requestHandoff to a closed session, say). */
+export class RunClosedError extends ScopetrailError {
+  constructor(method: string, workflowId: string, status: string) {
+    super(`${method}: invalid field "workflowId": workflow "${workflowId}" has ended (${status.toLowerCase()}); a handoff can be requested only while its agent runs`, 'workflowId');
+    this.name = 'RunClosedError';
+  }
+}
+
 /**
  * startSession named an agent no worker has registered while workers have registered
  * others: Temporal would wait for a worker that never comes, and `result()` with it.

@@ -43,7 +43,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, PayloadTooLargeError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -391,6 +391,11 @@ export class ScopeClient {
         return { workflowId: id, runId, afterEventId: historyLength, request: req };
       } catch (err) {
         const movedOn = status.name === 'RUNNING' && err instanceof WorkflowNotFoundError && tries < 5;
+        // Closed when found, or closed since without a next run: the chain has ended.
+        if (!movedOn && err instanceof WorkflowNotFoundError) {
+          const now = status.name === 'RUNNING' ? (await this.temporal.workflow.getHandle(id).describe()).status.name : status.name;
+          if (now !== 'RUNNING') throw new RunClosedError('requestHandoff', id, now);
+        }
         if (!movedOn) throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
       }
     }

@@ -139,10 +139,16 @@ test('a malformed handoff signal is refused by the client naming the field, and 
   assert.equal(rows.scopes.length, 1, 'no handoff happened');
 });
 
-test('a handoff to an agent this worker does not have is refused and recorded, and the agent carries on', async () => {
+test('a handoff to an agent this worker does not have is refused and recorded, and the agent carries on; once the session has ended, a request is refused naming it', async () => {
   const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
   await rt.client.requestHandoff(s.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
   assert.equal(await s.result(), 'finished without handoff');
+  await assert.rejects(rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'too late' }), (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'RunClosedError');
+    assert.equal(err.field, 'workflowId');
+    assert.match(err.message, new RegExp(`requestHandoff: invalid field "workflowId": workflow "${s.sessionId}" has ended \\(completed\\)`));
+    return true;
+  });
   const rows = await sessionRows(rt, s.sessionId);
   const signal = rows.actions.find((a) => a.kind === 'signal');
   assert.equal(signal?.status, 'error');
