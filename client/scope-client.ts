@@ -56,6 +56,11 @@ import { refusedAsTooLarge, requireSendable } from './sendable';
 export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, UnknownAgentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
+  // The one option that is not data: checked for what the client calls on it.
+  store: z.custom<Store>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as Partial<Store>).scopesOfSession === 'function',
+    'give the store the workers write to (await openStore(), the same options as theirs)',
+  ),
   address: z.string().min(1).optional(),
   namespace: z.string().min(1).default('default'),
   taskQueue: z.string().min(1).max(200),

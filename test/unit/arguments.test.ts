@@ -28,3 +28,15 @@ test('a time argument takes a date alone as its midnight in UTC, as prune --befo
   assert.match(bad.error!.issues[0]!.message, /use an ISO date \(2026-12-05\) or time with its offset/);
   assert.equal(IsoTime.safeParse('0000-01-01').success, false);
 });
+
+test('ScopeClient.connect without a store names the field instead of failing inside', async () => {
+  const { ScopeClient } = await import('../../client/scope-client');
+  for (const store of [undefined, null, 'postgres://x', {}]) {
+    await assert.rejects(ScopeClient.connect({ taskQueue: 'q', store } as never), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'InvalidArgumentError');
+      assert.equal(err.field, 'store');
+      assert.match(err.message, /ScopeClient\.connect: invalid field "store": give the store the workers write to/);
+      return true;
+    });
+  }
+});
