@@ -100,7 +100,9 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
   const definition = () => {
     if (made) return made;
     const { manifest, fn } = make();
-    return (made = { manifest: checkManifest(manifest), fn });
+    const checked = checkManifest(manifest);
+    if (typeof fn !== 'function') throw new TypeError(`defineAgent "${checked.name}": invalid field "fn": give the agent's code, an async function of its input`);
+    return (made = { manifest: checked, fn });
   };
   knownAgents.add(name);
 

@@ -40,3 +40,8 @@ test('a model agent with a bad spec is refused when its manifest is read, naming
   const good = defineModelAgent({ name: 'talker2', version: '1.0.0', instructions: 'answer', tools: ['echo'] });
   assert.deepEqual(good.manifest.tools, ['echo', 'llm.generate']);
 });
+
+test('an agent defined without its code is refused when its manifest is read, naming the field', () => {
+  const agent = defineAgent({ name: 'hollow', version: '1.0.0' }, undefined as never);
+  assert.throws(() => agent.manifest, (err: unknown) => err instanceof TypeError && /^defineAgent "hollow": invalid field "fn": give the agent's code/.test(err.message));
+});
