@@ -395,12 +395,9 @@ export class ScopeClient {
         await this.temporal.workflow.getHandle(id, runId).signal(HANDOFF_SIGNAL, req);
         return { workflowId: id, runId, afterEventId: historyLength, request: req };
       } catch (err) {
-        const movedOn = status.name === 'RUNNING' && err instanceof WorkflowNotFoundError && tries < 5;
-        // Closed when found, or closed since without a next run: the chain has ended.
-        if (!movedOn && err instanceof WorkflowNotFoundError) {
-          const now = status.name === 'RUNNING' ? (await this.temporal.workflow.getHandle(id).describe()).status.name : status.name;
-          if (now !== 'RUNNING') throw new RunClosedError('requestHandoff', id, now);
-        }
+        // Closed when found: the chain has ended (one that closed since is described again, below).
+        if (err instanceof WorkflowNotFoundError && status.name !== 'RUNNING') throw new RunClosedError('requestHandoff', id, status.name);
+        const movedOn = err instanceof WorkflowNotFoundError && tries < 5;
         if (!movedOn) throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
       }
     }

@@ -13,6 +13,8 @@ import type { SealAnchors } from '../store/seal-anchor';
 import type { TextCodec } from '../store/text-codec';
 import { decodeAction, decodeScope } from '../store/encoded-records';
 import { collectSessionRuns, SessionNotFoundError } from './history';
+import { receiptDifferences } from '../cim/forensics/receipts';
+import type { ActionRecord } from '../cim/schemas';
 
 export async function verifySession(
   temporal: Client,
@@ -48,30 +50,27 @@ export async function verifySession(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
     ),
-    ...(await receiptProblems(store, sessionId, stored)),
+    ...(await receiptProblems(store, sessionId, actions)),
   );
   return report;
 }
 
 /**
  * MCP receipts are the servers' word, outside every chain, and `touched` and `footprint`
- * rest on them: a row that is not a receipt, or a receipt of a call the session never
- * made, is named.
+ * rest on them: a row that is not a receipt is named, and the receipts are held to the
+ * callers' rows as reconcile holds them (a receipt of a call never made is an insertion).
  */
-async function receiptProblems(store: Store, sessionId: string, stored: SessionChains): Promise<ChainProblem[]> {
+async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[]): Promise<ChainProblem[]> {
   const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
-  const calls = new Set(stored.chains.flatMap((c) => c.actions.map((a) => `${a.record.scopeId}\u0000${a.record.actionId}`)));
   return [
     ...invalid.map((row): ChainProblem => ({
       scopeId: row.scopeId, recordId: row.id, problem: 'invalid_row',
       detail: `MCP receipt ${row.id} has an invalid field "${row.field}": ${row.message}`,
     })),
-    ...receipts
-      .filter((r) => !calls.has(`${r.scopeId}\u0000${r.actionId}`))
-      .map((r): ChainProblem => ({
-        scopeId: r.scopeId, recordId: r.actionId, problem: 'inserted',
-        detail: `MCP receipt of ${r.server}/${r.tool} names action ${r.actionId} under ${r.scopeId}, which the session's records do not hold`,
-      })),
+    // A call whose receipt row is unreadable is named once, by that row.
+    ...receiptDifferences(actions, receipts).filter((d) => !(d.kind === 'missing' && invalid.some((row) => row.id === d.id))).map((d): ChainProblem => ({
+      scopeId: d.scopeId, recordId: d.id, problem: d.kind === 'extra' ? 'inserted' : 'history', detail: `${d.kind} ${d.record}: ${d.detail}`,
+    })),
   ];
 }
 

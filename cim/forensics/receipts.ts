@@ -75,7 +75,7 @@ export function evidenceSource(callerHits: number, receiptHits: number): Evidenc
 }
 
 export interface ReceiptDifference {
-  kind: 'missing' | 'mismatched';
+  kind: 'missing' | 'mismatched' | 'extra';
   record: 'receipt';
   id: string;
   scopeId: string;
@@ -113,6 +113,15 @@ export function receiptDifferences(actions: readonly ActionRecord[], receipts: r
     if (r.scopeId !== a.scopeId) diffs.push(`scope: caller ${a.scopeId}, receipt ${r.scopeId}`);
     if (`${r.server}/${r.tool}` !== a.name) diffs.push(`tool: caller ${a.name}, receipt ${r.server}/${r.tool}`);
     if (diffs.length) out.push({ kind: 'mismatched', record: 'receipt', id: a.actionId, scopeId: a.scopeId, detail: diffs.join('; ') });
+  }
+  // A receipt of a call the session's records do not hold: a server's word nobody asked for, or a forged row.
+  const called = new Set(actions.map((a) => a.actionId));
+  for (const r of receipts) {
+    if (called.has(r.actionId)) continue;
+    out.push({
+      kind: 'extra', record: 'receipt', id: r.actionId, scopeId: r.scopeId,
+      detail: `MCP receipt of ${r.server}/${r.tool} names action ${r.actionId} under ${r.scopeId}, which the session's records do not hold`,
+    });
   }
   return out;
 }

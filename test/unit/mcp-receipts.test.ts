@@ -54,4 +54,6 @@ test('reconcile: an answered call of a receipts server without its receipt is mi
   assert.deepEqual(wrong.map((d) => d.detail), ['scope: caller s.1, receipt s.2; tool: caller files/read, receipt files/write']);
   const notExpected = actions.map((a) => ({ ...a, attributes: {} }));
   assert.deepEqual(receiptDifferences(notExpected, []), [], 'a call that never reached the server owes nothing');
+  const forged = receiptDifferences(actions, [receipt('s.1/a1#1', 's.1'), receipt('s.2/a1#1', 's.2'), receipt('s.2/a9#1', 's.2')]);
+  assert.deepEqual(forged.map((d) => `${d.kind} ${d.record} ${d.id} ${d.scopeId}`), ['extra receipt s.2/a9#1 s.2'], 'a receipt of a call the session never made');
 });
