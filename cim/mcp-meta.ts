@@ -134,7 +134,7 @@ export function verifyDelegation(meta: unknown, o: VerifyOptions): VerifyResult 
 }
 
 /** Compares two hex strings in time independent of where they differ (no early exit a timer could measure). */
-function sameHex(a: string, b: string): boolean {
+export function sameHex(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);

@@ -7,6 +7,19 @@
  */
 import { z } from 'zod';
 import { ResourceRef } from './schemas';
+import { canonicalJson } from './canonical-json';
+import { sameHex, type Sign } from './mcp-meta';
+
+/**
+ * The server's HMAC-SHA256 over the receipt, under the delegation key (the key it checks
+ * delegations with), and the id of that key. Whoever can write the table but lacks the key
+ * cannot make a receipt say something else, move it to another call, or add one.
+ */
+export const ReceiptSignature = z.object({
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
+  mac: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+});
+export type ReceiptSignature = z.infer<typeof ReceiptSignature>;
 
 export const McpReceipt = z.object({
   namespace: z.string().min(1),
@@ -23,8 +36,62 @@ export const McpReceipt = z.object({
   error: z.string().nullable(),
   startedAt: z.iso.datetime({ offset: true }),
   endedAt: z.iso.datetime({ offset: true }),
+  /** Absent or null: a receipt written before receipts were signed, or by something else than the middleware. */
+  signature: ReceiptSignature.nullable().optional(),
 });
 export type McpReceipt = z.infer<typeof McpReceipt>;
+
+/**
+ * The exact text signed: a domain tag (no delegation's signed text can equal it), then the
+ * receipt as canonical JSON, its times as the store gives them back (UTC, milliseconds), so
+ * the text is the same before the write and after any read.
+ */
+export function receiptSigningText(r: Omit<McpReceipt, 'signature'>): string {
+  const { signature: _unsigned, ...fields } = r as McpReceipt;
+  return `scopetrail receipt v1\n${canonicalJson({
+    ...fields,
+    error: fields.error ?? null,
+    startedAt: new Date(fields.startedAt).toISOString(),
+    endedAt: new Date(fields.endedAt).toISOString(),
+  })}`;
+}
+
+export function signReceipt(r: Omit<McpReceipt, 'signature'>, sign: Sign, keyId: string): McpReceipt {
+  return { ...r, signature: { keyId, mac: sign(receiptSigningText(r)) } };
+}
+
+/** What a signature check of one receipt found (`checked` under the key the reader holds). */
+export type ReceiptSignatureFinding =
+  | { receipt: McpReceipt; problem: 'unsigned' | 'forged' }
+  | { receipt: McpReceipt; problem: 'other_key'; keyId: string };
+
+/**
+ * The receipts whose signature does not vouch for them under `key`: none, one that does not
+ * match its fields, or one signed under another key (which this reader cannot check).
+ */
+export function receiptSignatureFindings(receipts: readonly McpReceipt[], key: { keyId: string; sign: Sign }): ReceiptSignatureFinding[] {
+  const out: ReceiptSignatureFinding[] = [];
+  for (const receipt of receipts) {
+    const s = receipt.signature;
+    if (!s) out.push({ receipt, problem: 'unsigned' });
+    else if (s.keyId !== key.keyId) out.push({ receipt, problem: 'other_key', keyId: s.keyId });
+    else if (!sameHex(s.mac, key.sign(receiptSigningText(receipt)))) out.push({ receipt, problem: 'forged' });
+  }
+  return out;
+}
+
+/** One sentence for a finding, naming the receipt. */
+export function receiptFindingText(f: ReceiptSignatureFinding, readerKeyId: string): string {
+  const what = `MCP receipt of ${f.receipt.server}/${f.receipt.tool} for ${f.receipt.actionId}`;
+  switch (f.problem) {
+    case 'unsigned':
+      return `${what} carries no signature (written before receipts were signed, or not by a scopetrail MCP server): it vouches for nothing`;
+    case 'forged':
+      return `${what} does not match its signature: changed after the server wrote it, or not written by the server`;
+    case 'other_key':
+      return `${what} is signed under key ${f.keyId}, this reader holds key ${readerKeyId}: give it the servers' delegation key (SCOPETRAIL_DELEGATION_KEY) to check it`;
+  }
+}
 
 /**
  * Attributes the caller's MCP tool puts on its action row. `mcp.receipt` is `expected`

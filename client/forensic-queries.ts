@@ -18,7 +18,9 @@ import {
   footprintWithReceipts,
   receiptsTouching,
   unansweredMcpCalls,
+  receiptSignatureProblems,
   scopesCovered,
+  type ReceiptSignatureProblem,
   type EvidenceSource,
   type SourcedFootprintEntry,
   type DelegationOutcome,
@@ -35,6 +37,7 @@ import type { LocatedScope, Store } from '../store/types';
 import { InvalidStoredRowError } from '../store/rows';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 import { verifyChains, type ChainProblem } from '../store/chain';
+import type { ReceiptChecker } from '../store/delegation-key';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export const SessionsArgs = typedLengthChecks(z.object({
@@ -93,6 +96,12 @@ export interface TouchedReport {
    * seals themselves against their anchors in Temporal.
    */
   sealProblems: ChainProblem[];
+  /**
+   * The session's MCP receipts that do not vouch for what they say: not matching the
+   * server's signature, unsigned, or not checkable with the key this reader holds. A
+   * receipt rewritten to leave a resource out would otherwise turn a "yes" into a "no".
+   */
+  receiptProblems: ReceiptSignatureProblem[];
   complete: boolean;
 }
 
@@ -178,6 +187,7 @@ export async function wasTouched(
   temporal: Client,
   located: LocatedScope,
   resource: string,
+  receiptKey: () => ReceiptChecker,
   onProgress?: (historiesRead: number) => void,
 ): Promise<TouchedReport> {
   const scope = located.record;
@@ -192,6 +202,7 @@ export async function wasTouched(
   const [evidence, chains] = await Promise.all([reconcileRuns(temporal, store, scope.sessionId, { onProgress }), store.chainsOfSession(scope.sessionId)]);
   // Not yet sealed is not altered: a session that just ended waits for its seals.
   const sealProblems = verifyChains(scope.sessionId, chains).problems.filter((p) => p.problem !== 'unsealed');
+  const receiptProblems = receipts.length ? receiptSignatureProblems(receipts, receiptKey()) : [];
   return {
     scopeId: scope.scopeId,
     resource,
@@ -203,7 +214,8 @@ export async function wasTouched(
     unanswered: unansweredMcpCalls(actions, receipts),
     evidence,
     sealProblems,
-    complete: evidence.differences.length === 0 && sealProblems.length === 0,
+    receiptProblems,
+    complete: evidence.differences.length === 0 && sealProblems.length === 0 && receiptProblems.length === 0,
   };
 }
 

@@ -98,6 +98,10 @@ export function renderTouched(r: TouchedReport): string {
       `WARNING: ${r.sealProblems.length} row(s) of session ${e.sessionId} no longer match their seals (changed, removed or added after sealing); the answer may be wrong (run scopetrail verify ${e.sessionId}).`,
     );
   }
+  if (r.receiptProblems.length) {
+    lines.push(`WARNING: ${r.receiptProblems.length} MCP receipt(s) of session ${e.sessionId} do not vouch for what they say; the answer may be wrong:`);
+    for (const p of r.receiptProblems) lines.push(`  ${p.kind}: ${p.detail}`);
+  }
   return lines.map(visible).join('\n');
 }
 

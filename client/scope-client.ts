@@ -47,6 +47,7 @@ import { AgentNameArg, Id, InvalidArgumentError, PayloadTooLargeError, RunClosed
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
+import { receiptChecker, type DelegationKey, type ReceiptChecker } from '../store/delegation-key';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { agentNameSchema } from '../cim/scope-context';
@@ -103,6 +104,14 @@ export class ScopeClient {
   ) {}
 
   private visibilityCheck: Promise<boolean> | undefined;
+  private delegationKey: DelegationKey | undefined;
+  private checker: ReceiptChecker | undefined;
+
+  /** Looked up when first needed: most queries read no receipt. */
+  private receiptChecker(): ReceiptChecker {
+    this.checker ??= receiptChecker(this.delegationKey);
+    return this.checker;
+  }
   /** Root agents startSession found registered: not looked up again (client/served-agent.ts). */
   private readonly servedAgents = new Set<string>();
 
@@ -119,7 +128,13 @@ export class ScopeClient {
    * in every answer (see docs/encryption.md).
    */
   static async connect(
-    options: z.input<typeof ConnectOptions> & { store: Store; connection?: Connection; dataConverter?: DataConverter },
+    options: z.input<typeof ConnectOptions> & {
+      store: Store;
+      connection?: Connection;
+      dataConverter?: DataConverter;
+      /** What MCP receipts are checked with (verify, wasTouched): default, the environment's, as MCP servers find it. */
+      delegationKey?: DelegationKey;
+    },
   ): Promise<ScopeClient> {
     const o = parse('ScopeClient.connect', ConnectOptions, options);
     // Lazy: queries that only read the store never need the Temporal server.
@@ -130,7 +145,9 @@ export class ScopeClient {
     const codecs = options.dataConverter?.payloadCodecs ?? [];
     const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();
     const temporal = new Client({ connection, namespace: o.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
-    return new ScopeClient(temporal, decodingStore(options.store, text), o.taskQueue, own, connection, o.namespace, text);
+    const client = new ScopeClient(temporal, decodingStore(options.store, text), o.taskQueue, own, connection, o.namespace, text);
+    client.delegationKey = options.delegationKey;
+    return client;
   }
 
   async startSession<I, O>(
@@ -237,7 +254,7 @@ export class ScopeClient {
   async wasTouched(scopeId: string, resource: string, onProgress?: (historiesRead: number) => void): Promise<TouchedReport> {
     const id = parse('wasTouched', Id, scopeId, 'scopeId');
     const res = parse('wasTouched', ResourceArg, resource, 'resource');
-    return wasTouched(this.store, this.temporal, await this.located(id), res, onProgress);
+    return wasTouched(this.store, this.temporal, await this.located(id), res, () => this.receiptChecker(), onProgress);
   }
 
   /** A scope's rolled-up status with its children's and its own calls' outcomes. */
@@ -317,7 +334,7 @@ export class ScopeClient {
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, this.text);
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, this.receiptChecker(), this.text);
   }
 
   /**

@@ -13,7 +13,8 @@ import type { SealAnchors } from '../store/seal-anchor';
 import type { TextCodec } from '../store/text-codec';
 import { decodeAction, decodeScope } from '../store/encoded-records';
 import { collectSessionRuns, SessionNotFoundError } from './history';
-import { receiptDifferences } from '../cim/forensics/receipts';
+import { receiptDifferences, receiptSignatureProblems } from '../cim/forensics/receipts';
+import type { ReceiptChecker } from '../store/delegation-key';
 import type { ActionRecord } from '../cim/schemas';
 
 export async function verifySession(
@@ -22,6 +23,7 @@ export async function verifySession(
   anchors: SealAnchors,
   sessionId: string,
   stored: SessionChains,
+  receiptKey: ReceiptChecker,
   text?: TextCodec,
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
@@ -50,17 +52,18 @@ export async function verifySession(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
     ),
-    ...(await receiptProblems(store, sessionId, actions)),
+    ...(await receiptProblems(store, sessionId, actions, receiptKey)),
   );
   return report;
 }
 
 /**
  * MCP receipts are the servers' word, outside every chain, and `touched` and `footprint`
- * rest on them: a row that is not a receipt is named, and the receipts are held to the
- * callers' rows as reconcile holds them (a receipt of a call never made is an insertion).
+ * rest on them: a row that is not a receipt is named, each receipt is held to the server's
+ * signature over it, and the receipts are held to the callers' rows as reconcile holds
+ * them (a receipt of a call never made is an insertion).
  */
-async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[]): Promise<ChainProblem[]> {
+async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[], key: ReceiptChecker): Promise<ChainProblem[]> {
   const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
   return [
     ...invalid.map((row): ChainProblem => ({
@@ -71,6 +74,7 @@ async function receiptProblems(store: Store, sessionId: string, actions: readonl
     ...receiptDifferences(actions, receipts).filter((d) => !(d.kind === 'missing' && invalid.some((row) => row.id === d.id))).map((d): ChainProblem => ({
       scopeId: d.scopeId, recordId: d.id, problem: d.kind === 'extra' ? 'inserted' : 'history', detail: `${d.kind} ${d.record}: ${d.detail}`,
     })),
+    ...receiptSignatureProblems(receipts, key).map((p): ChainProblem => ({ scopeId: p.scopeId, recordId: p.id, problem: p.kind, detail: p.detail })),
   ];
 }
 

@@ -110,7 +110,13 @@ export interface ChainProblem {
     /** The rows no longer hash to the seal anchored in Temporal when the scope ended. */
     | 'anchor_mismatch'
     /** A difference from Temporal history (see reconcile). */
-    | 'history';
+    | 'history'
+    /** An MCP receipt that does not match the server's signature over it. */
+    | 'receipt_forged'
+    /** An MCP receipt with no signature: it vouches for nothing. */
+    | 'receipt_unsigned'
+    /** An MCP receipt the reader cannot check: it holds no delegation key, or not the one it was signed under. */
+    | 'receipt_unchecked';
   detail: string;
 }
 

@@ -56,3 +56,20 @@ export function delegationSigner(key: DelegationKey): Sign {
 
 /** The hash the OTel export derives trace and span ids with, so traceparent ids match exported spans. */
 export const sha256Hex: IdHash = sha256OfText;
+
+/** What a reader checks MCP receipts' signatures with, or why it cannot (cim/mcp-receipt.ts). */
+export type ReceiptChecker = { keyId: string; sign: Sign } | { missing: string };
+
+/**
+ * The checker for receipts signed under `key`, else under the environment's delegation key
+ * (as a server finds it). Never creates a key: one of its own would match no receipt.
+ */
+export function receiptChecker(key?: DelegationKey, env: NodeJS.ProcessEnv = process.env, keyFile?: string): ReceiptChecker {
+  try {
+    const k = key ?? loadDelegationKey(env, { create: false, ...(keyFile ? { path: keyFile } : {}) });
+    return { keyId: k.id, sign: delegationSigner(k) };
+  } catch (err) {
+    if (err instanceof FingerprintKeyError || err instanceof DelegationKeyError) return { missing: err.message };
+    throw err;
+  }
+}

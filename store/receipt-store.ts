@@ -23,7 +23,7 @@ export interface ReceiptStore {
 
 const COLUMNS = [
   'namespace', 'session_id', 'scope_id', 'action_id', 'attempt', 'agent', 'server', 'tool',
-  'resources', 'outcome', 'error', 'started_at', 'ended_at',
+  'resources', 'outcome', 'error', 'started_at', 'ended_at', 'signature', 'signature_key',
 ] as const;
 const TYPES: Record<string, string> = { attempt: 'integer', resources: 'jsonb', started_at: 'timestamptz', ended_at: 'timestamptz' };
 const KEY = ['namespace', 'scope_id', 'action_id'];
@@ -40,7 +40,7 @@ export class SqlReceiptStore implements ReceiptStore {
     if (unique.length === 0) return;
     const rows = unique.map((r) =>
       clean([r.namespace, r.sessionId, r.scopeId, r.actionId, r.attempt, r.agent, r.server, r.tool,
-        JSON.stringify(r.resources), r.outcome, r.error, r.startedAt, r.endedAt]),
+        JSON.stringify(r.resources), r.outcome, r.error, r.startedAt, r.endedAt, r.signature?.mac ?? null, r.signature?.keyId ?? null]),
     );
     const { select, params } = unnestRows(rows, COLUMNS, TYPES);
     const update = COLUMNS.filter((c) => !KEY.includes(c)).map((c) => `${c} = excluded.${c}`);
@@ -91,5 +91,7 @@ export function readReceipt(r: Record<string, unknown>): McpReceipt {
     error: r.error ?? null,
     startedAt: isoTime(r.started_at),
     endedAt: isoTime(r.ended_at),
+    // Half a signature is a row someone wrote by hand: it fails as the field it lacks.
+    signature: r.signature == null && r.signature_key == null ? null : { mac: r.signature, keyId: r.signature_key },
   });
 }

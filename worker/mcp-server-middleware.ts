@@ -2,7 +2,7 @@
  * The MCP server's side of a scopetrail call: a wrapper for `McpServer` tool handlers
  * (official SDK) that checks the signed `io.scopetrail/delegation` object in the
  * request's `_meta` and records the server's own receipt — tool, resources it reports,
- * outcome — under the caller's scope in the CIM store.
+ * outcome — under the caller's scope in the CIM store, signed under the same key.
  *
  *   const vouch = scopetrailMcp({ server: 'files', store });
  *   server.registerTool('read', { inputSchema }, vouch.tool('read', async (args, extra, receipt) => {
@@ -12,7 +12,7 @@
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { verifyDelegation, type SignedDelegation } from '../cim/mcp-meta';
-import type { McpReceipt } from '../cim/mcp-receipt';
+import { signReceipt, type McpReceipt } from '../cim/mcp-receipt';
 import { ResourceRef } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
 import type { ReceiptStore } from '../store/receipt-store';
@@ -77,10 +77,11 @@ export function scopetrailMcp(options: ScopetrailMcpOptions) {
         };
         const startedAt = now().toISOString();
         const write = async (outcome: McpReceipt['outcome'], error: string | null) => {
-          const record: McpReceipt = {
+          // Signed under the key the delegation was checked with: verify and touched hold the row to it.
+          const record = signReceipt({
             namespace: d.namespace, sessionId: d.sessionId, scopeId: d.scopeId, actionId: d.actionId, attempt: d.attempt,
             agent: d.agent, server: options.server, tool, resources: dedupe(resources), outcome, error, startedAt, endedAt: now().toISOString(),
-          };
+          }, sign, key.id);
           // Awaited before the answer: a caller that got a result can count on its receipt being there.
           await receipts.upsert([record]).catch((err: Error) => report(err, record));
         };

@@ -4,7 +4,10 @@
  * reconcile lists calls a server owed a receipt for and never recorded.
  */
 import type { ActionRecord } from '../schemas';
-import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, type McpReceipt } from '../mcp-receipt';
+import {
+  MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, receiptFindingText, receiptSignatureFindings, type McpReceipt,
+} from '../mcp-receipt';
+import type { Sign } from '../mcp-meta';
 import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 
@@ -124,6 +127,34 @@ export function receiptDifferences(actions: readonly ActionRecord[], receipts: r
     });
   }
   return out;
+}
+
+export interface ReceiptSignatureProblem {
+  /** `receipt_unchecked`: the reader has no key, or not the one the receipt was signed under. */
+  kind: 'receipt_forged' | 'receipt_unsigned' | 'receipt_unchecked';
+  id: string;
+  scopeId: string;
+  detail: string;
+}
+
+/**
+ * The receipts that do not vouch for what they say: unsigned, not matching their signature,
+ * or not checkable with the key the reader holds (`{ missing }`: none, and why).
+ */
+export function receiptSignatureProblems(
+  receipts: readonly McpReceipt[],
+  checker: { keyId: string; sign: Sign } | { missing: string },
+): ReceiptSignatureProblem[] {
+  if ('missing' in checker) {
+    return receipts.map((r) => ({
+      kind: 'receipt_unchecked', id: r.actionId, scopeId: r.scopeId,
+      detail: `MCP receipt of ${r.server}/${r.tool} for ${r.actionId} cannot be checked against its signature: ${checker.missing}`,
+    }));
+  }
+  const kinds = { forged: 'receipt_forged', unsigned: 'receipt_unsigned', other_key: 'receipt_unchecked' } as const;
+  return receiptSignatureFindings(receipts, checker).map((f) => ({
+    kind: kinds[f.problem], id: f.receipt.actionId, scopeId: f.receipt.scopeId, detail: receiptFindingText(f, checker.keyId),
+  }));
 }
 
 /**

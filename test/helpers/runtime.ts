@@ -14,6 +14,7 @@ import type { Store } from '../../store/types';
 import { bundleAgents, createWorker, type CreateWorkerOptions, type ScopetrailWorker } from '../../worker/create-worker';
 import { quietTemporalLogs } from '../../worker/runtime-logging';
 import { ScopeClient } from '../../client/scope-client';
+import type { DelegationKey } from '../../store/delegation-key';
 
 export const TEST_DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -53,8 +54,11 @@ export async function startTestRuntime(
     databaseUrl?: string;
     /** Share another runtime's store schema (the schema is then dropped by whoever created it). */
     schema?: string;
+    /** The key the client checks MCP receipts with (the test's MCP servers sign with it). */
+    delegationKey?: DelegationKey;
   },
 ): Promise<TestRuntime> {
+  const { delegationKey, ...workerOptions } = options;
   quietTemporalLogs('ERROR');
   const namespace = options.namespace ?? 'default';
   const temporal = await ensureTemporal({ namespace, log: () => undefined });
@@ -70,10 +74,10 @@ export async function startTestRuntime(
   // Each runtime spools into its own folder so tests never drain each other's records.
   const spool = options.spool ?? { dir: join(tmpdir(), `scopetrail-spool-${taskQueue}`) };
   const make = (overrides: Partial<CreateWorkerOptions> = {}) =>
-    createWorker({ ...options, spool, workflowBundle, store, taskQueue, address: temporal.address, namespace, ...overrides });
+    createWorker({ ...workerOptions, spool, workflowBundle, store, taskQueue, address: temporal.address, namespace, ...overrides });
   let worker = await make();
   let running = worker.run();
-  const client = await ScopeClient.connect({ address: temporal.address, namespace, taskQueue, store });
+  const client = await ScopeClient.connect({ address: temporal.address, namespace, taskQueue, store, ...(delegationKey ? { delegationKey } : {}) });
   const runtime: TestRuntime = {
     temporal,
     store,

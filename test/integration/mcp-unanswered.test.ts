@@ -45,7 +45,7 @@ before(async () => {
   procsTools = await connectMcpServer({ name: 'procs', transport: { type: 'http', url: procs.url }, receipts: true }, { key });
   files = await startHttpMcpServer({ server: 'files', store: serverStore, key });
   filesTools = await connectMcpServer({ name: 'files', transport: { type: 'http', url: files.url }, receipts: true }, { key });
-  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...procsTools.tools, ...filesTools.tools], schema });
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...procsTools.tools, ...filesTools.tools], schema, delegationKey: key });
 });
 after(async () => {
   await procsTools?.close();

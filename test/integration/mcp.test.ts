@@ -20,6 +20,8 @@ import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/del
 import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
 import { mcpCaller, mcpFanout } from '../fixtures/mcp-agents';
+import { ScopeClient } from '../../client/scope-client';
+import { renderTouched } from '../../client/format-forensics';
 
 const ROOT = join(__dirname, '..', '..');
 const keyHex = randomBytes(32).toString('hex');
@@ -64,7 +66,7 @@ before(async () => {
   // A server that goes away once connected.
   gone = await startHttpMcpServer({ server: 'gone', store, key });
   goneTools = await connectMcpServer({ name: 'gone', transport: { type: 'http', url: gone.url }, receipts: true, tools: ['read'] }, { key });
-  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? []), ...goneTools.tools], schema });
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? []), ...goneTools.tools], schema, delegationKey: key });
 });
 after(async () => {
   await goneTools?.close();
@@ -156,8 +158,46 @@ describe('an MCP tool called by an agent', () => {
       [s.sessionId],
     );
     const problems = (await rt.client.verify(s.sessionId)).problems.map((p) => `${p.problem} ${p.recordId}`).sort();
-    assert.deepEqual(problems, [`inserted ${receipt!.actionId}-forged`, `invalid_row ${receipt!.actionId}`]);
+    assert.deepEqual(problems, [`inserted ${receipt!.actionId}-forged`, `invalid_row ${receipt!.actionId}`, `receipt_unsigned ${receipt!.actionId}-forged`]);
     await testSql(`DELETE FROM ${table} WHERE session_id = $1`, [s.sessionId]);
+  });
+
+  test('a receipt rewritten in the table no longer matches its server\'s signature: touched is not complete, verify names it', { skip: receiptsSkip }, async () => {
+    const s = await rt.client.startSession(mcpCaller, { input: { tool: 'files/read', args: { path: '/docs/secret.txt' } } });
+    await s.result();
+    await rt.worker.recorder.drain();
+    const [receipt] = await rt.store.receipts().ofSession(s.sessionId);
+    assert.equal(receipt?.signature?.keyId, key.id, 'the server signed its receipt under the delegation key');
+    assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'clean before');
+    const yes = await rt.client.wasTouched(s.sessionId, 'file:/docs/secret.txt');
+    assert.equal(yes.touched, true);
+    assert.equal(yes.complete, true);
+    assert.deepEqual(yes.receiptProblems, []);
+
+    // Someone who can write the table but lacks the key drops the resource from the receipt.
+    const table = `"${rt.schema}".mcp_receipts`;
+    await testSql(`UPDATE ${table} SET resources = '[]'::jsonb WHERE session_id = $1`, [s.sessionId]);
+    const no = await rt.client.wasTouched(s.sessionId, 'file:/docs/secret.txt');
+    assert.equal(no.touched, false);
+    assert.equal(no.complete, false, 'a "no" resting on a rewritten receipt is not a proof');
+    assert.deepEqual(no.receiptProblems.map((p) => `${p.kind} ${p.id}`), [`receipt_forged ${receipt!.actionId}`]);
+    assert.match(renderTouched(no), /WARNING: 1 MCP receipt\(s\) of session .* do not vouch for what they say/);
+    const forged = (await rt.client.verify(s.sessionId)).problems.map((p) => `${p.problem} ${p.recordId}`);
+    assert.deepEqual(forged, [`receipt_forged ${receipt!.actionId}`]);
+
+    // With its signature removed it is unsigned; a reader holding another key cannot check it.
+    await testSql(`UPDATE ${table} SET signature = NULL, signature_key = NULL WHERE session_id = $1`, [s.sessionId]);
+    assert.deepEqual((await rt.client.verify(s.sessionId)).problems.map((p) => p.problem), ['receipt_unsigned']);
+    await rt.store.receipts().upsert([receipt!]);
+    const stranger = await ScopeClient.connect({ address: rt.temporal.address, taskQueue: rt.taskQueue, store: rt.store, delegationKey: parseDelegationKey('33'.repeat(32), 'test') });
+    try {
+      const unchecked = await stranger.verify(s.sessionId);
+      assert.deepEqual(unchecked.problems.map((p) => p.problem), ['receipt_unchecked']);
+      assert.match(unchecked.problems[0]!.detail, new RegExp(`signed under key ${key.id}`));
+    } finally {
+      await stranger.close();
+    }
+    assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'the receipt as the server wrote it checks again');
   });
 
   test('sibling scopes calling the same MCP tool at the same moment are each attributed to their own scope', { skip: receiptsSkip }, async () => {

@@ -54,7 +54,7 @@ test('root cause, touched and status show errors and resources escaped', () => {
   }], calls: { total: 1, failedAttempts: 1, denied: 0 } });
   assert.doesNotMatch(status, CONTROL);
   const touched = renderTouched({
-    scopeId: 'r', resource: `db:${CLEAR_AND_TITLE}`, touched: true, actions: [act], receipts: [], denied: [], unanswered: [], source: 'caller', sealProblems: [], complete: true,
+    scopeId: 'r', resource: `db:${CLEAR_AND_TITLE}`, touched: true, actions: [act], receipts: [], denied: [], unanswered: [], source: 'caller', sealProblems: [], receiptProblems: [], complete: true,
     evidence: { sessionId: 'r', runs: 1, expected: { scopes: 1, actions: 1 }, stored: { scopes: 1, actions: 1 }, differences: [] },
   } as unknown as Parameters<typeof renderTouched>[0]);
   assert.doesNotMatch(touched, CONTROL);

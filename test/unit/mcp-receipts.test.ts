@@ -1,8 +1,9 @@
 /** Receipts in the forensic answers: whose word each footprint entry rests on, and calls owed a receipt. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evidenceSource, footprintWithReceipts, receiptDifferences, receiptsTouching } from '../../cim/forensics';
-import type { McpReceipt } from '../../cim/mcp-receipt';
+import { evidenceSource, footprintWithReceipts, receiptDifferences, receiptSignatureProblems, receiptsTouching } from '../../cim/forensics';
+import { signReceipt, type McpReceipt } from '../../cim/mcp-receipt';
+import { delegationSigner, parseDelegationKey, receiptChecker } from '../../store/delegation-key';
 import { action, scope } from './fixtures';
 
 const scopes = [scope('s'), scope('s.1', { parentScopeId: 's', depth: 1, path: '/s/s.1/' }), scope('s.2', { parentScopeId: 's', depth: 1, path: '/s/s.2/' })];
@@ -56,4 +57,48 @@ test('reconcile: an answered call of a receipts server without its receipt is mi
   assert.deepEqual(receiptDifferences(notExpected, []), [], 'a call that never reached the server owes nothing');
   const forged = receiptDifferences(actions, [receipt('s.1/a1#1', 's.1'), receipt('s.2/a1#1', 's.2'), receipt('s.2/a9#1', 's.2')]);
   assert.deepEqual(forged.map((d) => `${d.kind} ${d.record} ${d.id} ${d.scopeId}`), ['extra receipt s.2/a9#1 s.2'], 'a receipt of a call the session never made');
+});
+
+test('a signed receipt checks under its key, the same after the store gives its times back in another form', () => {
+  const key = parseDelegationKey('11'.repeat(32), 'test');
+  const checker = { keyId: key.id, sign: delegationSigner(key) };
+  const signed = signReceipt({ ...receipt('s.1/a1#1', 's.1'), startedAt: '2026-01-01T01:00:01+01:00' }, checker.sign, key.id);
+  assert.equal(signed.signature?.keyId, key.id);
+  // Read back: UTC, and jsonb's own key order inside the resources.
+  const read: McpReceipt = { ...signed, startedAt: '2026-01-01T00:00:01.000Z', resources: [{ mode: 'read', uri: 'file:/a' } as McpReceipt['resources'][number]] };
+  assert.deepEqual(receiptSignatureProblems([signed, read], checker), []);
+});
+
+test('a receipt changed, moved to another call, unsigned or signed under another key is named, each by kind', () => {
+  const key = parseDelegationKey('11'.repeat(32), 'test');
+  const other = parseDelegationKey('22'.repeat(32), 'test');
+  const checker = { keyId: key.id, sign: delegationSigner(key) };
+  const good = signReceipt(receipt('s.1/a1#1', 's.1'), checker.sign, key.id);
+  const dropped = { ...good, actionId: 's.1/a2#1', resources: [] };
+  const moved = { ...good, actionId: 's.1/a3#1', scopeId: 's.2' };
+  const flipped = { ...good, actionId: 's.1/a4#1', outcome: 'error' as const, error: 'no' };
+  const unsigned = { ...receipt('s.1/a5#1', 's.1'), signature: null };
+  const foreign = signReceipt(receipt('s.1/a6#1', 's.1'), delegationSigner(other), other.id);
+  // The right key id with another key's mac is a forgery, not a key mismatch.
+  const borrowed = { ...foreign, actionId: 's.1/a7#1', signature: { keyId: key.id, mac: foreign.signature!.mac } };
+  const problems = receiptSignatureProblems([good, dropped, moved, flipped, unsigned, foreign, borrowed], checker);
+  assert.deepEqual(problems.map((p) => `${p.id} ${p.kind}`), [
+    's.1/a2#1 receipt_forged', 's.1/a3#1 receipt_forged', 's.1/a4#1 receipt_forged', 's.1/a5#1 receipt_unsigned', 's.1/a6#1 receipt_unchecked', 's.1/a7#1 receipt_forged',
+  ]);
+  assert.match(problems[4]!.detail, new RegExp(`signed under key ${other.id}, this reader holds key ${key.id}`));
+  // A reader with no key checks nothing, and says why for each receipt.
+  const none = receiptSignatureProblems([good], { missing: 'no fingerprint key: $SCOPETRAIL_FINGERPRINT_KEY is not set' });
+  assert.deepEqual(none.map((p) => p.kind), ['receipt_unchecked']);
+  assert.match(none[0]!.detail, /cannot be checked against its signature: no fingerprint key/);
+});
+
+test('receiptChecker: the key given, else the environment\'s, else why there is none', () => {
+  const key = parseDelegationKey('11'.repeat(32), 'test');
+  const given = receiptChecker(key, {});
+  assert.ok('keyId' in given && given.keyId === key.id);
+  const fromEnv = receiptChecker(undefined, { SCOPETRAIL_DELEGATION_KEY: '11'.repeat(32) });
+  assert.ok('keyId' in fromEnv && fromEnv.keyId === key.id);
+  const missing = receiptChecker(undefined, {}, '/nonexistent-scopetrail-test/key');
+  assert.ok('missing' in missing, JSON.stringify(missing));
+  assert.match(missing.missing, /no fingerprint key/);
 });
