@@ -334,7 +334,7 @@ export class ScopeClient {
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, this.receiptChecker(), this.text);
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text);
   }
 
   /**

@@ -23,7 +23,7 @@ export async function verifySession(
   anchors: SealAnchors,
   sessionId: string,
   stored: SessionChains,
-  receiptKey: ReceiptChecker,
+  receiptKey: () => ReceiptChecker,
   text?: TextCodec,
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
@@ -63,7 +63,7 @@ export async function verifySession(
  * signature over it, and the receipts are held to the callers' rows as reconcile holds
  * them (a receipt of a call never made is an insertion).
  */
-async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[], key: ReceiptChecker): Promise<ChainProblem[]> {
+async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[], key: () => ReceiptChecker): Promise<ChainProblem[]> {
   const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
   return [
     ...invalid.map((row): ChainProblem => ({
@@ -74,7 +74,7 @@ async function receiptProblems(store: Store, sessionId: string, actions: readonl
     ...receiptDifferences(actions, receipts).filter((d) => !(d.kind === 'missing' && invalid.some((row) => row.id === d.id))).map((d): ChainProblem => ({
       scopeId: d.scopeId, recordId: d.id, problem: d.kind === 'extra' ? 'inserted' : 'history', detail: `${d.kind} ${d.record}: ${d.detail}`,
     })),
-    ...receiptSignatureProblems(receipts, key).map((p): ChainProblem => ({ scopeId: p.scopeId, recordId: p.id, problem: p.kind, detail: p.detail })),
+    ...(receipts.length ? receiptSignatureProblems(receipts, key()) : []).map((p): ChainProblem => ({ scopeId: p.scopeId, recordId: p.id, problem: p.kind, detail: p.detail })),
   ];
 }
 

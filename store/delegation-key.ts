@@ -69,7 +69,7 @@ export function receiptChecker(key?: DelegationKey, env: NodeJS.ProcessEnv = pro
     const k = key ?? loadDelegationKey(env, { create: false, ...(keyFile ? { path: keyFile } : {}) });
     return { keyId: k.id, sign: delegationSigner(k) };
   } catch (err) {
-    if (err instanceof FingerprintKeyError || err instanceof DelegationKeyError) return { missing: err.message };
-    throw err;
+    // Whatever keeps the key from this reader (none, a bad one, a file it may not read) is said, not thrown.
+    return { missing: err instanceof Error ? err.message : String(err) };
   }
 }
