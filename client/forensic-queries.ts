@@ -68,6 +68,8 @@ export interface FootprintReport {
   resources: SourcedFootprintEntry[];
   /** Attempts refused by attenuation: they touched nothing. */
   denied: ActionRecord[];
+  /** Receipts under the scope that do not vouch for what they say (as touched's): their entries may be wrong or missing. */
+  receiptProblems: ReceiptSignatureProblem[];
 }
 
 export interface TouchedReport {
@@ -167,18 +169,22 @@ export async function sessionRootCause(store: Store, sessionId: string): Promise
   return rootCauseRule(scopes, actions);
 }
 
-export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean): Promise<FootprintReport> {
+export async function scopeFootprint(store: Store, located: LocatedScope, descendants: boolean, receiptKey: () => ReceiptChecker): Promise<FootprintReport> {
   const scope = located.record;
   const [scopes, read, receipts] = await Promise.all([
     store.scopePlacesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.footprintActions(located, { descendants }),
     store.receipts().ofSession(scope.sessionId),
   ]);
+  // Most sessions have no receipt: the wide footprints then pay nothing for the check.
+  const covered = receipts.length ? scopesCovered(scope.scopeId, scopes, { descendants }) : new Set<string>();
+  const under = receipts.filter((r) => covered.has(r.scopeId));
   return {
     scopeId: scope.scopeId,
     descendants,
     resources: footprintWithReceipts(scope.scopeId, scopes, read.actions, receipts, { descendants }),
     denied: deniedUnder(scope.scopeId, scopes, read.denied, { descendants }),
+    receiptProblems: under.length ? receiptSignatureProblems(under, receiptKey()) : [],
   };
 }
 

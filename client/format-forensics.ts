@@ -61,7 +61,10 @@ export function renderFootprint(r: FootprintReport): string {
       )
     : 'no resources touched';
   const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${visible(a.scopeId)} ${actionLine(a)}`).join('\n')}` : '';
-  return `${head}\n${table}${denied}`;
+  const receipts = r.receiptProblems.length
+    ? `\nWARNING: ${r.receiptProblems.length} MCP receipt(s) do not vouch for what they say; entries resting on receipts may be wrong or missing:\n${r.receiptProblems.map((p) => visible(`  ${p.kind}: ${p.detail}`)).join('\n')}`
+    : '';
+  return `${head}\n${table}${denied}${receipts}`;
 }
 
 export function renderTouched(r: TouchedReport): string {

@@ -243,7 +243,7 @@ export class ScopeClient {
   /** Resources a scope touched (with modes, tools and scopes), by default with its descendants. */
   async footprint(scopeId: string, options: { descendants?: boolean } = {}): Promise<FootprintReport> {
     const o = parse('footprint', z.object({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
-    return scopeFootprint(this.store, await this.located(o.scopeId), o.descendants);
+    return scopeFootprint(this.store, await this.located(o.scopeId), o.descendants, () => this.receiptChecker());
   }
 
   /**

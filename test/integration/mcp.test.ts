@@ -21,7 +21,7 @@ import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
 import { mcpCaller, mcpFanout } from '../fixtures/mcp-agents';
 import { ScopeClient } from '../../client/scope-client';
-import { renderTouched } from '../../client/format-forensics';
+import { renderFootprint, renderTouched } from '../../client/format-forensics';
 
 const ROOT = join(__dirname, '..', '..');
 const keyHex = randomBytes(32).toString('hex');
@@ -173,6 +173,7 @@ describe('an MCP tool called by an agent', () => {
     assert.equal(yes.touched, true);
     assert.equal(yes.complete, true);
     assert.deepEqual(yes.receiptProblems, []);
+    assert.deepEqual((await rt.client.footprint(s.sessionId)).receiptProblems, []);
 
     // Someone who can write the table but lacks the key drops the resource from the receipt.
     const table = `"${rt.schema}".mcp_receipts`;
@@ -182,6 +183,9 @@ describe('an MCP tool called by an agent', () => {
     assert.equal(no.complete, false, 'a "no" resting on a rewritten receipt is not a proof');
     assert.deepEqual(no.receiptProblems.map((p) => `${p.kind} ${p.id}`), [`receipt_forged ${receipt!.actionId}`]);
     assert.match(renderTouched(no), /WARNING: 1 MCP receipt\(s\) of session .* do not vouch for what they say/);
+    const fp = await rt.client.footprint(s.sessionId);
+    assert.deepEqual(fp.receiptProblems.map((p) => p.kind), ['receipt_forged'], 'footprint says its receipt entries may be wrong');
+    assert.match(renderFootprint(fp), /WARNING: 1 MCP receipt\(s\) do not vouch for what they say/);
     const forged = (await rt.client.verify(s.sessionId)).problems.map((p) => `${p.problem} ${p.recordId}`);
     assert.deepEqual(forged, [`receipt_forged ${receipt!.actionId}`]);
 
