@@ -8,18 +8,15 @@
 import { z } from 'zod';
 import { ResourceRef } from './schemas';
 import { canonicalJson } from './canonical-json';
-import { sameHex, type Sign } from './mcp-meta';
+import type { Sign } from './mcp-meta';
+import { KeyedSignature, signatureState, type Signer } from './keyed-signature';
 
 /**
  * The server's HMAC-SHA256 over the receipt, under the delegation key (the key it checks
- * delegations with), and the id of that key. Whoever can write the table but lacks the key
- * cannot make a receipt say something else, move it to another call, or add one.
+ * delegations with): see cim/keyed-signature.ts.
  */
-export const ReceiptSignature = z.object({
-  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits'),
-  mac: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
-});
-export type ReceiptSignature = z.infer<typeof ReceiptSignature>;
+export const ReceiptSignature = KeyedSignature;
+export type ReceiptSignature = KeyedSignature;
 
 export const McpReceipt = z.object({
   namespace: z.string().min(1),
@@ -69,13 +66,12 @@ export type ReceiptSignatureFinding =
  * The receipts whose signature does not vouch for them under `key`: none, one that does not
  * match its fields, or one signed under another key (which this reader cannot check).
  */
-export function receiptSignatureFindings(receipts: readonly McpReceipt[], key: { keyId: string; sign: Sign }): ReceiptSignatureFinding[] {
+export function receiptSignatureFindings(receipts: readonly McpReceipt[], key: Signer): ReceiptSignatureFinding[] {
   const out: ReceiptSignatureFinding[] = [];
   for (const receipt of receipts) {
-    const s = receipt.signature;
-    if (!s) out.push({ receipt, problem: 'unsigned' });
-    else if (s.keyId !== key.keyId) out.push({ receipt, problem: 'other_key', keyId: s.keyId });
-    else if (!sameHex(s.mac, key.sign(receiptSigningText(receipt)))) out.push({ receipt, problem: 'forged' });
+    const state = signatureState(receiptSigningText(receipt), receipt.signature, key);
+    if (state === 'unsigned' || state === 'forged') out.push({ receipt, problem: state });
+    else if (state === 'other_key') out.push({ receipt, problem: 'other_key', keyId: receipt.signature!.keyId });
   }
   return out;
 }

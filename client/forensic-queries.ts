@@ -38,6 +38,8 @@ import { InvalidStoredRowError } from '../store/rows';
 import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 import { verifyChains, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
+import type { SignatureChecker } from '../cim/keyed-signature';
+import { manifestSignatureState } from '../cim/manifest-signature';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export const SessionsArgs = typedLengthChecks(z.object({
@@ -249,9 +251,18 @@ export async function agentRoles(store: Store): Promise<RoleEntry[]> {
   return rolesFromUsage(manifests, usage);
 }
 
-export async function agentDrift(store: Store, agent?: string): Promise<DriftEntry[]> {
-  const [manifests, usage] = await Promise.all([store.manifests(), store.agentUsage({ calls: false })]);
-  return driftFromUsage(manifests, usage, agent);
+/** `manifestKey`: what each judged version's manifest is held to (its signature); unchecked without it. */
+export async function agentDrift(store: Store, agent?: string, manifestKey?: () => SignatureChecker): Promise<DriftEntry[]> {
+  const [stored, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
+  const entries = driftFromUsage(stored.map((m) => m.manifest), usage, agent);
+  if (!manifestKey) return entries;
+  const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));
+  let checker: SignatureChecker | undefined;
+  for (const e of entries) {
+    const m = e.manifest ? byVersion.get(`${e.agent}\u0000${e.version}`) : undefined;
+    if (m) e.manifestSignature = manifestSignatureState(m, (checker ??= manifestKey()));
+  }
+  return entries;
 }
 
 export async function sessionTimeline(store: Store, sessionId: string): Promise<TimelineEvent[]> {

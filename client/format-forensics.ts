@@ -158,13 +158,17 @@ export function renderRoles(roles: RoleEntry[]): string {
 
 export function renderDrift(entries: DriftEntry[]): string {
   if (!entries.length) return 'no agents observed';
+  const doubtful = entries.filter((d) => d.manifestSignature !== undefined && d.manifestSignature !== 'valid');
+  const warning = doubtful.length
+    ? `\nWARNING: ${doubtful.length} version(s) judged by a manifest its registering worker's signature does not vouch for (${doubtful.map((d) => `${d.agent}@${d.version} ${d.manifestSignature}`).join(', ')}); their verdicts may be wrong (scopetrail verify names each).`
+    : '';
   return renderTable(
     ['agent', 'version', 'builds', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'undeclared handoffs', 'version pins', 'unused (info)'],
     entries.map((d) => [
       d.agent,
       d.version,
       list(d.builds),
-      d.manifest ? 'yes' : 'NO',
+      !d.manifest ? 'NO' : d.manifestSignature === undefined || d.manifestSignature === 'valid' ? 'yes' : `yes, ${d.manifestSignature === 'other_key' ? 'unchecked' : d.manifestSignature.toUpperCase()}`,
       d.drifted ? 'DRIFT' : 'ok',
       list(d.undeclaredTools),
       list(d.undeclaredSubAgents),
@@ -172,7 +176,7 @@ export function renderDrift(entries: DriftEntry[]): string {
       list(d.versionMismatches.map((m) => `${m.parent}@${m.parentVersion} expects ${m.expected}, ran ${m.observed}`)),
       list([...d.unusedTools, ...d.unusedSubAgents, ...d.unusedHandoffs.map((a) => `handoff ${a}`)]),
     ]),
-  );
+  ) + visible(warning);
 }
 
 export function renderTimeline(events: TimelineEvent[]): string {

@@ -48,6 +48,8 @@ import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import { receiptChecker, type DelegationKey, type ReceiptChecker } from '../store/delegation-key';
+import { manifestChecker } from '../store/manifest-key';
+import type { SignatureChecker } from '../cim/keyed-signature';
 import type { OtelExportOptions, OtelExportSummary } from './otel-export';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { agentNameSchema } from '../cim/scope-context';
@@ -112,6 +114,14 @@ export class ScopeClient {
     this.checker ??= receiptChecker(this.delegationKey);
     return this.checker;
   }
+
+  private deploymentKey: FingerprintKey | undefined;
+  private manifests: SignatureChecker | undefined;
+
+  private manifestChecker(): SignatureChecker {
+    this.manifests ??= manifestChecker(this.deploymentKey);
+    return this.manifests;
+  }
   /** Root agents startSession found registered: not looked up again (client/served-agent.ts). */
   private readonly servedAgents = new Set<string>();
 
@@ -134,6 +144,8 @@ export class ScopeClient {
       dataConverter?: DataConverter;
       /** What MCP receipts are checked with (verify, wasTouched): default, the environment's, as MCP servers find it. */
       delegationKey?: DelegationKey;
+      /** The workers' deployment key, what manifests are checked with (verify, drift): default, the environment's or the key file. */
+      fingerprintKey?: FingerprintKey;
     },
   ): Promise<ScopeClient> {
     const o = parse('ScopeClient.connect', ConnectOptions, options);
@@ -147,6 +159,7 @@ export class ScopeClient {
     const temporal = new Client({ connection, namespace: o.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
     const client = new ScopeClient(temporal, decodingStore(options.store, text), o.taskQueue, own, connection, o.namespace, text);
     client.delegationKey = options.delegationKey;
+    client.deploymentKey = options.fingerprintKey;
     return client;
   }
 
@@ -270,7 +283,7 @@ export class ScopeClient {
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */
   async drift(agent?: string): Promise<DriftEntry[]> {
     const name = agent === undefined ? undefined : parse('drift', AgentNameArg, agent, 'agent');
-    const entries = await agentDrift(this.store, name);
+    const entries = await agentDrift(this.store, name, () => this.manifestChecker());
     if (name !== undefined && entries.length === 0 && !(await this.store.manifests()).some((m) => m.name === name)) {
       // An agent nothing knows of is a mistyped name, not one without drift.
       if (!(await agentRoles(this.store)).some((r) => r.agent === name)) throw new UnknownIdError('agent', name);
@@ -334,7 +347,7 @@ export class ScopeClient {
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text);
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text, () => this.manifestChecker());
   }
 
   /**

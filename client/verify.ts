@@ -15,7 +15,9 @@ import { decodeAction, decodeScope } from '../store/encoded-records';
 import { collectSessionRuns, SessionNotFoundError } from './history';
 import { receiptDifferences, receiptSignatureProblems } from '../cim/forensics/receipts';
 import type { ReceiptChecker } from '../store/delegation-key';
-import type { ActionRecord } from '../cim/schemas';
+import type { ActionRecord, ScopeRecord } from '../cim/schemas';
+import type { SignatureChecker } from '../cim/keyed-signature';
+import { manifestSignatureProblem, manifestSignatureState, type StoredManifest } from '../cim/manifest-signature';
 
 export async function verifySession(
   temporal: Client,
@@ -25,6 +27,7 @@ export async function verifySession(
   stored: SessionChains,
   receiptKey: () => ReceiptChecker,
   text?: TextCodec,
+  manifestKey: () => SignatureChecker = () => ({ missing: 'no deployment key given' }),
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
   try {
@@ -46,15 +49,40 @@ export async function verifySession(
   // Chains are hashed over the rows as stored; history is compared with what they decode to.
   const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
   const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
-  const manifests = await store.manifests();
-  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
+  const manifests = await store.storedManifests();
+  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.manifest.name)) });
   report.problems.push(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
     ),
     ...(await receiptProblems(store, sessionId, actions, receiptKey)),
+    ...manifestProblems(scopes, manifests, manifestKey),
   );
   return report;
+}
+
+/**
+ * Drift judges the session's agents by their manifests, which no chain covers: each agent
+ * version that ran in the session is held to the signature its registering worker put on
+ * its manifest. A version with no manifest is drift's to report (it ran unregistered).
+ */
+function manifestProblems(scopes: readonly ScopeRecord[], manifests: readonly StoredManifest[], key: () => SignatureChecker): ChainProblem[] {
+  const ran = new Map<string, string>();
+  for (const s of scopes) if (!ran.has(`${s.agent}@${s.agentVersion}`)) ran.set(`${s.agent}@${s.agentVersion}`, s.scopeId);
+  const out: ChainProblem[] = [];
+  let checker: SignatureChecker | undefined;
+  for (const m of manifests) {
+    const version = `${m.manifest.name}@${m.manifest.version}`;
+    const scopeId = ran.get(version);
+    if (scopeId === undefined) continue;
+    checker ??= key();
+    const state = manifestSignatureState(m, checker);
+    const detail = manifestSignatureProblem(m, state, checker);
+    if (detail === undefined) continue;
+    const problem = state === 'forged' ? 'manifest_forged' : state === 'unsigned' ? 'manifest_unsigned' : 'manifest_unchecked';
+    out.push({ scopeId, recordId: version, problem, detail });
+  }
+  return out;
 }
 
 /**

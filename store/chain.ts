@@ -116,7 +116,13 @@ export interface ChainProblem {
     /** An MCP receipt with no signature: it vouches for nothing. */
     | 'receipt_unsigned'
     /** An MCP receipt the reader cannot check: it holds no delegation key, or not the one it was signed under. */
-    | 'receipt_unchecked';
+    | 'receipt_unchecked'
+    /** The manifest of an agent version that ran does not match its registering worker's signature. */
+    | 'manifest_forged'
+    /** The manifest of an agent version that ran has no signature. */
+    | 'manifest_unsigned'
+    /** The manifest of an agent version that ran cannot be checked: the reader holds no deployment key, or another. */
+    | 'manifest_unchecked';
   detail: string;
 }
 

@@ -12,6 +12,7 @@ import { sha256Hex as sha256OfText } from './sha256';
 import { ScopetrailError } from '../cim/errors';
 import { FingerprintKeyError, keyId, loadFingerprintKey, parseKey, type FingerprintKey } from './fingerprint-key';
 import type { IdHash, Sign } from '../cim/mcp-meta';
+import type { SignatureChecker } from '../cim/keyed-signature';
 
 export const DELEGATION_KEY_ENV = 'SCOPETRAIL_DELEGATION_KEY';
 
@@ -58,7 +59,7 @@ export function delegationSigner(key: DelegationKey): Sign {
 export const sha256Hex: IdHash = sha256OfText;
 
 /** What a reader checks MCP receipts' signatures with, or why it cannot (cim/mcp-receipt.ts). */
-export type ReceiptChecker = { keyId: string; sign: Sign } | { missing: string };
+export type ReceiptChecker = SignatureChecker;
 
 /**
  * The checker for receipts signed under `key`, else under the environment's delegation key

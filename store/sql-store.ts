@@ -7,6 +7,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
+import { KeyedSignature, type Signer } from '../cim/keyed-signature';
+import { manifestSigningText, type StoredManifest } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, UnsealedScope, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
@@ -524,13 +526,18 @@ export class SqlStore implements Store {
     }
   }
 
-  async upsertManifests(manifests: readonly Manifest[]): Promise<void> {
+  async upsertManifests(manifests: readonly Manifest[], signer?: Signer): Promise<void> {
     const rows = dedupe(manifests, (m) => `${m.name}\u0000${m.version}`, (_a, b) => b);
     for (const chunk of chunks(rows, 3)) {
-      const { text, params } = valuesClause(chunk.map((m) => clean([m.name, m.version, JSON.stringify(clean(m))])), 3);
+      const { text, params } = valuesClause(
+        chunk.map((m) => clean([m.name, m.version, JSON.stringify(clean(m)), signer ? signer.sign(manifestSigningText(m)) : null, signer?.keyId ?? null])),
+        5,
+      );
+      // The signature goes with the manifest it covers: a row rewritten unsigned loses the old one.
       await this.db.query(
-        `INSERT INTO ${this.t('manifests')} (agent, version, manifest) VALUES ${text}
-         ON CONFLICT (agent, version) DO UPDATE SET manifest = excluded.manifest, updated_at = now()`,
+        `INSERT INTO ${this.t('manifests')} (agent, version, manifest, signature, signature_key) VALUES ${text}
+         ON CONFLICT (agent, version) DO UPDATE SET manifest = excluded.manifest, signature = excluded.signature,
+           signature_key = excluded.signature_key, updated_at = now()`,
         params,
       );
     }
@@ -743,8 +750,12 @@ export class SqlStore implements Store {
   }
 
   async manifests(): Promise<Manifest[]> {
-    const { rows } = await this.db.query<{ agent: string; version: string; manifest: unknown }>(
-      `SELECT agent, version, manifest FROM ${this.t('manifests')} ORDER BY agent, version`,
+    return (await this.storedManifests()).map((m) => m.manifest);
+  }
+
+  async storedManifests(): Promise<StoredManifest[]> {
+    const { rows } = await this.db.query<{ agent: string; version: string; manifest: unknown; signature?: unknown; signature_key?: unknown }>(
+      `SELECT * FROM ${this.t('manifests')} ORDER BY agent, version`,
     );
     return rows.map((r) => {
       const parsed = Manifest.safeParse(typeof r.manifest === 'string' ? parseJsonText(r.manifest) : r.manifest);
@@ -755,7 +766,10 @@ export class SqlStore implements Store {
             `(the row was changed outside scopetrail; a worker registering that agent version writes it again)`,
         );
       }
-      return parsed.data;
+      if (r.signature == null && r.signature_key == null) return { manifest: parsed.data, signature: null };
+      // A signature that is not one vouches for nothing: the checks call it forged, the manifest still reads.
+      const signature = KeyedSignature.safeParse({ mac: r.signature, keyId: r.signature_key });
+      return signature.success ? { manifest: parsed.data, signature: signature.data } : { manifest: parsed.data, signature: null, signatureInvalid: true };
     });
   }
 

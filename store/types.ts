@@ -9,6 +9,8 @@ import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
+import type { Signer } from '../cim/keyed-signature';
+import type { StoredManifest } from '../cim/manifest-signature';
 import type { FootprintRows } from './footprint-rows';
 import type { RunRef } from './run-status';
 
@@ -184,7 +186,8 @@ export interface Store {
   unsealedScopes(limit: number): Promise<UnsealedScope[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
   chainsOfSession(sessionId: string): Promise<SessionChains>;
-  upsertManifests(manifests: readonly Manifest[]): Promise<void>;
+  /** `signer`: the registering worker's manifest key (cim/manifest-signature.ts); without one they are stored unsigned. */
+  upsertManifests(manifests: readonly Manifest[], signer?: Signer): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   /** The scope with where its session's rows are kept, for the queries about it that follow. */
   locateScope(scopeId: string): Promise<LocatedScope | undefined>;
@@ -200,6 +203,8 @@ export interface Store {
   footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
+  /** Every manifest with the signature stored beside it, for the checks that hold one to the other. */
+  storedManifests(): Promise<StoredManifest[]>;
   /** Session ids, newest first. */
   listSessions(options: ListSessionsOptions): Promise<string[]>;
   /**

@@ -19,6 +19,8 @@ import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm
 import { defineModelStep, type ModelProvider } from '../activities/model-step';
 import { ScriptedModelProvider } from '../activities/scripted-model';
 import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
+import { manifestSigner } from '../store/manifest-key';
+import type { Signer } from '../cim/keyed-signature';
 import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
@@ -133,6 +135,7 @@ export class ScopetrailPlugin extends SimplePlugin {
   private readonly config: ScopetrailPluginOptions;
   private readonly registered: Map<string, RegisteredTool>;
   private readonly fingerprinter: Fingerprinter | undefined;
+  private readonly manifestSigner: Signer | undefined;
   private readonly bindings = new Map<string, Binding>();
   private readonly log: (message: string, err?: unknown) => void;
   private readonly deployment: z.output<typeof DeploymentOption> | undefined;
@@ -163,7 +166,10 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
-    this.fingerprinter = options.fingerprintKey === false ? undefined : new Fingerprinter(options.fingerprintKey ?? loadFingerprintKey());
+    const deploymentKey = options.fingerprintKey === false ? undefined : (options.fingerprintKey ?? loadFingerprintKey());
+    this.fingerprinter = deploymentKey && new Fingerprinter(deploymentKey);
+    // The same key signs the manifests this worker registers; a worker without one registers them unsigned.
+    this.manifestSigner = deploymentKey && manifestSigner(deploymentKey);
     // Made now so a bad option or OTEL_* variable stops the start, not the first span.
     this.otel = this.makeOtel();
   }
@@ -263,7 +269,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     const { recorder, manifests, connection, ended } = binding;
     // Migrates the store and registers the manifests, or (store down) spools until it can.
     try {
-      await recorder.start({ manifests });
+      await recorder.start({ manifests, ...(this.manifestSigner ? { manifestSigner: this.manifestSigner } : {}) });
     } catch (err) {
       // A store that answers but cannot be prepared stops the start; the SDK's worker is
       // still run and stopped, or it would hold the process and its connection for good.

@@ -13,6 +13,7 @@ import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
 import { manifestChanges } from '../cim/manifest';
+import type { Signer } from '../cim/keyed-signature';
 import { LATE_REASON, LATE_TIMEOUT_REASON, lateBatch, splitLateDecoded, type LateSplit, type SameAction } from './late-records';
 
 export interface RecordBatch {
@@ -102,7 +103,7 @@ export class Recorder {
   private draining: Promise<void> | undefined;
   private lastSpoolAlert = 0;
   /** Set by start(): the store is migrated (and manifests registered) before the first write. */
-  private preparation: { manifests: readonly Manifest[]; done: boolean; running?: Promise<void> } | undefined;
+  private preparation: { manifests: readonly Manifest[]; signer?: Signer; done: boolean; running?: Promise<void> } | undefined;
   readonly sealer: Sealer;
   /** Scopes written as running and not yet ended: their finished actions need no sealing pass. */
   private readonly open = new OpenScopes();
@@ -130,7 +131,8 @@ export class Recorder {
    * a spool: records wait there and the store is prepared once it answers. A store that
    * answers but cannot be prepared (permissions, a failing migration) stops it.
    */
-  async start(options: { manifests?: readonly Manifest[] } = {}): Promise<void> {
+  /** `manifestSigner`: what the manifests are signed with (cim/manifest-signature.ts); unsigned without it. */
+  async start(options: { manifests?: readonly Manifest[]; manifestSigner?: Signer } = {}): Promise<void> {
     const spool = this.options.spool;
     const kept = spool?.quarantineReport();
     if (kept) {
@@ -138,7 +140,7 @@ export class Recorder {
         `QUARANTINE: ${kept.entries} entries in ${kept.path} were kept aside (refused by the store, late for a sealed scope, or unreadable in the spool); list them with \`scopetrail quarantine --spool ${spool!.dir}\`, and write what is sound with \`scopetrail quarantine replay\``,
       );
     }
-    this.preparation = { manifests: options.manifests ?? [], done: false };
+    this.preparation = { manifests: options.manifests ?? [], ...(options.manifestSigner ? { signer: options.manifestSigner } : {}), done: false };
     try {
       await this.prepareStore();
     } catch (err) {
@@ -364,7 +366,7 @@ export class Recorder {
         await this.store.migrate();
         if (p.manifests.length) {
           await this.reportChangedManifests(p.manifests);
-          await this.store.upsertManifests(p.manifests);
+          await this.store.upsertManifests(p.manifests, p.signer);
         }
         p.done = true;
       } catch (err) {

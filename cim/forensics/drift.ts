@@ -4,6 +4,7 @@ import { uniqueSorted, uniqueInOrder } from './shared';
 import { CALL_KINDS } from './calls';
 import { parseSubAgentRef } from './roles';
 import { buildsOf, usageOf, type AgentUsage } from './usage';
+import type { SignatureState } from '../keyed-signature';
 
 // drift
 
@@ -22,6 +23,11 @@ export interface DriftEntry {
   version: string;
   /** A manifest for exactly this version exists. */
   manifest: boolean;
+  /**
+   * How that manifest stands against its registering worker's signature, where the reader
+   * checked it (cim/manifest-signature.ts): a verdict resting on one not `valid` may be wrong.
+   */
+  manifestSignature?: SignatureState;
   undeclaredTools: string[];
   undeclaredSubAgents: string[];
   /** Agents it handed control to (or tried to) that its manifest's `handoffs` does not list. */

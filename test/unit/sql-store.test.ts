@@ -10,6 +10,9 @@ import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
 import type { Store } from '../../store/types';
 import type { ActionRecord, Manifest, ScopeRecord } from '../../cim/schemas';
+import { parseKey } from '../../store/fingerprint-key';
+import { manifestChecker, manifestSigner } from '../../store/manifest-key';
+import { manifestSignatureProblem, manifestSignatureState } from '../../cim/manifest-signature';
 import { action as baseAction, scope as baseScope } from './fixtures';
 import { deniedUnder, footprintWithReceipts } from '../../cim/forensics';
 
@@ -419,6 +422,48 @@ describe('manifests', () => {
       { name: 'researcher', version: '2.1.0', tools: ['search'], subAgents: [] },
       { name: 'researcher', version: '2.2.0', tools: ['search', 'summarize'], subAgents: [] },
     ]);
+  });
+});
+
+describe('manifest signatures', () => {
+  let db: SqlExecutor;
+  let signed: SqlStore;
+  const key = parseKey('44'.repeat(32), 'test');
+  const signer = manifestSigner(key);
+  before(async () => {
+    db = pgliteExecutor(undefined);
+    signed = new SqlStore(db, 'signed');
+    await signed.migrate();
+  });
+  after(async () => {
+    await db?.close();
+  });
+
+  test('a worker\'s signature checks after the round trip; a manifest rewritten in the table, unsigned or with a broken signature does not', async () => {
+    // Written without the optional fields, read back with what the schema fills in: the same signed text.
+    await signed.upsertManifests([
+      { name: 'orchestrator', version: '1.0.0', tools: ['plan'], subAgents: ['researcher'] },
+      { name: 'researcher', version: '2.1.0', tools: ['search'], subAgents: [], resources: ['api:web-search'] },
+    ], signer);
+    await signed.upsertManifests([{ name: 'legacy', version: '0.1.0', tools: [], subAgents: [] }]);
+    const states = async () => Object.fromEntries((await signed.storedManifests()).map((m) => [`${m.manifest.name}@${m.manifest.version}`, manifestSignatureState(m, signer)]));
+    assert.deepEqual(await states(), { 'legacy@0.1.0': 'unsigned', 'orchestrator@1.0.0': 'valid', 'researcher@2.1.0': 'valid' });
+    // Declaring the tool an agent should not have called, to hide that drift.
+    await db.query(`UPDATE scopetrail.manifests SET manifest = jsonb_set(manifest, '{tools}', '["search","shell"]') WHERE agent = 'researcher'`);
+    // A signature that is not one reads, and is forged.
+    await db.query(`UPDATE scopetrail.manifests SET signature = 'zz', signature_key = NULL WHERE agent = 'orchestrator'`);
+    assert.deepEqual(await states(), { 'legacy@0.1.0': 'unsigned', 'orchestrator@1.0.0': 'forged', 'researcher@2.1.0': 'forged' });
+    assert.deepEqual((await signed.manifests()).find((m) => m.name === 'researcher')?.tools, ['search', 'shell'], 'manifests() still reads them');
+    // Another deployment's reader cannot check; one with no key says why.
+    const other = manifestSigner(parseKey('55'.repeat(32), 'test'));
+    const [legit] = (await signed.storedManifests()).filter((m) => m.manifest.name === 'legacy');
+    await signed.upsertManifests([legit!.manifest], signer);
+    const [resigned] = (await signed.storedManifests()).filter((m) => m.manifest.name === 'legacy');
+    assert.equal(manifestSignatureState(resigned!, signer), 'valid', 'registering again signs it');
+    assert.equal(manifestSignatureState(resigned!, other), 'other_key');
+    const none = manifestChecker(undefined, {}, '/nonexistent-scopetrail-test/key');
+    assert.equal(manifestSignatureState(resigned!, none), 'unchecked');
+    assert.match(manifestSignatureProblem(resigned!, 'unchecked', none)!, /the manifest of legacy@0\.1\.0 cannot be checked against its signature: no fingerprint key/);
   });
 });
 
