@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { activityActionId, scopedActivityId } from '../cim/ids';
-import { buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
+import { DELEGATION_REFUSED, buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
 import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
@@ -129,9 +129,11 @@ function mcpTool(
       } finally {
         attempt.release();
       }
-      // Only an answer proves the server ran the call; an attempt that never got through owes no receipt.
+      // Only an answer proves the server ran the call; an attempt that never got through owes no receipt,
+      // and neither does one whose delegation the server refused (it records nothing for those).
       run.attributes[MCP_ANSWERED_ATTRIBUTE] = true;
-      if (o.receipts) run.attributes[MCP_RECEIPT_ATTRIBUTE] = RECEIPT_EXPECTED;
+      const refused = result.isError && textOf(result.content).includes(DELEGATION_REFUSED);
+      if (o.receipts && !refused) run.attributes[MCP_RECEIPT_ATTRIBUTE] = RECEIPT_EXPECTED;
       if (result.isError) {
         // The server answered deliberately: the same request would get the same answer.
         throw ApplicationFailure.create({ type: MCP_TOOL_ERROR, nonRetryable: true, message: `MCP tool ${name} failed: ${textOf(result.content)}` });

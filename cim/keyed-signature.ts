@@ -32,6 +32,8 @@ export type SignatureState = 'valid' | 'forged' | 'unsigned' | 'other_key' | 'un
 export function signatureState(text: string, signature: KeyedSignature | null | undefined, checker: SignatureChecker): SignatureState {
   if (!signature) return 'unsigned';
   if ('missing' in checker) return 'unchecked';
-  if (signature.keyId !== checker.keyId) return 'other_key';
-  return sameHex(signature.mac, checker.sign(text)) ? 'valid' : 'forged';
+  const matches = sameHex(signature.mac, checker.sign(text));
+  // Signed under this reader's key with the key id changed since: a rewrite that would pass for a key mismatch.
+  if (signature.keyId !== checker.keyId) return matches ? 'forged' : 'other_key';
+  return matches ? 'valid' : 'forged';
 }

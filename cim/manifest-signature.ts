@@ -42,7 +42,7 @@ export function manifestSignatureProblem(stored: StoredManifest, state: Signatur
     case 'unsigned':
       return `${what} carries no signature (registered before manifests were signed, or by a worker without a deployment key): it vouches for nothing`;
     case 'other_key':
-      return `${what} is signed under key ${stored.signature!.keyId}, this reader holds key ${'keyId' in checker ? checker.keyId : '?'}: give it the workers' deployment key (SCOPETRAIL_FINGERPRINT_KEY)`;
+      return `${what} is signed under key ${stored.signature!.keyId} (as its row says), this reader holds key ${'keyId' in checker ? checker.keyId : '?'}: give it the workers' deployment key (SCOPETRAIL_FINGERPRINT_KEY); if no worker signs under ${stored.signature!.keyId}, the row was rewritten`;
     case 'unchecked':
       return `${what} cannot be checked against its signature: ${'missing' in checker ? checker.missing : ''}`;
   }

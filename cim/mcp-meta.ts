@@ -51,6 +51,12 @@ export type McpMeta = {
   [DELEGATION_META_KEY]: SignedDelegation;
 };
 
+/**
+ * What a server's refusal of a delegation starts with (worker/mcp-server-middleware.ts). A
+ * refused call is recorded by nobody on the server's side, so the caller owes it no receipt.
+ */
+export const DELEGATION_REFUSED = 'scopetrail delegation refused';
+
 /** HMAC-SHA256 of a text under the delegation key, as 64 lowercase hex digits. */
 export type Sign = (text: string) => string;
 /** A lowercase hex digest of at least 32 digits (sha-256 in practice), as the OTel export uses. */

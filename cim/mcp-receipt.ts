@@ -35,6 +35,8 @@ export const McpReceipt = z.object({
   endedAt: z.iso.datetime({ offset: true }),
   /** Absent or null: a receipt written before receipts were signed, or by something else than the middleware. */
   signature: ReceiptSignature.nullable().optional(),
+  /** Read from a row whose signature columns hold something that is not a signature: it vouches for nothing. */
+  signatureInvalid: z.literal(true).optional(),
 });
 export type McpReceipt = z.infer<typeof McpReceipt>;
 
@@ -44,7 +46,7 @@ export type McpReceipt = z.infer<typeof McpReceipt>;
  * the text is the same before the write and after any read.
  */
 export function receiptSigningText(r: Omit<McpReceipt, 'signature'>): string {
-  const { signature: _unsigned, ...fields } = r as McpReceipt;
+  const { signature: _unsigned, signatureInvalid: _invalid, ...fields } = r as McpReceipt;
   return `scopetrail receipt v1\n${canonicalJson({
     ...fields,
     error: fields.error ?? null,
@@ -69,7 +71,7 @@ export type ReceiptSignatureFinding =
 export function receiptSignatureFindings(receipts: readonly McpReceipt[], key: Signer): ReceiptSignatureFinding[] {
   const out: ReceiptSignatureFinding[] = [];
   for (const receipt of receipts) {
-    const state = signatureState(receiptSigningText(receipt), receipt.signature, key);
+    const state = receipt.signatureInvalid ? 'forged' : signatureState(receiptSigningText(receipt), receipt.signature, key);
     if (state === 'unsigned' || state === 'forged') out.push({ receipt, problem: state });
     else if (state === 'other_key') out.push({ receipt, problem: 'other_key', keyId: receipt.signature!.keyId });
   }
@@ -85,7 +87,7 @@ export function receiptFindingText(f: ReceiptSignatureFinding, readerKeyId: stri
     case 'forged':
       return `${what} does not match its signature: changed after the server wrote it, or not written by the server`;
     case 'other_key':
-      return `${what} is signed under key ${f.keyId}, this reader holds key ${readerKeyId}: give it the servers' delegation key (SCOPETRAIL_DELEGATION_KEY) to check it`;
+      return `${what} is signed under key ${f.keyId} (as its row says), this reader holds key ${readerKeyId}: give it the servers' delegation key (SCOPETRAIL_DELEGATION_KEY) to check it; if no server signs under ${f.keyId}, the row was rewritten`;
   }
 }
 

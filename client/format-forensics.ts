@@ -76,6 +76,8 @@ export function renderTouched(r: TouchedReport): string {
     for (const x of r.receipts) lines.push(`  ${x.scopeId} ${x.agent}: receipt of MCP server ${x.server} for ${x.tool} (attempt ${x.attempt}, ${x.outcome}): ${x.resources.map((res) => `${res.mode} ${res.uri}`).join(', ')}`);
   } else if (r.unanswered.length) {
     lines.push(`UNKNOWN — nothing recorded under ${r.scopeId} touched ${r.resource}, but ${r.unanswered.length} MCP call(s) never heard back from their server and have no receipt: what they did is unknown.`);
+  } else if (r.receiptProblems.length) {
+    lines.push(`UNKNOWN — nothing recorded under ${r.scopeId} touched ${r.resource}, but ${r.receiptProblems.length} MCP receipt(s) of the session do not vouch for what they say: what their servers did is unknown.`);
   } else {
     lines.push(`NO — nothing under ${r.scopeId} touched ${r.resource}.`);
   }

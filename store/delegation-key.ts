@@ -48,7 +48,18 @@ export function deriveDelegationKey(deployment: FingerprintKey): DelegationKey {
 export function loadDelegationKey(env: NodeJS.ProcessEnv = process.env, options: { create?: boolean; path?: string } = {}): DelegationKey {
   const fromEnv = env[DELEGATION_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return parseDelegationKey(fromEnv, `$${DELEGATION_KEY_ENV}`);
-  return deriveDelegationKey(loadFingerprintKey(env, options.path, { create: options.create ?? false }));
+  let deployment: FingerprintKey;
+  try {
+    deployment = loadFingerprintKey(env, options.path, { create: options.create ?? false });
+  } catch (err) {
+    if (!(err instanceof FingerprintKeyError)) throw err;
+    // A server started before any worker of the deployment finds no key file yet: say both ways out.
+    throw new DelegationKeyError(
+      `no delegation key: $${DELEGATION_KEY_ENV} is not set, and it cannot be derived from the deployment key (${err.message.replace(/^no fingerprint key: /, '')}). ` +
+        `Set ${DELEGATION_KEY_ENV} to the same key on the callers' workers and the MCP servers (for example: openssl rand -hex 32), or start a worker of the deployment first, which creates the deployment key`,
+    );
+  }
+  return deriveDelegationKey(deployment);
 }
 
 export function delegationSigner(key: DelegationKey): Sign {

@@ -4,7 +4,7 @@
  * replayed within its freshness window, or a handler retried by the server, rewrites
  * the same receipt instead of adding one.
  */
-import { McpReceipt } from '../cim/mcp-receipt';
+import { McpReceipt, ReceiptSignature } from '../cim/mcp-receipt';
 import type { SqlExecutor } from './sql-store';
 import { dedupe, unnestRows } from './bulk-write';
 import { clean, json, parseRow, tryRead, type InvalidRow } from './rows';
@@ -91,7 +91,16 @@ export function readReceipt(r: Record<string, unknown>): McpReceipt {
     error: r.error ?? null,
     startedAt: isoTime(r.started_at),
     endedAt: isoTime(r.ended_at),
-    // Half a signature is a row someone wrote by hand: it fails as the field it lacks.
-    signature: r.signature == null && r.signature_key == null ? null : { mac: r.signature, keyId: r.signature_key },
+    ...signatureOf(r),
   });
+}
+
+/**
+ * The stored signature. One that is not a signature (half of one, not hex) is no reason to
+ * leave the receipt out of every answer: it reads, and vouches for nothing (cim/mcp-receipt.ts).
+ */
+function signatureOf(r: Record<string, unknown>): Pick<McpReceipt, 'signature' | 'signatureInvalid'> {
+  if (r.signature == null && r.signature_key == null) return { signature: null };
+  const parsed = ReceiptSignature.safeParse({ mac: r.signature, keyId: r.signature_key });
+  return parsed.success ? { signature: parsed.data } : { signature: null, signatureInvalid: true };
 }

@@ -9,6 +9,7 @@ import { isoTime as certainIsoTime } from '../cim/certain-values';
 import { isoTime } from './row-times';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import type { ScopePlace } from '../cim/forensics/footprint';
+import { ScopetrailError } from '../cim/errors';
 
 /** A stored row that no longer parses as its record: written outside scopetrail, or tampered with. */
 export interface InvalidRow {
@@ -20,14 +21,17 @@ export interface InvalidRow {
   message: string;
 }
 
-export class InvalidStoredRowError extends Error {
+/** A stored row that does not read as its record; `field` names the field it got wrong, as every scopetrail error does. */
+export class InvalidStoredRowError extends ScopetrailError {
+  override name = 'InvalidStoredRowError';
+
   constructor(readonly row: InvalidRow) {
     const what = rowKind(row.table);
     super(
       `store: ${what} "${row.id}" has an invalid field "${row.field}": ${row.message} ` +
         `(the row was changed outside scopetrail; run scopetrail verify ${row.sessionId})`,
+      row.field,
     );
-    this.name = 'InvalidStoredRowError';
   }
 }
 

@@ -11,7 +11,7 @@
  *   }));
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { verifyDelegation, type SignedDelegation } from '../cim/mcp-meta';
+import { DELEGATION_REFUSED, verifyDelegation, type SignedDelegation } from '../cim/mcp-meta';
 import { signReceipt, type McpReceipt } from '../cim/mcp-receipt';
 import { ResourceRef } from '../cim/schemas';
 import { invalidField } from '../cim/invalid-field';
@@ -44,7 +44,7 @@ interface ToolResult {
   isError?: boolean;
 }
 
-export const DELEGATION_REFUSED = 'scopetrail delegation refused';
+export { DELEGATION_REFUSED };
 
 export function scopetrailMcp(options: ScopetrailMcpOptions) {
   const key = options.key ?? loadDelegationKey();

@@ -108,7 +108,7 @@ export function receiptDifferences(actions: readonly ActionRecord[], receipts: r
     if (!r) {
       out.push({
         kind: 'missing', record: 'receipt', id: a.actionId, scopeId: a.scopeId,
-        detail: `MCP server ${server} answered ${a.name} (attempt ${a.attempt}) but recorded no receipt`,
+        detail: `MCP server ${server} answered ${a.name} (attempt ${a.attempt}) but the store holds no receipt of it: the server recorded none, or its row was removed or moved`,
       });
       continue;
     }

@@ -31,6 +31,9 @@ let rt: TestRuntime;
 let http: HttpMcpServer;
 let gone: HttpMcpServer;
 let goneTools: McpToolset;
+/** A server checking delegations under another key than the callers sign with: it refuses every call. */
+let strict: HttpMcpServer;
+let strictTools: McpToolset;
 let files: McpToolset;
 let notes: McpToolset | undefined;
 /** The HTTP server's own store handle on the test schema (the stdio server opens its own). */
@@ -66,10 +69,16 @@ before(async () => {
   // A server that goes away once connected.
   gone = await startHttpMcpServer({ server: 'gone', store, key });
   goneTools = await connectMcpServer({ name: 'gone', transport: { type: 'http', url: gone.url }, receipts: true, tools: ['read'] }, { key });
-  rt = await startTestRuntime({ agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? []), ...goneTools.tools], schema, delegationKey: key });
+  strict = await startHttpMcpServer({ server: 'strict', store, key: parseDelegationKey(randomBytes(32).toString('hex'), 'strict') });
+  strictTools = await connectMcpServer({ name: 'strict', transport: { type: 'http', url: strict.url }, receipts: true, tools: ['read'] }, { key });
+  rt = await startTestRuntime({
+    agents: require.resolve('../fixtures/mcp-agents'), tools: [...files.tools, ...(notes?.tools ?? []), ...goneTools.tools, ...strictTools.tools], schema, delegationKey: key,
+  });
 });
 after(async () => {
   await goneTools?.close();
+  await strictTools?.close();
+  await strict?.close();
   await files?.close();
   await notes?.close();
   await http?.close();
@@ -182,6 +191,7 @@ describe('an MCP tool called by an agent', () => {
     assert.equal(no.touched, false);
     assert.equal(no.complete, false, 'a "no" resting on a rewritten receipt is not a proof');
     assert.deepEqual(no.receiptProblems.map((p) => `${p.kind} ${p.id}`), [`receipt_forged ${receipt!.actionId}`]);
+    assert.match(renderTouched(no), /^UNKNOWN — nothing recorded under .* but 1 MCP receipt\(s\) of the session do not vouch for what they say/);
     assert.match(renderTouched(no), /WARNING: 1 MCP receipt\(s\) of session .* do not vouch for what they say/);
     const fp = await rt.client.footprint(s.sessionId);
     assert.deepEqual(fp.receiptProblems.map((p) => p.kind), ['receipt_forged'], 'footprint says its receipt entries may be wrong');
@@ -189,6 +199,10 @@ describe('an MCP tool called by an agent', () => {
     const forged = (await rt.client.verify(s.sessionId)).problems.map((p) => `${p.problem} ${p.recordId}`);
     assert.deepEqual(forged, [`receipt_forged ${receipt!.actionId}`]);
 
+    // Half a signature is no signature: the receipt still reads, in every answer, and vouches for nothing.
+    await testSql(`UPDATE ${table} SET signature_key = NULL WHERE session_id = $1`, [s.sessionId]);
+    assert.deepEqual((await rt.client.wasTouched(s.sessionId, 'file:/docs/secret.txt')).receiptProblems.map((p) => p.kind), ['receipt_forged']);
+    assert.deepEqual((await rt.client.footprint(s.sessionId)).receiptProblems.map((p) => p.kind), ['receipt_forged']);
     // With its signature removed it is unsigned; a reader holding another key cannot check it.
     await testSql(`UPDATE ${table} SET signature = NULL, signature_key = NULL WHERE session_id = $1`, [s.sessionId]);
     assert.deepEqual((await rt.client.verify(s.sessionId)).problems.map((p) => p.problem), ['receipt_unsigned']);
@@ -202,6 +216,17 @@ describe('an MCP tool called by an agent', () => {
       await stranger.close();
     }
     assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'the receipt as the server wrote it checks again');
+  });
+
+  test('a call the server refuses (its delegation key differs) fails saying so, and owes no receipt', { skip: receiptsSkip }, async () => {
+    const s = await rt.client.startSession(mcpCaller, { input: { tool: 'strict/read', args: { path: '/docs/a.txt' } } });
+    await assert.rejects(s.result());
+    const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
+    assert.equal(calls.length, 1, 'a refusal is the server\'s deliberate answer: not retried');
+    assert.match(calls[0]!.error ?? '', /scopetrail delegation refused: io\.scopetrail\/delegation is signed under key [0-9a-f]{16}, this server checks key [0-9a-f]{16}/);
+    assert.equal(calls[0]!.attributes['mcp.answered'], true);
+    assert.equal(calls[0]!.attributes['mcp.receipt'], undefined);
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, [], 'no receipt is missing: the server recorded nothing, as it says');
   });
 
   test('sibling scopes calling the same MCP tool at the same moment are each attributed to their own scope', { skip: receiptsSkip }, async () => {
@@ -233,7 +258,7 @@ describe('an MCP tool called by an agent', () => {
       report.differences.map((d) => `${d.kind} ${d.record} ${d.id}`),
       [`missing receipt ${action.actionId}`],
     );
-    assert.match(report.differences[0]!.detail, /MCP server files answered files\/unvouched \(attempt 1\) but recorded no receipt/);
+    assert.match(report.differences[0]!.detail, /MCP server files answered files\/unvouched \(attempt 1\) but the store holds no receipt of it: the server recorded none, or its row was removed or moved/);
   });
 
   test('input that breaks the tool\'s JSON schema fails the attempt naming the field, without reaching the server', async () => {

@@ -87,7 +87,7 @@ test('the delegation key: from the environment, else derived from the deployment
 test('without any key, a server refuses to start and names what to set; a worker creates the deployment key it derives from', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scopetrail-key-'));
   const path = join(dir, 'fingerprint.key');
-  assert.throws(() => loadDelegationKey({}, { path }), /no fingerprint key: \$SCOPETRAIL_FINGERPRINT_KEY is not set/);
+  assert.throws(() => loadDelegationKey({}, { path }), /no delegation key: \$SCOPETRAIL_DELEGATION_KEY is not set, and it cannot be derived from the deployment key \(\$SCOPETRAIL_FINGERPRINT_KEY is not set/);
   const created = loadDelegationKey({}, { path, create: true });
   assert.deepEqual(loadDelegationKey({}, { path }).bytes, created.bytes, 'the server then derives the same key');
 });

@@ -50,7 +50,7 @@ test('reconcile: an answered call of a receipts server without its receipt is mi
   assert.deepEqual(receiptDifferences(actions, [receipt('s.1/a1#1', 's.1'), receipt('s.2/a1#1', 's.2')]), []);
   const missing = receiptDifferences(actions, [receipt('s.1/a1#1', 's.1')]);
   assert.deepEqual(missing.map((d) => `${d.kind} ${d.record} ${d.id} ${d.scopeId}`), ['missing receipt s.2/a1#1 s.2']);
-  assert.match(missing[0]!.detail, /MCP server files answered files\/read \(attempt 1\) but recorded no receipt/);
+  assert.match(missing[0]!.detail, /MCP server files answered files\/read \(attempt 1\) but the store holds no receipt of it: the server recorded none, or its row was removed or moved/);
   const wrong = receiptDifferences(actions, [receipt('s.1/a1#1', 's.2', { tool: 'write' }), receipt('s.2/a1#1', 's.2')]);
   assert.deepEqual(wrong.map((d) => d.detail), ['scope: caller s.1, receipt s.2; tool: caller files/read, receipt files/write']);
   const notExpected = actions.map((a) => ({ ...a, attributes: {} }));
@@ -81,11 +81,15 @@ test('a receipt changed, moved to another call, unsigned or signed under another
   const foreign = signReceipt(receipt('s.1/a6#1', 's.1'), delegationSigner(other), other.id);
   // The right key id with another key's mac is a forgery, not a key mismatch.
   const borrowed = { ...foreign, actionId: 's.1/a7#1', signature: { keyId: key.id, mac: foreign.signature!.mac } };
-  const problems = receiptSignatureProblems([good, dropped, moved, flipped, unsigned, foreign, borrowed], checker);
+  // Signed under the reader's key, its key id changed to pass for another deployment's: forged, not unchecked.
+  const relabelled = signReceipt(receipt('s.1/a8#1', 's.1'), checker.sign, other.id);
+  const broken = { ...receipt('s.1/a9#1', 's.1'), signature: null, signatureInvalid: true as const };
+  const problems = receiptSignatureProblems([good, dropped, moved, flipped, unsigned, foreign, borrowed, relabelled, broken], checker);
   assert.deepEqual(problems.map((p) => `${p.id} ${p.kind}`), [
     's.1/a2#1 receipt_forged', 's.1/a3#1 receipt_forged', 's.1/a4#1 receipt_forged', 's.1/a5#1 receipt_unsigned', 's.1/a6#1 receipt_unchecked', 's.1/a7#1 receipt_forged',
+    's.1/a8#1 receipt_forged', 's.1/a9#1 receipt_forged',
   ]);
-  assert.match(problems[4]!.detail, new RegExp(`signed under key ${other.id}, this reader holds key ${key.id}`));
+  assert.match(problems[4]!.detail, new RegExp(`signed under key ${other.id} \\(as its row says\\), this reader holds key ${key.id}`));
   // A reader with no key checks nothing, and says why for each receipt.
   const none = receiptSignatureProblems([good], { missing: 'no fingerprint key: $SCOPETRAIL_FINGERPRINT_KEY is not set' });
   assert.deepEqual(none.map((p) => p.kind), ['receipt_unchecked']);
@@ -100,5 +104,5 @@ test('receiptChecker: the key given, else the environment\'s, else why there is 
   assert.ok('keyId' in fromEnv && fromEnv.keyId === key.id);
   const missing = receiptChecker(undefined, {}, '/nonexistent-scopetrail-test/key');
   assert.ok('missing' in missing, JSON.stringify(missing));
-  assert.match(missing.missing, /no fingerprint key/);
+  assert.match(missing.missing, /no delegation key: \$SCOPETRAIL_DELEGATION_KEY is not set, and it cannot be derived from the deployment key .*or start a worker of the deployment first/);
 });
