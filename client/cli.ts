@@ -10,10 +10,12 @@ import { CliFailure, CliUsageError, type Command, type CommandContext } from './
 import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
+import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { COMMON_OPTIONS, CONFLICTS, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
+const CLI_FIX = 'start it (scopetrail dev starts one with a worker), or give its address with --address or TEMPORAL_ADDRESS';
 
 export function usage(): string {
   const entries = Object.entries(COMMANDS) as Array<[string, Command]>;
@@ -102,24 +104,15 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   } catch (err) {
     const said = err instanceof Error ? err.message : String(err);
     const address = (parsed.values.address as string | undefined) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-    const message = isUnreachable(err)
-      ? `Temporal at ${address} is not reachable (${said.split('\n')[0]}): start it (scopetrail dev starts one with a worker), or give its address with --address or TEMPORAL_ADDRESS`
-      : said;
+    // ScopeClient's own error says the library's fix; the command line's is its flag.
+    const message = err instanceof TemporalUnreachableError
+      ? unreachableMessage(err.address, err.reason, CLI_FIX)
+      : isUnreachable(err) ? unreachableMessage(address, said.split('\n')[0]!, CLI_FIX) : said;
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
     // A pruned session is an id the store no longer has: not_found, with the prune that removed it.
     const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : err instanceof CliFailure ? err.detail : {};
     return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined, detail);
   }
-}
-
-/**
- * The server at the address does not answer: gRPC's UNAVAILABLE, as the Temporal client
- * raises it, or the worker's native connection failing to connect (its TransportError).
- */
-function isUnreachable(err: unknown): boolean {
-  if ((err as { code?: unknown } | null)?.code === 14) return true;
-  if (!(err instanceof Error)) return false;
-  return /^14 UNAVAILABLE\b/.test(err.message) || (err.name === 'TransportError' && /ConnectError|tcp connect error|dns error/i.test(err.message));
 }
 
 type ErrorKind = 'usage' | 'not_found' | 'failure';

@@ -14,4 +14,5 @@ export { UsageCheckUnsupportedError, type UsageCheckReport } from './usage-check
 export type { UsageDifference } from '../cim/forensics/usage';
 export { setCurrentVersion, setRampingVersion, SetVersionOptions, DeploymentVersionError, type SetVersionResult } from './deployment';
 export { CodecRequiredError } from '../store/text-codec';
+export { TemporalUnreachableError } from './temporal-reachable';
 export { RemoteCodec } from './codec-loader';

@@ -40,8 +40,17 @@ const notAfter = (now: Date) =>
     });
   });
 
-/** `now`: the time months must have ended by (the clock's by default; tests stand in a later one). */
-export async function pruneStore(store: Store, temporal: Client, before: Date, options: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
+/**
+ * `now`: the time months must have ended by (the clock's by default; tests stand in a later one).
+ * `requireTemporal`: fails at once when Temporal does not answer (ScopeClient.requireTemporal);
+ * asked only when a month is to be anchored, the one step that needs Temporal.
+ */
+export async function pruneStore(
+  store: Store,
+  temporal: Client,
+  before: Date,
+  options: { dryRun?: boolean; now?: Date; requireTemporal?: () => Promise<void> } = {},
+): Promise<PruneReport> {
   const now = options.now ?? new Date();
   parse('prune', notAfter(now), before, 'before');
   const started = performance.now();
@@ -56,7 +65,8 @@ export async function pruneStore(store: Store, temporal: Client, before: Date, o
     pruned: [],
     ms: 0,
   };
-  if (!options.dryRun) {
+  if (!options.dryRun && plan.drop.length > 0) {
+    await options.requireTemporal?.();
     const anchors = new TemporalPruneAnchors(temporal.connection, retention.key);
     for (const month of plan.drop) {
       const memo = { month: monthLabel(month.month), before: report.before, prunedAt: new Date().toISOString() };
@@ -89,7 +99,7 @@ export async function pruneCommand(ctx: CommandContext, withClient: WithClient):
   return withClient(ctx, async (client, store) => {
     let report: PruneReport;
     try {
-      report = await pruneStore(store, client.temporal, new Date(parsed.data), { dryRun });
+      report = await pruneStore(store, client.temporal, new Date(parsed.data), { dryRun, requireTemporal: () => client.requireTemporal() });
     } catch (err) {
       if (!(err instanceof PruneRefusedError)) throw err;
       // Reported like any failure (exit 1; with --json the error document), the months and their running sessions with it.

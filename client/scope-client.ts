@@ -55,8 +55,9 @@ import { typedLengthChecks } from '../cim/typed-length-checks';
 import { agentNameSchema } from '../cim/scope-context';
 import { requireServedAgent } from './served-agent';
 import { refusedAsTooLarge, requireSendable } from './sendable';
+import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
 
-export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, UnknownAgentError, UnknownIdError };
+export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnknownAgentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   // The one option that is not data: checked for what the client calls on it.
@@ -126,9 +127,23 @@ export class ScopeClient {
   private readonly servedAgents = new Set<string>();
 
   /** Whether the server has scopetrail's search attributes, so sessions publish their scopes to visibility. */
-  visibility(): Promise<boolean> {
+  async visibility(): Promise<boolean> {
+    // Asked only of a server that answers: the "no" of one that does not would be kept for good.
+    if (!this.visibilityCheck) await this.requireTemporal();
     this.visibilityCheck ??= hasSearchAttributes(this.connection, this.namespace);
     return this.visibilityCheck;
+  }
+
+  /**
+   * Resolves once the Temporal server answers; a TemporalUnreachableError naming its address
+   * otherwise, within seconds (client/temporal-reachable.ts). Every method that needs Temporal
+   * asks first; the store-only ones never do.
+   */
+  async requireTemporal(): Promise<void> {
+    const fix = this.ownConnection
+      ? 'start it, or give its address with ScopeClient.connect({ address }) or TEMPORAL_ADDRESS'
+      : 'start it, or give ScopeClient.connect a connection to a server that answers';
+    await requireReachable(this.connection, fix);
   }
 
   /**
@@ -152,7 +167,7 @@ export class ScopeClient {
     // Lazy: queries that only read the store never need the Temporal server.
     const own = options.connection
       ? undefined
-      : Connection.lazy({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+      : ReachableConnection.lazy({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
     const connection = options.connection ?? own!;
     const codecs = options.dataConverter?.payloadCodecs ?? [];
     const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();
@@ -171,6 +186,7 @@ export class ScopeClient {
     const agentName = parse('startSession', agentNameSchema(), typeof agent === 'string' ? agent : agent.manifest.name, 'agent');
     const inputBytes = await requireSendable(this.temporal, 'startSession', 'input', options.input);
     const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
+    await this.requireTemporal();
     const visible = await this.visibility();
     const objective = o.objective ? o.objective : null;
     // The root's search attributes and scope memo go with its start (cim/scope-visibility.ts).
@@ -267,7 +283,9 @@ export class ScopeClient {
   async wasTouched(scopeId: string, resource: string, onProgress?: (historiesRead: number) => void): Promise<TouchedReport> {
     const id = parse('wasTouched', Id, scopeId, 'scopeId');
     const res = parse('wasTouched', ResourceArg, resource, 'resource');
-    return wasTouched(this.store, this.temporal, await this.located(id), res, () => this.receiptChecker(), onProgress);
+    const located = await this.located(id);
+    await this.requireTemporal();
+    return wasTouched(this.store, this.temporal, located, res, () => this.receiptChecker(), onProgress);
   }
 
   /** A scope's rolled-up status with its children's and its own calls' outcomes. */
@@ -312,6 +330,7 @@ export class ScopeClient {
     options: ReconcileRunOptions = {},
   ): Promise<ReconcileReport & { repaired: number }> {
     const id = parse('reconcile', Id, sessionId, 'sessionId');
+    await this.requireTemporal();
     try {
       const report = await reconcile(this.temporal, this.store, id, options);
       // Nothing to compare: the session's records were dropped by retention, as anchored.
@@ -337,6 +356,8 @@ export class ScopeClient {
    */
   async verify(sessionId: string): Promise<VerifyReport> {
     const id = parse('verify', Id, sessionId, 'sessionId');
+    // Before the store is read: verify compares with Temporal, always.
+    await this.requireTemporal();
     const stored = await this.store.chainsOfSession(id);
     if (stored.chains.length === 0 && stored.invalid.length === 0) {
       const report = await this.reconcile(id).catch((err: unknown) => {
@@ -408,6 +429,7 @@ export class ScopeClient {
     const req = parse('requestHandoff', HandoffRequest, request);
     // The request is one payload; only its input can make it too large (to and reason are short).
     const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req);
+    await this.requireTemporal();
     const sent = await this.sendHandoffRequest(id, req, bytes);
     const known = async () => new Set((await this.store.manifests()).map((m) => m.name));
     let outcome: Promise<HandoffOutcome> | undefined;
@@ -439,7 +461,7 @@ export class ScopeClient {
    */
   async prune(before: Date | string, options: { dryRun?: boolean } = {}): Promise<PruneReport> {
     const when = parse('prune', z.object({ before: z.coerce.date({ error: 'give a Date or a date string such as 2026-01-01' }) }), { before }).before;
-    return pruneStore(this.store, this.temporal, when, options);
+    return pruneStore(this.store, this.temporal, when, { ...options, requireTemporal: () => this.requireTemporal() });
   }
 
   async close(): Promise<void> {

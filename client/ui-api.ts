@@ -12,6 +12,7 @@ import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
 import { Id, AgentNameArg, InvalidArgumentError, IsoTime, SessionPrunedError, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
+import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { ChangesQuery, ResourcesQuery, changes, resourceTouches, sessionTimeline } from './ui-dashboard-routes';
 import type {
   ActionsResponse,
@@ -194,15 +195,12 @@ async function reconcileRoute({ client, temporalAddress }: ApiContext, sessionId
   const unavailable = (err: unknown) =>
     new ApiProblem(
       503,
-      `Temporal at ${temporalAddress} is not reachable (${errorText(err)}). Reconcile reads the session's workflow ` +
-        'histories from the server that ran it: start that server, or restart the dashboard with --address.',
+      unreachableMessage(
+        temporalAddress,
+        err instanceof TemporalUnreachableError ? err.reason : errorText(err),
+        'start the server that ran the session (reconcile reads its workflow histories there), or restart the dashboard with --address',
+      ),
     );
-  try {
-    // Asked once with a deadline first: a lazy connection to a dead address would otherwise retry for a long time.
-    await client.temporal.connection.withDeadline(Date.now() + 3_000, () => client.temporal.workflowService.getSystemInfo({}));
-  } catch (err) {
-    throw unavailable(err);
-  }
   try {
     const report = await client.reconcile(sessionId);
     return { temporalAddress, report, complete: report.differences.length === 0 };
@@ -210,7 +208,7 @@ async function reconcileRoute({ client, temporalAddress }: ApiContext, sessionId
     if (err instanceof UnknownIdError) {
       throw new ApiProblem(404, `Temporal at ${temporalAddress} has no workflow for session "${sessionId}" (it may be past the namespace's retention)`);
     }
-    if ((err as { code?: unknown }).code === 14) throw unavailable(err);
+    if (isUnreachable(err)) throw unavailable(err);
     throw err;
   }
 }
