@@ -20,6 +20,7 @@ export * from './store';
 export { loadFingerprintKey, FingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
 export * from './client';
 export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
+export { InvalidOptionError } from './cim/invalid-field';
 export { BUDGET_EXCEEDED, type BudgetSpec } from './cim/budget';
 export * from './cim/names';
 export * from './cim/llm-result';

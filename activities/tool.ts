@@ -10,7 +10,7 @@ import { ResourceRef as ResourceRefSchema, ToolName } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
-import { invalidField } from '../cim/invalid-field';
+import { InvalidOptionError, invalidField } from '../cim/invalid-field';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
   name: string;
@@ -42,12 +42,12 @@ export function defineTool<I extends z.ZodType, O extends z.ZodType>(
 ): ToolDefinition<z.input<I>, z.output<O>> {
   const name = ToolName.safeParse(spec.name);
   if (!name.success) {
-    throw new TypeError(`defineTool: invalid field "name": ${JSON.stringify(spec.name)}: ${name.error.issues[0]?.message}`);
+    throw new InvalidOptionError(`defineTool: invalid field "name": ${JSON.stringify(spec.name)}: ${name.error.issues[0]?.message}`, 'name');
   }
   const resources = (spec.resources ?? []).map((r, i) => {
     const parsed = ResourceRefSchema.safeParse(r);
     if (!parsed.success) {
-      throw new TypeError(`defineTool ${spec.name}: invalid field "resources.${i}": ${parsed.error.issues[0]?.message}`);
+      throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "resources.${i}": ${parsed.error.issues[0]?.message}`, `resources.${i}`);
     }
     return parsed.data;
   });

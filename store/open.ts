@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { openPgliteStore } from './pglite';
 import { openPostgresStore } from './postgres';
 import type { Store } from './types';
-import { invalidField } from '../cim/invalid-field';
+import { invalidOption } from '../cim/invalid-field';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export const OpenStoreOptions = typedLengthChecks(z.object({
@@ -32,12 +32,15 @@ export function defaultDataDir(): string {
 }
 
 export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
+  // Checked before it is spread: a URL string would spread into no options and open the default store.
+  const given = OpenStoreOptions.safeParse(input);
+  if (!given.success) throw invalidOption('openStore', given.error, 'options');
   // DATABASE_URL chooses only where the call does not: a store asked for in memory or in a
   // folder is never swapped for a server the environment names (tests would write into it).
   const fromEnv = input.memory || input.dataDir !== undefined ? undefined : process.env.DATABASE_URL || undefined;
   const parsed = OpenStoreOptions.safeParse({ url: fromEnv, ...input });
   if (!parsed.success) {
-    throw new TypeError(invalidField('openStore', parsed.error, 'options'));
+    throw invalidOption('openStore', parsed.error, 'options');
   }
   const o = parsed.data;
   const opts = { schema: o.schema, namespace: o.namespace };

@@ -27,6 +27,7 @@ import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries'
 import { Partitions, monthOf, nextMonth } from './partitions';
 import { SqlRetention, type Retention } from './prune';
 import { linksOfScopeRow } from './chain-links';
+import { InvalidOptionError } from '../cim/invalid-field';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
@@ -111,7 +112,7 @@ export class SqlStore implements Store {
     this.namespace = options.namespace ?? 'default';
     this.location = `${options.location ?? description} schema ${this.schema}`;
     if (!IDENT.test(this.schema)) {
-      throw new TypeError(`store: invalid field "schema": "${this.schema}" must be a lowercase SQL identifier`);
+      throw new InvalidOptionError(`store: invalid field "schema": "${this.schema}" must be a lowercase SQL identifier`, 'schema');
     }
     this.partitions = new Partitions(db, this.schema);
   }

@@ -2,6 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../store';
+import { SqlStore } from '../../store/sql-store';
+import { InvalidOptionError } from '../../cim/invalid-field';
 import type { Store } from '../../store/types';
 import { action, scope } from './fixtures';
 import { sessionSummary } from '../../cim/forensics/summary';
@@ -92,6 +94,24 @@ test('manifests round-trip and sessions list newest first', async () => {
 test('a bad schema name or URL is refused naming the field', async () => {
   await assert.rejects(openStore({ memory: true, schema: 'Robert"); DROP TABLE x;--' }), /invalid field "schema"/);
   await assert.rejects(openStore({ url: 'mysql://x' }), /invalid field "url"/);
+});
+
+test('the refusal is the TypeError it always was, with the field as a property, as scopetrail\'s other validation errors have it', async () => {
+  const refusedFor = (field: string, message: RegExp) => (err: unknown) => {
+    assert.ok(err instanceof TypeError, String(err));
+    assert.ok(err instanceof InvalidOptionError);
+    assert.equal(err.name, 'InvalidOptionError');
+    assert.equal(err.field, field);
+    assert.match(err.message, message);
+    return true;
+  };
+  await assert.rejects(openStore({ memory: true, schema: 'Bad' }), refusedFor('schema', /^openStore: invalid field "schema": must be a lowercase SQL identifier$/));
+  await assert.rejects(openStore({ url: 'mysql://x' }), refusedFor('url', /^openStore: invalid field "url": /));
+  await assert.rejects(openStore({ memory: true, migrate: 'yes' as never }), refusedFor('migrate', /^openStore: invalid field "migrate": /));
+  await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": /));
+  // The store's own check, for a store made without openStore (it refuses before it runs any SQL).
+  const unused = {} as ConstructorParameters<typeof SqlStore>[0];
+  assert.throws(() => new SqlStore(unused, 'test', { schema: 'Bad' }), refusedFor('schema', /^store: invalid field "schema": "Bad" must be a lowercase SQL identifier$/));
 });
 
 test('an unpaired surrogate in a resource, an error or an objective is stored as U+FFFD, and the rest of the row is kept', async () => {

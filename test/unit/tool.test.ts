@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineTool } from '../../activities/tool';
+import { InvalidOptionError } from '../../cim/invalid-field';
 import { ScriptedProvider } from '../../activities/llm';
 
 const add = defineTool(
@@ -26,6 +27,26 @@ test('a tool definition with a bad name or resource is refused at definition tim
   assert.throws(
     () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources: [{ uri: '', mode: 'read' }] }, async () => ({})),
     /invalid field "resources\.0"/,
+  );
+});
+
+test('a refused tool definition is a TypeError, as before, carrying the field it names', () => {
+  const refusedFor = (field: string, message: RegExp) => (err: unknown) => {
+    assert.ok(err instanceof TypeError, String(err));
+    assert.ok(err instanceof InvalidOptionError);
+    assert.equal(err.name, 'InvalidOptionError');
+    assert.equal(err.field, field);
+    assert.match(err.message, message);
+    return true;
+  };
+  assert.throws(
+    () => defineTool({ name: 'no spaces', input: z.object({}), output: z.object({}) }, async () => ({})),
+    refusedFor('name', /^defineTool: invalid field "name": "no spaces": /),
+  );
+  const resources = [{ uri: 'api:ok', mode: 'read' as const }, { uri: 'api:bad', mode: 'delete' as never }];
+  assert.throws(
+    () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources }, async () => ({})),
+    refusedFor('resources.1', /^defineTool t: invalid field "resources\.1": /),
   );
 });
 
