@@ -9,9 +9,11 @@
  * nothing listens on waits that long and ends in a bare gRPC error. The SDK's own check,
  * Connection.ensureConnected, keeps its first failure for good (a server started later
  * would never be seen) and waits out its whole timeout even for a refused connection.
- * This asks once, past the retry interceptor: a refused or unresolvable address fails
- * in milliseconds, one that never answers at the deadline. Only this check has the
- * deadline; the calls it guards keep theirs, so a long `result()` is not cut short.
+ * This asks the channel itself, past the retry interceptor: a refused or unresolvable
+ * address fails in milliseconds, one that never answers at the deadline, and a channel
+ * that had already failed is given its next attempt (about 3 s) so that a server started
+ * since is found. Only this check has a deadline; the calls it guards keep theirs, so a
+ * long `result()` is not cut short.
  */
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { ScopetrailError } from '../cim/errors';
@@ -105,10 +107,10 @@ export async function requireReachable(connection: Connection, fix: string, with
   if (connection instanceof ReachableConnection) reason = await connection.unreachableReason(withinMs);
   else if (!answered.has(connection)) {
     // Only the SDK's public calls, so its retries wait out the deadline even for a refused connection.
-    reason = await connection
-      .withDeadline(Date.now() + withinMs, () => connection.workflowService.getSystemInfo({}))
-      .then(() => undefined, (err: unknown) => reasonOf(err, withinMs));
-    if (reason === undefined) answered.add(connection);
+    reason = await connection.withDeadline(Date.now() + withinMs, () => connection.workflowService.getSystemInfo({})).then(
+      () => void answered.add(connection),
+      (err: unknown) => reasonOf(err, withinMs),
+    );
   }
   if (reason !== undefined) throw new TemporalUnreachableError(connection.options.address, reason, fix);
 }
