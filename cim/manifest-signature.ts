@@ -17,6 +17,26 @@ export interface StoredManifest {
   signatureInvalid?: boolean;
 }
 
+/** A manifests row that does not read as the manifest of the agent version it is filed under. */
+export interface InvalidManifestRow {
+  agent: string;
+  version: string;
+  field: string;
+  message: string;
+}
+
+export interface StoredManifests {
+  manifests: StoredManifest[];
+  invalid: InvalidManifestRow[];
+}
+
+export function invalidManifestText(row: InvalidManifestRow): string {
+  return (
+    `store: the manifest of ${row.agent}@${row.version} has an invalid field "${row.field}": ${row.message} ` +
+    `(the row was changed outside scopetrail; a worker registering that agent version writes it again)`
+  );
+}
+
 /**
  * The exact text signed: a domain tag, then the manifest as the store reads it back
  * (parsed, so defaults filled in and unknown keys dropped, the same on both sides) as

@@ -39,7 +39,7 @@ import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
 import { verifyChains, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { SignatureChecker } from '../cim/keyed-signature';
-import { manifestSignatureState } from '../cim/manifest-signature';
+import { invalidManifestText, manifestSignatureState } from '../cim/manifest-signature';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 export const SessionsArgs = typedLengthChecks(z.object({
@@ -253,7 +253,9 @@ export async function agentRoles(store: Store): Promise<RoleEntry[]> {
 
 /** `manifestKey`: what each judged version's manifest is held to (its signature); unchecked without it. */
 export async function agentDrift(store: Store, agent?: string, manifestKey?: () => SignatureChecker): Promise<DriftEntry[]> {
-  const [stored, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
+  const [{ manifests: stored, invalid }, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
+  // Judged by every manifest: a row that does not read stops drift, named (as roles).
+  if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
   const entries = driftFromUsage(stored.map((m) => m.manifest), usage, agent);
   if (!manifestKey) return entries;
   const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));

@@ -1,5 +1,6 @@
 /** Human renderings of the forensic answers (the CLI's default output). */
 import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
+import type { SignatureState } from '../cim/keyed-signature';
 import type { ReconcileReport } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
@@ -162,7 +163,7 @@ export function renderDrift(entries: DriftEntry[]): string {
   if (!entries.length) return 'no agents observed';
   const doubtful = entries.filter((d) => d.manifestSignature !== undefined && d.manifestSignature !== 'valid');
   const warning = doubtful.length
-    ? `\nWARNING: ${doubtful.length} version(s) judged by a manifest its registering worker's signature does not vouch for (${doubtful.map((d) => `${d.agent}@${d.version} ${d.manifestSignature}`).join(', ')}); their verdicts may be wrong (scopetrail verify names each).`
+    ? `\n${visible(`WARNING: ${doubtful.length} version(s) judged by a manifest its registering worker's signature does not vouch for (${doubtful.map((d) => `${d.agent}@${d.version} ${signatureLabel(d.manifestSignature!)}`).join(', ')}); their verdicts may be wrong (scopetrail verify names each, and why).`)}`
     : '';
   return renderTable(
     ['agent', 'version', 'builds', 'manifest', 'drift', 'undeclared tools', 'undeclared sub-agents', 'undeclared handoffs', 'version pins', 'unused (info)'],
@@ -170,7 +171,7 @@ export function renderDrift(entries: DriftEntry[]): string {
       d.agent,
       d.version,
       list(d.builds),
-      !d.manifest ? 'NO' : d.manifestSignature === undefined || d.manifestSignature === 'valid' ? 'yes' : `yes, ${d.manifestSignature === 'other_key' ? 'unchecked' : d.manifestSignature.toUpperCase()}`,
+      !d.manifest ? 'NO' : d.manifestSignature === undefined || d.manifestSignature === 'valid' ? 'yes' : `yes, ${signatureLabel(d.manifestSignature)}`,
       d.drifted ? 'DRIFT' : 'ok',
       list(d.undeclaredTools),
       list(d.undeclaredSubAgents),
@@ -178,7 +179,12 @@ export function renderDrift(entries: DriftEntry[]): string {
       list(d.versionMismatches.map((m) => `${m.parent}@${m.parentVersion} expects ${m.expected}, ran ${m.observed}`)),
       list([...d.unusedTools, ...d.unusedSubAgents, ...d.unusedHandoffs.map((a) => `handoff ${a}`)]),
     ]),
-  ) + visible(warning);
+  ) + warning;
+}
+
+/** One word for how a manifest's signature stands: a key this reader lacks and no key at all read alike. */
+function signatureLabel(state: SignatureState): string {
+  return state === 'other_key' || state === 'unchecked' ? 'UNCHECKED' : state.toUpperCase();
 }
 
 export function renderTimeline(events: TimelineEvent[]): string {

@@ -431,7 +431,7 @@ export class ScopeClient {
     const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req);
     await this.requireTemporal();
     const sent = await this.sendHandoffRequest(id, req, bytes);
-    const known = async () => new Set((await this.store.manifests()).map((m) => m.name));
+    const known = async () => new Set((await this.store.storedManifests()).manifests.map((m) => m.manifest.name));
     let outcome: Promise<HandoffOutcome> | undefined;
     return { workflowId: id, runId: sent.runId, outcome: () => (outcome ??= handoffOutcome(this.temporal, sent, known)) };
   }

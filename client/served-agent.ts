@@ -17,7 +17,7 @@ export async function requireServedAgent(store: Store, agent: string, served?: S
   if (served?.has(agent)) return;
   let known: string[];
   try {
-    known = [...new Set((await store.manifests()).map((m) => m.name))];
+    known = [...new Set((await store.storedManifests()).manifests.map((m) => m.manifest.name))];
   } catch {
     // A store that cannot answer (an outage the workers spool through) cannot refuse: start as before.
     return;

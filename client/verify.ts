@@ -17,7 +17,7 @@ import { receiptDifferences, receiptSignatureProblems } from '../cim/forensics/r
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SignatureChecker } from '../cim/keyed-signature';
-import { manifestSignatureProblem, manifestSignatureState, type StoredManifest } from '../cim/manifest-signature';
+import { invalidManifestText, manifestSignatureProblem, manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 
 export async function verifySession(
   temporal: Client,
@@ -50,7 +50,7 @@ export async function verifySession(
   const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
   const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
   const manifests = await store.storedManifests();
-  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.manifest.name)) });
+  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.manifests.map((m) => m.manifest.name)) });
   report.problems.push(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
@@ -64,14 +64,32 @@ export async function verifySession(
 /**
  * Drift judges the session's agents by their manifests, which no chain covers: each agent
  * version that ran in the session is held to the signature its registering worker put on
- * its manifest. A version with no manifest is drift's to report (it ran unregistered).
+ * its manifest. Every such version has one (a worker registers its agents' manifests
+ * before its first write), so one without is named too, as is a row filed under it, or
+ * under another version of its agent, that does not read as its manifest.
  */
-function manifestProblems(scopes: readonly ScopeRecord[], manifests: readonly StoredManifest[], key: () => SignatureChecker): ChainProblem[] {
+function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifests, key: () => SignatureChecker): ChainProblem[] {
   const ran = new Map<string, string>();
-  for (const s of scopes) if (!ran.has(`${s.agent}@${s.agentVersion}`)) ran.set(`${s.agent}@${s.agentVersion}`, s.scopeId);
+  const agents = new Map<string, string>();
+  for (const s of scopes) {
+    if (!ran.has(`${s.agent}@${s.agentVersion}`)) ran.set(`${s.agent}@${s.agentVersion}`, s.scopeId);
+    if (!agents.has(s.agent)) agents.set(s.agent, s.scopeId);
+  }
   const out: ChainProblem[] = [];
+  for (const row of stored.invalid) {
+    const scopeId = agents.get(row.agent);
+    if (scopeId !== undefined) out.push({ scopeId, recordId: `${row.agent}@${row.version}`, problem: 'invalid_row', detail: invalidManifestText(row) });
+  }
+  const registered = new Set(stored.manifests.map((m) => `${m.manifest.name}@${m.manifest.version}`));
+  for (const [version, scopeId] of ran) {
+    if (registered.has(version) || stored.invalid.some((r) => `${r.agent}@${r.version}` === version)) continue;
+    out.push({
+      scopeId, recordId: version, problem: 'manifest_missing',
+      detail: `agent version ${version} ran in this session, but the store holds no manifest of it: its row was deleted or moved to another version`,
+    });
+  }
   let checker: SignatureChecker | undefined;
-  for (const m of manifests) {
+  for (const m of stored.manifests) {
     const version = `${m.manifest.name}@${m.manifest.version}`;
     const scopeId = ran.get(version);
     if (scopeId === undefined) continue;

@@ -122,7 +122,9 @@ export interface ChainProblem {
     /** The manifest of an agent version that ran has no signature. */
     | 'manifest_unsigned'
     /** The manifest of an agent version that ran cannot be checked: the reader holds no deployment key, or another. */
-    | 'manifest_unchecked';
+    | 'manifest_unchecked'
+    /** An agent version ran in the session and the store holds no manifest of it. */
+    | 'manifest_missing';
   detail: string;
 }
 

@@ -9,10 +9,12 @@ import { z } from 'zod';
 import { openPgliteStore } from './pglite';
 import { openPostgresStore } from './postgres';
 import type { Store } from './types';
-import { invalidOption } from '../cim/invalid-field';
+import { InvalidOptionError, invalidOption } from '../cim/invalid-field';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
-export const OpenStoreOptions = typedLengthChecks(z.object({
+// Strict: a mistyped key (`databaseUrl`, `uri`) would otherwise open the default embedded store
+// and write there, away from the database the caller meant.
+export const OpenStoreOptions = typedLengthChecks(z.strictObject({
   url: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -33,6 +35,9 @@ export function defaultDataDir(): string {
 
 export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
   // Checked before it is spread: a URL string would spread into no options and open the default store.
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidOptionError(`openStore: invalid field "options": give an object, e.g. openStore({ url: 'postgres://…' }), not ${input === null ? 'null' : typeof input}`, 'options');
+  }
   const given = OpenStoreOptions.safeParse(input);
   if (!given.success) throw invalidOption('openStore', given.error, 'options');
   // DATABASE_URL chooses only where the call does not: a store asked for in memory or in a

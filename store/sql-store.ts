@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
-import { manifestSigningText, type StoredManifest } from '../cim/manifest-signature';
+import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, UnsealedScope, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
@@ -751,27 +751,41 @@ export class SqlStore implements Store {
   }
 
   async manifests(): Promise<Manifest[]> {
-    return (await this.storedManifests()).map((m) => m.manifest);
+    const { manifests, invalid } = await this.storedManifests();
+    // Roles and drift judge by every manifest: one that does not read stops them, named.
+    if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
+    return manifests.map((m) => m.manifest);
   }
 
-  async storedManifests(): Promise<StoredManifest[]> {
+  async storedManifests(): Promise<StoredManifests> {
     const { rows } = await this.db.query<{ agent: string; version: string; manifest: unknown; signature?: unknown; signature_key?: unknown }>(
       `SELECT * FROM ${this.t('manifests')} ORDER BY agent, version`,
     );
-    return rows.map((r) => {
+    const manifests: StoredManifest[] = [];
+    const invalid: InvalidManifestRow[] = [];
+    for (const r of rows) {
       const parsed = Manifest.safeParse(typeof r.manifest === 'string' ? parseJsonText(r.manifest) : r.manifest);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new Error(
-          `store: the manifest of ${r.agent}@${r.version} has an invalid field "${issue?.path.join('.') || 'manifest'}": ${issue?.message ?? 'invalid'} ` +
-            `(the row was changed outside scopetrail; a worker registering that agent version writes it again)`,
-        );
+        invalid.push({ agent: r.agent, version: r.version, field: issue?.path.join('.') || 'manifest', message: issue?.message ?? 'invalid' });
+        continue;
       }
-      if (r.signature == null && r.signature_key == null) return { manifest: parsed.data, signature: null };
+      // Keyed by its columns, judged by its JSON: a row filed under another agent version than it
+      // names (a copy beside the real one, say) would be judged as one and checked as the other.
+      if (parsed.data.name !== r.agent || parsed.data.version !== r.version) {
+        const field = parsed.data.name !== r.agent ? 'name' : 'version';
+        invalid.push({ agent: r.agent, version: r.version, field, message: `the row is filed under ${r.agent}@${r.version}, its manifest names ${parsed.data.name}@${parsed.data.version}` });
+        continue;
+      }
+      if (r.signature == null && r.signature_key == null) {
+        manifests.push({ manifest: parsed.data, signature: null });
+        continue;
+      }
       // A signature that is not one vouches for nothing: the checks call it forged, the manifest still reads.
       const signature = KeyedSignature.safeParse({ mac: r.signature, keyId: r.signature_key });
-      return signature.success ? { manifest: parsed.data, signature: signature.data } : { manifest: parsed.data, signature: null, signatureInvalid: true };
-    });
+      manifests.push(signature.success ? { manifest: parsed.data, signature: signature.data } : { manifest: parsed.data, signature: null, signatureInvalid: true });
+    }
+    return { manifests, invalid };
   }
 
   fingerprints(): FingerprintStore {

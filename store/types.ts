@@ -10,7 +10,7 @@ import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
 import type { Signer } from '../cim/keyed-signature';
-import type { StoredManifest } from '../cim/manifest-signature';
+import type { StoredManifests } from '../cim/manifest-signature';
 import type { FootprintRows } from './footprint-rows';
 import type { RunRef } from './run-status';
 
@@ -203,8 +203,11 @@ export interface Store {
   footprintActions(scope: LocatedScope, options: { descendants: boolean }): Promise<FootprintRows>;
   actionsOfSession(sessionId: string): Promise<ActionRecord[]>;
   manifests(): Promise<Manifest[]>;
-  /** Every manifest with the signature stored beside it, for the checks that hold one to the other. */
-  storedManifests(): Promise<StoredManifest[]>;
+  /**
+   * Every manifest with the signature stored beside it, for the checks that hold one to the
+   * other, and the rows that do not read as the manifest they are filed under, named.
+   */
+  storedManifests(): Promise<StoredManifests>;
   /** Session ids, newest first. */
   listSessions(options: ListSessionsOptions): Promise<string[]>;
   /**

@@ -14,6 +14,7 @@ import type { TextCodec } from '../store/text-codec';
 import { encodeBatch } from '../store/encoded-records';
 import { manifestChanges } from '../cim/manifest';
 import type { Signer } from '../cim/keyed-signature';
+import { manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 import { LATE_REASON, LATE_TIMEOUT_REASON, lateBatch, splitLateDecoded, type LateSplit, type SameAction } from './late-records';
 
 export interface RecordBatch {
@@ -337,17 +338,31 @@ export class Recorder {
   /**
    * A manifest registered before for the same agent version and now different: drift then
    * judges every run of that version by the new one, so it is said, loudly, once per start.
+   * One whose row no longer matches the signature it was registered with was changed in
+   * the table, not by a deployment: that is said instead, since registering this worker's
+   * manifest again writes over what verify would have named.
    */
-  private async reportChangedManifests(manifests: readonly Manifest[]): Promise<void> {
-    let stored: Manifest[];
+  private async reportChangedManifests(manifests: readonly Manifest[], signer: Signer | undefined): Promise<void> {
+    let stored: StoredManifests;
     try {
-      stored = await this.store.manifests();
+      stored = await this.store.storedManifests();
     } catch {
-      return; // a row that does not read back is drift's and verify's to report, not a reason to stop a start
+      return; // a table that does not read is drift's and verify's to report, not a reason to stop a start
     }
     for (const m of manifests) {
-      const before = stored.find((s) => s.name === m.name && s.version === m.version);
-      const changes = before ? manifestChanges(before, m) : [];
+      const key = `${m.name}@${m.version}`;
+      const before = stored.manifests.find((s) => s.manifest.name === m.name && s.manifest.version === m.version);
+      const tampered =
+        stored.invalid.some((r) => `${r.agent}@${r.version}` === key) ||
+        (before !== undefined && signer !== undefined && manifestSignatureState(before, signer) === 'forged');
+      if (tampered) {
+        this.options.onAlert?.(
+          `agent ${key}: its stored manifest does not read, or no longer matches the signature it was registered with: it was changed in the table, ` +
+            `not by a deployment. Registering this worker's manifest again; run scopetrail verify on the sessions that ran ${key}.`,
+        );
+        continue;
+      }
+      const changes = before ? manifestChanges(before.manifest, m) : [];
       if (changes.length) {
         this.options.onAlert?.(
           `agent ${m.name}@${m.version}: its manifest changed without a new version (${changes.join('; ')}); ` +
@@ -365,7 +380,7 @@ export class Recorder {
       try {
         await this.store.migrate();
         if (p.manifests.length) {
-          await this.reportChangedManifests(p.manifests);
+          await this.reportChangedManifests(p.manifests, p.signer);
           await this.store.upsertManifests(p.manifests, p.signer);
         }
         p.done = true;

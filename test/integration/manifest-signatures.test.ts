@@ -37,7 +37,8 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   assert.deepEqual(await problems(), [`manifest_forged researcher@${row!.version}`]);
   const after = (await rt.client.drift('researcher'))[0]!;
   assert.equal(after.manifestSignature, 'forged');
-  assert.match(renderDrift([after]), new RegExp(`WARNING: 1 version\\(s\\) judged by a manifest its registering worker's signature does not vouch for \\(researcher@${row!.version.replace(/\./g, '\\.')} forged\\)`));
+  assert.match(renderDrift([after]), new RegExp(`\\nWARNING: 1 version\\(s\\) judged by a manifest its registering worker's signature does not vouch for \\(researcher@${row!.version.replace(/\./g, '\\.')} FORGED\\)`));
+  assert.match(renderDrift([after]), /yes, FORGED/);
 
   // Without a signature it vouches for nothing; a reader with another deployment's key cannot check it.
   await testSql(`UPDATE ${table} SET manifest = $1, signature = NULL, signature_key = NULL WHERE agent = 'researcher'`, [JSON.stringify(row!.manifest)]);
@@ -51,5 +52,33 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   }
   // A worker registering the version again signs it again.
   await rt.restartWorker();
+  assert.deepEqual(await problems(), []);
+});
+
+test('a manifest row filed under another version, one that does not read, or one moved away: verify names each and is not stopped by any', async () => {
+  const problems = async () => (await rt.client.verify(sid)).problems.map((p) => `${p.problem} ${p.recordId}`).sort();
+  const table = `"${rt.schema}".manifests`;
+  const [row] = (await testSql<{ version: string }>(`SELECT version FROM ${table} WHERE agent = 'researcher'`)).rows;
+  const v = row!.version;
+  // A copy declaring one more tool, filed under a version that sorts first, with the genuine signature.
+  await testSql(
+    `INSERT INTO ${table} (agent, version, manifest, signature, signature_key)
+     SELECT agent, '0.0.0', jsonb_set(manifest, '{tools}', (manifest->'tools') || '["shell"]'::jsonb), signature, signature_key FROM ${table} WHERE agent = 'researcher'`,
+  );
+  // A row for an agent that never ran here, that reads as no manifest.
+  await testSql(`INSERT INTO ${table} (agent, version, manifest) VALUES ('ghost', '1.0.0', '{"name": "ghost"}')`);
+  try {
+    assert.deepEqual(await problems(), ['invalid_row researcher@0.0.0']);
+    await assert.rejects(rt.client.drift(), /the manifest of ghost@1\.0\.0 has an invalid field "version"/);
+    await testSql(`DELETE FROM ${table} WHERE agent = 'ghost'`);
+    await assert.rejects(rt.client.drift(), /the manifest of researcher@0\.0\.0 has an invalid field "version": the row is filed under researcher@0\.0\.0, its manifest names researcher@/);
+    assert.ok((await rt.client.reconcile(sid)).differences.length === 0, 'reconcile is not stopped by a row that does not read');
+  } finally {
+    await testSql(`DELETE FROM ${table} WHERE agent = 'ghost' OR (agent = 'researcher' AND version = '0.0.0')`);
+  }
+  // Moved, column and JSON, to a version that never ran: the one that ran has none.
+  await testSql(`UPDATE ${table} SET version = '9.9.9', manifest = jsonb_set(manifest, '{version}', '"9.9.9"') WHERE agent = 'researcher'`);
+  assert.deepEqual(await problems(), [`manifest_missing researcher@${v}`]);
+  await testSql(`UPDATE ${table} SET version = $1, manifest = jsonb_set(manifest, '{version}', to_jsonb($1::text)) WHERE agent = 'researcher'`, [v]);
   assert.deepEqual(await problems(), []);
 });

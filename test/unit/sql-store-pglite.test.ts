@@ -108,7 +108,9 @@ test('the refusal is the TypeError it always was, with the field as a property, 
   await assert.rejects(openStore({ memory: true, schema: 'Bad' }), refusedFor('schema', /^openStore: invalid field "schema": must be a lowercase SQL identifier$/));
   await assert.rejects(openStore({ url: 'mysql://x' }), refusedFor('url', /^openStore: invalid field "url": /));
   await assert.rejects(openStore({ memory: true, migrate: 'yes' as never }), refusedFor('migrate', /^openStore: invalid field "migrate": /));
-  await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": /));
+  await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": give an object, e\.g\. openStore\(\{ url: 'postgres:\/\/…' \}\), not string$/));
+  // A mistyped key would open the default embedded store and write there: it is refused, named.
+  await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('options', /^openStore: invalid field "options": .*"databaseUrl"/));
   // The store's own check, for a store made without openStore (it refuses before it runs any SQL).
   const unused = {} as ConstructorParameters<typeof SqlStore>[0];
   assert.throws(() => new SqlStore(unused, 'test', { schema: 'Bad' }), refusedFor('schema', /^store: invalid field "schema": "Bad" must be a lowercase SQL identifier$/));

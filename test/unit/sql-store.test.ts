@@ -446,7 +446,7 @@ describe('manifest signatures', () => {
       { name: 'researcher', version: '2.1.0', tools: ['search'], subAgents: [], resources: ['api:web-search'] },
     ], signer);
     await signed.upsertManifests([{ name: 'legacy', version: '0.1.0', tools: [], subAgents: [] }]);
-    const states = async () => Object.fromEntries((await signed.storedManifests()).map((m) => [`${m.manifest.name}@${m.manifest.version}`, manifestSignatureState(m, signer)]));
+    const states = async () => Object.fromEntries((await signed.storedManifests()).manifests.map((m) => [`${m.manifest.name}@${m.manifest.version}`, manifestSignatureState(m, signer)]));
     assert.deepEqual(await states(), { 'legacy@0.1.0': 'unsigned', 'orchestrator@1.0.0': 'valid', 'researcher@2.1.0': 'valid' });
     // Declaring the tool an agent should not have called, to hide that drift.
     await db.query(`UPDATE scopetrail.manifests SET manifest = jsonb_set(manifest, '{tools}', '["search","shell"]') WHERE agent = 'researcher'`);
@@ -456,9 +456,9 @@ describe('manifest signatures', () => {
     assert.deepEqual((await signed.manifests()).find((m) => m.name === 'researcher')?.tools, ['search', 'shell'], 'manifests() still reads them');
     // Another deployment's reader cannot check; one with no key says why.
     const other = manifestSigner(parseKey('55'.repeat(32), 'test'));
-    const [legit] = (await signed.storedManifests()).filter((m) => m.manifest.name === 'legacy');
+    const [legit] = (await signed.storedManifests()).manifests.filter((m) => m.manifest.name === 'legacy');
     await signed.upsertManifests([legit!.manifest], signer);
-    const [resigned] = (await signed.storedManifests()).filter((m) => m.manifest.name === 'legacy');
+    const [resigned] = (await signed.storedManifests()).manifests.filter((m) => m.manifest.name === 'legacy');
     assert.equal(manifestSignatureState(resigned!, signer), 'valid', 'registering again signs it');
     assert.equal(manifestSignatureState(resigned!, other), 'other_key');
     const none = manifestChecker(undefined, {}, '/nonexistent-scopetrail-test/key');
