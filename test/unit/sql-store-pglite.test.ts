@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../store';
 import { SqlStore } from '../../store/sql-store';
-import { InvalidOptionError } from '../../cim/invalid-field';
+import { refusedFor } from '../helpers/refused-option';
 import type { Store } from '../../store/types';
 import { action, scope } from './fixtures';
 import { sessionSummary } from '../../cim/forensics/summary';
@@ -97,14 +97,6 @@ test('a bad schema name or URL is refused naming the field', async () => {
 });
 
 test('the refusal is the TypeError it always was, with the field as a property, as scopetrail\'s other validation errors have it', async () => {
-  const refusedFor = (field: string, message: RegExp) => (err: unknown) => {
-    assert.ok(err instanceof TypeError, String(err));
-    assert.ok(err instanceof InvalidOptionError);
-    assert.equal(err.name, 'InvalidOptionError');
-    assert.equal(err.field, field);
-    assert.match(err.message, message);
-    return true;
-  };
   await assert.rejects(openStore({ memory: true, schema: 'Bad' }), refusedFor('schema', /^openStore: invalid field "schema": must be a lowercase SQL identifier$/));
   await assert.rejects(openStore({ url: 'mysql://x' }), refusedFor('url', /^openStore: invalid field "url": /));
   await assert.rejects(openStore({ memory: true, migrate: 'yes' as never }), refusedFor('migrate', /^openStore: invalid field "migrate": /));

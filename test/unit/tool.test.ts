@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineTool } from '../../activities/tool';
-import { InvalidOptionError } from '../../cim/invalid-field';
+import { refusedFor } from '../helpers/refused-option';
 import { ScriptedProvider } from '../../activities/llm';
 
 const add = defineTool(
@@ -31,14 +31,6 @@ test('a tool definition with a bad name or resource is refused at definition tim
 });
 
 test('a refused tool definition is a TypeError, as before, carrying the field it names', () => {
-  const refusedFor = (field: string, message: RegExp) => (err: unknown) => {
-    assert.ok(err instanceof TypeError, String(err));
-    assert.ok(err instanceof InvalidOptionError);
-    assert.equal(err.name, 'InvalidOptionError');
-    assert.equal(err.field, field);
-    assert.match(err.message, message);
-    return true;
-  };
   assert.throws(
     () => defineTool({ name: 'no spaces', input: z.object({}), output: z.object({}) }, async () => ({})),
     refusedFor('name', /^defineTool: invalid field "name": "no spaces": /),
