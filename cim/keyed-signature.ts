@@ -22,6 +22,15 @@ export interface Signer {
 /** A reader's checker, or why it has none (no key, one it may not read, …). */
 export type SignatureChecker = Signer | { missing: string };
 
+/** The checker `load` gives; whatever keeps the key from this reader is said, not thrown: the rows are then unchecked. */
+export function checkerFrom(load: () => Signer): SignatureChecker {
+  try {
+    return load();
+  } catch (err) {
+    return { missing: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /**
  * How a row's signature stands under the reader's key: `valid`; `forged` (it does not
  * match the row); `unsigned`; `other_key` (signed under a key this reader lacks);

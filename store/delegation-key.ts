@@ -12,7 +12,7 @@ import { sha256Hex as sha256OfText } from './sha256';
 import { ScopetrailError } from '../cim/errors';
 import { FingerprintKeyError, keyId, loadFingerprintKey, parseKey, type FingerprintKey } from './fingerprint-key';
 import type { IdHash, Sign } from '../cim/mcp-meta';
-import type { SignatureChecker } from '../cim/keyed-signature';
+import { checkerFrom, type SignatureChecker } from '../cim/keyed-signature';
 
 export const DELEGATION_KEY_ENV = 'SCOPETRAIL_DELEGATION_KEY';
 
@@ -77,11 +77,8 @@ export type ReceiptChecker = SignatureChecker;
  * (as a server finds it). Never creates a key: one of its own would match no receipt.
  */
 export function receiptChecker(key?: DelegationKey, env: NodeJS.ProcessEnv = process.env, keyFile?: string): ReceiptChecker {
-  try {
+  return checkerFrom(() => {
     const k = key ?? loadDelegationKey(env, { create: false, ...(keyFile ? { path: keyFile } : {}) });
     return { keyId: k.id, sign: delegationSigner(k) };
-  } catch (err) {
-    // Whatever keeps the key from this reader (none, a bad one, a file it may not read) is said, not thrown.
-    return { missing: err instanceof Error ? err.message : String(err) };
-  }
+  });
 }

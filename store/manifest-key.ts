@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { keyId, loadFingerprintKey, type FingerprintKey } from './fingerprint-key';
-import type { SignatureChecker, Signer } from '../cim/keyed-signature';
+import { checkerFrom, type SignatureChecker, type Signer } from '../cim/keyed-signature';
 
 export function manifestSigner(deployment: FingerprintKey): Signer {
   const bytes = createHmac('sha256', deployment.bytes).update('scopetrail manifest key v1').digest();
@@ -15,10 +15,5 @@ export function manifestSigner(deployment: FingerprintKey): Signer {
 
 /** The reader's checker: the deployment key given, else the environment's or the key file; never a new key. */
 export function manifestChecker(deployment?: FingerprintKey, env: NodeJS.ProcessEnv = process.env, keyFile?: string): SignatureChecker {
-  try {
-    return manifestSigner(deployment ?? loadFingerprintKey(env, keyFile, { create: false }));
-  } catch (err) {
-    // Whatever keeps the key from this reader is said, not thrown: the manifests are then unchecked.
-    return { missing: err instanceof Error ? err.message : String(err) };
-  }
+  return checkerFrom(() => manifestSigner(deployment ?? loadFingerprintKey(env, keyFile, { create: false })));
 }

@@ -7,7 +7,7 @@ import type { ActionRecord } from '../schemas';
 import {
   MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, RECEIPT_EXPECTED, receiptFindingText, receiptSignatureFindings, type McpReceipt,
 } from '../mcp-receipt';
-import type { Sign } from '../mcp-meta';
+import type { SignatureChecker } from '../keyed-signature';
 import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 
@@ -143,7 +143,7 @@ export interface ReceiptSignatureProblem {
  */
 export function receiptSignatureProblems(
   receipts: readonly McpReceipt[],
-  checker: { keyId: string; sign: Sign } | { missing: string },
+  checker: SignatureChecker,
 ): ReceiptSignatureProblem[] {
   if ('missing' in checker) {
     return receipts.map((r) => ({
