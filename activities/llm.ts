@@ -7,7 +7,7 @@
 import { LLM_ACTIVITY } from '../cim/names';
 import { LlmResultSchema, type LlmResult } from '../cim/llm-result';
 import { z } from 'zod';
-import { defineTool, reportResource, type ToolDefinition } from './tool';
+import { defineRuntimeTool, reportResource, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf } from './llm-failure';
 
@@ -90,7 +90,7 @@ export function shareWithModel(provider: string, requestedModel: string): void {
 }
 
 export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof LlmRequestSchema>, LlmResult> {
-  return defineTool(
+  return defineRuntimeTool(
     {
       name: LLM_ACTIVITY,
       description: `LLM completion through the ${provider.name} provider`,

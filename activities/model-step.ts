@@ -17,7 +17,7 @@ import { invalidField } from '../cim/invalid-field';
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
-import { defineTool, type ToolDefinition } from './tool';
+import { defineRuntimeTool, type ToolDefinition } from './tool';
 import { shareWithModel } from './llm';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
@@ -87,7 +87,7 @@ export function defineModelStep(
   loadConversation?: ConversationLoader,
 ): ToolDefinition<ModelStepRequest, ModelStepResult> {
   const described = new Map(tools.map((t) => [t.spec.name, describeTool(t)]));
-  return defineTool(
+  return defineRuntimeTool(
     {
       name: MODEL_STEP_ACTIVITY,
       description: `model step through the ${provider.name} provider`,

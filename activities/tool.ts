@@ -11,6 +11,7 @@ import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
 import { InvalidOptionError, invalidField } from '../cim/invalid-field';
+import { LLM_ACTIVITY_TYPES } from '../cim/names';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
   name: string;
@@ -40,9 +41,25 @@ export function defineTool<I extends z.ZodType, O extends z.ZodType>(
   spec: ToolSpec<I, O>,
   fn: (input: z.output<I>) => Promise<z.input<O>>,
 ): ToolDefinition<z.input<I>, z.output<O>> {
-  const name = ToolName.safeParse(spec.name);
+  // Every worker registers the model activities under these names, so a tool that took
+  // one could never be registered; say so where the name is written.
+  if (typeof spec?.name === 'string' && LLM_ACTIVITY_TYPES.has(spec.name)) {
+    throw new InvalidOptionError(
+      `defineTool: invalid field "name": ${JSON.stringify(spec.name)} is the model call's activity, which every scopetrail worker registers (reserved: ${[...LLM_ACTIVITY_TYPES].map((n) => JSON.stringify(n)).join(', ')}); give the tool another name, or pass a provider as the plugin's \`llm\` option`,
+      'name',
+    );
+  }
+  return defineRuntimeTool(spec, fn);
+}
+
+/** defineTool without the reserved-name check: for the runtime's own model activities. */
+export function defineRuntimeTool<I extends z.ZodType, O extends z.ZodType>(
+  spec: ToolSpec<I, O>,
+  fn: (input: z.output<I>) => Promise<z.input<O>>,
+): ToolDefinition<z.input<I>, z.output<O>> {
+  const name = ToolName.safeParse(spec?.name);
   if (!name.success) {
-    throw new InvalidOptionError(`defineTool: invalid field "name": ${JSON.stringify(spec.name)}: ${name.error.issues[0]?.message}`, 'name');
+    throw new InvalidOptionError(`defineTool: invalid field "name": ${JSON.stringify(spec?.name)}: ${name.error.issues[0]?.message}`, 'name');
   }
   const resources = (spec.resources ?? []).map((r, i) => {
     const parsed = ResourceRefSchema.safeParse(r);

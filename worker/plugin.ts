@@ -377,12 +377,16 @@ function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterc
 
 function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<any, any>[]): Map<string, RegisteredTool> {
   const map = new Map<string, RegisteredTool>();
-  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind']) => {
-    if (map.has(t.spec.name)) throw new ScopetrailConfigError(`ScopetrailPlugin: two tools are named "${t.spec.name}"`, 'tools');
+  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind'], field: string) => {
+    if (map.has(t.spec.name)) {
+      const taken = map.get(t.spec.name)!.kind === 'llm_call' ? ', a name the model call activity has on every worker' : '';
+      throw new ScopetrailConfigError(`ScopetrailPlugin: invalid field "${field}": two tools are named "${t.spec.name}"${taken}`, field);
+    }
     map.set(t.spec.name, { name: t.spec.name, kind, resources: t.spec.resources, recordPayloads: t.spec.recordPayloads });
   };
-  tools.forEach((t) => add(t, 'tool_call'));
-  llm.forEach((t) => add(t, 'llm_call'));
+  // The model activities first, so that a tool taking one of their names is the one named.
+  llm.forEach((t) => add(t, 'llm_call', 'llm'));
+  tools.forEach((t, i) => add(t, 'tool_call', `tools.${i}`));
   return map;
 }
 

@@ -5,6 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { defineTool } from '../../activities/tool';
 import { refusedFor } from '../helpers/refused-option';
 import { ScriptedProvider } from '../../activities/llm';
+import { ScopetrailPlugin } from '../../worker/plugin';
+import type { Store } from '../../store/types';
 
 const add = defineTool(
   { name: 'add', input: z.object({ a: z.number(), b: z.number() }), output: z.object({ sum: z.number().max(100) }) },
@@ -39,6 +41,31 @@ test('a refused tool definition is a TypeError, as before, carrying the field it
   assert.throws(
     () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources }, async () => ({})),
     refusedFor('resources.1', /^defineTool t: invalid field "resources\.1": /),
+  );
+});
+
+test('a tool may not take the name of the model activities every worker registers', () => {
+  for (const name of ['llm', 'llm.generate']) {
+    assert.throws(
+      () => defineTool({ name, input: z.object({}), output: z.object({}) }, async () => ({})),
+      refusedFor('name', new RegExp(`^defineTool: invalid field "name": "${name.replace('.', '\\.')}" is the model call's activity.*give the tool another name`)),
+    );
+  }
+  // Names that only begin alike are the user's to take.
+  assert.equal(defineTool({ name: 'llm-summary', input: z.object({}), output: z.object({}) }, async () => ({})).spec.name, 'llm-summary');
+});
+
+test('two tools of one name are refused by the plugin, naming the second one\'s place', () => {
+  const store = { upsertManifests: async () => undefined } as unknown as Store;
+  const t = () => defineTool({ name: 'search', input: z.object({}), output: z.object({}) }, async () => ({}));
+  assert.throws(
+    () => new ScopetrailPlugin({ store, fingerprintKey: false, tools: [add, t(), t()] }),
+    (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'ScopetrailConfigError');
+      assert.equal(err.field, 'tools.2');
+      assert.match(err.message, /invalid field "tools\.2": two tools are named "search"$/);
+      return true;
+    },
   );
 });
 
