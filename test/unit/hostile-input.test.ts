@@ -527,17 +527,23 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
       { maxKeys: 5, noNullPrototype: true },
     ),
   }, { noNullPrototype: true }),
-  OpenStoreOptions: fc.record(
-    {
-      url: fc.tuple(fc.constantFrom('postgres://', 'postgresql://'), fc.string({ unit: 'binary', maxLength: 60 })).map(([a, b]) => a + b),
-      memory: fc.boolean(),
-      dataDir: fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
-      schema: fc.stringMatching(/^[a-z_][a-z0-9_]{0,62}$/),
-      namespace: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
-      migrate: fc.boolean(),
-    },
-    { requiredKeys: [], noNullPrototype: true },
-  ),
+  // At most one place to write: a URL, a folder or memory (openStore refuses two).
+  OpenStoreOptions: fc.tuple(
+    fc.oneof(
+      fc.constant({}),
+      fc.record({ url: fc.tuple(fc.constantFrom('postgres://', 'postgresql://'), fc.string({ unit: 'binary', maxLength: 60 })).map(([a, b]) => a + b) }, { noNullPrototype: true }),
+      fc.record({ dataDir: fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }) }, { noNullPrototype: true }),
+      fc.record({ memory: fc.boolean() }, { noNullPrototype: true }),
+    ),
+    fc.record(
+      {
+        schema: fc.stringMatching(/^[a-z_][a-z0-9_]{0,62}$/),
+        namespace: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+        migrate: fc.boolean(),
+      },
+      { requiredKeys: [], noNullPrototype: true },
+    ),
+  ).map(([place, rest]) => ({ ...place, ...rest })),
   StartSessionOptions: fc.record(
     {
       input: wireJson,

@@ -100,6 +100,10 @@ test('the refusal is the TypeError it always was, with the field as a property, 
   await assert.rejects(openStore({ memory: true, schema: 'Bad' }), refusedFor('schema', /^openStore: invalid field "schema": must be a lowercase SQL identifier$/));
   await assert.rejects(openStore({ url: 'mysql://x' }), refusedFor('url', /^openStore: invalid field "url": /));
   await assert.rejects(openStore({ memory: true, migrate: 'yes' as never }), refusedFor('migrate', /^openStore: invalid field "migrate": /));
+  // Two places to write: one would be ignored, and the records would land where nobody looks.
+  await assert.rejects(openStore({ url: 'postgres://127.0.0.1:1/x', memory: true }), refusedFor('memory', /give one of url, dataDir and memory: true, not url and memory/));
+  await assert.rejects(openStore({ url: 'postgres://127.0.0.1:1/x', dataDir: '/tmp/x' }), refusedFor('dataDir', /not url and dataDir/));
+  await assert.rejects(openStore({ dataDir: '/tmp/x', memory: true }), refusedFor('memory', /not dataDir and memory/));
   await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": give an object, e\.g\. openStore\(\{ url: 'postgres:\/\/…' \}\), not string$/));
   // A mistyped key would open the default embedded store and write there: it is refused, named.
   await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('options', /^openStore: invalid field "options": .*"databaseUrl"/));
