@@ -246,9 +246,22 @@ export async function scopeStatus(store: Store, located: LocatedScope): Promise<
   };
 }
 
-export async function agentRoles(store: Store): Promise<RoleEntry[]> {
-  const [manifests, usage] = await Promise.all([store.manifests(), store.agentUsage({ calls: false })]);
-  return rolesFromUsage(manifests, usage);
+/** `manifestKey`: what each version's manifest is held to (its signature); unchecked without it. */
+export async function agentRoles(store: Store, manifestKey?: () => SignatureChecker): Promise<RoleEntry[]> {
+  const [{ manifests: stored, invalid }, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
+  // Declared roles come from every manifest: a row that does not read stops roles, named (as drift).
+  if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
+  const roles = rolesFromUsage(stored.map((m) => m.manifest), usage);
+  if (!manifestKey) return roles;
+  const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));
+  let checker: SignatureChecker | undefined;
+  for (const r of roles) {
+    for (const v of r.byVersion) {
+      const m = v.manifest ? byVersion.get(`${r.agent}\u0000${v.version}`) : undefined;
+      if (m) v.manifestSignature = manifestSignatureState(m, (checker ??= manifestKey()));
+    }
+  }
+  return roles;
 }
 
 /** `manifestKey`: what each judged version's manifest is held to (its signature); unchecked without it. */

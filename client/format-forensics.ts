@@ -153,15 +153,19 @@ export function renderRoles(roles: RoleEntry[]): string {
   const versions = renderTable(
     ['agent', 'version', 'manifest', 'builds', 'scopes', 'delegations', 'delegates to'],
     roles.flatMap((r) =>
-      r.byVersion.map((v) => [r.agent, v.version, v.manifest ? 'yes' : 'NO', list(v.builds), String(v.scopes), String(v.delegations), list(v.subAgents)]),
+      r.byVersion.map((v) => [r.agent, v.version, manifestCell(v.manifest, v.manifestSignature), list(v.builds), String(v.scopes), String(v.delegations), list(v.subAgents)]),
     ),
   );
-  return `${table}\n\nBy version:\n${versions}`;
+  const doubtful = roles.flatMap((r) => r.byVersion.filter((v) => doubtfulSignature(v.manifestSignature)).map((v) => `${r.agent}@${v.version} ${signatureLabel(v.manifestSignature!)}`));
+  const warning = doubtful.length
+    ? `\n${visible(`WARNING: ${doubtful.length} version(s) have a manifest its registering worker's signature does not vouch for (${doubtful.join(', ')}); roles declared there may be wrong (scopetrail verify names each, and why).`)}`
+    : '';
+  return `${table}\n\nBy version:\n${versions}${warning}`;
 }
 
 export function renderDrift(entries: DriftEntry[]): string {
   if (!entries.length) return 'no agents observed';
-  const doubtful = entries.filter((d) => d.manifestSignature !== undefined && d.manifestSignature !== 'valid');
+  const doubtful = entries.filter((d) => doubtfulSignature(d.manifestSignature));
   const warning = doubtful.length
     ? `\n${visible(`WARNING: ${doubtful.length} version(s) judged by a manifest its registering worker's signature does not vouch for (${doubtful.map((d) => `${d.agent}@${d.version} ${signatureLabel(d.manifestSignature!)}`).join(', ')}); their verdicts may be wrong (scopetrail verify names each, and why).`)}`
     : '';
@@ -171,7 +175,7 @@ export function renderDrift(entries: DriftEntry[]): string {
       d.agent,
       d.version,
       list(d.builds),
-      !d.manifest ? 'NO' : d.manifestSignature === undefined || d.manifestSignature === 'valid' ? 'yes' : `yes, ${signatureLabel(d.manifestSignature)}`,
+      manifestCell(d.manifest, d.manifestSignature),
       d.drifted ? 'DRIFT' : 'ok',
       list(d.undeclaredTools),
       list(d.undeclaredSubAgents),
@@ -183,6 +187,16 @@ export function renderDrift(entries: DriftEntry[]): string {
 }
 
 /** One word for how a manifest's signature stands: a key this reader lacks and no key at all read alike. */
+function doubtfulSignature(state: SignatureState | undefined): boolean {
+  return state !== undefined && state !== 'valid';
+}
+
+/** Whether a version has a manifest, and, when its signature does not vouch for it, why. */
+function manifestCell(present: unknown, state: SignatureState | undefined): string {
+  if (!present) return 'NO';
+  return doubtfulSignature(state) ? `yes, ${signatureLabel(state!)}` : 'yes';
+}
+
 function signatureLabel(state: SignatureState): string {
   return state === 'other_key' || state === 'unchecked' ? 'UNCHECKED' : state.toUpperCase();
 }
@@ -208,7 +222,8 @@ export function renderReconcile(r: ReconcileReport): string {
 }
 
 export function renderVerify(r: VerifyReport): string {
-  const head = `Verify of session ${visible(r.sessionId)}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.`;
+  const signed = r.receiptsChecked === undefined ? '' : ` ${r.manifestsChecked ?? 0} agent manifests and ${r.receiptsChecked} MCP receipts held to their signatures.`;
+  const head = `Verify of session ${visible(r.sessionId)}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.${signed}`;
   if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed, and the store agrees with history.`;
   return `${head}\nFAILED: ${r.problems.length} problem(s):\n${renderTable(
     ['problem', 'record', 'scope', 'detail'],

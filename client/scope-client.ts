@@ -295,7 +295,7 @@ export class ScopeClient {
 
   /** Which agents orchestrate, which are sub-agents (both is possible), and why. */
   async roles(): Promise<RoleEntry[]> {
-    return agentRoles(this.store);
+    return agentRoles(this.store, () => this.manifestChecker());
   }
 
   /** Agents whose observed tools, sub-agents or versions differ from their manifests. */

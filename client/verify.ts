@@ -55,9 +55,12 @@ export async function verifySession(
     ...history.differences.map(
       (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
     ),
-    ...(await receiptProblems(store, sessionId, actions, receiptKey)),
-    ...manifestProblems(scopes, manifests, manifestKey),
   );
+  const receipts = await receiptProblems(store, sessionId, actions, receiptKey);
+  const held = manifestProblems(scopes, manifests, manifestKey);
+  report.problems.push(...receipts.problems, ...held.problems);
+  report.receiptsChecked = receipts.checked;
+  report.manifestsChecked = held.checked;
   return report;
 }
 
@@ -68,7 +71,7 @@ export async function verifySession(
  * before its first write), so one without is named too, as is a row filed under it, or
  * under another version of its agent, that does not read as its manifest.
  */
-function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifests, key: () => SignatureChecker): ChainProblem[] {
+function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifests, key: () => SignatureChecker): { problems: ChainProblem[]; checked: number } {
   const ran = new Map<string, string>();
   const agents = new Map<string, string>();
   for (const s of scopes) {
@@ -89,18 +92,20 @@ function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifest
     });
   }
   let checker: SignatureChecker | undefined;
+  let checked = 0;
   for (const m of stored.manifests) {
     const version = `${m.manifest.name}@${m.manifest.version}`;
     const scopeId = ran.get(version);
     if (scopeId === undefined) continue;
     checker ??= key();
+    checked += 1;
     const state = manifestSignatureState(m, checker);
     const detail = manifestSignatureProblem(m, state, checker);
     if (detail === undefined) continue;
     const problem = state === 'forged' ? 'manifest_forged' : state === 'unsigned' ? 'manifest_unsigned' : 'manifest_unchecked';
     out.push({ scopeId, recordId: version, problem, detail });
   }
-  return out;
+  return { problems: out, checked };
 }
 
 /**
@@ -109,9 +114,9 @@ function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifest
  * signature over it, and the receipts are held to the callers' rows as reconcile holds
  * them (a receipt of a call never made is an insertion).
  */
-async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[], key: () => ReceiptChecker): Promise<ChainProblem[]> {
+async function receiptProblems(store: Store, sessionId: string, actions: readonly ActionRecord[], key: () => ReceiptChecker): Promise<{ problems: ChainProblem[]; checked: number }> {
   const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
-  return [
+  const problems = [
     ...invalid.map((row): ChainProblem => ({
       scopeId: row.scopeId, recordId: row.id, problem: 'invalid_row',
       detail: `MCP receipt ${row.id} has an invalid field "${row.field}": ${row.message}`,
@@ -122,6 +127,7 @@ async function receiptProblems(store: Store, sessionId: string, actions: readonl
     })),
     ...(receipts.length ? receiptSignatureProblems(receipts, key()) : []).map((p): ChainProblem => ({ scopeId: p.scopeId, recordId: p.id, problem: p.kind, detail: p.detail })),
   ];
+  return { problems, checked: receipts.length };
 }
 
 /** How long verify waits for anchors written just before it to reach Temporal's visibility. */

@@ -142,6 +142,10 @@ export interface VerifyReport {
   actions: number;
   /** Scopes whose seal was looked up in Temporal. */
   anchorsChecked: number;
+  /** MCP receipts of the session held to their servers' signatures (absent where history could not be read). */
+  receiptsChecked?: number;
+  /** Manifests of the agent versions that ran in the session, held to their workers' signatures (absent likewise). */
+  manifestsChecked?: number;
   problems: ChainProblem[];
 }
 

@@ -1,4 +1,5 @@
 import { naturalCompare } from '../scope-tree';
+import type { SignatureState } from '../keyed-signature';
 import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder, plural } from './shared';
 import { buildsOf, total, usageOf, type AgentUsage } from './usage';
@@ -55,6 +56,12 @@ export interface VersionRole {
   version: string;
   /** A manifest for exactly this version is registered. */
   manifest: boolean;
+  /**
+   * Whether the registering worker's signature vouches for that manifest (the client sets
+   * it; absent when no manifest or no check was asked for). The declared sub-agents and
+   * handoffs above come from manifests, so a forged one can make an orchestrator.
+   */
+  manifestSignature?: SignatureState;
   builds: string[];
   scopes: number;
   /** `delegate` actions its scopes made. */

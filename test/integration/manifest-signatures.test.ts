@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestRuntime } from '../helpers/runtime';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { testSql } from '../helpers/test-sql';
-import { renderDrift } from '../../client/format-forensics';
+import { renderDrift, renderRoles } from '../../client/format-forensics';
 import { ScopeClient } from '../../client/scope-client';
 import { parseKey } from '../../store/fingerprint-key';
 
@@ -28,6 +28,7 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   assert.deepEqual(await problems(), [], 'the worker signed every manifest it registered');
   const before = (await rt.client.drift()).find((d) => d.agent === 'researcher')!;
   assert.equal(before.manifestSignature, 'valid');
+  assert.doesNotMatch(renderRoles(await rt.client.roles()), /WARNING/);
   assert.equal(before.drifted, false);
 
   // Declaring a tool the agent should not have had: the drift it would hide is gone from the verdict, not from verify.
@@ -39,6 +40,12 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   assert.equal(after.manifestSignature, 'forged');
   assert.match(renderDrift([after]), new RegExp(`\\nWARNING: 1 version\\(s\\) judged by a manifest its registering worker's signature does not vouch for \\(researcher@${row!.version.replace(/\./g, '\\.')} FORGED\\)`));
   assert.match(renderDrift([after]), /yes, FORGED/);
+  // Roles read the same manifests (declared sub-agents make orchestrators): the version is marked there too.
+  const roles = await rt.client.roles();
+  const versionRole = (list: typeof roles, agent: string) => list.find((r) => r.agent === agent)!.byVersion.find((x) => x.version === row!.version)!;
+  assert.equal(versionRole(roles, 'researcher').manifestSignature, 'forged');
+  assert.equal(roles.find((r) => r.agent === 'orchestrator')!.byVersion.find((x) => x.manifest)!.manifestSignature, 'valid');
+  assert.match(renderRoles(roles), new RegExp(`\\nWARNING: 1 version\\(s\\) have a manifest its registering worker's signature does not vouch for \\(researcher@${row!.version.replace(/\./g, '\\.')} FORGED\\)`));
 
   // Without a signature it vouches for nothing; a reader with another deployment's key cannot check it.
   await testSql(`UPDATE ${table} SET manifest = $1, signature = NULL, signature_key = NULL WHERE agent = 'researcher'`, [JSON.stringify(row!.manifest)]);
@@ -70,6 +77,7 @@ test('a manifest row filed under another version, one that does not read, or one
   try {
     assert.deepEqual(await problems(), ['invalid_row researcher@0.0.0']);
     await assert.rejects(rt.client.drift(), /the manifest of ghost@1\.0\.0 has an invalid field "version"/);
+    await assert.rejects(rt.client.roles(), /the manifest of ghost@1\.0\.0 has an invalid field "version"/);
     await testSql(`DELETE FROM ${table} WHERE agent = 'ghost'`);
     await assert.rejects(rt.client.drift(), /the manifest of researcher@0\.0\.0 has an invalid field "version": the row is filed under researcher@0\.0\.0, its manifest names researcher@/);
     assert.ok((await rt.client.reconcile(sid)).differences.length === 0, 'reconcile is not stopped by a row that does not read');

@@ -21,7 +21,7 @@ import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
 import { mcpCaller, mcpFanout } from '../fixtures/mcp-agents';
 import { ScopeClient } from '../../client/scope-client';
-import { renderFootprint, renderTouched } from '../../client/format-forensics';
+import { renderFootprint, renderTouched, renderVerify } from '../../client/format-forensics';
 
 const ROOT = join(__dirname, '..', '..');
 const keyHex = randomBytes(32).toString('hex');
@@ -177,7 +177,10 @@ describe('an MCP tool called by an agent', () => {
     await rt.worker.recorder.drain();
     const [receipt] = await rt.store.receipts().ofSession(s.sessionId);
     assert.equal(receipt?.signature?.keyId, key.id, 'the server signed its receipt under the delegation key');
-    assert.deepEqual((await rt.client.verify(s.sessionId)).problems, [], 'clean before');
+    const clean = await rt.client.verify(s.sessionId);
+    assert.deepEqual(clean.problems, [], 'clean before');
+    assert.equal(clean.receiptsChecked, 1, 'the one receipt was held to its signature');
+    assert.match(renderVerify(clean), / 1 MCP receipts held to their signatures\./);
     const yes = await rt.client.wasTouched(s.sessionId, 'file:/docs/secret.txt');
     assert.equal(yes.touched, true);
     assert.equal(yes.complete, true);

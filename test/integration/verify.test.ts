@@ -52,6 +52,8 @@ test('an untouched session verifies, scope by scope', { skip }, async () => {
   assert.equal(report.scopes, 7);
   assert.equal(report.actions, 19);
   assert.equal(report.anchorsChecked, 7, 'every scope\'s seal is anchored in Temporal');
+  assert.equal(report.manifestsChecked, new Set((await rt.store.scopesOfSession(sid)).map((s) => `${s.agent}@${s.agentVersion}`)).size, 'each agent version that ran had its manifest checked');
+  assert.equal(report.receiptsChecked, 0);
 
   // The session's seals are anchored together (with those of any session sealed in the
   // same batches), listed under its id: fewer anchors than scopes, each scope in exactly
