@@ -10,6 +10,7 @@ import type { LlmProvider } from '../activities/llm';
 import { CliUsageError, codecsOf, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
 import { terminalJson } from './visible-text';
+import { toolsOfModule, type ToolsModule } from './tools-module';
 
 const EXAMPLE_AGENTS = '../examples/agents';
 
@@ -22,7 +23,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const agents = agentsFlag ? resolveModule(agentsFlag, '--agents') : require.resolve(EXAMPLE_AGENTS);
   // Loaded here (the worker reads the agents' manifests from it) so that an error names the flag.
   if (agentsFlag) requireModule('--agents', agents);
-  const tools = toolsFlag ? loadTools(resolveModule(toolsFlag, '--tools')) : await exampleTools();
+  const toolsModule = toolsFlag ? resolveModule(toolsFlag, '--tools') : undefined;
   const llm = llmFromEnv(agentsFlag === undefined);
   const deployment = deploymentFlags(ctx);
   const storeSettings = storeOptions(ctx);
@@ -39,6 +40,12 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     if (err instanceof EmbeddedFolderError && storeSettings.dataDir !== undefined) throw new CliUsageError(`invalid --data-dir: ${err.message}`);
     throw err;
   });
+  // After the store, whose failure would otherwise leave the module's MCP connections open.
+  const served = await (toolsModule ? loadTools(toolsModule) : exampleTools().then((tools) => ({ tools, close: async () => undefined }))).catch(async (err: unknown) => {
+    await store.close().catch(() => undefined);
+    throw err;
+  });
+  const tools = served.tools;
   // What started is stopped when a later step fails: a dev server left running keeps the process alive.
   let temporal: { address: string; stop(): Promise<void> } | undefined;
   let worker: Awaited<ReturnType<typeof createWorker>>;
@@ -64,6 +71,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   } catch (err) {
     await store.close().catch(() => undefined);
     await temporal?.stop().catch(() => undefined);
+    await served.close();
     throw err;
   }
   ctx.out.err(
@@ -100,6 +108,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     await worker.run();
   } finally {
     await stop();
+    await served.close();
     await store.close();
     await temporal.stop();
   }
@@ -133,13 +142,8 @@ function llmFromEnv(example: boolean): LlmProvider {
   }
 }
 
-function loadTools(path: string): ToolDefinition<any, any>[] {
-  const mod = requireModule('--tools', path);
-  const tools = Object.values(mod).filter(
-    (v): v is ToolDefinition<any, any> => typeof v === 'object' && v !== null && 'spec' in v && 'activity' in v,
-  );
-  if (tools.length === 0) throw new CliUsageError(`tools module ${path} exports no tool made with defineTool()`);
-  return tools;
+async function loadTools(path: string): Promise<ToolsModule> {
+  return toolsOfModule(path, requireModule('--tools', path));
 }
 
 async function exampleTools(): Promise<ToolDefinition<any, any>[]> {

@@ -9,6 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { TEST_DATABASE_URL, dropTestSchema, openTestStore, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
@@ -262,6 +265,57 @@ describe('an MCP tool called by an agent', () => {
       [`missing receipt ${action.actionId}`],
     );
     assert.match(report.differences[0]!.detail, /MCP server files answered files\/unvouched \(attempt 1\) but the store holds no receipt of it: the server recorded none, or its row was removed or moved/);
+  });
+
+  test('scopetrail worker --tools serves a module that exports connectMcpServer(...), and closes it on stop', { skip: receiptsSkip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-tools-'));
+    const module = (url: string) =>
+      `import { connectMcpServer } from ${JSON.stringify(join(ROOT, 'index'))};\n` +
+      `export const files = connectMcpServer({ name: 'files', transport: { type: 'http', url: ${JSON.stringify(url)} }, receipts: true, tools: ['read'] });\n`;
+    writeFileSync(join(dir, 'tools.ts'), module(http.url));
+    writeFileSync(join(dir, 'down.ts'), module('http://127.0.0.1:1/mcp'));
+    const taskQueue = `mcp-cli-${randomBytes(4).toString('hex')}`;
+    const env = { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address, SCOPETRAIL_DELEGATION_KEY: keyHex };
+    const args = (tools: string) => ['worker', '--json', '--agents', join(ROOT, 'test', 'fixtures', 'mcp-agents.ts'), '--tools', join(dir, tools), '--database-url', TEST_DATABASE_URL, '--schema', schema!, '--task-queue', taskQueue];
+
+    // A module whose connection fails stops the start, naming the export.
+    const down = spawnSync(process.execPath, [join(ROOT, 'bin', 'scopetrail.js'), ...args('down.ts')], { env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(down.status, 2, down.stderr);
+    assert.match(down.stdout + down.stderr, /tools module \S+down\.ts: export "files" failed: /);
+
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'scopetrail.js'), ...args('tools.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (stdout.includes('\n')) resolve();
+        });
+        void exited.then(() => reject(new Error(`the worker exited before it was ready:\n${stderr}`)));
+      });
+      const ready = JSON.parse(stdout.split('\n')[0]!);
+      assert.deepEqual([ready.event, ready.tools], ['ready', ['files/read']]);
+      const client = await ScopeClient.connect({ address: rt.temporal.address, taskQueue, store: rt.store, delegationKey: key });
+      try {
+        const session = await client.startSession(mcpCaller, { input: { tool: 'files/read', args: { path: '/docs/a.txt' } } });
+        assert.match(await session.result(), /"scopeId":/);
+        assert.equal((await rt.store.receipts().ofSession(session.sessionId)).length, 1, 'the server\'s receipt');
+        const fp = await client.footprint(session.sessionId);
+        assert.deepEqual(fp.resources.map((e) => `${e.source} ${e.mode} ${e.uri}`), ['receipt read file:/docs/a.txt', 'caller read mcp:files/read']);
+        const touched = await client.wasTouched(session.sessionId, 'file:/docs/*');
+        assert.deepEqual([touched.touched, touched.source, touched.receiptProblems], [true, 'receipt', []]);
+        assert.deepEqual(touched.evidence.differences, [], 'history, the CLI worker\'s rows and the receipt agree');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.deepEqual(stdout.trim().split('\n').map((l) => JSON.parse(l).event), ['ready', 'stopped']);
   });
 
   test('input that breaks the tool\'s JSON schema fails the attempt naming the field, without reaching the server', async () => {

@@ -1,0 +1,63 @@
+/**
+ * What `scopetrail worker --tools <module>` serves: every export that is a tool made with
+ * defineTool, an array of them, or a toolset such as connectMcpServer returns (its
+ * `tools`, and its `close` called when the worker stops). An export may be a promise of
+ * any of these, since connecting to an MCP server is asynchronous
+ * (`exports.files = connectMcpServer({ … })`).
+ */
+import type { ToolDefinition } from '../activities/tool';
+import { CliUsageError } from './cli-context';
+
+export interface ToolsModule {
+  tools: ToolDefinition<any, any>[];
+  /** Closes what the module's toolsets opened (MCP connections); never rejects. */
+  close(): Promise<void>;
+}
+
+interface Toolset {
+  tools: unknown[];
+  close?: () => Promise<void>;
+}
+
+function isTool(v: unknown): v is ToolDefinition<any, any> {
+  return typeof v === 'object' && v !== null && 'spec' in v && 'activity' in v;
+}
+
+function isToolset(v: unknown): v is Toolset {
+  return typeof v === 'object' && v !== null && Array.isArray((v as Toolset).tools) && (v as Toolset).tools.every(isTool);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+export async function toolsOfModule(path: string, exports: Record<string, unknown>): Promise<ToolsModule> {
+  const entries = Object.entries(exports);
+  // Settled together, so that a failed connection does not leave the others open.
+  const settled = await Promise.allSettled(entries.map(([, v]) => (isThenable(v) ? Promise.resolve(v) : v)));
+  const tools: ToolDefinition<any, any>[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  for (const outcome of settled) {
+    if (outcome.status !== 'fulfilled') continue;
+    const v = outcome.value;
+    if (isTool(v)) tools.push(v);
+    else if (Array.isArray(v) && v.length > 0 && v.every(isTool)) tools.push(...v);
+    else if (isToolset(v)) {
+      tools.push(...(v.tools as ToolDefinition<any, any>[]));
+      if (typeof v.close === 'function') closers.push(v.close.bind(v));
+    }
+  }
+  const close = async () => {
+    await Promise.allSettled(closers.map((c) => c()));
+  };
+  const failed = settled.findIndex((o) => o.status === 'rejected');
+  if (failed >= 0) {
+    await close();
+    const reason = (settled[failed] as PromiseRejectedResult).reason as Error | undefined;
+    throw new CliUsageError(`tools module ${path}: export "${entries[failed]![0]}" failed: ${(reason?.message ?? String(reason)).split('\n')[0]}`);
+  }
+  if (tools.length === 0) {
+    throw new CliUsageError(`tools module ${path} exports no tool made with defineTool(), array of them, or toolset (connectMcpServer)`);
+  }
+  return { tools, close };
+}

@@ -1,0 +1,45 @@
+/** What `scopetrail worker --tools` takes from a module's exports. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { defineTool } from '../../activities/tool';
+import { toolsOfModule } from '../../client/tools-module';
+
+const tool = (name: string) => defineTool({ name, input: z.object({}), output: z.object({}) }, async () => ({}));
+
+test('tools, arrays of tools, toolsets and promises of them are all served; toolsets are closed once on close()', async () => {
+  const closed: string[] = [];
+  const toolset = (server: string) => ({ server, tools: [tool(`${server}/read`)], close: async () => void closed.push(server) });
+  const served = await toolsOfModule('tools.js', {
+    one: tool('one'),
+    many: [tool('two'), tool('three')],
+    files: toolset('files'),
+    later: Promise.resolve(toolset('notes')),
+    laterTool: Promise.resolve(tool('four')),
+    helper: () => 'not a tool',
+    version: '1.0.0',
+  });
+  assert.deepEqual(served.tools.map((t) => t.spec.name), ['one', 'two', 'three', 'files/read', 'notes/read', 'four']);
+  await served.close();
+  assert.deepEqual(closed.sort(), ['files', 'notes']);
+});
+
+test('an export that rejects stops the load naming it, after the toolsets that did connect are closed', async () => {
+  const closed: string[] = [];
+  await assert.rejects(
+    toolsOfModule('/app/tools.js', {
+      files: Promise.resolve({ tools: [tool('files/read')], close: async () => void closed.push('files') }),
+      notes: Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1\n    at stack')),
+    }),
+    (err: Error) => {
+      assert.equal(err.name, 'CliUsageError');
+      assert.equal(err.message, 'tools module /app/tools.js: export "notes" failed: connect ECONNREFUSED 127.0.0.1:1');
+      return true;
+    },
+  );
+  assert.deepEqual(closed, ['files']);
+});
+
+test('a module with nothing to serve is refused, saying what it may export', async () => {
+  await assert.rejects(toolsOfModule('t.js', { a: 1, b: [], c: { tools: [1] } }), /tools module t\.js exports no tool made with defineTool\(\), array of them, or toolset \(connectMcpServer\)/);
+});
