@@ -24,14 +24,6 @@ export const OpenStoreOptions = typedLengthChecks(z.strictObject({
   schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier').optional(),
   namespace: z.string().min(1).optional(),
   migrate: z.boolean().optional(),
-}).superRefine((o, ctx) => {
-  // Each of these names a different place to write: given two, one would be ignored and the
-  // records would land where the caller did not look.
-  const places = (['url', 'dataDir', 'memory'] as const).filter((k) => (k === 'memory' ? o.memory === true : o[k] !== undefined));
-  if (places.length > 1) {
-    const [first, second] = places as [string, string];
-    ctx.addIssue({ code: 'custom', path: [second], message: `give one of url, dataDir and memory: true, not ${first} and ${second} (each names a different store)` });
-  }
 }));
 export type OpenStoreOptions = z.input<typeof OpenStoreOptions>;
 
@@ -48,6 +40,13 @@ export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
   }
   const given = OpenStoreOptions.safeParse(input);
   if (!given.success) throw invalidOption('openStore', given.error, 'options');
+  // Each of these names a different place to write: given two, one would be ignored and the
+  // records would land where the caller did not look.
+  const places = (['url', 'dataDir', 'memory'] as const).filter((k) => (k === 'memory' ? given.data.memory === true : given.data[k] !== undefined));
+  if (places.length > 1) {
+    const [first, second] = places as [string, string];
+    throw new InvalidOptionError(`openStore: invalid field "${second}": give one of url, dataDir and memory: true, not ${first} and ${second} (each names a different store)`, second);
+  }
   // DATABASE_URL chooses only where the call does not: a store asked for in memory or in a
   // folder is never swapped for a server the environment names (tests would write into it).
   const fromEnv = input.memory || input.dataDir !== undefined ? undefined : process.env.DATABASE_URL || undefined;
