@@ -23,6 +23,7 @@ export const REACHABLE_WITHIN_MS = 5_000;
 
 // gRPC's codes and channel state, as numbers: @grpc/grpc-js is the SDK's dependency, not ours.
 const DEADLINE_EXCEEDED = 4;
+const UNIMPLEMENTED = 12;
 const UNAVAILABLE = 14;
 const READY = 2;
 const TRANSIENT_FAILURE = 3;
@@ -115,10 +116,18 @@ export async function requireReachable(connection: Connection, fix: string, with
   if (reason !== undefined) throw new TemporalUnreachableError(connection.options.address, reason, fix);
 }
 
-/** Why no server answered, or undefined when the error is a server's answer (UNAUTHENTICATED, UNIMPLEMENTED, ...). */
+/**
+ * Why no Temporal server answered, or undefined when the error is a Temporal server's
+ * answer (UNAUTHENTICATED, an old server's UNIMPLEMENTED for the method, ...).
+ */
 function reasonOf(err: unknown, withinMs: number): string | undefined {
   const { code, details } = err as { code?: unknown; details?: unknown };
   if (code === DEADLINE_EXCEEDED) return `no answer within ${withinMs / 1000} s`;
+  // A gRPC server without Temporal's service at all (grpc-go says "unknown service", grpc-js
+  // "does not implement the method"); an old Temporal server knows the service, not the method.
+  if (code === UNIMPLEMENTED && typeof details === 'string' && /unknown service|does not implement the method/i.test(details)) {
+    return `a gRPC server answers there, but not Temporal's: ${details}`;
+  }
   if (code !== UNAVAILABLE) return undefined;
   return (typeof details === 'string' ? details.replace(/\.?\s*Resolution note:\s*$/, '') : '') || 'unavailable';
 }

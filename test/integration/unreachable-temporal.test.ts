@@ -93,3 +93,21 @@ test('a server that answers only later is used by the same client, sessions publ
     await proxy.close();
   }
 });
+
+test('a gRPC server that is not Temporal is named as such, not left to a bare UNIMPLEMENTED', async () => {
+  // @grpc/grpc-js comes with the Temporal SDK: a server with no services answers every method UNIMPLEMENTED.
+  const grpc = await import('@grpc/grpc-js');
+  const server = new grpc.Server();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const address = `127.0.0.1:${port}`;
+  const client = await ScopeClient.connect({ store: rt.store, address, taskQueue: rt.taskQueue });
+  try {
+    const err = await refusedPromptly(() => client.startSession(leaf, { input: { text: 'hi' } }), address, 3_000);
+    assert.match(err.message, new RegExp(`^Temporal at ${address.replace(/\./g, '\\.')} is not reachable \\(a gRPC server answers there, but not Temporal's: .*GetSystemInfo\\): `));
+  } finally {
+    await client.close();
+    server.forceShutdown();
+  }
+});
