@@ -41,6 +41,14 @@ export class UnknownIdError extends ScopetrailError {
   }
 }
 
+/** A session's question asked of a delegation inside a session: `sessionOf` is that session. */
+export class NotASessionError extends UnknownIdError {
+  constructor(id: string, readonly sessionOf: string, message: string) {
+    super('session', id, message);
+    this.name = 'NotASessionError';
+  }
+}
+
 /** A query named a store no worker has prepared (a mistyped --schema or --database-url, or a data folder that is not there). */
 export class NoStoreError extends ScopetrailError {
   override name = 'NoStoreError';

@@ -32,10 +32,24 @@ const MAX_CHAIN = 100_000;
 const GRPC_NOT_FOUND = 5;
 
 export class SessionNotFoundError extends ScopetrailError {
-  constructor(readonly sessionId: string, message = `no session "${sessionId}" in Temporal`) {
+  /**
+   * `sessionOf`: the session the id's workflow belongs to, when Temporal has the workflow
+   * but it is a delegation inside that session, not a session of its own.
+   */
+  constructor(readonly sessionId: string, message = `no session "${sessionId}" in Temporal`, readonly sessionOf?: string) {
     super(message, 'sessionId');
     this.name = 'SessionNotFoundError';
   }
+}
+
+/** The id names a delegation's workflow: its runs are part of `sessionOf`'s, not a session to check alone. */
+export function delegationNotSession(id: string, scope: { sessionId: string; kind: string }): SessionNotFoundError {
+  return new SessionNotFoundError(
+    id,
+    `"${id}" is not a session: it is a ${scope.kind} scope inside session "${scope.sessionId}" (its workflow's start says so); ` +
+      `give the session's id, or ask about the scope with actions, footprint, touched or status`,
+    scope.sessionId,
+  );
 }
 
 /**
@@ -120,7 +134,13 @@ export async function collectSessionRuns(
 
   const latest = await read(sessionId);
   if (!latest) throw new SessionNotFoundError(sessionId);
-  return subtree(await chainFrom(sessionId, latest));
+  const root = await chainFrom(sessionId, latest);
+  // A session's first run carries no scope header, or one of its own session (a handoff's); a
+  // delegation's child workflow carries its session's. Walked as a session, a delegation's
+  // runs would be compared with no rows and reported missing from the store.
+  const first = root[0]!.scope;
+  if (first && first.sessionId !== sessionId) throw delegationNotSession(sessionId, first);
+  return subtree(root);
 }
 
 /**

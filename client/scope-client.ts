@@ -43,7 +43,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -338,6 +338,7 @@ export class ScopeClient {
       return report;
     } catch (err) {
       if (!(err instanceof SessionNotFoundError)) throw err;
+      if (err.sessionOf !== undefined) throw new NotASessionError(id, err.sessionOf, err.message);
       const scopes = await this.store.scopesOfSession(id).catch(() => []);
       if (scopes.length === 0) throw new UnknownIdError('session', id);
       // Rows Temporal has no history for: past the namespace's retention, or written outside scopetrail.
@@ -361,7 +362,8 @@ export class ScopeClient {
     const stored = await this.store.chainsOfSession(id);
     if (stored.chains.length === 0 && stored.invalid.length === 0) {
       const report = await this.reconcile(id).catch((err: unknown) => {
-        if (err instanceof SessionPrunedError) throw err;
+        // Pruned, or the id of a delegation inside a session: each says so better than "no session".
+        if (err instanceof SessionPrunedError || err instanceof NotASessionError) throw err;
         return undefined;
       });
       // A session history knows and the store has lost every row of (deleted, or moved

@@ -45,6 +45,25 @@ async function session(): Promise<string> {
   return (await runExampleSession(rt, `verify ${Date.now()}`)).sessionId;
 }
 
+test('verify and reconcile of a delegation\'s id name the session it is inside, instead of calling its rows missing', async () => {
+  const sid = await session();
+  for (const id of [`${sid}.1`, `${sid}.1.1`]) {
+    for (const call of [() => rt.client.verify(id), () => rt.client.reconcile(id)]) {
+      await assert.rejects(call(), (err: Error & { field?: string; sessionOf?: string }) => {
+        assert.equal(err.name, 'NotASessionError');
+        assert.equal(err.field, 'sessionId');
+        assert.equal(err.sessionOf, sid);
+        assert.equal(err.message, `"${id}" is not a session: it is a delegation scope inside session "${sid}" (its workflow's start says so); give the session's id, or ask about the scope with actions, footprint, touched or status`);
+        return true;
+      });
+    }
+  }
+  const cli = await runCliFor(rt, ['verify', `${sid}.1`]);
+  assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+  assert.match(cli.stderr, /is not a session: it is a delegation scope inside session/);
+  assert.deepEqual((await rt.client.verify(sid)).problems, [], 'the session itself verifies');
+});
+
 test('an untouched session verifies, scope by scope', { skip }, async () => {
   const sid = await session();
   const report = await rt.client.verify(sid);
