@@ -13,7 +13,7 @@ import { renderActions, renderTree, scopeLine } from './format';
 import { progress, working } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
-import { SessionsArgs } from './forensic-queries';
+import { SessionsArgs, touchedProved } from './forensic-queries';
 import { Id, NoStoreError, parse } from './arguments';
 import { terminalJson } from './visible-text';
 import { CODEC_OPTIONS, QUERY_OPTIONS, STORE_OPTIONS } from './cli-options';
@@ -215,7 +215,9 @@ export const COMMANDS: Record<string, Command> = {
         const report = await client.wasTouched(scopeId!, resource!, bar.onProgress).finally(bar.done);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderTouched(report));
-        return 0;
+        // Not proved: the record is contradicted, or calls never heard back. A script reading only the
+        // exit code must not take such an answer for a proof either way.
+        return touchedProved(report) ? 0 : 3;
       });
     },
   },

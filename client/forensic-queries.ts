@@ -109,6 +109,14 @@ export interface TouchedReport {
   complete: boolean;
 }
 
+/**
+ * Whether the answer is proved: the record it rests on is complete, and a "no" has no call
+ * that never heard back from its server (what that did is unknown). The CLI exits 3 otherwise.
+ */
+export function touchedProved(r: Pick<TouchedReport, 'touched' | 'complete' | 'unanswered'>): boolean {
+  return r.complete && (r.touched || r.unanswered.length === 0);
+}
+
 export interface StatusReport {
   scope: ScopeRecord;
   /** The delegations the scope made, each with the outcome of the handoff chain that finished it. */

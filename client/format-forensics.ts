@@ -79,6 +79,9 @@ export function renderTouched(r: TouchedReport): string {
     lines.push(`UNKNOWN — nothing recorded under ${r.scopeId} touched ${r.resource}, but ${r.unanswered.length} MCP call(s) never heard back from their server and have no receipt: what they did is unknown.`);
   } else if (r.receiptProblems.length) {
     lines.push(`UNKNOWN — nothing recorded under ${r.scopeId} touched ${r.resource}, but ${r.receiptProblems.length} MCP receipt(s) of the session do not vouch for what they say: what their servers did is unknown.`);
+  } else if (!r.complete) {
+    // A NO rests on the record being whole: one that history or the seals contradict proves nothing.
+    lines.push(`UNKNOWN — nothing stored under ${r.scopeId} touched ${r.resource}, but the stored record disagrees with Temporal history or with its seals (below): it cannot show that ${r.resource} was never touched.`);
   } else {
     lines.push(`NO — nothing under ${r.scopeId} touched ${r.resource}.`);
   }

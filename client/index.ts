@@ -9,6 +9,7 @@ export type { PrunedSession } from './pruned-session';
 export type { HandoffOutcome, HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
+export { touchedProved } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';
 export { UsageCheckUnsupportedError, type UsageCheckReport } from './usage-check';
 export type { UsageDifference } from '../cim/forensics/usage';

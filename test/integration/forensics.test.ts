@@ -201,5 +201,10 @@ test('touched does not call a record complete when sealed rows were changed behi
   assert.ok(after.sealProblems.some((p) => p.problem === 'changed'), JSON.stringify(after.sealProblems));
   const text = renderTouched(after);
   assert.doesNotMatch(text, /the record is complete/);
+  assert.match(text, /^UNKNOWN — nothing stored under/);
   assert.match(text, /no longer match their seals .*run scopetrail verify/);
+  // A script reading only the exit code is not told "no" either.
+  const cli = await runCliFor(rt, ['touched', sessionId, 'web:*']);
+  assert.equal(cli.code, 3, cli.stdout + cli.stderr);
+  assert.match(cli.stdout, /^UNKNOWN — /);
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { receiptDifferences, unansweredMcpCalls } from '../../cim/forensics';
 import type { McpReceipt } from '../../cim/mcp-receipt';
 import { renderTouched } from '../../client/format-forensics';
+import { touchedProved } from '../../client/forensic-queries';
 import type { TouchedReport } from '../../client/forensic-queries';
 import { action } from './fixtures';
 
@@ -41,6 +42,18 @@ test('touched says UNKNOWN, not NO, when an unanswered MCP call could have touch
   assert.match(text, /Unanswered MCP calls[^\n]*\n {2}s agent: .*files\/write/);
   const none = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(none, /^NO — nothing under s touched file:\*\./);
+});
+
+test('a NO the record cannot prove is UNKNOWN, and only a proved answer exits 0', () => {
+  const base = { scopeId: 's', resource: 'db:notes', actions: [], receipts: [], source: null, denied: [], unanswered: [], receiptProblems: [] };
+  const differences = [{ kind: 'missing', record: 'action', id: 's/a1#1', scopeId: 's', detail: 'history shows it' }];
+  const contradicted = { ...base, touched: false, evidence: { ...evidence, differences }, sealProblems: [], complete: false } as unknown as TouchedReport;
+  assert.match(renderTouched(contradicted), /^UNKNOWN — nothing stored under s touched db:notes, but the stored record disagrees with Temporal history or with its seals \(below\): it cannot show that db:notes was never touched\.\nWARNING: reconcile found 1 difference/);
+  assert.equal(touchedProved(contradicted), false);
+  assert.equal(touchedProved({ ...contradicted, complete: true }), true, 'a complete no');
+  assert.equal(touchedProved({ ...contradicted, complete: true, unanswered: [mcp('s/a1#1', { status: 'error' })] }), false, 'a no with a call that never heard back');
+  assert.equal(touchedProved({ ...contradicted, complete: true, touched: true, unanswered: [mcp('s/a1#1', { status: 'error' })] }), true, 'a yes stands');
+  assert.equal(touchedProved({ ...contradicted, touched: true }), false, 'a yes from a contradicted record is not proved either');
 });
 
 test('a yes resting on a server\'s receipt shows the receipt and says whose record it is', () => {
