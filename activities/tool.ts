@@ -10,7 +10,7 @@ import { ResourceRef as ResourceRefSchema, ToolName } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
-import { InvalidOptionError, invalidField } from '../cim/invalid-field';
+import { InvalidOptionError, invalidField, unknownOption } from '../cim/invalid-field';
 import { LLM_ACTIVITY_TYPES } from '../cim/names';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
@@ -57,9 +57,32 @@ export function defineRuntimeTool<I extends z.ZodType, O extends z.ZodType>(
   spec: ToolSpec<I, O>,
   fn: (input: z.output<I>) => Promise<z.input<O>>,
 ): ToolDefinition<z.input<I>, z.output<O>> {
-  const name = ToolName.safeParse(spec?.name);
+  if (typeof spec !== 'object' || spec === null) {
+    throw new InvalidOptionError(`defineTool: invalid field "spec": give an object, e.g. defineTool({ name, input, output }, fn), not ${spec === null ? 'null' : typeof spec}`, 'spec');
+  }
+  const name = ToolName.safeParse(spec.name);
   if (!name.success) {
-    throw new InvalidOptionError(`defineTool: invalid field "name": ${JSON.stringify(spec?.name)}: ${name.error.issues[0]?.message}`, 'name');
+    throw new InvalidOptionError(`defineTool: invalid field "name": ${JSON.stringify(spec.name)}: ${name.error.issues[0]?.message}`, 'name');
+  }
+  const unknown = unknownOption(`defineTool ${spec.name}`, spec, TOOL_SPEC_KEYS);
+  if (unknown) throw unknown;
+  // Checked here, not at the first call, where a missing schema or function would fail the attempt with a bare TypeError.
+  for (const field of ['input', 'output'] as const) {
+    if (typeof (spec[field] as { safeParse?: unknown } | undefined)?.safeParse !== 'function') {
+      throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "${field}": give a zod schema (e.g. z.object({ … })), not ${describe(spec[field])}`, field);
+    }
+  }
+  if (typeof fn !== 'function') {
+    throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "fn": give the tool's code, an async function of its input, as the second argument`, 'fn');
+  }
+  if (spec.description !== undefined && typeof spec.description !== 'string') {
+    throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "description": give a string, not ${describe(spec.description)}`, 'description');
+  }
+  if (spec.recordPayloads !== undefined && typeof spec.recordPayloads !== 'boolean') {
+    throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "recordPayloads": give true or false, not ${describe(spec.recordPayloads)}`, 'recordPayloads');
+  }
+  if (spec.resources !== undefined && !Array.isArray(spec.resources)) {
+    throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "resources": give an array of { uri, mode }, not ${describe(spec.resources)}`, 'resources');
   }
   const resources = (spec.resources ?? []).map((r, i) => {
     const parsed = ResourceRefSchema.safeParse(r);
@@ -80,6 +103,15 @@ export function defineRuntimeTool<I extends z.ZodType, O extends z.ZodType>(
     spec: { name: spec.name, description: spec.description, resources, recordPayloads: spec.recordPayloads ?? false, input: spec.input },
     activity,
   };
+}
+
+/** The fields of a ToolSpec: a misspelled `resource` would otherwise declare no resources, silently. */
+const TOOL_SPEC_KEYS = ['name', 'description', 'input', 'output', 'resources', 'recordPayloads'] as const;
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'a plain object' : `a ${typeof value}`;
 }
 
 /** Adds resources to the current tool attempt's record (e.g. the table a query actually read). */

@@ -28,3 +28,37 @@ export class InvalidOptionError extends TypeError {
 export function invalidOption(context: string, error: z.ZodError, whole = 'value'): InvalidOptionError {
   return new InvalidOptionError(invalidField(context, error, whole), fieldOf(error, whole));
 }
+
+/**
+ * A key of `input` that `known` lacks, refused naming it: zod drops unknown keys silently, and
+ * a misspelled `resource` or `subagents` would leave an agent unrestricted or a tool without
+ * its declared resources. The likeliest meant key is suggested.
+ */
+export function unknownOption(context: string, input: unknown, known: readonly string[]): InvalidOptionError | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const key = Object.keys(input).find((k) => !known.includes(k));
+  if (key === undefined) return undefined;
+  const meant = likeliest(key, known);
+  return new InvalidOptionError(
+    `${context}: invalid field "${key}": not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}; it takes ${known.join(', ')}`,
+    key,
+  );
+}
+
+/** The known key a typo most likely meant: same letters in another case, a plural, or two edits away. */
+function likeliest(key: string, known: readonly string[]): string | undefined {
+  const k = key.toLowerCase();
+  const near = known.map((c) => ({ c, d: distance(k, c.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  return near && near.d <= Math.min(2, Math.floor(key.length / 3)) ? near.c : undefined;
+}
+
+/** Levenshtein distance; the keys compared are short. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}

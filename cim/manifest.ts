@@ -50,6 +50,9 @@ export const manifestSchema = lazySchema(() =>
   }),
 );
 export type Manifest = z.infer<ReturnType<typeof manifestSchema>>;
+
+/** The manifest's fields, in the schema's order (a unit test holds them to it): anything else is refused. */
+export const MANIFEST_KEYS = ['name', 'version', 'description', 'tools', 'subAgents', 'handoffs', 'budget', 'model', 'resources'] as const;
 export type ManifestInput = z.input<ReturnType<typeof manifestSchema>>;
 
 /**

@@ -18,7 +18,7 @@ import {
 import { SCOPE_KEY, sameScopeMemo, scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { HANDOFF_SIGNAL } from '../cim/names';
 import { SESSION_ID_PATTERN, handoffRequestSchema, sessionIdSchema, type ScopeContext } from '../cim/scope-context';
-import { manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
+import { MANIFEST_KEYS, manifestSchema, type Manifest, type ManifestInput } from '../cim/manifest';
 import { certainManifest } from '../cim/certain-context';
 import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
@@ -34,7 +34,7 @@ import type { RunEnd } from '../cim/handoff-request';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
-import { invalidField } from '../cim/invalid-field';
+import { InvalidOptionError, invalidOption, unknownOption } from '../cim/invalid-field';
 import { boundedFailure } from '../cim/bounded-failure';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
@@ -67,13 +67,13 @@ export function agentNameOf<I, O>(agent: AgentWorkflow<I, O>): string {
 }
 
 function checkManifest(input: ManifestInput): Manifest {
+  const unknown = unknownOption('defineAgent manifest', input, MANIFEST_KEYS);
+  if (unknown) throw unknown;
   // A manifest of the common form passes the fast check without building the schema (see cim/certain-context.ts).
   const certain = certainManifest(input);
   if (certain) return certain;
   const parsed = manifestSchema().safeParse(input);
-  if (!parsed.success) {
-    throw new TypeError(invalidField('defineAgent manifest', parsed.error, 'manifest'));
-  }
+  if (!parsed.success) throw invalidOption('defineAgent manifest', parsed.error, 'manifest');
   return parsed.data;
 }
 
@@ -101,7 +101,7 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
     if (made) return made;
     const { manifest, fn } = make();
     const checked = checkManifest(manifest);
-    if (typeof fn !== 'function') throw new TypeError(`defineAgent "${checked.name}": invalid field "fn": give the agent's code, an async function of its input`);
+    if (typeof fn !== 'function') throw new InvalidOptionError(`defineAgent "${checked.name}": invalid field "fn": give the agent's code, an async function of its input`, 'fn');
     return (made = { manifest: checked, fn });
   };
   knownAgents.add(name);

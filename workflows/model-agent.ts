@@ -27,7 +27,7 @@ import { agentNameSchema } from '../cim/scope-context';
 import { toolNameSchema } from '../cim/manifest';
 import { budgetSpecSchema } from '../cim/budget';
 import { lazySchema } from '../cim/lazy-schema';
-import { invalidField } from '../cim/invalid-field';
+import { invalidOption, unknownOption } from '../cim/invalid-field';
 import {
   DELEGATE_TOOL_PREFIX,
   HANDOFF_TOOL_PREFIX,
@@ -67,6 +67,9 @@ const modelAgentSpecSchema = lazySchema(() =>
   }),
 );
 
+/** The spec's fields that are activity options, not part of the manifest (the schema does not hold them). */
+const ACTIVITY_OPTION_KEYS = ['modelActivity', 'toolActivity'] as const;
+
 export interface ModelAgentSpec extends z.input<ReturnType<typeof modelAgentSpecSchema>> {
   /** Options for the model step activity (timeouts, retries). */
   modelActivity?: Partial<ActivityOptions>;
@@ -96,8 +99,11 @@ export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<Model
   // workflows of this agent only.
   const name = String((specInput as Partial<ModelAgentSpec> | undefined)?.name);
   return defineAgentLazily(name, () => {
-    const parsed = modelAgentSpecSchema().safeParse(specInput);
-    if (!parsed.success) throw new TypeError(invalidField('defineModelAgent', parsed.error, 'spec'));
+    const schema = modelAgentSpecSchema();
+    const unknown = unknownOption('defineModelAgent', specInput, [...Object.keys(schema.shape), ...ACTIVITY_OPTION_KEYS]);
+    if (unknown) throw unknown;
+    const parsed = schema.safeParse(specInput);
+    if (!parsed.success) throw invalidOption('defineModelAgent', parsed.error, 'spec');
     const spec = parsed.data;
     const offered = offeredTools(spec);
     return {

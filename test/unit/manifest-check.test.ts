@@ -8,6 +8,7 @@ import { defineAgent } from '../../workflows';
 import { defineModelAgent } from '../../workflows/model-agent';
 import { agentNameOf } from '../../workflows/agent';
 import { loadManifests } from '../../worker/manifests';
+import { MANIFEST_KEYS, manifestSchema } from '../../cim/manifest';
 
 const BAD_VERSION = /^defineAgent manifest: invalid field "version": /;
 
@@ -44,4 +45,34 @@ test('a model agent with a bad spec is refused when its manifest is read, naming
 test('an agent defined without its code is refused when its manifest is read, naming the field', () => {
   const agent = defineAgent({ name: 'hollow', version: '1.0.0' }, undefined as never);
   assert.throws(() => agent.manifest, (err: unknown) => err instanceof TypeError && /^defineAgent "hollow": invalid field "fn": give the agent's code/.test(err.message));
+});
+
+test('a misspelled manifest field is refused, naming it and the field it most likely meant, not dropped', () => {
+  // Dropped, `resource` would leave the agent unrestricted and `subagents` would declare none.
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ resource: ['api:x'] }, 'resource', /invalid field "resource": not a field it takes \(did you mean "resources"\?\)/],
+    [{ subagents: ['good'] }, 'subagents', /invalid field "subagents": not a field it takes \(did you mean "subAgents"\?\)/],
+    [{ allowance: ['x'] }, 'allowance', /invalid field "allowance": not a field it takes; it takes name, version, /],
+  ];
+  for (const [extra, field, message] of cases) {
+    const agent = defineAgent({ name: 'typo', version: '1.0.0', ...extra } as never, async () => null);
+    assert.throws(() => agent.manifest, (err: unknown) => {
+      assert.ok(err instanceof TypeError);
+      assert.equal((err as { field?: string }).field, field);
+      assert.match((err as Error).message, /^defineAgent manifest: /);
+      assert.match((err as Error).message, message);
+      return true;
+    });
+  }
+  const model = defineModelAgent({ name: 'typo2', version: '1.0.0', instructions: 'answer', tool: ['echo'] } as never);
+  assert.throws(() => model.manifest, (err: unknown) => (err as { field?: string }).field === 'tool' && /^defineModelAgent: invalid field "tool": not a field it takes \(did you mean "tools"\?\)/.test((err as Error).message));
+});
+
+test('a bad manifest field is an InvalidOptionError naming its path', () => {
+  const agent = defineAgent({ name: 'paths', version: '1.0.0', tools: ['ok', ''] }, async () => null);
+  assert.throws(() => agent.manifest, (err: unknown) => (err as Error).name === 'InvalidOptionError' && (err as { field?: string }).field === 'tools.1');
+});
+
+test('MANIFEST_KEYS are the manifest schema\'s fields', () => {
+  assert.deepEqual([...MANIFEST_KEYS].sort(), Object.keys(manifestSchema().shape).sort());
 });

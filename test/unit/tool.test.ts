@@ -55,6 +55,18 @@ test('a tool may not take the name of the model activities every worker register
   assert.equal(defineTool({ name: 'llm-summary', input: z.object({}), output: z.object({}) }, async () => ({})).spec.name, 'llm-summary');
 });
 
+test('a tool definition that could never run is refused at definition, naming the field', () => {
+  const ok = { name: 't', input: z.object({}), output: z.object({}) };
+  const fn = async () => ({});
+  assert.throws(() => defineTool({ ...ok, resource: [{ uri: 'db:x', mode: 'write' }] } as never, fn), refusedFor('resource', /^defineTool t: invalid field "resource": not a field it takes \(did you mean "resources"\?\)/));
+  assert.throws(() => defineTool({ ...ok, input: { a: 'string' } } as never, fn), refusedFor('input', /^defineTool t: invalid field "input": give a zod schema \(e\.g\. z\.object\(\{ … \}\)\), not a plain object$/));
+  assert.throws(() => defineTool({ name: 't', input: z.object({}) } as never, fn), refusedFor('output', /invalid field "output": give a zod schema .*not undefined$/));
+  assert.throws(() => defineTool(ok, undefined as never), refusedFor('fn', /^defineTool t: invalid field "fn": give the tool's code/));
+  assert.throws(() => defineTool({ ...ok, recordPayloads: 'yes' } as never, fn), refusedFor('recordPayloads', /give true or false, not a string/));
+  assert.throws(() => defineTool({ ...ok, resources: { uri: 'db:x', mode: 'read' } } as never, fn), refusedFor('resources', /give an array of \{ uri, mode \}, not a plain object/));
+  assert.throws(() => defineTool(undefined as never, fn), refusedFor('spec', /^defineTool: invalid field "spec": give an object/));
+});
+
 test('two tools of one name are refused by the plugin, naming the second one\'s place', () => {
   const store = { upsertManifests: async () => undefined } as unknown as Store;
   const t = () => defineTool({ name: 'search', input: z.object({}), output: z.object({}) }, async () => ({}));
