@@ -29,17 +29,24 @@ export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {
   /** `message`: why the store has no such id, where that is known (see SessionPrunedError). */
-  constructor(what: 'session' | 'scope' | 'agent', id: string, message?: string) {
+  /** `field`: the argument that named the id, where it is not the usual one for `what`. */
+  constructor(what: 'session' | 'scope' | 'agent', id: string, message?: string, field?: string) {
     super(
       message ??
         (what === 'agent'
           ? `no agent "${id}" in the store: no manifest registers it and no scope ran it; check the name (scopetrail roles lists them)`
           : `no ${what} "${id}" in the store; check the id (scopetrail sessions lists them)`),
-      what === 'session' ? 'sessionId' : what === 'scope' ? 'scopeId' : 'agent',
+      field ?? (what === 'session' ? 'sessionId' : what === 'scope' ? 'scopeId' : 'agent'),
     );
     this.name = 'UnknownIdError';
   }
 }
+
+/** An agent to start: one made with defineAgent or defineModelAgent (a workflow function with its manifest), or its name. */
+export const AgentArg = z.custom<unknown>(
+  (v) => typeof v === 'string' || (typeof v === 'function' && 'manifest' in v),
+  'give an agent made with defineAgent or defineModelAgent, or its name',
+);
 
 /** A session's question asked of a delegation inside a session: `sessionOf` is that session. */
 export class NotASessionError extends UnknownIdError {

@@ -43,7 +43,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -183,6 +183,7 @@ export class ScopeClient {
     options: { input: I; objective?: string; sessionId?: string; waitForWorker?: boolean },
   ): Promise<SessionHandle<O>> {
     const o = parse('startSession', StartSessionOptions, options);
+    parse('startSession', AgentArg, agent, 'agent');
     const agentName = parse('startSession', agentNameSchema(), typeof agent === 'string' ? agent : agent.manifest.name, 'agent');
     const inputBytes = await requireSendable(this.temporal, 'startSession', 'input', options.input);
     const sessionId = o.sessionId ?? `ses-${randomBytes(6).toString('hex')}`;
@@ -444,7 +445,13 @@ export class ScopeClient {
    */
   private async sendHandoffRequest(id: string, req: HandoffRequest, bytes: number): Promise<SentRequest> {
     for (let tries = 1; ; tries++) {
-      const { runId, historyLength, status } = await this.temporal.workflow.getHandle(id).describe();
+      const { runId, historyLength, status } = await this.temporal.workflow.getHandle(id).describe().catch((err: unknown) => {
+        // Nothing of that id in Temporal: a mistyped session or scope id, named like any other.
+        if (err instanceof WorkflowNotFoundError) {
+          throw new UnknownIdError('session', id, `no agent "${id}" in Temporal (namespace ${this.namespace}): give the id of a session or of a delegation in one (scopetrail sessions lists them)`, 'workflowId');
+        }
+        throw err;
+      });
       try {
         await this.temporal.workflow.getHandle(id, runId).signal(HANDOFF_SIGNAL, req);
         return { workflowId: id, runId, afterEventId: historyLength, request: req };

@@ -111,3 +111,20 @@ test('a gRPC server that is not Temporal is named as such, not left to a bare UN
     server.forceShutdown();
   }
 });
+
+test('bad ids and agents are named as such before or instead of the SDK\'s own errors', async () => {
+  for (const agent of [undefined, null, 42, {}]) {
+    await assert.rejects(rt.client.startSession(agent as never, { input: {} }), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'InvalidArgumentError');
+      assert.equal(err.field, 'agent');
+      assert.match(err.message, /^startSession: invalid field "agent": give an agent made with defineAgent or defineModelAgent, or its name$/);
+      return true;
+    });
+  }
+  await assert.rejects(rt.client.requestHandoff('ses-nobody', { to: 'leaf', reason: 'r' }), (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'UnknownIdError');
+    assert.equal(err.field, 'workflowId');
+    assert.match(err.message, /^no agent "ses-nobody" in Temporal \(namespace default\): give the id of a session or of a delegation in one/);
+    return true;
+  });
+});
