@@ -34,7 +34,8 @@ export async function withExampleRuntime<T>(
     step(`Temporal: ${temporal.description}`);
     const taskQueue = `scopetrail-${options.name}-${process.pid}`;
     step('Bundling agents and starting the worker…');
-    const worker = await createWorker({ ...options, store, taskQueue, address: temporal.address, namespace: temporal.namespace });
+    const { memory: _memory, name: _name, ...workerOptions } = options;
+    const worker = await createWorker({ ...workerOptions, store, taskQueue, address: temporal.address, namespace: temporal.namespace });
     const running = worker.run();
     const client = await ScopeClient.connect({ address: temporal.address, namespace: temporal.namespace, taskQueue, store });
     const interruption = whenInterrupted();

@@ -7,10 +7,10 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } fro
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
-import { invalidField } from '../cim/invalid-field';
+import { invalidField, unknownOption } from '../cim/invalid-field';
 import { ScopetrailConfigError } from '../cim/errors';
 import { settlesWithin } from './settles';
-import { ScopetrailPlugin, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
+import { PLUGIN_OPTION_KEYS, ScopetrailPlugin, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
 import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
 import { checkNamespace } from './namespace-check';
@@ -47,7 +47,12 @@ export interface ScopetrailWorker {
   shutdown(): Promise<void>;
 }
 
+/** Every option createWorker takes: its own, the plugin's, and the Temporal parts it passes on. */
+const CREATE_WORKER_KEYS = [...Object.keys(WorkerOptionsSchema.shape), ...PLUGIN_OPTION_KEYS, 'connection', 'workflowBundle', 'dataConverter'] as const;
+
 export async function createWorker(options: CreateWorkerOptions): Promise<ScopetrailWorker> {
+  const unknown = unknownOption('createWorker', options, CREATE_WORKER_KEYS);
+  if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
   const parsed = WorkerOptionsSchema.safeParse(options);
   if (!parsed.success) {
     throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), parsed.error.issues[0]?.path.map(String).join('.') || null);

@@ -9,7 +9,17 @@ import { ScopetrailConfigError } from '../cim/errors';
 export function loadManifests(agentsPath: string): Manifest[] {
   // require() also loads an ES module agents file (Node ≥ 20.19 without top-level await).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(agentsPath) as Record<string, unknown>;
+  let mod: Record<string, unknown>;
+  try {
+    mod = require(agentsPath) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // Node's own message lists the require stack on further lines: the first says what is wrong.
+    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${agentsPath}'`)) {
+      throw new ScopetrailConfigError(`agents module ${agentsPath} not found: give the path of the module that exports your agents (require.resolve('./agents'))`, 'agents');
+    }
+    throw err;
+  }
   const manifests: Manifest[] = [];
   for (const [exportName, value] of Object.entries(mod)) {
     const manifest = (value as { manifest?: Manifest } | undefined)?.manifest;

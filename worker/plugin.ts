@@ -12,7 +12,7 @@ import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, Work
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { VISIBILITY_MEMO } from '../cim/names';
-import { invalidField } from '../cim/invalid-field';
+import { invalidField, unknownOption } from '../cim/invalid-field';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
@@ -120,6 +120,11 @@ const PluginOptionsSchema = z.object({
     .optional(),
 });
 
+/** Every option ScopetrailPluginOptions has (createWorker takes them too). */
+export const PLUGIN_OPTION_KEYS = [
+  'store', 'tools', 'llm', 'model', 'agents', 'recorder', 'spool', 'fingerprintKey', 'log', 'otel', 'deployment', 'payloadCodecs', 'runningRowAfterMs',
+] as const satisfies ReadonlyArray<keyof ScopetrailPluginOptions>;
+
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
 interface Binding {
   recorder: Recorder;
@@ -146,6 +151,9 @@ export class ScopetrailPlugin extends SimplePlugin {
   private textCodec: TextCodec | undefined;
 
   constructor(options: ScopetrailPluginOptions) {
+    // A misspelled option (`fingerPrintKey`, `payloadCodec`) would otherwise fall back to its default unseen.
+    const unknown = unknownOption('ScopetrailPlugin', options, PLUGIN_OPTION_KEYS);
+    if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
     const parsed = PluginOptionsSchema.safeParse(options);
     if (!parsed.success) throw new ScopetrailConfigError(invalidField('ScopetrailPlugin', parsed.error, 'options'), fieldOf(parsed.error));
     const tools = parsed.data.tools;

@@ -58,7 +58,7 @@ export async function startTestRuntime(
     delegationKey?: DelegationKey;
   },
 ): Promise<TestRuntime> {
-  const { delegationKey, ...workerOptions } = options;
+  const { delegationKey, databaseUrl: _url, schema: _schema, ...workerOptions } = options;
   quietTemporalLogs('ERROR');
   const namespace = options.namespace ?? 'default';
   const temporal = await ensureTemporal({ namespace, log: () => undefined });

@@ -76,3 +76,11 @@ test('a bad manifest field is an InvalidOptionError naming its path', () => {
 test('MANIFEST_KEYS are the manifest schema\'s fields', () => {
   assert.deepEqual([...MANIFEST_KEYS].sort(), Object.keys(manifestSchema().shape).sort());
 });
+
+test('an agents path that does not exist is named in one line, without Node\'s require stack', () => {
+  assert.throws(
+    () => loadManifests('/no/such/agents.js'),
+    (err: unknown) => (err as Error).name === 'ScopetrailConfigError' && (err as { field?: string }).field === 'agents' &&
+      (err as Error).message === "agents module /no/such/agents.js not found: give the path of the module that exports your agents (require.resolve('./agents'))",
+  );
+});

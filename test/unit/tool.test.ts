@@ -6,6 +6,7 @@ import { defineTool } from '../../activities/tool';
 import { refusedFor } from '../helpers/refused-option';
 import { ScriptedProvider } from '../../activities/llm';
 import { ScopetrailPlugin } from '../../worker/plugin';
+import { createWorker } from '../../worker/create-worker';
 import type { Store } from '../../store/types';
 
 const add = defineTool(
@@ -78,6 +79,19 @@ test('two tools of one name are refused by the plugin, naming the second one\'s 
       assert.match(err.message, /invalid field "tools\.2": two tools are named "search"$/);
       return true;
     },
+  );
+});
+
+test('a misspelled worker or plugin option is refused, naming it and the option it most likely meant', async () => {
+  const store = { upsertManifests: async () => undefined } as unknown as Store;
+  assert.throws(
+    () => new ScopetrailPlugin({ store, fingerprintKey: false, payloadCodec: [] } as never),
+    (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === 'payloadCodec' && /^ScopetrailPlugin: invalid field "payloadCodec": not a field it takes \(did you mean "payloadCodecs"\?\)/.test(err.message),
+  );
+  // Refused before it connects to anything: no server listens at this address.
+  await assert.rejects(
+    createWorker({ agents: '/x.js', tools: [], store, taskqueue: 'q', address: '127.0.0.1:1' } as never),
+    (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === 'taskqueue' && /^createWorker: invalid field "taskqueue": not a field it takes \(did you mean "taskQueue"\?\)/.test(err.message),
   );
 });
 
