@@ -337,6 +337,13 @@ export const COMMANDS: Record<string, Command> = {
           .reconcile(sessionId!, { onProgress: bar.onProgress, repair: Boolean(ctx.flags.repair) })
           .finally(bar.done);
         if (report.repaired) ctx.out.err(`repaired ${report.repaired} scope(s) from Temporal history`);
+        if (ctx.flags.repair && report.differences.length) {
+          // Said, so that a repair that changed nothing is not taken for one that failed silently.
+          ctx.out.err(
+            `${report.differences.length} difference(s) --repair cannot mend: it only writes scopes the store never received, ` +
+              `and never rewrites a row that is there or an action (a sealed record stays as sealed; scopetrail verify names what changed)`,
+          );
+        }
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderReconcile(report));
         return report.differences.length ? 3 : 0;

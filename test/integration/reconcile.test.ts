@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { TEST_DATABASE_URL, startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
+import { runCliFor } from '../helpers/cli';
 import { createExampleTools } from '../../examples/tools';
 import { exampleLlm } from '../../examples/llm-script';
 import { orchestrator } from '../../examples/agents';
@@ -97,6 +98,11 @@ test('the example session reconciles with zero differences; deleted rows are mis
     `missing scope ${verifier}`,
   ]);
   assert.match(changed.differences.find((d) => d.kind === 'mismatched')!.detail, /status: store "success", history "error"/);
+
+  // --repair writes only what the store never received: it says so rather than change nothing in silence.
+  const cli = await runCliFor(examples, ['reconcile', sid, '--repair']);
+  assert.equal(cli.code, 3);
+  assert.match(cli.stderr, /^3 difference\(s\) --repair cannot mend: it only writes scopes the store never received, and never rewrites a row that is there or an action/m);
 });
 
 test('fixture sessions reconcile with zero differences: handoff chain, fan-out with failures, retries, depth 4', async () => {
