@@ -14,6 +14,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelMessage } from 'ai';
 import { convertToLanguageModelPrompt, standardizePrompt } from 'ai/internal';
 import { invalidField } from '../cim/invalid-field';
+import { canonicalJson } from '../cim/canonical-json';
+import { sha256Hex } from '../store/sha256';
+
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
@@ -21,6 +24,8 @@ import { defineRuntimeTool, type ToolDefinition } from './tool';
 import { shareWithModel } from './llm';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
+
+const SHA256_HEX = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex');
 
 export interface ModelContext {
   agent: string;
@@ -61,7 +66,7 @@ export const ModelStepRequestSchema = z.object({
   stopSequences: z.array(z.string()).optional(),
   seed: z.number().int().optional(),
   /** The conversation so far, kept in the store by the handoff of this scope (see KeptConversation). */
-  conversation: z.object({ from: z.string().min(1).max(1000) }).optional(),
+  conversation: z.object({ from: z.string().min(1).max(1000), digest: SHA256_HEX.optional() }).optional(),
 });
 export type ModelStepRequest = z.input<typeof ModelStepRequestSchema>;
 
@@ -106,7 +111,7 @@ export function defineModelStep(
       let prompt = request.prompt as unknown as LanguageModelV3CallOptions['prompt'];
       if (request.conversation) {
         if (!loadConversation) throw ApplicationFailure.nonRetryable('this worker has no store to read a handed-over conversation from', 'ConversationNotFound');
-        prompt = await withConversation(prompt, await keptConversation(loadConversation, request.conversation.from));
+        prompt = await withConversation(prompt, await keptConversation(loadConversation, request.conversation.from, request.conversation.digest));
       }
       const options: LanguageModelV3CallOptions = {
         prompt,
@@ -169,27 +174,40 @@ export function defineModelStep(
 }
 
 const KeptConversationSchema = z.object({
-  base: z.object({ from: z.string().min(1) }).optional(),
+  base: z.object({ from: z.string().min(1), digest: SHA256_HEX.optional() }).optional(),
   messages: z.array(z.looseObject({ role: z.enum(['system', 'user', 'assistant', 'tool']) })),
 });
 
 /** The whole conversation behind a reference, following earlier handoffs' references back to the start. */
-async function keptConversation(load: ConversationLoader, from: string): Promise<ModelMessage[]> {
+async function keptConversation(load: ConversationLoader, from: string, digest: string | undefined): Promise<ModelMessage[]> {
   const parts: ModelMessage[][] = [];
   const seen = new Set<string>();
+  // Each body is held to the digest that came to it from history: the first from this step's
+  // request, each earlier one from the body after it (itself held to its digest).
+  let expected = digest;
   for (let ref: string | undefined = from; ref !== undefined; ) {
     if (seen.has(ref)) throw ApplicationFailure.nonRetryable(`the conversation kept by ${ref} refers back to itself`, 'ConversationNotFound');
     seen.add(ref);
     const body = await load(ref);
     // Kept before the handoff's workflow task completed; absent only while its records wait in the spool.
     if (body === undefined) throw ApplicationFailure.retryable(`the conversation handed over by ${ref} is not in the store (yet)`, 'ConversationNotFound');
+    if (expected !== undefined && sha256Hex(canonicalJson(body)) !== expected) {
+      throw ApplicationFailure.nonRetryable(
+        `the conversation handed over by ${ref} is not the one its handoff kept (its digest in history is ${expected.slice(0, 12)}…): its row in the store was changed; the agent does not act on it`,
+        CONVERSATION_CHANGED,
+      );
+    }
     const parsed = KeptConversationSchema.safeParse(body);
     if (!parsed.success) throw ApplicationFailure.nonRetryable(invalidField(`the conversation kept by ${ref}`, parsed.error, 'conversation'), 'ConversationNotFound');
     parts.unshift(parsed.data.messages as unknown as ModelMessage[]);
     ref = parsed.data.base?.from;
+    expected = parsed.data.base?.digest;
   }
   return parts.flat();
 }
+
+/** The failure type of a step whose handed-over conversation does not match its digest. */
+export const CONVERSATION_CHANGED = 'ConversationChanged';
 
 /** The kept conversation goes after the agent's own instructions and before what it has said since. */
 async function withConversation(prompt: LanguageModelV3Prompt, kept: ModelMessage[]): Promise<LanguageModelV3Prompt> {

@@ -45,6 +45,12 @@ export const INLINE_CONVERSATION_BYTES = 256 * 1024;
 /** A handoff's pointer to the conversation it kept in the store (by the scope that handed off). */
 export interface ConversationReference {
   from: string;
+  /**
+   * SHA-256 of the kept conversation's canonical JSON. It travels in Temporal history (and
+   * in the sealed handoff action), so the next agent refuses a body rewritten in the store.
+   * Absent in references made before it was added.
+   */
+  digest?: string;
   /** Messages and UTF-8 bytes of the whole conversation, for people reading the input. */
   messages: number;
   bytes: number;
@@ -52,6 +58,6 @@ export interface ConversationReference {
 
 /** What a handoff keeps by reference: its messages, after those of an earlier handoff's conversation. */
 export interface KeptConversation {
-  base?: { from: string };
+  base?: { from: string; digest?: string };
   messages: unknown[];
 }

@@ -28,6 +28,8 @@ import { toolNameSchema } from '../cim/manifest';
 import { budgetSpecSchema } from '../cim/budget';
 import { lazySchema } from '../cim/lazy-schema';
 import { invalidOption, unknownOption } from '../cim/invalid-field';
+import { canonicalJson } from '../cim/canonical-json';
+import { sha256HexPure } from '../cim/sha256-pure';
 import {
   DELEGATE_TOOL_PREFIX,
   HANDOFF_TOOL_PREFIX,
@@ -195,7 +197,7 @@ async function runLoop(
       });
     }
   }
-  const model = new ScopeModel(spec.model, offered, options.modelActivity, conversation?.from);
+  const model = new ScopeModel(spec.model, offered, options.modelActivity, conversation && { from: conversation.from, ...(conversation.digest ? { digest: conversation.digest } : {}) });
   const result = await generateText({
     model,
     system: spec.instructions,
@@ -212,9 +214,13 @@ async function runLoop(
     if (conversation === undefined && bytes <= spec.inlineConversationBytes) {
       return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { messages: said, from: spec.name } });
     }
-    const kept: KeptConversation = { ...(conversation ? { base: { from: conversation.from } } : {}), messages: said };
+    const kept: KeptConversation = {
+      ...(conversation ? { base: { from: conversation.from, ...(conversation.digest ? { digest: conversation.digest } : {}) } } : {}),
+      messages: said,
+    };
     const reference: ConversationReference = {
       from: requireState('a handoff').ctx.scopeId,
+      digest: sha256HexPure(canonicalJson(kept)),
       messages: said.length + (conversation?.messages ?? 0),
       bytes,
     };
@@ -282,8 +288,8 @@ class ScopeModel implements LanguageModelV3 {
     private readonly requested: string | undefined,
     private readonly offered: ReturnType<typeof offeredTools>,
     private readonly activityOptions: Partial<ActivityOptions> = {},
-    /** The scope whose handoff kept the conversation so far in the store. */
-    private readonly conversationFrom?: string,
+    /** The scope whose handoff kept the conversation so far in the store, and the digest its handoff gave it. */
+    private readonly conversationFrom?: { from: string; digest?: string },
   ) {
     this.modelId = requested ?? 'default';
   }
@@ -307,7 +313,7 @@ class ScopeModel implements LanguageModelV3 {
       (turn) => ({
         ...(this.requested ? { model: this.requested } : {}),
         turn,
-        ...(this.conversationFrom ? { conversation: { from: this.conversationFrom } } : {}),
+        ...(this.conversationFrom ? { conversation: this.conversationFrom } : {}),
         prompt: call.prompt,
         tools,
         ...(call.toolChoice ? { toolChoice: call.toolChoice } : {}),

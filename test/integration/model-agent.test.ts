@@ -12,6 +12,8 @@ import { createFixtureTools } from '../fixtures/tools';
 import { mLead, mLeadRef, mLooper } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
 import { bundleAgents } from '../../worker/create-worker';
+import { canonicalJson } from '../../cim/canonical-json';
+import { sha256Hex } from '../../store/sha256';
 
 const AGENTS = require.resolve('../fixtures/model-agents');
 let rt: TestRuntime;
@@ -137,10 +139,11 @@ test('a conversation handed off by reference stays out of Temporal payloads and 
 
   // What the handoffs kept, chained by reference: the relay's part points back at the lead's.
   const lead = (await rt.store.handoffPayload(sid)) as { base?: unknown; messages: unknown[] };
-  const relay = (await rt.store.handoffPayload(`${sid}~1`)) as { base?: { from: string }; messages: unknown[] };
+  const relay = (await rt.store.handoffPayload(`${sid}~1`)) as { base?: { from: string; digest?: string }; messages: unknown[] };
   assert.equal(lead.base, undefined);
   assert.ok(JSON.stringify(lead.messages).includes('the secret ingredient is patience'));
-  assert.deepEqual(relay.base, { from: sid });
+  // Each part is held to the digest the handoff after it carried in history (the relay's, in its base).
+  assert.deepEqual(relay.base, { from: sid, digest: sha256Hex(canonicalJson(lead)) });
 
   // Temporal carried only the references.
   const runs = (await rt.store.scopesOfSession(sid)).filter((x) => x.workflowId === sid);
@@ -151,7 +154,7 @@ test('a conversation handed off by reference stays out of Temporal payloads and 
     const payloads = e.workflowExecutionContinuedAsNewEventAttributes!.input?.payloads ?? [];
     const text = payloads.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('');
     assert.ok(!text.includes('patience'), 'the conversation did not travel through Temporal');
-    assert.match(text, /"conversation":\{"from":/);
+    assert.match(text, /"conversation":\{"from":"[^"]+","digest":"[0-9a-f]{64}"/);
   }
   assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
 });
