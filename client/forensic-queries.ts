@@ -35,7 +35,9 @@ import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
 import type { LocatedScope, Store } from '../store/types';
 import { InvalidStoredRowError } from '../store/rows';
-import { reconcile as reconcileRuns, type ReconcileReport } from './reconcile';
+import { reconcileOnce, type ReconcileReport } from './reconcile';
+import { readAnchors } from './verify';
+import { TemporalSealAnchors } from '../store/seal-anchor';
 import { verifyChains, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { SignatureChecker } from '../cim/keyed-signature';
@@ -215,9 +217,12 @@ export async function wasTouched(
   const hits = touches(actions, resource);
   const vouched = receiptsTouching(receipts, resource, scopesCovered(scope.scopeId, scopes, { descendants: true }));
   const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
-  const [evidence, chains] = await Promise.all([reconcileRuns(temporal, store, scope.sessionId, { onProgress }), store.chainsOfSession(scope.sessionId)]);
+  const [{ report: evidence, runs }, chains] = await Promise.all([reconcileOnce(temporal, store, scope.sessionId, onProgress), store.chainsOfSession(scope.sessionId)]);
+  // The seals are held to their anchors in Temporal, as verify holds them: a row rewritten with its
+  // chain recomputed, or a seal cleared, matches the store's own hashes but not the anchor.
+  const anchors = await readAnchors(new TemporalSealAnchors(temporal.connection), temporal.options.namespace, runs, chains, scope.sessionId);
   // Not yet sealed is not altered: a session that just ended waits for its seals.
-  const sealProblems = verifyChains(scope.sessionId, chains).problems.filter((p) => p.problem !== 'unsealed');
+  const sealProblems = verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed');
   const receiptProblems = receipts.length ? receiptSignatureProblems(receipts, receiptKey()) : [];
   return {
     scopeId: scope.scopeId,

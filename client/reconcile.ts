@@ -27,7 +27,7 @@ export async function reconcile(
   sessionId: string,
   o: ReconcileRunOptions = {},
 ): Promise<ReconcileReport & { repaired: number }> {
-  const first = await reconcileOnce(client, store, sessionId, o.onProgress);
+  const { report: first } = await reconcileOnce(client, store, sessionId, o.onProgress);
   const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
   if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };
   await store.fillScopeGaps(repairs);
@@ -38,7 +38,7 @@ export async function reconcile(
       throw err;
     }),
   );
-  return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)), repaired: repairs.length };
+  return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)).report, repaired: repairs.length };
 }
 
 /**
@@ -52,12 +52,13 @@ export async function prunedSession(client: Client, store: Store, runs: readonly
   return start ? anchoredPrune(client, store, start) : undefined;
 }
 
-async function reconcileOnce(
+/** One reconcile, with the runs it read (touched holds the seals to their anchors by them). */
+export async function reconcileOnce(
   client: Client,
   store: Store,
   sessionId: string,
   onProgress?: (historiesRead: number) => void,
-): Promise<ReconcileReport> {
+): Promise<{ report: ReconcileReport; runs: RunFacts[] }> {
   // History first: a row written after the walk could only be explained by history the walk
   // did not see, so the store is read after it.
   const runs = await collectSessionRuns(client, sessionId, onProgress);
@@ -71,10 +72,10 @@ async function reconcileOnce(
   if (scopes.length === 0 && actions.length === 0) {
     const pruned = await prunedSession(client, store, runs);
     if (pruned) {
-      return { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0, openInHistory: 0 }, differences: [], pruned };
+      return { report: { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0, openInHistory: 0 }, differences: [], pruned }, runs };
     }
   }
   const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
-  return { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] };
+  return { report: { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] }, runs };
 }

@@ -141,7 +141,7 @@ const VISIBILITY_GRACE_MS = [250, 500, 1_000, 1_500];
  * but whose anchor is not found yet is looked for again, for a few seconds at most,
  * before it is reported unanchored.
  */
-async function readAnchors(
+export async function readAnchors(
   anchors: SealAnchors,
   namespace: string,
   runs: readonly RunFacts[],

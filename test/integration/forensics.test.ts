@@ -208,3 +208,28 @@ test('touched does not call a record complete when sealed rows were changed behi
   assert.equal(cli.code, 3, cli.stdout + cli.stderr);
   assert.match(cli.stdout, /^UNKNOWN — /);
 });
+
+test('touched holds the seals to their anchors: a rewritten row whose seal was cleared is not a complete "no"', { skip: usesPglite() && 'writes the tables over a connection of its own (a Postgres server)' }, async () => {
+  const { sessionId } = await runExampleSession(rt, 'What was cleared?', 'answer');
+  await rt.worker.recorder.drain();
+  await rt.worker.recorder.sealer.drain();
+  assert.equal((await rt.client.wasTouched(sessionId, 'web:*')).touched, true);
+  // A writer of the tables drops the resource from every row that names it, and clears those scopes'
+  // seals so that no stored hash contradicts the rows; the anchors in Temporal still do.
+  const { rows } = await testSql<{ scope_id: string }>(
+    `UPDATE "${rt.schema}".actions SET resources = '[{"uri":"api:http-fetch","mode":"read"}]'::jsonb
+       WHERE session_id = $1 AND resources::text LIKE '%web:example.org%' RETURNING scope_id`,
+    [sessionId],
+  );
+  const scopes = [...new Set(rows.map((r) => r.scope_id))];
+  assert.ok(scopes.length > 0);
+  await testSql(`DELETE FROM "${rt.schema}".scope_chains WHERE scope_id = ANY($1)`, [scopes]);
+  await testSql(`UPDATE "${rt.schema}".scopes SET chain_length = NULL, chain_head = NULL, scope_hash = NULL WHERE scope_id = ANY($1)`, [scopes]);
+  const after = await rt.client.wasTouched(sessionId, 'web:*');
+  assert.equal(after.touched, false);
+  assert.equal(after.complete, false, 'no proof of "no"');
+  assert.ok(after.sealProblems.some((p) => p.problem === 'anchor_mismatch'), JSON.stringify(after.sealProblems));
+  const cli = await runCliFor(rt, ['touched', sessionId, 'web:*']);
+  assert.equal(cli.code, 3, cli.stdout + cli.stderr);
+  assert.match(cli.stdout, /^UNKNOWN — /);
+});
