@@ -69,6 +69,18 @@ export class SessionIdTakenError extends ScopetrailError {
   }
 }
 
+/** startSession was given an id, and the store that must say whether it is free does not answer. */
+export class SessionIdUncheckedError extends ScopetrailError {
+  constructor(sessionId: string, cause: string) {
+    super(
+      `startSession: session id "${sessionId}" cannot be checked, because the store does not answer (${cause}): ` +
+        `start without a sessionId (a generated id needs no check), or retry once the store is back`,
+      'sessionId',
+    );
+    this.name = 'SessionIdUncheckedError';
+  }
+}
+
 /** A request for a run that has ended: nothing is left to take it (requestHandoff to a closed session, say). */
 export class RunClosedError extends ScopetrailError {
   constructor(method: string, workflowId: string, status: string) {

@@ -43,7 +43,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -192,7 +192,12 @@ export class ScopeClient {
     const objective = o.objective ? o.objective : null;
     // The root's search attributes and scope memo go with its start (cim/scope-visibility.ts).
     const root = { sessionId, scopeId: rootScopeId(sessionId), kind: 'root' as const, parentScopeId: null, handoffFromScopeId: null, agent: agentName, delegatedBy: null };
-    if (o.sessionId !== undefined && (await this.store.sessionHasScopes(sessionId))) {
+    // A store that does not answer cannot say the id is free: an id of a session whose history is
+    // gone would be started over its rows, so the start is refused, saying why, not left to a driver error.
+    const taken = o.sessionId !== undefined && (await this.store.sessionHasScopes(sessionId).catch((err: unknown) => {
+      throw new SessionIdUncheckedError(sessionId, String((err as Error)?.message ?? err).split('\n')[0]!);
+    }));
+    if (taken) {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
     }

@@ -128,3 +128,27 @@ test('bad ids and agents are named as such before or instead of the SDK\'s own e
     return true;
   });
 });
+
+test('a named session id the store cannot check (the store down) is refused saying so, not with a driver error', async () => {
+  const down = new Proxy(rt.store, {
+    get(target, key) {
+      if (key === 'sessionHasScopes') return async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432\n    at stack'));
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const client = await ScopeClient.connect({ store: down, address: rt.temporal.address, taskQueue: rt.taskQueue });
+  try {
+    await assert.rejects(client.startSession(leaf, { input: { text: 'hi' }, sessionId: 'ses-named-while-down' }), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'SessionIdUncheckedError');
+      assert.equal(err.field, 'sessionId');
+      assert.equal(err.message, 'startSession: session id "ses-named-while-down" cannot be checked, because the store does not answer (connect ECONNREFUSED 127.0.0.1:5432): start without a sessionId (a generated id needs no check), or retry once the store is back');
+      return true;
+    });
+    // Without an id there is nothing to check: the session starts and runs.
+    const s = await client.startSession(leaf, { input: { text: 'hi' } });
+    await s.result();
+  } finally {
+    await client.close();
+  }
+});
