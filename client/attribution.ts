@@ -62,10 +62,18 @@ export async function attributeSession(store: Store, sessionId: string, text: st
     ? [`${all.length - mine.length} of ${all.length} outputs were fingerprinted with another key (id ${otherKeys.join(', ')}) and are ignored`]
     : [];
   const depth = new Map(scopes.map((s) => [s.scopeId, s.depth]));
+  // The fingerprint rows are outside every seal; the scope rows are sealed and verified. So
+  // each output is credited to the agent its scope's row names, and a row that disagrees is said.
+  const ranBy = new Map(scopes.map((s) => [s.scopeId, s.agent]));
+  for (const s of mine) {
+    const agent = ranBy.get(s.scopeId);
+    if (agent === undefined) warnings.push(`output ${s.sourceId} names scope ${s.scopeId}, which is not a scope of this session: its fingerprint row was changed or added outside scopetrail`);
+    else if (agent !== s.agent) warnings.push(`output ${s.sourceId} names agent ${s.agent}, but its scope ${s.scopeId} was run by ${agent}: credited to ${agent} (its fingerprint row was changed outside scopetrail)`);
+  }
   const sources: AttributionSource[] = mine.map((s) => ({
     sourceId: s.sourceId,
     scopeId: s.scopeId,
-    agent: s.agent,
+    agent: ranBy.get(s.scopeId) ?? s.agent,
     kind: s.kind,
     producedAt: s.producedAt,
     depth: depth.get(s.scopeId) ?? 0,

@@ -126,6 +126,22 @@ test('a reordered, redacted text made of several scopes\' outputs is attributed 
   assert.ok(section1.confidence! >= 0.6, `a redacted segment still matches most (${confidences})`);
 });
 
+test('an output fingerprint row naming another agent than its scope ran is credited to the scope\'s agent, and said', { skip }, async () => {
+  assert.ok(finalText, 'the previous test built the text');
+  const s = sessionId;
+  const table = `"${rt.schema}".output_fingerprints`;
+  const [{ agent }] = (await sql<{ agent: string }>(`SELECT agent FROM ${table} WHERE scope_id = $1 LIMIT 1`, [`${s}.2`])) as [{ agent: string }];
+  await testSql(`UPDATE ${table} SET agent = 'mallory' WHERE scope_id = $1`, [`${s}.2`]);
+  try {
+    const report = await rt.client.attribute(s, finalText, { key: KEY });
+    const credited = report.segments.filter((seg) => seg.scopeId === `${s}.2`).map((seg) => seg.agent);
+    assert.ok(credited.length > 0 && credited.every((a) => a === agent), `credited to ${credited.join(', ')}`);
+    assert.ok(report.warnings.some((w) => w.includes(`names agent mallory, but its scope ${s}.2 was run by ${agent}`)), report.warnings.join('\n'));
+  } finally {
+    await testSql(`UPDATE ${table} SET agent = $2 WHERE scope_id = $1`, [`${s}.2`, agent]);
+  }
+});
+
 test('a different key matches nothing and says so; `scopetrail attribute` prints the table and --json', { skip }, async () => {
   assert.ok(finalText, 'the previous test built the text');
   await assert.rejects(rt.client.attribute(sessionId, finalText, { key: OTHER_KEY }), (err: Error) => {
