@@ -58,7 +58,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
     throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), parsed.error.issues[0]?.path.map(String).join('.') || null);
   }
   const o = parsed.data;
-  const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, connection: given, workflowBundle, dataConverter, ...pluginOptions } = options;
+  const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, maxCachedWorkflows: _cache, maxConcurrentActivityTaskExecutions: _activities, connection: given, workflowBundle, dataConverter, ...pluginOptions } = options;
   const plugin = new ScopetrailPlugin({ ...pluginOptions, agents: o.agents });
   const ownConnection = given ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = given ?? ownConnection!;

@@ -214,8 +214,8 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const courier = (await client.roles()).find((r) => r.agent === 'courier')!;
   assert.deepEqual(courier.versions, ['1', '2']);
   assert.deepEqual(courier.byVersion, [
-    { version: '1', manifest: true, builds: ['v1'], scopes: 2, delegations: 2, subAgents: ['helper'] },
-    { version: '2', manifest: true, builds: ['v2'], scopes: 2, delegations: 2, subAgents: ['helper'] },
+    { version: '1', manifest: true, manifestSignature: 'valid', builds: ['v1'], scopes: 2, delegations: 2, subAgents: ['helper'] },
+    { version: '2', manifest: true, manifestSignature: 'valid', builds: ['v2'], scopes: 2, delegations: 2, subAgents: ['helper'] },
   ]);
 
   // A ramp sends a share of new sessions to another build while the current one takes the rest.
