@@ -40,7 +40,7 @@ import { readAnchors } from './verify';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { verifyChains, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
-import type { SignatureChecker } from '../cim/keyed-signature';
+import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSignatureState } from '../cim/manifest-signature';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
@@ -259,19 +259,31 @@ export async function scopeStatus(store: Store, located: LocatedScope): Promise<
   };
 }
 
-/** `manifestKey`: what each version's manifest is held to (its signature); unchecked without it. */
-export async function agentRoles(store: Store, manifestKey?: () => SignatureChecker): Promise<RoleEntry[]> {
+/**
+ * Every manifest with the usage rollup, for roles and drift, which judge by all of them: a row
+ * that does not read stops either, named. `signatureOf` says how a version's manifest stands
+ * against its registering worker's signature (undefined without `manifestKey` or a manifest).
+ */
+async function judgedManifests(store: Store, manifestKey?: () => SignatureChecker) {
   const [{ manifests: stored, invalid }, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
-  // Declared roles come from every manifest: a row that does not read stops roles, named (as drift).
   if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
-  const roles = rolesFromUsage(stored.map((m) => m.manifest), usage);
-  if (!manifestKey) return roles;
   const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));
   let checker: SignatureChecker | undefined;
+  const signatureOf = (agent: string, version: string): SignatureState | undefined => {
+    const m = manifestKey ? byVersion.get(`${agent}\u0000${version}`) : undefined;
+    return m && manifestSignatureState(m, (checker ??= manifestKey!()));
+  };
+  return { manifests: stored.map((m) => m.manifest), usage, signatureOf };
+}
+
+/** `manifestKey`: what each version's manifest is held to (its signature); unchecked without it. */
+export async function agentRoles(store: Store, manifestKey?: () => SignatureChecker): Promise<RoleEntry[]> {
+  const { manifests, usage, signatureOf } = await judgedManifests(store, manifestKey);
+  const roles = rolesFromUsage(manifests, usage);
   for (const r of roles) {
     for (const v of r.byVersion) {
-      const m = v.manifest ? byVersion.get(`${r.agent}\u0000${v.version}`) : undefined;
-      if (m) v.manifestSignature = manifestSignatureState(m, (checker ??= manifestKey()));
+      const state = v.manifest ? signatureOf(r.agent, v.version) : undefined;
+      if (state) v.manifestSignature = state;
     }
   }
   return roles;
@@ -279,16 +291,11 @@ export async function agentRoles(store: Store, manifestKey?: () => SignatureChec
 
 /** `manifestKey`: what each judged version's manifest is held to (its signature); unchecked without it. */
 export async function agentDrift(store: Store, agent?: string, manifestKey?: () => SignatureChecker): Promise<DriftEntry[]> {
-  const [{ manifests: stored, invalid }, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
-  // Judged by every manifest: a row that does not read stops drift, named (as roles).
-  if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
-  const entries = driftFromUsage(stored.map((m) => m.manifest), usage, agent);
-  if (!manifestKey) return entries;
-  const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));
-  let checker: SignatureChecker | undefined;
+  const { manifests, usage, signatureOf } = await judgedManifests(store, manifestKey);
+  const entries = driftFromUsage(manifests, usage, agent);
   for (const e of entries) {
-    const m = e.manifest ? byVersion.get(`${e.agent}\u0000${e.version}`) : undefined;
-    if (m) e.manifestSignature = manifestSignatureState(m, (checker ??= manifestKey()));
+    const state = e.manifest ? signatureOf(e.agent, e.version) : undefined;
+    if (state) e.manifestSignature = state;
   }
   return entries;
 }
