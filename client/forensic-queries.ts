@@ -246,7 +246,7 @@ export async function scopeStatus(store: Store, located: LocatedScope): Promise<
     store.scopesOfSession(scope.sessionId, { sessionStartedAt: located.sessionStartedAt }),
     store.actionsUnder(located, { descendants: false }),
   ]);
-  const children = delegationOutcomes(scope.scopeId, scopes);
+  const children = delegationOutcomes(scope.scopeId, scopes, own);
   const calls = own.filter((a) => a.kind === 'tool_call' || a.kind === 'llm_call' || a.kind === 'denied');
   return {
     scope,

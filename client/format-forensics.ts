@@ -124,7 +124,8 @@ export function renderStatus(r: StatusReport): string {
     for (const c of r.children) {
       const chain = c.handoffs.map((h) => ` ⇢ ${h.scopeId} ${h.agent}: ${state(h)}`).join('');
       const outcome = c.handoffs.length ? ` — outcome ${state(c.outcome)}` : '';
-      lines.push(`    ${c.scopeId} ${c.agent}: ${state(c)}${chain}${outcome}`);
+      const tries = [c.retryOf ? `try ${c.attempt}, retries ${c.retryOf}` : '', c.retriedAs ? `retried as ${c.retriedAs}` : ''].filter(Boolean).join('; ');
+      lines.push(`    ${c.scopeId} ${c.agent}: ${state(c)}${chain}${outcome}${tries ? ` (${tries})` : ''}`);
     }
   }
   return lines.map(visible).join('\n');

@@ -1,5 +1,5 @@
 import { naturalCompare } from '../scope-tree';
-import type { ScopeRecord } from '../schemas';
+import type { ActionRecord, ScopeRecord } from '../schemas';
 
 // delegations and the handoff chains that finish them
 
@@ -14,6 +14,12 @@ export interface DelegationOutcome extends ScopeOutcome {
   outcome: ScopeOutcome;
   /** The scopes the delegation handed off to, in order. */
   handoffs: ScopeOutcome[];
+  /** Which try of `delegate(…, { attempts })` this scope was: 1 unless it retried a failed one. */
+  attempt: number;
+  /** The failed scope this one tried again, if it is a retry. */
+  retryOf: string | null;
+  /** The scope that tried this one again after it failed, if any. */
+  retriedAs: string | null;
 }
 
 const outcomeOf = (s: ScopeRecord): ScopeOutcome => ({ scopeId: s.scopeId, agent: s.agent, status: s.status, recovered: s.recovered });
@@ -24,16 +30,55 @@ const outcomeOf = (s: ScopeRecord): ScopeOutcome => ({ scopeId: s.scopeId, agent
  * delegation is only over when the last scope of the chain is: reading the first
  * scope alone would report a failed delegation as a success.
  */
-export function delegationOutcomes(scopeId: string, scopes: readonly ScopeRecord[]): DelegationOutcome[] {
+export function delegationOutcomes(scopeId: string, scopes: readonly ScopeRecord[], delegateActions: readonly ActionRecord[] = []): DelegationOutcome[] {
   const children = scopes.filter((s) => s.parentScopeId === scopeId);
   const next = handoffSuccessors(children);
+  const tries = delegationTries(delegateActions.filter((a) => a.scopeId === scopeId));
   return children
     .filter((s) => s.kind === 'delegation')
     .sort((a, b) => naturalCompare(a.scopeId, b.scopeId))
     .map((d) => {
       const chain = handoffChain(d, next);
-      return { ...outcomeOf(d), outcome: outcomeOf(chain.at(-1) ?? d), handoffs: chain.map(outcomeOf) };
+      const t = tries.get(d.scopeId);
+      return {
+        ...outcomeOf(d),
+        outcome: outcomeOf(chain.at(-1) ?? d),
+        handoffs: chain.map(outcomeOf),
+        attempt: t?.attempt ?? 1,
+        retryOf: t?.retryOf ?? null,
+        retriedAs: t?.retriedAs ?? null,
+      };
     });
+}
+
+interface DelegationTry {
+  attempt: number;
+  retryOf: string | null;
+  retriedAs: string | null;
+}
+
+/**
+ * Which delegations retried which, from one delegator's `delegate` actions. The rows keep each
+ * try's number, not the call it belonged to: a try numbered n retries the latest earlier try n−1
+ * to the same agent not yet retried. delegate() starts try n only after try n−1 failed, so
+ * within one call the tries are in order; two calls to one agent in flight at once may pair
+ * across calls, which names a retry of the same agent with the same objective either way.
+ */
+export function delegationTries(actions: readonly ActionRecord[]): Map<string, DelegationTry> {
+  const out = new Map<string, DelegationTry>();
+  const delegations = actions
+    .filter((a) => a.kind === 'delegate' && a.targetScopeId !== null)
+    .sort((x, y) => Date.parse(x.startedAt) - Date.parse(y.startedAt) || naturalCompare(x.actionId, y.actionId));
+  const open = new Map<string, string[]>(); // `${agent}\u0000${attempt}` → scopes not yet retried, oldest first
+  for (const a of delegations) {
+    const target = a.targetScopeId!;
+    const previous = a.attempt > 1 ? open.get(`${a.name}\u0000${a.attempt - 1}`)?.pop() : undefined;
+    out.set(target, { attempt: a.attempt, retryOf: previous ?? null, retriedAs: null });
+    if (previous) out.get(previous)!.retriedAs = target;
+    const key = `${a.name}\u0000${a.attempt}`;
+    open.set(key, [...(open.get(key) ?? []), target]);
+  }
+  return out;
 }
 
 /** Each scope that took over by handoff, by the scope it took over from. */

@@ -74,6 +74,13 @@ test('a delegate retried by the delegator: failed attempts are scopes of their o
   assert.equal(root.recovered, true);
   const delegates = rows.actionsOf(s.sessionId).filter((a) => a.kind === 'delegate');
   assert.deepEqual(delegates.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error'], [3, 'success']]);
+  // status shows the three scopes as tries of one delegation, each linked to the one it repeated.
+  const report = await rt.client.status(s.sessionId);
+  const id = (x: string) => (x ? `${s.sessionId}${x}` : null);
+  assert.deepEqual(
+    report.children.map((c) => [c.scopeId, c.attempt, c.retryOf, c.retriedAs]),
+    [[id('.1'), 1, null, id('.2')], [id('.2'), 2, id('.1'), id('.3')], [id('.3'), 3, id('.2'), null]],
+  );
 });
 
 test('a delegate that fails on every attempt surfaces as DelegationError and the delegator fails', async () => {

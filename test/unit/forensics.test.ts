@@ -22,7 +22,7 @@ import {
   touches,
 } from '../../cim/forensics';
 import { action, scope } from './fixtures';
-import { renderRootCause } from '../../client/format-forensics';
+import { renderRootCause, renderStatus } from '../../client/format-forensics';
 
 // ───────────────────────────── fixtures ─────────────────────────────
 
@@ -526,6 +526,31 @@ describe('delegationOutcomes', () => {
         ['s.2', 'degraded', '', 's.2', 'degraded'],
       ],
     );
+  });
+
+  test('the tries of delegate(…, { attempts }) are linked, each to the failed try it repeats, per agent', () => {
+    const root = scope('s', { status: 'degraded' });
+    const first = child('s.1', root, { agent: 'translator', status: 'error' });
+    const other = child('s.2', root, { agent: 'researcher', status: 'success' });
+    const second = child('s.3', root, { agent: 'translator', status: 'error' });
+    const third = child('s.4', root, { agent: 'translator', status: 'success' });
+    const fresh = child('s.5', root, { agent: 'translator', status: 'success' });
+    const d = (seq: number, target: ScopeRecord, n: number, at: number) =>
+      wf(root, seq, { kind: 'delegate', name: target.agent, attempt: n, targetScopeId: target.scopeId, startedAt: t(at), endedAt: t(at + 1) });
+    // Rows come back in any order; s.5 is a new call to the same agent (try 1), not a retry.
+    const actions = [d(5, fresh, 1, 50), d(3, second, 2, 30), d(1, first, 1, 10), d(2, other, 1, 20), d(4, third, 3, 40)];
+    const out = delegationOutcomes('s', [fresh, third, second, other, first, root], actions);
+    assert.deepEqual(
+      out.map((c) => [c.scopeId, c.attempt, c.retryOf, c.retriedAs]),
+      [
+        ['s.1', 1, null, 's.3'],
+        ['s.2', 1, null, null],
+        ['s.3', 2, 's.1', 's.4'],
+        ['s.4', 3, 's.3', null],
+        ['s.5', 1, null, null],
+      ],
+    );
+    assert.match(renderStatus({ scope: root, children: out, calls: { total: 0, failedAttempts: 0, denied: 0 } }), /s\.3 translator: error \(try 2, retries s\.1; retried as s\.4\)/);
   });
 
   test('forged rows that hand off in a circle end the chain instead of hanging it', () => {

@@ -51,6 +51,7 @@ test('root cause, touched and status show errors and resources escaped', () => {
     scopeId: 'r.1', agent: C1_AND_DEL, status: 'success', recovered: false,
     handoffs: [{ scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false }],
     outcome: { scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false },
+    attempt: 1, retryOf: null, retriedAs: null,
   }], calls: { total: 1, failedAttempts: 1, denied: 0 } });
   assert.doesNotMatch(status, CONTROL);
   const touched = renderTouched({
