@@ -103,6 +103,12 @@ export interface ChainProblem {
     | 'removed'
     | 'inserted'
     | 'scope_changed'
+    /**
+     * The hashes stored with a sealed chain (its `scope_chains` rows, the scope's seal) were
+     * edited, while the rows still hash to the seal anchored in Temporal: the record is intact,
+     * the store's own copy of its proof is not.
+     */
+    | 'chain_changed'
     /** A row that does not parse as its record. */
     | 'invalid_row'
     /** Sealed in the store, but Temporal holds no seal of it. */
@@ -175,54 +181,78 @@ export function verifyChains(
     actions += s.actions.length;
     const id = s.scope.scopeId;
     const anchor = anchors?.get(id);
+    let rowsMatchAnchor = false;
     if (anchor) {
       anchorsChecked += 1;
-      problems.push(...anchorProblems(s, anchor));
+      const found = anchorProblems(s, anchor);
+      problems.push(...found);
+      rowsMatchAnchor = anchor.state === 'anchored' && found.length === 0;
     }
     if (s.scope.status === 'running') continue; // sealed when it ends
-    if (s.chainLength === null || s.scopeHash === null) {
-      // One waiting for the calls its run left running is sealed after their ends (store/open-calls.ts).
-      if (!awaitsOpenCalls(s.scope, now)) {
-        problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
-      }
-      continue;
-    }
-    let prev = chainGenesis(s.scope);
-    const sealed = s.actions.filter((a) => a.seq !== null).sort((a, b) => a.seq! - b.seq!);
-    for (const a of s.actions.filter((x) => x.seq === null)) {
-      problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'inserted', detail: `action ${a.record.actionId} is not part of the sealed chain` });
-    }
-    for (const [i, a] of sealed.entries()) {
-      if (a.prevHash !== prev) {
-        const before = i === 0 ? 'the start of the chain' : sealed[i - 1]!.record.actionId;
-        problems.push({
-          scopeId: id,
-          recordId: a.record.actionId,
-          problem: 'removed',
-          detail: `the chain is broken between ${before} and ${a.record.actionId} (seq ${a.seq}): a record was removed or reordered`,
-        });
-      }
-      const recomputed = createHash('sha256').update(`${a.prevHash}\n${canonicalJson(hashed(a.record))}`).digest('hex');
-      if (recomputed !== a.hash) {
-        problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'changed', detail: `action ${a.record.actionId} was changed after it was sealed` });
-      }
-      prev = a.hash ?? '';
-    }
-    if (sealed.length !== s.chainLength) {
+    const own = storedChainProblems(s, now);
+    if (!rowsMatchAnchor || !own.length) problems.push(...own);
+    else if (own[0]!.problem === 'unsealed') {
+      // Anchoring comes first in a sealing transaction: one that did not commit leaves this too, until the sweep seals again.
+      problems.push({ ...own[0]!, detail: `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit)` });
+    } else {
+      // The rows hash to the anchored seal, so no record changed: what disagrees is the store's copy of the proof.
       problems.push({
         scopeId: id,
         recordId: id,
-        problem: 'removed',
-        detail: `scope ${id} sealed ${s.chainLength} actions, ${sealed.length} remain`,
+        problem: 'chain_changed',
+        detail: `the hashes stored with scope ${id}'s sealed chain were edited (at ${[...new Set(own.map((p) => p.recordId))].join(', ')}), but its rows still match the seal anchored in Temporal: no record changed`,
       });
-    } else if ((sealed.at(-1)?.hash ?? null) !== s.chainHead) {
-      problems.push({ scopeId: id, recordId: id, problem: 'removed', detail: `scope ${id}: the last sealed action is gone or changed` });
-    }
-    if (scopeHash(s.scope, s.chainHead ?? '', s.chainLength) !== s.scopeHash) {
-      problems.push({ scopeId: id, recordId: id, problem: 'scope_changed', detail: `scope ${id}'s own record was changed after it was sealed` });
     }
   }
   return { sessionId, scopes: stored.length + invalid.filter((r) => r.table === 'scopes').length, actions, anchorsChecked, problems };
+}
+
+/** One scope's rows checked against the hashes stored with them, the store's own copy of its seal. */
+function storedChainProblems(s: SessionChains['chains'][number], now: number): ChainProblem[] {
+  const id = s.scope.scopeId;
+  const problems: ChainProblem[] = [];
+  if (s.chainLength === null || s.scopeHash === null) {
+    // One waiting for the calls its run left running is sealed after their ends (store/open-calls.ts).
+    if (!awaitsOpenCalls(s.scope, now)) {
+      problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
+    }
+    return problems;
+  }
+  let prev = chainGenesis(s.scope);
+  const sealed = s.actions.filter((a) => a.seq !== null).sort((a, b) => a.seq! - b.seq!);
+  for (const a of s.actions.filter((x) => x.seq === null)) {
+    problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'inserted', detail: `action ${a.record.actionId} is not part of the sealed chain` });
+  }
+  for (const [i, a] of sealed.entries()) {
+    if (a.prevHash !== prev) {
+      const before = i === 0 ? 'the start of the chain' : sealed[i - 1]!.record.actionId;
+      problems.push({
+        scopeId: id,
+        recordId: a.record.actionId,
+        problem: 'removed',
+        detail: `the chain is broken between ${before} and ${a.record.actionId} (seq ${a.seq}): a record was removed or reordered`,
+      });
+    }
+    const recomputed = createHash('sha256').update(`${a.prevHash}\n${canonicalJson(hashed(a.record))}`).digest('hex');
+    if (recomputed !== a.hash) {
+      problems.push({ scopeId: id, recordId: a.record.actionId, problem: 'changed', detail: `action ${a.record.actionId} was changed after it was sealed` });
+    }
+    prev = a.hash ?? '';
+  }
+  if (sealed.length !== s.chainLength) {
+    problems.push({
+      scopeId: id,
+      recordId: id,
+      problem: 'removed',
+      detail: `scope ${id} sealed ${s.chainLength} actions, ${sealed.length} remain`,
+    });
+  } else if ((sealed.at(-1)?.hash ?? null) !== s.chainHead) {
+    problems.push({ scopeId: id, recordId: id, problem: 'removed', detail: `scope ${id}: the last sealed action is gone or changed` });
+  }
+  if (scopeHash(s.scope, s.chainHead ?? '', s.chainLength) !== s.scopeHash) {
+    problems.push({ scopeId: id, recordId: id, problem: 'scope_changed', detail: `scope ${id}'s own record was changed after it was sealed` });
+  }
+  return problems;
 }
 
 function anchorProblems(s: SessionChains['chains'][number], anchor: AnchorLookup): ChainProblem[] {

@@ -190,6 +190,22 @@ test('editing an action, deleting one, or rewriting a scope\'s status is caught 
   assert.match(cli.stdout, /FAILED: 8 problem\(s\)/);
 });
 
+test('editing only the hashes stored with a chain is named as the stored proof edited, not as a changed record', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  await rt.worker.recorder.sealer.drain();
+  // Every stored hash of the analyst's chain replaced; its rows are as they were sealed.
+  assert.equal(
+    await sql(`UPDATE ${t}.scope_chains SET hashes = array_fill(repeat('0', 64), ARRAY[cardinality(hashes)]) WHERE scope_id = $1`, [`${sid}.2`]),
+    1,
+  );
+  const report = await rt.client.verify(sid);
+  assert.deepEqual(brief(report, sid), ['chain_changed .2']);
+  assert.match(report.problems[0]!.detail, /hashes stored with scope .*\.2's sealed chain were edited .* rows still match the seal anchored in Temporal: no record changed/);
+  const cli = await runCliFor(rt, ['verify', sid]);
+  assert.equal(cli.code, 3, 'the store no longer proves its own rows: still a failed verify');
+});
+
 test('rewriting what failed a scope, or blaming a call for a scope that did not fail, is caught and named', { skip }, async () => {
   const sid = await session();
   const t = `"${rt.schema}"`;

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pgliteExecutor } from '../../store/pglite';
 import { SqlStore, type SqlExecutor } from '../../store/sql-store';
-import { chainGenesis, verifyChains } from '../../store/chain';
+import { chainGenesis, computeChain, scopeHash, verifyChains, type AnchorLookup } from '../../store/chain';
 import { linksOfScopeRow } from '../../store/chain-links';
 import { CommittedActionCache, compactWeight } from '../../worker/committed-actions';
 import { hashHeldScope } from '../../store/seal-source';
@@ -353,4 +353,34 @@ test('a scope row\'s links are the per-action links, each previous hash the one 
   assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: ['a', null, 'd'], hashes: ['h1', 'h2', 'h3'] }).map((l) => l.action_id), ['a']);
   assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: ['a', 'b'], hashes: ['h1'] }).map((l) => l.action_id), ['a']);
   assert.deepEqual(linksOfScopeRow('default', { scope_id: 'sc', action_ids: 'junk', hashes: null }), []);
+});
+
+test('a chain whose stored hashes or seal were edited while its rows still match its anchor is named as the stored proof, not as changed rows', async () => {
+  const chains = await a.store.chainsOfSession('sess');
+  const c = chains.chains.find((x) => x.scope.scopeId === 's1')!;
+  assert.ok(c.chainLength && c.actions.length > 1, 's1 was sealed by the first test');
+  const links = computeChain(c.scope, c.actions.map((x) => x.record));
+  const head = links.at(-1)!.hash;
+  const anchors = new Map<string, AnchorLookup>([
+    ['s1', { state: 'anchored', seal: { namespace: 'default', sessionId: 'sess', scopeId: 's1', runId: 'r', length: links.length, head, scopeHash: scopeHash(c.scope, head, links.length) } }],
+  ]);
+  const only = (edited: typeof c) => ({ chains: [edited], invalid: [] });
+  assert.deepEqual(verifyChains('sess', only(c), anchors).problems, []);
+
+  const rehashed = { ...c, actions: c.actions.map((x, i) => (i === 1 ? { ...x, hash: '0'.repeat(64) } : x)) };
+  const [edited] = verifyChains('sess', only(rehashed), anchors).problems;
+  assert.equal(edited?.problem, 'chain_changed');
+  assert.match(edited!.detail, /hashes stored with scope s1's sealed chain were edited \(at s1\/a2#1, s1\/a3#1\)/);
+  // Without the anchor, the same edit is all the store can see: a changed record.
+  assert.ok(verifyChains('sess', only(rehashed)).problems.some((p) => p.problem === 'changed'));
+
+  const cleared = { ...c, chainLength: null, chainHead: null, scopeHash: null };
+  const [unsealed] = verifyChains('sess', only(cleared), anchors).problems;
+  assert.equal(unsealed?.problem, 'unsealed');
+  assert.match(unsealed!.detail, /sealed in Temporal and its rows match that seal, but the store holds no seal of it/);
+
+  // A row changed as well: the anchor disagrees, and every finding is reported as it is.
+  const changedRow = { ...rehashed, actions: rehashed.actions.map((x, i) => (i === 0 ? { ...x, record: { ...x.record, name: 'other' } } : x)) };
+  const found = verifyChains('sess', only(changedRow), anchors).problems.map((p) => p.problem);
+  assert.ok(found.includes('anchor_mismatch') && found.includes('changed') && !found.includes('chain_changed'), found.join());
 });
