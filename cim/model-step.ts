@@ -56,6 +56,17 @@ export interface ConversationReference {
   bytes: number;
 }
 
+/**
+ * The reference a model agent's handoff put in the next run's input, when it kept the
+ * conversation by reference: `from` is the scope that handed off (the run's own), `digest`
+ * what its kept body hashes to. Anything else in that input is not one.
+ */
+export function conversationReferenceIn(input: unknown, from: string): { from: string; digest: string } | undefined {
+  const c = (input as { conversation?: Partial<ConversationReference> } | null | undefined)?.conversation;
+  if (typeof c !== 'object' || c === null || c.from !== from || typeof c.digest !== 'string' || !/^[0-9a-f]{64}$/.test(c.digest)) return undefined;
+  return typeof c.messages === 'number' && typeof c.bytes === 'number' ? { from: c.from, digest: c.digest } : undefined;
+}
+
 /** What a handoff keeps by reference: its messages, after those of an earlier handoff's conversation. */
 export interface KeptConversation {
   base?: { from: string; digest?: string };

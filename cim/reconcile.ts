@@ -134,6 +134,8 @@ export interface RunFacts {
     nextKind: ScopeKind;
     eventId: number;
     workflowTaskCompletedEventId: number;
+    /** A model agent's conversation handed over by reference: its digest as the next run's input holds it. */
+    conversation?: { from: string; digest: string };
   } | null;
 }
 

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { unwrapAgentResult, unwrapToolResult } from '../cim/envelope';
 import { digest } from '../store/digest';
 import { rootScopeId } from '../cim/ids';
+import { conversationReferenceIn } from '../cim/model-step';
 import { BUDGET_EXCEEDED } from '../cim/budget';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
@@ -399,6 +400,12 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
       eventId: num(e.eventId),
       workflowTaskCompletedEventId: num(a.workflowTaskCompletedEventId),
     };
+    // Only a model agent's handoff by reference needs its input read (verify holds the kept body to it).
+    if (a.input?.payloads?.length) {
+      const from = facts.scope?.scopeId ?? rootScopeId(facts.workflowId);
+      const conversation = conversationReferenceIn((await decodePayloads(converter, a.input.payloads, facts.workflowId))?.[0], from);
+      if (conversation) facts.continuedAs.conversation = conversation;
+    }
   }
 }
 

@@ -17,6 +17,8 @@ import { receiptDifferences, receiptSignatureProblems } from '../cim/forensics/r
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SignatureChecker } from '../cim/keyed-signature';
+import { canonicalJson } from '../cim/canonical-json';
+import { sha256Hex } from '../store/sha256';
 import { invalidManifestText, manifestSignatureProblem, manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 
 export async function verifySession(
@@ -58,10 +60,43 @@ export async function verifySession(
   );
   const receipts = await receiptProblems(store, sessionId, actions, receiptKey);
   const held = manifestProblems(scopes, manifests, manifestKey);
-  report.problems.push(...receipts.problems, ...held.problems);
+  const conversations = await conversationProblems(store, runs, actions);
+  report.problems.push(...receipts.problems, ...held.problems, ...conversations.problems);
   report.receiptsChecked = receipts.checked;
   report.manifestsChecked = held.checked;
+  report.conversationsChecked = conversations.checked;
   return report;
+}
+
+/**
+ * A model agent's handoff keeps a long conversation in the store and hands over only a
+ * reference with its digest, which history holds; no chain covers the kept body. The next
+ * agent refuses a body that does not match (activities/model-step.ts): verify says so
+ * before anyone runs into it, for every handoff of the session.
+ */
+async function conversationProblems(store: Store, runs: readonly RunFacts[], actions: readonly ActionRecord[]): Promise<{ problems: ChainProblem[]; checked: number }> {
+  const problems: ChainProblem[] = [];
+  let checked = 0;
+  for (const run of runs) {
+    const ref = run.continuedAs?.conversation;
+    if (!ref) continue;
+    checked += 1;
+    const recordId = actions.find((a) => a.scopeId === ref.from && a.kind === 'handoff')?.actionId ?? ref.from;
+    const body = await store.handoffPayload(ref.from);
+    const at = { scopeId: ref.from, recordId, problem: 'conversation_changed' as const };
+    if (body === undefined) {
+      problems.push({ ...at, detail: `the conversation scope ${ref.from} handed over by reference is not in the store (its payload row was deleted); the next agent cannot go on from it` });
+      continue;
+    }
+    const now = sha256Hex(canonicalJson(body));
+    if (now !== ref.digest) {
+      problems.push({
+        ...at,
+        detail: `the conversation scope ${ref.from} handed over by reference is not the one it kept: its digest in history is ${ref.digest.slice(0, 12)}…, the stored body's ${now.slice(0, 12)}… (its payload row was changed)`,
+      });
+    }
+  }
+  return { problems, checked };
 }
 
 /**

@@ -109,6 +109,8 @@ export interface ChainProblem {
      * the store's own copy of its proof is not.
      */
     | 'chain_changed'
+    /** A model agent's conversation handed over by reference that is not the body its digest in history names, or is gone. */
+    | 'conversation_changed'
     /** A row that does not parse as its record. */
     | 'invalid_row'
     /** Sealed in the store, but Temporal holds no seal of it. */
@@ -152,6 +154,8 @@ export interface VerifyReport {
   receiptsChecked?: number;
   /** Manifests of the agent versions that ran in the session, held to their workers' signatures (absent likewise). */
   manifestsChecked?: number;
+  /** Conversations handed over by reference, held to their digests in history (absent likewise). */
+  conversationsChecked?: number;
   problems: ChainProblem[];
 }
 

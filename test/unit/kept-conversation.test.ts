@@ -9,6 +9,7 @@ import { defineModelStep, CONVERSATION_CHANGED } from '../../activities/model-st
 import { ScriptedModelProvider } from '../../activities/scripted-model';
 import { canonicalJson } from '../../cim/canonical-json';
 import { sha256HexPure } from '../../cim/sha256-pure';
+import { conversationReferenceIn } from '../../cim/model-step';
 
 const digest = (v: unknown) => sha256HexPure(canonicalJson(v));
 const lead = { messages: [{ role: 'user', content: 'Transfer 10 EUR to Alice' }] };
@@ -46,4 +47,14 @@ test('a rewritten body, or a rewritten earlier part of the chain, is refused as 
 test('a reference from before digests were kept is read as it is', async () => {
   const run = step({ s: lead });
   await run(request({ from: 's' }));
+});
+
+test('a reference in a handoff input counts only as its own scope\'s, with a SHA-256 digest and its sizes', () => {
+  const digest = 'a'.repeat(64);
+  const ref = { conversation: { from: 's~1', digest, messages: 3, bytes: 900 }, from: 'lead', reason: 'r' };
+  assert.deepEqual(conversationReferenceIn(ref, 's~1'), { from: 's~1', digest });
+  assert.equal(conversationReferenceIn(ref, 's~2'), undefined, 'another scope\'s reference');
+  assert.equal(conversationReferenceIn({ conversation: { ...ref.conversation, digest: 'xyz' } }, 's~1'), undefined);
+  assert.equal(conversationReferenceIn({ conversation: { from: 's~1', digest } }, 's~1'), undefined, 'not a reference a handoff made');
+  for (const input of [null, undefined, 'text', 3, [], { conversation: null }, { conversation: 'x' }]) assert.equal(conversationReferenceIn(input, 's~1'), undefined);
 });
