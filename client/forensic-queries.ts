@@ -221,8 +221,9 @@ export async function wasTouched(
   // The seals are held to their anchors in Temporal, as verify holds them: a row rewritten with its
   // chain recomputed, or a seal cleared, matches the store's own hashes but not the anchor.
   const anchors = await readAnchors(new TemporalSealAnchors(temporal.connection), temporal.options.namespace, runs, chains, scope.sessionId);
-  // Not yet sealed is not altered: a session that just ended waits for its seals.
-  const sealProblems = verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed');
+  // Not yet sealed is not altered: a session that just ended waits for its seals. Nor are rows
+  // whose stored hashes alone were edited: they still match their anchors, which are the proof.
+  const sealProblems = verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed');
   const receiptProblems = receipts.length ? receiptSignatureProblems(receipts, receiptKey()) : [];
   return {
     scopeId: scope.scopeId,

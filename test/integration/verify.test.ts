@@ -204,6 +204,9 @@ test('editing only the hashes stored with a chain is named as the stored proof e
   assert.match(report.problems[0]!.detail, /hashes stored with scope .*\.2's sealed chain were edited .* rows still match the seal anchored in Temporal: no record changed/);
   const cli = await runCliFor(rt, ['verify', sid]);
   assert.equal(cli.code, 3, 'the store no longer proves its own rows: still a failed verify');
+  // touched rests on the rows, which their anchors still prove.
+  const touched = await rt.client.wasTouched(sid, 'db:never-used');
+  assert.deepEqual([touched.touched, touched.complete], [false, true]);
 });
 
 test('rewriting what failed a scope, or blaming a call for a scope that did not fail, is caught and named', { skip }, async () => {
