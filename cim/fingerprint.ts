@@ -126,6 +126,15 @@ export function outputText(value: unknown, maxChars = 2_000_000): string {
   let size = 0;
   const walk = (v: unknown, depth: number): void => {
     if (size >= maxChars || depth > 32) return;
+    // As JSON would carry it (a Date as its ISO text): the same text whether read from the
+    // value a tool returned or from Temporal history, where verify reads it back.
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      try {
+        v = (v as { toJSON: () => unknown }).toJSON();
+      } catch {
+        return;
+      }
+    }
     if (typeof v === 'string') {
       if (v.trim()) {
         parts.push(v);

@@ -30,7 +30,7 @@ export interface LocalActivityMarker {
   outcome: Exclude<ActivityCloseKind, 'open'>;
   /** For `timed_out`: which timeout (Temporal's enum name, e.g. TIMEOUT_TYPE_START_TO_CLOSE). */
   timeoutType?: string;
-  result?: { outputDigest: string; resources: ResourceRef[] | null };
+  result?: { outputDigest: string; resources: ResourceRef[] | null; value?: unknown };
   failureMessage?: string;
 }
 

@@ -57,7 +57,7 @@ export interface ActivityFacts {
   /** Digest of the input history scheduled it with; undefined when not read. */
   inputDigest?: string;
   /** For `completed`: digest of the tool's output in the result, and the resources its envelope reports (null: none carried). */
-  result?: { outputDigest: string; resources: ResourceRef[] | null };
+  result?: { outputDigest: string; resources: ResourceRef[] | null; /** The tool's output, when history was read for outputs. */ value?: unknown };
   /** For `failed`: the failure message of the last attempt. */
   failureMessage?: string;
   /**
@@ -104,6 +104,8 @@ export interface RunFacts {
     kind: RunCloseKind;
     /** For `completed`: the status in the result envelope; null when the result is not an agent envelope. */
     resultStatus?: ScopeStatus | null;
+    /** For `completed` with an agent envelope: the agent's output, when history was read for outputs. */
+    value?: unknown;
     /** The run that followed this one in the chain (continue-as-new, retry or cron), if any. */
     nextRunId?: string | null;
     /** For `failed`: the messages of the failure and its causes, outermost first. */

@@ -228,7 +228,8 @@ export function renderReconcile(r: ReconcileReport): string {
 export function renderVerify(r: VerifyReport): string {
   const signed = r.receiptsChecked === undefined ? '' : ` ${r.manifestsChecked ?? 0} agent manifests and ${r.receiptsChecked} MCP receipts held to their signatures.`;
   const kept = r.conversationsChecked ? ` ${r.conversationsChecked} conversation(s) handed over by reference held to their digests in history.` : '';
-  const head = `Verify of session ${visible(r.sessionId)}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.${signed}${kept}`;
+  const fingerprinted = r.fingerprintsChecked ? ` ${r.fingerprintsChecked} outputs' fingerprints held to history.` : '';
+  const head = `Verify of session ${visible(r.sessionId)}: ${r.scopes} scope chains, ${r.actions} actions recomputed, ${r.anchorsChecked} seals checked against Temporal.${signed}${kept}${fingerprinted}`;
   if (!r.problems.length) return `${head}\nOK: no record was changed, removed or inserted since it was sealed, and the store agrees with history.`;
   return `${head}\nFAILED: ${r.problems.length} problem(s):\n${renderTable(
     ['problem', 'record', 'scope', 'detail'],

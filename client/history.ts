@@ -62,6 +62,8 @@ export async function collectSessionRuns(
   client: Client,
   sessionId: string,
   onProgress?: (done: number) => void,
+  /** Keep each completed call's and run's result value (RunFacts outputs), for checks that need the outputs themselves. */
+  options: { outputs?: boolean } = {},
 ): Promise<RunFacts[]> {
   const limit = limiter(CONCURRENCY);
   let done = 0;
@@ -78,7 +80,7 @@ export async function collectSessionRuns(
       }
       done += 1;
       onProgress?.(done);
-      return runFacts(workflowId, runId, history, decode);
+      return runFacts(workflowId, runId, history, decode, options.outputs);
     });
 
   const mustRead = async (workflowId: string, runId: string, what: string): Promise<RunFacts> => {
@@ -194,7 +196,7 @@ function eventTime(t: { seconds?: unknown; nanos?: number | null } | null | unde
   return new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
 }
 
-async function runFacts(workflowId: string, requestedRunId: string | undefined, history: History, converter: DataConverter): Promise<RunFacts> {
+async function runFacts(workflowId: string, requestedRunId: string | undefined, history: History, converter: DataConverter, outputs = false): Promise<RunFacts> {
   const events = history.events ?? [];
   const first = events[0];
   const started = first?.workflowExecutionStartedEventAttributes;
@@ -256,7 +258,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       closeActivity(activities, c.scheduledEventId, 'completed');
       const a = activities.get(num(c.scheduledEventId));
       const result = (await decodePayloads(converter, c.result?.payloads, workflowId))?.[0];
-      if (a && result !== undefined) a.result = toolResult(result);
+      if (a && result !== undefined) a.result = toolResult(result, outputs);
     } else if (e.activityTaskFailedEventAttributes) {
       const f = e.activityTaskFailedEventAttributes;
       closeActivity(activities, f.scheduledEventId, 'failed');
@@ -292,13 +294,13 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     } else if (e.childWorkflowExecutionTerminatedEventAttributes) {
       closeChild(children, e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
     } else if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
-      const marker = await localActivityMarker(id, e.markerRecordedEventAttributes, converter, workflowId);
+      const marker = await localActivityMarker(id, e.markerRecordedEventAttributes, converter, workflowId, outputs);
       if (marker) markers.push(marker);
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const s = e.workflowExecutionSignaledEventAttributes;
       signals.push({ name: s.signalName ?? '', eventId: id, processedByTaskCompletedEventId: null, payloads: s.input?.payloads });
     } else {
-      await closeRun(facts, e, converter);
+      await closeRun(facts, e, converter, outputs);
     }
   }
 
@@ -332,7 +334,7 @@ type MarkerAttributes = NonNullable<HistoryEvent['markerRecordedEventAttributes'
  * One local activity marker, or undefined when its data is not the SDK's (then the
  * marker is not a local activity this reader can account for, and its rows show as extra).
  */
-async function localActivityMarker(eventId: number, m: MarkerAttributes, converter: DataConverter, workflowId: string): Promise<LocalActivityMarker | undefined> {
+async function localActivityMarker(eventId: number, m: MarkerAttributes, converter: DataConverter, workflowId: string, outputs: boolean): Promise<LocalActivityMarker | undefined> {
   // Written by core itself, never through the payload codec.
   const raw = m.details?.['data']?.payloads?.[0]?.data;
   if (!raw) return undefined;
@@ -355,7 +357,7 @@ async function localActivityMarker(eventId: number, m: MarkerAttributes, convert
   const failure = m.failure;
   if (!failure) {
     const [result] = (await decodePayloads(converter, m.details?.['result']?.payloads, workflowId)) ?? [];
-    return { ...base, outcome: 'completed', ...(result !== undefined ? { result: toolResult(result) } : {}) };
+    return { ...base, outcome: 'completed', ...(result !== undefined ? { result: toolResult(result, outputs) } : {}) };
   }
   if (failure.timeoutFailureInfo) {
     const raw: unknown = failure.timeoutFailureInfo.timeoutType;
@@ -366,12 +368,14 @@ async function localActivityMarker(eventId: number, m: MarkerAttributes, convert
   return { ...base, outcome: 'failed', failureMessage: (await failureMessages(failure, converter, workflowId))[0] ?? '' };
 }
 
-async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConverter): Promise<void> {
+async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConverter, outputs: boolean): Promise<void> {
   if (e.workflowExecutionCompletedEventAttributes) {
     const a = e.workflowExecutionCompletedEventAttributes;
     const result = (await decodePayloads(converter, a.result?.payloads, facts.workflowId))?.[0];
-    const status = ScopeStatus.safeParse(unwrapAgentResult(result).meta?.status);
+    const unwrapped = unwrapAgentResult(result);
+    const status = ScopeStatus.safeParse(unwrapped.meta?.status);
     facts.close = { kind: 'completed', resultStatus: status.success ? status.data : null, nextRunId: a.newExecutionRunId || null };
+    if (outputs && status.success) facts.close.value = unwrapped.value;
   } else if (e.workflowExecutionFailedEventAttributes) {
     const a = e.workflowExecutionFailedEventAttributes;
     facts.close = {
@@ -414,10 +418,10 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
  * returned, and the resources its envelope reports (null for a result without them,
  * e.g. from an activity that is not a scopetrail tool).
  */
-function toolResult(result: unknown): NonNullable<ActivityFacts['result']> {
+function toolResult(result: unknown, outputs = false): NonNullable<ActivityFacts['result']> {
   const unwrapped = unwrapToolResult(result);
   const resources = z.array(ResourceRef).safeParse(unwrapped.resources);
-  return { outputDigest: digest(unwrapped.value), resources: resources.success ? resources.data : null };
+  return { outputDigest: digest(unwrapped.value), resources: resources.success ? resources.data : null, ...(outputs ? { value: unwrapped.value } : {}) };
 }
 
 type FailureLike = { message?: string | null; cause?: unknown; encodedAttributes?: Payload | null; timeoutFailureInfo?: unknown } | null | undefined;

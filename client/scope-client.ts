@@ -119,6 +119,16 @@ export class ScopeClient {
   private deploymentKey: FingerprintKey | undefined;
   private manifests: SignatureChecker | undefined;
 
+  /** The key outputs were fingerprinted with, if this reader has it (verify holds the rows to history with it). */
+  private fingerprintKey(): FingerprintKey | undefined {
+    if (this.deploymentKey) return this.deploymentKey;
+    try {
+      return loadFingerprintKey(process.env, undefined, { create: false });
+    } catch {
+      return undefined;
+    }
+  }
+
   private manifestChecker(): SignatureChecker {
     this.manifests ??= manifestChecker(this.deploymentKey);
     return this.manifests;
@@ -376,7 +386,7 @@ export class ScopeClient {
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text, () => this.manifestChecker());
+    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text, () => this.manifestChecker(), () => this.fingerprintKey());
   }
 
   /**

@@ -18,6 +18,9 @@ import type { ReceiptChecker } from '../store/delegation-key';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SignatureChecker } from '../cim/keyed-signature';
 import { canonicalJson } from '../cim/canonical-json';
+import { historyOutputs } from '../cim/history-outputs';
+import { fingerprintProblems } from './fingerprint-check';
+import type { FingerprintKey } from '../store/fingerprint-key';
 import { sha256Hex } from '../store/sha256';
 import { invalidManifestText, manifestSignatureProblem, manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 
@@ -30,10 +33,12 @@ export async function verifySession(
   receiptKey: () => ReceiptChecker,
   text?: TextCodec,
   manifestKey: () => SignatureChecker = () => ({ missing: 'no deployment key given' }),
+  fingerprintKey: () => FingerprintKey | undefined = () => undefined,
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
   try {
-    runs = await collectSessionRuns(temporal, sessionId);
+    // With outputs: the fingerprint rows are held to them.
+    runs = await collectSessionRuns(temporal, sessionId, undefined, { outputs: true });
   } catch (err) {
     if (!(err instanceof SessionNotFoundError)) throw err;
     // Without history there is nothing outside the database to check against.
@@ -61,10 +66,13 @@ export async function verifySession(
   const receipts = await receiptProblems(store, sessionId, actions, receiptKey);
   const held = manifestProblems(scopes, manifests, manifestKey);
   const conversations = await conversationProblems(store, runs, actions);
-  report.problems.push(...receipts.problems, ...held.problems, ...conversations.problems);
+  const key = fingerprintKey();
+  const fingerprints = fingerprintProblems(historyOutputs(runs), key ? await store.fingerprints().rowsOfSession(sessionId) : [], { scopes, actions }, key);
+  report.problems.push(...receipts.problems, ...held.problems, ...conversations.problems, ...fingerprints.problems);
   report.receiptsChecked = receipts.checked;
   report.manifestsChecked = held.checked;
   report.conversationsChecked = conversations.checked;
+  if (key) report.fingerprintsChecked = fingerprints.checked;
   return report;
 }
 

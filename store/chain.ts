@@ -111,6 +111,8 @@ export interface ChainProblem {
     | 'chain_changed'
     /** A model agent's conversation handed over by reference that is not the body its digest in history names, or is gone. */
     | 'conversation_changed'
+    /** Fingerprint rows that do not match the output history holds: deleted, rewritten or added. */
+    | 'fingerprint_changed'
     /** A row that does not parse as its record. */
     | 'invalid_row'
     /** Sealed in the store, but Temporal holds no seal of it. */
@@ -156,6 +158,8 @@ export interface VerifyReport {
   manifestsChecked?: number;
   /** Conversations handed over by reference, held to their digests in history (absent likewise). */
   conversationsChecked?: number;
+  /** Outputs whose fingerprint rows were held to the outputs in history (absent likewise, or without a fingerprint key). */
+  fingerprintsChecked?: number;
   problems: ChainProblem[];
 }
 

@@ -53,6 +53,20 @@ export interface FingerprintStore {
   sources(sessionId: string): Promise<FingerprintedSource[]>;
   /** Stored fingerprints of the session, made under `keyId`, equal to one of `hashes`. */
   match(sessionId: string, keyId: string, hashes: readonly string[]): Promise<FingerprintMatch[]>;
+  /** Every fingerprint row of the session as stored (verify holds them to the outputs in history). */
+  rowsOfSession(sessionId: string): Promise<StoredFingerprint[]>;
+}
+
+/** One fingerprint row as stored: columns a writer of the table could have set to anything of their type. */
+export interface StoredFingerprint {
+  sourceId: string;
+  scopeId: string;
+  agent: string;
+  kind: string;
+  fingerprint: string;
+  position: number;
+  words: number;
+  keyId: string;
 }
 
 const COLUMNS = [
@@ -108,6 +122,18 @@ export class SqlFingerprintStore implements FingerprintStore {
         fingerprints: Number(r.fingerprints),
       }),
     );
+  }
+
+  async rowsOfSession(sessionId: string): Promise<StoredFingerprint[]> {
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      `SELECT source_id, scope_id, agent, source_kind, fingerprint, position, words, key_id FROM ${this.table}
+       WHERE namespace = $1 AND session_id = $2 ORDER BY source_id, position`,
+      [this.namespace, sessionId],
+    );
+    return rows.map((r) => ({
+      sourceId: String(r.source_id), scopeId: String(r.scope_id), agent: String(r.agent), kind: String(r.source_kind),
+      fingerprint: String(r.fingerprint), position: Number(r.position), words: Number(r.words), keyId: String(r.key_id),
+    }));
   }
 
   async match(sessionId: string, keyId: string, hashes: readonly string[]): Promise<FingerprintMatch[]> {

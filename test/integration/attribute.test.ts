@@ -142,6 +142,56 @@ test('an output fingerprint row naming another agent than its scope ran is credi
   }
 });
 
+test('verify holds every fingerprint row to the output in history: rows deleted, rewritten, moved or added are named', { skip }, async () => {
+  const session = await rt.client.startSession('editor', { input: { seed: 11 } });
+  await session.result();
+  await rt.worker.recorder.sealer.drain();
+  const s = session.sessionId;
+  // verify reads the workers' key as a reader would: from the environment.
+  const saved = process.env.SCOPETRAIL_FINGERPRINT_KEY;
+  process.env.SCOPETRAIL_FINGERPRINT_KEY = KEY.bytes.toString('hex');
+  after(() => {
+    if (saved === undefined) delete process.env.SCOPETRAIL_FINGERPRINT_KEY;
+    else process.env.SCOPETRAIL_FINGERPRINT_KEY = saved;
+  });
+  const clean = await rt.client.verify(s);
+  assert.deepEqual(clean.problems, []);
+  assert.equal(clean.fingerprintsChecked, 8, 'five agent outputs and three LLM outputs');
+
+  const t = `"${rt.schema}".output_fingerprints`;
+  const source = async (scope: string, kind: string) =>
+    (await sql<{ source_id: string }>(`SELECT DISTINCT source_id FROM ${t} WHERE session_id = $1 AND scope_id = $2 AND source_kind = $3`, [s, scope, kind]))[0]!.source_id;
+  const deleted = await source(`${s}.1`, 'llm_output');
+  const rewritten = await source(`${s}.2`, 'llm_output');
+  await testSql(`DELETE FROM ${t} WHERE source_id = $1`, [deleted]);
+  await testSql(`UPDATE ${t} SET fingerprint = '0000000000000000' WHERE source_id = $1 AND position = (SELECT min(position) FROM ${t} WHERE source_id = $1)`, [rewritten]);
+  await testSql(`UPDATE ${t} SET agent = 'mallory' WHERE source_id = $1`, [`${s}.3`]);
+  // A forged output credited to the root: rows of a source history never held.
+  await testSql(
+    `INSERT INTO ${t} (namespace, session_id, scope_id, source_id, source_kind, agent, produced_at, fingerprint, position, words, key_id, session_started_at)
+     SELECT namespace, session_id, scope_id, source_id || '-forged', source_kind, agent, produced_at, fingerprint, position, words, key_id, session_started_at
+       FROM ${t} WHERE source_id = $1`,
+    [s],
+  );
+  const report = await rt.client.verify(s);
+  assert.deepEqual(
+    report.problems.map((p) => [p.problem, p.recordId]).sort(),
+    [[ 'fingerprint_changed', `${s}-forged`], ['fingerprint_changed', `${s}.3`], ['fingerprint_changed', deleted], ['fingerprint_changed', rewritten]].sort(),
+  );
+  const detail = (id: string) => report.problems.find((p) => p.recordId === id)!.detail;
+  assert.match(detail(deleted), /has no fingerprint rows, though history holds it/);
+  assert.match(detail(rewritten), /do not match its text in history \(1 missing, 1 not from it\)/);
+  assert.match(detail(`${s}.3`), /by mallory/);
+  assert.match(detail(`${s}-forged`), /which history does not hold/);
+  const cli = await runCliFor(rt, ['verify', s]);
+  assert.equal(cli.code, 3, cli.stdout + cli.stderr);
+  assert.match(cli.stdout, /FAILED: 4 problem/);
+  // Without the workers' key, the rows cannot be held to anything: not a finding, and not counted.
+  process.env.SCOPETRAIL_FINGERPRINT_KEY = OTHER_KEY.bytes.toString('hex');
+  const unkeyed = await rt.client.verify(s);
+  assert.deepEqual([unkeyed.problems, unkeyed.fingerprintsChecked], [[], 0]);
+});
+
 test('a different key matches nothing and says so; `scopetrail attribute` prints the table and --json', { skip }, async () => {
   assert.ok(finalText, 'the previous test built the text');
   await assert.rejects(rt.client.attribute(sessionId, finalText, { key: OTHER_KEY }), (err: Error) => {
