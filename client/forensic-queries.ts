@@ -36,6 +36,8 @@ import { ScopeStatus } from '../cim/schemas';
 import type { LocatedScope, Store } from '../store/types';
 import { InvalidStoredRowError } from '../store/rows';
 import { reconcileOnce, type ReconcileReport } from './reconcile';
+import { runScopeId } from '../cim/reconcile';
+import { naturalCompare } from '../cim/scope-tree';
 import { readAnchors } from './verify';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { verifyChains, type ChainProblem } from '../store/chain';
@@ -93,6 +95,11 @@ export interface TouchedReport {
    * (cim/forensics/receipts.ts): what they touched is unknown, so a "no" does not cover them.
    */
   unanswered: ActionRecord[];
+  /**
+   * Scopes under the scope (itself included) whose run Temporal still has open: they may yet
+   * touch it, so a "no" is only "not so far" until they end.
+   */
+  running: string[];
   /** The reconcile of the scope's session: with no altered seal below, zero differences makes a "no" a proof. */
   evidence: ReconcileReport;
   /**
@@ -115,8 +122,8 @@ export interface TouchedReport {
  * Whether the answer is proved: the record it rests on is complete, and a "no" has no call
  * that never heard back from its server (what that did is unknown). The CLI exits 3 otherwise.
  */
-export function touchedProved(r: Pick<TouchedReport, 'touched' | 'complete' | 'unanswered'>): boolean {
-  return r.complete && (r.touched || r.unanswered.length === 0);
+export function touchedProved(r: Pick<TouchedReport, 'touched' | 'complete' | 'unanswered' | 'running'>): boolean {
+  return r.complete && (r.touched || (r.unanswered.length === 0 && r.running.length === 0));
 }
 
 export interface StatusReport {
@@ -215,7 +222,8 @@ export async function wasTouched(
     store.receipts().ofSession(scope.sessionId),
   ]);
   const hits = touches(actions, resource);
-  const vouched = receiptsTouching(receipts, resource, scopesCovered(scope.scopeId, scopes, { descendants: true }));
+  const covered = scopesCovered(scope.scopeId, scopes, { descendants: true });
+  const vouched = receiptsTouching(receipts, resource, covered);
   const denied = touches(actions, resource, { includeDenied: true }).filter((a) => a.kind === 'denied' || a.status === 'denied');
   const [{ report: evidence, runs }, chains] = await Promise.all([reconcileOnce(temporal, store, scope.sessionId, onProgress), store.chainsOfSession(scope.sessionId)]);
   // The seals are held to their anchors in Temporal, as verify holds them: a row rewritten with its
@@ -234,6 +242,8 @@ export async function wasTouched(
     source: evidenceSource(hits.length, vouched.length),
     denied,
     unanswered: unansweredMcpCalls(actions, receipts),
+    // History, not the scope rows, says what is still running: a row can be rewritten to say it ended.
+    running: [...new Set(runs.filter((r) => r.close.kind === 'open' && covered.has(runScopeId(r))).map(runScopeId))].sort(naturalCompare),
     evidence,
     sealProblems,
     receiptProblems,

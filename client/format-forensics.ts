@@ -82,6 +82,8 @@ export function renderTouched(r: TouchedReport): string {
   } else if (!r.complete) {
     // A NO rests on the record being whole: one that history or the seals contradict proves nothing.
     lines.push(`UNKNOWN — nothing stored under ${r.scopeId} touched ${r.resource}, but the stored record disagrees with Temporal history or with its seals (below): it cannot show that ${r.resource} was never touched.`);
+  } else if (r.running.length) {
+    lines.push(`NOT YET — nothing under ${r.scopeId} has touched ${r.resource} so far, but ${r.running.length} scope(s) under it are still running (${r.running.join(', ')}): they may yet; ask again when they end.`);
   } else {
     lines.push(`NO — nothing under ${r.scopeId} touched ${r.resource}.`);
   }

@@ -329,6 +329,25 @@ test('deleting a whole scope with its actions, or forging a running scope, is ca
   assert.match(detail(`${sid}.9`), /^extra scope: .*no run of the session's histories executes it/);
 });
 
+test('while a scope runs, touched answers "not yet" (exit 3), and verify counts no seal it could not compare', { skip }, async () => {
+  const s = await fixtures.client.startSession(waiter, { input: { steps: 100 } });
+  try {
+    const t = `"${fixtures.schema}"`;
+    for (let i = 0; i < 100 && (await sql(`SELECT 1 FROM ${t}.actions WHERE action_id = $1 AND status = 'success'`, [`${s.sessionId}/a1#1`])) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const touched = await fixtures.client.wasTouched(s.sessionId, 'db:never-used');
+    assert.deepEqual([touched.touched, touched.complete, touched.running], [false, true, [s.sessionId]]);
+    const cli = await runCliFor(fixtures, ['touched', s.sessionId, 'db:never-used']);
+    assert.equal(cli.code, 3, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^NOT YET — nothing under .* has touched db:never-used so far, but 1 scope\(s\) under it are still running/);
+    const report = await fixtures.client.verify(s.sessionId);
+    assert.deepEqual([report.problems, report.anchorsChecked], [[], 0], 'a running scope has no seal to compare');
+  } finally {
+    await fixtures.client.temporal.workflow.getHandle(s.sessionId).terminate('test over');
+  }
+});
+
 test('editing an action inside a scope that is still running is caught against history', { skip }, async () => {
   const s = await fixtures.client.startSession(waiter, { input: { steps: 100 } });
   try {
