@@ -1,6 +1,6 @@
 import type { ActionRecord, ScopeRecord } from '../schemas';
 import { groupCalls, scopeChain, type ChainLink, type ToolCall } from './calls';
-import { byStart } from './shared';
+import { byEnd, byStart } from './shared';
 import { handoffChain, handoffSuccessors } from './delegations';
 
 // root cause
@@ -127,11 +127,13 @@ function followFailure(
     if (scope.failedBy === undefined) {
       // In error without failing itself: every delegation it made failed and it caught them.
       // The first of those to fail is where to look, not a call it caught beside them.
+      // Delegations run side by side: the first to fail is the one whose work ended first, not started first.
       const failed = scopes
         .filter((c) => c.parentScopeId === scope.scopeId && c.kind === 'delegation' && lastOf(c).status === 'error')
-        .sort(byStart)[0];
+        .map(lastOf)
+        .sort(byEnd)[0];
       if (!failed) return stop;
-      scope = lastOf(failed);
+      scope = failed;
       continue;
     }
     const by = scope.failedBy;

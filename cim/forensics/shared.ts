@@ -30,6 +30,12 @@ export function byStart(a: ScopeRecord, b: ScopeRecord): number {
   return ms(a.startedAt) - ms(b.startedAt) || naturalCompare(a.scopeId, b.scopeId);
 }
 
+/** Ended first first; a scope with no end (still running) last. */
+export function byEnd(a: ScopeRecord, b: ScopeRecord): number {
+  const end = (s: ScopeRecord) => (s.endedAt === null ? Number.POSITIVE_INFINITY : ms(s.endedAt));
+  return end(a) - end(b) || byStart(a, b);
+}
+
 const MODE_ORDER: Record<ResourceMode, number> = { read: 0, write: 1, share: 2 };
 
 /** Footprint order: by uri, then read < write < share. */

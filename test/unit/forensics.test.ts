@@ -473,6 +473,18 @@ describe('rootCause', () => {
     assert.deepEqual(ids(rc.otherFailures), ['s.2']);
   });
 
+  test('delegations run side by side: the one whose work failed first leads, though it started later', () => {
+    const root = scope('s', { status: 'error', startedAt: t(0), endedAt: t(200) });
+    const slow = child('s.1', root, { status: 'error', failedBy: 's.1', startedAt: t(10), endedAt: t(150) });
+    const fast = child('s.2', root, { status: 'error', failedBy: 's.2', startedAt: t(20), endedAt: t(60) });
+    // A third that started first and handed off: its chain failed last.
+    const passer = child('s.3', root, { status: 'success', startedAt: t(5), endedAt: t(30) });
+    const taker = handedTo('s.3~1', passer, { status: 'error', failedBy: 's.3~1', startedAt: t(30), endedAt: t(180) });
+    const rc = rootCause([root, slow, fast, passer, taker], [])!;
+    assert.equal(rc.scope.scopeId, 's.2');
+    assert.deepEqual(ids(rc.otherFailures), ['s.1', 's.3~1']);
+  });
+
   test('nothing failed: null, even when retries recovered; an empty session is null too', () => {
     const root = scope('s', { recovered: true });
     assert.equal(rootCause([root], [attempt(root, '1', 1, 'x', 'error', 0), attempt(root, '1', 2, 'x', 'success', 10)]), null);
