@@ -12,19 +12,26 @@ export function printableText(max: number) {
 export const Id = printableText(1000);
 
 /**
- * A moment as ISO 8601 with an offset, in years 0001 to 9999: ISO's year 0000 (and any
- * calendar-impossible date) passes the format but is out of range for Postgres, which
- * would answer a query with an error instead of an empty list.
+ * A moment as ISO 8601 with an offset, or a date alone (its midnight in UTC), as `prune
+ * --before` takes it, in years 0001 to 9999: ISO's year 0000 (and any calendar-impossible
+ * date) passes the format but is out of range for Postgres, which would answer a query
+ * with an error instead of an empty list. `formatMessage`: what a command that has long
+ * said it its own way says of a malformed value; the forms taken are the same everywhere.
  */
-/** A time, or a date alone (its midnight in UTC), as `prune --before` takes it. */
-export const IsoTime = z
-  .string()
-  .transform((v) => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00.000Z` : v))
-  .pipe(
-    z.iso
-      .datetime({ offset: true, message: 'use an ISO date (2026-12-05) or time with its offset (2026-12-05T10:00:00Z)' })
-      .refine((v) => !Number.isNaN(Date.parse(v)) && Number(v.slice(0, 4)) >= 1, 'use a time from 0001-01-01 to 9999-12-31'),
-  );
+export function isoTimeArg(formatMessage = 'use an ISO date (2026-12-05) or time with its offset (2026-12-05T10:00:00Z)') {
+  return z
+    .string()
+    .transform((v) => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00.000Z` : v))
+    .pipe(
+      z.iso
+        .datetime({ offset: true, message: formatMessage })
+        .refine((v) => !Number.isNaN(Date.parse(v)) && Number(v.slice(0, 4)) >= 1, 'use a time from 0001-01-01 to 9999-12-31'),
+    );
+}
+
+/** A time, or a date alone (its midnight in UTC): what every time argument takes. */
+export const IsoTime = isoTimeArg();
+
 export const AgentNameArg = printableText(100);
 
 export class UnknownIdError extends ScopetrailError {

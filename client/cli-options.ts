@@ -76,7 +76,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   tool: { value: 'T', text: 'only calls of tool T' },
   agent: { value: 'A', text: 'only sessions in which agent A ran a scope' },
   status: { value: 'S', text: `only sessions whose rolled-up status is S: ${ScopeStatus.options.join(', ')}` },
-  since: { value: 'ISO', text: 'only sessions started at or after this ISO 8601 time' },
+  since: { value: 'ISO', text: 'only sessions started at or after this ISO 8601 time (a date alone is its midnight UTC)' },
   limit: { value: 'N', text: 'at most N sessions, newest first' },
   'database-url': { value: 'URL', text: 'the Postgres of the store (default: $DATABASE_URL, else the embedded store)' },
   'data-dir': { value: 'DIR', text: "the embedded store's folder (default: $SCOPETRAIL_DATA_DIR, else ~/.local/share/scopetrail/pglite)" },
@@ -98,7 +98,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   follow: { text: 'keep tailing sealed scopes until stopped, resuming from a cursor (needs --out or --cursor)' },
   cursor: { value: 'FILE', text: 'with --follow: where the export keeps its place (default: FILE.cursor of --out)' },
   'poll-ms': { value: 'N', text: 'with --follow: milliseconds between polls (default: 1000)' },
-  before: { value: 'DATE', text: 'drop the months whose sessions all started before DATE (ISO 8601 date or time, not later than now)' },
+  before: { value: 'DATE', text: 'drop the months entirely before DATE (UTC) with the sessions started in them (ISO 8601 date or time, not later than now)' },
   'dry-run': { text: 'show what would be dropped, and drop nothing' },
   deployment: { value: 'N', text: 'run as a versioned worker of Worker Deployment N (with --build-id; sessions pinned)' },
   'build-id': { value: 'B', text: "this worker's build in the deployment (with --deployment)" },
@@ -113,4 +113,27 @@ export function optionSyntax(name: OptionName): string {
   const short = (OPTIONS[name] as { short?: string }).short;
   const value = OPTION_HELP[name].value;
   return `${short ? `-${short}, ` : ''}--${name}${value ? ` ${value}` : ''}`;
+}
+
+/**
+ * The command line with a negative number after a value option joined to it (`--limit -1`
+ * becomes `--limit=-1`). parseArgs refuses such a value as "ambiguous" with advice of its
+ * own; joined, it reaches the command, which says what it says of any bad value (`--limit 0`).
+ * No option is spelled with a digit (-1), so nothing that was an option is read as a value.
+ * After `--` every argument is a positional, left as it is.
+ */
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...joined, ...argv.slice(i)];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    const valued = name !== undefined && Object.hasOwn(OPTIONS, name) && OPTIONS[name as OptionName].type === 'string';
+    if (valued && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
 }

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
-import { COMMON_OPTIONS, CONFLICTS, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
+import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -81,7 +81,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     reportError(out, wantsJson, { command, exitCode: code, kind, message, ...more });
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     // Node's own prose breaks lines after its sentences; they are one line here.
     const said = (err as Error).message.replace(/([.?])\r?\n/g, '$1 ').replace(/\. To specify.*$/s, '');

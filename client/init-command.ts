@@ -2,8 +2,8 @@
  * `scopetrail init <dir>`: writes a starter project (agents, tools, worker, client,
  * package.json, tsconfig) that runs with `npm install && npm start`.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import { starterFiles } from './starter-files';
@@ -12,6 +12,27 @@ import { ownPackage } from './own-package';
 const PackageName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,213}$/, 'a package name: lower-case letters, digits, . _ -');
+
+/**
+ * Why the folder `dir` cannot be made (or written in), or undefined when it can; checked before
+ * anything is written. Node's recursive mkdir loops for ever under /proc, and elsewhere fails
+ * with a bare errno (ENOTDIR, EACCES) that does not say which part of the path is wrong.
+ */
+function whyNotCreatable(dir: string): string | undefined {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  // Through its real path: a link such as /dev/fd leads into /proc.
+  const real = join(realpathSync(existing), relative(existing, dir));
+  const kernel = ['/proc', '/sys'].find((root) => real === root || real.startsWith(`${root}${sep}`));
+  if (kernel) return `it is under ${kernel}, which the kernel provides and where no files can be created`;
+  if (!statSync(existing).isDirectory()) return `${existing} is not a folder`;
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    return `${existing === dir ? 'it' : existing} is not writable`;
+  }
+  return undefined;
+}
 
 export function initProject(ctx: CommandContext): number {
   const [target, ...rest] = ctx.args;
@@ -28,6 +49,8 @@ export function initProject(ctx: CommandContext): number {
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new CliUsageError(`invalid <dir> "${target}": it exists and is not empty; give a new or empty folder`);
   }
+  const unusable = whyNotCreatable(dir);
+  if (unusable) throw new CliUsageError(`invalid <dir> "${target}": ${unusable}; give a new or empty folder where you can write`);
   const name = PackageName.safeParse(basename(dir).toLowerCase());
   if (!name.success) throw new CliUsageError(`invalid <dir> "${target}": its name must be ${name.error.issues[0]?.message}`);
   const own = ownPackage();

@@ -2,11 +2,13 @@
  * `scopetrail export-ocsf <session> | --since ISO [--out file] [--follow [--cursor file] [--poll-ms N]]`:
  * the store's records as OCSF 1.9 API Activity events, one JSON line each.
  */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import type { ScopeClient } from './scope-client';
 import type { Store } from '../store/types';
-import { SessionPrunedError, UnknownIdError } from './arguments';
+import { isoTimeArg, SessionPrunedError, UnknownIdError } from './arguments';
 import { exportOcsf, OcsfExportError, type OcsfExportSummary } from './ocsf-export';
 import { fileSink, followOcsf, newCursor, readCursor, streamSink, type FollowSummary, type LineSink } from './ocsf-follow';
 
@@ -14,7 +16,8 @@ type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient, store: Stor
 
 const Args = z.object({
   session: z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace').optional(),
-  since: z.iso.datetime({ offset: true, error: 'give an ISO 8601 time such as 2026-01-01T00:00:00Z' }).optional(),
+  // The forms every time option takes (a date alone is its midnight UTC), in this command's words.
+  since: isoTimeArg('give an ISO 8601 time such as 2026-01-01T00:00:00Z, or a date alone such as 2026-01-01 (its midnight UTC)').optional(),
   out: z.string().min(1).optional(),
   follow: z.boolean().default(false),
   cursor: z.string().min(1).optional(),
@@ -45,6 +48,11 @@ export async function exportOcsfCommand(ctx: CommandContext, withClient: WithCli
   if (a.session !== undefined && a.since !== undefined) throw new CliUsageError('give either <session> or --since, not both');
   if (!a.follow && a.session === undefined && a.since === undefined) throw new CliUsageError('missing argument <session> (or --since ISO for every session since then)');
   if (!a.follow && (a.cursor !== undefined || text('poll-ms') !== undefined)) throw new CliUsageError('--cursor and --poll-ms only go with --follow');
+  // Said before the store is opened: otherwise the export would fail on the file with Node's errno, not naming the flag.
+  for (const [name, path] of [['--out', a.out], ['--cursor', a.cursor]] as const) {
+    const why = path === undefined ? undefined : unwritable(path);
+    if (why) throw new CliUsageError(`cannot write ${name} ${JSON.stringify(path)}: ${why}`, name);
+  }
   return a.follow ? follow(ctx, withClient, a) : once(ctx, withClient, a);
 }
 
@@ -110,6 +118,22 @@ function usage<T>(fn: () => T): T {
     if (err instanceof OcsfExportError && err.field) throw new CliUsageError(err.message, err.field);
     throw err;
   }
+}
+
+/** Why no file can be written at `path`, or undefined when one can (the checks Node's open would fail). */
+function unwritable(path: string): string | undefined {
+  const file = resolve(path);
+  const folder = dirname(file);
+  if (!existsSync(folder)) return `its folder ${folder} does not exist`;
+  if (!statSync(folder).isDirectory()) return `${folder} is a file, not a folder`;
+  const exists = existsSync(file);
+  if (exists && statSync(file).isDirectory()) return 'it is a folder; give a file in it';
+  try {
+    accessSync(exists ? file : folder, constants.W_OK);
+  } catch {
+    return exists ? 'the file is not writable' : `its folder ${folder} is not writable`;
+  }
+  return undefined;
 }
 
 /** With the events on stdout, the summary goes to stderr so the stream stays pure JSON Lines. */

@@ -8,6 +8,9 @@ import { terminalJson } from './visible-text';
 
 type WithClient = <T>(ctx: CommandContext, fn: (client: ScopeClient) => Promise<T>) => Promise<T>;
 
+/** The words OtelExportOptions uses for a malformed URL, so both cases read alike. */
+const NOT_A_URL = 'give an absolute URL such as http://localhost:4318/v1/traces';
+
 const SessionArg = z.string().min(1).max(1000).regex(/^[^\s]+$/, 'must not contain whitespace');
 
 export async function exportOtelCommand(ctx: CommandContext, withClient: WithClient): Promise<number> {
@@ -17,8 +20,11 @@ export async function exportOtelCommand(ctx: CommandContext, withClient: WithCli
   const session = SessionArg.safeParse(sessionId);
   if (!session.success) throw new CliUsageError(`invalid <session> "${sessionId}": ${session.error.issues[0]?.message}`);
   const { OtelExportOptions, resolveTracesEndpoint, OtelExportError } = require('./otel-export') as typeof import('./otel-export');
+  const endpoint = typeof ctx.flags.endpoint === 'string' ? ctx.flags.endpoint : undefined;
+  // OtelExportOptions' scheme check would throw Node's bare "Invalid URL" on a value that is no URL at all.
+  if (endpoint !== undefined && !URL.canParse(endpoint)) throw new CliUsageError(`invalid --endpoint: ${NOT_A_URL}`, '--endpoint');
   const options = OtelExportOptions.safeParse({
-    endpoint: typeof ctx.flags.endpoint === 'string' ? ctx.flags.endpoint : undefined,
+    endpoint,
     serviceName: typeof ctx.flags['service-name'] === 'string' ? ctx.flags['service-name'] : undefined,
   });
   if (!options.success) {
@@ -26,7 +32,13 @@ export async function exportOtelCommand(ctx: CommandContext, withClient: WithCli
     const name = { endpoint: '--endpoint', serviceName: '--service-name' }[String(issue?.path[0])] ?? 'option';
     throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
   }
-  // A malformed endpoint variable is a usage problem, reported before the store is opened.
+  // A malformed endpoint variable is a usage problem, reported before the store is opened. The one
+  // used is the first set; like --endpoint, a value that is no URL at all is said before the scheme check throws.
+  const variable = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'].find((n) => process.env[n]?.trim());
+  const value = variable ? process.env[variable]!.trim() : undefined;
+  if (options.data.endpoint === undefined && variable && value && !URL.canParse(value)) {
+    throw new CliUsageError(`invalid ${variable} ${JSON.stringify(value)}: ${NOT_A_URL}`, variable);
+  }
   try {
     resolveTracesEndpoint(options.data.endpoint);
   } catch (err) {

@@ -23,7 +23,8 @@ export const DEFAULT_OTLP_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
 const HttpUrl = z
   .string()
   .url('give an absolute URL such as http://localhost:4318/v1/traces')
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'OTLP/HTTP needs an http:// or https:// URL');
+  // zod runs this refinement after a failed url() check too: a text that is no URL must not throw here.
+  .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), 'OTLP/HTTP needs an http:// or https:// URL');
 
 export const OtelExportOptions = z.object({
   /** Full traces URL; else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */

@@ -1,0 +1,129 @@
+/**
+ * A value the user gave that cannot be used is a usage error (exit 2, kind `usage`) whose
+ * sentence names the flag or argument, never Node's bare errno or "Invalid URL" (exit 1,
+ * kind `failure`), which leaves the user guessing which of their inputs was wrong. Each case
+ * here is stopped before any store or server is opened.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, runCli } from '../../client/cli';
+import { joinNegativeValues } from '../../client/cli-options';
+import { openStore } from '../../store';
+
+async function cli(argv: string[]): Promise<{ code: number; err: string; doc: { error?: Record<string, unknown> } & Record<string, unknown> }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli([...argv, '--json'], { log: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, err: err.join('\n'), doc: out.length ? JSON.parse(out.join('\n')) : {} };
+}
+
+/** Exit 2 with kind `usage`, one sentence matching `message`, and no errno or bare Node message in it. */
+async function refused(argv: string[], message: RegExp): Promise<void> {
+  const run = await cli(argv);
+  assert.equal(run.code, EXIT.usage, `${argv.join(' ')}: ${run.err}`);
+  assert.equal(run.doc.error?.kind, 'usage');
+  assert.match(String(run.doc.error?.message), message);
+  assert.doesNotMatch(run.err, /^scopetrail \S+: (Invalid URL|E[A-Z]+:|getaddrinfo)/m);
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'cli-usage-'));
+
+describe('export-otel --endpoint', () => {
+  test('a value that is no URL at all is a usage error naming --endpoint, like a URL of another scheme', async () => {
+    await refused(['export-otel', 'S1', '--endpoint', 'notaurl'], /^invalid --endpoint: give an absolute URL such as http:\/\/localhost:4318\/v1\/traces$/);
+    await refused(['export-otel', 'S1', '--endpoint', 'http://'], /^invalid --endpoint: give an absolute URL/);
+    await refused(['export-otel', 'S1', '--endpoint', 'ftp://x/y'], /^invalid --endpoint: OTLP\/HTTP needs an http:\/\/ or https:\/\/ URL$/);
+  });
+
+  test('so is an OTLP endpoint variable that is no URL, naming the variable', async () => {
+    const saved = { traces: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, base: process.env.OTEL_EXPORTER_OTLP_ENDPOINT };
+    try {
+      delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'notaurl';
+      await refused(['export-otel', 'S1'], /^invalid OTEL_EXPORTER_OTLP_ENDPOINT "notaurl": give an absolute URL/);
+      process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = 'also not';
+      await refused(['export-otel', 'S1'], /^invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT "also not": give an absolute URL/);
+    } finally {
+      for (const [name, value] of [['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', saved.traces], ['OTEL_EXPORTER_OTLP_ENDPOINT', saved.base]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
+describe('export-ocsf', () => {
+  test('an --out or --cursor file that cannot be written is named, with why, before the store is opened', async () => {
+    const dir = tmp();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'notes\n');
+    const since = ['--since', '2026-12-05T00:00:00Z'];
+    await refused(['export-ocsf', ...since, '--out', join(dir, 'missing', 'x.jsonl')], /^cannot write --out ".*x\.jsonl": its folder .*missing does not exist$/);
+    await refused(['export-ocsf', ...since, '--out', join(file, 'x.jsonl')], /^cannot write --out ".*": .*a-file is a file, not a folder$/);
+    await refused(['export-ocsf', ...since, '--out', dir], /^cannot write --out ".*": it is a folder/);
+    await refused(['export-ocsf', '--follow', '--cursor', join(dir, 'missing', 'c')], /^cannot write --cursor ".*c": its folder .*missing does not exist$/);
+  });
+
+  test('--since takes a date alone, as sessions --since and prune --before do, and still refuses what is no time', async () => {
+    const dir = tmp();
+    const dataDir = join(dir, 'store');
+    const out = join(dir, 'events.jsonl');
+    await (await openStore({ dataDir })).close();
+    // With --out the summary is the document on stdout.
+    const run = await cli(['export-ocsf', '--since', '2026-12-05', '--out', out, '--data-dir', dataDir, '--address', '127.0.0.1:1']);
+    assert.equal(run.code, EXIT.ok, run.err);
+    assert.deepEqual(run.doc, { sessions: 0, events: 0, invalidRows: 0, out });
+    await refused(['export-ocsf', '--since', 'yesterday'], /^invalid --since "yesterday": give an ISO 8601 time such as .*, or a date alone such as 2026-01-01/);
+    await refused(['export-ocsf', '--since', '0000-01-01'], /^invalid --since "0000-01-01": use a time from 0001-01-01/);
+  });
+});
+
+describe('init <dir>', () => {
+  test('a folder under a file is refused naming <dir> and the file, not with ENOTDIR', async () => {
+    const file = join(tmp(), 'pack.tgz');
+    writeFileSync(file, 'x');
+    await refused(['init', join(file, 'sub')], /^invalid <dir> ".*pack\.tgz\/sub": .*pack\.tgz is not a folder/);
+    assert.equal(existsSync(join(file, 'sub')), false);
+  });
+
+  test('a folder under /proc or /sys is refused at once (Node\'s recursive mkdir would loop there for ever)', async () => {
+    await refused(['init', '/proc/nope'], /^invalid <dir> "\/proc\/nope": it is under \/proc/);
+    await refused(['init', '/sys/nope/deeper'], /^invalid <dir> "\/sys\/nope\/deeper": it is under \/sys/);
+  });
+});
+
+describe('ui --host', () => {
+  test('an address that cannot be listened on is a usage error naming --host, before the store is opened', async () => {
+    // Neither an IP address nor a name that resolves.
+    await refused(['ui', '--host', '999.1.1.1', '--port', '0'], /^invalid --host "999\.1\.1\.1": cannot listen on it \(it is neither an IP address nor a host name that resolves/);
+    // An address of TEST-NET-1 (RFC 5737), which no machine here has.
+    await refused(['ui', '--host', '192.0.2.1', '--port', '0'], /^invalid --host "192\.0\.2\.1": cannot listen on it \(it is not an address of this machine/);
+  });
+});
+
+describe('a negative number after a value option', () => {
+  test('is joined to its option, so that parseArgs passes it on instead of calling it ambiguous', () => {
+    assert.deepEqual(joinNegativeValues(['sessions', '--limit', '-1']), ['sessions', '--limit=-1']);
+    assert.deepEqual(joinNegativeValues(['ui', '--port', '-80', '--host', 'h']), ['ui', '--port=-80', '--host', 'h']);
+    assert.deepEqual(joinNegativeValues(['x', '--poll-ms', '-.5']), ['x', '--poll-ms=-.5']);
+    // Left alone: a flag after a boolean option, a value that is no number, an option value given inline, and anything after --.
+    for (const argv of [['tree', '-d', '-1'], ['actions', '--json', '-1'], ['x', '--limit', '-d'], ['x', '--limit=-1'], ['x', '--', '--limit', '-1']]) {
+      assert.deepEqual(joinNegativeValues(argv), argv);
+    }
+  });
+
+  test('so the command says of it what it says of any bad value', async () => {
+    const zero = await cli(['sessions', '--limit', '0']);
+    assert.equal(zero.code, EXIT.usage);
+    assert.equal(zero.doc.error?.message, 'invalid --limit "0": give a positive whole number');
+    await refused(joinNegativeValues(['sessions', '--limit', '-1']), /^invalid --limit "-1": give a positive whole number$/);
+    await refused(joinNegativeValues(['ui', '--port', '-1']), /^invalid --port "-1": give a port number/);
+  });
+
+  test('runCli joins them itself', async () => {
+    await refused(['sessions', '--limit', '-1'], /^invalid --limit "-1": give a positive whole number$/);
+  });
+});
