@@ -40,7 +40,8 @@ export function certainScopeContext(v: unknown): ScopeContext | undefined {
     !(absent(v, 'visibility') || typeof v.visibility === 'boolean') ||
     !(absent(v, 'budget') || v.budget === null) ||
     !absent(v, 'continuation') ||
-    !(absent(v, 'sessionStartedAt') || isoTime(v.sessionStartedAt))
+    !(absent(v, 'sessionStartedAt') || isoTime(v.sessionStartedAt)) ||
+    !(absent(v, 'chainRecovered') || v.chainRecovered === true)
   ) {
     return undefined;
   }
@@ -62,6 +63,7 @@ export function certainScopeContext(v: unknown): ScopeContext | undefined {
     budget: null,
   };
   if (!absent(v, 'sessionStartedAt')) ctx.sessionStartedAt = v.sessionStartedAt as string;
+  if (!absent(v, 'chainRecovered')) ctx.chainRecovered = true;
   return ctx;
 }
 

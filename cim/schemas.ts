@@ -85,7 +85,7 @@ export const OpenCalls = z.object({
 });
 export type OpenCalls = z.infer<typeof OpenCalls>;
 
-export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true }).extend({
+export const ScopeRecord = typedLengthChecks(ScopeContext.omit({ handoffIndex: true, visibility: true, budget: true, continuation: true, chainRecovered: true }).extend({
   /**
    * What the scope was asked to do. Stored encoded with the workers' payload codec when
    * they have one (see cim/encoded-text.ts), hence the room above MAX_OBJECTIVE.

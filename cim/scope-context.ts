@@ -104,6 +104,11 @@ export const scopeContextSchema = lazySchema(() => {
      * partitions by its month). Absent in contexts of runs started before it existed.
      */
     sessionStartedAt: isoTimeSchema().optional(),
+    /**
+     * An earlier scope of this handoff chain recovered from a failure: the chain's result says
+     * so to whoever delegated it, which sees only the last scope's. Absent when none did.
+     */
+    chainRecovered: z.literal(true).optional(),
   });
 });
 export type ScopeContext = z.infer<ReturnType<typeof scopeContextSchema>>;

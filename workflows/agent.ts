@@ -6,6 +6,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   ContinueAsNew,
   TemporalFailure,
   isCancellation,
@@ -123,7 +124,8 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
     if (st.budgetExceeded) throw endWithError(st, budgetFailure(st));
     emitOutput(st, value);
     const rolled = endScope(st, 'success', null);
-    return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled, used: reportedUsage(st.ctx.budget, st.used) });
+    const recovered = rolled.recovered || st.ctx.chainRecovered === true;
+    return wrapAgentResult(value, { scopeId: st.ctx.scopeId, ...rolled, recovered, used: reportedUsage(st.ctx.budget, st.used) });
   };
   // The workflow type is the export name in the bundle; the function name helps stack traces.
   Object.defineProperty(agent, 'name', { value: name });
@@ -254,7 +256,10 @@ function endWithError(st: ScopeState, err: unknown): unknown {
     else settleHandoffRequest(st, { kind: 'continued' });
     return err;
   }
-  if (isCancellation(err)) {
+  // Temporal ends the run as cancelled only when the workflow itself was asked to cancel; a
+  // cancellation it did not ask for (a delegate cancelled from outside, a scope of the agent's
+  // own left uncaught) fails the run, and the scope's row must say what history will.
+  if (isCancellation(err) && CancellationScope.current().consideredCancelled) {
     endScope(st, 'cancelled', errorMessage(err));
     return err;
   }

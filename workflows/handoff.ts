@@ -12,6 +12,7 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { handoffPath, handoffScopeId } from '../cim/ids';
 import { handedOverBudget } from '../cim/budget';
+import { rollUpStatus } from '../cim/status';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { actionRecord, emitAction, emitPayload, nextActionId, now, requireState, type ScopeState } from './scope-state';
 import { invalidField } from '../cim/invalid-field';
@@ -82,6 +83,10 @@ export function prepareHandoff(
     budget: handedOverBudget(st.ctx.budget, st.used, st.ctx.scopeId, scopeId),
     sessionStartedAt: st.ctx.sessionStartedAt,
   };
+  // The delegator sees only the chain's last result: a recovery on the way must reach it.
+  if (st.ctx.chainRecovered || rollUpStatus({ own: 'handed_off', delegations: st.delegations, calls: st.calls, recoveredEarlier: st.ctx.continuation?.recoveredCalls }).recovered) {
+    next.chainRecovered = true;
+  }
   const actionId = nextActionId(st);
   // The payload goes first: whoever finds the handoff action can then find what it carried.
   if (byReference !== undefined) emitPayload(actionId, 'input', byReference);

@@ -154,7 +154,7 @@ export function scopeRecord(
   extra: { recovered?: boolean; error?: string | null; endedAt?: string | null; failedBy?: string; openCalls?: OpenCalls } = {},
 ): ScopeRecord {
   const info = workflowInfo();
-  const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, ...ctx } = st.ctx;
+  const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, chainRecovered: _chain, ...ctx } = st.ctx;
   return {
     ...ctx,
     objective: st.objective,

@@ -112,9 +112,12 @@ export function expectSession(sessionId: string, agent: PlanAgent, plan: Plan): 
       delegatedBy: first.delegatedBy,
     };
     let current = { plan, agent };
+    // A recovery anywhere in the chain reaches whoever gets its result (the last scope's).
+    let chainRecovered = false;
     for (let index = 1; ; index++) {
       const ran = runScope({ ...scope, parentScopeId: first.parentScopeId, depth: first.depth, agent: current.agent }, current.plan);
-      if (!ran.handoff) return ran.outcome;
+      if (!ran.handoff) return { ...ran.outcome, recovered: ran.outcome.recovered || (chainRecovered && !ran.outcome.failed) };
+      chainRecovered ||= ran.outcome.recovered;
       const next = `${workflowId}~${index}`;
       scope = {
         scopeId: next,

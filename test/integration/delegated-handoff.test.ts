@@ -142,3 +142,18 @@ describe('a delegate hands off and its finisher fails', () => {
     assert.ok(root.error!.length < 400, root.error!);
   });
 });
+
+test('a recovery before a delegate hands off reaches its delegators, though the finisher itself recovered from nothing', async () => {
+  const s = await rt.client.startSession(relayBoss, { input: { dataset: 'ledger-2026', flaky: 1 } });
+  assert.equal(await s.result(), 'rows 42');
+  const rows = await sessionRows(rt, s.sessionId);
+  const state = (x: string) => [rows.scope(x).status, rows.scope(x).recovered];
+  assert.deepEqual(state('.1.1'), ['success', true], 'the passer retried its call');
+  assert.deepEqual(state('.1.1~1'), ['success', false], 'the finisher recovered from nothing itself');
+  assert.deepEqual(state('.1'), ['success', true], 'the delegator that got the chain\'s result');
+  assert.deepEqual(state(''), ['success', true], 'and the one above it');
+  // What carried it (the header of the next run) is not part of any record.
+  await rt.worker.recorder.sealer.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});

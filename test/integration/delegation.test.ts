@@ -6,7 +6,7 @@ import { dropTestSchema, openTestStore, startTestRuntime, type TestRuntime } fro
 import { ScopeClient } from '../../client/scope-client';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, deep, fanout, looseDelegator, misrouter, retrier } from '../fixtures/agents';
+import { canceller, deep, fanout, looseDelegator, misrouter, retrier, sleeperBoss } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -94,6 +94,26 @@ test('a delegate that fails on every attempt surfaces as DelegationError and the
   const rows = await sessionRows(rt, s.sessionId);
   assert.equal(rows.scope('').status, 'error');
   assert.match(rows.scope('').error ?? '', /DelegationError|delegation to unreliable/);
+});
+
+test('a delegate cancelled from outside fails a delegator that does not catch it, and its row says error, as history does', async () => {
+  const s = await rt.client.startSession(sleeperBoss, { input: {} });
+  const child = `${s.sessionId}.1`;
+  for (let i = 0; i < 50; i++) {
+    const rows = await rt.store.scopesOfSession(s.sessionId);
+    if (rows.some((r) => r.scopeId === child)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await rt.client.temporal.workflow.getHandle(child).cancel();
+  await assert.rejects(s.result());
+  const { status } = await rt.client.temporal.workflow.getHandle(s.sessionId).describe();
+  assert.equal(status.name, 'FAILED', 'Temporal fails the delegator: only its delegate was asked to cancel');
+  await rt.worker.recorder.drain();
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.deepEqual([rows.scope('').status, rows.scope('.1').status], ['error', 'cancelled']);
+  // History and the rows agree on how each ended (the delegator's error text is worded apart: not compared here).
+  const differences = (await rt.client.reconcile(s.sessionId)).differences;
+  assert.ok(differences.every((d) => !/status/.test(d.detail)), JSON.stringify(differences));
 });
 
 test('cancelling a delegate ends its scope as cancelled and records the delegation as cancelled', async () => {

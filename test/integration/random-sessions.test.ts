@@ -397,7 +397,9 @@ for (const { title, seed, during, skip } of batches) {
         const verified = await rt.client.verify(expected.sessionId);
         assert.deepEqual(verified.problems, [], `${label}: verify`);
         assert.equal(verified.scopes, size, `${label}: scopes verified`);
-        assert.equal(verified.anchorsChecked, size, `${label}: seals anchored`);
+        // A scope whose run left calls running is sealed only after their ends: no anchor to compare yet.
+        const unsealed = (await rt.store.chainsOfSession(expected.sessionId)).chains.filter((c) => c.chainLength === null).length;
+        assert.equal(verified.anchorsChecked, size - unsealed, `${label}: seals anchored (${unsealed} not sealed yet)`);
       }
       if (usesPglite()) t.diagnostic('PGlite store: seals are verified against Postgres only');
     });

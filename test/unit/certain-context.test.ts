@@ -47,7 +47,7 @@ const validContext = withOptional(
     path: fc.string({ minLength: 3, maxLength: 40 }),
     handoffIndex: fc.nat(),
   }),
-  { visibility: fc.boolean(), budget: fc.constant(null), sessionStartedAt: isoMs },
+  { visibility: fc.boolean(), budget: fc.constant(null), sessionStartedAt: isoMs, chainRecovered: fc.constant(true as const) },
 );
 
 const validManifest = withOptional(
