@@ -22,6 +22,7 @@ import { historyOutputs } from '../cim/history-outputs';
 import { fingerprintProblems } from './fingerprint-check';
 import type { FingerprintKey } from '../store/fingerprint-key';
 import { sha256Hex } from '../store/sha256';
+import { digest } from '../store/digest';
 import { invalidManifestText, manifestSignatureProblem, manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 
 export async function verifySession(
@@ -66,14 +67,40 @@ export async function verifySession(
   const receipts = await receiptProblems(store, sessionId, actions, receiptKey);
   const held = manifestProblems(scopes, manifests, manifestKey);
   const conversations = await conversationProblems(store, runs, actions);
+  const payloads = payloadProblems(await store.callPayloadsOfSession(sessionId), actions);
   const key = fingerprintKey();
   const fingerprints = fingerprintProblems(historyOutputs(runs), key ? await store.fingerprints().rowsOfSession(sessionId) : [], { scopes, actions }, key);
-  report.problems.push(...receipts.problems, ...held.problems, ...conversations.problems, ...fingerprints.problems);
+  report.problems.push(...receipts.problems, ...held.problems, ...conversations.problems, ...payloads, ...fingerprints.problems);
   report.receiptsChecked = receipts.checked;
   report.manifestsChecked = held.checked;
   report.conversationsChecked = conversations.checked;
   if (key) report.fingerprintsChecked = fingerprints.checked;
   return report;
+}
+
+/**
+ * A tool's recorded input and output (`recordPayloads`) sit outside every chain, but their
+ * digests are in the sealed action row: a body rewritten in the store no longer hashes to it.
+ * A body the store had to clean (a NUL or a lone surrogate made U+FFFD) cannot hash to the
+ * digest of what the tool returned, so it is not held to it.
+ */
+export function payloadProblems(payloads: ReadonlyArray<{ actionId: string; side: 'input' | 'output'; body: unknown }>, actions: readonly ActionRecord[]): ChainProblem[] {
+  const byId = new Map(actions.map((a) => [a.actionId, a]));
+  const problems: ChainProblem[] = [];
+  for (const p of payloads) {
+    const a = byId.get(p.actionId);
+    const expected = p.side === 'output' ? a?.outputDigest : a?.inputDigest;
+    if (!a || !expected) continue;
+    const now = digest(p.body);
+    if (now === expected || JSON.stringify(p.body ?? null).includes('\ufffd')) continue;
+    problems.push({
+      scopeId: a.scopeId,
+      recordId: a.actionId,
+      problem: 'payload_changed',
+      detail: `the recorded ${p.side} of ${a.actionId} (${a.name}) is not what the call ${p.side === 'output' ? 'returned' : 'was given'}: its digest is ${now.slice(7, 19)}…, the sealed row's ${expected.slice(7, 19)}… (its payload row was changed)`,
+    });
+  }
+  return problems;
 }
 
 /**

@@ -111,6 +111,8 @@ export interface ChainProblem {
     | 'chain_changed'
     /** A model agent's conversation handed over by reference that is not the body its digest in history names, or is gone. */
     | 'conversation_changed'
+    /** A recorded tool or LLM input or output whose body does not hash to the digest its sealed action holds. */
+    | 'payload_changed'
     /** Fingerprint rows that do not match the output history holds: deleted, rewritten or added. */
     | 'fingerprint_changed'
     /** A row that does not parse as its record. */

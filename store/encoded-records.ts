@@ -73,6 +73,7 @@ export function decodingStore(store: Store, codec: TextCodec): Store {
     actionsOfSession: (id) => actions(store.actionsOfSession(id)),
     actionsOfAgent: (agent) => actions(store.actionsOfAgent(agent)),
     handoffPayload: async (id) => codec.decodeJson(await store.handoffPayload(id)),
+    callPayloadsOfSession: async (id) => Promise.all((await store.callPayloadsOfSession(id)).map(async (p) => ({ ...p, body: await codec.decodeJson(p.body) }))),
     // A reconcile repair writes what history proves (an error message): stored as workers store it.
     fillScopeGaps: async (records) => store.fillScopeGaps((await encodeBatch(codec, { scopes: [...records] })).scopes ?? []),
   };

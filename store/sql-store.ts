@@ -501,6 +501,17 @@ export class SqlStore implements Store {
     }
   }
 
+  async callPayloadsOfSession(sessionId: string): Promise<Array<{ actionId: string; side: 'input' | 'output'; body: unknown }>> {
+    const { rows } = await this.db.query<{ action_id: string; side: string; body: unknown }>(
+      `SELECT p.action_id, p.side, p.body FROM ${this.t('actions')} a
+         JOIN ${this.t('payloads')} p ON p.namespace = a.namespace AND p.action_id = a.action_id
+        WHERE a.namespace = $1 AND a.session_id = $2 AND a.kind IN ('tool_call', 'llm_call')
+        ORDER BY p.action_id, p.side`,
+      [this.namespace, sessionId],
+    );
+    return rows.map((r) => ({ actionId: r.action_id, side: r.side === 'input' ? 'input' : 'output', body: r.body }));
+  }
+
   async handoffPayload(scopeId: string): Promise<unknown | undefined> {
     const { rows } = await this.db.query(
       `SELECT p.body FROM ${this.t('actions')} a

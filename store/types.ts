@@ -166,6 +166,8 @@ export interface Store {
   upsertPayloads(records: readonly PayloadRecord[]): Promise<void>;
   /** What the handoff made by `scopeId` kept by reference (its input payload), if anything. */
   handoffPayload(scopeId: string): Promise<unknown | undefined>;
+  /** The recorded inputs and outputs of the session's tool and LLM calls (`recordPayloads`), as stored. */
+  callPayloadsOfSession(sessionId: string): Promise<Array<{ actionId: string; side: 'input' | 'output'; body: unknown }>>;
   /**
    * Computes the hash chain of each ended, never sealed scope among `scopes` (running and
    * sealed scopes are skipped) and writes those `confirm` accepts (all, without it).
