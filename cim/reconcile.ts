@@ -106,6 +106,10 @@ export interface RunFacts {
     resultStatus?: ScopeStatus | null;
     /** For `completed` with an agent envelope: the agent's output, when history was read for outputs. */
     value?: unknown;
+    /** For `terminated` and `timed_out`: when, as history says (a repair records it as the scope's end). */
+    at?: string | null;
+    /** For `terminated`: the reason whoever terminated it gave. */
+    reason?: string;
     /** The run that followed this one in the chain (continue-as-new, retry or cron), if any. */
     nextRunId?: string | null;
     /** For `failed`: the messages of the failure and its causes, outermost first. */
@@ -398,7 +402,15 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     const closedWithoutAgent = ['terminated', 'timed_out'].includes(e.finalRun.close.kind);
     if (s.status === 'running' && closedWithoutAgent && diffs.length === 1) {
       difference.repair = {
-        scope: { ...s, status: e.status ?? 'error', endedAt: now, error: `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal: no agent code recorded its end (written from history by reconcile --repair)` },
+        scope: {
+          ...s,
+          status: e.status ?? 'error',
+          // When Temporal closed it; the repair's own time only for a history that does not say.
+          endedAt: e.finalRun.close.at ?? now,
+          error:
+            `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal${e.finalRun.close.reason ? ` (reason: ${e.finalRun.close.reason})` : ''}: ` +
+            `no agent code recorded its end (written from history by reconcile --repair)`,
+        },
       };
     }
     out.push(difference);

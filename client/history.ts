@@ -386,11 +386,12 @@ async function closeRun(facts: RunFacts, e: HistoryEvent, converter: DataConvert
       ...(a.failure?.applicationFailureInfo?.type ? { failureType: a.failure.applicationFailureInfo.type } : {}),
     };
   } else if (e.workflowExecutionTimedOutEventAttributes) {
-    facts.close = { kind: 'timed_out', nextRunId: e.workflowExecutionTimedOutEventAttributes.newExecutionRunId || null };
+    facts.close = { kind: 'timed_out', nextRunId: e.workflowExecutionTimedOutEventAttributes.newExecutionRunId || null, at: eventTime(e.eventTime) };
   } else if (e.workflowExecutionCanceledEventAttributes) {
     facts.close = { kind: 'canceled' };
   } else if (e.workflowExecutionTerminatedEventAttributes) {
-    facts.close = { kind: 'terminated' };
+    const reason = e.workflowExecutionTerminatedEventAttributes.reason;
+    facts.close = { kind: 'terminated', at: eventTime(e.eventTime), ...(reason ? { reason } : {}) };
   } else if (e.workflowExecutionContinuedAsNewEventAttributes) {
     const a = e.workflowExecutionContinuedAsNewEventAttributes;
     const nextRunId = a.newExecutionRunId ?? '';

@@ -18,6 +18,9 @@
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { ScopetrailError } from '../cim/errors';
 
+/** The largest message the client takes: above a history page of events at Temporal's 2 MiB payload limit. */
+export const MAX_RECEIVE_BYTES = 128 * 1024 * 1024;
+
 /** Long enough for a TLS handshake with a distant server; a refused connection fails long before. */
 export const REACHABLE_WITHIN_MS = 5_000;
 
@@ -71,7 +74,13 @@ const NEXT_ATTEMPT_MS = 3_000;
  */
 export class ReachableConnection extends Connection {
   static override lazy(options: ConnectionOptions = {}): ReachableConnection {
-    const channelArgs = { 'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS, ...options.channelArgs };
+    const channelArgs = {
+      'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_MS,
+      // gRPC's 4 MiB default is less than one page of a history whose calls carried payloads
+      // near Temporal's limit: verify, reconcile and touched must read every history they are given.
+      'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
+      ...options.channelArgs,
+    };
     return super.lazy({ ...options, channelArgs }) as ReachableConnection;
   }
 

@@ -268,12 +268,18 @@ test('a terminated session: the scope the store still holds as running is a mism
   assert.deepEqual(brief(report.differences), [`mismatched scope ${s.sessionId}`]);
   assert.match(report.differences[0]!.detail, /status: store "running", history "error" \(run terminated/);
   // History proves how the run ended: --repair writes it, and the session then reconciles.
+  await new Promise((r) => setTimeout(r, 1_500));
+  const repairStarted = Date.now();
   const repaired = await fixtures.client.reconcile(s.sessionId, { repair: true });
   assert.equal(repaired.repaired, 1);
   assert.deepEqual(repaired.differences, []);
   const scope = await fixtures.client.scope(s.sessionId);
   assert.equal(scope.status, 'error');
-  assert.match(scope.error ?? '', /^run terminated in Temporal: .*reconcile --repair/);
+  assert.match(scope.error ?? '', /^run terminated in Temporal \(reason: an operator stopped it\): .*reconcile --repair/);
+  // It ended when Temporal terminated it, not when the repair ran.
+  const { closeTime } = await fixtures.client.temporal.workflow.getHandle(s.sessionId).describe();
+  assert.ok(Date.parse(scope.endedAt!) < repairStarted, `${scope.endedAt} is before the repair`);
+  assert.ok(Math.abs(Date.parse(scope.endedAt!) - closeTime!.getTime()) < 5, `${scope.endedAt} is the close time ${closeTime!.toISOString()}`);
   assert.deepEqual((await fixtures.client.verify(s.sessionId)).problems, [], 'the repaired scope is sealed');
 });
 

@@ -17,7 +17,7 @@ import { testSql } from '../helpers/test-sql';
 import { runCliFor } from '../helpers/cli';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { createFixtureTools } from '../fixtures/tools';
-import { waiter } from '../fixtures/agents';
+import { bulkReader, waiter } from '../fixtures/agents';
 import type { VerifyReport } from '../../store/chain';
 
 const skip = usesPglite() && 'tampers through the Postgres server';
@@ -61,7 +61,22 @@ test('verify and reconcile of a delegation\'s id name the session it is inside, 
   const cli = await runCliFor(rt, ['verify', `${sid}.1`]);
   assert.equal(cli.code, 1, cli.stdout + cli.stderr);
   assert.match(cli.stderr, /is not a session: it is a delegation scope inside session/);
+  // The store's session queries say the same of a scope's id, not "no session".
+  for (const command of ['tree', 'timeline', 'root-cause', 'export-otel']) {
+    const run = await runCliFor(rt, [command, `${sid}.1`]);
+    assert.equal(run.code, 1, `${command}: ${run.stdout}${run.stderr}`);
+    assert.match(run.stderr, new RegExp(`"${sid}\\.1" is not a session: it is a delegation scope inside session "${sid}"`), command);
+  }
   assert.deepEqual((await rt.client.verify(sid)).problems, [], 'the session itself verifies');
+});
+
+test('a history larger than gRPC\'s default 4 MiB message is read whole by reconcile and verify', { skip }, async () => {
+  const s = await fixtures.client.startSession(bulkReader, { input: { bytes: 1_500_000, times: 3 } });
+  assert.equal(await s.result(), 4_500_000);
+  await fixtures.worker.recorder.sealer.drain();
+  const report = await fixtures.client.reconcile(s.sessionId);
+  assert.deepEqual([report.differences, report.stored.actions], [[], 3]);
+  assert.deepEqual((await fixtures.client.verify(s.sessionId)).problems, []);
 });
 
 test('an untouched session verifies, scope by scope', { skip }, async () => {
