@@ -277,7 +277,11 @@ export async function scopeStatus(store: Store, located: LocatedScope): Promise<
  */
 async function judgedManifests(store: Store, manifestKey?: () => SignatureChecker) {
   const [{ manifests: stored, invalid }, usage] = await Promise.all([store.storedManifests(), store.agentUsage({ calls: false })]);
-  if (invalid[0]) throw new Error(invalidManifestText(invalid[0]));
+  // A row that does not read stops the answer only where it would judge: a version that ran.
+  // One of a version that never ran (or a row slipped in under a made-up name) judges nothing.
+  const ran = new Set(usage.scopes.map((g) => `${g.agent}\u0000${g.agentVersion}`));
+  const judging = invalid.find((row) => ran.has(`${row.agent}\u0000${row.version}`));
+  if (judging) throw new Error(invalidManifestText(judging));
   const byVersion = new Map(stored.map((m) => [`${m.manifest.name}\u0000${m.manifest.version}`, m]));
   let checker: SignatureChecker | undefined;
   const signatureOf = (agent: string, version: string): SignatureState | undefined => {
