@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../store/open';
 import { embeddedFolder } from '../store/embedded-folder';
 import type { Store } from '../store/types';
-import { renderActions, renderTree, scopeLine } from './format';
+import { renderActions, renderScope, renderTree } from './format';
 import { progress, working } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
@@ -406,7 +406,7 @@ export const COMMANDS: Record<string, Command> = {
       return withClient(ctx, async (client) => {
         const scope = await client.scope(scopeId!);
         if (ctx.flags.json) json(ctx, scope);
-        else ctx.out.log(scopeLine(scope));
+        else ctx.out.log(renderScope(scope));
         return 0;
       });
     },

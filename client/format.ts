@@ -57,6 +57,29 @@ export function scopeLine(s: ScopeRecord): string {
   return visible(`[${s.scopeId}] ${s.agent}@${s.agentVersion} · ${how} · ${status}${objective}`) + duration(s.startedAt, s.endedAt);
 }
 
+/** One scope in full: its line, then who gave it its mandate, what it may touch, and how it ended. */
+export function renderScope(s: ScopeRecord): string {
+  const allowance = s.allowance === null ? 'unrestricted (no resources declared on the way down)' : s.allowance.length ? s.allowance.join(', ') : 'nothing';
+  const rows: Array<[string, string | null | undefined]> = [
+    ['session', s.sessionId],
+    ['kind', s.kind],
+    ['parent', s.parentScopeId],
+    ['delegated by', s.delegatedBy],
+    ['handed off from', s.handoffFromScopeId],
+    ['objective', s.objective],
+    ['allowance', allowance],
+    ['status', s.recovered ? `${s.status} (recovered)` : s.status],
+    ['error', s.error],
+    ['failed by', s.failedBy],
+    ['started', s.startedAt],
+    ['ended', s.endedAt],
+    ['workflow', `${s.workflowId} (run ${s.runId})`],
+  ];
+  const shown = rows.filter((r): r is [string, string] => r[1] !== null && r[1] !== undefined);
+  const width = Math.max(...shown.map(([k]) => k.length));
+  return [scopeLine(s), ...shown.map(([k, v]) => visible(`  ${k.padEnd(width)}  ${v}`))].join('\n');
+}
+
 export function actionLine(a: ActionRecord): string {
   const attempt = a.kind === 'tool_call' || a.kind === 'llm_call' ? ` #${a.attempt}` : '';
   const target = a.targetScopeId ? ` → ${a.targetScopeId}` : '';

@@ -430,6 +430,18 @@ export class ScopeClient {
 
   /** The error for an id the store does not hold: why, when its session was pruned; else unknown. */
   async missing(what: 'session' | 'scope', id: string): Promise<UnknownIdError> {
+    if (what === 'session') {
+      // A scope's id where a session's was wanted: say whose scope it is, as verify and reconcile do.
+      const scope = await this.store.locateScope(id).catch(() => undefined);
+      if (scope && scope.record.sessionId !== id) {
+        return new NotASessionError(
+          id,
+          scope.record.sessionId,
+          `"${id}" is not a session: it is a ${scope.record.kind} scope inside session "${scope.record.sessionId}"; ` +
+            `give the session's id, or ask about the scope with scope, actions, footprint, touched or status`,
+        );
+      }
+    }
     const pruned = await this.prunedSession(id);
     return pruned ? new SessionPrunedError(id, pruned, what) : new UnknownIdError(what, id);
   }

@@ -218,7 +218,8 @@ export function scopeActivityInterceptor(
           const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
           throw failureCarrying(failure, relayOf(ended, spooledGaps, localId));
         }
-        if (bytes > limits.warnBytes) ctx.log.warn(payloadWarning(info.activityType, bytes, limits));
+        // On stderr like scopetrail's other warnings: Temporal's logger is often quieted to errors.
+        if (bytes > limits.warnBytes) console.error(payloadWarning(info.activityType, bytes, limits));
         const ended = await recordAttempt(recorder, tool, base, input.args[0], output, { status: 'success', error: null }, fingerprinter, digestOfJson(json));
         // Its record waited past the deadline (the store unreachable and the spool full hold
         // an attempt until one takes it): Temporal has timed the attempt out, and the row says so.

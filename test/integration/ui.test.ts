@@ -76,9 +76,11 @@ test('the session graph shows every scope, handoffs dashed apart from delegation
   const style = (kind: string) =>
     page.locator(`[data-testid=scope-edge][data-kind=${kind}] path`).first().evaluate((el) => {
       const cs = (globalThis as unknown as BrowserWindow).getComputedStyle(el);
-      return { dash: cs.strokeDasharray, stroke: cs.stroke, label: el.parentElement?.textContent ?? '' };
+      return { dash: cs.strokeDasharray, stroke: cs.stroke };
     });
-  const [delegation, handoff] = [await style('delegation'), await style('handoff')];
+  // Labels are drawn over the nodes, apart from their edges.
+  const label = (kind: string) => page.locator(`[data-testid=edge-label][data-kind=${kind}]`).first().textContent();
+  const [delegation, handoff] = [{ ...(await style('delegation')), label: await label('delegation') }, { ...(await style('handoff')), label: await label('handoff') }];
   assert.equal(delegation.dash, 'none', 'delegation edges are solid');
   assert.notEqual(handoff.dash, 'none', 'handoff edges are dashed');
   assert.notEqual(handoff.stroke, delegation.stroke, 'and drawn in another colour');
@@ -153,6 +155,23 @@ test('the session view shows the reconcile result as complete', async () => {
   const text = await page.locator('[data-testid=reconcile-result]').innerText();
   assert.match(text, /complete/);
   assert.match(text, new RegExp(`${report.runs} workflow runs read; ${report.expected.scopes} scopes and ${report.expected.actions} actions expected`));
+});
+
+test('a link to a scope the session does not have says so, instead of showing nothing', async () => {
+  const p = await browser.context.newPage();
+  try {
+    for (const [scopeId, hint] of [[`${sessionId}.99`, false], ['ses-other.1', true]] as const) {
+      await p.goto(`${server.url}#/sessions/${encodeURIComponent(sessionId)}/scopes/${encodeURIComponent(scopeId)}`);
+      await p.locator('[data-testid=scope-graph]').waitFor();
+      const alert = p.locator('[role=alert]');
+      await alert.waitFor();
+      const text = await alert.innerText();
+      assert.match(text, new RegExp(`Session ${sessionId} has no scope ${scopeId.replace(/\./g, '\\.')}`));
+      assert.equal(/starts with its session's/.test(text), hint);
+    }
+  } finally {
+    await p.close();
+  }
 });
 
 test('without a reachable Temporal server the reconcile panel says so, and the rest still works', async () => {

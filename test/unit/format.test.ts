@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopeTree } from '../../cim/scope-tree';
-import { actionLine, renderActions, renderTable, renderTree, scopeLine } from '../../client/format';
+import { actionLine, renderActions, renderScope, renderTable, renderTree, scopeLine } from '../../client/format';
 import { renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
 import { treeJson } from '../../client/tree-json';
 import { action, scope } from './fixtures';
@@ -84,4 +84,16 @@ test('root cause shows an error of 50 000 characters as its first 2 000, saying 
   } as unknown as Parameters<typeof renderRootCause>[1]);
   assert.ok(rc.length < 10_000, `${rc.length} characters`);
   assert.equal(rc.match(/… \(48000 more characters; --json has them all\)/g)?.length, 3, 'the cause and both attempts');
+});
+
+test('one scope in full shows its mandate: who delegated it, its objective and what it may touch', () => {
+  const s = scope('r.2', { parentScopeId: 'r', kind: 'delegation', delegatedBy: 'lead', objective: 'write the records', allowance: ['db:records/*'], status: 'error', error: 'disk full', failedBy: 'r.2' });
+  const text = renderScope(s);
+  assert.match(text, /^\[r\.2\] agent@1\.0\.0 · delegated by lead · error "write the records"/);
+  assert.match(text, /\n {2}allowance +db:records\/\*\n/);
+  assert.match(text, /\n {2}error +disk full\n/);
+  assert.doesNotMatch(text, /handed off from/, 'only what the scope has');
+  assert.match(renderScope(scope('r')), /allowance +unrestricted/);
+  assert.match(renderScope(scope('r', { allowance: [] })), /allowance +nothing/);
+  assert.doesNotMatch(renderScope(scope('r', { objective: `x${C1_AND_DEL}` })), CONTROL);
 });

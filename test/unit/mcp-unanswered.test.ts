@@ -37,15 +37,15 @@ const evidence = { sessionId: 's', runs: 1, expected: { scopes: 1, actions: 2 },
 
 test('touched says UNKNOWN, not NO, when an unanswered MCP call could have touched the resource, and lists it', () => {
   const died = mcp('s/a1#1', { status: 'error', error: 'fetch failed' });
-  const text = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [died], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
+  const text = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [died], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(text, /^UNKNOWN — nothing recorded under s touched file:\*, but 1 MCP call\(s\) never heard back from their server and have no receipt/);
   assert.match(text, /Unanswered MCP calls[^\n]*\n {2}s agent: .*files\/write/);
-  const none = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
+  const none = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(none, /^NO — nothing under s touched file:\*\./);
 });
 
 test('a NO the record cannot prove is UNKNOWN, and only a proved answer exits 0', () => {
-  const base = { scopeId: 's', resource: 'db:notes', actions: [], receipts: [], source: null, denied: [], unanswered: [], receiptProblems: [] };
+  const base = { scopeId: 's', resource: 'db:notes', actions: [], receipts: [], source: null, denied: [], unanswered: [], running: [] as string[], receiptProblems: [] };
   const differences = [{ kind: 'missing', record: 'action', id: 's/a1#1', scopeId: 's', detail: 'history shows it' }];
   const contradicted = { ...base, touched: false, evidence: { ...evidence, differences }, sealProblems: [], complete: false } as unknown as TouchedReport;
   assert.match(renderTouched(contradicted), /^UNKNOWN — nothing stored under s touched db:notes, but the stored record disagrees with Temporal history or with its seals \(below\): it cannot show that db:notes was never touched\.\nWARNING: reconcile found 1 difference/);
@@ -54,6 +54,11 @@ test('a NO the record cannot prove is UNKNOWN, and only a proved answer exits 0'
   assert.equal(touchedProved({ ...contradicted, complete: true, unanswered: [mcp('s/a1#1', { status: 'error' })] }), false, 'a no with a call that never heard back');
   assert.equal(touchedProved({ ...contradicted, complete: true, touched: true, unanswered: [mcp('s/a1#1', { status: 'error' })] }), true, 'a yes stands');
   assert.equal(touchedProved({ ...contradicted, touched: true }), false, 'a yes from a contradicted record is not proved either');
+  // A scope still running may yet touch it: a no is only "not yet", a yes stands.
+  const running = { ...contradicted, complete: true, evidence, running: ['s.1'] } as unknown as TouchedReport;
+  assert.equal(touchedProved(running), false);
+  assert.equal(touchedProved({ ...running, touched: true }), true);
+  assert.match(renderTouched(running), /^NOT YET — nothing under s has touched db:notes so far, but 1 scope\(s\) under it are still running \(s\.1\)/);
 });
 
 test('a yes resting on a server\'s receipt shows the receipt and says whose record it is', () => {

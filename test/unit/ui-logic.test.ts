@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentHealth } from '../../cim/forensics/health';
 import { buildScopeTree } from '../../cim/scope-tree';
-import { layoutScopeTree, NODE_H, NODE_W } from '../../ui/src/graph-layout';
+import { edgeLabelWidth, layoutScopeTree, NODE_H, NODE_W } from '../../ui/src/graph-layout';
 import { action, scope } from './fixtures';
 
 test('health is per agent version: error rate over ended scopes, retried calls counted as attempts, drift flags named', () => {
@@ -72,6 +72,10 @@ test('the graph layout centres delegators over their delegates and puts a handof
     ['delegation s.1→s.1.1', 'delegation s→s.1', 'delegation s→s.2', 'handoff s→s~1'],
   );
   assert.ok(layout.nodes.every((n) => n.x + NODE_W <= layout.width && n.y + NODE_H <= layout.height), 'everything fits the canvas');
+  // A handoff's label sits between origin and target: the gap must hold it whole.
+  for (const e of layout.edges.filter((x) => x.kind === 'handoff')) {
+    assert.ok(at(e.to).x - (at(e.from).x + NODE_W) >= edgeLabelWidth('handoff'), `the handoff label fits between ${e.from} and ${e.to}`);
+  }
 });
 
 test('inside a delegation the graph puts a handoff target under the delegator, right of its origin, with a sideways handoff edge', () => {

@@ -3,7 +3,7 @@
  * edges dashed and sideways, each labelled; nodes coloured by rolled-up status.
  */
 import type { ScopeNodeJson } from '../../client/ui-api-types';
-import { layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
+import { edgeLabelWidth, layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
 import { duration, scopeSuffix, truncate } from './format';
 import { useMemo } from 'react';
 import { ArrowMarkers } from './ArrowMarkers';
@@ -37,7 +37,6 @@ export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
         {layout.edges.map((e) => (
           <g key={`${e.kind}:${e.from}:${e.to}`} data-testid="scope-edge" data-kind={e.kind} data-from={e.from} data-to={e.to}>
             <path d={e.d} className={`edge edge-${e.kind}`} markerEnd={`url(#arrow-${e.kind})`} />
-            <EdgeLabel x={e.labelX} y={e.labelY} text={e.kind === 'handoff' ? 'handoff' : 'delegates'} kind={e.kind} />
           </g>
         ))}
         {layout.nodes.map(({ scope, x, y }) => {
@@ -88,15 +87,21 @@ export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
             </g>
           );
         })}
+        {/* Over the nodes, so that no box hides a label. */}
+        {layout.edges.map((e) => (
+          <EdgeLabel key={`label:${e.kind}:${e.from}:${e.to}`} x={e.labelX} y={e.labelY} text={EDGE_TEXT[e.kind]} kind={e.kind} from={e.from} to={e.to} />
+        ))}
       </svg>
     </div>
   );
 }
 
-function EdgeLabel({ x, y, text, kind }: { x: number; y: number; text: string; kind: string }) {
-  const w = text.length * 6.4 + 12;
+const EDGE_TEXT = { handoff: 'handoff', delegation: 'delegates' } as const;
+
+function EdgeLabel({ x, y, text, kind, from, to }: { x: number; y: number; text: string; kind: string; from: string; to: string }) {
+  const w = edgeLabelWidth(text);
   return (
-    <g transform={`translate(${x} ${y})`} className={`edge-label edge-label-${kind}`}>
+    <g transform={`translate(${x} ${y})`} className={`edge-label edge-label-${kind}`} data-testid="edge-label" data-kind={kind} data-from={from} data-to={to}>
       <rect x={-w / 2} y={-8} width={w} height={16} rx={8} />
       <text textAnchor="middle" dy="0.35em">
         {text}

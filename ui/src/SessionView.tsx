@@ -93,6 +93,13 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
               <GraphLegend />
             </div>
             <ScopeGraph sessionId={sessionId} roots={data.tree.roots} selected={selected?.scopeId ?? null} onSelect={select} />
+            {!selected && scopeId !== null && (
+              // A link to a scope this session does not have (mistyped, or another session's) says so instead of showing nothing.
+              <Message kind="error">
+                Session {sessionId} has no scope {scopeId}
+                {scopeId.startsWith(`${sessionId}.`) || scopeId.startsWith(`${sessionId}~`) ? '' : ` (a scope's id starts with its session's)`}.
+              </Message>
+            )}
             {!selected && <p className="muted hint">Select a scope to see its actions and footprint.</p>}
           </div>
 

@@ -14,7 +14,13 @@ import type { ScopeNodeJson, ScopeRecord } from '../../client/ui-api-types';
 
 export const NODE_W = 188;
 export const NODE_H = 66;
-const GAP_X = 36;
+/** Wide enough for an edge's label between two neighbours ("handoff" runs sideways between them). */
+const GAP_X = 68;
+
+/** The width an edge label takes (its pill), as the graph draws it. */
+export function edgeLabelWidth(text: string): number {
+  return text.length * 6.4 + 12;
+}
 const GAP_Y = 58;
 const PAD = 24;
 
