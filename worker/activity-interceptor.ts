@@ -24,7 +24,7 @@ import type { Fingerprinter } from './fingerprint-key';
 import { failureCarrying } from './failure-relay';
 import { boundedFailure } from '../cim/bounded-failure';
 import { attemptDeadline, isNotFoundCancellation, overran, overrunAttempt, sameOverrun, timedOutWhileRunning, watchDeadline, type ToolSpan } from './attempt-deadline';
-import { askAttemptFate } from './attempt-fate';
+import { askAttemptFate, askQuietAttemptFate } from './attempt-fate';
 
 export interface RegisteredTool {
   name: string;
@@ -158,11 +158,14 @@ export function scopeActivityInterceptor(
          * heartbeat timeout passed or because its run closed. History says which.
          */
         const droppedAsTimedOut = async (...told: unknown[]): Promise<boolean> => {
-          if (!told.some(isNotFoundCancellation)) return false;
+          const notFound = told.some(isNotFoundCancellation);
+          // A tool that never heartbeats is never told: past its heartbeat timeout, ask anyway.
+          const quiet = !notFound && (info.heartbeatTimeoutMs ?? 0) > 0 && Date.now() - startedMs > info.heartbeatTimeoutMs!;
+          if (!notFound && !quiet) return false;
           const client = workerClient(ctx);
           if (!client) return false;
           const call = { activityId: info.activityId, attempt: info.attempt, scheduledTimestampMs: info.scheduledTimestampMs };
-          return (await askAttemptFate(client, execution, call)) === 'timed_out';
+          return (await (quiet ? askQuietAttemptFate : askAttemptFate)(client, execution, call)) === 'timed_out';
         };
         let output: unknown;
         /** When the tool ran: the attempt may also have waited for records to be written, before it and after. */

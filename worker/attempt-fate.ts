@@ -110,3 +110,25 @@ export async function askAttemptFate(
     return 'unknown';
   }
 }
+
+/**
+ * The fate of an attempt that ran past its heartbeat timeout without being told anything: a
+ * tool that never heartbeats never hears NOT_FOUND, yet the server timed it out and retried.
+ * The attempt may also simply have been long and heartbeating, so "still open" proves
+ * nothing here: the server's pending attempt of the call says whether this one is over, and
+ * a call no longer pending is judged by history's close of it. `unknown` when neither shows.
+ */
+export async function askQuietAttemptFate(
+  client: Pick<Client, 'workflow' | 'withAbortSignal'>,
+  execution: { workflowId: string; runId: string },
+  call: AttemptOfCall,
+): Promise<AttemptFate> {
+  try {
+    const described = await client.withAbortSignal(AbortSignal.timeout(ASK_TIMEOUT_MS), () => client.workflow.getHandle(execution.workflowId, execution.runId).describe());
+    const pending = (described.raw.pendingActivities ?? []).find((p) => p.activityId === call.activityId);
+    if (pending) return (pending.attempt ?? 0) > call.attempt ? 'timed_out' : 'unknown';
+    return await askAttemptFate(client, execution, call);
+  } catch {
+    return 'unknown';
+  }
+}

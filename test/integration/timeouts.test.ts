@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { testSql } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
-import { overrunner, staller, toolQuitter } from '../fixtures/agents';
+import { overrunner, quietStaller, staller, toolQuitter } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
 import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
 import type { ActionRecord } from '../../cim/schemas';
@@ -97,6 +97,17 @@ test('what a tool reports after its timeout lands on its row while the scope is 
   const keptOfSession = kept.flatMap((e) => e.ids).filter((id) => id.startsWith(`${sealed.sessionId}/`));
   assert.deepEqual(keptOfSession.sort(), attempts.map((a) => a.actionId).sort(), 'both late records, with what they touched, are in quarantine');
   assert.match(logs.join('\n'), /QUARANTINED 1 records of tool calls that finished after their timeout, when their scopes were already sealed/);
+});
+
+test('attempts of a tool that never heartbeats, past their heartbeat timeout, are not recorded as successes over what history says', { timeout: 60_000 }, async () => {
+  // Each attempt lingers 2.5 s under a 1 s heartbeat timeout, and never hears of it.
+  const s = await rt.client.startSession(quietStaller, { input: { ms: 2_500 } });
+  assert.match(await s.result(), /^gave up: Activity task timed out/);
+  let attempts = await settled(s.sessionId, 2_500, 'linger');
+  for (const until = Date.now() + 10_000; Date.now() < until && attempts.some((a) => a.status !== 'error'); ) attempts = await settled(s.sessionId, 200, 'linger');
+  assert.deepEqual(attempts.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
+  assert.ok(attempts.every((a) => a.outputDigest === null), 'no output Temporal discarded has a digest');
+  await assertClean(s.sessionId);
 });
 
 for (const heed of [false, true]) {
