@@ -72,7 +72,9 @@ async function openExistingStore(options: CliStoreOptions): Promise<Store> {
         'schema',
       );
     }
-    await store.migrate();
+    // A query writes nothing to a store that is up to date (an auditor's role may only read);
+    // one a worker of an older version prepared is brought up to this version's tables first.
+    if (!store.upToDate || !(await store.upToDate())) await store.migrate();
   } catch (err) {
     await store.close().catch(() => undefined);
     if (err instanceof NoStoreError) throw err;

@@ -126,8 +126,15 @@ export class SqlStore implements Store {
     return rows[0]?.ok === true;
   }
 
+  /** Whether every migration this version ships is applied: read only, for readers that must not write. */
+  async upToDate(): Promise<boolean> {
+    const { rows } = await this.db.query<{ version: number }>(`SELECT version FROM ${this.t('migrations')}`);
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    return migrationFiles().every((f) => applied.has(Number(f.split('_')[0])));
+  }
+
   async migrate(): Promise<void> {
-    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+    const files = migrationFiles();
     await this.db.transaction(async (tx) => {
       // Serialize concurrent migrators (two workers starting at once).
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`scopetrail-migrate:${this.schema}`]);
@@ -845,4 +852,8 @@ function parseJsonText(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+function migrationFiles(): string[] {
+  return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
 }

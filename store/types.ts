@@ -146,6 +146,8 @@ export interface Store {
   migrate(): Promise<void>;
   /** Whether a worker (or `migrate`) has created the store's tables: a query of a store nobody prepared creates nothing. */
   prepared?(): Promise<boolean>;
+  /** Whether every migration is applied (read only); a store without the notion is taken as up to date. */
+  upToDate?(): Promise<boolean>;
   /** Idempotent: upserting the same record twice leaves one row; a terminal status is never regressed to `running`. */
   upsertScopes(records: readonly ScopeRecord[]): Promise<void>;
   upsertActions(records: readonly ActionRecord[]): Promise<void>;
