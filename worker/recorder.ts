@@ -435,8 +435,14 @@ export class Recorder {
       } catch (err) {
         if (!isDataError(err)) throw err;
         this.quarantined += 1;
-        this.options.spool?.quarantine(single, err instanceof Error ? err.message : String(err));
-        this.options.onAlert?.(`QUARANTINED a record the store refused (${(err as Error).message}): ${JSON.stringify(single).slice(0, 300)}`);
+        const reason = err instanceof Error ? err.message : String(err);
+        try {
+          this.options.spool?.quarantine(single, reason);
+          this.options.onAlert?.(`QUARANTINED a record the store refused (${reason}): ${JSON.stringify(single).slice(0, 300)}`);
+        } catch (kept) {
+          // Too deep even to write down as JSON: it cannot be kept, and it must not block the rest.
+          this.options.onAlert?.(`DROPPED a record the store refused (${reason}) that cannot be kept in quarantine either (${(kept as Error).message}): ${recordIds(single).join(', ')}`);
+        }
       }
     }
   }
@@ -625,6 +631,19 @@ function isUnavailable(err: unknown): boolean {
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the record, not the store, is the problem. */
 export function isDataError(err: unknown): boolean {
+  // A record nested too deep to copy or send (the stack runs out) fails the same way on every
+  // retry: it is the record's fault, not the store's, and must not hold back the ones after it.
+  if (err instanceof RangeError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^(22|23)/.test(code);
+}
+
+/** The ids a batch's records go by, for a line that cannot show the records themselves. */
+function recordIds(batch: RecordBatch): string[] {
+  return [
+    ...(batch.scopes ?? []).map((r) => `scope ${r.scopeId}`),
+    ...[...(batch.actions ?? []), ...(batch.gaps ?? [])].map((r) => `action ${r.actionId}`),
+    ...(batch.payloads ?? []).map((r) => `payload ${r.actionId} ${r.side}`),
+    ...(batch.fingerprints ?? []).slice(0, 1).map((r) => `fingerprints of ${r.sourceId}`),
+  ];
 }

@@ -219,6 +219,29 @@ test('a record the store refuses as data is quarantined alone; the rest of its b
   assert.match(alerts.join('\n'), /QUARANTINED/);
 });
 
+test('a record too deep to copy or send is quarantined alone, or dropped and named if it cannot even be kept, and never holds back the rest', async () => {
+  const nested = (depth: number) => {
+    let v: Record<string, unknown> = { leaf: 'x' };
+    for (let i = 0; i < depth; i++) v = { d: v };
+    return v;
+  };
+  // As the store's own copy fails on such a record: the stack runs out.
+  const { store, batches } = fakeStore(0, (rows) => {
+    for (const r of rows) if (r.attributes.deep) JSON.stringify(r.attributes.deep, (_k, v) => v);
+    return undefined;
+  });
+  const deepRow = (id: string, depth: number) => ({ ...action(id, 's'), attributes: { deep: nested(depth) as never } });
+  const dir = spoolDir();
+  const alerts: string[] = [];
+  const recorder = new Recorder(store, { lingerMs: 5, spool: new Spool({ dir }), onError: () => undefined, onAlert: (m) => alerts.push(m) });
+  await Promise.all([recorder.write({ actions: [action('a', 's')] }), recorder.write({ actions: [deepRow('deep', 5_000)] }), recorder.write({ actions: [deepRow('deeper', 200_000)] })]);
+  await recorder.write({ actions: [action('b', 's')] });
+  recorder.stop();
+  assert.deepEqual(batches.flat().map((r) => r.actionId).sort(), ['a', 'b']);
+  assert.equal(recorder.quarantined, 2);
+  assert.match(alerts.join('\n'), /DROPPED a record .* action deeper/);
+});
+
 test('spooled records of a scope another worker sealed meanwhile are kept out of the store: what would change it is quarantined, what would not is dropped', async () => {
   const dir = spoolDir();
   const same = action('same', 'sealed');
