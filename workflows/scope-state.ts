@@ -8,6 +8,7 @@ import type { OpenCalls, ScopeContext, ScopeRecord, ScopeStatus } from '../cim/s
 import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
+import { outputText } from '../cim/output-text';
 import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
@@ -263,7 +264,9 @@ export function emitRelay(relay: ToolRelay | undefined): void {
 
 export function emitOutput(st: ScopeState, value: unknown): void {
   const { sessionId, scopeId, agent, sessionStartedAt } = st.ctx;
-  emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: batch ? snapshot(value) : value, sessionStartedAt } });
+  // Only the text is fingerprinted: it goes to the worker instead of the value, which may be
+  // nested deeper than the sink's copy to the worker's thread survives (and is larger).
+  emit({ type: 'output', record: { namespace: workflowInfo().namespace, sessionId, scopeId, agent, producedAt: now(), value: outputText(value), sessionStartedAt } });
 }
 
 /**

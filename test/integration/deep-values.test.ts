@@ -1,0 +1,25 @@
+/**
+ * Values nested far deeper than any record: Temporal carries them, and so must the runtime.
+ * An agent's result 2 000 levels deep once left its workflow task timing out for ever (the
+ * copy of the value for fingerprinting, on its way to the worker's thread).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { deepEcho } from '../fixtures/deep-tools';
+let rt: TestRuntime;
+
+before(async () => {
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/deep-agents'), tools: [deepEcho] });
+});
+after(async () => rt?.stop());
+
+test('an agent returns a value 2 000 levels deep: the session ends, and reconciles and verifies', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession('deepReturner', { input: { depth: 2_000 } });
+  let depth = 0;
+  for (let v = (await s.result()) as { d?: unknown }; v && typeof v === 'object' && 'd' in v; v = v.d as { d?: unknown }) depth += 1;
+  assert.equal(depth, 2_000);
+  await rt.worker.recorder.sealer.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});
