@@ -392,7 +392,12 @@ export const COMMANDS: Record<string, Command> = {
           tool: flag(ctx, 'tool'),
         });
         if (ctx.flags.json) json(ctx, { scopeId, descendants: Boolean(ctx.flags.descendants), actions });
-        else ctx.out.log(actions.length ? renderActions(actions) : `no actions under ${scopeId}`);
+        else {
+          // An empty answer says what it was asked: a mistyped --tool must not read as an idle scope.
+          const asked = [kinds?.length ? `of kind ${kinds.join(' or ')}` : '', flag(ctx, 'tool') !== undefined ? `of tool "${flag(ctx, 'tool')}"` : ''].filter(Boolean).join(', ');
+          const where = ctx.flags.descendants ? `${scopeId} or its descendants` : scopeId;
+          ctx.out.log(actions.length ? renderActions(actions) : `no actions${asked ? ` ${asked}` : ''} under ${where}`);
+        }
         return 0;
       });
     },

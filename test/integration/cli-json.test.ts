@@ -215,6 +215,12 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
     assert.equal(JSON.parse(run.stdout).error.kind, 'failure');
   });
 
+  test('an empty list of actions says which filter it was asked with', async () => {
+    const run = await runCliFor(rt, ['actions', sid, '--tool', 'nosuch', '--kind', 'tool_call', '--descendants']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `no actions of kind tool_call, of tool "nosuch" under ${sid} or its descendants`);
+  });
+
   test('--help --json lists the commands', async () => {
     const out: string[] = [];
     assert.equal(await runCli(['--help', '--json'], { log: (t) => out.push(t), err: () => undefined }), 0);
