@@ -241,6 +241,17 @@ function howRunEnded(st: ScopeState, own: OwnOutcome): RunEnd {
   }
 }
 
+/**
+ * The message history will carry for a failure that came from Temporal: the SDK sends the
+ * failure it received as it was (a child cancelled from outside says "Child Workflow execution
+ * cancelled" there), though its error's own message is the class's fixed one.
+ */
+function messageInHistory(err: TemporalFailure): string {
+  const head = err.failure?.message || err.message;
+  const cause = err.cause instanceof Error ? errorMessage(err.cause) : '';
+  return cause && cause !== head && !head.endsWith(cause) ? `${head}: ${cause}` : head;
+}
+
 /** Records how the scope ended and returns the error Temporal should see. */
 function endWithError(st: ScopeState, err: unknown): unknown {
   // Out of budget: the scope cancelled its own work, and it is that overrun which ended it.
@@ -266,7 +277,7 @@ function endWithError(st: ScopeState, err: unknown): unknown {
   // Cut to what Temporal takes (cim/bounded-failure.ts), before it is recorded: the row and history then agree.
   const thrown = err instanceof Error ? err : new Error(String(err));
   const e = boundedFailure(thrown) as Error;
-  endScope(st, 'error', errorMessage(e), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
+  endScope(st, 'error', e === err && isCancellation(err) ? messageInHistory(err as TemporalFailure) : errorMessage(e), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
   if (err instanceof TemporalFailure) return e;
   // A plain Error would fail only the workflow task and be retried forever; for an
   // agent a thrown error is an outcome of its mandate, so the run fails with it.
