@@ -11,7 +11,7 @@
  */
 import type { ScopeContext } from './scope-context';
 import type { Manifest } from './manifest';
-import { SUB_AGENT_PATTERN } from './manifest';
+import { SUB_AGENT_PATTERN, TOOL_NAME_PATTERN, VERSION_PATTERN } from './manifest';
 import { agentName, boundedText, count, identifier, isoTime, plainObject, stringsOf, text } from './certain-values';
 
 const SCOPE_KINDS: ReadonlySet<unknown> = new Set(['root', 'delegation', 'handoff']);
@@ -69,7 +69,7 @@ export function certainScopeContext(v: unknown): ScopeContext | undefined {
 
 export function certainManifest(v: unknown): Manifest | undefined {
   if (!plainObject(v)) return undefined;
-  const tools = absent(v, 'tools') ? [] : stringsOf(v.tools, (s) => s.length >= 1);
+  const tools = absent(v, 'tools') ? [] : stringsOf(v.tools, (s) => TOOL_NAME_PATTERN.test(s));
   const subAgents = absent(v, 'subAgents') ? [] : stringsOf(v.subAgents, (s) => s.length <= 151 && SUB_AGENT_PATTERN.test(s));
   const handoffs = absent(v, 'handoffs') ? null : stringsOf(v.handoffs, agentName);
   const resources = absent(v, 'resources') ? null : stringsOf(v.resources, (s) => s.length >= 1);
@@ -79,7 +79,7 @@ export function certainManifest(v: unknown): Manifest | undefined {
     handoffs === undefined ||
     resources === undefined ||
     !agentName(v.name) ||
-    !boundedText(v.version, 1, 50) ||
+    !(typeof v.version === 'string' && VERSION_PATTERN.test(v.version)) ||
     !(absent(v, 'description') || boundedText(v.description, 0, 2000)) ||
     !absent(v, 'budget') ||
     !(absent(v, 'model') || boundedText(v.model, 1, 200))

@@ -15,12 +15,17 @@ import { lazySchema } from './lazy-schema';
  * that stand for a remote API; a leading letter keeps clear of Temporal's reserved
  * `__` prefixes.
  */
-export const toolNameSchema = lazySchema(() =>
-  z.string().regex(/^[A-Za-z][A-Za-z0-9_.\/:-]{0,199}$/, 'a letter, then up to 199 letters, digits or _ . / : -'),
-);
+export const TOOL_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.\/:-]{0,199}$/;
 
-/** A declared sub-agent: an agent name, optionally pinned to one version as `name@version`. */
-/** A sub-agent reference: an agent name, optionally pinned as name@version (cim/certain-context.ts tests the same). */
+export const toolNameSchema = lazySchema(() => z.string().regex(TOOL_NAME_PATTERN, 'a letter, then up to 199 letters, digits or _ . / : -'));
+
+/**
+ * An agent's version: what a sub-agent reference pins after its `@`, so it holds no `@`
+ * and no white space (a version a delegator could never name is refused where it is declared).
+ */
+export const VERSION_PATTERN = /^[^@\s]{1,50}$/;
+
+/** A sub-agent reference: an agent name, optionally pinned to one version as name@version (cim/certain-context.ts tests the same). */
 export const SUB_AGENT_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,99}(@[^@\s]{1,50})?$/;
 
 export const subAgentRefSchema = lazySchema(() =>
@@ -32,9 +37,9 @@ export type SubAgentRef = z.infer<ReturnType<typeof subAgentRefSchema>>;
 export const manifestSchema = lazySchema(() =>
   z.object({
     name: agentNameSchema(),
-    version: z.string().min(1).max(50),
+    version: z.string().regex(VERSION_PATTERN, '1 to 50 characters without spaces or @ (a sub-agent reference pins it as name@version)'),
     description: z.string().max(2000).optional(),
-    tools: z.array(z.string().min(1)).default([]),
+    tools: z.array(toolNameSchema()).default([]),
     subAgents: z.array(subAgentRefSchema()).default([]),
     /** Agents it may hand control to (declared by model-driven agents, which offer them to their model). */
     handoffs: z.array(agentNameSchema()).optional(),

@@ -46,7 +46,7 @@ import { TemporalSealAnchors } from '../store/seal-anchor';
 import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
-import { loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
+import { MissingFingerprintKeyError, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import { receiptChecker, type DelegationKey, type ReceiptChecker } from '../store/delegation-key';
 import { manifestChecker } from '../store/manifest-key';
 import type { SignatureChecker } from '../cim/keyed-signature';
@@ -119,13 +119,19 @@ export class ScopeClient {
   private deploymentKey: FingerprintKey | undefined;
   private manifests: SignatureChecker | undefined;
 
-  /** The key outputs were fingerprinted with, if this reader has it (verify holds the rows to history with it). */
+  /**
+   * The key outputs were fingerprinted with, if this reader has it (verify holds the rows to
+   * history with it). Only a key that is nowhere is taken as none: one that is set but
+   * unusable (not hex or base64, too short, a file others can read) is an error, or verify
+   * would skip the check and still say the session is clean.
+   */
   private fingerprintKey(): FingerprintKey | undefined {
     if (this.deploymentKey) return this.deploymentKey;
     try {
       return loadFingerprintKey(process.env, undefined, { create: false });
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (err instanceof MissingFingerprintKeyError) return undefined;
+      throw err;
     }
   }
 

@@ -33,6 +33,11 @@ export class FingerprintKeyError extends ScopetrailError {
   override name = 'FingerprintKeyError';
 }
 
+/** No key anywhere a reader looks: unlike a key that is there but unusable, not a misconfiguration. */
+export class MissingFingerprintKeyError extends FingerprintKeyError {
+  override name = 'MissingFingerprintKeyError';
+}
+
 export function defaultKeyPath(): string {
   const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'scopetrail', 'fingerprint.key');
@@ -76,7 +81,7 @@ export function loadFingerprintKey(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (options.create === false) {
-    throw new FingerprintKeyError(
+    throw new MissingFingerprintKeyError(
       `no fingerprint key: $${KEY_ENV} is not set and ${path} does not exist; give the key the workers use (see docs/attribution.md)`,
     );
   }

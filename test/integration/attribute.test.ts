@@ -190,6 +190,12 @@ test('verify holds every fingerprint row to the output in history: rows deleted,
   process.env.SCOPETRAIL_FINGERPRINT_KEY = OTHER_KEY.bytes.toString('hex');
   const unkeyed = await rt.client.verify(s);
   assert.deepEqual([unkeyed.problems, unkeyed.fingerprintsChecked], [[], 0]);
+  // A key that is set but unusable is a misconfiguration, not "no key": verify must not skip the check and say clean.
+  process.env.SCOPETRAIL_FINGERPRINT_KEY = 'short';
+  await assert.rejects(rt.client.verify(s), /invalid fingerprint key in \$SCOPETRAIL_FINGERPRINT_KEY/);
+  const badKey = await runCliFor(rt, ['verify', s]);
+  assert.equal(badKey.code, 1, badKey.stdout + badKey.stderr);
+  assert.match(badKey.stderr, /invalid fingerprint key in \$SCOPETRAIL_FINGERPRINT_KEY/);
 });
 
 test('a different key matches nothing and says so; `scopetrail attribute` prints the table and --json', { skip }, async () => {

@@ -51,10 +51,10 @@ const validContext = withOptional(
 );
 
 const validManifest = withOptional(
-  fc.record({ name: agentName, version: fc.string({ minLength: 1, maxLength: 50 }) }),
+  fc.record({ name: agentName, version: fc.stringMatching(/^[^@\s]{1,50}$/) }),
   {
     description: fc.string({ maxLength: 100 }),
-    tools: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 4 }),
+    tools: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.\/:-]{0,19}$/), { maxLength: 4 }),
     subAgents: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,20}(@[^@\s]{1,10})?$/), { maxLength: 3 }),
     handoffs: fc.array(agentName, { maxLength: 3 }),
     model: fc.string({ minLength: 1, maxLength: 40 }),

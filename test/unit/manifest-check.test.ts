@@ -84,3 +84,16 @@ test('an agents path that does not exist is named in one line, without Node\'s r
       (err as Error).message === "agents module /no/such/agents.js not found: give the path of the module that exports your agents (require.resolve('./agents'))",
   );
 });
+
+test('a version a sub-agent reference could never pin, or a tool name no tool can have, is refused naming the field', () => {
+  for (const version of ['not a version!', '1.0@beta', ' 1.0', 'x'.repeat(51)]) {
+    const agent = defineAgent({ name: 'pinned', version }, async () => null);
+    assert.throws(() => agent.manifest, (err: unknown) => err instanceof TypeError && BAD_VERSION.test(err.message), version);
+  }
+  for (const tool of ['web search', '', '9lives', 'a\nb']) {
+    const agent = defineAgent({ name: 'tooled', version: '1.0.0', tools: [tool] }, async () => null);
+    assert.throws(() => agent.manifest, (err: unknown) => err instanceof TypeError && /^defineAgent manifest: invalid field "tools\.0": /.test(err.message), JSON.stringify(tool));
+  }
+  const agent = defineAgent({ name: 'fine', version: '2.0.0-rc.1+build.5', tools: ['github/search-issues', 'db.read', 'mcp:fs'] }, async () => null);
+  assert.equal(agent.manifest.version, '2.0.0-rc.1+build.5');
+});
