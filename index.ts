@@ -17,7 +17,7 @@ export type { RecorderOptions } from './worker/recorder';
 export type { SpoolOptions } from './worker/spool';
 export * from './activities';
 export * from './store';
-export { loadFingerprintKey, FingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
+export { loadFingerprintKey, FingerprintKeyError, MissingFingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
 export * from './client';
 export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
 export { InvalidOptionError } from './cim/invalid-field';

@@ -2,7 +2,6 @@
 import { CliUsageError, codecsOf, flag, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
-import type { ActionRecord } from '../cim/schemas';
 import { openStore } from '../store';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,16 +116,6 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
 
 function json(ctx: CommandContext, value: unknown): void {
   ctx.out.log(terminalJson(value, 2));
-}
-
-function groupByScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
-  const map = new Map<string, ActionRecord[]>();
-  for (const a of actions) {
-    const list = map.get(a.scopeId);
-    if (list) list.push(a);
-    else map.set(a.scopeId, [a]);
-  }
-  return map;
 }
 
 /** A report of Temporal histories read; `expected` (the scopes the store knows) gives it a total. */
@@ -366,7 +355,7 @@ export const COMMANDS: Record<string, Command> = {
         if (ctx.flags.json) {
           json(ctx, treeJson(tree, actions));
         } else {
-          ctx.out.log(renderTree(tree, { actions: groupByScope(actions) }));
+          ctx.out.log(renderTree(tree, { actions }));
         }
         return 0;
       });

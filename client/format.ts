@@ -4,8 +4,26 @@ import { misplacedRoot, type ScopeNode, type ScopeTree } from '../cim/scope-tree
 import { visible } from './visible-text';
 
 export interface RenderTreeOptions {
-  /** Actions per scope id; when given, each scope lists its actions. */
-  actions?: ReadonlyMap<string, ActionRecord[]>;
+  /**
+   * The session's actions (as `actionsUnder(sessionId, { descendants: true })` gives them), or
+   * the same grouped by scope id; when given, each scope lists its actions.
+   */
+  actions?: ReadonlyMap<string, ActionRecord[]> | readonly ActionRecord[];
+}
+
+function isActionList(actions: RenderTreeOptions['actions']): actions is readonly ActionRecord[] {
+  return Array.isArray(actions);
+}
+
+/** Actions grouped by their scope id, in the order given. */
+export function actionsByScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
+  const map = new Map<string, ActionRecord[]>();
+  for (const a of actions) {
+    const list = map.get(a.scopeId);
+    if (list) list.push(a);
+    else map.set(a.scopeId, [a]);
+  }
+  return map;
 }
 
 /** How many levels of a tree are drawn indented. */
@@ -14,7 +32,8 @@ const MAX_INDENT = 40;
 export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): string {
   const lines: string[] = [];
   const scopeCount = tree.size;
-  const actionCount = options.actions ? [...options.actions.values()].reduce((n, a) => n + a.length, 0) : undefined;
+  const byScope = isActionList(options.actions) ? actionsByScope(options.actions) : options.actions;
+  const actionCount = byScope ? [...byScope.values()].reduce((n, a) => n + a.length, 0) : undefined;
   lines.push(
     `Session ${visible(tree.sessionId)} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
       (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`),
@@ -32,7 +51,7 @@ export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): st
     const misplaced = edge === 'root' ? misplacedRoot(tree, node) : undefined;
     lines.push(`${prefix}${branch}${marker}${scopeLine(s)}${misplaced ? visible(` — shown as a root: ${misplaced} (run scopetrail verify)`) : ''}`);
     const inner = edge === 'root' || depth >= MAX_INDENT ? prefix : prefix + (last ? '  ' : '│ ');
-    const actions = options.actions?.get(s.scopeId) ?? [];
+    const actions = byScope?.get(s.scopeId) ?? [];
     const kids: Array<{ node: ScopeNode; edge: 'delegation' | 'handoff' }> = [
       // A handoff inside a delegation sits among the delegator's children, marked as the handoff it was.
       ...node.children.map((n) => ({ node: n, edge: n.scope.kind === 'handoff' ? ('handoff' as const) : ('delegation' as const) })),

@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     const session = await client.startSession(triage, { input: { ticket: 'T-42' }, objective: 'triage ticket T-42' });
     console.log('result:', JSON.stringify(await session.result()));
     await worker.recorder.drain();
-    console.log(renderTree(await client.scopeTree(session.sessionId)));
+    console.log(renderTree(await client.scopeTree(session.sessionId), { actions: await client.actionsUnder(session.sessionId, { descendants: true }) }));
     const paged = await client.wasTouched(session.sessionId, 'api:pager');
     console.log(\`was api:pager touched under \${session.sessionId}? \${paged.touched ? 'yes' : 'no'}\`);
     const report = await client.reconcile(session.sessionId);

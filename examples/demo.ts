@@ -5,7 +5,6 @@
 import { renderActions, renderTree } from '../client/format';
 import { treeJson } from '../client/tree-json';
 import { walkTree } from '../cim/scope-tree';
-import type { ActionRecord } from '../cim/schemas';
 import { createExampleTools } from './tools';
 import { orchestrator } from './agents';
 import { exampleLlm } from './llm-script';
@@ -57,7 +56,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       return;
     }
     log(`\nResult: ${JSON.stringify(result)}\n`);
-    log(renderTree(tree, { actions: byScope(sessionActions) }));
+    log(renderTree(tree, { actions: sessionActions }));
 
     if (researcher) {
       const id = researcher.scope.scopeId;
@@ -70,12 +69,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     }
     console.error(`\n» Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   });
-}
-
-export function byScope(actions: readonly ActionRecord[]): Map<string, ActionRecord[]> {
-  const out = new Map<string, ActionRecord[]>();
-  for (const a of actions) out.set(a.scopeId, [...(out.get(a.scopeId) ?? []), a]);
-  return out;
 }
 
 if (require.main === module) {

@@ -11,7 +11,7 @@ import { modelProviderFromEnv } from '../activities/llm-env';
 import { createExampleTools } from './tools';
 import { lead } from './research-agents';
 import { researchModel } from './research-model';
-import { byScope, type DemoOptions } from './demo';
+import type { DemoOptions } from './demo';
 import { step, withExampleRuntime } from './example-runtime';
 
 export async function runResearch(options: DemoOptions = {}): Promise<void> {
@@ -41,7 +41,7 @@ export async function runResearch(options: DemoOptions = {}): Promise<void> {
         return;
       }
       log(`\nResult: ${JSON.stringify(result)}\n`);
-      log(renderTree(tree, { actions: byScope(actions) }));
+      log(renderTree(tree, { actions }));
 
       log('\nWhat each model step chose (the llm.generate calls, in order):');
       const steps = actions.filter((a) => a.kind === 'llm_call');

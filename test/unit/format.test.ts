@@ -34,6 +34,15 @@ test('tree and scope lines show control characters as escapes, one line per scop
   assert.doesNotMatch(actionLine(act), CONTROL);
 });
 
+test('a tree takes the actions of a session as a list too, each under its own scope, and counts them', () => {
+  const other = action('r.1/a1#1', 'r.1', { sessionId: 'r' });
+  const tree = buildScopeTree('r', [root, child]);
+  const listed = renderTree(tree, { actions: [act, other] });
+  assert.equal(listed, renderTree(tree, { actions: new Map([['r', [act]], ['r.1', [other]]]) }));
+  assert.match(listed.split('\n')[0]!, /2 scopes, 2 actions$/);
+  assert.doesNotMatch(renderTree(tree).split('\n')[0]!, /action/);
+});
+
 test('tables escape every cell and stay aligned', () => {
   const text = renderActions([act, action('r/b#1', 'r', { sessionId: 'r' })]);
   assert.doesNotMatch(text, CONTROL);
