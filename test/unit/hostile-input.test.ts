@@ -492,9 +492,9 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
   Manifest: fc.record(
     {
       name: agentName,
-      version: fc.string({ unit: 'binary', minLength: 1, maxLength: 50 }),
+      version: fc.string({ unit: 'binary', minLength: 1, maxLength: 50 }).filter((v) => /^[^@\s]+$/.test(v)),
       description: fc.string({ unit: 'binary', maxLength: 2000 }),
-      tools: fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), { maxLength: 5 }),
+      tools: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.\/:-]{0,19}$/), { maxLength: 5 }),
       subAgents: fc.array(subAgentRef, { maxLength: 5 }),
       resources: fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), { maxLength: 5 }),
     },

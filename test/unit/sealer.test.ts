@@ -15,6 +15,12 @@ import type { Seal } from '../../cim/seal';
 import type { ActionRecord, ScopeRecord } from '../../cim/schemas';
 import { action, scope } from './fixtures';
 
+/** Waits until `done` holds or `ms` pass (the assertions after it say what did not happen). */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keys = (from: number, n: number): ScopeKey[] => Array.from({ length: n }, (_, i) => ({ namespace: 'default', scopeId: `s${from + i}` }));
 
@@ -112,7 +118,8 @@ test('at the held bound, held records are first hashed ahead and compacted besid
   try {
     // Ten scopes of ten records each reach the bound (100 of 200); hashed, each counts as 2.
     for (let n = 0; n < 10; n++) ended(n);
-    await sleep(60);
+    // Hashing runs between event-loop turns: on a busy host it takes longer, never does otherwise.
+    await until(() => sealer.hashedAhead >= 3 && sealer.committed.awaitingSeal <= 75, 5_000);
     assert.equal(calls.length, 0, 'compacted, not sealed');
     assert.ok(sealer.hashedAhead >= 3, `hashed ahead: ${sealer.hashedAhead}`);
     assert.ok(sealer.committed.awaitingSeal <= 75, `held ${sealer.committed.awaitingSeal}, a quarter below the bound`);
@@ -121,7 +128,7 @@ test('at the held bound, held records are first hashed ahead and compacted besid
       ended(n);
       await sleep(1);
     }
-    await sleep(80);
+    await until(() => calls.length > 0, 5_000);
     assert.ok(calls.length > 0, 'sealed beside the writes once hashing could not bring the held records under the bound');
     const held = Array.from({ length: 60 }, (_, n) => sealer.committed.of('default', `s${n}`)).filter(Boolean).length;
     assert.equal(sealer.sealed + held, 60, 'every scope is sealed or still held: none forgotten by the cache');
