@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { testSql } from '../helpers/test-sql';
 import { createFixtureTools } from '../fixtures/tools';
-import { overrunner, quietStaller, staller, toolQuitter } from '../fixtures/agents';
+import { overrunner, quietStaller, staller, steady, toolQuitter } from '../fixtures/agents';
 import { listQuarantine } from '../../worker/quarantine';
 import { LATE_TIMEOUT_REASON } from '../../worker/late-records';
 import type { ActionRecord } from '../../cim/schemas';
@@ -107,6 +107,17 @@ test('attempts of a tool that never heartbeats, past their heartbeat timeout, ar
   for (const until = Date.now() + 10_000; Date.now() < until && attempts.some((a) => a.status !== 'error'); ) attempts = await settled(s.sessionId, 200, 'linger');
   assert.deepEqual(attempts.map((a) => [a.attempt, a.status]), [[1, 'error'], [2, 'error']]);
   assert.ok(attempts.every((a) => a.outputDigest === null), 'no output Temporal discarded has a digest');
+  await assertClean(s.sessionId);
+});
+
+test('an attempt that heartbeats all along, running longer than its heartbeat timeout, is recorded as it ended: one success', { timeout: 60_000 }, async () => {
+  // 2.5 s under a 1 s heartbeat timeout, heartbeating every 100 ms: the server keeps the attempt,
+  // and the worker, which asks past the heartbeat timeout, must not take it for a dropped one.
+  const s = await rt.client.startSession(steady, { input: { ms: 2_500 } });
+  assert.equal(await s.result(), 2_500);
+  const attempts = await settled(s.sessionId, 0, 'slow');
+  assert.deepEqual(attempts.map((a) => [a.attempt, a.status, a.error]), [[1, 'success', null]]);
+  assert.notEqual(attempts[0]!.outputDigest, null, 'the output Temporal took has its digest');
   await assertClean(s.sessionId);
 });
 
