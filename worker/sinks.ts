@@ -13,7 +13,7 @@ import type { WorkflowInfo } from '@temporalio/workflow';
 import type { ActionRecord, ScopeRecord, ResourceRef } from '../cim/schemas';
 import { parseActionRecord, parseScopeRecord } from '../store/row-check';
 import type { ScopetrailSinks, SinkEvent } from '../workflows/sinks';
-import { digest } from '../store/digest';
+import { digest, digestOfJson } from '../store/digest';
 import type { Recorder } from './recorder';
 import type { Fingerprinter } from './fingerprint-key';
 import type { FingerprintRecord } from '../store/fingerprint-store';
@@ -57,8 +57,9 @@ export function scopetrailSinks(
               if (parsed.success) scopes.push({ ...parsed.data, ...worker });
               else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
             } else {
-              const { input, output, ...rest } = event.record;
-              const parsed = parseActionRecord({ ...rest, inputDigest: input === undefined ? null : digest(input), outputDigest: output === undefined ? null : digest(output) });
+              const { input, inputJson, output, ...rest } = event.record;
+              const inputDigest = typeof inputJson === 'string' ? digestOfJson(inputJson) : input === undefined ? null : digest(input);
+              const parsed = parseActionRecord({ ...rest, inputDigest, outputDigest: output === undefined ? null : digest(output) });
               if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
               else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
               else actions.push({ ...parsed.data, ...worker });

@@ -216,7 +216,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
       attempt,
       targetScopeId: childId,
     });
-    emitAction({ ...base, input: input.options.args?.[0] ?? null });
+    // The end rewrites the row: it carries the input as written here, or the digest would be lost.
+    const begun = emitAction({ ...base, input: input.options.args?.[0] ?? null });
     st.delegations.push({ slot, attempt, status: 'running', recovered: false });
 
     // The objective is the delegator's words: it goes in the child's memo, which the
@@ -233,7 +234,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
           const { meta } = unwrapAgentResult(result);
           chargeDelegate(st, meta?.used);
           settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
-          emitAction({ ...base, status: 'success', endedAt: now() });
+          emitAction({ ...begun, status: 'success', endedAt: now() });
           return result;
         },
         (err: unknown) => {
@@ -242,7 +243,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
           const cancelled = isCancellation(err);
           settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
           emitAction({
-            ...base,
+            ...begun,
             status: cancelled ? 'cancelled' : 'error',
             error: errorMessage(err),
             endedAt: now(),

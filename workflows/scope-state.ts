@@ -9,6 +9,7 @@ import type { CallOutcome, DelegationAttempt } from '../cim/status';
 import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
 import { outputText } from '../cim/output-text';
+import { canonicalJson } from '../cim/canonical-json';
 import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
@@ -237,9 +238,26 @@ export function emitScope(record: ScopeRecord): void {
   emit({ type: 'scope', record });
 }
 
-/** Returns the record as emitted (its user data copied): what a later rewrite of the row starts from. */
+/**
+ * A record's input as the text its digest is taken of, written now: code that runs later in
+ * the same activation may change the object, and the record must hold what Temporal was
+ * given. As text it also crosses to the worker's thread at any depth (a value nested a few
+ * thousand levels deep fails the sink's copy, and with it every try of the workflow task).
+ * A value canonical JSON cannot write stays a value, copied, for the worker to judge.
+ */
+function withInputText(record: WorkflowActionRecord): WorkflowActionRecord {
+  if (!('input' in record)) return record;
+  const { input, ...rest } = record;
+  try {
+    return { ...rest, inputJson: canonicalJson(input ?? null) };
+  } catch {
+    return batch ? { ...rest, input: snapshot(input) } : record;
+  }
+}
+
+/** Returns the record as emitted (its input written down): what a later rewrite of the row starts from. */
 export function emitAction(record: WorkflowActionRecord): WorkflowActionRecord {
-  const emitted = batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record;
+  const emitted = withInputText(record);
   emit({ type: 'action', record: emitted });
   return emitted;
 }
@@ -250,7 +268,7 @@ export function emitPayload(actionId: string, side: 'input' | 'output', body: un
 }
 
 export function emitGap(record: WorkflowActionRecord): void {
-  emit({ type: 'gap', record: batch && 'input' in record ? { ...record, input: snapshot(record.input) } : record });
+  emit({ type: 'gap', record: withInputText(record) });
 }
 
 /**

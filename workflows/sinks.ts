@@ -1,14 +1,20 @@
 /**
  * The one path from the workflow sandbox to the outside world. Workflow code never
  * writes anything itself: it hands CIM records to this sink, and the worker writes
- * them (see worker/sinks.ts). Raw delegation inputs travel here so the worker, which
- * has node:crypto, can digest them.
+ * them (see worker/sinks.ts). Delegation inputs travel here as their canonical JSON so
+ * the worker, which has node:crypto, can digest them.
  */
 import type { Sinks } from '@temporalio/workflow';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 
 export type WorkflowActionRecord = Omit<ActionRecord, 'inputDigest' | 'outputDigest'> & {
   input?: unknown;
+  /**
+   * The input as canonical JSON, written in the sandbox when the record is made (see
+   * emitAction): the worker digests the text. A value nested deeper than the sink's copy
+   * to the worker's thread survives goes through as a string.
+   */
+  inputJson?: string;
   output?: unknown;
 };
 

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { deepEcho } from '../fixtures/deep-tools';
+import { digest } from '../../store/digest';
 let rt: TestRuntime;
 
 before(async () => {
@@ -20,6 +21,21 @@ test('an agent returns a value 2 000 levels deep: the session ends, and reconcil
   for (let v = (await s.result()) as { d?: unknown }; v && typeof v === 'object' && 'd' in v; v = v.d as { d?: unknown }) depth += 1;
   assert.equal(depth, 2_000);
   await rt.worker.recorder.sealer.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+});
+
+test('a delegation whose input is 2 000 levels deep: the delegate gets it, and the session reconciles and verifies', { timeout: 60_000 }, async () => {
+  const s = await rt.client.startSession('deepDelegator', { input: { depth: 2_000 } });
+  let depth = 0;
+  for (let v = (await s.result()) as { d?: unknown }; v && typeof v === 'object' && 'd' in v; v = v.d as { d?: unknown }) depth += 1;
+  assert.equal(depth, 2_000);
+  await rt.worker.recorder.sealer.drain();
+  const delegation = (await rt.client.actionsOfSession(s.sessionId)).find((a) => a.kind === 'delegate');
+  let handed: Record<string, unknown> = { leaf: 'handed down' };
+  for (let i = 0; i < 2_000; i++) handed = { d: handed };
+  assert.equal(delegation?.status, 'success');
+  assert.equal(delegation?.inputDigest, digest(handed), 'the delegation keeps the digest of what it handed down past its end');
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
   assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
 });
