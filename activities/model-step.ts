@@ -14,8 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelMessage } from 'ai';
 import { convertToLanguageModelPrompt, standardizePrompt } from 'ai/internal';
 import { invalidField } from '../cim/invalid-field';
-import { canonicalJson } from '../cim/canonical-json';
-import { sha256Hex } from '../store/sha256';
+import { conversationDigest } from '../store/digest';
 
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
@@ -191,7 +190,7 @@ async function keptConversation(load: ConversationLoader, from: string, digest: 
     const body = await load(ref);
     // Kept before the handoff's workflow task completed; absent only while its records wait in the spool.
     if (body === undefined) throw ApplicationFailure.retryable(`the conversation handed over by ${ref} is not in the store (yet)`, 'ConversationNotFound');
-    if (expected !== undefined && sha256Hex(canonicalJson(body)) !== expected) {
+    if (expected !== undefined && conversationDigest(body) !== expected) {
       throw ApplicationFailure.nonRetryable(
         `the conversation handed over by ${ref} is not the one its handoff kept (its digest in history is ${expected.slice(0, 12)}…): its row in the store was changed; the agent does not act on it`,
         CONVERSATION_CHANGED,

@@ -17,12 +17,10 @@ import { receiptDifferences, receiptSignatureProblems } from '../cim/forensics/r
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { SignatureChecker } from '../cim/keyed-signature';
-import { canonicalJson } from '../cim/canonical-json';
 import { historyOutputs } from '../cim/history-outputs';
 import { fingerprintProblems } from './fingerprint-check';
 import type { FingerprintKey } from '../store/fingerprint-key';
-import { sha256Hex } from '../store/sha256';
-import { digest } from '../store/digest';
+import { conversationDigest, digest } from '../store/digest';
 import { invalidManifestText, manifestSignatureProblem, manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
 
 export async function verifySession(
@@ -123,7 +121,7 @@ async function conversationProblems(store: Store, runs: readonly RunFacts[], act
       problems.push({ ...at, detail: `the conversation scope ${ref.from} handed over by reference is not in the store (its payload row was deleted); the next agent cannot go on from it` });
       continue;
     }
-    const now = sha256Hex(canonicalJson(body));
+    const now = conversationDigest(body);
     if (now !== ref.digest) {
       problems.push({
         ...at,
