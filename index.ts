@@ -27,3 +27,4 @@ export * from './cim/llm-result';
 export { ENCODED_TEXT_PREFIX, ENCODED_TEXT_PLACEHOLDER, isEncodedText } from './cim/encoded-text';
 export type { Manifest, ScopeRecord, ActionRecord, ActionKind, ResourceRef, ScopeContext } from './cim/schemas';
 export type { ScopeTree } from './cim/scope-tree';
+export { unwrapAgentResult, type AgentMeta } from './cim/envelope';

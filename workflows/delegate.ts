@@ -90,6 +90,7 @@ async function delegateOnce<I, O>(
         workflowId: scopeId,
         args: [options.input],
       });
+      // The interceptors hand over the agent's value; a bundle without them still gets the envelope.
       return unwrapAgentResult(result).value as O;
     } catch (err) {
       if (isCancellation(err)) throw err;

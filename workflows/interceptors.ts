@@ -178,7 +178,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
   ): Promise<[Promise<string>, Promise<unknown>]> {
     const st = currentState();
-    if (!st) return next(input);
+    // A workflow of the user's own (no scope) that starts an agent gets the agent's value, as delegate() does.
+    if (!st) return next(input).then(([started, completed]) => [started, completed.then((result) => unwrapAgentResult(result).value)]);
     const childId = input.options.workflowId;
     const pending = st.pendingChildren.get(childId);
     st.pendingChildren.delete(childId);
@@ -235,7 +236,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
           chargeDelegate(st, meta?.used);
           settleDelegation(st, slot, attempt, meta?.status ?? 'success', meta?.recovered ?? false);
           emitAction({ ...begun, status: 'success', endedAt: now() });
-          return result;
+          // Whatever started it (delegate(), or executeChild in the agent's code) gets the agent's own value.
+          return unwrapAgentResult(result).value;
         },
         (err: unknown) => {
           st.openDelegates.delete(childId);

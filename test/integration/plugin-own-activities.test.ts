@@ -10,6 +10,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { ScopetrailPlugin } from '../../worker/plugin';
 import { ScopeClient } from '../../client/scope-client';
+import { Client, Connection } from '@temporalio/client';
+import { unwrapAgentResult } from '../../index';
 import { openTestStore, dropTestSchema } from '../helpers/runtime';
 import type { Store } from '../../store/types';
 
@@ -63,6 +65,42 @@ test('an agent calling the worker\'s own activities gets their values, plain and
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
     await client.close();
+    await connection.close();
+  }
+});
+
+test('an agent started by a workflow of the user\'s own returns its value to it; a plain Temporal client unwraps the envelope with unwrapAgentResult', async () => {
+  const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const taskQueue = `own-parent-${randomBytes(4).toString('hex')}`;
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/agents'),
+    activities: {
+      plainGreet: async (name: string) => `hello ${name}`,
+      plainFlaky: async () => ({ tries: 1 }),
+      plainRefuse: async (reason: string) => {
+        throw ApplicationFailure.nonRetryable(`refused: ${reason}`, 'Refused', { why: reason });
+      },
+    },
+    plugins: [new ScopetrailPlugin({ store, tools: [], spool: false })],
+  });
+  const running = worker.run();
+  const plain = new Client({ connection: await Connection.connect({ address }) });
+  const expected = { greeting: 'hello own', local: 'hello own', flaky: { tries: 1 }, refused: 'refused: no|[{"why":"no"}]' };
+  try {
+    const id = `own-parent-${randomBytes(4).toString('hex')}`;
+    assert.deepEqual(await plain.workflow.execute('ownParent', { taskQueue, workflowId: id, args: [{ name: 'own' }] }), expected);
+    const raw = await plain.workflow.execute('plainCaller', { taskQueue, workflowId: `ses-${randomBytes(6).toString('hex')}`, args: [{ name: 'own' }] });
+    const { value, meta } = unwrapAgentResult(raw);
+    assert.deepEqual(value, expected);
+    assert.equal(meta?.status, 'success');
+    assert.deepEqual(unwrapAgentResult('not an agent\'s'), { value: 'not an agent\'s' });
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await plain.connection.close();
     await connection.close();
   }
 });
