@@ -120,7 +120,8 @@ export function reportResource(resource: ResourceRef): void {
   if (!run) throw new Error('reportResource() can only be called while a tool runs');
   const parsed = ResourceRefSchema.safeParse(resource);
   if (!parsed.success) {
-    throw new TypeError(invalidField('reportResource', parsed.error, 'resource'));
+    // The tool's own code gives the same resource on every attempt: retrying cannot help.
+    throw ApplicationFailure.create({ type: INVALID_RESOURCE_REPORT, message: invalidField('reportResource', parsed.error, 'resource'), nonRetryable: true });
   }
   // Tools report a resource before touching it, so a refusal here still comes first.
   if (!allowed(run.scope.allowance, parsed.data.uri)) {
@@ -129,6 +130,9 @@ export function reportResource(resource: ResourceRef): void {
   }
   run.resources.push(parsed.data);
 }
+
+/** The failure type of an attempt whose tool reported a resource that is not one (`reportResource`). */
+export const INVALID_RESOURCE_REPORT = 'InvalidResourceReport';
 
 /** The failure type of an attempt whose input its tool's schema refused: the tool never ran. */
 export const INVALID_TOOL_INPUT = 'InvalidToolInput';

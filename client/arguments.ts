@@ -162,6 +162,14 @@ export class InvalidArgumentError extends ScopetrailError {
   }
 }
 
+/** A value the data converter (the workers', codecs included) cannot turn into a payload: a BigInt, a cycle. */
+export class UnencodableValueError extends ScopetrailError {
+  constructor(method: string, field: string, reason: string) {
+    super(`${method}: invalid field "${field}": it cannot be sent to Temporal (the data converter says: ${reason}); give plain JSON values`, field);
+    this.name = 'UnencodableValueError';
+  }
+}
+
 /** Checks one argument of a client method; `argument` names it when it is a single value (an id, a resource). */
 export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown, argument?: string): z.output<T> {
   const parsed = typedLengthChecks(schema).safeParse(value);

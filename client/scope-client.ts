@@ -43,7 +43,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, UnencodableValueError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { MissingFingerprintKeyError, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -57,7 +57,7 @@ import { requireServedAgent } from './served-agent';
 import { refusedAsTooLarge, requireSendable } from './sendable';
 import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
 
-export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnknownAgentError, UnknownIdError };
+export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnencodableValueError, UnknownAgentError, UnknownIdError };
 
 export const ConnectOptions = z.object({
   // The one option that is not data: checked for what the client calls on it.

@@ -8,13 +8,18 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { DEFAULT_PAYLOAD_LIMITS } from '../cim/payload-size';
-import { PayloadTooLargeError } from './arguments';
+import { PayloadTooLargeError, UnencodableValueError } from './arguments';
 
 const GRPC_INVALID_ARGUMENT = 3;
 
 /** The encoded size of `value` as Temporal receives it; throws PayloadTooLargeError over the limit. */
 export async function requireSendable(temporal: Client, method: string, field: string, value: unknown): Promise<number> {
-  const payloads = (await encodeToPayloads(temporal.options.loadedDataConverter, value)) ?? [];
+  let payloads;
+  try {
+    payloads = (await encodeToPayloads(temporal.options.loadedDataConverter, value)) ?? [];
+  } catch (err) {
+    throw new UnencodableValueError(method, field, err instanceof Error ? err.message : String(err));
+  }
   let bytes = 0;
   for (const p of payloads) {
     bytes += p.data?.length ?? 0;

@@ -25,7 +25,7 @@ import { rootPath, rootScopeId } from '../cim/ids';
 import { rollUpStatus, type OwnOutcome } from '../cim/status';
 import { wrapAgentResult } from '../cim/envelope';
 import { narrowBudget, reportedUsage } from '../cim/budget';
-import { budgetFailure, withinBudget } from './budget';
+import { budgetFailure, carryingUsage, withinBudget } from './budget';
 import { closeOpenDelegates } from './open-delegates';
 import { openCallsAt } from './open-calls';
 import { recordUnhandledSignals } from './unhandled-signals';
@@ -278,8 +278,10 @@ function endWithError(st: ScopeState, err: unknown): unknown {
   const thrown = err instanceof Error ? err : new Error(String(err));
   const e = boundedFailure(thrown) as Error;
   endScope(st, 'error', e === err && isCancellation(err) ? messageInHistory(err as TemporalFailure) : errorMessage(e), failureSource(err, st.ctx.scopeId, st.ctx.continuation?.run));
+  // What the subtree spent goes up with the failure, whatever it was, for the delegator to charge.
+  if (e instanceof ApplicationFailure) return carryingUsage(st, e);
   if (err instanceof TemporalFailure) return e;
   // A plain Error would fail only the workflow task and be retried forever; for an
   // agent a thrown error is an outcome of its mandate, so the run fails with it.
-  return ApplicationFailure.create({ message: e.message, type: thrown.name, nonRetryable: true, cause: e });
+  return carryingUsage(st, ApplicationFailure.create({ message: e.message, type: thrown.name, nonRetryable: true, cause: e }));
 }

@@ -46,6 +46,44 @@ export function exceed(st: ScopeState, kind: BudgetKind, message: string): Appli
   return budgetFailure(st);
 }
 
+/**
+ * The key under which a failing agent's ApplicationFailure carries what its subtree spent,
+ * appended after any details of its own, so a delegator charges it however the delegate
+ * failed (running out of budget says it in its own details, as `used`).
+ */
+const USED_KEY = '$scopetrailUsed';
+
+/**
+ * The failure an agent that spent model turns or tokens ends with, carrying them. An
+ * ApplicationFailure keeps its message, type, retryability, cause and details, with one
+ * detail added; another kind of failure is left as it is (its usage is not charged).
+ */
+export function carryingUsage(st: ScopeState, failure: ApplicationFailure): ApplicationFailure {
+  if ((st.used.turns === 0 && st.used.tokens === 0) || failure.type === BUDGET_EXCEEDED) return failure;
+  const carried = ApplicationFailure.create({
+    message: failure.message,
+    type: failure.type ?? undefined,
+    nonRetryable: failure.nonRetryable ?? undefined,
+    cause: failure.cause,
+    details: [...(failure.details ?? []), { [USED_KEY]: { ...st.used } }],
+  });
+  carried.stack = failure.stack;
+  return carried;
+}
+
+/** What a failed delegate's subtree spent, from its failure: an overrun's own details, or what carryingUsage added. */
+export function usageInFailure(err: unknown): BudgetUsage | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (!(e instanceof ApplicationFailure)) continue;
+    if (e.type === BUDGET_EXCEEDED) return (e.details?.[0] as { used?: BudgetUsage } | undefined)?.used;
+    const carried = e.details?.at(-1) as { [USED_KEY]?: BudgetUsage } | undefined;
+    if (carried && typeof carried === 'object' && carried[USED_KEY]) return carried[USED_KEY];
+    // The delegate's own failure is the first ApplicationFailure under the child failure.
+    return undefined;
+  }
+  return undefined;
+}
+
 export function budgetFailure(st: ScopeState): ApplicationFailure {
   return ApplicationFailure.create({
     type: BUDGET_EXCEEDED,

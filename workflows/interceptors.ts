@@ -5,7 +5,6 @@
  * CIM actions. Registered on the worker through `interceptors.workflowModules`.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
   workflowInfo,
@@ -28,8 +27,8 @@ import { HANDOFF_SIGNAL, UNHANDLED_SIGNAL_ERROR } from '../cim/names';
 import { handoffRequestSchema, type ScopeContext } from '../cim/scope-context';
 import { childPath } from '../cim/ids';
 import { intersectAllowances } from '../cim/allowance';
-import { BUDGET_EXCEEDED, narrowBudget, remainingBudget, type BudgetUsage } from '../cim/budget';
-import { chargeDelegate } from './budget';
+import { narrowBudget, remainingBudget } from '../cim/budget';
+import { chargeDelegate, usageInFailure } from './budget';
 import { SCOPE_HEADER, decodeScopeHeader, encodeScopeHeader, legacyHeaderObjective } from '../cim/header';
 import { OBJECTIVE_MEMO, SCOPE_MEMO } from '../cim/names';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
@@ -241,7 +240,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
         },
         (err: unknown) => {
           st.openDelegates.delete(childId);
-          chargeDelegate(st, budgetUsageOf(err));
+          chargeDelegate(st, usageInFailure(err));
           const cancelled = isCancellation(err);
           settleDelegation(st, slot, attempt, cancelled ? 'cancelled' : 'error', false);
           emitAction({
@@ -271,14 +270,6 @@ function visibleFromStart(input: StartChildWorkflowExecutionInput, child: ScopeC
   const memo = { ...options.memo, [SCOPE_MEMO]: scopeMemo(child, objective) };
   const callerAttributes = options.typedSearchAttributes !== undefined || options.searchAttributes !== undefined;
   return { ...input, options: { ...options, memo, ...(callerAttributes ? {} : { typedSearchAttributes: scopeSearchAttributes(child) }) } };
-}
-
-/** A delegate that ran out of budget says in its failure what it spent. */
-function budgetUsageOf(err: unknown): BudgetUsage | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof ApplicationFailure && e.type === BUDGET_EXCEEDED) return (e.details?.[0] as { used?: BudgetUsage } | undefined)?.used;
-  }
-  return undefined;
 }
 
 function settleDelegation(

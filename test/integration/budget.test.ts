@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { bTimeBoss, bTurnBoss } from '../fixtures/model-agents';
+import { bLeakBoss, bTimeBoss, bTurnBoss } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool } from '../../activities/scripted-model';
 
 let rt: TestRuntime;
@@ -17,7 +17,7 @@ before(async () => {
   rt = await startTestRuntime({
     agents: require.resolve('../fixtures/model-agents'),
     tools: Object.values(createFixtureTools().tools),
-    model: new ScriptedModelProvider({ bLooper: looping }),
+    model: new ScriptedModelProvider({ bLooper: looping, bShortLooper: looping }),
   });
 });
 after(async () => rt?.stop());
@@ -40,6 +40,22 @@ test('a delegate gets what its delegator has left, runs out mid-subtree, and wha
   assert.match(boss.error ?? '', /^budget exceeded \(turns\): 4 of 4 model turns used/);
   assert.equal(rows.actionsOf(boss.scopeId).filter((a) => a.kind === 'llm_call').length, 1);
   assert.equal(rows.actionsOf(boss.scopeId).filter((a) => a.kind === 'budget_exceeded').length, 1);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+test('what a delegate spent is charged upward however it fails: one that stops at its own maxTurns leaves its delegator 0 of 4', async () => {
+  const s = await rt.client.startSession(bLeakBoss, { input: {} });
+  await assert.rejects(s.result());
+  const rows = await sessionRows(rt, s.sessionId);
+  const [boss, looper] = [rows.scope(''), rows.scope('.1')];
+  assert.equal(looper.status, 'error');
+  assert.match(looper.error ?? '', /stopped after maxTurns \(3\) model steps/);
+  assert.equal(rows.actionsOf(looper.scopeId).filter((a) => a.kind === 'llm_call').length, 3);
+  assert.deepEqual(rows.actionsOf(looper.scopeId).filter((a) => a.kind === 'budget_exceeded'), [], 'the looper ran out of maxTurns, not of budget');
+  // 1 of its own and the looper's 3: the boss's second llm() would be the 5th turn of 4.
+  assert.equal(boss.status, 'error');
+  assert.match(boss.error ?? '', /^budget exceeded \(turns\): 4 of 4 model turns used/);
+  assert.equal(rows.actionsOf(boss.scopeId).filter((a) => a.kind === 'llm_call').length, 1);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 

@@ -110,6 +110,21 @@ for (const mib of [3, 5]) {
   });
 }
 
+test('a session input the data converter cannot encode (a BigInt, a cycle) is refused naming input, before anything starts', async () => {
+  const cyclic: Record<string, unknown> = { steps: 1 };
+  cyclic.self = cyclic;
+  for (const input of [{ steps: 1, n: 10n }, cyclic]) {
+    const sessionId = `unencodable-${Date.now()}`;
+    await assert.rejects(rt.client.startSession(waiter, { input, sessionId }), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'UnencodableValueError');
+      assert.equal(err.field, 'input');
+      assert.match(err.message, /^startSession: invalid field "input": it cannot be sent to Temporal \(the data converter says: .+\); give plain JSON values$/);
+      return true;
+    });
+    await assert.rejects(rt.client.temporal.workflow.getHandle(sessionId).describe(), WorkflowNotFoundError, 'nothing started in Temporal');
+  }
+});
+
 test('a handoff request whose input is too large is refused naming input; the agent never sees it and carries on', async () => {
   const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
   await assert.rejects(
