@@ -32,7 +32,8 @@ export const McpServerOptions = z.object({
       type: z.literal('stdio'),
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
-      env: z.record(z.string(), z.string()).optional(),
+      // process.env is not a plain object (zod's record refuses it): passed whole, it is copied first.
+      env: z.preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...v } : v), z.record(z.string(), z.string())).optional(),
       cwd: z.string().min(1).optional(),
     }),
     z.object({ type: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),

@@ -248,7 +248,7 @@ export const COMMANDS: Record<string, Command> = {
   drift: {
     group: 'query',
     args: '[agent]',
-    summary: 'observed tools, sub-agents and versions that differ from the manifests',
+    summary: 'observed tools, sub-agents and versions that differ from the manifests (exit 3 on drift, or a verdict on a manifest its signature does not vouch for)',
     options: STORE_OPTIONS,
     async run(ctx) {
       const [agent] = positionals(ctx, ['agent'], 1);
@@ -256,7 +256,8 @@ export const COMMANDS: Record<string, Command> = {
         const entries = await client.drift(agent);
         if (ctx.flags.json) json(ctx, { drift: entries });
         else ctx.out.log(renderDrift(entries));
-        return 0;
+        // A script gates on the exit code: an "ok" judged by a forged or unsigned manifest is no ok.
+        return entries.some((d) => d.drifted || (d.manifestSignature !== undefined && d.manifestSignature !== 'valid')) ? 3 : 0;
       });
     },
   },

@@ -20,7 +20,8 @@ const { version } = ownPackage();
 
 export const DEFAULT_OTLP_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
 
-const HttpUrl = z
+/** An OTLP/HTTP endpoint: the export's and the worker's live spans' (worker/live-otel.ts) alike. */
+export const HttpUrl = z
   .string()
   .url('give an absolute URL such as http://localhost:4318/v1/traces')
   // zod runs this refinement after a failed url() check too: a text that is no URL must not throw here.

@@ -6,7 +6,8 @@
  * (`exports.files = connectMcpServer({ … })`).
  */
 import type { ToolDefinition } from '../activities/tool';
-import { CliUsageError } from './cli-context';
+import { CliFailure, CliUsageError } from './cli-context';
+import { ScopetrailConfigError } from '../cim/errors';
 
 export interface ToolsModule {
   tools: ToolDefinition<any, any>[];
@@ -54,7 +55,11 @@ export async function toolsOfModule(path: string, exports: Record<string, unknow
   if (failed >= 0) {
     await close();
     const reason = (settled[failed] as PromiseRejectedResult).reason as Error | undefined;
-    throw new CliUsageError(`tools module ${path}: export "${entries[failed]![0]}" failed: ${(reason?.message ?? String(reason)).split('\n')[0]}`);
+    const message = `tools module ${path}: export "${entries[failed]![0]}" failed: ${(reason?.message ?? String(reason)).split('\n')[0]}`;
+    // Options it was given wrong (connectMcpServer's TypeError naming the field) are a usage
+    // error, exit 2; a server that did not answer is a failure of the start, exit 1.
+    if (reason instanceof TypeError || reason instanceof ScopetrailConfigError) throw new CliUsageError(message);
+    throw new CliFailure(message, { export: entries[failed]![0] });
   }
   if (tools.length === 0) {
     throw new CliUsageError(`tools module ${path} exports no tool made with defineTool(), array of them, or toolset (connectMcpServer)`);

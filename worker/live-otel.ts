@@ -20,7 +20,7 @@ import { ScopetrailConfigError } from '../cim/errors';
 import { invalidField } from '../cim/invalid-field';
 import { clean } from '../store/rows';
 import type { Store } from '../store/types';
-import { OtelExportError, otelResource, resolveTracesEndpoint, sha256Hex, toReadableSpan } from '../client/otel-export';
+import { HttpUrl, OtelExportError, otelResource, resolveTracesEndpoint, sha256Hex, toReadableSpan } from '../client/otel-export';
 import type { RecordBatch } from './recorder';
 
 const isProcessor = (v: unknown) => typeof (v as SpanProcessor | undefined)?.onEnd === 'function' && typeof (v as SpanProcessor).forceFlush === 'function';
@@ -36,7 +36,7 @@ export const LiveOtelOptionsSchema = z
     /** An exporter to batch into, instead of OTLP/HTTP protobuf. */
     exporter: z.custom<SpanExporter>(isExporter, 'give an OpenTelemetry SpanExporter (export, shutdown)').optional(),
     /** Full traces URL; else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
-    endpoint: z.string().url('give an absolute URL such as http://localhost:4318/v1/traces').optional(),
+    endpoint: HttpUrl.optional(),
     /** service.name; else OTEL_SERVICE_NAME, else "scopetrail" (as the post-hoc export). */
     serviceName: z.string().min(1).max(200).optional(),
     /** BatchSpanProcessor settings; unset ones come from OTEL_BSP_* (default delay 5 s). */

@@ -39,9 +39,12 @@ export interface RootCause {
  * often not the one that failed the session: a caught tool error, then an agent that
  * throws for reasons of its own, is the agent's failure, not the tool's.
  *
- * Where the records do not say (the top did not fail by itself: a degraded session, or
- * every delegation of the top failed and was caught; rows written before `failedBy` was
- * recorded), the cause is the earliest *call* whose final attempt failed: failures
+ * A degraded scope is degraded by its delegations (the status rules: a caught call degrades
+ * nothing), so a degraded session is followed into the first of its failed delegations to
+ * end (or, where none failed, the first degraded one), and on down from there.
+ *
+ * Where the records do not say (every delegation of the top failed and was caught; rows
+ * written before `failedBy` was recorded), the cause is the earliest *call* whose final attempt failed: failures
  * usually propagate up, so the first leaf failure in time is where the damage started,
  * and everything above it is impact. A call is judged by its final attempt because an
  * attempt that a retry made good did not cause anything; those are only counted
@@ -122,7 +125,18 @@ function followFailure(
   const visited = new Set<string>();
   for (let scope = top; ; ) {
     const stop = { within: scope === top ? null : scope };
-    if (scope.status !== 'error' || visited.has(scope.scopeId)) return stop;
+    if (visited.has(scope.scopeId)) return stop;
+    if (scope.status === 'degraded') {
+      // Degraded by the status rules: some delegation of it failed, or came back degraded itself
+      // (a call it caught degrades nothing). The first of those failed ones to end is where to look.
+      visited.add(scope.scopeId);
+      const delegated = scopes.filter((c) => c.parentScopeId === scope.scopeId && c.kind === 'delegation').map(lastOf);
+      const next = delegated.filter((c) => c.status === 'error').sort(byEnd)[0] ?? delegated.filter((c) => c.status === 'degraded').sort(byEnd)[0];
+      if (!next) return stop;
+      scope = next;
+      continue;
+    }
+    if (scope.status !== 'error') return stop;
     visited.add(scope.scopeId);
     if (scope.failedBy === undefined) {
       // In error without failing itself: every delegation it made failed and it caught them.

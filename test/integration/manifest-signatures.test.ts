@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestRuntime } from '../helpers/runtime';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
 import { testSql } from '../helpers/test-sql';
+import { CLI_STORE_SKIP, runCliFor } from '../helpers/cli';
 import { renderDrift, renderRoles } from '../../client/format-forensics';
 import { ScopeClient } from '../../client/scope-client';
 import { parseKey } from '../../store/fingerprint-key';
@@ -30,6 +31,7 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   assert.equal(before.manifestSignature, 'valid');
   assert.doesNotMatch(renderRoles(await rt.client.roles()), /WARNING/);
   assert.equal(before.drifted, false);
+  if (!CLI_STORE_SKIP) assert.equal((await runCliFor(rt, ['drift', 'researcher'])).code, 0, 'no drift, a manifest its signature vouches for');
 
   // Declaring a tool the agent should not have had: the drift it would hide is gone from the verdict, not from verify.
   const table = `"${rt.schema}".manifests`;
@@ -40,6 +42,12 @@ test('a manifest rewritten in the table no longer matches its worker\'s signatur
   assert.equal(after.manifestSignature, 'forged');
   assert.match(renderDrift([after]), new RegExp(`\\nWARNING: 1 version\\(s\\) judged by a manifest its registering worker's signature does not vouch for \\(researcher@${row!.version.replace(/\./g, '\\.')} FORGED\\)`));
   assert.match(renderDrift([after]), /yes, FORGED/);
+  // A script gating on drift's exit code must not read "ok" off a forged manifest.
+  if (!CLI_STORE_SKIP) {
+    const forged = await runCliFor(rt, ['drift', 'researcher']);
+    assert.equal(forged.code, 3, forged.stdout + forged.stderr);
+    assert.match(forged.stdout, /yes, FORGED\s+ok/);
+  }
   // Roles read the same manifests (declared sub-agents make orchestrators): the version is marked there too.
   const roles = await rt.client.roles();
   const versionRole = (list: typeof roles, agent: string) => list.find((r) => r.agent === agent)!.byVersion.find((x) => x.version === row!.version)!;

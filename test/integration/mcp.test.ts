@@ -278,9 +278,9 @@ describe('an MCP tool called by an agent', () => {
     const env = { ...process.env, TEMPORAL_ADDRESS: rt.temporal.address, SCOPETRAIL_DELEGATION_KEY: keyHex };
     const args = (tools: string) => ['worker', '--json', '--agents', join(ROOT, 'test', 'fixtures', 'mcp-agents.ts'), '--tools', join(dir, tools), '--database-url', TEST_DATABASE_URL, '--schema', schema!, '--task-queue', taskQueue];
 
-    // A module whose connection fails stops the start, naming the export.
+    // A module whose connection fails stops the start, naming the export: a failure (exit 1), not a usage error.
     const down = spawnSync(process.execPath, [join(ROOT, 'bin', 'scopetrail.js'), ...args('down.ts')], { env, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(down.status, 2, down.stderr);
+    assert.equal(down.status, 1, down.stderr);
     assert.match(down.stdout + down.stderr, /tools module \S+down\.ts: export "files" failed: /);
 
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'scopetrail.js'), ...args('tools.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -113,7 +113,7 @@ for (const mib of [3, 5]) {
 test('a session input the data converter cannot encode (a BigInt, a cycle) is refused naming input, before anything starts', async () => {
   const cyclic: Record<string, unknown> = { steps: 1 };
   cyclic.self = cyclic;
-  for (const input of [{ steps: 1, n: 10n }, cyclic]) {
+  for (const input of [{ steps: 1, n: 10n }, cyclic] as Array<{ steps: number }>) {
     const sessionId = `unencodable-${Date.now()}`;
     await assert.rejects(rt.client.startSession(waiter, { input, sessionId }), (err: Error & { field?: string }) => {
       assert.equal(err.name, 'UnencodableValueError');

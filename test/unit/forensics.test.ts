@@ -310,6 +310,31 @@ describe('rootCause', () => {
     assert.match(renderRootCause('s', rc), /other failed scopes \(2, off this chain\): s\.3 snoop, s\.3~1 peer/);
   });
 
+  test('a degraded session leads into the delegation that failed it, not to an earlier call its agent caught', () => {
+    // The root catches a call that failed for good (which degrades nothing), then a delegation fails: that degrades it.
+    const root = scope('s', { status: 'degraded' });
+    const fine = child('s.1', root, { agent: 'ok', status: 'success', startedAt: t(5), endedAt: t(8) });
+    const failed = child('s.2', root, { agent: 'leaf', status: 'error', failedBy: 's.2', startedAt: t(20), endedAt: t(30) });
+    const rc = rootCause([root, fine, failed], [attempt(root, '1', 1, 'op', 'error', 1)])!;
+    assert.equal(rc.scope.scopeId, 's.2');
+    assert.equal(rc.action, null, 'its own code failed it');
+    assert.deepEqual(ids(rc.chain), ['s.2', 's']);
+    assert.deepEqual(ids(rc.impact), ['s.2', 's']);
+  });
+
+  test('a degraded session whose delegate came back degraded is followed down to the delegation that failed there', () => {
+    const root = scope('s', { status: 'degraded' });
+    const mid = child('s.1', root, { agent: 'mid', status: 'degraded', startedAt: t(5), endedAt: t(90) });
+    const okLeaf = child('s.1.1', mid, { agent: 'leaf', status: 'success', startedAt: t(10), endedAt: t(20) });
+    const badLeaf = child('s.1.2', mid, { agent: 'leaf', status: 'error', failedBy: '1', startedAt: t(30), endedAt: t(60) });
+    // A denied call the root caught, earlier than everything below: not the cause.
+    const actions = [attempt(root, '1', 1, 'op', 'denied', 1), attempt(badLeaf, '1', 1, 'fetch', 'error', 40)];
+    const rc = rootCause([root, mid, okLeaf, badLeaf], actions)!;
+    assert.equal(rc.action?.name, 'fetch');
+    assert.deepEqual(ids(rc.chain), ['s.1.2', 's.1', 's']);
+    assert.deepEqual(ids(rc.impact), ['s.1.2', 's.1', 's']);
+  });
+
   test('a failure under a handoff scope is traced through the handoff to the session root', () => {
     const root = scope('s', { status: 'success' });
     const peer = handedTo('s~1', root, { agent: 'peer', status: 'degraded' });

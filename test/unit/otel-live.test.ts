@@ -219,6 +219,9 @@ test('which committed records make spans: finished calls at once, ended scopes a
 test('bad options and OTEL_* variables are refused with the field or variable named', () => {
   const refused = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (err: Error) => err.name === 'ScopetrailConfigError' && pattern.test(err.message));
   refused(() => new LiveOtel(store, { endpoint: 'not a url' }), /otel: invalid field "endpoint"/);
+  // zod's url() takes "localhost:4318" (scheme "localhost:") and ftp://: OTLP/HTTP takes neither, as export-otel says.
+  refused(() => new LiveOtel(store, { endpoint: 'localhost:4318' }), /otel: invalid field "endpoint": OTLP\/HTTP needs an http:\/\/ or https:\/\/ URL/);
+  refused(() => new LiveOtel(store, { endpoint: 'ftp://x/v1/traces' }), /OTLP\/HTTP needs an http/);
   refused(() => new LiveOtel(store, { batch: { scheduledDelayMillis: -5 } }), /invalid field "batch\.scheduledDelayMillis"/);
   refused(() => new LiveOtel(store, { spanProcessor: userPipeline().processor, endpoint: 'http://x:4318/v1/traces' }), /give either spanProcessor or exporter/);
   refused(() => new LiveOtel(store, { spanProcessor: {} as SpanProcessor }), /invalid field "spanProcessor": give an OpenTelemetry SpanProcessor/);

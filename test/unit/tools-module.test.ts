@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineTool } from '../../activities/tool';
 import { toolsOfModule } from '../../client/tools-module';
+import { McpServerOptions } from '../../activities/mcp-tools';
 
 const tool = (name: string) => defineTool({ name, input: z.object({}), output: z.object({}) }, async () => ({}));
 
@@ -32,7 +33,8 @@ test('an export that rejects stops the load naming it, after the toolsets that d
       notes: Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1\n    at stack')),
     }),
     (err: Error) => {
-      assert.equal(err.name, 'CliUsageError');
+      // The module was right; its server did not answer: a failure (exit 1), not a usage error.
+      assert.equal(err.name, 'CliFailure');
       assert.equal(err.message, 'tools module /app/tools.js: export "notes" failed: connect ECONNREFUSED 127.0.0.1:1');
       return true;
     },
@@ -40,6 +42,24 @@ test('an export that rejects stops the load naming it, after the toolsets that d
   assert.deepEqual(closed, ['files']);
 });
 
+test('an export refused for its options (connectMcpServer names the field) is a usage error', async () => {
+  await assert.rejects(
+    toolsOfModule('/app/tools.js', { notes: Promise.reject(new TypeError('connectMcpServer: invalid field "transport.url": Invalid URL')) }),
+    (err: Error) => err.name === 'CliUsageError' && err.message === 'tools module /app/tools.js: export "notes" failed: connectMcpServer: invalid field "transport.url": Invalid URL',
+  );
+});
+
 test('a module with nothing to serve is refused, saying what it may export', async () => {
   await assert.rejects(toolsOfModule('t.js', { a: 1, b: [], c: { tools: [1] } }), /tools module t\.js exports no tool made with defineTool\(\), array of them, or toolset \(connectMcpServer\)/);
+});
+
+test('a stdio server takes process.env whole (not a plain object) as its environment; a non-string value is refused naming it', () => {
+  const options = (env: unknown) => McpServerOptions.safeParse({ name: 'files', transport: { type: 'stdio', command: 'node', env } });
+  const whole = options(process.env);
+  assert.ok(whole.success, JSON.stringify(!whole.success && whole.error.issues));
+  const env = (whole.data.transport as { env?: Record<string, string> }).env!;
+  assert.equal(env.PATH, process.env.PATH);
+  assert.equal(Object.getPrototypeOf(env), Object.prototype);
+  const bad = options({ PORT: 8080 });
+  assert.ok(!bad.success && bad.error.issues[0]!.path.join('.') === 'transport.env.PORT');
 });
