@@ -8,7 +8,7 @@
  * worker sends them on at its throttle: 80% of the heartbeat timeout, or every 30 s
  * without one), and the signal also aborts at the attempt's own deadline.
  */
-import type { Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { attemptDeadline, watchDeadline } from './attempt-deadline';
 
 /** How often the activity heartbeats while the signal is held: the worker's throttle decides how often one is sent. */
@@ -42,4 +42,23 @@ export function attemptSignal(ctx: Context): AttemptSignal {
       ctx.cancellationSignal.removeEventListener('abort', cancelled);
     },
   };
+}
+
+/**
+ * Runs `call` with the current attempt's signal, released once it settles; outside an
+ * activity (a provider called directly) there is no attempt and no signal.
+ */
+export async function duringAttempt<T>(call: (signal: AbortSignal | undefined) => PromiseLike<T>): Promise<T> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined;
+  }
+  const attempt = ctx ? attemptSignal(ctx) : undefined;
+  try {
+    return await call(attempt?.signal);
+  } finally {
+    attempt?.release();
+  }
 }

@@ -8,13 +8,13 @@
  * The workflow only knows the names of its tools; the worker knows their definitions,
  * so it fills in each scopetrail tool's description and input schema here.
  */
-import { Context } from '@temporalio/activity';
 import type { JSONSchema7, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelMessage } from 'ai';
 import { convertToLanguageModelPrompt, standardizePrompt } from 'ai/internal';
 import { invalidField } from '../cim/invalid-field';
 import { conversationDigest } from '../store/digest';
+import { duringAttempt } from './attempt-signal';
 
 import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
@@ -125,11 +125,12 @@ export function defineModelStep(
         }),
         ...(request.toolChoice ? { toolChoice: request.toolChoice as LanguageModelV3CallOptions['toolChoice'] } : {}),
         ...pick(request, ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'seed']),
-        abortSignal: activitySignal(),
       };
       let generated;
       try {
-        generated = await model.doGenerate(options);
+        // The request stops with the attempt: at its deadline too, which Temporal enforces without
+        // telling the activity, so a slow provider is not left answering (and billing) a call no one awaits.
+        generated = await duringAttempt((abortSignal) => model.doGenerate({ ...options, abortSignal }));
       } catch (err) {
         const failure = asProviderFailure(provider.name, requestedModel, err);
         const httpStatus = httpStatusOf(failure);
@@ -151,7 +152,9 @@ export function defineModelStep(
           inputTokens,
           outputTokens,
           totalTokens: inputTokens !== null && outputTokens !== null ? inputTokens + outputTokens : null,
-          finishReason: generated.finishReason.unified,
+          // The provider's own word where it gave one (OpenAI's "tool_calls"), as the llm activity records it
+          // and OpenTelemetry's gen_ai.response.finish_reasons expects; the AI SDK's otherwise.
+          finishReason: generated.finishReason.raw ?? generated.finishReason.unified,
           toolCalls: calls.length ? toolCallSummary(calls) : null,
           toolCallCount: calls.length,
         });
@@ -265,11 +268,3 @@ function firstIssue(err: Error): string {
   return ` (field "${path}": ${issue.message ?? 'invalid'})`;
 }
 
-/** Inside an activity the request is aborted when Temporal cancels or times out the attempt. */
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}

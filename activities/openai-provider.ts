@@ -4,7 +4,7 @@
  * client: one request per attempt. The client's own retries are off: Temporal's retry
  * policy retries, so every attempt is its own `llm_call` record.
  */
-import { Context } from '@temporalio/activity';
+import { duringAttempt } from './attempt-signal';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import { z } from 'zod';
 import type { LlmCompletion, LlmProvider, LlmProviderRequest } from './llm';
@@ -78,10 +78,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const target = `POST ${url} (model ${model})`;
     let completion: unknown;
     try {
-      completion = await this.client.chat.completions.create(
-        { model, messages: request.messages },
-        { signal: activitySignal() },
-      );
+      // Aborted with the attempt, at its deadline too (see activities/attempt-signal.ts).
+      completion = await duringAttempt((signal) => this.client.chat.completions.create({ model, messages: request.messages }, { signal }));
     } catch (err) {
       if (err instanceof APIError && !(err instanceof APIConnectionError) && err.status !== undefined) {
         throw providerFailure({
@@ -141,11 +139,3 @@ function networkReason(err: unknown): string {
   return cause ? `${e.message} (${cause})` : e.message;
 }
 
-/** Inside an activity the request is aborted when Temporal cancels or times out the attempt. */
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}

@@ -2,12 +2,20 @@ import type { z } from 'zod';
 
 /** One sentence naming the first bad field of a failed zod parse: `context: invalid field "a.b": reason`. */
 export function invalidField(context: string, error: z.ZodError, whole = 'value'): string {
-  return `${context}: invalid field "${fieldOf(error, whole)}": ${error.issues[0]?.message ?? 'invalid'}`;
+  const issue = error.issues[0];
+  const reason = issue?.code === 'unrecognized_keys' && issue.keys.length ? 'not a field it takes' : (issue?.message ?? 'invalid');
+  return `${context}: invalid field "${fieldOf(error, whole)}": ${reason}`;
 }
 
-/** The path of a failed parse's first issue, `whole` when the value itself is wrong. */
+/**
+ * The path of a failed parse's first issue, `whole` when the value itself is wrong. A key a
+ * strict object does not take is the field, not the object it was found in.
+ */
 export function fieldOf(error: z.ZodError, whole = 'value'): string {
-  return error.issues[0]?.path.join('.') || whole;
+  const issue = error.issues[0];
+  const path = issue?.path.map(String) ?? [];
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  return path.join('.') || whole;
 }
 
 /**

@@ -100,7 +100,8 @@ export function sessionToGenAiSpans(
       startTime: s.startedAt,
       endTime: s.endedAt ?? options.now,
       attributes: scopeAttributes(s),
-      status: spanStatus(s.status, s.error),
+      // A scope in error with no error of its own returned normally, but every delegation it made failed (cim/status.ts).
+      status: spanStatus(s.status, s.error, 'every delegation it made failed'),
       events: (eventsOf.get(s.scopeId) ?? []).sort((a, b) => a.time.localeCompare(b.time)),
       links: s.handoffFromScopeId
         ? [{ traceId, spanId: scopeSpanId(s.handoffFromScopeId), attributes: { 'scopetrail.link.kind': 'handoff', 'scopetrail.scope.id': s.handoffFromScopeId } }]
@@ -235,8 +236,8 @@ function plainOrNull(text: string | null): string | null {
   return isEncodedText(text) ? null : text;
 }
 
-function spanStatus(status: string, error: string | null): GenAiSpan['status'] {
-  if (status === 'error' || status === 'denied') return { code: 'error', message: plainOrNull(error) ?? status };
+function spanStatus(status: string, error: string | null, unsaid: string = status): GenAiSpan['status'] {
+  if (status === 'error' || status === 'denied') return { code: 'error', message: plainOrNull(error) ?? unsaid };
   return { code: 'unset' };
 }
 

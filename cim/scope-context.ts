@@ -130,7 +130,8 @@ export type HandoffRequest = z.infer<ReturnType<typeof handoffRequestSchema>>;
  */
 export const delegateOptionsSchema = lazySchema(() =>
   z.object({
-    objective: z.string().max(10_000),
+    // The scope's mandate in the delegator's words: an empty one records a delegation nobody can read.
+    objective: z.string().max(10_000).refine((o) => o.trim().length > 0, 'say what the delegate is to achieve'),
     input: z.unknown(),
     allowance: z.array(z.string().min(1)).optional(),
     budget: budgetSpecSchema().optional(),

@@ -388,8 +388,13 @@ export class Spool {
     this.fd = undefined;
     const name = this.activeName!;
     this.activeName = undefined;
+    const empty = this.activeBytes === 0;
+    this.activeBytes = 0;
     try {
-      renameSync(join(this.dir, name), join(this.dir, name.replace(/^active-/, 'ready-')));
+      // A file no line was written to (the disk refused every one) holds nothing to hand over:
+      // removed, not left behind, or each retry on a full disk would leave one more empty file.
+      if (empty) unlinkSync(join(this.dir, name));
+      else renameSync(join(this.dir, name), join(this.dir, name.replace(/^active-/, 'ready-')));
     } catch {
       /* a drainer already took it */
     }

@@ -36,7 +36,12 @@ export interface OpenAiCompatibleServer {
   failNext(count: number, failure: Failure): void;
   /** The next successful answer has this raw 200 body instead of a completion. */
   answerNextWith(body: string): void;
-  /** From now on, each request this function answers (an object: a chat completion's body) gets that answer. */
+  /** For each delayed answer the client gave up on before it was sent: how long after the request it went away, in ms. */
+  readonly abandoned: number[];
+  /**
+   * From now on, each request this function answers (an object: a chat completion's body) gets that answer;
+   * one with `$delayMs` is sent that much later.
+   */
   answerWith(fn: (request: { model: string; messages: unknown[]; tools?: unknown[] }) => object | undefined): void;
   close(): Promise<void>;
 }
@@ -53,6 +58,7 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
   const completions: CompletionSent[] = [];
   const failures: Failure[] = [];
   const rawAnswers: string[] = [];
+  const abandoned: number[] = [];
   let responder: ((request: { model: string; messages: unknown[]; tools?: unknown[] }) => object | undefined) | undefined;
   const servedModel = options.servedModel ?? ((m: string) => `${m}-0613`);
 
@@ -92,6 +98,19 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
       const raw = rawAnswers.shift();
       if (raw !== undefined) return send(200, raw);
       const answer = responder?.(request as { model: string; messages: unknown[]; tools?: unknown[] });
+      if (answer !== undefined && typeof (answer as { $delayMs?: unknown }).$delayMs === 'number') {
+        // A slow provider: answers after the delay, unless the client gave up on the request first.
+        const { $delayMs, ...completion } = answer as { $delayMs: number };
+        const started = Date.now();
+        const timer = setTimeout(() => send(200, JSON.stringify(completion)), $delayMs);
+        res.once('close', () => {
+          if (!res.writableFinished) {
+            clearTimeout(timer);
+            abandoned.push(Date.now() - started);
+          }
+        });
+        return;
+      }
       if (answer !== undefined) return send(200, JSON.stringify(answer));
       const messages = request.messages as Array<{ role?: string; content?: string }>;
       const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
@@ -120,6 +139,7 @@ export async function startOpenAiCompatibleServer(options: ServerOptions = {}): 
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     completions,
+    abandoned,
     failNext(count, failure) {
       for (let i = 0; i < count; i++) failures.push(failure);
     },

@@ -166,6 +166,7 @@ test('delegate() checks its options before anything starts: an allowance given a
   for (const [options, field] of [
     [{ objective: 'narrow', allowance: 'api:*' }, 'allowance'],
     [{ objective: 42 }, 'objective'],
+    [{ objective: '  ' }, 'objective'],
     [{ objective: 'retry', attempts: -3 }, 'attempts'],
     [{ objective: 'spend', budget: { turns: 'many' } }, 'budget.turns'],
   ] as const) {

@@ -9,7 +9,7 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../helpers/openai-compatible-server';
 import { createFixtureTools } from '../fixtures/tools';
-import { mLead } from '../fixtures/model-agents';
+import { mHasty, mLead } from '../fixtures/model-agents';
 import { modelProviderFromEnv } from '../../activities/llm-env';
 
 let rt: TestRuntime;
@@ -49,6 +49,7 @@ before(async () => {
       return completion(model, { content: null, tool_calls: [toolCall('c4', 'handoff_to_mWriter', { reason: 'time to write' })] }, 'tool_calls', n);
     }
     if (system.startsWith('You find')) return completion(model, { content: 'two sources found' }, 'stop', n);
+    if (system.startsWith('You answer in a hurry')) return { ...completion(model, { content: 'too late' }, 'stop', n), $delayMs: 4_000 };
     return completion(model, { content: `written after ${(messages as Msg[]).length} messages` }, 'stop', n);
   });
   const model = modelProviderFromEnv({ SCOPETRAIL_LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: server.baseURL, SCOPETRAIL_LLM_MODEL: 'gpt-test' });
@@ -72,8 +73,8 @@ test('the rows match the tool calls the server asked for: parallel tools, a dele
   ].sort());
   const steps = rows.actionsOf(sid).filter((a) => a.kind === 'llm_call');
   assert.deepEqual(steps.map((a) => [a.attributes.toolCalls, a.attributes.model, a.attributes.finishReason]), [
-    ['echo, echo, delegate_to_mSearcher', 'gpt-test-0613', 'tool-calls'],
-    ['handoff_to_mWriter', 'gpt-test-0613', 'tool-calls'],
+    ['echo, echo, delegate_to_mSearcher', 'gpt-test-0613', 'tool_calls'],
+    ['handoff_to_mWriter', 'gpt-test-0613', 'tool_calls'],
   ]);
   assert.ok(steps.every((a) => a.resources.some((r) => r.uri === 'llm:openai/gpt-test' && r.mode === 'share')));
   assert.deepEqual(steps.map((a) => a.attributes.inputTokens), steps.map((a) => Number(a.attributes.outputTokens) + 90));
@@ -96,4 +97,18 @@ test('a 200 that is not a chat completion fails the model step at once, naming t
   const steps = (await sessionRows(rt, s.sessionId)).actionsOf(s.sessionId).filter((a) => a.kind === 'llm_call');
   assert.deepEqual(steps.map((a) => [a.attempt, a.status]), [[1, 'error']], 'one attempt: the same request gets the same answer');
   assert.match(steps[0]!.error ?? '', /^openai provider: HTTP 200 from POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions \(model gpt-test\): Invalid JSON response \(field "[^"]+": [^)]*\) \(not retryable\)$/);
+});
+
+test('a provider slower than the model step\'s deadline is given up on at the deadline: the request is aborted, not left running', async () => {
+  const s = await rt.client.startSession(mHasty, { input: { prompt: 'quick' } });
+  await assert.rejects(s.result());
+  // The server would answer after 4 s; the attempt's start-to-close timeout is 1 s.
+  assert.equal(server.abandoned.length, 1, 'the client went away before the answer');
+  assert.ok(server.abandoned[0]! < 3_000, `gone ${server.abandoned[0]} ms after the request`);
+  await rt.worker.recorder.sealer.drain();
+  const [step] = (await sessionRows(rt, s.sessionId)).actionsOf(s.sessionId).filter((a) => a.kind === 'llm_call');
+  assert.equal(step?.status, 'error');
+  assert.match(step?.error ?? '', /^attempt timed out: its start-to-close timeout \(1000 ms\)/);
+  assert.ok(Date.parse(step!.endedAt!) - Date.parse(step!.startedAt) < 3_000, 'the row ends near the deadline, not when the provider would have answered');
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });

@@ -76,9 +76,9 @@ test('the model delegates in parallel, calls the same tool from sibling scopes, 
   assert.deepEqual(
     steps.map((a) => [a.name, a.attributes.toolCalls, a.attributes.finishReason]),
     [
-      ['llm.generate', 'delegate_to_mSearcher, delegate_to_mSearcher, echo', 'tool-calls'],
-      ['llm.generate', 'flaky', 'tool-calls'],
-      ['llm.generate', 'handoff_to_mWriter', 'tool-calls'],
+      ['llm.generate', 'delegate_to_mSearcher, delegate_to_mSearcher, echo', 'tool_calls'],
+      ['llm.generate', 'flaky', 'tool_calls'],
+      ['llm.generate', 'handoff_to_mWriter', 'tool_calls'],
     ],
   );
   assert.ok(steps.every((a) => typeof a.attributes.inputTokens === 'number' && a.attributes.model === 'scripted-1'));

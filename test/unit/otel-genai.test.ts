@@ -137,3 +137,10 @@ test('every gen_ai.* and error.type key used is defined by the OpenTelemetry sem
 test('a hash too short for an id is refused with a message naming the need', () => {
   assert.throws(() => sessionToGenAiSpans('s', scopes, [], { hash: () => 'abc', now: NOW }), /at least 32 lowercase hex digits/);
 });
+
+test('an agent span in error says why even when its scope has no error of its own: every delegation it made failed', () => {
+  const [root] = sessionToGenAiSpans('u', [scope('u', { sessionId: 'u', status: 'error', error: null })], [], { hash, now: NOW }).spans;
+  assert.deepEqual(root!.status, { code: 'error', message: 'every delegation it made failed' });
+  const [own] = sessionToGenAiSpans('v', [scope('v', { sessionId: 'v', status: 'error', error: 'boom' })], [], { hash, now: NOW }).spans;
+  assert.deepEqual(own!.status, { code: 'error', message: 'boom' });
+});

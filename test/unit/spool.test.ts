@@ -234,6 +234,37 @@ test('files are drained in the order they were written, not in the order of thei
   }
 });
 
+test('appends and drains that retry on a full disk leave no empty spool files behind', async (t) => {
+  const dir = join(tempDir(), 'full-retries');
+  const mounted = mountTmpfs(dir, '64k');
+  if (typeof mounted === 'string') return t.skip(mounted);
+  try {
+    const spool = new Spool({ dir });
+    // One batch spooled while the store was down, then the disk fills.
+    spool.append({ actions: [action('held', 's')] });
+    try {
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(1024 * 1024));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    // As the recorder does while the store stays down: an append the disk refuses, a drain that
+    // stops at the held batch (the store refuses it), again and again.
+    for (let i = 0; i < 5; i++) {
+      // Larger than what is left of the file's last page: it needs blocks the disk no longer has.
+      assert.throws(() => spool.append({ actions: [action(`a${i}`, 's', { error: 'x'.repeat(16_384) })] }), /ENOSPC|no space/i);
+      await spool.drain(async () => {
+        throw new Error('store down');
+      }).catch(() => undefined);
+    }
+    spool.close();
+    const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+    assert.equal(files.length, 1, `the held batch's file alone, not one empty file per retry: ${files.join(', ')}`);
+    assert.ok(statSync(join(dir, files[0]!)).size > 0);
+  } finally {
+    mounted.unmount();
+  }
+});
+
 test('a spool on a full disk leaves no file open once closed: the disk can be unmounted', async (t) => {
   const dir = join(tempDir(), 'full');
   const mounted = mountTmpfs(dir, '64k');
