@@ -34,9 +34,24 @@ export interface ModelStepCall {
   input: string;
 }
 
-/** The tool calls a model step asked for, as recorded on its `llm_call` (`search, delegate_to_researcher`). */
-export function toolCallSummary(calls: readonly ModelStepCall[]): string {
-  return calls.map((c) => c.toolName).join(', ');
+/**
+ * The tool calls a model step asked for, as recorded on its `llm_call` (`search, delegate_to_researcher`).
+ * A call that cannot run says why (`search (arguments not JSON)`, `wipe (not offered)`): the AI SDK
+ * answers it to the model with an error and no activity, so no row of its own will show it.
+ */
+export function toolCallSummary(calls: readonly ModelStepCall[], offered?: ReadonlySet<string>): string {
+  return calls.map((c) => `${c.toolName}${offered && !offered.has(c.toolName) ? ' (not offered)' : jsonText(c.input) ? '' : ' (arguments not JSON)'}`).join(', ');
+}
+
+function jsonText(text: string): boolean {
+  // An empty input is the SDK's way of sending no arguments.
+  if (text.trim() === '') return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Conversations up to this size travel inline with a handoff; larger ones by reference. */
