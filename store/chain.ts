@@ -207,11 +207,14 @@ export function verifyChains(
       problems.push({ ...own[0]!, detail: `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit)` });
     } else {
       // The rows hash to the anchored seal, so no record changed: what disagrees is the store's copy of the proof.
+      const gone = s.actions.length > 0 && s.actions.every((a) => a.hash === null);
       problems.push({
         scopeId: id,
         recordId: id,
         problem: 'chain_changed',
-        detail: `the hashes stored with scope ${id}'s sealed chain were edited (at ${[...new Set(own.map((p) => p.recordId))].join(', ')}), but its rows still match the seal anchored in Temporal: no record changed`,
+        detail: gone
+          ? `the hashes stored with scope ${id}'s sealed chain were deleted, but its rows still match the seal anchored in Temporal: no record changed`
+          : `the hashes stored with scope ${id}'s sealed chain were edited (at ${[...new Set(own.map((p) => p.recordId))].join(', ')}), but its rows still match the seal anchored in Temporal: no record changed`,
       });
     }
   }
@@ -251,11 +254,13 @@ function storedChainProblems(s: SessionChains['chains'][number], now: number): C
     prev = a.hash ?? '';
   }
   if (sealed.length !== s.chainLength) {
+    // More than were sealed: rows were added (or moved here from another scope), not removed.
+    const more = s.chainLength !== null && sealed.length > s.chainLength;
     problems.push({
       scopeId: id,
       recordId: id,
-      problem: 'removed',
-      detail: `scope ${id} sealed ${s.chainLength} actions, ${sealed.length} remain`,
+      problem: more ? 'inserted' : 'removed',
+      detail: `scope ${id} sealed ${s.chainLength} actions, ${sealed.length} ${more ? 'are there now' : 'remain'}`,
     });
   } else if ((sealed.at(-1)?.hash ?? null) !== s.chainHead) {
     problems.push({ scopeId: id, recordId: id, problem: 'removed', detail: `scope ${id}: the last sealed action is gone or changed` });

@@ -205,6 +205,21 @@ test('editing an action, deleting one, or rewriting a scope\'s status is caught 
   assert.match(cli.stdout, /FAILED: 8 problem\(s\)/);
 });
 
+test('an action moved from one scope to another is named as inserted where it went and removed where it left', { skip }, async () => {
+  const sid = await session();
+  const t = `"${rt.schema}"`;
+  await rt.worker.recorder.sealer.drain();
+  const moved = `${sid}.2/a1#1`;
+  assert.equal(await sql(`UPDATE ${t}.actions SET scope_id = $2 WHERE action_id = $1`, [moved, sid]), 1);
+  const report = await rt.client.verify(sid);
+  const gained = report.problems.filter((p) => p.scopeId === sid && p.recordId === sid && /sealed \d+ actions/.test(p.detail));
+  assert.deepEqual(gained.map((p) => p.problem), ['inserted'], JSON.stringify(report.problems));
+  assert.match(gained[0]!.detail, /sealed (\d+) actions, \d+ are there now$/);
+  const lost = report.problems.filter((p) => p.scopeId === `${sid}.2` && p.recordId === `${sid}.2` && /sealed \d+ actions/.test(p.detail));
+  assert.deepEqual(lost.map((p) => p.problem), ['removed'], JSON.stringify(report.problems));
+  assert.match(lost[0]!.detail, /remain$/);
+});
+
 test('editing only the hashes stored with a chain is named as the stored proof edited, not as a changed record', { skip }, async () => {
   const sid = await session();
   const t = `"${rt.schema}"`;
