@@ -57,10 +57,12 @@ export async function verifySession(
   const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
   const manifests = await store.storedManifests();
   const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.manifests.map((m) => m.manifest.name)) });
+  // A record whose row is there but does not read is named once, by that row (invalid_row), not also as missing.
+  const unreadable = new Set(stored.invalid.map((row) => `${row.table === 'scopes' ? 'scope' : 'action'}\u0000${row.id}`));
   report.problems.push(
-    ...history.differences.map(
-      (d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` }),
-    ),
+    ...history.differences
+      .filter((d) => !(d.kind === 'missing' && unreadable.has(`${d.record}\u0000${d.id}`)))
+      .map((d): ChainProblem => ({ scopeId: d.scopeId, recordId: d.id, problem: 'history', detail: `${d.kind} ${d.record}: ${d.detail}` })),
   );
   const receipts = await receiptProblems(store, sessionId, actions, receiptKey);
   const held = manifestProblems(scopes, manifests, manifestKey);

@@ -404,6 +404,8 @@ test('a row that does not parse is a finding naming its field: verify fails, tre
   const invalid = report.problems.filter((p) => p.problem === 'invalid_row');
   assert.deepEqual(invalid.map((p) => p.recordId), [`${sid}.2`]);
   assert.match(invalid[0]!.detail, /scope .*\.2 has an invalid field "status"/);
+  // Its row is there, unreadable: named once, not also as missing from the store.
+  assert.deepEqual(report.problems.filter((p) => p.recordId === `${sid}.2` && /^missing /.test(p.detail)), []);
 
   const verified = await runCliFor(rt, ['verify', sid]);
   assert.equal(verified.code, 3);
