@@ -35,7 +35,8 @@ import { loadManifests, unservedTools } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
-import type { PayloadCodec } from '@temporalio/common';
+import type { Logger, PayloadCodec } from '@temporalio/common';
+import { temporalLogsQuieted } from './runtime-logging';
 import { textCodec, type TextCodec } from '../store/text-codec';
 import { isEncodedText } from '../cim/encoded-text';
 import { runAndStop } from './settles';
@@ -257,6 +258,8 @@ export class ScopetrailPlugin extends SimplePlugin {
     const configured = super.configureBundler(options);
     return {
       ...configured,
+      // quietTemporalLogs() quiets a bundle made with bundleWorkflowCode({ plugins }) too, unless it has a logger of its own.
+      ...(configured.logger === undefined && temporalLogsQuieted() ? { logger: quietBundlerLogger } : {}),
       preloadModules: [...new Set([...(configured.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
     };
   }
@@ -406,11 +409,12 @@ function fieldOf(error: z.ZodError): string {
   return error.issues[0]?.path.map(String).join('.') || 'options';
 }
 
-export const quietBundlerLogger = {
+/** The bundler's logger when Temporal's logs are quieted: its warnings and errors, not its module list. */
+export const quietBundlerLogger: Logger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,
   warn: (msg: string, meta?: unknown) => console.warn(msg, meta ?? ''),
   error: (msg: string, meta?: unknown) => console.error(msg, meta ?? ''),
   log: () => undefined,
-} as never;
+};

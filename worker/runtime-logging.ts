@@ -19,6 +19,11 @@ import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from
  */
 let configured = false;
 
+/** Whether quietTemporalLogs() was called: the bundler's logger is quieted with the runtime's (worker/plugin.ts). */
+export function temporalLogsQuieted(): boolean {
+  return configured;
+}
+
 export function quietTemporalLogs(level: 'WARN' | 'ERROR' = 'WARN'): void {
   if (configured) return;
   configured = true;
