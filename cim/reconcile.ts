@@ -98,6 +98,11 @@ export interface RunFacts {
   scope: ScopeContext | null;
   /** The run this one continued (continue-as-new or retry), if any. */
   previousRunId: string | null;
+  /**
+   * Whether its start carries scopetrail's marks (the scope header, or the memo every session
+   * start and handoff sets): false for a workflow of the user's own. Absent where not read.
+   */
+  startedByScopetrail?: boolean;
   /** When the run started (its WorkflowExecutionStarted event), when history says. */
   startedAt?: string | null;
   close: {

@@ -17,6 +17,7 @@ import { digest } from '../store/digest';
 import { rootScopeId } from '../cim/ids';
 import { conversationReferenceIn } from '../cim/model-step';
 import { BUDGET_EXCEEDED } from '../cim/budget';
+import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from '../cim/names';
 import { ResourceRef, ScopeStatus } from '../cim/schemas';
 import type { ActivityFacts, ChildFacts, RunFacts, SignalFacts } from '../cim/reconcile';
 import { LOCAL_ACTIVITY_MARKER, localActivityFacts, type LocalActivityMarker } from '../cim/local-activities';
@@ -209,6 +210,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     workflowType: started.workflowType?.name ?? '',
     scope: decodeScopeHeader(headerPayload(started.header)) ?? null,
     previousRunId: started.continuedExecutionRunId || null,
+    startedByScopetrail: headerPayload(started.header) !== undefined || [OBJECTIVE_MEMO, VISIBILITY_MEMO, SCOPE_MEMO].some((k) => started.memo?.fields?.[k] !== undefined),
     startedAt: eventTime(first.eventTime),
     close: { kind: 'open' },
     children: [],

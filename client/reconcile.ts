@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { reconcileSession, type ReconcileReport, type RunFacts } from '../cim/reconcile';
 import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
-import { collectSessionRuns } from './history';
+import { SessionNotFoundError, collectSessionRuns } from './history';
 import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
 import { anchoredPrune, type PrunedSession } from './pruned-session';
 
@@ -74,6 +74,10 @@ export async function reconcileOnce(
     if (pruned) {
       return { report: { sessionId, runs: runs.length, expected: { scopes: 0, actions: 0 }, stored: { scopes: 0, actions: 0, openInHistory: 0 }, differences: [], pruned }, runs };
     }
+    // A workflow of the user's own whose id merely looks like a session's: no row of it, and its
+    // type is no agent any worker of this store registered. Not a session with every row lost.
+    const agents = new Set(manifests.map((m) => m.name));
+    if (!runs.some((r) => r.startedByScopetrail !== false || agents.has(r.workflowType))) throw new SessionNotFoundError(sessionId);
   }
   const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.

@@ -97,6 +97,16 @@ test('an agent started by a workflow of the user\'s own returns its value to it;
     assert.deepEqual(value, expected);
     assert.equal(meta?.status, 'success');
     assert.deepEqual(unwrapAgentResult('not an agent\'s'), { value: 'not an agent\'s' });
+    // A workflow of the user's own whose id looks like a session's is no session to reconcile or verify.
+    const lookalike = `ses-${randomBytes(6).toString('hex')}`;
+    assert.equal(await plain.workflow.execute('plainGreeting', { taskQueue, workflowId: lookalike, args: ['you'] }), 'hi you');
+    const scopes = await ScopeClient.connect({ store, taskQueue, address });
+    try {
+      await assert.rejects(scopes.reconcile(lookalike), { name: 'UnknownIdError' });
+      await assert.rejects(scopes.verify(lookalike), { name: 'UnknownIdError' });
+    } finally {
+      await scopes.close();
+    }
   } finally {
     worker.shutdown();
     await running.catch(() => undefined);
