@@ -25,10 +25,10 @@ after(async () => {
   if (schema) await dropTestSchema(schema);
 });
 
-test('an agent calling the worker\'s own activities gets their values, plain and local, after a retry and on failure, and every attempt is recorded', async () => {
-  const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-  const taskQueue = `own-activities-${randomBytes(4).toString('hex')}`;
-  const tries = new Map<string, number>();
+const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+
+/** A worker of the user's own: the plugin beside activities of its own (`plainFlaky` as the test needs it). */
+async function ownWorker(taskQueue: string, plainFlaky: (key: string) => Promise<{ tries: number }>) {
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
@@ -36,17 +36,24 @@ test('an agent calling the worker\'s own activities gets their values, plain and
     workflowsPath: require.resolve('../fixtures/agents'),
     activities: {
       plainGreet: async (name: string) => `hello ${name}`,
-      plainFlaky: async (key: string) => {
-        const n = (tries.get(key) ?? 0) + 1;
-        tries.set(key, n);
-        if (n < 2) throw new Error('not yet');
-        return { tries: n };
-      },
+      plainFlaky,
       plainRefuse: async (reason: string) => {
         throw ApplicationFailure.nonRetryable(`refused: ${reason}`, 'Refused', { why: reason });
       },
     },
     plugins: [new ScopetrailPlugin({ store, tools: [], spool: false })],
+  });
+  return { connection, worker };
+}
+
+test('an agent calling the worker\'s own activities gets their values, plain and local, after a retry and on failure, and every attempt is recorded', async () => {
+  const taskQueue = `own-activities-${randomBytes(4).toString('hex')}`;
+  const tries = new Map<string, number>();
+  const { connection, worker } = await ownWorker(taskQueue, async (key: string) => {
+    const n = (tries.get(key) ?? 0) + 1;
+    tries.set(key, n);
+    if (n < 2) throw new Error('not yet');
+    return { tries: n };
   });
   const running = worker.run();
   const client = await ScopeClient.connect({ store, taskQueue, address });
@@ -70,22 +77,8 @@ test('an agent calling the worker\'s own activities gets their values, plain and
 });
 
 test('an agent started by a workflow of the user\'s own returns its value to it; a plain Temporal client unwraps the envelope with unwrapAgentResult', async () => {
-  const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const taskQueue = `own-parent-${randomBytes(4).toString('hex')}`;
-  const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowsPath: require.resolve('../fixtures/agents'),
-    activities: {
-      plainGreet: async (name: string) => `hello ${name}`,
-      plainFlaky: async () => ({ tries: 1 }),
-      plainRefuse: async (reason: string) => {
-        throw ApplicationFailure.nonRetryable(`refused: ${reason}`, 'Refused', { why: reason });
-      },
-    },
-    plugins: [new ScopetrailPlugin({ store, tools: [], spool: false })],
-  });
+  const { connection, worker } = await ownWorker(taskQueue, async () => ({ tries: 1 }));
   const running = worker.run();
   const plain = new Client({ connection: await Connection.connect({ address }) });
   const expected = { greeting: 'hello own', local: 'hello own', flaky: { tries: 1 }, refused: 'refused: no|[{"why":"no"}]' };
