@@ -854,6 +854,10 @@ function parseJsonText(text: string): unknown {
   }
 }
 
+let shipped: string[] | undefined;
+
+/** The migrations this version ships: read from the package once, not at every query's up-to-date check. */
 function migrationFiles(): string[] {
-  return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  shipped ??= readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  return shipped;
 }

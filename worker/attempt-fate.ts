@@ -96,19 +96,9 @@ const ASK_TIMEOUT_MS = 10_000;
  * SDK ties the worker client's calls in an activity's context to it, so the read runs
  * under a signal of its own. `unknown` when the history cannot be read.
  */
-export async function askAttemptFate(
-  client: Pick<Client, 'workflow' | 'withAbortSignal'>,
-  execution: { workflowId: string; runId: string },
-  call: AttemptOfCall,
-): Promise<AttemptFate> {
-  try {
-    const history = await client.withAbortSignal(AbortSignal.timeout(ASK_TIMEOUT_MS), () =>
-      client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory(),
-    );
-    return attemptFate((history.events ?? []) as FateEvent[], call);
-  } catch {
-    return 'unknown';
-  }
+export async function askAttemptFate(client: FateClient, execution: Execution, call: AttemptOfCall): Promise<AttemptFate> {
+  const history = await within(client, () => client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory());
+  return history ? attemptFate((history.events ?? []) as FateEvent[], call) : 'unknown';
 }
 
 /**
@@ -118,17 +108,22 @@ export async function askAttemptFate(
  * nothing here: the server's pending attempt of the call says whether this one is over, and
  * a call no longer pending is judged by history's close of it. `unknown` when neither shows.
  */
-export async function askQuietAttemptFate(
-  client: Pick<Client, 'workflow' | 'withAbortSignal'>,
-  execution: { workflowId: string; runId: string },
-  call: AttemptOfCall,
-): Promise<AttemptFate> {
+export async function askQuietAttemptFate(client: FateClient, execution: Execution, call: AttemptOfCall): Promise<AttemptFate> {
+  const described = await within(client, () => client.workflow.getHandle(execution.workflowId, execution.runId).describe());
+  if (!described) return 'unknown';
+  const pending = (described.raw.pendingActivities ?? []).find((p) => p.activityId === call.activityId);
+  if (pending) return (pending.attempt ?? 0) > call.attempt ? 'timed_out' : 'unknown';
+  return askAttemptFate(client, execution, call);
+}
+
+type FateClient = Pick<Client, 'workflow' | 'withAbortSignal'>;
+type Execution = { workflowId: string; runId: string };
+
+/** One read of the server under a deadline of its own (the activity's signal has fired); undefined when it fails. */
+async function within<T>(client: FateClient, read: () => Promise<T>): Promise<T | undefined> {
   try {
-    const described = await client.withAbortSignal(AbortSignal.timeout(ASK_TIMEOUT_MS), () => client.workflow.getHandle(execution.workflowId, execution.runId).describe());
-    const pending = (described.raw.pendingActivities ?? []).find((p) => p.activityId === call.activityId);
-    if (pending) return (pending.attempt ?? 0) > call.attempt ? 'timed_out' : 'unknown';
-    return await askAttemptFate(client, execution, call);
+    return await client.withAbortSignal(AbortSignal.timeout(ASK_TIMEOUT_MS), read);
   } catch {
-    return 'unknown';
+    return undefined;
   }
 }

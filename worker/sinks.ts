@@ -57,9 +57,10 @@ export function scopetrailSinks(
               if (parsed.success) scopes.push({ ...parsed.data, ...worker });
               else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
             } else {
-              const { input, inputJson, output, ...rest } = event.record;
+              const { input, inputJson, ...rest } = event.record;
               const inputDigest = typeof inputJson === 'string' ? digestOfJson(inputJson) : input === undefined ? null : digest(input);
-              const parsed = parseActionRecord({ ...rest, inputDigest, outputDigest: output === undefined ? null : digest(output) });
+              // Workflow-side actions have no output of their own: a delegation's is its child's result.
+              const parsed = parseActionRecord({ ...rest, inputDigest, outputDigest: null });
               if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
               else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
               else actions.push({ ...parsed.data, ...worker });

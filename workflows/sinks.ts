@@ -15,7 +15,6 @@ export type WorkflowActionRecord = Omit<ActionRecord, 'inputDigest' | 'outputDig
    * to the worker's thread survives goes through as a string.
    */
   inputJson?: string;
-  output?: unknown;
 };
 
 export type SinkEvent =
