@@ -30,7 +30,15 @@ export function runKey(run: RunRef): string {
 
 const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_NOT_FOUND = 5;
-const RUNNING = temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+const STATUS = temporal.api.enums.v1.WorkflowExecutionStatus;
+const RUNNING = STATUS.WORKFLOW_EXECUTION_STATUS_RUNNING;
+
+/**
+ * How a run stands: `open`; `closed` by its workflow's code (completed, failed, cancelled,
+ * continued as new), which recorded its scope's end; `closed_without_agent` (terminated or
+ * timed out: no code ran to record it); `gone` from Temporal (retention, never there).
+ */
+export type RunClose = 'open' | 'closed' | 'closed_without_agent' | 'gone';
 
 export class TemporalRunStatus implements RunStatus {
   private readonly clients: NamespaceClients;
@@ -53,19 +61,33 @@ export class TemporalRunStatus implements RunStatus {
     return open;
   }
 
+  /** How each of `runs` stands, keyed by runKey. */
+  async closes(runs: readonly RunRef[]): Promise<Map<string, RunClose>> {
+    const unique = new Map(runs.map((r) => [runKey(r), r]));
+    const out = new Map<string, RunClose>();
+    await Promise.all([...unique].map(([key, run]) => this.limit(async () => void out.set(key, await this.closeOf(run)))));
+    return out;
+  }
+
   private async isOpen(run: RunRef): Promise<boolean> {
+    return (await this.closeOf(run)) === 'open';
+  }
+
+  private async closeOf(run: RunRef): Promise<RunClose> {
     try {
       const res = await this.clients.get(run.namespace).workflowService.describeWorkflowExecution({
         namespace: run.namespace,
         execution: { workflowId: run.workflowId, runId: run.runId },
       });
-      return res.workflowExecutionInfo?.status === RUNNING;
+      const status = res.workflowExecutionInfo?.status;
+      if (status === RUNNING) return 'open';
+      return status === STATUS.WORKFLOW_EXECUTION_STATUS_TERMINATED || status === STATUS.WORKFLOW_EXECUTION_STATUS_TIMED_OUT ? 'closed_without_agent' : 'closed';
     } catch (err) {
       // Gone from Temporal (retention, a deleted namespace's run): nothing more can be written by it.
-      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) return false;
+      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND)) return 'gone';
       // A run Temporal cannot even name (a row written in the database, not by a worker) never
       // ran there; asking again would only keep every scope sealed with it waiting.
-      if (isGrpcServiceError(err) && err.code === GRPC_INVALID_ARGUMENT) return false;
+      if (isGrpcServiceError(err) && err.code === GRPC_INVALID_ARGUMENT) return 'gone';
       throw err;
     }
   }

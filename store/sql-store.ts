@@ -10,7 +10,7 @@ import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, UnsealedScope, WriteGuard, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, UnsealedScope, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
@@ -28,6 +28,7 @@ import { Partitions, monthOf, nextMonth } from './partitions';
 import { SqlRetention, type Retention } from './prune';
 import { linksOfScopeRow } from './chain-links';
 import { InvalidOptionError } from '../cim/invalid-field';
+import { isoTime } from './row-times';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
@@ -424,6 +425,24 @@ export class SqlStore implements Store {
       [limit, new Date().toISOString()],
     );
     return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id, run: { namespace: r.namespace, workflowId: r.workflow_id, runId: r.run_id } }));
+  }
+
+  async runningScopes(options: { startedBefore: string; after?: { startedAt: string; scopeId: string }; limit: number }): Promise<RunningScope[]> {
+    const params: unknown[] = [this.namespace, options.startedBefore, options.limit];
+    if (options.after) params.push(options.after.startedAt, options.after.scopeId);
+    const { rows } = await this.db.query<{ session_id: string; scope_id: string; started_at: unknown; workflow_id: string; run_id: string }>(
+      `SELECT session_id, scope_id, started_at, workflow_id, run_id FROM ${this.t('scopes')}
+        WHERE namespace = $1 AND status = 'running' AND started_at < $2 ${options.after ? 'AND (started_at, scope_id) > ($4, $5)' : ''}
+        ORDER BY started_at, scope_id LIMIT $3`,
+      params,
+    );
+    return rows.map((r) => ({
+      namespace: this.namespace,
+      scopeId: r.scope_id,
+      sessionId: r.session_id,
+      startedAt: isoTime(r.started_at) ?? options.startedBefore,
+      run: { namespace: this.namespace, workflowId: r.workflow_id, runId: r.run_id },
+    }));
   }
 
   async chainsOfSession(sessionId: string): Promise<SessionChains> {

@@ -103,6 +103,9 @@ export type WriteGuard = (found: SealedRows) => StoreBatch | Promise<StoreBatch>
 /** An ended, unsealed scope the sweep found, with the run named in its row. */
 export type UnsealedScope = ScopeKey & { run: RunRef };
 
+/** A scope whose row still reads `running`, with the run its row names (see Store.runningScopes). */
+export type RunningScope = ScopeKey & { sessionId: string; startedAt: string; run: RunRef };
+
 export interface ScopeKey {
   namespace: string;
   scopeId: string;
@@ -188,6 +191,12 @@ export interface Store {
    * Each with the run its row says last wrote it, which the sealer waits to see closed.
    */
   unsealedScopes(limit: number): Promise<UnsealedScope[]>;
+  /**
+   * Scopes of the store's namespace whose row reads `running` and that started before
+   * `startedBefore`, in (start, scope id) order after `after`, up to `limit`: a worker walks
+   * them page by page to find the runs Temporal closed without agent code (worker/unended-scopes.ts).
+   */
+  runningScopes(options: { startedBefore: string; after?: { startedAt: string; scopeId: string }; limit: number }): Promise<RunningScope[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
   chainsOfSession(sessionId: string): Promise<SessionChains>;
   /** `signer`: the registering worker's manifest key (cim/manifest-signature.ts); without one they are stored unsigned. */

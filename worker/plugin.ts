@@ -6,7 +6,7 @@
  * `llm` activity, records the agents' manifests when the worker starts, and drains the
  * recorder when it stops, so every record the worker produced is committed.
  */
-import type { ClientOptions, Connection, WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, type ClientOptions, type Connection, type WorkflowClientInterceptor } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { z } from 'zod';
@@ -35,9 +35,12 @@ import { loadManifests, unservedTools } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
-import type { Logger, PayloadCodec } from '@temporalio/common';
+import type { DataConverter, Logger, PayloadCodec } from '@temporalio/common';
 import { temporalLogsQuieted } from './runtime-logging';
-import { textCodec, type TextCodec } from '../store/text-codec';
+import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
+import { decodingStore } from '../store/encoded-records';
+import { reconcile } from '../client/reconcile';
+import { UnendedScopes } from './unended-scopes';
 import { isEncodedText } from '../cim/encoded-text';
 import { runAndStop } from './settles';
 
@@ -107,7 +110,19 @@ export interface ScopetrailPluginOptions {
    * writes it as the attempt starts). A faster attempt is recorded by its terminal row alone.
    */
   runningRowAfterMs?: number;
+  /**
+   * A run Temporal terminates or times out runs no agent code, so nothing records its
+   * scope's end. The worker looks for scopes left `running` that way every `everyMs`
+   * (default 60 s), once they are `afterMs` old (default 60 s), and writes their end from
+   * history as `reconcile --repair` does (worker/unended-scopes.ts). `false`: only by hand.
+   */
+  unendedScopes?: { everyMs?: number; afterMs?: number } | false;
 }
+
+const UnendedScopesOption = z.union([
+  z.literal(false),
+  z.object({ everyMs: z.number().int().min(100).max(86_400_000).optional(), afterMs: z.number().int().min(0).max(86_400_000).optional() }).strict(),
+]);
 
 const PluginOptionsSchema = z.object({
   store: z.custom<Store>((v) => typeof (v as Store | undefined)?.upsertManifests === 'function', 'give a store made with openStore()'),
@@ -116,6 +131,7 @@ const PluginOptionsSchema = z.object({
   otel: OtelOption,
   deployment: DeploymentOption.optional(),
   runningRowAfterMs: z.number().int().min(0).max(3_600_000).optional(),
+  unendedScopes: UnendedScopesOption.optional(),
   payloadCodecs: z
     .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
     .optional(),
@@ -123,7 +139,7 @@ const PluginOptionsSchema = z.object({
 
 /** Every option ScopetrailPluginOptions has (createWorker takes them too). */
 export const PLUGIN_OPTION_KEYS = [
-  'store', 'tools', 'llm', 'model', 'agents', 'recorder', 'spool', 'fingerprintKey', 'log', 'otel', 'deployment', 'payloadCodecs', 'runningRowAfterMs',
+  'store', 'tools', 'llm', 'model', 'agents', 'recorder', 'spool', 'fingerprintKey', 'log', 'otel', 'deployment', 'payloadCodecs', 'runningRowAfterMs', 'unendedScopes',
 ] as const satisfies ReadonlyArray<keyof ScopetrailPluginOptions>;
 
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
@@ -135,6 +151,8 @@ interface Binding {
   connection: NativeConnection | undefined;
   /** Runs the binding's workers saw Temporal close: their scopes are sealed without asking it. */
   ended: EndedRuns;
+  /** The worker's data converter: a repair reads histories with it (worker/unended-scopes.ts). */
+  dataConverter?: DataConverter;
 }
 
 export class ScopetrailPlugin extends SimplePlugin {
@@ -143,6 +161,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   private readonly fingerprinter: Fingerprinter | undefined;
   private readonly manifestSigner: Signer | undefined;
   private readonly bindings = new Map<string, Binding>();
+  /** One look for unended scopes per namespace, however many of its task queues run here, with how many workers use it. */
+  private readonly unended = new Map<string, { looker: UnendedScopes; workers: number }>();
   private readonly log: (message: string, err?: unknown) => void;
   private readonly deployment: z.output<typeof DeploymentOption> | undefined;
   /** The live span stream while a worker runs; made again for a later run. */
@@ -210,6 +230,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.textCodec ??= text;
     const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, text);
     binding.connection ??= options.connection;
+    binding.dataConverter ??= options.dataConverter;
     const configured = super.configureWorker({
       ...options,
       // A prebuilt bundle was made with its own options (see bundleAgents); giving bundler options too only earns a warning.
@@ -295,6 +316,8 @@ export class ScopetrailPlugin extends SimplePlugin {
     const unwatch = watchEndedRuns(worker, ended);
     // Scopes a previous worker ended but died before sealing.
     recorder.sealer.startSweeping();
+    const namespace = worker.options.namespace;
+    const lookingForUnended = connection && this.config.unendedScopes !== false ? this.lookForUnendedScopes(namespace, connection, binding.dataConverter) : false;
     this.runningWorkers += 1;
     this.otel ??= this.makeOtel();
     try {
@@ -311,7 +334,44 @@ export class ScopetrailPlugin extends SimplePlugin {
       } else await otel?.flush().catch((err: unknown) => this.log('live OpenTelemetry: could not flush the spans', err));
       recorder.stop();
       unwatch();
+      if (lookingForUnended) this.stopLookingForUnendedScopes(namespace);
     }
+  }
+
+  /** Scopes left running by runs Temporal terminated or timed out get their end from history (worker/unended-scopes.ts). */
+  private lookForUnendedScopes(namespace: string, connection: NativeConnection, dataConverter: DataConverter | undefined): true {
+    const running = this.unended.get(namespace);
+    if (running) {
+      running.workers += 1;
+      return true;
+    }
+    const store = this.config.store;
+    const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+    const status = new TemporalRunStatus(connection);
+    const looker = new UnendedScopes(
+      {
+        store,
+        namespace,
+        closes: (runs) => status.closes(runs),
+        // Stored text is compared and written as the workers encode it, as `reconcile --repair` does.
+        repair: async (sessionId) => (await reconcile(client, decodingStore(store, this.textCodec ?? opaqueTextCodec()), sessionId, { repair: true })).repaired,
+      },
+      {
+        ...(this.config.unendedScopes || {}),
+        onError: (err) => this.log(`could not write the end of scopes whose run Temporal terminated or timed out: ${err.message}`),
+        onRepaired: (sessionId, n) => this.log(`session ${sessionId}: wrote the end of ${n} scope${n === 1 ? '' : 's'} whose run Temporal terminated or timed out, from its history`),
+      },
+    );
+    looker.start();
+    this.unended.set(namespace, { looker, workers: 1 });
+    return true;
+  }
+
+  private stopLookingForUnendedScopes(namespace: string): void {
+    const running = this.unended.get(namespace);
+    if (!running || --running.workers > 0) return;
+    running.looker.stop();
+    this.unended.delete(namespace);
   }
 
   private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, text: TextCodec | undefined): Binding {

@@ -1,0 +1,154 @@
+/**
+ * Scopes left `running` by a run Temporal closed without agent code. A run terminated
+ * (`temporal workflow terminate`, a parent's close policy) or timed out runs no code that
+ * could record its scope's end, so its row would read `running` for good, and so would its
+ * session in every listing, tree and rollup. A worker looks for such rows now and then:
+ * it walks the scopes still running a while after they started, asks Temporal how their
+ * runs stand, and completes the session of each one Temporal closed that way from its
+ * history, as `reconcile --repair` does (the end written is sealed and anchored like any).
+ *
+ * A scope whose run is open (a long-running agent) is looked at again later, longer each
+ * time; one whose run its own code closed, or that Temporal no longer holds, is left to
+ * `reconcile`, which says why. Several workers may look at once: a repair writes only over
+ * a row that still reads `running`, with what history proves, so the second writes nothing.
+ */
+import type { RunClose, RunRef } from '../store/run-status';
+import { runKey } from '../store/run-status';
+import type { RunningScope, Store } from '../store/types';
+
+export interface UnendedScopesOptions {
+  /** How often to look (default 60 s). */
+  everyMs?: number;
+  /** How long after its start a running scope is first looked at (default 60 s): younger ones are left to their runs. */
+  afterMs?: number;
+  /** Most scopes looked at per look (default 200); the next look goes on from there. */
+  pageSize?: number;
+  /** The longest a scope whose run is open waits before it is looked at again (default 1 h). */
+  maxWaitMs?: number;
+  onError?: (err: Error) => void;
+  /** Told of each session a look completed from history, with how many scope ends it wrote. */
+  onRepaired?: (sessionId: string, scopes: number) => void;
+}
+
+export interface UnendedScopesDeps {
+  store: Pick<Store, 'runningScopes'>;
+  /** The namespace this worker runs in: only its scopes are looked at. */
+  namespace: string;
+  closes(runs: readonly RunRef[]): Promise<Map<string, RunClose>>;
+  /** Completes the session from history (reconcile with repair); resolves with how many scope ends it wrote. */
+  repair(sessionId: string): Promise<number>;
+}
+
+interface Later {
+  at: number;
+  looks: number;
+  /** The walk through the running scopes in which it was last seen (see forget). */
+  walk: number;
+}
+
+export class UnendedScopes {
+  private readonly everyMs: number;
+  private readonly afterMs: number;
+  private readonly pageSize: number;
+  private readonly maxWaitMs: number;
+  /** Where the walk through the running scopes goes on from; none: from the oldest. */
+  private cursor: { startedAt: string; scopeId: string } | undefined;
+  /** How many times the walk has gone through every running scope. */
+  private walk = 0;
+  /** Scopes looked at whose runs were not closed without agent code, by id: when to look again. */
+  private readonly later = new Map<string, Later>();
+  private timer: NodeJS.Timeout | undefined;
+  private looking: Promise<number> | undefined;
+
+  constructor(
+    private readonly deps: UnendedScopesDeps,
+    private readonly options: UnendedScopesOptions = {},
+  ) {
+    this.everyMs = options.everyMs ?? 60_000;
+    this.afterMs = options.afterMs ?? 60_000;
+    this.pageSize = options.pageSize ?? 200;
+    this.maxWaitMs = options.maxWaitMs ?? 3_600_000;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.look().catch((err: unknown) => this.options.onError?.(asError(err))), this.everyMs);
+    // Looking never keeps the process alive: a later worker looks again.
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look: resolves with how many scope ends it wrote. A look already under way is waited for, not doubled. */
+  look(now = Date.now()): Promise<number> {
+    this.looking ??= this.lookOnce(now).finally(() => (this.looking = undefined));
+    return this.looking;
+  }
+
+  private async lookOnce(now: number): Promise<number> {
+    const page = await this.deps.store.runningScopes({
+      startedBefore: new Date(now - this.afterMs).toISOString(),
+      ...(this.cursor ? { after: this.cursor } : {}),
+      limit: this.pageSize,
+    });
+    const last = page[page.length - 1];
+    this.cursor = page.length < this.pageSize || !last ? undefined : { startedAt: last.startedAt, scopeId: last.scopeId };
+    try {
+      return await this.lookAtPage(page, now);
+    } finally {
+      if (!this.cursor) this.forget();
+    }
+  }
+
+  private async lookAtPage(page: readonly RunningScope[], now: number): Promise<number> {
+    const due = page.filter((s) => s.namespace === this.deps.namespace && (this.later.get(s.scopeId)?.at ?? 0) <= now);
+    for (const s of page) {
+      const later = this.later.get(s.scopeId);
+      if (later) later.walk = this.walk;
+    }
+    if (due.length === 0) return 0;
+    const closes = await this.deps.closes(due.map((s) => s.run));
+    const sessions = new Map<string, RunningScope[]>();
+    for (const s of due) {
+      if (closes.get(runKey(s.run)) === 'closed_without_agent') sessions.set(s.sessionId, [...(sessions.get(s.sessionId) ?? []), s]);
+      else this.waitLonger(s, now);
+    }
+    let repaired = 0;
+    for (const [sessionId, scopes] of sessions) {
+      let written = 0;
+      try {
+        written = await this.deps.repair(sessionId);
+      } catch (err) {
+        // One session's history unreadable (say) does not stop the others.
+        this.options.onError?.(asError(err));
+      }
+      repaired += written;
+      if (written > 0) this.options.onRepaired?.(sessionId, written);
+      // A scope history could not complete (its row differs in more than its end, say) is
+      // reconcile's to report: it is not read again at every look.
+      for (const s of scopes) {
+        if (written > 0) this.later.delete(s.scopeId);
+        else this.waitLonger(s, now);
+      }
+    }
+    return repaired;
+  }
+
+  private waitLonger(s: RunningScope, now: number): void {
+    const looks = (this.later.get(s.scopeId)?.looks ?? 0) + 1;
+    this.later.set(s.scopeId, { at: now + Math.min(this.maxWaitMs, this.everyMs * 2 ** (looks - 1)), looks, walk: this.walk });
+  }
+
+  /** At the end of a walk: scopes it did not see have ended (or gone) and need no waiting any more. */
+  private forget(): void {
+    for (const [id, later] of this.later) if (later.walk !== this.walk) this.later.delete(id);
+    this.walk += 1;
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
