@@ -346,7 +346,8 @@ export class ScopetrailPlugin extends SimplePlugin {
       return true;
     }
     const store = this.config.store;
-    const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+    // Made at the first repair: a data converter the client cannot load is then a logged error, not a failed start.
+    let client: Client | undefined;
     const status = new TemporalRunStatus(connection);
     const looker = new UnendedScopes(
       {
@@ -354,7 +355,10 @@ export class ScopetrailPlugin extends SimplePlugin {
         namespace,
         closes: (runs) => status.closes(runs),
         // Stored text is compared and written as the workers encode it, as `reconcile --repair` does.
-        repair: async (sessionId) => (await reconcile(client, decodingStore(store, this.textCodec ?? opaqueTextCodec()), sessionId, { repair: true })).repaired,
+        repair: async (sessionId) => {
+          client ??= new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+          return (await reconcile(client, decodingStore(store, this.textCodec ?? opaqueTextCodec()), sessionId, { repair: true })).repaired;
+        },
       },
       {
         ...(this.config.unendedScopes || {}),

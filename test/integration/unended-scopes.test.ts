@@ -6,7 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dropTestSchema, openTestStore, startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { payloadCodec } from '../fixtures/aes-codec';
+import { createWorker } from '../../worker/create-worker';
+import { ScopeClient } from '../../client/scope-client';
+import { isEncodedText } from '../../cim/encoded-text';
 import { createFixtureTools } from '../fixtures/tools';
 import { waiter, waitingBoss } from '../fixtures/agents';
 import { reconcile } from '../../client/reconcile';
@@ -36,9 +43,16 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, within
   }
 }
 
-const scopes = (sessionId: string): Promise<ScopeRecord[]> => rt.store.scopesOfSession(sessionId);
-const ended = (sessionId: string, count: number) => async () => {
-  const found = await scopes(sessionId);
+/** Verify's problems once the repair's seal has committed (it is anchored in Temporal first), or the last ones seen. */
+async function verified(client: { verify(id: string): Promise<{ problems: unknown[] }> }, sessionId: string): Promise<unknown[]> {
+  let problems: unknown[] = [];
+  await until('the repair to be sealed', async () => ((problems = (await client.verify(sessionId)).problems).length === 0 ? true : undefined), 10_000).catch(() => undefined);
+  return problems;
+}
+
+const scopes = (sessionId: string, store = rt.store): Promise<ScopeRecord[]> => store.scopesOfSession(sessionId);
+const ended = (sessionId: string, count: number, store = rt.store) => async () => {
+  const found = await scopes(sessionId, store);
   return found.length === count && found.every((s) => s.status !== 'running') ? found : undefined;
 };
 
@@ -62,7 +76,7 @@ test('a terminated session and the child terminated with it get their end from h
 
   await rt.worker.recorder.drain();
   assert.deepEqual((await reconcile(rt.client.temporal, rt.store, stopped.sessionId)).differences, []);
-  assert.deepEqual((await rt.client.verify(stopped.sessionId)).problems, [], 'the ends written are sealed');
+  assert.deepEqual(await verified(rt.client, stopped.sessionId), [], 'the ends written are sealed');
 
   // The worker has looked several times meanwhile: an open run's scope is not touched.
   await new Promise((r) => setTimeout(r, LOOK_EVERY_MS * 3));
@@ -85,5 +99,42 @@ test('a delegate that timed out gets its end; its delegator, which went on, keep
   assert.doesNotMatch(root.error ?? '', /no agent code recorded/);
   await rt.worker.recorder.drain();
   assert.deepEqual((await reconcile(rt.client.temporal, rt.store, s.sessionId)).differences, []);
-  assert.deepEqual((await rt.client.verify(s.sessionId)).problems, []);
+  assert.deepEqual(await verified(rt.client, s.sessionId), []);
+});
+
+test('with a payload codec, the end is written encoded as workers write it, and reads back decoded', async () => {
+  const dataConverter = { payloadCodecs: [payloadCodec] };
+  const { store, schema } = await openTestStore();
+  const taskQueue = `unended-enc-${randomBytes(5).toString('hex')}`;
+  const worker = await createWorker({
+    agents: require.resolve('../fixtures/agents'),
+    tools: Object.values(createFixtureTools().tools),
+    store,
+    taskQueue,
+    address: rt.temporal.address,
+    spool: { dir: join(tmpdir(), `scopetrail-spool-${taskQueue}`) },
+    dataConverter,
+    unendedScopes: { everyMs: LOOK_EVERY_MS, afterMs: 0 },
+  });
+  const running = worker.run();
+  const client = await ScopeClient.connect({ address: rt.temporal.address, taskQueue, store, dataConverter });
+  try {
+    const s = await client.startSession(waiter, { input: { steps: 1_000 }, objective: 'wait, in confidence' });
+    await until('the scope to start', async () => ((await scopes(s.sessionId, store)).length === 1 ? true : undefined));
+    await client.temporal.workflow.getHandle(s.sessionId).terminate('stopped by an operator');
+    const [raw] = await until('the scope to end', ended(s.sessionId, 1, store));
+    assert.ok(isEncodedText(raw!.error), `stored error: ${raw!.error?.slice(0, 40)}`);
+    const read = await client.scope(s.sessionId);
+    assert.match(read.error ?? '', /^run terminated in Temporal \(reason: stopped by an operator\)/);
+    assert.equal(read.objective, 'wait, in confidence');
+    await worker.recorder.drain();
+    assert.deepEqual((await client.reconcile(s.sessionId)).differences, []);
+    assert.deepEqual(await verified(client, s.sessionId), []);
+  } finally {
+    await client.close();
+    await worker.shutdown();
+    await running.catch(() => undefined);
+    await store.close();
+    await dropTestSchema(schema);
+  }
 });
