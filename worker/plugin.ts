@@ -362,7 +362,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
       {
         ...(this.config.unendedScopes || {}),
-        onError: (err) => this.log(`could not write the end of scopes whose run Temporal terminated or timed out: ${err.message}`),
+        onError: (err) => this.log(`looking for scopes whose run Temporal terminated or timed out: ${err.message}`),
         onRepaired: (sessionId, n) => this.log(`session ${sessionId}: wrote the end of ${n} scope${n === 1 ? '' : 's'} whose run Temporal terminated or timed out, from its history`),
       },
     );
