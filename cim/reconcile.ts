@@ -26,6 +26,7 @@ import { LLM_ACTIVITY_TYPES, UNHANDLED_SIGNAL_ERROR } from './names';
 import { storableText } from './storable-text';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 import { handoffSignalFates, unhonouredHandoffReason, type RunEnd } from './handoff-request';
+import { openCallsAt } from './open-calls';
 
 
 
@@ -56,6 +57,10 @@ export interface ActivityFacts {
   close: ActivityCloseKind;
   /** Digest of the input history scheduled it with; undefined when not read. */
   inputDigest?: string;
+  /** When it was scheduled, and its timeouts as history has them: how long a call a closed run left open may go on. */
+  scheduledAtMs?: number;
+  startToCloseMs?: number;
+  scheduleToCloseMs?: number;
   /** For `completed`: digest of the tool's output in the result, and the resources its envelope reports (null: none carried). */
   result?: { outputDigest: string; resources: ResourceRef[] | null; /** The tool's output, when history was read for outputs. */ value?: unknown };
   /** For `failed`: the failure message of the last attempt. */
@@ -278,6 +283,8 @@ export interface ReconcileOptions {
   knownAgents?: ReadonlySet<string>;
   /** The time a repair records as the scope's end (history walks carry no close times). */
   now?: string;
+  /** Who writes a repair, as its error text says (default `reconcile --repair`). */
+  repairedBy?: string;
 }
 
 export function reconcileSession(
@@ -289,7 +296,7 @@ export function reconcileSession(
 ): ReconcileReport {
   const differences: Difference[] = [];
   const expectedScopes = expectScopes(runs);
-  compareScopes(expectedScopes, scopes, differences, options.now ?? new Date().toISOString());
+  compareScopes(expectedScopes, scopes, differences, options.now ?? new Date().toISOString(), options.repairedBy ?? 'reconcile --repair');
   const { expected, explainedActivities } = expectActions(runs, differences, options);
   const openInHistory = compareActions(expected, actions, explainedActivities, expectedScopes, differences);
   differences.sort(
@@ -368,7 +375,7 @@ function expectedScopeStatus(run: RunFacts): { status: ScopeStatus | null; ended
   }
 }
 
-function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[], now: string): void {
+function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[], now: string, repairedBy: string): void {
   const storedById = new Map(stored.map((s) => [s.scopeId, s]));
   for (const e of expected.values()) {
     const s = storedById.get(e.scopeId);
@@ -406,15 +413,18 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
     const difference: Difference = { kind: 'mismatched', record: 'scope', id: e.scopeId, scopeId: e.scopeId, detail: diffs.join('; ') };
     const closedWithoutAgent = ['terminated', 'timed_out'].includes(e.finalRun.close.kind);
     if (s.status === 'running' && closedWithoutAgent && diffs.length === 1) {
+      // When Temporal closed it; the repair's own time only for a history that does not say.
+      const endedAt = e.finalRun.close.at ?? now;
+      const openCalls = callsLeftOpen(e.finalRun, Date.parse(endedAt));
       difference.repair = {
         scope: {
           ...s,
           status: e.status ?? 'error',
-          // When Temporal closed it; the repair's own time only for a history that does not say.
-          endedAt: e.finalRun.close.at ?? now,
+          endedAt,
           error:
             `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal${e.finalRun.close.reason ? ` (reason: ${e.finalRun.close.reason})` : ''}: ` +
-            `no agent code recorded its end (written from history by reconcile --repair)`,
+            `no agent code recorded its end (written from history by ${repairedBy})`,
+          ...(openCalls ? { openCalls } : {}),
         },
       };
     }
@@ -454,6 +464,28 @@ function openCallsField(diffs: string[], stored: ScopeRecord, run: RunFacts): vo
   diffs.push(
     `openCalls: history shows ${unnamed.length === 1 ? 'call' : 'calls'} ${shown} still running when run ${run.runId} closed; ` +
       `the store's openCalls ${stored.openCalls ? `leaves ${unnamed.length === 1 ? 'it' : 'them'} out (it names ${stored.openCalls.activityIds.length})` : 'is absent'}`,
+  );
+}
+
+/**
+ * The calls a run Temporal closed without agent code left in flight, as its end would have
+ * named them (cim/open-calls.ts): their tools run on and record their ends after the scope's,
+ * so the end written for it waits for them before it is sealed. History shows such a call as
+ * scheduled and never closed.
+ */
+function callsLeftOpen(run: RunFacts, closedAtMs: number): ScopeRecord['openCalls'] {
+  if (!Number.isFinite(closedAtMs)) return undefined;
+  const continued = run.scope?.continuation?.run;
+  return openCallsAt(
+    run.activities
+      .filter((a) => !a.local && a.close === 'open')
+      .map((a) => ({
+        activityId: scopedActivityId(a.activityId, continued),
+        scheduledAtMs: a.scheduledAtMs ?? closedAtMs,
+        startToClose: a.startToCloseMs,
+        scheduleToClose: a.scheduleToCloseMs,
+      })),
+    closedAtMs,
   );
 }
 

@@ -193,8 +193,14 @@ export async function readRunFacts(client: Client, workflowId: string, runId: st
 type DataConverter = Client['options']['loadedDataConverter'];
 
 function eventTime(t: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
-  if (!t || t.seconds === undefined || t.seconds === null) return null;
-  return new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
+  const ms = durationMs(t);
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** A protobuf Timestamp or Duration in whole milliseconds; undefined when absent. */
+function durationMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t || t.seconds === undefined || t.seconds === null) return undefined;
+  return num(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
 
 async function runFacts(workflowId: string, requestedRunId: string | undefined, history: History, converter: DataConverter, outputs = false): Promise<RunFacts> {
@@ -239,6 +245,9 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     } else if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
       const input = await decodePayloads(converter, a.input?.payloads, workflowId);
+      const scheduledAtMs = durationMs(e.eventTime);
+      const startToCloseMs = durationMs(a.startToCloseTimeout);
+      const scheduleToCloseMs = durationMs(a.scheduleToCloseTimeout);
       activities.set(id, {
         activityId: a.activityId ?? '',
         activityType: a.activityType?.name ?? '',
@@ -247,6 +256,10 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
         close: 'open',
         // The worker digests the first argument as it decoded it; so does this.
         ...(input ? { inputDigest: digest(input[0]) } : {}),
+        ...(scheduledAtMs !== undefined ? { scheduledAtMs } : {}),
+        // Zero is "not set" in Temporal's protos.
+        ...(startToCloseMs ? { startToCloseMs } : {}),
+        ...(scheduleToCloseMs ? { scheduleToCloseMs } : {}),
       });
     } else if (e.activityTaskStartedEventAttributes) {
       const a = activities.get(num(e.activityTaskStartedEventAttributes.scheduledEventId));

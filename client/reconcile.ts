@@ -19,6 +19,8 @@ export interface ReconcileRunOptions {
   onProgress?: (historiesRead: number) => void;
   /** Complete the store from history where it can (see Difference.repair), then reconcile again. */
   repair?: boolean;
+  /** Who writes the repair, as its error text says (default `reconcile --repair`). */
+  repairedBy?: string;
 }
 
 export async function reconcile(
@@ -27,10 +29,11 @@ export async function reconcile(
   sessionId: string,
   o: ReconcileRunOptions = {},
 ): Promise<ReconcileReport & { repaired: number }> {
-  const { report: first } = await reconcileOnce(client, store, sessionId, o.onProgress);
+  const { report: first } = await reconcileOnce(client, store, sessionId, o.onProgress, o.repairedBy);
   const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
   if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };
-  await store.fillScopeGaps(repairs);
+  // Another writer (a worker that found the same scopes) may have closed some first: only this one's count.
+  const filled = await store.fillScopeGaps(repairs);
   // A repaired scope has ended: it is sealed, and anchored like any other.
   await store.sealScopes(
     repairs.map((r) => ({ namespace: r.namespace, scopeId: r.scopeId })),
@@ -38,7 +41,7 @@ export async function reconcile(
       throw err;
     }),
   );
-  return { ...(await reconcileOnce(client, store, sessionId, o.onProgress)).report, repaired: repairs.length };
+  return { ...(await reconcileOnce(client, store, sessionId, o.onProgress, o.repairedBy)).report, repaired: filled };
 }
 
 /**
@@ -58,6 +61,7 @@ export async function reconcileOnce(
   store: Store,
   sessionId: string,
   onProgress?: (historiesRead: number) => void,
+  repairedBy?: string,
 ): Promise<{ report: ReconcileReport; runs: RunFacts[] }> {
   // History first: a row written after the walk could only be explained by history the walk
   // did not see, so the store is read after it.
@@ -79,7 +83,7 @@ export async function reconcileOnce(
     const agents = new Set(manifests.map((m) => m.name));
     if (!runs.some((r) => r.startedByScopetrail !== false || agents.has(r.workflowType))) throw new SessionNotFoundError(sessionId);
   }
-  const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)) });
+  const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)), ...(repairedBy ? { repairedBy } : {}) });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
   return { report: { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] }, runs };
 }

@@ -92,3 +92,21 @@ export class TemporalRunStatus implements RunStatus {
     }
   }
 }
+
+/**
+ * Runs of `namespace` Temporal terminated or timed out since `sinceIso`, from its visibility
+ * (the raw service call: memos are not decoded, so no payload codec is needed). The newest
+ * 1 000 at most: whoever asks finds the rest another way (worker/unended-scopes.ts walks the store).
+ */
+export async function runsClosedWithoutAgent(connection: ConnectionLike, namespace: string, sinceIso: string): Promise<RunRef[]> {
+  // An ISO time of this process's own making: nothing of a caller's reaches the query.
+  const since = new Date(sinceIso).toISOString();
+  const res = await connection.workflowService.listWorkflowExecutions({
+    namespace,
+    pageSize: 1_000,
+    query: `(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${since}'`,
+  });
+  return (res.executions ?? []).flatMap((e) =>
+    e.execution?.workflowId && e.execution.runId ? [{ namespace, workflowId: e.execution.workflowId, runId: e.execution.runId }] : [],
+  );
+}

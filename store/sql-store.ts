@@ -517,14 +517,17 @@ export class SqlStore implements Store {
     return { chains, invalid };
   }
 
-  async fillScopeGaps(records: readonly ScopeRecord[]): Promise<void> {
+  async fillScopeGaps(records: readonly ScopeRecord[]): Promise<number> {
+    let filled = 0;
     for (const r of records) {
-      await this.db.query(
-        `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5
-         WHERE namespace = $1 AND scope_id = $2 AND status = 'running'`,
-        [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt],
+      const { rows } = await this.db.query(
+        `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5, open_calls = COALESCE($6::jsonb, open_calls)
+         WHERE namespace = $1 AND scope_id = $2 AND status = 'running' RETURNING scope_id`,
+        [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt, r.openCalls === undefined ? null : JSON.stringify(r.openCalls)],
       );
+      filled += rows.length;
     }
+    return filled;
   }
 
   async callPayloadsOfSession(sessionId: string): Promise<Array<{ actionId: string; side: 'input' | 'output'; body: unknown }>> {

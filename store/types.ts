@@ -160,8 +160,11 @@ export interface Store {
    * attempt proves have ended without reporting (their worker died).
    */
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
-  /** Closes scopes still `running` with the given terminal records (never touches an ended scope); the caller seals them. */
-  fillScopeGaps(records: readonly ScopeRecord[]): Promise<void>;
+  /**
+   * Closes scopes still `running` with the given terminal records, with the calls they left
+   * open (never touches an ended scope); the caller seals them. Resolves with how many it closed.
+   */
+  fillScopeGaps(records: readonly ScopeRecord[]): Promise<number>;
   /**
    * Writes a whole batch with the rules of the methods above (actions, payloads, gap
    * fills, scopes, fingerprints, in that order) in one transaction. A backend without it

@@ -24,7 +24,7 @@ import type { Signer } from '../cim/keyed-signature';
 import { hasSearchAttributes } from '../devserver/search-attributes';
 import { scopeActivityInterceptor, type RegisteredTool } from './activity-interceptor';
 import { Recorder, type RecorderOptions } from './recorder';
-import { TemporalRunStatus } from '../store/run-status';
+import { TemporalRunStatus, runsClosedWithoutAgent } from '../store/run-status';
 import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
 import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
@@ -119,10 +119,18 @@ export interface ScopetrailPluginOptions {
   unendedScopes?: { everyMs?: number; afterMs?: number } | false;
 }
 
-const UnendedScopesOption = z.union([
-  z.literal(false),
-  z.object({ everyMs: z.number().int().min(100).max(86_400_000).optional(), afterMs: z.number().int().min(0).max(86_400_000).optional() }).strict(),
-]);
+// Checked as the object unless it is `false` (which the plugin reads from the options as given), so
+// an error names the field inside it (`unendedScopes.afterMs`) rather than the union as a whole.
+const UnendedScopesOption = z.preprocess(
+  (v) => (v === false ? undefined : v),
+  z
+    .object(
+      { everyMs: z.number().int().min(100).max(86_400_000).optional(), afterMs: z.number().int().min(0).max(86_400_000).optional() },
+      { error: 'give { everyMs, afterMs } (milliseconds) or false' },
+    )
+    .strict()
+    .optional(),
+);
 
 const PluginOptionsSchema = z.object({
   store: z.custom<Store>((v) => typeof (v as Store | undefined)?.upsertManifests === 'function', 'give a store made with openStore()'),
@@ -354,10 +362,11 @@ export class ScopetrailPlugin extends SimplePlugin {
         store,
         namespace,
         closes: (runs) => status.closes(runs),
+        closedWithoutAgentSince: (since) => runsClosedWithoutAgent(connection, namespace, since),
         // Stored text is compared and written as the workers encode it, as `reconcile --repair` does.
         repair: async (sessionId) => {
           client ??= new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
-          return (await reconcile(client, decodingStore(store, this.textCodec ?? opaqueTextCodec()), sessionId, { repair: true })).repaired;
+          return (await reconcile(client, decodingStore(store, this.textCodec ?? opaqueTextCodec()), sessionId, { repair: true, repairedBy: 'a worker' })).repaired;
         },
       },
       {

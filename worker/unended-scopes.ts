@@ -8,8 +8,9 @@
  * history, as `reconcile --repair` does (the end written is sealed and anchored like any).
  *
  * A scope whose run is open (a long-running agent) is looked at again later, longer each
- * time; one whose run its own code closed, or that Temporal no longer holds, is left to
- * `reconcile`, which says why. Several workers may look at once: a repair writes only over
+ * time, unless Temporal's visibility lists its run among those terminated or timed out
+ * since the last look: then at once. One whose run its own code closed, or that Temporal no
+ * longer holds, is left to `reconcile`, which says why. Several workers may look at once: a repair writes only over
  * a row that still reads `running`, with what history proves, so the second writes nothing.
  */
 import type { RunClose, RunRef } from '../store/run-status';
@@ -37,7 +38,16 @@ export interface UnendedScopesDeps {
   closes(runs: readonly RunRef[]): Promise<Map<string, RunClose>>;
   /** Completes the session from history (reconcile with repair); resolves with how many scope ends it wrote. */
   repair(sessionId: string): Promise<number>;
+  /**
+   * Runs of the namespace Temporal terminated or timed out since `sinceIso`, as its visibility
+   * lists them: their scopes are looked at without waiting. Optional; a failure is ignored
+   * (the waits bound how late such a scope is found).
+   */
+  closedWithoutAgentSince?(sinceIso: string): Promise<RunRef[]>;
 }
+
+/** How far back each look asks visibility, before the previous look: visibility is updated a moment after a run closes. */
+const VISIBILITY_LAG_MS = 60_000;
 
 interface Later {
   at: number;
@@ -59,6 +69,9 @@ export class UnendedScopes {
   private readonly later = new Map<string, Later>();
   private timer: NodeJS.Timeout | undefined;
   private looking: Promise<number> | undefined;
+  /** Runs visibility listed as closed without agent code, by runKey, with when they were listed: not waited for. */
+  private readonly listedClosed = new Map<string, number>();
+  private lastListedAt: number | undefined;
 
   constructor(
     private readonly deps: UnendedScopesDeps,
@@ -89,6 +102,7 @@ export class UnendedScopes {
   }
 
   private async lookOnce(now: number): Promise<number> {
+    await this.listClosed(now);
     const page = await this.deps.store.runningScopes({
       startedBefore: new Date(now - this.afterMs).toISOString(),
       ...(this.cursor ? { after: this.cursor } : {}),
@@ -104,7 +118,7 @@ export class UnendedScopes {
   }
 
   private async lookAtPage(page: readonly RunningScope[], now: number): Promise<number> {
-    const due = page.filter((s) => s.namespace === this.deps.namespace && (this.later.get(s.scopeId)?.at ?? 0) <= now);
+    const due = page.filter((s) => s.namespace === this.deps.namespace && ((this.later.get(s.scopeId)?.at ?? 0) <= now || this.listedClosed.has(runKey(s.run))));
     for (const s of page) {
       const later = this.later.get(s.scopeId);
       if (later) later.walk = this.walk;
@@ -113,6 +127,8 @@ export class UnendedScopes {
     const closes = await this.deps.closes(due.map((s) => s.run));
     const sessions = new Map<string, RunningScope[]>();
     for (const s of due) {
+      // Listed or not, its run has now been asked about: from here on it waits like any other.
+      this.listedClosed.delete(runKey(s.run));
       if (closes.get(runKey(s.run)) === 'closed_without_agent') sessions.set(s.sessionId, [...(sessions.get(s.sessionId) ?? []), s]);
       else this.waitLonger(s, now);
     }
@@ -140,6 +156,19 @@ export class UnendedScopes {
   private waitLonger(s: RunningScope, now: number): void {
     const looks = (this.later.get(s.scopeId)?.looks ?? 0) + 1;
     this.later.set(s.scopeId, { at: now + Math.min(this.maxWaitMs, this.everyMs * 2 ** (looks - 1)), looks, walk: this.walk });
+  }
+
+  private async listClosed(now: number): Promise<void> {
+    if (!this.deps.closedWithoutAgentSince) return;
+    const since = (this.lastListedAt ?? now - this.maxWaitMs) - VISIBILITY_LAG_MS;
+    try {
+      for (const run of await this.deps.closedWithoutAgentSince(new Date(since).toISOString())) this.listedClosed.set(runKey(run), now);
+      this.lastListedAt = now;
+    } catch {
+      // Visibility that cannot answer (a namespace without list permission, say): the waits still bound the delay.
+    }
+    // A run listed waits for the walk to reach its scope; one whose scope the walk never finds (it ended) is forgotten in time.
+    for (const [key, at] of this.listedClosed) if (now - at > this.maxWaitMs) this.listedClosed.delete(key);
   }
 
   /** At the end of a walk: scopes it did not see have ended (or gone) and need no waiting any more. */

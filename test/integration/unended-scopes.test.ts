@@ -15,8 +15,9 @@ import { createWorker } from '../../worker/create-worker';
 import { ScopeClient } from '../../client/scope-client';
 import { isEncodedText } from '../../cim/encoded-text';
 import { createFixtureTools } from '../fixtures/tools';
-import { waiter, waitingBoss } from '../fixtures/agents';
+import { slowCaller, waiter, waitingBoss } from '../fixtures/agents';
 import { reconcile } from '../../client/reconcile';
+import { runsClosedWithoutAgent } from '../../store/run-status';
 import type { ScopeRecord } from '../../cim/schemas';
 
 let rt: TestRuntime;
@@ -78,11 +79,35 @@ test('a terminated session and the child terminated with it get their end from h
   assert.deepEqual((await reconcile(rt.client.temporal, rt.store, stopped.sessionId)).differences, []);
   assert.deepEqual(await verified(rt.client, stopped.sessionId), [], 'the ends written are sealed');
 
-  // The worker has looked several times meanwhile: an open run's scope is not touched.
-  await new Promise((r) => setTimeout(r, LOOK_EVERY_MS * 3));
+  // The worker has looked many times meanwhile: an open run's scope is not touched, and is
+  // asked about less and less often (300 ms, 600 ms, 1.2 s, 2.4 s, 4.8 s ...).
+  await new Promise((r) => setTimeout(r, 6_000));
   assert.deepEqual((await scopes(going.sessionId)).map((s) => s.status), ['running']);
-  await rt.client.temporal.workflow.getHandle(going.sessionId).terminate('done with it');
+  // Terminated now, it is found at the next look all the same: visibility lists the run as
+  // terminated (the query the worker sends each look, against the real server).
+  const since = new Date().toISOString();
+  const handle = rt.client.temporal.workflow.getHandle(going.sessionId);
+  await handle.terminate('done with it');
+  const { runId } = await handle.describe();
+  await until('visibility to list the run', async () =>
+    (await runsClosedWithoutAgent(rt.client.temporal.connection, 'default', since)).some((r) => r.workflowId === going.sessionId && r.runId === runId) ? true : undefined,
+  );
   await until('the second session to end', ended(going.sessionId, 1));
+});
+
+test('a call still running when its run is terminated holds the seal back until its tool records its end', async () => {
+  const s = await rt.client.startSession(slowCaller, { input: { ms: 3_000 } });
+  await until('the call to start', async () => ((await rt.store.actionsOfSession(s.sessionId)).some((a) => a.name === 'overrun') ? true : undefined));
+  await rt.client.temporal.workflow.getHandle(s.sessionId).terminate('stopped mid-call');
+  const [scope] = await until('the scope to end', ended(s.sessionId, 1));
+  assert.match(scope!.error ?? '', /^run terminated in Temporal \(reason: stopped mid-call\): no agent code recorded its end \(written from history by a worker\)/);
+  assert.equal(scope!.openCalls?.activityIds.length, 1, 'the end names the call left running');
+  // The tool runs on and records its end after the scope's; only then is the scope sealed.
+  const call = await until('the call to end', async () => (await rt.store.actionsOfSession(s.sessionId)).find((a) => a.name === 'overrun' && a.status !== 'running'));
+  assert.ok(Date.parse(call.endedAt!) > Date.parse(scope!.endedAt!), 'the call ended after its scope');
+  await rt.worker.recorder.drain();
+  await rt.worker.recorder.sealer.drain();
+  assert.deepEqual(await verified(rt.client, s.sessionId), []);
 });
 
 test('a delegate that timed out gets its end; its delegator, which went on, keeps its own', async () => {

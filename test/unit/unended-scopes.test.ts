@@ -82,6 +82,47 @@ test('the wait before looking again doubles up to its bound', async () => {
   assert.deepEqual(lookedAt, [0, 1_000, 3_000, 7_000, 11_000, 15_000, 19_000]);
 });
 
+test('a waiting scope whose run visibility lists as terminated is asked about at the next look', async () => {
+  const { store } = fakeStore([scope(1), scope(2)]);
+  const temporal = fakeTemporal({});
+  const listed: RunRef[] = [];
+  const asks: string[] = [];
+  const looker = new UnendedScopes(
+    {
+      store,
+      namespace: 'default',
+      closes: temporal.closes,
+      repair: async () => 1,
+      closedWithoutAgentSince: async (since) => (asks.push(since), listed.splice(0)),
+    },
+    { everyMs: 1_000, afterMs: 0, maxWaitMs: 60_000 },
+  );
+  const t0 = Date.UTC(2026, 0, 2);
+  await looker.look(t0);
+  await looker.look(t0 + 1_000);
+  await looker.look(t0 + 3_000);
+  // Both now wait 4 s; run 2 is terminated and listed.
+  temporal.asked.length = 0;
+  listed.push(scope(2).run);
+  await looker.look(t0 + 3_500);
+  assert.deepEqual(temporal.asked, ['run-2']);
+  // Asked about once: afterwards it waits like any other.
+  await looker.look(t0 + 4_000);
+  assert.deepEqual(temporal.asked, ['run-2']);
+  // Each look asks from the previous one, a minute early (visibility lags); the first from the longest wait back.
+  assert.deepEqual(asks.slice(0, 2), [new Date(t0 - 60_000 - 60_000).toISOString(), new Date(t0 - 60_000).toISOString()]);
+});
+
+test('visibility that cannot answer changes nothing but the delay', async () => {
+  const { store } = fakeStore([scope(1)]);
+  const temporal = fakeTemporal({ 'run-1': 'closed_without_agent' });
+  const looker = new UnendedScopes(
+    { store, namespace: 'default', closes: temporal.closes, repair: async () => 1, closedWithoutAgentSince: async () => Promise.reject(new Error('no list permission')) },
+    { afterMs: 0 },
+  );
+  assert.equal(await looker.look(Date.UTC(2026, 0, 2)), 1);
+});
+
 test('a repair that writes nothing (or fails) is not tried again at every look', async () => {
   const { store } = fakeStore([scope(1)]);
   const temporal = fakeTemporal({ 'run-1': 'closed_without_agent' });
@@ -145,6 +186,14 @@ test('ScopetrailPlugin refuses an unendedScopes option it cannot use, naming the
   assert.throws(
     () => new ScopetrailPlugin({ store, fingerprintKey: false, unendedScopes: { every: 1_000 } as never }),
     (err: Error & { field?: string }) => /every/.test(err.message),
+  );
+  assert.throws(
+    () => new ScopetrailPlugin({ store, fingerprintKey: false, unendedScopes: { afterMs: 1.5 } }),
+    (err: Error & { field?: string }) => err.field === 'unendedScopes.afterMs',
+  );
+  assert.throws(
+    () => new ScopetrailPlugin({ store, fingerprintKey: false, unendedScopes: 'yes' as never }),
+    (err: Error & { field?: string }) => err.field === 'unendedScopes' && /give \{ everyMs, afterMs \} \(milliseconds\) or false/.test(err.message),
   );
   assert.doesNotThrow(() => new ScopetrailPlugin({ store, fingerprintKey: false, unendedScopes: false }));
 });
