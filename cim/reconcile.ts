@@ -424,6 +424,8 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
           error:
             `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal${e.finalRun.close.reason ? ` (reason: ${e.finalRun.close.reason})` : ''}: ` +
             `no agent code recorded its end (written from history by ${repairedBy})`,
+          // Temporal ended it, not a call or a delegation of it: root-cause stops here.
+          failedBy: s.scopeId,
           ...(openCalls ? { openCalls } : {}),
         },
       };
@@ -466,6 +468,9 @@ function openCallsField(diffs: string[], stored: ScopeRecord, run: RunFacts): vo
       `the store's openCalls ${stored.openCalls ? `leaves ${unnamed.length === 1 ? 'it' : 'them'} out (it names ${stored.openCalls.activityIds.length})` : 'is absent'}`,
   );
 }
+
+/** The error a repair writes for a run Temporal terminated or timed out (see compareScopes): what kind of end it was. */
+export const CLOSED_WITHOUT_AGENT_ERROR = /^run (terminated|timed out) in Temporal\b/;
 
 /**
  * The calls a run Temporal closed without agent code left in flight, as its end would have

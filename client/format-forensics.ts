@@ -8,6 +8,7 @@ import { actionLine, clipped, renderTable, scopeLine } from './format';
 import { visible } from './visible-text';
 import { usageKeyText } from '../cim/forensics/usage';
 import type { UsageCheckReport } from './usage-check';
+import { CLOSED_WITHOUT_AGENT_ERROR } from '../cim/reconcile';
 
 const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
 
@@ -37,6 +38,9 @@ export function renderRootCause(sessionId: string, rc: RootCause | null): string
     lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${clipped(rc.action.error ?? 'no message')}`);
     lines.push(`  attempts:`);
     for (const a of rc.attempts) lines.push(`    #${a.attempt} ${a.status} at ${a.startedAt}${a.error ? ` — ${clipped(a.error)}` : ''}`);
+  } else if (CLOSED_WITHOUT_AGENT_ERROR.test(rc.scope.error ?? '')) {
+    const how = CLOSED_WITHOUT_AGENT_ERROR.exec(rc.scope.error!)![1];
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: its run was ${how} in Temporal — ${clipped(rc.scope.error!)}`);
   } else {
     lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId} failed in its own code — ${clipped(rc.scope.error ?? 'no message')}`);
   }

@@ -521,9 +521,9 @@ export class SqlStore implements Store {
     let filled = 0;
     for (const r of records) {
       const { rows } = await this.db.query(
-        `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5, open_calls = COALESCE($6::jsonb, open_calls)
+        `UPDATE ${this.t('scopes')} SET status = $3, error = $4, ended_at = $5, open_calls = COALESCE($6::jsonb, open_calls), failed_by = COALESCE($7, failed_by)
          WHERE namespace = $1 AND scope_id = $2 AND status = 'running' RETURNING scope_id`,
-        [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt, r.openCalls === undefined ? null : JSON.stringify(r.openCalls)],
+        [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt, r.openCalls === undefined ? null : JSON.stringify(r.openCalls), r.failedBy ?? null],
       );
       filled += rows.length;
     }

@@ -71,6 +71,8 @@ test('a terminated session and the child terminated with it get their end from h
   assert.match(boss.error ?? '', /^run terminated in Temporal \(reason: stopped by an operator\): no agent code recorded its end/);
   assert.equal(delegate.status, 'error');
   assert.match(delegate.error ?? '', /^run terminated in Temporal/);
+  // What failed the session is the termination of its root, not the delegate Temporal terminated with it.
+  assert.equal((await rt.client.rootCause(stopped.sessionId))?.scope.scopeId, stopped.sessionId);
   // Each ended when Temporal closed its run, not when the worker noticed.
   const { closeTime } = await rt.client.temporal.workflow.getHandle(stopped.sessionId).describe();
   assert.ok(Math.abs(Date.parse(boss.endedAt!) - closeTime!.getTime()) < 5, `${boss.endedAt} is the close time ${closeTime!.toISOString()}`);

@@ -322,6 +322,19 @@ describe('rootCause', () => {
     assert.deepEqual(ids(rc.impact), ['s.2', 's']);
   });
 
+  test('a session whose root Temporal terminated: the termination is the cause, not the delegates terminated with it', () => {
+    // As the worker (or reconcile --repair) writes the ends of runs that ran no agent code.
+    const ended = (reason: string) => `run terminated in Temporal (reason: ${reason}): no agent code recorded its end (written from history by a worker)`;
+    const root = scope('s', { status: 'error', failedBy: 's', error: ended('an operator stopped it'), endedAt: t(50) });
+    const looper = child('s.1', root, { agent: 'looper', status: 'error', failedBy: 's.1', error: ended('by parent close policy'), startedAt: t(10), endedAt: t(50) });
+    const sleeper = child('s.2', root, { agent: 'sleeper', status: 'error', failedBy: 's.2', error: ended('by parent close policy'), startedAt: t(11), endedAt: t(50) });
+    const rc = rootCause([root, looper, sleeper], [attempt(looper, '1', 1, 'spin', 'success', 20)])!;
+    assert.equal(rc.scope.scopeId, 's');
+    assert.equal(rc.action, null);
+    assert.deepEqual(ids(rc.otherFailures), ['s.1', 's.2']);
+    assert.match(renderRootCause('s', rc), /^ {2}agent in scope s: its run was terminated in Temporal — run terminated in Temporal \(reason: an operator stopped it\)/m);
+  });
+
   test('a degraded session whose delegate came back degraded is followed down to the delegation that failed there', () => {
     const root = scope('s', { status: 'degraded' });
     const mid = child('s.1', root, { agent: 'mid', status: 'degraded', startedAt: t(5), endedAt: t(90) });
