@@ -49,16 +49,8 @@ export class TemporalRunStatus implements RunStatus {
   }
 
   async openRuns(runs: readonly RunRef[]): Promise<Set<string>> {
-    const unique = new Map(runs.map((r) => [runKey(r), r]));
-    const open = new Set<string>();
-    await Promise.all(
-      [...unique].map(([key, run]) =>
-        this.limit(async () => {
-          if (await this.isOpen(run)) open.add(key);
-        }),
-      ),
-    );
-    return open;
+    const closes = await this.closes(runs);
+    return new Set([...closes].filter(([, close]) => close === 'open').map(([key]) => key));
   }
 
   /** How each of `runs` stands, keyed by runKey. */
@@ -67,10 +59,6 @@ export class TemporalRunStatus implements RunStatus {
     const out = new Map<string, RunClose>();
     await Promise.all([...unique].map(([key, run]) => this.limit(async () => void out.set(key, await this.closeOf(run)))));
     return out;
-  }
-
-  private async isOpen(run: RunRef): Promise<boolean> {
-    return (await this.closeOf(run)) === 'open';
   }
 
   private async closeOf(run: RunRef): Promise<RunClose> {

@@ -325,7 +325,8 @@ export class ScopetrailPlugin extends SimplePlugin {
     // Scopes a previous worker ended but died before sealing.
     recorder.sealer.startSweeping();
     const namespace = worker.options.namespace;
-    const lookingForUnended = connection && this.config.unendedScopes !== false ? this.lookForUnendedScopes(namespace, connection, binding.dataConverter) : false;
+    const lookingForUnended = connection !== undefined && this.config.unendedScopes !== false;
+    if (lookingForUnended) this.lookForUnendedScopes(namespace, connection, binding.dataConverter);
     this.runningWorkers += 1;
     this.otel ??= this.makeOtel();
     try {
@@ -347,11 +348,11 @@ export class ScopetrailPlugin extends SimplePlugin {
   }
 
   /** Scopes left running by runs Temporal terminated or timed out get their end from history (worker/unended-scopes.ts). */
-  private lookForUnendedScopes(namespace: string, connection: NativeConnection, dataConverter: DataConverter | undefined): true {
+  private lookForUnendedScopes(namespace: string, connection: NativeConnection, dataConverter: DataConverter | undefined): void {
     const running = this.unended.get(namespace);
     if (running) {
       running.workers += 1;
-      return true;
+      return;
     }
     const store = this.config.store;
     // Made at the first repair: a data converter the client cannot load is then a logged error, not a failed start.
@@ -377,7 +378,6 @@ export class ScopetrailPlugin extends SimplePlugin {
     );
     looker.start();
     this.unended.set(namespace, { looker, workers: 1 });
-    return true;
   }
 
   private stopLookingForUnendedScopes(namespace: string): void {
