@@ -8,7 +8,9 @@
  * - every run is one scope: the `scopetrail-scope` header of its start event, or a root
  *   scope (`scopeId = workflowId`) when it has none; a plain continue-as-new keeps the
  *   scope, a handoff starts a new one;
- * - every child workflow initiated is one `delegate` action targeting the child's id;
+ * - every child workflow initiated is one `delegate` action targeting the child's id; its
+ *   end is required once a workflow task of the delegator's run has taken it in (before
+ *   that, as in a session checked while it runs, no agent code can have recorded it);
  * - a continue-as-new into a `handoff` scope is one `handoff` action targeting it;
  * - every attempt of every closed activity is one `tool_call` / `llm_call` action, and so is
  *   every attempt a local activity's marker covers (local-activities.ts);
@@ -45,6 +47,11 @@ export interface ChildFacts {
   /** First run of the child (ChildWorkflowExecutionStarted), null if it has not (or never) started. */
   runId: string | null;
   close: ChildCloseKind;
+  /**
+   * History holds the child's end, but no workflow task of this run has completed since: the
+   * run's code has not seen it (yet, or ever: a run terminated first), so nothing recorded it.
+   */
+  closeUnseen?: boolean;
 }
 
 /** One activity the run scheduled, with the attempt Temporal last started. */
@@ -581,9 +588,9 @@ function expectActions(
           kind: 'delegate',
           name: c.workflowType,
           // A child still open (or whose end the run never saw) has no final status yet.
-          status: c.close === 'open' ? null : CHILD_STATUS[c.close],
+          status: c.close === 'open' || c.closeUnseen ? null : CHILD_STATUS[c.close],
           targetScopeId: c.workflowId,
-          why: `child workflow ${c.workflowId} (${c.workflowType}, ${c.close.replace('_', ' ')}) started in ${where}`,
+          why: `child workflow ${c.workflowId} (${c.workflowType}, ${c.close.replace('_', ' ')}${c.closeUnseen ? ', not yet seen by its delegator' : ''}) started in ${where}`,
           workflowSide: true,
         },
       });

@@ -232,6 +232,8 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
   const tasks: Array<[number, number]> = [];
   const signals: Array<SignalFacts & { payloads: unknown }> = [];
   const markers: LocalActivityMarker[] = [];
+  /** The event that closed each child, to tell whether a workflow task of the run has taken it in. */
+  const childClosedAt = new Map<ChildFacts, number>();
 
   for (const e of events) {
     const id = num(e.eventId);
@@ -294,20 +296,20 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
         close: 'open',
       });
     } else if (e.startChildWorkflowExecutionFailedEventAttributes) {
-      closeChild(children, e.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId, 'start_failed');
+      closeChild(children, e.startChildWorkflowExecutionFailedEventAttributes.initiatedEventId, 'start_failed', childClosedAt, id);
     } else if (e.childWorkflowExecutionStartedEventAttributes) {
       const c = children.get(num(e.childWorkflowExecutionStartedEventAttributes.initiatedEventId));
       if (c) c.runId = e.childWorkflowExecutionStartedEventAttributes.workflowExecution?.runId || null;
     } else if (e.childWorkflowExecutionCompletedEventAttributes) {
-      closeChild(children, e.childWorkflowExecutionCompletedEventAttributes.initiatedEventId, 'completed');
+      closeChild(children, e.childWorkflowExecutionCompletedEventAttributes.initiatedEventId, 'completed', childClosedAt, id);
     } else if (e.childWorkflowExecutionFailedEventAttributes) {
-      closeChild(children, e.childWorkflowExecutionFailedEventAttributes.initiatedEventId, 'failed');
+      closeChild(children, e.childWorkflowExecutionFailedEventAttributes.initiatedEventId, 'failed', childClosedAt, id);
     } else if (e.childWorkflowExecutionCanceledEventAttributes) {
-      closeChild(children, e.childWorkflowExecutionCanceledEventAttributes.initiatedEventId, 'canceled');
+      closeChild(children, e.childWorkflowExecutionCanceledEventAttributes.initiatedEventId, 'canceled', childClosedAt, id);
     } else if (e.childWorkflowExecutionTimedOutEventAttributes) {
-      closeChild(children, e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed_out');
+      closeChild(children, e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed_out', childClosedAt, id);
     } else if (e.childWorkflowExecutionTerminatedEventAttributes) {
-      closeChild(children, e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
+      closeChild(children, e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated', childClosedAt, id);
     } else if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
       const marker = await localActivityMarker(id, e.markerRecordedEventAttributes, converter, workflowId, outputs);
       if (marker) markers.push(marker);
@@ -329,6 +331,9 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       args: await decodePayloads(converter, payloads as Payload[] | null | undefined, facts.workflowId),
     });
   }
+  // The run's code learns of a child's end only in a workflow task that started after it:
+  // until one completes, no agent code can have recorded that end.
+  for (const [child, closedId] of childClosedAt) if (!tasks.some(([startedId]) => startedId > closedId)) child.closeUnseen = true;
   facts.children = [...children.values()];
   facts.activities = [...activities.values(), ...localActivityFacts(markers)];
   return facts;
@@ -503,9 +508,11 @@ function closeActivity(map: Map<number, ActivityFacts>, scheduledEventId: unknow
   if (a) a.close = close;
 }
 
-function closeChild(map: Map<number, ChildFacts>, initiatedEventId: unknown, close: ChildFacts['close']): void {
+function closeChild(map: Map<number, ChildFacts>, initiatedEventId: unknown, close: ChildFacts['close'], closedAt: Map<ChildFacts, number>, eventId: number): void {
   const c = map.get(num(initiatedEventId));
-  if (c) c.close = close;
+  if (!c) return;
+  c.close = close;
+  closedAt.set(c, eventId);
 }
 
 function headerPayload(header: { fields?: Record<string, unknown> | null } | null | undefined) {

@@ -508,6 +508,20 @@ test('an open run expects its scope but not its status; a cancelled run expects 
   assert.deepEqual(brief(reconcileSession('c1', cancelled, row('error', 'c1'), []).differences), ['mismatched scope c1']);
 });
 
+test('a delegate whose end its delegator has not yet seen may still read running; once seen, its end is required', () => {
+  const { scopes, actions } = delegatingStore();
+  const runs = delegatingRuns();
+  const root = runs[0]!;
+  // The root is still running and history holds the first leaf's end, after its last completed task.
+  const openRoot = { ...root, close: { kind: 'open' as const }, children: [{ ...root.children[0]!, closeUnseen: true }, root.children[1]!] };
+  const stillRunning = actions.map((a) => (a.actionId === `${S}/w1` ? { ...a, status: 'running' as const, endedAt: null } : a));
+  const rootRow = scopes.map((s) => (s.scopeId === S ? { ...s, status: 'running' as const, endedAt: null } : s));
+  assert.deepEqual(reconcileSession(S, [openRoot, ...runs.slice(1)], rootRow, stillRunning).differences, []);
+  // The same row once the run has taken the end in is a difference.
+  const seen = { ...openRoot, children: root.children };
+  assert.deepEqual(brief(reconcileSession(S, [seen, ...runs.slice(1)], rootRow, stillRunning).differences), [`mismatched action ${S}/w1`]);
+});
+
 test('signals are counted per name; handoff requests follow the agent\'s rules; unprocessed and internal ones expect nothing', () => {
   const valid = { to: 'chainC', reason: 'take over' };
   const runs = [
