@@ -50,12 +50,17 @@ export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interc
  * Modules evaluated once per worker thread and shared by every workflow, instead of
  * once per workflow. zod builds hundreds of classes when it loads; evaluated per
  * workflow, that was the largest part of a short agent's CPU. It keeps no per-workflow
- * state, which is what sharing requires. Our own schema modules cannot be shared: the
+ * state, which is what sharing requires. So does '@temporalio/workflow': the SDK already
+ * shares the modules its worker interface loads (the activator and the workflow API), and
+ * keeps each workflow's state in that workflow's activator; only the package's index (its
+ * re-exports, metrics, random streams, triggers, event groups, Nexus) was evaluated again
+ * for every workflow, about half a millisecond of a loaded worker thread's CPU per run
+ * (bench/optimizations.md). Our own schema modules cannot be shared: the
  * SDK freezes shared modules, and zod writes to a schema while it parses (lazily
  * computed internals, a pattern's `lastIndex`). The sandbox preload configures the
  * shared zod for schemas that live as long as one workflow.
  */
-export const SHARED_SANDBOX_MODULES = ['zod', require.resolve('../workflows/sandbox-preload')];
+export const SHARED_SANDBOX_MODULES = ['zod', '@temporalio/workflow', require.resolve('../workflows/sandbox-preload')];
 
 export interface ScopetrailPluginOptions {
   /** Where CIM records are written (see openStore). */

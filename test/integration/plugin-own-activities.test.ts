@@ -14,6 +14,8 @@ import { Client, Connection } from '@temporalio/client';
 import { unwrapAgentResult } from '../../index';
 import { openTestStore, dropTestSchema } from '../helpers/runtime';
 import type { Store } from '../../store/types';
+import { bundleAgents } from '../../worker/create-worker';
+import { addSignal, doubleUpdate, sdkFeatures, totalQuery } from '../fixtures/agents';
 
 let store: Store;
 let schema: string;
@@ -100,6 +102,43 @@ test('an agent started by a workflow of the user\'s own returns its value to it;
     } finally {
       await scopes.close();
     }
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await plain.connection.close();
+    await connection.close();
+  }
+});
+
+test('workflows of the user\'s own beside the plugin keep their own SDK state, several at once, and replay', async () => {
+  // The plugin shares '@temporalio/workflow' across the workflows of a worker thread (SHARED_SANDBOX_MODULES).
+  const taskQueue = `own-sdk-${randomBytes(4).toString('hex')}`;
+  const { connection, worker } = await ownWorker(taskQueue, async () => ({ tries: 1 }));
+  const running = worker.run();
+  const plain = new Client({ connection: await Connection.connect({ address }) });
+  try {
+    const expects = [2, 3, 5, 1];
+    const handles = await Promise.all(
+      expects.map((expect, i) => plain.workflow.start(sdkFeatures, { taskQueue, workflowId: `own-sdk-${i}-${randomBytes(4).toString('hex')}`, args: [{ expect }] })),
+    );
+    // Interleaved: every workflow gets a signal before any gets its second.
+    for (let round = 0; round < Math.max(...expects); round++) {
+      await Promise.all(handles.map((h, i) => (round < expects[i]! ? h.signal(addSignal, 1) : undefined)));
+    }
+    assert.deepEqual(await Promise.all(handles.map((h) => h.query(totalQuery))), expects);
+    assert.deepEqual(await Promise.all(handles.map((h) => h.executeUpdate(doubleUpdate))), expects.map((n) => n * 2));
+    const results = await Promise.all(handles.map((h) => h.result()));
+    assert.deepEqual(
+      results,
+      handles.map((h, i) => ({ workflowId: h.workflowId, whoFinished: h.workflowId, total: expects[i]! * 2, draws: true, uuid: 36, patched: true, cancelled: true })),
+    );
+    const histories = await Promise.all(handles.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
+    let replayed = 0;
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await bundleAgents(require.resolve('../fixtures/agents')) }, histories)) {
+      assert.equal(r.error, undefined, `replay of ${r.workflowId}: ${r.error?.message}`);
+      replayed++;
+    }
+    assert.equal(replayed, handles.length);
   } finally {
     worker.shutdown();
     await running.catch(() => undefined);
