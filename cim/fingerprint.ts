@@ -35,6 +35,7 @@ export interface Fingerprint {
 }
 
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * Markers that stand for removed text. Their own words ("redacted") are not part of
@@ -60,6 +61,12 @@ export function tokenize(text: string): Token[] {
     const end = start + match[0].length;
     while (m < markers.length && markers[m]!.end <= start) m++;
     if (m < markers.length && markers[m]!.start < end) continue;
+    // An ASCII word is its own NFKC form and one word after lower-casing; most output is
+    // ASCII, and the general path costs a normalisation and a regex pass per word.
+    if (ASCII.test(match[0])) {
+      tokens.push({ word: match[0].toLowerCase(), start, end });
+      continue;
+    }
     // Compatibility characters may fold into several words (e.g. "¼" → "1⁄4").
     for (const part of match[0].normalize('NFKC').toLowerCase().matchAll(WORD)) {
       tokens.push({ word: part[0], start, end });

@@ -55,6 +55,20 @@ test('normalisation folds case, whitespace, punctuation and Unicode compatibilit
   assert.equal(normalizeText('alpha [REDACTED] beta ███ gamma <redacted> delta'), 'alpha beta gamma delta');
 });
 
+test('ASCII words take a shortcut that gives exactly the tokens of the general path', () => {
+  const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+  // The general path alone (markers aside): NFKC, lower case, then words again.
+  const general = (text: string) =>
+    [...text.matchAll(WORD)].flatMap((m) => [...m[0].normalize('NFKC').toLowerCase().matchAll(WORD)].map((p) => ({ word: p[0], start: m.index, end: m.index + m[0].length })));
+  const alphabet = ['a', 'Z', 'q', '7', ' ', ',', '-', '_', '\n', 'É', 'ß', 'İ', '¼', 'ﬁ', 'Ｈ', '\u0301', '中', '٣', 'K', '\u212a'];
+  let seed = 11;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length;
+  for (let n = 0; n < 500; n++) {
+    const text = Array.from({ length: 1 + (n % 40) }, () => alphabet[next()]).join('');
+    assert.deepEqual(tokenize(text), general(text), JSON.stringify(text));
+  }
+});
+
 test('the same text differently formatted has the same fingerprints', () => {
   const a = fingerprintText('The main risk is that PORT congestion spills over into freight rates, said the vendor.', HASH);
   const b = fingerprintText('the main risk is that port congestion\nspills over into  freight-rates said the vendor', HASH);
