@@ -13,6 +13,13 @@ export const OBJECTIVE_MEMO = 'scopetrail.objective';
 export const VISIBILITY_MEMO = 'scopetrail.visibility';
 export const SCOPE_MEMO = 'scopetrail.scope';
 
+/**
+ * The agent version a scope's context carries until its own run says which version it is
+ * (a delegator or a handoff cannot know), and that a row written from history keeps for a
+ * scope whose run Temporal closed before any of its code ran.
+ */
+export const UNKNOWN_AGENT_VERSION = 'unknown';
+
 /** The Keyword search attributes scopetrail publishes each scope under. */
 export const SEARCH_ATTRIBUTES = ['ScopetrailSession', 'ScopetrailScope', 'ScopetrailAgent'] as const;
 

@@ -24,7 +24,7 @@
 import { HANDOFF_SIGNAL, ScopeStatus } from './schemas';
 import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext, ScopeKind, ScopeRecord } from './schemas';
 import { activityActionId, rootPath, rootScopeId, scopedActivityId, workflowActionId } from './ids';
-import { LLM_ACTIVITY_TYPES, UNHANDLED_SIGNAL_ERROR } from './names';
+import { LLM_ACTIVITY_TYPES, UNHANDLED_SIGNAL_ERROR, UNKNOWN_AGENT_VERSION } from './names';
 import { storableText } from './storable-text';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 import { handoffSignalFates, unhonouredHandoffReason, type RunEnd } from './handoff-request';
@@ -144,6 +144,11 @@ export interface RunFacts {
   activities: ActivityFacts[];
   signals: SignalFacts[];
   /**
+   * How many workflow tasks of the run completed; undefined when not read. A run records its
+   * scope in its first workflow task, so one still open with none completed may have no row yet.
+   */
+  workflowTasksCompleted?: number;
+  /**
    * Build ids of the workers that completed the run's workflow tasks (WorkflowTaskCompleted
    * names the worker's deployment version); empty for unversioned workers, undefined when not read.
    */
@@ -221,6 +226,10 @@ interface ExpectedScope {
   finalRun: RunFacts;
   /** Builds that completed workflow tasks of the scope's runs; empty: history names none. */
   builds: Set<string>;
+  /** Its runs are open and none has completed a workflow task: no agent code has run to record it yet. */
+  notYetRecorded: boolean;
+  /** None of its runs completed a workflow task (false when history was not read for it). */
+  ranNoTask: boolean;
 }
 
 interface ExpectedAction {
@@ -292,6 +301,11 @@ export interface ReconcileOptions {
   now?: string;
   /** Who writes a repair, as its error text says (default `reconcile --repair`). */
   repairedBy?: string;
+  /**
+   * The store's namespace: with it, a scope whose run Temporal closed before any of its code
+   * ran (so no row of it exists) comes with the row history proves, as a repair.
+   */
+  namespace?: string;
 }
 
 export function reconcileSession(
@@ -303,7 +317,7 @@ export function reconcileSession(
 ): ReconcileReport {
   const differences: Difference[] = [];
   const expectedScopes = expectScopes(runs);
-  compareScopes(expectedScopes, scopes, differences, options.now ?? new Date().toISOString(), options.repairedBy ?? 'reconcile --repair');
+  compareScopes(expectedScopes, scopes, differences, options.now ?? new Date().toISOString(), options.repairedBy ?? 'reconcile --repair', options.namespace);
   const { expected, explainedActivities } = expectActions(runs, differences, options);
   const openInHistory = compareActions(expected, actions, explainedActivities, expectedScopes, differences);
   differences.sort(
@@ -356,6 +370,8 @@ function expectScopes(runs: readonly RunFacts[]): Map<string, ExpectedScope> {
       runIds: new Set(scopeRuns.map((r) => r.runId)),
       finalRun,
       builds: new Set(scopeRuns.flatMap((r) => r.taskBuildIds ?? [])),
+      notYetRecorded: scopeRuns.every((r) => r.close.kind === 'open' && r.workflowTasksCompleted === 0),
+      ranNoTask: scopeRuns.every((r) => r.workflowTasksCompleted === 0),
     });
   }
   return expected;
@@ -382,18 +398,24 @@ function expectedScopeStatus(run: RunFacts): { status: ScopeStatus | null; ended
   }
 }
 
-function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[], now: string, repairedBy: string): void {
+function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly ScopeRecord[], out: Difference[], now: string, repairedBy: string, namespace?: string): void {
   const storedById = new Map(stored.map((s) => [s.scopeId, s]));
   for (const e of expected.values()) {
     const s = storedById.get(e.scopeId);
     const run = `workflow ${e.finalRun.workflowId} run ${e.finalRun.runId}`;
     if (!s) {
+      // A run waiting for its first workflow task (no worker has taken it yet) has written nothing.
+      if (e.notYetRecorded) continue;
+      const never = namespace === undefined ? undefined : neverRanScope(e, namespace, now, repairedBy);
       out.push({
         kind: 'missing',
         record: 'scope',
         id: e.scopeId,
         scopeId: e.scopeId,
-        detail: `${e.kind} scope of agent ${e.agent} (${run}) is in history but not in the store`,
+        detail: never
+          ? `${e.kind} scope of agent ${e.agent} (${run}) was ${e.finalRun.close.kind.replace('_', ' ')} in Temporal before any of its code ran, so nothing recorded it`
+          : `${e.kind} scope of agent ${e.agent} (${run}) is in history but not in the store`,
+        ...(never ? { repair: { scope: never } } : {}),
       });
       continue;
     }
@@ -475,6 +497,59 @@ function openCallsField(diffs: string[], stored: ScopeRecord, run: RunFacts): vo
       `the store's openCalls ${stored.openCalls ? `leaves ${unnamed.length === 1 ? 'it' : 'them'} out (it names ${stored.openCalls.activityIds.length})` : 'is absent'}`,
   );
 }
+
+/**
+ * The row of a scope whose only run Temporal terminated or timed out before any of its
+ * workflow tasks completed (a delegate still waiting for a worker when its session was
+ * terminated, say): no agent code ran, so nothing wrote it, and it would be missing for
+ * good. History proves all the row holds: the scope as its delegator (or handoff) started
+ * it, in the run's header, or a root's from its workflow id; when the run started and
+ * closed; and that it ended in error by Temporal's hand. What only the agent would have
+ * added (its version, its objective from the memo, the allowance its manifest narrows) is
+ * left unknown.
+ */
+function neverRanScope(e: ExpectedScope, namespace: string, now: string, repairedBy: string): ScopeRecord | undefined {
+  const run = e.finalRun;
+  if (!e.ranNoTask || e.runIds.size !== 1 || (run.close.kind !== 'terminated' && run.close.kind !== 'timed_out')) return undefined;
+  const endedAt = run.close.at ?? now;
+  const startedAt = run.startedAt ?? endedAt;
+  const { handoffIndex: _index, visibility: _visibility, budget: _budget, continuation: _continuation, chainRecovered: _chain, ...ctx } = run.scope ?? {
+    sessionId: run.workflowId,
+    scopeId: e.scopeId,
+    parentScopeId: null,
+    handoffFromScopeId: null,
+    kind: 'root' as const,
+    agent: e.agent,
+    agentVersion: UNKNOWN_AGENT_VERSION,
+    delegatedBy: null,
+    allowance: null,
+    depth: 0,
+    path: e.path,
+    handoffIndex: 0,
+    visibility: false,
+    budget: null,
+    sessionStartedAt: startedAt,
+  };
+  return {
+    ...ctx,
+    agent: e.agent,
+    objective: null,
+    namespace,
+    status: 'error',
+    recovered: false,
+    error:
+      `run ${run.close.kind.replace('_', ' ')} in Temporal${run.close.reason ? ` (reason: ${run.close.reason})` : ''}: ` +
+      `it ended before any of its code ran (written from history by ${repairedBy})`,
+    startedAt,
+    endedAt,
+    workflowId: run.workflowId,
+    runId: run.runId,
+    failedBy: e.scopeId,
+  };
+}
+
+/** The error of a scope's row written whole from history (neverRanScope): no version of its agent ran. */
+export const NEVER_RAN_ERROR = /^run (terminated|timed out) in Temporal\b.*: it ended before any of its code ran \(written from history by /;
 
 /** The error a repair writes for a run Temporal terminated or timed out (see compareScopes): what kind of end it was. */
 export const CLOSED_WITHOUT_AGENT_ERROR = /^run (terminated|timed out) in Temporal\b/;

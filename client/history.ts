@@ -331,6 +331,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
       args: await decodePayloads(converter, payloads as Payload[] | null | undefined, facts.workflowId),
     });
   }
+  facts.workflowTasksCompleted = tasks.length;
   // The run's code learns of a child's end only in a workflow task that started after it:
   // until one completes, no agent code can have recorded that end.
   for (const [child, closedId] of childClosedAt) if (!tasks.some(([startedId]) => startedId > closedId)) child.closeUnseen = true;

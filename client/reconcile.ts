@@ -83,7 +83,11 @@ export async function reconcileOnce(
     const agents = new Set(manifests.map((m) => m.name));
     if (!runs.some((r) => r.startedByScopetrail !== false || agents.has(r.workflowType))) throw new SessionNotFoundError(sessionId);
   }
-  const report = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.map((m) => m.name)), ...(repairedBy ? { repairedBy } : {}) });
+  const report = reconcileSession(sessionId, runs, scopes, actions, {
+    knownAgents: new Set(manifests.map((m) => m.name)),
+    namespace: client.options.namespace,
+    ...(repairedBy ? { repairedBy } : {}),
+  });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
   return { report: { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] }, runs };
 }

@@ -6,7 +6,8 @@
  * (none of which any stored hash covers) is named too.
  */
 import type { Client } from '@temporalio/client';
-import { reconcileSession, runScopeId, type RunFacts } from '../cim/reconcile';
+import { NEVER_RAN_ERROR, reconcileSession, runScopeId, type RunFacts } from '../cim/reconcile';
+import { UNKNOWN_AGENT_VERSION } from '../cim/names';
 import { verifyChains, type AnchorLookup, type ChainProblem, type VerifyReport } from '../store/chain';
 import type { SessionChains, Store } from '../store/types';
 import type { SealAnchors } from '../store/seal-anchor';
@@ -145,6 +146,8 @@ function manifestProblems(scopes: readonly ScopeRecord[], stored: StoredManifest
   const ran = new Map<string, string>();
   const agents = new Map<string, string>();
   for (const s of scopes) {
+    // A scope whose run Temporal closed before any of its code ran names no version (cim/reconcile.ts neverRanScope).
+    if (s.agentVersion === UNKNOWN_AGENT_VERSION && NEVER_RAN_ERROR.test(s.error ?? '')) continue;
     if (!ran.has(`${s.agent}@${s.agentVersion}`)) ran.set(`${s.agent}@${s.agentVersion}`, s.scopeId);
     if (!agents.has(s.agent)) agents.set(s.agent, s.scopeId);
   }

@@ -10,6 +10,7 @@ import { WorkflowNotFoundError, isGrpcServiceError, type ConnectionLike } from '
 import { temporal } from '@temporalio/proto';
 import { NamespaceClients } from './namespace-clients';
 import { limiter } from './limiter';
+import { VISIBILITY_MEMO } from '../cim/names';
 
 export interface RunRef {
   namespace: string;
@@ -86,7 +87,10 @@ export class TemporalRunStatus implements RunStatus {
  * (the raw service call: memos are not decoded, so no payload codec is needed). The newest
  * 1 000 at most: whoever asks finds the rest another way (worker/unended-scopes.ts walks the store).
  */
-export async function runsClosedWithoutAgent(connection: ConnectionLike, namespace: string, sinceIso: string): Promise<RunRef[]> {
+/** A run visibility lists as closed without agent code; `session`: its memo marks it a session's root, started by scopetrail's client. */
+export type ListedRun = RunRef & { session: boolean };
+
+export async function runsClosedWithoutAgent(connection: ConnectionLike, namespace: string, sinceIso: string): Promise<ListedRun[]> {
   // An ISO time of this process's own making: nothing of a caller's reaches the query.
   const since = new Date(sinceIso).toISOString();
   const res = await connection.workflowService.listWorkflowExecutions({
@@ -95,6 +99,8 @@ export async function runsClosedWithoutAgent(connection: ConnectionLike, namespa
     query: `(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${since}'`,
   });
   return (res.executions ?? []).flatMap((e) =>
-    e.execution?.workflowId && e.execution.runId ? [{ namespace, workflowId: e.execution.workflowId, runId: e.execution.runId }] : [],
+    e.execution?.workflowId && e.execution.runId
+      ? [{ namespace, workflowId: e.execution.workflowId, runId: e.execution.runId, session: e.memo?.fields?.[VISIBILITY_MEMO] !== undefined }]
+      : [],
   );
 }

@@ -10,8 +10,8 @@ import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, UnsealedScope, WriteGuard, WriteReceipt } from './types';
-import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, valuesClause } from './bulk-write';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
+import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, unnestRows, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
 import { NotOneStatement, StatementCollector } from './one-statement';
@@ -427,6 +427,25 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id, run: { namespace: r.namespace, workflowId: r.workflow_id, runId: r.run_id } }));
   }
 
+  async sessionsOfWorkflows(workflowIds: readonly string[]): Promise<Map<string, WorkflowInStore>> {
+    const found = new Map<string, WorkflowInStore>();
+    if (workflowIds.length === 0) return found;
+    const ids = [...new Set(workflowIds)];
+    const { rows: scopes } = await this.db.query<{ scope_id: string; session_id: string; run_id: string }>(
+      `SELECT scope_id, session_id, run_id FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = ANY($2::text[])`,
+      [this.namespace, ids],
+    );
+    for (const r of scopes) found.set(r.scope_id, { sessionId: r.session_id, runId: r.run_id });
+    const rest = ids.filter((id) => !found.has(id));
+    if (rest.length === 0) return found;
+    const { rows: targets } = await this.db.query<{ target_scope_id: string; session_id: string }>(
+      `SELECT DISTINCT target_scope_id, session_id FROM ${this.t('actions')} WHERE namespace = $1 AND target_scope_id = ANY($2::text[])`,
+      [this.namespace, rest],
+    );
+    for (const r of targets) found.set(r.target_scope_id, { sessionId: r.session_id, runId: null });
+    return found;
+  }
+
   async runningScopes(options: { startedBefore: string; after?: { startedAt: string; scopeId: string }; limit: number }): Promise<RunningScope[]> {
     const params: unknown[] = [this.namespace, options.startedBefore, options.limit];
     if (options.after) params.push(options.after.startedAt, options.after.scopeId);
@@ -525,9 +544,25 @@ export class SqlStore implements Store {
          WHERE namespace = $1 AND scope_id = $2 AND status = 'running' RETURNING scope_id`,
         [r.namespace, r.scopeId, r.status, r.error === null ? null : storableText(r.error), r.endedAt, r.openCalls === undefined ? null : JSON.stringify(r.openCalls), r.failedBy ?? null],
       );
-      filled += rows.length;
+      if (rows.length === 0 && r.status !== 'running') filled += await this.insertAbsentScope(r);
+      else filled += rows.length;
     }
     return filled;
+  }
+
+  /**
+   * A scope no row of exists (its run closed before any of its code ran): written whole.
+   * Whatever row exists by then, under any partition, stays as it is.
+   */
+  private async insertAbsentScope(r: ScopeRecord): Promise<number> {
+    const exists = await this.db.query(`SELECT 1 FROM ${this.t('scopes')} WHERE namespace = $1 AND scope_id = $2 LIMIT 1`, [r.namespace, r.scopeId]);
+    if (exists.rows.length) return 0;
+    const [placed] = await this.partitions.place([r], (x) => x.startedAt);
+    // Its month pruned: the session's rows are gone, and so is the place for this one.
+    if (!placed) return 0;
+    const { select, params } = unnestRows([scopeRow(placed.record, placed.sessionStartedAt)], SCOPE_COLUMNS, SCOPE_TYPES);
+    const { rows } = await this.db.query(`INSERT INTO ${this.t('scopes')} (${SCOPE_COLUMNS.join(', ')}) ${select} ON CONFLICT DO NOTHING RETURNING scope_id`, params);
+    return rows.length;
   }
 
   async callPayloadsOfSession(sessionId: string): Promise<Array<{ actionId: string; side: 'input' | 'output'; body: unknown }>> {

@@ -103,6 +103,9 @@ export type WriteGuard = (found: SealedRows) => StoreBatch | Promise<StoreBatch>
 /** An ended, unsealed scope the sweep found, with the run named in its row. */
 export type UnsealedScope = ScopeKey & { run: RunRef };
 
+/** Where a workflow's runs are recorded (see Store.sessionsOfWorkflows): its session, and the run its scope row names (null: no row, only its delegator's). */
+export type WorkflowInStore = { sessionId: string; runId: string | null };
+
 /** A scope whose row still reads `running`, with the run its row names (see Store.runningScopes). */
 export type RunningScope = ScopeKey & { sessionId: string; startedAt: string; run: RunRef };
 
@@ -162,7 +165,8 @@ export interface Store {
   fillActionGaps(records: readonly ActionRecord[]): Promise<void>;
   /**
    * Closes scopes still `running` with the given terminal records, with the calls they left
-   * open (never touches an ended scope); the caller seals them. Resolves with how many it closed.
+   * open (never touches an ended scope), and writes whole those of which no row exists (a run
+   * closed before any of its code ran); the caller seals them. Resolves with how many it wrote.
    */
   fillScopeGaps(records: readonly ScopeRecord[]): Promise<number>;
   /**
@@ -194,6 +198,12 @@ export interface Store {
    * Each with the run its row says last wrote it, which the sealer waits to see closed.
    */
   unsealedScopes(limit: number): Promise<UnsealedScope[]>;
+  /**
+   * The session of each of these workflow ids, as the store knows it: from the scope row a
+   * root's or a delegation's workflow id names (its scope id), with the run that row names,
+   * or else from a `delegate` row targeting it. Ids the store knows nothing of are left out.
+   */
+  sessionsOfWorkflows?(workflowIds: readonly string[]): Promise<Map<string, WorkflowInStore>>;
   /**
    * Scopes of the store's namespace whose row reads `running` and that started before
    * `startedBefore`, in (start, scope id) order after `after`, up to `limit`: a worker walks

@@ -12,8 +12,14 @@
  * since the last look: then at once. One whose run its own code closed, or that Temporal no
  * longer holds, is left to `reconcile`, which says why. Several workers may look at once: a repair writes only over
  * a row that still reads `running`, with what history proves, so the second writes nothing.
+ *
+ * A run Temporal closed before any of its code ran (a delegate still waiting for a worker
+ * when it timed out, or when its session was terminated) left no row at all, so no walk
+ * through running rows finds it. Visibility's list does: a listed run whose scope row does
+ * not name it is completed from history too, in the session its delegator's row (or, for
+ * a session's root, its own workflow id) names; reconcile writes such a scope's row whole.
  */
-import type { RunClose, RunRef } from '../store/run-status';
+import type { ListedRun, RunClose, RunRef } from '../store/run-status';
 import { runKey } from '../store/run-status';
 import type { RunningScope, Store } from '../store/types';
 
@@ -32,7 +38,7 @@ export interface UnendedScopesOptions {
 }
 
 export interface UnendedScopesDeps {
-  store: Pick<Store, 'runningScopes'>;
+  store: Pick<Store, 'runningScopes' | 'sessionsOfWorkflows'>;
   /** The namespace this worker runs in: only its scopes are looked at. */
   namespace: string;
   closes(runs: readonly RunRef[]): Promise<Map<string, RunClose>>;
@@ -43,7 +49,7 @@ export interface UnendedScopesDeps {
    * lists them: their scopes are looked at without waiting. Optional; a failure is ignored
    * (the waits bound how late such a scope is found).
    */
-  closedWithoutAgentSince?(sinceIso: string): Promise<RunRef[]>;
+  closedWithoutAgentSince?(sinceIso: string): Promise<ListedRun[]>;
 }
 
 /** How far back each look asks visibility, before the previous look: visibility is updated a moment after a run closes. */
@@ -71,6 +77,8 @@ export class UnendedScopes {
   private looking: Promise<number> | undefined;
   /** Runs visibility listed as closed without agent code, by runKey, with when they were listed: not waited for. */
   private readonly listedClosed = new Map<string, number>();
+  /** Every run visibility listed lately, by runKey, with when: the overlap between looks lists some twice. */
+  private readonly seenListed = new Map<string, number>();
   private lastListedAt: number | undefined;
 
   constructor(
@@ -102,7 +110,7 @@ export class UnendedScopes {
   }
 
   private async lookOnce(now: number): Promise<number> {
-    await this.listClosed(now);
+    const listed = await this.listClosed(now);
     const page = await this.deps.store.runningScopes({
       startedBefore: new Date(now - this.afterMs).toISOString(),
       ...(this.cursor ? { after: this.cursor } : {}),
@@ -110,11 +118,53 @@ export class UnendedScopes {
     });
     const last = page[page.length - 1];
     this.cursor = page.length < this.pageSize || !last ? undefined : { startedAt: last.startedAt, scopeId: last.scopeId };
+    let repaired = 0;
     try {
-      return await this.lookAtPage(page, now);
+      repaired += await this.lookAtPage(page, now);
     } finally {
       if (!this.cursor) this.forget();
     }
+    return repaired + (await this.completeUnrecorded(listed));
+  }
+
+  /**
+   * Listed runs no scope row names: their sessions are completed from history (a session
+   * the walk already completed in this look writes nothing more). A store without the
+   * lookup, or a run it knows nothing of that is no session's root (a workflow of the
+   * user's own), is left alone.
+   */
+  private async completeUnrecorded(listed: readonly ListedRun[]): Promise<number> {
+    if (listed.length === 0 || !this.deps.store.sessionsOfWorkflows) return 0;
+    let known;
+    try {
+      known = await this.deps.store.sessionsOfWorkflows(listed.map((r) => r.workflowId));
+    } catch (err) {
+      this.options.onError?.(asError(err));
+      return 0;
+    }
+    const sessions = new Set<string>();
+    for (const run of listed) {
+      const found = known.get(run.workflowId);
+      // Its row names it: the walk through running rows looks at it.
+      if (found?.runId === run.runId) continue;
+      const sessionId = found?.sessionId ?? (run.session ? run.workflowId : undefined);
+      if (sessionId) sessions.add(sessionId);
+    }
+    let repaired = 0;
+    for (const sessionId of sessions) repaired += await this.repairSession(sessionId);
+    return repaired;
+  }
+
+  private async repairSession(sessionId: string): Promise<number> {
+    let written = 0;
+    try {
+      written = await this.deps.repair(sessionId);
+    } catch (err) {
+      // One session's history unreadable (say) does not stop the others.
+      this.options.onError?.(asError(err));
+    }
+    if (written > 0) this.options.onRepaired?.(sessionId, written);
+    return written;
   }
 
   private async lookAtPage(page: readonly RunningScope[], now: number): Promise<number> {
@@ -134,15 +184,8 @@ export class UnendedScopes {
     }
     let repaired = 0;
     for (const [sessionId, scopes] of sessions) {
-      let written = 0;
-      try {
-        written = await this.deps.repair(sessionId);
-      } catch (err) {
-        // One session's history unreadable (say) does not stop the others.
-        this.options.onError?.(asError(err));
-      }
+      const written = await this.repairSession(sessionId);
       repaired += written;
-      if (written > 0) this.options.onRepaired?.(sessionId, written);
       // A scope history could not complete (its row differs in more than its end, say) is
       // reconcile's to report: it is not read again at every look.
       for (const s of scopes) {
@@ -158,17 +201,26 @@ export class UnendedScopes {
     this.later.set(s.scopeId, { at: now + Math.min(this.maxWaitMs, this.everyMs * 2 ** (looks - 1)), looks, walk: this.walk });
   }
 
-  private async listClosed(now: number): Promise<void> {
-    if (!this.deps.closedWithoutAgentSince) return;
+  /** Asks visibility for the runs closed without agent code since the last look; resolves with those not listed before. */
+  private async listClosed(now: number): Promise<ListedRun[]> {
+    if (!this.deps.closedWithoutAgentSince) return [];
     const since = (this.lastListedAt ?? now - this.maxWaitMs) - VISIBILITY_LAG_MS;
+    const fresh: ListedRun[] = [];
     try {
-      for (const run of await this.deps.closedWithoutAgentSince(new Date(since).toISOString())) this.listedClosed.set(runKey(run), now);
+      for (const run of await this.deps.closedWithoutAgentSince(new Date(since).toISOString())) {
+        // The lag makes consecutive looks overlap: a run already listed is not completed again.
+        if (!this.seenListed.has(runKey(run))) fresh.push(run);
+        this.listedClosed.set(runKey(run), now);
+        this.seenListed.set(runKey(run), now);
+      }
       this.lastListedAt = now;
     } catch {
       // Visibility that cannot answer (a namespace without list permission, say): the waits still bound the delay.
     }
     // A run listed waits for the walk to reach its scope; one whose scope the walk never finds (it ended) is forgotten in time.
     for (const [key, at] of this.listedClosed) if (now - at > this.maxWaitMs) this.listedClosed.delete(key);
+    for (const [key, at] of this.seenListed) if (now - at > this.maxWaitMs + 2 * VISIBILITY_LAG_MS) this.seenListed.delete(key);
+    return fresh;
   }
 
   /** At the end of a walk: scopes it did not see have ended (or gone) and need no waiting any more. */

@@ -5,6 +5,7 @@ import { CALL_KINDS } from './calls';
 import { parseSubAgentRef } from './roles';
 import { buildsOf, usageOf, type AgentUsage } from './usage';
 import type { SignatureState } from '../keyed-signature';
+import { UNKNOWN_AGENT_VERSION } from '../names';
 
 // drift
 
@@ -87,6 +88,8 @@ export function driftFromUsage(manifests: readonly Manifest[], usage: AgentUsage
   const entries: DriftEntry[] = [];
   for (const pair of pairs.values()) {
     const mine = usage.actions.filter((a) => a.agent === pair.agent && a.agentVersion === pair.version);
+    // Scopes Temporal closed before any of their code ran (cim/reconcile.ts) name no version and did nothing.
+    if (pair.version === UNKNOWN_AGENT_VERSION && mine.length === 0 && !usage.edges.some((e) => e.parentAgent === pair.agent && e.parentVersion === pair.version)) continue;
     const usedTools = uniqueSorted(mine.filter((a) => CALL_KINDS.has(a.kind)).map((a) => a.name));
     const usedSubAgents = uniqueSorted([
       ...mine.filter((a) => a.kind === 'delegate').map((a) => a.name),

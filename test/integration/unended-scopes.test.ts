@@ -165,3 +165,58 @@ test('with a payload codec, the end is written encoded as workers write it, and 
     await dropTestSchema(schema);
   }
 });
+
+test('a delegate terminated with its session before any worker ran it gets its whole row from history', async () => {
+  // No worker polls the delegate's queue: it starts and never runs a workflow task.
+  const s = await rt.client.startSession(waitingBoss, { input: { steps: 1_000, childQueue: `nobody-${randomBytes(4).toString('hex')}` } });
+  const child = await until('the delegate to start', async () => {
+    const { events } = await rt.client.temporal.workflow.getHandle(s.sessionId).fetchHistory();
+    return events?.find((e) => e.childWorkflowExecutionStartedEventAttributes)?.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ?? undefined;
+  });
+  await rt.client.temporal.workflow.getHandle(s.sessionId).terminate('stopped while its delegate waited');
+  const found = await until('both scopes to end', ended(s.sessionId, 2));
+  const delegate = found.find((x) => x.scopeId === child)!;
+  assert.equal(delegate.kind, 'delegation');
+  assert.equal(delegate.parentScopeId, s.sessionId);
+  assert.equal(delegate.agent, 'waiter');
+  assert.equal(delegate.status, 'error');
+  assert.match(delegate.error ?? '', /^run terminated in Temporal( \(reason: [^)]*\))?: it ended before any of its code ran \(written from history by a worker\)$/);
+  const { closeTime, startTime } = await rt.client.temporal.workflow.getHandle(child).describe();
+  assert.equal(delegate.startedAt, startTime.toISOString());
+  assert.ok(Math.abs(Date.parse(delegate.endedAt!) - closeTime!.getTime()) < 5, `${delegate.endedAt} is the close time ${closeTime!.toISOString()}`);
+  assert.equal((await rt.client.rootCause(s.sessionId))?.scope.scopeId, s.sessionId, 'the session failed by its own termination');
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await reconcile(rt.client.temporal, rt.store, s.sessionId)).differences, []);
+  assert.deepEqual(await verified(rt.client, s.sessionId), []);
+});
+
+test('a delegate that timed out waiting for a worker gets its row from history, though its delegator went on and nothing of it reads running', async () => {
+  const s = await rt.client.startSession(waitingBoss, { input: { steps: 1_000, childTimeout: '2s', childQueue: `nobody-${randomBytes(4).toString('hex')}` } });
+  assert.match(String(await s.result()), /^the waiter did not finish/);
+  // Found through visibility's list of timed-out runs: no row of it, and the root ended by itself.
+  const found = await until('the delegate\'s row', ended(s.sessionId, 2));
+  const delegate = found.find((x) => x.kind === 'delegation')!;
+  assert.equal(delegate.status, 'error');
+  assert.match(delegate.error ?? '', /^run timed out in Temporal: it ended before any of its code ran \(written from history by a worker\)$/);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await reconcile(rt.client.temporal, rt.store, s.sessionId)).differences, []);
+  assert.deepEqual(await verified(rt.client, s.sessionId), []);
+});
+
+test('a session terminated before any worker ran its root gets its one row from history', async () => {
+  const nobody = await ScopeClient.connect({ address: rt.temporal.address, taskQueue: `nobody-${randomBytes(4).toString('hex')}`, store: rt.store });
+  try {
+    const s = await nobody.startSession(waiter, { input: { steps: 1 }, objective: 'never taken up' });
+    await nobody.temporal.workflow.getHandle(s.sessionId).terminate('no worker came');
+    const [root] = await until('the root\'s row', ended(s.sessionId, 1));
+    assert.equal(root!.kind, 'root');
+    assert.equal(root!.agent, 'waiter');
+    assert.equal(root!.status, 'error');
+    assert.match(root!.error ?? '', /^run terminated in Temporal \(reason: no worker came\): it ended before any of its code ran/);
+    await rt.worker.recorder.drain();
+    assert.deepEqual((await reconcile(rt.client.temporal, rt.store, s.sessionId)).differences, []);
+    assert.deepEqual(await verified(rt.client, s.sessionId), []);
+  } finally {
+    await nobody.close();
+  }
+});

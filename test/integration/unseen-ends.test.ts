@@ -1,5 +1,6 @@
 /**
- * A session checked while it runs: history may already hold a delegate's end that the
+ * A session checked while it runs: its delegates may wait for a worker, so no row of their
+ * scopes exists yet, and history may already hold a delegate's end that the
  * delegator's run has not yet taken in a workflow task, so no agent code has recorded it
  * and the store rightly still says `running`. Reconcile and verify must not call that a
  * difference. The window is held open here for as long as the test needs: the lead's
@@ -56,12 +57,15 @@ async function leadHistory(sessionId: string) {
   return { started, closed, takenIn: lastTaskCompleted > lastClose };
 }
 
-test('a delegate that ended in history but not yet in its delegator run is no difference while the session runs', async () => {
+test('delegates waiting for their first workflow task, or ended in history but not yet in their delegator\'s run, are no difference while the session runs', async () => {
   const handle = await rt.client.startSession(scaleLead, { input: { question: 'q', helperQueue } });
   const sessionId = handle.sessionId;
   // No worker serves the helpers' queue yet: both delegates start and wait.
   await until('both delegates to start', async () => ((await leadHistory(sessionId)).started === 2 ? true : undefined));
   await rt.worker.shutdown();
+  // Started, but no worker has run them: their scopes are not written yet, and need not be.
+  assert.deepEqual((await rt.store.scopesOfSession(sessionId)).map((s) => s.scopeId), [sessionId]);
+  assert.deepEqual((await rt.client.reconcile(sessionId)).differences, [], 'delegates waiting for a worker are no difference');
 
   helper = await createWorker({
     agents: AGENTS,

@@ -1070,6 +1070,23 @@ describe('drift', () => {
     ]);
   });
 
+  test('a delegate Temporal closed before any of its code ran names no version: neither drift nor a pin mismatch', () => {
+    const lead = manifest({ name: 'lead', version: '1', tools: ['a'], subAgents: ['helper@2'] });
+    const helper = manifest({ name: 'helper', version: '2', tools: ['b'] });
+    const root = scope('s', { agent: 'lead', agentVersion: '1' });
+    const never = child('s.1', root, { agent: 'helper', agentVersion: 'unknown', delegatedBy: 'lead', status: 'error', error: 'run timed out in Temporal: it ended before any of its code ran (written from history by a worker)' });
+    const ran = child('s.2', root, { agent: 'helper', agentVersion: '2', delegatedBy: 'lead' });
+    const actions = [attempt(root, '1', 1, 'a', 'success', 0), attempt(ran, '1', 1, 'b', 'success', 0)];
+    assert.deepEqual(drift([lead, helper], [root, never, ran], actions).map((e) => [e.agent, e.version, e.drifted]), [
+      ['helper', '2', false],
+      ['lead', '1', false],
+    ]);
+    // A version named "unknown" that did run something is judged like any other.
+    const odd = child('s.3', root, { agent: 'helper', agentVersion: 'unknown', delegatedBy: 'lead' });
+    const d = drift([lead, helper], [root, odd], [attempt(root, '1', 1, 'a', 'success', 0), attempt(odd, '1', 1, 'b', 'success', 0)], 'helper');
+    assert.deepEqual(d.map((e) => [e.version, e.manifest, e.drifted, e.versionMismatches.length]), [['unknown', false, true, 1]]);
+  });
+
   test('each version is judged by its own scopes only', () => {
     const v1 = manifest({ name: 'lead', version: '1', tools: ['a'] });
     const v2 = manifest({ name: 'lead', version: '2', tools: ['b'] });

@@ -508,6 +508,25 @@ test('an open run expects its scope but not its status; a cancelled run expects 
   assert.deepEqual(brief(reconcileSession('c1', cancelled, row('error', 'c1'), []).differences), ['mismatched scope c1']);
 });
 
+test('a scope whose runs are open and have completed no workflow task need not be stored yet; once one has, it must be', () => {
+  const { scopes, actions } = delegatingStore();
+  const runs = delegatingRuns();
+  const root = { ...runs[0]!, close: { kind: 'open' as const }, children: [{ ...runs[0]!.children[0]!, close: 'open' as const }, runs[0]!.children[1]!] };
+  const rootRow = scopes.map((s) => (s.scopeId === S ? { ...s, status: 'running' as const, endedAt: null } : s));
+  const leafActions = actions.filter((a) => a.scopeId !== `${S}.1`).map((a) => (a.actionId === `${S}/w1` ? { ...a, status: 'running' as const, endedAt: null } : a));
+  const waiting = { ...runs[1]!, close: { kind: 'open' as const }, activities: [], workflowTasksCompleted: 0 };
+  const withoutLeaf = rootRow.filter((s) => s.scopeId !== `${S}.1`);
+  assert.deepEqual(reconcileSession(S, [root, waiting, runs[2]!], withoutLeaf, leafActions).differences, []);
+  // Unknown (not read) is not zero: the row is required.
+  const unread = { ...waiting, workflowTasksCompleted: undefined };
+  assert.deepEqual(brief(reconcileSession(S, [root, unread, runs[2]!], withoutLeaf, leafActions).differences), [`missing scope ${S}.1`]);
+  const started = { ...waiting, workflowTasksCompleted: 1 };
+  assert.deepEqual(brief(reconcileSession(S, [root, started, runs[2]!], withoutLeaf, leafActions).differences), [`missing scope ${S}.1`]);
+  // A run closed before any task (terminated while it waited) is still owed: the store cannot explain it.
+  const terminated = { ...waiting, close: { kind: 'terminated' as const } };
+  assert.deepEqual(brief(reconcileSession(S, [root, terminated, runs[2]!], withoutLeaf, leafActions).differences), [`missing scope ${S}.1`]);
+});
+
 test('a delegate whose end its delegator has not yet seen may still read running; once seen, its end is required', () => {
   const { scopes, actions } = delegatingStore();
   const runs = delegatingRuns();

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UnendedScopes } from '../../worker/unended-scopes';
-import { runKey, type RunClose, type RunRef } from '../../store/run-status';
+import { runKey, type ListedRun, type RunClose, type RunRef } from '../../store/run-status';
 import type { RunningScope, Store } from '../../store/types';
 import { ScopetrailPlugin } from '../../worker/plugin';
 
@@ -85,7 +85,7 @@ test('the wait before looking again doubles up to its bound', async () => {
 test('a waiting scope whose run visibility lists as terminated is asked about at the next look', async () => {
   const { store } = fakeStore([scope(1), scope(2)]);
   const temporal = fakeTemporal({});
-  const listed: RunRef[] = [];
+  const listed: ListedRun[] = [];
   const asks: string[] = [];
   const looker = new UnendedScopes(
     {
@@ -103,7 +103,7 @@ test('a waiting scope whose run visibility lists as terminated is asked about at
   await looker.look(t0 + 3_000);
   // Both now wait 4 s; run 2 is terminated and listed.
   temporal.asked.length = 0;
-  listed.push(scope(2).run);
+  listed.push({ ...scope(2).run, session: false });
   await looker.look(t0 + 3_500);
   assert.deepEqual(temporal.asked, ['run-2']);
   // Asked about once: afterwards it waits like any other.
@@ -111,6 +111,43 @@ test('a waiting scope whose run visibility lists as terminated is asked about at
   assert.deepEqual(temporal.asked, ['run-2']);
   // Each look asks from the previous one, a minute early (visibility lags); the first from the longest wait back.
   assert.deepEqual(asks.slice(0, 2), [new Date(t0 - 60_000 - 60_000).toISOString(), new Date(t0 - 60_000).toISOString()]);
+});
+
+test('listed runs no scope row names have their sessions completed once: a delegate that never ran, a later run of a scope, a root with no row', async () => {
+  const { store: running } = fakeStore([]);
+  const lookedUp: string[][] = [];
+  const store: Pick<Store, 'runningScopes' | 'sessionsOfWorkflows'> = {
+    runningScopes: running.runningScopes,
+    async sessionsOfWorkflows(ids) {
+      lookedUp.push([...ids]);
+      const known: Record<string, { sessionId: string; runId: string | null }> = {
+        'ses-a.1': { sessionId: 'ses-a', runId: null },
+        'ses-b': { sessionId: 'ses-b', runId: 'run-b' },
+        'ses-c': { sessionId: 'ses-c', runId: 'run-c1' },
+      };
+      return new Map(ids.flatMap((id) => (known[id] ? [[id, known[id]!] as const] : [])));
+    },
+  };
+  const run = (workflowId: string, runId: string, session = false) => ({ namespace: 'default', workflowId, runId, session });
+  const listed = [
+    run('ses-a.1', 'run-a1'), // a delegate that timed out waiting for a worker: only its delegator's row names it
+    run('ses-b', 'run-b'), // its row names this run: the walk through running rows is for it
+    run('ses-c', 'run-c2'), // a later run of the scope than the one its row names
+    run('ses-d', 'run-d', true), // a session's root that never ran: no row at all
+    run('own-workflow', 'run-x'), // a workflow of the user's own
+  ];
+  const repaired: string[] = [];
+  const looker = new UnendedScopes(
+    { store, namespace: 'default', closes: fakeTemporal({}).closes, repair: async (id) => (repaired.push(id), 1), closedWithoutAgentSince: async () => listed },
+    { everyMs: 1_000, afterMs: 0 },
+  );
+  const t0 = Date.UTC(2026, 0, 2);
+  assert.equal(await looker.look(t0), 3);
+  assert.deepEqual(repaired.sort(), ['ses-a', 'ses-c', 'ses-d']);
+  // The next look's list overlaps this one's (visibility lags): the same runs are not completed again.
+  assert.equal(await looker.look(t0 + 1_000), 0);
+  assert.equal(repaired.length, 3);
+  assert.equal(lookedUp.length, 1);
 });
 
 test('visibility that cannot answer changes nothing but the delay', async () => {
