@@ -82,13 +82,14 @@ export class TemporalRunStatus implements RunStatus {
   }
 }
 
+/** A run visibility lists as closed without agent code; `session`: its memo marks it a session's root, started by scopetrail's client. */
+export type ListedRun = RunRef & { session: boolean };
+
 /**
  * Runs of `namespace` Temporal terminated or timed out since `sinceIso`, from its visibility
  * (the raw service call: memos are not decoded, so no payload codec is needed). The newest
  * 1 000 at most: whoever asks finds the rest another way (worker/unended-scopes.ts walks the store).
  */
-/** A run visibility lists as closed without agent code; `session`: its memo marks it a session's root, started by scopetrail's client. */
-export type ListedRun = RunRef & { session: boolean };
 
 export async function runsClosedWithoutAgent(connection: ConnectionLike, namespace: string, sinceIso: string): Promise<ListedRun[]> {
   // An ISO time of this process's own making: nothing of a caller's reaches the query.

@@ -14,6 +14,8 @@ test('the workflow bundle evaluates zod in its preload, so workflows share it in
   const { code } = await bundleAgents(require.resolve('../fixtures/agents'));
   const preload = code.slice(code.indexOf('exports.preloadModules = function'), code.indexOf('exports.importWorkflows'));
   assert.match(preload, /__webpack_require__\([^)]*"\.\/workflows\/sandbox-preload\.ts"\)/);
+  // So is the SDK's workflow package: its index (re-exports, metrics, random streams) was evaluated for each workflow.
+  assert.match(preload, /__webpack_require__\([^)]*"\.\/node_modules\/@temporalio\/workflow\/lib\/index\.js"\)/);
   // The modules that define zod's schema builders, the ones the CIM schemas are made with.
   const preloaded = moduleSource(code, './workflows/sandbox-preload.ts');
   assert.match(preloaded, /"\.\/node_modules\/zod\/v4\/classic\/schemas\.js"/);
