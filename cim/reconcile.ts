@@ -117,6 +117,8 @@ export interface RunFacts {
   startedByScopetrail?: boolean;
   /** When the run started (its WorkflowExecutionStarted event), when history says. */
   startedAt?: string | null;
+  /** The objective its starter put in its memo (the client, the delegator, the handing-off run); null: none; absent where not read. */
+  objective?: string | null;
   close: {
     kind: RunCloseKind;
     /** For `completed`: the status in the result envelope; null when the result is not an agent envelope. */
@@ -504,9 +506,9 @@ function openCallsField(diffs: string[], stored: ScopeRecord, run: RunFacts): vo
  * terminated, say): no agent code ran, so nothing wrote it, and it would be missing for
  * good. History proves all the row holds: the scope as its delegator (or handoff) started
  * it, in the run's header, or a root's from its workflow id; when the run started and
- * closed; and that it ended in error by Temporal's hand. What only the agent would have
- * added (its version, its objective from the memo, the allowance its manifest narrows) is
- * left unknown.
+ * closed; its objective, from the memo its starter gave it; and that it ended in error by
+ * Temporal's hand. What only the agent would have added (its version, the allowance its
+ * manifest narrows) is left unknown.
  */
 function neverRanScope(e: ExpectedScope, namespace: string, now: string, repairedBy: string): ScopeRecord | undefined {
   const run = e.finalRun;
@@ -533,7 +535,7 @@ function neverRanScope(e: ExpectedScope, namespace: string, now: string, repaire
   return {
     ...ctx,
     agent: e.agent,
-    objective: null,
+    objective: run.objective ?? null,
     namespace,
     status: 'error',
     recovered: false,

@@ -218,6 +218,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
     previousRunId: started.continuedExecutionRunId || null,
     startedByScopetrail: headerPayload(started.header) !== undefined || [OBJECTIVE_MEMO, VISIBILITY_MEMO, SCOPE_MEMO].some((k) => started.memo?.fields?.[k] !== undefined),
     startedAt: eventTime(first.eventTime),
+    objective: await memoObjective(started.memo?.fields?.[OBJECTIVE_MEMO], converter, workflowId),
     close: { kind: 'open' },
     children: [],
     activities: [],
@@ -507,6 +508,13 @@ export async function failureSource(
 function closeActivity(map: Map<number, ActivityFacts>, scheduledEventId: unknown, close: ActivityFacts['close']): void {
   const a = map.get(num(scheduledEventId));
   if (a) a.close = close;
+}
+
+/** The objective its starter put in the run's memo; null when there is none, or it does not decode to text. */
+async function memoObjective(payload: unknown, converter: DataConverter, workflowId: string): Promise<string | null> {
+  if (payload === undefined || payload === null) return null;
+  const decoded = await decodePayloads(converter, [payload as Payload], workflowId).catch(() => undefined);
+  return typeof decoded?.[0] === 'string' ? decoded[0] : null;
 }
 
 function closeChild(map: Map<number, ChildFacts>, initiatedEventId: unknown, close: ChildFacts['close'], closedAt: Map<ChildFacts, number>, eventId: number): void {

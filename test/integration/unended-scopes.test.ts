@@ -179,6 +179,7 @@ test('a delegate terminated with its session before any worker ran it gets its w
   assert.equal(delegate.kind, 'delegation');
   assert.equal(delegate.parentScopeId, s.sessionId);
   assert.equal(delegate.agent, 'waiter');
+  assert.equal(delegate.objective, 'wait for a while');
   assert.equal(delegate.status, 'error');
   assert.match(delegate.error ?? '', /^run terminated in Temporal( \(reason: [^)]*\))?: it ended before any of its code ran \(written from history by a worker\)$/);
   const { closeTime, startTime } = await rt.client.temporal.workflow.getHandle(child).describe();
@@ -211,6 +212,7 @@ test('a session terminated before any worker ran its root gets its one row from 
     const [root] = await until('the root\'s row', ended(s.sessionId, 1));
     assert.equal(root!.kind, 'root');
     assert.equal(root!.agent, 'waiter');
+    assert.equal(root!.objective, 'never taken up', 'from the memo its client started it with');
     assert.equal(root!.status, 'error');
     assert.match(root!.error ?? '', /^run terminated in Temporal \(reason: no worker came\): it ended before any of its code ran/);
     await rt.worker.recorder.drain();
