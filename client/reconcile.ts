@@ -5,6 +5,7 @@
  * without differences is the evidence that the store is complete for the session.
  */
 import type { Client } from '@temporalio/client';
+import { persisting, settleThenRead } from './second-look';
 import { reconcileSession, type ReconcileReport, type RunFacts } from '../cim/reconcile';
 import { receiptDifferences } from '../cim/forensics/receipts';
 import type { Store } from '../store/types';
@@ -29,9 +30,14 @@ export async function reconcile(
   sessionId: string,
   o: ReconcileRunOptions = {},
 ): Promise<ReconcileReport & { repaired: number }> {
-  const { report: first } = await reconcileOnce(client, store, sessionId, o.onProgress, o.repairedBy);
+  const { report: first, runs } = await reconcileOnce(client, store, sessionId, o.onProgress, o.repairedBy);
   const repairs = first.differences.flatMap((d) => (d.repair ? [d.repair.scope] : []));
-  if (!o.repair || repairs.length === 0) return { ...first, repaired: 0 };
+  if (!o.repair || repairs.length === 0) {
+    if (first.differences.length === 0 || !runs.some((r) => r.close.kind === 'open')) return { ...first, repaired: 0 };
+    // A session still running (client/second-look.ts): what a second look also finds.
+    const second = await settleThenRead(() => reconcileOnce(client, store, sessionId, undefined, o.repairedBy).then((r) => r.report));
+    return { ...second, differences: persisting(first.differences, second.differences, (d) => `${d.kind}\u0000${d.record}\u0000${d.id}`), repaired: 0 };
+  }
   // Another writer (a worker that found the same scopes) may have closed some first: only this one's count.
   const filled = await store.fillScopeGaps(repairs);
   // A repaired scope has ended: it is sealed, and anchored like any other.

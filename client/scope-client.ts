@@ -56,6 +56,7 @@ import { agentNameSchema } from '../cim/scope-context';
 import { requireServedAgent } from './served-agent';
 import { refusedAsTooLarge, requireSendable } from './sendable';
 import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
+import { persisting, settleThenRead } from './second-look';
 
 export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnencodableValueError, UnknownAgentError, UnknownIdError };
 
@@ -392,7 +393,16 @@ export class ScopeClient {
       // to another session id) is not unknown: verify names each scope history expects.
       if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
     }
-    return verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, stored, () => this.receiptChecker(), this.text, () => this.manifestChecker(), () => this.fingerprintKey());
+    const once = async (chains: typeof stored, seen?: { open: boolean }) =>
+      verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, chains, () => this.receiptChecker(), this.text, () => this.manifestChecker(), () => this.fingerprintKey(), seen);
+    const seen = { open: false };
+    const first = await once(stored, seen);
+    if (first.problems.length === 0 || !seen.open) return first;
+    // A session still running changes between the reads of the store, its history and its
+    // anchors: a scope sealed or a call ended in between looks like a difference. Read again:
+    // what a second look also finds is reported.
+    const second = await settleThenRead(() => this.store.chainsOfSession(id).then((again) => once(again)));
+    return { ...second, problems: persisting(first.problems, second.problems, (p) => `${p.problem}\u0000${p.recordId}\u0000${p.scopeId}`) };
   }
 
   /**

@@ -34,11 +34,14 @@ export async function verifySession(
   text?: TextCodec,
   manifestKey: () => SignatureChecker = () => ({ missing: 'no deployment key given' }),
   fingerprintKey: () => FingerprintKey | undefined = () => undefined,
+  /** Told whether a run of the session was still open when its history was read. */
+  seen?: { open: boolean },
 ): Promise<VerifyReport> {
   let runs: RunFacts[];
   try {
     // With outputs: the fingerprint rows are held to them.
     runs = await collectSessionRuns(temporal, sessionId, undefined, { outputs: true });
+    if (seen) seen.open = runs.some((r) => r.close.kind === 'open');
   } catch (err) {
     if (!(err instanceof SessionNotFoundError)) throw err;
     // Without history there is nothing outside the database to check against.
@@ -57,7 +60,7 @@ export async function verifySession(
   const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
   const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
   const manifests = await store.storedManifests();
-  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.manifests.map((m) => m.manifest.name)) });
+  const history = reconcileSession(sessionId, runs, scopes, actions, { knownAgents: new Set(manifests.manifests.map((m) => m.manifest.name)), namespace: temporal.options.namespace });
   // A record whose row is there but does not read is named once, by that row (invalid_row), not also as missing.
   const unreadable = new Set(stored.invalid.map((row) => `${row.table === 'scopes' ? 'scope' : 'action'}\u0000${row.id}`));
   report.problems.push(

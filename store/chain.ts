@@ -204,7 +204,9 @@ export function verifyChains(
     if (!rowsMatchAnchor || !own.length) problems.push(...own);
     else if (own[0]!.problem === 'unsealed') {
       // Anchoring comes first in a sealing transaction: one that did not commit leaves this too, until the sweep seals again.
-      problems.push({ ...own[0]!, detail: `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit)` });
+      const ago = endedSecondsAgo(s.scope, now);
+      const underWay = ago !== undefined && ago < RECENT_END_S ? `, or its sealing is still under way: it ended ${ago} s ago` : '';
+      problems.push({ ...own[0]!, detail: `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit${underWay})` });
     } else {
       // The rows hash to the anchored seal, so no record changed: what disagrees is the store's copy of the proof.
       const gone = s.actions.length > 0 && s.actions.every((a) => a.hash === null);
@@ -221,6 +223,14 @@ export function verifyChains(
   return { sessionId, scopes: stored.length + invalid.filter((r) => r.table === 'scopes').length, actions, anchorsChecked, problems };
 }
 
+/** How recent an end reads as sealing still to come rather than sealing that never happened. */
+const RECENT_END_S = 60;
+
+function endedSecondsAgo(scope: { endedAt: string | null }, now: number): number | undefined {
+  const ended = scope.endedAt === null ? NaN : Date.parse(scope.endedAt);
+  return Number.isFinite(ended) ? Math.max(0, Math.round((now - ended) / 100) / 10) : undefined;
+}
+
 /** One scope's rows checked against the hashes stored with them, the store's own copy of its seal. */
 function storedChainProblems(s: SessionChains['chains'][number], now: number): ChainProblem[] {
   const id = s.scope.scopeId;
@@ -228,7 +238,11 @@ function storedChainProblems(s: SessionChains['chains'][number], now: number): C
   if (s.chainLength === null || s.scopeHash === null) {
     // One waiting for the calls its run left running is sealed after their ends (store/open-calls.ts).
     if (!awaitsOpenCalls(s.scope, now)) {
-      problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail: `scope ${id} ended but its chain was never sealed` });
+      const ago = endedSecondsAgo(s.scope, now);
+      const detail = ago !== undefined && ago < RECENT_END_S
+        ? `scope ${id} ended ${ago} s ago and is not sealed yet (a worker seals a scope once Temporal has closed its run)`
+        : `scope ${id} ended but its chain was never sealed`;
+      problems.push({ scopeId: id, recordId: id, problem: 'unsealed', detail });
     }
     return problems;
   }

@@ -378,7 +378,8 @@ export class ScopetrailPlugin extends SimplePlugin {
       {
         ...(this.config.unendedScopes || {}),
         onError: (err) => this.log(`looking for scopes whose run Temporal terminated or timed out: ${err.message}`),
-        onRepaired: (sessionId, n) => this.log(`session ${sessionId}: wrote the end of ${n} scope${n === 1 ? '' : 's'} whose run Temporal terminated or timed out, from its history`),
+        onRepaired: (sessionId, n) =>
+          this.log(`session ${sessionId}: completed ${n} scope${n === 1 ? '' : 's'} whose run Temporal terminated or timed out (the end, or for a run that never ran the whole row), from its history`),
       },
     );
     looker.start();

@@ -37,6 +37,7 @@ import { isKnownAgent } from './agent';
 import { terminatedWithParent } from './open-delegates';
 import { trackCall, trackLocalCall } from './open-calls';
 import { isPlainCall, plainCall } from './plain-calls';
+import { invalidChildDuration } from './child-options';
 import { memoWithObjective, prepareContinuation } from './continuation';
 import { prepareHandoff } from './handoff';
 import {
@@ -186,6 +187,9 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     const startedIn = CancellationScope.current();
     // The SDK refuses a start asked for in a cancelled scope before it reaches Temporal: nothing happened to record.
     if (startedIn.consideredCancelled) return next(input);
+    // Refused before its row is written: a start the SDK cannot build leaves nothing in history.
+    const invalid = invalidChildDuration(input.options);
+    if (invalid) return Promise.reject(new TypeError(`delegation to ${input.workflowType}: invalid ${invalid}`));
     const slot = pending?.slot ?? `c:${childId}`;
     const attempt = pending?.attempt ?? 1;
     const child: ScopeContext = {

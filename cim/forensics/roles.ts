@@ -3,6 +3,7 @@ import type { SignatureState } from '../keyed-signature';
 import type { ActionRecord, Manifest, ScopeRecord } from '../schemas';
 import { uniqueSorted, uniqueInOrder, plural } from './shared';
 import { buildsOf, total, usageOf, type AgentUsage } from './usage';
+import { UNKNOWN_AGENT_VERSION } from '../names';
 
 // manifests: sub-agent references
 
@@ -99,7 +100,10 @@ export function rolesFromUsage(manifests: readonly Manifest[], usage: AgentUsage
 
   return agents.map((agent) => {
     const own = manifestsOf(manifests, agent);
-    const scopesOfAgent = usage.scopes.filter((s) => s.agent === agent);
+    // A scope whose run Temporal closed before any of its code ran (cim/reconcile.ts) names no
+    // version and did not run: it counts toward nothing below, unless a manifest claims that name.
+    const unrun = (v: string) => v === UNKNOWN_AGENT_VERSION && !own.some((m) => m.version === v);
+    const scopesOfAgent = usage.scopes.filter((s) => s.agent === agent && !unrun(s.agentVersion));
     const declaredSubAgents = uniqueInOrder(own.flatMap((m) => m.subAgents.map((r) => parseSubAgentRef(r).name)));
 
     const made = delegates.filter((a) => a.agent === agent);

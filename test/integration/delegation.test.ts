@@ -6,7 +6,7 @@ import { dropTestSchema, openTestStore, startTestRuntime, type TestRuntime } fro
 import { ScopeClient } from '../../client/scope-client';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { canceller, deep, fanout, looseDelegator, misrouter, retrier, sleeperBoss } from '../fixtures/agents';
+import { badTimeout, canceller, deep, fanout, looseDelegator, misrouter, retrier, sleeperBoss } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -215,4 +215,14 @@ test('a session started before any worker registered its agents starts as before
     await store.close();
     await dropTestSchema(schema);
   }
+});
+
+test('a delegation whose options Temporal cannot read fails naming the field, and leaves no row history cannot explain', async () => {
+  const s = await rt.client.startSession(badTimeout, { input: {} });
+  assert.match(String(await s.result()), /invalid workflowOptions\.workflowExecutionTimeout: Invalid duration string: 'abc'/);
+  const { actions, scopes } = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(actions.filter((a) => a.kind === 'delegate'), []);
+  assert.deepEqual(scopes.map((x) => x.scopeId), [s.sessionId]);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });

@@ -1070,7 +1070,7 @@ describe('drift', () => {
     ]);
   });
 
-  test('a delegate Temporal closed before any of its code ran names no version: neither drift nor a pin mismatch', () => {
+  test('a delegate Temporal closed before any of its code ran names no version: neither drift, a pin mismatch nor a role', () => {
     const lead = manifest({ name: 'lead', version: '1', tools: ['a'], subAgents: ['helper@2'] });
     const helper = manifest({ name: 'helper', version: '2', tools: ['b'] });
     const root = scope('s', { agent: 'lead', agentVersion: '1' });
@@ -1081,6 +1081,10 @@ describe('drift', () => {
       ['helper', '2', false],
       ['lead', '1', false],
     ]);
+    // Nor a role: the helper ran as a delegate once, as version 2 alone.
+    const helperRole = roles([lead, helper], [root, never, ran], actions).find((r) => r.agent === 'helper')!;
+    assert.deepEqual([helperRole.versions, helperRole.byVersion.map((v) => v.scopes)], [['2'], [1]]);
+    assert.ok(helperRole.evidence.includes('ran as a delegate once (by lead)'), helperRole.evidence.join('; '));
     // A version named "unknown" that did run something is judged like any other.
     const odd = child('s.3', root, { agent: 'helper', agentVersion: 'unknown', delegatedBy: 'lead' });
     const d = drift([lead, helper], [root, odd], [attempt(root, '1', 1, 'a', 'success', 0), attempt(odd, '1', 1, 'b', 'success', 0)], 'helper');

@@ -508,6 +508,22 @@ test('an open run expects its scope but not its status; a cancelled run expects 
   assert.deepEqual(brief(reconcileSession('c1', cancelled, row('error', 'c1'), []).differences), ['mismatched scope c1']);
 });
 
+test('rows of an open run that its history does not show yet are accounted for, not extra; once the run has closed they are', () => {
+  const { scopes, actions } = delegatingStore();
+  const runs = delegatingRuns();
+  const open = { ...runs[0]!, close: { kind: 'open' as const } };
+  const rootRow = scopes.map((s) => (s.scopeId === S ? { ...s, status: 'running' as const, endedAt: null } : s));
+  // A local call still running (no marker yet) and a delegation its in-flight task started.
+  const newer = [
+    actionRow({ actionId: `${S}/a9#1`, scopeId: S, sessionId: S, kind: 'tool_call', name: 'search', status: 'running', activityId: '9' }),
+    actionRow({ actionId: `${S}/w4`, scopeId: S, sessionId: S, kind: 'delegate', name: 'leaf', status: 'running', targetScopeId: `${S}.3` }),
+  ];
+  const report = reconcileSession(S, [open, ...runs.slice(1)], rootRow, [...actions, ...newer]);
+  assert.deepEqual(report.differences, []);
+  assert.equal(report.stored.openInHistory, 2);
+  assert.deepEqual(brief(reconcileSession(S, runs, scopes, [...actions, ...newer]).differences), [`extra action ${S}/a9#1`, `extra action ${S}/w4`]);
+});
+
 test('a scope whose runs are open and have completed no workflow task need not be stored yet; once one has, it must be', () => {
   const { scopes, actions } = delegatingStore();
   const runs = delegatingRuns();
