@@ -391,7 +391,8 @@ export class ScopeClient {
       });
       // A session history knows and the store has lost every row of (deleted, or moved
       // to another session id) is not unknown: verify names each scope history expects.
-      if (!report || report.expected.scopes === 0) throw new UnknownIdError('session', id);
+      // Nor is one whose root waits for its first workflow task: nothing is recorded yet.
+      if (!report || report.runs === 0) throw new UnknownIdError('session', id);
     }
     const once = async (chains: typeof stored, seen?: { open: boolean }) =>
       verifySession(this.temporal, this.store, new TemporalSealAnchors(this.temporal.connection), id, chains, () => this.receiptChecker(), this.text, () => this.manifestChecker(), () => this.fingerprintKey(), seen);

@@ -208,6 +208,9 @@ test('a session terminated before any worker ran its root gets its one row from 
   const nobody = await ScopeClient.connect({ address: rt.temporal.address, taskQueue: `nobody-${randomBytes(4).toString('hex')}`, store: rt.store });
   try {
     const s = await nobody.startSession(waiter, { input: { steps: 1 }, objective: 'never taken up' });
+    // Nothing recorded yet, and nothing owed: the root waits for a worker.
+    assert.deepEqual((await nobody.reconcile(s.sessionId)).expected, { scopes: 0, actions: 0 });
+    assert.deepEqual((await nobody.verify(s.sessionId)).problems, []);
     await nobody.temporal.workflow.getHandle(s.sessionId).terminate('no worker came');
     const [root] = await until('the root\'s row', ended(s.sessionId, 1));
     assert.equal(root!.kind, 'root');
