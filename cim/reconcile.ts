@@ -455,9 +455,7 @@ function compareScopes(expected: Map<string, ExpectedScope>, stored: readonly Sc
           ...s,
           status: e.status ?? 'error',
           endedAt,
-          error:
-            `run ${e.finalRun.close.kind.replace('_', ' ')} in Temporal${e.finalRun.close.reason ? ` (reason: ${e.finalRun.close.reason})` : ''}: ` +
-            `no agent code recorded its end (written from history by ${repairedBy})`,
+          error: closedByTemporal(e.finalRun, 'no agent code recorded its end', repairedBy),
           // Temporal ended it, not a call or a delegation of it: root-cause stops here.
           failedBy: s.scopeId,
           ...(openCalls ? { openCalls } : {}),
@@ -542,9 +540,7 @@ function neverRanScope(e: ExpectedScope, namespace: string, now: string, repaire
     namespace,
     status: 'error',
     recovered: false,
-    error:
-      `run ${run.close.kind.replace('_', ' ')} in Temporal${run.close.reason ? ` (reason: ${run.close.reason})` : ''}: ` +
-      `it ended before any of its code ran (written from history by ${repairedBy})`,
+    error: closedByTemporal(run, NEVER_RAN, repairedBy),
     startedAt,
     endedAt,
     workflowId: run.workflowId,
@@ -555,6 +551,14 @@ function neverRanScope(e: ExpectedScope, namespace: string, now: string, repaire
 
 /** The error of a scope's row written whole from history (neverRanScope): no version of its agent ran. */
 export const NEVER_RAN_ERROR = /^run (terminated|timed out) in Temporal\b.*: it ended before any of its code ran \(written from history by /;
+
+const NEVER_RAN = 'it ended before any of its code ran';
+
+/** The error of an end written from history for a run Temporal terminated or timed out: how, and who wrote it. */
+function closedByTemporal(run: RunFacts, what: string, repairedBy: string): string {
+  const reason = run.close.reason ? ` (reason: ${run.close.reason})` : '';
+  return `run ${run.close.kind.replace('_', ' ')} in Temporal${reason}: ${what} (written from history by ${repairedBy})`;
+}
 
 /** The error a repair writes for a run Temporal terminated or timed out (see compareScopes): what kind of end it was. */
 export const CLOSED_WITHOUT_AGENT_ERROR = /^run (terminated|timed out) in Temporal\b/;
