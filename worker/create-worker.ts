@@ -7,10 +7,10 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } fro
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
-import { invalidField, unknownOption } from '../cim/invalid-field';
+import { fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
 import { ScopetrailConfigError } from '../cim/errors';
 import { settlesWithin } from './settles';
-import { PLUGIN_OPTION_KEYS, ScopetrailPlugin, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
+import { PLUGIN_OPTION_KEYS, ScopetrailPlugin, checkPluginOptions, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
 import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
 import { checkNamespace } from './namespace-check';
@@ -55,10 +55,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
   const parsed = WorkerOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), parsed.error.issues[0]?.path.map(String).join('.') || null);
+    throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), fieldOf(parsed.error, 'options'));
   }
   const o = parsed.data;
   const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, maxCachedWorkflows: _cache, maxConcurrentActivityTaskExecutions: _activities, connection: given, workflowBundle, dataConverter, ...pluginOptions } = options;
+  // Checked here too, so that an error names the function the user called.
+  checkPluginOptions({ ...pluginOptions, agents: o.agents }, 'createWorker');
   const plugin = new ScopetrailPlugin({ ...pluginOptions, agents: o.agents });
   const ownConnection = given ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
   const connection = given ?? ownConnection!;

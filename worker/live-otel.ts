@@ -17,7 +17,7 @@ import type { ActionRecord } from '../cim/schemas';
 import { EVENT_ACTION_KINDS, recordSpanId } from '../cim/otel-genai';
 import { actionSpan, isFinished, isSpanAction, liveSpanWork, scopeSpan, type ScopeRef } from '../cim/otel-live';
 import { ScopetrailConfigError } from '../cim/errors';
-import { invalidField } from '../cim/invalid-field';
+import { fieldOf, invalidField } from '../cim/invalid-field';
 import { clean } from '../store/rows';
 import type { Store } from '../store/types';
 import { HttpUrl, OtelExportError, otelResource, resolveTracesEndpoint, sha256Hex, toReadableSpan } from '../client/otel-export';
@@ -93,7 +93,7 @@ export class LiveOtel {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     const parsed = LiveOtelOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new ScopetrailConfigError(invalidField('otel', parsed.error, 'otel'), `otel.${parsed.error.issues[0]?.path.join('.') ?? ''}`);
+    if (!parsed.success) throw new ScopetrailConfigError(invalidField('otel', parsed.error, 'otel'), fieldOf(parsed.error, '') ? `otel.${fieldOf(parsed.error, '')}` : 'otel');
     const o = parsed.data;
     this.resource = otelResource(o.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'scopetrail'));
     if (o.spanProcessor) {

@@ -12,7 +12,7 @@ import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, Work
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { VISIBILITY_MEMO } from '../cim/names';
-import { invalidField, unknownOption } from '../cim/invalid-field';
+import { fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
@@ -155,6 +155,19 @@ export const PLUGIN_OPTION_KEYS = [
   'store', 'tools', 'llm', 'model', 'agents', 'recorder', 'spool', 'fingerprintKey', 'log', 'otel', 'deployment', 'payloadCodecs', 'runningRowAfterMs', 'unendedScopes',
 ] as const satisfies ReadonlyArray<keyof ScopetrailPluginOptions>;
 
+/**
+ * The plugin's options checked: a misspelled key (`fingerPrintKey`, `payloadCodec`) would
+ * otherwise fall back to its default unseen. Errors name the field, and `context` (the
+ * function the user called: createWorker passes these on).
+ */
+export function checkPluginOptions(options: ScopetrailPluginOptions, context = 'ScopetrailPlugin'): z.output<typeof PluginOptionsSchema> {
+  const unknown = unknownOption(context, options, PLUGIN_OPTION_KEYS);
+  if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
+  const parsed = PluginOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new ScopetrailConfigError(invalidField(context, parsed.error, 'options'), fieldOf(parsed.error, 'options'));
+  return parsed.data;
+}
+
 /** What the plugin holds for one worker: its own recorder, spooling under its own task queue. */
 interface Binding {
   recorder: Recorder;
@@ -185,12 +198,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   private textCodec: TextCodec | undefined;
 
   constructor(options: ScopetrailPluginOptions) {
-    // A misspelled option (`fingerPrintKey`, `payloadCodec`) would otherwise fall back to its default unseen.
-    const unknown = unknownOption('ScopetrailPlugin', options, PLUGIN_OPTION_KEYS);
-    if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
-    const parsed = PluginOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new ScopetrailConfigError(invalidField('ScopetrailPlugin', parsed.error, 'options'), fieldOf(parsed.error));
-    const tools = parsed.data.tools;
+    const checked = checkPluginOptions(options);
+    const tools = checked.tools;
     const store = options.store;
     const llmTools = [
       defineLlm(options.llm ?? new ScriptedProvider()),
@@ -203,7 +212,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       workerInterceptors: { workflowModules: [WORKFLOW_INTERCEPTORS_MODULE] },
     });
     this.config = options;
-    this.deployment = parsed.data.deployment;
+    this.deployment = checked.deployment;
     if (options.payloadCodecs?.length) this.textCodec = textCodec(options.payloadCodecs);
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
@@ -482,10 +491,6 @@ function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<an
 
 function bindingKey(namespace: string, taskQueue: string): string {
   return `${namespace}\u0000${taskQueue}`;
-}
-
-function fieldOf(error: z.ZodError): string {
-  return error.issues[0]?.path.map(String).join('.') || 'options';
 }
 
 /** The bundler's logger when Temporal's logs are quieted: its warnings and errors, not its module list. */

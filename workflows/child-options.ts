@@ -5,19 +5,25 @@
  */
 import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import type { ChildWorkflowOptions } from '@temporalio/workflow';
+import { InvalidOptionError } from '../cim/invalid-field';
 
 const DURATIONS = ['workflowExecutionTimeout', 'workflowRunTimeout', 'workflowTaskTimeout'] as const;
 const RETRY_DURATIONS = ['initialInterval', 'maximumInterval'] as const;
 
-/** The first duration among `options` that does not read, as `workflowOptions.<field>: <why>`; undefined when all do. */
-export function invalidChildDuration(options: Partial<ChildWorkflowOptions>): string | undefined {
-  const check = (field: string, value: unknown): string | undefined => {
+/**
+ * The first duration among `options` that does not read, refused as an InvalidOptionError
+ * naming it (`workflowOptions.retry.initialInterval`); undefined when all do.
+ * `context` says what was asked: `delegate to researcher`.
+ */
+export function invalidChildDuration(context: string, options: Partial<ChildWorkflowOptions>): InvalidOptionError | undefined {
+  const check = (field: string, value: unknown): InvalidOptionError | undefined => {
     if (value === undefined || value === null) return undefined;
     try {
       msOptionalToNumber(value as never);
       return undefined;
     } catch (err) {
-      return `workflowOptions.${field}: ${err instanceof Error ? err.message : String(err)}`;
+      const path = `workflowOptions.${field}`;
+      return new InvalidOptionError(`${context}: invalid field "${path}": ${err instanceof Error ? err.message : String(err)}`, path);
     }
   };
   for (const field of DURATIONS) {

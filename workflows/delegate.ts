@@ -11,6 +11,7 @@ import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from '
 import { errorMessage, requireState } from './scope-state';
 import { delegateOptionsSchema } from '../cim/scope-context';
 import { invalidField } from '../cim/invalid-field';
+import { invalidChildDuration } from './child-options';
 
 export interface DelegateOptions<I> {
   /** What the delegate is asked to achieve; stored on its scope. */
@@ -60,6 +61,9 @@ async function delegateOnce<I, O>(
   const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
   const checked = delegateOptionsSchema().safeParse(options);
   if (!checked.success) throw new TypeError(invalidField(`delegate to ${agentName}`, checked.error, 'options'));
+  // Durations the SDK reads only when it starts the child: refused now, before an attempt is counted.
+  const badDuration = invalidChildDuration(`delegate to ${agentName}`, options.workflowOptions ?? {});
+  if (badDuration) throw badDuration;
   if (options.workflowOptions?.taskQueue === undefined && !isKnownAgent(agentName)) {
     // A child of a workflow type no worker of this queue has waits for one forever, and its
     // delegator with it. An agent served on another task queue is named with workflowOptions.taskQueue.

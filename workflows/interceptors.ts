@@ -188,8 +188,8 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     // The SDK refuses a start asked for in a cancelled scope before it reaches Temporal: nothing happened to record.
     if (startedIn.consideredCancelled) return next(input);
     // Refused before its row is written: a start the SDK cannot build leaves nothing in history.
-    const invalid = invalidChildDuration(input.options);
-    if (invalid) return Promise.reject(new TypeError(`delegation to ${input.workflowType}: invalid ${invalid}`));
+    const invalid = invalidChildDuration(`start child ${input.workflowType}`, input.options);
+    if (invalid) return Promise.reject(invalid);
     const slot = pending?.slot ?? `c:${childId}`;
     const attempt = pending?.attempt ?? 1;
     const child: ScopeContext = {

@@ -218,11 +218,17 @@ test('a session started before any worker registered its agents starts as before
 });
 
 test('a delegation whose options Temporal cannot read fails naming the field, and leaves no row history cannot explain', async () => {
-  const s = await rt.client.startSession(badTimeout, { input: {} });
-  assert.match(String(await s.result()), /invalid workflowOptions\.workflowExecutionTimeout: Invalid duration string: 'abc'/);
-  const { actions, scopes } = await sessionRows(rt, s.sessionId);
-  assert.deepEqual(actions.filter((a) => a.kind === 'delegate'), []);
-  assert.deepEqual(scopes.map((x) => x.scopeId), [s.sessionId]);
-  await rt.worker.recorder.drain();
-  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  for (const [how, field, reason] of [
+    ['delegate', 'workflowOptions.workflowExecutionTimeout', "Invalid duration string: 'abc'"],
+    ['executeChild', 'workflowOptions.retry.initialInterval', "Invalid duration string: '1 fortnight'"],
+  ] as const) {
+    const s = await rt.client.startSession(badTimeout, { input: { how } });
+    const context = how === 'delegate' ? 'delegate to waiter' : 'start child waiter';
+    assert.deepEqual(await s.result(), { name: 'InvalidOptionError', field, message: `${context}: invalid field "${field}": ${reason}` });
+    const { actions, scopes } = await sessionRows(rt, s.sessionId);
+    assert.deepEqual(actions.filter((a) => a.kind === 'delegate'), [], how);
+    assert.deepEqual(scopes.map((x) => x.scopeId), [s.sessionId], how);
+    await rt.worker.recorder.drain();
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, [], how);
+  }
 });

@@ -93,6 +93,17 @@ test('a misspelled worker or plugin option is refused, naming it and the option 
     createWorker({ agents: '/x.js', tools: [], store, taskqueue: 'q', address: '127.0.0.1:1' } as never),
     (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === 'taskqueue' && /^createWorker: invalid field "taskqueue": not a field it takes \(did you mean "taskQueue"\?\)/.test(err.message),
   );
+  // A plugin option given to createWorker is refused under createWorker's name, naming the key inside it.
+  for (const [bad, field] of [
+    [{ unendedScopes: { evryMs: 1_000 } }, 'unendedScopes.evryMs'],
+    [{ runningRowAfterMs: 'soon' }, 'runningRowAfterMs'],
+    [{ otel: { servicename: 'x' } }, 'otel.servicename'],
+  ] as const) {
+    await assert.rejects(
+      createWorker({ agents: '/x.js', tools: [], store, taskQueue: 'q', address: '127.0.0.1:1', ...bad } as never),
+      (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === field && err.message.startsWith(`createWorker: invalid field "${field}"`),
+    );
+  }
 });
 
 test('the scripted provider answers per agent and turn, deterministically, with token counts', async () => {
