@@ -255,7 +255,7 @@ export const COMMANDS: Record<string, Command> = {
       return withClient(ctx, async (client) => {
         const entries = await client.drift(agent);
         if (ctx.flags.json) json(ctx, { drift: entries });
-        else ctx.out.log(renderDrift(entries));
+        else ctx.out.log(renderDrift(entries, agent));
         // A script gates on the exit code: an "ok" judged by a forged or unsigned manifest is no ok.
         return entries.some((d) => d.drifted || (d.manifestSignature !== undefined && d.manifestSignature !== 'valid')) ? 3 : 0;
       });

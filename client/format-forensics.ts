@@ -173,8 +173,11 @@ export function renderRoles(roles: RoleEntry[]): string {
   return `${table}\n\nBy version:\n${versions}${warning}`;
 }
 
-export function renderDrift(entries: DriftEntry[]): string {
-  if (!entries.length) return 'no agents observed';
+/** `agent`: the one agent asked about, if one was. */
+export function renderDrift(entries: DriftEntry[], agent?: string): string {
+  // A known agent with no entry has a manifest but no scope that ran its code (none yet, or
+  // only runs Temporal ended before their first task): nothing observed to judge.
+  if (!entries.length) return agent === undefined ? 'no agents observed' : `${agent}: nothing observed to judge yet (drift counts the sealed scopes that ran its code; a run Temporal ended before its first task ran none)`;
   const doubtful = entries.filter((d) => doubtfulSignature(d.manifestSignature));
   const warning = doubtful.length
     ? `\n${visible(`WARNING: ${doubtful.length} version(s) judged by a manifest its registering worker's signature does not vouch for (${doubtful.map((d) => `${d.agent}@${d.version} ${signatureLabel(d.manifestSignature!)}`).join(', ')}); their verdicts may be wrong (scopetrail verify names each, and why).`)}`

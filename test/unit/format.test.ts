@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopeTree } from '../../cim/scope-tree';
 import { actionLine, renderActions, renderScope, renderTable, renderTree, scopeLine } from '../../client/format';
-import { renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
+import { renderDrift, renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
 import { treeJson } from '../../client/tree-json';
 import { action, scope } from './fixtures';
 
@@ -105,4 +105,9 @@ test('one scope in full shows its mandate: who delegated it, its objective and w
   assert.match(renderScope(scope('r')), /allowance +unrestricted/);
   assert.match(renderScope(scope('r', { allowance: [] })), /allowance +nothing/);
   assert.doesNotMatch(renderScope(scope('r', { objective: `x${C1_AND_DEL}` })), CONTROL);
+});
+
+test('drift of an agent nothing was observed of says so for that agent, not that no agents were observed', () => {
+  assert.equal(renderDrift([]), 'no agents observed');
+  assert.match(renderDrift([], 'ghost'), /^ghost: nothing observed to judge yet \(drift counts the sealed scopes that ran its code/);
 });
