@@ -205,8 +205,11 @@ export function verifyChains(
     else if (own[0]!.problem === 'unsealed') {
       // Anchoring comes first in a sealing transaction: one that did not commit leaves this too, until the sweep seals again.
       const ago = endedSecondsAgo(s.scope, now);
-      const underWay = ago !== undefined && ago < RECENT_END_S ? `, or its sealing is still under way: it ended ${ago} s ago` : '';
-      problems.push({ ...own[0]!, detail: `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit${underWay})` });
+      const detail =
+        ago !== undefined && ago < RECENT_END_S
+          ? `scope ${id} ended ${ago} s ago and its sealing is under way: its seal is anchored in Temporal and its rows match it; the store's copy of the seal is not committed yet`
+          : `scope ${id} is sealed in Temporal and its rows match that seal, but the store holds no seal of it (cleared, or its sealing did not commit)`;
+      problems.push({ ...own[0]!, detail });
     } else {
       // The rows hash to the anchored seal, so no record changed: what disagrees is the store's copy of the proof.
       const gone = s.actions.length > 0 && s.actions.every((a) => a.hash === null);

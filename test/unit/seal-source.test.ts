@@ -377,7 +377,12 @@ test('a chain whose stored hashes or seal were edited while its rows still match
   const cleared = { ...c, chainLength: null, chainHead: null, scopeHash: null };
   const [unsealed] = verifyChains('sess', only(cleared), anchors).problems;
   assert.equal(unsealed?.problem, 'unsealed');
-  assert.match(unsealed!.detail, /sealed in Temporal and its rows match that seal, but the store holds no seal of it/);
+  assert.match(unsealed!.detail, /sealed in Temporal and its rows match that seal, but the store holds no seal of it \(cleared, or its sealing did not commit\)$/);
+  // Seconds after the scope ended, the same state is a sealing under way, and says so first.
+  const endedMs = Date.parse(c.scope.endedAt!);
+  const [recent] = verifyChains('sess', only(cleared), anchors, endedMs + 2_000).problems;
+  assert.equal(recent?.problem, 'unsealed');
+  assert.equal(recent!.detail, "scope s1 ended 2 s ago and its sealing is under way: its seal is anchored in Temporal and its rows match it; the store's copy of the seal is not committed yet");
 
   // A row changed as well: the anchor disagrees, and every finding is reported as it is.
   const changedRow = { ...rehashed, actions: rehashed.actions.map((x, i) => (i === 0 ? { ...x, record: { ...x.record, name: 'other' } } : x)) };
