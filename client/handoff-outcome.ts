@@ -8,7 +8,8 @@
 import type { Client } from '@temporalio/client';
 import { canonicalJson } from '../cim/canonical-json';
 import { HANDOFF_SIGNAL } from '../cim/names';
-import { handoffSignalFates, unhonouredHandoffReason } from '../cim/handoff-request';
+import { ALREADY_PENDING_REFUSAL, handoffSignalFates, unhonouredHandoffReason } from '../cim/handoff-request';
+import { ScopetrailError } from '../cim/errors';
 import { runEndOf, runScopeId, type RunFacts } from '../cim/reconcile';
 import { readRunFacts } from './history';
 
@@ -34,6 +35,11 @@ export interface SentRequest {
   request: { to: string; reason: string; input?: unknown };
 }
 
+/**
+ * `knownAgents`: the agents the workers define, as the store knows them. Read only when history
+ * alone does not decide: a run that went on into the requested agent honoured the request
+ * whatever else was asked of it, so the answer needs no store.
+ */
 export async function handoffOutcome(client: Client, sent: SentRequest, knownAgents: () => Promise<ReadonlySet<string> | undefined>): Promise<HandoffOutcome> {
   // Settles when the run closes, however it closes (a continue-as-new included).
   await client.workflow
@@ -41,7 +47,30 @@ export async function handoffOutcome(client: Client, sent: SentRequest, knownAge
     .result()
     .catch(() => undefined);
   const run = await readRunFacts(client, sent.workflowId, sent.runId);
-  return outcomeOf(run, sent, await knownAgents());
+  const fromHistory = outcomeOf(run, sent);
+  if (fromHistory.outcome === 'honoured') return fromHistory;
+  let known: ReadonlySet<string> | undefined;
+  try {
+    known = await knownAgents();
+  } catch (err) {
+    const cause = String((err as Error)?.message ?? err).split('\n')[0]!;
+    // An earlier request to an agent no worker defines was refused, and left ours free to be taken: only the store can say.
+    if (fromHistory.reason === `the agent refused it: ${ALREADY_PENDING_REFUSAL}`) throw new HandoffOutcomeUncheckedError(sent.request.to, cause);
+    return { ...fromHistory, reason: `${fromHistory.reason} (whether the workers define ${sent.request.to} was not checked: the store does not answer: ${cause})` };
+  }
+  return outcomeOf(run, sent, known);
+}
+
+/** What became of a handoff request depends on which agents the workers define, and the store that knows does not answer. */
+export class HandoffOutcomeUncheckedError extends ScopetrailError {
+  override name = 'HandoffOutcomeUncheckedError';
+
+  constructor(to: string, cause: string) {
+    super(
+      `handoff outcome: another handoff was pending when the request to ${to} came, unless the workers define no agent of that name, ` +
+        `and the store that says which agents they define does not answer (${cause}); call outcome() again once the store is back`,
+    );
+  }
 }
 
 /** The outcome history gives, pure so that it can be tested on its own. */

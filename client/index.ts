@@ -6,7 +6,7 @@
 export { ScopeClient, ConnectOptions, StartSessionOptions, ActionsUnderArgs, type SessionHandle } from './scope-client';
 export { InvalidArgumentError, PayloadTooLargeError, RunClosedError, NotASessionError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError } from './arguments';
 export type { PrunedSession } from './pruned-session';
-export type { HandoffOutcome, HandoffRequestReceipt } from './handoff-outcome';
+export { HandoffOutcomeUncheckedError, type HandoffOutcome, type HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
 export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
 export { touchedProved } from './forensic-queries';

@@ -480,7 +480,12 @@ export class ScopeClient {
     const sent = await this.sendHandoffRequest(id, req, bytes);
     const known = async () => new Set((await this.store.storedManifests()).manifests.map((m) => m.manifest.name));
     let outcome: Promise<HandoffOutcome> | undefined;
-    return { workflowId: id, runId: sent.runId, outcome: () => (outcome ??= handoffOutcome(this.temporal, sent, known)) };
+    // Kept once answered; a failed look (Temporal or the store down) is tried again at the next call.
+    const look = () => handoffOutcome(this.temporal, sent, known).catch((err: unknown) => {
+      outcome = undefined;
+      throw err;
+    });
+    return { workflowId: id, runId: sent.runId, outcome: () => (outcome ??= look()) };
   }
 
   /**

@@ -273,14 +273,26 @@ export class Spool {
    * the first failed write (the store is still down) and leaves the rest for the next try.
    */
   async drain(write: (batch: RecordBatch) => Promise<void>): Promise<DrainResult> {
-    this.retire();
     this.holdLease();
     this.adoptEarlier();
     const result: DrainResult = { records: 0, batches: 0, quarantinedLines: 0, quarantineFile: this.quarantineFile };
+    // The file being appended is handed over only once everything before it is written: handed
+    // over at every try, an outage left a new small file per try (thousands an hour), and each
+    // append counts the folder's size file by file. Unless nothing else waits, a try while the
+    // store is down fails on an older file and leaves the active one growing.
+    if (!(await this.drainClaimable(write, result))) return result;
+    if (this.fd === undefined || this.activeBytes === 0) return result;
+    this.retire();
+    await this.drainClaimable(write, result);
+    return result;
+  }
+
+  /** Drains the claimable files in the order written; false when it stopped behind a file that may still be held. */
+  private async drainClaimable(write: (batch: RecordBatch) => Promise<void>, result: DrainResult): Promise<boolean> {
     // A file an earlier version's worker may still hold comes first as surely as one of this folder's.
     const waitFor = [this, ...this.earlier].flatMap((s) => s.undetermined()).sort(byWrittenAt)[0];
     for (const file of this.claimable()) {
-      if (waitFor !== undefined && byWrittenAt(file, waitFor) > 0) break;
+      if (waitFor !== undefined && byWrittenAt(file, waitFor) > 0) return false;
       const claimed = join(this.dir, `draining-${this.instance}-${file}`);
       try {
         renameSync(join(this.dir, file), claimed);
@@ -312,7 +324,7 @@ export class Spool {
       result.quarantinedLines += unreadable.length;
       unlinkSync(claimed);
     }
-    return result;
+    return waitFor === undefined;
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runti
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
 import { chainA, dropper, rawAcross, rawSideways, waiter } from '../fixtures/agents';
+import { ScopeClient } from '../../client/scope-client';
 
 /** Two workers writing one store: a Postgres server, not the embedded store, which lives in one process. */
 const SHARED_STORE_SKIP = usesPglite() && 'two workers share the store, which the embedded store cannot (set DATABASE_URL to a Postgres server to run it)';
@@ -182,4 +183,57 @@ test('a refused handoff request is not honoured, and the caller is told why', as
   const s = await rt.client.startSession(waiter, { input: { steps: 4 } });
   const receipt = await rt.client.requestHandoff(s.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
   assert.deepEqual(await receipt.outcome(), { outcome: 'not_honoured', to: 'nobodyHere', reason: 'the agent refused it: handoff request: unknown agent "nobodyHere"; this request was ignored' });
+});
+
+test('what became of a handoff request is answered from history while the store does not answer, and asked again once it does', async () => {
+  // A client whose store refuses to list the workers' agents, as a store that is down does.
+  let storeDown = true;
+  let manifestReads = 0;
+  const store = new Proxy(rt.store, {
+    get(target, prop) {
+      if (prop === 'storedManifests') {
+        return async () => {
+          manifestReads += 1;
+          if (storeDown) throw new Error('connect ECONNREFUSED 127.0.0.1:1');
+          return target.storedManifests();
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const client = await ScopeClient.connect({ address: rt.temporal.address, namespace: 'default', taskQueue: rt.taskQueue, store });
+  try {
+    // Honoured: the run went on into the agent asked for, which history alone proves.
+    const honoured = await rt.client.startSession(waiter, { input: { steps: 100 } });
+    await new Promise((r) => setTimeout(r, 500));
+    const receipt = await client.requestHandoff(honoured.sessionId, { to: 'chainC', reason: 'a person takes over', input: { hops: ['router'] } });
+    assert.deepEqual(await receipt.outcome(), { outcome: 'honoured', to: 'chainC', scopeId: `${honoured.sessionId}~1` });
+    assert.equal(manifestReads, 0, 'an honoured request needs no store');
+
+    // A request to an agent no worker defines, then one to chainC: only the store can say the first was refused and the second taken.
+    const both = await rt.client.startSession(waiter, { input: { steps: 100 } });
+    await new Promise((r) => setTimeout(r, 500));
+    await client.requestHandoff(both.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
+    const second = await client.requestHandoff(both.sessionId, { to: 'chainC', reason: 'rerouted', input: { hops: ['router'] } });
+    assert.deepEqual(await both.result(), ['router', 'C']);
+    await assert.rejects(second.outcome(), (err: Error) => {
+      assert.equal(err.name, 'HandoffOutcomeUncheckedError');
+      assert.match(err.message, /the store that says which agents they define does not answer \(connect ECONNREFUSED 127\.0\.0\.1:1\); call outcome\(\) again once the store is back$/);
+      return true;
+    });
+    storeDown = false;
+    assert.deepEqual(await second.outcome(), { outcome: 'honoured', to: 'chainC', scopeId: `${both.sessionId}~1` });
+    storeDown = true;
+
+    // Not honoured: told so from history, with what could not be checked.
+    const dropped = await rt.client.startSession(waiter, { input: { steps: 3 } });
+    const misrouted = await client.requestHandoff(dropped.sessionId, { to: 'nobodyHere', reason: 'misrouted' });
+    const answer = await misrouted.outcome();
+    assert.equal(answer.outcome, 'not_honoured');
+    assert.match((answer as { reason: string }).reason, /\(whether the workers define nobodyHere was not checked: the store does not answer: connect ECONNREFUSED 127\.0\.0\.1:1\)$/);
+  } finally {
+    storeDown = false;
+    await client.close();
+  }
 });

@@ -234,6 +234,31 @@ test('files are drained in the order they were written, not in the order of thei
   }
 });
 
+test('a long outage grows the spool file being appended, not one new file per try to drain it; once the store is back every batch is drained in order', async () => {
+  const dir = tempDir();
+  const spool = new Spool({ dir });
+  const stored: string[] = [];
+  let storeDown = true;
+  const write = async (batch: RecordBatch) => {
+    if (storeDown) throw new Error('store down');
+    stored.push(...(batch.actions ?? []).map((a) => a.actionId));
+  };
+  // As the recorder does while the store stays down: records spooled, a try to drain every second.
+  for (let i = 0; i < 30; i++) {
+    spool.append({ actions: [action(`a${i}`, 's')] });
+    await assert.rejects(spool.drain(write), /store down/);
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  assert.ok(files.length <= 2, `the file handed over at the first try, and the one appended since: ${files.join(', ')}`);
+  storeDown = false;
+  spool.append({ actions: [action('last', 's')] });
+  await spool.drain(write);
+  assert.deepEqual(stored, [...Array.from({ length: 30 }, (_, i) => `a${i}`), 'last']);
+  assert.ok(spool.isEmpty());
+  spool.close();
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.jsonl')), []);
+});
+
 test('appends and drains that retry on a full disk leave no empty spool files behind', async (t) => {
   const dir = join(tempDir(), 'full-retries');
   const mounted = mountTmpfs(dir, '64k');
