@@ -131,7 +131,9 @@ export function storeOptions(ctx: CommandContext): CliStoreOptions {
   const checked = OpenStoreOptions.safeParse(options);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    const name = { url: '--database-url', dataDir: '--data-dir', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
+    // A URL the flag did not give came from DATABASE_URL: named as the user set it.
+    const urlName = flag(ctx, 'database-url') === undefined ? 'DATABASE_URL (from the environment)' : '--database-url';
+    const name = { url: urlName, dataDir: '--data-dir', schema: '--schema', namespace: '--namespace' }[String(issue?.path[0])] ?? 'option';
     throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
   }
   return options;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { openPgliteStore } from './pglite';
 import { openPostgresStore } from './postgres';
 import type { Store } from './types';
-import { InvalidOptionError, invalidOption } from '../cim/invalid-field';
+import { InvalidOptionError, fieldOf, invalidOption, unknownOption } from '../cim/invalid-field';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
 // Strict: a mistyped key (`databaseUrl`, `uri`) would otherwise open the default embedded store
@@ -38,6 +38,8 @@ export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidOptionError(`openStore: invalid field "options": give an object, e.g. openStore({ url: 'postgres://…' }), not ${input === null ? 'null' : typeof input}`, 'options');
   }
+  const unknown = unknownOption('openStore', input, Object.keys(OpenStoreOptions.shape));
+  if (unknown) throw unknown;
   const given = OpenStoreOptions.safeParse(input);
   if (!given.success) throw invalidOption('openStore', given.error, 'options');
   // Each of these names a different place to write: given two, one would be ignored and the
@@ -49,9 +51,13 @@ export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
   }
   // DATABASE_URL chooses only where the call does not: a store asked for in memory or in a
   // folder is never swapped for a server the environment names (tests would write into it).
-  const fromEnv = input.memory || input.dataDir !== undefined ? undefined : process.env.DATABASE_URL || undefined;
+  const fromEnv = input.memory || input.dataDir !== undefined || input.url !== undefined ? undefined : process.env.DATABASE_URL || undefined;
   const parsed = OpenStoreOptions.safeParse({ url: fromEnv, ...input });
   if (!parsed.success) {
+    // The URL came from the environment, not from the call: named as the caller set it.
+    if (fromEnv !== undefined && fieldOf(parsed.error) === 'url') {
+      throw new InvalidOptionError(`openStore: invalid DATABASE_URL (from the environment): ${parsed.error.issues[0]?.message}`, 'DATABASE_URL');
+    }
     throw invalidOption('openStore', parsed.error, 'options');
   }
   const o = parsed.data;

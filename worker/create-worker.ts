@@ -85,12 +85,16 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
 
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  // The connection createWorker opened is closed when the worker stops, however it is stopped
+  // (SIGINT and SIGTERM stop it too): left open, it would keep the process alive.
+  const closeOwn = () => (closing ??= ownConnection ? ownConnection.close().catch(() => undefined) : Promise.resolve());
   return {
     worker,
     manifests: loadManifests(o.agents),
     recorder,
     run() {
-      running ??= worker.run();
+      running ??= worker.run().finally(closeOwn);
       return running;
     },
     // Once: a signal handler and the code after run() may both ask, and the connection closes once.
@@ -98,14 +102,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
       stopping ??= (async () => {
         // A worker that never ran still holds its connection (and its recorder): it is run
         // and stopped at once, which releases both through the plugin's usual path.
-        running ??= worker.run();
+        running ??= worker.run().finally(closeOwn);
         // Until the plugin has started the recorder (migrations, a predecessor's spool) the
         // SDK's worker is not running yet and cannot be told to stop: asked then, the stop
         // would be lost and the worker would run on. It is asked once it runs.
         while (worker.getState() === 'INITIALIZED' && !(await settlesWithin(running, 20)));
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
-        await ownConnection?.close();
+        await closeOwn();
       })();
       return stopping;
     },

@@ -203,3 +203,41 @@ test('worker with a Temporal address nothing answers on names it and what to do,
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /^scopetrail worker: Temporal at 127\.0\.0\.1:1 is not reachable \(.*\): start it .*--address or TEMPORAL_ADDRESS$/m);
 });
+
+test('a program that runs createWorker as README shows exits once Ctrl-C has stopped the worker', async () => {
+  const { ensureTemporal } = await import('../../devserver/dev-server');
+  const temporal = await ensureTemporal({ log: () => undefined });
+  const program = join(base, 'worker-program.ts');
+  // The README's worker: run() until SIGINT, then the store closed; nothing else ends the process.
+  writeFileSync(
+    program,
+    `import { ScopeClient, createWorker, openStore, quietTemporalLogs } from ${JSON.stringify(join(ROOT, 'index'))};
+import { createExampleTools } from ${JSON.stringify(join(ROOT, 'examples', 'tools'))};
+quietTemporalLogs('ERROR');
+(async () => {
+  const store = await openStore({ dataDir: ${JSON.stringify(join(base, 'program-store'))} });
+  const taskQueue = 'exit-${process.pid}';
+  const worker = await createWorker({ agents: ${JSON.stringify(join(ROOT, 'examples', 'agents.ts'))}, tools: Object.values(createExampleTools({ latencyMs: 0 }).tools), store, taskQueue, address: ${JSON.stringify(temporal.address)} });
+  const running = worker.run();
+  // A session first: what it leaves running (sealing, anchors, the look for unended scopes) must not hold the process either.
+  const client = await ScopeClient.connect({ store, taskQueue, address: ${JSON.stringify(temporal.address)} });
+  const session = await client.startSession('citer', { input: { url: 'https://example.org/a' } });
+  await session.result();
+  await client.close();
+  console.log('ran a session');
+  await running;
+  await store.close();
+  console.log('returned');
+})();
+`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', program], { cwd: ROOT, env: embeddedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = ended(child, 60_000, 'a createWorker program sent SIGINT');
+  await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
+  const signalled = Date.now();
+  child.kill('SIGINT');
+  const run = await result;
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /returned/);
+  assert.ok(Date.now() - signalled < 15_000, `exited ${Date.now() - signalled} ms after SIGINT`);
+});

@@ -127,3 +127,17 @@ describe('a negative number after a value option', () => {
     await refused(['sessions', '--limit', '-1'], /^invalid --limit "-1": give a positive whole number$/);
   });
 });
+
+describe('the store a command reads', () => {
+  test('a DATABASE_URL that is no postgres URL is named as the variable, not as a --database-url the user never gave', async () => {
+    const saved = process.env.DATABASE_URL;
+    try {
+      process.env.DATABASE_URL = 'garbage';
+      await refused(['tree', 'S1'], /^invalid DATABASE_URL \(from the environment\): must be a postgres:\/\/ or postgresql:\/\/ URL$/);
+      await refused(['tree', 'S1', '--database-url', 'garbage'], /^invalid --database-url: must be a postgres:\/\/ or postgresql:\/\/ URL$/);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
+  });
+});

@@ -106,7 +106,17 @@ test('the refusal is the TypeError it always was, with the field as a property, 
   await assert.rejects(openStore({ dataDir: '/tmp/x', memory: true }), refusedFor('memory', /not dataDir and memory/));
   await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": give an object, e\.g\. openStore\(\{ url: 'postgres:\/\/…' \}\), not string$/));
   // A mistyped key would open the default embedded store and write there: it is refused, named.
-  await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('databaseUrl', /^openStore: invalid field "databaseUrl": not a field it takes$/));
+  await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('databaseUrl', /^openStore: invalid field "databaseUrl": not a field it takes; it takes url, memory, dataDir, schema, namespace, migrate$/));
+  await assert.rejects(openStore({ dataDr: '/tmp/x' } as never), refusedFor('dataDr', /^openStore: invalid field "dataDr": not a field it takes \(did you mean "dataDir"\?\)/));
+  // A bad DATABASE_URL is named as the caller set it, not as an option they never gave.
+  const saved = process.env.DATABASE_URL;
+  process.env.DATABASE_URL = 'garbage';
+  try {
+    await assert.rejects(openStore(), refusedFor('DATABASE_URL', /^openStore: invalid DATABASE_URL \(from the environment\): must be a postgres:\/\/ or postgresql:\/\/ URL$/));
+  } finally {
+    if (saved === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved;
+  }
   // The store's own check, for a store made without openStore (it refuses before it runs any SQL).
   const unused = {} as ConstructorParameters<typeof SqlStore>[0];
   assert.throws(() => new SqlStore(unused, 'test', { schema: 'Bad' }), refusedFor('schema', /^store: invalid field "schema": "Bad" must be a lowercase SQL identifier$/));
