@@ -5,9 +5,8 @@
  */
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { invalidField } from '../cim/invalid-field';
 import type { ModelProvider } from './model-step';
-import { OpenAiProviderOptionsSchema, type OpenAiProviderOptions } from './openai-provider';
+import { parseOpenAiProviderOptions, type OpenAiProviderOptions } from './openai-provider';
 
 export class OpenAiCompatibleModelProvider implements ModelProvider {
   readonly name: string;
@@ -16,15 +15,14 @@ export class OpenAiCompatibleModelProvider implements ModelProvider {
   private readonly provider: ReturnType<typeof createOpenAICompatible>;
 
   constructor(options: OpenAiProviderOptions) {
-    const parsed = OpenAiProviderOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new TypeError(invalidField('OpenAiCompatibleModelProvider', parsed.error, 'options'));
-    this.name = parsed.data.name;
-    this.defaultModel = parsed.data.model;
-    this.baseURL = parsed.data.baseURL.replace(/\/+$/, '');
+    const parsed = parseOpenAiProviderOptions('OpenAiCompatibleModelProvider', options);
+    this.name = parsed.name;
+    this.defaultModel = parsed.model;
+    this.baseURL = parsed.baseURL.replace(/\/+$/, '');
     this.provider = createOpenAICompatible({
       name: this.name,
       baseURL: this.baseURL,
-      apiKey: parsed.data.apiKey,
+      apiKey: parsed.apiKey,
       includeUsage: true,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });

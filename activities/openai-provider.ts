@@ -9,7 +9,7 @@ import OpenAI, { APIConnectionError, APIError } from 'openai';
 import { z } from 'zod';
 import type { LlmCompletion, LlmProvider, LlmProviderRequest } from './llm';
 import { parseRetryAfter, providerFailure } from './llm-failure';
-import { invalidField } from '../cim/invalid-field';
+import { invalidOption, unknownOption } from '../cim/invalid-field';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -25,6 +25,19 @@ export const OpenAiProviderOptionsSchema = z.object({
 export interface OpenAiProviderOptions extends z.input<typeof OpenAiProviderOptionsSchema> {
   /** The HTTP client (default: the global fetch). */
   fetch?: typeof fetch;
+}
+
+/**
+ * The options checked, naming the field (an InvalidOptionError, a TypeError). A mistyped key
+ * is refused, not dropped: `baseUrl` for `baseURL` would send the prompts, and the key, to
+ * OpenAI's own server.
+ */
+export function parseOpenAiProviderOptions(context: string, options: OpenAiProviderOptions): z.output<typeof OpenAiProviderOptionsSchema> {
+  const unknown = unknownOption(context, options, [...Object.keys(OpenAiProviderOptionsSchema.shape), 'fetch']);
+  if (unknown) throw unknown;
+  const parsed = OpenAiProviderOptionsSchema.safeParse(options);
+  if (!parsed.success) throw invalidOption(context, parsed.error, 'options');
+  return parsed.data;
 }
 
 const ChatCompletionSchema = z.object({
@@ -59,13 +72,12 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   private readonly client: OpenAI;
 
   constructor(options: OpenAiProviderOptions) {
-    const parsed = OpenAiProviderOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new TypeError(invalidField('OpenAiCompatibleProvider', parsed.error, 'options'));
-    this.name = parsed.data.name;
-    this.defaultModel = parsed.data.model;
-    this.baseURL = parsed.data.baseURL.replace(/\/+$/, '');
+    const parsed = parseOpenAiProviderOptions('OpenAiCompatibleProvider', options);
+    this.name = parsed.name;
+    this.defaultModel = parsed.model;
+    this.baseURL = parsed.baseURL.replace(/\/+$/, '');
     this.client = new OpenAI({
-      apiKey: parsed.data.apiKey,
+      apiKey: parsed.apiKey,
       baseURL: this.baseURL,
       maxRetries: 0,
       ...(options.fetch ? { fetch: options.fetch } : {}),

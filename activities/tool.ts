@@ -10,7 +10,7 @@ import { ResourceRef as ResourceRefSchema, ToolName } from '../cim/schemas';
 import type { ToolTypes } from '../workflows/tools';
 import { allowed } from '../cim/allowance';
 import { currentToolRun, scopeDenied } from './tool-context';
-import { InvalidOptionError, invalidField, unknownOption } from '../cim/invalid-field';
+import { InvalidOptionError, fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
 import { LLM_ACTIVITY_TYPES } from '../cim/names';
 
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
@@ -87,7 +87,9 @@ export function defineRuntimeTool<I extends z.ZodType, O extends z.ZodType>(
   const resources = (spec.resources ?? []).map((r, i) => {
     const parsed = ResourceRefSchema.safeParse(r);
     if (!parsed.success) {
-      throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "resources.${i}": ${parsed.error.issues[0]?.message}`, `resources.${i}`);
+      const inside = fieldOf(parsed.error, '');
+      const field = inside ? `resources.${i}.${inside}` : `resources.${i}`;
+      throw new InvalidOptionError(`defineTool ${spec.name}: invalid field "${field}": ${parsed.error.issues[0]?.message}`, field);
     }
     return parsed.data;
   });

@@ -9,7 +9,8 @@ import { lazySchema } from './lazy-schema';
 
 /** What an agent declaration or a delegation asks for. */
 export const budgetSpecSchema = lazySchema(() =>
-  z.object({
+  // Strict: a mistyped `token` would leave the scope with no token budget at all.
+  z.strictObject({
     /** Model steps (`llm()` calls and a model-driven agent's steps). */
     turns: z.number().int().min(0).optional(),
     /** Tokens the model steps consume, input and output together. */

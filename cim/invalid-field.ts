@@ -54,7 +54,7 @@ export function unknownOption(context: string, input: unknown, known: readonly s
 }
 
 /** The known key a typo most likely meant: same letters in another case, a plural, or two edits away. */
-function likeliest(key: string, known: readonly string[]): string | undefined {
+export function likeliest(key: string, known: readonly string[]): string | undefined {
   const k = key.toLowerCase();
   const near = known.map((c) => ({ c, d: distance(k, c.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
   return near && near.d <= Math.min(2, Math.floor(key.length / 3)) ? near.c : undefined;

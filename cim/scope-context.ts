@@ -129,7 +129,8 @@ export type HandoffRequest = z.infer<ReturnType<typeof handoffRequestSchema>>;
  * string would otherwise be read character by character, `*` among them.
  */
 export const delegateOptionsSchema = lazySchema(() =>
-  z.object({
+  // Strict: a mistyped `atempts` or `alowance` would otherwise run the delegation without it.
+  z.strictObject({
     // The scope's mandate in the delegator's words: an empty one records a delegation nobody can read.
     objective: z.string().max(10_000).refine((o) => o.trim().length > 0, 'say what the delegate is to achieve'),
     input: z.unknown(),

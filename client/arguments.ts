@@ -3,6 +3,7 @@ import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { formatBytes } from '../cim/payload-size';
+import { fieldOf } from '../cim/invalid-field';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
 export function printableText(max: number) {
@@ -155,9 +156,12 @@ export class SessionPrunedError extends UnknownIdError {
 export class InvalidArgumentError extends ScopetrailError {
   /** `argument`: the parameter's name, for a value that is one argument rather than an object of fields. */
   constructor(method: string, error: z.ZodError, argument?: string) {
-    const path = error.issues[0]?.path.map(String).join('.') ?? '';
+    // A key the options do not take is the field (`descendents`), not the object it was found in.
+    const path = fieldOf(error, '');
     const field = [argument, path].filter(Boolean).join('.');
-    super(`${method}: invalid field "${field || 'arguments'}": ${error.issues[0]?.message ?? 'invalid'}`, field || null);
+    const issue = error.issues[0];
+    const reason = issue?.code === 'unrecognized_keys' ? 'not a field it takes' : (issue?.message ?? 'invalid');
+    super(`${method}: invalid field "${field || 'arguments'}": ${reason}`, field || null);
     this.name = 'InvalidArgumentError';
   }
 }

@@ -75,7 +75,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
     throw err;
   }
   ctx.out.err(
-    `scopetrail worker: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
+    `scopetrail ${options.startServer ? 'dev' : 'worker'}: ${worker.manifests.length} agents (${worker.manifests.map((m) => m.name).join(', ')}), ` +
       `${tools.length} tools, LLM ${describeLlmProvider(llm)}, task queue "${taskQueue}", Temporal ${temporal.address}, ` +
       (deployment ? `Worker Deployment "${deployment.name}" build "${deployment.buildId}" (pinned sessions), ` : '') +
       `store ${store.description} schema "${storeSettings.schema ?? 'scopetrail'}". Ctrl-C stops.`,

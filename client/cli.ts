@@ -2,7 +2,7 @@
  * The `scopetrail` command line. Each query command prints a table or tree for
  * people and, with --json, a stable JSON document for machines (shapes in
  * docs/cli-json.md). Exit codes: 0 ok, 1 unknown id or runtime failure, 2 bad
- * arguments, 3 reconcile found differences.
+ * arguments, 3 a finding (EXIT_CODES).
  */
 import { parseArgs } from 'node:util';
 import { COMMANDS } from './cli-commands';
@@ -12,6 +12,10 @@ import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
+import { likeliest } from '../cim/invalid-field';
+
+const EXIT_CODES =
+  'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 a finding (reconcile or verify-usage found differences, verify a problem, touched no proof, drift a drift or a doubtful manifest)';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, differences: 3 } as const;
 
@@ -48,7 +52,7 @@ export function usage(): string {
     '',
     'scopetrail <command> --help lists the options a command takes.',
     '',
-    'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
+    EXIT_CODES,
   ];
   return lines.join('\n');
 }
@@ -70,7 +74,7 @@ export function commandUsage(name: string, command: Command): string {
     'Options:',
     ...options.map(([syntax, text]) => `  ${syntax.padEnd(width)}${text}`),
     '',
-    'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 reconcile found differences',
+    EXIT_CODES,
   ].join('\n');
 }
 
@@ -83,6 +87,9 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   try {
     parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
+    // An option no command takes: named with the command it was given to, and the one likely meant.
+    const unknown = unknownOptionOf(argv, err);
+    if (unknown) return fail(unknown.command, EXIT.usage, unknown.message);
     // Node's own prose breaks lines after its sentences; they are one line here.
     const said = (err as Error).message.replace(/([.?])\r?\n/g, '$1 ').replace(/\. To specify.*$/s, '');
     return fail(null, EXIT.usage, `${said.replace(/\.$/, '')}. Run scopetrail --help.`);
@@ -160,6 +167,24 @@ function refusedOptions(name: string, command: Command, tokens: readonly Token[]
   const hint = elsewhere.length > 0 && elsewhere.length <= 2 ? `; --${foreign[0]} goes with ${elsewhere.join(' or ')}` : '';
   const what = shown.length === 1 ? `${shown[0]} is not an option of ${name}` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)} are not options of ${name}`;
   return `${what} (it takes ${takes}${hint}). Run scopetrail ${name} --help.`;
+}
+
+/** For Node's unknown-option error: which command it was given to, and the sentence to say. */
+function unknownOptionOf(argv: string[], err: unknown): { command: string | null; message: string } | undefined {
+  if ((err as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
+  const loose = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const option = loose.tokens.find((t) => t.kind === 'option' && !Object.hasOwn(OPTIONS, t.name));
+  if (!option || option.kind !== 'option') return undefined;
+  const name = loose.positionals[0];
+  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const raw = option.rawName;
+  if (!command) return { command: null, message: `${raw} is not an option of scopetrail. Run scopetrail --help.` };
+  const accepted = optionsOf(command).filter((o) => o !== 'help');
+  const meant = option.name.length > 1 ? likeliest(option.name, accepted) : undefined;
+  return {
+    command: name!,
+    message: `${raw} is not an option of ${name} (${meant ? `did you mean --${meant}? ` : ''}it takes ${accepted.map((o) => `--${o}`).join(', ')}). Run scopetrail ${name} --help.`,
+  };
 }
 
 function commandsTaking(option: OptionName): string[] {

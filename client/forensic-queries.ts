@@ -46,7 +46,7 @@ import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSignatureState } from '../cim/manifest-signature';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 
-export const SessionsArgs = typedLengthChecks(z.object({
+export const SessionsArgs = typedLengthChecks(z.strictObject({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
   since: IsoTime.optional(),

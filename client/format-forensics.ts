@@ -28,7 +28,12 @@ export function renderSessions(sessions: SessionListing[]): string {
       String(s.failedActions),
       s.inTemporal === null ? '?' : s.inTemporal ? 'ok' : 'MISSING',
     ]),
-  ) + (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '');
+  ) +
+    (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '') +
+    // A '?' column is not a finding: say why it could not be filled.
+    (sessions.some((s) => s.inTemporal === null && s.status !== 'unreadable')
+      ? '\n\ntemporal ?: Temporal did not answer (check --address or TEMPORAL_ADDRESS); the sessions are listed from the store alone'
+      : '');
 }
 
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {

@@ -77,6 +77,16 @@ export function scopeLine(s: ScopeRecord): string {
 }
 
 /** One scope in full: its line, then who gave it its mandate, what it may touch, and how it ended. */
+/** What `failedBy` names, in words: the scope's own code, a delegation, or a call (by its activity id). */
+function failedByText(s: ScopeRecord): string | undefined {
+  const by = s.failedBy;
+  if (by === undefined) return undefined;
+  if (by === s.scopeId) return `its own code (${by})`;
+  // Delegations' scopes are named under the session's id; a call goes by its activity id.
+  if (by === s.sessionId || by.startsWith(`${s.sessionId}.`) || by.startsWith(`${s.sessionId}~`)) return `delegation ${by}`;
+  return `a tool or model call (activity id ${by}; scopetrail actions ${s.scopeId} lists it)`;
+}
+
 export function renderScope(s: ScopeRecord): string {
   const allowance = s.allowance === null ? 'unrestricted (no resources declared on the way down)' : s.allowance.length ? s.allowance.join(', ') : 'nothing';
   const rows: Array<[string, string | null | undefined]> = [
@@ -89,7 +99,7 @@ export function renderScope(s: ScopeRecord): string {
     ['allowance', allowance],
     ['status', s.recovered ? `${s.status} (recovered)` : s.status],
     ['error', s.error],
-    ['failed by', s.failedBy],
+    ['failed by', failedByText(s)],
     ['started', s.startedAt],
     ['ended', s.endedAt],
     ['workflow', `${s.workflowId} (run ${s.runId})`],

@@ -71,7 +71,7 @@ export const ConnectOptions = z.object({
   taskQueue: z.string().min(1).max(200),
 });
 
-export const StartSessionOptions = typedLengthChecks(z.object({
+export const StartSessionOptions = typedLengthChecks(z.strictObject({
   input: z.unknown(),
   objective: z.string().max(10_000).optional(),
   sessionId: SessionId.optional(),
@@ -82,7 +82,7 @@ export const StartSessionOptions = typedLengthChecks(z.object({
   waitForWorker: z.boolean().optional(),
 }));
 
-export const ActionsUnderArgs = typedLengthChecks(z.object({
+export const ActionsUnderArgs = typedLengthChecks(z.strictObject({
   scopeId: Id,
   descendants: z.boolean().default(false),
   kinds: z.array(ActionKindSchema).optional(),
@@ -294,7 +294,7 @@ export class ScopeClient {
 
   /** Resources a scope touched (with modes, tools and scopes), by default with its descendants. */
   async footprint(scopeId: string, options: { descendants?: boolean } = {}): Promise<FootprintReport> {
-    const o = parse('footprint', z.object({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
+    const o = parse('footprint', z.strictObject({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
     return scopeFootprint(this.store, await this.located(o.scopeId), o.descendants, () => this.receiptChecker());
   }
 

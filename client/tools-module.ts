@@ -41,10 +41,12 @@ export async function toolsOfModule(path: string, exports: Record<string, unknow
   for (const outcome of settled) {
     if (outcome.status !== 'fulfilled') continue;
     const v = outcome.value;
-    if (isTool(v)) tools.push(v);
-    else if (Array.isArray(v) && v.length > 0 && v.every(isTool)) tools.push(...v);
+    // A module may export each tool and an array of them too: each definition counts once.
+    const add = (list: readonly ToolDefinition<any, any>[]) => tools.push(...list.filter((t) => !tools.includes(t)));
+    if (isTool(v)) add([v]);
+    else if (Array.isArray(v) && v.length > 0 && v.every(isTool)) add(v);
     else if (isToolset(v)) {
-      tools.push(...(v.tools as ToolDefinition<any, any>[]));
+      add(v.tools as ToolDefinition<any, any>[]);
       if (typeof v.close === 'function') closers.push(v.close.bind(v));
     }
   }

@@ -8,6 +8,7 @@ import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
+import { TemporalUnreachableError, isUnreachable } from '../client/temporal-reachable';
 import { ScopetrailConfigError } from '../cim/errors';
 import { settlesWithin } from './settles';
 import { PLUGIN_OPTION_KEYS, ScopetrailPlugin, checkPluginOptions, SHARED_SANDBOX_MODULES, WORKFLOW_INTERCEPTORS_MODULE, quietBundlerLogger, type ScopetrailPluginOptions } from './plugin';
@@ -48,7 +49,7 @@ export interface ScopetrailWorker {
 }
 
 /** Every option createWorker takes: its own, the plugin's, and the Temporal parts it passes on. */
-const CREATE_WORKER_KEYS = [...Object.keys(WorkerOptionsSchema.shape), ...PLUGIN_OPTION_KEYS, 'connection', 'workflowBundle', 'dataConverter'] as const;
+const CREATE_WORKER_KEYS = [...new Set([...Object.keys(WorkerOptionsSchema.shape), ...PLUGIN_OPTION_KEYS, 'connection', 'workflowBundle', 'dataConverter'])];
 
 export async function createWorker(options: CreateWorkerOptions): Promise<ScopetrailWorker> {
   const unknown = unknownOption('createWorker', options, CREATE_WORKER_KEYS);
@@ -62,7 +63,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   // Checked here too, so that an error names the function the user called.
   checkPluginOptions({ ...pluginOptions, agents: o.agents }, 'createWorker');
   const plugin = new ScopetrailPlugin({ ...pluginOptions, agents: o.agents });
-  const ownConnection = given ? undefined : await NativeConnection.connect({ address: o.address ?? defaultAddress() });
+  const address = o.address ?? defaultAddress();
+  const ownConnection = given
+    ? undefined
+    : await NativeConnection.connect({ address }).catch((err: unknown) => {
+        // The SDK's TransportError names no option: say which address, and where it came from.
+        if (!isUnreachable(err)) throw err;
+        throw new TemporalUnreachableError(address, String((err as Error).message ?? err).split('\n')[0]!, 'start it, or give createWorker the address of one (address, or TEMPORAL_ADDRESS)');
+      });
   const connection = given ?? ownConnection!;
   let worker: Worker;
   try {

@@ -145,6 +145,13 @@ const PluginOptionsSchema = z.object({
   deployment: DeploymentOption.optional(),
   runningRowAfterMs: z.number().int().min(0).max(3_600_000).optional(),
   unendedScopes: UnendedScopesOption.optional(),
+  // Objects with the provider's methods, not the name of one: `model: 'openai'` is modelProviderFromEnv's job.
+  llm: z
+    .custom<LlmProvider>((p) => typeof (p as LlmProvider)?.complete === 'function' && typeof (p as LlmProvider)?.name === 'string', 'give an LlmProvider (e.g. llmProviderFromEnv(), or new OpenAiCompatibleProvider({ … }))')
+    .optional(),
+  model: z
+    .custom<ModelProvider>((p) => typeof (p as ModelProvider)?.languageModel === 'function' && typeof (p as ModelProvider)?.name === 'string', 'give a ModelProvider (e.g. modelProviderFromEnv(), or new OpenAiCompatibleModelProvider({ … }))')
+    .optional(),
   payloadCodecs: z
     .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
     .optional(),
@@ -476,7 +483,11 @@ function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterc
 
 function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<any, any>[]): Map<string, RegisteredTool> {
   const map = new Map<string, RegisteredTool>();
+  const given = new Set<ToolDefinition<any, any>>();
   const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind'], field: string) => {
+    // The same definition listed twice (a module's tools and its array of them) is one tool.
+    if (given.has(t)) return;
+    given.add(t);
     if (map.has(t.spec.name)) {
       const taken = map.get(t.spec.name)!.kind === 'llm_call' ? ', a name the model call activity has on every worker' : '';
       throw new ScopetrailConfigError(`ScopetrailPlugin: invalid field "${field}": two tools are named "${t.spec.name}"${taken}`, field);

@@ -8,6 +8,7 @@
  */
 import { inspect } from 'node:util';
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry } from '@temporalio/worker';
+import { InvalidOptionError } from '../cim/invalid-field';
 
 /**
  * Sets the options the Temporal runtime is created with, without creating it. The SDK makes
@@ -25,6 +26,10 @@ export function temporalLogsQuieted(): boolean {
 }
 
 export function quietTemporalLogs(level: 'WARN' | 'ERROR' = 'WARN'): void {
+  // A level the logger does not know ('EROR') would quiet nothing, or everything, unseen.
+  if (level !== 'WARN' && level !== 'ERROR') {
+    throw new InvalidOptionError(`quietTemporalLogs: invalid field "level": give 'WARN' or 'ERROR', not ${JSON.stringify(level)}`, 'level');
+  }
   if (configured) return;
   configured = true;
   // A runtime that already exists was configured by someone else; keep their settings.

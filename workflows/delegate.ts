@@ -10,7 +10,7 @@ import { unwrapAgentResult } from '../cim/envelope';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
 import { delegateOptionsSchema } from '../cim/scope-context';
-import { invalidField } from '../cim/invalid-field';
+import { invalidField, unknownOption } from '../cim/invalid-field';
 import { invalidChildDuration } from './child-options';
 
 export interface DelegateOptions<I> {
@@ -57,13 +57,15 @@ async function delegateOnce<I, O>(
   agent: AgentWorkflow<I, O> | string,
   options: DelegateOptions<I>,
 ): Promise<O> {
-  const st = requireState('delegate()');
   const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
+  const unknown = unknownOption(`delegate to ${agentName}`, options, Object.keys(delegateOptionsSchema().shape));
+  if (unknown) throw unknown;
   const checked = delegateOptionsSchema().safeParse(options);
   if (!checked.success) throw new TypeError(invalidField(`delegate to ${agentName}`, checked.error, 'options'));
   // Durations the SDK reads only when it starts the child: refused now, before an attempt is counted.
   const badDuration = invalidChildDuration(`delegate to ${agentName}`, options.workflowOptions ?? {});
   if (badDuration) throw badDuration;
+  const st = requireState('delegate()');
   if (options.workflowOptions?.taskQueue === undefined && !isKnownAgent(agentName)) {
     // A child of a workflow type no worker of this queue has waits for one forever, and its
     // delegator with it. An agent served on another task queue is named with workflowOptions.taskQueue.

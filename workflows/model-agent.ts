@@ -46,6 +46,7 @@ import { handoff } from './handoff';
 import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
+import { checkActivityOptions } from './activity-option-keys';
 
 /** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
 const modelAgentSpecSchema = lazySchema(() =>
@@ -106,6 +107,8 @@ export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<Model
     if (unknown) throw unknown;
     const parsed = schema.safeParse(specInput);
     if (!parsed.success) throw invalidOption('defineModelAgent', parsed.error, 'spec');
+    checkActivityOptions('defineModelAgent', specInput.modelActivity, { path: 'modelActivity' });
+    checkActivityOptions('defineModelAgent', specInput.toolActivity, { perTool: true, path: 'toolActivity' });
     const spec = parsed.data;
     const offered = offeredTools(spec);
     return {

@@ -11,6 +11,7 @@ import { emitRelay, noteLocalEnd, requireState } from './scope-state';
 import { recordLostFinalAttempt } from './lost-attempt';
 import { takeFailureRelay } from './failure-relay';
 import type { CallSettled } from './open-calls';
+import { checkActivityOptions } from './activity-option-keys';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -32,6 +33,7 @@ const DEFAULTS: ActivityOptions = {
 };
 
 export function useTools<T>(options: UseToolsOptions = {}): ToolCallers<T> {
+  checkActivityOptions('useTools', options, { perTool: true });
   const { perTool = {}, ...common } = options;
   return toolCallers<T>((name) => {
     const options = { ...DEFAULTS, ...common, ...perTool[name] };
@@ -51,6 +53,7 @@ export interface UseLocalToolsOptions extends Partial<LocalActivityOptions> {
  * local activity markers (cim/local-activities.ts).
  */
 export function useLocalTools<T>(options: UseLocalToolsOptions = {}): ToolCallers<T> {
+  checkActivityOptions('useLocalTools', options, { local: true, perTool: true });
   const { perTool = {}, ...common } = options;
   return toolCallers<T>((name) => {
     const options = { ...DEFAULTS, ...common, ...perTool[name] };

@@ -141,3 +141,10 @@ describe('the store a command reads', () => {
     }
   });
 });
+
+describe('an option no command takes', () => {
+  test('is named with the command it was given to, and the option likely meant', async () => {
+    await refused(['actions', 'S1', '--descendant'], /^--descendant is not an option of actions \(did you mean --descendants\? it takes --descendants, --kind, --tool, /);
+    await refused(['--bogus'], /^--bogus is not an option of scopetrail\. Run scopetrail --help\.$/);
+  });
+});

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopeTree } from '../../cim/scope-tree';
 import { actionLine, renderActions, renderScope, renderTable, renderTree, scopeLine } from '../../client/format';
-import { renderDrift, renderRootCause, renderStatus, renderTouched } from '../../client/format-forensics';
+import { renderDrift, renderRootCause, renderSessions, renderStatus, renderTouched } from '../../client/format-forensics';
+import type { SessionListing } from '../../client/forensic-queries';
 import { treeJson } from '../../client/tree-json';
 import { action, scope } from './fixtures';
 
@@ -110,4 +111,18 @@ test('one scope in full shows its mandate: who delegated it, its objective and w
 test('drift of an agent nothing was observed of says so for that agent, not that no agents were observed', () => {
   assert.equal(renderDrift([]), 'no agents observed');
   assert.match(renderDrift([], 'ghost'), /^ghost: nothing observed to judge yet \(drift counts the sealed scopes that ran its code/);
+});
+
+test('a scope shows what failed it in words: its own code, a delegation, or a call by its activity id', () => {
+  const failed = (failedBy: string) => renderScope(scope('r.1', { sessionId: 'r', parentScopeId: 'r', path: '/r/r.1/', status: 'error', failedBy }));
+  assert.match(failed('r.1'), /failed by +its own code \(r\.1\)$/m);
+  assert.match(failed('r.1.2'), /failed by +delegation r\.1\.2$/m);
+  assert.match(failed('3'), /failed by +a tool or model call \(activity id 3; scopetrail actions r\.1 lists it\)$/m);
+});
+
+test('a sessions table whose Temporal column could not be filled says why, rather than leaving a bare "?"', () => {
+  const listing = (inTemporal: boolean | null) =>
+    ({ sessionId: 's1', rootAgent: 'a', finalAgent: 'a', status: 'success', scopes: 1, actions: 1, failedActions: 0, startedAt: '2026-01-01T00:00:00.000Z', endedAt: null, inTemporal }) as SessionListing;
+  assert.match(renderSessions([listing(null)]), /\n\ntemporal \?: Temporal did not answer \(check --address or TEMPORAL_ADDRESS\); the sessions are listed from the store alone$/);
+  assert.doesNotMatch(renderSessions([listing(true)]), /did not answer/);
 });

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { LlmConfigError, llmProviderFromEnv, parseLlmEnv } from '../../activities/llm-env';
 import { ScriptedProvider } from '../../activities/llm';
 import { OpenAiCompatibleProvider } from '../../activities/openai-provider';
+import { OpenAiCompatibleModelProvider } from '../../activities/openai-model';
 import { LLM_PROVIDER_ERROR, httpStatusOf, parseRetryAfter, providerFailure, retryableStatus } from '../../activities/llm-failure';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../helpers/openai-compatible-server';
 
@@ -142,8 +143,17 @@ describe('the OpenAI-compatible provider over HTTP', () => {
     await assert.rejects(p.complete(request), rejects(/^openai provider: from POST .*: fetch failed \(ECONNREFUSED\) \(retryable\)$/, false));
   });
 
-  test('bad options are refused naming the field', () => {
-    assert.throws(() => new OpenAiCompatibleProvider({ apiKey: '', model: 'm' }), /invalid field "apiKey": give an API key/);
-    assert.throws(() => new OpenAiCompatibleProvider({ apiKey: 'k', model: 'm', baseURL: 'nope' }), /invalid field "baseURL"/);
+  test('bad options are refused naming the field, as a property too', () => {
+    const refused = (field: string, message: RegExp) => (err: Error & { field?: string }) =>
+      err instanceof TypeError && err.name === 'InvalidOptionError' && err.field === field && message.test(err.message);
+    for (const Provider of [OpenAiCompatibleProvider, OpenAiCompatibleModelProvider]) {
+      assert.throws(() => new Provider({ apiKey: '', model: 'm' }), refused('apiKey', /invalid field "apiKey": give an API key/));
+      assert.throws(() => new Provider({ apiKey: 'k', model: 'm', baseURL: 'nope' }), refused('baseURL', /invalid field "baseURL"/));
+      // Dropped, a mistyped base URL would send the prompts and the key to OpenAI's own server.
+      assert.throws(
+        () => new Provider({ apiKey: 'k', model: 'm', baseUrl: 'http://127.0.0.1:1/v1' } as never),
+        refused('baseUrl', new RegExp(`^${Provider.name}: invalid field "baseUrl": not a field it takes \\(did you mean "baseURL"\\?\\)`)),
+      );
+    }
   });
 });

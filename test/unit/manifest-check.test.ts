@@ -97,3 +97,21 @@ test('a version a sub-agent reference could never pin, or a tool name no tool ca
   const agent = defineAgent({ name: 'fine', version: '2.0.0-rc.1+build.5', tools: ['github/search-issues', 'db.read', 'mcp:fs'] }, async () => null);
   assert.equal(agent.manifest.version, '2.0.0-rc.1+build.5');
 });
+
+test('a mistyped budget or activity option is refused, naming it, rather than running without it', () => {
+  const field = (err: unknown) => (err as { field?: string }).field;
+  // `token` for `tokens` would have left the agent with no token budget at all.
+  const budget = defineAgent({ name: 'budgeted', version: '1.0.0', budget: { token: 5 } as never }, async () => null);
+  assert.throws(() => budget.manifest, (err: unknown) => field(err) === 'budget.token' && /^defineAgent manifest: invalid field "budget\.token": not a field it takes/.test((err as Error).message));
+  const modelBudget = defineModelAgent({ name: 'budgeted2', version: '1.0.0', instructions: 'answer', budget: { token: 5 } as never });
+  assert.throws(() => modelBudget.manifest, (err: unknown) => /^defineModelAgent: invalid field "budget\.token": not a field it takes/.test((err as Error).message));
+  // `startToCloseTimeot` and a retry key Temporal ignores would have left the defaults (retry for ever) in force.
+  const timeout = defineModelAgent({ name: 'slowModel', version: '1.0.0', instructions: 'answer', modelActivity: { startToCloseTimeot: '1m' } as never });
+  assert.throws(
+    () => timeout.manifest,
+    (err: unknown) => field(err) === 'modelActivity.startToCloseTimeot' && /^defineModelAgent: invalid field "modelActivity\.startToCloseTimeot": not an option Temporal takes \(did you mean "startToCloseTimeout"\?\)$/.test((err as Error).message),
+  );
+  const retry = defineModelAgent({ name: 'retrier2', version: '1.0.0', instructions: 'answer', toolActivity: { perTool: { echo: { retry: { maximumAttempt: 2 } } } } as never });
+  assert.throws(() => retry.manifest, (err: unknown) => field(err) === 'toolActivity.perTool.echo.retry.maximumAttempt' && /did you mean "maximumAttempts"\?/.test((err as Error).message));
+  assert.doesNotThrow(() => defineModelAgent({ name: 'fine', version: '1.0.0', instructions: 'answer', modelActivity: { startToCloseTimeout: '1m', retry: { maximumAttempts: 2 } }, toolActivity: { perTool: { echo: { heartbeatTimeout: '5s' } } } }).manifest);
+});

@@ -29,7 +29,11 @@ test('a tool definition with a bad name or resource is refused at definition tim
   assert.throws(() => defineTool({ name: 'no spaces', input: z.object({}), output: z.object({}) }, async () => ({})), /invalid field "name"/);
   assert.throws(
     () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources: [{ uri: '', mode: 'read' }] }, async () => ({})),
-    /invalid field "resources\.0"/,
+    (err: Error & { field?: string }) => err.field === 'resources.0.uri' && /invalid field "resources\.0\.uri"/.test(err.message),
+  );
+  assert.throws(
+    () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources: [{ uri: 'db:x', mode: 'rw' as never }] }, async () => ({})),
+    (err: Error & { field?: string }) => err.field === 'resources.0.mode' && /invalid field "resources\.0\.mode": Invalid option: expected one of "read"\|"write"\|"share"/.test(err.message),
   );
 });
 
@@ -41,7 +45,7 @@ test('a refused tool definition is a TypeError, as before, carrying the field it
   const resources = [{ uri: 'api:ok', mode: 'read' as const }, { uri: 'api:bad', mode: 'delete' as never }];
   assert.throws(
     () => defineTool({ name: 't', input: z.object({}), output: z.object({}), resources }, async () => ({})),
-    refusedFor('resources.1', /^defineTool t: invalid field "resources\.1": /),
+    refusedFor('resources.1.mode', /^defineTool t: invalid field "resources\.1\.mode": /),
   );
 });
 
@@ -80,6 +84,9 @@ test('two tools of one name are refused by the plugin, naming the second one\'s 
       return true;
     },
   );
+  // One definition listed twice is one tool, not two of one name.
+  const once = t();
+  assert.doesNotThrow(() => new ScopetrailPlugin({ store, fingerprintKey: false, tools: [add, once, once] }));
 });
 
 test('a misspelled worker or plugin option is refused, naming it and the option it most likely meant', async () => {
@@ -92,6 +99,12 @@ test('a misspelled worker or plugin option is refused, naming it and the option 
   await assert.rejects(
     createWorker({ agents: '/x.js', tools: [], store, taskqueue: 'q', address: '127.0.0.1:1' } as never),
     (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === 'taskqueue' && /^createWorker: invalid field "taskqueue": not a field it takes \(did you mean "taskQueue"\?\)/.test(err.message),
+  );
+  // Options that are all fine, and a Temporal address nothing answers on: named as the address.
+  await assert.rejects(
+    createWorker({ agents: '/x.js', tools: [], store, taskQueue: 'q', address: '127.0.0.1:1' }),
+    (err: Error & { field?: string }) =>
+      err.name === 'TemporalUnreachableError' && err.field === 'address' && /^Temporal at 127\.0\.0\.1:1 is not reachable \(.*\): start it, or give createWorker the address of one/.test(err.message),
   );
   // A plugin option given to createWorker is refused under createWorker's name, naming the key inside it.
   for (const [bad, field] of [

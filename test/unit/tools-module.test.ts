@@ -25,6 +25,13 @@ test('tools, arrays of tools, toolsets and promises of them are all served; tool
   assert.deepEqual(closed.sort(), ['files', 'notes']);
 });
 
+test('a module that exports each tool and an array of them too serves each tool once', async () => {
+  const search = tool('search');
+  const fetchPage = tool('fetchPage');
+  const served = await toolsOfModule('tools.js', { search, fetchPage, allTools: [search, fetchPage] });
+  assert.deepEqual(served.tools.map((t) => t.spec.name), ['search', 'fetchPage']);
+});
+
 test('an export that rejects stops the load naming it, after the toolsets that did connect are closed', async () => {
   const closed: string[] = [];
   await assert.rejects(
