@@ -2,7 +2,7 @@
  * The `scopetrail` command line. Each query command prints a table or tree for
  * people and, with --json, a stable JSON document for machines (shapes in
  * docs/cli-json.md). Exit codes: 0 ok, 1 unknown id or runtime failure, 2 bad
- * arguments, 3 a finding (EXIT_CODES).
+ * arguments, 3 a finding (which commands find what: EXIT_CODES, as --help prints it).
  */
 import { parseArgs } from 'node:util';
 import { COMMANDS } from './cli-commands';
