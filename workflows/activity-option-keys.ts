@@ -2,7 +2,8 @@
  * Activity options given to useTools(), useLocalTools() and a model agent, checked for keys
  * Temporal's option types do not have. The SDK ignores an unknown key, so a mistyped
  * `maximumAttempt` would leave the default retry policy (retry for ever) in force unseen.
- * The lists are the option types of the Temporal SDK this package depends on.
+ * The lists are the option types of the Temporal SDK this package depends on: an option a
+ * newer SDK adds is refused until it is added here.
  */
 import { InvalidOptionError, likeliest } from '../cim/invalid-field';
 
