@@ -47,6 +47,7 @@ import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 import { checkActivityOptions } from './activity-option-keys';
+import { checkedInput, type ModelAgentInput } from './model-agent-input';
 
 /** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
 const modelAgentSpecSchema = lazySchema(() =>
@@ -80,14 +81,7 @@ export interface ModelAgentSpec extends z.input<ReturnType<typeof modelAgentSpec
   toolActivity?: UseToolsOptions;
 }
 
-/**
- * A model-driven agent starts from a prompt, or — after a handoff — from the conversation
- * so far: inline, or by reference when it is large (the model step reads it from the store).
- */
-export type ModelAgentInput =
-  | { prompt: string }
-  | { messages: ModelMessage[]; from?: string }
-  | { conversation: ConversationReference; from?: string; reason?: string };
+export { INVALID_AGENT_INPUT, type ModelAgentInput } from './model-agent-input';
 
 export interface ModelAgentResult {
   text: string;
@@ -258,18 +252,14 @@ function failureForModel(err: unknown): never {
   throw err;
 }
 
-function startingMessages(agent: string, input: ModelAgentInput): { messages: ModelMessage[]; conversation?: ConversationReference } {
-  if (input && typeof input === 'object') {
-    if ('messages' in input && Array.isArray(input.messages)) return { messages: input.messages };
-    if ('prompt' in input && typeof input.prompt === 'string') return { messages: [{ role: 'user', content: input.prompt }] };
-    if ('conversation' in input && input.conversation && typeof input.conversation.from === 'string') {
-      const c = input.conversation;
-      // The model step puts the kept conversation before this note; the loop itself holds only what follows.
-      const note = `Continue the conversation handed over by ${input.from ?? c.from} (${c.messages} earlier messages)${input.reason ? `: ${input.reason}` : ''}`;
-      return { messages: [{ role: 'user', content: note }], conversation: c };
-    }
-  }
-  throw ApplicationFailure.nonRetryable(`${agent}: invalid input: give { prompt: string } or { messages: [...] }`, 'InvalidAgentInput');
+function startingMessages(agent: string, given: unknown): { messages: ModelMessage[]; conversation?: ConversationReference } {
+  const input = checkedInput(agent, given);
+  if ('messages' in input) return { messages: input.messages };
+  if ('prompt' in input) return { messages: [{ role: 'user', content: input.prompt }] };
+  const c = input.conversation;
+  // The model step puts the kept conversation before this note; the loop itself holds only what follows.
+  const note = `Continue the conversation handed over by ${input.from ?? c.from} (${c.messages} earlier messages)${input.reason ? `: ${input.reason}` : ''}`;
+  return { messages: [{ role: 'user', content: note }], conversation: c };
 }
 
 function jsonBytes(value: unknown): number {

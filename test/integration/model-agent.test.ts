@@ -10,7 +10,7 @@ import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runti
 import { testSql } from '../helpers/test-sql';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { mLead, mLeadRef, mLooper } from '../fixtures/model-agents';
+import { mFinisher, mLead, mLeadRef, mLooper } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
 import { bundleAgents } from '../../worker/create-worker';
 import { canonicalJson } from '../../cim/canonical-json';
@@ -128,6 +128,14 @@ test('a model that never stops is ended by maxTurns with a clear error', async (
   assert.match(root.error ?? '', /mLooper stopped after maxTurns \(3\) model steps before its model finished; the last step asked for echo/);
   assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 3);
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+test('a bad input fails the session naming its field', async () => {
+  const s = await rt.client.startSession(mFinisher, { input: { messages: [{ role: 'user', content: 'hi' }, { role: 'bogus', content: 'x' }] } as never });
+  await assert.rejects(s.result());
+  const root = (await sessionRows(rt, s.sessionId)).scope('');
+  assert.equal(root.status, 'error');
+  assert.match(root.error ?? '', /mFinisher: invalid field "messages\.1\.role": /);
 });
 
 test('a conversation handed off by reference stays out of Temporal payloads and reaches the next agents whole, across two handoffs', async () => {

@@ -1,0 +1,44 @@
+/**
+ * A model agent's input is checked before its loop runs: a bad one fails the session
+ * naming the field, non-retryable, as a tool's bad input does.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { checkedInput, INVALID_AGENT_INPUT } from '../../workflows/model-agent-input';
+
+function refusal(input: unknown): ApplicationFailure {
+  try {
+    checkedInput('lead', input);
+  } catch (err) {
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, INVALID_AGENT_INPUT);
+    assert.equal(err.nonRetryable, true);
+    return err;
+  }
+  assert.fail(`accepted ${JSON.stringify(input)}`);
+}
+
+test('a bad message is refused naming its field', () => {
+  assert.match(refusal({ messages: [{ role: 'user', content: 'hi' }, { role: 'bogus', content: 'x' }] }).message, /^lead: invalid field "messages\.1\.role": /);
+  assert.match(refusal({ messages: [{ role: 'user', content: 5 }] }).message, /^lead: invalid field "messages\.0\.content": /);
+  assert.match(refusal({ messages: 'hello' }).message, /^lead: invalid field "messages": .*expected array/);
+  assert.match(refusal({ prompt: 42 }).message, /^lead: invalid field "prompt": .*expected string/);
+  assert.match(refusal({ conversation: { from: 'sid', messages: 'many', bytes: 10 } }).message, /^lead: invalid field "conversation\.messages": /);
+});
+
+test('an input of no known shape says which shapes it takes', () => {
+  assert.match(refusal('hello').message, /^lead: invalid field "input": give \{ prompt: string \} or \{ messages: \[\.\.\.\] \}, not string$/);
+  assert.match(refusal(null).message, /invalid field "input": .*not null$/);
+  assert.match(refusal({}).message, /^lead: invalid field "input": give \{ prompt/);
+  assert.match(refusal({ promt: 'hi' }).message, /^lead: invalid field "promt": not a field it takes \(did you mean "prompt"\?\); give /);
+});
+
+test('good inputs pass as given', () => {
+  const inputs = [
+    { prompt: 'hi' },
+    { messages: [{ role: 'system', content: 's' }, { role: 'user', content: [{ type: 'text', text: 'hi' }] }, { role: 'assistant', content: 'ok' }], from: 'lead' },
+    { conversation: { from: 'sid', digest: 'ab', messages: 3, bytes: 120 }, from: 'lead', reason: 'over to you' },
+  ];
+  for (const input of inputs) assert.equal(checkedInput('lead', input), input);
+});
