@@ -148,7 +148,10 @@ function actionText(a: ActionRecord): string {
     case 'delegate':
       return `delegated to ${a.name}${a.targetScopeId ? ` (${a.targetScopeId})` : ''} → ${outcome}`;
     case 'handoff':
-      return `handed off to ${a.name}${a.targetScopeId ? ` (${a.targetScopeId})` : ''}`;
+      // A handoff that went ahead needs no outcome; one that did not must not read as if it did.
+      return `handed off to ${a.name}${a.targetScopeId ? ` (${a.targetScopeId})` : ''}${a.status === 'success' ? '' : ` → ${outcome}`}`;
+    case 'budget_exceeded':
+      return `exceeded budget ${a.name}${budgetFigures(a) ?? (a.error ? `: ${a.error}` : '')}`;
     case 'signal':
       return `received signal ${a.name} → ${outcome}`;
     case 'denied':
@@ -159,4 +162,17 @@ function actionText(a: ActionRecord): string {
       return `${a.kind === 'llm_call' ? 'LLM call' : 'called'} ${a.name}${attempt}${touched} → ${outcome}`;
     }
   }
+}
+
+/**
+ * The limit and what was used, from the attributes the overrun was recorded with
+ * (workflows/budget.ts): a wall-time limit is a deadline. Undefined when the row does not
+ * hold them; its error then says what ran out.
+ */
+function budgetFigures(a: ActionRecord): string | undefined {
+  const { limit, usedTurns, usedTokens } = a.attributes;
+  if (a.name === 'wall_time') return typeof limit === 'string' ? ` (deadline ${limit} passed)` : undefined;
+  const used = a.name === 'turns' ? usedTurns : a.name === 'tokens' ? usedTokens : undefined;
+  if (typeof limit !== 'number' || typeof used !== 'number') return undefined;
+  return ` (limit ${limit}, used ${used})`;
 }

@@ -1273,6 +1273,36 @@ describe('timeline', () => {
     assert.equal(misc[2]!.agent, 'agent');
   });
 
+  test('every action kind reads as what happened: a budget overrun with its limit and use, a handoff that did not go ahead with its outcome', () => {
+    const s = scope('x');
+    const overrun = (seq: number, name: string, attributes: ActionRecord['attributes'], error = `budget exceeded (${name})`) =>
+      wf(s, seq, { kind: 'budget_exceeded', name, status: 'error', error, attributes });
+    const texts = timeline([s], [
+      overrun(1, 'turns', { limit: 4, usedTurns: 4, usedTokens: 900 }),
+      overrun(2, 'tokens', { limit: 1000, usedTurns: 2, usedTokens: 1234 }),
+      overrun(3, 'wall_time', { limit: '2026-01-01T00:00:01.500Z', usedTurns: 1, usedTokens: 10 }),
+      overrun(4, 'wall_time', {}, 'budget exceeded (wall_time): the deadline passed'),
+      wf(s, 5, { kind: 'handoff', name: 'editor', targetScopeId: 'x~1', status: 'error', error: 'the run failed before handing off' }),
+      wf(s, 6, { kind: 'delegate', name: 'scout', targetScopeId: 'x.1', status: 'success' }),
+      wf(s, 7, { kind: 'signal', name: 'scopetrail.handoff', status: 'success' }),
+      action('x/a1#1', 'x', { kind: 'tool_call', name: 'search', status: 'success' }),
+      action('x/a2#1', 'x', { kind: 'llm_call', name: 'llm.generate', status: 'success' }),
+      action('x/d', 'x', { kind: 'denied', status: 'denied', name: 'exportAll' }),
+    ]).filter((e) => e.type === 'action').map((e) => e.text);
+    assert.deepEqual(texts.sort(), [
+      'LLM call llm.generate → success',
+      'called search → success',
+      'delegated to scout (x.1) → success',
+      'exceeded budget tokens (limit 1000, used 1234)',
+      'exceeded budget turns (limit 4, used 4)',
+      'exceeded budget wall_time (deadline 2026-01-01T00:00:01.500Z passed)',
+      'exceeded budget wall_time: budget exceeded (wall_time): the deadline passed',
+      'handed off to editor (x~1) → error: the run failed before handing off',
+      'received signal scopetrail.handoff → success',
+      'refused exportAll: outside the allowance',
+    ]);
+  });
+
   test('inconsistent rows (a parent cycle at one instant) still yield every event', () => {
     const a = scope('a', { parentScopeId: 'b', kind: 'delegation', startedAt: t(0), endedAt: t(0) });
     const b = scope('b', { parentScopeId: 'a', kind: 'delegation', startedAt: t(0), endedAt: t(0) });
