@@ -37,12 +37,27 @@ export async function toolsOfModule(path: string, exports: Record<string, unknow
   // Settled together, so that a failed connection does not leave the others open.
   const settled = await Promise.allSettled(entries.map(([, v]) => (isThenable(v) ? Promise.resolve(v) : v)));
   const tools: ToolDefinition<any, any>[] = [];
+  /** The export each tool came from, by name: a second tool of a name is refused naming both. */
+  const exportOf = new Map<string, string>();
+  let clash: string | undefined;
   const closers: Array<() => Promise<void>> = [];
-  for (const outcome of settled) {
+  for (const [i, outcome] of settled.entries()) {
     if (outcome.status !== 'fulfilled') continue;
     const v = outcome.value;
+    const from = entries[i]![0];
     // A module may export each tool and an array of them too: each definition counts once.
-    const add = (list: readonly ToolDefinition<any, any>[]) => tools.push(...list.filter((t) => !tools.includes(t)));
+    const add = (list: readonly ToolDefinition<any, any>[]) => {
+      for (const t of list) {
+        if (tools.includes(t)) continue;
+        const other = exportOf.get(t.spec.name);
+        if (other !== undefined && !clash) {
+          const where = other === from ? `export "${from}" holds` : `exports "${other}" and "${from}" are`;
+          clash = `tools module ${path}: ${where} two tools named "${t.spec.name}"; a worker serves one tool per name, rename one`;
+        }
+        if (other === undefined) exportOf.set(t.spec.name, from);
+        tools.push(t);
+      }
+    };
     if (isTool(v)) add([v]);
     else if (Array.isArray(v) && v.length > 0 && v.every(isTool)) add(v);
     else if (isToolset(v)) {
@@ -62,6 +77,10 @@ export async function toolsOfModule(path: string, exports: Record<string, unknow
     // error, exit 2; a server that did not answer is a failure of the start, exit 1.
     if (reason instanceof TypeError || reason instanceof ScopetrailConfigError) throw new CliUsageError(message);
     throw new CliFailure(message, { export: entries[failed]![0] });
+  }
+  if (clash) {
+    await close();
+    throw new CliUsageError(clash);
   }
   if (tools.length === 0) {
     throw new CliUsageError(`tools module ${path} exports no tool made with defineTool(), array of them, or toolset (connectMcpServer)`);

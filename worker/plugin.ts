@@ -43,6 +43,7 @@ import { reconcile } from '../client/reconcile';
 import { UnendedScopes } from './unended-scopes';
 import { isEncodedText } from '../cim/encoded-text';
 import { runAndStop } from './settles';
+import { checkToolNames } from './tool-names';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -172,6 +173,7 @@ export function checkPluginOptions(options: ScopetrailPluginOptions, context = '
   if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
   const parsed = PluginOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ScopetrailConfigError(invalidField(context, parsed.error, 'options'), fieldOf(parsed.error, 'options'));
+  checkToolNames(parsed.data.tools, context);
   return parsed.data;
 }
 
@@ -481,22 +483,13 @@ function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterc
   };
 }
 
+/** The worker's tools and model call activities by name (checkToolNames has made the names unique). */
 function registerTools(tools: ToolDefinition<any, any>[], llm: ToolDefinition<any, any>[]): Map<string, RegisteredTool> {
   const map = new Map<string, RegisteredTool>();
-  const given = new Set<ToolDefinition<any, any>>();
-  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind'], field: string) => {
-    // The same definition listed twice (a module's tools and its array of them) is one tool.
-    if (given.has(t)) return;
-    given.add(t);
-    if (map.has(t.spec.name)) {
-      const taken = map.get(t.spec.name)!.kind === 'llm_call' ? ', a name the model call activity has on every worker' : '';
-      throw new ScopetrailConfigError(`ScopetrailPlugin: invalid field "${field}": two tools are named "${t.spec.name}"${taken}`, field);
-    }
+  const add = (t: ToolDefinition<any, any>, kind: RegisteredTool['kind']) =>
     map.set(t.spec.name, { name: t.spec.name, kind, resources: t.spec.resources, recordPayloads: t.spec.recordPayloads });
-  };
-  // The model activities first, so that a tool taking one of their names is the one named.
-  llm.forEach((t) => add(t, 'llm_call', 'llm'));
-  tools.forEach((t, i) => add(t, 'tool_call', `tools.${i}`));
+  llm.forEach((t) => add(t, 'llm_call'));
+  tools.forEach((t) => add(t, 'tool_call'));
   return map;
 }
 

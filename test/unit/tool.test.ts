@@ -80,13 +80,28 @@ test('two tools of one name are refused by the plugin, naming the second one\'s 
     (err: Error & { field?: string }) => {
       assert.equal(err.name, 'ScopetrailConfigError');
       assert.equal(err.field, 'tools.2');
-      assert.match(err.message, /invalid field "tools\.2": two tools are named "search"$/);
+      assert.equal(err.message, 'ScopetrailPlugin: invalid field "tools.2": two tools are named "search"');
       return true;
     },
   );
   // One definition listed twice is one tool, not two of one name.
   const once = t();
   assert.doesNotThrow(() => new ScopetrailPlugin({ store, fingerprintKey: false, tools: [add, once, once] }));
+});
+
+test('two tools of one name given to createWorker are refused under its name, before it connects', async () => {
+  const store = { upsertManifests: async () => undefined } as unknown as Store;
+  const t = () => defineTool({ name: 'search', input: z.object({}), output: z.object({}) }, async () => ({}));
+  // No server listens at this address: the refusal comes first.
+  await assert.rejects(
+    createWorker({ agents: '/x.js', tools: [t(), add, t()], store, fingerprintKey: false, taskQueue: 'q', address: '127.0.0.1:1' }),
+    (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'ScopetrailConfigError');
+      assert.equal(err.field, 'tools.2');
+      assert.equal(err.message, 'createWorker: invalid field "tools.2": two tools are named "search"');
+      return true;
+    },
+  );
 });
 
 test('a misspelled worker or plugin option is refused, naming it and the option it most likely meant', async () => {

@@ -32,6 +32,23 @@ test('a module that exports each tool and an array of them too serves each tool 
   assert.deepEqual(served.tools.map((t) => t.spec.name), ['search', 'fetchPage']);
 });
 
+test('two different tools of one name are refused naming the exports they came from, after toolsets are closed', async () => {
+  const closed: string[] = [];
+  await assert.rejects(
+    toolsOfModule('/app/tools.js', {
+      search: tool('search'),
+      files: { tools: [tool('files/read')], close: async () => void closed.push('files') },
+      legacy: [tool('fetchPage'), tool('search')],
+    }),
+    (err: Error) => err.name === 'CliUsageError' && err.message === 'tools module /app/tools.js: exports "search" and "legacy" are two tools named "search"; a worker serves one tool per name, rename one',
+  );
+  assert.deepEqual(closed, ['files']);
+  await assert.rejects(
+    toolsOfModule('/app/tools.js', { all: [tool('search'), tool('search')] }),
+    /^CliUsageError: tools module \/app\/tools\.js: export "all" holds two tools named "search"; /,
+  );
+});
+
 test('an export that rejects stops the load naming it, after the toolsets that did connect are closed', async () => {
   const closed: string[] = [];
   await assert.rejects(
