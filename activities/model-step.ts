@@ -155,7 +155,7 @@ export function defineModelStep(
           // The provider's own word where it gave one (OpenAI's "tool_calls"), as the llm activity records it
           // and OpenTelemetry's gen_ai.response.finish_reasons expects; the AI SDK's otherwise.
           finishReason: generated.finishReason.raw ?? generated.finishReason.unified,
-          toolCalls: calls.length ? toolCallSummary(calls, new Set(request.tools.map((t) => t.name))) : null,
+          toolCalls: calls.length ? toolCallSummary(calls, new Map(request.tools.map((t) => [t.name, t.scopetrailTool ?? t.name]))) : null,
           toolCallCount: calls.length,
         });
       }

@@ -35,12 +35,19 @@ export interface ModelStepCall {
 }
 
 /**
- * The tool calls a model step asked for, as recorded on its `llm_call` (`search, delegate_to_researcher`).
+ * The tool calls a model step asked for, as recorded on its `llm_call` (`db.read, delegate_to_researcher`).
+ * `offered` maps each name the model was offered to the name records give it: a tool goes by its own
+ * name (`db.read`, not the `db_read` the model sees), as its `tool_call` rows do.
  * A call that cannot run says why (`search (arguments not JSON)`, `wipe (not offered)`): the AI SDK
  * answers it to the model with an error and no activity, so no row of its own will show it.
  */
-export function toolCallSummary(calls: readonly ModelStepCall[], offered?: ReadonlySet<string>): string {
-  return calls.map((c) => `${c.toolName}${offered && !offered.has(c.toolName) ? ' (not offered)' : jsonText(c.input) ? '' : ' (arguments not JSON)'}`).join(', ');
+export function toolCallSummary(calls: readonly ModelStepCall[], offered?: ReadonlyMap<string, string>): string {
+  return calls
+    .map((c) => {
+      if (offered && !offered.has(c.toolName)) return `${c.toolName} (not offered)`;
+      return `${offered?.get(c.toolName) ?? c.toolName}${jsonText(c.input) ? '' : ' (arguments not JSON)'}`;
+    })
+    .join(', ');
 }
 
 function jsonText(text: string): boolean {

@@ -228,7 +228,8 @@ async function runLoop(
     });
   }
   if (result.finishReason === 'tool-calls') {
-    const asked = result.toolCalls.map((c) => c.toolName).join(', ');
+    // Tools by their own names, as the step's record and the tools' rows give them.
+    const asked = result.toolCalls.map((c) => (offered.get(c.toolName)?.kind === 'tool' ? offered.get(c.toolName)!.target : c.toolName)).join(', ');
     throw ApplicationFailure.nonRetryable(
       `${spec.name} stopped after maxTurns (${spec.maxTurns}) model steps before its model finished; the last step asked for ${asked}`,
       MAX_TURNS_REACHED,

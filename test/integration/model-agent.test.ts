@@ -100,6 +100,9 @@ test('the model delegates in parallel, calls the same tool from sibling scopes, 
   // The writer took over with the conversation and read its tool.
   const writerCalls = rows.actionsOf(`${sid}~1`).filter((a) => a.kind === 'tool_call');
   assert.deepEqual(writerCalls.map((a) => [a.name, a.status]), [['db.read', 'success']]);
+  // Its model was offered db.read as db_read; the step's record names the tool as its row does.
+  const writerSteps = rows.actionsOf(`${sid}~1`).filter((a) => a.kind === 'llm_call');
+  assert.deepEqual(writerSteps.map((a) => a.attributes.toolCalls), ['db.read', null]);
   assert.equal(rows.scope('').status, 'success');
 
   assert.deepEqual((await rt.client.reconcile(sid)).differences, []);
