@@ -20,10 +20,11 @@ import type { ConversationReference } from '../cim/model-step';
 /**
  * A model-driven agent starts from a prompt, or — after a handoff — from the conversation
  * so far: inline, or by reference when it is large (the model step reads it from the store).
+ * A handoff's reason travels with either.
  */
 export type ModelAgentInput =
   | { prompt: string }
-  | { messages: ModelMessage[]; from?: string }
+  | { messages: ModelMessage[]; from?: string; reason?: string }
   | { conversation: ConversationReference; from?: string; reason?: string };
 
 /** The failure type of a session whose model agent was started with an input it cannot take. */
@@ -42,7 +43,7 @@ const shapes = lazySchema(() => {
   ] as unknown as [z.ZodObject<{ role: z.ZodLiteral<'system'> }>, ...Array<z.ZodObject<{ role: z.ZodLiteral<string> }>>]);
   return {
     prompt: z.object({ prompt: z.string() }),
-    messages: z.object({ messages: z.array(message), from: z.string().optional() }),
+    messages: z.object({ messages: z.array(message), from: z.string().optional(), reason: z.string().optional() }),
     conversation: z.object({
       conversation: z.object({
         from: z.string().min(1),
@@ -73,4 +74,25 @@ export function checkedInput(agent: string, input: unknown): ModelAgentInput {
   if (!parsed.success) throw refuse(invalidField(agent, parsed.error, 'input'));
   // The parsed copy would drop keys the schemas do not list; the loop reads the input as given.
   return input as ModelAgentInput;
+}
+
+/**
+ * What the loop starts from: the messages it holds, and the reference to the conversation
+ * kept in the store when it came by reference. A handed-over conversation ends with a note
+ * of who handed it over and why, whichever way it travelled: the model step puts a kept
+ * conversation before the note, so the target reads the same either way.
+ */
+export function startingMessages(agent: string, given: unknown): { messages: ModelMessage[]; conversation?: ConversationReference } {
+  const input = checkedInput(agent, given);
+  if ('messages' in input) {
+    const handedOver = input.from !== undefined || input.reason !== undefined;
+    return { messages: handedOver ? [...input.messages, handoverNote(input.from ?? 'another agent', input.messages.length, input.reason)] : input.messages };
+  }
+  if ('prompt' in input) return { messages: [{ role: 'user', content: input.prompt }] };
+  const c = input.conversation;
+  return { messages: [handoverNote(input.from ?? c.from, c.messages, input.reason)], conversation: c };
+}
+
+function handoverNote(from: string, earlier: number, reason: string | undefined): ModelMessage {
+  return { role: 'user', content: `Continue the conversation handed over by ${from} (${earlier} earlier messages)${reason ? `: ${reason}` : ''}` };
 }

@@ -19,7 +19,7 @@
  * scopetrail's own activities, which also records every step under its scope.
  */
 import './ai-polyfills';
-import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
+import { generateText, jsonSchema, stepCountIs, tool, type ToolSet } from 'ai';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { ActivityFailure, ApplicationFailure, isCancellation, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
@@ -47,7 +47,7 @@ import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 import { checkActivityOptions } from './activity-option-keys';
-import { checkedInput, type ModelAgentInput } from './model-agent-input';
+import { startingMessages, type ModelAgentInput } from './model-agent-input';
 
 /** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
 const modelAgentSpecSchema = lazySchema(() =>
@@ -209,7 +209,7 @@ async function runLoop(
     const bytes = jsonBytes(said) + (conversation?.bytes ?? 0);
     // Once a conversation went by reference it stays there: the part kept earlier is not in this run.
     if (conversation === undefined && bytes <= spec.inlineConversationBytes) {
-      return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { messages: said, from: spec.name } });
+      return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { messages: said, from: spec.name, reason: chosen.reason } });
     }
     const kept: KeptConversation = {
       ...(conversation ? { base: { from: conversation.from, ...(conversation.digest ? { digest: conversation.digest } : {}) } } : {}),
@@ -251,16 +251,6 @@ function failureForModel(err: unknown): never {
     throw told;
   }
   throw err;
-}
-
-function startingMessages(agent: string, given: unknown): { messages: ModelMessage[]; conversation?: ConversationReference } {
-  const input = checkedInput(agent, given);
-  if ('messages' in input) return { messages: input.messages };
-  if ('prompt' in input) return { messages: [{ role: 'user', content: input.prompt }] };
-  const c = input.conversation;
-  // The model step puts the kept conversation before this note; the loop itself holds only what follows.
-  const note = `Continue the conversation handed over by ${input.from ?? c.from} (${c.messages} earlier messages)${input.reason ? `: ${input.reason}` : ''}`;
-  return { messages: [{ role: 'user', content: note }], conversation: c };
 }
 
 function jsonBytes(value: unknown): number {

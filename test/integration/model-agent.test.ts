@@ -21,6 +21,10 @@ let rt: TestRuntime;
 
 /** What the lead's model was shown after its failing tool call. */
 let toldOfFlaky = '';
+/** The last message the writer's model was first shown (its conversation came inline) and the relay's (by reference). */
+let toldWriter = '';
+let toldRelay = '';
+const lastMessage = (prompt: ReadonlyArray<unknown>) => JSON.stringify(prompt.at(-1));
 
 const model = new ScriptedModelProvider({
   mLead: [
@@ -35,10 +39,21 @@ const model = new ScriptedModelProvider({
     (req) => ({ calls: [callTool('echo', { text: `search for ${req.scopeId}` })] }),
     (req) => `sources found by ${req.scopeId}`,
   ],
-  mWriter: [{ calls: [callTool('db.read', { table: 'notes' })] }, 'final answer: durable scopes'],
+  mWriter: [
+    (req) => {
+      toldWriter = lastMessage(req.prompt);
+      return { calls: [callTool('db.read', { table: 'notes' })] };
+    },
+    'final answer: durable scopes',
+  ],
   mLeadRef: [{ calls: [callTool('echo', { text: 'the secret ingredient is patience' })] }, { calls: [handoffTo('mRelay', 'relay it')] }],
   // Two handoffs asked for in one step: the first happens, and the conversation says the second did not.
-  mRelay: [{ calls: [handoffTo('mFinisher', 'finish it'), handoffTo('mFinisher', 'finish it again')] }],
+  mRelay: [
+    (req) => {
+      toldRelay = lastMessage(req.prompt);
+      return { calls: [handoffTo('mFinisher', 'finish it'), handoffTo('mFinisher', 'finish it again')] };
+    },
+  ],
   mFinisher: [
     (req) => {
       const seen = JSON.stringify(req.prompt);
@@ -100,6 +115,8 @@ test('the model delegates in parallel, calls the same tool from sibling scopes, 
   // The writer took over with the conversation and read its tool.
   const writerCalls = rows.actionsOf(`${sid}~1`).filter((a) => a.kind === 'tool_call');
   assert.deepEqual(writerCalls.map((a) => [a.name, a.status]), [['db.read', 'success']]);
+  // A conversation small enough to travel inline reaches the writer with the handoff's reason, as one by reference does.
+  assert.match(toldWriter, /Continue the conversation handed over by mLead \(\d+ earlier messages\): the writer drafts the answer/);
   // Its model was offered db.read as db_read; the step's record names the tool as its row does.
   const writerSteps = rows.actionsOf(`${sid}~1`).filter((a) => a.kind === 'llm_call');
   assert.deepEqual(writerSteps.map((a) => a.attributes.toolCalls), ['db.read', null]);
@@ -145,6 +162,7 @@ test('a conversation handed off by reference stays out of Temporal payloads and 
   const s = await rt.client.startSession(mLeadRef, { input: { prompt: 'start the case' } });
   const result = (await s.result()) as { text: string };
   assert.match(result.text, /^finisher saw \d+ messages; patience: true; relay: true; second: true$/);
+  assert.match(toldRelay, /Continue the conversation handed over by mLeadRef \(\d+ earlier messages\): relay it/);
   assert.ok(Number(/\d+/.exec(result.text)![0]) >= 8, result.text);
   const sid = s.sessionId;
   await rt.worker.recorder.drain();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { checkedInput, INVALID_AGENT_INPUT } from '../../workflows/model-agent-input';
+import { checkedInput, INVALID_AGENT_INPUT, startingMessages } from '../../workflows/model-agent-input';
 
 function refusal(input: unknown): ApplicationFailure {
   try {
@@ -41,4 +41,17 @@ test('good inputs pass as given', () => {
     { conversation: { from: 'sid', digest: 'ab', messages: 3, bytes: 120 }, from: 'lead', reason: 'over to you' },
   ];
   for (const input of inputs) assert.equal(checkedInput('lead', input), input);
+});
+
+test('a handed-over conversation ends with the note of who handed it over and why, inline or by reference alike', () => {
+  const said = [{ role: 'user' as const, content: 'start' }, { role: 'assistant' as const, content: 'over to the editor' }];
+  const inline = startingMessages('editor', { messages: said, from: 'lead', reason: 'the draft is ready' });
+  const byReference = startingMessages('editor', { conversation: { from: 'sid', digest: 'ab', messages: 2, bytes: 90 }, from: 'lead', reason: 'the draft is ready' });
+  const note = { role: 'user', content: 'Continue the conversation handed over by lead (2 earlier messages): the draft is ready' };
+  assert.deepEqual(inline, { messages: [...said, note] });
+  // By reference the model step puts the kept conversation before the note.
+  assert.deepEqual(byReference, { messages: [note], conversation: { from: 'sid', digest: 'ab', messages: 2, bytes: 90 } });
+  // Messages given by whoever started the session, not by a handoff, are the conversation as it is.
+  assert.deepEqual(startingMessages('editor', { messages: said }), { messages: said });
+  assert.deepEqual(startingMessages('editor', { prompt: 'hi' }), { messages: [{ role: 'user', content: 'hi' }] });
 });
