@@ -67,14 +67,23 @@ export function renderFootprint(r: FootprintReport): string {
   const table = r.resources.length
     ? renderTable(
         ['resource', 'mode', 'source', 'actions', 'tools', 'scopes', 'agents'],
-        r.resources.map((e) => [e.uri, e.mode, e.source, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
+        r.resources.map((e) => [outsideMark(e), e.mode, e.source, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
       )
     : 'no resources touched';
+  const outside = r.resources.filter((e) => e.outsideAllowance);
+  // The allowance check refuses such a touch before it happens: one in the record came another way.
+  const outsideWarning = outside.length
+    ? `\n${visible(`WARNING: ${outside.length} resource(s) were touched outside the allowance of the scope that touched them: ${outside.map((e) => `${e.uri} (${list(e.outsideAllowanceScopes)})`).join(', ')}. A provider served another model than the one asked for, a server reported more than was declared, or a row was written outside scopetrail.`)}`
+    : '';
   const denied = r.denied.length ? `\nRefused (not touched):\n${r.denied.map((a) => `  ${visible(a.scopeId)} ${actionLine(a)}`).join('\n')}` : '';
   const receipts = r.receiptProblems.length
     ? `\nWARNING: ${r.receiptProblems.length} MCP receipt(s) do not vouch for what they say; entries resting on receipts may be wrong or missing:\n${r.receiptProblems.map((p) => visible(`  ${p.kind}: ${p.detail}`)).join('\n')}`
     : '';
-  return `${head}\n${table}${denied}${receipts}`;
+  return `${head}\n${table}${outsideWarning}${denied}${receipts}`;
+}
+
+function outsideMark(e: FootprintReport['resources'][number]): string {
+  return e.outsideAllowance ? `${e.uri} (OUTSIDE ALLOWANCE of ${list(e.outsideAllowanceScopes)})` : e.uri;
 }
 
 export function renderTouched(r: TouchedReport): string {

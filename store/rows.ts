@@ -223,11 +223,11 @@ export function parseRow<T>(schema: z.ZodType<T>, table: InvalidRow['table'], id
   return parsed.data;
 }
 
-/** Where a scope sits in its session: all a footprint needs of it. */
-const ScopePlaceSchema = typedLengthChecks(ScopeRecord.pick({ sessionId: true, scopeId: true, path: true }));
+/** Where a scope sits in its session and what it was allowed: all a footprint needs of it. */
+const ScopePlaceSchema = typedLengthChecks(ScopeRecord.pick({ sessionId: true, scopeId: true, path: true, allowance: true }));
 
 export function readScopePlace(row: Record<string, unknown>): ScopePlace {
-  const input = { sessionId: row.session_id, scopeId: row.scope_id, path: row.path };
+  const input = { sessionId: row.session_id, scopeId: row.scope_id, path: row.path, allowance: json(row.allowance) ?? null };
   return parseRow(ScopePlaceSchema, 'scopes', row.scope_id, row, input);
 }
 

@@ -659,7 +659,7 @@ export class SqlStore implements Store {
     const params: unknown[] = [this.namespace, sessionId];
     if (options.sessionStartedAt !== undefined) params.push(options.sessionStartedAt);
     const { rows } = await this.db.query(
-      `SELECT s.session_id, s.scope_id, s.path FROM ${this.t('scopes')} s
+      `SELECT s.session_id, s.scope_id, s.path, s.allowance FROM ${this.t('scopes')} s
         WHERE s.namespace = $1 AND s.session_id = $2 ${params.length > 2 ? 'AND s.session_started_at = $3' : ''}
         ORDER BY s.started_at, s.scope_id`,
       params,

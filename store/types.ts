@@ -221,7 +221,7 @@ export interface Store {
   scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
   /** Whether the store holds any scope of the session: one indexed probe, asked before every named session starts. */
   sessionHasScopes(sessionId: string): Promise<boolean>;
-  /** Where each scope of a session sits (ids and path): what a footprint decides coverage on. */
+  /** Where each scope of a session sits (ids and path) and its allowance: what a footprint decides coverage and flags on. */
   scopePlacesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopePlace[]>;
   /** Actions under a scope given by id or, cheaper, located (no lookup, one partition read). */
   actionsUnder(scope: string | LocatedScope, options: ActionsUnderOptions): Promise<ActionRecord[]>;

@@ -1,6 +1,7 @@
 import { naturalCompare } from '../scope-tree';
 import type { ActionRecord, ResourceMode, ScopeRecord } from '../schemas';
 import { byResource, ms, uniqueSorted, isDenied } from './shared';
+import { allowancesOf, scopesOutsideAllowance } from './outside-allowance';
 
 // footprint
 
@@ -28,6 +29,10 @@ export interface FootprintEntry {
   firstAt: string;
   /** When the last of them ended (its start if it has not ended). */
   lastAt: string;
+  /** A scope that touched it was not allowed to (its recorded allowance does not permit it). */
+  outsideAllowance: boolean;
+  /** Those scopes, sorted; empty when every scope that touched it was allowed to. */
+  outsideAllowanceScopes: string[];
 }
 
 /**
@@ -38,8 +43,8 @@ export interface FootprintEntry {
  * handed control, not delegated a part of the work. A scope missing from `scopes` still
  * covers its own actions (its id is all that is needed), but has no known path.
  */
-/** Where a scope sits in its session: what coverage is decided on. */
-export type ScopePlace = Pick<ScopeRecord, 'sessionId' | 'scopeId' | 'path'>;
+/** Where a scope sits in its session (what coverage is decided on), and what it was allowed to touch. */
+export type ScopePlace = Pick<ScopeRecord, 'sessionId' | 'scopeId' | 'path' | 'allowance'>;
 
 export function scopesCovered(scopeId: string, scopes: readonly ScopePlace[], options: FootprintOptions): Set<string> {
   const covered = new Set([scopeId]);
@@ -55,8 +60,9 @@ export function scopesCovered(scopeId: string, scopes: readonly ScopePlace[], op
  * failed ones included: an attempt that errored may still have read or written
  * before it failed, and a footprint must not under-report. Refused actions are left
  * out — the allowance check stopped them before the tool ran, so nothing was
- * touched — and are reported by `deniedUnder` instead. Entries are sorted by uri,
- * then read < write < share.
+ * touched — and are reported by `deniedUnder` instead. An entry a scope touched
+ * outside its recorded allowance says so (see outside-allowance.ts). Entries are sorted
+ * by uri, then read < write < share.
  */
 export function footprint(
   scopeId: string,
@@ -127,17 +133,24 @@ export function footprint(
       }
     }
   }
+  const allowances = allowancesOf(scopes);
   return entries
-    .map((e) => ({
-      uri: e.uri,
-      mode: e.mode,
-      actions: e.actions,
-      tools: sortedNames(e.tools),
-      scopes: sortedNames(e.scopes),
-      agents: sortedNames(e.agents),
-      firstAt: e.firstAt,
-      lastAt: e.lastAt,
-    }))
+    .map((e) => {
+      const touchers = sortedNames(e.scopes);
+      const outside = scopesOutsideAllowance(e.uri, touchers, allowances);
+      return {
+        uri: e.uri,
+        mode: e.mode,
+        actions: e.actions,
+        tools: sortedNames(e.tools),
+        scopes: touchers,
+        agents: sortedNames(e.agents),
+        firstAt: e.firstAt,
+        lastAt: e.lastAt,
+        outsideAllowance: outside.length > 0,
+        outsideAllowanceScopes: outside,
+      };
+    })
     .sort(byResource);
 }
 

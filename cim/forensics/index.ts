@@ -18,6 +18,7 @@ export * from './calls';
 export * from './root-cause';
 export * from './delegations';
 export * from './footprint';
+export * from './outside-allowance';
 export * from './roles';
 export * from './drift';
 export * from './timeline';

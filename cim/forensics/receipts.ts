@@ -10,6 +10,7 @@ import {
 import type { SignatureChecker } from '../keyed-signature';
 import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
+import { allowancesOf, scopesOutsideAllowance } from './outside-allowance';
 
 export type EvidenceSource = 'caller' | 'receipt' | 'both';
 
@@ -33,7 +34,8 @@ export function footprintWithReceipts(
   const caller = footprint(scopeId, scopes, actions, options).map(
     (e): SourcedFootprintEntry => ({
       uri: e.uri, mode: e.mode, actions: e.actions, tools: e.tools, scopes: e.scopes, agents: e.agents,
-      firstAt: e.firstAt, lastAt: e.lastAt, source: 'caller', receipts: 0, servers: [],
+      firstAt: e.firstAt, lastAt: e.lastAt, outsideAllowance: e.outsideAllowance, outsideAllowanceScopes: e.outsideAllowanceScopes,
+      source: 'caller', receipts: 0, servers: [],
     }),
   );
   const covered = scopesCovered(scopeId, scopes, options);
@@ -41,18 +43,23 @@ export function footprintWithReceipts(
   // Most scopes have no receipt: the caller's footprint is already in order.
   if (vouching.length === 0) return caller;
   const entries = new Map<string, SourcedFootprintEntry>(caller.map((e) => [`${e.mode}\u0000${e.uri}`, e]));
+  const vouched = new Set<SourcedFootprintEntry>();
   for (const r of vouching) {
     const reported = new Map(r.resources.map((res) => [`${res.mode}\u0000${res.uri}`, res]));
     for (const [key, res] of reported) {
       const tool = `${r.server}/${r.tool}`;
       const e = entries.get(key);
       if (!e) {
-        entries.set(key, {
+        const added: SourcedFootprintEntry = {
           uri: res.uri, mode: res.mode, actions: 0, tools: [tool], scopes: [r.scopeId], agents: [r.agent],
-          firstAt: r.startedAt, lastAt: r.endedAt, source: 'receipt', receipts: 1, servers: [r.server],
-        });
+          firstAt: r.startedAt, lastAt: r.endedAt, outsideAllowance: false, outsideAllowanceScopes: [],
+          source: 'receipt', receipts: 1, servers: [r.server],
+        };
+        entries.set(key, added);
+        vouched.add(added);
         continue;
       }
+      vouched.add(e);
       e.source = e.actions > 0 ? 'both' : 'receipt';
       e.receipts += 1;
       e.tools = uniqueSorted([...e.tools, tool]);
@@ -62,6 +69,12 @@ export function footprintWithReceipts(
       e.firstAt = earlier(e.firstAt, r.startedAt);
       e.lastAt = later(e.lastAt, r.endedAt);
     }
+  }
+  // A server's word counts as a touch: the scopes it names are held to their allowances too.
+  const allowances = allowancesOf(scopes);
+  for (const e of vouched) {
+    e.outsideAllowanceScopes = scopesOutsideAllowance(e.uri, e.scopes, allowances);
+    e.outsideAllowance = e.outsideAllowanceScopes.length > 0;
   }
   return [...entries.values()].sort(byResource);
 }

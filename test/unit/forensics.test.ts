@@ -633,7 +633,7 @@ describe('footprint', () => {
     assert.deepEqual(footprint('s', scopes, actions, { descendants: false }), [
       {
         uri: 'llm:scripted/scripted-1', mode: 'share', actions: 1, tools: ['llm'], scopes: ['s'], agents: ['orchestrator'],
-        firstAt: t(500), lastAt: t(505),
+        firstAt: t(500), lastAt: t(505), outsideAllowance: false, outsideAllowanceScopes: [],
       },
     ]);
     const all = footprint('s', scopes, actions, { descendants: true });

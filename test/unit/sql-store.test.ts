@@ -522,7 +522,7 @@ describe('footprintActions', () => {
     const located = (await fp.locateScope('r'))!;
     const places = await fp.scopePlacesOfSession('fp', { sessionStartedAt: located.sessionStartedAt });
     const scopes = await fp.scopesOfSession('fp');
-    assert.deepStrictEqual(places, scopes.map((x) => ({ sessionId: x.sessionId, scopeId: x.scopeId, path: x.path })));
+    assert.deepStrictEqual(places, scopes.map((x) => ({ sessionId: x.sessionId, scopeId: x.scopeId, path: x.path, allowance: x.allowance })));
     const read = await fp.footprintActions(located, { descendants: true });
     assert.deepStrictEqual(footprintWithReceipts('r', places, read.actions, [], { descendants: true }), footprintWithReceipts('r', scopes, read.actions, [], { descendants: true }));
     await db.query(`UPDATE scopetrail.scopes SET path = '' WHERE scope_id = 'r.1'`);

@@ -1,0 +1,31 @@
+/**
+ * Touches the toucher was not allowed: a footprint entry whose resource the recorded
+ * allowance of a scope that touched it does not permit. The record-time checks refuse
+ * such a touch before it happens, so one in the footprint came another way: a provider
+ * that served another model than the one asked for (the call had already happened), an
+ * MCP server's receipt naming more than the caller declared, or a row written by someone
+ * who can write the tables. The footprint judges every entry whatever the reason.
+ */
+import { allowed, type Allowance } from '../allowance';
+import type { ScopeRecord } from '../schemas';
+
+/** What each scope of a session was allowed, by scope id. */
+export type Allowances = ReadonlyMap<string, Allowance>;
+
+export function allowancesOf(scopes: readonly Pick<ScopeRecord, 'scopeId' | 'allowance'>[]): Allowances {
+  return new Map(scopes.map((s) => [s.scopeId, s.allowance]));
+}
+
+/**
+ * The scopes among `scopeIds` whose allowance does not permit `uri`, in the order given.
+ * A scope without a row has no known allowance and is not judged: its other rows are
+ * what the footprint is already missing, and reconcile reports that.
+ */
+export function scopesOutsideAllowance(uri: string, scopeIds: readonly string[], allowances: Allowances): string[] {
+  const out: string[] = [];
+  for (const id of scopeIds) {
+    const allowance = allowances.get(id);
+    if (allowance !== undefined && !allowed(allowance, uri)) out.push(id);
+  }
+  return out;
+}
