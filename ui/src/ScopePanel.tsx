@@ -132,8 +132,15 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
           </thead>
           <tbody>
             {fp.resources.map((r) => (
-              <tr key={`${r.mode}:${r.uri}`} data-testid="footprint-row" data-resource={r.uri} data-mode={r.mode}>
-                <td className="mono">{r.uri}</td>
+              <tr key={`${r.mode}:${r.uri}`} data-testid="footprint-row" data-resource={r.uri} data-mode={r.mode} data-outside-allowance={String(r.outsideAllowance)}>
+                <td className="mono">
+                  {r.uri}
+                  {r.outsideAllowance && (
+                    <span className="chip outside-allowance" title={`not permitted by the allowance of ${r.outsideAllowanceScopes.join(', ')}`}>
+                      outside allowance
+                    </span>
+                  )}
+                </td>
                 <td>
                   <span className={`chip mode-${r.mode}`}>{r.mode}</span>
                 </td>
@@ -145,6 +152,15 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
             ))}
           </tbody>
         </table>
+      )}
+      {fp && fp.resources.some((r) => r.outsideAllowance) && (
+        <Message kind="error">
+          Touched outside the allowance of the scope that touched it:{' '}
+          {fp.resources
+            .filter((r) => r.outsideAllowance)
+            .map((r) => `${r.uri} (${r.outsideAllowanceScopes.map((s) => scopeSuffix(s, sessionId)).join(', ')})`)
+            .join(', ')}
+        </Message>
       )}
       {fp && fp.denied.length > 0 && (
         <Message kind="warn">
