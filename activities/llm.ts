@@ -4,6 +4,8 @@
  * usage on the `llm_call` action. The default provider is scripted: deterministic
  * answers per agent, for examples and tests.
  */
+import { Context } from '@temporalio/activity';
+import { allowed } from '../cim/allowance';
 import { LLM_ACTIVITY } from '../cim/names';
 import { LlmResultSchema, type LlmResult } from '../cim/llm-result';
 import { z } from 'zod';
@@ -89,6 +91,43 @@ export function shareWithModel(provider: string, requestedModel: string): void {
   Object.assign(run.attributes, { provider, requestedModel });
 }
 
+/** The attribute that names a served model's resource the scope's allowance does not permit. */
+export const OUTSIDE_ALLOWANCE_ATTRIBUTE = 'outsideAllowance';
+
+/**
+ * The model the provider says it served, when it is not the one asked for. Its resource is
+ * recorded whatever the allowance says: the prompt has been shared with it already, and a
+ * record that left it out would hide exactly what happened. One the allowance does not
+ * permit is marked on the record and logged, but the call does not fail: its answer is
+ * paid for, the agent may act on it, and a retry would share the prompt again.
+ */
+export function shareWithServedModel(provider: string, requestedModel: string, servedModel: string): void {
+  const run = currentToolRun();
+  if (!run || servedModel === requestedModel) return;
+  const uri = `llm:${provider}/${servedModel}`;
+  run.resources.push({ uri, mode: 'share' });
+  if (allowed(run.scope.allowance, uri)) return;
+  // Attributes hold scalars; a call has one served model, so one resource.
+  run.attributes[OUTSIDE_ALLOWANCE_ATTRIBUTE] = uri;
+  const allowance = run.scope.allowance?.length ? run.scope.allowance.join(', ') : 'nothing';
+  warn(
+    `scopetrail: ${run.scope.agent} in scope ${run.scope.scopeId} asked ${provider} for ${requestedModel} and was served ${servedModel}, ` +
+      `outside its allowance (${allowance}); the call is recorded with ${OUTSIDE_ALLOWANCE_ATTRIBUTE}: ${uri}`,
+  );
+}
+
+/** Through the worker's logger when running in an activity; a provider called directly has none. */
+function warn(message: string): void {
+  let log: Context['log'] | undefined;
+  try {
+    log = Context.current().log;
+  } catch {
+    log = undefined;
+  }
+  if (log) log.warn(message);
+  else console.error(message);
+}
+
 export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof LlmRequestSchema>, LlmResult> {
   return defineRuntimeTool(
     {
@@ -117,10 +156,8 @@ export function defineLlm(provider: LlmProvider): ToolDefinition<z.input<typeof 
       // A malformed completion is returned as is: defineTool's output check names the bad field.
       if (!parsed.success) return completion;
       const result = parsed.data;
+      shareWithServedModel(provider.name, requestedModel, result.model);
       if (run) {
-        if (result.model !== requestedModel) {
-          run.resources.push({ uri: `llm:${provider.name}/${result.model}`, mode: 'share' });
-        }
         Object.assign(run.attributes, {
           model: result.model,
           inputTokens: result.inputTokens,

@@ -20,7 +20,7 @@ import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
 import { defineRuntimeTool, type ToolDefinition } from './tool';
-import { shareWithModel } from './llm';
+import { shareWithModel, shareWithServedModel } from './llm';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
 
@@ -145,8 +145,8 @@ export function defineModelStep(
       const servedModel = generated.response?.modelId ?? requestedModel;
       const inputTokens = generated.usage.inputTokens.total ?? null;
       const outputTokens = generated.usage.outputTokens.total ?? null;
+      shareWithServedModel(provider.name, requestedModel, servedModel);
       if (run) {
-        if (servedModel !== requestedModel) run.resources.push({ uri: `llm:${provider.name}/${servedModel}`, mode: 'share' });
         Object.assign(run.attributes, {
           model: servedModel,
           inputTokens,
