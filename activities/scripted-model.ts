@@ -17,6 +17,8 @@ export interface ScriptedCall {
 export interface ScriptedTurn {
   text?: string;
   calls: ScriptedCall[];
+  /** The model the answer says served it, as a provider may name another than the one asked for (default: that one). */
+  servedModel?: string;
 }
 
 export interface ScriptedModelRequest extends ModelContext {
@@ -83,7 +85,7 @@ function answer(step: ModelScriptStep | undefined, request: ScriptedModelRequest
       outputTokens: { total: outputTokens, text: outputTokens, reasoning: undefined },
     },
     warnings: [],
-    response: { modelId },
+    response: { modelId: turn.servedModel ?? modelId },
   };
 }
 
