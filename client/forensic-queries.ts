@@ -14,6 +14,10 @@ import {
   sessionSummary,
   timeline as timelineRule,
   touches,
+  matchesResource,
+  allowancesOf,
+  touchesOutsideAllowance,
+  type TouchOutsideAllowance,
   evidenceSource,
   footprintWithReceipts,
   receiptsTouching,
@@ -90,6 +94,8 @@ export interface TouchedReport {
   source: EvidenceSource | null;
   /** Attempts to touch it that attenuation refused. */
   denied: ActionRecord[];
+  /** Touches among those above that the toucher's recorded allowance does not permit (cim/forensics/outside-allowance.ts). */
+  outsideAllowance: TouchOutsideAllowance[];
   /**
    * MCP calls under the scope that never heard back from their server and have no receipt
    * (cim/forensics/receipts.ts): what they touched is unknown, so a "no" does not cover them.
@@ -241,6 +247,7 @@ export async function wasTouched(
     receipts: vouched,
     source: evidenceSource(hits.length, vouched.length),
     denied,
+    outsideAllowance: touchesOutsideAllowance(hits, vouched, (uri) => matchesResource(resource, uri), allowancesOf(scopes)),
     unanswered: unansweredMcpCalls(actions, receipts),
     // History, not the scope rows, says what is still running: a row can be rewritten to say it ended.
     running: [...new Set(runs.filter((r) => r.close.kind === 'open' && covered.has(runScopeId(r))).map(runScopeId))].sort(naturalCompare),

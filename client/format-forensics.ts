@@ -109,6 +109,10 @@ export function renderTouched(r: TouchedReport): string {
     lines.push(`Unanswered MCP calls (the server may have acted before it stopped answering):`);
     for (const a of r.unanswered) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);
   }
+  if (r.outsideAllowance.length) {
+    lines.push(`WARNING: ${r.outsideAllowance.length} touch(es) outside the allowance of the scope that made them:`);
+    for (const o of r.outsideAllowance) lines.push(`  ${o.scopeId}: ${o.uri} by ${o.source === 'receipt' ? 'the receipt of ' : ''}${o.actionId}`);
+  }
   if (r.denied.length) {
     lines.push(`Refused attempts (${r.denied.length}):`);
     for (const a of r.denied) lines.push(`  ${a.scopeId} ${a.agent}: ${actionLine(a)}`);

@@ -29,3 +29,35 @@ export function scopesOutsideAllowance(uri: string, scopeIds: readonly string[],
   }
   return out;
 }
+
+/** One touch its scope was not allowed: by an action of the caller's, or by a server's receipt. */
+export interface TouchOutsideAllowance {
+  scopeId: string;
+  uri: string;
+  /** The action, or the action a receipt answers. */
+  actionId: string;
+  source: 'caller' | 'receipt';
+}
+
+/**
+ * The touches among the hits of "was R touched?" that their scope's allowance does not
+ * permit: each resource a hit names that matches the asked pattern, once per action.
+ */
+export function touchesOutsideAllowance(
+  hits: readonly { actionId: string; scopeId: string; resources: readonly { uri: string }[] }[],
+  receipts: readonly { actionId: string; scopeId: string; resources: readonly { uri: string }[] }[],
+  matches: (uri: string) => boolean,
+  allowances: Allowances,
+): TouchOutsideAllowance[] {
+  const out: TouchOutsideAllowance[] = [];
+  const judge = (rows: typeof hits, source: TouchOutsideAllowance['source']) => {
+    for (const row of rows) {
+      for (const uri of new Set(row.resources.map((r) => r.uri))) {
+        if (matches(uri) && scopesOutsideAllowance(uri, [row.scopeId], allowances).length) out.push({ scopeId: row.scopeId, uri, actionId: row.actionId, source });
+      }
+    }
+  };
+  judge(hits, 'caller');
+  judge(receipts, 'receipt');
+  return out;
+}

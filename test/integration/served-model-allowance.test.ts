@@ -53,6 +53,8 @@ test('a model step served outside the allowance is recorded and marked, the agen
     ['llm:scripted/scripted-1', false, []],
   ];
   assert.deepEqual(flags(await rt.client.footprint(sid)), expected);
+  const touched = await rt.client.wasTouched(sid, 'llm:scripted/*');
+  assert.deepEqual(touched.outsideAllowance, [{ scopeId: sid, uri: 'llm:scripted/other-model', actionId: step!.actionId, source: 'caller' }]);
   if (CLI_STORE_SKIP) return;
   const json = await runCliFor(rt, ['footprint', sid, '--json']);
   assert.equal(json.code, 0, json.stderr);
@@ -60,6 +62,8 @@ test('a model step served outside the allowance is recorded and marked, the agen
   const table = await runCliFor(rt, ['footprint', sid]);
   assert.match(table.stdout, /llm:scripted\/other-model \(OUTSIDE ALLOWANCE of [^)]+\)/);
   assert.match(table.stdout, /\nWARNING: 1 resource\(s\) were touched outside the allowance of the scope that touched them: llm:scripted\/other-model/);
+  const told = await runCliFor(rt, ['touched', sid, 'llm:scripted/other-model']);
+  assert.match(told.stdout, /WARNING: 1 touch\(es\) outside the allowance of the scope that made them:\n  \S+: llm:scripted\/other-model by /);
 });
 
 test('a served model the allowance permits (a snapshot, by prefix) is neither marked nor flagged', async () => {
@@ -74,6 +78,7 @@ test('a served model the allowance permits (a snapshot, by prefix) is neither ma
     ['llm:scripted/scripted-1-2026-01-01', false, []],
   ];
   assert.deepEqual(flags(await rt.client.footprint(sid)), expected);
+  assert.deepEqual((await rt.client.wasTouched(sid, 'llm:scripted/*')).outsideAllowance, []);
   if (CLI_STORE_SKIP) return;
   const json = await runCliFor(rt, ['footprint', sid, '--json']);
   assert.deepEqual(flags(JSON.parse(json.stdout)), expected);

@@ -37,15 +37,15 @@ const evidence = { sessionId: 's', runs: 1, expected: { scopes: 1, actions: 2 },
 
 test('touched says UNKNOWN, not NO, when an unanswered MCP call could have touched the resource, and lists it', () => {
   const died = mcp('s/a1#1', { status: 'error', error: 'fetch failed' });
-  const text = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [died], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
+  const text = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], outsideAllowance: [], unanswered: [died], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(text, /^UNKNOWN — nothing recorded under s touched file:\*, but 1 MCP call\(s\) never heard back from their server and have no receipt/);
   assert.match(text, /Unanswered MCP calls[^\n]*\n {2}s agent: .*files\/write/);
-  const none = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], unanswered: [], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
+  const none = renderTouched({ scopeId: 's', resource: 'file:*', touched: false, actions: [], receipts: [], source: null, denied: [], outsideAllowance: [], unanswered: [], running: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(none, /^NO — nothing under s touched file:\*\./);
 });
 
 test('a NO the record cannot prove is UNKNOWN, and only a proved answer exits 0', () => {
-  const base = { scopeId: 's', resource: 'db:notes', actions: [], receipts: [], source: null, denied: [], unanswered: [], running: [] as string[], receiptProblems: [] };
+  const base = { scopeId: 's', resource: 'db:notes', actions: [], receipts: [], source: null, denied: [], outsideAllowance: [], unanswered: [], running: [] as string[], receiptProblems: [] };
   const differences = [{ kind: 'missing', record: 'action', id: 's/a1#1', scopeId: 's', detail: 'history shows it' }];
   const contradicted = { ...base, touched: false, evidence: { ...evidence, differences }, sealProblems: [], complete: false } as unknown as TouchedReport;
   assert.match(renderTouched(contradicted), /^UNKNOWN — nothing stored under s touched db:notes, but the stored record disagrees with Temporal history or with its seals \(below\): it cannot show that db:notes was never touched\.\nWARNING: reconcile found 1 difference/);
@@ -62,7 +62,7 @@ test('a NO the record cannot prove is UNKNOWN, and only a proved answer exits 0'
 });
 
 test('a yes resting on a server\'s receipt shows the receipt and says whose record it is', () => {
-  const text = renderTouched({ scopeId: 's', resource: 'file:/docs/*', touched: true, actions: [], receipts: [receipt('s/a4#1')], source: 'receipt', denied: [], unanswered: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
+  const text = renderTouched({ scopeId: 's', resource: 'file:/docs/*', touched: true, actions: [], receipts: [receipt('s/a4#1')], source: 'receipt', denied: [], outsideAllowance: [], unanswered: [], evidence, sealProblems: [], receiptProblems: [], complete: true } as unknown as TouchedReport);
   assert.match(text, /^YES — file:\/docs\/\* was touched under s by 1 MCP server receipt\(s\) \(the servers' record\):/);
   assert.match(text, /receipt of MCP server files for write \(attempt 1, success\): write file:\/docs\/d\.txt/);
 });

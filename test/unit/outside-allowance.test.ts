@@ -1,7 +1,7 @@
 /** A footprint flags every touch its scope's recorded allowance does not permit, however it got there. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { footprint, footprintWithReceipts, scopesOutsideAllowance, allowancesOf } from '../../cim/forensics';
+import { footprint, footprintWithReceipts, matchesResource, scopesOutsideAllowance, allowancesOf, touchesOutsideAllowance } from '../../cim/forensics';
 import type { McpReceipt } from '../../cim/mcp-receipt';
 import { renderFootprint } from '../../client/format-forensics';
 import { action, scope } from './fixtures';
@@ -79,4 +79,16 @@ test('the human footprint marks the entry and warns under the table; a footprint
   assert.match(outside, /\nWARNING: 1 resource\(s\) were touched outside the allowance of the scope that touched them: llm:openai\/other-model \(s\)/);
   const inside = renderFootprint(report('llm:openai/gpt-4o'));
   assert.doesNotMatch(inside, /OUTSIDE|WARNING/);
+});
+
+test('touched names each matching touch its scope was not allowed, from actions and receipts alike', () => {
+  const hits = [
+    action('s/a1#1', 's', { resources: [...share('llm:openai/gpt-4o'), ...share('llm:openai/other-model'), ...share('llm:openai/other-model')] }),
+    action('s.1/a1#1', 's.1', { resources: read('db:notes/private') }),
+  ];
+  const receipts = [{ actionId: 's.2/a1#1', scopeId: 's.2', resources: read('llm:openai/anything') }, { actionId: 's.1/a2#1', scopeId: 's.1', resources: read('llm:openai/x') }];
+  assert.deepEqual(touchesOutsideAllowance(hits, receipts, (uri) => matchesResource('llm:*', uri), allowancesOf(scopes)), [
+    { scopeId: 's', uri: 'llm:openai/other-model', actionId: 's/a1#1', source: 'caller' },
+    { scopeId: 's.1', uri: 'llm:openai/x', actionId: 's.1/a2#1', source: 'receipt' },
+  ]);
 });
