@@ -92,7 +92,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   host: { value: 'H', text: 'the address to listen on (default: 127.0.0.1; the dashboard has no authentication)' },
   endpoint: { value: 'URL', text: 'OTLP/HTTP traces endpoint (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318/v1/traces)' },
   'service-name': { value: 'N', text: 'the spans\' service.name (default: $OTEL_SERVICE_NAME, else scopetrail)' },
-  'scopetrail-spec': { value: 'SPEC', text: 'what package.json depends on for scopetrail: a version range, a tarball path, a git URL' },
+  'scopetrail-spec': { value: 'SPEC', text: 'what package.json depends on for scopetrail: a version range, a git URL, or the path of a tarball or checkout (from this folder; it must exist)' },
   otel: { text: 'stream GenAI spans live to the collector the OTEL_* variables name' },
   out: { value: 'FILE', text: 'write the events to FILE (the summary then goes to stdout)' },
   follow: { text: 'keep tailing sealed scopes until stopped, resuming from a cursor (needs --out or --cursor)' },

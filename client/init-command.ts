@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CliUsageError, type CommandContext } from './cli-context';
 import { starterFiles } from './starter-files';
 import { ownPackage } from './own-package';
+import { scopetrailDependency } from './scopetrail-spec';
 
 const PackageName = z
   .string()
@@ -59,7 +60,8 @@ export function initProject(ctx: CommandContext): number {
     throw new CliUsageError('invalid --scopetrail-spec: give what package.json should depend on (a version range, a tarball path, a git URL)');
   }
   const temporalVersion = (own.peerDependencies?.['@temporalio/worker'] ?? '^1.24.0').replace(/^\^/, '');
-  const files = starterFiles({ name: name.data, scopetrailSpec: (spec as string | undefined) ?? `^${own.version}`, temporalVersion });
+  const scopetrailSpec = spec === undefined ? `^${own.version}` : scopetrailDependency(spec as string, process.cwd(), dir);
+  const files = starterFiles({ name: name.data, scopetrailSpec, temporalVersion });
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text, { flag: 'wx' });
