@@ -25,6 +25,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   if (agentsFlag) requireModule('--agents', agents);
   const toolsModule = toolsFlag ? resolveModule(toolsFlag, '--tools') : undefined;
   const llm = llmFromEnv(agentsFlag === undefined);
+  if (ctx.flags.otel) checkOtlpVariables();
   const deployment = deploymentFlags(ctx);
   const storeSettings = storeOptions(ctx);
   const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
@@ -138,6 +139,23 @@ function llmFromEnv(example: boolean): LlmProvider {
     return llmProviderFromEnv(process.env, { scripted: exampleLlm });
   } catch (err) {
     if (err instanceof LlmConfigError) throw new CliUsageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * With --otel, a malformed OTLP variable is a usage error said before the store opens or a dev
+ * server starts (the worker would refuse it too, but later and as a failure).
+ */
+function checkOtlpVariables(): void {
+  const { OtelExportError, resolveTracesEndpoint } = require('./otel-export') as typeof import('./otel-export');
+  const { OtlpVariableError, readOtlpVariables } = require('./otlp-env') as typeof import('./otlp-env');
+  try {
+    resolveTracesEndpoint(undefined);
+    readOtlpVariables();
+  } catch (err) {
+    if (err instanceof OtlpVariableError) throw new CliUsageError(err.message, err.field);
+    if (err instanceof OtelExportError) throw new CliUsageError(err.message);
     throw err;
   }
 }

@@ -20,6 +20,7 @@ export async function exportOtelCommand(ctx: CommandContext, withClient: WithCli
   const session = SessionArg.safeParse(sessionId);
   if (!session.success) throw new CliUsageError(`invalid <session> "${sessionId}": ${session.error.issues[0]?.message}`);
   const { OtelExportOptions, resolveTracesEndpoint, OtelExportError } = require('./otel-export') as typeof import('./otel-export');
+  const { readOtlpVariables, OtlpVariableError } = require('./otlp-env') as typeof import('./otlp-env');
   const endpoint = typeof ctx.flags.endpoint === 'string' ? ctx.flags.endpoint : undefined;
   // OtelExportOptions' scheme check would throw Node's bare "Invalid URL" on a value that is no URL at all.
   if (endpoint !== undefined && !URL.canParse(endpoint)) throw new CliUsageError(`invalid --endpoint: ${NOT_A_URL}`, '--endpoint');
@@ -41,7 +42,9 @@ export async function exportOtelCommand(ctx: CommandContext, withClient: WithCli
   }
   try {
     resolveTracesEndpoint(options.data.endpoint);
+    readOtlpVariables();
   } catch (err) {
+    if (err instanceof OtlpVariableError) throw new CliUsageError(err.message, err.field);
     if (err instanceof OtelExportError) throw new CliUsageError(err.message);
     throw err;
   }

@@ -14,6 +14,7 @@ import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { parse } from './arguments';
 import { sessionToGenAiSpans, type GenAiOperation, type GenAiSpan } from '../cim/otel-genai';
 import { ownPackage } from './own-package';
+import { readOtlpVariables } from './otlp-env';
 
 /** Reported as service.version and the instrumentation scope's version. */
 const { version } = ownPackage();
@@ -32,7 +33,8 @@ export const OtelExportOptions = z.object({
   endpoint: HttpUrl.optional(),
   /** service.name of the resource; else OTEL_SERVICE_NAME, else "scopetrail". */
   serviceName: z.string().min(1).max(200).optional(),
-  timeoutMillis: z.number().int().min(1).max(600_000).default(10_000),
+  /** Else OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT, else the exporter's 10 s. */
+  timeoutMillis: z.number().int().min(1).max(600_000).optional(),
 });
 export type OtelExportOptions = z.input<typeof OtelExportOptions>;
 
@@ -80,11 +82,12 @@ export async function exportSessionToOtlp(
 ): Promise<OtelExportSummary> {
   const o = parse('exportOtel', OtelExportOptions, options);
   const endpoint = resolveTracesEndpoint(o.endpoint, env);
+  const variables = readOtlpVariables(env);
   const serviceName = o.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'scopetrail');
   const trace = sessionToGenAiSpans(sessionId, scopes, actions, { hash: sha256Hex, now: new Date().toISOString() });
   const resource = otelResource(serviceName);
   const spans = trace.spans.map((s) => toReadableSpan(s, resource));
-  const exporter = new OTLPTraceExporter({ url: endpoint, timeoutMillis: o.timeoutMillis });
+  const exporter = new OTLPTraceExporter({ url: endpoint, ...variables, timeoutMillis: o.timeoutMillis ?? variables.timeoutMillis });
   try {
     const result = await new Promise<{ code: number; error?: Error }>((done) => exporter.export(spans, done));
     if (result.code !== 0) {

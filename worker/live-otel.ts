@@ -21,6 +21,7 @@ import { fieldOf, invalidField } from '../cim/invalid-field';
 import { clean } from '../store/rows';
 import type { Store } from '../store/types';
 import { HttpUrl, OtelExportError, otelResource, resolveTracesEndpoint, sha256Hex, toReadableSpan } from '../client/otel-export';
+import { OtlpVariableError, readOtlpVariables, type OtlpVariables } from '../client/otlp-env';
 import type { RecordBatch } from './recorder';
 
 const isProcessor = (v: unknown) => typeof (v as SpanProcessor | undefined)?.onEnd === 'function' && typeof (v as SpanProcessor).forceFlush === 'function';
@@ -104,14 +105,16 @@ export class LiveOtel {
     let exporter = o.exporter;
     if (!exporter) {
       let url: string;
+      let variables: OtlpVariables;
       try {
         url = resolveTracesEndpoint(o.endpoint, env);
+        variables = readOtlpVariables(env);
       } catch (err) {
+        if (err instanceof OtlpVariableError) throw new ScopetrailConfigError(`otel: ${err.message}`, err.field);
         if (err instanceof OtelExportError) throw new ScopetrailConfigError(`otel: ${err.message}`, 'otel.endpoint');
         throw err;
       }
-      // Headers, compression and timeout come from OTEL_EXPORTER_OTLP_* as the exporter reads them.
-      exporter = new OTLPTraceExporter({ url });
+      exporter = new OTLPTraceExporter({ url, ...variables });
       this.target = url;
     }
     this.processor = new BatchSpanProcessor(this.reporting(exporter), o.batch ? { ...o.batch } : undefined);

@@ -55,6 +55,42 @@ describe('export-otel --endpoint', () => {
   });
 });
 
+describe('the other OTLP variables', () => {
+  const bad = [
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'x', /"x" is not a key=value pair/],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'a=%ZZ', /not valid URL encoding/],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', 'abc', /give the timeout in milliseconds/],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '0', /give the timeout in milliseconds/],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'zip', /give gzip or none/],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'zip', /give gzip or none/],
+  ] as const;
+
+  /** Runs `fn` with `name` set to `value` and every other OTLP variable unset. */
+  async function withVariable(name: string, value: string, fn: () => Promise<void>): Promise<void> {
+    const saved = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_EXPORTER_OTLP_')).map((k) => [k, process.env[k]]));
+    for (const k of Object.keys(saved)) delete process.env[k];
+    process.env[name] = value;
+    try {
+      await fn();
+    } finally {
+      delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  }
+
+  test('a malformed one is a usage error of export-otel naming the variable, before the store is opened', async () => {
+    for (const [name, value, why] of bad) {
+      await withVariable(name, value, () => refused(['export-otel', 'S1', '--database-url', 'postgres://127.0.0.1:1/none'], new RegExp(`^invalid ${name} "${value}": .*${why.source}`)));
+    }
+  });
+
+  test('and of worker --otel, before the store is opened or a server is dialled', async () => {
+    for (const [name, value, why] of bad) {
+      await withVariable(name, value, () => refused(['worker', '--otel', '--database-url', 'postgres://127.0.0.1:1/none'], new RegExp(`^invalid ${name} "${value}": .*${why.source}`)));
+    }
+  });
+});
+
 describe('export-ocsf', () => {
   test('an --out or --cursor file that cannot be written is named, with why, before the store is opened', async () => {
     const dir = tmp();

@@ -226,6 +226,9 @@ test('bad options and OTEL_* variables are refused with the field or variable na
   refused(() => new LiveOtel(store, { spanProcessor: userPipeline().processor, endpoint: 'http://x:4318/v1/traces' }), /give either spanProcessor or exporter/);
   refused(() => new LiveOtel(store, { spanProcessor: {} as SpanProcessor }), /invalid field "spanProcessor": give an OpenTelemetry SpanProcessor/);
   refused(() => new LiveOtel(store, {}, undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://collector' }), /OTEL_EXPORTER_OTLP_ENDPOINT "ftp:\/\/collector"/);
+  refused(() => new LiveOtel(store, {}, undefined, { OTEL_EXPORTER_OTLP_HEADERS: 'x' }), /^otel: invalid OTEL_EXPORTER_OTLP_HEADERS "x": "x" is not a key=value pair/);
+  refused(() => new LiveOtel(store, {}, undefined, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'abc' }), /^otel: invalid OTEL_EXPORTER_OTLP_TRACES_TIMEOUT "abc"/);
+  refused(() => new LiveOtel(store, {}, undefined, { OTEL_EXPORTER_OTLP_COMPRESSION: 'zip' }), /^otel: invalid OTEL_EXPORTER_OTLP_COMPRESSION "zip": give gzip or none/);
   refused(() => new ScopetrailPlugin({ store, fingerprintKey: false, otel: { serviceName: '' } }), /ScopetrailPlugin: invalid field "otel\.serviceName"/);
   refused(
     () => new ScopetrailPlugin({ store, fingerprintKey: false, otel: { exporter: 'console' as never } }),
