@@ -433,9 +433,9 @@ export const COMMANDS: Record<string, Command> = {
 
   'export-ocsf': {
     group: 'query',
-    args: '<session> | --since ISO [--out F] [--follow]',
+    args: '<session> | --since ISO [--out F [--force]] [--follow]',
     summary: 'the records as OCSF 1.9 API Activity events (JSON Lines); --follow tails sealed scopes and resumes from a cursor',
-    options: ['since', 'out', 'follow', 'cursor', 'poll-ms', ...QUERY_OPTIONS],
+    options: ['since', 'out', 'force', 'follow', 'cursor', 'poll-ms', ...QUERY_OPTIONS],
     optionHelp: { since: 'every session started at or after this ISO 8601 time, instead of one <session>' },
     async run(ctx) {
       const { exportOcsfCommand } = require('./ocsf-command') as typeof import('./ocsf-command');

@@ -1,5 +1,5 @@
 /**
- * `scopetrail export-ocsf <session> | --since ISO [--out file] [--follow [--cursor file] [--poll-ms N]]`:
+ * `scopetrail export-ocsf <session> | --since ISO [--out file [--force]] [--follow [--cursor file] [--poll-ms N]]`:
  * the store's records as OCSF 1.9 API Activity events, one JSON line each.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
@@ -19,6 +19,7 @@ const Args = z.object({
   // The forms every time option takes (a date alone is its midnight UTC), in this command's words.
   since: isoTimeArg('give an ISO 8601 time such as 2026-01-01T00:00:00Z, or a date alone such as 2026-01-01 (its midnight UTC)').optional(),
   out: z.string().min(1).optional(),
+  force: z.boolean().default(false),
   follow: z.boolean().default(false),
   cursor: z.string().min(1).optional(),
   pollMs: z.coerce.number().int('give whole milliseconds').min(100).max(600_000).default(1000),
@@ -33,6 +34,7 @@ export async function exportOcsfCommand(ctx: CommandContext, withClient: WithCli
     session,
     since: text('since'),
     out: text('out'),
+    force: ctx.flags.force === true,
     follow: ctx.flags.follow === true,
     cursor: text('cursor'),
     pollMs: text('poll-ms'),
@@ -48,11 +50,13 @@ export async function exportOcsfCommand(ctx: CommandContext, withClient: WithCli
   if (a.session !== undefined && a.since !== undefined) throw new CliUsageError('give either <session> or --since, not both');
   if (!a.follow && a.session === undefined && a.since === undefined) throw new CliUsageError('missing argument <session> (or --since ISO for every session since then)');
   if (!a.follow && (a.cursor !== undefined || text('poll-ms') !== undefined)) throw new CliUsageError('--cursor and --poll-ms only go with --follow');
+  if (a.force && a.out === undefined) throw new CliUsageError('--force only goes with --out: it lets the export replace that file', '--force');
   // Said before the store is opened: otherwise the export would fail on the file with Node's errno, not naming the flag.
   for (const [name, path] of [['--out', a.out], ['--cursor', a.cursor]] as const) {
     const why = path === undefined ? undefined : unwritable(path);
     if (why) throw new CliUsageError(`cannot write ${name} ${JSON.stringify(path)}: ${why}`, name);
   }
+  if (!a.follow) refuseToReplace(a);
   return a.follow ? follow(ctx, withClient, a) : once(ctx, withClient, a);
 }
 
@@ -85,6 +89,8 @@ async function follow(ctx: CommandContext, withClient: WithClient, a: z.infer<ty
   if (saved && (saved.offset === null) !== (a.out === undefined)) {
     throw new CliUsageError(`the cursor ${cursorPath} was written ${saved.offset === null ? 'for standard output' : 'for an --out file'}; resume the same way or use another --cursor`);
   }
+  // Without a cursor to resume from, the output file is started afresh.
+  if (!saved) refuseToReplace(a, cursorPath);
   const cursor = saved ?? newCursor(a.session ?? null, a.since ?? new Date().toISOString());
   return withClient(ctx, async (client, store) => {
     // A session retention dropped would be followed for ever, its events never coming: said at once, as every query says it.
@@ -118,6 +124,21 @@ function usage<T>(fn: () => T): T {
     if (err instanceof OcsfExportError && err.field) throw new CliUsageError(err.message, err.field);
     throw err;
   }
+}
+
+/**
+ * An export that starts its --out file afresh would empty one that has content: an earlier
+ * export, perhaps the only copy of events retention has since dropped. Only --force lets it.
+ */
+function refuseToReplace(a: z.infer<typeof Args>, cursorPath?: string): void {
+  if (a.out === undefined || a.force || !existsSync(a.out)) return;
+  const stat = statSync(a.out);
+  if (!stat.isFile() || stat.size === 0) return;
+  throw new CliUsageError(
+    `--out ${JSON.stringify(a.out)} already holds ${stat.size} bytes; give --force to replace it, or another file` +
+      (cursorPath ? ` (--follow appends to it only when resuming from its cursor, and there is none at ${cursorPath})` : ''),
+    '--out',
+  );
 }
 
 /** Why no file can be written at `path`, or undefined when one can (the checks Node's open would fail). */

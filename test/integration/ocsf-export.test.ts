@@ -58,8 +58,10 @@ type Event = Record<string, any>;
 const readLines = (file: string): Event[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const actionId = (e: Event) => e.unmapped.scopetrail.action_id as string;
 
+let exports = 0;
 async function exportSession(id: string): Promise<Event[]> {
-  const out = join(dir, `${id}.jsonl`);
+  // A file of its own each time: export-ocsf does not replace one with content unless told to.
+  const out = join(dir, `${id}-${++exports}.jsonl`);
   const run = await runCliFor(rt, ['export-ocsf', id, '--out', out]);
   assert.equal(run.code, 0, run.stderr);
   return readLines(out);
@@ -194,6 +196,25 @@ test('--follow of a running session writes exactly what a one-shot export writes
   const once = await exportSession(s.sessionId);
   assert.deepEqual(readLines(out).map((e) => JSON.stringify(e)).sort(), once.map((e) => JSON.stringify(e)).sort());
   assert.equal(readCursor(`${out}.cursor`)!.finished[s.sessionId] !== undefined, true);
+
+  // Run again, the same command resumes from its cursor (the file is not refused as one with content): nothing is left to write.
+  const written = readFileSync(out, 'utf8');
+  const resumed = await runCliFor(rt, ['export-ocsf', s.sessionId, '--follow', '--out', out, '--poll-ms', '200', '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).events, 0);
+  assert.equal(readFileSync(out, 'utf8'), written);
+});
+
+test('a one-shot export does not replace an --out file with content unless given --force', { skip: CLI_STORE_SKIP }, async () => {
+  const out = join(dir, 'replace.jsonl');
+  writeFileSync(out, '{"earlier":"export"}\n');
+  const refused = await runCliFor(rt, ['export-ocsf', sid, '--out', out]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--out ".*replace\.jsonl" already holds 21 bytes; give --force to replace it/);
+  assert.equal(readFileSync(out, 'utf8'), '{"earlier":"export"}\n');
+  const forced = await runCliFor(rt, ['export-ocsf', sid, '--out', out, '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(readLines(out).map(actionId).sort(), (await rt.store.actionsOfSession(sid)).map((a) => a.actionId).sort());
 });
 
 test('--follow tails new sessions and, after a crash between a write and its commit, resumes with no gap and no duplicate', { skip: CLI_STORE_SKIP }, async () => {

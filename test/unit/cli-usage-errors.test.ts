@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, runCli } from '../../client/cli';
@@ -114,6 +114,38 @@ describe('export-ocsf', () => {
     assert.deepEqual(run.doc, { sessions: 0, events: 0, invalidRows: 0, out });
     await refused(['export-ocsf', '--since', 'yesterday'], /^invalid --since "yesterday": give an ISO 8601 time such as .*, or a date alone such as 2026-01-01/);
     await refused(['export-ocsf', '--since', '0000-01-01'], /^invalid --since "0000-01-01": use a time from 0001-01-01/);
+  });
+});
+
+describe('export-ocsf --out over a file with content', () => {
+  test('is refused naming --out, before the store is opened, and the file is left as it was', async () => {
+    const dir = tmp();
+    const out = join(dir, 'events.jsonl');
+    writeFileSync(out, '{"earlier":"export"}\n');
+    const unreachable = ['--database-url', 'postgres://127.0.0.1:1/none'];
+    await refused(['export-ocsf', 'S1', '--out', out, ...unreachable], /^--out ".*events\.jsonl" already holds 21 bytes; give --force to replace it, or another file$/);
+    // A tail with no cursor to resume from would start the file afresh too.
+    await refused(
+      ['export-ocsf', 'S1', '--follow', '--out', out, ...unreachable],
+      /^--out ".*events\.jsonl" already holds 21 bytes; give --force .*there is none at .*events\.jsonl\.cursor\)$/,
+    );
+    await refused(['export-ocsf', '--follow', '--out', out, '--cursor', join(dir, 'elsewhere.cursor'), ...unreachable], /there is none at .*elsewhere\.cursor/);
+    assert.equal(readFileSync(out, 'utf8'), '{"earlier":"export"}\n');
+    await refused(['export-ocsf', 'S1', '--force', ...unreachable], /^--force only goes with --out/);
+  });
+
+  test('is replaced with --force; an empty file needs no --force', async () => {
+    const dir = tmp();
+    const dataDir = join(dir, 'store');
+    await (await openStore({ dataDir })).close();
+    const out = join(dir, 'events.jsonl');
+    writeFileSync(out, '{"earlier":"export"}\n');
+    const args = ['export-ocsf', '--since', '2099-01-01', '--out', out, '--data-dir', dataDir, '--address', '127.0.0.1:1'];
+    const forced = await cli([...args, '--force']);
+    assert.equal(forced.code, EXIT.ok, forced.err);
+    assert.equal(readFileSync(out, 'utf8'), '');
+    const again = await cli(args);
+    assert.equal(again.code, EXIT.ok, again.err);
   });
 });
 
