@@ -64,10 +64,21 @@ export function renderRootCause(sessionId: string, rc: RootCause | null): string
 
 export function renderFootprint(r: FootprintReport): string {
   const head = visible(`Footprint of ${r.scopeId}${r.descendants ? ' and its descendants' : ''}:`);
+  // Only a footprint some MCP server vouched for gets the column: most have no receipt, and a column of 0s says nothing.
+  const withReceipts = r.resources.some((e) => e.receipts > 0);
   const table = r.resources.length
     ? renderTable(
-        ['resource', 'mode', 'source', 'actions', 'tools', 'scopes', 'agents'],
-        r.resources.map((e) => [outsideMark(e), e.mode, e.source, String(e.actions), list(e.tools), list(e.scopes), list(e.agents)]),
+        ['resource', 'mode', 'source', 'actions', ...(withReceipts ? ['receipts'] : []), 'tools', 'scopes', 'agents'],
+        r.resources.map((e) => [
+          outsideMark(e),
+          e.mode,
+          e.source,
+          String(e.actions),
+          ...(withReceipts ? [receiptCell(e)] : []),
+          list(e.tools),
+          list(e.scopes),
+          list(e.agents),
+        ]),
       )
     : 'no resources touched';
   const outside = r.resources.filter((e) => e.outsideAllowance);
@@ -80,6 +91,11 @@ export function renderFootprint(r: FootprintReport): string {
     ? `\nWARNING: ${r.receiptProblems.length} MCP receipt(s) do not vouch for what they say; entries resting on receipts may be wrong or missing:\n${r.receiptProblems.map((p) => visible(`  ${p.kind}: ${p.detail}`)).join('\n')}`
     : '';
   return `${head}\n${table}${outsideWarning}${denied}${receipts}`;
+}
+
+/** How many receipts name the entry and whose: "1 (files)", the server's word beside the caller's action count. */
+function receiptCell(e: FootprintReport['resources'][number]): string {
+  return e.receipts ? `${e.receipts} (${list(e.servers)})` : '0';
 }
 
 function outsideMark(e: FootprintReport['resources'][number]): string {

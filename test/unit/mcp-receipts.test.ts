@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { evidenceSource, footprintWithReceipts, receiptDifferences, receiptSignatureProblems, receiptsTouching } from '../../cim/forensics';
 import { signReceipt, type McpReceipt } from '../../cim/mcp-receipt';
 import { delegationSigner, parseDelegationKey, receiptChecker } from '../../store/delegation-key';
+import { renderFootprint } from '../../client/format-forensics';
 import { action, scope } from './fixtures';
 
 const scopes = [scope('s'), scope('s.1', { parentScopeId: 's', depth: 1, path: '/s/s.1/' }), scope('s.2', { parentScopeId: 's', depth: 1, path: '/s/s.2/' })];
@@ -34,6 +35,20 @@ test('footprint marks each (resource, mode) as the caller\'s, the receipt\'s, or
   assert.deepEqual(file.servers, ['files']);
   const one = footprintWithReceipts('s.1', scopes, actions, receipts, { descendants: true });
   assert.deepEqual(one.map((e) => `${e.source} ${e.uri} ${e.scopes.join(',')}`), ['receipt file:/a s.1', 'caller mcp:files/read s.1']);
+});
+
+test('the footprint table shows the receipts beside the actions, with their servers; without receipts it has no such column', () => {
+  const report = (resources: ReturnType<typeof footprintWithReceipts>) => ({ scopeId: 's.1', descendants: true, resources, denied: [], receiptProblems: [] });
+  // The table's lines under the heading, the rule left out, each cut into its cells.
+  const rows = (text: string) => text.split('\n').slice(1).filter((l) => !/^-/.test(l)).map((l) => l.split(/\s{2,}/));
+  const vouched = renderFootprint(report(footprintWithReceipts('s.1', scopes, actions, [receipt('s.1/a1#1', 's.1')], { descendants: true })));
+  assert.deepEqual(rows(vouched), [
+    ['resource', 'mode', 'source', 'actions', 'receipts', 'tools', 'scopes', 'agents'],
+    ['file:/a', 'read', 'receipt', '0', '1 (files)', 'files/read', 's.1', 'researcher'],
+    ['mcp:files/read', 'read', 'caller', '1', '0', 'files/read', 's.1', 'agent'],
+  ]);
+  const plain = renderFootprint(report(footprintWithReceipts('s.1', scopes, actions, [], { descendants: true })));
+  assert.deepEqual(rows(plain)[0], ['resource', 'mode', 'source', 'actions', 'tools', 'scopes', 'agents']);
 });
 
 test('touched: receipts count only under the asked scopes, and the answer says whose word it rests on', () => {
