@@ -66,9 +66,11 @@ test('root cause, touched and status show errors and resources escaped', () => {
   assert.doesNotMatch(status, CONTROL);
   const touched = renderTouched({
     scopeId: 'r', resource: `db:${CLEAR_AND_TITLE}`, touched: true, actions: [act], receipts: [], denied: [], unanswered: [], source: 'caller', sealProblems: [], receiptProblems: [], complete: true,
+    outsideAllowance: [{ scopeId: 'r', uri: `db:${CLEAR_AND_TITLE}`, actionId: 'r/a1#1', source: 'caller' }],
     evidence: { sessionId: 'r', runs: 1, expected: { scopes: 1, actions: 1 }, stored: { scopes: 1, actions: 1 }, differences: [] },
   } as unknown as Parameters<typeof renderTouched>[0]);
   assert.doesNotMatch(touched, CONTROL);
+  assert.match(touched, /WARNING: 1 touch\(es\) outside the allowance/);
 });
 
 test('--json keeps the exact values', () => {
