@@ -19,6 +19,7 @@ import type { Store } from '../../store/types';
 import { sessionRows } from '../helpers/session';
 import { testSql } from '../helpers/test-sql';
 import { connectMcpServer, type McpToolset } from '../../activities/mcp-tools';
+import { refusedFor } from '../helpers/refused-option';
 import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/delegation-key';
 import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
@@ -106,6 +107,13 @@ test('a call to an MCP server that went away fails naming the server and where i
   // A read-only tool's unanswered call touched nothing it could write; reads are not "unknown".
   const touched = await rt.client.wasTouched(s.sessionId, 'file:*');
   assert.equal(touched.touched, false);
+});
+
+test('a tool the server does not have, asked for in "tools", is refused naming that field', async () => {
+  await assert.rejects(
+    connectMcpServer({ name: 'files', transport: { type: 'http', url: http.url }, tools: ['read', 'nope'] }, { key }),
+    refusedFor('tools', /^connectMcpServer files: invalid field "tools": the server has no tool nope$/),
+  );
 });
 
 describe('an MCP tool called by an agent', () => {
