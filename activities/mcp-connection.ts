@@ -14,6 +14,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { McpServerOptions } from './mcp-tools';
 import { RequestStreams, lostAnswer } from './mcp-request-streams';
+import { causeText } from '../cim/cause-chain';
 
 /** What a connection needs of the server's options (parsed: see McpServerOptions). */
 export type McpConnectionOptions = Pick<z.output<typeof McpServerOptions>, 'name' | 'transport'>;
@@ -39,6 +40,14 @@ const RECONNECTION = { initialReconnectionDelay: 1_000, maxReconnectionDelay: 30
  * `mcp.answered`, as one that got no answer, so `touched` stays cautious about it.
  */
 export const MCP_CALL_REFUSED = 'McpCallRefused';
+
+/**
+ * How much of a failure's cause chain its message quotes. The SDK's and fetch's own words
+ * ("fetch failed") say nothing of why; the root cause (`connect ECONNREFUSED …`) does, and
+ * the message is what the action row, root-cause and Temporal's activity failure show.
+ * Bounded: an HTTP error may carry a whole response body.
+ */
+const MAX_CAUSE_CHARS = 500;
 
 /** Errors that answer the request itself: sent again, it would get them again. */
 const SAME_ANSWER_AGAIN: ReadonlySet<number> = new Set([ErrorCode.ParseError, ErrorCode.InvalidRequest, ErrorCode.MethodNotFound, ErrorCode.InvalidParams]);
@@ -165,7 +174,7 @@ export class McpConnection {
         ? `${reasonText(signal.reason)}; the server was told to cancel the call`
         : err instanceof McpError && err.code === ErrorCode.RequestTimeout
           ? `callTimeoutMs (${timeout} ms) passed; the server was told to cancel the call`
-          : (lostAnswer(err) ?? (err instanceof Error ? err.message : String(err)));
+          : (lostAnswer(err) ?? causeText(err, MAX_CAUSE_CHARS));
       throw new Error(`MCP server ${this.o.name} (${this.where()}) gave no answer to ${tool}: ${why}`, { cause: err });
     }
     return McpCallResult.parse(result);
@@ -217,7 +226,7 @@ export class McpConnection {
     try {
       await client.connect(transport);
     } catch (err) {
-      throw new Error(`MCP server ${this.o.name}: could not connect (${this.where()}): ${(err as Error).message}`);
+      throw new Error(`MCP server ${this.o.name}: could not connect (${this.where()}): ${causeText(err, MAX_CAUSE_CHARS)}`, { cause: err });
     }
     return client;
   }

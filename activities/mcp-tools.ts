@@ -13,7 +13,7 @@ import { activityActionId, scopedActivityId } from '../cim/ids';
 import { DELEGATION_REFUSED, buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
 import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
-import { invalidField } from '../cim/invalid-field';
+import { InvalidOptionError, invalidOption } from '../cim/invalid-field';
 import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../store/delegation-key';
 import { defineTool, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
@@ -36,7 +36,7 @@ export const McpServerOptions = z.object({
       env: z.preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...v } : v), z.record(z.string(), z.string())).optional(),
       cwd: z.string().min(1).optional(),
     }),
-    z.object({ type: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),
+    z.object({ type: z.literal('http'), url: z.url({ protocol: /^https?$/, error: httpUrlProblem }) }),
   ]),
   /** The server runs the scopetrail middleware: reconcile reports an answered call without its receipt. */
   receipts: z.boolean().default(false),
@@ -46,6 +46,22 @@ export const McpServerOptions = z.object({
   callTimeoutMs: z.number().int().min(1).default(60_000),
 });
 export type McpServerOptions = z.input<typeof McpServerOptions>;
+
+/**
+ * Why an http transport's url was refused. zod says "Invalid URL" both for text that is no
+ * URL and for a URL of another scheme; the second is a URL the user can fix by its scheme alone.
+ */
+function httpUrlProblem(issue: { code?: string; input?: unknown }): string | undefined {
+  if (issue.code !== 'invalid_format' || typeof issue.input !== 'string') return undefined;
+  const taken = `give an http:// or https:// URL (Streamable HTTP), not ${JSON.stringify(issue.input)}`;
+  let scheme: string;
+  try {
+    scheme = new URL(issue.input).protocol;
+  } catch {
+    return `not a URL: ${taken}`;
+  }
+  return scheme === 'http:' || scheme === 'https:' ? undefined : `the scheme ${scheme} is not one it takes: ${taken}`;
+}
 
 /** What a call returns to the workflow: the MCP result's content (and structured content, if any). */
 export const McpToolResult = z.object({
@@ -64,7 +80,7 @@ export interface McpToolset {
 
 export async function connectMcpServer(input: McpServerOptions, deps: { key?: DelegationKey } = {}): Promise<McpToolset> {
   const parsed = McpServerOptions.safeParse(input);
-  if (!parsed.success) throw new TypeError(invalidField('connectMcpServer', parsed.error, 'options'));
+  if (!parsed.success) throw invalidOption('connectMcpServer', parsed.error, 'options');
   const o = parsed.data;
   // A missing key is a configuration error worth stopping for before any call is signed.
   const key = deps.key ?? loadDelegationKey(process.env, { create: true });
@@ -74,7 +90,7 @@ export async function connectMcpServer(input: McpServerOptions, deps: { key?: De
   const missing = o.tools?.filter((t) => !listed.some((l) => l.name === t)) ?? [];
   if (missing.length) {
     await connection.close();
-    throw new TypeError(`connectMcpServer ${o.name}: invalid field "tools": the server has no tool ${missing.join(', ')}`);
+    throw new InvalidOptionError(`connectMcpServer ${o.name}: invalid field "tools": the server has no tool ${missing.join(', ')}`, 'tools');
   }
   const sign = delegationSigner(key);
   const tools = listed.filter((t) => !wanted || wanted.has(t.name)).map((t) => mcpTool(o, t, connection, sign, key.id));
@@ -90,7 +106,8 @@ function mcpTool(
 ): ToolDefinition<Record<string, unknown>, McpToolResult> {
   const name = `${o.name}/${listed.name}`;
   if (!ToolName.safeParse(name).success) {
-    throw new TypeError(`connectMcpServer ${o.name}: the server's tool "${listed.name}" makes no valid tool name (${name}); leave it out with "tools"`);
+    // The server's name for it is not the caller's to change: `tools` is the option that fixes it.
+    throw new InvalidOptionError(`connectMcpServer ${o.name}: the server's tool "${listed.name}" makes no valid tool name (${name}); leave it out with "tools"`, 'tools');
   }
   return defineTool(
     {

@@ -26,6 +26,7 @@ import type { ActionKind, ActionRecord, ActionStatus, ResourceRef, ScopeContext,
 import { activityActionId, rootPath, rootScopeId, scopedActivityId, workflowActionId } from './ids';
 import { LLM_ACTIVITY_TYPES, UNHANDLED_SIGNAL_ERROR, UNKNOWN_AGENT_VERSION } from './names';
 import { storableText } from './storable-text';
+import { joinCauses } from './cause-chain';
 import { BUDGET_EXCEEDED, budgetKindOf } from './budget';
 import { handoffSignalFates, unhonouredHandoffReason, type RunEnd } from './handoff-request';
 import { openCallsAt } from './open-calls';
@@ -985,17 +986,20 @@ function expectedScopeErrors(run: RunFacts): Array<string | null> | undefined {
   if (run.close.kind === 'completed') return [null];
   const chain = run.close.kind === 'failed' ? run.close.failureMessages : undefined;
   if (!chain?.length) return undefined;
-  // As workflows/scope-state.ts errorMessage: a message that already ends with its causes' text is not followed by it again.
-  const text = (i: number): string => {
-    if (!(i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i])) return chain[i]!;
-    const said = text(i + 1);
-    return chain[i]!.endsWith(said) ? chain[i]! : `${chain[i]}: ${said}`;
+  // The links errorMessage follows from chain[i]: up to one without a message or repeating the one before.
+  const links = (i: number): string[] => {
+    const end = chain.findIndex((m, j) => j > i && (!m || m === chain[j - 1]));
+    return chain.slice(i, end < 0 ? chain.length : end);
   };
-  // Rows written before that rule repeated the causes after such a message.
-  const repeated = (i: number): string =>
-    i + 1 < chain.length && chain[i + 1] && chain[i + 1] !== chain[i] ? `${chain[i]}: ${repeated(i + 1)}` : chain[i]!;
-  const texts = [text(0), repeated(0)];
-  if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1), repeated(1));
+  // As workflows/scope-state.ts errorMessage (cim/cause-chain.ts).
+  const text = (i: number): string => joinCauses(links(i));
+  // Rows written before: one rule left out only causes' text a message ended with whole (so
+  // "…: fetch failed" over "fetch failed: connect …" said "fetch failed" twice), the first repeated every cause.
+  const wholeEnding = (i: number): string =>
+    links(i).reduceRight((said, message, j, all) => (j === all.length - 1 || message.endsWith(said) ? message : `${message}: ${said}`), '');
+  const repeated = (i: number): string => links(i).join(': ');
+  const texts = [text(0), wholeEnding(0), repeated(0)];
+  if (chain.length > 1 && chain[1] === chain[0]) texts.push(text(1), wholeEnding(1), repeated(1));
   return [...new Set(texts)].map(storableText);
 }
 

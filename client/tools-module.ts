@@ -73,7 +73,7 @@ export async function toolsOfModule(path: string, exports: Record<string, unknow
     await close();
     const reason = (settled[failed] as PromiseRejectedResult).reason as Error | undefined;
     const message = `tools module ${path}: export "${entries[failed]![0]}" failed: ${(reason?.message ?? String(reason)).split('\n')[0]}`;
-    // Options it was given wrong (connectMcpServer's TypeError naming the field) are a usage
+    // Options it was given wrong (connectMcpServer's InvalidOptionError, a TypeError naming the field) are a usage
     // error, exit 2; a server that did not answer is a failure of the start, exit 1.
     if (reason instanceof TypeError || reason instanceof ScopetrailConfigError) throw new CliUsageError(message);
     throw new CliFailure(message, { export: entries[failed]![0] });

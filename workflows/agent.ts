@@ -34,6 +34,7 @@ import { settleHandoffRequest } from './handoff-request';
 import type { RunEnd } from '../cim/handoff-request';
 import { intersectAllowances } from '../cim/allowance';
 import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from './sinks';
+import { causeMessages, joinCauses } from '../cim/cause-chain';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
 import { InvalidOptionError, invalidOption, unknownOption } from '../cim/invalid-field';
 import { boundedFailure } from '../cim/bounded-failure';
@@ -248,8 +249,7 @@ function howRunEnded(st: ScopeState, own: OwnOutcome): RunEnd {
  */
 function messageInHistory(err: TemporalFailure): string {
   const head = err.failure?.message || err.message;
-  const cause = err.cause instanceof Error ? errorMessage(err.cause) : '';
-  return cause && cause !== head && !head.endsWith(cause) ? `${head}: ${cause}` : head;
+  return err.cause instanceof Error ? joinCauses([head, ...causeMessages(err.cause)]) : head;
 }
 
 /** Records how the scope ended and returns the error Temporal should see. */

@@ -10,6 +10,7 @@ import type { BudgetKind, BudgetSpec, BudgetUsage } from '../cim/budget';
 import { workflowActionId } from '../cim/ids';
 import { outputText } from '../cim/output-text';
 import { canonicalJson } from '../cim/canonical-json';
+import { causeMessages, joinCauses } from '../cim/cause-chain';
 import type { ToolRelay } from '../cim/envelope';
 import type { ScopetrailSinks, SinkEvent, WorkflowActionRecord } from './sinks';
 import type { OpenDelegate } from './open-delegates';
@@ -288,17 +289,12 @@ export function emitOutput(st: ScopeState, value: unknown): void {
 }
 
 /**
- * An error's message with its causes'. A message that already ends with what its causes
- * say (a DelegationError quotes its child's failure) is not followed by them again:
- * otherwise the text would double at every level of delegation it passes through.
- * cim/reconcile.ts expectedScopeErrors reads history's failure chains the same way.
+ * An error's message with its causes' (cim/cause-chain.ts). A message that already says what
+ * its causes say (a DelegationError quotes its child's failure, a tool's error quotes the
+ * error it wraps) is not followed by it again: otherwise the text would double at every
+ * level it passes through. cim/reconcile.ts expectedScopeErrors reads history's failure
+ * chains by the same rule.
  */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    if (!(cause instanceof Error) || !cause.message || cause.message === err.message) return err.message;
-    const said = errorMessage(cause);
-    return err.message.endsWith(said) ? err.message : `${err.message}: ${said}`;
-  }
-  return String(err);
+  return joinCauses(causeMessages(err));
 }

@@ -19,6 +19,7 @@ import type { Store } from '../../store/types';
 import { sessionRows } from '../helpers/session';
 import { testSql } from '../helpers/test-sql';
 import { connectMcpServer, type McpToolset } from '../../activities/mcp-tools';
+import { refusedFor } from '../helpers/refused-option';
 import { parseDelegationKey, delegationSigner, sha256Hex } from '../../store/delegation-key';
 import { DELEGATION_META_KEY, buildMcpMeta, traceparentOf, type DelegationClaims } from '../../cim/mcp-meta';
 import { startHttpMcpServer, type HttpMcpServer } from '../fixtures/mcp-server';
@@ -98,14 +99,31 @@ async function seen(sessionId: string, output: string) {
 
 test('a call to an MCP server that went away fails naming the server and where it was', { skip: receiptsSkip }, async () => {
   await gone.close();
+  const port = new URL(gone.url).port;
   const s = await rt.client.startSession(mcpCaller, { input: { tool: 'gone/read', args: { path: '/docs/a.txt' } } });
-  await assert.rejects(s.result());
+  const failed = await s.result().then(() => assert.fail('the call was answered'), (err: unknown) => err as Error);
   const calls = (await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'tool_call');
   assert.ok(calls.length >= 1);
   for (const c of calls) assert.match(c.error ?? '', /^MCP server gone \(http:\/\/127\.0\.0\.1:\d+\/mcp\) gave no answer to read: /, c.error ?? '');
+  // Why, not only fetch's "fetch failed": in the row (actions, root-cause) and in Temporal's activity failure, said once.
+  const why = `gave no answer to read: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`;
+  assert.ok(calls.at(-1)!.error!.endsWith(why), calls.at(-1)!.error!);
+  const chain: string[] = [];
+  for (let e: unknown = failed; e instanceof Error; e = e.cause) chain.push(e.message);
+  assert.ok(chain.some((m) => m.endsWith(why)), chain.join(' | '));
+  const rc = (await rt.client.rootCause(s.sessionId))!;
+  assert.ok(rc.action?.error?.endsWith(why), rc.action?.error ?? 'no action');
+  assert.ok(rc.scope.error?.endsWith(why), rc.scope.error ?? 'no error');
   // A read-only tool's unanswered call touched nothing it could write; reads are not "unknown".
   const touched = await rt.client.wasTouched(s.sessionId, 'file:*');
   assert.equal(touched.touched, false);
+});
+
+test('a tool the server does not have, asked for in "tools", is refused naming that field', async () => {
+  await assert.rejects(
+    connectMcpServer({ name: 'files', transport: { type: 'http', url: http.url }, tools: ['read', 'nope'] }, { key }),
+    refusedFor('tools', /^connectMcpServer files: invalid field "tools": the server has no tool nope$/),
+  );
 });
 
 describe('an MCP tool called by an agent', () => {

@@ -266,6 +266,22 @@ test('every field history proves is compared: attempt error, input and output di
   assert.match(errors.differences[2]!.detail, /error: store "a harmless hiccup", history "leaf refused: t2"/);
 });
 
+test('a scope error is expected with each cause said once, and rows that said one twice (written before) still match', () => {
+  const runs = delegatingRuns();
+  runs[2]!.activities[0]!.failureMessage = 'echo broke';
+  runs[2]!.close = { kind: 'failed', failureMessages: ['Activity task failed', 'MCP server s (http://h/mcp) gave no answer to read: fetch failed', 'fetch failed', 'connect ECONNREFUSED 127.0.0.1:7412'] };
+  const { scopes, actions } = delegatingStore();
+  const stored = actions.map((a) => (a.actionId === `${S}.2/a1#2` ? { ...a, error: 'echo broke' } : a));
+  const withError = (error: string) => scopes.map((x) => (x.scopeId === `${S}.2` ? { ...x, error } : x));
+  const once = 'Activity task failed: MCP server s (http://h/mcp) gave no answer to read: fetch failed: connect ECONNREFUSED 127.0.0.1:7412';
+  assert.deepEqual(reconcileSession(S, runs, withError(once), stored).differences, []);
+  const twice = 'Activity task failed: MCP server s (http://h/mcp) gave no answer to read: fetch failed: fetch failed: connect ECONNREFUSED 127.0.0.1:7412';
+  assert.deepEqual(reconcileSession(S, runs, withError(twice), stored).differences, []);
+  const other = reconcileSession(S, runs, withError('Activity task failed: something else'), stored);
+  assert.deepEqual(brief(other.differences), [`mismatched scope ${S}.2`]);
+  assert.match(other.differences[0]!.detail, new RegExp(`history "${once.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
+});
+
 test('text the store had to clean (NUL, a lone surrogate) is compared as the store keeps it, not reported as tampering', () => {
   const runs = delegatingRuns();
   const search = runs[0]!.activities[0]!;

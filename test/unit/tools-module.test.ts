@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineTool } from '../../activities/tool';
 import { toolsOfModule } from '../../client/tools-module';
-import { McpServerOptions } from '../../activities/mcp-tools';
+import { McpServerOptions, connectMcpServer } from '../../activities/mcp-tools';
+import { parseDelegationKey } from '../../store/delegation-key';
 
 const tool = (name: string) => defineTool({ name, input: z.object({}), output: z.object({}) }, async () => ({}));
 
@@ -67,9 +68,13 @@ test('an export that rejects stops the load naming it, after the toolsets that d
 });
 
 test('an export refused for its options (connectMcpServer names the field) is a usage error', async () => {
+  const key = parseDelegationKey('00'.repeat(32), 'test');
+  const notes = connectMcpServer({ name: 'notes', transport: { type: 'http', url: 'ftp://127.0.0.1/mcp' } }, { key });
   await assert.rejects(
-    toolsOfModule('/app/tools.js', { notes: Promise.reject(new TypeError('connectMcpServer: invalid field "transport.url": Invalid URL')) }),
-    (err: Error) => err.name === 'CliUsageError' && err.message === 'tools module /app/tools.js: export "notes" failed: connectMcpServer: invalid field "transport.url": Invalid URL',
+    toolsOfModule('/app/tools.js', { notes }),
+    (err: Error) =>
+      err.name === 'CliUsageError' &&
+      err.message === 'tools module /app/tools.js: export "notes" failed: connectMcpServer: invalid field "transport.url": the scheme ftp: is not one it takes: give an http:// or https:// URL (Streamable HTTP), not "ftp://127.0.0.1/mcp"',
   );
 });
 
