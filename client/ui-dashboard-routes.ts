@@ -8,11 +8,9 @@ import { z } from 'zod';
 import { ResourceMode } from '../cim/schemas';
 import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
-import { Id, printableText } from './arguments';
+import { Id, IsoTime, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
 import type { ChangesResponse, ResourcesResponse, TimelineResponse } from './ui-api-types';
-
-const IsoTime = z.iso.datetime({ offset: true });
 
 export const ResourcesQuery = z
   .strictObject({

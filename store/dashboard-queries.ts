@@ -3,9 +3,11 @@
  * "who touched what" across sessions. Answered by the database so that the answer's
  * size follows the matches, not the number of actions stored.
  */
-import type { ResourceMode, ScopeStatus } from '../cim/schemas';
+import { ScopeRecord, type ResourceMode, type ScopeStatus } from '../cim/schemas';
+import { allowed } from '../cim/allowance';
+import { evidenceSource } from '../cim/forensics/receipts';
 import type { ResourceTouch } from './dashboard-types';
-import { escapeLike } from './rows';
+import { escapeLike, json } from './rows';
 import type { SqlExecutor } from './sql-store';
 
 export type { ResourceTouch };
@@ -82,54 +84,91 @@ export class SqlDashboardQueries implements DashboardQueries {
 
   async resourceTouches(q: ResourceTouchQuery): Promise<{ touches: ResourceTouch[]; truncated: boolean }> {
     const params: unknown[] = [this.namespace, globToLike(q.glob)];
-    let where = `a.namespace = $1 AND a.kind <> 'denied' AND a.status <> 'denied' AND r.uri LIKE $2`;
-    if (q.modes?.length) {
-      params.push(q.modes);
-      where += ` AND r.mode = ANY($${params.length}::text[])`;
-    }
+    const param = (v: unknown) => `$${params.push(v)}`;
+    const modes = q.modes?.length ? ` AND r.mode = ANY(${param(q.modes)}::text[])` : '';
     // Overlap, not start: an action begun before `from` and still under way then touched the resource in the range.
-    if (q.to) {
-      params.push(q.to);
-      where += ` AND a.started_at <= $${params.length}::timestamptz`;
-    }
-    if (q.from) {
-      params.push(q.from);
-      where += ` AND (a.ended_at IS NULL OR a.ended_at >= $${params.length}::timestamptz)`;
-    }
-    params.push(q.limit + 1);
+    const to = q.to ? param(q.to) : undefined;
+    const from = q.from ? param(q.from) : undefined;
+    const limit = param(q.limit + 1);
+    const inRange = (row: string, endedBy: (from: string) => string) =>
+      (to ? ` AND ${row}.started_at <= ${to}::timestamptz` : '') + (from ? ` AND ${endedBy(`${from}::timestamptz`)}` : '');
+    // The caller's rows and the servers' receipts, each read through its own namespace and
+    // start-time index, so the receipts cost what the time range holds, not the whole table.
     const { rows } = await this.db.query<Row>(
-      `SELECT a.session_id, a.scope_id, a.agent, s.status AS scope_status, r.uri, r.mode,
-              count(*)::int AS n,
-              count(*) FILTER (WHERE a.status = 'error')::int AS failed,
-              count(*) FILTER (WHERE a.status = 'running')::int AS running,
-              min(a.started_at) AS first_at, max(coalesce(a.ended_at, a.started_at)) AS last_at
-       FROM ${this.t('actions')} a
-       CROSS JOIN LATERAL jsonb_to_recordset(a.resources) AS r(uri text, mode text)
-       LEFT JOIN ${this.t('scopes')} s ON s.namespace = a.namespace AND s.scope_id = a.scope_id
-       WHERE ${where}
-       GROUP BY a.session_id, a.scope_id, a.agent, s.status, r.uri, r.mode
-       ORDER BY max(coalesce(a.ended_at, a.started_at)) DESC, a.scope_id, r.uri, r.mode
-       LIMIT $${params.length}`,
+      `WITH touched AS (
+         SELECT a.session_id, a.scope_id, a.agent, r.uri, r.mode, true AS caller, a.action_id, a.status,
+                a.started_at, coalesce(a.ended_at, a.started_at) AS last_at
+         FROM ${this.t('actions')} a
+         CROSS JOIN LATERAL jsonb_to_recordset(a.resources) AS r(uri text, mode text)
+         WHERE a.namespace = $1 AND a.kind <> 'denied' AND a.status <> 'denied' AND r.uri LIKE $2${modes}
+           ${inRange('a', (t) => `(a.ended_at IS NULL OR a.ended_at >= ${t})`)}
+         UNION ALL
+         SELECT m.session_id, m.scope_id, m.agent, r.uri, r.mode, false, m.action_id, m.outcome,
+                m.started_at, m.ended_at
+         FROM ${this.t('mcp_receipts')} m
+         CROSS JOIN LATERAL jsonb_to_recordset(m.resources) AS r(uri text, mode text)
+         WHERE m.namespace = $1 AND r.uri LIKE $2${modes}
+           ${inRange('m', (t) => `m.ended_at >= ${t}`)}
+       ), grouped AS (
+         SELECT session_id, scope_id, agent, uri, mode,
+                count(*) FILTER (WHERE caller)::int AS n,
+                count(*) FILTER (WHERE caller AND status = 'error')::int AS failed,
+                count(*) FILTER (WHERE caller AND status = 'running')::int AS running,
+                count(DISTINCT action_id) FILTER (WHERE NOT caller)::int AS receipts,
+                min(started_at) AS first_at, max(last_at) AS last_at
+         FROM touched
+         GROUP BY session_id, scope_id, agent, uri, mode
+         ORDER BY max(last_at) DESC, scope_id, uri, mode
+         LIMIT ${limit}
+       )
+       SELECT g.*, s.status AS scope_status, s.allowance, s.scope_id IS NOT NULL AS has_scope
+       FROM grouped g
+       -- The scope's own session's row first, should another session hold one under its id.
+       LEFT JOIN LATERAL (
+         SELECT x.status, x.allowance, x.scope_id FROM ${this.t('scopes')} x
+         WHERE x.namespace = $1 AND x.scope_id = g.scope_id
+         ORDER BY (x.session_id = g.session_id) DESC LIMIT 1
+       ) s ON true
+       ORDER BY g.last_at DESC, g.scope_id, g.uri, g.mode`,
       params,
     );
-    const touches = rows.slice(0, q.limit).map((r) => ({
-      sessionId: String(r.session_id),
-      scopeId: String(r.scope_id),
-      agent: String(r.agent),
-      scopeStatus: r.scope_status === null || r.scope_status === undefined ? null : (String(r.scope_status) as ScopeStatus),
-      uri: String(r.uri),
-      mode: String(r.mode) as ResourceMode,
-      actions: Number(r.n),
-      failedActions: Number(r.failed),
-      runningActions: Number(r.running),
-      firstAt: isoOf(r.first_at),
-      lastAt: isoOf(r.last_at),
-    }));
+    const touches = rows.slice(0, q.limit).map((r): ResourceTouch => {
+      const uri = String(r.uri);
+      const actions = Number(r.n);
+      const receipts = Number(r.receipts);
+      return {
+        sessionId: String(r.session_id),
+        scopeId: String(r.scope_id),
+        agent: String(r.agent),
+        scopeStatus: r.scope_status === null || r.scope_status === undefined ? null : (String(r.scope_status) as ScopeStatus),
+        uri,
+        mode: String(r.mode) as ResourceMode,
+        source: evidenceSource(actions, receipts) ?? 'caller',
+        actions,
+        failedActions: Number(r.failed),
+        runningActions: Number(r.running),
+        receipts,
+        outsideAllowance: r.has_scope === true && outsideAllowance(r.allowance, uri),
+        firstAt: isoOf(r.first_at),
+        lastAt: isoOf(r.last_at),
+      };
+    });
     return { touches, truncated: rows.length > q.limit };
   }
 }
 
+/**
+ * Judged as footprint judges (cim/forensics/outside-allowance.ts). A stored allowance that is
+ * not one (written outside scopetrail) is not judged here: the scope's own views name that row.
+ */
+function outsideAllowance(stored: unknown, uri: string): boolean {
+  const allowance = StoredAllowance.safeParse(json(stored));
+  return allowance.success && !allowed(allowance.data, uri);
+}
+
 type Row = Record<string, unknown>;
+
+const StoredAllowance = ScopeRecord.shape.allowance;
 
 function token(parts: unknown[]): string {
   return parts.map((p) => (p === null || p === undefined ? '-' : String(p))).join('|');

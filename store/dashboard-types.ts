@@ -1,7 +1,8 @@
 /** Row types of the dashboard's queries, apart so the browser code can import them without node types. */
 import type { ResourceMode, ScopeStatus } from '../cim/schemas';
+import type { EvidenceSource } from '../cim/forensics/receipts';
 
-/** Every touch of one resource in one mode by one scope, summed over its actions. */
+/** Every touch of one resource in one mode by one scope, summed over its actions and MCP servers' receipts. */
 export interface ResourceTouch {
   sessionId: string;
   scopeId: string;
@@ -10,9 +11,16 @@ export interface ResourceTouch {
   scopeStatus: ScopeStatus | null;
   uri: string;
   mode: ResourceMode;
+  /** Whose record names the touch: the caller's actions, MCP servers' receipts, or both (as footprint says). */
+  source: EvidenceSource;
+  /** The caller's actions that name it (0 when only receipts do). */
   actions: number;
   failedActions: number;
   runningActions: number;
+  /** Receipts that report it (each attempt's receipt counts). */
+  receipts: number;
+  /** The scope's recorded allowance does not permit the resource (cim/forensics/outside-allowance.ts). */
+  outsideAllowance: boolean;
   firstAt: string;
   lastAt: string;
 }

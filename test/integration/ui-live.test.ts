@@ -6,9 +6,13 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
-import { browserSkipReason, browserTest, launchChromium, type Chromium } from '../helpers/browser';
+import { browserSkipReason, browserTest, CHROMIUM_PATH, launchChromium, type Chromium } from '../helpers/browser';
 import { createFixtureTools } from '../fixtures/tools';
 import { liveCloser, liveLead } from '../fixtures/live-agents';
 import { buildUi } from '../../client/ui-build';
@@ -166,6 +170,67 @@ test('the resource view lists who touched api:* in read mode within the range, r
   await p.goto(`${server.url}#/resources?glob=${encodeURIComponent('api:*')}&to=${encodeURIComponent(new Date(startedAt - 60_000).toISOString())}`);
   await p.locator('text=Nothing touched api:* in this range.').waitFor();
   await p.close();
+});
+
+test('with ?live=0 the page polls the change token instead of holding a stream open, and still follows the running session', async () => {
+  const p = await browser.context.newPage();
+  const asked: string[] = [];
+  p.on('request', (r) => asked.push(new URL(r.url()).pathname));
+  await p.goto(`${server.url}?live=0#/sessions/${encodeURIComponent(running)}/timeline`);
+  await p.locator('[data-testid=live-indicator][data-via=poll][data-state=live]').waitFor();
+  const echoes = p.locator(`[data-testid=timeline-bar][data-scope-id="${worker()}"][data-name=echo]`);
+  await echoes.first().waitFor();
+  const before = await echoes.count();
+  await until('more echo bars appear without a stream or a reload', async () => (await echoes.count()) >= before + 2);
+  // Views keep the address's ?live=0 as they move: the links change only the part after #.
+  await p.locator('[data-testid=nav-sessions]').click();
+  await p.locator(`[data-testid=session-row][data-session-id="${running}"]`).waitFor();
+  await p.locator('[data-testid=live-indicator][data-via=poll]').waitFor();
+  assert.ok(asked.includes('/api/changes'), 'the change token was polled');
+  assert.ok(!asked.includes('/api/live'), `no stream was opened: ${[...new Set(asked)].join(' ')}`);
+  await p.close();
+});
+
+/** Chromium's own command line, as a user runs it for a capture; killed (its process group) if it has not ended in time. */
+function runChromium(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CHROMIUM_PATH, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr: stderr.slice(-2000), timedOut });
+    });
+  });
+}
+
+test('a headless capture on virtual time finishes with ?live=0: the screenshot is written and the sessions are shown', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-capture-'));
+  try {
+    // Chromium's clock does not move while a request is open: a page that streams never lets the budget run out.
+    const args = (out: string) => [
+      '--headless', '--no-sandbox', `--user-data-dir=${join(dir, 'profile')}`, out, '--window-size=1400,900', '--virtual-time-budget=10000', `${server.url}?live=0`,
+    ];
+    const png = join(dir, 'sessions.png');
+    const shot = await runChromium(args(`--screenshot=${png}`));
+    assert.equal(shot.timedOut, false, 'the capture ended by itself');
+    assert.equal(shot.code, 0, shot.stderr);
+    assert.deepEqual([...readFileSync(png).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG was written');
+    const dom = await runChromium(args('--dump-dom'));
+    assert.equal(dom.timedOut, false);
+    const shown = [...dom.stdout.matchAll(/data-testid="session-row" data-session-id="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(shown.sort(), [finished, running].sort(), 'the page as captured lists both sessions');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a handoff signalled while the timeline is open appears live as a dashed arrow, and the session ends in success', async () => {

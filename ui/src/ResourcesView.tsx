@@ -1,7 +1,8 @@
 /**
  * Which sessions and scopes touched a resource: a URI or a glob (`*` is any run of
  * characters), the modes asked for, across a time range; refreshed live while
- * sessions run. Refused attempts are not touches and are not listed.
+ * sessions run. Refused attempts are not touches and are not listed. What MCP servers'
+ * receipts report counts as a touch, as it does in footprint and touched.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResourcesResponse } from '../../client/ui-api-types';
@@ -86,6 +87,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
               <tr>
                 <th>Resource</th>
                 <th>Mode</th>
+                <th title="whose record names the touch: the caller's actions, MCP servers' receipts, or both">Source</th>
                 <th>Session</th>
                 <th>Scope</th>
                 <th>Agent</th>
@@ -99,10 +101,22 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
             <tbody>
               {current.touches.map((t) => (
                 <tr key={`${t.scopeId}\u0000${t.uri}\u0000${t.mode}`} data-testid="resource-row" data-session-id={t.sessionId} data-scope-id={t.scopeId}
-                  data-resource={t.uri} data-mode={t.mode} data-running={t.runningActions > 0 || t.scopeStatus === 'running' ? 'true' : 'false'}>
-                  <td className="mono">{t.uri}</td>
+                  data-resource={t.uri} data-mode={t.mode} data-running={t.runningActions > 0 || t.scopeStatus === 'running' ? 'true' : 'false'}
+                  data-source={t.source} data-receipts={t.receipts} data-outside-allowance={String(t.outsideAllowance)}>
+                  <td className="mono">
+                    {t.uri}
+                    {t.outsideAllowance && (
+                      <span className="chip outside-allowance own-line" title="the scope's recorded allowance does not permit this resource">
+                        outside allowance
+                      </span>
+                    )}
+                  </td>
                   <td>
                     <span className={`mode mode-${t.mode}`}>{t.mode}</span>
+                  </td>
+                  <td title={SOURCE_TITLES[t.source]}>
+                    {t.source}
+                    {t.receipts > 0 && <span className="muted"> ({t.receipts} receipt{t.receipts === 1 ? '' : 's'})</span>}
                   </td>
                   <td>
                     <a className="mono" href={href({ view: 'timeline', sessionId: t.sessionId, zoom: 1 })}>
@@ -132,6 +146,12 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
     </section>
   );
 }
+
+const SOURCE_TITLES = {
+  caller: "the caller's actions name it",
+  receipt: "only MCP servers' receipts report it: the caller's actions named something else (the server, say)",
+  both: "the caller's actions name it, and MCP servers' receipts report it",
+} as const;
 
 /** An ISO time as the value of a datetime-local input (the browser's own time zone). */
 function localInput(iso: string | null): string {
