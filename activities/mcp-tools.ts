@@ -13,7 +13,7 @@ import { activityActionId, scopedActivityId } from '../cim/ids';
 import { DELEGATION_REFUSED, buildMcpMeta, type DelegationClaims } from '../cim/mcp-meta';
 import { MCP_ANSWERED_ATTRIBUTE, MCP_RECEIPT_ATTRIBUTE, MCP_SERVER_ATTRIBUTE, MCP_TOOL_ATTRIBUTE, RECEIPT_EXPECTED, mcpToolResource } from '../cim/mcp-receipt';
 import { ToolName } from '../cim/schemas';
-import { InvalidOptionError, invalidOption } from '../cim/invalid-field';
+import { InvalidOptionError, invalidOption, unknownOption } from '../cim/invalid-field';
 import { delegationSigner, loadDelegationKey, sha256Hex, type DelegationKey } from '../store/delegation-key';
 import { defineTool, type ToolDefinition } from './tool';
 import { currentToolRun } from './tool-context';
@@ -28,7 +28,7 @@ export const McpServerName = z
 export const McpServerOptions = z.object({
   name: McpServerName,
   transport: z.discriminatedUnion('type', [
-    z.object({
+    z.strictObject({
       type: z.literal('stdio'),
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
@@ -36,7 +36,7 @@ export const McpServerOptions = z.object({
       env: z.preprocess((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...v } : v), z.record(z.string(), z.string())).optional(),
       cwd: z.string().min(1).optional(),
     }),
-    z.object({ type: z.literal('http'), url: z.url({ protocol: /^https?$/, error: httpUrlProblem }) }),
+    z.strictObject({ type: z.literal('http'), url: z.url({ protocol: /^https?$/, error: httpUrlProblem }) }),
   ]),
   /** The server runs the scopetrail middleware: reconcile reports an answered call without its receipt. */
   receipts: z.boolean().default(false),
@@ -79,6 +79,9 @@ export interface McpToolset {
 }
 
 export async function connectMcpServer(input: McpServerOptions, deps: { key?: DelegationKey } = {}): Promise<McpToolset> {
+  // A misspelt option (`reciepts`, `callTimeoutMS`) would otherwise leave its default in force unseen.
+  const unknown = unknownOption('connectMcpServer', input, Object.keys(McpServerOptions.shape));
+  if (unknown) throw unknown;
   const parsed = McpServerOptions.safeParse(input);
   if (!parsed.success) throw invalidOption('connectMcpServer', parsed.error, 'options');
   const o = parsed.data;

@@ -35,3 +35,9 @@ test('a URL of another scheme is refused for its scheme, naming those taken; tex
     refusedFor('transport.url', /^connectMcpServer: invalid field "transport\.url": not a URL: give an http:\/\/ or https:\/\/ URL \(Streamable HTTP\), not "127\.0\.0\.1:8080"$/),
   );
 });
+
+test('a misspelt option is refused naming it and the option likely meant, at the top and in the transport', async () => {
+  await assert.rejects(connect({ name: 'files', transport: http, reciepts: true }), refusedFor('reciepts', /^connectMcpServer: invalid field "reciepts": not a field it takes \(did you mean "receipts"\?\)/));
+  await assert.rejects(connect({ name: 'files', transport: http, callTimeoutMS: 5 }), refusedFor('callTimeoutMS', /did you mean "callTimeoutMs"\?/));
+  await assert.rejects(connect({ name: 'files', transport: { ...http, headers: {} } }), refusedFor('transport.headers', /^connectMcpServer: invalid field "transport.headers": /));
+});
