@@ -11,7 +11,7 @@ import { Sealer, type SealKey, type SealerOptions } from './sealer';
 import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
-import { encodeBatch } from '../store/encoded-records';
+import { CodecHold } from './codec-hold';
 import { manifestChanges } from '../cim/manifest';
 import type { Signer } from '../cim/keyed-signature';
 import { manifestSignatureState, type StoredManifests } from '../cim/manifest-signature';
@@ -57,7 +57,8 @@ export interface RecorderOptions {
   onCommitted?: (batch: RecordBatch) => void;
   /**
    * The user's payload codec: objectives, errors and payload bodies are encoded with it
-   * before they reach the spool or the store (see store/encoded-records.ts).
+   * before they reach the spool or the store (see store/encoded-records.ts). While it
+   * cannot encode, records and their writers wait (see codec-hold.ts).
    */
   textCodec?: TextCodec;
 }
@@ -108,6 +109,8 @@ export class Recorder {
   readonly sealer: Sealer;
   /** Scopes written as running and not yet ended: their finished actions need no sealing pass. */
   private readonly open = new OpenScopes();
+  /** Encodes records with the user's codec, holding them while it fails; none without a codec. */
+  private readonly codecHold: CodecHold | undefined;
 
   constructor(
     private readonly store: Store,
@@ -116,6 +119,7 @@ export class Recorder {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatch = options.maxBatch ?? 500;
     this.retryForMs = options.retryForMs ?? 60_000;
+    this.codecHold = options.textCodec && new CodecHold(options.textCodec, { onAlert: (message) => options.onAlert?.(message) });
     this.sealer = new Sealer(store, {
       // Sealing yields to the writes that workflow tasks and activities wait for.
       writePathBusyAt: () => (this.flushing || this.pending() > 0 ? Date.now() : this.lastFlushEnded),
@@ -161,15 +165,9 @@ export class Recorder {
     // The sealer's sweep is started by the worker once it can anchor seals in Temporal.
   }
 
-  /** Encodings in call order, so records reach the batch in the order they were written. */
-  private encoding: Promise<unknown> = Promise.resolve();
-
   write(batch: RecordBatch): Promise<Landed> {
-    const codec = this.options.textCodec;
-    if (!codec || recordCount(batch) === 0) return this.enqueue(batch);
-    const encoded = this.encoding.then(() => encodeBatch(codec, batch));
-    this.encoding = encoded.catch(() => undefined);
-    return encoded.then((b) => this.enqueue(b));
+    if (!this.codecHold || recordCount(batch) === 0) return this.enqueue(batch);
+    return this.codecHold.encode(batch).then((b) => this.enqueue(b));
   }
 
   private enqueue(batch: RecordBatch): Promise<Landed> {
@@ -192,6 +190,7 @@ export class Recorder {
    * stay queued for the sealer).
    */
   async drain(): Promise<void> {
+    await this.codecHold?.settled();
     while (this.pending() > 0 || this.flushing) {
       this.kick(0);
       await (this.flushing ?? new Promise((r) => setImmediate(r)));
@@ -276,8 +275,7 @@ export class Recorder {
    */
   async writeLate(batch: RecordBatch, same?: SameAction): Promise<void> {
     if (recordCount(batch) === 0) return;
-    const codec = this.options.textCodec;
-    const encoded = codec ? await encodeBatch(codec, batch) : batch;
+    const encoded = this.codecHold ? await this.codecHold.encode(batch) : batch;
     if (this.storeDown || this.spoolBacklog) {
       await this.enqueue(encoded);
       return;

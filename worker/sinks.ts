@@ -31,46 +31,61 @@ export function scopetrailSinks(
       record: {
         callDuringReplay: true,
         fn: async (info: WorkflowInfo, events: SinkEvent[]) => {
-          const worker = workerOfTask(info);
-          const scopes: ScopeRecord[] = [];
-          const actions: ActionRecord[] = [];
-          const gaps: ActionRecord[] = [];
-          const fingerprints: FingerprintRecord[] = [];
-          const payloads: PayloadRecord[] = [];
-          for (const event of events) {
-            if (event.type === 'payload') {
-              payloads.push(event.record);
-            } else if (event.type === 'output') {
-              if (!fingerprinter) continue;
-              // Provenance is best effort: an output that cannot be fingerprinted never fails the workflow.
-              try {
-                const { value, ...source } = event.record;
-                fingerprints.push(...fingerprinter.records({ ...source, sourceId: source.scopeId, kind: 'agent_output' }, value));
-              } catch (err) {
-                log(`could not fingerprint the output of ${event.record.scopeId}`, err);
-              }
-            } else if (event.type === 'relay') {
-              actions.push(...relayed(event.actions, info, log));
-              gaps.push(...relayed(event.gaps, info, log));
-            } else if (event.type === 'scope') {
-              const parsed = parseScopeRecord(event.record);
-              if (parsed.success) scopes.push({ ...parsed.data, ...worker });
-              else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
-            } else {
-              const { input, inputJson, ...rest } = event.record;
-              const inputDigest = typeof inputJson === 'string' ? digestOfJson(inputJson) : input === undefined ? null : digest(input);
-              // Workflow-side actions have no output of their own: a delegation's is its child's result.
-              const parsed = parseActionRecord({ ...rest, inputDigest, outputDigest: null });
-              if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
-              else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
-              else actions.push({ ...parsed.data, ...worker });
-            }
+          try {
+            await recordEvents(info, events);
+          } catch (err) {
+            // Never thrown into the SDK: it would log the error with the task's WorkflowInfo,
+            // whose memo it has decoded (the objective), and complete the task all the same.
+            log(`could not record ${events.length} events of ${info.workflowType} ${info.workflowId} (run ${info.runId}): ${reasonOf(err)}`);
           }
-          await recorder.write({ scopes, actions, gaps, fingerprints, payloads });
         },
       },
     },
   };
+
+  async function recordEvents(info: WorkflowInfo, events: SinkEvent[]): Promise<void> {
+    const worker = workerOfTask(info);
+    const scopes: ScopeRecord[] = [];
+    const actions: ActionRecord[] = [];
+    const gaps: ActionRecord[] = [];
+    const fingerprints: FingerprintRecord[] = [];
+    const payloads: PayloadRecord[] = [];
+    for (const event of events) {
+      if (event.type === 'payload') {
+        payloads.push(event.record);
+      } else if (event.type === 'output') {
+        if (!fingerprinter) continue;
+        // Provenance is best effort: an output that cannot be fingerprinted never fails the workflow.
+        try {
+          const { value, ...source } = event.record;
+          fingerprints.push(...fingerprinter.records({ ...source, sourceId: source.scopeId, kind: 'agent_output' }, value));
+        } catch (err) {
+          log(`could not fingerprint the output of ${event.record.scopeId}`, err);
+        }
+      } else if (event.type === 'relay') {
+        actions.push(...relayed(event.actions, info, log));
+        gaps.push(...relayed(event.gaps, info, log));
+      } else if (event.type === 'scope') {
+        const parsed = parseScopeRecord(event.record);
+        if (parsed.success) scopes.push({ ...parsed.data, ...worker });
+        else log(`dropping malformed scope record ${event.record.scopeId}`, parsed.error);
+      } else {
+        const { input, inputJson, ...rest } = event.record;
+        const inputDigest = typeof inputJson === 'string' ? digestOfJson(inputJson) : input === undefined ? null : digest(input);
+        // Workflow-side actions have no output of their own: a delegation's is its child's result.
+        const parsed = parseActionRecord({ ...rest, inputDigest, outputDigest: null });
+        if (!parsed.success) log(`dropping malformed action record ${rest.actionId}`, parsed.error);
+        else if (event.type === 'gap') gaps.push({ ...withDeclaredResources(parsed.data, declaredResources), ...worker });
+        else actions.push({ ...parsed.data, ...worker });
+      }
+    }
+    await recorder.write({ scopes, actions, gaps, fingerprints, payloads });
+  }
+}
+
+/** An error's first line: a recorder's errors name records by id and never quote their content. */
+function reasonOf(err: unknown): string {
+  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0]!;
 }
 
 /**
