@@ -123,6 +123,10 @@ export async function dropMonth(db: Db, schema: string, month: number, before: D
         WHERE p.namespace = a.namespace AND p.action_id = a.action_id`,
     );
     await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE month = $1`, [new Date(month).toISOString()]);
+    await tx.query(`DELETE FROM ${t('usage_rollup_pending')} WHERE session_started_at >= $1 AND session_started_at < $2`, [
+      new Date(month).toISOString(),
+      new Date(nextMonth(month)).toISOString(),
+    ]);
     for (const table of PARTITIONED_TABLES) await tx.query(`DROP TABLE ${t(partitionName(table, month))}`);
     const prunedAt = new Date().toISOString();
     const recorded: PrunedMonth[] = [];

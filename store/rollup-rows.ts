@@ -3,7 +3,8 @@
  * hashed instead of reading their rows again: those records are exactly what reading the
  * rows back gives (store/seal-source.ts), and the scopes are locked by the sealing
  * transaction. The two facts that live in other rows (a delegation's parent, and whether
- * a `delegate` action points at it) are read with the scopes (seal.ts). Keys and counts
+ * a `delegate` action points at it) are read with the scopes (seal.ts); when they may
+ * still change, usage-pending.ts keeps track of them. Keys and counts
  * are those of `facetsSql` in usage-rollup.ts, which counts the scopes not sealed yet.
  */
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
@@ -15,8 +16,8 @@ export interface SealedScope {
   tally: ActionTally;
   /** Its row's partition key: the rollup is kept by month of session start. */
   sessionStartedAt: string;
-  /** A delegation's parent scope row (same session), if there is one. */
-  parent: { agent: string; agentVersion: string } | null;
+  /** A delegation's parent scope row (same session), if there is one, and whether it is sealed. */
+  parent: { agent: string; agentVersion: string; sealed: boolean } | null;
   /** Whether a `delegate` action in the namespace points at this scope. */
   delegated: boolean;
 }

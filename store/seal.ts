@@ -5,6 +5,7 @@ import { yielder } from './yielding';
 import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
+import { foldPending, holdPending } from './usage-pending';
 import { dedupe, unnestRows } from './bulk-write';
 import { readScope } from './rows';
 import { mayBeSealed } from './open-calls';
@@ -51,11 +52,13 @@ export async function sealScopes(
       // two sealers lock in the same order and cannot deadlock.
       const locking = tx.query(
         `SELECT s.*,
-                (SELECT ARRAY[p.agent, p.agent_version] FROM ${t('scopes')} p
+                (SELECT ARRAY[p.agent, p.agent_version, (p.chain_length IS NOT NULL)::text] FROM ${t('scopes')} p
                   WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
                     AND p.session_started_at = s.session_started_at) AS rollup_parent,
                 s.kind = 'delegation' AND (SELECT true FROM ${t('actions')} d
                   WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate' LIMIT 1) IS NOT NULL AS rollup_delegated,
+                (SELECT true FROM ${t('usage_rollup_pending')} pd
+                  WHERE pd.namespace = s.namespace AND pd.parent_scope_id = s.scope_id LIMIT 1) IS NOT NULL AS rollup_awaited,
                 (SELECT true FROM ${t('scope_chains')} c
                   WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id LIMIT 1) IS NOT NULL
                 OR (SELECT true FROM ${t('action_chain')} c
@@ -85,11 +88,14 @@ export async function sealScopes(
         found.map((row) => [
           row.scope_id as string,
           {
-            parent: Array.isArray(row.rollup_parent) ? { agent: String(row.rollup_parent[0]), agentVersion: String(row.rollup_parent[1]) } : null,
+            parent: Array.isArray(row.rollup_parent)
+              ? { agent: String(row.rollup_parent[0]), agentVersion: String(row.rollup_parent[1]), sealed: row.rollup_parent[2] === 'true' }
+              : null,
             delegated: row.rollup_delegated === true,
           },
         ]),
       );
+      const awaited = new Set(found.filter((row) => row.rollup_awaited === true).map((row) => row.scope_id as string));
       const chained = new Set(found.filter((row) => row.chained === true).map((row) => row.scope_id as string));
       const ended = found.flatMap((row) => {
         // A row that no longer parses cannot be hashed faithfully; verify reports it.
@@ -145,6 +151,11 @@ export async function sealScopes(
       await writeLinks(tx, t, ns, relinked, links);
       // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
       await rollUpSealed(tx, t, ns, rolled);
+      // A delegation whose parent's records may still arrive is listed, and the listed
+      // children of the parents sealed here are settled (usage-pending.ts).
+      const sealedNow = new Set(rolled.map((r) => r.scope.scopeId));
+      await holdPending(tx, t, ns, rolled, sealedNow);
+      await foldPending(tx, t, ns, [...sealedNow].filter((id) => awaited.has(id)));
       // Last, by the locked row versions' places (they cannot move while this transaction
       // holds them): a fetch per row, whatever the month's size and statistics. Joined on the
       // ids, or left to the planner on their places, Postgres hashed every scope of the

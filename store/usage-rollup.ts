@@ -5,12 +5,16 @@
  * counts are added in the transaction that seals it (a scope is sealed once); what is
  * not sealed yet (running scopes, and ended ones the sealer has not reached) is counted
  * live from its rows. The counts are those of the rows when sealed: a record that
- * arrives after its scope was sealed shows in verify, not here.
+ * arrives after its scope was sealed shows in verify, not here. The exception is what a
+ * delegation's counts take from its parent's records, which may arrive after the child
+ * was sealed without being late for their own scope: usage-pending.ts adds what they
+ * change to every read, and folds it in when the parent is sealed.
  */
 import type { AgentUsage, UsageDifference, UsageFacet } from '../cim/forensics/usage';
 import type { SqlExecutor } from './sql-store';
 import { rollupRows, type SealedScope } from './rollup-rows';
 import { unnestRows } from './bulk-write';
+import { pendingDifferencesSql, relistPendingSql } from './usage-pending';
 
 type Rows = Array<Record<string, unknown>>;
 type Query = Pick<SqlExecutor, 'query'>;
@@ -68,6 +72,17 @@ const CONFLICT = `ON CONFLICT (namespace, month, facet, ${KEYS.join(', ')}) DO U
 const INSERT = (t: (table: string) => string) => `INSERT INTO ${t('usage_rollup')} (namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`;
 
 /**
+ * The namespace's ($1) rolled-up rows (month, facet, k1..k7, n1, n2, n3), with the
+ * differences of the delegations still awaiting their parent (usage-pending.ts).
+ */
+function storedSql(t: (table: string) => string): string {
+  return `SELECT month, facet, ${KEYS.join(', ')}, n1, n2, n3 FROM ${t('usage_rollup')} WHERE namespace = $1
+    UNION ALL
+    SELECT month, facet, ${KEYS.join(', ')}, n1, n2, n3
+      FROM (${pendingDifferencesSql(t, t('usage_rollup_pending'), 'pd.namespace = $1')}) AS d(namespace, month, facet, ${KEYS.join(', ')}, n1, n2, n3)`;
+}
+
+/**
  * Adds the counts of scopes just sealed; run in the sealing transaction, once per scope.
  * The counts come from the records just hashed (rollup-rows.ts), so the scopes' action
  * rows are not read again: one array upsert.
@@ -98,8 +113,8 @@ export async function rolledUpUsage(db: Query, t: (table: string) => string, nam
   const facets = options.calls ? `` : `AND facet <> 'calls'`;
   const [rolled, live] = await Promise.all([
     db.query(
-      `SELECT facet, ${KEYS.join(', ')}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3 FROM ${t('usage_rollup')}
-        WHERE namespace = $1 ${facets} GROUP BY facet, ${KEYS.join(', ')}`,
+      `SELECT facet, ${KEYS.join(', ')}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3 FROM (${storedSql(t)}) AS stored
+        WHERE true ${facets} GROUP BY facet, ${KEYS.join(', ')} HAVING (sum(n1), sum(n2), sum(n3)) <> (0, 0, 0)`,
       [namespace],
     ),
     liveUsage(db, t, namespace, options),
@@ -199,7 +214,7 @@ export async function usageDifferences(db: Query, t: (table: string) => string, 
   const { rows } = await db.query<Record<string, string | null>>(
     `WITH stored AS (
        SELECT to_char(month AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month, facet, ${keyList}, sum(n1) AS n1, sum(n2) AS n2, sum(n3) AS n3
-         FROM ${t('usage_rollup')} WHERE namespace = $1 GROUP BY 1, 2, ${keyList}),
+         FROM (${storedSql(t)}) AS rolled GROUP BY 1, 2, ${keyList}),
      recounted AS (${sealedFacets(t)})
      SELECT month, facet, ${keyList},
             COALESCE(stored.n1, 0)::text AS s1, COALESCE(stored.n2, 0)::text AS s2, COALESCE(stored.n3, 0)::text AS s3,
@@ -230,5 +245,8 @@ export async function rebuildUsageRollup(db: Pick<SqlExecutor, 'transaction'>, t
     await tx.query(`LOCK TABLE ${t('usage_rollup')} IN EXCLUSIVE MODE`);
     await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE namespace = $1`, [namespace]);
     await tx.query(`${INSERT(t)} ${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`, [namespace]);
+    // The delegations still awaiting their parent are listed again as this recount counted them.
+    await tx.query(`DELETE FROM ${t('usage_rollup_pending')} WHERE namespace = $1`, [namespace]);
+    await tx.query(relistPendingSql(t), [namespace]);
   });
 }
