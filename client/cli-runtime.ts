@@ -126,7 +126,8 @@ function deploymentFlags(ctx: CommandContext): { name: string; buildId: string }
   const parsed = DeploymentOption.safeParse({ name, buildId });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new CliUsageError(`invalid ${issue?.path[0] === 'name' ? '--deployment' : '--build-id'}: ${issue?.message}`);
+    const [option, given] = issue?.path[0] === 'name' ? ['--deployment', name] : ['--build-id', buildId];
+    throw new CliUsageError(`invalid ${option} ${JSON.stringify(given)}: ${issue?.message}`);
   }
   return { name, buildId };
 }

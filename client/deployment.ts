@@ -7,10 +7,11 @@ import type { Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { ScopetrailError } from '../cim/errors';
 import { parse, printableText } from './arguments';
+import { DeploymentName } from '../cim/deployment-name';
 
 export const SetVersionOptions = z.object({
   namespace: printableText(1000).default('default'),
-  deploymentName: printableText(255),
+  deploymentName: printableText(255).pipe(DeploymentName),
   buildId: printableText(255),
   /** For a ramp: the share of new sessions that start on this build, 0-100. */
   percentage: z.number().min(0).max(100).optional(),
