@@ -2,7 +2,7 @@
 import { ensureTemporal } from '../devserver/dev-server';
 import { openStore } from '../store';
 import { EmbeddedFolderError } from '../store/embedded-folder';
-import { createWorker } from '../worker/create-worker';
+import { WorkerOptionsSchema, createWorker } from '../worker/create-worker';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
@@ -28,7 +28,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   if (ctx.flags.otel) checkOtlpVariables();
   const deployment = deploymentFlags(ctx);
   const storeSettings = storeOptions(ctx);
-  const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
+  const taskQueue = taskQueueFlag(ctx);
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
   const payloadCodecs = codecsOf(ctx, namespace);
   quietTemporalLogs('WARN');
@@ -115,6 +115,18 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   }
   event({ event: 'stopped' });
   return 0;
+}
+
+/** `--task-queue NAME`, checked as createWorker checks it, so that a bad one is a usage error naming the flag. */
+function taskQueueFlag(ctx: CommandContext): string {
+  const given = ctx.flags['task-queue'] as string | undefined;
+  if (given === undefined) return 'scopetrail';
+  const parsed = WorkerOptionsSchema.shape.taskQueue.safeParse(given);
+  if (!parsed.success) {
+    const why = given === '' ? 'must not be empty' : given.length > 200 ? 'too long (at most 200 characters)' : parsed.error.issues[0]?.message;
+    throw new CliUsageError(`invalid --task-queue ${JSON.stringify(given)}: ${why}`);
+  }
+  return given;
 }
 
 /** `--deployment NAME --build-id ID`: a versioned worker (both or neither). */

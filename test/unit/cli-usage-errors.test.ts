@@ -241,3 +241,11 @@ describe('the payload codec', () => {
     }
   });
 });
+
+describe('worker --task-queue', () => {
+  test('an empty or overlong task queue is a usage error naming --task-queue', async () => {
+    await refused(['worker', '--task-queue', ''], /^invalid --task-queue "": must not be empty$/);
+    await refused(['dev', '--task-queue', ''], /^invalid --task-queue "": must not be empty$/);
+    await refused(['worker', '--task-queue', 'q'.repeat(201)], /^invalid --task-queue "q+": too long \(at most 200 characters\)$/);
+  });
+});
