@@ -493,7 +493,7 @@ export const COMMANDS: Record<string, Command> = {
   deployment: {
     group: 'runtime',
     args: 'set-current <name> <build> | ramp <name> <build> <percent>',
-    summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it',
+    summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it (0 ends its ramp)',
     options: ['wait', 'address', 'namespace'],
     optionHelp: { namespace: 'Temporal namespace (default: default)' },
     async run(ctx) {

@@ -249,3 +249,11 @@ describe('worker --task-queue', () => {
     await refused(['worker', '--task-queue', 'q'.repeat(201)], /^invalid --task-queue "q+": too long \(at most 200 characters\)$/);
   });
 });
+
+describe('a negative number given as an argument', () => {
+  test('is read as a value, and a percentage out of 0-100 is refused naming it', async () => {
+    await refused(['deployment', 'ramp', 'agents', 'v2', '-5'], /^invalid <percent> "-5": use 0-100$/);
+    await refused(['deployment', 'ramp', 'agents', 'v2', '-5', '--wait', '0'], /^invalid <percent> "-5": use 0-100$/);
+    await refused(['deployment', 'ramp', 'agents', 'v2', '--wait', '-1', '-5'], /^invalid <percent> "-5": use 0-100$/);
+  });
+});
