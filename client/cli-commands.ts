@@ -138,7 +138,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '[--agent A] [--status S] [--since ISO] [--limit N]',
     summary: 'recent sessions with their status, checked against Temporal',
-    options: ['agent', 'status', 'since', 'limit', ...STORE_OPTIONS, 'address'],
+    options: ['agent', 'status', 'since', 'limit', ...QUERY_OPTIONS],
     async run(ctx) {
       positionals(ctx, []);
       // Every flag is checked before anything is opened.
@@ -233,7 +233,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '',
     summary: 'orchestrators, sub-agents and handoff peers, from manifests and observed delegations and handoffs',
-    options: STORE_OPTIONS,
+    options: [...STORE_OPTIONS, ...CODEC_OPTIONS],
     async run(ctx) {
       positionals(ctx, []);
       return withClient(ctx, async (client) => {
@@ -249,7 +249,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '[agent]',
     summary: 'observed tools, sub-agents and versions that differ from the manifests (exit 3 on drift, or a verdict on a manifest its signature does not vouch for)',
-    options: STORE_OPTIONS,
+    options: [...STORE_OPTIONS, ...CODEC_OPTIONS],
     async run(ctx) {
       const [agent] = positionals(ctx, ['agent'], 1);
       return withClient(ctx, async (client) => {
@@ -413,7 +413,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'query',
     args: '<session> <file>',
     summary: 'which agent and scope produced each part of a text (<file> may be - for standard input), from output fingerprints',
-    options: [...STORE_OPTIONS, 'address'],
+    options: QUERY_OPTIONS,
     async run(ctx) {
       const { attributeCommand } = require('./attribute-command') as typeof import('./attribute-command');
       return attributeCommand(ctx, withClient);
@@ -447,7 +447,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'runtime',
     args: '--before DATE [--dry-run]',
     summary: 'retention: drop whole months of ended sessions started before DATE (recorded, and anchored in Temporal)',
-    options: ['before', 'dry-run', 'database-url', 'data-dir', 'schema', 'address'],
+    options: ['before', 'dry-run', 'database-url', 'data-dir', 'schema', 'address', ...CODEC_OPTIONS],
     async run(ctx) {
       const { pruneCommand } = require('./prune') as typeof import('./prune');
       return pruneCommand(ctx, withClient);
@@ -493,7 +493,7 @@ export const COMMANDS: Record<string, Command> = {
   deployment: {
     group: 'runtime',
     args: 'set-current <name> <build> | ramp <name> <build> <percent>',
-    summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it',
+    summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it (0 ends its ramp)',
     options: ['wait', 'address', 'namespace'],
     optionHelp: { namespace: 'Temporal namespace (default: default)' },
     async run(ctx) {

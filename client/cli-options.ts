@@ -139,3 +139,38 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
   }
   return joined;
 }
+
+const isNegativeNumber = (arg: string) => /^-\.?\d/.test(arg);
+
+/** Whether an option as written (`--limit`, `-d`) takes the next argument as its value. */
+function takesValue(arg: string): boolean {
+  if (arg.startsWith('--')) return !arg.includes('=') && Object.hasOwn(OPTIONS, arg.slice(2)) && OPTIONS[arg.slice(2) as OptionName].type === 'string';
+  const short = Object.values(OPTIONS).find((o) => (o as { short?: string }).short === arg.slice(1));
+  return arg.length === 2 && short?.type === 'string';
+}
+
+/**
+ * The command line with a negative number that is no option's value read as a positional
+ * argument (`deployment ramp d b -5`): parseArgs would take it for a short option and
+ * refuse it as unknown, when it is a value the command should judge. From the first
+ * such number on, options keep their values and go before a `--`, positionals after it,
+ * each in the order given. Run after joinNegativeValues, so the values it joined stay.
+ */
+export function negativeNumbersAsPositionals(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  const head = end === -1 ? argv : argv.slice(0, end);
+  const tail = end === -1 ? [] : argv.slice(end + 1);
+  const first = head.findIndex(isNegativeNumber);
+  if (first === -1) return [...argv];
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let i = first; i < head.length; i++) {
+    const arg = head[i]!;
+    if (arg === '-' || !arg.startsWith('-') || isNegativeNumber(arg)) positionals.push(arg);
+    else {
+      options.push(arg);
+      if (takesValue(arg) && i + 1 < head.length) options.push(head[++i]!);
+    }
+  }
+  return [...head.slice(0, first), ...options, '--', ...positionals, ...tail];
+}

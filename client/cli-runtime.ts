@@ -2,7 +2,7 @@
 import { ensureTemporal } from '../devserver/dev-server';
 import { openStore } from '../store';
 import { EmbeddedFolderError } from '../store/embedded-folder';
-import { createWorker } from '../worker/create-worker';
+import { WorkerOptionsSchema, createWorker } from '../worker/create-worker';
 import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
@@ -28,7 +28,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   if (ctx.flags.otel) checkOtlpVariables();
   const deployment = deploymentFlags(ctx);
   const storeSettings = storeOptions(ctx);
-  const taskQueue = (ctx.flags['task-queue'] as string | undefined) ?? 'scopetrail';
+  const taskQueue = taskQueueFlag(ctx);
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
   const payloadCodecs = codecsOf(ctx, namespace);
   quietTemporalLogs('WARN');
@@ -117,6 +117,18 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   return 0;
 }
 
+/** `--task-queue NAME`, checked as createWorker checks it, so that a bad one is a usage error naming the flag. */
+function taskQueueFlag(ctx: CommandContext): string {
+  const given = ctx.flags['task-queue'] as string | undefined;
+  if (given === undefined) return 'scopetrail';
+  const parsed = WorkerOptionsSchema.shape.taskQueue.safeParse(given);
+  if (!parsed.success) {
+    const why = given === '' ? 'must not be empty' : given.length > 200 ? 'too long (at most 200 characters)' : parsed.error.issues[0]?.message;
+    throw new CliUsageError(`invalid --task-queue ${JSON.stringify(given)}: ${why}`);
+  }
+  return given;
+}
+
 /** `--deployment NAME --build-id ID`: a versioned worker (both or neither). */
 function deploymentFlags(ctx: CommandContext): { name: string; buildId: string } | undefined {
   const name = ctx.flags.deployment as string | undefined;
@@ -126,7 +138,8 @@ function deploymentFlags(ctx: CommandContext): { name: string; buildId: string }
   const parsed = DeploymentOption.safeParse({ name, buildId });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new CliUsageError(`invalid ${issue?.path[0] === 'name' ? '--deployment' : '--build-id'}: ${issue?.message}`);
+    const [option, given] = issue?.path[0] === 'name' ? ['--deployment', name] : ['--build-id', buildId];
+    throw new CliUsageError(`invalid ${option} ${JSON.stringify(given)}: ${issue?.message}`);
   }
   return { name, buildId };
 }

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from './scope-client';
 import { NoStoreError, SessionPrunedError, UnknownIdError } from './arguments';
 import { terminalJson } from './visible-text';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
-import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
+import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, negativeNumbersAsPositionals, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 import { likeliest } from '../cim/invalid-field';
 
 const EXIT_CODES =
@@ -85,7 +85,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     reportError(out, wantsJson, { command, exitCode: code, kind, message, ...more });
   let parsed;
   try {
-    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: negativeNumbersAsPositionals(joinNegativeValues(argv)), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     // An option no command takes: named with the command it was given to, and the one likely meant.
     const unknown = unknownOptionOf(argv, err);
@@ -172,7 +172,7 @@ function refusedOptions(name: string, command: Command, tokens: readonly Token[]
 /** For Node's unknown-option error: which command it was given to, and the sentence to say. */
 function unknownOptionOf(argv: string[], err: unknown): { command: string | null; message: string } | undefined {
   if ((err as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
-  const loose = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const loose = parseArgs({ args: negativeNumbersAsPositionals(joinNegativeValues(argv)), options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
   const option = loose.tokens.find((t) => t.kind === 'option' && !Object.hasOwn(OPTIONS, t.name));
   if (!option || option.kind !== 'option') return undefined;
   const name = loose.positionals[0];

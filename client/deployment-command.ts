@@ -1,7 +1,8 @@
 /**
  * `scopetrail deployment set-current <name> <build>` and
  * `scopetrail deployment ramp <name> <build> <percent>`: move new sessions to a worker
- * build. Running sessions are not moved: pinned ones finish on the build that started them.
+ * build (a ramp of 0 ends the build's ramp). Running sessions are not moved: pinned ones finish
+ * on the build that started them.
  */
 import { Connection } from '@temporalio/client';
 import { z } from 'zod';
@@ -59,6 +60,11 @@ export async function deploymentCommand(ctx: CommandContext): Promise<number> {
 
 function describe(action: 'set-current' | 'ramp', r: SetVersionResult, percentage: number | undefined): string {
   const was = r.previousBuildId ? ` (${action === 'ramp' ? 'ramping before' : 'was'}: ${r.previousBuildId})` : '';
+  if (action === 'ramp' && percentage === 0) {
+    return r.previousBuildId === r.buildId
+      ? `Worker Deployment "${r.deploymentName}": build ${r.buildId} no longer ramps; new sessions start on the current build.`
+      : `Worker Deployment "${r.deploymentName}": build ${r.buildId} was not ramping; nothing changed.`;
+  }
   return action === 'ramp'
     ? `Worker Deployment "${r.deploymentName}": ${percentage}% of new sessions start on build ${r.buildId}${was}; running sessions stay where they are.`
     : `Worker Deployment "${r.deploymentName}": build ${r.buildId} is current${was}; new sessions start on it, pinned sessions finish on their own build.`;

@@ -7,10 +7,11 @@ import type { Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { ScopetrailError } from '../cim/errors';
 import { parse, printableText } from './arguments';
+import { DeploymentName } from '../cim/deployment-name';
 
 export const SetVersionOptions = z.object({
   namespace: printableText(1000).default('default'),
-  deploymentName: printableText(255),
+  deploymentName: printableText(255).pipe(DeploymentName),
   buildId: printableText(255),
   /** For a ramp: the share of new sessions that start on this build, 0-100. */
   percentage: z.number().min(0).max(100).optional(),
@@ -50,10 +51,22 @@ export async function setCurrentVersion(connection: Connection, options: z.input
   return { deploymentName: o.deploymentName, buildId: o.buildId, previousBuildId: res.previousDeploymentVersion?.buildId || null };
 }
 
-/** Sends `percentage` % of new sessions to `buildId` while the current version takes the rest. */
+/**
+ * Sends `percentage` % of new sessions to `buildId` while the current version takes the rest.
+ * 0 clears the ramp of `buildId` (a version ramping at 0% stays listed as ramping until cleared).
+ */
 export async function setRampingVersion(connection: Connection, options: z.input<typeof SetVersionOptions>): Promise<SetVersionResult> {
   const o = parse('setRampingVersion', SetVersionOptions, options);
   if (o.percentage === undefined) throw new DeploymentVersionError('setRampingVersion: give the percentage of new sessions (0-100)', 'percentage');
+  const routing = await routingOf(connection, o);
+  if (routing?.current === o.buildId) {
+    throw new DeploymentVersionError(
+      `build ${o.buildId} is already the current version of Worker Deployment "${o.deploymentName}": every new session starts on it; ` +
+        'ramp a build that is not current, or make another build current first',
+      'buildId',
+    );
+  }
+  if (o.percentage === 0) return clearRamp(connection, o, routing?.ramping ?? null);
   const res = await untilVersionExists(o, () =>
     connection.workflowService.setWorkerDeploymentRampingVersion({
       namespace: o.namespace,
@@ -66,6 +79,53 @@ export async function setRampingVersion(connection: Connection, options: z.input
   return { deploymentName: o.deploymentName, buildId: o.buildId, previousBuildId: res.previousDeploymentVersion?.buildId || null };
 }
 
+/** No build ramps after this; clearing a build that does not ramp changes nothing, and another build's ramp is left alone. */
+async function clearRamp(connection: Connection, o: z.output<typeof SetVersionOptions>, ramping: string | null): Promise<SetVersionResult> {
+  const unchanged = { deploymentName: o.deploymentName, buildId: o.buildId, previousBuildId: ramping };
+  if (ramping === null) return unchanged;
+  if (ramping !== o.buildId) {
+    throw new DeploymentVersionError(
+      `build ${o.buildId} of Worker Deployment "${o.deploymentName}" is not ramping, build ${ramping} is: nothing of ${o.buildId}'s to clear ` +
+        `(deployment ramp ${o.deploymentName} ${ramping} 0 clears that one)`,
+      'buildId',
+    );
+  }
+  // An empty build id with 0% is how the API unsets the ramping version.
+  await connection.workflowService.setWorkerDeploymentRampingVersion({
+    namespace: o.namespace,
+    deploymentName: o.deploymentName,
+    buildId: '',
+    percentage: 0,
+    identity: o.identity,
+  });
+  return unchanged;
+}
+
+interface Routing {
+  current: string | null;
+  ramping: string | null;
+}
+
+/** Where new sessions go now; undefined when the deployment does not exist yet. */
+async function routingOf(connection: Connection, o: z.output<typeof SetVersionOptions>): Promise<Routing | undefined> {
+  try {
+    const res = await connection.workflowService.describeWorkerDeployment({ namespace: o.namespace, deploymentName: o.deploymentName });
+    const info = res.workerDeploymentInfo;
+    return {
+      current: info?.routingConfig?.currentDeploymentVersion?.buildId || null,
+      ramping: info?.routingConfig?.rampingDeploymentVersion?.buildId || null,
+    };
+  } catch (err) {
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Calls until the server takes it. The server refuses a version it does not know (no worker
+ * of it has polled yet) or whose workers no longer poll: that refusal is waited out and, past
+ * the wait, said with what to do. Any other refusal is said at once, as the server put it.
+ */
 async function untilVersionExists<T>(o: z.output<typeof SetVersionOptions>, call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + o.waitMs;
   for (;;) {
@@ -73,7 +133,7 @@ async function untilVersionExists<T>(o: z.output<typeof SetVersionOptions>, call
       return await call();
     } catch (err) {
       const code = (err as { code?: number }).code;
-      const notYet = code === GRPC_NOT_FOUND || code === GRPC_FAILED_PRECONDITION;
+      const notYet = code === GRPC_NOT_FOUND || (code === GRPC_FAILED_PRECONDITION && /poller/i.test((err as Error).message));
       if (!notYet || Date.now() >= deadline) {
         throw new DeploymentVersionError(
           `version ${o.buildId} of Worker Deployment "${o.deploymentName}" in namespace "${o.namespace}" could not be set: ` +

@@ -2,7 +2,7 @@
  * The forensic questions, answered from the store with the pure rules in
  * cim/forensics, and — where completeness matters — checked against Temporal history.
  */
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { AgentNameArg, IsoTime, printableText } from './arguments';
 import {
@@ -180,12 +180,19 @@ async function reachable(temporal: Client): Promise<boolean> {
   }
 }
 
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * Asked of the raw service: the handle's describe() also decodes the run's memo, and a
+ * session encrypted with a codec this client lacks would then read as "Temporal did not
+ * answer" although Temporal answered. Whether a run exists needs none of its payloads.
+ */
 async function existsInTemporal(temporal: Client, workflowId: string): Promise<boolean | null> {
   try {
-    await temporal.workflow.getHandle(workflowId).describe();
+    await temporal.workflowService.describeWorkflowExecution({ namespace: temporal.options.namespace, execution: { workflowId } });
     return true;
   } catch (err) {
-    return (err as { name?: string }).name === 'WorkflowNotFoundError' ? false : null;
+    return isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND ? false : null;
   }
 }
 

@@ -363,7 +363,8 @@ export class ScopeClient {
       if (!(err instanceof SessionNotFoundError)) throw err;
       if (err.sessionOf !== undefined) throw new NotASessionError(id, err.sessionOf, err.message);
       const scopes = await this.store.scopesOfSession(id).catch(() => []);
-      if (scopes.length === 0) throw new UnknownIdError('session', id);
+      // A handoff's scope runs in its session's workflow, so Temporal has no workflow of its id; the store says whose it is.
+      if (scopes.length === 0) throw await this.missing('session', id);
       // Rows Temporal has no history for: past the namespace's retention, or written outside scopetrail.
       throw new SessionNotFoundError(
         id,

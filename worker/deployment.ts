@@ -8,11 +8,12 @@
 import type { WorkerOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import type { ActionRecord } from '../cim/schemas';
+import { DeploymentName } from '../cim/deployment-name';
 
 export const DeploymentOption = z
   .object({
     /** The Worker Deployment's name: one per service (e.g. `research-agents`). */
-    name: z.string().min(1, 'give the Worker Deployment name').max(255),
+    name: DeploymentName,
     /** This build of the agents' code (e.g. a git sha or `v2`). */
     buildId: z.string().min(1, 'give the build id of this worker').max(255),
     /**

@@ -225,6 +225,21 @@ test('sessions started on v1 finish on v1 after v2 becomes current; new sessions
   const routing = await connection.workflowService.describeWorkerDeployment({ namespace: temporal.namespace, deploymentName: DEPLOYMENT });
   const config = routing.workerDeploymentInfo?.routingConfig;
   assert.deepEqual([config?.currentDeploymentVersion?.buildId, config?.rampingDeploymentVersion?.buildId, config?.rampingVersionPercentage], ['v2', 'v1', 10]);
+
+  // The current build cannot ramp: said plainly, without advice to start workers that already run.
+  const current = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v2', '10']);
+  assert.equal(current.code, 1, current.stderr);
+  assert.match(current.stderr, /build v2 is already the current version of Worker Deployment/);
+  assert.doesNotMatch(current.stderr, /start a worker/);
+  // A ramp of 0 ends the ramp, and saying it again changes nothing.
+  const cleared = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v1', '0']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.match(cleared.stdout, /build v1 no longer ramps/);
+  const after = await connection.workflowService.describeWorkerDeployment({ namespace: temporal.namespace, deploymentName: DEPLOYMENT });
+  assert.deepEqual([after.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId, after.workerDeploymentInfo?.routingConfig?.rampingDeploymentVersion?.buildId || null], ['v2', null]);
+  const again = await runCliFor({ schema, temporal }, ['deployment', 'ramp', DEPLOYMENT, 'v1', '0']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /build v1 was not ramping; nothing changed/);
 });
 
 test('deployment set-current names a build no worker has polled, and refuses bad arguments', { timeout: 60_000 }, async () => {

@@ -211,6 +211,11 @@ describe('a session under an AES-GCM payload codec', () => {
     });
   });
 
+  test('a client without the codec still finds the session in Temporal: existing needs no payload decoded', async () => {
+    const listed = await blind.sessions({ crossCheck: true });
+    assert.equal(listed.find((s) => s.sessionId === sealed.sessionId)?.inTemporal, true, JSON.stringify(listed));
+  });
+
   test('the tree and the root cause show decoded text to a client with the codec, on the API and the CLI', { skip: CLI_STORE_SKIP }, async () => {
     const tree = await sealed.client.scopeTree(sealed.sessionId);
     assert.equal(tree.roots[0]!.scope.objective, OBJECTIVE);

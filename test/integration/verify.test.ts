@@ -70,6 +70,22 @@ test('verify and reconcile of a delegation\'s id name the session it is inside, 
   assert.deepEqual((await rt.client.verify(sid)).problems, [], 'the session itself verifies');
 });
 
+test('verify and reconcile of a handoff\'s scope id name the session it belongs to, as of a delegation\'s', async () => {
+  const sid = await session();
+  const id = `${sid}~1`;
+  for (const call of [() => rt.client.verify(id), () => rt.client.reconcile(id)]) {
+    await assert.rejects(call(), (err: Error & { sessionOf?: string }) => {
+      assert.equal(err.name, 'NotASessionError');
+      assert.equal(err.sessionOf, sid);
+      assert.match(err.message, new RegExp(`^"${sid}~1" is not a session: it is a handoff scope inside session "${sid}"`));
+      return true;
+    });
+  }
+  const cli = await runCliFor(rt, ['reconcile', id]);
+  assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+  assert.match(cli.stderr, new RegExp(`"${sid}~1" is not a session: it is a handoff scope inside session "${sid}"`));
+});
+
 test('a history larger than gRPC\'s default 4 MiB message is read whole by reconcile and verify', { skip }, async () => {
   const s = await fixtures.client.startSession(bulkReader, { input: { bytes: 1_500_000, times: 3 } });
   assert.equal(await s.result(), 4_500_000);

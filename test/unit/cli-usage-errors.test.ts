@@ -216,3 +216,44 @@ describe('an option no command takes', () => {
     await refused(['--bogus'], /^--bogus is not an option of scopetrail\. Run scopetrail --help\.$/);
   });
 });
+
+describe('the payload codec', () => {
+  // Each command that reads SCOPETRAIL_CODEC: the variable and --codec must mean the same there.
+  const readers = (file: string): string[][] => [
+    ['sessions'], ['roles'], ['drift'], ['tree', 'S1'], ['attribute', 'S1', file], ['prune', '--before', '2020-01-01'], ['ui'],
+  ];
+
+  test('every command that reads SCOPETRAIL_CODEC takes --codec and --codec-endpoint, and reads them alike', async () => {
+    const file = join(tmp(), 'text.txt');
+    writeFileSync(file, 'some text');
+    const saved = process.env.SCOPETRAIL_CODEC;
+    try {
+      for (const argv of readers(file)) {
+        delete process.env.SCOPETRAIL_CODEC;
+        await refused([...argv, '--codec', './no-such-codec.js'], /^--codec: no module at "\.\/no-such-codec\.js"$/);
+        await refused([...argv, '--codec', './c.js', '--codec-endpoint', 'http://localhost:1'], /^give --codec or --codec-endpoint, not both$/);
+        process.env.SCOPETRAIL_CODEC = './no-such-codec.js';
+        await refused(argv, /^--codec: no module at "\.\/no-such-codec\.js"$/);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SCOPETRAIL_CODEC;
+      else process.env.SCOPETRAIL_CODEC = saved;
+    }
+  });
+});
+
+describe('worker --task-queue', () => {
+  test('an empty or overlong task queue is a usage error naming --task-queue', async () => {
+    await refused(['worker', '--task-queue', ''], /^invalid --task-queue "": must not be empty$/);
+    await refused(['dev', '--task-queue', ''], /^invalid --task-queue "": must not be empty$/);
+    await refused(['worker', '--task-queue', 'q'.repeat(201)], /^invalid --task-queue "q+": too long \(at most 200 characters\)$/);
+  });
+});
+
+describe('a negative number given as an argument', () => {
+  test('is read as a value, and a percentage out of 0-100 is refused naming it', async () => {
+    await refused(['deployment', 'ramp', 'agents', 'v2', '-5'], /^invalid <percent> "-5": use 0-100$/);
+    await refused(['deployment', 'ramp', 'agents', 'v2', '-5', '--wait', '0'], /^invalid <percent> "-5": use 0-100$/);
+    await refused(['deployment', 'ramp', 'agents', 'v2', '--wait', '-1', '-5'], /^invalid <percent> "-5": use 0-100$/);
+  });
+});

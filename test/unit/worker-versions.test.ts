@@ -51,5 +51,34 @@ test('scopetrail worker takes --deployment and --build-id together, checked befo
   const alone = await run(['--deployment', 'agents']);
   assert.deepEqual([alone.code, /give both --deployment <name> and --build-id <id>/.test(alone.stderr)], [2, true]);
   const long = await run(['--deployment', 'agents', '--build-id', 'x'.repeat(300)]);
-  assert.deepEqual([long.code, /invalid --build-id: /.test(long.stderr)], [2, true]);
+  assert.deepEqual([long.code, /invalid --build-id "x+": /.test(long.stderr)], [2, true]);
+});
+
+test('a deployment name with a dot is refused wherever it is given, naming the field; a semver build id is taken', async () => {
+  const dot = /must not contain "\."/;
+  const store = { upsertManifests: async () => undefined } as unknown as Store;
+  assert.throws(
+    () => new ScopetrailPlugin({ store, fingerprintKey: false, deployment: { name: 'research.agents', buildId: 'v2' } }),
+    (err: Error & { field?: string }) => err.field === 'deployment.name' && dot.test(err.message),
+  );
+  assert.equal(DeploymentOption.parse({ name: 'research-agents', buildId: '1.2.3' }).buildId, '1.2.3');
+
+  const { SetVersionOptions } = await import('../../client/deployment');
+  assert.match(SetVersionOptions.safeParse({ deploymentName: 'a.b', buildId: 'x' }).error?.issues[0]?.message ?? '', dot);
+  assert.ok(SetVersionOptions.safeParse({ deploymentName: 'agents', buildId: '1.2.3' }).success);
+
+  const { runCli } = await import('../../client/cli');
+  const run = async (args: string[]) => {
+    const err: string[] = [];
+    const code = await runCli(args, { log: () => undefined, err: (t) => err.push(t) });
+    return { code, stderr: err.join('\n') };
+  };
+  const worker = await run(['worker', '--deployment', 'a.b', '--build-id', 'x']);
+  assert.equal(worker.code, 2, worker.stderr);
+  assert.match(worker.stderr, /invalid --deployment "a\.b": must not contain "\."/);
+  for (const args of [['set-current', 'a.b', 'x'], ['ramp', 'a.b', 'x', '10']]) {
+    const moved = await run(['deployment', ...args, '--wait', '0']);
+    assert.equal(moved.code, 2, moved.stderr);
+    assert.match(moved.stderr, /invalid <name> "a\.b": must not contain "\."/);
+  }
 });
