@@ -40,16 +40,19 @@ export function invalidOption(context: string, error: z.ZodError, whole = 'value
 /**
  * A key of `input` that `known` lacks, refused naming it: zod drops unknown keys silently, and
  * a misspelled `resource` or `subagents` would leave an agent unrestricted or a tool without
- * its declared resources. The likeliest meant key is suggested.
+ * its declared resources. The likeliest meant key is suggested. `at` names the option a
+ * nested object was given as.
  */
-export function unknownOption(context: string, input: unknown, known: readonly string[]): InvalidOptionError | undefined {
+export function unknownOption(context: string, input: unknown, known: readonly string[], at?: string): InvalidOptionError | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
   const key = Object.keys(input).find((k) => !known.includes(k));
   if (key === undefined) return undefined;
   const meant = likeliest(key, known);
+  // `at` is the option the object was given as (`spool`), so the field reads as the user wrote it.
+  const field = at ? `${at}.${key}` : key;
   return new InvalidOptionError(
-    `${context}: invalid field "${key}": not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}; it takes ${known.join(', ')}`,
-    key,
+    `${context}: invalid field "${field}": not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}; it takes ${known.join(', ')}`,
+    field,
   );
 }
 

@@ -3,7 +3,7 @@ import { ScopetrailError } from '../cim/errors';
 import { z } from 'zod';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { formatBytes } from '../cim/payload-size';
-import { fieldOf } from '../cim/invalid-field';
+import { fieldOf, likeliest } from '../cim/invalid-field';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
 export function printableText(max: number) {
@@ -154,13 +154,17 @@ export class SessionPrunedError extends UnknownIdError {
 }
 
 export class InvalidArgumentError extends ScopetrailError {
-  /** `argument`: the parameter's name, for a value that is one argument rather than an object of fields. */
-  constructor(method: string, error: z.ZodError, argument?: string) {
+  /**
+   * `argument`: the parameter's name, for a value that is one argument rather than an object of fields.
+   * `known`: the fields the object takes, to name the one a key it does not take most likely meant.
+   */
+  constructor(method: string, error: z.ZodError, argument?: string, known?: readonly string[]) {
     // A key the options do not take is the field (`descendents`), not the object it was found in.
     const path = fieldOf(error, '');
     const field = [argument, path].filter(Boolean).join('.');
     const issue = error.issues[0];
-    const reason = issue?.code === 'unrecognized_keys' ? 'not a field it takes' : (issue?.message ?? 'invalid');
+    const meant = issue?.code === 'unrecognized_keys' && issue.path.length === 0 && known ? likeliest(issue.keys[0] ?? '', known) : undefined;
+    const reason = issue?.code === 'unrecognized_keys' ? `not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}` : (issue?.message ?? 'invalid');
     super(`${method}: invalid field "${field || 'arguments'}": ${reason}`, field || null);
     this.name = 'InvalidArgumentError';
   }
@@ -177,6 +181,11 @@ export class UnencodableValueError extends ScopetrailError {
 /** Checks one argument of a client method; `argument` names it when it is a single value (an id, a resource). */
 export function parse<T extends z.ZodType>(method: string, schema: T, value: unknown, argument?: string): z.output<T> {
   const parsed = typedLengthChecks(schema).safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(method, parsed.error, argument);
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  // A misspelt key is reported before the field it left missing (`inputs` before `input`): zod
+  // lists a strict object's unknown keys after its fields' issues, and the first issue is the one named.
+  const issues = parsed.error.issues;
+  const unknown = issues.filter((i) => i.code === 'unrecognized_keys');
+  const error = unknown.length ? new z.ZodError([...unknown, ...issues.filter((i) => i.code !== 'unrecognized_keys')]) : parsed.error;
+  throw new InvalidArgumentError(method, error, argument, schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined);
 }

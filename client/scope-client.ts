@@ -60,7 +60,8 @@ import { persisting, settleThenRead } from './second-look';
 
 export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnencodableValueError, UnknownAgentError, UnknownIdError };
 
-export const ConnectOptions = z.object({
+// Strict, so a misspelt key (`taskqueue`) is named rather than the field it left missing.
+export const ConnectOptions = z.strictObject({
   // The one option that is not data: checked for what the client calls on it.
   store: z.custom<Store>(
     (v) => typeof v === 'object' && v !== null && typeof (v as Partial<Store>).scopesOfSession === 'function',
@@ -69,6 +70,11 @@ export const ConnectOptions = z.object({
   address: z.string().min(1).optional(),
   namespace: z.string().min(1).default('default'),
   taskQueue: z.string().min(1).max(200),
+  // Objects connect passes on as they are (see connect).
+  connection: z.custom<Connection>().optional(),
+  dataConverter: z.custom<DataConverter>().optional(),
+  delegationKey: z.custom<DelegationKey>().optional(),
+  fingerprintKey: z.custom<FingerprintKey>().optional(),
 });
 
 export const StartSessionOptions = typedLengthChecks(z.strictObject({

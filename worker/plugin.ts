@@ -12,7 +12,7 @@ import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, Work
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
 import { VISIBILITY_MEMO } from '../cim/names';
-import { fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
+import { InvalidOptionError, fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
@@ -30,6 +30,7 @@ import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
+import { SPOOL_OPTION_KEYS, SpoolOption, ensureSpoolDir, spoolDirProblem } from './spool-option';
 import { scopetrailSinks } from './sinks';
 import { loadManifests, unservedTools } from './manifests';
 import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
@@ -146,6 +147,7 @@ const PluginOptionsSchema = z.object({
   deployment: DeploymentOption.optional(),
   runningRowAfterMs: z.number().int().min(0).max(3_600_000).optional(),
   unendedScopes: UnendedScopesOption.optional(),
+  spool: SpoolOption.optional(),
   // Objects with the provider's methods, not the name of one: `model: 'openai'` is modelProviderFromEnv's job.
   llm: z
     .custom<LlmProvider>((p) => typeof (p as LlmProvider)?.complete === 'function' && typeof (p as LlmProvider)?.name === 'string', 'give an LlmProvider (e.g. llmProviderFromEnv(), or new OpenAiCompatibleProvider({ … }))')
@@ -164,16 +166,29 @@ export const PLUGIN_OPTION_KEYS = [
 ] as const satisfies ReadonlyArray<keyof ScopetrailPluginOptions>;
 
 /**
+ * The keys of the plugin's options that are objects of options themselves: a misspelt one
+ * is named with the key likely meant, as a misspelt option of the plugin is.
+ */
+const NESTED_OPTION_KEYS = {
+  spool: SPOOL_OPTION_KEYS,
+  unendedScopes: ['everyMs', 'afterMs'],
+  deployment: Object.keys(DeploymentOption.shape),
+} as const satisfies Partial<Record<keyof ScopetrailPluginOptions, readonly string[]>>;
+
+/**
  * The plugin's options checked: a misspelled key (`fingerPrintKey`, `payloadCodec`) would
  * otherwise fall back to its default unseen. Errors name the field, and `context` (the
  * function the user called: createWorker passes these on).
  */
 export function checkPluginOptions(options: ScopetrailPluginOptions, context = 'ScopetrailPlugin'): z.output<typeof PluginOptionsSchema> {
-  const unknown = unknownOption(context, options, PLUGIN_OPTION_KEYS);
+  const unknown =
+    unknownOption(context, options, PLUGIN_OPTION_KEYS) ??
+    Object.entries(NESTED_OPTION_KEYS).reduce<InvalidOptionError | undefined>((found, [at, keys]) => found ?? unknownOption(context, options[at as keyof typeof NESTED_OPTION_KEYS], keys, at), undefined);
   if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
   const parsed = PluginOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ScopetrailConfigError(invalidField(context, parsed.error, 'options'), fieldOf(parsed.error, 'options'));
   checkToolNames(parsed.data.tools, context);
+  if (parsed.data.spool?.dir) ensureSpoolDir(parsed.data.spool.dir, context);
   return parsed.data;
 }
 
@@ -431,10 +446,12 @@ export class ScopetrailPlugin extends SimplePlugin {
     const recorder = new Recorder(this.config.store, {
       spool,
       onError: (err) => {
-        // One line per 5 s is enough to say the store is failing; the spool keeps the records.
+        // One line per 5 s is enough to say the store is failing; the spool keeps the records,
+        // unless it refuses them (full or unwritable): then they and their work are held.
         if (Date.now() - lastErrorLog < 5_000) return;
         lastErrorLog = Date.now();
-        this.log(`store write failed: ${err.message}${spool ? ` (records spooled in ${spool.dir})` : ''}`);
+        const where = !spool ? '' : recorder.spoolRefusing ? ` (records held until the store or the spool in ${spool.dir} takes them: the spool refuses them)` : ` (records spooled in ${spool.dir})`;
+        this.log(`store write failed: ${err.message}${where}`);
       },
       onSealError: (err) => {
         // Records are stored; sealing is retried. A scope set aside is named each time (rare).
@@ -460,6 +477,13 @@ export class ScopetrailPlugin extends SimplePlugin {
     const options = this.config.spool || {};
     if (options.dir) return new Spool(options);
     const folder = spoolFolder(defaultSpoolDir(), namespace, taskQueue, this.config.store);
+    const problem = spoolDirProblem(folder.dir);
+    if (problem !== undefined) {
+      throw new ScopetrailConfigError(
+        `ScopetrailPlugin: cannot use ${folder.dir} as the spool's folder (${problem}); set SCOPETRAIL_SPOOL_DIR to a folder this worker can write, or give spool.dir`,
+        'spool.dir',
+      );
+    }
     return new Spool({ ...options, dir: folder.dir, ...(folder.earlier ? { adoptFrom: [folder.earlier] } : {}) });
   }
 }

@@ -24,7 +24,10 @@ export interface QuarantineEntry {
   /** The file it is in, and its line there (from 1). */
   file: string;
   line: number;
+  /** When it was first quarantined: a replay that keeps it keeps this time. */
   at: string | null;
+  /** When a replay last tried it and kept it, if one has. */
+  lastReplayAt: string | null;
   reason: string;
   /** `batch`: records a replay may write; `record`: one that failed its schema; `line`: a spool line that could not be read. */
   kind: 'batch' | 'record' | 'line';
@@ -71,7 +74,7 @@ function readEntries(file: string): RawEntry[] {
 
 /** One line of a quarantine file, read as any file on disk is: checked, never trusted. */
 function describe(file: string, line: number, text: string): { entry: QuarantineEntry; batch?: RecordBatch } {
-  const base = { file, line, at: null, reason: 'unreadable quarantine line', kind: 'line' as const, records: 0, ids: [] };
+  const base = { file, line, at: null, lastReplayAt: null, reason: 'unreadable quarantine line', kind: 'line' as const, records: 0, ids: [] };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -79,19 +82,20 @@ function describe(file: string, line: number, text: string): { entry: Quarantine
     return { entry: base };
   }
   if (value === null || typeof value !== 'object') return { entry: base };
-  const v = value as { at?: unknown; reason?: unknown; batch?: unknown; record?: unknown };
+  const v = value as { at?: unknown; lastReplayAt?: unknown; reason?: unknown; batch?: unknown; record?: unknown };
   const at = typeof v.at === 'string' ? v.at : null;
+  const lastReplayAt = typeof v.lastReplayAt === 'string' ? v.lastReplayAt : null;
   const reason = typeof v.reason === 'string' ? v.reason : 'no reason given';
   if (v.batch !== undefined) {
     const parsed = parseSpoolLine(JSON.stringify(v.batch));
     if (parsed.ok && parsed.rejected.length === 0) {
-      return { entry: { file, line, at, reason, kind: 'batch', records: recordCount(parsed.batch), ids: idsOf(parsed.batch) }, batch: parsed.batch };
+      return { entry: { file, line, at, lastReplayAt, reason, kind: 'batch', records: recordCount(parsed.batch), ids: idsOf(parsed.batch) }, batch: parsed.batch };
     }
     const why = parsed.ok ? parsed.rejected[0]!.reason : parsed.reason;
-    return { entry: { file, line, at, reason: `${reason}; not replayable as it is: ${why}`, kind: 'record', records: 0, ids: [] } };
+    return { entry: { file, line, at, lastReplayAt, reason: `${reason}; not replayable as it is: ${why}`, kind: 'record', records: 0, ids: [] } };
   }
-  if (v.record !== undefined) return { entry: { file, line, at, reason, kind: 'record', records: 1, ids: [] } };
-  return { entry: { ...base, at, reason } };
+  if (v.record !== undefined) return { entry: { file, line, at, lastReplayAt, reason, kind: 'record', records: 1, ids: [] } };
+  return { entry: { ...base, at, lastReplayAt, reason } };
 }
 
 function idsOf(batch: RecordBatch): string[] {
@@ -143,12 +147,19 @@ export async function replayQuarantine(
     if (claimed !== file) renameSync(file, claimed);
     report.files.push(file);
     const entries = readEntries(claimed);
-    const stays: string[] = [];
+    // What stays, in order, with the entry to report once restore has said where it landed.
+    const stays: Array<{ text: string; entry?: QuarantineEntry }> = [];
+    const now = new Date().toISOString();
+    // Written again with the time it was first quarantined: a replay only adds when it last tried.
+    const keep = (raw: RawEntry, reason: string, batch: RecordBatch, counted: Pick<QuarantineEntry, 'records' | 'ids'> = raw.entry) =>
+      stays.push({
+        text: JSON.stringify({ ...(raw.entry.at ? { at: raw.entry.at } : {}), lastReplayAt: now, reason, batch }),
+        entry: { ...raw.entry, ...counted, lastReplayAt: now, reason },
+      });
     for (const [i, raw] of entries.entries()) {
       onProgress?.(done++);
       if (!raw.batch) {
-        stays.push(raw.text);
-        report.kept.push(raw.entry);
+        stays.push({ text: raw.text, entry: raw.entry });
         continue;
       }
       let split: LateSplit | undefined;
@@ -158,33 +169,36 @@ export async function replayQuarantine(
       } catch (err) {
         if (!isDataError(err)) {
           // The store is down or refuses us: what is left goes back untouched.
-          stays.push(...entries.slice(i).map((e) => e.text));
-          restore(folder, claimed, stays);
+          stays.push(...entries.slice(i).map((e) => ({ text: e.text })));
+          restore(folder, claimed, stays.map((k) => k.text));
           throw new Error(`replay stopped at ${claimed} line ${raw.entry.line}: ${(err as Error).message}; nothing was lost, run it again`, { cause: err });
         }
-        const reason = `refused by the store again: ${(err as Error).message}`;
-        stays.push(JSON.stringify({ at: new Date().toISOString(), reason, batch: raw.batch }));
-        report.kept.push({ ...raw.entry, reason });
+        keep(raw, `refused by the store again: ${(err as Error).message}`, raw.batch);
         continue;
       }
       const late = split ? lateBatch(split) : undefined;
       const lateCount = late ? recordCount(late) : 0;
-      if (late && lateCount > 0) {
-        stays.push(JSON.stringify({ at: new Date().toISOString(), reason: LATE_REASON, batch: late }));
-        report.kept.push({ ...raw.entry, reason: LATE_REASON, records: lateCount, ids: idsOf(late) });
-      }
+      if (late && lateCount > 0) keep(raw, LATE_REASON, late, { records: lateCount, ids: idsOf(late) });
       if (lateCount < raw.entry.records) {
         report.replayed.entries += 1;
         report.replayed.records += raw.entry.records - lateCount;
       }
     }
-    restore(folder, claimed, stays);
+    // Reported where they are now: the claimed file is gone once the replay ends.
+    const first = restore(folder, claimed, stays.map((k) => k.text));
+    for (const [n, k] of stays.entries()) if (k.entry) report.kept.push({ ...k.entry, file: join(folder, QUARANTINE_FILE), line: first + n });
   }
   return report;
 }
 
-/** What stays goes back to the folder's quarantine.log (fsynced) before the claimed file is deleted. */
-function restore(folder: string, claimed: string, lines: readonly string[]): void {
-  if (lines.length) appendQuarantineLines(join(folder, QUARANTINE_FILE), lines);
+/**
+ * What stays goes back to the folder's quarantine.log (fsynced) before the claimed file is
+ * deleted. Returns the line of quarantine.log the first of them is on.
+ */
+function restore(folder: string, claimed: string, lines: readonly string[]): number {
+  const file = join(folder, QUARANTINE_FILE);
+  const first = existsSync(file) ? readFileSync(file, 'utf8').split('\n').length : 1;
+  if (lines.length) appendQuarantineLines(file, lines);
   unlinkSync(claimed);
+  return first;
 }

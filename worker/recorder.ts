@@ -91,6 +91,11 @@ export class Recorder {
   written = 0;
   /** Records that went to the spool since start. */
   spooled = 0;
+  /**
+   * Set while the spool refuses records (full or unwritable): they and the work that
+   * produced them are held in memory until the store or the spool takes them.
+   */
+  spoolRefusing = false;
   /** Set after a store failure; cleared when a drain reaches the store again. */
   private storeDown = false;
   /**
@@ -552,6 +557,12 @@ export class Recorder {
     // Set when the spool could not take the batch: the store is the only way out then.
     let spoolRefused = false;
     for (let attempt = 1; ; attempt++) {
+      // With a spool, a store failure is reported once the spool has answered, so that what
+      // the report says of the records (spooled, or held: see spoolRefusing) is what happened.
+      const failures: unknown[] = [];
+      const report = () => {
+        for (const err of failures.splice(0)) this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
+      };
       // While the store is known to be down, or records wait in the spool ahead of these,
       // records go straight to the spool (see spoolBacklog).
       let toStore = !(spool && (this.storeDown || this.spoolBacklog)) || spoolRefused;
@@ -562,21 +573,26 @@ export class Recorder {
       if (toStore) {
         try {
           await this.writeToStore(batch);
+          this.spoolRefusing = false;
           this.storeUp(`${count} held records written`);
           for (const w of waiters) w.resolve('store');
           return;
         } catch (err) {
-          this.options.onError?.(err instanceof Error ? err : new Error(String(err)), attempt);
+          failures.push(err);
+          if (!spool) report();
           if (isDataError(err)) {
             // The store is up but refuses something in this batch: one bad record must not
             // hold back the others (nor, spooled, every record after it).
             try {
               await this.writeOneByOne(batch);
+              this.spoolRefusing = false;
+              report();
               this.storeUp(`${count} held records written`);
               for (const w of waiters) w.resolve('store');
               return;
             } catch (again) {
-              this.options.onError?.(again instanceof Error ? again : new Error(String(again)), attempt);
+              failures.push(again);
+              if (!spool) report();
             }
           }
           if (spool) this.storeDown = true;
@@ -587,6 +603,8 @@ export class Recorder {
           // Returns only once the whole batch is on disk and fsynced: only then may its work go on.
           spool.append(batch);
           spoolRefused = false;
+          this.spoolRefusing = false;
+          report();
           this.spoolBacklog = true;
           this.spooled += count;
           this.watchSpool();
@@ -596,6 +614,8 @@ export class Recorder {
           return;
         } catch (err) {
           spoolRefused = true;
+          this.spoolRefusing = true;
+          report();
           // Back-pressure: the records and the work that produced them wait in memory; the
           // worker's task slots bound how much can wait.
           if (Date.now() - this.lastSpoolAlert > 10_000) {

@@ -114,6 +114,29 @@ test('replay: what the store takes now is written, a late record of a sealed sco
   assert.equal(readFileSync(join(spool, 'default--tools', 'quarantine.log'), 'utf8').trim().split('\n').length, 4, 'and keeps the same entries');
 });
 
+test('replay keeps when an entry was first quarantined, and reports the kept entries where they are once it ends', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scopetrail-quarantine-times-'));
+  try {
+    const worker = join(dir, 'default--tools');
+    mkdirSync(worker);
+    writeFileSync(
+      join(worker, 'quarantine.log'),
+      line({ at: '2026-11-01T00:01:00.000Z', reason: LATE_REASON, batch: { actions: [action('qsealed/a4#1', 'qsealed', 4)] } }) + line('{"at": "torn'),
+    );
+    const first = JSON.parse((await cli(['quarantine', 'replay', '--spool', dir, '--json'])).stdout) as { kept: Array<{ file: string; line: number; at: string | null; lastReplayAt: string | null }> };
+    const second = await cli(['quarantine', 'replay', '--spool', dir, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const { kept } = JSON.parse(second.stdout) as typeof first;
+    const file = join(worker, 'quarantine.log');
+    assert.deepEqual(kept.map((k) => [k.file, k.line, k.at]), [[file, 1, '2026-11-01T00:01:00.000Z'], [file, 2, null]], 'the file and line each kept entry is on now');
+    assert.ok(kept[0]!.lastReplayAt! > first.kept[0]!.lastReplayAt!, 'the last replay that tried it');
+    const listed = JSON.parse((await cli(['quarantine', '--spool', dir, '--json'])).stdout) as typeof first & { entries: typeof first.kept };
+    assert.deepEqual(listed.entries.map((e) => [e.file, e.line, e.at, e.lastReplayAt]), kept.map((k) => [k.file, k.line, k.at, k.lastReplayAt]), 'the listing agrees');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('with the workers\' codec, a late copy of a sealed record that was only encoded again is dropped; without it, it stays', { skip }, async () => {
   // Two workers encrypted the same failed attempt: one copy is stored and sealed, the other waits in quarantine.
   const codec = textCodec([new AesGcmCodec()]);

@@ -40,3 +40,23 @@ test('ScopeClient.connect without a store names the field instead of failing ins
     });
   }
 });
+
+test('a misspelt option is named with the one likely meant, before the field it left missing', async () => {
+  const { ScopeClient } = await import('../../client/scope-client');
+  const store = { scopesOfSession: async () => [], sessionHasScopes: async () => false } as never;
+  const misspelt = (field: string, meant: string, method: string) => (err: Error & { field?: string }) => {
+    assert.equal(err.name, 'InvalidArgumentError');
+    assert.equal(err.field, field);
+    assert.equal(err.message, `${method}: invalid field "${field}": not a field it takes (did you mean "${meant}"?)`);
+    return true;
+  };
+  await assert.rejects(ScopeClient.connect({ store, taskqueue: 'q' } as never), misspelt('taskqueue', 'taskQueue', 'ScopeClient.connect'));
+  const client = await ScopeClient.connect({ store, taskQueue: 'q', address: '127.0.0.1:1' });
+  try {
+    await assert.rejects(client.startSession('agent', { inputs: { topic: 'x' } } as never), misspelt('inputs', 'input', 'startSession'));
+    await assert.rejects(client.startSession('agent', { input: 1, objectve: 'x' } as never), misspelt('objectve', 'objective', 'startSession'));
+    await assert.rejects(client.actionsUnder('s', { descendents: true } as never), misspelt('descendents', 'descendants', 'actionsUnder'));
+  } finally {
+    await client.close();
+  }
+});

@@ -158,6 +158,30 @@ test('"store is back" is said once per recovery, not while a full spool and a do
   assert.equal(alerts.filter((a) => a.includes('store is back')).length, 1);
 });
 
+test('a store failure is reported once the spool has answered: records held when it refuses them, spooled when it takes them', async () => {
+  const { store, setDown } = memoryStore();
+  setDown(true);
+  const full = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir: tempDir(), maxBytes: 10 }), drainEveryMs: 10, onError: () => reports.push(full.spoolRefusing ? 'held' : 'spooled') });
+  const reports: string[] = [];
+  const held = full.write({ actions: [action('held', 's')] });
+  try {
+    for (let i = 0; i < 100 && reports.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(reports[0], 'held', 'the first report already knows the spool refused the records');
+  } finally {
+    setDown(false);
+    await held;
+    full.stop();
+  }
+  assert.equal(full.spoolRefusing, false, 'nothing is held once the store took them');
+
+  setDown(true);
+  const spooled: string[] = [];
+  const taking = new Recorder(store, { lingerMs: 1, spool: new Spool({ dir: tempDir() }), drainEveryMs: 10, onError: () => spooled.push(taking.spoolRefusing ? 'held' : 'spooled') });
+  assert.equal(await taking.write({ actions: [action('spooled', 's')] }), 'spool');
+  assert.equal(spooled[0], 'spooled');
+  taking.stop();
+});
+
 test('a worker starts while the store is unreachable, spools, and prepares the store when it answers', async () => {
   const { store, written, setDown, calls } = memoryStore();
   setDown(true);
