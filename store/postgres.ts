@@ -30,6 +30,11 @@ export function preparedStatementsEnabled(env: NodeJS.ProcessEnv = process.env):
   throw new Error(`SCOPETRAIL_PG_PREPARED_STATEMENTS: expected on or off, got ${JSON.stringify(value)}`);
 }
 
+/** The read timeout of every statement but the long ones (QueryOptions.long). */
+export const QUERY_TIMEOUT_MS = 30_000;
+/** A long statement's: a day, where node-postgres takes no "none". */
+const LONG_QUERY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
 export async function runQuery(
   on: Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>,
   sql: string,
@@ -37,7 +42,10 @@ export async function runQuery(
   options: QueryOptions | undefined,
   prepare = true,
 ): Promise<never> {
-  if (options?.prepared && prepare) return (await on.query({ name: statementName(sql), text: sql, values: params })) as never;
+  const named = options?.prepared && prepare ? { name: statementName(sql) } : {};
+  // node-postgres reads a statement's own query_timeout before the pool's; its types do not list it.
+  if (options?.long) return (await on.query({ ...named, text: sql, values: params, query_timeout: LONG_QUERY_TIMEOUT_MS } as unknown as pg.QueryConfig)) as never;
+  if (named.name) return (await on.query({ ...named, text: sql, values: params })) as never;
   return (await on.query(sql, params)) as never;
 }
 
@@ -51,10 +59,10 @@ export function serially(): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
-export function postgresExecutor(connectionString: string, poolSize = 10): SqlExecutor {
+export function postgresExecutor(connectionString: string, poolSize = 10, queryTimeoutMs = QUERY_TIMEOUT_MS): SqlExecutor {
   const prepare = preparedStatementsEnabled();
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
-  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: queryTimeoutMs });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {

@@ -53,6 +53,12 @@ export interface QueryOptions {
    * that can keeps it parsed and planned per connection instead of doing both on each call.
    */
   prepared?: boolean;
+  /**
+   * A recount over the whole namespace (verify-usage, its repair, the rollup's backfill):
+   * minutes at tens of millions of rows, so it is not held to the read timeout that lets the
+   * write path learn fast that the store is down.
+   */
+  long?: boolean;
 }
 
 export interface SqlTransaction extends Pick<SqlExecutor, 'query' | 'exec'> {

@@ -101,7 +101,7 @@ export async function backfillUsageRollup(db: Pick<SqlExecutor, 'transaction'>, 
   await db.transaction(async (tx) => {
     const { rows } = await tx.query(`DELETE FROM ${t('usage_rollup_backfill')} RETURNING pending`);
     if (rows.length === 0) return;
-    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`);
+    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`, [], { long: true });
     // Filled in bulk: the reads that follow plan with its real size (a never-analyzed table
     // looks empty, and grouping thousands of rows by sorting them costs several times hashing them).
     await tx.query(`ANALYZE ${t('usage_rollup')}`);
@@ -224,6 +224,7 @@ export async function usageDifferences(db: Query, t: (table: string) => string, 
             IS DISTINCT FROM (COALESCE(recounted.n1, 0), COALESCE(recounted.n2, 0), COALESCE(recounted.n3, 0))
       ORDER BY month, facet, ${keyList}`,
     [namespace],
+    { long: true },
   );
   return rows.map((r) => ({
     month: String(r.month),
@@ -244,9 +245,9 @@ export async function rebuildUsageRollup(db: Pick<SqlExecutor, 'transaction'>, t
   await db.transaction(async (tx) => {
     await tx.query(`LOCK TABLE ${t('usage_rollup')} IN EXCLUSIVE MODE`);
     await tx.query(`DELETE FROM ${t('usage_rollup')} WHERE namespace = $1`, [namespace]);
-    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`, [namespace]);
+    await tx.query(`${INSERT(t)} ${facetsSql(t, `s.namespace = $1 AND s.chain_length IS NOT NULL`, ALL_FACETS)} ${CONFLICT}`, [namespace], { long: true });
     // The delegations still awaiting their parent are listed again as this recount counted them.
     await tx.query(`DELETE FROM ${t('usage_rollup_pending')} WHERE namespace = $1`, [namespace]);
-    await tx.query(relistPendingSql(t), [namespace]);
+    await tx.query(relistPendingSql(t), [namespace], { long: true });
   });
 }

@@ -962,3 +962,22 @@ test('a scope whose run left calls running is sealed once each has ended after i
     assert.equal(report.problems[0]?.problem, 'invalid_row', `${odd[i]}: named as an invalid row`);
   }
 });
+
+test('a recount over the whole namespace is not held to the read timeout that every other statement has', { skip: usesPglite() }, async () => {
+  // The pool's read timeout, shortened: verify-usage at 10 M rows takes minutes, far past the 30 s one.
+  const db = postgresExecutor(TEST_DATABASE_URL, 2, 300);
+  try {
+    await assert.rejects(db.query('SELECT pg_sleep(0.6)', []), /timeout/i);
+    await db.query('SELECT pg_sleep(0.6)', [], { long: true });
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_sleep(0.6)', [], { long: true });
+    });
+    // verify-usage's recount asks for it.
+    const asked: Array<boolean | undefined> = [];
+    const watching: SqlExecutor = { ...db, query: (sql, params, options) => (sql.includes('recounted') && asked.push(options?.long), db.query(sql, params, options)) };
+    assert.deepEqual(await new SqlStore(watching, 'short timeout', { schema }).usageDifferences(), []);
+    assert.deepEqual(asked, [true]);
+  } finally {
+    await db.close();
+  }
+});
