@@ -150,6 +150,21 @@ function takesValue(arg: string): boolean {
 }
 
 /**
+ * Whether the negative number at `at` stands where a command takes a number: the percentage
+ * of `deployment ramp <name> <build> <percent>`. Anywhere else `-4` is a mistyped option, and
+ * is named as one (hostile-input.test.ts).
+ */
+function numberArgumentAt(argv: readonly string[], at: number): boolean {
+  const before: string[] = [];
+  for (let i = 0; i < at; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) before.push(arg);
+    else if (takesValue(arg)) i++;
+  }
+  return before.length === 4 && before[0] === 'deployment' && before[1] === 'ramp';
+}
+
+/**
  * The command line with a negative number that is no option's value read as a positional
  * argument (`deployment ramp d b -5`): parseArgs would take it for a short option and
  * refuse it as unknown, when it is a value the command should judge. From the first
@@ -161,7 +176,7 @@ export function negativeNumbersAsPositionals(argv: readonly string[]): string[] 
   const head = end === -1 ? argv : argv.slice(0, end);
   const tail = end === -1 ? [] : argv.slice(end + 1);
   const first = head.findIndex(isNegativeNumber);
-  if (first === -1) return [...argv];
+  if (first === -1 || !numberArgumentAt(head, first)) return [...argv];
   const options: string[] = [];
   const positionals: string[] = [];
   for (let i = first; i < head.length; i++) {

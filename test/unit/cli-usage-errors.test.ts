@@ -256,4 +256,10 @@ describe('a negative number given as an argument', () => {
     await refused(['deployment', 'ramp', 'agents', 'v2', '-5', '--wait', '0'], /^invalid <percent> "-5": use 0-100$/);
     await refused(['deployment', 'ramp', 'agents', 'v2', '--wait', '-1', '-5'], /^invalid <percent> "-5": use 0-100$/);
   });
+
+  test('anywhere a command takes no number it is a mistyped option, named as one', async () => {
+    await refused(['timeline', '-4'], /^-4 is not an option of timeline /);
+    await refused(['deployment', 'set-current', 'agents', '-4'], /^-4 is not an option of deployment /);
+    await refused(['deployment', 'ramp', '-4'], /^-4 is not an option of deployment /);
+  });
 });
