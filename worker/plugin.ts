@@ -30,6 +30,7 @@ import { SealSetAsideError } from './seal-isolation';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
+import { RECORDER_OPTION_KEYS, RecorderOption, SEALER_OPTION_KEYS } from './recorder-option';
 import { SPOOL_OPTION_KEYS, SpoolOption, ensureSpoolDir, spoolDirProblem } from './spool-option';
 import { scopetrailSinks } from './sinks';
 import { loadManifests, unservedTools } from './manifests';
@@ -148,6 +149,7 @@ const PluginOptionsSchema = z.object({
   runningRowAfterMs: z.number().int().min(0).max(3_600_000).optional(),
   unendedScopes: UnendedScopesOption.optional(),
   spool: SpoolOption.optional(),
+  recorder: RecorderOption.optional(),
   // Objects with the provider's methods, not the name of one: `model: 'openai'` is modelProviderFromEnv's job.
   llm: z
     .custom<LlmProvider>((p) => typeof (p as LlmProvider)?.complete === 'function' && typeof (p as LlmProvider)?.name === 'string', 'give an LlmProvider (e.g. llmProviderFromEnv(), or new OpenAiCompatibleProvider({ … }))')
@@ -171,6 +173,7 @@ export const PLUGIN_OPTION_KEYS = [
  */
 const NESTED_OPTION_KEYS = {
   spool: SPOOL_OPTION_KEYS,
+  recorder: RECORDER_OPTION_KEYS,
   unendedScopes: ['everyMs', 'afterMs'],
   deployment: Object.keys(DeploymentOption.shape),
 } as const satisfies Partial<Record<keyof ScopetrailPluginOptions, readonly string[]>>;
@@ -183,7 +186,8 @@ const NESTED_OPTION_KEYS = {
 export function checkPluginOptions(options: ScopetrailPluginOptions, context = 'ScopetrailPlugin'): z.output<typeof PluginOptionsSchema> {
   const unknown =
     unknownOption(context, options, PLUGIN_OPTION_KEYS) ??
-    Object.entries(NESTED_OPTION_KEYS).reduce<InvalidOptionError | undefined>((found, [at, keys]) => found ?? unknownOption(context, options[at as keyof typeof NESTED_OPTION_KEYS], keys, at), undefined);
+    Object.entries(NESTED_OPTION_KEYS).reduce<InvalidOptionError | undefined>((found, [at, keys]) => found ?? unknownOption(context, options[at as keyof typeof NESTED_OPTION_KEYS], keys, at), undefined) ??
+    unknownOption(context, (options.recorder as { sealer?: unknown } | undefined)?.sealer, SEALER_OPTION_KEYS, 'recorder.sealer');
   if (unknown) throw new ScopetrailConfigError(unknown.message, unknown.field);
   const parsed = PluginOptionsSchema.safeParse(options);
   if (!parsed.success) throw new ScopetrailConfigError(invalidField(context, parsed.error, 'options'), fieldOf(parsed.error, 'options'));

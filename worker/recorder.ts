@@ -45,8 +45,8 @@ export interface RecorderOptions {
   onError?: (err: Error, attempt: number) => void;
   /** What sealing could not do (the records are stored; only their seal waits): `onError` unless given. */
   onSealError?: (err: Error) => void;
-  /** Sealing of hash chains, which runs behind the writes (see Sealer). */
-  sealer?: Omit<SealerOptions, 'onError'>;
+  /** Sealing of hash chains, which runs behind the writes (see Sealer). Its errors go to `onSealError`, a refused seal to `onAlert`. */
+  sealer?: Omit<SealerOptions, 'onError' | 'onRefused'>;
   /** Loud, rare messages: spool full or unwritable, store back, quarantine. */
   onAlert?: (message: string) => void;
   /**
