@@ -117,8 +117,11 @@ export class ScopeClient {
   private delegationKey: DelegationKey | undefined;
   private checker: ReceiptChecker | undefined;
 
-  /** Looked up when first needed: most queries read no receipt. */
-  private receiptChecker(): ReceiptChecker {
+  /**
+   * What MCP receipts' signatures are checked with (the servers' delegation key), or why they
+   * cannot be. Looked up when first needed: most queries read no receipt.
+   */
+  receiptChecker(): ReceiptChecker {
     this.checker ??= receiptChecker(this.delegationKey);
     return this.checker;
   }

@@ -8,6 +8,7 @@ import type { AgentHealth } from '../cim/forensics/health';
 import type { SessionSummary } from '../cim/forensics/summary';
 import type { ReconcileReport } from '../cim/reconcile';
 import type { ResourceTouch } from '../store/dashboard-types';
+import type { ReceiptSignatureProblem } from '../cim/forensics/receipts';
 
 export type { ActionRecord, AgentHealth, FootprintEntry, ReconcileReport, ScopeRecord, SessionSummary };
 
@@ -79,6 +80,11 @@ export interface ResourcesResponse {
   touches: ResourceTouch[];
   /** More rows matched than the limit allowed. */
   truncated: boolean;
+  /**
+   * The MCP receipts behind the rows that do not vouch for what they say (as footprint's
+   * `receiptProblems`): each row counts its own in `unverifiedReceipts`.
+   */
+  receiptProblems: ReceiptSignatureProblem[];
   sessions: number;
   scopes: number;
 }

@@ -46,7 +46,9 @@ export async function sessionTimeline(client: ScopeClient, sessionId: string): P
 
 export async function resourceTouches(client: ScopeClient, q: z.output<typeof ResourcesQuery>): Promise<ResourcesResponse> {
   const limit = q.limit ?? 500;
-  const { touches, truncated } = await client.store.dashboard().resourceTouches({ glob: q.glob, modes: q.mode, from: q.from, to: q.to, limit });
+  const { touches, truncated, receiptProblems } = await client.store
+    .dashboard()
+    .resourceTouches({ glob: q.glob, modes: q.mode, from: q.from, to: q.to, limit, receiptKey: client.receiptChecker() });
   return {
     glob: q.glob,
     modes: q.mode ?? null,
@@ -54,6 +56,7 @@ export async function resourceTouches(client: ScopeClient, q: z.output<typeof Re
     to: q.to ?? null,
     touches,
     truncated,
+    receiptProblems,
     sessions: new Set(touches.map((t) => t.sessionId)).size,
     scopes: new Set(touches.map((t) => t.scopeId)).size,
   };

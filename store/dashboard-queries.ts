@@ -5,9 +5,12 @@
  */
 import { ScopeRecord, type ResourceMode, type ScopeStatus } from '../cim/schemas';
 import { allowed } from '../cim/allowance';
-import { evidenceSource } from '../cim/forensics/receipts';
+import { evidenceSource, receiptSignatureProblems, type ReceiptSignatureProblem } from '../cim/forensics/receipts';
+import type { McpReceipt } from '../cim/mcp-receipt';
+import type { SignatureChecker } from '../cim/keyed-signature';
 import type { ResourceTouch } from './dashboard-types';
-import { escapeLike, json } from './rows';
+import { escapeLike, json, tryRead } from './rows';
+import { readReceipt } from './receipt-store';
 import type { SqlExecutor } from './sql-store';
 
 export type { ResourceTouch };
@@ -30,6 +33,19 @@ export interface ResourceTouchQuery {
   from?: string;
   to?: string;
   limit: number;
+  /**
+   * What the MCP receipts behind the rows are checked with (the servers' delegation key), or
+   * why they cannot be: as footprint and touched, a receipt that does not vouch for what it
+   * says still lists its touch, counted in `unverifiedReceipts` and named in `receiptProblems`.
+   */
+  receiptKey: SignatureChecker;
+}
+
+export interface ResourceTouches {
+  touches: ResourceTouch[];
+  truncated: boolean;
+  /** The receipts behind the rows that do not vouch for them: forged, unsigned, or not checkable with the reader's key. */
+  receiptProblems: ReceiptSignatureProblem[];
 }
 
 export interface DashboardQueries {
@@ -37,7 +53,7 @@ export interface DashboardQueries {
   /** For the sessions list: new sessions, new actions anywhere, anything that stopped running. */
   namespaceChanges(): Promise<ChangeToken>;
   /** Newest first; at most `limit` rows, and whether more matched. */
-  resourceTouches(query: ResourceTouchQuery): Promise<{ touches: ResourceTouch[]; truncated: boolean }>;
+  resourceTouches(query: ResourceTouchQuery): Promise<ResourceTouches>;
 }
 
 /** A glob as a LIKE pattern: the URI's own %, _ and \ are literal, `*` is any run. */
@@ -82,7 +98,7 @@ export class SqlDashboardQueries implements DashboardQueries {
     return { cursor: token([r.root_started, r.action_started, r.running_scopes, r.running_actions]), runningScopes: Number(r.running_scopes) };
   }
 
-  async resourceTouches(q: ResourceTouchQuery): Promise<{ touches: ResourceTouch[]; truncated: boolean }> {
+  async resourceTouches(q: ResourceTouchQuery): Promise<ResourceTouches> {
     const params: unknown[] = [this.namespace, globToLike(q.glob)];
     const param = (v: unknown) => `$${params.push(v)}`;
     const modes = q.modes?.length ? ` AND r.mode = ANY(${param(q.modes)}::text[])` : '';
@@ -115,6 +131,7 @@ export class SqlDashboardQueries implements DashboardQueries {
                 count(*) FILTER (WHERE caller AND status = 'error')::int AS failed,
                 count(*) FILTER (WHERE caller AND status = 'running')::int AS running,
                 count(DISTINCT action_id) FILTER (WHERE NOT caller)::int AS receipts,
+                array_agg(DISTINCT action_id) FILTER (WHERE NOT caller) AS receipt_actions,
                 min(started_at) AS first_at, max(last_at) AS last_at
          FROM touched
          GROUP BY session_id, scope_id, agent, uri, mode
@@ -132,13 +149,16 @@ export class SqlDashboardQueries implements DashboardQueries {
        ORDER BY g.last_at DESC, g.scope_id, g.uri, g.mode`,
       params,
     );
-    const touches = rows.slice(0, q.limit).map((r): ResourceTouch => {
+    const kept = rows.slice(0, q.limit);
+    const unvouched = await this.unvouchedReceipts(kept, q.receiptKey);
+    const touches = kept.map((r): ResourceTouch => {
       const uri = String(r.uri);
       const actions = Number(r.n);
       const receipts = Number(r.receipts);
+      const scopeId = String(r.scope_id);
       return {
         sessionId: String(r.session_id),
-        scopeId: String(r.scope_id),
+        scopeId,
         agent: String(r.agent),
         scopeStatus: r.scope_status === null || r.scope_status === undefined ? null : (String(r.scope_status) as ScopeStatus),
         uri,
@@ -148,13 +168,54 @@ export class SqlDashboardQueries implements DashboardQueries {
         failedActions: Number(r.failed),
         runningActions: Number(r.running),
         receipts,
+        unverifiedReceipts: receiptActions(r).filter((id) => unvouched.byKey.has(receiptKey(scopeId, id))).length,
         outsideAllowance: r.has_scope === true && outsideAllowance(r.allowance, uri),
         firstAt: isoOf(r.first_at),
         lastAt: isoOf(r.last_at),
       };
     });
-    return { touches, truncated: rows.length > q.limit };
+    return { touches, truncated: rows.length > q.limit, receiptProblems: unvouched.problems };
   }
+
+  /**
+   * The receipts behind `rows` checked against their signatures, as footprint checks a
+   * session's (cim/forensics/receipts.ts). A row that does not read as a receipt (written
+   * outside scopetrail) vouches for nothing either.
+   */
+  private async unvouchedReceipts(rows: readonly Row[], key: SignatureChecker): Promise<{ byKey: Set<string>; problems: ReceiptSignatureProblem[] }> {
+    const keys = new Map<string, [string, string]>();
+    for (const r of rows) for (const id of receiptActions(r)) keys.set(receiptKey(String(r.scope_id), id), [String(r.scope_id), id]);
+    if (keys.size === 0) return { byKey: new Set(), problems: [] };
+    const { rows: stored } = await this.db.query<Row>(
+      `SELECT m.* FROM ${this.t('mcp_receipts')} m
+       JOIN unnest($2::text[], $3::text[]) AS k(scope_id, action_id) ON m.scope_id = k.scope_id AND m.action_id = k.action_id
+       WHERE m.namespace = $1
+       ORDER BY m.started_at, m.action_id`,
+      [this.namespace, [...keys.values()].map((k) => k[0]), [...keys.values()].map((k) => k[1])],
+    );
+    const receipts: McpReceipt[] = [];
+    const problems: ReceiptSignatureProblem[] = [];
+    for (const row of stored) {
+      const read = tryRead(readReceipt, row);
+      if (read.ok) receipts.push(read.value);
+      else {
+        problems.push({
+          kind: 'receipt_forged', id: read.invalid.id, scopeId: read.invalid.scopeId,
+          detail: `MCP receipt row ${read.invalid.id} does not read as a receipt (field "${read.invalid.field}": ${read.invalid.message}): it vouches for nothing`,
+        });
+      }
+    }
+    problems.push(...receiptSignatureProblems(receipts, key));
+    return { byKey: new Set(problems.map((p) => receiptKey(p.scopeId, p.id))), problems };
+  }
+}
+
+function receiptActions(r: Row): string[] {
+  return Array.isArray(r.receipt_actions) ? r.receipt_actions.map(String) : [];
+}
+
+function receiptKey(scopeId: string, actionId: string): string {
+  return `${scopeId}\u0000${actionId}`;
 }
 
 /**

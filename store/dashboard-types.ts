@@ -19,6 +19,12 @@ export interface ResourceTouch {
   runningActions: number;
   /** Receipts that report it (each attempt's receipt counts). */
   receipts: number;
+  /**
+   * Of `receipts`, those that do not vouch for what they say (forged, unsigned, or not
+   * checkable with the reader's delegation key), as footprint and touched flag them: a
+   * touch only such receipts report is the receipts' claim, not a verified touch.
+   */
+  unverifiedReceipts: number;
   /** The scope's recorded allowance does not permit the resource (cim/forensics/outside-allowance.ts). */
   outsideAllowance: boolean;
   firstAt: string;

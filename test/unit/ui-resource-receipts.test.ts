@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../store';
 import type { Store } from '../../store/types';
-import type { McpReceipt } from '../../cim/mcp-receipt';
+import { signReceipt, type McpReceipt } from '../../cim/mcp-receipt';
+import { delegationSigner, parseDelegationKey } from '../../store/delegation-key';
 import type { ResourcesResponse } from '../../client/ui-api-types';
 import { ScopeClient } from '../../client/scope-client';
 import { handleApi } from '../../client/ui-api';
@@ -104,4 +105,45 @@ test('receipts are held to the same modes and time range as the caller\'s action
   assert.deepEqual(rows(await resources('glob=note:*&to=2026-12-02T00:00:00Z')), ['old note:old write receipt actions=0 receipts=1']);
   const limited = await resources('glob=note:*&limit=1');
   assert.deepEqual([limited.touches.length, limited.truncated, limited.touches[0]!.uri], [1, true, 'note:k2']);
+});
+
+test('a receipt that does not vouch for what it says (forged, unsigned, unchecked) is flagged on its row, as footprint flags it', async () => {
+  const key = parseDelegationKey('11'.repeat(32), 'test');
+  const sign = delegationSigner(key);
+  const at = { startedAt: '2026-12-07T10:00:00.000Z', endedAt: '2026-12-07T10:05:00.000Z' };
+  const when = { startedAt: '2026-12-07T10:01:00.000Z', endedAt: '2026-12-07T10:01:01.000Z' };
+  await store.upsertScopes([scope('v', { sessionId: 'v', path: '/v/', ...at, allowance: ['mcp:notes', 'note:*'] })]);
+  await store.upsertActions(
+    ['a1', 'a2', 'a3'].map((a) => action(`v/${a}#1`, 'v', { ...when, sessionId: 'v', name: 'notes/put', resources: [{ uri: 'mcp:notes', mode: 'write' as const }] })),
+  );
+  const signed = (actionId: string, uri: string) =>
+    signReceipt(receipt(actionId, 'v', [{ uri, mode: 'write' }], { ...when, sessionId: 'v' }), sign, key.id);
+  // Rewritten after the server signed it: it now claims a note the server never reported.
+  const forged = { ...signed('v/a2#1', 'note:v-real'), resources: [{ uri: 'note:v-forged', mode: 'write' as const }] };
+  await store.receipts().upsert([
+    signed('v/a1#1', 'note:v-good'),
+    forged,
+    receipt('v/a3#1', 'v', [{ uri: 'note:v-unsigned', mode: 'write' }], { ...when, sessionId: 'v' }),
+  ]);
+  const keyed = await ScopeClient.connect({ store, taskQueue: 'ui-resource-receipts', delegationKey: key });
+  try {
+    const res = await handleApi({ client: keyed, temporalAddress: 'localhost:7233' }, 'GET', new URL('/api/resources?glob=note:v-*', 'http://127.0.0.1/'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const r = res.body as ResourcesResponse;
+    assert.deepEqual(r.touches.map((t) => `${t.uri} ${t.source} receipts=${t.receipts} unverified=${t.unverifiedReceipts}`).sort(), [
+      'note:v-forged receipt receipts=1 unverified=1',
+      'note:v-good receipt receipts=1 unverified=0',
+      'note:v-unsigned receipt receipts=1 unverified=1',
+    ]);
+    const problems = (p: ReadonlyArray<{ kind: string; id: string }>) => p.map((x) => `${x.kind} ${x.id}`).sort();
+    assert.deepEqual(problems(r.receiptProblems), ['receipt_forged v/a2#1', 'receipt_unsigned v/a3#1']);
+    // The same receipts, the same verdicts as footprint's.
+    assert.deepEqual(problems(r.receiptProblems), problems((await keyed.footprint('v')).receiptProblems));
+  } finally {
+    await keyed.close();
+  }
+  // A reader without the servers' key cannot check any of them: none counts as verified.
+  const unkeyed = await resources('glob=note:v-*');
+  assert.deepEqual(unkeyed.touches.map((t) => t.unverifiedReceipts), [1, 1, 1]);
+  assert.deepEqual(unkeyed.receiptProblems.map((p) => p.id).sort(), ['v/a1#1', 'v/a2#1', 'v/a3#1']);
 });

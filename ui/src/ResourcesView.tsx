@@ -82,6 +82,15 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
               {current.truncated && <span className="muted small"> (the newest {current.touches.length} rows; narrow the range for the rest)</span>}
             </h2>
           </div>
+          {current.receiptProblems.length > 0 && (
+            <Message kind="warn">
+              <span data-testid="receipt-problems">
+                {current.receiptProblems.length} MCP receipt{current.receiptProblems.length === 1 ? '' : 's'} behind these rows
+                {current.receiptProblems.length === 1 ? ' does' : ' do'} not vouch for what {current.receiptProblems.length === 1 ? 'it says' : 'they say'}: {current.receiptProblems[0]!.detail}
+                {current.receiptProblems.length > 1 ? ' (and others: scopetrail verify names them)' : ''}
+              </span>
+            </Message>
+          )}
           <table className="table compact" data-testid="resource-table">
             <thead>
               <tr>
@@ -102,7 +111,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
               {current.touches.map((t) => (
                 <tr key={`${t.scopeId}\u0000${t.uri}\u0000${t.mode}`} data-testid="resource-row" data-session-id={t.sessionId} data-scope-id={t.scopeId}
                   data-resource={t.uri} data-mode={t.mode} data-running={t.runningActions > 0 || t.scopeStatus === 'running' ? 'true' : 'false'}
-                  data-source={t.source} data-receipts={t.receipts} data-outside-allowance={String(t.outsideAllowance)}>
+                  data-source={t.source} data-receipts={t.receipts} data-unverified-receipts={t.unverifiedReceipts} data-outside-allowance={String(t.outsideAllowance)}>
                   <td className="mono">
                     {t.uri}
                     {t.outsideAllowance && (
@@ -117,6 +126,11 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
                   <td title={SOURCE_TITLES[t.source]}>
                     {t.source}
                     {t.receipts > 0 && <span className="muted"> ({t.receipts} receipt{t.receipts === 1 ? '' : 's'})</span>}
+                    {t.unverifiedReceipts > 0 && (
+                      <span className="chip outside-allowance own-line" title={UNVERIFIED_TITLE} data-testid="unverified-receipts">
+                        {t.unverifiedReceipts === t.receipts ? 'unverified' : `${t.unverifiedReceipts} unverified`}
+                      </span>
+                    )}
                   </td>
                   <td>
                     <a className="mono" href={href({ view: 'timeline', sessionId: t.sessionId, zoom: 1 })}>
@@ -146,6 +160,9 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
     </section>
   );
 }
+
+const UNVERIFIED_TITLE =
+  "receipts that do not vouch for what they say: forged (not matching the server's signature), unsigned, or not checkable with this reader's delegation key (SCOPETRAIL_DELEGATION_KEY); `scopetrail verify` names them";
 
 const SOURCE_TITLES = {
   caller: "the caller's actions name it",
