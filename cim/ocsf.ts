@@ -9,7 +9,8 @@
  * in, so exporting the same records again gives byte-identical lines, and trace and
  * span ids are the OpenTelemetry export's (cim/otel-genai.ts).
  */
-import type { ActionRecord, ScopeRecord } from './schemas';
+import type { ActionRecord, ResourceRef, ScopeRecord } from './schemas';
+import type { CallReceipt } from './forensics/receipts';
 import { recordSpanId, sessionTraceId } from './otel-genai';
 import { OCSF_VERSION, ocsfClass } from './ocsf-schema';
 
@@ -24,8 +25,12 @@ export interface OcsfChainLink {
 
 export interface OcsfScopeInput {
   scope: ScopeRecord;
-  /** Actions with their chain link; the link is null while the scope is not sealed. */
-  actions: ReadonlyArray<{ record: ActionRecord; link: OcsfChainLink | null }>;
+  /**
+   * Actions with their chain link; the link is null while the scope is not sealed. An MCP
+   * call's `receipt` (with how it stands against its signature) adds the resources the
+   * server reports, as footprint counts them (cim/forensics/receipts.ts).
+   */
+  actions: ReadonlyArray<{ record: ActionRecord; link: OcsfChainLink | null; receipt?: CallReceipt }>;
 }
 
 export interface OcsfMappingOptions {
@@ -73,8 +78,8 @@ function ordered(actions: OcsfScopeInput['actions']): OcsfScopeInput['actions'] 
 export function scopeToOcsfEvents(input: OcsfScopeInput, options: OcsfMappingOptions): OcsfEvent[] {
   const { scope } = input;
   let previous: { uid: string; typeUid: number; hash: string } | null = null;
-  return ordered(input.actions).map(({ record, link }) => {
-    const event = actionEvent(scope, record, link, previous, options);
+  return ordered(input.actions).map(({ record, link, receipt }) => {
+    const event = actionEvent(scope, record, link, receipt, previous, options);
     previous = link ? { uid: (event.metadata as { uid: string }).uid, typeUid: event.type_uid as number, hash: link.hash } : null;
     return event;
   });
@@ -91,12 +96,13 @@ function actionEvent(
   scope: ScopeRecord,
   a: ActionRecord,
   link: OcsfChainLink | null,
+  receipt: CallReceipt | undefined,
   previous: { uid: string; typeUid: number; hash: string } | null,
   options: OcsfMappingOptions,
 ): OcsfEvent {
   const { hash } = options;
   const ns = scope.namespace;
-  const [activityId, activityName] = activity(a);
+  const [activityId, activityName] = activity(a, receipt);
   const [statusId, status] = outcome(a);
   const [severityId, severity] = a.status === 'denied' ? [3, 'Medium'] : a.status === 'error' ? [2, 'Low'] : [1, 'Informational'];
   const uid = ocsfEventUid(ns, a.actionId, hash);
@@ -159,7 +165,7 @@ function actionEvent(
       request: { uid: a.actionId },
       response: failed ? compact({ error: code, error_message: a.error }) : null,
     }),
-    resources: resources(a),
+    resources: resources(a, receipt),
     src_endpoint: { svc_name: `temporal:${ns}`, uid: `${a.workflowId}/${a.runId}` },
     ai_agent: compact({
       uid: scope.agent,
@@ -208,18 +214,32 @@ function actionEvent(
         chain_seq: link?.seq ?? null,
         chain_prev_hash: link?.prevHash ?? null,
         attributes: Object.keys(a.attributes).length > 0 ? a.attributes : null,
+        // What the MCP server's receipt says of the call, and whether its signature vouches for it.
+        receipt: receipt
+          ? {
+              server: receipt.receipt.server,
+              tool: receipt.receipt.tool,
+              outcome: receipt.receipt.outcome,
+              signature: receipt.signature,
+              resources: receipt.receipt.resources.map((r) => `${r.mode} ${r.uri}`),
+            }
+          : null,
       }),
     },
   });
 }
 
-/** Write wins over share over read: the event is classed by the strongest thing the call did. */
-function activity(a: ActionRecord): [number, string] {
+/**
+ * Write wins over share over read: the event is classed by the strongest thing the call did,
+ * as the caller declared it or a receipt its server signed reports it.
+ */
+function activity(a: ActionRecord, receipt: CallReceipt | undefined): [number, string] {
   if (a.kind === 'delegate') return [1, 'Create'];
   if (a.kind === 'handoff') return [99, 'Handoff'];
   if (a.kind === 'signal') return [99, 'Signal'];
   if (a.kind === 'budget_exceeded') return [99, 'Budget Exceeded'];
-  const modes = new Set(a.resources.map((r) => r.mode));
+  const vouched = receipt?.signature === 'verified' ? receipt.receipt.resources : [];
+  const modes = new Set([...a.resources, ...vouched].map((r) => r.mode));
   if (modes.has('write')) return [3, 'Update'];
   if (modes.has('share')) return [99, 'Share'];
   if (modes.has('read')) return [2, 'Read'];
@@ -257,15 +277,36 @@ function apiTarget(a: ActionRecord): { service: { name: string }; operation: str
   return { service: { name: 'scopetrail' }, operation: a.name };
 }
 
-function resources(a: ActionRecord): OcsfEvent[] | null {
-  const list: OcsfEvent[] = a.resources.map((r) => ({
+/**
+ * The call's targets: what the caller declared, and what its MCP server's receipt reports
+ * (as footprint counts it), labelled `reported_by:mcp:<server>` and `receipt:<state>`:
+ * `receipt:verified` when the server's signature vouches for the receipt, else `forged`,
+ * `unsigned` or `unchecked` (the exporter lacks the servers' delegation key) — the
+ * receipt's claim, not a verified touch.
+ */
+function resources(a: ActionRecord, receipt: CallReceipt | undefined): OcsfEvent[] | null {
+  const target = (r: ResourceRef): OcsfEvent & { labels: string[] } => ({
     uid: r.uri,
     name: r.uri,
     type: r.uri.includes(':') ? r.uri.slice(0, r.uri.indexOf(':')) : 'resource',
     role_id: 1,
     role: 'Target',
     labels: [`mode:${r.mode}`],
-  }));
+  });
+  const list: OcsfEvent[] = a.resources.map(target);
+  if (receipt) {
+    const byKey = new Map(a.resources.map((r, i) => [`${r.mode}\u0000${r.uri}`, list[i] as ReturnType<typeof target>]));
+    const labels = [`reported_by:mcp:${receipt.receipt.server}`, `receipt:${receipt.signature}`];
+    for (const r of receipt.receipt.resources) {
+      const key = `${r.mode}\u0000${r.uri}`;
+      const entry = byKey.get(key) ?? target(r);
+      if (!byKey.has(key)) {
+        byKey.set(key, entry);
+        list.push(entry);
+      }
+      entry.labels.push(...labels.filter((l) => !entry.labels.includes(l)));
+    }
+  }
   if ((a.kind === 'delegate' || a.kind === 'handoff') && a.targetScopeId) {
     list.push({ uid: a.targetScopeId, name: a.name, type: a.kind === 'delegate' ? 'delegation' : 'handoff', role_id: 1, role: 'Target' });
   }

@@ -11,6 +11,8 @@
  */
 import { isEncodedText } from './encoded-text';
 import type { ActionRecord, ScopeRecord } from './schemas';
+import type { CallReceipt } from './forensics/receipts';
+import { callReceiptKey } from './call-receipt-key';
 
 export type GenAiOperation = 'invoke_agent' | 'execute_tool' | 'chat';
 export type SpanAttributeValue = string | number | boolean | string[];
@@ -57,6 +59,12 @@ export interface GenAiMappingOptions {
   hash: (text: string) => string;
   /** End time for records still running: a span must end, and the store has no end yet. */
   now: string;
+  /**
+   * The session's MCP receipts by call (receiptsByCall): an MCP call's span then carries the
+   * resources its server reports, as footprint counts them, and how the receipt stands
+   * against its signature. The worker's live spans are made before any receipt is read.
+   */
+  receipts?: ReadonlyMap<string, CallReceipt>;
 }
 
 /** Actions that are moments in their scope's life: events on its span, not spans of their own. */
@@ -112,7 +120,7 @@ export function sessionToGenAiSpans(
   for (const a of actions) {
     if (EVENT_ACTION_KINDS.has(a.kind)) continue;
     const operation: GenAiOperation = a.kind === 'llm_call' ? 'chat' : 'execute_tool';
-    const attributes = actionAttributes(a, operation, sessionId);
+    const attributes = actionAttributes(a, operation, sessionId, options.receipts?.get(callReceiptKey(a.scopeId, a.actionId)));
     spans.push({
       operation,
       name: operation === 'chat' ? `chat ${String(attributes['gen_ai.request.model'] ?? a.name)}` : `execute_tool ${a.name}`,
@@ -158,7 +166,7 @@ function scopeAttributes(s: ScopeRecord): SpanAttributes {
   });
 }
 
-function actionAttributes(a: ActionRecord, operation: GenAiOperation, sessionId: string): SpanAttributes {
+function actionAttributes(a: ActionRecord, operation: GenAiOperation, sessionId: string, receipt?: CallReceipt): SpanAttributes {
   const attrs = a.attributes;
   const text = (...keys: string[]) => keys.map((k) => attrs[k]).find((v): v is string => typeof v === 'string' && v !== '') ?? null;
   const count = (key: string) => {
@@ -195,7 +203,13 @@ function actionAttributes(a: ActionRecord, operation: GenAiOperation, sessionId:
     'scopetrail.action.kind': a.kind,
     'scopetrail.attempt': a.attempt,
     'scopetrail.status': a.status,
-    'scopetrail.resources': a.resources.map((r) => `${r.mode} ${r.uri}`),
+    // What the caller declared and, for an MCP call, what its server's receipt reports (labelled below).
+    'scopetrail.resources': [...new Set([...a.resources, ...(receipt?.receipt.resources ?? [])].map((r) => `${r.mode} ${r.uri}`))],
+    'scopetrail.mcp.receipt.server': receipt?.receipt.server ?? null,
+    'scopetrail.mcp.receipt.outcome': receipt?.receipt.outcome ?? null,
+    'scopetrail.mcp.receipt.resources': receipt ? receipt.receipt.resources.map((r) => `${r.mode} ${r.uri}`) : null,
+    // `verified` when the server's signature vouches for the receipt; else forged, unsigned or unchecked: its claim only.
+    'scopetrail.mcp.receipt.signature': receipt?.signature ?? null,
     'scopetrail.input_digest': a.inputDigest,
     'scopetrail.output_digest': a.outputDigest,
     'scopetrail.temporal.workflow_id': a.workflowId,

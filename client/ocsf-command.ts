@@ -65,7 +65,7 @@ async function once(ctx: CommandContext, withClient: WithClient, a: z.infer<type
     const sink = a.out ? fileSink(a.out, null) : streamSink(ctx.out.log);
     let summary: OcsfExportSummary;
     try {
-      summary = await exportOcsf(store, a.session !== undefined ? { sessionId: a.session } : { since: a.since! }, (lines) => sink.write(lines));
+      summary = await exportOcsf(store, a.session !== undefined ? { sessionId: a.session } : { since: a.since! }, (lines) => sink.write(lines), client.receiptChecker());
     } catch (err) {
       // A session the store does not have may have been pruned: the answer says so, like every query's.
       const pruned = err instanceof UnknownIdError && a.session !== undefined ? await client.prunedSession(a.session) : undefined;
@@ -105,7 +105,7 @@ async function follow(ctx: CommandContext, withClient: WithClient, a: z.infer<ty
     process.once('SIGTERM', onSignal);
     let summary: FollowSummary;
     try {
-      summary = await followOcsf(store, sink, cursor, { cursorPath, pollMs: a.pollMs, signal: stop.signal });
+      summary = await followOcsf(store, sink, cursor, { cursorPath, pollMs: a.pollMs, signal: stop.signal, receiptKey: client.receiptChecker() });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -7,7 +7,9 @@
 import { ScopetrailError } from '../cim/errors';
 import { scopeToOcsfEvents, type OcsfEvent, type OcsfMappingOptions, type OcsfScopeInput } from '../cim/ocsf';
 import { validateOcsfEvent } from '../cim/ocsf-validate';
+import { callReceiptKey, receiptsByCall, type CallReceipt } from '../cim/forensics/receipts';
 import type { SessionChains, StoredChain, Store } from '../store/types';
+import { receiptChecker, type ReceiptChecker } from '../store/delegation-key';
 import { UnknownIdError } from './arguments';
 import { sha256Hex } from './otel-export';
 import { ownPackage } from './own-package';
@@ -37,15 +39,29 @@ export function isSealed(chain: StoredChain): boolean {
   return chain.scope.status !== 'running' && chain.chainLength !== null && chain.scopeHash !== null;
 }
 
-export function ocsfInput(chain: StoredChain): OcsfScopeInput {
+/** `receipts`: the session's MCP receipts by call (receiptsByCall); an MCP call carries what its receipt reports. */
+export function ocsfInput(chain: StoredChain, receipts?: ReadonlyMap<string, CallReceipt>): OcsfScopeInput {
   const sealed = isSealed(chain);
   return {
     scope: chain.scope,
-    actions: chain.actions.map((a) => ({
-      record: a.record,
-      link: sealed && a.seq !== null && a.prevHash !== null && a.hash !== null ? { seq: a.seq, prevHash: a.prevHash, hash: a.hash } : null,
-    })),
+    actions: chain.actions.map((a) => {
+      const receipt = receipts?.get(callReceiptKey(a.record.scopeId, a.record.actionId));
+      return {
+        record: a.record,
+        link: sealed && a.seq !== null && a.prevHash !== null && a.hash !== null ? { seq: a.seq, prevHash: a.prevHash, hash: a.hash } : null,
+        ...(receipt ? { receipt } : {}),
+      };
+    }),
   };
+}
+
+/**
+ * A session's MCP receipts by call, each checked against its server's signature with
+ * `key` (as footprint checks them), and the receipt rows that do not parse (left out).
+ */
+export async function sessionReceipts(store: Store, sessionId: string, key: ReceiptChecker): Promise<{ receipts: Map<string, CallReceipt>; invalid: number }> {
+  const { receipts, invalid } = await store.receipts().checkedOfSession(sessionId);
+  return { receipts: receipts.length ? receiptsByCall(receipts, key) : new Map(), invalid: invalid.length };
 }
 
 /** Scopes in start order, as the export writes them. */
@@ -56,8 +72,8 @@ export function scopesInOrder(chains: SessionChains): StoredChain[] {
 }
 
 /** The events of some scopes, each validated; an event that does not validate is a bug, never shipped. */
-export function eventsOfScopes(chains: readonly StoredChain[], options: OcsfMappingOptions): OcsfEvent[] {
-  const events = chains.flatMap((c) => scopeToOcsfEvents(ocsfInput(c), options));
+export function eventsOfScopes(chains: readonly StoredChain[], options: OcsfMappingOptions, receipts?: ReadonlyMap<string, CallReceipt>): OcsfEvent[] {
+  const events = chains.flatMap((c) => scopeToOcsfEvents(ocsfInput(c, receipts), options));
   for (const e of events) {
     const result = validateOcsfEvent(e);
     if (!result.valid) {
@@ -70,8 +86,16 @@ export function eventsOfScopes(chains: readonly StoredChain[], options: OcsfMapp
 
 export type OcsfTarget = { sessionId: string } | { since: string };
 
-/** Every event of one session, or of every session started at or after `since`, written a session at a time. */
-export async function exportOcsf(store: Store, target: OcsfTarget, write: (lines: string[]) => Promise<unknown>): Promise<OcsfExportSummary> {
+/**
+ * Every event of one session, or of every session started at or after `since`, written a session at a time.
+ * `receiptKey`: what MCP receipts are checked with (the servers' delegation key; by default the environment's).
+ */
+export async function exportOcsf(
+  store: Store,
+  target: OcsfTarget,
+  write: (lines: string[]) => Promise<unknown>,
+  receiptKey: ReceiptChecker = receiptChecker(),
+): Promise<OcsfExportSummary> {
   const ids = 'sessionId' in target ? [target.sessionId] : (await store.listSessions({ since: target.since, limit: SESSION_PAGE })).reverse();
   const options = ocsfMappingOptions();
   const summary: OcsfExportSummary = { sessions: 0, events: 0, invalidRows: 0 };
@@ -79,8 +103,9 @@ export async function exportOcsf(store: Store, target: OcsfTarget, write: (lines
     const chains = await store.chainsOfSession(id);
     if (chains.chains.length === 0 && 'sessionId' in target) throw new UnknownIdError('session', id);
     summary.sessions += 1;
-    summary.invalidRows += chains.invalid.length;
-    const lines = eventsOfScopes(scopesInOrder(chains), options).map((e) => JSON.stringify(e));
+    const receipts = await sessionReceipts(store, id, receiptKey);
+    summary.invalidRows += chains.invalid.length + receipts.invalid;
+    const lines = eventsOfScopes(scopesInOrder(chains), options, receipts.receipts).map((e) => JSON.stringify(e));
     await write(lines);
     summary.events += lines.length;
   }

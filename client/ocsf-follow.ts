@@ -15,7 +15,8 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, s
 import { z } from 'zod';
 import { invalidField } from '../cim/invalid-field';
 import type { SessionChains, Store } from '../store/types';
-import { eventsOfScopes, isSealed, ocsfMappingOptions, OcsfExportError, scopesInOrder, SESSION_PAGE } from './ocsf-export';
+import { eventsOfScopes, isSealed, ocsfMappingOptions, OcsfExportError, scopesInOrder, SESSION_PAGE, sessionReceipts } from './ocsf-export';
+import { receiptChecker, type ReceiptChecker } from '../store/delegation-key';
 
 /**
  * How far behind the clock the tail keeps looking for sessions: a session's first row
@@ -114,6 +115,8 @@ export interface FollowOptions {
   pollMs: number;
   signal: AbortSignal;
   clock?: () => number;
+  /** What MCP receipts are checked with (the servers' delegation key); by default the environment's. */
+  receiptKey?: ReceiptChecker;
 }
 
 export interface FollowSummary {
@@ -131,10 +134,11 @@ export function newCursor(sessionId: string | null, since: string): OcsfCursor {
 /** Polls until `signal` aborts, or until the followed session is written completely. */
 export async function followOcsf(store: Store, sink: LineSink, start: OcsfCursor, options: FollowOptions): Promise<FollowSummary> {
   const clock = options.clock ?? Date.now;
+  const receiptKey = options.receiptKey ?? receiptChecker();
   let cursor = start;
   const summary: FollowSummary = { events: 0, scopes: 0, polls: 0, finished: false };
   while (!options.signal.aborted) {
-    const poll = await pollOnce(store, cursor, clock());
+    const poll = await pollOnce(store, cursor, clock(), receiptKey);
     const offset = await sink.write(poll.lines);
     cursor = { ...poll.cursor, offset };
     commitCursor(options.cursorPath, cursor);
@@ -150,7 +154,7 @@ export async function followOcsf(store: Store, sink: LineSink, start: OcsfCursor
   return summary;
 }
 
-async function pollOnce(store: Store, cursor: OcsfCursor, now: number): Promise<{ lines: string[]; scopes: number; cursor: OcsfCursor }> {
+async function pollOnce(store: Store, cursor: OcsfCursor, now: number, receiptKey: ReceiptChecker): Promise<{ lines: string[]; scopes: number; cursor: OcsfCursor }> {
   const ids = cursor.sessionId !== null ? [cursor.sessionId] : (await store.listSessions({ since: cursor.since, limit: SESSION_PAGE })).reverse();
   const options = ocsfMappingOptions(new Date(now).toISOString());
   const exported = { ...cursor.exported };
@@ -164,7 +168,9 @@ async function pollOnce(store: Store, cursor: OcsfCursor, now: number): Promise<
     if (chains.chains.length === 0) continue;
     const done = new Set(exported[id] ?? []);
     const fresh = scopesInOrder(chains).filter((c) => isSealed(c) && !done.has(c.scope.scopeId));
-    for (const event of eventsOfScopes(fresh, options)) lines.push(JSON.stringify(event));
+    // A call's receipt is written before the server answers it: a sealed scope's calls have theirs.
+    const receipts = fresh.length ? (await sessionReceipts(store, id, receiptKey)).receipts : undefined;
+    for (const event of eventsOfScopes(fresh, options, receipts)) lines.push(JSON.stringify(event));
     for (const c of fresh) done.add(c.scope.scopeId);
     scopes += fresh.length;
     const start = scopesInOrder(chains)[0]!.scope.startedAt;

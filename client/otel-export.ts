@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { parse } from './arguments';
 import { sessionToGenAiSpans, type GenAiOperation, type GenAiSpan } from '../cim/otel-genai';
+import type { CallReceipt } from '../cim/forensics/receipts';
 import { ownPackage } from './own-package';
 import { readOtlpVariables } from './otlp-env';
 
@@ -79,12 +80,14 @@ export async function exportSessionToOtlp(
   actions: readonly ActionRecord[],
   options: z.input<typeof OtelExportOptions> = {},
   env: NodeJS.ProcessEnv = process.env,
+  /** The session's MCP receipts by call (receiptsByCall): an MCP call's span carries what its receipt reports. */
+  receipts?: ReadonlyMap<string, CallReceipt>,
 ): Promise<OtelExportSummary> {
   const o = parse('exportOtel', OtelExportOptions, options);
   const endpoint = resolveTracesEndpoint(o.endpoint, env);
   const variables = readOtlpVariables(env);
   const serviceName = o.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'scopetrail');
-  const trace = sessionToGenAiSpans(sessionId, scopes, actions, { hash: sha256Hex, now: new Date().toISOString() });
+  const trace = sessionToGenAiSpans(sessionId, scopes, actions, { hash: sha256Hex, now: new Date().toISOString(), ...(receipts ? { receipts } : {}) });
   const resource = otelResource(serviceName);
   const spans = trace.spans.map((s) => toReadableSpan(s, resource));
   const exporter = new OTLPTraceExporter({ url: endpoint, ...variables, timeoutMillis: o.timeoutMillis ?? variables.timeoutMillis });

@@ -20,6 +20,7 @@ import { hasSearchAttributes } from '../devserver/search-attributes';
 import type { AgentWorkflow } from '../workflows/agent';
 import { buildScopeTree, type ScopeTree } from '../cim/scope-tree';
 import type { DriftEntry, RoleEntry, RootCause, TimelineEvent } from '../cim/forensics';
+import { receiptsByCall } from '../cim/forensics/receipts';
 import {
   ResourceArg,
   SessionsArgs,
@@ -439,7 +440,11 @@ export class ScopeClient {
     if (scopes.length === 0) throw await this.missing('session', id);
     // Loaded on use: the OTel exporter is only needed by this one method.
     const { exportSessionToOtlp } = require('./otel-export') as typeof import('./otel-export');
-    return exportSessionToOtlp(id, scopes, await this.store.actionsOfSession(id), options);
+    // As footprint counts them: an MCP call carries what its receipt reports, and whether its signature vouches for it.
+    // A receipt row that does not parse is left out, as the OCSF export leaves it (verify names it).
+    const { receipts } = await this.store.receipts().checkedOfSession(id);
+    const byCall = receipts.length ? receiptsByCall(receipts, this.receiptChecker()) : undefined;
+    return exportSessionToOtlp(id, scopes, await this.store.actionsOfSession(id), options, process.env, byCall);
   }
 
   private async requireSession(sessionId: string): Promise<void> {

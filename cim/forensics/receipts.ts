@@ -11,6 +11,7 @@ import type { SignatureChecker } from '../keyed-signature';
 import { footprint, matchesResource, scopesCovered, type FootprintAction, type FootprintEntry, type FootprintOptions, type ScopePlace } from './footprint';
 import { byResource, earlier, later, uniqueSorted } from './shared';
 import { allowancesOf, scopesOutsideAllowance } from './outside-allowance';
+import { callReceiptKey } from '../call-receipt-key';
 
 export type EvidenceSource = 'caller' | 'receipt' | 'both';
 
@@ -187,5 +188,31 @@ export function unansweredMcpCalls(actions: readonly ActionRecord[], receipts: r
       a.attributes[MCP_ANSWERED_ATTRIBUTE] !== true &&
       !receipted.has(a.actionId) &&
       a.resources.some((r) => r.mode !== 'read'),
+  );
+}
+
+/** How a receipt stands against its server's signature: `verified`, or why it vouches for nothing. */
+export type ReceiptSignatureState = 'verified' | 'forged' | 'unsigned' | 'unchecked';
+
+/** A call's receipt, with how it stands against its signature: what the exports carry of it. */
+export interface CallReceipt {
+  receipt: McpReceipt;
+  signature: ReceiptSignatureState;
+}
+
+export { callReceiptKey };
+
+/**
+ * Each receipt under its call (`callReceiptKey`), checked against its signature as footprint and
+ * touched check them (`receiptSignatureProblems`), so an export says what they say of it.
+ */
+export function receiptsByCall(receipts: readonly McpReceipt[], checker: SignatureChecker): Map<string, CallReceipt> {
+  const states = { receipt_forged: 'forged', receipt_unsigned: 'unsigned', receipt_unchecked: 'unchecked' } as const;
+  const problems = new Map(receiptSignatureProblems(receipts, checker).map((p) => [callReceiptKey(p.scopeId, p.id), states[p.kind]]));
+  return new Map(
+    receipts.map((r) => {
+      const key = callReceiptKey(r.scopeId, r.actionId);
+      return [key, { receipt: r, signature: problems.get(key) ?? 'verified' }];
+    }),
   );
 }

@@ -194,3 +194,42 @@ const VENDORED_DIGESTS: Record<string, string> = {
   'profiles/record_integrity.json': 'c6f1159a32f806ff',
   'events/application/api_activity.json': '2daf6b950e41ed5e',
 };
+
+test('an exported MCP call carries the resources its receipt reports, labelled with how the receipt stands against its signature, as footprint counts them', async () => {
+  const { openStore } = await import('../../store');
+  const { ScopeClient } = await import('../../client/scope-client');
+  const { exportOcsf } = await import('../../client/ocsf-export');
+  const { receiptChecker } = await import('../../store/delegation-key');
+  const { RECEIPT_SESSION, writeReceiptSession } = await import('../helpers/receipt-session');
+  const store = await openStore({ memory: true, url: undefined });
+  try {
+    const { key } = await writeReceiptSession(store);
+    const lines: string[] = [];
+    const summary = await exportOcsf(store, { sessionId: RECEIPT_SESSION }, async (l) => lines.push(...l), receiptChecker(key));
+    assert.equal(summary.events, 3);
+    const exported = lines.map((l) => JSON.parse(l));
+    for (const e of exported) assert.deepEqual(validateOcsfEvent(e).errors, []);
+    const of = (n: number) => exported.find((e) => e.unmapped.scopetrail.action_id === `${RECEIPT_SESSION}/a${n}#1`);
+    const targets = (n: number) => of(n).resources.map((r: { uid: string; labels: string[] }) => `${r.uid} ${r.labels.join(' ')}`);
+    assert.deepEqual(targets(1), ['mcp:notes/save mode:read', 'note:k1 mode:write reported_by:mcp:notes receipt:verified']);
+    assert.deepEqual(targets(2), ['mcp:notes/save mode:read', 'note:forged mode:write reported_by:mcp:notes receipt:forged']);
+    assert.deepEqual(targets(3), ['mcp:notes/save mode:read', 'note:k3 mode:write reported_by:mcp:notes receipt:unsigned']);
+    // The server's signed word that it wrote makes the call an Update; a receipt that vouches for nothing does not.
+    assert.deepEqual([of(1).activity_name, of(2).activity_name, of(3).activity_name], ['Update', 'Read', 'Read']);
+    assert.deepEqual(of(2).unmapped.scopetrail.receipt, { server: 'notes', tool: 'save', outcome: 'success', signature: 'forged', resources: ['write note:forged'] });
+
+    // The same resources footprint lists, and the same receipts it flags.
+    const client = await ScopeClient.connect({ store, taskQueue: 'ocsf-receipts', delegationKey: key });
+    try {
+      const footprint = await client.footprint(RECEIPT_SESSION);
+      const exportedUris = new Set(exported.flatMap((e) => e.resources.map((r: { uid: string }) => r.uid)));
+      assert.deepEqual(footprint.resources.map((r) => r.uri).filter((u) => !exportedUris.has(u)), []);
+      const flagged = exported.filter((e) => e.unmapped.scopetrail.receipt?.signature !== 'verified').map((e) => e.unmapped.scopetrail.action_id).sort();
+      assert.deepEqual(footprint.receiptProblems.map((p) => p.id).sort(), flagged);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await store.close();
+  }
+});

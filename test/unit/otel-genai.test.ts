@@ -144,3 +144,35 @@ test('an agent span in error says why even when its scope has no error of its ow
   const [own] = sessionToGenAiSpans('v', [scope('v', { sessionId: 'v', status: 'error', error: 'boom' })], [], { hash, now: NOW }).spans;
   assert.deepEqual(own!.status, { code: 'error', message: 'boom' });
 });
+
+test('an exported MCP call span carries the resources its receipt reports, and how the receipt stands against its signature, as footprint counts them', async () => {
+  const { openStore } = await import('../../store');
+  const { ScopeClient } = await import('../../client/scope-client');
+  const { startOtlpReceiver } = await import('../helpers/otlp-receiver');
+  const { RECEIPT_SESSION, writeReceiptSession } = await import('../helpers/receipt-session');
+  const store = await openStore({ memory: true, url: undefined });
+  const receiver = await startOtlpReceiver();
+  try {
+    const { key } = await writeReceiptSession(store);
+    const client = await ScopeClient.connect({ store, taskQueue: 'otel-receipts', delegationKey: key });
+    try {
+      await client.exportOtel(RECEIPT_SESSION, { endpoint: receiver.tracesUrl });
+      const span = (n: number) => receiver.spans().find((s) => s.attributes['scopetrail.action.id'] === `${RECEIPT_SESSION}/a${n}#1`)!;
+      const said = (n: number) => [span(n).attributes['scopetrail.resources'], span(n).attributes['scopetrail.mcp.receipt.signature'], span(n).attributes['scopetrail.mcp.receipt.server']];
+      assert.deepEqual(said(1), [['read mcp:notes/save', 'write note:k1'], 'verified', 'notes']);
+      assert.deepEqual(said(2), [['read mcp:notes/save', 'write note:forged'], 'forged', 'notes']);
+      assert.deepEqual(said(3), [['read mcp:notes/save', 'write note:k3'], 'unsigned', 'notes']);
+      assert.deepEqual(span(1).attributes['scopetrail.mcp.receipt.resources'], ['write note:k1']);
+      // Every resource footprint lists is on a span; the receipts it flags are the spans not marked verified.
+      const footprint = await client.footprint(RECEIPT_SESSION);
+      const onSpans = new Set(receiver.spans().flatMap((s) => (s.attributes['scopetrail.resources'] as string[] | undefined) ?? []));
+      assert.deepEqual(footprint.resources.map((r) => `${r.mode} ${r.uri}`).filter((r) => !onSpans.has(r)), []);
+      assert.deepEqual(footprint.receiptProblems.map((p) => p.id).sort(), [2, 3].map((n) => `${RECEIPT_SESSION}/a${n}#1`));
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await receiver.close();
+    await store.close();
+  }
+});
