@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
+import { CodecRequiredError, opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
 import { decodingStore } from '../store/encoded-records';
 import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
@@ -56,6 +56,7 @@ import { typedLengthChecks } from '../cim/typed-length-checks';
 import { agentNameSchema } from '../cim/scope-context';
 import { requireServedAgent } from './served-agent';
 import { refusedAsTooLarge, requireSendable } from './sendable';
+import { describeRun, encodedWithoutCodec } from './run-describe';
 import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
 import { persisting, settleThenRead } from './second-look';
 
@@ -509,19 +510,27 @@ export class ScopeClient {
    */
   private async sendHandoffRequest(id: string, req: HandoffRequest, bytes: number): Promise<SentRequest> {
     for (let tries = 1; ; tries++) {
-      const { runId, historyLength, status } = await this.temporal.workflow.getHandle(id).describe().catch((err: unknown) => {
-        // Nothing of that id in Temporal: a mistyped session or scope id, named like any other.
-        if (err instanceof WorkflowNotFoundError) {
-          throw new UnknownIdError('session', id, `no agent "${id}" in Temporal (namespace ${this.namespace}): give the id of a session or of a delegation in one (scopetrail sessions lists them)`, 'workflowId');
-        }
-        throw err;
-      });
+      // Described raw: finding the run and its status decodes none of its payloads (client/run-describe.ts).
+      const run = await describeRun(this.temporal, id);
+      // Nothing of that id in Temporal: a mistyped session or scope id, named like any other.
+      if (!run) {
+        throw new UnknownIdError('session', id, `no agent "${id}" in Temporal (namespace ${this.namespace}): give the id of a session or of a delegation in one (scopetrail sessions lists them)`, 'workflowId');
+      }
+      const { runId, historyLength, status } = run;
+      // The request's reason and input are the user's text: a run whose payloads are encoded with a codec
+      // this client lacks would receive them in plain text, in a history that holds none (docs/encryption.md).
+      if (status === 'RUNNING' && encodedWithoutCodec(this.temporal, run.memo)) {
+        throw new CodecRequiredError(
+          `requestHandoff: workflow "${id}" is encoded with a payload codec this client does not have, and the request's reason and input would reach its history unencoded; ` +
+            "give the client the workers' payload codec (ScopeClient.connect({ dataConverter: { payloadCodecs } }), or the CLI's --codec <module> / --codec-endpoint <url>)",
+        );
+      }
       try {
         await this.temporal.workflow.getHandle(id, runId).signal(HANDOFF_SIGNAL, req);
         return { workflowId: id, runId, afterEventId: historyLength, request: req };
       } catch (err) {
         // Closed when found: the chain has ended (one that closed since is described again, below).
-        if (err instanceof WorkflowNotFoundError && status.name !== 'RUNNING') throw new RunClosedError('requestHandoff', id, status.name);
+        if (err instanceof WorkflowNotFoundError && status !== 'RUNNING') throw new RunClosedError('requestHandoff', id, status);
         const movedOn = err instanceof WorkflowNotFoundError && tries < 5;
         if (!movedOn) throw refusedAsTooLarge(err, 'requestHandoff', 'input', bytes);
       }

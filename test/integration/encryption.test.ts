@@ -25,7 +25,7 @@ import { TEST_DATABASE_URL, dropTestSchema, openTestStore, usesPglite } from '..
 import { CLI_STORE_SKIP, runCliFor } from '../helpers/cli';
 import { payloadCodec } from '../fixtures/aes-codec';
 import { createVaultTools } from '../fixtures/vault-tools';
-import { vaultKeeper } from '../fixtures/vault-agents';
+import { vaultKeeper, vaultWaiter } from '../fixtures/vault-agents';
 
 const AGENTS = require.resolve('../fixtures/vault-agents');
 const CODEC_MODULE = 'test/fixtures/aes-codec.ts';
@@ -214,6 +214,39 @@ describe('a session under an AES-GCM payload codec', () => {
   test('a client without the codec still finds the session in Temporal: existing needs no payload decoded', async () => {
     const listed = await blind.sessions({ crossCheck: true });
     assert.equal(listed.find((s) => s.sessionId === sealed.sessionId)?.inTemporal, true, JSON.stringify(listed));
+  });
+
+  test('requestHandoff without the codec: a running encrypted session is refused saying the codec is needed, and nothing reaches its history in plain text', async () => {
+    const s = await sealed.client.startSession(vaultWaiter, { input: { secret: SECRET, steps: 100 }, objective: `wait by the vault of ${SECRET}` });
+    const reason = `take over the vault of ${SECRET}`;
+    await assert.rejects(blind.requestHandoff(s.sessionId, { to: 'vaultCloser', reason, input: { secret: SECRET } }), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'CodecRequiredError');
+      assert.equal(err.field, 'payloadCodecs');
+      assert.match(err.message, /^requestHandoff: /);
+      assert.match(err.message, new RegExp(`"${s.sessionId}" is encoded with a payload codec this client does not have`));
+      assert.match(err.message, /give the client the workers' payload codec/);
+      return true;
+    });
+    const raw = new Client({ connection });
+    const history = textOf(await raw.workflow.getHandle(s.sessionId).fetchHistory()).join('\n');
+    assert.ok(!history.includes('scopetrail.handoff') && !history.includes('take over'), 'no request was signalled');
+
+    // The client with the codec asks the same: it is encoded, and honoured.
+    const receipt = await sealed.client.requestHandoff(s.sessionId, { to: 'vaultCloser', reason, input: { secret: SECRET } });
+    assert.deepEqual(await receipt.outcome(), { outcome: 'honoured', to: 'vaultCloser', scopeId: `${s.sessionId}~1` });
+    assert.match(String(await s.result()), new RegExp(`^closed: echoed closer ${SECRET}`));
+    const after = textOf(await raw.workflow.getHandle(s.sessionId, receipt.runId).fetchHistory()).join('\n');
+    assert.ok(after.includes('scopetrail.handoff') && !after.includes('take over') && !after.includes(SECRET), 'the request is in history, encoded');
+  });
+
+  test('requestHandoff without the codec needs no payload decoded to find an ended or a missing session', async () => {
+    await assert.rejects(blind.requestHandoff(sealed.sessionId, { to: 'vaultCloser', reason: 'too late' }), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'RunClosedError');
+      assert.equal(err.field, 'workflowId');
+      assert.match(err.message, /has ended \(/);
+      return true;
+    });
+    await assert.rejects(blind.requestHandoff(`${sealed.sessionId}-nobody`, { to: 'vaultCloser', reason: 'nobody' }), (err: Error) => err.name === 'UnknownIdError');
   });
 
   test('the tree and the root cause show decoded text to a client with the codec, on the API and the CLI', { skip: CLI_STORE_SKIP }, async () => {
