@@ -42,7 +42,8 @@ import { InvalidStoredRowError } from '../store/rows';
 import { reconcileOnce, type ReconcileReport } from './reconcile';
 import { runScopeId } from '../cim/reconcile';
 import { naturalCompare } from '../cim/scope-tree';
-import { readAnchors } from './verify';
+import { readAnchors, sessionStartEvidence } from './verify';
+import { placementProblems } from '../store/placement-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { verifyChains, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
@@ -244,7 +245,11 @@ export async function wasTouched(
   const anchors = await readAnchors(new TemporalSealAnchors(temporal.connection), temporal.options.namespace, runs, chains, scope.sessionId);
   // Not yet sealed is not altered: a session that just ended waits for its seals. Nor are rows
   // whose stored hashes alone were edited: they still match their anchors, which are the proof.
-  const sealProblems = verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed');
+  const sealProblems = [
+    ...verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed'),
+    // A row filed under another session start is intact to its seal but not among what was read above.
+    ...placementProblems(scope.sessionId, chains.filed ?? [], sessionStartEvidence(scope.sessionId, chains, runs)),
+  ];
   const receiptProblems = receipts.length ? receiptSignatureProblems(receipts, receiptKey()) : [];
   return {
     scopeId: scope.scopeId,

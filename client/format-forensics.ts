@@ -142,10 +142,16 @@ export function renderTouched(r: TouchedReport): string {
   if (e.differences.length) {
     lines.push(`WARNING: reconcile found ${e.differences.length} difference(s) in session ${e.sessionId}; the answer may be incomplete (run scopetrail reconcile ${e.sessionId}).`);
   }
-  if (r.sealProblems.length) {
+  const misplaced = r.sealProblems.filter((p) => p.problem === 'misplaced');
+  const unsealed = r.sealProblems.length - misplaced.length;
+  if (unsealed) {
     lines.push(
-      `WARNING: ${r.sealProblems.length} row(s) of session ${e.sessionId} no longer match their seals (changed, removed or added after sealing); the answer may be wrong (run scopetrail verify ${e.sessionId}).`,
+      `WARNING: ${unsealed} row(s) of session ${e.sessionId} no longer match their seals (changed, removed or added after sealing); the answer may be wrong (run scopetrail verify ${e.sessionId}).`,
     );
+  }
+  if (misplaced.length) {
+    lines.push(`WARNING: rows of session ${e.sessionId} are filed under another session start than its own, so this answer did not read them; it may be wrong (run scopetrail verify ${e.sessionId}):`);
+    for (const p of misplaced) lines.push(`  ${p.detail}`);
   }
   if (r.receiptProblems.length) {
     lines.push(`WARNING: ${r.receiptProblems.length} MCP receipt(s) of session ${e.sessionId} do not vouch for what they say; the answer may be wrong:`);

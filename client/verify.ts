@@ -8,6 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { NEVER_RAN_ERROR, reconcileSession, runScopeId, type RunFacts } from '../cim/reconcile';
 import { UNKNOWN_AGENT_VERSION } from '../cim/names';
+import { placementProblems, type SessionStartEvidence } from '../store/placement-check';
 import { verifyChains, type AnchorLookup, type ChainProblem, type VerifyReport } from '../store/chain';
 import type { SessionChains, Store } from '../store/types';
 import type { SealAnchors } from '../store/seal-anchor';
@@ -46,6 +47,7 @@ export async function verifySession(
     if (!(err instanceof SessionNotFoundError)) throw err;
     // Without history there is nothing outside the database to check against.
     const report = verifyChains(sessionId, stored);
+    report.problems.push(...placementProblems(sessionId, stored.filed ?? [], sessionStartEvidence(sessionId, stored)));
     report.problems.push({
       scopeId: sessionId,
       recordId: sessionId,
@@ -56,6 +58,7 @@ export async function verifySession(
   }
   const lookups = await readAnchors(anchors, temporal.options.namespace, runs, stored, sessionId);
   const report = verifyChains(sessionId, stored, lookups);
+  report.problems.push(...placementProblems(sessionId, stored.filed ?? [], sessionStartEvidence(sessionId, stored, runs)));
   // Chains are hashed over the rows as stored; history is compared with what they decode to.
   const scopes = await Promise.all(stored.chains.map((c) => (text ? decodeScope(text, c.scope) : c.scope)));
   const actions = await Promise.all(stored.chains.flatMap((c) => c.actions.map((a) => (text ? decodeAction(text, a.record) : a.record))));
@@ -88,6 +91,13 @@ export async function verifySession(
  * A body the store had to clean (a NUL or a lone surrogate made U+FFFD) cannot hash to the
  * digest of what the tool returned, so it is not held to it.
  */
+/** What a session's start is held to: its first run's start in history, and its root scope's sealed start. */
+export function sessionStartEvidence(sessionId: string, stored: SessionChains, runs?: readonly RunFacts[]): SessionStartEvidence {
+  const first = runs?.find((r) => r.workflowId === sessionId && r.previousRunId === null);
+  const root = stored.chains.find((c) => c.scope.scopeId === sessionId)?.scope;
+  return { temporal: first?.startedAt ?? null, rootScope: root?.startedAt ?? null };
+}
+
 export function payloadProblems(payloads: ReadonlyArray<{ actionId: string; side: 'input' | 'output'; body: unknown }>, actions: readonly ActionRecord[]): ChainProblem[] {
   const byId = new Map(actions.map((a) => [a.actionId, a]));
   const problems: ChainProblem[] = [];

@@ -136,7 +136,9 @@ export interface ChainProblem {
     /** The manifest of an agent version that ran cannot be checked: the reader holds no deployment key, or another. */
     | 'manifest_unchecked'
     /** An agent version ran in the session and the store holds no manifest of it. */
-    | 'manifest_missing';
+    | 'manifest_missing'
+    /** A row of the session filed under another session start than the session's own (its partition key): reads by scope skip it. */
+    | 'misplaced';
   detail: string;
 }
 

@@ -29,6 +29,7 @@ import { SqlRetention, type Retention } from './prune';
 import { linksOfScopeRow } from './chain-links';
 import { InvalidOptionError } from '../cim/invalid-field';
 import { isoTime } from './row-times';
+import { FILED_TABLES, type FiledRows, type FiledTable } from './placement-check';
 
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }>;
@@ -539,7 +540,29 @@ export class SqlStore implements Store {
         });
       }
     }
-    return { chains, invalid };
+    return { chains, invalid, filed: await this.filedRows(sessionId) };
+  }
+
+  /** The session's rows in each table, grouped by the session start (partition key) each carries. */
+  private async filedRows(sessionId: string): Promise<FiledRows[]> {
+    const ids: Record<FiledTable, string> = {
+      scopes: 'scope_id', actions: 'action_id', action_chain: 'action_id', scope_chains: 'scope_id', output_fingerprints: 'source_id',
+    };
+    const parts = FILED_TABLES.map(
+      (table) => `SELECT '${table}' AS t, (extract(epoch FROM session_started_at) * 1000000)::bigint::text AS micros, count(*)::int AS n,
+        (array_agg(${ids[table]} ORDER BY ${ids[table]}))[1:5] AS ids, (array_agg(scope_id ORDER BY ${ids[table]}))[1:5] AS scope_ids
+        FROM ${this.t(table)} WHERE namespace = $1 AND session_id = $2 GROUP BY session_started_at`,
+    );
+    const { rows } = await this.db.query<{ t: FiledTable; micros: string; n: number; ids: string[]; scope_ids: string[] }>(
+      parts.join('\nUNION ALL\n'),
+      [this.namespace, sessionId],
+    );
+    return rows.map((r) => ({
+      table: r.t,
+      startedAtMicros: BigInt(r.micros),
+      rows: Number(r.n),
+      sample: r.ids.map((id, i) => ({ id, scopeId: r.scope_ids[i] ?? id })),
+    }));
   }
 
   async fillScopeGaps(records: readonly ScopeRecord[]): Promise<number> {

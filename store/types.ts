@@ -1,4 +1,5 @@
 /** The store interface every backend (Postgres, embedded PGlite) implements. */
+import type { FiledRows } from './placement-check';
 import type { Hashed } from './seal-source';
 import type { ScopePlace } from '../cim/forensics/footprint';
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
@@ -138,6 +139,8 @@ export interface SealedRows {
 export interface SessionChains {
   chains: StoredChain[];
   invalid: InvalidRow[];
+  /** The session's rows grouped by the session start each carries (store/placement-check.ts); absent where the store does not say. */
+  filed?: FiledRows[];
 }
 
 export interface Store {

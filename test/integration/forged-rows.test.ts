@@ -72,7 +72,7 @@ test("an action of another session filed under this session's scope is not its a
   assert.ok(!JSON.stringify(footprint).includes('db:secrets'), 'nor in its footprint');
   assert.deepEqual((await rt.client.verify(a)).problems, [], 'the session it was filed under is as it was');
   const named = (await rt.client.verify(b)).problems.filter((p) => p.recordId === forged);
-  assert.deepEqual(named.map((p) => p.problem), ['invalid_row'], 'the session the row names has it as a row without its scope');
+  assert.deepEqual(named.map((p) => p.problem), ['invalid_row', 'misplaced'], "the session the row names has it as a row without its scope, filed under another session's start");
   await db.query(`DELETE FROM "${rt.schema}".actions WHERE action_id = $1`, [forged]);
 });
 
@@ -155,4 +155,72 @@ test('reconcile of a session the store has rows for and Temporal has no history 
     await db.query(`DELETE FROM "${rt.schema}".scopes WHERE scope_id = 'ghost1'`);
   }
   await assert.rejects(rt.client.reconcile('ghost2'), /no session "ghost2" in the store/);
+});
+
+/** Moves rows of `table` matching `where` to another session start, as someone hiding them would; returns the undo. */
+async function refile(table: string, where: string, id: string, shift: string): Promise<() => Promise<void>> {
+  const t = `"${rt.schema}".${table}`;
+  const { rowCount } = await db.query(`UPDATE ${t} SET session_started_at = session_started_at + $2::interval WHERE ${where}`, [id, shift]);
+  assert.ok((rowCount ?? 0) > 0, `moved rows of ${table}`);
+  return async () => {
+    await db.query(`UPDATE ${t} SET session_started_at = session_started_at - $2::interval WHERE ${where}`, [id, shift]);
+  };
+}
+
+async function touchedResource(scopeId: string): Promise<string> {
+  const { rows } = await db.query(
+    `SELECT resources->0->>'uri' AS uri FROM "${rt.schema}".actions WHERE scope_id = $1 AND kind = 'tool_call' AND jsonb_array_length(resources) > 0 ORDER BY action_id LIMIT 1`,
+    [scopeId],
+  );
+  assert.ok(rows[0]?.uri, `a tool of ${scopeId} touched something`);
+  return rows[0].uri;
+}
+
+test("a scope's actions moved to another session start are named by verify, and touched does not answer a proved no", { skip }, async () => {
+  const resource = await touchedResource(`${a}.2`);
+  assert.equal((await rt.client.wasTouched(a, resource)).touched, true, 'touched before');
+  const undo = await refile('actions', 'scope_id = $1', `${a}.2`, '1 day');
+  try {
+    const problems = (await rt.client.verify(a)).problems;
+    assert.deepEqual([...new Set(problems.map((p) => p.problem))], ['misplaced']);
+    assert.equal(problems[0]!.scopeId, `${a}.2`);
+    assert.match(problems[0]!.detail, /actions row\(s\) of session .* are filed under session start .*, not .* \(as the session's first run in Temporal says\)/);
+    const report = await rt.client.wasTouched(a, resource);
+    // The moved rows are not read, so the answer is no; it must not claim to be a complete one.
+    assert.equal(report.complete, false, 'not a proved answer');
+    assert.ok(report.sealProblems.some((p) => p.problem === 'misplaced'));
+  } finally {
+    await undo();
+  }
+  assert.deepEqual((await rt.client.verify(a)).problems, [], 'clean once put back');
+});
+
+test("a scope's own row moved to another session start is named, and touched under it is no proved answer", { skip }, async () => {
+  const resource = await touchedResource(`${a}.2`);
+  const undo = await refile('scopes', 'scope_id = $1', `${a}.2`, '1 microsecond');
+  try {
+    const problems = (await rt.client.verify(a)).problems;
+    assert.deepEqual(problems.map((p) => [p.problem, p.recordId]), [['misplaced', `${a}.2`]]);
+    const report = await rt.client.wasTouched(`${a}.2`, resource);
+    assert.equal(report.complete, false);
+  } finally {
+    await undo();
+  }
+});
+
+test('every row of a session moved to another start together is named against the start Temporal holds', { skip }, async () => {
+  const tables = ['scopes', 'actions', 'action_chain', 'scope_chains', 'output_fingerprints'];
+  const undos: Array<() => Promise<void>> = [];
+  try {
+    for (const table of tables) {
+      const { rows } = await db.query(`SELECT 1 FROM "${rt.schema}".${table} WHERE session_id = $1 LIMIT 1`, [a]);
+      if (rows.length) undos.push(await refile(table, 'session_id = $1', a, '2 hours'));
+    }
+    const problems = (await rt.client.verify(a)).problems;
+    assert.ok(problems.length >= 2 && problems.every((p) => p.problem === 'misplaced'), JSON.stringify(problems));
+    assert.ok(problems.some((p) => p.recordId === a), 'the root scope row among them');
+  } finally {
+    for (const undo of undos) await undo();
+  }
+  assert.deepEqual((await rt.client.verify(a)).problems, []);
 });
