@@ -45,9 +45,28 @@ export function toolCallSummary(calls: readonly ModelStepCall[], offered?: Reado
   return calls
     .map((c) => {
       if (offered && !offered.has(c.toolName)) return `${c.toolName} (not offered)`;
-      return `${offered?.get(c.toolName) ?? c.toolName}${jsonText(c.input) ? '' : ' (arguments not JSON)'}`;
+      const named = offered?.get(c.toolName) ?? c.toolName;
+      if (!jsonText(c.input)) return `${named} (arguments not JSON)`;
+      const refused = routedArgumentsProblem(c.toolName, c.input.trim() === '' ? {} : JSON.parse(c.input));
+      return refused ? `${named} (refused: ${refused})` : named;
     })
     .join(', ');
+}
+
+/**
+ * Why the arguments a model gave a delegation or a handoff cannot be taken (the one field they
+ * have, a non-empty string, and nothing else), or undefined when they can or the call is neither.
+ * The agent answers the model with this and runs nothing, so the step's record says it too.
+ */
+export function routedArgumentsProblem(toolName: string, args: unknown): string | undefined {
+  const field = toolName.startsWith(DELEGATE_TOOL_PREFIX) ? 'objective' : toolName.startsWith(HANDOFF_TOOL_PREFIX) ? 'reason' : undefined;
+  if (!field) return undefined;
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return `give the arguments as an object with "${field}"`;
+  const extra = Object.keys(args).filter((k) => k !== field);
+  if (extra.length) return `"${extra[0]}" is not an argument it takes (it takes "${field}" alone)`;
+  const value = (args as Record<string, unknown>)[field];
+  if (typeof value !== 'string' || !value.trim()) return `give the ${field} as a non-empty string`;
+  return undefined;
 }
 
 function jsonText(text: string): boolean {

@@ -33,6 +33,7 @@ import { sha256HexPure } from '../cim/sha256-pure';
 import {
   DELEGATE_TOOL_PREFIX,
   HANDOFF_TOOL_PREFIX,
+  routedArgumentsProblem,
   INLINE_CONVERSATION_BYTES,
   MODEL_STEP_ACTIVITY,
   modelToolName,
@@ -173,8 +174,10 @@ async function runLoop(
       tools[name] = tool({
         description: `Delegate a subtask to the ${entry.target} agent. It works under its own mandate and returns its answer.`,
         inputSchema: OBJECTIVE_SCHEMA,
-        execute: async ({ objective }: { objective: string }) => {
-          if (typeof objective !== 'string' || !objective.trim()) throw new Error(`${name}: give the objective as a non-empty string`);
+        execute: async (args: { objective: string }) => {
+          const refused = routedArgumentsProblem(name, args);
+          if (refused) throw new Error(`${name}: ${refused}`);
+          const { objective } = args;
           const out = await delegate<ModelAgentInput, unknown>(entry.target, { objective: objective.slice(0, 10_000), input: { prompt: objective } });
           return isModelResult(out) ? out.text : out;
         },
@@ -183,12 +186,16 @@ async function runLoop(
       tools[name] = tool({
         description: `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
         inputSchema: REASON_SCHEMA,
-        execute: async ({ reason }: { reason: string }) => {
+        execute: async (args: { reason: string }) => {
+          // A handoff the model asked for wrongly is refused to it, as a delegation is, not made with a reason of our own.
+          const refused = routedArgumentsProblem(name, args);
+          if (refused) throw new Error(`${name}: ${refused}`);
+          const { reason } = args;
           // The handoff itself happens after the loop: continue-as-new cannot run inside a tool call.
           // Only the first one asked for in a step happens; the conversation the next agent
           // inherits says so of any other, rather than claiming a handoff that never came.
           if (chosen) return `not handed off to ${entry.target}: control already goes to ${chosen.to}, asked for first in this step`;
-          chosen = { to: entry.target, reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 2000) : `handoff to ${entry.target}` };
+          chosen = { to: entry.target, reason: reason.slice(0, 2000) };
           return `handing off to ${entry.target}`;
         },
       });

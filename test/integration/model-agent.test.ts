@@ -10,7 +10,7 @@ import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runti
 import { testSql } from '../helpers/test-sql';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { mFinisher, mLead, mLeadRef, mLooper } from '../fixtures/model-agents';
+import { mFinisher, mLead, mLeadRef, mLooper, mSloppy } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
 import { bundleAgents } from '../../worker/create-worker';
 import { canonicalJson } from '../../cim/canonical-json';
@@ -60,6 +60,10 @@ const model = new ScriptedModelProvider({
       const second = seen.includes('not handed off to mFinisher: control already goes to mFinisher, asked for first in this step');
       return `finisher saw ${req.prompt.length} messages; patience: ${seen.includes('the secret ingredient is patience')}; relay: ${seen.includes('handoff_to_mFinisher')}; second: ${second}`;
     },
+  ],
+  mSloppy: [
+    { calls: [callTool('handoff_to_mFinisher', { nope: 1 }), callTool('delegate_to_mSearcher', { objective: 42 })] },
+    (req) => `told: ${JSON.stringify(req.prompt.at(-1))}`,
   ],
   mLooper: [{ calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }],
 });
@@ -147,6 +151,22 @@ test('a model that never stops is ended by maxTurns with a clear error', async (
   assert.equal(root.status, 'error');
   assert.match(root.error ?? '', /mLooper stopped after maxTurns \(3\) model steps before its model finished; the last step asked for echo/);
   assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 3);
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+test("a delegation or handoff the model asks for with arguments it does not take is refused to the model, runs nothing, and the step's record says why", async () => {
+  const s = await rt.client.startSession(mSloppy, { input: { prompt: 'pass it on' } });
+  const result = (await s.result()) as { text: string };
+  assert.match(result.text, /handoff_to_mFinisher: \\"nope\\" is not an argument it takes \(it takes \\"reason\\" alone\)/);
+  assert.match(result.text, /delegate_to_mSearcher: give the objective as a non-empty string/);
+  const rows = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(rows.scopes.map((x) => x.scopeId), [s.sessionId], 'no handoff and no delegation happened');
+  const steps = rows.actions.filter((a) => a.kind === 'llm_call');
+  assert.equal(
+    steps[0]!.attributes.toolCalls,
+    'handoff_to_mFinisher (refused: "nope" is not an argument it takes (it takes "reason" alone)), delegate_to_mSearcher (refused: give the objective as a non-empty string)',
+  );
+  assert.equal(rows.scope('').status, 'success');
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 

@@ -16,7 +16,32 @@ test('calls are listed by name, a tool by its own; one not offered or with argum
       ],
       offered,
     ),
-    'search, db.read, delegate_to_researcher, db.read (arguments not JSON), nonexistent_tool (not offered)',
+    'search, db.read, delegate_to_researcher (refused: give the objective as a non-empty string), db.read (arguments not JSON), nonexistent_tool (not offered)',
   );
   assert.equal(toolCallSummary([{ toolName: 'anything', input: '{}' }]), 'anything', 'without the offer, names are not judged');
+});
+
+test('a delegation or handoff whose arguments the agent refuses says why, as the model is told', () => {
+  const offered = new Map([['delegate_to_scout', 'delegate_to_scout'], ['handoff_to_editor', 'handoff_to_editor']]);
+  assert.equal(
+    toolCallSummary(
+      [
+        { toolName: 'delegate_to_scout', input: '{"objective":"find the sources"}' },
+        { toolName: 'delegate_to_scout', input: '{"objective":42}' },
+        { toolName: 'handoff_to_editor', input: '{"nope":1}' },
+        { toolName: 'handoff_to_editor', input: '{"reason":"  "}' },
+        { toolName: 'handoff_to_editor', input: '[1]' },
+        { toolName: 'handoff_to_editor', input: '{"reason":"the editor finishes"}' },
+      ],
+      offered,
+    ),
+    [
+      'delegate_to_scout',
+      'delegate_to_scout (refused: give the objective as a non-empty string)',
+      'handoff_to_editor (refused: "nope" is not an argument it takes (it takes "reason" alone))',
+      'handoff_to_editor (refused: give the reason as a non-empty string)',
+      'handoff_to_editor (refused: give the arguments as an object with "reason")',
+      'handoff_to_editor',
+    ].join(', '),
+  );
 });
