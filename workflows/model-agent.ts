@@ -21,7 +21,7 @@
 import './ai-polyfills';
 import { generateText, jsonSchema, stepCountIs, tool, type ToolSet } from 'ai';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
-import { ActivityFailure, ApplicationFailure, isCancellation, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, type ActivityOptions } from '@temporalio/workflow';
 import { z } from 'zod';
 import { agentNameSchema } from '../cim/scope-context';
 import { toolNameSchema } from '../cim/manifest';
@@ -126,6 +126,12 @@ export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<Model
 
 type Spec = z.output<ReturnType<typeof modelAgentSpecSchema>>;
 
+/**
+ * Runs made before it took a handoff asked for without a reason (giving it one of its own) and a
+ * delegation with arguments besides its objective; replayed, they still do.
+ */
+export const ROUTED_ARGUMENTS_PATCH = 'scopetrail-routed-arguments';
+
 /** What the model is offered, by the name it sees: each must be unique after `modelToolName`. */
 function offeredTools(spec: Spec): Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }> {
   const offered = new Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }>();
@@ -176,8 +182,10 @@ async function runLoop(
         inputSchema: OBJECTIVE_SCHEMA,
         execute: async (args: { objective: string }) => {
           const refused = routedArgumentsProblem(name, args);
-          if (refused) throw new Error(`${name}: ${refused}`);
+          if (refused && patched(ROUTED_ARGUMENTS_PATCH)) throw new Error(`${name}: ${refused}`);
           const { objective } = args;
+          // Histories made before the patch refused only an objective that is not a non-empty string.
+          if (typeof objective !== 'string' || !objective.trim()) throw new Error(`${name}: give the objective as a non-empty string`);
           const out = await delegate<ModelAgentInput, unknown>(entry.target, { objective: objective.slice(0, 10_000), input: { prompt: objective } });
           return isModelResult(out) ? out.text : out;
         },
@@ -189,13 +197,13 @@ async function runLoop(
         execute: async (args: { reason: string }) => {
           // A handoff the model asked for wrongly is refused to it, as a delegation is, not made with a reason of our own.
           const refused = routedArgumentsProblem(name, args);
-          if (refused) throw new Error(`${name}: ${refused}`);
+          if (refused && patched(ROUTED_ARGUMENTS_PATCH)) throw new Error(`${name}: ${refused}`);
           const { reason } = args;
           // The handoff itself happens after the loop: continue-as-new cannot run inside a tool call.
           // Only the first one asked for in a step happens; the conversation the next agent
           // inherits says so of any other, rather than claiming a handoff that never came.
           if (chosen) return `not handed off to ${entry.target}: control already goes to ${chosen.to}, asked for first in this step`;
-          chosen = { to: entry.target, reason: reason.slice(0, 2000) };
+          chosen = { to: entry.target, reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 2000) : `handoff to ${entry.target}` };
           return `handing off to ${entry.target}`;
         },
       });
