@@ -34,7 +34,7 @@ export interface RootCause {
  *
  * A failed scope records what failed it, when it fails (`failedBy`): its own code, a call,
  * or a delegation whose failure passed up. The cause is found by following that from the
- * top of the session (the last scope of the root's handoff chain) down to where the
+ * top of the session (the last scope of the root's handoff chain that did not succeed) down to where the
  * failure started. Agents catch failures and go on, so the earliest failure in time is
  * often not the one that failed the session: a caught tool error, then an agent that
  * throws for reasons of its own, is the agent's failure, not the tool's.
@@ -121,7 +121,11 @@ function followFailure(
   const lastOf = (first: ScopeRecord): ScopeRecord => handoffChain(first, successors).at(-1) ?? first;
   const root = scopes.find((s) => s.kind === 'root' && s.parentScopeId === null);
   if (!root) return { within: null };
-  const top = lastOf(root);
+  // The session did not succeed because some scope of the root's handoff chain did not: the last
+  // of those is where to start. The last of the chain may well have succeeded after a predecessor
+  // that handed off to it came out degraded.
+  const chain = [root, ...handoffChain(root, successors)];
+  const top = [...chain].reverse().find((s) => s.status !== 'success') ?? lastOf(root);
   const visited = new Set<string>();
   for (let scope = top; ; ) {
     const stop = { within: scope === top ? null : scope };

@@ -392,6 +392,27 @@ describe('rootCause', () => {
     assert.deepEqual(ids(rc.chain), ['s~1.1~1', 's~1.1', 's~1', 's']);
   });
 
+  test('a session whose root came out degraded and handed off to a successor that succeeded is followed from the root, not from its successor', () => {
+    // The root caught a failed call, one delegation succeeded and one threw in its own code
+    // (caught): degraded. It then handed off, and the reviewer it handed to succeeded.
+    const root = scope('s', { status: 'degraded' });
+    const fine = child('s.1', root, { status: 'success', startedAt: t(10), endedAt: t(20) });
+    const thrower = child('s.2', root, { status: 'error', failedBy: 's.2', startedAt: t(30), endedAt: t(40) });
+    const reviewer = handedTo('s~1', root, { status: 'success', startedAt: t(50) });
+    const caught = attempt(root, '1', 1, 'brokenTool', 'error', 1);
+    const rc = rootCause([root, fine, thrower, reviewer], [caught, attempt(reviewer, '1', 1, 'review', 'success', 60)])!;
+    assert.equal(rc.scope.scopeId, 's.2');
+    assert.equal(rc.action, null, "the delegate's own code failed, not the call the root caught");
+    assert.deepEqual(ids(rc.chain), ['s.2', 's']);
+    // A delegate that caught a failed call and then threw on its own: its code is the cause.
+    const root2 = scope('f', { status: 'degraded' });
+    const beta = child('f.1', root2, { status: 'error', failedBy: 'f.1', startedAt: t(10), endedAt: t(30) });
+    const reviewer2 = handedTo('f~1', root2, { status: 'success', startedAt: t(50) });
+    const rc2 = rootCause([root2, beta, reviewer2], [attempt(beta, '1', 1, 'brokenTool', 'error', 12)])!;
+    assert.deepEqual([rc2.scope.scopeId, rc2.action], ['f.1', null]);
+    assert.ok(!rc2.chain.some((x) => x.status === 'success'), 'no scope that succeeded is on the chain');
+  });
+
   test('where a scope does not say what failed it, the earliest failure below it is the cause, not one elsewhere', () => {
     const root = scope('s', { status: 'error', failedBy: 's.2' });
     const other = child('s.1', root, { status: 'success' });
