@@ -50,7 +50,12 @@ const SUCCEEDED: ReadonlySet<ScopeStatus> = new Set(['success', 'degraded']);
  * - no slot failed but one came back `degraded`: `degraded` (partial failure propagates up);
  * - cancelled delegations were stopped on purpose and count neither way;
  * - `recovered` is true when a tool call succeeded after a failed attempt, a
- *   delegation succeeded after a failed attempt, or a successful child was itself recovered.
+ *   delegation succeeded after a failed attempt, or a child that came back `success` or
+ *   `degraded` was itself recovered; a child's `recovered` is its handoff chain's (any scope of
+ *   the chain that recovered, since the delegation's work is the whole chain's), and a run
+ *   before a continue-as-new carries its recovery on (`recoveredEarlier`);
+ * - a scope in `error` or `cancelled` is never `recovered`: what recovered inside it did not
+ *   make its work good.
  */
 export function rollUpStatus(input: RollUpInput): RolledUpStatus {
   const slots = finalAttemptPerSlot(input.delegations);

@@ -59,6 +59,7 @@ import { refusedAsTooLarge, requireSendable } from './sendable';
 import { describeRun, encodedWithoutCodec } from './run-describe';
 import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
 import { persisting, settleThenRead } from './second-look';
+import { sessionStartOf } from './history';
 
 export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnencodableValueError, UnknownAgentError, UnknownIdError };
 
@@ -476,7 +477,26 @@ export class ScopeClient {
       }
     }
     const pruned = await this.prunedSession(id);
-    return pruned ? new SessionPrunedError(id, pruned, what) : new UnknownIdError(what, id);
+    if (pruned) return new SessionPrunedError(id, pruned, what);
+    const started = what === 'session' ? await this.startedInTemporal(id) : undefined;
+    return started
+      ? new UnknownIdError(
+          what,
+          id,
+          `no session "${id}" in the store, though Temporal has it (started ${started}): its records have not reached the store, or were removed from it. ` +
+            `A worker that cannot write (the store down, its disk full) holds them and writes them once it can (its log says so); \`scopetrail reconcile ${id}\` tells which`,
+        )
+      : new UnknownIdError(what, id);
+  }
+
+  /** When Temporal says the session `id` started, if it has it; undefined too when it does not answer in time (this only explains an error). */
+  private async startedInTemporal(id: string): Promise<string | undefined> {
+    try {
+      const start = await this.temporal.connection.withDeadline(Date.now() + 5_000, () => sessionStartOf(this.temporal, id));
+      return start?.sessionId === id ? start.sessionStartedAt : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
