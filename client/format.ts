@@ -26,6 +26,18 @@ export function actionsByScope(actions: readonly ActionRecord[]): Map<string, Ac
   return map;
 }
 
+function scopeIdsOf(tree: ScopeTree): Set<string> {
+  const ids = new Set<string>();
+  const stack = [...tree.roots];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (ids.has(node.scope.scopeId)) continue;
+    ids.add(node.scope.scopeId);
+    stack.push(...node.children, ...node.handoffs);
+  }
+  return ids;
+}
+
 /** How many levels of a tree are drawn indented. */
 const MAX_INDENT = 40;
 
@@ -33,10 +45,14 @@ export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): st
   const lines: string[] = [];
   const scopeCount = tree.size;
   const byScope = isActionList(options.actions) ? actionsByScope(options.actions) : options.actions;
-  const actionCount = byScope ? [...byScope.values()].reduce((n, a) => n + a.length, 0) : undefined;
+  // Counted as drawn: an action under a scope the session has no row for is drawn nowhere (verify names it).
+  const drawn = byScope && scopeIdsOf(tree);
+  const actionCount = byScope ? [...byScope].reduce((n, [id, a]) => n + (drawn!.has(id) ? a.length : 0), 0) : undefined;
+  const undrawn = byScope ? [...byScope].reduce((n, [id, a]) => n + (drawn!.has(id) ? 0 : a.length), 0) : 0;
   lines.push(
     `Session ${visible(tree.sessionId)} — ${scopeCount} scope${scopeCount === 1 ? '' : 's'}` +
-      (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`),
+      (actionCount === undefined ? '' : `, ${actionCount} action${actionCount === 1 ? '' : 's'}`) +
+      (undrawn ? ` (and ${undrawn} action${undrawn === 1 ? '' : 's'} under no scope of the session, not drawn: scopetrail verify ${visible(tree.sessionId)} names them)` : ''),
   );
   // Depth first with a stack of its own: a chain thousands of delegations deep must not overflow the call stack.
   type Item = { node: ScopeNode; prefix: string; last: boolean; edge: 'root' | 'delegation' | 'handoff'; depth: number };

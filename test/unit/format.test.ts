@@ -42,6 +42,11 @@ test('a tree takes the actions of a session as a list too, each under its own sc
   assert.equal(listed, renderTree(tree, { actions: new Map([['r', [act]], ['r.1', [other]]]) }));
   assert.match(listed.split('\n')[0]!, /2 scopes, 2 actions$/);
   assert.doesNotMatch(renderTree(tree).split('\n')[0]!, /action/);
+  // An action under a scope the session has no row for is drawn nowhere, so it is not counted as drawn.
+  const orphan = action('r.9/a1#1', 'r.9', { sessionId: 'r' });
+  const withOrphan = renderTree(tree, { actions: [act, other, orphan] });
+  assert.match(withOrphan.split('\n')[0]!, /2 scopes, 2 actions \(and 1 action under no scope of the session, not drawn: scopetrail verify r names them\)$/);
+  assert.doesNotMatch(withOrphan.split('\n').slice(1).join('\n'), /r\.9/);
 });
 
 test('tables escape every cell and stay aligned', () => {
