@@ -14,7 +14,7 @@ import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
 import { SessionsArgs, touchedProved } from './forensic-queries';
 import { Id, NoStoreError, parse } from './arguments';
-import { terminalJson } from './visible-text';
+import { terminalJson, visible } from './visible-text';
 import { CODEC_OPTIONS, QUERY_OPTIONS, STORE_OPTIONS } from './cli-options';
 import {
   renderDrift,
@@ -114,6 +114,21 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
   }
 }
 
+/**
+ * A question answered from the store alone about a session Temporal has no trace of says so on
+ * stderr: its rows were written by hand (a forged session), or it is past the namespace's retention.
+ * Nothing is said when Temporal does not answer: these queries need only the store.
+ */
+async function warnIfNotInTemporal(ctx: CommandContext, client: ScopeClient, scopeId: string): Promise<void> {
+  const located = await client.store.locateScope(scopeId).catch(() => undefined);
+  const sessionId = located?.record.sessionId ?? scopeId;
+  if ((await client.sessionInTemporal(sessionId)) !== false) return;
+  ctx.out.err(
+    `WARNING: Temporal has no session "${visible(sessionId)}": its rows were written into the store by other means, or it is past the namespace's retention; ` +
+      `this answer rests on the store alone (scopetrail verify ${visible(sessionId)} says what can be checked)`,
+  );
+}
+
 function json(ctx: CommandContext, value: unknown): void {
   ctx.out.log(terminalJson(value, 2));
 }
@@ -170,6 +185,7 @@ export const COMMANDS: Record<string, Command> = {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
         const rc = await client.rootCause(sessionId!);
+        await warnIfNotInTemporal(ctx, client, sessionId!);
         if (ctx.flags.json) json(ctx, { sessionId, rootCause: rc });
         else ctx.out.log(renderRootCause(sessionId!, rc));
         return 0;
@@ -187,6 +203,7 @@ export const COMMANDS: Record<string, Command> = {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
         const report = await client.footprint(scopeId!, { descendants: !ctx.flags['no-descendants'] });
+        await warnIfNotInTemporal(ctx, client, scopeId!);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderFootprint(report));
         return 0;
@@ -222,6 +239,7 @@ export const COMMANDS: Record<string, Command> = {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
         const report = await client.status(scopeId!);
+        await warnIfNotInTemporal(ctx, client, scopeId!);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderStatus(report));
         return 0;
@@ -271,6 +289,7 @@ export const COMMANDS: Record<string, Command> = {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
         const events = await client.timeline(sessionId!);
+        await warnIfNotInTemporal(ctx, client, sessionId!);
         if (ctx.flags.json) json(ctx, { sessionId, events });
         else ctx.out.log(renderTimeline(events));
         return 0;
@@ -352,6 +371,7 @@ export const COMMANDS: Record<string, Command> = {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
         const tree = await client.scopeTree(sessionId!);
+        await warnIfNotInTemporal(ctx, client, sessionId!);
         const actions = await client.actionsOfSession(sessionId!);
         if (ctx.flags.json) {
           json(ctx, treeJson(tree, actions));
@@ -381,6 +401,7 @@ export const COMMANDS: Record<string, Command> = {
           kinds,
           tool: flag(ctx, 'tool'),
         });
+        await warnIfNotInTemporal(ctx, client, scopeId!);
         if (ctx.flags.json) json(ctx, { scopeId, descendants: Boolean(ctx.flags.descendants), actions });
         else {
           // An empty answer says what it was asked: a mistyped --tool must not read as an idle scope.

@@ -489,6 +489,29 @@ export class ScopeClient {
       : new UnknownIdError(what, id);
   }
 
+  /**
+   * Whether Temporal has the session `sessionId` (its root workflow, run or closed): false when it
+   * has none of that id (rows written into the store by hand, or a session past the namespace's
+   * retention), undefined when it does not answer within `withinMs`.
+   */
+  async sessionInTemporal(sessionId: string, withinMs = 3_000): Promise<boolean | undefined> {
+    const id = parse('sessionInTemporal', Id, sessionId, 'sessionId');
+    // Asked only once the server is known to answer: a first call to an address nothing listens on waits out the SDK's retries.
+    const answer = (async () => {
+      await this.requireTemporal();
+      return (await this.temporal.connection.withDeadline(Date.now() + withinMs, () => describeRun(this.temporal, id))) !== undefined;
+    })().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, withinMs, undefined);
+    });
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** When Temporal says the session `id` started, if it has it; undefined too when it does not answer in time (this only explains an error). */
   private async startedInTemporal(id: string): Promise<string | undefined> {
     try {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { TEST_DATABASE_URL, usesPglite, type TestRuntime } from '../helpers/runtime';
 import { runExampleSession, startExampleRuntime } from '../helpers/example-runtime';
+import { runCliFor } from '../helpers/cli';
 
 const skip = usesPglite() && 'forges rows through the Postgres server';
 let rt: TestRuntime;
@@ -223,4 +224,21 @@ test('every row of a session moved to another start together is named against th
     for (const undo of undos) await undo();
   }
   assert.deepEqual((await rt.client.verify(a)).problems, []);
+});
+
+test('a session Temporal has no trace of is answered from the store with a warning saying so; a real one without', { skip }, async () => {
+  const forged = `forged-${a}`;
+  await forge('scopes', 'scope_id', a, { scope_id: forged, session_id: forged, path: `/${forged}/`, workflow_id: forged });
+  try {
+    for (const args of [['tree', forged], ['footprint', forged], ['root-cause', forged], ['actions', forged], ['status', forged], ['timeline', forged]]) {
+      const run = await runCliFor(rt, args);
+      assert.equal(run.code, 0, `${args[0]}: ${run.stderr}`);
+      assert.match(run.stderr, new RegExp(`WARNING: Temporal has no session "${forged}": its rows were written into the store by other means, or it is past the namespace's retention; this answer rests on the store alone`), args[0]);
+    }
+    const real = await runCliFor(rt, ['tree', a]);
+    assert.equal(real.code, 0);
+    assert.doesNotMatch(real.stderr, /WARNING/);
+  } finally {
+    await db.query(`DELETE FROM "${rt.schema}".scopes WHERE scope_id = $1`, [forged]);
+  }
 });
