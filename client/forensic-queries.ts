@@ -2,7 +2,8 @@
  * The forensic questions, answered from the store with the pure rules in
  * cim/forensics, and — where completeness matters — checked against Temporal history.
  */
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { describeRun } from './run-describe';
 import { z } from 'zod';
 import { AgentNameArg, IsoTime, printableText } from './arguments';
 import {
@@ -70,6 +71,28 @@ export interface SessionListing extends Omit<SessionSummary, 'status'> {
   problem?: string;
   /** Whether Temporal knows the session's root workflow (null when not checked). */
   inTemporal: boolean | null;
+  /**
+   * How Temporal says the session's latest run stands (`RUNNING`, `COMPLETED`, `FAILED`, `TERMINATED`,
+   * `TIMED_OUT`, `CANCELLED`, `CONTINUED_AS_NEW`), where it was asked and has the session.
+   */
+  temporalStatus?: string;
+  /**
+   * Whether that agrees with the session's status in the store: false for a session the store has
+   * ended while Temporal still runs it, one it holds as succeeded that Temporal says failed or was
+   * terminated, or one it holds as running that Temporal has closed. Absent where not asked.
+   */
+  agrees?: boolean;
+}
+
+/** Whether a session's status in the store fits how Temporal says its latest run stands (sessionStatusAgrees). */
+export function sessionStatusAgrees(store: SessionListing['status'], temporal: string): boolean {
+  if (store === 'unreadable') return true;
+  if (store === 'running') return temporal === 'RUNNING' || temporal === 'CONTINUED_AS_NEW';
+  if (temporal === 'RUNNING') return false;
+  if (store === 'success' || store === 'degraded') return temporal === 'COMPLETED';
+  if (store === 'cancelled') return temporal === 'CANCELLED' || temporal === 'COMPLETED';
+  // An agent whose every delegation failed and was caught ends `error` with its run completed.
+  return temporal !== 'CONTINUED_AS_NEW';
 }
 
 export interface FootprintReport {
@@ -167,7 +190,16 @@ export async function listSessions(
       continue;
     }
     if (args.status && summary.status !== args.status) continue;
-    out.push({ ...summary, inTemporal: temporal ? await existsInTemporal(temporal, id) : null });
+    if (!temporal) {
+      out.push({ ...summary, inTemporal: null });
+      continue;
+    }
+    const run = await describeRun(temporal, id).then((r) => r ?? false, () => null);
+    out.push({
+      ...summary,
+      inTemporal: run === null ? null : run !== false,
+      ...(run ? { temporalStatus: run.status, agrees: sessionStatusAgrees(summary.status, run.status) } : {}),
+    });
   }
   return out;
 }
@@ -178,22 +210,6 @@ async function reachable(temporal: Client): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-const GRPC_NOT_FOUND = 5;
-
-/**
- * Asked of the raw service: the handle's describe() also decodes the run's memo, and a
- * session encrypted with a codec this client lacks would then read as "Temporal did not
- * answer" although Temporal answered. Whether a run exists needs none of its payloads.
- */
-async function existsInTemporal(temporal: Client, workflowId: string): Promise<boolean | null> {
-  try {
-    await temporal.workflowService.describeWorkflowExecution({ namespace: temporal.options.namespace, execution: { workflowId } });
-    return true;
-  } catch (err) {
-    return isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND ? false : null;
   }
 }
 

@@ -26,11 +26,17 @@ export function renderSessions(sessions: SessionListing[]): string {
       String(s.scopes),
       String(s.actions),
       String(s.failedActions),
-      s.inTemporal === null ? '?' : s.inTemporal ? 'ok' : 'MISSING',
+      s.inTemporal === null ? '?' : !s.inTemporal ? 'MISSING' : s.agrees === false ? `${s.temporalStatus} !` : 'ok',
     ]),
   ) +
     (problems.length ? `\n\nUnreadable (a row changed outside scopetrail):\n${problems.map((p) => `  ${p}`).join('\n')}` : '') +
     // A '?' column is not a finding: say why it could not be filled.
+    (sessions.some((s) => s.agrees === false)
+      ? `\n\n${sessions
+          .filter((s) => s.agrees === false)
+          .map((s) => visible(`${s.sessionId}: the store says ${s.status}, Temporal says ${s.temporalStatus}; scopetrail reconcile ${s.sessionId} names the difference`))
+          .join('\n')}`
+      : '') +
     (sessions.some((s) => s.inTemporal === null && s.status !== 'unreadable')
       ? '\n\ntemporal ?: Temporal did not answer (check --address or TEMPORAL_ADDRESS); the sessions are listed from the store alone'
       : '');

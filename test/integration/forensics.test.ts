@@ -31,11 +31,27 @@ describe('client queries', () => {
     assert.equal(listed?.finalAgent, 'reviewer');
     assert.equal(listed?.scopes, 7);
     assert.equal(listed?.inTemporal, true);
+    assert.deepEqual([listed?.temporalStatus, listed?.agrees], ['COMPLETED', true]);
     assert.deepEqual(await rt.client.sessions({ status: 'success' }), []);
     assert.equal((await rt.client.sessions({ agent: 'citer' })).length, 1);
     assert.deepEqual(await rt.client.sessions({ agent: 'nobody' }), []);
     await assert.rejects(rt.client.sessions({ status: 'bad' as never }), /sessions: invalid field "status"/);
     await assert.rejects(rt.client.sessions({ since: 'yesterday' }), /sessions: invalid field "since"/);
+  });
+
+  test("sessions names a session whose status in the store Temporal's run does not bear out", { skip: usesPglite() && 'edits a row through the Postgres server' }, async () => {
+    const status = (await testSql<{ status: string }>(`SELECT status FROM "${rt.schema}".scopes WHERE scope_id = $1`, [sid])).rows[0]!.status;
+    // As a store that recorded a run's end Temporal never reached, or missed one, would hold it.
+    await testSql(`UPDATE "${rt.schema}".scopes SET status = 'running' WHERE scope_id = $1`, [sid]);
+    try {
+      const [listed] = await rt.client.sessions({ crossCheck: true });
+      assert.deepEqual([listed?.status, listed?.temporalStatus, listed?.agrees], ['running', 'COMPLETED', false]);
+      const table = await runCliFor(rt, ['sessions']);
+      assert.match(table.stdout, /COMPLETED !/);
+      assert.match(table.stdout, new RegExp(`${sid}: the store says running, Temporal says COMPLETED; scopetrail reconcile ${sid} names the difference`));
+    } finally {
+      await testSql(`UPDATE "${rt.schema}".scopes SET status = $2 WHERE scope_id = $1`, [sid, status]);
+    }
   });
 
   test('root cause: the translate call that failed on every attempt, its agent, and the chain to the root', async () => {
