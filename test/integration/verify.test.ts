@@ -45,7 +45,7 @@ async function session(): Promise<string> {
   return (await runExampleSession(rt, `verify ${Date.now()}`)).sessionId;
 }
 
-test('verify and reconcile of a delegation\'s id name the session it is inside, instead of calling its rows missing', async () => {
+test('verify and reconcile of a delegation\'s id name the session it is inside, instead of calling its rows missing', { skip }, async () => {
   const sid = await session();
   for (const id of [`${sid}.1`, `${sid}.1.1`]) {
     for (const call of [() => rt.client.verify(id), () => rt.client.reconcile(id)]) {
@@ -70,7 +70,7 @@ test('verify and reconcile of a delegation\'s id name the session it is inside, 
   assert.deepEqual((await rt.client.verify(sid)).problems, [], 'the session itself verifies');
 });
 
-test('verify and reconcile of a handoff\'s scope id name the session it belongs to, as of a delegation\'s', async () => {
+test('verify and reconcile of a handoff\'s scope id name the session it belongs to, as of a delegation\'s', { skip }, async () => {
   const sid = await session();
   const id = `${sid}~1`;
   for (const call of [() => rt.client.verify(id), () => rt.client.reconcile(id)]) {
