@@ -18,7 +18,7 @@ async function main() {
   mkdirSync(out, { recursive: true });
   const rt = await startTestRuntime({ agents: require.resolve('../fixtures/agents'), tools: [] });
   try {
-    const histories = [];
+    const histories: Array<{ file: string; workflowId: string; agents: string }> = [];
     for (const kind of ['bytes', 'map'] as const) {
       const s = await rt.client.startSession(oddResult, { input: { kind } });
       console.log(kind, JSON.stringify(await s.result()));
