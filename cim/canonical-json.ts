@@ -1,3 +1,5 @@
+import { JsonRefusal, bigintRefusal, cycleRefusal, unfaithfulObject } from './json-sendable';
+
 /**
  * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` and
  * function members dropped. Two equal values always serialize to the same text, so
@@ -12,10 +14,16 @@ export function canonicalJson(value: unknown): string {
 /**
  * canonicalJson of a value that must also be valid for JSON.stringify, as Temporal's
  * default payload converter sends it: a BigInt, which canonicalJson writes as a string
- * and JSON.stringify refuses, throws here, as a cycle does.
+ * and JSON.stringify refuses, throws here, as a cycle does; so do binary data, a Map and
+ * a Set, which JSON.stringify would send as a different value (cim/json-sendable.ts). The
+ * error (a JsonRefusal) names the refused value's path under `root`.
  */
-export function canonicalJsonStrict(value: unknown): string {
-  return write(value === undefined ? null : value, [], true);
+export function canonicalJsonStrict(value: unknown, root = 'value'): string {
+  try {
+    return write(value === undefined ? null : value, [], true);
+  } catch (err) {
+    throw err instanceof JsonRefusal ? err.named(root) : err;
+  }
 }
 
 /** A string JSON.stringify would change beyond quoting it: a quote, a backslash, a control character or a surrogate. */
@@ -38,22 +46,31 @@ function write(value: unknown, path: unknown[], strict: boolean): string {
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
     case 'bigint':
-      if (strict) throw new TypeError(`a BigInt (${value}n), which JSON cannot hold`);
+      if (strict) throw bigintRefusal(value);
       return JSON.stringify(value.toString());
     case 'undefined':
     case 'function':
     case 'symbol':
       return 'null';
   }
-  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw new TypeError('the value contains a cycle');
+  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw cycleRefusal();
   path.push(value);
+  /** The member being written, named in a refusal from below it. */
+  let at: string | number | undefined;
   try {
     // As JSON.stringify: an invalid date is null, an array hole is null.
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : JSON.stringify(value.toISOString());
     if (Array.isArray(value)) {
       let out = '[';
-      for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + write(value[i], path, strict);
+      for (let i = 0; i < value.length; i++) {
+        at = i;
+        out += (i === 0 ? '' : ',') + write(value[i], path, strict);
+      }
       return `${out}]`;
+    }
+    if (strict) {
+      const why = unfaithfulObject(value);
+      if (why) throw new JsonRefusal(why);
     }
     if (value instanceof Uint8Array) return `{"$bytes":[${Array.from(value).join(',')}]}`;
     const obj = value as Record<string, unknown>;
@@ -62,9 +79,13 @@ function write(value: unknown, path: unknown[], strict: boolean): string {
     for (let i = 0; i < order.keys.length; i++) {
       const member = obj[order.keys[i]!];
       if (member === undefined || typeof member === 'function') continue;
+      at = order.keys[i]!;
       out += (out.length > 1 ? ',' : '') + order.quoted[i] + ':' + write(member, path, strict);
     }
     return `${out}}`;
+  } catch (err) {
+    if (err instanceof JsonRefusal && at !== undefined) err.within(at);
+    throw err;
   } finally {
     path.pop();
   }

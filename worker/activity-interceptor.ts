@@ -5,7 +5,7 @@
  * knows about is an attempt the store knows about.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, type PayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { SCOPE_HEADER, decodeScopeHeader } from '../cim/header';
@@ -44,12 +44,14 @@ export interface ActivityCaptureOptions {
   /** How long an attempt runs before its `running` row is written (0: at once). */
   runningRowAfterMs?: number;
   /**
-   * Tool outputs go to Temporal through its default payload converter (JSON.stringify):
-   * an output it cannot send (a BigInt, a cycle) fails the attempt here, recorded as such,
-   * rather than be recorded as a success the SDK then fails to send. Off for a worker
-   * with a payload converter of its own, which may send such values.
+   * The worker's payload converter (default: Temporal's), which sends each tool's output.
+   * An output it cannot send fails the attempt here, recorded as such, rather than be
+   * recorded as a success the SDK then fails to send. With the default converter
+   * (JSON.stringify) that is a BigInt or a cycle, and also binary data, a Map or a Set,
+   * which JSON would turn into a different value (cim/json-sendable.ts); a converter of
+   * the worker's own is asked to convert the output, and decides what it can send.
    */
-  jsonOutputs?: boolean;
+  payloadConverter?: PayloadConverter;
 }
 
 /**
@@ -61,8 +63,9 @@ export const RUNNING_ROW_AFTER_MS = 100;
 export function scopeActivityInterceptor(
   recorder: Recorder,
   tools: ReadonlyMap<string, RegisteredTool>,
-  { fingerprinter, limits = DEFAULT_PAYLOAD_LIMITS, worker = {}, runningRowAfterMs = RUNNING_ROW_AFTER_MS, jsonOutputs = true }: ActivityCaptureOptions = {},
+  { fingerprinter, limits = DEFAULT_PAYLOAD_LIMITS, worker = {}, runningRowAfterMs = RUNNING_ROW_AFTER_MS, payloadConverter = defaultPayloadConverter }: ActivityCaptureOptions = {},
 ): ActivityInterceptorsFactory {
+  const jsonOutputs = payloadConverter === defaultPayloadConverter;
   return (ctx: Context) => {
     const inbound: ActivityInboundCallsInterceptor = {
       async execute(input, next) {
@@ -205,11 +208,15 @@ export function scopeActivityInterceptor(
         // The output is serialized once: its size decides whether Temporal can take it, and its digest is recorded.
         let json: string;
         try {
-          json = jsonOutputs ? canonicalJsonStrict(output ?? null) : canonicalJson(output ?? null);
+          json = jsonOutputs ? canonicalJsonStrict(output ?? null, 'output') : canonicalJson(output ?? null);
+          // The envelope as it will be sent, less the relay (records of ours, plain JSON), which waits for the attempt's row.
+          if (!jsonOutputs) convertible(payloadConverter, wrapToolResult(output, info.attempt, dedupeResources(run.resources)));
         } catch (err) {
           // The same work gives the same output: retrying cannot help.
           const failure = ApplicationFailure.nonRetryable(
-            `tool ${info.activityType}: its output cannot be sent to Temporal as JSON: ${errorText(err)}`,
+            jsonOutputs
+              ? `tool ${info.activityType}: its output cannot be sent to Temporal as JSON: ${errorText(err)}`
+              : `tool ${info.activityType}: its output cannot be sent to Temporal: the worker's payload converter says: ${errorText(err)}`,
             'UnsendableToolOutput',
           );
           const ended = await recordAttempt(recorder, tool, base, input.args[0], undefined, { status: 'error', error: failure.message });
@@ -352,6 +359,11 @@ function deniedAction(
     outputDigest: null,
     endedAt: new Date().toISOString(),
   };
+}
+
+/** Throws when `converter` cannot make a payload of `value`, as the SDK would when sending it. */
+function convertible(converter: PayloadConverter, value: unknown): void {
+  if (converter.toPayload(value) === undefined) throw new TypeError('no converter it holds takes this value');
 }
 
 /** The worker's Temporal client; none in a mock activity environment. */

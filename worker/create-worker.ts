@@ -124,10 +124,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   };
 }
 
-/** Bundles the agents module once, e.g. for several workers in one test run. */
-export function bundleAgents(agentsPath: string): Promise<WorkflowBundle> {
+/**
+ * Bundles the agents module once, e.g. for several workers in one test run; with the
+ * workers' `payloadConverterPath`, if they have one (the workflows convert with it).
+ */
+export function bundleAgents(agentsPath: string, payloadConverterPath?: string): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: agentsPath,
+    ...(payloadConverterPath ? { payloadConverterPath } : {}),
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
     preloadModules: SHARED_SANDBOX_MODULES,
     logger: quietBundlerLogger,

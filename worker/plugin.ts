@@ -38,6 +38,7 @@ import { LiveOtel, OtelOption, type LiveOtelOptions } from './live-otel';
 import { ScopetrailConfigError } from '../cim/errors';
 import { DeploymentOption, workerDeploymentOptions, workerIdentity } from './deployment';
 import type { DataConverter, Logger, PayloadCodec } from '@temporalio/common';
+import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { temporalLogsQuieted } from './runtime-logging';
 import { opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
 import { decodingStore } from '../store/encoded-records';
@@ -301,7 +302,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       ...configured,
       interceptors: {
         ...configured.interceptors,
-        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, { fingerprinter: this.fingerprinter, worker: workerIdentity(options), runningRowAfterMs: this.config.runningRowAfterMs, jsonOutputs: !options.dataConverter?.payloadConverterPath })],
+        activity: [...(configured.interceptors?.activity ?? []), scopeActivityInterceptor(binding.recorder, this.registered, { fingerprinter: this.fingerprinter, worker: workerIdentity(options), runningRowAfterMs: this.config.runningRowAfterMs, payloadConverter: loadDataConverter(options.dataConverter).payloadConverter })],
       },
     };
   }

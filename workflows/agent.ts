@@ -38,6 +38,7 @@ import { causeMessages, joinCauses } from '../cim/cause-chain';
 import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObjectiveOf, now, scopeRecord, startState, type ScopeState } from './scope-state';
 import { InvalidOptionError, invalidOption, unknownOption } from '../cim/invalid-field';
 import { boundedFailure } from '../cim/bounded-failure';
+import { unsendableResult } from './sendable-result';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
   (input: I): Promise<unknown>;
@@ -123,6 +124,10 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
     if (st.openDelegates.size) await closeOpenDelegates(st.openDelegates);
     // Work that finished as the deadline fired is still over budget: its overrun is recorded.
     if (st.budgetExceeded) throw endWithError(st, budgetFailure(st));
+    // Checked before the end is recorded: a result Temporal cannot take must not be recorded a success.
+    // The meta is ours, plain JSON, and stands in for the rolled-up one in the check.
+    const unsendable = unsendableResult(manifest.name, value, wrapAgentResult(value, { scopeId: st.ctx.scopeId, status: 'success', recovered: false }));
+    if (unsendable) throw endWithError(st, unsendable);
     emitOutput(st, value);
     const rolled = endScope(st, 'success', null);
     const recovered = rolled.recovered || st.ctx.chainRecovered === true;

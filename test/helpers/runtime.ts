@@ -65,10 +65,12 @@ export async function startTestRuntime(
   const { store, schema } = await openTestStore(namespace, options.databaseUrl, options.schema);
   const ownsSchema = !options.schema;
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
-  let bundle = bundles.get(options.agents);
+  const converterPath = options.dataConverter?.payloadConverterPath;
+  const bundleKey = converterPath ? `${options.agents}\0${converterPath}` : options.agents;
+  let bundle = bundles.get(bundleKey);
   if (!bundle) {
-    bundle = bundleAgents(options.agents);
-    bundles.set(options.agents, bundle);
+    bundle = bundleAgents(options.agents, converterPath);
+    bundles.set(bundleKey, bundle);
   }
   const workflowBundle = await bundle;
   // Each runtime spools into its own folder so tests never drain each other's records.

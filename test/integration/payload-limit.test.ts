@@ -8,7 +8,7 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { bulkReader, loudFailer, oddReader, waiter } from '../fixtures/agents';
+import { bulkReader, loudFailer, oddReader, oddResult, waiter } from '../fixtures/agents';
 
 let rt: TestRuntime;
 before(async () => {
@@ -37,9 +37,12 @@ test('a result under the limit goes through as a success', async () => {
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 
-for (const [call, reason] of <Array<['bigint' | 'cycle', RegExp]>>[
-  ['bigint', /its output cannot be sent to Temporal as JSON: a BigInt \(10n\), which JSON cannot hold/],
+for (const [call, reason] of <Array<['bigint' | 'cycle' | 'bytes' | 'map', RegExp]>>[
+  ['bigint', /its output cannot be sent to Temporal as JSON: output\.n is a BigInt \(10n\), which JSON cannot hold/],
   ['cycle', /its output cannot be sent to Temporal as JSON: the value contains a cycle/],
+  // JSON would have sent these as something else: the agent got `{"0":5,"1":6}` for the bytes, `{}` for the Map.
+  ['bytes', /its output cannot be sent to Temporal as JSON: output\.data is a Uint8Array, which JSON would turn into a plain object; send it as base64 text$/],
+  ['map', /its output cannot be sent to Temporal as JSON: output\.index\[0\] is a Map, which JSON would turn into an empty object; send an object or an array of \[key, value\] pairs$/],
 ]) {
   test(`an output Temporal's converter cannot send (${call}) fails its one attempt with the reason, never a success`, async () => {
     const s = await rt.client.startSession(oddReader, { input: { call } });
@@ -50,6 +53,38 @@ for (const [call, reason] of <Array<['bigint' | 'cycle', RegExp]>>[
     assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
   });
 }
+
+for (const [kind, why] of <Array<['bigint' | 'bytes' | 'map' | 'cycle', string]>>[
+  ['bigint', 'result.total is a BigInt (10n), which JSON cannot hold'],
+  ['bytes', 'result.blob.data is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
+  ['map', 'result is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs'],
+  ['cycle', 'the value contains a cycle'],
+]) {
+  test(`an agent whose result Temporal's converter cannot send as it is (${kind}) fails its run saying why, and its scope is recorded an error, never a success`, { timeout: 30_000 }, async () => {
+    const s = await rt.client.startSession(oddResult, { input: { kind } });
+    // Before, the scope was recorded a success and the run's workflow task failed over and over: result() never settled.
+    const failure = await Promise.race([
+      s.result().then(
+        (v) => assert.fail(`the session should fail, but returned ${JSON.stringify(v)}`),
+        (err: Error & { cause?: Error }) => err.cause ?? err,
+      ),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the run is still open after 15 s')), 15_000)),
+    ]);
+    assert.equal(failure.message, `agent oddResult: its result cannot be sent to Temporal: ${why}`);
+    assert.equal((failure as Error & { type?: string }).type, 'UnsendableAgentResult');
+    assert.equal((failure as Error & { nonRetryable?: boolean }).nonRetryable, true);
+    const [scope] = (await sessionRows(rt, s.sessionId)).scopes;
+    assert.deepEqual([scope?.status, scope?.error], ['error', failure.message]);
+    assert.equal((await rt.client.temporal.workflow.getHandle(s.sessionId).describe()).status.name, 'FAILED');
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  });
+}
+
+test('an agent whose result JSON carries ends as a success', async () => {
+  const s = await rt.client.startSession(oddResult, { input: { kind: 'plain' as const } });
+  assert.deepEqual(await s.result(), { total: 10 });
+  assert.equal((await sessionRows(rt, s.sessionId)).scopes[0]?.status, 'success');
+});
 
 test('a tool failure with a 3 MiB message fails its attempts with the message cut, which the agent, the rows and history share', async () => {
   const s = await rt.client.startSession(oddReader, { input: { call: 'hugeError' as const } });

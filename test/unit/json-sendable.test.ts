@@ -1,0 +1,66 @@
+/**
+ * What Temporal's default payload converter (JSON.stringify) cannot send faithfully is
+ * refused, naming where: by the check-only walk (an agent's result) and by the strict
+ * canonical JSON of a tool's output, which agree.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonRefusal, pathText } from '../../cim/json-sendable';
+import { canonicalJson, canonicalJsonStrict } from '../../cim/canonical-json';
+
+function strictRefusal(value: unknown, root: string): string | undefined {
+  try {
+    canonicalJsonStrict(value, root);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const cases: Array<[string, unknown, string]> = [
+  ['a BigInt', { total: 5n }, 'output.total is a BigInt (5n), which JSON cannot hold'],
+  ['a Uint8Array', { meta: { data: new Uint8Array([5, 6]) } }, 'output.meta.data is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
+  ['a Buffer', [1, { b: Buffer.from('hi') }], 'output[1].b is a Buffer, which JSON would turn into a plain object; send it as base64 text'],
+  ['a Float64Array', { 'a b': new Float64Array(2) }, 'output["a b"] is a Float64Array, which JSON would turn into a plain object; send it as base64 text'],
+  ['an ArrayBuffer', { raw: new ArrayBuffer(4) }, 'output.raw is an ArrayBuffer, which JSON would turn into an empty object; send it as base64 text'],
+  ['a DataView', { v: new DataView(new ArrayBuffer(2)) }, 'output.v is a DataView, which JSON would turn into a plain object; send it as base64 text'],
+  ['a Map', { m: new Map([['a', 1]]) }, 'output.m is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs'],
+  ['a Set', { s: [0, 1, new Set([1])] }, 'output.s[2] is a Set, which JSON would turn into an empty object; send an array'],
+  ['a Uint8Array at the root', new Uint8Array([1]), 'output is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
+];
+
+for (const [what, value, message] of cases) {
+  test(`${what} is refused naming its path, by both checks alike`, () => {
+    assert.equal(jsonRefusal(value, 'output')?.message, message);
+    assert.equal(strictRefusal(value, 'output'), message);
+  });
+}
+
+test('a cycle is refused, by both checks', () => {
+  const loop: Record<string, unknown> = { a: 1 };
+  loop.self = { again: loop };
+  assert.match(jsonRefusal(loop, 'result')?.message ?? '', /contains a cycle/);
+  assert.match(strictRefusal(loop, 'output') ?? '', /the value contains a cycle/);
+});
+
+test('what JSON carries passes: plain values, dates, toJSON, undefined and function members, deep nesting', () => {
+  let deep: unknown = { leaf: 'x' };
+  for (let i = 0; i < 2_000; i++) deep = { d: deep };
+  const ok = [null, 1, 'x', [1, 'a', null], { a: { b: [true, false] } }, { at: new Date(0) }, { big: { toJSON: () => '10' } }, { u: undefined, f: () => 1 }, deep];
+  for (const v of ok) {
+    assert.equal(jsonRefusal(v), undefined);
+    assert.equal(canonicalJsonStrict(v), canonicalJson(v));
+  }
+});
+
+test('toJSON is followed as JSON.stringify follows it: what it returns is checked', () => {
+  assert.equal(jsonRefusal({ x: { toJSON: () => ({ n: 1n }) } }, 'result')?.message, 'result.x.n is a BigInt (1n), which JSON cannot hold');
+});
+
+test('the non-strict canonical JSON (digests) still writes bytes and BigInts as before', () => {
+  assert.equal(canonicalJson({ b: new Uint8Array([1, 2]), n: 3n }), '{"b":{"$bytes":[1,2]},"n":"3"}');
+});
+
+test('paths are written as JavaScript would', () => {
+  assert.equal(pathText(['a', 0, 'b c', '$x', '1x']), '.a[0]["b c"].$x["1x"]');
+});

@@ -1,0 +1,48 @@
+/**
+ * An agent's result must reach Temporal: the SDK converts it after the agent's code has
+ * returned, and a value its payload converter cannot convert (a BigInt under the default
+ * converter) fails the workflow task, retried without end, after the scope has already
+ * been recorded a success. So the result is checked before the scope's end is recorded,
+ * with the converter the SDK will use: this workflow's own (the activator holds it, set
+ * from the worker's `payloadConverterPath` when the bundle was built with one).
+ *
+ * With Temporal's default converter the check is cim/json-sendable.ts, one walk with
+ * JSON.stringify's rules that also refuses what JSON would silently change (binary data,
+ * a Map, a Set) and names the refused value's path. A converter of the user's own is
+ * asked to convert the envelope itself: only it knows what it carries.
+ */
+import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { maybeGetActivator } from '@temporalio/workflow/lib/global-attributes';
+import { defaultPayloadConverter, type PayloadConverter } from '@temporalio/common';
+import { jsonRefusal } from '../cim/json-sendable';
+
+/**
+ * The patch that marks histories in which an agent's unsendable result failed its run.
+ * Asked only when a result is refused: a history an earlier build made, in which a result
+ * JSON changed (a Uint8Array) went through, replays as it ran.
+ */
+export const UNSENDABLE_RESULT_PATCH = 'scopetrail-unsendable-result';
+
+export const UNSENDABLE_AGENT_RESULT = 'UnsendableAgentResult';
+
+/**
+ * The failure to end the run with when `envelope` (the agent's `value` in its envelope)
+ * cannot be sent to Temporal, or undefined when it can.
+ */
+export function unsendableResult(agent: string, value: unknown, envelope: unknown): ApplicationFailure | undefined {
+  const why = refusal(value, envelope);
+  if (why === undefined || !patched(UNSENDABLE_RESULT_PATCH)) return undefined;
+  // The same code gives the same result: retrying cannot help.
+  return ApplicationFailure.nonRetryable(`agent ${agent}: its result cannot be sent to Temporal: ${why}`, UNSENDABLE_AGENT_RESULT);
+}
+
+function refusal(value: unknown, envelope: unknown): string | undefined {
+  const converter = maybeGetActivator()?.payloadConverter as PayloadConverter | undefined;
+  if (!converter || converter === defaultPayloadConverter) return jsonRefusal(value, 'result')?.message;
+  try {
+    if (converter.toPayload(envelope) === undefined) return "the workflow's payload converter holds no converter that takes it";
+    return undefined;
+  } catch (err) {
+    return `the workflow's payload converter says: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
