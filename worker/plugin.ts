@@ -46,6 +46,7 @@ import { UnendedScopes } from './unended-scopes';
 import { isEncodedText } from '../cim/encoded-text';
 import { runAndStop } from './settles';
 import { checkToolNames } from './tool-names';
+import { checkWorkflowBundle } from './bundle-check';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -273,6 +274,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   }
 
   override configureWorker(given: WorkerOptions): WorkerOptions {
+    // The plugin cannot add its workflow interceptors to a bundle already made: one without them is refused here.
+    if (given.workflowBundle) checkWorkflowBundle(given.workflowBundle);
     const options = this.withDeployment(given);
     const namespace = options.namespace ?? 'default';
     const codecs = options.dataConverter?.payloadCodecs;

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { ScopetrailPlugin } from '../../worker/plugin';
+import { bundleAgents } from '../../worker/create-worker';
+import { quietBundlerLogger } from '../../worker/plugin';
+import type { Store } from '../../store/types';
+
+const agents = require.resolve('../fixtures/agents');
+const store = { upsertManifests: async () => undefined } as unknown as Store;
+const plugin = () => new ScopetrailPlugin({ store, agents, fingerprintKey: false, spool: false, log: () => undefined });
+const worker = (workflowBundle: WorkerOptions['workflowBundle']): WorkerOptions => ({ taskQueue: 'bundle-check', workflowBundle });
+
+test('a worker with the plugin refuses a prebuilt bundle made without scopetrail, and says how to build one', async () => {
+  // The usual production prebuild of an existing app: bundleWorkflowCode with the app's options and no plugin.
+  const { code } = await bundleWorkflowCode({ workflowsPath: agents, logger: quietBundlerLogger });
+  const refused = (bundle: WorkerOptions['workflowBundle']) =>
+    assert.throws(() => plugin().configureWorker(worker(bundle)), (err: Error & { field?: string }) => {
+      assert.equal(err.name, 'ScopetrailConfigError');
+      assert.equal(err.field, 'workflowBundle');
+      assert.match(err.message, /made without scopetrail's workflow interceptors/);
+      assert.match(err.message, /plugins: \[new ScopetrailPlugin/);
+      assert.match(err.message, /bundleAgents/);
+      return true;
+    });
+  refused({ code });
+  const codePath = join(mkdtempSync(join(tmpdir(), 'bundle-check-')), 'bundle.js');
+  writeFileSync(codePath, code);
+  refused({ codePath });
+});
+
+test('bundles made with the plugin or with bundleAgents are taken', async () => {
+  const withPlugin = await bundleWorkflowCode({ workflowsPath: agents, plugins: [plugin()], logger: quietBundlerLogger });
+  assert.equal(plugin().configureWorker(worker({ code: withPlugin.code })).workflowBundle?.hasOwnProperty('code'), true);
+  const made = await bundleAgents(agents);
+  const codePath = join(mkdtempSync(join(tmpdir(), 'bundle-check-')), 'bundle.js');
+  writeFileSync(codePath, made.code);
+  assert.deepEqual(plugin().configureWorker(worker({ codePath })).workflowBundle, { codePath });
+});
