@@ -77,7 +77,8 @@ export interface ScopetrailPluginOptions {
   model?: ModelProvider;
   /**
    * The module that exports the agents, read for their manifests. Default: the worker's
-   * `workflowsPath`; required when the worker runs a prebuilt `workflowBundle`.
+   * `workflowsPath`; required when the worker runs a prebuilt `workflowBundle`. A worker
+   * with neither serves tools alone (for agents on other workers) and needs none.
    */
   agents?: string;
   recorder?: RecorderOptions;
@@ -281,7 +282,7 @@ export class ScopetrailPlugin extends SimplePlugin {
     const codecs = options.dataConverter?.payloadCodecs;
     const text = this.config.payloadCodecs?.length ? this.textCodec : codecs?.length ? textCodec(codecs) : undefined;
     this.textCodec ??= text;
-    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, text);
+    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, options.workflowBundle !== undefined, text);
     binding.connection ??= options.connection;
     binding.dataConverter ??= options.dataConverter;
     const configured = super.configureWorker({
@@ -433,18 +434,19 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.unended.delete(namespace);
   }
 
-  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, text: TextCodec | undefined): Binding {
+  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, prebuilt: boolean, text: TextCodec | undefined): Binding {
     const key = bindingKey(namespace, taskQueue);
     const existing = this.bindings.get(key);
     if (existing) return existing;
     const agents = this.config.agents ?? workflowsPath;
-    if (!agents) {
+    if (!agents && prebuilt) {
       throw new ScopetrailConfigError(
         'ScopetrailPlugin: give `agents` (the path of the module that exports your agents) when the worker runs a prebuilt workflowBundle',
         'agents',
       );
     }
-    const manifests = loadManifests(agents);
+    // A worker with no workflows (no workflowsPath, no bundle) serves tools alone: it runs no agent, so registers none.
+    const manifests = agents ? loadManifests(agents) : [];
     const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
     if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);

@@ -40,3 +40,16 @@ test('bundles made with the plugin or with bundleAgents are taken', async () => 
   writeFileSync(codePath, made.code);
   assert.deepEqual(plugin().configureWorker(worker({ codePath })).workflowBundle, { codePath });
 });
+
+test('a worker with no workflows serves tools alone without `agents`; one with a prebuilt bundle must name them', () => {
+  const toolsOnly = new ScopetrailPlugin({ store, fingerprintKey: false, spool: false, log: () => undefined });
+  const configured = toolsOnly.configureWorker({ taskQueue: 'tools-only' });
+  assert.equal(configured.workflowsPath, undefined);
+  assert.deepEqual(toolsOnly.recorderFor('default', 'tools-only') !== undefined, true);
+  const bundled = new ScopetrailPlugin({ store, fingerprintKey: false, spool: false, log: () => undefined });
+  assert.throws(() => bundled.configureWorker({ taskQueue: 'bundled', workflowBundle: { codePath: '/nonexistent/bundle.js' } }), (err: Error & { field?: string }) => {
+    assert.equal(err.field, 'agents');
+    assert.match(err.message, /give `agents` .* when the worker runs a prebuilt workflowBundle/);
+    return true;
+  });
+});
