@@ -53,3 +53,15 @@ test('a worker with no workflows serves tools alone without `agents`; one with a
     return true;
   });
 });
+
+test("bundleAgents prebuilds an app's workflows with its own bundler options and scopetrail's interceptors, with no store", async () => {
+  const { code } = await bundleAgents(agents, {
+    payloadConverterPath: require.resolve('../fixtures/custom-converter'),
+    workflowInterceptorModules: [require.resolve('../fixtures/app-workflow-interceptors')],
+  });
+  const imported = code.slice(code.indexOf('exports.importInterceptors = function'));
+  assert.match(imported.slice(0, 2000), /"\.\/test\/fixtures\/app-workflow-interceptors\.ts"[\s\S]*"\.\/workflows\/interceptors\.ts"/);
+  assert.ok(code.includes('json/x-scopetrail-test'), 'the payload converter is in the bundle');
+  assert.deepEqual(Object.keys(plugin().configureWorker(worker({ code }))).includes('workflowBundle'), true);
+  assert.throws(() => bundleAgents(agents, { workflowsPath: agents } as never), (err: Error & { field?: string }) => err.field === 'options.workflowsPath');
+});
