@@ -105,6 +105,20 @@ export interface SessionHandle<O> {
   result(): Promise<O>;
 }
 
+/** How long startSession waits for the store to say it is prepared, for a session with a generated id. */
+const STORE_LOOK_MS = 2_000;
+
+/** `p`'s answer, or `otherwise` when it takes longer than `ms` (a later rejection of `p` is then ignored). */
+async function answerWithin<T>(p: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  p.catch(() => undefined);
+  try {
+    return await Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class ScopeClient {
   private constructor(
     readonly temporal: Client,
@@ -226,15 +240,18 @@ export class ScopeClient {
     // gone would be started over its rows, so the start is refused, saying why, not left to a driver error.
     // A store no worker has prepared (NoStoreError) is not the one the workers write: the session's records
     // would be nowhere this client looks. Unless the caller waits for a worker, which prepares it as it starts.
-    const taken = (o.sessionId !== undefined || !o.waitForWorker) && (await this.store.sessionHasScopes(sessionId).catch((err: unknown) => {
-      if (err instanceof NoStoreError) {
-        if (o.waitForWorker) return false;
-        throw err;
-      }
-      // A generated id is new: a store that does not answer now does not stop the start (workers spool).
-      if (o.sessionId === undefined) return false;
-      throw new SessionIdUncheckedError(sessionId, String((err as Error)?.message ?? err).split('\n')[0]!);
-    }));
+    const lookup = (): Promise<boolean> =>
+      this.store.sessionHasScopes(sessionId).catch((err: unknown) => {
+        if (err instanceof NoStoreError) {
+          if (o.waitForWorker) return false;
+          throw err;
+        }
+        // A generated id is new: a store that does not answer now does not stop the start (workers spool).
+        if (o.sessionId === undefined) return false;
+        throw new SessionIdUncheckedError(sessionId, String((err as Error)?.message ?? err).split('\n')[0]!);
+      });
+    // For a generated id the look only asks whether the store is prepared: a store slow to answer does not hold the start.
+    const taken = o.sessionId !== undefined ? await lookup() : !o.waitForWorker && (await answerWithin(lookup(), STORE_LOOK_MS, false));
     if (taken) {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');
