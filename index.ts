@@ -2,7 +2,7 @@
  * scopetrail, node side: what a worker process and a client import. Agents import
  * `scopetrail/workflow` instead, the only entry that is safe in Temporal's sandbox.
  */
-export { ScopetrailPlugin, type ScopetrailPluginOptions } from './worker/plugin';
+export { ScopetrailPlugin, WORKFLOW_INTERCEPTORS_MODULE, type ScopetrailPluginOptions } from './worker/plugin';
 export type { LiveOtelOptions } from './worker/live-otel';
 export type { DeploymentOption } from './worker/deployment';
 export { createWorker, bundleAgents, type CreateWorkerOptions, type ScopetrailWorker } from './worker/create-worker';

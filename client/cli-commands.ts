@@ -1,5 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
-import { CliUsageError, codecsOf, flag, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
+import { CliUsageError, dataConverterOf, flag, givenDataConverter, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
 import { openStore } from '../store';
@@ -95,7 +95,7 @@ async function withStore<T>(ctx: CommandContext, fn: (store: Store) => Promise<T
 async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
   const options = storeOptions(ctx);
   const namespace = flag(ctx, 'namespace') ?? 'default';
-  const payloadCodecs = codecsOf(ctx, namespace);
+  const converter = dataConverterOf(ctx, namespace);
   const store = await openExistingStore(options);
   const client = await ScopeClient.connect({
     store,
@@ -103,7 +103,7 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
     namespace,
     // Queries start no session, so the task queue sessions start on is never used here.
     taskQueue: 'scopetrail',
-    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
+    ...givenDataConverter(converter),
   });
   try {
     // The client's view of the store: text the workers encoded comes back decoded.

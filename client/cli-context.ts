@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { ScopetrailError } from '../cim/errors';
 import type { ProgressStream } from './progress';
 import type { PayloadCodec } from '@temporalio/common';
-import { RemoteCodec, codecsOfModule } from './codec-loader';
+import { RemoteCodec, dataConverterOfModule, type CliDataConverter } from './codec-loader';
 import { OpenStoreOptions } from '../store/open';
 import type { OptionName } from './cli-options';
 
@@ -85,18 +85,26 @@ export function requireModule(flagName: string, path: string): Record<string, un
  * $SCOPETRAIL_CODEC_ENDPOINT); none when neither is given.
  */
 export function codecsOf(ctx: CommandContext, namespace: string): PayloadCodec[] {
+  return dataConverterOf(ctx, namespace).payloadCodecs;
+}
+
+/**
+ * The workers' data converter, as far as the CLI needs it: their payload codecs and, from a
+ * --codec module's `dataConverter.payloadConverterPath`, their custom payload converter.
+ */
+export function dataConverterOf(ctx: CommandContext, namespace: string): CliDataConverter {
   const flag = (name: string) => (typeof ctx.flags[name] === 'string' ? (ctx.flags[name] as string) : undefined);
   const module = flag('codec') ?? (process.env.SCOPETRAIL_CODEC || undefined);
   const endpoint = flag('codec-endpoint') ?? (process.env.SCOPETRAIL_CODEC_ENDPOINT || undefined);
   if (module && endpoint) throw new CliUsageError('give --codec or --codec-endpoint, not both');
   if (endpoint) {
     try {
-      return [new RemoteCodec(endpoint, namespace)];
+      return { payloadCodecs: [new RemoteCodec(endpoint, namespace)] };
     } catch (err) {
       throw new CliUsageError((err as Error).message);
     }
   }
-  if (!module) return [];
+  if (!module) return { payloadCodecs: [] };
   let path: string;
   try {
     path = resolveModule(module);
@@ -104,10 +112,15 @@ export function codecsOf(ctx: CommandContext, namespace: string): PayloadCodec[]
     throw new CliUsageError(`--codec: no module at "${module}"`);
   }
   try {
-    return codecsOfModule(require(path), module);
+    return dataConverterOfModule(require(path), module, path);
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
+}
+
+/** The data converter a client or worker is given, or nothing when it is Temporal's default. */
+export function givenDataConverter(dc: CliDataConverter): { dataConverter?: { payloadCodecs: PayloadCodec[]; payloadConverterPath?: string } } {
+  return dc.payloadCodecs.length || dc.payloadConverterPath ? { dataConverter: dc } : {};
 }
 
 export interface CliStoreOptions {

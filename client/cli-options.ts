@@ -55,7 +55,7 @@ export const COMMON_OPTIONS = ['json', 'help'] as const satisfies readonly Optio
 /** The store a command reads (client/cli-context.ts storeOptions): its namespace is the store's too. */
 export const STORE_OPTIONS = ['database-url', 'data-dir', 'schema', 'namespace'] as const satisfies readonly OptionName[];
 
-/** The workers' payload codec (codecsOf), for text they stored or sent to Temporal encoded. */
+/** The workers' payload codec or converter (dataConverterOf), for text they stored or sent to Temporal encoded. */
 export const CODEC_OPTIONS = ['codec', 'codec-endpoint'] as const satisfies readonly OptionName[];
 
 /**
@@ -105,7 +105,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   deployment: { value: 'N', text: 'run as a versioned worker of Worker Deployment N (with --build-id; sessions pinned)' },
   'build-id': { value: 'B', text: "this worker's build in the deployment (with --deployment)" },
   wait: { value: 'S', text: 'seconds to wait for workers of the build to appear (default: 30)' },
-  codec: { value: 'MODULE', text: "the workers' payload codec, a module exporting payloadCodec (default: $SCOPETRAIL_CODEC)" },
+  codec: { value: 'MODULE', text: "the workers' payload codec or converter, a module exporting payloadCodec, or dataConverter with payloadCodecs and/or payloadConverterPath (default: $SCOPETRAIL_CODEC)" },
   'codec-endpoint': { value: 'URL', text: 'or a Temporal codec server (POST URL/decode) that decodes for you (default: $SCOPETRAIL_CODEC_ENDPOINT)' },
   spool: { value: 'DIR', text: "the workers' spool folder (default: $SCOPETRAIL_SPOOL_DIR, else ~/.local/state/scopetrail/spool)" },
 };

@@ -7,7 +7,7 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
-import { CliUsageError, codecsOf, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
+import { CliUsageError, dataConverterOf, givenDataConverter, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
 import { terminalJson } from './visible-text';
 import { toolsOfModule, type ToolsModule } from './tools-module';
@@ -30,7 +30,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const storeSettings = storeOptions(ctx);
   const taskQueue = taskQueueFlag(ctx);
   const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
-  const payloadCodecs = codecsOf(ctx, namespace);
+  const converter = dataConverterOf(ctx, namespace);
   quietTemporalLogs('WARN');
   // The store first: one another process holds fails the start before a dev server is started for nothing.
   const store = await openStore({
@@ -67,7 +67,8 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
       // Spans stream to the collector the standard OTEL_* variables name, as scopes and actions finish.
       ...(ctx.flags.otel ? { otel: true } : {}),
       ...(deployment ? { deployment } : {}),
-      ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
+      // A custom payload converter is bundled with the agents, as Worker.create does with its path.
+      ...givenDataConverter(converter),
     });
   } catch (err) {
     await store.close().catch(() => undefined);

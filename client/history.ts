@@ -532,6 +532,8 @@ function headerPayload(header: { fields?: Record<string, unknown> | null } | nul
 
 const CODEC_HINT =
   "give the client the workers' payload codec (ScopeClient.connect({ dataConverter: { payloadCodecs } }), or the CLI's --codec <module> / --codec-endpoint <url>)";
+const CONVERTER_HINT =
+  "give the client the workers' payload converter or codec (ScopeClient.connect({ dataConverter: { payloadConverterPath, payloadCodecs } }), or the CLI's --codec <module> exporting dataConverter with payloadConverterPath and/or payloadCodecs, or --codec-endpoint <url>)";
 
 /**
  * The values of history payloads, through the client's payload codecs. A payload the
@@ -557,7 +559,7 @@ async function decodePayloads(
     } catch (err) {
       const message = (err as Error).message ?? '';
       if (/unknown encoding/i.test(message)) {
-        throw new CodecRequiredError(`history of workflow "${workflowId}" holds payloads this client cannot read (${message}): they are encoded with a payload codec; ${CODEC_HINT}`);
+        throw new CodecRequiredError(`history of workflow "${workflowId}" holds payloads this client cannot read (${message}): they are encoded with a payload converter or codec this client does not have; ${CONVERTER_HINT}`);
       }
       return undefined;
     }

@@ -4,7 +4,7 @@
  * OpenTelemetry exporter are built on it and live beside it, not in it.
  */
 export { ScopeClient, ConnectOptions, StartSessionOptions, ActionsUnderArgs, type SessionHandle } from './scope-client';
-export { InvalidArgumentError, PayloadTooLargeError, RunClosedError, NotASessionError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError } from './arguments';
+export { InvalidArgumentError, NoStoreError, PayloadTooLargeError, RunClosedError, NotASessionError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError } from './arguments';
 export type { PrunedSession } from './pruned-session';
 export { HandoffOutcomeUncheckedError, type HandoffOutcome, type HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { CodecRequiredError, opaqueTextCodec, textCodec, type TextCodec } from '../store/text-codec';
+import { preparedStore } from './prepared-store';
 import { decodingStore } from '../store/encoded-records';
 import { z } from 'zod';
 import { unwrapAgentResult } from '../cim/envelope';
@@ -44,7 +45,7 @@ import type { VerifyReport } from '../store/chain';
 import { verifySession } from './verify';
 import { verifyUsage, type UsageCheckReport } from './usage-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NotASessionError, PayloadTooLargeError, RunClosedError, UnencodableValueError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
+import { AgentArg, AgentNameArg, Id, InvalidArgumentError, NoStoreError, NotASessionError, PayloadTooLargeError, RunClosedError, UnencodableValueError, SessionIdTakenError, SessionIdUncheckedError, SessionPrunedError, UnknownAgentError, UnknownIdError, parse, printableText } from './arguments';
 import { pruneStore, type PruneReport } from './prune';
 import { AttributeText, attributeSession, type AttributionReport } from './attribution';
 import { MissingFingerprintKeyError, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
@@ -102,6 +103,20 @@ export interface SessionHandle<O> {
   sessionId: string;
   /** The root agent's result (the final run's, after any handoffs). */
   result(): Promise<O>;
+}
+
+/** How long startSession waits for the store to say it is prepared, for a session with a generated id. */
+const STORE_LOOK_MS = 2_000;
+
+/** `p`'s answer, or `otherwise` when it takes longer than `ms` (a later rejection of `p` is then ignored). */
+async function answerWithin<T>(p: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  p.catch(() => undefined);
+  try {
+    return await Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class ScopeClient {
@@ -201,7 +216,7 @@ export class ScopeClient {
     const codecs = options.dataConverter?.payloadCodecs ?? [];
     const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();
     const temporal = new Client({ connection, namespace: o.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
-    const client = new ScopeClient(temporal, decodingStore(options.store, text), o.taskQueue, own, connection, o.namespace, text);
+    const client = new ScopeClient(temporal, decodingStore(preparedStore(options.store, 'ScopeClient'), text), o.taskQueue, own, connection, o.namespace, text);
     client.delegationKey = options.delegationKey;
     client.deploymentKey = options.fingerprintKey;
     return client;
@@ -223,9 +238,20 @@ export class ScopeClient {
     const root = { sessionId, scopeId: rootScopeId(sessionId), kind: 'root' as const, parentScopeId: null, handoffFromScopeId: null, agent: agentName, delegatedBy: null };
     // A store that does not answer cannot say the id is free: an id of a session whose history is
     // gone would be started over its rows, so the start is refused, saying why, not left to a driver error.
-    const taken = o.sessionId !== undefined && (await this.store.sessionHasScopes(sessionId).catch((err: unknown) => {
-      throw new SessionIdUncheckedError(sessionId, String((err as Error)?.message ?? err).split('\n')[0]!);
-    }));
+    // A store no worker has prepared (NoStoreError) is not the one the workers write: the session's records
+    // would be nowhere this client looks. Unless the caller waits for a worker, which prepares it as it starts.
+    const lookup = (): Promise<boolean> =>
+      this.store.sessionHasScopes(sessionId).catch((err: unknown) => {
+        if (err instanceof NoStoreError) {
+          if (o.waitForWorker) return false;
+          throw err;
+        }
+        // A generated id is new: a store that does not answer now does not stop the start (workers spool).
+        if (o.sessionId === undefined) return false;
+        throw new SessionIdUncheckedError(sessionId, String((err as Error)?.message ?? err).split('\n')[0]!);
+      });
+    // For a generated id the look only asks whether the store is prepared: a store slow to answer does not hold the start.
+    const taken = o.sessionId !== undefined ? await lookup() : !o.waitForWorker && (await answerWithin(lookup(), STORE_LOOK_MS, false));
     if (taken) {
       // Its history may be gone (retention), its rows are not: a new run would write over them.
       throw new SessionIdTakenError(sessionId, 'the store holds its records');

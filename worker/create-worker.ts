@@ -3,7 +3,7 @@
  * own connection. It is ScopetrailPlugin on a plain `Worker.create`; a project that
  * already has workers adds the plugin to them instead.
  */
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type BundleOptions, type WorkflowBundle } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
@@ -125,16 +125,28 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
 }
 
 /**
- * Bundles the agents module once, e.g. for several workers in one test run; with the
- * workers' `payloadConverterPath`, if they have one (the workflows convert with it).
+ * Bundles the agents module once, e.g. for several workers in one test run, or for
+ * production ahead of time (write `code` to a file and give workers `workflowBundle: { codePath }`).
+ * `workflowsPath` may be an app's own workflows module that exports the agents beside its
+ * other workflows; `options` are bundleWorkflowCode's others (`payloadConverterPath`, the
+ * app's `workflowInterceptorModules`, `plugins`, ...), to which scopetrail's interceptors and
+ * shared modules are added. Needs no store, key or plugin: nothing is opened or written.
  */
-export function bundleAgents(agentsPath: string, payloadConverterPath?: string): Promise<WorkflowBundle> {
+export function bundleAgents(workflowsPath: string, options: Omit<BundleOptions, 'workflowsPath'> = {}): Promise<WorkflowBundle> {
+  if (typeof workflowsPath !== 'string' || workflowsPath === '') {
+    throw new ScopetrailConfigError('bundleAgents: give workflowsPath, the path of the module that exports your agents (and any other workflows)', 'workflowsPath');
+  }
+  if (options === null || typeof options !== 'object') throw new ScopetrailConfigError('bundleAgents: options must be an object of bundleWorkflowCode options', 'options');
+  if ('workflowsPath' in options) {
+    throw new ScopetrailConfigError('bundleAgents: give workflowsPath as the first argument, not in options', 'options.workflowsPath');
+  }
   return bundleWorkflowCode({
-    workflowsPath: agentsPath,
-    ...(payloadConverterPath ? { payloadConverterPath } : {}),
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
-    preloadModules: SHARED_SANDBOX_MODULES,
     logger: quietBundlerLogger,
+    ...options,
+    workflowsPath,
+    // After the app's own, as the plugin adds them to a worker's.
+    workflowInterceptorModules: [...new Set([...(options.workflowInterceptorModules ?? []), WORKFLOW_INTERCEPTORS_MODULE])],
+    preloadModules: [...new Set([...(options.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
   });
 }
 

@@ -47,6 +47,7 @@ import { UnendedScopes } from './unended-scopes';
 import { isEncodedText } from '../cim/encoded-text';
 import { runAndStop } from './settles';
 import { checkToolNames } from './tool-names';
+import { checkWorkflowBundle } from './bundle-check';
 
 export const WORKFLOW_INTERCEPTORS_MODULE = require.resolve('../workflows/interceptors');
 
@@ -77,7 +78,8 @@ export interface ScopetrailPluginOptions {
   model?: ModelProvider;
   /**
    * The module that exports the agents, read for their manifests. Default: the worker's
-   * `workflowsPath`; required when the worker runs a prebuilt `workflowBundle`.
+   * `workflowsPath`; required when the worker runs a prebuilt `workflowBundle`. A worker
+   * with neither serves tools alone (for agents on other workers) and needs none.
    */
   agents?: string;
   recorder?: RecorderOptions;
@@ -274,12 +276,14 @@ export class ScopetrailPlugin extends SimplePlugin {
   }
 
   override configureWorker(given: WorkerOptions): WorkerOptions {
+    // The plugin cannot add its workflow interceptors to a bundle already made: one without them is refused here.
+    if (given.workflowBundle) checkWorkflowBundle(given.workflowBundle);
     const options = this.withDeployment(given);
     const namespace = options.namespace ?? 'default';
     const codecs = options.dataConverter?.payloadCodecs;
     const text = this.config.payloadCodecs?.length ? this.textCodec : codecs?.length ? textCodec(codecs) : undefined;
     this.textCodec ??= text;
-    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, text);
+    const binding = this.bind(namespace, options.taskQueue, options.workflowsPath, options.workflowBundle !== undefined, text);
     binding.connection ??= options.connection;
     binding.dataConverter ??= options.dataConverter;
     const configured = super.configureWorker({
@@ -431,18 +435,19 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.unended.delete(namespace);
   }
 
-  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, text: TextCodec | undefined): Binding {
+  private bind(namespace: string, taskQueue: string, workflowsPath: string | undefined, prebuilt: boolean, text: TextCodec | undefined): Binding {
     const key = bindingKey(namespace, taskQueue);
     const existing = this.bindings.get(key);
     if (existing) return existing;
     const agents = this.config.agents ?? workflowsPath;
-    if (!agents) {
+    if (!agents && prebuilt) {
       throw new ScopetrailConfigError(
         'ScopetrailPlugin: give `agents` (the path of the module that exports your agents) when the worker runs a prebuilt workflowBundle',
         'agents',
       );
     }
-    const manifests = loadManifests(agents);
+    // A worker with no workflows (no workflowsPath, no bundle) serves tools alone: it runs no agent, so registers none.
+    const manifests = agents ? loadManifests(agents) : [];
     const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
     if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);

@@ -323,6 +323,13 @@ class ScopeInternals implements WorkflowInternalsInterceptor {
   }
 }
 
+/**
+ * Found in the code of a workflow bundle only when this module is in it: a worker given
+ * a prebuilt bundle reads its code for this text (worker/bundle-check.ts), and refuses a
+ * bundle made without scopetrail's interceptors. Exported, so no bundler drops it.
+ */
+export const BUNDLE_MARK = 'scopetrail:workflow-interceptors:1';
+
 export const interceptors: WorkflowInterceptorsFactory = () => {
   batchRecordsPerActivation();
   return {

@@ -205,7 +205,7 @@ describe('a session under an AES-GCM payload codec', () => {
   test('reconcile without the codec stops with an error that names the codec', async () => {
     await assert.rejects(blind.reconcile(sealed.sessionId), (err: Error) => {
       assert.equal(err.name, 'CodecRequiredError');
-      assert.match(err.message, /payload codec/);
+      assert.match(err.message, /payload converter or codec/);
       assert.match(err.message, /--codec/);
       return true;
     });
@@ -269,6 +269,6 @@ describe('a session under an AES-GCM payload codec', () => {
     assert.match(reconciled.stdout, /0 differences/);
     const refused = await runCliFor(rt, ['reconcile', sealed.sessionId]);
     assert.equal(refused.code, 1, refused.stdout);
-    assert.match(refused.stderr + refused.stdout, /payload codec.*--codec/s);
+    assert.match(refused.stderr + refused.stdout, /payload converter or codec.*--codec/s);
   });
 });

@@ -1,0 +1,40 @@
+/**
+ * A worker with the plugin and no workflows (no workflowsPath, no bundle, no `agents`)
+ * serves tools alone for agents on another task queue, and records their calls.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { ScopetrailPlugin } from '../../worker/plugin';
+import { createFixtureTools } from '../fixtures/tools';
+import { splitCaller } from '../fixtures/split-agents';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+
+let rt: TestRuntime;
+before(async () => {
+  rt = await startTestRuntime({ agents: require.resolve('../fixtures/split-agents'), tools: [], log: () => undefined });
+});
+after(async () => rt?.stop());
+
+test('a tools-only worker needs no agents and records the calls it serves', async () => {
+  const connection = await NativeConnection.connect({ address: rt.temporal.address });
+  const toolQueue = `tools-${randomBytes(4).toString('hex')}`;
+  const { tools } = createFixtureTools();
+  const plugin = new ScopetrailPlugin({ store: rt.store, tools: [tools.echo], spool: false, fingerprintKey: false, log: () => undefined });
+  const worker = await Worker.create({ connection, taskQueue: toolQueue, plugins: [plugin] });
+  const running = worker.run();
+  try {
+    const session = await rt.client.startSession(splitCaller, { input: { text: 'served elsewhere', toolQueue } });
+    assert.equal(await session.result(), 'served elsewhere');
+    worker.shutdown();
+    await running;
+    const calls = (await rt.client.actionsOfSession(session.sessionId)).filter((a) => a.kind === 'tool_call' && a.name === 'echo');
+    assert.equal(calls.length, 1, JSON.stringify(calls));
+    assert.equal(calls[0]!.status, 'success');
+  } finally {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+    await connection.close();
+  }
+});
