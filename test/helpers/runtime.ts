@@ -69,7 +69,7 @@ export async function startTestRuntime(
   const bundleKey = converterPath ? `${options.agents}\0${converterPath}` : options.agents;
   let bundle = bundles.get(bundleKey);
   if (!bundle) {
-    bundle = bundleAgents(options.agents, converterPath);
+    bundle = bundleAgents(options.agents, converterPath ? { payloadConverterPath: converterPath } : {});
     bundles.set(bundleKey, bundle);
   }
   const workflowBundle = await bundle;
