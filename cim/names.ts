@@ -12,6 +12,12 @@ export const SCOPE_HEADER = 'scopetrail-scope';
 export const OBJECTIVE_MEMO = 'scopetrail.objective';
 export const VISIBILITY_MEMO = 'scopetrail.visibility';
 export const SCOPE_MEMO = 'scopetrail.scope';
+/**
+ * Which store the session's client reads (store/store-mark.ts): a worker that finds the session's
+ * root closed before any of its code ran writes its row only into that store, not into every store
+ * whose workers share the namespace.
+ */
+export const STORE_MEMO = 'scopetrail.store';
 
 /**
  * The agent version a scope's context carries until its own run says which version it is

@@ -14,7 +14,8 @@ import { unwrapAgentResult } from '../cim/envelope';
 import type { ActionKind, ActionRecord, ScopeRecord } from '../cim/schemas';
 import { ActionKind as ActionKindSchema, HANDOFF_SIGNAL, HandoffRequest, SessionId } from '../cim/schemas';
 import type { LocatedScope, Store } from '../store/types';
-import { OBJECTIVE_MEMO, SCOPE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { OBJECTIVE_MEMO, SCOPE_MEMO, STORE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { storeMark } from '../store/store-mark';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { rootScopeId } from '../cim/ids';
 import { hasSearchAttributes } from '../devserver/search-attributes';
@@ -259,6 +260,7 @@ export class ScopeClient {
     // A name is checked: a mistyped one would hold the session for good. An agent given as its
     // workflow is one the caller's code defines, which a worker deployed later may serve.
     if (typeof agent === 'string' && !o.waitForWorker) await requireServedAgent(this.store, agentName, this.servedAgents);
+    const mark = storeMark(this.store);
     const handle = await this.temporal.workflow.start(agentName, {
       workflowId: sessionId,
       // A session id names one session for good: reusing a closed one would write a new root over its records.
@@ -269,6 +271,7 @@ export class ScopeClient {
         ...(objective !== null ? { [OBJECTIVE_MEMO]: objective } : {}),
         [VISIBILITY_MEMO]: visible,
         ...(visible ? { [SCOPE_MEMO]: scopeMemo(root, objective) } : {}),
+        ...(mark ? { [STORE_MEMO]: mark } : {}),
       },
       ...(visible ? { typedSearchAttributes: scopeSearchAttributes(root) } : {}),
     }).catch((err: unknown) => {

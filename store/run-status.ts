@@ -10,7 +10,7 @@ import { WorkflowNotFoundError, isGrpcServiceError, type ConnectionLike } from '
 import { temporal } from '@temporalio/proto';
 import { NamespaceClients } from './namespace-clients';
 import { limiter } from './limiter';
-import { VISIBILITY_MEMO } from '../cim/names';
+import { VISIBILITY_MEMO, STORE_MEMO } from '../cim/names';
 
 export interface RunRef {
   namespace: string;
@@ -82,8 +82,12 @@ export class TemporalRunStatus implements RunStatus {
   }
 }
 
-/** A run visibility lists as closed without agent code; `session`: its memo marks it a session's root, started by scopetrail's client. */
-export type ListedRun = RunRef & { session: boolean };
+/**
+ * A run visibility lists as closed without agent code; `session`: its memo marks it a session's root,
+ * started by scopetrail's client; `store`: the mark of the store that client read (store/store-mark.ts),
+ * where its memo says so readably (not under a payload codec).
+ */
+export type ListedRun = RunRef & { session: boolean; store?: string };
 
 /**
  * Runs of `namespace` Temporal terminated or timed out since `sinceIso`, from its visibility
@@ -101,7 +105,29 @@ export async function runsClosedWithoutAgent(connection: ConnectionLike, namespa
   });
   return (res.executions ?? []).flatMap((e) =>
     e.execution?.workflowId && e.execution.runId
-      ? [{ namespace, workflowId: e.execution.workflowId, runId: e.execution.runId, session: e.memo?.fields?.[VISIBILITY_MEMO] !== undefined }]
+      ? [{
+          namespace,
+          workflowId: e.execution.workflowId,
+          runId: e.execution.runId,
+          session: e.memo?.fields?.[VISIBILITY_MEMO] !== undefined,
+          ...withStore(plainText(e.memo?.fields?.[STORE_MEMO])),
+        }]
       : [],
   );
+}
+
+function withStore(mark: string | undefined): { store?: string } {
+  return mark === undefined ? {} : { store: mark };
+}
+
+/** A memo value written as JSON text by Temporal's default converter; undefined under a codec or any other encoding. */
+function plainText(payload: { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null } | null | undefined): string | undefined {
+  const encoding = payload?.metadata?.encoding;
+  if (!payload?.data || !encoding || Buffer.from(encoding).toString('utf8') !== 'json/plain') return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(payload.data).toString('utf8'));
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

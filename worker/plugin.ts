@@ -11,7 +11,8 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, NativeConnection, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import type { Manifest } from '../cim/schemas';
-import { VISIBILITY_MEMO } from '../cim/names';
+import { STORE_MEMO, VISIBILITY_MEMO } from '../cim/names';
+import { storeMark } from '../store/store-mark';
 import { InvalidOptionError, fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
 import type { Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
@@ -342,7 +343,7 @@ export class ScopetrailPlugin extends SimplePlugin {
 
   override configureClient(options: ClientOptions): ClientOptions {
     const configured = super.configureClient(options);
-    const interceptor = visibilityMemoInterceptor(options);
+    const interceptor = visibilityMemoInterceptor(options, storeMark(this.config.store));
     const existing = configured.interceptors?.workflow;
     if (existing !== undefined && !Array.isArray(existing)) {
       throw new ScopetrailConfigError('ScopetrailPlugin: the client uses old-style workflow interceptors (an object); pass an array', 'interceptors.workflow');
@@ -503,7 +504,7 @@ export class ScopetrailPlugin extends SimplePlugin {
  * their scopes to visibility exactly as ScopeClient's do: the memo says whether the
  * namespace has scopetrail's search attributes (asked once per client).
  */
-function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterceptor {
+function visibilityMemoInterceptor(options: ClientOptions, mark: string | undefined): WorkflowClientInterceptor {
   let check: Promise<boolean> | undefined;
   // Only a full Connection has the operator service; a bare ConnectionLike skips the check.
   const connection = options.connection && 'operatorService' in options.connection ? (options.connection as Connection) : undefined;
@@ -512,7 +513,8 @@ function visibilityMemoInterceptor(options: ClientOptions): WorkflowClientInterc
     async start(input, next) {
       if (!connection || input.options.memo?.[VISIBILITY_MEMO] !== undefined) return next(input);
       check ??= hasSearchAttributes(connection, namespace);
-      return next({ ...input, options: { ...input.options, memo: { ...input.options.memo, [VISIBILITY_MEMO]: await check } } });
+      const store = mark && input.options.memo?.[STORE_MEMO] === undefined ? { [STORE_MEMO]: mark } : {};
+      return next({ ...input, options: { ...input.options, memo: { ...input.options.memo, [VISIBILITY_MEMO]: await check, ...store } } });
     },
   };
 }

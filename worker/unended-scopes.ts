@@ -21,6 +21,7 @@
  */
 import type { ListedRun, RunClose, RunRef } from '../store/run-status';
 import { runKey } from '../store/run-status';
+import { storeMark } from '../store/store-mark';
 import type { RunningScope, Store } from '../store/types';
 
 export interface UnendedScopesOptions {
@@ -38,7 +39,7 @@ export interface UnendedScopesOptions {
 }
 
 export interface UnendedScopesDeps {
-  store: Pick<Store, 'runningScopes' | 'sessionsOfWorkflows'>;
+  store: Pick<Store, 'runningScopes' | 'sessionsOfWorkflows' | 'location'>;
   /** The namespace this worker runs in: only its scopes are looked at. */
   namespace: string;
   closes(runs: readonly RunRef[]): Promise<Map<string, RunClose>>;
@@ -89,7 +90,11 @@ export class UnendedScopes {
     this.afterMs = options.afterMs ?? 60_000;
     this.pageSize = options.pageSize ?? 200;
     this.maxWaitMs = options.maxWaitMs ?? 3_600_000;
+    this.ownStore = storeMark(deps.store);
   }
+
+  /** The mark a session's memo carries when its client read this store (store/store-mark.ts). */
+  private readonly ownStore: string | undefined;
 
   start(): void {
     if (this.timer) return;
@@ -147,6 +152,9 @@ export class UnendedScopes {
       const found = known.get(run.workflowId);
       // Its row names it: the walk through running rows looks at it.
       if (found?.runId === run.runId) continue;
+      // A session's root that never ran, started by a client of another store (a namespace several
+      // deployments share), is that store's: written here, it would stand in a store it never belonged to.
+      if (!found && run.session && run.store !== undefined && run.store !== this.ownStore) continue;
       const sessionId = found?.sessionId ?? (run.session ? run.workflowId : undefined);
       if (sessionId) sessions.add(sessionId);
     }

@@ -225,3 +225,25 @@ test('a session terminated before any worker ran its root gets its one row from 
     await nobody.close();
   }
 });
+
+test("a session of another store's client, terminated before any worker ran it, is left to that store", async () => {
+  const other = await openTestStore();
+  const queue = `nobody-${randomBytes(4).toString('hex')}`;
+  const theirs = await ScopeClient.connect({ address: rt.temporal.address, taskQueue: queue, store: other.store });
+  const ours = await ScopeClient.connect({ address: rt.temporal.address, taskQueue: queue, store: rt.store });
+  try {
+    const foreign = await theirs.startSession(waiter, { input: { steps: 1 }, objective: 'started against another store' });
+    const own = await ours.startSession(waiter, { input: { steps: 1 }, objective: 'started against this store' });
+    await theirs.temporal.workflow.getHandle(foreign.sessionId).terminate('no worker came');
+    await ours.temporal.workflow.getHandle(own.sessionId).terminate('no worker came');
+    // The session of this store's client is written: the looks have seen both runs closed by then.
+    await until("this store's session row", ended(own.sessionId, 1));
+    await new Promise((r) => setTimeout(r, 4 * LOOK_EVERY_MS));
+    assert.deepEqual(await scopes(foreign.sessionId), [], "the other store's session is not written into this one");
+  } finally {
+    await theirs.close();
+    await ours.close();
+    await other.store.close();
+    await dropTestSchema(other.schema);
+  }
+});
