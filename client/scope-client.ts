@@ -403,7 +403,11 @@ export class ScopeClient {
     } catch (err) {
       if (!(err instanceof SessionNotFoundError)) throw err;
       if (err.sessionOf !== undefined) throw new NotASessionError(id, err.sessionOf, err.message);
-      const scopes = await this.store.scopesOfSession(id).catch(() => []);
+      // A store no worker has prepared says so (NoStoreError), rather than call the id unknown.
+      const scopes = await this.store.scopesOfSession(id).catch((e: unknown) => {
+        if (e instanceof NoStoreError) throw e;
+        return [];
+      });
       // A handoff's scope runs in its session's workflow, so Temporal has no workflow of its id; the store says whose it is.
       if (scopes.length === 0) throw await this.missing('session', id);
       // Rows Temporal has no history for: past the namespace's retention, or written outside scopetrail.
@@ -495,7 +499,10 @@ export class ScopeClient {
   async missing(what: 'session' | 'scope', id: string): Promise<UnknownIdError> {
     if (what === 'session') {
       // A scope's id where a session's was wanted: say whose scope it is, as verify and reconcile do.
-      const scope = await this.store.locateScope(id).catch(() => undefined);
+      const scope = await this.store.locateScope(id).catch((e: unknown) => {
+        if (e instanceof NoStoreError) throw e;
+        return undefined;
+      });
       if (scope && scope.record.sessionId !== id) {
         return new NotASessionError(
           id,

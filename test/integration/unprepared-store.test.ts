@@ -49,6 +49,8 @@ test('queries and startSession on a store no worker prepared name the store, and
   await assert.rejects(client.scope('ses-x'), noStore);
   await assert.rejects(client.sessions(), noStore);
   await assert.rejects(client.roles(), noStore);
+  // An id Temporal does not know either: the store's absence is the finding, not the id.
+  await assert.rejects(client.reconcile('ses-x'), noStore);
   await assert.rejects(client.startSession(leaf, { input: { text: 'nowhere' } }), noStore);
   await assert.rejects(client.startSession(leaf, { input: { text: 'nowhere' }, sessionId: `ses-${randomBytes(4).toString('hex')}` }), noStore);
   assert.equal(await store.prepared!(), false, 'the client created no tables');
