@@ -53,7 +53,7 @@ function write(value: unknown, path: unknown[], strict: boolean): string {
     case 'symbol':
       return 'null';
   }
-  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw cycleRefusal();
+  if (path.length >= CYCLE_CHECK_DEPTH && path.includes(value)) throw cycleRefusal([...path, value]);
   path.push(value);
   /** The member being written, named in a refusal from below it. */
   let at: string | number | undefined;

@@ -23,9 +23,15 @@ export class JsonRefusal extends TypeError {
   within(segment: string | number): void {
     this.segments.unshift(segment);
   }
+  /**
+   * For a cycle: the objects from the root down to the one met again, each reached from
+   * the one before by the segment of the same place (filled in as the walk unwinds).
+   */
+  cycle?: readonly unknown[];
   /** Sets the message, naming the refused value's path under `root` (`output.data`, `result.items[2]`). */
   named(root: string): this {
-    if (this.placed) this.message = `${root}${pathText(this.segments)} is ${this.what}`;
+    if (this.cycle) this.message = cycleText(this.cycle, this.segments, root);
+    else if (this.placed) this.message = `${root}${pathText(this.segments)} is ${this.what}`;
     return this;
   }
 }
@@ -60,8 +66,24 @@ export function bigintRefusal(value: bigint): JsonRefusal {
   return new JsonRefusal(`a BigInt (${value}n), which JSON cannot hold`);
 }
 
-export function cycleRefusal(): JsonRefusal {
-  return new JsonRefusal('the value contains a cycle', false);
+/** `chain`: the objects being walked, from the root down, and last the one met again among them. */
+export function cycleRefusal(chain: readonly unknown[]): JsonRefusal {
+  const refusal = new JsonRefusal('the value contains a cycle', false);
+  refusal.cycle = chain;
+  return refusal;
+}
+
+/**
+ * Names the first member that refers back to an object above it. The walk looks for cycles
+ * only once it is deep (CYCLE_CHECK_DEPTH), so the chain has gone round the cycle many
+ * times by then; this finds where it first closed, and costs nothing unless a value is refused.
+ */
+function cycleText(chain: readonly unknown[], segments: ReadonlyArray<string | number>, root: string): string {
+  for (let j = 1; j < chain.length && j <= segments.length; j++) {
+    const i = chain.indexOf(chain[j]);
+    if (i < j) return `${root}${pathText(segments.slice(0, j))} refers back to ${root}${pathText(segments.slice(0, i))}: a cycle, which JSON cannot hold`;
+  }
+  return 'the value contains a cycle';
 }
 
 function article(kind: string): string {
@@ -103,7 +125,7 @@ function check(value: unknown, key: string, above: unknown[]): void {
   }
   if (type === 'bigint') throw bigintRefusal(value as bigint);
   if (type !== 'object') return;
-  if (above.length >= CYCLE_CHECK_DEPTH && above.includes(value)) throw cycleRefusal();
+  if (above.length >= CYCLE_CHECK_DEPTH && above.includes(value)) throw cycleRefusal([...above, value]);
   above.push(value);
   let at: string | number | undefined;
   try {

@@ -172,8 +172,14 @@ export class InvalidArgumentError extends ScopetrailError {
 
 /** A value the data converter (the workers', codecs included) cannot turn into a payload: a BigInt, a cycle. */
 export class UnencodableValueError extends ScopetrailError {
-  constructor(method: string, field: string, reason: string) {
-    super(`${method}: invalid field "${field}": it cannot be sent to Temporal (the data converter says: ${reason}); give plain JSON values`, field);
+  /** `byConverter`: the reason is the data converter's own words; otherwise it names the value's place and what to send instead. */
+  constructor(method: string, field: string, reason: string, byConverter = true) {
+    super(
+      byConverter
+        ? `${method}: invalid field "${field}": it cannot be sent to Temporal (the data converter says: ${reason}); give plain JSON values`
+        : `${method}: invalid field "${field}": it cannot be sent to Temporal: ${reason}`,
+      field,
+    );
     this.name = 'UnencodableValueError';
   }
 }

@@ -570,7 +570,7 @@ export class ScopeClient {
     const id = parse('requestHandoff', Id, workflowId, 'workflowId');
     const req = parse('requestHandoff', HandoffRequest, request);
     // The request is one payload; only its input can make it too large (to and reason are short).
-    const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req);
+    const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req, req.input);
     await this.requireTemporal();
     const sent = await this.sendHandoffRequest(id, req, bytes);
     const known = async () => new Set((await this.store.storedManifests()).manifests.map((m) => m.manifest.name));

@@ -5,15 +5,26 @@
  * minute. Each is measured here first, as the workers' data converter (codecs included)
  * encodes it, so the refusal names the field and the sizes, and nothing has started.
  */
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, isGrpcServiceError, type Client } from '@temporalio/client';
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { DEFAULT_PAYLOAD_LIMITS } from '../cim/payload-size';
+import { jsonRefusal } from '../cim/json-sendable';
 import { PayloadTooLargeError, UnencodableValueError } from './arguments';
 
 const GRPC_INVALID_ARGUMENT = 3;
 
-/** The encoded size of `value` as Temporal receives it; throws PayloadTooLargeError over the limit. */
-export async function requireSendable(temporal: Client, method: string, field: string, value: unknown): Promise<number> {
+/**
+ * The encoded size of `value` as Temporal receives it; throws PayloadTooLargeError over the limit.
+ * `field` names `part`, the user's value within what is sent (all of it unless given).
+ */
+export async function requireSendable(temporal: Client, method: string, field: string, value: unknown, part: unknown = value): Promise<number> {
+  const converter = temporal.options.loadedDataConverter.payloadConverter;
+  // Temporal's default converter sends a nested Uint8Array, a Map or a Set as another value (a
+  // top-level Uint8Array goes as binary, faithfully), and its refusals name no place.
+  if (converter === defaultPayloadConverter && !(value instanceof Uint8Array)) {
+    const refused = jsonRefusal(part, field);
+    if (refused) throw new UnencodableValueError(method, field, refused.message, false);
+  }
   let payloads;
   try {
     payloads = (await encodeToPayloads(temporal.options.loadedDataConverter, value)) ?? [];

@@ -37,10 +37,18 @@ export function unsendableResult(agent: string, value: unknown, envelope: unknow
 }
 
 function refusal(value: unknown, envelope: unknown): string | undefined {
+  return sendRefusal(value, 'result', envelope);
+}
+
+/**
+ * Why this workflow's payload converter cannot send `value` (named `root` in the message),
+ * or undefined when it can. `sent` is what the SDK converts, when `value` goes wrapped.
+ */
+export function sendRefusal(value: unknown, root: string, sent: unknown = value): string | undefined {
   const converter = maybeGetActivator()?.payloadConverter as PayloadConverter | undefined;
-  if (!converter || converter === defaultPayloadConverter) return jsonRefusal(value, 'result')?.message;
+  if (!converter || converter === defaultPayloadConverter) return jsonRefusal(value, root)?.message;
   try {
-    if (converter.toPayload(envelope) === undefined) return "the workflow's payload converter holds no converter that takes it";
+    if (converter.toPayload(sent) === undefined) return "the workflow's payload converter holds no converter that takes it";
     return undefined;
   } catch (err) {
     return `the workflow's payload converter says: ${err instanceof Error ? err.message : String(err)}`;

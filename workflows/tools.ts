@@ -4,7 +4,7 @@
  * header), unwraps the attempt envelope the activity interceptor adds, and remembers the
  * outcome for the scope's status roll-up.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, isCancellation, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TemporalFailure, proxyActivities, proxyLocalActivities, isCancellation, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import { unwrapToolResult } from '../cim/envelope';
 import { emitRelay, noteLocalEnd, requireState } from './scope-state';
@@ -12,6 +12,7 @@ import { recordLostFinalAttempt } from './lost-attempt';
 import { takeFailureRelay } from './failure-relay';
 import type { CallSettled } from './open-calls';
 import { checkActivityOptions } from './activity-option-keys';
+import { sendRefusal } from './sendable-result';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -90,6 +91,9 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
         const failed = (caught: unknown): never => {
           // The call is no longer in flight (open-calls.ts); told again after a success that fails to unwrap, which changes nothing.
           settled?.({ error: caught });
+          const unsent = unsendableInput(caught, name, input);
+          // Never scheduled, so no call of the scope's: history has none to agree with.
+          if (unsent) throw unsent;
           // Before the gap fills, which never overwrite an attempt's own end.
           const relay = takeFailureRelay(st, caught, local ? name : undefined);
           noteLocalEnd(st, relay?.local?.endedAt);
@@ -131,6 +135,23 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
     },
   });
 }
+
+/**
+ * The SDK converts a call's input as it schedules it, and a value its converter cannot send
+ * (a BigInt, a cycle under the default one) rejects the call before any command is made,
+ * with the converter's own words. Told as the call's refusal, naming the value's path; only
+ * then is the input walked, so a call that goes through pays nothing.
+ */
+function unsendableInput(caught: unknown, tool: string, input: unknown): ApplicationFailure | undefined {
+  // A call that was scheduled fails with Temporal's own failures (an ActivityFailure, a cancellation).
+  if (caught instanceof TemporalFailure) return undefined;
+  const why = sendRefusal(input, 'input');
+  if (why === undefined) return undefined;
+  // The same input gives the same refusal: retrying cannot help.
+  return ApplicationFailure.nonRetryable(`tool ${tool}: its input cannot be sent to Temporal: ${why}`, UNSENDABLE_TOOL_INPUT);
+}
+
+export const UNSENDABLE_TOOL_INPUT = 'UnsendableToolInput';
 
 /**
  * A local call's failure as a call's failure: Temporal hands the tool's own failure to

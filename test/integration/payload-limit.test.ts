@@ -39,7 +39,7 @@ test('a result under the limit goes through as a success', async () => {
 
 for (const [call, reason] of <Array<['bigint' | 'cycle' | 'bytes' | 'map', RegExp]>>[
   ['bigint', /its output cannot be sent to Temporal as JSON: output\.n is a BigInt \(10n\), which JSON cannot hold/],
-  ['cycle', /its output cannot be sent to Temporal as JSON: the value contains a cycle/],
+  ['cycle', /its output cannot be sent to Temporal as JSON: output\.self refers back to output: a cycle, which JSON cannot hold$/],
   // JSON would have sent these as something else: the agent got `{"0":5,"1":6}` for the bytes, `{}` for the Map.
   ['bytes', /its output cannot be sent to Temporal as JSON: output\.data is a Uint8Array, which JSON would turn into a plain object; send it as base64 text$/],
   ['map', /its output cannot be sent to Temporal as JSON: output\.index\[0\] is a Map, which JSON would turn into an empty object; send an object or an array of \[key, value\] pairs$/],
@@ -58,7 +58,7 @@ for (const [kind, why] of <Array<['bigint' | 'bytes' | 'map' | 'cycle', string]>
   ['bigint', 'result.total is a BigInt (10n), which JSON cannot hold'],
   ['bytes', 'result.blob.data is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
   ['map', 'result is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs'],
-  ['cycle', 'the value contains a cycle'],
+  ['cycle', 'result.self refers back to result: a cycle, which JSON cannot hold'],
 ]) {
   test(`an agent whose result Temporal's converter cannot send as it is (${kind}) fails its run saying why, and its scope is recorded an error, never a success`, { timeout: 30_000 }, async () => {
     const s = await rt.client.startSession(oddResult, { input: { kind } });
@@ -126,6 +126,22 @@ test('a call whose input the tool\'s schema refuses never ran: its row touched n
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 
+for (const [call, why] of <Array<['bigintInput' | 'cycleInput', string]>>[
+  ['bigintInput', 'input.limit is a BigInt (10n), which JSON cannot hold'],
+  ['cycleInput', 'input.self refers back to input: a cycle, which JSON cannot hold'],
+]) {
+  test(`a tool input Temporal's converter cannot send (${call}) is refused to the agent naming the value, no call is made, and the scope agrees with history`, async () => {
+    const s = await rt.client.startSession(oddReader, { input: { call } });
+    // Before, the agent got the converter's own words ("Do not know how to serialize a BigInt"), and the
+    // scope counted a failed call history never had: a caught refusal left it degraded against history's success.
+    assert.equal(String(await s.result()), `failed: tool oddOutput: its input cannot be sent to Temporal: ${why}`);
+    const rows = await sessionRows(rt, s.sessionId);
+    assert.deepEqual(rows.actions.filter((a) => a.kind === 'tool_call'), [], 'never scheduled');
+    assert.equal(rows.scopes[0]?.status, 'success');
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  });
+}
+
 for (const mib of [3, 5]) {
   test(`a ${mib} MiB session input is refused naming input, its size and the limit, before anything starts`, async () => {
     const sessionId = `big-input-${mib}-${Date.now()}`;
@@ -145,15 +161,21 @@ for (const mib of [3, 5]) {
   });
 }
 
-test('a session input the data converter cannot encode (a BigInt, a cycle) is refused naming input, before anything starts', async () => {
+test('a session input the data converter cannot send as it is (a BigInt, a cycle, nested bytes, a Map) is refused naming the value, before anything starts', async () => {
   const cyclic: Record<string, unknown> = { steps: 1 };
   cyclic.self = cyclic;
-  for (const input of [{ steps: 1, n: 10n }, cyclic] as Array<{ steps: number }>) {
+  for (const [input, why] of [
+    [{ steps: 1, n: 10n }, 'input.n is a BigInt (10n), which JSON cannot hold'],
+    [cyclic, 'input.self refers back to input: a cycle, which JSON cannot hold'],
+    // Before, these started, and the agent got `{"0":5,"1":6}` and `{}`.
+    [{ steps: 1, blob: new Uint8Array([5, 6]) }, 'input.blob is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
+    [{ steps: 1, seen: new Map([['a', 1]]) }, 'input.seen is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs'],
+  ] as Array<[{ steps: number }, string]>) {
     const sessionId = `unencodable-${Date.now()}`;
     await assert.rejects(rt.client.startSession(waiter, { input, sessionId }), (err: Error & { field?: string }) => {
       assert.equal(err.name, 'UnencodableValueError');
       assert.equal(err.field, 'input');
-      assert.match(err.message, /^startSession: invalid field "input": it cannot be sent to Temporal \(the data converter says: .+\); give plain JSON values$/);
+      assert.equal(err.message, `startSession: invalid field "input": it cannot be sent to Temporal: ${why}`);
       return true;
     });
     await assert.rejects(rt.client.temporal.workflow.getHandle(sessionId).describe(), WorkflowNotFoundError, 'nothing started in Temporal');
@@ -171,6 +193,11 @@ test('a handoff request whose input is too large is refused naming input; the ag
       return true;
     },
   );
+  // A value JSON would change on the way is refused naming its place in the input, not in the request.
+  await assert.rejects(rt.client.requestHandoff(s.sessionId, { to: 'chainC', reason: 'a set', input: { hops: ['a'], seen: new Set(['a']) } }), {
+    name: 'UnencodableValueError',
+    message: 'requestHandoff: invalid field "input": it cannot be sent to Temporal: input.seen is a Set, which JSON would turn into an empty object; send an array',
+  });
   assert.equal(await s.result(), 'finished without handoff');
   const rows = await sessionRows(rt, s.sessionId);
   assert.deepEqual(rows.scopes.map((x) => x.kind), ['root']);

@@ -36,11 +36,22 @@ for (const [what, value, message] of cases) {
   });
 }
 
-test('a cycle is refused, by both checks', () => {
+test('a cycle is refused naming the member that closes it and what it refers back to, by both checks', () => {
   const loop: Record<string, unknown> = { a: 1 };
   loop.self = { again: loop };
-  assert.match(jsonRefusal(loop, 'result')?.message ?? '', /contains a cycle/);
-  assert.match(strictRefusal(loop, 'output') ?? '', /the value contains a cycle/);
+  assert.equal(jsonRefusal(loop, 'result')?.message, 'result.self.again refers back to result: a cycle, which JSON cannot hold');
+  assert.equal(strictRefusal(loop, 'output'), 'output.self.again refers back to output: a cycle, which JSON cannot hold');
+  // Below the root, through an array, and where the object met again is not the root.
+  const inner: Record<string, unknown> = { name: 'inner' };
+  const list: unknown[] = [1, { x: inner }];
+  inner.back = list[1];
+  const value = { items: list, 'odd key': 2 };
+  const why = 'output.items[1].x.back refers back to output.items[1]: a cycle, which JSON cannot hold';
+  assert.equal(jsonRefusal(value, 'output')?.message, why);
+  assert.equal(strictRefusal(value, 'output'), why);
+  // A shared object that is not its own ancestor is no cycle.
+  const shared = { n: 1 };
+  assert.equal(jsonRefusal({ a: shared, b: [shared, shared] }), undefined);
 });
 
 test('what JSON carries passes: plain values, dates, toJSON, undefined and function members, deep nesting', () => {
