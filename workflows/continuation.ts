@@ -9,11 +9,12 @@ import type { ScopeContext } from '../cim/schemas';
 import { OBJECTIVE_MEMO } from '../cim/names';
 import { requireState, type ScopeState } from './scope-state';
 import { recordUnhandledSignals } from './unhandled-signals';
+import { UNSENDABLE_CONTINUATION_INPUT, unsendableInput } from './sendable-result';
 
 /** Continues the scope in a new run of its workflow, which starts the agent again with `input`. */
 export async function continueInScope<I>(input: I): Promise<never> {
   const st = requireState('continueInScope()');
-  prepareContinuation(st);
+  prepareContinuation(st, input);
   return makeContinueAsNewFunc<(input: I) => Promise<unknown>>({ workflowType: workflowInfo().workflowType, memo: memoWithObjective(st.objective) })(input);
 }
 
@@ -23,7 +24,10 @@ export async function continueInScope<I>(input: I): Promise<never> {
  * Also taken here for a continue-as-new the agent asked of Temporal directly
  * (workflows/interceptors.ts), whose next run is otherwise the same.
  */
-export function prepareContinuation(st: ScopeState): void {
+export function prepareContinuation(st: ScopeState, input: unknown): void {
+  // The SDK converts the input only as the run continues, after what is recorded here has gone out.
+  const unsent = unsendableInput('continue as new', input, UNSENDABLE_CONTINUATION_INPUT);
+  if (unsent) throw unsent;
   // Before the next run's counters are taken: the records take ids of this run.
   recordUnhandledSignals(st);
   st.pendingContinuation = nextRun(st);

@@ -12,6 +12,7 @@ import { errorMessage, requireState } from './scope-state';
 import { delegateOptionsSchema } from '../cim/scope-context';
 import { invalidField, unknownOption } from '../cim/invalid-field';
 import { invalidChildDuration } from './child-options';
+import { UNSENDABLE_DELEGATION_INPUT } from './sendable-result';
 
 export interface DelegateOptions<I> {
   /** What the delegate is asked to achieve; stored on its scope. */
@@ -99,7 +100,8 @@ async function delegateOnce<I, O>(
       // The interceptors hand over the agent's value; a bundle without them still gets the envelope.
       return unwrapAgentResult(result).value as O;
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      // Refused before it started (the interceptor's check of its input): no attempt was made, and another would be refused alike.
+      if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === UNSENDABLE_DELEGATION_INPUT)) throw err;
       lastError = err;
     }
   }

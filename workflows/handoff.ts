@@ -19,6 +19,7 @@ import { invalidField } from '../cim/invalid-field';
 import { SCOPE_MEMO } from '../cim/names';
 import { scopeMemo, scopeSearchAttributes } from '../cim/scope-visibility';
 import { continueAsNewSuggested, continueInScope, memoWithObjective } from './continuation';
+import { UNSENDABLE_HANDOFF_INPUT, unsendableInput } from './sendable-result';
 
 export interface HandoffOptions<I> {
   reason: string;
@@ -60,6 +61,9 @@ export function prepareHandoff(
   byReference?: unknown,
   base: { memo?: Record<string, unknown>; typedSearchAttributes?: TypedSearchAttributes } = {},
 ): { memo: Record<string, unknown>; typedSearchAttributes?: TypedSearchAttributes } {
+  // The SDK converts the input only as the run continues, after the handoff's records have gone out.
+  const unsent = unsendableInput(`handoff to ${to}`, input, UNSENDABLE_HANDOFF_INPUT);
+  if (unsent) throw unsent;
   const info = workflowInfo();
   const handoffIndex = st.ctx.handoffIndex + 1;
   const scopeId = handoffScopeId(info.workflowId, handoffIndex);

@@ -38,6 +38,7 @@ import { terminatedWithParent } from './open-delegates';
 import { trackCall, trackLocalCall } from './open-calls';
 import { isPlainCall, plainCall } from './plain-calls';
 import { invalidChildDuration } from './child-options';
+import { UNSENDABLE_DELEGATION_INPUT, unsendableInput } from './sendable-result';
 import { memoWithObjective, prepareContinuation } from './continuation';
 import { prepareHandoff } from './handoff';
 import {
@@ -152,7 +153,7 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
         // task queue, which begins that scope. (A type that is no agent anywhere never
         // begins it, and reconcile says so.)
         if (to === workflowInfo().workflowType) {
-          prepareContinuation(st);
+          prepareContinuation(st, input.args[0]);
           input = { ...input, options: { ...input.options, memo: memoWithObjective(st.objective, input.options.memo) } };
         } else {
           const { memo, typedSearchAttributes: given } = input.options;
@@ -190,6 +191,9 @@ class ScopeOutbound implements WorkflowOutboundCallsInterceptor {
     // Refused before its row is written: a start the SDK cannot build leaves nothing in history.
     const invalid = invalidChildDuration(`start child ${input.workflowType}`, input.options);
     if (invalid) return Promise.reject(invalid);
+    // So is one whose input the SDK cannot convert: it would reject the start after its row went out.
+    const unsent = unsendableInput(pending ? `delegate to ${input.workflowType}` : `start child ${input.workflowType}`, input.options.args?.[0], UNSENDABLE_DELEGATION_INPUT);
+    if (unsent) return Promise.reject(unsent);
     const slot = pending?.slot ?? `c:${childId}`;
     const attempt = pending?.attempt ?? 1;
     const child: ScopeContext = {

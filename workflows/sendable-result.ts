@@ -54,3 +54,19 @@ export function sendRefusal(value: unknown, root: string, sent: unknown = value)
     return `the workflow's payload converter says: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
+
+/**
+ * The failure to refuse a call, child or handoff with, when the workflow's converter cannot
+ * send its input (named `input`); undefined when it can. Nothing has been started then, so
+ * nothing is recorded: history has nothing to agree with.
+ */
+export function unsendableInput(context: string, input: unknown, type: string): ApplicationFailure | undefined {
+  const why = sendRefusal(input, 'input');
+  // The same input gives the same refusal: retrying cannot help.
+  return why === undefined ? undefined : ApplicationFailure.nonRetryable(`${context}: its input cannot be sent to Temporal: ${why}`, type);
+}
+
+export const UNSENDABLE_TOOL_INPUT = 'UnsendableToolInput';
+export const UNSENDABLE_DELEGATION_INPUT = 'UnsendableDelegationInput';
+export const UNSENDABLE_HANDOFF_INPUT = 'UnsendableHandoffInput';
+export const UNSENDABLE_CONTINUATION_INPUT = 'UnsendableContinuationInput';

@@ -12,7 +12,7 @@ import { recordLostFinalAttempt } from './lost-attempt';
 import { takeFailureRelay } from './failure-relay';
 import type { CallSettled } from './open-calls';
 import { checkActivityOptions } from './activity-option-keys';
-import { sendRefusal } from './sendable-result';
+import { UNSENDABLE_TOOL_INPUT, unsendableInput } from './sendable-result';
 
 /** The shape defineTool() gives a tool; only its types cross into the sandbox. */
 export interface ToolTypes<I, O> {
@@ -91,7 +91,7 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
         const failed = (caught: unknown): never => {
           // The call is no longer in flight (open-calls.ts); told again after a success that fails to unwrap, which changes nothing.
           settled?.({ error: caught });
-          const unsent = unsendableInput(caught, name, input);
+          const unsent = unsentInput(caught, name, input);
           // Never scheduled, so no call of the scope's: history has none to agree with.
           if (unsent) throw unsent;
           // Before the gap fills, which never overwrite an attempt's own end.
@@ -142,16 +142,11 @@ function toolCallers<T>(schedule: (name: string) => Scheduled): ToolCallers<T> {
  * with the converter's own words. Told as the call's refusal, naming the value's path; only
  * then is the input walked, so a call that goes through pays nothing.
  */
-function unsendableInput(caught: unknown, tool: string, input: unknown): ApplicationFailure | undefined {
+function unsentInput(caught: unknown, tool: string, input: unknown): ApplicationFailure | undefined {
   // A call that was scheduled fails with Temporal's own failures (an ActivityFailure, a cancellation).
   if (caught instanceof TemporalFailure) return undefined;
-  const why = sendRefusal(input, 'input');
-  if (why === undefined) return undefined;
-  // The same input gives the same refusal: retrying cannot help.
-  return ApplicationFailure.nonRetryable(`tool ${tool}: its input cannot be sent to Temporal: ${why}`, UNSENDABLE_TOOL_INPUT);
+  return unsendableInput(`tool ${tool}`, input, UNSENDABLE_TOOL_INPUT);
 }
-
-export const UNSENDABLE_TOOL_INPUT = 'UnsendableToolInput';
 
 /**
  * A local call's failure as a call's failure: Temporal hands the tool's own failure to

@@ -232,3 +232,34 @@ test('a delegation whose options Temporal cannot read fails naming the field, an
     assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, [], how);
   }
 });
+
+test('a delegation whose input Temporal cannot send fails naming the value, and leaves no row history cannot explain', async () => {
+  const s = await rt.client.startSession(badTimeout, { input: { how: 'bigintInput' } });
+  // Before, the agent got "Unable to convert [object Object] to payload", and a delegate row history cannot explain was written (reconcile: "extra").
+  assert.deepEqual(await s.result(), {
+    name: 'ApplicationFailure',
+    type: 'UnsendableDelegationInput',
+    message: 'delegate to waiter: its input cannot be sent to Temporal: input.n is a BigInt (10n), which JSON cannot hold',
+  });
+  const { actions, scopes } = await sessionRows(rt, s.sessionId);
+  assert.deepEqual(actions.filter((a) => a.kind === 'delegate'), []);
+  assert.deepEqual(scopes.map((x) => [x.scopeId, x.status]), [[s.sessionId, 'success']]);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
+for (const [how, type, context] of [
+  ['handoffInput', 'UnsendableHandoffInput', 'handoff to waiter'],
+  ['continueInput', 'UnsendableContinuationInput', 'continue as new'],
+] as const) {
+  test(`a ${how === 'handoffInput' ? 'handoff' : 'continue-as-new'} whose input Temporal cannot send fails naming the value; the agent keeps control, and no row says control left`, async () => {
+    const s = await rt.client.startSession(badTimeout, { input: { how } });
+    // Before, a handoff's row was written (history has no handoff: reconcile found it "extra") and the agent got "Unable to convert [object Object] to payload".
+    assert.deepEqual(await s.result(), { name: 'ApplicationFailure', type, message: `${context}: its input cannot be sent to Temporal: input.n is a BigInt (10n), which JSON cannot hold` });
+    const { actions, scopes } = await sessionRows(rt, s.sessionId);
+    assert.deepEqual(actions.filter((a) => a.kind === 'handoff'), []);
+    assert.deepEqual(scopes.map((x) => [x.scopeId, x.status]), [[s.sessionId, 'success']]);
+    await rt.worker.recorder.drain();
+    assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+  });
+}
