@@ -19,7 +19,7 @@ import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
 import { defineModelStep, type ModelProvider } from '../activities/model-step';
 import { ScriptedModelProvider } from '../activities/scripted-model';
-import { Fingerprinter, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
+import { Fingerprinter, KEY_ENV, MIN_KEY_BYTES, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import { manifestSigner } from '../store/manifest-key';
 import type { Signer } from '../cim/keyed-signature';
 import { hasSearchAttributes } from '../devserver/search-attributes';
@@ -163,6 +163,14 @@ const PluginOptionsSchema = z.object({
     .optional(),
   payloadCodecs: z
     .array(z.custom<PayloadCodec>((c) => typeof (c as PayloadCodec)?.encode === 'function' && typeof (c as PayloadCodec)?.decode === 'function', 'give PayloadCodec objects (with encode and decode)'))
+    .optional(),
+  // Used only when there is something to say: a wrong value would fail then, far from here.
+  log: z.custom<(message: string, err?: unknown) => void>((f) => typeof f === 'function', 'give a function (message, err?) => void').optional(),
+  fingerprintKey: z
+    .custom<FingerprintKey | false>(
+      (k) => k === false || (Buffer.isBuffer((k as FingerprintKey | undefined)?.bytes) && (k as FingerprintKey).bytes.length >= MIN_KEY_BYTES && typeof (k as FingerprintKey).id === 'string'),
+      `give false, or a key from loadFingerprintKey() (at least ${MIN_KEY_BYTES} bytes; set ${KEY_ENV} to a hex or base64 key to use your own)`,
+    )
     .optional(),
 });
 

@@ -104,6 +104,35 @@ test('two tools of one name given to createWorker are refused under its name, be
   );
 });
 
+test('a log that is not a function, or a fingerprint key that is not one, is refused at once naming the option', async () => {
+  const store = { upsertManifests: async () => undefined } as unknown as Store;
+  // Before, `log: 'console'` failed only when there was first something to log ("this.log is not a function"),
+  // and `fingerprintKey: 'abc'` failed in node:crypto naming no option.
+  for (const [options, field, message] of [
+    [{ log: 'console' }, 'log', 'give a function (message, err?) => void'],
+    [{ fingerprintKey: 'abc' }, 'fingerprintKey', 'give false, or a key from loadFingerprintKey()'],
+    [{ fingerprintKey: { bytes: Buffer.alloc(4), id: 'k', origin: 'x' } }, 'fingerprintKey', 'at least 16 bytes'],
+    [{ fingerprintKey: true }, 'fingerprintKey', 'give false'],
+  ] as const) {
+    assert.throws(
+      () => new ScopetrailPlugin({ store, ...(options as object) } as never),
+      (err: Error & { field?: string }) => {
+        assert.equal(err.name, 'ScopetrailConfigError');
+        assert.equal(err.field, field);
+        assert.ok(err.message.startsWith(`ScopetrailPlugin: invalid field "${field}": `) && err.message.includes(message), err.message);
+        return true;
+      },
+    );
+    await assert.rejects(
+      createWorker({ agents: '/x.js', tools: [], store, taskQueue: 'q', address: '127.0.0.1:1', ...(options as object) } as never),
+      (err: Error & { field?: string }) => err.name === 'ScopetrailConfigError' && err.field === field && err.message.startsWith(`createWorker: invalid field "${field}"`),
+    );
+  }
+  // What is given rightly still goes through.
+  const log = (): void => undefined;
+  assert.ok(new ScopetrailPlugin({ store, log, fingerprintKey: { bytes: Buffer.alloc(32, 1), id: 'k', origin: 'test' } }));
+});
+
 test('a misspelled worker or plugin option is refused, naming it and the option it most likely meant', async () => {
   const store = { upsertManifests: async () => undefined } as unknown as Store;
   assert.throws(
