@@ -25,6 +25,7 @@ import {
   unansweredMcpCalls,
   receiptSignatureProblems,
   scopesCovered,
+  lostResults,
   type ReceiptSignatureProblem,
   type EvidenceSource,
   type SourcedFootprintEntry,
@@ -160,7 +161,11 @@ export interface StatusReport {
   scope: ScopeRecord;
   /** The delegations the scope made, each with the outcome of the handoff chain that finished it. */
   children: DelegationOutcome[];
-  calls: { total: number; failedAttempts: number; denied: number };
+  /**
+   * `lostResults`: attempts that succeeded though Temporal ran their call again, never having
+   * heard of their result (cim/forensics/calls.ts lostResults): the tool's work was done twice.
+   */
+  calls: { total: number; failedAttempts: number; denied: number; lostResults: number };
 }
 
 export async function listSessions(
@@ -301,6 +306,7 @@ export async function scopeStatus(store: Store, located: LocatedScope): Promise<
       total: calls.length,
       failedAttempts: calls.filter((a) => a.status === 'error').length,
       denied: calls.filter((a) => a.kind === 'denied').length,
+      lostResults: lostResults(calls).size,
     },
   };
 }

@@ -7,6 +7,7 @@ import type { FootprintReport, SessionListing, StatusReport, TouchedReport } fro
 import { actionLine, clipped, renderTable, scopeLine } from './format';
 import { visible } from './visible-text';
 import { usageKeyText } from '../cim/forensics/usage';
+import { LOST_RESULT_NOTE } from '../cim/forensics/calls';
 import type { UsageCheckReport } from './usage-check';
 import { CLOSED_WITHOUT_AGENT_ERROR } from '../cim/reconcile';
 
@@ -169,7 +170,8 @@ export function renderTouched(r: TouchedReport): string {
 export function renderStatus(r: StatusReport): string {
   const lines = [scopeLine(r.scope)];
   if (r.scope.error) lines.push(`  error: ${r.scope.error}`);
-  lines.push(`  own calls: ${r.calls.total} attempt(s), ${r.calls.failedAttempts} failed, ${r.calls.denied} refused`);
+  const lost = r.calls.lostResults ? `, ${r.calls.lostResults} succeeded but ${LOST_RESULT_NOTE.replace('its result', 'the result')}` : '';
+  lines.push(`  own calls: ${r.calls.total} attempt(s), ${r.calls.failedAttempts} failed, ${r.calls.denied} refused${lost}`);
   if (r.children.length) {
     lines.push('  delegations:');
     const state = (c: { status: string; recovered: boolean }) => `${c.status}${c.recovered ? ' (recovered)' : ''}`;

@@ -2,6 +2,7 @@
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import { misplacedRoot, type ScopeNode, type ScopeTree } from '../cim/scope-tree';
 import { visible } from './visible-text';
+import { LOST_RESULT_NOTE, lostResults } from '../cim/forensics/calls';
 
 export interface RenderTreeOptions {
   /**
@@ -74,7 +75,8 @@ export function renderTree(tree: ScopeTree, options: RenderTreeOptions = {}): st
       ...node.handoffs.map((n) => ({ node: n, edge: 'handoff' as const })),
     ];
     const actionPrefix = inner + (kids.length ? '│   ' : '    ');
-    for (const a of actions) lines.push(`${actionPrefix}· ${actionLine(a)}`);
+    const lost = lostResults(actions);
+    for (const a of actions) lines.push(`${actionPrefix}· ${actionLine(a, lost.has(a.actionId))}`);
     for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i]!.node, prefix: inner, last: i === kids.length - 1, edge: kids[i]!.edge, depth: depth + 1 });
   }
   return lines.join('\n');
@@ -125,11 +127,12 @@ export function renderScope(s: ScopeRecord): string {
   return [scopeLine(s), ...shown.map(([k, v]) => visible(`  ${k.padEnd(width)}  ${v}`))].join('\n');
 }
 
-export function actionLine(a: ActionRecord): string {
+/** `lost`: a success Temporal never heard of, which it ran again (cim/forensics/calls.ts lostResults). */
+export function actionLine(a: ActionRecord, lost = false): string {
   const attempt = a.kind === 'tool_call' || a.kind === 'llm_call' ? ` #${a.attempt}` : '';
   const target = a.targetScopeId ? ` → ${a.targetScopeId}` : '';
   const resources = a.resources.length ? ` {${a.resources.map((r) => `${r.mode} ${r.uri}`).join(', ')}}` : '';
-  const error = a.error ? ` — ${truncate(a.error, 80)}` : '';
+  const error = a.error ? ` — ${truncate(a.error, 80)}` : lost ? ` — ${LOST_RESULT_NOTE}` : '';
   return visible(`${a.kind} ${a.name}${attempt}${target} · ${a.status}${resources}${llmUsage(a)}${duration(a.startedAt, a.endedAt)}${error}`);
 }
 
@@ -164,7 +167,8 @@ export function clipped(text: string): string {
 }
 
 export function renderActions(actions: readonly ActionRecord[]): string {
-  return renderTable(
+  const lost = lostResults(actions);
+  const table = renderTable(
     ['started', 'scope', 'agent', 'kind', 'name', 'try', 'status', 'resources'],
     actions.map((a) => [
       a.startedAt.slice(11, 23),
@@ -173,10 +177,12 @@ export function renderActions(actions: readonly ActionRecord[]): string {
       a.kind,
       a.name,
       String(a.attempt),
-      a.status,
+      lost.has(a.actionId) ? `${a.status} !` : a.status,
       a.resources.map((r) => `${r.mode}:${r.uri}`).join(' '),
     ]),
   );
+  const n = lost.size;
+  return n ? `${table}\n! ${n === 1 ? 'a success' : `${n} successes`} Temporal never heard of: it ran the call again, so the tool's work was done twice` : table;
 }
 
 function duration(start: string, end: string | null): string {

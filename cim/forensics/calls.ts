@@ -106,3 +106,24 @@ export function scopeChain(scope: ScopeRecord, scopes: readonly ScopeRecord[]): 
   }
   return { chain, links };
 }
+
+/**
+ * Attempts whose success never reached Temporal. Temporal starts another attempt of a call
+ * only after the one before failed or timed out, so an attempt recorded a success that has a
+ * later attempt did run to the end (its worker recorded the tool's result), but Temporal did
+ * not hear of it before the attempt's deadline: the worker died, or the server could not be
+ * reached, in between. Temporal timed the attempt out and ran the tool again, so its work was
+ * done twice; history keeps only the last attempt, whose result the agent got. Reconcile
+ * accepts any end for such an attempt (history does not say how it ended); this names it
+ * for people, to whom "success, then retried" reads as a contradiction. Action ids.
+ */
+export function lostResults(actions: readonly ActionRecord[]): Set<string> {
+  const lost = new Set<string>();
+  for (const call of groupCalls(actions)) {
+    for (const a of call.attempts) if (a !== call.final && a.status === 'success' && a.attempt < call.final.attempt) lost.add(a.actionId);
+  }
+  return lost;
+}
+
+/** What the text for people says of such an attempt. */
+export const LOST_RESULT_NOTE = 'its result never reached Temporal, which ran the call again';

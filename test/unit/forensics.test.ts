@@ -12,6 +12,7 @@ import {
   drift,
   footprint,
   groupCalls,
+  lostResults,
   matchesResource,
   parseSubAgentRef,
   roles,
@@ -175,6 +176,25 @@ describe('groupCalls', () => {
     assert.equal(calls[0]!.final.attempt, 3);
     assert.equal(calls[0]!.failed, false);
     assert.equal(calls[0]!.recovered, true);
+  });
+
+  test('a success followed by another attempt of its call is one Temporal never heard of; the last attempt, and other calls, are not', () => {
+    const s = scope('s');
+    const b = child('s.1', s);
+    const rows = [
+      // Attempt 1 ended a success, its result lost on the way (the server was down): Temporal timed it out and ran #2.
+      attempt(s, '1', 1, 'x', 'success', 100),
+      attempt(s, '1', 2, 'x', 'success', 200),
+      // A plain retry after a failure, and a one-attempt call.
+      attempt(s, '2', 1, 'x', 'error', 100),
+      attempt(s, '2', 2, 'x', 'success', 200),
+      attempt(s, '3', 1, 'x', 'success', 100),
+      // The same activity id in another scope is another call.
+      attempt(b, '1', 1, 'x', 'success', 100),
+    ];
+    assert.deepEqual([...lostResults(rows)], [rows[0]!.actionId]);
+    const status = renderStatus({ scope: s, children: [], calls: { total: 5, failedAttempts: 1, denied: 0, lostResults: 1 } });
+    assert.match(status, /own calls: 5 attempt\(s\), 1 failed, 0 refused, 1 succeeded but the result never reached Temporal, which ran the call again/);
   });
 
   test('the same activity id in two scopes is two calls (activity ids are per workflow run)', () => {
@@ -621,7 +641,7 @@ describe('delegationOutcomes', () => {
         ['s.5', 1, null, null],
       ],
     );
-    assert.match(renderStatus({ scope: root, children: out, calls: { total: 0, failedAttempts: 0, denied: 0 } }), /s\.3 translator: error \(try 2, retries s\.1; retried as s\.4\)/);
+    assert.match(renderStatus({ scope: root, children: out, calls: { total: 0, failedAttempts: 0, denied: 0, lostResults: 0 } }), /s\.3 translator: error \(try 2, retries s\.1; retried as s\.4\)/);
   });
 
   test('forged rows that hand off in a circle end the chain instead of hanging it', () => {

@@ -67,7 +67,7 @@ test('root cause, touched and status show errors and resources escaped', () => {
     handoffs: [{ scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false }],
     outcome: { scopeId: 'r.1~1', agent: CLEAR_AND_TITLE, status: 'error', recovered: false },
     attempt: 1, retryOf: null, retriedAs: null,
-  }], calls: { total: 1, failedAttempts: 1, denied: 0 } });
+  }], calls: { total: 1, failedAttempts: 1, denied: 0, lostResults: 0 } });
   assert.doesNotMatch(status, CONTROL);
   const touched = renderTouched({
     scopeId: 'r', resource: `db:${CLEAR_AND_TITLE}`, touched: true, actions: [act], receipts: [], denied: [], unanswered: [], source: 'caller', sealProblems: [], receiptProblems: [], complete: true,
@@ -132,4 +132,18 @@ test('a sessions table whose Temporal column could not be filled says why, rathe
     ({ sessionId: 's1', rootAgent: 'a', finalAgent: 'a', status: 'success', scopes: 1, actions: 1, failedActions: 0, startedAt: '2026-01-01T00:00:00.000Z', endedAt: null, inTemporal }) as SessionListing;
   assert.match(renderSessions([listing(null)]), /\n\ntemporal \?: Temporal did not answer \(check --address or TEMPORAL_ADDRESS\); the sessions are listed from the store alone$/);
   assert.doesNotMatch(renderSessions([listing(true)]), /did not answer/);
+});
+
+test('a success Temporal never heard of, whose call ran again, is said so in the tree and the actions table', () => {
+  const first = action('s/a1#1', 's', { sessionId: 's', name: 'slowTool', activityId: '1', attempt: 1 });
+  const second = action('s/a1#2', 's', { sessionId: 's', name: 'slowTool', activityId: '1', attempt: 2 });
+  const tree = renderTree(buildScopeTree('s', [scope('s', { sessionId: 's' })]), { actions: [first, second] });
+  const lines = tree.split('\n').filter((l) => l.includes('slowTool'));
+  assert.match(lines[0]!, /slowTool #1 · success .*— its result never reached Temporal, which ran the call again$/);
+  assert.doesNotMatch(lines[1]!, /never reached/);
+  const table = renderActions([first, second]);
+  assert.match(table, /\n! a success Temporal never heard of: it ran the call again, so the tool's work was done twice$/);
+  assert.equal(table.split('\n').filter((l) => / success !/.test(l)).length, 1);
+  // A single successful attempt is nothing of the kind.
+  assert.doesNotMatch(renderActions([first]), /never heard/);
 });
