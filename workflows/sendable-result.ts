@@ -62,9 +62,17 @@ export function sendRefusal(value: unknown, root: string, sent: unknown = value)
  */
 export function unsendableInput(context: string, input: unknown, type: string): ApplicationFailure | undefined {
   const why = sendRefusal(input, 'input');
+  if (why === undefined || !patched(UNSENDABLE_INPUT_PATCH)) return undefined;
   // The same input gives the same refusal: retrying cannot help.
-  return why === undefined ? undefined : ApplicationFailure.nonRetryable(`${context}: its input cannot be sent to Temporal: ${why}`, type);
+  return ApplicationFailure.nonRetryable(`${context}: its input cannot be sent to Temporal: ${why}`, type);
 }
+
+/**
+ * The patch that marks histories in which an input was refused this way. Asked only when one
+ * is: an earlier build started a child or handed off with an input JSON changed on the way (a
+ * nested Uint8Array, a Map), and its histories replay as they ran.
+ */
+export const UNSENDABLE_INPUT_PATCH = 'scopetrail-unsendable-input';
 
 export const UNSENDABLE_TOOL_INPUT = 'UnsendableToolInput';
 export const UNSENDABLE_DELEGATION_INPUT = 'UnsendableDelegationInput';

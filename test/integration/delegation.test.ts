@@ -248,6 +248,18 @@ test('a delegation whose input Temporal cannot send fails naming the value, and 
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 
+test('a delegation whose input JSON would change on the way (a Map) is refused on this build, naming the value; earlier builds started it (replay-compat keeps those)', async () => {
+  const s = await rt.client.startSession(badTimeout, { input: { how: 'mapDelegate' } });
+  assert.deepEqual(await s.result(), {
+    name: 'ApplicationFailure',
+    type: 'UnsendableDelegationInput',
+    message: 'delegate to waiter: its input cannot be sent to Temporal: input.seen is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs',
+  });
+  assert.deepEqual((await sessionRows(rt, s.sessionId)).actions.filter((a) => a.kind === 'delegate'), []);
+  await rt.worker.recorder.drain();
+  assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
+});
+
 for (const [how, type, context] of [
   ['handoffInput', 'UnsendableHandoffInput', 'handoff to waiter'],
   ['continueInput', 'UnsendableContinuationInput', 'continue as new'],
