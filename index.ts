@@ -19,6 +19,9 @@ export * from './activities';
 export * from './store';
 export { loadFingerprintKey, FingerprintKeyError, MissingFingerprintKeyError, type FingerprintKey } from './store/fingerprint-key';
 export * from './client';
+/** The dashboard's server (what `scopetrail ui` runs) and the JSON documents its API answers. */
+export { startUiServer, type UiServer } from './client/ui-server';
+export type * from './client/ui-api-types';
 export { ScopetrailError, ScopetrailConfigError } from './cim/errors';
 export { InvalidOptionError } from './cim/invalid-field';
 export { BUDGET_EXCEEDED, type BudgetSpec } from './cim/budget';
