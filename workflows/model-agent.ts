@@ -48,7 +48,7 @@ import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 import { checkActivityOptions } from './activity-option-keys';
-import { startingMessages, type ModelAgentInput } from './model-agent-input';
+import { MODEL_INPUT_PATCH, startingMessages, type ModelAgentInput } from './model-agent-input';
 
 /** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
 const modelAgentSpecSchema = lazySchema(() =>
@@ -169,7 +169,7 @@ async function runLoop(
   options: ModelAgentSpec,
   input: ModelAgentInput,
 ): Promise<ModelAgentResult> {
-  const { messages, conversation } = startingMessages(spec.name, input);
+  const { messages, conversation } = startingMessages(spec.name, input, () => patched(MODEL_INPUT_PATCH));
   const callers = useTools<Record<string, ToolTypes<unknown, unknown>>>(options.toolActivity ?? {});
   let chosen: { to: string; reason: string } | undefined;
   const tools: ToolSet = {};

@@ -178,6 +178,23 @@ test('a bad input fails the session naming its field', async () => {
   assert.match(root.error ?? '', /mFinisher: invalid field "messages\.1\.role": /);
 });
 
+test('an input with both a prompt and messages, or with no messages, fails the session as InvalidAgentInput naming the field', async () => {
+  const cases: Array<[unknown, string]> = [
+    [{ prompt: 'PROMPT-FIELD', messages: [{ role: 'user', content: 'MESSAGES-FIELD' }] }, 'mFinisher: invalid field "prompt": give "messages" or "prompt", not both (one would be dropped unseen)'],
+    [{ messages: [] }, 'mFinisher: invalid field "messages": give at least one message'],
+  ];
+  for (const [input, message] of cases) {
+    const s = await rt.client.startSession(mFinisher, { input: input as never });
+    const err = await s.result().then(() => assert.fail(`${JSON.stringify(input)} was accepted`), (e: unknown) => e as Error);
+    const failure = (err as { cause?: { type?: string; message?: string } }).cause;
+    assert.equal(failure?.type, 'InvalidAgentInput', String(err));
+    assert.equal(failure?.message, message);
+    const rows = await sessionRows(rt, s.sessionId);
+    assert.equal(rows.scope('').error, message);
+    assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 0, 'no model step ran');
+  }
+});
+
 test('a conversation handed off by reference stays out of Temporal payloads and reaches the next agents whole, across two handoffs', async () => {
   const s = await rt.client.startSession(mLeadRef, { input: { prompt: 'start the case' } });
   const result = (await s.result()) as { text: string };
