@@ -92,10 +92,23 @@ export interface ModelAgentResult {
 
 export const MAX_TURNS_REACHED = 'MaxTurnsReached';
 
+/**
+ * The model agents of this bundle, by name. A handoff can only continue as an agent of the
+ * bundle (workflows/handoff.ts), so a model agent knows whether the one it hands off to takes
+ * the conversation (a model agent) or a prompt (a hand-written agent).
+ */
+const modelAgentNames = new Set<string>();
+
+/** Whether `name` is a model agent defined in this bundle. */
+export function isModelAgent(name: string): boolean {
+  return modelAgentNames.has(name);
+}
+
 export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<ModelAgentInput, ModelAgentResult> {
   // Checked when first needed, like defineAgent's manifest: at worker start, and in the
   // workflows of this agent only.
   const name = String((specInput as Partial<ModelAgentSpec> | undefined)?.name);
+  modelAgentNames.add(name);
   return defineAgentLazily(name, () => {
     const schema = modelAgentSpecSchema();
     const unknown = unknownOption('defineModelAgent', specInput, [...Object.keys(schema.shape), ...ACTIVITY_OPTION_KEYS]);
@@ -132,6 +145,14 @@ type Spec = z.output<ReturnType<typeof modelAgentSpecSchema>>;
  */
 export const ROUTED_ARGUMENTS_PATCH = 'scopetrail-routed-arguments';
 
+/**
+ * Runs made before it handed off to a hand-written agent with the conversation
+ * (`{ messages, from, reason }`, or by reference), which such an agent, taking `{ prompt }`,
+ * could not read, and offered that handoff to the model as one that carries the conversation;
+ * replayed, they still do. Since, such a handoff gives the target `{ prompt: <reason> }`.
+ */
+export const HANDOFF_PROMPT_PATCH = 'scopetrail-handoff-prompt';
+
 /** What the model is offered, by the name it sees: each must be unique after `modelToolName`. */
 function offeredTools(spec: Spec): Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }> {
   const offered = new Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }>();
@@ -160,6 +181,13 @@ const REASON_SCHEMA = jsonSchema<{ reason: string }>({
   required: ['reason'],
   additionalProperties: false,
 });
+// A hand-written agent does not read the conversation: the reason is its prompt.
+const PROMPT_REASON_SCHEMA = jsonSchema<{ reason: string }>({
+  type: 'object',
+  properties: { reason: { type: 'string', description: 'what the other agent must do, in full sentences: it is all it is given of this conversation' } },
+  required: ['reason'],
+  additionalProperties: false,
+});
 // The worker replaces this with the tool's own input schema (it holds the definitions).
 const ANY_OBJECT = jsonSchema<Record<string, unknown>>({ type: 'object' });
 
@@ -172,6 +200,9 @@ async function runLoop(
   const { messages, conversation } = startingMessages(spec.name, input, () => patched(MODEL_INPUT_PATCH));
   const callers = useTools<Record<string, ToolTypes<unknown, unknown>>>(options.toolActivity ?? {});
   let chosen: { to: string; reason: string } | undefined;
+  // A hand-written agent it may hand off to gets the reason as its prompt (asked only of an agent that has one).
+  const promptHandoffs = spec.handoffs.some((a) => !isModelAgent(a)) && patched(HANDOFF_PROMPT_PATCH);
+  const takesPrompt = (target: string) => promptHandoffs && !isModelAgent(target);
   const tools: ToolSet = {};
   for (const [name, entry] of offered) {
     if (entry.kind === 'tool') {
@@ -192,8 +223,10 @@ async function runLoop(
       });
     } else {
       tools[name] = tool({
-        description: `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
-        inputSchema: REASON_SCHEMA,
+        description: takesPrompt(entry.target)
+          ? `Hand the work over to the ${entry.target} agent, which continues in your place. It does not see this conversation: your reason is its prompt, so say in it all it needs.`
+          : `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
+        inputSchema: takesPrompt(entry.target) ? PROMPT_REASON_SCHEMA : REASON_SCHEMA,
         execute: async (args: { reason: string }) => {
           // A handoff the model asked for wrongly is refused to it, as a delegation is, not made with a reason of our own.
           const refused = routedArgumentsProblem(name, args);
@@ -220,6 +253,8 @@ async function runLoop(
     stopWhen: [stepCountIs(spec.maxTurns), () => chosen !== undefined],
   });
   if (chosen) {
+    // A hand-written agent takes `{ prompt }`, as a delegation gives it: the model was told the reason is all it gets.
+    if (takesPrompt(chosen.to)) return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { prompt: chosen.reason } });
     const said = [...messages, ...result.response.messages];
     const bytes = jsonBytes(said) + (conversation?.bytes ?? 0);
     // Once a conversation went by reference it stays there: the part kept earlier is not in this run.
