@@ -10,7 +10,8 @@
  * - each sub-agent it calls is `delegate()`: a child workflow, a new scope, with the
  *   model's own words as its objective;
  * - a handoff it chooses ends the loop and continues-as-new into the target agent,
- *   carrying the conversation.
+ *   carrying the conversation to a model agent, or its reason as `{ prompt }` to a
+ *   hand-written one.
  *
  * Temporal's own integration (@temporalio/ai-sdk) works the same way — model steps as
  * activities, the loop in the workflow, polyfills loaded first — but its releases pin
