@@ -39,12 +39,19 @@ export interface ModelStepCall {
  * `offered` maps each name the model was offered to the name records give it: a tool goes by its own
  * name (`db.read`, not the `db_read` the model sees), as its `tool_call` rows do.
  * A call that cannot run says why (`search (arguments not JSON)`, `wipe (not offered)`): the AI SDK
- * answers it to the model with an error and no activity, so no row of its own will show it.
+ * answers it to the model with an error and no activity, so no row of its own will show it. A name
+ * not offered that is an offered tool's own name (`db.read`, offered as `db_read`) says both, so
+ * it does not read as a call of that tool.
  */
 export function toolCallSummary(calls: readonly ModelStepCall[], offered?: ReadonlyMap<string, string>): string {
   return calls
     .map((c) => {
-      if (offered && !offered.has(c.toolName)) return `${c.toolName} (not offered)`;
+      if (offered && !offered.has(c.toolName)) {
+        // The model may name a tool as records do (`db.read`), not as it was offered (`db_read`):
+        // said plainly, the entry does not read as the offered tool's.
+        const offeredAs = [...offered].find(([, own]) => own === c.toolName)?.[0];
+        return offeredAs ? `${c.toolName} (not offered: the model asked for "${c.toolName}"; it is offered as ${offeredAs})` : `${c.toolName} (not offered)`;
+      }
       const named = offered?.get(c.toolName) ?? c.toolName;
       if (!jsonText(c.input)) return `${named} (arguments not JSON)`;
       const refused = routedArgumentsProblem(c.toolName, c.input.trim() === '' ? {} : JSON.parse(c.input));

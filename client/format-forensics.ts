@@ -46,7 +46,9 @@ export function renderSessions(sessions: SessionListing[]): string {
 export function renderRootCause(sessionId: string, rc: RootCause | null): string {
   if (!rc) return `Session ${sessionId}: nothing failed it (it succeeded, or has not failed yet).`;
   const lines = [`Root cause of session ${sessionId}:`];
-  if (rc.action) {
+  if (rc.action?.kind === 'budget_exceeded') {
+    lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId} ran out of its budget (${rc.action.name}) — ${clipped(rc.action.error ?? rc.scope.error ?? 'no message')}`);
+  } else if (rc.action) {
     lines.push(`  ${rc.agent} in scope ${rc.scope.scopeId}: ${rc.action.kind} ${rc.action.name} failed — ${clipped(rc.action.error ?? 'no message')}`);
     lines.push(`  attempts:`);
     for (const a of rc.attempts) lines.push(`    #${a.attempt} ${a.status} at ${a.startedAt}${a.error ? ` — ${clipped(a.error)}` : ''}`);

@@ -30,8 +30,16 @@ export type ModelAgentInput =
 /** The failure type of a session whose model agent was started with an input it cannot take. */
 export const INVALID_AGENT_INPUT = 'InvalidAgentInput';
 
-// In the order the loop reads them: given several, the first is the one checked and used.
+// The fields an input starts from: exactly one of them. (Before MODEL_INPUT_PATCH, given several,
+// the first in this order was the one checked and used, the others dropped.)
 const INPUT_KEYS = ['messages', 'prompt', 'conversation'] as const;
+
+/**
+ * Runs made before it started from an input holding several of `prompt`, `messages` and
+ * `conversation` (the first of those in INPUT_KEYS was used, the rest dropped) and from
+ * `{ messages: [] }` (the AI SDK refused it, naming no field); replayed, they still do.
+ */
+export const MODEL_INPUT_PATCH = 'scopetrail-model-input-checks';
 
 const shapes = lazySchema(() => {
   // By role, so a message with no known role is refused at its `role`, not as "matches no kind of message".
@@ -57,8 +65,12 @@ const shapes = lazySchema(() => {
   };
 });
 
-/** The input as the loop reads it; anything else fails the session, non-retryable, naming the field. */
-export function checkedInput(agent: string, input: unknown): ModelAgentInput {
+/**
+ * The input as the loop reads it; anything else fails the session, non-retryable, naming the field.
+ * `newChecks` is asked only when one of the refusals added with MODEL_INPUT_PATCH would refuse the
+ * input (the workflow passes the patch; a run made before it goes on as it did then).
+ */
+export function checkedInput(agent: string, input: unknown, newChecks: () => boolean = () => true): ModelAgentInput {
   const refuse = (message: string) => ApplicationFailure.create({ type: INVALID_AGENT_INPUT, message, nonRetryable: true });
   const give = 'give { prompt: string } or { messages: [...] }';
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -70,8 +82,18 @@ export function checkedInput(agent: string, input: unknown): ModelAgentInput {
     const meant = key === undefined ? undefined : likeliest(key, INPUT_KEYS);
     throw refuse(`${agent}: invalid field "${key ?? 'input'}": ${key === undefined ? give : `not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}; ${give}`}`);
   }
+  // Which one to start from is not the agent's guess: a prompt beside a conversation would be dropped unseen.
+  const given = INPUT_KEYS.filter((k) => k in input);
+  if (given.length > 1 && newChecks()) {
+    throw refuse(`${agent}: invalid field "${given[1]}": give ${given.map((k) => `"${k}"`).join(' or ')}, not ${given.length > 2 ? 'several' : 'both'} (one would be dropped unseen)`);
+  }
   const parsed = shapes()[kind].safeParse(input);
   if (!parsed.success) throw refuse(invalidField(agent, parsed.error, 'input'));
+  // Nothing to start from (a handed-over conversation, even empty, still has the handover note).
+  const held = input as { messages?: unknown[]; from?: unknown; reason?: unknown };
+  if (kind === 'messages' && held.messages!.length === 0 && held.from === undefined && held.reason === undefined && newChecks()) {
+    throw refuse(`${agent}: invalid field "messages": give at least one message`);
+  }
   // The parsed copy would drop keys the schemas do not list; the loop reads the input as given.
   return input as ModelAgentInput;
 }
@@ -82,8 +104,12 @@ export function checkedInput(agent: string, input: unknown): ModelAgentInput {
  * of who handed it over and why, whichever way it travelled: the model step puts a kept
  * conversation before the note, so the target reads the same either way.
  */
-export function startingMessages(agent: string, given: unknown): { messages: ModelMessage[]; conversation?: ConversationReference } {
-  const input = checkedInput(agent, given);
+export function startingMessages(
+  agent: string,
+  given: unknown,
+  newChecks?: () => boolean,
+): { messages: ModelMessage[]; conversation?: ConversationReference } {
+  const input = checkedInput(agent, given, newChecks);
   if ('messages' in input) {
     const handedOver = input.from !== undefined || input.reason !== undefined;
     return { messages: handedOver ? [...input.messages, handoverNote(input.from ?? 'another agent', input.messages.length, input.reason)] : input.messages };

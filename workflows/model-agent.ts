@@ -10,7 +10,8 @@
  * - each sub-agent it calls is `delegate()`: a child workflow, a new scope, with the
  *   model's own words as its objective;
  * - a handoff it chooses ends the loop and continues-as-new into the target agent,
- *   carrying the conversation.
+ *   carrying the conversation to a model agent, or its reason as `{ prompt }` to a
+ *   hand-written one.
  *
  * Temporal's own integration (@temporalio/ai-sdk) works the same way — model steps as
  * activities, the loop in the workflow, polyfills loaded first — but its releases pin
@@ -48,7 +49,7 @@ import { requireState } from './scope-state';
 import { callModel } from './model-call';
 import { useTools, type ToolTypes, type UseToolsOptions } from './tools';
 import { checkActivityOptions } from './activity-option-keys';
-import { startingMessages, type ModelAgentInput } from './model-agent-input';
+import { MODEL_INPUT_PATCH, startingMessages, type ModelAgentInput } from './model-agent-input';
 
 /** Built when first used: in the workflows of a model agent, not in every workflow of the bundle. */
 const modelAgentSpecSchema = lazySchema(() =>
@@ -92,10 +93,23 @@ export interface ModelAgentResult {
 
 export const MAX_TURNS_REACHED = 'MaxTurnsReached';
 
+/**
+ * The model agents of this bundle, by name. A handoff can only continue as an agent of the
+ * bundle (workflows/handoff.ts), so a model agent knows whether the one it hands off to takes
+ * the conversation (a model agent) or a prompt (a hand-written agent).
+ */
+const modelAgentNames = new Set<string>();
+
+/** Whether `name` is a model agent defined in this bundle. */
+export function isModelAgent(name: string): boolean {
+  return modelAgentNames.has(name);
+}
+
 export function defineModelAgent(specInput: ModelAgentSpec): AgentWorkflow<ModelAgentInput, ModelAgentResult> {
   // Checked when first needed, like defineAgent's manifest: at worker start, and in the
   // workflows of this agent only.
   const name = String((specInput as Partial<ModelAgentSpec> | undefined)?.name);
+  modelAgentNames.add(name);
   return defineAgentLazily(name, () => {
     const schema = modelAgentSpecSchema();
     const unknown = unknownOption('defineModelAgent', specInput, [...Object.keys(schema.shape), ...ACTIVITY_OPTION_KEYS]);
@@ -132,6 +146,14 @@ type Spec = z.output<ReturnType<typeof modelAgentSpecSchema>>;
  */
 export const ROUTED_ARGUMENTS_PATCH = 'scopetrail-routed-arguments';
 
+/**
+ * Runs made before it handed off to a hand-written agent with the conversation
+ * (`{ messages, from, reason }`, or by reference), which such an agent, taking `{ prompt }`,
+ * could not read, and offered that handoff to the model as one that carries the conversation;
+ * replayed, they still do. Since, such a handoff gives the target `{ prompt: <reason> }`.
+ */
+export const HANDOFF_PROMPT_PATCH = 'scopetrail-handoff-prompt';
+
 /** What the model is offered, by the name it sees: each must be unique after `modelToolName`. */
 function offeredTools(spec: Spec): Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }> {
   const offered = new Map<string, { kind: 'tool' | 'delegate' | 'handoff'; target: string }>();
@@ -160,6 +182,13 @@ const REASON_SCHEMA = jsonSchema<{ reason: string }>({
   required: ['reason'],
   additionalProperties: false,
 });
+// A hand-written agent does not read the conversation: the reason is its prompt.
+const PROMPT_REASON_SCHEMA = jsonSchema<{ reason: string }>({
+  type: 'object',
+  properties: { reason: { type: 'string', description: 'what the other agent must do, in full sentences: it is all it is given of this conversation' } },
+  required: ['reason'],
+  additionalProperties: false,
+});
 // The worker replaces this with the tool's own input schema (it holds the definitions).
 const ANY_OBJECT = jsonSchema<Record<string, unknown>>({ type: 'object' });
 
@@ -169,9 +198,12 @@ async function runLoop(
   options: ModelAgentSpec,
   input: ModelAgentInput,
 ): Promise<ModelAgentResult> {
-  const { messages, conversation } = startingMessages(spec.name, input);
+  const { messages, conversation } = startingMessages(spec.name, input, () => patched(MODEL_INPUT_PATCH));
   const callers = useTools<Record<string, ToolTypes<unknown, unknown>>>(options.toolActivity ?? {});
   let chosen: { to: string; reason: string } | undefined;
+  // A hand-written agent it may hand off to gets the reason as its prompt (asked only of an agent that has one).
+  const promptHandoffs = spec.handoffs.some((a) => !isModelAgent(a)) && patched(HANDOFF_PROMPT_PATCH);
+  const takesPrompt = (target: string) => promptHandoffs && !isModelAgent(target);
   const tools: ToolSet = {};
   for (const [name, entry] of offered) {
     if (entry.kind === 'tool') {
@@ -192,8 +224,10 @@ async function runLoop(
       });
     } else {
       tools[name] = tool({
-        description: `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
-        inputSchema: REASON_SCHEMA,
+        description: takesPrompt(entry.target)
+          ? `Hand the work over to the ${entry.target} agent, which continues in your place. It does not see this conversation: your reason is its prompt, so say in it all it needs.`
+          : `Hand the conversation over to the ${entry.target} agent, which continues in your place.`,
+        inputSchema: takesPrompt(entry.target) ? PROMPT_REASON_SCHEMA : REASON_SCHEMA,
         execute: async (args: { reason: string }) => {
           // A handoff the model asked for wrongly is refused to it, as a delegation is, not made with a reason of our own.
           const refused = routedArgumentsProblem(name, args);
@@ -220,6 +254,8 @@ async function runLoop(
     stopWhen: [stepCountIs(spec.maxTurns), () => chosen !== undefined],
   });
   if (chosen) {
+    // A hand-written agent takes `{ prompt }`, as a delegation gives it: the model was told the reason is all it gets.
+    if (takesPrompt(chosen.to)) return handoff<ModelAgentInput>(chosen.to, { reason: chosen.reason, input: { prompt: chosen.reason } });
     const said = [...messages, ...result.response.messages];
     const bytes = jsonBytes(said) + (conversation?.bytes ?? 0);
     // Once a conversation went by reference it stays there: the part kept earlier is not in this run.

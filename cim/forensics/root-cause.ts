@@ -6,9 +6,12 @@ import { handoffChain, handoffSuccessors } from './delegations';
 // root cause
 
 export interface RootCause {
-  /** The final attempt of the failing call; null when the failure was the agent's own code. */
+  /**
+   * The final attempt of the failing call; the scope's `budget_exceeded` action when it failed by
+   * running out of budget; null when the failure was the agent's own code.
+   */
   action: ActionRecord | null;
-  /** Every attempt of that call, by attempt (empty when `action` is null). */
+  /** Every attempt of that call, by attempt (empty when `action` is null, the overrun alone for a budget). */
   attempts: ActionRecord[];
   /** The scope the failure happened in. */
   scope: ScopeRecord;
@@ -52,6 +55,9 @@ export interface RootCause {
  * in its own code: then the cause is the earliest `error` scope that no `error` child
  * explains, a scope whose child failed being only one that passed the failure on.
  *
+ * A scope that ran out of budget fails by itself (its agent's code did nothing wrong): its
+ * `budget_exceeded` action, recorded as the overrun happened, is then the cause.
+ *
  * Actions whose scope is not among `scopes` are ignored: a cause without its
  * delegation chain cannot be placed, and the missing row is a reconcile finding.
  * Returns null when nothing failed.
@@ -90,10 +96,12 @@ export function rootCause(scopes: readonly ScopeRecord[], actions: readonly Acti
     }
   }
   const { chain, links } = scopeChain(scope, scopes);
-  const action = failedCall?.final ?? null;
+  // Failed by itself: an overrun (the scope records one at most) is what failed it.
+  const overrun = failedCall ? undefined : actions.find((a) => a.scopeId === scope.scopeId && a.kind === 'budget_exceeded');
+  const action = failedCall?.final ?? overrun ?? null;
   return {
     action,
-    attempts: failedCall?.attempts ?? [],
+    attempts: failedCall?.attempts ?? (overrun ? [overrun] : []),
     scope,
     agent: action?.agent ?? scope.agent,
     chain,

@@ -10,7 +10,7 @@ import { startTestRuntime, usesPglite, type TestRuntime } from '../helpers/runti
 import { testSql } from '../helpers/test-sql';
 import { sessionRows } from '../helpers/session';
 import { createFixtureTools } from '../fixtures/tools';
-import { mFinisher, mLead, mLeadRef, mLooper, mSloppy } from '../fixtures/model-agents';
+import { mFinisher, mLead, mLeadRef, mLooper, mSloppy, mToHand } from '../fixtures/model-agents';
 import { ScriptedModelProvider, callTool, delegateTo, handoffTo } from '../../activities/scripted-model';
 import { bundleAgents } from '../../worker/create-worker';
 import { canonicalJson } from '../../cim/canonical-json';
@@ -64,6 +64,16 @@ const model = new ScriptedModelProvider({
   mSloppy: [
     { calls: [callTool('handoff_to_mFinisher', { nope: 1 }), callTool('delegate_to_mSearcher', { objective: 42 })] },
     (req) => `told: ${JSON.stringify(req.prompt.at(-1))}`,
+  ],
+  // Hands off to a hand-written agent or to a model agent, as its prompt asks.
+  mToHand: [
+    { calls: [callTool('echo', { text: 'case notes' })] },
+    (req) => {
+      const user = JSON.stringify(req.prompt.find((m) => m.role === 'user'));
+      return user.includes('to the model')
+        ? { calls: [handoffTo('mFinisher', 'finish the case from the notes')] }
+        : { calls: [handoffTo('hPrompted', 'Refund order 42: the customer was charged twice.')] };
+    },
   ],
   mLooper: [{ calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }, { calls: [callTool('echo', { text: 'again' })] }],
 });
@@ -170,12 +180,48 @@ test("a delegation or handoff the model asks for with arguments it does not take
   assert.deepEqual((await rt.client.reconcile(s.sessionId)).differences, []);
 });
 
+test('a handoff to a hand-written agent gives it { prompt: <reason> }; a handoff to a model agent still carries the conversation', async () => {
+  const hand = await rt.client.startSession(mToHand, { input: { prompt: 'triage this, then pass it to the hand-written agent' } });
+  assert.deepEqual(await hand.result(), { keys: ['prompt'], prompt: 'Refund order 42: the customer was charged twice.' });
+  const rows = await sessionRows(rt, hand.sessionId);
+  const handoffAction = rows.actions.find((a) => a.kind === 'handoff')!;
+  assert.equal(handoffAction.name, 'hPrompted');
+  assert.equal(rows.scope('~1').objective, 'Refund order 42: the customer was charged twice.');
+  assert.ok((await rt.store.handoffPayload(hand.sessionId)) == null, 'nothing kept by reference for an agent that does not read it');
+  assert.equal(rows.scope('~1').status, 'success');
+  assert.deepEqual((await rt.client.reconcile(hand.sessionId)).differences, []);
+
+  // The same agent handing off to a model agent: the conversation goes on, by reference (inlineConversationBytes 0).
+  const model = await rt.client.startSession(mToHand, { input: { prompt: 'triage this, then pass it to the model agent' } });
+  const result = (await model.result()) as { text: string };
+  assert.match(result.text, /^finisher saw \d+ messages/);
+  assert.ok(await rt.store.handoffPayload(model.sessionId), 'the conversation was kept by reference');
+  assert.deepEqual((await rt.client.reconcile(model.sessionId)).differences, []);
+});
+
 test('a bad input fails the session naming its field', async () => {
   const s = await rt.client.startSession(mFinisher, { input: { messages: [{ role: 'user', content: 'hi' }, { role: 'bogus', content: 'x' }] } as never });
   await assert.rejects(s.result());
   const root = (await sessionRows(rt, s.sessionId)).scope('');
   assert.equal(root.status, 'error');
   assert.match(root.error ?? '', /mFinisher: invalid field "messages\.1\.role": /);
+});
+
+test('an input with both a prompt and messages, or with no messages, fails the session as InvalidAgentInput naming the field', async () => {
+  const cases: Array<[unknown, string]> = [
+    [{ prompt: 'PROMPT-FIELD', messages: [{ role: 'user', content: 'MESSAGES-FIELD' }] }, 'mFinisher: invalid field "prompt": give "messages" or "prompt", not both (one would be dropped unseen)'],
+    [{ messages: [] }, 'mFinisher: invalid field "messages": give at least one message'],
+  ];
+  for (const [input, message] of cases) {
+    const s = await rt.client.startSession(mFinisher, { input: input as never });
+    const err = await s.result().then(() => assert.fail(`${JSON.stringify(input)} was accepted`), (e: unknown) => e as Error);
+    const failure = (err as { cause?: { type?: string; message?: string } }).cause;
+    assert.equal(failure?.type, 'InvalidAgentInput', String(err));
+    assert.equal(failure?.message, message);
+    const rows = await sessionRows(rt, s.sessionId);
+    assert.equal(rows.scope('').error, message);
+    assert.equal(rows.actions.filter((a) => a.kind === 'llm_call').length, 0, 'no model step ran');
+  }
 });
 
 test('a conversation handed off by reference stays out of Temporal payloads and reaches the next agents whole, across two handoffs', async () => {

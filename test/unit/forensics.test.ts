@@ -538,6 +538,27 @@ describe('rootCause', () => {
     assert.equal(rootCause([root, failedPeer], [])!.scope.scopeId, 's~1');
   });
 
+  test('a scope that ran out of budget has its budget_exceeded action as the cause, not "its own code"', () => {
+    const message = 'budget exceeded (tokens): 246 of 150';
+    const root = scope('s', { agent: 'boss', status: 'error', failedBy: 's.1', startedAt: t(0) });
+    const spender = child('s.1', root, { agent: 'spender', status: 'error', failedBy: 's.1', error: message, startedAt: t(10) });
+    const overrun = wf(spender, 3, { agent: 'spender', kind: 'budget_exceeded', name: 'tokens', status: 'error', error: message, attributes: { limit: 150, usedTurns: 2, usedTokens: 246 } });
+    const rc = rootCause(
+      [root, spender],
+      [attempt(spender, '1', 1, 'llm.generate', 'success', 12, { kind: 'llm_call' }), attempt(spender, '2', 1, 'llm.generate', 'success', 20, { kind: 'llm_call' }), overrun],
+    )!;
+    assert.equal(rc.scope.scopeId, 's.1');
+    assert.equal(rc.action, overrun);
+    assert.deepEqual(rc.attempts, [overrun]);
+    assert.deepEqual(ids(rc.chain), ['s.1', 's']);
+    const text = renderRootCause('s', rc);
+    assert.match(text, /^ {2}spender in scope s\.1 ran out of its budget \(tokens\) — budget exceeded \(tokens\): 246 of 150$/m);
+    assert.doesNotMatch(text, /own code|attempts:/);
+    // A scope that failed in its own code, with no overrun, is still that.
+    const thrower = child('s.1', root, { agent: 'spender', status: 'error', failedBy: 's.1', error: 'boom', startedAt: t(10) });
+    assert.equal(rootCause([root, thrower], [])!.action, null);
+  });
+
   test('a scope in error because every delegation it made failed (it caught them) leads to the first of them, not to a call it caught', () => {
     const root = scope('s', { status: 'error', startedAt: t(0) });
     const first = child('s.1', root, { status: 'error', failedBy: 's.1', startedAt: t(30) });

@@ -55,3 +55,25 @@ test('a handed-over conversation ends with the note of who handed it over and wh
   assert.deepEqual(startingMessages('editor', { messages: said }), { messages: said });
   assert.deepEqual(startingMessages('editor', { prompt: 'hi' }), { messages: [{ role: 'user', content: 'hi' }] });
 });
+
+test('an input holding both a prompt and messages (or a conversation) is refused naming them, not read as one of them', () => {
+  assert.equal(
+    refusal({ prompt: 'PROMPT-FIELD', messages: [{ role: 'user', content: 'MESSAGES-FIELD' }] }).message,
+    'lead: invalid field "prompt": give "messages" or "prompt", not both (one would be dropped unseen)',
+  );
+  assert.match(refusal({ prompt: 'x', conversation: { from: 'sid', messages: 1, bytes: 2 } }).message, /^lead: invalid field "conversation": give "prompt" or "conversation", not both/);
+  assert.match(refusal({ messages: [], prompt: 'x', conversation: {} }).message, /^lead: invalid field "prompt": give "messages" or "prompt" or "conversation", not several/);
+});
+
+test('{ messages: [] } is refused naming messages; an empty conversation handed over still has its note', () => {
+  assert.equal(refusal({ messages: [] }).message, 'lead: invalid field "messages": give at least one message');
+  assert.deepEqual(startingMessages('editor', { messages: [], from: 'lead', reason: 'over to you' }).messages, [
+    { role: 'user', content: 'Continue the conversation handed over by lead (0 earlier messages): over to you' },
+  ]);
+});
+
+test('a run made before these refusals (the patch says no) reads the input as it did then', () => {
+  const old = () => false;
+  assert.deepEqual(startingMessages('lead', { prompt: 'dropped', messages: [{ role: 'user', content: 'used' }] }, old), { messages: [{ role: 'user', content: 'used' }] });
+  assert.deepEqual(startingMessages('lead', { messages: [] }, old), { messages: [] });
+});

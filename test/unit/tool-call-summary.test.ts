@@ -21,6 +21,14 @@ test('calls are listed by name, a tool by its own; one not offered or with argum
   assert.equal(toolCallSummary([{ toolName: 'anything', input: '{}' }]), 'anything', 'without the offer, names are not judged');
 });
 
+test("a tool the model names by its own name, not the one it was offered, is not offered, and the entry says which name the model used", () => {
+  const offered = new Map([['db_read', 'db.read'], ['search', 'search']]);
+  assert.equal(
+    toolCallSummary([{ toolName: 'db_read', input: '{}' }, { toolName: 'db.read', input: '{}' }], offered),
+    'db.read, db.read (not offered: the model asked for "db.read"; it is offered as db_read)',
+  );
+});
+
 test('a delegation or handoff whose arguments the agent refuses says why, as the model is told', () => {
   const offered = new Map([['delegate_to_scout', 'delegate_to_scout'], ['handoff_to_editor', 'handoff_to_editor']]);
   assert.equal(
