@@ -13,6 +13,7 @@ import { terminalJson } from './visible-text';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, negativeNumbersAsPositionals, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 import { likeliest } from '../cim/invalid-field';
+import { temporalAddressError } from './temporal-address';
 
 const EXIT_CODES =
   'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 a finding (reconcile or verify-usage found differences, verify a problem, touched no proof, drift a drift or a doubtful manifest)';
@@ -107,6 +108,9 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   if (!command) return fail(null, EXIT.usage, `unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
   const refused = refusedOptions(name, command, parsed.tokens);
   if (refused) return fail(name, EXIT.usage, refused);
+  // A Temporal address that is not HOST:PORT, before a store is opened or a server asked.
+  const badAddress = optionsOf(command).includes('address') ? temporalAddressError(parsed.values.address) : undefined;
+  if (badAddress) return fail(name, EXIT.usage, badAddress.message);
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
