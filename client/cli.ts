@@ -123,11 +123,13 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
     // A pruned session is an id the store no longer has: not_found, with the prune that removed it.
     const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : err instanceof CliFailure ? err.detail : {};
-    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined, detail);
+    // A store no worker has prepared is not an unknown id: the --schema, --database-url or --data-dir is the thing to check.
+    const kind = err instanceof UnknownIdError ? 'not_found' : err instanceof NoStoreError ? 'no_store' : undefined;
+    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, kind, detail);
   }
 }
 
-type ErrorKind = 'usage' | 'not_found' | 'failure';
+type ErrorKind = 'usage' | 'not_found' | 'no_store' | 'failure';
 /** What an error document may carry besides its four fields: for a pruned session the prune, for a refused prune the months. */
 type ErrorDetail = Record<string, unknown>;
 
