@@ -28,3 +28,14 @@ test('docs/cli-json.md lists no_store among the error kinds', async () => {
   const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'cli-json.md'), 'utf8');
   assert.match(doc, /`no_store` \(exit 1: the store the options name is one no worker has prepared/);
 });
+
+test('with --json an error is the document on stdout and the same sentence, once, on stderr (docs/cli-json.md "Errors")', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'cli-no-store-')), 'nothing-here');
+  for (const args of [['roles', '--data-dir', dir], ['sessions', '--address', 'notanaddress'], ['tree', 'S1', '--colour']]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    await runCli([...args, '--json'], { log: (t) => out.push(t), err: (t) => err.push(t) });
+    const { error } = JSON.parse(out.join('\n'));
+    assert.deepEqual(err, [`scopetrail ${error.command}: ${error.message}`], args.join(' '));
+  }
+});
