@@ -109,7 +109,12 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   const refused = refusedOptions(name, command, parsed.tokens);
   if (refused) return fail(name, EXIT.usage, refused);
   // A Temporal address that is not HOST:PORT, before a store is opened or a server asked.
-  const badAddress = optionsOf(command).includes('address') ? temporalAddressError(parsed.values.address) : undefined;
+  // dev and run start a dev server unless TEMPORAL_ADDRESS names one (empty, it names none): a malformed one is said now.
+  const badAddress = optionsOf(command).includes('address')
+    ? temporalAddressError(parsed.values.address)
+    : (name === 'dev' || name === 'run') && process.env.TEMPORAL_ADDRESS
+      ? temporalAddressError(undefined)
+      : undefined;
   if (badAddress) return fail(name, EXIT.usage, badAddress.message);
   try {
     return await command.run({ args, flags: parsed.values, out });

@@ -285,6 +285,9 @@ describe('--address and TEMPORAL_ADDRESS', () => {
       process.env.TEMPORAL_ADDRESS = 'notanaddress';
       await refused(['sessions'], /^invalid TEMPORAL_ADDRESS \(from the environment\) "notanaddress": it has no port/);
       await refused(['reconcile', 'S1'], /^invalid TEMPORAL_ADDRESS/);
+      // dev and run use a server the variable names instead of starting one: it is checked for them too.
+      await refused(['dev'], /^invalid TEMPORAL_ADDRESS \(from the environment\) "notanaddress": it has no port/);
+      await refused(['run', 'demo'], /^invalid TEMPORAL_ADDRESS/);
       // Given, the flag is the address used: a malformed variable is then not in the way.
       const run = await cli(['sessions', '--address', '127.0.0.1:1', '--database-url', 'postgres://postgres@127.0.0.1:1/x']);
       assert.doesNotMatch(String(run.doc.error?.message), /TEMPORAL_ADDRESS/);
