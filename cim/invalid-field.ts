@@ -56,11 +56,20 @@ export function unknownOption(context: string, input: unknown, known: readonly s
   );
 }
 
-/** The known key a typo most likely meant: same letters in another case, a plural, or two edits away. */
+/**
+ * The known key a typo most likely meant: same letters in another case, a plural, or two edits
+ * away; else one the key spells out in longer words, give or take a slip (\`databaseUrl\`,
+ * \`databaseUrll\` and \`database_url\` for \`url\`, \`schemaName\` for \`schema\`).
+ */
 export function likeliest(key: string, known: readonly string[]): string | undefined {
   const k = key.toLowerCase();
   const near = known.map((c) => ({ c, d: distance(k, c.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
-  return near && near.d <= Math.min(2, Math.floor(key.length / 3)) ? near.c : undefined;
+  if (near && near.d <= Math.min(2, Math.floor(key.length / 3))) return near.c;
+  // Words of the key (camelCase, snake_case, kebab-case), each held to the known keys as a whole key is.
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean);
+  if (words.length < 2) return undefined;
+  const inWords = known.filter((c) => c.length >= 3 && words.some((w) => distance(w.toLowerCase(), c.toLowerCase()) <= Math.floor(w.length / 4)));
+  return inWords.length === 1 ? inWords[0] : undefined;
 }
 
 /** Levenshtein distance; the keys compared are short. */

@@ -92,6 +92,27 @@ async function withStore<T>(ctx: CommandContext, fn: (store: Store) => Promise<T
   }
 }
 
+/**
+ * `--kind K`: several as a comma-separated list (`--kind tool_call,llm_call`), the flag
+ * repeated, or both, as actionsUnder takes them; each checked, the one that is no kind named.
+ */
+export function kindsFlag(given: readonly string[] | undefined): ActionKind[] | undefined {
+  if (given === undefined) return undefined;
+  const kinds = new Set<ActionKind>();
+  for (const value of given) {
+    for (const k of value.split(',')) {
+      const parsed = ActionKind.safeParse(k);
+      if (parsed.success) {
+        kinds.add(parsed.data);
+        continue;
+      }
+      const which = value === k ? '' : k === '' ? ': an empty kind in the list' : `: ${JSON.stringify(k)} is not a kind`;
+      throw new CliUsageError(`invalid --kind "${value}"${which}: use one of ${ActionKind.options.join(', ')} (several: comma-separated, or --kind again)`);
+    }
+  }
+  return [...kinds];
+}
+
 async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
   const options = storeOptions(ctx);
   const namespace = flag(ctx, 'namespace') ?? 'default';
@@ -385,16 +406,12 @@ export const COMMANDS: Record<string, Command> = {
 
   actions: {
     group: 'query',
-    args: '<scope> [--descendants] [--kind K] [--tool T]',
+    args: '<scope> [--descendants] [--kind K,…] [--tool T]',
     summary: 'actions under a scope (and its descendants)',
     options: ['descendants', 'kind', 'tool', ...QUERY_OPTIONS],
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
-      const kinds = (ctx.flags.kind as string[] | undefined)?.map((k) => {
-        const parsed = ActionKind.safeParse(k);
-        if (!parsed.success) throw new CliUsageError(`invalid --kind "${k}": use one of ${ActionKind.options.join(', ')}`);
-        return parsed.data;
-      });
+      const kinds = kindsFlag(ctx.flags.kind as string[] | undefined);
       return withClient(ctx, async (client) => {
         const actions = await client.actionsUnder(scopeId!, {
           descendants: Boolean(ctx.flags.descendants),

@@ -73,7 +73,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   help: { text: "print this command's usage and options" },
   descendants: { text: 'also the actions under every scope it delegated to, transitively' },
   'no-descendants': { text: "only the scope's own, not its descendants'" },
-  kind: { value: 'K', text: `only actions of kind K (repeat for several): ${ActionKind.options.join(', ')}` },
+  kind: { value: 'K,…', text: `only actions of these kinds (comma-separated, or repeat --kind): ${ActionKind.options.join(', ')}` },
   tool: { value: 'T', text: 'only calls of tool T' },
   agent: { value: 'A', text: 'only sessions in which agent A ran a scope' },
   status: { value: 'S', text: `only sessions whose rolled-up status is S: ${ScopeStatus.options.join(', ')}` },

@@ -13,6 +13,7 @@ import { terminalJson } from './visible-text';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { COMMON_OPTIONS, CONFLICTS, joinNegativeValues, negativeNumbersAsPositionals, OPTION_HELP, OPTIONS, optionSyntax, type OptionName } from './cli-options';
 import { likeliest } from '../cim/invalid-field';
+import { temporalAddressError } from './temporal-address';
 
 const EXIT_CODES =
   'Exit codes: 0 ok · 1 unknown id or failure · 2 bad arguments · 3 a finding (reconcile or verify-usage found differences, verify a problem, touched no proof, drift a drift or a doubtful manifest)';
@@ -107,6 +108,14 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
   if (!command) return fail(null, EXIT.usage, `unknown command ${JSON.stringify(name)}. Run scopetrail --help.`);
   const refused = refusedOptions(name, command, parsed.tokens);
   if (refused) return fail(name, EXIT.usage, refused);
+  // A Temporal address that is not HOST:PORT, before a store is opened or a server asked.
+  // dev and run start a dev server unless TEMPORAL_ADDRESS names one (empty, it names none): a malformed one is said now.
+  const badAddress = optionsOf(command).includes('address')
+    ? temporalAddressError(parsed.values.address)
+    : (name === 'dev' || name === 'run') && process.env.TEMPORAL_ADDRESS
+      ? temporalAddressError(undefined)
+      : undefined;
+  if (badAddress) return fail(name, EXIT.usage, badAddress.message);
   try {
     return await command.run({ args, flags: parsed.values, out });
   } catch (err) {
@@ -119,11 +128,13 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     const usageError = err instanceof CliUsageError || err instanceof InvalidArgumentError;
     // A pruned session is an id the store no longer has: not_found, with the prune that removed it.
     const detail: ErrorDetail = err instanceof SessionPrunedError ? { pruned: err.pruned } : err instanceof CliFailure ? err.detail : {};
-    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, err instanceof UnknownIdError || err instanceof NoStoreError ? 'not_found' : undefined, detail);
+    // A store no worker has prepared is not an unknown id: the --schema, --database-url or --data-dir is the thing to check.
+    const kind = err instanceof UnknownIdError ? 'not_found' : err instanceof NoStoreError ? 'no_store' : undefined;
+    return fail(name, usageError ? EXIT.usage : EXIT.failure, message, kind, detail);
   }
 }
 
-type ErrorKind = 'usage' | 'not_found' | 'failure';
+type ErrorKind = 'usage' | 'not_found' | 'no_store' | 'failure';
 /** What an error document may carry besides its four fields: for a pruned session the prune, for a refused prune the months. */
 type ErrorDetail = Record<string, unknown>;
 

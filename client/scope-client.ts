@@ -568,7 +568,8 @@ export class ScopeClient {
    */
   async requestHandoff(workflowId: string, request: { to: string; reason: string; input?: unknown }): Promise<HandoffRequestReceipt> {
     const id = parse('requestHandoff', Id, workflowId, 'workflowId');
-    const req = parse('requestHandoff', HandoffRequest, request);
+    // Strict, as every method's options are: a mistyped \`too\` is named with the field meant, not as \`to\` missing.
+    const req = parse('requestHandoff', HandoffRequest.strict(), request);
     // The request is one payload; only its input can make it too large (to and reason are short).
     const bytes = await requireSendable(this.temporal, 'requestHandoff', 'input', req, req.input);
     await this.requireTemporal();

@@ -27,7 +27,7 @@ import { scopeActivityInterceptor, type RegisteredTool } from './activity-interc
 import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalRunStatus, runsClosedWithoutAgent } from '../store/run-status';
 import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
-import { SealSetAsideError } from './seal-isolation';
+import { StoreOutageLog } from './store-outage-log';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
@@ -460,32 +460,23 @@ export class ScopetrailPlugin extends SimplePlugin {
     const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
     if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);
-    let lastErrorLog = 0;
-    let lastSealErrorLog = 0;
+    // An outage is said once, reminded of once a minute and said to be over; other failures as they come.
+    const outage = new StoreOutageLog({ log: (line) => this.log(line), spool });
+    const hooks = outage.recorderHooks();
     const recorder = new Recorder(this.config.store, {
       spool,
-      onError: (err) => {
-        // One line per 5 s is enough to say the store is failing; the spool keeps the records,
-        // unless it refuses them (full or unwritable): then they and their work are held.
-        if (Date.now() - lastErrorLog < 5_000) return;
-        lastErrorLog = Date.now();
-        const where = !spool ? '' : recorder.spoolRefusing ? ` (records held until the store or the spool in ${spool.dir} takes them: the spool refuses them)` : ` (records spooled in ${spool.dir})`;
-        this.log(`store write failed: ${err.message}${where}`);
-      },
-      onSealError: (err) => {
-        // Records are stored; sealing is retried. A scope set aside is named each time (rare).
-        if (!(err instanceof SealSetAsideError) && Date.now() - lastSealErrorLog < 5_000) return;
-        lastSealErrorLog = Date.now();
-        this.log(`sealing failed: ${err.message}`);
-      },
-      onAlert: (message) => this.log(message),
+      onError: hooks.onError,
+      onSealError: hooks.onSealError,
+      onAlert: hooks.onAlert,
       ...this.config.recorder,
       ...(text ? { textCodec: text } : {}),
       onCommitted: (batch) => {
+        hooks.onCommitted();
         this.otel?.committed(batch);
         this.config.recorder?.onCommitted?.(batch);
       },
     });
+    outage.watch(recorder);
     const binding: Binding = { recorder, manifests, spool, connection: undefined, ended: new EndedRuns() };
     this.bindings.set(key, binding);
     return binding;

@@ -98,6 +98,10 @@ export class Recorder {
   spoolRefusing = false;
   /** Set after a store failure; cleared when a drain reaches the store again. */
   private storeDown = false;
+  /** Whether the recorder holds the store for down (records go to the spool; it is tried again every drain). */
+  get storeUnreachable(): boolean {
+    return this.storeDown;
+  }
   /**
    * Set while records wait in the spool (a predecessor's, or ones spooled in an outage and
    * not all drained yet): new records then go behind them, so that the store receives every
@@ -645,6 +649,17 @@ function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || /^E[A-Z]+$/.test(code)) return true;
   return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57)/.test(code);
+}
+
+/**
+ * A failure reported to `onError` that is the store being unreachable (or unable to serve now),
+ * not a record it refused: what the worker says once per outage (worker/store-outage-log.ts).
+ * A failed preparation carries the store's error as its cause.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (isDataError(err)) return false;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return isUnavailable(cause ?? err);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation): the record, not the store, is the problem. */

@@ -180,7 +180,8 @@ describe('--json', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, ()
       const run = await runCliFor({ schema: typo, temporal: rt.temporal }, [...args, '--json']);
       assert.equal(run.code, 1, `${args[0]}: ${run.stdout}`);
       const { error } = parsed(run, args[0]!);
-      assert.equal(error.kind, 'not_found');
+      // Not not_found, which says an id is unknown: no id was looked up anywhere.
+      assert.equal(error.kind, 'no_store');
       assert.match(error.message, new RegExp(`no scopetrail store in schema "${typo}" of postgres .*: check --schema and --database-url`));
     }
     assert.equal(await schemaExists(typo), false, 'no schema was created');

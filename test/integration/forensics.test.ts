@@ -189,6 +189,18 @@ describe('CLI', { skip: usesPglite() && 'the CLI reads Postgres by URL' }, () =>
     const unknown = await cli('tree', 'no-such-session');
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /no session "no-such-session"/);
+    // Several kinds, as actionsUnder takes them: a comma-separated list, and the flag repeated, answer alike.
+    const kindsOf = async (...kindArgs: string[]) => {
+      const run = await cli('actions', sid, '--descendants', ...kindArgs, '--json');
+      assert.equal(run.code, 0, run.err);
+      return [...new Set((JSON.parse(run.out) as { actions: Array<{ kind: string }> }).actions.map((a) => a.kind))].sort();
+    };
+    const listed = await kindsOf('--kind', 'tool_call,delegate');
+    assert.deepEqual(listed, ['delegate', 'tool_call']);
+    assert.deepEqual(await kindsOf('--kind', 'tool_call', '--kind', 'delegate'), listed);
+    const badInList = await cli('actions', sid, '--kind', 'tool_call,nonsense');
+    assert.equal(badInList.code, 2);
+    assert.match(badInList.err, /invalid --kind "tool_call,nonsense": "nonsense" is not a kind/);
     const bad = await cli('actions', sid, '--kind', 'nonsense');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /invalid --kind "nonsense"/);

@@ -56,6 +56,10 @@ test('a misspelt option is named with the one likely meant, before the field it 
     await assert.rejects(client.startSession('agent', { inputs: { topic: 'x' } } as never), misspelt('inputs', 'input', 'startSession'));
     await assert.rejects(client.startSession('agent', { input: 1, objectve: 'x' } as never), misspelt('objectve', 'objective', 'startSession'));
     await assert.rejects(client.actionsUnder('s', { descendents: true } as never), misspelt('descendents', 'descendants', 'actionsUnder'));
+    // Not "to": expected string, received undefined: the key given is named, with the one meant.
+    await assert.rejects(client.requestHandoff('S', { too: 'editor', reason: 'x' } as never), misspelt('too', 'to', 'requestHandoff'));
+    await assert.rejects(client.requestHandoff('S', { to: 'editor', reasn: 'x' } as never), misspelt('reasn', 'reason', 'requestHandoff'));
+    await assert.rejects(client.requestHandoff('S', { to: 'editor', reason: 'x', inputs: 1 } as never), misspelt('inputs', 'input', 'requestHandoff'));
   } finally {
     await client.close();
   }

@@ -176,3 +176,34 @@ describe('command lines in the documentation', () => {
     assert.deepEqual(wrong, []);
   });
 });
+
+describe('actions --kind takes several kinds', () => {
+  test('comma-separated, repeated, or both; deduplicated, in the order given', async () => {
+    const { kindsFlag } = await import('../../client/cli-commands');
+    assert.deepEqual(kindsFlag(['tool_call,llm_call']), ['tool_call', 'llm_call']);
+    assert.deepEqual(kindsFlag(['tool_call,llm_call', 'delegate', 'tool_call']), ['tool_call', 'llm_call', 'delegate']);
+    assert.equal(kindsFlag(undefined), undefined);
+  });
+
+  test('a list with a kind that is none, or an empty place, is a usage error naming the value and the part', async () => {
+    const runs = [
+      [['actions', 'S1', '--kind', 'tool_call,nonsense'], /^invalid --kind "tool_call,nonsense": "nonsense" is not a kind: use one of tool_call, llm_call, delegate, /],
+      [['actions', 'S1', '--kind', 'tool_call,'], /^invalid --kind "tool_call,": an empty kind in the list: use one of /],
+      [['actions', 'S1', '--kind', 'nonsense'], /^invalid --kind "nonsense": use one of .* \(several: comma-separated, or --kind again\)$/],
+    ] as const;
+    for (const [argv, message] of runs) {
+      const lines: string[] = [];
+      const code = await runCli([...argv, '--json'], { log: (t) => lines.push(t), err: () => undefined });
+      assert.equal(code, 2, argv.join(' '));
+      const { error } = JSON.parse(lines.join('\n'));
+      assert.equal(error.kind, 'usage');
+      assert.match(error.message, message);
+    }
+  });
+
+  test('help says so', async () => {
+    const lines: string[] = [];
+    await runCli(['actions', '--help'], { log: (t) => lines.push(t), err: () => undefined });
+    assert.match(lines.join('\n'), /--kind K,…\s+only actions of these kinds \(comma-separated, or repeat --kind\)/);
+  });
+});

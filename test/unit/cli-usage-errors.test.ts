@@ -263,3 +263,44 @@ describe('a negative number given as an argument', () => {
     await refused(['deployment', 'ramp', '-4'], /^-4 is not an option of deployment /);
   });
 });
+
+describe('--address and TEMPORAL_ADDRESS', () => {
+  const { COMMANDS } = require('../../client/cli-commands') as typeof import('../../client/cli-commands');
+  const taking = Object.entries(COMMANDS).filter(([, c]) => c.options.includes('address')).map(([name]) => name);
+
+  test('an address that is not HOST:PORT is a usage error naming --address, for every command that takes it', async () => {
+    assert.ok(taking.includes('sessions') && taking.includes('worker') && taking.includes('deployment'), taking.join(' '));
+    for (const name of taking) {
+      await refused([name, '--address', 'notanaddress'], /^invalid --address "notanaddress": it has no port; give the Temporal server as HOST:PORT, e.g\. localhost:7233$/);
+    }
+    await refused(['sessions', '--address', 'http://localhost:7233'], /^invalid --address "http:\/\/localhost:7233": give HOST:PORT without a scheme/);
+    await refused(['sessions', '--address', 'localhost:99999'], /^invalid --address "localhost:99999": "99999" is not a port/);
+    await refused(['sessions', '--address', 'local host:7233'], /^invalid --address "local host:7233": "local host" is not a host name/);
+    await refused(['sessions', '--address', ''], /^invalid --address "": it is empty/);
+  });
+
+  test('so is a TEMPORAL_ADDRESS that is not, named as the variable; the flag wins over it', async () => {
+    const saved = process.env.TEMPORAL_ADDRESS;
+    try {
+      process.env.TEMPORAL_ADDRESS = 'notanaddress';
+      await refused(['sessions'], /^invalid TEMPORAL_ADDRESS \(from the environment\) "notanaddress": it has no port/);
+      await refused(['reconcile', 'S1'], /^invalid TEMPORAL_ADDRESS/);
+      // dev and run use a server the variable names instead of starting one: it is checked for them too.
+      await refused(['dev'], /^invalid TEMPORAL_ADDRESS \(from the environment\) "notanaddress": it has no port/);
+      await refused(['run', 'demo'], /^invalid TEMPORAL_ADDRESS/);
+      // Given, the flag is the address used: a malformed variable is then not in the way.
+      const run = await cli(['sessions', '--address', '127.0.0.1:1', '--database-url', 'postgres://postgres@127.0.0.1:1/x']);
+      assert.doesNotMatch(String(run.doc.error?.message), /TEMPORAL_ADDRESS/);
+    } finally {
+      if (saved === undefined) delete process.env.TEMPORAL_ADDRESS;
+      else process.env.TEMPORAL_ADDRESS = saved;
+    }
+  });
+
+  test('HOST:PORT forms Temporal is reached at pass the check', () => {
+    const { temporalAddressProblem } = require('../../client/temporal-address') as typeof import('../../client/temporal-address');
+    for (const good of ['localhost:7233', '127.0.0.1:7233', '[::1]:7233', 'my-ns.a1b2c.tmprl.cloud:7233', 'temporal_frontend:7233']) {
+      assert.equal(temporalAddressProblem(good), undefined, good);
+    }
+  });
+});

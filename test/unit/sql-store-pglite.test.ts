@@ -106,7 +106,12 @@ test('the refusal is the TypeError it always was, with the field as a property, 
   await assert.rejects(openStore({ dataDir: '/tmp/x', memory: true }), refusedFor('memory', /not dataDir and memory/));
   await assert.rejects(openStore('postgres://x' as never), refusedFor('options', /^openStore: invalid field "options": give an object, e\.g\. openStore\(\{ url: 'postgres:\/\/…' \}\), not string$/));
   // A mistyped key would open the default embedded store and write there: it is refused, named.
-  await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('databaseUrl', /^openStore: invalid field "databaseUrl": not a field it takes; it takes url, memory, dataDir, schema, namespace, migrate$/));
+  await assert.rejects(openStore({ databaseUrl: 'postgres://x' } as never), refusedFor('databaseUrl', /^openStore: invalid field "databaseUrl": not a field it takes \(did you mean "url"\?\); it takes url, memory, dataDir, schema, namespace, migrate$/));
+  // A key that spells out the one meant in longer words, slip and all, is pointed to it too.
+  for (const key of ['databaseUrll', 'database_url', 'postgresUrl']) {
+    await assert.rejects(openStore({ [key]: 'postgres://x' } as never), refusedFor(key, new RegExp(`^openStore: invalid field "${key}": not a field it takes \\(did you mean "url"\\?\\)`)));
+  }
+  await assert.rejects(openStore({ schemaName: 'x' } as never), refusedFor('schemaName', /\(did you mean "schema"\?\)/));
   await assert.rejects(openStore({ dataDr: '/tmp/x' } as never), refusedFor('dataDr', /^openStore: invalid field "dataDr": not a field it takes \(did you mean "dataDir"\?\)/));
   // A bad DATABASE_URL is named as the caller set it, not as an option they never gave.
   const saved = process.env.DATABASE_URL;
