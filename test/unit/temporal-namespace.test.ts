@@ -118,3 +118,19 @@ test('the CLI refuses a TEMPORAL_NAMESPACE no namespace has as a usage error nam
   assert.doesNotMatch(err.join('\n'), /TEMPORAL_NAMESPACE/);
   assert.notEqual(code, EXIT.usage);
 });
+
+test("a worker made with the plugin is refused a namespace other than its store's, naming both", async () => {
+  const { ScopetrailPlugin } = await import('../../worker/plugin');
+  const store = await openStore({ url: NOWHERE, migrate: false, namespace: 'ns2' });
+  try {
+    const plugin = new ScopetrailPlugin({ store, fingerprintKey: false, spool: false, log: () => undefined });
+    assert.throws(() => plugin.configureWorker({ taskQueue: 'q' }), (err: Error & { field?: string }) => {
+      assert.equal(err.field, 'namespace');
+      assert.match(err.message, /the worker's namespace is "default" but its store reads the records of namespace "ns2": give Worker\.create namespace: "ns2"/);
+      return true;
+    });
+    assert.equal(plugin.configureWorker({ taskQueue: 'q', namespace: 'ns2' }).namespace, 'ns2');
+  } finally {
+    await store.close();
+  }
+});
