@@ -1,5 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
-import { CliUsageError, dataConverterOf, flag, givenDataConverter, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
+import { CliUsageError, dataConverterOf, flag, namespaceOf, givenDataConverter, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
 import { openStore } from '../store';
@@ -115,7 +115,7 @@ export function kindsFlag(given: readonly string[] | undefined): ActionKind[] | 
 
 async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, store: Store) => Promise<T>): Promise<T> {
   const options = storeOptions(ctx);
-  const namespace = flag(ctx, 'namespace') ?? 'default';
+  const namespace = namespaceOf(ctx);
   const converter = dataConverterOf(ctx, namespace);
   const store = await openExistingStore(options);
   const client = await ScopeClient.connect({
@@ -342,7 +342,7 @@ export const COMMANDS: Record<string, Command> = {
     optionHelp: { repair: 'replace the rollup with the recount when they differ' },
     async run(ctx) {
       positionals(ctx, []);
-      const namespace = flag(ctx, 'namespace') ?? 'default';
+      const namespace = namespaceOf(ctx);
       return withStore(ctx, async (store) => {
         const { verifyUsage } = require('./usage-check') as typeof import('./usage-check');
         const shown = ctx.out.stderr ? working({ label: "recounting the sealed scopes' rows", stream: ctx.out.stderr }) : undefined;
@@ -533,7 +533,7 @@ export const COMMANDS: Record<string, Command> = {
     args: 'set-current <name> <build> | ramp <name> <build> <percent>',
     summary: 'make a worker build current (new sessions start on it) or ramp a share of new sessions to it (0 ends its ramp)',
     options: ['wait', 'address', 'namespace'],
-    optionHelp: { namespace: 'Temporal namespace (default: default)' },
+    optionHelp: { namespace: 'Temporal namespace (default: TEMPORAL_NAMESPACE, else default)' },
     async run(ctx) {
       const { deploymentCommand } = require('./deployment-command') as typeof import('./deployment-command');
       return deploymentCommand(ctx);

@@ -3,6 +3,7 @@
  * and how a module path on the command line is found. Commands import this module,
  * never the command table, so the table can import every command without a circle.
  */
+import { DEFAULT_NAMESPACE, namespaceNameProblem } from '../cim/temporal-namespace';
 import { resolve } from 'node:path';
 import { ScopetrailError } from '../cim/errors';
 import type { ProgressStream } from './progress';
@@ -139,7 +140,7 @@ export function storeOptions(ctx: CommandContext): CliStoreOptions {
     ...(url !== undefined ? { url } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
     schema: flag(ctx, 'schema'),
-    namespace: flag(ctx, 'namespace'),
+    namespace: namespaceOf(ctx),
   };
   const checked = OpenStoreOptions.safeParse(options);
   if (!checked.success) {
@@ -150,6 +151,20 @@ export function storeOptions(ctx: CommandContext): CliStoreOptions {
     throw new CliUsageError(`invalid ${name}: ${issue?.message}`);
   }
   return options;
+}
+
+/**
+ * The Temporal namespace a command works in, and its store's: --namespace, else
+ * TEMPORAL_NAMESPACE (as TEMPORAL_ADDRESS gives the address), else `default`.
+ */
+export function namespaceOf(ctx: CommandContext): string {
+  const given = flag(ctx, 'namespace');
+  if (given !== undefined) return given;
+  const value = process.env.TEMPORAL_NAMESPACE;
+  if (value === undefined || value === '') return DEFAULT_NAMESPACE;
+  const problem = namespaceNameProblem(value);
+  if (problem) throw new CliUsageError(`invalid TEMPORAL_NAMESPACE (from the environment) ${JSON.stringify(value)}: ${problem}`);
+  return value;
 }
 
 /** A flag's value when it was given as a string. */

@@ -83,7 +83,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   'data-dir': { value: 'DIR', text: "the embedded store's folder (default: $SCOPETRAIL_DATA_DIR, else ~/.local/share/scopetrail/pglite)" },
   schema: { value: 'NAME', text: 'store schema (default: scopetrail)' },
   address: { value: 'HOST:PORT', text: 'Temporal server (default: $TEMPORAL_ADDRESS, else localhost:7233)' },
-  namespace: { value: 'NS', text: 'Temporal namespace, and the store\'s (default: default)' },
+  namespace: { value: 'NS', text: 'Temporal namespace, and the store\'s (default: TEMPORAL_NAMESPACE, else default)' },
   'task-queue': { value: 'NAME', text: 'the task queue the worker polls (default: scopetrail)' },
   agents: { value: 'M', text: 'your agents module (with --tools; default: the example agents)' },
   tools: { value: 'M', text: 'your tools module (with --agents)' },

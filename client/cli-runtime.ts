@@ -7,7 +7,7 @@ import { quietTemporalLogs } from '../worker/runtime-logging';
 import type { ToolDefinition } from '../activities/tool';
 import { LlmConfigError, describeLlmProvider, llmProviderFromEnv, modelProviderFromEnv } from '../activities/llm-env';
 import type { LlmProvider } from '../activities/llm';
-import { CliUsageError, dataConverterOf, givenDataConverter, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
+import { CliUsageError, dataConverterOf, givenDataConverter, namespaceOf, requireModule, resolveModule, storeOptions, type CommandContext } from './cli-context';
 import { DeploymentOption } from '../worker/deployment';
 import { terminalJson } from './visible-text';
 import { toolsOfModule, type ToolsModule } from './tools-module';
@@ -29,7 +29,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   const deployment = deploymentFlags(ctx);
   const storeSettings = storeOptions(ctx);
   const taskQueue = taskQueueFlag(ctx);
-  const namespace = (ctx.flags.namespace as string | undefined) ?? 'default';
+  const namespace = namespaceOf(ctx);
   const converter = dataConverterOf(ctx, namespace);
   quietTemporalLogs('WARN');
   // The store first: one another process holds fails the start before a dev server is started for nothing.
@@ -52,7 +52,7 @@ export async function startWorkerCommand(ctx: CommandContext, options: { startSe
   let worker: Awaited<ReturnType<typeof createWorker>>;
   try {
     temporal = options.startServer
-      ? await ensureTemporal({ log: (l) => ctx.out.err(l) })
+      ? await ensureTemporal({ namespace, log: (l) => ctx.out.err(l) })
       : { address: (ctx.flags.address as string) ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', stop: async () => undefined };
     worker = await createWorker({
       agents,

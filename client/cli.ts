@@ -43,7 +43,7 @@ export function usage(): string {
     '  --data-dir DIR            the embedded store\'s folder (default: $SCOPETRAIL_DATA_DIR, else ~/.local/share/scopetrail/pglite)',
     '  --schema NAME             store schema (default: scopetrail)',
     '  --address HOST:PORT       Temporal server (default: $TEMPORAL_ADDRESS, else localhost:7233)',
-    '  --namespace NS            Temporal namespace (default: default)',
+    '  --namespace NS            Temporal namespace (default: TEMPORAL_NAMESPACE, else default)',
     '  --task-queue NAME         worker task queue (default: scopetrail)',
     '  --otel                    worker/dev: stream GenAI spans live to the collector OTEL_* names',
     '  --deployment N --build-id B  worker/dev: a versioned worker of Worker Deployment N, build B (sessions pinned)',

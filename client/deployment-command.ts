@@ -6,7 +6,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { z } from 'zod';
-import { CliUsageError, type CommandContext } from './cli-context';
+import { CliUsageError, namespaceOf, type CommandContext } from './cli-context';
 import { SetVersionOptions, setCurrentVersion, setRampingVersion, type SetVersionResult } from './deployment';
 
 const Percent = z.coerce.number().min(0, 'use 0-100').max(100, 'use 0-100');
@@ -33,7 +33,7 @@ export async function deploymentCommand(ctx: CommandContext): Promise<number> {
   const waitFlag = typeof ctx.flags.wait === 'string' ? WaitSeconds.safeParse(ctx.flags.wait) : undefined;
   if (waitFlag && !waitFlag.success) throw new CliUsageError(`invalid --wait "${ctx.flags.wait}": ${waitFlag.error.issues[0]?.message}`);
   const options = SetVersionOptions.safeParse({
-    namespace: typeof ctx.flags.namespace === 'string' ? ctx.flags.namespace : undefined,
+    namespace: namespaceOf(ctx),
     deploymentName: name,
     buildId,
     ...(percentage ? { percentage: percentage.data } : {}),

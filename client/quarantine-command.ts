@@ -3,7 +3,7 @@
  * their spool folders (worker/quarantine.ts), for a person to read, and a replay of what
  * the store takes now. Part of the CLI runtime, like `worker`: it reads the workers' files.
  */
-import { CliUsageError, codecsOf, type CommandContext } from './cli-context';
+import { CliUsageError, codecsOf, namespaceOf, type CommandContext } from './cli-context';
 import { textCodec } from '../store/text-codec';
 import type { Store } from '../store/types';
 import { defaultSpoolDir } from '../worker/spool';
@@ -45,7 +45,7 @@ export async function quarantineCommand(ctx: CommandContext, withStore: WithStor
     return 0;
   }
   // With the workers' codec, records encoded twice (relayed and spooled) compare by their text.
-  const codecs = codecsOf(ctx, typeof ctx.flags.namespace === 'string' ? ctx.flags.namespace : 'default');
+  const codecs = codecsOf(ctx, namespaceOf(ctx));
   return withStore(ctx, async (store) => {
     const bar = ctx.out.stderr ? progress({ label: 'replaying quarantined entries', total: listed.entries.length, stream: ctx.out.stderr }) : undefined;
     const report = await replayQuarantine(store, dir, (done) => bar?.set(done), codecs.length ? textCodec(codecs) : undefined).finally(() => bar?.done({ clear: true }));

@@ -12,6 +12,7 @@ import type { Store } from '../store/types';
 import { SessionNotFoundError, collectSessionRuns } from './history';
 import { TemporalSealAnchors, anchorSeals } from '../store/seal-anchor';
 import { anchoredPrune, type PrunedSession } from './pruned-session';
+import { placementDifferences } from '../store/placement-check';
 
 export type { Difference, ReconcileReport } from '../cim/reconcile';
 export { SessionNotFoundError } from './history';
@@ -72,12 +73,15 @@ export async function reconcileOnce(
   // History first: a row written after the walk could only be explained by history the walk
   // did not see, so the store is read after it.
   const runs = await collectSessionRuns(client, sessionId, onProgress);
-  const [scopes, actions, manifests, receipts] = await Promise.all([
+  const [scopes, actions, manifests, receipts, filed] = await Promise.all([
     store.scopesOfSession(sessionId),
     store.actionsOfSession(sessionId),
     // The manifests that read: one row that does not is verify's to name, not a reason to stop here.
     store.storedManifests().then((s) => s.manifests.map((m) => m.manifest)),
     store.receipts().ofSession(sessionId),
+    // Where each row is filed: rows of the session's ids under another session start are read
+    // above with the rest, and would otherwise pass as the runs' own (store/placement-check.ts).
+    store.filedRowsOfSession ? store.filedRowsOfSession(sessionId) : Promise.resolve([]),
   ]);
   if (scopes.length === 0 && actions.length === 0) {
     const pruned = await prunedSession(client, store, runs);
@@ -94,6 +98,8 @@ export async function reconcileOnce(
     namespace: client.options.namespace,
     ...(repairedBy ? { repairedBy } : {}),
   });
+  const first = runs.find((r) => r.workflowId === sessionId && r.previousRunId === null);
+  const misplaced = placementDifferences(sessionId, filed, { temporal: first?.startedAt ?? null, rootScope: scopes.find((s) => s.scopeId === sessionId)?.startedAt ?? null });
   // History cannot prove what a server did, so receipts are checked against the caller's rows instead.
-  return { report: { ...report, differences: [...report.differences, ...receiptDifferences(actions, receipts)] }, runs };
+  return { report: { ...report, differences: [...report.differences, ...misplaced, ...receiptDifferences(actions, receipts)] }, runs };
 }

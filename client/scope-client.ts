@@ -62,6 +62,7 @@ import { describeRun, encodedWithoutCodec } from './run-describe';
 import { ReachableConnection, TemporalUnreachableError, requireReachable } from './temporal-reachable';
 import { persisting, settleThenRead } from './second-look';
 import { sessionStartOf } from './history';
+import { DEFAULT_NAMESPACE, namespaceFromEnv } from '../cim/temporal-namespace';
 
 export { InvalidArgumentError, PayloadTooLargeError, SessionPrunedError, TemporalUnreachableError, UnencodableValueError, UnknownAgentError, UnknownIdError };
 
@@ -73,7 +74,8 @@ export const ConnectOptions = z.strictObject({
     'give the store the workers write to (await openStore(), the same options as theirs)',
   ),
   address: z.string().min(1).optional(),
-  namespace: z.string().min(1).default('default'),
+  // Default: the store's (openStore's namespace, itself TEMPORAL_NAMESPACE or `default`); another is refused.
+  namespace: z.string().min(1).optional(),
   taskQueue: z.string().min(1).max(200),
   // Objects connect passes on as they are (see connect).
   connection: z.custom<Connection>().optional(),
@@ -118,6 +120,30 @@ async function answerWithin<T>(p: Promise<T>, ms: number, otherwise: T): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The namespace a client works in. The store reads one namespace's records (openStore's
+ * `namespace`): a client of another would answer from that one's rows (a session of its own
+ * "not in the store", an id "taken" by the other's session), so it is refused; without one
+ * given, the client takes the store's. A store that does not say: TEMPORAL_NAMESPACE, else `default`.
+ */
+function clientNamespace(given: string | undefined, store: Store): string {
+  const stores = typeof store.namespace === 'string' ? store.namespace : undefined;
+  if (given !== undefined && stores !== undefined && given !== stores) {
+    throw new InvalidArgumentError(
+      'ScopeClient.connect',
+      new z.ZodError([{
+        code: 'custom',
+        path: ['namespace'],
+        input: given,
+        message:
+          `the store reads the records of namespace "${stores}", not "${given}": open the store with the same namespace ` +
+          `(openStore({ namespace: ${JSON.stringify(given)} }) or TEMPORAL_NAMESPACE), or leave namespace out to use the store's`,
+      }]),
+    );
+  }
+  return given ?? stores ?? namespaceFromEnv('ScopeClient.connect', process.env) ?? DEFAULT_NAMESPACE;
 }
 
 export class ScopeClient {
@@ -209,6 +235,7 @@ export class ScopeClient {
     },
   ): Promise<ScopeClient> {
     const o = parse('ScopeClient.connect', ConnectOptions, options);
+    const namespace = clientNamespace(o.namespace, options.store);
     // Lazy: queries that only read the store never need the Temporal server.
     const own = options.connection
       ? undefined
@@ -216,8 +243,8 @@ export class ScopeClient {
     const connection = options.connection ?? own!;
     const codecs = options.dataConverter?.payloadCodecs ?? [];
     const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();
-    const temporal = new Client({ connection, namespace: o.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
-    const client = new ScopeClient(temporal, decodingStore(preparedStore(options.store, 'ScopeClient'), text), o.taskQueue, own, connection, o.namespace, text);
+    const temporal = new Client({ connection, namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
+    const client = new ScopeClient(temporal, decodingStore(preparedStore(options.store, 'ScopeClient'), text), o.taskQueue, own, connection, namespace, text);
     client.delegationKey = options.delegationKey;
     client.deploymentKey = options.fingerprintKey;
     return client;

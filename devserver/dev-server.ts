@@ -32,7 +32,7 @@ export interface EnsureTemporalOptions {
 }
 
 export async function ensureTemporal(options: EnsureTemporalOptions = {}): Promise<TemporalEndpoint> {
-  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const namespace = options.namespace ?? (process.env.TEMPORAL_NAMESPACE || 'default');
   const log = options.log ?? ((line: string) => console.error(line));
   const existing = process.env.TEMPORAL_ADDRESS;
   if (existing) {

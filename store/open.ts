@@ -11,6 +11,7 @@ import { openPostgresStore } from './postgres';
 import type { Store } from './types';
 import { InvalidOptionError, fieldOf, invalidOption, unknownOption } from '../cim/invalid-field';
 import { typedLengthChecks } from '../cim/typed-length-checks';
+import { DEFAULT_NAMESPACE, namespaceFromEnv } from '../cim/temporal-namespace';
 
 // Strict: a mistyped key (`databaseUrl`, `uri`) would otherwise open the default embedded store
 // and write there, away from the database the caller meant.
@@ -61,7 +62,9 @@ export async function openStore(input: OpenStoreOptions = {}): Promise<Store> {
     throw invalidOption('openStore', parsed.error, 'options');
   }
   const o = parsed.data;
-  const opts = { schema: o.schema, namespace: o.namespace };
+  // The namespace whose records the store reads: as TEMPORAL_NAMESPACE says when the call does
+  // not, the one ScopeClient.connect and createWorker then take too.
+  const opts = { schema: o.schema, namespace: o.namespace ?? namespaceFromEnv('openStore', process.env) ?? DEFAULT_NAMESPACE };
   const store = o.url
     ? openPostgresStore(o.url, opts)
     : openPgliteStore(o.memory ? undefined : (o.dataDir ?? defaultDataDir()), opts);

@@ -7,6 +7,7 @@
  * session has, as Temporal gives it, and names those filed elsewhere.
  */
 import type { ChainProblem } from './chain';
+import type { Difference } from '../cim/reconcile';
 
 export const FILED_TABLES = ['scopes', 'actions', 'action_chain', 'scope_chains', 'output_fingerprints'] as const;
 export type FiledTable = (typeof FILED_TABLES)[number];
@@ -62,26 +63,61 @@ export function sessionStart(filed: readonly FiledRows[], evidence: SessionStart
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
 }
 
-/** One problem per table and wrong start: the rows of the session filed under a start that is not its own. */
-export function placementProblems(sessionId: string, filed: readonly FiledRows[], evidence: SessionStartEvidence): ChainProblem[] {
+/** The session's start, what says so, and its rows filed under another start (one entry per table and start). */
+function misfiled(filed: readonly FiledRows[], evidence: SessionStartEvidence): { start: bigint; by: string; elsewhere: FiledRows[] } | undefined {
   const start = sessionStart(filed, evidence);
-  if (start === undefined) return [];
+  if (start === undefined) return undefined;
   const by =
     evidence.temporal && isoMicros(evidence.temporal) === start ? "the session's first run in Temporal"
     : evidence.rootScope && isoMicros(evidence.rootScope) === start ? "the session's root scope"
     : "most of the session's rows";
-  return filed
-    .filter((f) => f.startedAtMicros !== start && f.sample.length > 0)
+  return { start, by, elsewhere: filed.filter((f) => f.startedAtMicros !== start && f.sample.length > 0) };
+}
+
+function misfiledText(sessionId: string, f: FiledRows, start: bigint, by: string): string {
+  const ids = f.sample.map((s) => s.id).join(', ');
+  return (
+    `${f.rows} ${f.table} row(s) of session ${sessionId} (${ids}${f.rows > f.sample.length ? ', …' : ''}) are filed under session start ${isoOf(f.startedAtMicros)}, ` +
+    `not ${isoOf(start)} (as ${by} ${by.startsWith('most') ? 'say' : 'says'})`
+  );
+}
+
+/** One problem per table and wrong start: the rows of the session filed under a start that is not its own. */
+export function placementProblems(sessionId: string, filed: readonly FiledRows[], evidence: SessionStartEvidence): ChainProblem[] {
+  const found = misfiled(filed, evidence);
+  if (!found) return [];
+  return found.elsewhere.map((f) => {
+    const first = f.sample[0]!;
+    return {
+      scopeId: first.scopeId,
+      recordId: first.id,
+      problem: 'misplaced' as const,
+      detail: `${misfiledText(sessionId, f, found.start, found.by)}: reads by scope do not see them`,
+    };
+  });
+}
+
+/**
+ * The same rows as reconcile's differences: rows of the session's ids under another start are
+ * no run of this history (another Temporal cluster's run of the same id writing this store
+ * under the same namespace, or rows moved), so the store holds more than history explains and
+ * is not complete for the session. One `extra` per table (scopes, actions) and wrong start.
+ */
+export function placementDifferences(sessionId: string, filed: readonly FiledRows[], evidence: SessionStartEvidence): Difference[] {
+  const found = misfiled(filed, evidence);
+  if (!found) return [];
+  return found.elsewhere
+    .filter((f) => f.table === 'scopes' || f.table === 'actions')
     .map((f) => {
       const first = f.sample[0]!;
-      const ids = f.sample.map((s) => s.id).join(', ');
       return {
+        kind: 'extra' as const,
+        record: f.table === 'scopes' ? ('scope' as const) : ('action' as const),
+        id: first.id,
         scopeId: first.scopeId,
-        recordId: first.id,
-        problem: 'misplaced' as const,
         detail:
-          `${f.rows} ${f.table} row(s) of session ${sessionId} (${ids}${f.rows > f.sample.length ? ', …' : ''}) are filed under session start ${isoOf(f.startedAtMicros)}, ` +
-          `not ${isoOf(start)} (as ${by} ${by.startsWith('most') ? 'say' : 'says'}): reads by scope do not see them`,
+          `${misfiledText(sessionId, f, found.start, found.by).replace(` ${f.table} row(s)`, ` ${f.table === 'scopes' ? 'scope' : 'action'} row(s)`)}: ` +
+          `no run in this session's history explains them (another Temporal cluster's session of the same id writing this store under the same namespace, or rows moved; scopetrail verify names them misplaced)`,
       };
     });
 }

@@ -544,6 +544,10 @@ export class SqlStore implements Store {
   }
 
   /** The session's rows in each table, grouped by the session start (partition key) each carries. */
+  filedRowsOfSession(sessionId: string): Promise<FiledRows[]> {
+    return this.filedRows(sessionId);
+  }
+
   private async filedRows(sessionId: string): Promise<FiledRows[]> {
     const ids: Record<FiledTable, string> = {
       scopes: 'scope_id', actions: 'action_id', action_chain: 'action_id', scope_chains: 'scope_id', output_fingerprints: 'source_id',

@@ -152,6 +152,12 @@ export interface Store {
    * store, its spool, is filed under it, so that workers of other stores never drain it.
    */
   readonly location?: string;
+  /**
+   * The Temporal namespace whose records the store's reads return (openStore's `namespace`):
+   * a client or worker of another namespace is refused, since it would read this one's rows.
+   * Absent where the store does not say.
+   */
+  readonly namespace?: string;
   migrate(): Promise<void>;
   /** Whether a worker (or `migrate`) has created the store's tables: a query of a store nobody prepared creates nothing. */
   prepared?(): Promise<boolean>;
@@ -215,6 +221,12 @@ export interface Store {
   runningScopes(options: { startedBefore: string; after?: { startedAt: string; scopeId: string }; limit: number }): Promise<RunningScope[]>;
   /** Every scope of a session with its stored chain, for `verify`; rows that do not parse are listed, not thrown. */
   chainsOfSession(sessionId: string): Promise<SessionChains>;
+  /**
+   * The session's rows grouped by the session start each carries (store/placement-check.ts),
+   * for reconcile: rows under another start than the session's own are none that its history
+   * explains. Absent where the store does not say.
+   */
+  filedRowsOfSession?(sessionId: string): Promise<FiledRows[]>;
   /** `signer`: the registering worker's manifest key (cim/manifest-signature.ts); without one they are stored unsigned. */
   upsertManifests(manifests: readonly Manifest[], signer?: Signer): Promise<void>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;

@@ -15,13 +15,15 @@ import { PLUGIN_OPTION_KEYS, ScopetrailPlugin, checkPluginOptions, SHARED_SANDBO
 import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
 import { checkNamespace } from './namespace-check';
+import { DEFAULT_NAMESPACE, namespaceFromEnv } from '../cim/temporal-namespace';
 
 export { loadManifests };
 
 export const WorkerOptionsSchema = z.object({
   agents: z.string().min(1, 'give the path of the module that exports your agents'),
   taskQueue: z.string().min(1).max(200),
-  namespace: z.string().min(1).default('default'),
+  // Default: the store's (openStore's namespace, itself TEMPORAL_NAMESPACE or `default`); another is refused.
+  namespace: z.string().min(1).optional(),
   address: z.string().min(1).optional(),
   maxCachedWorkflows: z.number().int().min(0).optional(),
   maxConcurrentActivityTaskExecutions: z.number().int().min(1).optional(),
@@ -58,7 +60,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   if (!parsed.success) {
     throw new ScopetrailConfigError(invalidField('createWorker', parsed.error, 'options'), fieldOf(parsed.error, 'options'));
   }
-  const o = parsed.data;
+  const o = { ...parsed.data, namespace: workerNamespace(parsed.data.namespace, options.store) };
   const { agents: _agents, taskQueue: _tq, namespace: _ns, address: _address, maxCachedWorkflows: _cache, maxConcurrentActivityTaskExecutions: _activities, connection: given, workflowBundle, dataConverter, ...pluginOptions } = options;
   // Checked here too, so that an error names the function the user called.
   checkPluginOptions({ ...pluginOptions, agents: o.agents }, 'createWorker');
@@ -148,6 +150,29 @@ export function bundleAgents(workflowsPath: string, options: Omit<BundleOptions,
     workflowInterceptorModules: [...new Set([...(options.workflowInterceptorModules ?? []), WORKFLOW_INTERCEPTORS_MODULE])],
     preloadModules: [...new Set([...(options.preloadModules ?? []), ...SHARED_SANDBOX_MODULES])],
   });
+}
+
+/**
+ * The namespace a worker serves. Its rows are filed under it, while the store reads (its
+ * sweeps, repairs and handoffs) the namespace openStore was given: a worker of another would
+ * write rows its own store then never reads, so that is refused; without one given it takes the
+ * store's. A store that does not say: TEMPORAL_NAMESPACE, else `default`.
+ */
+function workerNamespace(given: string | undefined, store: { namespace?: unknown } | undefined): string {
+  const stores = typeof store?.namespace === 'string' ? store.namespace : undefined;
+  if (given !== undefined && stores !== undefined && given !== stores) {
+    throw new ScopetrailConfigError(
+      `createWorker: invalid field "namespace": the store reads the records of namespace "${stores}", not "${given}": open the store with the same namespace ` +
+        `(openStore({ namespace: ${JSON.stringify(given)} }) or TEMPORAL_NAMESPACE), or leave namespace out to use the store's`,
+      'namespace',
+    );
+  }
+  if (given !== undefined || stores !== undefined) return (given ?? stores)!;
+  try {
+    return namespaceFromEnv('createWorker', process.env) ?? DEFAULT_NAMESPACE;
+  } catch (err) {
+    throw new ScopetrailConfigError((err as Error).message, 'TEMPORAL_NAMESPACE');
+  }
 }
 
 export function defaultAddress(): string {

@@ -289,6 +289,16 @@ export class ScopetrailPlugin extends SimplePlugin {
     if (given.workflowBundle) checkWorkflowBundle(given.workflowBundle);
     const options = this.withDeployment(given);
     const namespace = options.namespace ?? 'default';
+    // The worker's rows are filed under its namespace; the store's reads (sweeps, repairs,
+    // handoffs) return openStore's: a worker of another would write rows it never reads back.
+    const stores = typeof this.config.store.namespace === 'string' ? this.config.store.namespace : undefined;
+    if (stores !== undefined && stores !== namespace) {
+      throw new ScopetrailConfigError(
+        `ScopetrailPlugin: the worker's namespace is "${namespace}" but its store reads the records of namespace "${stores}": ` +
+          `give Worker.create namespace: ${JSON.stringify(stores)}, or open the store with openStore({ namespace: ${JSON.stringify(namespace)} }) (or TEMPORAL_NAMESPACE)`,
+        'namespace',
+      );
+    }
     const codecs = options.dataConverter?.payloadCodecs;
     const text = this.config.payloadCodecs?.length ? this.textCodec : codecs?.length ? textCodec(codecs) : undefined;
     this.textCodec ??= text;

@@ -242,3 +242,38 @@ test('a session Temporal has no trace of is answered from the store with a warni
     await db.query(`DELETE FROM "${rt.schema}".scopes WHERE scope_id = $1`, [forged]);
   }
 });
+
+test("rows of the session's ids filed under another session start (another cluster's run of the id) are differences to reconcile, never a complete store", { skip }, async () => {
+  const clean = await rt.client.reconcile(a);
+  assert.deepEqual(clean.differences, [], 'complete before');
+  // What a second Temporal cluster writing this store under the same namespace leaves: its own
+  // run of the same session id, every row under the same ids, filed under its own start.
+  const copies: string[] = [];
+  for (const table of ['scopes', 'actions']) {
+    const t = `"${rt.schema}".${table}`;
+    const { rowCount } = await db.query(
+      `INSERT INTO ${t} SELECT (jsonb_populate_record(NULL::${t}, to_jsonb(r) || jsonb_build_object('session_started_at', r.session_started_at + interval '1 second'))).*
+         FROM ${t} r WHERE session_id = $1`,
+      [a],
+    );
+    assert.ok((rowCount ?? 0) > 0, `copied ${table}`);
+    copies.push(t);
+  }
+  try {
+    const report = await rt.client.reconcile(a);
+    assert.deepEqual(report.stored, { scopes: clean.stored.scopes * 2, actions: clean.stored.actions * 2, openInHistory: clean.stored.openInHistory });
+    assert.deepEqual(report.differences.map((d) => `${d.kind} ${d.record}`).sort(), ['extra action', 'extra scope']);
+    for (const d of report.differences) {
+      assert.match(d.detail, new RegExp(`^${d.record === 'scope' ? clean.stored.scopes : clean.stored.actions} ${d.record} row\\(s\\) of session .* are filed under session start .*, not .* \\(as the session's first run in Temporal says\\)`));
+    }
+    const cli = await runCliFor(rt, ['reconcile', a]);
+    assert.equal(cli.code, 3, 'reconcile exits with its finding code');
+    assert.match(cli.stdout, /filed under session start/);
+    assert.doesNotMatch(cli.stdout, /the store is complete/);
+  } finally {
+    for (const t of copies) {
+      await db.query(`DELETE FROM ${t} r USING (SELECT min(session_started_at) AS s FROM ${t} WHERE session_id = $1) f WHERE r.session_id = $1 AND r.session_started_at > f.s`, [a]);
+    }
+  }
+  assert.deepEqual((await rt.client.reconcile(a)).differences, [], 'complete once they are gone');
+});
