@@ -3,7 +3,7 @@
  * edges dashed and sideways, each labelled; nodes coloured by rolled-up status.
  */
 import type { ScopeNodeJson } from '../../client/ui-api-types';
-import { edgeLabelWidth, layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
+import { edgeLabelWidth, graphMinWidth, layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
 import { duration, scopeSuffix, truncate } from './format';
 import { useMemo } from 'react';
 import { ArrowMarkers } from './ArrowMarkers';
@@ -18,10 +18,12 @@ interface Props {
 export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
   const layout = useMemo(() => layoutScopeTree(roots), [roots]);
   return (
-    <div className="graph-wrap">
+    <div className="graph-wrap" data-testid="graph-wrap">
       <svg
         className="graph"
         data-testid="scope-graph"
+        // Shrinks to fit the card down to a readable size; past it the card scrolls sideways.
+        style={{ minWidth: graphMinWidth(layout.width) }}
         width={layout.width}
         height={layout.height}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
