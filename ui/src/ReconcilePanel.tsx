@@ -1,4 +1,5 @@
 /** The session's record checked against Temporal history: complete, its differences, or why it could not be checked. */
+import { visible } from './format';
 import type { ReconcileResponse } from '../../client/ui-api-types';
 import { ApiFailure, enc, useApi } from './api';
 import { Message } from './StatusBadge';
@@ -47,8 +48,8 @@ export function ReconcilePanel({ sessionId }: { sessionId: string }) {
                 <tr key={`${d.kind}:${d.record}:${d.id}`}>
                   <td>{d.kind}</td>
                   <td>{d.record}</td>
-                  <td className="mono">{d.id}</td>
-                  <td>{d.detail}</td>
+                  <td className="mono long-text">{visible(d.id)}</td>
+                  <td className="long-text">{visible(d.detail)}</td>
                 </tr>
               ))}
             </tbody>

@@ -8,7 +8,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { ResourcesResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, MODES, type Mode, type Route } from './routes';
-import { when } from './format';
+import { when, visible } from './format';
 import { LiveBadge, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
@@ -73,7 +73,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
       </form>
       {!route.glob && <Message kind="info">Give a resource URI, or a pattern where * stands for any characters, to see who touched it.</Message>}
       {error && <Message kind="error">Could not search: {error.message}</Message>}
-      {current && current.touches.length === 0 && <Message kind="info">Nothing touched {route.glob}{route.modes.length ? ` (${route.modes.join(', ')})` : ''} in this range.</Message>}
+      {current && current.touches.length === 0 && <Message kind="info">Nothing touched {visible(route.glob)}{route.modes.length ? ` (${route.modes.join(', ')})` : ''} in this range.</Message>}
       {current && current.touches.length > 0 && (
         <div className="card">
           <div className="card-head">
@@ -112,8 +112,8 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
                 <tr key={`${t.scopeId}\u0000${t.uri}\u0000${t.mode}`} data-testid="resource-row" data-session-id={t.sessionId} data-scope-id={t.scopeId}
                   data-resource={t.uri} data-mode={t.mode} data-running={t.runningActions > 0 || t.scopeStatus === 'running' ? 'true' : 'false'}
                   data-source={t.source} data-receipts={t.receipts} data-unverified-receipts={t.unverifiedReceipts} data-outside-allowance={String(t.outsideAllowance)}>
-                  <td className="mono">
-                    {t.uri}
+                  <td className="mono long-text" title={visible(t.uri)}>
+                    {visible(t.uri)}
                     {t.outsideAllowance && (
                       <span className="chip outside-allowance own-line" title="the scope's recorded allowance does not permit this resource">
                         outside allowance
@@ -142,7 +142,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
                       {t.scopeId === t.sessionId ? 'root' : t.scopeId.slice(t.sessionId.length) || t.scopeId}
                     </a>
                   </td>
-                  <td>{t.agent}</td>
+                  <td>{visible(t.agent)}</td>
                   <td>{t.scopeStatus ? <StatusBadge status={t.scopeStatus} /> : <span className="muted">no record</span>}</td>
                   <td className="num">
                     {t.actions}

@@ -5,7 +5,7 @@ import { enc, useApi } from './api';
 import { href } from './routes';
 import { LiveBadge, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
-import { duration, when } from './format';
+import { duration, when, visible } from './format';
 import { GraphLegend, ScopeGraph } from './ScopeGraph';
 import { ReconcilePanel } from './ReconcilePanel';
 import { ScopePanel } from './ScopePanel';
@@ -56,8 +56,8 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
                 <div>
                   <dt>agents</dt>
                   <dd>
-                    {data.summary.rootAgent}
-                    {data.summary.finalAgent !== data.summary.rootAgent && <> ⇢ {data.summary.finalAgent}</>}
+                    {visible(data.summary.rootAgent)}
+                    {data.summary.finalAgent !== data.summary.rootAgent && <> ⇢ {visible(data.summary.finalAgent)}</>}
                   </dd>
                 </div>
                 <div>

@@ -3,7 +3,7 @@ import { useMemo } from 'react';
 import type { HealthResponse, SessionsResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, sinceTime, STATUSES, type Route } from './routes';
-import { duration, when } from './format';
+import { duration, when, visible } from './format';
 import { LiveBadge, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
@@ -61,7 +61,7 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
               <option value="">any</option>
               {agents.map((a) => (
                 <option key={a} value={a}>
-                  {a}
+                  {visible(a)}
                 </option>
               ))}
             </select>
@@ -112,8 +112,8 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
                     <StatusBadge status={s.status} />
                   </td>
                   <td>
-                    {s.rootAgent}
-                    {s.finalAgent !== s.rootAgent && <span className="muted"> ⇢ {s.finalAgent}</span>}
+                    {visible(s.rootAgent)}
+                    {s.finalAgent !== s.rootAgent && <span className="muted"> ⇢ {visible(s.finalAgent)}</span>}
                   </td>
                   <td className="num">{s.scopes}</td>
                   <td className="num">{s.actions}</td>

@@ -1,6 +1,7 @@
 /** Reads the dashboard's JSON API; an error document becomes an Error carrying its message. */
 import { useCallback, useEffect, useState } from 'react';
 import type { ApiError } from '../../client/ui-api-types';
+import { visible } from './format';
 
 export class ApiFailure extends Error {
   constructor(
@@ -16,7 +17,8 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   const body = (await res.json().catch(() => null)) as T | ApiError | null;
   if (!res.ok) {
     const message = (body as ApiError | null)?.error?.message ?? `${res.status} ${res.statusText}`;
-    throw new ApiFailure(res.status, message);
+    // A message may quote a value from the store (an agent name, a URI).
+    throw new ApiFailure(res.status, visible(message));
   }
   return body as T;
 }

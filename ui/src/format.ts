@@ -35,3 +35,10 @@ export function scopeSuffix(scopeId: string, sessionId: string): string {
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/**
+ * Text from the store as a person should see it: objectives, names, errors and URIs come
+ * from agents, models and tools, and a bidi override in one (U+202E) would show "evil"
+ * as "live". The CLI's rule (client/visible-text.ts), so both show the same escapes.
+ */
+export { visible } from '../../client/visible-text';
