@@ -12,6 +12,7 @@ import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
 import { Id, AgentNameArg, InvalidArgumentError, IsoTime, SessionPrunedError, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
+import { SESSIONS_LIMIT } from './limits';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { ChangesQuery, ResourcesQuery, changes, resourceTouches, sessionTimeline } from './ui-dashboard-routes';
 import type {
@@ -111,9 +112,10 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     ids: [],
     run: async ({ client }, _ids, query): Promise<SessionsResponse> => {
       const q = check(SessionsQuery, query, 'query parameter');
-      const sessions = await client.sessions({ ...q, crossCheck: false });
+      const limit = q.limit ?? SESSIONS_LIMIT;
+      const { sessions, truncated } = await client.sessionsPage({ ...q, limit, crossCheck: false });
       // The listing's Temporal cross-check is left out: the dashboard lists from the store alone.
-      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s) };
+      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s), limit, truncated };
     },
   },
   {
