@@ -78,7 +78,10 @@ function queryObject(params: URLSearchParams): Record<string, string | string[]>
 function check<T extends z.ZodType>(schema: T, value: unknown, what: 'query parameter' | 'path segment'): z.output<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
+  // A known parameter given twice reached the schema as an array: zod would only say it "expected string, received array".
+  const repeated = issue.code === 'unrecognized_keys' ? undefined : Object.entries(value as object).find(([, v]) => Array.isArray(v));
+  if (repeated) throw new ApiProblem(400, `${what} "${repeated[0]}" is given ${(repeated[1] as unknown[]).length} times: give it once`, repeated[0]);
   // The parameter's own name, even when an item of a list (kind=a,b) is what was wrong.
   const field = issue.code === 'unrecognized_keys' ? String(issue.keys[0]) : String(issue.path[0] ?? '');
   const message =
