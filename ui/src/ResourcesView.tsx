@@ -9,7 +9,7 @@ import type { ResourcesResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, MODES, type Mode, type Route } from './routes';
 import { when, visible } from './format';
-import { LiveBadge, useLive } from './live';
+import { LiveBadge, liveKey, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
 type ResourcesRoute = Extract<Route, { view: 'resources' }>;
@@ -32,7 +32,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
   if (route.modes.length) params.set('mode', route.modes.join(','));
   if (route.from) params.set('from', route.from);
   if (route.to) params.set('to', route.to);
-  const { data, error } = useApi<ResourcesResponse>(route.glob ? `/api/resources?${params}` : null, live.cursor);
+  const { data, error } = useApi<ResourcesResponse>(route.glob ? `/api/resources?${params}` : null, liveKey(live));
   const current = data && data.glob === route.glob ? data : undefined;
 
   const submit = (e: FormEvent) => {

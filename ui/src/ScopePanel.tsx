@@ -11,7 +11,7 @@ interface Props {
   descendants: boolean;
   setDescendants(on: boolean): void;
   /** The session's live change token: the tables refetch when it changes. */
-  refreshKey: string | null;
+  refreshKey: string | false;
 }
 
 export function ScopePanel({ scope, sessionId, descendants, setDescendants, refreshKey }: Props) {

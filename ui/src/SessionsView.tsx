@@ -4,7 +4,7 @@ import type { HealthResponse, SessionsResponse } from '../../client/ui-api-types
 import { useApi } from './api';
 import { href, sinceTime, STATUSES, type Route } from './routes';
 import { duration, when, visible } from './format';
-import { LiveBadge, useLive } from './live';
+import { LiveBadge, liveKey, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
 type SessionsRoute = Extract<Route, { view: 'sessions' }>;
@@ -37,7 +37,7 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
   if (route.status) params.set('status', route.status);
   if (route.agent) params.set('agent', route.agent);
   if (since) params.set('since', since);
-  const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, live.cursor);
+  const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, liveKey(live));
   const health = useApi<HealthResponse>('/api/health');
   const agents = useMemo(() => {
     const names = new Set((health.data?.agents ?? []).map((a) => a.agent));

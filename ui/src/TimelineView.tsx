@@ -9,7 +9,7 @@ import type { TimelineResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href, ZOOMS } from './routes';
 import { clock, duration, scopeSuffix, truncate, visible } from './format';
-import { LiveBadge, useLive } from './live';
+import { LiveBadge, liveKey, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
 import { Message, StatusBadge } from './StatusBadge';
 import { LANE_ROW_H, layoutWaterfall, type Bar } from './waterfall';
@@ -20,7 +20,7 @@ const AXIS_H = 24;
 
 export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: number }) {
   const live = useLive(sessionId);
-  const { data, error } = useApi<TimelineResponse>(`/api/sessions/${enc(sessionId)}/timeline`, live.cursor);
+  const { data, error } = useApi<TimelineResponse>(`/api/sessions/${enc(sessionId)}/timeline`, liveKey(live));
   const layout = useMemo(
     () => (data ? layoutWaterfall(data.tree.roots, data.actions, { now: data.now, zoom, baseWidth: BASE_WIDTH }) : null),
     [data, zoom],

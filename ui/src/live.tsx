@@ -29,6 +29,21 @@ export interface Live {
   state: 'connecting' | 'live' | 'lost' | 'missing';
   /** How the page follows the store: a server-sent event stream, or polling (`?live=0`). */
   via: 'stream' | 'poll';
+  /** Whether the first token has been waited for long enough (FIRST_TOKEN_MS) that the page loads without it. */
+  waited: boolean;
+}
+
+/** How long a view waits for the first change token before it loads without one. */
+export const FIRST_TOKEN_MS = 1_500;
+
+/**
+ * The refresh key a view gives useApi: false (do not fetch yet) until the first token
+ * comes, so a page loads with one request rather than one before the token and one for
+ * it; a token that is slow to come (FIRST_TOKEN_MS) holds nothing up.
+ */
+export function liveKey(live: Live): string | false {
+  if (live.cursor !== null) return live.cursor;
+  return live.state === 'connecting' && !live.waited ? false : live.state;
 }
 
 type SetLive = (update: (live: Live) => Live) => void;
@@ -40,11 +55,16 @@ export function polls(search: string): boolean {
 
 export function useLive(sessionId: string | null): Live {
   const via = polls(window.location.search) || !canShare() ? 'poll' : 'stream';
-  const [live, setLive] = useState<Live>({ cursor: null, runningScopes: null, state: 'connecting', via });
+  const [live, setLive] = useState<Live>({ cursor: null, runningScopes: null, state: 'connecting', via, waited: false });
   useEffect(() => {
-    setLive(() => ({ cursor: null, runningScopes: null, state: 'connecting', via }));
+    setLive(() => ({ cursor: null, runningScopes: null, state: 'connecting', via, waited: false }));
     const query = sessionId ? `?session=${enc(sessionId)}` : '';
-    return via === 'poll' ? poll(`/api/changes${query}`, setLive) : follow(sessionId, setLive);
+    const stop = via === 'poll' ? poll(`/api/changes${query}`, setLive) : follow(sessionId, setLive);
+    const timer = setTimeout(() => setLive((l) => ({ ...l, waited: true })), FIRST_TOKEN_MS);
+    return () => {
+      clearTimeout(timer);
+      stop();
+    };
   }, [sessionId, via]);
   return live;
 }
