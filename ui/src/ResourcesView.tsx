@@ -62,10 +62,10 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
           ))}
         </fieldset>
         <label>
-          from <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} data-testid="resource-from" />
+          from (UTC) <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} data-testid="resource-from" />
         </label>
         <label>
-          to <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} data-testid="resource-to" />
+          to (UTC) <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} data-testid="resource-to" />
         </label>
         <button type="submit" data-testid="resource-search">
           Search
@@ -170,17 +170,16 @@ const SOURCE_TITLES = {
   both: "the caller's actions name it, and MCP servers' receipts report it",
 } as const;
 
-/** An ISO time as the value of a datetime-local input (the browser's own time zone). */
+/** An ISO time as the value of a datetime-local input, in UTC as every time on the dashboard is. */
 function localInput(iso: string | null): string {
   if (!iso) return '';
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 19);
 }
 
+/** The input's value read as UTC (the browser would read it in its own zone). */
 function isoOf(local: string): string | null {
   if (!local) return null;
-  const t = new Date(local).getTime();
+  const t = new Date(`${local}Z`).getTime();
   return Number.isNaN(t) ? null : new Date(t).toISOString();
 }

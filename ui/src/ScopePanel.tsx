@@ -68,7 +68,7 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
           <table className="table compact" data-testid="actions-table">
             <thead>
               <tr>
-                <th>Started</th>
+                <th>Started (UTC)</th>
                 <th>Scope</th>
                 <th>Agent</th>
                 <th>Kind</th>

@@ -120,7 +120,7 @@ function BarView({ bar, sessionId }: { bar: Bar; sessionId: string }) {
   const label = `${visible(bar.name)}${bar.retries ? ` ↻${bar.retries}` : ''}`;
   const right = bar.x + bar.width;
   const title = bar.attempts
-    .map(({ action: a }) => `${a.kind} ${visible(a.name)} attempt ${a.attempt}: ${a.status} at ${clock(a.startedAt)} (${duration(a.startedAt, a.endedAt)})${a.error ? ` — ${visible(a.error)}` : ''}`)
+    .map(({ action: a }) => `${a.kind} ${visible(a.name)} attempt ${a.attempt}: ${a.status} at ${clock(a.startedAt)} UTC (${duration(a.startedAt, a.endedAt)})${a.error ? ` — ${visible(a.error)}` : ''}`)
     .join('\n');
   return (
     <g data-testid="timeline-bar" data-action-id={bar.id} data-scope-id={bar.scopeId} data-kind={bar.kind} data-name={bar.name} data-status={bar.status}

@@ -1,17 +1,21 @@
 /** Small display helpers shared by the views. */
 
+/**
+ * A moment in UTC, marked so: the CLI prints UTC too, and a reader comparing the two
+ * (or two readers in different zones) must not be off by their offset.
+ */
 export function when(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-/** Time of day with milliseconds: actions of one session are close together. */
+/** Time of day in UTC with milliseconds: actions of one session are close together. Unmarked: where it is shown says UTC. */
 export function clock(iso: string): string {
   const d = new Date(iso);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().slice(11, 23);
 }
 
 export function duration(startIso: string, endIso: string | null): string {
