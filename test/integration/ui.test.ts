@@ -154,7 +154,8 @@ test('the session view shows the reconcile result as complete', async () => {
   assert.equal(await panel.getAttribute('data-state'), 'complete');
   const text = await page.locator('[data-testid=reconcile-result]').innerText();
   assert.match(text, /complete/);
-  assert.match(text, new RegExp(`${report.runs} workflow runs read; ${report.expected.scopes} scopes and ${report.expected.actions} actions expected`));
+  const n = (k: number, noun: string) => `${k} ${noun}${k === 1 ? '' : 's'}`;
+  assert.match(text, new RegExp(`${n(report.runs, 'workflow run')} read; ${n(report.expected.scopes, 'scope')} and ${n(report.expected.actions, 'action')} expected`));
 });
 
 test('a link to a scope the session does not have says so, instead of showing nothing', async () => {

@@ -1,7 +1,7 @@
 /** The selected scope: who it is, the actions done under it, and what it touched. */
 import type { ActionsResponse, FootprintResponse, ScopeRecord } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
-import { clock, duration, scopeSuffix, truncate, when, visible } from './format';
+import { clock, duration, scopeSuffix, truncate, when, visible, count } from './format';
 import { Message, StatusBadge } from './StatusBadge';
 
 interface Props {
@@ -164,7 +164,7 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
       )}
       {fp && fp.denied.length > 0 && (
         <Message kind="warn">
-          {fp.denied.length} attempt(s) refused by the scope's allowance touched nothing:{' '}
+          {count(fp.denied.length, 'attempt')} refused by the scope's allowance touched nothing:{' '}
           {fp.denied.map((d) => `${visible(d.name)} in ${scopeSuffix(d.scopeId, sessionId)}`).join(', ')}
         </Message>
       )}

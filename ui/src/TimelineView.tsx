@@ -8,7 +8,7 @@ import { useMemo } from 'react';
 import type { TimelineResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href, ZOOMS } from './routes';
-import { clock, duration, scopeSuffix, truncate, visible } from './format';
+import { clock, duration, scopeSuffix, truncate, visible, count } from './format';
 import { LiveBadge, liveKey, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
 import { Message, StatusBadge } from './StatusBadge';
@@ -43,7 +43,7 @@ export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: num
             <h2>
               Timeline <StatusBadge status={data.summary.status} />{' '}
               <span className="muted small">
-                {data.summary.scopes} scopes · {data.summary.actions} action rows · {duration(data.summary.startedAt, data.summary.endedAt)}
+                {count(data.summary.scopes, 'scope')} · {count(data.summary.actions, 'action row')} · {duration(data.summary.startedAt, data.summary.endedAt)}
               </span>
             </h2>
             <div className="toolbar">

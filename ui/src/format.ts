@@ -46,3 +46,8 @@ export function truncate(text: string, max: number): string {
  * as "live". The CLI's rule (client/visible-text.ts), so both show the same escapes.
  */
 export { visible } from '../../client/visible-text';
+
+/** `1 scope`, `2 scopes`: a count with its noun in the number it needs. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
