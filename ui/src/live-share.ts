@@ -20,11 +20,6 @@ type Relay = { type: 'change'; token: ChangesResponse } | { type: 'state'; state
 
 const NAME = 'scopetrail-live';
 
-/** Whether this browser can share one stream among tabs; where it cannot, the page polls. */
-export function canShare(g: { BroadcastChannel?: unknown; navigator?: { locks?: { request?: unknown } } } = globalThis): boolean {
-  return typeof g.BroadcastChannel === 'function' && typeof g.navigator?.locks?.request === 'function';
-}
-
 let shared: SharedStream | undefined;
 
 /** Follows the namespace stream through whichever tab holds it; returns the unsubscribe. */

@@ -17,34 +17,13 @@
 import { useEffect, useState } from 'react';
 import type { ChangesResponse } from '../../client/ui-api-types';
 import { ApiFailure, enc, getJson } from './api';
-import { canShare, followShared } from './live-share';
+import { followShared } from './live-share';
+import { canShare, FIRST_TOKEN_MS, type Live } from './live-state';
+
+export { liveKey, type Live } from './live-state';
 
 /** How often a page that does not stream asks for the change token. */
 export const POLL_MS = 2_000;
-
-export interface Live {
-  cursor: string | null;
-  runningScopes: number | null;
-  /** `missing`: the session is not in the store (a mistyped or pruned link); nothing will change that. */
-  state: 'connecting' | 'live' | 'lost' | 'missing';
-  /** How the page follows the store: a server-sent event stream, or polling (`?live=0`). */
-  via: 'stream' | 'poll';
-  /** Whether the first token has been waited for long enough (FIRST_TOKEN_MS) that the page loads without it. */
-  waited: boolean;
-}
-
-/** How long a view waits for the first change token before it loads without one. */
-export const FIRST_TOKEN_MS = 1_500;
-
-/**
- * The refresh key a view gives useApi: false (do not fetch yet) until the first token
- * comes, so a page loads with one request rather than one before the token and one for
- * it; a token that is slow to come (FIRST_TOKEN_MS) holds nothing up.
- */
-export function liveKey(live: Live): string | false {
-  if (live.cursor !== null) return live.cursor;
-  return live.state === 'connecting' && !live.waited ? false : live.state;
-}
 
 type SetLive = (update: (live: Live) => Live) => void;
 
