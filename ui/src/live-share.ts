@@ -19,6 +19,8 @@ export interface StreamListener {
 type Relay = { type: 'change'; token: ChangesResponse } | { type: 'state'; state: StreamState } | { type: 'hello' };
 
 const NAME = 'scopetrail-live';
+/** How long the holding tab waits before it opens a stream the server refused again. */
+const REOPEN_MS = 3_000;
 
 let shared: SharedStream | undefined;
 
@@ -53,10 +55,18 @@ class SharedStream {
 
   private lead(path: string): Promise<never> {
     this.leader = true;
-    const source = new EventSource(path);
-    source.addEventListener('change', (e) => this.publish({ type: 'change', token: JSON.parse((e as MessageEvent<string>).data) as ChangesResponse }));
-    source.addEventListener('open', () => this.publish({ type: 'state', state: 'live' }));
-    source.addEventListener('error', () => this.publish({ type: 'state', state: 'lost' }));
+    const open = () => {
+      const source = new EventSource(path);
+      source.addEventListener('change', (e) => this.publish({ type: 'change', token: JSON.parse((e as MessageEvent<string>).data) as ChangesResponse }));
+      source.addEventListener('open', () => this.publish({ type: 'state', state: 'live' }));
+      source.addEventListener('error', () => {
+        this.publish({ type: 'state', state: 'lost' });
+        // EventSource retries a dropped stream by itself, but gives up on an error answer
+        // (a store down as the stream opened is a 500): then it is opened anew.
+        if (source.readyState === EventSource.CLOSED) setTimeout(open, REOPEN_MS);
+      });
+    };
+    open();
     // Held until the page goes away.
     return new Promise<never>(() => undefined);
   }
@@ -78,6 +88,8 @@ class SharedStream {
       for (const l of this.listeners) l.state(msg.state);
       return;
     }
+    // Every new tab's hello is answered to all: a token they already have changes nothing.
+    if (msg.token.cursor === this.last?.cursor && this.lastState === 'live') return;
     this.last = msg.token;
     this.lastState = 'live';
     for (const l of this.listeners) l.change(msg.token);
