@@ -247,7 +247,8 @@ test('times are shown in UTC and marked so', async () => {
 type Doc = { document: { documentElement: { scrollWidth: number; clientWidth: number } } };
 type Box = { getBoundingClientRect(): { left: number; right: number; width: number }; scrollWidth: number; clientWidth: number };
 
-test('agent-provided text is shown with its bidi overrides as escapes, long values stay inside the page, and a wide graph scrolls', async () => {
+/** A session of 150 delegations written straight to the store, with hostile text: a bidi override, an 8000-character objective, a 2000-character URI. */
+async function hostileSession(): Promise<string> {
   const id = `ses-hostile-${Date.now().toString(36)}`;
   const base = Date.now() - 60_000;
   const at = (ms: number) => new Date(base + ms).toISOString();
@@ -264,27 +265,57 @@ test('agent-provided text is shown with its bidi overrides as escapes, long valu
     action(`${id}-a1`, id, { sessionId: id, name: 'lookup', error: 'failed at \u202Eevil\u202C', status: 'error', resources: [{ uri, mode: 'read' }],
       startedAt: at(10), endedAt: at(20), workflowId: id }),
   ]);
+  return id;
+}
 
+let hostile: Promise<string> | undefined;
+async function openHostile(p: Page, scopeId?: string): Promise<string> {
+  const id = await (hostile ??= hostileSession());
+  const target = scopeId ?? id;
+  await p.goto(`${server.url}#/sessions/${encodeURIComponent(id)}/scopes/${encodeURIComponent(target)}`);
+  await p.locator(`[data-testid=scope-panel][data-scope-id="${target}"]`).waitFor();
+  return id;
+}
+
+const pageWidth = (p: Page) => p.evaluate(() => (globalThis as unknown as Doc).document.documentElement.scrollWidth);
+
+test('agent-provided text is shown with its bidi overrides as escapes, not obeyed', async () => {
   const p = await browser.context.newPage();
   try {
-    await p.goto(`${server.url}#/sessions/${encodeURIComponent(id)}/scopes/${encodeURIComponent(id)}`);
+    const id = await openHostile(p);
     const panel = p.locator(`[data-testid=scope-panel][data-scope-id="${id}"]`);
-    await panel.waitFor();
-    assert.match(await panel.innerText(), /do \\u202eevil\\u202c now/, 'the override is shown, not obeyed');
+    assert.match(await panel.innerText(), /do \\u202eevil\\u202c now/);
     assert.doesNotMatch(await panel.innerText(), /\u202E/);
     await p.locator('[data-testid=action-row]').waitFor();
     assert.match(await p.locator('[data-testid=action-row]').innerText(), /failed at \\u202eevil\\u202c/);
+  } finally {
+    await p.close();
+  }
+});
 
+test('long values stay inside the page: a URI chip inside its cell, an 8000-character objective wrapped', async () => {
+  const p = await browser.context.newPage();
+  try {
+    const id = await openHostile(p);
+    await p.locator('[data-testid=action-row]').waitFor();
     // The chip of a 2000-character URI stays in its cell, clear of the TOOK column.
     const chip = await p.locator('[data-testid=action-row] .chip').evaluate((el) => {
       const e = el as unknown as Box & { closest(s: string): Box };
       return { chip: e.getBoundingClientRect(), cell: e.closest('td').getBoundingClientRect() };
     });
     assert.ok(chip.chip.right <= chip.cell.right + 1, `chip ends at ${chip.chip.right}, its cell at ${chip.cell.right}`);
-    const pageWidth = () => p.evaluate(() => (globalThis as unknown as Doc).document.documentElement.scrollWidth);
-    assert.ok((await pageWidth()) <= 1280, `the page is ${await pageWidth()} px wide`);
+    assert.ok((await pageWidth(p)) <= 1280, `the page is ${await pageWidth(p)} px wide`);
+    await openHostile(p, `${id}.150`);
+    assert.ok((await pageWidth(p)) <= 1280, `with the long objective, the page is ${await pageWidth(p)} px wide`);
+  } finally {
+    await p.close();
+  }
+});
 
-    // The wide graph keeps a readable size and scrolls; a node at its far end opens with a click.
+test('a graph of 150 delegations keeps a readable size and scrolls sideways; its far node opens with a click', async () => {
+  const p = await browser.context.newPage();
+  try {
+    const id = await openHostile(p);
     const graph = await p.locator('[data-testid=scope-graph]').evaluate((el) => {
       const svg = el as unknown as Box & { width: { baseVal: { value: number } } };
       return { drawn: svg.getBoundingClientRect().width, width: svg.width.baseVal.value };
@@ -292,11 +323,8 @@ test('agent-provided text is shown with its bidi overrides as escapes, long valu
     assert.ok(graph.drawn >= graph.width * 0.69, `drawn ${graph.drawn} px for a ${graph.width} px layout`);
     const wrap = await p.locator('[data-testid=graph-wrap]').evaluate((el) => ({ scroll: (el as unknown as Box).scrollWidth, client: (el as unknown as Box).clientWidth }));
     assert.ok(wrap.scroll > wrap.client, 'the graph scrolls sideways');
-    const last = p.locator(`[data-testid=scope-node][data-scope-id="${id}.150"]`);
-    await last.click();
+    await p.locator(`[data-testid=scope-node][data-scope-id="${id}.150"]`).click();
     await p.locator(`[data-testid=scope-panel][data-scope-id="${id}.150"]`).waitFor();
-    // Its 8000-character objective without a space wraps inside the page.
-    assert.ok((await pageWidth()) <= 1280, `with the long objective, the page is ${await pageWidth()} px wide`);
   } finally {
     await p.close();
   }
