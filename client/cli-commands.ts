@@ -1,4 +1,5 @@
 /** The `scopetrail` commands. Each validates its arguments, runs, and renders for people or --json. */
+import { SESSIONS_MAX } from './limits';
 import { CliUsageError, dataConverterOf, flag, namespaceOf, givenDataConverter, resolveModule, storeOptions, type CliStoreOptions, type Command, type CommandContext } from './cli-context';
 import { z } from 'zod';
 import { ActionKind } from '../cim/schemas';
@@ -161,6 +162,11 @@ function historiesProgress(ctx: CommandContext, expected?: number): { onProgress
   return { onProgress: (n) => p.set(n), done: () => p.done({ clear: true }) };
 }
 
+/** What to say under a listing the limit cut: older sessions matched but are not shown. */
+export function moreSessionsHint(limit: number): string {
+  return `(the newest ${limit} session${limit === 1 ? '' : 's'} shown; older ones match too: raise --limit, at most ${SESSIONS_MAX}, or narrow with --since, --agent or --status)`;
+}
+
 function limitFlag(ctx: CommandContext): number | undefined {
   const raw = flag(ctx, 'limit');
   if (raw === undefined) return undefined;
@@ -189,9 +195,13 @@ export const COMMANDS: Record<string, Command> = {
         throw new CliUsageError(`invalid --${String(issue?.path[0] ?? 'option')}: ${issue?.message}`);
       }
       return withClient(ctx, async (client) => {
-        const sessions = await client.sessions({ ...args.data, crossCheck: true });
-        if (ctx.flags.json) json(ctx, { sessions });
-        else ctx.out.log(renderSessions(sessions));
+        const { sessions, truncated } = await client.sessionsPage({ ...args.data, crossCheck: true });
+        if (ctx.flags.json) json(ctx, { sessions, truncated });
+        else {
+          ctx.out.log(renderSessions(sessions));
+          // On stderr: for the person reading, not for a script reading the table.
+          if (truncated) ctx.out.err(moreSessionsHint(args.data.limit));
+        }
         return 0;
       });
     },

@@ -4,6 +4,7 @@
  * (client/cli-commands.ts); runCli refuses any other, so a flag is never silently ignored.
  */
 import { ActionKind, ScopeStatus } from '../cim/schemas';
+import { SESSIONS_LIMIT, SESSIONS_MAX } from './limits';
 
 export const OPTIONS = {
   json: { type: 'boolean' },
@@ -78,7 +79,7 @@ export const OPTION_HELP: Record<OptionName, { value?: string; text: string }> =
   agent: { value: 'A', text: 'only sessions in which agent A ran a scope' },
   status: { value: 'S', text: `only sessions whose rolled-up status is S: ${ScopeStatus.options.join(', ')}` },
   since: { value: 'ISO', text: 'only sessions started at or after this ISO 8601 time (a date alone is its midnight UTC)' },
-  limit: { value: 'N', text: 'at most N sessions, newest first' },
+  limit: { value: 'N', text: `at most N sessions, newest first (default: ${SESSIONS_LIMIT}, at most ${SESSIONS_MAX})` },
   'database-url': { value: 'URL', text: 'the Postgres of the store (default: $DATABASE_URL, else the embedded store)' },
   'data-dir': { value: 'DIR', text: "the embedded store's folder (default: $SCOPETRAIL_DATA_DIR, else ~/.local/share/scopetrail/pglite)" },
   schema: { value: 'NAME', text: 'store schema (default: scopetrail)' },

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { describeRun } from './run-describe';
 import { z } from 'zod';
 import { AgentNameArg, IsoTime, printableText } from './arguments';
+import { SESSIONS_LIMIT, SESSIONS_MAX } from './limits';
 import {
   deniedUnder,
   delegationOutcomes,
@@ -57,7 +58,7 @@ export const SessionsArgs = typedLengthChecks(z.strictObject({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
   since: IsoTime.optional(),
-  limit: z.number().int().min(1).max(10_000).default(50),
+  limit: z.number().int().min(1).max(SESSIONS_MAX).default(SESSIONS_LIMIT),
 }));
 
 /** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
@@ -168,13 +169,22 @@ export interface StatusReport {
   calls: { total: number; failedAttempts: number; denied: number; lostResults: number };
 }
 
+/** A listing, and whether more sessions matched than the limit let in (older ones were left out). */
+export interface SessionsPage {
+  sessions: SessionListing[];
+  truncated: boolean;
+}
+
 export async function listSessions(
   store: Store,
   temporal: Client | undefined,
   args: z.output<typeof SessionsArgs>,
-): Promise<SessionListing[]> {
+): Promise<SessionsPage> {
   // The status filter runs in the store, before the limit: filtering the limited page would miss sessions.
-  const ids = await store.listSessions({ agent: args.agent, since: args.since, status: args.status, limit: args.limit });
+  // One more than asked for says whether the limit cut the list.
+  const found = await store.listSessions({ agent: args.agent, since: args.since, status: args.status, limit: args.limit + 1 });
+  const truncated = found.length > args.limit;
+  const ids = truncated ? found.slice(0, args.limit) : found;
   // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];
@@ -206,7 +216,7 @@ export async function listSessions(
       ...(run ? { temporalStatus: run.status, agrees: sessionStatusAgrees(summary.status, run.status) } : {}),
     });
   }
-  return out;
+  return { sessions: out, truncated };
 }
 
 async function reachable(temporal: Client): Promise<boolean> {

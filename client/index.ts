@@ -8,7 +8,7 @@ export { InvalidArgumentError, NoStoreError, PayloadTooLargeError, RunClosedErro
 export type { PrunedSession } from './pruned-session';
 export { HandoffOutcomeUncheckedError, type HandoffOutcome, type HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
-export type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
+export type { FootprintReport, SessionListing, SessionsPage, StatusReport, TouchedReport } from './forensic-queries';
 export { touchedProved } from './forensic-queries';
 export type { VerifyReport } from '../store/chain';
 export { UsageCheckUnsupportedError, type UsageCheckReport } from './usage-check';

@@ -36,6 +36,7 @@ import {
   wasTouched,
   type FootprintReport,
   type SessionListing,
+  type SessionsPage,
   type StatusReport,
   type TouchedReport,
 } from './forensic-queries';
@@ -144,6 +145,14 @@ function clientNamespace(given: string | undefined, store: Store): string {
     );
   }
   return given ?? stores ?? namespaceFromEnv('ScopeClient.connect', process.env) ?? DEFAULT_NAMESPACE;
+}
+
+export interface SessionsOptions {
+  agent?: string;
+  status?: ScopeRecord['status'];
+  since?: string;
+  limit?: number;
+  crossCheck?: boolean;
 }
 
 export class ScopeClient {
@@ -344,10 +353,13 @@ export class ScopeClient {
     return this.store.actionsOfSession(parse('actionsOfSession', Id, sessionId, 'sessionId'));
   }
 
-  /** Sessions, newest first, with their rolled-up status; `crossCheck` asks Temporal whether each exists. */
-  async sessions(
-    options: { agent?: string; status?: ScopeRecord['status']; since?: string; limit?: number; crossCheck?: boolean } = {},
-  ): Promise<SessionListing[]> {
+  /** Sessions, newest first, with their rolled-up status; `crossCheck` asks Temporal whether each exists. At most `limit` (default 50). */
+  async sessions(options: SessionsOptions = {}): Promise<SessionListing[]> {
+    return (await this.sessionsPage(options)).sessions;
+  }
+
+  /** As sessions(), and whether the limit left older matching sessions out. */
+  async sessionsPage(options: SessionsOptions = {}): Promise<SessionsPage> {
     const { crossCheck, ...rest } = options;
     const o = parse('sessions', SessionsArgs, rest);
     return listSessions(this.store, crossCheck ? this.temporal : undefined, o);

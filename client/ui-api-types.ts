@@ -26,6 +26,10 @@ export interface ApiError {
 export interface SessionsResponse {
   /** A session a row of which does not parse is listed as `unreadable`, with the `problem` (see SessionListing). */
   sessions: Array<Omit<SessionSummary, 'status'> & { status: SessionSummary['status'] | 'unreadable'; problem?: string }>;
+  /** The limit the list was read with (the `limit` parameter, else 50). */
+  limit: number;
+  /** Whether more sessions matched than `limit`: the oldest of them are not in `sessions`. */
+  truncated: boolean;
 }
 
 export interface ScopeNodeJson {

@@ -12,6 +12,7 @@ import { sessionSummary } from '../cim/forensics/summary';
 import { buildScopeTree } from '../cim/scope-tree';
 import { Id, AgentNameArg, InvalidArgumentError, IsoTime, SessionPrunedError, UnknownIdError, printableText } from './arguments';
 import type { ScopeClient } from './scope-client';
+import { SESSIONS_LIMIT } from './limits';
 import { TemporalUnreachableError, isUnreachable, unreachableMessage } from './temporal-reachable';
 import { ChangesQuery, ResourcesQuery, changes, resourceTouches, sessionTimeline } from './ui-dashboard-routes';
 import type {
@@ -77,7 +78,10 @@ function queryObject(params: URLSearchParams): Record<string, string | string[]>
 function check<T extends z.ZodType>(schema: T, value: unknown, what: 'query parameter' | 'path segment'): z.output<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
+  // A known parameter given twice reached the schema as an array: zod would only say it "expected string, received array".
+  const repeated = issue.code === 'unrecognized_keys' ? undefined : Object.entries(value as object).find(([, v]) => Array.isArray(v));
+  if (repeated) throw new ApiProblem(400, `${what} "${repeated[0]}" is given ${(repeated[1] as unknown[]).length} times: give it once`, repeated[0]);
   // The parameter's own name, even when an item of a list (kind=a,b) is what was wrong.
   const field = issue.code === 'unrecognized_keys' ? String(issue.keys[0]) : String(issue.path[0] ?? '');
   const message =
@@ -111,9 +115,10 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     ids: [],
     run: async ({ client }, _ids, query): Promise<SessionsResponse> => {
       const q = check(SessionsQuery, query, 'query parameter');
-      const sessions = await client.sessions({ ...q, crossCheck: false });
+      const limit = q.limit ?? SESSIONS_LIMIT;
+      const { sessions, truncated } = await client.sessionsPage({ ...q, limit, crossCheck: false });
       // The listing's Temporal cross-check is left out: the dashboard lists from the store alone.
-      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s) };
+      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s), limit, truncated };
     },
   },
   {

@@ -11,8 +11,11 @@ import { join } from 'node:path';
 
 export const UI_ROOT = join(__dirname, '..', 'ui');
 export const UI_DIST = join(UI_ROOT, 'dist');
-/** Files whose change means the build is stale, besides everything under ui/src. */
-const UI_INPUTS = ['index.html', 'tsconfig.json'];
+/**
+ * Files whose change means the build is stale, besides everything under ui/src: the
+ * page's shell, and the modules of client/ the page bundles (it shows text as the CLI does).
+ */
+const UI_INPUTS = ['index.html', 'tsconfig.json', '../client/visible-text.ts', '../client/deep-json.ts'];
 
 export interface UiBuildState {
   built: boolean;

@@ -39,6 +39,8 @@ test('the API answers from the store: sessions, a session\'s tree, actions filte
   const sessions = await get('/api/sessions?limit=10');
   assert.equal(sessions.status, 200);
   assert.deepEqual(sessions.body.sessions.map((s: { sessionId: string }) => s.sessionId), [sessionId]);
+  assert.deepEqual([sessions.body.limit, sessions.body.truncated], [10, false]);
+  assert.equal((await get('/api/sessions')).body.limit, 50, 'the default limit');
 
   const session = await get(`/api/sessions/${sessionId}`);
   assert.equal(session.status, 200);
@@ -63,7 +65,7 @@ test('bad query parameters are a 400 naming the parameter', async () => {
     ['/api/sessions?since=yesterday', 'since', /invalid query parameter "since"/],
     ['/api/sessions?since=0000-01-01T00:00:00Z', 'since', /invalid query parameter "since": use a time from 0001-01-01/],
     ['/api/sessions?since=2026-02-30T00:00:00Z', 'since', /invalid query parameter "since"/],
-    ['/api/sessions?limit=1&limit=2', 'limit', /invalid query parameter "limit"/],
+    ['/api/sessions?limit=1&limit=2', 'limit', /^query parameter "limit" is given 2 times: give it once$/],
     ['/api/sessions?colour=red', 'colour', /unknown query parameter "colour"/],
     [`/api/scopes/${sessionId}/actions?descendants=maybe`, 'descendants', /use true or false/],
     [`/api/scopes/${sessionId}/actions?kind=tool_call,nap`, 'kind', /invalid query parameter "kind"/],
@@ -214,6 +216,18 @@ test('the status filter finds older sessions behind newer ones of another status
   const listed = await runCliFor(rt, ['sessions', '--status', 'degraded', '--limit', '2', '--json']);
   assert.equal(listed.code, 0, listed.stderr);
   assert.deepEqual(JSON.parse(listed.stdout).sessions.map((s: { sessionId: string }) => s.sessionId), [sessionId]);
+  // Four sessions now: a limit of 2 leaves two out, and the API, the table and --json say so.
+  const cut = await get('/api/sessions?limit=2');
+  assert.deepEqual([cut.body.sessions.length, cut.body.truncated], [2, true]);
+  const table = await runCliFor(rt, ['sessions', '--limit', '2']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stderr, /the newest 2 sessions shown; older ones match too: raise --limit/);
+  assert.doesNotMatch(table.stdout, /older ones/);
+  const cutJson = await runCliFor(rt, ['sessions', '--limit', '2', '--json']);
+  assert.equal(JSON.parse(cutJson.stdout).truncated, true);
+  assert.doesNotMatch(cutJson.stderr, /older ones/);
+  const whole = await runCliFor(rt, ['sessions']);
+  assert.doesNotMatch(whole.stderr, /older ones/, 'no hint when nothing was left out');
   const since = await runCliFor(rt, ['sessions', '--since', '0000-01-01T00:00:00Z']);
   assert.equal(since.code, 2, since.stderr);
   assert.match(since.stderr, /invalid --since: use a time from 0001-01-01/);

@@ -191,6 +191,56 @@ test('with ?live=0 the page polls the change token instead of holding a stream o
   await p.close();
 });
 
+test('eight tabs all load and follow the store over one stream; when the tab holding it closes, another takes over', async () => {
+  // A browser of its own: the page the other tests use already holds this one's stream.
+  const own = await launchChromium();
+  const streams: string[] = [];
+  own.context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/live') streams.push(r.url());
+  });
+  try {
+    const views = [
+      '#/',
+      `#/sessions/${encodeURIComponent(running)}/timeline`,
+      `#/sessions/${encodeURIComponent(running)}`,
+      `#/sessions/${encodeURIComponent(finished)}`,
+      `#/resources?glob=${encodeURIComponent('api:*')}`,
+      '#/health',
+      `#/sessions/${encodeURIComponent(running)}/timeline`,
+      '#/?status=running',
+      `#/sessions/${encodeURIComponent(finished)}/timeline`,
+    ];
+    const tabs: Page[] = [];
+    for (const view of views) {
+      const p = await own.context.newPage();
+      // The seventh tab of a browser that opened a stream per tab never loaded: its page waited for a connection.
+      await p.goto(`${server.url}${view}`, { timeout: 15_000 });
+      await p.locator('main h1, main .crumbs').first().waitFor({ timeout: 15_000 });
+      tabs.push(p);
+    }
+    for (const p of tabs.filter((_, i) => views[i] !== '#/health')) await p.locator('[data-testid=live-indicator][data-state=live][data-via=stream]').waitFor();
+    await tabs[0]!.locator(`[data-testid=session-row][data-session-id="${running}"]`).waitFor();
+    await tabs[7]!.locator(`[data-testid=session-row][data-session-id="${running}"]`).waitFor();
+    assert.equal(streams.length, 1, `one stream for ${tabs.length} tabs: ${streams.join(' ')}`);
+
+    // A tab that does not hold the stream still follows the running session.
+    const echoes = (p: Page) => p.locator(`[data-testid=timeline-bar][data-scope-id="${worker()}"][data-name=echo]`);
+    const grows = async (p: Page) => {
+      await echoes(p).first().waitFor();
+      const before = await echoes(p).count();
+      await until('more echo bars appear in a tab that relays the stream', async () => (await echoes(p).count()) >= before + 2);
+    };
+    await grows(tabs[6]!);
+    // The first tab held the stream; closed, another takes it over and the others keep following.
+    await tabs.shift()!.close();
+    await until('another tab opened the stream', async () => streams.length === 2);
+    await grows(tabs[5]!);
+    assert.equal(await tabs[3]!.locator(`[data-testid=live-indicator]`).getAttribute('data-state'), 'live');
+  } finally {
+    await own.close();
+  }
+});
+
 /** Chromium's own command line, as a user runs it for a capture; killed (its process group) if it has not ended in time. */
 function runChromium(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {

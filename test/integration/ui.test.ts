@@ -11,6 +11,7 @@ import type { TestRuntime } from '../helpers/runtime';
 import { browserSkipReason, browserTest, launchChromium, type Chromium } from '../helpers/browser';
 import { buildUi } from '../../client/ui-build';
 import { startUiServer, type UiServer } from '../../client/ui-server';
+import { action, scope } from '../unit/fixtures';
 
 let rt: TestRuntime;
 let sessionId: string;
@@ -154,7 +155,8 @@ test('the session view shows the reconcile result as complete', async () => {
   assert.equal(await panel.getAttribute('data-state'), 'complete');
   const text = await page.locator('[data-testid=reconcile-result]').innerText();
   assert.match(text, /complete/);
-  assert.match(text, new RegExp(`${report.runs} workflow runs read; ${report.expected.scopes} scopes and ${report.expected.actions} actions expected`));
+  const n = (k: number, noun: string) => `${k} ${noun}${k === 1 ? '' : 's'}`;
+  assert.match(text, new RegExp(`${n(report.runs, 'workflow run')} read; ${n(report.expected.scopes, 'scope')} and ${n(report.expected.actions, 'action')} expected`));
 });
 
 test('a link to a scope the session does not have says so, instead of showing nothing', async () => {
@@ -193,5 +195,161 @@ test('without a reachable Temporal server the reconcile panel says so, and the r
   } finally {
     await other.close();
     await offline.close();
+  }
+});
+
+test('a page loads with one request for what it shows: the resource view and the session view do not ask twice', async () => {
+  const p = await browser.context.newPage();
+  const asked: string[] = [];
+  p.on('request', (r) => asked.push(new URL(r.url()).pathname));
+  try {
+    await p.goto(`${server.url}#/resources?glob=${encodeURIComponent('note:*')}`);
+    await p.locator('[data-testid=live-indicator][data-state=live]').waitFor();
+    await p.locator('[data-testid=resource-table], .message-info').first().waitFor();
+    await p.goto(`${server.url}#/sessions/${encodeURIComponent(sessionId)}`);
+    await p.locator('[data-testid=scope-graph]').waitFor();
+    // Past the wait for a first token: nothing more is asked (the session has ended, nothing changes).
+    await p.waitForTimeout(2_000);
+    assert.equal(asked.filter((a) => a === '/api/resources').length, 1, asked.join(' '));
+    assert.equal(asked.filter((a) => a === `/api/sessions/${sessionId}`).length, 1, asked.join(' '));
+  } finally {
+    await p.close();
+  }
+});
+
+test('a link to a session the store does not have says not found, on the badge as in the page, and stops asking', async () => {
+  for (const query of ['', '?live=0']) {
+    const p = await browser.context.newPage();
+    try {
+      await p.goto(`${server.url}${query}#/sessions/ses-nobody-has`);
+      const badge = p.locator('[data-testid=live-indicator][data-state=missing]');
+      await badge.waitFor();
+      assert.equal(await badge.innerText(), 'not found');
+      await p.locator('[role=alert]').waitFor();
+      assert.match(await p.locator('[role=alert]').innerText(), /Could not load session ses-nobody-has/);
+    } finally {
+      await p.close();
+    }
+  }
+});
+
+test('times are shown in UTC and marked so', async () => {
+  const listed = (await rt.client.sessions()).find((s) => s.sessionId === sessionId)!;
+  await page.goto(server.url);
+  const row = page.locator(`[data-testid=session-row][data-session-id="${sessionId}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), new RegExp(`${listed.startedAt.slice(0, 10)} ${listed.startedAt.slice(11, 19)} UTC`));
+});
+
+// The tests below add sessions the ones above do not expect.
+
+/** The page's document, inside page.evaluate callbacks (the project compiles without the DOM library). */
+type Doc = { document: { documentElement: { scrollWidth: number; clientWidth: number } } };
+type Box = { getBoundingClientRect(): { left: number; right: number; width: number }; scrollWidth: number; clientWidth: number };
+
+/** A session of 150 delegations written straight to the store, with hostile text: a bidi override, an 8000-character objective, a 2000-character URI. */
+async function hostileSession(): Promise<string> {
+  const id = `ses-hostile-${Date.now().toString(36)}`;
+  const base = Date.now() - 60_000;
+  const at = (ms: number) => new Date(base + ms).toISOString();
+  const scopes = [scope(id, { sessionId: id, objective: 'do \u202Eevil\u202C now', startedAt: at(0), endedAt: at(5_000), workflowId: id })];
+  for (let i = 1; i <= 150; i++) {
+    scopes.push(scope(`${id}.${i}`, {
+      sessionId: id, parentScopeId: id, depth: 1, path: `/${id}/${id}.${i}/`, startedAt: at(i), endedAt: at(i + 1), workflowId: `${id}.${i}`,
+      objective: i === 150 ? 'x'.repeat(8_000) : `part ${i}`,
+    }));
+  }
+  await rt.store.upsertScopes(scopes);
+  const uri = `db:${'long/'.repeat(400)}end`;
+  await rt.store.upsertActions([
+    action(`${id}-a1`, id, { sessionId: id, name: 'lookup', error: 'failed at \u202Eevil\u202C', status: 'error', resources: [{ uri, mode: 'read' }],
+      startedAt: at(10), endedAt: at(20), workflowId: id }),
+  ]);
+  return id;
+}
+
+let hostile: Promise<string> | undefined;
+async function openHostile(p: Page, scopeId?: string): Promise<string> {
+  const id = await (hostile ??= hostileSession());
+  const target = scopeId ?? id;
+  await p.goto(`${server.url}#/sessions/${encodeURIComponent(id)}/scopes/${encodeURIComponent(target)}`);
+  await p.locator(`[data-testid=scope-panel][data-scope-id="${target}"]`).waitFor();
+  return id;
+}
+
+const pageWidth = (p: Page) => p.evaluate(() => (globalThis as unknown as Doc).document.documentElement.scrollWidth);
+
+test('agent-provided text is shown with its bidi overrides as escapes, not obeyed', async () => {
+  const p = await browser.context.newPage();
+  try {
+    const id = await openHostile(p);
+    const panel = p.locator(`[data-testid=scope-panel][data-scope-id="${id}"]`);
+    assert.match(await panel.innerText(), /do \\u202eevil\\u202c now/);
+    assert.doesNotMatch(await panel.innerText(), /\u202E/);
+    await p.locator('[data-testid=action-row]').waitFor();
+    assert.match(await p.locator('[data-testid=action-row]').innerText(), /failed at \\u202eevil\\u202c/);
+  } finally {
+    await p.close();
+  }
+});
+
+test('long values stay inside the page: a URI chip inside its cell, an 8000-character objective wrapped', async () => {
+  const p = await browser.context.newPage();
+  try {
+    const id = await openHostile(p);
+    await p.locator('[data-testid=action-row]').waitFor();
+    // The chip of a 2000-character URI stays in its cell, clear of the TOOK column.
+    const chip = await p.locator('[data-testid=action-row] .chip').evaluate((el) => {
+      const e = el as unknown as Box & { closest(s: string): Box };
+      return { chip: e.getBoundingClientRect(), cell: e.closest('td').getBoundingClientRect() };
+    });
+    assert.ok(chip.chip.right <= chip.cell.right + 1, `chip ends at ${chip.chip.right}, its cell at ${chip.cell.right}`);
+    assert.ok((await pageWidth(p)) <= 1280, `the page is ${await pageWidth(p)} px wide`);
+    await openHostile(p, `${id}.150`);
+    assert.ok((await pageWidth(p)) <= 1280, `with the long objective, the page is ${await pageWidth(p)} px wide`);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a graph of 150 delegations keeps a readable size and scrolls sideways; its far node opens with a click', async () => {
+  const p = await browser.context.newPage();
+  try {
+    const id = await openHostile(p);
+    const graph = await p.locator('[data-testid=scope-graph]').evaluate((el) => {
+      const svg = el as unknown as Box & { width: { baseVal: { value: number } } };
+      return { drawn: svg.getBoundingClientRect().width, width: svg.width.baseVal.value };
+    });
+    assert.ok(graph.drawn >= graph.width * 0.69, `drawn ${graph.drawn} px for a ${graph.width} px layout`);
+    const wrap = await p.locator('[data-testid=graph-wrap]').evaluate((el) => ({ scroll: (el as unknown as Box).scrollWidth, client: (el as unknown as Box).clientWidth }));
+    assert.ok(wrap.scroll > wrap.client, 'the graph scrolls sideways');
+    await p.locator(`[data-testid=scope-node][data-scope-id="${id}.150"]`).click();
+    await p.locator(`[data-testid=scope-panel][data-scope-id="${id}.150"]`).waitFor();
+  } finally {
+    await p.close();
+  }
+});
+
+test('the sessions list says when older sessions are left out, and shows more on request', async () => {
+  const base = Date.now() - 3_600_000;
+  const many = Array.from({ length: 205 }, (_, i) => {
+    const id = `ses-many-${String(i).padStart(3, '0')}`;
+    return scope(id, { sessionId: id, workflowId: id, startedAt: new Date(base + i * 1000).toISOString(), endedAt: new Date(base + i * 1000 + 500).toISOString() });
+  });
+  await rt.store.upsertScopes(many);
+  const total = (await rt.client.sessions({ limit: 10_000 })).length;
+  assert.ok(total > 200);
+  const p = await browser.context.newPage();
+  try {
+    await p.goto(server.url);
+    await p.locator('[data-testid=sessions-more]').waitFor();
+    assert.equal(await p.locator('[data-testid=session-row]').count(), 200);
+    assert.match(await p.locator('[data-testid=sessions-more]').innerText(), /The newest 200 sessions are shown; older ones are not\./);
+    await p.locator('[data-testid=show-more]').click();
+    await p.locator('[data-testid=sessions-table][data-truncated=false]').waitFor();
+    assert.equal(await p.locator('[data-testid=session-row]').count(), total);
+    assert.equal(await p.locator('[data-testid=sessions-more]').count(), 0);
+  } finally {
+    await p.close();
   }
 });

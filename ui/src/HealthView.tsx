@@ -1,7 +1,7 @@
 /** Sub-agent health: per agent and version, how its scopes ended, its error rate and its drift from the manifest. */
 import type { AgentHealth, HealthResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
-import { percent } from './format';
+import { percent, visible } from './format';
 import { Message } from './StatusBadge';
 
 export function HealthView() {
@@ -42,11 +42,11 @@ export function HealthView() {
               {data.agents.map((a) => (
                 <tr key={`${a.agent}@${a.version}`} data-testid="health-row" data-agent={a.agent} data-version={a.version}>
                   <td>
-                    <strong>{a.agent}</strong>
+                    <strong>{visible(a.agent)}</strong>
                   </td>
                   <td className="mono">
-                    {a.version}
-                    {a.builds.length > 0 && <div className="muted" data-testid="builds">build {a.builds.join(', ')}</div>}
+                    {visible(a.version)}
+                    {a.builds.length > 0 && <div className="muted" data-testid="builds">build {visible(a.builds.join(', '))}</div>}
                   </td>
                   <td>{roleText(a)}</td>
                   <td className="num">{a.scopes}</td>
@@ -82,7 +82,7 @@ export function HealthView() {
                     ) : (
                       a.driftFlags.map((f) => (
                         <span key={f} className="chip drift">
-                          {f}
+                          {visible(f)}
                         </span>
                       ))
                     )}

@@ -1,4 +1,5 @@
 /** The session's record checked against Temporal history: complete, its differences, or why it could not be checked. */
+import { visible, count } from './format';
 import type { ReconcileResponse } from '../../client/ui-api-types';
 import { ApiFailure, enc, useApi } from './api';
 import { Message } from './StatusBadge';
@@ -23,14 +24,15 @@ export function ReconcilePanel({ sessionId }: { sessionId: string }) {
       )}
       {r && data?.complete && (
         <p className="reconcile-ok" data-testid="reconcile-result">
-          <span className="tick">✓</span> <strong>complete</strong> — {r.runs} workflow runs read; {r.expected.scopes} scopes and {r.expected.actions}{' '}
-          actions expected, {r.stored.scopes} and {r.stored.actions} stored, 0 differences.
+          <span className="tick">✓</span> <strong>complete</strong> — {count(r.runs, 'workflow run')} read; {count(r.expected.scopes, 'scope')} and{' '}
+          {count(r.expected.actions, 'action')} expected, {r.stored.scopes} and {r.stored.actions} stored, 0 differences.
         </p>
       )}
       {r && !data?.complete && (
         <>
           <p className="reconcile-bad" data-testid="reconcile-result">
-            <strong>{r.differences.length} difference(s)</strong> — expected {r.expected.scopes} scopes / {r.expected.actions} actions, stored{' '}
+            <strong>{count(r.differences.length, 'difference')}</strong> — expected {count(r.expected.scopes, 'scope')} /{' '}
+            {count(r.expected.actions, 'action')}, stored{' '}
             {r.stored.scopes} / {r.stored.actions}.
           </p>
           <table className="table compact" data-testid="differences-table">
@@ -47,8 +49,8 @@ export function ReconcilePanel({ sessionId }: { sessionId: string }) {
                 <tr key={`${d.kind}:${d.record}:${d.id}`}>
                   <td>{d.kind}</td>
                   <td>{d.record}</td>
-                  <td className="mono">{d.id}</td>
-                  <td>{d.detail}</td>
+                  <td className="mono long-text">{visible(d.id)}</td>
+                  <td className="long-text">{visible(d.detail)}</td>
                 </tr>
               ))}
             </tbody>

@@ -8,8 +8,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { ResourcesResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, MODES, type Mode, type Route } from './routes';
-import { when } from './format';
-import { LiveBadge, useLive } from './live';
+import { when, visible } from './format';
+import { LiveBadge, liveKey, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
 type ResourcesRoute = Extract<Route, { view: 'resources' }>;
@@ -32,7 +32,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
   if (route.modes.length) params.set('mode', route.modes.join(','));
   if (route.from) params.set('from', route.from);
   if (route.to) params.set('to', route.to);
-  const { data, error } = useApi<ResourcesResponse>(route.glob ? `/api/resources?${params}` : null, live.cursor);
+  const { data, error } = useApi<ResourcesResponse>(route.glob ? `/api/resources?${params}` : null, liveKey(live));
   const current = data && data.glob === route.glob ? data : undefined;
 
   const submit = (e: FormEvent) => {
@@ -62,10 +62,10 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
           ))}
         </fieldset>
         <label>
-          from <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} data-testid="resource-from" />
+          from (UTC) <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} data-testid="resource-from" />
         </label>
         <label>
-          to <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} data-testid="resource-to" />
+          to (UTC) <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} data-testid="resource-to" />
         </label>
         <button type="submit" data-testid="resource-search">
           Search
@@ -73,7 +73,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
       </form>
       {!route.glob && <Message kind="info">Give a resource URI, or a pattern where * stands for any characters, to see who touched it.</Message>}
       {error && <Message kind="error">Could not search: {error.message}</Message>}
-      {current && current.touches.length === 0 && <Message kind="info">Nothing touched {route.glob}{route.modes.length ? ` (${route.modes.join(', ')})` : ''} in this range.</Message>}
+      {current && current.touches.length === 0 && <Message kind="info">Nothing touched {visible(route.glob)}{route.modes.length ? ` (${route.modes.join(', ')})` : ''} in this range.</Message>}
       {current && current.touches.length > 0 && (
         <div className="card">
           <div className="card-head">
@@ -112,8 +112,8 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
                 <tr key={`${t.scopeId}\u0000${t.uri}\u0000${t.mode}`} data-testid="resource-row" data-session-id={t.sessionId} data-scope-id={t.scopeId}
                   data-resource={t.uri} data-mode={t.mode} data-running={t.runningActions > 0 || t.scopeStatus === 'running' ? 'true' : 'false'}
                   data-source={t.source} data-receipts={t.receipts} data-unverified-receipts={t.unverifiedReceipts} data-outside-allowance={String(t.outsideAllowance)}>
-                  <td className="mono">
-                    {t.uri}
+                  <td className="mono long-text" title={visible(t.uri)}>
+                    {visible(t.uri)}
                     {t.outsideAllowance && (
                       <span className="chip outside-allowance own-line" title="the scope's recorded allowance does not permit this resource">
                         outside allowance
@@ -142,7 +142,7 @@ export function ResourcesView({ route }: { route: ResourcesRoute }) {
                       {t.scopeId === t.sessionId ? 'root' : t.scopeId.slice(t.sessionId.length) || t.scopeId}
                     </a>
                   </td>
-                  <td>{t.agent}</td>
+                  <td>{visible(t.agent)}</td>
                   <td>{t.scopeStatus ? <StatusBadge status={t.scopeStatus} /> : <span className="muted">no record</span>}</td>
                   <td className="num">
                     {t.actions}
@@ -170,17 +170,16 @@ const SOURCE_TITLES = {
   both: "the caller's actions name it, and MCP servers' receipts report it",
 } as const;
 
-/** An ISO time as the value of a datetime-local input (the browser's own time zone). */
+/** An ISO time as the value of a datetime-local input, in UTC as every time on the dashboard is. */
 function localInput(iso: string | null): string {
   if (!iso) return '';
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 19);
 }
 
+/** The input's value read as UTC (the browser would read it in its own zone). */
 function isoOf(local: string): string | null {
   if (!local) return null;
-  const t = new Date(local).getTime();
+  const t = new Date(`${local}Z`).getTime();
   return Number.isNaN(t) ? null : new Date(t).toISOString();
 }

@@ -3,8 +3,8 @@
  * edges dashed and sideways, each labelled; nodes coloured by rolled-up status.
  */
 import type { ScopeNodeJson } from '../../client/ui-api-types';
-import { edgeLabelWidth, layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
-import { duration, scopeSuffix, truncate } from './format';
+import { edgeLabelWidth, graphMinWidth, layoutScopeTree, NODE_H, NODE_W } from './graph-layout';
+import { duration, scopeSuffix, truncate, visible } from './format';
 import { useMemo } from 'react';
 import { ArrowMarkers } from './ArrowMarkers';
 
@@ -18,10 +18,12 @@ interface Props {
 export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
   const layout = useMemo(() => layoutScopeTree(roots), [roots]);
   return (
-    <div className="graph-wrap">
+    <div className="graph-wrap" data-testid="graph-wrap">
       <svg
         className="graph"
         data-testid="scope-graph"
+        // Shrinks to fit the card down to a readable size; past it the card scrolls sideways.
+        style={{ minWidth: graphMinWidth(layout.width) }}
         width={layout.width}
         height={layout.height}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
@@ -41,7 +43,7 @@ export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
         ))}
         {layout.nodes.map(({ scope, x, y }) => {
           const isSelected = scope.scopeId === selected;
-          const label = `${scope.agent}@${scope.agentVersion}, ${scope.kind} scope ${scope.scopeId}, ${scope.status}${scope.recovered ? ', recovered' : ''}`;
+          const label = `${visible(scope.agent)}@${visible(scope.agentVersion)}, ${scope.kind} scope ${scope.scopeId}, ${scope.status}${scope.recovered ? ', recovered' : ''}`;
           return (
             <g
               key={scope.scopeId}
@@ -63,11 +65,11 @@ export function ScopeGraph({ sessionId, roots, selected, onSelect }: Props) {
                 }
               }}
             >
-              <title>{`${label}\n${scope.objective ?? ''}`}</title>
+              <title>{`${label}\n${visible(scope.objective ?? '')}`}</title>
               <rect className="node-box" width={NODE_W} height={NODE_H} rx={9} />
               <rect className="node-stripe" width={6} height={NODE_H} clipPath="url(#node-clip)" />
               <text x={16} y={21} className="node-title">
-                {truncate(`${scope.agent}@${scope.agentVersion}`, 22)}
+                {truncate(`${visible(scope.agent)}@${visible(scope.agentVersion)}`, 22)}
               </text>
               <text x={16} y={38} className="node-id">
                 {scope.scopeId === sessionId ? 'root scope' : truncate(`${scope.kind} · ${scopeSuffix(scope.scopeId, sessionId)}`, 26)}

@@ -1,7 +1,7 @@
 /** The selected scope: who it is, the actions done under it, and what it touched. */
 import type { ActionsResponse, FootprintResponse, ScopeRecord } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
-import { clock, duration, scopeSuffix, truncate, when } from './format';
+import { clock, duration, scopeSuffix, truncate, when, visible, count } from './format';
 import { Message, StatusBadge } from './StatusBadge';
 
 interface Props {
@@ -11,7 +11,7 @@ interface Props {
   descendants: boolean;
   setDescendants(on: boolean): void;
   /** The session's live change token: the tables refetch when it changes. */
-  refreshKey: string | null;
+  refreshKey: string | false;
 }
 
 export function ScopePanel({ scope, sessionId, descendants, setDescendants, refreshKey }: Props) {
@@ -27,8 +27,8 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
         <div>
           <h2>
             <span>
-              {scope.agent}
-              <span className="muted">@{scope.agentVersion}</span>
+              {visible(scope.agent)}
+              <span className="muted">@{visible(scope.agentVersion)}</span>
             </span>
             <StatusBadge status={scope.status} recovered={scope.recovered} />
           </h2>
@@ -38,11 +38,11 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
             <dt>kind</dt>
             <dd>
               {scope.kind}
-              {scope.delegatedBy && <> · delegated by {scope.delegatedBy}</>}
+              {scope.delegatedBy && <> · delegated by {visible(scope.delegatedBy)}</>}
               {scope.handoffFromScopeId && <> · handoff from <span className="mono">{scopeSuffix(scope.handoffFromScopeId, sessionId)}</span></>}
             </dd>
             <dt>objective</dt>
-            <dd>{scope.objective ?? '—'}</dd>
+            <dd className="long-text">{scope.objective === null ? '—' : visible(scope.objective)}</dd>
             <dt>ran</dt>
             <dd>
               {when(scope.startedAt)} · {duration(scope.startedAt, scope.endedAt)}
@@ -68,7 +68,7 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
           <table className="table compact" data-testid="actions-table">
             <thead>
               <tr>
-                <th>Started</th>
+                <th>Started (UTC)</th>
                 <th>Scope</th>
                 <th>Agent</th>
                 <th>Kind</th>
@@ -84,13 +84,13 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
                 <tr key={a.actionId} data-testid="action-row" data-action-id={a.actionId}>
                   <td className="mono">{clock(a.startedAt)}</td>
                   <td className="mono">{scopeSuffix(a.scopeId, sessionId)}</td>
-                  <td>{a.agent}</td>
+                  <td>{visible(a.agent)}</td>
                   <td>{a.kind}</td>
                   <td>
-                    {a.name}
+                    {visible(a.name)}
                     {a.error && (
-                      <div className="error-text" title={a.error}>
-                        {truncate(a.error, 70)}
+                      <div className="error-text" title={visible(a.error)}>
+                        {truncate(visible(a.error), 70)}
                       </div>
                     )}
                   </td>
@@ -100,8 +100,8 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
                   </td>
                   <td className="resources">
                     {a.resources.map((r) => (
-                      <span key={`${r.mode}:${r.uri}`} className={`chip mode-${r.mode}`}>
-                        {r.mode} {r.uri}
+                      <span key={`${r.mode}:${r.uri}`} className={`chip mode-${r.mode}`} title={visible(r.uri)}>
+                        {r.mode} {visible(r.uri)}
                       </span>
                     ))}
                   </td>
@@ -133,8 +133,8 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
           <tbody>
             {fp.resources.map((r) => (
               <tr key={`${r.mode}:${r.uri}`} data-testid="footprint-row" data-resource={r.uri} data-mode={r.mode} data-outside-allowance={String(r.outsideAllowance)}>
-                <td className="mono">
-                  {r.uri}
+                <td className="mono long-text">
+                  {visible(r.uri)}
                   {r.outsideAllowance && (
                     <span className="chip outside-allowance" title={`not permitted by the allowance of ${r.outsideAllowanceScopes.join(', ')}`}>
                       outside allowance
@@ -145,9 +145,9 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
                   <span className={`chip mode-${r.mode}`}>{r.mode}</span>
                 </td>
                 <td className="num">{r.actions}</td>
-                <td>{r.tools.join(', ')}</td>
+                <td>{visible(r.tools.join(', '))}</td>
                 <td className="mono">{r.scopes.map((s) => scopeSuffix(s, sessionId)).join(', ')}</td>
-                <td>{r.agents.join(', ')}</td>
+                <td>{visible(r.agents.join(', '))}</td>
               </tr>
             ))}
           </tbody>
@@ -158,14 +158,14 @@ export function ScopePanel({ scope, sessionId, descendants, setDescendants, refr
           Touched outside the allowance of the scope that touched it:{' '}
           {fp.resources
             .filter((r) => r.outsideAllowance)
-            .map((r) => `${r.uri} (${r.outsideAllowanceScopes.map((s) => scopeSuffix(s, sessionId)).join(', ')})`)
+            .map((r) => `${visible(r.uri)} (${r.outsideAllowanceScopes.map((s) => scopeSuffix(s, sessionId)).join(', ')})`)
             .join(', ')}
         </Message>
       )}
       {fp && fp.denied.length > 0 && (
         <Message kind="warn">
-          {fp.denied.length} attempt(s) refused by the scope's allowance touched nothing:{' '}
-          {fp.denied.map((d) => `${d.name} in ${scopeSuffix(d.scopeId, sessionId)}`).join(', ')}
+          {count(fp.denied.length, 'attempt')} refused by the scope's allowance touched nothing:{' '}
+          {fp.denied.map((d) => `${visible(d.name)} in ${scopeSuffix(d.scopeId, sessionId)}`).join(', ')}
         </Message>
       )}
     </section>

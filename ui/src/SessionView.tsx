@@ -3,9 +3,9 @@ import { useEffect, useMemo, useState } from 'react';
 import type { ScopeNodeJson, ScopeRecord, SessionResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href } from './routes';
-import { LiveBadge, useLive } from './live';
+import { LiveBadge, liveKey, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
-import { duration, when } from './format';
+import { duration, when, visible } from './format';
 import { GraphLegend, ScopeGraph } from './ScopeGraph';
 import { ReconcilePanel } from './ReconcilePanel';
 import { ScopePanel } from './ScopePanel';
@@ -22,7 +22,7 @@ function flatten(nodes: readonly ScopeNodeJson[], out: ScopeRecord[] = []): Scop
 
 export function SessionView({ sessionId, scopeId, descendants }: { sessionId: string; scopeId: string | null; descendants: boolean }) {
   const live = useLive(sessionId);
-  const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`, live.cursor);
+  const { data, error } = useApi<SessionResponse>(`/api/sessions/${enc(sessionId)}`, liveKey(live));
   const scopes = useMemo(() => (data ? flatten(data.tree.roots) : []), [data]);
   const selected = scopes.find((s) => s.scopeId === scopeId) ?? null;
   // The toggle shows its new state at once: the route follows the hash only when the
@@ -56,8 +56,8 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
                 <div>
                   <dt>agents</dt>
                   <dd>
-                    {data.summary.rootAgent}
-                    {data.summary.finalAgent !== data.summary.rootAgent && <> ⇢ {data.summary.finalAgent}</>}
+                    {visible(data.summary.rootAgent)}
+                    {data.summary.finalAgent !== data.summary.rootAgent && <> ⇢ {visible(data.summary.finalAgent)}</>}
                   </dd>
                 </div>
                 <div>
@@ -104,7 +104,7 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
           </div>
 
           {selected && (
-            <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} descendants={shownDescendants} setDescendants={setDescendants} refreshKey={live.cursor} />
+            <ScopePanel key={selected.scopeId} scope={selected} sessionId={sessionId} descendants={shownDescendants} setDescendants={setDescendants} refreshKey={liveKey(live)} />
           )}
         </>
       )}

@@ -1,10 +1,10 @@
 /** Every recorded session, newest first, filtered by status, agent and start time; updates live. */
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { HealthResponse, SessionsResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, sinceTime, STATUSES, type Route } from './routes';
-import { duration, when } from './format';
-import { LiveBadge, useLive } from './live';
+import { duration, when, visible } from './format';
+import { LiveBadge, liveKey, useLive } from './live';
 import { Message, StatusBadge } from './StatusBadge';
 
 type SessionsRoute = Extract<Route, { view: 'sessions' }>;
@@ -17,17 +17,27 @@ const SINCE_PRESETS: Array<[string, string]> = [
   ['7d', 'last 7 days'],
 ];
 
+/** Sessions read at first, and added by each "show more". */
+export const SESSIONS_PAGE = 200;
+/** The API's most (client/limits.ts). */
+const SESSIONS_MAX = 10_000;
+
 export function SessionsView({ route }: { route: SessionsRoute }) {
   const live = useLive(null);
   const go = (change: Partial<SessionsRoute>) => (window.location.hash = href({ ...route, ...change }));
   // A relative window moves with time: recomputed whenever something changed.
   const since = useMemo(() => (route.since ? sinceTime(route.since, Date.now()) : null), [route.since, live.cursor]);
   const badSince = route.since !== null && since === null;
-  const params = new URLSearchParams({ limit: '200' });
+  // Older sessions are read by asking for more (newest first, so the first rows stay put); new filters start over.
+  const filterKey = `${route.status}\u0000${route.agent}\u0000${route.since}`;
+  const [more, setMore] = useState({ filterKey, limit: SESSIONS_PAGE });
+  const limit = more.filterKey === filterKey ? more.limit : SESSIONS_PAGE;
+  const setLimit = (n: number) => setMore({ filterKey, limit: n });
+  const params = new URLSearchParams({ limit: String(limit) });
   if (route.status) params.set('status', route.status);
   if (route.agent) params.set('agent', route.agent);
   if (since) params.set('since', since);
-  const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, live.cursor);
+  const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, liveKey(live));
   const health = useApi<HealthResponse>('/api/health');
   const agents = useMemo(() => {
     const names = new Set((health.data?.agents ?? []).map((a) => a.agent));
@@ -61,7 +71,7 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
               <option value="">any</option>
               {agents.map((a) => (
                 <option key={a} value={a}>
-                  {a}
+                  {visible(a)}
                 </option>
               ))}
             </select>
@@ -86,7 +96,7 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
       {data && data.sessions.length === 0 && <Message kind="info">No sessions recorded{filtered ? ' that match these filters' : ''} yet.</Message>}
       {data && data.sessions.length > 0 && (
         <div className="card">
-          <table className="table" data-testid="sessions-table" data-filter={params.toString()}>
+          <table className="table" data-testid="sessions-table" data-filter={params.toString()} data-truncated={String(data.truncated)}>
             <thead>
               <tr>
                 <th>Session</th>
@@ -112,8 +122,8 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
                     <StatusBadge status={s.status} />
                   </td>
                   <td>
-                    {s.rootAgent}
-                    {s.finalAgent !== s.rootAgent && <span className="muted"> ⇢ {s.finalAgent}</span>}
+                    {visible(s.rootAgent)}
+                    {s.finalAgent !== s.rootAgent && <span className="muted"> ⇢ {visible(s.finalAgent)}</span>}
                   </td>
                   <td className="num">{s.scopes}</td>
                   <td className="num">{s.actions}</td>
@@ -124,6 +134,21 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
               ))}
             </tbody>
           </table>
+          {data.truncated && (
+            <div className="more" data-testid="sessions-more">
+              <span className="muted">
+                The newest {data.sessions.length} session{data.sessions.length === 1 ? '' : 's'} {data.sessions.length === 1 ? 'is' : 'are'} shown; older ones
+                {filtered ? ' that match these filters' : ''} are not.
+              </span>{' '}
+              {data.limit < SESSIONS_MAX ? (
+                <button type="button" onClick={() => setLimit(Math.min(SESSIONS_MAX, data.limit + SESSIONS_PAGE))} disabled={loading} data-testid="show-more">
+                  {loading ? 'Loading…' : `Show ${Math.min(SESSIONS_PAGE, SESSIONS_MAX - data.limit)} more`}
+                </button>
+              ) : (
+                <span className="muted">Narrow the list with the filters above to see older ones.</span>
+              )}
+            </div>
+          )}
         </div>
       )}
     </section>

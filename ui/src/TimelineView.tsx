@@ -8,8 +8,8 @@ import { useMemo } from 'react';
 import type { TimelineResponse } from '../../client/ui-api-types';
 import { enc, useApi } from './api';
 import { href, ZOOMS } from './routes';
-import { clock, duration, scopeSuffix, truncate } from './format';
-import { LiveBadge, useLive } from './live';
+import { clock, duration, scopeSuffix, truncate, visible, count } from './format';
+import { LiveBadge, liveKey, useLive } from './live';
 import { SessionTabs } from './SessionTabs';
 import { Message, StatusBadge } from './StatusBadge';
 import { LANE_ROW_H, layoutWaterfall, type Bar } from './waterfall';
@@ -20,7 +20,7 @@ const AXIS_H = 24;
 
 export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: number }) {
   const live = useLive(sessionId);
-  const { data, error } = useApi<TimelineResponse>(`/api/sessions/${enc(sessionId)}/timeline`, live.cursor);
+  const { data, error } = useApi<TimelineResponse>(`/api/sessions/${enc(sessionId)}/timeline`, liveKey(live));
   const layout = useMemo(
     () => (data ? layoutWaterfall(data.tree.roots, data.actions, { now: data.now, zoom, baseWidth: BASE_WIDTH }) : null),
     [data, zoom],
@@ -43,7 +43,7 @@ export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: num
             <h2>
               Timeline <StatusBadge status={data.summary.status} />{' '}
               <span className="muted small">
-                {data.summary.scopes} scopes · {data.summary.actions} action rows · {duration(data.summary.startedAt, data.summary.endedAt)}
+                {count(data.summary.scopes, 'scope')} · {count(data.summary.actions, 'action row')} · {duration(data.summary.startedAt, data.summary.endedAt)}
               </span>
             </h2>
             <div className="toolbar">
@@ -87,7 +87,7 @@ export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: num
                     <a href={href({ view: 'session', sessionId, scopeId: l.scope.scopeId, descendants: false })}>
                       <text x={8} y={l.y + 17} className="lane-label">
                         {'  '.repeat(Math.min(l.scope.depth, 6))}
-                        {truncate(`${l.scope.agent}@${l.scope.agentVersion}`, 22)}
+                        {truncate(`${visible(l.scope.agent)}@${visible(l.scope.agentVersion)}`, 22)}
                         <tspan className="lane-kind"> {l.scope.kind === 'root' ? 'root' : scopeSuffix(l.scope.scopeId, sessionId)}</tspan>
                       </text>
                       <text x={8} y={l.y + 31} className={`lane-status status-text-${l.scope.status}`}>
@@ -117,10 +117,10 @@ export function TimelineView({ sessionId, zoom }: { sessionId: string; zoom: num
 }
 
 function BarView({ bar, sessionId }: { bar: Bar; sessionId: string }) {
-  const label = `${bar.name}${bar.retries ? ` ↻${bar.retries}` : ''}`;
+  const label = `${visible(bar.name)}${bar.retries ? ` ↻${bar.retries}` : ''}`;
   const right = bar.x + bar.width;
   const title = bar.attempts
-    .map(({ action: a }) => `${a.kind} ${a.name} attempt ${a.attempt}: ${a.status} at ${clock(a.startedAt)} (${duration(a.startedAt, a.endedAt)})${a.error ? ` — ${a.error}` : ''}`)
+    .map(({ action: a }) => `${a.kind} ${visible(a.name)} attempt ${a.attempt}: ${a.status} at ${clock(a.startedAt)} UTC (${duration(a.startedAt, a.endedAt)})${a.error ? ` — ${visible(a.error)}` : ''}`)
     .join('\n');
   return (
     <g data-testid="timeline-bar" data-action-id={bar.id} data-scope-id={bar.scopeId} data-kind={bar.kind} data-name={bar.name} data-status={bar.status}

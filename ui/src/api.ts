@@ -1,6 +1,7 @@
 /** Reads the dashboard's JSON API; an error document becomes an Error carrying its message. */
 import { useCallback, useEffect, useState } from 'react';
 import type { ApiError } from '../../client/ui-api-types';
+import { visible } from './format';
 
 export class ApiFailure extends Error {
   constructor(
@@ -16,7 +17,8 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   const body = (await res.json().catch(() => null)) as T | ApiError | null;
   if (!res.ok) {
     const message = (body as ApiError | null)?.error?.message ?? `${res.status} ${res.statusText}`;
-    throw new ApiFailure(res.status, message);
+    // A message may quote a value from the store (an agent name, a URI).
+    throw new ApiFailure(res.status, visible(message));
   }
   return body as T;
 }
@@ -30,14 +32,15 @@ export interface Loaded<T> {
 
 /**
  * Fetches `path` (null: nothing to fetch) and refetches when it changes, when
- * `refreshKey` changes (a live change token) or on reload(). The last answer stays
+ * `refreshKey` changes (a live change token; false: not yet) or on reload(). The last answer stays
  * shown while the next one loads, so a live page does not flicker.
  */
-export function useApi<T>(path: string | null, refreshKey?: string | null): Loaded<T> {
+export function useApi<T>(path: string | null, refreshKey?: string | false | null): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: path !== null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    if (path === null) return;
+    // false: the caller waits for something (a first live token) before fetching.
+    if (path === null || refreshKey === false) return;
     const abort = new AbortController();
     setState((s) => ({ data: s.data, loading: true }));
     getJson<T>(path, abort.signal).then(

@@ -1,17 +1,21 @@
 /** Small display helpers shared by the views. */
 
+/**
+ * A moment in UTC, marked so: the CLI prints UTC too, and a reader comparing the two
+ * (or two readers in different zones) must not be off by their offset.
+ */
 export function when(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-/** Time of day with milliseconds: actions of one session are close together. */
+/** Time of day in UTC with milliseconds: actions of one session are close together. Unmarked: where it is shown says UTC. */
 export function clock(iso: string): string {
   const d = new Date(iso);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().slice(11, 23);
 }
 
 export function duration(startIso: string, endIso: string | null): string {
@@ -34,4 +38,16 @@ export function scopeSuffix(scopeId: string, sessionId: string): string {
 
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Text from the store as a person should see it: objectives, names, errors and URIs come
+ * from agents, models and tools, and a bidi override in one (U+202E) would show "evil"
+ * as "live". The CLI's rule (client/visible-text.ts), so both show the same escapes.
+ */
+export { visible } from '../../client/visible-text';
+
+/** `1 scope`, `2 scopes`: a count with its noun in the number it needs. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
 }

@@ -22,6 +22,17 @@ export function edgeLabelWidth(text: string): number {
   return text.length * 6.4 + 12;
 }
 const GAP_Y = 58;
+
+/**
+ * How far a wide graph may shrink to fit the page: below this its node labels are too
+ * small to read and its nodes to hit, so it scrolls sideways instead.
+ */
+export const MIN_GRAPH_SCALE = 0.7;
+
+/** The narrowest the graph may be drawn (CSS pixels) for a layout `width` wide. */
+export function graphMinWidth(width: number): number {
+  return Math.round(width * MIN_GRAPH_SCALE);
+}
 const PAD = 24;
 
 export interface PlacedScope {
