@@ -30,14 +30,10 @@ export const UNSENDABLE_AGENT_RESULT = 'UnsendableAgentResult';
  * cannot be sent to Temporal, or undefined when it can.
  */
 export function unsendableResult(agent: string, value: unknown, envelope: unknown): ApplicationFailure | undefined {
-  const why = refusal(value, envelope);
+  const why = sendRefusal(value, 'result', envelope);
   if (why === undefined || !patched(UNSENDABLE_RESULT_PATCH)) return undefined;
   // The same code gives the same result: retrying cannot help.
   return ApplicationFailure.nonRetryable(`agent ${agent}: its result cannot be sent to Temporal: ${why}`, UNSENDABLE_AGENT_RESULT);
-}
-
-function refusal(value: unknown, envelope: unknown): string | undefined {
-  return sendRefusal(value, 'result', envelope);
 }
 
 /**
