@@ -27,7 +27,7 @@ import { scopeActivityInterceptor, type RegisteredTool } from './activity-interc
 import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalRunStatus, runsClosedWithoutAgent } from '../store/run-status';
 import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
-import { StoreOutageLog } from './store-outage-log';
+import { StoreOutageLog, periodicStoreJobLog } from './store-outage-log';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
@@ -438,7 +438,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
       {
         ...(this.config.unendedScopes || {}),
-        onError: (err) => this.log(`looking for scopes whose run Temporal terminated or timed out: ${err.message}`),
+        ...periodicStoreJobLog((line) => this.log(line), 'looking for scopes whose run Temporal terminated or timed out'),
         onRepaired: (sessionId, n) =>
           this.log(`session ${sessionId}: completed ${n} scope${n === 1 ? '' : 's'} whose run Temporal terminated or timed out (the end, or for a run that never ran the whole row), from its history`),
       },

@@ -159,3 +159,24 @@ function duration(ms: number): string {
   const m = Math.floor(s / 60);
   return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
+
+/**
+ * The lines of a periodic job that reads the store (the look for unended scopes): a failure
+ * because the store cannot be reached is said once, then not again until a run of the job
+ * goes through; the worker's outage lines say how the outage goes. Said at every run, an
+ * idle worker repeated it once a minute for as long as the store was down.
+ */
+export function periodicStoreJobLog(log: (line: string) => void, what: string): { onError: (err: Error) => void; onLooked: () => void } {
+  let unreachable = false;
+  return {
+    onError: (err) => {
+      if (!isStoreUnavailable(err)) return log(`${what}: ${err.message}`);
+      if (unreachable) return;
+      unreachable = true;
+      log(`${what}: store unreachable (${err.message}); tried again at every look; said again only after a look has gone through`);
+    },
+    onLooked: () => {
+      unreachable = false;
+    },
+  };
+}

@@ -34,6 +34,8 @@ export interface UnendedScopesOptions {
   /** The longest a scope whose run is open waits before it is looked at again (default 1 h). */
   maxWaitMs?: number;
   onError?: (err: Error) => void;
+  /** Told when a scheduled look has gone through (an outage it reported is over for it). */
+  onLooked?: () => void;
   /** Told of each session a look completed from history, with how many scope ends it wrote. */
   onRepaired?: (sessionId: string, scopes: number) => void;
 }
@@ -98,7 +100,14 @@ export class UnendedScopes {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.look().catch((err: unknown) => this.options.onError?.(asError(err))), this.everyMs);
+    this.timer = setInterval(
+      () =>
+        void this.look().then(
+          () => this.options.onLooked?.(),
+          (err: unknown) => this.options.onError?.(asError(err)),
+        ),
+      this.everyMs,
+    );
     // Looking never keeps the process alive: a later worker looks again.
     this.timer.unref();
   }

@@ -10,6 +10,7 @@ import { UnendedScopes } from '../../worker/unended-scopes';
 import { runKey, type ListedRun, type RunClose, type RunRef } from '../../store/run-status';
 import type { RunningScope, Store } from '../../store/types';
 import { ScopetrailPlugin } from '../../worker/plugin';
+import { periodicStoreJobLog } from '../../worker/store-outage-log';
 
 function scope(n: number, sessionId = `s${n}`, namespace = 'default'): RunningScope {
   return {
@@ -233,4 +234,43 @@ test('ScopetrailPlugin refuses an unendedScopes option it cannot use, naming the
     (err: Error & { field?: string }) => err.field === 'unendedScopes' && /give \{ everyMs, afterMs \} \(milliseconds\) or false/.test(err.message),
   );
   assert.doesNotThrow(() => new ScopetrailPlugin({ store, fingerprintKey: false, unendedScopes: false }));
+});
+
+test('a store that cannot be reached is said once by the periodic look, and again only after a look has gone through', async () => {
+  const lines: string[] = [];
+  let up = false;
+  const store: Pick<Store, 'runningScopes'> = {
+    async runningScopes() {
+      if (!up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      return [];
+    },
+  };
+  const looker = new UnendedScopes(
+    { store, namespace: 'default', closes: async () => new Map(), repair: async () => 0 },
+    { everyMs: 100, afterMs: 0, ...periodicStoreJobLog((line) => lines.push(line), 'looking for scopes') },
+  );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  looker.start();
+  try {
+    await sleep(550);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^looking for scopes: store unreachable \(connect ECONNREFUSED/);
+    up = true;
+    await sleep(250);
+    up = false;
+    await sleep(350);
+    // The outage after a look that went through is a new one: said once more.
+    assert.equal(lines.length, 2, lines.join('\n'));
+  } finally {
+    looker.stop();
+  }
+});
+
+test('a periodic look failing for another reason than the store being down is said each time', () => {
+  const lines: string[] = [];
+  const log = periodicStoreJobLog((line) => lines.push(line), 'looking');
+  const denied = () => Object.assign(new Error('permission denied for table scopes'), { code: '42501' });
+  log.onError(denied());
+  log.onError(denied());
+  assert.deepEqual(lines, ['looking: permission denied for table scopes', 'looking: permission denied for table scopes']);
 });
