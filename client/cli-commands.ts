@@ -163,8 +163,9 @@ function historiesProgress(ctx: CommandContext, expected?: number): { onProgress
 }
 
 /** What to say under a listing the limit cut: older sessions matched but are not shown. */
-export function moreSessionsHint(limit: number): string {
-  return `(the newest ${limit} session${limit === 1 ? '' : 's'} shown; older ones match too: raise --limit, at most ${SESSIONS_MAX}, or narrow with --since, --agent or --status)`;
+export function moreSessionsHint(limit: number, next: string | undefined, after: boolean): string {
+  const shown = `${after ? 'the next' : 'the newest'} ${limit} session${limit === 1 ? '' : 's'} shown; older ones match too`;
+  return `(${shown}: ${next ? `the next page with --after ${next}, ` : ''}raise --limit, at most ${SESSIONS_MAX}, or narrow with --since, --agent or --status)`;
 }
 
 function limitFlag(ctx: CommandContext): number | undefined {
@@ -178,9 +179,9 @@ function limitFlag(ctx: CommandContext): number | undefined {
 export const COMMANDS: Record<string, Command> = {
   sessions: {
     group: 'query',
-    args: '[--agent A] [--status S] [--since ISO] [--limit N]',
+    args: '[--agent A] [--status S] [--since ISO] [--limit N] [--after CURSOR]',
     summary: 'recent sessions with their status, checked against Temporal',
-    options: ['agent', 'status', 'since', 'limit', ...QUERY_OPTIONS],
+    options: ['agent', 'status', 'since', 'limit', 'after', ...QUERY_OPTIONS],
     async run(ctx) {
       positionals(ctx, []);
       // Every flag is checked before anything is opened.
@@ -189,18 +190,19 @@ export const COMMANDS: Record<string, Command> = {
         status: flag(ctx, 'status'),
         since: flag(ctx, 'since'),
         limit: limitFlag(ctx),
+        after: flag(ctx, 'after'),
       });
       if (!args.success) {
         const issue = args.error.issues[0];
         throw new CliUsageError(`invalid --${String(issue?.path[0] ?? 'option')}: ${issue?.message}`);
       }
       return withClient(ctx, async (client) => {
-        const { sessions, truncated } = await client.sessionsPage({ ...args.data, crossCheck: true });
-        if (ctx.flags.json) json(ctx, { sessions, truncated });
+        const { sessions, truncated, next } = await client.sessionsPage({ ...args.data, after: flag(ctx, 'after'), crossCheck: true });
+        if (ctx.flags.json) json(ctx, { sessions, truncated, ...(next ? { next } : {}) });
         else {
           ctx.out.log(renderSessions(sessions));
           // On stderr: for the person reading, not for a script reading the table.
-          if (truncated) ctx.out.err(moreSessionsHint(args.data.limit));
+          if (truncated) ctx.out.err(moreSessionsHint(args.data.limit, next, args.data.after !== undefined));
         }
         return 0;
       });

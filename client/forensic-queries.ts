@@ -53,12 +53,15 @@ import type { ReceiptChecker } from '../store/delegation-key';
 import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSignatureState } from '../cim/manifest-signature';
 import { typedLengthChecks } from '../cim/typed-length-checks';
+import { SessionCursorArg, sessionCursor } from './session-cursor';
 
 export const SessionsArgs = typedLengthChecks(z.strictObject({
   agent: AgentNameArg.optional(),
   status: ScopeStatus.optional(),
   since: IsoTime.optional(),
   limit: z.number().int().min(1).max(SESSIONS_MAX).default(SESSIONS_LIMIT),
+  /** The `next` of the page before: the sessions after its last. */
+  after: SessionCursorArg.optional(),
 }));
 
 /** A resource URI or a pattern where `*` matches any run of characters, e.g. db:customers, db:customers*, db:*notes (`?` and `[` are literal). */
@@ -173,6 +176,8 @@ export interface StatusReport {
 export interface SessionsPage {
   sessions: SessionListing[];
   truncated: boolean;
+  /** When truncated: give it as `after` for the page that follows. */
+  next?: string;
 }
 
 export async function listSessions(
@@ -182,9 +187,10 @@ export async function listSessions(
 ): Promise<SessionsPage> {
   // The status filter runs in the store, before the limit: filtering the limited page would miss sessions.
   // One more than asked for says whether the limit cut the list.
-  const found = await store.listSessions({ agent: args.agent, since: args.since, status: args.status, limit: args.limit + 1 });
-  const truncated = found.length > args.limit;
-  const ids = truncated ? found.slice(0, args.limit) : found;
+  const keys = await store.sessionKeys({ agent: args.agent, since: args.since, status: args.status, limit: args.limit + 1, ...(args.after ? { after: args.after } : {}) });
+  const truncated = keys.length > args.limit;
+  const ids = (truncated ? keys.slice(0, args.limit) : keys).map((k) => k.sessionId);
+  const next = truncated ? sessionCursor(keys[args.limit - 1]!) : undefined;
   // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];
@@ -216,7 +222,7 @@ export async function listSessions(
       ...(run ? { temporalStatus: run.status, agrees: sessionStatusAgrees(summary.status, run.status) } : {}),
     });
   }
-  return { sessions: out, truncated };
+  return { sessions: out, truncated, ...(next ? { next } : {}) };
 }
 
 async function reachable(temporal: Client): Promise<boolean> {

@@ -8,7 +8,7 @@ import { ScopetrailError } from '../cim/errors';
 import { scopeToOcsfEvents, type OcsfEvent, type OcsfMappingOptions, type OcsfScopeInput } from '../cim/ocsf';
 import { validateOcsfEvent } from '../cim/ocsf-validate';
 import { callReceiptKey, receiptsByCall, type CallReceipt } from '../cim/forensics/receipts';
-import type { SessionChains, StoredChain, Store } from '../store/types';
+import type { SessionChains, SessionKey, StoredChain, Store } from '../store/types';
 import { receiptChecker, type ReceiptChecker } from '../store/delegation-key';
 import { UnknownIdError } from './arguments';
 import { sha256Hex } from './otel-export';
@@ -16,8 +16,23 @@ import { ownPackage } from './own-package';
 
 const { version } = ownPackage();
 
-/** Sessions read for one `--since` export or one poll of a tail. */
-export const SESSION_PAGE = 100_000;
+/** Sessions listed at a time by a `--since` export or a poll of a tail. */
+export const SESSION_PAGE = 1_000;
+
+/**
+ * Every session started at or after `since`, oldest first, listed a page at a time: an
+ * export reads them all however many there are (one listing capped at 100 000 left the
+ * oldest out of a large export, unsaid), and holds one page of ids at a time.
+ */
+export async function* sessionsSince(store: Store, since: string, page = SESSION_PAGE): AsyncGenerator<string> {
+  let after: SessionKey | undefined;
+  for (;;) {
+    const keys = await store.sessionKeys({ since, order: 'oldest', limit: page, ...(after ? { after } : {}) });
+    for (const key of keys) yield key.sessionId;
+    if (keys.length < page) return;
+    after = keys[keys.length - 1];
+  }
+}
 
 export class OcsfExportError extends ScopetrailError {
   override name = 'OcsfExportError';
@@ -96,10 +111,10 @@ export async function exportOcsf(
   write: (lines: string[]) => Promise<unknown>,
   receiptKey: ReceiptChecker = receiptChecker(),
 ): Promise<OcsfExportSummary> {
-  const ids = 'sessionId' in target ? [target.sessionId] : (await store.listSessions({ since: target.since, limit: SESSION_PAGE })).reverse();
+  const ids = 'sessionId' in target ? [target.sessionId] : sessionsSince(store, target.since);
   const options = ocsfMappingOptions();
   const summary: OcsfExportSummary = { sessions: 0, events: 0, invalidRows: 0 };
-  for (const id of ids) {
+  for await (const id of ids) {
     const chains = await store.chainsOfSession(id);
     if (chains.chains.length === 0 && 'sessionId' in target) throw new UnknownIdError('session', id);
     summary.sessions += 1;

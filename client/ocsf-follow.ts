@@ -15,7 +15,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, s
 import { z } from 'zod';
 import { invalidField } from '../cim/invalid-field';
 import type { SessionChains, Store } from '../store/types';
-import { eventsOfScopes, isSealed, ocsfMappingOptions, OcsfExportError, scopesInOrder, SESSION_PAGE, sessionReceipts } from './ocsf-export';
+import { eventsOfScopes, isSealed, ocsfMappingOptions, OcsfExportError, scopesInOrder, sessionReceipts, sessionsSince } from './ocsf-export';
 import { receiptChecker, type ReceiptChecker } from '../store/delegation-key';
 
 /**
@@ -155,14 +155,14 @@ export async function followOcsf(store: Store, sink: LineSink, start: OcsfCursor
 }
 
 async function pollOnce(store: Store, cursor: OcsfCursor, now: number, receiptKey: ReceiptChecker): Promise<{ lines: string[]; scopes: number; cursor: OcsfCursor }> {
-  const ids = cursor.sessionId !== null ? [cursor.sessionId] : (await store.listSessions({ since: cursor.since, limit: SESSION_PAGE })).reverse();
+  const ids = cursor.sessionId !== null ? [cursor.sessionId] : sessionsSince(store, cursor.since);
   const options = ocsfMappingOptions(new Date(now).toISOString());
   const exported = { ...cursor.exported };
   const finished = { ...cursor.finished };
   const lines: string[] = [];
   let scopes = 0;
   const pending: string[] = [];
-  for (const id of ids) {
+  for await (const id of ids) {
     if (finished[id]) continue;
     const chains = await store.chainsOfSession(id);
     if (chains.chains.length === 0) continue;

@@ -152,6 +152,8 @@ export interface SessionsOptions {
   status?: ScopeRecord['status'];
   since?: string;
   limit?: number;
+  /** The `next` of the page before: the sessions after its last one. */
+  after?: string;
   crossCheck?: boolean;
 }
 

@@ -30,6 +30,8 @@ export interface SessionsResponse {
   limit: number;
   /** Whether more sessions matched than `limit`: the oldest of them are not in `sessions`. */
   truncated: boolean;
+  /** When truncated: the `after` parameter that reads the page after this one. */
+  next?: string;
 }
 
 export interface ScopeNodeJson {

@@ -4,6 +4,7 @@
  * client/ui-api-types.ts). Bad input is a 400 naming the parameter, an unknown id a
  * 404, an unreachable Temporal server (reconcile only) a 503 saying what to do.
  */
+import { sessionKeyOf } from './session-cursor';
 import { z } from 'zod';
 import { ActionKind, ScopeStatus } from '../cim/schemas';
 import { healthFromUsage } from '../cim/forensics/health';
@@ -52,6 +53,7 @@ const SessionsQuery = z.strictObject({
   status: ScopeStatus.optional(),
   agent: AgentNameArg.optional(),
   since: IsoTime.optional(),
+  after: z.string().refine((c) => sessionKeyOf(c) !== undefined, 'not a cursor a sessions listing gave (its "next")').optional(),
 });
 const ActionsQuery = z.strictObject({
   descendants: Flag.optional(),
@@ -116,9 +118,9 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     run: async ({ client }, _ids, query): Promise<SessionsResponse> => {
       const q = check(SessionsQuery, query, 'query parameter');
       const limit = q.limit ?? SESSIONS_LIMIT;
-      const { sessions, truncated } = await client.sessionsPage({ ...q, limit, crossCheck: false });
+      const { sessions, truncated, next } = await client.sessionsPage({ ...q, limit, crossCheck: false });
       // The listing's Temporal cross-check is left out: the dashboard lists from the store alone.
-      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s), limit, truncated };
+      return { sessions: sessions.map(({ inTemporal: _, ...s }) => s), limit, truncated, ...(next ? { next } : {}) };
     },
   },
   {

@@ -10,7 +10,7 @@ import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, unnestRows, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
@@ -771,6 +771,10 @@ export class SqlStore implements Store {
   }
 
   async listSessions(options: ListSessionsOptions): Promise<string[]> {
+    return (await this.sessionKeys(options)).map((k) => k.sessionId);
+  }
+
+  async sessionKeys(options: ListSessionsOptions): Promise<SessionKey[]> {
     const params: unknown[] = [this.namespace];
     let where = `s.namespace = $1 AND s.kind = 'root'`;
     if (options.since) {
@@ -786,13 +790,22 @@ export class SqlStore implements Store {
       params.push(options.status);
       where += ` AND ${this.sessionStatusSql('s')} = $${params.length}`;
     }
+    const oldest = options.order === 'oldest';
+    if (options.after) {
+      params.push(options.after.startedAt, options.after.sessionId);
+      const t = `$${params.length - 1}::timestamptz`;
+      const id = `$${params.length}`;
+      where += ` AND (s.started_at ${oldest ? '>' : '<'} ${t} OR (s.started_at = ${t} AND s.session_id > ${id}))`;
+    }
     params.push(options.limit);
-    const { rows } = await this.db.query<{ session_id: string }>(
-      `SELECT s.session_id FROM ${this.t('scopes')} s WHERE ${where}
-       ORDER BY s.started_at DESC, s.session_id LIMIT $${params.length}`,
+    // The start as JSON text keeps its microseconds: a key read back as a Date would lose them,
+    // and a next page would repeat or skip sessions that started within one millisecond.
+    const { rows } = await this.db.query<{ session_id: string; started_at: string }>(
+      `SELECT s.session_id, to_json(s.started_at) #>> '{}' AS started_at FROM ${this.t('scopes')} s WHERE ${where}
+       ORDER BY s.started_at ${oldest ? 'ASC' : 'DESC'}, s.session_id LIMIT $${params.length}`,
       params,
     );
-    return rows.map((r) => r.session_id);
+    return rows.map((r) => ({ sessionId: r.session_id, startedAt: r.started_at }));
   }
 
   /**

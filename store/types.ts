@@ -63,6 +63,19 @@ export interface ListSessionsOptions {
   /** Sessions whose rolled-up status (cim/forensics/summary.ts) is this one; filtered before the limit. */
   status?: ScopeStatus;
   limit: number;
+  /** `newest` first (the default) or `oldest` first; ties of start time go by session id. */
+  order?: 'newest' | 'oldest';
+  /** Only the sessions after this one in the listing's order: the last of the page before. */
+  after?: SessionKey;
+}
+
+/**
+ * A session as a listing orders it: its root's start, as the store holds it (to the
+ * microsecond, so a page ends exactly where the next begins), and its id.
+ */
+export interface SessionKey {
+  startedAt: string;
+  sessionId: string;
 }
 
 /**
@@ -249,8 +262,10 @@ export interface Store {
    * other, and the rows that do not read as the manifest they are filed under, named.
    */
   storedManifests(): Promise<StoredManifests>;
-  /** Session ids, newest first. */
+  /** Session ids, newest first unless `order` says otherwise. */
   listSessions(options: ListSessionsOptions): Promise<string[]>;
+  /** As listSessions, each with its start: the key a next page goes on from (`after`). */
+  sessionKeys(options: ListSessionsOptions): Promise<SessionKey[]>;
   /**
    * Grouped counts of the namespace's scopes and actions: what roles, drift and agent
    * health need, at any size. `calls: false` skips the per-call outcomes (health needs

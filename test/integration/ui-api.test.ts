@@ -67,6 +67,7 @@ test('bad query parameters are a 400 naming the parameter', async () => {
     ['/api/sessions?since=2026-02-30T00:00:00Z', 'since', /invalid query parameter "since"/],
     ['/api/sessions?limit=1&limit=2', 'limit', /^query parameter "limit" is given 2 times: give it once$/],
     ['/api/sessions?colour=red', 'colour', /unknown query parameter "colour"/],
+    ['/api/sessions?after=page2', 'after', /invalid query parameter "after": not a cursor a sessions listing gave/],
     [`/api/scopes/${sessionId}/actions?descendants=maybe`, 'descendants', /use true or false/],
     [`/api/scopes/${sessionId}/actions?kind=tool_call,nap`, 'kind', /invalid query parameter "kind"/],
     [`/api/scopes/${sessionId}/footprint?descendants=`, 'descendants', /invalid query parameter "descendants"/],
@@ -221,7 +222,19 @@ test('the status filter finds older sessions behind newer ones of another status
   assert.deepEqual([cut.body.sessions.length, cut.body.truncated], [2, true]);
   const table = await runCliFor(rt, ['sessions', '--limit', '2']);
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stderr, /the newest 2 sessions shown; older ones match too: raise --limit/);
+  assert.match(table.stderr, /the newest 2 sessions shown; older ones match too: the next page with --after s1\.[\w-]+, raise --limit/);
+  // The pages after it, in the API and the CLI, hold the rest once each.
+  const rest = await get(`/api/sessions?limit=2&after=${encodeURIComponent(cut.body.next)}`);
+  assert.equal(rest.status, 200);
+  const restCli = await runCliFor(rt, ['sessions', '--limit', '2', '--after', cut.body.next, '--json']);
+  assert.equal(restCli.code, 0, restCli.stderr);
+  const all = await get('/api/sessions?limit=100');
+  const pages = [...cut.body.sessions, ...rest.body.sessions].map((s: { sessionId: string }) => s.sessionId);
+  assert.deepEqual(pages, all.body.sessions.map((s: { sessionId: string }) => s.sessionId));
+  assert.deepEqual(JSON.parse(restCli.stdout).sessions.map((s: { sessionId: string }) => s.sessionId), pages.slice(2));
+  const badAfter = await runCliFor(rt, ['sessions', '--after', 'page2']);
+  assert.equal(badAfter.code, 2, badAfter.stderr);
+  assert.match(badAfter.stderr, /invalid --after: not a cursor a sessions listing gave/);
   assert.doesNotMatch(table.stdout, /older ones/);
   const cutJson = await runCliFor(rt, ['sessions', '--limit', '2', '--json']);
   assert.equal(JSON.parse(cutJson.stdout).truncated, true);

@@ -7,6 +7,7 @@ import { refusedFor } from '../helpers/refused-option';
 import type { Store } from '../../store/types';
 import { action, scope } from './fixtures';
 import { sessionSummary } from '../../cim/forensics/summary';
+import { sessionsSince } from '../../client/ocsf-export';
 
 let store: Store;
 let other: Store;
@@ -187,6 +188,33 @@ test('the status filter runs before the limit and agrees with the session summar
       const { status } = sessionSummary(await db.scopesOfSession(id), []);
       assert.deepEqual(await db.listSessions({ status, limit: 50 }).then((ids) => ids.includes(id)), true, `${id} is listed as ${status}`);
     }
+  } finally {
+    await db.close();
+  }
+});
+
+test('sessions listed a page at a time, either way round, come once each, ties of start split across pages included', async () => {
+  const db = await openStore({ memory: true, url: undefined });
+  try {
+    const starts = ['2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z', '2026-03-02T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.001Z', '2026-03-01T00:00:00.000Z'];
+    await db.upsertScopes(starts.map((startedAt, n) => scope(`p${n}`, { sessionId: `p${n}`, startedAt })));
+    for (const order of ['newest', 'oldest'] as const) {
+      const whole = await db.listSessions({ limit: 100, order });
+      assert.equal(whole.length, starts.length);
+      const paged: string[] = [];
+      let after;
+      for (;;) {
+        const keys = await db.sessionKeys({ limit: 2, order, ...(after ? { after } : {}) });
+        paged.push(...keys.map((k) => k.sessionId));
+        if (keys.length < 2) break;
+        after = keys[keys.length - 1];
+      }
+      assert.deepEqual(paged, whole, order);
+    }
+    assert.deepEqual(await db.listSessions({ limit: 3, order: 'oldest' }), ['p4', 'p0', 'p1']);
+    const exported: string[] = [];
+    for await (const id of sessionsSince(db, '2026-03-01T00:00:00.000Z', 2)) exported.push(id);
+    assert.deepEqual(exported, ['p0', 'p1', 'p2', 'p6', 'p5', 'p3']);
   } finally {
     await db.close();
   }

@@ -71,7 +71,11 @@ test('tabs share a stream only where the browser has both Web Locks and Broadcas
 
 function fakeStore(ids: string[]): Store {
   return {
-    listSessions: async ({ limit }: { limit: number }) => ids.slice(0, limit),
+    sessionKeys: async ({ limit, after }: { limit: number; after?: { sessionId: string } }) =>
+      ids
+        .slice(after ? ids.indexOf(after.sessionId) + 1 : 0)
+        .slice(0, limit)
+        .map((sessionId) => ({ sessionId, startedAt: '2026-01-01T00:00:00.000Z' })),
     scopesOfSession: async (id: string) => [scope(id, { sessionId: id, workflowId: id })],
     actionsOfSession: async () => [],
   } as unknown as Store;
@@ -82,6 +86,12 @@ test('a listing says whether its limit left older sessions out', async () => {
   const cut = await listSessions(fakeStore(ids), undefined, SessionsArgs.parse({ limit: 3 }));
   assert.deepEqual(cut.sessions.map((s) => s.sessionId), ['s5', 's4', 's3']);
   assert.equal(cut.truncated, true);
+  // The page after it goes on from its last session, with no gap and no repeat.
+  const rest = await listSessions(fakeStore(ids), undefined, SessionsArgs.parse({ limit: 3, after: cut.next }));
+  assert.deepEqual(rest.sessions.map((s) => s.sessionId), ['s2', 's1']);
+  assert.equal(rest.truncated, false);
+  assert.equal(rest.next, undefined);
+  assert.throws(() => SessionsArgs.parse({ after: 'page2' }), /not a cursor a sessions listing gave/);
   const whole = await listSessions(fakeStore(ids), undefined, SessionsArgs.parse({ limit: 5 }));
   assert.equal(whole.sessions.length, 5);
   assert.equal(whole.truncated, false, 'exactly the limit is not cut');
@@ -91,10 +101,10 @@ test('a listing says whether its limit left older sessions out', async () => {
 test('the CLI says when the limit cut the list, and its help gives the default', () => {
   assert.match(OPTION_HELP.limit.text, /default: 50/);
   assert.equal(
-    moreSessionsHint(50),
-    '(the newest 50 sessions shown; older ones match too: raise --limit, at most 10000, or narrow with --since, --agent or --status)',
+    moreSessionsHint(50, 's1.abc', false),
+    '(the newest 50 sessions shown; older ones match too: the next page with --after s1.abc, raise --limit, at most 10000, or narrow with --since, --agent or --status)',
   );
-  assert.match(moreSessionsHint(1), /the newest 1 session shown/);
+  assert.match(moreSessionsHint(1, undefined, true), /the next 1 session shown/);
 });
 
 test('the API names a query parameter given twice, rather than saying it expected a string', async () => {
