@@ -87,7 +87,8 @@ export class TemporalRunStatus implements RunStatus {
  * started by scopetrail's client; `store`: the mark of the store that client read (store/store-mark.ts),
  * where its memo says so readably (not under a payload codec).
  */
-export type ListedRun = RunRef & { session: boolean; store?: string };
+/** `type`: the run's workflow type, where visibility gave it. */
+export type ListedRun = RunRef & { session: boolean; store?: string; type?: string };
 
 /**
  * Runs of `namespace` Temporal terminated or timed out since `sinceIso`, from its visibility
@@ -111,6 +112,7 @@ export async function runsClosedWithoutAgent(connection: ConnectionLike, namespa
           runId: e.execution.runId,
           session: e.memo?.fields?.[VISIBILITY_MEMO] !== undefined,
           ...withStore(plainText(e.memo?.fields?.[STORE_MEMO])),
+          ...(e.type?.name ? { type: e.type.name } : {}),
         }]
       : [],
   );

@@ -28,6 +28,7 @@ import { Recorder, type RecorderOptions } from './recorder';
 import { TemporalRunStatus, runsClosedWithoutAgent } from '../store/run-status';
 import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
 import { StoreOutageLog, periodicStoreJobLog } from './store-outage-log';
+import { AgentTypes } from './agent-types';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
@@ -227,6 +228,8 @@ export class ScopetrailPlugin extends SimplePlugin {
   private readonly fingerprinter: Fingerprinter | undefined;
   private readonly manifestSigner: Signer | undefined;
   private readonly bindings = new Map<string, Binding>();
+  /** Which workflow types are agents, for the memo a Client carrying the plugin adds to their starts. */
+  private readonly agentTypes: AgentTypes;
   /** One look for unended scopes per namespace, however many of its task queues run here, with how many workers use it. */
   private readonly unended = new Map<string, { looker: UnendedScopes; workers: number }>();
   private readonly log: (message: string, err?: unknown) => void;
@@ -252,6 +255,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       workerInterceptors: { workflowModules: [WORKFLOW_INTERCEPTORS_MODULE] },
     });
     this.config = options;
+    this.agentTypes = new AgentTypes(store, () => this.localAgentNames());
     this.deployment = checked.deployment;
     if (options.payloadCodecs?.length) this.textCodec = textCodec(options.payloadCodecs);
     this.registered = registerTools(tools, llmTools);
@@ -269,6 +273,11 @@ export class ScopetrailPlugin extends SimplePlugin {
     const otel = this.config.otel;
     if (!otel) return undefined;
     return new LiveOtel(this.config.store, otel === true ? {} : otel, this.log);
+  }
+
+  /** The agents of this process's workers: their manifests, read as each was configured. */
+  private *localAgentNames(): Iterable<string> {
+    for (const binding of this.bindings.values()) for (const m of binding.manifests) yield m.name;
   }
 
   /** The recorder of the worker on this namespace and task queue, once that worker is configured. */
@@ -361,7 +370,7 @@ export class ScopetrailPlugin extends SimplePlugin {
 
   override configureClient(options: ClientOptions): ClientOptions {
     const configured = super.configureClient(options);
-    const interceptor = visibilityMemoInterceptor(options, storeMark(this.config.store));
+    const interceptor = visibilityMemoInterceptor(options, storeMark(this.config.store), this.agentTypes);
     const existing = configured.interceptors?.workflow;
     if (existing !== undefined && !Array.isArray(existing)) {
       throw new ScopetrailConfigError('ScopetrailPlugin: the client uses old-style workflow interceptors (an object); pass an array', 'interceptors.workflow');
@@ -430,6 +439,7 @@ export class ScopetrailPlugin extends SimplePlugin {
         namespace,
         closes: (runs) => status.closes(runs),
         closedWithoutAgentSince: (since) => runsClosedWithoutAgent(connection, namespace, since),
+        isAgent: (type) => this.agentTypes.isAgent(type),
         // Stored text is compared and written as the workers encode it, as `reconcile --repair` does.
         repair: async (sessionId) => {
           client ??= new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
@@ -511,9 +521,10 @@ export class ScopetrailPlugin extends SimplePlugin {
 /**
  * Sessions started through a plain Temporal Client that carries this plugin publish
  * their scopes to visibility exactly as ScopeClient's do: the memo says whether the
- * namespace has scopetrail's search attributes (asked once per client).
+ * namespace has scopetrail's search attributes (asked once per client). Only agents'
+ * starts get it; a type the store cannot be asked about gets it too, as an agent's would.
  */
-function visibilityMemoInterceptor(options: ClientOptions, mark: string | undefined): WorkflowClientInterceptor {
+function visibilityMemoInterceptor(options: ClientOptions, mark: string | undefined, agents: AgentTypes): WorkflowClientInterceptor {
   let check: Promise<boolean> | undefined;
   // Only a full Connection has the operator service; a bare ConnectionLike skips the check.
   const connection = options.connection && 'operatorService' in options.connection ? (options.connection as Connection) : undefined;
@@ -521,6 +532,7 @@ function visibilityMemoInterceptor(options: ClientOptions, mark: string | undefi
   return {
     async start(input, next) {
       if (!connection || input.options.memo?.[VISIBILITY_MEMO] !== undefined) return next(input);
+      if ((await agents.isAgent(input.workflowType)) === false) return next(input);
       check ??= hasSearchAttributes(connection, namespace);
       const store = mark && input.options.memo?.[STORE_MEMO] === undefined ? { [STORE_MEMO]: mark } : {};
       return next({ ...input, options: { ...input.options, memo: { ...input.options.memo, [VISIBILITY_MEMO]: await check, ...store } } });

@@ -48,6 +48,12 @@ export interface UnendedScopesDeps {
   /** Completes the session from history (reconcile with repair); resolves with how many scope ends it wrote. */
   repair(sessionId: string): Promise<number>;
   /**
+   * Whether a workflow type is an agent (undefined: cannot tell now). A listed run no row
+   * names is completed only when it is: a workflow of the user's own carrying a session's
+   * memo (a Client with an older plugin marked every start) is no session.
+   */
+  isAgent?(type: string): Promise<boolean | undefined>;
+  /**
    * Runs of the namespace Temporal terminated or timed out since `sinceIso`, as its visibility
    * lists them: their scopes are looked at without waiting. Optional; a failure is ignored
    * (the waits bound how late such a scope is found).
@@ -164,6 +170,7 @@ export class UnendedScopes {
       // A session's root that never ran, started by a client of another store (a namespace several
       // deployments share), is that store's: written here, it would stand in a store it never belonged to.
       if (!found && run.session && run.store !== undefined && run.store !== this.ownStore) continue;
+      if (!found && run.type !== undefined && this.deps.isAgent && (await this.deps.isAgent(run.type)) !== true) continue;
       const sessionId = found?.sessionId ?? (run.session ? run.workflowId : undefined);
       if (sessionId) sessions.add(sessionId);
     }

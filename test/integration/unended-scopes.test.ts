@@ -19,6 +19,10 @@ import { slowCaller, waiter, waitingBoss } from '../fixtures/agents';
 import { reconcile } from '../../client/reconcile';
 import { runsClosedWithoutAgent } from '../../store/run-status';
 import type { ScopeRecord } from '../../cim/schemas';
+import { Client, Connection } from '@temporalio/client';
+import { ScopetrailPlugin } from '../../worker/plugin';
+import { STORE_MEMO, VISIBILITY_MEMO } from '../../cim/names';
+import { storeMark } from '../../store/store-mark';
 
 let rt: TestRuntime;
 const LOOK_EVERY_MS = 300;
@@ -245,5 +249,36 @@ test("a session of another store's client, terminated before any worker ran it, 
     await ours.close();
     await other.store.close();
     await dropTestSchema(other.schema);
+  }
+});
+
+test("a workflow of the user's own, started through a Client with the plugin and terminated, is no session: nothing is written for it", async () => {
+  const connection = await Connection.connect({ address: rt.temporal.address });
+  const plugin = new ScopetrailPlugin({ store: rt.store, spool: false });
+  const client = new Client({ connection, plugins: [plugin] });
+  const queue = `nobody-${randomBytes(4).toString('hex')}`;
+  try {
+    const own = await client.workflow.start('ordersWorkflow', { taskQueue: queue, workflowId: `orders-${randomBytes(4).toString('hex')}`, args: [{ order: 1 }] });
+    // An agent started through the same client, as a control: the looks do write its row.
+    const agent = await client.workflow.start(waiter, { taskQueue: queue, workflowId: `ses-${randomBytes(4).toString('hex')}`, args: [{ steps: 1 }] });
+    // A start marked as a session's though it is no agent (as a Client with an older plugin marked every start).
+    const marked = await new Client({ connection }).workflow.start('ordersWorkflow', {
+      taskQueue: queue,
+      workflowId: `orders-${randomBytes(4).toString('hex')}`,
+      args: [{ order: 2 }],
+      memo: { [VISIBILITY_MEMO]: false, ...(storeMark(rt.store) ? { [STORE_MEMO]: storeMark(rt.store) } : {}) },
+    });
+    const described = await own.describe();
+    assert.deepEqual(Object.keys(described.memo ?? {}), [], 'the plugin adds nothing to a workflow that is no agent');
+    assert.ok((await agent.describe()).memo?.[VISIBILITY_MEMO] !== undefined, "an agent's start carries the memo");
+    await own.terminate('no worker came');
+    await marked.terminate('no worker came');
+    await agent.terminate('no worker came');
+    await until("the agent session's row", ended(agent.workflowId, 1));
+    await new Promise((r) => setTimeout(r, 4 * LOOK_EVERY_MS));
+    assert.deepEqual(await scopes(own.workflowId), [], 'no session row for a workflow of the user\'s own');
+    assert.deepEqual(await scopes(marked.workflowId), [], 'nor for one whose start carries a session\'s memo');
+  } finally {
+    await connection.close();
   }
 });
