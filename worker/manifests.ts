@@ -6,7 +6,12 @@
 import type { Manifest } from '../cim/schemas';
 import { ScopetrailConfigError } from '../cim/errors';
 
-export function loadManifests(agentsPath: string): Manifest[] {
+/**
+ * `required`: false when the path is the worker's own workflows module, given for its
+ * workflows rather than as the agents' module: a worker of the user's own workflows, given
+ * the plugin to serve tools, runs no agent and registers none.
+ */
+export function loadManifests(agentsPath: string, options: { required?: boolean } = {}): Manifest[] {
   // require() also loads an ES module agents file (Node ≥ 20.19 without top-level await).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   let mod: Record<string, unknown>;
@@ -32,7 +37,7 @@ export function loadManifests(agentsPath: string): Manifest[] {
     }
     manifests.push(manifest);
   }
-  if (manifests.length === 0) {
+  if (manifests.length === 0 && options.required !== false) {
     throw new ScopetrailConfigError(`agents module ${agentsPath} exports no agent made with defineAgent()`, 'agents');
   }
   return manifests;

@@ -476,7 +476,8 @@ export class ScopetrailPlugin extends SimplePlugin {
       );
     }
     // A worker with no workflows (no workflowsPath, no bundle) serves tools alone: it runs no agent, so registers none.
-    const manifests = agents ? loadManifests(agents) : [];
+    // Nor does one whose workflows module (the default for `agents`) holds only workflows of the user's own.
+    const manifests = agents ? loadManifests(agents, { required: this.config.agents !== undefined }) : [];
     const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
     if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);

@@ -146,3 +146,38 @@ test('workflows of the user\'s own beside the plugin keep their own SDK state, s
     await connection.close();
   }
 });
+
+test("the plugin on a worker whose workflows module holds only workflows of the user's own: it starts, runs them, and registers no agent", async () => {
+  const taskQueue = `own-workflows-${randomBytes(4).toString('hex')}`;
+  const connection = await NativeConnection.connect({ address });
+  const lines: string[] = [];
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/own-workflows'),
+    activities: { shipOrder: async (order: number) => `shipped ${order}` },
+    plugins: [new ScopetrailPlugin({ store, tools: [], spool: false, log: (line) => lines.push(line) })],
+  });
+  const running = worker.run();
+  const plain = new Client({ connection: await Connection.connect({ address }) });
+  try {
+    assert.equal(await plain.workflow.execute('ordersWorkflow', { taskQueue, workflowId: `orders-${randomBytes(4).toString('hex')}`, args: [7] }), 'shipped 7');
+    assert.deepEqual((await store.manifests()).filter((m) => m.name === 'ordersWorkflow'), []);
+    assert.deepEqual(lines.filter((l) => /agent/.test(l)), [], 'nothing said about agents it does not have');
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await plain.connection.close();
+    await connection.close();
+  }
+  // An agents module given as such must hold agents: that is a mistake worth stopping for.
+  await assert.rejects(
+    Worker.create({
+      connection: await NativeConnection.connect({ address }),
+      taskQueue,
+      workflowsPath: require.resolve('../fixtures/own-workflows'),
+      plugins: [new ScopetrailPlugin({ store, tools: [], spool: false, agents: require.resolve('../fixtures/own-workflows') })],
+    }),
+    /exports no agent made with defineAgent\(\)/,
+  );
+});
