@@ -97,10 +97,13 @@ const CYCLE_CHECK_DEPTH = 32;
  * Whether JSON.stringify sends `value` faithfully: the first refusal (its message naming
  * the path under `root`), or undefined. One walk with JSON.stringify's rules (`toJSON` is
  * called, `undefined` and function members are dropped) that builds no text.
+ * `functions: 'refuse'`: a function is refused rather than dropped, for a caller's own
+ * input (a session's, a handoff request's), where one is a mistake JSON would hide; what
+ * agents return keeps JSON's rule, as their recorded histories were made with it.
  */
-export function jsonRefusal(value: unknown, root = 'value'): JsonRefusal | undefined {
+export function jsonRefusal(value: unknown, root = 'value', options: { functions?: 'drop' | 'refuse' } = {}): JsonRefusal | undefined {
   try {
-    check(value, '', []);
+    check(value, '', [], options.functions === 'refuse');
     return undefined;
   } catch (err) {
     if (err instanceof JsonRefusal) return err.named(root);
@@ -111,9 +114,10 @@ export function jsonRefusal(value: unknown, root = 'value'): JsonRefusal | undef
   }
 }
 
-function check(value: unknown, key: string, above: unknown[]): void {
+function check(value: unknown, key: string, above: unknown[], refuseFunctions: boolean): void {
   if (value === null) return;
   const type = typeof value;
+  if (type === 'function' && refuseFunctions) throw new JsonRefusal('a function, which JSON would drop; send data only');
   if (type === 'object') {
     // Before toJSON: a Buffer has one, which sends it as `{ type, data: [...] }`.
     const why = unfaithfulObject(value as object);
@@ -121,7 +125,7 @@ function check(value: unknown, key: string, above: unknown[]): void {
   }
   if (type === 'object' || type === 'bigint') {
     const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') return check(toJSON.call(value, key), key, above);
+    if (typeof toJSON === 'function') return check(toJSON.call(value, key), key, above, refuseFunctions);
   }
   if (type === 'bigint') throw bigintRefusal(value as bigint);
   if (type !== 'object') return;
@@ -132,13 +136,13 @@ function check(value: unknown, key: string, above: unknown[]): void {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         at = i;
-        check(value[i], String(i), above);
+        check(value[i], String(i), above, refuseFunctions);
       }
     } else {
       const obj = value as Record<string, unknown>;
       for (const k of Object.keys(obj)) {
         at = k;
-        check(obj[k], k, above);
+        check(obj[k], k, above, refuseFunctions);
       }
     }
   } catch (err) {

@@ -3,6 +3,7 @@
  * from the CIM store. Every argument is validated with zod before it reaches
  * Temporal or the database.
  */
+import { TemporalAddressOption, addressFromEnv } from '../cim/temporal-address';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -74,7 +75,7 @@ export const ConnectOptions = z.strictObject({
     (v) => typeof v === 'object' && v !== null && typeof (v as Partial<Store>).scopesOfSession === 'function',
     'give the store the workers write to (await openStore(), the same options as theirs)',
   ),
-  address: z.string().min(1).optional(),
+  address: TemporalAddressOption.optional(),
   // Default: the store's (openStore's namespace, itself TEMPORAL_NAMESPACE or `default`); another is refused.
   namespace: z.string().min(1).optional(),
   taskQueue: z.string().min(1).max(200),
@@ -250,7 +251,7 @@ export class ScopeClient {
     // Lazy: queries that only read the store never need the Temporal server.
     const own = options.connection
       ? undefined
-      : ReachableConnection.lazy({ address: o.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+      : ReachableConnection.lazy({ address: o.address ?? addressFromEnv('ScopeClient.connect') ?? 'localhost:7233' });
     const connection = options.connection ?? own!;
     const codecs = options.dataConverter?.payloadCodecs ?? [];
     const text = codecs.length ? textCodec(codecs) : opaqueTextCodec();

@@ -22,7 +22,7 @@ export async function requireSendable(temporal: Client, method: string, field: s
   // Temporal's default converter sends a nested Uint8Array, a Map or a Set as another value (a
   // top-level Uint8Array goes as binary, faithfully), and its refusals name no place.
   if (converter === defaultPayloadConverter && !(value instanceof Uint8Array)) {
-    const refused = jsonRefusal(part, field);
+    const refused = jsonRefusal(part, field, { functions: 'refuse' });
     if (refused) throw new UnencodableValueError(method, field, refused.message, false);
   }
   let payloads;

@@ -16,6 +16,7 @@ import type { Recorder } from './recorder';
 import { loadManifests } from './manifests';
 import { checkNamespace } from './namespace-check';
 import { DEFAULT_NAMESPACE, namespaceFromEnv } from '../cim/temporal-namespace';
+import { TemporalAddressOption, addressFromEnv } from '../cim/temporal-address';
 
 export { loadManifests };
 
@@ -24,7 +25,7 @@ export const WorkerOptionsSchema = z.object({
   taskQueue: z.string().min(1).max(200),
   // Default: the store's (openStore's namespace, itself TEMPORAL_NAMESPACE or `default`); another is refused.
   namespace: z.string().min(1).optional(),
-  address: z.string().min(1).optional(),
+  address: TemporalAddressOption.optional(),
   maxCachedWorkflows: z.number().int().min(0).optional(),
   maxConcurrentActivityTaskExecutions: z.number().int().min(1).optional(),
 });
@@ -65,7 +66,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Scopet
   // Checked here too, so that an error names the function the user called.
   checkPluginOptions({ ...pluginOptions, agents: o.agents }, 'createWorker');
   const plugin = new ScopetrailPlugin({ ...pluginOptions, agents: o.agents });
-  const address = o.address ?? defaultAddress();
+  const address = o.address ?? (given ? 'localhost:7233' : defaultAddress());
   const ownConnection = given
     ? undefined
     : await NativeConnection.connect({ address }).catch((err: unknown) => {
@@ -176,5 +177,5 @@ function workerNamespace(given: string | undefined, store: { namespace?: unknown
 }
 
 export function defaultAddress(): string {
-  return process.env.TEMPORAL_ADDRESS || 'localhost:7233';
+  return addressFromEnv('createWorker') ?? 'localhost:7233';
 }

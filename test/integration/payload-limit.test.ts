@@ -170,6 +170,8 @@ test('a session input the data converter cannot send as it is (a BigInt, a cycle
     // Before, these started, and the agent got `{"0":5,"1":6}` and `{}`.
     [{ steps: 1, blob: new Uint8Array([5, 6]) }, 'input.blob is a Uint8Array, which JSON would turn into a plain object; send it as base64 text'],
     [{ steps: 1, seen: new Map([['a', 1]]) }, 'input.seen is a Map, which JSON would turn into an empty object; send an object or an array of [key, value] pairs'],
+    // Before, it started with the function left out.
+    [{ steps: 1, onDone: () => 1 }, 'input.onDone is a function, which JSON would drop; send data only'],
   ] as Array<[{ steps: number }, string]>) {
     const sessionId = `unencodable-${Date.now()}`;
     await assert.rejects(rt.client.startSession(waiter, { input, sessionId }), (err: Error & { field?: string }) => {

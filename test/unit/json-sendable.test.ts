@@ -75,3 +75,11 @@ test('the non-strict canonical JSON (digests) still writes bytes and BigInts as 
 test('paths are written as JavaScript would', () => {
   assert.equal(pathText(['a', 0, 'b c', '$x', '1x']), '.a[0]["b c"].$x["1x"]');
 });
+
+test("a caller's own input may refuse a function, which JSON would drop, naming its place; results keep JSON's rule", () => {
+  const input = { query: 'x', onDone: () => 1 };
+  assert.equal(jsonRefusal(input, 'input'), undefined, 'dropped, as JSON.stringify drops it');
+  assert.equal(jsonRefusal(input, 'input', { functions: 'refuse' })?.message, 'input.onDone is a function, which JSON would drop; send data only');
+  assert.equal(jsonRefusal([1, () => 2], 'input', { functions: 'refuse' })?.message, 'input[1] is a function, which JSON would drop; send data only');
+  assert.equal(jsonRefusal({ u: undefined }, 'input', { functions: 'refuse' }), undefined, 'an undefined member is still dropped, as optional fields are');
+});
