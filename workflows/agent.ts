@@ -80,12 +80,17 @@ function checkManifest(input: ManifestInput): Manifest {
   return parsed.data;
 }
 
+/**
+ * An agent: a Temporal workflow whose type is the manifest's name. The manifest is checked
+ * when it is first read (by the worker as it starts, which reads every agent's, or by
+ * `.manifest`), not by this call: every workflow evaluates all the definitions of its bundle.
+ */
 export function defineAgent<I, O>(manifestInput: ManifestInput, fn: (input: I) => Promise<O>): AgentWorkflow<I, O> {
   const name = String((manifestInput as Partial<ManifestInput> | undefined)?.name);
   return defineAgentLazily(name, () => ({ manifest: manifestInput, fn }));
 }
 
-/** What an agent is made of: its manifest (checked when it is made) and its code. */
+/** What an agent is made of: its manifest (checked when it is first read: by the worker as it starts, or by `.manifest`) and its code. */
 export interface AgentDefinition<I, O> {
   manifest: ManifestInput;
   fn: (input: I) => Promise<O>;
