@@ -90,7 +90,7 @@ export async function runCli(argv: string[], out: CommandContext['out'] = defaul
     parsed = parseArgs({ args: negativeNumbersAsPositionals(joinNegativeValues(argv)), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     // An option no command takes: named with the command it was given to, and the one likely meant.
-    const unknown = unknownOptionOf(argv, err);
+    const unknown = unknownOptionOf(argv, err) ?? missingValueOf(argv, err);
     if (unknown) return fail(unknown.command, EXIT.usage, unknown.message);
     // Node's own prose breaks lines after its sentences; they are one line here.
     const said = (err as Error).message.replace(/([.?])\r?\n/g, '$1 ').replace(/\. To specify.*$/s, '');
@@ -196,6 +196,23 @@ function unknownOptionOf(argv: string[], err: unknown): { command: string | null
   return {
     command: name!,
     message: `${raw} is not an option of ${name} (${meant ? `did you mean --${meant}? ` : ''}it takes ${accepted.map((o) => `--${o}`).join(', ')}). Run scopetrail ${name} --help.`,
+  };
+}
+
+/** For Node's error on an option given no value: the option, what it takes, and the command it was given to. */
+function missingValueOf(argv: string[], err: unknown): { command: string | null; message: string } | undefined {
+  if ((err as { code?: unknown }).code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return undefined;
+  // Missing at the end, or followed by another option (Node calls that ambiguous).
+  const match = /^Option '(?:-\w, )?--([\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec((err as Error).message);
+  const option = match?.[1];
+  if (!option || !Object.hasOwn(OPTION_HELP, option)) return undefined;
+  const help = OPTION_HELP[option as OptionName] as { value?: string; text: string };
+  const loose = parseArgs({ args: negativeNumbersAsPositionals(joinNegativeValues(argv)), options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const name = loose.positionals[0];
+  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? name : null;
+  return {
+    command,
+    message: `--${option} needs a value${help.value ? ` ${help.value}: ${help.text}` : ''}. Run scopetrail ${command ? `${command} ` : ''}--help.`,
   };
 }
 

@@ -304,3 +304,15 @@ describe('--address and TEMPORAL_ADDRESS', () => {
     }
   });
 });
+
+describe('an option given no value', () => {
+  test('is named with what it takes and the command it was given to, last or followed by another option', async () => {
+    // Followed by --json (cli() adds it): Node calls this "ambiguous".
+    await refused(['sessions', '--limit'], /^--limit needs a value N: at most N sessions, newest first \(default: 50, at most 10000\)\. Run scopetrail sessions --help\.$/);
+    assert.equal((await cli(['sessions', '--limit'])).doc.error?.command, 'sessions');
+    const err: string[] = [];
+    const code = await runCli(['actions', 'S1', '--tool'], { log: () => undefined, err: (t) => err.push(t) });
+    assert.equal(code, EXIT.usage);
+    assert.equal(err.join('\n'), 'scopetrail actions: --tool needs a value T: only calls of tool T. Run scopetrail actions --help.');
+  });
+});
