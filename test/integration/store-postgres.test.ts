@@ -546,7 +546,11 @@ async function sealerOnFreshMonth(prefix: string, description: string) {
   const statements: Array<{ sql: string; params: unknown[] }> = [];
   let capturing = false;
   const watched = observedExecutor(db, (sql, params) => {
-    if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+    if (!capturing) return;
+    if (/^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+    // Inserts that end by changing settings (seal.ts): the settings are what the statements after them are planned with.
+    const settings = /^\s*WITH\s[\s\S]*\)\s*(SELECT set_config\([^;]*)$/.exec(sql);
+    if (settings) statements.push({ sql: settings[1]!, params: [] });
   });
   const writer = new SqlStore(watched, description, { schema: fresh });
   try {
