@@ -19,7 +19,8 @@ import type { CommittedActions, ScopeKey, SealConfirm } from './types';
  * (in id order, so two sealers cannot deadlock), take their actions (from `committed`
  * where the store proves them current, else read in one query: see seal-source.ts),
  * compute the chains here, let `confirm` anchor them, and write back the confirmed ones
- * with one statement per table. A scope already sealed is never sealed again: a late
+ * with one statement for the links and usage rows and one UPDATE of the scopes (about six
+ * round trips a transaction). A scope already sealed is never sealed again: a late
  * record shows as inserted, and a seal cleared in the database cannot be laundered
  * into a new one because the anchor refuses a chain other than the first.
  */
