@@ -6,7 +6,8 @@ import type { ScopeRecord } from '../cim/schemas';
 import { rollUpSealed } from './usage-rollup';
 import type { SealedScope } from './rollup-rows';
 import { foldPending, holdPending } from './usage-pending';
-import { dedupe, unnestRows } from './bulk-write';
+import { COPY_FROM_ROWS, dedupe, unnestRows } from './bulk-write';
+import { StatementCollector } from './one-statement';
 import { readScope } from './rows';
 import { mayBeSealed } from './open-calls';
 import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes, type Hashed } from './seal-source';
@@ -18,7 +19,8 @@ import type { CommittedActions, ScopeKey, SealConfirm } from './types';
  * (in id order, so two sealers cannot deadlock), take their actions (from `committed`
  * where the store proves them current, else read in one query: see seal-source.ts),
  * compute the chains here, let `confirm` anchor them, and write back the confirmed ones
- * with one statement per table. A scope already sealed is never sealed again: a late
+ * with one statement for the links and usage rows and one UPDATE of the scopes (about six
+ * round trips a transaction). A scope already sealed is never sealed again: a late
  * record shows as inserted, and a seal cleared in the database cannot be laundered
  * into a new one because the anchor refuses a chain other than the first.
  */
@@ -37,7 +39,8 @@ export async function sealScopes(
       const held = heldActions(committed, ns, ids);
       // The transaction's statements are a few index probes per scope; the cost estimate of a
       // 2 000-scope batch passes `jit_above_cost`, and compiling took longer than running it.
-      const planned = tx.query(`SELECT set_config('jit', 'off', true)`);
+      // Sent with BEGIN where the backend can: one round trip less per sealing transaction.
+      const planned = tx.opening ? Promise.resolve() : tx.query(JIT_OFF);
       planned.catch(() => undefined);
       // The row locks serialize sealers of one scope (several workers may record into it).
       // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts),
@@ -148,23 +151,34 @@ export async function sealScopes(
         if (chained.has(seal.scopeId)) relinked.push([seal.sessionId, seal.scopeId]);
       }
       if (seals.length === 0) return;
-      await writeLinks(tx, t, ns, relinked, links);
+      await planned;
+      // The inserts that follow go as one statement (store/one-statement.ts): they write
+      // disjoint rows of different tables, none reads another's. Each was a round trip of its
+      // own, and under load a round trip costs both processes far more than its rows.
+      const collector = new StatementCollector();
+      const together = collector.transaction();
+      await writeLinks(tx, together, t, ns, relinked, links);
       // Sealed once, so counted once: the scopes leave the live part of usage for the rollup.
-      await rollUpSealed(tx, t, ns, rolled);
+      await rollUpSealed(together, t, ns, rolled);
       // A delegation whose parent's records may still arrive is listed, and the listed
-      // children of the parents sealed here are settled (usage-pending.ts).
+      // children of the parents sealed here are settled (usage-pending.ts). The entries listed
+      // here await parents not sealed in this transaction, so the fold, which reads the
+      // entries of parents sealed here, never needs to see them.
       const sealedNow = new Set(rolled.map((r) => r.scope.scopeId));
-      await holdPending(tx, t, ns, rolled, sealedNow);
-      await foldPending(tx, t, ns, [...sealedNow].filter((id) => awaited.has(id)));
+      await holdPending(together, t, ns, rolled, sealedNow);
+      const folded = [...sealedNow].filter((id) => awaited.has(id));
       // Last, by the locked row versions' places (they cannot move while this transaction
       // holds them): a fetch per row, whatever the month's size and statistics. Joined on the
       // ids, or left to the planner on their places, Postgres hashed every scope of the
       // namespace (27–38 ms per 300 scopes at 26 k, against 14–18): a month being written has
       // statistics from when it was a fraction of its size, so a scan looks cheap. With the
-      // other scans turned off until the commit, a fetch by place is the plan left.
-      await planned;
-      const pinned = tx.query(`SELECT ${['enable_seqscan', 'enable_indexscan', 'enable_bitmapscan'].map((name) => `set_config('${name}', 'off', true)`).join(', ')}`);
-      pinned.catch(() => undefined);
+      // other scans turned off until the commit, a fetch by place is the plan left. They are
+      // turned off by the statement before the UPDATE, once it has been planned, so that
+      // only the UPDATE is planned without them.
+      const combined = collector.combined(folded.length ? 'SELECT 1' : PINNED);
+      await tx.query(combined.sql, combined.params);
+      // Not with the rollup's insert: both may add to one rollup row, which one statement cannot update twice.
+      if (folded.length) await foldPending(tx, t, ns, folded, PINNED);
       const v = unnestRows(seals, ['scope_id', 'at', 'part', 'started', 'len', 'head', 'hash'], {
         at: 'tid',
         part: 'oid',
@@ -179,28 +193,33 @@ export async function sealScopes(
          RETURNING 1`,
         [...v.params, ns],
       );
-      await pinned;
       // A lock returns the row version it locked, so this cannot differ; if it ever did, the
       // links would be written without their seal, so nothing of the batch is committed.
       if (updated.length !== seals.length) {
         throw new Error(`sealing: ${seals.length - updated.length} of ${seals.length} scope rows were not where they were locked; the batch is retried`);
       }
-    });
+    }, { opening: JIT_OFF });
   }
 }
+
+const JIT_OFF = `SELECT set_config('jit', 'off', true)`;
+/** Plans left to the sealing UPDATE: a fetch by the rows' places (see above). */
+const PINNED = `SELECT ${['enable_seqscan', 'enable_indexscan', 'enable_bitmapscan'].map((name) => `set_config('${name}', 'off', true)`).join(', ')}`;
 
 /** A scope's links as one row: action ids and hashes in chain order (migration 014). */
 const CHAIN_COLUMNS = ['namespace', 'session_id', 'scope_id', 'action_ids', 'hashes', 'session_started_at'] as const;
 
 /**
- * Appends the links of the scopes being sealed, a row per scope: with COPY where the
- * backend has it, one array statement otherwise. A scope reaches here only with its seal
- * cleared (never sealed, or cleared in the database and confirmed again), so links left
- * by an earlier seal of it (`relinked`: session and scope ids), in either table, are
- * removed first: a scope has one chain.
+ * Appends the links of the scopes being sealed, a row per scope: from COPY_FROM_ROWS rows
+ * with COPY where the backend has it, otherwise one array INSERT given to `insert` (the
+ * statement the sealing transaction's inserts are collected into). A scope reaches here
+ * only with its seal cleared (never sealed, or cleared in the database and confirmed
+ * again), so links left by an earlier seal of it (`relinked`: session and scope ids), in
+ * either table, are removed first: a scope has one chain.
  */
 async function writeLinks(
   tx: SqlTransaction,
+  insert: Pick<SqlTransaction, 'query'>,
   t: (table: string) => string,
   ns: string,
   relinked: unknown[][],
@@ -217,7 +236,7 @@ async function writeLinks(
     }
   }
   if (rows.length === 0) return;
-  if (tx.copy) return tx.copy(t('scope_chains'), CHAIN_COLUMNS, rows);
+  if (tx.copy && rows.length >= COPY_FROM_ROWS) return tx.copy(t('scope_chains'), CHAIN_COLUMNS, rows);
   const v = unnestRows(rows, CHAIN_COLUMNS, { action_ids: 'text[]', hashes: 'text[]', session_started_at: 'timestamptz' });
-  await tx.query(`INSERT INTO ${t('scope_chains')} (${CHAIN_COLUMNS.join(', ')}) ${v.select}`, v.params);
+  await insert.query(`INSERT INTO ${t('scope_chains')} (${CHAIN_COLUMNS.join(', ')}) ${v.select}`, v.params);
 }

@@ -74,18 +74,21 @@ export function pendingDifferencesSql(t: (table: string) => string, source: stri
  * Folds into the rollup the differences of the entries whose parent is among `parents`,
  * sealed in this transaction (so their facts are final), and removes the entries.
  */
-export async function foldPending(tx: Query, t: (table: string) => string, namespace: string, parents: readonly string[]): Promise<void> {
+export async function foldPending(tx: Query, t: (table: string) => string, namespace: string, parents: readonly string[], then?: string): Promise<void> {
   if (parents.length === 0) return;
+  // `then`: a query without parameters run by the same statement (one round trip less).
+  const insert = then ? `, folding AS (INSERT` : ` INSERT`;
   await tx.query(
     `WITH folded AS (
        DELETE FROM ${t('usage_rollup_pending')} WHERE namespace = $1 AND parent_scope_id = ANY($2::text[]) RETURNING *)
-     INSERT INTO ${t('usage_rollup')} AS usage_rollup (namespace, month, facet, ${KEYS}, n1, n2, n3)
+    ${insert} INTO ${t('usage_rollup')} AS usage_rollup (namespace, month, facet, ${KEYS}, n1, n2, n3)
      SELECT namespace, month, facet, ${KEYS}, sum(n1), 0, 0
        FROM (${pendingDifferencesSql(t, 'folded', 'true')}) AS d(namespace, month, facet, ${KEYS}, n1, n2, n3)
       GROUP BY namespace, month, facet, ${KEYS} HAVING sum(n1) <> 0
       -- In key order, as rollUpSealed upserts, so that concurrent sealers cannot deadlock.
       ORDER BY namespace, month, facet, ${KEYS}
-     ON CONFLICT (namespace, month, facet, ${KEYS}) DO UPDATE SET n1 = usage_rollup.n1 + excluded.n1`,
+     ON CONFLICT (namespace, month, facet, ${KEYS}) DO UPDATE SET n1 = usage_rollup.n1 + excluded.n1${then ? `)
+    ${then}` : ''}`,
     [namespace, [...parents].sort()],
   );
 }

@@ -6,6 +6,10 @@ export function observedExecutor(db: SqlExecutor, seen: (sql: string, params: re
     ...db,
     query: (sql, params, options) => (seen(sql, params ?? []), db.query(sql, params, options)),
     transaction: (fn, options) =>
-      db.transaction((tx) => fn({ ...tx, query: (sql, params, queryOptions) => (seen(sql, params ?? []), tx.query(sql, params, queryOptions)) }), options),
+      db.transaction((tx) => {
+        // A statement the backend sends with BEGIN is one the transaction runs first, wherever it ran.
+        if (options?.opening) seen(options.opening, []);
+        return fn({ ...tx, query: (sql, params, queryOptions) => (seen(sql, params ?? []), tx.query(sql, params, queryOptions)) });
+      }, options),
   };
 }

@@ -411,6 +411,55 @@ test('on Postgres, a scope is sealed from the records its writer committed, with
   }
 });
 
+/** The statements every node-postgres client of this process sends while `run` runs (COPY, BEGIN and COMMIT included). */
+async function statementsDuring(run: () => Promise<void>): Promise<number> {
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  let sent = 0;
+  (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+    sent += 1;
+    return query.apply(this, args);
+  };
+  try {
+    await run();
+  } finally {
+    (pg.Client.prototype as { query: unknown }).query = query;
+  }
+  return sent;
+}
+
+test('on Postgres, sealing a few scopes from held records takes six round trips, its links and usage rollup included', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const { writer } = countingWriter();
+  const cache = new CommittedActionCache();
+  try {
+    // Under load a sealing pass holds a few sessions' scopes, and each round trip costs the worker and Postgres more than its rows.
+    const root = { ...scope('trips', null), sessionId: 'trips', agent: 'trips_parent' };
+    const child = { ...scope('trips.1', root), sessionId: 'trips', agent: 'trips_child', delegatedBy: 'trips_parent' };
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString();
+    const batch = {
+      scopes: [root, child],
+      actions: [
+        { ...action('trips/d#1', 'trips'), sessionId: 'trips', agent: 'trips_parent', kind: 'delegate' as const, name: 'trips_child', targetScopeId: 'trips.1', startedAt: at(1) },
+        ...[1, 2, 3].map((i) => ({ ...action(`trips.1/a${i}#1`, 'trips.1'), sessionId: 'trips', agent: 'trips_child', startedAt: at(10 + i) })),
+      ],
+    };
+    const { xid } = await writer.writeBatch(batch);
+    cache.committed(batch, xid!);
+    const sent = await statementsDuring(() => writer.sealScopes([root, child].map((s) => ({ namespace: 'default', scopeId: s.scopeId })), undefined, cache));
+    // BEGIN with the jit setting, the lock, the held records' proof, the links and rollup with the UPDATE's settings, the UPDATE, COMMIT.
+    assert.equal(sent, 6);
+    const chains = await store.chainsOfSession('trips');
+    assert.deepEqual(chains.chains.map((c) => c.chainLength).sort(), [1, 3]);
+    assert.deepEqual(verifyChains('trips', chains).problems, []);
+    // Sealed scopes are counted from the rollup alone: the edge is there only if the combined statement wrote it.
+    const { edges, scopes } = await store.agentUsage();
+    assert.deepEqual(edges.filter((e) => e.parentAgent === 'trips_parent').map((e) => [e.parentAgent, e.childAgent, e.count]), [['trips_parent', 'trips_child', 1]]);
+    assert.equal(scopes.filter((g) => g.agent.startsWith('trips_')).reduce((n, g) => n + g.count, 0), 2);
+    assert.deepEqual((await writer.usageDifferences()).filter((d) => d.keys.some((k) => k.startsWith('trips_'))), []);
+  } finally {
+    await writer.close();
+  }
+});
+
 test('on Postgres, a sealer with more ended scopes than a transaction takes hashes the next ones while it writes, and every chain verifies', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const { writer, readsBack } = countingWriter();
   const recorder = new Recorder(writer, { sealer: { maxBatch: 4 } });
@@ -546,7 +595,11 @@ async function sealerOnFreshMonth(prefix: string, description: string) {
   const statements: Array<{ sql: string; params: unknown[] }> = [];
   let capturing = false;
   const watched = observedExecutor(db, (sql, params) => {
-    if (capturing && /^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+    if (!capturing) return;
+    if (/^\s*(SELECT|UPDATE)\s/i.test(sql)) statements.push({ sql, params: [...params] });
+    // Inserts that end by changing settings (seal.ts): the settings are what the statements after them are planned with.
+    const settings = /^\s*WITH\s[\s\S]*\)\s*(SELECT set_config\([^;]*)$/.exec(sql);
+    if (settings) statements.push({ sql: settings[1]!, params: [] });
   });
   const writer = new SqlStore(watched, description, { schema: fresh });
   try {
