@@ -13,7 +13,9 @@ import { renderActions, renderScope, renderTree } from './format';
 import { progress, working } from './progress';
 import { treeJson } from './tree-json';
 import { ScopeClient } from './scope-client';
-import { SessionsArgs, touchedProved } from './forensic-queries';
+import { SessionsArgs } from './forensic-queries';
+import type { ChainProblem } from '../store/chain';
+import { naturalCompare } from '../cim/scope-tree';
 import { Id, NoStoreError, parse } from './arguments';
 import { terminalJson, visible } from './visible-text';
 import { CODEC_OPTIONS, QUERY_OPTIONS, STORE_OPTIONS } from './cli-options';
@@ -141,6 +143,30 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
  * stderr: its rows were written by hand (a forged session), or it is past the namespace's retention.
  * Nothing is said when Temporal does not answer: these queries need only the store.
  */
+/**
+ * After an answer read from rows that do not match their seals: on stderr, how many rows and
+ * which scopes, and where to look for the rest. 3, as for any answer the record does not bear
+ * out (touched's unproved one), so a script reading only the exit code does not take it as fact.
+ */
+function sealWarning(ctx: CommandContext, sessionId: string, problems: readonly ChainProblem[]): number {
+  if (problems.length === 0) return 0;
+  const rows = new Set(problems.map((p) => `${p.scopeId}\u0000${p.recordId}`)).size;
+  const scopes = [...new Set(problems.map((p) => p.scopeId))].sort(naturalCompare);
+  const shown = scopes.slice(0, 5).map(visible).join(', ') + (scopes.length > 5 ? ` and ${scopes.length - 5} more` : '');
+  ctx.out.err(
+    `WARNING: ${rows} row(s) of session ${visible(sessionId)} do not match their seals (scope${scopes.length === 1 ? '' : 's'} ${shown}): ` +
+      `they were changed, added or removed after they were sealed, and this answer rests on them; ` +
+      `scopetrail verify ${visible(sessionId)} names every change`,
+  );
+  return 3;
+}
+
+/** The session a scope id belongs to, as the store has it (the id itself when it is not found). */
+async function sessionOfScope(client: ScopeClient, scopeId: string): Promise<string> {
+  const located = await client.store.locateScope(scopeId).catch(() => undefined);
+  return located?.record.sessionId ?? scopeId;
+}
+
 async function warnIfNotInTemporal(ctx: CommandContext, client: ScopeClient, scopeId: string): Promise<void> {
   const located = await client.store.locateScope(scopeId).catch(() => undefined);
   const sessionId = located?.record.sessionId ?? scopeId;
@@ -212,16 +238,16 @@ export const COMMANDS: Record<string, Command> = {
   'root-cause': {
     group: 'query',
     args: '<session>',
-    summary: 'the failure that failed the session, its attempts and its delegation chain',
+    summary: 'the failure that failed the session, its attempts and its delegation chain (exit 3 when its rows do not match their seals)',
     options: QUERY_OPTIONS,
     async run(ctx) {
       const [sessionId] = positionals(ctx, ['session']);
       return withClient(ctx, async (client) => {
-        const rc = await client.rootCause(sessionId!);
+        const { rootCause: rc, sealProblems } = await client.rootCause(sessionId!, { checkSeals: true });
         await warnIfNotInTemporal(ctx, client, sessionId!);
-        if (ctx.flags.json) json(ctx, { sessionId, rootCause: rc });
+        if (ctx.flags.json) json(ctx, { sessionId, rootCause: rc, sealProblems });
         else ctx.out.log(renderRootCause(sessionId!, rc));
-        return 0;
+        return sealWarning(ctx, sessionId!, sealProblems);
       });
     },
   },
@@ -229,17 +255,17 @@ export const COMMANDS: Record<string, Command> = {
   footprint: {
     group: 'query',
     args: '<scope> [--no-descendants]',
-    summary: 'resources a scope and its descendants touched, with modes, tools and scopes',
+    summary: 'resources a scope and its descendants touched, with modes, tools and scopes (exit 3 when its session\'s rows do not match their seals)',
     options: ['no-descendants', ...QUERY_OPTIONS],
     optionHelp: { 'no-descendants': "only the scope's own resources, not its descendants' (included by default)" },
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
-        const report = await client.footprint(scopeId!, { descendants: !ctx.flags['no-descendants'] });
+        const report = await client.footprint(scopeId!, { descendants: !ctx.flags['no-descendants'], checkSeals: true });
         await warnIfNotInTemporal(ctx, client, scopeId!);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderFootprint(report));
-        return 0;
+        return sealWarning(ctx, await sessionOfScope(client, scopeId!), report.sealProblems);
       });
     },
   },
@@ -258,7 +284,7 @@ export const COMMANDS: Record<string, Command> = {
         else ctx.out.log(renderTouched(report));
         // Not proved: the record is contradicted, or calls never heard back. A script reading only the
         // exit code must not take such an answer for a proof either way.
-        return touchedProved(report) ? 0 : 3;
+        return report.proved ? 0 : 3;
       });
     },
   },
@@ -266,16 +292,16 @@ export const COMMANDS: Record<string, Command> = {
   status: {
     group: 'query',
     args: '<scope>',
-    summary: 'a scope\'s rolled-up status with its delegations and calls',
+    summary: 'a scope\'s rolled-up status with its delegations and calls (exit 3 when its session\'s rows do not match their seals)',
     options: QUERY_OPTIONS,
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       return withClient(ctx, async (client) => {
-        const report = await client.status(scopeId!);
+        const report = await client.status(scopeId!, { checkSeals: true });
         await warnIfNotInTemporal(ctx, client, scopeId!);
         if (ctx.flags.json) json(ctx, report);
         else ctx.out.log(renderStatus(report));
-        return 0;
+        return sealWarning(ctx, report.scope.sessionId, report.sealProblems);
       });
     },
   },
@@ -419,26 +445,27 @@ export const COMMANDS: Record<string, Command> = {
   actions: {
     group: 'query',
     args: '<scope> [--descendants] [--kind K,…] [--tool T]',
-    summary: 'actions under a scope (and its descendants)',
+    summary: 'actions under a scope (and its descendants) (exit 3 when its session\'s rows do not match their seals)',
     options: ['descendants', 'kind', 'tool', ...QUERY_OPTIONS],
     async run(ctx) {
       const [scopeId] = positionals(ctx, ['scope']);
       const kinds = kindsFlag(ctx.flags.kind as string[] | undefined);
       return withClient(ctx, async (client) => {
-        const actions = await client.actionsUnder(scopeId!, {
+        const { actions, sealProblems } = await client.actionsUnder(scopeId!, {
           descendants: Boolean(ctx.flags.descendants),
           kinds,
           tool: flag(ctx, 'tool'),
+          checkSeals: true,
         });
         await warnIfNotInTemporal(ctx, client, scopeId!);
-        if (ctx.flags.json) json(ctx, { scopeId, descendants: Boolean(ctx.flags.descendants), actions });
+        if (ctx.flags.json) json(ctx, { scopeId, descendants: Boolean(ctx.flags.descendants), actions, sealProblems });
         else {
           // An empty answer says what it was asked: a mistyped --tool must not read as an idle scope.
           const asked = [kinds?.length ? `of kind ${kinds.join(' or ')}` : '', flag(ctx, 'tool') !== undefined ? `of tool "${flag(ctx, 'tool')}"` : ''].filter(Boolean).join(', ');
           const where = ctx.flags.descendants ? `${scopeId} or its descendants` : scopeId;
           ctx.out.log(actions.length ? renderActions(actions) : `no actions${asked ? ` ${asked}` : ''} under ${where}`);
         }
-        return 0;
+        return sealWarning(ctx, await sessionOfScope(client, scopeId!), sealProblems);
       });
     },
   },

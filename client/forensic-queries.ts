@@ -40,15 +40,15 @@ import {
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { McpReceipt } from '../cim/mcp-receipt';
 import { ScopeStatus } from '../cim/schemas';
-import type { LocatedScope, Store } from '../store/types';
+import type { LocatedScope, SessionChains, Store } from '../store/types';
 import { InvalidStoredRowError } from '../store/rows';
 import { reconcileOnce, type ReconcileReport } from './reconcile';
-import { runScopeId } from '../cim/reconcile';
+import { runScopeId, type RunFacts } from '../cim/reconcile';
 import { naturalCompare } from '../cim/scope-tree';
 import { readAnchors, sessionStartEvidence } from './verify';
 import { placementProblems } from '../store/placement-check';
 import { TemporalSealAnchors } from '../store/seal-anchor';
-import { verifyChains, type ChainProblem } from '../store/chain';
+import { verifyChains, type AnchorLookup, type ChainProblem } from '../store/chain';
 import type { ReceiptChecker } from '../store/delegation-key';
 import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSignatureState } from '../cim/manifest-signature';
@@ -109,6 +109,8 @@ export interface FootprintReport {
   denied: ActionRecord[];
   /** Receipts under the scope that do not vouch for what they say (as touched's): their entries may be wrong or missing. */
   receiptProblems: ReceiptSignatureProblem[];
+  /** With `checkSeals`: the session's rows that do not match their seals (storedSealProblems); absent unless asked. */
+  sealProblems?: ChainProblem[];
 }
 
 export interface TouchedReport {
@@ -150,7 +152,14 @@ export interface TouchedReport {
    * receipt rewritten to leave a resource out would otherwise turn a "yes" into a "no".
    */
   receiptProblems: ReceiptSignatureProblem[];
+  /** No difference from history, no seal problem and no receipt that does not vouch: the record the answer rests on is whole. */
   complete: boolean;
+  /**
+   * Whether the answer is proved (touchedProved): complete, and a "no" has no call that never
+   * heard back from its server and no scope still running. A "no" with `running` non-empty is
+   * complete yet only "not so far"; the CLI exits 3 for any answer not proved.
+   */
+  proved: boolean;
 }
 
 /**
@@ -170,6 +179,13 @@ export interface StatusReport {
    * heard of their result (cim/forensics/calls.ts lostResults): the tool's work was done twice.
    */
   calls: { total: number; failedAttempts: number; denied: number; lostResults: number };
+  /** With `checkSeals`: the session's rows that do not match their seals (storedSealProblems); absent unless asked. */
+  sealProblems?: ChainProblem[];
+}
+
+/** What an answer asked with `checkSeals` carries: the session's rows that do not match their seals (storedSealProblems). */
+export interface SealChecked {
+  sealProblems: ChainProblem[];
 }
 
 /** A listing, and whether more sessions matched than the limit let in (older ones were left out). */
@@ -258,6 +274,39 @@ export async function scopeFootprint(store: Store, located: LocatedScope, descen
   };
 }
 
+/**
+ * A session's rows held to their seals: a sealed row changed, removed or added since, a row
+ * that does not parse, or one filed under another session start (with `runs`, its first run's
+ * start in Temporal; without, the start most of its rows carry). Not yet sealed is not
+ * altered: a session that just ended waits for its seals. With `anchors` (the seals Temporal
+ * holds) rows whose stored hashes alone were edited are not named either: they still match
+ * their anchors, which are the proof. Without them the store's own copy of each seal is the
+ * measure, so such an edit is named like an edit of the rows.
+ */
+export function sealProblemsOf(
+  sessionId: string,
+  chains: SessionChains,
+  anchors?: ReadonlyMap<string, AnchorLookup>,
+  runs?: readonly RunFacts[],
+): ChainProblem[] {
+  return [
+    ...verifyChains(sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed'),
+    // A row filed under another session start is intact to its seal but not among what reads by scope find.
+    // Without history the start most rows carry is the session's: the root scope's own start is
+    // not it (a session's rows carry its first run's start in Temporal, a little earlier).
+    ...placementProblems(sessionId, chains.filed ?? [], runs ? sessionStartEvidence(sessionId, chains, runs) : {}),
+  ];
+}
+
+/**
+ * The store-only seal check of a session (sealProblemsOf, no call to Temporal): what the
+ * answers of status, rootCause, footprint and actionsUnder carry when asked with
+ * `checkSeals`. It reads and hashes every row of the session.
+ */
+export async function storedSealProblems(store: Store, sessionId: string): Promise<ChainProblem[]> {
+  return sealProblemsOf(sessionId, await store.chainsOfSession(sessionId));
+}
+
 export async function wasTouched(
   store: Store,
   temporal: Client,
@@ -282,28 +331,29 @@ export async function wasTouched(
   const anchors = await readAnchors(new TemporalSealAnchors(temporal.connection), temporal.options.namespace, runs, chains, scope.sessionId);
   // Not yet sealed is not altered: a session that just ended waits for its seals. Nor are rows
   // whose stored hashes alone were edited: they still match their anchors, which are the proof.
-  const sealProblems = [
-    ...verifyChains(scope.sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed'),
-    // A row filed under another session start is intact to its seal but not among what was read above.
-    ...placementProblems(scope.sessionId, chains.filed ?? [], sessionStartEvidence(scope.sessionId, chains, runs)),
-  ];
+  const sealProblems = sealProblemsOf(scope.sessionId, chains, anchors, runs);
   const receiptProblems = receipts.length ? receiptSignatureProblems(receipts, receiptKey()) : [];
+  const touched = hits.length > 0 || vouched.length > 0;
+  const unanswered = unansweredMcpCalls(actions, receipts);
+  // History, not the scope rows, says what is still running: a row can be rewritten to say it ended.
+  const running = [...new Set(runs.filter((r) => r.close.kind === 'open' && covered.has(runScopeId(r))).map(runScopeId))].sort(naturalCompare);
+  const complete = evidence.differences.length === 0 && sealProblems.length === 0 && receiptProblems.length === 0;
   return {
     scopeId: scope.scopeId,
     resource,
-    touched: hits.length > 0 || vouched.length > 0,
+    touched,
     actions: hits,
     receipts: vouched,
     source: evidenceSource(hits.length, vouched.length),
     denied,
     outsideAllowance: touchesOutsideAllowance(hits, vouched, (uri) => matchesResource(resource, uri), allowancesOf(scopes)),
-    unanswered: unansweredMcpCalls(actions, receipts),
-    // History, not the scope rows, says what is still running: a row can be rewritten to say it ended.
-    running: [...new Set(runs.filter((r) => r.close.kind === 'open' && covered.has(runScopeId(r))).map(runScopeId))].sort(naturalCompare),
+    unanswered,
+    running,
     evidence,
     sealProblems,
     receiptProblems,
-    complete: evidence.differences.length === 0 && sealProblems.length === 0 && receiptProblems.length === 0,
+    complete,
+    proved: touchedProved({ touched, complete, unanswered, running }),
   };
 }
 

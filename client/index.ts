@@ -8,9 +8,9 @@ export { InvalidArgumentError, NoStoreError, PayloadTooLargeError, RunClosedErro
 export type { PrunedSession } from './pruned-session';
 export { HandoffOutcomeUncheckedError, type HandoffOutcome, type HandoffRequestReceipt } from './handoff-outcome';
 export { SessionNotFoundError, type Difference, type ReconcileReport, type ReconcileRunOptions } from './reconcile';
-export type { FootprintReport, SessionListing, SessionsPage, StatusReport, TouchedReport } from './forensic-queries';
+export type { FootprintReport, SealChecked, SessionListing, SessionsPage, StatusReport, TouchedReport } from './forensic-queries';
 export { touchedProved } from './forensic-queries';
-export type { VerifyReport } from '../store/chain';
+export type { ChainProblem, VerifyReport } from '../store/chain';
 export { UsageCheckUnsupportedError, type UsageCheckReport } from './usage-check';
 export type { UsageDifference } from '../cim/forensics/usage';
 export { setCurrentVersion, setRampingVersion, SetVersionOptions, DeploymentVersionError, type SetVersionResult } from './deployment';

@@ -34,8 +34,10 @@ import {
   scopeStatus,
   sessionRootCause,
   sessionTimeline,
+  storedSealProblems,
   wasTouched,
   type FootprintReport,
+  type SealChecked,
   type SessionListing,
   type SessionsPage,
   type StatusReport,
@@ -102,7 +104,17 @@ export const ActionsUnderArgs = typedLengthChecks(z.strictObject({
   descendants: z.boolean().default(false),
   kinds: z.array(ActionKindSchema).optional(),
   tool: printableText(200).optional(),
+  checkSeals: z.boolean().default(false),
 }));
+
+export interface ActionsUnderOptions {
+  descendants?: boolean;
+  kinds?: ActionKind[];
+  tool?: string;
+}
+
+/** Whether an answer also holds the session's rows to their seals (storedSealProblems). */
+const SealCheckArgs = z.strictObject({ checkSeals: z.boolean().default(false) });
 
 export interface SessionHandle<O> {
   sessionId: string;
@@ -343,13 +355,27 @@ export class ScopeClient {
     return found;
   }
 
-  /** Actions done under a scope, and with `descendants` under every scope it delegated to, transitively. */
+  /**
+   * Actions done under a scope, and with `descendants` under every scope it delegated to, transitively.
+   * With `checkSeals: true` the answer is `{ actions, sealProblems }` instead of the bare list:
+   * `sealProblems` are the rows of the scope's session that do not match the seals stored with
+   * them (changed, forged or removed since they were sealed; the store alone, no call to Temporal;
+   * `verify` also holds the seals to their anchors). Off by default: it reads and hashes every
+   * row of the session.
+   */
+  async actionsUnder(scopeId: string, options?: ActionsUnderOptions & { checkSeals?: false }): Promise<ActionRecord[]>;
+  async actionsUnder(scopeId: string, options: ActionsUnderOptions & { checkSeals: true }): Promise<{ actions: ActionRecord[] } & SealChecked>;
+  async actionsUnder(scopeId: string, options: ActionsUnderOptions & { checkSeals?: boolean }): Promise<ActionRecord[] | ({ actions: ActionRecord[] } & SealChecked)>;
   async actionsUnder(
     scopeId: string,
-    options: { descendants?: boolean; kinds?: ActionKind[]; tool?: string } = {},
-  ): Promise<ActionRecord[]> {
+    options: ActionsUnderOptions & { checkSeals?: boolean } = {},
+  ): Promise<ActionRecord[] | ({ actions: ActionRecord[] } & SealChecked)> {
     const o = parse('actionsUnder', ActionsUnderArgs, { scopeId, ...options });
-    return this.store.actionsUnder(await this.located(o.scopeId), { descendants: o.descendants, kinds: o.kinds, tool: o.tool });
+    const located = await this.located(o.scopeId);
+    const read = this.store.actionsUnder(located, { descendants: o.descendants, kinds: o.kinds, tool: o.tool });
+    if (!o.checkSeals) return read;
+    const [actions, sealProblems] = await Promise.all([read, storedSealProblems(this.store, located.record.sessionId)]);
+    return { actions, sealProblems };
   }
 
   async actionsOfSession(sessionId: string): Promise<ActionRecord[]> {
@@ -368,17 +394,38 @@ export class ScopeClient {
     return listSessions(this.store, crossCheck ? this.temporal : undefined, o);
   }
 
-  /** Where the failure that failed a session started (cim/forensics/root-cause.ts), its attempts, and the delegation chain up to the root. */
-  async rootCause(sessionId: string): Promise<RootCause | null> {
+  /**
+   * Where the failure that failed a session started (cim/forensics/root-cause.ts), its attempts, and the delegation chain up to the root.
+   * With `checkSeals: true` the answer is `{ rootCause, sealProblems }`: the session's rows that do
+   * not match the seals stored with them (as actionsUnder's). Off by default: it reads and hashes every row of the session.
+   */
+  async rootCause(sessionId: string, options?: { checkSeals?: false }): Promise<RootCause | null>;
+  async rootCause(sessionId: string, options: { checkSeals: true }): Promise<{ rootCause: RootCause | null } & SealChecked>;
+  async rootCause(sessionId: string, options: { checkSeals?: boolean }): Promise<RootCause | null | ({ rootCause: RootCause | null } & SealChecked)>;
+  async rootCause(sessionId: string, options: { checkSeals?: boolean } = {}): Promise<RootCause | null | ({ rootCause: RootCause | null } & SealChecked)> {
     const id = parse('rootCause', Id, sessionId, 'sessionId');
+    const { checkSeals } = parse('rootCause', SealCheckArgs, options);
     await this.requireSession(id);
-    return sessionRootCause(this.store, id);
+    if (!checkSeals) return sessionRootCause(this.store, id);
+    const [rootCause, sealProblems] = await Promise.all([sessionRootCause(this.store, id), storedSealProblems(this.store, id)]);
+    return { rootCause, sealProblems };
   }
 
-  /** Resources a scope touched (with modes, tools and scopes), by default with its descendants. */
-  async footprint(scopeId: string, options: { descendants?: boolean } = {}): Promise<FootprintReport> {
-    const o = parse('footprint', z.strictObject({ scopeId: Id, descendants: z.boolean().default(true) }), { scopeId, ...options });
-    return scopeFootprint(this.store, await this.located(o.scopeId), o.descendants, () => this.receiptChecker());
+  /**
+   * Resources a scope touched (with modes, tools and scopes), by default with its descendants.
+   * `checkSeals: true` adds `sealProblems`: the rows of the scope's session that do not match the
+   * seals stored with them (as actionsUnder's). Off by default: it reads and hashes every row of
+   * the session, where the footprint itself reads only the scope's.
+   */
+  async footprint(scopeId: string, options: { descendants?: boolean; checkSeals: true }): Promise<FootprintReport & SealChecked>;
+  async footprint(scopeId: string, options?: { descendants?: boolean; checkSeals?: boolean }): Promise<FootprintReport>;
+  async footprint(scopeId: string, options: { descendants?: boolean; checkSeals?: boolean } = {}): Promise<FootprintReport> {
+    const o = parse('footprint', z.strictObject({ scopeId: Id, descendants: z.boolean().default(true), checkSeals: z.boolean().default(false) }), { scopeId, ...options });
+    const located = await this.located(o.scopeId);
+    const report = scopeFootprint(this.store, located, o.descendants, () => this.receiptChecker());
+    if (!o.checkSeals) return report;
+    const [answer, sealProblems] = await Promise.all([report, storedSealProblems(this.store, located.record.sessionId)]);
+    return { ...answer, sealProblems };
   }
 
   /**
@@ -394,9 +441,21 @@ export class ScopeClient {
     return wasTouched(this.store, this.temporal, located, res, () => this.receiptChecker(), onProgress);
   }
 
-  /** A scope's rolled-up status with its children's and its own calls' outcomes. */
-  async status(scopeId: string): Promise<StatusReport> {
-    return scopeStatus(this.store, await this.located(scopeId));
+  /**
+   * A scope's rolled-up status with its children's and its own calls' outcomes.
+   * `checkSeals: true` adds `sealProblems`: the rows of the scope's session that do not match the
+   * seals stored with them (as actionsUnder's); a status rewritten after the scope was sealed is
+   * one. Off by default: it reads and hashes every row of the session.
+   */
+  async status(scopeId: string, options: { checkSeals: true }): Promise<StatusReport & SealChecked>;
+  async status(scopeId: string, options?: { checkSeals?: boolean }): Promise<StatusReport>;
+  async status(scopeId: string, options: { checkSeals?: boolean } = {}): Promise<StatusReport> {
+    const { checkSeals } = parse('status', SealCheckArgs, options);
+    const located = await this.located(scopeId);
+    const report = scopeStatus(this.store, located);
+    if (!checkSeals) return report;
+    const [answer, sealProblems] = await Promise.all([report, storedSealProblems(this.store, located.record.sessionId)]);
+    return { ...answer, sealProblems };
   }
 
   /** Which agents orchestrate, which are sub-agents (both is possible), and why. */
