@@ -2,6 +2,7 @@
  * The JSON documents the dashboard's API serves (client/ui-api.ts). Types only, so
  * the browser code (ui/src) can import them without pulling in anything that runs.
  */
+import type { ChainProblem } from '../store/chain';
 import type { ActionRecord, ScopeRecord } from '../cim/schemas';
 import type { FootprintEntry } from '../cim/forensics/footprint';
 import type { AgentHealth } from '../cim/forensics/health';
@@ -43,6 +44,11 @@ export interface ScopeNodeJson {
 export interface SessionResponse {
   summary: SessionSummary;
   tree: { sessionId: string; size: number; roots: ScopeNodeJson[] };
+  /**
+   * The session's rows that do not match the seals stored with them (changed, added or
+   * removed after sealing: the store-only check `scopetrail status` makes); empty when all do.
+   */
+  sealProblems: ChainProblem[];
 }
 
 export interface ActionsResponse {

@@ -4,6 +4,7 @@
  * client/ui-api-types.ts). Bad input is a 400 naming the parameter, an unknown id a
  * 404, an unreachable Temporal server (reconcile only) a 503 saying what to do.
  */
+import { storedSealProblems } from './forensic-queries';
 import { sessionKeyOf } from './session-cursor';
 import { z } from 'zod';
 import { ActionKind, ScopeStatus } from '../cim/schemas';
@@ -128,9 +129,9 @@ const ROUTES: Array<{ pattern: RegExp; ids: Array<'sessionId' | 'scopeId'>; run:
     ids: ['sessionId'],
     run: async ({ client }, [id], query): Promise<SessionResponse> => {
       check(NoQuery, query, 'query parameter');
-      const [scopes, actions] = await Promise.all([client.store.scopesOfSession(id!), client.actionsOfSession(id!)]);
+      const [scopes, actions, sealProblems] = await Promise.all([client.store.scopesOfSession(id!), client.actionsOfSession(id!), storedSealProblems(client.store, id!)]);
       if (scopes.length === 0) throw await client.missing('session', id!);
-      return { summary: sessionSummary(scopes, actions), tree: buildScopeTree(id!, scopes) };
+      return { summary: sessionSummary(scopes, actions), tree: buildScopeTree(id!, scopes), sealProblems };
     },
   },
   {

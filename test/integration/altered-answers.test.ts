@@ -12,6 +12,12 @@ import { runExampleSession, startExampleRuntime } from '../helpers/example-runti
 import { runCliFor } from '../helpers/cli';
 import { testSql } from '../helpers/test-sql';
 import { touchedProved } from '../../index';
+import { handleApi } from '../../client/ui-api';
+
+/** The dashboard's answer for a session, as its API serves it. */
+async function dashboardSession(sid: string): Promise<{ status: number; body: any }> {
+  return handleApi({ client: rt.client, temporalAddress: rt.temporal.address }, 'GET', new URL(`http://localhost/api/sessions/${sid}`));
+}
 
 const skip = usesPglite() && 'tampers through the Postgres server';
 let rt: TestRuntime;
@@ -58,6 +64,7 @@ test('an untouched session: every answer carries empty sealProblems and the CLI 
     assert.equal(json.code, 0, `${args.join(' ')} --json: ${json.stderr}`);
     assert.deepEqual(JSON.parse(json.stdout).sealProblems, [], `${args.join(' ')} --json`);
   }
+  assert.deepEqual((await dashboardSession(sid)).body.sealProblems, [], "the dashboard's session answer says nothing either");
   const touched = await rt.client.wasTouched(sid, 'db:kv/secret');
   assert.equal(touched.proved, true, 'a complete no with nothing running is proved');
   assert.equal(touched.proved, touchedProved(touched));
@@ -111,6 +118,10 @@ test('a status rewritten, a row forged and a row deleted after sealing: each ans
     assert.deepEqual(JSON.parse(json.stdout).sealProblems, status.sealProblems, `${args.join(' ')} --json`);
     assert.match(json.stderr, /do not match their seals/);
   }
+  // The dashboard's session page is told, and shows it above the tree.
+  const page = await dashboardSession(sid);
+  assert.equal(page.status, 200);
+  assert.deepEqual(page.body.sealProblems, status.sealProblems);
   const footprint = await runCliFor(rt, ['footprint', sid]);
   assert.match(footprint.stdout, /db:kv\/secret/, 'the forged write is in the answer, which the warning then disowns');
 

@@ -44,6 +44,7 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
         <LiveBadge live={live} />
       </SessionTabs>
       {error && <Message kind="error">Could not load session {sessionId}: {error.message}</Message>}
+      {data && data.sealProblems.length > 0 && <SealWarning sessionId={sessionId} problems={data.sealProblems} />}
       {data && (
         <>
           <div className="summary-row">
@@ -109,5 +110,18 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
         </>
       )}
     </section>
+  );
+}
+
+/** Rows changed, added or removed after they were sealed: what the page shows rests on them. */
+function SealWarning({ sessionId, problems }: { sessionId: string; problems: SessionResponse['sealProblems'] }) {
+  const scopes = [...new Set(problems.map((p) => p.scopeId))];
+  const shown = scopes.slice(0, 5).map(visible).join(', ') + (scopes.length > 5 ? ` and ${scopes.length - 5} more` : '');
+  return (
+    <Message kind="error">
+      <span data-testid="seal-warning">
+        {problems.length} record{problems.length === 1 ? '' : 's'} of this session do{problems.length === 1 ? 'es' : ''} not match {problems.length === 1 ? 'its seal' : 'their seals'} (scope{scopes.length === 1 ? '' : 's'} {shown}): they were changed, added or removed after they were sealed, and what this page shows rests on them. <code>scopetrail verify {visible(sessionId)}</code> names every change.
+      </span>
+    </Message>
   );
 }
