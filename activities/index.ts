@@ -3,7 +3,7 @@ export { currentScope } from './tool-context';
 export { defineLlm, ScriptedProvider, approximateTokens, type LlmCompletion, type LlmProvider, type LlmProviderRequest, type LlmResult } from './llm';
 export { OpenAiCompatibleProvider, type OpenAiProviderOptions } from './openai-provider';
 export { LlmConfigError, llmProviderFromEnv, parseLlmEnv } from './llm-env';
-export { defineModelStep, type ModelProvider, type ModelContext, type ConversationLoader } from './model-step';
+export { defineModelStep, type ModelProvider, type ModelContext, type ConversationLoader, type ModelStepOptions, type ServedToolLookup } from './model-step';
 export { ScriptedModelProvider, callTool, delegateTo, handoffTo, type ModelScriptStep, type ScriptedCall, type ScriptedTurn, type ScriptedModelRequest } from './scripted-model';
 export { OpenAiCompatibleModelProvider } from './openai-model';
 export { modelProviderFromEnv } from './llm-env';

@@ -6,9 +6,11 @@
  * reason and the tool calls the model asked for.
  *
  * The workflow only knows the names of its tools; the worker knows their definitions,
- * so it fills in each scopetrail tool's description and input schema here.
+ * so it fills in each scopetrail tool's description and input schema here: from its own
+ * tools, else from what the worker serving the tool on another task queue registered.
  */
 import type { JSONSchema7, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelMessage } from 'ai';
 import { convertToLanguageModelPrompt, standardizePrompt } from 'ai/internal';
@@ -20,6 +22,7 @@ import { APICallError } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { MODEL_STEP_ACTIVITY, toolCallSummary } from '../cim/model-step';
 import { defineRuntimeTool, type ToolDefinition } from './tool';
+import { describeTool, type DescribedTool } from './tool-spec';
 import { shareWithModel, shareWithServedModel } from './llm';
 import { currentToolRun } from './tool-context';
 import { httpStatusOf, parseRetryAfter, providerFailure } from './llm-failure';
@@ -48,6 +51,8 @@ const ModelStepTool = z.object({
   description: z.string().max(10_000).optional(),
   inputSchema: z.record(z.string(), z.unknown()),
   scopetrailTool: z.string().min(1).optional(),
+  /** The task queue the agent calls the tool on, when its toolActivity names one. */
+  taskQueue: z.string().min(1).max(1000).optional(),
 });
 
 export const ModelStepRequestSchema = z.object({
@@ -85,12 +90,47 @@ export type ModelStepResult = z.output<typeof ModelStepResultSchema>;
 /** Reads what the handoff made by a scope kept by reference (Store.handoffPayload). */
 export type ConversationLoader = (fromScopeId: string) => Promise<unknown | undefined>;
 
+/** The specs other workers registered for the tools they serve (worker/served-tool-specs.ts). */
+export interface ServedToolLookup {
+  find(tool: string, where: { taskQueue?: string; preferQueue?: string }): Promise<DescribedTool | undefined>;
+}
+
+export interface ModelStepOptions {
+  /** Where a tool this worker does not define is described; without it such a tool is offered by name alone. */
+  servedTools?: ServedToolLookup;
+  /** Where a tool no worker described is said, once per agent and tool. */
+  warn?: (message: string) => void;
+}
+
 export function defineModelStep(
   provider: ModelProvider,
   tools: readonly ToolDefinition<any, any>[],
   loadConversation?: ConversationLoader,
+  stepOptions: ModelStepOptions = {},
 ): ToolDefinition<ModelStepRequest, ModelStepResult> {
   const described = new Map(tools.map((t) => [t.spec.name, describeTool(t)]));
+  const warned = new Set<string>();
+  /** Each scopetrail tool's spec: this worker's own, else the one registered by the worker serving it. */
+  const describe = async (agent: string, offered: z.output<typeof ModelStepTool>[]): Promise<Map<string, DescribedTool>> => {
+    const found = new Map<string, DescribedTool>();
+    const missing: string[] = [];
+    for (const t of offered) {
+      if (!t.scopetrailTool) continue;
+      const spec = described.get(t.scopetrailTool) ?? (await stepOptions.servedTools?.find(t.scopetrailTool, { taskQueue: t.taskQueue, preferQueue: ownTaskQueue() }));
+      if (spec) found.set(t.name, spec);
+      else missing.push(t.scopetrailTool);
+    }
+    const unsaid = missing.filter((tool) => !warned.has(`${agent}\u0000${tool}`));
+    if (unsaid.length && stepOptions.warn) {
+      unsaid.forEach((tool) => warned.add(`${agent}\u0000${tool}`));
+      stepOptions.warn(
+        `model agent ${agent}: no worker describes its tool${unsaid.length === 1 ? '' : 's'} ${unsaid.join(', ')}, so its model is told ${unsaid.length === 1 ? 'its name' : 'their names'} alone ` +
+          `(no description, parameters { "type": "object" }) and can only guess the arguments. Give ${unsaid.length === 1 ? 'it' : 'them'} to this worker's plugin (tools: [...]), ` +
+          `or run the worker that serves ${unsaid.length === 1 ? 'it' : 'them'} (on the task queue of the agent's toolActivity) with the ScopetrailPlugin on this store and namespace: it registers what it serves as it starts`,
+      );
+    }
+    return found;
+  };
   return defineRuntimeTool(
     {
       name: MODEL_STEP_ACTIVITY,
@@ -112,10 +152,11 @@ export function defineModelStep(
         if (!loadConversation) throw ApplicationFailure.nonRetryable('this worker has no store to read a handed-over conversation from', 'ConversationNotFound');
         prompt = await withConversation(prompt, await keptConversation(loadConversation, request.conversation.from, request.conversation.digest));
       }
+      const specs = await describe(run?.scope.agent ?? 'unknown', request.tools);
       const options: LanguageModelV3CallOptions = {
         prompt,
         tools: request.tools.map((t): LanguageModelV3FunctionTool => {
-          const known = t.scopetrailTool ? described.get(t.scopetrailTool) : undefined;
+          const known = specs.get(t.name);
           return {
             type: 'function',
             name: t.name,
@@ -218,16 +259,13 @@ async function withConversation(prompt: LanguageModelV3Prompt, kept: ModelMessag
   return [...system, ...converted.filter((m) => m.role !== 'system'), ...prompt.filter((m) => m.role !== 'system')];
 }
 
-function describeTool(tool: ToolDefinition<any, any>): { description?: string; inputSchema: Record<string, unknown> } {
-  let inputSchema: Record<string, unknown> = { type: 'object' };
-  if (tool.spec.input) {
-    try {
-      inputSchema = z.toJSONSchema(tool.spec.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    } catch {
-      // A schema JSON Schema cannot express is still checked by the tool itself when called.
-    }
+/** The task queue this model step runs on: the agent's own unless its modelActivity names another. */
+function ownTaskQueue(): string | undefined {
+  try {
+    return Context.current().info.taskQueue;
+  } catch {
+    return undefined; // called outside an activity (tests of the step itself)
   }
-  return { description: tool.spec.description, inputSchema };
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {

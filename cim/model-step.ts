@@ -27,6 +27,8 @@ export interface ModelStepTool {
   inputSchema: Record<string, unknown>;
   /** The scopetrail tool this stands for, when the worker should describe it from its definition. */
   scopetrailTool?: string;
+  /** The task queue the agent calls it on, when its toolActivity names one: whose worker's spec describes it. */
+  taskQueue?: string;
 }
 
 export interface ModelStepCall {

@@ -10,7 +10,7 @@ import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, ServedToolSpec, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, unnestRows, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
@@ -650,6 +650,37 @@ export class SqlStore implements Store {
         params,
       );
     }
+  }
+
+  async upsertToolSpecs(specs: readonly ServedToolSpec[]): Promise<void> {
+    const rows = dedupe(specs, (s) => `${s.taskQueue}\u0000${s.tool}`, (_a, b) => b);
+    for (const chunk of chunks(rows, 5)) {
+      const { text, params } = valuesClause(
+        chunk.map((s) => clean([this.namespace, s.taskQueue, s.tool, s.description ?? null, JSON.stringify(clean(s.inputSchema))])),
+        5,
+      );
+      await this.db.query(
+        `INSERT INTO ${this.t('tool_specs')} (namespace, task_queue, tool, description, input_schema) VALUES ${text}
+         ON CONFLICT (namespace, task_queue, tool) DO UPDATE SET description = excluded.description,
+           input_schema = excluded.input_schema, updated_at = now()`,
+        params,
+      );
+    }
+  }
+
+  async toolSpecs(): Promise<ServedToolSpec[]> {
+    const { rows } = await this.db.query<{ task_queue: string; tool: string; description: string | null; input_schema: unknown }>(
+      `SELECT task_queue, tool, description, input_schema FROM ${this.t('tool_specs')} WHERE namespace = $1 ORDER BY updated_at DESC, task_queue, tool`,
+      [this.namespace],
+    );
+    const specs: ServedToolSpec[] = [];
+    for (const r of rows) {
+      const schema = typeof r.input_schema === 'string' ? parseJsonText(r.input_schema) : r.input_schema;
+      // A row that does not hold a schema object tells the model nothing it could use.
+      if (!schema || typeof schema !== 'object' || Array.isArray(schema)) continue;
+      specs.push({ taskQueue: r.task_queue, tool: r.tool, ...(r.description !== null ? { description: r.description } : {}), inputSchema: schema as Record<string, unknown> });
+    }
+    return specs;
   }
 
   async getScope(scopeId: string): Promise<ScopeRecord | undefined> {

@@ -156,6 +156,17 @@ export interface SessionChains {
   filed?: FiledRows[];
 }
 
+/**
+ * What a model is told about a tool: its description and input JSON schema, as the worker
+ * that serves it on `taskQueue` computed them (activities/tool-spec.ts).
+ */
+export interface ServedToolSpec {
+  taskQueue: string;
+  tool: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+}
+
 export interface Store {
   /** Where the data lives, for messages (never includes a password). */
   readonly description: string;
@@ -242,6 +253,13 @@ export interface Store {
   filedRowsOfSession?(sessionId: string): Promise<FiledRows[]>;
   /** `signer`: the registering worker's manifest key (cim/manifest-signature.ts); without one they are stored unsigned. */
   upsertManifests(manifests: readonly Manifest[], signer?: Signer): Promise<void>;
+  /**
+   * Registers the specs of the tools a worker serves on a task queue of the store's namespace,
+   * replacing what was registered for the same tool and queue. Absent where the store keeps none.
+   */
+  upsertToolSpecs?(specs: readonly ServedToolSpec[]): Promise<void>;
+  /** Every tool spec registered in the store's namespace, the most recently registered first. */
+  toolSpecs?(): Promise<ServedToolSpec[]>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   /** The scope with where its session's rows are kept, for the queries about it that follow. */
   locateScope(scopeId: string): Promise<LocatedScope | undefined>;

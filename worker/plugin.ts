@@ -14,10 +14,12 @@ import type { Manifest } from '../cim/schemas';
 import { STORE_MEMO, VISIBILITY_MEMO } from '../cim/names';
 import { storeMark } from '../store/store-mark';
 import { InvalidOptionError, fieldOf, invalidField, unknownOption } from '../cim/invalid-field';
-import type { Store } from '../store/types';
+import type { ServedToolSpec, Store } from '../store/types';
 import type { ToolDefinition } from '../activities/tool';
 import { ScriptedProvider, defineLlm, type LlmProvider } from '../activities/llm';
 import { defineModelStep, type ModelProvider } from '../activities/model-step';
+import { describeTool } from '../activities/tool-spec';
+import { ServedToolSpecs } from './served-tool-specs';
 import { ScriptedModelProvider } from '../activities/scripted-model';
 import { Fingerprinter, KEY_ENV, MIN_KEY_BYTES, loadFingerprintKey, type FingerprintKey } from '../store/fingerprint-key';
 import { manifestSigner } from '../store/manifest-key';
@@ -213,6 +215,8 @@ export function checkPluginOptions(options: ScopetrailPluginOptions, context = '
 interface Binding {
   recorder: Recorder;
   manifests: Manifest[];
+  /** What the worker's tools tell a model, registered for model steps on workers that do not define them. */
+  toolSpecs: ServedToolSpec[];
   spool: Spool | undefined;
   /** The worker's connection, through which seals are anchored in Temporal. */
   connection: NativeConnection | undefined;
@@ -244,10 +248,17 @@ export class ScopetrailPlugin extends SimplePlugin {
     const checked = checkPluginOptions(options);
     const tools = checked.tools;
     const store = options.store;
+    // The tools of workers on other task queues are described by what those workers registered in the store.
+    const servedTools = new ServedToolSpecs(async () => (await store.toolSpecs?.()) ?? [], {
+      onError: (err) => this.log('could not read the tool specs other workers registered; model steps offer those tools by name alone until a later read', err),
+    });
     const llmTools = [
       defineLlm(options.llm ?? new ScriptedProvider()),
       // A handoff keeps a long conversation in the store; the model step reads it back from there.
-      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => this.handoffPayload(store, scopeId)),
+      defineModelStep(options.model ?? new ScriptedModelProvider(), tools, (scopeId) => this.handoffPayload(store, scopeId), {
+        servedTools,
+        warn: (message) => this.log(message),
+      }),
     ];
     super({
       name: 'ScopetrailPlugin',
@@ -381,10 +392,10 @@ export class ScopetrailPlugin extends SimplePlugin {
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
     const binding = this.bindings.get(bindingKey(worker.options.namespace, worker.options.taskQueue));
     if (!binding) return super.runWorker(worker, next);
-    const { recorder, manifests, connection, ended } = binding;
-    // Migrates the store and registers the manifests, or (store down) spools until it can.
+    const { recorder, manifests, toolSpecs, connection, ended } = binding;
+    // Migrates the store and registers the manifests and tool specs, or (store down) spools until it can.
     try {
-      await recorder.start({ manifests, ...(this.manifestSigner ? { manifestSigner: this.manifestSigner } : {}) });
+      await recorder.start({ manifests, toolSpecs, ...(this.manifestSigner ? { manifestSigner: this.manifestSigner } : {}) });
     } catch (err) {
       // A store that answers but cannot be prepared stops the start; the SDK's worker is
       // still run and stopped, or it would hold the process and its connection for good.
@@ -498,7 +509,8 @@ export class ScopetrailPlugin extends SimplePlugin {
       },
     });
     outage.watch(recorder);
-    const binding: Binding = { recorder, manifests, spool, connection: undefined, ended: new EndedRuns() };
+    const toolSpecs = (this.config.tools ?? []).map((t): ServedToolSpec => ({ taskQueue, tool: t.spec.name, ...describeTool(t) }));
+    const binding: Binding = { recorder, manifests, toolSpecs, spool, connection: undefined, ended: new EndedRuns() };
     this.bindings.set(key, binding);
     return binding;
   }

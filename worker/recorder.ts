@@ -5,7 +5,7 @@
  * activity only after its records are in the store.
  */
 import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
-import type { PayloadRecord, SealedRows, Store, WriteGuard } from '../store/types';
+import type { PayloadRecord, SealedRows, ServedToolSpec, Store, WriteGuard } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
 import { Sealer, type SealKey, type SealerOptions } from './sealer';
 import { OpenScopes } from './open-scopes';
@@ -114,7 +114,7 @@ export class Recorder {
   private draining: Promise<void> | undefined;
   private lastSpoolAlert = 0;
   /** Set by start(): the store is migrated (and manifests registered) before the first write. */
-  private preparation: { manifests: readonly Manifest[]; signer?: Signer; done: boolean; running?: Promise<void> } | undefined;
+  private preparation: { manifests: readonly Manifest[]; toolSpecs: readonly ServedToolSpec[]; signer?: Signer; done: boolean; running?: Promise<void> } | undefined;
   readonly sealer: Sealer;
   /** Scopes written as running and not yet ended: their finished actions need no sealing pass. */
   private readonly open = new OpenScopes();
@@ -145,8 +145,11 @@ export class Recorder {
    * a spool: records wait there and the store is prepared once it answers. A store that
    * answers but cannot be prepared (permissions, a failing migration) stops it.
    */
-  /** `manifestSigner`: what the manifests are signed with (cim/manifest-signature.ts); unsigned without it. */
-  async start(options: { manifests?: readonly Manifest[]; manifestSigner?: Signer } = {}): Promise<void> {
+  /**
+   * `manifestSigner`: what the manifests are signed with (cim/manifest-signature.ts); unsigned without it.
+   * `toolSpecs`: what the worker's tools tell a model, for model steps on workers that do not define them.
+   */
+  async start(options: { manifests?: readonly Manifest[]; manifestSigner?: Signer; toolSpecs?: readonly ServedToolSpec[] } = {}): Promise<void> {
     const spool = this.options.spool;
     const kept = spool?.quarantineReport();
     if (kept) {
@@ -154,7 +157,7 @@ export class Recorder {
         `QUARANTINE: ${kept.entries} entries in ${kept.path} were kept aside (refused by the store, late for a sealed scope, or unreadable in the spool); list them with \`scopetrail quarantine --spool ${spool!.dir}\`, and write what is sound with \`scopetrail quarantine replay\``,
       );
     }
-    this.preparation = { manifests: options.manifests ?? [], ...(options.manifestSigner ? { signer: options.manifestSigner } : {}), done: false };
+    this.preparation = { manifests: options.manifests ?? [], toolSpecs: options.toolSpecs ?? [], ...(options.manifestSigner ? { signer: options.manifestSigner } : {}), done: false };
     try {
       await this.prepareStore();
     } catch (err) {
@@ -390,6 +393,7 @@ export class Recorder {
           await this.reportChangedManifests(p.manifests, p.signer);
           await this.store.upsertManifests(p.manifests, p.signer);
         }
+        if (p.toolSpecs.length) await this.store.upsertToolSpecs?.(p.toolSpecs);
         p.done = true;
       } catch (err) {
         // Never a data error for the records waiting on it: they are held or spooled, not quarantined.

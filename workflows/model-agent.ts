@@ -243,7 +243,9 @@ async function runLoop(
       });
     }
   }
-  const model = new ScopeModel(spec.model, offered, options.modelActivity, conversation && { from: conversation.from, ...(conversation.digest ? { digest: conversation.digest } : {}) });
+  // The step reads a tool's spec from the worker serving it there when its own worker does not define it.
+  const toolQueue = (tool: string) => options.toolActivity?.perTool?.[tool]?.taskQueue ?? options.toolActivity?.taskQueue;
+  const model = new ScopeModel(spec.model, offered, options.modelActivity, conversation && { from: conversation.from, ...(conversation.digest ? { digest: conversation.digest } : {}) }, toolQueue);
   const result = await generateText({
     model,
     system: spec.instructions,
@@ -325,6 +327,8 @@ class ScopeModel implements LanguageModelV3 {
     private readonly activityOptions: Partial<ActivityOptions> = {},
     /** The scope whose handoff kept the conversation so far in the store, and the digest its handoff gave it. */
     private readonly conversationFrom?: { from: string; digest?: string },
+    /** The task queue a tool is called on, when the agent's toolActivity names one. */
+    private readonly toolQueue: (tool: string) => string | undefined = () => undefined,
   ) {
     this.modelId = requested ?? 'default';
   }
@@ -338,7 +342,7 @@ class ScopeModel implements LanguageModelV3 {
             name: t.name,
             ...(t.description ? { description: t.description } : {}),
             inputSchema: t.inputSchema as Record<string, unknown>,
-            ...(this.offered.get(t.name)?.kind === 'tool' ? { scopetrailTool: this.offered.get(t.name)!.target } : {}),
+            ...this.scopetrailTool(t.name),
           }]
         : [],
     );
@@ -360,6 +364,14 @@ class ScopeModel implements LanguageModelV3 {
     // Dates do not survive the payload converter.
     const timestamp = typeof result.response?.timestamp === 'string' ? new Date(result.response.timestamp) : undefined;
     return { ...result, response: { ...result.response, timestamp } };
+  }
+
+  /** The scopetrail tool the model knows as `name`, and the queue it is called on when not the agent's own. */
+  private scopetrailTool(name: string): { scopetrailTool?: string; taskQueue?: string } {
+    const entry = this.offered.get(name);
+    if (entry?.kind !== 'tool') return {};
+    const taskQueue = this.toolQueue(entry.target);
+    return { scopetrailTool: entry.target, ...(taskQueue ? { taskQueue } : {}) };
   }
 
   async doStream(): Promise<never> {

@@ -425,6 +425,24 @@ describe('manifests', () => {
   });
 });
 
+describe('tool specs', () => {
+  test('each queue keeps its own spec of a tool; registering again replaces it and puts it first; other namespaces see none', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    await store.upsertToolSpecs!([
+      { taskQueue: 'q1', tool: 'forecast', description: 'the weather', inputSchema: schema },
+      { taskQueue: 'q2', tool: 'forecast', inputSchema: { type: 'object' } },
+    ]);
+    await new Promise((r) => setTimeout(r, 5));
+    await store.upsertToolSpecs!([{ taskQueue: 'q1', tool: 'forecast', description: 'the weather, by day', inputSchema: schema }]);
+    assert.deepEqual(await store.toolSpecs!(), [
+      { taskQueue: 'q1', tool: 'forecast', description: 'the weather, by day', inputSchema: schema },
+      { taskQueue: 'q2', tool: 'forecast', inputSchema: { type: 'object' } },
+    ]);
+    const other = new SqlStore((store as unknown as { db: SqlExecutor }).db, 'other namespace', { namespace: 'elsewhere' });
+    assert.deepEqual(await other.toolSpecs(), []);
+  });
+});
+
 describe('manifest signatures', () => {
   let db: SqlExecutor;
   let signed: SqlStore;

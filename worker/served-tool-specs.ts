@@ -1,0 +1,69 @@
+/**
+ * The specs of tools served by other workers, read from the store (where each worker that
+ * serves tools registers them as it starts) for the model steps of this process. Read once
+ * and kept: a tool the snapshot lacks reads the store again, at most every `refreshMs`, so a
+ * step offering a tool no worker registered does not read the store at every turn; a snapshot
+ * older than that is read again behind the step that found its tool in it, so a tool worker
+ * redeployed with another schema is picked up.
+ */
+import type { ServedToolSpec } from '../store/types';
+import type { DescribedTool } from '../activities/tool-spec';
+
+export interface ServedToolSpecsOptions {
+  refreshMs?: number;
+  now?: () => number;
+  /** A read that failed: the step goes on without the specs it would have given. */
+  onError?: (err: unknown) => void;
+}
+
+export class ServedToolSpecs {
+  private snapshot: ServedToolSpec[] | undefined;
+  private readAt = -Infinity;
+  private reading: Promise<void> | undefined;
+  private readonly refreshMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly read: () => Promise<ServedToolSpec[]>,
+    private readonly options: ServedToolSpecsOptions = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The spec of `tool` as the worker serving it on `taskQueue` registered it; without a queue
+   * (the tool is called on the agent's own), `preferQueue`'s, else the latest any queue registered.
+   */
+  async find(tool: string, where: { taskQueue?: string; preferQueue?: string }): Promise<DescribedTool | undefined> {
+    const stale = this.now() - this.readAt >= this.refreshMs;
+    let found = this.lookUp(tool, where);
+    if (found && stale) void this.refresh();
+    else if (!found && stale) {
+      await this.refresh();
+      found = this.lookUp(tool, where);
+    }
+    return found && { ...(found.description !== undefined ? { description: found.description } : {}), inputSchema: found.inputSchema };
+  }
+
+  private lookUp(tool: string, { taskQueue, preferQueue }: { taskQueue?: string; preferQueue?: string }): ServedToolSpec | undefined {
+    const specs = this.snapshot?.filter((s) => s.tool === tool) ?? [];
+    if (taskQueue !== undefined) return specs.find((s) => s.taskQueue === taskQueue);
+    return specs.find((s) => s.taskQueue === preferQueue) ?? specs[0];
+  }
+
+  private refresh(): Promise<void> {
+    this.reading ??= (async () => {
+      try {
+        this.snapshot = await this.read();
+      } catch (err) {
+        this.options.onError?.(err);
+      } finally {
+        // A failed read waits its turn too: a store that is down is not asked at every step.
+        this.readAt = this.now();
+        this.reading = undefined;
+      }
+    })();
+    return this.reading;
+  }
+}
