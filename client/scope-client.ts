@@ -3,6 +3,7 @@
  * from the CIM store. Every argument is validated with zod before it reaches
  * Temporal or the database.
  */
+import { answerWithin } from '../cim/answer-within';
 import { TemporalAddressOption, addressFromEnv } from '../cim/temporal-address';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -124,17 +125,6 @@ export interface SessionHandle<O> {
 
 /** How long startSession waits for the store to say it is prepared, for a session with a generated id. */
 const STORE_LOOK_MS = 2_000;
-
-/** `p`'s answer, or `otherwise` when it takes longer than `ms` (a later rejection of `p` is then ignored). */
-async function answerWithin<T>(p: Promise<T>, ms: number, otherwise: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  p.catch(() => undefined);
-  try {
-    return await Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The namespace a client works in. The store reads one namespace's records (openStore's

@@ -6,6 +6,7 @@
  * their runs, and made a terminated one look like a session whose row the worker then wrote.
  */
 import type { Store } from '../store/types';
+import { answerWithin } from '../cim/answer-within';
 
 export const REREAD_MS = 30_000;
 /** The longest a start waits for the store's answer: a store slow to answer does not hold the user's starts. */
@@ -42,13 +43,7 @@ export class AgentTypes {
         return false;
       },
     ).finally(() => (this.reading = undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ANSWER_MS);
-      timer.unref();
-    });
-    const read = await Promise.race([this.reading, late]);
-    clearTimeout(timer);
+    const read = await answerWithin(this.reading, ANSWER_MS, false);
     return read ? this.registered.has(type) : undefined;
   }
 }

@@ -47,8 +47,9 @@ export function loadManifests(agentsPath: string, options: { required?: boolean 
  * Tools the agents declare that this worker does not register. An agent calls its tools on
  * its own task queue unless told otherwise, and an activity no worker of the queue has fails
  * before any interceptor sees it: every attempt, until the call runs out of them, with no
- * record of its own. Said once at start; tools served by a worker of another queue are
- * legitimate, so it is a warning, not a refusal.
+ * record of its own. Said once at start, leaving out the tools a worker of another queue of
+ * the store has registered (worker/plugin.ts); one that starts later may serve the rest, so
+ * it is a warning, not a refusal.
  */
 export function unservedTools(manifests: readonly Manifest[], registered: (tool: string) => boolean): string | undefined {
   const missing = new Map<string, string[]>();

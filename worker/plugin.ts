@@ -31,6 +31,7 @@ import { TemporalRunStatus, runsClosedWithoutAgent } from '../store/run-status';
 import { EndedRuns, EndedRunsFirst, watchEndedRuns } from './ended-runs';
 import { StoreOutageLog, periodicStoreJobLog } from './store-outage-log';
 import { AgentTypes } from './agent-types';
+import { answerWithin } from '../cim/answer-within';
 import { TemporalSealAnchors } from '../store/seal-anchor';
 import { Spool, defaultSpoolDir, type SpoolOptions } from './spool';
 import { spoolFolder } from './spool-folder';
@@ -280,6 +281,20 @@ export class ScopetrailPlugin extends SimplePlugin {
     this.otel = this.makeOtel();
   }
 
+  /**
+   * Names, once the store is prepared, the tools the agents declare that this worker does
+   * not register and no worker of another task queue of this store has registered as served
+   * (their specs, migration 021): a tool served on another queue is no mistake. A store that
+   * cannot say leaves every tool this worker lacks named, as without it.
+   */
+  private async sayUnservedTools(manifests: readonly Manifest[], taskQueue: string): Promise<void> {
+    if (!unservedTools(manifests, (tool) => this.registered.has(tool))) return;
+    const specs = await answerWithin(Promise.resolve(this.config.store.toolSpecs?.()).catch(() => undefined), 2_000, undefined);
+    const elsewhere = new Set((specs ?? []).filter((s) => s.taskQueue !== taskQueue).map((s) => s.tool));
+    const unserved = unservedTools(manifests, (tool) => this.registered.has(tool) || elsewhere.has(tool));
+    if (unserved) this.log(unserved);
+  }
+
   private makeOtel(): LiveOtel | undefined {
     const otel = this.config.otel;
     if (!otel) return undefined;
@@ -402,6 +417,7 @@ export class ScopetrailPlugin extends SimplePlugin {
       await runAndStop(worker, next);
       throw err;
     }
+    await this.sayUnservedTools(manifests, worker.options.taskQueue);
     // Seals are anchored in Temporal, where a database writer cannot rewrite them.
     if (connection) {
       recorder.sealer.useAnchors(new TemporalSealAnchors(connection));
@@ -489,8 +505,6 @@ export class ScopetrailPlugin extends SimplePlugin {
     // A worker with no workflows (no workflowsPath, no bundle) serves tools alone: it runs no agent, so registers none.
     // Nor does one whose workflows module (the default for `agents`) holds only workflows of the user's own.
     const manifests = agents ? loadManifests(agents, { required: this.config.agents !== undefined }) : [];
-    const unserved = unservedTools(manifests, (tool) => this.registered.has(tool));
-    if (unserved) this.log(unserved);
     const spool = this.config.spool === false ? undefined : this.openSpool(namespace, taskQueue);
     // An outage is said once, reminded of once a minute and said to be over; other failures as they come.
     const outage = new StoreOutageLog({ log: (line) => this.log(line), spool });

@@ -38,3 +38,34 @@ test('a tools-only worker needs no agents and records the calls it serves', asyn
     await connection.close();
   }
 });
+
+test('an agents worker is not told its agents lack a tool that a worker of another queue of the store serves; one nobody serves is still named', async () => {
+  // The test above ran a worker serving echo on another queue: the store holds its spec.
+  const said: string[] = [];
+  const connection = await NativeConnection.connect({ address: rt.temporal.address });
+  const plugin = new ScopetrailPlugin({ store: rt.store, tools: [], spool: false, fingerprintKey: false, log: (line: string) => said.push(line) });
+  const worker = await Worker.create({ connection, taskQueue: `agents-${randomBytes(4).toString('hex')}`, workflowsPath: require.resolve('../fixtures/split-agents'), plugins: [plugin] });
+  const running = worker.run();
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(said.filter((l) => /does not register/.test(l)), [], said.join('\n'));
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+  }
+  const lonely: string[] = [];
+  const plugin2 = new ScopetrailPlugin({ store: rt.store, tools: [], spool: false, fingerprintKey: false, log: (line: string) => lonely.push(line) });
+  const worker2 = await Worker.create({ connection, taskQueue: `agents-${randomBytes(4).toString('hex')}`, workflowsPath: require.resolve('../fixtures/agents'), plugins: [plugin2] });
+  const running2 = worker2.run();
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const warning = lonely.find((l) => l.startsWith('agents declare tools this worker does not register'));
+    assert.ok(warning, lonely.join('\n'));
+    assert.match(warning, /ghostTool \(ghostCaller\)/);
+    assert.doesNotMatch(warning, /\becho\b/, 'echo is served on another queue');
+  } finally {
+    worker2.shutdown();
+    await running2.catch(() => undefined);
+    await connection.close();
+  }
+});
