@@ -80,6 +80,13 @@ export interface ActivityFacts {
    */
   lastAttemptBuildId?: string | null;
   /**
+   * Scheduled on another task queue than its run's. The workers of the run's own queue are
+   * the deployment's, but another queue may be served by an unversioned worker, whose row
+   * names no build while its ActivityTaskStarted event names the SDK's default build id
+   * (the event does not say whether the worker uses versioning).
+   */
+  otherTaskQueue?: boolean;
+  /**
    * Set for a local activity: history holds it as a marker, not as scheduled/started
    * events. One marker covers the attempts the worker ran in a row; a retry that waits
    * on a workflow timer goes on under a new activity id, so this one's attempts begin
@@ -267,7 +274,15 @@ interface ExpectedAction {
   /** A tool or LLM attempt's number (its id holds it too), and how history closed it when it is the last. */
   attempt?: { n: number; close?: Exclude<ActivityCloseKind, 'open'> };
   /** Fields history proves for a tool or LLM attempt; undefined: not compared. */
-  proven?: { inputDigest?: string; outputDigest?: string; resources?: ResourceRef[] | null; error?: string | null; workerBuildId?: string };
+  proven?: {
+    inputDigest?: string;
+    outputDigest?: string;
+    resources?: ResourceRef[] | null;
+    error?: string | null;
+    workerBuildId?: string;
+    /** The attempt may have been started by an unversioned worker: a row naming no build is not refuted by workerBuildId. */
+    unversionedMayStart?: boolean;
+  };
   /** A workflow-side action was written by one of its run's workflow tasks: their builds (empty: history names none). */
   builds?: ReadonlySet<string>;
   why: string;
@@ -936,7 +951,8 @@ function compareAction(e: ExpectedAction, s: ActionRecord): string[] {
       const proven = resourceSet(p.resources);
       if (stored !== proven) diffs.push(`resources: store [${stored}], the tool's result in history [${proven}]`);
     }
-    if (p.workerBuildId !== undefined) field(diffs, 'workerBuildId', s.workerBuildId ?? null, p.workerBuildId, 'the worker that started the attempt');
+    const unversioned = p.unversionedMayStart && (s.workerBuildId ?? null) === null;
+    if (p.workerBuildId !== undefined && !unversioned) field(diffs, 'workerBuildId', s.workerBuildId ?? null, p.workerBuildId, 'the worker that started the attempt');
   }
   if (e.builds) buildField(diffs, s.workerBuildId, e.builds, 'the workflow tasks of its run');
   return diffs;
@@ -956,7 +972,10 @@ function provenByActivity(act: ActivityFacts, last: boolean, versionedRun: boole
     proven.error = null;
   }
   if (last && act.close === 'failed' && act.failureMessage !== undefined) proven.error = act.failureMessage;
-  if (last && versionedRun && act.lastAttemptBuildId) proven.workerBuildId = act.lastAttemptBuildId;
+  if (last && versionedRun && act.lastAttemptBuildId) {
+    proven.workerBuildId = act.lastAttemptBuildId;
+    if (act.otherTaskQueue) proven.unversionedMayStart = true;
+  }
   return proven;
 }
 

@@ -259,6 +259,7 @@ async function runFacts(workflowId: string, requestedRunId: string | undefined, 
         close: 'open',
         // The worker digests the first argument as it decoded it; so does this.
         ...(input ? { inputDigest: digest(input[0]) } : {}),
+        ...(a.taskQueue?.name && started.taskQueue?.name && a.taskQueue.name !== started.taskQueue.name ? { otherTaskQueue: true } : {}),
         ...(scheduledAtMs !== undefined ? { scheduledAtMs } : {}),
         // Zero is "not set" in Temporal's protos.
         ...(startToCloseMs ? { startToCloseMs } : {}),

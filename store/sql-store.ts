@@ -29,6 +29,7 @@ import { SqlRetention, type Retention } from './prune';
 import { linksOfScopeRow } from './chain-links';
 import { InvalidOptionError } from '../cim/invalid-field';
 import { isoTime } from './row-times';
+import { afterEarlierAttempts } from './rebuilt-attempts';
 import { FILED_TABLES, type FiledRows, type FiledTable } from './placement-check';
 
 export interface SqlExecutor {
@@ -295,8 +296,9 @@ export class SqlStore implements Store {
   }
 
   async fillActionGaps(records: readonly ActionRecord[], tx?: SqlTransaction): Promise<void> {
-    const unique = dedupeRecords(records, (r) => r.actionId, (_a, b) => b);
-    if (unique.length === 0) return;
+    const deduped = dedupeRecords(records, (r) => r.actionId, (_a, b) => b);
+    if (deduped.length === 0) return;
+    const unique = await afterEarlierAttempts(tx ?? this.db, this.t('actions'), deduped);
     const placed = await this.partitions.place(unique, (r) => r.startedAt);
     await this.insertRows(tx, 'actions', ACTION_COLUMNS, ACTION_TYPES, placed.map((p) => actionRow(p.record, p.sessionStartedAt)),
       `ON CONFLICT (namespace, action_id, session_started_at) DO UPDATE SET status = excluded.status, error = excluded.error,

@@ -1035,3 +1035,22 @@ test('a recount over the whole namespace is not held to the read timeout that ev
     await db.close();
   }
 });
+
+test('a gap fill starts each rebuilt attempt no earlier than the attempt before it, and never moves a stored row\'s start', async () => {
+  const at = (s: string) => `2026-01-01T00:00:${s}Z`;
+  const sid = 'gapsort';
+  const lost = (attempt: number): ActionRecord => ({
+    ...action(`${sid}/a1#${attempt}`, sid), sessionId: sid, attempt, status: 'error', error: 'attempt ended without reporting its outcome',
+    startedAt: at('01.000'), endedAt: at('09.000'), attributes: { reconstructed: true },
+  });
+  // Attempt 1 recorded its start; its worker died. Attempt 3 rebuilds 1 and 2 from the call's window (first scheduled at 01.000).
+  await store.upsertActions([{ ...action(`${sid}/a1#1`, sid, 'running'), sessionId: sid, startedAt: at('02.500') }]);
+  await store.fillActionGaps([lost(1), lost(2)]);
+  const rows = new Map((await store.actionsOfSession(sid)).map((a) => [a.actionId, a]));
+  assert.deepEqual([rows.get(`${sid}/a1#1`)?.startedAt, rows.get(`${sid}/a1#1`)?.endedAt, rows.get(`${sid}/a1#1`)?.status], [at('02.500'), at('09.000'), 'error']);
+  assert.deepEqual([rows.get(`${sid}/a1#2`)?.startedAt, rows.get(`${sid}/a1#2`)?.endedAt], [at('02.500'), at('09.000')], 'attempt 2 starts no earlier than attempt 1');
+  // Then the workflow rebuilds every attempt when Temporal gives up: rows already there keep their start; the new last one follows attempt 2.
+  await store.fillActionGaps([lost(1), lost(2), { ...lost(3), endedAt: at('12.000') }]);
+  const again = new Map((await store.actionsOfSession(sid)).map((a) => [a.actionId, a.startedAt]));
+  assert.deepEqual([again.get(`${sid}/a1#1`), again.get(`${sid}/a1#2`), again.get(`${sid}/a1#3`)], [at('02.500'), at('02.500'), at('02.500')]);
+});

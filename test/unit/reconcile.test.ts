@@ -829,3 +829,21 @@ test('openCalls of a later run of a continued scope are qualified by the run', (
   const wrong = reconcileSession('cs', runs, scope(['1']), []).differences;
   assert.match(wrong[0]?.detail ?? '', /history shows call "r2\.1" still running/);
 });
+
+test('worker builds: a tool attempt on another task queue may be started by an unversioned worker, whose row names no build', () => {
+  // The second leaf ran on build v1; its echo ran on another queue, whose unversioned worker's
+  // ActivityTaskStarted event names the SDK's default build id.
+  const runs = delegatingRuns();
+  runs[2] = { ...runs[2]!, taskBuildIds: ['v1'], activities: [{ ...activity('1', 'echo', 2, 'failed'), lastAttemptBuildId: '@temporalio/worker@1.24.0', otherTaskQueue: true }] };
+  const workflowSide = <T extends ScopeRecord | ActionRecord>(r: T): T => (r.scopeId !== `${S}.2` || r.kind === 'tool_call' ? r : { ...r, workerDeployment: 'agents', workerBuildId: 'v1' });
+  const { scopes, actions } = delegatingStore();
+  assert.deepEqual(reconcileSession(S, runs, scopes.map(workflowSide), actions.map(workflowSide)).differences, []);
+  // A row that names a build is still held to the one that started the attempt.
+  const named = actions.map(workflowSide).map((a) => (a.actionId === `${S}.2/a1#2` ? { ...a, workerDeployment: 'tools', workerBuildId: 'v9' } : a));
+  const diffs = reconcileSession(S, runs, scopes.map(workflowSide), named).differences;
+  assert.deepEqual(brief(diffs), [`mismatched action ${S}.2/a1#2`]);
+  assert.match(diffs[0]!.detail, /workerBuildId: store "v9", history "@temporalio\/worker@1.24.0"/);
+  // On the run's own queue the attempt was the deployment's: a row naming no build is refuted.
+  runs[2] = { ...runs[2]!, activities: [{ ...activity('1', 'echo', 2, 'failed'), lastAttemptBuildId: 'v1' }] };
+  assert.deepEqual(brief(reconcileSession(S, runs, scopes.map(workflowSide), actions.map(workflowSide)).differences), [`mismatched action ${S}.2/a1#2`]);
+});
