@@ -139,11 +139,6 @@ async function withClient<T>(ctx: CommandContext, fn: (client: ScopeClient, stor
 }
 
 /**
- * A question answered from the store alone about a session Temporal has no trace of says so on
- * stderr: its rows were written by hand (a forged session), or it is past the namespace's retention.
- * Nothing is said when Temporal does not answer: these queries need only the store.
- */
-/**
  * After an answer read from rows that do not match their seals: on stderr, how many rows and
  * which scopes, and where to look for the rest. 3, as for any answer the record does not bear
  * out (touched's unproved one), so a script reading only the exit code does not take it as fact.
@@ -167,6 +162,11 @@ async function sessionOfScope(client: ScopeClient, scopeId: string): Promise<str
   return located?.record.sessionId ?? scopeId;
 }
 
+/**
+ * A question answered from the store alone about a session Temporal has no trace of says so on
+ * stderr: its rows were written by hand (a forged session), or it is past the namespace's retention.
+ * Nothing is said when Temporal does not answer: these queries need only the store.
+ */
 async function warnIfNotInTemporal(ctx: CommandContext, client: ScopeClient, scopeId: string): Promise<void> {
   const located = await client.store.locateScope(scopeId).catch(() => undefined);
   const sessionId = located?.record.sessionId ?? scopeId;

@@ -115,12 +115,14 @@ export function SessionView({ sessionId, scopeId, descendants }: { sessionId: st
 
 /** Rows changed, added or removed after they were sealed: what the page shows rests on them. */
 function SealWarning({ sessionId, problems }: { sessionId: string; problems: SessionResponse['sealProblems'] }) {
+  // As the CLI counts them: a removed row is named at its scope and at the row after it.
+  const rows = new Set(problems.map((p) => `${p.scopeId}\u0000${p.recordId}`)).size;
   const scopes = [...new Set(problems.map((p) => p.scopeId))];
   const shown = scopes.slice(0, 5).map(visible).join(', ') + (scopes.length > 5 ? ` and ${scopes.length - 5} more` : '');
   return (
     <Message kind="error">
       <span data-testid="seal-warning">
-        {problems.length} record{problems.length === 1 ? '' : 's'} of this session do{problems.length === 1 ? 'es' : ''} not match {problems.length === 1 ? 'its seal' : 'their seals'} (scope{scopes.length === 1 ? '' : 's'} {shown}): they were changed, added or removed after they were sealed, and what this page shows rests on them. <code>scopetrail verify {visible(sessionId)}</code> names every change.
+        {rows} record{rows === 1 ? '' : 's'} of this session do{rows === 1 ? 'es' : ''} not match {rows === 1 ? 'its seal' : 'their seals'} (scope{scopes.length === 1 ? '' : 's'} {shown}): they were changed, added or removed after they were sealed, and what this page shows rests on them. <code>scopetrail verify {visible(sessionId)}</code> names every change.
       </span>
     </Message>
   );
