@@ -48,7 +48,9 @@ function isoOf(micros: bigint): string {
 /**
  * The start the session's rows must carry: Temporal's when some rows carry it, else the root
  * scope's when some carry that (a session filed before rows carried the start), else
- * Temporal's, the root scope's, or failing both the start most rows carry.
+ * Temporal's, or without it the start most rows carry. The root row's own start is no such
+ * evidence where no row carries it: rows carry the first run's start, a little earlier than the
+ * root scope's, so a session whose history is gone (retention) had every row named misplaced.
  */
 export function sessionStart(filed: readonly FiledRows[], evidence: SessionStartEvidence): bigint | undefined {
   const carried = new Set(filed.map((f) => f.startedAtMicros));
@@ -57,7 +59,6 @@ export function sessionStart(filed: readonly FiledRows[], evidence: SessionStart
   if (temporal !== undefined && carried.has(temporal)) return temporal;
   if (root !== undefined && carried.has(root)) return root;
   if (temporal !== undefined) return temporal;
-  if (root !== undefined) return root;
   const counts = new Map<bigint, number>();
   for (const f of filed) counts.set(f.startedAtMicros, (counts.get(f.startedAtMicros) ?? 0) + f.rows);
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];

@@ -40,3 +40,12 @@ test('without history or a root row, the start most rows carry is the session\'s
   assert.match(problems[0]!.detail, /as most of the session's rows say/);
   assert.deepEqual(placementProblems('s', [], {}), []);
 });
+
+test("without history, a root row whose start no row carries (rows carry the first run's, a little earlier) names nothing misplaced", () => {
+  const filed = [rows('scopes', at(T), ['s', 's.1'], 2), rows('actions', at(T), ['s/a1#1'], 6)];
+  assert.deepEqual(placementProblems('s', filed, { temporal: null, rootScope: ROOT }), []);
+  assert.equal(sessionStart(filed, { rootScope: ROOT }), at(T));
+  // Rows moved off the start the others carry are still named.
+  const moved = [...filed, rows('actions', at(T, 7n), ['s/a2#1'])];
+  assert.deepEqual(placementProblems('s', moved, { temporal: null, rootScope: ROOT }).map((p) => p.recordId), ['s/a2#1']);
+});
