@@ -558,8 +558,9 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
       descendants: fc.boolean(),
       kinds: fc.array(fc.constantFrom(...ActionKind.options), { maxLength: 6 }),
       tool: storableString(1, 40),
+      checkSeals: fc.boolean(),
     },
-    { requiredKeys: ['scopeId', 'descendants'], noNullPrototype: true },
+    { requiredKeys: ['scopeId', 'descendants', 'checkSeals'], noNullPrototype: true },
   ),
   SessionsArgs: fc.record(
     {
@@ -625,7 +626,7 @@ describe('schemas at the boundaries', () => {
 
   test('defaults fill what a valid value leaves out, and the result is stable', () => {
     assert.deepEqual(Manifest.parse({ name: 'a', version: '1' }), { name: 'a', version: '1', tools: [], subAgents: [] });
-    assert.deepEqual(ActionsUnderArgs.parse({ scopeId: 's' }), { scopeId: 's', descendants: false });
+    assert.deepEqual(ActionsUnderArgs.parse({ scopeId: 's' }), { scopeId: 's', descendants: false, checkSeals: false });
     assert.deepEqual(SessionsArgs.parse({}), { limit: 50 });
     fc.assert(
       fc.property(scopeContext, (ctx) => {
