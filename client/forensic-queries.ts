@@ -292,9 +292,7 @@ export function sealProblemsOf(
   return [
     ...verifyChains(sessionId, chains, anchors).problems.filter((p) => p.problem !== 'unsealed' && p.problem !== 'chain_changed'),
     // A row filed under another session start is intact to its seal but not among what reads by scope find.
-    // Without history the start most rows carry is the session's: the root scope's own start is
-    // not it (a session's rows carry its first run's start in Temporal, a little earlier).
-    ...placementProblems(sessionId, chains.filed ?? [], runs ? sessionStartEvidence(sessionId, chains, runs) : {}),
+    ...placementProblems(sessionId, chains.filed ?? [], sessionStartEvidence(sessionId, chains, runs)),
   ];
 }
 

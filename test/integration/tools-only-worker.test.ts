@@ -10,6 +10,7 @@ import { ScopetrailPlugin } from '../../worker/plugin';
 import { createFixtureTools } from '../fixtures/tools';
 import { splitCaller } from '../fixtures/split-agents';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { startToolsWorker } from '../helpers/tools-worker';
 
 let rt: TestRuntime;
 before(async () => {
@@ -18,24 +19,16 @@ before(async () => {
 after(async () => rt?.stop());
 
 test('a tools-only worker needs no agents and records the calls it serves', async () => {
-  const connection = await NativeConnection.connect({ address: rt.temporal.address });
-  const toolQueue = `tools-${randomBytes(4).toString('hex')}`;
-  const { tools } = createFixtureTools();
-  const plugin = new ScopetrailPlugin({ store: rt.store, tools: [tools.echo], spool: false, fingerprintKey: false, log: () => undefined });
-  const worker = await Worker.create({ connection, taskQueue: toolQueue, plugins: [plugin] });
-  const running = worker.run();
+  const { toolQueue, stop } = await startToolsWorker(rt, [createFixtureTools().tools.echo]);
   try {
     const session = await rt.client.startSession(splitCaller, { input: { text: 'served elsewhere', toolQueue } });
     assert.equal(await session.result(), 'served elsewhere');
-    worker.shutdown();
-    await running;
+    await stop();
     const calls = (await rt.client.actionsOfSession(session.sessionId)).filter((a) => a.kind === 'tool_call' && a.name === 'echo');
     assert.equal(calls.length, 1, JSON.stringify(calls));
     assert.equal(calls[0]!.status, 'success');
   } finally {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch(() => undefined);
-    await connection.close();
+    await stop();
   }
 });
 

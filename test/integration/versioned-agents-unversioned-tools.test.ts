@@ -8,12 +8,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { ScopetrailPlugin } from '../../worker/plugin';
 import { setCurrentVersion } from '../../client/deployment';
 import { createFixtureTools } from '../fixtures/tools';
 import { splitCaller } from '../fixtures/split-agents';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { startToolsWorker } from '../helpers/tools-worker';
 
 const DEPLOYMENT = `scopetrail-split-${randomBytes(4).toString('hex')}`;
 let rt: TestRuntime;
@@ -24,12 +23,7 @@ after(async () => rt?.stop());
 
 test('a versioned agents worker calling tools on an unversioned worker reconciles to 0 differences and verifies clean', { timeout: 120_000 }, async () => {
   const admin = await Connection.connect({ address: rt.temporal.address });
-  const connection = await NativeConnection.connect({ address: rt.temporal.address });
-  const toolQueue = `tools-${randomBytes(4).toString('hex')}`;
-  const { tools } = createFixtureTools();
-  const plugin = new ScopetrailPlugin({ store: rt.store, tools: [tools.echo], spool: false, fingerprintKey: false, log: () => undefined });
-  const worker = await Worker.create({ connection, taskQueue: toolQueue, plugins: [plugin] });
-  const running = worker.run();
+  const { toolQueue, stop } = await startToolsWorker(rt, [createFixtureTools().tools.echo]);
   try {
     await setCurrentVersion(admin, { namespace: rt.temporal.namespace, deploymentName: DEPLOYMENT, buildId: 'v1' });
     const session = await rt.client.startSession(splitCaller, { input: { text: 'served unversioned', toolQueue } });
@@ -44,9 +38,7 @@ test('a versioned agents worker calling tools on an unversioned worker reconcile
     const report = await rt.client.verify(session.sessionId);
     assert.deepEqual(report.problems, []);
   } finally {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch(() => undefined);
-    await connection.close();
+    await stop();
     await admin.close();
   }
 });
