@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { typedLengthChecks } from '../cim/typed-length-checks';
 import { formatBytes } from '../cim/payload-size';
 import { fieldOf, likeliest } from '../cim/invalid-field';
+import { agentNameSchema } from '../cim/scope-context';
 
 /** Ids and names from outside: printable text only (Postgres rejects NUL; control characters are never ids). */
 export function printableText(max: number) {
@@ -33,7 +34,8 @@ export function isoTimeArg(formatMessage = 'use an ISO date (2026-12-05) or time
 /** A time, or a date alone (its midnight in UTC): what every time argument takes. */
 export const IsoTime = isoTimeArg();
 
-export const AgentNameArg = printableText(100);
+/** An agent's name as a manifest gives it: a name no agent can have is refused, not answered with nothing. */
+export const AgentNameArg = agentNameSchema();
 
 export class UnknownIdError extends ScopetrailError {
   /** `message`: why the store has no such id, where that is known (see SessionPrunedError). */
@@ -165,7 +167,9 @@ export class InvalidArgumentError extends ScopetrailError {
     const issue = error.issues[0];
     const meant = issue?.code === 'unrecognized_keys' && issue.path.length === 0 && known ? likeliest(issue.keys[0] ?? '', known) : undefined;
     const reason = issue?.code === 'unrecognized_keys' ? `not a field it takes${meant ? ` (did you mean "${meant}"?)` : ''}` : (issue?.message ?? 'invalid');
-    super(`${method}: invalid field "${field || 'arguments'}": ${reason}`, field || null);
+    // A whole options object of the wrong type (`null`, a string) is named as the parameter it is.
+    const named = field || (known ? 'options' : 'arguments');
+    super(`${method}: invalid field "${named}": ${reason}`, named);
     this.name = 'InvalidArgumentError';
   }
 }

@@ -4,7 +4,7 @@ import type { SignatureState } from '../cim/keyed-signature';
 import type { ReconcileReport } from './reconcile';
 import type { VerifyReport } from '../store/chain';
 import type { FootprintReport, SessionListing, StatusReport, TouchedReport } from './forensic-queries';
-import { actionLine, clipped, renderTable, scopeLine } from './format';
+import { actionLine, clipped, renderTable, scopeLine, truncate } from './format';
 import { visible } from './visible-text';
 import { usageKeyText } from '../cim/forensics/usage';
 import { LOST_RESULT_NOTE } from '../cim/forensics/calls';
@@ -264,10 +264,14 @@ function signatureLabel(state: SignatureState): string {
   return state === 'other_key' || state === 'unchecked' ? 'UNCHECKED' : state.toUpperCase();
 }
 
+/** Characters of an event a timeline row shows; `--json` and `scopetrail scope` have the rest. */
+const TIMELINE_TEXT = 160;
+
 export function renderTimeline(events: TimelineEvent[]): string {
   return renderTable(
     ['time', 'scope', 'agent', 'event'],
-    events.map((e) => [e.at.slice(11, 23), e.scopeId, e.agent, e.text]),
+    // One long objective or error would pad every row of the column to its width.
+    events.map((e) => [e.at.slice(11, 23), e.scopeId, e.agent, truncate(e.text, TIMELINE_TEXT)]),
   );
 }
 

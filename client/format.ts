@@ -113,10 +113,10 @@ export function renderScope(s: ScopeRecord): string {
     ['parent', s.parentScopeId],
     ['delegated by', s.delegatedBy],
     ['handed off from', s.handoffFromScopeId],
-    ['objective', s.objective],
+    ['objective', s.objective === null ? null : clipped(s.objective)],
     ['allowance', allowance],
     ['status', s.recovered ? `${s.status} (recovered)` : s.status],
-    ['error', s.error],
+    ['error', s.error === null ? null : clipped(s.error)],
     ['failed by', failedByText(s)],
     ['started', s.startedAt],
     ['ended', s.endedAt],
@@ -191,6 +191,8 @@ function duration(start: string, end: string | null): string {
   return ms >= 1000 ? ` (${(ms / 1000).toFixed(2)} s)` : ` (${ms} ms)`;
 }
 
-function truncate(text: string, max: number): string {
+/** `text` cut to `max` characters for a line of a table; `--json` carries it whole. */
+export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Manifest, type ActionRecord, type ScopeRecord } from '../cim/schemas';
 import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
+import { toolSpecSigningText } from '../cim/tool-spec-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
 import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, ServedToolSpec, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, unnestRows, valuesClause } from './bulk-write';
@@ -654,25 +655,30 @@ export class SqlStore implements Store {
     }
   }
 
-  async upsertToolSpecs(specs: readonly ServedToolSpec[]): Promise<void> {
+  async upsertToolSpecs(specs: readonly ServedToolSpec[], signer?: Signer): Promise<void> {
     const rows = dedupe(specs, (s) => `${s.taskQueue}\u0000${s.tool}`, (_a, b) => b);
-    for (const chunk of chunks(rows, 5)) {
+    for (const chunk of chunks(rows, 7)) {
       const { text, params } = valuesClause(
-        chunk.map((s) => clean([this.namespace, s.taskQueue, s.tool, s.description ?? null, JSON.stringify(clean(s.inputSchema))])),
-        5,
+        chunk.map((s) => {
+          // Signed as it will read back: the text Postgres can store, the schema as jsonb returns it.
+          const spec = { taskQueue: clean(s.taskQueue), tool: clean(s.tool), ...(s.description !== undefined ? { description: clean(s.description) } : {}), inputSchema: JSON.parse(JSON.stringify(clean(s.inputSchema))) as Record<string, unknown> };
+          return [this.namespace, spec.taskQueue, spec.tool, spec.description ?? null, JSON.stringify(spec.inputSchema), signer ? signer.sign(toolSpecSigningText(spec)) : null, signer?.keyId ?? null];
+        }),
+        7,
       );
+      // The signature goes with the spec it covers: a row registered again unsigned loses the old one.
       await this.db.query(
-        `INSERT INTO ${this.t('tool_specs')} (namespace, task_queue, tool, description, input_schema) VALUES ${text}
+        `INSERT INTO ${this.t('tool_specs')} (namespace, task_queue, tool, description, input_schema, signature, signature_key) VALUES ${text}
          ON CONFLICT (namespace, task_queue, tool) DO UPDATE SET description = excluded.description,
-           input_schema = excluded.input_schema, updated_at = now()`,
+           input_schema = excluded.input_schema, signature = excluded.signature, signature_key = excluded.signature_key, updated_at = now()`,
         params,
       );
     }
   }
 
   async toolSpecs(): Promise<ServedToolSpec[]> {
-    const { rows } = await this.db.query<{ task_queue: string; tool: string; description: string | null; input_schema: unknown }>(
-      `SELECT task_queue, tool, description, input_schema FROM ${this.t('tool_specs')} WHERE namespace = $1 ORDER BY updated_at DESC, task_queue, tool`,
+    const { rows } = await this.db.query<{ task_queue: string; tool: string; description: string | null; input_schema: unknown; signature: unknown; signature_key: unknown }>(
+      `SELECT task_queue, tool, description, input_schema, signature, signature_key FROM ${this.t('tool_specs')} WHERE namespace = $1 ORDER BY updated_at DESC, task_queue, tool`,
       [this.namespace],
     );
     const specs: ServedToolSpec[] = [];
@@ -680,7 +686,14 @@ export class SqlStore implements Store {
       const schema = typeof r.input_schema === 'string' ? parseJsonText(r.input_schema) : r.input_schema;
       // A row that does not hold a schema object tells the model nothing it could use.
       if (!schema || typeof schema !== 'object' || Array.isArray(schema)) continue;
-      specs.push({ taskQueue: r.task_queue, tool: r.tool, ...(r.description !== null ? { description: r.description } : {}), inputSchema: schema as Record<string, unknown> });
+      const spec: ServedToolSpec = { taskQueue: r.task_queue, tool: r.tool, ...(r.description !== null ? { description: r.description } : {}), inputSchema: schema as Record<string, unknown> };
+      if (r.signature == null && r.signature_key == null) {
+        specs.push({ ...spec, signature: null });
+        continue;
+      }
+      // A signature that is not one vouches for nothing: the model step calls it forged.
+      const signature = KeyedSignature.safeParse({ mac: r.signature, keyId: r.signature_key });
+      specs.push(signature.success ? { ...spec, signature: signature.data } : { ...spec, signature: null, signatureInvalid: true });
     }
     return specs;
   }

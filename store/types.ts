@@ -10,7 +10,7 @@ import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
 import type { InvalidRow } from './rows';
 import type { Retention } from './prune';
-import type { Signer } from '../cim/keyed-signature';
+import type { KeyedSignature, Signer } from '../cim/keyed-signature';
 import type { StoredManifests } from '../cim/manifest-signature';
 import type { FootprintRows } from './footprint-rows';
 import type { RunRef } from './run-status';
@@ -165,6 +165,10 @@ export interface ServedToolSpec {
   tool: string;
   description?: string;
   inputSchema: Record<string, unknown>;
+  /** As read back: the registering worker's signature (cim/tool-spec-signature.ts), null when it gave none. */
+  signature?: KeyedSignature | null;
+  /** As read back: the signature columns hold something that is not a signature. */
+  signatureInvalid?: boolean;
 }
 
 export interface Store {
@@ -255,9 +259,10 @@ export interface Store {
   upsertManifests(manifests: readonly Manifest[], signer?: Signer): Promise<void>;
   /**
    * Registers the specs of the tools a worker serves on a task queue of the store's namespace,
-   * replacing what was registered for the same tool and queue. Absent where the store keeps none.
+   * replacing what was registered for the same tool and queue, each signed with `signer`
+   * (unsigned without it). Absent where the store keeps none.
    */
-  upsertToolSpecs?(specs: readonly ServedToolSpec[]): Promise<void>;
+  upsertToolSpecs?(specs: readonly ServedToolSpec[], signer?: Signer): Promise<void>;
   /** Every tool spec registered in the store's namespace, the most recently registered first. */
   toolSpecs?(): Promise<ServedToolSpec[]>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;

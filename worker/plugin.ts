@@ -250,8 +250,15 @@ export class ScopetrailPlugin extends SimplePlugin {
     const tools = checked.tools;
     const store = options.store;
     // The tools of workers on other task queues are described by what those workers registered in the store.
+    // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
+    const deploymentKey = options.fingerprintKey === false ? undefined : (options.fingerprintKey ?? loadFingerprintKey());
+    // The same key signs the manifests and tool specs this worker registers, and checks the specs
+    // other workers registered; a worker without one registers them unsigned and takes them unchecked.
+    const signer = deploymentKey && manifestSigner(deploymentKey);
     const servedTools = new ServedToolSpecs(async () => (await store.toolSpecs?.()) ?? [], {
       onError: (err) => this.log('could not read the tool specs other workers registered; model steps offer those tools by name alone until a later read', err),
+      ...(signer ? { checker: signer } : {}),
+      onRefused: (message) => this.log(`${message}; model steps offer that tool by name alone`),
     });
     const llmTools = [
       defineLlm(options.llm ?? new ScriptedProvider()),
@@ -272,11 +279,8 @@ export class ScopetrailPlugin extends SimplePlugin {
     if (options.payloadCodecs?.length) this.textCodec = textCodec(options.payloadCodecs);
     this.registered = registerTools(tools, llmTools);
     this.log = options.log ?? ((message, err) => console.error(`scopetrail: ${message}`, ...(err === undefined ? [] : [err])));
-    // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
-    const deploymentKey = options.fingerprintKey === false ? undefined : (options.fingerprintKey ?? loadFingerprintKey());
     this.fingerprinter = deploymentKey && new Fingerprinter(deploymentKey);
-    // The same key signs the manifests this worker registers; a worker without one registers them unsigned.
-    this.manifestSigner = deploymentKey && manifestSigner(deploymentKey);
+    this.manifestSigner = signer;
     // Made now so a bad option or OTEL_* variable stops the start, not the first span.
     this.otel = this.makeOtel();
   }

@@ -147,7 +147,7 @@ export class Recorder {
    */
   /**
    * `manifestSigner`: what the manifests are signed with (cim/manifest-signature.ts); unsigned without it.
-   * `toolSpecs`: what the worker's tools tell a model, for model steps on workers that do not define them.
+   * `toolSpecs`: what the worker's tools tell a model, for model steps on workers that do not define them; signed with `manifestSigner` too.
    */
   async start(options: { manifests?: readonly Manifest[]; manifestSigner?: Signer; toolSpecs?: readonly ServedToolSpec[] } = {}): Promise<void> {
     const spool = this.options.spool;
@@ -393,7 +393,7 @@ export class Recorder {
           await this.reportChangedManifests(p.manifests, p.signer);
           await this.store.upsertManifests(p.manifests, p.signer);
         }
-        if (p.toolSpecs.length) await this.store.upsertToolSpecs?.(p.toolSpecs);
+        if (p.toolSpecs.length) await this.store.upsertToolSpecs?.(p.toolSpecs, p.signer);
         p.done = true;
       } catch (err) {
         // Never a data error for the records waiting on it: they are held or spooled, not quarantined.

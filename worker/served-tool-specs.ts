@@ -5,15 +5,25 @@
  * step offering a tool no worker registered does not read the store at every turn; a snapshot
  * older than that is read again behind the step that found its tool in it, so a tool worker
  * redeployed with another schema is picked up.
+ *
+ * A spec is told to the model only when its signature holds under this worker's key (or
+ * this worker holds none): anyone who can write the table could otherwise speak to the
+ * model in a tool's name (cim/tool-spec-signature.ts). A refused spec is said once.
  */
 import type { ServedToolSpec } from '../store/types';
 import type { DescribedTool } from '../activities/tool-spec';
+import type { SignatureChecker } from '../cim/keyed-signature';
+import { toolSpecRefusal, toolSpecSignatureState, toolSpecTrusted } from '../cim/tool-spec-signature';
 
 export interface ServedToolSpecsOptions {
   refreshMs?: number;
   now?: () => number;
   /** A read that failed: the step goes on without the specs it would have given. */
   onError?: (err: unknown) => void;
+  /** What checks the specs' signatures: the worker's deployment key; without one, every spec is taken. */
+  checker?: SignatureChecker;
+  /** A spec that is not told to the model, and why: once per spec as read. */
+  onRefused?: (message: string) => void;
 }
 
 export class ServedToolSpecs {
@@ -22,6 +32,8 @@ export class ServedToolSpecs {
   private reading: Promise<void> | undefined;
   private readonly refreshMs: number;
   private readonly now: () => number;
+  private readonly checker: SignatureChecker;
+  private readonly refusalsSaid = new Set<string>();
 
   constructor(
     private readonly read: () => Promise<ServedToolSpec[]>,
@@ -29,6 +41,7 @@ export class ServedToolSpecs {
   ) {
     this.refreshMs = options.refreshMs ?? 30_000;
     this.now = options.now ?? Date.now;
+    this.checker = options.checker ?? { missing: 'no key given' };
   }
 
   /**
@@ -52,10 +65,24 @@ export class ServedToolSpecs {
     return specs.find((s) => s.taskQueue === preferQueue) ?? specs[0];
   }
 
+  /** The specs a model may be told, saying once why each other one is not. */
+  private trusted(specs: readonly ServedToolSpec[]): ServedToolSpec[] {
+    return specs.filter((spec) => {
+      const state = toolSpecSignatureState(spec, this.checker);
+      if (toolSpecTrusted(state, this.checker)) return true;
+      const said = `${spec.taskQueue}\u0000${spec.tool}\u0000${state}\u0000${spec.signature?.mac ?? ''}`;
+      if (!this.refusalsSaid.has(said)) {
+        this.refusalsSaid.add(said);
+        this.options.onRefused?.(toolSpecRefusal(spec, state, this.checker));
+      }
+      return false;
+    });
+  }
+
   private refresh(): Promise<void> {
     this.reading ??= (async () => {
       try {
-        this.snapshot = await this.read();
+        this.snapshot = this.trusted(await this.read());
       } catch (err) {
         this.options.onError?.(err);
       } finally {

@@ -15,7 +15,7 @@ export interface ToolsWorker {
 export async function startToolsWorker(rt: TestRuntime, tools: ToolDefinition<any, any>[]): Promise<ToolsWorker> {
   const connection = await NativeConnection.connect({ address: rt.temporal.address });
   const toolQueue = `tools-${randomBytes(4).toString('hex')}`;
-  const plugin = new ScopetrailPlugin({ store: rt.store, tools, spool: false, fingerprintKey: false, log: () => undefined });
+  const plugin = new ScopetrailPlugin({ store: rt.store, tools, spool: false, log: () => undefined });
   const worker = await Worker.create({ connection, taskQueue: toolQueue, plugins: [plugin] });
   const running = worker.run();
   let stopped: Promise<void> | undefined;

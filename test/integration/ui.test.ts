@@ -349,6 +349,20 @@ test('the sessions list says when older sessions are left out, and shows more on
     await p.locator('[data-testid=sessions-table][data-truncated=false]').waitFor();
     assert.equal(await p.locator('[data-testid=session-row]').count(), total);
     assert.equal(await p.locator('[data-testid=sessions-more]').count(), 0);
+
+    // A page of older sessions is a link of its own: the sessions after the cursor of the page before.
+    const first = (await (await fetch(new URL("api/sessions?limit=200", server.url))).json()) as { sessions: Array<{ sessionId: string }>; next?: string };
+    assert.ok(first.next);
+    await p.goto(`${server.url}#/?after=${encodeURIComponent(first.next!)}`);
+    await p.locator('[data-testid=older-page]').waitFor();
+    await p.locator('[data-testid=session-row]').first().waitFor();
+    const older = await p.locator('[data-testid=session-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id')));
+    assert.equal(older.length, total - 200);
+    const shown = new Set(first.sessions.map((s) => s.sessionId));
+    assert.ok(older.every((id) => id && !shown.has(id)), 'no session of the first page is repeated');
+    await p.locator('[data-testid=newest-sessions]').click();
+    await p.locator('[data-testid=sessions-more]').waitFor();
+    assert.equal(await p.locator('[data-testid=session-row]').count(), 200);
   } finally {
     await p.close();
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { Id, InvalidArgumentError, IsoTime, parse } from '../../client/arguments';
 
-test('a single-value argument is named by its parameter; a field of an object by its path; neither falls back to "arguments"', () => {
+test('a single-value argument is named by its parameter; a field of an object by its path; an options object of the wrong type is "options"', () => {
   const named = (fn: () => unknown) => {
     try {
       fn();
@@ -17,7 +17,12 @@ test('a single-value argument is named by its parameter; a field of an object by
   assert.deepEqual(named(() => parse('scopeTree', Id, 123, 'sessionId')), ['scopeTree: invalid field "sessionId": Invalid input: expected string, received number', 'sessionId']);
   assert.deepEqual(named(() => parse('scope', Id, '', 'scopeId'))[1], 'scopeId');
   assert.deepEqual(named(() => parse('sessions', z.object({ limit: z.number() }), { limit: 'x' })), ['sessions: invalid field "limit": Invalid input: expected number, received string', 'limit']);
-  assert.deepEqual(named(() => parse('verifyUsage', z.object({ repair: z.boolean() }), 5))[1], null, 'an object argument that is not one has no field but says "arguments"');
+  assert.deepEqual(
+    named(() => parse('verifyUsage', z.object({ repair: z.boolean() }), 5)),
+    ['verifyUsage: invalid field "options": Invalid input: expected object, received number', 'options'],
+    'an options object that is not one is named as the parameter it is',
+  );
+  assert.deepEqual(named(() => parse('startSession', z.strictObject({ input: z.unknown() }), null))[1], 'options');
 });
 
 test('a time argument takes a date alone as its midnight in UTC, as prune --before does, and names the forms it takes', () => {

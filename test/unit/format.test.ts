@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopeTree } from '../../cim/scope-tree';
 import { actionLine, renderActions, renderScope, renderTable, renderTree, scopeLine } from '../../client/format';
-import { renderDrift, renderRootCause, renderSessions, renderStatus, renderTouched } from '../../client/format-forensics';
+import { renderDrift, renderRootCause, renderSessions, renderStatus, renderTimeline, renderTouched } from '../../client/format-forensics';
+import type { TimelineEvent } from '../../cim/forensics';
 import type { SessionListing } from '../../client/forensic-queries';
 import { treeJson } from '../../client/tree-json';
 import { action, scope } from './fixtures';
@@ -146,4 +147,20 @@ test('a success Temporal never heard of, whose call ran again, is said so in the
   assert.equal(table.split('\n').filter((l) => / success !/.test(l)).length, 1);
   // A single successful attempt is nothing of the kind.
   assert.doesNotMatch(renderActions([first]), /never heard/);
+});
+
+test('a long objective is cut in a timeline row and in a scope in full, saying how much more --json has', () => {
+  const objective = `o${'x'.repeat(9_999)}`;
+  const s = scope('r', { objective, error: 'e'.repeat(5_000), status: 'error' });
+  const full = renderScope(s);
+  assert.match(full, /objective +ox{1999}… \(8000 more characters; --json has them all\)/);
+  assert.match(full, /error +e{2000}… \(3000 more characters/);
+  const events: TimelineEvent[] = [
+    { at: s.startedAt, type: 'scope_started', scopeId: 'r', agent: s.agent, actionId: null, text: `${s.agent}@1.0.0 started (root): ${objective}` },
+    { at: s.startedAt, type: 'scope_ended', scopeId: 'r', agent: s.agent, actionId: null, text: `${s.agent} ended success` },
+  ];
+  const lines = renderTimeline(events).split('\n');
+  // Every row is padded to the widest event: one objective must not make each row 10 000 characters.
+  for (const line of lines) assert.ok(line.length < 250, `a row of ${line.length} characters`);
+  assert.match(lines[2]!, /started \(root\): ox+…$/);
 });

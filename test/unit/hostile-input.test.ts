@@ -394,7 +394,7 @@ describe('CLI argument parser', () => {
     const badLimit = anyString.filter((s) => !SessionsArgs.shape.limit.safeParse(Number(s)).success);
     const badStatus = anyString.filter((s) => !ScopeStatus.safeParse(s).success);
     const badSince = anyString.filter((s) => !SessionsArgs.shape.since.safeParse(s).success);
-    const badAgent = fc.oneof(fc.constant(''), fc.string({ unit: 'binary-ascii', minLength: 101, maxLength: 300 }));
+    const badAgent = fc.oneof(fc.constant(''), fc.constant('x y'), fc.constant('1agent'), fc.string({ unit: 'binary-ascii', minLength: 101, maxLength: 300 }));
     const flagArg = fc.oneof(
       badLimit.map((v) => ({ flag: 'limit', v })),
       badStatus.map((v) => ({ flag: 'status', v })),
@@ -564,7 +564,7 @@ const VALID: { [K in SchemaName]: fc.Arbitrary<Record<string, unknown>> } = {
   ),
   SessionsArgs: fc.record(
     {
-      agent: storableString(1, 100),
+      agent: agentName,
       status: fc.constantFrom(...ScopeStatus.options),
       since: isoTimeWithOffset,
       limit: fc.integer({ min: 1, max: 10_000 }),

@@ -94,8 +94,9 @@ test('only tool and LLM calls group by activity id; other actions stand alone', 
 
 test('every view\'s state survives a round trip through its link', () => {
   const routes: Route[] = [
-    { view: 'sessions', status: null, agent: null, since: null },
-    { view: 'sessions', status: 'running', agent: 'research er', since: '1h' },
+    { view: 'sessions', status: null, agent: null, since: null, after: null },
+    { view: 'sessions', status: 'running', agent: 'research er', since: '1h', after: null },
+    { view: 'sessions', status: null, agent: 'lead', since: null, after: '2026-12-07T04:39:27.123456Z ses-a/b' },
     { view: 'session', sessionId: 'a/b c', scopeId: 'a/b c.1', descendants: true },
     { view: 'session', sessionId: 's', scopeId: null, descendants: false },
     { view: 'timeline', sessionId: 's~1', zoom: 8 },
@@ -103,9 +104,9 @@ test('every view\'s state survives a round trip through its link', () => {
     { view: 'health' },
   ];
   for (const r of routes) assert.deepEqual(parseRoute(href(r)), r, href(r));
-  assert.equal(href({ view: 'sessions', status: null, agent: null, since: null }), '#/', 'the plain list keeps its short link');
+  assert.equal(href({ view: 'sessions', status: null, agent: null, since: null, after: null }), '#/', 'the plain list keeps its short link');
   assert.deepEqual(parseRoute('#/sessions/s/timeline?zoom=3'), { view: 'timeline', sessionId: 's', zoom: 1 }, 'a zoom that is not offered falls back to 1');
-  assert.deepEqual(parseRoute('#/?status=bogus'), { view: 'sessions', status: null, agent: null, since: null });
+  assert.deepEqual(parseRoute('#/?status=bogus'), { view: 'sessions', status: null, agent: null, since: null, after: null });
 });
 
 test('a since filter is a window back from now or a time; anything else is no time', () => {

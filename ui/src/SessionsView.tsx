@@ -1,5 +1,5 @@
 /** Every recorded session, newest first, filtered by status, agent and start time; updates live. */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { HealthResponse, SessionsResponse } from '../../client/ui-api-types';
 import { useApi } from './api';
 import { href, sinceTime, STATUSES, type Route } from './routes';
@@ -24,19 +24,25 @@ const SESSIONS_MAX = 10_000;
 
 export function SessionsView({ route }: { route: SessionsRoute }) {
   const live = useLive(null);
-  const go = (change: Partial<SessionsRoute>) => (window.location.hash = href({ ...route, ...change }));
+  // A new filter starts again from the newest sessions.
+  const go = (change: Partial<SessionsRoute>) => (window.location.hash = href({ ...route, after: null, ...change }));
   // A relative window moves with time: recomputed whenever something changed.
   const since = useMemo(() => (route.since ? sinceTime(route.since, Date.now()) : null), [route.since, live.cursor]);
   const badSince = route.since !== null && since === null;
   // Older sessions are read by asking for more (newest first, so the first rows stay put); new filters start over.
-  const filterKey = `${route.status}\u0000${route.agent}\u0000${route.since}`;
+  const filterKey = `${route.status}\u0000${route.agent}\u0000${route.since}\u0000${route.after}`;
   const [more, setMore] = useState({ filterKey, limit: SESSIONS_PAGE });
   const limit = more.filterKey === filterKey ? more.limit : SESSIONS_PAGE;
+  // Another list (a filter, a page of older sessions) forgets what was shown more of: back on this one, it starts over too.
+  useEffect(() => {
+    if (more.filterKey !== filterKey) setMore({ filterKey, limit: SESSIONS_PAGE });
+  }, [filterKey]);
   const setLimit = (n: number) => setMore({ filterKey, limit: n });
   const params = new URLSearchParams({ limit: String(limit) });
   if (route.status) params.set('status', route.status);
   if (route.agent) params.set('agent', route.agent);
   if (since) params.set('since', since);
+  if (route.after) params.set('after', route.after);
   const { data, error, loading, reload } = useApi<SessionsResponse>(badSince ? null : `/api/sessions?${params}`, liveKey(live));
   const health = useApi<HealthResponse>('/api/health');
   const agents = useMemo(() => {
@@ -93,7 +99,15 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
       </div>
       {badSince && <Message kind="error">The "since" filter "{route.since}" is neither a time (ISO 8601) nor a window like 15m, 1h, 24h or 7d.</Message>}
       {error && <Message kind="error">Could not list sessions: {error.message}</Message>}
-      {data && data.sessions.length === 0 && <Message kind="info">No sessions recorded{filtered ? ' that match these filters' : ''} yet.</Message>}
+      {route.after && (
+        <div className="more" data-testid="older-page">
+          <span className="muted">Older sessions: those that started before the last one of the page before.</span>{' '}
+          <a href={href({ ...route, after: null })} data-testid="newest-sessions">
+            ← Newest sessions
+          </a>
+        </div>
+      )}
+      {data && data.sessions.length === 0 && <Message kind="info">No {route.after ? 'older ' : ''}sessions recorded{filtered ? ' that match these filters' : ''}{route.after ? '' : ' yet'}.</Message>}
       {data && data.sessions.length > 0 && (
         <div className="card">
           <table className="table" data-testid="sessions-table" data-filter={params.toString()} data-truncated={String(data.truncated)}>
@@ -137,13 +151,18 @@ export function SessionsView({ route }: { route: SessionsRoute }) {
           {data.truncated && (
             <div className="more" data-testid="sessions-more">
               <span className="muted">
-                The newest {data.sessions.length} session{data.sessions.length === 1 ? '' : 's'} {data.sessions.length === 1 ? 'is' : 'are'} shown; older ones
+                The {route.after ? '' : 'newest '}{data.sessions.length} session{data.sessions.length === 1 ? '' : 's'} {data.sessions.length === 1 ? 'is' : 'are'} shown; older ones
                 {filtered ? ' that match these filters' : ''} are not.
               </span>{' '}
               {data.limit < SESSIONS_MAX ? (
                 <button type="button" onClick={() => setLimit(Math.min(SESSIONS_MAX, data.limit + SESSIONS_PAGE))} disabled={loading} data-testid="show-more">
                   {loading ? 'Loading…' : `Show ${Math.min(SESSIONS_PAGE, SESSIONS_MAX - data.limit)} more`}
                 </button>
+              ) : data.next ? (
+                // A list this long is read a page at a time from here: the cursor keeps its place however many there are.
+                <a href={href({ ...route, after: data.next })} data-testid="older-sessions">
+                  Older sessions →
+                </a>
               ) : (
                 <span className="muted">Narrow the list with the filters above to see older ones.</span>
               )}

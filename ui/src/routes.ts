@@ -13,13 +13,14 @@ export const ZOOMS = [1, 2, 4, 8, 16, 32] as const;
 export type Since = string;
 
 export type Route =
-  | { view: 'sessions'; status: StatusFilter | null; agent: string | null; since: Since | null }
+  /** `after`: a page of older sessions, those after this cursor (the `next` of the page before). */
+  | { view: 'sessions'; status: StatusFilter | null; agent: string | null; since: Since | null; after: string | null }
   | { view: 'session'; sessionId: string; scopeId: string | null; descendants: boolean }
   | { view: 'timeline'; sessionId: string; zoom: number }
   | { view: 'resources'; glob: string; modes: Mode[]; from: string | null; to: string | null }
   | { view: 'health' };
 
-export const SESSIONS: Route = { view: 'sessions', status: null, agent: null, since: null };
+export const SESSIONS: Route = { view: 'sessions', status: null, agent: null, since: null, after: null };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
@@ -50,13 +51,14 @@ export function parseRoute(hash: string): Route {
     status: status && (STATUSES as readonly string[]).includes(status) ? (status as StatusFilter) : null,
     agent: get('agent'),
     since: get('since'),
+    after: get('after'),
   };
 }
 
 export function href(route: Route): string {
   switch (route.view) {
     case 'sessions':
-      return `#/${query({ status: route.status, agent: route.agent, since: route.since })}`;
+      return `#/${query({ status: route.status, agent: route.agent, since: route.since, after: route.after })}`;
     case 'health':
       return '#/health';
     case 'session':
