@@ -14,6 +14,7 @@ import {
   rolesFromUsage,
   rootCause as rootCauseRule,
   sessionSummary,
+  summaryOfSession,
   timeline as timelineRule,
   touches,
   matchesResource,
@@ -196,6 +197,9 @@ export interface SessionsPage {
   next?: string;
 }
 
+/** A session a row of which does not parse, as the listing's read of the page said. */
+class UnreadableSession extends Error {}
+
 export async function listSessions(
   store: Store,
   temporal: Client | undefined,
@@ -210,15 +214,20 @@ export async function listSessions(
   // An unreachable server must not stall the listing: ask once, briefly, before asking per session.
   if (temporal && !(await reachable(temporal))) temporal = undefined;
   const out: SessionListing[] = [];
+  // The page's scopes and action counts in two reads (store/session-listing.ts), where the store can.
+  const listed = await store.sessionListingRows?.(ids);
   for (const id of ids) {
     let summary: SessionSummary;
     try {
-      const [scopes, actions] = await Promise.all([store.scopesOfSession(id), store.actionsOfSession(id)]);
+      const problem = listed?.unreadable.get(id);
+      if (problem !== undefined) throw new UnreadableSession(problem);
+      const tally = listed?.tallies.get(id);
+      const scopes = listed ? (listed.scopes.get(id) ?? []) : await store.scopesOfSession(id);
       if (scopes.length === 0) continue;
-      summary = sessionSummary(scopes, actions);
+      summary = tally ? summaryOfSession(scopes, tally) : sessionSummary(scopes, await store.actionsOfSession(id));
     } catch (err) {
       // One bad row hides one session's summary, never the whole listing.
-      if (!(err instanceof InvalidStoredRowError)) throw err;
+      if (!(err instanceof InvalidStoredRowError) && !(err instanceof UnreadableSession)) throw err;
       if (args.status) continue;
       out.push({
         sessionId: id, rootAgent: '?', finalAgent: '?', status: 'unreadable', problem: err.message,

@@ -11,7 +11,7 @@ import { KeyedSignature, type Signer } from '../cim/keyed-signature';
 import { invalidManifestText, manifestSigningText, type InvalidManifestRow, type StoredManifest, type StoredManifests } from '../cim/manifest-signature';
 import { toolSpecSigningText } from '../cim/tool-spec-signature';
 import { ACTION_COLUMNS, SCOPE_COLUMNS, actionReadColumns, actionRow, scopeReadColumns, clean, escapeLike, readAction, readScope, readScopePlace, scopeRow, storableText, tryRead, type InvalidRow } from './rows';
-import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, ServedToolSpec, SealedRows, SessionChains, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
+import type { ActionsUnderOptions, CommittedActions, ListSessionsOptions, LocatedScope, PayloadRecord, ScopeKey, SealConfirm, ServedToolSpec, SealedRows, SessionChains, SessionListingRows, Store, StoreBatch, StoredChain, RunningScope, SessionKey, UnsealedScope, WorkflowInStore, WriteGuard, WriteReceipt } from './types';
 import { ACTION_TYPES, COPY_FROM_ROWS, SCOPE_TYPES, chunks, copyNewRows, ACCEPTED_LATE_STANDS_SQL, actionWins, dedupe, dedupeRecords, finishedWins, insertNewRows, insertRows, keepTerminal, unnestRows, valuesClause } from './bulk-write';
 import { RunningRows } from './running-rows';
 import { mayBeSealed } from './open-calls';
@@ -31,6 +31,7 @@ import { linksOfScopeRow } from './chain-links';
 import { InvalidOptionError } from '../cim/invalid-field';
 import { isoTime } from './row-times';
 import { afterEarlierAttempts } from './rebuilt-attempts';
+import { sessionListingRows } from './session-listing';
 import { FILED_TABLES, type FiledRows, type FiledTable } from './placement-check';
 
 export interface SqlExecutor {
@@ -723,6 +724,10 @@ export class SqlStore implements Store {
       params,
     );
     return rows.map(readScope);
+  }
+
+  sessionListingRows(sessionIds: readonly string[]): Promise<SessionListingRows> {
+    return sessionListingRows(this.db, (table) => this.t(table), this.namespace, sessionIds);
   }
 
   async sessionHasScopes(sessionId: string): Promise<boolean> {

@@ -2,6 +2,7 @@
 import type { FiledRows } from './placement-check';
 import type { Hashed } from './seal-source';
 import type { ScopePlace } from '../cim/forensics/footprint';
+import type { ActionTally } from '../cim/forensics/summary';
 import type { ActionKind, ActionRecord, Manifest, ScopeRecord, ScopeStatus } from '../cim/schemas';
 import type { AgentUsage, UsageDifference } from '../cim/forensics/usage';
 import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
@@ -73,6 +74,12 @@ export interface ListSessionsOptions {
  * A session as a listing orders it: its root's start, as the store holds it (to the
  * microsecond, so a page ends exactly where the next begins), and its id.
  */
+export interface SessionListingRows {
+  scopes: Map<string, ScopeRecord[]>;
+  unreadable: Map<string, string>;
+  tallies: Map<string, ActionTally>;
+}
+
 export interface SessionKey {
   startedAt: string;
   sessionId: string;
@@ -270,6 +277,14 @@ export interface Store {
   locateScope(scopeId: string): Promise<LocatedScope | undefined>;
   /** `sessionStartedAt` (from a LocatedScope of the session) confines the read to the session's partition. */
   scopesOfSession(sessionId: string, options?: { sessionStartedAt?: string }): Promise<ScopeRecord[]>;
+  /**
+   * What a listing summarizes of each of `sessionIds`, in two reads whatever their number:
+   * the sessions' scopes and the tally of their actions (counted, not read). A session
+   * whose scope row does not parse is in `unreadable` with the reason; one whose action
+   * rows may not parse (a status, kind or attempt no record has) has no tally, and is
+   * summarized from its rows read whole. Absent where the store reads per session.
+   */
+  sessionListingRows?(sessionIds: readonly string[]): Promise<SessionListingRows>;
   /** Whether the store holds any scope of the session: one indexed probe, asked before every named session starts. */
   sessionHasScopes(sessionId: string): Promise<boolean>;
   /** Where each scope of a session sits (ids and path) and its allowance: what a footprint decides coverage and flags on. */

@@ -38,6 +38,34 @@ const SEVERITY: Record<Exclude<ScopeStatus, 'running'>, number> = { error: 3, de
  * cover both. Throws when given no scopes: there is no session to summarize.
  */
 export function sessionSummary(scopes: readonly ScopeRecord[], actions: readonly ActionRecord[]): SessionSummary {
+  return summaryOfSession(scopes, actionTally(actions));
+}
+
+/** What a session summary needs of its actions: a store can count it without reading them (Store.sessionListingRows). */
+export interface ActionTally {
+  actions: number;
+  /** Rows (attempts included) that ended in error or were refused. */
+  failedActions: number;
+  /** The earliest start of any row; null when there is none. */
+  startedAt: string | null;
+  /** The latest end of any row that ended; null when none did. */
+  endedAt: string | null;
+}
+
+export function actionTally(actions: readonly ActionRecord[]): ActionTally {
+  let startedAt: string | null = null;
+  let endedAt: string | null = null;
+  let failedActions = 0;
+  for (const a of actions) {
+    startedAt = startedAt === null ? a.startedAt : earlier(startedAt, a.startedAt);
+    if (a.endedAt !== null) endedAt = endedAt === null ? a.endedAt : later(endedAt, a.endedAt);
+    if (isFailedAttempt(a)) failedActions++;
+  }
+  return { actions: actions.length, failedActions, startedAt, endedAt };
+}
+
+/** sessionSummary, from the session's scopes and the tally of its actions. */
+export function summaryOfSession(scopes: readonly ScopeRecord[], tally: ActionTally): SessionSummary {
   if (scopes.length === 0) throw new RangeError('sessionSummary: no scopes, so no session to summarize');
   const ordered = [...scopes].sort(byStart);
   const root =
@@ -62,9 +90,9 @@ export function sessionSummary(scopes: readonly ScopeRecord[], actions: readonly
   }
   const status: ScopeStatus = running ? 'running' : worst;
 
-  let startedAt = root.startedAt;
-  let endedAt: string | null = null;
-  for (const row of [...scopes, ...actions]) {
+  let startedAt = tally.startedAt === null ? root.startedAt : earlier(root.startedAt, tally.startedAt);
+  let endedAt: string | null = tally.endedAt;
+  for (const row of scopes) {
     startedAt = earlier(startedAt, row.startedAt);
     if (row.endedAt !== null) endedAt = endedAt === null ? row.endedAt : later(endedAt, row.endedAt);
   }
@@ -75,8 +103,8 @@ export function sessionSummary(scopes: readonly ScopeRecord[], actions: readonly
     finalAgent: mainLine[mainLine.length - 1]!.agent,
     status,
     scopes: scopes.length,
-    actions: actions.length,
-    failedActions: actions.filter(isFailedAttempt).length,
+    actions: tally.actions,
+    failedActions: tally.failedActions,
     startedAt,
     endedAt: running ? null : endedAt,
   };

@@ -6,7 +6,8 @@ import { SqlStore } from '../../store/sql-store';
 import { refusedFor } from '../helpers/refused-option';
 import type { Store } from '../../store/types';
 import { action, scope } from './fixtures';
-import { sessionSummary } from '../../cim/forensics/summary';
+import { sessionSummary, summaryOfSession } from '../../cim/forensics/summary';
+import { listSessions } from '../../client/forensic-queries';
 import { sessionsSince } from '../../client/ocsf-export';
 
 let store: Store;
@@ -215,6 +216,63 @@ test('sessions listed a page at a time, either way round, come once each, ties o
     const exported: string[] = [];
     for await (const id of sessionsSince(db, '2026-03-01T00:00:00.000Z', 2)) exported.push(id);
     assert.deepEqual(exported, ['p0', 'p1', 'p2', 'p6', 'p5', 'p3']);
+  } finally {
+    await db.close();
+  }
+});
+
+test('a listing page reads its sessions in two statements, and summarizes each as its rows read whole do; a row no record could have is read whole and named', async () => {
+  const ns = 'listing';
+  const db = (await openStore({ memory: true, url: undefined, namespace: ns })) as SqlStore;
+  const sql = (db as unknown as { db: { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> } }).db;
+  try {
+    const at = (s: number, ms = 0) => new Date(Date.UTC(2030, 0, 1, 0, 0, s, ms)).toISOString();
+    const mine = { namespace: ns };
+    await db.upsertScopes([
+      scope('l1', { ...mine, sessionId: 'l1', startedAt: at(10), endedAt: at(20) }),
+      scope('l1.1', { ...mine, sessionId: 'l1', parentScopeId: 'l1', path: '/l1/l1.1/', startedAt: at(11), endedAt: at(15), status: 'error' }),
+      scope('l1~2', { ...mine, sessionId: 'l1', kind: 'handoff', handoffFromScopeId: 'l1', startedAt: at(20), endedAt: null, status: 'running' }),
+      scope('l2', { ...mine, sessionId: 'l2', startedAt: at(30), endedAt: at(31) }),
+      scope('l3', { ...mine, sessionId: 'l3', startedAt: at(40), endedAt: at(41) }),
+      scope('l4', { ...mine, sessionId: 'l4', startedAt: at(50), endedAt: at(51) }),
+    ]);
+    await db.upsertActions([
+      // Started before its scope (a worker's clock behind), and ended after every scope.
+      action('l1/a#1', 'l1', { ...mine, sessionId: 'l1', startedAt: at(9, 123), endedAt: at(25, 456), status: 'error', error: 'boom' }),
+      action('l1/a#2', 'l1', { ...mine, sessionId: 'l1', attempt: 2, startedAt: at(12), endedAt: at(13) }),
+      action('l1.1/b#1', 'l1.1', { ...mine, sessionId: 'l1', startedAt: at(12), endedAt: at(14), kind: 'denied', status: 'denied', error: 'no' }),
+      action('l1~2/c#1', 'l1~2', { ...mine, sessionId: 'l1', startedAt: at(21), endedAt: null, status: 'running' }),
+      action('l3/d#1', 'l3', { ...mine, sessionId: 'l3', startedAt: at(40, 500), endedAt: at(40, 900), status: 'cancelled' }),
+      action('l4/e#1', 'l4', { ...mine, sessionId: 'l4', startedAt: at(50, 500), endedAt: at(50, 900) }),
+      action('l4/e#2', 'l4', { ...mine, sessionId: 'l4', attempt: 2, startedAt: at(50, 600), endedAt: at(50, 950) }),
+    ]);
+    const ids = ['l1', 'l2', 'l3', 'l4', 'nope'];
+    let statements = 0;
+    const query = sql.query.bind(sql);
+    sql.query = (text, params) => (statements++, query(text, params));
+    const rows = await db.sessionListingRows(ids);
+    sql.query = query;
+    assert.equal(statements, 2, 'scopes and tallies, whatever the page holds');
+    for (const id of ['l1', 'l2', 'l3', 'l4']) {
+      assert.deepEqual(summaryOfSession(rows.scopes.get(id)!, rows.tallies.get(id)!), sessionSummary(await db.scopesOfSession(id), await db.actionsOfSession(id)), id);
+    }
+    assert.deepEqual(rows.tallies.get('l1'), { actions: 4, failedActions: 2, startedAt: at(9, 123), endedAt: at(25, 456) });
+    assert.equal(rows.scopes.has('nope'), false);
+
+    // A status no record has: the tally cannot vouch for the session, which is read whole and named unreadable.
+    await sql.query(`UPDATE scopetrail.actions SET status = 'bogus' WHERE action_id = 'l4/e#2'`);
+    await sql.query(`UPDATE scopetrail.scopes SET status = 'weird' WHERE scope_id = 'l3'`);
+    const again = await db.sessionListingRows(ids);
+    assert.equal(again.tallies.has('l4'), false);
+    assert.match(again.unreadable.get('l3') ?? '', /scope "l3" has an invalid field "status"/);
+    const page = await listSessions(db, undefined, { limit: 10 });
+    const by = new Map(page.sessions.map((s) => [s.sessionId, s]));
+    assert.equal(by.get('l4')?.status, 'unreadable');
+    assert.match(by.get('l4')?.problem ?? '', /action "l4\/e#2" has an invalid field "status"/);
+    assert.equal(by.get('l3')?.status, 'unreadable');
+    assert.equal(by.get('l1')?.status, 'running');
+    assert.equal(by.get('l1')?.failedActions, 2);
+    assert.equal(by.get('l2')?.actions, 0);
   } finally {
     await db.close();
   }
