@@ -195,4 +195,3 @@ function duration(start: string, end: string | null): string {
 export function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
-

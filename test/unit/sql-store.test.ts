@@ -13,6 +13,7 @@ import type { ActionRecord, Manifest, ScopeRecord } from '../../cim/schemas';
 import { parseKey } from '../../store/fingerprint-key';
 import { manifestChecker, manifestSigner } from '../../store/manifest-key';
 import { manifestSignatureProblem, manifestSignatureState } from '../../cim/manifest-signature';
+import { toolSpecSignatureState } from '../../cim/tool-spec-signature';
 import { action as baseAction, scope as baseScope } from './fixtures';
 import { deniedUnder, footprintWithReceipts } from '../../cim/forensics';
 
@@ -435,11 +436,31 @@ describe('tool specs', () => {
     await new Promise((r) => setTimeout(r, 5));
     await store.upsertToolSpecs!([{ taskQueue: 'q1', tool: 'forecast', description: 'the weather, by day', inputSchema: schema }]);
     assert.deepEqual(await store.toolSpecs!(), [
-      { taskQueue: 'q1', tool: 'forecast', description: 'the weather, by day', inputSchema: schema },
-      { taskQueue: 'q2', tool: 'forecast', inputSchema: { type: 'object' } },
+      { taskQueue: 'q1', tool: 'forecast', description: 'the weather, by day', inputSchema: schema, signature: null },
+      { taskQueue: 'q2', tool: 'forecast', inputSchema: { type: 'object' }, signature: null },
     ]);
     const other = new SqlStore((store as unknown as { db: SqlExecutor }).db, 'other namespace', { namespace: 'elsewhere' });
     assert.deepEqual(await other.toolSpecs(), []);
+  });
+
+  test('a signed spec checks after the round trip (jsonb reorders keys, NUL is made storable); rewritten, moved or unsigned, it does not', async () => {
+    const signer = manifestSigner(parseKey('55'.repeat(32), 'test'));
+    const schema = { type: 'object', required: ['q'], properties: { q: { type: 'string', description: 'what to find\u0000', maxLength: 1e3 } }, additionalProperties: false };
+    await store.upsertToolSpecs!([{ taskQueue: 'qs', tool: 'search', description: 'web search', inputSchema: schema }], signer);
+    const read = async (tool: string) => (await store.toolSpecs!()).find((s) => s.taskQueue === 'qs' && s.tool === tool)!;
+    assert.equal(toolSpecSignatureState(await read('search'), signer), 'valid');
+    const sql = (store as unknown as { db: SqlExecutor }).db;
+    const table = (store as unknown as { t(name: string): string }).t('tool_specs');
+    await sql.query(`UPDATE ${table} SET input_schema = jsonb_set(input_schema, '{additionalProperties}', 'true') WHERE task_queue = 'qs'`);
+    assert.equal(toolSpecSignatureState(await read('search'), signer), 'forged');
+    await store.upsertToolSpecs!([{ taskQueue: 'qs', tool: 'search', description: 'web search', inputSchema: schema }], signer);
+    await sql.query(`UPDATE ${table} SET tool = 'wire_money' WHERE task_queue = 'qs' AND tool = 'search'`);
+    assert.equal(toolSpecSignatureState(await read('wire_money'), signer), 'forged');
+    await sql.query(`UPDATE ${table} SET signature = NULL, signature_key = NULL WHERE task_queue = 'qs'`);
+    assert.equal(toolSpecSignatureState(await read('wire_money'), signer), 'unsigned');
+    await sql.query(`UPDATE ${table} SET signature = 'not hex', signature_key = '0123456789abcdef' WHERE task_queue = 'qs'`);
+    assert.equal((await read('wire_money')).signatureInvalid, true);
+    assert.equal(toolSpecSignatureState(await read('wire_money'), signer), 'forged');
   });
 });
 
