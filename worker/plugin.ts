@@ -249,12 +249,12 @@ export class ScopetrailPlugin extends SimplePlugin {
     const checked = checkPluginOptions(options);
     const tools = checked.tools;
     const store = options.store;
-    // The tools of workers on other task queues are described by what those workers registered in the store.
     // A bad key is a configuration error worth stopping for; it is never discovered mid-workflow.
     const deploymentKey = options.fingerprintKey === false ? undefined : (options.fingerprintKey ?? loadFingerprintKey());
     // The same key signs the manifests and tool specs this worker registers, and checks the specs
     // other workers registered; a worker without one registers them unsigned and takes them unchecked.
     const signer = deploymentKey && manifestSigner(deploymentKey);
+    // The tools of workers on other task queues are described by what those workers registered in the store.
     const servedTools = new ServedToolSpecs(async () => (await store.toolSpecs?.()) ?? [], {
       onError: (err) => this.log('could not read the tool specs other workers registered; model steps offer those tools by name alone until a later read', err),
       ...(signer ? { checker: signer } : {}),

@@ -8,11 +8,12 @@
  *
  * A spec is told to the model only when its signature holds under this worker's key (or
  * this worker holds none): anyone who can write the table could otherwise speak to the
- * model in a tool's name (cim/tool-spec-signature.ts). A refused spec is said once.
+ * model in a tool's name (cim/tool-spec-signature.ts). A spec passed over is said once, when
+ * a step asks for its tool.
  */
 import type { ServedToolSpec } from '../store/types';
 import type { DescribedTool } from '../activities/tool-spec';
-import type { SignatureChecker } from '../cim/keyed-signature';
+import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
 import { toolSpecRefusal, toolSpecSignatureState, toolSpecTrusted } from '../cim/tool-spec-signature';
 
 export interface ServedToolSpecsOptions {
@@ -26,8 +27,15 @@ export interface ServedToolSpecsOptions {
   onRefused?: (message: string) => void;
 }
 
+/** A spec as read, with how its signature stands under this worker's key. */
+interface CheckedSpec {
+  spec: ServedToolSpec;
+  state: SignatureState;
+  trusted: boolean;
+}
+
 export class ServedToolSpecs {
-  private snapshot: ServedToolSpec[] | undefined;
+  private snapshot: CheckedSpec[] | undefined;
   private readAt = -Infinity;
   private reading: Promise<void> | undefined;
   private readonly refreshMs: number;
@@ -60,29 +68,34 @@ export class ServedToolSpecs {
   }
 
   private lookUp(tool: string, { taskQueue, preferQueue }: { taskQueue?: string; preferQueue?: string }): ServedToolSpec | undefined {
-    const specs = this.snapshot?.filter((s) => s.tool === tool) ?? [];
-    if (taskQueue !== undefined) return specs.find((s) => s.taskQueue === taskQueue);
-    return specs.find((s) => s.taskQueue === preferQueue) ?? specs[0];
+    const specs = this.snapshot?.filter((s) => s.spec.tool === tool) ?? [];
+    const candidates =
+      taskQueue !== undefined
+        ? specs.filter((s) => s.spec.taskQueue === taskQueue)
+        : [...specs.filter((s) => s.spec.taskQueue === preferQueue), ...specs.filter((s) => s.spec.taskQueue !== preferQueue)];
+    const chosen = candidates.find((c) => c.trusted);
+    // Each spec passed over for want of a signature that holds is said, once: the model is told less than a worker registered.
+    for (const c of candidates) {
+      if (c === chosen) break;
+      this.sayRefused(c);
+    }
+    return chosen?.spec;
   }
 
-  /** The specs a model may be told, saying once why each other one is not. */
-  private trusted(specs: readonly ServedToolSpec[]): ServedToolSpec[] {
-    return specs.filter((spec) => {
-      const state = toolSpecSignatureState(spec, this.checker);
-      if (toolSpecTrusted(state, this.checker)) return true;
-      const said = `${spec.taskQueue}\u0000${spec.tool}\u0000${state}\u0000${spec.signature?.mac ?? ''}`;
-      if (!this.refusalsSaid.has(said)) {
-        this.refusalsSaid.add(said);
-        this.options.onRefused?.(toolSpecRefusal(spec, state, this.checker));
-      }
-      return false;
-    });
+  private sayRefused({ spec, state }: CheckedSpec): void {
+    const said = `${spec.taskQueue}\u0000${spec.tool}\u0000${state}\u0000${spec.signature?.mac ?? ''}`;
+    if (this.refusalsSaid.has(said)) return;
+    this.refusalsSaid.add(said);
+    this.options.onRefused?.(toolSpecRefusal(spec, state, this.checker));
   }
 
   private refresh(): Promise<void> {
     this.reading ??= (async () => {
       try {
-        this.snapshot = this.trusted(await this.read());
+        this.snapshot = (await this.read()).map((spec) => {
+          const state = toolSpecSignatureState(spec, this.checker);
+          return { spec, state, trusted: toolSpecTrusted(state, this.checker) };
+        });
       } catch (err) {
         this.options.onError?.(err);
       } finally {

@@ -60,7 +60,7 @@ test('a failed read is said and waits its turn like any other', async () => {
   assert.ok(await specs.find('forecast', {}));
 });
 
-test('with a key, only specs whose signature holds are told to the model; each refusal is said once, naming the tool, the queue and why', async () => {
+test('with a key, only specs whose signature holds are told to the model; each refusal is said once, when its tool is asked for, naming the tool, the queue and why', async () => {
   const { createHmac } = await import('node:crypto');
   const { toolSpecSigningText } = await import('../../cim/tool-spec-signature');
   const signerOf = (secret: string, keyId: string) => ({ keyId, sign: (text: string) => createHmac('sha256', secret).update(text).digest('hex') });
@@ -76,11 +76,14 @@ test('with a key, only specs whose signature holds are told to the model; each r
     { ...spec('q1', 'unsigned', 'no key'), signature: null },
     signed(spec('q1', 'elsewhere', 'other deployment'), theirs),
     { ...spec('q1', 'garbled', 'x'), signature: null, signatureInvalid: true },
+    // Never asked for: nothing is said of it.
+    { ...spec('q1', 'unasked', 'x'), signature: null },
   ];
   const refused: string[] = [];
   const specs = new ServedToolSpecs(async () => rows, { checker: ours, onRefused: (m) => refused.push(m) });
   assert.equal((await specs.find('forecast', {}))?.description, 'the weather');
   for (const tool of ['search', 'wire_money', 'almanac', 'unsigned', 'elsewhere', 'garbled']) assert.equal(await specs.find(tool, {}), undefined, tool);
+  assert.equal(await specs.find('search', {}), undefined);
   assert.equal(refused.length, 5, refused.join('\n'));
   assert.match(refused.find((m) => m.includes('tool search'))!, /task queue q1 does not match the signature .* changed in the table since/);
   assert.match(refused.find((m) => m.includes('tool wire_money'))!, /does not match the signature/);
