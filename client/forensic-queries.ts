@@ -197,9 +197,6 @@ export interface SessionsPage {
   next?: string;
 }
 
-/** A session a row of which does not parse, as the listing's read of the page said. */
-class UnreadableSession extends Error {}
-
 export async function listSessions(
   store: Store,
   temporal: Client | undefined,
@@ -219,15 +216,15 @@ export async function listSessions(
   for (const id of ids) {
     let summary: SessionSummary;
     try {
-      const problem = listed?.unreadable.get(id);
-      if (problem !== undefined) throw new UnreadableSession(problem);
+      const unreadable = listed?.unreadable.get(id);
+      if (unreadable) throw unreadable;
       const tally = listed?.tallies.get(id);
       const scopes = listed ? (listed.scopes.get(id) ?? []) : await store.scopesOfSession(id);
       if (scopes.length === 0) continue;
       summary = tally ? summaryOfSession(scopes, tally) : sessionSummary(scopes, await store.actionsOfSession(id));
     } catch (err) {
       // One bad row hides one session's summary, never the whole listing.
-      if (!(err instanceof InvalidStoredRowError) && !(err instanceof UnreadableSession)) throw err;
+      if (!(err instanceof InvalidStoredRowError)) throw err;
       if (args.status) continue;
       out.push({
         sessionId: id, rootAgent: '?', finalAgent: '?', status: 'unreadable', problem: err.message,

@@ -25,7 +25,7 @@ export async function sessionListingRows(
   sessionIds: readonly string[],
 ): Promise<SessionListingRows> {
   const scopes = new Map<string, ScopeRecord[]>();
-  const unreadable = new Map<string, string>();
+  const unreadable = new Map<string, InvalidStoredRowError>();
   const tallies = new Map<string, ActionTally>();
   if (sessionIds.length === 0) return { scopes, unreadable, tallies };
   const ids = [...new Set(sessionIds)];
@@ -52,7 +52,7 @@ export async function sessionListingRows(
       scopes.set(sessionId, list);
     } catch (err) {
       if (!(err instanceof InvalidStoredRowError)) throw err;
-      unreadable.set(sessionId, err.message);
+      unreadable.set(sessionId, err);
       scopes.delete(sessionId);
     }
   }

@@ -9,7 +9,7 @@ import type { FingerprintRecord, FingerprintStore } from './fingerprint-store';
 import type { ReceiptStore } from './receipt-store';
 import type { DashboardQueries } from './dashboard-queries';
 import type { Seal } from '../cim/seal';
-import type { InvalidRow } from './rows';
+import type { InvalidRow, InvalidStoredRowError } from './rows';
 import type { Retention } from './prune';
 import type { KeyedSignature, Signer } from '../cim/keyed-signature';
 import type { StoredManifests } from '../cim/manifest-signature';
@@ -76,7 +76,7 @@ export interface ListSessionsOptions {
  */
 export interface SessionListingRows {
   scopes: Map<string, ScopeRecord[]>;
-  unreadable: Map<string, string>;
+  unreadable: Map<string, InvalidStoredRowError>;
   tallies: Map<string, ActionTally>;
 }
 

@@ -264,7 +264,7 @@ test('a listing page reads its sessions in two statements, and summarizes each a
     await sql.query(`UPDATE scopetrail.scopes SET status = 'weird' WHERE scope_id = 'l3'`);
     const again = await db.sessionListingRows(ids);
     assert.equal(again.tallies.has('l4'), false);
-    assert.match(again.unreadable.get('l3') ?? '', /scope "l3" has an invalid field "status"/);
+    assert.match(again.unreadable.get('l3')?.message ?? '', /scope "l3" has an invalid field "status"/);
     const page = await listSessions(db, undefined, { limit: 10 });
     const by = new Map(page.sessions.map((s) => [s.sessionId, s]));
     assert.equal(by.get('l4')?.status, 'unreadable');
