@@ -49,6 +49,7 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   seal_anchor_sets_server_cpu_vs_per_session: { goal: 'reported (< 1: anchors shared by sessions cost the server less)', met: () => true },
   local_tools_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
   local_tools_loaded_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
+  seal_cpu_ratio_most_to_fewest_months: { goal: 'reported (near 1: sealing costs Postgres about the same however many months are kept)', met: () => true },
 };
 
 const out: string[] = [];
@@ -354,6 +355,20 @@ if (local) {
       '',
     );
   }
+}
+
+const sealMonths = read('seal-months');
+if (sealMonths) {
+  out.push('## 9. Sealing by months kept', '', provenance(sealMonths), '');
+  out.push(
+    `For each count of months kept, a fresh schema with that many monthly partitions and ${sealMonths.sessions} sessions of one scope and two tool calls in the current month; each scope sealed in a transaction of its own (as a worker with little load seals), then the client's probe of a given session id run once per session. Postgres CPU is the benchmark's own backends', read from /proc.`,
+    '',
+    table(
+      ['months kept', 'seal ms/scope', 'seal Postgres CPU ms/scope', 'session-id probe ms', 'probe Postgres CPU ms'],
+      sealMonths.rows.map((r: { months: number; seal_ms_per_scope: number; seal_postgres_cpu_ms_per_scope: number; probe_ms: number; probe_postgres_cpu_ms: number }) => [String(r.months), f(r.seal_ms_per_scope, 2), f(r.seal_postgres_cpu_ms_per_scope, 2), f(r.probe_ms, 2), f(r.probe_postgres_cpu_ms, 2)]),
+    ),
+    '',
+  );
 }
 
 function perMinute(samples: Array<{ t: number; rssMiB: number }>): string {

@@ -14,7 +14,7 @@
 import type { ActionRecord } from '../cim/schemas';
 import { chainColumns } from './chain';
 import { arrayLiteral } from './bulk-write';
-import { actionAsStored, readAction } from './rows';
+import { actionAsStored, actionReadColumns, readAction } from './rows';
 import type { SqlTransaction } from './sql-store';
 import { tallyActions, type ActionTally } from './rollup-rows';
 import type { CommittedActions } from './types';
@@ -146,8 +146,9 @@ export async function readActionsOfScopes(
   if (scopeIds.length === 0) return { byScope, unreadable };
   const { rows } = await tx.query(
     `SELECT a.* FROM unnest($1::text[]) AS ids(scope_id)
-       CROSS JOIN LATERAL (SELECT * FROM ${actionsTable} a WHERE a.namespace = $2 AND a.scope_id = ids.scope_id OFFSET 0) a`,
+       CROSS JOIN LATERAL (SELECT ${actionReadColumns('a')} FROM ${actionsTable} a WHERE a.namespace = $2 AND a.scope_id = ids.scope_id OFFSET 0) a`,
     [[...scopeIds], ns],
+    { prepared: true },
   );
   const pause = yielder();
   for (const row of rows) {

@@ -69,6 +69,7 @@ export const SUMMARY_KEYS = [
   'seal_anchor_sets_server_cpu_vs_per_session',
   'local_tools_p50_vs_activities',
   'local_tools_loaded_p50_vs_activities',
+  'seal_cpu_ratio_most_to_fewest_months',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 
