@@ -39,6 +39,7 @@ import { emitOutput, emitScope, errorMessage, incomingContext, incomingLegacyObj
 import { InvalidOptionError, invalidOption, unknownOption } from '../cim/invalid-field';
 import { boundedFailure } from '../cim/bounded-failure';
 import { unsendableResult } from './sendable-result';
+import { requireRecordingWorker } from './plugin-check';
 
 export interface AgentWorkflow<I = unknown, O = unknown> {
   (input: I): Promise<unknown>;
@@ -115,6 +116,8 @@ export function defineAgentLazily<I, O>(name: string, make: () => AgentDefinitio
   knownAgents.add(name);
 
   const agent = async (input: I): Promise<unknown> => {
+    // Before anything is recorded or run: on a worker without the plugin nothing would be.
+    requireRecordingWorker(name);
     const { manifest, fn } = definition();
     const st = beginScope(manifest);
     let value: O;
