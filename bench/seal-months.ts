@@ -8,7 +8,7 @@
  * a given session id (`startSession` with `sessionId`) is run as often. Reported per
  * scope: wall time and the Postgres backends' CPU.
  *
- *   npx tsx bench/seal-months.ts [--months 1,12,36] [--sessions 200] [--print-only]
+ *   npx tsx bench/seal-months.ts [--months 1,12,36] [--sessions 1000] [--print-only]
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +20,7 @@ import { table, updateSummary, writeResult } from './lib/report';
 const { values: args } = parseArgs({
   options: {
     months: { type: 'string', default: '1,12,36' },
-    sessions: { type: 'string', default: '200' },
+    sessions: { type: 'string', default: '1000' },
     'print-only': { type: 'boolean', default: false },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
