@@ -110,10 +110,10 @@ async function main(): Promise<void> {
     ),
   );
   if (args['print-only']) return;
-  const file = writeResult('seal-months', { sessions: SESSIONS, rows });
+  writeResult('seal-months', { sessions: SESSIONS, rows });
   const first = rows[0]!;
   const last = rows.at(-1)!;
-  if (rows.length > 1) updateSummary({ seal_cpu_ratio_most_to_fewest_months: last.seal_postgres_cpu_ms_per_scope / first.seal_postgres_cpu_ms_per_scope }, file);
+  if (rows.length > 1) updateSummary({ seal_cpu_ratio_most_to_fewest_months: Number((last.seal_postgres_cpu_ms_per_scope / first.seal_postgres_cpu_ms_per_scope).toFixed(3)) }, 'seal-months');
 }
 
 main().catch((err) => {
