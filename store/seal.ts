@@ -218,8 +218,9 @@ export async function sealScopes(
  * with one month, 6.5 ms with 12 and 21 ms with 36, against under 0.2 ms to run. Left to
  * itself Postgres plans them anew at every run: a generic plan reckons on ten ids from
  * `unnest($n)` where a sealing batch is often one or two, so it looks dearer than a custom
- * plan of the same shape (every lookup here is a probe per id, whatever the estimate).
- * Local to the transaction: no other statement on the connection is planned this way.
+ * plan of the same shape. Every statement of the transaction is planned generically, the
+ * unnamed ones too: each is a probe or a write per id, whatever the estimate, so the generic
+ * plan is the custom one. Local to the transaction: the connection's other statements are not.
  */
 const SEALING_PLANS = `SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
 /** Plans left to the sealing UPDATE: a fetch by the rows' places (see above). */
