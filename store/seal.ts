@@ -219,8 +219,9 @@ export async function sealScopes(
  * itself Postgres plans them anew at every run: a generic plan reckons on ten ids from
  * `unnest($n)` where a sealing batch is often one or two, so it looks dearer than a custom
  * plan of the same shape. Every statement of the transaction is planned generically, the
- * unnamed ones too: each is a probe or a write per id, whatever the estimate, so the generic
- * plan is the custom one. Local to the transaction: the connection's other statements are not.
+ * unnamed ones too: each probes or writes by id, the path a custom plan takes too (the store
+ * tests hold their plans to index probes). Local to the transaction: the connection's other
+ * statements are not.
  */
 const SEALING_PLANS = `SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
 /** Plans left to the sealing UPDATE: a fetch by the rows' places (see above). */
