@@ -12,6 +12,7 @@ import { bundleAgents, createWorker } from '../../worker/create-worker';
 import { ScopeClient } from '../../client/scope-client';
 import { createFixtureTools } from '../fixtures/tools';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime';
+import { until } from '../helpers/until';
 
 const AGENTS = require.resolve('../fixtures/agents');
 let rt: TestRuntime;
@@ -23,15 +24,6 @@ before(async () => {
 });
 after(async () => rt?.stop());
 
-async function until<T>(what: string, look: () => Promise<T | undefined>, withinMs = 20_000): Promise<T> {
-  const end = Date.now() + withinMs;
-  for (;;) {
-    const found = await look();
-    if (found !== undefined) return found;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('an agent on a worker without the plugin does not run; it runs, recorded, once a worker with the plugin takes its queue', async () => {
   const taskQueue = `no-plugin-${randomBytes(4).toString('hex')}`;

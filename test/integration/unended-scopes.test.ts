@@ -23,6 +23,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ScopetrailPlugin } from '../../worker/plugin';
 import { STORE_MEMO, VISIBILITY_MEMO } from '../../cim/names';
 import { storeMark } from '../../store/store-mark';
+import { until } from '../helpers/until';
 
 let rt: TestRuntime;
 const LOOK_EVERY_MS = 300;
@@ -38,15 +39,6 @@ after(async () => {
   await rt?.stop();
 });
 
-async function until<T>(what: string, read: () => Promise<T | undefined>, withinMs = 20_000): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const found = await read();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Verify's problems once the repair's seal has committed (it is anchored in Temporal first), or the last ones seen. */
 async function verified(client: { verify(id: string): Promise<{ problems: unknown[] }> }, sessionId: string): Promise<unknown[]> {
