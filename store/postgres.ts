@@ -30,6 +30,25 @@ export function preparedStatementsEnabled(env: NodeJS.ProcessEnv = process.env):
   throw new Error(`SCOPETRAIL_PG_PREPARED_STATEMENTS: expected on or off, got ${JSON.stringify(value)}`);
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * How long a pooled connection may sit idle before it is closed: a minute by default,
+ * SCOPETRAIL_PG_IDLE_TIMEOUT_MS otherwise (0 keeps idle connections open). A new
+ * connection costs the server a backend of its own, about 10–15 ms of its CPU to start
+ * and a few more to load the tables' catalog entries and plan each prepared statement
+ * again; node-postgres's default of 10 s closed a worker's connections in every pause
+ * between bursts of sessions and opened them anew on the next burst's first writes,
+ * which tool calls wait for.
+ */
+export function poolIdleTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS?.trim() ?? '';
+  if (value === '') return 60_000;
+  // A timer longer than 2^31 - 1 ms would fire at once in Node.
+  if (/^\d{1,10}$/.test(value) && Number(value) <= MAX_TIMER_MS) return Number(value);
+  throw new Error(`SCOPETRAIL_PG_IDLE_TIMEOUT_MS: expected a whole number of milliseconds up to ${MAX_TIMER_MS} (0 keeps idle connections open), got ${JSON.stringify(value)}`);
+}
+
 /** The read timeout of every statement but the long ones (QueryOptions.long). */
 export const QUERY_TIMEOUT_MS = 30_000;
 /** A long statement's: a day, where node-postgres takes no "none". */
@@ -61,8 +80,9 @@ export function serially(): <T>(task: () => Promise<T>) => Promise<T> {
 
 export function postgresExecutor(connectionString: string, poolSize = 10, queryTimeoutMs = QUERY_TIMEOUT_MS): SqlExecutor {
   const prepare = preparedStatementsEnabled();
+  const idleTimeoutMillis = poolIdleTimeoutMs();
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
-  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: queryTimeoutMs });
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: queryTimeoutMs, idleTimeoutMillis });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {

@@ -1,7 +1,7 @@
 /** Named prepared statements for the hot statements, and the switch that turns them off (PgBouncer in transaction mode). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { preparedStatementsEnabled, runQuery } from '../../store/postgres';
+import { poolIdleTimeoutMs, preparedStatementsEnabled, runQuery } from '../../store/postgres';
 
 function recorder() {
   const calls: unknown[][] = [];
@@ -29,4 +29,14 @@ test('SCOPETRAIL_PG_PREPARED_STATEMENTS: on by default, off by name, anything el
   assert.equal(preparedStatementsEnabled({ SCOPETRAIL_PG_PREPARED_STATEMENTS: 'on' }), true);
   for (const v of ['off', 'OFF', '0', 'false', ' no ']) assert.equal(preparedStatementsEnabled({ SCOPETRAIL_PG_PREPARED_STATEMENTS: v }), false, v);
   assert.throws(() => preparedStatementsEnabled({ SCOPETRAIL_PG_PREPARED_STATEMENTS: 'sometimes' }), /SCOPETRAIL_PG_PREPARED_STATEMENTS: expected on or off, got "sometimes"/);
+});
+
+test('SCOPETRAIL_PG_IDLE_TIMEOUT_MS: a minute by default, 0 keeps idle connections, anything but whole milliseconds is an error naming it', () => {
+  assert.equal(poolIdleTimeoutMs({}), 60_000);
+  assert.equal(poolIdleTimeoutMs({ SCOPETRAIL_PG_IDLE_TIMEOUT_MS: ' 5000 ' }), 5_000);
+  assert.equal(poolIdleTimeoutMs({ SCOPETRAIL_PG_IDLE_TIMEOUT_MS: '0' }), 0);
+  assert.equal(poolIdleTimeoutMs({ SCOPETRAIL_PG_IDLE_TIMEOUT_MS: '2147483647' }), 2 ** 31 - 1);
+  for (const v of ['-1', '1.5', '10s', 'forever', '2147483648', '99999999999']) {
+    assert.throws(() => poolIdleTimeoutMs({ SCOPETRAIL_PG_IDLE_TIMEOUT_MS: v }), /SCOPETRAIL_PG_IDLE_TIMEOUT_MS: expected a whole number of milliseconds/, v);
+  }
 });
