@@ -20,9 +20,11 @@ const TICKS_PER_SECOND = 100;
 
 /**
  * Name and CPU seconds (user plus system) of a process or thread, from its `stat` file;
- * none when it ended while we looked.
+ * none when it ended while we looked. `reaped` is what its children that ended and were
+ * waited for used: for the Postgres postmaster, every backend and autovacuum worker that
+ * has exited.
  */
-function readStat(path: string): { comm: string; seconds: number } | undefined {
+function readStat(path: string): { comm: string; seconds: number; reaped: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(path, 'utf8');
@@ -32,7 +34,12 @@ function readStat(path: string): { comm: string; seconds: number } | undefined {
   const close = stat.lastIndexOf(')');
   const fields = stat.slice(close + 2).split(' ');
   // Fields 14 and 15 of the stat file (utime, stime); `fields` starts at field 3.
-  return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND };
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, close),
+    seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND,
+    // Fields 16 and 17 (cutime, cstime).
+    reaped: (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND,
+  };
 }
 
 function processCpu(): { temporal: number; postgres: number } {
@@ -41,8 +48,10 @@ function processCpu(): { temporal: number; postgres: number } {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const found = readStat(`/proc/${pid}/stat`);
-    if (found?.comm === 'temporal') temporal += found.seconds;
-    else if (found?.comm === 'postgres') postgres += found.seconds;
+    // With what exited children used (a backend only the postmaster has), a connection
+    // closed or an autovacuum worker ended between two readings still counts.
+    if (found?.comm === 'temporal') temporal += found.seconds + found.reaped;
+    else if (found?.comm === 'postgres') postgres += found.seconds + found.reaped;
   }
   return { temporal, postgres };
 }
@@ -71,14 +80,14 @@ export function cpuSnapshot(): CpuSnapshot {
 
 /**
  * CPU used since `start`. A Postgres backend that exits meanwhile (an idle pooled
- * connection closing) takes its whole CPU time out of the sum, so small Postgres
- * figures are approximate and a negative difference is reported as zero.
+ * connection closing) moves its CPU time to the postmaster's reaped children, so the sum
+ * keeps it; a thread of this process that ends takes its ticks with it.
  */
 export function cpuSince(start: CpuSnapshot): CpuSnapshot {
   const now = cpuSnapshot();
   return {
     self: now.self - start.self,
-    // A thread that ends meanwhile takes its ticks with it, as a backend does.
+    // A thread that ends meanwhile takes its ticks with it.
     main: Math.max(0, now.main - start.main),
     core: Math.max(0, now.core - start.core),
     temporal: Math.max(0, now.temporal - start.temporal),
