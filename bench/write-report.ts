@@ -86,7 +86,7 @@ if (overhead) {
       (overhead.main_thread === 'compiled package'
         ? "scopetrail runs compiled, as the installed package ships it: its sandbox code in the workflow bundle, and its worker, store and client on the main thread (bench/lib/compiled-sandbox.ts). "
         : (SANDBOX_NOTE[String(overhead.sandbox)] ?? '')) +
-      'CPU is read from /proc around each batch (this process runs the worker and the client; Postgres backends that exit during a batch take their time with them, so small Postgres figures are approximate).',
+      'CPU is read from /proc around each batch (this process runs the worker and the client; Postgres counts every backend, those that exit during a batch too, through the postmaster\'s reaped children, since 2026-12-07 afternoon: runs before then left out the backends that closed).',
     '',
   );
   out.push(...overheadTables(overhead));
