@@ -22,6 +22,7 @@ import { textCodec } from '../../store/text-codec';
 import { encodeBatch } from '../../store/encoded-records';
 import { AesGcmCodec } from '../fixtures/aes-codec';
 import { digest } from '../../store/digest';
+import { until } from '../helpers/until';
 
 let store: Store;
 let schema: string;
@@ -318,6 +319,38 @@ test('a small batch goes as one statement in one round trip; a row another write
   } finally {
     await writer.close();
     await other.end();
+  }
+});
+
+test('an idle pooled connection outlives node-postgres\'s 10 s by default, and closes after SCOPETRAIL_PG_IDLE_TIMEOUT_MS', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const withIdle = (value: string | undefined) => {
+    const before = process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
+    if (value === undefined) delete process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
+    else process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS = value;
+    try {
+      return postgresExecutor(TEST_DATABASE_URL, 1);
+    } finally {
+      if (before === undefined) delete process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
+      else process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS = before;
+    }
+  };
+  const observer = new pg.Client(TEST_DATABASE_URL);
+  await observer.connect();
+  const open = async (pid: number) => (await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
+  const backendOf = async (db: SqlExecutor) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const short = withIdle('300');
+  const kept = withIdle(undefined);
+  try {
+    const [closing, staying] = [await backendOf(short), await backendOf(kept)];
+    await until('the connection idle past 300 ms to close', async () => ((await open(closing)) ? undefined : true), 5_000);
+    // Past node-postgres's own default: the pool must have been given the longer one.
+    await new Promise((r) => setTimeout(r, 10_500));
+    assert.equal(await open(staying), true, 'a connection idle for 10.5 s is still open under the default');
+    assert.equal(await backendOf(kept), staying, 'and the next statement goes on it, not on a new backend');
+  } finally {
+    await short.close();
+    await kept.close();
+    await observer.end();
   }
 });
 
