@@ -24,7 +24,6 @@ before(async () => {
 });
 after(async () => rt?.stop());
 
-
 test('an agent on a worker without the plugin does not run; it runs, recorded, once a worker with the plugin takes its queue', async () => {
   const taskQueue = `no-plugin-${randomBytes(4).toString('hex')}`;
   const tools = createFixtureTools().tools;

@@ -322,24 +322,26 @@ test('a small batch goes as one statement in one round trip; a row another write
   }
 });
 
+/** A one-connection executor made with `variable` set to `value` (unset when undefined); the environment is restored after. */
+function executorWith(variable: string, value: string | undefined): SqlExecutor {
+  const before = process.env[variable];
+  if (value === undefined) delete process.env[variable];
+  else process.env[variable] = value;
+  try {
+    return postgresExecutor(TEST_DATABASE_URL, 1);
+  } finally {
+    if (before === undefined) delete process.env[variable];
+    else process.env[variable] = before;
+  }
+}
+
 test('an idle pooled connection outlives node-postgres\'s 10 s by default, and closes after SCOPETRAIL_PG_IDLE_TIMEOUT_MS', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
-  const withIdle = (value: string | undefined) => {
-    const before = process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
-    if (value === undefined) delete process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
-    else process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS = value;
-    try {
-      return postgresExecutor(TEST_DATABASE_URL, 1);
-    } finally {
-      if (before === undefined) delete process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS;
-      else process.env.SCOPETRAIL_PG_IDLE_TIMEOUT_MS = before;
-    }
-  };
   const observer = new pg.Client(TEST_DATABASE_URL);
   await observer.connect();
   const open = async (pid: number) => (await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
   const backendOf = async (db: SqlExecutor) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const short = withIdle('300');
-  const kept = withIdle(undefined);
+  const short = executorWith('SCOPETRAIL_PG_IDLE_TIMEOUT_MS', '300');
+  const kept = executorWith('SCOPETRAIL_PG_IDLE_TIMEOUT_MS', undefined);
   try {
     const [closing, staying] = [await backendOf(short), await backendOf(kept)];
     await until('the connection idle past 300 ms to close', async () => ((await open(closing)) ? undefined : true), 5_000);
@@ -356,13 +358,8 @@ test('an idle pooled connection outlives node-postgres\'s 10 s by default, and c
 
 test('SCOPETRAIL_PG_PREPARED_STATEMENTS=off: the same writes and reads, and no statement left prepared on the connection (a pooler in transaction mode)', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
   const prepared = async (switched: string | undefined, id: string) => {
-    const before = process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
-    if (switched === undefined) delete process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
-    else process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS = switched;
     // One connection: the statements it prepared are visible to it alone.
-    const db = postgresExecutor(TEST_DATABASE_URL, 1);
-    if (before === undefined) delete process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS;
-    else process.env.SCOPETRAIL_PG_PREPARED_STATEMENTS = before;
+    const db = executorWith('SCOPETRAIL_PG_PREPARED_STATEMENTS', switched);
     const other = new SqlStore(db, 'prepared', { schema });
     try {
       await other.writeBatch({ scopes: [scope(id, null)], actions: [action(`${id}/a1#1`, id, 'running')] });

@@ -39,7 +39,6 @@ after(async () => {
   await rt?.stop();
 });
 
-
 /** Verify's problems once the repair's seal has committed (it is anchored in Temporal first), or the last ones seen. */
 async function verified(client: { verify(id: string): Promise<{ problems: unknown[] }> }, sessionId: string): Promise<unknown[]> {
   let problems: unknown[] = [];
