@@ -2,13 +2,14 @@
  * `npm run bench`: every benchmark, one after another, each in its own process so one's
  * memory and caches do not colour the next. Extra arguments go to none; run a part alone
  * (npm run bench:ingest, bench:commit-cpu, bench:queries, bench:overhead, bench:anchors, bench:memory,
- * bench:reconcile, bench:scaleout, bench:history, bench:local-tools, bench:seal-months)
+ * bench:reconcile, bench:scaleout, bench:history, bench:local-tools, bench:seal-months,
+ * bench:sandbox-replay)
  * to pass it options.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const PARTS = ['ingest', 'commit-cpu', 'queries', 'overhead', 'local-tools', 'history-bytes', 'anchors', 'seal-months', 'reconcile', 'scaleout', 'memory'];
+const PARTS = ['ingest', 'commit-cpu', 'queries', 'overhead', 'sandbox-replay', 'local-tools', 'history-bytes', 'anchors', 'seal-months', 'reconcile', 'scaleout', 'memory'];
 
 let failed = 0;
 for (const [i, part] of PARTS.entries()) {

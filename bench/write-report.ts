@@ -50,6 +50,10 @@ const GOALS: Record<string, { goal: string; met: (v: number) => boolean }> = {
   local_tools_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
   local_tools_loaded_p50_vs_activities: { goal: 'reported (< 1: local calls are faster)', met: () => true },
   seal_cpu_ratio_most_to_fewest_months: { goal: 'reported (near 1: sealing costs Postgres about the same however many months are kept)', met: () => true },
+  replay_tree_cpu_vs_plain: { goal: 'reported (the sandbox\'s share of goal 1, apart from the host\'s load)', met: () => true },
+  replay_tree_cpu_vs_otel: { goal: 'reported (≤ 1: less sandbox work than the OpenTelemetry interceptors)', met: () => true },
+  replay_short_cpu_vs_plain: { goal: 'reported (the sandbox\'s share of goal 1, apart from the host\'s load)', met: () => true },
+  replay_short_cpu_vs_otel: { goal: 'reported (≤ 1: less sandbox work than the OpenTelemetry interceptors)', met: () => true },
 };
 
 const out: string[] = [];
@@ -369,6 +373,30 @@ if (sealMonths) {
     ),
     '',
   );
+}
+
+const replayed = read('sandbox-replay');
+if (replayed) {
+  out.push('## 10. The workflow side alone, replayed', '', provenance(replayed), '');
+  out.push(
+    `Sessions recorded on a dev server (${replayed.sessions} of each kind per variant, as section 1 runs them, scopetrail compiled as the package ships), then replayed in replay workers: every activation of every workflow of a session goes through the sandbox and the SDK's handling of it again, with no server, no database and no activities. Each round a variant replays its histories ${replayed.replays} times in one replay worker and once in another, and the difference, over the sessions between them, is the CPU of one session's replay without the replay worker's start; ${replayed.rounds} rounds in rotating order after a warm-up. This isolates what scopetrail's interceptors, headers and records cost the workflow side from the host's load, which section 1's loaded ratios carry. Replays keep each history's workflow id. CPU is this process's, from /proc.`,
+    '',
+  );
+  for (const workload of ['tree', 'short'] as const) {
+    const w = replayed[workload];
+    if (!w) continue;
+    out.push(
+      `**${workload}**`,
+      '',
+      table(
+        ['variant', 'workflows per session', 'CPU ms per session replayed'],
+        ['plain', 'otel', 'scopetrail'].map((v) => [v, f(w.workflows_per_session[v], 0), spread(w.cpu_ms_per_session[v], 2)]),
+      ),
+      '',
+      `scopetrail ÷ plain: **${spread(w.ratio_vs_plain)}**; ÷ otel: **${spread(w.ratio_vs_otel)}** (per-round ratios: median (min–max)).`,
+      '',
+    );
+  }
 }
 
 function perMinute(samples: Array<{ t: number; rssMiB: number }>): string {

@@ -70,6 +70,10 @@ export const SUMMARY_KEYS = [
   'local_tools_p50_vs_activities',
   'local_tools_loaded_p50_vs_activities',
   'seal_cpu_ratio_most_to_fewest_months',
+  'replay_tree_cpu_vs_plain',
+  'replay_tree_cpu_vs_otel',
+  'replay_short_cpu_vs_plain',
+  'replay_short_cpu_vs_otel',
 ] as const;
 export type SummaryKey = (typeof SUMMARY_KEYS)[number];
 

@@ -1,0 +1,215 @@
+/**
+ * The workflow side's cost alone: recorded sessions replayed in a replay worker, plain
+ * Temporal against the OpenTelemetry interceptors against scopetrail. A replay runs every
+ * activation of a session's histories through the sandbox (interceptors, headers, records
+ * handed to the sink) with no server, no database and no activities, so what it measures
+ * is the sandbox's work and the SDK's handling of each activation, not the host's load.
+ *
+ *   npx tsx bench/sandbox-replay.ts [--sessions 2] [--replays 20] [--rounds 5] [--print-only]
+ *
+ * First it runs `--sessions` tree and short sessions of each variant on a dev server (as
+ * bench/overhead.ts runs them: scopetrail compiled, as the package ships), and fetches every
+ * workflow's history. Then, each round, each variant replays its histories `--replays` times
+ * in one replay worker and once in another; the difference of the two, divided by the
+ * sessions between them, is the CPU a session's replay costs without the replay worker's
+ * start. Replays keep each history's own workflow id: under another id an agent's scope ids
+ * would differ from what its start recorded.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { ensureTemporal } from '../devserver/dev-server';
+import { makeBenchTools } from './workloads/scopetrail-tools';
+import { plainTools } from './workloads/plain-tools';
+import { otelPlugin } from './lib/otel-baseline';
+import { cpuSince, cpuSnapshot } from './lib/cpu';
+import { dropSchema, freshStore } from './lib/fresh-store';
+import { round, roundOrder, summarize, type Summary } from './lib/stats';
+import { table, updateSummary, writeResult } from './lib/report';
+import { compiledMain, compiledPackage, compiledSandboxBundle } from './lib/compiled-sandbox';
+
+const { values: args } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '2' },
+    replays: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '5' },
+    'print-only': { type: 'boolean', default: false },
+    database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+  },
+});
+const SESSIONS = positiveInt('--sessions', args.sessions!);
+const REPLAYS = positiveInt('--replays', args.replays!);
+const ROUNDS = positiveInt('--rounds', args.rounds!);
+if (REPLAYS < 2) throw new Error('--replays: give at least 2 (one replay is subtracted as the replay worker\'s start)');
+const SCHEMA = 'bench_sandbox_replay';
+
+type Variant = 'plain' | 'otel' | 'scopetrail';
+type Workload = 'tree' | 'short';
+const VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
+const WORKLOADS: Workload[] = ['tree', 'short'];
+/** Workflow types by workload and variant: what a recorded session's histories are. */
+const TYPES: Record<Workload, Record<Variant, string[]>> = {
+  tree: { plain: ['plainAgent'], otel: ['plainAgent'], scopetrail: ['benchOrchestrator', 'benchMiddle', 'benchLeaf'] },
+  short: { plain: ['plainShort'], otel: ['plainShort'], scopetrail: ['benchShort'] },
+};
+
+interface Recorded {
+  workflowId: string;
+  history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: give a whole number of at least 1, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  // Each replay worker logs its start and stop: hundreds of lines that say nothing here.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const temporal = await ensureTemporal({ log: (l) => console.error(l) });
+  const pkg = compiledMain();
+  const benchTools = makeBenchTools(pkg.defineTool);
+  const store = await freshStore(args.database!, SCHEMA, undefined, pkg.openPostgresStore);
+  const agents = require.resolve('./workloads/scopetrail-agents');
+  const workflowBundle = await compiledSandboxBundle(agents);
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  const run = randomBytes(3).toString('hex');
+  const queue = (v: Variant) => `replay-${v}-${run}`;
+  const otel = otelPlugin();
+
+  console.error(`recording ${SESSIONS} tree and ${SESSIONS} short sessions of each variant...`);
+  const plainWorker = await Worker.create({ connection, taskQueue: queue('plain'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools });
+  const otelWorker = await Worker.create({
+    connection, taskQueue: queue('otel'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools, plugins: [otel.plugin],
+  });
+  const st = await pkg.createWorker({ connection, store, taskQueue: queue('scopetrail'), agents, tools: Object.values(benchTools), spool: false, workflowBundle });
+  const running = [plainWorker.run(), otelWorker.run(), st.run()];
+  const clientConnection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection: clientConnection });
+  const scopes = await pkg.ScopeClient.connect({ store, taskQueue: queue('scopetrail'), connection: clientConnection });
+  for (const workload of WORKLOADS) {
+    for (const variant of VARIANTS) {
+      for (let i = 0; i < SESSIONS; i++) {
+        const id = `replay-${run}-${variant}-${workload}-${i}`;
+        if (variant === 'scopetrail') {
+          const s = await scopes.startSession(workload === 'tree' ? 'benchOrchestrator' : 'benchShort', { input: { query: id }, sessionId: id });
+          await s.result();
+        } else {
+          await client.workflow.execute(workload === 'tree' ? 'plainAgent' : 'plainShort', {
+            taskQueue: queue(variant), workflowId: id, args: workload === 'tree' ? [0, id] : [id],
+          });
+        }
+      }
+    }
+  }
+  plainWorker.shutdown();
+  otelWorker.shutdown();
+  await st.shutdown();
+  await Promise.all(running);
+
+  // Every workflow each variant ran, its children with it, by workload.
+  const recorded = {} as Record<Workload, Record<Variant, Recorded[]>>;
+  for (const workload of WORKLOADS) {
+    recorded[workload] = {} as Record<Variant, Recorded[]>;
+    for (const variant of VARIANTS) {
+      const list: Recorded[] = [];
+      for await (const wf of client.workflow.list({ query: `TaskQueue = '${queue(variant)}'` })) {
+        if (!TYPES[workload][variant].includes(wf.type)) continue;
+        list.push({ workflowId: wf.workflowId, history: await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory() });
+      }
+      // Replayed in one order every time: roots before their children, as they ran.
+      list.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+      recorded[workload][variant] = list;
+    }
+  }
+  await clientConnection.close();
+  await connection.close();
+  await temporal.stop();
+
+  const replayOptions = (variant: Variant): ReplayWorkerOptions => {
+    if (variant === 'plain') return { workflowsPath: require.resolve('./workloads/plain-workflows') };
+    if (variant === 'otel') return { workflowsPath: require.resolve('./workloads/plain-workflows'), plugins: [otel.plugin] };
+    // The plugin as a worker has it: its replay configuration is what a user's replay test gets.
+    const { ScopetrailPlugin } = require(`${compiledPackage()}/worker/plugin.js`) as typeof import('../worker/plugin');
+    return { workflowBundle, plugins: [new ScopetrailPlugin({ store, tools: Object.values(benchTools), agents })] };
+  };
+  const replay = async (variant: Variant, histories: Recorded[], times: number): Promise<number> => {
+    const all = Array.from({ length: times }, () => histories).flat();
+    const before = cpuSnapshot();
+    for await (const result of Worker.runReplayHistories(replayOptions(variant), all)) {
+      if (result.error) throw new Error(`replaying ${variant} ${result.workflowId} failed: ${String(result.error)}`);
+    }
+    return cpuSince(before).self;
+  };
+
+  const perSession: Record<Workload, Record<Variant, number[]>> = {
+    tree: { plain: [], otel: [], scopetrail: [] },
+    short: { plain: [], otel: [], scopetrail: [] },
+  };
+  const ratios: Record<Workload, { vsPlain: number[]; vsOtel: number[] }> = { tree: { vsPlain: [], vsOtel: [] }, short: { vsPlain: [], vsOtel: [] } };
+  for (let r = -1; r < ROUNDS; r++) {
+    for (const workload of WORKLOADS) {
+      const thisRound: Partial<Record<Variant, number>> = {};
+      for (const variant of roundOrder(VARIANTS, r + 1)) {
+        const histories = recorded[workload][variant];
+        const many = await replay(variant, histories, REPLAYS);
+        const one = await replay(variant, histories, 1);
+        const ms = ((many - one) / ((REPLAYS - 1) * SESSIONS)) * 1000;
+        if (r < 0) continue; // warm-up: JIT, the bundles' first loads
+        perSession[workload][variant].push(ms);
+        thisRound[variant] = ms;
+        console.error(`  round ${r + 1}/${ROUNDS} ${workload.padEnd(5)} ${variant.padEnd(10)} ${ms.toFixed(2)} ms CPU per session replayed`);
+      }
+      if (r >= 0) {
+        ratios[workload].vsPlain.push(thisRound.scopetrail! / thisRound.plain!);
+        ratios[workload].vsOtel.push(thisRound.scopetrail! / thisRound.otel!);
+      }
+    }
+  }
+  await store.close();
+  await dropSchema(args.database!, SCHEMA);
+
+  const report: Record<string, unknown> = { sessions: SESSIONS, replays: REPLAYS, rounds: ROUNDS };
+  for (const workload of WORKLOADS) {
+    const cpu = Object.fromEntries(VARIANTS.map((v) => [v, summarize(perSession[workload][v])])) as Record<Variant, Summary>;
+    const workflows = Object.fromEntries(VARIANTS.map((v) => [v, recorded[workload][v].length / SESSIONS]));
+    report[workload] = {
+      workflows_per_session: workflows,
+      cpu_ms_per_session: cpu,
+      ratio_vs_plain: summarize(ratios[workload].vsPlain),
+      ratio_vs_otel: summarize(ratios[workload].vsOtel),
+    };
+    console.log(`\n${workload} sessions replayed (${SESSIONS} recorded sessions × ${REPLAYS} replays, ${ROUNDS} rounds)`);
+    console.log(
+      table(
+        ['variant', 'workflows per session', 'CPU ms per session replayed (median)', 'min', 'max'],
+        VARIANTS.map((v) => [v, workflows[v]!, cpu[v].median, cpu[v].min, cpu[v].max]),
+      ),
+    );
+    console.log(
+      `scopetrail ÷ plain: ${summarize(ratios[workload].vsPlain).median.toFixed(3)}; ÷ otel: ${summarize(ratios[workload].vsOtel).median.toFixed(3)} (median of per-round ratios)`,
+    );
+  }
+  const tree = report.tree as { ratio_vs_plain: Summary; ratio_vs_otel: Summary };
+  const short = report.short as { ratio_vs_plain: Summary; ratio_vs_otel: Summary };
+  const values = {
+    replay_tree_cpu_vs_plain: round(tree.ratio_vs_plain.median),
+    replay_tree_cpu_vs_otel: round(tree.ratio_vs_otel.median),
+    replay_short_cpu_vs_plain: round(short.ratio_vs_plain.median),
+    replay_short_cpu_vs_otel: round(short.ratio_vs_otel.median),
+  };
+  console.log(`\nsummary keys: ${JSON.stringify(values)}`);
+  if (args['print-only']) {
+    console.log('(bench/results not written: --print-only)');
+  } else {
+    console.log(`→ ${writeResult('sandbox-replay', report)}`);
+    updateSummary(values, 'sandbox-replay');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
