@@ -6,10 +6,11 @@
  * workflow thread each time. Each check answers the value zod would build when the input
  * certainly passes the schema, and undefined for anything else (a budget, a continuation,
  * a key present but undefined, another time format), which zod then judges and names
- * the bad field of. A check may refuse a valid value; it must never accept an invalid one:
+ * the bad field of. `delegate()`'s options are checked the same way: every workflow that
+ * delegates would otherwise build their schema (and the budget's) for its first delegation. A check may refuse a valid value; it must never accept an invalid one:
  * test/unit/certain-context.test.ts holds them to zod itself.
  */
-import type { ScopeContext } from './scope-context';
+import { DELEGATE_OPTION_KEYS, type ScopeContext } from './scope-context';
 import type { Manifest } from './manifest';
 import { SUB_AGENT_PATTERN, TOOL_NAME_PATTERN, VERSION_PATTERN } from './manifest';
 import { agentName, boundedText, count, identifier, isoTime, plainObject, stringsOf, text } from './certain-values';
@@ -65,6 +66,28 @@ export function certainScopeContext(v: unknown): ScopeContext | undefined {
   if (!absent(v, 'sessionStartedAt')) ctx.sessionStartedAt = v.sessionStartedAt as string;
   if (!absent(v, 'chainRecovered')) ctx.chainRecovered = true;
   return ctx;
+}
+
+const DELEGATE_KEYS: ReadonlySet<string> = new Set(DELEGATE_OPTION_KEYS);
+
+/**
+ * True when delegateOptionsSchema certainly accepts `v`: an objective with words in it, an
+ * input, and at most an allowance of non-empty strings, a whole number of attempts from 1
+ * to 100 and workflow options as a plain object. A budget, a key present but undefined, an
+ * input left out or anything else goes to zod. delegate() uses the options as given, so
+ * only the answer matters, not a value zod would build.
+ */
+export function certainDelegateOptions(v: unknown): boolean {
+  if (!plainObject(v) || !('input' in v)) return false;
+  for (const key of Object.keys(v)) if (!DELEGATE_KEYS.has(key)) return false;
+  return (
+    boundedText(v.objective, 1, 10_000) &&
+    v.objective.trim().length > 0 &&
+    (absent(v, 'allowance') || stringsOf(v.allowance, (s) => s.length >= 1) !== undefined) &&
+    absent(v, 'budget') &&
+    (absent(v, 'attempts') || (count(v.attempts, 1) && v.attempts <= 100)) &&
+    (absent(v, 'workflowOptions') || (plainObject(v.workflowOptions) && Object.getOwnPropertySymbols(v.workflowOptions).length === 0))
+  );
 }
 
 export function certainManifest(v: unknown): Manifest | undefined {

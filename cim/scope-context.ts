@@ -123,6 +123,9 @@ export const handoffRequestSchema = lazySchema(() =>
 );
 export type HandoffRequest = z.infer<ReturnType<typeof handoffRequestSchema>>;
 
+/** The fields `delegate()` takes: delegateOptionsSchema's, named without building it. */
+export const DELEGATE_OPTION_KEYS: readonly string[] = ['objective', 'input', 'allowance', 'budget', 'attempts', 'workflowOptions'];
+
 /**
  * What `delegate()` is asked for, checked before anything starts: agent code in plain
  * JavaScript (or a model's arguments) can pass anything, and an allowance given as a

@@ -9,7 +9,8 @@ import type { BudgetSpec } from '../cim/budget';
 import { unwrapAgentResult } from '../cim/envelope';
 import { agentNameOf, isKnownAgent, knownAgentNames, type AgentWorkflow } from './agent';
 import { errorMessage, requireState } from './scope-state';
-import { delegateOptionsSchema } from '../cim/scope-context';
+import { DELEGATE_OPTION_KEYS, delegateOptionsSchema } from '../cim/scope-context';
+import { certainDelegateOptions } from '../cim/certain-context';
 import { invalidField, unknownOption } from '../cim/invalid-field';
 import { invalidChildDuration } from './child-options';
 import { UNSENDABLE_DELEGATION_INPUT } from './sendable-result';
@@ -59,10 +60,13 @@ async function delegateOnce<I, O>(
   options: DelegateOptions<I>,
 ): Promise<O> {
   const agentName = typeof agent === 'string' ? agent : agentNameOf(agent);
-  const unknown = unknownOption(`delegate to ${agentName}`, options, Object.keys(delegateOptionsSchema().shape));
+  const unknown = unknownOption(`delegate to ${agentName}`, options, DELEGATE_OPTION_KEYS);
   if (unknown) throw unknown;
-  const checked = delegateOptionsSchema().safeParse(options);
-  if (!checked.success) throw new TypeError(invalidField(`delegate to ${agentName}`, checked.error, 'options'));
+  // The common form is checked without zod, which every delegating workflow would build the schema for again.
+  if (!certainDelegateOptions(options)) {
+    const checked = delegateOptionsSchema().safeParse(options);
+    if (!checked.success) throw new TypeError(invalidField(`delegate to ${agentName}`, checked.error, 'options'));
+  }
   // Durations the SDK reads only when it starts the child: refused now, before an attempt is counted.
   const badDuration = invalidChildDuration(`delegate to ${agentName}`, options.workflowOptions ?? {});
   if (badDuration) throw badDuration;

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { certainManifest, certainScopeContext } from '../../cim/certain-context';
-import { scopeContextSchema } from '../../cim/scope-context';
+import { certainDelegateOptions, certainManifest, certainScopeContext } from '../../cim/certain-context';
+import { DELEGATE_OPTION_KEYS, delegateOptionsSchema, scopeContextSchema } from '../../cim/scope-context';
 import { manifestSchema } from '../../cim/manifest';
 import { decodeScopeHeader, encodeScopeHeader } from '../../cim/header';
 
@@ -62,6 +62,18 @@ const validManifest = withOptional(
   },
 );
 
+const validDelegateOptions = withOptional(
+  fc.record({
+    objective: fc.string({ maxLength: 60 }).filter((o) => o.trim().length > 0),
+    input: fc.oneof(fc.jsonValue(), fc.constant(undefined)),
+  }),
+  {
+    allowance: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 4 }),
+    attempts: fc.integer({ min: 1, max: 100 }),
+    workflowOptions: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue(), { maxKeys: 3, noNullPrototype: true }),
+  },
+);
+
 /** Values a field might hold instead: wrong types, edges, hostile shapes. */
 const hostile = fc.oneof(
   fc.constantFrom(
@@ -95,6 +107,11 @@ function agreesWithZod(check: (v: unknown) => object | undefined, schema: () => 
   assert.ok(zod.success, `accepted what zod refuses: ${JSON.stringify(v)}`);
   assert.deepStrictEqual(fast, zod.data);
   assert.deepStrictEqual(Object.keys(fast), Object.keys(zod.data as object), 'same keys in the same order');
+}
+
+/** The delegate options check answers only yes or no: delegate() goes on with the options as given. */
+function delegateAgreesWithZod(v: unknown): void {
+  if (certainDelegateOptions(v)) assert.ok(delegateOptionsSchema().safeParse(v).success, `accepted what zod refuses: ${JSON.stringify(v)}`);
 }
 
 const CONTEXT_FIELDS = Object.keys(scopeContextSchema().shape);
@@ -136,4 +153,44 @@ test('what the checks leave to zod still parses through it: a budget, a continua
   assert.equal(certainScopeContext(new (class { sessionId = 's' })()), undefined);
   assert.equal(certainManifest({ name: 'a', version: '1', budget: { turns: 2 } }), undefined);
   assert.equal(decodeScopeHeader(encodeScopeHeader({ ...base, depth: -1 } as never)), undefined, 'a header zod refuses is not trusted');
+});
+
+test('the fields delegate() takes are named as its schema has them', () => {
+  assert.deepEqual([...DELEGATE_OPTION_KEYS], Object.keys(delegateOptionsSchema().shape));
+});
+
+test('every delegate() options object of the common form is accepted, as zod accepts it', () => {
+  fc.assert(
+    fc.property(validDelegateOptions, (v) => {
+      assert.ok(certainDelegateOptions(v), JSON.stringify(v));
+      delegateAgreesWithZod(v);
+    }),
+    RUNS,
+  );
+});
+
+test('delegate() options with one to three fields replaced or removed are accepted only as zod accepts them', () => {
+  fc.assert(fc.property(mutated(validDelegateOptions, DELEGATE_OPTION_KEYS), delegateAgreesWithZod), RUNS);
+});
+
+test('what the delegate() check leaves to zod: a budget, a missing input, a blank objective, a key present but undefined', () => {
+  const base = { objective: 'find it', input: { q: 1 } };
+  for (const v of [
+    { ...base, budget: { turns: 2 } },
+    { objective: 'find it' },
+    { ...base, objective: '   ' },
+    { ...base, objective: 'x'.repeat(10_001) },
+    { ...base, allowance: undefined },
+    { ...base, allowance: 'db:*' },
+    { ...base, attempts: 0 },
+    { ...base, attempts: 1.5 },
+    { ...base, workflowOptions: [] },
+    { ...base, workflowOptions: { [Symbol('s')]: 1 } },
+    { ...base, extra: 1 },
+    Object.assign(Object.create(null) as object, base),
+  ]) {
+    assert.equal(certainDelegateOptions(v), false, JSON.stringify(v));
+  }
+  assert.equal(delegateOptionsSchema().safeParse({ ...base, budget: { turns: 2 } }).success, true, 'a budget still passes, through zod');
+  assert.equal(delegateOptionsSchema().safeParse({ ...base, objective: '   ' }).success, false, 'a blank objective is still refused, by zod');
 });
