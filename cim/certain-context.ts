@@ -7,7 +7,8 @@
  * certainly passes the schema, and undefined for anything else (a budget, a continuation,
  * a key present but undefined, another time format), which zod then judges and names
  * the bad field of. `delegate()`'s options are checked the same way: every workflow that
- * delegates would otherwise build their schema (and the budget's) for its first delegation. A check may refuse a valid value; it must never accept an invalid one:
+ * delegates would otherwise build their schema (and the budget's) for its first
+ * delegation. A check may refuse a valid value; it must never accept an invalid one:
  * test/unit/certain-context.test.ts holds them to zod itself.
  */
 import { DELEGATE_OPTION_KEYS, type ScopeContext } from './scope-context';
