@@ -26,14 +26,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporal } from '../devserver/dev-server';
 import { ScopeClient as SourcesScopeClient } from '../client/scope-client';
 import { createWorker as sourcesCreateWorker } from '../worker/create-worker';
 import { defineTool as sourcesDefineTool } from '../activities';
 import { openPostgresStore as sourcesOpenPostgresStore } from '../store/postgres';
 import { makeBenchTools } from './workloads/scopetrail-tools';
-import { plainTools } from './workloads/plain-tools';
 import { SHORT_ACTIONS, TREE_ACTIONS } from './workloads/shape';
 import { otelPlugin } from './lib/otel-baseline';
 import { cpuSince, cpuSnapshot, type CpuSnapshot } from './lib/cpu';
@@ -44,6 +43,7 @@ import { countStatements, statementsSent } from './lib/statements';
 import { compiledMain, compiledSandboxBundle, type CompiledMain } from './lib/compiled-sandbox';
 import { batch } from './lib/batch';
 import { pinPostgres } from './lib/pin-cpus';
+import { ALL_VARIANTS, SCOPETRAIL_AGENTS, sessionRunner, variantWorkers, type Variant } from './lib/variants';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,9 +63,7 @@ const ROUNDS = Number(args.rounds);
 const CONCURRENCY = Number(args.concurrency);
 const SCHEMA = 'bench_overhead';
 
-type Variant = 'plain' | 'otel' | 'scopetrail';
 type Workload = 'tree' | 'short' | 'tree_loaded' | 'short_loaded';
-const ALL_VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
 const VARIANTS = ALL_VARIANTS.filter((v) => args.variants!.split(',').includes(v));
 if (VARIANTS.length === 0) throw new Error(`--variants: give some of ${ALL_VARIANTS.join(',')}, not ${JSON.stringify(args.variants)}`);
 const WORKLOADS: Record<Workload, { sessions: number; actions: number; concurrency: number }> = {
@@ -105,8 +103,7 @@ async function main(): Promise<void> {
   const pkg: CompiledMain = args.sources
     ? { createWorker: sourcesCreateWorker, ScopeClient: SourcesScopeClient, defineTool: sourcesDefineTool, openPostgresStore: sourcesOpenPostgresStore }
     : compiledMain();
-  const { createWorker, ScopeClient } = pkg;
-  const benchTools = makeBenchTools(pkg.defineTool);
+  const tools = Object.values(makeBenchTools(pkg.defineTool));
   const store = await freshStore(args.database!, SCHEMA, undefined, pkg.openPostgresStore);
 
   const connection = await NativeConnection.connect({ address: temporal.address });
@@ -114,41 +111,19 @@ async function main(): Promise<void> {
   const queue = (v: Variant) => `bench-${v}-${run}`;
   const otel = otelPlugin();
   console.error(`bundling the workers (${VARIANTS.join(', ')})...`);
-  const plainWorker = VARIANTS.includes('plain')
-    ? await Worker.create({
-        connection, taskQueue: queue('plain'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
-      })
-    : undefined;
-  const otelWorker = VARIANTS.includes('otel')
-    ? await Worker.create({
-        connection, taskQueue: queue('otel'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools,
-        plugins: [otel.plugin],
-      })
-    : undefined;
-  const st = VARIANTS.includes('scopetrail')
-    ? await createWorker({
-        connection, store, taskQueue: queue('scopetrail'), agents: require.resolve('./workloads/scopetrail-agents'),
-        tools: Object.values(benchTools), spool: false,
-        ...(args.sources ? {} : { workflowBundle: await compiledSandboxBundle(require.resolve('./workloads/scopetrail-agents')) }),
-      })
-    : undefined;
+  const workflowBundle = VARIANTS.includes('scopetrail') && !args.sources ? await compiledSandboxBundle(SCOPETRAIL_AGENTS) : undefined;
+  const { plain: plainWorker, otel: otelWorker, scopetrail: st } = await variantWorkers({
+    variants: VARIANTS, connection, queue, otel: otel.plugin, pkg, store, tools, workflowBundle,
+  });
   const running = [plainWorker?.run(), otelWorker?.run(), st?.run()];
 
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
-  const scopes = await ScopeClient.connect({ store, taskQueue: queue('scopetrail'), connection: clientConnection });
+  const scopes = await pkg.ScopeClient.connect({ store, taskQueue: queue('scopetrail'), connection: clientConnection });
+  const runSession = sessionRunner(client, scopes, queue);
 
   let seq = 0;
-  const start = (variant: Variant, workload: Workload) => async (): Promise<unknown> => {
-    const id = `bench-${run}-${variant}-${workload}-${seq++}`;
-    if (variant === 'scopetrail') {
-      const s = await scopes.startSession(isTree(workload) ? 'benchOrchestrator' : 'benchShort', { input: { query: id }, sessionId: id });
-      return s.result();
-    }
-    return client.workflow.execute(isTree(workload) ? 'plainAgent' : 'plainShort', {
-      taskQueue: queue(variant), workflowId: id, args: isTree(workload) ? [0, id] : [id],
-    });
-  };
+  const start = (variant: Variant, workload: Workload) => (): Promise<unknown> => runSession(variant, isTree(workload), `bench-${run}-${variant}-${workload}-${seq++}`);
 
   const workloads = args.workloads!.split(',').filter((w): w is Workload => w in WORKLOADS);
   const samples = Object.fromEntries(

@@ -21,13 +21,13 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { ensureTemporal } from '../devserver/dev-server';
 import { makeBenchTools } from './workloads/scopetrail-tools';
-import { plainTools } from './workloads/plain-tools';
 import { otelPlugin } from './lib/otel-baseline';
 import { cpuSince, cpuSnapshot, type CpuSnapshot } from './lib/cpu';
 import { dropSchema, freshStore } from './lib/fresh-store';
 import { round, roundOrder, summarize, type Summary } from './lib/stats';
 import { table, updateSummary, writeResult } from './lib/report';
 import { compiledMain, compiledPackage, compiledSandboxBundle } from './lib/compiled-sandbox';
+import { ALL_VARIANTS, PLAIN_WORKFLOWS, SCOPETRAIL_AGENTS, sessionRunner, variantWorkers, type Variant } from './lib/variants';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,9 +45,8 @@ const SCHEMA = 'bench_sandbox_replay';
 /** Short sessions are replayed this many times as often as trees. */
 const SHORT_REPLAYS = 10;
 
-type Variant = 'plain' | 'otel' | 'scopetrail';
 type Workload = 'tree' | 'short';
-const VARIANTS: Variant[] = ['plain', 'otel', 'scopetrail'];
+const VARIANTS = ALL_VARIANTS;
 const WORKLOADS: Workload[] = ['tree', 'short'];
 /** Workflow types by workload and variant: what a recorded session's histories are. */
 const TYPES: Record<Workload, Record<Variant, string[]>> = {
@@ -71,43 +70,28 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const temporal = await ensureTemporal({ log: (l) => console.error(l) });
   const pkg = compiledMain();
-  const benchTools = makeBenchTools(pkg.defineTool);
+  const tools = Object.values(makeBenchTools(pkg.defineTool));
   const store = await freshStore(args.database!, SCHEMA, undefined, pkg.openPostgresStore);
-  const agents = require.resolve('./workloads/scopetrail-agents');
-  const workflowBundle = await compiledSandboxBundle(agents);
+  const workflowBundle = await compiledSandboxBundle(SCOPETRAIL_AGENTS);
   const connection = await NativeConnection.connect({ address: temporal.address });
   const run = randomBytes(3).toString('hex');
   const queue = (v: Variant) => `replay-${v}-${run}`;
   const otel = otelPlugin();
 
   console.error(`recording ${SESSIONS} tree and ${SESSIONS} short sessions of each variant...`);
-  const plainWorker = await Worker.create({ connection, taskQueue: queue('plain'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools });
-  const otelWorker = await Worker.create({
-    connection, taskQueue: queue('otel'), workflowsPath: require.resolve('./workloads/plain-workflows'), activities: plainTools, plugins: [otel.plugin],
-  });
-  const st = await pkg.createWorker({ connection, store, taskQueue: queue('scopetrail'), agents, tools: Object.values(benchTools), spool: false, workflowBundle });
-  const running = [plainWorker.run(), otelWorker.run(), st.run()];
+  const workers = await variantWorkers({ variants: VARIANTS, connection, queue, otel: otel.plugin, pkg, store, tools, workflowBundle });
+  const running = [workers.plain!.run(), workers.otel!.run(), workers.scopetrail!.run()];
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
-  const scopes = await pkg.ScopeClient.connect({ store, taskQueue: queue('scopetrail'), connection: clientConnection });
+  const runSession = sessionRunner(client, await pkg.ScopeClient.connect({ store, taskQueue: queue('scopetrail'), connection: clientConnection }), queue);
   for (const workload of WORKLOADS) {
     for (const variant of VARIANTS) {
-      for (let i = 0; i < SESSIONS; i++) {
-        const id = `replay-${run}-${variant}-${workload}-${i}`;
-        if (variant === 'scopetrail') {
-          const s = await scopes.startSession(workload === 'tree' ? 'benchOrchestrator' : 'benchShort', { input: { query: id }, sessionId: id });
-          await s.result();
-        } else {
-          await client.workflow.execute(workload === 'tree' ? 'plainAgent' : 'plainShort', {
-            taskQueue: queue(variant), workflowId: id, args: workload === 'tree' ? [0, id] : [id],
-          });
-        }
-      }
+      for (let i = 0; i < SESSIONS; i++) await runSession(variant, workload === 'tree', `replay-${run}-${variant}-${workload}-${i}`);
     }
   }
-  plainWorker.shutdown();
-  otelWorker.shutdown();
-  await st.shutdown();
+  workers.plain!.shutdown();
+  workers.otel!.shutdown();
+  await workers.scopetrail!.shutdown();
   await Promise.all(running);
 
   // Every workflow each variant ran, its children with it, by workload.
@@ -129,12 +113,12 @@ async function main(): Promise<void> {
   await connection.close();
   await temporal.stop();
 
-  const replayOptions = (variant: Variant): ReplayWorkerOptions => {
-    if (variant === 'plain') return { workflowsPath: require.resolve('./workloads/plain-workflows') };
-    if (variant === 'otel') return { workflowsPath: require.resolve('./workloads/plain-workflows'), plugins: [otel.plugin] };
-    // The plugin as a worker has it: its replay configuration is what a user's replay test gets.
-    const { ScopetrailPlugin } = require(`${compiledPackage()}/worker/plugin.js`) as typeof import('../worker/plugin');
-    return { workflowBundle, plugins: [new ScopetrailPlugin({ store, tools: Object.values(benchTools), agents })] };
+  // scopetrail's replay worker gets the plugin's own replay configuration, as a user's replay test does.
+  const { ScopetrailPlugin } = require(`${compiledPackage()}/worker/plugin.js`) as typeof import('../worker/plugin');
+  const replayOptions: Record<Variant, ReplayWorkerOptions> = {
+    plain: { workflowsPath: PLAIN_WORKFLOWS },
+    otel: { workflowsPath: PLAIN_WORKFLOWS, plugins: [otel.plugin] },
+    scopetrail: { workflowBundle, plugins: [new ScopetrailPlugin({ store, tools, agents: SCOPETRAIL_AGENTS })] },
   };
   /**
    * CPU ms per session of `times` replays of a variant's histories in one replay worker,
@@ -146,7 +130,7 @@ async function main(): Promise<void> {
     let done = 0;
     let from: CpuSnapshot | undefined;
     let used = 0;
-    for await (const result of Worker.runReplayHistories(replayOptions(variant), all)) {
+    for await (const result of Worker.runReplayHistories(replayOptions[variant], all)) {
       if (result.error) throw new Error(`replaying ${variant} ${result.workflowId} failed: ${String(result.error)}`);
       done += 1;
       if (done === 1) from = cpuSnapshot();
