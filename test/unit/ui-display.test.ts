@@ -55,6 +55,8 @@ const live = (over: Partial<Live>): Live => ({ cursor: null, runningScopes: null
 test('a view fetches once its first live token came, or once it waited long enough, not before', () => {
   assert.equal(liveKey(live({})), false, 'no fetch while the first token is on its way');
   assert.equal(liveKey(live({ waited: true })), 'connecting', 'a slow token holds nothing up');
+  assert.equal(liveKey(live({ state: 'live' })), false, 'a stream that opened has its first token still to send');
+  assert.equal(liveKey(live({ state: 'live', waited: true })), 'live', 'an open stream whose token is slow holds nothing up');
   assert.equal(liveKey(live({ cursor: 'abc', state: 'live' })), 'abc');
   assert.equal(liveKey(live({ cursor: 'abc', state: 'lost' })), 'abc', 'a lost stream keeps what it had');
   assert.equal(liveKey(live({ state: 'lost' })), 'lost');

@@ -17,11 +17,15 @@ export const FIRST_TOKEN_MS = 1_500;
 /**
  * The refresh key a view gives useApi: false (do not fetch yet) until the first token
  * comes, so a page loads with one request rather than one before the token and one for
- * it; a token that is slow to come (FIRST_TOKEN_MS) holds nothing up.
+ * it; a token that is slow to come (FIRST_TOKEN_MS) holds nothing up. A stream that
+ * has opened but not yet sent its token is still waiting for it: the opening and the
+ * first token are separate events (two relayed messages in a tab that does not hold the
+ * stream), and a render between them would otherwise fetch once for each.
  */
 export function liveKey(live: Live): string | false {
   if (live.cursor !== null) return live.cursor;
-  return live.state === 'connecting' && !live.waited ? false : live.state;
+  const awaitingToken = live.state === 'connecting' || live.state === 'live';
+  return awaitingToken && !live.waited ? false : live.state;
 }
 
 interface Globals {
