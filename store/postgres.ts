@@ -82,7 +82,9 @@ export function postgresExecutor(connectionString: string, poolSize = 10, queryT
   const prepare = preparedStatementsEnabled();
   const idleTimeoutMillis = poolIdleTimeoutMs();
   // Bounded waits: during an outage the recorder must learn fast that it should spool.
-  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: queryTimeoutMs, idleTimeoutMillis });
+  // Idle connections do not hold the process: a script that reads and never calls
+  // close() ends when it is done, not when they time out a minute later.
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, query_timeout: queryTimeoutMs, idleTimeoutMillis, allowExitOnIdle: true });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return {

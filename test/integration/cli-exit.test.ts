@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TEST_DATABASE_URL, usesPglite } from '../helpers/runtime';
+import { TEST_DATABASE_URL, dropTestSchema, usesPglite } from '../helpers/runtime';
 import { createWorker } from '../../worker/create-worker';
 import { openStore } from '../../store';
 
@@ -120,6 +120,24 @@ test('a program that calls quietTemporalLogs first exits when it is done, and SI
   await new Promise<void>((resolve) => createInterface({ input: waiting.stdout! }).once('line', () => resolve()));
   waiting.kill('SIGTERM');
   assert.equal((await result).signal, 'SIGTERM', 'SIGTERM ends the process as it would any Node program');
+});
+
+test('a program that reads a Postgres store and never closes it exits when it is done, not when the idle connections time out', { skip: usesPglite() && 'needs the Postgres server' }, async () => {
+  const schema = `t_exit_${Date.now().toString(36)}`;
+  // As a short script does: open, ask, print, and forget close().
+  const script = `
+    require('./store').openStore({ url: ${JSON.stringify(TEST_DATABASE_URL)}, schema: ${JSON.stringify(schema)} })
+      .then((store) => store.scopesOfSession('ses-none'))
+      .then((scopes) => console.log('scopes', scopes.length), (e) => { console.error(e.message); process.exit(1); });`;
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Pooled connections stay open a minute idle (SCOPETRAIL_PG_IDLE_TIMEOUT_MS); they must not hold the process.
+    const run = await ended(child, 30_000, 'a script that never closes its store');
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'scopes 0');
+  } finally {
+    await dropTestSchema(schema);
+  }
 });
 
 test('a running worker on the embedded store stops cleanly on SIGTERM, saying so', async () => {
