@@ -74,18 +74,25 @@ export async function provenHeld(
   actionsTable: string,
   ns: string,
   held: ReadonlyMap<string, Held>,
+  starts: ReadonlyMap<string, string>,
+  [from, to]: readonly [string, string],
 ): Promise<Set<string>> {
   const proven = new Set<string>();
-  if (held.size === 0) return proven;
+  const asked = [...held.keys()].filter((id) => starts.has(id));
+  if (asked.length === 0) return proven;
   const xids = [...new Set([...held.values()].flatMap((h) => h.xids))];
+  // In the session's month alone: a row of the scope kept in another month is none the
+  // sealed chain covers, and verify reports it.
   const { rows } = await tx.query<{ scope_id: string; n: number; foreign: number }>(
-    `SELECT ids.scope_id, c.n, c.foreign FROM unnest($2::text[]) AS ids(scope_id)
+    `SELECT ids.scope_id, c.n, c.foreign FROM unnest($2::text[], $4::timestamptz[]) AS ids(scope_id, started)
        CROSS JOIN LATERAL (SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT (a.xmin = ANY($3::xid[])))::int AS foreign
-                             FROM ${actionsTable} a WHERE a.namespace = $1 AND a.scope_id = ids.scope_id) c`,
-    [ns, [...held.keys()], xids],
+                             FROM ${actionsTable} a WHERE a.namespace = $1 AND a.scope_id = ids.scope_id AND a.session_started_at = ids.started
+                                AND a.session_started_at BETWEEN $5 AND $6) c`,
+    [ns, asked, xids, asked.map((id) => starts.get(id)!), from, to],
   );
   const counts = new Map(rows.map((r) => [r.scope_id, r]));
   for (const [scopeId, mine] of held) {
+    if (!starts.has(scopeId)) continue;
     const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
     if (Number(c.n) === mine.count && Number(c.foreign) === 0) proven.add(scopeId);
   }
@@ -139,15 +146,18 @@ export async function readActionsOfScopes(
   tx: Pick<SqlTransaction, 'query'>,
   actionsTable: string,
   ns: string,
-  scopeIds: readonly string[],
+  scopes: ReadonlyArray<readonly [scopeId: string, sessionStartedAt: string]>,
+  [from, to]: readonly [string, string],
 ): Promise<ReadBack> {
-  const byScope = new Map<string, ActionRecord[]>(scopeIds.map((id) => [id, []]));
+  const byScope = new Map<string, ActionRecord[]>(scopes.map(([id]) => [id, []]));
   const unreadable = new Set<string>();
-  if (scopeIds.length === 0) return { byScope, unreadable };
+  if (scopes.length === 0) return { byScope, unreadable };
   const { rows } = await tx.query(
-    `SELECT a.* FROM unnest($1::text[]) AS ids(scope_id)
-       CROSS JOIN LATERAL (SELECT ${actionReadColumns('a')} FROM ${actionsTable} a WHERE a.namespace = $2 AND a.scope_id = ids.scope_id OFFSET 0) a`,
-    [[...scopeIds], ns],
+    `SELECT a.* FROM unnest($1::text[], $3::timestamptz[]) AS ids(scope_id, started)
+       CROSS JOIN LATERAL (SELECT ${actionReadColumns('a')} FROM ${actionsTable} a
+                            WHERE a.namespace = $2 AND a.scope_id = ids.scope_id AND a.session_started_at = ids.started
+                              AND a.session_started_at BETWEEN $4 AND $5 OFFSET 0) a`,
+    [scopes.map(([id]) => id), ns, scopes.map(([, started]) => started), from, to],
     { prepared: true },
   );
   const pause = yielder();

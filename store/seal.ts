@@ -34,8 +34,17 @@ export async function sealScopes(
   const wanted = dedupe(scopes, (k) => `${k.namespace}\u0000${k.scopeId}`, (_a, b) => b);
   if (wanted.length === 0) return;
   for (const ns of new Set(wanted.map((k) => k.namespace))) {
-    const ids = wanted.filter((k) => k.namespace === ns).map((k) => k.scopeId).sort();
     await db.transaction(async (tx) => {
+      // Each scope is looked up in its session's month alone (a session's rows, its
+      // delegating action and its links share its partition), so a batch costs the same
+      // however many months are kept; a key without its session's start (see ScopeKey) has
+      // it looked up first, in every month.
+      const keys = await placed(tx, t('scopes'), ns, wanted.filter((k) => k.namespace === ns));
+      if (keys.length === 0) return;
+      keys.sort((x, y) => (x.scopeId < y.scopeId ? -1 : x.scopeId > y.scopeId ? 1 : 0));
+      const ids = keys.map((k) => k.scopeId);
+      const starts = new Map(keys.map((k) => [k.scopeId, k.sessionStartedAt]));
+      const [from, to] = startRange(keys);
       const held = heldActions(committed, ns, ids);
       // The transaction's statements are a few index probes per scope; the cost estimate of a
       // 2 000-scope batch passes `jit_above_cost`, and compiling took longer than running it.
@@ -49,9 +58,8 @@ export async function sealScopes(
       // leaves any; links are written by sealers holding this lock, so none appear meanwhile),
       // and where its locked row version is, for the seal's UPDATE below.
       // Every lookup is per scope id by an index (a LATERAL probe, `LIMIT 1` subqueries), and in
-      // the scope's own month (a session's rows share its partition, the delegating action's
-      // too), so a batch costs the same however large the month's partition and however many
-      // months are kept: as a semi-join with EXISTS,
+      // the scope's own month, so a batch costs the same however large the month's partition
+      // and however many months are kept: as a semi-join with EXISTS,
       // once the partition had statistics, Postgres hashed the whole namespace's scopes and all
       // its delegate actions for every batch (15–24 ms per 300 scopes at 26 k scopes, against
       // 10–17 ms, and growing with the partition). The ids are sorted and probed in order, so
@@ -60,30 +68,31 @@ export async function sealScopes(
         `SELECT s.*,
                 (SELECT ARRAY[p.agent, p.agent_version, (p.chain_length IS NOT NULL)::text] FROM ${t('scopes')} p
                   WHERE s.kind = 'delegation' AND p.namespace = s.namespace AND p.scope_id = s.parent_scope_id
-                    AND p.session_started_at = s.session_started_at) AS rollup_parent,
+                    AND p.session_started_at = s.session_started_at AND p.session_started_at BETWEEN $5 AND $6) AS rollup_parent,
                 s.kind = 'delegation' AND (SELECT true FROM ${t('actions')} d
                   WHERE d.namespace = s.namespace AND d.target_scope_id = s.scope_id AND d.kind = 'delegate'
-                    AND d.session_started_at = s.session_started_at LIMIT 1) IS NOT NULL AS rollup_delegated,
+                    AND d.session_started_at = s.session_started_at AND d.session_started_at BETWEEN $5 AND $6 LIMIT 1) IS NOT NULL AS rollup_delegated,
                 (SELECT true FROM ${t('usage_rollup_pending')} pd
                   WHERE pd.namespace = s.namespace AND pd.parent_scope_id = s.scope_id LIMIT 1) IS NOT NULL AS rollup_awaited,
                 (SELECT true FROM ${t('scope_chains')} c
                   WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id
-                    AND c.session_started_at = s.session_started_at LIMIT 1) IS NOT NULL
+                    AND c.session_started_at = s.session_started_at AND c.session_started_at BETWEEN $5 AND $6 LIMIT 1) IS NOT NULL
                 OR (SELECT true FROM ${t('action_chain')} c
                   WHERE c.namespace = s.namespace AND c.session_id = s.session_id AND c.scope_id = s.scope_id
-                    AND c.session_started_at = s.session_started_at LIMIT 1) IS NOT NULL AS chained
-           FROM unnest($2::text[]) AS ids(scope_id)
+                    AND c.session_started_at = s.session_started_at AND c.session_started_at BETWEEN $5 AND $6 LIMIT 1) IS NOT NULL AS chained
+           FROM unnest($2::text[], $4::timestamptz[]) AS ids(scope_id, started)
            CROSS JOIN LATERAL (
              SELECT ${scopeReadColumns('l')}, l.session_started_at, l.ctid::text AS row_at, l.tableoid::oid::text AS row_in, l.session_started_at::text AS row_started
                FROM ${t('scopes')} l
-              WHERE l.namespace = $1 AND l.scope_id = ids.scope_id AND l.status <> 'running' AND l.chain_length IS NULL
+              WHERE l.namespace = $1 AND l.scope_id = ids.scope_id AND l.session_started_at = ids.started AND l.session_started_at BETWEEN $5 AND $6
+                AND l.status <> 'running' AND l.chain_length IS NULL
                 AND ${mayBeSealed('l', t('actions'), '$3')}
               FOR UPDATE) s`,
-        [ns, ids, new Date().toISOString()],
+        [ns, ids, new Date().toISOString(), ids.map((id) => starts.get(id)), from, to],
         { prepared: true },
       );
       // Queued behind the lock, so it sees every row committed before the scopes were locked.
-      const proving = provenHeld(tx, t('actions'), ns, held);
+      const proving = provenHeld(tx, t('actions'), ns, held, starts, [from, to]);
       // Both are awaited below; meanwhile neither may count as an unhandled rejection.
       locking.catch(() => undefined);
       proving.catch(() => undefined);
@@ -122,7 +131,8 @@ export async function sealScopes(
         tx,
         t('actions'),
         ns,
-        ended.filter((s) => !current(s.scopeId)).map((s) => s.scopeId),
+        ended.filter((s) => !current(s.scopeId)).map((s) => [s.scopeId, located.get(s.scopeId)![2]] as const),
+        [from, to],
       );
       const computed: Array<{ hashed: Hashed; seal: Seal; scope: ScopeRecord }> = [];
       const pause = yielder();
@@ -198,8 +208,9 @@ export async function sealScopes(
          FROM (${v.select}) AS v
          WHERE s.ctid = v.at AND s.tableoid = v.part AND s.session_started_at = v.started
            AND s.namespace = $${v.params.length + 1} AND s.scope_id = v.scope_id
+           AND s.session_started_at BETWEEN $${v.params.length + 2} AND $${v.params.length + 3}
          RETURNING 1`,
-        [...v.params, ns],
+        [...v.params, ns, from, to],
         { prepared: true },
       );
       // A lock returns the row version it locked, so this cannot differ; if it ever did, the
@@ -260,4 +271,50 @@ async function writeLinks(
   if (tx.copy && rows.length >= COPY_FROM_ROWS) return tx.copy(t('scope_chains'), CHAIN_COLUMNS, rows);
   const v = unnestRows(rows, CHAIN_COLUMNS, { action_ids: 'text[]', hashes: 'text[]', session_started_at: 'timestamptz' });
   await insert.query(`INSERT INTO ${t('scope_chains')} (${CHAIN_COLUMNS.join(', ')}) ${v.select}`, v.params);
+}
+
+/**
+ * The earliest and latest session start among the keys (each placed: see placedKey).
+ * Compared with these parameters, the partition key lets Postgres leave every other month's
+ * partitions out when it starts a statement (a generic plan is pruned then only by
+ * parameters it is given), not merely skip them row by row: with a month per partition, a
+ * statement otherwise opens every month's indexes whatever it looks up.
+ */
+export function startRange(keys: ReadonlyArray<Required<ScopeKey>>): [string, string] {
+  if (keys.length === 0) return ['-infinity', 'infinity'];
+  let from = Infinity;
+  let to = -Infinity;
+  for (const k of keys) {
+    const at = Date.parse(k.sessionStartedAt);
+    from = Math.min(from, at);
+    to = Math.max(to, at);
+  }
+  // A millisecond either side: Date drops a stored start's microseconds.
+  return [new Date(from - 1).toISOString(), new Date(to + 1).toISOString()];
+}
+
+/** A session start as records and the sweep give it (ISO 8601, up to microseconds); anything else is looked up. */
+const START_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+const placedKey = (k: ScopeKey): k is Required<ScopeKey> =>
+  k.sessionStartedAt !== undefined && START_PATTERN.test(k.sessionStartedAt) && !Number.isNaN(Date.parse(k.sessionStartedAt));
+
+/**
+ * The keys with their sessions' starts: a key's own, or the scope row's where the key has
+ * none (keys of runs from before the start was carried, of reconcile, of a caller of the
+ * store), looked up per scope id in every month (`LIMIT 1` keeps it a probe by index: as a
+ * join, Postgres hashed the whole month once it had statistics). A scope the store does not hold is left
+ * out. A key's start that is not its row's finds no row to seal; the sweep queues the
+ * scope again with the stored one.
+ */
+async function placed(tx: Pick<SqlTransaction, 'query'>, scopesTable: string, ns: string, keys: readonly ScopeKey[]): Promise<Array<Required<ScopeKey>>> {
+  const known = keys.filter(placedKey);
+  const unknown = keys.filter((k) => !placedKey(k)).map((k) => k.scopeId);
+  if (unknown.length === 0) return known;
+  const { rows } = await tx.query<{ scope_id: string; started: string }>(
+    `SELECT ids.scope_id, k.started FROM unnest($2::text[]) AS ids(scope_id)
+       CROSS JOIN LATERAL (SELECT to_char(s.session_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started
+                             FROM ${scopesTable} s WHERE s.namespace = $1 AND s.scope_id = ids.scope_id LIMIT 1) k`,
+    [ns, unknown],
+  );
+  return [...known, ...rows.map((r) => ({ namespace: ns, scopeId: r.scope_id, sessionStartedAt: r.started }))];
 }

@@ -430,12 +430,17 @@ export class SqlStore implements Store {
   }
 
   async unsealedScopes(limit: number): Promise<UnsealedScope[]> {
-    const { rows } = await this.db.query<{ namespace: string; scope_id: string; workflow_id: string; run_id: string }>(
-      `SELECT namespace, scope_id, workflow_id, run_id FROM ${this.t('scopes')} s
+    const { rows } = await this.db.query<{ namespace: string; scope_id: string; workflow_id: string; run_id: string; started: string }>(
+      `SELECT namespace, scope_id, workflow_id, run_id, to_char(session_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started FROM ${this.t('scopes')} s
         WHERE status <> 'running' AND chain_length IS NULL AND ${mayBeSealed('s', this.t('actions'), '$2')} LIMIT $1`,
       [limit, new Date().toISOString()],
     );
-    return rows.map((r) => ({ namespace: r.namespace, scopeId: r.scope_id, run: { namespace: r.namespace, workflowId: r.workflow_id, runId: r.run_id } }));
+    return rows.map((r) => ({
+      namespace: r.namespace,
+      scopeId: r.scope_id,
+      sessionStartedAt: r.started,
+      run: { namespace: r.namespace, workflowId: r.workflow_id, runId: r.run_id },
+    }));
   }
 
   async sessionsOfWorkflows(workflowIds: readonly string[]): Promise<Map<string, WorkflowInStore>> {

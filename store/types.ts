@@ -133,6 +133,12 @@ export type RunningScope = ScopeKey & { sessionId: string; startedAt: string; ru
 export interface ScopeKey {
   namespace: string;
   scopeId: string;
+  /**
+   * When the scope's session started, where its rows are kept (the month's partitions):
+   * with it, sealing looks the scope and its actions up in that month alone. Keys without
+   * it (records of runs from before it was carried) are looked up in every month first.
+   */
+  sessionStartedAt?: string;
 }
 
 /** A scope with its stored chain fields, and its actions with theirs, for verification. */

@@ -487,17 +487,21 @@ export class Recorder {
     // finished action of a scope this recorder knows to be running is not (open-scopes.ts).
     this.open.apply(batch.scopes ?? []);
     const touched: SealKey[] = [];
-    const touch = (r: { namespace: string; scopeId: string }, run?: SealKey['run']) => {
+    const touch = (r: { namespace: string; scopeId: string; sessionStartedAt?: string }, run?: SealKey['run']) => {
       // Records come scope by scope: one key per run of them.
       const last = touched.at(-1);
-      if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) touched.push({ namespace: r.namespace, scopeId: r.scopeId, ...(run ? { run } : {}) });
-      else if (run) last.run = run;
+      if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) {
+        touched.push({ namespace: r.namespace, scopeId: r.scopeId, ...startOf(r), ...(run ? { run } : {}) });
+      } else {
+        if (run) last.run = run;
+        last.sessionStartedAt ??= r.sessionStartedAt;
+      }
     };
     for (const r of batch.scopes ?? []) {
       if (r.status === 'running') continue;
       // Sealed once Temporal has closed the run that recorded this end (worker/sealer.ts).
       touch(r, { namespace: r.namespace, workflowId: r.workflowId, runId: r.runId });
-      if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId }], Date.parse(r.openCalls.until));
+      if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId, ...startOf(r) }], Date.parse(r.openCalls.until));
     }
     let scope: { namespace: string; scopeId: string; open: boolean } | undefined;
     for (const r of batch.actions ?? []) {
@@ -683,4 +687,9 @@ function recordIds(batch: RecordBatch): string[] {
     ...(batch.payloads ?? []).map((r) => `payload ${r.actionId} ${r.side}`),
     ...(batch.fingerprints ?? []).slice(0, 1).map((r) => `fingerprints of ${r.sourceId}`),
   ];
+}
+
+/** The session's start a record carries, for its scope's seal key (see ScopeKey). */
+function startOf(r: { sessionStartedAt?: string }): Pick<SealKey, 'sessionStartedAt'> {
+  return r.sessionStartedAt === undefined ? {} : { sessionStartedAt: r.sessionStartedAt };
 }

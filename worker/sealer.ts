@@ -209,7 +209,8 @@ export class Sealer {
     const items: Waiting[] = keys.map(({ run, ...key }) => {
       // A late record of a scope that waits for its run: it goes on waiting for that run.
       const known = run ?? this.waitingForRun.get(idOf(key))?.run;
-      return { key: { namespace: key.namespace, scopeId: key.scopeId }, since, swept, ...(known ? { run: known } : {}) };
+      const start = key.sessionStartedAt === undefined ? {} : { sessionStartedAt: key.sessionStartedAt };
+      return { key: { namespace: key.namespace, scopeId: key.scopeId, ...start }, since, swept, ...(known ? { run: known } : {}) };
     });
     // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
     // A scope set aside waits for its time, whoever queues it again.

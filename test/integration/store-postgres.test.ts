@@ -416,7 +416,7 @@ function countingWriter(): { writer: SqlStore; readsBack: () => number } {
   const db = postgresExecutor(TEST_DATABASE_URL, 2);
   let reads = 0;
   const counting = observedExecutor(db, (sql) => {
-    if (/FROM \S*actions a WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id OFFSET 0/.test(sql)) reads += 1;
+    if (/FROM \S*actions a\s+WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id AND a\.session_started_at = ids\.started\s+AND a\.session_started_at BETWEEN \$4 AND \$5 OFFSET 0/.test(sql)) reads += 1;
   });
   return { writer: new SqlStore(counting, 'counting', { schema }), readsBack: () => reads };
 }
@@ -462,19 +462,21 @@ test('on Postgres, sealing a few scopes from held records takes six round trips,
   const cache = new CommittedActionCache();
   try {
     // Under load a sealing pass holds a few sessions' scopes, and each round trip costs the worker and Postgres more than its rows.
-    const root = { ...scope('trips', null), sessionId: 'trips', agent: 'trips_parent' };
-    const child = { ...scope('trips.1', root), sessionId: 'trips', agent: 'trips_child', delegatedBy: 'trips_parent' };
     const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString();
+    // As a worker's records do, each carries its session's start, and so do the keys it seals with.
+    const sessionStartedAt = at(0);
+    const root = { ...scope('trips', null), sessionId: 'trips', agent: 'trips_parent', sessionStartedAt };
+    const child = { ...scope('trips.1', root), sessionId: 'trips', agent: 'trips_child', delegatedBy: 'trips_parent', sessionStartedAt };
     const batch = {
       scopes: [root, child],
       actions: [
-        { ...action('trips/d#1', 'trips'), sessionId: 'trips', agent: 'trips_parent', kind: 'delegate' as const, name: 'trips_child', targetScopeId: 'trips.1', startedAt: at(1) },
-        ...[1, 2, 3].map((i) => ({ ...action(`trips.1/a${i}#1`, 'trips.1'), sessionId: 'trips', agent: 'trips_child', startedAt: at(10 + i) })),
+        { ...action('trips/d#1', 'trips'), sessionId: 'trips', agent: 'trips_parent', kind: 'delegate' as const, name: 'trips_child', targetScopeId: 'trips.1', startedAt: at(1), sessionStartedAt },
+        ...[1, 2, 3].map((i) => ({ ...action(`trips.1/a${i}#1`, 'trips.1'), sessionId: 'trips', agent: 'trips_child', startedAt: at(10 + i), sessionStartedAt })),
       ],
     };
     const { xid } = await writer.writeBatch(batch);
     cache.committed(batch, xid!);
-    const sent = await statementsDuring(() => writer.sealScopes([root, child].map((s) => ({ namespace: 'default', scopeId: s.scopeId })), undefined, cache));
+    const sent = await statementsDuring(() => writer.sealScopes([root, child].map((s) => ({ namespace: 'default', scopeId: s.scopeId, sessionStartedAt })), undefined, cache));
     // BEGIN with the jit setting, the lock, the held records' proof, the links and rollup with the UPDATE's settings, the UPDATE, COMMIT.
     assert.equal(sent, 6);
     const chains = await store.chainsOfSession('trips');
@@ -673,7 +675,7 @@ test('on Postgres, sealing a few scopes of a month that has no statistics yet re
       await writer.sealScopes(keys.slice(295)); // read back
     });
     assert.ok(statements.some((st) => /count\(\*\)/.test(st.sql)), 'the held records were proven by a count');
-    assert.ok(statements.some((st) => /FROM \S*actions a WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id OFFSET 0/.test(st.sql)), 'the other scopes were read back');
+    assert.ok(statements.some((st) => /FROM \S*actions a\s+WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id AND a\.session_started_at = ids\.started\s+AND a\.session_started_at BETWEEN \$4 AND \$5 OFFSET 0/.test(st.sql)), 'the other scopes were read back');
     for (const { sql, plan } of await replayedPlans(statements)) {
       const examined = rowsExamined(plan, ['actions']);
       // 5 scopes' 50 actions, looked up through an index or two: far from the month's 3 000.

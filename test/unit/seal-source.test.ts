@@ -19,13 +19,15 @@ import { observedExecutor } from '../helpers/observed-executor';
 import { slowWrites } from '../helpers/delayed-store';
 
 /** A PGlite store that counts full reads of action rows (the read-back the cache avoids). */
-function countingStore(): { store: SqlStore; readsBack: () => number; db: SqlExecutor } {
+function countingStore(): { store: SqlStore; readsBack: () => number; monthsLookedUp: () => number; db: SqlExecutor } {
   const db = pgliteExecutor(undefined);
   let reads = 0;
+  let lookups = 0;
   const counted = observedExecutor(db, (sql) => {
-    if (/FROM \S*actions a WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id OFFSET 0/.test(sql)) reads += 1;
+    if (/FROM \S*actions a\s+WHERE a\.namespace = \$2 AND a\.scope_id = ids\.scope_id AND a\.session_started_at = ids\.started\s+AND a\.session_started_at BETWEEN \$4 AND \$5 OFFSET 0/.test(sql)) reads += 1;
+    if (/^SELECT ids\.scope_id, k\.started FROM/.test(sql)) lookups += 1;
   });
-  return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads, db };
+  return { store: new SqlStore(counted, 'counting PGlite'), readsBack: () => reads, monthsLookedUp: () => lookups, db };
 }
 
 const ms = (n: number) => new Date(Date.UTC(2026, 0, 1) + n).toISOString();
@@ -388,4 +390,81 @@ test('a chain whose stored hashes or seal were edited while its rows still match
   const changedRow = { ...rehashed, actions: rehashed.actions.map((x, i) => (i === 0 ? { ...x, record: { ...x.record, name: 'other' } } : x)) };
   const found = verifyChains('sess', only(changedRow), anchors).problems.map((p) => p.problem);
   assert.ok(found.includes('anchor_mismatch') && found.includes('changed') && !found.includes('chain_changed'), found.join());
+});
+
+test('sealing looks a scope up in its session\'s month: a key with the start seals as one without, and one with another month\'s start seals nothing until the sweep gives the stored one', async () => {
+  const started = '2026-03-01T10:00:00.000Z';
+  const at = (n: number) => new Date(Date.parse(started) + n).toISOString();
+  const session = (id: string) => ({
+    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: at(0), endedAt: at(50) })],
+    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: at(10), endedAt: at(20) })],
+  });
+  for (const id of ['month-given', 'month-looked-up', 'month-wrong']) await a.store.writeBatch(session(id));
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-given', sessionStartedAt: started }]);
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-looked-up' }]);
+  await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-wrong', sessionStartedAt: '2026-04-01T10:00:00.000Z' }]);
+  const sealed = async (id: string) => {
+    const chains = await a.store.chainsOfSession(id);
+    assert.deepEqual(verifyChains(id, chains).problems.filter((p) => p.problem !== 'unsealed'), [], id);
+    return chains.chains[0]!.chainLength;
+  };
+  assert.equal(await sealed('month-given'), 1);
+  assert.equal(await sealed('month-looked-up'), 1);
+  assert.equal(await sealed('month-wrong'), null, 'no row of that scope in April');
+  const swept = (await a.store.unsealedScopes(1_000)).find((k) => k.scopeId === 'month-wrong');
+  assert.ok(swept, 'the sweep lists it');
+  assert.equal(new Date(swept.sessionStartedAt!).toISOString(), started, 'with the start its row has');
+  await a.store.sealScopes([swept]);
+  assert.equal(await sealed('month-wrong'), 1);
+});
+
+test('an action row of a scope kept in another month than its session is not sealed into the scope\'s chain, and verify reports it', async () => {
+  const started = '2026-06-01T10:00:00.000Z';
+  const id = 'month-stray';
+  await a.store.writeBatch({
+    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
+    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
+  });
+  // Written by someone who can write the tables, into July's partition.
+  await a.store.upsertActions([action(`${id}/a2#1`, id, { sessionId: id, sessionStartedAt: '2026-07-01T10:00:00.000Z', startedAt: started, endedAt: started })]);
+  await a.store.sealScopes([{ namespace: 'default', scopeId: id, sessionStartedAt: started }]);
+  const chains = await a.store.chainsOfSession(id);
+  assert.equal(chains.chains[0]!.chainLength, 1, 'the chain holds the row in the session\'s month');
+  const problems = verifyChains(id, chains).problems;
+  assert.deepEqual(problems.map((p) => [p.recordId, p.problem]), [[`${id}/a2#1`, 'inserted']]);
+});
+
+test('a worker seals with the session\'s start its records carry, so no scope\'s month is looked up; records without one have it looked up', async () => {
+  const started = '2026-08-01T10:00:00.000Z';
+  const sealedWith = async (prefix: string, carried: boolean) => {
+    const recorder = new Recorder(a.store);
+    const before = a.monthsLookedUp();
+    const ids = [1, 2, 3].map((i) => `${prefix}${i}`);
+    for (const id of ids) {
+      const start = carried ? { sessionStartedAt: started } : {};
+      await recorder.write({
+        scopes: [scope(id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
+        actions: [action(`${id}/a1#1`, id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
+      });
+    }
+    assert.equal(await recorder.sealer.drain(), true);
+    recorder.stop();
+    for (const id of ids) assert.equal((await a.store.chainsOfSession(id)).chains[0]!.chainLength, 1, id);
+    return a.monthsLookedUp() - before;
+  };
+  assert.equal(await sealedWith('carried', true), 0);
+  assert.ok((await sealedWith('uncarried', false)) > 0);
+});
+
+test('a key whose session start is not a time is looked up instead, and seals', async () => {
+  const started = '2026-09-01T10:00:00.000Z';
+  const id = 'month-garbled';
+  await a.store.writeBatch({
+    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
+    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
+  });
+  const before = a.monthsLookedUp();
+  await a.store.sealScopes([{ namespace: 'default', scopeId: id, sessionStartedAt: "'; DROP TABLE scopes; --" }]);
+  assert.equal(a.monthsLookedUp() - before, 1);
+  assert.equal((await a.store.chainsOfSession(id)).chains[0]!.chainLength, 1);
 });
