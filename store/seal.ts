@@ -35,6 +35,12 @@ export async function sealScopes(
   if (wanted.length === 0) return;
   for (const ns of new Set(wanted.map((k) => k.namespace))) {
     await db.transaction(async (tx) => {
+      // The transaction's statements are a few index probes per scope; the cost estimate of a
+      // 2 000-scope batch passes `jit_above_cost`, and compiling took longer than running it.
+      // Their plans are kept (SEALING_PLANS). Sent with BEGIN where the backend can: one round
+      // trip less per sealing transaction.
+      const planned = tx.opening ? Promise.resolve() : tx.query(SEALING_PLANS);
+      planned.catch(() => undefined);
       // Each scope is looked up in its session's month alone (a session's rows, its
       // delegating action and its links share its partition), so a batch costs the same
       // however many months are kept; a key without its session's start (see ScopeKey) has
@@ -46,12 +52,6 @@ export async function sealScopes(
       const starts = new Map(keys.map((k) => [k.scopeId, k.sessionStartedAt]));
       const [from, to] = startRange(keys);
       const held = heldActions(committed, ns, ids);
-      // The transaction's statements are a few index probes per scope; the cost estimate of a
-      // 2 000-scope batch passes `jit_above_cost`, and compiling took longer than running it.
-      // Their plans are kept (SEALING_PLANS). Sent with BEGIN where the backend can: one round
-      // trip less per sealing transaction.
-      const planned = tx.opening ? Promise.resolve() : tx.query(SEALING_PLANS);
-      planned.catch(() => undefined);
       // The row locks serialize sealers of one scope (several workers may record into it).
       // With each scope, the two facts its usage rollup needs from other rows (rollup-rows.ts),
       // whether links of an earlier seal of it are left (only a seal cleared in the database
@@ -315,6 +315,7 @@ async function placed(tx: Pick<SqlTransaction, 'query'>, scopesTable: string, ns
        CROSS JOIN LATERAL (SELECT to_char(s.session_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started
                              FROM ${scopesTable} s WHERE s.namespace = $1 AND s.scope_id = ids.scope_id LIMIT 1) k`,
     [ns, unknown],
+    { prepared: true },
   );
   return [...known, ...rows.map((r) => ({ namespace: ns, scopeId: r.scope_id, sessionStartedAt: r.started }))];
 }
