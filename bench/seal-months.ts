@@ -4,9 +4,11 @@
  * For each count of months kept, a fresh schema with that many monthly partitions gets
  * `--sessions` sessions of one scope and two tool calls in the current month, each
  * written as a worker writes it (start, calls, end), then each scope is sealed in a
- * transaction of its own, as a worker with little load seals; then the client's probe of
- * a given session id (`startSession` with `sessionId`) is run as often. Reported per
- * scope: wall time and the Postgres backends' CPU.
+ * transaction of its own, as a worker with little load seals: half of them with keys that
+ * carry the session's start, as a worker's do, and half without (keys of runs from before
+ * the start was carried, or from reconcile), whose month is looked up; then the client's
+ * probe of a given session id (`startSession` with `sessionId`) is run as often. Reported
+ * per scope: wall time and the Postgres backends' CPU.
  *
  *   npx tsx bench/seal-months.ts [--months 1,12,36] [--sessions 1000] [--print-only]
  */
@@ -36,6 +38,9 @@ interface Row {
   months: number;
   seal_ms_per_scope: number;
   seal_postgres_cpu_ms_per_scope: number;
+  /** Keys without the session's start. */
+  seal_unplaced_ms_per_scope: number;
+  seal_unplaced_postgres_cpu_ms_per_scope: number;
   probe_ms: number;
   probe_postgres_cpu_ms: number;
 }
@@ -75,20 +80,27 @@ async function measure(months: number): Promise<Row> {
       await store.writeBatch!({ scopes: [r.end] });
     }
     process.stderr.write(`  ${months} month(s): ${SESSIONS} sessions written; sealing...\n`);
-    let cpu = await backends.cpuSeconds();
-    let t = performance.now();
-    for (const r of written) await store.sealScopes!([{ namespace: 'default', scopeId: r.end.scopeId }]);
-    const sealMs = performance.now() - t;
-    const sealCpu = (await backends.cpuSeconds()) - cpu;
-    cpu = await backends.cpuSeconds();
-    t = performance.now();
+    const sealed = async (half: typeof written, placed: boolean) => {
+      const cpu = await backends.cpuSeconds();
+      const t = performance.now();
+      for (const { end } of half) {
+        await store.sealScopes!([{ namespace: 'default', scopeId: end.scopeId, ...(placed ? { sessionStartedAt: end.sessionStartedAt } : {}) }]);
+      }
+      return { ms: (performance.now() - t) / half.length, cpuMs: (((await backends.cpuSeconds()) - cpu) * 1000) / half.length };
+    };
+    const placed = await sealed(written.filter((_, i) => i % 2 === 0), true);
+    const unplaced = await sealed(written.filter((_, i) => i % 2 === 1), false);
+    const cpu = await backends.cpuSeconds();
+    const t = performance.now();
     for (const r of written) await store.sessionHasScopes(r.end.sessionId);
     const probeMs = performance.now() - t;
     const probeCpu = (await backends.cpuSeconds()) - cpu;
     return {
       months,
-      seal_ms_per_scope: sealMs / SESSIONS,
-      seal_postgres_cpu_ms_per_scope: (sealCpu * 1000) / SESSIONS,
+      seal_ms_per_scope: placed.ms,
+      seal_postgres_cpu_ms_per_scope: placed.cpuMs,
+      seal_unplaced_ms_per_scope: unplaced.ms,
+      seal_unplaced_postgres_cpu_ms_per_scope: unplaced.cpuMs,
       probe_ms: probeMs / SESSIONS,
       probe_postgres_cpu_ms: (probeCpu * 1000) / SESSIONS,
     };
@@ -105,8 +117,16 @@ async function main(): Promise<void> {
   console.log(`\nsealing one scope per transaction, and the session-id probe, by months kept (${SESSIONS} sessions each)`);
   console.log(
     table(
-      ['months kept', 'seal ms/scope', 'seal Postgres CPU ms/scope', 'probe ms', 'probe Postgres CPU ms'],
-      rows.map((r) => [String(r.months), fixed(r.seal_ms_per_scope), fixed(r.seal_postgres_cpu_ms_per_scope), fixed(r.probe_ms), fixed(r.probe_postgres_cpu_ms)]),
+      ['months kept', 'seal ms/scope', 'seal Postgres CPU ms/scope', 'key without start: ms/scope', 'key without start: Postgres CPU ms/scope', 'probe ms', 'probe Postgres CPU ms'],
+      rows.map((r) => [
+        String(r.months),
+        fixed(r.seal_ms_per_scope),
+        fixed(r.seal_postgres_cpu_ms_per_scope),
+        fixed(r.seal_unplaced_ms_per_scope),
+        fixed(r.seal_unplaced_postgres_cpu_ms_per_scope),
+        fixed(r.probe_ms),
+        fixed(r.probe_postgres_cpu_ms),
+      ]),
     ),
   );
   if (args['print-only']) return;

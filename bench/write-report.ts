@@ -365,11 +365,19 @@ const sealMonths = read('seal-months');
 if (sealMonths) {
   out.push('## 9. Sealing by months kept', '', provenance(sealMonths), '');
   out.push(
-    `For each count of months kept, a fresh schema with that many monthly partitions and ${sealMonths.sessions} sessions of one scope and two tool calls in the current month; each scope sealed in a transaction of its own (as a worker with little load seals), then the client's probe of a given session id run once per session. Postgres CPU is the benchmark's own backends', read from /proc.`,
+    `For each count of months kept, a fresh schema with that many monthly partitions and ${sealMonths.sessions} sessions of one scope and two tool calls in the current month; each scope sealed in a transaction of its own (as a worker with little load seals), half with keys that carry the session's start as a worker's do, half without (their month looked up first), then the client's probe of a given session id run once per session. Postgres CPU is the benchmark's own backends', read from /proc.`,
     '',
     table(
-      ['months kept', 'seal ms/scope', 'seal Postgres CPU ms/scope', 'session-id probe ms', 'probe Postgres CPU ms'],
-      sealMonths.rows.map((r: { months: number; seal_ms_per_scope: number; seal_postgres_cpu_ms_per_scope: number; probe_ms: number; probe_postgres_cpu_ms: number }) => [String(r.months), f(r.seal_ms_per_scope, 2), f(r.seal_postgres_cpu_ms_per_scope, 2), f(r.probe_ms, 2), f(r.probe_postgres_cpu_ms, 2)]),
+      ['months kept', 'seal ms/scope', 'seal Postgres CPU ms/scope', 'key without start: ms/scope', 'key without start: Postgres CPU ms/scope', 'session-id probe ms', 'probe Postgres CPU ms'],
+      sealMonths.rows.map((r: { months: number; seal_ms_per_scope: number; seal_postgres_cpu_ms_per_scope: number; seal_unplaced_ms_per_scope?: number; seal_unplaced_postgres_cpu_ms_per_scope?: number; probe_ms: number; probe_postgres_cpu_ms: number }) => [
+        String(r.months),
+        f(r.seal_ms_per_scope, 2),
+        f(r.seal_postgres_cpu_ms_per_scope, 2),
+        r.seal_unplaced_ms_per_scope === undefined ? '–' : f(r.seal_unplaced_ms_per_scope, 2),
+        r.seal_unplaced_postgres_cpu_ms_per_scope === undefined ? '–' : f(r.seal_unplaced_postgres_cpu_ms_per_scope, 2),
+        f(r.probe_ms, 2),
+        f(r.probe_postgres_cpu_ms, 2),
+      ]),
     ),
     '',
   );
