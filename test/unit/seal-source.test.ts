@@ -392,14 +392,18 @@ test('a chain whose stored hashes or seal were edited while its rows still match
   assert.ok(found.includes('anchor_mismatch') && found.includes('changed') && !found.includes('chain_changed'), found.join());
 });
 
+/** A session of one scope and one call, all at `started`; the start carried in its records unless `carried` is false. */
+function oneCallSession(id: string, started: string, carried = true): { scopes: ScopeRecord[]; actions: ActionRecord[] } {
+  const start = carried ? { sessionStartedAt: started } : {};
+  return {
+    scopes: [scope(id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
+    actions: [action(`${id}/a1#1`, id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
+  };
+}
+
 test('sealing looks a scope up in its session\'s month: a key with the start seals as one without, and one with another month\'s start seals nothing until the sweep gives the stored one', async () => {
   const started = '2026-03-01T10:00:00.000Z';
-  const at = (n: number) => new Date(Date.parse(started) + n).toISOString();
-  const session = (id: string) => ({
-    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: at(0), endedAt: at(50) })],
-    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: at(10), endedAt: at(20) })],
-  });
-  for (const id of ['month-given', 'month-looked-up', 'month-wrong']) await a.store.writeBatch(session(id));
+  for (const id of ['month-given', 'month-looked-up', 'month-wrong']) await a.store.writeBatch(oneCallSession(id, started));
   await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-given', sessionStartedAt: started }]);
   await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-looked-up' }]);
   await a.store.sealScopes([{ namespace: 'default', scopeId: 'month-wrong', sessionStartedAt: '2026-04-01T10:00:00.000Z' }]);
@@ -421,10 +425,7 @@ test('sealing looks a scope up in its session\'s month: a key with the start sea
 test('an action row of a scope kept in another month than its session is not sealed into the scope\'s chain, and verify reports it', async () => {
   const started = '2026-06-01T10:00:00.000Z';
   const id = 'month-stray';
-  await a.store.writeBatch({
-    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
-    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
-  });
+  await a.store.writeBatch(oneCallSession(id, started));
   // Written by someone who can write the tables, into July's partition.
   await a.store.upsertActions([action(`${id}/a2#1`, id, { sessionId: id, sessionStartedAt: '2026-07-01T10:00:00.000Z', startedAt: started, endedAt: started })]);
   await a.store.sealScopes([{ namespace: 'default', scopeId: id, sessionStartedAt: started }]);
@@ -440,13 +441,7 @@ test('a worker seals with the session\'s start its records carry, so no scope\'s
     const recorder = new Recorder(a.store);
     const before = a.monthsLookedUp();
     const ids = [1, 2, 3].map((i) => `${prefix}${i}`);
-    for (const id of ids) {
-      const start = carried ? { sessionStartedAt: started } : {};
-      await recorder.write({
-        scopes: [scope(id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
-        actions: [action(`${id}/a1#1`, id, { sessionId: id, startedAt: started, endedAt: started, ...start })],
-      });
-    }
+    for (const id of ids) await recorder.write(oneCallSession(id, started, carried));
     assert.equal(await recorder.sealer.drain(), true);
     recorder.stop();
     for (const id of ids) assert.equal((await a.store.chainsOfSession(id)).chains[0]!.chainLength, 1, id);
@@ -459,10 +454,7 @@ test('a worker seals with the session\'s start its records carry, so no scope\'s
 test('a key whose session start is not a time is looked up instead, and seals', async () => {
   const started = '2026-09-01T10:00:00.000Z';
   const id = 'month-garbled';
-  await a.store.writeBatch({
-    scopes: [scope(id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
-    actions: [action(`${id}/a1#1`, id, { sessionId: id, sessionStartedAt: started, startedAt: started, endedAt: started })],
-  });
+  await a.store.writeBatch(oneCallSession(id, started));
   const before = a.monthsLookedUp();
   await a.store.sealScopes([{ namespace: 'default', scopeId: id, sessionStartedAt: "'; DROP TABLE scopes; --" }]);
   assert.equal(a.monthsLookedUp() - before, 1);
