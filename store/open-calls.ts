@@ -16,11 +16,14 @@ const LONGEST_WAIT_MS = 24 * 60 * 60 * 1000;
 /**
  * A condition on the scope row `s` (a table alias): true when it may be sealed at `nowIso`
  * (an ISO-8601 UTC text parameter, compared as text as `until` is written: the column is
- * never cast, so no value in it can fail the statement).
+ * never cast, so no value in it can fail the statement). `startsBetween`: the parameters
+ * bounding the sessions' starts of the scopes looked at, where the statement has them.
  */
-export function mayBeSealed(s: string, actions: string, nowIso: string): string {
+export function mayBeSealed(s: string, actions: string, nowIso: string, startsBetween?: readonly [from: string, to: string]): string {
   const ids = `CASE WHEN jsonb_typeof(${s}.open_calls -> 'activityIds') = 'array' THEN ${s}.open_calls -> 'activityIds' ELSE '[]'::jsonb END`;
-  const row = `a.namespace = ${s}.namespace AND a.scope_id = ${s}.scope_id AND a.session_started_at = ${s}.session_started_at AND a.activity_id = c.activity_id`;
+  // Bounds given as parameters let Postgres leave other months' partitions out (see seal.ts, startRange).
+  const months = startsBetween ? ` AND a.session_started_at BETWEEN ${startsBetween[0]} AND ${startsBetween[1]}` : '';
+  const row = `a.namespace = ${s}.namespace AND a.scope_id = ${s}.scope_id AND a.session_started_at = ${s}.session_started_at${months} AND a.activity_id = c.activity_id`;
   return `(${s}.open_calls IS NULL
     OR COALESCE(${s}.open_calls ->> 'until' <= ${nowIso}, true)
     OR ${s}.ended_at IS NULL OR ${s}.ended_at + interval '${LONGEST_WAIT_MS} milliseconds' <= now()

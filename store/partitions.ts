@@ -27,6 +27,14 @@ export function partitionName(table: string, month: number): string {
   return `${table}_p${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
+/**
+ * SQL giving a row's session start as ISO 8601 text to the microsecond: a Date would drop
+ * the microseconds, and a key compared with the stored value must match it exactly.
+ */
+export function sessionStartText(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 export function monthLabel(month: number): string {
   return new Date(month).toISOString().slice(0, 7);
 }

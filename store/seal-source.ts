@@ -74,12 +74,13 @@ export async function provenHeld(
   actionsTable: string,
   ns: string,
   held: ReadonlyMap<string, Held>,
+  /** Every held scope's session start. */
   starts: ReadonlyMap<string, string>,
   [from, to]: readonly [string, string],
 ): Promise<Set<string>> {
   const proven = new Set<string>();
-  const asked = [...held.keys()].filter((id) => starts.has(id));
-  if (asked.length === 0) return proven;
+  if (held.size === 0) return proven;
+  const asked = [...held.keys()];
   const xids = [...new Set([...held.values()].flatMap((h) => h.xids))];
   // In the session's month alone: a row of the scope kept in another month is none the
   // sealed chain covers, and verify reports it.
@@ -92,7 +93,6 @@ export async function provenHeld(
   );
   const counts = new Map(rows.map((r) => [r.scope_id, r]));
   for (const [scopeId, mine] of held) {
-    if (!starts.has(scopeId)) continue;
     const c = counts.get(scopeId) ?? { n: 0, foreign: 0 };
     if (Number(c.n) === mine.count && Number(c.foreign) === 0) proven.add(scopeId);
   }

@@ -10,6 +10,7 @@ import { COPY_FROM_ROWS, dedupe, unnestRows } from './bulk-write';
 import { StatementCollector } from './one-statement';
 import { readScope, scopeReadColumns } from './rows';
 import { mayBeSealed } from './open-calls';
+import { sessionStartText } from './partitions';
 import { hashHeld, hashStored, heldActions, provenHeld, readActionsOfScopes, type Hashed } from './seal-source';
 import type { SqlExecutor, SqlTransaction } from './sql-store';
 import type { CommittedActions, ScopeKey, SealConfirm } from './types';
@@ -86,7 +87,7 @@ export async function sealScopes(
                FROM ${t('scopes')} l
               WHERE l.namespace = $1 AND l.scope_id = ids.scope_id AND l.session_started_at = ids.started AND l.session_started_at BETWEEN $5 AND $6
                 AND l.status <> 'running' AND l.chain_length IS NULL
-                AND ${mayBeSealed('l', t('actions'), '$3')}
+                AND ${mayBeSealed('l', t('actions'), '$3', ['$5', '$6'])}
               FOR UPDATE) s`,
         [ns, ids, new Date().toISOString(), ids.map((id) => starts.get(id)), from, to],
         { prepared: true },
@@ -312,7 +313,7 @@ async function placed(tx: Pick<SqlTransaction, 'query'>, scopesTable: string, ns
   if (unknown.length === 0) return known;
   const { rows } = await tx.query<{ scope_id: string; started: string }>(
     `SELECT ids.scope_id, k.started FROM unnest($2::text[]) AS ids(scope_id)
-       CROSS JOIN LATERAL (SELECT to_char(s.session_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started
+       CROSS JOIN LATERAL (SELECT ${sessionStartText('s.session_started_at')} AS started
                              FROM ${scopesTable} s WHERE s.namespace = $1 AND s.scope_id = ids.scope_id LIMIT 1) k`,
     [ns, unknown],
     { prepared: true },

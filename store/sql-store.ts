@@ -25,7 +25,7 @@ import type { AgentUsage, UsageDifference } from '../cim/forensics/usage';
 import { SqlFingerprintStore, type FingerprintStore } from './fingerprint-store';
 import { SqlReceiptStore, type ReceiptStore } from './receipt-store';
 import { SqlDashboardQueries, type DashboardQueries } from './dashboard-queries';
-import { Partitions, monthOf, nextMonth } from './partitions';
+import { Partitions, monthOf, nextMonth, sessionStartText } from './partitions';
 import { SqlRetention, type Retention } from './prune';
 import { linksOfScopeRow } from './chain-links';
 import { InvalidOptionError } from '../cim/invalid-field';
@@ -431,7 +431,7 @@ export class SqlStore implements Store {
 
   async unsealedScopes(limit: number): Promise<UnsealedScope[]> {
     const { rows } = await this.db.query<{ namespace: string; scope_id: string; workflow_id: string; run_id: string; started: string }>(
-      `SELECT namespace, scope_id, workflow_id, run_id, to_char(session_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started FROM ${this.t('scopes')} s
+      `SELECT namespace, scope_id, workflow_id, run_id, ${sessionStartText('session_started_at')} AS started FROM ${this.t('scopes')} s
         WHERE status <> 'running' AND chain_length IS NULL AND ${mayBeSealed('s', this.t('actions'), '$2')} LIMIT $1`,
       [limit, new Date().toISOString()],
     );
