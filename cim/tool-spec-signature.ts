@@ -46,8 +46,15 @@ export function toolSpecTrusted(state: SignatureState, checker: SignatureChecker
   return 'missing' in checker || state === 'valid';
 }
 
+/** The states of a spec that toolSpecTrusted refuses (with a key to check: `unchecked` is a reader without one). */
+export type RefusedSpecState = Exclude<SignatureState, 'valid' | 'unchecked'>;
+
+export function isRefusedSpecState(state: SignatureState): state is RefusedSpecState {
+  return state !== 'valid' && state !== 'unchecked';
+}
+
 /** Why a spec is not told to the model, in one sentence. */
-export function toolSpecRefusal(stored: StoredToolSpec, state: SignatureState, checker: SignatureChecker): string {
+export function toolSpecRefusal(stored: StoredToolSpec, state: RefusedSpecState, checker: SignatureChecker): string {
   const what = `the spec of tool ${stored.tool} registered for task queue ${stored.taskQueue}`;
   switch (state) {
     case 'forged':
@@ -59,7 +66,5 @@ export function toolSpecRefusal(stored: StoredToolSpec, state: SignatureState, c
         `${what} is signed under key ${stored.signature!.keyId}, this worker holds key ${'keyId' in checker ? checker.keyId : '?'}: ` +
         `give both workers the same deployment key (SCOPETRAIL_FINGERPRINT_KEY); until then it is not told to the model`
       );
-    default:
-      return `${what} is trusted (${state})`;
   }
 }

@@ -14,7 +14,7 @@
 import type { ServedToolSpec } from '../store/types';
 import type { DescribedTool } from '../activities/tool-spec';
 import type { SignatureChecker, SignatureState } from '../cim/keyed-signature';
-import { toolSpecRefusal, toolSpecSignatureState, toolSpecTrusted } from '../cim/tool-spec-signature';
+import { isRefusedSpecState, toolSpecRefusal, toolSpecSignatureState, toolSpecTrusted } from '../cim/tool-spec-signature';
 
 export interface ServedToolSpecsOptions {
   refreshMs?: number;
@@ -83,6 +83,8 @@ export class ServedToolSpecs {
   }
 
   private sayRefused({ spec, state }: CheckedSpec): void {
+    // Only specs toolSpecTrusted refused come here (those before the one chosen).
+    if (!isRefusedSpecState(state)) return;
     const said = `${spec.taskQueue}\u0000${spec.tool}\u0000${state}\u0000${spec.signature?.mac ?? ''}`;
     if (this.refusalsSaid.has(said)) return;
     this.refusalsSaid.add(said);
