@@ -89,7 +89,7 @@ export async function sealScopes(
                 AND l.status <> 'running' AND l.chain_length IS NULL
                 AND ${mayBeSealed('l', t('actions'), '$3', ['$5', '$6'])}
               FOR UPDATE) s`,
-        [ns, ids, new Date().toISOString(), ids.map((id) => starts.get(id)), from, to],
+        [ns, ids, new Date().toISOString(), keys.map((k) => k.sessionStartedAt), from, to],
         { prepared: true },
       );
       // Queued behind the lock, so it sees every row committed before the scopes were locked.
@@ -281,7 +281,7 @@ async function writeLinks(
  * parameters it is given), not merely skip them row by row: with a month per partition, a
  * statement otherwise opens every month's indexes whatever it looks up.
  */
-export function startRange(keys: ReadonlyArray<Required<ScopeKey>>): [string, string] {
+function startRange(keys: ReadonlyArray<Required<ScopeKey>>): [string, string] {
   if (keys.length === 0) return ['-infinity', 'infinity'];
   let from = Infinity;
   let to = -Infinity;

@@ -7,7 +7,7 @@
 import type { ActionRecord, Manifest, ScopeRecord } from '../cim/schemas';
 import type { PayloadRecord, SealedRows, ServedToolSpec, Store, WriteGuard } from '../store/types';
 import type { FingerprintRecord } from '../store/fingerprint-store';
-import { Sealer, type SealKey, type SealerOptions } from './sealer';
+import { Sealer, sessionStartOf, type SealKey, type SealerOptions } from './sealer';
 import { OpenScopes } from './open-scopes';
 import { SpoolFullError, recordCount, type Spool } from './spool';
 import type { TextCodec } from '../store/text-codec';
@@ -491,7 +491,7 @@ export class Recorder {
       // Records come scope by scope: one key per run of them.
       const last = touched.at(-1);
       if (last?.scopeId !== r.scopeId || last.namespace !== r.namespace) {
-        touched.push({ namespace: r.namespace, scopeId: r.scopeId, ...startOf(r), ...(run ? { run } : {}) });
+        touched.push({ namespace: r.namespace, scopeId: r.scopeId, ...sessionStartOf(r), ...(run ? { run } : {}) });
       } else {
         if (run) last.run = run;
         last.sessionStartedAt ??= r.sessionStartedAt;
@@ -501,7 +501,7 @@ export class Recorder {
       if (r.status === 'running') continue;
       // Sealed once Temporal has closed the run that recorded this end (worker/sealer.ts).
       touch(r, { namespace: r.namespace, workflowId: r.workflowId, runId: r.runId });
-      if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId, ...startOf(r) }], Date.parse(r.openCalls.until));
+      if (r.openCalls) this.sealer.addAt([{ namespace: r.namespace, scopeId: r.scopeId, ...sessionStartOf(r) }], Date.parse(r.openCalls.until));
     }
     let scope: { namespace: string; scopeId: string; open: boolean } | undefined;
     for (const r of batch.actions ?? []) {
@@ -687,9 +687,4 @@ function recordIds(batch: RecordBatch): string[] {
     ...(batch.payloads ?? []).map((r) => `payload ${r.actionId} ${r.side}`),
     ...(batch.fingerprints ?? []).slice(0, 1).map((r) => `fingerprints of ${r.sourceId}`),
   ];
-}
-
-/** The session's start a record carries, for its scope's seal key (see ScopeKey). */
-function startOf(r: { sessionStartedAt?: string }): Pick<SealKey, 'sessionStartedAt'> {
-  return r.sessionStartedAt === undefined ? {} : { sessionStartedAt: r.sessionStartedAt };
 }

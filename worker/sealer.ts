@@ -209,8 +209,7 @@ export class Sealer {
     const items: Waiting[] = keys.map(({ run, ...key }) => {
       // A late record of a scope that waits for its run: it goes on waiting for that run.
       const known = run ?? this.waitingForRun.get(idOf(key))?.run;
-      const start = key.sessionStartedAt === undefined ? {} : { sessionStartedAt: key.sessionStartedAt };
-      return { key: { namespace: key.namespace, scopeId: key.scopeId, ...start }, since, swept, ...(known ? { run: known } : {}) };
+      return { key: { namespace: key.namespace, scopeId: key.scopeId, ...sessionStartOf(key) }, since, swept, ...(known ? { run: known } : {}) };
     });
     // The sweep finds a scope that waits for its run as ended and unsealed: it goes on waiting.
     // A scope set aside waits for its time, whoever queues it again.
@@ -568,4 +567,9 @@ const COMPACTED_SHARE = 0.75;
 
 function idOf(key: Pick<ScopeKey, 'namespace' | 'scopeId'>): string {
   return `${key.namespace}\u0000${key.scopeId}`;
+}
+
+/** The session's start a record or key carries, for a seal key (see ScopeKey.sessionStartedAt); nothing when it carries none. */
+export function sessionStartOf(r: { sessionStartedAt?: string }): Pick<ScopeKey, 'sessionStartedAt'> {
+  return r.sessionStartedAt === undefined ? {} : { sessionStartedAt: r.sessionStartedAt };
 }
